@@ -1,0 +1,7 @@
+//! flux-image-lint: lint and update Flux CD image automation markers.
+//!
+//! The binary in `main.rs` is a thin shell over this library. Data flows one way:
+//! `walk` → `scan` → `flux` (model) → `rules` → `report` for `check`, and
+//! `policy` → `fix` → `git` for `--fix`.
+
+pub mod policy;
