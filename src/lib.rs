@@ -4,4 +4,5 @@
 //! `walk` → `scan` → `flux` (model) → `rules` → `report` for `check`, and
 //! `policy` → `fix` → `git` for `--fix`.
 
+pub mod flux;
 pub mod policy;
