@@ -6,3 +6,5 @@
 
 pub mod flux;
 pub mod policy;
+pub mod scan;
+pub mod source;
