@@ -4,7 +4,13 @@
 //! `walk` → `scan` → `flux` (model) → `rules` → `report` for `check`, and
 //! `policy` → `fix` → `git` for `--fix`.
 
+pub mod cli;
+pub mod config;
 pub mod flux;
 pub mod policy;
+pub mod report;
+pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod walk;
+pub mod workspace;

@@ -1,1 +1,6 @@
-fn main() {}
+use clap::Parser;
+
+fn main() {
+    let cli = flux_image_lint::cli::Cli::parse();
+    std::process::exit(flux_image_lint::cli::run(cli));
+}

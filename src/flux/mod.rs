@@ -3,3 +3,25 @@
 //! with source spans. Knows nothing of the file system.
 
 pub mod image;
+pub mod index;
+pub mod objects;
+pub mod schema;
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    ImageRepository,
+    ImagePolicy,
+    ImageUpdateAutomation,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::ImageRepository => "ImageRepository",
+            Kind::ImagePolicy => "ImagePolicy",
+            Kind::ImageUpdateAutomation => "ImageUpdateAutomation",
+        })
+    }
+}

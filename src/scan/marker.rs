@@ -260,15 +260,17 @@ fn parse_setter(text: &str) -> Result<Setter, (String, String)> {
         Some("tag") => SetterKind::Tag,
         Some("name") => SetterKind::Name,
         Some("digest") => SetterKind::Digest,
-        Some(other) => return Err((
-            format!(
+        Some(other) => {
+            return Err((
+                format!(
                 "unknown suffix `:{other}`; Flux knows `:tag`, `:name` and `:digest` (lowercase)"
             ),
-            format!(
-                "write `\"{}:{}:tag\"`, `:name`, `:digest`, or no suffix for the whole image",
-                parts[0], parts[1]
-            ),
-        )),
+                format!(
+                    "write `\"{}:{}:tag\"`, `:name`, `:digest`, or no suffix for the whole image",
+                    parts[0], parts[1]
+                ),
+            ))
+        }
     };
     if parts.len() > 3 || parts[0].is_empty() || parts[1].is_empty() {
         return Err((

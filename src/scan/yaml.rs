@@ -307,6 +307,12 @@ impl YamlFile {
         path.iter().try_fold(root, |node, key| self.get(node, key))
     }
 
+    /// A boolean scalar that is true (YAML 1.1 spellings, as Kubernetes reads them).
+    pub fn scalar_is_true(&self, id: Option<NodeId>) -> bool {
+        id.and_then(|id| self.scalar(id))
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "y"))
+    }
+
     pub fn is_map(&self, id: NodeId) -> bool {
         matches!(self.nodes[id].kind, NodeKind::Map { .. })
     }

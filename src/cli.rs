@@ -1,0 +1,299 @@
+//! Arguments, the repository root, exit codes, and wiring the stages together. Knows how no
+//! stage works.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, Config};
+use crate::report::{self, Report, Severity};
+use crate::rules;
+use crate::workspace::Workspace;
+
+/// Exit codes: 0 clean, 1 errors found, 2 the tool could not do its job.
+pub const EXIT_CLEAN: i32 = 0;
+pub const EXIT_ERRORS: i32 = 1;
+pub const EXIT_FAILURE: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "flux-image-lint",
+    version,
+    about = "Lint and update Flux CD image automation markers ($imagepolicy)",
+    long_about = "Checks every `# {\"$imagepolicy\": \"ns:name\"}` marker of a GitOps repository against its \
+Flux ImagePolicies and ImageRepositories, before Flux silently ignores a mistake.",
+    after_help = "Examples:\n  flux-image-lint check                    check the repository you are in\n  \
+flux-image-lint check fixtures/homelab   check a directory as a repository of its own\n  \
+flux-image-lint check --format json      machine-readable diagnostics\n  \
+flux-image-lint rules                    list the rules\n  \
+flux-image-lint rule unknown-policy      explain one rule"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Validate every marker and Flux image object of a repository.
+    Check(CheckArgs),
+    /// List every rule with its id, default severity and summary.
+    Rules,
+    /// Print the documentation of one rule.
+    Rule {
+        /// The rule id, e.g. `unknown-policy`.
+        id: String,
+    },
+}
+
+#[derive(Args)]
+pub struct RootArgs {
+    /// Repository root (default: the git top-level of the current directory, else the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Config file (default: `.flux-image-lint.yaml` at the root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// A directory to check as a repository of its own, or files to report on (the whole
+    /// repository is still read for context, as pre-commit passes changed files).
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub root: RootArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Worker threads for the walk (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// When to use colour in the human format.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Github,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// A failure to do the job at all (exit 2), with what to do about it.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(error: E) -> Failure {
+        Failure(error.to_string())
+    }
+}
+
+pub fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Check(args) => check(&args),
+        Command::Rules => {
+            list_rules();
+            Ok(EXIT_CLEAN)
+        }
+        Command::Rule { id } => show_rule(&id),
+    };
+    result.unwrap_or_else(|Failure(message)| {
+        eprintln!("error: {message}");
+        EXIT_FAILURE
+    })
+}
+
+/// Where a command works: the root, and the files to report on (`None`: all).
+pub struct Target {
+    pub root: PathBuf,
+    pub only_files: Option<Vec<String>>,
+}
+
+/// Finds the root the same way for every subcommand: a directory PATH is a root of its own;
+/// otherwise `--root`, else the git top-level of the current directory, else the current directory.
+pub fn find_targets(paths: &[PathBuf], root_flag: Option<&Path>) -> Result<Vec<Target>, Failure> {
+    for path in paths {
+        if !path.exists() {
+            return Err(Failure(format!("`{}` does not exist", path.display())));
+        }
+    }
+    let (dirs, files): (Vec<&PathBuf>, Vec<&PathBuf>) = paths.iter().partition(|p| p.is_dir());
+    if !dirs.is_empty() && !files.is_empty() {
+        return Err(Failure(
+            "pass either directories (each checked as a repository) or files, not both".into(),
+        ));
+    }
+    if !dirs.is_empty() {
+        return dirs
+            .into_iter()
+            .map(|dir| {
+                Ok(Target {
+                    root: dir.canonicalize()?,
+                    only_files: None,
+                })
+            })
+            .collect();
+    }
+    let cwd = std::env::current_dir()?;
+    let root = match root_flag {
+        Some(root) => root
+            .canonicalize()
+            .map_err(|e| Failure(format!("--root {}: {e}", root.display())))?,
+        None => crate::walk::git_toplevel(&cwd).unwrap_or(cwd),
+    };
+    let only_files = if files.is_empty() {
+        None
+    } else {
+        let mut relative = Vec::new();
+        for file in files {
+            let absolute = file.canonicalize()?;
+            if !absolute.starts_with(&root) {
+                return Err(Failure(format!(
+                    "`{}` is outside the repository root `{}`; pass --root",
+                    file.display(),
+                    root.display()
+                )));
+            }
+            relative.push(crate::walk::relative_path(&root, &absolute));
+        }
+        Some(relative)
+    };
+    Ok(vec![Target { root, only_files }])
+}
+
+/// Reads `--config`, else the root's `.flux-image-lint.yaml`, else defaults.
+pub fn load_config(root: &Path, flag: Option<&Path>) -> Result<Config, Failure> {
+    let path = match flag {
+        Some(path) => path.to_path_buf(),
+        None => root.join(config::FILE_NAME),
+    };
+    if flag.is_none() && !path.exists() {
+        return Ok(Config::default());
+    }
+    let display = match path.canonicalize() {
+        Ok(absolute) if absolute.starts_with(root) => crate::walk::relative_path(root, &absolute),
+        _ => path.display().to_string(),
+    };
+    Ok(Config::load(&path, &display)?)
+}
+
+fn jobs(flag: Option<usize>) -> usize {
+    flag.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn check(args: &CheckArgs) -> Result<i32, Failure> {
+    let targets = find_targets(&args.paths, args.root.root.as_deref())?;
+    let mut diagnostics = Vec::new();
+    let mut summary = report::Summary::default();
+    let mut texts: Vec<(String, String)> = Vec::new();
+    let prefix_paths = targets.len() > 1;
+    for target in &targets {
+        let config = load_config(&target.root, args.root.config.as_deref())?;
+        let workspace = Workspace::load(&target.root, &config, jobs(args.jobs));
+        for error in &workspace.read_errors {
+            eprintln!("warning: cannot read {}: {}", error.path, error.message);
+        }
+        let (mut found, found_summary) =
+            rules::run(&workspace, &config, target.only_files.as_deref());
+        if prefix_paths {
+            let prefix = target.root.display().to_string();
+            for d in &mut found {
+                d.file = format!("{prefix}/{}", d.file);
+            }
+        }
+        for file in workspace.files {
+            let path = if prefix_paths {
+                format!("{}/{}", target.root.display(), file.source.path)
+            } else {
+                file.source.path
+            };
+            texts.push((path, file.source.text));
+        }
+        summary.files_scanned += found_summary.files_scanned;
+        summary.yaml_files += found_summary.yaml_files;
+        summary.markers += found_summary.markers;
+        summary.policies += found_summary.policies;
+        summary.repositories += found_summary.repositories;
+        summary.errors += found_summary.errors;
+        summary.warnings += found_summary.warnings;
+        diagnostics.extend(found);
+    }
+    let report = Report {
+        diagnostics: &diagnostics,
+        summary: &summary,
+    };
+    let output = match args.format {
+        Format::Json => report::json::render(&report),
+        Format::Github => report::github::render(&report),
+        Format::Human => {
+            let sources: HashMap<&str, &str> = texts
+                .iter()
+                .map(|(p, t)| (p.as_str(), t.as_str()))
+                .collect();
+            report::human::render(&report, &sources, use_color(args.color))
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(output.as_bytes());
+    let _ = stdout.flush();
+    Ok(
+        if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            EXIT_ERRORS
+        } else {
+            EXIT_CLEAN
+        },
+    )
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+fn list_rules() {
+    let width = rules::RULES.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    for rule in rules::RULES {
+        println!(
+            "{:width$}  {:7}  {}",
+            rule.id,
+            rule.severity.as_str(),
+            rule.summary
+        );
+    }
+}
+
+fn show_rule(id: &str) -> Result<i32, Failure> {
+    let rule = rules::find(id).ok_or_else(|| {
+        let hint = rules::closest_id(id)
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
+        Failure(format!(
+            "unknown rule `{id}`{hint}; `flux-image-lint rules` lists them"
+        ))
+    })?;
+    println!(
+        "# {} ({} by default)\n\n{}\n\n{}",
+        rule.id,
+        rule.severity.as_str(),
+        rule.summary,
+        rule.docs.trim_end()
+    );
+    Ok(EXIT_CLEAN)
+}

@@ -1,0 +1,293 @@
+//! `.flux-image-lint.yaml`: rule levels, include/exclude globs, the default namespace,
+//! policies defined outside the repository, the image API versions the cluster serves, and the
+//! fixer's settings. A bad config is an error with file and line (exit 2), never ignored.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::report::Severity;
+use crate::scan::marker::PolicyRef;
+use crate::scan::yaml::{NodeId, YamlFile};
+use crate::source::SourceFile;
+
+pub const FILE_NAME: &str = ".flux-image-lint.yaml";
+
+/// What a rule is set to in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+    Off,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    /// Repository-relative path of the config file, when one was read.
+    pub path: Option<String>,
+    pub include: GlobSet,
+    pub exclude: GlobSet,
+    pub levels: BTreeMap<String, Level>,
+    pub default_namespace: String,
+    pub external_policies: BTreeSet<PolicyRef>,
+    pub served_image_apis: Vec<String>,
+    /// `--fix --push` settings.
+    pub branch: Option<String>,
+    pub remote: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            path: None,
+            include: GlobSet::empty(),
+            exclude: GlobSet::empty(),
+            levels: BTreeMap::new(),
+            default_namespace: "flux-system".to_string(),
+            external_policies: BTreeSet::new(),
+            served_image_apis: vec!["v1".to_string()],
+            branch: None,
+            remote: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ConfigError {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path, self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+const KEYS: &[&str] = &[
+    "include",
+    "exclude",
+    "rules",
+    "default_namespace",
+    "external_policies",
+    "served_image_apis",
+    "tests",
+    "branch",
+    "remote",
+];
+
+impl Config {
+    /// The effective severity of a rule.
+    pub fn severity(&self, rule: &str, default: Severity) -> Option<Severity> {
+        match self.levels.get(rule) {
+            Some(Level::Error) => Some(Severity::Error),
+            Some(Level::Warning) => Some(Severity::Warning),
+            Some(Level::Off) => None,
+            None => Some(default),
+        }
+    }
+
+    /// Reads a config file; `display_path` is how errors name it.
+    pub fn load(disk_path: &Path, display_path: &str) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(disk_path).map_err(|error| ConfigError {
+            path: display_path.to_string(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the config: {error}"),
+        })?;
+        let source = SourceFile::new(display_path.to_string(), disk_path.to_path_buf(), text);
+        Config::parse(&source)
+    }
+
+    pub fn parse(source: &SourceFile) -> Result<Config, ConfigError> {
+        let error_at = |offset: usize, message: String| {
+            let position = source.position(offset);
+            ConfigError {
+                path: source.path.clone(),
+                line: position.line,
+                column: position.column,
+                message,
+            }
+        };
+        let yaml = YamlFile::parse(source)
+            .map_err(|e| error_at(e.offset, format!("invalid YAML: {}", e.message)))?;
+        let mut config = Config {
+            path: Some(source.path.clone()),
+            ..Config::default()
+        };
+        let Some(&root) = yaml.documents.first() else {
+            return Ok(config);
+        };
+        if yaml.scalar(root).is_some_and(str::is_empty) {
+            return Ok(config);
+        }
+        if !yaml.is_map(root) {
+            return Err(error_at(
+                yaml.node(root).span.start,
+                "the config must be a mapping".into(),
+            ));
+        }
+        let strings = |node: NodeId, what: &str| -> Result<Vec<(String, usize)>, ConfigError> {
+            if !yaml.is_seq(node) {
+                return Err(error_at(
+                    yaml.node(node).span.start,
+                    format!("`{what}` must be a list of strings"),
+                ));
+            }
+            yaml.items(node)
+                .iter()
+                .map(|&item| {
+                    yaml.scalar(item)
+                        .map(|s| (s.to_string(), yaml.node(item).span.start))
+                        .ok_or_else(|| {
+                            error_at(
+                                yaml.node(item).span.start,
+                                format!("`{what}` must be a list of strings"),
+                            )
+                        })
+                })
+                .collect()
+        };
+        let string = |node: NodeId, what: &str| -> Result<String, ConfigError> {
+            yaml.scalar(node).map(str::to_string).ok_or_else(|| {
+                error_at(
+                    yaml.node(node).span.start,
+                    format!("`{what}` must be a string"),
+                )
+            })
+        };
+        let globs = |node: NodeId, what: &str| -> Result<GlobSet, ConfigError> {
+            let mut builder = GlobSetBuilder::new();
+            for (pattern, offset) in strings(node, what)? {
+                let glob = Glob::new(&pattern)
+                    .map_err(|e| error_at(offset, format!("invalid glob `{pattern}`: {e}")))?;
+                builder.add(glob);
+            }
+            builder
+                .build()
+                .map_err(|e| error_at(yaml.node(node).span.start, e.to_string()))
+        };
+        for (key_node, value) in yaml.entries(root) {
+            let key = yaml.scalar(key_node).unwrap_or_default();
+            match key {
+                "include" => config.include = globs(value, key)?,
+                "exclude" => config.exclude = globs(value, key)?,
+                "default_namespace" => config.default_namespace = string(value, key)?,
+                "branch" => config.branch = Some(string(value, key)?),
+                "remote" => config.remote = Some(string(value, key)?),
+                "served_image_apis" => {
+                    config.served_image_apis =
+                        strings(value, key)?.into_iter().map(|(s, _)| s).collect();
+                }
+                "external_policies" => {
+                    for (text, offset) in strings(value, key)? {
+                        let policy = PolicyRef::parse(&text).ok_or_else(|| {
+                            error_at(offset, format!("`{text}` is not `namespace:name`"))
+                        })?;
+                        config.external_policies.insert(policy);
+                    }
+                }
+                "rules" => {
+                    if !yaml.is_map(value) {
+                        return Err(error_at(
+                            yaml.node(value).span.start,
+                            "`rules` must map rule ids to error, warning or off".into(),
+                        ));
+                    }
+                    for (rule_node, level_node) in yaml.entries(value) {
+                        let rule = yaml.scalar(rule_node).unwrap_or_default();
+                        let offset = yaml.node(rule_node).span.start;
+                        if crate::rules::find(rule).is_none() {
+                            let hint = crate::rules::closest_id(rule)
+                                .map(|id| format!(" (did you mean `{id}`?)"))
+                                .unwrap_or_default();
+                            return Err(error_at(offset, format!("unknown rule `{rule}`{hint}; `flux-image-lint rules` lists them")));
+                        }
+                        let level =
+                            match yaml.scalar(level_node) {
+                                Some("error") => Level::Error,
+                                Some("warning") => Level::Warning,
+                                Some("off") => Level::Off,
+                                _ => return Err(error_at(
+                                    yaml.node(level_node).span.start,
+                                    format!(
+                                        "the level of `{rule}` must be `error`, `warning` or `off`"
+                                    ),
+                                )),
+                            };
+                        config.levels.insert(rule.to_string(), level);
+                    }
+                }
+                // Pattern tests are read with the repository's other test files.
+                "tests" => {}
+                other => {
+                    let hint = crate::flux::schema::closest_field(other, KEYS.iter().copied())
+                        .map(|k| format!(" (did you mean `{k}`?)"))
+                        .unwrap_or_default();
+                    return Err(error_at(
+                        yaml.node(key_node).span.start,
+                        format!(
+                            "unknown key `{other}`{hint}; known keys: {}",
+                            KEYS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(&SourceFile::new(
+            FILE_NAME.into(),
+            FILE_NAME.into(),
+            text.into(),
+        ))
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let config = parse("default_namespace: apps\nexternal_policies: [flux-system:python]\nrules:\n  unused-policy: off\nexclude: ['charts/**']\nserved_image_apis: [v1, v1beta2]\n").unwrap();
+        assert_eq!(config.default_namespace, "apps");
+        assert!(config
+            .external_policies
+            .contains(&PolicyRef::parse("flux-system:python").unwrap()));
+        assert_eq!(config.severity("unused-policy", Severity::Warning), None);
+        assert!(config.exclude.is_match("charts/x/values.yaml"));
+        assert_eq!(config.served_image_apis, ["v1", "v1beta2"]);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let error = parse("rules:\n  unused-polcy: off\n").unwrap_err();
+        assert_eq!((error.line, error.column), (2, 3));
+        assert!(
+            error.message.contains("did you mean `unused-policy`"),
+            "{}",
+            error.message
+        );
+        let error = parse("defualt_namespace: x\n").unwrap_err();
+        assert!(
+            error.message.contains("default_namespace"),
+            "{}",
+            error.message
+        );
+        let error = parse("external_policies: [python]\n").unwrap_err();
+        assert_eq!(error.line, 1);
+    }
+}

@@ -1,0 +1,76 @@
+//! All Flux image objects of a repository, looked up by kind, namespace and name.
+
+use std::collections::HashMap;
+
+use super::objects::{FluxObject, PolicySpec, RepositorySpec, Spec};
+use super::Kind;
+
+#[derive(Debug, Default)]
+pub struct FluxIndex {
+    pub objects: Vec<FluxObject>,
+    by_key: HashMap<(Kind, String, String), Vec<usize>>,
+}
+
+impl FluxIndex {
+    /// Objects must arrive in a deterministic order (files sorted by path, then document order),
+    /// so that the first definition of a duplicate is the same on every run.
+    pub fn new(objects: Vec<FluxObject>) -> FluxIndex {
+        let mut by_key: HashMap<_, Vec<usize>> = HashMap::new();
+        for (i, object) in objects.iter().enumerate() {
+            by_key
+                .entry((
+                    object.kind,
+                    object.namespace.clone(),
+                    object.name.value.clone(),
+                ))
+                .or_default()
+                .push(i);
+        }
+        FluxIndex { objects, by_key }
+    }
+
+    /// The first object with this identity.
+    pub fn find(&self, kind: Kind, namespace: &str, name: &str) -> Option<&FluxObject> {
+        self.by_key
+            .get(&(kind, namespace.to_string(), name.to_string()))
+            .map(|ids| &self.objects[ids[0]])
+    }
+
+    /// Every object with this identity, in file order.
+    pub fn all_with_key(&self, kind: Kind, namespace: &str, name: &str) -> Vec<&FluxObject> {
+        self.by_key
+            .get(&(kind, namespace.to_string(), name.to_string()))
+            .map(|ids| ids.iter().map(|&i| &self.objects[i]).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &FluxObject> {
+        self.objects.iter().filter(move |o| o.kind == kind)
+    }
+
+    pub fn policy(&self, namespace: &str, name: &str) -> Option<(&FluxObject, &PolicySpec)> {
+        let object = self.find(Kind::ImagePolicy, namespace, name)?;
+        match &object.spec {
+            Spec::Policy(spec) => Some((object, spec)),
+            _ => None,
+        }
+    }
+
+    /// The ImageRepository a policy refers to (its namespace defaults to the policy's own).
+    pub fn repository_of(
+        &self,
+        policy: &FluxObject,
+        spec: &PolicySpec,
+    ) -> Option<(&FluxObject, &RepositorySpec)> {
+        let name = spec.repository_name.as_ref()?;
+        let namespace = spec
+            .repository_namespace
+            .as_ref()
+            .map_or(policy.namespace.as_str(), |ns| ns.value.as_str());
+        let object = self.find(Kind::ImageRepository, namespace, &name.value)?;
+        match &object.spec {
+            Spec::Repository(repository) => Some((object, repository)),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Rule `invalid-image`; its documentation is `RULE.docs`.
+
+use super::{Context, Findings, Rule};
+use crate::flux::image::ImageRef;
+use crate::flux::objects::Spec;
+
+pub static RULE: Rule = Rule {
+    id: "invalid-image",
+    severity: crate::report::Severity::Error,
+    summary: "ImageRepository spec.image with a scheme, a tag or a digest, or an invalid name",
+    docs: r#"## What it catches
+An ImageRepository whose `spec.image` is not a bare repository name: a URL scheme
+(`https://…`), a tag (`:1.0`), a digest (`@sha256:…`), uppercase letters or other characters
+that are not allowed in a repository name.
+
+## Why it matters in Flux
+The image-reflector-controller rejects such a value ("should not include URL scheme", "should
+not include a tag") and never scans, so every policy on it stays without a latest image.
+
+## Example
+```yaml
+spec:
+  image: ghcr.io/org/app:latest
+```
+
+## Fix
+```yaml
+spec:
+  image: ghcr.io/org/app
+```
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    for object in &cx.workspace.index.objects {
+        let Spec::Repository(spec) = &object.spec else {
+            continue;
+        };
+        let Some(image) = &spec.image else { continue };
+        let problem = match ImageRef::parse(&image.value) {
+            Err(error) => Some(error.to_string()),
+            Ok(parsed) if parsed.tag.is_some() || parsed.digest.is_some() => {
+                Some("`spec.image` must not include a tag or digest; Flux scans every tag of the repository".to_string())
+            }
+            Ok(_) => None,
+        };
+        if let Some(message) = problem {
+            let fixed = ImageRef::parse(&image.value)
+                .map(|p| p.written_name)
+                .unwrap_or_else(|_| {
+                    image
+                        .value
+                        .split("://")
+                        .last()
+                        .unwrap_or_default()
+                        .to_string()
+                });
+            out.push(
+                &RULE,
+                object.file,
+                image.span,
+                message,
+                format!("write only the repository, e.g. `{fixed}`"),
+            );
+        }
+    }
+}

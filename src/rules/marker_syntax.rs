@@ -1,0 +1,43 @@
+//! Rule `marker-syntax`; its documentation is `RULE.docs`.
+
+use super::{Context, Findings, Rule};
+
+pub static RULE: Rule = Rule {
+    id: "marker-syntax",
+    severity: crate::report::Severity::Error,
+    summary: "A comment mentions $imagepolicy but is not a marker Flux accepts",
+    docs: r#"## What it catches
+A comment that mentions `$imagepolicy` but that Flux does not read as a setter marker: single
+quotes, a non-string JSON value, text after the closing `}`, `namespace/name` instead of
+`namespace:name`, a missing namespace, an unknown suffix, an empty value, a misspelt key.
+
+## Why it matters in Flux
+Flux parses the comment as a JSON object of strings; anything else is silently not a marker, so
+the image is never updated and nothing tells you.
+
+## Example
+```yaml
+image: ghcr.io/org/app:1.0.0 # {'$imagepolicy': 'flux-system/app'}
+```
+
+## Fix
+```yaml
+image: ghcr.io/org/app:1.0.0 # {"$imagepolicy": "flux-system:app"}
+```
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    for (index, file) in cx.workspace.files.iter().enumerate() {
+        for error in &file.markers.syntax_errors {
+            out.push(
+                &RULE,
+                index,
+                error.span,
+                error.reason.clone(),
+                error.help.clone(),
+            );
+        }
+    }
+}

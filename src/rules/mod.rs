@@ -1,0 +1,280 @@
+//! The rules: one file each, with its documentation at the top (what it catches, why it matters
+//! in Flux, an example, the fix), and the registry that runs them in order. Rules produce
+//! findings; severities, suppressions and positions are applied here; formats live in `report`.
+
+use std::collections::HashSet;
+
+use crate::config::Config;
+use crate::flux::objects::{FluxObject, PolicySpec};
+use crate::report::{Diagnostic, Severity, Summary};
+use crate::scan::marker::{MarkedValue, Marker, Placement};
+use crate::source::Span;
+use crate::workspace::{ScannedFile, Workspace};
+
+mod api_version;
+mod automation;
+mod cross_namespace_ref;
+mod digest_not_reflected;
+mod duplicate_object;
+mod flux_v1_annotation;
+mod image_mismatch;
+mod image_name_rewrite;
+mod invalid_image;
+mod marker_ignored;
+mod marker_outside_automation;
+mod marker_syntax;
+mod marker_value_mismatch;
+mod policy_choice;
+mod schema;
+mod unknown_policy;
+mod unknown_repository;
+mod unquoted_tag;
+mod unused_policy;
+mod yaml_syntax;
+
+/// A rule: stable id, default severity, one line for listings, full docs, and its check.
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    /// Markdown: what it catches, why it matters in Flux, an example, the fix.
+    pub docs: &'static str,
+    pub check: fn(&Context, &mut Findings),
+}
+
+/// Every rule, in the order they run: rules that make a marker meaningless (syntax, placement,
+/// unknown policy, wrong shape) come first and block the later marker rules for that marker,
+/// so one problem gives one diagnostic.
+pub static RULES: &[&Rule] = &[
+    &yaml_syntax::RULE,
+    &marker_syntax::RULE,
+    &marker_ignored::RULE,
+    &unknown_policy::RULE,
+    &marker_value_mismatch::RULE,
+    &digest_not_reflected::RULE,
+    &image_mismatch::RULE,
+    &image_name_rewrite::RULE,
+    &unquoted_tag::RULE,
+    &marker_outside_automation::RULE,
+    &api_version::RULE,
+    &schema::RULE,
+    &policy_choice::RULE,
+    &invalid_image::RULE,
+    &unknown_repository::RULE,
+    &cross_namespace_ref::RULE,
+    &duplicate_object::RULE,
+    &automation::RULE,
+    &flux_v1_annotation::RULE,
+    &unused_policy::RULE,
+];
+
+pub fn find(id: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|rule| rule.id == id)
+}
+
+/// The rule id closest to a misspelt one.
+pub fn closest_id(id: &str) -> Option<&'static str> {
+    crate::flux::schema::closest_field(id, RULES.iter().map(|r| r.id))
+}
+
+/// What every rule can see.
+pub struct Context<'a> {
+    pub workspace: &'a Workspace,
+    pub config: &'a Config,
+}
+
+/// A marker Flux would apply, with where it is.
+pub struct MarkerSite<'a> {
+    pub file_index: usize,
+    pub marker_index: usize,
+    pub file: &'a ScannedFile,
+    pub marker: &'a Marker,
+}
+
+impl<'a> MarkerSite<'a> {
+    pub fn value(&self) -> Option<&'a MarkedValue> {
+        match &self.marker.placement {
+            Placement::Applied(value) => Some(value),
+            Placement::Ignored(_) => None,
+        }
+    }
+}
+
+impl<'a> Context<'a> {
+    /// Every syntactically valid marker of the repository.
+    pub fn markers(&self) -> impl Iterator<Item = MarkerSite<'a>> + 'a {
+        self.workspace
+            .files
+            .iter()
+            .enumerate()
+            .flat_map(|(file_index, file)| {
+                file.markers
+                    .markers
+                    .iter()
+                    .enumerate()
+                    .map(move |(marker_index, marker)| MarkerSite {
+                        file_index,
+                        marker_index,
+                        file,
+                        marker,
+                    })
+            })
+    }
+
+    /// The ImagePolicy a marker names, when the repository defines it.
+    pub fn policy_of(&self, site: &MarkerSite) -> Option<(&'a FluxObject, &'a PolicySpec)> {
+        let policy = &site.marker.setter.policy;
+        self.workspace.index.policy(&policy.namespace, &policy.name)
+    }
+
+    pub fn file(&self, index: usize) -> &'a ScannedFile {
+        &self.workspace.files[index]
+    }
+}
+
+/// A rule's result before severities and positions are applied.
+pub struct Finding {
+    pub rule: &'static str,
+    pub file: usize,
+    pub span: Span,
+    pub message: String,
+    pub help: String,
+    /// For rules whose severity depends on the case (a deprecated vs a removed API).
+    pub severity: Option<Severity>,
+}
+
+#[derive(Default)]
+pub struct Findings {
+    items: Vec<Finding>,
+    blocked_markers: HashSet<(usize, usize)>,
+}
+
+impl Findings {
+    pub fn push(&mut self, rule: &Rule, file: usize, span: Span, message: String, help: String) {
+        self.items.push(Finding {
+            rule: rule.id,
+            file,
+            span,
+            message,
+            help,
+            severity: None,
+        });
+    }
+
+    pub fn push_with_severity(
+        &mut self,
+        rule: &Rule,
+        severity: Severity,
+        file: usize,
+        span: Span,
+        message: String,
+        help: String,
+    ) {
+        self.push(rule, file, span, message, help);
+        if let Some(last) = self.items.last_mut() {
+            last.severity = Some(severity);
+        }
+    }
+
+    /// Later marker rules skip this marker: its problem has been reported.
+    pub fn block(&mut self, site: &MarkerSite) {
+        self.blocked_markers
+            .insert((site.file_index, site.marker_index));
+    }
+
+    pub fn is_blocked(&self, site: &MarkerSite) -> bool {
+        self.blocked_markers
+            .contains(&(site.file_index, site.marker_index))
+    }
+}
+
+/// Runs every enabled rule; `only_files` restricts the report to those repository-relative paths
+/// (pre-commit passes changed files) while the whole repository still gives context.
+pub fn run(
+    workspace: &Workspace,
+    config: &Config,
+    only_files: Option<&[String]>,
+) -> (Vec<Diagnostic>, Summary) {
+    let cx = Context { workspace, config };
+    let mut findings = Findings::default();
+    for rule in RULES {
+        (rule.check)(&cx, &mut findings);
+    }
+    let mut diagnostics: Vec<Diagnostic> = findings
+        .items
+        .into_iter()
+        .filter_map(|finding| {
+            let rule = find(finding.rule)?;
+            let configured = config.severity(rule.id, rule.severity)?;
+            let severity = match (config.levels.contains_key(rule.id), finding.severity) {
+                (false, Some(severity)) => severity,
+                _ => configured,
+            };
+            let file = &workspace.files[finding.file];
+            if only_files.is_some_and(|only| !only.contains(&file.source.path)) {
+                return None;
+            }
+            let start = file.source.position(finding.span.start);
+            let end = file.source.position(finding.span.end);
+            if is_suppressed(file, start.line, rule.id) {
+                return None;
+            }
+            Some(Diagnostic {
+                rule: rule.id,
+                severity,
+                file: file.source.path.clone(),
+                line: start.line,
+                column: start.column,
+                end_line: end.line,
+                end_column: end.column,
+                message: finding.message,
+                help: finding.help,
+                byte_start: finding.span.start,
+                byte_end: finding.span.end,
+            })
+        })
+        .collect();
+    diagnostics.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    diagnostics.dedup();
+    let summary = Summary {
+        files_scanned: workspace.stats.files_scanned,
+        yaml_files: workspace.stats.yaml_files,
+        markers: cx.markers().count(),
+        policies: workspace
+            .index
+            .of_kind(crate::flux::Kind::ImagePolicy)
+            .count(),
+        repositories: workspace
+            .index
+            .of_kind(crate::flux::Kind::ImageRepository)
+            .count(),
+        errors: diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count(),
+        warnings: diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count(),
+    };
+    (diagnostics, summary)
+}
+
+/// `# flux-image-lint: ignore RULE[, RULE…]` (or a bare `ignore`) on the diagnostic's line.
+fn is_suppressed(file: &ScannedFile, line: usize, rule: &str) -> bool {
+    let start = file.source.line_start(line);
+    let end = file.source.line_start(line + 1);
+    let text = &file.source.text[start..end];
+    let Some(at) = text.find("flux-image-lint: ignore") else {
+        return false;
+    };
+    let rest = text[at + "flux-image-lint: ignore".len()..].trim();
+    rest.is_empty()
+        || rest
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .any(|word| word == rule)
+}

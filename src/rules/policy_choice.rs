@@ -1,0 +1,79 @@
+//! Rule `policy-choice`; its documentation is `RULE.docs`.
+
+use super::{Context, Findings, Rule};
+use crate::flux::objects::{ChoiceKind, Spec};
+
+pub static RULE: Rule = Rule {
+    id: "policy-choice",
+    severity: crate::report::Severity::Error,
+    summary: "Not exactly one of semver / alphabetical / numerical, or a bad order",
+    docs: r#"## What it catches
+An ImagePolicy whose `spec.policy` sets none or several of `semver`, `alphabetical` and
+`numerical`, a `semver` without `range`, or an `order` other than `asc` / `desc`.
+
+## Why it matters in Flux
+With no choice the policy stalls; with several, Flux silently uses the first of semver >
+alphabetical > numerical, which may not be the one you meant. The CRD accepts only lowercase
+`asc`/`desc` orders.
+
+## Example
+```yaml
+policy:
+  alphabetical:
+    order: ascending
+```
+
+## Fix
+Keep exactly one choice; `order: asc` picks the highest, `desc` the lowest.
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    for object in &cx.workspace.index.objects {
+        let Spec::Policy(spec) = &object.spec else {
+            continue;
+        };
+        let at = spec.policy_span.unwrap_or(object.name.span);
+        match spec.choices.len() {
+            0 => out.push(
+                &RULE,
+                object.file,
+                at,
+                format!("ImagePolicy `{}` sets no `semver`, `alphabetical` or `numerical` policy; Flux stalls it", object.key()),
+                "add `policy: {semver: {range: \">=1.0.0\"}}` or another choice".to_string(),
+            ),
+            1 => {}
+            _ => out.push(
+                &RULE,
+                object.file,
+                spec.choices[1].key_span,
+                format!("ImagePolicy `{}` sets several policy choices; Flux uses only the first of semver > alphabetical > numerical", object.key()),
+                "keep exactly one of `semver`, `alphabetical`, `numerical`".to_string(),
+            ),
+        }
+        for choice in &spec.choices {
+            match (choice.kind, &choice.argument) {
+                (ChoiceKind::Semver, None) => out.push(
+                    &RULE,
+                    object.file,
+                    choice.key_span,
+                    "`semver` needs a `range`".to_string(),
+                    "add `range: \">=1.0.0\"` (Masterminds/semver syntax)".to_string(),
+                ),
+                (ChoiceKind::Alphabetical | ChoiceKind::Numerical, Some(order))
+                    if order.value != "asc" && order.value != "desc" =>
+                {
+                    out.push(
+                        &RULE,
+                        object.file,
+                        order.span,
+                        format!("`order: {}` is not `asc` or `desc`", order.value),
+                        "`asc` picks the highest value, `desc` the lowest".to_string(),
+                    )
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Rule `schema`; its documentation is `RULE.docs`.
+
+use super::{Context, Findings, Rule};
+use crate::flux::objects::FluxObject;
+use crate::flux::schema::{closest_field, object_shape, Shape};
+use crate::flux::Kind;
+use crate::scan::yaml::{NodeId, NodeKind, YamlFile};
+
+pub static RULE: Rule = Rule {
+    id: "schema",
+    severity: crate::report::Severity::Error,
+    summary: "A missing required field, a field Flux does not know, or a wrong type",
+    docs: r#"## What it catches
+Fields of ImageRepository, ImagePolicy and ImageUpdateAutomation that the `v1` CRDs do not
+define (`filterTag`, `imageRepositoryref`), values of the wrong type (`insecure: "yes"` as a
+string, a map where a string belongs), and missing required fields (`metadata.name`,
+`spec.image`, `spec.interval`, `spec.imageRepositoryRef.name`).
+
+## Why it matters in Flux
+Unknown fields are dropped by the API server (or rejected, with strict field validation), so a
+misspelt `filterTag` silently turns the filter off and the policy picks tags you excluded.
+
+## Example
+```yaml
+spec:
+  filterTag:
+    pattern: '^v[0-9.]+$'
+```
+
+## Fix
+Use the field the help names (`filterTags`).
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    for object in &cx.workspace.index.objects {
+        let Ok(yaml) = &cx.file(object.file).yaml else {
+            continue;
+        };
+        walk(
+            yaml,
+            object,
+            object.root,
+            object_shape(object.kind),
+            "",
+            out,
+        );
+        for (path, required) in required_fields(object.kind) {
+            if yaml.path(object.root, path).is_none() {
+                let parent = yaml
+                    .path(object.root, &path[..path.len() - 1])
+                    .unwrap_or(object.root);
+                let span = yaml.node(parent).span;
+                out.push(
+                    &RULE,
+                    object.file,
+                    crate::source::Span::new(
+                        span.start,
+                        span.start.max(span.end.min(span.start + 1)),
+                    ),
+                    format!(
+                        "{} `{}` is missing the required field `{}`",
+                        object.kind,
+                        object.name.value,
+                        path.join(".")
+                    ),
+                    required.to_string(),
+                );
+            }
+        }
+    }
+}
+
+fn required_fields(kind: Kind) -> &'static [(&'static [&'static str], &'static str)] {
+    match kind {
+        Kind::ImageRepository => &[
+            (&["metadata", "name"], "every object needs `metadata.name`"),
+            (
+                &["spec", "image"],
+                "set `spec.image` to the repository to scan, e.g. `ghcr.io/org/app`",
+            ),
+            (&["spec", "interval"], "set `spec.interval`, e.g. `12h`"),
+        ],
+        Kind::ImagePolicy => &[
+            (&["metadata", "name"], "every object needs `metadata.name`"),
+            (
+                &["spec", "imageRepositoryRef", "name"],
+                "name the ImageRepository this policy selects from",
+            ),
+        ],
+        Kind::ImageUpdateAutomation => &[
+            (&["metadata", "name"], "every object needs `metadata.name`"),
+            (&["spec", "interval"], "set `spec.interval`, e.g. `30m`"),
+        ],
+    }
+}
+
+fn walk(
+    yaml: &YamlFile,
+    object: &FluxObject,
+    node: NodeId,
+    shape: Shape,
+    path: &str,
+    out: &mut Findings,
+) {
+    let node_data = yaml.node(node);
+    let wrong_type = |expected: &str, out: &mut Findings| {
+        out.push(
+            &RULE,
+            object.file,
+            node_data.span,
+            format!("`{path}` must be {expected}"),
+            format!("see the {} API reference for `{path}`", object.kind),
+        );
+    };
+    match shape {
+        Shape::Any => {}
+        Shape::String | Shape::Integer => {
+            if !matches!(node_data.kind, NodeKind::Scalar { .. }) {
+                wrong_type(
+                    if matches!(shape, Shape::String) {
+                        "a string"
+                    } else {
+                        "an integer"
+                    },
+                    out,
+                );
+            }
+        }
+        Shape::Bool => {
+            let is_bool = matches!(
+                (&node_data.kind, yaml.scalar(node)),
+                (
+                    NodeKind::Scalar {
+                        style: crate::scan::yaml::Style::Plain,
+                        ..
+                    },
+                    Some("true" | "false" | "True" | "False" | "TRUE" | "FALSE")
+                )
+            );
+            if !is_bool {
+                wrong_type("a boolean (`true` or `false`, unquoted)", out);
+            }
+        }
+        Shape::StringMap => {
+            if !yaml.is_map(node) {
+                wrong_type("a map of strings", out);
+            }
+        }
+        Shape::List(item) => {
+            if !yaml.is_seq(node) {
+                wrong_type("a list", out);
+                return;
+            }
+            for (i, &child) in yaml.items(node).iter().enumerate() {
+                walk(yaml, object, child, *item, &format!("{path}[{i}]"), out);
+            }
+        }
+        Shape::Object(fields) => {
+            if !yaml.is_map(node) {
+                wrong_type("a map", out);
+                return;
+            }
+            for (key, value) in yaml.entries(node) {
+                let Some(name) = yaml.scalar(key) else {
+                    continue;
+                };
+                let child_path = if path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                };
+                match fields.iter().find(|(field, _)| *field == name) {
+                    Some((_, child_shape)) => {
+                        walk(yaml, object, value, *child_shape, &child_path, out)
+                    }
+                    None => {
+                        let help = match closest_field(name, fields.iter().map(|(f, _)| *f)) {
+                            Some(field) => format!("did you mean `{field}`?"),
+                            None => format!(
+                                "known fields here: {}",
+                                fields
+                                    .iter()
+                                    .map(|(f, _)| format!("`{f}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        };
+                        out.push(
+                            &RULE,
+                            object.file,
+                            yaml.node(key).span,
+                            format!("{} has no field `{child_path}`; Kubernetes drops it and Flux never sees it", object.kind),
+                            help,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

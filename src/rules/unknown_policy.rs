@@ -1,0 +1,87 @@
+//! Rule `unknown-policy`; its documentation is `RULE.docs`.
+
+use super::{Context, Findings, Rule};
+use crate::flux::Kind;
+
+pub static RULE: Rule = Rule {
+    id: "unknown-policy",
+    severity: crate::report::Severity::Error,
+    summary: "A marker names an ImagePolicy that no file defines",
+    docs: r#"## What it catches
+A marker whose `namespace:name` matches no ImagePolicy in the repository (namespaces resolved from
+`metadata.namespace`, else the configured `default_namespace`). Policies defined elsewhere can be
+declared in `.flux-image-lint.yaml` under `external_policies`.
+
+## Why it matters in Flux
+The automation lists the policies of its namespace and skips every marker that names another
+one, with no error or event (fluxcd/image-automation-controller#361, #85): a typo means the
+image is never updated.
+
+## Example
+```yaml
+image: ghcr.io/org/app:1.0.0 # {"$imagepolicy": "flux-system:ap"}
+```
+
+## Fix
+Name an existing policy (the help suggests the closest), create the policy, or declare it:
+```yaml
+external_policies: ["flux-system:app"]
+```
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    let known: Vec<String> = cx
+        .workspace
+        .index
+        .of_kind(Kind::ImagePolicy)
+        .map(|p| p.key())
+        .chain(cx.config.external_policies.iter().map(|p| p.to_string()))
+        .collect();
+    for site in cx.markers() {
+        if out.is_blocked(&site) {
+            continue;
+        }
+        let policy = &site.marker.setter.policy;
+        if cx.policy_of(&site).is_some() || cx.config.external_policies.contains(policy) {
+            continue;
+        }
+        let wanted = policy.to_string();
+        let help = match closest_name(&wanted, &known) {
+            Some(closest) => format!("did you mean `{closest}`? (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"),
+            None => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
+        };
+        out.push(
+            &RULE,
+            site.file_index,
+            site.marker.span,
+            format!("no ImagePolicy `{wanted}` is defined in this repository"),
+            help,
+        );
+        out.block(&site);
+    }
+}
+
+/// The known `ns:name` nearest to a wanted one: names within a third of their length in edits
+/// (same name in another namespace counts as near).
+pub fn closest_name<'a>(wanted: &str, known: &'a [String]) -> Option<&'a str> {
+    let name_of = |key: &'a str| key.split_once(':').map_or(key, |(_, n)| n);
+    let (wanted_namespace, wanted_name) = wanted.split_once(':').unwrap_or(("", wanted));
+    known
+        .iter()
+        .map(|candidate| {
+            let name = name_of(candidate);
+            let namespace_differs =
+                usize::from(!candidate.starts_with(&format!("{wanted_namespace}:")));
+            (
+                strsim::levenshtein(wanted_name, name) + namespace_differs,
+                candidate,
+            )
+        })
+        .filter(|(distance, candidate)| {
+            *distance > 0 && *distance <= 2.max(name_of(candidate).len() / 3)
+        })
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
+        .map(|(_, candidate)| candidate.as_str())
+}

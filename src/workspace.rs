@@ -1,0 +1,111 @@
+//! A loaded repository: the walk's files scanned in parallel (YAML tree, markers), the Flux
+//! objects indexed, ready for the rules. Glue for walk → scan → model; owns no rule.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::flux::index::FluxIndex;
+use crate::flux::objects::{read_objects, API_GROUP};
+use crate::scan::marker::{find_markers, mentions_marker, FileMarkers};
+use crate::scan::yaml::{YamlError, YamlFile};
+use crate::source::SourceFile;
+use crate::walk::{self, ReadError, WalkOptions};
+
+/// Suffix of files holding pattern tests for policies.
+pub const TEST_FILE_SUFFIX: &str = ".imagepolicy-tests.yaml";
+
+#[derive(Debug)]
+pub struct ScannedFile {
+    pub source: SourceFile,
+    pub yaml: Result<YamlFile, YamlError>,
+    pub markers: FileMarkers,
+    /// The text names the Flux image API group (objects, or broken attempts at them).
+    pub mentions_image_api: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub files_scanned: usize,
+    pub yaml_files: usize,
+}
+
+#[derive(Debug)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub files: Vec<ScannedFile>,
+    pub index: FluxIndex,
+    pub read_errors: Vec<ReadError>,
+    pub stats: Stats,
+}
+
+/// Byte patterns that make a file worth parsing.
+fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
+    mentions_marker(bytes)
+        || memchr::memmem::find(bytes, API_GROUP.as_bytes()).is_some()
+        || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
+        || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
+        || path.ends_with(TEST_FILE_SUFFIX)
+        || Some(path) == config_path
+}
+
+impl Workspace {
+    pub fn load(root: &Path, config: &Config, jobs: usize) -> Workspace {
+        let counted = std::sync::atomic::AtomicUsize::new(0);
+        let options = WalkOptions {
+            jobs,
+            include: &config.include,
+            exclude: &config.exclude,
+        };
+        let config_path = config.path.as_deref();
+        let (files, read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if !worth_parsing(&path, &bytes, config_path) {
+                return None;
+            }
+            let text = match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+            };
+            Some(scan_file(SourceFile::new(path, disk_path, text)))
+        });
+        let objects = files
+            .iter()
+            .enumerate()
+            .flat_map(|(i, file)| match &file.yaml {
+                Ok(yaml) => read_objects(yaml, i, &config.default_namespace),
+                Err(_) => Vec::new(),
+            })
+            .collect();
+        let stats = Stats {
+            files_scanned: counted.into_inner(),
+            yaml_files: files.len(),
+        };
+        Workspace {
+            root: root.to_path_buf(),
+            index: FluxIndex::new(objects),
+            files,
+            read_errors,
+            stats,
+        }
+    }
+
+    pub fn file_by_path(&self, path: &str) -> Option<usize> {
+        self.files.iter().position(|f| f.source.path == path)
+    }
+}
+
+pub fn scan_file(source: SourceFile) -> ScannedFile {
+    let yaml = YamlFile::parse(&source);
+    let markers = match &yaml {
+        Ok(yaml) => find_markers(&source.text, yaml),
+        Err(_) => FileMarkers::default(),
+    };
+    let mentions_image_api =
+        memchr::memmem::find(source.text.as_bytes(), API_GROUP.as_bytes()).is_some();
+    ScannedFile {
+        source,
+        yaml,
+        markers,
+        mentions_image_api,
+    }
+}
