@@ -264,17 +264,27 @@ pub fn run(
     (diagnostics, summary)
 }
 
-/// `# flux-image-lint: ignore RULE[, RULE…]` (or a bare `ignore`) on the diagnostic's line.
+/// `# flux-image-lint: ignore RULE[, RULE…]` (or a bare `ignore`) on the diagnostic's line, or
+/// alone on the line above it: a marker line cannot carry a second comment without breaking the
+/// marker's JSON.
 fn is_suppressed(file: &ScannedFile, line: usize, rule: &str) -> bool {
-    let start = file.source.line_start(line);
-    let end = file.source.line_start(line + 1);
-    let text = &file.source.text[start..end];
-    let Some(at) = text.find("flux-image-lint: ignore") else {
-        return false;
+    let line_text = |line: usize| {
+        let start = file.source.line_start(line);
+        let end = file.source.line_start(line + 1);
+        &file.source.text[start..end]
     };
-    let rest = text[at + "flux-image-lint: ignore".len()..].trim();
-    rest.is_empty()
-        || rest
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .any(|word| word == rule)
+    let suppresses = |text: &str| {
+        let Some(at) = text.find(SUPPRESSION) else {
+            return false;
+        };
+        let rest = text[at + SUPPRESSION.len()..].trim();
+        rest.is_empty()
+            || rest
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .any(|word| word == rule)
+    };
+    suppresses(line_text(line))
+        || (line > 1 && line_text(line - 1).trim_start().starts_with('#') && suppresses(line_text(line - 1)))
 }
+
+const SUPPRESSION: &str = "flux-image-lint: ignore";

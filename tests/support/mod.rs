@@ -1,0 +1,38 @@
+//! Shared helpers for the CLI tests: run the built binary, compare with golden files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn binary() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_flux-image-lint"));
+    command.env("NO_COLOR", "1").env_remove("GITHUB_ACTIONS");
+    command
+}
+
+pub fn run(args: &[&str], cwd: &Path) -> Output {
+    binary().args(args).current_dir(cwd).output().expect("the binary runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+/// Compares `actual` with the golden file; `UPDATE_GOLDEN=1` rewrites it instead.
+pub fn assert_golden(path: &Path, actual: &str) {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|_| panic!("missing golden file {} (run with UPDATE_GOLDEN=1)", path.display()));
+    assert_eq!(expected, actual, "golden file {} differs (run with UPDATE_GOLDEN=1 after checking)", path.display());
+}
+
+pub fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
