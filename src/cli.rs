@@ -40,7 +40,11 @@ pub enum Command {
     /// Validate every marker and Flux image object of a repository.
     Check(CheckArgs),
     /// List every rule with its id, default severity and summary.
-    Rules,
+    Rules {
+        /// `markdown` prints the table the README embeds.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
+    },
     /// Print the documentation of one rule.
     Rule {
         /// The rule id, e.g. `unknown-policy`.
@@ -84,6 +88,12 @@ pub enum Format {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Text,
+    Markdown,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
     Always,
@@ -103,8 +113,8 @@ impl<E: std::fmt::Display> From<E> for Failure {
 pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Check(args) => check(&args),
-        Command::Rules => {
-            list_rules();
+        Command::Rules { format } => {
+            list_rules(format);
             Ok(EXIT_CLEAN)
         }
         Command::Rule { id } => show_rule(&id),
@@ -267,15 +277,17 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn list_rules() {
+fn list_rules(format: RulesFormat) {
     let width = rules::RULES.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    if format == RulesFormat::Markdown {
+        println!("| rule | default | what it catches |\n|---|---|---|");
+    }
     for rule in rules::RULES {
-        println!(
-            "{:width$}  {:7}  {}",
-            rule.id,
-            rule.severity.as_str(),
-            rule.summary
-        );
+        let severity = rule.severity.as_str();
+        match format {
+            RulesFormat::Text => println!("{:width$}  {severity:7}  {}", rule.id, rule.summary),
+            RulesFormat::Markdown => println!("| `{}` | {severity} | {} |", rule.id, rule.summary),
+        }
     }
 }
 

@@ -213,18 +213,19 @@ impl Config {
                                 .unwrap_or_default();
                             return Err(error_at(offset, format!("unknown rule `{rule}`{hint}; `flux-image-lint rules` lists them")));
                         }
-                        let level =
-                            match yaml.scalar(level_node) {
-                                Some("error") => Level::Error,
-                                Some("warning") => Level::Warning,
-                                Some("off") => Level::Off,
-                                _ => return Err(error_at(
+                        let level = match yaml.scalar(level_node) {
+                            Some("error") => Level::Error,
+                            Some("warning") => Level::Warning,
+                            Some("off") => Level::Off,
+                            _ => {
+                                return Err(error_at(
                                     yaml.node(level_node).span.start,
                                     format!(
                                         "the level of `{rule}` must be `error`, `warning` or `off`"
                                     ),
-                                )),
-                            };
+                                ))
+                            }
+                        };
                         config.levels.insert(rule.to_string(), level);
                     }
                 }

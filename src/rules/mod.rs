@@ -284,7 +284,9 @@ fn is_suppressed(file: &ScannedFile, line: usize, rule: &str) -> bool {
                 .any(|word| word == rule)
     };
     suppresses(line_text(line))
-        || (line > 1 && line_text(line - 1).trim_start().starts_with('#') && suppresses(line_text(line - 1)))
+        || (line > 1
+            && line_text(line - 1).trim_start().starts_with('#')
+            && suppresses(line_text(line - 1)))
 }
 
 const SUPPRESSION: &str = "flux-image-lint: ignore";

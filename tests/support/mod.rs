@@ -15,7 +15,11 @@ pub fn binary() -> assert_cmd::Command {
 }
 
 pub fn run(args: &[&str], cwd: &Path) -> Output {
-    binary().args(args).current_dir(cwd).output().expect("the binary runs")
+    binary()
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the binary runs")
 }
 
 pub fn stdout(output: &Output) -> String {
@@ -28,9 +32,18 @@ pub fn assert_golden(path: &Path, actual: &str) {
         std::fs::write(path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(path)
-        .unwrap_or_else(|_| panic!("missing golden file {} (run with UPDATE_GOLDEN=1)", path.display()));
-    assert_eq!(expected, actual, "golden file {} differs (run with UPDATE_GOLDEN=1 after checking)", path.display());
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {} (run with UPDATE_GOLDEN=1)",
+            path.display()
+        )
+    });
+    assert_eq!(
+        expected,
+        actual,
+        "golden file {} differs (run with UPDATE_GOLDEN=1 after checking)",
+        path.display()
+    );
 }
 
 pub fn json(output: &Output) -> serde_json::Value {
