@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod fix;
 pub mod flux;
 pub mod policy;
 pub mod report;

@@ -2,6 +2,7 @@
 //! YAML trees, image references and their canonical form, and an index by kind/namespace/name
 //! with source spans. Knows nothing of the file system.
 
+pub mod automation;
 pub mod image;
 pub mod index;
 pub mod objects;

@@ -65,7 +65,7 @@ fn check(cx: &Context, out: &mut Findings) {
             );
         }
         if let Some(path) = &spec.update_path {
-            let relative = super::marker_outside_automation::normalize(&path.value);
+            let relative = crate::flux::automation::normalize(&path.value);
             if !cx.workspace.root.join(&relative).exists() {
                 out.push(
                     &RULE,

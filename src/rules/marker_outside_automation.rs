@@ -1,9 +1,8 @@
-//! Rule `marker-outside-automation`; its documentation is `RULE.docs`. Also owns the question
-//! "which ImageUpdateAutomation applies this marker", which `--fix` asks too.
+//! Rule `marker-outside-automation`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::index::FluxIndex;
-use crate::flux::objects::{FluxObject, Spec};
+use crate::flux::automation::applied_by_any;
+use crate::flux::objects::Spec;
 use crate::flux::Kind;
 
 pub static RULE: Rule = Rule {
@@ -29,43 +28,6 @@ namespace, or add an automation for it.
 "#,
     check,
 };
-
-/// Whether an automation would apply markers of `policy` found in `file_path`.
-pub fn automation_applies(automation: &FluxObject, policy: &FluxObject, file_path: &str) -> bool {
-    let Spec::Automation(spec) = &automation.spec else {
-        return false;
-    };
-    if automation.namespace != policy.namespace {
-        return false;
-    }
-    let selected = spec
-        .policy_selector
-        .as_ref()
-        .is_none_or(|selector| selector.matches(&policy.labels));
-    let path = spec.update_path.as_ref().map_or("", |p| p.value.as_str());
-    selected && path_contains(path, file_path)
-}
-
-/// Whether the repository-relative `file_path` lies under the automation path `dir`
-/// (`./clusters/prod`, `clusters/prod/`, `.` and empty all allowed).
-pub fn path_contains(dir: &str, file_path: &str) -> bool {
-    let dir = normalize(dir);
-    dir.is_empty() || file_path == dir || file_path.starts_with(&format!("{dir}/"))
-}
-
-pub fn normalize(path: &str) -> String {
-    path.split('/')
-        .filter(|part| !part.is_empty() && *part != ".")
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// Whether any automation of the index applies this marker; `None` when there are none.
-pub fn applied_by_any(index: &FluxIndex, policy: &FluxObject, file_path: &str) -> Option<bool> {
-    let mut automations = index.of_kind(Kind::ImageUpdateAutomation).peekable();
-    automations.peek()?;
-    Some(automations.any(|a| automation_applies(a, policy, file_path)))
-}
 
 fn check(cx: &Context, out: &mut Findings) {
     for site in cx.markers() {
