@@ -5,4 +5,5 @@
 //! `policy` → `fix` → `git` for `--fix`.
 
 pub mod flux;
+pub mod git;
 pub mod policy;
