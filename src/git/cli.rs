@@ -136,8 +136,13 @@ fn output_text(out: &Output) -> String {
         }
         text.push_str(stdout);
     }
+    let text: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|line| !line.is_empty() && *line != "Done")
+        .collect();
     if text.is_empty() {
-        text = format!("git exited with {}", out.status);
+        return format!("git exited with {}", out.status);
     }
-    redact(&text)
+    redact(&text.join("\n"))
 }
