@@ -143,6 +143,21 @@ fn same_week_update_replaces_the_commit_over_git_daemon() {
         "apps/a.yaml\napps/b.yaml"
     );
     assert_eq!(fx.snapshot(), before);
+
+    // A colleague's commit on the branch, fetched over git:// to be inspected.
+    fx.remote_commit_on(
+        BRANCH,
+        "apps/b.yaml",
+        b"b: 4\n",
+        "colleague on the review branch",
+    );
+    let err = publish(&fx.request(&url, &second)).unwrap_err();
+    assert!(matches!(err, GitError::ForeignCommits { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("colleague on the review branch"),
+        "{err}"
+    );
+    assert_eq!(fx.snapshot(), before);
 }
 
 #[test]
