@@ -477,3 +477,38 @@ fn identity_from_git_config_and_signoff() {
         "{message}"
     );
 }
+
+#[test]
+fn works_from_a_shallow_ci_clone() {
+    let fx = Fixture::new();
+    let url = fx.url();
+    let changes = files(&[("apps/a.yaml", A_NEW)]);
+    let first = pushed_commit(&publish(&fx.request(&url, &changes)).unwrap());
+    fx.remote_commit_on("main", "apps/b.yaml", b"b: moved\n", "main moves on");
+    let new_base = fx.remote_rev("refs/heads/main").unwrap();
+
+    // CI checks out the base with depth 1: the old base is not in the clone.
+    let ci = fx.tmp.path().join("ci");
+    git(
+        fx.tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "-b",
+            "main",
+            &url,
+            ci.to_str().unwrap(),
+        ],
+    );
+    let mut request = fx.request(&url, &changes);
+    request.repo = &ci;
+    let outcome = publish(&request).unwrap();
+    assert!(matches!(outcome, PublishOutcome::Pushed { replaced: Some(ref r), .. } if *r == first));
+    assert_one_commit_on(&fx, &new_base);
+    assert!(matches!(
+        publish(&request).unwrap(),
+        PublishOutcome::UpToDate { .. }
+    ));
+}
