@@ -5,6 +5,8 @@
 //! `--no-write-fetch-head --refmap=` and a source-only refspec (objects only), and the push
 //! source is a commit id, not a branch. Only git's own remote-tracking update after a
 //! *successful* push to a named remote touches `refs/remotes/...`.
+//!
+//! Requires git 2.29 or later (`fetch --no-write-fetch-head`).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -79,6 +81,7 @@ impl GitCli {
             "--no-write-fetch-head",
             "--refmap=",
             "--no-recurse-submodules",
+            "--no-auto-gc",
             remote,
             &full,
         ])?;
