@@ -512,3 +512,13 @@ fn works_from_a_shallow_ci_clone() {
         PublishOutcome::UpToDate { .. }
     ));
 }
+
+#[test]
+fn request_debug_output_redacts_the_remote() {
+    let fx = Fixture::new();
+    let changes = files(&[("apps/a.yaml", A_NEW)]);
+    let request = fx.request("https://bot:hunter2@git.example/infra.git", &changes);
+    let debug = format!("{request:?}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+    assert!(debug.contains("apps/a.yaml (61 bytes)"), "{debug}");
+}

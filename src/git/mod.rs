@@ -56,8 +56,8 @@ pub struct Identity {
     pub email: String,
 }
 
-/// What to publish, and where.
-#[derive(Debug, Clone)]
+/// What to publish, and where. Its `Debug` output redacts the remote and omits file contents.
+#[derive(Clone)]
 pub struct PublishRequest<'a> {
     /// Any directory inside the work tree (or the git directory of a bare repository).
     pub repo: &'a Path,
@@ -79,6 +79,30 @@ pub struct PublishRequest<'a> {
     pub signoff: bool,
     /// Replace the remote branch even if it holds commits not made by this tool.
     pub force: bool,
+}
+
+impl std::fmt::Debug for PublishRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishRequest")
+            .field("repo", &self.repo)
+            .field("base", &self.base)
+            .field("branch", &self.branch)
+            .field("remote", &redact(self.remote))
+            .field(
+                "files",
+                &self
+                    .files
+                    .iter()
+                    .map(|(path, content)| format!("{path} ({} bytes)", content.len()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("message", &self.message)
+            .field("author", &self.author)
+            .field("committer", &self.committer)
+            .field("signoff", &self.signoff)
+            .field("force", &self.force)
+            .finish()
+    }
 }
 
 /// What [`publish`] did.
@@ -369,7 +393,7 @@ fn resolve_base(repo: &gix::Repository, base: Option<&str>) -> Result<Base, GitE
     })
 }
 
-fn validate_branch(branch: &str) -> Result<(), GitError> {
+pub(crate) fn validate_branch(branch: &str) -> Result<(), GitError> {
     let invalid = |reason: &str| GitError::InvalidBranchName {
         branch: branch.to_string(),
         reason: reason.to_string(),

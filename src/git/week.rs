@@ -16,7 +16,8 @@ pub const PLACEHOLDERS: &[&str] = &["iso_year", "iso_week", "date"];
 ///
 /// Placeholders: `{iso_year}` (ISO-8601 week-numbering year, e.g. `2026`),
 /// `{iso_week}` (two-digit ISO week, `01`..`53`) and `{date}` (`YYYY-MM-DD`, UTC).
-/// An unknown placeholder or an unbalanced brace is an error.
+/// An unknown placeholder, an unbalanced brace or a result that is not a valid branch name
+/// is an error.
 pub fn weekly_branch_name(template: &str, now_unix_seconds: i64) -> Result<String, GitError> {
     let days = now_unix_seconds.div_euclid(86_400);
     let (iso_year, iso_week) = iso_week_of_days(days);
@@ -62,6 +63,7 @@ pub fn weekly_branch_name(template: &str, now_unix_seconds: i64) -> Result<Strin
     if out.is_empty() {
         return Err(bad("the branch name is empty".to_string()));
     }
+    super::validate_branch(&out)?;
     Ok(out)
 }
 
@@ -186,6 +188,10 @@ mod tests {
             let err = weekly_branch_name(bad, 0).unwrap_err();
             assert!(matches!(err, GitError::Template { .. }), "{bad}: {err}");
         }
+        assert!(matches!(
+            weekly_branch_name("image updates/{iso_week}", 0),
+            Err(GitError::InvalidBranchName { .. })
+        ));
         let msg = weekly_branch_name("x/{week}", 0).unwrap_err().to_string();
         assert!(
             msg.contains("{week}") && msg.contains("{iso_week}"),
