@@ -455,6 +455,17 @@ fn identity_from_git_config_and_signoff() {
     assert_eq!(err, GitError::NoIdentity { role: "author" });
     assert!(err.to_string().contains("user.email"), "{err}");
 
+    let mut bad = fx.request(&url, &changes);
+    bad.author = Some(Identity {
+        name: "Evil <x@y>".into(),
+        email: "e@x".into(),
+    });
+    let err = publish(&bad).unwrap_err();
+    assert!(
+        matches!(err, GitError::InvalidIdentity { role: "author", .. }),
+        "{err:?}"
+    );
+
     git(&fx.work, &["config", "user.name", "Config Person"]);
     git(&fx.work, &["config", "user.email", "config@example.org"]);
     let mut request = fx.request(&url, &changes);

@@ -34,6 +34,11 @@ pub enum GitError {
     InvalidPath { path: String, reason: String },
     /// Neither an explicit identity, nor git configuration, nor the environment names one.
     NoIdentity { role: &'static str },
+    /// An identity has an empty part or characters git does not allow (`<`, `>`, newline).
+    InvalidIdentity {
+        role: &'static str,
+        identity: String,
+    },
     /// The remote branch holds commits not made by this tool.
     ForeignCommits {
         branch: String,
@@ -124,6 +129,11 @@ impl fmt::Display for GitError {
                  or set GIT_{}_NAME and GIT_{}_EMAIL",
                 role.to_uppercase(),
                 role.to_uppercase()
+            ),
+            GitError::InvalidIdentity { role, identity } => write!(
+                f,
+                "invalid {role} identity `{identity}`: name and email must be non-empty and \
+                 contain no `<`, `>` or line breaks; fix the identity or the git configuration"
             ),
             GitError::ForeignCommits {
                 branch,

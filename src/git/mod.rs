@@ -588,7 +588,10 @@ fn identities(
             } else {
                 "committer"
             };
-            return Err(GitError::NoIdentity { role });
+            return Err(GitError::InvalidIdentity {
+                role,
+                identity: format!("{} <{}>", sig.name, sig.email),
+            });
         }
     }
     Ok((author, committer))
