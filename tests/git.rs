@@ -533,3 +533,18 @@ fn request_debug_output_redacts_the_remote() {
     assert!(!debug.contains("hunter2"), "{debug}");
     assert!(debug.contains("apps/a.yaml (61 bytes)"), "{debug}");
 }
+
+#[test]
+fn unknown_remote_is_a_clear_error() {
+    let fx = Fixture::new();
+    let changes = files(&[("apps/a.yaml", A_NEW)]);
+    let err = publish(&fx.request("no-such-remote", &changes)).unwrap_err();
+    assert!(matches!(err, GitError::RemoteUnreachable { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("no-such-remote") && msg.contains("git ls-remote"),
+        "{msg}"
+    );
+    let err = publish(&fx.request("--upload-pack=evil", &changes)).unwrap_err();
+    assert!(matches!(err, GitError::InvalidRemote { .. }), "{err:?}");
+}
