@@ -19,7 +19,8 @@ static INIT: Once = Once::new();
 /// HOME in a temporary directory, no identity or repository variables. Call first in a test.
 pub fn init_env() {
     INIT.call_once(|| {
-        let home = std::env::temp_dir().join(format!("fil-git-home-{}", std::process::id()));
+        // Shared and never written to: the tests set no global configuration.
+        let home = std::env::temp_dir().join("flux-image-lint-git-tests-home");
         std::fs::create_dir_all(&home).unwrap();
         std::env::set_var("HOME", &home);
         std::env::set_var("XDG_CONFIG_HOME", home.join(".config"));
