@@ -289,8 +289,10 @@ impl GitDaemon {
                 .local_addr()
                 .unwrap()
                 .port();
-            let mut child = Command::new("git")
-                .arg("daemon")
+            // Run `git-daemon` itself: `git daemon` would start it as a child process that
+            // killing the `git` wrapper leaves behind.
+            let exec_path = git(base_path, &["--exec-path"]);
+            let mut child = Command::new(Path::new(&exec_path).join("git-daemon"))
                 .arg("--reuseaddr")
                 .arg("--export-all")
                 .arg("--enable=receive-pack")
