@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod fix;
 pub mod flux;
+pub mod git;
 pub mod policy;
 pub mod report;
 pub mod rules;

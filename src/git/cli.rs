@@ -1,0 +1,151 @@
+//! The system `git` for talking to remotes (gix cannot push): `ls-remote`, `fetch` and
+//! `push`, so the user's credential helpers, SSH configuration and `insteadOf` rules apply.
+//!
+//! None of these commands changes a local ref: `ls-remote` only reads, `fetch` runs with
+//! `--no-write-fetch-head --refmap=` and a source-only refspec (objects only), and the push
+//! source is a commit id, not a branch. Only git's own remote-tracking update after a
+//! *successful* push to a named remote touches `refs/remotes/...`.
+//!
+//! Requires git 2.29 or later (`fetch --no-write-fetch-head`).
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use super::redact::redact;
+use super::GitError;
+
+pub(crate) struct GitCli {
+    git_dir: PathBuf,
+    cwd: PathBuf,
+}
+
+impl GitCli {
+    pub(crate) fn new(git_dir: &Path, cwd: &Path) -> Self {
+        GitCli {
+            git_dir: git_dir.to_path_buf(),
+            cwd: cwd.to_path_buf(),
+        }
+    }
+
+    fn run<I, S>(&self, args: I) -> Result<Output, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new("git");
+        cmd.arg("--git-dir")
+            .arg(&self.git_dir)
+            .args(args)
+            .current_dir(&self.cwd)
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.output().map_err(|e| GitError::GitNotRunnable {
+            detail: e.to_string(),
+        })
+    }
+
+    /// The commit id `refs/heads/<branch>` has on `remote`, `None` when the branch does not exist.
+    pub(crate) fn remote_branch_tip(
+        &self,
+        remote: &str,
+        branch: &str,
+    ) -> Result<Option<String>, GitError> {
+        let full = format!("refs/heads/{branch}");
+        let out = self.run(["ls-remote", "--refs", remote, &full])?;
+        if !out.status.success() {
+            return Err(GitError::RemoteUnreachable {
+                remote: redact(remote),
+                branch: branch.to_string(),
+                detail: output_text(&out),
+            });
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        Ok(stdout.lines().find_map(|line| {
+            let (id, name) = line.split_once('\t')?;
+            (name.trim() == full).then(|| id.trim().to_string())
+        }))
+    }
+
+    /// Bring the objects of `refs/heads/<branch>` on `remote` into the object database
+    /// without writing any ref (not even `FETCH_HEAD`).
+    pub(crate) fn fetch_objects(&self, remote: &str, branch: &str) -> Result<(), GitError> {
+        let full = format!("refs/heads/{branch}");
+        let out = self.run([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--refmap=",
+            "--no-recurse-submodules",
+            "--no-auto-gc",
+            remote,
+            &full,
+        ])?;
+        if !out.status.success() {
+            return Err(GitError::RemoteUnreachable {
+                remote: redact(remote),
+                branch: branch.to_string(),
+                detail: output_text(&out),
+            });
+        }
+        Ok(())
+    }
+
+    /// Push `commit` to `refs/heads/<branch>` on `remote`, only if the branch is still at
+    /// `expected` (`None`: only if it does not exist).
+    pub(crate) fn push(
+        &self,
+        remote: &str,
+        commit: &str,
+        branch: &str,
+        expected: Option<&str>,
+    ) -> Result<(), GitError> {
+        let full = format!("refs/heads/{branch}");
+        let lease = format!("--force-with-lease={full}:{}", expected.unwrap_or(""));
+        let refspec = format!("{commit}:{full}");
+        let out = self.run([
+            "push",
+            "--porcelain",
+            "--no-follow-tags",
+            "--recurse-submodules=no",
+            &lease,
+            remote,
+            &refspec,
+        ])?;
+        if !out.status.success() {
+            return Err(GitError::PushRejected {
+                remote: redact(remote),
+                branch: branch.to_string(),
+                commit: commit.to_string(),
+                detail: output_text(&out),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// git's stderr and stdout, trimmed and redacted, for an error message.
+fn output_text(out: &Output) -> String {
+    let mut text = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = stdout.trim();
+    if !stdout.is_empty() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(stdout);
+    }
+    let text: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|line| !line.is_empty() && *line != "Done")
+        .collect();
+    if text.is_empty() {
+        return format!("git exited with {}", out.status);
+    }
+    redact(&text.join("\n"))
+}
