@@ -85,6 +85,8 @@ pub enum Format {
     Human,
     Json,
     Github,
+    Sarif,
+    Junit,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -247,6 +249,8 @@ fn check(args: &CheckArgs) -> Result<i32, Failure> {
     let output = match args.format {
         Format::Json => report::json::render(&report),
         Format::Github => report::github::render(&report),
+        Format::Sarif => report::sarif::render(&report),
+        Format::Junit => report::junit::render(&report),
         Format::Human => {
             let sources: HashMap<&str, &str> = texts
                 .iter()

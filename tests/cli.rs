@@ -194,6 +194,41 @@ fn formats_human_and_github() {
 }
 
 #[test]
+fn formats_sarif_and_junit() {
+    // Errors and a warning, so both levels appear.
+    let case = fixture("rules/marker-value-mismatch/triggers");
+    let sarif = stdout(&run(&["check", &case, "--format", "sarif"], &repo_dir()));
+    assert_golden(
+        &repo_dir().join("tests/golden/marker-value-mismatch.sarif.json"),
+        &sarif,
+    );
+    let document: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    assert_eq!(document["version"], "2.1.0");
+    let run0 = &document["runs"][0];
+    let rules = run0["tool"]["driver"]["rules"].as_array().unwrap();
+    for result in run0["results"].as_array().unwrap() {
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        assert!(
+            result["locations"][0]["physicalLocation"]["region"]["startLine"]
+                .as_u64()
+                .unwrap()
+                >= 1
+        );
+    }
+    let junit = stdout(&run(&["check", &case, "--format", "junit"], &repo_dir()));
+    assert_golden(
+        &repo_dir().join("tests/golden/marker-value-mismatch.junit.xml"),
+        &junit,
+    );
+    let clean = stdout(&run(
+        &["check", &fixture("homelab"), "--format", "junit"],
+        &repo_dir(),
+    ));
+    assert!(clean.contains("<testcase name=\"check\""), "{clean}");
+}
+
+#[test]
 fn bad_config_is_exit_2_with_file_and_line() {
     let temp = tempfile::tempdir().unwrap();
     std::fs::write(

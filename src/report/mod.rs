@@ -1,9 +1,11 @@
-//! Diagnostics and how they are printed: human (miette), JSON, GitHub annotations. Knows
-//! nothing of what a rule means.
+//! Diagnostics and how they are printed: human (miette), JSON, GitHub annotations, SARIF,
+//! JUnit. Knows nothing of what a rule means.
 
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod sarif;
 
 use serde::Serialize;
 

@@ -1,7 +1,7 @@
 //! Rule `marker-value-mismatch`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::image::{is_valid_digest, ImageRef};
+use crate::flux::image::{is_valid_digest, is_valid_tag, ImageRef};
 use crate::report::Severity;
 use crate::scan::marker::SetterKind;
 
@@ -45,6 +45,11 @@ fn check(cx: &Context, out: &mut Findings) {
                 Severity::Error,
                 format!("`{text}` looks like an image reference, but the `:tag` marker `{setter}` replaces the whole value with a bare tag"),
                 "use the full marker (no suffix) on `name:tag` values, or move the tag into its own field".to_string(),
+            )),
+            SetterKind::Tag if !text.is_empty() && !is_valid_tag(text) => Some((
+                Severity::Error,
+                format!("`{text}` is not a tag; Flux replaces the whole value, so it would become just the new tag"),
+                "put the `:tag` marker on a field that holds only the tag (Flux cannot edit part of a string such as `KEY=value`)".to_string(),
             )),
             SetterKind::Name => match ImageRef::parse(text) {
                 Ok(image) if image.tag.is_some() || image.digest.is_some() => Some((
