@@ -93,7 +93,7 @@ pub fn plan(workspace: &Workspace, latest: &BTreeMap<PolicyRef, Latest>) -> Vec<
 }
 
 /// The changes grouped per file with the file's new text.
-pub fn new_texts<'a>(workspace: &'a Workspace, changes: &[Change]) -> Vec<(usize, String)> {
+pub fn new_texts(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, String)> {
     let mut per_file: BTreeMap<usize, Vec<(Span, &str)>> = BTreeMap::new();
     for change in changes {
         per_file
