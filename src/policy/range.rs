@@ -1,0 +1,583 @@
+//! Masterminds/semver v3.5 constraint language (`spec.policy.semver.range`).
+//!
+//! No Rust crate speaks this dialect (`semver::VersionReq` is Cargo's: bare
+//! `1.2` means `^1.2`, no `||`, no hyphen ranges), so it is re-implemented
+//! here. Parsing follows Masterminds' own structure because its quirks are
+//! observable in Flux: hyphen ranges are rewritten first and need spaces
+//! (`1.2-1.4.5` is a prerelease); the string is split on `||`; each group must
+//! match the whole-group grammar and is then cut into comparators by a
+//! leftmost-first scan (the `regex` crate has Go's leftmost-first semantics,
+//! so the grammar is expressed as regexes); wildcard/missing parts mark a
+//! comparator "dirty", which changes what `>`, `<=`, `!=`, `~`, `^` mean.
+//!
+//! Range versions are parsed loosely (`v`, leading zeros, missing parts),
+//! unlike tags, which are strict (see `version`).
+//!
+//! Prerelease rule (v3.4+): a prerelease version can satisfy an AND group
+//! only when some comparator of that group carries a prerelease; then every
+//! comparator of the group compares prereleases normally.
+
+use std::cmp::Ordering;
+use std::sync::OnceLock;
+
+use super::version::{compare_parts, compare_prerelease, go_parse_uint};
+
+/// A compiled range: OR of AND groups.
+#[derive(Debug, Clone)]
+pub struct Range {
+    groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    comparators: Vec<Comparator>,
+    include_prerelease: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    TildeOrEqual,
+    NotEqual,
+    Greater,
+    Less,
+    GreaterEqual,
+    LessEqual,
+    Tilde,
+    Caret,
+}
+
+#[derive(Debug, Clone)]
+struct Comparator {
+    op: Op,
+    major: u64,
+    minor: u64,
+    patch: u64,
+    pre: String,
+    /// Some part was a wildcard or missing.
+    dirty: bool,
+    /// The minor (and so the patch) was a wildcard or missing.
+    minor_dirty: bool,
+    /// Only the patch was a wildcard or missing.
+    patch_dirty: bool,
+}
+
+struct Grammar {
+    hyphen: regex::Regex,
+    valid_group: regex::Regex,
+    find: regex::Regex,
+    one: regex::Regex,
+}
+
+/// The Masterminds grammar. `\s` is Go's ASCII `[\t\n\f\r ]`; the wildcard
+/// class really does include `|` (a Masterminds quirk: `1|2` passes the
+/// grammar and fails later as an unparsable version).
+fn grammar() -> &'static Grammar {
+    static G: OnceLock<Grammar> = OnceLock::new();
+    G.get_or_init(|| {
+        let s = r"[\t\n\x0C\r ]";
+        let cv = r"v?([0-9|xX*]+)(\.[0-9|xX*]+)?(\.[0-9|xX*]+)?(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?(\+([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?";
+        // Order matters (leftmost-first): the empty operator comes second.
+        let ops = r"(=||!=|>|<|>=|=>|<=|=<|~|~>|\^)";
+        let build = |p: String| regex::Regex::new(&p).expect("static grammar");
+        Grammar {
+            hyphen: build(format!(r"{s}*({cv}){s}+-{s}+({cv}){s}*")),
+            valid_group: build(format!(
+                r"^({s}*{ops}{s}*({cv}){s}*)((?:{s}+|,{s}*){ops}{s}*({cv}){s}*)*$"
+            )),
+            find: build(format!(r"{ops}{s}*({cv})")),
+            one: build(format!(r"^{s}*{ops}{s}*({cv}){s}*$")),
+        }
+    })
+}
+
+impl Range {
+    /// Parse like Masterminds `NewConstraint`; the error text is its message.
+    pub fn parse(range: &str) -> Result<Range, String> {
+        let g = grammar();
+        let rewritten = rewrite_hyphens(g, range);
+        let mut groups = Vec::new();
+        for segment in rewritten.split("||") {
+            if !g.valid_group.is_match(segment) {
+                return Err(format!("improper constraint: {segment}"));
+            }
+            let mut parts: Vec<&str> = g.find.find_iter(segment).map(|m| m.as_str()).collect();
+            if parts.is_empty() {
+                parts.push(segment);
+            }
+            let comparators = parts
+                .into_iter()
+                .map(|p| parse_comparator(g, p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let include_prerelease = comparators.iter().any(|c| !c.pre.is_empty());
+            groups.push(Group {
+                comparators,
+                include_prerelease,
+            });
+        }
+        Ok(Range { groups })
+    }
+
+    /// Masterminds `Constraints.Check` for a (strictly parsed) tag version.
+    pub fn matches(&self, v: &semver::Version) -> bool {
+        let v = Parts {
+            major: v.major,
+            minor: v.minor,
+            patch: v.patch,
+            pre: v.pre.as_str(),
+        };
+        self.groups.iter().any(|g| {
+            g.comparators
+                .iter()
+                .all(|c| c.check(&v, g.include_prerelease))
+        })
+    }
+}
+
+/// `validate_range`: `Err(reason)` where Masterminds rejects the range.
+pub fn validate_range(range: &str) -> Result<(), String> {
+    Range::parse(range).map(|_| ())
+}
+
+/// `A - B` → `>= A, <= B ` (replacing the first occurrence of each matched
+/// text, as Masterminds does).
+fn rewrite_hyphens(g: &Grammar, range: &str) -> String {
+    let mut out = range.to_string();
+    for caps in g.hyphen.captures_iter(range) {
+        let whole = caps.get(0).expect("match").as_str();
+        let replacement = format!(">= {}, <= {} ", &caps[1], &caps[11]);
+        out = out.replacen(whole, &replacement, 1);
+    }
+    out
+}
+
+fn is_x(s: &str) -> bool {
+    matches!(s, "x" | "X" | "*")
+}
+
+fn parse_comparator(g: &Grammar, text: &str) -> Result<Comparator, String> {
+    let caps = g
+        .one
+        .captures(text)
+        .ok_or_else(|| format!("improper constraint: {text}"))?;
+    let get = |i: usize| caps.get(i).map_or("", |m| m.as_str());
+    let (op, whole, major, minor, patch, pre) = (get(1), get(2), get(3), get(4), get(5), get(6));
+    let (mut dirty, mut minor_dirty, mut patch_dirty) = (false, false, false);
+    // Wildcards become zeros; note the build metadata is dropped then.
+    let ver = if is_x(major) || major.is_empty() {
+        dirty = true;
+        format!("0.0.0{pre}")
+    } else if is_x(minor.trim_start_matches('.')) || minor.is_empty() {
+        dirty = true;
+        minor_dirty = true;
+        format!("{major}.0.0{pre}")
+    } else if is_x(patch.trim_start_matches('.')) || patch.is_empty() {
+        dirty = true;
+        patch_dirty = true;
+        format!("{major}{minor}.0{pre}")
+    } else {
+        whole.to_string()
+    };
+    let (maj, min, pat, pre) = parse_loose(&ver).ok_or("constraint parser error")?;
+    let op = match op {
+        "" | "=" => Op::TildeOrEqual,
+        "!=" => Op::NotEqual,
+        ">" => Op::Greater,
+        "<" => Op::Less,
+        ">=" | "=>" => Op::GreaterEqual,
+        "<=" | "=<" => Op::LessEqual,
+        "~" | "~>" => Op::Tilde,
+        "^" => Op::Caret,
+        _ => return Err(format!("improper constraint: {text}")),
+    };
+    Ok(Comparator {
+        op,
+        major: maj,
+        minor: min,
+        patch: pat,
+        pre,
+        dirty,
+        minor_dirty,
+        patch_dirty,
+    })
+}
+
+/// Masterminds `NewVersion` (coercing): `v?N(.N)?(.N)?(-pre)?(+build)?`,
+/// leading zeros allowed in numbers, numbers must fit u64, prerelease
+/// numeric identifiers without leading zeros, no empty identifiers.
+fn parse_loose(s: &str) -> Option<(u64, u64, u64, String)> {
+    let s = s.strip_prefix('v').unwrap_or(s);
+    let (core_pre, build) = match s.split_once('+') {
+        Some((a, b)) => (a, Some(b)),
+        None => (s, None),
+    };
+    let (core, pre) = match core_pre.split_once('-') {
+        Some((a, b)) => (a, Some(b)),
+        None => (core_pre, None),
+    };
+    let mut nums = core.split('.');
+    let major = go_parse_uint(nums.next()?)?;
+    let minor = match nums.next() {
+        Some(n) => go_parse_uint(n)?,
+        None => 0,
+    };
+    let patch = match nums.next() {
+        Some(n) => go_parse_uint(n)?,
+        None => 0,
+    };
+    if nums.next().is_some() {
+        return None;
+    }
+    let ident_ok =
+        |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if let Some(pre) = pre {
+        for id in pre.split('.') {
+            if !ident_ok(id)
+                || (id.len() > 1 && id.starts_with('0') && id.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return None;
+            }
+        }
+    }
+    if let Some(build) = build {
+        if !build.split('.').all(ident_ok) {
+            return None;
+        }
+    }
+    Some((major, minor, patch, pre.unwrap_or("").to_string()))
+}
+
+/// The version under test, as Masterminds sees it (build ignored).
+struct Parts<'a> {
+    major: u64,
+    minor: u64,
+    patch: u64,
+    pre: &'a str,
+}
+
+impl Comparator {
+    fn cmp(&self, v: &Parts<'_>) -> Ordering {
+        compare_parts(
+            (v.major, v.minor, v.patch, v.pre),
+            (self.major, self.minor, self.patch, self.pre.as_str()),
+        )
+    }
+
+    fn check(&self, v: &Parts<'_>, include_prerelease: bool) -> bool {
+        if !v.pre.is_empty() && !include_prerelease {
+            return false;
+        }
+        match self.op {
+            Op::TildeOrEqual => {
+                if self.dirty {
+                    self.tilde(v)
+                } else {
+                    self.cmp(v) == Ordering::Equal
+                }
+            }
+            Op::NotEqual => self.not_equal(v),
+            Op::Greater => self.greater(v),
+            Op::Less => self.cmp(v) == Ordering::Less,
+            Op::GreaterEqual => self.cmp(v) != Ordering::Less,
+            Op::LessEqual => self.less_equal(v),
+            Op::Tilde => self.tilde(v),
+            Op::Caret => self.caret(v),
+        }
+    }
+
+    fn not_equal(&self, v: &Parts<'_>) -> bool {
+        if self.dirty {
+            if self.major != v.major {
+                return true;
+            }
+            if self.minor != v.minor && !self.minor_dirty {
+                return true;
+            } else if self.minor_dirty {
+                return false;
+            } else if self.patch != v.patch && !self.patch_dirty {
+                return true;
+            } else if self.patch_dirty {
+                if !v.pre.is_empty() || !self.pre.is_empty() {
+                    return compare_prerelease(v.pre, &self.pre) != Ordering::Equal;
+                }
+                return false;
+            }
+        }
+        self.cmp(v) != Ordering::Equal
+    }
+
+    fn greater(&self, v: &Parts<'_>) -> bool {
+        if !self.dirty {
+            return self.cmp(v) == Ordering::Greater;
+        }
+        if v.major != self.major {
+            return v.major > self.major;
+        }
+        if self.minor_dirty {
+            // `>1` needs 2.x: nothing in 1.x is greater than "any 1.x".
+            return false;
+        }
+        if self.patch_dirty {
+            return v.minor > self.minor;
+        }
+        self.cmp(v) == Ordering::Greater
+    }
+
+    fn less_equal(&self, v: &Parts<'_>) -> bool {
+        if !self.dirty {
+            return self.cmp(v) != Ordering::Greater;
+        }
+        if v.major > self.major {
+            return false;
+        }
+        !(v.major == self.major && v.minor > self.minor && !self.minor_dirty)
+    }
+
+    fn tilde(&self, v: &Parts<'_>) -> bool {
+        if self.cmp(v) == Ordering::Less {
+            return false;
+        }
+        // ~0.0.0 accepts everything (not when 0 came from a wildcard minor/patch).
+        if self.major == 0
+            && self.minor == 0
+            && self.patch == 0
+            && !self.minor_dirty
+            && !self.patch_dirty
+        {
+            return true;
+        }
+        if v.major != self.major {
+            return false;
+        }
+        v.minor == self.minor || self.minor_dirty
+    }
+
+    fn caret(&self, v: &Parts<'_>) -> bool {
+        if self.cmp(v) == Ordering::Less {
+            return false;
+        }
+        if self.major > 0 || self.minor_dirty {
+            return v.major == self.major;
+        }
+        if v.major > 0 {
+            return false;
+        }
+        if self.minor > 0 || self.patch_dirty {
+            return v.minor == self.minor;
+        }
+        if v.minor > 0 {
+            return false;
+        }
+        v.patch == self.patch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::version::parse_tag_version;
+    use super::*;
+
+    fn admits(range: &str, tag: &str) -> bool {
+        let r = Range::parse(range).unwrap_or_else(|e| panic!("{range:?} should parse: {e}"));
+        let v = parse_tag_version(tag).unwrap_or_else(|| panic!("{tag} is a strict tag"));
+        r.matches(&v)
+    }
+
+    /// Each row: range, tags admitted, tags refused.
+    fn table(rows: &[(&str, &[&str], &[&str])]) {
+        for (range, yes, no) in rows {
+            for t in *yes {
+                assert!(admits(range, t), "{range:?} should admit {t}");
+            }
+            for t in *no {
+                assert!(!admits(range, t), "{range:?} should refuse {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn hyphen_ranges_need_spaces() {
+        table(&[
+            (
+                "1.2 - 1.4.5",
+                &["1.2.0", "1.3.9", "1.4.5"],
+                &["1.1.9", "1.4.6", "1.3.0-rc.1"],
+            ),
+            ("1.1 - 2", &["1.1.0", "2.0.0", "2.9.9"], &["1.0.9", "3.0.0"]),
+            ("v1.0.0 - v2.0.0", &["1.0.0", "2.0.0"], &["2.0.1"]),
+            (
+                "1.0.0 - 1.1.0 || 3.0.0 - 3.1.0",
+                &["1.0.5", "3.0.5"],
+                &["2.0.0", "3.2.0"],
+            ),
+            // No spaces: one version 1.2.0 with prerelease 1.4.5, tilde-like.
+            (
+                "1.2-1.4.5",
+                &["1.2.0", "1.2.7", "1.2.0-rc.1"],
+                &["1.4.5", "1.3.0", "1.1.0"],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn wildcards_and_partial_versions() {
+        table(&[
+            (
+                "1.2",
+                &["1.2.0", "1.2.99"],
+                &["1.3.0", "1.1.9", "1.2.5-rc.1"],
+            ),
+            ("1.2.x", &["1.2.0", "1.2.99"], &["1.3.0", "1.1.9"]),
+            ("1.2.*", &["1.2.3"], &["1.3.0"]),
+            ("1", &["1.0.0", "1.99.99"], &["2.0.0", "0.9.9"]),
+            ("1.x", &["1.0.0", "1.5.0"], &["2.0.0"]),
+            ("1.X.x", &["1.5.0"], &["2.0.0"]),
+            ("*", &["0.0.0", "0.0.1", "5.0.0"], &["1.0.0-rc.1"]),
+            ("x", &["3.2.1"], &[]),
+            (">1", &["2.0.0", "10.0.0"], &["1.9.9", "1.0.0"]),
+            (">1.1", &["1.2.0", "2.0.0"], &["1.1.9", "1.1.0"]),
+            (">1.x", &["2.0.0"], &["1.9.0"]),
+            ("<=1.1", &["1.1.9", "1.0.0", "0.1.0"], &["1.2.0", "2.0.0"]),
+            ("<=2.x", &["2.99.0", "0.0.1"], &["3.0.0"]),
+            ("<1.2", &["1.1.9"], &["1.2.0"]),
+            ("<1.x", &["0.9.9"], &["1.0.0"]),
+            ("!=4.x", &["3.9.9", "5.0.0"], &["4.0.0", "4.5.1"]),
+            ("!=4.1.x", &["4.0.0", "4.2.0"], &["4.1.0", "4.1.7"]),
+            ("!=4.1.2", &["4.1.3"], &["4.1.2"]),
+            (">=1.x", &["1.0.0", "7.0.0"], &["0.9.9"]),
+            (">=1.2", &["1.2.0"], &["1.1.99"]),
+        ]);
+    }
+
+    #[test]
+    fn tilde_and_caret() {
+        table(&[
+            ("~1.2.3", &["1.2.3", "1.2.9"], &["1.2.2", "1.3.0"]),
+            ("~>1.2.3", &["1.2.4"], &["1.3.0"]),
+            ("~1.2", &["1.2.0", "1.2.9"], &["1.3.0", "1.1.0"]),
+            ("~1", &["1.0.0", "1.9.9"], &["2.0.0", "0.9.0"]),
+            ("~1.x", &["1.4.0"], &["2.0.0"]),
+            ("~0.0.0", &["0.0.0", "9.9.9"], &[]),
+            ("^1.2.3", &["1.2.3", "1.9.0"], &["1.2.2", "2.0.0"]),
+            ("^1.2", &["1.2.0", "1.99.0"], &["1.1.0", "2.0.0"]),
+            ("^1", &["1.0.0", "1.9.9"], &["2.0.0"]),
+            ("^0.2.3", &["0.2.3", "0.2.9"], &["0.3.0", "0.2.2", "1.0.0"]),
+            ("^0.2", &["0.2.0", "0.2.9"], &["0.3.0"]),
+            ("^0.0.3", &["0.0.3"], &["0.0.4", "0.0.2", "0.1.3"]),
+            ("^0.0", &["0.0.0", "0.0.9"], &["0.1.0"]),
+            ("^0", &["0.0.0", "0.9.9"], &["1.0.0"]),
+        ]);
+    }
+
+    #[test]
+    fn operators_and_separators() {
+        table(&[
+            ("1.2.3", &["1.2.3", "v1.2.3", "1.2.3+build.5"], &["1.2.4"]),
+            ("=1.2.3", &["1.2.3"], &["1.2.4"]),
+            ("v1.2.3", &["1.2.3"], &[]),
+            ("=v1.2.3+meta", &["1.2.3"], &[]),
+            ("01.002.3", &["1.2.3"], &[]),
+            (">=01.2.3", &["1.2.3"], &["1.2.2"]),
+            ("=>1.2", &["1.2.0"], &["1.1.0"]),
+            ("=<1.2.0", &["1.2.0"], &["1.2.1"]),
+            (">1.2.3", &["1.2.4"], &["1.2.3"]),
+            ("<1.2.3", &["1.2.2"], &["1.2.3"]),
+            (">=1.2, <1.4", &["1.2.0", "1.3.9"], &["1.4.0"]),
+            (">=1.2 <1.4", &["1.3.0"], &["1.4.0", "1.1.0"]),
+            (">= 1.2 , < 1.4", &["1.3.0"], &["1.4.0"]),
+            ("  >=1.2,<1.4  ", &["1.3.0"], &["1.4.0"]),
+            ("<1.0.0 || >=2.0.0", &["0.5.0", "2.0.0"], &["1.5.0"]),
+            (">=1.0.0 <2.0.0 || >=3", &["1.5.0", "3.1.0"], &["2.5.0"]),
+            ("1.2.3 || 1.2.4", &["1.2.3", "1.2.4"], &["1.2.5"]),
+        ]);
+    }
+
+    #[test]
+    fn prerelease_group_rule() {
+        table(&[
+            (">=1.0.0-0", &["5.0.0-beta", "1.0.0-0", "1.0.0"], &["0.9.0"]),
+            (
+                ">=1.2.0-0 <1.3.0",
+                &["1.3.0-rc.1", "1.2.0-alpha", "1.2.5"],
+                &["1.3.0"],
+            ),
+            ("^1.x-0", &["1.2.3-rc.1", "1.0.0"], &["2.0.0-rc.1"]),
+            (">=1.0.0", &["1.5.0"], &["1.5.0-rc.1"]),
+            ("^1.2.3", &["1.2.4"], &["1.2.4-rc.1", "1.2.3-rc.1"]),
+            (
+                "~1.2.3-beta.2",
+                &["1.2.3-beta.3", "1.2.4-alpha"],
+                &["1.2.3-beta.1", "1.3.0-rc"],
+            ),
+            (
+                ">=1.0.0 || >=2.0.0-0",
+                &["3.0.0-beta", "1.5.0"],
+                &["0.1.0-beta"],
+            ),
+            // Group-level, no npm same-tuple restriction.
+            (
+                ">1.0.0-alpha <2.0.0",
+                &["1.5.0-rc.1", "2.0.0-rc.1"],
+                &["2.0.0"],
+            ),
+            ("!=1.2.x-beta", &["1.2.3-alpha", "1.3.0"], &["1.2.0-beta"]),
+        ]);
+    }
+
+    #[test]
+    fn invalid_ranges() {
+        for bad in [
+            "",
+            " ",
+            "latest",
+            "==1.0",
+            "1.0.0.0",
+            "*-*",
+            ">=1.0,",
+            "1.0 ||",
+            "|| 1.0",
+            "1.0.0p",
+            "x1",
+            "-1",
+            "v1.2.3-beta.01",
+            "1.2.3-",
+            "1.2.3+",
+            "V1.2.3",
+            ">=1.0 <2.0 latest",
+            "1 | 2",
+            "1|2",
+            "1.xx",
+            "**",
+            ">>1",
+            "99999999999999999999",
+            "1.2 -1.4",
+            "~ 1.2 ^",
+        ] {
+            assert!(Range::parse(bad).is_err(), "{bad:?} must be invalid");
+        }
+        assert_eq!(
+            validate_range("latest").unwrap_err(),
+            "improper constraint: latest"
+        );
+        assert_eq!(validate_range("x1").unwrap_err(), "constraint parser error");
+        // Go's strings.Split leaves an empty last group.
+        assert_eq!(
+            validate_range("1.0 ||").unwrap_err(),
+            "improper constraint: "
+        );
+    }
+
+    #[test]
+    fn valid_odd_ranges() {
+        for ok in [
+            "1.2 - 1.4.5",
+            ">= 1.2",
+            "~> 1.2",
+            "1.2.3-rc.1",
+            ">1.0.0-0",
+            "v1",
+            "1.*.3",
+        ] {
+            assert!(validate_range(ok).is_ok(), "{ok:?} must be valid");
+        }
+    }
+}

@@ -1,0 +1,1013 @@
+//! The selection pipeline, as image-reflector-controller runs it:
+//! exclusion (at scan time) → stored order (descending bytes) → filter +
+//! extract → value collapse (Go map: the last tag wins) → policy.
+//!
+//! Every step is replayed in Flux's order because the order is observable:
+//! the semver policy keeps the FIRST maximum it meets, the numerical policy
+//! the LAST, and the value map keeps the LAST tag per value. Where Flux
+//! iterates a Go map (random order), values are iterated in descending byte
+//! order of their original tags (see the module note in `policy`).
+//!
+//! Flux's messages are reproduced verbatim so `explain` can quote them.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use super::extract::Template;
+use super::goregex::GoRegex;
+use super::numeric::parse_go_float;
+use super::range::Range;
+use super::version::{compare_precedence, parse_tag_version};
+use super::{
+    CandidateReport, Choice, Evaluation, Order, Outcome, PolicyError, PolicySpec, DEFAULT_EXCLUSION,
+};
+
+/// Flux: the repository stored no tag (all excluded, or none listed).
+pub const ERR_NO_TAGS: &str = "no tags in database";
+/// Flux: nothing survived `filterTags`.
+pub const ERR_EMPTY: &str = "version list argument cannot be empty";
+/// Flux: no value is strict SemVer inside the range.
+pub const ERR_NO_SEMVER: &str = "unable to determine latest version from provided list";
+
+/// A policy compiled once (regexes, range), reusable for any tag list.
+#[derive(Debug, Clone)]
+pub struct CompiledPolicy {
+    exclusions: Vec<(String, GoRegex)>,
+    filter: Option<Filter>,
+    choice: Compiled,
+}
+
+#[derive(Debug, Clone)]
+struct Filter {
+    re: GoRegex,
+    /// `None` when `extract` is empty: the value is the tag itself.
+    template: Option<Template>,
+}
+
+#[derive(Debug, Clone)]
+enum Compiled {
+    Semver(Range),
+    Alphabetical(Order),
+    Numerical(Order),
+}
+
+/// A value handed to the policy, with the stored-order index of its tag.
+struct Entry<'a> {
+    value: Cow<'a, str>,
+    tag: usize,
+}
+
+/// Everything one run computes; reports are built from it on demand.
+struct Run<'a> {
+    /// Unique tags, descending byte order (Flux's stored order + excluded ones).
+    order: Vec<&'a str>,
+    /// Outcome per `order` index.
+    outcomes: Vec<Outcome>,
+    /// Extracted value per `order` index.
+    values: Vec<Option<Cow<'a, str>>>,
+    /// Rank per `order` index.
+    ranks: Vec<Option<usize>>,
+    latest: Option<usize>,
+    error: Option<String>,
+}
+
+impl CompiledPolicy {
+    /// Compile everything once (regexes, range); errors say what Go /
+    /// Masterminds would say.
+    pub fn compile(spec: &PolicySpec) -> Result<CompiledPolicy, PolicyError> {
+        let default = [DEFAULT_EXCLUSION.to_string()];
+        let list: &[String] = spec.exclusion_list.as_deref().unwrap_or(&default);
+        let exclusions = list
+            .iter()
+            .enumerate()
+            .map(|(index, pattern)| {
+                GoRegex::new(pattern)
+                    .map(|re| (pattern.clone(), re))
+                    .map_err(|reason| PolicyError::InvalidExclusion {
+                        index,
+                        pattern: pattern.clone(),
+                        reason,
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let pattern = spec.filter_pattern.as_deref().unwrap_or("");
+        let extract = spec.extract.as_deref().unwrap_or("");
+        let filter = if pattern.is_empty() && extract.is_empty() {
+            None
+        } else {
+            let re = GoRegex::new(pattern).map_err(|e| PolicyError::InvalidPattern {
+                reason: format!("invalid regular expression pattern '{pattern}': {e}"),
+            })?;
+            let template = (!extract.is_empty()).then(|| Template::parse(extract));
+            Some(Filter { re, template })
+        };
+
+        let choice = match &spec.choice {
+            Choice::Semver { range } => Compiled::Semver(
+                Range::parse(range).map_err(|reason| PolicyError::InvalidRange { reason })?,
+            ),
+            Choice::Alphabetical { order } => Compiled::Alphabetical(*order),
+            Choice::Numerical { order } => Compiled::Numerical(*order),
+        };
+        Ok(CompiledPolicy {
+            exclusions,
+            filter,
+            choice,
+        })
+    }
+
+    /// Full pipeline with a report for every input tag; deterministic and
+    /// independent of the order of `tags`.
+    pub fn evaluate(&self, tags: &[String]) -> Evaluation {
+        let run = self.run(tags, true);
+        let candidates = tags
+            .iter()
+            .map(|tag| {
+                let i = find(&run.order, tag);
+                CandidateReport {
+                    tag: tag.clone(),
+                    outcome: run.outcomes[i].clone(),
+                    extracted: run.values[i].as_ref().map(|v| v.to_string()),
+                    rank: run.ranks[i],
+                }
+            })
+            .collect();
+        Evaluation {
+            latest: run.latest.map(|i| run.order[i].to_string()),
+            error: run.error,
+            candidates,
+        }
+    }
+
+    /// The tag Flux would select, without per-tag reports (for `--fix`).
+    pub fn latest(&self, tags: &[String]) -> Option<String> {
+        let run = self.run(tags, false);
+        run.latest.map(|i| run.order[i].to_string())
+    }
+
+    /// One tag on its own: exclusion, filter, then the policy's own gate.
+    /// Never `Latest`/`Collapsed`, which depend on the other tags.
+    pub fn classify(&self, tag: &str) -> Outcome {
+        if let Some(pattern) = self.excluded_by(tag) {
+            return Outcome::Excluded {
+                pattern: pattern.to_string(),
+            };
+        }
+        match self.value_of(tag) {
+            None => Outcome::FilteredOut,
+            Some(value) => self.gate(&value),
+        }
+    }
+
+    /// The value after filter + extract (`None` if the filter drops the tag).
+    /// Exclusion is not applied here; see [`CompiledPolicy::classify`].
+    pub fn extracted(&self, tag: &str) -> Option<String> {
+        self.value_of(tag).map(Cow::into_owned)
+    }
+
+    fn excluded_by(&self, tag: &str) -> Option<&str> {
+        self.exclusions
+            .iter()
+            .find(|(_, re)| re.is_match(tag))
+            .map(|(p, _)| p.as_str())
+    }
+
+    /// Flux `RegexFilter.Apply` for one tag: first leftmost match, then the
+    /// template expanded over that match.
+    fn value_of<'a>(&self, tag: &'a str) -> Option<Cow<'a, str>> {
+        let Some(filter) = &self.filter else {
+            return Some(Cow::Borrowed(tag));
+        };
+        match &filter.template {
+            None => filter.re.is_match(tag).then_some(Cow::Borrowed(tag)),
+            Some(t) => {
+                let caps = filter.re.re.captures(tag)?;
+                let value = t.expand(&filter.re.names, |i| caps.get(i).map(|m| m.as_str()));
+                Some(Cow::Owned(value))
+            }
+        }
+    }
+
+    /// The policy's per-value gate, without comparing to other values.
+    fn gate(&self, value: &str) -> Outcome {
+        match &self.choice {
+            Compiled::Semver(range) => match parse_tag_version(value) {
+                None => Outcome::NotSemver,
+                Some(v) if !range.matches(&v) => Outcome::OutOfRange,
+                Some(_) => Outcome::Candidate,
+            },
+            Compiled::Numerical(_) => match parse_go_float(value) {
+                None => Outcome::NotNumber,
+                Some(_) => Outcome::Candidate,
+            },
+            Compiled::Alphabetical(_) => Outcome::Candidate,
+        }
+    }
+
+    fn run<'a>(&self, tags: &'a [String], ranked: bool) -> Run<'a> {
+        let mut order: Vec<&'a str> = tags.iter().map(String::as_str).collect();
+        order.sort_unstable_by(|a, b| b.cmp(a));
+        order.dedup();
+        let n = order.len();
+        let mut run = Run {
+            outcomes: vec![Outcome::Candidate; n],
+            values: (0..n).map(|_| None).collect(),
+            ranks: vec![None; n],
+            order,
+            latest: None,
+            error: None,
+        };
+
+        // Scan time: excluded tags never reach the database.
+        let mut stored = Vec::with_capacity(n);
+        for (i, tag) in run.order.iter().enumerate() {
+            match self.excluded_by(tag) {
+                Some(p) => {
+                    run.outcomes[i] = Outcome::Excluded {
+                        pattern: p.to_string(),
+                    }
+                }
+                None => stored.push(i),
+            }
+        }
+        if stored.is_empty() {
+            run.error = Some(ERR_NO_TAGS.to_string());
+            return run;
+        }
+
+        let entries = self.collapse(&mut run, &stored);
+        if entries.is_empty() {
+            run.error = Some(ERR_EMPTY.to_string());
+            return run;
+        }
+        match &self.choice {
+            Compiled::Semver(range) => semver(&mut run, &entries, range, ranked),
+            Compiled::Alphabetical(order) => alphabetical(&mut run, &entries, *order, ranked),
+            Compiled::Numerical(order) => numerical(&mut run, &entries, *order, ranked),
+        }
+        if let Some(i) = run.latest {
+            run.outcomes[i] = Outcome::Latest;
+        }
+        run
+    }
+
+    /// Filter + extract over the stored order, then Flux's map: one entry per
+    /// value, held by the LAST tag (in stored order) that produced it.
+    fn collapse<'a>(&self, run: &mut Run<'a>, stored: &[usize]) -> Vec<Entry<'a>> {
+        let mut entries: Vec<Entry<'a>> = Vec::with_capacity(stored.len());
+        let needs_map = self.filter.as_ref().is_some_and(|f| f.template.is_some());
+        let mut by_value: HashMap<Cow<'a, str>, usize> = HashMap::new();
+        for &i in stored {
+            let tag = run.order[i];
+            let Some(value) = self.value_of(tag) else {
+                run.outcomes[i] = Outcome::FilteredOut;
+                continue;
+            };
+            run.values[i] = Some(value.clone());
+            if !needs_map {
+                // Values are the (unique) tags themselves: nothing collapses.
+                entries.push(Entry { value, tag: i });
+                continue;
+            }
+            match by_value.get(&value) {
+                Some(&slot) => {
+                    run.outcomes[entries[slot].tag] = Outcome::Collapsed;
+                    entries[slot].tag = i;
+                }
+                None => {
+                    by_value.insert(value.clone(), entries.len());
+                    entries.push(Entry { value, tag: i });
+                }
+            }
+        }
+        // Deterministic stand-in for Go's random map order: descending byte
+        // order of the tags that hold the values.
+        entries.sort_by_key(|e| e.tag);
+        entries
+    }
+}
+
+/// Index of `tag` in the descending `order`.
+fn find(order: &[&str], tag: &str) -> usize {
+    order
+        .binary_search_by(|probe| tag.cmp(probe))
+        .expect("every input tag is in the order")
+}
+
+/// Flux `SemVer.Latest`: strict parse, range check, keep the first maximum.
+fn semver(run: &mut Run<'_>, entries: &[Entry<'_>], range: &Range, ranked: bool) {
+    let mut candidates: Vec<(usize, semver::Version)> = Vec::new();
+    let mut best: Option<usize> = None;
+    for e in entries {
+        match parse_tag_version(&e.value) {
+            None => run.outcomes[e.tag] = Outcome::NotSemver,
+            Some(v) if !range.matches(&v) => run.outcomes[e.tag] = Outcome::OutOfRange,
+            Some(v) => {
+                let better = best
+                    .is_none_or(|b| compare_precedence(&v, &candidates[b].1) == Ordering::Greater);
+                if better {
+                    best = Some(candidates.len());
+                }
+                candidates.push((e.tag, v));
+            }
+        }
+    }
+    let Some(best) = best else {
+        run.error = Some(ERR_NO_SEMVER.to_string());
+        return;
+    };
+    run.latest = Some(candidates[best].0);
+    if ranked {
+        // Stable: equal precedence keeps iteration order, so the first
+        // maximum (the winner) ranks first, as in Flux.
+        candidates.sort_by(|a, b| compare_precedence(&b.1, &a.1));
+        for (r, (tag, _)) in candidates.iter().enumerate() {
+            run.ranks[*tag] = Some(r + 1);
+        }
+    }
+}
+
+/// Flux `Alphabetical.Latest`: byte order; asc → maximum, desc → minimum.
+/// Values are unique map keys, so there are no ties.
+fn alphabetical(run: &mut Run<'_>, entries: &[Entry<'_>], order: Order, ranked: bool) {
+    let better = |a: &str, b: &str| match order {
+        Order::Asc => a > b,
+        Order::Desc => a < b,
+    };
+    let mut best = &entries[0];
+    for e in &entries[1..] {
+        if better(&e.value, &best.value) {
+            best = e;
+        }
+    }
+    run.latest = Some(best.tag);
+    if ranked {
+        let mut sorted: Vec<&Entry<'_>> = entries.iter().collect();
+        sorted.sort_by(|a, b| match order {
+            Order::Asc => b.value.cmp(&a.value),
+            Order::Desc => a.value.cmp(&b.value),
+        });
+        for (r, e) in sorted.iter().enumerate() {
+            run.ranks[e.tag] = Some(r + 1);
+        }
+    }
+}
+
+/// Flux `Numerical.Latest`: every value must parse (else the policy fails on
+/// the first bad one); asc keeps the last value not below the pick, desc the
+/// last not above it — so equal values go to the LAST, and NaN (comparing
+/// false both ways) replaces the pick and is replaced by the next value.
+fn numerical(run: &mut Run<'_>, entries: &[Entry<'_>], order: Order, ranked: bool) {
+    let mut parsed: Vec<(usize, f64)> = Vec::with_capacity(entries.len());
+    for e in entries {
+        match parse_go_float(&e.value) {
+            Some(f) => parsed.push((e.tag, f)),
+            None => {
+                run.outcomes[e.tag] = Outcome::NotNumber;
+                if run.error.is_none() {
+                    run.error = Some(format!(
+                        "failed to parse invalid numeric value '{}'",
+                        e.value
+                    ));
+                }
+            }
+        }
+    }
+    if run.error.is_some() {
+        return;
+    }
+    let mut pick = 0;
+    for (k, &(_, cv)) in parsed.iter().enumerate().skip(1) {
+        let pv = parsed[pick].1;
+        let skip = match order {
+            Order::Asc => cv < pv,
+            Order::Desc => cv > pv,
+        };
+        if !skip {
+            pick = k;
+        }
+    }
+    run.latest = Some(parsed[pick].0);
+    if ranked {
+        // Explain-only order: the winner, then best-first with NaN last and
+        // later iteration first among equals (Flux keeps the last of equals).
+        let winner = parsed.remove(pick);
+        let mut rest: Vec<(usize, (usize, f64))> = parsed.into_iter().enumerate().collect();
+        rest.sort_by(|(ia, (_, a)), (ib, (_, b))| {
+            let key = |x: &f64| match order {
+                Order::Asc => -x,
+                Order::Desc => *x,
+            };
+            a.is_nan()
+                .cmp(&b.is_nan())
+                .then_with(|| key(a).total_cmp(&key(b)))
+                .then(ib.cmp(ia))
+        });
+        run.ranks[winner.0] = Some(1);
+        for (r, (_, (tag, _))) in rest.iter().enumerate() {
+            run.ranks[*tag] = Some(r + 2);
+        }
+    }
+}
+
+/// Lint helper: `extract` references that `filterTags.pattern` cannot fill
+/// (Flux expands them to "", usually collapsing every tag into one value).
+pub fn check_extract(pattern: &str, extract: &str) -> Result<(), PolicyError> {
+    let re = GoRegex::new(pattern).map_err(|e| PolicyError::InvalidPattern {
+        reason: format!("invalid regular expression pattern '{pattern}': {e}"),
+    })?;
+    let unknown = Template::parse(extract).unknown_references(&re.names);
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(PolicyError::InvalidExtract {
+            reason: format!(
+                "{} not defined by the pattern: Flux expands it to an empty string",
+                unknown.join(", ")
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use super::*;
+
+    fn spec(choice: Choice) -> PolicySpec {
+        PolicySpec {
+            exclusion_list: None,
+            filter_pattern: None,
+            extract: None,
+            choice,
+        }
+    }
+    fn semver_spec(range: &str) -> PolicySpec {
+        spec(Choice::Semver {
+            range: range.into(),
+        })
+    }
+    fn filtered(mut s: PolicySpec, pattern: &str, extract: &str) -> PolicySpec {
+        s.filter_pattern = Some(pattern.into());
+        s.extract = Some(extract.into());
+        s
+    }
+    fn tags(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+    fn compile(s: &PolicySpec) -> CompiledPolicy {
+        CompiledPolicy::compile(s).expect("valid policy")
+    }
+    /// Latest for the list and for its reverse (order independence).
+    fn pick(s: &PolicySpec, list: &[&str]) -> Option<String> {
+        let p = compile(s);
+        let mut t = tags(list);
+        let a = p.latest(&t);
+        t.reverse();
+        assert_eq!(a, p.latest(&t), "input order changed the result");
+        assert_eq!(a, p.evaluate(&t).latest);
+        a
+    }
+    fn outcome(e: &Evaluation, tag: &str) -> Outcome {
+        e.candidates
+            .iter()
+            .find(|c| c.tag == tag)
+            .expect("tag reported")
+            .outcome
+            .clone()
+    }
+
+    #[test]
+    fn semver_real_tags() {
+        let list = [
+            "v1.2.3",
+            "1.2.4",
+            "v1.10.0",
+            "1.11.0-rc.1",
+            "latest",
+            "v1.2",
+            "sha-abc",
+            "01.2.3",
+        ];
+        assert_eq!(
+            pick(&semver_spec(">=1.0.0"), &list).as_deref(),
+            Some("v1.10.0")
+        );
+        assert_eq!(
+            pick(&semver_spec(">=1.0.0-0"), &list).as_deref(),
+            Some("1.11.0-rc.1")
+        );
+        assert_eq!(pick(&semver_spec("~1.2"), &list).as_deref(), Some("1.2.4"));
+        assert_eq!(
+            pick(&semver_spec("1.2.3"), &list).as_deref(),
+            Some("v1.2.3")
+        );
+    }
+
+    #[test]
+    fn semver_ties_go_to_first_in_descending_byte_order() {
+        assert_eq!(
+            pick(&semver_spec("*"), &["1.0.0", "v1.0.0"]).as_deref(),
+            Some("v1.0.0")
+        );
+        assert_eq!(
+            pick(&semver_spec("*"), &["1.0.0+build.10", "1.0.0+build.2"]).as_deref(),
+            Some("1.0.0+build.2")
+        );
+        let e = compile(&semver_spec("*")).evaluate(&tags(&["1.0.0", "v1.0.0"]));
+        assert_eq!(outcome(&e, "1.0.0"), Outcome::Candidate);
+        assert_eq!(
+            e.candidates.iter().find(|c| c.tag == "1.0.0").unwrap().rank,
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn semver_prerelease_ordering_quirks() {
+        let s = semver_spec(">=1.0.0-0");
+        assert_eq!(
+            pick(&s, &["1.0.0-rc9", "1.0.0-rc10"]).as_deref(),
+            Some("1.0.0-rc9")
+        );
+        assert_eq!(
+            pick(&s, &["1.0.0-rc.9", "1.0.0-rc.10"]).as_deref(),
+            Some("1.0.0-rc.10")
+        );
+        assert_eq!(pick(&s, &["1.0.0-rc.1", "1.0.0"]).as_deref(), Some("1.0.0"));
+    }
+
+    #[test]
+    fn semver_skips_loose_shapes() {
+        let s = semver_spec("*");
+        let list = [
+            "v1.2",
+            "1",
+            "1.2.3.4",
+            "V1.2.3",
+            "vv1.2.3",
+            "01.2.3",
+            "2022.04.1",
+            "1.0.0-rc.01",
+            "1.0.0p",
+            "latest",
+        ];
+        let e = compile(&s).evaluate(&tags(&list));
+        assert_eq!(e.latest, None);
+        assert_eq!(e.error.as_deref(), Some(ERR_NO_SEMVER));
+        for t in list {
+            assert_eq!(outcome(&e, t), Outcome::NotSemver, "{t}");
+        }
+        // CalVer that happens to be strict SemVer is a candidate.
+        assert_eq!(
+            pick(&s, &["2022.04.1", "2022.4.2"]).as_deref(),
+            Some("2022.4.2")
+        );
+    }
+
+    #[test]
+    fn git_describe_tags_are_prereleases() {
+        let list = ["2.0.329", "2.0.330-63-gc1cfb6864"];
+        assert_eq!(
+            pick(&semver_spec(">=2.0.0"), &list).as_deref(),
+            Some("2.0.329")
+        );
+        assert_eq!(
+            pick(&semver_spec(">=2.0.0-0"), &list).as_deref(),
+            Some("2.0.330-63-gc1cfb6864")
+        );
+        let e = compile(&semver_spec(">=2.0.0")).evaluate(&tags(&list));
+        assert_eq!(outcome(&e, "2.0.330-63-gc1cfb6864"), Outcome::OutOfRange);
+    }
+
+    #[test]
+    fn hotio_alphabetical_with_filter() {
+        let s = filtered(
+            spec(Choice::Alphabetical { order: Order::Asc }),
+            r"^release-[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$",
+            "",
+        );
+        let list = [
+            "release-5.2.6.8376",
+            "release-5.2.6.8400",
+            "release-5.1.9.9999",
+            "nightly-5.2.6.8500",
+            "latest",
+            "release-5.2.6.8376-amd64",
+        ];
+        assert_eq!(pick(&s, &list).as_deref(), Some("release-5.2.6.8400"));
+        let e = compile(&s).evaluate(&tags(&list));
+        assert_eq!(outcome(&e, "nightly-5.2.6.8500"), Outcome::FilteredOut);
+        assert_eq!(
+            outcome(&e, "release-5.2.6.8376-amd64"),
+            Outcome::FilteredOut
+        );
+        assert_eq!(
+            e.candidates
+                .iter()
+                .find(|c| c.tag == "release-5.1.9.9999")
+                .unwrap()
+                .rank,
+            Some(3)
+        );
+        // Lexical, not numeric: 5.10 sorts below 5.2 (Flux behaviour).
+        assert_eq!(
+            pick(&s, &["release-5.2.6.8376", "release-5.10.0.1"]).as_deref(),
+            Some("release-5.2.6.8376")
+        );
+    }
+
+    #[test]
+    fn minio_alphabetical() {
+        let s = filtered(
+            spec(Choice::Alphabetical { order: Order::Asc }),
+            r"^RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$",
+            "",
+        );
+        let list = [
+            "RELEASE.2024-12-18T13-15-44Z",
+            "RELEASE.2025-01-20T14-49-07Z",
+            "RELEASE.2025-01-20T14-49-07Z.fips",
+            "RELEASE.2025-01-20T14-49-07Z-cpuv1",
+            "latest",
+        ];
+        assert_eq!(
+            pick(&s, &list).as_deref(),
+            Some("RELEASE.2025-01-20T14-49-07Z")
+        );
+    }
+
+    #[test]
+    fn alphabetical_orders() {
+        let asc = spec(Choice::Alphabetical { order: Order::Asc });
+        let desc = spec(Choice::Alphabetical { order: Order::Desc });
+        assert_eq!(pick(&asc, &["B", "Z", "a"]).as_deref(), Some("a"));
+        assert_eq!(pick(&desc, &["B", "Z", "a"]).as_deref(), Some("B"));
+        assert_eq!(
+            pick(&asc, &["main-9", "main-10"]).as_deref(),
+            Some("main-9")
+        );
+        assert_eq!(pick(&desc, &["b", "a", "c"]).as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn numerical_extract_named_group() {
+        let s = filtered(
+            spec(Choice::Numerical { order: Order::Asc }),
+            r"^main-[a-f0-9]+-(?P<ts>[0-9]+)",
+            "$ts",
+        );
+        let list = [
+            "main-abc123-1700000000",
+            "main-def456-1700000500",
+            "main-0a1b2c3-1600000000",
+            "feature-x-1800000000",
+            "latest",
+        ];
+        assert_eq!(pick(&s, &list).as_deref(), Some("main-def456-1700000500"));
+        let e = compile(&s).evaluate(&tags(&list));
+        let r = e
+            .candidates
+            .iter()
+            .find(|c| c.tag == "main-abc123-1700000000")
+            .unwrap();
+        assert_eq!(r.extracted.as_deref(), Some("1700000000"));
+        assert_eq!(r.rank, Some(2));
+        assert_eq!(outcome(&e, "feature-x-1800000000"), Outcome::FilteredOut);
+        let desc = filtered(
+            spec(Choice::Numerical { order: Order::Desc }),
+            r"^main-[a-f0-9]+-(?P<ts>[0-9]+)",
+            "$ts",
+        );
+        assert_eq!(
+            pick(&desc, &list).as_deref(),
+            Some("main-0a1b2c3-1600000000")
+        );
+    }
+
+    #[test]
+    fn numerical_go_parse_rules() {
+        let asc = spec(Choice::Numerical { order: Order::Asc });
+        assert_eq!(
+            pick(&asc, &["999", "1_000", "+7", "-3", ".5"]).as_deref(),
+            Some("1_000")
+        );
+        assert_eq!(pick(&asc, &["1e3", "999"]).as_deref(), Some("1e3"));
+        for bad in ["0x10", "1e400", "1 "] {
+            let e = compile(&asc).evaluate(&tags(&["1", bad]));
+            assert_eq!(e.latest, None);
+            assert_eq!(
+                e.error,
+                Some(format!("failed to parse invalid numeric value '{bad}'"))
+            );
+            assert_eq!(outcome(&e, bad), Outcome::NotNumber);
+            assert_eq!(outcome(&e, "1"), Outcome::Candidate);
+        }
+        assert_eq!(pick(&asc, &["0x1p4", "15"]).as_deref(), Some("0x1p4"));
+    }
+
+    #[test]
+    fn numerical_ties_go_to_last_in_iteration() {
+        // Iteration (descending bytes): "1e0", "1.0", "1" -> the last, "1".
+        let asc = spec(Choice::Numerical { order: Order::Asc });
+        let desc = spec(Choice::Numerical { order: Order::Desc });
+        assert_eq!(pick(&asc, &["1", "1.0", "1e0"]).as_deref(), Some("1"));
+        assert_eq!(pick(&desc, &["1", "1.0", "1e0", "2"]).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn numerical_nan_compares_false_both_ways() {
+        // Iteration follows the original tags' descending order.
+        let s = filtered(
+            spec(Choice::Numerical { order: Order::Asc }),
+            "^[a-z]-(.*)$",
+            "$1",
+        );
+        // [5, NaN] -> NaN
+        assert_eq!(pick(&s, &["b-5", "a-NaN"]).as_deref(), Some("a-NaN"));
+        // [NaN, 5] -> 5
+        assert_eq!(pick(&s, &["b-NaN", "a-5"]).as_deref(), Some("a-5"));
+        // No filter: "NaN" sorts before "5" in descending bytes -> [NaN, 5] -> 5.
+        let plain = spec(Choice::Numerical { order: Order::Desc });
+        assert_eq!(pick(&plain, &["5", "NaN"]).as_deref(), Some("5"));
+        let e = compile(&s).evaluate(&tags(&["b-5", "a-NaN", "c-7"]));
+        assert_eq!(e.latest.as_deref(), Some("a-NaN"));
+        let rank = |t: &str| e.candidates.iter().find(|c| c.tag == t).unwrap().rank;
+        assert_eq!(
+            (rank("a-NaN"), rank("c-7"), rank("b-5")),
+            (Some(1), Some(2), Some(3))
+        );
+    }
+
+    #[test]
+    fn values_collapse_to_last_tag_in_stored_order() {
+        let s = filtered(semver_spec("*"), r"^v?(?P<v>\d+\.\d+\.\d+)$", "$v");
+        let e = compile(&s).evaluate(&tags(&["v1.2.3", "1.2.3", "1.2.2"]));
+        assert_eq!(e.latest.as_deref(), Some("1.2.3"));
+        assert_eq!(outcome(&e, "v1.2.3"), Outcome::Collapsed);
+        let r = e.candidates.iter().find(|c| c.tag == "v1.2.3").unwrap();
+        assert_eq!((r.extracted.as_deref(), r.rank), (Some("1.2.3"), None));
+        assert_eq!(pick(&s, &["1.2.3", "v1.2.3"]).as_deref(), Some("1.2.3"));
+    }
+
+    #[test]
+    fn extract_templates_shape_values() {
+        let s = filtered(
+            spec(Choice::Alphabetical { order: Order::Asc }),
+            r"^(?P<date>\d{8})-(?P<sha>[a-f0-9]{7})$",
+            "${date}x$1x",
+        );
+        let p = compile(&s);
+        assert_eq!(
+            p.extracted("20250101-abcdef0").as_deref(),
+            Some("20250101x")
+        );
+        assert_eq!(p.extracted("nope"), None);
+        // Empty pattern with an extract: every tag collapses into one value.
+        let all = filtered(spec(Choice::Alphabetical { order: Order::Asc }), "", "x");
+        let e = compile(&all).evaluate(&tags(&["b", "a", "c"]));
+        assert_eq!(e.latest.as_deref(), Some("a"));
+        assert_eq!(outcome(&e, "c"), Outcome::Collapsed);
+    }
+
+    #[test]
+    fn exclusion_default_and_replacement() {
+        let s = semver_spec("*");
+        let list = ["sha256-abc.sig", "1.0.0", "dev-1"];
+        let e = compile(&s).evaluate(&tags(&list));
+        assert_eq!(
+            outcome(&e, "sha256-abc.sig"),
+            Outcome::Excluded {
+                pattern: DEFAULT_EXCLUSION.into()
+            }
+        );
+        assert_eq!(
+            e.candidates
+                .iter()
+                .find(|c| c.tag == "sha256-abc.sig")
+                .unwrap()
+                .extracted,
+            None
+        );
+        let mut custom = s.clone();
+        custom.exclusion_list = Some(vec!["^dev-".into(), "-1$".into()]);
+        let e = compile(&custom).evaluate(&tags(&list));
+        assert_eq!(outcome(&e, "sha256-abc.sig"), Outcome::NotSemver);
+        assert_eq!(
+            outcome(&e, "dev-1"),
+            Outcome::Excluded {
+                pattern: "^dev-".into()
+            }
+        );
+        custom.exclusion_list = Some(vec![]);
+        assert_eq!(compile(&custom).classify("x.sig"), Outcome::NotSemver);
+    }
+
+    #[test]
+    fn flux_error_messages() {
+        let p = compile(&semver_spec("*"));
+        assert_eq!(
+            p.evaluate(&tags(&["a.sig"])).error.as_deref(),
+            Some(ERR_NO_TAGS)
+        );
+        assert_eq!(p.evaluate(&[]).error.as_deref(), Some(ERR_NO_TAGS));
+        let f = compile(&filtered(semver_spec("*"), "^v", ""));
+        let e = f.evaluate(&tags(&["1.0.0"]));
+        assert_eq!((e.latest, e.error.as_deref()), (None, Some(ERR_EMPTY)));
+        let e = p.evaluate(&tags(&["latest"]));
+        assert_eq!(
+            e.error.as_deref(),
+            Some("unable to determine latest version from provided list")
+        );
+    }
+
+    #[test]
+    fn classify_single_tags() {
+        let p = compile(&filtered(semver_spec("^1.0"), r"^v?\d", ""));
+        assert_eq!(
+            p.classify("x.sig"),
+            Outcome::Excluded {
+                pattern: DEFAULT_EXCLUSION.into()
+            }
+        );
+        assert_eq!(p.classify("latest"), Outcome::FilteredOut);
+        assert_eq!(p.classify("v1.2"), Outcome::NotSemver);
+        assert_eq!(p.classify("v2.0.0"), Outcome::OutOfRange);
+        assert_eq!(p.classify("1.5.0-rc.1"), Outcome::OutOfRange);
+        assert_eq!(p.classify("v1.4.0"), Outcome::Candidate);
+        let n = compile(&spec(Choice::Numerical { order: Order::Asc }));
+        assert_eq!(n.classify("0x10"), Outcome::NotNumber);
+        assert_eq!(n.classify("1_000"), Outcome::Candidate);
+        let a = compile(&spec(Choice::Alphabetical { order: Order::Asc }));
+        assert_eq!(a.classify("anything"), Outcome::Candidate);
+    }
+
+    #[test]
+    fn reports_cover_every_input_tag_in_order() {
+        let p = compile(&semver_spec(">=1.0.0"));
+        let input = tags(&["1.0.0", "2.0.0", "1.0.0", "x", "3.0.0-rc.1"]);
+        let e = p.evaluate(&input);
+        let got: Vec<(&str, Outcome, Option<usize>)> = e
+            .candidates
+            .iter()
+            .map(|c| (c.tag.as_str(), c.outcome.clone(), c.rank))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("1.0.0", Outcome::Candidate, Some(2)),
+                ("2.0.0", Outcome::Latest, Some(1)),
+                ("1.0.0", Outcome::Candidate, Some(2)),
+                ("x", Outcome::NotSemver, None),
+                ("3.0.0-rc.1", Outcome::OutOfRange, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn compile_errors_carry_go_and_masterminds_messages() {
+        let mut s = semver_spec("*");
+        s.exclusion_list = Some(vec!["ok".into(), "(?!x)".into()]);
+        match CompiledPolicy::compile(&s) {
+            Err(PolicyError::InvalidExclusion {
+                index,
+                pattern,
+                reason,
+            }) => {
+                assert_eq!((index, pattern.as_str()), (1, "(?!x)"));
+                assert_eq!(
+                    reason,
+                    "error parsing regexp: invalid or unsupported Perl syntax: `(?!`"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = CompiledPolicy::compile(&filtered(semver_spec("*"), "a(", "")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid regular expression pattern 'a(': error parsing regexp: missing closing ): `a(`"
+        );
+        let err = CompiledPolicy::compile(&semver_spec("latest")).unwrap_err();
+        assert_eq!(
+            err,
+            PolicyError::InvalidRange {
+                reason: "improper constraint: latest".into()
+            }
+        );
+        assert!(CompiledPolicy::compile(&semver_spec("")).is_err());
+        // \Q..\E is Go syntax: accepted.
+        assert!(CompiledPolicy::compile(&filtered(semver_spec("*"), r"^\Qv1.\E", "")).is_ok());
+    }
+
+    #[test]
+    fn check_extract_flags_unknown_groups() {
+        assert!(check_extract(r"^(?P<ts>\d+)$", "$ts").is_ok());
+        let err = check_extract(r"^(\d+)$", "$ts-$2").unwrap_err();
+        assert!(matches!(err, PolicyError::InvalidExtract { .. }), "{err:?}");
+        assert!(err.to_string().contains("$ts, $2"));
+    }
+
+    mod order_independence {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn tag() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "v1.0.0",
+                    "1.0.0",
+                    "1.0.0+build.2",
+                    "1.0.0+build.10",
+                    "1.0.0-rc9",
+                    "1.0.0-rc10",
+                    "v2.1.0-rc.1",
+                    "2.1.0",
+                    "01.2.3",
+                    "latest",
+                    "x.sig",
+                    "5",
+                    "NaN",
+                    "1e3",
+                    "1_000",
+                    "0x10",
+                    "main-9",
+                    "main-10",
+                    "main-abc-1700000000",
+                    "main-def-1700000000",
+                    "release-5.2.6.8376",
+                ])
+                .prop_map(str::to_string),
+                "[a-z0-9v.+-]{1,8}",
+                (0u8..4, 0u8..4, 0u8..4).prop_map(|(a, b, c)| format!("v{a}.{b}.{c}")),
+                (0u8..4, 0u8..4).prop_map(|(a, b)| format!("main-{a}-{b}")),
+            ]
+        }
+
+        fn policies() -> Vec<PolicySpec> {
+            vec![
+                semver_spec(">=1.0.0-0"),
+                semver_spec("*"),
+                filtered(semver_spec("*"), r"^v?(?P<v>\d+\.\d+\.\d+)", "$v"),
+                spec(Choice::Alphabetical { order: Order::Asc }),
+                spec(Choice::Alphabetical { order: Order::Desc }),
+                filtered(
+                    spec(Choice::Alphabetical { order: Order::Desc }),
+                    r"^main-(\d)",
+                    "$1",
+                ),
+                spec(Choice::Numerical { order: Order::Asc }),
+                filtered(
+                    spec(Choice::Numerical { order: Order::Asc }),
+                    r"-(\d+)$",
+                    "$1",
+                ),
+                filtered(
+                    spec(Choice::Numerical { order: Order::Desc }),
+                    r"^main-(\d+)-(\d+)",
+                    "$2",
+                ),
+            ]
+        }
+
+        fn summary(
+            e: &Evaluation,
+        ) -> (
+            Option<String>,
+            Option<String>,
+            std::collections::BTreeMap<String, CandidateReport>,
+        ) {
+            let map = e
+                .candidates
+                .iter()
+                .map(|c| (c.tag.clone(), c.clone()))
+                .collect();
+            (e.latest.clone(), e.error.clone(), map)
+        }
+
+        proptest! {
+            #[test]
+            fn selection_ignores_input_order(
+                (list, shuffled) in prop::collection::vec(tag(), 0..24)
+                    .prop_flat_map(|v| (Just(v.clone()), Just(v).prop_shuffle()))
+            ) {
+                for s in policies() {
+                    let p = compile(&s);
+                    let a = p.evaluate(&list);
+                    let b = p.evaluate(&shuffled);
+                    prop_assert_eq!(summary(&a), summary(&b));
+                    prop_assert_eq!(p.latest(&shuffled), a.latest.clone());
+                    // A tag's own fate agrees with the one-tag classifier.
+                    for c in &a.candidates {
+                        let expected = match c.outcome {
+                            Outcome::Collapsed => continue,
+                            Outcome::Latest => Outcome::Candidate,
+                            ref o => o.clone(),
+                        };
+                        prop_assert_eq!(p.classify(&c.tag), expected);
+                    }
+                }
+            }
+        }
+    }
+}
