@@ -8,8 +8,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config};
+use crate::explain::Explanation;
+use crate::flux::selection::compile;
+use crate::flux::Kind;
 use crate::report::{self, Report, Severity};
 use crate::rules;
+use crate::scan::marker::PolicyRef;
+use crate::tags::TagSnapshot;
 use crate::workspace::Workspace;
 
 /// Exit codes: 0 clean, 1 errors found, 2 the tool could not do its job.
@@ -45,6 +50,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
         format: RulesFormat,
     },
+    /// Show every candidate tag of one policy and what happened to it, and the winner.
+    Explain(ExplainArgs),
     /// Print the documentation of one rule.
     Rule {
         /// The rule id, e.g. `unknown-policy`.
@@ -75,9 +82,31 @@ pub struct CheckArgs {
     /// Worker threads for the walk (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Offline tag snapshot (`{"<spec.image>": ["tag", …]}`): more tags for `numeric-extract`.
+    #[arg(long, value_name = "FILE")]
+    pub tags_file: Option<PathBuf>,
     /// When to use colour in the human format.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// The policy as `namespace:name`.
+    pub policy: String,
+    #[command(flatten)]
+    pub root: RootArgs,
+    /// Offline tag snapshot (`{"<spec.image>": ["tag", …]}`).
+    #[arg(long, value_name = "FILE")]
+    pub tags_file: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
+    pub format: ExplainFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Human,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -120,6 +149,7 @@ pub fn run(cli: Cli) -> i32 {
             Ok(EXIT_CLEAN)
         }
         Command::Rule { id } => show_rule(&id),
+        Command::Explain(args) => explain(&args),
     };
     result.unwrap_or_else(|Failure(message)| {
         eprintln!("error: {message}");
@@ -207,6 +237,11 @@ fn jobs(flag: Option<usize>) -> usize {
 
 fn check(args: &CheckArgs) -> Result<i32, Failure> {
     let targets = find_targets(&args.paths, args.root.root.as_deref())?;
+    let snapshot = args
+        .tags_file
+        .as_deref()
+        .map(TagSnapshot::load)
+        .transpose()?;
     let mut diagnostics = Vec::new();
     let mut summary = report::Summary::default();
     let mut texts: Vec<(String, String)> = Vec::new();
@@ -217,8 +252,12 @@ fn check(args: &CheckArgs) -> Result<i32, Failure> {
         for error in &workspace.read_errors {
             eprintln!("warning: cannot read {}: {}", error.path, error.message);
         }
-        let (mut found, found_summary) =
-            rules::run(&workspace, &config, target.only_files.as_deref());
+        let (mut found, found_summary) = rules::run(
+            &workspace,
+            &config,
+            snapshot.as_ref(),
+            target.only_files.as_deref(),
+        );
         if prefix_paths {
             let prefix = target.root.display().to_string();
             for d in &mut found {
@@ -311,5 +350,63 @@ fn show_rule(id: &str) -> Result<i32, Failure> {
         rule.summary,
         rule.docs.trim_end()
     );
+    Ok(EXIT_CLEAN)
+}
+
+fn explain(args: &ExplainArgs) -> Result<i32, Failure> {
+    let wanted = PolicyRef::parse(&args.policy)
+        .ok_or_else(|| Failure(format!("`{}` is not `namespace:name`", args.policy)))?;
+    let target = find_targets(&[], args.root.root.as_deref())?.remove(0);
+    let config = load_config(&target.root, args.root.config.as_deref())?;
+    let workspace = Workspace::load(&target.root, &config, jobs(None));
+    let Some((policy, spec)) = workspace.index.policy(&wanted.namespace, &wanted.name) else {
+        let known: Vec<String> = workspace
+            .index
+            .of_kind(Kind::ImagePolicy)
+            .map(|p| p.key())
+            .collect();
+        let hint = crate::rules::closest_policy(&args.policy, &known)
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
+        return Err(Failure(format!(
+            "no ImagePolicy `{wanted}` in {}{hint}",
+            target.root.display()
+        )));
+    };
+    let image = workspace
+        .index
+        .repository_of(policy, spec)
+        .and_then(|(_, repository)| repository.image.as_ref())
+        .map(|image| image.value.clone())
+        .ok_or_else(|| {
+            Failure(format!(
+                "policy `{wanted}` has no ImageRepository with a `spec.image`; `check` says why"
+            ))
+        })?;
+    let compiled = compile(&workspace.index, policy, spec).map_err(|error| {
+        Failure(format!(
+            "policy `{wanted}` cannot select tags: {error}; run `check` for details"
+        ))
+    })?;
+    let tags = match &args.tags_file {
+        Some(path) => {
+            let snapshot = TagSnapshot::load(path)?;
+            snapshot
+                .tags(&image)
+                .ok_or_else(|| Failure(format!("{} has no tags for `{image}`", path.display())))?
+                .to_vec()
+        }
+        None => {
+            return Err(Failure(
+                "no tags to evaluate: pass --tags-file FILE (an offline snapshot)".to_string(),
+            ))
+        }
+    };
+    let explanation = Explanation::new(wanted.to_string(), image, compiled.evaluate(&tags));
+    let output = match args.format {
+        ExplainFormat::Json => explanation.render_json(),
+        ExplainFormat::Human => explanation.render_human(),
+    };
+    print!("{output}");
     Ok(EXIT_CLEAN)
 }

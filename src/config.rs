@@ -8,10 +8,11 @@ use std::path::Path;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
+use crate::flux::objects::Spanned;
 use crate::report::Severity;
 use crate::scan::marker::PolicyRef;
 use crate::scan::yaml::{NodeId, YamlFile};
-use crate::source::SourceFile;
+use crate::source::{SourceFile, Span};
 
 pub const FILE_NAME: &str = ".flux-image-lint.yaml";
 
@@ -291,4 +292,92 @@ mod tests {
         let error = parse("external_policies: [python]\n").unwrap_err();
         assert_eq!(error.line, 1);
     }
+}
+
+/// A user's test of one policy, from `tests:` in the config or a `*.imagepolicy-tests.yaml` file.
+#[derive(Debug, Clone)]
+pub struct PatternTest {
+    pub file: usize,
+    /// `namespace:name` as written.
+    pub policy: Spanned<String>,
+    /// Tags that must pass exclusion, filter and the policy's own gate (range, number).
+    pub accept: Vec<Spanned<String>>,
+    /// Tags that must be dropped.
+    pub reject: Vec<Spanned<String>>,
+    /// With `latest`: given these tags, the policy must pick `latest`.
+    pub tags: Vec<Spanned<String>>,
+    pub latest: Option<Spanned<String>>,
+}
+
+/// Reads the `tests:` list of a parsed file; malformed entries come back as (span, message).
+pub fn read_pattern_tests(yaml: &YamlFile, file: usize) -> (Vec<PatternTest>, Vec<(Span, String)>) {
+    let mut tests = Vec::new();
+    let mut errors = Vec::new();
+    let Some(&root) = yaml.documents.first() else {
+        return (tests, errors);
+    };
+    let Some(list) = yaml.get(root, "tests") else {
+        return (tests, errors);
+    };
+    if !yaml.is_seq(list) {
+        errors.push((
+            yaml.node(list).span,
+            "`tests` must be a list of policy tests".to_string(),
+        ));
+        return (tests, errors);
+    }
+    let spanned = |id: NodeId| {
+        yaml.scalar(id).map(|value| Spanned {
+            value: value.to_string(),
+            span: yaml.node(id).span,
+        })
+    };
+    for &entry in yaml.items(list) {
+        let strings = |key: &str, errors: &mut Vec<(Span, String)>| -> Vec<Spanned<String>> {
+            let Some(node) = yaml.get(entry, key) else {
+                return Vec::new();
+            };
+            if !yaml.is_seq(node) {
+                errors.push((
+                    yaml.node(node).span,
+                    format!("`{key}` must be a list of tags"),
+                ));
+                return Vec::new();
+            }
+            yaml.items(node)
+                .iter()
+                .filter_map(|&i| spanned(i))
+                .collect()
+        };
+        let Some(policy) = yaml.get(entry, "policy").and_then(spanned) else {
+            errors.push((
+                yaml.node(entry).span,
+                "a test needs `policy: <namespace>:<name>`".to_string(),
+            ));
+            continue;
+        };
+        for (key, _) in yaml.entries(entry) {
+            let name = yaml.scalar(key).unwrap_or_default();
+            if !["policy", "accept", "reject", "tags", "latest"].contains(&name) {
+                errors.push((yaml.node(key).span, format!("unknown test key `{name}`; a test has `policy`, `accept`, `reject`, `tags` and `latest`")));
+            }
+        }
+        let test = PatternTest {
+            file,
+            accept: strings("accept", &mut errors),
+            reject: strings("reject", &mut errors),
+            tags: strings("tags", &mut errors),
+            latest: yaml.get(entry, "latest").and_then(spanned),
+            policy,
+        };
+        if test.latest.is_some() == test.tags.is_empty() {
+            errors.push((
+                test.policy.span,
+                "`tags` and `latest` go together: given these tags, the policy picks `latest`"
+                    .to_string(),
+            ));
+        }
+        tests.push(test);
+    }
+    (tests, errors)
 }

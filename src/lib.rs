@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod explain;
 pub mod fix;
 pub mod flux;
 pub mod git;
@@ -14,5 +15,6 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod tags;
 pub mod walk;
 pub mod workspace;

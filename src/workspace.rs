@@ -3,12 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
+use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
 use crate::flux::objects::{read_objects, API_GROUP};
 use crate::scan::marker::{find_markers, mentions_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlFile};
-use crate::source::SourceFile;
+use crate::source::{SourceFile, Span};
 use crate::walk::{self, ReadError, WalkOptions};
 
 /// Suffix of files holding pattern tests for policies.
@@ -35,6 +35,9 @@ pub struct Workspace {
     pub files: Vec<ScannedFile>,
     pub index: FluxIndex,
     pub read_errors: Vec<ReadError>,
+    pub pattern_tests: Vec<PatternTest>,
+    /// Malformed pattern tests: file, span, message.
+    pub pattern_test_errors: Vec<(usize, Span, String)>,
     pub stats: Stats,
 }
 
@@ -76,6 +79,18 @@ impl Workspace {
                 Err(_) => Vec::new(),
             })
             .collect();
+        let mut pattern_tests = Vec::new();
+        let mut pattern_test_errors = Vec::new();
+        for (i, file) in files.iter().enumerate() {
+            let is_test_file = file.source.path.ends_with(TEST_FILE_SUFFIX)
+                || Some(file.source.path.as_str()) == config_path;
+            if let (true, Ok(yaml)) = (is_test_file, &file.yaml) {
+                let (tests, errors) = read_pattern_tests(yaml, i);
+                pattern_tests.extend(tests);
+                pattern_test_errors
+                    .extend(errors.into_iter().map(|(span, message)| (i, span, message)));
+            }
+        }
         let stats = Stats {
             files_scanned: counted.into_inner(),
             yaml_files: files.len(),
@@ -85,6 +100,8 @@ impl Workspace {
             index: FluxIndex::new(objects),
             files,
             read_errors,
+            pattern_tests,
+            pattern_test_errors,
             stats,
         }
     }

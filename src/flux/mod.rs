@@ -7,6 +7,7 @@ pub mod image;
 pub mod index;
 pub mod objects;
 pub mod schema;
+pub mod selection;
 
 use std::fmt;
 

@@ -2,13 +2,17 @@
 //! in Flux, an example, the fix), and the registry that runs them in order. Rules produce
 //! findings; severities, suppressions and positions are applied here; formats live in `report`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::Config;
-use crate::flux::objects::{FluxObject, PolicySpec};
+use crate::flux::objects::{FluxObject, PolicySpec, Spec};
+use crate::flux::selection::{compile, CompileError};
+use crate::policy::select::check_extract;
+use crate::policy::CompiledPolicy;
 use crate::report::{Diagnostic, Severity, Summary};
 use crate::scan::marker::{MarkedValue, Marker, Placement};
 use crate::source::Span;
+use crate::tags::TagSnapshot;
 use crate::workspace::{ScannedFile, Workspace};
 
 mod api_version;
@@ -19,13 +23,21 @@ mod duplicate_object;
 mod flux_v1_annotation;
 mod image_mismatch;
 mod image_name_rewrite;
+mod invalid_extract;
 mod invalid_image;
+mod invalid_range;
+mod invalid_regex;
 mod marker_ignored;
 mod marker_outside_automation;
 mod marker_syntax;
 mod marker_value_mismatch;
+mod numeric_extract;
+mod pattern_test_failed;
 mod policy_choice;
 mod schema;
+mod tag_filtered_out;
+mod tag_not_semver;
+mod tag_out_of_range;
 mod unknown_policy;
 mod unknown_repository;
 mod unquoted_tag;
@@ -55,10 +67,18 @@ pub static RULES: &[&Rule] = &[
     &image_mismatch::RULE,
     &image_name_rewrite::RULE,
     &unquoted_tag::RULE,
+    &tag_filtered_out::RULE,
+    &tag_not_semver::RULE,
+    &tag_out_of_range::RULE,
     &marker_outside_automation::RULE,
     &api_version::RULE,
     &schema::RULE,
     &policy_choice::RULE,
+    &invalid_regex::RULE,
+    &invalid_extract::RULE,
+    &invalid_range::RULE,
+    &numeric_extract::RULE,
+    &pattern_test_failed::RULE,
     &invalid_image::RULE,
     &unknown_repository::RULE,
     &cross_namespace_ref::RULE,
@@ -77,10 +97,19 @@ pub fn closest_id(id: &str) -> Option<&'static str> {
     crate::flux::schema::closest_field(id, RULES.iter().map(|r| r.id))
 }
 
+/// The known `namespace:name` of a policy nearest to a misspelt one.
+pub fn closest_policy<'a>(wanted: &str, known: &'a [String]) -> Option<&'a str> {
+    unknown_policy::closest_name(wanted, known)
+}
+
 /// What every rule can see.
 pub struct Context<'a> {
     pub workspace: &'a Workspace,
     pub config: &'a Config,
+    /// Tags from `--tags-file`, when given.
+    pub snapshot: Option<&'a TagSnapshot>,
+    /// Every ImagePolicy compiled once, by `namespace:name`.
+    compiled: HashMap<String, Result<CompiledPolicy, CompileError>>,
 }
 
 /// A marker Flux would apply, with where it is.
@@ -129,6 +158,48 @@ impl<'a> Context<'a> {
 
     pub fn file(&self, index: usize) -> &'a ScannedFile {
         &self.workspace.files[index]
+    }
+
+    /// The policy, compiled; `None` when it cannot select or its `extract` refers to groups the
+    /// pattern lacks (other rules say why, and tag rules stay quiet: one finding, one diagnostic).
+    pub fn compiled(&self, policy: &FluxObject) -> Option<&CompiledPolicy> {
+        self.compiled.get(&policy.key())?.as_ref().ok()
+    }
+
+    pub fn new(
+        workspace: &'a Workspace,
+        config: &'a Config,
+        snapshot: Option<&'a TagSnapshot>,
+    ) -> Context<'a> {
+        let compiled = workspace
+            .index
+            .objects
+            .iter()
+            .filter_map(|object| match &object.spec {
+                Spec::Policy(spec) => {
+                    let compiled = compile(&workspace.index, object, spec).and_then(|compiled| {
+                        let pattern = spec
+                            .filter_pattern
+                            .as_ref()
+                            .map_or("", |p| p.value.as_str());
+                        match &spec.extract {
+                            Some(extract) => check_extract(pattern, &extract.value)
+                                .map(|()| compiled)
+                                .map_err(CompileError::Invalid),
+                            None => Ok(compiled),
+                        }
+                    });
+                    Some((object.key(), compiled))
+                }
+                _ => None,
+            })
+            .collect();
+        Context {
+            workspace,
+            config,
+            snapshot,
+            compiled,
+        }
     }
 }
 
@@ -193,9 +264,10 @@ impl Findings {
 pub fn run(
     workspace: &Workspace,
     config: &Config,
+    snapshot: Option<&TagSnapshot>,
     only_files: Option<&[String]>,
 ) -> (Vec<Diagnostic>, Summary) {
-    let cx = Context { workspace, config };
+    let cx = Context::new(workspace, config, snapshot);
     let mut findings = Findings::default();
     for rule in RULES {
         (rule.check)(&cx, &mut findings);

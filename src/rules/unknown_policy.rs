@@ -61,6 +61,27 @@ fn check(cx: &Context, out: &mut Findings) {
         );
         out.block(&site);
     }
+    for test in &cx.workspace.pattern_tests {
+        let known_here = crate::scan::marker::PolicyRef::parse(&test.policy.value)
+            .is_some_and(|p| cx.workspace.index.policy(&p.namespace, &p.name).is_some());
+        if known_here {
+            continue;
+        }
+        let help = match closest_name(&test.policy.value, &known) {
+            Some(closest) => format!("did you mean `{closest}`?"),
+            None => "name a policy as `<namespace>:<name>`".to_string(),
+        };
+        out.push(
+            &RULE,
+            test.file,
+            test.policy.span,
+            format!(
+                "the test names ImagePolicy `{}`, which no file defines",
+                test.policy.value
+            ),
+            help,
+        );
+    }
 }
 
 /// The known `ns:name` nearest to a wanted one: names within a third of their length in edits

@@ -1,0 +1,97 @@
+//! The selection settings of an ImagePolicy, assembled from the policy and its ImageRepository
+//! as the policy engine takes them (exclusion list, filter, extract, choice).
+
+use super::index::FluxIndex;
+use super::objects::{ChoiceKind, FluxObject, PolicySpec, Spanned};
+use crate::policy::{self, Choice, Order};
+
+/// Why a policy cannot be evaluated at all (each reported by its own rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    /// No (or an unusable) `semver` / `alphabetical` / `numerical` choice: `policy-choice`.
+    NoChoice,
+    /// The ImageRepository is not defined: `unknown-repository`.
+    NoRepository,
+}
+
+/// The engine's view of a policy. With several choices Flux uses the first of
+/// semver > alphabetical > numerical, and so do we.
+pub fn selection_spec(
+    index: &FluxIndex,
+    policy: &FluxObject,
+    spec: &PolicySpec,
+) -> Result<policy::PolicySpec, Unusable> {
+    let (_, repository) = index
+        .repository_of(policy, spec)
+        .ok_or(Unusable::NoRepository)?;
+    let choice = [
+        ChoiceKind::Semver,
+        ChoiceKind::Alphabetical,
+        ChoiceKind::Numerical,
+    ]
+    .iter()
+    .find_map(|kind| spec.choices.iter().find(|c| c.kind == *kind))
+    .ok_or(Unusable::NoChoice)?;
+    let order =
+        |argument: &Option<Spanned<String>>| match argument.as_ref().map(|a| a.value.as_str()) {
+            None | Some("asc") => Ok(Order::Asc),
+            Some("desc") => Ok(Order::Desc),
+            Some(_) => Err(Unusable::NoChoice),
+        };
+    let choice = match choice.kind {
+        ChoiceKind::Semver => Choice::Semver {
+            range: choice
+                .argument
+                .as_ref()
+                .ok_or(Unusable::NoChoice)?
+                .value
+                .clone(),
+        },
+        ChoiceKind::Alphabetical => Choice::Alphabetical {
+            order: order(&choice.argument)?,
+        },
+        ChoiceKind::Numerical => Choice::Numerical {
+            order: order(&choice.argument)?,
+        },
+    };
+    Ok(policy::PolicySpec {
+        exclusion_list: repository
+            .exclusion_list
+            .as_ref()
+            .map(|list| list.iter().map(|p| p.value.clone()).collect()),
+        filter_pattern: spec.filter_pattern.as_ref().map(|p| p.value.clone()),
+        extract: spec.extract.as_ref().map(|e| e.value.clone()),
+        choice,
+    })
+}
+
+/// Why a policy does not compile into something that can select tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    Unusable(Unusable),
+    Invalid(policy::PolicyError),
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompileError::Unusable(Unusable::NoChoice) => {
+                f.write_str("it sets no usable semver, alphabetical or numerical policy")
+            }
+            CompileError::Unusable(Unusable::NoRepository) => {
+                f.write_str("its ImageRepository is not defined")
+            }
+            CompileError::Invalid(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+/// The compiled policy, ready to select; errors are the rules' business.
+pub fn compile(
+    index: &FluxIndex,
+    policy: &FluxObject,
+    spec: &PolicySpec,
+) -> Result<policy::CompiledPolicy, CompileError> {
+    let selection = selection_spec(index, policy, spec).map_err(CompileError::Unusable)?;
+    policy::CompiledPolicy::compile(&selection).map_err(CompileError::Invalid)
+}

@@ -1,0 +1,61 @@
+//! Rule `invalid-extract`; its documentation is `RULE.docs`.
+
+use super::{Context, Findings, Rule};
+use crate::flux::objects::Spec;
+use crate::policy::select::check_extract;
+use crate::policy::{validate_go_regex, PolicyError};
+
+pub static RULE: Rule = Rule {
+    id: "invalid-extract",
+    severity: crate::report::Severity::Error,
+    summary: "filterTags.extract names a group the pattern does not define",
+    docs: r#"## What it catches
+A `filterTags.extract` template (`$1`, `${1}`, `$name`, `${name}`) that refers to a capture
+group the pattern does not define — including `$ts_v2` read as the group `ts_v2`, and `$1x`
+read as a group named `1x`.
+
+## Why it matters in Flux
+Go's template expansion turns an unknown group into an empty string, silently: every tag then
+collapses into the same empty value, and a numerical policy fails on it
+(fluxcd/image-reflector-controller#143).
+
+## Example
+```yaml
+filterTags:
+  pattern: '^main-[a-f0-9]+-(?P<ts>[0-9]+)$'
+  extract: '$timestamp'
+```
+
+## Fix
+Name a group the pattern defines (`$ts`), or use `${name}` when text follows the name.
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    for object in &cx.workspace.index.objects {
+        let Spec::Policy(spec) = &object.spec else {
+            continue;
+        };
+        let Some(extract) = &spec.extract else {
+            continue;
+        };
+        let pattern = spec
+            .filter_pattern
+            .as_ref()
+            .map_or("", |p| p.value.as_str());
+        if validate_go_regex(pattern).is_err() {
+            continue;
+        }
+        if let Err(PolicyError::InvalidExtract { reason }) = check_extract(pattern, &extract.value)
+        {
+            out.push(
+                &RULE,
+                object.file,
+                extract.span,
+                format!("`extract: {}` of policy `{}`: {reason}", extract.value, object.key()),
+                "name a capture group of the pattern, e.g. `(?P<version>[0-9.]+)` with `extract: $version`".to_string(),
+            );
+        }
+    }
+}

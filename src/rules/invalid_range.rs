@@ -1,0 +1,51 @@
+//! Rule `invalid-range`; its documentation is `RULE.docs`.
+
+use super::{Context, Findings, Rule};
+use crate::flux::objects::{ChoiceKind, Spec};
+use crate::policy::validate_range;
+
+pub static RULE: Rule = Rule {
+    id: "invalid-range",
+    severity: crate::report::Severity::Error,
+    summary: "A semver range Masterminds/semver rejects",
+    docs: r#"## What it catches
+A `policy.semver.range` that Masterminds/semver v3 (the library Flux uses) cannot parse:
+`==1.0`, `>=1.0,` (dangling comma), `1.0.0.0`, `latest`, an empty range, `1.0 ||`.
+
+## Why it matters in Flux
+The policy stalls with "invalid semver range" and never selects a tag.
+
+## Example
+```yaml
+policy:
+  semver:
+    range: "==1.25"
+```
+
+## Fix
+Use Masterminds syntax: `1.25.x`, `~1.25`, `>=1.25.0 <1.26.0`, `^1.25`, `1.x || 2.x`.
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    for object in &cx.workspace.index.objects {
+        let Spec::Policy(spec) = &object.spec else {
+            continue;
+        };
+        for choice in spec.choices.iter().filter(|c| c.kind == ChoiceKind::Semver) {
+            let Some(range) = &choice.argument else {
+                continue;
+            };
+            if let Err(reason) = validate_range(&range.value) {
+                out.push(
+                    &RULE,
+                    object.file,
+                    range.span,
+                    format!("range `{}` of policy `{}` is invalid: {reason}", range.value, object.key()),
+                    "use Masterminds/semver syntax, e.g. `>=1.2.0 <2.0.0`, `~1.2`, `^1.2`, `1.x || 2.x`".to_string(),
+                );
+            }
+        }
+    }
+}

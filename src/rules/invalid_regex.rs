@@ -1,0 +1,62 @@
+//! Rule `invalid-regex`; its documentation is `RULE.docs`.
+
+use super::{Context, Findings, Rule};
+use crate::flux::objects::Spec;
+use crate::policy::validate_go_regex;
+
+pub static RULE: Rule = Rule {
+    id: "invalid-regex",
+    severity: crate::report::Severity::Error,
+    summary: "filterTags.pattern or an exclusionList entry that Go's RE2 rejects",
+    docs: r#"## What it catches
+A `filterTags.pattern` (ImagePolicy) or `exclusionList` entry (ImageRepository) that Go's
+`regexp` package rejects: look-around (`(?!…)`, `(?<=…)`), backreferences (`\1`), possessive
+or atomic groups, unbalanced brackets, repeat counts over 1000.
+
+## Why it matters in Flux
+Flux compiles these with Go's RE2 engine. A pattern it rejects stalls the policy
+(`invalid or unsupported Perl syntax`, fluxcd/flux#3562); a bad exclusion stops the repository
+scan. Nothing is updated.
+
+## Example
+```yaml
+filterTags:
+  pattern: '^(?!nightly).*$'
+```
+
+## Fix
+Express it without look-around: anchor what you want instead (`^release-[0-9.]+$`), or use the
+repository's `exclusionList` to drop what you do not want.
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    for object in &cx.workspace.index.objects {
+        let patterns: Vec<(&str, &crate::flux::objects::Spanned<String>)> = match &object.spec {
+            Spec::Policy(spec) => spec
+                .filter_pattern
+                .iter()
+                .map(|p| ("filterTags.pattern", p))
+                .collect(),
+            Spec::Repository(spec) => spec
+                .exclusion_list
+                .iter()
+                .flatten()
+                .map(|p| ("exclusionList entry", p))
+                .collect(),
+            Spec::Automation(_) => Vec::new(),
+        };
+        for (what, pattern) in patterns {
+            if let Err(reason) = validate_go_regex(&pattern.value) {
+                out.push(
+                    &RULE,
+                    object.file,
+                    pattern.span,
+                    format!("{} `{}`: Go's RE2 rejects its {what}: {reason}", object.kind, object.key()),
+                    "Flux compiles patterns with Go's regexp (RE2): no look-around or backreferences; anchor what you want with `^…$` instead".to_string(),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Rule `numeric-extract`; its documentation is `RULE.docs`.
+
+use std::collections::BTreeSet;
+
+use super::{Context, Findings, Rule};
+use crate::flux::image::ImageRef;
+use crate::flux::objects::{ChoiceKind, Spec};
+use crate::policy::{parse_go_float, Outcome};
+use crate::scan::marker::SetterKind;
+
+pub static RULE: Rule = Rule {
+    id: "numeric-extract",
+    severity: crate::report::Severity::Error,
+    summary: "A numerical policy whose filter can yield a non-number",
+    docs: r#"## What it catches
+A `numerical` policy whose `filterTags.pattern` accepts a tag for which the value after
+`extract` is not a number, judged on the tags the repository knows: the pattern tests' tags, the
+tags currently deployed, and the `--tags-file` snapshot when given.
+
+## Why it matters in Flux
+One value that Go's `ParseFloat` rejects fails the whole policy ("failed to parse invalid numeric
+value"): no tag is selected, and nothing updates (fluxcd/image-reflector-controller#143, #340).
+An unanchored pattern or an extract that keeps a `-` is the usual cause.
+
+## Example
+```yaml
+filterTags:
+  pattern: 'main-[a-f0-9]+-(?P<ts>[0-9]+)'
+  extract: '$ts-build'
+policy:
+  numerical:
+    order: asc
+```
+
+## Fix
+Anchor the pattern (`^…$`) and extract only digits (`$ts`).
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    for object in &cx.workspace.index.objects {
+        let Spec::Policy(spec) = &object.spec else {
+            continue;
+        };
+        if spec
+            .choices
+            .first()
+            .is_none_or(|c| c.kind != ChoiceKind::Numerical)
+            || spec.choices.len() != 1
+        {
+            continue;
+        }
+        let Some(compiled) = cx.compiled(object) else {
+            continue;
+        };
+        let key = object.key();
+        let mut tags: BTreeSet<String> = cx
+            .workspace
+            .pattern_tests
+            .iter()
+            .filter(|t| t.policy.value == key)
+            .flat_map(|t| t.accept.iter().chain(&t.tags).chain(&t.latest))
+            .map(|t| t.value.clone())
+            .collect();
+        for site in cx.markers() {
+            let (Some(value), true) = (site.value(), site.marker.setter.policy.to_string() == key)
+            else {
+                continue;
+            };
+            match site.marker.setter.kind {
+                SetterKind::Tag => {
+                    tags.insert(value.value.clone());
+                }
+                SetterKind::Image => {
+                    tags.extend(ImageRef::parse(&value.value).ok().and_then(|i| i.tag))
+                }
+                _ => {}
+            }
+        }
+        if let (Some(snapshot), Some((_, repository))) =
+            (cx.snapshot, cx.workspace.index.repository_of(object, spec))
+        {
+            if let Some(image) = &repository.image {
+                tags.extend(snapshot.tags(&image.value).into_iter().flatten().cloned());
+            }
+        }
+        let offending: Vec<(String, String)> = tags
+            .into_iter()
+            .filter(|tag| !matches!(compiled.classify(tag), Outcome::Excluded { .. }))
+            .filter_map(|tag| compiled.extracted(&tag).map(|value| (tag, value)))
+            .filter(|(_, value)| parse_go_float(value).is_none())
+            .collect();
+        let Some((tag, value)) = offending.first() else {
+            continue;
+        };
+        let span = spec
+            .extract
+            .as_ref()
+            .or(spec.filter_pattern.as_ref())
+            .map_or(object.name.span, |s| s.span);
+        let more = if offending.len() > 1 {
+            format!(" (and {} more tags)", offending.len() - 1)
+        } else {
+            String::new()
+        };
+        out.push(
+            &RULE,
+            object.file,
+            span,
+            format!(
+                "numerical policy `{key}` turns tag `{tag}` into `{value}`, which is not a number{more}; one such value fails the whole policy"
+            ),
+            "anchor the pattern with `^…$` and extract only the digits".to_string(),
+        );
+    }
+}

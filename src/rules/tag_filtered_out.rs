@@ -1,0 +1,106 @@
+//! Rule `tag-filtered-out`; its documentation is `RULE.docs`. Also owns reading a marker's current
+//! tag and classifying it with the policy, shared with `tag-not-semver` and `tag-out-of-range`.
+
+use super::{Context, Findings, MarkerSite, Rule};
+use crate::flux::image::ImageRef;
+use crate::flux::objects::{FluxObject, Spec};
+use crate::policy::Outcome;
+use crate::scan::marker::SetterKind;
+use crate::source::Span;
+
+pub static RULE: Rule = Rule {
+    id: "tag-filtered-out",
+    severity: crate::report::Severity::Error,
+    summary: "The current tag is dropped by the exclusion list or the tag filter",
+    docs: r#"## What it catches
+A marked value whose current tag the policy would never select: an `exclusionList` entry of the
+ImageRepository matches it, or the policy's `filterTags.pattern` does not.
+
+## Why it matters in Flux
+Flux replaces the value with whatever the policy picks, so a filter that excludes the tag you
+run means the next update jumps to a different tag line (or a `nightly`), and a filter that
+matches nothing leaves the policy without a latest image.
+
+## Example
+```yaml
+image: ghcr.io/hotio/radarr:release-5.2.6.8376 # {"$imagepolicy": "flux-system:radarr"}
+```
+with `filterTags.pattern: '^release-[0-9]+\.[0-9]+\.[0-9]+$'` (three numbers, the tag has four).
+
+## Fix
+Correct the pattern (anchor it with `^…$`) so that it matches the tags you deploy, or change the
+tag. Pattern tests (`tests:` in `.flux-image-lint.yaml`) keep it that way.
+"#,
+    check,
+};
+
+/// A marker's current tag, classified by its policy.
+pub(super) struct CurrentTag<'a> {
+    pub span: Span,
+    pub tag: String,
+    pub policy: &'a FluxObject,
+    pub outcome: Outcome,
+    pub extracted: Option<String>,
+}
+
+pub(super) fn current_tag<'a>(
+    cx: &Context<'a>,
+    site: &MarkerSite<'a>,
+    findings: &Findings,
+) -> Option<CurrentTag<'a>> {
+    if findings.is_blocked(site) {
+        return None;
+    }
+    let value = site.value()?;
+    let tag = match site.marker.setter.kind {
+        SetterKind::Tag => value.value.clone(),
+        SetterKind::Image => ImageRef::parse(&value.value).ok()?.tag?,
+        SetterKind::Name | SetterKind::Digest => return None,
+    };
+    if tag.is_empty() {
+        return None;
+    }
+    let (policy, _) = cx.policy_of(site)?;
+    let compiled = cx.compiled(policy)?;
+    Some(CurrentTag {
+        span: value.span,
+        outcome: compiled.classify(&tag),
+        extracted: compiled.extracted(&tag),
+        tag,
+        policy,
+    })
+}
+
+fn check(cx: &Context, out: &mut Findings) {
+    for site in cx.markers() {
+        let Some(current) = current_tag(cx, &site, out) else {
+            continue;
+        };
+        let message = match &current.outcome {
+            Outcome::Excluded { pattern } => format!(
+                "tag `{}` is dropped by the ImageRepository's exclusionList entry `{pattern}`, so policy `{}` never selects it",
+                current.tag,
+                current.policy.key()
+            ),
+            Outcome::FilteredOut => {
+                let pattern = match &current.policy.spec {
+                    Spec::Policy(spec) => spec.filter_pattern.as_ref().map_or("", |p| p.value.as_str()),
+                    _ => "",
+                };
+                format!(
+                    "tag `{}` does not match `filterTags.pattern` `{pattern}` of policy `{}`, so Flux never selects it",
+                    current.tag,
+                    current.policy.key()
+                )
+            }
+            _ => continue,
+        };
+        out.push(
+            &RULE,
+            site.file_index,
+            current.span,
+            message,
+            "fix the pattern or exclusion list so it admits the tags you deploy (`flux-image-lint explain` shows each tag's fate)".to_string(),
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! Rule `tag-not-semver`; its documentation is `RULE.docs`.
+
+use super::tag_filtered_out::current_tag;
+use super::{Context, Findings, Rule};
+use crate::policy::Outcome;
+
+pub static RULE: Rule = Rule {
+    id: "tag-not-semver",
+    severity: crate::report::Severity::Error,
+    summary: "Under a semver policy, the current tag is not strict SemVer",
+    docs: r#"## What it catches
+A marker whose current tag (after `extract`) is not strict SemVer 2.0 under a `semver` policy:
+`v1.2` (two parts), CalVer with leading zeros (`2022.04.1`), `1.0.0-rc.01`, four-part versions.
+
+## Why it matters in Flux
+Flux's semver policy silently skips every value that is not strict SemVer after removing one
+leading `v` (fluxcd/image-reflector-controller#250): the tag you run can never be selected, and
+if no tag qualifies the policy has no latest image at all.
+
+## Example
+```yaml
+image: ghcr.io/org/app:2022.04.1 # {"$imagepolicy": "flux-system:app"}
+```
+
+## Fix
+Use an `alphabetical` or `numerical` policy with a `filterTags.pattern` for CalVer or build
+numbers, or `extract` a SemVer-shaped part of the tag.
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    for site in cx.markers() {
+        let Some(current) = current_tag(cx, &site, out) else {
+            continue;
+        };
+        if current.outcome != Outcome::NotSemver {
+            continue;
+        }
+        let value = current.extracted.unwrap_or_else(|| current.tag.clone());
+        let shown = if value == current.tag {
+            format!("`{value}`")
+        } else {
+            format!("`{}` (extracted `{value}`)", current.tag)
+        };
+        out.push(
+            &RULE,
+            site.file_index,
+            current.span,
+            format!(
+                "tag {shown} is not strict SemVer (MAJOR.MINOR.PATCH, no leading zeros), so the semver policy `{}` never considers it",
+                current.policy.key()
+            ),
+            "use an alphabetical or numerical policy with a filter for such tags, or extract a SemVer part".to_string(),
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! Rule `tag-out-of-range`; its documentation is `RULE.docs`.
+
+use super::tag_filtered_out::current_tag;
+use super::{Context, Findings, Rule};
+use crate::flux::objects::{ChoiceKind, Spec};
+use crate::policy::Outcome;
+
+pub static RULE: Rule = Rule {
+    id: "tag-out-of-range",
+    severity: crate::report::Severity::Error,
+    summary: "The current tag passes the filter but not the semver range",
+    docs: r#"## What it catches
+A marker whose current tag is strict SemVer and passes the filter, but lies outside the
+policy's `semver.range`, including a prerelease under a range without a prerelease comparator
+(`>=1.0.0` never admits `1.2.0-rc.1`; `>=1.0.0-0` does).
+
+## Why it matters in Flux
+Flux writes the policy's pick whenever it differs from the value, without an "only upgrade"
+check: a tag above the range is silently downgraded to the newest tag inside it.
+
+## Example
+```yaml
+image: ghcr.io/org/app:2.1.0 # {"$imagepolicy": "flux-system:app"}
+```
+with `range: "~1.4"`.
+
+## Fix
+Widen the range (Masterminds syntax: `>=1.4.0 <3.0.0`, `^2.0`, `1.x || 2.x`), add `-0` to admit
+prereleases, or pin the tag back inside it.
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    for site in cx.markers() {
+        let Some(current) = current_tag(cx, &site, out) else {
+            continue;
+        };
+        if current.outcome != Outcome::OutOfRange {
+            continue;
+        }
+        let range = match &current.policy.spec {
+            Spec::Policy(spec) => spec
+                .choices
+                .iter()
+                .find(|c| c.kind == ChoiceKind::Semver)
+                .and_then(|c| c.argument.as_ref())
+                .map_or(String::new(), |r| r.value.clone()),
+            _ => String::new(),
+        };
+        let value = current.extracted.unwrap_or_else(|| current.tag.clone());
+        let prerelease_hint = if value.contains('-') && !range.contains('-') {
+            " (a prerelease passes only a range that names a prerelease, e.g. `>=1.0.0-0`)"
+        } else {
+            ""
+        };
+        out.push(
+            &RULE,
+            site.file_index,
+            current.span,
+            format!(
+                "tag `{}` is outside range `{range}` of policy `{}`{prerelease_hint}; Flux would replace it with the newest tag in range, even if that is lower",
+                current.tag,
+                current.policy.key()
+            ),
+            "widen the range or pin a tag inside it".to_string(),
+        );
+    }
+}
