@@ -6,3 +6,4 @@
 
 pub mod flux;
 pub mod policy;
+pub mod registry;
