@@ -752,3 +752,53 @@ fn plain_http_is_not_tried_for_public_hosts() {
     assert!(allows_plain_http("127.0.0.1:5000", false));
     assert!(allows_plain_http("localhost:5000", false));
 }
+
+#[test]
+fn retries_a_connection_closed_without_an_answer() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let server = TestServer::start(move |_| {
+        if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+            Response::hang_up()
+        } else {
+            Response::json(200, tags_json("org/app", &["1".to_string()]))
+        }
+    });
+    let client = registry(options());
+    assert_eq!(list(&client, &server.image("org/app")).unwrap().tags, ["1"]);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn authorization_is_not_sent_to_another_host_a_link_points_at() {
+    // Page 2 lives on another server (as a CDN would); it must not see the Basic credentials.
+    let other = TestServer::start(|_| Response::json(200, r#"{"tags":["from-other"]}"#));
+    let next = format!("{}/v2/org/app/tags/list?last=a", other.url());
+    let server = TestServer::start(move |req| {
+        if req.header("authorization").is_none() {
+            return Response::new(401).header("WWW-Authenticate", "Basic realm=\"test\"");
+        }
+        Response::json(200, r#"{"tags":["a"]}"#).header("Link", format!("<{next}>; rel=\"next\""))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = support::docker_config(
+        dir.path(),
+        &support::auths_config(&server.host(), USER, PASSWORD),
+    );
+    let client = registry(RegistryOptions {
+        docker_config: Some(config),
+        ..options()
+    });
+    assert_eq!(
+        list(&client, &server.image("org/app")).unwrap().tags,
+        ["a", "from-other"]
+    );
+    assert!(server
+        .requests()
+        .last()
+        .unwrap()
+        .header("authorization")
+        .is_some());
+    assert_eq!(other.requests().len(), 1);
+    assert_eq!(other.requests()[0].header("authorization"), None);
+}

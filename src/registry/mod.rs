@@ -663,8 +663,10 @@ impl Registry {
         };
         let known = self.schemes.lock().unwrap().get(&target.registry).copied();
         let plain_allowed = allows_plain_http(&target.registry, target.insecure);
+        // A host remembered as plain HTTP (by an `insecure` request) stays HTTPS-only for
+        // requests that may not use plain HTTP.
         let schemes: &[&'static str] = match known {
-            Some("http") => &["http"],
+            Some("http") if plain_allowed => &["http"],
             Some(_) => &["https"],
             None if plain_allowed => &["https", "http"],
             None => &["https"],

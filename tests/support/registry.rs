@@ -486,6 +486,8 @@ pub struct Response {
     pub body: Vec<u8>,
     /// Wait this long before answering (slow server).
     pub delay: Duration,
+    /// Close the connection instead of answering (a reset).
+    pub hang_up: bool,
 }
 
 impl Response {
@@ -495,6 +497,7 @@ impl Response {
             headers: Vec::new(),
             body: Vec::new(),
             delay: Duration::ZERO,
+            hang_up: false,
         }
     }
 
@@ -512,6 +515,14 @@ impl Response {
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Response {
         self.body = body.into();
         self
+    }
+
+    /// A connection closed without an answer.
+    pub fn hang_up() -> Response {
+        Response {
+            hang_up: true,
+            ..Response::new(500)
+        }
     }
 
     pub fn delay(mut self, delay: Duration) -> Response {
@@ -661,6 +672,10 @@ fn serve(
         let response = handler(&request);
         std::thread::sleep(response.delay);
         in_flight.fetch_sub(1, Ordering::SeqCst);
+        if response.hang_up {
+            let _ = writer.shutdown(std::net::Shutdown::Both);
+            return Ok(());
+        }
         let mut head = format!(
             "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
             response.status,
