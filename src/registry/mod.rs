@@ -80,6 +80,10 @@ pub struct RegistryOptions {
     pub docker_config: Option<PathBuf>,
     /// Where `docker-credential-<name>` helpers are looked for. `None`: on `PATH`.
     pub credential_helper_dir: Option<PathBuf>,
+    /// Log each request (method, URL, status, time) on stderr for `--verbose`. Authorization
+    /// values, credentials and tokens are never logged; query values other than `n`, `last`,
+    /// `service` and `scope` are shown as `***`.
+    pub verbose: bool,
 }
 
 impl Default for RegistryOptions {
@@ -92,6 +96,7 @@ impl Default for RegistryOptions {
             progress: false,
             docker_config: None,
             credential_helper_dir: None,
+            verbose: false,
         }
     }
 }
@@ -353,12 +358,17 @@ impl Registry {
                 }
             }
             let spinner = progress.start(scope);
+            let mut panicked = None;
             for worker in workers {
                 if let Err(panic) = worker.join() {
-                    std::panic::resume_unwind(panic);
+                    panicked.get_or_insert(panic);
                 }
             }
+            // Stop the spinner first, or the scope would wait for it forever.
             progress.finish(spinner);
+            if let Some(panic) = panicked {
+                std::panic::resume_unwind(panic);
+            }
         });
 
         let results: Vec<Option<Result<TagList, RegistryError>>> = results
@@ -749,24 +759,46 @@ impl Registry {
         if let Some(auth) = auth {
             request = request.header("Authorization", auth);
         }
-        let mut response = request.call().map_err(classify)?;
-        let status = response.status().as_u16();
-        let body = if method == Method::Head {
-            Vec::new()
-        } else {
-            response
-                .body_mut()
-                .with_config()
-                .limit(MAX_RESPONSE_BYTES)
-                .read_to_vec()
-                .map_err(classify)?
-        };
-        Ok(Reply {
-            status,
-            headers: response.headers().clone(),
-            body,
-            url: url.to_string(),
-        })
+        let started = std::time::Instant::now();
+        let result = (|| {
+            let mut response = request.call().map_err(classify)?;
+            let status = response.status().as_u16();
+            let body = if method == Method::Head {
+                Vec::new()
+            } else {
+                response
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_RESPONSE_BYTES)
+                    .read_to_vec()
+                    .map_err(classify)?
+            };
+            Ok(Reply {
+                status,
+                headers: response.headers().clone(),
+                body,
+                url: url.to_string(),
+            })
+        })();
+        if self.options.verbose {
+            let outcome = match &result {
+                Ok(reply) => format!("HTTP {}, {} bytes", reply.status, reply.body.len()),
+                Err(fail) => fail_text(fail),
+            };
+            // Never the Authorization value: only whether one was sent.
+            eprintln!(
+                "registry: {} {} -> {outcome} in {} ms{}",
+                if method == Method::Get { "GET" } else { "HEAD" },
+                redact_url(url),
+                started.elapsed().as_millis(),
+                if auth.is_some() {
+                    " (with authorization)"
+                } else {
+                    ""
+                }
+            );
+        }
+        result
     }
 
     fn invalid(&self, target: &Target<'_>, detail: &str) -> RegistryError {
@@ -924,6 +956,23 @@ fn resolve_url(current: &str, target: &str) -> String {
     format!("{origin}{dir}{target}")
 }
 
+/// `url` for the log: query values other than `n`, `last`, `service` and `scope` become `***`
+/// (a Link may point at a signed URL).
+fn redact_url(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if matches!(k, "n" | "last" | "service" | "scope") => format!("{k}={v}"),
+            Some((k, _)) => format!("{k}=***"),
+            None => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", pairs.join("&"))
+}
+
 fn url_authority(url: &str) -> &str {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     rest.split(['/', '?', '#']).next().unwrap_or(rest)
@@ -1055,6 +1104,18 @@ mod tests {
         );
         assert_eq!(backoff(1), Duration::from_millis(250));
         assert_eq!(backoff(3), Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn log_urls_are_redacted() {
+        assert_eq!(
+            redact_url("https://auth.example/token?service=reg&scope=repository:a:pull&sig=abc"),
+            "https://auth.example/token?service=reg&scope=repository:a:pull&sig=***"
+        );
+        assert_eq!(
+            redact_url("https://ghcr.io/v2/a/tags/list"),
+            "https://ghcr.io/v2/a/tags/list"
+        );
     }
 
     #[test]
