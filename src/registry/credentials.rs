@@ -27,10 +27,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde::Deserialize;
@@ -105,6 +106,7 @@ struct HelperAnswer {
 pub struct CredentialStore {
     config_path: Option<PathBuf>,
     helper_dir: Option<PathBuf>,
+    helper_timeout: Duration,
     config: OnceLock<Result<Option<ConfigFile>, String>>,
     found: Mutex<HashMap<String, Found>>,
 }
@@ -125,10 +127,16 @@ pub(crate) fn home_dir() -> Option<PathBuf> {
 }
 
 impl CredentialStore {
-    pub fn new(config_path: Option<PathBuf>, helper_dir: Option<PathBuf>) -> CredentialStore {
+    /// `helper_timeout` bounds each credential helper run.
+    pub fn new(
+        config_path: Option<PathBuf>,
+        helper_dir: Option<PathBuf>,
+        helper_timeout: Duration,
+    ) -> CredentialStore {
         CredentialStore {
             config_path: config_path.or_else(default_docker_config),
             helper_dir,
+            helper_timeout,
             config: OnceLock::new(),
             found: Mutex::new(HashMap::new()),
         }
@@ -268,19 +276,42 @@ impl CredentialStore {
             // A helper that exits without reading stdin is not an error of ours.
             let _ = stdin.write_all(server.as_bytes());
         }
-        let output = child
-            .wait_with_output()
-            .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-        if !output.status.success() {
-            let text = String::from_utf8_lossy(&output.stdout).to_lowercase()
-                + &String::from_utf8_lossy(&output.stderr).to_lowercase();
+        // Read both pipes on threads and wait with a deadline: a helper may hang (a locked
+        // keychain asking for a password, a desktop app that is not running).
+        let mut stdout = child.stdout.take();
+        let mut stderr = child.stderr.take();
+        let out = std::thread::spawn(move || read_all(stdout.as_mut()));
+        let err = std::thread::spawn(move || read_all(stderr.as_mut()));
+        let deadline = Instant::now() + self.helper_timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "no answer within {} s",
+                        self.helper_timeout.as_secs()
+                    ));
+                }
+                Err(e) => return Err(format!("cannot wait for {}: {e}", program.display())),
+            }
+        };
+        let stdout = out.join().unwrap_or_default();
+        let stderr = err.join().unwrap_or_default();
+        if !status.success() {
+            let text = String::from_utf8_lossy(&stdout).to_lowercase()
+                + &String::from_utf8_lossy(&stderr).to_lowercase();
             if text.contains("not found") {
                 return Ok(None);
             }
             // Helper output is not shown: it is not ours to print and could hold anything.
-            return Err(format!("exit status {}", output.status));
+            return Err(format!("exit status {status}"));
         }
-        let answer: HelperAnswer = serde_json::from_slice(&output.stdout)
+        let answer: HelperAnswer = serde_json::from_slice(&stdout)
             .map_err(|_| "answer is not the expected JSON {Username, Secret}".to_string())?;
         if answer.username == "<token>" {
             return Err("identity tokens are not supported".into());
@@ -293,6 +324,14 @@ impl CredentialStore {
             password: answer.secret,
         }))
     }
+}
+
+fn read_all(pipe: Option<&mut impl Read>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    if let Some(pipe) = pipe {
+        let _ = pipe.take(1024 * 1024).read_to_end(&mut bytes);
+    }
+    bytes
 }
 
 fn read_config(path: &Path) -> Result<Option<ConfigFile>, String> {
@@ -372,7 +411,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
         std::fs::write(&path, config).unwrap();
-        let store = CredentialStore::new(Some(path), Some(dir.path().to_path_buf()));
+        let store = CredentialStore::new(
+            Some(path),
+            Some(dir.path().to_path_buf()),
+            Duration::from_secs(5),
+        );
         (dir, store)
     }
 
@@ -405,7 +448,11 @@ mod tests {
     #[test]
     fn missing_config_is_anonymous() {
         let dir = tempfile::tempdir().unwrap();
-        let store = CredentialStore::new(Some(dir.path().join("nope.json")), None);
+        let store = CredentialStore::new(
+            Some(dir.path().join("nope.json")),
+            None,
+            Duration::from_secs(5),
+        );
         let found = store.lookup("ghcr.io");
         assert!(found.credential.is_none());
         assert!(found.source.contains("does not exist"));
@@ -438,7 +485,34 @@ mod tests {
         assert_eq!(ghcr.credential.unwrap().password, "hs");
         assert!(ghcr.source.contains("docker-credential-fake"));
         // credsStore helper is missing: falls through to auths.
+        assert!(store.lookup("quay.io").source.contains("from auths"));
         let quay = store.lookup("quay.io");
         assert_eq!(quay.credential.unwrap().username, "q");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_hanging_helper_is_killed_after_the_timeout() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, r#"{"credsStore": "hang"}"#).unwrap();
+        let script = dir.path().join("docker-credential-hang");
+        std::fs::write(&script, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let store = CredentialStore::new(
+            Some(path),
+            Some(dir.path().to_path_buf()),
+            Duration::from_millis(300),
+        );
+        let start = Instant::now();
+        let found = store.lookup("ghcr.io");
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert!(found.credential.is_none());
+        assert!(
+            found.source.contains("no answer within"),
+            "{}",
+            found.source
+        );
     }
 }

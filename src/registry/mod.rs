@@ -281,6 +281,7 @@ impl Registry {
         let credentials = CredentialStore::new(
             options.docker_config.clone(),
             options.credential_helper_dir.clone(),
+            options.timeout,
         );
         Ok(Registry {
             options,
@@ -492,7 +493,7 @@ impl Registry {
                     }
                 }
             }
-            match next_link(&reply.headers, &reply.url) {
+            match next_link(&reply.headers, &reply.url).map(|u| secure_url(&u, target.insecure)) {
                 Some(url) if !visited.contains(&url) => next = Some(url),
                 _ => return Ok(list),
             }
@@ -590,7 +591,7 @@ impl Registry {
                 return Err(self.invalid(target, "a Bearer challenge without realm"));
             };
             let scope = scope.unwrap_or_else(|| format!("repository:{}:pull", target.repository));
-            let mut url = realm.clone();
+            let mut url = secure_url(&realm, target.insecure);
             let mut sep = if url.contains('?') { '&' } else { '?' };
             if let Some(service) = service {
                 url.push_str(&format!("{sep}service={}", percent_encode(&service)));
@@ -956,6 +957,16 @@ fn resolve_url(current: &str, target: &str) -> String {
     format!("{origin}{dir}{target}")
 }
 
+/// `url`, with `http://` turned into `https://` where plain HTTP is not allowed for its host
+/// ([`allows_plain_http`]): a `Link` or token realm must not downgrade the connection (servers
+/// behind a TLS-terminating proxy often write `http://` URLs).
+fn secure_url(url: &str, insecure: bool) -> String {
+    match url.strip_prefix("http://") {
+        Some(rest) if !allows_plain_http(url_authority(url), insecure) => format!("https://{rest}"),
+        _ => url.to_string(),
+    }
+}
+
 /// `url` for the log: query values other than `n`, `last`, `service` and `scope` become `***`
 /// (a Link may point at a signed URL).
 fn redact_url(url: &str) -> String {
@@ -1104,6 +1115,26 @@ mod tests {
         );
         assert_eq!(backoff(1), Duration::from_millis(250));
         assert_eq!(backoff(3), Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn links_and_realms_never_downgrade_to_plain_http() {
+        assert_eq!(
+            secure_url("http://ghcr.io/v2/a/tags/list?last=x", false),
+            "https://ghcr.io/v2/a/tags/list?last=x"
+        );
+        assert_eq!(
+            secure_url("http://ghcr.io/token", true),
+            "http://ghcr.io/token"
+        );
+        assert_eq!(
+            secure_url("http://127.0.0.1:5000/token", false),
+            "http://127.0.0.1:5000/token"
+        );
+        assert_eq!(
+            secure_url("https://ghcr.io/token", false),
+            "https://ghcr.io/token"
+        );
     }
 
     #[test]
