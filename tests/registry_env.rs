@@ -69,4 +69,25 @@ fn env_vars_take_precedence_over_the_docker_config_from_docker_config_dir() {
     let client = Registry::new(options()).unwrap();
     let tags = client.list_tags(&TagRequest::new(image)).unwrap();
     assert_eq!(tags.tags, ["1.0.0"]);
+
+    // Docker Hub: INDEX_DOCKER_IO, or DOCKER_IO as an alias.
+    use flux_image_lint::registry::credentials::CredentialStore;
+    std::env::set_var("FLUX_IMAGE_LINT_REGISTRY_DOCKER_IO_USERNAME", "hub-user");
+    std::env::set_var("FLUX_IMAGE_LINT_REGISTRY_DOCKER_IO_PASSWORD", "hub-pass");
+    let store = CredentialStore::new(None, None, Duration::from_secs(5));
+    let found = store.lookup("index.docker.io");
+    assert_eq!(found.credential.unwrap().username, "hub-user");
+    assert!(found
+        .source
+        .contains("FLUX_IMAGE_LINT_REGISTRY_DOCKER_IO_USERNAME"));
+    std::env::set_var(
+        "FLUX_IMAGE_LINT_REGISTRY_INDEX_DOCKER_IO_USERNAME",
+        "canonical",
+    );
+    std::env::set_var("FLUX_IMAGE_LINT_REGISTRY_INDEX_DOCKER_IO_PASSWORD", "x");
+    let store = CredentialStore::new(None, None, Duration::from_secs(5));
+    assert_eq!(
+        store.lookup("index.docker.io").credential.unwrap().username,
+        "canonical"
+    );
 }

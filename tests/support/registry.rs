@@ -123,9 +123,19 @@ pub struct DockerRegistry {
     agent: ureq::Agent,
 }
 
+/// `sh -c WATCHDOG <docker-registry> <config.yml>`: runs the registry, and kills it once stdin
+/// reaches end of file.
+const WATCHDOG: &str = r#"exec 3<&0
+"$0" serve "$1" </dev/null 3<&- &
+pid=$!
+( read -r _ <&3; kill "$pid" 2>/dev/null ) &
+exec 3<&-
+wait "$pid"
+"#;
+
 impl Drop for DockerRegistry {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        drop(self.child.stdin.take());
         let _ = self.child.wait();
     }
 }
@@ -173,10 +183,15 @@ impl DockerRegistry {
             );
             std::fs::write(root.join("config.yml"), config).unwrap();
             let log = std::fs::File::create(root.join("registry.log")).unwrap();
-            let mut child = Command::new(&binary)
-                .arg("serve")
+            // Through a small shell that kills the registry when our end of its stdin closes:
+            // when this value is dropped, and also when the test process exits without
+            // dropping it (the registries kept in statics).
+            let mut child = Command::new("sh")
+                .arg("-c")
+                .arg(WATCHDOG)
+                .arg(&binary)
                 .arg(root.join("config.yml"))
-                .stdin(Stdio::null())
+                .stdin(Stdio::piped())
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)
                 .spawn()
@@ -200,7 +215,7 @@ impl DockerRegistry {
                 }
                 Err(e) => {
                     last_err = e;
-                    let _ = child.kill();
+                    drop(child.stdin.take());
                     let _ = child.wait();
                 }
             }
