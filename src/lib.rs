@@ -11,6 +11,7 @@ pub mod fix;
 pub mod flux;
 pub mod git;
 pub mod policy;
+pub mod registry;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -1,0 +1,1164 @@
+//! OCI registry client: lists the tags of `ImageRepository` images and resolves tags to digests.
+//!
+//! Blocking HTTP (ureq over rustls), threads for parallelism (no async runtime):
+//!
+//! - `GET /v2/<name>/tags/list?n=1000`, following `Link: <…>; rel="next"` (relative or absolute)
+//!   through every page, de-duplicated; tags that are not valid OCI tags go to
+//!   [`TagList::dropped`].
+//! - Auth: anonymous first; on `401` a `Bearer` challenge is answered by a token exchange
+//!   (`GET realm?service=…&scope=…`, with Basic credentials when the user has some; `token` or
+//!   `access_token` in the answer), a `Basic` challenge by Basic credentials. Where credentials
+//!   come from is documented in [`credentials`] (env vars, then the Docker config and its
+//!   credential helpers).
+//! - HTTPS first; plain HTTP only as a fallback where Flux falls back ([`host::allows_plain_http`]).
+//! - Retries (4 attempts, exponential backoff from 250 ms, `Retry-After` honoured up to 60 s) on
+//!   429/502/503/504, connection resets and timeouts; clear errors for 401/403/404; 16 MiB cap per
+//!   response.
+//! - An on-disk tag cache with a TTL ([`cache`]).
+//!
+//! Nothing here prints or returns credentials, tokens or `Authorization` headers.
+
+pub mod cache;
+pub mod credentials;
+mod error;
+pub mod host;
+mod progress;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Deserialize;
+use ureq::http::HeaderMap;
+
+pub use cache::default_cache_dir;
+pub use credentials::default_docker_config;
+pub use error::RegistryError;
+pub use host::{allows_plain_http, env_prefix};
+
+use crate::flux::image::{is_valid_digest, is_valid_tag, ImageRef};
+use credentials::CredentialStore;
+use host::api_host;
+
+/// Largest response body accepted (one page of tags, a token answer).
+pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+/// Attempts per request for retryable failures (429/502/503/504, resets, timeouts).
+pub const MAX_ATTEMPTS: u32 = 4;
+/// The longest `Retry-After` honoured.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// First backoff delay; doubled on each further attempt.
+pub const BASE_BACKOFF: Duration = Duration::from_millis(250);
+/// Page size asked for (registries may use less; Docker Hub and GHCR send 100).
+pub const PAGE_SIZE: usize = 1000;
+/// Safety net against a registry whose `Link` headers never end.
+const MAX_PAGES: usize = 100_000;
+
+/// Accept header for `resolve_digest`: OCI index, OCI manifest, Docker manifest list v2, Docker
+/// manifest v2.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// Options of the client. Build with `RegistryOptions { ..Default::default() }`.
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// Per-request timeout (`--registry-timeout`, default 30 s); `TagRequest::timeout` overrides it.
+    pub timeout: Duration,
+    /// Parallel requests per registry host (default 4).
+    pub concurrency_per_host: usize,
+    /// A PEM bundle of CA certificates trusted in addition to the built-in (Mozilla) roots.
+    pub ca_file: Option<PathBuf>,
+    /// The tag cache; `None` is `--no-cache`.
+    pub cache: Option<CacheOptions>,
+    /// Show a spinner on stderr while fetching, if stderr is a terminal.
+    pub progress: bool,
+    /// The Docker config file to read credentials from. `None`: `$DOCKER_CONFIG/config.json`,
+    /// else `~/.docker/config.json` (see [`credentials`]). Tests point this at a temp file.
+    pub docker_config: Option<PathBuf>,
+    /// Where `docker-credential-<name>` helpers are looked for. `None`: on `PATH`.
+    pub credential_helper_dir: Option<PathBuf>,
+    /// Log each request (method, URL, status, time) on stderr for `--verbose`. Authorization
+    /// values, credentials and tokens are never logged; query values other than `n`, `last`,
+    /// `service` and `scope` are shown as `***`.
+    pub verbose: bool,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            timeout: Duration::from_secs(30),
+            concurrency_per_host: 4,
+            ca_file: None,
+            cache: Some(CacheOptions::default()),
+            progress: false,
+            docker_config: None,
+            credential_helper_dir: None,
+            verbose: false,
+        }
+    }
+}
+
+/// The on-disk tag cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheOptions {
+    /// Default: [`default_cache_dir`].
+    pub dir: PathBuf,
+    /// How long a cached tag list is used (default 10 minutes).
+    pub ttl: Duration,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        CacheOptions {
+            dir: default_cache_dir(),
+            ttl: Duration::from_secs(600),
+        }
+    }
+}
+
+/// One `ImageRepository` to list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagRequest {
+    /// `spec.image` as written (a tag or digest, if present, is ignored).
+    pub image: String,
+    /// `spec.insecure`: allows plain HTTP for any host.
+    pub insecure: bool,
+    /// `spec.timeout`: overrides [`RegistryOptions::timeout`].
+    pub timeout: Option<Duration>,
+}
+
+impl TagRequest {
+    pub fn new(image: impl Into<String>) -> TagRequest {
+        TagRequest {
+            image: image.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The tags of one repository.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagList {
+    /// Every valid tag of every page, de-duplicated, in the order the registry sent them.
+    pub tags: Vec<String>,
+    /// Tags that are not valid OCI tags, dropped (for a warning).
+    pub dropped: Vec<String>,
+}
+
+/// The registry client. Shareable between threads; remembers tokens, credentials and which
+/// scheme each host speaks for its lifetime (one run).
+pub struct Registry {
+    options: RegistryOptions,
+    agent: ureq::Agent,
+    credentials: CredentialStore,
+    /// (registry, repository) → `Authorization` value; repository "" for host-wide Basic.
+    auth: Mutex<HashMap<(String, String), String>>,
+    /// registry → the scheme that answered.
+    schemes: Mutex<HashMap<String, &'static str>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one request is about.
+struct Target<'a> {
+    image: &'a str,
+    registry: String,
+    repository: String,
+    insecure: bool,
+    timeout: Duration,
+}
+
+impl Target<'_> {
+    fn host(&self) -> &str {
+        api_host(&self.registry)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Head,
+}
+
+/// Where to send a request: a path on the registry (scheme chosen here) or a full URL.
+enum Loc<'a> {
+    Path(&'a str),
+    Url(&'a str),
+}
+
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    url: String,
+}
+
+/// A transport failure (no HTTP status).
+#[derive(Debug)]
+enum Fail {
+    Timeout,
+    Reset(String),
+    Refused(String),
+    Tls(String),
+    TooLarge,
+    Other(String),
+}
+
+impl Fail {
+    fn retryable(&self) -> bool {
+        matches!(self, Fail::Timeout | Fail::Reset(_))
+    }
+}
+
+fn classify(err: ureq::Error) -> Fail {
+    use std::io::ErrorKind;
+    match err {
+        ureq::Error::Timeout(_) => Fail::Timeout,
+        ureq::Error::BodyExceedsLimit(_) => Fail::TooLarge,
+        ureq::Error::HostNotFound => Fail::Refused("host name not found (DNS)".into()),
+        ureq::Error::ConnectionFailed => Fail::Refused("connection failed".into()),
+        ureq::Error::Tls(msg) => Fail::Tls(msg.to_string()),
+        ureq::Error::Rustls(e) => Fail::Tls(e.to_string()),
+        ureq::Error::Pem(e) => Fail::Tls(e.to_string()),
+        ureq::Error::Io(e) => match e.kind() {
+            ErrorKind::TimedOut | ErrorKind::WouldBlock => Fail::Timeout,
+            ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe
+            | ErrorKind::UnexpectedEof => Fail::Reset(e.to_string()),
+            ErrorKind::ConnectionRefused => Fail::Refused(e.to_string()),
+            ErrorKind::InvalidData => match e.get_ref() {
+                // rustls reports handshake failures as InvalidData I/O errors.
+                Some(inner) => Fail::Tls(inner.to_string()),
+                None => Fail::Other(e.to_string()),
+            },
+            _ => Fail::Other(e.to_string()),
+        },
+        other => Fail::Other(other.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct TagsPage {
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
+}
+
+impl Registry {
+    pub fn new(options: RegistryOptions) -> Result<Registry, RegistryError> {
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = &options.ca_file {
+            tls = tls.root_certs(root_certs_with(path)?);
+        }
+        let per_host = options.concurrency_per_host.max(1);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(options.timeout))
+            .user_agent(format!("flux-image-lint/{}", env!("CARGO_PKG_VERSION")))
+            .max_redirects(5)
+            .max_idle_connections_per_host(per_host * 2)
+            .max_idle_connections(64)
+            .tls_config(tls.build())
+            .build()
+            .into();
+        let credentials = CredentialStore::new(
+            options.docker_config.clone(),
+            options.credential_helper_dir.clone(),
+            options.timeout,
+        );
+        Ok(Registry {
+            options,
+            agent,
+            credentials,
+            auth: Mutex::new(HashMap::new()),
+            schemes: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn options(&self) -> &RegistryOptions {
+        &self.options
+    }
+
+    /// Lists every tag of `request.image` (cache first, when enabled).
+    pub fn list_tags(&self, request: &TagRequest) -> Result<TagList, RegistryError> {
+        let (key, target) = self.target(&request.image, request.insecure, request.timeout)?;
+        self.list_tags_target(&key, &target)
+    }
+
+    /// All requests in parallel, bounded per host, one fetch per distinct image; results in
+    /// input order.
+    pub fn list_tags_many(&self, requests: &[TagRequest]) -> Vec<Result<TagList, RegistryError>> {
+        // Distinct images by canonical name; a repeated image gets the first one's timeout and
+        // is insecure if any of its requests is.
+        let mut job_of: Vec<Result<usize, RegistryError>> = Vec::with_capacity(requests.len());
+        let mut jobs: Vec<(String, Target<'_>)> = Vec::new();
+        let mut by_key: HashMap<String, usize> = HashMap::new();
+        for request in requests {
+            match self.target(&request.image, request.insecure, request.timeout) {
+                Ok((key, target)) => {
+                    let index = *by_key.entry(key.clone()).or_insert_with(|| {
+                        jobs.push((key, target));
+                        jobs.len() - 1
+                    });
+                    if request.insecure {
+                        jobs[index].1.insecure = true;
+                    }
+                    job_of.push(Ok(index));
+                }
+                Err(e) => job_of.push(Err(e)),
+            }
+        }
+
+        let mut hosts: Vec<(String, Vec<usize>)> = Vec::new();
+        for (index, (_, target)) in jobs.iter().enumerate() {
+            match hosts.iter_mut().find(|(h, _)| *h == target.registry) {
+                Some((_, list)) => list.push(index),
+                None => hosts.push((target.registry.clone(), vec![index])),
+            }
+        }
+
+        let results: Vec<Mutex<Option<Result<TagList, RegistryError>>>> =
+            jobs.iter().map(|_| Mutex::new(None)).collect();
+        let progress = progress::Progress::new(
+            self.options.progress,
+            hosts.iter().map(|(h, l)| (h.clone(), l.len())).collect(),
+        );
+        let per_host = self.options.concurrency_per_host.max(1);
+        std::thread::scope(|scope| {
+            let mut workers = Vec::new();
+            for (host_index, (_, list)) in hosts.iter().enumerate() {
+                let next = std::sync::Arc::new(AtomicUsize::new(0));
+                for _ in 0..per_host.min(list.len()) {
+                    let next = next.clone();
+                    let (jobs, results, progress) = (&jobs, &results, &progress);
+                    workers.push(scope.spawn(move || loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&job) = list.get(i) else { break };
+                        let (key, target) = &jobs[job];
+                        let result = self.list_tags_target(key, target);
+                        *results[job].lock().unwrap() = Some(result);
+                        progress.done(host_index);
+                    }));
+                }
+            }
+            let spinner = progress.start(scope);
+            let mut panicked = None;
+            for worker in workers {
+                if let Err(panic) = worker.join() {
+                    panicked.get_or_insert(panic);
+                }
+            }
+            // Stop the spinner first, or the scope would wait for it forever.
+            progress.finish(spinner);
+            if let Some(panic) = panicked {
+                std::panic::resume_unwind(panic);
+            }
+        });
+
+        let results: Vec<Option<Result<TagList, RegistryError>>> = results
+            .into_iter()
+            .map(|m| m.into_inner().unwrap())
+            .collect();
+        job_of
+            .into_iter()
+            .map(|job| match job {
+                Ok(index) => results[index].clone().expect("every job ran to completion"),
+                Err(e) => Err(e),
+            })
+            .collect()
+    }
+
+    /// `HEAD /v2/<name>/manifests/<tag>` with `Accept` for OCI index, OCI manifest, Docker
+    /// manifest list v2 and Docker manifest v2; returns `sha256:…` from `Docker-Content-Digest`.
+    pub fn resolve_digest(
+        &self,
+        image: &str,
+        tag: &str,
+        insecure: bool,
+    ) -> Result<String, RegistryError> {
+        let (_, target) = self.target(image, insecure, None)?;
+        if !is_valid_tag(tag) && !is_valid_digest(tag) {
+            return Err(RegistryError::InvalidImage {
+                image: image.to_string(),
+                reason: format!("`{tag}` is not a valid tag"),
+            });
+        }
+        let path = format!("/v2/{}/manifests/{tag}", target.repository);
+        let reply = self.fetch(
+            &target,
+            Method::Head,
+            Loc::Path(&path),
+            Some(MANIFEST_ACCEPT),
+            &format!("tag `{tag}` of {}", target.repository),
+        )?;
+        let digest = reply
+            .headers
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .unwrap_or("");
+        if is_valid_digest(digest) {
+            Ok(digest.to_string())
+        } else if digest.is_empty() {
+            Err(self.invalid(
+                &target,
+                "no Docker-Content-Digest header in the manifest answer",
+            ))
+        } else {
+            Err(self.invalid(
+                &target,
+                &format!(
+                    "Docker-Content-Digest `{}` is not a sha256 digest",
+                    clip(digest)
+                ),
+            ))
+        }
+    }
+
+    fn target<'a>(
+        &self,
+        image: &'a str,
+        insecure: bool,
+        timeout: Option<Duration>,
+    ) -> Result<(String, Target<'a>), RegistryError> {
+        let parsed = ImageRef::parse(image.trim()).map_err(|e| RegistryError::InvalidImage {
+            image: image.to_string(),
+            reason: e.to_string(),
+        })?;
+        let target = Target {
+            image,
+            registry: parsed.registry.clone(),
+            repository: parsed.repository.clone(),
+            insecure,
+            timeout: timeout.unwrap_or(self.options.timeout),
+        };
+        Ok((parsed.canonical_name(), target))
+    }
+
+    fn list_tags_target(&self, key: &str, target: &Target<'_>) -> Result<TagList, RegistryError> {
+        if let Some(cache) = &self.options.cache {
+            if let Some(list) = cache::read(&cache.dir, key, cache.ttl) {
+                return Ok(list);
+            }
+        }
+        let list = self.fetch_tags(target)?;
+        if let Some(cache) = &self.options.cache {
+            cache::write(&cache.dir, key, &list);
+        }
+        Ok(list)
+    }
+
+    fn fetch_tags(&self, target: &Target<'_>) -> Result<TagList, RegistryError> {
+        let first = format!("/v2/{}/tags/list?n={PAGE_SIZE}", target.repository);
+        let what = format!("repository {}", target.repository);
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut list = TagList::default();
+        let mut visited: HashSet<String> = HashSet::new();
+        let mut next: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let reply = match &next {
+                None => self.fetch(target, Method::Get, Loc::Path(&first), None, &what)?,
+                Some(url) => self.fetch(target, Method::Get, Loc::Url(url), None, &what)?,
+            };
+            visited.insert(reply.url.clone());
+            let page: TagsPage = serde_json::from_slice(&reply.body).map_err(|e| {
+                self.invalid(
+                    target,
+                    &format!("the tag list is not the expected JSON: {e}"),
+                )
+            })?;
+            for tag in page.tags.unwrap_or_default() {
+                if seen.insert(tag.clone()) {
+                    if is_valid_tag(&tag) {
+                        list.tags.push(tag);
+                    } else {
+                        list.dropped.push(tag);
+                    }
+                }
+            }
+            match next_link(&reply.headers, &reply.url).map(|u| secure_url(&u, target.insecure)) {
+                Some(url) if !visited.contains(&url) => next = Some(url),
+                _ => return Ok(list),
+            }
+        }
+        Err(self.invalid(target, "the tag list never ends (too many pages)"))
+    }
+
+    /// A request with auth (challenge → credentials or token → retry once) and status checks:
+    /// returns only 2xx answers.
+    fn fetch(
+        &self,
+        target: &Target<'_>,
+        method: Method,
+        loc: Loc<'_>,
+        accept: Option<&str>,
+        what: &str,
+    ) -> Result<Reply, RegistryError> {
+        // Authorization goes only to the registry's own host (not to a CDN a Link points at).
+        let same_host = match &loc {
+            Loc::Path(_) => true,
+            Loc::Url(url) => url_authority(url).eq_ignore_ascii_case(target.host()),
+        };
+        let cached = if same_host {
+            let auth = self.auth.lock().unwrap();
+            auth.get(&(target.registry.clone(), target.repository.clone()))
+                .or_else(|| auth.get(&(target.registry.clone(), String::new())))
+                .cloned()
+        } else {
+            None
+        };
+        let (mut reply, mut attempts) =
+            self.send(target, method, &loc, accept, cached.as_deref())?;
+        let mut sent_credentials = cached.is_some();
+        if reply.status == 401 && same_host {
+            let header = self.authenticate(target, &reply)?;
+            (reply, attempts) = self.send(target, method, &loc, accept, Some(&header))?;
+            sent_credentials = true;
+        }
+        match reply.status {
+            200..=299 => Ok(reply),
+            401 | 403 => {
+                let found = self.credentials.lookup(&target.registry);
+                let credentials = if sent_credentials || found.credential.is_none() {
+                    found.source
+                } else {
+                    format!("{} (not asked for by the registry)", found.source)
+                };
+                Err(RegistryError::Unauthorized {
+                    image: target.image.to_string(),
+                    registry: target.registry.clone(),
+                    status: reply.status,
+                    credentials,
+                    detail: error_detail(&reply.body),
+                })
+            }
+            404 => Err(RegistryError::NotFound {
+                image: target.image.to_string(),
+                registry: target.registry.clone(),
+                what: what.to_string(),
+            }),
+            status => Err(RegistryError::Status {
+                image: target.image.to_string(),
+                registry: target.registry.clone(),
+                status,
+                attempts,
+                detail: error_detail(&reply.body),
+            }),
+        }
+    }
+
+    /// Answers a 401 challenge: returns the `Authorization` value to retry with.
+    fn authenticate(&self, target: &Target<'_>, reply: &Reply) -> Result<String, RegistryError> {
+        let mut bearer = None;
+        let mut basic = false;
+        for value in reply.headers.get_all("www-authenticate") {
+            let Ok(value) = value.to_str() else { continue };
+            for challenge in http_auth::parser::ChallengeParser::new(value).flatten() {
+                if challenge.scheme.eq_ignore_ascii_case("bearer") && bearer.is_none() {
+                    let param = |name: &str| {
+                        challenge
+                            .params
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                            .map(|(_, v)| v.to_unescaped())
+                    };
+                    bearer = Some((param("realm"), param("service"), param("scope")));
+                } else if challenge.scheme.eq_ignore_ascii_case("basic") {
+                    basic = true;
+                }
+            }
+        }
+        let found = self.credentials.lookup(&target.registry);
+        if let Some((realm, service, scope)) = bearer {
+            let Some(realm) = realm.filter(|r| !r.is_empty()) else {
+                return Err(self.invalid(target, "a Bearer challenge without realm"));
+            };
+            let scope = scope.unwrap_or_else(|| format!("repository:{}:pull", target.repository));
+            let mut url = secure_url(&realm, target.insecure);
+            let mut sep = if url.contains('?') { '&' } else { '?' };
+            if let Some(service) = service {
+                url.push_str(&format!("{sep}service={}", percent_encode(&service)));
+                sep = '&';
+            }
+            url.push_str(&format!("{sep}scope={}", percent_encode(&scope)));
+            let basic_header = found.credential.as_ref().map(|c| c.basic_header());
+            let token_error = |status: Option<u16>, detail: String| RegistryError::TokenExchange {
+                image: target.image.to_string(),
+                registry: target.registry.clone(),
+                status,
+                credentials: found.source.clone(),
+                detail: if detail.is_empty() {
+                    format!("token service {}", clip(&realm))
+                } else {
+                    format!("token service {}: {detail}", clip(&realm))
+                },
+            };
+            let (answer, _) = self
+                .call_with_retries(target, Method::Get, &url, None, basic_header.as_deref())
+                .map_err(|(fail, attempts)| match fail {
+                    Fail::Timeout => self.timeout_error(target, attempts),
+                    other => token_error(None, fail_text(&other)),
+                })?;
+            if !(200..300).contains(&answer.status) {
+                return Err(token_error(Some(answer.status), error_detail(&answer.body)));
+            }
+            let token: TokenAnswer = serde_json::from_slice(&answer.body)
+                .map_err(|_| token_error(None, "the answer is not the expected JSON".into()))?;
+            let Some(token) = token
+                .token
+                .filter(|t| !t.is_empty())
+                .or(token.access_token.filter(|t| !t.is_empty()))
+            else {
+                return Err(token_error(None, "the answer holds no token".into()));
+            };
+            let header = format!("Bearer {token}");
+            self.auth.lock().unwrap().insert(
+                (target.registry.clone(), target.repository.clone()),
+                header.clone(),
+            );
+            return Ok(header);
+        }
+        if basic {
+            if let Some(credential) = &found.credential {
+                let header = credential.basic_header();
+                self.auth
+                    .lock()
+                    .unwrap()
+                    .insert((target.registry.clone(), String::new()), header.clone());
+                return Ok(header);
+            }
+        }
+        Err(RegistryError::Unauthorized {
+            image: target.image.to_string(),
+            registry: target.registry.clone(),
+            status: 401,
+            credentials: found.source,
+            detail: error_detail(&reply.body),
+        })
+    }
+
+    /// Sends with the scheme rules: a known scheme for the host, else HTTPS, then plain HTTP
+    /// where allowed. Returns any HTTP answer (retryable statuses retried).
+    fn send(
+        &self,
+        target: &Target<'_>,
+        method: Method,
+        loc: &Loc<'_>,
+        accept: Option<&str>,
+        auth: Option<&str>,
+    ) -> Result<(Reply, u32), RegistryError> {
+        let path = match loc {
+            Loc::Url(url) => {
+                return self
+                    .call_with_retries(target, method, url, accept, auth)
+                    .map_err(|(fail, attempts)| self.fail_error(target, fail, attempts, false));
+            }
+            Loc::Path(path) => path,
+        };
+        let known = self.schemes.lock().unwrap().get(&target.registry).copied();
+        let plain_allowed = allows_plain_http(&target.registry, target.insecure);
+        // A host remembered as plain HTTP (by an `insecure` request) stays HTTPS-only for
+        // requests that may not use plain HTTP.
+        let schemes: &[&'static str] = match known {
+            Some("http") if plain_allowed => &["http"],
+            Some(_) => &["https"],
+            None if plain_allowed => &["https", "http"],
+            None => &["https"],
+        };
+        let mut first: Option<(Fail, u32)> = None;
+        for &scheme in schemes {
+            let url = format!("{scheme}://{}{path}", target.host());
+            match self.call_with_retries(target, method, &url, accept, auth) {
+                Ok((reply, attempts)) => {
+                    // An HTTPS server asked in plain HTTP answers 400: report the HTTPS failure.
+                    if scheme == "http" && reply.status == 400 && first.is_some() {
+                        break;
+                    }
+                    self.schemes
+                        .lock()
+                        .unwrap()
+                        .insert(target.registry.clone(), scheme);
+                    return Ok((reply, attempts));
+                }
+                Err((fail, attempts)) => {
+                    // A plain-HTTP failure past the connection (slow, oversized, reset) is the
+                    // one to report; a refused one means HTTPS was the right scheme.
+                    let answered = matches!(fail, Fail::Timeout | Fail::TooLarge | Fail::Reset(_));
+                    if first.is_none() || (scheme == "http" && answered) {
+                        first = Some((fail, attempts));
+                    }
+                    if matches!(first, Some((Fail::Timeout, _))) {
+                        break;
+                    }
+                }
+            }
+        }
+        let (fail, attempts) = first.expect("at least one scheme was tried");
+        Err(self.fail_error(target, fail, attempts, !plain_allowed))
+    }
+
+    fn call_with_retries(
+        &self,
+        target: &Target<'_>,
+        method: Method,
+        url: &str,
+        accept: Option<&str>,
+        auth: Option<&str>,
+    ) -> Result<(Reply, u32), (Fail, u32)> {
+        let mut attempt = 1;
+        loop {
+            let result = self.call(target, method, url, accept, auth);
+            let delay = match &result {
+                Ok(reply) if matches!(reply.status, 429 | 502 | 503 | 504) => {
+                    retry_after(&reply.headers).unwrap_or_else(|| backoff(attempt))
+                }
+                Err(fail) if fail.retryable() => backoff(attempt),
+                _ => Duration::ZERO,
+            };
+            if delay.is_zero() || attempt >= MAX_ATTEMPTS {
+                return result.map(|r| (r, attempt)).map_err(|f| (f, attempt));
+            }
+            std::thread::sleep(delay);
+            attempt += 1;
+        }
+    }
+
+    fn call(
+        &self,
+        target: &Target<'_>,
+        method: Method,
+        url: &str,
+        accept: Option<&str>,
+        auth: Option<&str>,
+    ) -> Result<Reply, Fail> {
+        let timeout = Some(target.timeout);
+        let mut request = match method {
+            Method::Get => self.agent.get(url),
+            Method::Head => self.agent.head(url),
+        }
+        .config()
+        .timeout_global(timeout)
+        .build();
+        request = request.header("Accept", accept.unwrap_or("application/json"));
+        if let Some(auth) = auth {
+            request = request.header("Authorization", auth);
+        }
+        let started = std::time::Instant::now();
+        let result = (|| {
+            let mut response = request.call().map_err(classify)?;
+            let status = response.status().as_u16();
+            let body = if method == Method::Head {
+                Vec::new()
+            } else {
+                response
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_RESPONSE_BYTES)
+                    .read_to_vec()
+                    .map_err(classify)?
+            };
+            Ok(Reply {
+                status,
+                headers: response.headers().clone(),
+                body,
+                url: url.to_string(),
+            })
+        })();
+        if self.options.verbose {
+            let outcome = match &result {
+                Ok(reply) => format!("HTTP {}, {} bytes", reply.status, reply.body.len()),
+                Err(fail) => fail_text(fail),
+            };
+            // Never the Authorization value: only whether one was sent.
+            eprintln!(
+                "registry: {} {} -> {outcome} in {} ms{}",
+                if method == Method::Get { "GET" } else { "HEAD" },
+                redact_url(url),
+                started.elapsed().as_millis(),
+                if auth.is_some() {
+                    " (with authorization)"
+                } else {
+                    ""
+                }
+            );
+        }
+        result
+    }
+
+    fn invalid(&self, target: &Target<'_>, detail: &str) -> RegistryError {
+        RegistryError::InvalidResponse {
+            image: target.image.to_string(),
+            registry: target.registry.clone(),
+            detail: detail.to_string(),
+        }
+    }
+
+    fn timeout_error(&self, target: &Target<'_>, attempts: u32) -> RegistryError {
+        RegistryError::Timeout {
+            image: target.image.to_string(),
+            registry: target.registry.clone(),
+            timeout: target.timeout,
+            attempts,
+        }
+    }
+
+    fn fail_error(
+        &self,
+        target: &Target<'_>,
+        fail: Fail,
+        attempts: u32,
+        https_only: bool,
+    ) -> RegistryError {
+        let image = target.image.to_string();
+        let registry = target.registry.clone();
+        let https_note = if https_only {
+            " (plain HTTP is not tried for this host; set spec.insecure: true if it serves plain HTTP)"
+        } else {
+            ""
+        };
+        match fail {
+            Fail::Timeout => self.timeout_error(target, attempts),
+            Fail::Tls(detail) => RegistryError::Tls {
+                image,
+                registry,
+                detail: format!("{detail}{https_note}"),
+            },
+            Fail::TooLarge => RegistryError::TooLarge {
+                image,
+                registry,
+                limit: MAX_RESPONSE_BYTES,
+            },
+            Fail::Reset(detail) => RegistryError::Connection {
+                image,
+                registry,
+                detail: format!("{detail} ({attempts} attempts)"),
+            },
+            Fail::Refused(detail) | Fail::Other(detail) => RegistryError::Connection {
+                image,
+                registry,
+                detail: format!("{detail}{https_note}"),
+            },
+        }
+    }
+}
+
+fn root_certs_with(path: &std::path::Path) -> Result<ureq::tls::RootCerts, RegistryError> {
+    let bad = |detail: String| RegistryError::CaFile {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut certs: Vec<ureq::tls::Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()))
+        .collect();
+    let builtin = certs.len();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item.map_err(|e| bad(format!("invalid PEM: {e}")))? {
+            ureq::tls::PemItem::Certificate(cert) => certs.push(cert.to_owned()),
+            ureq::tls::PemItem::PrivateKey(_) => {}
+            _ => {}
+        }
+    }
+    if certs.len() == builtin {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    Ok(ureq::tls::RootCerts::from(certs))
+}
+
+/// The exponential backoff before attempt `attempt + 1`: 250 ms, 500 ms, 1 s, …
+fn backoff(attempt: u32) -> Duration {
+    BASE_BACKOFF * 2u32.saturating_pow(attempt.saturating_sub(1)).min(64)
+}
+
+/// `Retry-After` in seconds, capped at [`MAX_RETRY_AFTER`]. (HTTP dates fall back to backoff.)
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    let seconds: u64 = value.parse().ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+}
+
+/// The `rel="next"` target of a `Link` header, resolved against `current`.
+fn next_link(headers: &HeaderMap, current: &str) -> Option<String> {
+    for value in headers.get_all("link") {
+        let Ok(value) = value.to_str() else { continue };
+        for part in value.split(',') {
+            let part = part.trim();
+            let Some(rest) = part.strip_prefix('<') else {
+                continue;
+            };
+            let Some((target, params)) = rest.split_once('>') else {
+                continue;
+            };
+            let is_next = params.split(';').any(|p| {
+                let p = p.trim();
+                p.split_once('=').is_some_and(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("rel")
+                        && v.trim()
+                            .trim_matches('"')
+                            .split_ascii_whitespace()
+                            .any(|r| r.eq_ignore_ascii_case("next"))
+                })
+            });
+            if is_next && !target.is_empty() {
+                return Some(resolve_url(current, target));
+            }
+        }
+    }
+    None
+}
+
+/// Resolves a `Link` target: absolute URL, absolute path, or path relative to `current`.
+fn resolve_url(current: &str, target: &str) -> String {
+    if target.starts_with("https://") || target.starts_with("http://") {
+        return target.to_string();
+    }
+    let scheme_end = current.find("://").map(|i| i + 3).unwrap_or(0);
+    let authority_end = current[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(current.len());
+    let origin = &current[..authority_end];
+    if let Some(rest) = target.strip_prefix("//") {
+        let scheme = &current[..scheme_end];
+        return format!("{scheme}{rest}");
+    }
+    if target.starts_with('/') {
+        return format!("{origin}{target}");
+    }
+    let path = current[authority_end..]
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("/");
+    let dir = match path.rfind('/') {
+        Some(i) => &path[..=i],
+        None => "/",
+    };
+    if let Some(query) = target.strip_prefix('?') {
+        return format!("{origin}{path}?{query}");
+    }
+    format!("{origin}{dir}{target}")
+}
+
+/// `url`, with `http://` turned into `https://` where plain HTTP is not allowed for its host
+/// ([`allows_plain_http`]): a `Link` or token realm must not downgrade the connection (servers
+/// behind a TLS-terminating proxy often write `http://` URLs).
+fn secure_url(url: &str, insecure: bool) -> String {
+    match url.strip_prefix("http://") {
+        Some(rest) if !allows_plain_http(url_authority(url), insecure) => format!("https://{rest}"),
+        _ => url.to_string(),
+    }
+}
+
+/// `url` for the log: query values other than `n`, `last`, `service` and `scope` become `***`
+/// (a Link may point at a signed URL).
+fn redact_url(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if matches!(k, "n" | "last" | "service" | "scope") => format!("{k}={v}"),
+            Some((k, _)) => format!("{k}=***"),
+            None => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", pairs.join("&"))
+}
+
+fn url_authority(url: &str) -> &str {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    rest.split(['/', '?', '#']).next().unwrap_or(rest)
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn clip(text: &str) -> &str {
+    let mut end = text.len().min(200);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The registry's own error text (`errors[].code/message`, or `details`), shortened. Token
+/// services' error answers hold no token, and success bodies never reach here.
+fn error_detail(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Item {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    #[derive(Deserialize)]
+    struct Errors {
+        #[serde(default)]
+        errors: Vec<Item>,
+        #[serde(default)]
+        details: Option<String>,
+    }
+    let Ok(parsed) = serde_json::from_slice::<Errors>(body) else {
+        return String::new();
+    };
+    let mut parts: Vec<String> = parsed
+        .errors
+        .iter()
+        .take(3)
+        .map(|e| match (e.code.is_empty(), e.message.is_empty()) {
+            (false, false) => format!("{}: {}", e.code, e.message),
+            (false, true) => e.code.clone(),
+            _ => e.message.clone(),
+        })
+        .collect();
+    if let Some(details) = parsed.details {
+        parts.push(details);
+    }
+    let text: String = parts
+        .join("; ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    clip(&text).to_string()
+}
+
+fn fail_text(fail: &Fail) -> String {
+    match fail {
+        Fail::Timeout => "timed out".into(),
+        Fail::TooLarge => format!("answer larger than {} MiB", MAX_RESPONSE_BYTES >> 20),
+        Fail::Reset(d) | Fail::Refused(d) | Fail::Tls(d) | Fail::Other(d) => d.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, v.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn link_header_forms() {
+        let cur = "https://ghcr.io/v2/org/app/tags/list?n=1000";
+        let h = headers(&[("link", "</v2/org/app/tags/list?last=b&n=100>; rel=\"next\"")]);
+        assert_eq!(
+            next_link(&h, cur).unwrap(),
+            "https://ghcr.io/v2/org/app/tags/list?last=b&n=100"
+        );
+        let h = headers(&[(
+            "link",
+            "<https://other.example/v2/x/tags/list?last=z>; rel=next, <https://a/b>; rel=\"prev\"",
+        )]);
+        assert_eq!(
+            next_link(&h, cur).unwrap(),
+            "https://other.example/v2/x/tags/list?last=z"
+        );
+        let h = headers(&[("link", "<list?last=c>; rel=\"next\"")]);
+        assert_eq!(
+            next_link(&h, cur).unwrap(),
+            "https://ghcr.io/v2/org/app/tags/list?last=c"
+        );
+        let h = headers(&[("link", "<https://a/b>; rel=\"prev\"")]);
+        assert!(next_link(&h, cur).is_none());
+        assert!(next_link(&HeaderMap::new(), cur).is_none());
+    }
+
+    #[test]
+    fn retry_after_is_capped_and_backoff_doubles() {
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "1")])),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "3600")])),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            retry_after(&headers(&[(
+                "retry-after",
+                "Wed, 21 Oct 2015 07:28:00 GMT"
+            )])),
+            None
+        );
+        assert_eq!(backoff(1), Duration::from_millis(250));
+        assert_eq!(backoff(3), Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn links_and_realms_never_downgrade_to_plain_http() {
+        assert_eq!(
+            secure_url("http://ghcr.io/v2/a/tags/list?last=x", false),
+            "https://ghcr.io/v2/a/tags/list?last=x"
+        );
+        assert_eq!(
+            secure_url("http://ghcr.io/token", true),
+            "http://ghcr.io/token"
+        );
+        assert_eq!(
+            secure_url("http://127.0.0.1:5000/token", false),
+            "http://127.0.0.1:5000/token"
+        );
+        assert_eq!(
+            secure_url("https://ghcr.io/token", false),
+            "https://ghcr.io/token"
+        );
+    }
+
+    #[test]
+    fn log_urls_are_redacted() {
+        assert_eq!(
+            redact_url("https://auth.example/token?service=reg&scope=repository:a:pull&sig=abc"),
+            "https://auth.example/token?service=reg&scope=repository:a:pull&sig=***"
+        );
+        assert_eq!(
+            redact_url("https://ghcr.io/v2/a/tags/list"),
+            "https://ghcr.io/v2/a/tags/list"
+        );
+    }
+
+    #[test]
+    fn percent_encoding_and_error_detail() {
+        assert_eq!(
+            percent_encode("repository:org/app:pull"),
+            "repository%3Aorg%2Fapp%3Apull"
+        );
+        assert_eq!(
+            error_detail(br#"{"errors":[{"code":"DENIED","message":"no"}]}"#),
+            "DENIED: no"
+        );
+        assert_eq!(error_detail(b"<html>"), "");
+    }
+}
