@@ -1069,6 +1069,12 @@ mod tests {
         assert_eq!(first_match(r"[\d\p{Lu}]+", "9Ab"), Some("9A".into()));
         assert_eq!(first_match(r"\_\ \-", "_ -"), Some("_ -".into()));
         assert_eq!(first_match("a(?i)*", "aaa"), Some("aaa".into()));
+        assert_eq!(first_match("()*x", "x"), Some("x".into()));
+        assert_eq!(first_match("(^)*$*x", "x"), Some("x".into()));
+        assert_eq!(
+            first_match(r"\v\a\f", "\u{b}\u{7}\u{c}"),
+            Some("\u{b}\u{7}\u{c}".into())
+        );
         let g = go("(?P<1x>a)(?<ts>b)(?P<1x>c)");
         assert_eq!(
             g.names,
@@ -1089,6 +1095,8 @@ mod tests {
         assert_eq!(first_match(r"\S+", "\u{b} a"), Some("\u{b}".into()));
         assert_eq!(first_match(r"[\D]+", "ab1"), Some("ab".into()));
         assert_eq!(first_match(r"\bv\b", "éva v"), Some("v".into()));
+        assert_eq!(first_match(r"a\B", "a ab"), Some("a".into()));
+        assert_eq!(go(r"\Ba").re.find("a ba").map(|m| m.start()), Some(3));
     }
 
     #[test]

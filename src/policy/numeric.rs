@@ -283,6 +283,10 @@ mod tests {
         assert_eq!(ok("1e1_0"), 1e10);
         assert_eq!(ok(".5"), 0.5);
         assert_eq!(ok("5."), 5.0);
+        assert_eq!(ok("1.e2"), 100.0);
+        assert_eq!(ok("0x1.p1"), 2.0);
+        assert_eq!(ok("0x0p0"), 0.0);
+        assert_eq!(ok("-0"), 0.0);
         assert_eq!(ok("007"), 7.0);
         assert_eq!(ok("Inf"), f64::INFINITY);
         assert_eq!(ok("-inf"), f64::NEG_INFINITY);
