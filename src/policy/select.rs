@@ -973,7 +973,8 @@ mod tests {
         let err = CompiledPolicy::compile(&filtered(semver_spec("*"), "a(", "")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid regular expression pattern 'a(': error parsing regexp: missing closing ): `a(`"
+            "failed to filter tags: invalid regular expression pattern 'a(': \
+             error parsing regexp: missing closing ): `a(`"
         );
         let err = CompiledPolicy::compile(&semver_spec("latest")).unwrap_err();
         assert_eq!(
@@ -981,6 +982,10 @@ mod tests {
             PolicyError::InvalidRange {
                 reason: "improper constraint: latest".into()
             }
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid policy: improper constraint: latest"
         );
         assert!(CompiledPolicy::compile(&semver_spec("")).is_err());
         // \Q..\E is Go syntax: accepted.
