@@ -993,6 +993,12 @@ mod tests {
     }
 
     #[test]
+    fn compiled_policy_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<CompiledPolicy>();
+    }
+
+    #[test]
     fn check_extract_flags_unknown_groups() {
         assert!(check_extract(r"^(?P<ts>\d+)$", "$ts").is_ok());
         let err = check_extract(r"^(\d+)$", "$ts-$2").unwrap_err();
