@@ -349,12 +349,11 @@ fn parse_repeat(b: &[u8], start: usize) -> Option<(i64, i64, usize)> {
     if b.get(i)? != &b'}' {
         return None;
     }
-    let min = if max < -1 { -1 } else { min };
-    Some((min, max.max(-1), i + 1))
+    Some((min, max, i + 1))
 }
 
-/// Decimal without leading zeros; values past 1e8 become -2 (Go: -1, which
-/// then marks the repeat size invalid).
+/// Go's `parseInt` for repeat counts: digits without a leading zero. Go
+/// gives up past 1e8 and the count is then invalid; 1001 has the same effect.
 fn go_parse_int(b: &[u8], start: usize) -> Option<(i64, usize)> {
     let first = *b.get(start)?;
     if !first.is_ascii_digit() {
@@ -366,14 +365,14 @@ fn go_parse_int(b: &[u8], start: usize) -> Option<(i64, usize)> {
     let mut i = start;
     let mut n: i64 = 0;
     while i < b.len() && b[i].is_ascii_digit() {
-        if n >= 100_000_000 {
-            n = -2;
-        } else if n >= 0 {
-            n = n * 10 + i64::from(b[i] - b'0');
-        }
+        n = if n >= 100_000_000 {
+            1001
+        } else {
+            n * 10 + i64::from(b[i] - b'0')
+        };
         i += 1;
     }
-    Some((if n == -2 { 1001 } else { n }, i))
+    Some((n, i))
 }
 
 /// `(?…`: named group, non-capturing group with flags, or flags only.
@@ -436,10 +435,17 @@ fn perl_group(
                 if negated && !saw_flag {
                     break;
                 }
-                let mut flags = on;
-                if !off.is_empty() {
+                // Go applies the letters in order (`(?ii)`, `(?i-i)` are
+                // fine); Rust rejects repeated flags, so emit the net set.
+                let net_on: String = "imsU"
+                    .chars()
+                    .filter(|c| on.contains(*c) && !off.contains(*c))
+                    .collect();
+                let net_off: String = "imsU".chars().filter(|c| off.contains(*c)).collect();
+                let mut flags = net_on;
+                if !net_off.is_empty() {
                     flags.push('-');
-                    flags.push_str(&off);
+                    flags.push_str(&net_off);
                 }
                 let next = start + j;
                 if c == ':' {
@@ -1069,6 +1075,10 @@ mod tests {
         assert_eq!(first_match(r"[\d\p{Lu}]+", "9Ab"), Some("9A".into()));
         assert_eq!(first_match(r"\_\ \-", "_ -"), Some("_ -".into()));
         assert_eq!(first_match("a(?i)*", "aaa"), Some("aaa".into()));
+        assert_eq!(first_match("(?ii)A", "a"), Some("a".into()));
+        assert_eq!(first_match("(?i)(?i-i)A", "a"), None);
+        assert_eq!(first_match("(?i-i:A)", "a"), None);
+        assert_eq!(first_match("(?sm-s:.)", "\n"), None);
         assert_eq!(first_match("()*x", "x"), Some("x".into()));
         assert_eq!(first_match("(^)*$*x", "x"), Some("x".into()));
         assert_eq!(
