@@ -16,11 +16,19 @@
 //! Prerelease rule (v3.4+): a prerelease version can satisfy an AND group
 //! only when some comparator of that group carries a prerelease; then every
 //! comparator of the group compares prereleases normally.
+//!
+//! v3.5 limits, kept because they make otherwise valid ranges fail: at most
+//! 512 bytes and 32 `||` groups; messages quote the offending text (`%q`).
 
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
-use super::version::{compare_parts, compare_prerelease, go_parse_uint};
+use super::version::{compare_parts, compare_prerelease, go_parse_uint, MAX_VERSION_LEN};
+
+/// Masterminds v3.5 `MaxConstraintLen`.
+const MAX_RANGE_LEN: usize = 512;
+/// Masterminds v3.5 `MaxConstraintGroups`.
+const MAX_GROUPS: usize = 32;
 
 /// A compiled range: OR of AND groups.
 #[derive(Debug, Clone)]
@@ -93,12 +101,20 @@ fn grammar() -> &'static Grammar {
 impl Range {
     /// Parse like Masterminds `NewConstraint`; the error text is its message.
     pub fn parse(range: &str) -> Result<Range, String> {
+        if range.len() > MAX_RANGE_LEN {
+            return Err(format!(
+                "constraint string is too long (max {MAX_RANGE_LEN} bytes)"
+            ));
+        }
         let g = grammar();
         let rewritten = rewrite_hyphens(g, range);
+        if rewritten.split("||").count() > MAX_GROUPS {
+            return Err(format!("too many constraint groups (max {MAX_GROUPS})"));
+        }
         let mut groups = Vec::new();
         for segment in rewritten.split("||") {
             if !g.valid_group.is_match(segment) {
-                return Err(format!("improper constraint: {segment}"));
+                return Err(format!("improper constraint: {}", go_quote(segment)));
             }
             let mut parts: Vec<&str> = g.find.find_iter(segment).map(|m| m.as_str()).collect();
             if parts.is_empty() {
@@ -150,6 +166,12 @@ fn rewrite_hyphens(g: &Grammar, range: &str) -> String {
     out
 }
 
+/// Go `%q` for the texts that reach messages (ASCII in practice; Rust's
+/// escapes differ from Go's only for non-printable non-ASCII characters).
+fn go_quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
 fn is_x(s: &str) -> bool {
     matches!(s, "x" | "X" | "*")
 }
@@ -158,7 +180,7 @@ fn parse_comparator(g: &Grammar, text: &str) -> Result<Comparator, String> {
     let caps = g
         .one
         .captures(text)
-        .ok_or_else(|| format!("improper constraint: {text}"))?;
+        .ok_or_else(|| format!("improper constraint: {}", go_quote(text)))?;
     let get = |i: usize| caps.get(i).map_or("", |m| m.as_str());
     let (op, whole, major, minor, patch, pre) = (get(1), get(2), get(3), get(4), get(5), get(6));
     let (mut dirty, mut minor_dirty, mut patch_dirty) = (false, false, false);
@@ -187,7 +209,7 @@ fn parse_comparator(g: &Grammar, text: &str) -> Result<Comparator, String> {
         "<=" | "=<" => Op::LessEqual,
         "~" | "~>" => Op::Tilde,
         "^" => Op::Caret,
-        _ => return Err(format!("improper constraint: {text}")),
+        _ => return Err(format!("improper constraint: {}", go_quote(text))),
     };
     Ok(Comparator {
         op,
@@ -205,6 +227,9 @@ fn parse_comparator(g: &Grammar, text: &str) -> Result<Comparator, String> {
 /// leading zeros allowed in numbers, numbers must fit u64, prerelease
 /// numeric identifiers without leading zeros, no empty identifiers.
 fn parse_loose(s: &str) -> Option<(u64, u64, u64, String)> {
+    if s.len() > MAX_VERSION_LEN {
+        return None;
+    }
     let s = s.strip_prefix('v').unwrap_or(s);
     let (core_pre, build) = match s.split_once('+') {
         Some((a, b)) => (a, Some(b)),
@@ -556,14 +581,31 @@ mod tests {
         }
         assert_eq!(
             validate_range("latest").unwrap_err(),
-            "improper constraint: latest"
+            "improper constraint: \"latest\""
         );
         assert_eq!(validate_range("x1").unwrap_err(), "constraint parser error");
         // Go's strings.Split leaves an empty last group.
         assert_eq!(
             validate_range("1.0 ||").unwrap_err(),
-            "improper constraint: "
+            "improper constraint: \"\""
         );
+    }
+
+    #[test]
+    fn v3_5_limits() {
+        let long = format!(">=1.0.0 {}", " ".repeat(505));
+        assert_eq!(long.len(), 513);
+        assert_eq!(
+            validate_range(&long).unwrap_err(),
+            "constraint string is too long (max 512 bytes)"
+        );
+        assert!(validate_range(&long[..512]).is_ok());
+        let groups = vec!["1.0.0"; 33].join("||");
+        assert_eq!(
+            validate_range(&groups).unwrap_err(),
+            "too many constraint groups (max 32)"
+        );
+        assert!(validate_range(&vec!["1.0.0"; 32].join("||")).is_ok());
     }
 
     #[test]

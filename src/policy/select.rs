@@ -980,12 +980,12 @@ mod tests {
         assert_eq!(
             err,
             PolicyError::InvalidRange {
-                reason: "improper constraint: latest".into()
+                reason: "improper constraint: \"latest\"".into()
             }
         );
         assert_eq!(
             err.to_string(),
-            "invalid policy: improper constraint: latest"
+            "invalid policy: improper constraint: \"latest\""
         );
         assert!(CompiledPolicy::compile(&semver_spec("")).is_err());
         // \Q..\E is Go syntax: accepted.

@@ -15,8 +15,15 @@
 
 use std::cmp::Ordering;
 
+/// Masterminds v3.5 refuses longer version strings (Flux's `ParseVersion`
+/// also runs the lenient parser on the whole tag, so the limit applies).
+pub(crate) const MAX_VERSION_LEN: usize = 256;
+
 /// Strict SemVer after removing one leading `v` (Flux's tag rule).
 pub fn parse_tag_version(tag: &str) -> Option<semver::Version> {
+    if tag.len() > MAX_VERSION_LEN {
+        return None;
+    }
     let rest = tag.strip_prefix('v').unwrap_or(tag);
     semver::Version::parse(rest).ok()
 }
@@ -154,6 +161,14 @@ mod tests {
         }
         // git-describe shapes are valid prereleases.
         assert!(parse_tag_version("2.0.330-63-gc1cfb6864").is_some());
+    }
+
+    #[test]
+    fn versions_longer_than_256_bytes_are_skipped() {
+        let ok = format!("1.0.0+{}", "a".repeat(250));
+        assert_eq!(ok.len(), 256);
+        assert!(parse_tag_version(&ok).is_some());
+        assert!(parse_tag_version(&format!("{ok}b")).is_none());
     }
 
     #[test]
