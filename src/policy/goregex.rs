@@ -349,12 +349,11 @@ fn parse_repeat(b: &[u8], start: usize) -> Option<(i64, i64, usize)> {
     if b.get(i)? != &b'}' {
         return None;
     }
-    let min = if max < -1 { -1 } else { min };
-    Some((min, max.max(-1), i + 1))
+    Some((min, max, i + 1))
 }
 
-/// Decimal without leading zeros; values past 1e8 become -2 (Go: -1, which
-/// then marks the repeat size invalid).
+/// Go's `parseInt` for repeat counts: digits without a leading zero. Go
+/// gives up past 1e8 and the count is then invalid; 1001 has the same effect.
 fn go_parse_int(b: &[u8], start: usize) -> Option<(i64, usize)> {
     let first = *b.get(start)?;
     if !first.is_ascii_digit() {
@@ -366,14 +365,14 @@ fn go_parse_int(b: &[u8], start: usize) -> Option<(i64, usize)> {
     let mut i = start;
     let mut n: i64 = 0;
     while i < b.len() && b[i].is_ascii_digit() {
-        if n >= 100_000_000 {
-            n = -2;
-        } else if n >= 0 {
-            n = n * 10 + i64::from(b[i] - b'0');
-        }
+        n = if n >= 100_000_000 {
+            1001
+        } else {
+            n * 10 + i64::from(b[i] - b'0')
+        };
         i += 1;
     }
-    Some((if n == -2 { 1001 } else { n }, i))
+    Some((n, i))
 }
 
 /// `(?…`: named group, non-capturing group with flags, or flags only.
@@ -436,10 +435,17 @@ fn perl_group(
                 if negated && !saw_flag {
                     break;
                 }
-                let mut flags = on;
-                if !off.is_empty() {
+                // Go applies the letters in order (`(?ii)`, `(?i-i)` are
+                // fine); Rust rejects repeated flags, so emit the net set.
+                let net_on: String = "imsU"
+                    .chars()
+                    .filter(|c| on.contains(*c) && !off.contains(*c))
+                    .collect();
+                let net_off: String = "imsU".chars().filter(|c| off.contains(*c)).collect();
+                let mut flags = net_on;
+                if !net_off.is_empty() {
                     flags.push('-');
-                    flags.push_str(&off);
+                    flags.push_str(&net_off);
                 }
                 let next = start + j;
                 if c == ':' {
@@ -1069,6 +1075,16 @@ mod tests {
         assert_eq!(first_match(r"[\d\p{Lu}]+", "9Ab"), Some("9A".into()));
         assert_eq!(first_match(r"\_\ \-", "_ -"), Some("_ -".into()));
         assert_eq!(first_match("a(?i)*", "aaa"), Some("aaa".into()));
+        assert_eq!(first_match("(?ii)A", "a"), Some("a".into()));
+        assert_eq!(first_match("(?i)(?i-i)A", "a"), None);
+        assert_eq!(first_match("(?i-i:A)", "a"), None);
+        assert_eq!(first_match("(?sm-s:.)", "\n"), None);
+        assert_eq!(first_match("()*x", "x"), Some("x".into()));
+        assert_eq!(first_match("(^)*$*x", "x"), Some("x".into()));
+        assert_eq!(
+            first_match(r"\v\a\f", "\u{b}\u{7}\u{c}"),
+            Some("\u{b}\u{7}\u{c}".into())
+        );
         let g = go("(?P<1x>a)(?<ts>b)(?P<1x>c)");
         assert_eq!(
             g.names,
@@ -1089,6 +1105,8 @@ mod tests {
         assert_eq!(first_match(r"\S+", "\u{b} a"), Some("\u{b}".into()));
         assert_eq!(first_match(r"[\D]+", "ab1"), Some("ab".into()));
         assert_eq!(first_match(r"\bv\b", "éva v"), Some("v".into()));
+        assert_eq!(first_match(r"a\B", "a ab"), Some("a".into()));
+        assert_eq!(go(r"\Ba").re.find("a ba").map(|m| m.start()), Some(3));
     }
 
     #[test]
@@ -1122,5 +1140,190 @@ mod tests {
         assert!(go(r"^main-[a-f0-9]+-(?P<ts>[0-9]+)").is_match("main-0a1b2c3-1700000000"));
         go(r"^v?(?P<version>\d+\.\d+\.\d+)(-(?P<pre>[a-z]+)\.(?P<n>\d+))?$");
         go("");
+    }
+
+    /// Patterns from Go's regexp/syntax parse tests (Perl flags) that Go
+    /// accepts, and the ones it rejects.
+    #[test]
+    fn go_parse_test_tables() {
+        for ok in [
+            "a",
+            "a.",
+            "a.b",
+            "ab",
+            "abc",
+            "a|^",
+            "a|b",
+            "(a)",
+            "(a)|b",
+            "a*",
+            "a+",
+            "a?",
+            "a{2}",
+            "a{2,3}",
+            "a{2,}",
+            "a*?",
+            "a+?",
+            "a??",
+            "a{2}?",
+            "a{2,3}?",
+            "a{2,}?",
+            "x{1001",
+            "x{9876543210",
+            "x{9876543210,",
+            "x{2,1",
+            "x{1,9876543210",
+            "",
+            "|",
+            "|x|",
+            ".",
+            "^",
+            "$",
+            r"\|",
+            r"\(",
+            r"\)",
+            r"\*",
+            r"\+",
+            r"\?",
+            "{",
+            "}",
+            r"\.",
+            r"\^",
+            r"\$",
+            r"\\",
+            "[ace]",
+            "[abc]",
+            "[a-z]",
+            "[a]",
+            r"\-",
+            "-",
+            r"\_",
+            "abc|def",
+            "[[:lower:]]",
+            "[^[:lower:]]",
+            "[[:^lower:]]",
+            "(?i)[[:lower:]]",
+            "(?i)[^[:lower:]]",
+            r"\d",
+            r"\D",
+            r"\s",
+            r"\S",
+            r"\w",
+            r"\W",
+            r"(?i)\w",
+            r"[^\\]",
+            r"\p{Braille}",
+            r"\P{Braille}",
+            r"\p{^Braille}",
+            r"\P{^Braille}",
+            r"\pZ",
+            r"[\p{Braille}]",
+            r"[\P{^Braille}]",
+            r"[\pZ]",
+            r"\p{Lu}",
+            r"(?i)[\p{Lu}]",
+            r"\p{Any}",
+            r"\p{^Any}",
+            r"[\012-\234]\141",
+            r"[\x{41}-\x7a]\x61",
+            "a{,2}",
+            r"\.\^\$\\",
+            "[a-zABC]",
+            "[^a]",
+            "[α-ε☺]",
+            "a*{",
+            "(?:ab)*",
+            "(ab)*",
+            "a(b|c)d",
+            "(?:a)",
+            "(?:a+|b+)|(?:c+|d+)",
+            ".|a",
+            "(?:[abc]|A|Z|hello|world)",
+            r"\Q+|*?{[\E",
+            r"\Q+\E+",
+            r"\Qab\E+",
+            r"\Q\\E",
+            r"\Q\\\E",
+            "(?m)^",
+            "(?m)$",
+            "(?-m)^",
+            "(?-m)$",
+            r"(?m)\A",
+            r"(?m)\z",
+            "(?P<name>a)",
+            "(?<name>a)",
+            "[Aa]",
+            r"[\x{100}\x{101}]",
+            "[Δδ]",
+            "(?:x|(?:xa))",
+            "(?s).",
+            "(?-s).",
+            "(?:(?:^).)",
+            r"[\s\S]a",
+            "(?i)abc|ABD",
+            "x{2}|x{2}[0-9]",
+            "a.*?c|a.*?b",
+            "((((((((((x{2}){2}){2}){2}){2}){2}){2}){2}){2}))",
+            "[a-b-c]",
+            r"\Q\\\\E",
+            r"\Q\\\\\E",
+        ] {
+            assert!(
+                GoRegex::new(ok).is_ok(),
+                "Go accepts {ok:?}: {:?}",
+                GoRegex::new(ok).err()
+            );
+        }
+        for bad in [
+            "(",
+            ")",
+            "(a",
+            "a)",
+            "(a))",
+            "(a|b|",
+            "a|b|)",
+            "(a|b|))",
+            "(a|b",
+            "a|b)",
+            "(a|b))",
+            "[a-z",
+            "([a-z)",
+            "[a-z)",
+            "([a-z]))",
+            "x{1001}",
+            "x{9876543210}",
+            "x{2,1}",
+            "x{1,9876543210}",
+            "(?P<name>a",
+            "(?P<name>",
+            "(?P<name",
+            "(?P<x y>a)",
+            "(?P<>a)",
+            "(?<name>a",
+            "(?<name>",
+            "(?<name",
+            "(?<x y>a)",
+            "(?<>a)",
+            "[a-Z]",
+            "(?i)[a-Z]",
+            r"\Q\E*",
+            "a{100000}",
+            "a{100000,}",
+            "((((((((((x{2}){2}){2}){2}){2}){2}){2}){2}){2}){2})",
+            "a++",
+            "a**",
+            "a?*",
+            "a+*",
+            "a{1}*",
+            ".{1}{2}.{3}",
+        ] {
+            assert!(GoRegex::new(bad).is_err(), "Go rejects {bad:?}");
+        }
+        // Semantics spot checks from the same tables.
+        assert_eq!(first_match(r"\Q\\E", r"\"), Some(r"\".into()));
+        assert_eq!(first_match(r"\Qab\E+", "abbb"), Some("abbb".into()));
+        assert_eq!(first_match("a*{", "aa{"), Some("aa{".into()));
+        assert_eq!(first_match(r"[\012-\234]", "\n"), Some("\n".into()));
+        assert_eq!(first_match(r"\p{^Any}", "abc"), None);
     }
 }

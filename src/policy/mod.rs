@@ -101,11 +101,12 @@ impl fmt::Display for PolicyError {
                     "invalid exclusionList[{index}] pattern '{pattern}': {reason}"
                 )
             }
-            PolicyError::InvalidPattern { reason } => write!(f, "{reason}"),
+            // The last two are Flux's Stalled/InvalidPolicy condition texts.
+            PolicyError::InvalidPattern { reason } => write!(f, "failed to filter tags: {reason}"),
             PolicyError::InvalidExtract { reason } => {
                 write!(f, "invalid filterTags.extract: {reason}")
             }
-            PolicyError::InvalidRange { reason } => write!(f, "invalid semver range: {reason}"),
+            PolicyError::InvalidRange { reason } => write!(f, "invalid policy: {reason}"),
         }
     }
 }

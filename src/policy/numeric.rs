@@ -283,6 +283,10 @@ mod tests {
         assert_eq!(ok("1e1_0"), 1e10);
         assert_eq!(ok(".5"), 0.5);
         assert_eq!(ok("5."), 5.0);
+        assert_eq!(ok("1.e2"), 100.0);
+        assert_eq!(ok("0x1.p1"), 2.0);
+        assert_eq!(ok("0x0p0"), 0.0);
+        assert_eq!(ok("-0"), 0.0);
         assert_eq!(ok("007"), 7.0);
         assert_eq!(ok("Inf"), f64::INFINITY);
         assert_eq!(ok("-inf"), f64::NEG_INFINITY);
@@ -356,5 +360,36 @@ mod tests {
         assert_eq!(ok("0x1p-1075"), 0.0); // exact half of the smallest subnormal: even
         assert_eq!(ok("0x1.0000000001p-1075"), 5e-324);
         assert_eq!(ok("0x1p-1022"), f64::MIN_POSITIVE);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// On plain decimal text both parsers round correctly, so they agree.
+            #[test]
+            fn agrees_with_rust_on_plain_decimals(x in any::<f64>().prop_filter("finite", |x| x.is_finite())) {
+                for text in [format!("{x}"), format!("{x:e}"), format!("{x:.3}")] {
+                    prop_assert_eq!(parse_go_float(&text), text.parse::<f64>().ok(), "{}", text);
+                }
+            }
+
+            /// Go allows an underscore between any two digits.
+            #[test]
+            fn digit_underscores_are_transparent(n in 10u64..1_000_000_000, cut in 1usize..9) {
+                let digits = n.to_string();
+                let cut = cut.min(digits.len() - 1);
+                let with = format!("{}_{}", &digits[..cut], &digits[cut..]);
+                prop_assert_eq!(parse_go_float(&with), Some(n as f64));
+            }
+
+            /// Hex floats equal mantissa * 2^exp whenever that is exact.
+            #[test]
+            fn hex_floats_exact(m in 0u64..(1 << 53), e in -60i32..60) {
+                let text = format!("0x{m:x}p{e}");
+                prop_assert_eq!(parse_go_float(&text), Some(m as f64 * 2f64.powi(e)));
+            }
+        }
     }
 }

@@ -16,11 +16,19 @@
 //! Prerelease rule (v3.4+): a prerelease version can satisfy an AND group
 //! only when some comparator of that group carries a prerelease; then every
 //! comparator of the group compares prereleases normally.
+//!
+//! v3.5 limits, kept because they make otherwise valid ranges fail: at most
+//! 512 bytes and 32 `||` groups; messages quote the offending text (`%q`).
 
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
-use super::version::{compare_parts, compare_prerelease, go_parse_uint};
+use super::version::{compare_parts, compare_prerelease, go_parse_uint, MAX_VERSION_LEN};
+
+/// Masterminds v3.5 `MaxConstraintLen`.
+const MAX_RANGE_LEN: usize = 512;
+/// Masterminds v3.5 `MaxConstraintGroups`.
+const MAX_GROUPS: usize = 32;
 
 /// A compiled range: OR of AND groups.
 #[derive(Debug, Clone)]
@@ -93,12 +101,20 @@ fn grammar() -> &'static Grammar {
 impl Range {
     /// Parse like Masterminds `NewConstraint`; the error text is its message.
     pub fn parse(range: &str) -> Result<Range, String> {
+        if range.len() > MAX_RANGE_LEN {
+            return Err(format!(
+                "constraint string is too long (max {MAX_RANGE_LEN} bytes)"
+            ));
+        }
         let g = grammar();
         let rewritten = rewrite_hyphens(g, range);
+        if rewritten.split("||").count() > MAX_GROUPS {
+            return Err(format!("too many constraint groups (max {MAX_GROUPS})"));
+        }
         let mut groups = Vec::new();
         for segment in rewritten.split("||") {
             if !g.valid_group.is_match(segment) {
-                return Err(format!("improper constraint: {segment}"));
+                return Err(format!("improper constraint: {}", go_quote(segment)));
             }
             let mut parts: Vec<&str> = g.find.find_iter(segment).map(|m| m.as_str()).collect();
             if parts.is_empty() {
@@ -150,6 +166,12 @@ fn rewrite_hyphens(g: &Grammar, range: &str) -> String {
     out
 }
 
+/// Go `%q` for the texts that reach messages (ASCII in practice; Rust's
+/// escapes differ from Go's only for non-printable non-ASCII characters).
+fn go_quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
 fn is_x(s: &str) -> bool {
     matches!(s, "x" | "X" | "*")
 }
@@ -158,7 +180,7 @@ fn parse_comparator(g: &Grammar, text: &str) -> Result<Comparator, String> {
     let caps = g
         .one
         .captures(text)
-        .ok_or_else(|| format!("improper constraint: {text}"))?;
+        .ok_or_else(|| format!("improper constraint: {}", go_quote(text)))?;
     let get = |i: usize| caps.get(i).map_or("", |m| m.as_str());
     let (op, whole, major, minor, patch, pre) = (get(1), get(2), get(3), get(4), get(5), get(6));
     let (mut dirty, mut minor_dirty, mut patch_dirty) = (false, false, false);
@@ -187,7 +209,7 @@ fn parse_comparator(g: &Grammar, text: &str) -> Result<Comparator, String> {
         "<=" | "=<" => Op::LessEqual,
         "~" | "~>" => Op::Tilde,
         "^" => Op::Caret,
-        _ => return Err(format!("improper constraint: {text}")),
+        _ => return Err(format!("improper constraint: {}", go_quote(text))),
     };
     Ok(Comparator {
         op,
@@ -205,6 +227,9 @@ fn parse_comparator(g: &Grammar, text: &str) -> Result<Comparator, String> {
 /// leading zeros allowed in numbers, numbers must fit u64, prerelease
 /// numeric identifiers without leading zeros, no empty identifiers.
 fn parse_loose(s: &str) -> Option<(u64, u64, u64, String)> {
+    if s.len() > MAX_VERSION_LEN {
+        return None;
+    }
     let s = s.strip_prefix('v').unwrap_or(s);
     let (core_pre, build) = match s.split_once('+') {
         Some((a, b)) => (a, Some(b)),
@@ -556,14 +581,31 @@ mod tests {
         }
         assert_eq!(
             validate_range("latest").unwrap_err(),
-            "improper constraint: latest"
+            "improper constraint: \"latest\""
         );
         assert_eq!(validate_range("x1").unwrap_err(), "constraint parser error");
         // Go's strings.Split leaves an empty last group.
         assert_eq!(
             validate_range("1.0 ||").unwrap_err(),
-            "improper constraint: "
+            "improper constraint: \"\""
         );
+    }
+
+    #[test]
+    fn v3_5_limits() {
+        let long = format!(">=1.0.0 {}", " ".repeat(505));
+        assert_eq!(long.len(), 513);
+        assert_eq!(
+            validate_range(&long).unwrap_err(),
+            "constraint string is too long (max 512 bytes)"
+        );
+        assert!(validate_range(&long[..512]).is_ok());
+        let groups = vec!["1.0.0"; 33].join("||");
+        assert_eq!(
+            validate_range(&groups).unwrap_err(),
+            "too many constraint groups (max 32)"
+        );
+        assert!(validate_range(&vec!["1.0.0"; 32].join("||")).is_ok());
     }
 
     #[test]
@@ -578,6 +620,278 @@ mod tests {
             "1.*.3",
         ] {
             assert!(validate_range(ok).is_ok(), "{ok:?} must be valid");
+        }
+    }
+
+    /// Masterminds' own check tables (constraints_test.go, TestConstraintCheck
+    /// and TestConstraintsCheck), versions parsed loosely as its tests do.
+    #[test]
+    fn masterminds_upstream_tables() {
+        let rows: &[(&str, &str, bool)] = &[
+            ("=2.0.0", "1.2.3", false),
+            ("=2.0.0", "2.0.0", true),
+            ("=2.0", "1.2.3", false),
+            ("=2.0", "2.0.0", true),
+            ("=2.0", "2.0.1", true),
+            ("4.1", "4.1.0", true),
+            ("!=4.1.0", "4.1.0", false),
+            ("!=4.1.0", "4.1.1", true),
+            ("!=4.1", "4.1.0", false),
+            ("!=4.1", "4.1.1", false),
+            ("!=4.1", "5.1.0-alpha.1", false),
+            ("!=4.1-alpha", "4.1.0", true),
+            ("!=4.1", "5.1.0", true),
+            ("<11", "0.1.0", true),
+            ("<11", "11.1.0", false),
+            ("<1.1", "0.1.0", true),
+            ("<1.1", "1.1.0", false),
+            ("<1.1", "1.1.1", false),
+            ("<=11", "1.2.3", true),
+            ("<=11", "12.2.3", false),
+            ("<=11", "11.2.3", true),
+            ("<=1.1", "1.2.3", false),
+            ("<=1.1", "0.1.0", true),
+            ("<=1.1", "1.1.0", true),
+            ("<=1.1", "1.1.1", true),
+            (">1.1", "4.1.0", true),
+            (">1.1", "1.1.0", false),
+            (">0", "0", false),
+            (">0", "1", true),
+            (">0", "0.0.1-alpha", false),
+            (">0.0", "0.0.1-alpha", false),
+            (">0-0", "0.0.1-alpha", false),
+            (">0.0-0", "0.0.1-alpha", false),
+            (">0", "0.0.0-alpha", false),
+            (">0-0", "0.0.0-alpha", false),
+            (">0.0.0-0", "0.0.0-alpha", true),
+            (">1.2.3-alpha.1", "1.2.3-alpha.2", true),
+            (">1.2.3-alpha.1", "1.3.3-alpha.2", true),
+            (">11", "11.1.0", false),
+            (">11.1", "11.1.0", false),
+            (">11.1", "11.1.1", false),
+            (">11.1", "11.2.1", true),
+            (">=11", "11.1.2", true),
+            (">=11.1", "11.1.2", true),
+            (">=11.1", "11.0.2", false),
+            (">=1.1", "4.1.0", true),
+            (">=1.1", "1.1.0", true),
+            (">=1.1", "0.0.9", false),
+            (">=0", "0.0.1-alpha", false),
+            (">=0.0", "0.0.1-alpha", false),
+            (">=0-0", "0.0.1-alpha", true),
+            (">=0.0-0", "0.0.1-alpha", true),
+            (">=0", "0.0.0-alpha", false),
+            (">=0-0", "0.0.0-alpha", true),
+            (">=0.0.0-0", "0.0.0-alpha", true),
+            (">=0.0.0-0", "1.2.3", true),
+            (">=0.0.0-0", "3.4.5-beta.1", true),
+            ("<0", "0.0.0-alpha", false),
+            ("<0-z", "0.0.0-alpha", true),
+            (">=0", "0", true),
+            ("=0", "1", false),
+            ("*", "1", true),
+            ("*", "4.5.6", true),
+            ("*", "1.2.3-alpha.1", false),
+            ("*-0", "1.2.3-alpha.1", true),
+            ("2.*", "1", false),
+            ("2.*", "3.4.5", false),
+            ("2.*", "2.1.1", true),
+            ("2.1.*", "2.1.1", true),
+            ("2.1.*", "2.2.1", false),
+            ("2", "1", false),
+            ("2", "3.4.5", false),
+            ("2", "2.1.1", true),
+            ("2.1", "2.1.1", true),
+            ("2.1", "2.2.1", false),
+            ("~1.2.3", "1.2.4", true),
+            ("~1.2.3", "1.3.4", false),
+            ("~1.2", "1.2.4", true),
+            ("~1.2", "1.3.4", false),
+            ("~1", "1.2.4", true),
+            ("~1", "2.3.4", false),
+            ("~0.2.3", "0.2.5", true),
+            ("~0.2.3", "0.3.5", false),
+            ("~1.2.3-beta.2", "1.2.3-beta.4", true),
+            ("~1.2.3-beta.2", "1.2.4-beta.2", true),
+            ("~1.2.3-beta.2", "1.3.4-beta.2", false),
+            ("^1.2.3", "1.8.9", true),
+            ("^1.2.3", "2.8.9", false),
+            ("^1.2.3", "1.2.1", false),
+            ("^1.1.0", "2.1.0", false),
+            ("^1.2.0", "2.2.1", false),
+            ("^1.2.0", "1.2.1-alpha.1", false),
+            ("^1.2.0-alpha.0", "1.2.1-alpha.1", true),
+            ("^1.2.0-alpha.0", "1.2.1-alpha.0", true),
+            ("^1.2.0-alpha.2", "1.2.0-alpha.1", false),
+            ("^1.2", "1.8.9", true),
+            ("^1.2", "2.8.9", false),
+            ("^1", "1.8.9", true),
+            ("^1", "2.8.9", false),
+            ("^0.2.3", "0.2.5", true),
+            ("^0.2.3", "0.5.6", false),
+            ("^0.2", "0.2.5", true),
+            ("^0.2", "0.5.6", false),
+            ("^0.0.3", "0.0.3", true),
+            ("^0.0.3", "0.0.4", false),
+            ("^0.0", "0.0.3", true),
+            ("^0.0", "0.1.4", false),
+            ("^0.0", "1.0.4", false),
+            ("^0", "0.2.3", true),
+            ("^0", "1.1.4", false),
+            ("^0.2.3-beta.2", "0.2.3-beta.4", true),
+            ("^0.2.3-beta.2", "0.2.4-beta.2", true),
+            ("^0.2.3-beta.2", "0.3.4-beta.2", false),
+            ("^0.2.3-beta.2", "0.2.3-beta.2", true),
+            ("*", "1.2.3", true),
+            ("~0.0.0", "1.2.3", true),
+            ("0.x.x", "1.2.3", false),
+            ("0.0.x", "1.2.3", false),
+            ("0.0.0", "1.2.3", false),
+            ("^0.0.0", "1.2.3", false),
+            ("= 2.0", "1.2.3", false),
+            ("= 2.0", "2.0.0", true),
+            ("4.1.x", "4.1.3", true),
+            ("1.x", "1.4", true),
+            ("!=4.1-alpha", "4.1.0-alpha", false),
+            ("!=4.1-alpha", "4.1.1-alpha", false),
+            ("!=4.x", "5.1.0", true),
+            ("!=4.x", "4.1.0", false),
+            ("!=4.1.x", "4.2.0", true),
+            ("!=4.2.x", "4.2.3", false),
+            ("<1.x", "1.1.1", false),
+            ("<1.x", "0.1.1", true),
+            ("<1.x", "2.0.0", false),
+            ("<1.1.x", "1.2.1", false),
+            ("<1.1.x", "1.1.500", false),
+            ("<1.1.x", "1.0.500", true),
+            ("<1.2.x", "1.1.1", true),
+            (">=1.1", "4.1.0-beta", false),
+            ("<=1.1", "0.1.0-alpha", false),
+            ("<=1.1-a", "0.1.0-alpha", true),
+            ("<=1.x", "1.1.0", true),
+            ("<=2.x", "3.0.0", false),
+            ("<=1.1.x", "1.2.500", false),
+            ("<=4.5", "3.4.0", true),
+            ("<=4.5", "3.7.0", true),
+            ("<=4.5", "4.6.3", false),
+            (">1.1, <2", "1.1.1", false),
+            (">1.1, <2", "1.2.1", true),
+            (">1.1, <3", "4.3.2", false),
+            (">=1.1, <2, !=1.2.3", "1.2.3", false),
+            (">1.1 <2", "1.1.1", false),
+            (">1.1 <2", "1.2.1", true),
+            (">1.1    <3", "4.3.2", false),
+            (">=1.1    <2    !=1.2.3", "1.2.3", false),
+            (">=1.1, <2, !=1.2.3 || > 3", "4.1.2", true),
+            (">=1.1, <2, !=1.2.3 || > 3", "3.1.2", false),
+            (">=1.1, <2, !=1.2.3 || >= 3", "3.0.0", true),
+            (">=1.1, <2, !=1.2.3 || > 3", "3.0.0", false),
+            (">=1.1, <2, !=1.2.3 || > 3", "1.2.3", false),
+            (">=1.1 <2 !=1.2.3 || > 3", "4.1.2", true),
+            (">=1.1 <2 !=1.2.3 || >= 3", "3.0.0", true),
+            ("> 1.1, <     2", "1.1.1", false),
+            (">   1.1, <2", "1.2.1", true),
+            (">1.1, <  3", "4.3.2", false),
+            (">= 1.1, <     2, !=1.2.3", "1.2.3", false),
+            ("> 1.1 < 2", "1.1.1", false),
+            (">1.1 < 2", "1.2.1", true),
+            ("> 1.1    <3", "4.3.2", false),
+            (">=1.1    < 2    != 1.2.3", "1.2.3", false),
+            (">= 1.1, <2, != 1.2.3 || >= 3", "3.0.0", true),
+            (">= 1.1 <2 != 1.2.3 || > 3", "4.1.2", true),
+            (">= 1.1 < 2 !=1.2.3 || > 3", "3.0.0", false),
+            ("1.1 - 2", "1.1.1", true),
+            ("1.5.0 - 4.5", "3.7.0", true),
+            ("1.1-3", "4.3.2", false),
+            ("^1.1", "1.1.1", true),
+            ("^1.1", "4.3.2", false),
+            ("^1.x", "1.1.1", true),
+            ("^2.x", "1.1.1", false),
+            ("^1.x", "2.1.1", false),
+            ("^1.x", "1.1.1-beta1", false),
+            ("^1.1.2-alpha", "1.2.1-beta1", true),
+            ("^1.2.x-alpha", "1.1.1-beta1", false),
+            ("^0.0.1", "0.0.1", true),
+            ("^0.0.1", "0.3.1", false),
+            ("~*", "2.1.1", true),
+            ("~1", "2.1.1", false),
+            ("~1", "1.3.5", true),
+            ("~1", "1.4", true),
+            ("~1.x", "2.1.1", false),
+            ("~1.x", "1.3.5", true),
+            ("~1.x", "1.4", true),
+            ("~1.1", "1.1.1", true),
+            ("~1.1", "1.1.1-alpha", false),
+            ("~1.1-alpha", "1.1.1-beta", true),
+            ("~1.1.1-beta", "1.1.1-alpha", false),
+            ("~1.1.1-beta", "1.1.1", true),
+            ("~1.2.3", "1.2.5", true),
+            ("~1.2.3", "1.2.2", false),
+            ("~1.2.3", "1.3.2", false),
+            ("~1.1", "1.2.3", false),
+            ("~1.3", "2.4.5", false),
+            ("1.0.0 - 2.0.0 <=2.0.0", "1.5.0", true),
+            ("1.0.0 - 2.0.0, <=2.0.0", "1.5.0", true),
+            ("<2.x", "1.1.1", true),
+            ("^1.1", "1.1.1-alpha", false),
+            ("^1.1.1-alpha", "1.1.1-beta", true),
+            ("^1.1.1-beta", "1.1.1-alpha", false),
+            ("^0.0.1", "0.1.3", false),
+            ("~1", "1.3.5-beta", false),
+            ("~1.x", "1.3.5-beta", false),
+            ("~1.3.6-alpha", "1.3.5-beta", false),
+            ("~1.3.5-alpha", "1.3.5-beta", true),
+            ("~1.3.5-beta", "1.3.5-alpha", false),
+        ];
+        for (range, version, expected) in rows {
+            let r = Range::parse(range).unwrap_or_else(|e| panic!("{range:?}: {e}"));
+            let (major, minor, patch, pre) = parse_loose(version).expect("loose version");
+            let mut v = semver::Version::new(major, minor, patch);
+            if !pre.is_empty() {
+                v.pre = semver::Prerelease::new(&pre).expect("prerelease");
+            }
+            assert_eq!(r.matches(&v), *expected, "{range:?} vs {version}");
+        }
+    }
+
+    #[test]
+    fn masterminds_rewrite_and_shapes() {
+        let g = grammar();
+        for (input, rewritten) in [
+            ("2 - 3", ">= 2, <= 3 "),
+            ("2 - 3, 2 - 3", ">= 2, <= 3 ,>= 2, <= 3 "),
+            ("2 - 3, 4.0.0 - 5.1", ">= 2, <= 3 ,>= 4.0.0, <= 5.1 "),
+            ("2 - 3 4.0.0 - 5.1", ">= 2, <= 3 >= 4.0.0, <= 5.1 "),
+            ("1.0.0 - 2.0.0 <=2.0.0", ">= 1.0.0, <= 2.0.0 <=2.0.0"),
+        ] {
+            assert_eq!(rewrite_hyphens(g, input), rewritten);
+        }
+        for (input, ors, first) in [
+            (">= 1.1", 1, 1),
+            (">40.50.60, < 50.70", 1, 2),
+            ("v2.3.5-20161202202307-sha.e8fc5e5", 1, 1),
+            (">= 1.2.3 < 2.0 || => 3.0 < 4", 2, 2),
+            (">= 1.2.3, < 2.0 || => 3.0, < 4", 2, 2),
+            ("3 - 4 || => 3.0, < 4", 2, 2),
+            ("12.3.34 ~1.2.3", 1, 2),
+            ("1.0.0 - 2.0.0, <=2.0.0", 1, 3),
+        ] {
+            let r = Range::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+            assert_eq!(
+                (r.groups.len(), r.groups[0].comparators.len()),
+                (ors, first),
+                "{input}"
+            );
+        }
+        for bad in [
+            ">= bar",
+            "BAR >= 1.2.3",
+            "12.3.4.1234",
+            "12.23.4.1234",
+            "12.3.34~ 1.2.3",
+            "foo",
+        ] {
+            assert!(Range::parse(bad).is_err(), "{bad:?}");
         }
     }
 }

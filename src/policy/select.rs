@@ -52,22 +52,38 @@ enum Compiled {
     Numerical(Order),
 }
 
-/// A value handed to the policy, with the stored-order index of its tag.
-struct Entry<'a> {
-    value: Cow<'a, str>,
-    tag: usize,
+/// Internal, allocation-free outcome; `Excluded` holds the exclusion index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Excluded(usize),
+    FilteredOut,
+    NotSemver,
+    OutOfRange,
+    NotNumber,
+    Candidate,
+    Latest,
+    Collapsed,
 }
 
-/// Everything one run computes; reports are built from it on demand.
+/// Everything one run computes, indexed by position in `order`; reports are
+/// built from it only by `evaluate`.
 struct Run<'a> {
-    /// Unique tags, descending byte order (Flux's stored order + excluded ones).
+    /// Unique tags in descending byte order (Flux's stored order, plus the
+    /// excluded ones).
     order: Vec<&'a str>,
-    /// Outcome per `order` index.
-    outcomes: Vec<Outcome>,
-    /// Extracted value per `order` index.
+    /// Input position -> `order` position.
+    slot: Vec<usize>,
+    fates: Vec<Fate>,
+    /// The value the policy sees (filter + extract applied).
     values: Vec<Option<Cow<'a, str>>>,
-    /// Rank per `order` index.
+    /// Filled only when ranking was requested.
     ranks: Vec<Option<usize>>,
+    latest: Option<usize>,
+    error: Option<String>,
+}
+
+/// What a policy decides over the collapsed values.
+struct Decision {
     latest: Option<usize>,
     error: Option<String>,
 }
@@ -124,14 +140,12 @@ impl CompiledPolicy {
         let run = self.run(tags, true);
         let candidates = tags
             .iter()
-            .map(|tag| {
-                let i = find(&run.order, tag);
-                CandidateReport {
-                    tag: tag.clone(),
-                    outcome: run.outcomes[i].clone(),
-                    extracted: run.values[i].as_ref().map(|v| v.to_string()),
-                    rank: run.ranks[i],
-                }
+            .zip(&run.slot)
+            .map(|(tag, &i)| CandidateReport {
+                tag: tag.clone(),
+                outcome: self.outcome(run.fates[i]),
+                extracted: run.values[i].as_ref().map(|v| v.to_string()),
+                rank: run.ranks[i],
             })
             .collect();
         Evaluation {
@@ -150,208 +164,273 @@ impl CompiledPolicy {
     /// One tag on its own: exclusion, filter, then the policy's own gate.
     /// Never `Latest`/`Collapsed`, which depend on the other tags.
     pub fn classify(&self, tag: &str) -> Outcome {
-        if let Some(pattern) = self.excluded_by(tag) {
-            return Outcome::Excluded {
-                pattern: pattern.to_string(),
-            };
+        if let Some(i) = self.excluded_by(tag) {
+            return self.outcome(Fate::Excluded(i));
         }
-        match self.value_of(tag) {
+        match self.value_of(tag, &mut self.locations()) {
             None => Outcome::FilteredOut,
-            Some(value) => self.gate(&value),
+            Some(value) => self.outcome(self.gate(&value)),
         }
     }
 
     /// The value after filter + extract (`None` if the filter drops the tag).
     /// Exclusion is not applied here; see [`CompiledPolicy::classify`].
     pub fn extracted(&self, tag: &str) -> Option<String> {
-        self.value_of(tag).map(Cow::into_owned)
+        self.value_of(tag, &mut self.locations())
+            .map(Cow::into_owned)
     }
 
-    fn excluded_by(&self, tag: &str) -> Option<&str> {
-        self.exclusions
-            .iter()
-            .find(|(_, re)| re.is_match(tag))
-            .map(|(p, _)| p.as_str())
+    fn outcome(&self, fate: Fate) -> Outcome {
+        match fate {
+            Fate::Excluded(i) => Outcome::Excluded {
+                pattern: self.exclusions[i].0.clone(),
+            },
+            Fate::FilteredOut => Outcome::FilteredOut,
+            Fate::NotSemver => Outcome::NotSemver,
+            Fate::OutOfRange => Outcome::OutOfRange,
+            Fate::NotNumber => Outcome::NotNumber,
+            Fate::Candidate => Outcome::Candidate,
+            Fate::Latest => Outcome::Latest,
+            Fate::Collapsed => Outcome::Collapsed,
+        }
+    }
+
+    fn excluded_by(&self, tag: &str) -> Option<usize> {
+        self.exclusions.iter().position(|(_, re)| re.is_match(tag))
+    }
+
+    /// Reusable capture slots for `value_of` (avoids an allocation per tag).
+    fn locations(&self) -> Option<regex::CaptureLocations> {
+        self.filter
+            .as_ref()
+            .filter(|f| f.template.is_some())
+            .map(|f| f.re.re.capture_locations())
     }
 
     /// Flux `RegexFilter.Apply` for one tag: first leftmost match, then the
     /// template expanded over that match.
-    fn value_of<'a>(&self, tag: &'a str) -> Option<Cow<'a, str>> {
+    fn value_of<'a>(
+        &self,
+        tag: &'a str,
+        locs: &mut Option<regex::CaptureLocations>,
+    ) -> Option<Cow<'a, str>> {
         let Some(filter) = &self.filter else {
             return Some(Cow::Borrowed(tag));
         };
-        match &filter.template {
-            None => filter.re.is_match(tag).then_some(Cow::Borrowed(tag)),
-            Some(t) => {
-                let caps = filter.re.re.captures(tag)?;
-                let value = t.expand(&filter.re.names, |i| caps.get(i).map(|m| m.as_str()));
-                Some(Cow::Owned(value))
+        match (&filter.template, locs) {
+            (Some(t), Some(locs)) => {
+                filter.re.re.captures_read(locs, tag)?;
+                let group = |i: usize| locs.get(i).map(|(s, e)| &tag[s..e]);
+                Some(Cow::Owned(t.expand(&filter.re.names, group)))
             }
+            _ => filter.re.is_match(tag).then_some(Cow::Borrowed(tag)),
         }
     }
 
     /// The policy's per-value gate, without comparing to other values.
-    fn gate(&self, value: &str) -> Outcome {
+    fn gate(&self, value: &str) -> Fate {
         match &self.choice {
             Compiled::Semver(range) => match parse_tag_version(value) {
-                None => Outcome::NotSemver,
-                Some(v) if !range.matches(&v) => Outcome::OutOfRange,
-                Some(_) => Outcome::Candidate,
+                None => Fate::NotSemver,
+                Some(v) if !range.matches(&v) => Fate::OutOfRange,
+                Some(_) => Fate::Candidate,
             },
             Compiled::Numerical(_) => match parse_go_float(value) {
-                None => Outcome::NotNumber,
-                Some(_) => Outcome::Candidate,
+                None => Fate::NotNumber,
+                Some(_) => Fate::Candidate,
             },
-            Compiled::Alphabetical(_) => Outcome::Candidate,
+            Compiled::Alphabetical(_) => Fate::Candidate,
         }
     }
 
     fn run<'a>(&self, tags: &'a [String], ranked: bool) -> Run<'a> {
-        let mut order: Vec<&'a str> = tags.iter().map(String::as_str).collect();
-        order.sort_unstable_by(|a, b| b.cmp(a));
-        order.dedup();
-        let n = order.len();
-        let mut run = Run {
-            outcomes: vec![Outcome::Candidate; n],
-            values: (0..n).map(|_| None).collect(),
-            ranks: vec![None; n],
-            order,
-            latest: None,
-            error: None,
-        };
-
-        // Scan time: excluded tags never reach the database.
-        let mut stored = Vec::with_capacity(n);
-        for (i, tag) in run.order.iter().enumerate() {
-            match self.excluded_by(tag) {
-                Some(p) => {
-                    run.outcomes[i] = Outcome::Excluded {
-                        pattern: p.to_string(),
-                    }
-                }
-                None => stored.push(i),
+        // Stored order: unique tags, descending bytes. Sorting positions
+        // keeps the input -> tag mapping for the reports.
+        let mut by_tag: Vec<usize> = (0..tags.len()).collect();
+        by_tag.sort_unstable_by(|&a, &b| tags[b].cmp(&tags[a]));
+        let mut order: Vec<&'a str> = Vec::with_capacity(tags.len());
+        let mut slot = vec![0; tags.len()];
+        for k in by_tag {
+            if order.last() != Some(&tags[k].as_str()) {
+                order.push(&tags[k]);
             }
+            slot[k] = order.len() - 1;
         }
-        if stored.is_empty() {
-            run.error = Some(ERR_NO_TAGS.to_string());
-            return run;
+        let n = order.len();
+        let mut fates = vec![Fate::Candidate; n];
+        let mut values: Vec<Option<Cow<'a, str>>> = Vec::with_capacity(n);
+        let mut ranks = if ranked { vec![None; n] } else { Vec::new() };
+
+        // Scan time: excluded tags never reach the database. Then the filter.
+        let mut locs = self.locations();
+        let mut stored = 0;
+        for (i, tag) in order.iter().enumerate() {
+            if let Some(x) = self.excluded_by(tag) {
+                fates[i] = Fate::Excluded(x);
+                values.push(None);
+                continue;
+            }
+            stored += 1;
+            let value = self.value_of(tag, &mut locs);
+            if value.is_none() {
+                fates[i] = Fate::FilteredOut;
+            }
+            values.push(value);
         }
 
-        let entries = self.collapse(&mut run, &stored);
-        if entries.is_empty() {
-            run.error = Some(ERR_EMPTY.to_string());
-            return run;
+        let decision = if stored == 0 {
+            Decision {
+                latest: None,
+                error: Some(ERR_NO_TAGS.to_string()),
+            }
+        } else {
+            let holders = self.collapse(&values, &mut fates);
+            if holders.is_empty() {
+                Decision {
+                    latest: None,
+                    error: Some(ERR_EMPTY.to_string()),
+                }
+            } else {
+                let mut ctx = Ctx {
+                    holders: &holders,
+                    values: &values,
+                    fates: &mut fates,
+                    ranks: &mut ranks,
+                    ranked,
+                };
+                match &self.choice {
+                    Compiled::Semver(range) => semver(&mut ctx, range),
+                    Compiled::Alphabetical(order) => alphabetical(&mut ctx, *order),
+                    Compiled::Numerical(order) => numerical(&mut ctx, *order),
+                }
+            }
+        };
+        if let Some(i) = decision.latest {
+            fates[i] = Fate::Latest;
         }
-        match &self.choice {
-            Compiled::Semver(range) => semver(&mut run, &entries, range, ranked),
-            Compiled::Alphabetical(order) => alphabetical(&mut run, &entries, *order, ranked),
-            Compiled::Numerical(order) => numerical(&mut run, &entries, *order, ranked),
+        Run {
+            order,
+            slot,
+            fates,
+            values,
+            ranks,
+            latest: decision.latest,
+            error: decision.error,
         }
-        if let Some(i) = run.latest {
-            run.outcomes[i] = Outcome::Latest;
-        }
-        run
     }
 
-    /// Filter + extract over the stored order, then Flux's map: one entry per
-    /// value, held by the LAST tag (in stored order) that produced it.
-    fn collapse<'a>(&self, run: &mut Run<'a>, stored: &[usize]) -> Vec<Entry<'a>> {
-        let mut entries: Vec<Entry<'a>> = Vec::with_capacity(stored.len());
+    /// Flux's value map: one holder per value, the LAST tag (in stored order)
+    /// that produced it. Returns holders in iteration order — the
+    /// deterministic stand-in for Go's random map order: descending byte
+    /// order of the holding tags.
+    fn collapse(&self, values: &[Option<Cow<'_, str>>], fates: &mut [Fate]) -> Vec<usize> {
+        let present = (0..values.len()).filter(|&i| values[i].is_some());
         let needs_map = self.filter.as_ref().is_some_and(|f| f.template.is_some());
-        let mut by_value: HashMap<Cow<'a, str>, usize> = HashMap::new();
-        for &i in stored {
-            let tag = run.order[i];
-            let Some(value) = self.value_of(tag) else {
-                run.outcomes[i] = Outcome::FilteredOut;
-                continue;
-            };
-            run.values[i] = Some(value.clone());
-            if !needs_map {
-                // Values are the (unique) tags themselves: nothing collapses.
-                entries.push(Entry { value, tag: i });
-                continue;
-            }
-            match by_value.get(&value) {
-                Some(&slot) => {
-                    run.outcomes[entries[slot].tag] = Outcome::Collapsed;
-                    entries[slot].tag = i;
+        if !needs_map {
+            // Values are the (unique) tags themselves: nothing collapses.
+            return present.collect();
+        }
+        let mut holders: Vec<usize> = Vec::new();
+        let mut by_value: HashMap<&str, usize> = HashMap::new();
+        for i in present {
+            let value = values[i].as_deref().expect("present");
+            match by_value.get(value) {
+                Some(&h) => {
+                    fates[holders[h]] = Fate::Collapsed;
+                    holders[h] = i;
                 }
                 None => {
-                    by_value.insert(value.clone(), entries.len());
-                    entries.push(Entry { value, tag: i });
+                    by_value.insert(value, holders.len());
+                    holders.push(i);
                 }
             }
         }
-        // Deterministic stand-in for Go's random map order: descending byte
-        // order of the tags that hold the values.
-        entries.sort_by_key(|e| e.tag);
-        entries
+        holders.sort_unstable();
+        holders
     }
 }
 
-/// Index of `tag` in the descending `order`.
-fn find(order: &[&str], tag: &str) -> usize {
-    order
-        .binary_search_by(|probe| tag.cmp(probe))
-        .expect("every input tag is in the order")
+/// What the policies work on: holders (indices into `values`) in iteration
+/// order, and where to record fates and ranks.
+struct Ctx<'r, 'a> {
+    holders: &'r [usize],
+    values: &'r [Option<Cow<'a, str>>],
+    fates: &'r mut [Fate],
+    ranks: &'r mut [Option<usize>],
+    ranked: bool,
+}
+
+impl Ctx<'_, '_> {
+    fn value(&self, i: usize) -> &str {
+        self.values[i].as_deref().expect("holders have values")
+    }
 }
 
 /// Flux `SemVer.Latest`: strict parse, range check, keep the first maximum.
-fn semver(run: &mut Run<'_>, entries: &[Entry<'_>], range: &Range, ranked: bool) {
+fn semver(ctx: &mut Ctx<'_, '_>, range: &Range) -> Decision {
     let mut candidates: Vec<(usize, semver::Version)> = Vec::new();
     let mut best: Option<usize> = None;
-    for e in entries {
-        match parse_tag_version(&e.value) {
-            None => run.outcomes[e.tag] = Outcome::NotSemver,
-            Some(v) if !range.matches(&v) => run.outcomes[e.tag] = Outcome::OutOfRange,
+    for &i in ctx.holders {
+        match parse_tag_version(ctx.value(i)) {
+            None => ctx.fates[i] = Fate::NotSemver,
+            Some(v) if !range.matches(&v) => ctx.fates[i] = Fate::OutOfRange,
             Some(v) => {
                 let better = best
                     .is_none_or(|b| compare_precedence(&v, &candidates[b].1) == Ordering::Greater);
                 if better {
                     best = Some(candidates.len());
                 }
-                candidates.push((e.tag, v));
+                candidates.push((i, v));
             }
         }
     }
     let Some(best) = best else {
-        run.error = Some(ERR_NO_SEMVER.to_string());
-        return;
+        return Decision {
+            latest: None,
+            error: Some(ERR_NO_SEMVER.to_string()),
+        };
     };
-    run.latest = Some(candidates[best].0);
-    if ranked {
+    let latest = candidates[best].0;
+    if ctx.ranked {
         // Stable: equal precedence keeps iteration order, so the first
         // maximum (the winner) ranks first, as in Flux.
         candidates.sort_by(|a, b| compare_precedence(&b.1, &a.1));
-        for (r, (tag, _)) in candidates.iter().enumerate() {
-            run.ranks[*tag] = Some(r + 1);
+        for (r, (i, _)) in candidates.iter().enumerate() {
+            ctx.ranks[*i] = Some(r + 1);
         }
+    }
+    Decision {
+        latest: Some(latest),
+        error: None,
     }
 }
 
 /// Flux `Alphabetical.Latest`: byte order; asc → maximum, desc → minimum.
 /// Values are unique map keys, so there are no ties.
-fn alphabetical(run: &mut Run<'_>, entries: &[Entry<'_>], order: Order, ranked: bool) {
+fn alphabetical(ctx: &mut Ctx<'_, '_>, order: Order) -> Decision {
     let better = |a: &str, b: &str| match order {
         Order::Asc => a > b,
         Order::Desc => a < b,
     };
-    let mut best = &entries[0];
-    for e in &entries[1..] {
-        if better(&e.value, &best.value) {
-            best = e;
+    let mut best = ctx.holders[0];
+    for &i in &ctx.holders[1..] {
+        if better(ctx.value(i), ctx.value(best)) {
+            best = i;
         }
     }
-    run.latest = Some(best.tag);
-    if ranked {
-        let mut sorted: Vec<&Entry<'_>> = entries.iter().collect();
-        sorted.sort_by(|a, b| match order {
-            Order::Asc => b.value.cmp(&a.value),
-            Order::Desc => a.value.cmp(&b.value),
+    if ctx.ranked {
+        let mut sorted: Vec<usize> = ctx.holders.to_vec();
+        sorted.sort_by(|&a, &b| match order {
+            Order::Asc => ctx.value(b).cmp(ctx.value(a)),
+            Order::Desc => ctx.value(a).cmp(ctx.value(b)),
         });
-        for (r, e) in sorted.iter().enumerate() {
-            run.ranks[e.tag] = Some(r + 1);
+        for (r, i) in sorted.into_iter().enumerate() {
+            ctx.ranks[i] = Some(r + 1);
         }
+    }
+    Decision {
+        latest: Some(best),
+        error: None,
     }
 }
 
@@ -359,24 +438,28 @@ fn alphabetical(run: &mut Run<'_>, entries: &[Entry<'_>], order: Order, ranked: 
 /// the first bad one); asc keeps the last value not below the pick, desc the
 /// last not above it — so equal values go to the LAST, and NaN (comparing
 /// false both ways) replaces the pick and is replaced by the next value.
-fn numerical(run: &mut Run<'_>, entries: &[Entry<'_>], order: Order, ranked: bool) {
-    let mut parsed: Vec<(usize, f64)> = Vec::with_capacity(entries.len());
-    for e in entries {
-        match parse_go_float(&e.value) {
-            Some(f) => parsed.push((e.tag, f)),
+fn numerical(ctx: &mut Ctx<'_, '_>, order: Order) -> Decision {
+    let mut parsed: Vec<(usize, f64)> = Vec::with_capacity(ctx.holders.len());
+    let mut error = None;
+    for &i in ctx.holders {
+        match parse_go_float(ctx.value(i)) {
+            Some(f) => parsed.push((i, f)),
             None => {
-                run.outcomes[e.tag] = Outcome::NotNumber;
-                if run.error.is_none() {
-                    run.error = Some(format!(
+                ctx.fates[i] = Fate::NotNumber;
+                if error.is_none() {
+                    error = Some(format!(
                         "failed to parse invalid numeric value '{}'",
-                        e.value
+                        ctx.value(i)
                     ));
                 }
             }
         }
     }
-    if run.error.is_some() {
-        return;
+    if error.is_some() {
+        return Decision {
+            latest: None,
+            error,
+        };
     }
     let mut pick = 0;
     for (k, &(_, cv)) in parsed.iter().enumerate().skip(1) {
@@ -389,26 +472,30 @@ fn numerical(run: &mut Run<'_>, entries: &[Entry<'_>], order: Order, ranked: boo
             pick = k;
         }
     }
-    run.latest = Some(parsed[pick].0);
-    if ranked {
+    let latest = parsed[pick].0;
+    if ctx.ranked {
         // Explain-only order: the winner, then best-first with NaN last and
         // later iteration first among equals (Flux keeps the last of equals).
         let winner = parsed.remove(pick);
         let mut rest: Vec<(usize, (usize, f64))> = parsed.into_iter().enumerate().collect();
+        let key = |x: f64| match order {
+            Order::Asc => -x,
+            Order::Desc => x,
+        };
         rest.sort_by(|(ia, (_, a)), (ib, (_, b))| {
-            let key = |x: &f64| match order {
-                Order::Asc => -x,
-                Order::Desc => *x,
-            };
             a.is_nan()
                 .cmp(&b.is_nan())
-                .then_with(|| key(a).total_cmp(&key(b)))
+                .then_with(|| key(*a).total_cmp(&key(*b)))
                 .then(ib.cmp(ia))
         });
-        run.ranks[winner.0] = Some(1);
-        for (r, (_, (tag, _))) in rest.iter().enumerate() {
-            run.ranks[*tag] = Some(r + 2);
+        ctx.ranks[winner.0] = Some(1);
+        for (r, (_, (i, _))) in rest.iter().enumerate() {
+            ctx.ranks[*i] = Some(r + 2);
         }
+    }
+    Decision {
+        latest: Some(latest),
+        error: None,
     }
 }
 
@@ -886,18 +973,29 @@ mod tests {
         let err = CompiledPolicy::compile(&filtered(semver_spec("*"), "a(", "")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid regular expression pattern 'a(': error parsing regexp: missing closing ): `a(`"
+            "failed to filter tags: invalid regular expression pattern 'a(': \
+             error parsing regexp: missing closing ): `a(`"
         );
         let err = CompiledPolicy::compile(&semver_spec("latest")).unwrap_err();
         assert_eq!(
             err,
             PolicyError::InvalidRange {
-                reason: "improper constraint: latest".into()
+                reason: "improper constraint: \"latest\"".into()
             }
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid policy: improper constraint: \"latest\""
         );
         assert!(CompiledPolicy::compile(&semver_spec("")).is_err());
         // \Q..\E is Go syntax: accepted.
         assert!(CompiledPolicy::compile(&filtered(semver_spec("*"), r"^\Qv1.\E", "")).is_ok());
+    }
+
+    #[test]
+    fn compiled_policy_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<CompiledPolicy>();
     }
 
     #[test]

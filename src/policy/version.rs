@@ -15,8 +15,15 @@
 
 use std::cmp::Ordering;
 
+/// Masterminds v3.5 refuses longer version strings (Flux's `ParseVersion`
+/// also runs the lenient parser on the whole tag, so the limit applies).
+pub(crate) const MAX_VERSION_LEN: usize = 256;
+
 /// Strict SemVer after removing one leading `v` (Flux's tag rule).
 pub fn parse_tag_version(tag: &str) -> Option<semver::Version> {
+    if tag.len() > MAX_VERSION_LEN {
+        return None;
+    }
     let rest = tag.strip_prefix('v').unwrap_or(tag);
     semver::Version::parse(rest).ok()
 }
@@ -157,6 +164,14 @@ mod tests {
     }
 
     #[test]
+    fn versions_longer_than_256_bytes_are_skipped() {
+        let ok = format!("1.0.0+{}", "a".repeat(250));
+        assert_eq!(ok.len(), 256);
+        assert!(parse_tag_version(&ok).is_some());
+        assert!(parse_tag_version(&format!("{ok}b")).is_none());
+    }
+
+    #[test]
     fn precedence_ignores_build_metadata() {
         assert_eq!(
             compare_precedence(&v("1.0.0+build.2"), &v("1.0.0+build.10")),
@@ -226,5 +241,55 @@ mod tests {
         assert_eq!(go_parse_uint("+7"), None);
         assert_eq!(go_parse_uint(""), None);
         assert_eq!(go_parse_uint("18446744073709551616"), None);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn ident() -> impl Strategy<Value = String> {
+            prop_oneof![
+                (0u64..1_000_000).prop_map(|n| n.to_string()),
+                "[0-9A-Za-z-]{1,6}".prop_filter("not a zero-led number", |s| {
+                    !(s.len() > 1 && s.starts_with('0') && s.bytes().all(|b| b.is_ascii_digit()))
+                }),
+            ]
+        }
+
+        fn version() -> impl Strategy<Value = String> {
+            (
+                0u64..4,
+                0u64..4,
+                0u64..4,
+                prop::collection::vec(ident(), 0..3),
+                prop::collection::vec("[0-9A-Za-z-]{1,4}", 0..2),
+            )
+                .prop_map(|(a, b, c, pre, build)| {
+                    let mut s = format!("{a}.{b}.{c}");
+                    if !pre.is_empty() {
+                        s = format!("{s}-{}", pre.join("."));
+                    }
+                    if !build.is_empty() {
+                        s = format!("{s}+{}", build.join("."));
+                    }
+                    s
+                })
+        }
+
+        proptest! {
+            /// Within u64-sized numeric identifiers Masterminds precedence is
+            /// SemVer precedence, i.e. `semver`'s build-blind comparison.
+            #[test]
+            fn precedence_is_semver_precedence(a in version(), b in version()) {
+                let (va, vb) = (v(&a), v(&b));
+                prop_assert_eq!(compare_precedence(&va, &vb), va.cmp_precedence(&vb));
+            }
+
+            #[test]
+            fn one_v_prefix_is_transparent(a in version()) {
+                prop_assert_eq!(parse_tag_version(&format!("v{a}")), parse_tag_version(&a));
+                prop_assert_eq!(parse_tag_version(&format!("vv{a}")), None);
+            }
+        }
     }
 }
