@@ -12,9 +12,12 @@ use crate::explain::Explanation;
 use crate::flux::selection::compile;
 use crate::flux::Kind;
 use crate::report::{self, Report, Severity};
+use crate::git;
+use crate::registry::{CacheOptions, Registry, RegistryOptions};
 use crate::rules;
 use crate::scan::marker::PolicyRef;
-use crate::tags::TagSnapshot;
+use crate::tags::{request_for, TagSnapshot, TagSource};
+use crate::update;
 use crate::workspace::Workspace;
 
 /// Exit codes: 0 clean, 1 errors found, 2 the tool could not do its job.
@@ -52,6 +55,8 @@ pub enum Command {
     },
     /// Show every candidate tag of one policy and what happened to it, and the winner.
     Explain(ExplainArgs),
+    /// Fetch the tags of every ImageRepository from the registries into a snapshot file.
+    Tags(TagsArgs),
     /// Print the documentation of one rule.
     Rule {
         /// The rule id, e.g. `unknown-policy`.
@@ -82,12 +87,112 @@ pub struct CheckArgs {
     /// Worker threads for the walk (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
-    /// Offline tag snapshot (`{"<spec.image>": ["tag", …]}`): more tags for `numeric-extract`.
+    /// Offline tag snapshot (`{"<spec.image>": ["tag", …]}`): tags for `--fix` instead of the
+    /// registry, and more tags for `numeric-extract`.
     #[arg(long, value_name = "FILE")]
     pub tags_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub fix: FixArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// When to use colour in the human format.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+#[derive(Args)]
+#[command(next_help_heading = "Fixing")]
+pub struct FixArgs {
+    /// Apply every policy and rewrite the marked values in place.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: print a unified diff and change nothing.
+    #[arg(long, requires = "fix")]
+    pub dry_run: bool,
+    /// With --fix: refuse to write a tag the policy ranks below the current one (Flux would).
+    #[arg(long, requires = "fix")]
+    pub no_downgrade: bool,
+    /// With --fix: apply what resolved even when some registries failed (exit code stays 2).
+    #[arg(long, requires = "fix")]
+    pub keep_going: bool,
+    /// With --fix: commit the changes to the weekly review branch and push it, reading every
+    /// input from the base commit; the working tree, index and current branch stay untouched.
+    #[arg(long, requires = "fix", conflicts_with = "dry_run")]
+    pub push: bool,
+    /// Review branch template (`{iso_year}`, `{iso_week}`, `{date}`).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub branch: Option<String>,
+    /// Branch the review branch is built on (default: the current branch).
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
+    /// Remote to push to (default: `origin`, or `remote` in the config).
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
+    /// Commit author, `Name <email>` (default: git's identity).
+    #[arg(long, value_name = "IDENTITY")]
+    pub author: Option<String>,
+    /// Add a `Signed-off-by:` trailer.
+    #[arg(long)]
+    pub signoff: bool,
+    /// Replace the review branch even when it holds commits this tool did not make.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args)]
+#[command(next_help_heading = "Registry")]
+pub struct RegistryArgs {
+    /// Seconds to wait for each registry request (an ImageRepository's `spec.timeout` wins).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub registry_timeout: u64,
+    /// Parallel requests per registry host.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub registry_concurrency: usize,
+    /// Extra CA certificates (PEM) to trust, like Flux's `certSecretRef`.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Where tag lists are cached (default: the user's cache directory).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the tag cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Log registry requests on stderr (credentials are never shown).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+impl RegistryArgs {
+    /// Tags from the snapshot when given, else from the registry.
+    pub fn source(&self, tags_file: Option<&Path>, quiet: bool) -> Result<TagSource, Failure> {
+        if let Some(path) = tags_file {
+            return Ok(TagSource::Snapshot(TagSnapshot::load(path)?));
+        }
+        let options = RegistryOptions {
+            timeout: std::time::Duration::from_secs(self.registry_timeout),
+            concurrency_per_host: self.registry_concurrency.max(1),
+            ca_file: self.ca_file.clone(),
+            cache: (!self.no_cache).then(|| CacheOptions {
+                dir: self.cache_dir.clone().unwrap_or_else(crate::registry::default_cache_dir),
+                ..CacheOptions::default()
+            }),
+            progress: !quiet && std::env::var_os("CI").is_none(),
+            verbose: self.verbose,
+            ..RegistryOptions::default()
+        };
+        Ok(TagSource::Registry(Registry::new(options)?))
+    }
+}
+
+#[derive(Args)]
+pub struct TagsArgs {
+    #[command(flatten)]
+    pub root: RootArgs,
+    /// Write the snapshot to this file (`{"<spec.image>": ["tag", …]}`), for `--tags-file`.
+    #[arg(long, value_name = "FILE")]
+    pub write: PathBuf,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Args)]
@@ -96,11 +201,13 @@ pub struct ExplainArgs {
     pub policy: String,
     #[command(flatten)]
     pub root: RootArgs,
-    /// Offline tag snapshot (`{"<spec.image>": ["tag", …]}`).
+    /// Offline tag snapshot (`{"<spec.image>": ["tag", …]}`); default: ask the registry.
     #[arg(long, value_name = "FILE")]
     pub tags_file: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
     pub format: ExplainFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -150,6 +257,7 @@ pub fn run(cli: Cli) -> i32 {
         }
         Command::Rule { id } => show_rule(&id),
         Command::Explain(args) => explain(&args),
+        Command::Tags(args) => write_tags(&args),
     };
     result.unwrap_or_else(|Failure(message)| {
         eprintln!("error: {message}");
@@ -236,6 +344,9 @@ fn jobs(flag: Option<usize>) -> usize {
 }
 
 fn check(args: &CheckArgs) -> Result<i32, Failure> {
+    if args.fix.fix {
+        return fix(args);
+    }
     let targets = find_targets(&args.paths, args.root.root.as_deref())?;
     let snapshot = args
         .tags_file
@@ -388,20 +499,13 @@ fn explain(args: &ExplainArgs) -> Result<i32, Failure> {
             "policy `{wanted}` cannot select tags: {error}; run `check` for details"
         ))
     })?;
-    let tags = match &args.tags_file {
-        Some(path) => {
-            let snapshot = TagSnapshot::load(path)?;
-            snapshot
-                .tags(&image)
-                .ok_or_else(|| Failure(format!("{} has no tags for `{image}`", path.display())))?
-                .to_vec()
-        }
-        None => {
-            return Err(Failure(
-                "no tags to evaluate: pass --tags-file FILE (an offline snapshot)".to_string(),
-            ))
-        }
-    };
+    let request = workspace
+        .index
+        .repository_of(policy, spec)
+        .and_then(|(_, repository)| request_for(repository))
+        .ok_or_else(|| Failure(format!("policy `{wanted}` has no usable ImageRepository")))?;
+    let source = args.registry.source(args.tags_file.as_deref(), args.format == ExplainFormat::Json)?;
+    let tags = source.fetch(std::slice::from_ref(&request)).remove(0)?;
     let explanation = Explanation::new(wanted.to_string(), image, compiled.evaluate(&tags));
     let output = match args.format {
         ExplainFormat::Json => explanation.render_json(),
@@ -409,4 +513,230 @@ fn explain(args: &ExplainArgs) -> Result<i32, Failure> {
     };
     print!("{output}");
     Ok(EXIT_CLEAN)
+}
+
+fn write_tags(args: &TagsArgs) -> Result<i32, Failure> {
+    let target = find_targets(&[], args.root.root.as_deref())?.remove(0);
+    let config = load_config(&target.root, args.root.config.as_deref())?;
+    let workspace = Workspace::load(&target.root, &config, jobs(None));
+    let mut requests: Vec<crate::registry::TagRequest> = Vec::new();
+    for object in workspace.index.of_kind(Kind::ImageRepository) {
+        if let crate::flux::objects::Spec::Repository(repository) = &object.spec {
+            if let Some(request) = request_for(repository) {
+                if !requests.iter().any(|r| r.image == request.image) {
+                    requests.push(request);
+                }
+            }
+        }
+    }
+    let source = args.registry.source(None, false)?;
+    let mut snapshot = TagSnapshot::default();
+    let mut failed = 0;
+    for (request, result) in requests.iter().zip(source.fetch(&requests)) {
+        match result {
+            Ok(tags) => {
+                snapshot.images.insert(request.image.clone(), tags);
+            }
+            Err(message) => {
+                failed += 1;
+                eprintln!("error: {message}");
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Failure(format!("{failed} of {} repositories failed; {} not written", requests.len(), args.write.display())));
+    }
+    crate::fix::write::write_new(&args.write, snapshot.render().as_bytes())?;
+    eprintln!("wrote the tags of {} repositories to {}", snapshot.images.len(), args.write.display());
+    Ok(EXIT_CLEAN)
+}
+
+/// `check --fix`: resolve, plan, then write in place (or diff, or commit and push), and report
+/// what remains. Nothing is written when a policy could not be resolved, unless `--keep-going`.
+fn fix(args: &CheckArgs) -> Result<i32, Failure> {
+    let mut targets = find_targets(&args.paths, args.root.root.as_deref())?;
+    if targets.len() != 1 {
+        return Err(Failure("--fix works on one repository at a time".into()));
+    }
+    let target = targets.remove(0);
+    let quiet = args.format != Format::Human;
+    let source = args.registry.source(args.tags_file.as_deref(), quiet)?;
+    let fix = &args.fix;
+    // With --push every input comes from the base commit, materialised in a scratch directory,
+    // so the user's working tree is never read or touched.
+    let scratch;
+    let (work_root, git_prefix) = if fix.push {
+        let toplevel = git::toplevel(&target.root).ok_or_else(|| {
+            Failure(format!("--push needs a git repository, and {} is not in one", target.root.display()))
+        })?;
+        let prefix = crate::walk::relative_path(&toplevel, &target.root);
+        let (_, files) = git::read_base_files(&toplevel, fix.base.as_deref(), |path| {
+            (prefix.is_empty() || path.starts_with(&format!("{prefix}/")))
+                && crate::walk::is_yaml_name(path.rsplit('/').next().unwrap_or(path))
+        })?;
+        scratch = tempfile::tempdir()?;
+        for (path, bytes) in files {
+            let relative = if prefix.is_empty() { path.as_str() } else { &path[prefix.len() + 1..] };
+            let destination = scratch.path().join(relative);
+            std::fs::create_dir_all(destination.parent().expect("files have a parent"))?;
+            std::fs::write(destination, bytes)?;
+        }
+        (scratch.path().to_path_buf(), Some(prefix))
+    } else {
+        (target.root.clone(), None)
+    };
+    let config = load_config(&work_root, args.root.config.as_deref())?;
+    let workspace = Workspace::load(&work_root, &config, jobs(args.jobs));
+    let resolution = update::resolve(&workspace, &source);
+    for failure in &resolution.failures {
+        eprintln!("error: {}: {}", failure.policy, failure.message);
+    }
+    if !resolution.failures.is_empty() && !fix.keep_going {
+        eprintln!(
+            "error: {} polic{} could not be resolved; nothing was written (use --keep-going to apply the rest)",
+            resolution.failures.len(),
+            if resolution.failures.len() == 1 { "y" } else { "ies" }
+        );
+        return Ok(EXIT_FAILURE);
+    }
+    let plan = update::plan(&workspace, &resolution, target.only_files.as_deref(), fix.no_downgrade);
+    for refused in &plan.refused_downgrades {
+        eprintln!(
+            "warning: {}:{}: not downgrading {} to {} ({}), as --no-downgrade asks",
+            refused.path, refused.line, refused.old, refused.new, refused.policy
+        );
+    }
+    let mut push_outcome = None;
+    let mut failed = !resolution.failures.is_empty();
+    if fix.dry_run {
+        if args.format == Format::Human {
+            print!("{}", update::diff(&workspace, &plan.changes));
+        }
+    } else if let Some(prefix) = &git_prefix {
+        let files: Vec<(String, Vec<u8>)> = crate::fix::new_texts(&workspace, &plan.changes)
+            .into_iter()
+            .map(|(file, text)| {
+                let path = &workspace.files[file].source.path;
+                let path = if prefix.is_empty() { path.clone() } else { format!("{prefix}/{path}") };
+                (path, text.into_bytes())
+            })
+            .collect();
+        update::write_changes(&workspace, &plan.changes)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let template = fix.branch.clone().or(config.branch.clone()).unwrap_or_else(|| git::DEFAULT_BRANCH_TEMPLATE.to_string());
+        let branch = git::weekly_branch_name(&template, now)?;
+        let week = git::weekly_branch_name("{iso_year}-w{iso_week}", now)?;
+        let remote = fix.remote.clone().or(config.remote.clone()).unwrap_or_else(|| "origin".to_string());
+        let author = fix.author.as_deref().map(parse_identity).transpose()?;
+        let message = commit_message(&week, &plan.changes);
+        let request = git::PublishRequest {
+            repo: &target.root,
+            base: fix.base.as_deref(),
+            branch: &branch,
+            remote: &remote,
+            files: &files,
+            message: &message,
+            author,
+            committer: None,
+            signoff: fix.signoff,
+            force: fix.force,
+        };
+        match git::publish(&request) {
+            Ok(outcome) => push_outcome = Some(outcome),
+            Err(error) => {
+                eprintln!("error: {error}");
+                failed = true;
+            }
+        }
+    } else {
+        update::write_changes(&workspace, &plan.changes)?;
+    }
+    // What remains: the repository as it is now (after writing), or as it would be.
+    let after = if fix.dry_run { workspace } else { Workspace::load(&work_root, &config, jobs(args.jobs)) };
+    let snapshot = args.tags_file.as_deref().map(TagSnapshot::load).transpose()?;
+    let (diagnostics, summary) = rules::run(&after, &config, snapshot.as_ref(), target.only_files.as_deref());
+    let report = Report { diagnostics: &diagnostics, summary: &summary };
+    let push_json = push_outcome.as_ref().map(push_summary);
+    let output = match args.format {
+        Format::Json => {
+            let mut document: serde_json::Value = serde_json::from_str(&report::json::render(&report)).expect("own JSON");
+            document["changes"] = serde_json::to_value(update::records(&plan.changes)).expect("changes serialise");
+            document["refused_downgrades"] = serde_json::to_value(update::records(&plan.refused_downgrades)).expect("serialise");
+            document["failures"] = serde_json::to_value(&resolution.failures).expect("failures serialise");
+            document["push"] = push_json.map_or(serde_json::Value::Null, |(_, value)| value);
+            let mut text = serde_json::to_string_pretty(&document).expect("serialise");
+            text.push('\n');
+            text
+        }
+        _ => {
+            let mut text = if plan.changes.is_empty() {
+                "no changes: every marker is up to date\n".to_string()
+            } else {
+                let verb = if fix.dry_run { "would change" } else { "changed" };
+                format!("{}{} {verb}\n", update::render_changes(&plan.changes), plan.changes.len())
+            };
+            if let Some((line, _)) = push_json {
+                text.push_str(&line);
+            }
+            if !diagnostics.is_empty() {
+                let texts: HashMap<&str, &str> = after.files.iter().map(|f| (f.source.path.as_str(), f.source.text.as_str())).collect();
+                text.push_str(&report::human::render(&report, &texts, use_color(args.color)));
+            }
+            text
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(output.as_bytes());
+    Ok(if failed {
+        EXIT_FAILURE
+    } else if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        EXIT_ERRORS
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+/// `chore(images): update images for 2026-w04`, then one line per change.
+fn commit_message(week: &str, changes: &[crate::fix::Change]) -> String {
+    let mut message = format!("chore(images): update images for {week}\n\n");
+    for change in changes {
+        message.push_str(&format!("{}: {} → {} ({})\n", change.policy.name, change.old, change.new, change.path));
+    }
+    message
+}
+
+fn push_summary(outcome: &git::PublishOutcome) -> (String, serde_json::Value) {
+    match outcome {
+        git::PublishOutcome::Pushed { branch, commit, replaced } => (
+            match replaced {
+                Some(old) => format!("pushed {branch} at {commit} (replacing {old})\n"),
+                None => format!("pushed {branch} at {commit}\n"),
+            },
+            serde_json::json!({"outcome": "pushed", "branch": branch, "commit": commit, "replaced": replaced}),
+        ),
+        git::PublishOutcome::UpToDate { branch, commit } => (
+            format!("{branch} is already up to date at {commit}; nothing pushed\n"),
+            serde_json::json!({"outcome": "up-to-date", "branch": branch, "commit": commit}),
+        ),
+        git::PublishOutcome::NothingToCommit => (
+            "nothing to commit; nothing pushed\n".to_string(),
+            serde_json::json!({"outcome": "nothing-to-commit"}),
+        ),
+    }
+}
+
+/// `Name <email>`.
+fn parse_identity(text: &str) -> Result<git::Identity, Failure> {
+    let (name, rest) = text
+        .split_once('<')
+        .ok_or_else(|| Failure(format!("--author `{text}` is not `Name <email>`")))?;
+    let email = rest
+        .strip_suffix('>')
+        .ok_or_else(|| Failure(format!("--author `{text}` is not `Name <email>`")))?;
+    Ok(git::Identity {
+        name: name.trim().to_string(),
+        email: email.trim().to_string(),
+    })
 }

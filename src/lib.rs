@@ -17,5 +17,6 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod tags;
+pub mod update;
 pub mod walk;
 pub mod workspace;

@@ -1,8 +1,13 @@
-//! Where tags come from: an offline snapshot file (`--tags-file`), keyed by the
-//! ImageRepository's `spec.image` as written, or the registry.
+//! Where tags come from: an offline snapshot file (`--tags-file`, keyed by the ImageRepository's
+//! `spec.image` as written) or the registry. Also which repositories a run needs, so each image
+//! is fetched once however many policies use it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
+
+use crate::flux::objects::RepositorySpec;
+use crate::registry::{Registry, TagRequest};
 
 /// `{"<spec.image as written>": ["tag", …]}`.
 #[derive(Debug, Default, Clone)]
@@ -29,7 +34,117 @@ impl TagSnapshot {
         self.images.get(image).map(Vec::as_slice)
     }
 
-    pub fn all_tags(&self) -> impl Iterator<Item = &String> {
-        self.images.values().flatten()
+    pub fn render(&self) -> String {
+        let mut text = serde_json::to_string_pretty(&self.images).expect("tags serialise");
+        text.push('\n');
+        text
+    }
+}
+
+/// Tags for the policies of a run.
+pub enum TagSource {
+    Snapshot(TagSnapshot),
+    Registry(Registry),
+}
+
+/// A repository to list, from its ImageRepository.
+pub fn request_for(repository: &RepositorySpec) -> Option<TagRequest> {
+    let image = repository.image.as_ref()?;
+    Some(TagRequest {
+        image: image.value.clone(),
+        insecure: repository.insecure,
+        // Flux's effective minimum is one second.
+        timeout: repository
+            .timeout
+            .as_ref()
+            .and_then(|t| parse_go_duration(&t.value))
+            .map(|t| t.max(Duration::from_secs(1))),
+    })
+}
+
+impl TagSource {
+    /// Tags of each request, in order; an error names the image and what to do.
+    pub fn fetch(&self, requests: &[TagRequest]) -> Vec<Result<Vec<String>, String>> {
+        match self {
+            TagSource::Snapshot(snapshot) => requests
+                .iter()
+                .map(|request| {
+                    snapshot.tags(&request.image).map(<[String]>::to_vec).ok_or_else(|| {
+                        format!(
+                            "the tags file has no entry for `{}`; refresh it with `flux-image-lint tags --write FILE`",
+                            request.image
+                        )
+                    })
+                })
+                .collect(),
+            TagSource::Registry(registry) => registry
+                .list_tags_many(requests)
+                .into_iter()
+                .zip(requests)
+                .map(|(result, request)| {
+                    result
+                        .map(|list| {
+                            for tag in &list.dropped {
+                                eprintln!("warning: {}: ignoring `{tag}`, which is not a valid OCI tag", request.image);
+                            }
+                            list.tags
+                        })
+                        .map_err(|e| e.to_string())
+                })
+                .collect(),
+        }
+    }
+
+    /// The manifest digest of `image:tag`, for policies that reflect digests.
+    pub fn digest(&self, image: &str, tag: &str, insecure: bool) -> Result<String, String> {
+        match self {
+            TagSource::Snapshot(_) => Err(format!(
+                "`{image}:{tag}` needs its digest (the policy reflects digests), which a tags file does not hold; run without --tags-file to ask the registry"
+            )),
+            TagSource::Registry(registry) => registry.resolve_digest(image, tag, insecure).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Go's `time.ParseDuration` for the forms Kubernetes objects use (`30s`, `1m30s`, `1h`, `500ms`,
+/// `1.5h`).
+pub fn parse_go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let seconds = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += number * seconds;
+        rest = &rest[unit_end..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("1h0m0s"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_go_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_go_duration("12"), None);
+        assert_eq!(parse_go_duration(""), None);
     }
 }

@@ -29,6 +29,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Writes a file that may not exist yet (same atomicity; new files get the default mode).
+pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if path.exists() {
+        return write_atomic(path, bytes);
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let (temp_path, mut file) = tempfile_in(dir, path)?;
+    let result = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| fs::rename(&temp_path, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&temp_path);
+    }
+    result
+}
+
 /// A new file beside `path` that no other process is using.
 fn tempfile_in(dir: &Path, path: &Path) -> io::Result<(std::path::PathBuf, fs::File)> {
     let name = path

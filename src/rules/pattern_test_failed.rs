@@ -83,7 +83,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 );
             }
         }
-        if let Some(expected) = &test.latest {
+        if let (Some(expected), false) = (&test.latest, test.tags.is_empty()) {
             let tags: Vec<String> = test.tags.iter().map(|t| t.value.clone()).collect();
             let evaluation = compiled.evaluate(&tags);
             if evaluation.latest.as_deref() != Some(expected.value.as_str()) {
