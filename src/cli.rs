@@ -11,9 +11,9 @@ use crate::config::{self, Config};
 use crate::explain::Explanation;
 use crate::flux::selection::compile;
 use crate::flux::Kind;
-use crate::report::{self, Report, Severity};
 use crate::git;
 use crate::registry::{CacheOptions, Registry, RegistryOptions};
+use crate::report::{self, Report, Severity};
 use crate::rules;
 use crate::scan::marker::PolicyRef;
 use crate::tags::{request_for, TagSnapshot, TagSource};
@@ -173,7 +173,10 @@ impl RegistryArgs {
             concurrency_per_host: self.registry_concurrency.max(1),
             ca_file: self.ca_file.clone(),
             cache: (!self.no_cache).then(|| CacheOptions {
-                dir: self.cache_dir.clone().unwrap_or_else(crate::registry::default_cache_dir),
+                dir: self
+                    .cache_dir
+                    .clone()
+                    .unwrap_or_else(crate::registry::default_cache_dir),
                 ..CacheOptions::default()
             }),
             progress: !quiet && std::env::var_os("CI").is_none(),
@@ -504,7 +507,10 @@ fn explain(args: &ExplainArgs) -> Result<i32, Failure> {
         .repository_of(policy, spec)
         .and_then(|(_, repository)| request_for(repository))
         .ok_or_else(|| Failure(format!("policy `{wanted}` has no usable ImageRepository")))?;
-    let source = args.registry.source(args.tags_file.as_deref(), args.format == ExplainFormat::Json)?;
+    let source = args.registry.source(
+        args.tags_file.as_deref(),
+        args.format == ExplainFormat::Json,
+    )?;
     let tags = source.fetch(std::slice::from_ref(&request)).remove(0)?;
     let explanation = Explanation::new(wanted.to_string(), image, compiled.evaluate(&tags));
     let output = match args.format {
@@ -544,10 +550,18 @@ fn write_tags(args: &TagsArgs) -> Result<i32, Failure> {
         }
     }
     if failed > 0 {
-        return Err(Failure(format!("{failed} of {} repositories failed; {} not written", requests.len(), args.write.display())));
+        return Err(Failure(format!(
+            "{failed} of {} repositories failed; {} not written",
+            requests.len(),
+            args.write.display()
+        )));
     }
     crate::fix::write::write_new(&args.write, snapshot.render().as_bytes())?;
-    eprintln!("wrote the tags of {} repositories to {}", snapshot.images.len(), args.write.display());
+    eprintln!(
+        "wrote the tags of {} repositories to {}",
+        snapshot.images.len(),
+        args.write.display()
+    );
     Ok(EXIT_CLEAN)
 }
 
@@ -567,7 +581,10 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
     let scratch;
     let (work_root, git_prefix) = if fix.push {
         let toplevel = git::toplevel(&target.root).ok_or_else(|| {
-            Failure(format!("--push needs a git repository, and {} is not in one", target.root.display()))
+            Failure(format!(
+                "--push needs a git repository, and {} is not in one",
+                target.root.display()
+            ))
         })?;
         let prefix = crate::walk::relative_path(&toplevel, &target.root);
         let (_, files) = git::read_base_files(&toplevel, fix.base.as_deref(), |path| {
@@ -576,7 +593,11 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
         })?;
         scratch = tempfile::tempdir()?;
         for (path, bytes) in files {
-            let relative = if prefix.is_empty() { path.as_str() } else { &path[prefix.len() + 1..] };
+            let relative = if prefix.is_empty() {
+                path.as_str()
+            } else {
+                &path[prefix.len() + 1..]
+            };
             let destination = scratch.path().join(relative);
             std::fs::create_dir_all(destination.parent().expect("files have a parent"))?;
             std::fs::write(destination, bytes)?;
@@ -599,7 +620,12 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
         );
         return Ok(EXIT_FAILURE);
     }
-    let plan = update::plan(&workspace, &resolution, target.only_files.as_deref(), fix.no_downgrade);
+    let plan = update::plan(
+        &workspace,
+        &resolution,
+        target.only_files.as_deref(),
+        fix.no_downgrade,
+    );
     for refused in &plan.refused_downgrades {
         eprintln!(
             "warning: {}:{}: not downgrading {} to {} ({}), as --no-downgrade asks",
@@ -617,7 +643,11 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
             .into_iter()
             .map(|(file, text)| {
                 let path = &workspace.files[file].source.path;
-                let path = if prefix.is_empty() { path.clone() } else { format!("{prefix}/{path}") };
+                let path = if prefix.is_empty() {
+                    path.clone()
+                } else {
+                    format!("{prefix}/{path}")
+                };
                 (path, text.into_bytes())
             })
             .collect();
@@ -625,10 +655,18 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let template = fix.branch.clone().or(config.branch.clone()).unwrap_or_else(|| git::DEFAULT_BRANCH_TEMPLATE.to_string());
+        let template = fix
+            .branch
+            .clone()
+            .or(config.branch.clone())
+            .unwrap_or_else(|| git::DEFAULT_BRANCH_TEMPLATE.to_string());
         let branch = git::weekly_branch_name(&template, now)?;
         let week = git::weekly_branch_name("{iso_year}-w{iso_week}", now)?;
-        let remote = fix.remote.clone().or(config.remote.clone()).unwrap_or_else(|| "origin".to_string());
+        let remote = fix
+            .remote
+            .clone()
+            .or(config.remote.clone())
+            .unwrap_or_else(|| "origin".to_string());
         let author = fix.author.as_deref().map(parse_identity).transpose()?;
         let message = commit_message(&week, &plan.changes);
         let request = git::PublishRequest {
@@ -654,17 +692,37 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
         update::write_changes(&workspace, &plan.changes)?;
     }
     // What remains: the repository as it is now (after writing), or as it would be.
-    let after = if fix.dry_run { workspace } else { Workspace::load(&work_root, &config, jobs(args.jobs)) };
-    let snapshot = args.tags_file.as_deref().map(TagSnapshot::load).transpose()?;
-    let (diagnostics, summary) = rules::run(&after, &config, snapshot.as_ref(), target.only_files.as_deref());
-    let report = Report { diagnostics: &diagnostics, summary: &summary };
+    let after = if fix.dry_run {
+        workspace
+    } else {
+        Workspace::load(&work_root, &config, jobs(args.jobs))
+    };
+    let snapshot = args
+        .tags_file
+        .as_deref()
+        .map(TagSnapshot::load)
+        .transpose()?;
+    let (diagnostics, summary) = rules::run(
+        &after,
+        &config,
+        snapshot.as_ref(),
+        target.only_files.as_deref(),
+    );
+    let report = Report {
+        diagnostics: &diagnostics,
+        summary: &summary,
+    };
     let push_json = push_outcome.as_ref().map(push_summary);
     let output = match args.format {
         Format::Json => {
-            let mut document: serde_json::Value = serde_json::from_str(&report::json::render(&report)).expect("own JSON");
-            document["changes"] = serde_json::to_value(update::records(&plan.changes)).expect("changes serialise");
-            document["refused_downgrades"] = serde_json::to_value(update::records(&plan.refused_downgrades)).expect("serialise");
-            document["failures"] = serde_json::to_value(&resolution.failures).expect("failures serialise");
+            let mut document: serde_json::Value =
+                serde_json::from_str(&report::json::render(&report)).expect("own JSON");
+            document["changes"] =
+                serde_json::to_value(update::records(&plan.changes)).expect("changes serialise");
+            document["refused_downgrades"] =
+                serde_json::to_value(update::records(&plan.refused_downgrades)).expect("serialise");
+            document["failures"] =
+                serde_json::to_value(&resolution.failures).expect("failures serialise");
             document["push"] = push_json.map_or(serde_json::Value::Null, |(_, value)| value);
             let mut text = serde_json::to_string_pretty(&document).expect("serialise");
             text.push('\n');
@@ -674,15 +732,31 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
             let mut text = if plan.changes.is_empty() {
                 "no changes: every marker is up to date\n".to_string()
             } else {
-                let verb = if fix.dry_run { "would change" } else { "changed" };
-                format!("{}{} {verb}\n", update::render_changes(&plan.changes), plan.changes.len())
+                let verb = if fix.dry_run {
+                    "would change"
+                } else {
+                    "changed"
+                };
+                format!(
+                    "{}{} {verb}\n",
+                    update::render_changes(&plan.changes),
+                    plan.changes.len()
+                )
             };
             if let Some((line, _)) = push_json {
                 text.push_str(&line);
             }
             if !diagnostics.is_empty() {
-                let texts: HashMap<&str, &str> = after.files.iter().map(|f| (f.source.path.as_str(), f.source.text.as_str())).collect();
-                text.push_str(&report::human::render(&report, &texts, use_color(args.color)));
+                let texts: HashMap<&str, &str> = after
+                    .files
+                    .iter()
+                    .map(|f| (f.source.path.as_str(), f.source.text.as_str()))
+                    .collect();
+                text.push_str(&report::human::render(
+                    &report,
+                    &texts,
+                    use_color(args.color),
+                ));
             }
             text
         }
@@ -702,14 +776,21 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
 fn commit_message(week: &str, changes: &[crate::fix::Change]) -> String {
     let mut message = format!("chore(images): update images for {week}\n\n");
     for change in changes {
-        message.push_str(&format!("{}: {} → {} ({})\n", change.policy.name, change.old, change.new, change.path));
+        message.push_str(&format!(
+            "{}: {} → {} ({})\n",
+            change.policy.name, change.old, change.new, change.path
+        ));
     }
     message
 }
 
 fn push_summary(outcome: &git::PublishOutcome) -> (String, serde_json::Value) {
     match outcome {
-        git::PublishOutcome::Pushed { branch, commit, replaced } => (
+        git::PublishOutcome::Pushed {
+            branch,
+            commit,
+            replaced,
+        } => (
             match replaced {
                 Some(old) => format!("pushed {branch} at {commit} (replacing {old})\n"),
                 None => format!("pushed {branch} at {commit}\n"),

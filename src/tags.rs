@@ -118,7 +118,9 @@ pub fn parse_go_duration(text: &str) -> Option<Duration> {
         let number_end = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
         let number: f64 = rest[..number_end].parse().ok()?;
         rest = &rest[number_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let seconds = match &rest[..unit_end] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,

@@ -40,7 +40,9 @@ fn policies_in_use(workspace: &Workspace) -> BTreeSet<PolicyRef> {
                 continue;
             }
             let policy = &marker.setter.policy;
-            let Some((object, _)) = workspace.index.policy(&policy.namespace, &policy.name) else { continue };
+            let Some((object, _)) = workspace.index.policy(&policy.namespace, &policy.name) else {
+                continue;
+            };
             if applied_by_any(&workspace.index, object, &file.source.path) != Some(false) {
                 used.insert(policy.clone());
             }
@@ -55,11 +57,27 @@ pub fn resolve(workspace: &Workspace, source: &TagSource) -> Resolution {
     let mut requests: Vec<TagRequest> = Vec::new();
     let mut wanted: Vec<(PolicyRef, usize, bool)> = Vec::new();
     for policy_ref in policies_in_use(workspace) {
-        let Some((object, spec)) = workspace.index.policy(&policy_ref.namespace, &policy_ref.name) else { continue };
+        let Some((object, spec)) = workspace
+            .index
+            .policy(&policy_ref.namespace, &policy_ref.name)
+        else {
+            continue;
+        };
         // Policies that cannot compile are `check` errors; Flux stalls them and applies nothing.
-        let Ok(policy) = compile(&workspace.index, object, spec) else { continue };
-        let Some(request) = workspace.index.repository_of(object, spec).and_then(|(_, r)| request_for(r)) else { continue };
-        let index = match requests.iter().position(|r| r.image == request.image && r.insecure == request.insecure) {
+        let Ok(policy) = compile(&workspace.index, object, spec) else {
+            continue;
+        };
+        let Some(request) = workspace
+            .index
+            .repository_of(object, spec)
+            .and_then(|(_, r)| request_for(r))
+        else {
+            continue;
+        };
+        let index = match requests
+            .iter()
+            .position(|r| r.image == request.image && r.insecure == request.insecure)
+        {
             Some(index) => index,
             None => {
                 requests.push(request);
@@ -88,8 +106,12 @@ pub fn resolve(workspace: &Workspace, source: &TagSource) -> Resolution {
         };
         let evaluation = compiled[&policy_ref].evaluate(tags);
         let Some(tag) = evaluation.latest else {
-            let why = evaluation.error.unwrap_or_else(|| "no tag qualifies".to_string());
-            failures.push(fail(format!("policy selects no tag: {why} (`flux-image-lint explain {policy_ref}` shows why)")));
+            let why = evaluation
+                .error
+                .unwrap_or_else(|| "no tag qualifies".to_string());
+            failures.push(fail(format!(
+                "policy selects no tag: {why} (`flux-image-lint explain {policy_ref}` shows why)"
+            )));
             continue;
         };
         let digest = if reflects_digests {
@@ -125,7 +147,12 @@ pub struct Plan {
     pub refused_downgrades: Vec<Change>,
 }
 
-pub fn plan(workspace: &Workspace, resolution: &Resolution, only_files: Option<&[String]>, no_downgrade: bool) -> Plan {
+pub fn plan(
+    workspace: &Workspace,
+    resolution: &Resolution,
+    only_files: Option<&[String]>,
+    no_downgrade: bool,
+) -> Plan {
     let mut changes = Vec::new();
     let mut refused_downgrades = Vec::new();
     for change in fix::plan(workspace, &resolution.latest) {
@@ -148,7 +175,9 @@ pub fn plan(workspace: &Workspace, resolution: &Resolution, only_files: Option<&
 fn is_downgrade(change: &Change, resolution: &Resolution) -> bool {
     let old_tag = match change.kind {
         SetterKind::Tag => Some(change.old.clone()),
-        SetterKind::Image => ImageRef::parse(&change.old).ok().and_then(|image| image.tag),
+        SetterKind::Image => ImageRef::parse(&change.old)
+            .ok()
+            .and_then(|image| image.tag),
         SetterKind::Name | SetterKind::Digest => None,
     };
     let (Some(old_tag), Some(latest), Some(policy)) = (
@@ -170,7 +199,11 @@ pub fn write_changes(workspace: &Workspace, changes: &[Change]) -> Result<Vec<St
             format!(
                 "cannot write {}: {e} (files written before it: {})",
                 source.path,
-                if written.is_empty() { "none".to_string() } else { written.join(", ") }
+                if written.is_empty() {
+                    "none".to_string()
+                } else {
+                    written.join(", ")
+                }
             )
         })?;
         written.push(source.path.clone());
@@ -221,6 +254,16 @@ pub fn records(changes: &[Change]) -> Vec<ChangeRecord<'_>> {
 pub fn render_changes(changes: &[Change]) -> String {
     changes
         .iter()
-        .map(|c| format!("{}:{}  {} → {}  ({}{})\n", c.path, c.line, c.old, c.new, c.policy, c.kind.suffix()))
+        .map(|c| {
+            format!(
+                "{}:{}  {} → {}  ({}{})\n",
+                c.path,
+                c.line,
+                c.old,
+                c.new,
+                c.policy,
+                c.kind.suffix()
+            )
+        })
         .collect()
 }

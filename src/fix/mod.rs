@@ -7,7 +7,7 @@ pub mod write;
 use std::collections::BTreeMap;
 
 use crate::flux::automation::applied_by_any;
-use crate::scan::marker::{Placement, PolicyRef, SetterKind};
+use crate::scan::marker::{shape_mismatch, Placement, PolicyRef, SetterKind};
 use crate::source::Span;
 use crate::workspace::Workspace;
 
@@ -59,6 +59,12 @@ pub fn plan(workspace: &Workspace, latest: &BTreeMap<PolicyRef, Latest>) -> Vec<
             let Placement::Applied(value) = &marker.placement else {
                 continue;
             };
+            // Unlike Flux, never destroy a value that is not what the marker replaces
+            // (`- KEY=1.0 # {…:tag}` would become `- 1.1`): `check` reports it instead.
+            if shape_mismatch(marker.setter.kind, &value.value).is_some_and(|m| m.is_destructive())
+            {
+                continue;
+            }
             let policy_ref = &marker.setter.policy;
             let Some(resolved) = latest.get(policy_ref) else {
                 continue;

@@ -34,7 +34,10 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if path.exists() {
         return write_atomic(path, bytes);
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let (temp_path, mut file) = tempfile_in(dir, path)?;
     let result = file
         .write_all(bytes)

@@ -1,9 +1,8 @@
 //! Rule `marker-value-mismatch`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::image::{is_valid_digest, is_valid_tag, ImageRef};
 use crate::report::Severity;
-use crate::scan::marker::SetterKind;
+use crate::scan::marker::{shape_mismatch, ShapeMismatch};
 
 pub static RULE: Rule = Rule {
     id: "marker-value-mismatch",
@@ -25,6 +24,8 @@ marker on `image: ghcr.io/org/app:1.0` turns the line into `image: 1.1`, and a m
 image: ghcr.io/org/app:1.0.0 # {"$imagepolicy": "flux-system:app:tag"}
 ```
 
+`check --fix` does not apply such markers (Flux would).
+
 ## Fix
 Use the marker that matches the value: the full marker for `name:tag`, `:tag` on a field that
 holds only the tag, `:name` on a field that holds only the name.
@@ -38,53 +39,52 @@ fn check(cx: &Context, out: &mut Findings) {
         if out.is_blocked(&site) {
             continue;
         }
+        let Some(mismatch) = shape_mismatch(site.marker.setter.kind, &value.value) else {
+            continue;
+        };
         let text = value.value.as_str();
         let setter = &site.marker.setter_text;
-        let problem = match site.marker.setter.kind {
-            SetterKind::Tag if text.contains(['/', ':', '@']) => Some((
-                Severity::Error,
+        let (message, help) = match &mismatch {
+            ShapeMismatch::TagOnImage => (
                 format!("`{text}` looks like an image reference, but the `:tag` marker `{setter}` replaces the whole value with a bare tag"),
-                "use the full marker (no suffix) on `name:tag` values, or move the tag into its own field".to_string(),
-            )),
-            SetterKind::Tag if !text.is_empty() && !is_valid_tag(text) => Some((
-                Severity::Error,
+                "use the full marker (no suffix) on `name:tag` values, or move the tag into its own field",
+            ),
+            ShapeMismatch::NotATag => (
                 format!("`{text}` is not a tag; Flux replaces the whole value, so it would become just the new tag"),
-                "put the `:tag` marker on a field that holds only the tag (Flux cannot edit part of a string such as `KEY=value`)".to_string(),
-            )),
-            SetterKind::Name => match ImageRef::parse(text) {
-                Ok(image) if image.tag.is_some() || image.digest.is_some() => Some((
-                    Severity::Error,
-                    format!("`{text}` carries a tag or digest, but the `:name` marker `{setter}` replaces the whole value with the bare name"),
-                    "use the full marker (no suffix) on `name:tag` values".to_string(),
-                )),
-                Ok(_) => None,
-                Err(error) => Some((Severity::Error, format!("`{text}` is not an image name: {error}"), "the `:name` marker replaces an image name such as `ghcr.io/org/app`".to_string())),
-            },
-            SetterKind::Digest if !is_valid_digest(text) => Some((
-                Severity::Error,
+                "put the `:tag` marker on a field that holds only the tag (Flux cannot edit part of a string such as `KEY=value`)",
+            ),
+            ShapeMismatch::NameWithTag => (
+                format!("`{text}` carries a tag or digest, but the `:name` marker `{setter}` replaces the whole value with the bare name"),
+                "use the full marker (no suffix) on `name:tag` values",
+            ),
+            ShapeMismatch::NotAnImage(reason) => (
+                format!("`{text}` is not an image reference: {reason}"),
+                "the full marker replaces `name:tag` and `:name` an image name; use `:tag` on fields holding only the tag",
+            ),
+            ShapeMismatch::NotADigest => (
                 format!("`{text}` is not a digest, but the `:digest` marker `{setter}` writes one (`sha256:` and 64 hex digits)"),
-                "put the `:digest` marker on a field that holds only the digest".to_string(),
-            )),
-            SetterKind::Image => match ImageRef::parse(text) {
-                Err(error) => Some((
-                    Severity::Error,
-                    format!("`{text}` is not an image reference: {error}"),
-                    "the full marker replaces `name:tag`; use `:tag` or `:name` on fields holding only one part".to_string(),
-                )),
-                Ok(image) if image.tag.is_none() && image.digest.is_none() => Some((
-                    Severity::Warning,
-                    format!("`{text}` has no tag, so until Flux writes one it means `latest`"),
-                    "write the current tag (`name:tag`); Flux will keep it up to date".to_string(),
-                )),
-                Ok(_) => None,
-            },
-            _ => None,
+                "put the `:digest` marker on a field that holds only the digest",
+            ),
+            ShapeMismatch::Untagged => (
+                format!("`{text}` has no tag, so until Flux writes one it means `latest`"),
+                "write the current tag (`name:tag`); Flux will keep it up to date",
+            ),
         };
-        if let Some((severity, message, help)) = problem {
-            out.push_with_severity(&RULE, severity, site.file_index, value.span, message, help);
-            if severity == Severity::Error {
-                out.block(&site);
-            }
+        let severity = if mismatch.is_destructive() {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        out.push_with_severity(
+            &RULE,
+            severity,
+            site.file_index,
+            value.span,
+            message,
+            help.to_string(),
+        );
+        if mismatch.is_destructive() {
+            out.block(&site);
         }
     }
 }

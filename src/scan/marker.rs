@@ -55,6 +55,55 @@ impl PolicyRef {
     }
 }
 
+/// How a marked value fails to have the shape its marker replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShapeMismatch {
+    /// A `:tag` marker on something with `/`, `:` or `@`.
+    TagOnImage,
+    /// A `:tag` marker on text that is not a tag (`KEY=value`).
+    NotATag,
+    /// A `:name` marker on a value with a tag or digest.
+    NameWithTag,
+    /// Not parseable as an image reference (`:name` or full marker); the reason.
+    NotAnImage(String),
+    /// A `:digest` marker on something that is not `sha256:<64 hex>`.
+    NotADigest,
+    /// A full marker on an image without tag or digest: valid, but means `latest` for now.
+    Untagged,
+}
+
+impl ShapeMismatch {
+    /// Whether Flux's rewrite would destroy data (everything but an untagged image).
+    pub fn is_destructive(&self) -> bool {
+        *self != ShapeMismatch::Untagged
+    }
+}
+
+/// Checks that a value has the shape its marker kind replaces.
+pub fn shape_mismatch(kind: SetterKind, text: &str) -> Option<ShapeMismatch> {
+    use crate::flux::image::{is_valid_digest, is_valid_tag, ImageRef};
+    match kind {
+        SetterKind::Tag if text.contains(['/', ':', '@']) => Some(ShapeMismatch::TagOnImage),
+        SetterKind::Tag if !text.is_empty() && !is_valid_tag(text) => Some(ShapeMismatch::NotATag),
+        SetterKind::Tag => None,
+        SetterKind::Name => match ImageRef::parse(text) {
+            Ok(image) if image.tag.is_some() || image.digest.is_some() => {
+                Some(ShapeMismatch::NameWithTag)
+            }
+            Ok(_) => None,
+            Err(error) => Some(ShapeMismatch::NotAnImage(error.to_string())),
+        },
+        SetterKind::Digest => (!is_valid_digest(text)).then_some(ShapeMismatch::NotADigest),
+        SetterKind::Image => match ImageRef::parse(text) {
+            Err(error) => Some(ShapeMismatch::NotAnImage(error.to_string())),
+            Ok(image) if image.tag.is_none() && image.digest.is_none() => {
+                Some(ShapeMismatch::Untagged)
+            }
+            Ok(_) => None,
+        },
+    }
+}
+
 /// A marker Flux's grammar accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setter {
