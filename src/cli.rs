@@ -183,7 +183,7 @@ impl RegistryArgs {
             verbose: self.verbose,
             ..RegistryOptions::default()
         };
-        Ok(TagSource::Registry(Registry::new(options)?))
+        Ok(TagSource::Registry(Box::new(Registry::new(options)?)))
     }
 }
 

@@ -44,7 +44,7 @@ impl TagSnapshot {
 /// Tags for the policies of a run.
 pub enum TagSource {
     Snapshot(TagSnapshot),
-    Registry(Registry),
+    Registry(Box<Registry>),
 }
 
 /// A repository to list, from its ImageRepository.
