@@ -772,7 +772,8 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
     })
 }
 
-/// `chore(images): update images for 2026-w04`, then one line per change.
+/// `chore(images): update images for 2026-w04`, then one line per change (bulleted, so that git
+/// does not read `name: old → new` lines as trailers).
 fn commit_message(week: &str, changes: &[crate::fix::Change]) -> String {
     let mut message = format!("chore(images): update images for {week}\n\n");
     for change in changes {
