@@ -319,6 +319,8 @@ fn release_workflow_publishes_what_the_action_downloads() {
 // scripts/action-run, as action.yml runs it
 
 struct ActionRun {
+    /// Holds the files named by outputs (`report`) while the test looks at them.
+    _temp: tempfile::TempDir,
     status: i32,
     log: String,
     outputs: BTreeMap<String, String>,
@@ -361,7 +363,8 @@ fn action_run(cwd: &Path, mode: &str, env: &[(&str, &str)]) -> ActionRun {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let run = ActionRun {
+    ActionRun {
+        _temp: temp,
         status: output.status.code().unwrap_or(-1),
         log: format!(
             "{}{}",
@@ -370,10 +373,7 @@ fn action_run(cwd: &Path, mode: &str, env: &[(&str, &str)]) -> ActionRun {
         ),
         outputs,
         summary: fs::read_to_string(&summary_file).unwrap_or_default(),
-    };
-    // Files named by outputs must exist while the caller looks: keep the directory around.
-    std::mem::forget(temp);
-    run
+    }
 }
 
 fn unknown_policy_dir() -> PathBuf {
@@ -641,4 +641,51 @@ fn action_derives_the_release_url_from_the_action_checkout() {
             run.log
         );
     }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// `fix: true` offline (`--tags-file`): the fixer runs once, its changes are logged and counted.
+#[test]
+fn action_fix_logs_and_counts_the_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo_dir().join("fixtures/homelab"), dir.path());
+    let env = [
+        ("INPUT_FIX", "true"),
+        ("INPUT_ARGS", "--tags-file tags.json"),
+    ];
+    let run = action_run(dir.path(), "run", &env);
+    assert_eq!(run.status, 0, "{}", run.log);
+    let logged = run.log.lines().filter(|l| l.contains(" → ")).count();
+    assert!(logged > 0, "{}", run.log);
+    assert_eq!(run.outputs["changed"], logged.to_string(), "{}", run.log);
+    assert_eq!(run.outputs["errors"], "0");
+    assert!(
+        run.log.contains(&format!("{logged} changed")),
+        "{}",
+        run.log
+    );
+    assert!(run
+        .summary
+        .contains(&format!("{logged} marked value(s) updated")));
+
+    let run = action_run(dir.path(), "run", &env);
+    assert_eq!(run.status, 0, "{}", run.log);
+    assert_eq!(run.outputs["changed"], "0");
+    assert!(
+        run.log.contains("no changes: every marker is up to date"),
+        "{}",
+        run.log
+    );
 }
