@@ -10,6 +10,7 @@ pub mod explain;
 pub mod fix;
 pub mod flux;
 pub mod git;
+pub mod kustomize;
 pub mod policy;
 pub mod registry;
 pub mod report;

@@ -48,6 +48,7 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
         || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
         || path.ends_with(TEST_FILE_SUFFIX)
+        || crate::kustomize::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
         || Some(path) == config_path
 }
 
@@ -71,11 +72,17 @@ impl Workspace {
             };
             Some(scan_file(SourceFile::new(path, disk_path, text)))
         });
+        let forced_namespaces = crate::kustomize::namespaces(&files);
         let objects = files
             .iter()
             .enumerate()
             .flat_map(|(i, file)| match &file.yaml {
-                Ok(yaml) => read_objects(yaml, i, &config.default_namespace),
+                Ok(yaml) => read_objects(
+                    yaml,
+                    i,
+                    forced_namespaces.get(&file.source.path).map(String::as_str),
+                    &config.default_namespace,
+                ),
                 Err(_) => Vec::new(),
             })
             .collect();

@@ -327,3 +327,23 @@ fn readme_rule_table_is_generated_from_the_rules() {
         "README rule table is stale: regenerate it from `flux-image-lint rules --format markdown`"
     );
 }
+
+#[test]
+fn kustomization_namespaces_decide_where_policies_live() {
+    let output = run(
+        &["check", &fixture("kustomize-namespace"), "--format", "json"],
+        &repo_dir(),
+    );
+    let report = json(&output);
+    let diagnostics = report["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1, "{report}");
+    assert_eq!(diagnostics[0]["rule"], "unknown-policy");
+    assert_eq!(diagnostics[0]["line"], 12);
+    assert!(
+        diagnostics[0]["help"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `apps:app`?"),
+        "{report}"
+    );
+}

@@ -25,7 +25,8 @@ pub struct FluxObject {
     pub api_version: Spanned<String>,
     /// `metadata.name`; the span is the kind line when the name is missing.
     pub name: Spanned<String>,
-    /// Resolved namespace: `metadata.namespace`, else the configured default.
+    /// Resolved namespace: a kustomization's `namespace:`, else `metadata.namespace`, else the
+    /// configured default.
     pub namespace: String,
     pub labels: BTreeMap<String, String>,
     pub spec: Spec,
@@ -133,18 +134,32 @@ impl LabelSelector {
     }
 }
 
-/// The Flux image objects in one parsed file (documents and `kind: List` items).
-pub fn read_objects(yaml: &YamlFile, file: usize, default_namespace: &str) -> Vec<FluxObject> {
+/// The Flux image objects in one parsed file (documents and `kind: List` items). Namespaces:
+/// the one a kustomization forces on the file, else `metadata.namespace`, else the default.
+pub fn read_objects(
+    yaml: &YamlFile,
+    file: usize,
+    forced_namespace: Option<&str>,
+    default_namespace: &str,
+) -> Vec<FluxObject> {
+    let namespace_of = |root: NodeId| {
+        forced_namespace
+            .or(yaml
+                .path_str(root, &["metadata", "namespace"])
+                .filter(|ns| !ns.is_empty()))
+            .unwrap_or(default_namespace)
+            .to_string()
+    };
     let mut objects = Vec::new();
     for &document in &yaml.documents {
         if yaml.path_str(document, &["kind"]) == Some("List") {
             if let Some(items) = yaml.get(document, "items") {
                 for &item in yaml.items(items) {
-                    objects.extend(read_object(yaml, item, file, default_namespace));
+                    objects.extend(read_object(yaml, item, file, namespace_of(item)));
                 }
             }
         } else {
-            objects.extend(read_object(yaml, document, file, default_namespace));
+            objects.extend(read_object(yaml, document, file, namespace_of(document)));
         }
     }
     objects
@@ -186,7 +201,7 @@ fn read_object(
     yaml: &YamlFile,
     root: NodeId,
     file: usize,
-    default_namespace: &str,
+    namespace: String,
 ) -> Option<FluxObject> {
     let kind = kind_of(yaml, root)?;
     let api_version = spanned(yaml, yaml.get(root, "apiVersion"))?;
@@ -195,11 +210,6 @@ fn read_object(
         value: String::new(),
         span: kind_span,
     });
-    let namespace = yaml
-        .path_str(root, &["metadata", "namespace"])
-        .filter(|ns| !ns.is_empty())
-        .unwrap_or(default_namespace)
-        .to_string();
     let labels = string_map(yaml, yaml.path(root, &["metadata", "labels"]));
     let spec_node = yaml.get(root, "spec");
     let at = |path: &[&str]| spec_node.and_then(|spec| yaml.path(spec, path));
