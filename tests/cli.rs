@@ -6,7 +6,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use support::{assert_golden, json, repo_dir, run, stdout};
+use support::{assert_golden, copy_dir, json, repo_dir, run, stdout};
 
 fn fixture(path: &str) -> String {
     repo_dir()
@@ -297,19 +297,6 @@ fn rule_severity_can_be_changed_and_turned_off() {
     .unwrap();
     let output = run(&["check", dir, "--format", "json"], &repo_dir());
     assert_eq!(json(&output)["summary"]["warnings"], 0);
-}
-
-pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

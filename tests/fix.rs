@@ -8,25 +8,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use support::{assert_golden, json, repo_dir, run, stdout};
+use support::{assert_golden, copy_dir, json, repo_dir, run, stdout};
 
 fn copy_fixture(name: &str) -> tempfile::TempDir {
     let temp = tempfile::tempdir().unwrap();
     copy_dir(&repo_dir().join("fixtures").join(name), temp.path());
     temp
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn shapes_tags() -> String {
@@ -244,6 +231,24 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+fn push(work: &Path, tags: &str) -> std::process::Output {
+    support::binary()
+        .args([
+            "check",
+            "--fix",
+            "--push",
+            "--tags-file",
+            tags,
+            "--author",
+            "Bot <bot@example.com>",
+        ])
+        .current_dir(work)
+        .env("HOME", work)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap()
+}
+
 /// The "done when": on the homelab sample with its tags, `--fix --push` produces one
 /// commit on `image-updates/YYYY-wWW` touching exactly the expected lines, leaves the working
 /// tree and current branch alone, and a second run the same day pushes nothing.
@@ -294,21 +299,7 @@ fn homelab_fix_push_builds_the_weekly_branch() {
         .collect();
     assert!(expected.len() >= 10, "{expected:?}");
 
-    let mut command = support::binary();
-    command
-        .args([
-            "check",
-            "--fix",
-            "--push",
-            "--tags-file",
-            &tags,
-            "--author",
-            "Bot <bot@example.com>",
-        ])
-        .current_dir(&work)
-        .env("HOME", &work)
-        .env("GIT_CONFIG_NOSYSTEM", "1");
-    let pushed = command.output().unwrap();
+    let pushed = push(&work, &tags);
     let text = stdout(&pushed);
     assert_eq!(
         pushed.status.code(),
@@ -357,21 +348,7 @@ fn homelab_fix_push_builds_the_weekly_branch() {
 
     // Again the same day: nothing to push.
     let tip = git(&remote, &["rev-parse", &branch]);
-    let mut again = support::binary();
-    again
-        .args([
-            "check",
-            "--fix",
-            "--push",
-            "--tags-file",
-            &tags,
-            "--author",
-            "Bot <bot@example.com>",
-        ])
-        .current_dir(&work)
-        .env("HOME", &work)
-        .env("GIT_CONFIG_NOSYSTEM", "1");
-    let again = again.output().unwrap();
+    let again = push(&work, &tags);
     assert_eq!(again.status.code(), Some(0));
     assert!(
         stdout(&again).contains("already up to date"),
