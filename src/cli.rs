@@ -36,7 +36,9 @@ Flux ImagePolicies and ImageRepositories, before Flux silently ignores a mistake
 flux-image-lint check fixtures/homelab   check a directory as a repository of its own\n  \
 flux-image-lint check --format json      machine-readable diagnostics\n  \
 flux-image-lint rules                    list the rules\n  \
-flux-image-lint rule unknown-policy      explain one rule"
+flux-image-lint rule unknown-policy      explain one rule\n  \
+flux-image-lint check --fix --dry-run    what an update would change\n  \
+flux-image-lint explain flux-system:app  every tag of a policy and its fate"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -57,6 +59,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Fetch the tags of every ImageRepository from the registries into a snapshot file.
     Tags(TagsArgs),
+    /// Print a shell completion script (`flux-image-lint completions bash > …`).
+    Completions { shell: clap_complete::Shell },
     /// Print the documentation of one rule.
     Rule {
         /// The rule id, e.g. `unknown-policy`.
@@ -261,6 +265,16 @@ pub fn run(cli: Cli) -> i32 {
         Command::Rule { id } => show_rule(&id),
         Command::Explain(args) => explain(&args),
         Command::Tags(args) => write_tags(&args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(
+                shell,
+                &mut command,
+                "flux-image-lint",
+                &mut std::io::stdout(),
+            );
+            Ok(EXIT_CLEAN)
+        }
     };
     result.unwrap_or_else(|Failure(message)| {
         eprintln!("error: {message}");

@@ -334,3 +334,29 @@ fn kustomization_namespaces_decide_where_policies_live() {
         "{report}"
     );
 }
+
+#[test]
+fn version_help_and_completions() {
+    let version = stdout(&run(&["--version"], &repo_dir()));
+    assert_eq!(
+        version.trim(),
+        format!("flux-image-lint {}", env!("CARGO_PKG_VERSION"))
+    );
+    let help = stdout(&run(&["check", "--help"], &repo_dir()));
+    for flag in [
+        "--fix",
+        "--push",
+        "--tags-file",
+        "--format",
+        "--registry-timeout",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from help");
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout(&run(&["completions", shell], &repo_dir()));
+        assert!(
+            script.contains("flux-image-lint") && script.contains("explain"),
+            "{shell}"
+        );
+    }
+}
