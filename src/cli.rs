@@ -681,8 +681,13 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
             .clone()
             .or(config.remote.clone())
             .unwrap_or_else(|| "origin".to_string());
-        let author = fix.author.as_deref().map(parse_identity).transpose()?;
-        let message = commit_message(&week, &plan.changes);
+        let author = fix
+            .author
+            .as_deref()
+            .or(config.author.as_deref())
+            .map(parse_identity)
+            .transpose()?;
+        let message = commit_message(config.commit_message.as_deref(), &week, &plan.changes);
         let request = git::PublishRequest {
             repo: &target.root,
             base: fix.base.as_deref(),
@@ -786,17 +791,18 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
     })
 }
 
-/// `chore(images): update images for 2026-w04`, then one line per change (bulleted, so that git
+/// The commit message: the config's template (`{week}`, `{changes}`) or
+/// `chore(images): update images for 2026-w04` and one line per change (bulleted, so that git
 /// does not read `name: old → new` lines as trailers).
-fn commit_message(week: &str, changes: &[crate::fix::Change]) -> String {
-    let mut message = format!("chore(images): update images for {week}\n\n");
-    for change in changes {
-        message.push_str(&format!(
-            "{}: {} → {} ({})\n",
-            change.policy.name, change.old, change.new, change.path
-        ));
-    }
-    message
+fn commit_message(template: Option<&str>, week: &str, changes: &[crate::fix::Change]) -> String {
+    let lines: String = changes
+        .iter()
+        .map(|c| format!("- {}: {} → {} ({})\n", c.policy.name, c.old, c.new, c.path))
+        .collect();
+    template
+        .unwrap_or("chore(images): update images for {week}\n\n{changes}")
+        .replace("{week}", week)
+        .replace("{changes}", &lines)
 }
 
 fn push_summary(outcome: &git::PublishOutcome) -> (String, serde_json::Value) {

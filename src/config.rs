@@ -37,6 +37,10 @@ pub struct Config {
     /// `--fix --push` settings.
     pub branch: Option<String>,
     pub remote: Option<String>,
+    /// Commit message template: `{week}` and `{changes}` (one line per change).
+    pub commit_message: Option<String>,
+    /// Commit author, `Name <email>`.
+    pub author: Option<String>,
 }
 
 impl Default for Config {
@@ -51,6 +55,8 @@ impl Default for Config {
             served_image_apis: vec!["v1".to_string()],
             branch: None,
             remote: None,
+            commit_message: None,
+            author: None,
         }
     }
 }
@@ -85,6 +91,8 @@ const KEYS: &[&str] = &[
     "tests",
     "branch",
     "remote",
+    "commit_message",
+    "author",
 ];
 
 impl Config {
@@ -186,6 +194,17 @@ impl Config {
                 "default_namespace" => config.default_namespace = string(value, key)?,
                 "branch" => config.branch = Some(string(value, key)?),
                 "remote" => config.remote = Some(string(value, key)?),
+                "author" => config.author = Some(string(value, key)?),
+                "commit_message" => {
+                    let template = string(value, key)?;
+                    if let Some(unknown) = unknown_placeholder(&template, &["week", "changes"]) {
+                        return Err(error_at(
+                            yaml.node(value).span.start,
+                            format!("unknown placeholder `{{{unknown}}}` in `commit_message`; use `{{week}}` and `{{changes}}`"),
+                        ));
+                    }
+                    config.commit_message = Some(template);
+                }
                 "served_image_apis" => {
                     config.served_image_apis =
                         strings(value, key)?.into_iter().map(|(s, _)| s).collect();
@@ -250,6 +269,20 @@ impl Config {
     }
 }
 
+/// The first `{name}` in a template that is not one of `known`.
+fn unknown_placeholder(template: &str, known: &[&str]) -> Option<String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}')? + open;
+        let name = &rest[open + 1..close];
+        if !known.contains(&name) {
+            return Some(name.to_string());
+        }
+        rest = &rest[close + 1..];
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,6 +324,12 @@ mod tests {
         );
         let error = parse("external_policies: [python]\n").unwrap_err();
         assert_eq!(error.line, 1);
+        let error = parse("commit_message: 'update {wek}'\n").unwrap_err();
+        assert!(error.message.contains("`{wek}`"), "{}", error.message);
+        let config =
+            parse("commit_message: 'deps: {week}\\n\\n{changes}'\nauthor: Bot <bot@example.com>\n")
+                .unwrap();
+        assert_eq!(config.author.as_deref(), Some("Bot <bot@example.com>"));
     }
 }
 
