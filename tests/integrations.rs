@@ -7,14 +7,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod support;
+
 use flux_image_lint::scan::yaml::{NodeId, YamlFile};
 use flux_image_lint::source::SourceFile;
+use support::{copy_dir, repo_dir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flux-image-lint");
-
-fn repo_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A parsed YAML file of the repository and the root of its single document.
 struct Doc {
@@ -640,19 +639,6 @@ fn action_derives_the_release_url_from_the_action_checkout() {
             "{}",
             run.log
         );
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 
