@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::fix::{self, write::write_atomic, Change, Latest};
 use crate::flux::automation::applied_by_any;
 use crate::flux::image::ImageRef;
-use crate::flux::selection::compile;
+use crate::flux::selection::Compiler;
 use crate::policy::CompiledPolicy;
 use crate::registry::TagRequest;
 use crate::scan::marker::{Placement, PolicyRef, SetterKind};
@@ -53,6 +53,7 @@ fn policies_in_use(workspace: &Workspace) -> BTreeSet<PolicyRef> {
 
 /// Fetches the tags every policy in use needs (each image once) and selects its latest.
 pub fn resolve(workspace: &Workspace, source: &TagSource) -> Resolution {
+    let mut compiler = Compiler::default();
     let mut compiled = BTreeMap::new();
     let mut requests: Vec<TagRequest> = Vec::new();
     let mut wanted: Vec<(PolicyRef, usize, bool)> = Vec::new();
@@ -64,7 +65,7 @@ pub fn resolve(workspace: &Workspace, source: &TagSource) -> Resolution {
             continue;
         };
         // Policies that cannot compile are `check` errors; Flux stalls them and applies nothing.
-        let Ok(policy) = compile(&workspace.index, object, spec) else {
+        let Ok(policy) = compiler.compile(&workspace.index, object, spec) else {
             continue;
         };
         let Some(request) = workspace

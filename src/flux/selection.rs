@@ -1,6 +1,8 @@
 //! The selection settings of an ImagePolicy, assembled from the policy and its ImageRepository
 //! as the policy engine takes them (exclusion list, filter, extract, choice).
 
+use std::collections::HashMap;
+
 use super::index::FluxIndex;
 use super::objects::{ChoiceKind, FluxObject, PolicySpec, Spanned};
 use crate::policy::{self, Choice, Order};
@@ -92,6 +94,28 @@ pub fn compile(
     policy: &FluxObject,
     spec: &PolicySpec,
 ) -> Result<policy::CompiledPolicy, CompileError> {
-    let selection = selection_spec(index, policy, spec).map_err(CompileError::Unusable)?;
-    policy::CompiledPolicy::compile(&selection).map_err(CompileError::Invalid)
+    Compiler::default().compile(index, policy, spec)
+}
+
+/// Compiles policies once per distinct selection: policies usually share their patterns (every
+/// hotio policy, every `^v?[0-9.]+$` semver filter), and regex compilation dominates a `check`.
+#[derive(Default)]
+pub struct Compiler {
+    cache: HashMap<policy::PolicySpec, Result<policy::CompiledPolicy, policy::PolicyError>>,
+}
+
+impl Compiler {
+    pub fn compile(
+        &mut self,
+        index: &FluxIndex,
+        policy: &FluxObject,
+        spec: &PolicySpec,
+    ) -> Result<policy::CompiledPolicy, CompileError> {
+        let selection = selection_spec(index, policy, spec).map_err(CompileError::Unusable)?;
+        self.cache
+            .entry(selection)
+            .or_insert_with_key(policy::CompiledPolicy::compile)
+            .clone()
+            .map_err(CompileError::Invalid)
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::Config;
 use crate::flux::objects::{FluxObject, PolicySpec, Spec};
-use crate::flux::selection::{compile, CompileError};
+use crate::flux::selection::{CompileError, Compiler};
 use crate::policy::select::check_extract;
 use crate::policy::CompiledPolicy;
 use crate::report::{Diagnostic, Severity, Summary};
@@ -171,24 +171,28 @@ impl<'a> Context<'a> {
         config: &'a Config,
         snapshot: Option<&'a TagSnapshot>,
     ) -> Context<'a> {
+        let mut compiler = Compiler::default();
         let compiled = workspace
             .index
             .objects
             .iter()
             .filter_map(|object| match &object.spec {
                 Spec::Policy(spec) => {
-                    let compiled = compile(&workspace.index, object, spec).and_then(|compiled| {
-                        let pattern = spec
-                            .filter_pattern
-                            .as_ref()
-                            .map_or("", |p| p.value.as_str());
-                        match &spec.extract {
-                            Some(extract) => check_extract(pattern, &extract.value)
-                                .map(|()| compiled)
-                                .map_err(CompileError::Invalid),
-                            None => Ok(compiled),
-                        }
-                    });
+                    let compiled =
+                        compiler
+                            .compile(&workspace.index, object, spec)
+                            .and_then(|compiled| {
+                                let pattern = spec
+                                    .filter_pattern
+                                    .as_ref()
+                                    .map_or("", |p| p.value.as_str());
+                                match &spec.extract {
+                                    Some(extract) => check_extract(pattern, &extract.value)
+                                        .map(|()| compiled)
+                                        .map_err(CompileError::Invalid),
+                                    None => Ok(compiled),
+                                }
+                            });
                     Some((object.key(), compiled))
                 }
                 _ => None,
