@@ -9,6 +9,7 @@ pub mod config;
 pub mod explain;
 pub mod fix;
 pub mod flux;
+pub mod forge;
 pub mod git;
 pub mod kustomize;
 pub mod policy;

@@ -127,6 +127,26 @@ pub fn toplevel(dir: &Path) -> Option<PathBuf> {
     Some(std::fs::canonicalize(workdir).unwrap_or_else(|_| absolute(workdir)))
 }
 
+/// The current branch's short name (`None` on a detached HEAD or outside a repository).
+pub fn current_branch(dir: &Path) -> Option<String> {
+    let repo = gix::discover(dir).ok()?;
+    let name = repo.head_name().ok()??;
+    Some(name.shorten().to_string())
+}
+
+/// A remote's URL as configured (`remote.<name>.url`, before any `insteadOf` rewrite: the forge's
+/// address, which a pull request needs); a remote given as a URL or path is its own URL.
+pub fn remote_url(dir: &Path, remote: &str) -> Option<String> {
+    if remote.contains(['/', ':']) {
+        return Some(remote.to_string());
+    }
+    let repo = gix::discover(dir).ok()?;
+    let url = repo
+        .config_snapshot()
+        .string(format!("remote.{remote}.url").as_str())?;
+    Some(url.to_string())
+}
+
 /// Every regular file (executable or not; no symlinks or submodules) of the base commit's
 /// tree whose repository-relative path the filter accepts, with its content, sorted by path.
 /// Returns the base commit id with them, so callers compute rewrites from committed content.
