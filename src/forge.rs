@@ -31,6 +31,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::http::{backoff, clip, percent_encode};
+
 /// Largest answer accepted (one page of pull requests).
 pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
 /// Attempts for `GET`/`PATCH` on 429/502/503/504, timeouts and resets.
@@ -921,10 +923,14 @@ impl Client {
         loop {
             let result = self.call(method, &url, body.as_deref());
             let delay = match &result {
-                Ok(reply) if matches!(reply.status, 429 | 502 | 503 | 504) => {
-                    Some(reply.retry_after.unwrap_or_else(|| backoff(attempt)))
+                Ok(reply) if matches!(reply.status, 429 | 502 | 503 | 504) => Some(
+                    reply
+                        .retry_after
+                        .unwrap_or_else(|| backoff(Duration::from_millis(500), attempt)),
+                ),
+                Err(Fail::Timeout | Fail::Reset(_)) => {
+                    Some(backoff(Duration::from_millis(500), attempt))
                 }
-                Err(Fail::Timeout | Fail::Reset(_)) => Some(backoff(attempt)),
                 _ => None,
             };
             match delay {
@@ -1025,11 +1031,6 @@ fn classify(err: ureq::Error) -> Fail {
     }
 }
 
-/// Before attempt `attempt + 1`: 500 ms, 1 s, …
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(500) * 2u32.saturating_pow(attempt.saturating_sub(1)).min(16)
-}
-
 /// The forge's own error text: `message` (both forges), GitHub's `errors[]` (`message`, or
 /// `resource.field: code`), Forgejo's `errors[]` strings. Control characters removed, clipped,
 /// the token scrubbed out.
@@ -1087,27 +1088,6 @@ fn scrub(text: &str, token: &str) -> String {
     } else {
         text.replace(token, "***")
     }
-}
-
-fn clip(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod fix;
 pub mod flux;
 pub mod forge;
 pub mod git;
+pub mod http;
 pub mod kustomize;
 pub mod policy;
 pub mod registry;

@@ -39,6 +39,7 @@ pub use error::RegistryError;
 pub use host::{allows_plain_http, env_prefix};
 
 use crate::flux::image::{is_valid_digest, is_valid_tag, ImageRef};
+use crate::http::{backoff, clip, percent_encode, retry_after};
 use credentials::CredentialStore;
 use host::api_host;
 
@@ -426,7 +427,7 @@ impl Registry {
                 &target,
                 &format!(
                     "Docker-Content-Digest `{}` is not a sha256 digest",
-                    clip(digest)
+                    clip(digest, 200)
                 ),
             ))
         }
@@ -605,9 +606,9 @@ impl Registry {
                 status,
                 credentials: found.source.clone(),
                 detail: if detail.is_empty() {
-                    format!("token service {}", clip(&realm))
+                    format!("token service {}", clip(&realm, 200))
                 } else {
-                    format!("token service {}: {detail}", clip(&realm))
+                    format!("token service {}: {detail}", clip(&realm, 200))
                 },
             };
             let (answer, _) = self
@@ -727,9 +728,10 @@ impl Registry {
             let result = self.call(target, method, url, accept, auth);
             let delay = match &result {
                 Ok(reply) if matches!(reply.status, 429 | 502 | 503 | 504) => {
-                    retry_after(&reply.headers).unwrap_or_else(|| backoff(attempt))
+                    retry_after(&reply.headers, MAX_RETRY_AFTER)
+                        .unwrap_or_else(|| backoff(BASE_BACKOFF, attempt))
                 }
-                Err(fail) if fail.retryable() => backoff(attempt),
+                Err(fail) if fail.retryable() => backoff(BASE_BACKOFF, attempt),
                 _ => Duration::ZERO,
             };
             if delay.is_zero() || attempt >= MAX_ATTEMPTS {
@@ -883,18 +885,6 @@ fn root_certs_with(path: &std::path::Path) -> Result<ureq::tls::RootCerts, Regis
     Ok(ureq::tls::RootCerts::from(certs))
 }
 
-/// The exponential backoff before attempt `attempt + 1`: 250 ms, 500 ms, 1 s, …
-fn backoff(attempt: u32) -> Duration {
-    BASE_BACKOFF * 2u32.saturating_pow(attempt.saturating_sub(1)).min(64)
-}
-
-/// `Retry-After` in seconds, capped at [`MAX_RETRY_AFTER`]. (HTTP dates fall back to backoff.)
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("retry-after")?.to_str().ok()?.trim();
-    let seconds: u64 = value.parse().ok()?;
-    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
-}
-
 /// The `rel="next"` target of a `Link` header, resolved against `current`.
 fn next_link(headers: &HeaderMap, current: &str) -> Option<String> {
     for value in headers.get_all("link") {
@@ -989,26 +979,6 @@ fn url_authority(url: &str) -> &str {
     rest.split(['/', '?', '#']).next().unwrap_or(rest)
 }
 
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn clip(text: &str) -> &str {
-    let mut end = text.len().min(200);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 /// The registry's own error text (`errors[].code/message`, or `details`), shortened. Token
 /// services' error answers hold no token, and success bodies never reach here.
 fn error_detail(body: &[u8]) -> String {
@@ -1047,7 +1017,7 @@ fn error_detail(body: &[u8]) -> String {
         .chars()
         .filter(|c| !c.is_control())
         .collect();
-    clip(&text).to_string()
+    clip(&text, 200).to_string()
 }
 
 fn fail_text(fail: &Fail) -> String {
@@ -1099,22 +1069,22 @@ mod tests {
     #[test]
     fn retry_after_is_capped_and_backoff_doubles() {
         assert_eq!(
-            retry_after(&headers(&[("retry-after", "1")])),
+            retry_after(&headers(&[("retry-after", "1")]), MAX_RETRY_AFTER),
             Some(Duration::from_secs(1))
         );
         assert_eq!(
-            retry_after(&headers(&[("retry-after", "3600")])),
+            retry_after(&headers(&[("retry-after", "3600")]), MAX_RETRY_AFTER),
             Some(MAX_RETRY_AFTER)
         );
         assert_eq!(
-            retry_after(&headers(&[(
-                "retry-after",
-                "Wed, 21 Oct 2015 07:28:00 GMT"
-            )])),
+            retry_after(
+                &headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]),
+                MAX_RETRY_AFTER
+            ),
             None
         );
-        assert_eq!(backoff(1), Duration::from_millis(250));
-        assert_eq!(backoff(3), Duration::from_millis(1000));
+        assert_eq!(backoff(BASE_BACKOFF, 1), Duration::from_millis(250));
+        assert_eq!(backoff(BASE_BACKOFF, 3), Duration::from_millis(1000));
     }
 
     #[test]
