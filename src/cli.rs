@@ -498,11 +498,7 @@ fn explain(args: &ExplainArgs) -> Result<i32, Failure> {
     let config = load_config(&target.root, args.root.config.as_deref())?;
     let workspace = Workspace::load(&target.root, &config, jobs(None));
     let Some((policy, spec)) = workspace.index.policy(&wanted.namespace, &wanted.name) else {
-        let known: Vec<String> = workspace
-            .index
-            .of_kind(Kind::ImagePolicy)
-            .map(|p| p.key())
-            .collect();
+        let known = workspace.index.keys(Kind::ImagePolicy);
         let hint = crate::rules::closest_policy(&args.policy, &known)
             .map(|c| format!(" (did you mean `{c}`?)"))
             .unwrap_or_default();

@@ -44,6 +44,11 @@ impl FluxIndex {
             .unwrap_or_default()
     }
 
+    /// `namespace:name` of every object of a kind, for "did you mean" suggestions.
+    pub fn keys(&self, kind: Kind) -> Vec<String> {
+        self.of_kind(kind).map(FluxObject::key).collect()
+    }
+
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &FluxObject> {
         self.objects.iter().filter(move |o| o.kind == kind)
     }

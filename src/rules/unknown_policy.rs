@@ -32,13 +32,8 @@ external_policies: ["flux-system:app"]
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    let known: Vec<String> = cx
-        .workspace
-        .index
-        .of_kind(Kind::ImagePolicy)
-        .map(|p| p.key())
-        .chain(cx.config.external_policies.iter().map(|p| p.to_string()))
-        .collect();
+    let mut known = cx.workspace.index.keys(Kind::ImagePolicy);
+    known.extend(cx.config.external_policies.iter().map(|p| p.to_string()));
     for site in cx.markers() {
         if out.is_blocked(&site) {
             continue;

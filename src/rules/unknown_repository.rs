@@ -31,12 +31,7 @@ Name the existing ImageRepository (the help suggests the closest), or create it.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    let known: Vec<String> = cx
-        .workspace
-        .index
-        .of_kind(Kind::ImageRepository)
-        .map(|r| r.key())
-        .collect();
+    let known = cx.workspace.index.keys(Kind::ImageRepository);
     for object in &cx.workspace.index.objects {
         let Spec::Policy(spec) = &object.spec else {
             continue;
