@@ -2,15 +2,16 @@
 //! in Flux, an example, the fix), and the registry that runs them in order. Rules produce
 //! findings; severities, suppressions and positions are applied here; formats live in `report`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::config::Config;
+use crate::flux::image::ImageRef;
 use crate::flux::objects::{FluxObject, PolicySpec, Spec};
 use crate::flux::selection::{CompileError, Compiler};
 use crate::policy::select::check_extract;
 use crate::policy::CompiledPolicy;
 use crate::report::{Diagnostic, Severity, Summary};
-use crate::scan::marker::{MarkedValue, Marker, Placement};
+use crate::scan::marker::{MarkedValue, Marker, Placement, SetterKind};
 use crate::source::Span;
 use crate::tags::TagSnapshot;
 use crate::workspace::{ScannedFile, Workspace};
@@ -42,6 +43,7 @@ mod unknown_policy;
 mod unknown_repository;
 mod unquoted_tag;
 mod unused_policy;
+mod version_order;
 mod yaml_syntax;
 
 /// A rule: stable id, default severity, one line for listings, full docs, and its check.
@@ -78,6 +80,7 @@ pub static RULES: &[&Rule] = &[
     &invalid_extract::RULE,
     &invalid_range::RULE,
     &numeric_extract::RULE,
+    &version_order::RULE,
     &pattern_test_failed::RULE,
     &invalid_image::RULE,
     &unknown_repository::RULE,
@@ -158,6 +161,44 @@ impl<'a> Context<'a> {
 
     pub fn file(&self, index: usize) -> &'a ScannedFile {
         &self.workspace.files[index]
+    }
+
+    /// The tags the repository knows for a policy: those its markers deploy now, its pattern
+    /// tests' `accept` lists, and the `--tags-file` snapshot of its image.
+    pub fn known_tags(&self, policy: &FluxObject, spec: &PolicySpec) -> BTreeSet<String> {
+        let key = policy.key();
+        let mut tags: BTreeSet<String> = self
+            .workspace
+            .pattern_tests
+            .iter()
+            .filter(|t| t.policy.value == key)
+            .flat_map(|t| &t.accept)
+            .map(|t| t.value.clone())
+            .collect();
+        for site in self.markers() {
+            let Some(value) = site.value() else { continue };
+            if site.marker.setter.policy.to_string() != key {
+                continue;
+            }
+            match site.marker.setter.kind {
+                SetterKind::Tag => {
+                    tags.insert(value.value.clone());
+                }
+                SetterKind::Image => {
+                    tags.extend(ImageRef::parse(&value.value).ok().and_then(|i| i.tag))
+                }
+                SetterKind::Name | SetterKind::Digest => {}
+            }
+        }
+        let image = self
+            .workspace
+            .index
+            .repository_of(policy, spec)
+            .and_then(|(_, r)| r.image.as_ref());
+        if let (Some(snapshot), Some(image)) = (self.snapshot, image) {
+            tags.extend(snapshot.tags(&image.value).into_iter().flatten().cloned());
+        }
+        tags
     }
 
     /// The policy, compiled; `None` when it cannot select or its `extract` refers to groups the

@@ -1,12 +1,8 @@
 //! Rule `numeric-extract`; its documentation is `RULE.docs`.
 
-use std::collections::BTreeSet;
-
 use super::{Context, Findings, Rule};
-use crate::flux::image::ImageRef;
 use crate::flux::objects::{ChoiceKind, Spec};
 use crate::policy::{parse_go_float, Outcome};
-use crate::scan::marker::SetterKind;
 
 pub static RULE: Rule = Rule {
     id: "numeric-extract",
@@ -55,36 +51,15 @@ fn check(cx: &Context, out: &mut Findings) {
             continue;
         };
         let key = object.key();
-        let mut tags: BTreeSet<String> = cx
-            .workspace
-            .pattern_tests
-            .iter()
-            .filter(|t| t.policy.value == key)
-            .flat_map(|t| t.accept.iter().chain(&t.tags).chain(&t.latest))
-            .map(|t| t.value.clone())
-            .collect();
-        for site in cx.markers() {
-            let (Some(value), true) = (site.value(), site.marker.setter.policy.to_string() == key)
-            else {
-                continue;
-            };
-            match site.marker.setter.kind {
-                SetterKind::Tag => {
-                    tags.insert(value.value.clone());
-                }
-                SetterKind::Image => {
-                    tags.extend(ImageRef::parse(&value.value).ok().and_then(|i| i.tag))
-                }
-                _ => {}
-            }
-        }
-        if let (Some(snapshot), Some((_, repository))) =
-            (cx.snapshot, cx.workspace.index.repository_of(object, spec))
-        {
-            if let Some(image) = &repository.image {
-                tags.extend(snapshot.tags(&image.value).into_iter().flatten().cloned());
-            }
-        }
+        let mut tags = cx.known_tags(object, spec);
+        tags.extend(
+            cx.workspace
+                .pattern_tests
+                .iter()
+                .filter(|t| t.policy.value == key)
+                .flat_map(|t| t.tags.iter().chain(&t.latest))
+                .map(|t| t.value.clone()),
+        );
         let offending: Vec<(String, String)> = tags
             .into_iter()
             .filter(|tag| !matches!(compiled.classify(tag), Outcome::Excluded { .. }))
