@@ -42,10 +42,7 @@ fn rewrites_every_value_shape_byte_exactly_and_only_once() {
     let listing = &text[..listing_end];
     // The `num` policy picks 1.9 over 1.10 (alphabetical): Flux-exact, and reported as such.
     assert!(text.contains("picks `1.9` over the newer `1.10`"), "{text}");
-    assert_golden(
-        &repo_dir().join("fixtures/fix/shapes.changes.txt"),
-        &listing,
-    );
+    assert_golden(&repo_dir().join("fixtures/fix/shapes.changes.txt"), listing);
     for file in [
         "values.yaml",
         "helmrelease.yaml",
