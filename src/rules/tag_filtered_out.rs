@@ -36,6 +36,7 @@ tag. Pattern tests (`tests:` in `.flux-image-lint.yaml`) keep it that way.
 
 /// A marker's current tag, classified by its policy.
 pub(super) struct CurrentTag<'a> {
+    pub file: usize,
     pub span: Span,
     pub tag: String,
     pub policy: &'a FluxObject,
@@ -43,14 +44,15 @@ pub(super) struct CurrentTag<'a> {
     pub extracted: Option<String>,
 }
 
-pub(super) fn current_tag<'a>(
-    cx: &Context<'a>,
-    site: &MarkerSite<'a>,
-    findings: &Findings,
-) -> Option<CurrentTag<'a>> {
-    if findings.is_blocked(site) {
-        return None;
-    }
+/// Every unblocked marker's current tag, classified by its policy.
+pub(super) fn current_tags<'a>(cx: &Context<'a>, findings: &Findings) -> Vec<CurrentTag<'a>> {
+    cx.markers()
+        .filter(|site| !findings.is_blocked(site))
+        .filter_map(|site| current_tag(cx, &site))
+        .collect()
+}
+
+fn current_tag<'a>(cx: &Context<'a>, site: &MarkerSite<'a>) -> Option<CurrentTag<'a>> {
     let value = site.value()?;
     let tag = match site.marker.setter.kind {
         SetterKind::Tag => value.value.clone(),
@@ -63,6 +65,7 @@ pub(super) fn current_tag<'a>(
     let (policy, _) = cx.policy_of(site)?;
     let compiled = cx.compiled(policy)?;
     Some(CurrentTag {
+        file: site.file_index,
         span: value.span,
         outcome: compiled.classify(&tag),
         extracted: compiled.extracted(&tag),
@@ -72,10 +75,7 @@ pub(super) fn current_tag<'a>(
 }
 
 fn check(cx: &Context, out: &mut Findings) {
-    for site in cx.markers() {
-        let Some(current) = current_tag(cx, &site, out) else {
-            continue;
-        };
+    for current in current_tags(cx, out) {
         let message = match &current.outcome {
             Outcome::Excluded { pattern } => format!(
                 "tag `{}` is dropped by the ImageRepository's exclusionList entry `{pattern}`, so policy `{}` never selects it",
@@ -97,7 +97,7 @@ fn check(cx: &Context, out: &mut Findings) {
         };
         out.push(
             &RULE,
-            site.file_index,
+            current.file,
             current.span,
             message,
             "fix the pattern or exclusion list so it admits the tags you deploy (`flux-image-lint explain` shows each tag's fate)".to_string(),

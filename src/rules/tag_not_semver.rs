@@ -1,6 +1,6 @@
 //! Rule `tag-not-semver`; its documentation is `RULE.docs`.
 
-use super::tag_filtered_out::current_tag;
+use super::tag_filtered_out::current_tags;
 use super::{Context, Findings, Rule};
 use crate::policy::Outcome;
 
@@ -30,13 +30,11 @@ numbers, or `extract` a SemVer-shaped part of the tag.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for site in cx.markers() {
-        let Some(current) = current_tag(cx, &site, out) else {
-            continue;
-        };
-        if current.outcome != Outcome::NotSemver {
-            continue;
-        }
+    let found = current_tags(cx, out);
+    for current in found
+        .into_iter()
+        .filter(|c| c.outcome == Outcome::NotSemver)
+    {
         let value = current.extracted.unwrap_or_else(|| current.tag.clone());
         let shown = if value == current.tag {
             format!("`{value}`")
@@ -45,7 +43,7 @@ fn check(cx: &Context, out: &mut Findings) {
         };
         out.push(
             &RULE,
-            site.file_index,
+            current.file,
             current.span,
             format!(
                 "tag {shown} is not strict SemVer (MAJOR.MINOR.PATCH, no leading zeros), so the semver policy `{}` never considers it",

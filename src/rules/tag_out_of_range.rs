@@ -1,6 +1,6 @@
 //! Rule `tag-out-of-range`; its documentation is `RULE.docs`.
 
-use super::tag_filtered_out::current_tag;
+use super::tag_filtered_out::current_tags;
 use super::{Context, Findings, Rule};
 use crate::flux::objects::{ChoiceKind, Spec};
 use crate::policy::Outcome;
@@ -32,13 +32,11 @@ prereleases, or pin the tag back inside it.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for site in cx.markers() {
-        let Some(current) = current_tag(cx, &site, out) else {
-            continue;
-        };
-        if current.outcome != Outcome::OutOfRange {
-            continue;
-        }
+    let found = current_tags(cx, out);
+    for current in found
+        .into_iter()
+        .filter(|c| c.outcome == Outcome::OutOfRange)
+    {
         let range = match &current.policy.spec {
             Spec::Policy(spec) => spec
                 .choices
@@ -56,7 +54,7 @@ fn check(cx: &Context, out: &mut Findings) {
         };
         out.push(
             &RULE,
-            site.file_index,
+            current.file,
             current.span,
             format!(
                 "tag `{}` is outside range `{range}` of policy `{}`{prerelease_hint}; Flux would replace it with the newest tag in range, even if that is lower",
