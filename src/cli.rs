@@ -95,13 +95,13 @@ pub struct CheckArgs {
     /// registry, and more tags for `numeric-extract`.
     #[arg(long, value_name = "FILE")]
     pub tags_file: Option<PathBuf>,
+    /// When to use colour in the human format.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     #[command(flatten)]
     pub fix: FixArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// When to use colour in the human format.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
 }
 
 #[derive(Args)]
