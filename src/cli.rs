@@ -113,7 +113,7 @@ pub struct FixArgs {
     /// With --fix: print a unified diff and change nothing.
     #[arg(long, requires = "fix")]
     pub dry_run: bool,
-    /// With --fix: refuse to write a tag the policy ranks below the current one (Flux would).
+    /// With --fix: refuse to write a tag the policy ranks below the current one (Flux writes it anyway).
     #[arg(long, requires = "fix")]
     pub no_downgrade: bool,
     /// With --fix: apply what resolved even when some registries failed (exit code stays 2).
