@@ -30,11 +30,7 @@ or remove the pin.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for site in cx.markers() {
-        let Some(value) = site.value() else { continue };
-        if out.is_blocked(&site) {
-            continue;
-        }
+    for (site, value) in cx.live_markers(out) {
         let Some((policy, spec)) = cx.policy_of(&site) else {
             continue;
         };

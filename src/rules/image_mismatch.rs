@@ -61,10 +61,7 @@ pub(super) fn compare<'a>(cx: &Context<'a>, site: &MarkerSite<'a>) -> Option<Com
 }
 
 fn check(cx: &Context, out: &mut Findings) {
-    for site in cx.markers() {
-        if out.is_blocked(&site) {
-            continue;
-        }
+    for (site, _) in cx.live_markers(out) {
         let Some(comparison) = compare(cx, &site) else {
             continue;
         };

@@ -28,10 +28,7 @@ Spell the image as `spec.image` does (or change `spec.image`), so updates only t
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for site in cx.markers() {
-        if out.is_blocked(&site) {
-            continue;
-        }
+    for (site, _) in cx.live_markers(out) {
         let Some(comparison) = compare(cx, &site) else {
             continue;
         };

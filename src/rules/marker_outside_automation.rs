@@ -30,10 +30,7 @@ namespace, or add an automation for it.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for site in cx.markers() {
-        if out.is_blocked(&site) || site.value().is_none() {
-            continue;
-        }
+    for (site, _) in cx.live_markers(out) {
         let Some((policy, _)) = cx.policy_of(&site) else {
             continue;
         };

@@ -34,11 +34,7 @@ holds only the tag, `:name` on a field that holds only the name.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for site in cx.markers() {
-        let Some(value) = site.value() else { continue };
-        if out.is_blocked(&site) {
-            continue;
-        }
+    for (site, value) in cx.live_markers(out) {
         let Some(mismatch) = shape_mismatch(site.marker.setter.kind, &value.value) else {
             continue;
         };

@@ -153,6 +153,19 @@ impl<'a> Context<'a> {
             })
     }
 
+    /// The markers Flux applies whose problems no earlier rule has reported, with the scalar
+    /// each annotates: what the marker rules after `marker-ignored` look at. Collected, so that
+    /// rules can report while they go.
+    pub fn live_markers(&self, findings: &Findings) -> Vec<(MarkerSite<'a>, &'a MarkedValue)> {
+        self.markers()
+            .filter(|site| !findings.is_blocked(site))
+            .filter_map(|site| {
+                let value = site.value()?;
+                Some((site, value))
+            })
+            .collect()
+    }
+
     /// The ImagePolicy a marker names, when the repository defines it.
     pub fn policy_of(&self, site: &MarkerSite) -> Option<(&'a FluxObject, &'a PolicySpec)> {
         let policy = &site.marker.setter.policy;

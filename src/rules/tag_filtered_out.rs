@@ -5,7 +5,7 @@ use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::image::ImageRef;
 use crate::flux::objects::{FluxObject, Spec};
 use crate::policy::Outcome;
-use crate::scan::marker::SetterKind;
+use crate::scan::marker::{MarkedValue, SetterKind};
 use crate::source::Span;
 
 pub static RULE: Rule = Rule {
@@ -46,14 +46,17 @@ pub(super) struct CurrentTag<'a> {
 
 /// Every unblocked marker's current tag, classified by its policy.
 pub(super) fn current_tags<'a>(cx: &Context<'a>, findings: &Findings) -> Vec<CurrentTag<'a>> {
-    cx.markers()
-        .filter(|site| !findings.is_blocked(site))
-        .filter_map(|site| current_tag(cx, &site))
+    cx.live_markers(findings)
+        .into_iter()
+        .filter_map(|(site, value)| current_tag(cx, &site, value))
         .collect()
 }
 
-fn current_tag<'a>(cx: &Context<'a>, site: &MarkerSite<'a>) -> Option<CurrentTag<'a>> {
-    let value = site.value()?;
+fn current_tag<'a>(
+    cx: &Context<'a>,
+    site: &MarkerSite<'a>,
+    value: &MarkedValue,
+) -> Option<CurrentTag<'a>> {
     let tag = match site.marker.setter.kind {
         SetterKind::Tag => value.value.clone(),
         SetterKind::Image => ImageRef::parse(&value.value).ok()?.tag?,

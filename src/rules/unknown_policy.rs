@@ -34,10 +34,7 @@ external_policies: ["flux-system:app"]
 fn check(cx: &Context, out: &mut Findings) {
     let mut known = cx.workspace.index.keys(Kind::ImagePolicy);
     known.extend(cx.config.external_policies.iter().map(|p| p.to_string()));
-    for site in cx.markers() {
-        if out.is_blocked(&site) {
-            continue;
-        }
+    for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
         if cx.policy_of(&site).is_some() || cx.config.external_policies.contains(policy) {
             continue;

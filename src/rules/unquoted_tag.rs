@@ -30,9 +30,8 @@ tag: "1.10" # {"$imagepolicy": "flux-system:app:tag"}
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for site in cx.markers() {
-        let Some(value) = site.value() else { continue };
-        if out.is_blocked(&site) || site.marker.setter.kind != SetterKind::Tag || value.is_string {
+    for (site, value) in cx.live_markers(out) {
+        if site.marker.setter.kind != SetterKind::Tag || value.is_string {
             continue;
         }
         out.push(
