@@ -745,17 +745,13 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
     } else {
         Workspace::load(&work_root, &config, jobs(args.jobs))
     };
-    let snapshot = args
-        .tags_file
-        .as_deref()
-        .map(TagSnapshot::load)
-        .transpose()?;
-    let (diagnostics, summary) = rules::run(
-        &after,
-        &config,
-        snapshot.as_ref(),
-        target.only_files.as_deref(),
-    );
+    // The tags file was read once, for the tag source; the rules see the same snapshot.
+    let snapshot = match &source {
+        TagSource::Snapshot(snapshot) => Some(snapshot),
+        TagSource::Registry(_) => None,
+    };
+    let (diagnostics, summary) =
+        rules::run(&after, &config, snapshot, target.only_files.as_deref());
     let report = Report {
         diagnostics: &diagnostics,
         summary: &summary,
