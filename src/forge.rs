@@ -31,7 +31,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::{backoff, clip, percent_encode};
+use crate::http::{backoff, clip, io_failure, percent_encode, IoFailure};
 
 /// Largest answer accepted (one page of pull requests).
 pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
@@ -1010,7 +1010,6 @@ impl Client {
 }
 
 fn classify(err: ureq::Error) -> Fail {
-    use std::io::ErrorKind;
     match err {
         ureq::Error::Timeout(_) => Fail::Timeout,
         ureq::Error::BodyExceedsLimit(_) => Fail::Other(format!(
@@ -1019,13 +1018,10 @@ fn classify(err: ureq::Error) -> Fail {
         )),
         ureq::Error::HostNotFound => Fail::Other("host name not found (DNS)".into()),
         ureq::Error::ConnectionFailed => Fail::Other("connection failed".into()),
-        ureq::Error::Io(e) => match e.kind() {
-            ErrorKind::TimedOut | ErrorKind::WouldBlock => Fail::Timeout,
-            ErrorKind::ConnectionReset
-            | ErrorKind::ConnectionAborted
-            | ErrorKind::BrokenPipe
-            | ErrorKind::UnexpectedEof => Fail::Reset(e.to_string()),
-            _ => Fail::Other(e.to_string()),
+        ureq::Error::Io(e) => match io_failure(e.kind()) {
+            IoFailure::Timeout => Fail::Timeout,
+            IoFailure::Reset => Fail::Reset(e.to_string()),
+            IoFailure::Refused | IoFailure::Other => Fail::Other(e.to_string()),
         },
         other => Fail::Other(other.to_string()),
     }

@@ -15,6 +15,29 @@ pub fn retry_after(headers: &ureq::http::HeaderMap, max: Duration) -> Option<Dur
     Some(Duration::from_secs(seconds).min(max))
 }
 
+/// What an I/O error during a request means for retrying it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoFailure {
+    Timeout,
+    /// The connection broke mid-request: worth another attempt.
+    Reset,
+    Refused,
+    Other,
+}
+
+pub fn io_failure(kind: std::io::ErrorKind) -> IoFailure {
+    use std::io::ErrorKind;
+    match kind {
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => IoFailure::Timeout,
+        ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted
+        | ErrorKind::BrokenPipe
+        | ErrorKind::UnexpectedEof => IoFailure::Reset,
+        ErrorKind::ConnectionRefused => IoFailure::Refused,
+        _ => IoFailure::Other,
+    }
+}
+
 /// Percent-encodes everything but unreserved characters (RFC 3986).
 pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -39,7 +39,7 @@ pub use error::RegistryError;
 pub use host::{allows_plain_http, env_prefix};
 
 use crate::flux::image::{is_valid_digest, is_valid_tag, ImageRef};
-use crate::http::{backoff, clip, percent_encode, retry_after};
+use crate::http::{backoff, clip, io_failure, percent_encode, retry_after, IoFailure};
 use credentials::CredentialStore;
 use host::api_host;
 
@@ -230,19 +230,16 @@ fn classify(err: ureq::Error) -> Fail {
         ureq::Error::Tls(msg) => Fail::Tls(msg.to_string()),
         ureq::Error::Rustls(e) => Fail::Tls(e.to_string()),
         ureq::Error::Pem(e) => Fail::Tls(e.to_string()),
-        ureq::Error::Io(e) => match e.kind() {
-            ErrorKind::TimedOut | ErrorKind::WouldBlock => Fail::Timeout,
-            ErrorKind::ConnectionReset
-            | ErrorKind::ConnectionAborted
-            | ErrorKind::BrokenPipe
-            | ErrorKind::UnexpectedEof => Fail::Reset(e.to_string()),
-            ErrorKind::ConnectionRefused => Fail::Refused(e.to_string()),
-            ErrorKind::InvalidData => match e.get_ref() {
-                // rustls reports handshake failures as InvalidData I/O errors.
+        ureq::Error::Io(e) => match io_failure(e.kind()) {
+            IoFailure::Timeout => Fail::Timeout,
+            IoFailure::Reset => Fail::Reset(e.to_string()),
+            IoFailure::Refused => Fail::Refused(e.to_string()),
+            // rustls reports handshake failures as InvalidData I/O errors.
+            IoFailure::Other if e.kind() == ErrorKind::InvalidData => match e.get_ref() {
                 Some(inner) => Fail::Tls(inner.to_string()),
                 None => Fail::Other(e.to_string()),
             },
-            _ => Fail::Other(e.to_string()),
+            IoFailure::Other => Fail::Other(e.to_string()),
         },
         other => Fail::Other(other.to_string()),
     }
