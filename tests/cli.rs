@@ -18,7 +18,7 @@ fn fixture(path: &str) -> String {
 }
 
 fn corpus_dir() -> PathBuf {
-    repo_dir().join("../shared/corpus")
+    repo_dir().join("fixtures/corpus")
 }
 
 /// Each corpus repository has an expected-diagnostics file: one `rule file:line  # why` per
@@ -28,7 +28,7 @@ fn corpus_diagnostics_are_exactly_the_explained_faults() {
     let corpus = corpus_dir();
     assert!(
         corpus.is_dir(),
-        "the corpus must sit beside the clone at {}",
+        "the vendored corpus is missing at {}",
         corpus.display()
     );
     for name in ["kingdon-ci__fleet-infra", "fancl20__homeserver-configs"] {
