@@ -1,0 +1,71 @@
+//! The minimal cases of false errors seen on real repositories (`fixtures/realworld`, README
+//! there): each must lint as Flux behaves. The human report of each is golden, and the number of
+//! errors is what Flux really does. A case still listed in `PENDING` is not there yet; the test
+//! fails once it is, so the list cannot go stale.
+
+mod support;
+
+use support::{assert_golden, json, repo_dir, run, stdout};
+
+/// Errors that Flux itself would have: only `postbuild-substitute-marker` holds a real fault (its
+/// `base/app.yaml` marker names `${cluster}`, which image automation reads unsubstituted).
+fn flux_errors(case: &str) -> u64 {
+    match case {
+        "postbuild-substitute-marker" => 1,
+        _ => 0,
+    }
+}
+
+/// Cases whose fix has not landed yet, with the issue that owns it.
+const PENDING: &[(&str, u32)] = &[
+    ("kustomize-patch-adds-fields", 9),
+    ("patch-file-is-not-an-object", 9),
+    ("file-not-listed-by-kustomization", 9),
+    ("two-clusters-one-repo", 10),
+    ("postbuild-substitute-names", 10),
+    ("postbuild-substitute-marker", 10),
+    ("served-api-by-flux-version", 10),
+    ("updated-template-on-old-flux", 10),
+    ("commented-out-line", 11),
+    ("prose-mentions-marker", 11),
+    ("marker-no-automation-applies", 11),
+];
+
+#[test]
+fn each_case_lints_as_flux_behaves() {
+    let cases_dir = repo_dir().join("fixtures/realworld");
+    let mut cases: Vec<String> = std::fs::read_dir(&cases_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.file_type().unwrap().is_dir())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 12, "{cases:?}");
+    let mut wrong = Vec::new();
+    for case in &cases {
+        let dir = cases_dir.join(case);
+        let dir = dir.to_str().unwrap();
+        let human = run(&["check", dir], &repo_dir());
+        assert_golden(
+            &repo_dir().join(format!("tests/golden/realworld/{case}.txt")),
+            &stdout(&human),
+        );
+        let errors = json(&run(&["check", dir, "--format", "json"], &repo_dir()))["summary"]
+            ["errors"]
+            .as_u64()
+            .unwrap();
+        let pending = PENDING.iter().find(|(name, _)| name == case);
+        match (errors == flux_errors(case), pending) {
+            (true, Some((_, issue))) => wrong.push(format!(
+                "{case} now lints as Flux behaves: remove it from PENDING (issue {issue})"
+            )),
+            (false, None) => wrong.push(format!(
+                "{case}: {errors} errors, Flux has {}",
+                flux_errors(case)
+            )),
+            _ => {}
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
