@@ -1,6 +1,6 @@
 //! `check --fix`: resolve every policy an applied marker names (tags from the snapshot or the
 //! registry, one fetch per image; Flux-exact selection; digests where the policy reflects them),
-//! plan the changes, and write them in place. Committing them is `git`'s job, wired by the CLI.
+//! plan the changes, and write them in place. Committing them is `git`'s job, wired by `app::fix`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -191,11 +191,14 @@ fn is_downgrade(change: &Change, resolution: &Resolution) -> bool {
     old_tag != latest.tag && policy.latest(&[old_tag.clone(), latest.tag.clone()]) == Some(old_tag)
 }
 
-/// Writes every changed file atomically. Returns the paths written.
-pub fn write_changes(workspace: &Workspace, changes: &[Change]) -> Result<Vec<String>, String> {
+/// Writes each file's new text (from [`fix::new_texts`]) atomically. Returns the paths written.
+pub fn write_changes(
+    workspace: &Workspace,
+    new_texts: &[(usize, String)],
+) -> Result<Vec<String>, String> {
     let mut written = Vec::new();
-    for (file, text) in fix::new_texts(workspace, changes) {
-        let source = &workspace.files[file].source;
+    for (file, text) in new_texts {
+        let source = &workspace.files[*file].source;
         write_atomic(&source.disk_path, text.as_bytes()).map_err(|e| {
             format!(
                 "cannot write {}: {e} (files written before it: {})",
@@ -212,11 +215,11 @@ pub fn write_changes(workspace: &Workspace, changes: &[Change]) -> Result<Vec<St
     Ok(written)
 }
 
-/// `--dry-run`: a unified diff of every changed file.
-pub fn diff(workspace: &Workspace, changes: &[Change]) -> String {
+/// `--dry-run`: a unified diff of every changed file, from its new text.
+pub fn diff(workspace: &Workspace, new_texts: &[(usize, String)]) -> String {
     let mut out = String::new();
-    for (file, text) in fix::new_texts(workspace, changes) {
-        let source = &workspace.files[file].source;
+    for (file, text) in new_texts {
+        let source = &workspace.files[*file].source;
         let diff = similar::TextDiff::from_lines(source.text.as_str(), text.as_str());
         out.push_str(
             &diff

@@ -72,6 +72,36 @@ impl Workspace {
             };
             Some(scan_file(SourceFile::new(path, disk_path, text)))
         });
+        Workspace::index(root, files, read_errors, counted.into_inner(), config)
+    }
+
+    /// The same repository after `--fix` rewrote some files' text (from `fix::new_texts`): only
+    /// those files are scanned again, nothing is re-read from disk.
+    pub fn with_new_texts(self, new_texts: Vec<(usize, String)>, config: &Config) -> Workspace {
+        let mut files = self.files;
+        for (file, text) in new_texts {
+            let source = &files[file].source;
+            let source = SourceFile::new(source.path.clone(), source.disk_path.clone(), text);
+            files[file] = scan_file(source);
+        }
+        Workspace::index(
+            &self.root,
+            files,
+            self.read_errors,
+            self.stats.files_scanned,
+            config,
+        )
+    }
+
+    /// Indexes scanned files: the Flux objects (namespaces from kustomizations) and pattern tests.
+    fn index(
+        root: &Path,
+        files: Vec<ScannedFile>,
+        read_errors: Vec<ReadError>,
+        files_scanned: usize,
+        config: &Config,
+    ) -> Workspace {
+        let config_path = config.path.as_deref();
         let forced_namespaces = crate::kustomize::namespaces(&files);
         let objects = files
             .iter()
@@ -99,7 +129,7 @@ impl Workspace {
             }
         }
         let stats = Stats {
-            files_scanned: counted.into_inner(),
+            files_scanned,
             yaml_files: files.len(),
         };
         Workspace {

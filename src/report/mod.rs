@@ -62,6 +62,19 @@ pub struct Summary {
     pub warnings: usize,
 }
 
+impl std::ops::AddAssign for Summary {
+    /// Totals over several repositories checked in one run.
+    fn add_assign(&mut self, other: Summary) {
+        self.files_scanned += other.files_scanned;
+        self.yaml_files += other.yaml_files;
+        self.markers += other.markers;
+        self.policies += other.policies;
+        self.repositories += other.repositories;
+        self.errors += other.errors;
+        self.warnings += other.warnings;
+    }
+}
+
 pub struct Report<'a> {
     pub diagnostics: &'a [Diagnostic],
     pub summary: &'a Summary,
