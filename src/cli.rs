@@ -21,8 +21,22 @@ flux-image-lint check --fix --dry-run    what an update would change\n  \
 flux-image-lint explain flux-system:app  every tag of a policy and its fate"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Switches every subcommand takes, before or after its name.
+#[derive(Args, Clone, Copy)]
+pub struct GlobalArgs {
+    /// No progress and no closing summary; diagnostics, changes and errors still print.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say which root, config and Flux version are used; twice (`-vv`): also log every registry
+    /// request (credentials are never shown).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -53,9 +67,12 @@ pub struct RootArgs {
     /// Repository root (default: the git top-level of the current directory, else the current directory).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Config file (default: `.flux-image-lint.yaml` at the root).
-    #[arg(long, value_name = "FILE")]
+    /// Config file (default: `.flux-image-lint.yaml` or `.flux-image-lint.yml` at the root).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
+    /// Read no config file: every setting at its default.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 #[derive(Args)]
@@ -75,9 +92,22 @@ pub struct CheckArgs {
     /// registry, and more tags for `numeric-extract`.
     #[arg(long, value_name = "FILE")]
     pub tags_file: Option<PathBuf>,
-    /// When to use colour in the human format.
+    /// When to use colour in the human format (auto: on a terminal, unless NO_COLOR is set and
+    /// not empty; FORCE_COLOR or CLICOLOR_FORCE force it).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// Instead of the diagnostics, how many each rule found (human: a table; json: a list).
+    #[arg(long)]
+    pub statistics: bool,
+    /// Exit 0 even when errors are found (2 still means the tool could not do its job).
+    #[arg(long, conflicts_with = "strict")]
+    pub exit_zero: bool,
+    /// Exit 1 on warnings too, not only on errors.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub fix: FixArgs,
     #[command(flatten)]
@@ -90,13 +120,14 @@ pub struct FixArgs {
     /// Apply every policy and rewrite the marked values in place.
     #[arg(long)]
     pub fix: bool,
-    /// With --fix: print a unified diff and change nothing.
+    /// With --fix: print a unified diff and change nothing; exit 1 when something would change
+    /// (like `ruff format --check`).
     #[arg(long, requires = "fix")]
     pub dry_run: bool,
     /// With --fix: refuse to write a tag the policy ranks below the current one (Flux writes it anyway).
     #[arg(long, requires = "fix")]
     pub no_downgrade: bool,
-    /// With --fix: apply what resolved even when some registries failed (exit code stays 2).
+    /// With --fix: apply what resolved even when some policies could not be (exit code stays 2).
     #[arg(long, requires = "fix")]
     pub keep_going: bool,
     /// With --fix: commit the changes to the weekly review branch and push it, reading every
@@ -136,9 +167,12 @@ pub struct FixArgs {
 #[derive(Args)]
 #[command(next_help_heading = "Registry")]
 pub struct RegistryArgs {
-    /// Seconds to wait for each registry request (an ImageRepository's `spec.timeout` wins).
+    /// Seconds to wait for each registry answer (an ImageRepository's `spec.timeout` wins).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub registry_timeout: u64,
+    /// Seconds to wait for a connection (TCP and TLS) to a registry; at most the request timeout.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub registry_connect_timeout: u64,
     /// Parallel requests per registry host.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub registry_concurrency: usize,
@@ -151,9 +185,6 @@ pub struct RegistryArgs {
     /// Do not read or write the tag cache.
     #[arg(long)]
     pub no_cache: bool,
-    /// Log registry requests on stderr (credentials are never shown).
-    #[arg(long, short = 'v')]
-    pub verbose: bool,
 }
 
 #[derive(Args)]
@@ -163,6 +194,9 @@ pub struct TagsArgs {
     /// Write the snapshot to this file (`{"<spec.image>": ["tag", …]}`), for `--tags-file`.
     #[arg(long, value_name = "FILE")]
     pub write: PathBuf,
+    /// Write the repositories that resolved even when others failed (exit code stays 2).
+    #[arg(long)]
+    pub keep_going: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

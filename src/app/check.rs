@@ -1,16 +1,15 @@
 //! `check` without `--fix`: lint each target repository and print one report.
 
 use std::collections::HashMap;
-use std::io::Write;
 
-use super::{find_targets, jobs, load_config, use_color, Failure, EXIT_CLEAN, EXIT_ERRORS};
-use crate::cli::{CheckArgs, Format};
-use crate::report::{self, Report, Severity, Summary};
+use super::{diagnostics_exit_code, emit, find_targets, jobs, load_config, render_report, Failure};
+use crate::cli::{CheckArgs, GlobalArgs};
+use crate::report::{Report, Summary};
 use crate::rules;
 use crate::tags::TagSnapshot;
 use crate::workspace::Workspace;
 
-pub fn run(args: &CheckArgs) -> Result<i32, Failure> {
+pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let targets = find_targets(&args.paths, args.root.root.as_deref())?;
     let snapshot = args
         .tags_file
@@ -23,7 +22,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, Failure> {
     // Several repositories in one report: their paths are told apart by the root.
     let prefix_paths = targets.len() > 1;
     for target in &targets {
-        let config = load_config(&target.root, args.root.config.as_deref())?;
+        let config = load_config(target, &args.root, global)?;
         let workspace = Workspace::load(&target.root, &config, jobs(args.jobs));
         for error in &workspace.read_errors {
             eprintln!("warning: cannot read {}: {}", error.path, error.message);
@@ -55,27 +54,11 @@ pub fn run(args: &CheckArgs) -> Result<i32, Failure> {
         diagnostics: &diagnostics,
         summary: &summary,
     };
-    let output = match args.format {
-        Format::Json => report::json::render(&report),
-        Format::Github => report::github::render(&report),
-        Format::Sarif => report::sarif::render(&report),
-        Format::Junit => report::junit::render(&report),
-        Format::Human => {
-            let sources: HashMap<&str, &str> = texts
-                .iter()
-                .map(|(p, t)| (p.as_str(), t.as_str()))
-                .collect();
-            report::human::render(&report, &sources, use_color(args.color))
-        }
-    };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(output.as_bytes());
-    let _ = stdout.flush();
-    Ok(
-        if diagnostics.iter().any(|d| d.severity == Severity::Error) {
-            EXIT_ERRORS
-        } else {
-            EXIT_CLEAN
-        },
-    )
+    let sources: HashMap<&str, &str> = texts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let output = render_report::<()>(args, global, args.format, &report, &sources, None)?;
+    emit(&output, args.output_file.as_deref())?;
+    Ok(diagnostics_exit_code(args, &diagnostics))
 }

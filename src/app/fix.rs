@@ -4,53 +4,79 @@
 //! Nothing is written when a policy could not be resolved, unless `--keep-going`.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::{
-    find_targets, jobs, load_config, tag_source, use_color, Failure, EXIT_CLEAN, EXIT_ERRORS,
-    EXIT_FAILURE,
+    diagnostics_exit_code, emit, find_targets, jobs, load_config, progress, render_report,
+    tag_source, Failure, Target, EXIT_ERRORS, EXIT_FAILURE,
 };
-use crate::cli::{CheckArgs, FixArgs, Format};
+use crate::cli::{CheckArgs, FixArgs, Format, GlobalArgs};
 use crate::config::Config;
 use crate::fix::{self, Change};
 use crate::forge;
 use crate::git::{self, PublishOutcome};
-use crate::report::{self, Report, Severity};
+use crate::report::{Diagnostic, Report};
 use crate::rules;
 use crate::tags::TagSource;
-use crate::update::{self, ChangeRecord, ResolveFailure};
+use crate::update::{self, ChangeRecord, ResolveFailure, Stage};
 use crate::workspace::Workspace;
 
-pub fn run(args: &CheckArgs) -> Result<i32, Failure> {
+pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let fix = &args.fix;
     let mut targets = find_targets(&args.paths, args.root.root.as_deref())?;
     if targets.len() != 1 {
         return Err(Failure("--fix works on one repository at a time".into()));
     }
     let target = targets.remove(0);
-    let quiet = args.format != Format::Human;
-    let source = tag_source(&args.registry, args.tags_file.as_deref(), quiet)?;
+    let source = tag_source(&args.registry, args.tags_file.as_deref(), global)?;
     let inputs = Inputs::read(&target.root, fix)?;
-    let config = load_config(&inputs.root, args.root.config.as_deref())?;
+    let work = Target {
+        root: inputs.root.clone(),
+        only_files: target.only_files.clone(),
+    };
+    let config = load_config(&work, &args.root, global)?;
     let workspace = Workspace::load(&inputs.root, &config, jobs(args.jobs));
 
-    // Resolve: the tags of every policy in use, and Flux's pick.
-    let resolution = update::resolve(&workspace, &source);
+    // Resolve: the tags of every policy in use (failures printed as they happen), Flux's pick.
+    let needs = update::needs(&workspace);
+    let quiet = global.quiet || args.format != Format::Human;
+    let fetched = progress::fetch(&source, &needs.requests, quiet, true);
+    let resolution = update::resolve(needs, &fetched, &source);
     for failure in &resolution.failures {
-        eprintln!("error: {}: {}", failure.policy, failure.message);
+        if failure.stage != Stage::Tags {
+            eprintln!("error: {}: {}", failure.policy, failure.message);
+        }
     }
-    if !resolution.failures.is_empty() && !fix.keep_going {
+    let failed_to_resolve = !resolution.failures.is_empty();
+    if failed_to_resolve && !fix.keep_going {
         eprintln!(
-            "error: {} polic{} could not be resolved; nothing was written (use --keep-going to apply the rest)",
-            resolution.failures.len(),
-            if resolution.failures.len() == 1 { "y" } else { "ies" }
+            "error: {} could not be resolved; nothing was written (use --keep-going to apply the rest)",
+            unresolved(&resolution.failures)
         );
+        // JSON readers still get the document, with the failures and no changes.
+        if args.format == Format::Json {
+            let outcome = FixOutcome {
+                changes: Vec::new(),
+                refused_downgrades: Vec::new(),
+                failures: &resolution.failures,
+                push: None,
+            };
+            let (_, output) = report_remaining(
+                args, global, &workspace, &config, &source, &target, &outcome,
+            )?;
+            emit(&output, args.output_file.as_deref())?;
+        }
         return Ok(EXIT_FAILURE);
     }
-    let mut failed = !resolution.failures.is_empty();
+    let mut failed = failed_to_resolve;
+    if failed_to_resolve {
+        eprintln!(
+            "error: {} could not be resolved; the other policies were applied",
+            unresolved(&resolution.failures)
+        );
+    }
 
     // Plan: which marked values change.
     let plan = update::plan(
@@ -70,10 +96,11 @@ pub fn run(args: &CheckArgs) -> Result<i32, Failure> {
     let new_texts = fix::new_texts(&workspace, &plan.changes);
 
     // Write in place, or show the diff, or commit → push → pull request.
+    let mut output = String::new();
     let mut pushed = None;
     if fix.dry_run {
         if args.format == Format::Human {
-            print!("{}", update::diff(&workspace, &new_texts));
+            output.push_str(&update::diff(&workspace, &new_texts));
         }
     } else if let Some(prefix) = &inputs.git_prefix {
         let review = ReviewBranch::settle(fix, &config, &target.root)?;
@@ -105,75 +132,106 @@ pub fn run(args: &CheckArgs) -> Result<i32, Failure> {
         update::write_changes(&workspace, &new_texts)?;
     }
 
-    // Report: what remains in the rewritten files (as they are before a dry run).
+    // Report: what changed, then what remains in the rewritten files (as they are before a dry
+    // run).
     let after = if fix.dry_run {
         workspace
     } else {
         workspace.with_new_texts(new_texts, &config)
     };
+    let outcome = FixOutcome {
+        changes: update::records(&plan.changes),
+        refused_downgrades: update::records(&plan.refused_downgrades),
+        failures: &resolution.failures,
+        push: pushed.as_ref().map(PushRecord::from),
+    };
+    if args.format != Format::Json {
+        output.push_str(&changes_listing(&plan.changes, fix.dry_run));
+        if let Some(outcome) = &pushed {
+            output.push_str(&push_line(outcome));
+        }
+    }
+    let (remaining, diagnostics_report) =
+        report_remaining(args, global, &after, &config, &source, &target, &outcome)?;
+    output.push_str(&diagnostics_report);
+    emit(&output, args.output_file.as_deref())?;
+    Ok(if failed {
+        EXIT_FAILURE
+    } else if fix.dry_run && !plan.changes.is_empty() {
+        // Like `ruff format --check`: a stale-images CI job fails when something would change.
+        EXIT_ERRORS
+    } else {
+        diagnostics_exit_code(args, &remaining)
+    })
+}
+
+/// `2 policies (flux-system:a, flux-system:b)`.
+fn unresolved(failures: &[ResolveFailure]) -> String {
+    let mut names: Vec<&str> = failures.iter().map(|f| f.policy.as_str()).collect();
+    names.dedup();
+    format!(
+        "{} polic{} ({})",
+        names.len(),
+        if names.len() == 1 { "y" } else { "ies" },
+        names.join(", ")
+    )
+}
+
+/// `file:line  old → new  (policy)` per change and the count, or that nothing changes.
+fn changes_listing(changes: &[Change], dry_run: bool) -> String {
+    if changes.is_empty() {
+        return "no changes: every marker is up to date\n".to_string();
+    }
+    let verb = if dry_run { "would change" } else { "changed" };
+    format!(
+        "{}{} {verb}\n",
+        update::render_changes(changes),
+        changes.len()
+    )
+}
+
+/// The rules over the repository as it is after fixing: the diagnostics, and the report of them
+/// (the JSON document with `--fix`'s keys; in human, nothing when nothing remains).
+fn report_remaining(
+    args: &CheckArgs,
+    global: GlobalArgs,
+    after: &Workspace,
+    config: &Config,
+    source: &TagSource,
+    target: &Target,
+    outcome: &FixOutcome,
+) -> Result<(Vec<Diagnostic>, String), Failure> {
     // The tags file was read once, for the tag source; the rules see the same snapshot.
-    let snapshot = match &source {
+    let snapshot = match source {
         TagSource::Snapshot(snapshot) => Some(snapshot),
         TagSource::Registry(_) => None,
     };
-    let (diagnostics, summary) =
-        rules::run(&after, &config, snapshot, target.only_files.as_deref());
+    let (diagnostics, summary) = rules::run(after, config, snapshot, target.only_files.as_deref());
     let report = Report {
         diagnostics: &diagnostics,
         summary: &summary,
     };
-    let output = match args.format {
+    let sources: HashMap<&str, &str> = after
+        .files
+        .iter()
+        .map(|f| (f.source.path.as_str(), f.source.text.as_str()))
+        .collect();
+    // Every other format prints the human report after the listing of changes.
+    let text = match args.format {
         Format::Json => {
-            let outcome = FixOutcome {
-                changes: update::records(&plan.changes),
-                refused_downgrades: update::records(&plan.refused_downgrades),
-                failures: &resolution.failures,
-                push: pushed.as_ref().map(PushRecord::from),
-            };
-            report::json::render_with(&report, Some(&outcome))
+            render_report(args, global, Format::Json, &report, &sources, Some(outcome))?
         }
-        _ => {
-            let mut text = if plan.changes.is_empty() {
-                "no changes: every marker is up to date\n".to_string()
-            } else {
-                let verb = if fix.dry_run {
-                    "would change"
-                } else {
-                    "changed"
-                };
-                format!(
-                    "{}{} {verb}\n",
-                    update::render_changes(&plan.changes),
-                    plan.changes.len()
-                )
-            };
-            if let Some(outcome) = &pushed {
-                text.push_str(&push_line(outcome));
-            }
-            if !diagnostics.is_empty() {
-                let texts: HashMap<&str, &str> = after
-                    .files
-                    .iter()
-                    .map(|f| (f.source.path.as_str(), f.source.text.as_str()))
-                    .collect();
-                text.push_str(&report::human::render(
-                    &report,
-                    &texts,
-                    use_color(args.color),
-                ));
-            }
-            text
-        }
+        _ if diagnostics.is_empty() && !args.statistics => String::new(),
+        _ => render_report(
+            args,
+            global,
+            Format::Human,
+            &report,
+            &sources,
+            Some(outcome),
+        )?,
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(output.as_bytes());
-    Ok(if failed {
-        EXIT_FAILURE
-    } else if diagnostics.iter().any(|d| d.severity == Severity::Error) {
-        EXIT_ERRORS
-    } else {
-        EXIT_CLEAN
-    })
+    Ok((diagnostics, text))
 }
 
 /// Where the inputs are read from. With `--push` every input comes from the base commit,
@@ -206,7 +264,8 @@ impl Inputs {
             (prefix.is_empty() || path.starts_with(&format!("{prefix}/")))
                 && crate::walk::is_yaml_name(path.rsplit('/').next().unwrap_or(path))
         })?;
-        let scratch = tempfile::tempdir()?;
+        let scratch = tempfile::tempdir()
+            .map_err(|e| Failure(format!("cannot create a temporary directory: {e}")))?;
         for (path, bytes) in files {
             let relative = if prefix.is_empty() {
                 path.as_str()
@@ -214,8 +273,10 @@ impl Inputs {
                 &path[prefix.len() + 1..]
             };
             let destination = scratch.path().join(relative);
-            std::fs::create_dir_all(destination.parent().expect("files have a parent"))?;
-            std::fs::write(destination, bytes)?;
+            let written =
+                std::fs::create_dir_all(destination.parent().expect("files have a parent"))
+                    .and_then(|()| std::fs::write(&destination, bytes));
+            written.map_err(|e| Failure(format!("cannot write {}: {e}", destination.display())))?;
         }
         Ok(Inputs {
             root: scratch.path().to_path_buf(),
