@@ -330,3 +330,39 @@ fn the_human_report_wraps_to_the_width() {
     }
     assert_ne!(narrow, at("200"));
 }
+
+/// An ImagePolicy defined twice: each message speaks of the definition it quotes. The marker
+/// resolves to the first definition (`^v[0-9.]+$`), which admits `v1.2.3`; the second
+/// (`^release-`) must not lend it its verdict.
+#[test]
+fn a_duplicate_definition_never_lends_its_values_to_the_other() {
+    let temp = tempfile::tempdir().unwrap();
+    let policy = |pattern: &str| {
+        format!("---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app\n  filterTags:\n    pattern: '{pattern}'\n  policy:\n    alphabetical:\n      order: asc\n")
+    };
+    std::fs::write(
+        temp.path().join("a.yaml"),
+        format!(
+            "{}{}",
+            POLICY.split("---").next().unwrap(),
+            policy("^v[0-9.]+$")
+        ),
+    )
+    .unwrap();
+    std::fs::write(temp.path().join("b.yaml"), policy("^release-")).unwrap();
+    std::fs::write(
+        temp.path().join("app.yaml"),
+        "image: ghcr.io/org/app:v1.2.3 # {\"$imagepolicy\": \"flux-system:app\"}\n",
+    )
+    .unwrap();
+    let output = check(temp.path(), &["--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rules: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"duplicate-object"), "{json}");
+    assert!(!rules.contains(&"tag-filtered-out"), "{json}");
+}
