@@ -114,8 +114,9 @@ pub struct Context<'a> {
     pub config: &'a Config,
     /// Tags from `--tags-file`, when given.
     pub snapshot: Option<&'a TagSnapshot>,
-    /// Every ImagePolicy compiled once, by `namespace:name`.
-    compiled: HashMap<String, Result<CompiledPolicy, CompileError>>,
+    /// Every ImagePolicy compiled once, by `namespace:name`, one per definition in file order:
+    /// a duplicate never lends its selection to a message about the other.
+    compiled: HashMap<String, Vec<Result<CompiledPolicy, CompileError>>>,
     /// Indices of the objects rules judge (see `objects`).
     judged: Vec<usize>,
 }
@@ -248,7 +249,13 @@ impl<'a> Context<'a> {
     /// The policy, compiled; `None` when it cannot select or its `extract` refers to groups the
     /// pattern lacks (other rules say why, and tag rules stay quiet: one finding, one diagnostic).
     pub fn compiled(&self, policy: &FluxObject) -> Option<&CompiledPolicy> {
-        self.compiled.get(&policy.key())?.as_ref().ok()
+        let definition = self
+            .workspace
+            .index
+            .all_with_key(policy.kind, &policy.namespace, &policy.name.value)
+            .iter()
+            .position(|definition| std::ptr::eq(*definition, policy))?;
+        self.compiled.get(&policy.key())?[definition].as_ref().ok()
     }
 
     pub fn new(
@@ -257,7 +264,8 @@ impl<'a> Context<'a> {
         snapshot: Option<&'a TagSnapshot>,
     ) -> Context<'a> {
         let mut compiler = Compiler::default();
-        let compiled = workspace
+        let mut compiled: HashMap<String, Vec<_>> = HashMap::new();
+        let definitions = workspace
             .index
             .objects
             .iter()
@@ -281,8 +289,10 @@ impl<'a> Context<'a> {
                     Some((object.key(), compiled))
                 }
                 _ => None,
-            })
-            .collect();
+            });
+        for (key, definition) in definitions {
+            compiled.entry(key).or_default().push(definition);
+        }
         Context {
             judged: judged_objects(&workspace.index.objects),
             workspace,
