@@ -18,6 +18,7 @@ use crate::workspace::{ScannedFile, Workspace};
 
 mod api_version;
 mod automation;
+mod commented_out_marker;
 mod cross_namespace_ref;
 mod digest_not_reflected;
 mod duplicate_object;
@@ -49,6 +50,7 @@ mod yaml_syntax;
 /// A rule: stable id, default severity, one line for listings, full docs, and its check.
 pub struct Rule {
     pub id: &'static str,
+    /// Its level when enabled (rules in `OPT_IN` are off until configured).
     pub severity: Severity,
     pub summary: &'static str,
     /// Markdown: what it catches, why it matters in Flux, an example, the fix.
@@ -62,6 +64,7 @@ pub struct Rule {
 pub static RULES: &[&Rule] = &[
     &yaml_syntax::RULE,
     &marker_syntax::RULE,
+    &commented_out_marker::RULE,
     &marker_ignored::RULE,
     &unknown_policy::RULE,
     &marker_value_mismatch::RULE,
@@ -90,6 +93,23 @@ pub static RULES: &[&Rule] = &[
     &flux_v1_annotation::RULE,
     &unused_policy::RULE,
 ];
+
+/// Rules that report nothing until `.flux-image-lint.yaml` gives them a level: clean-up lists
+/// of things done on purpose, not faults.
+static OPT_IN: &[&Rule] = &[&commented_out_marker::RULE];
+
+impl Rule {
+    /// The rule's level when the configuration does not name it; `None`: off.
+    pub fn default_severity(&self) -> Option<Severity> {
+        let opt_in = OPT_IN.iter().any(|rule| rule.id == self.id);
+        (!opt_in).then_some(self.severity)
+    }
+
+    /// The default level as listings show it: `error`, `warning` or `off`.
+    pub fn default_label(&self) -> &'static str {
+        self.default_severity().map_or("off", Severity::as_str)
+    }
+}
 
 pub fn find(id: &str) -> Option<&'static Rule> {
     RULES.iter().copied().find(|rule| rule.id == id)
@@ -335,7 +355,7 @@ pub fn run(
         .into_iter()
         .filter_map(|finding| {
             let rule = find(finding.rule)?;
-            let configured = config.severity(rule.id, rule.severity)?;
+            let configured = config.severity(rule.id, rule.default_severity())?;
             let severity = match (config.levels.contains_key(rule.id), finding.severity) {
                 (false, Some(severity)) => severity,
                 _ => configured,
