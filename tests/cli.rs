@@ -364,3 +364,61 @@ fn version_help_and_completions() {
         );
     }
 }
+
+/// Value rules keep their level on markers an automation applies, or when the repository has no
+/// automation at all; on markers no automation applies they are warnings, whatever the config.
+#[test]
+fn value_rules_are_warnings_on_markers_no_automation_applies() {
+    let temp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo_dir().join("fixtures/realworld/marker-no-automation-applies"),
+        temp.path(),
+    );
+    let release = temp.path().join("environments/staging/helmrelease.yaml");
+    let text = std::fs::read_to_string(&release).unwrap();
+    std::fs::write(&release, text.replace("staging-v1.7.5", "staging-1.7.5")).unwrap();
+    std::fs::write(
+        temp.path().join(".flux-image-lint.yaml"),
+        "rules:\n  tag-filtered-out: error\n",
+    )
+    .unwrap();
+    let severities = |dir: &std::path::Path| -> Vec<String> {
+        let report = json(&run(
+            &["check", dir.to_str().unwrap(), "--format", "json"],
+            &repo_dir(),
+        ));
+        report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["rule"] == "tag-filtered-out")
+            .map(|d| {
+                format!(
+                    "{} {}",
+                    d["file"].as_str().unwrap(),
+                    d["severity"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        severities(temp.path()),
+        [
+            "charts/app/values.yaml warning",
+            "environments/staging/helmrelease.yaml error"
+        ]
+    );
+    let images = temp.path().join("images.yaml");
+    let text = std::fs::read_to_string(&images).unwrap();
+    let without_automation = &text[..text
+        .find("---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation")
+        .unwrap()];
+    std::fs::write(&images, without_automation).unwrap();
+    assert_eq!(
+        severities(temp.path()),
+        [
+            "charts/app/values.yaml error",
+            "environments/staging/helmrelease.yaml error"
+        ]
+    );
+}

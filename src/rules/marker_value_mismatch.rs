@@ -14,6 +14,9 @@ A value whose shape does not fit its marker: a `:tag` marker on a value holding 
 `sha256:` digest, a full marker on text that is not an image reference. A full marker on an
 untagged image is a warning: Flux adds the tag, but until then the value means `latest`.
 
+On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
+warning at most: no automation ever writes that value.
+
 ## Why it matters in Flux
 Flux replaces the whole scalar with the new value, without looking at the old one: a `:tag`
 marker on `image: ghcr.io/org/app:1.0` turns the line into `image: 1.1`, and a marker on
@@ -79,6 +82,7 @@ fn check(cx: &Context, out: &mut Findings) {
             message,
             help.to_string(),
         );
+        out.at_most(cx.value_ceiling(&site));
         if mismatch.is_destructive() {
             out.block(&site);
         }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::config::Config;
+use crate::flux::automation::applied_by;
 use crate::flux::image::ImageRef;
 use crate::flux::objects::{FluxObject, PolicySpec, Spec};
 use crate::flux::selection::{CompileError, Compiler};
@@ -186,6 +187,19 @@ impl<'a> Context<'a> {
             .collect()
     }
 
+    /// The loudest a value rule may be about this marker: see `value_rule_ceiling`. The
+    /// automations that could apply it are, for now, every one of the repository (one cluster).
+    pub fn value_ceiling(&self, site: &MarkerSite) -> Severity {
+        let Some((policy, _)) = self.policy_of(site) else {
+            return Severity::Error;
+        };
+        let automations = self
+            .workspace
+            .index
+            .of_kind(crate::flux::Kind::ImageUpdateAutomation);
+        value_rule_ceiling(automations, policy, &site.file.source.path)
+    }
+
     /// The ImagePolicy a marker names, when the repository defines it.
     pub fn policy_of(&self, site: &MarkerSite) -> Option<(&'a FluxObject, &'a PolicySpec)> {
         let policy = &site.marker.setter.policy;
@@ -281,6 +295,25 @@ impl<'a> Context<'a> {
     }
 }
 
+/// The loudest a value rule (`tag-filtered-out`, `tag-out-of-range`, `tag-not-semver`,
+/// `marker-value-mismatch`, `version-order`) may be about a marker of `policy` in `file_path`,
+/// given the automations that could apply it (those of the marker's cluster).
+///
+/// When none of them applies the marker, no automation ever writes its value, so a wrong value
+/// there changes nothing in the cluster: a warning at most, beside `marker-outside-automation`'s
+/// warning that says why. Where one applies it, or where there is no automation at all (updates
+/// then come from elsewhere, such as `check --fix`), the rule keeps its level.
+pub fn value_rule_ceiling<'a>(
+    could_apply: impl IntoIterator<Item = &'a FluxObject>,
+    policy: &FluxObject,
+    file_path: &str,
+) -> Severity {
+    match applied_by(could_apply, policy, file_path) {
+        Some(false) => Severity::Warning,
+        Some(true) | None => Severity::Error,
+    }
+}
+
 /// A rule's result before severities and positions are applied.
 pub struct Finding {
     pub rule: &'static str,
@@ -290,6 +323,8 @@ pub struct Finding {
     pub help: String,
     /// For rules whose severity depends on the case (a deprecated vs a removed API).
     pub severity: Option<Severity>,
+    /// The loudest this finding may be, whatever the rule's level (see `value_rule_ceiling`).
+    pub ceiling: Severity,
 }
 
 #[derive(Default)]
@@ -307,6 +342,7 @@ impl Findings {
             message,
             help,
             severity: None,
+            ceiling: Severity::Error,
         });
     }
 
@@ -322,6 +358,14 @@ impl Findings {
         self.push(rule, file, span, message, help);
         if let Some(last) = self.items.last_mut() {
             last.severity = Some(severity);
+        }
+    }
+
+    /// Caps the severity of the finding pushed last, whatever the configuration sets (see
+    /// `value_rule_ceiling`).
+    pub fn at_most(&mut self, ceiling: Severity) {
+        if let Some(last) = self.items.last_mut() {
+            last.ceiling = ceiling;
         }
     }
 
@@ -360,6 +404,8 @@ pub fn run(
                 (false, Some(severity)) => severity,
                 _ => configured,
             };
+            // `Severity` orders the louder first: the later of the two is the quieter.
+            let severity = severity.max(finding.ceiling);
             let file = &workspace.files[finding.file];
             if only_files.is_some_and(|only| !only.contains(&file.source.path)) {
                 return None;
