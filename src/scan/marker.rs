@@ -68,6 +68,9 @@ pub enum ShapeMismatch {
     NotAnImage(String),
     /// A `:digest` marker on something that is not `sha256:<64 hex>`.
     NotADigest,
+    /// A full marker on a bare version (`0.1.8`, `v2.3.0`), such as a chart's `spec.version`:
+    /// Flux would write a whole `registry/name:tag` into it.
+    VersionNotImage,
     /// A full marker on an image without tag or digest: valid, but means `latest` for now.
     Untagged,
 }
@@ -94,6 +97,7 @@ pub fn shape_mismatch(kind: SetterKind, text: &str) -> Option<ShapeMismatch> {
             Err(error) => Some(ShapeMismatch::NotAnImage(error.to_string())),
         },
         SetterKind::Digest => (!is_valid_digest(text)).then_some(ShapeMismatch::NotADigest),
+        SetterKind::Image if looks_like_version(text) => Some(ShapeMismatch::VersionNotImage),
         SetterKind::Image => match ImageRef::parse(text) {
             Err(error) => Some(ShapeMismatch::NotAnImage(error.to_string())),
             Ok(image) if image.tag.is_none() && image.digest.is_none() => {
@@ -102,6 +106,18 @@ pub fn shape_mismatch(kind: SetterKind, text: &str) -> Option<ShapeMismatch> {
             Ok(_) => None,
         },
     }
+}
+
+/// A version number rather than an image name: digits and dots, optionally after a `v` and
+/// before a `-`/`+` suffix (`0.1.8`, `v2.3.0-rc.1`). Image names hardly ever start so.
+fn looks_like_version(text: &str) -> bool {
+    let unprefixed = text.strip_prefix('v').unwrap_or(text);
+    let core = unprefixed.split(['-', '+']).next().unwrap_or_default();
+    !core.is_empty()
+        && core
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        && crate::flux::image::is_valid_tag(text)
 }
 
 /// A marker Flux's grammar accepts.
@@ -208,6 +224,8 @@ pub struct MarkerSyntaxError {
     pub span: Span,
     pub reason: String,
     pub help: String,
+    /// The policy the attempt names, read leniently (`flux-system/app` gives `flux-system:app`).
+    pub intended_policy: Option<String>,
 }
 
 /// A YAML line disabled by commenting it out, its marker included
@@ -298,6 +316,29 @@ fn is_marker_attempt(text: &str) -> bool {
     let object = text.trim_start_matches(['"', '\'']);
     lenient_entries(object).iter().any(|(key, value)| {
         key_near(key, SHORT_HAND_KEY) || (key_near(key, "$ref") && names_setter(value.as_deref()))
+    })
+}
+
+/// The `namespace:name` (or bare name) a marker attempt means, however broken its syntax.
+fn intended_policy(text: &str) -> Option<String> {
+    let object = text.trim_start_matches(['#', ' ', '\t', '"', '\'']);
+    let entries = lenient_entries(object);
+    let named = |wanted: &str| {
+        entries
+            .iter()
+            .find(|(key, value)| key_near(key, wanted) && value.is_some())
+            .and_then(|(_, value)| value.clone())
+    };
+    let setter = named(SHORT_HAND_KEY).or_else(|| {
+        let reference = named("$ref")?;
+        let at = reference.find("setters.")? + "setters.".len();
+        Some(reference[at..].to_string())
+    })?;
+    let mut parts = setter.split([':', '/']).filter(|part| !part.is_empty());
+    let first = parts.next()?;
+    Some(match parts.next() {
+        Some(name) => format!("{first}:{name}"),
+        None => first.to_string(),
     })
 }
 
@@ -536,6 +577,7 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
                     span: comment.span,
                     reason,
                     help,
+                    intended_policy: intended_policy(&comment.text),
                 });
                 continue;
             }
@@ -777,10 +819,52 @@ mod tests {
     }
 
     #[test]
+    fn broken_attempts_still_name_their_policy() {
+        for (comment, intended) in [
+            (
+                r#" {'$imagepolicy': 'flux-system:app:tag'}"#,
+                Some("flux-system:app"),
+            ),
+            (
+                r#" {"$imagepolcy": "flux-system/app"}"#,
+                Some("flux-system:app"),
+            ),
+            (r#" {"$imagepolicy": "app"}"#, Some("app")),
+            (
+                r##" {"ref": "#/definitions/io.k8s.cli.setters.ns:p"}"##,
+                Some("ns:p"),
+            ),
+            (r#" {"$imagepolicy": ""}"#, None),
+        ] {
+            assert_eq!(intended_policy(comment).as_deref(), intended, "{comment}");
+        }
+    }
+
+    #[test]
     fn prefilter_finds_every_attempt() {
         assert!(may_hold_marker(b"a: 1 # {\"$imagepolcy\": \"ns:p\"}\n"));
         assert!(may_hold_marker(b"a: 1 #  '{\"x\": 1}'\n"));
         assert!(!may_hold_marker(b"a: 1 # ordinary\nb: \"#fff\"\n"));
+    }
+
+    #[test]
+    fn a_full_marker_on_a_version_is_not_an_image() {
+        for version in ["0.1.8", "v2.3.0-rc.1", "1.2.3.4", "10"] {
+            assert_eq!(
+                shape_mismatch(SetterKind::Image, version),
+                Some(ShapeMismatch::VersionNotImage),
+                "{version}"
+            );
+        }
+        assert_eq!(
+            shape_mismatch(SetterKind::Image, "nginx"),
+            Some(ShapeMismatch::Untagged)
+        );
+        assert_eq!(
+            shape_mismatch(SetterKind::Image, "ghcr.io/org/app:0.1.8"),
+            None
+        );
+        assert_eq!(shape_mismatch(SetterKind::Tag, "0.1.8"), None);
     }
 
     fn placements(text: &str) -> Vec<(String, Result<String, Ignored>)> {
