@@ -8,7 +8,7 @@ use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
 use crate::flux::objects::API_GROUP;
 use crate::model::{self, Model};
-use crate::scan::marker::{find_markers, mentions_marker, FileMarkers};
+use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlFile};
 use crate::source::{SourceFile, Span};
 use crate::walk::{self, ReadError, WalkOptions};
@@ -47,7 +47,7 @@ pub struct Workspace {
 
 /// Byte patterns that make a file worth parsing.
 fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
-    mentions_marker(bytes)
+    may_hold_marker(bytes)
         || memchr::memmem::find(bytes, API_GROUP.as_bytes()).is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
