@@ -24,8 +24,6 @@ const PENDING: &[(&str, u32)] = &[
     ("two-clusters-one-repo", 10),
     ("postbuild-substitute-names", 10),
     ("postbuild-substitute-marker", 10),
-    ("served-api-by-flux-version", 10),
-    ("updated-template-on-old-flux", 10),
     ("commented-out-line", 11),
     ("prose-mentions-marker", 11),
     ("marker-no-automation-applies", 11),

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::flux::image::ImageRef;
 use crate::flux::objects::{FluxObject, PolicySpec, Spec};
 use crate::flux::selection::{CompileError, Compiler};
+use crate::flux::versions::{self, ClusterFlux};
 use crate::policy::select::check_extract;
 use crate::policy::CompiledPolicy;
 use crate::report::{Diagnostic, Severity, Summary};
@@ -113,6 +114,8 @@ pub struct Context<'a> {
     pub snapshot: Option<&'a TagSnapshot>,
     /// Every ImagePolicy compiled once, by `namespace:name`.
     compiled: HashMap<String, Result<CompiledPolicy, CompileError>>,
+    /// The Flux the repository runs, as one cluster.
+    flux: ClusterFlux,
 }
 
 /// A marker Flux would apply, with where it is.
@@ -174,6 +177,11 @@ impl<'a> Context<'a> {
 
     pub fn file(&self, index: usize) -> &'a ScannedFile {
         &self.workspace.files[index]
+    }
+
+    /// The Flux that runs the cluster a file belongs to (today, the repository's).
+    pub fn flux_for_file(&self, _file: usize) -> &ClusterFlux {
+        &self.flux
     }
 
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
@@ -257,8 +265,19 @@ impl<'a> Context<'a> {
             config,
             snapshot,
             compiled,
+            flux: repository_flux(workspace, config),
         }
     }
+}
+
+/// The Flux the whole repository runs, from every file's pins and the config.
+pub fn repository_flux(workspace: &Workspace, config: &Config) -> ClusterFlux {
+    let files = workspace
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| (i, &file.source, file.yaml.as_ref().ok()));
+    ClusterFlux::resolve(versions::detect(files), config, None)
 }
 
 /// A rule's result before severities and positions are applied.
