@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::{self, Config};
 use crate::explain::Explanation;
 use crate::flux::selection::compile;
+use crate::flux::versions::{resolve_written, VersionSetting};
 use crate::flux::Kind;
 use crate::git;
 use crate::registry::{CacheOptions, Registry, RegistryOptions};
@@ -98,6 +99,10 @@ pub struct CheckArgs {
     /// When to use colour in the human format.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Check every cluster as if it ran this Flux version (`2.9`, `2.9.x`): what would break on
+    /// upgrade is an error.
+    #[arg(long, value_name = "VERSION", conflicts_with = "fix")]
+    pub flux_version: Option<String>,
     #[command(flatten)]
     pub fix: FixArgs,
     #[command(flatten)]
@@ -380,15 +385,34 @@ fn check(args: &CheckArgs) -> Result<i32, Failure> {
         .as_deref()
         .map(TagSnapshot::load)
         .transpose()?;
+    let upgrade_to = args
+        .flux_version
+        .as_deref()
+        .map(|written| {
+            Ok::<_, Failure>(VersionSetting {
+                cluster_path: None,
+                written: written.to_string(),
+                version: resolve_written(written)
+                    .map_err(|e| Failure(format!("--flux-version: {e}")))?,
+                location: "--flux-version".to_string(),
+            })
+        })
+        .transpose()?;
     let mut diagnostics = Vec::new();
     let mut summary = report::Summary::default();
     let mut texts: Vec<(String, String)> = Vec::new();
     let prefix_paths = targets.len() > 1;
     for target in &targets {
-        let config = load_config(&target.root, args.root.config.as_deref())?;
+        let mut config = load_config(&target.root, args.root.config.as_deref())?;
+        config.upgrade_to = upgrade_to.clone();
         let workspace = Workspace::load(&target.root, &config, jobs(args.jobs));
         for error in &workspace.read_errors {
             eprintln!("warning: cannot read {}: {}", error.path, error.message);
+        }
+        if args.registry.verbose {
+            if let Some(note) = rules::repository_flux(&workspace, &config).assumption() {
+                eprintln!("note: {note}");
+            }
         }
         let (mut found, found_summary) = rules::run(
             &workspace,

@@ -238,25 +238,29 @@ pub fn template_fields_used(template: &str) -> Vec<&'static TemplateField> {
     used
 }
 
-/// What appeared in a Flux line and is silently ignored by older ones.
+/// What appeared in a Flux line and is silently ignored by older ones. (ImageUpdateAutomation
+/// `spec.policySelector` arrived with its `v1beta2` API in 2.3, so the API table covers it.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feature {
     /// The `:digest` marker suffix (image-automation-controller 0.41): before, the setter is
     /// unknown and the marker is skipped.
     DigestMarker,
     /// ImagePolicy `spec.digestReflectionPolicy` and `spec.interval` (image-reflector-controller
-    /// 0.35): before, the fields are pruned and `latestRef` carries no digest.
+    /// 0.35): before, Kubernetes drops the fields and `latestImage` carries no digest.
     DigestReflection,
-    /// ImageUpdateAutomation `v1beta2` with `spec.policySelector` (image-automation-controller
-    /// 0.38): before, an automation applies every ImagePolicy of its namespace.
-    PolicySelector,
 }
 
 impl Feature {
     pub fn since(self) -> (u64, u64) {
         match self {
             Feature::DigestMarker | Feature::DigestReflection => (2, 6),
-            Feature::PolicySelector => (2, 3),
+        }
+    }
+
+    fn controller(self) -> Controller {
+        match self {
+            Feature::DigestMarker => Controller::Automation,
+            Feature::DigestReflection => Controller::Reflector,
         }
     }
 }
@@ -397,6 +401,14 @@ pub enum Controller {
 }
 
 impl Controller {
+    /// The controller that serves a kind.
+    fn of(kind: Kind) -> Controller {
+        match kind {
+            Kind::ImagePolicy | Kind::ImageRepository => Controller::Reflector,
+            Kind::ImageUpdateAutomation => Controller::Automation,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Controller::Reflector => "image-reflector-controller",
@@ -474,9 +486,14 @@ impl Pin {
 
     /// `Flux 2.8.8 (# Flux Version at clusters/prod/flux-system/gotk-components.yaml:3)`.
     pub fn describe(&self) -> String {
+        self.described(0)
+    }
+
+    /// As `describe`, adding how many more places say the same.
+    fn described(&self, more: usize) -> String {
         let flux = self
             .shown_version()
-            .map_or_else(|| "a Flux".to_string(), |v| format!("Flux {v}"));
+            .map_or_else(|| "an unknown Flux".to_string(), |v| format!("Flux {v}"));
         let from = match &self.source {
             PinSource::Config { written } => {
                 format!("`flux_version: {written}` at {}", self.location)
@@ -488,23 +505,28 @@ impl Pin {
             PinSource::ControllerImage { controller, tag } => {
                 format!("{} {tag} at {}", controller.name(), self.location)
             }
-            PinSource::Crd { kind, served } => format!(
-                "the {kind} CRD at {} serves {}",
-                self.location,
-                served
-                    .iter()
-                    .map(|s| format!("`{}`", s.version))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            PinSource::Crd { kind, .. } => {
+                format!("{kind} CRD served flags at {}", self.location)
+            }
             PinSource::Upgrade { written } => format!("`--flux-version {written}`"),
             PinSource::Assumed => "the newest; no Flux version is pinned".to_string(),
         };
-        format!("{flux} ({from})")
+        match more {
+            0 => format!("{flux} ({from})"),
+            n => format!("{flux} ({from}, and {n} more)"),
+        }
     }
 
-    /// What this pin says about an API version of a kind; `None` when it says nothing (a CRD of
-    /// another kind that matches no release).
+    /// Whether this pin tells anything about the controller that serves `kind`: a CRD speaks
+    /// for its own controller only, and only when its served set is a known release's.
+    fn speaks_for(&self, controller: Controller) -> bool {
+        match &self.source {
+            PinSource::Crd { kind, .. } => Controller::of(*kind) == controller,
+            _ => self.version.is_some(),
+        }
+    }
+
+    /// What this pin says about an API version of a kind.
     fn api_status(&self, kind: Kind, api: &str) -> Option<ApiStatus> {
         let served = self.served(kind)?;
         Some(match served.iter().find(|s| s.version == api) {
@@ -515,6 +537,9 @@ impl Pin {
     }
 
     fn served(&self, kind: Kind) -> Option<Vec<ServedApi>> {
+        if !self.speaks_for(Controller::of(kind)) {
+            return None;
+        }
         match &self.source {
             PinSource::Crd { kind: crd, served } if *crd == kind => Some(served.clone()),
             _ => self.version.as_ref().map(|v| table_apis(kind, v)),
@@ -611,16 +636,12 @@ impl ClusterFlux {
         })
     }
 
-    /// ` (this cluster runs Flux 2.7.2 (…))` in upgrade mode, else empty.
+    /// `; the cluster runs Flux 2.7.2 (…) now` in upgrade mode, else empty.
     pub fn upgrade_note(&self) -> String {
         match &self.upgrading_from {
-            Some(pins) => format!(": it breaks on upgrade from {}", describe(pins.iter())),
+            Some(pins) => format!("; the cluster runs {} now", describe(pins.iter())),
             None => String::new(),
         }
-    }
-
-    pub fn is_upgrade(&self) -> bool {
-        self.upgrading_from.is_some()
     }
 
     /// Whether `api` (`v1beta2`) of `kind` is served. Served when any deciding pin serves it
@@ -628,10 +649,10 @@ impl ClusterFlux {
     /// `served_image_apis`, the listed versions are served (deprecated unless a pin serves
     /// them undeprecated) and the others are not.
     pub fn api(&self, kind: Kind, api: &str) -> ApiVerdict {
-        let statuses: Vec<(&Pin, ApiStatus)> = self
-            .pins
+        let pins = self.speaking_for(Controller::of(kind));
+        let statuses: Vec<(&Pin, ApiStatus)> = pins
             .iter()
-            .filter_map(|pin| Some((pin, pin.api_status(kind, api)?)))
+            .filter_map(|pin| Some((*pin, pin.api_status(kind, api)?)))
             .collect();
         let best = statuses
             .iter()
@@ -639,7 +660,7 @@ impl ClusterFlux {
             .min()
             .unwrap_or(ApiStatus::Unserved);
         let mut served: Vec<String> = Vec::new();
-        for pin in &self.pins {
+        for pin in &pins {
             for s in pin.served(kind).unwrap_or_default() {
                 if !served.contains(&s.version) {
                     served.push(s.version);
@@ -682,6 +703,20 @@ impl ClusterFlux {
         }
     }
 
+    /// The deciding pins that tell about a controller; the assumed newest release when none do.
+    fn speaking_for(&self, controller: Controller) -> Vec<&Pin> {
+        let pins: Vec<&Pin> = self
+            .pins
+            .iter()
+            .filter(|pin| pin.speaks_for(controller))
+            .collect();
+        if pins.is_empty() {
+            vec![&ASSUMED]
+        } else {
+            pins
+        }
+    }
+
     /// The Flux line from which `api` of `kind` is served, for advice.
     pub fn first_serving(kind: Kind, api: &str) -> Option<String> {
         first_line_serving(kind, api).map(show_minor)
@@ -690,26 +725,28 @@ impl ClusterFlux {
     /// Whether a template field works: `None` when it does on some deciding pin and no later
     /// line drops it.
     pub fn template_field(&self, field: &TemplateField) -> Option<(Support, String)> {
-        self.support(field.since, field.removed)
+        self.support(Controller::Automation, field.since, field.removed)
     }
 
     /// Whether a feature works: `None` when it does on some deciding pin.
     pub fn feature(&self, feature: Feature) -> Option<(Support, String)> {
-        self.support(feature.since(), None)
+        self.support(feature.controller(), feature.since(), None)
     }
 
     /// Whether something that exists from `since` until `removed` works, with the pins that
     /// decide, described.
-    fn support(&self, since: (u64, u64), removed: Option<(u64, u64)>) -> Option<(Support, String)> {
+    fn support(
+        &self,
+        controller: Controller,
+        since: (u64, u64),
+        removed: Option<(u64, u64)>,
+    ) -> Option<(Support, String)> {
         let versions: Vec<(&Pin, (u64, u64))> = self
-            .pins
-            .iter()
+            .speaking_for(controller)
+            .into_iter()
             .filter_map(|pin| Some((pin, minor_of(pin.version.as_ref()?))))
             .collect();
         let works = |minor: (u64, u64)| since <= minor && removed.is_none_or(|r| minor < r);
-        if versions.is_empty() {
-            return None;
-        }
         if let Some(removed) = removed {
             if versions.iter().any(|(_, minor)| works(*minor)) {
                 let before = versions.iter().filter(|(_, minor)| works(*minor));
@@ -762,10 +799,14 @@ fn api_preference(version: &str) -> (u8, std::cmp::Reverse<String>) {
     (stage, std::cmp::Reverse(version.to_string()))
 }
 
+/// The pin that stands for an unpinned cluster: the newest release the table knows.
+static ASSUMED: std::sync::LazyLock<Pin> =
+    std::sync::LazyLock::new(|| Pin::new(Some(newest()), PinSource::Assumed, String::new()));
+
 /// The pins of the best rank among `pins`; the assumed newest release when there are none.
 fn best_ranked(pins: Vec<Pin>) -> Vec<Pin> {
     let Some(best) = pins.iter().map(|pin| pin.source.rank()).min() else {
-        return vec![Pin::new(Some(newest()), PinSource::Assumed, String::new())];
+        return vec![ASSUMED.clone()];
     };
     pins.into_iter()
         .filter(|pin| pin.source.rank() == best)
@@ -807,10 +848,7 @@ fn describe<'a>(pins: impl Iterator<Item = &'a Pin>) -> String {
     }
     let described: BTreeSet<String> = seen
         .iter()
-        .map(|(pin, more)| match more {
-            0 => pin.describe(),
-            n => format!("{} and {n} more", pin.describe()),
-        })
+        .map(|(pin, more)| pin.described(*more))
         .collect();
     described.into_iter().collect::<Vec<_>>().join(", ")
 }
@@ -962,7 +1000,7 @@ mod tests {
         assert_eq!(verdict.status, ApiStatus::Deprecated);
         assert_eq!(
             verdict.because,
-            "Flux 2.3.0 (install manifest header at gotk.yaml:3) and 1 more"
+            "Flux 2.3.0 (install manifest header at gotk.yaml:3, and 1 more)"
         );
         assert_eq!(
             mixed.api(Kind::ImagePolicy, "v1alpha1").status,
@@ -992,12 +1030,16 @@ mod tests {
             flux.api(Kind::ImagePolicy, "v1").status,
             ApiStatus::Unserved
         );
-        // It says nothing of other kinds, nor of templates.
+        // It says nothing of the other controller's kinds nor templates: the newest is assumed.
+        let automation = flux.api(Kind::ImageUpdateAutomation, "v1beta2");
+        assert_eq!(automation.status, ApiStatus::Unserved);
+        assert!(automation.because.contains("no Flux version is pinned"));
         assert_eq!(
-            flux.api(Kind::ImageUpdateAutomation, "v1").status,
-            ApiStatus::Unserved
+            flux.template_field(&TEMPLATE_FIELDS[0]).unwrap().0,
+            Support::Removed {
+                removed_in: "2.7".into()
+            }
         );
-        assert_eq!(flux.template_field(&TEMPLATE_FIELDS[0]), None);
     }
 
     #[test]
@@ -1130,7 +1172,7 @@ mod tests {
         assert_eq!(verdict.because, "Flux 2.9.4 (`--flux-version 2.9`)");
         assert_eq!(
             flux.upgrade_note(),
-            ": it breaks on upgrade from Flux 2.4.0 (`flux_version: 2.4` at .flux-image-lint.yaml:1)"
+            "; the cluster runs Flux 2.4.0 (`flux_version: 2.4` at .flux-image-lint.yaml:1) now"
         );
     }
 }

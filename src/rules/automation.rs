@@ -13,7 +13,8 @@ pub static RULE: Rule = Rule {
 An ImageUpdateAutomation without `spec.sourceRef` or `spec.git.commit.author.email`, with an
 `spec.update.path` that does not exist in the repository, or with a `messageTemplate` that
 reads a field the cluster's Flux does not fill: removed (`.Updated`, `.Changed.ImageResult`
-from Flux 2.7) or not there yet (`.Changed` before 2.3, `.Values` before 2.5). A field that
+from Flux 2.7) or not there yet (`.Changed` before 2.3, `.Values` before 2.5). Also a
+`spec.policySelector` on a `v1beta1` object: the selector arrived with `v1beta2` (Flux 2.3). A field that
 works on the cluster's Flux but a later release removed is a warning: it breaks on upgrade. The
 message names the Flux version and where it was read (see `api-version` for the order);
 `check --flux-version 2.9` reports what breaks on upgrade to that version as errors.
@@ -43,6 +44,9 @@ author email; point `update.path` at an existing directory.
 "#,
     check,
 };
+
+/// ImageUpdateAutomation versions without `spec.policySelector` (it arrived with `v1beta2`).
+const PRE_SELECTOR_APIS: &[&str] = &["v1alpha1", "v1alpha2", "v1beta1"];
 
 fn check(cx: &Context, out: &mut Findings) {
     for object in &cx.workspace.index.objects {
@@ -89,6 +93,21 @@ fn check(cx: &Context, out: &mut Findings) {
                     "point it at a directory relative to the repository root, e.g. `./clusters/production`".to_string(),
                 );
             }
+        }
+        let api = object
+            .api_version
+            .value
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        if spec.policy_selector.is_some() && PRE_SELECTOR_APIS.contains(&api) {
+            out.push(
+                &RULE,
+                object.file,
+                object.api_version.span,
+                format!("ImageUpdateAutomation `{}` sets `spec.policySelector`, which `{api}` does not have: Kubernetes drops it, so the automation applies every ImagePolicy of its namespace", object.key()),
+                "use `image.toolkit.fluxcd.io/v1` (or `v1beta2` before Flux 2.7), which have `policySelector` (from Flux 2.3)".to_string(),
+            );
         }
         if let Some(template) = &spec.message_template {
             let flux = cx.flux_for_file(object.file);
