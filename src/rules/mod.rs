@@ -9,6 +9,7 @@ use crate::flux::automation::applied_by;
 use crate::flux::image::ImageRef;
 use crate::flux::objects::{FluxObject, PolicySpec, Spanned, Spec};
 use crate::flux::selection::{CompileError, Compiler};
+use crate::flux::versions::{self, ClusterFlux};
 use crate::model::tree::Origin;
 use crate::policy::select::check_extract;
 use crate::policy::CompiledPolicy;
@@ -140,6 +141,8 @@ pub struct Context<'a> {
     compiled: HashMap<String, Vec<Result<CompiledPolicy, CompileError>>>,
     /// Indices of the objects rules judge (see `objects`).
     judged: Vec<usize>,
+    /// The Flux the repository runs, as one cluster.
+    flux: ClusterFlux,
 }
 
 /// A marker Flux would apply, with where it is.
@@ -242,6 +245,11 @@ impl<'a> Context<'a> {
         &self.workspace.files[index]
     }
 
+    /// The Flux that runs the cluster a file belongs to (today, the repository's).
+    pub fn flux_for_file(&self, _file: usize) -> &ClusterFlux {
+        &self.flux
+    }
+
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
     /// tests' `accept` lists, and the `--tags-file` snapshot of its image.
     pub fn known_tags(&self, policy: &FluxObject, spec: &PolicySpec) -> BTreeSet<String> {
@@ -333,6 +341,7 @@ impl<'a> Context<'a> {
             config,
             snapshot,
             compiled,
+            flux: repository_flux(workspace, config),
         }
     }
 }
@@ -375,6 +384,16 @@ pub fn value_rule_ceiling<'a>(
         Some(false) => Severity::Warning,
         Some(true) | None => Severity::Error,
     }
+}
+
+/// The Flux the whole repository runs, from every file's pins and the config.
+pub fn repository_flux(workspace: &Workspace, config: &Config) -> ClusterFlux {
+    let files = workspace
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| (i, &file.source, file.yaml.as_ref().ok()));
+    ClusterFlux::resolve(versions::detect(files), config, None)
 }
 
 /// A rule's result before severities and positions are applied.
