@@ -565,7 +565,7 @@ fn filler(rng: &mut Rng, app: &App, index: usize) -> (String, String) {
         }
         26..=40 => (
             format!("rbac-{index}.{ext}"),
-            format!("---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: {name}-{index}\nrules:\n  - apiGroups: [\"\"]\n    resources: [configmaps, secrets]\n    verbs: [get, list, watch]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: {name}-{index}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: {name}-{index}\nsubjects:\n  - kind: ServiceAccount\n    name: {name}\n"),
+            format!("---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}-{index}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: {name}-{index}\nrules:\n  - apiGroups: [\"\"]\n    resources: [configmaps, secrets]\n    verbs: [get, list, watch]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: {name}-{index}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: {name}-{index}\nsubjects:\n  - kind: ServiceAccount\n    name: {name}-{index}\n"),
         ),
         41..=52 => (
             format!("ingress-{index}.{ext}"),

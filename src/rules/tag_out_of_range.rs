@@ -14,6 +14,9 @@ A marker whose current tag is strict SemVer and passes the filter, but lies outs
 policy's `semver.range`, including a prerelease under a range without a prerelease comparator
 (`>=1.0.0` never admits `1.2.0-rc.1`; `>=1.0.0-0` does).
 
+On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
+warning at most: no automation ever writes that value.
+
 ## Why it matters in Flux
 Flux writes the policy's pick whenever it differs from the value, without an "only upgrade"
 check: a tag above the range is silently downgraded to the newest tag inside it.
@@ -37,14 +40,16 @@ fn check(cx: &Context, out: &mut Findings) {
         .into_iter()
         .filter(|c| c.outcome == Outcome::OutOfRange)
     {
-        let range = match &current.policy.spec {
+        let (range, set_by) = match &current.policy.spec {
             Spec::Policy(spec) => spec
                 .choices
                 .iter()
                 .find(|c| c.kind == ChoiceKind::Semver)
                 .and_then(|c| c.argument.as_ref())
-                .map_or(String::new(), |r| r.value.clone()),
-            _ => String::new(),
+                .map_or((String::new(), String::new()), |r| {
+                    (r.value.clone(), cx.set_by(current.policy, r))
+                }),
+            _ => (String::new(), String::new()),
         };
         let value = current.extracted.unwrap_or_else(|| current.tag.clone());
         let prerelease_hint = if value.contains('-') && !range.contains('-') {
@@ -57,11 +62,12 @@ fn check(cx: &Context, out: &mut Findings) {
             current.file,
             current.span,
             format!(
-                "tag `{}` is outside range `{range}` of policy `{}`{prerelease_hint}; Flux would replace it with the newest tag in range, even if that is lower",
+                "tag `{}` is outside range `{range}`{set_by} of policy `{}`{prerelease_hint}; Flux would replace it with the newest tag in range, even if that is lower",
                 current.tag,
                 current.policy.key()
             ),
             "widen the range or pin a tag inside it".to_string(),
         );
+        out.at_most(current.ceiling);
     }
 }

@@ -16,6 +16,9 @@ markers deploy, its pattern tests' `accept` lists, and the `--tags-file` snapsho
 picks a tag whose version is lower than another candidate's when the numbers inside the tags are
 compared as numbers.
 
+On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
+warning at most: no automation ever writes that value.
+
 ## Why it matters in Flux
 `alphabetical` compares bytes, so `release-4.0.9` sorts above `release-4.0.16` ("9" > "1"), and
 `numerical` compares decimals, so `18.6` beats `18.10`. Flux then writes the older image, a
@@ -76,7 +79,7 @@ fn natural_cmp(a: &str, b: &str) -> Ordering {
 }
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
         };
@@ -128,19 +131,26 @@ fn check(cx: &Context, out: &mut Findings) {
                 }
             });
         let Some((newer, _)) = better else { continue };
+        // The older pick reaches the cluster only through markers an automation applies.
+        let key = object.key();
+        let ceiling = cx
+            .markers()
+            .filter(|site| site.marker.setter.policy.to_string() == key)
+            .map(|site| cx.value_ceiling(&site))
+            .min()
+            .unwrap_or(crate::report::Severity::Error);
         let how = if choice.kind == ChoiceKind::Alphabetical {
             "compares the tags as text"
         } else {
             "compares the values as decimal numbers"
         };
-        let span = spec
+        let at = spec
             .filter_pattern
             .as_ref()
-            .map_or(choice.key_span, |p| p.span);
-        out.push(
+            .map_or(choice.key, |p| p.origin());
+        out.push_at(
             &RULE,
-            object.file,
-            span,
+            at,
             format!(
                 "policy `{}` picks `{picked}` over the newer `{newer}`: {} {how}",
                 object.key(),
@@ -148,6 +158,7 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
             "use a semver policy with `extract` (see `flux-image-lint rule version-order`), or tags whose numbers have a fixed width".to_string(),
         );
+        out.at_most(ceiling);
     }
 }
 
