@@ -100,13 +100,13 @@ const KEYS: &[&str] = &[
 ];
 
 impl Config {
-    /// The effective severity of a rule.
-    pub fn severity(&self, rule: &str, default: Severity) -> Option<Severity> {
+    /// The effective severity of a rule (`None`: off) given its default.
+    pub fn severity(&self, rule: &str, default: Option<Severity>) -> Option<Severity> {
         match self.levels.get(rule) {
             Some(Level::Error) => Some(Severity::Error),
             Some(Level::Warning) => Some(Severity::Warning),
             Some(Level::Off) => None,
-            None => Some(default),
+            None => default,
         }
     }
 
@@ -371,7 +371,10 @@ mod tests {
         assert!(config
             .external_policies
             .contains(&PolicyRef::parse("flux-system:python").unwrap()));
-        assert_eq!(config.severity("unused-policy", Severity::Warning), None);
+        assert_eq!(
+            config.severity("unused-policy", Some(Severity::Warning)),
+            None
+        );
         assert!(config.exclude.is_match("charts/x/values.yaml"));
         assert_eq!(config.served_image_apis, ["v1", "v1beta2"]);
     }

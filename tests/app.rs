@@ -366,3 +366,25 @@ fn a_duplicate_definition_never_lends_its_values_to_the_other() {
     assert!(rules.contains(&"duplicate-object"), "{json}");
     assert!(!rules.contains(&"tag-filtered-out"), "{json}");
 }
+
+/// `unused-ignore` is opt-in: the fixture that triggers it with its config says nothing without.
+#[test]
+fn unused_ignores_are_reported_only_when_asked_for() {
+    let fixture = repo_dir().join("fixtures/rules/unused-ignore/triggers");
+    let count = |args: &[&str]| {
+        let output = check(
+            &fixture,
+            &[&["--statistics", "--format", "json"], args].concat(),
+        );
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json["statistics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["rule"] == "unused-ignore")
+            .map(|s| s["count"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(count(&[]), 2);
+    assert_eq!(count(&["--no-config"]), 0);
+}

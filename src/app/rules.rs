@@ -10,7 +10,7 @@ pub fn list(format: RulesFormat) -> Result<i32, Failure> {
         println!("| rule | default | what it catches |\n|---|---|---|");
     }
     for rule in RULES {
-        let severity = rule.severity.as_str();
+        let severity = rules::default_severity(rule).map_or("off", |s| s.as_str());
         match format {
             RulesFormat::Text => println!("{:width$}  {severity:7}  {}", rule.id, rule.summary),
             RulesFormat::Markdown => println!("| `{}` | {severity} | {} |", rule.id, rule.summary),
@@ -31,7 +31,7 @@ pub fn show(id: &str) -> Result<i32, Failure> {
     println!(
         "# {} ({} by default)\n\n{}\n\n{}",
         rule.id,
-        rule.severity.as_str(),
+        rules::default_severity(rule).map_or("off", |s| s.as_str()),
         rule.summary,
         rule.docs.trim_end()
     );
