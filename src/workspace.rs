@@ -1,11 +1,16 @@
-//! A loaded repository: the walk's files scanned in parallel (YAML tree, markers), the Flux
-//! objects indexed, ready for the rules. Glue for walk → scan → model; owns no rule.
+//! A loaded repository: the walk's files scanned in parallel (YAML tree, markers), then the files
+//! the kustomizations name, the model of what Flux applies and its objects indexed, ready for
+//! the rules. Glue for walk → scan → model; owns no rule.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
-use crate::flux::objects::{read_objects, API_GROUP};
+use crate::flux::objects::API_GROUP;
+use crate::model::kustomization::Kustomization;
+use crate::model::render::BuildError;
+use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, mentions_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlFile};
 use crate::source::{SourceFile, Span};
@@ -34,6 +39,8 @@ pub struct Workspace {
     pub root: PathBuf,
     pub files: Vec<ScannedFile>,
     pub index: FluxIndex,
+    /// Renders, build errors and notes: what Flux applies.
+    pub model: Model,
     pub read_errors: Vec<ReadError>,
     pub pattern_tests: Vec<PatternTest>,
     /// Malformed pattern tests: file, span, message.
@@ -48,7 +55,7 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
         || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
         || path.ends_with(TEST_FILE_SUFFIX)
-        || crate::kustomize::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
+        || model::kustomization::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
         || Some(path) == config_path
 }
 
@@ -61,18 +68,31 @@ impl Workspace {
             exclude: &config.exclude,
         };
         let config_path = config.path.as_deref();
-        let (files, read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
+        let (mut files, read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if !worth_parsing(&path, &bytes, config_path) {
-                return None;
-            }
-            let text = match String::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
-            };
-            Some(scan_file(SourceFile::new(path, disk_path, text)))
+            worth_parsing(&path, &bytes, config_path).then(|| scan_bytes(path, disk_path, bytes))
         });
-        Workspace::index(root, files, read_errors, counted.into_inner(), config)
+        let kustomizations = model::read_kustomizations(&files);
+        let loaded: std::collections::HashSet<String> =
+            files.iter().map(|f| f.source.path.clone()).collect();
+        for path in model::referenced_files(&kustomizations) {
+            let disk_path = root.join(&path);
+            if loaded.contains(&path) || !disk_path.is_file() {
+                continue;
+            }
+            // A build reads every file it names; read errors surface as build errors.
+            if let Ok(bytes) = std::fs::read(&disk_path) {
+                files.push(scan_bytes(path, disk_path, bytes));
+            }
+        }
+        Workspace::index(
+            root,
+            files,
+            kustomizations,
+            read_errors,
+            counted.into_inner(),
+            config,
+        )
     }
 
     /// The same repository after `--fix` rewrote some files' text (from `fix::new_texts`): only
@@ -84,38 +104,30 @@ impl Workspace {
             let source = SourceFile::new(source.path.clone(), source.disk_path.clone(), text);
             files[file] = scan_file(source);
         }
+        let kustomizations = model::read_kustomizations(&files);
         Workspace::index(
             &self.root,
             files,
+            kustomizations,
             self.read_errors,
             self.stats.files_scanned,
             config,
         )
     }
 
-    /// Indexes scanned files: the Flux objects (namespaces from kustomizations) and pattern tests.
+    /// Models what Flux applies from the scanned files and indexes its objects and the pattern
+    /// tests.
     fn index(
         root: &Path,
         files: Vec<ScannedFile>,
+        kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
         read_errors: Vec<ReadError>,
         files_scanned: usize,
         config: &Config,
     ) -> Workspace {
         let config_path = config.path.as_deref();
-        let forced_namespaces = crate::kustomize::namespaces(&files);
-        let objects = files
-            .iter()
-            .enumerate()
-            .flat_map(|(i, file)| match &file.yaml {
-                Ok(yaml) => read_objects(
-                    yaml,
-                    i,
-                    forced_namespaces.get(&file.source.path).map(String::as_str),
-                    &config.default_namespace,
-                ),
-                Err(_) => Vec::new(),
-            })
-            .collect();
+        let (model, objects) =
+            Model::build(root, &files, kustomizations, &config.default_namespace);
         let mut pattern_tests = Vec::new();
         let mut pattern_test_errors = Vec::new();
         for (i, file) in files.iter().enumerate() {
@@ -135,6 +147,7 @@ impl Workspace {
         Workspace {
             root: root.to_path_buf(),
             index: FluxIndex::new(objects),
+            model,
             files,
             read_errors,
             pattern_tests,
@@ -143,9 +156,22 @@ impl Workspace {
         }
     }
 
+    /// `kustomize build` of one folder, natively (what the oracle test compares with kubectl).
+    pub fn render(&self, dir: &str) -> Result<model::render::Build, model::render::BuildError> {
+        self.model.render(&self.root, &self.files, dir)
+    }
+
     pub fn file_by_path(&self, path: &str) -> Option<usize> {
         self.files.iter().position(|f| f.source.path == path)
     }
+}
+
+fn scan_bytes(path: String, disk_path: PathBuf, bytes: Vec<u8>) -> ScannedFile {
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+    };
+    scan_file(SourceFile::new(path, disk_path, text))
 }
 
 pub fn scan_file(source: SourceFile) -> ScannedFile {
