@@ -267,3 +267,19 @@ fn check_fix_json_always_emits_its_document() {
     assert!(document["diagnostics"].is_array() && document["summary"].is_object());
     assert_eq!(std::fs::read(dir.join("values.yaml")).unwrap(), before);
 }
+
+/// Text from a repository (a YAML escape in `spec.image`, from a pull request) reaches the
+/// terminal escaped: no control sequence gets through.
+#[test]
+fn an_image_name_cannot_drive_the_terminal() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    repositories(dir, &["\"ghcr.io/org/\\e]0;pwned\\a\"".to_string()], None);
+    let output = binary_in(dir, &["tags", "--write", "t.json", "--no-cache"]);
+    let text = stderr(&output);
+    assert!(text.contains("pwned"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+}

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use super::{diagnostics_exit_code, emit, find_targets, jobs, load_config, render_report, Failure};
 use crate::cli::{CheckArgs, GlobalArgs};
+use crate::report::human::printable;
 use crate::report::{Report, Summary};
 use crate::rules;
 use crate::tags::TagSnapshot;
@@ -25,7 +26,11 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         let config = load_config(target, &args.root, global)?;
         let workspace = Workspace::load(&target.root, &config, jobs(args.jobs));
         for error in &workspace.read_errors {
-            eprintln!("warning: cannot read {}: {}", error.path, error.message);
+            eprintln!(
+                "warning: cannot read {}: {}",
+                printable(&error.path),
+                printable(&error.message)
+            );
         }
         let (mut found, found_summary) = rules::run(
             &workspace,

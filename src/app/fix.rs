@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::fix::{self, Change};
 use crate::forge;
 use crate::git::{self, PublishOutcome};
+use crate::report::human::printable;
 use crate::report::{Diagnostic, Report};
 use crate::rules;
 use crate::tags::TagSource;
@@ -46,7 +47,7 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let resolution = update::resolve(needs, &fetched, &source);
     for failure in &resolution.failures {
         if failure.stage != Stage::Tags {
-            eprintln!("error: {}: {}", failure.policy, failure.message);
+            eprintln!("error: {}: {}", failure.policy, printable(&failure.message));
         }
     }
     let failed_to_resolve = !resolution.failures.is_empty();
@@ -116,7 +117,7 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
                     match review.open_pull_request(fix, &plan.changes) {
                         Ok(line) => eprintln!("{line}"),
                         Err(message) => {
-                            eprintln!("error: {message}");
+                            eprintln!("error: {}", printable(&message));
                             failed = true;
                         }
                     }
@@ -124,7 +125,7 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
                 pushed = Some(outcome);
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", printable(&error.to_string()));
                 failed = true;
             }
         }

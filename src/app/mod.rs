@@ -59,7 +59,7 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
     result.unwrap_or_else(|Failure(message)| {
-        eprintln!("error: {message}");
+        eprintln!("error: {}", human::printable(&message));
         EXIT_FAILURE
     })
 }
