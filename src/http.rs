@@ -188,7 +188,7 @@ mod tests {
         for n in 1..=BREAKER_THRESHOLD {
             assert!(breaker.call("a", fail(n), unreachable).is_ok(), "asked");
         }
-        let down = breaker.call("a", fail(0), unreachable).err().expect("open");
+        let down = breaker.call("a", fail(0), unreachable).expect_err("open");
         assert_eq!(down.first_error, "failure 1");
         assert_eq!(down.consecutive_failures, BREAKER_THRESHOLD);
         assert!(breaker.call("b", || Ok(()), unreachable).is_ok());
