@@ -96,6 +96,10 @@ pub struct CheckArgs {
     /// not empty; FORCE_COLOR or CLICOLOR_FORCE force it).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Check every cluster as if it ran this Flux version (`2.9`, `2.9.x`): what would break on
+    /// upgrade is an error.
+    #[arg(long, value_name = "VERSION", conflicts_with = "fix")]
+    pub flux_version: Option<String>,
     /// Write the report to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output_file: Option<PathBuf>,

@@ -2,16 +2,14 @@
 //! the kustomizations name, the model of what Flux applies and its objects indexed, ready for
 //! the rules. Glue for walk → scan → model; owns no rule.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
 use crate::flux::objects::API_GROUP;
-use crate::model::kustomization::Kustomization;
-use crate::model::render::BuildError;
+use crate::flux::versions::PIN_PATTERNS;
 use crate::model::{self, Model};
-use crate::scan::marker::{find_markers, mentions_marker, FileMarkers};
+use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlFile};
 use crate::source::{SourceFile, Span};
 use crate::walk::{self, ReadError, WalkOptions};
@@ -50,10 +48,13 @@ pub struct Workspace {
 
 /// Byte patterns that make a file worth parsing.
 fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
-    mentions_marker(bytes)
+    may_hold_marker(bytes)
         || memchr::memmem::find(bytes, API_GROUP.as_bytes()).is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
+        || PIN_PATTERNS
+            .iter()
+            .any(|pattern| memchr::memmem::find(bytes, pattern.as_bytes()).is_some())
         || path.ends_with(TEST_FILE_SUFFIX)
         || model::kustomization::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
         || Some(path) == config_path
@@ -85,14 +86,7 @@ impl Workspace {
                 files.push(scan_bytes(path, disk_path, bytes));
             }
         }
-        Workspace::index(
-            root,
-            files,
-            kustomizations,
-            read_errors,
-            counted.into_inner(),
-            config,
-        )
+        Workspace::index(root, files, read_errors, counted.into_inner(), config)
     }
 
     /// The same repository after `--fix` rewrote some files' text (from `fix::new_texts`): only
@@ -104,28 +98,25 @@ impl Workspace {
             let source = SourceFile::new(source.path.clone(), source.disk_path.clone(), text);
             files[file] = scan_file(source);
         }
-        let kustomizations = model::read_kustomizations(&files);
         Workspace::index(
             &self.root,
             files,
-            kustomizations,
             self.read_errors,
             self.stats.files_scanned,
             config,
         )
     }
 
-    /// Models what Flux applies from the scanned files and indexes its objects and the pattern
-    /// tests.
+    /// Models scanned files: what the kustomizations render, the Flux objects, pattern tests.
     fn index(
         root: &Path,
         files: Vec<ScannedFile>,
-        kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
         read_errors: Vec<ReadError>,
         files_scanned: usize,
         config: &Config,
     ) -> Workspace {
         let config_path = config.path.as_deref();
+        let kustomizations = model::read_kustomizations(&files);
         let (model, objects) =
             Model::build(root, &files, kustomizations, &config.default_namespace);
         let mut pattern_tests = Vec::new();

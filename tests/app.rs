@@ -192,7 +192,7 @@ fn config_yml_both_none_and_what_was_used() {
             "root: {}",
             temp.path().canonicalize().unwrap().display()
         )) && said.contains(".flux-image-lint.yml")
-            && said.contains("image APIs served: v1"),
+            && said.contains("\nflux: "),
         "{said}"
     );
     let ignored = check(temp.path(), &["--strict", "--no-config"]);

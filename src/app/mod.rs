@@ -164,18 +164,10 @@ pub fn load_config(
     };
     if global.verbose > 0 {
         eprintln!(
-            "root: {}\nconfig: {}\nimage APIs served: {}{}",
+            "root: {}\nconfig: {}",
             root.display(),
             path.as_ref()
                 .map_or("none (defaults)".to_string(), |p| p.display().to_string()),
-            config.served_image_apis.join(", "),
-            // The Flux version a repository runs is detected under issue 10; until then the
-            // served APIs come from `served_image_apis` alone.
-            if config.path.is_some() {
-                ""
-            } else {
-                " (default)"
-            }
         );
     }
     Ok(config)

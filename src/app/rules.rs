@@ -10,7 +10,7 @@ pub fn list(format: RulesFormat) -> Result<i32, Failure> {
         println!("| rule | default | what it catches |\n|---|---|---|");
     }
     for rule in RULES {
-        let severity = rules::default_severity(rule).map_or("off", |s| s.as_str());
+        let severity = rule.default_label();
         match format {
             RulesFormat::Text => println!("{:width$}  {severity:7}  {}", rule.id, rule.summary),
             RulesFormat::Markdown => println!("| `{}` | {severity} | {} |", rule.id, rule.summary),
@@ -28,10 +28,13 @@ pub fn show(id: &str) -> Result<i32, Failure> {
             "unknown rule `{id}`{hint}; `flux-image-lint rules` lists them"
         ))
     })?;
+    let default = match rule.default_severity() {
+        Some(severity) => format!("{} by default", severity.as_str()),
+        None => format!("off by default, {} when enabled", rule.severity.as_str()),
+    };
     println!(
-        "# {} ({} by default)\n\n{}\n\n{}",
+        "# {} ({default})\n\n{}\n\n{}",
         rule.id,
-        rules::default_severity(rule).map_or("off", |s| s.as_str()),
         rule.summary,
         rule.docs.trim_end()
     );

@@ -23,9 +23,9 @@ pub fn render(report: &Report) -> String {
                 "shortDescription": {"text": rule.summary},
                 "fullDescription": {"text": rule.summary},
                 "help": {"text": rule.docs, "markdown": rule.docs},
-                "defaultConfiguration": match crate::rules::default_severity(rule) {
-                    Some(severity) => json!({"level": level(severity)}),
-                    None => json!({"level": level(rule.severity), "enabled": false}),
+                "defaultConfiguration": {
+                    "level": level(rule.severity),
+                    "enabled": rule.default_severity().is_some(),
                 },
             })
         })
