@@ -265,7 +265,29 @@ fn check_fix_json_always_emits_its_document() {
     assert_eq!(failures[0]["stage"], "tags");
     assert_eq!(document["changes"], serde_json::json!([]));
     assert!(document["diagnostics"].is_array() && document["summary"].is_object());
+    assert_eq!(document["error"], serde_json::Value::Null);
     assert_eq!(std::fs::read(dir.join("values.yaml")).unwrap(), before);
+
+    // It could not even start: the document says why.
+    let output = binary_in(
+        dir,
+        &[
+            "check",
+            ".",
+            "--fix",
+            "--format",
+            "json",
+            "--tags-file",
+            "missing.json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(
+        document["error"].as_str().unwrap().contains("missing.json"),
+        "{document}"
+    );
+    assert_eq!(document["changes"], serde_json::json!([]));
 }
 
 /// Text from a repository (a YAML escape in `spec.image`, from a pull request) reaches the
