@@ -245,6 +245,17 @@ fn a_config_nearer_to_the_files_than_the_root_is_not_silently_ignored() {
         text.contains("flux/.flux-image-lint.yaml is not read") && text.contains("--root"),
         "{text}"
     );
+    let chosen = binary()
+        .args(["check", "--no-config", "--root"])
+        .arg(temp.path())
+        .arg(flux.join("policies.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        !stderr(&chosen).contains("is not read"),
+        "{}",
+        stderr(&chosen)
+    );
 }
 
 fn colored(output: &Output) -> bool {
