@@ -12,7 +12,7 @@ pub mod flux;
 pub mod forge;
 pub mod git;
 pub mod http;
-pub mod kustomize;
+pub mod model;
 pub mod policy;
 pub mod registry;
 pub mod report;

@@ -1,12 +1,14 @@
-//! A loaded repository: the walk's files scanned in parallel (YAML tree, markers), the Flux
-//! objects indexed, ready for the rules. Glue for walk → scan → model; owns no rule.
+//! A loaded repository: the walk's files scanned in parallel (YAML tree, markers), then the files
+//! the kustomizations name, the model of what Flux applies and its objects indexed, ready for
+//! the rules. Glue for walk → scan → model; owns no rule.
 
 use std::path::{Path, PathBuf};
 
 use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
-use crate::flux::objects::{read_objects, API_GROUP};
+use crate::flux::objects::API_GROUP;
 use crate::flux::versions::PIN_PATTERNS;
+use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, mentions_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlFile};
 use crate::source::{SourceFile, Span};
@@ -35,6 +37,8 @@ pub struct Workspace {
     pub root: PathBuf,
     pub files: Vec<ScannedFile>,
     pub index: FluxIndex,
+    /// Renders, build errors and notes: what Flux applies.
+    pub model: Model,
     pub read_errors: Vec<ReadError>,
     pub pattern_tests: Vec<PatternTest>,
     /// Malformed pattern tests: file, span, message.
@@ -52,7 +56,7 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
             .iter()
             .any(|pattern| memchr::memmem::find(bytes, pattern.as_bytes()).is_some())
         || path.ends_with(TEST_FILE_SUFFIX)
-        || crate::kustomize::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
+        || model::kustomization::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
         || Some(path) == config_path
 }
 
@@ -65,31 +69,25 @@ impl Workspace {
             exclude: &config.exclude,
         };
         let config_path = config.path.as_deref();
-        let (files, read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
+        let (mut files, read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if !worth_parsing(&path, &bytes, config_path) {
-                return None;
-            }
-            let text = match String::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
-            };
-            Some(scan_file(SourceFile::new(path, disk_path, text)))
+            worth_parsing(&path, &bytes, config_path).then(|| scan_bytes(path, disk_path, bytes))
         });
-        let forced_namespaces = crate::kustomize::namespaces(&files);
-        let objects = files
-            .iter()
-            .enumerate()
-            .flat_map(|(i, file)| match &file.yaml {
-                Ok(yaml) => read_objects(
-                    yaml,
-                    i,
-                    forced_namespaces.get(&file.source.path).map(String::as_str),
-                    &config.default_namespace,
-                ),
-                Err(_) => Vec::new(),
-            })
-            .collect();
+        let kustomizations = model::read_kustomizations(&files);
+        let loaded: std::collections::HashSet<String> =
+            files.iter().map(|f| f.source.path.clone()).collect();
+        for path in model::referenced_files(&kustomizations) {
+            let disk_path = root.join(&path);
+            if loaded.contains(&path) || !disk_path.is_file() {
+                continue;
+            }
+            // A build reads every file it names; read errors surface as build errors.
+            if let Ok(bytes) = std::fs::read(&disk_path) {
+                files.push(scan_bytes(path, disk_path, bytes));
+            }
+        }
+        let (model, objects) =
+            Model::build(root, &files, kustomizations, &config.default_namespace);
         let mut pattern_tests = Vec::new();
         let mut pattern_test_errors = Vec::new();
         for (i, file) in files.iter().enumerate() {
@@ -109,6 +107,7 @@ impl Workspace {
         Workspace {
             root: root.to_path_buf(),
             index: FluxIndex::new(objects),
+            model,
             files,
             read_errors,
             pattern_tests,
@@ -117,9 +116,22 @@ impl Workspace {
         }
     }
 
+    /// `kustomize build` of one folder, natively (what the oracle test compares with kubectl).
+    pub fn render(&self, dir: &str) -> Result<model::render::Build, model::render::BuildError> {
+        self.model.render(&self.root, &self.files, dir)
+    }
+
     pub fn file_by_path(&self, path: &str) -> Option<usize> {
         self.files.iter().position(|f| f.source.path == path)
     }
+}
+
+fn scan_bytes(path: String, disk_path: PathBuf, bytes: Vec<u8>) -> ScannedFile {
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+    };
+    scan_file(SourceFile::new(path, disk_path, text))
 }
 
 pub fn scan_file(source: SourceFile) -> ScannedFile {

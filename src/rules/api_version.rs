@@ -53,8 +53,8 @@ If the version was not detected, set `flux_version` (e.g. `2.8`, or per cluster 
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
-        let flux = cx.flux_for_file(object.file);
+    for object in cx.objects() {
+        let flux = cx.flux_for_file(object.api_version.file);
         let written = &object.api_version.value;
         let Some((group, api)) = written.split_once('/') else {
             continue;
@@ -97,7 +97,7 @@ fn check(cx: &Context, out: &mut Findings) {
         out.push_with_severity(
             &RULE,
             severity,
-            object.file,
+            object.api_version.file,
             object.api_version.span,
             message,
             help,

@@ -49,7 +49,7 @@ author email; point `update.path` at an existing directory.
 const PRE_SELECTOR_APIS: &[&str] = &["v1alpha1", "v1alpha2", "v1beta1"];
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let Spec::Automation(spec) = &object.spec else {
             continue;
         };
@@ -62,7 +62,7 @@ fn check(cx: &Context, out: &mut Findings) {
         if spec.source_ref_name.is_none() {
             out.push(
                 &RULE,
-                object.file,
+                object.name.file,
                 object.name.span,
                 missing("spec.sourceRef.name"),
                 "set `spec.sourceRef: {kind: GitRepository, name: flux-system}`".to_string(),
@@ -75,7 +75,7 @@ fn check(cx: &Context, out: &mut Findings) {
         {
             out.push(
                 &RULE,
-                object.file,
+                object.name.file,
                 object.name.span,
                 missing("spec.git.commit.author.email"),
                 "set `spec.git.commit.author.email`, e.g. `fluxcdbot@users.noreply.github.com`"
@@ -87,7 +87,7 @@ fn check(cx: &Context, out: &mut Findings) {
             if !cx.workspace.root.join(&relative).exists() {
                 out.push(
                     &RULE,
-                    object.file,
+                    path.file,
                     path.span,
                     format!("`update.path` `{}` does not exist in this repository, so the automation updates nothing", path.value),
                     "point it at a directory relative to the repository root, e.g. `./clusters/production`".to_string(),
@@ -103,7 +103,7 @@ fn check(cx: &Context, out: &mut Findings) {
         if spec.policy_selector.is_some() && PRE_SELECTOR_APIS.contains(&api) {
             out.push(
                 &RULE,
-                object.file,
+                object.api_version.file,
                 object.api_version.span,
                 format!("ImageUpdateAutomation `{}` sets `spec.policySelector`, which `{api}` does not have: Kubernetes drops it, so the automation applies every ImagePolicy of its namespace", object.key()),
                 "use `image.toolkit.fluxcd.io/v1` (or `v1beta2` before Flux 2.7), which have `policySelector` (from Flux 2.3)".to_string(),
@@ -133,7 +133,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 out.push_with_severity(
                     &RULE,
                     severity,
-                    object.file,
+                    template.file,
                     template.span,
                     message,
                     field.advice.to_string(),
