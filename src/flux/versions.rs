@@ -597,7 +597,9 @@ pub struct ClusterFlux {
 
 impl ClusterFlux {
     /// Keeps the pins that decide among the files' `pins`, the config's (`flux_version` entries
-    /// for `cluster_path`, or all of them when there is no cluster) and `--flux-version`.
+    /// for `cluster_path`, or all of them when there is no cluster) and `--flux-version`. For
+    /// one cluster of several, pass the pins its own files hold, or the repository's when they
+    /// hold none.
     pub fn resolve(pins: Vec<Pin>, config: &Config, cluster_path: Option<&str>) -> ClusterFlux {
         let mut all = pins;
         all.extend(config_pins(config, cluster_path));
