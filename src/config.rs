@@ -15,7 +15,11 @@ use crate::scan::marker::PolicyRef;
 use crate::scan::yaml::{NodeId, YamlFile};
 use crate::source::{SourceFile, Span};
 
-pub const FILE_NAME: &str = ".flux-image-lint.yaml";
+/// Where the config is looked for at the root; only one may exist.
+pub const FILE_NAMES: [&str; 2] = [".flux-image-lint.yaml", ".flux-image-lint.yml"];
+
+/// Every version the `image.toolkit.fluxcd.io` API group has had.
+pub const IMAGE_API_VERSIONS: &[&str] = &["v1alpha1", "v1alpha2", "v1beta1", "v1beta2", "v1"];
 
 /// What a rule is set to in the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,13 +109,13 @@ const KEYS: &[&str] = &[
 ];
 
 impl Config {
-    /// The effective severity of a rule.
-    pub fn severity(&self, rule: &str, default: Severity) -> Option<Severity> {
+    /// The effective severity of a rule whose own default is `default` (`None`: off).
+    pub fn severity(&self, rule: &str, default: Option<Severity>) -> Option<Severity> {
         match self.levels.get(rule) {
             Some(Level::Error) => Some(Severity::Error),
             Some(Level::Warning) => Some(Severity::Warning),
             Some(Level::Off) => None,
-            None => Some(default),
+            None => default,
         }
     }
 
@@ -207,10 +211,48 @@ impl Config {
             match key {
                 "include" => config.include = globs(value, key)?,
                 "exclude" => config.exclude = globs(value, key)?,
-                "default_namespace" => config.default_namespace = string(value, key)?,
-                "branch" => config.branch = Some(string(value, key)?),
+                "default_namespace" => {
+                    let namespace = string(value, key)?;
+                    if !is_dns_label(&namespace) {
+                        return Err(error_at(
+                            yaml.node(value).span.start,
+                            format!("`{namespace}` is not a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"),
+                        ));
+                    }
+                    config.default_namespace = namespace;
+                }
+                "branch" => {
+                    let template = string(value, key)?;
+                    if let Some(unknown) = unknown_placeholder(&template, crate::git::PLACEHOLDERS)
+                    {
+                        return Err(error_at(
+                            yaml.node(value).span.start,
+                            format!(
+                                "unknown placeholder `{{{unknown}}}` in `branch`; use {}",
+                                crate::git::PLACEHOLDERS
+                                    .iter()
+                                    .map(|p| format!("`{{{p}}}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ));
+                    }
+                    config.branch = Some(template);
+                }
                 "remote" => config.remote = Some(string(value, key)?),
-                "author" => config.author = Some(string(value, key)?),
+                "author" => {
+                    let author = string(value, key)?;
+                    let well_formed = author
+                        .split_once('<')
+                        .is_some_and(|(name, rest)| !name.trim().is_empty() && rest.ends_with('>'));
+                    if !well_formed {
+                        return Err(error_at(
+                            yaml.node(value).span.start,
+                            format!("`author` must be `Name <email>`, not `{author}`"),
+                        ));
+                    }
+                    config.author = Some(author);
+                }
                 "commit_message" => {
                     let template = string(value, key)?;
                     if let Some(unknown) = unknown_placeholder(&template, &["week", "changes"]) {
@@ -222,8 +264,26 @@ impl Config {
                     config.commit_message = Some(template);
                 }
                 "served_image_apis" => {
+                    let versions = strings(value, key)?;
+                    if versions.is_empty() {
+                        return Err(error_at(
+                            yaml.node(value).span.start,
+                            "`served_image_apis` must name at least one version, e.g. [v1]".into(),
+                        ));
+                    }
+                    for (version, offset) in &versions {
+                        if !IMAGE_API_VERSIONS.contains(&version.as_str()) {
+                            return Err(error_at(
+                                *offset,
+                                format!(
+                                    "`{version}` is not a version of the image.toolkit.fluxcd.io API; known: {}",
+                                    IMAGE_API_VERSIONS.join(", ")
+                                ),
+                            ));
+                        }
+                    }
                     config.served_image_apis = Some(ServedOverride {
-                        versions: strings(value, key)?.into_iter().map(|(s, _)| s).collect(),
+                        versions: versions.into_iter().map(|(s, _)| s).collect(),
                         location: location(value),
                     });
                 }
@@ -317,6 +377,16 @@ impl Config {
     }
 }
 
+/// RFC 1123 label, as Kubernetes requires of namespace names.
+fn is_dns_label(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
 /// The first `{name}` in a template that is not one of `known`.
 fn unknown_placeholder(template: &str, known: &[&str]) -> Option<String> {
     let mut rest = template;
@@ -337,8 +407,8 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(&SourceFile::new(
-            FILE_NAME.into(),
-            FILE_NAME.into(),
+            FILE_NAMES[0].into(),
+            FILE_NAMES[0].into(),
             text.into(),
         ))
     }
@@ -350,7 +420,10 @@ mod tests {
         assert!(config
             .external_policies
             .contains(&PolicyRef::parse("flux-system:python").unwrap()));
-        assert_eq!(config.severity("unused-policy", Severity::Warning), None);
+        assert_eq!(
+            config.severity("unused-policy", Some(Severity::Warning)),
+            None
+        );
         assert!(config.exclude.is_match("charts/x/values.yaml"));
         assert_eq!(
             config.served_image_apis.unwrap().versions,
@@ -409,6 +482,30 @@ mod tests {
             parse("commit_message: 'deps: {week}\\n\\n{changes}'\nauthor: Bot <bot@example.com>\n")
                 .unwrap();
         assert_eq!(config.author.as_deref(), Some("Bot <bot@example.com>"));
+    }
+
+    #[test]
+    fn enumerated_values_are_validated_where_they_are_written() {
+        for (text, line, needle) in [
+            (
+                "served_image_apis:\n  - v1\n  - v9\n",
+                3,
+                "`v9` is not a version",
+            ),
+            ("served_image_apis: []\n", 1, "at least one"),
+            (
+                "rules:\n  unused-policy: of\n",
+                2,
+                "`error`, `warning` or `off`",
+            ),
+            ("branch: 'updates/{week}'\n", 1, "`{week}`"),
+            ("author: bot\n", 1, "Name <email>"),
+            ("default_namespace: Flux_System\n", 1, "namespace name"),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.line, line, "{text}: {error}");
+            assert!(error.message.contains(needle), "{text}: {error}");
+        }
     }
 }
 

@@ -625,6 +625,11 @@ impl ClusterFlux {
         }
     }
 
+    /// Which Flux the cluster runs and where that was read, for `--verbose`.
+    pub fn description(&self) -> String {
+        describe(self.pins.iter())
+    }
+
     /// The note `--verbose` gives when nothing pins a version.
     pub fn assumption(&self) -> Option<String> {
         let pins = self.upgrading_from.as_ref().unwrap_or(&self.pins);

@@ -54,7 +54,7 @@ If the version was not detected, set `flux_version` (e.g. `2.8`, or per cluster 
 
 fn check(cx: &Context, out: &mut Findings) {
     for object in cx.objects() {
-        let flux = cx.flux_for_file(object.api_version.file);
+        let flux = cx.flux_for_file(object.file);
         let written = &object.api_version.value;
         let Some((group, api)) = written.split_once('/') else {
             continue;
