@@ -49,7 +49,8 @@ fn check(c: &mut Criterion) {
             format!("2000 files, {SERVICES} markers, jobs {jobs}"),
             |b| {
                 b.iter(|| {
-                    let workspace = Workspace::load(temp.path(), &config, jobs);
+                    let workspace =
+                        Workspace::load(temp.path(), &config, jobs).expect("files listed");
                     let (diagnostics, summary) = rules::run(&workspace, &config, None, None);
                     assert_eq!(summary.markers, SERVICES);
                     assert!(diagnostics.is_empty(), "{diagnostics:?}");

@@ -18,6 +18,7 @@ use crate::rules;
 use crate::scan::marker::PolicyRef;
 use crate::tags::{request_for, TagSnapshot, TagSource};
 use crate::update;
+use crate::walk::FileSet;
 use crate::workspace::Workspace;
 
 /// Exit codes: 0 clean, 1 errors found, 2 the tool could not do its job.
@@ -171,7 +172,7 @@ pub struct RegistryArgs {
     /// Do not read or write the tag cache.
     #[arg(long)]
     pub no_cache: bool,
-    /// Log registry requests on stderr (credentials are never shown).
+    /// Log registry requests (credentials are never shown) and the files `check` skips on stderr.
     #[arg(long, short = 'v')]
     pub verbose: bool,
 }
@@ -386,9 +387,14 @@ fn check(args: &CheckArgs) -> Result<i32, Failure> {
     let prefix_paths = targets.len() > 1;
     for target in &targets {
         let config = load_config(&target.root, args.root.config.as_deref())?;
-        let workspace = Workspace::load(&target.root, &config, jobs(args.jobs));
+        let workspace = Workspace::load(&target.root, &config, jobs(args.jobs))?;
         for error in &workspace.read_errors {
             eprintln!("warning: cannot read {}: {}", error.path, error.message);
+        }
+        if args.registry.verbose {
+            for skipped in workspace.file_set.skipped()? {
+                eprintln!("skipped {}: {}", skipped.path, skipped.reason);
+            }
         }
         let (mut found, found_summary) = rules::run(
             &workspace,
@@ -499,7 +505,7 @@ fn explain(args: &ExplainArgs) -> Result<i32, Failure> {
         .ok_or_else(|| Failure(format!("`{}` is not `namespace:name`", args.policy)))?;
     let target = find_targets(&[], args.root.root.as_deref())?.remove(0);
     let config = load_config(&target.root, args.root.config.as_deref())?;
-    let workspace = Workspace::load(&target.root, &config, jobs(None));
+    let workspace = Workspace::load(&target.root, &config, jobs(None))?;
     let Some((policy, spec)) = workspace.index.policy(&wanted.namespace, &wanted.name) else {
         let known = workspace.index.keys(Kind::ImagePolicy);
         let hint = crate::rules::closest_policy(&args.policy, &known)
@@ -547,7 +553,7 @@ fn explain(args: &ExplainArgs) -> Result<i32, Failure> {
 fn write_tags(args: &TagsArgs) -> Result<i32, Failure> {
     let target = find_targets(&[], args.root.root.as_deref())?.remove(0);
     let config = load_config(&target.root, args.root.config.as_deref())?;
-    let workspace = Workspace::load(&target.root, &config, jobs(None));
+    let workspace = Workspace::load(&target.root, &config, jobs(None))?;
     let mut requests: Vec<crate::registry::TagRequest> = Vec::new();
     for object in workspace.index.of_kind(Kind::ImageRepository) {
         if let crate::flux::objects::Spec::Repository(repository) = &object.spec {
@@ -602,7 +608,7 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
     // With --push every input comes from the base commit, materialised in a scratch directory,
     // so the user's working tree is never read or touched.
     let scratch;
-    let (work_root, git_prefix) = if fix.push {
+    let (file_set, git_prefix) = if fix.push {
         let toplevel = git::toplevel(&target.root).ok_or_else(|| {
             Failure(format!(
                 "--push needs a git repository, and {} is not in one",
@@ -611,26 +617,17 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
         })?;
         let prefix = crate::walk::relative_path(&toplevel, &target.root);
         let (_, files) = git::read_base_files(&toplevel, fix.base.as_deref(), |path| {
-            (prefix.is_empty() || path.starts_with(&format!("{prefix}/")))
-                && crate::walk::is_yaml_name(path.rsplit('/').next().unwrap_or(path))
+            crate::walk::wanted_in_commit(&prefix, path)
         })?;
         scratch = tempfile::tempdir()?;
-        for (path, bytes) in files {
-            let relative = if prefix.is_empty() {
-                path.as_str()
-            } else {
-                &path[prefix.len() + 1..]
-            };
-            let destination = scratch.path().join(relative);
-            std::fs::create_dir_all(destination.parent().expect("files have a parent"))?;
-            std::fs::write(destination, bytes)?;
-        }
-        (scratch.path().to_path_buf(), Some(prefix))
+        let file_set = FileSet::from_commit(scratch.path(), &prefix, files)?;
+        (file_set, Some(prefix))
     } else {
-        (target.root.clone(), None)
+        (FileSet::of_directory(&target.root)?, None)
     };
+    let work_root = file_set.root.clone();
     let config = load_config(&work_root, args.root.config.as_deref())?;
-    let workspace = Workspace::load(&work_root, &config, jobs(args.jobs));
+    let workspace = Workspace::from_files(file_set.clone(), &config, jobs(args.jobs));
     let resolution = update::resolve(&workspace, &source);
     for failure in &resolution.failures {
         eprintln!("error: {}: {}", failure.policy, failure.message);
@@ -746,7 +743,7 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
     let after = if fix.dry_run {
         workspace
     } else {
-        Workspace::load(&work_root, &config, jobs(args.jobs))
+        Workspace::from_files(file_set, &config, jobs(args.jobs))
     };
     // The tags file was read once, for the tag source; the rules see the same snapshot.
     let snapshot = match &source {

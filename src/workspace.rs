@@ -9,7 +9,7 @@ use crate::flux::objects::{read_objects, API_GROUP};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlFile};
 use crate::source::{SourceFile, Span};
-use crate::walk::{self, ReadError, WalkOptions};
+use crate::walk::{FileSet, ListError, ReadError, WalkOptions};
 
 /// Suffix of files holding pattern tests for policies.
 pub const TEST_FILE_SUFFIX: &str = ".imagepolicy-tests.yaml";
@@ -21,6 +21,10 @@ pub struct ScannedFile {
     pub markers: FileMarkers,
     /// The text names the Flux image API group (objects, or broken attempts at them).
     pub mentions_image_api: bool,
+    /// kustomize-controller receives the file (`.sourceignore`, Flux's default excludes), so
+    /// its objects are applied. Its markers count either way: image-automation-controller
+    /// clones the repository itself.
+    pub applied: bool,
 }
 
 #[derive(Debug, Default)]
@@ -32,6 +36,8 @@ pub struct Stats {
 #[derive(Debug)]
 pub struct Workspace {
     pub root: PathBuf,
+    /// The files Flux gets, as listed for this check.
+    pub file_set: FileSet,
     pub files: Vec<ScannedFile>,
     pub index: FluxIndex,
     pub read_errors: Vec<ReadError>,
@@ -53,7 +59,18 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
 }
 
 impl Workspace {
-    pub fn load(root: &Path, config: &Config, jobs: usize) -> Workspace {
+    /// Loads the repository at `root`: the files git tracks there, or outside git the tree
+    /// less its `.gitignore`d files (see `FileSet::of_directory`).
+    pub fn load(root: &Path, config: &Config, jobs: usize) -> Result<Workspace, ListError> {
+        Ok(Workspace::from_files(
+            FileSet::of_directory(root)?,
+            config,
+            jobs,
+        ))
+    }
+
+    /// Loads the given files (a commit's, for `--push`).
+    pub fn from_files(file_set: FileSet, config: &Config, jobs: usize) -> Workspace {
         let counted = std::sync::atomic::AtomicUsize::new(0);
         let options = WalkOptions {
             jobs,
@@ -61,7 +78,7 @@ impl Workspace {
             exclude: &config.exclude,
         };
         let config_path = config.path.as_deref();
-        let (files, read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
+        let (files, read_errors) = file_set.read(&options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if !worth_parsing(&path, &bytes, config_path) {
                 return None;
@@ -70,12 +87,16 @@ impl Workspace {
                 Ok(text) => text,
                 Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
             };
-            Some(scan_file(SourceFile::new(path, disk_path, text)))
+            let applied = file_set.is_applied(&path);
+            let mut file = scan_file(SourceFile::new(path, disk_path, text));
+            file.applied = applied;
+            Some(file)
         });
         let forced_namespaces = crate::kustomize::namespaces(&files);
         let objects = files
             .iter()
             .enumerate()
+            .filter(|(_, file)| file.applied)
             .flat_map(|(i, file)| match &file.yaml {
                 Ok(yaml) => read_objects(
                     yaml,
@@ -103,7 +124,8 @@ impl Workspace {
             yaml_files: files.len(),
         };
         Workspace {
-            root: root.to_path_buf(),
+            root: file_set.root.clone(),
+            file_set,
             index: FluxIndex::new(objects),
             files,
             read_errors,
@@ -131,5 +153,6 @@ pub fn scan_file(source: SourceFile) -> ScannedFile {
         yaml,
         markers,
         mentions_image_api,
+        applied: true,
     }
 }

@@ -171,7 +171,8 @@ fn root_is_the_git_toplevel_of_the_current_directory() {
         &repo_dir().join("fixtures/rules/unknown-policy/triggers"),
         temp.path(),
     );
-    std::fs::create_dir(temp.path().join(".git")).unwrap();
+    support::git(temp.path(), &["init", "-q"]);
+    support::git(temp.path(), &["add", "-A"]);
     std::fs::create_dir_all(temp.path().join("deep/er")).unwrap();
     let output = run(&["check", "--format", "json"], &temp.path().join("deep/er"));
     assert_eq!(output.status.code(), Some(1));
