@@ -9,7 +9,7 @@ mod support;
 use std::path::Path;
 use std::process::Output;
 
-use support::{copy_dir, git, json, repo_dir, stdout};
+use support::{copy_dir, diagnostic_locations, git, json, repo_dir, stdout};
 
 /// Runs the binary in `dir` with a HOME of the test's own (no global git excludes but those
 /// the test writes there).
@@ -23,23 +23,6 @@ fn check_in(dir: &Path, home: &Path, args: &[&str]) -> Output {
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .unwrap()
-}
-
-/// `rule file:line` of every diagnostic.
-fn findings(output: &Output) -> Vec<String> {
-    json(output)["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {}:{}",
-                d["rule"].as_str().unwrap(),
-                d["file"].as_str().unwrap(),
-                d["line"]
-            )
-        })
-        .collect()
 }
 
 fn write(path: &Path, text: &str) {
@@ -102,7 +85,10 @@ fn inside_git_check_reads_what_git_tracks() {
 
     // Untracked: Flux never sees it, so neither does check; --verbose says so.
     let untracked = check_in(repo, repo, &["--format", "json", "--verbose"]);
-    assert_eq!(findings(&untracked), ["unused-policy policies.yaml:8"]);
+    assert_eq!(
+        diagnostic_locations(&untracked),
+        ["unused-policy policies.yaml:8"]
+    );
     let stderr = String::from_utf8_lossy(&untracked.stderr);
     assert!(
         stderr.contains("skipped apps/app.yaml: not read: git does not track it"),
@@ -115,7 +101,7 @@ fn inside_git_check_reads_what_git_tracks() {
     git(repo, &["add", "-f", "generated/app.yaml"]);
     let staged = check_in(repo, repo, &["--format", "json"]);
     assert_eq!(
-        findings(&staged),
+        diagnostic_locations(&staged),
         [
             "unknown-policy apps/app.yaml:1",
             "unknown-policy generated/app.yaml:1",
@@ -125,7 +111,7 @@ fn inside_git_check_reads_what_git_tracks() {
 
     // A sub-folder root is still what git tracks there.
     let sub = check_in(repo, repo, &["apps", "--format", "json"]);
-    assert_eq!(findings(&sub), ["unknown-policy app.yaml:1"]);
+    assert_eq!(diagnostic_locations(&sub), ["unknown-policy app.yaml:1"]);
 }
 
 #[test]
@@ -150,7 +136,10 @@ fn objects_source_controller_leaves_out_are_not_applied_but_markers_are_checked(
     write(&repo.join(".github/policies.yaml"), POLICY);
     write(&repo.join("apps/app.yaml"), MARKED);
     let defaults = check_in(repo, repo, &["--format", "json"]);
-    assert_eq!(findings(&defaults), ["unknown-policy apps/app.yaml:1"]);
+    assert_eq!(
+        diagnostic_locations(&defaults),
+        ["unknown-policy apps/app.yaml:1"]
+    );
 
     // A .sourceignore replaces the default excludes (the .github/ policy is applied again)
     // and excludes its own paths; a marker there is still checked.
@@ -167,7 +156,10 @@ fn objects_source_controller_leaves_out_are_not_applied_but_markers_are_checked(
         "image: ghcr.io/org/app:1.0.0 # {\"$imagepolicy\": \"flux-system:web\"}\n",
     );
     let output = check_in(repo, repo, &["--format", "json", "--verbose"]);
-    assert_eq!(findings(&output), ["unknown-policy drafts/web.yaml:1"]);
+    assert_eq!(
+        diagnostic_locations(&output),
+        ["unknown-policy drafts/web.yaml:1"]
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("skipped drafts/policies.yaml: not applied"),
@@ -209,7 +201,7 @@ fn push_sees_the_same_file_set() {
 
     let checked = check_in(&work, &work, &["cluster", "--format", "json"]);
     let expected = ["unknown-policy apps/app.yaml:1"];
-    assert_eq!(findings(&checked), expected);
+    assert_eq!(diagnostic_locations(&checked), expected);
     let pushed = check_in(
         &work,
         &work,
@@ -226,7 +218,7 @@ fn push_sees_the_same_file_set() {
         ],
     );
     assert_eq!(
-        findings(&pushed),
+        diagnostic_locations(&pushed),
         expected,
         "{}{}",
         stdout(&pushed),
