@@ -4,6 +4,7 @@
 //! `walk` → `scan` → `flux` (model) → `rules` → `report` for `check`, and
 //! `policy` → `fix` → `git` for `--fix`.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod explain;
@@ -12,7 +13,7 @@ pub mod flux;
 pub mod forge;
 pub mod git;
 pub mod http;
-pub mod kustomize;
+pub mod model;
 pub mod policy;
 pub mod registry;
 pub mod report;

@@ -31,6 +31,10 @@ pub fn is_yaml_name(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml") || name == "Kustomization"
 }
 
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 /// `/`-separated path of `path` relative to `root`.
 pub fn relative_path(root: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(root).unwrap_or(path);
@@ -83,7 +87,8 @@ pub struct Skipped {
 pub struct FileSet {
     /// Where the files are read from.
     pub root: PathBuf,
-    /// Root-relative YAML paths (`/`-separated), sorted.
+    /// Root-relative paths (`/`-separated) of every file listed, sorted; `check` reads the
+    /// YAML ones and those the kustomizations name.
     pub paths: Vec<String>,
     pub listing: Listing,
     /// Every `.sourceignore` that applies under the root: its directory relative to the
@@ -119,7 +124,7 @@ impl FileSet {
         let mut paths = Vec::new();
         let mut ignore_files = Vec::new();
         for top_relative in &listed {
-            let name = top_relative.rsplit('/').next().unwrap_or(top_relative);
+            let name = file_name(top_relative);
             if name == sourceignore::FILE_NAME {
                 let dir = top_relative[..top_relative.len() - name.len()].trim_end_matches('/');
                 // Deleted but not staged: git still lists it, and Flux would get the index's
@@ -127,15 +132,14 @@ impl FileSet {
                 if let Ok(text) = std::fs::read_to_string(top.join(top_relative)) {
                     ignore_files.push((dir.to_string(), text));
                 }
-            } else if is_yaml_name(name) {
-                let under_root = match top_prefix.as_str() {
-                    "" => Some(top_relative.as_str()),
-                    prefix => top_relative
-                        .strip_prefix(prefix)
-                        .and_then(|rest| rest.strip_prefix('/')),
-                };
-                paths.extend(under_root.map(str::to_string));
             }
+            let under_root = match top_prefix.as_str() {
+                "" => Some(top_relative.as_str()),
+                prefix => top_relative
+                    .strip_prefix(prefix)
+                    .and_then(|rest| rest.strip_prefix('/')),
+            };
+            paths.extend(under_root.map(str::to_string));
         }
         Ok(FileSet::new(
             root,
@@ -179,9 +183,8 @@ impl FileSet {
                             let dir = path[..path.len() - name.len()].trim_end_matches('/');
                             ignore_files.lock().unwrap().push((dir.to_string(), text));
                         }
-                    } else if is_yaml_name(&name) {
-                        paths.lock().unwrap().push(path);
                     }
+                    paths.lock().unwrap().push(path);
                     WalkState::Continue
                 })
             });
@@ -212,12 +215,11 @@ impl FileSet {
         let mut paths = Vec::new();
         let mut ignore_files = Vec::new();
         for (top_relative, bytes) in files {
-            let name = top_relative.rsplit('/').next().unwrap_or(&top_relative);
+            let name = file_name(&top_relative);
             if name == sourceignore::FILE_NAME {
                 let dir = top_relative[..top_relative.len() - name.len()].trim_end_matches('/');
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 ignore_files.push((dir.to_string(), text));
-                continue;
             }
             let relative = match top_prefix {
                 "" => top_relative.as_str(),
@@ -267,6 +269,13 @@ impl FileSet {
         SourceIgnore::new(&self.ignore_files, spec_ignore)
     }
 
+    /// Whether the repository holds the file at the root-relative `path`.
+    pub fn contains(&self, path: &str) -> bool {
+        self.paths
+            .binary_search_by(|listed| listed.as_str().cmp(path))
+            .is_ok()
+    }
+
     /// Whether kustomize-controller receives the file at the root-relative `path`, with no
     /// GitRepository `spec.ignore` known.
     pub fn is_applied(&self, path: &str) -> bool {
@@ -283,7 +292,7 @@ impl FileSet {
         let mut skipped: Vec<Skipped> = self
             .paths
             .iter()
-            .filter(|path| !self.is_applied(path))
+            .filter(|path| is_yaml_name(file_name(path)) && !self.is_applied(path))
             .map(|path| Skipped {
                 path: path.clone(),
                 reason: "not applied: source-controller leaves it out (.sourceignore or Flux's default excludes); its markers are still checked",
@@ -305,7 +314,7 @@ impl FileSet {
             skipped.extend(
                 untracked
                     .into_iter()
-                    .filter(|p| is_yaml_name(p.rsplit('/').next().unwrap_or(p)))
+                    .filter(|path| is_yaml_name(file_name(path)))
                     .map(|path| Skipped {
                         path,
                         reason:
@@ -329,7 +338,8 @@ impl FileSet {
             .paths
             .iter()
             .filter(|path| {
-                (options.include.is_empty() || options.include.is_match(path))
+                is_yaml_name(file_name(path))
+                    && (options.include.is_empty() || options.include.is_match(path))
                     && !options.exclude.is_match(path)
             })
             .collect();

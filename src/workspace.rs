@@ -1,11 +1,14 @@
-//! A loaded repository: the walk's files scanned in parallel (YAML tree, markers), the Flux
-//! objects indexed, ready for the rules. Glue for walk → scan → model; owns no rule.
+//! A loaded repository: the walk's files scanned in parallel (YAML tree, markers), then the files
+//! the kustomizations name, the model of what Flux applies and its objects indexed, ready for
+//! the rules. Glue for walk → scan → model; owns no rule.
 
 use std::path::{Path, PathBuf};
 
 use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
-use crate::flux::objects::{read_objects, API_GROUP};
+use crate::flux::objects::API_GROUP;
+use crate::flux::versions::PIN_PATTERNS;
+use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlFile};
 use crate::source::{SourceFile, Span};
@@ -22,7 +25,7 @@ pub struct ScannedFile {
     /// The text names the Flux image API group (objects, or broken attempts at them).
     pub mentions_image_api: bool,
     /// kustomize-controller receives the file (`.sourceignore`, Flux's default excludes), so
-    /// its objects are applied. Its markers count either way: image-automation-controller
+    /// its objects can be applied. Its markers count either way: image-automation-controller
     /// clones the repository itself.
     pub applied: bool,
 }
@@ -40,6 +43,8 @@ pub struct Workspace {
     pub file_set: FileSet,
     pub files: Vec<ScannedFile>,
     pub index: FluxIndex,
+    /// Renders, build errors and notes: what Flux applies.
+    pub model: Model,
     pub read_errors: Vec<ReadError>,
     pub pattern_tests: Vec<PatternTest>,
     /// Malformed pattern tests: file, span, message.
@@ -53,8 +58,11 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
         || memchr::memmem::find(bytes, API_GROUP.as_bytes()).is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
+        || PIN_PATTERNS
+            .iter()
+            .any(|pattern| memchr::memmem::find(bytes, pattern.as_bytes()).is_some())
         || path.ends_with(TEST_FILE_SUFFIX)
-        || crate::kustomize::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
+        || model::kustomization::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
         || Some(path) == config_path
 }
 
@@ -78,35 +86,69 @@ impl Workspace {
             exclude: &config.exclude,
         };
         let config_path = config.path.as_deref();
-        let (files, read_errors) = file_set.read(&options, |path, disk_path, bytes| {
+        let (mut files, read_errors) = file_set.read(&options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if !worth_parsing(&path, &bytes, config_path) {
-                return None;
-            }
-            let text = match String::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
-            };
-            let applied = file_set.is_applied(&path);
-            let mut file = scan_file(SourceFile::new(path, disk_path, text));
-            file.applied = applied;
-            Some(file)
+            worth_parsing(&path, &bytes, config_path).then(|| scan_bytes(path, disk_path, bytes))
         });
-        let forced_namespaces = crate::kustomize::namespaces(&files);
-        let objects = files
-            .iter()
-            .enumerate()
-            .filter(|(_, file)| file.applied)
-            .flat_map(|(i, file)| match &file.yaml {
-                Ok(yaml) => read_objects(
-                    yaml,
-                    i,
-                    forced_namespaces.get(&file.source.path).map(String::as_str),
-                    &config.default_namespace,
-                ),
-                Err(_) => Vec::new(),
-            })
-            .collect();
+        let kustomizations = model::read_kustomizations(&files);
+        let loaded: std::collections::HashSet<String> =
+            files.iter().map(|f| f.source.path.clone()).collect();
+        for path in model::referenced_files(&kustomizations) {
+            let disk_path = file_set.root.join(&path);
+            // Flux has only the files the repository holds (git tracks, for one).
+            if loaded.contains(&path) || !file_set.contains(&path) || !disk_path.is_file() {
+                continue;
+            }
+            // A build reads every file it names; read errors surface as build errors.
+            if let Ok(bytes) = std::fs::read(&disk_path) {
+                files.push(scan_bytes(path, disk_path, bytes));
+            }
+        }
+        for file in &mut files {
+            file.applied = file_set.is_applied(&file.source.path);
+        }
+        Workspace::index(file_set, files, read_errors, counted.into_inner(), config)
+    }
+
+    /// The same repository after `--fix` rewrote some files' text (from `fix::new_texts`): only
+    /// those files are scanned again, nothing is re-read from disk.
+    pub fn with_new_texts(self, new_texts: Vec<(usize, String)>, config: &Config) -> Workspace {
+        let mut files = self.files;
+        for (file, text) in new_texts {
+            let previous = &files[file];
+            let source = &previous.source;
+            let applied = previous.applied;
+            let source = SourceFile::new(source.path.clone(), source.disk_path.clone(), text);
+            files[file] = scan_file(source);
+            files[file].applied = applied;
+        }
+        Workspace::index(
+            self.file_set,
+            files,
+            self.read_errors,
+            self.stats.files_scanned,
+            config,
+        )
+    }
+
+    /// Models scanned files: what the kustomizations render, the Flux objects, pattern tests.
+    fn index(
+        file_set: FileSet,
+        files: Vec<ScannedFile>,
+        read_errors: Vec<ReadError>,
+        files_scanned: usize,
+        config: &Config,
+    ) -> Workspace {
+        let config_path = config.path.as_deref();
+        let kustomizations = model::read_kustomizations(&files);
+        let (model, mut objects) = Model::build(
+            &file_set.root,
+            &files,
+            kustomizations,
+            &config.default_namespace,
+        );
+        // What source-controller leaves out never reaches kustomize-controller.
+        objects.retain(|object| files[object.file].applied);
         let mut pattern_tests = Vec::new();
         let mut pattern_test_errors = Vec::new();
         for (i, file) in files.iter().enumerate() {
@@ -120,13 +162,14 @@ impl Workspace {
             }
         }
         let stats = Stats {
-            files_scanned: counted.into_inner(),
+            files_scanned,
             yaml_files: files.len(),
         };
         Workspace {
             root: file_set.root.clone(),
             file_set,
             index: FluxIndex::new(objects),
+            model,
             files,
             read_errors,
             pattern_tests,
@@ -135,9 +178,22 @@ impl Workspace {
         }
     }
 
+    /// `kustomize build` of one folder, natively (what the oracle test compares with kubectl).
+    pub fn render(&self, dir: &str) -> Result<model::render::Build, model::render::BuildError> {
+        self.model.render(&self.root, &self.files, dir)
+    }
+
     pub fn file_by_path(&self, path: &str) -> Option<usize> {
         self.files.iter().position(|f| f.source.path == path)
     }
+}
+
+fn scan_bytes(path: String, disk_path: PathBuf, bytes: Vec<u8>) -> ScannedFile {
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+    };
+    scan_file(SourceFile::new(path, disk_path, text))
 }
 
 pub fn scan_file(source: SourceFile) -> ScannedFile {

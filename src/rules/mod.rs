@@ -7,8 +7,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::config::Config;
 use crate::flux::automation::applied_by;
 use crate::flux::image::ImageRef;
-use crate::flux::objects::{FluxObject, PolicySpec, Spec};
+use crate::flux::objects::{FluxObject, PolicySpec, Spanned, Spec};
 use crate::flux::selection::{CompileError, Compiler};
+use crate::flux::versions::{self, ClusterFlux};
+use crate::model::tree::Origin;
 use crate::policy::select::check_extract;
 use crate::policy::CompiledPolicy;
 use crate::report::{Diagnostic, Severity, Summary};
@@ -30,6 +32,7 @@ mod invalid_extract;
 mod invalid_image;
 mod invalid_range;
 mod invalid_regex;
+mod kustomize_build;
 mod marker_ignored;
 mod marker_outside_automation;
 mod marker_syntax;
@@ -64,6 +67,7 @@ pub struct Rule {
 /// so one problem gives one diagnostic.
 pub static RULES: &[&Rule] = &[
     &yaml_syntax::RULE,
+    &kustomize_build::RULE,
     &marker_syntax::RULE,
     &commented_out_marker::RULE,
     &marker_ignored::RULE,
@@ -132,8 +136,16 @@ pub struct Context<'a> {
     pub config: &'a Config,
     /// Tags from `--tags-file`, when given.
     pub snapshot: Option<&'a TagSnapshot>,
-    /// Every ImagePolicy compiled once, by `namespace:name`.
-    compiled: HashMap<String, Result<CompiledPolicy, CompileError>>,
+    /// Every ImagePolicy compiled once, by `namespace:name`, one per definition in file order:
+    /// a duplicate never lends its selection to a message about the other.
+    compiled: HashMap<String, Vec<Result<CompiledPolicy, CompileError>>>,
+    /// Indices of the objects rules judge (see `objects`).
+    judged: Vec<usize>,
+    /// The Flux the repository runs, as one cluster.
+    flux: ClusterFlux,
+    /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
+    /// now and its pattern tests accept. Gathered in one pass, not once per policy.
+    repository_tags: HashMap<String, BTreeSet<String>>,
 }
 
 /// A marker Flux would apply, with where it is.
@@ -187,6 +199,14 @@ impl<'a> Context<'a> {
             .collect()
     }
 
+    /// The objects whose content rules judge: those rendered with certainty (a remote base,
+    /// `replacements` or a failed build leaves the others unknown), and of a base that several
+    /// roots render alike only the first, so one field gives one diagnostic.
+    pub fn objects(&self) -> impl Iterator<Item = &'a FluxObject> + '_ {
+        let objects = &self.workspace.index.objects;
+        self.judged.iter().map(move |&i| &objects[i])
+    }
+
     /// The loudest a value rule may be about this marker: see `value_rule_ceiling`. The
     /// automations that could apply it are, for now, every one of the repository (one cluster).
     pub fn value_ceiling(&self, site: &MarkerSite) -> Severity {
@@ -200,43 +220,47 @@ impl<'a> Context<'a> {
         value_rule_ceiling(automations, policy, &site.file.source.path)
     }
 
-    /// The ImagePolicy a marker names, when the repository defines it.
+    /// The ImagePolicy a marker names, when a render applies it with certainty: what the rules
+    /// about the marker's value judge it by.
     pub fn policy_of(&self, site: &MarkerSite) -> Option<(&'a FluxObject, &'a PolicySpec)> {
         let policy = &site.marker.setter.policy;
-        self.workspace.index.policy(&policy.namespace, &policy.name)
+        self.workspace
+            .index
+            .policy(&policy.namespace, &policy.name)
+            .filter(|(object, _)| !object.uncertain)
+    }
+
+    /// ` (set by FILE:LINE)` when a field of an object was written elsewhere than the object
+    /// (a kustomize patch), so a message about the value says where to change it.
+    pub fn set_by(&self, object: &FluxObject, field: &Spanned<String>) -> String {
+        if field.file == object.file {
+            return String::new();
+        }
+        let file = self.file(field.file);
+        format!(
+            " (set by {}:{})",
+            file.source.path,
+            file.source.position(field.span.start).line
+        )
     }
 
     pub fn file(&self, index: usize) -> &'a ScannedFile {
         &self.workspace.files[index]
     }
 
+    /// The Flux that runs the cluster a file belongs to (today, the repository's).
+    pub fn flux_for_file(&self, _file: usize) -> &ClusterFlux {
+        &self.flux
+    }
+
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
     /// tests' `accept` lists, and the `--tags-file` snapshot of its image.
     pub fn known_tags(&self, policy: &FluxObject, spec: &PolicySpec) -> BTreeSet<String> {
-        let key = policy.key();
-        let mut tags: BTreeSet<String> = self
-            .workspace
-            .pattern_tests
-            .iter()
-            .filter(|t| t.policy.value == key)
-            .flat_map(|t| &t.accept)
-            .map(|t| t.value.clone())
-            .collect();
-        for site in self.markers() {
-            let Some(value) = site.value() else { continue };
-            if site.marker.setter.policy.to_string() != key {
-                continue;
-            }
-            match site.marker.setter.kind {
-                SetterKind::Tag => {
-                    tags.insert(value.value.clone());
-                }
-                SetterKind::Image => {
-                    tags.extend(ImageRef::parse(&value.value).ok().and_then(|i| i.tag))
-                }
-                SetterKind::Name | SetterKind::Digest => {}
-            }
-        }
+        let mut tags = self
+            .repository_tags
+            .get(&policy.key())
+            .cloned()
+            .unwrap_or_default();
         let image = self
             .workspace
             .index
@@ -251,7 +275,13 @@ impl<'a> Context<'a> {
     /// The policy, compiled; `None` when it cannot select or its `extract` refers to groups the
     /// pattern lacks (other rules say why, and tag rules stay quiet: one finding, one diagnostic).
     pub fn compiled(&self, policy: &FluxObject) -> Option<&CompiledPolicy> {
-        self.compiled.get(&policy.key())?.as_ref().ok()
+        let definition = self
+            .workspace
+            .index
+            .all_with_key(policy.kind, &policy.namespace, &policy.name.value)
+            .iter()
+            .position(|definition| std::ptr::eq(*definition, policy))?;
+        self.compiled.get(&policy.key())?[definition].as_ref().ok()
     }
 
     pub fn new(
@@ -260,7 +290,8 @@ impl<'a> Context<'a> {
         snapshot: Option<&'a TagSnapshot>,
     ) -> Context<'a> {
         let mut compiler = Compiler::default();
-        let compiled = workspace
+        let mut compiled: HashMap<String, Vec<_>> = HashMap::new();
+        let definitions = workspace
             .index
             .objects
             .iter()
@@ -284,15 +315,66 @@ impl<'a> Context<'a> {
                     Some((object.key(), compiled))
                 }
                 _ => None,
-            })
-            .collect();
-        Context {
+            });
+        for (key, definition) in definitions {
+            compiled.entry(key).or_default().push(definition);
+        }
+        let mut cx = Context {
+            judged: judged_objects(&workspace.index.objects),
             workspace,
             config,
             snapshot,
             compiled,
+            flux: repository_flux(workspace, config),
+            repository_tags: HashMap::new(),
+        };
+        cx.repository_tags = cx.gather_repository_tags();
+        cx
+    }
+
+    fn gather_repository_tags(&self) -> HashMap<String, BTreeSet<String>> {
+        let mut tags: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for test in &self.workspace.pattern_tests {
+            tags.entry(test.policy.value.clone())
+                .or_default()
+                .extend(test.accept.iter().map(|t| t.value.clone()));
+        }
+        for site in self.markers() {
+            let Some(value) = site.value() else { continue };
+            let tag = match site.marker.setter.kind {
+                SetterKind::Tag => Some(value.value.clone()),
+                SetterKind::Image => ImageRef::parse(&value.value).ok().and_then(|i| i.tag),
+                SetterKind::Name | SetterKind::Digest => None,
+            };
+            if let Some(tag) = tag {
+                tags.entry(site.marker.setter.policy.to_string())
+                    .or_default()
+                    .insert(tag);
+            }
+        }
+        tags
+    }
+}
+
+/// The certain objects, less those whose document and spec (values and origins) repeat an
+/// earlier one's: a base rendered alike by several roots.
+fn judged_objects(objects: &[FluxObject]) -> Vec<usize> {
+    let mut by_document: HashMap<Origin, Vec<usize>> = HashMap::new();
+    let mut judged = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        if object.uncertain {
+            continue;
+        }
+        let seen = by_document.entry(object.tree.origin).or_default();
+        let repeats = seen
+            .iter()
+            .any(|&j| objects[j].tree.get("spec") == object.tree.get("spec"));
+        if !repeats {
+            seen.push(i);
+            judged.push(i);
         }
     }
+    judged
 }
 
 /// The loudest a value rule (`tag-filtered-out`, `tag-out-of-range`, `tag-not-semver`,
@@ -312,6 +394,16 @@ pub fn value_rule_ceiling<'a>(
         Some(false) => Severity::Warning,
         Some(true) | None => Severity::Error,
     }
+}
+
+/// The Flux the whole repository runs, from every file's pins and the config.
+pub fn repository_flux(workspace: &Workspace, config: &Config) -> ClusterFlux {
+    let files = workspace
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| (i, &file.source, file.yaml.as_ref().ok()));
+    ClusterFlux::resolve(versions::detect(files), config, None)
 }
 
 /// A rule's result before severities and positions are applied.
@@ -344,6 +436,11 @@ impl Findings {
             severity: None,
             ceiling: Severity::Error,
         });
+    }
+
+    /// A finding at a field of a rendered object, wherever a patch or the object wrote it.
+    pub fn push_at(&mut self, rule: &Rule, origin: Origin, message: String, help: String) {
+        self.push(rule, origin.file, origin.span, message, help);
     }
 
     pub fn push_with_severity(

@@ -1,9 +1,11 @@
 //! Rule `unused-policy`; its documentation is `RULE.docs`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use super::{closest_policy, Context, Findings, Rule};
+use crate::flux::objects::FluxObject;
 use crate::flux::Kind;
+use crate::model::tree::Origin;
 use crate::source::Span;
 use crate::workspace::ScannedFile;
 
@@ -38,11 +40,21 @@ fn check(cx: &Context, out: &mut Findings) {
         .collect();
     let known = cx.workspace.index.keys(Kind::ImagePolicy);
     let typos = marker_typos(cx, &known);
+    // A base policy that several roots render is used when any of its renders is.
+    let mut by_name: BTreeMap<Origin, Vec<&FluxObject>> = BTreeMap::new();
     for policy in cx.workspace.index.of_kind(Kind::ImagePolicy) {
-        let key = policy.key();
-        if used.contains(&key) {
+        if !policy.uncertain {
+            by_name
+                .entry(policy.name.origin())
+                .or_default()
+                .push(policy);
+        }
+    }
+    for renders in by_name.values() {
+        if renders.iter().any(|policy| used.contains(&policy.key())) {
             continue;
         }
+        let key = renders[0].key();
         let help = match typos.iter().find(|typo| typo.meant == key) {
             Some(typo) => format!(
                 "did you mean this policy in the marker at {}, which {}? Fix that marker rather than deleting the policy",
@@ -50,10 +62,9 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
             None => format!("add `# {{\"$imagepolicy\": \"{key}\"}}` to the image it should update, or delete the policy"),
         };
-        out.push(
+        out.push_at(
             &RULE,
-            policy.file,
-            policy.name.span,
+            renders[0].name.origin(),
             format!("no marker references ImagePolicy `{key}`"),
             help,
         );
