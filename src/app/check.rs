@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::{diagnostics_exit_code, emit, find_targets, jobs, load_config, render_report, Failure};
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::flux::versions::{resolve_written, VersionSetting};
+use crate::report::human::printable;
 use crate::report::{Report, Summary};
 use crate::rules;
 use crate::tags::TagSnapshot;
@@ -40,7 +41,11 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         config.upgrade_to = upgrade_to.clone();
         let workspace = Workspace::load(&target.root, &config, jobs(args.jobs))?;
         for error in &workspace.read_errors {
-            eprintln!("warning: cannot read {}: {}", error.path, error.message);
+            eprintln!(
+                "warning: cannot read {}: {}",
+                printable(&error.path),
+                printable(&error.message)
+            );
         }
         if global.verbose > 0 {
             for skipped in workspace.file_set.skipped()? {
