@@ -52,10 +52,16 @@ pub fn json(output: &Output) -> serde_json::Value {
 
 /// `rule file:line` of every diagnostic of a JSON report, in report order.
 pub fn diagnostic_locations(output: &Output) -> Vec<String> {
-    json(output)["diagnostics"]
+    locations_of(&json(output), None)
+}
+
+/// `rule file:line` of the diagnostics of a JSON report with this severity (`None`: all).
+pub fn locations_of(report: &serde_json::Value, severity: Option<&str>) -> Vec<String> {
+    report["diagnostics"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|d| severity.is_none_or(|wanted| d["severity"] == wanted))
         .map(|d| {
             format!(
                 "{} {}:{}",
