@@ -171,22 +171,29 @@ impl<'a> MarkerSite<'a> {
 impl<'a> Context<'a> {
     /// Every syntactically valid marker of the repository.
     pub fn markers(&self) -> impl Iterator<Item = MarkerSite<'a>> + 'a {
-        self.workspace
+        self.files().flat_map(|(file_index, file)| {
+            file.markers
+                .markers
+                .iter()
+                .enumerate()
+                .map(move |(marker_index, marker)| MarkerSite {
+                    file_index,
+                    marker_index,
+                    file,
+                    marker,
+                })
+        })
+    }
+
+    /// The files that get diagnostics: with clusters, those a cluster reaches (a file no
+    /// cluster reads, such as a test fixture, is nothing Flux sees).
+    pub fn files(&self) -> impl Iterator<Item = (usize, &'a ScannedFile)> + 'a {
+        let workspace = self.workspace;
+        workspace
             .files
             .iter()
             .enumerate()
-            .flat_map(|(file_index, file)| {
-                file.markers
-                    .markers
-                    .iter()
-                    .enumerate()
-                    .map(move |(marker_index, marker)| MarkerSite {
-                        file_index,
-                        marker_index,
-                        file,
-                        marker,
-                    })
-            })
+            .filter(move |&(index, _)| workspace.is_reached(index))
     }
 
     /// The markers Flux applies whose problems no earlier rule has reported, with the scalar
@@ -219,17 +226,16 @@ impl<'a> Context<'a> {
         let automations = self
             .workspace
             .index
-            .of_kind(crate::flux::Kind::ImageUpdateAutomation);
+            .of_kind(crate::flux::Kind::ImageUpdateAutomation)
+            .filter(|automation| automation.cluster == policy.cluster);
         value_rule_ceiling(automations, policy, &site.file.source.path)
     }
 
-    /// The ImagePolicy a marker names, when a render applies it with certainty: what the rules
-    /// about the marker's value judge it by.
+    /// The ImagePolicy a marker names, in the clusters the marker answers to, when a render
+    /// applies it with certainty: what the rules about the marker's value judge it by.
     pub fn policy_of(&self, site: &MarkerSite) -> Option<(&'a FluxObject, &'a PolicySpec)> {
-        let policy = &site.marker.setter.policy;
         self.workspace
-            .index
-            .policy(&policy.namespace, &policy.name)
+            .marker_policy(site.file_index, &site.marker.setter.policy)
             .filter(|(object, _)| !object.uncertain)
     }
 
@@ -520,14 +526,8 @@ pub fn run(
         files_scanned: workspace.stats.files_scanned,
         yaml_files: workspace.stats.yaml_files,
         markers: cx.markers().count(),
-        policies: workspace
-            .index
-            .of_kind(crate::flux::Kind::ImagePolicy)
-            .count(),
-        repositories: workspace
-            .index
-            .of_kind(crate::flux::Kind::ImageRepository)
-            .count(),
+        policies: definitions(workspace, crate::flux::Kind::ImagePolicy),
+        repositories: definitions(workspace, crate::flux::Kind::ImageRepository),
         errors: diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Error)
@@ -538,6 +538,17 @@ pub fn run(
             .count(),
     };
     (diagnostics, summary)
+}
+
+/// How many objects of a kind the repository writes: a definition that several renders or
+/// clusters apply counts once.
+fn definitions(workspace: &Workspace, kind: crate::flux::Kind) -> usize {
+    workspace
+        .index
+        .of_kind(kind)
+        .map(|object| object.name.origin())
+        .collect::<HashSet<_>>()
+        .len()
 }
 
 /// A finding as reported, with its file's index: its configured severity and position; `None`
