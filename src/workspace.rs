@@ -109,7 +109,10 @@ impl Workspace {
         let yaml_paths = std::sync::Mutex::new(BTreeSet::new());
         let (mut files, read_errors) = file_set.read(&options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            yaml_paths.lock().unwrap().insert(path.clone());
+            // The folder listing kustomize-controller generates sees only what it receives.
+            if file_set.is_applied(&path) {
+                yaml_paths.lock().unwrap().insert(path.clone());
+            }
             worth_parsing(&path, &bytes, config_path).then(|| scan_bytes(path, disk_path, bytes))
         });
         let yaml_paths = yaml_paths.into_inner().unwrap();
