@@ -237,7 +237,7 @@ impl<'a> Context<'a> {
         format!(
             " (set by {}:{})",
             file.source.path,
-            file.source.position(field.span.start).line
+            file.source.line_of(field.span.start)
         )
     }
 

@@ -85,11 +85,7 @@ struct MarkerTypo {
 /// that Flux ignores (`marker-syntax`) but that name a known policy.
 fn marker_typos(cx: &Context, known: &[String]) -> Vec<MarkerTypo> {
     let at = |file: &ScannedFile, span: Span| {
-        format!(
-            "{}:{}",
-            file.source.path,
-            file.source.position(span.start).line
-        )
+        format!("{}:{}", file.source.path, file.source.line_of(span.start))
     };
     let mut typos = Vec::new();
     for site in cx.markers() {

@@ -120,9 +120,7 @@ impl YamlFile {
                 .byte_range()
                 .map_or(Span::default(), |r| Span::new(r.start, r.end));
             let line = span.start.line();
-            let end_line = source
-                .position(byte_span.end.saturating_sub(1).max(byte_span.start))
-                .line;
+            let end_line = source.line_of(byte_span.end.saturating_sub(1).max(byte_span.start));
             match event {
                 Event::Comment(comment_text, placement) => {
                     let attachment = if let Some(flow) = open.iter().rev().find(|c| c.flow) {
