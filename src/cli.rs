@@ -33,8 +33,8 @@ pub struct GlobalArgs {
     /// No progress and no closing summary; diagnostics, changes and errors still print.
     #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Say which root, config and Flux version are used; twice (`-vv`): also log every registry
-    /// request (credentials are never shown).
+    /// Say which root, config and served image APIs are used; twice (`-vv`): also log every
+    /// registry request (credentials are never shown).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -96,10 +96,15 @@ pub struct CheckArgs {
     /// not empty; FORCE_COLOR or CLICOLOR_FORCE force it).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Check every cluster as if it ran this Flux version (`2.9`, `2.9.x`): what would break on
+    /// upgrade is an error.
+    #[arg(long, value_name = "VERSION", conflicts_with = "fix")]
+    pub flux_version: Option<String>,
     /// Write the report to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output_file: Option<PathBuf>,
-    /// Instead of the diagnostics, how many each rule found (human: a table; json: a list).
+    /// Instead of the diagnostics, how many each rule found (human: a table; json: a
+    /// `statistics` list).
     #[arg(long)]
     pub statistics: bool,
     /// Exit 0 even when errors are found (2 still means the tool could not do its job).

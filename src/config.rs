@@ -1,6 +1,6 @@
 //! `.flux-image-lint.yaml`: rule levels, include/exclude globs, the default namespace,
-//! policies defined outside the repository, the image API versions the cluster serves, and the
-//! fixer's settings. A bad config is an error with file and line (exit 2), never ignored.
+//! policies defined outside the repository, the Flux version the clusters run (or the image API
+//! versions they serve), and the fixer's settings. A bad config is an error with file and line (exit 2), never ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -9,6 +9,7 @@ use std::path::Path;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::flux::objects::Spanned;
+use crate::flux::versions::{resolve_written, ServedOverride, VersionSetting};
 use crate::report::Severity;
 use crate::scan::marker::PolicyRef;
 use crate::scan::yaml::{NodeId, YamlFile};
@@ -37,7 +38,12 @@ pub struct Config {
     pub levels: BTreeMap<String, Level>,
     pub default_namespace: String,
     pub external_policies: BTreeSet<PolicyRef>,
-    pub served_image_apis: Vec<String>,
+    /// `flux_version`: one for every cluster, or one per cluster path.
+    pub flux_version: Vec<VersionSetting>,
+    /// The older `served_image_apis`: when set, what every cluster serves, whatever its version.
+    pub served_image_apis: Option<ServedOverride>,
+    /// `check --flux-version`: check every cluster as if it ran this version.
+    pub upgrade_to: Option<VersionSetting>,
     /// `--fix --push` settings.
     pub branch: Option<String>,
     pub remote: Option<String>,
@@ -56,7 +62,9 @@ impl Default for Config {
             levels: BTreeMap::new(),
             default_namespace: "flux-system".to_string(),
             external_policies: BTreeSet::new(),
-            served_image_apis: vec!["v1".to_string()],
+            flux_version: Vec::new(),
+            served_image_apis: None,
+            upgrade_to: None,
             branch: None,
             remote: None,
             commit_message: None,
@@ -91,6 +99,7 @@ const KEYS: &[&str] = &[
     "rules",
     "default_namespace",
     "external_policies",
+    "flux_version",
     "served_image_apis",
     "tests",
     "branch",
@@ -150,6 +159,13 @@ impl Config {
                 "the config must be a mapping".into(),
             ));
         }
+        let location = |node: NodeId| {
+            format!(
+                "{}:{}",
+                source.path,
+                source.position(yaml.node(node).span.start).line
+            )
+        };
         let strings = |node: NodeId, what: &str| -> Result<Vec<(String, usize)>, ConfigError> {
             if !yaml.is_seq(node) {
                 return Err(error_at(
@@ -266,7 +282,40 @@ impl Config {
                             ));
                         }
                     }
-                    config.served_image_apis = versions.into_iter().map(|(s, _)| s).collect();
+                    config.served_image_apis = Some(ServedOverride {
+                        versions: versions.into_iter().map(|(s, _)| s).collect(),
+                        location: location(value),
+                    });
+                }
+                "flux_version" => {
+                    let setting = |cluster_path: Option<String>, node: NodeId| {
+                        let written = yaml
+                            .scalar(node)
+                            .filter(|_| !yaml.is_map(node) && !yaml.is_seq(node))
+                            .ok_or_else(|| {
+                                error_at(
+                                    yaml.node(node).span.start,
+                                    "`flux_version` must be a version (`2.8`) or map cluster paths to versions".into(),
+                                )
+                            })?;
+                        let version = resolve_written(written)
+                            .map_err(|e| error_at(yaml.node(node).span.start, e))?;
+                        Ok(VersionSetting {
+                            cluster_path,
+                            written: written.to_string(),
+                            version,
+                            location: location(node),
+                        })
+                    };
+                    if yaml.is_map(value) {
+                        for (path, version) in yaml.entries(value) {
+                            let path = yaml.scalar(path).unwrap_or_default();
+                            let path = crate::flux::automation::normalize(path);
+                            config.flux_version.push(setting(Some(path), version)?);
+                        }
+                    } else {
+                        config.flux_version.push(setting(None, value)?);
+                    }
                 }
                 "external_policies" => {
                     for (text, offset) in strings(value, key)? {
@@ -376,7 +425,38 @@ mod tests {
             None
         );
         assert!(config.exclude.is_match("charts/x/values.yaml"));
-        assert_eq!(config.served_image_apis, ["v1", "v1beta2"]);
+        assert_eq!(
+            config.served_image_apis.unwrap().versions,
+            ["v1", "v1beta2"]
+        );
+    }
+
+    #[test]
+    fn flux_version_for_every_cluster_or_per_cluster_path() {
+        let config = parse("rules: {}\nflux_version: '2.8'\n").unwrap();
+        let [setting] = config.flux_version.as_slice() else {
+            panic!("{:?}", config.flux_version)
+        };
+        assert_eq!(setting.version, semver::Version::new(2, 8, 8));
+        assert_eq!(setting.location, ".flux-image-lint.yaml:2");
+        let config =
+            parse("flux_version:\n  ./clusters/prod/: v2.4.0\n  clusters/dev: 2.9.x\n").unwrap();
+        let paths: Vec<_> = config
+            .flux_version
+            .iter()
+            .map(|s| (s.cluster_path.as_deref().unwrap(), s.version.to_string()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("clusters/prod", "2.4.0".into()),
+                ("clusters/dev", "2.9.4".into())
+            ]
+        );
+        let error = parse("flux_version: latest\n").unwrap_err();
+        assert_eq!((error.line, error.column), (1, 15));
+        assert!(error.message.contains("`latest`"), "{}", error.message);
+        assert!(parse("flux_version: [2.8]\n").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
 use crate::flux::objects::API_GROUP;
+use crate::flux::versions::PIN_PATTERNS;
 use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlFile};
@@ -51,6 +52,9 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
         || memchr::memmem::find(bytes, API_GROUP.as_bytes()).is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
+        || PIN_PATTERNS
+            .iter()
+            .any(|pattern| memchr::memmem::find(bytes, pattern.as_bytes()).is_some())
         || path.ends_with(TEST_FILE_SUFFIX)
         || model::kustomization::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
         || Some(path) == config_path

@@ -21,8 +21,6 @@ fn flux_errors(case: &str) -> Vec<String> {
 const PENDING: &[(&str, u32)] = &[
     ("two-clusters-one-repo", 10),
     ("postbuild-substitute-marker", 10),
-    ("served-api-by-flux-version", 10),
-    ("updated-template-on-old-flux", 10),
 ];
 
 #[test]

@@ -4,6 +4,8 @@ use std::collections::HashMap;
 
 use super::{diagnostics_exit_code, emit, find_targets, jobs, load_config, render_report, Failure};
 use crate::cli::{CheckArgs, GlobalArgs};
+use crate::flux::versions::{resolve_written, VersionSetting};
+use crate::report::human::printable;
 use crate::report::{Report, Summary};
 use crate::rules;
 use crate::tags::TagSnapshot;
@@ -16,16 +18,41 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         .as_deref()
         .map(TagSnapshot::load)
         .transpose()?;
+    let upgrade_to = args
+        .flux_version
+        .as_deref()
+        .map(|written| {
+            Ok::<_, Failure>(VersionSetting {
+                cluster_path: None,
+                written: written.to_string(),
+                version: resolve_written(written)
+                    .map_err(|e| Failure(format!("--flux-version: {e}")))?,
+                location: "--flux-version".to_string(),
+            })
+        })
+        .transpose()?;
     let mut diagnostics = Vec::new();
     let mut summary = Summary::default();
     let mut texts: Vec<(String, String)> = Vec::new();
     // Several repositories in one report: their paths are told apart by the root.
     let prefix_paths = targets.len() > 1;
     for target in &targets {
-        let config = load_config(target, &args.root, global)?;
+        let mut config = load_config(target, &args.root, global)?;
+        config.upgrade_to = upgrade_to.clone();
         let workspace = Workspace::load(&target.root, &config, jobs(args.jobs));
         for error in &workspace.read_errors {
-            eprintln!("warning: cannot read {}: {}", error.path, error.message);
+            eprintln!(
+                "warning: cannot read {}: {}",
+                printable(&error.path),
+                printable(&error.message)
+            );
+        }
+        if global.verbose > 0 {
+            let flux = rules::repository_flux(&workspace, &config);
+            match flux.assumption() {
+                Some(note) => eprintln!("flux: {note}"),
+                None => eprintln!("flux: {}", flux.description()),
+            }
         }
         let (mut found, found_summary) = rules::run(
             &workspace,

@@ -59,7 +59,7 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
     result.unwrap_or_else(|Failure(message)| {
-        eprintln!("error: {message}");
+        eprintln!("error: {}", human::printable(&message));
         EXIT_FAILURE
     })
 }
@@ -128,15 +128,18 @@ fn canonical(path: &Path) -> Result<PathBuf, Failure> {
 
 /// The config of a target: none with `--no-config`; `--config FILE`; else
 /// `.flux-image-lint.yaml` or `.flux-image-lint.yml` at the root (both there: an error), else
-/// defaults. A config between the reported files and the root is not read: a warning says so,
-/// and how to use it. `-v` says which root and config are used.
+/// defaults. A config between the reported files and the root is not read: unless `--config` or
+/// `--no-config` chose, a warning says so, and how to use it. `-v` says which root and config
+/// are used.
 pub fn load_config(
     target: &Target,
     args: &RootArgs,
     global: GlobalArgs,
 ) -> Result<Config, Failure> {
     let root = target.root.as_path();
-    for nearer in configs_below_root(target) {
+    // `--config` and `--no-config` already say which config to read.
+    let chosen = args.config.is_some() || args.no_config;
+    for nearer in configs_below_root(target).into_iter().filter(|_| !chosen) {
         eprintln!(
             "warning: {} is not read: the repository root is {} (pass --root {} to check that \
              directory as a repository of its own, or --config to use it)",
@@ -164,18 +167,10 @@ pub fn load_config(
     };
     if global.verbose > 0 {
         eprintln!(
-            "root: {}\nconfig: {}\nimage APIs served: {}{}",
+            "root: {}\nconfig: {}",
             root.display(),
             path.as_ref()
                 .map_or("none (defaults)".to_string(), |p| p.display().to_string()),
-            config.served_image_apis.join(", "),
-            // The Flux version a repository runs is detected under issue 10; until then the
-            // served APIs come from `served_image_apis` alone.
-            if config.path.is_some() {
-                ""
-            } else {
-                " (default)"
-            }
         );
     }
     Ok(config)

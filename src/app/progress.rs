@@ -1,6 +1,7 @@
 //! What registry work shows on stderr while it runs: a progress bar on a terminal (repositories
 //! done of total, and the host waited on longest), one line per repository otherwise (CI logs),
-//! nothing with `--quiet`. Errors are printed as they happen, in every mode.
+//! nothing with `--quiet`. Errors are printed as they happen, in every mode, with terminal
+//! control characters escaped (they quote registries' answers).
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::registry::{FetchEvent, TagRequest};
+use crate::report::human::printable;
 use crate::tags::TagSource;
 
 /// The tags of each request from `source`, showing progress as the registry works (nothing with
@@ -28,7 +30,7 @@ pub fn fetch(
     progress.finish();
     if print_errors && matches!(source, TagSource::Snapshot(_)) {
         for error in fetched.iter().filter_map(|result| result.as_ref().err()) {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", printable(error));
         }
     }
     fetched
@@ -103,7 +105,9 @@ impl<'a> Progress<'a> {
         drop(state);
         let image = self.images.get(index).map_or("", |r| r.image.as_str());
         let error = match result {
-            Err(error) if self.print_errors => Some(format!("error: {error}")),
+            Err(error) if self.print_errors => {
+                Some(format!("error: {}", printable(&error.to_string())))
+            }
             _ => None,
         };
         match &self.display {

@@ -9,6 +9,7 @@ use crate::flux::automation::applied_by;
 use crate::flux::image::ImageRef;
 use crate::flux::objects::{FluxObject, PolicySpec, Spanned, Spec};
 use crate::flux::selection::{CompileError, Compiler};
+use crate::flux::versions::{self, ClusterFlux};
 use crate::model::tree::Origin;
 use crate::policy::select::check_extract;
 use crate::policy::CompiledPolicy;
@@ -40,6 +41,7 @@ mod numeric_extract;
 mod pattern_test_failed;
 mod policy_choice;
 mod schema;
+mod suppression;
 mod tag_filtered_out;
 mod tag_not_semver;
 mod tag_out_of_range;
@@ -96,11 +98,13 @@ pub static RULES: &[&Rule] = &[
     &automation::RULE,
     &flux_v1_annotation::RULE,
     &unused_policy::RULE,
+    &suppression::UNKNOWN_RULE_IN_IGNORE,
+    &suppression::UNUSED_IGNORE,
 ];
 
 /// Rules that report nothing until `.flux-image-lint.yaml` gives them a level: clean-up lists
 /// of things done on purpose, not faults.
-static OPT_IN: &[&Rule] = &[&commented_out_marker::RULE];
+static OPT_IN: &[&Rule] = &[&commented_out_marker::RULE, &suppression::UNUSED_IGNORE];
 
 impl Rule {
     /// The rule's level when the configuration does not name it; `None`: off.
@@ -140,6 +144,8 @@ pub struct Context<'a> {
     compiled: HashMap<String, Vec<Result<CompiledPolicy, CompileError>>>,
     /// Indices of the objects rules judge (see `objects`).
     judged: Vec<usize>,
+    /// The Flux the repository runs, as one cluster.
+    flux: ClusterFlux,
     /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
     /// now and its pattern tests accept. Gathered in one pass, not once per policy.
     repository_tags: HashMap<String, BTreeSet<String>>,
@@ -245,6 +251,11 @@ impl<'a> Context<'a> {
         &self.workspace.files[index]
     }
 
+    /// The Flux that runs the cluster a file belongs to (today, the repository's).
+    pub fn flux_for_file(&self, _file: usize) -> &ClusterFlux {
+        &self.flux
+    }
+
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
     /// tests' `accept` lists, and the `--tags-file` snapshot of its image.
     pub fn known_tags(&self, policy: &FluxObject, spec: &PolicySpec) -> BTreeSet<String> {
@@ -317,6 +328,7 @@ impl<'a> Context<'a> {
             config,
             snapshot,
             compiled,
+            flux: repository_flux(workspace, config),
             repository_tags: HashMap::new(),
         };
         cx.repository_tags = cx.gather_repository_tags();
@@ -385,6 +397,16 @@ pub fn value_rule_ceiling<'a>(
         Some(false) => Severity::Warning,
         Some(true) | None => Severity::Error,
     }
+}
+
+/// The Flux the whole repository runs, from every file's pins and the config.
+pub fn repository_flux(workspace: &Workspace, config: &Config) -> ClusterFlux {
+    let files = workspace
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| (i, &file.source, file.yaml.as_ref().ok()));
+    ClusterFlux::resolve(versions::detect(files), config, None)
 }
 
 /// A rule's result before severities and positions are applied.
@@ -472,42 +494,22 @@ pub fn run(
     for rule in RULES {
         (rule.check)(&cx, &mut findings);
     }
+    let mut suppressions = suppression::Suppressions::find(workspace);
     let mut diagnostics: Vec<Diagnostic> = findings
         .items
         .into_iter()
         .filter_map(|finding| {
-            let rule = find(finding.rule)?;
-            let configured = config.severity(rule.id, rule.default_severity())?;
-            let severity = match (config.levels.contains_key(rule.id), finding.severity) {
-                (false, Some(severity)) => severity,
-                _ => configured,
-            };
-            // `Severity` orders the louder first: the later of the two is the quieter.
-            let severity = severity.max(finding.ceiling);
-            let file = &workspace.files[finding.file];
-            if only_files.is_some_and(|only| !only.contains(&file.source.path)) {
-                return None;
-            }
-            let start = file.source.position(finding.span.start);
-            let end = file.source.position(finding.span.end);
-            if is_suppressed(file, start.line, rule.id) {
-                return None;
-            }
-            Some(Diagnostic {
-                rule: rule.id,
-                severity,
-                file: file.source.path.clone(),
-                line: start.line,
-                column: start.column,
-                end_line: end.line,
-                end_column: end.column,
-                message: finding.message,
-                help: finding.help,
-                byte_start: finding.span.start,
-                byte_end: finding.span.end,
-            })
+            let (file, diagnostic) = diagnostic(workspace, config, only_files, finding)?;
+            (!suppressions.suppress(file, diagnostic.line, diagnostic.rule)).then_some(diagnostic)
         })
         .collect();
+    // The suppressions' own rules, once every other diagnostic had its chance to use them.
+    let mut about_suppressions = Findings::default();
+    suppressions.report(&mut about_suppressions);
+    diagnostics.extend(about_suppressions.items.into_iter().filter_map(|finding| {
+        let (file, diagnostic) = diagnostic(workspace, config, only_files, finding)?;
+        (!suppressions.covers(file, diagnostic.line, diagnostic.rule)).then_some(diagnostic)
+    }));
     diagnostics.sort_by(|a, b| {
         a.sort_key()
             .cmp(&b.sort_key())
@@ -538,29 +540,42 @@ pub fn run(
     (diagnostics, summary)
 }
 
-/// `# flux-image-lint: ignore RULE[, RULE…]` (or a bare `ignore`) on the diagnostic's line, or
-/// alone on the line above it: a marker line cannot carry a second comment without breaking the
-/// marker's JSON.
-fn is_suppressed(file: &ScannedFile, line: usize, rule: &str) -> bool {
-    let line_text = |line: usize| {
-        let start = file.source.line_start(line);
-        let end = file.source.line_start(line + 1);
-        &file.source.text[start..end]
+/// A finding as reported, with its file's index: its configured severity and position; `None`
+/// when its rule is off or its file is not reported on.
+fn diagnostic(
+    workspace: &Workspace,
+    config: &Config,
+    only_files: Option<&[String]>,
+    finding: Finding,
+) -> Option<(usize, Diagnostic)> {
+    let rule = find(finding.rule)?;
+    let configured = config.severity(rule.id, rule.default_severity())?;
+    let severity = match (config.levels.contains_key(rule.id), finding.severity) {
+        (false, Some(severity)) => severity,
+        _ => configured,
     };
-    let suppresses = |text: &str| {
-        let Some(at) = text.find(SUPPRESSION) else {
-            return false;
-        };
-        let rest = text[at + SUPPRESSION.len()..].trim();
-        rest.is_empty()
-            || rest
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .any(|word| word == rule)
-    };
-    suppresses(line_text(line))
-        || (line > 1
-            && line_text(line - 1).trim_start().starts_with('#')
-            && suppresses(line_text(line - 1)))
+    // `Severity` orders the louder first: the later of the two is the quieter.
+    let severity = severity.max(finding.ceiling);
+    let file = &workspace.files[finding.file];
+    if only_files.is_some_and(|only| !only.contains(&file.source.path)) {
+        return None;
+    }
+    let start = file.source.position(finding.span.start);
+    let end = file.source.position(finding.span.end);
+    Some((
+        finding.file,
+        Diagnostic {
+            rule: rule.id,
+            severity,
+            file: file.source.path.clone(),
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+            message: finding.message,
+            help: finding.help,
+            byte_start: finding.span.start,
+            byte_end: finding.span.end,
+        },
+    ))
 }
-
-const SUPPRESSION: &str = "flux-image-lint: ignore";
