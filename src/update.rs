@@ -2,7 +2,7 @@
 //! registry, one fetch per image; Flux-exact selection; digests where the policy reflects them),
 //! plan the changes, and write them in place. Committing them is `git`'s job, wired by `app::fix`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -40,7 +40,7 @@ pub enum Stage {
 pub struct Resolution {
     pub latest: BTreeMap<PolicyRef, Latest>,
     pub failures: Vec<ResolveFailure>,
-    compiled: BTreeMap<PolicyRef, CompiledPolicy>,
+    compiled: BTreeMap<PolicyRef, std::sync::Arc<CompiledPolicy>>,
 }
 
 /// The policies Flux would apply somewhere: named by an applied marker, defined, compilable, and
@@ -70,7 +70,7 @@ pub struct Needs {
     pub requests: Vec<TagRequest>,
     /// Policy, index into `requests`, whether it reflects digests.
     wanted: Vec<(PolicyRef, usize, bool)>,
-    compiled: BTreeMap<PolicyRef, CompiledPolicy>,
+    compiled: BTreeMap<PolicyRef, std::sync::Arc<CompiledPolicy>>,
 }
 
 /// The policies Flux would apply, compiled, and the repositories they select from.
@@ -78,6 +78,8 @@ pub fn needs(workspace: &Workspace) -> Needs {
     let mut compiler = Compiler::default();
     let mut compiled = BTreeMap::new();
     let mut requests: Vec<TagRequest> = Vec::new();
+    // One request per image and scheme, however many policies select from it.
+    let mut request_of: HashMap<(String, bool), usize> = HashMap::new();
     let mut wanted: Vec<(PolicyRef, usize, bool)> = Vec::new();
     for policy_ref in policies_in_use(workspace) {
         let Some((object, spec)) = workspace
@@ -97,16 +99,12 @@ pub fn needs(workspace: &Workspace) -> Needs {
         else {
             continue;
         };
-        let index = match requests
-            .iter()
-            .position(|r| r.image == request.image && r.insecure == request.insecure)
-        {
-            Some(index) => index,
-            None => {
+        let index = *request_of
+            .entry((request.image.clone(), request.insecure))
+            .or_insert_with(|| {
                 requests.push(request);
                 requests.len() - 1
-            }
-        };
+            });
         wanted.push((policy_ref.clone(), index, spec.reflects_digests()));
         compiled.insert(policy_ref, policy);
     }
