@@ -119,17 +119,22 @@ impl Workspace {
         let kustomizations = model::read_kustomizations(&files);
         let loaded: std::collections::HashSet<String> =
             files.iter().map(|f| f.source.path.clone()).collect();
-        for path in model::referenced_files(&kustomizations) {
-            let disk_path = file_set.root.join(&path);
+        let unloaded: Vec<String> = model::referenced_files(&kustomizations)
+            .into_iter()
             // Flux has only the files the repository holds (git tracks, for one).
-            if loaded.contains(&path) || !file_set.contains(&path) || !disk_path.is_file() {
-                continue;
+            .filter(|path| !loaded.contains(path) && file_set.contains(path))
+            .collect();
+        // A build reads every file it names; read errors surface as build errors. In a large
+        // repository these are most files: they are read and parsed on every thread.
+        let referenced = parallel_map(&unloaded, jobs, |path| {
+            let disk_path = file_set.root.join(path);
+            if !disk_path.is_file() {
+                return None;
             }
-            // A build reads every file it names; read errors surface as build errors.
-            if let Ok(bytes) = std::fs::read(&disk_path) {
-                files.push(scan_bytes(path, disk_path, bytes));
-            }
-        }
+            let bytes = std::fs::read(&disk_path).ok()?;
+            Some(scan_bytes(path.clone(), disk_path, bytes))
+        });
+        files.extend(referenced.into_iter().flatten());
         for file in &mut files {
             file.applied = file_set.is_applied(&file.source.path);
         }
@@ -308,6 +313,22 @@ impl Workspace {
     pub fn file_by_path(&self, path: &str) -> Option<usize> {
         self.files.iter().position(|f| f.source.path == path)
     }
+}
+
+/// `items` mapped on up to `jobs` threads, in order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let chunk = items.len().div_ceil(jobs.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a scan thread panicked"))
+            .collect()
+    })
 }
 
 fn scan_bytes(path: String, disk_path: PathBuf, bytes: Vec<u8>) -> ScannedFile {

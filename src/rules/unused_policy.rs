@@ -88,11 +88,7 @@ struct MarkerTypo {
 /// each policy it was meant for.
 fn marker_typos(cx: &Context, known: &[String]) -> HashMap<String, MarkerTypo> {
     let at = |file: &ScannedFile, span: Span| {
-        format!(
-            "{}:{}",
-            file.source.path,
-            file.source.position(span.start).line
-        )
+        format!("{}:{}", file.source.path, file.source.line_of(span.start))
     };
     let mut typos = HashMap::new();
     for site in cx.markers() {
