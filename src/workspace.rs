@@ -106,6 +106,7 @@ impl Workspace {
             exclude: &config.exclude,
         };
         let config_path = config.path.as_deref();
+        let walked = std::sync::Mutex::new(BTreeSet::new());
         let yaml_paths = std::sync::Mutex::new(BTreeSet::new());
         let (mut files, read_errors) = file_set.read(&options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -113,19 +114,33 @@ impl Workspace {
             if file_set.is_applied(&path) {
                 yaml_paths.lock().unwrap().insert(path.clone());
             }
-            worth_parsing(&path, &bytes, config_path).then(|| scan_bytes(path, disk_path, bytes))
+            let parse = worth_parsing(&path, &bytes, config_path);
+            if !parse {
+                walked.lock().unwrap().insert(path.clone());
+            }
+            parse.then(|| scan_bytes(path, disk_path, bytes))
         });
         let yaml_paths = yaml_paths.into_inner().unwrap();
+        let walked = walked.into_inner().unwrap();
         let kustomizations = model::read_kustomizations(&files);
         let loaded: std::collections::HashSet<String> =
             files.iter().map(|f| f.source.path.clone()).collect();
-        let unloaded: Vec<String> = model::referenced_files(&kustomizations)
+        let referenced = model::referenced_files(&kustomizations);
+        // A resource the byte search found nothing Flux-related in (most of a large repository)
+        // is not parsed: no image object, no Flux object, nothing a rule reads. Patches are, and
+        // files the walk did not read (a `.json` resource, one outside `include`).
+        let unloaded: Vec<String> = referenced
+            .patches
             .into_iter()
+            .chain(
+                referenced
+                    .resources
+                    .into_iter()
+                    .filter(|path| !walked.contains(path)),
+            )
             // Flux has only the files the repository holds (git tracks, for one).
             .filter(|path| !loaded.contains(path) && file_set.contains(path))
             .collect();
-        // A build reads every file it names; read errors surface as build errors. In a large
-        // repository these are most files: they are read and parsed on every thread.
         let referenced = parallel_map(&unloaded, jobs, |path| {
             let disk_path = file_set.root.join(path);
             if !disk_path.is_file() {

@@ -120,12 +120,23 @@ pub fn read_kustomizations(
     kustomizations
 }
 
-/// Files the kustomizations name (resources that are not folders with a kustomization, patch
-/// files): what a build reads besides the kustomizations themselves.
+/// Files the kustomizations name: resources that are not folders with a kustomization, and
+/// patch files. What a build reads besides the kustomizations themselves.
+pub struct Referenced {
+    pub resources: BTreeSet<String>,
+    pub patches: BTreeSet<String>,
+}
+
 pub fn referenced_files(
     kustomizations: &BTreeMap<String, Result<Kustomization, BuildError>>,
-) -> BTreeSet<String> {
-    let mut paths = BTreeSet::new();
+) -> Referenced {
+    let mut referenced = Referenced {
+        resources: BTreeSet::new(),
+        patches: BTreeSet::new(),
+    };
+    let path_of = |k: &Kustomization, entry: &kustomization::Text| {
+        join(&k.dir, &entry.value).filter(|path| !kustomizations.contains_key(path))
+    };
     for k in kustomizations.values().filter_map(|k| k.as_ref().ok()) {
         let patch_files = k
             .patches_strategic_merge
@@ -136,15 +147,14 @@ pub fn referenced_files(
                 PatchBody::File(path) => Some(path),
                 PatchBody::Inline(_) => None,
             });
-        for entry in k.resources.iter().chain(patch_files) {
-            if let Some(path) = join(&k.dir, &entry.value) {
-                if !kustomizations.contains_key(&path) {
-                    paths.insert(path);
-                }
-            }
-        }
+        referenced
+            .resources
+            .extend(k.resources.iter().filter_map(|entry| path_of(k, entry)));
+        referenced
+            .patches
+            .extend(patch_files.filter_map(|entry| path_of(k, entry)));
     }
-    paths
+    referenced
 }
 
 impl Model {
@@ -218,6 +228,7 @@ impl Model {
         // Patch files are read by builds, never applied as objects.
         reached.extend(
             referenced_files(sources.kustomizations)
+                .patches
                 .iter()
                 .filter_map(|p| sources.by_path.get(p).copied()),
         );

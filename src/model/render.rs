@@ -308,6 +308,9 @@ impl Resource {
 struct Renderer<'s, 'a> {
     sources: &'s Sources<'a>,
     read: BTreeSet<usize>,
+    /// A resource was added whose content is not read (nothing Flux-related in it): a patch
+    /// that finds no target may be meant for it.
+    opaque: bool,
     /// Folders being built, to stop on a cycle as kustomize does.
     stack: Vec<String>,
     notes: Vec<Note>,
@@ -335,6 +338,7 @@ pub fn build_with(sources: &Sources, kustomization: &Kustomization) -> Result<Bu
     let mut renderer = Renderer {
         sources,
         read: BTreeSet::new(),
+        opaque: false,
         stack: Vec::new(),
         notes: Vec::new(),
         incomplete: false,
@@ -512,6 +516,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         } else if self.sources.root.join(&path).is_file() {
             // A manifest the byte search found nothing Flux-related in: no image object, no
             // Flux object, nothing a rule reads.
+            self.opaque = true;
             Vec::new()
         } else if self.sources.root.join(&path).is_dir() {
             let child = self.kustomization(&path, Some(entry.origin))?;
@@ -598,7 +603,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
     ) -> Result<(), BuildError> {
         for patch in &k.patches_strategic_merge {
             for document in self.patch_documents(k, patch)? {
-                apply_by_id(resources, &document, patch, self.sources.files)?;
+                apply_by_id(resources, &document, patch, self.sources.files, self.opaque)?;
             }
         }
         for patch in &k.patches {
@@ -675,7 +680,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         match target {
             None => {
                 for document in &documents {
-                    apply_by_id(resources, document, patch, self.sources.files)?;
+                    apply_by_id(resources, document, patch, self.sources.files, self.opaque)?;
                 }
             }
             Some(target) => {
@@ -797,6 +802,7 @@ fn apply_by_id(
     document: &Node,
     patch: &Patch,
     files: &[ScannedFile],
+    opaque: bool,
 ) -> Result<(), BuildError> {
     let probe = Resource {
         node: document.clone(),
@@ -811,6 +817,10 @@ fn apply_by_id(
         .filter(|(_, r)| r.any_id_is(&id))
         .map(|(i, _)| i)
         .collect();
+    if matches.is_empty() && opaque {
+        // Its target may be a resource whose content is not read.
+        return Ok(());
+    }
     let [index] = matches[..] else {
         let how = if matches.is_empty() {
             "no matches"
