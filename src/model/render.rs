@@ -63,6 +63,63 @@ pub enum Cause {
     InvalidTarget,
 }
 
+impl Cause {
+    /// The class of an error `kustomize build` printed, by kustomize's own wording.
+    pub fn of_kustomize_error(stderr: &str) -> Option<Cause> {
+        let table: &[(&[&str], Cause)] = &[
+            (
+                &["already registered id", "ID conflict"],
+                Cause::DuplicateId,
+            ),
+            (
+                &["failed to find unique target for patch"],
+                Cause::PatchTarget,
+            ),
+            (&["loading KV pairs"], Cause::MissingGeneratorInput),
+            (&["failed to get the patch file"], Cause::MissingPatch),
+            (
+                &["operation does not apply", "testing value"],
+                Cause::JsonPatch,
+            ),
+            (
+                &["unable to find one of 'kustomization.yaml'"],
+                Cause::NotAKustomization,
+            ),
+            (&["cycle detected"], Cause::Cycle),
+            (&["expected kind"], Cause::ComponentKind),
+            (
+                &[
+                    "must specify a target for JSON patch",
+                    "unable to parse SM or JSON patch",
+                    "illegally qualifies",
+                ],
+                Cause::InvalidPatch,
+            ),
+            (
+                &[
+                    "invalid Kustomization",
+                    "kustomization.yaml is empty",
+                    "Found multiple kustomization files",
+                ],
+                Cause::InvalidKustomization,
+            ),
+            (
+                &["missing Resource metadata", "MalformedYAMLError"],
+                Cause::InvalidResource,
+            ),
+            (
+                &["error parsing regexp", "unable to parse requirement"],
+                Cause::InvalidTarget,
+            ),
+            (&["no such file or directory"], Cause::MissingResource),
+        ];
+        table
+            .iter()
+            .find(|(needles, _)| needles.iter().any(|n| stderr.contains(n)))
+            .map(|&(_, cause)| cause)
+    }
+}
+
 /// Something the build could not see, for `--verbose`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
@@ -252,16 +309,21 @@ impl Resource {
         CLUSTER_SCOPED_KINDS.contains(&self.kind())
     }
 
-    pub fn current_id(&self) -> ResId {
-        let (group, version) = self.group_version();
-        let namespace = if self.is_cluster_scoped() {
-            CLUSTER_SCOPED.to_string()
+    /// Kustomize's effective namespace: `default` when unset, a marker for cluster-scoped kinds.
+    fn effective_namespace(&self) -> &str {
+        if self.is_cluster_scoped() {
+            CLUSTER_SCOPED
         } else {
             match self.namespace() {
-                "" => "default".to_string(),
-                namespace => namespace.to_string(),
+                "" => "default",
+                namespace => namespace,
             }
-        };
+        }
+    }
+
+    pub fn current_id(&self) -> ResId {
+        let (group, version) = self.group_version();
+        let namespace = self.effective_namespace().to_string();
         ResId {
             group: group.to_string(),
             version: version.to_string(),
@@ -286,13 +348,6 @@ impl Resource {
     fn remember_id(&mut self) {
         let id = self.current_id();
         self.previous.push(id);
-    }
-
-    fn map_of(&self, key: &str) -> BTreeMap<String, String> {
-        self.node
-            .path(&["metadata", key])
-            .map(Node::string_map)
-            .unwrap_or_default()
     }
 
     fn set_metadata(&mut self, key: &str, value: &Text) {
@@ -780,18 +835,24 @@ fn non_empty(documents: impl Iterator<Item = Node>) -> Vec<Node> {
 }
 
 fn selected(target: &Target, resource: &Resource) -> bool {
-    let original = resource.original_id();
-    let current = resource.current_id();
-    let labels = resource.map_of("labels");
-    let annotations = resource.map_of("annotations");
+    // Read in place: this runs for every patch and every resource of a build.
+    let (group, version) = resource.group_version();
+    let (name, namespace) = (resource.name(), resource.effective_namespace());
+    let (original_name, original_namespace) =
+        resource.previous.first().map_or((name, namespace), |id| {
+            (id.name.as_str(), id.namespace.as_str())
+        });
+    let metadata = resource.node.get("metadata");
+    let lookup =
+        |map: &'static str| move |key: &str| metadata.and_then(|m| m.path_str(&[map, key]));
     target.matches(&Candidate {
-        group: &current.group,
-        version: &current.version,
-        kind: &current.kind,
-        names: [&original.name, &current.name],
-        namespaces: [&original.namespace, &current.namespace],
-        labels: &labels,
-        annotations: &annotations,
+        group,
+        version,
+        kind: resource.kind(),
+        names: [original_name, name],
+        namespaces: [original_namespace, namespace],
+        labels: &lookup("labels"),
+        annotations: &lookup("annotations"),
     })
 }
 
