@@ -202,6 +202,7 @@ impl Workspace {
             &yaml_paths,
             kustomizations,
             &config.default_namespace,
+            &model::Builder::from_setting(&config.kustomize),
         );
         // What source-controller leaves out never reaches kustomize-controller.
         objects.retain(|object| files[object.file].applied);

@@ -242,6 +242,40 @@ impl FluxKustomization {
         })
     }
 
+    /// What the real kustomize is asked to build for this Flux Kustomization.
+    fn wrapper<'a>(
+        &'a self,
+        sources: &Sources,
+        yaml_paths: &BTreeSet<String>,
+    ) -> super::external::Wrapper<'a> {
+        let resources = if sources.kustomizations.contains_key(&self.path) {
+            vec![self.path.clone()]
+        } else {
+            self.generated(sources, yaml_paths)
+                .map(|k| {
+                    k.resources
+                        .iter()
+                        .filter_map(|entry| render::join(&self.path, &entry.value))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let text = |field: &Option<Text>| field.as_ref().map(|t| t.value.clone());
+        super::external::Wrapper {
+            resources,
+            namespace: text(&self.target_namespace),
+            name_prefix: text(&self.name_prefix),
+            name_suffix: text(&self.name_suffix),
+            patches: &self.patches,
+            components: self
+                .components
+                .iter()
+                .filter_map(|c| render::join(&self.path, &c.value))
+                .collect(),
+            origin: self.path_origin,
+        }
+    }
+
     pub fn build(
         &self,
         sources: &Sources,
@@ -368,6 +402,7 @@ pub fn discover(
     sources: &Sources,
     yaml_paths: &BTreeSet<String>,
     default_namespace: &str,
+    builder: &super::Builder,
     notes: &mut Vec<Note>,
 ) -> Option<(Vec<Cluster>, Vec<ClusterRender>)> {
     let (written, instances) = written_roots(sources.files, default_namespace);
@@ -481,7 +516,10 @@ pub fn discover(
                 }
                 continue;
             }
-            let mut result = kustomization.build(sources, yaml_paths);
+            let native = kustomization.build(sources, yaml_paths);
+            let mut result = builder.build(sources, native, || {
+                kustomization.wrapper(sources, yaml_paths)
+            });
             let mut fallback = BTreeSet::new();
             match &mut result {
                 Ok(build) => {

@@ -6,6 +6,7 @@
 //! stay silent. Markers are not here: Flux's automation edits files, not renders.
 
 pub mod cluster;
+pub mod external;
 pub mod kustomization;
 pub mod patch;
 pub mod render;
@@ -56,6 +57,53 @@ pub struct Model {
     /// With clusters, the files some cluster reaches (applies, or uses as a Helm chart); other
     /// files get no diagnostics. `None`: the repository is one cluster and every file counts.
     pub reached: Option<BTreeSet<usize>>,
+}
+
+/// Who builds what Flux applies: the native renderer, or the real kustomize (see `external`).
+#[derive(Debug, Clone, Default)]
+pub enum Builder {
+    #[default]
+    Native,
+    External(external::External),
+}
+
+impl Builder {
+    pub fn from_setting(setting: &crate::config::KustomizeSetting) -> Builder {
+        use crate::config::KustomizeSetting;
+        match setting {
+            KustomizeSetting::Off => Builder::Native,
+            KustomizeSetting::Auto => {
+                external::External::find().map_or(Builder::Native, Builder::External)
+            }
+            KustomizeSetting::Binary(path) => {
+                Builder::External(external::External::at(path.clone()))
+            }
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Builder::Native => "the native renderer".to_string(),
+            Builder::External(external) => external.describe(),
+        }
+    }
+
+    /// One build, natively or by the real kustomize. A build with remote bases stays native:
+    /// the real one would reach the network.
+    fn build<'w>(
+        &self,
+        sources: &Sources,
+        native: Result<Build, BuildError>,
+        wrapper: impl FnOnce() -> external::Wrapper<'w>,
+    ) -> Result<Build, BuildError> {
+        match (self, &native) {
+            (Builder::External(external), Ok(build)) if !build.incomplete => {
+                external.build(sources, &wrapper())
+            }
+            (Builder::External(external), Err(_)) => external.build(sources, &wrapper()),
+            _ => native,
+        }
+    }
 }
 
 /// The kustomizations of the workspace by folder; a folder with two kustomization files is
@@ -164,6 +212,7 @@ impl Model {
         yaml_paths: &BTreeSet<String>,
         kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
         default_namespace: &str,
+        builder: &Builder,
     ) -> (Model, Vec<FluxObject>) {
         let by_path = paths_of(files);
         let sources = Sources {
@@ -174,7 +223,13 @@ impl Model {
         };
         let mut model = Model::default();
         let mut objects = Vec::new();
-        match cluster::discover(&sources, yaml_paths, default_namespace, &mut model.notes) {
+        match cluster::discover(
+            &sources,
+            yaml_paths,
+            default_namespace,
+            builder,
+            &mut model.notes,
+        ) {
             Some((clusters, renders)) => {
                 for render in renders {
                     let path = render.kustomization.path;
@@ -197,7 +252,7 @@ impl Model {
                 model.reached = Some(reached);
                 model.clusters = clusters;
             }
-            None => model.build_roots(&sources, &mut objects, default_namespace),
+            None => model.build_roots(&sources, &mut objects, default_namespace, builder),
         }
         model.kustomizations = kustomizations;
         (model, objects)
@@ -210,11 +265,29 @@ impl Model {
         sources: &Sources,
         objects: &mut Vec<FluxObject>,
         default_namespace: &str,
+        builder: &Builder,
     ) {
         let files = sources.files;
         let mut reached = BTreeSet::new();
         for dir in roots(sources.kustomizations) {
-            let result = render::build(sources, &dir);
+            let origin = match sources.kustomizations.get(&dir) {
+                Some(Ok(k)) => Origin {
+                    file: k.file,
+                    span: Default::default(),
+                },
+                _ => Origin::default(),
+            };
+            let result = builder.build(sources, render::build(sources, &dir), || {
+                external::Wrapper {
+                    resources: vec![dir.clone()],
+                    namespace: None,
+                    name_prefix: None,
+                    name_suffix: None,
+                    patches: &[],
+                    components: Vec::new(),
+                    origin,
+                }
+            });
             let applied = self.add_render(
                 objects,
                 result,

@@ -258,6 +258,16 @@ impl Resource {
         }
     }
 
+    /// A resource kustomize rendered, whole.
+    pub(crate) fn from_node(node: Node) -> Resource {
+        Resource {
+            node,
+            body: None,
+            previous: Vec::new(),
+            uncertain: false,
+        }
+    }
+
     /// Reads the whole object of an untracked resource before a patch changes it; what the
     /// transformers did to its identity and metadata so far is kept.
     fn materialize(&mut self, files: &[ScannedFile]) {
