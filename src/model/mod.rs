@@ -243,10 +243,14 @@ impl Model {
                     );
                 }
                 let mut reached = BTreeSet::new();
-                for cluster in &clusters {
+                let mut clusters = clusters;
+                for cluster in &mut clusters {
                     reached.extend(cluster.files.iter().copied());
                     for dir in &cluster.chart_dirs {
-                        reached.extend(files_under(files, dir));
+                        let chart = files_under(files, dir);
+                        cluster.charts_may_define_image_objects |=
+                            chart.iter().any(|&f| files[f].mentions_image_api);
+                        reached.extend(chart);
                     }
                 }
                 model.reached = Some(reached);
@@ -415,6 +419,17 @@ impl Model {
             kustomizations: &self.kustomizations,
         };
         render::build(&sources, dir)
+    }
+
+    /// Whether a cluster this file belongs to may hold image objects the model does not see: a
+    /// render of it with a remote base, or a Helm chart of the repository that mentions them.
+    pub fn may_lack_objects(&self, file: usize, clusters: &[usize]) -> bool {
+        self.file_in_incomplete_render(file)
+            || clusters.iter().any(|&c| {
+                self.clusters
+                    .get(c)
+                    .is_some_and(|cluster| cluster.charts_may_define_image_objects)
+            })
     }
 
     /// Whether a render that applies this file may lack objects.

@@ -374,7 +374,7 @@ struct Renderer<'s, 'a> {
     sources: &'s Sources<'a>,
     read: BTreeSet<usize>,
     /// A resource was added whose content is not read (nothing Flux-related in it): a patch
-    /// that finds no target may be meant for it.
+    /// that finds no target may be meant for it, as for one of a remote base (`incomplete`).
     opaque: bool,
     /// Folders being built, to stop on a cycle as kustomize does.
     stack: Vec<String>,
@@ -668,7 +668,13 @@ impl<'s, 'a> Renderer<'s, 'a> {
     ) -> Result<(), BuildError> {
         for patch in &k.patches_strategic_merge {
             for document in self.patch_documents(k, patch)? {
-                apply_by_id(resources, &document, patch, self.sources.files, self.opaque)?;
+                apply_by_id(
+                    resources,
+                    &document,
+                    patch,
+                    self.sources.files,
+                    self.opaque || self.incomplete,
+                )?;
             }
         }
         for patch in &k.patches {
@@ -745,7 +751,13 @@ impl<'s, 'a> Renderer<'s, 'a> {
         match target {
             None => {
                 for document in &documents {
-                    apply_by_id(resources, document, patch, self.sources.files, self.opaque)?;
+                    apply_by_id(
+                        resources,
+                        document,
+                        patch,
+                        self.sources.files,
+                        self.opaque || self.incomplete,
+                    )?;
                 }
             }
             Some(target) => {
@@ -873,7 +885,7 @@ fn apply_by_id(
     document: &Node,
     patch: &Patch,
     files: &[ScannedFile],
-    opaque: bool,
+    unseen: bool,
 ) -> Result<(), BuildError> {
     let probe = Resource {
         node: document.clone(),
@@ -888,8 +900,8 @@ fn apply_by_id(
         .filter(|(_, r)| r.any_id_is(&id))
         .map(|(i, _)| i)
         .collect();
-    if matches.is_empty() && opaque {
-        // Its target may be a resource whose content is not read.
+    if matches.is_empty() && unseen {
+        // Its target may be a resource whose content is not read, or one of a remote base.
         return Ok(());
     }
     let [index] = matches[..] else {
