@@ -356,11 +356,19 @@ pub fn load_config(root: &Path, flag: Option<&Path>) -> Result<Config, Failure> 
         Some(path) => path.to_path_buf(),
         None => root.join(config::FILE_NAME),
     };
-    if flag.is_none() && !path.exists() {
+    if flag.is_none() && path.symlink_metadata().is_err() {
         return Ok(Config::default());
     }
     let display = match path.canonicalize() {
         Ok(absolute) if absolute.starts_with(root) => crate::walk::relative_path(root, &absolute),
+        // The repository's own config must not be a link out of it (to a device, another
+        // user's file): a checked-out repository decides nothing outside itself.
+        _ if flag.is_none() => {
+            return Err(Failure(format!(
+                "{}: a symbolic link that leaves the repository (or points nowhere); not read",
+                config::FILE_NAME
+            )))
+        }
         _ => path.display().to_string(),
     };
     Ok(Config::load(&path, &display)?)
@@ -659,16 +667,16 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
             print!("{}", update::diff(&workspace, &plan.changes));
         }
     } else if let Some(prefix) = &git_prefix {
-        let files: Vec<(String, Vec<u8>)> = crate::fix::new_texts(&workspace, &plan.changes)
+        let files: Vec<(String, Vec<u8>)> = crate::fix::new_contents(&workspace, &plan.changes)
             .into_iter()
-            .map(|(file, text)| {
+            .map(|(file, bytes)| {
                 let path = &workspace.files[file].source.path;
                 let path = if prefix.is_empty() {
                     path.clone()
                 } else {
                     format!("{prefix}/{path}")
                 };
-                (path, text.into_bytes())
+                (path, bytes)
             })
             .collect();
         update::write_changes(&workspace, &plan.changes)?;

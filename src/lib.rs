@@ -13,6 +13,7 @@ pub mod forge;
 pub mod git;
 pub mod http;
 pub mod kustomize;
+pub mod limits;
 pub mod policy;
 pub mod registry;
 pub mod report;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::fix::{self, write::write_atomic, Change, Latest};
+use crate::fix::{self, Change, Latest};
 use crate::flux::automation::applied_by_any;
 use crate::flux::image::ImageRef;
 use crate::flux::selection::Compiler;
@@ -191,33 +191,19 @@ fn is_downgrade(change: &Change, resolution: &Resolution) -> bool {
     old_tag != latest.tag && policy.latest(&[old_tag.clone(), latest.tag.clone()]) == Some(old_tag)
 }
 
-/// Writes every changed file atomically. Returns the paths written.
+/// Writes every changed file atomically, each only if unchanged since it was read. Returns the
+/// paths written.
 pub fn write_changes(workspace: &Workspace, changes: &[Change]) -> Result<Vec<String>, String> {
-    let mut written = Vec::new();
-    for (file, text) in fix::new_texts(workspace, changes) {
-        let source = &workspace.files[file].source;
-        write_atomic(&source.disk_path, text.as_bytes()).map_err(|e| {
-            format!(
-                "cannot write {}: {e} (files written before it: {})",
-                source.path,
-                if written.is_empty() {
-                    "none".to_string()
-                } else {
-                    written.join(", ")
-                }
-            )
-        })?;
-        written.push(source.path.clone());
-    }
-    Ok(written)
+    fix::write_in_place(workspace, changes)
 }
 
 /// `--dry-run`: a unified diff of every changed file.
 pub fn diff(workspace: &Workspace, changes: &[Change]) -> String {
     let mut out = String::new();
-    for (file, text) in fix::new_texts(workspace, changes) {
+    for (file, bytes) in fix::new_contents(workspace, changes) {
         let source = &workspace.files[file].source;
-        let diff = similar::TextDiff::from_lines(source.text.as_str(), text.as_str());
+        let text = String::from_utf8_lossy(&bytes);
+        let diff = similar::TextDiff::from_lines(source.text.as_str(), &*text);
         out.push_str(
             &diff
                 .unified_diff()

@@ -13,6 +13,8 @@ pub struct WalkOptions<'a> {
     /// Repository-relative globs; when non-empty, only matching files are read.
     pub include: &'a GlobSet,
     pub exclude: &'a GlobSet,
+    /// Larger files are reported as read errors, not read.
+    pub max_file_size: u64,
 }
 
 /// Whether Flux's automation would consider this file name (`.yaml`, `.yml`, `Kustomization`).
@@ -69,10 +71,12 @@ where
                 }
             };
             // Symlinks are never followed: Flux does not follow them either, and a link could
-            // point out of the repository.
-            let is_file = entry.file_type().is_some_and(|t| t.is_file());
+            // point out of the repository. Special files (FIFOs, devices) are refused below.
+            let skipped = entry
+                .file_type()
+                .is_none_or(|t| t.is_dir() || t.is_symlink());
             let name = entry.file_name().to_string_lossy();
-            if !is_file || !is_yaml_name(&name) {
+            if skipped || !is_yaml_name(&name) {
                 return WalkState::Continue;
             }
             let path = relative_path(root, entry.path());
@@ -81,7 +85,7 @@ where
             {
                 return WalkState::Continue;
             }
-            match std::fs::read(entry.path()) {
+            match crate::limits::read_regular_file(entry.path(), options.max_file_size) {
                 Ok(bytes) => {
                     if let Some(result) = process(path.clone(), entry.path().to_path_buf(), bytes) {
                         results.lock().unwrap().push((path, result));

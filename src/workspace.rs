@@ -7,7 +7,7 @@ use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
 use crate::flux::objects::{read_objects, API_GROUP};
 use crate::scan::marker::{find_markers, mentions_marker, FileMarkers};
-use crate::scan::yaml::{YamlError, YamlFile};
+use crate::scan::yaml::{YamlError, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
 use crate::walk::{self, ReadError, WalkOptions};
 
@@ -59,19 +59,29 @@ impl Workspace {
             jobs,
             include: &config.include,
             exclude: &config.exclude,
+            max_file_size: config.max_file_size,
         };
         let config_path = config.path.as_deref();
-        let (files, read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
+        let (mut files, mut read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if !worth_parsing(&path, &bytes, config_path) {
                 return None;
             }
-            let text = match String::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
-            };
-            Some(scan_file(SourceFile::new(path, disk_path, text)))
+            Some(match String::from_utf8(bytes) {
+                Ok(text) => scan_file(SourceFile::new(path, disk_path, text)),
+                Err(error) => not_utf8(path, disk_path, error),
+            })
         });
+        // A file the walk could not read may hold anything: it is reported as a file of its
+        // own (yaml-syntax), never skipped with a warning.
+        read_errors.retain(|error| {
+            if error.path.is_empty() {
+                return true;
+            }
+            files.push(not_read(error));
+            false
+        });
+        files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
         let forced_namespaces = crate::kustomize::namespaces(&files);
         let objects = files
             .iter()
@@ -115,6 +125,47 @@ impl Workspace {
 
     pub fn file_by_path(&self, path: &str) -> Option<usize> {
         self.files.iter().position(|f| f.source.path == path)
+    }
+}
+
+/// A file that is not UTF-8: a YAML error at its first invalid byte (yaml.v3 rejects it, so Flux
+/// skips it), no markers, so `--fix` never rewrites it. The text is for display only.
+fn not_utf8(path: String, disk_path: PathBuf, error: std::string::FromUtf8Error) -> ScannedFile {
+    let utf8 = error.utf8_error();
+    let offset = utf8.valid_up_to();
+    let bytes = error.into_bytes();
+    let message = format!(
+        "not valid UTF-8 (byte 0x{:02X}); Flux's YAML parser rejects the file",
+        bytes[offset]
+    );
+    let source = SourceFile::new(
+        path,
+        disk_path,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    );
+    unparsed(
+        source,
+        YamlError::new(message, offset, YamlErrorKind::Encoding),
+    )
+}
+
+fn not_read(error: &ReadError) -> ScannedFile {
+    let path = error.path.clone();
+    let source = SourceFile::new(path.clone(), PathBuf::from(path), String::new());
+    unparsed(
+        source,
+        YamlError::new(error.message.clone(), 0, YamlErrorKind::NotRead),
+    )
+}
+
+fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
+    let mentions_image_api =
+        memchr::memmem::find(source.text.as_bytes(), API_GROUP.as_bytes()).is_some();
+    ScannedFile {
+        source,
+        yaml: Err(error),
+        markers: FileMarkers::default(),
+        mentions_image_api,
     }
 }
 

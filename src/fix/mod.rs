@@ -98,8 +98,7 @@ pub fn plan(workspace: &Workspace, latest: &BTreeMap<PolicyRef, Latest>) -> Vec<
     changes
 }
 
-/// The changes grouped per file with the file's new text.
-pub fn new_texts(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, String)> {
+fn edits_per_file(changes: &[Change]) -> BTreeMap<usize, Vec<(Span, &str)>> {
     let mut per_file: BTreeMap<usize, Vec<(Span, &str)>> = BTreeMap::new();
     for change in changes {
         per_file
@@ -108,12 +107,41 @@ pub fn new_texts(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, Strin
             .push((change.span, change.replacement.as_str()));
     }
     per_file
+}
+
+/// The changes grouped per file with the file's new bytes: the bytes read, spliced.
+pub fn new_contents(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, Vec<u8>)> {
+    edits_per_file(changes)
         .into_iter()
         .map(|(file, edits)| {
-            (
-                file,
-                rewrite::splice(&workspace.files[file].source.text, &edits),
-            )
+            let read = workspace.files[file].source.text.as_bytes();
+            (file, rewrite::splice(read, &edits))
         })
         .collect()
+}
+
+/// Writes every changed file in place: each is read again, and replaced only if it still holds
+/// the bytes the plan was made from (spliced again from those bytes). A file edited meanwhile is
+/// left alone and reported, after the others are written. Returns the paths written.
+pub fn write_in_place(workspace: &Workspace, changes: &[Change]) -> Result<Vec<String>, String> {
+    let mut written = Vec::new();
+    let mut failed = Vec::new();
+    for (file, edits) in edits_per_file(changes) {
+        let source = &workspace.files[file].source;
+        let read = source.text.as_bytes();
+        let new = rewrite::splice(read, &edits);
+        match write::replace_unchanged(&source.disk_path, read, &new) {
+            Ok(()) => written.push(source.path.clone()),
+            Err(error) => failed.push(format!("cannot write {}: {error}", source.path)),
+        }
+    }
+    if failed.is_empty() {
+        return Ok(written);
+    }
+    let written = if written.is_empty() {
+        "none".to_string()
+    } else {
+        written.join(", ")
+    };
+    Err(format!("{} (files written: {written})", failed.join("; ")))
 }

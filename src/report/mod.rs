@@ -7,6 +7,8 @@ pub mod json;
 pub mod junit;
 pub mod sarif;
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -65,4 +67,51 @@ pub struct Summary {
 pub struct Report<'a> {
     pub diagnostics: &'a [Diagnostic],
     pub summary: &'a Summary,
+}
+
+/// `text` safe to print on a terminal or in a CI log: control characters (C0, DEL, C1), line
+/// and paragraph separators and bidirectional overrides become `\u{…}` escapes, so a file
+/// name, tag or server message can neither move the cursor, forge a new log line nor reorder
+/// what is shown. Everything else is kept as it is.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+        )
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_what_a_terminal_or_log_would_act_on() {
+        assert_eq!(escape("v1.2.3"), "v1.2.3");
+        assert_eq!(escape("ünïcode é"), "ünïcode é");
+        assert_eq!(escape("a\nb"), "a\\u{a}b");
+        assert_eq!(escape("\u{1b}[31mred"), "\\u{1b}[31mred");
+        assert_eq!(
+            escape("x\u{2028}y\u{202e}z\u{9b}"),
+            "x\\u{2028}y\\u{202e}z\\u{9b}"
+        );
+        assert_eq!(escape("tab\there"), "tab\\u{9}here");
+    }
 }
