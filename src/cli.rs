@@ -186,13 +186,14 @@ impl RegistryArgs {
             timeout: std::time::Duration::from_secs(self.registry_timeout),
             concurrency_per_host: self.registry_concurrency.max(1),
             ca_file: self.ca_file.clone(),
-            cache: (!self.no_cache).then(|| CacheOptions {
-                dir: self
-                    .cache_dir
+            cache: if self.no_cache {
+                None
+            } else {
+                self.cache_dir
                     .clone()
-                    .unwrap_or_else(crate::registry::default_cache_dir),
-                ..CacheOptions::default()
-            }),
+                    .or_else(crate::registry::default_cache_dir)
+                    .map(CacheOptions::new)
+            },
             progress: !quiet && std::env::var_os("CI").is_none(),
             verbose: self.verbose,
             ..RegistryOptions::default()

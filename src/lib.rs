@@ -15,6 +15,7 @@ pub mod http;
 pub mod kustomize;
 pub mod limits;
 pub mod policy;
+pub mod redact;
 pub mod registry;
 pub mod report;
 pub mod rules;

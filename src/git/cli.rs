@@ -12,8 +12,8 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use super::redact::redact;
 use super::GitError;
+use crate::redact::redact;
 
 pub(crate) struct GitCli {
     git_dir: PathBuf,

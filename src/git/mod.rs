@@ -25,7 +25,6 @@
 
 mod cli;
 mod error;
-mod redact;
 mod week;
 
 use std::collections::BTreeSet;
@@ -35,8 +34,8 @@ use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
 use gix::ObjectId;
 
+pub use crate::redact::redact;
 pub use error::GitError;
-pub use redact::redact;
 pub use week::{weekly_branch_name, DEFAULT_BRANCH_TEMPLATE, PLACEHOLDERS};
 
 /// The trailer that marks commits made by this tool; a remote review branch is only replaced

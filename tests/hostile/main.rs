@@ -2,10 +2,13 @@
 //! every run held to the same bar: exit 0, 1 or 2 (never a panic's 101 or a signal), the message
 //! that names the source, and a peak resident set under 256 MB (measured with `wait4`).
 
+#[path = "../support/registry.rs"]
+mod registry_support;
 #[path = "../support/mod.rs"]
 mod support;
 
 mod bytes;
 mod harness;
 mod limits;
+mod registry;
 mod signals;
