@@ -288,7 +288,7 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
     result.unwrap_or_else(|Failure(message)| {
-        eprintln!("error: {message}");
+        eprintln!("error: {}", report::escape(&message));
         EXIT_FAILURE
     })
 }
@@ -397,7 +397,7 @@ fn check(args: &CheckArgs) -> Result<i32, Failure> {
         let config = load_config(&target.root, args.root.config.as_deref())?;
         let workspace = Workspace::load(&target.root, &config, jobs(args.jobs));
         for error in &workspace.read_errors {
-            eprintln!("warning: cannot read {}: {}", error.path, error.message);
+            eprintln!("warning: {}", report::escape(&error.message));
         }
         let (mut found, found_summary) = rules::run(
             &workspace,
@@ -574,7 +574,7 @@ fn write_tags(args: &TagsArgs) -> Result<i32, Failure> {
             }
             Err(message) => {
                 failed += 1;
-                eprintln!("error: {message}");
+                eprintln!("error: {}", report::escape(&message));
             }
         }
     }
@@ -639,7 +639,11 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
     let workspace = Workspace::load(&work_root, &config, jobs(args.jobs));
     let resolution = update::resolve(&workspace, &source);
     for failure in &resolution.failures {
-        eprintln!("error: {}: {}", failure.policy, failure.message);
+        eprintln!(
+            "error: {}: {}",
+            failure.policy,
+            report::escape(&failure.message)
+        );
     }
     if !resolution.failures.is_empty() && !fix.keep_going {
         eprintln!(
@@ -658,7 +662,11 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
     for refused in &plan.refused_downgrades {
         eprintln!(
             "warning: {}:{}: not downgrading {} to {} ({}), as --no-downgrade asks",
-            refused.path, refused.line, refused.old, refused.new, refused.policy
+            report::escape(&refused.path),
+            refused.line,
+            report::escape(&refused.old),
+            refused.new,
+            refused.policy
         );
     }
     let mut push_outcome = None;
@@ -731,9 +739,9 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
                         &week,
                         &plan.changes,
                     ) {
-                        Ok(line) => eprintln!("{line}"),
+                        Ok(line) => eprintln!("{}", report::escape(&line)),
                         Err(message) => {
-                            eprintln!("error: {message}");
+                            eprintln!("error: {}", report::escape(&message));
                             failed = true;
                         }
                     }
@@ -741,7 +749,7 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
                 push_outcome = Some(outcome);
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", report::escape(&error.to_string()));
                 failed = true;
             }
         }

@@ -12,6 +12,7 @@ use crate::flux::image::ImageRef;
 use crate::flux::selection::Compiler;
 use crate::policy::CompiledPolicy;
 use crate::registry::TagRequest;
+use crate::report::{escape, neutralise_source};
 use crate::scan::marker::{Placement, PolicyRef, SetterKind};
 use crate::tags::{request_for, TagSource};
 use crate::workspace::Workspace;
@@ -202,13 +203,17 @@ pub fn diff(workspace: &Workspace, changes: &[Change]) -> String {
     let mut out = String::new();
     for (file, bytes) in fix::new_contents(workspace, changes) {
         let source = &workspace.files[file].source;
-        let text = String::from_utf8_lossy(&bytes);
-        let diff = similar::TextDiff::from_lines(source.text.as_str(), &*text);
+        // For a terminal: no control character of the file or its name reaches it.
+        let old = neutralise_source(&source.text);
+        let new = String::from_utf8_lossy(&bytes);
+        let new = neutralise_source(&new);
+        let path = escape(&source.path);
+        let diff = similar::TextDiff::from_lines(&*old, &*new);
         out.push_str(
             &diff
                 .unified_diff()
                 .context_radius(2)
-                .header(&format!("a/{}", source.path), &format!("b/{}", source.path))
+                .header(&format!("a/{path}"), &format!("b/{path}"))
                 .to_string(),
         );
     }
@@ -244,9 +249,9 @@ pub fn render_changes(changes: &[Change]) -> String {
         .map(|c| {
             format!(
                 "{}:{}  {} → {}  ({}{})\n",
-                c.path,
+                escape(&c.path),
                 c.line,
-                c.old,
+                escape(&c.old),
                 c.new,
                 c.policy,
                 c.kind.suffix()

@@ -852,7 +852,7 @@ impl Registry {
             eprintln!(
                 "registry: {} {} -> {outcome} in {} ms{}",
                 if method == Method::Get { "GET" } else { "HEAD" },
-                redact_url(url),
+                crate::report::escape(&redact_url(url)),
                 started.elapsed().as_millis(),
                 if auth.is_some() {
                     " (with authorization)"

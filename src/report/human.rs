@@ -6,7 +6,7 @@ use std::fmt;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 
-use super::{Diagnostic, Report, Severity};
+use super::{neutralise_source, Diagnostic, Report, Severity};
 
 struct Rendered<'a> {
     diagnostic: &'a Diagnostic,
@@ -67,10 +67,15 @@ pub fn render(report: &Report, sources: &HashMap<&str, &str>, color: bool) -> St
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
     let mut out = String::new();
-    for diagnostic in report.diagnostics {
-        let source = sources
-            .get(diagnostic.file.as_str())
-            .map(|text| NamedSource::new(diagnostic.file.clone(), text.to_string()));
+    for original in report.diagnostics {
+        let text = sources.get(original.file.as_str());
+        let diagnostic = &original.escaped();
+        let source = text.map(|text| {
+            NamedSource::new(
+                diagnostic.file.clone(),
+                neutralise_source(text).into_owned(),
+            )
+        });
         let rendered = Rendered { diagnostic, source };
         let _ = handler.render_report(&mut out, &rendered);
         out.push('\n');

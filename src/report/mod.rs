@@ -51,6 +51,17 @@ impl Diagnostic {
     pub fn sort_key(&self) -> (&str, usize, usize, &str) {
         (&self.file, self.line, self.column, self.rule)
     }
+
+    /// This diagnostic with its file name, message and help [`escape`]d, for formats read on a
+    /// terminal or in a CI log (file names, tags and server messages are untrusted).
+    pub fn escaped(&self) -> Diagnostic {
+        Diagnostic {
+            file: escape(&self.file).into_owned(),
+            message: escape(&self.message).into_owned(),
+            help: escape(&self.help).into_owned(),
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -88,6 +99,27 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A file's text for showing its lines on a terminal: what [`escape`] would escape becomes `?`
+/// (one per byte, so every byte offset still points at the same place); tabs and line breaks
+/// stay.
+pub fn neutralise_source(text: &str) -> Cow<'_, str> {
+    let keep = |c: char| matches!(c, '\t' | '\n' | '\r') || !needs_escape(c);
+    if text.chars().all(keep) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if keep(c) {
+                    c.to_string()
+                } else {
+                    "?".repeat(c.len_utf8())
+                }
+            })
+            .collect(),
+    )
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(
@@ -113,5 +145,15 @@ mod tests {
             "x\\u{2028}y\\u{202e}z\\u{9b}"
         );
         assert_eq!(escape("tab\there"), "tab\\u{9}here");
+    }
+
+    #[test]
+    fn neutralised_sources_keep_every_offset() {
+        use super::neutralise_source;
+        let text = "a: 1 # \u{1b}[2J\u{202e}x\t\r\n";
+        let shown = neutralise_source(text);
+        assert_eq!(shown, "a: 1 # ?[2J???x\t\r\n");
+        assert_eq!(shown.len(), text.len());
+        assert_eq!(neutralise_source("plain: é\n"), "plain: é\n");
     }
 }

@@ -10,5 +10,6 @@ mod support;
 mod bytes;
 mod harness;
 mod limits;
+mod output;
 mod registry;
 mod signals;
