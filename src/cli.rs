@@ -141,6 +141,9 @@ pub struct FixArgs {
     /// Replace the review branch even when it holds commits this tool did not make.
     #[arg(long)]
     pub force: bool,
+    /// With --push: seconds each `git ls-remote`, `fetch` and `push` may take before it is killed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub git_timeout: u64,
     /// With --push: create or update the pull request of the review branch on Forgejo/Gitea or
     /// GitHub (token from FORGEJO_TOKEN, GITEA_TOKEN or GITHUB_TOKEN).
     #[arg(long, requires = "push")]
@@ -722,6 +725,7 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
             committer: None,
             signoff: fix.signoff,
             force: fix.force,
+            timeout: std::time::Duration::from_secs(fix.git_timeout.max(1)),
         };
         match git::publish(&request) {
             Ok(outcome) => {
@@ -795,6 +799,8 @@ fn fix(args: &CheckArgs) -> Result<i32, Failure> {
             } else {
                 let verb = if fix.dry_run {
                     "would change"
+                } else if fix.push && push_json.is_none() {
+                    "not pushed (nothing changed)"
                 } else {
                     "changed"
                 };

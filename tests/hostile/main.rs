@@ -8,6 +8,7 @@ mod registry_support;
 mod support;
 
 mod bytes;
+mod git;
 mod harness;
 mod limits;
 mod output;
