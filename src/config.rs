@@ -452,6 +452,7 @@ pub fn read_pattern_tests(yaml: &YamlFile, file: usize) -> (Vec<PatternTest>, Ve
     let spanned = |id: NodeId| {
         yaml.scalar(id).map(|value| Spanned {
             value: value.to_string(),
+            file,
             span: yaml.node(id).span,
         })
     };

@@ -1,11 +1,13 @@
-//! A loaded repository: the walk's files scanned in parallel (YAML tree, markers), the Flux
-//! objects indexed, ready for the rules. Glue for walk → scan → model; owns no rule.
+//! A loaded repository: the walk's files scanned in parallel (YAML tree, markers), then the files
+//! the kustomizations name, the model of what Flux applies and its objects indexed, ready for
+//! the rules. Glue for walk → scan → model; owns no rule.
 
 use std::path::{Path, PathBuf};
 
 use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
-use crate::flux::objects::{read_objects, API_GROUP};
+use crate::flux::objects::API_GROUP;
+use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, mentions_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
@@ -34,6 +36,8 @@ pub struct Workspace {
     pub root: PathBuf,
     pub files: Vec<ScannedFile>,
     pub index: FluxIndex,
+    /// Renders, build errors and notes: what Flux applies.
+    pub model: Model,
     pub read_errors: Vec<ReadError>,
     pub pattern_tests: Vec<PatternTest>,
     /// Malformed pattern tests: file, span, message.
@@ -48,7 +52,7 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
         || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
         || path.ends_with(TEST_FILE_SUFFIX)
-        || crate::kustomize::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
+        || model::kustomization::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
         || Some(path) == config_path
 }
 
@@ -64,13 +68,7 @@ impl Workspace {
         let config_path = config.path.as_deref();
         let (mut files, mut read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if !worth_parsing(&path, &bytes, config_path) {
-                return None;
-            }
-            Some(match String::from_utf8(bytes) {
-                Ok(text) => scan_file(SourceFile::new(path, disk_path, text)),
-                Err(error) => not_utf8(path, disk_path, error),
-            })
+            worth_parsing(&path, &bytes, config_path).then(|| scan_bytes(path, disk_path, bytes))
         });
         // A file the walk could not read may hold anything: it is reported as a file of its
         // own (yaml-syntax), never skipped with a warning.
@@ -82,20 +80,21 @@ impl Workspace {
             false
         });
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
-        let forced_namespaces = crate::kustomize::namespaces(&files);
-        let objects = files
-            .iter()
-            .enumerate()
-            .flat_map(|(i, file)| match &file.yaml {
-                Ok(yaml) => read_objects(
-                    yaml,
-                    i,
-                    forced_namespaces.get(&file.source.path).map(String::as_str),
-                    &config.default_namespace,
-                ),
-                Err(_) => Vec::new(),
-            })
-            .collect();
+        let kustomizations = model::read_kustomizations(&files);
+        let loaded: std::collections::HashSet<String> =
+            files.iter().map(|f| f.source.path.clone()).collect();
+        for path in model::referenced_files(&kustomizations) {
+            let disk_path = root.join(&path);
+            if loaded.contains(&path) || !disk_path.is_file() {
+                continue;
+            }
+            // A build reads every file it names; read errors surface as build errors.
+            if let Ok(bytes) = crate::limits::read_regular_file(&disk_path, config.max_file_size) {
+                files.push(scan_bytes(path, disk_path, bytes));
+            }
+        }
+        let (model, objects) =
+            Model::build(root, &files, kustomizations, &config.default_namespace);
         let mut pattern_tests = Vec::new();
         let mut pattern_test_errors = Vec::new();
         for (i, file) in files.iter().enumerate() {
@@ -115,12 +114,18 @@ impl Workspace {
         Workspace {
             root: root.to_path_buf(),
             index: FluxIndex::new(objects),
+            model,
             files,
             read_errors,
             pattern_tests,
             pattern_test_errors,
             stats,
         }
+    }
+
+    /// `kustomize build` of one folder, natively (what the oracle test compares with kubectl).
+    pub fn render(&self, dir: &str) -> Result<model::render::Build, model::render::BuildError> {
+        self.model.render(&self.root, &self.files, dir)
     }
 
     pub fn file_by_path(&self, path: &str) -> Option<usize> {
@@ -166,6 +171,13 @@ fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
         yaml: Err(error),
         markers: FileMarkers::default(),
         mentions_image_api,
+    }
+}
+
+fn scan_bytes(path: String, disk_path: PathBuf, bytes: Vec<u8>) -> ScannedFile {
+    match String::from_utf8(bytes) {
+        Ok(text) => scan_file(SourceFile::new(path, disk_path, text)),
+        Err(error) => not_utf8(path, disk_path, error),
     }
 }
 

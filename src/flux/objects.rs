@@ -1,10 +1,11 @@
-//! Typed ImageRepository, ImagePolicy and ImageUpdateAutomation objects read leniently from YAML
-//! documents (the `schema` rule reports what does not fit), each field with its source span.
+//! Typed ImageRepository, ImagePolicy and ImageUpdateAutomation objects read leniently from
+//! rendered trees (what kustomize outputs; the `schema` rule reports what does not fit), each field
+//! with the file and span it came from, which a patch may have set.
 
 use std::collections::BTreeMap;
 
 use super::Kind;
-use crate::scan::yaml::{NodeId, YamlFile};
+use crate::model::tree::{Node, Origin};
 use crate::source::Span;
 
 pub const API_GROUP: &str = "image.toolkit.fluxcd.io";
@@ -12,24 +13,40 @@ pub const API_GROUP: &str = "image.toolkit.fluxcd.io";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spanned<T> {
     pub value: T,
+    /// The workspace file the value was written in.
+    pub file: usize,
     pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn origin(&self) -> Origin {
+        Origin {
+            file: self.file,
+            span: self.span,
+        }
+    }
 }
 
 #[derive(Debug)]
 pub struct FluxObject {
     pub kind: Kind,
-    /// Index of the file in the scanned workspace.
+    /// Index of the file in the scanned workspace the object's document is written in.
     pub file: usize,
-    /// The document (or `kind: List` item) node.
-    pub root: NodeId,
+    /// The rendered object.
+    pub tree: Node,
     pub api_version: Spanned<String>,
     /// `metadata.name`; the span is the kind line when the name is missing.
     pub name: Spanned<String>,
-    /// Resolved namespace: a kustomization's `namespace:`, else `metadata.namespace`, else the
-    /// configured default.
+    /// Resolved namespace: `metadata.namespace` as rendered (a kustomization's `namespace:`
+    /// included), else the configured default.
     pub namespace: String,
     pub labels: BTreeMap<String, String>,
     pub spec: Spec,
+    /// Which render produced it (objects of different renders are never duplicates).
+    pub render: usize,
+    /// Something the model does not follow (a remote base, `replacements`, a failed build) may
+    /// change or hide it: it resolves references, but rules about its content stay silent.
+    pub uncertain: bool,
 }
 
 impl FluxObject {
@@ -59,7 +76,8 @@ pub struct RepositorySpec {
 #[derive(Debug, Clone)]
 pub struct ChoiceEntry {
     pub kind: ChoiceKind,
-    pub key_span: Span,
+    /// The `semver:` / `alphabetical:` / `numerical:` key.
+    pub key: Origin,
     /// `range` for semver, `order` for the others.
     pub argument: Option<Spanned<String>>,
 }
@@ -75,8 +93,8 @@ pub enum ChoiceKind {
 pub struct PolicySpec {
     pub repository_name: Option<Spanned<String>>,
     pub repository_namespace: Option<Spanned<String>>,
-    /// Span of `policy:` key, for diagnostics about the choice as a whole.
-    pub policy_span: Option<Span>,
+    /// The `policy:` key, for diagnostics about the choice as a whole.
+    pub policy_key: Option<Origin>,
     pub choices: Vec<ChoiceEntry>,
     pub filter_pattern: Option<Spanned<String>>,
     pub extract: Option<Spanned<String>>,
@@ -134,62 +152,34 @@ impl LabelSelector {
     }
 }
 
-/// The Flux image objects in one parsed file (documents and `kind: List` items). Namespaces:
-/// the one a kustomization forces on the file, else `metadata.namespace`, else the default.
-pub fn read_objects(
-    yaml: &YamlFile,
-    file: usize,
-    forced_namespace: Option<&str>,
-    default_namespace: &str,
-) -> Vec<FluxObject> {
-    let namespace_of = |root: NodeId| {
-        forced_namespace
-            .or(yaml
-                .path_str(root, &["metadata", "namespace"])
-                .filter(|ns| !ns.is_empty()))
-            .unwrap_or(default_namespace)
-            .to_string()
-    };
-    let mut objects = Vec::new();
-    for &document in &yaml.documents {
-        if yaml.path_str(document, &["kind"]) == Some("List") {
-            if let Some(items) = yaml.get(document, "items") {
-                for &item in yaml.items(items) {
-                    objects.extend(read_object(yaml, item, file, namespace_of(item)));
-                }
-            }
-        } else {
-            objects.extend(read_object(yaml, document, file, namespace_of(document)));
-        }
-    }
-    objects
+/// Where an object comes from: its render and whether it can be trusted as rendered.
+#[derive(Debug, Clone, Copy)]
+pub struct Provenance {
+    pub render: usize,
+    pub uncertain: bool,
 }
 
-fn spanned(yaml: &YamlFile, node: Option<NodeId>) -> Option<Spanned<String>> {
-    let id = node?;
+fn spanned(node: Option<&Node>) -> Option<Spanned<String>> {
+    let node = node?;
     Some(Spanned {
-        value: yaml.scalar(id)?.to_string(),
-        span: yaml.node(id).span,
+        value: node.str()?.to_string(),
+        file: node.origin.file,
+        span: node.origin.span,
     })
 }
 
-fn string_map(yaml: &YamlFile, node: Option<NodeId>) -> BTreeMap<String, String> {
-    node.map(|map| {
-        yaml.entries(map)
-            .filter_map(|(k, v)| Some((yaml.scalar(k)?.to_string(), yaml.scalar(v)?.to_string())))
-            .collect()
-    })
-    .unwrap_or_default()
+fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
+    node.map(Node::string_map).unwrap_or_default()
 }
 
-/// The Flux image kind of a document, if it is one.
-pub fn kind_of(yaml: &YamlFile, root: NodeId) -> Option<Kind> {
-    let api_version = yaml.path_str(root, &["apiVersion"])?;
+/// The Flux image kind of an object, if it is one.
+pub fn kind_of(object: &Node) -> Option<Kind> {
+    let api_version = object.path_str(&["apiVersion"])?;
     let (group, _) = api_version.split_once('/')?;
     if group != API_GROUP {
         return None;
     }
-    match yaml.path_str(root, &["kind"])? {
+    match object.path_str(&["kind"])? {
         "ImageRepository" => Some(Kind::ImageRepository),
         "ImagePolicy" => Some(Kind::ImagePolicy),
         "ImageUpdateAutomation" => Some(Kind::ImageUpdateAutomation),
@@ -197,40 +187,50 @@ pub fn kind_of(yaml: &YamlFile, root: NodeId) -> Option<Kind> {
     }
 }
 
-fn read_object(
-    yaml: &YamlFile,
-    root: NodeId,
-    file: usize,
-    namespace: String,
+/// The typed view of a rendered object; `None` when it is not a Flux image object.
+pub fn read_object(
+    tree: Node,
+    default_namespace: &str,
+    provenance: Provenance,
 ) -> Option<FluxObject> {
-    let kind = kind_of(yaml, root)?;
-    let api_version = spanned(yaml, yaml.get(root, "apiVersion"))?;
-    let kind_span = yaml.node(yaml.get(root, "kind")?).span;
-    let name = spanned(yaml, yaml.path(root, &["metadata", "name"])).unwrap_or(Spanned {
+    let kind = kind_of(&tree)?;
+    let api_version = spanned(tree.get("apiVersion"))?;
+    let kind_origin = tree.get("kind")?.origin;
+    let name = spanned(tree.path(&["metadata", "name"])).unwrap_or(Spanned {
         value: String::new(),
-        span: kind_span,
+        file: kind_origin.file,
+        span: kind_origin.span,
     });
-    let labels = string_map(yaml, yaml.path(root, &["metadata", "labels"]));
-    let spec_node = yaml.get(root, "spec");
-    let at = |path: &[&str]| spec_node.and_then(|spec| yaml.path(spec, path));
-    let text = |path: &[&str]| spanned(yaml, at(path));
+    let namespace = tree
+        .path_str(&["metadata", "namespace"])
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or(default_namespace)
+        .to_string();
+    let labels = string_map(tree.path(&["metadata", "labels"]));
+    let spec_node = tree.get("spec");
+    let at = |path: &[&str]| spec_node.and_then(|spec| spec.path(path));
+    let text = |path: &[&str]| spanned(at(path));
     let spec = match kind {
         Kind::ImageRepository => Spec::Repository(RepositorySpec {
             image: text(&["image"]),
             exclusion_list: at(&["exclusionList"]).map(|list| {
-                yaml.items(list)
+                list.items()
                     .iter()
-                    .filter_map(|&item| spanned(yaml, Some(item)))
+                    .filter_map(|item| spanned(Some(item)))
                     .collect()
             }),
-            insecure: yaml.scalar_is_true(at(&["insecure"])),
+            insecure: at(&["insecure"]).and_then(Node::str).is_some_and(|v| {
+                matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "y")
+            }),
             timeout: text(&["timeout"]),
             access_from: at(&["accessFrom"]).map(|access| {
-                yaml.get(access, "namespaceSelectors")
+                access
+                    .get("namespaceSelectors")
                     .map(|selectors| {
-                        yaml.items(selectors)
+                        selectors
+                            .items()
                             .iter()
-                            .map(|&s| string_map(yaml, yaml.get(s, "matchLabels")))
+                            .map(|s| string_map(s.get("matchLabels")))
                             .collect()
                     })
                     .unwrap_or_default()
@@ -240,9 +240,11 @@ fn read_object(
             let policy = at(&["policy"]);
             let choices = policy
                 .map(|policy| {
-                    yaml.entries(policy)
-                        .filter_map(|(key, value)| {
-                            let (kind, argument) = match yaml.scalar(key)? {
+                    policy
+                        .entries()
+                        .iter()
+                        .filter_map(|entry| {
+                            let (kind, argument) = match entry.key.as_str() {
                                 "semver" => (ChoiceKind::Semver, "range"),
                                 "alphabetical" => (ChoiceKind::Alphabetical, "order"),
                                 "numerical" => (ChoiceKind::Numerical, "order"),
@@ -250,8 +252,8 @@ fn read_object(
                             };
                             Some(ChoiceEntry {
                                 kind,
-                                key_span: yaml.node(key).span,
-                                argument: spanned(yaml, yaml.get(value, argument)),
+                                key: entry.key_origin,
+                                argument: spanned(entry.value.get(argument)),
                             })
                         })
                         .collect()
@@ -260,12 +262,9 @@ fn read_object(
             Spec::Policy(PolicySpec {
                 repository_name: text(&["imageRepositoryRef", "name"]),
                 repository_namespace: text(&["imageRepositoryRef", "namespace"]),
-                policy_span: spec_node
-                    .and_then(|spec| {
-                        yaml.entries(spec)
-                            .find(|&(k, _)| yaml.scalar(k) == Some("policy"))
-                    })
-                    .map(|(k, _)| yaml.node(k).span),
+                policy_key: spec_node
+                    .and_then(|spec| spec.entry("policy"))
+                    .map(|entry| entry.key_origin),
                 choices,
                 filter_pattern: text(&["filterTags", "pattern"]),
                 extract: text(&["filterTags", "extract"]),
@@ -278,24 +277,21 @@ fn read_object(
             message_template: text(&["git", "commit", "messageTemplate"]),
             update_path: text(&["update", "path"]),
             policy_selector: at(&["policySelector"]).map(|selector| LabelSelector {
-                match_labels: string_map(yaml, yaml.get(selector, "matchLabels")),
-                match_expressions: yaml
-                    .get(selector, "matchExpressions")
+                match_labels: string_map(selector.get("matchLabels")),
+                match_expressions: selector
+                    .get("matchExpressions")
                     .map(|list| {
-                        yaml.items(list)
+                        list.items()
                             .iter()
-                            .map(|&e| LabelExpression {
-                                key: yaml.path_str(e, &["key"]).unwrap_or_default().to_string(),
-                                operator: yaml
-                                    .path_str(e, &["operator"])
-                                    .unwrap_or_default()
-                                    .to_string(),
-                                values: yaml
-                                    .get(e, "values")
+                            .map(|e| LabelExpression {
+                                key: e.path_str(&["key"]).unwrap_or_default().to_string(),
+                                operator: e.path_str(&["operator"]).unwrap_or_default().to_string(),
+                                values: e
+                                    .get("values")
                                     .map(|v| {
-                                        yaml.items(v)
+                                        v.items()
                                             .iter()
-                                            .filter_map(|&i| yaml.scalar(i).map(str::to_string))
+                                            .filter_map(|i| i.str().map(str::to_string))
                                             .collect()
                                     })
                                     .unwrap_or_default(),
@@ -309,12 +305,14 @@ fn read_object(
     };
     Some(FluxObject {
         kind,
-        file,
-        root,
+        file: tree.origin.file,
         api_version,
         name,
         namespace,
         labels,
         spec,
+        render: provenance.render,
+        uncertain: provenance.uncertain,
+        tree,
     })
 }

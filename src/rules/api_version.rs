@@ -33,7 +33,7 @@ became `latestRef`). If your cluster still runs an older Flux, list its versions
 
 fn check(cx: &Context, out: &mut Findings) {
     let served = &cx.config.served_image_apis;
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let version = object
             .api_version
             .value
@@ -63,7 +63,7 @@ fn check(cx: &Context, out: &mut Findings) {
         out.push_with_severity(
             &RULE,
             severity,
-            object.file,
+            object.api_version.file,
             object.api_version.span,
             message,
             "change it to `image.toolkit.fluxcd.io/v1` (schema-compatible)".to_string(),

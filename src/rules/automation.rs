@@ -31,7 +31,7 @@ author email; point `update.path` at an existing directory.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let Spec::Automation(spec) = &object.spec else {
             continue;
         };
@@ -44,7 +44,7 @@ fn check(cx: &Context, out: &mut Findings) {
         if spec.source_ref_name.is_none() {
             out.push(
                 &RULE,
-                object.file,
+                object.name.file,
                 object.name.span,
                 missing("spec.sourceRef.name"),
                 "set `spec.sourceRef: {kind: GitRepository, name: flux-system}`".to_string(),
@@ -57,7 +57,7 @@ fn check(cx: &Context, out: &mut Findings) {
         {
             out.push(
                 &RULE,
-                object.file,
+                object.name.file,
                 object.name.span,
                 missing("spec.git.commit.author.email"),
                 "set `spec.git.commit.author.email`, e.g. `fluxcdbot@users.noreply.github.com`"
@@ -69,7 +69,7 @@ fn check(cx: &Context, out: &mut Findings) {
             if !cx.workspace.root.join(&relative).exists() {
                 out.push(
                     &RULE,
-                    object.file,
+                    path.file,
                     path.span,
                     format!("`update.path` `{}` does not exist in this repository, so the automation updates nothing", path.value),
                     "point it at a directory relative to the repository root, e.g. `./clusters/production`".to_string(),
@@ -81,7 +81,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 if template.value.contains(removed) {
                     out.push(
                         &RULE,
-                        object.file,
+                        template.file,
                         template.span,
                         format!("the commit message template uses `{removed}`, which Flux removed; the automation stalls"),
                         "use `.Changed.Changes` (old/new values with setters) or `.Changed.FileChanges`".to_string(),

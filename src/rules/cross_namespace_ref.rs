@@ -36,7 +36,7 @@ spec:
 const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
         };
@@ -63,7 +63,7 @@ fn check(cx: &Context, out: &mut Findings) {
         }
         out.push(
             &RULE,
-            object.file,
+            namespace.file,
             namespace.span,
             format!(
                 "ImageRepository `{}` does not grant namespace `{}` access, so Flux denies this cross-namespace reference",

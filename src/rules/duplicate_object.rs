@@ -1,6 +1,9 @@
 //! Rule `duplicate-object`; its documentation is `RULE.docs`.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+
+use crate::flux::objects::FluxObject;
+use crate::flux::Kind;
 
 use super::{Context, Findings, Rule};
 
@@ -26,34 +29,34 @@ Remove one of them, or rename it (and its markers).
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    let index = &cx.workspace.index;
-    let mut seen = HashSet::new();
-    for object in &index.objects {
-        if !seen.insert((
+    // Each render is applied on its own; a duplicate inside a kustomize render is its build
+    // error (`kustomize-build`), so only files taken as written can define an object twice.
+    let mut first_of: HashMap<(usize, Kind, &str, &str), &FluxObject> = HashMap::new();
+    for object in cx.objects() {
+        let key = (
+            object.render,
             object.kind,
             object.namespace.as_str(),
             object.name.value.as_str(),
-        )) {
+        );
+        let Some(first) = first_of.get(&key) else {
+            first_of.insert(key, object);
             continue;
-        }
-        let all = index.all_with_key(object.kind, &object.namespace, &object.name.value);
-        let first = all[0];
-        let first_file = cx.file(first.file);
+        };
+        let first_file = cx.file(first.name.file);
         let first_line = first_file.source.position(first.name.span.start).line;
-        for duplicate in &all[1..] {
-            out.push(
-                &RULE,
-                duplicate.file,
-                duplicate.name.span,
-                format!(
-                    "{} `{}` is already defined at {}:{}",
-                    object.kind,
-                    object.key(),
-                    first_file.source.path,
-                    first_line
-                ),
-                "remove one definition or rename it; only one can exist in the cluster".to_string(),
-            );
-        }
+        out.push(
+            &RULE,
+            object.name.file,
+            object.name.span,
+            format!(
+                "{} `{}` is already defined at {}:{}",
+                object.kind,
+                object.key(),
+                first_file.source.path,
+                first_line
+            ),
+            "remove one definition or rename it; only one can exist in the cluster".to_string(),
+        );
     }
 }

@@ -33,7 +33,7 @@ Name a group the pattern defines (`$ts`), or use `${name}` when text follows the
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
         };
@@ -51,7 +51,7 @@ fn check(cx: &Context, out: &mut Findings) {
         {
             out.push(
                 &RULE,
-                object.file,
+                extract.file,
                 extract.span,
                 format!("`extract: {}` of policy `{}`: {reason}", extract.value, object.key()),
                 "name a capture group of the pattern, e.g. `(?P<version>[0-9.]+)` with `extract: $version`".to_string(),

@@ -33,7 +33,7 @@ spec:
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let Spec::Repository(spec) = &object.spec else {
             continue;
         };
@@ -58,7 +58,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 });
             out.push(
                 &RULE,
-                object.file,
+                image.file,
                 image.span,
                 message,
                 format!("write only the repository, e.g. `{fixed}`"),

@@ -29,7 +29,7 @@ Use Masterminds syntax: `1.25.x`, `~1.25`, `>=1.25.0 <1.26.0`, `^1.25`, `1.x || 
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
         };
@@ -40,7 +40,7 @@ fn check(cx: &Context, out: &mut Findings) {
             if let Err(reason) = validate_range(&range.value) {
                 out.push(
                     &RULE,
-                    object.file,
+                    range.file,
                     range.span,
                     format!("range `{}` of policy `{}` is invalid: {reason}", range.value, object.key()),
                     "use Masterminds/semver syntax, e.g. `>=1.2.0 <2.0.0`, `~1.2`, `^1.2`, `1.x || 2.x`".to_string(),

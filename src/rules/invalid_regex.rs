@@ -32,7 +32,7 @@ repository's `exclusionList` to drop what you do not want.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let patterns: Vec<(&str, &crate::flux::objects::Spanned<String>)> = match &object.spec {
             Spec::Policy(spec) => spec
                 .filter_pattern
@@ -51,7 +51,7 @@ fn check(cx: &Context, out: &mut Findings) {
             if let Err(reason) = validate_go_regex(&pattern.value) {
                 out.push(
                     &RULE,
-                    object.file,
+                    pattern.file,
                     pattern.span,
                     format!("{} `{}`: Go's RE2 rejects its {what}: {reason}", object.kind, object.key()),
                     "Flux compiles patterns with Go's regexp (RE2): no look-around or backreferences; anchor what you want with `^…$` instead".to_string(),

@@ -6,8 +6,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::config::Config;
 use crate::flux::image::ImageRef;
-use crate::flux::objects::{FluxObject, PolicySpec, Spec};
+use crate::flux::objects::{FluxObject, PolicySpec, Spanned, Spec};
 use crate::flux::selection::{CompileError, Compiler};
+use crate::model::tree::Origin;
 use crate::policy::select::check_extract;
 use crate::policy::CompiledPolicy;
 use crate::report::{Diagnostic, Severity, Summary};
@@ -28,6 +29,7 @@ mod invalid_extract;
 mod invalid_image;
 mod invalid_range;
 mod invalid_regex;
+mod kustomize_build;
 mod marker_ignored;
 mod marker_outside_automation;
 mod marker_syntax;
@@ -61,6 +63,7 @@ pub struct Rule {
 /// so one problem gives one diagnostic.
 pub static RULES: &[&Rule] = &[
     &yaml_syntax::RULE,
+    &kustomize_build::RULE,
     &marker_syntax::RULE,
     &marker_ignored::RULE,
     &unknown_policy::RULE,
@@ -113,6 +116,8 @@ pub struct Context<'a> {
     pub snapshot: Option<&'a TagSnapshot>,
     /// Every ImagePolicy compiled once, by `namespace:name`.
     compiled: HashMap<String, Result<CompiledPolicy, CompileError>>,
+    /// Indices of the objects rules judge (see `objects`).
+    judged: Vec<usize>,
 }
 
 /// A marker Flux would apply, with where it is.
@@ -166,10 +171,36 @@ impl<'a> Context<'a> {
             .collect()
     }
 
-    /// The ImagePolicy a marker names, when the repository defines it.
+    /// The objects whose content rules judge: those rendered with certainty (a remote base,
+    /// `replacements` or a failed build leaves the others unknown), and of a base that several
+    /// roots render alike only the first, so one field gives one diagnostic.
+    pub fn objects(&self) -> impl Iterator<Item = &'a FluxObject> + '_ {
+        let objects = &self.workspace.index.objects;
+        self.judged.iter().map(move |&i| &objects[i])
+    }
+
+    /// The ImagePolicy a marker names, when a render applies it with certainty: what the rules
+    /// about the marker's value judge it by.
     pub fn policy_of(&self, site: &MarkerSite) -> Option<(&'a FluxObject, &'a PolicySpec)> {
         let policy = &site.marker.setter.policy;
-        self.workspace.index.policy(&policy.namespace, &policy.name)
+        self.workspace
+            .index
+            .policy(&policy.namespace, &policy.name)
+            .filter(|(object, _)| !object.uncertain)
+    }
+
+    /// ` (set by FILE:LINE)` when a field of an object was written elsewhere than the object
+    /// (a kustomize patch), so a message about the value says where to change it.
+    pub fn set_by(&self, object: &FluxObject, field: &Spanned<String>) -> String {
+        if field.file == object.file {
+            return String::new();
+        }
+        let file = self.file(field.file);
+        format!(
+            " (set by {}:{})",
+            file.source.path,
+            file.source.position(field.span.start).line
+        )
     }
 
     pub fn file(&self, index: usize) -> &'a ScannedFile {
@@ -253,12 +284,34 @@ impl<'a> Context<'a> {
             })
             .collect();
         Context {
+            judged: judged_objects(&workspace.index.objects),
             workspace,
             config,
             snapshot,
             compiled,
         }
     }
+}
+
+/// The certain objects, less those whose document and spec (values and origins) repeat an
+/// earlier one's: a base rendered alike by several roots.
+fn judged_objects(objects: &[FluxObject]) -> Vec<usize> {
+    let mut by_document: HashMap<Origin, Vec<usize>> = HashMap::new();
+    let mut judged = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        if object.uncertain {
+            continue;
+        }
+        let seen = by_document.entry(object.tree.origin).or_default();
+        let repeats = seen
+            .iter()
+            .any(|&j| objects[j].tree.get("spec") == object.tree.get("spec"));
+        if !repeats {
+            seen.push(i);
+            judged.push(i);
+        }
+    }
+    judged
 }
 
 /// A rule's result before severities and positions are applied.
@@ -288,6 +341,11 @@ impl Findings {
             help,
             severity: None,
         });
+    }
+
+    /// A finding at a field of a rendered object, wherever a patch or the object wrote it.
+    pub fn push_at(&mut self, rule: &Rule, origin: Origin, message: String, help: String) {
+        self.push(rule, origin.file, origin.span, message, help);
     }
 
     pub fn push_with_severity(

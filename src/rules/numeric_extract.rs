@@ -35,7 +35,7 @@ Anchor the pattern (`^…$`) and extract only digits (`$ts`).
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
         };
@@ -69,20 +69,20 @@ fn check(cx: &Context, out: &mut Findings) {
         let Some((tag, value)) = offending.first() else {
             continue;
         };
-        let span = spec
+        let at = spec
             .extract
             .as_ref()
             .or(spec.filter_pattern.as_ref())
-            .map_or(object.name.span, |s| s.span);
+            .unwrap_or(&object.name)
+            .origin();
         let more = if offending.len() > 1 {
             format!(" (and {} more tags)", offending.len() - 1)
         } else {
             String::new()
         };
-        out.push(
+        out.push_at(
             &RULE,
-            object.file,
-            span,
+            at,
             format!(
                 "numerical policy `{key}` turns tag `{tag}` into `{value}`, which is not a number{more}; one such value fails the whole policy"
             ),

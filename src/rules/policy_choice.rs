@@ -30,34 +30,31 @@ Keep exactly one choice; `order: asc` picks the highest, `desc` the lowest.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
         };
-        let at = spec.policy_span.unwrap_or(object.name.span);
+        let at = spec.policy_key.unwrap_or(object.name.origin());
         match spec.choices.len() {
-            0 => out.push(
+            0 => out.push_at(
                 &RULE,
-                object.file,
                 at,
                 format!("ImagePolicy `{}` sets no `semver`, `alphabetical` or `numerical` policy; Flux stalls it", object.key()),
                 "add `policy: {semver: {range: \">=1.0.0\"}}` or another choice".to_string(),
             ),
             1 => {}
-            _ => out.push(
+            _ => out.push_at(
                 &RULE,
-                object.file,
-                spec.choices[1].key_span,
+                spec.choices[1].key,
                 format!("ImagePolicy `{}` sets several policy choices; Flux uses only the first of semver > alphabetical > numerical", object.key()),
                 "keep exactly one of `semver`, `alphabetical`, `numerical`".to_string(),
             ),
         }
         for choice in &spec.choices {
             match (choice.kind, &choice.argument) {
-                (ChoiceKind::Semver, None) => out.push(
+                (ChoiceKind::Semver, None) => out.push_at(
                     &RULE,
-                    object.file,
-                    choice.key_span,
+                    choice.key,
                     "`semver` needs a `range`".to_string(),
                     "add `range: \">=1.0.0\"` (Masterminds/semver syntax)".to_string(),
                 ),
@@ -66,7 +63,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 {
                     out.push(
                         &RULE,
-                        object.file,
+                        order.file,
                         order.span,
                         format!("`order: {}` is not `asc` or `desc`", order.value),
                         "`asc` picks the highest value, `desc` the lowest".to_string(),

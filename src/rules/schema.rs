@@ -4,7 +4,8 @@ use super::{Context, Findings, Rule};
 use crate::flux::objects::FluxObject;
 use crate::flux::schema::{closest_field, object_shape, Shape};
 use crate::flux::Kind;
-use crate::scan::yaml::{NodeId, NodeKind, YamlFile};
+use crate::model::tree::{Node, Origin, Value};
+use crate::scan::yaml::Style;
 
 pub static RULE: Rule = Rule {
     id: "schema",
@@ -34,31 +35,24 @@ Use the field the help names (`filterTags`).
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
-        let Ok(yaml) = &cx.file(object.file).yaml else {
-            continue;
-        };
-        walk(
-            yaml,
-            object,
-            object.root,
-            object_shape(object.kind),
-            "",
-            out,
-        );
+    for object in cx.objects() {
+        walk(object, &object.tree, object_shape(object.kind), "", out);
         for (path, required) in required_fields(object.kind) {
-            if yaml.path(object.root, path).is_none() {
-                let parent = yaml
-                    .path(object.root, &path[..path.len() - 1])
-                    .unwrap_or(object.root);
-                let span = yaml.node(parent).span;
-                out.push(
+            if object.tree.path(path).is_none() {
+                let parent = object
+                    .tree
+                    .path(&path[..path.len() - 1])
+                    .unwrap_or(&object.tree);
+                let span = parent.origin.span;
+                out.push_at(
                     &RULE,
-                    object.file,
-                    crate::source::Span::new(
-                        span.start,
-                        span.start.max(span.end.min(span.start + 1)),
-                    ),
+                    Origin {
+                        file: parent.origin.file,
+                        span: crate::source::Span::new(
+                            span.start,
+                            span.start.max(span.end.min(span.start + 1)),
+                        ),
+                    },
                     format!(
                         "{} `{}` is missing the required field `{}`",
                         object.kind,
@@ -96,28 +90,22 @@ fn required_fields(kind: Kind) -> &'static [(&'static [&'static str], &'static s
     }
 }
 
-fn walk(
-    yaml: &YamlFile,
-    object: &FluxObject,
-    node: NodeId,
-    shape: Shape,
-    path: &str,
-    out: &mut Findings,
-) {
-    let node_data = yaml.node(node);
+fn walk(object: &FluxObject, node: &Node, shape: Shape, path: &str, out: &mut Findings) {
     let wrong_type = |expected: &str, out: &mut Findings| {
-        out.push(
+        out.push_at(
             &RULE,
-            object.file,
-            node_data.span,
+            node.origin,
             format!("`{path}` must be {expected}"),
             format!("see the {} API reference for `{path}`", object.kind),
         );
     };
+    if matches!(node.value, Value::Alias) {
+        return;
+    }
     match shape {
         Shape::Any => {}
         Shape::String | Shape::Integer => {
-            if !matches!(node_data.kind, NodeKind::Scalar { .. }) {
+            if !matches!(node.value, Value::Scalar(_)) {
                 wrong_type(
                     if matches!(shape, Shape::String) {
                         "a string"
@@ -130,42 +118,35 @@ fn walk(
         }
         Shape::Bool => {
             let is_bool = matches!(
-                (&node_data.kind, yaml.scalar(node)),
-                (
-                    NodeKind::Scalar {
-                        style: crate::scan::yaml::Style::Plain,
-                        ..
-                    },
-                    Some("true" | "false" | "True" | "False" | "TRUE" | "FALSE")
-                )
+                &node.value,
+                Value::Scalar(scalar) if scalar.style == Style::Plain
+                    && matches!(scalar.text.as_str(), "true" | "false" | "True" | "False" | "TRUE" | "FALSE")
             );
             if !is_bool {
                 wrong_type("a boolean (`true` or `false`, unquoted)", out);
             }
         }
         Shape::StringMap => {
-            if !yaml.is_map(node) {
+            if !node.is_map() {
                 wrong_type("a map of strings", out);
             }
         }
         Shape::List(item) => {
-            if !yaml.is_seq(node) {
+            if !node.is_seq() {
                 wrong_type("a list", out);
                 return;
             }
-            for (i, &child) in yaml.items(node).iter().enumerate() {
-                walk(yaml, object, child, *item, &format!("{path}[{i}]"), out);
+            for (i, child) in node.items().iter().enumerate() {
+                walk(object, child, *item, &format!("{path}[{i}]"), out);
             }
         }
         Shape::Object(fields) => {
-            if !yaml.is_map(node) {
+            if !node.is_map() {
                 wrong_type("a map", out);
                 return;
             }
-            for (key, value) in yaml.entries(node) {
-                let Some(name) = yaml.scalar(key) else {
-                    continue;
-                };
+            for entry in node.entries() {
+                let name = entry.key.as_str();
                 let child_path = if path.is_empty() {
                     name.to_string()
                 } else {
@@ -173,7 +154,7 @@ fn walk(
                 };
                 match fields.iter().find(|(field, _)| *field == name) {
                     Some((_, child_shape)) => {
-                        walk(yaml, object, value, *child_shape, &child_path, out)
+                        walk(object, &entry.value, *child_shape, &child_path, out)
                     }
                     None => {
                         let help = match closest_field(name, fields.iter().map(|(f, _)| *f)) {
@@ -187,10 +168,9 @@ fn walk(
                                     .join(", ")
                             ),
                         };
-                        out.push(
+                        out.push_at(
                             &RULE,
-                            object.file,
-                            yaml.node(key).span,
+                            entry.key_origin,
                             format!("{} has no field `{child_path}`; Kubernetes drops it and Flux never sees it", object.kind),
                             help,
                         );

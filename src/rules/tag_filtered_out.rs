@@ -86,12 +86,17 @@ fn check(cx: &Context, out: &mut Findings) {
                 current.policy.key()
             ),
             Outcome::FilteredOut => {
-                let pattern = match &current.policy.spec {
-                    Spec::Policy(spec) => spec.filter_pattern.as_ref().map_or("", |p| p.value.as_str()),
-                    _ => "",
+                let (pattern, set_by) = match &current.policy.spec {
+                    Spec::Policy(spec) => spec
+                        .filter_pattern
+                        .as_ref()
+                        .map_or((String::new(), String::new()), |p| {
+                            (p.value.clone(), cx.set_by(current.policy, p))
+                        }),
+                    _ => (String::new(), String::new()),
                 };
                 format!(
-                    "tag `{}` does not match `filterTags.pattern` `{pattern}` of policy `{}`, so Flux never selects it",
+                    "tag `{}` does not match `filterTags.pattern` `{pattern}`{set_by} of policy `{}`, so Flux never selects it",
                     current.tag,
                     current.policy.key()
                 )

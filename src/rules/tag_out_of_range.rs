@@ -37,14 +37,16 @@ fn check(cx: &Context, out: &mut Findings) {
         .into_iter()
         .filter(|c| c.outcome == Outcome::OutOfRange)
     {
-        let range = match &current.policy.spec {
+        let (range, set_by) = match &current.policy.spec {
             Spec::Policy(spec) => spec
                 .choices
                 .iter()
                 .find(|c| c.kind == ChoiceKind::Semver)
                 .and_then(|c| c.argument.as_ref())
-                .map_or(String::new(), |r| r.value.clone()),
-            _ => String::new(),
+                .map_or((String::new(), String::new()), |r| {
+                    (r.value.clone(), cx.set_by(current.policy, r))
+                }),
+            _ => (String::new(), String::new()),
         };
         let value = current.extracted.unwrap_or_else(|| current.tag.clone());
         let prerelease_hint = if value.contains('-') && !range.contains('-') {
@@ -57,7 +59,7 @@ fn check(cx: &Context, out: &mut Findings) {
             current.file,
             current.span,
             format!(
-                "tag `{}` is outside range `{range}` of policy `{}`{prerelease_hint}; Flux would replace it with the newest tag in range, even if that is lower",
+                "tag `{}` is outside range `{range}`{set_by} of policy `{}`{prerelease_hint}; Flux would replace it with the newest tag in range, even if that is lower",
                 current.tag,
                 current.policy.key()
             ),

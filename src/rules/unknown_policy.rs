@@ -36,7 +36,18 @@ fn check(cx: &Context, out: &mut Findings) {
     known.extend(cx.config.external_policies.iter().map(|p| p.to_string()));
     for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
-        if cx.policy_of(&site).is_some() || cx.config.external_policies.contains(policy) {
+        // A render that may lack objects (a remote base) could define it: never guessed.
+        if cx
+            .workspace
+            .index
+            .policy(&policy.namespace, &policy.name)
+            .is_some()
+            || cx.config.external_policies.contains(policy)
+            || cx
+                .workspace
+                .model
+                .file_in_incomplete_render(site.file_index)
+        {
             continue;
         }
         let wanted = policy.to_string();

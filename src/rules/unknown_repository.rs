@@ -32,14 +32,16 @@ Name the existing ImageRepository (the help suggests the closest), or create it.
 
 fn check(cx: &Context, out: &mut Findings) {
     let known = cx.workspace.index.keys(Kind::ImageRepository);
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
         };
         let Some(name) = &spec.repository_name else {
             continue;
         };
-        if cx.workspace.index.repository_of(object, spec).is_some() {
+        if cx.workspace.index.repository_of(object, spec).is_some()
+            || cx.workspace.model.renders[object.render].incomplete
+        {
             continue;
         }
         let namespace = spec
@@ -56,7 +58,7 @@ fn check(cx: &Context, out: &mut Findings) {
         };
         out.push(
             &RULE,
-            object.file,
+            name.file,
             name.span,
             format!(
                 "ImagePolicy `{}` refers to ImageRepository `{wanted}`, which no file defines",

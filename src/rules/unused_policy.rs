@@ -1,9 +1,11 @@
 //! Rule `unused-policy`; its documentation is `RULE.docs`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use super::{Context, Findings, Rule};
+use crate::flux::objects::FluxObject;
 use crate::flux::Kind;
+use crate::model::tree::Origin;
 
 pub static RULE: Rule = Rule {
     id: "unused-policy",
@@ -32,15 +34,26 @@ fn check(cx: &Context, out: &mut Findings) {
         .markers()
         .map(|site| site.marker.setter.policy.to_string())
         .collect();
+    // A base policy that several roots render is used when any of its renders is.
+    let mut by_name: BTreeMap<Origin, Vec<&FluxObject>> = BTreeMap::new();
     for policy in cx.workspace.index.of_kind(Kind::ImagePolicy) {
-        if !used.contains(&policy.key()) {
-            out.push(
-                &RULE,
-                policy.file,
-                policy.name.span,
-                format!("no marker references ImagePolicy `{}`", policy.key()),
-                format!("add `# {{\"$imagepolicy\": \"{}\"}}` to the image it should update, or delete the policy", policy.key()),
-            );
+        if !policy.uncertain {
+            by_name
+                .entry(policy.name.origin())
+                .or_default()
+                .push(policy);
         }
+    }
+    for renders in by_name.values() {
+        if renders.iter().any(|policy| used.contains(&policy.key())) {
+            continue;
+        }
+        let policy = renders[0];
+        out.push_at(
+            &RULE,
+            policy.name.origin(),
+            format!("no marker references ImagePolicy `{}`", policy.key()),
+            format!("add `# {{\"$imagepolicy\": \"{}\"}}` to the image it should update, or delete the policy", policy.key()),
+        );
     }
 }

@@ -76,7 +76,7 @@ fn natural_cmp(a: &str, b: &str) -> Ordering {
 }
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in &cx.workspace.index.objects {
+    for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
         };
@@ -133,14 +133,13 @@ fn check(cx: &Context, out: &mut Findings) {
         } else {
             "compares the values as decimal numbers"
         };
-        let span = spec
+        let at = spec
             .filter_pattern
             .as_ref()
-            .map_or(choice.key_span, |p| p.span);
-        out.push(
+            .map_or(choice.key, |p| p.origin());
+        out.push_at(
             &RULE,
-            object.file,
-            span,
+            at,
             format!(
                 "policy `{}` picks `{picked}` over the newer `{newer}`: {} {how}",
                 object.key(),

@@ -1,0 +1,287 @@
+//! A `kustomization.yaml` (or `.yml`, or `Kustomization`), read as kustomize reads it: the
+//! fields that decide which objects exist and what they look like, each value with its origin.
+//! Fields that can change image objects in ways this model does not follow are listed, so the
+//! objects they touch are treated as unknown rather than guessed.
+
+use super::tree::{Node, Origin};
+
+/// The file names kustomize recognises, in its order.
+pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+pub fn is_kustomization_name(name: &str) -> bool {
+    FILE_NAMES.contains(&name)
+}
+
+/// A string value of a kustomization with where it was written.
+#[derive(Debug, Clone)]
+pub struct Text {
+    pub value: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub enum PatchBody {
+    /// `path:`: a file relative to the kustomization's folder.
+    File(Text),
+    /// `patch:` (or an inline `patchesStrategicMerge` entry): the patch text and where it is.
+    Inline(Node),
+}
+
+#[derive(Debug, Clone)]
+pub struct Patch {
+    pub body: PatchBody,
+    pub target: Option<Node>,
+    pub allow_name_change: bool,
+    pub allow_kind_change: bool,
+    /// The whole entry, for diagnostics about the patch as such.
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct LabelSet {
+    pub pairs: Vec<(String, String)>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Kustomization {
+    /// The folder, repository-relative (`""` at the root).
+    pub dir: String,
+    /// The kustomization file (workspace file index) and its whole document.
+    pub file: usize,
+    pub is_component: bool,
+    /// `resources` then `bases`, as kustomize appends them.
+    pub resources: Vec<Text>,
+    pub components: Vec<Text>,
+    pub namespace: Option<Text>,
+    pub name_prefix: Option<Text>,
+    pub name_suffix: Option<Text>,
+    /// `commonLabels` and each `labels` entry: all reach `metadata.labels`.
+    pub labels: Vec<LabelSet>,
+    pub common_annotations: Option<LabelSet>,
+    pub patches_strategic_merge: Vec<Patch>,
+    pub patches: Vec<Patch>,
+    pub patches_json6902: Vec<Patch>,
+    /// Files that generators read: kustomize fails when one is missing.
+    pub generator_files: Vec<Text>,
+    /// Fields this model does not follow (`replacements`, `vars`, plugins, `helmCharts`, ...).
+    pub unmodelled: Vec<Text>,
+}
+
+/// Fields kustomize accepts and this model follows or can ignore for image objects.
+const KNOWN_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "components",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    // These change workloads, never image objects.
+    "images",
+    "imageTags",
+    "replicas",
+    "sortOptions",
+    "buildMetadata",
+];
+
+/// Fields that can change image objects, or add some, in ways this model does not follow.
+const UNMODELLED_FIELDS: &[&str] = &[
+    "replacements",
+    "vars",
+    "configurations",
+    "crds",
+    "generators",
+    "transformers",
+    "validators",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "helmGlobals",
+    "openapi",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidKustomization {
+    pub message: String,
+    pub origin: Origin,
+}
+
+/// Reads one kustomization document (`root`, the file's first document as a tree).
+pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, InvalidKustomization> {
+    let invalid = |message: String, origin: Origin| InvalidKustomization { message, origin };
+    if root.is_null() || root.entries().is_empty() {
+        return Err(invalid(
+            "kustomization.yaml is empty".to_string(),
+            root.origin,
+        ));
+    }
+    if !root.is_map() {
+        return Err(invalid(
+            "invalid Kustomization: not a map".to_string(),
+            root.origin,
+        ));
+    }
+    let mut k = Kustomization {
+        dir: dir.to_string(),
+        file,
+        ..Kustomization::default()
+    };
+    for entry in root.entries() {
+        let key = entry.key.as_str();
+        let value = &entry.value;
+        if UNMODELLED_FIELDS.contains(&key) {
+            k.unmodelled.push(Text {
+                value: key.to_string(),
+                origin: entry.key_origin,
+            });
+            continue;
+        }
+        if !KNOWN_FIELDS.contains(&key) {
+            return Err(invalid(
+                format!("invalid Kustomization: json: unknown field \"{key}\""),
+                entry.key_origin,
+            ));
+        }
+        match key {
+            "kind" => match value.str() {
+                Some("Component") => k.is_component = true,
+                Some("Kustomization" | "") | None => {}
+                Some(_) => {
+                    return Err(invalid(
+                        "kind should be Kustomization or Component".to_string(),
+                        value.origin,
+                    ))
+                }
+            },
+            "resources" | "bases" => k.resources.extend(strings(value)),
+            "components" => k.components = strings(value).collect(),
+            "namespace" => k.namespace = text(value),
+            "namePrefix" => k.name_prefix = text(value),
+            "nameSuffix" => k.name_suffix = text(value),
+            "commonLabels" => k.labels.push(label_set(value)),
+            "labels" => k.labels.extend(
+                value
+                    .items()
+                    .iter()
+                    .filter_map(|item| item.get("pairs"))
+                    .map(label_set),
+            ),
+            "commonAnnotations" => k.common_annotations = Some(label_set(value)),
+            "patchesStrategicMerge" => {
+                k.patches_strategic_merge =
+                    value.items().iter().map(strategic_merge_entry).collect()
+            }
+            "patches" => k.patches = patch_entries(value),
+            "patchesJson6902" => k.patches_json6902 = patch_entries(value),
+            "configMapGenerator" | "secretGenerator" => {
+                for generator in value.items() {
+                    for field in ["files", "envs"] {
+                        k.generator_files.extend(
+                            generator
+                                .get(field)
+                                .into_iter()
+                                .flat_map(strings)
+                                .map(|mut file| {
+                                    // `key=path` names the key; the file is after `=`.
+                                    if let Some((_, path)) = file.value.split_once('=') {
+                                        file.value = path.to_string();
+                                    }
+                                    file
+                                }),
+                        );
+                    }
+                    k.generator_files
+                        .extend(generator.get("env").and_then(text));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(k)
+}
+
+fn text(node: &Node) -> Option<Text> {
+    let value = node.str()?;
+    (!node.is_null()).then(|| Text {
+        value: value.to_string(),
+        origin: node.origin,
+    })
+}
+
+fn strings(node: &Node) -> impl Iterator<Item = Text> + '_ {
+    node.items().iter().filter_map(text)
+}
+
+fn label_set(node: &Node) -> LabelSet {
+    LabelSet {
+        pairs: node
+            .entries()
+            .iter()
+            .map(|entry| {
+                (
+                    entry.key.clone(),
+                    entry.value.str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+        origin: node.origin,
+    }
+}
+
+fn patch_entries(list: &Node) -> Vec<Patch> {
+    list.items()
+        .iter()
+        .filter_map(|entry| {
+            let body = match (entry.get("path").and_then(text), entry.get("patch")) {
+                (Some(path), _) => PatchBody::File(path),
+                (None, Some(inline)) => PatchBody::Inline(inline.clone()),
+                (None, None) => return None,
+            };
+            let option = |name: &str| {
+                entry
+                    .path(&["options", name])
+                    .and_then(Node::str)
+                    .is_some_and(|v| v == "true")
+            };
+            Some(Patch {
+                body,
+                target: entry.get("target").cloned(),
+                allow_name_change: option("allowNameChange"),
+                allow_kind_change: option("allowKindChange"),
+                origin: entry.origin,
+            })
+        })
+        .collect()
+}
+
+/// A `patchesStrategicMerge` entry: a file path, or the patch itself inline (kustomize tries
+/// the text as YAML objects first).
+fn strategic_merge_entry(entry: &Node) -> Patch {
+    let value = entry.str().unwrap_or_default();
+    let body = if value.contains('\n') || value.trim_start().starts_with('{') {
+        PatchBody::Inline(entry.clone())
+    } else {
+        PatchBody::File(Text {
+            value: value.to_string(),
+            origin: entry.origin,
+        })
+    };
+    Patch {
+        body,
+        target: None,
+        allow_name_change: false,
+        allow_kind_change: false,
+        origin: entry.origin,
+    }
+}

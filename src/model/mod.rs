@@ -1,0 +1,374 @@
+//! What Flux applies: the Flux image objects as kustomize renders them. Every kustomization that
+//! no other includes is a root and is built on its own (each usually feeds another cluster), so
+//! objects of two roots are never duplicates of each other. A file that no kustomization reaches
+//! is taken as written when no kustomization sits in or above its folder (a repository without
+//! kustomizations works as plain files); otherwise nothing applies it and rules about its objects
+//! stay silent. Markers are not here: Flux's automation edits files, not renders.
+
+pub mod kustomization;
+pub mod patch;
+pub mod render;
+pub mod selector;
+pub mod tree;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use kustomization::{is_kustomization_name, Kustomization, PatchBody};
+use render::{join, BuildError, Cause, Note, Sources};
+use tree::{Node, Origin};
+
+use crate::flux::objects::{read_object, FluxObject, Provenance, API_GROUP};
+use crate::workspace::ScannedFile;
+
+/// One render: a root kustomization's build, or the files no kustomization lists.
+#[derive(Debug)]
+pub struct Render {
+    /// The root kustomization's folder; `None` for the files taken as written.
+    pub root: Option<String>,
+    /// Objects may be missing from it (a remote base, a path outside the repository, a failed
+    /// build): nothing is concluded from an object it lacks.
+    pub incomplete: bool,
+    /// Files whose objects it applies.
+    pub files: BTreeSet<usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct Model {
+    /// Every kustomization of the workspace by folder (or why it cannot be read).
+    pub kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
+    pub renders: Vec<Render>,
+    /// Kustomize build failures, each once, at its cause.
+    pub build_errors: Vec<BuildError>,
+    /// What the model could not see, for `--verbose`.
+    pub notes: Vec<Note>,
+    /// Files with image objects that a kustomization sits over but none lists: applied nowhere
+    /// that the model can see.
+    pub unapplied: Vec<usize>,
+}
+
+/// The kustomizations of the workspace by folder; a folder with two kustomization files is
+/// kustomize's error.
+pub fn read_kustomizations(
+    files: &[ScannedFile],
+) -> BTreeMap<String, Result<Kustomization, BuildError>> {
+    let mut kustomizations = BTreeMap::new();
+    for (index, file) in files.iter().enumerate() {
+        let path = file.source.path.as_str();
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        if !is_kustomization_name(name) {
+            continue;
+        }
+        let read = match &file.yaml {
+            Ok(yaml) => match yaml.documents.first() {
+                Some(&document) => {
+                    kustomization::read(dir, index, &Node::from_yaml(yaml, index, document))
+                        .map_err(|invalid| BuildError {
+                            cause: Cause::InvalidKustomization,
+                            message: invalid.message,
+                            origin: invalid.origin,
+                        })
+                }
+                None => Err(BuildError {
+                    cause: Cause::InvalidKustomization,
+                    message: "kustomization.yaml is empty".to_string(),
+                    origin: Origin {
+                        file: index,
+                        span: Default::default(),
+                    },
+                }),
+            },
+            Err(error) => Err(BuildError {
+                cause: Cause::InvalidKustomization,
+                message: format!("not valid YAML: {}", error.message),
+                origin: Origin {
+                    file: index,
+                    span: crate::source::Span::new(error.offset, error.offset),
+                },
+            }),
+        };
+        let duplicate = kustomizations.contains_key(dir);
+        kustomizations.insert(
+            dir.to_string(),
+            if duplicate {
+                Err(BuildError {
+                    cause: Cause::InvalidKustomization,
+                    message: format!(
+                        "`{dir}` has two kustomization files; kustomize refuses to choose"
+                    ),
+                    origin: Origin {
+                        file: index,
+                        span: Default::default(),
+                    },
+                })
+            } else {
+                read
+            },
+        );
+    }
+    kustomizations
+}
+
+/// Files the kustomizations name (resources that are not folders with a kustomization, patch
+/// files): what a build reads besides the kustomizations themselves.
+pub fn referenced_files(
+    kustomizations: &BTreeMap<String, Result<Kustomization, BuildError>>,
+) -> BTreeSet<String> {
+    let mut paths = BTreeSet::new();
+    for k in kustomizations.values().filter_map(|k| k.as_ref().ok()) {
+        let patch_files = k
+            .patches_strategic_merge
+            .iter()
+            .chain(&k.patches)
+            .chain(&k.patches_json6902)
+            .filter_map(|patch| match &patch.body {
+                PatchBody::File(path) => Some(path),
+                PatchBody::Inline(_) => None,
+            });
+        for entry in k.resources.iter().chain(patch_files) {
+            if let Some(path) = join(&k.dir, &entry.value) {
+                if !kustomizations.contains_key(&path) {
+                    paths.insert(path);
+                }
+            }
+        }
+    }
+    paths
+}
+
+impl Model {
+    pub fn build(
+        root: &Path,
+        files: &[ScannedFile],
+        kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
+        default_namespace: &str,
+    ) -> (Model, Vec<FluxObject>) {
+        let by_path = paths_of(files);
+        let sources = Sources {
+            root,
+            files,
+            by_path: &by_path,
+            kustomizations: &kustomizations,
+        };
+        let mut model = Model::default();
+        let mut objects = Vec::new();
+        let mut reached = BTreeSet::new();
+        for dir in roots(&kustomizations) {
+            let render = model.renders.len();
+            let mut files_of_render = BTreeSet::new();
+            let incomplete = match render::build(&sources, &dir) {
+                Ok(build) => {
+                    for resource in build.resources {
+                        files_of_render.insert(resource.node.origin.file);
+                        let provenance = Provenance {
+                            render,
+                            uncertain: resource.uncertain,
+                        };
+                        objects.extend(read_object(resource.node, default_namespace, provenance));
+                    }
+                    model.notes.extend(build.notes);
+                    build.incomplete
+                }
+                Err(error) => {
+                    // Flux applies nothing of a failed build; its objects still answer references,
+                    // as written and uncertain, so the one failure is the one diagnostic.
+                    for file in static_closure(&sources, &dir) {
+                        files_of_render.insert(file);
+                        let provenance = Provenance {
+                            render,
+                            uncertain: true,
+                        };
+                        objects.extend(read_objects_as_written(
+                            &files[file],
+                            file,
+                            default_namespace,
+                            provenance,
+                        ));
+                    }
+                    if !model.build_errors.contains(&error) {
+                        model.build_errors.push(error);
+                    }
+                    true
+                }
+            };
+            reached.extend(files_of_render.iter().copied());
+            model.renders.push(Render {
+                root: Some(dir),
+                incomplete,
+                files: files_of_render,
+            });
+        }
+        // Patch files are read by builds, never applied as objects.
+        reached.extend(
+            referenced_files(&kustomizations)
+                .iter()
+                .filter_map(|p| by_path.get(p).copied()),
+        );
+        let covered: BTreeSet<&str> = kustomizations.keys().map(String::as_str).collect();
+        let render = model.renders.len();
+        let mut as_written = BTreeSet::new();
+        for (index, file) in files.iter().enumerate() {
+            if reached.contains(&index) || !has_image_objects(file) {
+                continue;
+            }
+            // Under a kustomization that does not list it, nothing applies the file; its objects
+            // still answer references (Flux may apply it in a way the model does not see), but
+            // no rule judges them.
+            let unapplied = under_a_kustomization(&file.source.path, &covered);
+            if unapplied {
+                model.unapplied.push(index);
+            } else {
+                as_written.insert(index);
+            }
+            let provenance = Provenance {
+                render,
+                uncertain: unapplied,
+            };
+            objects.extend(read_objects_as_written(
+                file,
+                index,
+                default_namespace,
+                provenance,
+            ));
+        }
+        model.renders.push(Render {
+            root: None,
+            incomplete: false,
+            files: as_written,
+        });
+        model.kustomizations = kustomizations;
+        (model, objects)
+    }
+
+    /// `kustomize build` of one folder of the workspace, natively.
+    pub fn render(
+        &self,
+        root: &Path,
+        files: &[ScannedFile],
+        dir: &str,
+    ) -> Result<render::Build, BuildError> {
+        let by_path = paths_of(files);
+        let sources = Sources {
+            root,
+            files,
+            by_path: &by_path,
+            kustomizations: &self.kustomizations,
+        };
+        render::build(&sources, dir)
+    }
+
+    /// Whether a render that applies this file may lack objects.
+    pub fn file_in_incomplete_render(&self, file: usize) -> bool {
+        self.renders
+            .iter()
+            .any(|r| r.incomplete && r.files.contains(&file))
+    }
+}
+
+fn paths_of(files: &[ScannedFile]) -> HashMap<String, usize> {
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.source.path.clone(), i))
+        .collect()
+}
+
+/// Kustomizations no other includes, as a resource or a component.
+fn roots(kustomizations: &BTreeMap<String, Result<Kustomization, BuildError>>) -> Vec<String> {
+    let included: BTreeSet<String> = kustomizations
+        .values()
+        .filter_map(|k| k.as_ref().ok())
+        .flat_map(|k| {
+            k.resources
+                .iter()
+                .chain(&k.components)
+                .filter_map(move |entry| join(&k.dir, &entry.value))
+        })
+        .collect();
+    kustomizations
+        .keys()
+        .filter(|dir| !included.contains(*dir))
+        .cloned()
+        .collect()
+}
+
+/// The files a kustomization's resources reach, following folders, whatever fails on the way.
+fn static_closure(sources: &Sources, dir: &str) -> BTreeSet<usize> {
+    let mut files = BTreeSet::new();
+    let mut pending = vec![dir.to_string()];
+    let mut seen = BTreeSet::new();
+    while let Some(dir) = pending.pop() {
+        if !seen.insert(dir.clone()) {
+            continue;
+        }
+        let Some(Ok(k)) = sources.kustomizations.get(&dir) else {
+            continue;
+        };
+        for entry in k.resources.iter().chain(&k.components) {
+            let Some(path) = join(&k.dir, &entry.value) else {
+                continue;
+            };
+            match sources.by_path.get(&path) {
+                Some(&file) => {
+                    files.insert(file);
+                }
+                None => pending.push(path),
+            }
+        }
+    }
+    files
+}
+
+/// The image objects of a file as written: its documents and `kind: List` items.
+fn read_objects_as_written(
+    file: &ScannedFile,
+    index: usize,
+    default_namespace: &str,
+    provenance: Provenance,
+) -> Vec<FluxObject> {
+    let Ok(yaml) = &file.yaml else {
+        return Vec::new();
+    };
+    let mut objects = Vec::new();
+    for &document in &yaml.documents {
+        let nodes: Vec<usize> = if yaml.path_str(document, &["kind"]) == Some("List") {
+            yaml.get(document, "items")
+                .map(|items| yaml.items(items).to_vec())
+                .unwrap_or_default()
+        } else {
+            vec![document]
+        };
+        for node in nodes {
+            let tree = Node::from_yaml(yaml, index, node);
+            objects.extend(read_object(tree, default_namespace, provenance));
+        }
+    }
+    objects
+}
+
+fn has_image_objects(file: &ScannedFile) -> bool {
+    let is_image_api = |api_version: &str| {
+        api_version
+            .split_once('/')
+            .is_some_and(|(group, _)| group == API_GROUP)
+    };
+    file.mentions_image_api
+        && file.yaml.as_ref().is_ok_and(|yaml| {
+            yaml.documents.iter().any(|&d| {
+                yaml.path_str(d, &["kind"]) == Some("List")
+                    || yaml.path_str(d, &["apiVersion"]).is_some_and(is_image_api)
+            })
+        })
+}
+
+/// Whether a kustomization sits in the file's folder or above it.
+fn under_a_kustomization(path: &str, kustomization_dirs: &BTreeSet<&str>) -> bool {
+    let mut dir = path;
+    while let Some((parent, _)) = dir.rsplit_once('/') {
+        if kustomization_dirs.contains(parent) {
+            return true;
+        }
+        dir = parent;
+    }
+    kustomization_dirs.contains("")
+}

@@ -1,0 +1,1025 @@
+//! `kustomize build`, natively: resources (files, folders with their own kustomization, paths
+//! that leave the folder), components, generators' input files, then the transformers in
+//! kustomize's order: `patchesStrategicMerge`, `patches`, `namespace`, `namePrefix`,
+//! `nameSuffix`, labels, `commonAnnotations`, `patchesJson6902`. Errors are kustomize's, at the
+//! entry that causes them. Image objects and the Flux objects the model reads are kept whole;
+//! every other resource as its identity and metadata, which is all that selectors and id checks
+//! look at. Remote bases, paths outside the repository and fields this model does not follow make
+//! a build uncertain: the objects are kept but nothing is concluded from what may be missing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+use super::kustomization::{Kustomization, Patch, PatchBody, Text};
+use super::patch::{self, Merged};
+use super::selector::{Candidate, Target};
+use super::tree::{Node, Origin, Value};
+use crate::scan::yaml::{NodeId, Style, YamlFile};
+use crate::source::{SourceFile, Span};
+use crate::workspace::ScannedFile;
+
+/// What the renderer reads: the workspace's parsed files and the kustomizations by folder.
+pub struct Sources<'a> {
+    pub root: &'a Path,
+    pub files: &'a [ScannedFile],
+    pub by_path: &'a HashMap<String, usize>,
+    pub kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
+}
+
+/// A kustomize build error, at the place in the repository that causes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError {
+    pub cause: Cause,
+    pub message: String,
+    pub origin: Origin,
+}
+
+/// Why a build fails: the classes of kustomize's own errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A resource path that names nothing.
+    MissingResource,
+    /// A folder named as a resource or component that has no kustomization file.
+    NotAKustomization,
+    MissingPatch,
+    MissingGeneratorInput,
+    /// Two resources with one identity in a build.
+    DuplicateId,
+    /// A strategic merge patch without a target matches no resource, or several.
+    PatchTarget,
+    /// A JSON 6902 operation does not apply.
+    JsonPatch,
+    /// A patch that is neither kind, or a JSON patch without a target.
+    InvalidPatch,
+    /// An unknown field, a wrong kind, an empty file, two kustomization files, bad YAML.
+    InvalidKustomization,
+    /// A resource file that is not valid YAML or lacks `kind`.
+    InvalidResource,
+    Cycle,
+    /// A Component named as a resource, or a Kustomization as a component.
+    ComponentKind,
+    /// A target whose regex or selector does not parse.
+    InvalidTarget,
+}
+
+/// Something the build could not see, for `--verbose`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub message: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ResId {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub name: String,
+    /// Kustomize's effective namespace: `default` when unset, a marker for cluster-scoped kinds.
+    pub namespace: String,
+}
+
+const CLUSTER_SCOPED: &str = "_non_namespaceable_";
+
+impl fmt::Display for ResId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or = |s: &str, none: &'static str| {
+            if s.is_empty() {
+                none.to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        let namespace = if self.namespace == CLUSTER_SCOPED {
+            "[noNs]".to_string()
+        } else {
+            self.namespace.clone()
+        };
+        write!(
+            f,
+            "{}.{}.{}/{}.{}",
+            or(&self.kind, "[noKind]"),
+            or(&self.version, "[noVer]"),
+            or(&self.group, "[noGrp]"),
+            or(&self.name, "[noName]"),
+            namespace
+        )
+    }
+}
+
+/// One resource of a build.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// The object; for kinds nothing reads, only `apiVersion`, `kind` and `metadata` until a
+    /// patch needs the rest (see `body`).
+    pub node: Node,
+    /// Where the rest of an untracked resource is, read only when a patch touches it.
+    body: Option<(usize, NodeId)>,
+    /// Earlier identities (before namespace, prefix, suffix or a name-changing patch).
+    previous: Vec<ResId>,
+    /// Something this model does not follow may have changed it.
+    pub uncertain: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Build {
+    pub resources: Vec<Resource>,
+    pub notes: Vec<Note>,
+    /// Objects may be missing (a remote base, a path outside the repository).
+    pub incomplete: bool,
+}
+
+/// Kinds Kubernetes serves cluster-wide: kustomize neither namespaces nor (for the first three
+/// of its skip list) prefixes them.
+const CLUSTER_SCOPED_KINDS: &[&str] = &[
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "StorageClass",
+    "PriorityClass",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "CSIDriver",
+    "CSINode",
+    "VolumeAttachment",
+    "RuntimeClass",
+    "IngressClass",
+    "CertificateSigningRequest",
+    "PodSecurityPolicy",
+    "ComponentStatus",
+    "FlowSchema",
+    "PriorityLevelConfiguration",
+    "StorageVersion",
+    "SelfSubjectReview",
+    "TokenReview",
+    "SubjectAccessReview",
+    "SelfSubjectAccessReview",
+    "SelfSubjectRulesReview",
+];
+
+/// What selectors and identity checks read of a resource.
+const IDENTITY_KEYS: &[&str] = &["apiVersion", "kind", "metadata"];
+
+/// Kinds kept whole through the build: the image objects and what the cluster model reads.
+pub fn is_tracked(api_version: &str, kind: &str) -> bool {
+    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    match group {
+        "image.toolkit.fluxcd.io" | "source.toolkit.fluxcd.io" | "fluxcd.controlplane.io" => true,
+        "kustomize.toolkit.fluxcd.io" => kind == "Kustomization",
+        "helm.toolkit.fluxcd.io" => kind == "HelmRelease",
+        "" => matches!(kind, "ConfigMap" | "Secret"),
+        _ => false,
+    }
+}
+
+impl Resource {
+    fn from_document(yaml: &YamlFile, file: usize, document: usize) -> Resource {
+        let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
+        let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
+        let (node, body) = if is_tracked(api_version, kind) {
+            (Node::from_yaml(yaml, file, document), None)
+        } else {
+            (
+                Node::from_yaml_keys(yaml, file, document, IDENTITY_KEYS),
+                Some((file, document)),
+            )
+        };
+        Resource {
+            node,
+            body,
+            previous: Vec::new(),
+            uncertain: false,
+        }
+    }
+
+    /// Reads the whole object of an untracked resource before a patch changes it; what the
+    /// transformers did to its identity and metadata so far is kept.
+    fn materialize(&mut self, files: &[ScannedFile]) {
+        let Some((file, document)) = self.body.take() else {
+            return;
+        };
+        let Ok(yaml) = &files[file].yaml else {
+            return;
+        };
+        let mut full = Node::from_yaml(yaml, file, document);
+        for key in IDENTITY_KEYS {
+            match self.node.entry(key) {
+                Some(entry) => full.set(key, entry.key_origin, entry.value.clone()),
+                None => {
+                    full.remove(key);
+                }
+            }
+        }
+        self.node = full;
+    }
+
+    pub fn api_version(&self) -> &str {
+        self.node.path_str(&["apiVersion"]).unwrap_or_default()
+    }
+
+    pub fn kind(&self) -> &str {
+        self.node.path_str(&["kind"]).unwrap_or_default()
+    }
+
+    pub fn name(&self) -> &str {
+        self.node
+            .path_str(&["metadata", "name"])
+            .unwrap_or_default()
+    }
+
+    /// `metadata.namespace` as written (empty when unset).
+    pub fn namespace(&self) -> &str {
+        self.node
+            .path_str(&["metadata", "namespace"])
+            .unwrap_or_default()
+    }
+
+    fn group_version(&self) -> (&str, &str) {
+        let api_version = self.api_version();
+        api_version.rsplit_once('/').unwrap_or(("", api_version))
+    }
+
+    fn is_cluster_scoped(&self) -> bool {
+        CLUSTER_SCOPED_KINDS.contains(&self.kind())
+    }
+
+    pub fn current_id(&self) -> ResId {
+        let (group, version) = self.group_version();
+        let namespace = if self.is_cluster_scoped() {
+            CLUSTER_SCOPED.to_string()
+        } else {
+            match self.namespace() {
+                "" => "default".to_string(),
+                namespace => namespace.to_string(),
+            }
+        };
+        ResId {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: self.kind().to_string(),
+            name: self.name().to_string(),
+            namespace,
+        }
+    }
+
+    /// The first identity the resource had.
+    fn original_id(&self) -> ResId {
+        self.previous
+            .first()
+            .cloned()
+            .unwrap_or_else(|| self.current_id())
+    }
+
+    fn any_id_is(&self, id: &ResId) -> bool {
+        self.previous.iter().any(|p| p == id) || self.current_id() == *id
+    }
+
+    fn remember_id(&mut self) {
+        let id = self.current_id();
+        self.previous.push(id);
+    }
+
+    fn map_of(&self, key: &str) -> BTreeMap<String, String> {
+        self.node
+            .path(&["metadata", key])
+            .map(Node::string_map)
+            .unwrap_or_default()
+    }
+
+    fn set_metadata(&mut self, key: &str, value: &Text) {
+        let origin = value.origin;
+        self.node.map_mut("metadata", origin).set(
+            key,
+            origin,
+            Node::scalar(value.value.clone(), origin),
+        );
+    }
+}
+
+struct Renderer<'s, 'a> {
+    sources: &'s Sources<'a>,
+    /// Folders being built, to stop on a cycle as kustomize does.
+    stack: Vec<String>,
+    notes: Vec<Note>,
+    incomplete: bool,
+}
+
+/// Builds the kustomization in `dir` (repository-relative) as `kustomize build` would.
+pub fn build(sources: &Sources, dir: &str) -> Result<Build, BuildError> {
+    let mut renderer = Renderer {
+        sources,
+        stack: Vec::new(),
+        notes: Vec::new(),
+        incomplete: false,
+    };
+    let kustomization = renderer.kustomization(dir, None)?;
+    let resources = renderer.build_kustomization(kustomization)?;
+    Ok(Build {
+        resources,
+        notes: renderer.notes,
+        incomplete: renderer.incomplete,
+    })
+}
+
+/// `dir/relative` normalised; `None` when it leaves the repository.
+pub fn join(dir: &str, relative: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// A resource entry that names a remote base (a URL, `github.com/...`, `git@...`).
+fn is_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.starts_with("git@")
+        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
+            .iter()
+            .any(|host| entry.starts_with(host))
+}
+
+impl<'s, 'a> Renderer<'s, 'a> {
+    fn error(cause: Cause, message: String, origin: Origin) -> BuildError {
+        BuildError {
+            cause,
+            message,
+            origin,
+        }
+    }
+
+    fn kustomization(
+        &self,
+        dir: &str,
+        named_at: Option<Origin>,
+    ) -> Result<&'s Kustomization, BuildError> {
+        match self.sources.kustomizations.get(dir) {
+            Some(Ok(kustomization)) => Ok(kustomization),
+            Some(Err(error)) => Err(error.clone()),
+            None => Err(Self::error(
+                Cause::NotAKustomization,
+                format!("`{dir}` has no kustomization.yaml, kustomization.yml or Kustomization"),
+                named_at.unwrap_or_default(),
+            )),
+        }
+    }
+
+    fn build_kustomization(
+        &mut self,
+        kustomization: &'s Kustomization,
+    ) -> Result<Vec<Resource>, BuildError> {
+        if self.stack.contains(&kustomization.dir) {
+            return Err(Self::error(
+                Cause::Cycle,
+                format!("`{}` includes itself", kustomization.dir),
+                Origin {
+                    file: kustomization.file,
+                    span: Span::default(),
+                },
+            ));
+        }
+        self.stack.push(kustomization.dir.clone());
+        let mut resources = Vec::new();
+        let result = self.accumulate(kustomization, &mut resources);
+        self.stack.pop();
+        result.map(|()| resources)
+    }
+
+    /// Kustomize's `accumulateTarget`: resources, generators' inputs, components, transformers.
+    fn accumulate(
+        &mut self,
+        k: &'s Kustomization,
+        resources: &mut Vec<Resource>,
+    ) -> Result<(), BuildError> {
+        for entry in &k.resources {
+            self.add_resource(k, entry, resources)?;
+        }
+        for file in &k.generator_files {
+            let exists =
+                join(&k.dir, &file.value).is_none_or(|path| self.sources.root.join(&path).exists());
+            if !exists {
+                return Err(Self::error(
+                    Cause::MissingGeneratorInput,
+                    format!("generator input `{}` does not exist", file.value),
+                    file.origin,
+                ));
+            }
+        }
+        for entry in &k.components {
+            let Some(dir) = join(&k.dir, &entry.value) else {
+                self.unknown(
+                    format!("component `{}` is outside the repository", entry.value),
+                    entry.origin,
+                );
+                continue;
+            };
+            let component = self.kustomization(&dir, Some(entry.origin))?;
+            if !component.is_component {
+                return Err(Self::error(
+                    Cause::ComponentKind,
+                    format!("component `{dir}` is a Kustomization, not a Component"),
+                    entry.origin,
+                ));
+            }
+            self.stack.push(dir);
+            let result = self.accumulate(component, resources);
+            self.stack.pop();
+            result?;
+        }
+        self.transform(k, resources)?;
+        if let Some(field) = k.unmodelled.first() {
+            self.notes.push(Note {
+                message: format!(
+                    "`{}` is not modelled: the objects this kustomization renders are taken as unknown",
+                    field.value
+                ),
+                origin: field.origin,
+            });
+            for resource in resources.iter_mut() {
+                resource.uncertain = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn unknown(&mut self, message: String, origin: Origin) {
+        self.incomplete = true;
+        self.notes.push(Note { message, origin });
+    }
+
+    fn add_resource(
+        &mut self,
+        k: &Kustomization,
+        entry: &Text,
+        resources: &mut Vec<Resource>,
+    ) -> Result<(), BuildError> {
+        if is_remote(&entry.value) {
+            self.unknown(
+                format!(
+                    "remote resource `{}` cannot be read offline; its objects are unknown",
+                    entry.value
+                ),
+                entry.origin,
+            );
+            return Ok(());
+        }
+        let Some(path) = join(&k.dir, &entry.value) else {
+            self.unknown(
+                format!(
+                    "resource `{}` is outside the repository; its objects are unknown",
+                    entry.value
+                ),
+                entry.origin,
+            );
+            return Ok(());
+        };
+        let added = if let Some(&file) = self.sources.by_path.get(&path) {
+            self.file_resources(file, entry.origin)?
+        } else if self.sources.root.join(&path).is_dir() {
+            let child = self.kustomization(&path, Some(entry.origin))?;
+            if child.is_component {
+                return Err(Self::error(
+                    Cause::ComponentKind,
+                    format!("resource `{path}` is a Component: list it under `components`"),
+                    entry.origin,
+                ));
+            }
+            self.build_kustomization(child)?
+        } else {
+            return Err(Self::error(
+                Cause::MissingResource,
+                format!("resource `{}` does not exist", entry.value),
+                entry.origin,
+            ));
+        };
+        append_all(resources, added, entry.origin)
+    }
+
+    /// The objects of one file: its documents, `kind: List` items expanded, empty ones skipped.
+    fn file_resources(&self, file: usize, named_at: Origin) -> Result<Vec<Resource>, BuildError> {
+        let scanned = &self.sources.files[file];
+        let yaml = scanned.yaml.as_ref().map_err(|error| {
+            Self::error(
+                Cause::InvalidResource,
+                format!(
+                    "`{}` is not valid YAML: {}",
+                    scanned.source.path, error.message
+                ),
+                named_at,
+            )
+        })?;
+        let mut resources = Vec::new();
+        for &document in &yaml.documents {
+            let node = yaml.node(document);
+            let is_empty = match &node.kind {
+                crate::scan::yaml::NodeKind::Scalar { value, .. } => {
+                    value.is_empty() || value == "null" || value == "~"
+                }
+                crate::scan::yaml::NodeKind::Map { entries, .. } => entries.is_empty(),
+                _ => false,
+            };
+            if is_empty {
+                continue;
+            }
+            if yaml.path_str(document, &["kind"]) == Some("List") {
+                for &item in yaml
+                    .get(document, "items")
+                    .map(|items| yaml.items(items))
+                    .unwrap_or_default()
+                {
+                    resources.push(Resource::from_document(yaml, file, item));
+                }
+                continue;
+            }
+            if !yaml.is_map(document)
+                || yaml.path_str(document, &["kind"]).is_none_or(str::is_empty)
+            {
+                return Err(Self::error(
+                    Cause::InvalidResource,
+                    format!("a document of `{}` has no `kind`", scanned.source.path),
+                    Origin {
+                        file,
+                        span: node.span,
+                    },
+                ));
+            }
+            resources.push(Resource::from_document(yaml, file, document));
+        }
+        Ok(resources)
+    }
+
+    fn transform(
+        &mut self,
+        k: &'s Kustomization,
+        resources: &mut Vec<Resource>,
+    ) -> Result<(), BuildError> {
+        for patch in &k.patches_strategic_merge {
+            for document in self.patch_documents(k, patch)? {
+                apply_by_id(resources, &document, patch, self.sources.files)?;
+            }
+        }
+        for patch in &k.patches {
+            self.apply_patch(k, patch, resources)?;
+        }
+        if let Some(namespace) = k.namespace.as_ref().filter(|ns| !ns.value.is_empty()) {
+            set_namespace(resources, namespace)?;
+        }
+        if let Some(prefix) = k.name_prefix.as_ref().filter(|p| !p.value.is_empty()) {
+            rename(resources, prefix, true);
+        }
+        if let Some(suffix) = k.name_suffix.as_ref().filter(|s| !s.value.is_empty()) {
+            rename(resources, suffix, false);
+        }
+        for labels in &k.labels {
+            add_to_metadata(resources, "labels", &labels.pairs, labels.origin);
+        }
+        if let Some(annotations) = &k.common_annotations {
+            add_to_metadata(
+                resources,
+                "annotations",
+                &annotations.pairs,
+                annotations.origin,
+            );
+        }
+        for patch in &k.patches_json6902 {
+            self.apply_patch(k, patch, resources)?;
+        }
+        Ok(())
+    }
+
+    /// A `patches` (or `patchesJson6902`) entry: strategic merge or JSON 6902, by its content.
+    fn apply_patch(
+        &self,
+        k: &Kustomization,
+        patch: &Patch,
+        resources: &mut Vec<Resource>,
+    ) -> Result<(), BuildError> {
+        let documents = self.patch_documents(k, patch)?;
+        let is_json = documents.len() == 1 && documents[0].is_seq();
+        let target = patch
+            .target
+            .as_ref()
+            .map(Target::parse)
+            .transpose()
+            .map_err(|message| Self::error(Cause::InvalidTarget, message, patch.origin))?;
+        if is_json {
+            let Some(target) = target else {
+                return Err(Self::error(
+                    Cause::InvalidPatch,
+                    "a JSON patch needs a `target`".to_string(),
+                    patch.origin,
+                ));
+            };
+            for resource in resources.iter_mut() {
+                if !selected(&target, resource) {
+                    continue;
+                }
+                resource.remember_id();
+                resource.materialize(self.sources.files);
+                patch::json6902(&mut resource.node, &documents[0]).map_err(|message| {
+                    Self::error(Cause::JsonPatch, message, documents[0].origin)
+                })?;
+            }
+            return Ok(());
+        }
+        if documents.iter().any(|d| !d.is_map()) {
+            return Err(Self::error(
+                Cause::InvalidPatch,
+                "the patch is neither a strategic merge patch nor a JSON patch".to_string(),
+                patch.origin,
+            ));
+        }
+        match target {
+            None => {
+                for document in &documents {
+                    apply_by_id(resources, document, patch, self.sources.files)?;
+                }
+            }
+            Some(target) => {
+                if documents.len() > 1 {
+                    return Err(Self::error(
+                        Cause::InvalidPatch,
+                        "Multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field".to_string(),
+                        patch.origin,
+                    ));
+                }
+                let chosen: Vec<bool> = resources.iter().map(|r| selected(&target, r)).collect();
+                let mut index = 0;
+                let mut result = Ok(());
+                resources.retain_mut(|resource| {
+                    let keep = if chosen[index] && result.is_ok() {
+                        match merge(resource, &documents[0], patch, self.sources.files) {
+                            Ok(merged) => merged == Merged::Kept,
+                            Err(error) => {
+                                result = Err(error);
+                                true
+                            }
+                        }
+                    } else {
+                        true
+                    };
+                    index += 1;
+                    keep
+                });
+                result?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The documents of a patch: a file's, or the inline text's (origins inside the
+    /// kustomization file).
+    fn patch_documents(&self, k: &Kustomization, patch: &Patch) -> Result<Vec<Node>, BuildError> {
+        match &patch.body {
+            PatchBody::File(path) => {
+                let file = join(&k.dir, &path.value)
+                    .and_then(|p| self.sources.by_path.get(&p).copied())
+                    .ok_or_else(|| {
+                        Self::error(
+                            Cause::MissingPatch,
+                            format!("patch file `{}` does not exist", path.value),
+                            path.origin,
+                        )
+                    })?;
+                let scanned = &self.sources.files[file];
+                let yaml = scanned.yaml.as_ref().map_err(|error| {
+                    Self::error(
+                        Cause::InvalidPatch,
+                        format!(
+                            "patch `{}` is not valid YAML: {}",
+                            path.value, error.message
+                        ),
+                        path.origin,
+                    )
+                })?;
+                Ok(non_empty(
+                    yaml.documents
+                        .iter()
+                        .map(|&d| Node::from_yaml(yaml, file, d)),
+                ))
+            }
+            PatchBody::Inline(node) => {
+                let text = node.str().unwrap_or_default();
+                let source = SourceFile::new(String::new(), Default::default(), text.to_string());
+                let yaml = YamlFile::parse(&source).map_err(|error| {
+                    Self::error(
+                        Cause::InvalidPatch,
+                        format!("the patch is not valid YAML: {}", error.message),
+                        node.origin,
+                    )
+                })?;
+                let map = InlineMap::new(&self.sources.files[k.file].source, node);
+                Ok(non_empty(yaml.documents.iter().map(|&d| {
+                    let mut tree = Node::from_yaml(&yaml, k.file, d);
+                    map.relocate(&mut tree);
+                    tree
+                })))
+            }
+        }
+    }
+}
+
+fn non_empty(documents: impl Iterator<Item = Node>) -> Vec<Node> {
+    documents
+        .filter(|d| !(d.is_null() || (d.is_map() && d.entries().is_empty())))
+        .collect()
+}
+
+fn selected(target: &Target, resource: &Resource) -> bool {
+    let original = resource.original_id();
+    let current = resource.current_id();
+    let labels = resource.map_of("labels");
+    let annotations = resource.map_of("annotations");
+    target.matches(&Candidate {
+        group: &current.group,
+        version: &current.version,
+        kind: &current.kind,
+        names: [&original.name, &current.name],
+        namespaces: [&original.namespace, &current.namespace],
+        labels: &labels,
+        annotations: &annotations,
+    })
+}
+
+/// A strategic merge patch without a target goes to the one resource whose identity, present or
+/// past, is the patch's own.
+fn apply_by_id(
+    resources: &mut Vec<Resource>,
+    document: &Node,
+    patch: &Patch,
+    files: &[ScannedFile],
+) -> Result<(), BuildError> {
+    let probe = Resource {
+        node: document.clone(),
+        body: None,
+        previous: Vec::new(),
+        uncertain: false,
+    };
+    let id = probe.current_id();
+    let matches: Vec<usize> = resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.any_id_is(&id))
+        .map(|(i, _)| i)
+        .collect();
+    let [index] = matches[..] else {
+        let how = if matches.is_empty() {
+            "no matches"
+        } else {
+            "multiple matches"
+        };
+        return Err(BuildError {
+            cause: Cause::PatchTarget,
+            message: format!("{how} for the patch's target {id}"),
+            origin: document.origin,
+        });
+    };
+    if merge(&mut resources[index], document, patch, files)? == Merged::Deleted {
+        resources.remove(index);
+    }
+    Ok(())
+}
+
+/// Kustomize's `ApplySmPatch`: the patch's name, namespace and kind never change the target
+/// unless the patch allows it.
+fn merge(
+    resource: &mut Resource,
+    document: &Node,
+    patch: &Patch,
+    files: &[ScannedFile],
+) -> Result<Merged, BuildError> {
+    resource.materialize(files);
+    if patch.allow_name_change || patch.allow_kind_change {
+        resource.remember_id();
+    }
+    let kind = resource.node.get("kind").cloned();
+    let api_version = resource.node.get("apiVersion").cloned();
+    let name = resource.node.path(&["metadata", "name"]).cloned();
+    let namespace = resource.node.path(&["metadata", "namespace"]).cloned();
+    let mut document = document.clone();
+    if let Some(metadata) = document.get_mut("metadata") {
+        if !patch.allow_name_change {
+            metadata.remove("name");
+        }
+        metadata.remove("namespace");
+    }
+    if !patch.allow_kind_change {
+        document.remove("kind");
+    }
+    document.remove("apiVersion");
+    let merged =
+        patch::strategic_merge(&mut resource.node, &document).map_err(|message| BuildError {
+            cause: Cause::InvalidPatch,
+            message,
+            origin: document.origin,
+        })?;
+    let restore = |node: &mut Node, path: &[&str], value: Option<Node>| {
+        let (last, parents) = path.split_last().expect("non-empty path");
+        let mut parent = node;
+        for key in parents {
+            parent = parent.map_mut(key, Origin::default());
+        }
+        match value {
+            Some(value) => parent.set(last, value.origin, value),
+            None => {
+                parent.remove(last);
+            }
+        }
+    };
+    if merged == Merged::Kept {
+        restore(&mut resource.node, &["apiVersion"], api_version);
+        if !patch.allow_kind_change {
+            restore(&mut resource.node, &["kind"], kind);
+        }
+        if !patch.allow_name_change {
+            restore(&mut resource.node, &["metadata", "name"], name);
+        }
+        restore(&mut resource.node, &["metadata", "namespace"], namespace);
+    }
+    Ok(merged)
+}
+
+fn append_all(
+    resources: &mut Vec<Resource>,
+    added: Vec<Resource>,
+    origin: Origin,
+) -> Result<(), BuildError> {
+    let mut ids: HashSet<ResId> = resources.iter().map(Resource::current_id).collect();
+    for resource in added {
+        let id = resource.current_id();
+        if !ids.insert(id.clone()) {
+            return Err(BuildError {
+                cause: Cause::DuplicateId,
+                message: format!("{id} is defined twice in this build (kustomize: may not add resource with an already registered id)"),
+                origin,
+            });
+        }
+        resources.push(resource);
+    }
+    Ok(())
+}
+
+fn set_namespace(resources: &mut [Resource], namespace: &Text) -> Result<(), BuildError> {
+    for resource in resources.iter_mut() {
+        resource.remember_id();
+        if resource.is_cluster_scoped() {
+            // kustomize's field specs rename a v1 Namespace to the namespace.
+            if resource.kind() == "Namespace" && resource.api_version() == "v1" {
+                resource.set_metadata("name", namespace);
+            }
+            continue;
+        }
+        resource.set_metadata("namespace", namespace);
+    }
+    let mut ids = HashSet::new();
+    for resource in resources.iter() {
+        if !ids.insert(resource.current_id()) {
+            return Err(BuildError {
+                cause: Cause::DuplicateId,
+                message: format!(
+                    "setting the namespace makes two resources {}",
+                    resource.current_id()
+                ),
+                origin: namespace.origin,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn rename(resources: &mut [Resource], affix: &Text, prefix: bool) {
+    for resource in resources.iter_mut() {
+        let original = resource.original_id();
+        let skipped = matches!(
+            original.kind.as_str(),
+            "CustomResourceDefinition" | "Namespace"
+        ) || (original.kind == "APIService"
+            && original.group == "apiregistration.k8s.io");
+        if skipped {
+            continue;
+        }
+        resource.remember_id();
+        let name = resource.name();
+        let renamed = if prefix {
+            format!("{}{name}", affix.value)
+        } else {
+            format!("{name}{}", affix.value)
+        };
+        let name_origin = resource
+            .node
+            .path(&["metadata", "name"])
+            .map_or(affix.origin, |n| n.origin);
+        resource.node.map_mut("metadata", affix.origin).set(
+            "name",
+            name_origin,
+            Node::scalar(renamed, name_origin),
+        );
+    }
+}
+
+fn add_to_metadata(
+    resources: &mut [Resource],
+    key: &str,
+    pairs: &[(String, String)],
+    origin: Origin,
+) {
+    for resource in resources.iter_mut() {
+        let map = resource
+            .node
+            .map_mut("metadata", origin)
+            .map_mut(key, origin);
+        for (name, value) in pairs {
+            map.set(name, origin, Node::scalar(value.clone(), origin));
+        }
+    }
+}
+
+/// Where the lines of an inline patch (a YAML string in the kustomization) sit in the file: a
+/// literal block maps line by line; any other style maps to the whole value.
+struct InlineMap {
+    whole: Origin,
+    /// For each line of the patch text: its start in the text and in the file.
+    lines: Vec<(usize, usize)>,
+}
+
+impl InlineMap {
+    fn new(file: &SourceFile, node: &Node) -> InlineMap {
+        let whole = node.origin;
+        let mut lines = Vec::new();
+        let is_literal = matches!(&node.value, Value::Scalar(s) if s.style == Style::Literal);
+        let text = node.str().unwrap_or_default();
+        if is_literal {
+            // The span may begin at the `|` indicator or at the first line of content.
+            let at = whole.span.start.min(file.text.len());
+            let body_start = if file.text[at..].starts_with('|') {
+                file.text[at..]
+                    .find('\n')
+                    .map_or(file.text.len(), |i| at + i + 1)
+            } else {
+                file.text[..at].rfind('\n').map_or(0, |i| i + 1)
+            };
+            let indent = file.text[body_start..]
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .map_or(0, |line| line.len() - line.trim_start_matches(' ').len());
+            let mut file_line = body_start;
+            let mut text_line = 0;
+            for line in text.split_inclusive('\n') {
+                let file_rest = &file.text[file_line.min(file.text.len())..];
+                let file_line_len = file_rest.find('\n').map_or(file_rest.len(), |i| i + 1);
+                lines.push((text_line, file_line + indent.min(file_line_len)));
+                text_line += line.len();
+                file_line += file_line_len;
+            }
+        }
+        InlineMap { whole, lines }
+    }
+
+    fn offset(&self, text_offset: usize) -> usize {
+        let index = self
+            .lines
+            .partition_point(|&(start, _)| start <= text_offset);
+        match index.checked_sub(1).map(|i| self.lines[i]) {
+            Some((text_start, file_start)) => file_start + (text_offset - text_start),
+            None => self.whole.span.start,
+        }
+    }
+
+    fn relocate(&self, node: &mut Node) {
+        let span = |span: Span| {
+            if self.lines.is_empty() {
+                self.whole.span
+            } else {
+                Span::new(self.offset(span.start), self.offset(span.end))
+            }
+        };
+        node.origin.span = span(node.origin.span);
+        node.origin.file = self.whole.file;
+        match &mut node.value {
+            Value::Map(entries) => {
+                for entry in entries {
+                    entry.key_origin = Origin {
+                        file: self.whole.file,
+                        span: span(entry.key_origin.span),
+                    };
+                    self.relocate(&mut entry.value);
+                }
+            }
+            Value::Seq(items) => items.iter_mut().for_each(|item| self.relocate(item)),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The rendered YAML tree: what kustomize outputs, as owned values whose every node remembers the
+//! file and byte span it came from. A field a patch sets points at the patch; a name a
+//! kustomization's `namespace:` forces points at that line. Rules read objects from this tree, so a
+//! diagnostic lands where the user would fix it.
+
+use crate::scan::yaml::{NodeId, NodeKind, Style, YamlFile};
+use crate::source::Span;
+
+/// Where a node was written: a file of the workspace and a byte span in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Origin {
+    pub file: usize,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub origin: Origin,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Scalar(Scalar),
+    Map(Vec<Entry>),
+    Seq(Vec<Node>),
+    /// A YAML alias: its value is not tracked, so nothing is concluded from it.
+    Alias,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scalar {
+    pub text: String,
+    pub style: Style,
+    /// An explicit tag (`!!str 1.10`) overrides YAML's type resolution.
+    pub tagged: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_origin: Origin,
+    pub value: Node,
+}
+
+impl Node {
+    pub fn scalar(text: impl Into<String>, origin: Origin) -> Node {
+        Node {
+            origin,
+            value: Value::Scalar(Scalar {
+                text: text.into(),
+                style: Style::Plain,
+                tagged: false,
+            }),
+        }
+    }
+
+    pub fn empty_map(origin: Origin) -> Node {
+        Node {
+            origin,
+            value: Value::Map(Vec::new()),
+        }
+    }
+
+    /// The subtree of one YAML node of a parsed file.
+    pub fn from_yaml(yaml: &YamlFile, file: usize, id: NodeId) -> Node {
+        let node = yaml.node(id);
+        let origin = Origin {
+            file,
+            span: node.span,
+        };
+        let value = match &node.kind {
+            NodeKind::Scalar {
+                value,
+                style,
+                tagged,
+            } => Value::Scalar(Scalar {
+                text: value.clone(),
+                style: *style,
+                tagged: *tagged,
+            }),
+            NodeKind::Map { .. } => Value::Map(
+                yaml.entries(id)
+                    .map(|(key, value)| Entry {
+                        key: yaml.scalar(key).unwrap_or_default().to_string(),
+                        key_origin: Origin {
+                            file,
+                            span: yaml.node(key).span,
+                        },
+                        value: Node::from_yaml(yaml, file, value),
+                    })
+                    .collect(),
+            ),
+            NodeKind::Seq { .. } => Value::Seq(
+                yaml.items(id)
+                    .iter()
+                    .map(|&item| Node::from_yaml(yaml, file, item))
+                    .collect(),
+            ),
+            NodeKind::Alias => Value::Alias,
+        };
+        Node { origin, value }
+    }
+
+    /// A map node of a parsed file with only the given keys converted: the identity and
+    /// metadata of a resource whose body nothing reads.
+    pub fn from_yaml_keys(yaml: &YamlFile, file: usize, id: NodeId, keys: &[&str]) -> Node {
+        let entries = yaml
+            .entries(id)
+            .filter(|&(key, _)| yaml.scalar(key).is_some_and(|k| keys.contains(&k)))
+            .map(|(key, value)| Entry {
+                key: yaml.scalar(key).unwrap_or_default().to_string(),
+                key_origin: Origin {
+                    file,
+                    span: yaml.node(key).span,
+                },
+                value: Node::from_yaml(yaml, file, value),
+            })
+            .collect();
+        Node {
+            origin: Origin {
+                file,
+                span: yaml.node(id).span,
+            },
+            value: Value::Map(entries),
+        }
+    }
+
+    /// The text of a scalar node.
+    pub fn str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar(scalar) => Some(&scalar.text),
+            _ => None,
+        }
+    }
+
+    /// Whether YAML reads this node as null (`~`, `null`, an empty plain scalar).
+    pub fn is_null(&self) -> bool {
+        matches!(
+            &self.value,
+            Value::Scalar(Scalar { text, style: Style::Plain, tagged: false })
+                if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL")
+        )
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|entry| &entry.value)
+    }
+
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        self.entries().iter().find(|entry| entry.key == key)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        match &mut self.value {
+            Value::Map(entries) => entries
+                .iter_mut()
+                .find(|entry| entry.key == key)
+                .map(|entry| &mut entry.value),
+            _ => None,
+        }
+    }
+
+    pub fn path(&self, path: &[&str]) -> Option<&Node> {
+        path.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    pub fn path_str(&self, path: &[&str]) -> Option<&str> {
+        self.path(path).and_then(Node::str)
+    }
+
+    /// Entries of a map node (empty for other nodes).
+    pub fn entries(&self) -> &[Entry] {
+        match &self.value {
+            Value::Map(entries) => entries,
+            _ => &[],
+        }
+    }
+
+    /// Items of a sequence node (empty for other nodes).
+    pub fn items(&self) -> &[Node] {
+        match &self.value {
+            Value::Seq(items) => items,
+            _ => &[],
+        }
+    }
+
+    pub fn is_map(&self) -> bool {
+        matches!(self.value, Value::Map(_))
+    }
+
+    pub fn is_seq(&self) -> bool {
+        matches!(self.value, Value::Seq(_))
+    }
+
+    /// A map of string scalars (labels, annotations); other entries are skipped.
+    pub fn string_map(&self) -> std::collections::BTreeMap<String, String> {
+        self.entries()
+            .iter()
+            .filter_map(|entry| Some((entry.key.clone(), entry.value.str()?.to_string())))
+            .collect()
+    }
+
+    /// Sets `key` in a map node, creating the map when the node is null; the entry keeps its
+    /// place when it exists.
+    pub fn set(&mut self, key: &str, key_origin: Origin, value: Node) {
+        if !self.is_map() {
+            self.value = Value::Map(Vec::new());
+        }
+        let Value::Map(entries) = &mut self.value else {
+            return;
+        };
+        match entries.iter_mut().find(|entry| entry.key == key) {
+            Some(entry) => entry.value = value,
+            None => entries.push(Entry {
+                key: key.to_string(),
+                key_origin,
+                value,
+            }),
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Node> {
+        let Value::Map(entries) = &mut self.value else {
+            return None;
+        };
+        let index = entries.iter().position(|entry| entry.key == key)?;
+        Some(entries.remove(index).value)
+    }
+
+    /// The map under `key`, created (at `origin`) when missing or null.
+    pub fn map_mut(&mut self, key: &str, origin: Origin) -> &mut Node {
+        let missing = self.get(key).is_none_or(|node| !node.is_map());
+        if missing {
+            self.set(key, origin, Node::empty_map(origin));
+        }
+        self.get_mut(key).expect("just set")
+    }
+
+    /// The value as JSON, scalars as YAML 1.1 types them (how kustomize's output and the API
+    /// server read them), for comparing renders.
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.value {
+            Value::Scalar(scalar) => scalar.to_json(),
+            Value::Map(entries) => serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|entry| (entry.key.clone(), entry.value.to_json()))
+                    .collect(),
+            ),
+            Value::Seq(items) => {
+                serde_json::Value::Array(items.iter().map(Node::to_json).collect())
+            }
+            Value::Alias => serde_json::Value::String("*alias".to_string()),
+        }
+    }
+}
+
+impl Scalar {
+    fn to_json(&self) -> serde_json::Value {
+        if self.style != Style::Plain || self.tagged {
+            return serde_json::Value::String(self.text.clone());
+        }
+        match self.text.as_str() {
+            "" | "~" | "null" | "Null" | "NULL" => serde_json::Value::Null,
+            "true" | "True" | "TRUE" => serde_json::Value::Bool(true),
+            "false" | "False" | "FALSE" => serde_json::Value::Bool(false),
+            text => text
+                .parse::<i64>()
+                .map(serde_json::Value::from)
+                .ok()
+                .or_else(|| {
+                    text.parse::<f64>()
+                        .ok()
+                        .filter(|_| text.bytes().any(|b| b.is_ascii_digit()))
+                        .and_then(serde_json::Number::from_f64)
+                        .map(serde_json::Value::Number)
+                })
+                .unwrap_or_else(|| serde_json::Value::String(text.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn tree(text: &str) -> Node {
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+        let yaml = YamlFile::parse(&source).unwrap();
+        Node::from_yaml(&yaml, 7, yaml.documents[0])
+    }
+
+    #[test]
+    fn keeps_origins_and_reads_paths() {
+        let node = tree("kind: A\nspec:\n  range: '>=1'\n  list: [a, b]\n");
+        let range = node.path(&["spec", "range"]).unwrap();
+        assert_eq!(range.str(), Some(">=1"));
+        assert_eq!(range.origin.file, 7);
+        assert_eq!(range.origin.span, Span::new(23, 28));
+        assert_eq!(node.path(&["spec", "list"]).unwrap().items().len(), 2);
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"kind": "A", "spec": {"range": ">=1", "list": ["a", "b"]}})
+        );
+    }
+
+    #[test]
+    fn set_creates_maps_and_keeps_order() {
+        let mut node = tree("a: 1\nb: 2\n");
+        let origin = Origin::default();
+        node.set("a", origin, Node::scalar("3", origin));
+        node.map_mut("c", origin)
+            .set("d", origin, Node::scalar("x", origin));
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"a": 3, "b": 2, "c": {"d": "x"}})
+        );
+        assert!(node.remove("b").is_some());
+        assert_eq!(node.entries().len(), 2);
+    }
+}

@@ -1,0 +1,45 @@
+//! Rule `kustomize-build`; its documentation is `RULE.docs`.
+
+use super::{Context, Findings, Rule};
+
+pub static RULE: Rule = Rule {
+    id: "kustomize-build",
+    severity: crate::report::Severity::Error,
+    summary: "A kustomization that kustomize (and so Flux) cannot build",
+    docs: r#"## What it catches
+A kustomization whose `kustomize build` fails, with kustomize's own error at the entry that
+causes it: a resource or patch file that does not exist, a folder without a kustomization, a
+patch that matches no resource, a JSON patch whose path is missing, two resources with the same
+kind, namespace and name, an unknown field in `kustomization.yaml`.
+
+## Why it matters in Flux
+kustomize-controller builds the kustomization before it applies anything. When the build fails,
+the Flux Kustomization is not ready and nothing in it is applied or updated: not the ImagePolicy,
+not the deployment whose marker you edited. The other rules stay silent about the objects of a
+build that fails, so this is the one diagnostic.
+
+## Example
+```yaml
+# apps/app/kustomization.yaml
+resources:
+  - deployment.yaml
+  - policy.yaml      # the file was renamed to image-policy.yaml
+```
+
+## Fix
+Correct the entry the diagnostic points at. `kubectl kustomize --load-restrictor
+LoadRestrictionsNone <folder>` reproduces the error locally.
+"#,
+    check,
+};
+
+fn check(cx: &Context, out: &mut Findings) {
+    for error in &cx.workspace.model.build_errors {
+        out.push_at(
+            &RULE,
+            error.origin,
+            format!("kustomize cannot build this: {}", error.message),
+            "Flux applies nothing of a kustomization that fails to build; fix this entry (`kubectl kustomize` shows the same error)".to_string(),
+        );
+    }
+}

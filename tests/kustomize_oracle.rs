@@ -1,0 +1,206 @@
+//! The real kustomize is the oracle: for every kustomization under `fixtures/` (the corpus, the
+//! real-world cases, the rule fixtures, the samples), the native resolver's image objects (kind,
+//! namespace, name, labels, spec) equal what `kubectl kustomize --load-restrictor
+//! LoadRestrictionsNone` renders, and where kubectl fails the native build fails with the same
+//! cause. A difference is a failing test; kubectl is installed by `scripts/install-test-deps`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use flux_image_lint::config::Config;
+use flux_image_lint::model::render::{Cause, Resource};
+use flux_image_lint::model::tree::Node;
+use flux_image_lint::scan::yaml::YamlFile;
+use flux_image_lint::source::SourceFile;
+use flux_image_lint::workspace::Workspace;
+
+type Objects = BTreeMap<String, serde_json::Value>;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// `Kind namespace/name` → labels and spec, for the image objects of a render.
+fn image_objects<'a>(nodes: impl Iterator<Item = &'a Node>) -> Objects {
+    nodes
+        .filter(|node| {
+            node.path_str(&["apiVersion"])
+                .is_some_and(|v| v.starts_with("image.toolkit.fluxcd.io/"))
+        })
+        .map(|node| {
+            let key = format!(
+                "{} {}/{}",
+                node.path_str(&["kind"]).unwrap_or_default(),
+                node.path_str(&["metadata", "namespace"])
+                    .unwrap_or_default(),
+                node.path_str(&["metadata", "name"]).unwrap_or_default()
+            );
+            let labels = node
+                .path(&["metadata", "labels"])
+                .map_or(serde_json::Value::Null, Node::to_json);
+            let spec = node
+                .get("spec")
+                .map_or(serde_json::Value::Null, Node::to_json);
+            (key, serde_json::json!({"labels": labels, "spec": spec}))
+        })
+        .collect()
+}
+
+/// The class of a kubectl error, by kustomize's own wording.
+fn cause_of(stderr: &str) -> Option<Cause> {
+    let table: &[(&[&str], Cause)] = &[
+        (
+            &["already registered id", "ID conflict"],
+            Cause::DuplicateId,
+        ),
+        (
+            &["failed to find unique target for patch"],
+            Cause::PatchTarget,
+        ),
+        (&["loading KV pairs"], Cause::MissingGeneratorInput),
+        (&["failed to get the patch file"], Cause::MissingPatch),
+        (
+            &["operation does not apply", "testing value"],
+            Cause::JsonPatch,
+        ),
+        (
+            &["unable to find one of 'kustomization.yaml'"],
+            Cause::NotAKustomization,
+        ),
+        (&["cycle detected"], Cause::Cycle),
+        (&["expected kind"], Cause::ComponentKind),
+        (
+            &[
+                "must specify a target for JSON patch",
+                "unable to parse SM or JSON patch",
+                "illegally qualifies",
+            ],
+            Cause::InvalidPatch,
+        ),
+        (
+            &[
+                "invalid Kustomization",
+                "kustomization.yaml is empty",
+                "Found multiple kustomization files",
+            ],
+            Cause::InvalidKustomization,
+        ),
+        (
+            &["missing Resource metadata", "MalformedYAMLError"],
+            Cause::InvalidResource,
+        ),
+        (
+            &["error parsing regexp", "unable to parse requirement"],
+            Cause::InvalidTarget,
+        ),
+        (&["no such file or directory"], Cause::MissingResource),
+    ];
+    table
+        .iter()
+        .find(|(needles, _)| needles.iter().any(|n| stderr.contains(n)))
+        .map(|&(_, cause)| cause)
+}
+
+enum Rendered {
+    Objects(Objects),
+    Failed(String),
+}
+
+fn kubectl(dir: &Path) -> Rendered {
+    let output = Command::new("kubectl")
+        .args(["kustomize", "--load-restrictor", "LoadRestrictionsNone"])
+        .arg(dir)
+        .output()
+        .expect("kubectl runs (scripts/install-test-deps installs it)");
+    if !output.status.success() {
+        return Rendered::Failed(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    let text = String::from_utf8(output.stdout).unwrap();
+    let source = SourceFile::new("out.yaml".into(), "out.yaml".into(), text);
+    let yaml = YamlFile::parse(&source).expect("kubectl prints YAML");
+    let nodes: Vec<Node> = yaml
+        .documents
+        .iter()
+        .map(|&d| Node::from_yaml(&yaml, 0, d))
+        .collect();
+    Rendered::Objects(image_objects(nodes.iter()))
+}
+
+#[test]
+fn native_renders_equal_kubectl_kustomize() {
+    let root = fixtures();
+    let workspace = Workspace::load(&root, &Config::default(), 2);
+    let dirs: Vec<&String> = workspace.model.kustomizations.keys().collect();
+    assert!(dirs.len() >= 100, "{} kustomizations", dirs.len());
+    let mut failures = Vec::new();
+    let (mut agreed, mut both_failed) = (0, 0);
+    // kubectl takes most of the time: run it four at a time.
+    let chunk = dirs.len().div_ceil(4).max(1);
+    let rendered: Vec<Rendered> = std::thread::scope(|scope| {
+        let handles: Vec<_> = dirs
+            .chunks(chunk)
+            .map(|part| {
+                let root = &root;
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|dir| kubectl(&root.join(dir)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    for (dir, expected) in dirs.into_iter().zip(rendered) {
+        let native = workspace.render(dir);
+        match (expected, native) {
+            (Rendered::Objects(expected), Ok(build)) => {
+                let actual = image_objects(build.resources.iter().map(|r: &Resource| &r.node));
+                if build.incomplete {
+                    failures.push(format!("{dir}: kubectl rendered it, the native build calls it incomplete"));
+                } else if expected != actual {
+                    failures.push(format!(
+                        "{dir}: objects differ\n  kubectl: {}\n  native:  {}",
+                        serde_json::to_string(&expected).unwrap(),
+                        serde_json::to_string(&actual).unwrap()
+                    ));
+                } else {
+                    agreed += 1;
+                }
+            }
+            (Rendered::Failed(stderr), Err(error)) => match cause_of(&stderr) {
+                Some(cause) if cause == error.cause => both_failed += 1,
+                cause => failures.push(format!(
+                    "{dir}: kubectl fails with {cause:?}, the native build with {:?} ({})\n  kubectl: {}",
+                    error.cause,
+                    error.message,
+                    stderr.trim()
+                )),
+            },
+            (Rendered::Failed(stderr), Ok(build)) => {
+                // Remote bases cannot be fetched here; the native build knows it is incomplete.
+                if !build.incomplete {
+                    failures.push(format!("{dir}: kubectl fails, the native build does not\n  kubectl: {}", stderr.trim()));
+                }
+            }
+            (Rendered::Objects(_), Err(error)) => {
+                failures.push(format!("{dir}: the native build fails ({:?}: {}), kubectl does not", error.cause, error.message));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} kustomizations differ from kubectl ({agreed} agree, {both_failed} fail alike):\n{}",
+        failures.len(),
+        failures.len() + agreed + both_failed,
+        failures.join("\n")
+    );
+    eprintln!("{agreed} kustomizations render alike, {both_failed} fail alike");
+    assert!(
+        both_failed >= 6,
+        "the corpus has kustomizations kubectl cannot build: {both_failed}"
+    );
+}
