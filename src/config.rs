@@ -1,6 +1,6 @@
 //! `.flux-image-lint.yaml`: rule levels, include/exclude globs, the default namespace,
-//! policies defined outside the repository, the image API versions the cluster serves, and the
-//! fixer's settings. A bad config is an error with file and line (exit 2), never ignored.
+//! policies defined outside the repository, the Flux version the clusters run (or the image API
+//! versions they serve), and the fixer's settings. A bad config is an error with file and line (exit 2), never ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -9,12 +9,17 @@ use std::path::Path;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::flux::objects::Spanned;
+use crate::flux::versions::{resolve_written, ServedOverride, VersionSetting};
 use crate::report::Severity;
 use crate::scan::marker::PolicyRef;
 use crate::scan::yaml::{NodeId, YamlFile};
 use crate::source::{SourceFile, Span};
 
-pub const FILE_NAME: &str = ".flux-image-lint.yaml";
+/// Where the config is looked for at the root; only one may exist.
+pub const FILE_NAMES: [&str; 2] = [".flux-image-lint.yaml", ".flux-image-lint.yml"];
+
+/// Every version the `image.toolkit.fluxcd.io` API group has had.
+pub const IMAGE_API_VERSIONS: &[&str] = &["v1alpha1", "v1alpha2", "v1beta1", "v1beta2", "v1"];
 
 /// What a rule is set to in the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +38,12 @@ pub struct Config {
     pub levels: BTreeMap<String, Level>,
     pub default_namespace: String,
     pub external_policies: BTreeSet<PolicyRef>,
-    pub served_image_apis: Vec<String>,
+    /// `flux_version`: one for every cluster, or one per cluster path.
+    pub flux_version: Vec<VersionSetting>,
+    /// The older `served_image_apis`: when set, what every cluster serves, whatever its version.
+    pub served_image_apis: Option<ServedOverride>,
+    /// `check --flux-version`: check every cluster as if it ran this version.
+    pub upgrade_to: Option<VersionSetting>,
     /// `--fix --push` settings.
     pub branch: Option<String>,
     pub remote: Option<String>,
@@ -54,7 +64,9 @@ impl Default for Config {
             levels: BTreeMap::new(),
             default_namespace: "flux-system".to_string(),
             external_policies: BTreeSet::new(),
-            served_image_apis: vec!["v1".to_string()],
+            flux_version: Vec::new(),
+            served_image_apis: None,
+            upgrade_to: None,
             branch: None,
             remote: None,
             commit_message: None,
@@ -90,6 +102,7 @@ const KEYS: &[&str] = &[
     "rules",
     "default_namespace",
     "external_policies",
+    "flux_version",
     "served_image_apis",
     "tests",
     "branch",
@@ -100,13 +113,13 @@ const KEYS: &[&str] = &[
 ];
 
 impl Config {
-    /// The effective severity of a rule.
-    pub fn severity(&self, rule: &str, default: Severity) -> Option<Severity> {
+    /// The effective severity of a rule whose own default is `default` (`None`: off).
+    pub fn severity(&self, rule: &str, default: Option<Severity>) -> Option<Severity> {
         match self.levels.get(rule) {
             Some(Level::Error) => Some(Severity::Error),
             Some(Level::Warning) => Some(Severity::Warning),
             Some(Level::Off) => None,
-            None => Some(default),
+            None => default,
         }
     }
 
@@ -158,6 +171,13 @@ impl Config {
                 "the config must be a mapping".into(),
             ));
         }
+        let location = |node: NodeId| {
+            format!(
+                "{}:{}",
+                source.path,
+                source.position(yaml.node(node).span.start).line
+            )
+        };
         let strings = |node: NodeId, what: &str| -> Result<Vec<(String, usize)>, ConfigError> {
             if !yaml.is_seq(node) {
                 return Err(error_at(
@@ -215,10 +235,48 @@ impl Config {
             match key {
                 "include" => config.include = globs(value, key)?,
                 "exclude" => config.exclude = globs(value, key)?,
-                "default_namespace" => config.default_namespace = string(value, key)?,
-                "branch" => config.branch = Some(string(value, key)?),
+                "default_namespace" => {
+                    let namespace = string(value, key)?;
+                    if !is_dns_label(&namespace) {
+                        return Err(error_at(
+                            yaml.node(value).span.start,
+                            format!("`{namespace}` is not a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"),
+                        ));
+                    }
+                    config.default_namespace = namespace;
+                }
+                "branch" => {
+                    let template = string(value, key)?;
+                    if let Some(unknown) = unknown_placeholder(&template, crate::git::PLACEHOLDERS)
+                    {
+                        return Err(error_at(
+                            yaml.node(value).span.start,
+                            format!(
+                                "unknown placeholder `{{{unknown}}}` in `branch`; use {}",
+                                crate::git::PLACEHOLDERS
+                                    .iter()
+                                    .map(|p| format!("`{{{p}}}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ));
+                    }
+                    config.branch = Some(template);
+                }
                 "remote" => config.remote = Some(string(value, key)?),
-                "author" => config.author = Some(string(value, key)?),
+                "author" => {
+                    let author = string(value, key)?;
+                    let well_formed = author
+                        .split_once('<')
+                        .is_some_and(|(name, rest)| !name.trim().is_empty() && rest.ends_with('>'));
+                    if !well_formed {
+                        return Err(error_at(
+                            yaml.node(value).span.start,
+                            format!("`author` must be `Name <email>`, not `{author}`"),
+                        ));
+                    }
+                    config.author = Some(author);
+                }
                 "max_file_size" => {
                     let text = string(value, key)?;
                     config.max_file_size = parse_size(&text).ok_or_else(|| {
@@ -239,8 +297,58 @@ impl Config {
                     config.commit_message = Some(template);
                 }
                 "served_image_apis" => {
-                    config.served_image_apis =
-                        strings(value, key)?.into_iter().map(|(s, _)| s).collect();
+                    let versions = strings(value, key)?;
+                    if versions.is_empty() {
+                        return Err(error_at(
+                            yaml.node(value).span.start,
+                            "`served_image_apis` must name at least one version, e.g. [v1]".into(),
+                        ));
+                    }
+                    for (version, offset) in &versions {
+                        if !IMAGE_API_VERSIONS.contains(&version.as_str()) {
+                            return Err(error_at(
+                                *offset,
+                                format!(
+                                    "`{version}` is not a version of the image.toolkit.fluxcd.io API; known: {}",
+                                    IMAGE_API_VERSIONS.join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                    config.served_image_apis = Some(ServedOverride {
+                        versions: versions.into_iter().map(|(s, _)| s).collect(),
+                        location: location(value),
+                    });
+                }
+                "flux_version" => {
+                    let setting = |cluster_path: Option<String>, node: NodeId| {
+                        let written = yaml
+                            .scalar(node)
+                            .filter(|_| !yaml.is_map(node) && !yaml.is_seq(node))
+                            .ok_or_else(|| {
+                                error_at(
+                                    yaml.node(node).span.start,
+                                    "`flux_version` must be a version (`2.8`) or map cluster paths to versions".into(),
+                                )
+                            })?;
+                        let version = resolve_written(written)
+                            .map_err(|e| error_at(yaml.node(node).span.start, e))?;
+                        Ok(VersionSetting {
+                            cluster_path,
+                            written: written.to_string(),
+                            version,
+                            location: location(node),
+                        })
+                    };
+                    if yaml.is_map(value) {
+                        for (path, version) in yaml.entries(value) {
+                            let path = yaml.scalar(path).unwrap_or_default();
+                            let path = crate::flux::automation::normalize(path);
+                            config.flux_version.push(setting(Some(path), version)?);
+                        }
+                    } else {
+                        config.flux_version.push(setting(None, value)?);
+                    }
                 }
                 "external_policies" => {
                     for (text, offset) in strings(value, key)? {
@@ -319,6 +427,16 @@ fn parse_size(text: &str) -> Option<u64> {
     number.checked_mul(unit).filter(|&size| size > 0)
 }
 
+/// RFC 1123 label, as Kubernetes requires of namespace names.
+fn is_dns_label(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
 /// The first `{name}` in a template that is not one of `known`.
 fn unknown_placeholder(template: &str, known: &[&str]) -> Option<String> {
     let mut rest = template;
@@ -339,8 +457,8 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(&SourceFile::new(
-            FILE_NAME.into(),
-            FILE_NAME.into(),
+            FILE_NAMES[0].into(),
+            FILE_NAMES[0].into(),
             text.into(),
         ))
     }
@@ -352,9 +470,43 @@ mod tests {
         assert!(config
             .external_policies
             .contains(&PolicyRef::parse("flux-system:python").unwrap()));
-        assert_eq!(config.severity("unused-policy", Severity::Warning), None);
+        assert_eq!(
+            config.severity("unused-policy", Some(Severity::Warning)),
+            None
+        );
         assert!(config.exclude.is_match("charts/x/values.yaml"));
-        assert_eq!(config.served_image_apis, ["v1", "v1beta2"]);
+        assert_eq!(
+            config.served_image_apis.unwrap().versions,
+            ["v1", "v1beta2"]
+        );
+    }
+
+    #[test]
+    fn flux_version_for_every_cluster_or_per_cluster_path() {
+        let config = parse("rules: {}\nflux_version: '2.8'\n").unwrap();
+        let [setting] = config.flux_version.as_slice() else {
+            panic!("{:?}", config.flux_version)
+        };
+        assert_eq!(setting.version, semver::Version::new(2, 8, 8));
+        assert_eq!(setting.location, ".flux-image-lint.yaml:2");
+        let config =
+            parse("flux_version:\n  ./clusters/prod/: v2.4.0\n  clusters/dev: 2.9.x\n").unwrap();
+        let paths: Vec<_> = config
+            .flux_version
+            .iter()
+            .map(|s| (s.cluster_path.as_deref().unwrap(), s.version.to_string()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("clusters/prod", "2.4.0".into()),
+                ("clusters/dev", "2.9.4".into())
+            ]
+        );
+        let error = parse("flux_version: latest\n").unwrap_err();
+        assert_eq!((error.line, error.column), (1, 15));
+        assert!(error.message.contains("`latest`"), "{}", error.message);
+        assert!(parse("flux_version: [2.8]\n").is_err());
     }
 
     #[test]
@@ -413,6 +565,30 @@ mod tests {
                 "{bad}: {}",
                 error.message
             );
+        }
+    }
+
+    #[test]
+    fn enumerated_values_are_validated_where_they_are_written() {
+        for (text, line, needle) in [
+            (
+                "served_image_apis:\n  - v1\n  - v9\n",
+                3,
+                "`v9` is not a version",
+            ),
+            ("served_image_apis: []\n", 1, "at least one"),
+            (
+                "rules:\n  unused-policy: of\n",
+                2,
+                "`error`, `warning` or `off`",
+            ),
+            ("branch: 'updates/{week}'\n", 1, "`{week}`"),
+            ("author: bot\n", 1, "Name <email>"),
+            ("default_namespace: Flux_System\n", 1, "namespace name"),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.line, line, "{text}: {error}");
+            assert!(error.message.contains(needle), "{text}: {error}");
         }
     }
 }

@@ -17,8 +17,8 @@
 //!     `Authorization: Bearer <t>`, `Accept: application/vnd.github+json`,
 //!     `X-GitHub-Api-Version: 2022-11-28`.
 //! - The token comes from the environment only ([`token_from_env`]).
-//! - `GET` and `PATCH` are retried on 429/502/503/504, timeouts and connection resets (3
-//!   attempts); `POST` is sent once (a retry could open a second pull request). Redirects never
+//! - `GET` and `PATCH` follow the retry policy of [`crate::http`] (3 attempts: the statuses of
+//!   [`retryable_status`] and connection resets; never a timeout); `POST` is sent once (a retry could open a second pull request). Redirects never
 //!   carry the `Authorization` header; answers are capped at [`MAX_RESPONSE_BYTES`].
 //!
 //! Nothing here prints or returns the token or the `Authorization` header: errors hold the
@@ -31,12 +31,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::{backoff, clip, io_failure, percent_encode, IoFailure};
+use crate::http::{backoff, clip, io_failure, percent_encode, retryable_status, IoFailure};
 use crate::redact::{redact, redact_with};
 
 /// Largest answer accepted (one page of pull requests).
 pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
-/// Attempts for `GET`/`PATCH` on 429/502/503/504, timeouts and resets.
+/// Attempts for `GET`/`PATCH` on retryable statuses and resets.
 pub const MAX_ATTEMPTS: u32 = 3;
 /// Page size asked of Forgejo/Gitea (its default `MAX_RESPONSE_ITEMS` is 50).
 pub const FORGEJO_PAGE_SIZE: usize = 50;
@@ -912,14 +912,12 @@ impl Client {
         loop {
             let result = self.call(method, &url, body.as_deref());
             let delay = match &result {
-                Ok(reply) if matches!(reply.status, 429 | 502 | 503 | 504) => Some(
+                Ok(reply) if retryable_status(reply.status) => Some(
                     reply
                         .retry_after
                         .unwrap_or_else(|| backoff(Duration::from_millis(500), attempt)),
                 ),
-                Err(Fail::Timeout | Fail::Reset(_)) => {
-                    Some(backoff(Duration::from_millis(500), attempt))
-                }
+                Err(Fail::Reset(_)) => Some(backoff(Duration::from_millis(500), attempt)),
                 _ => None,
             };
             match delay {

@@ -4,6 +4,7 @@
 //! `walk` → `scan` → `flux` (model) → `rules` → `report` for `check`, and
 //! `policy` → `fix` → `git` for `--fix`.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod explain;

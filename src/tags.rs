@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::flux::image::is_valid_tag;
 use crate::flux::objects::RepositorySpec;
 use crate::limits::{read_regular_file, MAX_TAGS_FILE_SIZE};
-use crate::registry::{Registry, TagRequest};
+use crate::registry::{FetchEvent, Registry, TagRequest};
 use crate::report::escape;
 
 /// `{"<spec.image as written>": ["tag", …]}`.
@@ -107,8 +107,13 @@ pub fn request_for(repository: &RepositorySpec) -> Option<TagRequest> {
 }
 
 impl TagSource {
-    /// Tags of each request, in order; an error names the image and what to do.
-    pub fn fetch(&self, requests: &[TagRequest]) -> Vec<Result<Vec<String>, String>> {
+    /// Tags of each request, in order; an error names the image and what to do. `observe` hears
+    /// of the registry's work as it goes (a snapshot answers at once and tells it nothing).
+    pub fn fetch(
+        &self,
+        requests: &[TagRequest],
+        observe: &(dyn Fn(FetchEvent) + Sync),
+    ) -> Vec<Result<Vec<String>, String>> {
         match self {
             TagSource::Snapshot(snapshot) => requests
                 .iter()
@@ -122,7 +127,7 @@ impl TagSource {
                 })
                 .collect(),
             TagSource::Registry(registry) => registry
-                .list_tags_many(requests)
+                .list_tags_observed(requests, observe)
                 .into_iter()
                 .zip(requests)
                 .map(|(result, request)| {
@@ -169,7 +174,7 @@ fn warn_invalid_tags(source: &str, invalid: &[String]) {
 }
 
 /// Go's `time.ParseDuration` for the forms Kubernetes objects use (`30s`, `1m30s`, `1h`, `500ms`,
-/// `1.5h`).
+/// `1.5h`); `None` past Go's limit (an `int64` of nanoseconds, about 292 years), as Go refuses it.
 pub fn parse_go_duration(text: &str) -> Option<Duration> {
     let mut rest = text;
     let mut total = 0f64;
@@ -195,7 +200,11 @@ pub fn parse_go_duration(text: &str) -> Option<Duration> {
         total += number * seconds;
         rest = &rest[unit_end..];
     }
-    Some(Duration::from_secs_f64(total))
+    const GO_MAX_SECONDS: f64 = i64::MAX as f64 / 1e9;
+    if total > GO_MAX_SECONDS {
+        return None;
+    }
+    Duration::try_from_secs_f64(total).ok()
 }
 
 #[cfg(test)]
@@ -209,6 +218,12 @@ mod tests {
         assert_eq!(parse_go_duration("1h0m0s"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_go_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_go_duration("12"), None);
+        assert_eq!(parse_go_duration("99999999999999999999999s"), None);
+        assert_eq!(
+            parse_go_duration("2562047h"),
+            Some(Duration::from_secs(2562047 * 3600))
+        );
+        assert_eq!(parse_go_duration("2562048h"), None);
         assert_eq!(parse_go_duration(""), None);
     }
 }

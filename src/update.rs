@@ -1,6 +1,6 @@
 //! `check --fix`: resolve every policy an applied marker names (tags from the snapshot or the
 //! registry, one fetch per image; Flux-exact selection; digests where the policy reflects them),
-//! plan the changes, and write them in place. Committing them is `git`'s job, wired by the CLI.
+//! plan the changes, and write them in place. Committing them is `git`'s job, wired by `app::fix`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,7 +22,20 @@ use crate::workspace::Workspace;
 pub struct ResolveFailure {
     pub policy: String,
     pub image: String,
+    pub stage: Stage,
     pub message: String,
+}
+
+/// Where resolving a policy failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Listing the repository's tags.
+    Tags,
+    /// No tag qualifies.
+    Selection,
+    /// Resolving the winner's digest.
+    Digest,
 }
 
 pub struct Resolution {
@@ -52,8 +65,17 @@ fn policies_in_use(workspace: &Workspace) -> BTreeSet<PolicyRef> {
     used
 }
 
-/// Fetches the tags every policy in use needs (each image once) and selects its latest.
-pub fn resolve(workspace: &Workspace, source: &TagSource) -> Resolution {
+/// What resolving needs: the repositories to list (each image once) and, per policy in use,
+/// which of them it selects from.
+pub struct Needs {
+    pub requests: Vec<TagRequest>,
+    /// Policy, index into `requests`, whether it reflects digests.
+    wanted: Vec<(PolicyRef, usize, bool)>,
+    compiled: BTreeMap<PolicyRef, CompiledPolicy>,
+}
+
+/// The policies Flux would apply, compiled, and the repositories they select from.
+pub fn needs(workspace: &Workspace) -> Needs {
     let mut compiler = Compiler::default();
     let mut compiled = BTreeMap::new();
     let mut requests: Vec<TagRequest> = Vec::new();
@@ -89,20 +111,39 @@ pub fn resolve(workspace: &Workspace, source: &TagSource) -> Resolution {
         wanted.push((policy_ref.clone(), index, spec.reflects_digests()));
         compiled.insert(policy_ref, policy);
     }
-    let fetched = source.fetch(&requests);
+    Needs {
+        requests,
+        wanted,
+        compiled,
+    }
+}
+
+/// Selects each policy's latest from the fetched tags (one result per request of `needs`); the
+/// digest from `source` where the policy reflects digests.
+pub fn resolve(
+    needs: Needs,
+    fetched: &[Result<Vec<String>, String>],
+    source: &TagSource,
+) -> Resolution {
+    let Needs {
+        requests,
+        wanted,
+        compiled,
+    } = needs;
     let mut latest = BTreeMap::new();
     let mut failures = Vec::new();
     for (policy_ref, index, reflects_digests) in wanted {
         let request = &requests[index];
-        let fail = |message: String| ResolveFailure {
+        let fail = |stage: Stage, message: String| ResolveFailure {
             policy: policy_ref.to_string(),
             image: request.image.clone(),
+            stage,
             message,
         };
         let tags = match &fetched[index] {
             Ok(tags) => tags,
             Err(message) => {
-                failures.push(fail(message.clone()));
+                failures.push(fail(Stage::Tags, message.clone()));
                 continue;
             }
         };
@@ -111,16 +152,19 @@ pub fn resolve(workspace: &Workspace, source: &TagSource) -> Resolution {
             let why = evaluation
                 .error
                 .unwrap_or_else(|| "no tag qualifies".to_string());
-            failures.push(fail(format!(
+            failures.push(fail(
+                Stage::Selection,
+                format!(
                 "policy selects no tag: {why} (`flux-image-lint explain {policy_ref}` shows why)"
-            )));
+            ),
+            ));
             continue;
         };
         let digest = if reflects_digests {
             match source.digest(&request.image, &tag, request.insecure) {
                 Ok(digest) => Some(digest),
                 Err(message) => {
-                    failures.push(fail(message));
+                    failures.push(fail(Stage::Digest, message));
                     continue;
                 }
             }
@@ -192,21 +236,14 @@ fn is_downgrade(change: &Change, resolution: &Resolution) -> bool {
     old_tag != latest.tag && policy.latest(&[old_tag.clone(), latest.tag.clone()]) == Some(old_tag)
 }
 
-/// Writes every changed file atomically, each only if unchanged since it was read. Returns the
-/// paths written.
-pub fn write_changes(workspace: &Workspace, changes: &[Change]) -> Result<Vec<String>, String> {
-    fix::write_in_place(workspace, changes)
-}
-
-/// `--dry-run`: a unified diff of every changed file.
-pub fn diff(workspace: &Workspace, changes: &[Change]) -> String {
+/// `--dry-run`: a unified diff of every changed file, from its new text.
+pub fn diff(workspace: &Workspace, new_texts: &[(usize, String)]) -> String {
     let mut out = String::new();
-    for (file, bytes) in fix::new_contents(workspace, changes) {
-        let source = &workspace.files[file].source;
+    for (file, text) in new_texts {
+        let source = &workspace.files[*file].source;
         // For a terminal: no control character of the file or its name reaches it.
         let old = neutralise_source(&source.text);
-        let new = String::from_utf8_lossy(&bytes);
-        let new = neutralise_source(&new);
+        let new = neutralise_source(text);
         let path = escape(&source.path);
         let diff = similar::TextDiff::from_lines(&*old, &*new);
         out.push_str(

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
 use crate::flux::objects::API_GROUP;
+use crate::flux::versions::PIN_PATTERNS;
 use crate::model::{self, Model};
-use crate::scan::marker::{find_markers, mentions_marker, FileMarkers};
+use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
 use crate::walk::{self, ReadError, WalkOptions};
@@ -47,10 +48,13 @@ pub struct Workspace {
 
 /// Byte patterns that make a file worth parsing.
 fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
-    mentions_marker(bytes)
+    may_hold_marker(bytes)
         || memchr::memmem::find(bytes, API_GROUP.as_bytes()).is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
+        || PIN_PATTERNS
+            .iter()
+            .any(|pattern| memchr::memmem::find(bytes, pattern.as_bytes()).is_some())
         || path.ends_with(TEST_FILE_SUFFIX)
         || model::kustomization::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
         || Some(path) == config_path
@@ -93,6 +97,37 @@ impl Workspace {
                 files.push(scan_bytes(path, disk_path, bytes));
             }
         }
+        Workspace::index(root, files, read_errors, counted.into_inner(), config)
+    }
+
+    /// The same repository after `--fix` rewrote some files' text (from `fix::new_texts`): only
+    /// those files are scanned again, nothing is re-read from disk.
+    pub fn with_new_texts(self, new_texts: Vec<(usize, String)>, config: &Config) -> Workspace {
+        let mut files = self.files;
+        for (file, text) in new_texts {
+            let source = &files[file].source;
+            let source = SourceFile::new(source.path.clone(), source.disk_path.clone(), text);
+            files[file] = scan_file(source);
+        }
+        Workspace::index(
+            &self.root,
+            files,
+            self.read_errors,
+            self.stats.files_scanned,
+            config,
+        )
+    }
+
+    /// Models scanned files: what the kustomizations render, the Flux objects, pattern tests.
+    fn index(
+        root: &Path,
+        files: Vec<ScannedFile>,
+        read_errors: Vec<ReadError>,
+        files_scanned: usize,
+        config: &Config,
+    ) -> Workspace {
+        let config_path = config.path.as_deref();
+        let kustomizations = model::read_kustomizations(&files);
         let (model, objects) =
             Model::build(root, &files, kustomizations, &config.default_namespace);
         let mut pattern_tests = Vec::new();
@@ -108,7 +143,7 @@ impl Workspace {
             }
         }
         let stats = Stats {
-            files_scanned: counted.into_inner(),
+            files_scanned,
             yaml_files: files.len(),
         };
         Workspace {

@@ -22,7 +22,7 @@ fn corpus_dir() -> PathBuf {
 }
 
 /// Each corpus repository has an expected-diagnostics file: one `rule file:line  # why` per
-/// real fault; the tool must report exactly those.
+/// real fault (empty: the repository lints clean); the tool must report exactly those.
 #[test]
 fn corpus_diagnostics_are_exactly_the_explained_faults() {
     let corpus = corpus_dir();
@@ -31,7 +31,11 @@ fn corpus_diagnostics_are_exactly_the_explained_faults() {
         "the vendored corpus is missing at {}",
         corpus.display()
     );
-    for name in ["kingdon-ci__fleet-infra", "fancl20__homeserver-configs"] {
+    for name in [
+        "kingdon-ci__fleet-infra",
+        "fancl20__homeserver-configs",
+        "AshBuk__homelab",
+    ] {
         let expected_text =
             std::fs::read_to_string(repo_dir().join(format!("tests/corpus/{name}.expected")))
                 .unwrap();
@@ -359,4 +363,62 @@ fn version_help_and_completions() {
             "{shell}"
         );
     }
+}
+
+/// Value rules keep their level on markers an automation applies, or when the repository has no
+/// automation at all; on markers no automation applies they are warnings, whatever the config.
+#[test]
+fn value_rules_are_warnings_on_markers_no_automation_applies() {
+    let temp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo_dir().join("fixtures/realworld/marker-no-automation-applies"),
+        temp.path(),
+    );
+    let release = temp.path().join("environments/staging/helmrelease.yaml");
+    let text = std::fs::read_to_string(&release).unwrap();
+    std::fs::write(&release, text.replace("staging-v1.7.5", "staging-1.7.5")).unwrap();
+    std::fs::write(
+        temp.path().join(".flux-image-lint.yaml"),
+        "rules:\n  tag-filtered-out: error\n",
+    )
+    .unwrap();
+    let severities = |dir: &std::path::Path| -> Vec<String> {
+        let report = json(&run(
+            &["check", dir.to_str().unwrap(), "--format", "json"],
+            &repo_dir(),
+        ));
+        report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["rule"] == "tag-filtered-out")
+            .map(|d| {
+                format!(
+                    "{} {}",
+                    d["file"].as_str().unwrap(),
+                    d["severity"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        severities(temp.path()),
+        [
+            "charts/app/values.yaml warning",
+            "environments/staging/helmrelease.yaml error"
+        ]
+    );
+    let images = temp.path().join("images.yaml");
+    let text = std::fs::read_to_string(&images).unwrap();
+    let without_automation = &text[..text
+        .find("---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation")
+        .unwrap()];
+    std::fs::write(&images, without_automation).unwrap();
+    assert_eq!(
+        severities(temp.path()),
+        [
+            "charts/app/values.yaml error",
+            "environments/staging/helmrelease.yaml error"
+        ]
+    );
 }

@@ -117,6 +117,31 @@ fn json_lists_the_changes() {
     assert_eq!(report["summary"]["errors"], 3);
 }
 
+/// The report after fixing comes from the rewritten texts in memory; it must be what a fresh
+/// `check` of the written files says.
+#[test]
+fn the_report_after_fixing_is_a_fresh_check_of_the_written_files() {
+    let temp = copy_fixture("fix/shapes");
+    let fixed = json(&fix(
+        temp.path(),
+        &["--tags-file", &shapes_tags(), "--format", "json"],
+    ));
+    let checked = json(&run(
+        &[
+            "check",
+            temp.path().to_str().unwrap(),
+            "--tags-file",
+            &shapes_tags(),
+            "--format",
+            "json",
+        ],
+        &repo_dir(),
+    ));
+    assert!(!checked["diagnostics"].as_array().unwrap().is_empty());
+    assert_eq!(fixed["diagnostics"], checked["diagnostics"]);
+    assert_eq!(fixed["summary"], checked["summary"]);
+}
+
 #[test]
 fn a_policy_that_cannot_resolve_writes_nothing_unless_keep_going() {
     let temp = copy_fixture("fix/shapes");

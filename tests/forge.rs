@@ -647,9 +647,12 @@ fn server_errors_are_retried_for_reads() {
 fn a_silent_server_times_out() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             held.push(stream); // accept, never answer
         }
     });
@@ -662,6 +665,8 @@ fn a_silent_server_times_out() {
     let err = open_or_update(&spec("https://code.example/org/app"), &opts).unwrap_err();
     assert!(matches!(err, ForgeError::Timeout { .. }), "{err:?}");
     assert_no_token(&err.to_string());
+    // A timeout is not retried.
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
 #[test]

@@ -21,11 +21,6 @@ fn flux_errors(case: &str) -> Vec<String> {
 const PENDING: &[(&str, u32)] = &[
     ("two-clusters-one-repo", 10),
     ("postbuild-substitute-marker", 10),
-    ("served-api-by-flux-version", 10),
-    ("updated-template-on-old-flux", 10),
-    ("commented-out-line", 11),
-    ("prose-mentions-marker", 11),
-    ("marker-no-automation-applies", 11),
 ];
 
 #[test]

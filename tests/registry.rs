@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use flux_image_lint::registry::{
     CacheOptions, Registry, RegistryError, RegistryOptions, TagList, TagRequest,
 };
-use support::{DockerRegistry, Kind, Response, TestServer, PASSWORD, USER};
+use support::{DockerRegistry, Kind, Response, SilentHost, TestServer, PASSWORD, USER};
 
 /// Options for tests: no cache, no real Docker config, short timeout.
 fn options() -> RegistryOptions {
@@ -577,6 +577,89 @@ fn retries_503_then_succeeds_and_gives_up_after_four_attempts() {
 }
 
 #[test]
+fn retries_500_and_not_501() {
+    let server = TestServer::start(|req| {
+        let status = if req.path().contains("/internal/") {
+            500
+        } else {
+            501
+        };
+        Response::json(status, r#"{"errors":[]}"#)
+    });
+    let client = registry(options());
+    let err = list(&client, &server.image("org/internal/app")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RegistryError::Status {
+                status: 500,
+                attempts: 4,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = list(&client, &server.image("org/other/app")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RegistryError::Status {
+                status: 501,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_redirect_loop_is_named_as_such() {
+    let server = TestServer::start(|req| {
+        Response::new(307).header("Location", format!("{}?again", req.path()))
+    });
+    let err = list(&registry(options()), &server.image("org/app")).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("redirect loop"), "{text}");
+    assert!(
+        !text.contains("TLS") && !text.contains("--ca-file"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_breaker_stops_asking_a_host_that_keeps_timing_out() {
+    let silent = [SilentHost::start(), SilentHost::start()];
+    let client = registry(RegistryOptions {
+        timeout: Duration::from_millis(300),
+        concurrency_per_host: 1,
+        ..options()
+    });
+    let requests: Vec<TagRequest> = silent
+        .iter()
+        .flat_map(|host| (0..10).map(|i| TagRequest::new(host.image(&format!("org/app{i}")))))
+        .collect();
+    let results = client.list_tags_many(&requests);
+    for host in &silent {
+        // One request at a time: the breaker opens after the third failure in a row.
+        assert_eq!(host.connections(), 3);
+    }
+    for (request, result) in requests.iter().zip(&results) {
+        let text = result.as_ref().unwrap_err().to_string();
+        assert!(text.contains(&request.image), "{text}");
+    }
+    let skipped = results[9].as_ref().unwrap_err();
+    assert!(
+        matches!(skipped, RegistryError::HostDown { failures: 3, .. }),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped.to_string().contains(&requests[0].image),
+        "names the first failure: {skipped}"
+    );
+}
+
+#[test]
 fn a_slow_registry_times_out_with_the_request_timeout() {
     let server = TestServer::start(|_| {
         Response::json(200, r#"{"tags":["1"]}"#).delay(Duration::from_secs(3))
@@ -595,13 +678,20 @@ fn a_slow_registry_times_out_with_the_request_timeout() {
         .unwrap_err();
     let elapsed = start.elapsed();
     assert!(
-        matches!(err, RegistryError::Timeout { attempts: 4, .. }),
+        matches!(
+            err,
+            RegistryError::Timeout {
+                attempts: 1,
+                connecting: false,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("timeout"), "{err}");
-    // 4 × 0.3 s plus 0.25 + 0.5 + 1 s of backoff, well under the 30 s global timeout.
-    assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
-    assert_eq!(server.count("/v2/org/slow/tags/list"), 4);
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    // A timeout is not retried.
+    assert_eq!(server.count("/v2/org/slow/tags/list"), 1);
 }
 
 #[test]

@@ -109,28 +109,31 @@ fn edits_per_file(changes: &[Change]) -> BTreeMap<usize, Vec<(Span, &str)>> {
     per_file
 }
 
-/// The changes grouped per file with the file's new bytes: the bytes read, spliced.
-pub fn new_contents(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, Vec<u8>)> {
+/// The changes grouped per file with the file's new text: the bytes read, spliced. (Only files
+/// that are valid UTF-8 hold markers, and replacements are text, so the result is text too.)
+pub fn new_texts(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, String)> {
     edits_per_file(changes)
         .into_iter()
         .map(|(file, edits)| {
             let read = workspace.files[file].source.text.as_bytes();
-            (file, rewrite::splice(read, &edits))
+            let spliced = rewrite::splice(read, &edits);
+            (file, String::from_utf8_lossy(&spliced).into_owned())
         })
         .collect()
 }
 
-/// Writes every changed file in place: each is read again, and replaced only if it still holds
-/// the bytes the plan was made from (spliced again from those bytes). A file edited meanwhile is
-/// left alone and reported, after the others are written. Returns the paths written.
-pub fn write_in_place(workspace: &Workspace, changes: &[Change]) -> Result<Vec<String>, String> {
+/// Writes each file's new text in place: each file is read again and replaced only if it still
+/// holds the bytes the change was planned from. A file edited meanwhile is left alone and
+/// reported, after the others are written. Returns the paths written.
+pub fn write_in_place(
+    workspace: &Workspace,
+    new_texts: &[(usize, String)],
+) -> Result<Vec<String>, String> {
     let mut written = Vec::new();
     let mut failed = Vec::new();
-    for (file, edits) in edits_per_file(changes) {
-        let source = &workspace.files[file].source;
-        let read = source.text.as_bytes();
-        let new = rewrite::splice(read, &edits);
-        match write::replace_unchanged(&source.disk_path, read, &new) {
+    for (file, text) in new_texts {
+        let source = &workspace.files[*file].source;
+        match write::replace_unchanged(&source.disk_path, source.text.as_bytes(), text.as_bytes()) {
             Ok(()) => written.push(source.path.clone()),
             Err(error) => failed.push(format!("cannot write {}: {error}", source.path)),
         }

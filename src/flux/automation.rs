@@ -37,7 +37,21 @@ pub fn normalize(path: &str) -> String {
 
 /// Whether any automation of the index applies this marker; `None` when there are none.
 pub fn applied_by_any(index: &FluxIndex, policy: &FluxObject, file_path: &str) -> Option<bool> {
-    let mut automations = index.of_kind(Kind::ImageUpdateAutomation).peekable();
+    applied_by(
+        index.of_kind(Kind::ImageUpdateAutomation),
+        policy,
+        file_path,
+    )
+}
+
+/// Whether one of `automations` applies a marker of `policy` in `file_path`; `None` when the
+/// list is empty.
+pub fn applied_by<'a>(
+    automations: impl IntoIterator<Item = &'a FluxObject>,
+    policy: &FluxObject,
+    file_path: &str,
+) -> Option<bool> {
+    let mut automations = automations.into_iter().peekable();
     automations.peek()?;
     Some(automations.any(|a| automation_applies(a, policy, file_path)))
 }

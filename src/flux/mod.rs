@@ -1,6 +1,7 @@
 //! The Flux model: typed ImageRepository / ImagePolicy / ImageUpdateAutomation objects read from
-//! YAML trees, image references and their canonical form, and an index by kind/namespace/name
-//! with source spans. Knows nothing of the file system.
+//! YAML trees, image references and their canonical form, an index by kind/namespace/name
+//! with source spans, and which Flux version runs and what it serves. Knows nothing of the file
+//! system.
 
 pub mod automation;
 pub mod image;
@@ -8,6 +9,7 @@ pub mod index;
 pub mod objects;
 pub mod schema;
 pub mod selection;
+pub mod versions;
 
 use std::fmt;
 

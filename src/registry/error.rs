@@ -34,12 +34,21 @@ pub enum RegistryError {
         registry: String,
         detail: String,
     },
-    /// No answer within the timeout, after retries.
+    /// No connection (`connecting`) or no answer within the timeout. Timeouts are not retried.
     Timeout {
         image: String,
         registry: String,
         timeout: Duration,
+        connecting: bool,
         attempts: u32,
+    },
+    /// Not asked: the registry failed to connect or answer `failures` times in a row.
+    HostDown {
+        image: String,
+        registry: String,
+        failures: usize,
+        /// The first of those failures.
+        first: Box<RegistryError>,
     },
     /// Could not connect (DNS, refused, reset after retries), plain HTTP refused, or similar.
     Connection {
@@ -95,6 +104,7 @@ impl RegistryError {
             | RegistryError::NotFound { image, .. }
             | RegistryError::Tls { image, .. }
             | RegistryError::Timeout { image, .. }
+            | RegistryError::HostDown { image, .. }
             | RegistryError::Connection { image, .. }
             | RegistryError::Status { image, .. }
             | RegistryError::TooLarge { image, .. }
@@ -162,12 +172,40 @@ impl fmt::Display for RegistryError {
                 image,
                 registry,
                 timeout,
-                attempts,
+                connecting: true,
+                ..
             } => write!(
                 f,
-                "`{image}`: registry {registry} did not answer within {:.1}s ({attempts} attempts). \
-                 Check the network or raise --registry-timeout / spec.timeout",
+                "`{image}`: no connection to registry {registry} within {:.1}s. Check the host \
+                 name, port and network, or raise --registry-connect-timeout",
                 timeout.as_secs_f64()
+            ),
+            RegistryError::Timeout {
+                image,
+                registry,
+                timeout,
+                attempts,
+                ..
+            } => write!(
+                f,
+                "`{image}`: registry {registry} did not answer within {:.1}s{}. Check the network \
+                 or raise --registry-timeout / spec.timeout",
+                timeout.as_secs_f64(),
+                if *attempts == 1 {
+                    String::new()
+                } else {
+                    format!(" ({attempts} attempts)")
+                }
+            ),
+            RegistryError::HostDown {
+                image,
+                registry,
+                failures,
+                first,
+            } => write!(
+                f,
+                "`{image}`: not asked, because registry {registry} failed {failures} times in a \
+                 row; the first failure: {first}"
             ),
             RegistryError::Connection {
                 image,

@@ -11,8 +11,12 @@
 //!   come from is documented in [`credentials`] (env vars, then the Docker config and its
 //!   credential helpers).
 //! - HTTPS first; plain HTTP only as a fallback where Flux falls back ([`host::allows_plain_http`]).
-//! - Retries (4 attempts, exponential backoff from 250 ms, `Retry-After` honoured up to 60 s) on
-//!   429/502/503/504, connection resets and timeouts; clear errors for 401/403/404.
+//! - The retry policy of [`crate::http`]: up to 4 attempts (exponential backoff from 250 ms,
+//!   `Retry-After` honoured up to 60 s) on 408/429/500/502/503/504 and connection resets; a
+//!   timeout, a refused connection or a redirect loop is not retried. A connect timeout (TCP and
+//!   TLS) separate from the request timeout, and a per-host [`Breaker`]: once a host has failed
+//!   to connect or answer 3 times in a row, its remaining requests fail at once. Clear errors for
+//!   401/403/404.
 //! - Bounded: 8 MiB per response, 128 MiB from one registry host per run, 2,000 pages and
 //!   100,000 tags per listing ([`crate::limits`]).
 //! - An on-disk tag cache with a TTL ([`cache`]).
@@ -23,7 +27,6 @@ pub mod cache;
 pub mod credentials;
 mod error;
 pub mod host;
-mod progress;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -40,7 +43,9 @@ pub use error::RegistryError;
 pub use host::{allows_plain_http, env_prefix};
 
 use crate::flux::image::{is_valid_digest, is_valid_tag, ImageRef};
-use crate::http::{backoff, clip, io_failure, percent_encode, retry_after, IoFailure};
+use crate::http::{
+    backoff, clip, io_failure, percent_encode, retry_after, retryable_status, Breaker, IoFailure,
+};
 use crate::limits::{MAX_BYTES_PER_REGISTRY, MAX_PAGES_PER_LISTING, MAX_TAGS_PER_REPOSITORY};
 use crate::redact::redact_with;
 use credentials::CredentialStore;
@@ -48,7 +53,7 @@ use host::api_host;
 
 /// Largest response body accepted (one page of tags, a token answer).
 pub const MAX_RESPONSE_BYTES: u64 = 8 * crate::limits::MIB;
-/// Attempts per request for retryable failures (429/502/503/504, resets, timeouts).
+/// Attempts per request for retryable failures (see [`retryable_status`], and resets).
 pub const MAX_ATTEMPTS: u32 = 4;
 /// The longest `Retry-After` honoured.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -56,6 +61,8 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 pub const BASE_BACKOFF: Duration = Duration::from_millis(250);
 /// Page size asked for (registries may use less; Docker Hub and GHCR send 100).
 pub const PAGE_SIZE: usize = 1000;
+/// Redirects followed per request; more is reported as a redirect loop.
+const MAX_REDIRECTS: u32 = 5;
 
 /// Accept header for `resolve_digest`: OCI index, OCI manifest, Docker manifest list v2, Docker
 /// manifest v2.
@@ -67,16 +74,18 @@ application/vnd.docker.distribution.manifest.v2+json";
 /// Options of the client. Build with `RegistryOptions { ..Default::default() }`.
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {
-    /// Per-request timeout (`--registry-timeout`, default 30 s); `TagRequest::timeout` overrides it.
+    /// Per-request timeout for the answer (`--registry-timeout`, default 30 s);
+    /// `TagRequest::timeout` overrides it.
     pub timeout: Duration,
+    /// Timeout for connecting, TCP and TLS (`--registry-connect-timeout`, default 10 s); never
+    /// more than the request timeout.
+    pub connect_timeout: Duration,
     /// Parallel requests per registry host (default 4).
     pub concurrency_per_host: usize,
     /// A PEM bundle of CA certificates trusted in addition to the built-in (Mozilla) roots.
     pub ca_file: Option<PathBuf>,
     /// The tag cache; `None` is `--no-cache`.
     pub cache: Option<CacheOptions>,
-    /// Show a spinner on stderr while fetching, if stderr is a terminal.
-    pub progress: bool,
     /// The Docker config file to read credentials from. `None`: `$DOCKER_CONFIG/config.json`,
     /// else `~/.docker/config.json` (see [`credentials`]). Tests point this at a temp file.
     pub docker_config: Option<PathBuf>,
@@ -92,10 +101,10 @@ impl Default for RegistryOptions {
     fn default() -> Self {
         RegistryOptions {
             timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
             concurrency_per_host: 4,
             ca_file: None,
             cache: default_cache_dir().map(CacheOptions::new),
-            progress: false,
             docker_config: None,
             credential_helper_dir: None,
             verbose: false,
@@ -142,6 +151,19 @@ impl TagRequest {
     }
 }
 
+/// What [`Registry::list_tags_observed`] reports while it works, from its worker threads.
+#[derive(Debug)]
+pub enum FetchEvent<'a> {
+    /// A repository's listing started (`index` into the requests).
+    Started { index: usize, registry: &'a str },
+    /// It ended; a request shared by several indices reports for each.
+    Finished {
+        index: usize,
+        registry: &'a str,
+        result: &'a Result<TagList, RegistryError>,
+    },
+}
+
 /// The tags of one repository.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TagList {
@@ -163,6 +185,8 @@ pub struct Registry {
     schemes: Mutex<HashMap<String, &'static str>>,
     /// registry → response bytes received in this run ([`MAX_BYTES_PER_REGISTRY`]).
     received: Mutex<HashMap<String, u64>>,
+    /// Registries that keep failing to connect or answer.
+    breaker: Breaker<RegistryError>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -210,7 +234,12 @@ struct Reply {
 /// A transport failure (no HTTP status).
 #[derive(Debug)]
 enum Fail {
-    Timeout,
+    /// `connecting`: no connection (TCP and TLS) within the connect timeout; else no answer.
+    Timeout {
+        connecting: bool,
+    },
+    /// More than [`MAX_REDIRECTS`] redirects.
+    RedirectLoop,
     Reset(String),
     Refused(String),
     Tls(String),
@@ -222,14 +251,17 @@ enum Fail {
 
 impl Fail {
     fn retryable(&self) -> bool {
-        matches!(self, Fail::Timeout | Fail::Reset(_))
+        matches!(self, Fail::Reset(_))
     }
 }
 
 fn classify(err: ureq::Error) -> Fail {
     use std::io::ErrorKind;
     match err {
-        ureq::Error::Timeout(_) => Fail::Timeout,
+        ureq::Error::Timeout(which) => Fail::Timeout {
+            connecting: matches!(which, ureq::Timeout::Connect | ureq::Timeout::Resolve),
+        },
+        ureq::Error::TooManyRedirects => Fail::RedirectLoop,
         ureq::Error::BodyExceedsLimit(_) => Fail::TooLarge,
         ureq::Error::HostNotFound => Fail::Refused("host name not found (DNS)".into()),
         ureq::Error::ConnectionFailed => Fail::Refused("connection failed".into()),
@@ -237,7 +269,7 @@ fn classify(err: ureq::Error) -> Fail {
         ureq::Error::Rustls(e) => Fail::Tls(e.to_string()),
         ureq::Error::Pem(e) => Fail::Tls(e.to_string()),
         ureq::Error::Io(e) => match io_failure(e.kind()) {
-            IoFailure::Timeout => Fail::Timeout,
+            IoFailure::Timeout => Fail::Timeout { connecting: false },
             IoFailure::Reset => Fail::Reset(e.to_string()),
             IoFailure::Refused => Fail::Refused(e.to_string()),
             // rustls reports handshake failures as InvalidData I/O errors.
@@ -275,9 +307,8 @@ impl Registry {
         let per_host = options.concurrency_per_host.max(1);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(options.timeout))
             .user_agent(format!("flux-image-lint/{}", env!("CARGO_PKG_VERSION")))
-            .max_redirects(5)
+            .max_redirects(MAX_REDIRECTS)
             .max_idle_connections_per_host(per_host * 2)
             .max_idle_connections(64)
             .tls_config(tls.build())
@@ -295,6 +326,7 @@ impl Registry {
             auth: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
             received: Mutex::new(HashMap::new()),
+            breaker: Breaker::default(),
         })
     }
 
@@ -311,6 +343,15 @@ impl Registry {
     /// All requests in parallel, bounded per host, one fetch per distinct image; results in
     /// input order.
     pub fn list_tags_many(&self, requests: &[TagRequest]) -> Vec<Result<TagList, RegistryError>> {
+        self.list_tags_observed(requests, &|_| {})
+    }
+
+    /// [`Registry::list_tags_many`], telling `observe` as each listing starts and ends.
+    pub fn list_tags_observed(
+        &self,
+        requests: &[TagRequest],
+        observe: &(dyn Fn(FetchEvent) + Sync),
+    ) -> Vec<Result<TagList, RegistryError>> {
         // Distinct images by canonical name; a repeated image gets the first one's timeout and
         // is insecure if any of its requests is.
         let mut job_of: Vec<Result<usize, RegistryError>> = Vec::with_capacity(requests.len());
@@ -340,39 +381,55 @@ impl Registry {
             }
         }
 
+        // Which request indices each job answers, for the events.
+        let mut indices_of: Vec<Vec<usize>> = vec![Vec::new(); jobs.len()];
+        for (index, job) in job_of.iter().enumerate() {
+            match job {
+                Ok(job) => indices_of[*job].push(index),
+                Err(error) => observe(FetchEvent::Finished {
+                    index,
+                    registry: "",
+                    result: &Err(error.clone()),
+                }),
+            }
+        }
         let results: Vec<Mutex<Option<Result<TagList, RegistryError>>>> =
             jobs.iter().map(|_| Mutex::new(None)).collect();
-        let progress = progress::Progress::new(
-            self.options.progress,
-            hosts.iter().map(|(h, l)| (h.clone(), l.len())).collect(),
-        );
         let per_host = self.options.concurrency_per_host.max(1);
         std::thread::scope(|scope| {
             let mut workers = Vec::new();
-            for (host_index, (_, list)) in hosts.iter().enumerate() {
+            for (_, list) in &hosts {
                 let next = std::sync::Arc::new(AtomicUsize::new(0));
                 for _ in 0..per_host.min(list.len()) {
                     let next = next.clone();
-                    let (jobs, results, progress) = (&jobs, &results, &progress);
+                    let (jobs, results, indices_of) = (&jobs, &results, &indices_of);
                     workers.push(scope.spawn(move || loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&job) = list.get(i) else { break };
                         let (key, target) = &jobs[job];
+                        let registry = target.registry.as_str();
+                        for &index in &indices_of[job] {
+                            observe(FetchEvent::Started { index, registry });
+                        }
                         let result = self.list_tags_target(key, target);
+                        for &index in &indices_of[job] {
+                            let result = &result;
+                            observe(FetchEvent::Finished {
+                                index,
+                                registry,
+                                result,
+                            });
+                        }
                         *results[job].lock().unwrap() = Some(result);
-                        progress.done(host_index);
                     }));
                 }
             }
-            let spinner = progress.start(scope);
             let mut panicked = None;
             for worker in workers {
                 if let Err(panic) = worker.join() {
                     panicked.get_or_insert(panic);
                 }
             }
-            // Stop the spinner first, or the scope would wait for it forever.
-            progress.finish(spinner);
             if let Some(panic) = panicked {
                 std::panic::resume_unwind(panic);
             }
@@ -515,9 +572,37 @@ impl Registry {
         ))
     }
 
+    /// [`Registry::fetch_answered`] behind the host's breaker: a registry that failed to
+    /// connect or answer too often in a row is not asked again.
+    fn fetch(
+        &self,
+        target: &Target<'_>,
+        method: Method,
+        loc: Loc<'_>,
+        accept: Option<&str>,
+        what: &str,
+    ) -> Result<Reply, RegistryError> {
+        if let Some(down) = self.breaker.refuses(&target.registry) {
+            return Err(RegistryError::HostDown {
+                image: target.image.to_string(),
+                registry: target.registry.clone(),
+                failures: down.consecutive_failures,
+                first: Box::new(down.first_error),
+            });
+        }
+        let result = self.fetch_answered(target, method, loc, accept, what);
+        match &result {
+            Err(error @ (RegistryError::Timeout { .. } | RegistryError::Connection { .. })) => {
+                self.breaker.unreachable(&target.registry, error)
+            }
+            _ => self.breaker.answered(&target.registry),
+        }
+        result
+    }
+
     /// A request with auth (challenge → credentials or token → retry once) and status checks:
     /// returns only 2xx answers.
-    fn fetch(
+    fn fetch_answered(
         &self,
         target: &Target<'_>,
         method: Method,
@@ -627,7 +712,9 @@ impl Registry {
             let (answer, _) = self
                 .call_with_retries(target, Method::Get, &url, None, basic_header.as_deref())
                 .map_err(|(fail, attempts)| match fail {
-                    Fail::Timeout => self.timeout_error(target, attempts),
+                    Fail::Timeout { connecting } => {
+                        self.timeout_error(target, connecting, attempts)
+                    }
                     other => token_error(None, fail_text(&other)),
                 })?;
             if !(200..300).contains(&answer.status) {
@@ -741,11 +828,18 @@ impl Registry {
                 Err((fail, attempts)) => {
                     // A plain-HTTP failure past the connection (slow, oversized, reset) is the
                     // one to report; a refused one means HTTPS was the right scheme.
-                    let answered = matches!(fail, Fail::Timeout | Fail::TooLarge | Fail::Reset(_));
+                    let answered = matches!(
+                        fail,
+                        Fail::Timeout { connecting: false }
+                            | Fail::TooLarge
+                            | Fail::Reset(_)
+                            | Fail::RedirectLoop
+                    );
                     if first.is_none() || (scheme == "http" && answered) {
                         first = Some((fail, attempts));
                     }
-                    if matches!(first, Some((Fail::Timeout, _))) {
+                    // A host that does not answer in time over HTTPS is not tried again in plain HTTP.
+                    if matches!(first, Some((Fail::Timeout { .. }, _))) {
                         break;
                     }
                 }
@@ -767,7 +861,7 @@ impl Registry {
         loop {
             let result = self.call(target, method, url, accept, auth);
             let delay = match &result {
-                Ok(reply) if matches!(reply.status, 429 | 502 | 503 | 504) => {
+                Ok(reply) if retryable_status(reply.status) => {
                     retry_after(&reply.headers, MAX_RETRY_AFTER)
                         .unwrap_or_else(|| backoff(BASE_BACKOFF, attempt))
                 }
@@ -790,13 +884,16 @@ impl Registry {
         accept: Option<&str>,
         auth: Option<&str>,
     ) -> Result<Reply, Fail> {
-        let timeout = Some(target.timeout);
+        let answer = Some(target.timeout);
         let mut request = match method {
             Method::Get => self.agent.get(url),
             Method::Head => self.agent.head(url),
         }
         .config()
-        .timeout_global(timeout)
+        .timeout_connect(Some(self.options.connect_timeout.min(target.timeout)))
+        .timeout_send_request(answer)
+        .timeout_recv_response(answer)
+        .timeout_recv_body(answer)
         .build();
         request = request.header("Accept", accept.unwrap_or("application/json"));
         if let Some(auth) = auth {
@@ -872,11 +969,16 @@ impl Registry {
         }
     }
 
-    fn timeout_error(&self, target: &Target<'_>, attempts: u32) -> RegistryError {
+    fn timeout_error(&self, target: &Target<'_>, connecting: bool, attempts: u32) -> RegistryError {
         RegistryError::Timeout {
             image: target.image.to_string(),
             registry: target.registry.clone(),
-            timeout: target.timeout,
+            timeout: if connecting {
+                self.options.connect_timeout.min(target.timeout)
+            } else {
+                target.timeout
+            },
+            connecting,
             attempts,
         }
     }
@@ -896,7 +998,12 @@ impl Registry {
             ""
         };
         match fail {
-            Fail::Timeout => self.timeout_error(target, attempts),
+            Fail::Timeout { connecting } => self.timeout_error(target, connecting, attempts),
+            Fail::RedirectLoop => RegistryError::InvalidResponse {
+                image,
+                registry,
+                detail: format!("more than {MAX_REDIRECTS} redirects (a redirect loop?)"),
+            },
             Fail::Tls(detail) => RegistryError::Tls {
                 image,
                 registry,
@@ -1087,7 +1194,9 @@ fn error_detail(body: &[u8]) -> String {
 
 fn fail_text(fail: &Fail) -> String {
     match fail {
-        Fail::Timeout => "timed out".into(),
+        Fail::Timeout { connecting: true } => "no connection in time".into(),
+        Fail::Timeout { connecting: false } => "timed out".into(),
+        Fail::RedirectLoop => "too many redirects".into(),
         Fail::TooLarge => format!("answer larger than {} MiB", MAX_RESPONSE_BYTES >> 20),
         Fail::OverBudget => format!(
             "more than {} from this registry in this run",

@@ -6,6 +6,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod sarif;
+pub mod statistics;
 
 use std::borrow::Cow;
 
@@ -73,6 +74,19 @@ pub struct Summary {
     pub repositories: usize,
     pub errors: usize,
     pub warnings: usize,
+}
+
+impl std::ops::AddAssign for Summary {
+    /// Totals over several repositories checked in one run.
+    fn add_assign(&mut self, other: Summary) {
+        self.files_scanned += other.files_scanned;
+        self.yaml_files += other.yaml_files;
+        self.markers += other.markers;
+        self.policies += other.policies;
+        self.repositories += other.repositories;
+        self.errors += other.errors;
+        self.warnings += other.warnings;
+    }
 }
 
 pub struct Report<'a> {

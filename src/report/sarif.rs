@@ -23,7 +23,10 @@ pub fn render(report: &Report) -> String {
                 "shortDescription": {"text": rule.summary},
                 "fullDescription": {"text": rule.summary},
                 "help": {"text": rule.docs, "markdown": rule.docs},
-                "defaultConfiguration": {"level": level(rule.severity)},
+                "defaultConfiguration": {
+                    "level": level(rule.severity),
+                    "enabled": rule.default_severity().is_some(),
+                },
             })
         })
         .collect();

@@ -2,19 +2,34 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
+use crate::flux::versions::{template_fields_used, Support};
+use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
     id: "automation",
-    severity: crate::report::Severity::Error,
+    severity: Severity::Error,
     summary: "An ImageUpdateAutomation Flux would stall on",
     docs: r#"## What it catches
 An ImageUpdateAutomation without `spec.sourceRef` or `spec.git.commit.author.email`, with an
-`spec.update.path` that does not exist in the repository, or with a `messageTemplate` using
-fields removed in Flux 2.7 (`.Updated`, `.Changed.ImageResult`).
+`spec.update.path` that does not exist in the repository, or with a `messageTemplate` that
+reads a field the cluster's Flux does not fill: removed (`.Updated`, `.Changed.ImageResult`
+from Flux 2.7) or not there yet (`.Changed` before 2.3, `.Values` before 2.5). Also a
+`spec.policySelector` on a `v1beta1` object: the selector arrived with `v1beta2` (Flux 2.3). A field that
+works on the cluster's Flux but a later release removed is a warning: it breaks on upgrade. The
+message names the Flux version and where it was read (see `api-version` for the order);
+`check --flux-version 2.9` reports what breaks on upgrade to that version as errors.
+
+| field | filled from Flux | removed in |
+|---|---|---|
+| `.Updated` | 0.10 | 2.7 |
+| `.Changed.ImageResult` | 2.3 | 2.7 |
+| `.Changed` | 2.3 | — |
+| `.Values` | 2.5 | — |
 
 ## Why it matters in Flux
-The automation stalls (or updates nothing) and no update branch is ever pushed
-(fluxcd/image-automation-controller#771 for the removed template fields).
+The automation stalls (or updates nothing) and no update branch is ever pushed. A template
+that reads a field the controller's `TemplateData` lacks fails to execute
+(fluxcd/image-automation-controller#771, #931 for the removed fields).
 
 ## Example
 ```yaml
@@ -29,6 +44,9 @@ author email; point `update.path` at an existing directory.
 "#,
     check,
 };
+
+/// ImageUpdateAutomation versions without `spec.policySelector` (it arrived with `v1beta2`).
+const PRE_SELECTOR_APIS: &[&str] = &["v1alpha1", "v1alpha2", "v1beta1"];
 
 fn check(cx: &Context, out: &mut Findings) {
     for object in cx.objects() {
@@ -76,18 +94,65 @@ fn check(cx: &Context, out: &mut Findings) {
                 );
             }
         }
+        let api = object
+            .api_version
+            .value
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        if spec.policy_selector.is_some() && PRE_SELECTOR_APIS.contains(&api) {
+            out.push(
+                &RULE,
+                object.api_version.file,
+                object.api_version.span,
+                format!("ImageUpdateAutomation `{}` sets `spec.policySelector`, which `{api}` does not have: Kubernetes drops it, so the automation applies every ImagePolicy of its namespace", object.key()),
+                "use `image.toolkit.fluxcd.io/v1` (or `v1beta2` before Flux 2.7), which have `policySelector` (from Flux 2.3)".to_string(),
+            );
+        }
         if let Some(template) = &spec.message_template {
-            for removed in [".Updated", ".Changed.ImageResult"] {
-                if template.value.contains(removed) {
-                    out.push(
-                        &RULE,
-                        template.file,
-                        template.span,
-                        format!("the commit message template uses `{removed}`, which Flux removed; the automation stalls"),
-                        "use `.Changed.Changes` (old/new values with setters) or `.Changed.FileChanges`".to_string(),
-                    );
-                }
+            let flux = cx.flux_for_file(object.file);
+            for field in template_fields_used(&template.value) {
+                let Some((support, because)) = flux.template_field(field) else {
+                    continue;
+                };
+                let path = field.path;
+                let (severity, message) = match support {
+                    Support::Removed { removed_in } => (
+                        Severity::Error,
+                        format!("the commit message template uses `{path}`, which {because} no longer fills (removed in Flux {removed_in}): the automation stalls{}", flux.upgrade_note()),
+                    ),
+                    Support::UntilUpgrade { removed_in } => (
+                        Severity::Warning,
+                        format!("the commit message template uses `{path}`, which {because} still fills but Flux {removed_in} removed: the automation stalls after an upgrade"),
+                    ),
+                    Support::NotYet { since } => (
+                        Severity::Error,
+                        format!("the commit message template uses `{path}`, which {because} does not fill yet (it arrived in Flux {since}): the automation stalls"),
+                    ),
+                };
+                out.push_with_severity(
+                    &RULE,
+                    severity,
+                    template.file,
+                    template.span,
+                    message,
+                    field.advice.to_string(),
+                );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_docs_table_is_the_code_table() {
+        assert!(
+            super::RULE
+                .docs
+                .contains(&crate::flux::versions::template_table_markdown()),
+            "update the table in RULE.docs to:\n{}",
+            crate::flux::versions::template_table_markdown()
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::image::ImageRef;
+use crate::flux::versions::Feature;
 use crate::scan::marker::SetterKind;
 
 pub static RULE: Rule = Rule {
@@ -10,11 +11,13 @@ pub static RULE: Rule = Rule {
     summary: "A digest marker or pinned image whose policy does not reflect digests",
     docs: r#"## What it catches
 A `:digest` marker, or a full marker on a value pinned with `@sha256:`, whose ImagePolicy has no
-`digestReflectionPolicy` (or `Never`).
+`digestReflectionPolicy` (or `Never`), or whose cluster runs a Flux older than 2.6, which has no
+digest reflection (the version as `api-version` reads it).
 
 ## Why it matters in Flux
 Without digest reflection the policy's `latestRef` has no digest: Flux writes an empty string
 into a `:digest` field, and rewrites a pinned `name:tag@sha256:…` to `name:tag`, dropping the pin.
+Before Flux 2.6 (image-reflector-controller 0.35) Kubernetes drops `digestReflectionPolicy`.
 
 ## Example
 ```yaml
@@ -34,32 +37,39 @@ fn check(cx: &Context, out: &mut Findings) {
         let Some((policy, spec)) = cx.policy_of(&site) else {
             continue;
         };
-        if spec.reflects_digests() {
-            continue;
-        }
+        let flux = cx.flux_for_file(policy.file);
+        let (reason, help) = match (
+            spec.reflects_digests(),
+            flux.feature(Feature::DigestReflection),
+        ) {
+            (true, None) => continue,
+            (true, Some((_, because))) => (
+                format!(
+                    "{because} has no digest reflection (it arrived in Flux 2.6){}",
+                    flux.upgrade_note()
+                ),
+                "upgrade Flux to 2.6 or later, or remove the pin".to_string(),
+            ),
+            (false, _) => (
+                format!("policy `{}` does not reflect digests", policy.key()),
+                format!(
+                    "set `spec.digestReflectionPolicy: IfNotPresent` on ImagePolicy `{}`",
+                    policy.key()
+                ),
+            ),
+        };
         let pinned = site.marker.setter.kind == SetterKind::Image
             && ImageRef::parse(&value.value).is_ok_and(|image| image.digest.is_some());
         let message = match site.marker.setter.kind {
-            SetterKind::Digest => format!(
-                "policy `{}` does not reflect digests, so Flux would write an empty digest here",
-                policy.key()
-            ),
+            SetterKind::Digest => {
+                format!("{reason}, so Flux would write an empty digest here")
+            }
             _ if pinned => format!(
-                "`{}` is pinned to a digest, but policy `{}` does not reflect digests, so Flux would drop the pin",
-                value.value,
-                policy.key()
+                "`{}` is pinned to a digest, but {reason}, so Flux would drop the pin",
+                value.value
             ),
             _ => continue,
         };
-        out.push(
-            &RULE,
-            site.file_index,
-            value.span,
-            message,
-            format!(
-                "set `spec.digestReflectionPolicy: IfNotPresent` on ImagePolicy `{}`",
-                policy.key()
-            ),
-        );
+        out.push(&RULE, site.file_index, value.span, message, help);
     }
 }

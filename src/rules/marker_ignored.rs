@@ -1,7 +1,8 @@
 //! Rule `marker-ignored`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::scan::marker::Placement;
+use crate::flux::versions::{Feature, Support};
+use crate::scan::marker::{Placement, SetterKind};
 
 pub static RULE: Rule = Rule {
     id: "marker-ignored",
@@ -12,10 +13,13 @@ A well-formed marker in a place where Flux does not look: a comment above `key: 
 belongs to the key), a marker after a flow collection (`[…]`, `{…}`), text inside a block
 scalar (`|`, `>`), a marker on a key whose value is on the next line, on a map, a sequence or an
 alias, part of a multi-line comment block, or hidden by another comment on the value's line.
+Also a `:digest` marker on a cluster whose Flux predates 2.6 (the version as `api-version`
+reads it).
 
 ## Why it matters in Flux
 Flux (through kyaml) reads only the line comment of a scalar value, or its head comment when it
-has no line comment. Everywhere else the marker is ignored without a warning.
+has no line comment. Everywhere else the marker is ignored without a warning. Before Flux 2.6
+(image-automation-controller 0.41) there is no `:digest` setter, so such a marker names nothing.
 
 ## Example
 ```yaml
@@ -34,15 +38,33 @@ A comment directly above a sequence item also works: `# {…}` then `- ghcr.io/o
 
 fn check(cx: &Context, out: &mut Findings) {
     for site in cx.markers() {
-        if let Placement::Ignored(why) = site.marker.placement {
-            out.push(
-                &RULE,
-                site.file_index,
-                site.marker.span,
-                format!("Flux ignores this marker: {}", why.describe()),
-                why.advice().to_string(),
-            );
-            out.block(&site);
-        }
+        let (message, help) = match site.marker.placement {
+            Placement::Ignored(why) => (why.describe().to_string(), why.advice().to_string()),
+            Placement::Applied(_) if site.marker.setter.kind == SetterKind::Digest => {
+                let flux = cx.flux_for_file(site.file_index);
+                let Some((Support::NotYet { since }, because)) =
+                    flux.feature(Feature::DigestMarker)
+                else {
+                    continue;
+                };
+                (
+                    format!(
+                        "{because} has no `:digest` setter (it arrived in Flux {since}){}",
+                        flux.upgrade_note()
+                    ),
+                    "upgrade Flux to 2.6 or later, or pin by tag with the full or `:tag` marker"
+                        .to_string(),
+                )
+            }
+            Placement::Applied(_) => continue,
+        };
+        out.push(
+            &RULE,
+            site.file_index,
+            site.marker.span,
+            format!("Flux ignores this marker: {message}"),
+            help,
+        );
+        out.block(&site);
     }
 }

@@ -5,11 +5,18 @@ use super::{Context, Findings, Rule};
 pub static RULE: Rule = Rule {
     id: "marker-syntax",
     severity: crate::report::Severity::Error,
-    summary: "A comment mentions $imagepolicy but is not a marker Flux accepts",
+    summary: "A marker attempt that Flux does not accept",
     docs: r#"## What it catches
-A comment that mentions `$imagepolicy` but that Flux does not read as a setter marker: single
-quotes, a non-string JSON value, text after the closing `}`, `namespace/name` instead of
-`namespace:name`, a missing namespace, an unknown suffix, an empty value, a misspelt key.
+A marker attempt that Flux does not read as a setter marker: single quotes, a non-string JSON
+value, text after the closing `}`, `namespace/name` instead of `namespace:name`, a missing
+namespace, an unknown suffix, an empty value, a misspelt key (`$ImagePolicy`, `$imagepolcy`,
+`ref`), quotes around the whole object.
+
+A marker attempt is a comment whose text, after its leading `#`s and spaces, opens an object
+(`{`, or a quote then `{`) with the key `$imagepolicy`, a `$ref` to
+`#/definitions/io.k8s.cli.setters.…`, or a near miss of either, in any key order. Prose that
+mentions `$imagepolicy` is not an attempt, and neither is a commented-out line carrying its
+marker (see `commented-out-marker`).
 
 ## Why it matters in Flux
 Flux parses the comment as a JSON object of strings; anything else is silently not a marker, so

@@ -5,9 +5,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::config::Config;
+use crate::flux::automation::applied_by;
 use crate::flux::image::ImageRef;
 use crate::flux::objects::{FluxObject, PolicySpec, Spanned, Spec};
 use crate::flux::selection::{CompileError, Compiler};
+use crate::flux::versions::{self, ClusterFlux};
 use crate::model::tree::Origin;
 use crate::policy::select::check_extract;
 use crate::policy::CompiledPolicy;
@@ -19,6 +21,7 @@ use crate::workspace::{ScannedFile, Workspace};
 
 mod api_version;
 mod automation;
+mod commented_out_marker;
 mod cross_namespace_ref;
 mod digest_not_reflected;
 mod duplicate_object;
@@ -51,6 +54,7 @@ mod yaml_syntax;
 /// A rule: stable id, default severity, one line for listings, full docs, and its check.
 pub struct Rule {
     pub id: &'static str,
+    /// Its level when enabled (rules in `OPT_IN` are off until configured).
     pub severity: Severity,
     pub summary: &'static str,
     /// Markdown: what it catches, why it matters in Flux, an example, the fix.
@@ -65,6 +69,7 @@ pub static RULES: &[&Rule] = &[
     &yaml_syntax::RULE,
     &kustomize_build::RULE,
     &marker_syntax::RULE,
+    &commented_out_marker::RULE,
     &marker_ignored::RULE,
     &unknown_policy::RULE,
     &marker_value_mismatch::RULE,
@@ -94,6 +99,23 @@ pub static RULES: &[&Rule] = &[
     &unused_policy::RULE,
 ];
 
+/// Rules that report nothing until `.flux-image-lint.yaml` gives them a level: clean-up lists
+/// of things done on purpose, not faults.
+static OPT_IN: &[&Rule] = &[&commented_out_marker::RULE];
+
+impl Rule {
+    /// The rule's level when the configuration does not name it; `None`: off.
+    pub fn default_severity(&self) -> Option<Severity> {
+        let opt_in = OPT_IN.iter().any(|rule| rule.id == self.id);
+        (!opt_in).then_some(self.severity)
+    }
+
+    /// The default level as listings show it: `error`, `warning` or `off`.
+    pub fn default_label(&self) -> &'static str {
+        self.default_severity().map_or("off", Severity::as_str)
+    }
+}
+
 pub fn find(id: &str) -> Option<&'static Rule> {
     RULES.iter().copied().find(|rule| rule.id == id)
 }
@@ -114,10 +136,13 @@ pub struct Context<'a> {
     pub config: &'a Config,
     /// Tags from `--tags-file`, when given.
     pub snapshot: Option<&'a TagSnapshot>,
-    /// Every ImagePolicy compiled once, by `namespace:name`.
-    compiled: HashMap<String, Result<CompiledPolicy, CompileError>>,
+    /// Every ImagePolicy compiled once, by `namespace:name`, one per definition in file order:
+    /// a duplicate never lends its selection to a message about the other.
+    compiled: HashMap<String, Vec<Result<CompiledPolicy, CompileError>>>,
     /// Indices of the objects rules judge (see `objects`).
     judged: Vec<usize>,
+    /// The Flux the repository runs, as one cluster.
+    flux: ClusterFlux,
 }
 
 /// A marker Flux would apply, with where it is.
@@ -179,6 +204,19 @@ impl<'a> Context<'a> {
         self.judged.iter().map(move |&i| &objects[i])
     }
 
+    /// The loudest a value rule may be about this marker: see `value_rule_ceiling`. The
+    /// automations that could apply it are, for now, every one of the repository (one cluster).
+    pub fn value_ceiling(&self, site: &MarkerSite) -> Severity {
+        let Some((policy, _)) = self.policy_of(site) else {
+            return Severity::Error;
+        };
+        let automations = self
+            .workspace
+            .index
+            .of_kind(crate::flux::Kind::ImageUpdateAutomation);
+        value_rule_ceiling(automations, policy, &site.file.source.path)
+    }
+
     /// The ImagePolicy a marker names, when a render applies it with certainty: what the rules
     /// about the marker's value judge it by.
     pub fn policy_of(&self, site: &MarkerSite) -> Option<(&'a FluxObject, &'a PolicySpec)> {
@@ -205,6 +243,11 @@ impl<'a> Context<'a> {
 
     pub fn file(&self, index: usize) -> &'a ScannedFile {
         &self.workspace.files[index]
+    }
+
+    /// The Flux that runs the cluster a file belongs to (today, the repository's).
+    pub fn flux_for_file(&self, _file: usize) -> &ClusterFlux {
+        &self.flux
     }
 
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
@@ -248,7 +291,13 @@ impl<'a> Context<'a> {
     /// The policy, compiled; `None` when it cannot select or its `extract` refers to groups the
     /// pattern lacks (other rules say why, and tag rules stay quiet: one finding, one diagnostic).
     pub fn compiled(&self, policy: &FluxObject) -> Option<&CompiledPolicy> {
-        self.compiled.get(&policy.key())?.as_ref().ok()
+        let definition = self
+            .workspace
+            .index
+            .all_with_key(policy.kind, &policy.namespace, &policy.name.value)
+            .iter()
+            .position(|definition| std::ptr::eq(*definition, policy))?;
+        self.compiled.get(&policy.key())?[definition].as_ref().ok()
     }
 
     pub fn new(
@@ -257,7 +306,8 @@ impl<'a> Context<'a> {
         snapshot: Option<&'a TagSnapshot>,
     ) -> Context<'a> {
         let mut compiler = Compiler::default();
-        let compiled = workspace
+        let mut compiled: HashMap<String, Vec<_>> = HashMap::new();
+        let definitions = workspace
             .index
             .objects
             .iter()
@@ -281,14 +331,17 @@ impl<'a> Context<'a> {
                     Some((object.key(), compiled))
                 }
                 _ => None,
-            })
-            .collect();
+            });
+        for (key, definition) in definitions {
+            compiled.entry(key).or_default().push(definition);
+        }
         Context {
             judged: judged_objects(&workspace.index.objects),
             workspace,
             config,
             snapshot,
             compiled,
+            flux: repository_flux(workspace, config),
         }
     }
 }
@@ -314,6 +367,35 @@ fn judged_objects(objects: &[FluxObject]) -> Vec<usize> {
     judged
 }
 
+/// The loudest a value rule (`tag-filtered-out`, `tag-out-of-range`, `tag-not-semver`,
+/// `marker-value-mismatch`, `version-order`) may be about a marker of `policy` in `file_path`,
+/// given the automations that could apply it (those of the marker's cluster).
+///
+/// When none of them applies the marker, no automation ever writes its value, so a wrong value
+/// there changes nothing in the cluster: a warning at most, beside `marker-outside-automation`'s
+/// warning that says why. Where one applies it, or where there is no automation at all (updates
+/// then come from elsewhere, such as `check --fix`), the rule keeps its level.
+pub fn value_rule_ceiling<'a>(
+    could_apply: impl IntoIterator<Item = &'a FluxObject>,
+    policy: &FluxObject,
+    file_path: &str,
+) -> Severity {
+    match applied_by(could_apply, policy, file_path) {
+        Some(false) => Severity::Warning,
+        Some(true) | None => Severity::Error,
+    }
+}
+
+/// The Flux the whole repository runs, from every file's pins and the config.
+pub fn repository_flux(workspace: &Workspace, config: &Config) -> ClusterFlux {
+    let files = workspace
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| (i, &file.source, file.yaml.as_ref().ok()));
+    ClusterFlux::resolve(versions::detect(files), config, None)
+}
+
 /// A rule's result before severities and positions are applied.
 pub struct Finding {
     pub rule: &'static str,
@@ -323,6 +405,8 @@ pub struct Finding {
     pub help: String,
     /// For rules whose severity depends on the case (a deprecated vs a removed API).
     pub severity: Option<Severity>,
+    /// The loudest this finding may be, whatever the rule's level (see `value_rule_ceiling`).
+    pub ceiling: Severity,
 }
 
 #[derive(Default)]
@@ -340,6 +424,7 @@ impl Findings {
             message,
             help,
             severity: None,
+            ceiling: Severity::Error,
         });
     }
 
@@ -360,6 +445,14 @@ impl Findings {
         self.push(rule, file, span, message, help);
         if let Some(last) = self.items.last_mut() {
             last.severity = Some(severity);
+        }
+    }
+
+    /// Caps the severity of the finding pushed last, whatever the configuration sets (see
+    /// `value_rule_ceiling`).
+    pub fn at_most(&mut self, ceiling: Severity) {
+        if let Some(last) = self.items.last_mut() {
+            last.ceiling = ceiling;
         }
     }
 
@@ -393,11 +486,13 @@ pub fn run(
         .into_iter()
         .filter_map(|finding| {
             let rule = find(finding.rule)?;
-            let configured = config.severity(rule.id, rule.severity)?;
+            let configured = config.severity(rule.id, rule.default_severity())?;
             let severity = match (config.levels.contains_key(rule.id), finding.severity) {
                 (false, Some(severity)) => severity,
                 _ => configured,
             };
+            // `Severity` orders the louder first: the later of the two is the quieter.
+            let severity = severity.max(finding.ceiling);
             let file = &workspace.files[finding.file];
             if only_files.is_some_and(|only| !only.contains(&file.source.path)) {
                 return None;

@@ -5,6 +5,7 @@ use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::image::ImageRef;
 use crate::flux::objects::{FluxObject, Spec};
 use crate::policy::Outcome;
+use crate::report::Severity;
 use crate::scan::marker::{MarkedValue, SetterKind};
 use crate::source::Span;
 
@@ -15,6 +16,9 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it catches
 A marked value whose current tag the policy would never select: an `exclusionList` entry of the
 ImageRepository matches it, or the policy's `filterTags.pattern` does not.
+
+On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
+warning at most: no automation ever writes that value.
 
 ## Why it matters in Flux
 Flux replaces the value with whatever the policy picks, so a filter that excludes the tag you
@@ -42,6 +46,8 @@ pub(super) struct CurrentTag<'a> {
     pub policy: &'a FluxObject,
     pub outcome: Outcome,
     pub extracted: Option<String>,
+    /// The loudest a tag rule may be about this marker.
+    pub ceiling: Severity,
 }
 
 /// Every unblocked marker's current tag, classified by its policy.
@@ -72,6 +78,7 @@ fn current_tag<'a>(
         span: value.span,
         outcome: compiled.classify(&tag),
         extracted: compiled.extracted(&tag),
+        ceiling: cx.value_ceiling(site),
         tag,
         policy,
     })
@@ -110,5 +117,6 @@ fn check(cx: &Context, out: &mut Findings) {
             message,
             "fix the pattern or exclusion list so it admits the tags you deploy (`flux-image-lint explain` shows each tag's fate)".to_string(),
         );
+        out.at_most(current.ceiling);
     }
 }

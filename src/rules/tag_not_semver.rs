@@ -12,6 +12,9 @@ pub static RULE: Rule = Rule {
 A marker whose current tag (after `extract`) is not strict SemVer 2.0 under a `semver` policy:
 `v1.2` (two parts), CalVer with leading zeros (`2022.04.1`), `1.0.0-rc.01`, four-part versions.
 
+On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
+warning at most: no automation ever writes that value.
+
 ## Why it matters in Flux
 Flux's semver policy silently skips every value that is not strict SemVer after removing one
 leading `v` (fluxcd/image-reflector-controller#250): the tag you run can never be selected, and
@@ -51,5 +54,6 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
             "use an alphabetical or numerical policy with a filter for such tags, or extract a SemVer part".to_string(),
         );
+        out.at_most(current.ceiling);
     }
 }

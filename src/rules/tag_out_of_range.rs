@@ -14,6 +14,9 @@ A marker whose current tag is strict SemVer and passes the filter, but lies outs
 policy's `semver.range`, including a prerelease under a range without a prerelease comparator
 (`>=1.0.0` never admits `1.2.0-rc.1`; `>=1.0.0-0` does).
 
+On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
+warning at most: no automation ever writes that value.
+
 ## Why it matters in Flux
 Flux writes the policy's pick whenever it differs from the value, without an "only upgrade"
 check: a tag above the range is silently downgraded to the newest tag inside it.
@@ -65,5 +68,6 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
             "widen the range or pin a tag inside it".to_string(),
         );
+        out.at_most(current.ceiling);
     }
 }

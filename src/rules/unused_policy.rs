@@ -2,10 +2,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::{Context, Findings, Rule};
+use super::{closest_policy, Context, Findings, Rule};
 use crate::flux::objects::FluxObject;
 use crate::flux::Kind;
 use crate::model::tree::Origin;
+use crate::source::Span;
+use crate::workspace::ScannedFile;
 
 pub static RULE: Rule = Rule {
     id: "unused-policy",
@@ -22,7 +24,9 @@ nothing: often a marker was deleted or misspelt (see `unknown-policy`).
 `ImagePolicy flux-system/grafana` with no `# {"$imagepolicy": "flux-system:grafana"}` anywhere.
 
 ## Fix
-Add the marker to the image it should update, or delete the policy. Policies used only by other
+Add the marker to the image it should update, or delete the policy. When a marker misspells the
+policy's name, or Flux ignores a marker meant for it (`marker-syntax`), the help points at that
+marker: fix it there. Policies used only by other
 tools can be silenced with `rules: {unused-policy: off}` or an inline
 `# flux-image-lint: ignore unused-policy` on the name's line.
 "#,
@@ -34,6 +38,8 @@ fn check(cx: &Context, out: &mut Findings) {
         .markers()
         .map(|site| site.marker.setter.policy.to_string())
         .collect();
+    let known = cx.workspace.index.keys(Kind::ImagePolicy);
+    let typos = marker_typos(cx, &known);
     // A base policy that several roots render is used when any of its renders is.
     let mut by_name: BTreeMap<Origin, Vec<&FluxObject>> = BTreeMap::new();
     for policy in cx.workspace.index.of_kind(Kind::ImagePolicy) {
@@ -48,12 +54,76 @@ fn check(cx: &Context, out: &mut Findings) {
         if renders.iter().any(|policy| used.contains(&policy.key())) {
             continue;
         }
-        let policy = renders[0];
+        let key = renders[0].key();
+        let help = match typos.iter().find(|typo| typo.meant == key) {
+            Some(typo) => format!(
+                "did you mean this policy in the marker at {}, which {}? Fix that marker rather than deleting the policy",
+                typo.at, typo.problem
+            ),
+            None => format!("add `# {{\"$imagepolicy\": \"{key}\"}}` to the image it should update, or delete the policy"),
+        };
         out.push_at(
             &RULE,
-            policy.name.origin(),
-            format!("no marker references ImagePolicy `{}`", policy.key()),
-            format!("add `# {{\"$imagepolicy\": \"{}\"}}` to the image it should update, or delete the policy", policy.key()),
+            renders[0].name.origin(),
+            format!("no marker references ImagePolicy `{key}`"),
+            help,
         );
     }
+}
+
+/// A marker that misses the policy it was written for.
+struct MarkerTypo {
+    /// `file:line` of the marker.
+    at: String,
+    /// What is wrong with the marker, after "which".
+    problem: String,
+    /// The known policy it was meant for.
+    meant: String,
+}
+
+/// Markers whose policy is defined nowhere but is close to a known one, and marker attempts
+/// that Flux ignores (`marker-syntax`) but that name a known policy.
+fn marker_typos(cx: &Context, known: &[String]) -> Vec<MarkerTypo> {
+    let at = |file: &ScannedFile, span: Span| {
+        format!(
+            "{}:{}",
+            file.source.path,
+            file.source.position(span.start).line
+        )
+    };
+    let mut typos = Vec::new();
+    for site in cx.markers() {
+        if cx.policy_of(&site).is_some() {
+            continue;
+        }
+        let named = site.marker.setter.policy.to_string();
+        if let Some(meant) = closest_policy(&named, known) {
+            typos.push(MarkerTypo {
+                at: at(site.file, site.marker.span),
+                problem: format!("names `{named}`"),
+                meant: meant.to_string(),
+            });
+        }
+    }
+    for file in &cx.workspace.files {
+        for error in &file.markers.syntax_errors {
+            let Some(named) = &error.intended_policy else {
+                continue;
+            };
+            let bare_name_of = |key: &String| key.split_once(':').is_some_and(|(_, n)| n == named);
+            let meant = known
+                .iter()
+                .find(|key| *key == named || bare_name_of(key))
+                .map(String::as_str)
+                .or_else(|| closest_policy(named, known));
+            if let Some(meant) = meant {
+                typos.push(MarkerTypo {
+                    at: at(file, error.span),
+                    problem: "Flux cannot read (`marker-syntax`)".to_string(),
+                    meant: meant.to_string(),
+                });
+            }
+        }
+    }
+    typos
 }

@@ -16,6 +16,9 @@ markers deploy, its pattern tests' `accept` lists, and the `--tags-file` snapsho
 picks a tag whose version is lower than another candidate's when the numbers inside the tags are
 compared as numbers.
 
+On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
+warning at most: no automation ever writes that value.
+
 ## Why it matters in Flux
 `alphabetical` compares bytes, so `release-4.0.9` sorts above `release-4.0.16` ("9" > "1"), and
 `numerical` compares decimals, so `18.6` beats `18.10`. Flux then writes the older image, a
@@ -128,6 +131,14 @@ fn check(cx: &Context, out: &mut Findings) {
                 }
             });
         let Some((newer, _)) = better else { continue };
+        // The older pick reaches the cluster only through markers an automation applies.
+        let key = object.key();
+        let ceiling = cx
+            .markers()
+            .filter(|site| site.marker.setter.policy.to_string() == key)
+            .map(|site| cx.value_ceiling(&site))
+            .min()
+            .unwrap_or(crate::report::Severity::Error);
         let how = if choice.kind == ChoiceKind::Alphabetical {
             "compares the tags as text"
         } else {
@@ -147,6 +158,7 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
             "use a semver policy with `extract` (see `flux-image-lint rule version-order`), or tags whose numbers have a fixed width".to_string(),
         );
+        out.at_most(ceiling);
     }
 }
 

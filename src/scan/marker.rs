@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::yaml::{Attachment, NodeKind, Role, Style, YamlFile};
-use crate::source::Span;
+use crate::source::{SourceFile, Span};
 
 const SHORT_HAND_KEY: &str = "$imagepolicy";
 const LONG_FORM_PREFIX: &str = "#/definitions/io.k8s.cli.setters.";
@@ -68,6 +68,9 @@ pub enum ShapeMismatch {
     NotAnImage(String),
     /// A `:digest` marker on something that is not `sha256:<64 hex>`.
     NotADigest,
+    /// A full marker on a bare version (`0.1.8`, `v2.3.0`), such as a chart's `spec.version`:
+    /// Flux would write a whole `registry/name:tag` into it.
+    VersionNotImage,
     /// A full marker on an image without tag or digest: valid, but means `latest` for now.
     Untagged,
 }
@@ -94,6 +97,7 @@ pub fn shape_mismatch(kind: SetterKind, text: &str) -> Option<ShapeMismatch> {
             Err(error) => Some(ShapeMismatch::NotAnImage(error.to_string())),
         },
         SetterKind::Digest => (!is_valid_digest(text)).then_some(ShapeMismatch::NotADigest),
+        SetterKind::Image if looks_like_version(text) => Some(ShapeMismatch::VersionNotImage),
         SetterKind::Image => match ImageRef::parse(text) {
             Err(error) => Some(ShapeMismatch::NotAnImage(error.to_string())),
             Ok(image) if image.tag.is_none() && image.digest.is_none() => {
@@ -102,6 +106,18 @@ pub fn shape_mismatch(kind: SetterKind, text: &str) -> Option<ShapeMismatch> {
             Ok(_) => None,
         },
     }
+}
+
+/// A version number rather than an image name: digits and dots, optionally after a `v` and
+/// before a `-`/`+` suffix (`0.1.8`, `v2.3.0-rc.1`). Image names hardly ever start so.
+fn looks_like_version(text: &str) -> bool {
+    let unprefixed = text.strip_prefix('v').unwrap_or(text);
+    let core = unprefixed.split(['-', '+']).next().unwrap_or_default();
+    !core.is_empty()
+        && core
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        && crate::flux::image::is_valid_tag(text)
 }
 
 /// A marker Flux's grammar accepts.
@@ -191,22 +207,44 @@ pub struct Marker {
     pub placement: Placement,
 }
 
-/// A comment that mentions `$imagepolicy` but that Flux does not read as a marker.
+impl Marker {
+    fn new(span: Span, setter: Setter, placement: Placement) -> Marker {
+        Marker {
+            span,
+            setter_text: format!("{}{}", setter.policy, setter.kind.suffix()),
+            setter,
+            placement,
+        }
+    }
+}
+
+/// A marker attempt that Flux does not read as a marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarkerSyntaxError {
     pub span: Span,
     pub reason: String,
     pub help: String,
+    /// The policy the attempt names, read leniently (`flux-system/app` gives `flux-system:app`).
+    pub intended_policy: Option<String>,
+}
+
+/// A YAML line disabled by commenting it out, its marker included
+/// (`# image: ghcr.io/org/app:1.2.3 # {"$imagepolicy": "flux-system:app"}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentedOutMarker {
+    /// The comment, `#` included.
+    pub span: Span,
 }
 
 #[derive(Debug, Default)]
 pub struct FileMarkers {
     pub markers: Vec<Marker>,
     pub syntax_errors: Vec<MarkerSyntaxError>,
+    pub commented_out: Vec<CommentedOutMarker>,
 }
 
-/// Cheap test for whether a text may hold a marker. Case-insensitive on `$imagepolicy`, so that
-/// a misspelt `$ImagePolicy` is reported rather than silently skipped as Flux would.
+/// Cheap test for whether a text mentions markers: `$imagepolicy` in any case, or the long
+/// form's `io.k8s.cli.setters.`.
 pub fn mentions_marker(text: &[u8]) -> bool {
     let key = &SHORT_HAND_KEY.as_bytes()[1..];
     memchr::memchr_iter(b'$', text).any(|i| {
@@ -215,22 +253,200 @@ pub fn mentions_marker(text: &[u8]) -> bool {
     }) || memchr::memmem::find(text, b"io.k8s.cli.setters.").is_some()
 }
 
-/// Parses a comment's text (after the first `#`). `None`: the comment is not about markers.
-pub fn parse_comment(text: &str) -> Option<Result<Setter, (String, String)>> {
-    if !mentions_marker(text.as_bytes()) {
-        return None;
+/// Cheap test for whether a file may hold a marker attempt: it mentions markers, or one of its
+/// comments opens a JSON-like object (which may be a misspelt marker such as `{"$imagepolcy": …}`).
+pub fn may_hold_marker(text: &[u8]) -> bool {
+    mentions_marker(text)
+        || memchr::memchr_iter(b'#', text).any(|i| {
+            let rest = &text[i..];
+            let skipped = rest
+                .iter()
+                .position(|&b| b != b'#' && b != b' ' && b != b'\t')
+                .map_or(rest.len(), |n| n);
+            opens_object(&rest[skipped..])
+        })
+}
+
+/// `{`, or a quote then `{`: how a marker attempt starts once its `#`s and spaces are gone.
+fn opens_object(text: &[u8]) -> bool {
+    matches!(text, [b'{', ..] | [b'"' | b'\'', b'{', ..])
+}
+
+/// What a comment is to Flux's image automation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentKind {
+    /// Not about markers: any other comment, including prose that mentions `$imagepolicy`.
+    Other,
+    /// A marker attempt, and Flux's verdict on it: the setter, or why Flux ignores it.
+    Attempt(Result<Setter, (String, String)>),
+    /// A commented-out line (or marker) that carries a marker: disabled on purpose.
+    CommentedOut,
+}
+
+/// Classifies a comment's text (after the first `#`).
+///
+/// A marker attempt is a comment whose text, after its leading `#`s and spaces, opens an object
+/// (`{`, or a quote then `{`) holding the key `$imagepolicy`, a `$ref` to a setter definition, or
+/// a near miss of either, in any key order. A `key: value` or `- value` line carrying its own
+/// trailing marker is commented-out code, as is a marker behind a second `#` (`# # {…}`).
+/// Everything else is prose, however often it says `$imagepolicy`.
+pub fn classify_comment(text: &str) -> CommentKind {
+    let after_hashes = text.trim_start_matches('#');
+    let stripped = after_hashes.trim_start_matches([' ', '\t']);
+    if let Some(behind_second_hash) = stripped.strip_prefix('#') {
+        return match classify_comment(behind_second_hash) {
+            CommentKind::Other => CommentKind::Other,
+            CommentKind::Attempt(_) | CommentKind::CommentedOut => CommentKind::CommentedOut,
+        };
     }
-    // kyaml strips every leading `#` and hands the rest to Go's JSON decoder.
-    let body = text.trim_start_matches('#');
-    Some(parse_setter_json(body))
+    if is_marker_attempt(stripped) {
+        // kyaml strips every leading `#` and hands the rest to Go's JSON decoder.
+        return CommentKind::Attempt(parse_setter_json(after_hashes));
+    }
+    if is_commented_out_line(stripped) {
+        return CommentKind::CommentedOut;
+    }
+    CommentKind::Other
+}
+
+fn is_marker_attempt(text: &str) -> bool {
+    if !opens_object(text.as_bytes()) {
+        return false;
+    }
+    let object = text.trim_start_matches(['"', '\'']);
+    lenient_entries(object).iter().any(|(key, value)| {
+        key_near(key, SHORT_HAND_KEY) || (key_near(key, "$ref") && names_setter(value.as_deref()))
+    })
+}
+
+/// The `namespace:name` (or bare name) a marker attempt means, however broken its syntax.
+fn intended_policy(text: &str) -> Option<String> {
+    let object = text.trim_start_matches(['#', ' ', '\t', '"', '\'']);
+    let entries = lenient_entries(object);
+    let named = |wanted: &str| {
+        entries
+            .iter()
+            .find(|(key, value)| key_near(key, wanted) && value.is_some())
+            .and_then(|(_, value)| value.clone())
+    };
+    let setter = named(SHORT_HAND_KEY).or_else(|| {
+        let reference = named("$ref")?;
+        let at = reference.find("setters.")? + "setters.".len();
+        Some(reference[at..].to_string())
+    })?;
+    let mut parts = setter.split([':', '/']).filter(|part| !part.is_empty());
+    let first = parts.next()?;
+    Some(match parts.next() {
+        Some(name) => format!("{first}:{name}"),
+        None => first.to_string(),
+    })
+}
+
+/// Whether a `$ref`'s value points, or tries to point, at a setter definition.
+fn names_setter(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v.contains("setters") || v.contains("io.k8s.cli"))
+}
+
+/// A key that is `wanted` or a near miss of it: another case, `$` missing, `-` or `_` inside, or
+/// a typo of up to two letters (a third of the word) for the longer keys.
+fn key_near(key: &str, wanted: &str) -> bool {
+    let normalize = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let (key, wanted) = (normalize(key), normalize(wanted));
+    key == wanted || (wanted.len() > 6 && strsim::levenshtein(&key, &wanted) <= 2)
+}
+
+/// A `key: value` or `- value` YAML line ending in a marker attempt of its own.
+fn is_commented_out_line(text: &str) -> bool {
+    let has_trailing_attempt = text.match_indices(" #").any(|(at, _)| {
+        let comment = text[at + 2..].trim_start_matches(['#', ' ', '\t']);
+        is_marker_attempt(comment)
+    });
+    if !has_trailing_attempt {
+        return false;
+    }
+    let source = SourceFile::new(String::new(), Default::default(), text.to_string());
+    let Ok(yaml) = YamlFile::parse(&source) else {
+        return false;
+    };
+    let line_comment_on_value = |comment: &super::yaml::Comment| match comment.attachment {
+        Attachment::Line(id) => {
+            let node = &yaml.nodes[id];
+            matches!(node.kind, NodeKind::Scalar { .. })
+                && matches!(node.role, Role::Value | Role::Item)
+                && !node.span.is_empty()
+        }
+        _ => false,
+    };
+    yaml.comments.len() == 1 && line_comment_on_value(&yaml.comments[0])
+}
+
+/// The entries of the object that `text` opens, read leniently (single quotes, bare words, text
+/// after the closing brace), each key with its value when it has one.
+fn lenient_entries(text: &str) -> Vec<(String, Option<String>)> {
+    let mut entries = Vec::new();
+    let Some(mut rest) = text.strip_prefix('{') else {
+        return entries;
+    };
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() || rest.starts_with('}') {
+            break;
+        }
+        let (key, after_key) = lenient_token(rest, &[':', ',', '}']);
+        rest = after_key.trim_start();
+        let value = match rest.strip_prefix(':') {
+            Some(after_colon) => {
+                let (value, after_value) = lenient_token(after_colon.trim_start(), &[',', '}']);
+                rest = after_value.trim_start();
+                Some(value)
+            }
+            None => None,
+        };
+        entries.push((key, value));
+        match rest.strip_prefix(',') {
+            Some(after_comma) => rest = after_comma,
+            None => break,
+        }
+    }
+    entries
+}
+
+/// A quoted string (its contents) or a bare word up to one of `stops`, and the text after it.
+fn lenient_token<'t>(text: &'t str, stops: &[char]) -> (String, &'t str) {
+    if let Some(quote) = text.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        let body = &text[1..];
+        let mut escaped = false;
+        for (at, c) in body.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == quote => return (body[..at].to_string(), &body[at + 1..]),
+                _ => {}
+            }
+        }
+        return (body.to_string(), "");
+    }
+    let end = text.find(stops).unwrap_or(text.len());
+    (text[..end].trim_end().to_string(), &text[end..])
 }
 
 fn parse_setter_json(body: &str) -> Result<Setter, (String, String)> {
     let example = r#"write it as `# {"$imagepolicy": "<namespace>:<policy>"}`"#;
+    let trimmed = body.trim();
+    if trimmed.starts_with(['"', '\'']) {
+        return Err((
+            "the marker is wrapped in quotes; Flux reads the comment itself as JSON, so it must start with `{`".to_string(),
+            example.to_string(),
+        ));
+    }
     let object: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(body) {
         Ok(object) => object,
         Err(error) => {
-            let trimmed = body.trim();
             let reason = if trimmed.contains('\'') && !trimmed.contains('"') {
                 "the marker uses single quotes; Flux parses it as JSON, which needs double quotes"
                     .to_string()
@@ -239,8 +455,6 @@ fn parse_setter_json(body: &str) -> Result<Setter, (String, String)> {
                     "text after the closing `}}` (`{}`) makes the comment invalid JSON, so Flux ignores it",
                     trimmed[close + 1..].trim()
                 )
-            } else if !trimmed.starts_with('{') {
-                "the comment is not a JSON object, so Flux does not read it as a marker".to_string()
             } else {
                 format!("the marker is not valid JSON ({error}), so Flux ignores it")
             };
@@ -253,9 +467,11 @@ fn parse_setter_json(body: &str) -> Result<Setter, (String, String)> {
             "quote every value in the marker, or move other data out of the comment".to_string(),
         ));
     }
-    let setter_text = if let Some(value) = object.get(SHORT_HAND_KEY) {
-        value.as_str().unwrap_or_default().to_string()
-    } else if let Some(reference) = object.get("$ref").and_then(|v| v.as_str()) {
+    let string = |key: &str| object.get(key).and_then(|v| v.as_str());
+    // An empty short-hand value counts as absent: kyaml then falls back to the `$ref` form.
+    let setter_text = if let Some(value) = string(SHORT_HAND_KEY).filter(|v| !v.is_empty()) {
+        value.to_string()
+    } else if let Some(reference) = string("$ref") {
         match reference.strip_prefix(LONG_FORM_PREFIX) {
             Some(rest) => rest.to_string(),
             None => {
@@ -265,15 +481,21 @@ fn parse_setter_json(body: &str) -> Result<Setter, (String, String)> {
                 ))
             }
         }
-    } else if let Some(key) = object
-        .keys()
-        .find(|key| key.eq_ignore_ascii_case(SHORT_HAND_KEY))
-    {
-        return Err((
+    } else if string(SHORT_HAND_KEY).is_some() {
+        String::new()
+    } else if let Some(key) = object.keys().find(|key| key_near(key, SHORT_HAND_KEY)) {
+        let reason = if key.eq_ignore_ascii_case(SHORT_HAND_KEY) {
             format!(
                 "the key `{key}` must be spelled `{SHORT_HAND_KEY}` (the key is case-sensitive)"
-            ),
-            example.to_string(),
+            )
+        } else {
+            format!("the key `{key}` is not `{SHORT_HAND_KEY}`, so Flux does not see a marker")
+        };
+        return Err((reason, example.to_string()));
+    } else if let Some(key) = object.keys().find(|key| key_near(key, "$ref")) {
+        return Err((
+            format!("the key `{key}` must be spelled `$ref` for Flux to read the long form"),
+            format!(r##"write it as `# {{"$ref": "{LONG_FORM_PREFIX}<namespace>:<policy>"}}`"##),
         ));
     } else {
         return Err((
@@ -337,61 +559,79 @@ fn parse_setter(text: &str) -> Result<Setter, (String, String)> {
 }
 
 /// Finds every marker of a parsed file and decides, as kyaml would, whether Flux applies it.
+/// Linear in comments and nodes: what placement needs of the other comments is counted once.
 pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     let mut found = FileMarkers::default();
-    for (index, comment) in yaml.comments.iter().enumerate() {
-        let Some(parsed) = parse_comment(&comment.text) else {
-            continue;
-        };
-        let setter = match parsed {
-            Ok(setter) => setter,
-            Err((reason, help)) => {
+    let mut neighbours = None;
+    for comment in &yaml.comments {
+        let setter = match classify_comment(&comment.text) {
+            CommentKind::Other => continue,
+            CommentKind::CommentedOut => {
+                found
+                    .commented_out
+                    .push(CommentedOutMarker { span: comment.span });
+                continue;
+            }
+            CommentKind::Attempt(Err((reason, help))) => {
                 found.syntax_errors.push(MarkerSyntaxError {
                     span: comment.span,
                     reason,
                     help,
+                    intended_policy: intended_policy(&comment.text),
                 });
                 continue;
             }
+            CommentKind::Attempt(Ok(setter)) => setter,
         };
-        let placement = placement_of(yaml, index);
-        found.markers.push(Marker {
-            span: comment.span,
-            setter_text: format!("{}{}", setter.policy, setter.kind.suffix()),
-            setter,
-            placement,
-        });
+        let neighbours = neighbours.get_or_insert_with(|| CommentNeighbours::of(yaml));
+        let placement = placement_of(yaml, neighbours, comment.attachment);
+        found
+            .markers
+            .push(Marker::new(comment.span, setter, placement));
     }
     find_markers_in_block_scalars(text, yaml, &mut found);
     found.markers.sort_by_key(|m| m.span);
     found
 }
 
-fn placement_of(yaml: &YamlFile, comment_index: usize) -> Placement {
-    let comment = &yaml.comments[comment_index];
-    let target = match comment.attachment {
+/// Per node, how many own-line comments sit above it and whether it has a same-line comment.
+struct CommentNeighbours {
+    head_comments: Vec<u32>,
+    has_line_comment: Vec<bool>,
+}
+
+impl CommentNeighbours {
+    fn of(yaml: &YamlFile) -> CommentNeighbours {
+        let mut neighbours = CommentNeighbours {
+            head_comments: vec![0; yaml.nodes.len()],
+            has_line_comment: vec![false; yaml.nodes.len()],
+        };
+        for comment in &yaml.comments {
+            match comment.attachment {
+                Attachment::Head(id) => neighbours.head_comments[id] += 1,
+                Attachment::Line(id) => neighbours.has_line_comment[id] = true,
+                Attachment::InFlow(_) | Attachment::Detached => {}
+            }
+        }
+        neighbours
+    }
+}
+
+fn placement_of(
+    yaml: &YamlFile,
+    neighbours: &CommentNeighbours,
+    attachment: Attachment,
+) -> Placement {
+    let target = match attachment {
         Attachment::Line(id) => id,
         Attachment::Head(id) => {
-            let earlier_head = yaml.comments[..comment_index]
-                .iter()
-                .rev()
-                .take_while(|c| c.attachment == Attachment::Head(id))
-                .count();
-            let later_head = yaml.comments[comment_index + 1..]
-                .iter()
-                .take_while(|c| c.attachment == Attachment::Head(id))
-                .count();
-            if earlier_head + later_head > 0 {
+            if neighbours.head_comments[id] > 1 {
                 return Placement::Ignored(Ignored::MultiLineHead);
             }
             if yaml.nodes[id].role == Role::Key {
                 return Placement::Ignored(Ignored::HeadOfKey);
             }
-            let has_line_comment = yaml
-                .comments
-                .iter()
-                .any(|c| c.attachment == Attachment::Line(id));
-            if has_line_comment {
+            if neighbours.has_line_comment[id] {
                 return Placement::Ignored(Ignored::HiddenByLineComment);
             }
             id
@@ -436,14 +676,13 @@ fn find_markers_in_block_scalars(text: &str, yaml: &YamlFile, found: &mut FileMa
         let mut line_start = node.span.start;
         for line in text[node.span.range()].split_inclusive('\n') {
             if let Some(hash) = line.find('#') {
-                if let Some(Ok(setter)) = parse_comment(line[hash + 1..].trim_end()) {
+                if let CommentKind::Attempt(Ok(setter)) =
+                    classify_comment(line[hash + 1..].trim_end())
+                {
                     let start = line_start + hash;
-                    found.markers.push(Marker {
-                        span: Span::new(start, line_start + line.trim_end().len()),
-                        setter_text: format!("{}{}", setter.policy, setter.kind.suffix()),
-                        setter,
-                        placement: Placement::Ignored(Ignored::BlockScalar),
-                    });
+                    let span = Span::new(start, line_start + line.trim_end().len());
+                    let placement = Placement::Ignored(Ignored::BlockScalar);
+                    found.markers.push(Marker::new(span, setter, placement));
                 }
             }
             line_start += line.len();
@@ -457,9 +696,10 @@ mod tests {
     use crate::source::SourceFile;
 
     fn setter(comment: &str) -> Result<Setter, String> {
-        parse_comment(comment)
-            .unwrap()
-            .map_err(|(reason, _)| reason)
+        match classify_comment(comment) {
+            CommentKind::Attempt(verdict) => verdict.map_err(|(reason, _)| reason),
+            other => panic!("{comment}: not a marker attempt but {other:?}"),
+        }
     }
 
     #[test]
@@ -514,7 +754,117 @@ mod tests {
         ] {
             assert!(setter(comment).is_err(), "{comment}");
         }
-        assert!(parse_comment(" an ordinary comment").is_none());
+    }
+
+    #[test]
+    fn near_misses_and_key_order_are_attempts() {
+        for (comment, reason) in [
+            (r#" {"$ImagePolicy": "ns:p"}"#, "case-sensitive"),
+            (r#" {"$imagepolcy": "ns:p"}"#, "is not `$imagepolicy`"),
+            (r#" {"imagepolicy": "ns:p"}"#, "is not `$imagepolicy`"),
+            (r#" {"$image-policy": "ns:p"}"#, "is not `$imagepolicy`"),
+            (
+                r##" {"ref": "#/definitions/io.k8s.cli.setters.ns:p"}"##,
+                "must be spelled `$ref`",
+            ),
+            (
+                r##" {"$ref": "#/definitions/io.k8s.cli.setter.ns:p"}"##,
+                "must start with",
+            ),
+            (r#" "{"$imagepolicy": "ns:p"}""#, "wrapped in quotes"),
+            (r#" {"note": "x", "$imagepolicy": "ns:p:tag:x"}"#, "is not"),
+            (r#" {'note': 'x', '$imagepolicy': 'ns:p'}"#, "single quotes"),
+        ] {
+            let found = setter(comment).unwrap_err();
+            assert!(found.contains(reason), "{comment}: {found}");
+        }
+        let reordered = setter(r#" {"note": "pinned", "$imagepolicy": "ns:p:tag"}"#).unwrap();
+        assert_eq!(reordered.kind, SetterKind::Tag);
+        let long_form_empty_short =
+            setter(r##" {"$imagepolicy": "", "$ref": "#/definitions/io.k8s.cli.setters.ns:p"}"##);
+        assert_eq!(long_form_empty_short.unwrap().policy.name, "p");
+    }
+
+    #[test]
+    fn prose_and_commented_out_lines_are_not_attempts() {
+        for prose in [
+            " an ordinary comment",
+            " The $imagepolicy setter only resolves policies in the automation's own namespace",
+            r#" `# {"$imagepolicy": "flux-system:app"}`. The $imagepolicy setter only"#,
+            r#" see {"$imagepolicy": "ns:p"} below"#,
+            r##" {"$ref": "#/components/schemas/Pod"}"##,
+            " {name: value}",
+        ] {
+            assert_eq!(classify_comment(prose), CommentKind::Other, "{prose}");
+        }
+        for disabled in [
+            r#" image: ghcr.io/org/app:1.2.3 # {"$imagepolicy": "flux-system:app"}"#,
+            r#" - ghcr.io/org/app:1.2.3 # {"$imagepolicy": "flux-system:app"}"#,
+            r#"image: "1.2.3" ## {"$imagepolicy": "flux-system:app:tag"}"#,
+            r#" tag: 1.2.3 # {'$imagepolicy': 'flux-system:app:tag'}"#,
+            r#" # {"$imagepolicy": "flux-system:app"}"#,
+            r#" # image: app:1 # {"$imagepolicy": "flux-system:app"}"#,
+        ] {
+            assert_eq!(
+                classify_comment(disabled),
+                CommentKind::CommentedOut,
+                "{disabled}"
+            );
+        }
+        // A key without a value of its own is not a disabled value line.
+        assert_eq!(
+            classify_comment(r#" image: # {"$imagepolicy": "flux-system:app"}"#),
+            CommentKind::Other
+        );
+    }
+
+    #[test]
+    fn broken_attempts_still_name_their_policy() {
+        for (comment, intended) in [
+            (
+                r#" {'$imagepolicy': 'flux-system:app:tag'}"#,
+                Some("flux-system:app"),
+            ),
+            (
+                r#" {"$imagepolcy": "flux-system/app"}"#,
+                Some("flux-system:app"),
+            ),
+            (r#" {"$imagepolicy": "app"}"#, Some("app")),
+            (
+                r##" {"ref": "#/definitions/io.k8s.cli.setters.ns:p"}"##,
+                Some("ns:p"),
+            ),
+            (r#" {"$imagepolicy": ""}"#, None),
+        ] {
+            assert_eq!(intended_policy(comment).as_deref(), intended, "{comment}");
+        }
+    }
+
+    #[test]
+    fn prefilter_finds_every_attempt() {
+        assert!(may_hold_marker(b"a: 1 # {\"$imagepolcy\": \"ns:p\"}\n"));
+        assert!(may_hold_marker(b"a: 1 #  '{\"x\": 1}'\n"));
+        assert!(!may_hold_marker(b"a: 1 # ordinary\nb: \"#fff\"\n"));
+    }
+
+    #[test]
+    fn a_full_marker_on_a_version_is_not_an_image() {
+        for version in ["0.1.8", "v2.3.0-rc.1", "1.2.3.4", "10"] {
+            assert_eq!(
+                shape_mismatch(SetterKind::Image, version),
+                Some(ShapeMismatch::VersionNotImage),
+                "{version}"
+            );
+        }
+        assert_eq!(
+            shape_mismatch(SetterKind::Image, "nginx"),
+            Some(ShapeMismatch::Untagged)
+        );
+        assert_eq!(
+            shape_mismatch(SetterKind::Image, "ghcr.io/org/app:0.1.8"),
+            None
+        );
+        assert_eq!(shape_mismatch(SetterKind::Tag, "0.1.8"), None);
     }
 
     fn placements(text: &str) -> Vec<(String, Result<String, Ignored>)> {

@@ -546,6 +546,38 @@ impl Response {
     }
 }
 
+/// A host on 127.0.0.1 that accepts connections and never answers (a registry behind a dead
+/// proxy); counts the connections it received.
+pub struct SilentHost {
+    pub port: u16,
+    connections: Arc<AtomicUsize>,
+}
+
+impl SilentHost {
+    pub fn start() -> SilentHost {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        SilentHost { port, connections }
+    }
+
+    pub fn image(&self, repository: &str) -> String {
+        format!("127.0.0.1:{}/{repository}", self.port)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
 type Handler = dyn Fn(&Request) -> Response + Send + Sync;
 
 /// A hand-written HTTP/1.1 server on 127.0.0.1 (keep-alive, one thread per connection). TLS

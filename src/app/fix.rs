@@ -1,0 +1,512 @@
+//! `check --fix`, the whole write path top to bottom: read the inputs (the working tree, or the
+//! base commit with `--push`) → resolve every policy → plan the changes → rewrite the files' text
+//! → write it in place | print a diff | commit → push → pull request → report what remains.
+//! Nothing is written when a policy could not be resolved, unless `--keep-going`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{
+    diagnostics_exit_code, emit, find_targets, jobs, load_config, progress, render_report,
+    tag_source, Failure, Target, EXIT_ERRORS, EXIT_FAILURE,
+};
+use crate::cli::{CheckArgs, FixArgs, Format, GlobalArgs};
+use crate::config::Config;
+use crate::fix::{self, Change};
+use crate::forge;
+use crate::git::{self, PublishOutcome};
+use crate::report::{escape, Diagnostic, Report};
+use crate::rules;
+use crate::tags::TagSource;
+use crate::update::{self, ChangeRecord, ResolveFailure, Stage};
+use crate::workspace::Workspace;
+
+pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
+    let fix = &args.fix;
+    let mut targets = find_targets(&args.paths, args.root.root.as_deref())?;
+    if targets.len() != 1 {
+        return Err(Failure("--fix works on one repository at a time".into()));
+    }
+    let target = targets.remove(0);
+    let source = tag_source(&args.registry, args.tags_file.as_deref(), global)?;
+    let inputs = Inputs::read(&target.root, fix)?;
+    let work = Target {
+        root: inputs.root.clone(),
+        only_files: target.only_files.clone(),
+    };
+    let config = load_config(&work, &args.root, global)?;
+    let workspace = Workspace::load(&inputs.root, &config, jobs(args.jobs));
+
+    // Resolve: the tags of every policy in use (failures printed as they happen), Flux's pick.
+    let needs = update::needs(&workspace);
+    let quiet = global.quiet || args.format != Format::Human;
+    let fetched = progress::fetch(&source, &needs.requests, quiet, true);
+    let resolution = update::resolve(needs, &fetched, &source);
+    for failure in &resolution.failures {
+        if failure.stage != Stage::Tags {
+            eprintln!("error: {}: {}", failure.policy, escape(&failure.message));
+        }
+    }
+    let failed_to_resolve = !resolution.failures.is_empty();
+    if failed_to_resolve && !fix.keep_going {
+        eprintln!(
+            "error: {} could not be resolved; nothing was written (use --keep-going to apply the rest)",
+            unresolved(&resolution.failures)
+        );
+        // JSON readers still get the document, with the failures and no changes.
+        if args.format == Format::Json {
+            let outcome = FixOutcome {
+                changes: Vec::new(),
+                refused_downgrades: Vec::new(),
+                failures: &resolution.failures,
+                push: None,
+            };
+            let (_, output) = report_remaining(
+                args, global, &workspace, &config, &source, &target, &outcome,
+            )?;
+            emit(&output, args.output_file.as_deref())?;
+        }
+        return Ok(EXIT_FAILURE);
+    }
+    let mut failed = failed_to_resolve;
+    if failed_to_resolve {
+        eprintln!(
+            "error: {} could not be resolved; the other policies were applied",
+            unresolved(&resolution.failures)
+        );
+    }
+
+    // Plan: which marked values change.
+    let plan = update::plan(
+        &workspace,
+        &resolution,
+        target.only_files.as_deref(),
+        fix.no_downgrade,
+    );
+    for refused in &plan.refused_downgrades {
+        eprintln!(
+            "warning: {}:{}: not downgrading {} to {} ({}), as --no-downgrade asks",
+            escape(&refused.path),
+            refused.line,
+            escape(&refused.old),
+            refused.new,
+            refused.policy
+        );
+    }
+
+    // Rewrite: each changed file's new text, byte splices in memory.
+    let new_texts = fix::new_texts(&workspace, &plan.changes);
+
+    // Write in place, or show the diff, or commit → push → pull request.
+    let mut output = String::new();
+    let mut pushed = None;
+    if fix.dry_run {
+        if args.format == Format::Human {
+            output.push_str(&update::diff(&workspace, &new_texts));
+        }
+    } else if let Some(prefix) = &inputs.git_prefix {
+        let review = ReviewBranch::settle(fix, &config, &target.root)?;
+        let files = repository_files(&workspace, &new_texts, prefix);
+        let message = commit_message(
+            config.commit_message.as_deref(),
+            &review.week,
+            &plan.changes,
+        );
+        match review.push(fix, &files, &message) {
+            Ok(outcome) => {
+                if fix.open_pr && outcome != PublishOutcome::NothingToCommit {
+                    match review.open_pull_request(fix, &plan.changes) {
+                        Ok(line) => eprintln!("{}", escape(&line)),
+                        Err(message) => {
+                            eprintln!("error: {}", escape(&message));
+                            failed = true;
+                        }
+                    }
+                }
+                pushed = Some(outcome);
+            }
+            Err(error) => {
+                eprintln!("error: {}", escape(&error.to_string()));
+                failed = true;
+            }
+        }
+    } else {
+        fix::write_in_place(&workspace, &new_texts)?;
+    }
+
+    // Report: what changed, then what remains in the rewritten files (as they are before a dry
+    // run).
+    let after = if fix.dry_run {
+        workspace
+    } else {
+        workspace.with_new_texts(new_texts, &config)
+    };
+    let outcome = FixOutcome {
+        changes: update::records(&plan.changes),
+        refused_downgrades: update::records(&plan.refused_downgrades),
+        failures: &resolution.failures,
+        push: pushed.as_ref().map(PushRecord::from),
+    };
+    if args.format != Format::Json {
+        let verb = if fix.dry_run {
+            "would change"
+        } else if inputs.git_prefix.is_some() && pushed.is_none() {
+            "not pushed (nothing changed)"
+        } else {
+            "changed"
+        };
+        output.push_str(&changes_listing(&plan.changes, verb));
+        if let Some(outcome) = &pushed {
+            output.push_str(&push_line(outcome));
+        }
+    }
+    let (remaining, diagnostics_report) =
+        report_remaining(args, global, &after, &config, &source, &target, &outcome)?;
+    output.push_str(&diagnostics_report);
+    emit(&output, args.output_file.as_deref())?;
+    Ok(if failed {
+        EXIT_FAILURE
+    } else if fix.dry_run && !plan.changes.is_empty() {
+        // Like `ruff format --check`: a stale-images CI job fails when something would change.
+        EXIT_ERRORS
+    } else {
+        diagnostics_exit_code(args, &remaining)
+    })
+}
+
+/// `2 policies (flux-system:a, flux-system:b)`.
+fn unresolved(failures: &[ResolveFailure]) -> String {
+    let mut names: Vec<&str> = failures.iter().map(|f| f.policy.as_str()).collect();
+    names.dedup();
+    format!(
+        "{} polic{} ({})",
+        names.len(),
+        if names.len() == 1 { "y" } else { "ies" },
+        names.join(", ")
+    )
+}
+
+/// `file:line  old → new  (policy)` per change and the count, or that nothing changes.
+fn changes_listing(changes: &[Change], verb: &str) -> String {
+    if changes.is_empty() {
+        return "no changes: every marker is up to date\n".to_string();
+    }
+    format!(
+        "{}{} {verb}\n",
+        update::render_changes(changes),
+        changes.len()
+    )
+}
+
+/// The rules over the repository as it is after fixing: the diagnostics, and the report of them
+/// (the JSON document with `--fix`'s keys; in human, nothing when nothing remains).
+fn report_remaining(
+    args: &CheckArgs,
+    global: GlobalArgs,
+    after: &Workspace,
+    config: &Config,
+    source: &TagSource,
+    target: &Target,
+    outcome: &FixOutcome,
+) -> Result<(Vec<Diagnostic>, String), Failure> {
+    // The tags file was read once, for the tag source; the rules see the same snapshot.
+    let snapshot = match source {
+        TagSource::Snapshot(snapshot) => Some(snapshot),
+        TagSource::Registry(_) => None,
+    };
+    let (diagnostics, summary) = rules::run(after, config, snapshot, target.only_files.as_deref());
+    let report = Report {
+        diagnostics: &diagnostics,
+        summary: &summary,
+    };
+    let sources: HashMap<&str, &str> = after
+        .files
+        .iter()
+        .map(|f| (f.source.path.as_str(), f.source.text.as_str()))
+        .collect();
+    // Every other format prints the human report after the listing of changes.
+    let text = match args.format {
+        Format::Json => {
+            render_report(args, global, Format::Json, &report, &sources, Some(outcome))?
+        }
+        _ if diagnostics.is_empty() && !args.statistics => String::new(),
+        _ => render_report(
+            args,
+            global,
+            Format::Human,
+            &report,
+            &sources,
+            Some(outcome),
+        )?,
+    };
+    Ok((diagnostics, text))
+}
+
+/// Where the inputs are read from. With `--push` every input comes from the base commit,
+/// materialised in a scratch directory, so the user's working tree is never read or touched.
+struct Inputs {
+    root: PathBuf,
+    /// With `--push`: the target's path inside the git repository (`""` at its top level).
+    git_prefix: Option<String>,
+    /// Removed on drop.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+impl Inputs {
+    fn read(root: &Path, fix: &FixArgs) -> Result<Inputs, Failure> {
+        if !fix.push {
+            return Ok(Inputs {
+                root: root.to_path_buf(),
+                git_prefix: None,
+                _scratch: None,
+            });
+        }
+        let toplevel = git::toplevel(root).ok_or_else(|| {
+            Failure(format!(
+                "--push needs a git repository, and {} is not in one",
+                root.display()
+            ))
+        })?;
+        let prefix = crate::walk::relative_path(&toplevel, root);
+        let (_, files) = git::read_base_files(&toplevel, fix.base.as_deref(), |path| {
+            (prefix.is_empty() || path.starts_with(&format!("{prefix}/")))
+                && crate::walk::is_yaml_name(path.rsplit('/').next().unwrap_or(path))
+        })?;
+        let scratch = tempfile::tempdir()
+            .map_err(|e| Failure(format!("cannot create a temporary directory: {e}")))?;
+        for (path, bytes) in files {
+            let relative = if prefix.is_empty() {
+                path.as_str()
+            } else {
+                &path[prefix.len() + 1..]
+            };
+            let destination = scratch.path().join(relative);
+            let written =
+                std::fs::create_dir_all(destination.parent().expect("files have a parent"))
+                    .and_then(|()| std::fs::write(&destination, bytes));
+            written.map_err(|e| Failure(format!("cannot write {}: {e}", destination.display())))?;
+        }
+        Ok(Inputs {
+            root: scratch.path().to_path_buf(),
+            git_prefix: Some(prefix),
+            _scratch: Some(scratch),
+        })
+    }
+}
+
+/// The new texts keyed by their path in the git repository.
+fn repository_files(
+    workspace: &Workspace,
+    new_texts: &[(usize, String)],
+    prefix: &str,
+) -> git::Files {
+    new_texts
+        .iter()
+        .map(|(file, text)| {
+            let path = &workspace.files[*file].source.path;
+            let path = if prefix.is_empty() {
+                path.clone()
+            } else {
+                format!("{prefix}/{path}")
+            };
+            (path, text.clone().into_bytes())
+        })
+        .collect()
+}
+
+/// The review branch and where it goes; each setting from its flag, else the config, else the
+/// default.
+struct ReviewBranch<'a> {
+    repo: &'a Path,
+    branch: String,
+    /// `2026-w04`, for messages and titles.
+    week: String,
+    remote: String,
+    author: Option<git::Identity>,
+}
+
+impl<'a> ReviewBranch<'a> {
+    fn settle(fix: &FixArgs, config: &Config, repo: &'a Path) -> Result<ReviewBranch<'a>, Failure> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let template = fix
+            .branch
+            .as_deref()
+            .or(config.branch.as_deref())
+            .unwrap_or(git::DEFAULT_BRANCH_TEMPLATE);
+        let author = fix
+            .author
+            .as_deref()
+            .or(config.author.as_deref())
+            .map(parse_identity)
+            .transpose()?;
+        Ok(ReviewBranch {
+            repo,
+            branch: git::weekly_branch_name(template, now)?,
+            week: git::weekly_branch_name("{iso_year}-w{iso_week}", now)?,
+            remote: fix
+                .remote
+                .clone()
+                .or(config.remote.clone())
+                .unwrap_or_else(|| "origin".to_string()),
+            author,
+        })
+    }
+
+    /// One commit on the base's tip holding `files`, pushed lease-safe.
+    fn push(
+        &self,
+        fix: &FixArgs,
+        files: &git::Files,
+        message: &str,
+    ) -> Result<PublishOutcome, git::GitError> {
+        git::publish(&git::PublishRequest {
+            repo: self.repo,
+            base: fix.base.as_deref(),
+            branch: &self.branch,
+            remote: &self.remote,
+            files,
+            message,
+            author: self.author.clone(),
+            committer: None,
+            signoff: fix.signoff,
+            force: fix.force,
+            timeout: std::time::Duration::from_secs(fix.git_timeout.max(1)),
+        })
+    }
+
+    /// Creates or updates the branch's pull request; the body lists the changes.
+    fn open_pull_request(&self, fix: &FixArgs, changes: &[Change]) -> Result<String, String> {
+        let remote_url = git::remote_url(self.repo, &self.remote)
+            .ok_or_else(|| format!("cannot read the URL of remote `{}`", self.remote))?;
+        let base = fix
+            .base
+            .clone()
+            .or_else(|| git::current_branch(self.repo))
+            .ok_or("--open-pr needs --base on a detached HEAD")?;
+        let kind = match fix.forge {
+            Some(kind) => kind,
+            None => forge::detect(&remote_url).map_err(|e| e.to_string())?.0,
+        };
+        let token = forge::token_from_env(kind)
+            .ok_or_else(|| forge::ForgeError::MissingToken { forge: kind }.to_string())?;
+        let spec = forge::PullRequestSpec {
+            remote_url,
+            head: self.branch.clone(),
+            base,
+            title: format!("chore(images): update images for {}", self.week),
+            body: pull_request_body(changes),
+        };
+        let options = forge::ForgeOptions {
+            forge: Some(kind),
+            api_url: fix.forge_api_url.clone(),
+            ..forge::ForgeOptions::new(token)
+        };
+        forge::open_or_update(&spec, &options)
+            .map(|outcome| outcome.to_string())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// `Name <email>`.
+fn parse_identity(text: &str) -> Result<git::Identity, Failure> {
+    let invalid = || Failure(format!("--author `{text}` is not `Name <email>`"));
+    let (name, rest) = text.split_once('<').ok_or_else(invalid)?;
+    let email = rest.strip_suffix('>').ok_or_else(invalid)?;
+    Ok(git::Identity {
+        name: name.trim().to_string(),
+        email: email.trim().to_string(),
+    })
+}
+
+/// The commit message: the config's template (`{week}`, `{changes}`) or
+/// `chore(images): update images for 2026-w04` and one line per change (bulleted, so that git
+/// does not read `name: old → new` lines as trailers).
+fn commit_message(template: Option<&str>, week: &str, changes: &[Change]) -> String {
+    let lines: String = changes
+        .iter()
+        .map(|c| format!("- {}: {} → {} ({})\n", c.policy.name, c.old, c.new, c.path))
+        .collect();
+    template
+        .unwrap_or("chore(images): update images for {week}\n\n{changes}")
+        .replace("{week}", week)
+        .replace("{changes}", &lines)
+}
+
+/// A Markdown table of the changes.
+fn pull_request_body(changes: &[Change]) -> String {
+    let mut body = String::from("Image updates selected by the repository's ImagePolicies, as Flux would apply them.\n\n| file | line | policy | old | new |\n|---|---|---|---|---|\n");
+    for c in changes {
+        body.push_str(&format!(
+            "| `{}` | {} | `{}{}` | `{}` | `{}` |\n",
+            c.path,
+            c.line,
+            c.policy,
+            c.kind.suffix(),
+            c.old,
+            c.new
+        ));
+    }
+    body.push_str("\nGenerated by flux-image-lint.\n");
+    body
+}
+
+/// What `--fix` adds to the JSON document.
+#[derive(Serialize)]
+struct FixOutcome<'a> {
+    changes: Vec<ChangeRecord<'a>>,
+    refused_downgrades: Vec<ChangeRecord<'a>>,
+    failures: &'a [ResolveFailure],
+    push: Option<PushRecord<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+enum PushRecord<'a> {
+    Pushed {
+        branch: &'a str,
+        commit: &'a str,
+        replaced: Option<&'a str>,
+    },
+    UpToDate {
+        branch: &'a str,
+        commit: &'a str,
+    },
+    NothingToCommit,
+}
+
+impl<'a> From<&'a PublishOutcome> for PushRecord<'a> {
+    fn from(outcome: &'a PublishOutcome) -> PushRecord<'a> {
+        match outcome {
+            PublishOutcome::Pushed {
+                branch,
+                commit,
+                replaced,
+            } => PushRecord::Pushed {
+                branch,
+                commit,
+                replaced: replaced.as_deref(),
+            },
+            PublishOutcome::UpToDate { branch, commit } => PushRecord::UpToDate { branch, commit },
+            PublishOutcome::NothingToCommit => PushRecord::NothingToCommit,
+        }
+    }
+}
+
+fn push_line(outcome: &PublishOutcome) -> String {
+    match outcome {
+        PublishOutcome::Pushed {
+            branch,
+            commit,
+            replaced: Some(old),
+        } => format!("pushed {branch} at {commit} (replacing {old})\n"),
+        PublishOutcome::Pushed { branch, commit, .. } => format!("pushed {branch} at {commit}\n"),
+        PublishOutcome::UpToDate { branch, commit } => {
+            format!("{branch} is already up to date at {commit}; nothing pushed\n")
+        }
+        PublishOutcome::NothingToCommit => "nothing to commit; nothing pushed\n".to_string(),
+    }
+}

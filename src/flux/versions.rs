@@ -1,0 +1,1183 @@
+//! Which Flux a cluster runs, and what that Flux serves: the image API versions per kind, the
+//! commit-template fields, the marker and field features, and the Masterminds/semver it bundles.
+//!
+//! The table below was read from the image controllers' CRDs and CHANGELOGs at each release
+//! (fluxcd/image-reflector-controller, fluxcd/image-automation-controller) and from the
+//! controller versions each fluxcd/flux2 release bundles (`manifests/bases/*/kustomization.yaml`),
+//! up to Flux v2.9.4. A version newer than the table behaves as its newest line.
+//!
+//! Detection (`detect`) finds the pins a set of files holds; `ClusterFlux::resolve` keeps the
+//! ones that decide (the config first, then `FluxInstance`s, install-manifest headers, image
+//! controller tags, image CRDs) and answers the rules' questions. Several pins of the same rank
+//! that disagree stand for clusters this repository holds but does not tie to their files: an
+//! API or field then counts as working when it works on any of them.
+
+mod detect;
+
+use std::collections::BTreeSet;
+
+use semver::Version;
+
+pub use detect::{detect, PIN_PATTERNS};
+
+use super::Kind;
+use crate::config::Config;
+use crate::policy::range::Range;
+use crate::source::Span;
+
+/// One Flux minor line: its newest patch release and the minor versions of the image controllers
+/// it first shipped (reflector, automation), for mapping a controller tag to a Flux release.
+struct Line {
+    minor: (u64, u64),
+    newest_patch: u64,
+    reflector: (u64, u64),
+    automation: (u64, u64),
+}
+
+const fn line(
+    minor: (u64, u64),
+    newest_patch: u64,
+    reflector: (u64, u64),
+    automation: (u64, u64),
+) -> Line {
+    Line {
+        minor,
+        newest_patch,
+        reflector,
+        automation,
+    }
+}
+
+/// Every Flux line since the image controllers joined the distribution (v0.9). Flux 2 went from
+/// v0.41 to v2.0.
+static LINES: &[Line] = &[
+    line((0, 9), 1, (0, 7), (0, 6)),
+    line((0, 10), 0, (0, 7), (0, 7)),
+    line((0, 11), 0, (0, 7), (0, 7)),
+    line((0, 12), 3, (0, 8), (0, 8)),
+    line((0, 13), 4, (0, 9), (0, 9)),
+    line((0, 14), 2, (0, 9), (0, 10)),
+    line((0, 15), 3, (0, 10), (0, 12)),
+    line((0, 16), 2, (0, 11), (0, 14)),
+    line((0, 17), 2, (0, 11), (0, 14)),
+    line((0, 18), 3, (0, 12), (0, 15)),
+    line((0, 19), 1, (0, 13), (0, 15)),
+    line((0, 20), 1, (0, 13), (0, 16)),
+    line((0, 21), 1, (0, 13), (0, 16)),
+    line((0, 22), 1, (0, 13), (0, 17)),
+    line((0, 23), 0, (0, 13), (0, 17)),
+    line((0, 24), 1, (0, 14), (0, 18)),
+    line((0, 25), 3, (0, 15), (0, 19)),
+    line((0, 26), 3, (0, 16), (0, 20)),
+    line((0, 27), 4, (0, 16), (0, 20)),
+    line((0, 28), 5, (0, 17), (0, 21)),
+    line((0, 29), 5, (0, 17), (0, 22)),
+    line((0, 30), 2, (0, 18), (0, 22)),
+    line((0, 31), 5, (0, 19), (0, 23)),
+    line((0, 32), 0, (0, 20), (0, 24)),
+    line((0, 33), 0, (0, 20), (0, 24)),
+    line((0, 34), 0, (0, 21), (0, 25)),
+    line((0, 35), 0, (0, 22), (0, 26)),
+    line((0, 36), 0, (0, 22), (0, 26)),
+    line((0, 37), 0, (0, 23), (0, 27)),
+    line((0, 38), 3, (0, 23), (0, 28)),
+    line((0, 39), 0, (0, 24), (0, 29)),
+    line((0, 40), 2, (0, 25), (0, 30)),
+    line((0, 41), 2, (0, 26), (0, 31)),
+    line((2, 0), 1, (0, 29), (0, 35)),
+    line((2, 1), 2, (0, 30), (0, 36)),
+    line((2, 2), 3, (0, 31), (0, 37)),
+    line((2, 3), 0, (0, 32), (0, 38)),
+    line((2, 4), 0, (0, 33), (0, 39)),
+    line((2, 5), 1, (0, 34), (0, 40)),
+    line((2, 6), 4, (0, 35), (0, 41)),
+    line((2, 7), 5, (1, 0), (1, 0)),
+    line((2, 8), 8, (1, 1), (1, 1)),
+    line((2, 9), 4, (1, 2), (1, 2)),
+];
+
+/// An API version a CRD serves, and whether it is marked deprecated there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedApi {
+    pub version: String,
+    pub deprecated: bool,
+}
+
+/// From `since` on (until the next era), the versions each CRD serves. ImagePolicy and
+/// ImageRepository (image-reflector-controller) always move together; ImageUpdateAutomation
+/// (image-automation-controller) does not.
+struct ApiEra {
+    since: (u64, u64),
+    reflector: &'static [(&'static str, bool)],
+    automation: &'static [(&'static str, bool)],
+}
+
+const DEPRECATED: bool = true;
+const CURRENT: bool = false;
+
+static API_ERAS: &[ApiEra] = &[
+    ApiEra {
+        since: (0, 9),
+        reflector: &[("v1alpha1", CURRENT)],
+        automation: &[("v1alpha1", CURRENT)],
+    },
+    ApiEra {
+        since: (0, 13),
+        reflector: &[("v1alpha1", CURRENT), ("v1alpha2", CURRENT)],
+        automation: &[("v1alpha1", CURRENT), ("v1alpha2", CURRENT)],
+    },
+    ApiEra {
+        since: (0, 16),
+        reflector: &[
+            ("v1alpha1", CURRENT),
+            ("v1alpha2", CURRENT),
+            ("v1beta1", CURRENT),
+        ],
+        automation: &[
+            ("v1alpha1", CURRENT),
+            ("v1alpha2", CURRENT),
+            ("v1beta1", CURRENT),
+        ],
+    },
+    ApiEra {
+        since: (0, 37),
+        reflector: &[("v1beta1", CURRENT)],
+        automation: &[("v1beta1", CURRENT)],
+    },
+    ApiEra {
+        since: (0, 40),
+        reflector: &[("v1beta1", CURRENT), ("v1beta2", CURRENT)],
+        automation: &[("v1beta1", CURRENT)],
+    },
+    ApiEra {
+        since: (2, 3),
+        reflector: &[("v1beta1", CURRENT), ("v1beta2", CURRENT)],
+        automation: &[("v1beta1", DEPRECATED), ("v1beta2", CURRENT)],
+    },
+    ApiEra {
+        since: (2, 7),
+        reflector: &[("v1", CURRENT), ("v1beta2", DEPRECATED)],
+        automation: &[("v1", CURRENT), ("v1beta2", DEPRECATED)],
+    },
+    ApiEra {
+        since: (2, 9),
+        reflector: &[("v1", CURRENT)],
+        automation: &[("v1", CURRENT)],
+    },
+];
+
+/// A top-level field of the commit message template data (`messageTemplate`).
+pub struct TemplateField {
+    /// As written in a template, e.g. `.Changed.ImageResult`.
+    pub path: &'static str,
+    /// The first Flux line that fills it.
+    pub since: (u64, u64),
+    /// The first Flux line that no longer does: the template then fails and the automation stalls.
+    pub removed: Option<(u64, u64)>,
+    /// What to use instead, or how to get it.
+    pub advice: &'static str,
+}
+
+/// image-automation-controller's `TemplateData`: `.AutomationObject` and `.Updated` from 0.7
+/// (Flux 0.10), `.Changed` (`update.ResultV2`) from 0.38, `.Values` from 0.40, `.Updated` and
+/// `.Changed.ImageResult` removed in 1.0 (fluxcd/image-automation-controller#931).
+pub static TEMPLATE_FIELDS: &[TemplateField] = &[
+    TemplateField {
+        path: ".Updated",
+        since: (0, 10),
+        removed: Some((2, 7)),
+        advice: "use `.Changed.Changes` (old/new values with setters), `.Changed.FileChanges` or `.Changed.Objects`",
+    },
+    TemplateField {
+        path: ".Changed.ImageResult",
+        since: (2, 3),
+        removed: Some((2, 7)),
+        advice: "use `.Changed.FileChanges` or `.Changed.Objects`",
+    },
+    TemplateField {
+        path: ".Changed",
+        since: (2, 3),
+        removed: None,
+        advice: "upgrade Flux to 2.3 or later, or use `.Updated` until then",
+    },
+    TemplateField {
+        path: ".Values",
+        since: (2, 5),
+        removed: None,
+        advice: "upgrade Flux to 2.5 or later, or drop `.Values` from the template",
+    },
+];
+
+/// The template fields a commit message template reads from its root (`.Changed.Changes`,
+/// `$.Updated`), each field once, the most specific entry for each use.
+pub fn template_fields_used(template: &str) -> Vec<&'static TemplateField> {
+    let bytes = template.as_bytes();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut used: Vec<&'static TemplateField> = Vec::new();
+    for (at, _) in template.match_indices('.') {
+        // `$x.Field` and `.A.B` continue a chain; only a root access starts one.
+        if at > 0 && (is_ident(bytes[at - 1]) || matches!(bytes[at - 1], b'.' | b')')) {
+            continue;
+        }
+        let end = template[at..]
+            .char_indices()
+            .skip(1)
+            .find(|&(i, c)| !(c.is_ascii_alphanumeric() || c == '_' || (c == '.' && i > 1)))
+            .map_or(template.len(), |(i, _)| at + i);
+        let chain = template[at..end].trim_end_matches('.');
+        let field = TEMPLATE_FIELDS
+            .iter()
+            .filter(|f| chain == f.path || chain.starts_with(&format!("{}.", f.path)))
+            .max_by_key(|f| f.path.len());
+        if let Some(field) = field {
+            if !used.iter().any(|u| std::ptr::eq(*u, field)) {
+                used.push(field);
+            }
+        }
+    }
+    used
+}
+
+/// What appeared in a Flux line and is silently ignored by older ones. (ImageUpdateAutomation
+/// `spec.policySelector` arrived with its `v1beta2` API in 2.3, so the API table covers it.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    /// The `:digest` marker suffix (image-automation-controller 0.41): before, the setter is
+    /// unknown and the marker is skipped.
+    DigestMarker,
+    /// ImagePolicy `spec.digestReflectionPolicy` and `spec.interval` (image-reflector-controller
+    /// 0.35): before, Kubernetes drops the fields and `latestImage` carries no digest.
+    DigestReflection,
+}
+
+impl Feature {
+    pub fn since(self) -> (u64, u64) {
+        match self {
+            Feature::DigestMarker | Feature::DigestReflection => (2, 6),
+        }
+    }
+
+    fn controller(self) -> Controller {
+        match self {
+            Feature::DigestMarker => Controller::Automation,
+            Feature::DigestReflection => Controller::Reflector,
+        }
+    }
+}
+
+/// The Masterminds/semver that image-reflector-controller bundles decides what a `semver` range
+/// admits: v3.2 until Flux 2.4, v3.3.1 in 2.5 (rejects leading zeros in ranges), v3.3.0 in 2.6,
+/// v3.4 in 2.7–2.8 (a prerelease passes an AND group when any comparator of the group carries
+/// one), v3.5 from 2.9 (ranges capped at 512 bytes and 32 `||` groups). `policy::range`
+/// implements v3.5.
+pub static MASTERMINDS_SEMVER: &[((u64, u64), &str)] = &[
+    ((0, 37), "3.2"),
+    ((2, 5), "3.3.1"),
+    ((2, 6), "3.3.0"),
+    ((2, 7), "3.4"),
+    ((2, 9), "3.5"),
+];
+
+fn minor_of(version: &Version) -> (u64, u64) {
+    (version.major, version.minor)
+}
+
+fn show_minor((major, minor): (u64, u64)) -> String {
+    format!("{major}.{minor}")
+}
+
+/// Every Flux release the table knows, oldest first.
+fn releases() -> impl Iterator<Item = Version> {
+    LINES.iter().flat_map(|line| {
+        (0..=line.newest_patch).map(move |patch| Version::new(line.minor.0, line.minor.1, patch))
+    })
+}
+
+/// The newest release the table knows.
+pub fn newest() -> Version {
+    let last = LINES.last().expect("the table has lines");
+    Version::new(last.minor.0, last.minor.1, last.newest_patch)
+}
+
+/// A version as written in the config, on the command line or in a FluxInstance (`2.8`,
+/// `v2.8.3`, `2.9.x`, `>=2.3 <2.5`: Masterminds ranges, as the Flux Operator reads them): the
+/// newest known release it admits. A range whose lowest version is newer than the table stands
+/// for that (unknown) release, which behaves as the newest line.
+pub fn resolve_written(written: &str) -> Result<Version, String> {
+    let range = Range::parse(written.trim())
+        .map_err(|e| format!("`{written}` is not a Flux version or range: {e}"))?;
+    let beyond = lowest_written(written).filter(|v| *v > newest());
+    releases()
+        .chain(beyond)
+        .filter(|v| range.matches(v))
+        .max()
+        .ok_or_else(|| {
+            format!(
+                "`{written}` matches no Flux release (the newest known is {})",
+                newest()
+            )
+        })
+}
+
+/// The first `major[.minor[.patch]]` written in a range, missing parts as 0.
+fn lowest_written(written: &str) -> Option<Version> {
+    let start = written.find(|c: char| c.is_ascii_digit())?;
+    let mut parts = written[start..]
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .next()?
+        .split('.')
+        .map(|p| p.parse::<u64>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    let patch = parts.next().flatten().unwrap_or(0);
+    Some(Version::new(major, minor, patch))
+}
+
+/// The Flux release an image controller tag was shipped with: the newest release of the
+/// newest line that first shipped this controller minor or an older one.
+fn release_of_controller(controller: Controller, tag: &Version) -> Version {
+    let line = LINES
+        .iter()
+        .rev()
+        .find(|line| {
+            let first = match controller {
+                Controller::Reflector => line.reflector,
+                Controller::Automation => line.automation,
+            };
+            first <= minor_of(tag)
+        })
+        .unwrap_or(&LINES[0]);
+    Version::new(line.minor.0, line.minor.1, line.newest_patch)
+}
+
+fn era(minor: (u64, u64)) -> &'static ApiEra {
+    API_ERAS
+        .iter()
+        .rev()
+        .find(|era| era.since <= minor)
+        .unwrap_or(&API_ERAS[0])
+}
+
+fn era_apis(era: &ApiEra, kind: Kind) -> &'static [(&'static str, bool)] {
+    match kind {
+        Kind::ImagePolicy | Kind::ImageRepository => era.reflector,
+        Kind::ImageUpdateAutomation => era.automation,
+    }
+}
+
+/// What the Flux line of `version` serves for a kind.
+fn table_apis(kind: Kind, version: &Version) -> Vec<ServedApi> {
+    era_apis(era(minor_of(version)), kind)
+        .iter()
+        .map(|&(version, deprecated)| ServedApi {
+            version: version.to_string(),
+            deprecated,
+        })
+        .collect()
+}
+
+/// The first Flux line after `version` that no longer serves `api` for `kind`.
+fn removed_after(kind: Kind, api: &str, version: &Version) -> Option<(u64, u64)> {
+    API_ERAS
+        .iter()
+        .filter(|era| era.since > minor_of(version))
+        .find(|era| !era_apis(era, kind).iter().any(|&(v, _)| v == api))
+        .map(|era| era.since)
+}
+
+/// The first Flux line that serves `api` for `kind`.
+fn first_line_serving(kind: Kind, api: &str) -> Option<(u64, u64)> {
+    API_ERAS
+        .iter()
+        .find(|era| era_apis(era, kind).iter().any(|&(v, _)| v == api))
+        .map(|era| era.since)
+}
+
+/// The two image controllers whose tags tell the Flux release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    Reflector,
+    Automation,
+}
+
+impl Controller {
+    /// The controller that serves a kind.
+    fn of(kind: Kind) -> Controller {
+        match kind {
+            Kind::ImagePolicy | Kind::ImageRepository => Controller::Reflector,
+            Kind::ImageUpdateAutomation => Controller::Automation,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Controller::Reflector => "image-reflector-controller",
+            Controller::Automation => "image-automation-controller",
+        }
+    }
+}
+
+/// Where a Flux version was read from, in the order the sources decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinSource {
+    /// `flux_version` in the config, as written.
+    Config { written: String },
+    /// A Flux Operator `FluxInstance`'s `spec.distribution.version`, as written.
+    FluxInstance { written: String },
+    /// `# Flux Version:` in the header of a Flux install manifest.
+    InstallHeader,
+    /// An image controller's image tag.
+    ControllerImage { controller: Controller, tag: String },
+    /// An image CRD's `served:` flags.
+    Crd { kind: Kind, served: Vec<ServedApi> },
+    /// `check --flux-version`, as written.
+    Upgrade { written: String },
+    /// Nothing pinned: the newest release the table knows.
+    Assumed,
+}
+
+impl PinSource {
+    /// Lower ranks decide; pins of a higher rank are then ignored.
+    fn rank(&self) -> u8 {
+        match self {
+            PinSource::Upgrade { .. } => 0,
+            PinSource::Config { .. } => 1,
+            PinSource::FluxInstance { .. } => 2,
+            PinSource::InstallHeader => 3,
+            PinSource::ControllerImage { .. } => 4,
+            PinSource::Crd { .. } => 5,
+            PinSource::Assumed => 6,
+        }
+    }
+}
+
+/// One statement of which Flux runs, with where it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// The release it stands for; `None` for a CRD whose served set no release has.
+    pub version: Option<Version>,
+    pub source: PinSource,
+    /// The workspace file and span it was read from (`None` for the config and the command line).
+    pub at: Option<(usize, Span)>,
+    /// `path:line`, or `--flux-version`, for messages.
+    pub location: String,
+}
+
+impl Pin {
+    fn new(version: Option<Version>, source: PinSource, location: String) -> Pin {
+        Pin {
+            version,
+            source,
+            at: None,
+            location,
+        }
+    }
+
+    /// The release as precise as the source tells it.
+    fn shown_version(&self) -> Option<String> {
+        let version = self.version.as_ref()?;
+        Some(match self.source {
+            PinSource::ControllerImage { .. } | PinSource::Crd { .. } => {
+                show_minor(minor_of(version))
+            }
+            _ => version.to_string(),
+        })
+    }
+
+    /// `Flux 2.8.8 (# Flux Version at clusters/prod/flux-system/gotk-components.yaml:3)`.
+    pub fn describe(&self) -> String {
+        self.described(0)
+    }
+
+    /// As `describe`, adding how many more places say the same.
+    fn described(&self, more: usize) -> String {
+        let flux = self
+            .shown_version()
+            .map_or_else(|| "an unknown Flux".to_string(), |v| format!("Flux {v}"));
+        let from = match &self.source {
+            PinSource::Config { written } => {
+                format!("`flux_version: {written}` at {}", self.location)
+            }
+            PinSource::FluxInstance { written } => {
+                format!("FluxInstance version `{written}` at {}", self.location)
+            }
+            PinSource::InstallHeader => format!("install manifest header at {}", self.location),
+            PinSource::ControllerImage { controller, tag } => {
+                format!("{} {tag} at {}", controller.name(), self.location)
+            }
+            PinSource::Crd { kind, .. } => {
+                format!("{kind} CRD served flags at {}", self.location)
+            }
+            PinSource::Upgrade { written } => format!("`--flux-version {written}`"),
+            PinSource::Assumed => "the newest; no Flux version is pinned".to_string(),
+        };
+        match more {
+            0 => format!("{flux} ({from})"),
+            n => format!("{flux} ({from}, and {n} more)"),
+        }
+    }
+
+    /// Whether this pin tells anything about the controller that serves `kind`: a CRD speaks
+    /// for its own controller only, and only when its served set is a known release's.
+    fn speaks_for(&self, controller: Controller) -> bool {
+        match &self.source {
+            PinSource::Crd { kind, .. } => Controller::of(*kind) == controller,
+            _ => self.version.is_some(),
+        }
+    }
+
+    /// What this pin says about an API version of a kind.
+    fn api_status(&self, kind: Kind, api: &str) -> Option<ApiStatus> {
+        let served = self.served(kind)?;
+        Some(match served.iter().find(|s| s.version == api) {
+            Some(s) if s.deprecated => ApiStatus::Deprecated,
+            Some(_) => ApiStatus::Served,
+            None => ApiStatus::Unserved,
+        })
+    }
+
+    fn served(&self, kind: Kind) -> Option<Vec<ServedApi>> {
+        if !self.speaks_for(Controller::of(kind)) {
+            return None;
+        }
+        match &self.source {
+            PinSource::Crd { kind: crd, served } if *crd == kind => Some(served.clone()),
+            _ => self.version.as_ref().map(|v| table_apis(kind, v)),
+        }
+    }
+}
+
+/// Whether a cluster's Flux serves an API version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ApiStatus {
+    Served,
+    Deprecated,
+    Unserved,
+}
+
+/// The answer about one API version, with what the message needs.
+#[derive(Debug)]
+pub struct ApiVerdict {
+    pub status: ApiStatus,
+    /// The pins that say so, described.
+    pub because: String,
+    /// The first Flux line that no longer serves it (for a deprecated version).
+    pub removed_in: Option<String>,
+    /// What the deciding Flux serves for the kind, preferred first (`v1` before `v1beta2`).
+    pub served: Vec<String>,
+}
+
+/// The answer about one template field or feature that does not simply work.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Support {
+    /// It works on the cluster's Flux but a later line drops it (`removed_in`).
+    UntilUpgrade { removed_in: String },
+    /// The cluster's Flux dropped it (in `removed_in`).
+    Removed { removed_in: String },
+    /// The cluster's Flux predates it (it arrived in `since`).
+    NotYet { since: String },
+}
+
+/// `served_image_apis` from the config.
+#[derive(Debug, Clone)]
+pub struct ServedOverride {
+    pub versions: Vec<String>,
+    pub location: String,
+}
+
+/// What the Flux of one cluster (today: the repository as one cluster) runs, as far as the files
+/// and the config tell.
+#[derive(Debug)]
+pub struct ClusterFlux {
+    /// The pins that decide: every pin of the best-ranked source found (several when they
+    /// disagree), or the assumed newest release.
+    pins: Vec<Pin>,
+    served_override: Option<ServedOverride>,
+    /// With `--flux-version`: the pins of the cluster as it runs today.
+    upgrading_from: Option<Vec<Pin>>,
+}
+
+impl ClusterFlux {
+    /// Keeps the pins that decide among the files' `pins`, the config's (`flux_version` entries
+    /// for `cluster_path`, or all of them when there is no cluster) and `--flux-version`.
+    pub fn resolve(pins: Vec<Pin>, config: &Config, cluster_path: Option<&str>) -> ClusterFlux {
+        let mut all = pins;
+        all.extend(config_pins(config, cluster_path));
+        let current = best_ranked(all);
+        let served_override = config.served_image_apis.clone();
+        match &config.upgrade_to {
+            Some(target) => ClusterFlux {
+                pins: vec![Pin::new(
+                    Some(target.version.clone()),
+                    PinSource::Upgrade {
+                        written: target.written.clone(),
+                    },
+                    "--flux-version".to_string(),
+                )],
+                served_override: None,
+                upgrading_from: Some(current),
+            },
+            None => ClusterFlux {
+                pins: current,
+                served_override,
+                upgrading_from: None,
+            },
+        }
+    }
+
+    /// Which Flux the cluster runs and where that was read, for `--verbose`.
+    pub fn description(&self) -> String {
+        describe(self.pins.iter())
+    }
+
+    /// The note `--verbose` gives when nothing pins a version.
+    pub fn assumption(&self) -> Option<String> {
+        let pins = self.upgrading_from.as_ref().unwrap_or(&self.pins);
+        matches!(pins.as_slice(), [pin] if pin.source == PinSource::Assumed).then(|| {
+            format!(
+                "no Flux version is pinned (config `flux_version`, a FluxInstance, a Flux install manifest, image controller tags or image CRDs): checking against the newest Flux this tool knows, {}",
+                newest()
+            )
+        })
+    }
+
+    /// `; the cluster runs Flux 2.7.2 (…) now` in upgrade mode, else empty.
+    pub fn upgrade_note(&self) -> String {
+        match &self.upgrading_from {
+            Some(pins) => format!("; the cluster runs {} now", describe(pins.iter())),
+            None => String::new(),
+        }
+    }
+
+    /// Whether `api` (`v1beta2`) of `kind` is served. Served when any deciding pin serves it
+    /// undeprecated; deprecated when the ones that serve it deprecate it; else unserved. With
+    /// `served_image_apis`, the listed versions are served (deprecated unless a pin serves
+    /// them undeprecated) and the others are not.
+    pub fn api(&self, kind: Kind, api: &str) -> ApiVerdict {
+        let pins = self.speaking_for(Controller::of(kind));
+        let statuses: Vec<(&Pin, ApiStatus)> = pins
+            .iter()
+            .filter_map(|pin| Some((*pin, pin.api_status(kind, api)?)))
+            .collect();
+        let best = statuses
+            .iter()
+            .map(|(_, status)| *status)
+            .min()
+            .unwrap_or(ApiStatus::Unserved);
+        let mut served: Vec<String> = Vec::new();
+        for pin in &pins {
+            for s in pin.served(kind).unwrap_or_default() {
+                if !served.contains(&s.version) {
+                    served.push(s.version);
+                }
+            }
+        }
+        served.sort_by_key(|v| api_preference(v));
+        if let Some(config) = &self.served_override {
+            let listed = config.versions.iter().any(|v| v == api);
+            return ApiVerdict {
+                status: match (listed, best) {
+                    (false, _) => ApiStatus::Unserved,
+                    (true, ApiStatus::Served) => ApiStatus::Served,
+                    (true, _) => ApiStatus::Deprecated,
+                },
+                because: format!("`served_image_apis` at {}", config.location),
+                removed_in: None,
+                served: config.versions.clone(),
+            };
+        }
+        let deciding = statuses
+            .iter()
+            .filter(|(_, status)| *status == best)
+            .map(|(pin, _)| *pin);
+        let removed_in = (best == ApiStatus::Deprecated)
+            .then(|| {
+                statuses
+                    .iter()
+                    .filter(|(_, status)| *status == best)
+                    .filter_map(|(pin, _)| removed_after(kind, api, pin.version.as_ref()?))
+                    .max()
+                    .map(show_minor)
+            })
+            .flatten();
+        ApiVerdict {
+            status: best,
+            because: describe(deciding),
+            removed_in,
+            served,
+        }
+    }
+
+    /// The deciding pins that tell about a controller; the assumed newest release when none do.
+    fn speaking_for(&self, controller: Controller) -> Vec<&Pin> {
+        let pins: Vec<&Pin> = self
+            .pins
+            .iter()
+            .filter(|pin| pin.speaks_for(controller))
+            .collect();
+        if pins.is_empty() {
+            vec![&ASSUMED]
+        } else {
+            pins
+        }
+    }
+
+    /// The Flux line from which `api` of `kind` is served, for advice.
+    pub fn first_serving(kind: Kind, api: &str) -> Option<String> {
+        first_line_serving(kind, api).map(show_minor)
+    }
+
+    /// Whether a template field works: `None` when it does on some deciding pin and no later
+    /// line drops it.
+    pub fn template_field(&self, field: &TemplateField) -> Option<(Support, String)> {
+        self.support(Controller::Automation, field.since, field.removed)
+    }
+
+    /// Whether a feature works: `None` when it does on some deciding pin.
+    pub fn feature(&self, feature: Feature) -> Option<(Support, String)> {
+        self.support(feature.controller(), feature.since(), None)
+    }
+
+    /// Whether something that exists from `since` until `removed` works, with the pins that
+    /// decide, described.
+    fn support(
+        &self,
+        controller: Controller,
+        since: (u64, u64),
+        removed: Option<(u64, u64)>,
+    ) -> Option<(Support, String)> {
+        let versions: Vec<(&Pin, (u64, u64))> = self
+            .speaking_for(controller)
+            .into_iter()
+            .filter_map(|pin| Some((pin, minor_of(pin.version.as_ref()?))))
+            .collect();
+        let works = |minor: (u64, u64)| since <= minor && removed.is_none_or(|r| minor < r);
+        if let Some(removed) = removed {
+            if versions.iter().any(|(_, minor)| works(*minor)) {
+                let before = versions.iter().filter(|(_, minor)| works(*minor));
+                return Some((
+                    Support::UntilUpgrade {
+                        removed_in: show_minor(removed),
+                    },
+                    describe(before.map(|(pin, _)| *pin)),
+                ));
+            }
+        } else if versions.iter().any(|(_, minor)| works(*minor)) {
+            return None;
+        }
+        let too_new: Vec<&Pin> = versions
+            .iter()
+            .filter(|(_, minor)| removed.is_some_and(|r| *minor >= r))
+            .map(|(pin, _)| *pin)
+            .collect();
+        Some(match removed {
+            Some(removed) if !too_new.is_empty() => (
+                Support::Removed {
+                    removed_in: show_minor(removed),
+                },
+                describe(too_new.into_iter()),
+            ),
+            _ => (
+                Support::NotYet {
+                    since: show_minor(since),
+                },
+                describe(versions.iter().map(|(pin, _)| *pin)),
+            ),
+        })
+    }
+}
+
+/// Whether API version `a` is newer than `b` (`v1` > `v1beta2` > `v1beta1` > `v1alpha2`).
+pub fn is_newer_api(a: &str, b: &str) -> bool {
+    api_preference(a) < api_preference(b)
+}
+
+/// `v1` first, then betas before alphas, newest first.
+fn api_preference(version: &str) -> (u8, std::cmp::Reverse<String>) {
+    let stage = if version.contains("alpha") {
+        2
+    } else if version.contains("beta") {
+        1
+    } else {
+        0
+    };
+    (stage, std::cmp::Reverse(version.to_string()))
+}
+
+/// The pin that stands for an unpinned cluster: the newest release the table knows.
+static ASSUMED: std::sync::LazyLock<Pin> =
+    std::sync::LazyLock::new(|| Pin::new(Some(newest()), PinSource::Assumed, String::new()));
+
+/// The pins of the best rank among `pins`; the assumed newest release when there are none.
+fn best_ranked(pins: Vec<Pin>) -> Vec<Pin> {
+    let Some(best) = pins.iter().map(|pin| pin.source.rank()).min() else {
+        return vec![ASSUMED.clone()];
+    };
+    pins.into_iter()
+        .filter(|pin| pin.source.rank() == best)
+        .collect()
+}
+
+fn config_pins(config: &Config, cluster_path: Option<&str>) -> Vec<Pin> {
+    config
+        .flux_version
+        .iter()
+        .filter(|setting| {
+            cluster_path.is_none()
+                || setting.cluster_path.is_none()
+                || setting.cluster_path.as_deref() == cluster_path
+        })
+        .map(|setting| {
+            Pin::new(
+                Some(setting.version.clone()),
+                PinSource::Config {
+                    written: setting.written.clone(),
+                },
+                setting.location.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Pins for a message: one per distinct release, the first place each was read, and how many
+/// more places say the same.
+fn describe<'a>(pins: impl Iterator<Item = &'a Pin>) -> String {
+    let mut seen: Vec<(&Pin, usize)> = Vec::new();
+    for pin in pins {
+        match seen.iter_mut().find(|(first, _)| {
+            first.shown_version() == pin.shown_version() && first.shown_version().is_some()
+        }) {
+            Some((_, more)) => *more += 1,
+            None => seen.push((pin, 0)),
+        }
+    }
+    let described: BTreeSet<String> = seen
+        .iter()
+        .map(|(pin, more)| pin.described(*more))
+        .collect();
+    described.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+/// A `flux_version` from the config (or `--flux-version`): as written, resolved, and where.
+#[derive(Debug, Clone)]
+pub struct VersionSetting {
+    /// The cluster path it is for; `None` for every cluster.
+    pub cluster_path: Option<String>,
+    pub written: String,
+    pub version: Version,
+    /// `path:line` in the config.
+    pub location: String,
+}
+
+/// The table as Markdown, for the `api-version` rule's documentation (a test keeps them equal).
+pub fn api_table_markdown() -> String {
+    let mut out = String::from(
+        "| Flux | ImagePolicy, ImageRepository | ImageUpdateAutomation |\n|---|---|---|\n",
+    );
+    let list = |apis: &[(&str, bool)]| {
+        apis.iter()
+            .map(|&(v, deprecated)| {
+                if deprecated {
+                    format!("`{v}` (deprecated)")
+                } else {
+                    format!("`{v}`")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (i, era) in API_ERAS.iter().enumerate() {
+        let last = API_ERAS.get(i + 1).map(|next| {
+            LINES
+                .iter()
+                .rev()
+                .find(|line| line.minor < next.since)
+                .expect("every era has a line")
+                .minor
+        });
+        let flux = match last {
+            Some(last) if last == era.since => show_minor(era.since),
+            Some(last) => format!("{} – {}", show_minor(era.since), show_minor(last)),
+            None => format!("{} +", show_minor(era.since)),
+        };
+        out.push_str(&format!(
+            "| {flux} | {} | {} |\n",
+            list(era.reflector),
+            list(era.automation)
+        ));
+    }
+    out
+}
+
+/// The template fields as Markdown, for the `automation` rule's documentation.
+pub fn template_table_markdown() -> String {
+    let mut out = String::from("| field | filled from Flux | removed in |\n|---|---|---|\n");
+    for field in TEMPLATE_FIELDS {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            field.path,
+            show_minor(field.since),
+            field.removed.map_or("—".to_string(), show_minor)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(text: &str) -> Version {
+        Version::parse(text).unwrap()
+    }
+
+    fn pin(version: &str) -> Pin {
+        Pin::new(
+            Some(v(version)),
+            PinSource::InstallHeader,
+            "gotk.yaml:3".into(),
+        )
+    }
+
+    fn cluster(pins: Vec<Pin>) -> ClusterFlux {
+        ClusterFlux::resolve(pins, &Config::default(), None)
+    }
+
+    #[test]
+    fn written_versions_resolve_to_the_newest_known_release() {
+        assert_eq!(resolve_written("2.9.x").unwrap(), v("2.9.4"));
+        assert_eq!(resolve_written("2.x").unwrap(), newest());
+        assert_eq!(resolve_written("2.8").unwrap(), v("2.8.8"));
+        assert_eq!(resolve_written("v2.8.3").unwrap(), v("2.8.3"));
+        assert_eq!(resolve_written(">=2.3 <2.5").unwrap(), v("2.4.0"));
+        assert_eq!(resolve_written("0.38").unwrap(), v("0.38.3"));
+        // Newer than the table: that release, which behaves as the newest line.
+        assert_eq!(resolve_written("2.10.x").unwrap(), v("2.10.0"));
+        assert!(resolve_written("latest").is_err());
+        assert!(resolve_written("1.5").is_err());
+    }
+
+    #[test]
+    fn controller_tags_map_to_their_flux_release() {
+        let reflector = |tag| release_of_controller(Controller::Reflector, &v(tag));
+        let automation = |tag| release_of_controller(Controller::Automation, &v(tag));
+        assert_eq!(reflector("1.1.1"), v("2.8.8"));
+        assert_eq!(automation("1.0.2"), v("2.7.5"));
+        assert_eq!(reflector("0.31.2"), v("2.2.3"));
+        assert_eq!(automation("0.38.0"), v("2.3.0"));
+        assert_eq!(automation("0.11.0"), v("0.14.2"));
+        assert_eq!(reflector("1.3.0"), v("2.9.4"));
+    }
+
+    #[test]
+    fn served_apis_differ_by_kind_and_line() {
+        let on = |flux: &str, kind| cluster(vec![pin(flux)]).api(kind, "v1beta2").status;
+        // 2.0–2.2: ImagePolicy v1beta2 but ImageUpdateAutomation only v1beta1.
+        assert_eq!(on("2.1.0", Kind::ImagePolicy), ApiStatus::Served);
+        assert_eq!(
+            on("2.1.0", Kind::ImageUpdateAutomation),
+            ApiStatus::Unserved
+        );
+        assert_eq!(on("2.3.0", Kind::ImageUpdateAutomation), ApiStatus::Served);
+        assert_eq!(on("2.8.8", Kind::ImageRepository), ApiStatus::Deprecated);
+        assert_eq!(on("2.9.1", Kind::ImagePolicy), ApiStatus::Unserved);
+        assert_eq!(on("0.38.0", Kind::ImagePolicy), ApiStatus::Unserved);
+        let old = cluster(vec![pin("2.4.0")]);
+        assert_eq!(
+            old.api(Kind::ImageUpdateAutomation, "v1beta1").status,
+            ApiStatus::Deprecated
+        );
+        assert_eq!(old.api(Kind::ImagePolicy, "v1").status, ApiStatus::Unserved);
+        let verdict = cluster(vec![pin("2.8.8")]).api(Kind::ImagePolicy, "v1beta2");
+        assert_eq!(verdict.removed_in.as_deref(), Some("2.9"));
+        assert_eq!(verdict.served, ["v1", "v1beta2"]);
+    }
+
+    #[test]
+    fn disagreeing_pins_serve_what_any_of_them_serves() {
+        let mixed = cluster(vec![pin("2.3.0"), pin("2.9.4"), pin("2.3.0")]);
+        assert_eq!(
+            mixed.api(Kind::ImagePolicy, "v1beta2").status,
+            ApiStatus::Served
+        );
+        assert_eq!(mixed.api(Kind::ImagePolicy, "v1").status, ApiStatus::Served);
+        let verdict = mixed.api(Kind::ImageUpdateAutomation, "v1beta1");
+        assert_eq!(verdict.status, ApiStatus::Deprecated);
+        assert_eq!(
+            verdict.because,
+            "Flux 2.3.0 (install manifest header at gotk.yaml:3, and 1 more)"
+        );
+        assert_eq!(
+            mixed.api(Kind::ImagePolicy, "v1alpha1").status,
+            ApiStatus::Unserved
+        );
+    }
+
+    #[test]
+    fn a_crd_pin_serves_what_its_flags_say() {
+        let crd = Pin::new(
+            None,
+            PinSource::Crd {
+                kind: Kind::ImagePolicy,
+                served: vec![ServedApi {
+                    version: "v1beta3".into(),
+                    deprecated: false,
+                }],
+            },
+            "crds.yaml:2".into(),
+        );
+        let flux = cluster(vec![crd]);
+        assert_eq!(
+            flux.api(Kind::ImagePolicy, "v1beta3").status,
+            ApiStatus::Served
+        );
+        assert_eq!(
+            flux.api(Kind::ImagePolicy, "v1").status,
+            ApiStatus::Unserved
+        );
+        // It says nothing of the other controller's kinds nor templates: the newest is assumed.
+        let automation = flux.api(Kind::ImageUpdateAutomation, "v1beta2");
+        assert_eq!(automation.status, ApiStatus::Unserved);
+        assert!(automation.because.contains("no Flux version is pinned"));
+        assert_eq!(
+            flux.template_field(&TEMPLATE_FIELDS[0]).unwrap().0,
+            Support::Removed {
+                removed_in: "2.7".into()
+            }
+        );
+    }
+
+    #[test]
+    fn template_fields_by_line() {
+        let updated = &TEMPLATE_FIELDS[0];
+        let changed = &TEMPLATE_FIELDS[2];
+        let (support, because) = cluster(vec![pin("2.4.0")]).template_field(updated).unwrap();
+        assert_eq!(
+            support,
+            Support::UntilUpgrade {
+                removed_in: "2.7".into()
+            }
+        );
+        assert!(because.starts_with("Flux 2.4.0"), "{because}");
+        assert_eq!(
+            cluster(vec![pin("2.7.2")])
+                .template_field(updated)
+                .unwrap()
+                .0,
+            Support::Removed {
+                removed_in: "2.7".into()
+            }
+        );
+        assert_eq!(cluster(vec![pin("2.4.0")]).template_field(changed), None);
+        assert_eq!(
+            cluster(vec![pin("2.2.0")])
+                .template_field(changed)
+                .unwrap()
+                .0,
+            Support::NotYet {
+                since: "2.3".into()
+            }
+        );
+        assert_eq!(
+            cluster(vec![pin("2.5.0")])
+                .feature(Feature::DigestMarker)
+                .unwrap()
+                .0,
+            Support::NotYet {
+                since: "2.6".into()
+            }
+        );
+        assert_eq!(
+            cluster(vec![pin("2.6.0")]).feature(Feature::DigestMarker),
+            None
+        );
+    }
+
+    #[test]
+    fn template_fields_are_read_from_the_root_chain() {
+        let paths = |template| {
+            template_fields_used(template)
+                .iter()
+                .map(|f| f.path)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            paths("{{range .Updated.Images}}{{println .}}{{end}}"),
+            [".Updated"]
+        );
+        assert_eq!(
+            paths("{{ range .Changed.ImageResult.Files }}{{ $.Changed.Changes }}{{ .Values.env }}"),
+            [".Changed.ImageResult", ".Changed", ".Values"]
+        );
+        assert!(
+            paths("{{ range $c := .Changed.Changes }}{{ $c.Updated }}{{ .NewValue }}").len() == 1
+        );
+        assert!(paths("Automated update. {{ .AutomationObject }}").is_empty());
+    }
+
+    #[test]
+    fn pins_of_the_best_rank_decide() {
+        let instance = Pin::new(
+            Some(v("2.4.0")),
+            PinSource::FluxInstance {
+                written: "2.4.x".into(),
+            },
+            "instance.yaml:8".into(),
+        );
+        let flux = cluster(vec![pin("2.9.4"), instance]);
+        assert_eq!(
+            flux.api(Kind::ImagePolicy, "v1").status,
+            ApiStatus::Unserved
+        );
+        assert!(flux.assumption().is_none());
+        let nothing = cluster(Vec::new());
+        assert!(nothing.assumption().unwrap().contains("2.9.4"));
+        assert_eq!(
+            nothing.api(Kind::ImagePolicy, "v1").status,
+            ApiStatus::Served
+        );
+    }
+
+    #[test]
+    fn the_config_overrides_the_files_and_the_flag_overrides_both() {
+        let mut config = Config::default();
+        config.flux_version.push(VersionSetting {
+            cluster_path: None,
+            written: "2.4".into(),
+            version: v("2.4.0"),
+            location: ".flux-image-lint.yaml:1".into(),
+        });
+        let flux = ClusterFlux::resolve(vec![pin("2.9.4")], &config, None);
+        assert_eq!(
+            flux.api(Kind::ImagePolicy, "v1beta2").status,
+            ApiStatus::Served
+        );
+        config.served_image_apis = Some(ServedOverride {
+            versions: vec!["v1".into()],
+            location: ".flux-image-lint.yaml:2".into(),
+        });
+        let flux = ClusterFlux::resolve(vec![pin("2.9.4")], &config, None);
+        assert_eq!(
+            flux.api(Kind::ImagePolicy, "v1beta2").status,
+            ApiStatus::Unserved
+        );
+        assert_eq!(
+            flux.api(Kind::ImagePolicy, "v1").status,
+            ApiStatus::Deprecated
+        );
+        config.upgrade_to = Some(VersionSetting {
+            cluster_path: None,
+            written: "2.9".into(),
+            version: v("2.9.4"),
+            location: "--flux-version".into(),
+        });
+        let flux = ClusterFlux::resolve(vec![pin("2.7.2")], &config, None);
+        let verdict = flux.api(Kind::ImagePolicy, "v1beta2");
+        assert_eq!(verdict.status, ApiStatus::Unserved);
+        assert_eq!(verdict.because, "Flux 2.9.4 (`--flux-version 2.9`)");
+        assert_eq!(
+            flux.upgrade_note(),
+            "; the cluster runs Flux 2.4.0 (`flux_version: 2.4` at .flux-image-lint.yaml:1) now"
+        );
+    }
+}
