@@ -9,6 +9,8 @@ use super::Kind;
 pub struct FluxIndex {
     pub objects: Vec<FluxObject>,
     by_key: HashMap<(Kind, String, String), Vec<usize>>,
+    /// Object ids per kind, in file order: rules ask for a kind once per marker.
+    by_kind: HashMap<Kind, Vec<usize>>,
 }
 
 impl FluxIndex {
@@ -16,7 +18,9 @@ impl FluxIndex {
     /// so that the first definition of a duplicate is the same on every run.
     pub fn new(objects: Vec<FluxObject>) -> FluxIndex {
         let mut by_key: HashMap<_, Vec<usize>> = HashMap::new();
+        let mut by_kind: HashMap<_, Vec<usize>> = HashMap::new();
         for (i, object) in objects.iter().enumerate() {
+            by_kind.entry(object.kind).or_default().push(i);
             by_key
                 .entry((
                     object.kind,
@@ -26,7 +30,11 @@ impl FluxIndex {
                 .or_default()
                 .push(i);
         }
-        FluxIndex { objects, by_key }
+        FluxIndex {
+            objects,
+            by_key,
+            by_kind,
+        }
     }
 
     /// The first object with this identity.
@@ -50,7 +58,8 @@ impl FluxIndex {
     }
 
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &FluxObject> {
-        self.objects.iter().filter(move |o| o.kind == kind)
+        let ids = self.by_kind.get(&kind).map_or(&[][..], Vec::as_slice);
+        ids.iter().map(|&i| &self.objects[i])
     }
 
     pub fn policy(&self, namespace: &str, name: &str) -> Option<(&FluxObject, &PolicySpec)> {

@@ -143,6 +143,9 @@ pub struct Context<'a> {
     judged: Vec<usize>,
     /// The Flux the repository runs, as one cluster.
     flux: ClusterFlux,
+    /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
+    /// now and its pattern tests accept. Gathered in one pass, not once per policy.
+    repository_tags: HashMap<String, BTreeSet<String>>,
 }
 
 /// A marker Flux would apply, with where it is.
@@ -253,30 +256,11 @@ impl<'a> Context<'a> {
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
     /// tests' `accept` lists, and the `--tags-file` snapshot of its image.
     pub fn known_tags(&self, policy: &FluxObject, spec: &PolicySpec) -> BTreeSet<String> {
-        let key = policy.key();
-        let mut tags: BTreeSet<String> = self
-            .workspace
-            .pattern_tests
-            .iter()
-            .filter(|t| t.policy.value == key)
-            .flat_map(|t| &t.accept)
-            .map(|t| t.value.clone())
-            .collect();
-        for site in self.markers() {
-            let Some(value) = site.value() else { continue };
-            if site.marker.setter.policy.to_string() != key {
-                continue;
-            }
-            match site.marker.setter.kind {
-                SetterKind::Tag => {
-                    tags.insert(value.value.clone());
-                }
-                SetterKind::Image => {
-                    tags.extend(ImageRef::parse(&value.value).ok().and_then(|i| i.tag))
-                }
-                SetterKind::Name | SetterKind::Digest => {}
-            }
-        }
+        let mut tags = self
+            .repository_tags
+            .get(&policy.key())
+            .cloned()
+            .unwrap_or_default();
         let image = self
             .workspace
             .index
@@ -335,14 +319,40 @@ impl<'a> Context<'a> {
         for (key, definition) in definitions {
             compiled.entry(key).or_default().push(definition);
         }
-        Context {
+        let mut cx = Context {
             judged: judged_objects(&workspace.index.objects),
             workspace,
             config,
             snapshot,
             compiled,
             flux: repository_flux(workspace, config),
+            repository_tags: HashMap::new(),
+        };
+        cx.repository_tags = cx.gather_repository_tags();
+        cx
+    }
+
+    fn gather_repository_tags(&self) -> HashMap<String, BTreeSet<String>> {
+        let mut tags: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for test in &self.workspace.pattern_tests {
+            tags.entry(test.policy.value.clone())
+                .or_default()
+                .extend(test.accept.iter().map(|t| t.value.clone()));
         }
+        for site in self.markers() {
+            let Some(value) = site.value() else { continue };
+            let tag = match site.marker.setter.kind {
+                SetterKind::Tag => Some(value.value.clone()),
+                SetterKind::Image => ImageRef::parse(&value.value).ok().and_then(|i| i.tag),
+                SetterKind::Name | SetterKind::Digest => None,
+            };
+            if let Some(tag) = tag {
+                tags.entry(site.marker.setter.policy.to_string())
+                    .or_default()
+                    .insert(tag);
+            }
+        }
+        tags
     }
 }
 
