@@ -46,7 +46,8 @@ pub fn render(report: &Report, sources: &HashMap<&str, &str>, style: Style) -> S
                     .get(diagnostic.file.as_str())
                     .map(|text| FileSource::new(&diagnostic.file, text))
             })
-            .as_ref();
+            .as_ref()
+            .filter(|source| source.lines_are_short_around(diagnostic));
         let rendered = Rendered {
             diagnostic,
             message: escape(&diagnostic.message),
@@ -164,6 +165,28 @@ impl<'a> FileSource<'a> {
             text: neutralise_source(text),
             line_starts,
         }
+    }
+}
+
+/// Longest line shown under a diagnostic: beyond it the snippet is left out (a generated
+/// one-line file of megabytes would flood the terminal, and miette cannot pad past 65,535
+/// columns).
+const MAX_SHOWN_LINE: usize = 4096;
+
+impl FileSource<'_> {
+    /// Whether the span's lines and their neighbours are short enough to show.
+    fn lines_are_short_around(&self, diagnostic: &Diagnostic) -> bool {
+        let line_of = |offset: usize| self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let first = line_of(diagnostic.byte_start).saturating_sub(1);
+        let last = (line_of(diagnostic.byte_end) + 1).min(self.line_starts.len() - 1);
+        (first..=last).all(|line| {
+            let end = self
+                .line_starts
+                .get(line + 1)
+                .copied()
+                .unwrap_or(self.text.len());
+            end - self.line_starts[line] <= MAX_SHOWN_LINE
+        })
     }
 }
 

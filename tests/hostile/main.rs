@@ -11,6 +11,8 @@ mod bytes;
 mod git;
 mod harness;
 mod limits;
+mod long_lines;
 mod output;
+mod properties;
 mod registry;
 mod signals;
