@@ -41,6 +41,18 @@ impl Outcome {
         );
         code
     }
+
+    /// Asserts the exit code (through [`Outcome::sane`]) and that stderr says `message`.
+    pub fn exits_saying(&self, code: i32, message: &str) {
+        assert_eq!(self.sane(), code, "{self:#?}");
+        assert!(self.stderr.contains(message), "{}", self.stderr);
+    }
+
+    /// Asserts the exit code and that stdout says `message`.
+    pub fn exits_reporting(&self, code: i32, message: &str) {
+        assert_eq!(self.sane(), code, "{self:#?}");
+        assert!(self.stdout.contains(message), "{}", self.stdout);
+    }
 }
 
 pub fn binary_path() -> &'static str {
