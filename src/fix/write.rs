@@ -301,6 +301,25 @@ mod tests {
     }
 
     #[test]
+    fn the_owner_is_kept_where_the_process_may_set_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.yaml");
+        fs::write(&path, "old").unwrap();
+        // SAFETY: geteuid cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        let (uid, gid) = if root {
+            (65534, 65534)
+        } else {
+            let m = fs::metadata(&path).unwrap();
+            (m.uid(), m.gid())
+        };
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+        replace_unchanged(&path, b"old", b"new").unwrap();
+        let metadata = fs::metadata(&path).unwrap();
+        assert_eq!((metadata.uid(), metadata.gid()), (uid, gid));
+    }
+
+    #[test]
     fn an_edited_file_is_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.yaml");

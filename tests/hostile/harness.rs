@@ -1,5 +1,5 @@
 //! Running the binary under measurement: exit status, output, peak memory, and a timeout that
-//! kills the run (never a duration assertion).
+//! kills the run (never a duration assertion). `HOSTILE_PEAKS=1` prints each run's peak.
 
 use std::io::Read;
 use std::path::Path;
@@ -34,6 +34,9 @@ impl Outcome {
             .code
             .unwrap_or_else(|| panic!("ended by signal {:?}: {self:#?}", self.signal));
         assert!(matches!(code, 0..=2), "exit code {code}: {self:#?}");
+        if std::env::var_os("HOSTILE_PEAKS").is_some() {
+            eprintln!("peak resident set: {} MB", self.peak_rss_mb);
+        }
         assert!(
             self.peak_rss_mb < MAX_RSS_MB,
             "peak memory {} MB: {self:#?}",
