@@ -33,8 +33,8 @@ pub struct GlobalArgs {
     /// No progress and no closing summary; diagnostics, changes and errors still print.
     #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Say which root, config and Flux version are used; twice (`-vv`): also log every registry
-    /// request (credentials are never shown).
+    /// Say which root, config and served image APIs are used; twice (`-vv`): also log every
+    /// registry request (credentials are never shown).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -103,7 +103,8 @@ pub struct CheckArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output_file: Option<PathBuf>,
-    /// Instead of the diagnostics, how many each rule found (human: a table; json: a list).
+    /// Instead of the diagnostics, how many each rule found (human: a table; json: a
+    /// `statistics` list).
     #[arg(long)]
     pub statistics: bool,
     /// Exit 0 even when errors are found (2 still means the tool could not do its job).

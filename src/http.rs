@@ -8,7 +8,7 @@
 //! connection, a TLS failure or a redirect loop.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 /// 408, 429, 500, 502, 503 and 504: the server is there but cannot answer now.
@@ -57,14 +57,18 @@ pub const BREAKER_THRESHOLD: usize = 3;
 
 /// A per-host circuit breaker: after [`BREAKER_THRESHOLD`] consecutive connection failures or
 /// timeouts to a host, its further requests fail at once with the first of those errors,
-/// instead of each waiting for its own timeout. Any answer from the host closes it again.
+/// instead of each waiting for its own timeout. While a host has failed, one request at a time
+/// goes to it, so the requests already under way decide before more are sent. Any answer from
+/// the host closes the breaker again.
 pub struct Breaker<E> {
     hosts: Mutex<HashMap<String, HostRecord<E>>>,
+    settled: Condvar,
 }
 
 struct HostRecord<E> {
     consecutive_failures: usize,
     first_error: Option<E>,
+    in_flight: usize,
 }
 
 /// Why a breaker refused a request: the host's first failure and how many followed in a row.
@@ -77,38 +81,58 @@ impl<E: Clone> Default for Breaker<E> {
     fn default() -> Self {
         Breaker {
             hosts: Mutex::new(HashMap::new()),
+            settled: Condvar::new(),
         }
     }
 }
 
 impl<E: Clone> Breaker<E> {
-    /// `Some` when `host` has failed too often in a row to be asked again.
-    pub fn refuses(&self, host: &str) -> Option<HostDown<E>> {
-        let hosts = self.hosts.lock().unwrap();
-        let record = hosts.get(host)?;
-        if record.consecutive_failures < BREAKER_THRESHOLD {
-            return None;
-        }
-        Some(HostDown {
-            first_error: record.first_error.clone()?,
-            consecutive_failures: record.consecutive_failures,
-        })
-    }
-
-    /// The host answered (whatever the status): it is reachable.
-    pub fn answered(&self, host: &str) {
-        self.hosts.lock().unwrap().remove(host);
-    }
-
-    /// The host could not be reached or did not answer in time.
-    pub fn unreachable(&self, host: &str, error: &E) {
+    /// Runs `request` to `host` unless the breaker refuses it; `unreachable` says which of its
+    /// errors mean the host could not be reached or did not answer in time.
+    pub fn call<T>(
+        &self,
+        host: &str,
+        request: impl FnOnce() -> Result<T, E>,
+        unreachable: impl Fn(&E) -> bool,
+    ) -> Result<Result<T, E>, HostDown<E>> {
         let mut hosts = self.hosts.lock().unwrap();
-        let record = hosts.entry(host.to_string()).or_insert(HostRecord {
-            consecutive_failures: 0,
-            first_error: None,
-        });
-        record.consecutive_failures += 1;
-        record.first_error.get_or_insert_with(|| error.clone());
+        loop {
+            let record = hosts.entry(host.to_string()).or_insert(HostRecord {
+                consecutive_failures: 0,
+                first_error: None,
+                in_flight: 0,
+            });
+            if record.consecutive_failures >= BREAKER_THRESHOLD {
+                if let Some(first_error) = record.first_error.clone() {
+                    return Err(HostDown {
+                        first_error,
+                        consecutive_failures: record.consecutive_failures,
+                    });
+                }
+            }
+            if record.consecutive_failures == 0 || record.in_flight == 0 {
+                record.in_flight += 1;
+                break;
+            }
+            hosts = self.settled.wait(hosts).unwrap();
+        }
+        drop(hosts);
+        let result = request();
+        let mut hosts = self.hosts.lock().unwrap();
+        let record = hosts.get_mut(host).expect("registered before the request");
+        record.in_flight -= 1;
+        match &result {
+            Err(error) if unreachable(error) => {
+                record.consecutive_failures += 1;
+                record.first_error.get_or_insert_with(|| error.clone());
+            }
+            _ => {
+                record.consecutive_failures = 0;
+                record.first_error = None;
+            }
+        }
+        self.settled.notify_all();
+        Ok(result)
     }
 }
 
@@ -159,16 +183,20 @@ mod tests {
     #[test]
     fn the_breaker_opens_after_consecutive_failures_and_closes_on_an_answer() {
         let breaker: Breaker<String> = Breaker::default();
-        for n in 1..BREAKER_THRESHOLD {
-            breaker.unreachable("a", &format!("failure {n}"));
-            assert!(breaker.refuses("a").is_none());
+        let fail = |n: usize| move || Err::<(), String>(format!("failure {n}"));
+        let unreachable = |_: &String| true;
+        for n in 1..=BREAKER_THRESHOLD {
+            assert!(breaker.call("a", fail(n), unreachable).is_ok(), "asked");
         }
-        breaker.unreachable("a", &"last".to_string());
-        let down = breaker.refuses("a").expect("open");
+        let down = breaker.call("a", fail(0), unreachable).expect_err("open");
         assert_eq!(down.first_error, "failure 1");
         assert_eq!(down.consecutive_failures, BREAKER_THRESHOLD);
-        assert!(breaker.refuses("b").is_none());
-        breaker.answered("a");
-        assert!(breaker.refuses("a").is_none());
+        assert!(breaker.call("b", || Ok(()), unreachable).is_ok());
+        // An error that is an answer (a 404) resets the count.
+        let breaker: Breaker<String> = Breaker::default();
+        for n in 0..2 * BREAKER_THRESHOLD {
+            let counts = move |_: &String| n % 2 == 0;
+            assert!(breaker.call("a", fail(n), counts).is_ok());
+        }
     }
 }

@@ -2,11 +2,13 @@
 //! the kustomizations name, the model of what Flux applies and its objects indexed, ready for
 //! the rules. Glue for walk → scan → model; owns no rule.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
 use crate::flux::objects::API_GROUP;
+use crate::flux::objects::{FluxObject, PolicySpec};
 use crate::flux::versions::PIN_PATTERNS;
 use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
@@ -37,8 +39,14 @@ pub struct Workspace {
     pub root: PathBuf,
     pub files: Vec<ScannedFile>,
     pub index: FluxIndex,
-    /// Renders, build errors and notes: what Flux applies.
+    /// Renders, clusters, build errors and notes: what Flux applies.
     pub model: Model,
+    /// Every YAML file of the walk, parsed or not: what kustomize-controller lists in the
+    /// kustomization it generates for a folder that has none.
+    pub yaml_paths: BTreeSet<String>,
+    /// With clusters, the files that get diagnostics: those a cluster reaches, and those under
+    /// the `update.path` of an automation a cluster applies. `None`: every file.
+    reached: Option<BTreeSet<usize>>,
     pub read_errors: Vec<ReadError>,
     pub pattern_tests: Vec<PatternTest>,
     /// Malformed pattern tests: file, span, message.
@@ -46,10 +54,22 @@ pub struct Workspace {
     pub stats: Stats,
 }
 
+/// API groups of the Flux objects the cluster model reads: Kustomizations and their sources,
+/// HelmReleases (chart folders), FluxInstances.
+const FLUX_GROUPS: [&str; 4] = [
+    "kustomize.toolkit.fluxcd.io",
+    "source.toolkit.fluxcd.io",
+    "helm.toolkit.fluxcd.io",
+    "fluxcd.controlplane.io",
+];
+
 /// Byte patterns that make a file worth parsing.
 fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
     may_hold_marker(bytes)
         || memchr::memmem::find(bytes, API_GROUP.as_bytes()).is_some()
+        || FLUX_GROUPS
+            .iter()
+            .any(|group| memchr::memmem::find(bytes, group.as_bytes()).is_some())
         || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
         || PIN_PATTERNS
@@ -70,16 +90,20 @@ impl Workspace {
             max_file_size: config.max_file_size,
         };
         let config_path = config.path.as_deref();
+        let yaml_paths = std::sync::Mutex::new(BTreeSet::new());
         let (mut files, mut read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            yaml_paths.lock().unwrap().insert(path.clone());
             worth_parsing(&path, &bytes, config_path).then(|| scan_bytes(path, disk_path, bytes))
         });
+        let mut yaml_paths = yaml_paths.into_inner().unwrap();
         // A file the walk could not read may hold anything: it is reported as a file of its
         // own (yaml-syntax), never skipped with a warning.
         read_errors.retain(|error| {
             if error.path.is_empty() {
                 return true;
             }
+            yaml_paths.insert(error.path.clone());
             files.push(not_read(error));
             false
         });
@@ -97,7 +121,14 @@ impl Workspace {
                 files.push(scan_bytes(path, disk_path, bytes));
             }
         }
-        Workspace::index(root, files, read_errors, counted.into_inner(), config)
+        Workspace::index(
+            root,
+            files,
+            yaml_paths,
+            read_errors,
+            counted.into_inner(),
+            config,
+        )
     }
 
     /// The same repository after `--fix` rewrote some files' text (from `fix::new_texts`): only
@@ -112,6 +143,7 @@ impl Workspace {
         Workspace::index(
             &self.root,
             files,
+            self.yaml_paths,
             self.read_errors,
             self.stats.files_scanned,
             config,
@@ -122,14 +154,36 @@ impl Workspace {
     fn index(
         root: &Path,
         files: Vec<ScannedFile>,
+        yaml_paths: BTreeSet<String>,
         read_errors: Vec<ReadError>,
         files_scanned: usize,
         config: &Config,
     ) -> Workspace {
         let config_path = config.path.as_deref();
         let kustomizations = model::read_kustomizations(&files);
-        let (model, objects) =
-            Model::build(root, &files, kustomizations, &config.default_namespace);
+        let (model, objects) = Model::build(
+            root,
+            &files,
+            &yaml_paths,
+            kustomizations,
+            &config.default_namespace,
+        );
+        let index = FluxIndex::new(objects);
+        let reached = model.reached.as_ref().map(|reached| {
+            let mut reached = reached.clone();
+            // Image automation edits files, not renders: markers under an automation's path
+            // are live wherever the cluster's builds put the objects.
+            for automation in index.of_kind(crate::flux::Kind::ImageUpdateAutomation) {
+                let crate::flux::objects::Spec::Automation(spec) = &automation.spec else {
+                    continue;
+                };
+                let path = spec.update_path.as_ref().map_or("", |p| p.value.as_str());
+                reached.extend(files.iter().enumerate().filter_map(|(i, f)| {
+                    crate::flux::automation::path_contains(path, &f.source.path).then_some(i)
+                }));
+            }
+            reached
+        });
         let mut pattern_tests = Vec::new();
         let mut pattern_test_errors = Vec::new();
         for (i, file) in files.iter().enumerate() {
@@ -148,8 +202,10 @@ impl Workspace {
         };
         Workspace {
             root: root.to_path_buf(),
-            index: FluxIndex::new(objects),
+            index,
             model,
+            yaml_paths,
+            reached,
             files,
             read_errors,
             pattern_tests,
@@ -161,6 +217,74 @@ impl Workspace {
     /// `kustomize build` of one folder, natively (what the oracle test compares with kubectl).
     pub fn render(&self, dir: &str) -> Result<model::render::Build, model::render::BuildError> {
         self.model.render(&self.root, &self.files, dir)
+    }
+
+    /// The clusters a marker in `file` answers to: those with an automation that updates the
+    /// file, else those that apply it (or use its folder as a Helm chart). Without clusters,
+    /// the one the repository is; empty when no cluster reaches the file.
+    pub fn marker_clusters(&self, file: usize) -> Vec<usize> {
+        if self.model.clusters.is_empty() {
+            return vec![0];
+        }
+        let path = &self.files[file].source.path;
+        let mut updating: Vec<usize> = self
+            .index
+            .of_kind(crate::flux::Kind::ImageUpdateAutomation)
+            .filter(|automation| match &automation.spec {
+                crate::flux::objects::Spec::Automation(spec) => {
+                    let dir = spec.update_path.as_ref().map_or("", |p| p.value.as_str());
+                    crate::flux::automation::path_contains(dir, path)
+                }
+                _ => false,
+            })
+            .map(|automation| automation.cluster)
+            .collect();
+        updating.dedup();
+        if !updating.is_empty() {
+            return updating;
+        }
+        self.model
+            .clusters
+            .iter()
+            .enumerate()
+            .filter(|(_, cluster)| {
+                cluster.files.contains(&file)
+                    || cluster
+                        .chart_dirs
+                        .iter()
+                        .any(|dir| crate::flux::automation::path_contains(dir, path))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The ImagePolicy a marker in `file` names, in the first of its clusters that defines it.
+    pub fn marker_policy(
+        &self,
+        file: usize,
+        policy: &crate::scan::marker::PolicyRef,
+    ) -> Option<(&FluxObject, &PolicySpec)> {
+        self.marker_clusters(file).into_iter().find_map(|cluster| {
+            self.index
+                .policy_in(cluster, &policy.namespace, &policy.name)
+        })
+    }
+
+    /// Parsed files Flux never applies or reads (see `Summary::files_flux_ignores`).
+    pub fn files_flux_ignores(&self) -> Vec<usize> {
+        match &self.reached {
+            Some(_) => (0..self.files.len())
+                .filter(|&file| !self.is_reached(file))
+                .collect(),
+            None => self.model.unapplied.clone(),
+        }
+    }
+
+    /// Whether a file gets diagnostics: with clusters, only those a cluster reaches.
+    pub fn is_reached(&self, file: usize) -> bool {
+        self.reached
+            .as_ref()
+            .is_none_or(|reached| reached.contains(&file))
     }
 
     pub fn file_by_path(&self, path: &str) -> Option<usize> {

@@ -245,6 +245,17 @@ fn a_config_nearer_to_the_files_than_the_root_is_not_silently_ignored() {
         text.contains("flux/.flux-image-lint.yaml is not read") && text.contains("--root"),
         "{text}"
     );
+    let chosen = binary()
+        .args(["check", "--no-config", "--root"])
+        .arg(temp.path())
+        .arg(flux.join("policies.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        !stderr(&chosen).contains("is not read"),
+        "{}",
+        stderr(&chosen)
+    );
 }
 
 fn colored(output: &Output) -> bool {
@@ -365,4 +376,26 @@ fn a_duplicate_definition_never_lends_its_values_to_the_other() {
         .collect();
     assert!(rules.contains(&"duplicate-object"), "{json}");
     assert!(!rules.contains(&"tag-filtered-out"), "{json}");
+}
+
+/// `unused-ignore` is opt-in: the fixture that triggers it with its config says nothing without.
+#[test]
+fn unused_ignores_are_reported_only_when_asked_for() {
+    let fixture = repo_dir().join("fixtures/rules/unused-ignore/triggers");
+    let count = |args: &[&str]| {
+        let output = check(
+            &fixture,
+            &[&["--statistics", "--format", "json"], args].concat(),
+        );
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json["statistics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["rule"] == "unused-ignore")
+            .map(|s| s["count"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(count(&[]), 2);
+    assert_eq!(count(&["--no-config"]), 0);
 }

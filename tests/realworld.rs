@@ -18,10 +18,7 @@ fn flux_errors(case: &str) -> Vec<String> {
 }
 
 /// Cases whose fix has not landed yet, with the issue that owns it.
-const PENDING: &[(&str, u32)] = &[
-    ("two-clusters-one-repo", 10),
-    ("postbuild-substitute-marker", 10),
-];
+const PENDING: &[(&str, u32)] = &[];
 
 #[test]
 fn each_case_lints_as_flux_behaves() {

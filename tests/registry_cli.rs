@@ -8,18 +8,7 @@ mod registry_support;
 use std::path::Path;
 use std::process::Output;
 
-use registry_support::{DockerRegistry, Kind};
-
-fn binary(dir: &Path, args: &[&str]) -> Output {
-    assert_cmd::Command::new(env!("CARGO_BIN_EXE_flux-image-lint"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("DOCKER_CONFIG", dir.join("no-docker-config"))
-        .env("CI", "true")
-        .output()
-        .unwrap()
-}
+use registry_support::{binary_in, DockerRegistry, Kind};
 
 fn repository(dir: &Path, image: &str, policy: &str, extra: &str) {
     std::fs::write(
@@ -67,7 +56,7 @@ fn explain_fix_and_snapshot_from_a_real_registry() {
     )
     .unwrap();
 
-    let explained = binary(
+    let explained = binary_in(
         dir,
         &[
             "explain",
@@ -101,7 +90,7 @@ fn explain_fix_and_snapshot_from_a_real_registry() {
     assert_eq!(outcome("latest"), "not-semver");
     assert_eq!(outcome("v1.9.9"), "candidate");
 
-    let human = binary(
+    let human = binary_in(
         dir,
         &["explain", "flux-system:app", "--root", ".", "--no-cache"],
     );
@@ -112,7 +101,7 @@ fn explain_fix_and_snapshot_from_a_real_registry() {
     );
 
     // The policy reflects digests, so the full marker gets `name:tag@digest` from the registry.
-    let fixed = binary(dir, &["check", ".", "--fix", "--no-cache"]);
+    let fixed = binary_in(dir, &["check", ".", "--fix", "--no-cache"]);
     assert_eq!(
         fixed.status.code(),
         Some(0),
@@ -130,7 +119,7 @@ fn explain_fix_and_snapshot_from_a_real_registry() {
     );
 
     let snapshot = dir.join("tags.json");
-    let written_tags = binary(
+    let written_tags = binary_in(
         dir,
         &[
             "tags",
@@ -162,7 +151,7 @@ fn an_unreachable_registry_fails_the_fix_and_writes_nothing() {
     repository(dir, &image, "    semver:\n      range: \">=1.0.0\"\n", "");
     let marked = format!("image: {image}:1.0.0 # {{\"$imagepolicy\": \"flux-system:app\"}}\n");
     std::fs::write(dir.join("app.yaml"), &marked).unwrap();
-    let output = binary(
+    let output = binary_in(
         dir,
         &[
             "check",

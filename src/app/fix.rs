@@ -17,13 +17,36 @@ use crate::config::Config;
 use crate::fix::{self, Change};
 use crate::forge;
 use crate::git::{self, PublishOutcome};
-use crate::report::{escape, Diagnostic, Report};
+use crate::report::{self, escape, Diagnostic, Report, Summary};
 use crate::rules;
 use crate::tags::TagSource;
 use crate::update::{self, ChangeRecord, ResolveFailure, Stage};
 use crate::workspace::Workspace;
 
 pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
+    let result = write_path(args, global);
+    // JSON readers get a document whatever happened: when the run could not start or stopped
+    // early (a bad config, an unreadable tags file), one that says why.
+    if let (Format::Json, Err(Failure(message))) = (args.format, &result) {
+        let summary = Summary::default();
+        let report = Report {
+            diagnostics: &[],
+            summary: &summary,
+        };
+        let outcome = FixOutcome {
+            error: Some(message),
+            ..FixOutcome::default()
+        };
+        emit(
+            &report::json::render_with(&report, Some(&outcome)),
+            args.output_file.as_deref(),
+        )?;
+    }
+    result
+}
+
+/// The write path, top to bottom.
+fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let fix = &args.fix;
     let mut targets = find_targets(&args.paths, args.root.root.as_deref())?;
     if targets.len() != 1 {
@@ -62,6 +85,7 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
                 refused_downgrades: Vec::new(),
                 failures: &resolution.failures,
                 push: None,
+                error: None,
             };
             let (_, output) = report_remaining(
                 args, global, &workspace, &config, &source, &target, &outcome,
@@ -148,6 +172,7 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         refused_downgrades: update::records(&plan.refused_downgrades),
         failures: &resolution.failures,
         push: pushed.as_ref().map(PushRecord::from),
+        error: None,
     };
     if args.format != Format::Json {
         let verb = if fix.dry_run {
@@ -455,12 +480,14 @@ fn pull_request_body(changes: &[Change]) -> String {
 }
 
 /// What `--fix` adds to the JSON document.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct FixOutcome<'a> {
     changes: Vec<ChangeRecord<'a>>,
     refused_downgrades: Vec<ChangeRecord<'a>>,
     failures: &'a [ResolveFailure],
     push: Option<PushRecord<'a>>,
+    /// Why the run could not do its job at all (exit 2), when it could not.
+    error: Option<&'a str>,
 }
 
 #[derive(Serialize)]

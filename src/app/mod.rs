@@ -128,15 +128,18 @@ fn canonical(path: &Path) -> Result<PathBuf, Failure> {
 
 /// The config of a target: none with `--no-config`; `--config FILE`; else
 /// `.flux-image-lint.yaml` or `.flux-image-lint.yml` at the root (both there: an error), else
-/// defaults. A config between the reported files and the root is not read: a warning says so,
-/// and how to use it. `-v` says which root and config are used.
+/// defaults. A config between the reported files and the root is not read: unless `--config` or
+/// `--no-config` chose, a warning says so, and how to use it. `-v` says which root and config
+/// are used.
 pub fn load_config(
     target: &Target,
     args: &RootArgs,
     global: GlobalArgs,
 ) -> Result<Config, Failure> {
     let root = target.root.as_path();
-    for nearer in configs_below_root(target) {
+    // `--config` and `--no-config` already say which config to read.
+    let chosen = args.config.is_some() || args.no_config;
+    for nearer in configs_below_root(target).into_iter().filter(|_| !chosen) {
         eprintln!(
             "warning: {} is not read: the repository root is {} (pass --root {} to check that \
              directory as a repository of its own, or --config to use it)",

@@ -1,6 +1,7 @@
 //! What registry work shows on stderr while it runs: a progress bar on a terminal (repositories
 //! done of total, and the host waited on longest), one line per repository otherwise (CI logs),
-//! nothing with `--quiet`. Errors are printed as they happen, in every mode.
+//! nothing with `--quiet`. Errors are printed as they happen, in every mode, with terminal
+//! control characters escaped (they quote registries' answers).
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};

@@ -582,22 +582,26 @@ impl Registry {
         accept: Option<&str>,
         what: &str,
     ) -> Result<Reply, RegistryError> {
-        if let Some(down) = self.breaker.refuses(&target.registry) {
-            return Err(RegistryError::HostDown {
-                image: target.image.to_string(),
-                registry: target.registry.clone(),
-                failures: down.consecutive_failures,
-                first: Box::new(down.first_error),
-            });
-        }
-        let result = self.fetch_answered(target, method, loc, accept, what);
-        match &result {
-            Err(error @ (RegistryError::Timeout { .. } | RegistryError::Connection { .. })) => {
-                self.breaker.unreachable(&target.registry, error)
-            }
-            _ => self.breaker.answered(&target.registry),
-        }
-        result
+        let unreachable = |error: &RegistryError| {
+            matches!(
+                error,
+                RegistryError::Timeout { .. } | RegistryError::Connection { .. }
+            )
+        };
+        self.breaker
+            .call(
+                &target.registry,
+                || self.fetch_answered(target, method, loc, accept, what),
+                unreachable,
+            )
+            .unwrap_or_else(|down| {
+                Err(RegistryError::HostDown {
+                    image: target.image.to_string(),
+                    registry: target.registry.clone(),
+                    failures: down.consecutive_failures,
+                    first: Box::new(down.first_error),
+                })
+            })
     }
 
     /// A request with auth (challenge → credentials or token → retry once) and status checks:

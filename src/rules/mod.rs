@@ -41,6 +41,7 @@ mod numeric_extract;
 mod pattern_test_failed;
 mod policy_choice;
 mod schema;
+mod suppression;
 mod tag_filtered_out;
 mod tag_not_semver;
 mod tag_out_of_range;
@@ -97,11 +98,13 @@ pub static RULES: &[&Rule] = &[
     &automation::RULE,
     &flux_v1_annotation::RULE,
     &unused_policy::RULE,
+    &suppression::UNKNOWN_RULE_IN_IGNORE,
+    &suppression::UNUSED_IGNORE,
 ];
 
 /// Rules that report nothing until `.flux-image-lint.yaml` gives them a level: clean-up lists
 /// of things done on purpose, not faults.
-static OPT_IN: &[&Rule] = &[&commented_out_marker::RULE];
+static OPT_IN: &[&Rule] = &[&commented_out_marker::RULE, &suppression::UNUSED_IGNORE];
 
 impl Rule {
     /// The rule's level when the configuration does not name it; `None`: off.
@@ -143,6 +146,8 @@ pub struct Context<'a> {
     judged: Vec<usize>,
     /// The Flux the repository runs, as one cluster.
     flux: ClusterFlux,
+    /// Each cluster's Flux, when its own files pin one (else the repository's answers).
+    cluster_flux: Vec<Option<ClusterFlux>>,
     /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
     /// now and its pattern tests accept. Gathered in one pass, not once per policy.
     repository_tags: HashMap<String, BTreeSet<String>>,
@@ -168,22 +173,29 @@ impl<'a> MarkerSite<'a> {
 impl<'a> Context<'a> {
     /// Every syntactically valid marker of the repository.
     pub fn markers(&self) -> impl Iterator<Item = MarkerSite<'a>> + 'a {
-        self.workspace
+        self.files().flat_map(|(file_index, file)| {
+            file.markers
+                .markers
+                .iter()
+                .enumerate()
+                .map(move |(marker_index, marker)| MarkerSite {
+                    file_index,
+                    marker_index,
+                    file,
+                    marker,
+                })
+        })
+    }
+
+    /// The files that get diagnostics: with clusters, those a cluster reaches (a file no
+    /// cluster reads, such as a test fixture, is nothing Flux sees).
+    pub fn files(&self) -> impl Iterator<Item = (usize, &'a ScannedFile)> + 'a {
+        let workspace = self.workspace;
+        workspace
             .files
             .iter()
             .enumerate()
-            .flat_map(|(file_index, file)| {
-                file.markers
-                    .markers
-                    .iter()
-                    .enumerate()
-                    .map(move |(marker_index, marker)| MarkerSite {
-                        file_index,
-                        marker_index,
-                        file,
-                        marker,
-                    })
-            })
+            .filter(move |&(index, _)| workspace.is_reached(index))
     }
 
     /// The markers Flux applies whose problems no earlier rule has reported, with the scalar
@@ -216,17 +228,16 @@ impl<'a> Context<'a> {
         let automations = self
             .workspace
             .index
-            .of_kind(crate::flux::Kind::ImageUpdateAutomation);
+            .of_kind(crate::flux::Kind::ImageUpdateAutomation)
+            .filter(|automation| automation.cluster == policy.cluster);
         value_rule_ceiling(automations, policy, &site.file.source.path)
     }
 
-    /// The ImagePolicy a marker names, when a render applies it with certainty: what the rules
-    /// about the marker's value judge it by.
+    /// The ImagePolicy a marker names, in the clusters the marker answers to, when a render
+    /// applies it with certainty: what the rules about the marker's value judge it by.
     pub fn policy_of(&self, site: &MarkerSite) -> Option<(&'a FluxObject, &'a PolicySpec)> {
-        let policy = &site.marker.setter.policy;
         self.workspace
-            .index
-            .policy(&policy.namespace, &policy.name)
+            .marker_policy(site.file_index, &site.marker.setter.policy)
             .filter(|(object, _)| !object.uncertain)
     }
 
@@ -248,9 +259,16 @@ impl<'a> Context<'a> {
         &self.workspace.files[index]
     }
 
-    /// The Flux that runs the cluster a file belongs to (today, the repository's).
-    pub fn flux_for_file(&self, _file: usize) -> &ClusterFlux {
-        &self.flux
+    /// The Flux that runs the cluster a file belongs to: the first cluster that reads it and
+    /// pins a version, else the repository's pins.
+    pub fn flux_for_file(&self, file: usize) -> &ClusterFlux {
+        self.workspace
+            .model
+            .clusters
+            .iter()
+            .zip(&self.cluster_flux)
+            .find_map(|(cluster, flux)| flux.as_ref().filter(|_| cluster.files.contains(&file)))
+            .unwrap_or(&self.flux)
     }
 
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
@@ -326,6 +344,7 @@ impl<'a> Context<'a> {
             snapshot,
             compiled,
             flux: repository_flux(workspace, config),
+            cluster_flux: cluster_flux(workspace, config),
             repository_tags: HashMap::new(),
         };
         cx.repository_tags = cx.gather_repository_tags();
@@ -404,6 +423,29 @@ pub fn repository_flux(workspace: &Workspace, config: &Config) -> ClusterFlux {
         .enumerate()
         .map(|(i, file)| (i, &file.source, file.yaml.as_ref().ok()));
     ClusterFlux::resolve(versions::detect(files), config, None)
+}
+
+/// The Flux of each cluster whose own files pin a version (config `flux_version` for its path
+/// included); `None` where they pin nothing.
+pub fn cluster_flux(workspace: &Workspace, config: &Config) -> Vec<Option<ClusterFlux>> {
+    workspace
+        .model
+        .clusters
+        .iter()
+        .map(|cluster| {
+            let files = cluster.files.iter().map(|&i| {
+                let file = &workspace.files[i];
+                (i, &file.source, file.yaml.as_ref().ok())
+            });
+            let pins = versions::detect(files);
+            let configured = config
+                .flux_version
+                .iter()
+                .any(|setting| setting.cluster_path.as_deref() == Some(cluster.path.as_str()));
+            (!pins.is_empty() || configured)
+                .then(|| ClusterFlux::resolve(pins, config, Some(&cluster.path)))
+        })
+        .collect()
 }
 
 /// A rule's result before severities and positions are applied.
@@ -491,42 +533,22 @@ pub fn run(
     for rule in RULES {
         (rule.check)(&cx, &mut findings);
     }
+    let mut suppressions = suppression::Suppressions::find(workspace);
     let mut diagnostics: Vec<Diagnostic> = findings
         .items
         .into_iter()
         .filter_map(|finding| {
-            let rule = find(finding.rule)?;
-            let configured = config.severity(rule.id, rule.default_severity())?;
-            let severity = match (config.levels.contains_key(rule.id), finding.severity) {
-                (false, Some(severity)) => severity,
-                _ => configured,
-            };
-            // `Severity` orders the louder first: the later of the two is the quieter.
-            let severity = severity.max(finding.ceiling);
-            let file = &workspace.files[finding.file];
-            if only_files.is_some_and(|only| !only.contains(&file.source.path)) {
-                return None;
-            }
-            let start = file.source.position(finding.span.start);
-            let end = file.source.position(finding.span.end);
-            if is_suppressed(file, start.line, rule.id) {
-                return None;
-            }
-            Some(Diagnostic {
-                rule: rule.id,
-                severity,
-                file: file.source.path.clone(),
-                line: start.line,
-                column: start.column,
-                end_line: end.line,
-                end_column: end.column,
-                message: finding.message,
-                help: finding.help,
-                byte_start: finding.span.start,
-                byte_end: finding.span.end,
-            })
+            let (file, diagnostic) = diagnostic(workspace, config, only_files, finding)?;
+            (!suppressions.suppress(file, diagnostic.line, diagnostic.rule)).then_some(diagnostic)
         })
         .collect();
+    // The suppressions' own rules, once every other diagnostic had its chance to use them.
+    let mut about_suppressions = Findings::default();
+    suppressions.report(&mut about_suppressions);
+    diagnostics.extend(about_suppressions.items.into_iter().filter_map(|finding| {
+        let (file, diagnostic) = diagnostic(workspace, config, only_files, finding)?;
+        (!suppressions.covers(file, diagnostic.line, diagnostic.rule)).then_some(diagnostic)
+    }));
     diagnostics.sort_by(|a, b| {
         a.sort_key()
             .cmp(&b.sort_key())
@@ -537,14 +559,8 @@ pub fn run(
         files_scanned: workspace.stats.files_scanned,
         yaml_files: workspace.stats.yaml_files,
         markers: cx.markers().count(),
-        policies: workspace
-            .index
-            .of_kind(crate::flux::Kind::ImagePolicy)
-            .count(),
-        repositories: workspace
-            .index
-            .of_kind(crate::flux::Kind::ImageRepository)
-            .count(),
+        policies: definitions(workspace, crate::flux::Kind::ImagePolicy),
+        repositories: definitions(workspace, crate::flux::Kind::ImageRepository),
         errors: diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Error)
@@ -553,33 +569,58 @@ pub fn run(
             .iter()
             .filter(|d| d.severity == Severity::Warning)
             .count(),
+        files_flux_ignores: workspace.files_flux_ignores().len(),
     };
     (diagnostics, summary)
 }
 
-/// `# flux-image-lint: ignore RULE[, RULE…]` (or a bare `ignore`) on the diagnostic's line, or
-/// alone on the line above it: a marker line cannot carry a second comment without breaking the
-/// marker's JSON.
-fn is_suppressed(file: &ScannedFile, line: usize, rule: &str) -> bool {
-    let line_text = |line: usize| {
-        let start = file.source.line_start(line);
-        let end = file.source.line_start(line + 1);
-        &file.source.text[start..end]
-    };
-    let suppresses = |text: &str| {
-        let Some(at) = text.find(SUPPRESSION) else {
-            return false;
-        };
-        let rest = text[at + SUPPRESSION.len()..].trim();
-        rest.is_empty()
-            || rest
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .any(|word| word == rule)
-    };
-    suppresses(line_text(line))
-        || (line > 1
-            && line_text(line - 1).trim_start().starts_with('#')
-            && suppresses(line_text(line - 1)))
+/// How many objects of a kind the repository writes: a definition that several renders or
+/// clusters apply counts once.
+fn definitions(workspace: &Workspace, kind: crate::flux::Kind) -> usize {
+    workspace
+        .index
+        .of_kind(kind)
+        .map(|object| object.name.origin())
+        .collect::<HashSet<_>>()
+        .len()
 }
 
-const SUPPRESSION: &str = "flux-image-lint: ignore";
+/// A finding as reported, with its file's index: its configured severity and position; `None`
+/// when its rule is off or its file is not reported on.
+fn diagnostic(
+    workspace: &Workspace,
+    config: &Config,
+    only_files: Option<&[String]>,
+    finding: Finding,
+) -> Option<(usize, Diagnostic)> {
+    let rule = find(finding.rule)?;
+    let configured = config.severity(rule.id, rule.default_severity())?;
+    let severity = match (config.levels.contains_key(rule.id), finding.severity) {
+        (false, Some(severity)) => severity,
+        _ => configured,
+    };
+    // `Severity` orders the louder first: the later of the two is the quieter.
+    let severity = severity.max(finding.ceiling);
+    let file = &workspace.files[finding.file];
+    if only_files.is_some_and(|only| !only.contains(&file.source.path)) {
+        return None;
+    }
+    let start = file.source.position(finding.span.start);
+    let end = file.source.position(finding.span.end);
+    Some((
+        finding.file,
+        Diagnostic {
+            rule: rule.id,
+            severity,
+            file: file.source.path.clone(),
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+            message: finding.message,
+            help: finding.help,
+            byte_start: finding.span.start,
+            byte_end: finding.span.end,
+        },
+    ))
+}

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use super::{closest_policy, Context, Findings, Rule};
 use crate::flux::objects::FluxObject;
 use crate::flux::Kind;
+use crate::model::substitute::{could_be, is_unresolved};
 use crate::model::tree::Origin;
 use crate::source::Span;
 use crate::workspace::ScannedFile;
@@ -38,12 +39,15 @@ fn check(cx: &Context, out: &mut Findings) {
         .markers()
         .map(|site| site.marker.setter.policy.to_string())
         .collect();
+    // A marker naming `${…}` could mean any policy its pattern fits (and is wrong itself).
+    let patterns: Vec<&String> = used.iter().filter(|u| is_unresolved(u)).collect();
+    let is_used = |key: &str| used.contains(key) || patterns.iter().any(|p| could_be(p, key));
     let known = cx.workspace.index.keys(Kind::ImagePolicy);
     let typos = marker_typos(cx, &known);
     // A base policy that several roots render is used when any of its renders is.
     let mut by_name: BTreeMap<Origin, Vec<&FluxObject>> = BTreeMap::new();
     for policy in cx.workspace.index.of_kind(Kind::ImagePolicy) {
-        if !policy.uncertain {
+        if !policy.uncertain && !is_unresolved(&policy.name.value) {
             by_name
                 .entry(policy.name.origin())
                 .or_default()
@@ -51,7 +55,7 @@ fn check(cx: &Context, out: &mut Findings) {
         }
     }
     for renders in by_name.values() {
-        if renders.iter().any(|policy| used.contains(&policy.key())) {
+        if renders.iter().any(|policy| is_used(&policy.key())) {
             continue;
         }
         let key = renders[0].key();
@@ -105,7 +109,7 @@ fn marker_typos(cx: &Context, known: &[String]) -> Vec<MarkerTypo> {
             });
         }
     }
-    for file in &cx.workspace.files {
+    for (_, file) in cx.files() {
         for error in &file.markers.syntax_errors {
             let Some(named) = &error.intended_policy else {
                 continue;

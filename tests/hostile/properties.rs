@@ -2,7 +2,7 @@
 //! repositories of Flux objects and marked manifests, damaged in the ways real files are (odd
 //! markers, wrong types, broken indentation, stray bytes), go through loading, every rule and the
 //! rewrite without a panic; splices keep every byte they do not replace. The coverage-guided
-//! targets for long runs are in `fuzz/`; what they found is kept in `fuzz_regressions.rs`.
+//! targets for long runs are in `fuzz/`; an input they find is kept as a test here.
 
 use flux_image_lint::config::Config;
 use flux_image_lint::fix::rewrite::{render_scalar, splice};

@@ -61,6 +61,18 @@ fn which(name: &str) -> Result<PathBuf, ()> {
         .ok_or(())
 }
 
+/// The built binary run in `dir` with no Docker config and no colour: what the CLI tests that
+/// talk to registries on 127.0.0.1 run.
+pub fn binary_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::new(env!("CARGO_BIN_EXE_flux-image-lint"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("DOCKER_CONFIG", dir.join("no-docker-config"))
+        .output()
+        .unwrap()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
