@@ -7,7 +7,11 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let source = SourceFile::new(".flux-image-lint.yaml".into(), ".flux-image-lint.yaml".into(), text.to_string());
+        let source = SourceFile::new(
+            ".flux-image-lint.yaml".into(),
+            ".flux-image-lint.yaml".into(),
+            text.to_string(),
+        );
         let _ = Config::parse(&source);
     }
 });

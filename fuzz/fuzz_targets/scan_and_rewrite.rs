@@ -12,13 +12,19 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let file = scan_file(SourceFile::new("f.yaml".into(), "f.yaml".into(), text.to_string()));
+    let file = scan_file(SourceFile::new(
+        "f.yaml".into(),
+        "f.yaml".into(),
+        text.to_string(),
+    ));
     let edits: Vec<(Span, String)> = file
         .markers
         .markers
         .iter()
         .filter_map(|marker| match &marker.placement {
-            Placement::Applied(value) => Some((value.span, render_scalar(value.style, "1.2.3-rc.1"))),
+            Placement::Applied(value) => {
+                Some((value.span, render_scalar(value.style, "1.2.3-rc.1")))
+            }
             _ => None,
         })
         .collect();
@@ -27,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let borrowed: Vec<(Span, &str)> = edits.iter().map(|(s, r)| (*s, r.as_str())).collect();
     let new = String::from_utf8(splice(text.as_bytes(), &borrowed)).expect("text stays UTF-8");
-    let rescanned = scan_file(SourceFile::new("f.yaml".into(), "f.yaml".into(), new.clone()));
+    let rescanned = scan_file(SourceFile::new(
+        "f.yaml".into(),
+        "f.yaml".into(),
+        new.clone(),
+    ));
     assert!(rescanned.yaml.is_ok(), "a rewrite broke the YAML:\n{new}");
     assert_eq!(
         rescanned.markers.markers.len(),

@@ -50,21 +50,23 @@ fn tags_page(tags: &[String]) -> String {
     serde_json::json!({ "name": "org/app", "tags": tags }).to_string()
 }
 
-#[test]
-fn endless_pages_stop_at_the_page_limit() {
-    let server = TestServer::start(|request| {
+/// A registry whose tag list never ends: page N's body is `body(N)`, and it links to page N+1.
+fn endless_registry(body: impl Fn(u64) -> String + Send + Sync + 'static) -> TestServer {
+    TestServer::start(move |request| {
         let page: u64 = request
             .query("last")
             .and_then(|l| l.parse().ok())
             .unwrap_or(0);
-        Response::json(200, tags_page(&[format!("1.0.{page}")])).header(
+        Response::json(200, body(page)).header(
             "Link",
-            format!(
-                "</v2/org/app/tags/list?n=1&last={}>; rel=\"next\"",
-                page + 1
-            ),
+            format!("</v2/org/app/tags/list?last={}>; rel=\"next\"", page + 1),
         )
-    });
+    })
+}
+
+#[test]
+fn endless_pages_stop_at_the_page_limit() {
+    let server = endless_registry(|page| tags_page(&[format!("1.0.{page}")]));
     let target = Target::new(&server);
     let outcome = target.fix(&["--format", "json"], &[]);
     outcome.exits_saying(2, "past 2000 pages");
@@ -74,16 +76,9 @@ fn endless_pages_stop_at_the_page_limit() {
 
 #[test]
 fn endless_tags_stop_at_the_tag_limit() {
-    let server = TestServer::start(|request| {
-        let page: u64 = request
-            .query("last")
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(0);
+    let server = endless_registry(|page| {
         let tags: Vec<String> = (0..1000).map(|i| format!("{page}.{i}.0")).collect();
-        Response::json(200, tags_page(&tags)).header(
-            "Link",
-            format!("</v2/org/app/tags/list?last={}>; rel=\"next\"", page + 1),
-        )
+        tags_page(&tags)
     });
     let outcome = Target::new(&server).fix(&[], &[]);
     outcome.exits_saying(2, "more than 100000 tags");
@@ -94,20 +89,8 @@ fn endless_tags_stop_at_the_tag_limit() {
 fn a_registry_sending_too_much_is_cut_off() {
     // Pages of almost 8 MiB of padding, each naming a next one.
     let padding = " ".repeat(8 * 1024 * 1024 - 200);
-    let server = TestServer::start(move |request| {
-        let page: u64 = request
-            .query("last")
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(0);
-        Response::json(
-            200,
-            format!("{}{padding}", tags_page(&[format!("1.0.{page}")])),
-        )
-        .header(
-            "Link",
-            format!("</v2/org/app/tags/list?last={}>; rel=\"next\"", page + 1),
-        )
-    });
+    let server =
+        endless_registry(move |page| format!("{}{padding}", tags_page(&[format!("1.0.{page}")])));
     let outcome = Target::new(&server).fix(&[], &[]);
     assert_eq!(outcome.sane(), 2, "{outcome:#?}");
     assert!(
