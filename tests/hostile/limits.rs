@@ -156,7 +156,9 @@ fn an_unreadable_policy_file_is_an_error_on_that_file() {
     };
     assert_eq!(outcome.sane(), 1, "{outcome:#?}");
     assert!(
-        outcome.stdout.contains("policies.yaml") && outcome.stdout.contains("Permission denied"),
+        outcome.stdout.contains("policies.yaml")
+            && outcome.stdout.contains("Permission denied")
+            && !outcome.stdout.contains("unknown-policy"),
         "{outcome:#?}"
     );
 }
