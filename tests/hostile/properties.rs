@@ -148,7 +148,7 @@ proptest! {
             ).unwrap();
         }
         let config = Config::default();
-        let workspace = Workspace::load(dir.path(), &config, 1);
+        let workspace = Workspace::load(dir.path(), &config, 1).unwrap();
         let (diagnostics, _) = rules::run(&workspace, &config, None, None);
         for d in &diagnostics {
             let file = workspace.files.iter().find(|f| f.source.path == d.file).unwrap();
