@@ -42,7 +42,7 @@ pub struct GlobalArgs {
 #[derive(Subcommand)]
 pub enum Command {
     /// Validate every marker and Flux image object of a repository.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List every rule with its id, default severity and summary.
     Rules {
         /// `markdown` prints the table the README embeds.
@@ -162,6 +162,9 @@ pub struct FixArgs {
     /// Replace the review branch even when it holds commits this tool did not make.
     #[arg(long)]
     pub force: bool,
+    /// With --push: seconds each `git ls-remote`, `fetch` and `push` may take before it is killed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub git_timeout: u64,
     /// With --push: create or update the pull request of the review branch on Forgejo/Gitea or
     /// GitHub (token from FORGEJO_TOKEN, GITEA_TOKEN or GITHUB_TOKEN).
     #[arg(long, requires = "push")]

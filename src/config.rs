@@ -51,6 +51,8 @@ pub struct Config {
     pub commit_message: Option<String>,
     /// Commit author, `Name <email>`.
     pub author: Option<String>,
+    /// Repository files larger than this are reported (`yaml-syntax`), not read.
+    pub max_file_size: u64,
     /// `kustomize:` (or `--kustomize`): which kustomize builds what Flux applies.
     pub kustomize: KustomizeSetting,
 }
@@ -92,6 +94,7 @@ impl Default for Config {
             commit_message: None,
             author: None,
             kustomize: KustomizeSetting::Off,
+            max_file_size: crate::limits::DEFAULT_MAX_FILE_SIZE,
         }
     }
 }
@@ -130,6 +133,7 @@ const KEYS: &[&str] = &[
     "commit_message",
     "author",
     "kustomize",
+    "max_file_size",
 ];
 
 impl Config {
@@ -145,11 +149,19 @@ impl Config {
 
     /// Reads a config file; `display_path` is how errors name it.
     pub fn load(disk_path: &Path, display_path: &str) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(disk_path).map_err(|error| ConfigError {
+        let unreadable = |message: String| ConfigError {
             path: display_path.to_string(),
             line: 1,
             column: 1,
-            message: format!("cannot read the config: {error}"),
+            message: format!("cannot read the config: {message}"),
+        };
+        let bytes = crate::limits::read_regular_file(disk_path, crate::limits::MAX_CONFIG_SIZE)
+            .map_err(|e| unreadable(e.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            unreadable(format!(
+                "not valid UTF-8 (byte {} of the file)",
+                e.utf8_error().valid_up_to() + 1
+            ))
         })?;
         let source = SourceFile::new(display_path.to_string(), disk_path.to_path_buf(), text);
         Config::parse(&source)
@@ -230,8 +242,20 @@ impl Config {
                 .build()
                 .map_err(|e| error_at(yaml.node(node).span.start, e.to_string()))
         };
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (key_node, value) in yaml.entries(root) {
             let key = yaml.scalar(key_node).unwrap_or_default();
+            let offset = yaml.node(key_node).span.start;
+            if let Some(&first) = seen.get(key) {
+                return Err(error_at(
+                    offset,
+                    format!(
+                        "`{key}` is set twice (first on line {}); keep one",
+                        source.position(first).line
+                    ),
+                ));
+            }
+            seen.insert(key, offset);
             match key {
                 "include" => config.include = globs(value, key)?,
                 "exclude" => config.exclude = globs(value, key)?,
@@ -277,6 +301,15 @@ impl Config {
                         ));
                     }
                     config.author = Some(author);
+                }
+                "max_file_size" => {
+                    let text = string(value, key)?;
+                    config.max_file_size = parse_size(&text).ok_or_else(|| {
+                        error_at(
+                            yaml.node(value).span.start,
+                            format!("`max_file_size` must be a size such as `16MiB`, `512KiB` or a number of bytes, not `{text}`"),
+                        )
+                    })?;
                 }
                 "commit_message" => {
                     let template = string(value, key)?;
@@ -402,6 +435,23 @@ impl Config {
     }
 }
 
+/// `16MiB`, `512 KiB`, `1GiB`, `1048576`: a positive number of bytes.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits_end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let number: u64 = text[..digits_end].parse().ok()?;
+    let unit = match text[digits_end..].trim() {
+        "" | "B" => 1,
+        "KiB" | "K" => 1024,
+        "MiB" | "M" => crate::limits::MIB,
+        "GiB" | "G" => 1024 * crate::limits::MIB,
+        _ => return None,
+    };
+    number.checked_mul(unit).filter(|&size| size > 0)
+}
+
 /// RFC 1123 label, as Kubernetes requires of namespace names.
 fn is_dns_label(name: &str) -> bool {
     (1..=63).contains(&name.len())
@@ -507,6 +557,40 @@ mod tests {
             parse("commit_message: 'deps: {week}\\n\\n{changes}'\nauthor: Bot <bot@example.com>\n")
                 .unwrap();
         assert_eq!(config.author.as_deref(), Some("Bot <bot@example.com>"));
+    }
+
+    #[test]
+    fn a_key_set_twice_is_an_error() {
+        let error = parse("remote: origin\nbranch: b\nremote: forgejo\n").unwrap_err();
+        assert_eq!((error.line, error.column), (3, 1));
+        assert!(
+            error
+                .message
+                .contains("`remote` is set twice (first on line 1)"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn max_file_size_takes_binary_units() {
+        assert_eq!(
+            parse("max_file_size: 32MiB\n").unwrap().max_file_size,
+            32 * crate::limits::MIB
+        );
+        assert_eq!(parse("max_file_size: 1024\n").unwrap().max_file_size, 1024);
+        assert_eq!(
+            Config::default().max_file_size,
+            crate::limits::DEFAULT_MAX_FILE_SIZE
+        );
+        for bad in ["0", "12 MB", "-1", "big"] {
+            let error = parse(&format!("max_file_size: {bad}\n")).unwrap_err();
+            assert!(
+                error.message.contains("must be a size"),
+                "{bad}: {}",
+                error.message
+            );
+        }
     }
 
     #[test]

@@ -32,6 +32,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::http::{backoff, clip, io_failure, percent_encode, retryable_status, IoFailure};
+use crate::redact::{redact, redact_with};
 
 /// Largest answer accepted (one page of pull requests).
 pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
@@ -169,7 +170,7 @@ impl fmt::Debug for ForgeOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ForgeOptions")
             .field("forge", &self.forge)
-            .field("api_url", &self.api_url.as_deref().map(redact_userinfo))
+            .field("api_url", &self.api_url.as_deref().map(redact))
             .field(
                 "token",
                 &if self.token.is_empty() {
@@ -464,7 +465,7 @@ fn host_without_port(host: &str) -> &str {
 fn parse_remote(url: &str) -> Result<Remote, ForgeError> {
     let trimmed = url.trim();
     let bad = |reason: &str| ForgeError::RemoteUrl {
-        url: redact_userinfo(trimmed),
+        url: redact(trimmed),
         reason: reason.to_string(),
     };
     if trimmed.is_empty() {
@@ -534,24 +535,12 @@ fn parse_remote(url: &str) -> Result<Remote, ForgeError> {
     })
 }
 
-/// `scheme://user:pass@host/…` → `scheme://***@host/…` (for messages).
-fn redact_userinfo(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
-        None => url.to_string(),
-    }
-}
-
 /// The API base URL, without a trailing `/`.
 fn api_base(forge: Forge, remote: &Remote, api_url: Option<&str>) -> Result<String, ForgeError> {
     if let Some(url) = api_url {
         let url = url.trim().trim_end_matches('/');
         let bad = |reason: &str| ForgeError::ApiUrl {
-            url: redact_userinfo(url),
+            url: redact(url),
             reason: reason.to_string(),
         };
         let Some((scheme, rest)) = url.split_once("://") else {
@@ -1001,7 +990,7 @@ impl Client {
             Fail::Reset(detail) | Fail::Other(detail) => ForgeError::Connection {
                 api_url,
                 action,
-                detail: scrub(&detail, &self.token),
+                detail: redact_with(&detail, &[&self.token]),
             },
         }
     }
@@ -1071,17 +1060,8 @@ fn error_detail(body: &[u8], token: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    // Scrub first: clipping could cut the token in half.
-    clip(&scrub(&text, token), 300).to_string()
-}
-
-/// `text` with every occurrence of `token` replaced by `***`.
-fn scrub(text: &str, token: &str) -> String {
-    if token.is_empty() {
-        text.to_string()
-    } else {
-        text.replace(token, "***")
-    }
+    // Redact first: clipping could cut the token in half.
+    clip(&redact_with(&text, &[token]), 300).to_string()
 }
 
 #[cfg(test)]

@@ -6,20 +6,58 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::flux::image::is_valid_tag;
 use crate::flux::objects::RepositorySpec;
+use crate::limits::{read_regular_file, MAX_TAGS_FILE_SIZE};
 use crate::registry::{FetchEvent, Registry, TagRequest};
+use crate::report::escape;
 
 /// `{"<spec.image as written>": ["tag", …]}`.
 #[derive(Debug, Default, Clone)]
 pub struct TagSnapshot {
+    /// Valid OCI tags only.
     pub images: BTreeMap<String, Vec<String>>,
 }
 
+/// The snapshot's JSON object, refusing an image named twice (JSON would keep the last).
+struct UniqueImages(BTreeMap<String, Vec<String>>);
+
+impl<'de> serde::Deserialize<'de> for UniqueImages {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueImages;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object mapping images to lists of tags")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UniqueImages, A::Error> {
+                let mut images = BTreeMap::new();
+                while let Some((image, tags)) = map.next_entry::<String, Vec<String>>()? {
+                    if images.contains_key(&image) {
+                        return Err(serde::de::Error::custom(format!(
+                            "`{}` is listed twice",
+                            crate::report::escape(&image)
+                        )));
+                    }
+                    images.insert(image, tags);
+                }
+                Ok(UniqueImages(images))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
 impl TagSnapshot {
+    /// Reads a snapshot: a regular file within [`MAX_TAGS_FILE_SIZE`], each image once; tags
+    /// that are not valid OCI tags are dropped with a warning, so they can never be written.
     pub fn load(path: &Path) -> Result<TagSnapshot, String> {
-        let text = std::fs::read_to_string(path)
+        let bytes = read_regular_file(path, MAX_TAGS_FILE_SIZE)
             .map_err(|e| format!("cannot read the tags file {}: {e}", path.display()))?;
-        let images: BTreeMap<String, Vec<String>> = serde_json::from_str(&text).map_err(|e| {
+        let UniqueImages(mut images) = serde_json::from_slice(&bytes).map_err(|e| {
             format!(
                 "{}:{}:{}: the tags file must be a JSON object mapping each ImageRepository `spec.image` to a list of tags: {e}",
                 path.display(),
@@ -27,6 +65,12 @@ impl TagSnapshot {
                 e.column()
             )
         })?;
+        for (image, tags) in &mut images {
+            let (valid, invalid): (Vec<String>, Vec<String>) =
+                tags.drain(..).partition(|tag| is_valid_tag(tag));
+            warn_invalid_tags(&format!("{}: {image}", path.display()), &invalid);
+            *tags = valid;
+        }
         Ok(TagSnapshot { images })
     }
 
@@ -89,9 +133,7 @@ impl TagSource {
                 .map(|(result, request)| {
                     result
                         .map(|list| {
-                            for tag in &list.dropped {
-                                eprintln!("warning: {}: ignoring `{tag}`, which is not a valid OCI tag", request.image);
-                            }
+                            warn_invalid_tags(&request.image, &list.dropped);
                             list.tags
                         })
                         .map_err(|e| e.to_string())
@@ -108,6 +150,26 @@ impl TagSource {
             )),
             TagSource::Registry(registry) => registry.resolve_digest(image, tag, insecure).map_err(|e| e.to_string()),
         }
+    }
+}
+
+/// How many invalid tags of one source are shown before the rest are counted.
+const INVALID_TAGS_SHOWN: usize = 3;
+
+/// Warns about tags dropped as invalid, escaped, the first few by name and the rest counted.
+fn warn_invalid_tags(source: &str, invalid: &[String]) {
+    let source = escape(source);
+    for tag in invalid.iter().take(INVALID_TAGS_SHOWN) {
+        eprintln!(
+            "warning: {source}: ignoring `{}`, which is not a valid OCI tag",
+            escape(crate::http::clip(tag, 200))
+        );
+    }
+    if invalid.len() > INVALID_TAGS_SHOWN {
+        eprintln!(
+            "warning: {source}: ignoring {} more invalid tags",
+            invalid.len() - INVALID_TAGS_SHOWN
+        );
     }
 }
 

@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::fix::{self, write::write_atomic, Change, Latest};
+use crate::fix::{self, Change, Latest};
 use crate::flux::automation::applied_by_any;
 use crate::flux::image::ImageRef;
 use crate::flux::selection::Compiler;
 use crate::policy::CompiledPolicy;
 use crate::registry::TagRequest;
+use crate::report::{escape, neutralise_source};
 use crate::scan::marker::{Placement, PolicyRef, SetterKind};
 use crate::tags::{request_for, TagSource};
 use crate::workspace::Workspace;
@@ -233,37 +234,19 @@ fn is_downgrade(change: &Change, resolution: &Resolution) -> bool {
     old_tag != latest.tag && policy.latest(&[old_tag.clone(), latest.tag.clone()]) == Some(old_tag)
 }
 
-/// Writes each file's new text (from [`fix::new_texts`]) atomically. Returns the paths written.
-pub fn write_changes(
-    workspace: &Workspace,
-    new_texts: &[(usize, String)],
-) -> Result<Vec<String>, String> {
-    let mut written = Vec::new();
-    for (file, text) in new_texts {
-        let source = &workspace.files[*file].source;
-        write_atomic(&source.disk_path, text.as_bytes()).map_err(|e| {
-            format!(
-                "cannot write {}: {e} (files written before it: {})",
-                source.path,
-                if written.is_empty() {
-                    "none".to_string()
-                } else {
-                    written.join(", ")
-                }
-            )
-        })?;
-        written.push(source.path.clone());
-    }
-    Ok(written)
-}
-
 /// `--dry-run`: a unified diff of every changed file, from its new text.
 pub fn diff(workspace: &Workspace, new_texts: &[(usize, String)]) -> String {
     let mut out = String::new();
     for (file, text) in new_texts {
         let source = &workspace.files[*file].source;
-        let (old_name, new_name) = (format!("a/{}", source.path), format!("b/{}", source.path));
-        out.push_str(&unified_diff(&source.text, text, (&old_name, &new_name)));
+        // For a terminal: no control character of the file or its name reaches it.
+        let path = escape(&source.path);
+        let (old_name, new_name) = (format!("a/{path}"), format!("b/{path}"));
+        out.push_str(&unified_diff(
+            &neutralise_source(&source.text),
+            &neutralise_source(text),
+            (&old_name, &new_name),
+        ));
     }
     out
 }
@@ -358,9 +341,9 @@ pub fn render_changes(changes: &[Change]) -> String {
         .map(|c| {
             format!(
                 "{}:{}  {} → {}  ({}{})\n",
-                c.path,
+                escape(&c.path),
                 c.line,
-                c.old,
+                escape(&c.old),
                 c.new,
                 c.policy,
                 c.kind.suffix()

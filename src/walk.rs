@@ -24,6 +24,8 @@ pub struct WalkOptions<'a> {
     /// Repository-relative globs; when non-empty, only matching files are read.
     pub include: &'a GlobSet,
     pub exclude: &'a GlobSet,
+    /// Larger files are reported as read errors, not read.
+    pub max_file_size: u64,
 }
 
 /// Whether Flux's automation would consider this file name (`.yaml`, `.yml`, `Kustomization`).
@@ -173,12 +175,17 @@ impl FileSet {
                             return WalkState::Continue;
                         }
                     };
-                    if !entry.file_type().is_some_and(|t| t.is_file()) {
+                    // Symlinks are never followed; special files (FIFOs, devices) are listed,
+                    // to be refused when read.
+                    let Some(file_type) = entry.file_type() else {
+                        return WalkState::Continue;
+                    };
+                    if file_type.is_dir() || file_type.is_symlink() {
                         return WalkState::Continue;
                     }
                     let name = entry.file_name().to_string_lossy();
                     let path = relative_path(root, entry.path());
-                    if name == sourceignore::FILE_NAME {
+                    if name == sourceignore::FILE_NAME && file_type.is_file() {
                         if let Ok(text) = std::fs::read_to_string(entry.path()) {
                             let dir = path[..path.len() - name.len()].trim_end_matches('/');
                             ignore_files.lock().unwrap().push((dir.to_string(), text));
@@ -352,10 +359,10 @@ impl FileSet {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = wanted.get(index) else { break };
                     let disk_path = self.root.join(path.as_str());
-                    let outcome = read_regular_file(&disk_path)
-                        .map_err(|error| ReadError {
+                    let outcome = read_regular_file(&disk_path, options.max_file_size)
+                        .map_err(|message| ReadError {
                             path: path.to_string(),
-                            message: error.to_string(),
+                            message,
                         })
                         .map(|bytes| bytes.and_then(|b| process(path.to_string(), disk_path, b)));
                     *slots[index].lock().unwrap() = outcome.transpose();
@@ -375,15 +382,18 @@ impl FileSet {
     }
 }
 
-/// A regular file's bytes; `None` for a symlink (never followed: Flux does not follow them
-/// either, and a link could point out of the repository), anything that is not a file, or a
-/// tracked file deleted from the work tree.
-fn read_regular_file(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+/// A regular file's bytes within `limit`; `None` for a symlink (never followed: Flux does not
+/// follow them either, and a link could point out of the repository), a directory, or a tracked
+/// file deleted from the work tree. A special file (FIFO, device) or a larger file is an error,
+/// refused before it is read.
+fn read_regular_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
     match std::fs::symlink_metadata(path) {
-        Ok(metadata) if metadata.is_file() => std::fs::read(path).map(Some),
-        Ok(_) => Ok(None),
+        Ok(metadata) if metadata.is_symlink() || metadata.is_dir() => Ok(None),
+        Ok(_) => crate::limits::read_regular_file(path, limit)
+            .map(Some)
+            .map_err(|error| error.to_string()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(error),
+        Err(error) => Err(error.to_string()),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::flux::objects::{FluxObject, PolicySpec};
 use crate::flux::versions::PIN_PATTERNS;
 use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
-use crate::scan::yaml::{YamlError, YamlFile};
+use crate::scan::yaml::{YamlError, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
 use crate::walk::{FileSet, ListError, ReadError, WalkOptions};
 
@@ -104,11 +104,12 @@ impl Workspace {
             jobs,
             include: &config.include,
             exclude: &config.exclude,
+            max_file_size: config.max_file_size,
         };
         let config_path = config.path.as_deref();
         let walked = std::sync::Mutex::new(BTreeSet::new());
         let yaml_paths = std::sync::Mutex::new(BTreeSet::new());
-        let (mut files, read_errors) = file_set.read(&options, |path, disk_path, bytes| {
+        let (mut files, mut read_errors) = file_set.read(&options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // The folder listing kustomize-controller generates sees only what it receives.
             if file_set.is_applied(&path) {
@@ -120,8 +121,19 @@ impl Workspace {
             }
             parse.then(|| scan_bytes(path, disk_path, bytes))
         });
-        let yaml_paths = yaml_paths.into_inner().unwrap();
+        let mut yaml_paths = yaml_paths.into_inner().unwrap();
         let walked = walked.into_inner().unwrap();
+        // A file the walk could not read may hold anything: it is reported as a file of its
+        // own (yaml-syntax), never skipped with a warning.
+        read_errors.retain(|error| {
+            if error.path.is_empty() {
+                return true;
+            }
+            yaml_paths.insert(error.path.clone());
+            files.push(not_read(error));
+            false
+        });
+        files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
         let kustomizations = model::read_kustomizations(&files);
         let loaded: std::collections::HashSet<String> =
             files.iter().map(|f| f.source.path.clone()).collect();
@@ -146,7 +158,7 @@ impl Workspace {
             if !disk_path.is_file() {
                 return None;
             }
-            let bytes = std::fs::read(&disk_path).ok()?;
+            let bytes = crate::limits::read_regular_file(&disk_path, config.max_file_size).ok()?;
             Some(scan_bytes(path.clone(), disk_path, bytes))
         });
         files.extend(referenced.into_iter().flatten());
@@ -331,6 +343,48 @@ impl Workspace {
     }
 }
 
+/// A file that is not UTF-8: a YAML error at its first invalid byte (yaml.v3 rejects it, so Flux
+/// skips it), no markers, so `--fix` never rewrites it. The text is for display only.
+fn not_utf8(path: String, disk_path: PathBuf, error: std::string::FromUtf8Error) -> ScannedFile {
+    let utf8 = error.utf8_error();
+    let offset = utf8.valid_up_to();
+    let bytes = error.into_bytes();
+    let message = format!(
+        "not valid UTF-8 (byte 0x{:02X}); Flux's YAML parser rejects the file",
+        bytes[offset]
+    );
+    let source = SourceFile::new(
+        path,
+        disk_path,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    );
+    unparsed(
+        source,
+        YamlError::new(message, offset, YamlErrorKind::Encoding),
+    )
+}
+
+fn not_read(error: &ReadError) -> ScannedFile {
+    let path = error.path.clone();
+    let source = SourceFile::new(path.clone(), PathBuf::from(path), String::new());
+    unparsed(
+        source,
+        YamlError::new(error.message.clone(), 0, YamlErrorKind::NotRead),
+    )
+}
+
+fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
+    let mentions_image_api =
+        memchr::memmem::find(source.text.as_bytes(), API_GROUP.as_bytes()).is_some();
+    ScannedFile {
+        source,
+        yaml: Err(error),
+        markers: FileMarkers::default(),
+        mentions_image_api,
+        applied: true,
+    }
+}
+
 /// `items` mapped on up to `jobs` threads, in order.
 fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let chunk = items.len().div_ceil(jobs.max(1)).max(1);
@@ -348,11 +402,10 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R 
 }
 
 fn scan_bytes(path: String, disk_path: PathBuf, bytes: Vec<u8>) -> ScannedFile {
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
-    };
-    scan_file(SourceFile::new(path, disk_path, text))
+    match String::from_utf8(bytes) {
+        Ok(text) => scan_file(SourceFile::new(path, disk_path, text)),
+        Err(error) => not_utf8(path, disk_path, error),
+    }
 }
 
 pub fn scan_file(source: SourceFile) -> ScannedFile {

@@ -807,13 +807,13 @@ fn tag_cache_is_used_within_ttl_and_ignored_when_expired_or_corrupt() {
 
 #[test]
 fn oversized_pages_are_refused() {
-    let big = format!(r#"{{"tags":["{}"]}}"#, "a".repeat(17 * 1024 * 1024));
+    let big = format!(r#"{{"tags":["{}"]}}"#, "a".repeat(9 * 1024 * 1024));
     let big = Arc::new(big);
     let server = TestServer::start(move |_| Response::json(200, big.as_str()));
     let client = registry(options());
     let err = list(&client, &server.image("org/huge")).unwrap_err();
     assert!(matches!(err, RegistryError::TooLarge { .. }), "{err:?}");
-    assert!(err.to_string().contains("16 MiB"), "{err}");
+    assert!(err.to_string().contains("8 MiB"), "{err}");
 }
 
 #[test]

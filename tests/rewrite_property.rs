@@ -74,7 +74,7 @@ proptest! {
             edits.push((value.span, render_scalar(value.style, &entry.new_value)));
         }
         let borrowed: Vec<(Span, &str)> = edits.iter().map(|(s, r)| (*s, r.as_str())).collect();
-        let new_text = splice(&text, &borrowed);
+        let new_text = String::from_utf8(splice(text.as_bytes(), &borrowed)).unwrap();
 
         // Every byte outside the edited spans is unchanged, in order.
         let mut old_at = 0;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::{diagnostics_exit_code, emit, find_targets, jobs, load_config, render_report, Failure};
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::flux::versions::{resolve_written, VersionSetting};
-use crate::report::human::printable;
+use crate::report::escape;
 use crate::report::{Report, Summary};
 use crate::rules;
 use crate::tags::TagSnapshot;
@@ -41,11 +41,7 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         config.upgrade_to = upgrade_to.clone();
         let workspace = Workspace::load(&target.root, &config, jobs(args.jobs))?;
         for error in &workspace.read_errors {
-            eprintln!(
-                "warning: cannot read {}: {}",
-                printable(&error.path),
-                printable(&error.message)
-            );
+            eprintln!("warning: {}", crate::report::escape(&error.message));
         }
         if global.verbose > 0 {
             describe_model(&workspace, &config);
@@ -117,7 +113,7 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
             .map_or_else(|| "the repository's Flux".to_string(), |f| f.description());
         eprintln!(
             "cluster {}: {builds} Flux Kustomization builds, {} files, {flux}",
-            printable(&cluster.name),
+            escape(&cluster.name),
             cluster.files.len()
         );
     }
@@ -128,14 +124,14 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
     for note in &workspace.model.notes {
         eprintln!(
             "note: {}: {}",
-            printable(&at(note.origin)),
-            printable(&note.message)
+            escape(&at(note.origin)),
+            escape(&note.message)
         );
     }
     for file in workspace.files_flux_ignores() {
         eprintln!(
             "not applied by Flux, not checked: {}",
-            printable(&workspace.files[file].source.path)
+            escape(&workspace.files[file].source.path)
         );
     }
 }

@@ -17,8 +17,7 @@ use crate::config::Config;
 use crate::fix::{self, Change};
 use crate::forge;
 use crate::git::{self, PublishOutcome};
-use crate::report::human::printable;
-use crate::report::{self, Diagnostic, Report, Summary};
+use crate::report::{self, escape, Diagnostic, Report, Summary};
 use crate::rules;
 use crate::tags::TagSource;
 use crate::update::{self, ChangeRecord, ResolveFailure, Stage};
@@ -71,7 +70,7 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let resolution = update::resolve(needs, &fetched, &source);
     for failure in &resolution.failures {
         if failure.stage != Stage::Tags {
-            eprintln!("error: {}: {}", failure.policy, printable(&failure.message));
+            eprintln!("error: {}: {}", failure.policy, escape(&failure.message));
         }
     }
     let failed_to_resolve = !resolution.failures.is_empty();
@@ -114,7 +113,11 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     for refused in &plan.refused_downgrades {
         eprintln!(
             "warning: {}:{}: not downgrading {} to {} ({}), as --no-downgrade asks",
-            refused.path, refused.line, refused.old, refused.new, refused.policy
+            escape(&refused.path),
+            refused.line,
+            escape(&refused.old),
+            refused.new,
+            refused.policy
         );
     }
 
@@ -140,9 +143,9 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
             Ok(outcome) => {
                 if fix.open_pr && outcome != PublishOutcome::NothingToCommit {
                     match review.open_pull_request(fix, &plan.changes) {
-                        Ok(line) => eprintln!("{line}"),
+                        Ok(line) => eprintln!("{}", escape(&line)),
                         Err(message) => {
-                            eprintln!("error: {}", printable(&message));
+                            eprintln!("error: {}", escape(&message));
                             failed = true;
                         }
                     }
@@ -150,12 +153,12 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
                 pushed = Some(outcome);
             }
             Err(error) => {
-                eprintln!("error: {}", printable(&error.to_string()));
+                eprintln!("error: {}", escape(&error.to_string()));
                 failed = true;
             }
         }
     } else {
-        update::write_changes(&workspace, &new_texts)?;
+        fix::write_in_place(&workspace, &new_texts)?;
     }
 
     // Report: what changed, then what remains in the rewritten files (as they are before a dry
@@ -173,7 +176,14 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         error: None,
     };
     if args.format != Format::Json {
-        output.push_str(&changes_listing(&plan.changes, fix.dry_run));
+        let verb = if fix.dry_run {
+            "would change"
+        } else if inputs.git_prefix.is_some() && pushed.is_none() {
+            "not pushed (nothing changed)"
+        } else {
+            "changed"
+        };
+        output.push_str(&changes_listing(&plan.changes, verb));
         if let Some(outcome) = &pushed {
             output.push_str(&push_line(outcome));
         }
@@ -205,11 +215,10 @@ fn unresolved(failures: &[ResolveFailure]) -> String {
 }
 
 /// `file:line  old → new  (policy)` per change and the count, or that nothing changes.
-fn changes_listing(changes: &[Change], dry_run: bool) -> String {
+fn changes_listing(changes: &[Change], verb: &str) -> String {
     if changes.is_empty() {
         return "no changes: every marker is up to date\n".to_string();
     }
-    let verb = if dry_run { "would change" } else { "changed" };
     format!(
         "{}{} {verb}\n",
         update::render_changes(changes),
@@ -385,6 +394,7 @@ impl<'a> ReviewBranch<'a> {
             committer: None,
             signoff: fix.signoff,
             force: fix.force,
+            timeout: std::time::Duration::from_secs(fix.git_timeout.max(1)),
         })
     }
 

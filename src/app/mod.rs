@@ -59,7 +59,7 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
     result.unwrap_or_else(|Failure(message)| {
-        eprintln!("error: {}", human::printable(&message));
+        eprintln!("error: {}", crate::report::escape(&message));
         EXIT_FAILURE
     })
 }
@@ -160,6 +160,14 @@ pub fn load_config(
                 Ok(absolute) if absolute.starts_with(root) => {
                     crate::walk::relative_path(root, &absolute)
                 }
+                // The repository's own config must not be a link out of it (to a device,
+                // another user's file): a checked-out repository decides nothing outside itself.
+                _ if args.config.is_none() => {
+                    return Err(Failure(format!(
+                        "{}: a symbolic link that leaves the repository; not read",
+                        crate::walk::relative_path(root, path)
+                    )))
+                }
                 _ => path.display().to_string(),
             };
             Config::load(path, &display)?
@@ -242,13 +250,14 @@ pub fn tag_source(
         connect_timeout: std::time::Duration::from_secs(args.registry_connect_timeout),
         concurrency_per_host: args.registry_concurrency.max(1),
         ca_file: args.ca_file.clone(),
-        cache: (!args.no_cache).then(|| CacheOptions {
-            dir: args
-                .cache_dir
+        cache: if args.no_cache {
+            None
+        } else {
+            args.cache_dir
                 .clone()
-                .unwrap_or_else(crate::registry::default_cache_dir),
-            ..CacheOptions::default()
-        }),
+                .or_else(crate::registry::default_cache_dir)
+                .map(CacheOptions::new)
+        },
         verbose: global.verbose > 1,
         ..RegistryOptions::default()
     };

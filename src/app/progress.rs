@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::registry::{FetchEvent, TagRequest};
-use crate::report::human::printable;
+use crate::report::escape;
 use crate::tags::TagSource;
 
 /// The tags of each request from `source`, showing progress as the registry works (nothing with
@@ -30,7 +30,7 @@ pub fn fetch(
     progress.finish();
     if print_errors && matches!(source, TagSource::Snapshot(_)) {
         for error in fetched.iter().filter_map(|result| result.as_ref().err()) {
-            eprintln!("error: {}", printable(error));
+            eprintln!("error: {}", escape(error));
         }
     }
     fetched
@@ -106,7 +106,7 @@ impl<'a> Progress<'a> {
         let image = self.images.get(index).map_or("", |r| r.image.as_str());
         let error = match result {
             Err(error) if self.print_errors => {
-                Some(format!("error: {}", printable(&error.to_string())))
+                Some(format!("error: {}", escape(&error.to_string())))
             }
             _ => None,
         };
@@ -119,13 +119,18 @@ impl<'a> Progress<'a> {
             }
             Display::Lines => match (result, error) {
                 (Ok(list), _) => eprintln!(
-                    "tags: {image}: {} tag{} ({done}/{})",
+                    "tags: {}: {} tag{} ({done}/{})",
+                    escape(image),
                     list.tags.len(),
                     if list.tags.len() == 1 { "" } else { "s" },
                     self.images.len()
                 ),
                 (Err(_), Some(error)) => eprintln!("{error} ({done}/{})", self.images.len()),
-                (Err(_), None) => eprintln!("tags: {image}: failed ({done}/{})", self.images.len()),
+                (Err(_), None) => eprintln!(
+                    "tags: {}: failed ({done}/{})",
+                    escape(image),
+                    self.images.len()
+                ),
             },
             Display::Silent => {
                 if let Some(error) = error {

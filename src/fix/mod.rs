@@ -97,8 +97,7 @@ pub fn plan(workspace: &Workspace, latest: &BTreeMap<PolicyRef, Latest>) -> Vec<
     changes
 }
 
-/// The changes grouped per file with the file's new text.
-pub fn new_texts(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, String)> {
+fn edits_per_file(changes: &[Change]) -> BTreeMap<usize, Vec<(Span, &str)>> {
     let mut per_file: BTreeMap<usize, Vec<(Span, &str)>> = BTreeMap::new();
     for change in changes {
         per_file
@@ -107,12 +106,44 @@ pub fn new_texts(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, Strin
             .push((change.span, change.replacement.as_str()));
     }
     per_file
+}
+
+/// The changes grouped per file with the file's new text: the bytes read, spliced. (Only files
+/// that are valid UTF-8 hold markers, and replacements are text, so the result is text too.)
+pub fn new_texts(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, String)> {
+    edits_per_file(changes)
         .into_iter()
         .map(|(file, edits)| {
-            (
-                file,
-                rewrite::splice(&workspace.files[file].source.text, &edits),
-            )
+            let read = workspace.files[file].source.text.as_bytes();
+            let spliced = rewrite::splice(read, &edits);
+            (file, String::from_utf8_lossy(&spliced).into_owned())
         })
         .collect()
+}
+
+/// Writes each file's new text in place: each file is read again and replaced only if it still
+/// holds the bytes the change was planned from. A file edited meanwhile is left alone and
+/// reported, after the others are written. Returns the paths written.
+pub fn write_in_place(
+    workspace: &Workspace,
+    new_texts: &[(usize, String)],
+) -> Result<Vec<String>, String> {
+    let mut written = Vec::new();
+    let mut failed = Vec::new();
+    for (file, text) in new_texts {
+        let source = &workspace.files[*file].source;
+        match write::replace_unchanged(&source.disk_path, source.text.as_bytes(), text.as_bytes()) {
+            Ok(()) => written.push(source.path.clone()),
+            Err(error) => failed.push(format!("cannot write {}: {error}", source.path)),
+        }
+    }
+    if failed.is_empty() {
+        return Ok(written);
+    }
+    let written = if written.is_empty() {
+        "none".to_string()
+    } else {
+        written.join(", ")
+    };
+    Err(format!("{} (files written: {written})", failed.join("; ")))
 }

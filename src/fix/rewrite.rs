@@ -73,19 +73,19 @@ fn is_safe_plain(value: &str) -> bool {
         && value.chars().all(|c| !c.is_control())
 }
 
-/// `text` with each span replaced; spans must not overlap.
-pub fn splice(text: &str, edits: &[(Span, &str)]) -> String {
+/// `bytes` with each span replaced; spans must not overlap. Every other byte is copied as it is.
+pub fn splice(bytes: &[u8], edits: &[(Span, &str)]) -> Vec<u8> {
     let mut edits: Vec<&(Span, &str)> = edits.iter().collect();
     edits.sort_by_key(|(span, _)| span.start);
-    let mut out = String::with_capacity(text.len() + 64);
+    let mut out = Vec::with_capacity(bytes.len() + 64);
     let mut at = 0;
     for (span, replacement) in edits {
         assert!(span.start >= at, "overlapping edits");
-        out.push_str(&text[at..span.start]);
-        out.push_str(replacement);
+        out.extend_from_slice(&bytes[at..span.start]);
+        out.extend_from_slice(replacement.as_bytes());
         at = span.end;
     }
-    out.push_str(&text[at..]);
+    out.extend_from_slice(&bytes[at..]);
     out
 }
 
@@ -114,11 +114,11 @@ mod tests {
 
     #[test]
     fn splice_changes_only_the_spans() {
-        let text = "a: 1 # x\r\nb: 'q'\r\n";
+        let text = b"a: 1 # \xe9\r\nb: 'q'\r\n";
         let out = splice(
             text,
             &[(Span::new(13, 16), "'z'"), (Span::new(3, 4), "\"2\"")],
         );
-        assert_eq!(out, "a: \"2\" # x\r\nb: 'z'\r\n");
+        assert_eq!(out, b"a: \"2\" # \xe9\r\nb: 'z'\r\n");
     }
 }

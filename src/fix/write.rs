@@ -1,102 +1,364 @@
-//! Atomic file replacement: write a temporary file in the same directory, fsync it, give it the
-//! old file's permissions, rename it over the old one, fsync the directory. A crash leaves either
-//! the old file or the new one, never half of each.
+//! Atomic file replacement that never outlives the process and never overwrites an edit.
+//!
+//! A new file's bytes go to a temporary file beside the target, named
+//! `.<name>.flux-image-lint.<pid>.<n>.tmp` (a dot-file whose suffix `check` never reads), created
+//! with the target's mode and, where the process may set it, its owner and group; it is fsynced,
+//! the target is read again and compared with the bytes the plan was made from, and only then is
+//! the temporary file renamed over it and the directory fsynced. A crash leaves the old file or
+//! the new one, never half of each.
+//!
+//! Every temporary file is registered while it exists: SIGINT, SIGTERM and SIGHUP remove the
+//! registered files and then end the process as the signal would have. SIGKILL cannot be caught:
+//! it leaves at most one such dot-file, which the next run that writes into that directory
+//! removes (its process is gone).
 
+use std::collections::BTreeSet;
+use std::fmt;
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let permissions = fs::metadata(path)?.permissions();
-    let mut temp = tempfile_in(dir, path)?;
-    let result = (|| {
-        temp.1.write_all(bytes)?;
-        temp.1.sync_all()?;
-        fs::set_permissions(&temp.0, permissions)?;
-        fs::rename(&temp.0, path)?;
-        if let Ok(dir) = fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp.0);
-    }
-    result
+/// Marks our temporary files; with the pid and the `.tmp` suffix it identifies stale ones.
+const TEMP_MARK: &str = ".flux-image-lint.";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Why a file was not replaced.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The file no longer holds the bytes the change was planned from: someone edited it.
+    Changed,
+    Io(io::Error),
 }
 
-/// Writes a file that may not exist yet (same atomicity; new files get the default mode).
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::Changed => {
+                f.write_str("it changed on disk since it was read; left as it is, run again")
+            }
+            WriteError::Io(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+impl From<io::Error> for WriteError {
+    fn from(error: io::Error) -> WriteError {
+        WriteError::Io(error)
+    }
+}
+
+/// Replaces `path`, which must still hold exactly `expected`, with `bytes`.
+pub fn replace_unchanged(path: &Path, expected: &[u8], bytes: &[u8]) -> Result<(), WriteError> {
+    if !holds(path, expected)? {
+        return Err(WriteError::Changed);
+    }
+    replace(path, bytes, Some(expected))
+}
+
+/// Replaces `path` with `bytes`, keeping its mode and owner (a file we own, like the tags file).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace(path, bytes, None).map_err(|error| match error {
+        WriteError::Io(error) => error,
+        WriteError::Changed => io::Error::other(error.to_string()),
+    })
+}
+
+/// Writes a file that may not exist yet (same atomicity; a new file gets the default mode).
 pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if path.exists() {
         return write_atomic(path, bytes);
     }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let (temp_path, mut file) = tempfile_in(dir, path)?;
-    let result = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| fs::rename(&temp_path, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&temp_path);
-    }
-    result
+    let temp = TempFile::create(path, 0o666)?;
+    temp.finish(path, bytes, None, None)
+        .map_err(|error| match error {
+            WriteError::Io(error) => error,
+            WriteError::Changed => io::Error::other(error.to_string()),
+        })
 }
 
-/// A new file beside `path` that no other process is using.
-fn tempfile_in(dir: &Path, path: &Path) -> io::Result<(std::path::PathBuf, fs::File)> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    for attempt in 0..100u32 {
-        let candidate = dir.join(format!(
-            ".{name}.flux-image-lint.{}.{attempt}.tmp",
-            std::process::id()
-        ));
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&candidate)
-        {
-            Ok(file) => return Ok((candidate, file)),
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(error) => return Err(error),
+fn replace(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<(), WriteError> {
+    let metadata = fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(io::Error::other("not a regular file").into());
+    }
+    remove_stale_temp_files(parent_dir(path));
+    let temp = TempFile::create(path, metadata.mode() & 0o7777)?;
+    temp.finish(path, bytes, Some(&metadata), expected)
+}
+
+/// Whether `path` holds exactly `expected`.
+fn holds(path: &Path, expected: &[u8]) -> io::Result<bool> {
+    use crate::limits::{read_regular_file, ReadFileError};
+    match read_regular_file(path, expected.len() as u64) {
+        Ok(current) => Ok(current == expected),
+        // Larger than before is a change too; so is a file replaced by a FIFO.
+        Err(ReadFileError::TooLarge { .. } | ReadFileError::Special(_)) => Ok(false),
+        Err(ReadFileError::Io(error)) => Err(error),
+    }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// A registered temporary file beside its target; removed on drop unless renamed.
+struct TempFile {
+    path: PathBuf,
+    file: fs::File,
+}
+
+impl TempFile {
+    fn create(target: &Path, mode: u32) -> io::Result<TempFile> {
+        install_signal_cleanup();
+        let dir = parent_dir(target);
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // Long names stay under the file system's 255-byte limit.
+        let name = crate::http::clip(&name, 150);
+        for attempt in 0..100u32 {
+            let candidate = dir.join(format!(
+                ".{name}{TEMP_MARK}{}.{attempt}{TEMP_SUFFIX}",
+                std::process::id()
+            ));
+            // Registered before it exists, so no signal can come between creation and record.
+            let mut registry = registry().lock().unwrap_or_else(|e| e.into_inner());
+            registry.insert(candidate.clone());
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&candidate)
+            {
+                Ok(file) => {
+                    return Ok(TempFile {
+                        path: candidate,
+                        file,
+                    })
+                }
+                Err(error) => {
+                    registry.remove(&candidate);
+                    if error.kind() != io::ErrorKind::AlreadyExists {
+                        return Err(error);
+                    }
+                }
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "no free temporary file name",
+        ))
+    }
+
+    /// Writes, syncs, takes the target's owner and mode, checks the target still holds
+    /// `expected`, and renames over it.
+    fn finish(
+        mut self,
+        target: &Path,
+        bytes: &[u8],
+        old: Option<&fs::Metadata>,
+        expected: Option<&[u8]>,
+    ) -> Result<(), WriteError> {
+        self.file.write_all(bytes)?;
+        if let Some(old) = old {
+            // Changing the owner clears set-id bits, so the mode comes after it.
+            take_owner(&self.file, old);
+            self.file
+                .set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))?;
+        }
+        self.file.sync_all()?;
+        // Held across the check and the rename: a signal waits for the rename to finish.
+        let mut registry = registry().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(expected) = expected {
+            if !holds(target, expected)? {
+                return Err(WriteError::Changed);
+            }
+        }
+        fs::rename(&self.path, target)?;
+        registry.remove(&self.path);
+        drop(registry);
+        if let Ok(dir) = fs::File::open(parent_dir(target)) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let mut registry = registry().lock().unwrap_or_else(|e| e.into_inner());
+        if registry.remove(&self.path) {
+            let _ = fs::remove_file(&self.path);
         }
     }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        "no free temporary file name",
-    ))
+}
+
+/// Gives the new file the old one's owner and group where allowed: root may set both, a member
+/// of the file's group may set the group. Anything else keeps the process's own.
+fn take_owner(file: &fs::File, old: &fs::Metadata) {
+    let Ok(new) = file.metadata() else { return };
+    if new.uid() == old.uid() && new.gid() == old.gid() {
+        return;
+    }
+    if std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid())).is_err() {
+        let _ = std::os::unix::fs::fchown(file, None, Some(old.gid()));
+    }
+}
+
+fn registry() -> &'static Mutex<BTreeSet<PathBuf>> {
+    static TEMP_FILES: OnceLock<Mutex<BTreeSet<PathBuf>>> = OnceLock::new();
+    TEMP_FILES.get_or_init(|| Mutex::new(BTreeSet::new()))
+}
+
+/// On SIGINT, SIGTERM or SIGHUP: remove every registered temporary file, then die of the signal.
+/// The registry stays locked, so no new temporary file appears and no rename is cut in half.
+fn install_signal_cleanup() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                let registry = registry().lock().unwrap_or_else(|e| e.into_inner());
+                for path in registry.iter() {
+                    let _ = fs::remove_file(path);
+                }
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
+        });
+    });
+}
+
+/// Removes temporary files of ours in `dir` whose process no longer runs (killed by SIGKILL or a
+/// power cut). Another run's live files are left alone.
+pub fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_file_pid) else {
+            continue;
+        };
+        if pid != std::process::id() && !process_exists(pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The pid in `.<name>.flux-image-lint.<pid>.<n>.tmp`.
+fn temp_file_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(TEMP_SUFFIX)?;
+    let (_, numbers) = rest.rsplit_once(TEMP_MARK)?;
+    let (pid, attempt) = numbers.split_once('.')?;
+    attempt.parse::<u32>().ok()?;
+    pid.parse().ok()
+}
+
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks existence only; EPERM means it exists under another user.
+    // SAFETY: kill with signal 0 sends nothing and has no memory effects.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
 
     #[test]
     fn replaces_content_and_keeps_the_mode() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.yaml");
         fs::write(&path, "old").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-        write_atomic(&path, b"new").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        replace_unchanged(&path, b"old", b"new").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o640
-        );
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temporary file left"
-        );
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(names(dir.path()), ["a.yaml"], "no temporary file left");
+    }
+
+    #[test]
+    fn the_owner_is_kept_where_the_process_may_set_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.yaml");
+        fs::write(&path, "old").unwrap();
+        // SAFETY: geteuid cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        let (uid, gid) = if root {
+            (65534, 65534)
+        } else {
+            let m = fs::metadata(&path).unwrap();
+            (m.uid(), m.gid())
+        };
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+        replace_unchanged(&path, b"old", b"new").unwrap();
+        let metadata = fs::metadata(&path).unwrap();
+        assert_eq!((metadata.uid(), metadata.gid()), (uid, gid));
+    }
+
+    #[test]
+    fn an_edited_file_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.yaml");
+        fs::write(&path, "edited by someone").unwrap();
+        let error = replace_unchanged(&path, b"old", b"new").unwrap_err();
+        assert!(matches!(error, WriteError::Changed), "{error}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "edited by someone");
+        fs::write(&path, "old plus more").unwrap();
+        assert!(matches!(
+            replace_unchanged(&path, b"old", b"new"),
+            Err(WriteError::Changed)
+        ));
+        assert_eq!(names(dir.path()), ["a.yaml"]);
+    }
+
+    #[test]
+    fn stale_temp_files_of_dead_processes_go() {
+        let dir = tempfile::tempdir().unwrap();
+        // A pid above the kernel's maximum never runs.
+        let stale = format!(".a.yaml{TEMP_MARK}{}.0{TEMP_SUFFIX}", i32::MAX as u32 - 1);
+        let live = format!(".a.yaml{TEMP_MARK}1.0{TEMP_SUFFIX}");
+        for name in [&stale, &live, &".a.yaml.tmp".to_string()] {
+            fs::write(dir.path().join(name), "x").unwrap();
+        }
+        fs::write(dir.path().join("a.yaml"), "old").unwrap();
+        write_atomic(&dir.path().join("a.yaml"), b"new").unwrap();
+        assert_eq!(names(dir.path()), [&live, ".a.yaml.tmp", "a.yaml"]);
+        assert_eq!(temp_file_pid(&live), Some(1));
+        assert_eq!(temp_file_pid(".a.yaml.tmp"), None);
+        assert_eq!(temp_file_pid("a.yaml"), None);
+    }
+
+    #[test]
+    fn new_files_are_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tags.json");
+        write_new(&path, b"{}").unwrap();
+        write_new(&path, b"{\"a\":[]}").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"a\":[]}");
+        assert_eq!(names(dir.path()), ["tags.json"]);
     }
 }

@@ -7,32 +7,43 @@
 //! *successful* push to a named remote touches `refs/remotes/...`.
 //!
 //! Requires git 2.29 or later (`fetch --no-write-fetch-head`).
+//!
+//! Each command runs under a timeout (`--git-timeout`): a remote that never answers cannot hang
+//! the run. On expiry git's whole process group (ssh, remote helpers) is killed.
 
-use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
-use super::redact::redact;
 use super::GitError;
+use crate::redact::redact;
 
 pub(crate) struct GitCli {
     git_dir: PathBuf,
     cwd: PathBuf,
+    timeout: Duration,
+}
+
+/// What a finished git command left.
+struct Output {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
 }
 
 impl GitCli {
-    pub(crate) fn new(git_dir: &Path, cwd: &Path) -> Self {
+    pub(crate) fn new(git_dir: &Path, cwd: &Path, timeout: Duration) -> Self {
         GitCli {
             git_dir: git_dir.to_path_buf(),
             cwd: cwd.to_path_buf(),
+            timeout,
         }
     }
 
-    fn run<I, S>(&self, args: I) -> Result<Output, GitError>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
+    /// Runs `git <args>` against `remote`; kills it (and what it started) after the timeout.
+    fn run(&self, remote: &str, args: &[&str]) -> Result<Output, GitError> {
         let mut cmd = Command::new("git");
         cmd.arg("--git-dir")
             .arg(&self.git_dir)
@@ -40,11 +51,63 @@ impl GitCli {
             .current_dir(&self.cwd)
             .env_remove("GIT_WORK_TREE")
             .env_remove("GIT_INDEX_FILE")
+            // Never wait for a password or passphrase typed on a terminal nobody watches.
+            .env("GIT_TERMINAL_PROMPT", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd.output().map_err(|e| GitError::GitNotRunnable {
+            .stderr(Stdio::piped())
+            // Its own process group, so a timeout kills ssh and remote helpers too.
+            .process_group(0);
+        let not_runnable = |e: std::io::Error| GitError::GitNotRunnable {
             detail: e.to_string(),
+        };
+        let mut child = cmd.spawn().map_err(not_runnable)?;
+        let read = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    // Bounded: what git says is for an error message.
+                    let _ = pipe.by_ref().take(1024 * 1024).read_to_end(&mut bytes);
+                    let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+                }
+                bytes
+            })
+        };
+        let stdout = read(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = read(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(not_runnable)? {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                // SAFETY: signalling the process group we created; no memory is involved.
+                unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+                let _ = child.wait();
+                // The readers are left to finish on their own: a process that left the group
+                // could hold the pipes open.
+                return Err(GitError::Timeout {
+                    command: args[0].to_string(),
+                    remote: redact(remote),
+                    timeout: self.timeout,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Ok(Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
         })
     }
 
@@ -55,7 +118,7 @@ impl GitCli {
         branch: &str,
     ) -> Result<Option<String>, GitError> {
         let full = format!("refs/heads/{branch}");
-        let out = self.run(["ls-remote", "--refs", remote, &full])?;
+        let out = self.run(remote, &["ls-remote", "--refs", remote, &full])?;
         if !out.status.success() {
             return Err(GitError::RemoteUnreachable {
                 remote: redact(remote),
@@ -74,17 +137,20 @@ impl GitCli {
     /// without writing any ref (not even `FETCH_HEAD`).
     pub(crate) fn fetch_objects(&self, remote: &str, branch: &str) -> Result<(), GitError> {
         let full = format!("refs/heads/{branch}");
-        let out = self.run([
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            "--refmap=",
-            "--no-recurse-submodules",
-            "--no-auto-gc",
+        let out = self.run(
             remote,
-            &full,
-        ])?;
+            &[
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--refmap=",
+                "--no-recurse-submodules",
+                "--no-auto-gc",
+                remote,
+                &full,
+            ],
+        )?;
         if !out.status.success() {
             return Err(GitError::RemoteUnreachable {
                 remote: redact(remote),
@@ -107,15 +173,18 @@ impl GitCli {
         let full = format!("refs/heads/{branch}");
         let lease = format!("--force-with-lease={full}:{}", expected.unwrap_or(""));
         let refspec = format!("{commit}:{full}");
-        let out = self.run([
-            "push",
-            "--porcelain",
-            "--no-follow-tags",
-            "--recurse-submodules=no",
-            &lease,
+        let out = self.run(
             remote,
-            &refspec,
-        ])?;
+            &[
+                "push",
+                "--porcelain",
+                "--no-follow-tags",
+                "--recurse-submodules=no",
+                &lease,
+                remote,
+                &refspec,
+            ],
+        )?;
         if !out.status.success() {
             return Err(GitError::PushRejected {
                 remote: redact(remote),

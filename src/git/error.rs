@@ -62,6 +62,12 @@ pub enum GitError {
     },
     /// The `git` program could not be run.
     GitNotRunnable { detail: String },
+    /// A git command talking to a remote did not finish in time and was killed.
+    Timeout {
+        command: String,
+        remote: String,
+        timeout: std::time::Duration,
+    },
     /// An error from reading or writing the repository's objects and refs.
     Repository { context: String, detail: String },
 }
@@ -181,6 +187,23 @@ impl fmt::Display for GitError {
                  again; if the server refused the push (hook, protected branch, permissions), fix \
                  that on the server side and run again"
             ),
+            GitError::Timeout {
+                command,
+                remote,
+                timeout,
+            } => {
+                write!(
+                    f,
+                    "`git {command}` with remote `{remote}` did not finish within {} s and was \
+                     stopped; check the remote's URL and the network, or raise --git-timeout",
+                    timeout.as_secs()
+                )?;
+                if command == "push" {
+                    f.write_str("; the push may have reached the remote, so run again to check")
+                } else {
+                    f.write_str("; nothing was pushed")
+                }
+            }
             GitError::GitNotRunnable { detail } => write!(
                 f,
                 "could not run `git`: {detail}; install git and make sure it is on PATH"

@@ -25,7 +25,6 @@
 
 mod cli;
 mod error;
-mod redact;
 mod week;
 
 use std::collections::BTreeSet;
@@ -35,8 +34,8 @@ use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
 use gix::ObjectId;
 
+pub use crate::redact::redact;
 pub use error::GitError;
-pub use redact::redact;
 pub use week::{weekly_branch_name, DEFAULT_BRANCH_TEMPLATE, PLACEHOLDERS};
 
 /// The trailer that marks commits made by this tool; a remote review branch is only replaced
@@ -79,6 +78,8 @@ pub struct PublishRequest<'a> {
     pub signoff: bool,
     /// Replace the remote branch even if it holds commits not made by this tool.
     pub force: bool,
+    /// The longest each `git ls-remote`, `fetch` or `push` may take before it is killed.
+    pub timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for PublishRequest<'_> {
@@ -215,7 +216,7 @@ pub fn publish(request: &PublishRequest) -> Result<PublishOutcome, GitError> {
     }
 
     let cwd = repo.workdir().unwrap_or(repo.git_dir()).to_path_buf();
-    let git = cli::GitCli::new(repo.git_dir(), &cwd);
+    let git = cli::GitCli::new(repo.git_dir(), &cwd, request.timeout);
     let remote_tip = git.remote_branch_tip(request.remote, request.branch)?;
     if let Some(tip_hex) = &remote_tip {
         let tip = ObjectId::from_hex(tip_hex.as_bytes()).map_err(|e| GitError::Repository {

@@ -1,14 +1,20 @@
 //! On-disk cache of tag lists: one JSON file per canonical `registry/repository`, named by a hash
 //! of it, written atomically (temporary file + rename). Files that are corrupt, expired, from
-//! the future or for another key are ignored. Only tags are stored, never credentials.
+//! the future, for another key, hold a tag that is not a valid OCI tag or belong to another user
+//! are ignored. Only tags are stored, never credentials.
+//!
+//! The cache lives in a per-user folder with mode 0700; a folder another user owns, or that
+//! others may write to, is not used, and there is no shared fallback (such as under `/tmp`)
+//! that another local user could create first and fill with tags of their choosing.
 
-use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use super::TagList;
+use crate::flux::image::is_valid_tag;
 
 const FORMAT: u32 = 1;
 
@@ -21,19 +27,51 @@ struct Entry {
     dropped: Vec<String>,
 }
 
-/// `$XDG_CACHE_HOME/flux-image-lint`, else `~/.cache/flux-image-lint`, else a directory in the
-/// system temporary directory.
-pub fn default_cache_dir() -> PathBuf {
+/// `$XDG_CACHE_HOME/flux-image-lint`, else `~/.cache/flux-image-lint`; without either, no cache.
+pub fn default_cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
         if dir.is_absolute() {
-            return dir.join("flux-image-lint");
+            return Some(dir.join("flux-image-lint"));
         }
     }
-    match super::credentials::home_dir() {
-        Some(home) => home.join(".cache").join("flux-image-lint"),
-        None => std::env::temp_dir().join("flux-image-lint-cache"),
+    super::credentials::home_dir().map(|home| home.join(".cache").join("flux-image-lint"))
+}
+
+/// Creates the cache folder (mode 0700) if needed and says whether it may be used: a real
+/// directory of this user that no one else can write to. Explains on stderr when not.
+pub(crate) fn usable_dir(dir: &Path) -> bool {
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir);
+    let refuse = |why: &str| {
+        eprintln!(
+            "warning: not using the tag cache {}: {why}",
+            crate::report::escape(&dir.display().to_string())
+        );
+        false
+    };
+    let Ok(metadata) = std::fs::symlink_metadata(dir) else {
+        return refuse("it cannot be created");
+    };
+    if !metadata.is_dir() {
+        return refuse("it is not a directory");
     }
+    if metadata.uid() != current_uid() {
+        return refuse("another user owns it");
+    }
+    if metadata.mode() & 0o077 != 0
+        && std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).is_err()
+    {
+        return refuse("others may write to it");
+    }
+    true
+}
+
+fn current_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 /// FNV-1a, 64 bits: stable across runs and versions, unlike `DefaultHasher`. Collisions are
@@ -58,9 +96,13 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// The cached list for `key` if present, intact and younger than `ttl`.
+/// The cached list for `key` if present, ours, intact, valid and younger than `ttl`.
 pub(crate) fn read(dir: &Path, key: &str, ttl: Duration) -> Option<TagList> {
-    let bytes = std::fs::read(file_for(dir, key)).ok()?;
+    let path = file_for(dir, key);
+    if std::fs::symlink_metadata(&path).ok()?.uid() != current_uid() {
+        return None;
+    }
+    let bytes = crate::limits::read_regular_file(&path, crate::limits::MAX_TAGS_FILE_SIZE).ok()?;
     let entry: Entry = serde_json::from_slice(&bytes).ok()?;
     let now = now();
     // A file from the future (clock moved) is not trusted beyond a minute of skew.
@@ -68,6 +110,7 @@ pub(crate) fn read(dir: &Path, key: &str, ttl: Duration) -> Option<TagList> {
         || entry.key != key
         || entry.fetched_at > now + 60
         || now.saturating_sub(entry.fetched_at) >= ttl.as_secs()
+        || !entry.tags.iter().all(|tag| is_valid_tag(tag))
     {
         return None;
     }
@@ -83,7 +126,6 @@ pub(crate) fn write(dir: &Path, key: &str, list: &TagList) {
 }
 
 fn try_write(dir: &Path, key: &str, list: &TagList) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
     let entry = Entry {
         format: FORMAT,
         key: key.to_string(),
@@ -92,23 +134,7 @@ fn try_write(dir: &Path, key: &str, list: &TagList) -> std::io::Result<()> {
         dropped: list.dropped.clone(),
     };
     let bytes = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
-    let target = file_for(dir, key);
-    let tmp = dir.join(format!(
-        ".{}.{}.{:?}.tmp",
-        target.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &target)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::fix::write::write_new(&file_for(dir, key), &bytes)
 }
 
 #[cfg(test)]
@@ -168,7 +194,43 @@ mod tests {
 
     #[test]
     fn cache_dir_default_is_under_xdg_or_home() {
-        let dir = default_cache_dir();
-        assert!(dir.ends_with("flux-image-lint") || dir.ends_with("flux-image-lint-cache"));
+        if let Some(dir) = default_cache_dir() {
+            assert!(dir.ends_with("flux-image-lint"), "{}", dir.display());
+        }
+    }
+
+    #[test]
+    fn poisoned_entries_and_open_folders_are_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = "ghcr.io/org/app";
+        let poisoned = Entry {
+            format: FORMAT,
+            key: key.into(),
+            fetched_at: now(),
+            tags: vec!["1.0.0\n# {\"$imagepolicy\": \"x\"}".into()],
+            dropped: vec![],
+        };
+        std::fs::write(
+            file_for(dir.path(), key),
+            serde_json::to_vec(&poisoned).unwrap(),
+        )
+        .unwrap();
+        assert!(read(dir.path(), key, Duration::from_secs(600)).is_none());
+
+        let cache = dir.path().join("cache");
+        assert!(usable_dir(&cache));
+        assert_eq!(
+            std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(usable_dir(&cache), "an open folder of ours is closed again");
+        assert_eq!(
+            std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        assert!(!usable_dir(&file));
     }
 }

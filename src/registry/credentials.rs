@@ -340,10 +340,10 @@ fn read_config(path: &Path) -> Result<Option<ConfigFile>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
-    // The parse error's position is fine to show; serde_json does not quote the input.
+    // serde_json quotes values in some errors (`invalid type: string "…"`): an `auth` could be one.
     serde_json::from_slice(&bytes)
         .map(Some)
-        .map_err(|e| format!("invalid JSON: {e}"))
+        .map_err(|e| crate::redact::redact(&format!("invalid JSON: {e}")))
 }
 
 /// The host a config key names: `https://ghcr.io/v2/` → `ghcr.io`.

@@ -70,6 +70,12 @@ pub enum RegistryError {
         registry: String,
         limit: u64,
     },
+    /// The registry host sent more than its budget for one run, all requests together.
+    OverBudget {
+        image: String,
+        registry: String,
+        limit: u64,
+    },
     /// The registry (or token service) answered something that cannot be understood.
     InvalidResponse {
         image: String,
@@ -102,6 +108,7 @@ impl RegistryError {
             | RegistryError::Connection { image, .. }
             | RegistryError::Status { image, .. }
             | RegistryError::TooLarge { image, .. }
+            | RegistryError::OverBudget { image, .. }
             | RegistryError::InvalidResponse { image, .. }
             | RegistryError::TokenExchange { image, .. } => Some(image),
             RegistryError::CaFile { .. } => None,
@@ -230,6 +237,16 @@ impl fmt::Display for RegistryError {
                 f,
                 "`{image}`: a response from registry {registry} exceeds the {} MiB limit",
                 limit / (1024 * 1024)
+            ),
+            RegistryError::OverBudget {
+                image,
+                registry,
+                limit,
+            } => write!(
+                f,
+                "`{image}`: registry {registry} has sent more than {} in this run, the most \
+                 flux-image-lint accepts from one registry; nothing more is asked of it",
+                crate::limits::format_size(*limit)
             ),
             RegistryError::InvalidResponse {
                 image,

@@ -16,7 +16,9 @@
 //!   timeout, a refused connection or a redirect loop is not retried. A connect timeout (TCP and
 //!   TLS) separate from the request timeout, and a per-host [`Breaker`]: once a host has failed
 //!   to connect or answer 3 times in a row, its remaining requests fail at once. Clear errors for
-//!   401/403/404; 16 MiB cap per response.
+//!   401/403/404.
+//! - Bounded: 8 MiB per response, 128 MiB from one registry host per run, 2,000 pages and
+//!   100,000 tags per listing ([`crate::limits`]).
 //! - An on-disk tag cache with a TTL ([`cache`]).
 //!
 //! Nothing here prints or returns credentials, tokens or `Authorization` headers.
@@ -44,11 +46,13 @@ use crate::flux::image::{is_valid_digest, is_valid_tag, ImageRef};
 use crate::http::{
     backoff, clip, io_failure, percent_encode, retry_after, retryable_status, Breaker, IoFailure,
 };
+use crate::limits::{MAX_BYTES_PER_REGISTRY, MAX_PAGES_PER_LISTING, MAX_TAGS_PER_REPOSITORY};
+use crate::redact::redact_with;
 use credentials::CredentialStore;
 use host::api_host;
 
 /// Largest response body accepted (one page of tags, a token answer).
-pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_RESPONSE_BYTES: u64 = 8 * crate::limits::MIB;
 /// Attempts per request for retryable failures (see [`retryable_status`], and resets).
 pub const MAX_ATTEMPTS: u32 = 4;
 /// The longest `Retry-After` honoured.
@@ -59,8 +63,6 @@ pub const BASE_BACKOFF: Duration = Duration::from_millis(250);
 pub const PAGE_SIZE: usize = 1000;
 /// Redirects followed per request; more is reported as a redirect loop.
 const MAX_REDIRECTS: u32 = 5;
-/// Safety net against a registry whose `Link` headers never end.
-const MAX_PAGES: usize = 100_000;
 
 /// Accept header for `resolve_digest`: OCI index, OCI manifest, Docker manifest list v2, Docker
 /// manifest v2.
@@ -102,7 +104,7 @@ impl Default for RegistryOptions {
             connect_timeout: Duration::from_secs(10),
             concurrency_per_host: 4,
             ca_file: None,
-            cache: Some(CacheOptions::default()),
+            cache: default_cache_dir().map(CacheOptions::new),
             docker_config: None,
             credential_helper_dir: None,
             verbose: false,
@@ -113,16 +115,17 @@ impl Default for RegistryOptions {
 /// The on-disk tag cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheOptions {
-    /// Default: [`default_cache_dir`].
+    /// Default: [`default_cache_dir`]; used only if [`cache::usable_dir`] allows it.
     pub dir: PathBuf,
     /// How long a cached tag list is used (default 10 minutes).
     pub ttl: Duration,
 }
 
-impl Default for CacheOptions {
-    fn default() -> Self {
+impl CacheOptions {
+    /// A cache in `dir` with the default TTL.
+    pub fn new(dir: PathBuf) -> CacheOptions {
         CacheOptions {
-            dir: default_cache_dir(),
+            dir,
             ttl: Duration::from_secs(600),
         }
     }
@@ -180,6 +183,8 @@ pub struct Registry {
     auth: Mutex<HashMap<(String, String), String>>,
     /// registry → the scheme that answered.
     schemes: Mutex<HashMap<String, &'static str>>,
+    /// registry → response bytes received in this run ([`MAX_BYTES_PER_REGISTRY`]).
+    received: Mutex<HashMap<String, u64>>,
     /// Registries that keep failing to connect or answer.
     breaker: Breaker<RegistryError>,
 }
@@ -239,6 +244,8 @@ enum Fail {
     Refused(String),
     Tls(String),
     TooLarge,
+    /// The registry's budget for this run is spent.
+    OverBudget,
     Other(String),
 }
 
@@ -291,7 +298,8 @@ struct TokenAnswer {
 }
 
 impl Registry {
-    pub fn new(options: RegistryOptions) -> Result<Registry, RegistryError> {
+    pub fn new(mut options: RegistryOptions) -> Result<Registry, RegistryError> {
+        options.cache = options.cache.filter(|cache| cache::usable_dir(&cache.dir));
         let mut tls = ureq::tls::TlsConfig::builder();
         if let Some(path) = &options.ca_file {
             tls = tls.root_certs(root_certs_with(path)?);
@@ -317,6 +325,7 @@ impl Registry {
             credentials,
             auth: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
+            received: Mutex::new(HashMap::new()),
             breaker: Breaker::default(),
         })
     }
@@ -526,7 +535,7 @@ impl Registry {
         let mut list = TagList::default();
         let mut visited: HashSet<String> = HashSet::new();
         let mut next: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        for _ in 0..MAX_PAGES_PER_LISTING {
             let reply = match &next {
                 None => self.fetch(target, Method::Get, Loc::Path(&first), None, &what)?,
                 Some(url) => self.fetch(target, Method::Get, Loc::Url(url), None, &what)?,
@@ -539,12 +548,17 @@ impl Registry {
                 )
             })?;
             for tag in page.tags.unwrap_or_default() {
-                if seen.insert(tag.clone()) {
-                    if is_valid_tag(&tag) {
-                        list.tags.push(tag);
-                    } else {
-                        list.dropped.push(tag);
-                    }
+                if !is_valid_tag(&tag) {
+                    // Kept for the warning only, and short: the registry chose its length.
+                    list.dropped.push(clip(&tag, 200).to_string());
+                } else if seen.insert(tag.clone()) {
+                    list.tags.push(tag);
+                }
+                if list.tags.len() + list.dropped.len() > MAX_TAGS_PER_REPOSITORY {
+                    return Err(self.invalid(
+                        target,
+                        &format!("more than {MAX_TAGS_PER_REPOSITORY} tags, the most flux-image-lint accepts for one repository"),
+                    ));
                 }
             }
             match next_link(&reply.headers, &reply.url).map(|u| secure_url(&u, target.insecure)) {
@@ -552,7 +566,10 @@ impl Registry {
                 _ => return Ok(list),
             }
         }
-        Err(self.invalid(target, "the tag list never ends (too many pages)"))
+        Err(self.invalid(
+            target,
+            &format!("the tag list goes on past {MAX_PAGES_PER_LISTING} pages, the most flux-image-lint follows"),
+        ))
     }
 
     /// [`Registry::fetch_answered`] behind the host's breaker: a registry that failed to
@@ -632,7 +649,7 @@ impl Registry {
                     registry: target.registry.clone(),
                     status: reply.status,
                     credentials,
-                    detail: error_detail(&reply.body),
+                    detail: self.server_detail(target, &reply.body, None),
                 })
             }
             404 => Err(RegistryError::NotFound {
@@ -645,7 +662,7 @@ impl Registry {
                 registry: target.registry.clone(),
                 status,
                 attempts,
-                detail: error_detail(&reply.body),
+                detail: self.server_detail(target, &reply.body, None),
             }),
         }
     }
@@ -705,7 +722,8 @@ impl Registry {
                     other => token_error(None, fail_text(&other)),
                 })?;
             if !(200..300).contains(&answer.status) {
-                return Err(token_error(Some(answer.status), error_detail(&answer.body)));
+                let detail = self.server_detail(target, &answer.body, basic_header.as_deref());
+                return Err(token_error(Some(answer.status), detail));
             }
             let token: TokenAnswer = serde_json::from_slice(&answer.body)
                 .map_err(|_| token_error(None, "the answer is not the expected JSON".into()))?;
@@ -738,8 +756,34 @@ impl Registry {
             registry: target.registry.clone(),
             status: 401,
             credentials: found.source,
-            detail: error_detail(&reply.body),
+            detail: self.server_detail(target, &reply.body, None),
         })
+    }
+
+    /// The registry's own error text, with every secret this run sent to it hidden (`sent`: one
+    /// not remembered, such as the Basic header of a token exchange): a server may echo the
+    /// `Authorization` header it received.
+    fn server_detail(&self, target: &Target<'_>, body: &[u8], sent: Option<&str>) -> String {
+        let mut secrets: Vec<String> = self
+            .auth
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((registry, _), _)| *registry == target.registry)
+            .map(|(_, header)| header.clone())
+            .chain(sent.map(str::to_string))
+            // The credential of each header (`Bearer <token>` → `<token>`): the scheme may show.
+            .map(|header| {
+                header
+                    .split_once(' ')
+                    .map_or(header.clone(), |(_, v)| v.to_string())
+            })
+            .collect();
+        if let Some(credential) = self.credentials.lookup(&target.registry).credential {
+            secrets.push(credential.password);
+        }
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        redact_with(&error_detail(body), &secrets)
     }
 
     /// Sends with the scheme rules: a known scheme for the host, else HTTPS, then plain HTTP
@@ -861,17 +905,37 @@ impl Registry {
         }
         let started = std::time::Instant::now();
         let result = (|| {
+            let budget_left = {
+                let received = self.received.lock().unwrap();
+                MAX_BYTES_PER_REGISTRY
+                    .saturating_sub(received.get(&target.registry).copied().unwrap_or(0))
+            };
+            if budget_left == 0 {
+                return Err(Fail::OverBudget);
+            }
             let mut response = request.call().map_err(classify)?;
             let status = response.status().as_u16();
             let body = if method == Method::Head {
                 Vec::new()
             } else {
-                response
+                let limit = MAX_RESPONSE_BYTES.min(budget_left);
+                let body = response
                     .body_mut()
                     .with_config()
-                    .limit(MAX_RESPONSE_BYTES)
+                    .limit(limit)
                     .read_to_vec()
-                    .map_err(classify)?
+                    .map_err(|error| match classify(error) {
+                        Fail::TooLarge if limit < MAX_RESPONSE_BYTES => Fail::OverBudget,
+                        fail => fail,
+                    });
+                let read = body.as_ref().map_or(limit, |b| b.len() as u64);
+                *self
+                    .received
+                    .lock()
+                    .unwrap()
+                    .entry(target.registry.clone())
+                    .or_default() += read;
+                body?
             };
             Ok(Reply {
                 status,
@@ -889,7 +953,7 @@ impl Registry {
             eprintln!(
                 "registry: {} {} -> {outcome} in {} ms{}",
                 if method == Method::Get { "GET" } else { "HEAD" },
-                redact_url(url),
+                crate::report::escape(&redact_url(url)),
                 started.elapsed().as_millis(),
                 if auth.is_some() {
                     " (with authorization)"
@@ -953,6 +1017,11 @@ impl Registry {
                 image,
                 registry,
                 limit: MAX_RESPONSE_BYTES,
+            },
+            Fail::OverBudget => RegistryError::OverBudget {
+                image,
+                registry,
+                limit: MAX_BYTES_PER_REGISTRY,
             },
             Fail::Reset(detail) => RegistryError::Connection {
                 image,
@@ -1133,6 +1202,10 @@ fn fail_text(fail: &Fail) -> String {
         Fail::Timeout { connecting: false } => "timed out".into(),
         Fail::RedirectLoop => "too many redirects".into(),
         Fail::TooLarge => format!("answer larger than {} MiB", MAX_RESPONSE_BYTES >> 20),
+        Fail::OverBudget => format!(
+            "more than {} from this registry in this run",
+            crate::limits::format_size(MAX_BYTES_PER_REGISTRY)
+        ),
         Fail::Reset(d) | Fail::Refused(d) | Fail::Tls(d) | Fail::Other(d) => d.clone(),
     }
 }

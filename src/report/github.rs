@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use super::{Report, Severity};
 
-/// Escapes a message: `%`, CR and LF.
+/// Escapes a message: `%`, CR and LF (the text is [`super::escape`]d first, so no other control
+/// character reaches the log).
 fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
@@ -21,6 +22,7 @@ fn escape_property(text: &str) -> String {
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     for d in report.diagnostics {
+        let d = &d.escaped();
         let command = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",

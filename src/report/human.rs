@@ -12,7 +12,7 @@ use miette::{
     SourceCode, SourceSpan, SpanContents,
 };
 
-use super::{Diagnostic, Report, Severity};
+use super::{escape, neutralise_source, Diagnostic, Report, Severity};
 
 /// How the report looks.
 #[derive(Debug, Clone, Copy)]
@@ -46,11 +46,12 @@ pub fn render(report: &Report, sources: &HashMap<&str, &str>, style: Style) -> S
                     .get(diagnostic.file.as_str())
                     .map(|text| FileSource::new(&diagnostic.file, text))
             })
-            .as_ref();
+            .as_ref()
+            .filter(|source| source.lines_are_short_around(diagnostic));
         let rendered = Rendered {
             diagnostic,
-            message: printable(&diagnostic.message),
-            help: printable(&diagnostic.help),
+            message: escape(&diagnostic.message),
+            help: escape(&diagnostic.help),
             source,
         };
         let _ = handler.render_report(&mut out, &rendered);
@@ -80,29 +81,6 @@ pub fn summary_line(report: &Report) -> String {
         summary.repositories,
         plural(summary.repositories, "y", "ies"),
     )
-}
-
-/// `text` with terminal control characters (C0 but tab and newline, DEL, C1) shown as `\u{1b}`
-/// escapes: a message quoting a registry's answer or a file name cannot drive the terminal.
-pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_control) {
-        return Cow::Borrowed(text);
-    }
-    Cow::Owned(
-        text.chars()
-            .map(|c| {
-                if is_control(c) {
-                    c.escape_unicode().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
-}
-
-fn is_control(c: char) -> bool {
-    c.is_control() && c != '\n' && c != '\t'
 }
 
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
@@ -183,29 +161,33 @@ impl<'a> FileSource<'a> {
             }
         }
         FileSource {
-            name: printable(name).into_owned(),
-            text: same_width_printable(text),
+            name: escape(name).into_owned(),
+            text: neutralise_source(text),
             line_starts,
         }
     }
 }
 
-/// The file's text with control characters replaced by characters of the same UTF-8 length, so
-/// that every byte offset still points where it did: `?` for C0 and DEL, `¿` for C1.
-fn same_width_printable(text: &str) -> Cow<'_, str> {
-    let is_raw_control = |c: char| is_control(c) && c != '\r';
-    if !text.chars().any(is_raw_control) {
-        return Cow::Borrowed(text);
+/// Longest line shown under a diagnostic: beyond it the snippet is left out (a generated
+/// one-line file of megabytes would flood the terminal, and miette cannot pad past 65,535
+/// columns).
+const MAX_SHOWN_LINE: usize = 4096;
+
+impl FileSource<'_> {
+    /// Whether the span's lines and their neighbours are short enough to show.
+    fn lines_are_short_around(&self, diagnostic: &Diagnostic) -> bool {
+        let line_of = |offset: usize| self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let first = line_of(diagnostic.byte_start).saturating_sub(1);
+        let last = (line_of(diagnostic.byte_end) + 1).min(self.line_starts.len() - 1);
+        (first..=last).all(|line| {
+            let end = self
+                .line_starts
+                .get(line + 1)
+                .copied()
+                .unwrap_or(self.text.len());
+            end - self.line_starts[line] <= MAX_SHOWN_LINE
+        })
     }
-    Cow::Owned(
-        text.chars()
-            .map(|c| match c {
-                c if !is_raw_control(c) => c,
-                c if c.len_utf8() == 1 => '?',
-                _ => '¿',
-            })
-            .collect(),
-    )
 }
 
 impl SourceCode for FileSource<'_> {
@@ -330,9 +312,10 @@ mod tests {
             &[diagnostic("a.yaml", 0, 5, "tag `\u{1b}]0;x\u{7}` \u{9b}")],
             text,
         );
+        let is_control = |c: char| c.is_control() && c != '\n' && c != '\t';
         assert!(!out.chars().any(is_control), "{out:?}");
         assert!(out.contains("\\u{1b}]0;x\\u{7}"), "{out}");
         assert!(out.contains("image: ?[31mred"), "{out}");
-        assert_eq!(printable("a\u{1b}.yaml"), "a\\u{1b}.yaml");
+        assert_eq!(escape("a\u{1b}.yaml"), "a\\u{1b}.yaml");
     }
 }

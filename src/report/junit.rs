@@ -24,8 +24,10 @@ fn escape(text: &str) -> String {
 }
 
 pub fn render(report: &Report) -> String {
+    // CI systems print these names and messages in their logs: escaped like a terminal's.
+    let escaped: Vec<Diagnostic> = report.diagnostics.iter().map(Diagnostic::escaped).collect();
     let mut by_file: BTreeMap<&str, Vec<&Diagnostic>> = BTreeMap::new();
-    for d in report.diagnostics {
+    for d in &escaped {
         by_file.entry(d.file.as_str()).or_default().push(d);
     }
     let errors = report.summary.errors;

@@ -12,7 +12,9 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it catches
 A marker whose `namespace:name` matches no ImagePolicy in the repository (namespaces resolved from
 `metadata.namespace`, else the configured `default_namespace`). Policies defined elsewhere can be
-declared in `.flux-image-lint.yaml` under `external_policies`.
+declared in `.flux-image-lint.yaml` under `external_policies`. While a YAML file of the repository
+could not be read (`yaml-syntax` reports it), no marker is called unknown: that file may define
+the policy.
 
 ## Why it matters in Flux
 The automation lists the policies of its namespace and skips every marker that names another
@@ -36,6 +38,11 @@ external_policies: ["flux-system:app"]
 fn check(cx: &Context, out: &mut Findings) {
     let mut known = cx.workspace.index.keys(Kind::ImagePolicy);
     known.extend(cx.config.external_policies.iter().map(|p| p.to_string()));
+    // A file that could not be read (permissions, size) may define any policy: `yaml-syntax`
+    // reports that file, and no marker is called unknown on a guess.
+    let some_file_unread = cx.workspace.files.iter().any(|file| {
+        matches!(&file.yaml, Err(error) if error.kind == crate::scan::yaml::YamlErrorKind::NotRead)
+    });
     for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
         let wanted = policy.to_string();
@@ -52,10 +59,11 @@ fn check(cx: &Context, out: &mut Findings) {
         }
         let clusters = cx.workspace.marker_clusters(site.file_index);
         // A render that may lack objects (a remote base) could define it: never guessed.
-        if cx
-            .workspace
-            .marker_policy(site.file_index, policy)
-            .is_some()
+        if some_file_unread
+            || cx
+                .workspace
+                .marker_policy(site.file_index, policy)
+                .is_some()
             || cx.config.external_policies.contains(policy)
             || cx
                 .workspace

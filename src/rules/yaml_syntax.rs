@@ -1,6 +1,7 @@
 //! Rule `yaml-syntax`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
+use crate::scan::yaml::YamlErrorKind;
 use crate::source::Span;
 
 pub static RULE: Rule = Rule {
@@ -9,7 +10,17 @@ pub static RULE: Rule = Rule {
     summary: "A YAML file with a marker or a Flux image object does not parse",
     docs: r#"## What it catches
 A YAML file that holds a `$imagepolicy` marker or names the `image.toolkit.fluxcd.io` API and
-does not parse. The diagnostic points at the parser's line and column.
+does not parse. The diagnostic points at the parser's line and column. A file that is not valid
+UTF-8 is such a file too (the position of its first invalid byte), and so is any `.yaml`/`.yml`
+file that could not be read at all: larger than `max_file_size` (config, default 16 MiB), a FIFO
+or device, or unreadable (permissions); what it holds is unknown, so it is reported whatever it
+holds.
+
+Files are bytes: Flux's screening reader looks for the bytes of `$imagepolicy` and its YAML
+parser (yaml.v3) rejects invalid UTF-8, so Flux skips such a file silently. A UTF-16 file (with
+a byte order mark) would decode in yaml.v3, but its markers are never even seen: the byte search
+for `$imagepolicy` cannot match UTF-16, so Flux never applies them, and this tool, which screens
+the same way, ignores the file as Flux does. `--fix` never rewrites a file that is not UTF-8.
 
 ## Why it matters in Flux
 Flux's image automation skips files it cannot parse without any error or event, so none of the
@@ -33,6 +44,16 @@ fn check(cx: &Context, out: &mut Findings) {
     for (index, file) in cx.files() {
         let Err(error) = &file.yaml else { continue };
         let mentions_marker = crate::scan::marker::mentions_marker(file.source.text.as_bytes());
+        if error.kind == YamlErrorKind::NotRead {
+            out.push(
+                &RULE,
+                index,
+                Span::new(0, 0),
+                format!("cannot read this file: {}", error.message),
+                "what it holds is unknown: markers or Flux objects in it are not checked; exclude it (`exclude` in the config), make it a readable regular file, or raise `max_file_size`".to_string(),
+            );
+            continue;
+        }
         if !mentions_marker && !file.mentions_image_api {
             continue;
         }

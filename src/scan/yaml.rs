@@ -92,6 +92,26 @@ pub struct YamlFile {
 pub struct YamlError {
     pub message: String,
     pub offset: usize,
+    pub kind: YamlErrorKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YamlErrorKind {
+    Syntax,
+    /// The bytes are not UTF-8: never parsed.
+    Encoding,
+    /// The file was not read at all (too large, special, unreadable): nothing is known of it.
+    NotRead,
+}
+
+impl YamlError {
+    pub fn new(message: String, offset: usize, kind: YamlErrorKind) -> YamlError {
+        YamlError {
+            message,
+            offset,
+            kind,
+        }
+    }
 }
 
 struct OpenCollection {
@@ -109,11 +129,11 @@ impl YamlFile {
         let mut pending_head: Vec<usize> = Vec::new();
 
         for event in Parser::new_from_str(text) {
-            let (event, span) = event.map_err(|error| YamlError {
-                message: error.info(),
-                offset: error.marker().byte_offset().unwrap_or_else(|| {
+            let (event, span) = event.map_err(|error| {
+                let offset = error.marker().byte_offset().unwrap_or_else(|| {
                     source.offset_of(error.marker().line(), error.marker().col())
-                }),
+                });
+                YamlError::new(error.info(), offset, YamlErrorKind::Syntax)
             })?;
             let byte_span = span
                 .byte_range()

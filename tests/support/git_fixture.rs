@@ -171,6 +171,7 @@ impl Fixture {
             committer: Some(bot()),
             signoff: false,
             force: false,
+            timeout: std::time::Duration::from_secs(60),
         }
     }
 

@@ -1,0 +1,164 @@
+//! Bounds on everything read from outside the process, and the one way to read a file given by
+//! name: refused unless it is a regular file, never blocking on a FIFO, never read past a limit.
+//! Each limit's error names its source and the limit, so a hostile or broken input is a clear
+//! message instead of an exhausted machine.
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+
+/// A repository file larger than this is reported, not read (config key `max_file_size`).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * MIB;
+/// `.flux-image-lint.yaml` or `--config`.
+pub const MAX_CONFIG_SIZE: u64 = MIB;
+/// `--tags-file`.
+pub const MAX_TAGS_FILE_SIZE: u64 = 64 * MIB;
+/// Tags kept for one repository; a registry listing more is an error.
+pub const MAX_TAGS_PER_REPOSITORY: usize = 100_000;
+/// Pages followed for one tag listing.
+pub const MAX_PAGES_PER_LISTING: usize = 2_000;
+/// Response bytes accepted from one registry host in one run, all requests together.
+pub const MAX_BYTES_PER_REGISTRY: u64 = 128 * MIB;
+
+pub const MIB: u64 = 1024 * 1024;
+
+/// `bytes` for messages: `16 MiB`, `1.5 MiB`, `900 bytes`.
+pub fn format_size(bytes: u64) -> String {
+    if bytes >= MIB {
+        let tenths = bytes * 10 / MIB;
+        if tenths.is_multiple_of(10) {
+            format!("{} MiB", tenths / 10)
+        } else {
+            format!("{}.{} MiB", tenths / 10, tenths % 10)
+        }
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// What a file that is not a regular file is, for messages.
+pub fn special_kind(file_type: fs::FileType) -> Option<&'static str> {
+    if file_type.is_file() {
+        None
+    } else if file_type.is_fifo() {
+        Some("a FIFO")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else if file_type.is_char_device() {
+        Some("a character device")
+    } else if file_type.is_block_device() {
+        Some("a block device")
+    } else if file_type.is_dir() {
+        Some("a directory")
+    } else {
+        Some("not a regular file")
+    }
+}
+
+/// Why a file given by name was not read.
+#[derive(Debug)]
+pub enum ReadFileError {
+    /// A FIFO, socket, device or directory: refused before reading.
+    Special(&'static str),
+    /// Larger than the limit (`size` when known before reading).
+    TooLarge {
+        size: Option<u64>,
+        limit: u64,
+    },
+    Io(io::Error),
+}
+
+impl std::fmt::Display for ReadFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadFileError::Special(kind) => write!(f, "{kind}, not a regular file; not read"),
+            ReadFileError::TooLarge {
+                size: Some(size),
+                limit,
+            } => write!(
+                f,
+                "{}, over the limit of {}; not read",
+                format_size(*size),
+                format_size(*limit)
+            ),
+            ReadFileError::TooLarge { size: None, limit } => write!(
+                f,
+                "over the limit of {} (it grew while being read); not read",
+                format_size(*limit)
+            ),
+            ReadFileError::Io(error) => error.fmt(f),
+        }
+    }
+}
+
+/// Reads a regular file of at most `limit` bytes. Anything else is refused before a byte is
+/// read: a special file is checked before opening and again on the opened handle (opened
+/// non-blocking, so a FIFO swapped in between cannot hang the run).
+pub fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadFileError> {
+    let metadata = fs::metadata(path).map_err(ReadFileError::Io)?;
+    refuse_special_or_large(&metadata, limit)?;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(ReadFileError::Io)?;
+    let metadata = file.metadata().map_err(ReadFileError::Io)?;
+    refuse_special_or_large(&metadata, limit)?;
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // A file growing while it is read stops at the limit too.
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadFileError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadFileError::TooLarge { size: None, limit });
+    }
+    Ok(bytes)
+}
+
+fn refuse_special_or_large(metadata: &fs::Metadata, limit: u64) -> Result<(), ReadFileError> {
+    if let Some(kind) = special_kind(metadata.file_type()) {
+        return Err(ReadFileError::Special(kind));
+    }
+    if metadata.len() > limit {
+        return Err(ReadFileError::TooLarge {
+            size: Some(metadata.len()),
+            limit,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(format_size(900), "900 bytes");
+        assert_eq!(format_size(16 * MIB), "16 MiB");
+        assert_eq!(format_size(3 * MIB / 2), "1.5 MiB");
+    }
+
+    #[test]
+    fn refuses_fifos_devices_and_large_files_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.yaml");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let error = read_regular_file(&fifo, MIB).unwrap_err().to_string();
+        assert!(error.contains("a FIFO, not a regular file"), "{error}");
+        let error = read_regular_file(Path::new("/dev/zero"), MIB)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("a character device"), "{error}");
+        let big = dir.path().join("big.yaml");
+        fs::write(&big, vec![b'a'; 2048]).unwrap();
+        let error = read_regular_file(&big, 1024).unwrap_err().to_string();
+        assert!(error.contains("over the limit of 1024 bytes"), "{error}");
+        assert_eq!(read_regular_file(&big, 2048).unwrap().len(), 2048);
+    }
+}
