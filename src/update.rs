@@ -278,18 +278,19 @@ pub fn diff(workspace: &Workspace, new_texts: &[(usize, String)]) -> String {
 
 #[derive(Serialize)]
 pub struct ChangeRecord<'a> {
-    pub file: &'a str,
+    pub file: String,
     pub line: usize,
     pub policy: String,
     pub old: &'a str,
     pub new: &'a str,
 }
 
-pub fn records(changes: &[Change]) -> Vec<ChangeRecord<'_>> {
+/// The changes as reported, their paths beginning with `prefix` (see `--relative-to`).
+pub fn records<'a>(changes: &'a [Change], prefix: &str) -> Vec<ChangeRecord<'a>> {
     changes
         .iter()
         .map(|c| ChangeRecord {
-            file: &c.path,
+            file: format!("{prefix}{}", c.path),
             line: c.line,
             policy: format!("{}{}", c.policy, c.kind.suffix()),
             old: &c.old,
@@ -298,13 +299,13 @@ pub fn records(changes: &[Change]) -> Vec<ChangeRecord<'_>> {
         .collect()
 }
 
-/// `file:line  old → new  (policy)`, one per change.
-pub fn render_changes(changes: &[Change]) -> String {
+/// `file:line  old → new  (policy)`, one per change, paths beginning with `prefix`.
+pub fn render_changes(changes: &[Change], prefix: &str) -> String {
     changes
         .iter()
         .map(|c| {
             format!(
-                "{}:{}  {} → {}  ({}{})\n",
+                "{prefix}{}:{}  {} → {}  ({}{})\n",
                 c.path,
                 c.line,
                 c.old,

@@ -26,6 +26,7 @@
 mod cli;
 mod error;
 mod redact;
+pub mod staged;
 mod week;
 
 use std::collections::BTreeSet;
