@@ -118,10 +118,22 @@ fn pre_commit_hooks_build_with_cargo_and_lint_yaml() {
     }
 
     let check = hooks["flux-image-lint"];
-    assert_eq!(doc.str_at(check, &["entry"]), Some("flux-image-lint check"));
-    assert_eq!(doc.scalars(doc.node_at(check, &["types_or"])), ["yaml"]);
-    // pre-commit passes the staged files (pass_filenames defaults to true).
+    assert_eq!(
+        doc.str_at(check, &["entry"]),
+        Some("flux-image-lint check --staged")
+    );
+    // The files the walker reads: `.yaml`, `.yml` and `Kustomization`.
+    let files = regex::Regex::new(doc.str_at(check, &["files"]).unwrap()).unwrap();
+    for path in ["a.yaml", "b/c.yml", "Kustomization", "d/Kustomization"] {
+        assert!(files.is_match(path), "{path}");
+    }
+    for path in ["a.yaml.bak", "README.md", "MyKustomization"] {
+        assert!(!files.is_match(path), "{path}");
+    }
+    // pre-commit passes the staged files (pass_filenames defaults to true), and runs the hook
+    // when only deletions are staged.
     assert_eq!(doc.yaml.path(check, &["pass_filenames"]), None);
+    assert_eq!(doc.str_at(check, &["always_run"]), Some("true"));
     assert_eq!(doc.yaml.path(check, &["stages"]), None, "runs on commit");
 
     let fix = hooks["flux-image-lint-fix"];
