@@ -14,7 +14,7 @@ use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlFile};
 use crate::source::{SourceFile, Span};
-use crate::walk::{self, ReadError, WalkOptions};
+use crate::walk::{FileSet, ListError, ReadError, WalkOptions};
 
 /// Suffix of files holding pattern tests for policies.
 pub const TEST_FILE_SUFFIX: &str = ".imagepolicy-tests.yaml";
@@ -26,6 +26,10 @@ pub struct ScannedFile {
     pub markers: FileMarkers,
     /// The text names the Flux image API group (objects, or broken attempts at them).
     pub mentions_image_api: bool,
+    /// kustomize-controller receives the file (`.sourceignore`, Flux's default excludes), so
+    /// its objects can be applied. Its markers count either way: image-automation-controller
+    /// clones the repository itself.
+    pub applied: bool,
 }
 
 #[derive(Debug, Default)]
@@ -37,6 +41,8 @@ pub struct Stats {
 #[derive(Debug)]
 pub struct Workspace {
     pub root: PathBuf,
+    /// The files Flux gets, as listed for this check.
+    pub file_set: FileSet,
     pub files: Vec<ScannedFile>,
     pub index: FluxIndex,
     /// Renders, clusters, build errors and notes: what Flux applies.
@@ -81,7 +87,18 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
 }
 
 impl Workspace {
-    pub fn load(root: &Path, config: &Config, jobs: usize) -> Workspace {
+    /// Loads the repository at `root`: the files git tracks there, or outside git the tree
+    /// less its `.gitignore`d files (see `FileSet::of_directory`).
+    pub fn load(root: &Path, config: &Config, jobs: usize) -> Result<Workspace, ListError> {
+        Ok(Workspace::from_files(
+            FileSet::of_directory(root)?,
+            config,
+            jobs,
+        ))
+    }
+
+    /// Loads the given files (a commit's, for `--push`).
+    pub fn from_files(file_set: FileSet, config: &Config, jobs: usize) -> Workspace {
         let counted = std::sync::atomic::AtomicUsize::new(0);
         let options = WalkOptions {
             jobs,
@@ -90,9 +107,12 @@ impl Workspace {
         };
         let config_path = config.path.as_deref();
         let yaml_paths = std::sync::Mutex::new(BTreeSet::new());
-        let (mut files, read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
+        let (mut files, read_errors) = file_set.read(&options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            yaml_paths.lock().unwrap().insert(path.clone());
+            // The folder listing kustomize-controller generates sees only what it receives.
+            if file_set.is_applied(&path) {
+                yaml_paths.lock().unwrap().insert(path.clone());
+            }
             worth_parsing(&path, &bytes, config_path).then(|| scan_bytes(path, disk_path, bytes))
         });
         let yaml_paths = yaml_paths.into_inner().unwrap();
@@ -100,8 +120,9 @@ impl Workspace {
         let loaded: std::collections::HashSet<String> =
             files.iter().map(|f| f.source.path.clone()).collect();
         for path in model::referenced_files(&kustomizations) {
-            let disk_path = root.join(&path);
-            if loaded.contains(&path) || !disk_path.is_file() {
+            let disk_path = file_set.root.join(&path);
+            // Flux has only the files the repository holds (git tracks, for one).
+            if loaded.contains(&path) || !file_set.contains(&path) || !disk_path.is_file() {
                 continue;
             }
             // A build reads every file it names; read errors surface as build errors.
@@ -109,8 +130,11 @@ impl Workspace {
                 files.push(scan_bytes(path, disk_path, bytes));
             }
         }
+        for file in &mut files {
+            file.applied = file_set.is_applied(&file.source.path);
+        }
         Workspace::index(
-            root,
+            file_set,
             files,
             yaml_paths,
             read_errors,
@@ -124,12 +148,15 @@ impl Workspace {
     pub fn with_new_texts(self, new_texts: Vec<(usize, String)>, config: &Config) -> Workspace {
         let mut files = self.files;
         for (file, text) in new_texts {
-            let source = &files[file].source;
+            let previous = &files[file];
+            let source = &previous.source;
+            let applied = previous.applied;
             let source = SourceFile::new(source.path.clone(), source.disk_path.clone(), text);
             files[file] = scan_file(source);
+            files[file].applied = applied;
         }
         Workspace::index(
-            &self.root,
+            self.file_set,
             files,
             self.yaml_paths,
             self.read_errors,
@@ -165,7 +192,7 @@ impl Workspace {
 
     /// Models scanned files: what the kustomizations render, the Flux objects, pattern tests.
     fn index(
-        root: &Path,
+        file_set: FileSet,
         files: Vec<ScannedFile>,
         yaml_paths: BTreeSet<String>,
         read_errors: Vec<ReadError>,
@@ -174,13 +201,15 @@ impl Workspace {
     ) -> Workspace {
         let config_path = config.path.as_deref();
         let kustomizations = model::read_kustomizations(&files);
-        let (model, objects) = Model::build(
-            root,
+        let (model, mut objects) = Model::build(
+            &file_set.root,
             &files,
             &yaml_paths,
             kustomizations,
             &config.default_namespace,
         );
+        // What source-controller leaves out never reaches kustomize-controller.
+        objects.retain(|object| files[object.file].applied);
         let index = FluxIndex::new(objects);
         let reached = model.reached.as_ref().map(|reached| {
             let mut reached = reached.clone();
@@ -214,7 +243,8 @@ impl Workspace {
             yaml_files: files.len(),
         };
         Workspace {
-            root: root.to_path_buf(),
+            root: file_set.root.clone(),
+            file_set,
             index,
             model,
             yaml_paths,
@@ -283,6 +313,16 @@ impl Workspace {
         })
     }
 
+    /// Parsed files Flux never applies or reads (see `Summary::files_flux_ignores`).
+    pub fn files_flux_ignores(&self) -> Vec<usize> {
+        match &self.reached {
+            Some(_) => (0..self.files.len())
+                .filter(|&file| !self.is_reached(file))
+                .collect(),
+            None => self.model.unapplied.clone(),
+        }
+    }
+
     /// Whether a file gets diagnostics: with clusters, only those a cluster reaches.
     pub fn is_reached(&self, file: usize) -> bool {
         self.reached
@@ -316,5 +356,6 @@ pub fn scan_file(source: SourceFile) -> ScannedFile {
         yaml,
         markers,
         mentions_image_api,
+        applied: true,
     }
 }
