@@ -75,7 +75,7 @@ pub fn report(
     jobs: usize,
     only: &[String],
     changed: &[Changed],
-) -> (Vec<Diagnostic>, Summary) {
+) -> Result<(Vec<Diagnostic>, Summary), String> {
     let (all, mut summary) = rules::run(workspace, config, snapshot, None);
     let (mut reported, elsewhere): (Vec<Diagnostic>, Vec<Diagnostic>) =
         all.into_iter().partition(|d| only.contains(&d.file));
@@ -90,12 +90,12 @@ pub fn report(
             snapshot,
             jobs,
         };
-        let before = baseline.errors(changed.iter());
+        let before = baseline.errors(changed.iter())?;
         let broken: Vec<Diagnostic> = elsewhere
             .into_iter()
             .filter(|d| !before.contains(&key(d)))
             .collect();
-        reported.extend(blame(&baseline, broken, changed));
+        reported.extend(blame(&baseline, broken, changed)?);
         reported.sort_by(|a, b| {
             a.sort_key()
                 .cmp(&b.sort_key())
@@ -104,22 +104,26 @@ pub fn report(
     }
     summary.errors = count(&reported, Severity::Error);
     summary.warnings = count(&reported, Severity::Warning);
-    (reported, summary)
+    Ok((reported, summary))
 }
 
 /// Each broken error with the changed files it is due to: the one whose revert alone makes it
 /// disappear; the whole change when several files are at fault together, or too many changed.
-fn blame(baseline: &Baseline, broken: Vec<Diagnostic>, changed: &[Changed]) -> Vec<Diagnostic> {
+fn blame(
+    baseline: &Baseline,
+    broken: Vec<Diagnostic>,
+    changed: &[Changed],
+) -> Result<Vec<Diagnostic>, String> {
     let one_by_one: Vec<HashSet<Key>> =
         if changed.len() > 1 && changed.len() <= MAX_BLAMED_ONE_BY_ONE && !broken.is_empty() {
             changed
                 .iter()
                 .map(|file| baseline.errors(std::iter::once(file)))
-                .collect()
+                .collect::<Result<_, _>>()?
         } else {
             Vec::new()
         };
-    broken
+    Ok(broken
         .into_iter()
         .map(|mut d| {
             let key = key(&d);
@@ -135,7 +139,7 @@ fn blame(baseline: &Baseline, broken: Vec<Diagnostic>, changed: &[Changed]) -> V
             d.message = format!("{}; broken by {}", d.message, your_change_to(&causes));
             d
         })
-        .collect()
+        .collect())
 }
 
 /// `your change to `a.yaml``, `your changes to `a.yaml` (deleted) and `b.yaml``.
@@ -167,18 +171,22 @@ struct Baseline<'a> {
 
 impl Baseline<'_> {
     /// The errors of the repository with `reverted` as they were.
-    fn errors<'c>(&self, reverted: impl Iterator<Item = &'c Changed>) -> HashSet<Key> {
+    fn errors<'c>(
+        &self,
+        reverted: impl Iterator<Item = &'c Changed>,
+    ) -> Result<HashSet<Key>, String> {
         let texts = reverted
             .map(|c| (c.path.clone(), c.before.clone()))
             .collect();
-        let workspace =
-            Workspace::load(self.root, self.config, self.jobs).with_files_as(texts, self.config);
+        let workspace = Workspace::load(self.root, self.config, self.jobs)
+            .map_err(|e| e.to_string())?
+            .with_files_as(texts, self.config);
         let (diagnostics, _) = rules::run(&workspace, self.config, self.snapshot, None);
-        diagnostics
+        Ok(diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Error)
             .map(key)
-            .collect()
+            .collect())
     }
 }
 

@@ -175,13 +175,17 @@ impl Workspace {
             yaml_paths.remove(&path);
             if let Some(text) = text {
                 let disk_path = self.root.join(&path);
-                files.push(scan_file(SourceFile::new(path.clone(), disk_path, text)));
-                yaml_paths.insert(path);
+                let mut file = scan_file(SourceFile::new(path.clone(), disk_path, text));
+                file.applied = self.file_set.is_applied(&path);
+                if file.applied {
+                    yaml_paths.insert(path);
+                }
+                files.push(file);
             }
         }
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
         Workspace::index(
-            &self.root,
+            self.file_set,
             files,
             yaml_paths,
             self.read_errors,

@@ -94,7 +94,7 @@ fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
                     jobs(args.jobs),
                     only,
                     &changed,
-                )
+                )?
             }
             None => rules::run(&workspace, &config, snapshot.as_ref(), None),
         };
