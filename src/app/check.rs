@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::{
     checked_name, diagnostics_exit_code, emit, find_targets, jobs, load_config, path_prefix,
-    render_report, requested_name, write_ci_files, Failure,
+    render_report, write_ci_files, write_failure_ci_files, Failure,
 };
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::flux::versions::{resolve_written, VersionSetting};
@@ -17,16 +17,8 @@ use crate::{impact, rules};
 
 pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let result = lint(args, global);
-    // CI gets its summary and counts whatever happened: when the run could not start, the
-    // summary says why.
     if let Err(Failure(message)) = &result {
-        let checked = requested_name(args);
-        let parts = Parts {
-            checked: &checked,
-            error: Some(message),
-            ..Parts::default()
-        };
-        write_ci_files::<()>(args, global, None, None, &parts)?;
+        write_failure_ci_files(args, global, message)?;
     }
     result
 }

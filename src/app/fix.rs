@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{
     checked_name, diagnostics_exit_code, emit, find_targets, jobs, load_config, path_prefix,
-    progress, render_report, requested_name, tag_source, write_ci_files, Failure, Target,
+    progress, render_report, tag_source, write_ci_files, write_failure_ci_files, Failure, Target,
     EXIT_ERRORS, EXIT_FAILURE,
 };
 use crate::cli::{CheckArgs, FixArgs, Format, GlobalArgs};
@@ -47,13 +47,7 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
                 args.output_file.as_deref(),
             )?;
         }
-        let checked = requested_name(args);
-        let parts = Parts {
-            checked: &checked,
-            error: Some(message),
-            ..Parts::default()
-        };
-        write_ci_files::<()>(args, global, None, None, &parts)?;
+        write_failure_ci_files(args, global, message)?;
     }
     result
 }

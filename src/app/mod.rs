@@ -392,12 +392,28 @@ pub fn checked_name(prefix: &str) -> &str {
 }
 
 /// What a run was asked to check, as the summary names it when it stopped before finding out.
-pub fn requested_name(args: &CheckArgs) -> String {
+fn requested_name(args: &CheckArgs) -> String {
     if args.paths.is_empty() {
         return ".".to_string();
     }
     let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
     paths.join(", ")
+}
+
+/// The summary and counts of a run that could not do its job: CI gets them whatever
+/// happened, the summary saying why.
+pub fn write_failure_ci_files(
+    args: &CheckArgs,
+    global: GlobalArgs,
+    message: &str,
+) -> Result<(), Failure> {
+    let checked = requested_name(args);
+    let parts = summary::Parts {
+        checked: &checked,
+        error: Some(message),
+        ..summary::Parts::default()
+    };
+    write_ci_files::<()>(args, global, None, None, &parts)
 }
 
 /// Writes the CI artefacts besides the report: each `--report-file`, then appends the summary
