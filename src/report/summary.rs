@@ -110,8 +110,11 @@ fn headline(parts: &Parts) -> String {
                 "⚠️ {warnings} {} in {checked}",
                 plural(warnings, "warning", "warnings")
             )
-        } else {
+        } else if lines.is_empty() {
             format!("✅ No problems in {checked}")
+        } else {
+            // Beside a failure, a clean report is no all-clear.
+            format!("No diagnostics in {checked}")
         });
     }
     lines.iter().map(|line| format!("{line}\n\n")).collect()
@@ -363,5 +366,18 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("up to date"), "{text}");
+
+        let summary = Summary::default();
+        let report = Report {
+            diagnostics: &[],
+            summary: &summary,
+        };
+        let parts = Parts {
+            report: Some(&report),
+            ..parts
+        };
+        let text = render(&parts);
+        assert!(text.contains("No diagnostics in `clusters/home`"), "{text}");
+        assert!(!text.contains('✅'), "{text}");
     }
 }
