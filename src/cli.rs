@@ -73,6 +73,11 @@ pub struct RootArgs {
     /// Read no config file: every setting at its default.
     #[arg(long)]
     pub no_config: bool,
+    /// Which kustomize renders what Flux applies: `off` (the native renderer, the default),
+    /// `auto` (`kustomize`, else `kubectl`, from PATH) or the path of a binary. Overrides the
+    /// config's `kustomize`.
+    #[arg(long, value_name = "off|auto|PATH")]
+    pub kustomize: Option<String>,
 }
 
 #[derive(Args)]

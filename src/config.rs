@@ -51,6 +51,28 @@ pub struct Config {
     pub commit_message: Option<String>,
     /// Commit author, `Name <email>`.
     pub author: Option<String>,
+    /// `kustomize:` (or `--kustomize`): which kustomize builds what Flux applies.
+    pub kustomize: KustomizeSetting,
+}
+
+/// Which kustomize builds: the native renderer (`off`, the default), the real binary found on
+/// `PATH` (`auto`), or a given one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum KustomizeSetting {
+    #[default]
+    Off,
+    Auto,
+    Binary(std::path::PathBuf),
+}
+
+impl KustomizeSetting {
+    pub fn parse(text: &str) -> KustomizeSetting {
+        match text {
+            "off" | "native" => KustomizeSetting::Off,
+            "auto" => KustomizeSetting::Auto,
+            path => KustomizeSetting::Binary(path.into()),
+        }
+    }
 }
 
 impl Default for Config {
@@ -69,6 +91,7 @@ impl Default for Config {
             remote: None,
             commit_message: None,
             author: None,
+            kustomize: KustomizeSetting::Off,
         }
     }
 }
@@ -106,6 +129,7 @@ const KEYS: &[&str] = &[
     "remote",
     "commit_message",
     "author",
+    "kustomize",
 ];
 
 impl Config {
@@ -211,6 +235,7 @@ impl Config {
             match key {
                 "include" => config.include = globs(value, key)?,
                 "exclude" => config.exclude = globs(value, key)?,
+                "kustomize" => config.kustomize = KustomizeSetting::parse(&string(value, key)?),
                 "default_namespace" => {
                     let namespace = string(value, key)?;
                     if !is_dns_label(&namespace) {

@@ -106,6 +106,7 @@ impl Workspace {
             exclude: &config.exclude,
         };
         let config_path = config.path.as_deref();
+        let walked = std::sync::Mutex::new(BTreeSet::new());
         let yaml_paths = std::sync::Mutex::new(BTreeSet::new());
         let (mut files, read_errors) = file_set.read(&options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -113,23 +114,42 @@ impl Workspace {
             if file_set.is_applied(&path) {
                 yaml_paths.lock().unwrap().insert(path.clone());
             }
-            worth_parsing(&path, &bytes, config_path).then(|| scan_bytes(path, disk_path, bytes))
+            let parse = worth_parsing(&path, &bytes, config_path);
+            if !parse {
+                walked.lock().unwrap().insert(path.clone());
+            }
+            parse.then(|| scan_bytes(path, disk_path, bytes))
         });
         let yaml_paths = yaml_paths.into_inner().unwrap();
+        let walked = walked.into_inner().unwrap();
         let kustomizations = model::read_kustomizations(&files);
         let loaded: std::collections::HashSet<String> =
             files.iter().map(|f| f.source.path.clone()).collect();
-        for path in model::referenced_files(&kustomizations) {
-            let disk_path = file_set.root.join(&path);
+        let referenced = model::referenced_files(&kustomizations);
+        // A resource the byte search found nothing Flux-related in (most of a large repository)
+        // is not parsed: no image object, no Flux object, nothing a rule reads. Patches are, and
+        // files the walk did not read (a `.json` resource, one outside `include`).
+        let unloaded: Vec<String> = referenced
+            .patches
+            .into_iter()
+            .chain(
+                referenced
+                    .resources
+                    .into_iter()
+                    .filter(|path| !walked.contains(path)),
+            )
             // Flux has only the files the repository holds (git tracks, for one).
-            if loaded.contains(&path) || !file_set.contains(&path) || !disk_path.is_file() {
-                continue;
+            .filter(|path| !loaded.contains(path) && file_set.contains(path))
+            .collect();
+        let referenced = parallel_map(&unloaded, jobs, |path| {
+            let disk_path = file_set.root.join(path);
+            if !disk_path.is_file() {
+                return None;
             }
-            // A build reads every file it names; read errors surface as build errors.
-            if let Ok(bytes) = std::fs::read(&disk_path) {
-                files.push(scan_bytes(path, disk_path, bytes));
-            }
-        }
+            let bytes = std::fs::read(&disk_path).ok()?;
+            Some(scan_bytes(path.clone(), disk_path, bytes))
+        });
+        files.extend(referenced.into_iter().flatten());
         for file in &mut files {
             file.applied = file_set.is_applied(&file.source.path);
         }
@@ -211,6 +231,7 @@ impl Workspace {
             &yaml_paths,
             kustomizations,
             &config.default_namespace,
+            &model::Builder::from_setting(&config.kustomize),
         );
         // What source-controller leaves out never reaches kustomize-controller.
         objects.retain(|object| files[object.file].applied);
@@ -337,6 +358,22 @@ impl Workspace {
     pub fn file_by_path(&self, path: &str) -> Option<usize> {
         self.files.iter().position(|f| f.source.path == path)
     }
+}
+
+/// `items` mapped on up to `jobs` threads, in order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let chunk = items.len().div_ceil(jobs.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a scan thread panicked"))
+            .collect()
+    })
 }
 
 fn scan_bytes(path: String, disk_path: PathBuf, bytes: Vec<u8>) -> ScannedFile {

@@ -47,61 +47,6 @@ fn image_objects<'a>(nodes: impl Iterator<Item = &'a Node>) -> Objects {
         .collect()
 }
 
-/// The class of a kubectl error, by kustomize's own wording.
-fn cause_of(stderr: &str) -> Option<Cause> {
-    let table: &[(&[&str], Cause)] = &[
-        (
-            &["already registered id", "ID conflict"],
-            Cause::DuplicateId,
-        ),
-        (
-            &["failed to find unique target for patch"],
-            Cause::PatchTarget,
-        ),
-        (&["loading KV pairs"], Cause::MissingGeneratorInput),
-        (&["failed to get the patch file"], Cause::MissingPatch),
-        (
-            &["operation does not apply", "testing value"],
-            Cause::JsonPatch,
-        ),
-        (
-            &["unable to find one of 'kustomization.yaml'"],
-            Cause::NotAKustomization,
-        ),
-        (&["cycle detected"], Cause::Cycle),
-        (&["expected kind"], Cause::ComponentKind),
-        (
-            &[
-                "must specify a target for JSON patch",
-                "unable to parse SM or JSON patch",
-                "illegally qualifies",
-            ],
-            Cause::InvalidPatch,
-        ),
-        (
-            &[
-                "invalid Kustomization",
-                "kustomization.yaml is empty",
-                "Found multiple kustomization files",
-            ],
-            Cause::InvalidKustomization,
-        ),
-        (
-            &["missing Resource metadata", "MalformedYAMLError"],
-            Cause::InvalidResource,
-        ),
-        (
-            &["error parsing regexp", "unable to parse requirement"],
-            Cause::InvalidTarget,
-        ),
-        (&["no such file or directory"], Cause::MissingResource),
-    ];
-    table
-        .iter()
-        .find(|(needles, _)| needles.iter().any(|n| stderr.contains(n)))
-        .map(|&(_, cause)| cause)
-}
-
 enum Rendered {
     Objects(Objects),
     Failed(String),
@@ -171,7 +116,7 @@ fn native_renders_equal_kubectl_kustomize() {
                     agreed += 1;
                 }
             }
-            (Rendered::Failed(stderr), Err(error)) => match cause_of(&stderr) {
+            (Rendered::Failed(stderr), Err(error)) => match Cause::of_kustomize_error(&stderr) {
                 Some(cause) if cause == error.cause => both_failed += 1,
                 cause => failures.push(format!(
                     "{dir}: kubectl fails with {cause:?}, the native build with {:?} ({})\n  kubectl: {}",

@@ -123,6 +123,10 @@ fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
 /// `--verbose`: which Flux, which clusters, what the model could not see, which files Flux never
 /// reads.
 fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
+    eprintln!(
+        "kustomize: {}",
+        crate::model::Builder::from_setting(&config.kustomize).describe()
+    );
     let flux = rules::repository_flux(workspace, config);
     match flux.assumption() {
         Some(note) => eprintln!("flux: {note}"),

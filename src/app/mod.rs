@@ -153,7 +153,7 @@ pub fn load_config(
         (None, true) => None,
         (None, false) => config_at(root)?,
     };
-    let config = match &path {
+    let mut config = match &path {
         None => Config::default(),
         Some(path) => {
             let display = match path.canonicalize() {
@@ -165,6 +165,17 @@ pub fn load_config(
             Config::load(path, &display)?
         }
     };
+    if let Some(kustomize) = &args.kustomize {
+        config.kustomize = config::KustomizeSetting::parse(kustomize);
+    }
+    if let config::KustomizeSetting::Binary(binary) = &config.kustomize {
+        if !binary.is_file() {
+            return Err(Failure(format!(
+                "kustomize binary `{}` does not exist; give the path of `kustomize` or `kubectl`, `auto` to find one on PATH, or `off`",
+                binary.display()
+            )));
+        }
+    }
     if global.verbose > 0 {
         eprintln!(
             "root: {}\nconfig: {}",

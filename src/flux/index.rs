@@ -62,6 +62,18 @@ impl FluxIndex {
         self.by_cluster_key
             .get(&(cluster, kind, namespace.to_string(), name.to_string()))
             .map(|ids| &self.objects[ids[0]])
+            .or_else(|| {
+                self.unplaced(kind, name)
+                    .into_iter()
+                    .find(|o| o.cluster == cluster)
+            })
+    }
+
+    /// Objects of a kind and name whose namespace nothing in the repository sets.
+    fn unplaced(&self, kind: Kind, name: &str) -> Vec<&FluxObject> {
+        self.of_kind(kind)
+            .filter(|o| !o.namespace_written && o.name.value == name)
+            .collect()
     }
 
     /// The clusters that define an object with this identity.
@@ -80,6 +92,7 @@ impl FluxIndex {
         self.by_key
             .get(&(kind, namespace.to_string(), name.to_string()))
             .map(|ids| &self.objects[ids[0]])
+            .or_else(|| self.unplaced(kind, name).into_iter().next())
     }
 
     /// Every object with this identity, in file order.

@@ -40,6 +40,10 @@ pub struct FluxObject {
     /// Resolved namespace: `metadata.namespace` as rendered (a kustomization's `namespace:`
     /// included), else the configured default.
     pub namespace: String,
+    /// Whether anything here set the namespace: when not, whoever applies the object (a Flux
+    /// Kustomization's `targetNamespace` elsewhere) decides it, and a reference to the name in
+    /// any namespace may mean it.
+    pub namespace_written: bool,
     pub labels: BTreeMap<String, String>,
     pub spec: Spec,
     /// Which render produced it (objects of different renders are never duplicates).
@@ -204,11 +208,10 @@ pub fn read_object(
         file: kind_origin.file,
         span: kind_origin.span,
     });
-    let namespace = tree
+    let written_namespace = tree
         .path_str(&["metadata", "namespace"])
-        .filter(|ns| !ns.is_empty())
-        .unwrap_or(default_namespace)
-        .to_string();
+        .filter(|ns| !ns.is_empty());
+    let namespace = written_namespace.unwrap_or(default_namespace).to_string();
     let labels = string_map(tree.path(&["metadata", "labels"]));
     let spec_node = tree.get("spec");
     let at = |path: &[&str]| spec_node.and_then(|spec| spec.path(path));
@@ -312,6 +315,7 @@ pub fn read_object(
         api_version,
         name,
         namespace,
+        namespace_written: written_namespace.is_some(),
         labels,
         spec,
         render: provenance.render,

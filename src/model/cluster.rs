@@ -43,8 +43,11 @@ pub struct FluxKustomization {
     substitute: Option<BTreeMap<String, String>>,
     /// `postBuild.substituteFrom`: (kind, name, optional).
     substitute_from: Vec<(String, String, bool)>,
-    /// A FluxInstance's `spec.sync.url`: the repository it syncs.
+    /// A FluxInstance's `spec.sync.url` and `ref`: the repository and revision it syncs.
     sync_url: Option<String>,
+    sync_ref: Option<String>,
+    /// Not a Flux Kustomization but the folder of out-of-band ones, applied whole.
+    folder: bool,
     /// Applied by a Flux Kustomization whose build fails: what it would apply is unknown.
     uncertain: bool,
 }
@@ -145,8 +148,30 @@ impl FluxKustomization {
                 })
                 .unwrap_or_default(),
             sync_url: None,
+            sync_ref: None,
+            folder: false,
             uncertain: false,
         })
+    }
+
+    /// The folder a Flux Kustomization nothing here applies sits in (or the kustomization that
+    /// gathers it), as the out-of-band bootstrap applied it: every object written there, the
+    /// Flux Kustomizations among them.
+    fn applied_out_of_band(&self, dir: &str) -> FluxKustomization {
+        FluxKustomization {
+            name: format!("{dir} (applied out of band)"),
+            path: dir.to_string(),
+            path_origin: self.origin,
+            target_namespace: None,
+            name_prefix: None,
+            name_suffix: None,
+            patches: Vec::new(),
+            components: Vec::new(),
+            substitute: None,
+            substitute_from: Vec::new(),
+            folder: true,
+            ..self.clone()
+        }
     }
 
     /// The kustomization kustomize-controller builds: the one at `spec.path` (or one generated
@@ -242,6 +267,40 @@ impl FluxKustomization {
         })
     }
 
+    /// What the real kustomize is asked to build for this Flux Kustomization.
+    fn wrapper<'a>(
+        &'a self,
+        sources: &Sources,
+        yaml_paths: &BTreeSet<String>,
+    ) -> super::external::Wrapper<'a> {
+        let resources = if sources.kustomizations.contains_key(&self.path) {
+            vec![self.path.clone()]
+        } else {
+            self.generated(sources, yaml_paths)
+                .map(|k| {
+                    k.resources
+                        .iter()
+                        .filter_map(|entry| render::join(&self.path, &entry.value))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let text = |field: &Option<Text>| field.as_ref().map(|t| t.value.clone());
+        super::external::Wrapper {
+            resources,
+            namespace: text(&self.target_namespace),
+            name_prefix: text(&self.name_prefix),
+            name_suffix: text(&self.name_suffix),
+            patches: &self.patches,
+            components: self
+                .components
+                .iter()
+                .filter_map(|c| render::join(&self.path, &c.value))
+                .collect(),
+            origin: self.path_origin,
+        }
+    }
+
     pub fn build(
         &self,
         sources: &Sources,
@@ -262,6 +321,9 @@ pub struct Cluster {
     pub files: BTreeSet<usize>,
     /// Folders of this repository that its HelmReleases use as charts.
     pub chart_dirs: BTreeSet<String>,
+    /// One of those charts mentions the image API: it may create image objects this model does
+    /// not render, so nothing is concluded from one the cluster seems to lack.
+    pub charts_may_define_image_objects: bool,
 }
 
 /// One Flux Kustomization's build inside a cluster.
@@ -327,17 +389,69 @@ fn flux_instance(object: &Node, default_namespace: &str) -> Option<FluxKustomiza
         substitute: None,
         substitute_from: Vec::new(),
         sync_url: sync.path_str(&["url"]).map(str::to_string),
+        sync_ref: reference(sync.get("ref")),
+        folder: false,
         uncertain: false,
     })
 }
 
-/// The GitRepositories written in the repository: `namespace/name` → URL.
+/// A Git source: its repository (URL reduced to host and path) and the revision it checks out
+/// (`branch:main`, `tag:v1`, …; `None` when unset).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct GitSource {
+    repository: String,
+    reference: Option<String>,
+}
+
+impl GitSource {
+    fn new(url: &str, reference: Option<String>) -> GitSource {
+        GitSource {
+            repository: repository_identity(url),
+            reference,
+        }
+    }
+
+    /// The same checkout: one repository, and the same revision where both say which.
+    fn is(&self, other: &GitSource) -> bool {
+        self.repository == other.repository
+            && (self.reference.is_none()
+                || other.reference.is_none()
+                || self.reference == other.reference)
+    }
+}
+
+/// A GitRepository's `spec.ref` (or a FluxInstance's `sync.ref`, a Git reference) as one
+/// comparable string: a branch by its name, anything else by kind and value.
+fn reference(node: Option<&Node>) -> Option<String> {
+    let node = node?;
+    let from_git_reference = |reference: &str| match reference.strip_prefix("refs/heads/") {
+        Some(branch) => branch.to_string(),
+        None => match reference.strip_prefix("refs/tags/") {
+            Some(tag) => format!("tag:{tag}"),
+            None => reference.to_string(),
+        },
+    };
+    if let Some(text) = node.str() {
+        return Some(from_git_reference(text)).filter(|r| !r.is_empty());
+    }
+    if let Some(name) = node.path_str(&["name"]) {
+        return Some(from_git_reference(name));
+    }
+    if let Some(branch) = node.path_str(&["branch"]) {
+        return Some(branch.to_string());
+    }
+    ["tag", "semver", "commit"]
+        .iter()
+        .find_map(|key| Some(format!("{key}:{}", node.path_str(&[key])?)))
+}
+
+/// The GitRepositories written in the repository: `namespace/name` → source.
 fn git_repositories(
     files: &[crate::workspace::ScannedFile],
     default_namespace: &str,
-) -> BTreeMap<String, String> {
+) -> BTreeMap<String, GitSource> {
     let mut repositories = BTreeMap::new();
-    for file in files {
+    for (index, file) in files.iter().enumerate() {
         let Ok(yaml) = &file.yaml else { continue };
         for &document in &yaml.documents {
             let is_git_repository = yaml.path_str(document, &["kind"]) == Some("GitRepository")
@@ -347,16 +461,17 @@ fn git_repositories(
             if !is_git_repository {
                 continue;
             }
-            let namespace = yaml
-                .path_str(document, &["metadata", "namespace"])
+            let tree = Node::from_yaml(yaml, index, document);
+            let namespace = tree
+                .path_str(&["metadata", "namespace"])
                 .unwrap_or(default_namespace);
-            let name = yaml
-                .path_str(document, &["metadata", "name"])
-                .unwrap_or_default();
-            let url = yaml
-                .path_str(document, &["spec", "url"])
-                .unwrap_or_default();
-            repositories.insert(format!("{namespace}/{name}"), url.to_string());
+            let name = tree.path_str(&["metadata", "name"]).unwrap_or_default();
+            let url = tree.path_str(&["spec", "url"]).unwrap_or_default();
+            let reference = reference(tree.path(&["spec", "ref"]));
+            repositories.insert(
+                format!("{namespace}/{name}"),
+                GitSource::new(url, reference),
+            );
         }
     }
     repositories
@@ -368,6 +483,7 @@ pub fn discover(
     sources: &Sources,
     yaml_paths: &BTreeSet<String>,
     default_namespace: &str,
+    builder: &super::Builder,
     notes: &mut Vec<Note>,
 ) -> Option<(Vec<Cluster>, Vec<ClusterRender>)> {
     let (written, instances) = written_roots(sources.files, default_namespace);
@@ -399,46 +515,73 @@ pub fn discover(
             }
         }
     }
-    // Roots: bootstraps and FluxInstances alone; out-of-band roots by folder.
-    let mut groups: BTreeMap<String, Vec<FluxKustomization>> = BTreeMap::new();
+    // Roots: bootstraps and FluxInstances; where the repository has neither, the Flux
+    // Kustomizations nothing here applies, taken as applied out of band with their folder.
     let mut clusters_roots: Vec<(String, String, Vec<FluxKustomization>)> = Vec::new();
     for instance in instances {
         clusters_roots.push((instance.path.clone(), instance.path.clone(), vec![instance]));
     }
+    let mut out_of_band = Vec::new();
     for (i, kustomization) in written.iter().enumerate() {
         if applied_by_other[i] {
             continue;
         }
         let file = &sources.files[kustomization.origin.file].source.path;
         if applies_itself[i] || file.ends_with("gotk-sync.yaml") {
+            let name = if kustomization.path.is_empty() {
+                "the repository root".to_string()
+            } else {
+                kustomization.path.clone()
+            };
             clusters_roots.push((
-                kustomization.path.clone(),
+                name,
                 kustomization.path.clone(),
                 vec![kustomization.clone()],
             ));
         } else {
-            let dir = file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
-            groups.entry(dir).or_default().push(kustomization.clone());
+            out_of_band.push(kustomization.clone());
         }
     }
-    // This repository is what the bootstraps sync: their GitRepositories' URLs.
-    let this_repository: BTreeSet<String> = clusters_roots
+    // This repository is what the bootstraps sync: their GitRepositories' URLs and revisions.
+    let this_repository: Vec<GitSource> = clusters_roots
         .iter()
         .flat_map(|(_, _, roots)| roots)
-        .filter_map(|root| {
-            root.sync_url
-                .clone()
-                .or_else(|| source_url(&repositories, root).cloned())
+        .filter_map(|root| match &root.sync_url {
+            Some(url) => Some(GitSource::new(url, root.sync_ref.clone())),
+            None => source_of(&repositories, root).cloned(),
         })
-        .map(|url| repository_identity(&url))
         .collect();
-    for (dir, roots) in groups {
-        let name = if dir.is_empty() {
-            "the repository root".to_string()
-        } else {
-            dir.clone()
-        };
-        clusters_roots.push((name, dir, roots));
+    if clusters_roots.is_empty() {
+        // One kustomization gathering several folders of them is applied as one.
+        let gathered_by = gathering_kustomizations(sources);
+        let mut groups: BTreeMap<String, Vec<FluxKustomization>> = BTreeMap::new();
+        for kustomization in out_of_band {
+            let file = &sources.files[kustomization.origin.file].source.path;
+            let dir = gathered_by
+                .get(&kustomization.origin.file)
+                .cloned()
+                .unwrap_or_else(|| file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string());
+            groups.entry(dir).or_default().push(kustomization);
+        }
+        for (dir, roots) in groups {
+            let name = if dir.is_empty() {
+                "the repository root".to_string()
+            } else {
+                dir.clone()
+            };
+            let folder = roots[0].applied_out_of_band(&dir);
+            clusters_roots.push((name, dir, vec![folder]));
+        }
+    } else {
+        for kustomization in out_of_band {
+            notes.push(Note {
+                message: format!(
+                    "Flux Kustomization `{}` is applied by nothing here while the repository has its own bootstrap: taken as left over, not followed",
+                    kustomization.name
+                ),
+                origin: kustomization.origin,
+            });
+        }
     }
     let mut clusters = Vec::new();
     let mut renders = Vec::new();
@@ -448,10 +591,8 @@ pub fn discover(
         let this_repository = if this_repository.is_empty() {
             roots
                 .iter()
-                .filter_map(|root| {
-                    repositories.get(&format!("{}/{}", root.source_namespace, root.source_name))
-                })
-                .map(|url| repository_identity(url))
+                .filter_map(|root| source_of(&repositories, root))
+                .cloned()
                 .collect()
         } else {
             this_repository.clone()
@@ -465,7 +606,7 @@ pub fn discover(
         let mut seen = HashSet::new();
         let mut config_maps: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         while let Some(kustomization) = queue.pop_front() {
-            if !seen.insert(kustomization.origin) {
+            if !seen.insert((kustomization.origin, kustomization.folder)) {
                 continue;
             }
             if !follows_this_repository(&kustomization, &repositories, &this_repository) {
@@ -481,7 +622,10 @@ pub fn discover(
                 }
                 continue;
             }
-            let mut result = kustomization.build(sources, yaml_paths);
+            let native = kustomization.build(sources, yaml_paths);
+            let mut result = builder.build(sources, native, || {
+                kustomization.wrapper(sources, yaml_paths)
+            });
             let mut fallback = BTreeSet::new();
             match &mut result {
                 Ok(build) => {
@@ -617,30 +761,32 @@ fn chart_dir(object: &Node) -> Option<String> {
     (from_git && (path.starts_with("./") || path.starts_with('/'))).then(|| normalize(path))
 }
 
-/// Whether a Flux Kustomization builds from this repository: its GitRepository has this
-/// repository's URL, or the repository does not define it (then it is assumed to be this one).
+/// Whether a Flux Kustomization builds from this repository: its GitRepository checks out this
+/// repository at the same revision, or the repository does not define it (then it is assumed to
+/// be this one).
 fn follows_this_repository(
     kustomization: &FluxKustomization,
-    repositories: &BTreeMap<String, String>,
-    this_repository: &BTreeSet<String>,
+    repositories: &BTreeMap<String, GitSource>,
+    this_repository: &[GitSource],
 ) -> bool {
     if kustomization.source_kind != "GitRepository" {
         return false;
     }
-    if let Some(url) = &kustomization.sync_url {
-        return this_repository.is_empty() || this_repository.contains(&repository_identity(url));
-    }
-    source_url(repositories, kustomization).is_none_or(|url| {
-        this_repository.is_empty() || this_repository.contains(&repository_identity(url))
+    let source = match &kustomization.sync_url {
+        Some(url) => Some(GitSource::new(url, kustomization.sync_ref.clone())),
+        None => source_of(repositories, kustomization).cloned(),
+    };
+    source.is_none_or(|source| {
+        this_repository.is_empty() || this_repository.iter().any(|this| this.is(&source))
     })
 }
 
-/// The URL of the GitRepository a Flux Kustomization names, when the repository defines it (in
-/// its namespace, else under that name in any: a kustomization's `namespace:` may place it).
-fn source_url<'a>(
-    repositories: &'a BTreeMap<String, String>,
+/// The GitRepository a Flux Kustomization names, when the repository defines it (in its
+/// namespace, else under that name in any: a kustomization's `namespace:` may place it).
+fn source_of<'a>(
+    repositories: &'a BTreeMap<String, GitSource>,
     kustomization: &FluxKustomization,
-) -> Option<&'a String> {
+) -> Option<&'a GitSource> {
     let key = format!(
         "{}/{}",
         kustomization.source_namespace, kustomization.source_name
@@ -652,8 +798,20 @@ fn source_url<'a>(
                 key.rsplit_once('/')
                     .is_some_and(|(_, name)| name == kustomization.source_name)
             })
-            .map(|(_, url)| url)
+            .map(|(_, source)| source)
     })
+}
+
+/// For each file a kustomization no other includes reaches, that kustomization's folder: Flux
+/// Kustomizations it gathers from several folders are applied together.
+fn gathering_kustomizations(sources: &Sources) -> BTreeMap<usize, String> {
+    let mut gathered_by = BTreeMap::new();
+    for dir in super::roots(sources.kustomizations) {
+        for file in super::static_closure(sources, &dir) {
+            gathered_by.entry(file).or_insert_with(|| dir.clone());
+        }
+    }
+    gathered_by
 }
 
 /// A Git URL reduced to host and path, so that `ssh://git@host/org/repo.git`,

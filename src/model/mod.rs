@@ -6,6 +6,7 @@
 //! stay silent. Markers are not here: Flux's automation edits files, not renders.
 
 pub mod cluster;
+pub mod external;
 pub mod kustomization;
 pub mod patch;
 pub mod render;
@@ -56,6 +57,53 @@ pub struct Model {
     /// With clusters, the files some cluster reaches (applies, or uses as a Helm chart); other
     /// files get no diagnostics. `None`: the repository is one cluster and every file counts.
     pub reached: Option<BTreeSet<usize>>,
+}
+
+/// Who builds what Flux applies: the native renderer, or the real kustomize (see `external`).
+#[derive(Debug, Clone, Default)]
+pub enum Builder {
+    #[default]
+    Native,
+    External(external::External),
+}
+
+impl Builder {
+    pub fn from_setting(setting: &crate::config::KustomizeSetting) -> Builder {
+        use crate::config::KustomizeSetting;
+        match setting {
+            KustomizeSetting::Off => Builder::Native,
+            KustomizeSetting::Auto => {
+                external::External::find().map_or(Builder::Native, Builder::External)
+            }
+            KustomizeSetting::Binary(path) => {
+                Builder::External(external::External::at(path.clone()))
+            }
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Builder::Native => "the native renderer".to_string(),
+            Builder::External(external) => external.describe(),
+        }
+    }
+
+    /// One build, natively or by the real kustomize. A build with remote bases stays native:
+    /// the real one would reach the network.
+    fn build<'w>(
+        &self,
+        sources: &Sources,
+        native: Result<Build, BuildError>,
+        wrapper: impl FnOnce() -> external::Wrapper<'w>,
+    ) -> Result<Build, BuildError> {
+        match (self, &native) {
+            (Builder::External(external), Ok(build)) if !build.incomplete => {
+                external.build(sources, &wrapper())
+            }
+            (Builder::External(external), Err(_)) => external.build(sources, &wrapper()),
+            _ => native,
+        }
+    }
 }
 
 /// The kustomizations of the workspace by folder; a folder with two kustomization files is
@@ -120,12 +168,23 @@ pub fn read_kustomizations(
     kustomizations
 }
 
-/// Files the kustomizations name (resources that are not folders with a kustomization, patch
-/// files): what a build reads besides the kustomizations themselves.
+/// Files the kustomizations name: resources that are not folders with a kustomization, and
+/// patch files. What a build reads besides the kustomizations themselves.
+pub struct Referenced {
+    pub resources: BTreeSet<String>,
+    pub patches: BTreeSet<String>,
+}
+
 pub fn referenced_files(
     kustomizations: &BTreeMap<String, Result<Kustomization, BuildError>>,
-) -> BTreeSet<String> {
-    let mut paths = BTreeSet::new();
+) -> Referenced {
+    let mut referenced = Referenced {
+        resources: BTreeSet::new(),
+        patches: BTreeSet::new(),
+    };
+    let path_of = |k: &Kustomization, entry: &kustomization::Text| {
+        join(&k.dir, &entry.value).filter(|path| !kustomizations.contains_key(path))
+    };
     for k in kustomizations.values().filter_map(|k| k.as_ref().ok()) {
         let patch_files = k
             .patches_strategic_merge
@@ -136,15 +195,14 @@ pub fn referenced_files(
                 PatchBody::File(path) => Some(path),
                 PatchBody::Inline(_) => None,
             });
-        for entry in k.resources.iter().chain(patch_files) {
-            if let Some(path) = join(&k.dir, &entry.value) {
-                if !kustomizations.contains_key(&path) {
-                    paths.insert(path);
-                }
-            }
-        }
+        referenced
+            .resources
+            .extend(k.resources.iter().filter_map(|entry| path_of(k, entry)));
+        referenced
+            .patches
+            .extend(patch_files.filter_map(|entry| path_of(k, entry)));
     }
-    paths
+    referenced
 }
 
 impl Model {
@@ -154,6 +212,7 @@ impl Model {
         yaml_paths: &BTreeSet<String>,
         kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
         default_namespace: &str,
+        builder: &Builder,
     ) -> (Model, Vec<FluxObject>) {
         let by_path = paths_of(files);
         let sources = Sources {
@@ -164,7 +223,13 @@ impl Model {
         };
         let mut model = Model::default();
         let mut objects = Vec::new();
-        match cluster::discover(&sources, yaml_paths, default_namespace, &mut model.notes) {
+        match cluster::discover(
+            &sources,
+            yaml_paths,
+            default_namespace,
+            builder,
+            &mut model.notes,
+        ) {
             Some((clusters, renders)) => {
                 for render in renders {
                     let path = render.kustomization.path;
@@ -178,16 +243,20 @@ impl Model {
                     );
                 }
                 let mut reached = BTreeSet::new();
-                for cluster in &clusters {
+                let mut clusters = clusters;
+                for cluster in &mut clusters {
                     reached.extend(cluster.files.iter().copied());
                     for dir in &cluster.chart_dirs {
-                        reached.extend(files_under(files, dir));
+                        let chart = files_under(files, dir);
+                        cluster.charts_may_define_image_objects |=
+                            chart.iter().any(|&f| files[f].mentions_image_api);
+                        reached.extend(chart);
                     }
                 }
                 model.reached = Some(reached);
                 model.clusters = clusters;
             }
-            None => model.build_roots(&sources, &mut objects, default_namespace),
+            None => model.build_roots(&sources, &mut objects, default_namespace, builder),
         }
         model.kustomizations = kustomizations;
         (model, objects)
@@ -200,11 +269,29 @@ impl Model {
         sources: &Sources,
         objects: &mut Vec<FluxObject>,
         default_namespace: &str,
+        builder: &Builder,
     ) {
         let files = sources.files;
         let mut reached = BTreeSet::new();
         for dir in roots(sources.kustomizations) {
-            let result = render::build(sources, &dir);
+            let origin = match sources.kustomizations.get(&dir) {
+                Some(Ok(k)) => Origin {
+                    file: k.file,
+                    span: Default::default(),
+                },
+                _ => Origin::default(),
+            };
+            let result = builder.build(sources, render::build(sources, &dir), || {
+                external::Wrapper {
+                    resources: vec![dir.clone()],
+                    namespace: None,
+                    name_prefix: None,
+                    name_suffix: None,
+                    patches: &[],
+                    components: Vec::new(),
+                    origin,
+                }
+            });
             let applied = self.add_render(
                 objects,
                 result,
@@ -218,6 +305,7 @@ impl Model {
         // Patch files are read by builds, never applied as objects.
         reached.extend(
             referenced_files(sources.kustomizations)
+                .patches
                 .iter()
                 .filter_map(|p| sources.by_path.get(p).copied()),
         );
@@ -331,6 +419,17 @@ impl Model {
             kustomizations: &self.kustomizations,
         };
         render::build(&sources, dir)
+    }
+
+    /// Whether a cluster this file belongs to may hold image objects the model does not see: a
+    /// render of it with a remote base, or a Helm chart of the repository that mentions them.
+    pub fn may_lack_objects(&self, file: usize, clusters: &[usize]) -> bool {
+        self.file_in_incomplete_render(file)
+            || clusters.iter().any(|&c| {
+                self.clusters
+                    .get(c)
+                    .is_some_and(|cluster| cluster.charts_may_define_image_objects)
+            })
     }
 
     /// Whether a render that applies this file may lack objects.

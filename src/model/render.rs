@@ -63,6 +63,63 @@ pub enum Cause {
     InvalidTarget,
 }
 
+impl Cause {
+    /// The class of an error `kustomize build` printed, by kustomize's own wording.
+    pub fn of_kustomize_error(stderr: &str) -> Option<Cause> {
+        let table: &[(&[&str], Cause)] = &[
+            (
+                &["already registered id", "ID conflict"],
+                Cause::DuplicateId,
+            ),
+            (
+                &["failed to find unique target for patch"],
+                Cause::PatchTarget,
+            ),
+            (&["loading KV pairs"], Cause::MissingGeneratorInput),
+            (&["failed to get the patch file"], Cause::MissingPatch),
+            (
+                &["operation does not apply", "testing value"],
+                Cause::JsonPatch,
+            ),
+            (
+                &["unable to find one of 'kustomization.yaml'"],
+                Cause::NotAKustomization,
+            ),
+            (&["cycle detected"], Cause::Cycle),
+            (&["expected kind"], Cause::ComponentKind),
+            (
+                &[
+                    "must specify a target for JSON patch",
+                    "unable to parse SM or JSON patch",
+                    "illegally qualifies",
+                ],
+                Cause::InvalidPatch,
+            ),
+            (
+                &[
+                    "invalid Kustomization",
+                    "kustomization.yaml is empty",
+                    "Found multiple kustomization files",
+                ],
+                Cause::InvalidKustomization,
+            ),
+            (
+                &["missing Resource metadata", "MalformedYAMLError"],
+                Cause::InvalidResource,
+            ),
+            (
+                &["error parsing regexp", "unable to parse requirement"],
+                Cause::InvalidTarget,
+            ),
+            (&["no such file or directory"], Cause::MissingResource),
+        ];
+        table
+            .iter()
+            .find(|(needles, _)| needles.iter().any(|n| stderr.contains(n)))
+            .map(|&(_, cause)| cause)
+    }
+}
+
 /// Something the build could not see, for `--verbose`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
@@ -201,6 +258,16 @@ impl Resource {
         }
     }
 
+    /// A resource kustomize rendered, whole.
+    pub(crate) fn from_node(node: Node) -> Resource {
+        Resource {
+            node,
+            body: None,
+            previous: Vec::new(),
+            uncertain: false,
+        }
+    }
+
     /// Reads the whole object of an untracked resource before a patch changes it; what the
     /// transformers did to its identity and metadata so far is kept.
     fn materialize(&mut self, files: &[ScannedFile]) {
@@ -252,16 +319,21 @@ impl Resource {
         CLUSTER_SCOPED_KINDS.contains(&self.kind())
     }
 
-    pub fn current_id(&self) -> ResId {
-        let (group, version) = self.group_version();
-        let namespace = if self.is_cluster_scoped() {
-            CLUSTER_SCOPED.to_string()
+    /// Kustomize's effective namespace: `default` when unset, a marker for cluster-scoped kinds.
+    fn effective_namespace(&self) -> &str {
+        if self.is_cluster_scoped() {
+            CLUSTER_SCOPED
         } else {
             match self.namespace() {
-                "" => "default".to_string(),
-                namespace => namespace.to_string(),
+                "" => "default",
+                namespace => namespace,
             }
-        };
+        }
+    }
+
+    pub fn current_id(&self) -> ResId {
+        let (group, version) = self.group_version();
+        let namespace = self.effective_namespace().to_string();
         ResId {
             group: group.to_string(),
             version: version.to_string(),
@@ -288,13 +360,6 @@ impl Resource {
         self.previous.push(id);
     }
 
-    fn map_of(&self, key: &str) -> BTreeMap<String, String> {
-        self.node
-            .path(&["metadata", key])
-            .map(Node::string_map)
-            .unwrap_or_default()
-    }
-
     fn set_metadata(&mut self, key: &str, value: &Text) {
         let origin = value.origin;
         self.node.map_mut("metadata", origin).set(
@@ -308,6 +373,9 @@ impl Resource {
 struct Renderer<'s, 'a> {
     sources: &'s Sources<'a>,
     read: BTreeSet<usize>,
+    /// A resource was added whose content is not read (nothing Flux-related in it): a patch
+    /// that finds no target may be meant for it, as for one of a remote base (`incomplete`).
+    opaque: bool,
     /// Folders being built, to stop on a cycle as kustomize does.
     stack: Vec<String>,
     notes: Vec<Note>,
@@ -335,6 +403,7 @@ pub fn build_with(sources: &Sources, kustomization: &Kustomization) -> Result<Bu
     let mut renderer = Renderer {
         sources,
         read: BTreeSet::new(),
+        opaque: false,
         stack: Vec::new(),
         notes: Vec::new(),
         incomplete: false,
@@ -512,6 +581,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         } else if self.sources.root.join(&path).is_file() {
             // A manifest the byte search found nothing Flux-related in: no image object, no
             // Flux object, nothing a rule reads.
+            self.opaque = true;
             Vec::new()
         } else if self.sources.root.join(&path).is_dir() {
             let child = self.kustomization(&path, Some(entry.origin))?;
@@ -598,7 +668,13 @@ impl<'s, 'a> Renderer<'s, 'a> {
     ) -> Result<(), BuildError> {
         for patch in &k.patches_strategic_merge {
             for document in self.patch_documents(k, patch)? {
-                apply_by_id(resources, &document, patch, self.sources.files)?;
+                apply_by_id(
+                    resources,
+                    &document,
+                    patch,
+                    self.sources.files,
+                    self.opaque || self.incomplete,
+                )?;
             }
         }
         for patch in &k.patches {
@@ -675,7 +751,13 @@ impl<'s, 'a> Renderer<'s, 'a> {
         match target {
             None => {
                 for document in &documents {
-                    apply_by_id(resources, document, patch, self.sources.files)?;
+                    apply_by_id(
+                        resources,
+                        document,
+                        patch,
+                        self.sources.files,
+                        self.opaque || self.incomplete,
+                    )?;
                 }
             }
             Some(target) => {
@@ -775,18 +857,24 @@ fn non_empty(documents: impl Iterator<Item = Node>) -> Vec<Node> {
 }
 
 fn selected(target: &Target, resource: &Resource) -> bool {
-    let original = resource.original_id();
-    let current = resource.current_id();
-    let labels = resource.map_of("labels");
-    let annotations = resource.map_of("annotations");
+    // Read in place: this runs for every patch and every resource of a build.
+    let (group, version) = resource.group_version();
+    let (name, namespace) = (resource.name(), resource.effective_namespace());
+    let (original_name, original_namespace) =
+        resource.previous.first().map_or((name, namespace), |id| {
+            (id.name.as_str(), id.namespace.as_str())
+        });
+    let metadata = resource.node.get("metadata");
+    let lookup =
+        |map: &'static str| move |key: &str| metadata.and_then(|m| m.path_str(&[map, key]));
     target.matches(&Candidate {
-        group: &current.group,
-        version: &current.version,
-        kind: &current.kind,
-        names: [&original.name, &current.name],
-        namespaces: [&original.namespace, &current.namespace],
-        labels: &labels,
-        annotations: &annotations,
+        group,
+        version,
+        kind: resource.kind(),
+        names: [original_name, name],
+        namespaces: [original_namespace, namespace],
+        labels: &lookup("labels"),
+        annotations: &lookup("annotations"),
     })
 }
 
@@ -797,6 +885,7 @@ fn apply_by_id(
     document: &Node,
     patch: &Patch,
     files: &[ScannedFile],
+    unseen: bool,
 ) -> Result<(), BuildError> {
     let probe = Resource {
         node: document.clone(),
@@ -811,6 +900,10 @@ fn apply_by_id(
         .filter(|(_, r)| r.any_id_is(&id))
         .map(|(i, _)| i)
         .collect();
+    if matches.is_empty() && unseen {
+        // Its target may be a resource whose content is not read, or one of a remote base.
+        return Ok(());
+    }
     let [index] = matches[..] else {
         let how = if matches.is_empty() {
             "no matches"

@@ -2,8 +2,6 @@
 //! as anchored Go regular expressions, and Kubernetes label-selector strings over labels and
 //! annotations (`a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`).
 
-use std::collections::BTreeMap;
-
 use super::tree::Node;
 use crate::policy::goregex::GoRegex;
 
@@ -26,8 +24,9 @@ pub struct Candidate<'a> {
     /// Original then current name and effective namespace.
     pub names: [&'a str; 2],
     pub namespaces: [&'a str; 2],
-    pub labels: &'a BTreeMap<String, String>,
-    pub annotations: &'a BTreeMap<String, String>,
+    /// The value of a label or an annotation, by key.
+    pub labels: &'a dyn Fn(&str) -> Option<&'a str>,
+    pub annotations: &'a dyn Fn(&str) -> Option<&'a str>,
 }
 
 impl Target {
@@ -123,14 +122,15 @@ impl LabelSelector {
         Ok(LabelSelector { requirements })
     }
 
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    /// Whether the labels (or annotations) `value_of` gives match.
+    pub fn matches<'a>(&self, value_of: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.requirements.iter().all(|(key, operator)| {
-            let value = labels.get(key);
+            let value = value_of(key);
             match operator {
-                Operator::Equals(wanted) => value == Some(wanted),
-                Operator::NotEquals(unwanted) => value != Some(unwanted),
-                Operator::In(set) => value.is_some_and(|v| set.contains(v)),
-                Operator::NotIn(set) => value.is_none_or(|v| !set.contains(v)),
+                Operator::Equals(wanted) => value == Some(wanted.as_str()),
+                Operator::NotEquals(unwanted) => value != Some(unwanted.as_str()),
+                Operator::In(set) => value.is_some_and(|v| set.iter().any(|s| s == v)),
+                Operator::NotIn(set) => value.is_none_or(|v| set.iter().all(|s| s != v)),
                 Operator::Exists => value.is_some(),
                 Operator::DoesNotExist => value.is_none(),
                 Operator::GreaterThan(n) => value
@@ -232,7 +232,7 @@ fn identifier(key: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn labels(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -258,7 +258,9 @@ mod tests {
             ("registry=a,tier in (db)", false),
         ] {
             assert_eq!(
-                LabelSelector::parse(selector).unwrap().matches(&l),
+                LabelSelector::parse(selector)
+                    .unwrap()
+                    .matches(|key| l.get(key).map(String::as_str)),
                 expected,
                 "{selector}"
             );

@@ -60,7 +60,7 @@ fn check(cx: &Context, out: &mut Findings) {
             || cx
                 .workspace
                 .model
-                .file_in_incomplete_render(site.file_index)
+                .may_lack_objects(site.file_index, &clusters)
             || a_name_could_be(cx, &clusters, policy)
         {
             continue;

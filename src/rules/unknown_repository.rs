@@ -41,6 +41,10 @@ fn check(cx: &Context, out: &mut Findings) {
         };
         if cx.workspace.index.repository_of(object, spec).is_some()
             || cx.workspace.model.renders[object.render].incomplete
+            || cx
+                .workspace
+                .model
+                .may_lack_objects(object.file, &[object.cluster])
         {
             continue;
         }

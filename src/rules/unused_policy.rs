@@ -41,7 +41,17 @@ fn check(cx: &Context, out: &mut Findings) {
         .collect();
     // A marker naming `${…}` could mean any policy its pattern fits (and is wrong itself).
     let patterns: Vec<&String> = used.iter().filter(|u| is_unresolved(u)).collect();
-    let is_used = |key: &str| used.contains(key) || patterns.iter().any(|p| could_be(p, key));
+    // A policy whose namespace nothing here sets is named in the namespace it is applied to.
+    let used_names: HashSet<&str> = used
+        .iter()
+        .filter_map(|u| u.split_once(':').map(|(_, name)| name))
+        .collect();
+    let is_used = |policy: &FluxObject| {
+        let key = policy.key();
+        used.contains(&key)
+            || patterns.iter().any(|p| could_be(p, &key))
+            || (!policy.namespace_written && used_names.contains(policy.name.value.as_str()))
+    };
     let known = cx.workspace.index.keys(Kind::ImagePolicy);
     let typos = marker_typos(cx, &known);
     // A base policy that several roots render is used when any of its renders is.
@@ -55,7 +65,7 @@ fn check(cx: &Context, out: &mut Findings) {
         }
     }
     for renders in by_name.values() {
-        if renders.iter().any(|policy| is_used(&policy.key())) {
+        if renders.iter().any(|policy| is_used(policy)) {
             continue;
         }
         let key = renders[0].key();
@@ -69,7 +79,7 @@ fn check(cx: &Context, out: &mut Findings) {
         out.push_at(
             &RULE,
             renders[0].name.origin(),
-            format!("no marker references ImagePolicy `{key}`"),
+            format!("no marker Flux reads names ImagePolicy `{key}`"),
             help,
         );
     }
@@ -88,11 +98,7 @@ struct MarkerTypo {
 /// each policy it was meant for.
 fn marker_typos(cx: &Context, known: &[String]) -> HashMap<String, MarkerTypo> {
     let at = |file: &ScannedFile, span: Span| {
-        format!(
-            "{}:{}",
-            file.source.path,
-            file.source.position(span.start).line
-        )
+        format!("{}:{}", file.source.path, file.source.line_of(span.start))
     };
     let mut typos = HashMap::new();
     for site in cx.markers() {

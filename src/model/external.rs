@@ -1,0 +1,384 @@
+//! The real kustomize, on request (`--kustomize auto|PATH`): each build runs `kustomize build`
+//! (or `kubectl kustomize`) with `--load-restrictor LoadRestrictionsNone`, through a wrapper
+//! kustomization in a scratch folder that names the folder to build (and, for a Flux
+//! Kustomization, lays its fields over it) and asks for `buildMetadata: [originAnnotations]`.
+//! Each object's origin annotation names its file; its fields are traced to that file where the
+//! values are the same, else to the object (a patch changed them). A build the native renderer
+//! finds remote bases in is left to it: the real one would reach the network.
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::kustomization::{Patch, PatchBody};
+use super::render::{Build, BuildError, Cause, Resource, Sources};
+use super::tree::{Node, Origin, Value};
+use crate::scan::yaml::YamlFile;
+use crate::source::SourceFile;
+
+const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+
+/// How long one build may take before it is stopped.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What one build asks kustomize for: the repository paths to build, and the fields a Flux
+/// Kustomization lays over them.
+pub struct Wrapper<'a> {
+    pub resources: Vec<String>,
+    pub namespace: Option<String>,
+    pub name_prefix: Option<String>,
+    pub name_suffix: Option<String>,
+    pub patches: &'a [Patch],
+    pub components: Vec<String>,
+    /// Where a failure of the whole build is reported.
+    pub origin: Origin,
+}
+
+/// The kustomize binary to build with.
+#[derive(Debug, Clone)]
+pub struct External {
+    program: PathBuf,
+    /// `kubectl kustomize` rather than `kustomize build`.
+    kubectl: bool,
+}
+
+impl External {
+    /// `auto`: `kustomize`, else `kubectl`, from `PATH`; `None` when neither is there.
+    pub fn find() -> Option<External> {
+        ["kustomize", "kubectl"]
+            .iter()
+            .find_map(|name| which(name))
+            .map(External::at)
+    }
+
+    /// A given binary: `kubectl` (by its file name) runs as `kubectl kustomize`.
+    pub fn at(program: PathBuf) -> External {
+        let kubectl = program
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with("kubectl"));
+        External { program, kubectl }
+    }
+
+    pub fn describe(&self) -> String {
+        let command = if self.kubectl {
+            "kubectl kustomize"
+        } else {
+            "kustomize build"
+        };
+        format!("{command} ({})", self.program.display())
+    }
+
+    /// Builds what a wrapper names with the real kustomize.
+    pub fn build(&self, sources: &Sources, wrapper: &Wrapper) -> Result<Build, BuildError> {
+        let fail = |cause: Cause, message: String| BuildError {
+            cause,
+            message,
+            origin: wrapper.origin,
+        };
+        let scratch = tempfile::tempdir().map_err(|e| {
+            fail(
+                Cause::InvalidKustomization,
+                format!("no scratch folder for kustomize: {e}"),
+            )
+        })?;
+        let root = sources.root.canonicalize().map_err(|e| {
+            fail(
+                Cause::MissingResource,
+                format!("{}: {e}", sources.root.display()),
+            )
+        })?;
+        let here = scratch
+            .path()
+            .canonicalize()
+            .unwrap_or_else(|_| scratch.path().to_path_buf());
+        let to = |path: &String| {
+            relative(&here, &root.join(path))
+                .to_string_lossy()
+                .into_owned()
+        };
+        let mut kustomization = serde_json::json!({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": wrapper.resources.iter().map(to).collect::<Vec<_>>(),
+            "buildMetadata": ["originAnnotations"],
+        });
+        let fields = kustomization.as_object_mut().expect("an object");
+        for (key, value) in [
+            ("namespace", &wrapper.namespace),
+            ("namePrefix", &wrapper.name_prefix),
+            ("nameSuffix", &wrapper.name_suffix),
+        ] {
+            if let Some(value) = value {
+                fields.insert(key.to_string(), serde_json::json!(value));
+            }
+        }
+        let patches: Vec<serde_json::Value> = wrapper
+            .patches
+            .iter()
+            .filter_map(|patch| {
+                let PatchBody::Inline(body) = &patch.body else {
+                    return None;
+                };
+                let mut entry = serde_json::json!({ "patch": body.str().unwrap_or_default() });
+                if let Some(target) = &patch.target {
+                    entry["target"] = target.to_json();
+                }
+                Some(entry)
+            })
+            .collect();
+        if !patches.is_empty() {
+            fields.insert("patches".to_string(), serde_json::json!(patches));
+        }
+        if !wrapper.components.is_empty() {
+            let components: Vec<String> = wrapper.components.iter().map(to).collect();
+            fields.insert("components".to_string(), serde_json::json!(components));
+        }
+        std::fs::write(
+            scratch.path().join("kustomization.yaml"),
+            serde_json::to_string(&kustomization).expect("JSON"),
+        )
+        .map_err(|e| {
+            fail(
+                Cause::InvalidKustomization,
+                format!("cannot write the wrapper kustomization: {e}"),
+            )
+        })?;
+        let (success, stdout, stderr) = self
+            .run(scratch.path())
+            .map_err(|message| fail(Cause::InvalidKustomization, message))?;
+        if !success {
+            let cause = Cause::of_kustomize_error(&stderr).unwrap_or(Cause::InvalidKustomization);
+            let message = stderr
+                .lines()
+                .rev()
+                .find(|line| !line.trim().is_empty() && !line.contains("Warning:"))
+                .unwrap_or("kustomize failed")
+                .trim()
+                .to_string();
+            return Err(fail(cause, format!("{}: {message}", self.describe())));
+        }
+        Ok(self.read_output(sources, &here, &root, &stdout))
+    }
+
+    /// Runs the binary in `dir`: (success, stdout, stderr).
+    fn run(&self, dir: &Path) -> Result<(bool, String, String), String> {
+        let mut command = Command::new(&self.program);
+        if self.kubectl {
+            command.arg("kustomize");
+        } else {
+            command.arg("build");
+        }
+        let mut child = command
+            .args(["--load-restrictor", "LoadRestrictionsNone", "."])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.describe()))?;
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut stderr = child.stderr.take().expect("piped");
+        let out = std::thread::spawn(move || {
+            let mut text = String::new();
+            stdout.read_to_string(&mut text).map(|_| text)
+        });
+        let err = std::thread::spawn(move || {
+            let mut text = String::new();
+            stderr.read_to_string(&mut text).map(|_| text)
+        });
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                break status;
+            }
+            if started.elapsed() > BUILD_TIMEOUT {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{} did not finish in {} s",
+                    self.describe(),
+                    BUILD_TIMEOUT.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let stdout = out
+            .join()
+            .map_err(|_| "reading kustomize's output failed".to_string())?;
+        let stderr = err
+            .join()
+            .map_err(|_| "reading kustomize's errors failed".to_string())?;
+        Ok((
+            status.success(),
+            stdout.map_err(|e| e.to_string())?,
+            stderr.map_err(|e| e.to_string())?,
+        ))
+    }
+
+    /// The objects kustomize printed, each traced to the file its origin annotation names.
+    fn read_output(&self, sources: &Sources, wrapper: &Path, root: &Path, text: &str) -> Build {
+        let source = SourceFile::new(String::new(), PathBuf::new(), text.to_string());
+        let mut build = Build::default();
+        let Ok(yaml) = YamlFile::parse(&source) else {
+            return build;
+        };
+        for &document in &yaml.documents {
+            let mut node = Node::from_yaml(&yaml, 0, document);
+            if !node.is_map() {
+                continue;
+            }
+            let origin_file = node
+                .path_str(&["metadata", "annotations", ORIGIN_ANNOTATION])
+                .and_then(|annotation| {
+                    annotation
+                        .lines()
+                        .find_map(|l| l.trim().strip_prefix("path:"))
+                })
+                .map(|path| normalize(&wrapper.join(path.trim())))
+                .and_then(|path| path.strip_prefix(root).ok().map(Path::to_path_buf))
+                .map(|path| crate::walk::relative_path(Path::new(""), &path))
+                .and_then(|path| sources.by_path.get(&path).copied());
+            if let Some(annotations) = node
+                .get_mut("metadata")
+                .and_then(|m| m.get_mut("annotations"))
+            {
+                annotations.remove(ORIGIN_ANNOTATION);
+            }
+            if node
+                .path(&["metadata", "annotations"])
+                .is_some_and(|a| a.entries().is_empty())
+            {
+                node.get_mut("metadata").map(|m| m.remove("annotations"));
+            }
+            let written = origin_file.and_then(|file| written_document(sources, file, &node));
+            match (written, origin_file) {
+                (Some(written), _) => trace(&mut node, Some(&written), written.origin),
+                (None, Some(file)) => trace(
+                    &mut node,
+                    None,
+                    Origin {
+                        file,
+                        span: Default::default(),
+                    },
+                ),
+                // Generated (a ConfigMap of a generator): no file to point at.
+                (None, None) => continue,
+            }
+            build.read.insert(node.origin.file);
+            build.resources.push(Resource::from_node(node));
+        }
+        build
+    }
+}
+
+/// The document of `file` an output object comes from: same kind, and the same name or one the
+/// output name holds (a prefix or suffix added).
+fn written_document(sources: &Sources, file: usize, object: &Node) -> Option<Node> {
+    let yaml = sources.files[file].yaml.as_ref().ok()?;
+    let kind = object.path_str(&["kind"])?;
+    let name = object.path_str(&["metadata", "name"]).unwrap_or_default();
+    let candidates: Vec<Node> = yaml
+        .documents
+        .iter()
+        .map(|&d| Node::from_yaml(yaml, file, d))
+        .filter(|d| d.path_str(&["kind"]) == Some(kind))
+        .collect();
+    let written_name = |d: &Node| {
+        d.path_str(&["metadata", "name"])
+            .unwrap_or_default()
+            .to_string()
+    };
+    candidates
+        .iter()
+        .find(|d| written_name(d) == name)
+        .or_else(|| {
+            candidates
+                .iter()
+                .find(|d| !written_name(d).is_empty() && name.contains(&written_name(d)))
+        })
+        .or_else(|| (candidates.len() == 1).then(|| &candidates[0]))
+        .cloned()
+}
+
+/// Gives every node of an output object the origin of the same field in the written document
+/// when its value is the same there, else `fallback` (a patch or transformer changed it).
+fn trace(node: &mut Node, written: Option<&Node>, fallback: Origin) {
+    let same = written.filter(|w| match (&w.value, &node.value) {
+        (Value::Scalar(a), Value::Scalar(b)) => a.text == b.text,
+        (Value::Map(_), Value::Map(_)) | (Value::Seq(_), Value::Seq(_)) => true,
+        _ => false,
+    });
+    node.origin = same.map_or(fallback, |w| w.origin);
+    let here = node.origin;
+    match &mut node.value {
+        Value::Map(entries) => {
+            for entry in entries {
+                let written_entry = same.and_then(|w| w.entry(&entry.key));
+                entry.key_origin = written_entry.map_or(here, |e| e.key_origin);
+                trace(&mut entry.value, written_entry.map(|e| &e.value), here);
+            }
+        }
+        Value::Seq(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                trace(item, same.and_then(|w| w.items().get(i)), here);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `path` relative to `from` (both absolute), through `..` where needed.
+fn relative(from: &Path, path: &Path) -> PathBuf {
+    let from: Vec<Component> = from.components().collect();
+    let to: Vec<Component> = path.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut relative = PathBuf::new();
+    for _ in common..from.len() {
+        relative.push("..");
+    }
+    for part in &to[common..] {
+        relative.push(part);
+    }
+    relative
+}
+
+/// `a/b/../c` → `a/c`, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                normal.pop();
+            }
+            Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    normal
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_climb_out_and_down() {
+        assert_eq!(
+            relative(Path::new("/tmp/x"), Path::new("/work/repo/apps")),
+            PathBuf::from("../../work/repo/apps")
+        );
+        assert_eq!(
+            normalize(Path::new("/tmp/x/../../work/a")),
+            PathBuf::from("/work/a")
+        );
+    }
+}
