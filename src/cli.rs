@@ -118,10 +118,48 @@ pub struct CheckArgs {
     /// Exit 1 on warnings too, not only on errors.
     #[arg(long)]
     pub strict: bool,
+    /// Also what the staged deletions and renames break (the index against HEAD); with no
+    /// FILE, nothing else is reported on. For pre-commit, which passes no deleted file.
+    #[arg(long, conflicts_with = "fix")]
+    pub staged: bool,
+    #[command(flatten)]
+    pub ci: CiArgs,
     #[command(flatten)]
     pub fix: FixArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// What a CI job keeps besides the log, all from the one run.
+#[derive(Args)]
+#[command(next_help_heading = "CI")]
+pub struct CiArgs {
+    /// Also write the report in FORMAT to FILE (repeatable), e.g. `sarif:report.sarif`: the
+    /// log, annotations and an upload from one run.
+    #[arg(long, value_name = "FORMAT:FILE", value_parser = parse_report_file)]
+    pub report_file: Vec<(Format, PathBuf)>,
+    /// Append a Markdown summary to FILE (counts, diagnostics, changes, what could not be
+    /// resolved): `$GITHUB_STEP_SUMMARY`, or a pull-request comment.
+    #[arg(long, value_name = "FILE")]
+    pub summary_file: Option<PathBuf>,
+    /// Append the counts as `KEY=VALUE` lines to FILE (`errors`, `warnings`, `changed`,
+    /// `unresolved`): `$GITHUB_OUTPUT`.
+    #[arg(long, value_name = "FILE")]
+    pub outputs_file: Option<PathBuf>,
+    /// Paths in reports relative to DIR instead of the repository root: annotations and SARIF
+    /// of a sub-folder checked in CI point at the workspace's files.
+    #[arg(long, value_name = "DIR")]
+    pub relative_to: Option<PathBuf>,
+}
+
+/// `FORMAT:FILE` of `--report-file`.
+fn parse_report_file(text: &str) -> Result<(Format, PathBuf), String> {
+    let (format, file) = text
+        .split_once(':')
+        .filter(|(_, file)| !file.is_empty())
+        .ok_or("expected FORMAT:FILE, e.g. sarif:report.sarif")?;
+    let format = Format::from_str(format, false)?;
+    Ok((format, PathBuf::from(file)))
 }
 
 #[derive(Args)]

@@ -13,6 +13,7 @@ pub mod flux;
 pub mod forge;
 pub mod git;
 pub mod http;
+pub mod impact;
 pub mod limits;
 pub mod model;
 pub mod policy;

@@ -314,18 +314,19 @@ fn aligned_ops(old: &[&str], new: &[&str]) -> Vec<similar::DiffOp> {
 
 #[derive(Serialize)]
 pub struct ChangeRecord<'a> {
-    pub file: &'a str,
+    pub file: String,
     pub line: usize,
     pub policy: String,
     pub old: &'a str,
     pub new: &'a str,
 }
 
-pub fn records(changes: &[Change]) -> Vec<ChangeRecord<'_>> {
+/// The changes as reported, their paths beginning with `prefix` (see `--relative-to`).
+pub fn records<'a>(changes: &'a [Change], prefix: &str) -> Vec<ChangeRecord<'a>> {
     changes
         .iter()
         .map(|c| ChangeRecord {
-            file: &c.path,
+            file: format!("{prefix}{}", c.path),
             line: c.line,
             policy: format!("{}{}", c.policy, c.kind.suffix()),
             old: &c.old,
@@ -334,13 +335,13 @@ pub fn records(changes: &[Change]) -> Vec<ChangeRecord<'_>> {
         .collect()
 }
 
-/// `file:line  old → new  (policy)`, one per change.
-pub fn render_changes(changes: &[Change]) -> String {
+/// `file:line  old → new  (policy)`, one per change, paths beginning with `prefix`.
+pub fn render_changes(changes: &[Change], prefix: &str) -> String {
     changes
         .iter()
         .map(|c| {
             format!(
-                "{}:{}  {} → {}  ({}{})\n",
+                "{prefix}{}:{}  {} → {}  ({}{})\n",
                 escape(&c.path),
                 c.line,
                 escape(&c.old),

@@ -197,6 +197,35 @@ impl Workspace {
         )
     }
 
+    /// The same repository with some files as they were before a change: each path's text
+    /// replaced, or added where the walk did not read it, or the file gone (`None`).
+    pub fn with_files_as(self, texts: Vec<(String, Option<String>)>, config: &Config) -> Workspace {
+        let mut files = self.files;
+        let mut yaml_paths = self.yaml_paths;
+        for (path, text) in texts {
+            files.retain(|file| file.source.path != path);
+            yaml_paths.remove(&path);
+            if let Some(text) = text {
+                let disk_path = self.root.join(&path);
+                let mut file = scan_file(SourceFile::new(path.clone(), disk_path, text));
+                file.applied = self.file_set.is_applied(&path);
+                if file.applied {
+                    yaml_paths.insert(path);
+                }
+                files.push(file);
+            }
+        }
+        files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
+        Workspace::index(
+            self.file_set,
+            files,
+            yaml_paths,
+            self.read_errors,
+            self.stats.files_scanned,
+            config,
+        )
+    }
+
     /// Models scanned files: what the kustomizations render, the Flux objects, pattern tests.
     fn index(
         file_set: FileSet,

@@ -2,17 +2,38 @@
 
 use std::collections::HashMap;
 
-use super::{diagnostics_exit_code, emit, find_targets, jobs, load_config, render_report, Failure};
+use super::{
+    checked_name, diagnostics_exit_code, emit, find_targets, jobs, load_config, path_prefix,
+    render_report, write_ci_files, write_failure_ci_files, Failure,
+};
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::flux::versions::{resolve_written, VersionSetting};
 use crate::report::escape;
+use crate::report::summary::Parts;
 use crate::report::{Report, Summary};
-use crate::rules;
 use crate::tags::TagSnapshot;
 use crate::workspace::Workspace;
+use crate::{impact, rules};
 
 pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
-    let targets = find_targets(&args.paths, args.root.root.as_deref())?;
+    let result = lint(args, global);
+    if let Err(Failure(message)) = &result {
+        write_failure_ci_files(args, global, message)?;
+    }
+    result
+}
+
+fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
+    let mut targets = find_targets(&args.paths, args.root.root.as_deref())?;
+    if args.staged {
+        if args.paths.iter().any(|path| path.is_dir()) {
+            return Err(Failure("--staged takes files, not directories".into()));
+        }
+        // pre-commit runs the hook with no file when only deletions are staged.
+        for target in &mut targets {
+            target.only_files.get_or_insert_with(Vec::new);
+        }
+    }
     let snapshot = args
         .tags_file
         .as_deref()
@@ -34,9 +55,10 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let mut diagnostics = Vec::new();
     let mut summary = Summary::default();
     let mut texts: Vec<(String, String)> = Vec::new();
-    // Several repositories in one report: their paths are told apart by the root.
-    let prefix_paths = targets.len() > 1;
+    let mut checked = Vec::new();
     for target in &targets {
+        // Several repositories in one report: their paths are told apart by the root.
+        let prefix = path_prefix(args, &target.root, targets.len() > 1)?;
         let mut config = load_config(target, &args.root, global)?;
         config.upgrade_to = upgrade_to.clone();
         let workspace = Workspace::load(&target.root, &config, jobs(args.jobs))?;
@@ -49,26 +71,28 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
                 eprintln!("skipped {}: {}", skipped.path, skipped.reason);
             }
         }
-        let (mut found, found_summary) = rules::run(
-            &workspace,
-            &config,
-            snapshot.as_ref(),
-            target.only_files.as_deref(),
-        );
-        if prefix_paths {
-            let prefix = target.root.display().to_string();
-            for d in &mut found {
-                d.file = format!("{prefix}/{}", d.file);
+        let (mut found, found_summary) = match &target.only_files {
+            // Files given: theirs, and what their change breaks elsewhere.
+            Some(only) => {
+                let changed = impact::changed_files(&target.root, only, args.staged)?;
+                impact::report(
+                    &workspace,
+                    &config,
+                    snapshot.as_ref(),
+                    jobs(args.jobs),
+                    only,
+                    &changed,
+                )?
             }
+            None => rules::run(&workspace, &config, snapshot.as_ref(), None),
+        };
+        for d in &mut found {
+            d.file.insert_str(0, &prefix);
         }
         for file in workspace.files {
-            let path = if prefix_paths {
-                format!("{}/{}", target.root.display(), file.source.path)
-            } else {
-                file.source.path
-            };
-            texts.push((path, file.source.text));
+            texts.push((format!("{prefix}{}", file.source.path), file.source.text));
         }
+        checked.push(checked_name(&prefix).to_string());
         summary += found_summary;
         diagnostics.extend(found);
     }
@@ -82,6 +106,13 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         .collect();
     let output = render_report::<()>(args, global, args.format, &report, &sources, None)?;
     emit(&output, args.output_file.as_deref())?;
+    let checked = checked.join(", ");
+    let parts = Parts {
+        checked: &checked,
+        report: Some(&report),
+        ..Parts::default()
+    };
+    write_ci_files::<()>(args, global, Some((&report, &sources)), None, &parts)?;
     Ok(diagnostics_exit_code(args, &diagnostics))
 }
 

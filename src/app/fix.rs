@@ -9,14 +9,16 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{
-    diagnostics_exit_code, emit, find_targets, jobs, load_config, progress, render_report,
-    tag_source, Failure, Target, EXIT_ERRORS, EXIT_FAILURE,
+    checked_name, diagnostics_exit_code, emit, find_targets, jobs, load_config, path_prefix,
+    progress, render_report, tag_source, write_ci_files, write_failure_ci_files, Failure, Target,
+    EXIT_ERRORS, EXIT_FAILURE,
 };
 use crate::cli::{CheckArgs, FixArgs, Format, GlobalArgs};
 use crate::config::Config;
 use crate::fix::{self, Change};
 use crate::forge;
 use crate::git::{self, PublishOutcome};
+use crate::report::summary::{FixParts, Parts};
 use crate::report::{self, escape, Diagnostic, Report, Summary};
 use crate::rules;
 use crate::tags::TagSource;
@@ -27,21 +29,24 @@ use crate::workspace::Workspace;
 pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let result = write_path(args, global);
     // JSON readers get a document whatever happened: when the run could not start or stopped
-    // early (a bad config, an unreadable tags file), one that says why.
-    if let (Format::Json, Err(Failure(message))) = (args.format, &result) {
-        let summary = Summary::default();
-        let report = Report {
-            diagnostics: &[],
-            summary: &summary,
-        };
-        let outcome = FixOutcome {
-            error: Some(message),
-            ..FixOutcome::default()
-        };
-        emit(
-            &report::json::render_with(&report, Some(&outcome)),
-            args.output_file.as_deref(),
-        )?;
+    // early (a bad config, an unreadable tags file), one that says why; CI its summary.
+    if let Err(Failure(message)) = &result {
+        if args.format == Format::Json {
+            let summary = Summary::default();
+            let report = Report {
+                diagnostics: &[],
+                summary: &summary,
+            };
+            let outcome = FixOutcome {
+                error: Some(message),
+                ..FixOutcome::default()
+            };
+            emit(
+                &report::json::render_with(&report, Some(&outcome)),
+                args.output_file.as_deref(),
+            )?;
+        }
+        write_failure_ci_files(args, global, message)?;
     }
     result
 }
@@ -54,6 +59,7 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         return Err(Failure("--fix works on one repository at a time".into()));
     }
     let target = targets.remove(0);
+    let prefix = path_prefix(args, &target.root, false)?;
     let source = tag_source(&args.registry, args.tags_file.as_deref(), global)?;
     let inputs = Inputs::read(&target.root, fix)?;
     let work = Target {
@@ -79,18 +85,25 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
             "error: {} could not be resolved; nothing was written (use --keep-going to apply the rest)",
             unresolved(&resolution.failures)
         );
-        // JSON readers still get the document, with the failures and no changes.
+        // JSON readers still get the document, with the failures and no changes; CI the summary.
+        let outcome = FixOutcome {
+            changes: Vec::new(),
+            refused_downgrades: Vec::new(),
+            failures: &resolution.failures,
+            push: None,
+            error: None,
+        };
+        let remaining = Remaining {
+            workspace: &workspace,
+            prefix: &prefix,
+            written: false,
+            push: None,
+            error: None,
+        };
+        let (_, output) = report_remaining(
+            args, global, &remaining, &config, &source, &target, &outcome,
+        )?;
         if args.format == Format::Json {
-            let outcome = FixOutcome {
-                changes: Vec::new(),
-                refused_downgrades: Vec::new(),
-                failures: &resolution.failures,
-                push: None,
-                error: None,
-            };
-            let (_, output) = report_remaining(
-                args, global, &workspace, &config, &source, &target, &outcome,
-            )?;
             emit(&output, args.output_file.as_deref())?;
         }
         return Ok(EXIT_FAILURE);
@@ -127,13 +140,16 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     // Write in place, or show the diff, or commit → push → pull request.
     let mut output = String::new();
     let mut pushed = None;
+    let mut pull_request = None;
+    // Why publishing failed (exit 2), for the summary.
+    let mut publish_error = None;
     if fix.dry_run {
         if args.format == Format::Human {
             output.push_str(&update::diff(&workspace, &new_texts));
         }
-    } else if let Some(prefix) = &inputs.git_prefix {
+    } else if let Some(git_prefix) = &inputs.git_prefix {
         let review = ReviewBranch::settle(fix, &config, &target.root)?;
-        let files = repository_files(&workspace, &new_texts, prefix);
+        let files = repository_files(&workspace, &new_texts, git_prefix);
         let message = commit_message(
             config.commit_message.as_deref(),
             &review.week,
@@ -143,22 +159,23 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
             Ok(outcome) => {
                 if fix.open_pr && outcome != PublishOutcome::NothingToCommit {
                     match review.open_pull_request(fix, &plan.changes) {
-                        Ok(line) => eprintln!("{}", escape(&line)),
-                        Err(message) => {
-                            eprintln!("error: {}", escape(&message));
-                            failed = true;
+                        Ok(line) => {
+                            eprintln!("{}", escape(&line));
+                            pull_request = Some(line);
                         }
+                        Err(message) => publish_error = Some(message),
                     }
                 }
                 pushed = Some(outcome);
             }
-            Err(error) => {
-                eprintln!("error: {}", escape(&error.to_string()));
-                failed = true;
-            }
+            Err(error) => publish_error = Some(error.to_string()),
         }
     } else {
         fix::write_in_place(&workspace, &new_texts)?;
+    }
+    if let Some(message) = &publish_error {
+        eprintln!("error: {}", escape(message));
+        failed = true;
     }
 
     // Report: what changed, then what remains in the rewritten files (as they are before a dry
@@ -169,12 +186,13 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         workspace.with_new_texts(new_texts, &config)
     };
     let outcome = FixOutcome {
-        changes: update::records(&plan.changes),
-        refused_downgrades: update::records(&plan.refused_downgrades),
+        changes: update::records(&plan.changes, &prefix),
+        refused_downgrades: update::records(&plan.refused_downgrades, &prefix),
         failures: &resolution.failures,
         push: pushed.as_ref().map(PushRecord::from),
         error: None,
     };
+    let push = pushed.as_ref().map(push_line);
     if args.format != Format::Json {
         let verb = if fix.dry_run {
             "would change"
@@ -183,13 +201,23 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         } else {
             "changed"
         };
-        output.push_str(&changes_listing(&plan.changes, verb));
-        if let Some(outcome) = &pushed {
-            output.push_str(&push_line(outcome));
-        }
+        output.push_str(&changes_listing(&plan.changes, &prefix, verb));
+        output.extend(push.iter().map(|line| format!("{line}\n")));
     }
-    let (remaining, diagnostics_report) =
-        report_remaining(args, global, &after, &config, &source, &target, &outcome)?;
+    let publishing = match (&push, &pull_request) {
+        (Some(push), Some(pull_request)) => Some(format!("{push}; {pull_request}")),
+        _ => push.clone(),
+    };
+    let remaining = Remaining {
+        workspace: &after,
+        prefix: &prefix,
+        written: !fix.dry_run,
+        push: publishing.as_deref(),
+        error: publish_error.as_deref(),
+    };
+    let (remaining, diagnostics_report) = report_remaining(
+        args, global, &remaining, &config, &source, &target, &outcome,
+    )?;
     output.push_str(&diagnostics_report);
     emit(&output, args.output_file.as_deref())?;
     Ok(if failed {
@@ -215,23 +243,37 @@ fn unresolved(failures: &[ResolveFailure]) -> String {
 }
 
 /// `file:line  old → new  (policy)` per change and the count, or that nothing changes.
-fn changes_listing(changes: &[Change], verb: &str) -> String {
+fn changes_listing(changes: &[Change], prefix: &str, verb: &str) -> String {
     if changes.is_empty() {
         return "no changes: every marker is up to date\n".to_string();
     }
     format!(
         "{}{} {verb}\n",
-        update::render_changes(changes),
+        update::render_changes(changes, prefix),
         changes.len()
     )
 }
 
+/// The repository after fixing, and what the run did to it.
+struct Remaining<'a> {
+    workspace: &'a Workspace,
+    /// What report paths begin with (`--relative-to`).
+    prefix: &'a str,
+    /// The changes were written or committed.
+    written: bool,
+    /// What happened to the review branch (and its pull request).
+    push: Option<&'a str>,
+    /// Why publishing failed.
+    error: Option<&'a str>,
+}
+
 /// The rules over the repository as it is after fixing: the diagnostics, and the report of them
-/// (the JSON document with `--fix`'s keys; in human, nothing when nothing remains).
+/// (the JSON document with `--fix`'s keys; in human, nothing when nothing remains). The CI
+/// files (`--report-file`, `--summary-file`, `--outputs-file`) are written here too.
 fn report_remaining(
     args: &CheckArgs,
     global: GlobalArgs,
-    after: &Workspace,
+    remaining: &Remaining,
     config: &Config,
     source: &TagSource,
     target: &Target,
@@ -242,16 +284,46 @@ fn report_remaining(
         TagSource::Snapshot(snapshot) => Some(snapshot),
         TagSource::Registry(_) => None,
     };
-    let (diagnostics, summary) = rules::run(after, config, snapshot, target.only_files.as_deref());
+    let prefix = remaining.prefix;
+    let (mut diagnostics, summary) = rules::run(
+        remaining.workspace,
+        config,
+        snapshot,
+        target.only_files.as_deref(),
+    );
+    for d in &mut diagnostics {
+        d.file.insert_str(0, prefix);
+    }
     let report = Report {
         diagnostics: &diagnostics,
         summary: &summary,
     };
-    let sources: HashMap<&str, &str> = after
+    let paths: Vec<(String, &str)> = remaining
+        .workspace
         .files
         .iter()
-        .map(|f| (f.source.path.as_str(), f.source.text.as_str()))
+        .map(|f| (format!("{prefix}{}", f.source.path), f.source.text.as_str()))
         .collect();
+    let sources: HashMap<&str, &str> = paths.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let parts = Parts {
+        checked: checked_name(prefix),
+        report: Some(&report),
+        fix: Some(FixParts {
+            changes: &outcome.changes,
+            failures: outcome.failures,
+            written: remaining.written,
+            push: remaining.push,
+        }),
+        error: remaining.error,
+        ..Parts::default()
+    };
+    write_ci_files(
+        args,
+        global,
+        Some((&report, &sources)),
+        Some(outcome),
+        &parts,
+    )?;
     // Every other format prints the human report after the listing of changes.
     let text = match args.format {
         Format::Json => {
@@ -524,11 +596,11 @@ fn push_line(outcome: &PublishOutcome) -> String {
             branch,
             commit,
             replaced: Some(old),
-        } => format!("pushed {branch} at {commit} (replacing {old})\n"),
-        PublishOutcome::Pushed { branch, commit, .. } => format!("pushed {branch} at {commit}\n"),
+        } => format!("pushed {branch} at {commit} (replacing {old})"),
+        PublishOutcome::Pushed { branch, commit, .. } => format!("pushed {branch} at {commit}"),
         PublishOutcome::UpToDate { branch, commit } => {
-            format!("{branch} is already up to date at {commit}; nothing pushed\n")
+            format!("{branch} is already up to date at {commit}; nothing pushed")
         }
-        PublishOutcome::NothingToCommit => "nothing to commit; nothing pushed\n".to_string(),
+        PublishOutcome::NothingToCommit => "nothing to commit; nothing pushed".to_string(),
     }
 }

@@ -19,7 +19,7 @@ use crate::cli::{
 };
 use crate::config::{self, Config};
 use crate::registry::{CacheOptions, Registry, RegistryOptions};
-use crate::report::{self, human, statistics, Diagnostic, Report, Severity};
+use crate::report::{self, human, statistics, summary, Diagnostic, Report, Severity};
 use crate::tags::{TagSnapshot, TagSource};
 
 /// Exit codes: 0 clean, 1 errors found, 2 the tool could not do its job.
@@ -264,8 +264,8 @@ pub fn tag_source(
     Ok(TagSource::Registry(Box::new(Registry::new(options)?)))
 }
 
-/// The report in `format` (or, with `--statistics`, the counts per rule); `extra` adds keys to
-/// the JSON document (what `--fix` did).
+/// The report in `format` (or, with `--statistics`, the counts per rule) for standard output or
+/// `--output-file`; `extra` adds keys to the JSON document (what `--fix` did).
 pub fn render_report<Extra: Serialize>(
     args: &CheckArgs,
     global: GlobalArgs,
@@ -275,6 +275,18 @@ pub fn render_report<Extra: Serialize>(
     extra: Option<&Extra>,
 ) -> Result<String, Failure> {
     let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
+    render_report_to(args, global, format, to_terminal, report, sources, extra)
+}
+
+fn render_report_to<Extra: Serialize>(
+    args: &CheckArgs,
+    global: GlobalArgs,
+    format: Format,
+    to_terminal: bool,
+    report: &Report,
+    sources: &HashMap<&str, &str>,
+    extra: Option<&Extra>,
+) -> Result<String, Failure> {
     if args.statistics {
         return match format {
             Format::Human if global.quiet => Ok(statistics::render_text(report)),
@@ -363,4 +375,97 @@ fn report_width(to_terminal: bool) -> Option<usize> {
             .ok()
             .filter(|&w: &usize| w >= 20)
     })
+}
+
+/// How report paths begin for a target: relative to `--relative-to` when given, else to the
+/// root, or with the root itself when several repositories share one report.
+pub fn path_prefix(args: &CheckArgs, root: &Path, several: bool) -> Result<String, Failure> {
+    if let Some(dir) = &args.ci.relative_to {
+        let dir = canonical(dir)?;
+        let inside = root.strip_prefix(&dir).map_err(|_| {
+            Failure(format!(
+                "--relative-to {}: the repository root {} is not inside it",
+                dir.display(),
+                root.display()
+            ))
+        })?;
+        let inside = crate::walk::relative_path(&dir, &dir.join(inside));
+        return Ok(if inside.is_empty() {
+            String::new()
+        } else {
+            format!("{inside}/")
+        });
+    }
+    Ok(if several {
+        format!("{}/", root.display())
+    } else {
+        String::new()
+    })
+}
+
+/// What was checked, as the summary names it: the path prefix, or `.`.
+pub fn checked_name(prefix: &str) -> &str {
+    match prefix.trim_end_matches('/') {
+        "" => ".",
+        name => name,
+    }
+}
+
+/// What a run was asked to check, as the summary names it when it stopped before finding out.
+fn requested_name(args: &CheckArgs) -> String {
+    if args.paths.is_empty() {
+        return ".".to_string();
+    }
+    let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+    paths.join(", ")
+}
+
+/// The summary and counts of a run that could not do its job: CI gets them whatever
+/// happened, the summary saying why.
+pub fn write_failure_ci_files(
+    args: &CheckArgs,
+    global: GlobalArgs,
+    message: &str,
+) -> Result<(), Failure> {
+    let checked = requested_name(args);
+    let parts = summary::Parts {
+        checked: &checked,
+        error: Some(message),
+        ..summary::Parts::default()
+    };
+    write_ci_files::<()>(args, global, None, None, &parts)
+}
+
+/// Writes the CI artefacts besides the report: each `--report-file`, then appends the summary
+/// (`--summary-file`) and the counts (`--outputs-file`). A run that stopped before the rules
+/// has no report: only the summary and the counts are written, saying why.
+pub fn write_ci_files<Extra: Serialize>(
+    args: &CheckArgs,
+    global: GlobalArgs,
+    report: Option<(&Report, &HashMap<&str, &str>)>,
+    extra: Option<&Extra>,
+    parts: &summary::Parts,
+) -> Result<(), Failure> {
+    if let Some((report, sources)) = report {
+        for (format, path) in &args.ci.report_file {
+            let text = render_report_to(args, global, *format, false, report, sources, extra)?;
+            emit(&text, Some(path))?;
+        }
+    }
+    if let Some(path) = &args.ci.summary_file {
+        append(path, &summary::render(parts))?;
+    }
+    if let Some(path) = &args.ci.outputs_file {
+        append(path, &summary::outputs(parts.report, parts.fix.as_ref()))?;
+    }
+    Ok(())
+}
+
+fn append(path: &Path, text: &str) -> Result<(), Failure> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))
 }

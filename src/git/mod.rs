@@ -25,6 +25,7 @@
 
 mod cli;
 mod error;
+pub mod staged;
 mod week;
 
 use std::collections::BTreeSet;

@@ -7,6 +7,7 @@ pub mod json;
 pub mod junit;
 pub mod sarif;
 pub mod statistics;
+pub mod summary;
 
 use std::borrow::Cow;
 
