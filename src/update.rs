@@ -10,10 +10,10 @@ use crate::fix::{self, write::write_atomic, Change, Latest};
 use crate::flux::automation::applied_by_any;
 use crate::flux::image::ImageRef;
 use crate::flux::selection::Compiler;
-use crate::policy::CompiledPolicy;
+use crate::policy::{CompiledPolicy, Outcome};
 use crate::registry::TagRequest;
 use crate::scan::marker::{Placement, PolicyRef, SetterKind};
-use crate::tags::{request_for, TagSource};
+use crate::tags::{request_for, TagError, TagFailure, TagSource};
 use crate::workspace::Workspace;
 
 /// A policy that could not be resolved: nothing of it is applied.
@@ -23,6 +23,9 @@ pub struct ResolveFailure {
     pub image: String,
     pub stage: Stage,
     pub message: String,
+    /// Why the tags could not be listed (stage `tags`).
+    #[serde(skip)]
+    pub tags_failure: Option<TagFailure>,
 }
 
 /// Where resolving a policy failed.
@@ -40,6 +43,11 @@ pub enum Stage {
 pub struct Resolution {
     pub latest: BTreeMap<PolicyRef, Latest>,
     pub failures: Vec<ResolveFailure>,
+    /// Per policy whose tags were listed: what the listing held and the policy kept.
+    pub scans: BTreeMap<PolicyRef, Scan>,
+    /// The policies asked about; those missing from `latest` and `failures` cannot select
+    /// (`check` says why).
+    pub asked: BTreeSet<PolicyRef>,
     compiled: BTreeMap<PolicyRef, CompiledPolicy>,
 }
 
@@ -71,15 +79,29 @@ pub struct Needs {
     /// Policy, index into `requests`, whether it reflects digests.
     wanted: Vec<(PolicyRef, usize, bool)>,
     compiled: BTreeMap<PolicyRef, CompiledPolicy>,
+    asked: BTreeSet<PolicyRef>,
+}
+
+/// What a policy's selection saw: the tags listed, and how many took part in the final
+/// comparison (past the exclusion list, `filterTags` and a semver range).
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub tags: Vec<String>,
+    pub candidates: usize,
 }
 
 /// The policies Flux would apply, compiled, and the repositories they select from.
 pub fn needs(workspace: &Workspace) -> Needs {
+    needs_for(workspace, policies_in_use(workspace))
+}
+
+/// [`needs`] for these policies (`status` resolves every policy, used or not).
+pub fn needs_for(workspace: &Workspace, policies: BTreeSet<PolicyRef>) -> Needs {
     let mut compiler = Compiler::default();
     let mut compiled = BTreeMap::new();
     let mut requests: Vec<TagRequest> = Vec::new();
     let mut wanted: Vec<(PolicyRef, usize, bool)> = Vec::new();
-    for policy_ref in policies_in_use(workspace) {
+    for policy_ref in policies.iter().cloned() {
         let Some((object, spec)) = workspace
             .index
             .policy(&policy_ref.namespace, &policy_ref.name)
@@ -114,6 +136,7 @@ pub fn needs(workspace: &Workspace) -> Needs {
         requests,
         wanted,
         compiled,
+        asked: policies,
     }
 }
 
@@ -121,16 +144,18 @@ pub fn needs(workspace: &Workspace) -> Needs {
 /// digest from `source` where the policy reflects digests.
 pub fn resolve(
     needs: Needs,
-    fetched: &[Result<Vec<String>, String>],
+    fetched: &[Result<Vec<String>, TagError>],
     source: &TagSource,
 ) -> Resolution {
     let Needs {
         requests,
         wanted,
         compiled,
+        asked,
     } = needs;
     let mut latest = BTreeMap::new();
     let mut failures = Vec::new();
+    let mut scans = BTreeMap::new();
     for (policy_ref, index, reflects_digests) in wanted {
         let request = &requests[index];
         let fail = |stage: Stage, message: String| ResolveFailure {
@@ -138,15 +163,36 @@ pub fn resolve(
             image: request.image.clone(),
             stage,
             message,
+            tags_failure: None,
         };
         let tags = match &fetched[index] {
             Ok(tags) => tags,
-            Err(message) => {
-                failures.push(fail(Stage::Tags, message.clone()));
+            Err(error) => {
+                failures.push(ResolveFailure {
+                    tags_failure: Some(error.kind),
+                    ..fail(Stage::Tags, error.message.clone())
+                });
                 continue;
             }
         };
         let evaluation = compiled[&policy_ref].evaluate(tags);
+        let candidates = evaluation
+            .candidates
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.outcome,
+                    Outcome::Candidate | Outcome::Latest | Outcome::Collapsed
+                )
+            })
+            .count();
+        scans.insert(
+            policy_ref.clone(),
+            Scan {
+                tags: tags.clone(),
+                candidates,
+            },
+        );
         let Some(tag) = evaluation.latest else {
             let why = evaluation
                 .error
@@ -182,6 +228,8 @@ pub fn resolve(
     Resolution {
         latest,
         failures,
+        scans,
+        asked,
         compiled,
     }
 }
@@ -218,6 +266,12 @@ pub fn plan(
 
 /// The policy itself ranks the old tag above the new one (Flux writes it anyway).
 fn is_downgrade(change: &Change, resolution: &Resolution) -> bool {
+    downgrade(change, resolution).is_some()
+}
+
+/// Why `change` writes a tag its policy ranks below the current one, when it does: the current
+/// tag qualifies and would win, so the listing lacks it.
+pub fn downgrade(change: &Change, resolution: &Resolution) -> Option<String> {
     let old_tag = match change.kind {
         SetterKind::Tag => Some(change.old.clone()),
         SetterKind::Image => ImageRef::parse(&change.old)
@@ -230,9 +284,27 @@ fn is_downgrade(change: &Change, resolution: &Resolution) -> bool {
         resolution.latest.get(&change.policy),
         resolution.compiled.get(&change.policy),
     ) else {
-        return false;
+        return None;
     };
-    old_tag != latest.tag && policy.latest(&[old_tag.clone(), latest.tag.clone()]) == Some(old_tag)
+    let ranks_above = old_tag != latest.tag
+        && policy
+            .latest(&[old_tag.clone(), latest.tag.clone()])
+            .as_ref()
+            == Some(&old_tag);
+    let listed = resolution
+        .scans
+        .get(&change.policy)
+        .is_some_and(|scan| scan.tags.contains(&old_tag));
+    ranks_above.then(|| {
+        if listed {
+            format!("the policy ranks `{old_tag}` above `{}`", latest.tag)
+        } else {
+            format!(
+                "`{old_tag}` ranks above `{}` but is not among the repository's tags",
+                latest.tag
+            )
+        }
+    })
 }
 
 /// Writes each file's new text (from [`fix::new_texts`]) atomically. Returns the paths written.

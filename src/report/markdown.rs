@@ -1,0 +1,165 @@
+//! Markdown: `status --format markdown`, and the same table in the pull request `--open-pr`
+//! opens (the changes made, then the stuck markers), for a Forgejo issue kept as a dashboard or
+//! `$GITHUB_STEP_SUMMARY`. GitHub-flavoured tables; every value from the repository or a
+//! registry is a code span or escaped, so none can break the table or inject HTML.
+
+use crate::status::{phrase, MarkerStatus, PolicyStatus, Problem, State, Status};
+
+/// A heading per cluster and namespace, each with a table: one row per marker, the policy's
+/// columns filled on its first row only; a policy no marker names gets a row of its own.
+pub fn status(status: &Status) -> String {
+    let mut out = summary(status);
+    let mut group: Option<(Option<&str>, &str)> = None;
+    for policy in &status.policies {
+        let this = (policy.cluster.as_deref(), policy.namespace.as_str());
+        if group != Some(this) {
+            group = Some(this);
+            let heading = match this {
+                (Some(cluster), namespace) => {
+                    format!("cluster {} · namespace {}", code(cluster), code(namespace))
+                }
+                (None, namespace) => format!("namespace {}", code(namespace)),
+            };
+            out.push_str(&format!(
+                "\n#### {heading}\n\n| policy | image | tags | kept | latest | marker | value | state |\n|---|---|--:|--:|---|---|---|---|\n"
+            ));
+        }
+        policy_rows(&mut out, policy);
+    }
+    out
+}
+
+/// `**2 updates**, 1 downgrade, 1 stuck, 20 up to date · 29 policies (2 unused), 32 markers`.
+fn summary(status: &Status) -> String {
+    let counts = &status.summary;
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "**{}**, {}, {} stuck, {} up to date · {} ({} unused), {}\n",
+        plural(counts.updates, "update", "updates"),
+        plural(counts.downgrades, "downgrade", "downgrades"),
+        counts.stuck,
+        counts.up_to_date,
+        plural(counts.policies, "policy", "policies"),
+        counts.unused,
+        plural(counts.markers, "marker", "markers"),
+    )
+}
+
+fn policy_rows(out: &mut String, policy: &PolicyStatus) {
+    let number = |n: Option<usize>| n.map_or(String::new(), |n| n.to_string());
+    let image = match (&policy.image, policy.defined) {
+        (Some(image), _) => code(image),
+        (None, true) => String::new(),
+        (None, false) => "not defined".to_string(),
+    };
+    let latest = match (&policy.latest, &policy.problem) {
+        (Some(latest), _) => code(latest),
+        (None, Some(problem)) => format!("✗ {}", reason_text(problem)),
+        (None, None) => String::new(),
+    };
+    let policy_cells = format!(
+        "| {} | {image} | {} | {} | {latest} |",
+        code(&policy.name),
+        number(policy.tags),
+        number(policy.candidates)
+    );
+    if policy.markers.is_empty() {
+        out.push_str(&format!("{policy_cells} no marker | | |\n"));
+    }
+    for (i, marker) in policy.markers.iter().enumerate() {
+        let lead = if i == 0 {
+            policy_cells.clone()
+        } else {
+            "| | | | | |".to_string()
+        };
+        out.push_str(&format!(
+            "{lead} {} | {} | {} |\n",
+            code(&format!("{}:{}", marker.file, marker.line)),
+            value_cell(policy, marker),
+            state_cell(&marker.state)
+        ));
+    }
+}
+
+fn value_cell(policy: &PolicyStatus, marker: &MarkerStatus) -> String {
+    let value = marker
+        .value
+        .as_deref()
+        .map(|value| code(policy.short_value(value)))
+        .unwrap_or_default();
+    match &marker.state {
+        State::Update { new } | State::Downgrade { new, .. } => {
+            format!("{value} → {}", code(policy.short_value(new)))
+        }
+        _ => value,
+    }
+}
+
+fn state_cell(state: &State) -> String {
+    match state {
+        State::UpToDate => "✓ up to date".to_string(),
+        State::Update { .. } => "↑ update".to_string(),
+        State::Downgrade { why, .. } => format!("↓ downgrade: {}", text(why)),
+        State::Stuck(problem) => format!("✗ stuck: {}", reason_text(problem)),
+        State::Unknown(problem) => format!("? {}", reason_text(problem)),
+    }
+}
+
+fn reason_text(problem: &Problem) -> String {
+    match problem.rule {
+        Some(rule) => format!("{} ({})", phrase(problem.reason), code(rule)),
+        None => phrase(problem.reason).to_string(),
+    }
+}
+
+/// `text` as a code span inside a table cell: fenced with more backticks than it holds, `|`
+/// escaped (GitHub and Forgejo unescape it inside code spans in tables), control characters
+/// and line breaks shown escaped.
+pub fn code(text: &str) -> String {
+    let text = visible(text).replace('|', "\\|");
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// Prose inside a table cell: `|` escaped, `<` and `&` as entities (no HTML), on one line.
+pub fn text(text: &str) -> String {
+    visible(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('|', "\\|")
+}
+
+/// Control characters, line breaks and tabs as `\u{…}` escapes.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{code, text};
+
+    #[test]
+    fn cells_cannot_break_the_table_or_inject_html() {
+        assert_eq!(code("v1.2.3"), "`v1.2.3`");
+        assert_eq!(code("a|b"), "`a\\|b`");
+        assert_eq!(code("x`y"), "``x`y``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(code("a\nb"), "`a\\u{a}b`");
+        assert_eq!(text("<img src=x> & |"), "&lt;img src=x> &amp; \\|");
+    }
+}
