@@ -97,7 +97,7 @@ pub fn render(status: &Status, style: Style) -> String {
     let mut out = String::new();
     if status.policies.is_empty() {
         out.push_str("no ImagePolicy and no marker to show\n");
-        out.push_str(&summary_line(status));
+        out.push_str(&summary_line(status, style.width));
         return out;
     }
     let columns = Columns::fit(status, style.width);
@@ -132,7 +132,7 @@ pub fn render(status: &Status, style: Style) -> String {
         policy_lines(&mut out, policy, &columns, style);
     }
     out.push('\n');
-    out.push_str(&summary_line(status));
+    out.push_str(&summary_line(status, style.width));
     out
 }
 
@@ -311,8 +311,9 @@ fn wrap(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
         .collect()
 }
 
-/// `29 policies (2 unused), 32 markers: 20 up to date, 12 updates, 0 downgrades, 0 stuck`.
-fn summary_line(status: &Status) -> String {
+/// `29 policies (2 unused), 32 markers: 20 up to date, 12 updates, 0 downgrades, 0 stuck`,
+/// wrapped to the width.
+fn summary_line(status: &Status, width: usize) -> String {
     let counts = &status.summary;
     let mut line = format!(
         "{} polic{} ({} unused), {} marker{}: {} up to date, {} update{}, {} downgrade{}, {} stuck",
@@ -331,6 +332,5 @@ fn summary_line(status: &Status) -> String {
     if counts.unknown > 0 {
         line.push_str(&format!(", {} unknown", counts.unknown));
     }
-    line.push('\n');
-    line
+    wrap(&line, width, "", "").join("\n") + "\n"
 }

@@ -1,0 +1,395 @@
+//! `status` run as a binary: golden output in each format on the homelab sample and on
+//! `fixtures/status` (one marker in each state), agreement with `check --fix --dry-run` and
+//! `check` marker by marker, `--only`, the width of the table, exit codes, and registries on
+//! 127.0.0.1 that refuse (401) or lack the repository (404).
+
+#[path = "support/registry.rs"]
+mod registry_support;
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+use support::{assert_golden, binary, json, repo_dir, stdout};
+
+const HOMELAB: (&str, &str) = ("fixtures/homelab", "fixtures/homelab/tags.json");
+const STATES: (&str, &str) = ("fixtures/status", "fixtures/status/tags.json");
+
+fn status(fixture: (&str, &str), extra: &[&str]) -> Output {
+    binary()
+        .args(["status", fixture.0, "--tags-file", fixture.1])
+        .args(extra)
+        .env_remove("COLUMNS")
+        .current_dir(repo_dir())
+        .output()
+        .unwrap()
+}
+
+fn golden(name: &str) -> std::path::PathBuf {
+    repo_dir().join("tests/golden/status").join(name)
+}
+
+fn assert_ok(output: &Output) {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn golden_output_in_every_format() {
+    for (fixture, name) in [(HOMELAB, "homelab"), (STATES, "states")] {
+        for (format, extension) in [("human", "txt"), ("json", "json"), ("markdown", "md")] {
+            let output = status(fixture, &["--format", format]);
+            assert_ok(&output);
+            assert_golden(&golden(&format!("{name}.{extension}")), &stdout(&output));
+        }
+    }
+}
+
+/// Every marker of the states fixture is in the state its comment in the fixture names.
+#[test]
+fn each_state_and_its_reason() {
+    let report = json(&status(STATES, &["--format", "json"]));
+    let state_of = |policy: &str| {
+        let policy = report["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == policy)
+            .unwrap_or_else(|| panic!("no policy {policy}"));
+        let marker = &policy["markers"][0];
+        (
+            marker["state"].as_str().unwrap_or_default().to_string(),
+            marker["reason"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let expected = [
+        ("current", "up-to-date", ""),
+        ("newer", "update", ""),
+        ("withdrawn", "downgrade", ""),
+        ("ignored", "stuck", "marker-ignored"),
+        ("outside", "stuck", "marker-outside-automation"),
+        ("filtered", "stuck", "tag-filtered-out"),
+        ("broken", "stuck", "policy-invalid"),
+        ("typo", "stuck", "unknown-policy"),
+        ("missing", "stuck", "not-in-tags-file"),
+    ];
+    for (policy, state, reason) in expected {
+        assert_eq!(
+            state_of(policy),
+            (state.to_string(), reason.to_string()),
+            "{policy}"
+        );
+    }
+    let spare = report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "spare")
+        .unwrap();
+    assert_eq!(spare["markers"], serde_json::json!([]), "listed, unused");
+    assert_eq!(spare["latest"], "2.1.0");
+    assert_eq!(report["summary"]["unused"], 1);
+}
+
+/// `file:line` → (old, new) of the changes `check --fix --dry-run` would make.
+fn planned_changes(fixture: (&str, &str)) -> BTreeSet<(String, u64, String, String)> {
+    let output = binary()
+        .args(["check", fixture.0, "--fix", "--dry-run", "--keep-going"])
+        .args(["--tags-file", fixture.1, "--format", "json"])
+        .current_dir(repo_dir())
+        .output()
+        .unwrap();
+    json(&output)["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["file"].as_str().unwrap().to_string(),
+                c["line"].as_u64().unwrap(),
+                c["old"].as_str().unwrap().to_string(),
+                c["new"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `rule file:line` of what `check` reports.
+fn check_diagnostics(fixture: (&str, &str)) -> BTreeSet<(String, String, u64)> {
+    let output = binary()
+        .args([
+            "check",
+            fixture.0,
+            "--tags-file",
+            fixture.1,
+            "--format",
+            "json",
+        ])
+        .current_dir(repo_dir())
+        .output()
+        .unwrap();
+    json(&output)["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap().to_string(),
+                d["file"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn markers(report: &Value) -> Vec<&Value> {
+    report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["markers"].as_array().unwrap())
+        .collect()
+}
+
+/// The Done-when of issue 16: the updates `status` shows are the changes `check --fix
+/// --dry-run` would make, marker by marker, and each stuck reason that names a rule is what
+/// `check` reports at that marker (and each such report is a stuck marker).
+#[test]
+fn agrees_with_fix_and_check_marker_by_marker() {
+    const STUCK_RULES: [&str; 8] = [
+        "marker-ignored",
+        "unknown-policy",
+        "marker-value-mismatch",
+        "digest-not-reflected",
+        "tag-filtered-out",
+        "tag-not-semver",
+        "tag-out-of-range",
+        "marker-outside-automation",
+    ];
+    for fixture in [HOMELAB, STATES] {
+        let report = json(&status(fixture, &["--format", "json"]));
+        let shown: BTreeSet<(String, u64, String, String)> = markers(&report)
+            .into_iter()
+            .filter(|m| m["state"] == "update" || m["state"] == "downgrade")
+            .map(|m| {
+                (
+                    m["file"].as_str().unwrap().to_string(),
+                    m["line"].as_u64().unwrap(),
+                    m["value"].as_str().unwrap().to_string(),
+                    m["new"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let planned = planned_changes(fixture);
+        assert!(!planned.is_empty(), "{fixture:?} has updates to compare");
+        assert_eq!(shown, planned, "{fixture:?}");
+
+        // Reasons `check` reports at the policy (`policy-invalid`): the rule is reported there.
+        let diagnostics = check_diagnostics(fixture);
+        for marker in markers(&report) {
+            if marker["reason"] == "policy-invalid" {
+                let rule = marker["rule"].as_str().unwrap();
+                assert!(
+                    diagnostics.iter().any(|(reported, _, _)| reported == rule),
+                    "{marker}"
+                );
+            }
+        }
+        let stuck: BTreeSet<(String, String, u64)> = markers(&report)
+            .into_iter()
+            .filter(|m| m["state"] == "stuck" && m["rule"].is_string())
+            .filter(|m| m["reason"] == m["rule"])
+            .map(|m| {
+                (
+                    m["rule"].as_str().unwrap().to_string(),
+                    m["file"].as_str().unwrap().to_string(),
+                    m["line"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let reported: BTreeSet<(String, String, u64)> = diagnostics
+            .into_iter()
+            .filter(|(rule, _, _)| STUCK_RULES.contains(&rule.as_str()))
+            .collect();
+        assert_eq!(stuck, reported, "{fixture:?}");
+    }
+}
+
+#[test]
+fn only_stuck_or_only_updates() {
+    let stuck = json(&status(STATES, &["--format", "json", "--only", "stuck"]));
+    let states: BTreeSet<String> = markers(&stuck)
+        .iter()
+        .map(|m| m["state"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(states, BTreeSet::from(["stuck".to_string()]));
+    assert_eq!(markers(&stuck).len(), 6);
+
+    let updates = json(&status(STATES, &["--format", "json", "--only", "updates"]));
+    let states: BTreeSet<String> = markers(&updates)
+        .iter()
+        .map(|m| m["state"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        states,
+        BTreeSet::from(["update".to_string(), "downgrade".to_string()])
+    );
+    // The summary still counts every marker.
+    assert_eq!(updates["summary"]["markers"], 9);
+}
+
+#[test]
+fn the_table_fits_the_width() {
+    for fixture in [HOMELAB, STATES] {
+        for (columns, limit) in [(None, 100), (Some("200"), 100), (Some("60"), 60)] {
+            let mut command = binary();
+            command
+                .args(["status", fixture.0, "--tags-file", fixture.1])
+                .current_dir(repo_dir());
+            match columns {
+                Some(columns) => command.env("COLUMNS", columns),
+                None => command.env_remove("COLUMNS"),
+            };
+            let output = command.output().unwrap();
+            assert_ok(&output);
+            for line in stdout(&output).lines() {
+                assert!(
+                    line.chars().count() <= limit,
+                    "{fixture:?} COLUMNS={columns:?}: {} columns: {line}",
+                    line.chars().count()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn colour_per_state_only_when_asked() {
+    let plain = stdout(&status(STATES, &[]));
+    assert!(!plain.contains('\u{1b}'), "NO_COLOR: no escape codes");
+    let coloured = stdout(&status(STATES, &["--color", "always"]));
+    for (colour, label) in [
+        ("\u{1b}[32m", "✓ up to date"),
+        ("\u{1b}[36m", "↑ update"),
+        ("\u{1b}[33m", "↓ downgrade"),
+        ("\u{1b}[31m", "✗ stuck"),
+    ] {
+        assert!(
+            coloured.contains(&format!("{colour}  {label}")),
+            "{label} in {colour:?}: {coloured}"
+        );
+    }
+}
+
+#[test]
+fn exit_two_only_when_it_cannot_do_its_job() {
+    let missing_tags = binary()
+        .args(["status", "fixtures/status", "--tags-file", "no-such.json"])
+        .current_dir(repo_dir())
+        .output()
+        .unwrap();
+    assert_eq!(missing_tags.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing_tags.stderr).contains("no-such.json"));
+
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::write(temp.path().join(".flux-image-lint.yaml"), "nonsense: 1\n").unwrap();
+    let bad_config = binary()
+        .args(["status", ".", "--tags-file"])
+        .arg(repo_dir().join(STATES.1))
+        .current_dir(temp.path())
+        .output()
+        .unwrap();
+    assert_eq!(bad_config.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_config.stderr).contains(".flux-image-lint.yaml"));
+
+    let file = binary()
+        .args(["status", "fixtures/status/policies.yaml"])
+        .current_dir(repo_dir())
+        .output()
+        .unwrap();
+    assert_eq!(file.status.code(), Some(2));
+}
+
+fn write_repository(dir: &Path, policies: &[(&str, &str)]) {
+    let mut objects = String::new();
+    let mut markers = String::new();
+    for (name, image) in policies {
+        objects.push_str(&format!(
+            "---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  image: {image}\n  interval: 12h\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: {name}\n  policy:\n    semver:\n      range: \">=1.0.0\"\n"
+        ));
+        markers.push_str(&format!(
+            "- image: {image}:1.0.0 # {{\"$imagepolicy\": \"flux-system:{name}\"}}\n"
+        ));
+    }
+    std::fs::write(dir.join("policies.yaml"), objects).unwrap();
+    std::fs::write(dir.join("apps.yaml"), markers).unwrap();
+}
+
+/// Two real registries: one behind htpasswd with no credentials given (401), one without the
+/// repository (404); each marker is stuck with its reason, beside one that resolves.
+#[test]
+fn registries_that_refuse_or_lack_the_repository() {
+    use registry_support::{binary_in, DockerRegistry, Kind};
+    let private = DockerRegistry::start(Kind::Htpasswd);
+    private.push_image("org/private", "1.0.0");
+    let public = DockerRegistry::start(Kind::Plain);
+    let manifest = public.push_image("org/app", "1.0.0");
+    public.tag_many("org/app", &manifest.0, &["1.1.0".to_string()]);
+
+    let temp = tempfile::tempdir().unwrap();
+    write_repository(
+        temp.path(),
+        &[
+            ("app", &public.image("org/app")),
+            ("private", &private.image("org/private")),
+            ("gone", &public.image("org/gone")),
+        ],
+    );
+    let output = binary_in(
+        temp.path(),
+        &["status", ".", "--no-cache", "--format", "json"],
+    );
+    assert_ok(&output);
+    let report = json(&output);
+    let policy = |name: &str| {
+        report["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(policy("app")["latest"], "1.1.0");
+    assert_eq!(policy("app")["tags"], 2);
+    assert_eq!(policy("app")["markers"][0]["state"], "update");
+    for (name, reason, says) in [
+        ("private", "registry-auth", "HTTP 401"),
+        ("gone", "registry-not-found", "HTTP 404"),
+    ] {
+        let policy = policy(name);
+        assert_eq!(policy["problem"]["reason"], reason, "{policy}");
+        assert!(
+            policy["problem"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(says),
+            "{policy}"
+        );
+        assert_eq!(policy["markers"][0]["state"], "stuck");
+        assert_eq!(policy["markers"][0]["reason"], reason);
+    }
+
+    let human = binary_in(temp.path(), &["status", ".", "--no-cache"]);
+    assert_ok(&human);
+    let table = stdout(&human);
+    assert!(table.contains("1.0.0: registry refused access"), "{table}");
+    assert!(table.contains("1.0.0: repository not found"), "{table}");
+}
