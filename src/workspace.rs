@@ -258,6 +258,16 @@ impl Workspace {
         })
     }
 
+    /// Parsed files Flux never applies or reads (see `Summary::files_flux_ignores`).
+    pub fn files_flux_ignores(&self) -> Vec<usize> {
+        match &self.reached {
+            Some(_) => (0..self.files.len())
+                .filter(|&file| !self.is_reached(file))
+                .collect(),
+            None => self.model.unapplied.clone(),
+        }
+    }
+
     /// Whether a file gets diagnostics: with clusters, only those a cluster reaches.
     pub fn is_reached(&self, file: usize) -> bool {
         self.reached

@@ -383,14 +383,16 @@ pub fn discover(
         .collect();
     let mut applied_by_other = vec![false; written.len()];
     let mut applies_itself = vec![false; written.len()];
-    for (i, kustomization) in written.iter().enumerate() {
+    // FluxInstances apply what their sync path holds, as bootstraps do.
+    let appliers = written.iter().enumerate().map(|(i, k)| (Some(i), k));
+    for (i, kustomization) in appliers.chain(instances.iter().map(|k| (None, k))) {
         let Ok(build) = kustomization.build(sources, yaml_paths) else {
             continue;
         };
         for resource in &build.resources {
             if let Some(&j) = index_of.get(&resource.node.origin) {
-                if i == j {
-                    applies_itself[i] = true;
+                if i == Some(j) {
+                    applies_itself[j] = true;
                 } else {
                     applied_by_other[j] = true;
                 }
@@ -467,13 +469,16 @@ pub fn discover(
                 continue;
             }
             if !follows_this_repository(&kustomization, &repositories, &this_repository) {
-                notes.push(Note {
+                let note = Note {
                     message: format!(
                         "Flux Kustomization `{}` syncs from {} `{}`, not this repository: not followed",
                         kustomization.name, kustomization.source_kind, kustomization.source_name
                     ),
                     origin: kustomization.origin,
-                });
+                };
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
                 continue;
             }
             let mut result = kustomization.build(sources, yaml_paths);

@@ -146,6 +146,8 @@ pub struct Context<'a> {
     judged: Vec<usize>,
     /// The Flux the repository runs, as one cluster.
     flux: ClusterFlux,
+    /// Each cluster's Flux, when its own files pin one (else the repository's answers).
+    cluster_flux: Vec<Option<ClusterFlux>>,
     /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
     /// now and its pattern tests accept. Gathered in one pass, not once per policy.
     repository_tags: HashMap<String, BTreeSet<String>>,
@@ -257,9 +259,16 @@ impl<'a> Context<'a> {
         &self.workspace.files[index]
     }
 
-    /// The Flux that runs the cluster a file belongs to (today, the repository's).
-    pub fn flux_for_file(&self, _file: usize) -> &ClusterFlux {
-        &self.flux
+    /// The Flux that runs the cluster a file belongs to: the first cluster that reads it and
+    /// pins a version, else the repository's pins.
+    pub fn flux_for_file(&self, file: usize) -> &ClusterFlux {
+        self.workspace
+            .model
+            .clusters
+            .iter()
+            .zip(&self.cluster_flux)
+            .find_map(|(cluster, flux)| flux.as_ref().filter(|_| cluster.files.contains(&file)))
+            .unwrap_or(&self.flux)
     }
 
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
@@ -335,6 +344,7 @@ impl<'a> Context<'a> {
             snapshot,
             compiled,
             flux: repository_flux(workspace, config),
+            cluster_flux: cluster_flux(workspace, config),
             repository_tags: HashMap::new(),
         };
         cx.repository_tags = cx.gather_repository_tags();
@@ -413,6 +423,29 @@ pub fn repository_flux(workspace: &Workspace, config: &Config) -> ClusterFlux {
         .enumerate()
         .map(|(i, file)| (i, &file.source, file.yaml.as_ref().ok()));
     ClusterFlux::resolve(versions::detect(files), config, None)
+}
+
+/// The Flux of each cluster whose own files pin a version (config `flux_version` for its path
+/// included); `None` where they pin nothing.
+pub fn cluster_flux(workspace: &Workspace, config: &Config) -> Vec<Option<ClusterFlux>> {
+    workspace
+        .model
+        .clusters
+        .iter()
+        .map(|cluster| {
+            let files = cluster.files.iter().map(|&i| {
+                let file = &workspace.files[i];
+                (i, &file.source, file.yaml.as_ref().ok())
+            });
+            let pins = versions::detect(files);
+            let configured = config
+                .flux_version
+                .iter()
+                .any(|setting| setting.cluster_path.as_deref() == Some(cluster.path.as_str()));
+            (!pins.is_empty() || configured)
+                .then(|| ClusterFlux::resolve(pins, config, Some(&cluster.path)))
+        })
+        .collect()
 }
 
 /// A rule's result before severities and positions are applied.
@@ -536,6 +569,7 @@ pub fn run(
             .iter()
             .filter(|d| d.severity == Severity::Warning)
             .count(),
+        files_flux_ignores: workspace.files_flux_ignores().len(),
     };
     (diagnostics, summary)
 }

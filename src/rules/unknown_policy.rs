@@ -82,7 +82,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 .map(|c| c.name.as_str())
                 .collect();
             format!(
-                "no ImagePolicy `{wanted}` in cluster `{}`, which updates this file; only cluster `{}` defines it",
+                "no ImagePolicy `{wanted}` in cluster `{}`, where Flux reads this file; only cluster `{}` defines it",
                 here.join("`, `"),
                 elsewhere.join("`, `")
             )
