@@ -49,6 +49,7 @@ const REASONS: &[(&str, &str)] = &[
     ("policy-invalid", "the policy errors"),
     ("downgrade-refused", "downgrade refused (--no-downgrade)"),
     ("external-policy", "policy defined outside the repository"),
+    ("policy-unresolved", "policy not known here"),
     ("not-applied", "Flux does not apply the marker"),
 ];
 
@@ -152,7 +153,8 @@ pub enum State {
         why: String,
     },
     Stuck(Problem),
-    /// A policy defined outside the repository: its tags are not known here.
+    /// A policy defined outside the repository, or whose name the model cannot resolve: its
+    /// tags are not known here.
     Unknown(Problem),
 }
 
@@ -196,9 +198,13 @@ pub fn build(inputs: &Inputs) -> Status {
     for (file_index, file) in workspace.files.iter().enumerate() {
         for marker in &file.markers.markers {
             let named = &marker.setter.policy;
-            let defined = workspace
-                .marker_policy(file_index, named)
-                .or_else(|| workspace.index.policy(&named.namespace, &named.name));
+            // Under the policy as the marker's cluster has it; a marker no cluster reaches
+            // under the policy it names, wherever that is defined.
+            let clusters = workspace.marker_clusters(file_index);
+            let defined = match clusters.first() {
+                Some(_) => workspace.marker_policy(file_index, named),
+                None => workspace.index.policy(&named.namespace, &named.name),
+            };
             let key = match defined {
                 Some((object, _)) => (
                     Some(object.cluster),
@@ -206,7 +212,7 @@ pub fn build(inputs: &Inputs) -> Status {
                     object.name.value.clone(),
                 ),
                 None => (
-                    workspace.marker_clusters(file_index).first().copied(),
+                    clusters.first().copied(),
                     named.namespace.clone(),
                     named.name.clone(),
                 ),
@@ -238,20 +244,14 @@ pub fn build(inputs: &Inputs) -> Status {
         }
     }
     let mut policies: Vec<PolicyStatus> = rows.into_values().collect();
-    // Repositories without clusters first; then by cluster, namespace and name.
-    policies.sort_by(|a, b| {
+    // By cluster, namespace and name; markers no cluster reaches naming no policy, last.
+    policies.sort_by_key(|p| {
         (
-            a.cluster_index.is_some(),
-            a.cluster_index,
-            &a.namespace,
-            &a.name,
+            p.cluster_index.is_none(),
+            p.cluster_index,
+            p.namespace.clone(),
+            p.name.clone(),
         )
-            .cmp(&(
-                b.cluster_index.is_some(),
-                b.cluster_index,
-                &b.namespace,
-                &b.name,
-            ))
     });
     for policy in &mut policies {
         policy
@@ -532,6 +532,16 @@ fn marker_state(
             reason: "external-policy",
             rule: None,
             message: "the policy is in `external_policies`: its tags are not known here"
+                .to_string(),
+        });
+    }
+    if !row.defined {
+        return State::Unknown(Problem {
+            reason: "policy-unresolved",
+            rule: None,
+            message: "no ImagePolicy of this name is known here, and `check` reports nothing: \
+                      its name may come from what the model cannot read \
+                      (`postBuild.substituteFrom`, a remote base)"
                 .to_string(),
         });
     }
