@@ -152,6 +152,14 @@ impl TagSource {
         }
     }
 
+    /// The snapshot, when tags come from one: the rules read it too.
+    pub fn snapshot(&self) -> Option<&TagSnapshot> {
+        match self {
+            TagSource::Snapshot(snapshot) => Some(snapshot),
+            TagSource::Registry(_) => None,
+        }
+    }
+
     /// The manifest digest of `image:tag`, for policies that reflect digests.
     pub fn digest(&self, image: &str, tag: &str, insecure: bool) -> Result<String, String> {
         match self {

@@ -15,7 +15,6 @@ use crate::report::{markdown, status_table};
 use crate::rules;
 use crate::scan::marker::PolicyRef;
 use crate::status::{self, Inputs};
-use crate::tags::TagSource;
 use crate::update;
 use crate::workspace::Workspace;
 
@@ -55,11 +54,7 @@ pub fn run(args: &StatusArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let fetched = progress::fetch(&source, &needs.requests, quiet, false);
     let resolution = update::resolve(needs, &fetched, &source);
     let plan = update::plan(&workspace, &resolution, None, false);
-    let snapshot = match &source {
-        TagSource::Snapshot(snapshot) => Some(snapshot),
-        TagSource::Registry(_) => None,
-    };
-    let (diagnostics, _) = rules::run(&workspace, &config, snapshot, None);
+    let (diagnostics, _) = rules::run(&workspace, &config, source.snapshot(), None);
 
     let mut status = status::build(&Inputs {
         workspace: &workspace,
