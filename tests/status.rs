@@ -393,3 +393,17 @@ fn registries_that_refuse_or_lack_the_repository() {
     assert!(table.contains("1.0.0: registry refused access"), "{table}");
     assert!(table.contains("1.0.0: repository not found"), "{table}");
 }
+
+/// The README shows what `status` prints on the homelab sample.
+#[test]
+fn readme_shows_the_homelab_output() {
+    let readme = std::fs::read_to_string(repo_dir().join("README.md")).unwrap();
+    let start = "<!-- status:homelab:start -->\n```text\n";
+    let shown = &readme[readme.find(start).expect("the README's status block") + start.len()..];
+    let shown = &shown[..shown.find("```\n<!-- status:homelab:end -->").unwrap()];
+    let printed = std::fs::read_to_string(golden("homelab.txt")).unwrap();
+    assert_eq!(
+        shown, printed,
+        "the README's status output is stale: copy tests/golden/status/homelab.txt into it"
+    );
+}
