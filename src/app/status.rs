@@ -23,18 +23,13 @@ const MAX_WIDTH: usize = 100;
 
 pub fn run(args: &StatusArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let paths: Vec<_> = args.path.iter().cloned().collect();
-    let target = match find_targets(&paths, args.root.root.as_deref())?.as_slice() {
-        [target] if target.only_files.is_none() => target.root.clone(),
-        _ => {
-            return Err(Failure(
-                "status takes one directory, checked as a repository of its own".into(),
-            ))
-        }
-    };
-    let target = super::Target {
-        root: target,
-        only_files: None,
-    };
+    // One PATH at most: one target.
+    let target = find_targets(&paths, args.root.root.as_deref())?.remove(0);
+    if target.only_files.is_some() {
+        return Err(Failure(
+            "status reports on a whole repository: pass a directory, not a file".into(),
+        ));
+    }
     let config = load_config(&target, &args.root, global)?;
     let source = tag_source(&args.registry, args.tags_file.as_deref(), global)?;
     let workspace = Workspace::load(&target.root, &config, jobs(args.jobs));
