@@ -144,13 +144,17 @@ pub struct MarkerStatus {
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum State {
     UpToDate,
+    /// `rule`: what `check` reports about the current value, if anything (a tag the filter
+    /// drops is replaced too).
     Update {
         new: String,
+        rule: Option<&'static str>,
     },
     /// Flux writes a tag the policy ranks below the current one.
     Downgrade {
         new: String,
         why: String,
+        rule: Option<&'static str>,
     },
     Stuck(Problem),
     /// A policy defined outside the repository, or whose name the model cannot resolve: its
@@ -447,7 +451,7 @@ impl<'a> MarkerFindings<'a> {
 
     /// The first diagnostic of [`STUCK_RULES`] (in rule order) on the marker's comment or its
     /// value.
-    fn stuck(&self, path: &str, spans: &[Span]) -> Option<Problem> {
+    fn first(&self, path: &str, spans: &[Span]) -> Option<Problem> {
         let at_marker: Vec<&Diagnostic> = self
             .by_file
             .get(path)?
@@ -488,14 +492,13 @@ fn marker_state(
     if let Some(value) = value {
         let at = (site.file, value.span.start);
         if let Some(change) = changes.planned.get(&at) {
+            let rule = findings
+                .first(&file.source.path, &[site.marker.span, value.span])
+                .and_then(|problem| problem.rule);
+            let new = change.new.clone();
             return match update::downgrade(change, inputs.resolution) {
-                Some(why) => State::Downgrade {
-                    new: change.new.clone(),
-                    why,
-                },
-                None => State::Update {
-                    new: change.new.clone(),
-                },
+                Some(why) => State::Downgrade { new, why, rule },
+                None => State::Update { new, rule },
             };
         }
         if let Some(change) = changes.refused.get(&at) {
@@ -511,7 +514,7 @@ fn marker_state(
     }
     let mut spans = vec![site.marker.span];
     spans.extend(value.map(|v| v.span));
-    if let Some(problem) = findings.stuck(&file.source.path, &spans) {
+    if let Some(problem) = findings.first(&file.source.path, &spans) {
         return State::Stuck(problem);
     }
     if !workspace.is_reached(site.file) {

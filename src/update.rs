@@ -269,8 +269,8 @@ fn is_downgrade(change: &Change, resolution: &Resolution) -> bool {
     downgrade(change, resolution).is_some()
 }
 
-/// Why `change` writes a tag its policy ranks below the current one, when it does: the current
-/// tag qualifies and would win, so the listing lacks it.
+/// Why `change` writes a tag its policy ranks below the current one, when it does (Flux writes
+/// it anyway): the current tag is outside the range, excluded, or no longer listed.
 pub fn downgrade(change: &Change, resolution: &Resolution) -> Option<String> {
     let old_tag = match change.kind {
         SetterKind::Tag => Some(change.old.clone()),
@@ -279,31 +279,28 @@ pub fn downgrade(change: &Change, resolution: &Resolution) -> Option<String> {
             .and_then(|image| image.tag),
         SetterKind::Name | SetterKind::Digest => None,
     };
-    let (Some(old_tag), Some(latest), Some(policy)) = (
+    let (Some(old), Some(latest), Some(policy)) = (
         old_tag,
         resolution.latest.get(&change.policy),
         resolution.compiled.get(&change.policy),
     ) else {
         return None;
     };
-    let ranks_above = old_tag != latest.tag
-        && policy
-            .latest(&[old_tag.clone(), latest.tag.clone()])
-            .as_ref()
-            == Some(&old_tag);
+    let new = &latest.tag;
+    if old == *new || !policy.ranks_above(&old, new) {
+        return None;
+    }
     let listed = resolution
         .scans
         .get(&change.policy)
-        .is_some_and(|scan| scan.tags.contains(&old_tag));
-    ranks_above.then(|| {
-        if listed {
-            format!("the policy ranks `{old_tag}` above `{}`", latest.tag)
-        } else {
-            format!(
-                "`{old_tag}` ranks above `{}` but is not among the repository's tags",
-                latest.tag
-            )
+        .is_some_and(|scan| scan.tags.contains(&old));
+    Some(match policy.classify(&old) {
+        Outcome::OutOfRange => format!("`{old}` is outside the policy's semver range"),
+        Outcome::Excluded { pattern } => {
+            format!("`{old}` is dropped by the exclusion list entry `{pattern}`")
         }
+        _ if !listed => format!("`{old}` is not among the repository's tags"),
+        _ => format!("the policy ranks `{old}` above `{new}` but selects `{new}`"),
     })
 }
 

@@ -79,6 +79,8 @@ fn each_state_and_its_reason() {
         ("broken", "stuck", "policy-invalid"),
         ("typo", "stuck", "unknown-policy"),
         ("missing", "stuck", "not-in-tags-file"),
+        ("pinned", "downgrade", ""),
+        ("floating", "update", ""),
     ];
     for (policy, state, reason) in expected {
         assert_eq!(
@@ -87,6 +89,27 @@ fn each_state_and_its_reason() {
             "{policy}"
         );
     }
+    // A downgrade says why; both name what `check` reports about the value they replace.
+    let marker_of = |policy: &str| {
+        report["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == policy)
+            .unwrap()["markers"][0]
+            .clone()
+    };
+    assert_eq!(marker_of("pinned")["rule"], "tag-out-of-range");
+    assert_eq!(
+        marker_of("pinned")["why"],
+        "`2.0.0` is outside the policy's semver range"
+    );
+    assert_eq!(
+        marker_of("withdrawn")["why"],
+        "`1.2.0` is not among the repository's tags"
+    );
+    assert_eq!(marker_of("floating")["rule"], "tag-filtered-out");
+    assert_eq!(marker_of("newer")["rule"], Value::Null);
     let spare = report["policies"]
         .as_array()
         .unwrap()
@@ -202,10 +225,11 @@ fn agrees_with_fix_and_check_marker_by_marker() {
                 );
             }
         }
-        let stuck: BTreeSet<(String, String, u64)> = markers(&report)
+        // Every other rule a marker names is reported at that marker: what keeps it stuck, or
+        // what is wrong with the value an update or downgrade replaces.
+        let named: BTreeSet<(String, String, u64)> = markers(&report)
             .into_iter()
-            .filter(|m| m["state"] == "stuck" && m["rule"].is_string())
-            .filter(|m| m["reason"] == m["rule"])
+            .filter(|m| m["rule"].is_string() && m["reason"] != "policy-invalid")
             .map(|m| {
                 (
                     m["rule"].as_str().unwrap().to_string(),
@@ -218,7 +242,7 @@ fn agrees_with_fix_and_check_marker_by_marker() {
             .into_iter()
             .filter(|(rule, _, _)| STUCK_RULES.contains(&rule.as_str()))
             .collect();
-        assert_eq!(stuck, reported, "{fixture:?}");
+        assert_eq!(named, reported, "{fixture:?}");
     }
 }
 
@@ -242,7 +266,7 @@ fn only_stuck_or_only_updates() {
         BTreeSet::from(["update".to_string(), "downgrade".to_string()])
     );
     // The summary still counts every marker.
-    assert_eq!(updates["summary"]["markers"], 9);
+    assert_eq!(updates["summary"]["markers"], 11);
 }
 
 #[test]
@@ -406,4 +430,45 @@ fn readme_shows_the_homelab_output() {
         shown, printed,
         "the README's status output is stale: copy tests/golden/status/homelab.txt into it"
     );
+}
+
+/// `--no-downgrade` refuses what `status` calls a downgrade, and nothing else.
+#[test]
+fn no_downgrade_refuses_the_downgrades_status_shows() {
+    let fixed = binary()
+        .args(["check", STATES.0, "--fix", "--dry-run", "--keep-going"])
+        .args([
+            "--no-downgrade",
+            "--tags-file",
+            STATES.1,
+            "--format",
+            "json",
+        ])
+        .current_dir(repo_dir())
+        .output()
+        .unwrap();
+    let refused: BTreeSet<(String, u64)> = json(&fixed)["refused_downgrades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["file"].as_str().unwrap().to_string(),
+                c["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let report = json(&status(STATES, &["--format", "json", "--only", "updates"]));
+    let downgrades: BTreeSet<(String, u64)> = markers(&report)
+        .into_iter()
+        .filter(|m| m["state"] == "downgrade")
+        .map(|m| {
+            (
+                m["file"].as_str().unwrap().to_string(),
+                m["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(downgrades.len(), 2, "{report}");
+    assert_eq!(refused, downgrades);
 }

@@ -89,7 +89,7 @@ fn value_cell(policy: &PolicyStatus, marker: &MarkerStatus) -> String {
         .map(|value| code(policy.short_value(value)))
         .unwrap_or_default();
     match &marker.state {
-        State::Update { new } | State::Downgrade { new, .. } => {
+        State::Update { new, .. } | State::Downgrade { new, .. } => {
             format!("{value} → {}", code(policy.short_value(new)))
         }
         _ => value,
@@ -99,18 +99,23 @@ fn value_cell(policy: &PolicyStatus, marker: &MarkerStatus) -> String {
 fn state_cell(state: &State) -> String {
     match state {
         State::UpToDate => "✓ up to date".to_string(),
-        State::Update { .. } => "↑ update".to_string(),
-        State::Downgrade { why, .. } => format!("↓ downgrade: {}", text(why)),
+        State::Update { rule, .. } => format!("↑ update{}", rule_suffix(*rule)),
+        State::Downgrade { why, rule, .. } => {
+            format!("↓ downgrade: {}{}", text(why), rule_suffix(*rule))
+        }
         State::Stuck(problem) => format!("✗ stuck: {}", reason_text(problem)),
         State::Unknown(problem) => format!("? {}", reason_text(problem)),
     }
 }
 
 fn reason_text(problem: &Problem) -> String {
-    match problem.rule {
-        Some(rule) => format!("{} ({})", phrase(problem.reason), code(rule)),
-        None => phrase(problem.reason).to_string(),
-    }
+    format!("{}{}", phrase(problem.reason), rule_suffix(problem.rule))
+}
+
+/// ` (`tag-out-of-range`)`: the `check` rule behind a state.
+fn rule_suffix(rule: Option<&str>) -> String {
+    rule.map(|rule| format!(" ({})", code(rule)))
+        .unwrap_or_default()
 }
 
 /// `text` as a code span inside a table cell: fenced with more backticks than it holds, `|`

@@ -156,10 +156,11 @@ fn policy_lines(out: &mut String, policy: &PolicyStatus, columns: &Columns, styl
     ));
     // The LATEST column names the reason; this line says the rest.
     if let Some(problem) = &policy.problem {
-        let text = match problem.rule {
-            Some(rule) => format!("{} ({rule})", printable(&problem.message)),
-            None => printable(&problem.message).into_owned(),
-        };
+        let text = format!(
+            "{}{}",
+            printable(&problem.message),
+            rule_suffix(problem.rule)
+        );
         for line in wrap(&text, style.width, "  ✗ ", "    ") {
             out.push_str(&style.paint(&line, Paint::Red));
             out.push('\n');
@@ -181,24 +182,26 @@ fn marker_lines(out: &mut String, policy: &PolicyStatus, marker: &MarkerStatus, 
         .map(|value| policy.short_value(value).to_string());
     let (symbol, label, paint, detail) = match &marker.state {
         State::UpToDate => ("✓", "up to date", Paint::Green, value.unwrap_or_default()),
-        State::Update { new } => (
+        State::Update { new, rule } => (
             "↑",
             "update",
             Paint::Cyan,
             format!(
-                "{} → {}",
+                "{} → {}{}",
                 value.unwrap_or_default(),
-                policy.short_value(new)
+                policy.short_value(new),
+                rule_suffix(*rule)
             ),
         ),
-        State::Downgrade { new, why } => (
+        State::Downgrade { new, why, rule } => (
             "↓",
             "downgrade",
             Paint::Yellow,
             format!(
-                "{} → {} ({why})",
+                "{} → {}: {why}{}",
                 value.unwrap_or_default(),
-                policy.short_value(new)
+                policy.short_value(new),
+                rule_suffix(*rule)
             ),
         ),
         State::Stuck(problem) => ("✗", "stuck", Paint::Red, stuck_detail(value, problem)),
@@ -237,10 +240,12 @@ fn stuck_detail(value: Option<String>, problem: &Problem) -> String {
 
 /// The reason's phrase, with the `check` rule behind it.
 fn reason_text(problem: &Problem) -> String {
-    match problem.rule {
-        Some(rule) => format!("{} ({rule})", phrase(problem.reason)),
-        None => phrase(problem.reason).to_string(),
-    }
+    format!("{}{}", phrase(problem.reason), rule_suffix(problem.rule))
+}
+
+/// ` (tag-out-of-range)`: the `check` rule behind a state.
+fn rule_suffix(rule: Option<&str>) -> String {
+    rule.map(|rule| format!(" ({rule})")).unwrap_or_default()
 }
 
 fn latest_cell(policy: &PolicyStatus) -> String {
