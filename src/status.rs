@@ -108,6 +108,19 @@ pub struct PolicyStatus {
 }
 
 impl PolicyStatus {
+    /// `cluster C · namespace N` (`namespace N` without a cluster), each name as `quote` shows
+    /// it.
+    pub fn group_heading(&self, quote: impl Fn(&str) -> String) -> String {
+        match &self.cluster {
+            Some(cluster) => format!(
+                "cluster {} · namespace {}",
+                quote(cluster),
+                quote(&self.namespace)
+            ),
+            None => format!("namespace {}", quote(&self.namespace)),
+        }
+    }
+
     /// A marked value without the policy's image in front (`app:1.0` → `1.0`), for tables whose
     /// policy columns name the image.
     pub fn short_value<'v>(&self, value: &'v str) -> &'v str {
@@ -270,6 +283,12 @@ pub fn build(inputs: &Inputs) -> Status {
 }
 
 impl Status {
+    /// The policies of each cluster and namespace, in order.
+    pub fn groups(&self) -> impl Iterator<Item = &[PolicyStatus]> {
+        self.policies
+            .chunk_by(|a, b| (a.cluster_index, &a.namespace) == (b.cluster_index, &b.namespace))
+    }
+
     /// Keeps the markers in a state `keep` accepts, and the policies left with one; the summary
     /// still counts everything.
     pub fn keep(&mut self, keep: impl Fn(&State) -> bool) {

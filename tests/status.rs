@@ -121,53 +121,26 @@ fn each_state_and_its_reason() {
     assert_eq!(report["summary"]["unused"], 1);
 }
 
-/// `file:line` → (old, new) of the changes `check --fix --dry-run` would make.
-fn planned_changes(fixture: (&str, &str)) -> BTreeSet<(String, u64, String, String)> {
-    let output = binary()
-        .args(["check", fixture.0, "--fix", "--dry-run", "--keep-going"])
-        .args(["--tags-file", fixture.1, "--format", "json"])
-        .current_dir(repo_dir())
-        .output()
-        .unwrap();
-    json(&output)["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["file"].as_str().unwrap().to_string(),
-                c["line"].as_u64().unwrap(),
-                c["old"].as_str().unwrap().to_string(),
-                c["new"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+/// The JSON report of a run of the binary in the repository.
+fn run_json(args: &[&str]) -> Value {
+    json(
+        &binary()
+            .args(args)
+            .current_dir(repo_dir())
+            .output()
+            .unwrap(),
+    )
 }
 
-/// `rule file:line` of what `check` reports.
-fn check_diagnostics(fixture: (&str, &str)) -> BTreeSet<(String, String, u64)> {
-    let output = binary()
-        .args([
-            "check",
-            fixture.0,
-            "--tags-file",
-            fixture.1,
-            "--format",
-            "json",
-        ])
-        .current_dir(repo_dir())
-        .output()
-        .unwrap();
-    json(&output)["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["rule"].as_str().unwrap().to_string(),
-                d["file"].as_str().unwrap().to_string(),
-                d["line"].as_u64().unwrap(),
-            )
+/// These fields of each object, as one row per object.
+fn fields<'a>(objects: impl IntoIterator<Item = &'a Value>, keys: &[&str]) -> BTreeSet<String> {
+    objects
+        .into_iter()
+        .map(|object| {
+            keys.iter()
+                .map(|key| object[*key].to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
         })
         .collect()
 }
@@ -198,51 +171,59 @@ fn agrees_with_fix_and_check_marker_by_marker() {
     ];
     for fixture in [HOMELAB, STATES] {
         let report = json(&status(fixture, &["--format", "json"]));
-        let shown: BTreeSet<(String, u64, String, String)> = markers(&report)
+        let changed = markers(&report)
             .into_iter()
-            .filter(|m| m["state"] == "update" || m["state"] == "downgrade")
-            .map(|m| {
-                (
-                    m["file"].as_str().unwrap().to_string(),
-                    m["line"].as_u64().unwrap(),
-                    m["value"].as_str().unwrap().to_string(),
-                    m["new"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        let planned = planned_changes(fixture);
+            .filter(|m| m["state"] == "update" || m["state"] == "downgrade");
+        let shown = fields(changed, &["file", "line", "value", "new"]);
+        let dry_run = run_json(&[
+            "check",
+            fixture.0,
+            "--fix",
+            "--dry-run",
+            "--keep-going",
+            "--tags-file",
+            fixture.1,
+            "--format",
+            "json",
+        ]);
+        let planned = fields(
+            dry_run["changes"].as_array().unwrap(),
+            &["file", "line", "old", "new"],
+        );
         assert!(!planned.is_empty(), "{fixture:?} has updates to compare");
         assert_eq!(shown, planned, "{fixture:?}");
 
+        let checked = run_json(&[
+            "check",
+            fixture.0,
+            "--tags-file",
+            fixture.1,
+            "--format",
+            "json",
+        ]);
+        let diagnostics = checked["diagnostics"].as_array().unwrap();
         // Reasons `check` reports at the policy (`policy-invalid`): the rule is reported there.
-        let diagnostics = check_diagnostics(fixture);
         for marker in markers(&report) {
             if marker["reason"] == "policy-invalid" {
-                let rule = marker["rule"].as_str().unwrap();
                 assert!(
-                    diagnostics.iter().any(|(reported, _, _)| reported == rule),
+                    diagnostics.iter().any(|d| d["rule"] == marker["rule"]),
                     "{marker}"
                 );
             }
         }
         // Every other rule a marker names is reported at that marker: what keeps it stuck, or
         // what is wrong with the value an update or downgrade replaces.
-        let named: BTreeSet<(String, String, u64)> = markers(&report)
+        let naming = markers(&report)
             .into_iter()
-            .filter(|m| m["rule"].is_string() && m["reason"] != "policy-invalid")
-            .map(|m| {
-                (
-                    m["rule"].as_str().unwrap().to_string(),
-                    m["file"].as_str().unwrap().to_string(),
-                    m["line"].as_u64().unwrap(),
-                )
-            })
-            .collect();
-        let reported: BTreeSet<(String, String, u64)> = diagnostics
-            .into_iter()
-            .filter(|(rule, _, _)| STUCK_RULES.contains(&rule.as_str()))
-            .collect();
-        assert_eq!(named, reported, "{fixture:?}");
+            .filter(|m| m["rule"].is_string() && m["reason"] != "policy-invalid");
+        let at_markers = diagnostics
+            .iter()
+            .filter(|d| STUCK_RULES.contains(&d["rule"].as_str().unwrap()));
+        assert_eq!(
+            fields(naming, &["rule", "file", "line"]),
+            fields(at_markers, &["rule", "file", "line"]),
+            "{fixture:?}"
+        );
     }
 }
 
@@ -435,40 +416,27 @@ fn readme_shows_the_homelab_output() {
 /// `--no-downgrade` refuses what `status` calls a downgrade, and nothing else.
 #[test]
 fn no_downgrade_refuses_the_downgrades_status_shows() {
-    let fixed = binary()
-        .args(["check", STATES.0, "--fix", "--dry-run", "--keep-going"])
-        .args([
-            "--no-downgrade",
-            "--tags-file",
-            STATES.1,
-            "--format",
-            "json",
-        ])
-        .current_dir(repo_dir())
-        .output()
-        .unwrap();
-    let refused: BTreeSet<(String, u64)> = json(&fixed)["refused_downgrades"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["file"].as_str().unwrap().to_string(),
-                c["line"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let fixed = run_json(&[
+        "check",
+        STATES.0,
+        "--fix",
+        "--dry-run",
+        "--keep-going",
+        "--no-downgrade",
+        "--tags-file",
+        STATES.1,
+        "--format",
+        "json",
+    ]);
+    let refused = fields(
+        fixed["refused_downgrades"].as_array().unwrap(),
+        &["file", "line"],
+    );
     let report = json(&status(STATES, &["--format", "json", "--only", "updates"]));
-    let downgrades: BTreeSet<(String, u64)> = markers(&report)
+    let downgrades = markers(&report)
         .into_iter()
-        .filter(|m| m["state"] == "downgrade")
-        .map(|m| {
-            (
-                m["file"].as_str().unwrap().to_string(),
-                m["line"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+        .filter(|m| m["state"] == "downgrade");
+    let downgrades = fields(downgrades, &["file", "line"]);
     assert_eq!(downgrades.len(), 2, "{report}");
     assert_eq!(refused, downgrades);
 }

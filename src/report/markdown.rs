@@ -9,22 +9,14 @@ use crate::status::{phrase, MarkerStatus, PolicyStatus, Problem, State, Status};
 /// columns filled on its first row only; a policy no marker names gets a row of its own.
 pub fn status(status: &Status) -> String {
     let mut out = summary(status);
-    let mut group: Option<(Option<&str>, &str)> = None;
-    for policy in &status.policies {
-        let this = (policy.cluster.as_deref(), policy.namespace.as_str());
-        if group != Some(this) {
-            group = Some(this);
-            let heading = match this {
-                (Some(cluster), namespace) => {
-                    format!("cluster {} · namespace {}", code(cluster), code(namespace))
-                }
-                (None, namespace) => format!("namespace {}", code(namespace)),
-            };
-            out.push_str(&format!(
-                "\n#### {heading}\n\n| policy | image | tags | kept | latest | marker | value | state |\n|---|---|--:|--:|---|---|---|---|\n"
-            ));
+    for group in status.groups() {
+        out.push_str(&format!(
+            "\n#### {}\n\n| policy | image | tags | kept | latest | marker | value | state |\n|---|---|--:|--:|---|---|---|---|\n",
+            group[0].group_heading(code)
+        ));
+        for policy in group {
+            policy_rows(&mut out, policy);
         }
-        policy_rows(&mut out, policy);
     }
     out
 }

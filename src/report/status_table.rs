@@ -110,26 +110,14 @@ pub fn render(status: &Status, style: Style) -> String {
     );
     out.push_str(&style.paint(&header, Paint::Bold));
     out.push('\n');
-    let mut group: Option<(Option<&str>, &str)> = None;
-    for policy in &status.policies {
-        let this = (policy.cluster.as_deref(), policy.namespace.as_str());
-        if group != Some(this) {
-            group = Some(this);
-            let heading = match this {
-                (Some(cluster), namespace) => {
-                    format!(
-                        "cluster {} · namespace {}",
-                        printable(cluster),
-                        printable(namespace)
-                    )
-                }
-                (None, namespace) => format!("namespace {}", printable(namespace)),
-            };
-            out.push('\n');
-            out.push_str(&style.paint(&clip_end(&heading, style.width), Paint::Bold));
-            out.push('\n');
+    for group in status.groups() {
+        let heading = group[0].group_heading(|name| printable(name).into_owned());
+        out.push('\n');
+        out.push_str(&style.paint(&clip_end(&heading, style.width), Paint::Bold));
+        out.push('\n');
+        for policy in group {
+            policy_lines(&mut out, policy, &columns, style);
         }
-        policy_lines(&mut out, policy, &columns, style);
     }
     out.push('\n');
     out.push_str(&summary_line(status, style.width));
