@@ -1,9 +1,15 @@
 //! Source files and positions: a file's bytes as read once by the walker, its path relative to
 //! the repository root, and the mapping from byte offsets to 1-based lines and columns that every
-//! diagnostic and rewrite shares.
+//! diagnostic and rewrite shares. Lines come from a binary search over the line starts; columns
+//! (in characters) are counted only when a diagnostic asks, and on long lines from a table of
+//! character counts, so no input makes positions quadratic (a 10 MB single-line file).
 
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// Bytes per entry of the character-count table that columns on long lines start from.
+const CHARS_CHECKPOINT: usize = 4096;
 
 /// A byte range in one source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -46,6 +52,9 @@ pub struct SourceFile {
     pub disk_path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
+    /// Characters before each multiple of [`CHARS_CHECKPOINT`] bytes; built on the first column
+    /// asked on a long line.
+    chars_before_checkpoint: OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
@@ -58,22 +67,46 @@ impl SourceFile {
             disk_path,
             text,
             line_starts,
+            chars_before_checkpoint: OnceLock::new(),
         }
+    }
+
+    /// The 1-based line of a byte offset (clamped to the text): O(log lines).
+    pub fn line_of(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.line_starts.partition_point(|&start| start <= offset)
     }
 
     /// Line and column of a byte offset (clamped to the text).
     pub fn position(&self, offset: usize) -> Position {
-        let offset = offset.min(self.text.len());
-        let line_index = self.line_starts.partition_point(|&start| start <= offset) - 1;
-        let line_start = self.line_starts[line_index];
-        let column = self.text[line_start..floor_char_boundary(&self.text, offset)]
-            .chars()
-            .count()
-            + 1;
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let line = self.line_of(offset);
+        let line_start = self.line_starts[line - 1];
+        let column = if offset - line_start <= CHARS_CHECKPOINT {
+            count_chars(&self.text.as_bytes()[line_start..offset])
+        } else {
+            self.chars_before(offset) - self.chars_before(line_start)
+        };
         Position {
-            line: line_index + 1,
-            column,
+            line,
+            column: column + 1,
         }
+    }
+
+    /// Characters in the text before a char boundary, from the nearest checkpoint.
+    fn chars_before(&self, offset: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        let checkpoints = self.chars_before_checkpoint.get_or_init(|| {
+            let mut total = 0;
+            let mut table = vec![0];
+            for chunk in bytes.chunks(CHARS_CHECKPOINT) {
+                total += count_chars(chunk);
+                table.push(total);
+            }
+            table
+        });
+        let checkpoint = offset / CHARS_CHECKPOINT;
+        checkpoints[checkpoint] + count_chars(&bytes[checkpoint * CHARS_CHECKPOINT..offset])
     }
 
     /// Byte offset of the start of a 1-based line.
@@ -104,6 +137,11 @@ impl SourceFile {
     }
 }
 
+/// UTF-8 characters in whole-character bytes: every byte that does not continue a character.
+fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
+}
+
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -124,5 +162,27 @@ mod tests {
         let after_e = file.text.find('é').unwrap() + 'é'.len_utf8();
         assert_eq!(file.position(after_e), Position { line: 1, column: 5 });
         assert_eq!(file.offset_of(2, 3), x);
+        assert_eq!(
+            (file.line_of(0), file.line_of(x), file.line_of(999)),
+            (1, 2, 3)
+        );
+    }
+
+    #[test]
+    fn columns_on_long_lines_agree_with_counting_from_the_line_start() {
+        let line: String = (0..3000)
+            .map(|i| if i % 7 == 0 { "é" } else { "ab" })
+            .collect();
+        let text = format!("x\n{line}\n{line}");
+        let file = SourceFile::new("a.yaml".into(), "a.yaml".into(), text.clone());
+        for offset in (0..text.len())
+            .step_by(997)
+            .chain([text.len() - 1, text.len()])
+        {
+            let end = floor_char_boundary(&text, offset);
+            let line_start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+            let expected = text[line_start..end].chars().count() + 1;
+            assert_eq!(file.position(offset).column, expected, "offset {offset}");
+        }
     }
 }

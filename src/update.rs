@@ -2,7 +2,7 @@
 //! registry, one fetch per image; Flux-exact selection; digests where the policy reflects them),
 //! plan the changes, and write them in place. Committing them is `git`'s job, wired by `app::fix`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -48,7 +48,7 @@ pub struct Resolution {
     /// The policies asked about; those missing from `latest` and `failures` cannot select
     /// (`check` says why).
     pub asked: BTreeSet<PolicyRef>,
-    compiled: BTreeMap<PolicyRef, CompiledPolicy>,
+    compiled: BTreeMap<PolicyRef, std::sync::Arc<CompiledPolicy>>,
 }
 
 /// The policies Flux would apply somewhere: named by an applied marker, defined, compilable, and
@@ -78,7 +78,7 @@ pub struct Needs {
     pub requests: Vec<TagRequest>,
     /// Policy, index into `requests`, whether it reflects digests.
     wanted: Vec<(PolicyRef, usize, bool)>,
-    compiled: BTreeMap<PolicyRef, CompiledPolicy>,
+    compiled: BTreeMap<PolicyRef, std::sync::Arc<CompiledPolicy>>,
     asked: BTreeSet<PolicyRef>,
 }
 
@@ -100,6 +100,8 @@ pub fn needs_for(workspace: &Workspace, policies: BTreeSet<PolicyRef>) -> Needs 
     let mut compiler = Compiler::default();
     let mut compiled = BTreeMap::new();
     let mut requests: Vec<TagRequest> = Vec::new();
+    // One request per image and scheme, however many policies select from it.
+    let mut request_of: HashMap<(String, bool), usize> = HashMap::new();
     let mut wanted: Vec<(PolicyRef, usize, bool)> = Vec::new();
     for policy_ref in policies.iter().cloned() {
         let Some((object, spec)) = workspace
@@ -119,16 +121,12 @@ pub fn needs_for(workspace: &Workspace, policies: BTreeSet<PolicyRef>) -> Needs 
         else {
             continue;
         };
-        let index = match requests
-            .iter()
-            .position(|r| r.image == request.image && r.insecure == request.insecure)
-        {
-            Some(index) => index,
-            None => {
+        let index = *request_of
+            .entry((request.image.clone(), request.insecure))
+            .or_insert_with(|| {
                 requests.push(request);
                 requests.len() - 1
-            }
-        };
+            });
         wanted.push((policy_ref.clone(), index, spec.reflects_digests()));
         compiled.insert(policy_ref, policy);
     }
@@ -333,16 +331,71 @@ pub fn diff(workspace: &Workspace, new_texts: &[(usize, String)]) -> String {
     let mut out = String::new();
     for (file, text) in new_texts {
         let source = &workspace.files[*file].source;
-        let diff = similar::TextDiff::from_lines(source.text.as_str(), text.as_str());
-        out.push_str(
-            &diff
-                .unified_diff()
-                .context_radius(2)
-                .header(&format!("a/{}", source.path), &format!("b/{}", source.path))
-                .to_string(),
-        );
+        let (old_name, new_name) = (format!("a/{}", source.path), format!("b/{}", source.path));
+        out.push_str(&unified_diff(&source.text, text, (&old_name, &new_name)));
     }
     out
+}
+
+/// The unified diff (2 lines of context) of a rewrite. Splices replace values inside lines, so
+/// the two texts almost always have the same lines in the same places: then line `i` of one is
+/// compared with line `i` of the other, in linear time. Only otherwise does a diff algorithm
+/// search for the alignment (patience: linear when the unchanged lines are unique, as in
+/// manifests; a general diff is O(lines × changes)).
+fn unified_diff(old: &str, new: &str, header: (&str, &str)) -> String {
+    // With a deadline already passed the diff only splits the lines: the hunks come from the
+    // line-by-line comparison.
+    let lines = similar::TextDiff::configure()
+        .deadline(std::time::Instant::now())
+        .diff_lines(old, new);
+    if lines.old_slices().len() != lines.new_slices().len() {
+        return similar::TextDiff::configure()
+            .algorithm(similar::Algorithm::Patience)
+            .diff_lines(old, new)
+            .unified_diff()
+            .context_radius(2)
+            .header(header.0, header.1)
+            .to_string();
+    }
+    let ops = aligned_ops(lines.old_slices(), lines.new_slices());
+    let mut out = String::new();
+    for (i, group) in similar::group_diff_ops(ops, 2).into_iter().enumerate() {
+        if i == 0 {
+            out.push_str(&format!("--- {}\n+++ {}\n", header.0, header.1));
+        }
+        out.push_str(&similar::udiff::UnifiedDiffHunk::new(group, &lines, true).to_string());
+    }
+    out
+}
+
+/// Equal and replaced runs of two texts with the same number of lines, line `i` against line `i`.
+fn aligned_ops(old: &[&str], new: &[&str]) -> Vec<similar::DiffOp> {
+    let mut ops = Vec::new();
+    let mut start = 0;
+    while start < old.len() {
+        let equal = old[start] == new[start];
+        let len = old[start..]
+            .iter()
+            .zip(&new[start..])
+            .take_while(|(a, b)| (a == b) == equal)
+            .count();
+        ops.push(if equal {
+            similar::DiffOp::Equal {
+                old_index: start,
+                new_index: start,
+                len,
+            }
+        } else {
+            similar::DiffOp::Replace {
+                old_index: start,
+                old_len: len,
+                new_index: start,
+                new_len: len,
+            }
+        });
+        start += len;
+    }
+    ops
 }
 
 #[derive(Serialize)]
@@ -383,4 +436,48 @@ pub fn render_changes(changes: &[Change]) -> String {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where every line is unique, the line-by-line diff of a rewrite is the minimal one: it
+    /// must print exactly what Myers prints, hunks, context and missing newlines included.
+    #[test]
+    fn aligned_diff_prints_what_a_minimal_diff_prints() {
+        let mut seed = 7u64;
+        let mut next = move |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for case in 0..200 {
+            let count = 1 + next(60);
+            let old: Vec<String> = (0..count)
+                .map(|i| format!("line {i}: v1.0.{case}"))
+                .collect();
+            let mut new = old.clone();
+            for _ in 0..next(8) {
+                let i = next(count);
+                new[i] = format!("line {i}: v2.0.{case}");
+            }
+            let newline = if next(2) == 0 { "\n" } else { "" };
+            let (old, new) = (old.join("\n") + newline, new.join("\n") + newline);
+            let expected = similar::TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(2)
+                .header("a/f", "b/f")
+                .to_string();
+            assert_eq!(
+                unified_diff(&old, &new, ("a/f", "b/f")),
+                expected,
+                "{old:?} → {new:?}"
+            );
+        }
+        // A rewrite that adds a line falls back to aligning the lines.
+        let grown = unified_diff("a\nb\n", "a\nx\ny\n", ("a/f", "b/f"));
+        assert_eq!(grown, "--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n a\n-b\n+x\n+y\n");
+    }
 }

@@ -14,7 +14,7 @@ use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlFile};
 use crate::source::{SourceFile, Span};
-use crate::walk::{self, ReadError, WalkOptions};
+use crate::walk::{FileSet, ListError, ReadError, WalkOptions};
 
 /// Suffix of files holding pattern tests for policies.
 pub const TEST_FILE_SUFFIX: &str = ".imagepolicy-tests.yaml";
@@ -26,6 +26,10 @@ pub struct ScannedFile {
     pub markers: FileMarkers,
     /// The text names the Flux image API group (objects, or broken attempts at them).
     pub mentions_image_api: bool,
+    /// kustomize-controller receives the file (`.sourceignore`, Flux's default excludes), so
+    /// its objects can be applied. Its markers count either way: image-automation-controller
+    /// clones the repository itself.
+    pub applied: bool,
 }
 
 #[derive(Debug, Default)]
@@ -37,6 +41,8 @@ pub struct Stats {
 #[derive(Debug)]
 pub struct Workspace {
     pub root: PathBuf,
+    /// The files Flux gets, as listed for this check.
+    pub file_set: FileSet,
     pub files: Vec<ScannedFile>,
     pub index: FluxIndex,
     /// Renders, clusters, build errors and notes: what Flux applies.
@@ -81,7 +87,18 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
 }
 
 impl Workspace {
-    pub fn load(root: &Path, config: &Config, jobs: usize) -> Workspace {
+    /// Loads the repository at `root`: the files git tracks there, or outside git the tree
+    /// less its `.gitignore`d files (see `FileSet::of_directory`).
+    pub fn load(root: &Path, config: &Config, jobs: usize) -> Result<Workspace, ListError> {
+        Ok(Workspace::from_files(
+            FileSet::of_directory(root)?,
+            config,
+            jobs,
+        ))
+    }
+
+    /// Loads the given files (a commit's, for `--push`).
+    pub fn from_files(file_set: FileSet, config: &Config, jobs: usize) -> Workspace {
         let counted = std::sync::atomic::AtomicUsize::new(0);
         let options = WalkOptions {
             jobs,
@@ -90,27 +107,39 @@ impl Workspace {
         };
         let config_path = config.path.as_deref();
         let yaml_paths = std::sync::Mutex::new(BTreeSet::new());
-        let (mut files, read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
+        let (mut files, read_errors) = file_set.read(&options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            yaml_paths.lock().unwrap().insert(path.clone());
+            // The folder listing kustomize-controller generates sees only what it receives.
+            if file_set.is_applied(&path) {
+                yaml_paths.lock().unwrap().insert(path.clone());
+            }
             worth_parsing(&path, &bytes, config_path).then(|| scan_bytes(path, disk_path, bytes))
         });
         let yaml_paths = yaml_paths.into_inner().unwrap();
         let kustomizations = model::read_kustomizations(&files);
         let loaded: std::collections::HashSet<String> =
             files.iter().map(|f| f.source.path.clone()).collect();
-        for path in model::referenced_files(&kustomizations) {
-            let disk_path = root.join(&path);
-            if loaded.contains(&path) || !disk_path.is_file() {
-                continue;
+        let unloaded: Vec<String> = model::referenced_files(&kustomizations)
+            .into_iter()
+            // Flux has only the files the repository holds (git tracks, for one).
+            .filter(|path| !loaded.contains(path) && file_set.contains(path))
+            .collect();
+        // A build reads every file it names; read errors surface as build errors. In a large
+        // repository these are most files: they are read and parsed on every thread.
+        let referenced = parallel_map(&unloaded, jobs, |path| {
+            let disk_path = file_set.root.join(path);
+            if !disk_path.is_file() {
+                return None;
             }
-            // A build reads every file it names; read errors surface as build errors.
-            if let Ok(bytes) = std::fs::read(&disk_path) {
-                files.push(scan_bytes(path, disk_path, bytes));
-            }
+            let bytes = std::fs::read(&disk_path).ok()?;
+            Some(scan_bytes(path.clone(), disk_path, bytes))
+        });
+        files.extend(referenced.into_iter().flatten());
+        for file in &mut files {
+            file.applied = file_set.is_applied(&file.source.path);
         }
         Workspace::index(
-            root,
+            file_set,
             files,
             yaml_paths,
             read_errors,
@@ -124,12 +153,15 @@ impl Workspace {
     pub fn with_new_texts(self, new_texts: Vec<(usize, String)>, config: &Config) -> Workspace {
         let mut files = self.files;
         for (file, text) in new_texts {
-            let source = &files[file].source;
+            let previous = &files[file];
+            let source = &previous.source;
+            let applied = previous.applied;
             let source = SourceFile::new(source.path.clone(), source.disk_path.clone(), text);
             files[file] = scan_file(source);
+            files[file].applied = applied;
         }
         Workspace::index(
-            &self.root,
+            self.file_set,
             files,
             self.yaml_paths,
             self.read_errors,
@@ -140,7 +172,7 @@ impl Workspace {
 
     /// Models scanned files: what the kustomizations render, the Flux objects, pattern tests.
     fn index(
-        root: &Path,
+        file_set: FileSet,
         files: Vec<ScannedFile>,
         yaml_paths: BTreeSet<String>,
         read_errors: Vec<ReadError>,
@@ -149,13 +181,15 @@ impl Workspace {
     ) -> Workspace {
         let config_path = config.path.as_deref();
         let kustomizations = model::read_kustomizations(&files);
-        let (model, objects) = Model::build(
-            root,
+        let (model, mut objects) = Model::build(
+            &file_set.root,
             &files,
             &yaml_paths,
             kustomizations,
             &config.default_namespace,
         );
+        // What source-controller leaves out never reaches kustomize-controller.
+        objects.retain(|object| files[object.file].applied);
         let index = FluxIndex::new(objects);
         let reached = model.reached.as_ref().map(|reached| {
             let mut reached = reached.clone();
@@ -189,7 +223,8 @@ impl Workspace {
             yaml_files: files.len(),
         };
         Workspace {
-            root: root.to_path_buf(),
+            root: file_set.root.clone(),
+            file_set,
             index,
             model,
             yaml_paths,
@@ -280,6 +315,22 @@ impl Workspace {
     }
 }
 
+/// `items` mapped on up to `jobs` threads, in order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let chunk = items.len().div_ceil(jobs.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a scan thread panicked"))
+            .collect()
+    })
+}
+
 fn scan_bytes(path: String, disk_path: PathBuf, bytes: Vec<u8>) -> ScannedFile {
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -301,5 +352,6 @@ pub fn scan_file(source: SourceFile) -> ScannedFile {
         yaml,
         markers,
         mentions_image_api,
+        applied: true,
     }
 }

@@ -654,7 +654,7 @@ pub fn generate_case(root: &Path, case: &str) -> io::Result<()> {
     };
     let check_json = "check --format json DIR";
     match case {
-        // One 10 MB flow mapping on a single line, with a marker at its end.
+        // One 10 MB flow mapping on a single line.
         "single-line-10mb" => {
             let mut text = String::from("data: {");
             let mut i = 0;
@@ -662,7 +662,12 @@ pub fn generate_case(root: &Path, case: &str) -> io::Result<()> {
                 let _ = write!(text, "key{i}: \"välue {i}\", ");
                 i += 1;
             }
-            text.push_str("last: x}\nimage: ghcr.io/org/app:v1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\n");
+            // A marker at the end of the long line (on a mapping, so a diagnostic: its column
+            // is counted across the 10 MB), and a valid one below it.
+            text.push_str("last: x} # {\"$imagepolicy\": \"flux-system:app0\"}\n");
+            text.push_str(
+                "image: ghcr.io/org/app0:v1.0.0 # {\"$imagepolicy\": \"flux-system:app0\"}\n",
+            );
             out.write("big.yaml", &text)?;
             out.write("policy.yaml", &simple_policies(1))?;
             out.write("bench-args", check_json)

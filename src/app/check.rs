@@ -39,7 +39,7 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     for target in &targets {
         let mut config = load_config(target, &args.root, global)?;
         config.upgrade_to = upgrade_to.clone();
-        let workspace = Workspace::load(&target.root, &config, jobs(args.jobs));
+        let workspace = Workspace::load(&target.root, &config, jobs(args.jobs))?;
         for error in &workspace.read_errors {
             eprintln!(
                 "warning: cannot read {}: {}",
@@ -49,6 +49,9 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         }
         if global.verbose > 0 {
             describe_model(&workspace, &config);
+            for skipped in workspace.file_set.skipped()? {
+                eprintln!("skipped {}: {}", skipped.path, skipped.reason);
+            }
         }
         let (mut found, found_summary) = rules::run(
             &workspace,

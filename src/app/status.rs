@@ -32,7 +32,7 @@ pub fn run(args: &StatusArgs, global: GlobalArgs) -> Result<i32, Failure> {
     }
     let config = load_config(&target, &args.root, global)?;
     let source = tag_source(&args.registry, args.tags_file.as_deref(), global)?;
-    let workspace = Workspace::load(&target.root, &config, jobs(args.jobs));
+    let workspace = Workspace::load(&target.root, &config, jobs(args.jobs))?;
 
     // Every policy, used or not, resolved as `--fix` resolves the ones it applies.
     let every_policy: BTreeSet<PolicyRef> = workspace

@@ -2,6 +2,7 @@
 //! as the policy engine takes them (exclusion list, filter, extract, choice).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::index::FluxIndex;
 use super::objects::{ChoiceKind, FluxObject, PolicySpec, Spanned};
@@ -93,15 +94,17 @@ pub fn compile(
     index: &FluxIndex,
     policy: &FluxObject,
     spec: &PolicySpec,
-) -> Result<policy::CompiledPolicy, CompileError> {
+) -> Result<Arc<policy::CompiledPolicy>, CompileError> {
     Compiler::default().compile(index, policy, spec)
 }
 
 /// Compiles policies once per distinct selection: policies usually share their patterns (every
 /// hotio policy, every `^v?[0-9.]+$` semver filter), and regex compilation dominates a `check`.
+/// Policies that share a selection share its compiled form: a copy of a regex would grow its own
+/// matching cache (20,000 policies of one pattern: 400 MB).
 #[derive(Default)]
 pub struct Compiler {
-    cache: HashMap<policy::PolicySpec, Result<policy::CompiledPolicy, policy::PolicyError>>,
+    cache: HashMap<policy::PolicySpec, Result<Arc<policy::CompiledPolicy>, policy::PolicyError>>,
 }
 
 impl Compiler {
@@ -110,11 +113,13 @@ impl Compiler {
         index: &FluxIndex,
         policy: &FluxObject,
         spec: &PolicySpec,
-    ) -> Result<policy::CompiledPolicy, CompileError> {
+    ) -> Result<Arc<policy::CompiledPolicy>, CompileError> {
         let selection = selection_spec(index, policy, spec).map_err(CompileError::Unusable)?;
         self.cache
             .entry(selection)
-            .or_insert_with_key(policy::CompiledPolicy::compile)
+            .or_insert_with_key(|selection| {
+                policy::CompiledPolicy::compile(selection).map(Arc::new)
+            })
             .clone()
             .map_err(CompileError::Invalid)
     }

@@ -54,7 +54,7 @@ fn check(cx: &Context, out: &mut Findings) {
             continue;
         };
         let first_file = cx.file(first.name.file);
-        let first_line = first_file.source.position(first.name.span.start).line;
+        let first_line = first_file.source.line_of(first.name.span.start);
         out.push(
             &RULE,
             object.name.file,

@@ -141,7 +141,7 @@ pub struct Context<'a> {
     pub snapshot: Option<&'a TagSnapshot>,
     /// Every ImagePolicy compiled once, by `namespace:name`, one per definition in file order:
     /// a duplicate never lends its selection to a message about the other.
-    compiled: HashMap<String, Vec<Result<CompiledPolicy, CompileError>>>,
+    compiled: HashMap<String, Vec<Result<std::sync::Arc<CompiledPolicy>, CompileError>>>,
     /// Indices of the objects rules judge (see `objects`).
     judged: Vec<usize>,
     /// The Flux the repository runs, as one cluster.
@@ -251,7 +251,7 @@ impl<'a> Context<'a> {
         format!(
             " (set by {}:{})",
             file.source.path,
-            file.source.position(field.span.start).line
+            file.source.line_of(field.span.start)
         )
     }
 
@@ -299,7 +299,9 @@ impl<'a> Context<'a> {
             .all_with_key(policy.kind, &policy.namespace, &policy.name.value)
             .iter()
             .position(|definition| std::ptr::eq(*definition, policy))?;
-        self.compiled.get(&policy.key())?[definition].as_ref().ok()
+        self.compiled.get(&policy.key())?[definition]
+            .as_deref()
+            .ok()
     }
 
     pub fn new(

@@ -1,6 +1,6 @@
 //! Rule `unused-policy`; its documentation is `RULE.docs`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{closest_policy, Context, Findings, Rule};
 use crate::flux::objects::FluxObject;
@@ -59,7 +59,7 @@ fn check(cx: &Context, out: &mut Findings) {
             continue;
         }
         let key = renders[0].key();
-        let help = match typos.iter().find(|typo| typo.meant == key) {
+        let help = match typos.get(&key) {
             Some(typo) => format!(
                 "did you mean this policy in the marker at {}, which {}? Fix that marker rather than deleting the policy",
                 typo.at, typo.problem
@@ -81,32 +81,28 @@ struct MarkerTypo {
     at: String,
     /// What is wrong with the marker, after "which".
     problem: String,
-    /// The known policy it was meant for.
-    meant: String,
 }
 
 /// Markers whose policy is defined nowhere but is close to a known one, and marker attempts
-/// that Flux ignores (`marker-syntax`) but that name a known policy.
-fn marker_typos(cx: &Context, known: &[String]) -> Vec<MarkerTypo> {
+/// that Flux ignores (`marker-syntax`) but that name a known policy: the first such marker for
+/// each policy it was meant for.
+fn marker_typos(cx: &Context, known: &[String]) -> HashMap<String, MarkerTypo> {
     let at = |file: &ScannedFile, span: Span| {
-        format!(
-            "{}:{}",
-            file.source.path,
-            file.source.position(span.start).line
-        )
+        format!("{}:{}", file.source.path, file.source.line_of(span.start))
     };
-    let mut typos = Vec::new();
+    let mut typos = HashMap::new();
     for site in cx.markers() {
         if cx.policy_of(&site).is_some() {
             continue;
         }
         let named = site.marker.setter.policy.to_string();
         if let Some(meant) = closest_policy(&named, known) {
-            typos.push(MarkerTypo {
-                at: at(site.file, site.marker.span),
-                problem: format!("names `{named}`"),
-                meant: meant.to_string(),
-            });
+            typos
+                .entry(meant.to_string())
+                .or_insert_with(|| MarkerTypo {
+                    at: at(site.file, site.marker.span),
+                    problem: format!("names `{named}`"),
+                });
         }
     }
     for (_, file) in cx.files() {
@@ -121,11 +117,12 @@ fn marker_typos(cx: &Context, known: &[String]) -> Vec<MarkerTypo> {
                 .map(String::as_str)
                 .or_else(|| closest_policy(named, known));
             if let Some(meant) = meant {
-                typos.push(MarkerTypo {
-                    at: at(file, error.span),
-                    problem: "Flux cannot read (`marker-syntax`)".to_string(),
-                    meant: meant.to_string(),
-                });
+                typos
+                    .entry(meant.to_string())
+                    .or_insert_with(|| MarkerTypo {
+                        at: at(file, error.span),
+                        problem: "Flux cannot read (`marker-syntax`)".to_string(),
+                    });
             }
         }
     }

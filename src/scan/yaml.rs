@@ -56,7 +56,6 @@ pub struct Node {
     pub span: Span,
     pub kind: NodeKind,
     pub role: Role,
-    pub parent: Option<NodeId>,
 }
 
 /// Where yaml.v3 would attach a comment.
@@ -120,9 +119,7 @@ impl YamlFile {
                 .byte_range()
                 .map_or(Span::default(), |r| Span::new(r.start, r.end));
             let line = span.start.line();
-            let end_line = source
-                .position(byte_span.end.saturating_sub(1).max(byte_span.start))
-                .line;
+            let end_line = source.line_of(byte_span.end.saturating_sub(1).max(byte_span.start));
             match event {
                 Event::Comment(comment_text, placement) => {
                     let attachment = if let Some(flow) = open.iter().rev().find(|c| c.flow) {
@@ -192,6 +189,12 @@ impl YamlFile {
                     if let Some(closed) = open.pop() {
                         let node = &mut file.nodes[closed.id];
                         node.span.end = node.span.end.max(byte_span.end).max(node.span.start);
+                        // Trees are kept until the run ends: no room for growth left over.
+                        match &mut node.kind {
+                            NodeKind::Map { entries, .. } => entries.shrink_to_fit(),
+                            NodeKind::Seq { items, .. } => items.shrink_to_fit(),
+                            _ => {}
+                        }
                         if closed.flow {
                             last_completed = Some((closed.id, end_line));
                         } else if closed.start_line == line {
@@ -209,6 +212,8 @@ impl YamlFile {
                 _ => {}
             }
         }
+        file.nodes.shrink_to_fit();
+        file.comments.shrink_to_fit();
         Ok(file)
     }
 
@@ -220,8 +225,7 @@ impl YamlFile {
         pending_head: &mut Vec<usize>,
     ) -> NodeId {
         let id = self.nodes.len();
-        let parent = open.last().map(|c| c.id);
-        let role = match parent {
+        let role = match open.last().map(|c| c.id) {
             None => {
                 self.documents.push(id);
                 Role::Root
@@ -254,12 +258,7 @@ impl YamlFile {
                 self.comments[comment].attachment = Attachment::Head(id);
             }
         }
-        self.nodes.push(Node {
-            span,
-            kind,
-            role,
-            parent,
-        });
+        self.nodes.push(Node { span, kind, role });
         id
     }
 
