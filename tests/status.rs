@@ -440,3 +440,48 @@ fn no_downgrade_refuses_the_downgrades_status_shows() {
     assert_eq!(downgrades.len(), 2, "{report}");
     assert_eq!(refused, downgrades);
 }
+
+/// Names, paths and values from the repository reach the terminal and the Markdown escaped.
+#[test]
+fn untrusted_text_is_shown_escaped() {
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        temp.path().join("policies.yaml"),
+        "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: \"evil\\e[2J\"\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app\n  policy:\n    semver:\n      range: \">=1.0.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        temp.path().join("app.yaml"),
+        "image: \"ghcr.io/org/app:1.0.0\\e]8;;x\\a|<b>\" # {\"$imagepolicy\": \"flux-system:evil\\u001b[2J\"}\n",
+    )
+    .unwrap();
+    std::fs::write(temp.path().join("tags.json"), "{}").unwrap();
+    for format in ["human", "markdown"] {
+        let output = binary()
+            .args([
+                "status",
+                ".",
+                "--tags-file",
+                "tags.json",
+                "--format",
+                format,
+            ])
+            .current_dir(temp.path())
+            .output()
+            .unwrap();
+        assert_ok(&output);
+        let text = stdout(&output);
+        assert!(text.contains("app.yaml:1"), "the marker is listed: {text}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{format}: {text:?}"
+        );
+        if format == "markdown" {
+            // In a code span, `|` escaped: the table holds, and `<b>` is text, not HTML.
+            assert!(
+                text.contains("| `ghcr.io/org/app:1.0.0\\u{1b}]8;;x\\u{7}\\|<b>` |"),
+                "{text}"
+            );
+        }
+    }
+}

@@ -63,7 +63,10 @@ impl Columns {
             texts.max().unwrap_or(0).max(header.len())
         };
         let name = widest(
-            &mut status.policies.iter().map(|p| display_width(&p.name)),
+            &mut status
+                .policies
+                .iter()
+                .map(|p| display_width(&printable(&p.name))),
             "POLICY",
         )
         .min(24);
@@ -134,7 +137,10 @@ fn policy_lines(out: &mut String, policy: &PolicyStatus, columns: &Columns, styl
     };
     out.push_str(&format!(
         "{}{GAP}{}{GAP}{:>NUMBER_WIDTH$}{GAP}{:>NUMBER_WIDTH$}{GAP}{latest}\n",
-        pad(&clip_end(&policy.name, columns.name), columns.name),
+        pad(
+            &clip_end(&printable(&policy.name), columns.name),
+            columns.name
+        ),
         pad(
             &clip_start(&image_cell(policy), columns.image),
             columns.image
