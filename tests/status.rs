@@ -338,10 +338,11 @@ fn write_repository(dir: &Path, policies: &[(&str, &str)]) {
 }
 
 /// Two real registries: one behind htpasswd with no credentials given (401), one without the
-/// repository (404); each marker is stuck with its reason, beside one that resolves.
+/// repository (404); and a port nothing listens on. Each marker is stuck with its reason,
+/// beside one that resolves.
 #[test]
 fn registries_that_refuse_or_lack_the_repository() {
-    use registry_support::{binary_in, DockerRegistry, Kind};
+    use registry_support::{binary_in, free_port, DockerRegistry, Kind};
     let private = DockerRegistry::start(Kind::Htpasswd);
     private.push_image("org/private", "1.0.0");
     let public = DockerRegistry::start(Kind::Plain);
@@ -355,6 +356,8 @@ fn registries_that_refuse_or_lack_the_repository() {
             ("app", &public.image("org/app")),
             ("private", &private.image("org/private")),
             ("gone", &public.image("org/gone")),
+            // Nothing listens there: the connection is refused.
+            ("down", &format!("127.0.0.1:{}/org/app", free_port())),
         ],
     );
     let output = binary_in(
@@ -378,6 +381,7 @@ fn registries_that_refuse_or_lack_the_repository() {
     for (name, reason, says) in [
         ("private", "registry-auth", "HTTP 401"),
         ("gone", "registry-not-found", "HTTP 404"),
+        ("down", "registry-unreachable", "cannot connect"),
     ] {
         let policy = policy(name);
         assert_eq!(policy["problem"]["reason"], reason, "{policy}");
@@ -397,6 +401,7 @@ fn registries_that_refuse_or_lack_the_repository() {
     let table = stdout(&human);
     assert!(table.contains("1.0.0: registry refused access"), "{table}");
     assert!(table.contains("1.0.0: repository not found"), "{table}");
+    assert!(table.contains("1.0.0: registry unreachable"), "{table}");
 }
 
 /// The README shows what `status` prints on the homelab sample.
