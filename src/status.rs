@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::fix::Change;
+use crate::fix::{Change, ClusterPolicy};
 use crate::flux::objects::{FluxObject, Spec};
 use crate::flux::Kind;
 use crate::report::{Diagnostic, Severity};
@@ -108,6 +108,17 @@ pub struct PolicyStatus {
 }
 
 impl PolicyStatus {
+    /// What the resolution knows this policy by, when it is defined.
+    fn resolution_key(&self) -> Option<ClusterPolicy> {
+        Some(ClusterPolicy {
+            cluster: self.cluster_index.filter(|_| self.defined)?,
+            policy: PolicyRef {
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+            },
+        })
+    }
+
     /// `cluster C · namespace N` (`namespace N` without a cluster), each name as `quote` shows
     /// it.
     pub fn group_heading(&self, quote: impl Fn(&str) -> String) -> String {
@@ -327,9 +338,12 @@ fn cluster_name(workspace: &Workspace, cluster: Option<usize>) -> Option<String>
 /// A defined policy: its image, what the resolver found, and why it has no latest tag.
 fn policy_row(inputs: &Inputs, policy: &FluxObject) -> PolicyStatus {
     let workspace = inputs.workspace;
-    let reference = PolicyRef {
-        namespace: policy.namespace.clone(),
-        name: policy.name.value.clone(),
+    let key = ClusterPolicy {
+        cluster: policy.cluster,
+        policy: PolicyRef {
+            namespace: policy.namespace.clone(),
+            name: policy.name.value.clone(),
+        },
     };
     let image = match &policy.spec {
         Spec::Policy(spec) => workspace
@@ -340,20 +354,20 @@ fn policy_row(inputs: &Inputs, policy: &FluxObject) -> PolicyStatus {
         _ => None,
     };
     let resolution = inputs.resolution;
-    let scan = resolution.scans.get(&reference);
-    let latest = resolution.latest.get(&reference);
-    let problem = match (latest, resolution_problem(resolution, &reference)) {
+    let scan = resolution.scans.get(&key);
+    let latest = resolution.latest.get(&key);
+    let problem = match (latest, resolution_problem(resolution, &key)) {
         (Some(_), _) => None,
         (None, Some(problem)) => Some(problem),
         // Not asked about: `--fix` resolves only the policies it applies.
-        (None, None) if !resolution.asked.contains(&reference) => None,
+        (None, None) if !resolution.asked.contains(&key) => None,
         (None, None) => Some(policy_error(inputs, policy)),
     };
     PolicyStatus {
         cluster: cluster_name(workspace, Some(policy.cluster)),
         cluster_index: Some(policy.cluster),
-        namespace: reference.namespace,
-        name: reference.name,
+        namespace: key.policy.namespace,
+        name: key.policy.name,
         defined: true,
         image,
         tags: scan.map(|s| s.tags.len()),
@@ -385,9 +399,12 @@ fn undefined_row(inputs: &Inputs, key: &RowKey) -> PolicyStatus {
 }
 
 /// Why the resolver has no latest tag for a policy, when it tried.
-fn resolution_problem(resolution: &Resolution, policy: &PolicyRef) -> Option<Problem> {
-    let name = policy.to_string();
-    let failure = resolution.failures.iter().find(|f| f.policy == name)?;
+fn resolution_problem(resolution: &Resolution, key: &ClusterPolicy) -> Option<Problem> {
+    let name = key.policy.to_string();
+    let failure = resolution
+        .failures
+        .iter()
+        .find(|f| f.cluster == key.cluster && f.policy == name)?;
     let reason = match (failure.stage, failure.tags_failure) {
         (Stage::Tags, Some(TagFailure::Auth)) => "registry-auth",
         (Stage::Tags, Some(TagFailure::NotFound)) => "registry-not-found",
@@ -570,7 +587,9 @@ fn marker_state(
     if let Some(problem) = &row.problem {
         return State::Stuck(problem.clone());
     }
-    let latest = inputs.resolution.latest.get(&site.marker.setter.policy);
+    let latest = row
+        .resolution_key()
+        .and_then(|key| inputs.resolution.latest.get(&key));
     match (value, latest) {
         (Some(value), Some(latest)) if latest.value_for(site.marker.setter.kind) == value.value => {
             State::UpToDate

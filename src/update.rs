@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::fix::{self, write::write_atomic, Change, Latest};
+use crate::fix::{self, write::write_atomic, Change, ClusterPolicy, Latest};
 use crate::flux::automation::applied_by_any;
 use crate::flux::image::ImageRef;
 use crate::flux::selection::Compiler;
 use crate::policy::{CompiledPolicy, Outcome};
 use crate::registry::TagRequest;
-use crate::scan::marker::{Placement, PolicyRef, SetterKind};
+use crate::scan::marker::{Placement, SetterKind};
 use crate::tags::{request_for, TagError, TagFailure, TagSource};
 use crate::workspace::Workspace;
 
@@ -26,6 +26,9 @@ pub struct ResolveFailure {
     /// Why the tags could not be listed (stage `tags`).
     #[serde(skip)]
     pub tags_failure: Option<TagFailure>,
+    /// The cluster whose definition of the policy failed.
+    #[serde(skip)]
+    pub cluster: usize,
 }
 
 /// Where resolving a policy failed.
@@ -40,20 +43,21 @@ pub enum Stage {
     Digest,
 }
 
+/// What each policy resolved to, per cluster that defines it.
 pub struct Resolution {
-    pub latest: BTreeMap<PolicyRef, Latest>,
+    pub latest: BTreeMap<ClusterPolicy, Latest>,
     pub failures: Vec<ResolveFailure>,
     /// Per policy whose tags were listed: what the listing held and the policy kept.
-    pub scans: BTreeMap<PolicyRef, Scan>,
+    pub scans: BTreeMap<ClusterPolicy, Scan>,
     /// The policies asked about; those missing from `latest` and `failures` cannot select
     /// (`check` says why).
-    pub asked: BTreeSet<PolicyRef>,
-    compiled: BTreeMap<PolicyRef, std::sync::Arc<CompiledPolicy>>,
+    pub asked: BTreeSet<ClusterPolicy>,
+    compiled: BTreeMap<ClusterPolicy, std::sync::Arc<CompiledPolicy>>,
 }
 
 /// The policies Flux would apply somewhere: named by an applied marker, defined, compilable, and
 /// (where automations exist) covered by one of them for that marker's file.
-fn policies_in_use(workspace: &Workspace) -> BTreeSet<PolicyRef> {
+fn policies_in_use(workspace: &Workspace) -> BTreeSet<ClusterPolicy> {
     let mut used = BTreeSet::new();
     for (index, file) in workspace.files.iter().enumerate() {
         for marker in &file.markers.markers {
@@ -65,7 +69,10 @@ fn policies_in_use(workspace: &Workspace) -> BTreeSet<PolicyRef> {
                 continue;
             };
             if applied_by_any(&workspace.index, object, &file.source.path) != Some(false) {
-                used.insert(policy.clone());
+                used.insert(ClusterPolicy {
+                    cluster: object.cluster,
+                    policy: policy.clone(),
+                });
             }
         }
     }
@@ -77,9 +84,9 @@ fn policies_in_use(workspace: &Workspace) -> BTreeSet<PolicyRef> {
 pub struct Needs {
     pub requests: Vec<TagRequest>,
     /// Policy, index into `requests`, whether it reflects digests.
-    wanted: Vec<(PolicyRef, usize, bool)>,
-    compiled: BTreeMap<PolicyRef, std::sync::Arc<CompiledPolicy>>,
-    asked: BTreeSet<PolicyRef>,
+    wanted: Vec<(ClusterPolicy, usize, bool)>,
+    compiled: BTreeMap<ClusterPolicy, std::sync::Arc<CompiledPolicy>>,
+    asked: BTreeSet<ClusterPolicy>,
 }
 
 /// What a policy's selection saw: the tags listed, and how many took part in the final
@@ -96,17 +103,18 @@ pub fn needs(workspace: &Workspace) -> Needs {
 }
 
 /// [`needs`] for these policies (`status` resolves every policy, used or not).
-pub fn needs_for(workspace: &Workspace, policies: BTreeSet<PolicyRef>) -> Needs {
+pub fn needs_for(workspace: &Workspace, policies: BTreeSet<ClusterPolicy>) -> Needs {
     let mut compiler = Compiler::default();
     let mut compiled = BTreeMap::new();
     let mut requests: Vec<TagRequest> = Vec::new();
     // One request per image and scheme, however many policies select from it.
     let mut request_of: HashMap<(String, bool), usize> = HashMap::new();
-    let mut wanted: Vec<(PolicyRef, usize, bool)> = Vec::new();
-    for policy_ref in policies.iter().cloned() {
-        let Some((object, spec)) = workspace
-            .index
-            .policy(&policy_ref.namespace, &policy_ref.name)
+    let mut wanted: Vec<(ClusterPolicy, usize, bool)> = Vec::new();
+    for key in policies.iter().cloned() {
+        let Some((object, spec)) =
+            workspace
+                .index
+                .policy_in(key.cluster, &key.policy.namespace, &key.policy.name)
         else {
             continue;
         };
@@ -127,8 +135,8 @@ pub fn needs_for(workspace: &Workspace, policies: BTreeSet<PolicyRef>) -> Needs 
                 requests.push(request);
                 requests.len() - 1
             });
-        wanted.push((policy_ref.clone(), index, spec.reflects_digests()));
-        compiled.insert(policy_ref, policy);
+        wanted.push((key.clone(), index, spec.reflects_digests()));
+        compiled.insert(key, policy);
     }
     Needs {
         requests,
@@ -154,14 +162,16 @@ pub fn resolve(
     let mut latest = BTreeMap::new();
     let mut failures = Vec::new();
     let mut scans = BTreeMap::new();
-    for (policy_ref, index, reflects_digests) in wanted {
+    for (key, index, reflects_digests) in wanted {
         let request = &requests[index];
+        let policy_ref = &key.policy;
         let fail = |stage: Stage, message: String| ResolveFailure {
             policy: policy_ref.to_string(),
             image: request.image.clone(),
             stage,
             message,
             tags_failure: None,
+            cluster: key.cluster,
         };
         let tags = match &fetched[index] {
             Ok(tags) => tags,
@@ -173,7 +183,7 @@ pub fn resolve(
                 continue;
             }
         };
-        let evaluation = compiled[&policy_ref].evaluate(tags);
+        let evaluation = compiled[&key].evaluate(tags);
         let candidates = evaluation
             .candidates
             .iter()
@@ -185,7 +195,7 @@ pub fn resolve(
             })
             .count();
         scans.insert(
-            policy_ref.clone(),
+            key.clone(),
             Scan {
                 tags: tags.clone(),
                 candidates,
@@ -215,7 +225,7 @@ pub fn resolve(
             None
         };
         latest.insert(
-            policy_ref,
+            key,
             Latest {
                 name: request.image.clone(),
                 tag,
@@ -277,10 +287,14 @@ pub fn downgrade(change: &Change, resolution: &Resolution) -> Option<String> {
             .and_then(|image| image.tag),
         SetterKind::Name | SetterKind::Digest => None,
     };
+    let key = ClusterPolicy {
+        cluster: change.cluster,
+        policy: change.policy.clone(),
+    };
     let (Some(old), Some(latest), Some(policy)) = (
         old_tag,
-        resolution.latest.get(&change.policy),
-        resolution.compiled.get(&change.policy),
+        resolution.latest.get(&key),
+        resolution.compiled.get(&key),
     ) else {
         return None;
     };
@@ -290,7 +304,7 @@ pub fn downgrade(change: &Change, resolution: &Resolution) -> Option<String> {
     }
     let listed = resolution
         .scans
-        .get(&change.policy)
+        .get(&key)
         .is_some_and(|scan| scan.tags.contains(&old));
     Some(match policy.classify(&old) {
         Outcome::OutOfRange => format!("`{old}` is outside the policy's semver range"),

@@ -16,6 +16,7 @@ use support::{assert_golden, binary, json, repo_dir, stdout};
 
 const HOMELAB: (&str, &str) = ("fixtures/homelab", "fixtures/homelab/tags.json");
 const STATES: (&str, &str) = ("fixtures/status", "fixtures/status/tags.json");
+const FLEET: (&str, &str) = ("fixtures/status-fleet", "fixtures/status-fleet/tags.json");
 
 fn status(fixture: (&str, &str), extra: &[&str]) -> Output {
     binary()
@@ -169,7 +170,7 @@ fn agrees_with_fix_and_check_marker_by_marker() {
         "tag-out-of-range",
         "marker-outside-automation",
     ];
-    for fixture in [HOMELAB, STATES] {
+    for fixture in [HOMELAB, STATES, FLEET] {
         let report = json(&status(fixture, &["--format", "json"]));
         let changed = markers(&report)
             .into_iter()
@@ -489,4 +490,21 @@ fn untrusted_text_is_shown_escaped() {
             );
         }
     }
+}
+
+/// Two clusters define one `namespace:name` apart: each marker follows its own cluster's.
+#[test]
+fn each_cluster_resolves_its_own_policy() {
+    let report = json(&status(FLEET, &["--format", "json"]));
+    let by_cluster = fields(
+        report["policies"].as_array().unwrap(),
+        &["cluster", "name", "latest"],
+    );
+    assert_eq!(
+        by_cluster,
+        BTreeSet::from([
+            r#""clusters/prod" "app" "1.1.0""#.to_string(),
+            r#""clusters/staging" "app" "2.0.0-rc.1""#.to_string(),
+        ])
+    );
 }

@@ -203,6 +203,8 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
 /// `2 policies (flux-system:a, flux-system:b)`.
 fn unresolved(failures: &[ResolveFailure]) -> String {
     let mut names: Vec<&str> = failures.iter().map(|f| f.policy.as_str()).collect();
+    // One name however many clusters define it.
+    names.sort_unstable();
     names.dedup();
     format!(
         "{} polic{} ({})",

@@ -10,6 +10,7 @@ use super::{
     EXIT_CLEAN,
 };
 use crate::cli::{GlobalArgs, StatusArgs, StatusFormat, StatusOnly};
+use crate::fix::ClusterPolicy;
 use crate::flux::Kind;
 use crate::report::{markdown, status_table};
 use crate::rules;
@@ -35,12 +36,15 @@ pub fn run(args: &StatusArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let workspace = Workspace::load(&target.root, &config, jobs(args.jobs))?;
 
     // Every policy, used or not, resolved as `--fix` resolves the ones it applies.
-    let every_policy: BTreeSet<PolicyRef> = workspace
+    let every_policy: BTreeSet<ClusterPolicy> = workspace
         .index
         .of_kind(Kind::ImagePolicy)
-        .map(|policy| PolicyRef {
-            namespace: policy.namespace.clone(),
-            name: policy.name.value.clone(),
+        .map(|policy| ClusterPolicy {
+            cluster: policy.cluster,
+            policy: PolicyRef {
+                namespace: policy.namespace.clone(),
+                name: policy.name.value.clone(),
+            },
         })
         .collect();
     let needs = update::needs_for(&workspace, every_policy);
