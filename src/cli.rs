@@ -18,6 +18,7 @@ flux-image-lint check --format json      machine-readable diagnostics\n  \
 flux-image-lint rules                    list the rules\n  \
 flux-image-lint rule unknown-policy      explain one rule\n  \
 flux-image-lint check --fix --dry-run    what an update would change\n  \
+flux-image-lint status                   every policy's latest tag and every marker's fate\n  \
 flux-image-lint explain flux-system:app  every tag of a policy and its fate"
 )]
 pub struct Cli {
@@ -53,6 +54,9 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Fetch the tags of every ImageRepository from the registries into a snapshot file.
     Tags(TagsArgs),
+    /// Every ImagePolicy's latest tag and every marker's fate: up to date, update available,
+    /// downgrade, or stuck and why (a report: exit 0 whatever the states).
+    Status(StatusArgs),
     /// Print a shell completion script (`flux-image-lint completions bash > …`).
     Completions { shell: clap_complete::Shell },
     /// Print the documentation of one rule.
@@ -250,6 +254,49 @@ pub struct TagsArgs {
     pub keep_going: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// A directory to report on as a repository of its own (default: as for `check`).
+    pub path: Option<PathBuf>,
+    #[command(flatten)]
+    pub root: RootArgs,
+    /// Output format: a table, a JSON document, or Markdown (pull requests, job summaries).
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
+    /// Show only the stuck markers, or only the updates and downgrades.
+    #[arg(long, value_enum)]
+    pub only: Option<StatusOnly>,
+    /// Offline tag snapshot (`{"<spec.image>": ["tag", …]}`); default: ask the registries.
+    #[arg(long, value_name = "FILE")]
+    pub tags_file: Option<PathBuf>,
+    /// When to use colour in the human format (as for `check`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// Worker threads for the walk (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusOnly {
+    /// Markers Flux will not move, and why.
+    Stuck,
+    /// Markers `check --fix` would change (updates and downgrades).
+    Updates,
 }
 
 #[derive(Args)]

@@ -23,6 +23,7 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod status;
 pub mod tags;
 pub mod update;
 pub mod walk;

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::flux::image::is_valid_tag;
 use crate::flux::objects::RepositorySpec;
 use crate::limits::{read_regular_file, MAX_TAGS_FILE_SIZE};
-use crate::registry::{FetchEvent, Registry, TagRequest};
+use crate::registry::{FetchEvent, Registry, RegistryError, TagRequest};
 use crate::report::escape;
 
 /// `{"<spec.image as written>": ["tag", …]}`.
@@ -85,6 +87,52 @@ impl TagSnapshot {
     }
 }
 
+/// Why a repository's tags could not be listed: what `status` tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TagFailure {
+    /// The registry refused the credentials sent, or that none were sent (HTTP 401/403, a
+    /// refused token exchange).
+    Auth,
+    /// The registry has no such repository (HTTP 404).
+    NotFound,
+    /// No answer: connection refused or timed out, TLS failed, the host is down.
+    Unreachable,
+    /// The tags file has no entry for the image.
+    NotInSnapshot,
+    /// Anything else the registry did wrong.
+    Registry,
+}
+
+impl TagFailure {
+    fn of(error: &RegistryError) -> TagFailure {
+        match error {
+            RegistryError::Unauthorized { .. } | RegistryError::TokenExchange { .. } => {
+                TagFailure::Auth
+            }
+            RegistryError::NotFound { .. } => TagFailure::NotFound,
+            RegistryError::Timeout { .. }
+            | RegistryError::Connection { .. }
+            | RegistryError::HostDown { .. }
+            | RegistryError::Tls { .. } => TagFailure::Unreachable,
+            _ => TagFailure::Registry,
+        }
+    }
+}
+
+/// A listing that failed: its kind, and the message that names the image and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagError {
+    pub kind: TagFailure,
+    pub message: String,
+}
+
+impl std::fmt::Display for TagError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Tags for the policies of a run.
 pub enum TagSource {
     Snapshot(TagSnapshot),
@@ -113,16 +161,17 @@ impl TagSource {
         &self,
         requests: &[TagRequest],
         observe: &(dyn Fn(FetchEvent) + Sync),
-    ) -> Vec<Result<Vec<String>, String>> {
+    ) -> Vec<Result<Vec<String>, TagError>> {
         match self {
             TagSource::Snapshot(snapshot) => requests
                 .iter()
                 .map(|request| {
-                    snapshot.tags(&request.image).map(<[String]>::to_vec).ok_or_else(|| {
-                        format!(
+                    snapshot.tags(&request.image).map(<[String]>::to_vec).ok_or_else(|| TagError {
+                        kind: TagFailure::NotInSnapshot,
+                        message: format!(
                             "the tags file has no entry for `{}`; refresh it with `flux-image-lint tags --write FILE`",
                             request.image
-                        )
+                        ),
                     })
                 })
                 .collect(),
@@ -136,9 +185,20 @@ impl TagSource {
                             warn_invalid_tags(&request.image, &list.dropped);
                             list.tags
                         })
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| TagError {
+                            kind: TagFailure::of(&e),
+                            message: e.to_string(),
+                        })
                 })
                 .collect(),
+        }
+    }
+
+    /// The snapshot, when tags come from one: the rules read it too.
+    pub fn snapshot(&self) -> Option<&TagSnapshot> {
+        match self {
+            TagSource::Snapshot(snapshot) => Some(snapshot),
+            TagSource::Registry(_) => None,
         }
     }
 

@@ -6,15 +6,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::fix::{self, Change, Latest};
+use crate::fix::{self, Change, ClusterPolicy, Latest};
 use crate::flux::automation::applied_by_any;
 use crate::flux::image::ImageRef;
 use crate::flux::selection::Compiler;
-use crate::policy::CompiledPolicy;
+use crate::policy::{CompiledPolicy, Outcome};
 use crate::registry::TagRequest;
 use crate::report::{escape, neutralise_source};
-use crate::scan::marker::{Placement, PolicyRef, SetterKind};
-use crate::tags::{request_for, TagSource};
+use crate::scan::marker::{Placement, SetterKind};
+use crate::tags::{request_for, TagError, TagFailure, TagSource};
 use crate::workspace::Workspace;
 
 /// A policy that could not be resolved: nothing of it is applied.
@@ -24,6 +24,12 @@ pub struct ResolveFailure {
     pub image: String,
     pub stage: Stage,
     pub message: String,
+    /// Why the tags could not be listed (stage `tags`).
+    #[serde(skip)]
+    pub tags_failure: Option<TagFailure>,
+    /// The cluster whose definition of the policy failed.
+    #[serde(skip)]
+    pub cluster: usize,
 }
 
 /// Where resolving a policy failed.
@@ -38,15 +44,21 @@ pub enum Stage {
     Digest,
 }
 
+/// What each policy resolved to, per cluster that defines it.
 pub struct Resolution {
-    pub latest: BTreeMap<PolicyRef, Latest>,
+    pub latest: BTreeMap<ClusterPolicy, Latest>,
     pub failures: Vec<ResolveFailure>,
-    compiled: BTreeMap<PolicyRef, std::sync::Arc<CompiledPolicy>>,
+    /// Per policy whose tags were listed: what the listing held and the policy kept.
+    pub scans: BTreeMap<ClusterPolicy, Scan>,
+    /// The policies asked about; those missing from `latest` and `failures` cannot select
+    /// (`check` says why).
+    pub asked: BTreeSet<ClusterPolicy>,
+    compiled: BTreeMap<ClusterPolicy, std::sync::Arc<CompiledPolicy>>,
 }
 
 /// The policies Flux would apply somewhere: named by an applied marker, defined, compilable, and
 /// (where automations exist) covered by one of them for that marker's file.
-fn policies_in_use(workspace: &Workspace) -> BTreeSet<PolicyRef> {
+fn policies_in_use(workspace: &Workspace) -> BTreeSet<ClusterPolicy> {
     let mut used = BTreeSet::new();
     for (index, file) in workspace.files.iter().enumerate() {
         for marker in &file.markers.markers {
@@ -58,7 +70,10 @@ fn policies_in_use(workspace: &Workspace) -> BTreeSet<PolicyRef> {
                 continue;
             };
             if applied_by_any(&workspace.index, object, &file.source.path) != Some(false) {
-                used.insert(policy.clone());
+                used.insert(ClusterPolicy {
+                    cluster: object.cluster,
+                    policy: policy.clone(),
+                });
             }
         }
     }
@@ -70,22 +85,37 @@ fn policies_in_use(workspace: &Workspace) -> BTreeSet<PolicyRef> {
 pub struct Needs {
     pub requests: Vec<TagRequest>,
     /// Policy, index into `requests`, whether it reflects digests.
-    wanted: Vec<(PolicyRef, usize, bool)>,
-    compiled: BTreeMap<PolicyRef, std::sync::Arc<CompiledPolicy>>,
+    wanted: Vec<(ClusterPolicy, usize, bool)>,
+    compiled: BTreeMap<ClusterPolicy, std::sync::Arc<CompiledPolicy>>,
+    asked: BTreeSet<ClusterPolicy>,
+}
+
+/// What a policy's selection saw: the tags listed, and how many took part in the final
+/// comparison (past the exclusion list, `filterTags` and a semver range).
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub tags: Vec<String>,
+    pub candidates: usize,
 }
 
 /// The policies Flux would apply, compiled, and the repositories they select from.
 pub fn needs(workspace: &Workspace) -> Needs {
+    needs_for(workspace, policies_in_use(workspace))
+}
+
+/// [`needs`] for these policies (`status` resolves every policy, used or not).
+pub fn needs_for(workspace: &Workspace, policies: BTreeSet<ClusterPolicy>) -> Needs {
     let mut compiler = Compiler::default();
     let mut compiled = BTreeMap::new();
     let mut requests: Vec<TagRequest> = Vec::new();
     // One request per image and scheme, however many policies select from it.
     let mut request_of: HashMap<(String, bool), usize> = HashMap::new();
-    let mut wanted: Vec<(PolicyRef, usize, bool)> = Vec::new();
-    for policy_ref in policies_in_use(workspace) {
-        let Some((object, spec)) = workspace
-            .index
-            .policy(&policy_ref.namespace, &policy_ref.name)
+    let mut wanted: Vec<(ClusterPolicy, usize, bool)> = Vec::new();
+    for key in policies.iter().cloned() {
+        let Some((object, spec)) =
+            workspace
+                .index
+                .policy_in(key.cluster, &key.policy.namespace, &key.policy.name)
         else {
             continue;
         };
@@ -106,13 +136,14 @@ pub fn needs(workspace: &Workspace) -> Needs {
                 requests.push(request);
                 requests.len() - 1
             });
-        wanted.push((policy_ref.clone(), index, spec.reflects_digests()));
-        compiled.insert(policy_ref, policy);
+        wanted.push((key.clone(), index, spec.reflects_digests()));
+        compiled.insert(key, policy);
     }
     Needs {
         requests,
         wanted,
         compiled,
+        asked: policies,
     }
 }
 
@@ -120,32 +151,57 @@ pub fn needs(workspace: &Workspace) -> Needs {
 /// digest from `source` where the policy reflects digests.
 pub fn resolve(
     needs: Needs,
-    fetched: &[Result<Vec<String>, String>],
+    fetched: &[Result<Vec<String>, TagError>],
     source: &TagSource,
 ) -> Resolution {
     let Needs {
         requests,
         wanted,
         compiled,
+        asked,
     } = needs;
     let mut latest = BTreeMap::new();
     let mut failures = Vec::new();
-    for (policy_ref, index, reflects_digests) in wanted {
+    let mut scans = BTreeMap::new();
+    for (key, index, reflects_digests) in wanted {
         let request = &requests[index];
+        let policy_ref = &key.policy;
         let fail = |stage: Stage, message: String| ResolveFailure {
             policy: policy_ref.to_string(),
             image: request.image.clone(),
             stage,
             message,
+            tags_failure: None,
+            cluster: key.cluster,
         };
         let tags = match &fetched[index] {
             Ok(tags) => tags,
-            Err(message) => {
-                failures.push(fail(Stage::Tags, message.clone()));
+            Err(error) => {
+                failures.push(ResolveFailure {
+                    tags_failure: Some(error.kind),
+                    ..fail(Stage::Tags, error.message.clone())
+                });
                 continue;
             }
         };
-        let evaluation = compiled[&policy_ref].evaluate(tags);
+        let evaluation = compiled[&key].evaluate(tags);
+        let candidates = evaluation
+            .candidates
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.outcome,
+                    Outcome::Candidate | Outcome::Latest | Outcome::Collapsed
+                )
+            })
+            .count();
+        scans.insert(
+            key.clone(),
+            Scan {
+                tags: tags.clone(),
+                candidates,
+            },
+        );
         let Some(tag) = evaluation.latest else {
             let why = evaluation
                 .error
@@ -170,7 +226,7 @@ pub fn resolve(
             None
         };
         latest.insert(
-            policy_ref,
+            key,
             Latest {
                 name: request.image.clone(),
                 tag,
@@ -181,6 +237,8 @@ pub fn resolve(
     Resolution {
         latest,
         failures,
+        scans,
+        asked,
         compiled,
     }
 }
@@ -217,6 +275,12 @@ pub fn plan(
 
 /// The policy itself ranks the old tag above the new one (Flux writes it anyway).
 fn is_downgrade(change: &Change, resolution: &Resolution) -> bool {
+    downgrade(change, resolution).is_some()
+}
+
+/// Why `change` writes a tag its policy ranks below the current one, when it does (Flux writes
+/// it anyway): the current tag is outside the range, excluded, or no longer listed.
+pub fn downgrade(change: &Change, resolution: &Resolution) -> Option<String> {
     let old_tag = match change.kind {
         SetterKind::Tag => Some(change.old.clone()),
         SetterKind::Image => ImageRef::parse(&change.old)
@@ -224,14 +288,33 @@ fn is_downgrade(change: &Change, resolution: &Resolution) -> bool {
             .and_then(|image| image.tag),
         SetterKind::Name | SetterKind::Digest => None,
     };
-    let (Some(old_tag), Some(latest), Some(policy)) = (
-        old_tag,
-        resolution.latest.get(&change.policy),
-        resolution.compiled.get(&change.policy),
-    ) else {
-        return false;
+    let key = ClusterPolicy {
+        cluster: change.cluster,
+        policy: change.policy.clone(),
     };
-    old_tag != latest.tag && policy.latest(&[old_tag.clone(), latest.tag.clone()]) == Some(old_tag)
+    let (Some(old), Some(latest), Some(policy)) = (
+        old_tag,
+        resolution.latest.get(&key),
+        resolution.compiled.get(&key),
+    ) else {
+        return None;
+    };
+    let new = &latest.tag;
+    if old == *new || !policy.ranks_above(&old, new) {
+        return None;
+    }
+    let listed = resolution
+        .scans
+        .get(&key)
+        .is_some_and(|scan| scan.tags.contains(&old));
+    Some(match policy.classify(&old) {
+        Outcome::OutOfRange => format!("`{old}` is outside the policy's semver range"),
+        Outcome::Excluded { pattern } => {
+            format!("`{old}` is dropped by the exclusion list entry `{pattern}`")
+        }
+        _ if !listed => format!("`{old}` is not among the repository's tags"),
+        _ => format!("the policy ranks `{old}` above `{new}` but selects `{new}`"),
+    })
 }
 
 /// `--dry-run`: a unified diff of every changed file, from its new text.

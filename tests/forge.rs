@@ -986,5 +986,13 @@ fn fix_push_opens_the_pull_request_of_the_weekly_branch() {
         .unwrap()
         .starts_with("chore(images): update images for "));
     let text = body["body"].as_str().unwrap();
-    assert!(text.contains("| `kubernetes/apps/base/ai/ollama/deployment.yaml` | 24 | `flux-system:ollama` | `ollama/ollama:0.13.5` | `ollama/ollama:0.14.2` |"), "{text}");
+    // The body is `status --format markdown` of the changes made and the stuck markers.
+    assert!(
+        text.contains("| `ollama` | `ollama/ollama` | 34 | 18 | `0.14.2` | `kubernetes/apps/base/ai/ollama/deployment.yaml:24` | `0.13.5` → `0.14.2` | ↑ update |"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("up to date |"),
+        "only changes and stuck markers: {text}"
+    );
 }

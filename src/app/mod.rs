@@ -6,6 +6,7 @@ mod explain;
 mod fix;
 mod progress;
 mod rules;
+mod status;
 mod tags;
 
 use std::collections::HashMap;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Rule { id } => rules::show(&id),
         Command::Explain(args) => explain::run(&args, global),
         Command::Tags(args) => tags::run(&args, global),
+        Command::Status(args) => status::run(&args, global),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(
@@ -363,7 +365,7 @@ pub fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
 }
 
 /// The width the human report wraps at: the terminal's, else `COLUMNS`, else miette's default.
-fn report_width(to_terminal: bool) -> Option<usize> {
+pub fn report_width(to_terminal: bool) -> Option<usize> {
     let terminal = to_terminal
         .then(|| terminal_size::terminal_size_of(std::io::stdout()))
         .flatten()

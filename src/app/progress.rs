@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::registry::{FetchEvent, TagRequest};
 use crate::report::escape;
-use crate::tags::TagSource;
+use crate::tags::{TagError, TagSource};
 
 /// The tags of each request from `source`, showing progress as the registry works (nothing with
 /// `quiet`). Every failure is printed as it happens when `print_errors`; a tags file answers at
@@ -21,7 +21,7 @@ pub fn fetch(
     requests: &[TagRequest],
     quiet: bool,
     print_errors: bool,
-) -> Vec<Result<Vec<String>, String>> {
+) -> Vec<Result<Vec<String>, TagError>> {
     let progress = match source {
         TagSource::Registry(_) => Progress::new(requests, quiet, print_errors),
         TagSource::Snapshot(_) => Progress::new(&[], true, false),
@@ -30,7 +30,7 @@ pub fn fetch(
     progress.finish();
     if print_errors && matches!(source, TagSource::Snapshot(_)) {
         for error in fetched.iter().filter_map(|result| result.as_ref().err()) {
-            eprintln!("error: {}", escape(error));
+            eprintln!("error: {}", escape(&error.message));
         }
     }
     fetched

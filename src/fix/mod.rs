@@ -35,6 +35,14 @@ impl Latest {
     }
 }
 
+/// A policy as one cluster defines it: clusters may define one `namespace:name` apart, and a
+/// marker follows its own cluster's.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClusterPolicy {
+    pub cluster: usize,
+    pub policy: PolicyRef,
+}
+
 /// One scalar to rewrite.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
@@ -43,6 +51,8 @@ pub struct Change {
     pub line: usize,
     pub span: Span,
     pub policy: PolicyRef,
+    /// The cluster whose policy resolved it.
+    pub cluster: usize,
     pub kind: SetterKind,
     pub old: String,
     pub new: String,
@@ -52,7 +62,7 @@ pub struct Change {
 
 /// Every change Flux would make: markers it applies (placement, and where automations exist,
 /// their path, namespace and selector), whose policy resolved, whose value differs.
-pub fn plan(workspace: &Workspace, latest: &BTreeMap<PolicyRef, Latest>) -> Vec<Change> {
+pub fn plan(workspace: &Workspace, latest: &BTreeMap<ClusterPolicy, Latest>) -> Vec<Change> {
     let mut changes = Vec::new();
     for (file_index, file) in workspace.files.iter().enumerate() {
         for marker in &file.markers.markers {
@@ -66,12 +76,16 @@ pub fn plan(workspace: &Workspace, latest: &BTreeMap<PolicyRef, Latest>) -> Vec<
                 continue;
             }
             let policy_ref = &marker.setter.policy;
-            let Some(resolved) = latest.get(policy_ref) else {
-                continue;
-            };
             // The policy as the marker's cluster has it; a marker no cluster reaches is
             // updated by nothing.
             let Some((policy, _)) = workspace.marker_policy(file_index, policy_ref) else {
+                continue;
+            };
+            let key = ClusterPolicy {
+                cluster: policy.cluster,
+                policy: policy_ref.clone(),
+            };
+            let Some(resolved) = latest.get(&key) else {
                 continue;
             };
             if applied_by_any(&workspace.index, policy, &file.source.path) == Some(false) {
@@ -87,6 +101,7 @@ pub fn plan(workspace: &Workspace, latest: &BTreeMap<PolicyRef, Latest>) -> Vec<
                 line: file.source.position(value.span.start).line,
                 span: value.span,
                 policy: policy_ref.clone(),
+                cluster: policy.cluster,
                 kind: marker.setter.kind,
                 old: value.value.clone(),
                 replacement: rewrite::render_scalar(value.style, &new),

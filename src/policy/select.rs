@@ -180,6 +180,34 @@ impl CompiledPolicy {
             .map(Cow::into_owned)
     }
 
+    /// Whether the policy's order puts `a` above `b`, compared on their values (filter and
+    /// extract applied) whether or not the exclusion list or a semver range admits them: what
+    /// makes writing `b` over `a` a downgrade. `false` when either has no value the policy can
+    /// order (filtered out, not SemVer, not a number).
+    pub fn ranks_above(&self, a: &str, b: &str) -> bool {
+        let mut locations = self.locations();
+        let a = self.value_of(a, &mut locations);
+        let b = self.value_of(b, &mut locations);
+        let (Some(a), Some(b)) = (a, b) else {
+            return false;
+        };
+        let above = |ordering: Option<Ordering>, order: Order| match order {
+            Order::Asc => ordering == Some(Ordering::Greater),
+            Order::Desc => ordering == Some(Ordering::Less),
+        };
+        match &self.choice {
+            Compiled::Semver(_) => match (parse_tag_version(&a), parse_tag_version(&b)) {
+                (Some(a), Some(b)) => compare_precedence(&a, &b) == Ordering::Greater,
+                _ => false,
+            },
+            Compiled::Alphabetical(order) => above(Some(a.cmp(&b)), *order),
+            Compiled::Numerical(order) => match (parse_go_float(&a), parse_go_float(&b)) {
+                (Some(a), Some(b)) => above(a.partial_cmp(&b), *order),
+                _ => false,
+            },
+        }
+    }
+
     fn outcome(&self, fate: Fate) -> Outcome {
         match fate {
             Fate::Excluded(i) => Outcome::Excluded {
@@ -1107,5 +1135,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn ranks_above_ignores_the_range_and_exclusions_but_not_the_filter() {
+        let semver = compile(&filtered(semver_spec("<2.0.0"), "^v?[0-9.]+$", ""));
+        assert!(
+            semver.ranks_above("2.0.0", "1.9.0"),
+            "out of range, still higher"
+        );
+        assert!(!semver.ranks_above("1.9.0", "2.0.0"));
+        assert!(
+            !semver.ranks_above("latest", "1.9.0"),
+            "filtered out: no value"
+        );
+        let numerical = compile(&spec(Choice::Numerical { order: Order::Desc }));
+        assert!(
+            numerical.ranks_above("3", "10"),
+            "desc: the smaller ranks above"
+        );
+        assert!(!numerical.ranks_above("x", "1"));
+        let alphabetical = compile(&spec(Choice::Alphabetical { order: Order::Asc }));
+        assert!(alphabetical.ranks_above("b", "a"));
+        assert!(!alphabetical.ranks_above("a", "a"));
     }
 }

@@ -1,12 +1,14 @@
 //! Diagnostics and how they are printed: human (miette), JSON, GitHub annotations, SARIF,
-//! JUnit. Knows nothing of what a rule means.
+//! JUnit; and `status` as a table or Markdown. Knows nothing of what a rule means.
 
 pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod sarif;
 pub mod statistics;
+pub mod status_table;
 pub mod summary;
 
 use std::borrow::Cow;

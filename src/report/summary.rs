@@ -338,12 +338,16 @@ mod tests {
                 image: "ghcr.io/o/a".into(),
                 stage: Stage::Tags,
                 message: "connection refused".into(),
+                tags_failure: None,
+                cluster: 0,
             },
             ResolveFailure {
                 policy: "flux-system:a".into(),
                 image: "ghcr.io/o/a".into(),
                 stage: Stage::Digest,
                 message: "HTTP 500".into(),
+                tags_failure: None,
+                cluster: 0,
             },
         ];
         let parts = Parts {

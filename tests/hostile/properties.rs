@@ -159,12 +159,14 @@ proptest! {
         let latest = workspace
             .files
             .iter()
-            .flat_map(|f| &f.markers.markers)
-            .map(|m| {
-                (
-                    m.setter.policy.clone(),
+            .enumerate()
+            .flat_map(|(index, f)| f.markers.markers.iter().map(move |m| (index, m)))
+            .filter_map(|(index, m)| {
+                let (policy, _) = workspace.marker_policy(index, &m.setter.policy)?;
+                Some((
+                    fix::ClusterPolicy { cluster: policy.cluster, policy: m.setter.policy.clone() },
                     fix::Latest { name: "ghcr.io/org/app".into(), tag: "2.0.0".into(), digest: None },
-                )
+                ))
             })
             .collect();
         let changes = fix::plan(&workspace, &latest);
