@@ -31,7 +31,8 @@ fn check(c: &mut Criterion) {
             format!("{FILES} files, {MARKERS} markers, jobs {jobs}"),
             |b| {
                 b.iter(|| {
-                    let workspace = Workspace::load(temp.path(), &config, jobs);
+                    let workspace =
+                        Workspace::load(temp.path(), &config, jobs).expect("files listed");
                     let (diagnostics, summary) = rules::run(&workspace, &config, None, None);
                     assert_eq!(summary.markers, MARKERS);
                     assert!(diagnostics.is_empty(), "{diagnostics:?}");

@@ -33,8 +33,8 @@ pub struct GlobalArgs {
     /// No progress and no closing summary; diagnostics, changes and errors still print.
     #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Say which root, config and served image APIs are used; twice (`-vv`): also log every
-    /// registry request (credentials are never shown).
+    /// Say which root, config and served image APIs are used, and which files are skipped;
+    /// twice (`-vv`): also log every registry request (credentials are never shown).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

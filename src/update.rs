@@ -47,13 +47,13 @@ pub struct Resolution {
 /// (where automations exist) covered by one of them for that marker's file.
 fn policies_in_use(workspace: &Workspace) -> BTreeSet<PolicyRef> {
     let mut used = BTreeSet::new();
-    for file in &workspace.files {
+    for (index, file) in workspace.files.iter().enumerate() {
         for marker in &file.markers.markers {
             if !matches!(marker.placement, Placement::Applied(_)) {
                 continue;
             }
             let policy = &marker.setter.policy;
-            let Some((object, _)) = workspace.index.policy(&policy.namespace, &policy.name) else {
+            let Some((object, _)) = workspace.marker_policy(index, policy) else {
                 continue;
             };
             if applied_by_any(&workspace.index, object, &file.source.path) != Some(false) {

@@ -1,12 +1,23 @@
-//! Which files are read: the `ignore` crate's parallel walker (ripgrep's), honouring
-//! `.gitignore`, skipping `.git` and symlinks, reading each candidate once and handing its bytes
-//! to the caller on the walker's own threads. Knows nothing of YAML.
+//! Which files are read: the files Flux gets. Inside a git work tree that is what git tracks
+//! (`git ls-files`: committed plus staged), outside git the tree less what its own `.gitignore`
+//! files exclude (the `ignore` crate's walker with no `.ignore`, global or parent ignore files),
+//! and for `--push` the files of the base commit. Each file is also judged by Flux's
+//! `.sourceignore` matcher: whether kustomize-controller receives it (`applied`). Symlinks are
+//! never followed. Reads each file once, in parallel, and hands its bytes to the caller.
+//! Knows nothing of YAML.
 
+mod sourceignore;
+
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
+
+pub use sourceignore::SourceIgnore;
 
 pub struct WalkOptions<'a> {
     pub jobs: usize,
@@ -18,6 +29,10 @@ pub struct WalkOptions<'a> {
 /// Whether Flux's automation would consider this file name (`.yaml`, `.yml`, `Kustomization`).
 pub fn is_yaml_name(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml") || name == "Kustomization"
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// `/`-separated path of `path` relative to `root`.
@@ -37,69 +52,395 @@ pub struct ReadError {
     pub message: String,
 }
 
-/// Walks `root` in parallel and calls `process(relative_path, disk_path, bytes)` for every YAML
-/// file; results come back sorted by path, whatever the thread count.
-pub fn walk<T, F>(root: &Path, options: &WalkOptions, process: F) -> (Vec<T>, Vec<ReadError>)
-where
-    T: Send,
-    F: Fn(String, PathBuf, Vec<u8>) -> Option<T> + Sync,
-{
-    let results: Mutex<Vec<(String, T)>> = Mutex::new(Vec::new());
-    let errors: Mutex<Vec<ReadError>> = Mutex::new(Vec::new());
-    let walker = WalkBuilder::new(root)
-        .hidden(false)
-        .follow_links(false)
-        .require_git(false)
-        .threads(options.jobs.max(1))
-        .filter_entry(|entry| entry.file_name() != ".git")
-        .build_parallel();
-    walker.run(|| {
-        let process = &process;
-        let results = &results;
-        let errors = &errors;
-        Box::new(move |entry| {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(error) => {
-                    errors.lock().unwrap().push(ReadError {
-                        path: String::new(),
-                        message: error.to_string(),
-                    });
-                    return WalkState::Continue;
+/// The file set could not be listed (git failed, the directory cannot be walked).
+#[derive(Debug)]
+pub struct ListError(String);
+
+impl fmt::Display for ListError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ListError {}
+
+/// Where a file set comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// `git ls-files` of the work tree: committed plus staged.
+    Git,
+    /// A directory outside git, less what its own `.gitignore` files exclude.
+    Tree,
+    /// The files of a commit, written to a scratch directory.
+    Commit,
+}
+
+/// A file `check` does not read or whose objects it does not index, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: &'static str,
+}
+
+/// The files of a repository that Flux gets, as `check` reads them.
+#[derive(Debug, Clone)]
+pub struct FileSet {
+    /// Where the files are read from.
+    pub root: PathBuf,
+    /// Root-relative paths (`/`-separated) of every file listed, sorted; `check` reads the
+    /// YAML ones and those the kustomizations name.
+    pub paths: Vec<String>,
+    pub listing: Listing,
+    /// Every `.sourceignore` that applies under the root: its directory relative to the
+    /// repository's top, and its text.
+    pub ignore_files: Vec<(String, String)>,
+    /// The root relative to the repository's top (`/`-separated, empty at the top): where
+    /// `.sourceignore` scopes are counted from.
+    top_prefix: String,
+    source_ignore: SourceIgnore,
+}
+
+impl FileSet {
+    /// The files of the repository at `root`: what git tracks when `root` is inside a git work
+    /// tree (also for a sub-folder: `.gitignore` files above it count, as git applies them),
+    /// otherwise the tree less what its own `.gitignore` files exclude.
+    pub fn of_directory(root: &Path) -> Result<FileSet, ListError> {
+        match git_toplevel(root) {
+            Some(top) => FileSet::tracked_by_git(root, &top),
+            None => FileSet::walked(root),
+        }
+    }
+
+    fn tracked_by_git(root: &Path, top: &Path) -> Result<FileSet, ListError> {
+        let top_prefix = relative_path(top, root);
+        // One call lists the root's files and the `.sourceignore` files of its ancestors.
+        let mut pathspecs = vec![if top_prefix.is_empty() {
+            ".".to_string()
+        } else {
+            top_prefix.clone()
+        }];
+        pathspecs.extend(ancestor_dirs(&top_prefix).map(|dir| ignore_file_in(&dir)));
+        let listed = run_git(top, &["ls-files", "-z", "--"], &pathspecs)?;
+        let mut paths = Vec::new();
+        let mut ignore_files = Vec::new();
+        for top_relative in &listed {
+            let name = file_name(top_relative);
+            if name == sourceignore::FILE_NAME {
+                let dir = top_relative[..top_relative.len() - name.len()].trim_end_matches('/');
+                // Deleted but not staged: git still lists it, and Flux would get the index's
+                // copy; without it on disk there is nothing to read.
+                if let Ok(text) = std::fs::read_to_string(top.join(top_relative)) {
+                    ignore_files.push((dir.to_string(), text));
                 }
+            }
+            let under_root = match top_prefix.as_str() {
+                "" => Some(top_relative.as_str()),
+                prefix => top_relative
+                    .strip_prefix(prefix)
+                    .and_then(|rest| rest.strip_prefix('/')),
             };
-            // Symlinks are never followed: Flux does not follow them either, and a link could
-            // point out of the repository.
-            let is_file = entry.file_type().is_some_and(|t| t.is_file());
-            let name = entry.file_name().to_string_lossy();
-            if !is_file || !is_yaml_name(&name) {
-                return WalkState::Continue;
-            }
-            let path = relative_path(root, entry.path());
-            if (!options.include.is_empty() && !options.include.is_match(&path))
-                || options.exclude.is_match(&path)
-            {
-                return WalkState::Continue;
-            }
-            match std::fs::read(entry.path()) {
-                Ok(bytes) => {
-                    if let Some(result) = process(path.clone(), entry.path().to_path_buf(), bytes) {
-                        results.lock().unwrap().push((path, result));
+            paths.extend(under_root.map(str::to_string));
+        }
+        Ok(FileSet::new(
+            root,
+            paths,
+            Listing::Git,
+            ignore_files,
+            top_prefix,
+        ))
+    }
+
+    fn walked(root: &Path) -> Result<FileSet, ListError> {
+        let paths: Mutex<Vec<String>> = Mutex::default();
+        let ignore_files: Mutex<Vec<(String, String)>> = Mutex::default();
+        let errors: Mutex<Vec<String>> = Mutex::default();
+        WalkBuilder::new(root)
+            .hidden(false)
+            .ignore(false)
+            .git_global(false)
+            .git_exclude(false)
+            .parents(false)
+            .require_git(false)
+            .follow_links(false)
+            .filter_entry(|entry| entry.file_name() != ".git")
+            .build_parallel()
+            .run(|| {
+                Box::new(|entry| {
+                    let entry = match entry {
+                        Ok(entry) => entry,
+                        Err(error) => {
+                            errors.lock().unwrap().push(error.to_string());
+                            return WalkState::Continue;
+                        }
+                    };
+                    if !entry.file_type().is_some_and(|t| t.is_file()) {
+                        return WalkState::Continue;
                     }
-                }
-                Err(error) => errors.lock().unwrap().push(ReadError {
-                    path,
-                    message: error.to_string(),
-                }),
+                    let name = entry.file_name().to_string_lossy();
+                    let path = relative_path(root, entry.path());
+                    if name == sourceignore::FILE_NAME {
+                        if let Ok(text) = std::fs::read_to_string(entry.path()) {
+                            let dir = path[..path.len() - name.len()].trim_end_matches('/');
+                            ignore_files.lock().unwrap().push((dir.to_string(), text));
+                        }
+                    }
+                    paths.lock().unwrap().push(path);
+                    WalkState::Continue
+                })
+            });
+        let errors = errors.into_inner().unwrap();
+        if let Some(error) = errors.first() {
+            return Err(ListError(format!(
+                "cannot list the files of {}: {error}",
+                root.display()
+            )));
+        }
+        Ok(FileSet::new(
+            root,
+            paths.into_inner().unwrap(),
+            Listing::Tree,
+            ignore_files.into_inner().unwrap(),
+            String::new(),
+        ))
+    }
+
+    /// The files of a commit under `top_prefix` (the root relative to the repository's top),
+    /// written below `scratch` so that they can be read and rewritten like a work tree.
+    /// `files` hold top-relative paths and contents, as `wanted_in_commit` selects them.
+    pub fn from_commit(
+        scratch: &Path,
+        top_prefix: &str,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> std::io::Result<FileSet> {
+        let mut paths = Vec::new();
+        let mut ignore_files = Vec::new();
+        for (top_relative, bytes) in files {
+            let name = file_name(&top_relative);
+            if name == sourceignore::FILE_NAME {
+                let dir = top_relative[..top_relative.len() - name.len()].trim_end_matches('/');
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                ignore_files.push((dir.to_string(), text));
             }
-            WalkState::Continue
-        })
-    });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut errors = errors.into_inner().unwrap();
-    errors.sort_by(|a, b| a.path.cmp(&b.path));
-    (results.into_iter().map(|(_, t)| t).collect(), errors)
+            let relative = match top_prefix {
+                "" => top_relative.as_str(),
+                prefix => match top_relative
+                    .strip_prefix(prefix)
+                    .and_then(|r| r.strip_prefix('/'))
+                {
+                    Some(relative) => relative,
+                    None => continue,
+                },
+            };
+            let destination = scratch.join(relative);
+            std::fs::create_dir_all(destination.parent().expect("files have a parent"))?;
+            std::fs::write(destination, bytes)?;
+            paths.push(relative.to_string());
+        }
+        Ok(FileSet::new(
+            scratch,
+            paths,
+            Listing::Commit,
+            ignore_files,
+            top_prefix.to_string(),
+        ))
+    }
+
+    fn new(
+        root: &Path,
+        mut paths: Vec<String>,
+        listing: Listing,
+        ignore_files: Vec<(String, String)>,
+        top_prefix: String,
+    ) -> FileSet {
+        paths.sort();
+        FileSet {
+            root: root.to_path_buf(),
+            paths,
+            listing,
+            source_ignore: SourceIgnore::new(&ignore_files, None),
+            ignore_files,
+            top_prefix,
+        }
+    }
+
+    /// Flux's matcher for this repository with a GitRepository's `spec.ignore` added (which
+    /// replaces the default excludes, as in source-controller).
+    pub fn source_ignore(&self, spec_ignore: Option<&str>) -> SourceIgnore {
+        SourceIgnore::new(&self.ignore_files, spec_ignore)
+    }
+
+    /// Whether the repository holds the file at the root-relative `path`.
+    pub fn contains(&self, path: &str) -> bool {
+        self.paths
+            .binary_search_by(|listed| listed.as_str().cmp(path))
+            .is_ok()
+    }
+
+    /// Whether kustomize-controller receives the file at the root-relative `path`, with no
+    /// GitRepository `spec.ignore` known.
+    pub fn is_applied(&self, path: &str) -> bool {
+        let top_relative = match self.top_prefix.as_str() {
+            "" => path.to_string(),
+            prefix => format!("{prefix}/{path}"),
+        };
+        self.source_ignore.delivers(&top_relative)
+    }
+
+    /// The YAML files whose objects Flux does not apply, and, inside git, the untracked YAML
+    /// files Flux never sees: what `--verbose` lists.
+    pub fn skipped(&self) -> Result<Vec<Skipped>, ListError> {
+        let mut skipped: Vec<Skipped> = self
+            .paths
+            .iter()
+            .filter(|path| is_yaml_name(file_name(path)) && !self.is_applied(path))
+            .map(|path| Skipped {
+                path: path.clone(),
+                reason: "not applied: source-controller leaves it out (.sourceignore or Flux's default excludes); its markers are still checked",
+            })
+            .collect();
+        if self.listing == Listing::Git {
+            let untracked = run_git(
+                &self.root,
+                &[
+                    "ls-files",
+                    "-z",
+                    "--others",
+                    "--exclude-standard",
+                    "--",
+                    ".",
+                ],
+                &[],
+            )?;
+            skipped.extend(
+                untracked
+                    .into_iter()
+                    .filter(|path| is_yaml_name(file_name(path)))
+                    .map(|path| Skipped {
+                        path,
+                        reason:
+                            "not read: git does not track it, so Flux never sees it (git add it)",
+                    }),
+            );
+        }
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(skipped)
+    }
+
+    /// Reads every file in parallel and calls `process(relative_path, disk_path, bytes)` for
+    /// those the include/exclude globs admit; results come back sorted by path, whatever the
+    /// thread count.
+    pub fn read<T, F>(&self, options: &WalkOptions, process: F) -> (Vec<T>, Vec<ReadError>)
+    where
+        T: Send,
+        F: Fn(String, PathBuf, Vec<u8>) -> Option<T> + Sync,
+    {
+        let wanted: Vec<&String> = self
+            .paths
+            .iter()
+            .filter(|path| {
+                is_yaml_name(file_name(path))
+                    && (options.include.is_empty() || options.include.is_match(path))
+                    && !options.exclude.is_match(path)
+            })
+            .collect();
+        let next = AtomicUsize::new(0);
+        let slots: Vec<Mutex<Option<Result<T, ReadError>>>> =
+            wanted.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..options.jobs.clamp(1, wanted.len().max(1)) {
+                scope.spawn(|| loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = wanted.get(index) else { break };
+                    let disk_path = self.root.join(path.as_str());
+                    let outcome = read_regular_file(&disk_path)
+                        .map_err(|error| ReadError {
+                            path: path.to_string(),
+                            message: error.to_string(),
+                        })
+                        .map(|bytes| bytes.and_then(|b| process(path.to_string(), disk_path, b)));
+                    *slots[index].lock().unwrap() = outcome.transpose();
+                });
+            }
+        });
+        let mut results = Vec::new();
+        let mut errors = Vec::new();
+        for slot in slots {
+            match slot.into_inner().unwrap() {
+                Some(Ok(result)) => results.push(result),
+                Some(Err(error)) => errors.push(error),
+                None => {}
+            }
+        }
+        (results, errors)
+    }
+}
+
+/// A regular file's bytes; `None` for a symlink (never followed: Flux does not follow them
+/// either, and a link could point out of the repository), anything that is not a file, or a
+/// tracked file deleted from the work tree.
+fn read_regular_file(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_file() => std::fs::read(path).map(Some),
+        Ok(_) => Ok(None),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether `--push` needs this file of the base commit (`top_relative`): a YAML file under the
+/// root (`top_prefix`), or a `.sourceignore` that applies there.
+pub fn wanted_in_commit(top_prefix: &str, top_relative: &str) -> bool {
+    let (dir, name) = top_relative.rsplit_once('/').unwrap_or(("", top_relative));
+    let under_root = top_prefix.is_empty()
+        || top_relative
+            .strip_prefix(top_prefix)
+            .is_some_and(|rest| rest.starts_with('/'));
+    if name == sourceignore::FILE_NAME {
+        return under_root || ancestor_dirs(top_prefix).any(|ancestor| ancestor == dir);
+    }
+    under_root && is_yaml_name(name)
+}
+
+/// The directories above `prefix` (top-relative), the top (`""`) first.
+fn ancestor_dirs(prefix: &str) -> impl Iterator<Item = String> + '_ {
+    let parts: Vec<&str> = prefix.split('/').filter(|p| !p.is_empty()).collect();
+    (0..parts.len()).map(move |depth| parts[..depth].join("/"))
+}
+
+fn ignore_file_in(dir: &str) -> String {
+    match dir {
+        "" => sourceignore::FILE_NAME.to_string(),
+        dir => format!("{dir}/{}", sourceignore::FILE_NAME),
+    }
+}
+
+/// The NUL-separated paths git prints; paths that are not UTF-8 are left out (nothing can name
+/// them in a report).
+fn run_git(dir: &Path, args: &[&str], pathspecs: &[String]) -> Result<Vec<String>, ListError> {
+    let failed = |why: String| {
+        ListError(format!(
+            "cannot list the files git tracks in {}: {why}",
+            dir.display()
+        ))
+    };
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .arg("--literal-pathspecs")
+        .args(args)
+        .args(pathspecs)
+        .output()
+        .map_err(|error| failed(format!("git: {error}")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(failed(stderr.trim().to_string()));
+    }
+    Ok(output
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|path| !path.is_empty())
+        .filter_map(|path| String::from_utf8(path.to_vec()).ok())
+        .collect())
 }
 
 /// The repository root for a directory: the nearest ancestor holding `.git`, else `None`.

@@ -2,17 +2,19 @@
 //! the kustomizations name, the model of what Flux applies and its objects indexed, ready for
 //! the rules. Glue for walk → scan → model; owns no rule.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
 use crate::flux::objects::API_GROUP;
+use crate::flux::objects::{FluxObject, PolicySpec};
 use crate::flux::versions::PIN_PATTERNS;
 use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlFile};
 use crate::source::{SourceFile, Span};
-use crate::walk::{self, ReadError, WalkOptions};
+use crate::walk::{FileSet, ListError, ReadError, WalkOptions};
 
 /// Suffix of files holding pattern tests for policies.
 pub const TEST_FILE_SUFFIX: &str = ".imagepolicy-tests.yaml";
@@ -24,6 +26,10 @@ pub struct ScannedFile {
     pub markers: FileMarkers,
     /// The text names the Flux image API group (objects, or broken attempts at them).
     pub mentions_image_api: bool,
+    /// kustomize-controller receives the file (`.sourceignore`, Flux's default excludes), so
+    /// its objects can be applied. Its markers count either way: image-automation-controller
+    /// clones the repository itself.
+    pub applied: bool,
 }
 
 #[derive(Debug, Default)]
@@ -35,10 +41,18 @@ pub struct Stats {
 #[derive(Debug)]
 pub struct Workspace {
     pub root: PathBuf,
+    /// The files Flux gets, as listed for this check.
+    pub file_set: FileSet,
     pub files: Vec<ScannedFile>,
     pub index: FluxIndex,
-    /// Renders, build errors and notes: what Flux applies.
+    /// Renders, clusters, build errors and notes: what Flux applies.
     pub model: Model,
+    /// Every YAML file of the walk, parsed or not: what kustomize-controller lists in the
+    /// kustomization it generates for a folder that has none.
+    pub yaml_paths: BTreeSet<String>,
+    /// With clusters, the files that get diagnostics: those a cluster reaches, and those under
+    /// the `update.path` of an automation a cluster applies. `None`: every file.
+    reached: Option<BTreeSet<usize>>,
     pub read_errors: Vec<ReadError>,
     pub pattern_tests: Vec<PatternTest>,
     /// Malformed pattern tests: file, span, message.
@@ -46,10 +60,22 @@ pub struct Workspace {
     pub stats: Stats,
 }
 
+/// API groups of the Flux objects the cluster model reads: Kustomizations and their sources,
+/// HelmReleases (chart folders), FluxInstances.
+const FLUX_GROUPS: [&str; 4] = [
+    "kustomize.toolkit.fluxcd.io",
+    "source.toolkit.fluxcd.io",
+    "helm.toolkit.fluxcd.io",
+    "fluxcd.controlplane.io",
+];
+
 /// Byte patterns that make a file worth parsing.
 fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
     may_hold_marker(bytes)
         || memchr::memmem::find(bytes, API_GROUP.as_bytes()).is_some()
+        || FLUX_GROUPS
+            .iter()
+            .any(|group| memchr::memmem::find(bytes, group.as_bytes()).is_some())
         || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
         || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
         || PIN_PATTERNS
@@ -61,7 +87,18 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
 }
 
 impl Workspace {
-    pub fn load(root: &Path, config: &Config, jobs: usize) -> Workspace {
+    /// Loads the repository at `root`: the files git tracks there, or outside git the tree
+    /// less its `.gitignore`d files (see `FileSet::of_directory`).
+    pub fn load(root: &Path, config: &Config, jobs: usize) -> Result<Workspace, ListError> {
+        Ok(Workspace::from_files(
+            FileSet::of_directory(root)?,
+            config,
+            jobs,
+        ))
+    }
+
+    /// Loads the given files (a commit's, for `--push`).
+    pub fn from_files(file_set: FileSet, config: &Config, jobs: usize) -> Workspace {
         let counted = std::sync::atomic::AtomicUsize::new(0);
         let options = WalkOptions {
             jobs,
@@ -69,21 +106,28 @@ impl Workspace {
             exclude: &config.exclude,
         };
         let config_path = config.path.as_deref();
-        let (mut files, read_errors) = walk::walk(root, &options, |path, disk_path, bytes| {
+        let yaml_paths = std::sync::Mutex::new(BTreeSet::new());
+        let (mut files, read_errors) = file_set.read(&options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // The folder listing kustomize-controller generates sees only what it receives.
+            if file_set.is_applied(&path) {
+                yaml_paths.lock().unwrap().insert(path.clone());
+            }
             worth_parsing(&path, &bytes, config_path).then(|| scan_bytes(path, disk_path, bytes))
         });
+        let yaml_paths = yaml_paths.into_inner().unwrap();
         let kustomizations = model::read_kustomizations(&files);
         let loaded: std::collections::HashSet<String> =
             files.iter().map(|f| f.source.path.clone()).collect();
+        // Flux has only the files the repository holds (git tracks, for one).
         let unloaded: Vec<String> = model::referenced_files(&kustomizations)
             .into_iter()
-            .filter(|path| !loaded.contains(path))
+            .filter(|path| !loaded.contains(path) && file_set.contains(path))
             .collect();
         // A build reads every file it names; read errors surface as build errors. In a large
         // repository these are most files: they are read and parsed on every thread.
         let referenced = parallel_map(&unloaded, jobs, |path| {
-            let disk_path = root.join(path);
+            let disk_path = file_set.root.join(path);
             if !disk_path.is_file() {
                 return None;
             }
@@ -91,7 +135,17 @@ impl Workspace {
             Some(scan_bytes(path.clone(), disk_path, bytes))
         });
         files.extend(referenced.into_iter().flatten());
-        Workspace::index(root, files, read_errors, counted.into_inner(), config)
+        for file in &mut files {
+            file.applied = file_set.is_applied(&file.source.path);
+        }
+        Workspace::index(
+            file_set,
+            files,
+            yaml_paths,
+            read_errors,
+            counted.into_inner(),
+            config,
+        )
     }
 
     /// The same repository after `--fix` rewrote some files' text (from `fix::new_texts`): only
@@ -99,13 +153,17 @@ impl Workspace {
     pub fn with_new_texts(self, new_texts: Vec<(usize, String)>, config: &Config) -> Workspace {
         let mut files = self.files;
         for (file, text) in new_texts {
-            let source = &files[file].source;
+            let previous = &files[file];
+            let source = &previous.source;
+            let applied = previous.applied;
             let source = SourceFile::new(source.path.clone(), source.disk_path.clone(), text);
             files[file] = scan_file(source);
+            files[file].applied = applied;
         }
         Workspace::index(
-            &self.root,
+            self.file_set,
             files,
+            self.yaml_paths,
             self.read_errors,
             self.stats.files_scanned,
             config,
@@ -114,16 +172,40 @@ impl Workspace {
 
     /// Models scanned files: what the kustomizations render, the Flux objects, pattern tests.
     fn index(
-        root: &Path,
+        file_set: FileSet,
         files: Vec<ScannedFile>,
+        yaml_paths: BTreeSet<String>,
         read_errors: Vec<ReadError>,
         files_scanned: usize,
         config: &Config,
     ) -> Workspace {
         let config_path = config.path.as_deref();
         let kustomizations = model::read_kustomizations(&files);
-        let (model, objects) =
-            Model::build(root, &files, kustomizations, &config.default_namespace);
+        let (model, mut objects) = Model::build(
+            &file_set.root,
+            &files,
+            &yaml_paths,
+            kustomizations,
+            &config.default_namespace,
+        );
+        // What source-controller leaves out never reaches kustomize-controller.
+        objects.retain(|object| files[object.file].applied);
+        let index = FluxIndex::new(objects);
+        let reached = model.reached.as_ref().map(|reached| {
+            let mut reached = reached.clone();
+            // Image automation edits files, not renders: markers under an automation's path
+            // are live wherever the cluster's builds put the objects.
+            for automation in index.of_kind(crate::flux::Kind::ImageUpdateAutomation) {
+                let crate::flux::objects::Spec::Automation(spec) = &automation.spec else {
+                    continue;
+                };
+                let path = spec.update_path.as_ref().map_or("", |p| p.value.as_str());
+                reached.extend(files.iter().enumerate().filter_map(|(i, f)| {
+                    crate::flux::automation::path_contains(path, &f.source.path).then_some(i)
+                }));
+            }
+            reached
+        });
         let mut pattern_tests = Vec::new();
         let mut pattern_test_errors = Vec::new();
         for (i, file) in files.iter().enumerate() {
@@ -141,9 +223,12 @@ impl Workspace {
             yaml_files: files.len(),
         };
         Workspace {
-            root: root.to_path_buf(),
-            index: FluxIndex::new(objects),
+            root: file_set.root.clone(),
+            file_set,
+            index,
             model,
+            yaml_paths,
+            reached,
             files,
             read_errors,
             pattern_tests,
@@ -155,6 +240,74 @@ impl Workspace {
     /// `kustomize build` of one folder, natively (what the oracle test compares with kubectl).
     pub fn render(&self, dir: &str) -> Result<model::render::Build, model::render::BuildError> {
         self.model.render(&self.root, &self.files, dir)
+    }
+
+    /// The clusters a marker in `file` answers to: those with an automation that updates the
+    /// file, else those that apply it (or use its folder as a Helm chart). Without clusters,
+    /// the one the repository is; empty when no cluster reaches the file.
+    pub fn marker_clusters(&self, file: usize) -> Vec<usize> {
+        if self.model.clusters.is_empty() {
+            return vec![0];
+        }
+        let path = &self.files[file].source.path;
+        let mut updating: Vec<usize> = self
+            .index
+            .of_kind(crate::flux::Kind::ImageUpdateAutomation)
+            .filter(|automation| match &automation.spec {
+                crate::flux::objects::Spec::Automation(spec) => {
+                    let dir = spec.update_path.as_ref().map_or("", |p| p.value.as_str());
+                    crate::flux::automation::path_contains(dir, path)
+                }
+                _ => false,
+            })
+            .map(|automation| automation.cluster)
+            .collect();
+        updating.dedup();
+        if !updating.is_empty() {
+            return updating;
+        }
+        self.model
+            .clusters
+            .iter()
+            .enumerate()
+            .filter(|(_, cluster)| {
+                cluster.files.contains(&file)
+                    || cluster
+                        .chart_dirs
+                        .iter()
+                        .any(|dir| crate::flux::automation::path_contains(dir, path))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The ImagePolicy a marker in `file` names, in the first of its clusters that defines it.
+    pub fn marker_policy(
+        &self,
+        file: usize,
+        policy: &crate::scan::marker::PolicyRef,
+    ) -> Option<(&FluxObject, &PolicySpec)> {
+        self.marker_clusters(file).into_iter().find_map(|cluster| {
+            self.index
+                .policy_in(cluster, &policy.namespace, &policy.name)
+        })
+    }
+
+    /// Parsed files Flux never applies or reads (see `Summary::files_flux_ignores`).
+    pub fn files_flux_ignores(&self) -> Vec<usize> {
+        match &self.reached {
+            Some(_) => (0..self.files.len())
+                .filter(|&file| !self.is_reached(file))
+                .collect(),
+            None => self.model.unapplied.clone(),
+        }
+    }
+
+    /// Whether a file gets diagnostics: with clusters, only those a cluster reaches.
+    pub fn is_reached(&self, file: usize) -> bool {
+        self.reached
+            .as_ref()
+            .is_none_or(|reached| reached.contains(&file))
     }
 
     pub fn file_by_path(&self, path: &str) -> Option<usize> {
@@ -199,5 +352,6 @@ pub fn scan_file(source: SourceFile) -> ScannedFile {
         yaml,
         markers,
         mentions_image_api,
+        applied: true,
     }
 }

@@ -130,7 +130,7 @@ fn kubectl(dir: &Path) -> Rendered {
 #[test]
 fn native_renders_equal_kubectl_kustomize() {
     let root = fixtures();
-    let workspace = Workspace::load(&root, &Config::default(), 2);
+    let workspace = Workspace::load(&root, &Config::default(), 2).expect("fixtures listed");
     let dirs: Vec<&String> = workspace.model.kustomizations.keys().collect();
     assert!(dirs.len() >= 100, "{} kustomizations", dirs.len());
     let mut failures = Vec::new();

@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{assert_golden, json, repo_dir, run, stdout};
+use support::{assert_golden, json, locations_of, repo_dir, run, stdout};
 
 /// The errors Flux itself would have (`rule file:line`): only `postbuild-substitute-marker` holds
 /// a real fault (its `base/app.yaml` marker names `${cluster}`, which image automation reads
@@ -18,10 +18,7 @@ fn flux_errors(case: &str) -> Vec<String> {
 }
 
 /// Cases whose fix has not landed yet, with the issue that owns it.
-const PENDING: &[(&str, u32)] = &[
-    ("two-clusters-one-repo", 10),
-    ("postbuild-substitute-marker", 10),
-];
+const PENDING: &[(&str, u32)] = &[];
 
 #[test]
 fn each_case_lints_as_flux_behaves() {
@@ -44,20 +41,7 @@ fn each_case_lints_as_flux_behaves() {
             &stdout(&human),
         );
         let report = json(&run(&["check", dir, "--format", "json"], &repo_dir()));
-        let errors: Vec<String> = report["diagnostics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|d| d["severity"] == "error")
-            .map(|d| {
-                format!(
-                    "{} {}:{}",
-                    d["rule"].as_str().unwrap(),
-                    d["file"].as_str().unwrap(),
-                    d["line"]
-                )
-            })
-            .collect();
+        let errors = locations_of(&report, Some("error"));
         let pending = PENDING.iter().find(|(name, _)| name == case);
         match (errors == flux_errors(case), pending) {
             (true, Some((_, issue))) => wrong.push(format!(

@@ -39,7 +39,7 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     for target in &targets {
         let mut config = load_config(target, &args.root, global)?;
         config.upgrade_to = upgrade_to.clone();
-        let workspace = Workspace::load(&target.root, &config, jobs(args.jobs));
+        let workspace = Workspace::load(&target.root, &config, jobs(args.jobs))?;
         for error in &workspace.read_errors {
             eprintln!(
                 "warning: cannot read {}: {}",
@@ -48,10 +48,9 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
             );
         }
         if global.verbose > 0 {
-            let flux = rules::repository_flux(&workspace, &config);
-            match flux.assumption() {
-                Some(note) => eprintln!("flux: {note}"),
-                None => eprintln!("flux: {}", flux.description()),
+            describe_model(&workspace, &config);
+            for skipped in workspace.file_set.skipped()? {
+                eprintln!("skipped {}: {}", skipped.path, skipped.reason);
             }
         }
         let (mut found, found_summary) = rules::run(
@@ -88,4 +87,51 @@ pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let output = render_report::<()>(args, global, args.format, &report, &sources, None)?;
     emit(&output, args.output_file.as_deref())?;
     Ok(diagnostics_exit_code(args, &diagnostics))
+}
+
+/// `--verbose`: which Flux, which clusters, what the model could not see, which files Flux never
+/// reads.
+fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
+    let flux = rules::repository_flux(workspace, config);
+    match flux.assumption() {
+        Some(note) => eprintln!("flux: {note}"),
+        None => eprintln!("flux: {}", flux.description()),
+    }
+    let cluster_flux = rules::cluster_flux(workspace, config);
+    for (index, cluster) in workspace.model.clusters.iter().enumerate() {
+        let builds = workspace
+            .model
+            .renders
+            .iter()
+            .filter(|r| r.cluster == index)
+            .count();
+        if builds == 0 {
+            continue;
+        }
+        let flux = cluster_flux[index]
+            .as_ref()
+            .map_or_else(|| "the repository's Flux".to_string(), |f| f.description());
+        eprintln!(
+            "cluster {}: {builds} Flux Kustomization builds, {} files, {flux}",
+            printable(&cluster.name),
+            cluster.files.len()
+        );
+    }
+    let at = |origin: crate::model::tree::Origin| {
+        let file = &workspace.files[origin.file].source;
+        format!("{}:{}", file.path, file.position(origin.span.start).line)
+    };
+    for note in &workspace.model.notes {
+        eprintln!(
+            "note: {}: {}",
+            printable(&at(note.origin)),
+            printable(&note.message)
+        );
+    }
+    for file in workspace.files_flux_ignores() {
+        eprintln!(
+            "not applied by Flux, not checked: {}",
+            printable(&workspace.files[file].source.path)
+        );
+    }
 }

@@ -15,7 +15,7 @@ pub fn run(args: &ExplainArgs, global: GlobalArgs) -> Result<i32, Failure> {
         .ok_or_else(|| Failure(format!("`{}` is not `namespace:name`", args.policy)))?;
     let target = find_targets(&[], args.root.root.as_deref())?.remove(0);
     let config = load_config(&target, &args.root, global)?;
-    let workspace = Workspace::load(&target.root, &config, jobs(None));
+    let workspace = Workspace::load(&target.root, &config, jobs(None))?;
     let Some((policy, spec)) = workspace.index.policy(&wanted.namespace, &wanted.name) else {
         let known = workspace.index.keys(Kind::ImagePolicy);
         let hint = crate::rules::closest_policy(&args.policy, &known)

@@ -4,7 +4,7 @@
 //! Nothing is written when a policy could not be resolved, unless `--keep-going`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -22,6 +22,7 @@ use crate::report::{self, Diagnostic, Report, Summary};
 use crate::rules;
 use crate::tags::TagSource;
 use crate::update::{self, ChangeRecord, ResolveFailure, Stage};
+use crate::walk::FileSet;
 use crate::workspace::Workspace;
 
 pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
@@ -57,11 +58,11 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let source = tag_source(&args.registry, args.tags_file.as_deref(), global)?;
     let inputs = Inputs::read(&target.root, fix)?;
     let work = Target {
-        root: inputs.root.clone(),
+        root: inputs.files.root.clone(),
         only_files: target.only_files.clone(),
     };
     let config = load_config(&work, &args.root, global)?;
-    let workspace = Workspace::load(&inputs.root, &config, jobs(args.jobs));
+    let workspace = Workspace::from_files(inputs.files.clone(), &config, jobs(args.jobs));
 
     // Resolve: the tags of every policy in use (failures printed as they happen), Flux's pick.
     let needs = update::needs(&workspace);
@@ -263,7 +264,8 @@ fn report_remaining(
 /// Where the inputs are read from. With `--push` every input comes from the base commit,
 /// materialised in a scratch directory, so the user's working tree is never read or touched.
 struct Inputs {
-    root: PathBuf,
+    /// The same set of files either way: what Flux gets.
+    files: FileSet,
     /// With `--push`: the target's path inside the git repository (`""` at its top level).
     git_prefix: Option<String>,
     /// Removed on drop.
@@ -274,7 +276,7 @@ impl Inputs {
     fn read(root: &Path, fix: &FixArgs) -> Result<Inputs, Failure> {
         if !fix.push {
             return Ok(Inputs {
-                root: root.to_path_buf(),
+                files: FileSet::of_directory(root)?,
                 git_prefix: None,
                 _scratch: None,
             });
@@ -287,25 +289,18 @@ impl Inputs {
         })?;
         let prefix = crate::walk::relative_path(&toplevel, root);
         let (_, files) = git::read_base_files(&toplevel, fix.base.as_deref(), |path| {
-            (prefix.is_empty() || path.starts_with(&format!("{prefix}/")))
-                && crate::walk::is_yaml_name(path.rsplit('/').next().unwrap_or(path))
+            crate::walk::wanted_in_commit(&prefix, path)
         })?;
         let scratch = tempfile::tempdir()
             .map_err(|e| Failure(format!("cannot create a temporary directory: {e}")))?;
-        for (path, bytes) in files {
-            let relative = if prefix.is_empty() {
-                path.as_str()
-            } else {
-                &path[prefix.len() + 1..]
-            };
-            let destination = scratch.path().join(relative);
-            let written =
-                std::fs::create_dir_all(destination.parent().expect("files have a parent"))
-                    .and_then(|()| std::fs::write(&destination, bytes));
-            written.map_err(|e| Failure(format!("cannot write {}: {e}", destination.display())))?;
-        }
+        let files = FileSet::from_commit(scratch.path(), &prefix, files).map_err(|e| {
+            Failure(format!(
+                "cannot write the base commit's files to {}: {e}",
+                scratch.path().display()
+            ))
+        })?;
         Ok(Inputs {
-            root: scratch.path().to_path_buf(),
+            files,
             git_prefix: Some(prefix),
             _scratch: Some(scratch),
         })

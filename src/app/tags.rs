@@ -14,7 +14,7 @@ use crate::workspace::Workspace;
 pub fn run(args: &TagsArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let target = find_targets(&[], args.root.root.as_deref())?.remove(0);
     let config = load_config(&target, &args.root, global)?;
-    let workspace = Workspace::load(&target.root, &config, jobs(None));
+    let workspace = Workspace::load(&target.root, &config, jobs(None))?;
     let mut requests: Vec<TagRequest> = Vec::new();
     for object in workspace.index.of_kind(Kind::ImageRepository) {
         if let Spec::Repository(repository) = &object.spec {

@@ -69,14 +69,13 @@ pub fn plan(workspace: &Workspace, latest: &BTreeMap<PolicyRef, Latest>) -> Vec<
             let Some(resolved) = latest.get(policy_ref) else {
                 continue;
             };
-            if let Some(policy) = workspace.index.find(
-                crate::flux::Kind::ImagePolicy,
-                &policy_ref.namespace,
-                &policy_ref.name,
-            ) {
-                if applied_by_any(&workspace.index, policy, &file.source.path) == Some(false) {
-                    continue;
-                }
+            // The policy as the marker's cluster has it; a marker no cluster reaches is
+            // updated by nothing.
+            let Some((policy, _)) = workspace.marker_policy(file_index, policy_ref) else {
+                continue;
+            };
+            if applied_by_any(&workspace.index, policy, &file.source.path) == Some(false) {
+                continue;
             }
             let new = resolved.value_for(marker.setter.kind);
             if new == value.value {

@@ -35,10 +35,13 @@ pub fn normalize(path: &str) -> String {
         .join("/")
 }
 
-/// Whether any automation of the index applies this marker; `None` when there are none.
+/// Whether an automation of the policy's cluster applies this marker; `None` when the cluster
+/// has none.
 pub fn applied_by_any(index: &FluxIndex, policy: &FluxObject, file_path: &str) -> Option<bool> {
     applied_by(
-        index.of_kind(Kind::ImageUpdateAutomation),
+        index
+            .of_kind(Kind::ImageUpdateAutomation)
+            .filter(|automation| automation.cluster == policy.cluster),
         policy,
         file_path,
     )

@@ -44,6 +44,8 @@ pub struct FluxObject {
     pub spec: Spec,
     /// Which render produced it (objects of different renders are never duplicates).
     pub render: usize,
+    /// Which cluster applies it (0 in a repository without clusters): references resolve there.
+    pub cluster: usize,
     /// Something the model does not follow (a remote base, `replacements`, a failed build) may
     /// change or hide it: it resolves references, but rules about its content stay silent.
     pub uncertain: bool,
@@ -156,6 +158,7 @@ impl LabelSelector {
 #[derive(Debug, Clone, Copy)]
 pub struct Provenance {
     pub render: usize,
+    pub cluster: usize,
     pub uncertain: bool,
 }
 
@@ -312,6 +315,7 @@ pub fn read_object(
         labels,
         spec,
         render: provenance.render,
+        cluster: provenance.cluster,
         uncertain: provenance.uncertain,
         tree,
     })

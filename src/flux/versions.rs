@@ -11,6 +11,17 @@
 //! controller tags, image CRDs) and answers the rules' questions. Several pins of the same rank
 //! that disagree stand for clusters this repository holds but does not tie to their files: an
 //! API or field then counts as working when it works on any of them.
+//!
+//! Policy selection also changed with the Masterminds/semver that image-reflector-controller
+//! bundles; `policy::range` implements v3.5 for every Flux version:
+//!
+//! | Flux | Masterminds/semver | what a `semver` range admits differently |
+//! |---|---|---|
+//! | up to 2.3 | 3.1, 3.2 | a prerelease passes only comparators that carry one (`!=1.0.0` passes any) |
+//! | 2.4, 2.6 | 3.3.0 | as 3.2 |
+//! | 2.5 | 3.3.1 | as 3.2, and a range version with a leading zero (`>=1.02`) is rejected |
+//! | 2.7 – 2.8 | 3.4 | a prerelease passes an AND group when any comparator of it carries one |
+//! | 2.9 + | 3.5 | as 3.4; a range is at most 512 bytes and 32 `\|\|` groups |
 
 mod detect;
 
@@ -264,19 +275,6 @@ impl Feature {
         }
     }
 }
-
-/// The Masterminds/semver that image-reflector-controller bundles decides what a `semver` range
-/// admits: v3.2 until Flux 2.4, v3.3.1 in 2.5 (rejects leading zeros in ranges), v3.3.0 in 2.6,
-/// v3.4 in 2.7–2.8 (a prerelease passes an AND group when any comparator of the group carries
-/// one), v3.5 from 2.9 (ranges capped at 512 bytes and 32 `||` groups). `policy::range`
-/// implements v3.5.
-pub static MASTERMINDS_SEMVER: &[((u64, u64), &str)] = &[
-    ((0, 37), "3.2"),
-    ((2, 5), "3.3.1"),
-    ((2, 6), "3.3.0"),
-    ((2, 7), "3.4"),
-    ((2, 9), "3.5"),
-];
 
 fn minor_of(version: &Version) -> (u64, u64) {
     (version.major, version.minor)
@@ -599,7 +597,9 @@ pub struct ClusterFlux {
 
 impl ClusterFlux {
     /// Keeps the pins that decide among the files' `pins`, the config's (`flux_version` entries
-    /// for `cluster_path`, or all of them when there is no cluster) and `--flux-version`.
+    /// for `cluster_path`, or all of them when there is no cluster) and `--flux-version`. For
+    /// one cluster of several, pass the pins its own files hold, or the repository's when they
+    /// hold none.
     pub fn resolve(pins: Vec<Pin>, config: &Config, cluster_path: Option<&str>) -> ClusterFlux {
         let mut all = pins;
         all.extend(config_pins(config, cluster_path));
@@ -1113,6 +1113,20 @@ mod tests {
             paths("{{ range $c := .Changed.Changes }}{{ $c.Updated }}{{ .NewValue }}").len() == 1
         );
         assert!(paths("Automated update. {{ .AutomationObject }}").is_empty());
+    }
+
+    #[test]
+    fn the_rule_docs_hold_the_tables() {
+        for (rule, table) in [
+            ("api-version", api_table_markdown()),
+            ("automation", template_table_markdown()),
+        ] {
+            let docs = crate::rules::find(rule).unwrap().docs;
+            assert!(
+                docs.contains(&table),
+                "update the table in the `{rule}` docs to:\n{table}"
+            );
+        }
     }
 
     #[test]

@@ -5,29 +5,35 @@
 //! kustomizations works as plain files); otherwise nothing applies it and rules about its objects
 //! stay silent. Markers are not here: Flux's automation edits files, not renders.
 
+pub mod cluster;
 pub mod kustomization;
 pub mod patch;
 pub mod render;
 pub mod selector;
+pub mod substitute;
 pub mod tree;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+use cluster::Cluster;
 use kustomization::{is_kustomization_name, Kustomization, PatchBody};
-use render::{join, BuildError, Cause, Note, Sources};
+use render::{join, Build, BuildError, Cause, Note, Sources};
 use tree::{Node, Origin};
 
 use crate::flux::objects::{read_object, FluxObject, Provenance, API_GROUP};
 use crate::workspace::ScannedFile;
 
-/// One render: a root kustomization's build, or the files no kustomization lists.
+/// One render: a root kustomization's (or a Flux Kustomization's) build, or the files no
+/// kustomization lists.
 #[derive(Debug)]
 pub struct Render {
-    /// The root kustomization's folder; `None` for the files taken as written.
+    /// The folder built; `None` for the files taken as written.
     pub root: Option<String>,
-    /// Objects may be missing from it (a remote base, a path outside the repository, a failed
-    /// build): nothing is concluded from an object it lacks.
+    /// The cluster that applies it (0 in a repository without clusters).
+    pub cluster: usize,
+    /// Objects may be missing from it (a remote base, a path outside the repository): nothing
+    /// is concluded from an object it lacks.
     pub incomplete: bool,
     /// Files whose objects it applies.
     pub files: BTreeSet<usize>,
@@ -45,6 +51,11 @@ pub struct Model {
     /// Files with image objects that a kustomization sits over but none lists: applied nowhere
     /// that the model can see.
     pub unapplied: Vec<usize>,
+    /// The clusters, when the repository defines them (Flux Kustomizations, FluxInstances).
+    pub clusters: Vec<Cluster>,
+    /// With clusters, the files some cluster reaches (applies, or uses as a Helm chart); other
+    /// files get no diagnostics. `None`: the repository is one cluster and every file counts.
+    pub reached: Option<BTreeSet<usize>>,
 }
 
 /// The kustomizations of the workspace by folder; a folder with two kustomization files is
@@ -140,6 +151,7 @@ impl Model {
     pub fn build(
         root: &Path,
         files: &[ScannedFile],
+        yaml_paths: &BTreeSet<String>,
         kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
         default_namespace: &str,
     ) -> (Model, Vec<FluxObject>) {
@@ -152,60 +164,65 @@ impl Model {
         };
         let mut model = Model::default();
         let mut objects = Vec::new();
+        match cluster::discover(&sources, yaml_paths, default_namespace, &mut model.notes) {
+            Some((clusters, renders)) => {
+                for render in renders {
+                    let path = render.kustomization.path;
+                    model.add_render(
+                        &mut objects,
+                        render.result,
+                        || render.fallback,
+                        (Some(path), render.cluster),
+                        files,
+                        default_namespace,
+                    );
+                }
+                let mut reached = BTreeSet::new();
+                for cluster in &clusters {
+                    reached.extend(cluster.files.iter().copied());
+                    for dir in &cluster.chart_dirs {
+                        reached.extend(files_under(files, dir));
+                    }
+                }
+                model.reached = Some(reached);
+                model.clusters = clusters;
+            }
+            None => model.build_roots(&sources, &mut objects, default_namespace),
+        }
+        model.kustomizations = kustomizations;
+        (model, objects)
+    }
+
+    /// A repository without clusters: each kustomization no other includes is built on its own,
+    /// and the files no kustomization reaches are taken as written.
+    fn build_roots(
+        &mut self,
+        sources: &Sources,
+        objects: &mut Vec<FluxObject>,
+        default_namespace: &str,
+    ) {
+        let files = sources.files;
         let mut reached = BTreeSet::new();
-        for dir in roots(&kustomizations) {
-            let render = model.renders.len();
-            let mut files_of_render = BTreeSet::new();
-            let incomplete = match render::build(&sources, &dir) {
-                Ok(build) => {
-                    for resource in build.resources {
-                        files_of_render.insert(resource.node.origin.file);
-                        let provenance = Provenance {
-                            render,
-                            uncertain: resource.uncertain,
-                        };
-                        objects.extend(read_object(resource.node, default_namespace, provenance));
-                    }
-                    model.notes.extend(build.notes);
-                    build.incomplete
-                }
-                Err(error) => {
-                    // Flux applies nothing of a failed build; its objects still answer references,
-                    // as written and uncertain, so the one failure is the one diagnostic.
-                    for file in static_closure(&sources, &dir) {
-                        files_of_render.insert(file);
-                        let provenance = Provenance {
-                            render,
-                            uncertain: true,
-                        };
-                        objects.extend(read_objects_as_written(
-                            &files[file],
-                            file,
-                            default_namespace,
-                            provenance,
-                        ));
-                    }
-                    if !model.build_errors.contains(&error) {
-                        model.build_errors.push(error);
-                    }
-                    true
-                }
-            };
-            reached.extend(files_of_render.iter().copied());
-            model.renders.push(Render {
-                root: Some(dir),
-                incomplete,
-                files: files_of_render,
-            });
+        for dir in roots(sources.kustomizations) {
+            let result = render::build(sources, &dir);
+            let applied = self.add_render(
+                objects,
+                result,
+                || static_closure(sources, &dir),
+                (Some(dir.clone()), 0),
+                files,
+                default_namespace,
+            );
+            reached.extend(applied);
         }
         // Patch files are read by builds, never applied as objects.
         reached.extend(
-            referenced_files(&kustomizations)
+            referenced_files(sources.kustomizations)
                 .iter()
-                .filter_map(|p| by_path.get(p).copied()),
+                .filter_map(|p| sources.by_path.get(p).copied()),
         );
-        let covered: BTreeSet<&str> = kustomizations.keys().map(String::as_str).collect();
-        let render = model.renders.len();
+        let covered: BTreeSet<&str> = sources.kustomizations.keys().map(String::as_str).collect();
+        let render = self.renders.len();
         let mut as_written = BTreeSet::new();
         for (index, file) in files.iter().enumerate() {
             if reached.contains(&index) || !has_image_objects(file) {
@@ -216,12 +233,13 @@ impl Model {
             // no rule judges them.
             let unapplied = under_a_kustomization(&file.source.path, &covered);
             if unapplied {
-                model.unapplied.push(index);
+                self.unapplied.push(index);
             } else {
                 as_written.insert(index);
             }
             let provenance = Provenance {
                 render,
+                cluster: 0,
                 uncertain: unapplied,
             };
             objects.extend(read_objects_as_written(
@@ -231,13 +249,71 @@ impl Model {
                 provenance,
             ));
         }
-        model.renders.push(Render {
+        self.renders.push(Render {
             root: None,
+            cluster: 0,
             incomplete: false,
             files: as_written,
         });
-        model.kustomizations = kustomizations;
-        (model, objects)
+    }
+
+    /// Adds one build: its objects, or, when it failed, those of the files it would have read,
+    /// as uncertain (Flux applies nothing of a failed build; its objects still answer
+    /// references, so the one failure is the one diagnostic). Returns the files it applies.
+    fn add_render(
+        &mut self,
+        objects: &mut Vec<FluxObject>,
+        result: Result<Build, BuildError>,
+        fallback: impl FnOnce() -> BTreeSet<usize>,
+        (root, cluster): (Option<String>, usize),
+        files: &[ScannedFile],
+        default_namespace: &str,
+    ) -> BTreeSet<usize> {
+        let render = self.renders.len();
+        let mut applied = BTreeSet::new();
+        let incomplete = match result {
+            Ok(build) => {
+                for resource in build.resources {
+                    applied.insert(resource.node.origin.file);
+                    let provenance = Provenance {
+                        render,
+                        cluster,
+                        uncertain: resource.uncertain,
+                    };
+                    objects.extend(read_object(resource.node, default_namespace, provenance));
+                }
+                self.notes.extend(build.notes);
+                build.incomplete
+            }
+            Err(error) => {
+                for file in fallback() {
+                    applied.insert(file);
+                    let provenance = Provenance {
+                        render,
+                        cluster,
+                        uncertain: true,
+                    };
+                    objects.extend(read_objects_as_written(
+                        &files[file],
+                        file,
+                        default_namespace,
+                        provenance,
+                    ));
+                }
+                if !self.build_errors.contains(&error) {
+                    self.build_errors.push(error);
+                }
+                // What it would have applied is all there, as written.
+                false
+            }
+        };
+        self.renders.push(Render {
+            root,
+            cluster,
+            incomplete,
+            files: applied.clone(),
+        });
+        applied
     }
 
     /// `kustomize build` of one folder of the workspace, natively.
@@ -263,6 +339,34 @@ impl Model {
             .iter()
             .any(|r| r.incomplete && r.files.contains(&file))
     }
+}
+
+/// The files a build of `dir` would read, whatever fails on the way: the kustomization's
+/// resources, or the manifests kustomize-controller would list for a folder without one.
+fn would_read(sources: &Sources, yaml_paths: &BTreeSet<String>, dir: &str) -> BTreeSet<usize> {
+    if sources.kustomizations.contains_key(dir) {
+        return static_closure(sources, dir);
+    }
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    yaml_paths
+        .range(prefix.clone()..)
+        .take_while(|p| p.starts_with(&prefix))
+        .filter_map(|p| sources.by_path.get(p).copied())
+        .collect()
+}
+
+/// The parsed files under a folder of the repository.
+fn files_under(files: &[ScannedFile], dir: &str) -> BTreeSet<usize> {
+    files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| dir.is_empty() || f.source.path.starts_with(&format!("{dir}/")))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 fn paths_of(files: &[ScannedFile]) -> HashMap<String, usize> {

@@ -7,7 +7,7 @@
 //! look at. Remote bases, paths outside the repository and fields this model does not follow make
 //! a build uncertain: the objects are kept but nothing is concluded from what may be missing.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -125,6 +125,8 @@ pub struct Resource {
 #[derive(Debug, Default)]
 pub struct Build {
     pub resources: Vec<Resource>,
+    /// Every file the build read: kustomizations, resources, patches.
+    pub read: BTreeSet<usize>,
     pub notes: Vec<Note>,
     /// Objects may be missing (a remote base, a path outside the repository).
     pub incomplete: bool,
@@ -305,6 +307,7 @@ impl Resource {
 
 struct Renderer<'s, 'a> {
     sources: &'s Sources<'a>,
+    read: BTreeSet<usize>,
     /// Folders being built, to stop on a cycle as kustomize does.
     stack: Vec<String>,
     notes: Vec<Note>,
@@ -313,16 +316,33 @@ struct Renderer<'s, 'a> {
 
 /// Builds the kustomization in `dir` (repository-relative) as `kustomize build` would.
 pub fn build(sources: &Sources, dir: &str) -> Result<Build, BuildError> {
+    match sources.kustomizations.get(dir) {
+        Some(Ok(kustomization)) => build_with(sources, kustomization),
+        Some(Err(error)) => Err(error.clone()),
+        None => Err(BuildError {
+            cause: Cause::NotAKustomization,
+            message: format!(
+                "`{dir}` has no kustomization.yaml, kustomization.yml or Kustomization"
+            ),
+            origin: Origin::default(),
+        }),
+    }
+}
+
+/// Builds a kustomization that is not a file of the repository: one kustomize-controller made
+/// or changed for a Flux Kustomization.
+pub fn build_with(sources: &Sources, kustomization: &Kustomization) -> Result<Build, BuildError> {
     let mut renderer = Renderer {
         sources,
+        read: BTreeSet::new(),
         stack: Vec::new(),
         notes: Vec::new(),
         incomplete: false,
     };
-    let kustomization = renderer.kustomization(dir, None)?;
     let resources = renderer.build_kustomization(kustomization)?;
     Ok(Build {
         resources,
+        read: renderer.read,
         notes: renderer.notes,
         incomplete: renderer.incomplete,
     })
@@ -379,7 +399,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
 
     fn build_kustomization(
         &mut self,
-        kustomization: &'s Kustomization,
+        kustomization: &Kustomization,
     ) -> Result<Vec<Resource>, BuildError> {
         if self.stack.contains(&kustomization.dir) {
             return Err(Self::error(
@@ -401,9 +421,10 @@ impl<'s, 'a> Renderer<'s, 'a> {
     /// Kustomize's `accumulateTarget`: resources, generators' inputs, components, transformers.
     fn accumulate(
         &mut self,
-        k: &'s Kustomization,
+        k: &Kustomization,
         resources: &mut Vec<Resource>,
     ) -> Result<(), BuildError> {
+        self.read.insert(k.file);
         for entry in &k.resources {
             self.add_resource(k, entry, resources)?;
         }
@@ -488,6 +509,10 @@ impl<'s, 'a> Renderer<'s, 'a> {
         };
         let added = if let Some(&file) = self.sources.by_path.get(&path) {
             self.file_resources(file, entry.origin)?
+        } else if self.sources.root.join(&path).is_file() {
+            // A manifest the byte search found nothing Flux-related in: no image object, no
+            // Flux object, nothing a rule reads.
+            Vec::new()
         } else if self.sources.root.join(&path).is_dir() {
             let child = self.kustomization(&path, Some(entry.origin))?;
             if child.is_component {
@@ -509,7 +534,12 @@ impl<'s, 'a> Renderer<'s, 'a> {
     }
 
     /// The objects of one file: its documents, `kind: List` items expanded, empty ones skipped.
-    fn file_resources(&self, file: usize, named_at: Origin) -> Result<Vec<Resource>, BuildError> {
+    fn file_resources(
+        &mut self,
+        file: usize,
+        named_at: Origin,
+    ) -> Result<Vec<Resource>, BuildError> {
+        self.read.insert(file);
         let scanned = &self.sources.files[file];
         let yaml = scanned.yaml.as_ref().map_err(|error| {
             Self::error(
@@ -563,7 +593,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
 
     fn transform(
         &mut self,
-        k: &'s Kustomization,
+        k: &Kustomization,
         resources: &mut Vec<Resource>,
     ) -> Result<(), BuildError> {
         for patch in &k.patches_strategic_merge {
@@ -602,7 +632,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
 
     /// A `patches` (or `patchesJson6902`) entry: strategic merge or JSON 6902, by its content.
     fn apply_patch(
-        &self,
+        &mut self,
         k: &Kustomization,
         patch: &Patch,
         resources: &mut Vec<Resource>,
@@ -682,7 +712,11 @@ impl<'s, 'a> Renderer<'s, 'a> {
 
     /// The documents of a patch: a file's, or the inline text's (origins inside the
     /// kustomization file).
-    fn patch_documents(&self, k: &Kustomization, patch: &Patch) -> Result<Vec<Node>, BuildError> {
+    fn patch_documents(
+        &mut self,
+        k: &Kustomization,
+        patch: &Patch,
+    ) -> Result<Vec<Node>, BuildError> {
         match &patch.body {
             PatchBody::File(path) => {
                 let file = join(&k.dir, &path.value)
@@ -694,6 +728,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                             path.origin,
                         )
                     })?;
+                self.read.insert(file);
                 let scanned = &self.sources.files[file];
                 let yaml = scanned.yaml.as_ref().map_err(|error| {
                     Self::error(
@@ -721,9 +756,10 @@ impl<'s, 'a> Renderer<'s, 'a> {
                         node.origin,
                     )
                 })?;
-                let map = InlineMap::new(&self.sources.files[k.file].source, node);
+                let file = node.origin.file;
+                let map = InlineMap::new(&self.sources.files[file].source, node);
                 Ok(non_empty(yaml.documents.iter().map(|&d| {
-                    let mut tree = Node::from_yaml(&yaml, k.file, d);
+                    let mut tree = Node::from_yaml(&yaml, file, d);
                     map.relocate(&mut tree);
                     tree
                 })))

@@ -61,6 +61,15 @@ pub struct Summary {
     pub repositories: usize,
     pub errors: usize,
     pub warnings: usize,
+    /// Parsed files Flux never applies or reads: with clusters, those no cluster reaches; without,
+    /// those with image objects that a kustomization sits over but none lists. Their objects
+    /// and markers get no diagnostics (`--verbose` lists them).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub files_flux_ignores: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl std::ops::AddAssign for Summary {
@@ -73,6 +82,7 @@ impl std::ops::AddAssign for Summary {
         self.repositories += other.repositories;
         self.errors += other.errors;
         self.warnings += other.warnings;
+        self.files_flux_ignores += other.files_flux_ignores;
     }
 }
 

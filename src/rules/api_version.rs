@@ -137,17 +137,3 @@ fn listing(versions: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_docs_table_is_the_code_table() {
-        assert!(
-            super::RULE
-                .docs
-                .contains(&crate::flux::versions::api_table_markdown()),
-            "update the table in RULE.docs to:\n{}",
-            crate::flux::versions::api_table_markdown()
-        );
-    }
-}

@@ -142,17 +142,3 @@ fn check(cx: &Context, out: &mut Findings) {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_docs_table_is_the_code_table() {
-        assert!(
-            super::RULE
-                .docs
-                .contains(&crate::flux::versions::template_table_markdown()),
-            "update the table in RULE.docs to:\n{}",
-            crate::flux::versions::template_table_markdown()
-        );
-    }
-}

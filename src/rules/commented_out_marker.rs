@@ -36,7 +36,7 @@ Delete the line when nobody needs it any more; when you uncomment it, check the 
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for (index, file) in cx.workspace.files.iter().enumerate() {
+    for (index, file) in cx.files() {
         for disabled in &file.markers.commented_out {
             out.push(
                 &RULE,

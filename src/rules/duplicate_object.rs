@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use crate::flux::objects::FluxObject;
 use crate::flux::Kind;
+use crate::model::substitute::is_unresolved;
 
 use super::{Context, Findings, Rule};
 
@@ -29,12 +30,21 @@ Remove one of them, or rename it (and its markers).
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    // Each render is applied on its own; a duplicate inside a kustomize render is its build
-    // error (`kustomize-build`), so only files taken as written can define an object twice.
+    // Each cluster applies what it applies; without clusters each render is applied on its
+    // own. A duplicate inside one kustomize build is its build error (`kustomize-build`). A
+    // name holding a variable whose value is unknown is no name to compare.
+    let by_cluster = !cx.workspace.model.clusters.is_empty();
     let mut first_of: HashMap<(usize, Kind, &str, &str), &FluxObject> = HashMap::new();
     for object in cx.objects() {
+        if is_unresolved(&object.name.value) || is_unresolved(&object.namespace) {
+            continue;
+        }
         let key = (
-            object.render,
+            if by_cluster {
+                object.cluster
+            } else {
+                object.render
+            },
             object.kind,
             object.namespace.as_str(),
             object.name.value.as_str(),

@@ -34,7 +34,7 @@ Create an ImageRepository and an ImagePolicy, and mark the image field with
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for (index, file) in cx.workspace.files.iter().enumerate() {
+    for (index, file) in cx.files() {
         let Ok(yaml) = &file.yaml else { continue };
         for &document in &yaml.documents {
             for annotations in annotation_maps(yaml, document) {

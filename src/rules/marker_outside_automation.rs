@@ -41,6 +41,7 @@ fn check(cx: &Context, out: &mut Findings) {
             .workspace
             .index
             .of_kind(Kind::ImageUpdateAutomation)
+            .filter(|a| a.cluster == policy.cluster)
             .map(|a| {
                 let path = match &a.spec {
                     Spec::Automation(spec) => {

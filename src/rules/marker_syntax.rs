@@ -36,7 +36,7 @@ image: ghcr.io/org/app:1.0.0 # {"$imagepolicy": "flux-system:app"}
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for (index, file) in cx.workspace.files.iter().enumerate() {
+    for (index, file) in cx.files() {
         for error in &file.markers.syntax_errors {
             out.push(
                 &RULE,

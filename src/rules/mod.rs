@@ -146,6 +146,8 @@ pub struct Context<'a> {
     judged: Vec<usize>,
     /// The Flux the repository runs, as one cluster.
     flux: ClusterFlux,
+    /// Each cluster's Flux, when its own files pin one (else the repository's answers).
+    cluster_flux: Vec<Option<ClusterFlux>>,
     /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
     /// now and its pattern tests accept. Gathered in one pass, not once per policy.
     repository_tags: HashMap<String, BTreeSet<String>>,
@@ -171,22 +173,29 @@ impl<'a> MarkerSite<'a> {
 impl<'a> Context<'a> {
     /// Every syntactically valid marker of the repository.
     pub fn markers(&self) -> impl Iterator<Item = MarkerSite<'a>> + 'a {
-        self.workspace
+        self.files().flat_map(|(file_index, file)| {
+            file.markers
+                .markers
+                .iter()
+                .enumerate()
+                .map(move |(marker_index, marker)| MarkerSite {
+                    file_index,
+                    marker_index,
+                    file,
+                    marker,
+                })
+        })
+    }
+
+    /// The files that get diagnostics: with clusters, those a cluster reaches (a file no
+    /// cluster reads, such as a test fixture, is nothing Flux sees).
+    pub fn files(&self) -> impl Iterator<Item = (usize, &'a ScannedFile)> + 'a {
+        let workspace = self.workspace;
+        workspace
             .files
             .iter()
             .enumerate()
-            .flat_map(|(file_index, file)| {
-                file.markers
-                    .markers
-                    .iter()
-                    .enumerate()
-                    .map(move |(marker_index, marker)| MarkerSite {
-                        file_index,
-                        marker_index,
-                        file,
-                        marker,
-                    })
-            })
+            .filter(move |&(index, _)| workspace.is_reached(index))
     }
 
     /// The markers Flux applies whose problems no earlier rule has reported, with the scalar
@@ -219,17 +228,16 @@ impl<'a> Context<'a> {
         let automations = self
             .workspace
             .index
-            .of_kind(crate::flux::Kind::ImageUpdateAutomation);
+            .of_kind(crate::flux::Kind::ImageUpdateAutomation)
+            .filter(|automation| automation.cluster == policy.cluster);
         value_rule_ceiling(automations, policy, &site.file.source.path)
     }
 
-    /// The ImagePolicy a marker names, when a render applies it with certainty: what the rules
-    /// about the marker's value judge it by.
+    /// The ImagePolicy a marker names, in the clusters the marker answers to, when a render
+    /// applies it with certainty: what the rules about the marker's value judge it by.
     pub fn policy_of(&self, site: &MarkerSite) -> Option<(&'a FluxObject, &'a PolicySpec)> {
-        let policy = &site.marker.setter.policy;
         self.workspace
-            .index
-            .policy(&policy.namespace, &policy.name)
+            .marker_policy(site.file_index, &site.marker.setter.policy)
             .filter(|(object, _)| !object.uncertain)
     }
 
@@ -251,9 +259,16 @@ impl<'a> Context<'a> {
         &self.workspace.files[index]
     }
 
-    /// The Flux that runs the cluster a file belongs to (today, the repository's).
-    pub fn flux_for_file(&self, _file: usize) -> &ClusterFlux {
-        &self.flux
+    /// The Flux that runs the cluster a file belongs to: the first cluster that reads it and
+    /// pins a version, else the repository's pins.
+    pub fn flux_for_file(&self, file: usize) -> &ClusterFlux {
+        self.workspace
+            .model
+            .clusters
+            .iter()
+            .zip(&self.cluster_flux)
+            .find_map(|(cluster, flux)| flux.as_ref().filter(|_| cluster.files.contains(&file)))
+            .unwrap_or(&self.flux)
     }
 
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
@@ -331,6 +346,7 @@ impl<'a> Context<'a> {
             snapshot,
             compiled,
             flux: repository_flux(workspace, config),
+            cluster_flux: cluster_flux(workspace, config),
             repository_tags: HashMap::new(),
         };
         cx.repository_tags = cx.gather_repository_tags();
@@ -409,6 +425,29 @@ pub fn repository_flux(workspace: &Workspace, config: &Config) -> ClusterFlux {
         .enumerate()
         .map(|(i, file)| (i, &file.source, file.yaml.as_ref().ok()));
     ClusterFlux::resolve(versions::detect(files), config, None)
+}
+
+/// The Flux of each cluster whose own files pin a version (config `flux_version` for its path
+/// included); `None` where they pin nothing.
+pub fn cluster_flux(workspace: &Workspace, config: &Config) -> Vec<Option<ClusterFlux>> {
+    workspace
+        .model
+        .clusters
+        .iter()
+        .map(|cluster| {
+            let files = cluster.files.iter().map(|&i| {
+                let file = &workspace.files[i];
+                (i, &file.source, file.yaml.as_ref().ok())
+            });
+            let pins = versions::detect(files);
+            let configured = config
+                .flux_version
+                .iter()
+                .any(|setting| setting.cluster_path.as_deref() == Some(cluster.path.as_str()));
+            (!pins.is_empty() || configured)
+                .then(|| ClusterFlux::resolve(pins, config, Some(&cluster.path)))
+        })
+        .collect()
 }
 
 /// A rule's result before severities and positions are applied.
@@ -522,14 +561,8 @@ pub fn run(
         files_scanned: workspace.stats.files_scanned,
         yaml_files: workspace.stats.yaml_files,
         markers: cx.markers().count(),
-        policies: workspace
-            .index
-            .of_kind(crate::flux::Kind::ImagePolicy)
-            .count(),
-        repositories: workspace
-            .index
-            .of_kind(crate::flux::Kind::ImageRepository)
-            .count(),
+        policies: definitions(workspace, crate::flux::Kind::ImagePolicy),
+        repositories: definitions(workspace, crate::flux::Kind::ImageRepository),
         errors: diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Error)
@@ -538,8 +571,20 @@ pub fn run(
             .iter()
             .filter(|d| d.severity == Severity::Warning)
             .count(),
+        files_flux_ignores: workspace.files_flux_ignores().len(),
     };
     (diagnostics, summary)
+}
+
+/// How many objects of a kind the repository writes: a definition that several renders or
+/// clusters apply counts once.
+fn definitions(workspace: &Workspace, kind: crate::flux::Kind) -> usize {
+    workspace
+        .index
+        .of_kind(kind)
+        .map(|object| object.name.origin())
+        .collect::<HashSet<_>>()
+        .len()
 }
 
 /// A finding as reported, with its file's index: its configured severity and position; `None`

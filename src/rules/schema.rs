@@ -3,6 +3,7 @@
 use super::{Context, Findings, Rule};
 use crate::flux::objects::FluxObject;
 use crate::flux::schema::{closest_field, object_shape, Shape};
+use crate::flux::versions::Feature;
 use crate::flux::Kind;
 use crate::model::tree::{Node, Origin, Value};
 use crate::scan::yaml::Style;
@@ -15,7 +16,10 @@ pub static RULE: Rule = Rule {
 Fields of ImageRepository, ImagePolicy and ImageUpdateAutomation that the `v1` CRDs do not
 define (`filterTag`, `imageRepositoryref`), values of the wrong type (`insecure: "yes"` as a
 string, a map where a string belongs), and missing required fields (`metadata.name`,
-`spec.image`, `spec.interval`, `spec.imageRepositoryRef.name`).
+`spec.image`, `spec.interval`, `spec.imageRepositoryRef.name`). On Flux 2.6 and later (the
+version as `api-version` reads it), an ImagePolicy's `spec.interval` without
+`digestReflectionPolicy: Always`, or `Always` without an `interval`: the CRD's validation rules
+reject both.
 
 ## Why it matters in Flux
 Unknown fields are dropped by the API server (or rejected, with strict field validation), so a
@@ -37,6 +41,14 @@ Use the field the help names (`filterTags`).
 fn check(cx: &Context, out: &mut Findings) {
     for object in cx.objects() {
         walk(object, &object.tree, object_shape(object.kind), "", out);
+        if object.kind == Kind::ImagePolicy
+            && cx
+                .flux_for_file(object.file)
+                .feature(Feature::DigestReflection)
+                .is_none()
+        {
+            interval_needs_always(object, out);
+        }
         for (path, required) in required_fields(object.kind) {
             if object.tree.path(path).is_none() {
                 let parent = object
@@ -64,6 +76,33 @@ fn check(cx: &Context, out: &mut Findings) {
             }
         }
     }
+}
+
+/// ImagePolicy's validation rules (image-reflector-controller 0.35, Flux 2.6): `spec.interval`
+/// is accepted only with, and required by, `digestReflectionPolicy: Always`.
+fn interval_needs_always(object: &FluxObject, out: &mut Findings) {
+    let interval = object.tree.path(&["spec", "interval"]);
+    let reflection = object.tree.path(&["spec", "digestReflectionPolicy"]);
+    let always = reflection.and_then(Node::str) == Some("Always");
+    let (node, message, help) = match (interval, always) {
+        (Some(interval), false) => (
+            interval,
+            "`spec.interval` is only accepted when `spec.digestReflectionPolicy` is `Always`; Kubernetes rejects the ImagePolicy",
+            "remove `spec.interval`, or set `spec.digestReflectionPolicy: Always`",
+        ),
+        (None, true) => (
+            reflection.unwrap_or(&object.tree),
+            "`spec.digestReflectionPolicy: Always` needs `spec.interval`; Kubernetes rejects the ImagePolicy",
+            "set `spec.interval` (how often to look up the digest, e.g. `10m`), or use `IfNotPresent`",
+        ),
+        _ => return,
+    };
+    out.push_at(
+        &RULE,
+        node.origin,
+        format!("ImagePolicy `{}`: {message}", object.key()),
+        help.to_string(),
+    );
 }
 
 fn required_fields(kind: Kind) -> &'static [(&'static [&'static str], &'static str)] {

@@ -2,6 +2,8 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::Kind;
+use crate::model::substitute::{could_be, is_unresolved};
+use crate::scan::marker::PolicyRef;
 
 pub static RULE: Rule = Rule {
     id: "unknown-policy",
@@ -36,32 +38,60 @@ fn check(cx: &Context, out: &mut Findings) {
     known.extend(cx.config.external_policies.iter().map(|p| p.to_string()));
     for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
+        let wanted = policy.to_string();
+        if is_unresolved(&wanted) {
+            out.push(
+                &RULE,
+                site.file_index,
+                site.marker.span,
+                format!("the marker names `{wanted}` literally: image automation reads this file from git, where `postBuild.substitute` has not run, so no ImagePolicy has that name"),
+                "name the policy as it is after substitution in each cluster (a marker cannot vary per cluster: keep one file per cluster, or one policy name for all)".to_string(),
+            );
+            out.block(&site);
+            continue;
+        }
+        let clusters = cx.workspace.marker_clusters(site.file_index);
         // A render that may lack objects (a remote base) could define it: never guessed.
         if cx
             .workspace
-            .index
-            .policy(&policy.namespace, &policy.name)
+            .marker_policy(site.file_index, policy)
             .is_some()
             || cx.config.external_policies.contains(policy)
             || cx
                 .workspace
                 .model
                 .file_in_incomplete_render(site.file_index)
+            || a_name_could_be(cx, &clusters, policy)
         {
             continue;
         }
-        let wanted = policy.to_string();
+        let elsewhere: Vec<&str> = cx
+            .workspace
+            .index
+            .clusters_defining(Kind::ImagePolicy, &policy.namespace, &policy.name)
+            .into_iter()
+            .filter_map(|c| cx.workspace.model.clusters.get(c))
+            .map(|c| c.name.as_str())
+            .collect();
+        let message = if elsewhere.is_empty() {
+            format!("no ImagePolicy `{wanted}` is defined in this repository")
+        } else {
+            let here: Vec<&str> = clusters
+                .iter()
+                .filter_map(|&c| cx.workspace.model.clusters.get(c))
+                .map(|c| c.name.as_str())
+                .collect();
+            format!(
+                "no ImagePolicy `{wanted}` in cluster `{}`, where Flux reads this file; only cluster `{}` defines it",
+                here.join("`, `"),
+                elsewhere.join("`, `")
+            )
+        };
         let help = match closest_name(&wanted, &known) {
             Some(closest) => format!("did you mean `{closest}`? (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"),
             None => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
         };
-        out.push(
-            &RULE,
-            site.file_index,
-            site.marker.span,
-            format!("no ImagePolicy `{wanted}` is defined in this repository"),
-            help,
-        );
+        out.push(&RULE, site.file_index, site.marker.span, message, help);
         out.block(&site);
     }
     for test in &cx.workspace.pattern_tests {
@@ -85,6 +115,19 @@ fn check(cx: &Context, out: &mut Findings) {
             help,
         );
     }
+}
+
+/// Whether an ImagePolicy of the marker's clusters has a name holding a variable whose value
+/// is unknown (`${cluster}-app`) that could be the one the marker names.
+fn a_name_could_be(cx: &Context, clusters: &[usize], policy: &PolicyRef) -> bool {
+    cx.workspace
+        .index
+        .of_kind(Kind::ImagePolicy)
+        .filter(|p| clusters.contains(&p.cluster) && is_unresolved(&p.name.value))
+        .any(|p| {
+            (p.namespace == policy.namespace || is_unresolved(&p.namespace))
+                && could_be(&p.name.value, &policy.name)
+        })
 }
 
 /// The known `ns:name` nearest to a wanted one: names within a third of their length in edits

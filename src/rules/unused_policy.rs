@@ -1,10 +1,11 @@
 //! Rule `unused-policy`; its documentation is `RULE.docs`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{closest_policy, Context, Findings, Rule};
 use crate::flux::objects::FluxObject;
 use crate::flux::Kind;
+use crate::model::substitute::{could_be, is_unresolved};
 use crate::model::tree::Origin;
 use crate::source::Span;
 use crate::workspace::ScannedFile;
@@ -38,12 +39,15 @@ fn check(cx: &Context, out: &mut Findings) {
         .markers()
         .map(|site| site.marker.setter.policy.to_string())
         .collect();
+    // A marker naming `${…}` could mean any policy its pattern fits (and is wrong itself).
+    let patterns: Vec<&String> = used.iter().filter(|u| is_unresolved(u)).collect();
+    let is_used = |key: &str| used.contains(key) || patterns.iter().any(|p| could_be(p, key));
     let known = cx.workspace.index.keys(Kind::ImagePolicy);
     let typos = marker_typos(cx, &known);
     // A base policy that several roots render is used when any of its renders is.
     let mut by_name: BTreeMap<Origin, Vec<&FluxObject>> = BTreeMap::new();
     for policy in cx.workspace.index.of_kind(Kind::ImagePolicy) {
-        if !policy.uncertain {
+        if !policy.uncertain && !is_unresolved(&policy.name.value) {
             by_name
                 .entry(policy.name.origin())
                 .or_default()
@@ -51,11 +55,11 @@ fn check(cx: &Context, out: &mut Findings) {
         }
     }
     for renders in by_name.values() {
-        if renders.iter().any(|policy| used.contains(&policy.key())) {
+        if renders.iter().any(|policy| is_used(&policy.key())) {
             continue;
         }
         let key = renders[0].key();
-        let help = match typos.iter().find(|typo| typo.meant == key) {
+        let help = match typos.get(&key) {
             Some(typo) => format!(
                 "did you mean this policy in the marker at {}, which {}? Fix that marker rather than deleting the policy",
                 typo.at, typo.problem
@@ -77,31 +81,31 @@ struct MarkerTypo {
     at: String,
     /// What is wrong with the marker, after "which".
     problem: String,
-    /// The known policy it was meant for.
-    meant: String,
 }
 
 /// Markers whose policy is defined nowhere but is close to a known one, and marker attempts
-/// that Flux ignores (`marker-syntax`) but that name a known policy.
-fn marker_typos(cx: &Context, known: &[String]) -> Vec<MarkerTypo> {
+/// that Flux ignores (`marker-syntax`) but that name a known policy: the first such marker for
+/// each policy it was meant for.
+fn marker_typos(cx: &Context, known: &[String]) -> HashMap<String, MarkerTypo> {
     let at = |file: &ScannedFile, span: Span| {
         format!("{}:{}", file.source.path, file.source.line_of(span.start))
     };
-    let mut typos = Vec::new();
+    let mut typos = HashMap::new();
     for site in cx.markers() {
         if cx.policy_of(&site).is_some() {
             continue;
         }
         let named = site.marker.setter.policy.to_string();
         if let Some(meant) = closest_policy(&named, known) {
-            typos.push(MarkerTypo {
-                at: at(site.file, site.marker.span),
-                problem: format!("names `{named}`"),
-                meant: meant.to_string(),
-            });
+            typos
+                .entry(meant.to_string())
+                .or_insert_with(|| MarkerTypo {
+                    at: at(site.file, site.marker.span),
+                    problem: format!("names `{named}`"),
+                });
         }
     }
-    for file in &cx.workspace.files {
+    for (_, file) in cx.files() {
         for error in &file.markers.syntax_errors {
             let Some(named) = &error.intended_policy else {
                 continue;
@@ -113,11 +117,12 @@ fn marker_typos(cx: &Context, known: &[String]) -> Vec<MarkerTypo> {
                 .map(String::as_str)
                 .or_else(|| closest_policy(named, known));
             if let Some(meant) = meant {
-                typos.push(MarkerTypo {
-                    at: at(file, error.span),
-                    problem: "Flux cannot read (`marker-syntax`)".to_string(),
-                    meant: meant.to_string(),
-                });
+                typos
+                    .entry(meant.to_string())
+                    .or_insert_with(|| MarkerTypo {
+                        at: at(file, error.span),
+                        problem: "Flux cannot read (`marker-syntax`)".to_string(),
+                    });
             }
         }
     }

@@ -30,7 +30,7 @@ in values files instead.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for (index, file) in cx.workspace.files.iter().enumerate() {
+    for (index, file) in cx.files() {
         let Err(error) = &file.yaml else { continue };
         let mentions_marker = crate::scan::marker::mentions_marker(file.source.text.as_bytes());
         if !mentions_marker && !file.mentions_image_api {

@@ -292,14 +292,14 @@ pub enum CommentKind {
 /// Everything else is prose, however often it says `$imagepolicy`.
 pub fn classify_comment(text: &str) -> CommentKind {
     let after_hashes = text.trim_start_matches('#');
-    let stripped = after_hashes.trim_start_matches([' ', '\t']);
-    if let Some(behind_second_hash) = stripped.strip_prefix('#') {
-        return match classify_comment(behind_second_hash) {
-            CommentKind::Other => CommentKind::Other,
-            CommentKind::Attempt(_) | CommentKind::CommentedOut => CommentKind::CommentedOut,
-        };
-    }
+    let stripped = after_hashes.trim_start_matches(['#', ' ', '\t']);
+    let behind_second_hash = after_hashes
+        .trim_start_matches([' ', '\t'])
+        .starts_with('#');
     if is_marker_attempt(stripped) {
+        if behind_second_hash {
+            return CommentKind::CommentedOut;
+        }
         // kyaml strips every leading `#` and hands the rest to Go's JSON decoder.
         return CommentKind::Attempt(parse_setter_json(after_hashes));
     }
@@ -350,22 +350,31 @@ fn names_setter(value: Option<&str>) -> bool {
 /// A key that is `wanted` or a near miss of it: another case, `$` missing, `-` or `_` inside, or
 /// a typo of up to two letters (a third of the word) for the longer keys.
 fn key_near(key: &str, wanted: &str) -> bool {
-    let normalize = |s: &str| -> String {
-        s.chars()
+    fn letters(text: &str) -> impl Iterator<Item = char> + '_ {
+        text.chars()
             .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
-    let (key, wanted) = (normalize(key), normalize(wanted));
-    key == wanted || (wanted.len() > 6 && strsim::levenshtein(&key, &wanted) <= 2)
+    }
+    let wanted: Vec<char> = letters(wanted).collect();
+    // Two edits cannot bridge a longer difference in length, so a long key is read no further.
+    let key: Vec<char> = letters(key).take(wanted.len() + 3).collect();
+    key == wanted
+        || (wanted.len() > 6
+            && key.len().abs_diff(wanted.len()) <= 2
+            && strsim::generic_levenshtein(&key, &wanted) <= 2)
 }
 
 /// A `key: value` or `- value` YAML line ending in a marker attempt of its own.
 fn is_commented_out_line(text: &str) -> bool {
-    let has_trailing_attempt = text.match_indices(" #").any(|(at, _)| {
-        let comment = text[at + 2..].trim_start_matches(['#', ' ', '\t']);
-        is_marker_attempt(comment)
-    });
+    // Only the first few ` #` that open an object are tried: a line holds one comment, and a
+    // hostile one must not cost more than a few passes.
+    const CANDIDATES: usize = 8;
+    let has_trailing_attempt = text
+        .match_indices(" #")
+        .map(|(at, _)| text[at + 2..].trim_start_matches(['#', ' ', '\t']))
+        .filter(|comment| opens_object(comment.as_bytes()))
+        .take(CANDIDATES)
+        .any(is_marker_attempt);
     if !has_trailing_attempt {
         return false;
     }
@@ -838,6 +847,14 @@ mod tests {
         ] {
             assert_eq!(intended_policy(comment).as_deref(), intended, "{comment}");
         }
+    }
+
+    #[test]
+    fn hostile_comments_are_classified_without_deep_recursion_or_quadratic_work() {
+        let hashes = "# ".repeat(200_000) + r#"{"$imagepolicy": "ns:p"}"#;
+        assert_eq!(classify_comment(&hashes), CommentKind::CommentedOut);
+        let openers = "a: b".to_string() + &" #{a".repeat(200_000);
+        assert_eq!(classify_comment(&openers), CommentKind::Other);
     }
 
     #[test]

@@ -50,6 +50,29 @@ pub fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("JSON output")
 }
 
+/// `rule file:line` of every diagnostic of a JSON report, in report order.
+pub fn diagnostic_locations(output: &Output) -> Vec<String> {
+    locations_of(&json(output), None)
+}
+
+/// `rule file:line` of the diagnostics of a JSON report with this severity (`None`: all).
+pub fn locations_of(report: &serde_json::Value, severity: Option<&str>) -> Vec<String> {
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| severity.is_none_or(|wanted| d["severity"] == wanted))
+        .map(|d| {
+            format!(
+                "{} {}:{}",
+                d["rule"].as_str().unwrap(),
+                d["file"].as_str().unwrap(),
+                d["line"]
+            )
+        })
+        .collect()
+}
+
 /// Copies a directory tree (fixtures are copied before `--fix` touches them).
 pub fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {

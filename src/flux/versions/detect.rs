@@ -106,10 +106,10 @@ fn controller_images(text: &str) -> Vec<Found> {
     found
 }
 
-/// `v2.8.8` or `2.8.8`: a release, never a prerelease.
+/// `v2.8.8` or `2.8.8`; a release candidate (`v2.0.0-rc.5`) stands for its release line.
 fn parse_release(text: &str) -> Option<Version> {
     let version = Version::parse(text.strip_prefix('v').unwrap_or(text)).ok()?;
-    version.pre.is_empty().then_some(version)
+    Some(Version::new(version.major, version.minor, version.patch))
 }
 
 /// FluxInstances and image CRDs among the documents.
@@ -137,7 +137,7 @@ fn flux_instance(yaml: &YamlFile, document: NodeId) -> Option<Found> {
     let node = yaml.path(document, &["spec", "distribution", "version"])?;
     let written = yaml.scalar(node)?;
     Some((
-        super::resolve_written(written).ok(),
+        Some(super::resolve_written(written).ok()?),
         PinSource::FluxInstance {
             written: written.to_string(),
         },
@@ -220,6 +220,11 @@ mod tests {
         assert_eq!(pins[0].location, "infra/crds.yaml:3");
         let (file, span) = pins[0].at.unwrap();
         assert_eq!((file, &text[span.range()]), (7, "v2.8.8"));
+        let candidate = text.replace("v2.8.8", "v2.0.0-rc.5");
+        assert_eq!(
+            pins_of("crds.yaml", &candidate)[0].version,
+            Some(Version::new(2, 0, 0))
+        );
         // The header counts only where it opens the file.
         let later = format!("apiVersion: v1\nkind: Namespace\n---\n{}", &text[4..]);
         assert!(pins_of("x.yaml", &later).is_empty());
@@ -248,6 +253,8 @@ mod tests {
             pins[0].describe(),
             "Flux 2.4.0 (FluxInstance version `2.4.x` at clusters/a/flux-instance.yaml:7)"
         );
+        // A version that names no release pins nothing (the next source decides).
+        assert!(pins_of("i.yaml", &text.replace("\"2.4.x\"", "latest")).is_empty());
     }
 
     #[test]

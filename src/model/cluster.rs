@@ -1,0 +1,672 @@
+//! Clusters: what each cluster's Flux applies from this repository. A cluster starts at a Flux
+//! bootstrap (a Flux Kustomization that applies its own folder, as `flux bootstrap` writes in
+//! `flux-system/gotk-sync.yaml`), at a Flux Operator `FluxInstance`'s `spec.sync.path`, or, when
+//! the bootstrap was made out of band, at the Flux Kustomizations nothing here applies (those in
+//! one folder being one cluster, as one bootstrap path applies a folder). From there every Flux
+//! Kustomization it applies is followed as kustomize-controller builds it: its `spec.path`
+//! (the kustomization there, or one generated from the folder's manifests), then its
+//! `targetNamespace`, `namePrefix`, `nameSuffix`, `patches` and `components`, then
+//! `postBuild.substitute`. Flux Kustomizations of another source (an OCIRepository, another
+//! repository's GitRepository) are not followed.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+
+use base64::Engine;
+
+use super::kustomization::{is_kustomization_name, Kustomization, Patch, PatchBody, Text};
+use super::render::{self, Build, BuildError, Cause, Note, Resource, Sources};
+use super::substitute::Variables;
+use super::tree::{Node, Origin};
+use crate::flux::automation::normalize;
+
+const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
+
+/// A Flux Kustomization (`kustomize.toolkit.fluxcd.io`), as its cluster sees it.
+#[derive(Debug, Clone)]
+pub struct FluxKustomization {
+    pub name: String,
+    pub namespace: String,
+    /// The document that defines it.
+    pub origin: Origin,
+    /// `spec.path`, repository-relative and normalised (`""` is the root).
+    pub path: String,
+    pub path_origin: Origin,
+    source_kind: String,
+    source_name: String,
+    source_namespace: String,
+    target_namespace: Option<Text>,
+    name_prefix: Option<Text>,
+    name_suffix: Option<Text>,
+    patches: Vec<Patch>,
+    components: Vec<Text>,
+    /// `postBuild.substitute`; `None` without `postBuild` (then nothing is substituted).
+    substitute: Option<BTreeMap<String, String>>,
+    /// `postBuild.substituteFrom`: (kind, name, optional).
+    substitute_from: Vec<(String, String, bool)>,
+    /// A FluxInstance's `spec.sync.url`: the repository it syncs.
+    sync_url: Option<String>,
+    /// Applied by a Flux Kustomization whose build fails: what it would apply is unknown.
+    uncertain: bool,
+}
+
+fn text(node: Option<&Node>) -> Option<Text> {
+    let node = node?;
+    Some(Text {
+        value: node.str()?.to_string(),
+        origin: node.origin,
+    })
+}
+
+impl FluxKustomization {
+    pub fn is_one(object: &Node) -> bool {
+        object.path_str(&["kind"]) == Some("Kustomization")
+            && object
+                .path_str(&["apiVersion"])
+                .is_some_and(|v| v.starts_with(KUSTOMIZE_GROUP))
+    }
+
+    /// Reads a Flux Kustomization object; `None` for anything else.
+    pub fn read(object: &Node, default_namespace: &str) -> Option<FluxKustomization> {
+        if !FluxKustomization::is_one(object) {
+            return None;
+        }
+        let spec = object.get("spec");
+        let at = |path: &[&str]| spec.and_then(|s| s.path(path));
+        let namespace = object
+            .path_str(&["metadata", "namespace"])
+            .filter(|ns| !ns.is_empty())
+            .unwrap_or(default_namespace)
+            .to_string();
+        let path = at(&["path"]);
+        let patches = at(&["patches"])
+            .map(|list| {
+                list.items()
+                    .iter()
+                    .filter_map(|entry| {
+                        let patch = entry.get("patch")?;
+                        Some(Patch {
+                            body: PatchBody::Inline(patch.clone()),
+                            target: entry.get("target").cloned(),
+                            allow_name_change: false,
+                            allow_kind_change: false,
+                            origin: entry.origin,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let post_build = at(&["postBuild"]);
+        Some(FluxKustomization {
+            name: object
+                .path_str(&["metadata", "name"])
+                .unwrap_or_default()
+                .to_string(),
+            source_namespace: at(&["sourceRef", "namespace"])
+                .and_then(Node::str)
+                .unwrap_or(&namespace)
+                .to_string(),
+            namespace,
+            origin: object.origin,
+            path: normalize(path.and_then(Node::str).unwrap_or_default()),
+            path_origin: path.map_or(object.origin, |p| p.origin),
+            source_kind: at(&["sourceRef", "kind"])
+                .and_then(Node::str)
+                .unwrap_or_default()
+                .to_string(),
+            source_name: at(&["sourceRef", "name"])
+                .and_then(Node::str)
+                .unwrap_or_default()
+                .to_string(),
+            target_namespace: text(at(&["targetNamespace"])),
+            name_prefix: text(at(&["namePrefix"])),
+            name_suffix: text(at(&["nameSuffix"])),
+            patches,
+            components: at(&["components"])
+                .map(|list| list.items().iter().filter_map(|c| text(Some(c))).collect())
+                .unwrap_or_default(),
+            substitute: post_build.map(|pb| {
+                pb.get("substitute")
+                    .map(Node::string_map)
+                    .unwrap_or_default()
+            }),
+            substitute_from: post_build
+                .and_then(|pb| pb.get("substituteFrom"))
+                .map(|list| {
+                    list.items()
+                        .iter()
+                        .map(|source| {
+                            (
+                                source.path_str(&["kind"]).unwrap_or_default().to_string(),
+                                source.path_str(&["name"]).unwrap_or_default().to_string(),
+                                source.path_str(&["optional"]) == Some("true"),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            sync_url: None,
+            uncertain: false,
+        })
+    }
+
+    /// The kustomization kustomize-controller builds: the one at `spec.path` (or one generated
+    /// from the folder's manifests), with the Flux Kustomization's own fields laid over it.
+    fn kustomization(
+        &self,
+        sources: &Sources,
+        yaml_paths: &BTreeSet<String>,
+    ) -> Result<Kustomization, BuildError> {
+        let mut k = match sources.kustomizations.get(&self.path) {
+            Some(Ok(k)) => k.clone(),
+            Some(Err(error)) => return Err(error.clone()),
+            None => self.generated(sources, yaml_paths)?,
+        };
+        if let Some(namespace) = &self.target_namespace {
+            k.namespace = Some(namespace.clone());
+        }
+        if let Some(prefix) = &self.name_prefix {
+            k.name_prefix = Some(prefix.clone());
+        }
+        if let Some(suffix) = &self.name_suffix {
+            k.name_suffix = Some(suffix.clone());
+        }
+        k.patches.extend(self.patches.iter().cloned());
+        k.components.extend(self.components.iter().cloned());
+        Ok(k)
+    }
+
+    /// kustomize-controller's generated kustomization: every manifest under the folder, a
+    /// sub-folder with its own kustomization taken whole.
+    fn generated(
+        &self,
+        sources: &Sources,
+        yaml_paths: &BTreeSet<String>,
+    ) -> Result<Kustomization, BuildError> {
+        let prefix = if self.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.path)
+        };
+        if !self.path.is_empty() && !sources.root.join(&self.path).is_dir() {
+            return Err(BuildError {
+                cause: Cause::MissingResource,
+                message: format!(
+                    "the Flux Kustomization's path `{}` does not exist",
+                    self.path
+                ),
+                origin: self.path_origin,
+            });
+        }
+        let mut resources: Vec<Text> = Vec::new();
+        let mut taken_dirs: HashSet<String> = HashSet::new();
+        for path in yaml_paths
+            .range(prefix.clone()..)
+            .take_while(|p| p.starts_with(&prefix))
+        {
+            let relative = &path[prefix.len()..];
+            // The first folder on the way down that has a kustomization is a resource of its own.
+            let mut dir = String::new();
+            let mut whole_dir = None;
+            let mut parts: Vec<&str> = relative.split('/').collect();
+            let name = parts.pop().unwrap_or_default();
+            for part in parts {
+                dir = if dir.is_empty() {
+                    part.to_string()
+                } else {
+                    format!("{dir}/{part}")
+                };
+                if sources
+                    .kustomizations
+                    .contains_key(&format!("{prefix}{dir}"))
+                {
+                    whole_dir = Some(dir.clone());
+                    break;
+                }
+            }
+            let entry = match whole_dir {
+                Some(dir) if taken_dirs.insert(dir.clone()) => dir,
+                Some(_) => continue,
+                None if is_kustomization_name(name) => continue,
+                None => relative.to_string(),
+            };
+            resources.push(Text {
+                value: entry,
+                origin: self.path_origin,
+            });
+        }
+        Ok(Kustomization {
+            dir: self.path.clone(),
+            file: self.origin.file,
+            resources,
+            ..Kustomization::default()
+        })
+    }
+
+    pub fn build(
+        &self,
+        sources: &Sources,
+        yaml_paths: &BTreeSet<String>,
+    ) -> Result<Build, BuildError> {
+        render::build_with(sources, &self.kustomization(sources, yaml_paths)?)
+    }
+}
+
+/// A cluster of the repository.
+#[derive(Debug, Default)]
+pub struct Cluster {
+    /// How it is named in messages: the bootstrap's path, or the folder of its roots.
+    pub name: String,
+    /// The path its bootstrap syncs (for `flux_version` per cluster path).
+    pub path: String,
+    /// Files whose objects it applies.
+    pub files: BTreeSet<usize>,
+    /// Folders of this repository that its HelmReleases use as charts.
+    pub chart_dirs: BTreeSet<String>,
+}
+
+/// One Flux Kustomization's build inside a cluster.
+pub struct ClusterRender {
+    pub cluster: usize,
+    pub kustomization: FluxKustomization,
+    pub result: Result<Build, BuildError>,
+    /// The files it would have applied, when the build failed.
+    pub fallback: BTreeSet<usize>,
+}
+
+/// Every Flux Kustomization and FluxInstance written in the repository's files.
+fn written_roots(
+    files: &[crate::workspace::ScannedFile],
+    default_namespace: &str,
+) -> (Vec<FluxKustomization>, Vec<FluxKustomization>) {
+    let mut kustomizations = Vec::new();
+    let mut instances = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let Ok(yaml) = &file.yaml else { continue };
+        for &document in &yaml.documents {
+            let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
+            let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
+            if api_version.starts_with(KUSTOMIZE_GROUP) && kind == "Kustomization" {
+                let tree = Node::from_yaml(yaml, index, document);
+                kustomizations.extend(FluxKustomization::read(&tree, default_namespace));
+            } else if api_version.starts_with("fluxcd.controlplane.io/") && kind == "FluxInstance" {
+                let tree = Node::from_yaml(yaml, index, document);
+                instances.extend(flux_instance(&tree, default_namespace));
+            }
+        }
+    }
+    (kustomizations, instances)
+}
+
+/// A FluxInstance's sync, as the Flux Kustomization the operator creates for it.
+fn flux_instance(object: &Node, default_namespace: &str) -> Option<FluxKustomization> {
+    let sync = object.path(&["spec", "sync"])?;
+    let path = sync.get("path");
+    Some(FluxKustomization {
+        name: object
+            .path_str(&["metadata", "name"])
+            .unwrap_or_default()
+            .to_string(),
+        namespace: object
+            .path_str(&["metadata", "namespace"])
+            .unwrap_or(default_namespace)
+            .to_string(),
+        origin: object.origin,
+        path: normalize(path.and_then(Node::str).unwrap_or_default()),
+        path_origin: path.map_or(object.origin, |p| p.origin),
+        source_kind: sync
+            .path_str(&["kind"])
+            .unwrap_or("GitRepository")
+            .to_string(),
+        source_name: String::new(),
+        source_namespace: String::new(),
+        target_namespace: None,
+        name_prefix: None,
+        name_suffix: None,
+        patches: Vec::new(),
+        components: Vec::new(),
+        substitute: None,
+        substitute_from: Vec::new(),
+        sync_url: sync.path_str(&["url"]).map(str::to_string),
+        uncertain: false,
+    })
+}
+
+/// The GitRepositories written in the repository: `namespace/name` → URL.
+fn git_repositories(
+    files: &[crate::workspace::ScannedFile],
+    default_namespace: &str,
+) -> BTreeMap<String, String> {
+    let mut repositories = BTreeMap::new();
+    for file in files {
+        let Ok(yaml) = &file.yaml else { continue };
+        for &document in &yaml.documents {
+            let is_git_repository = yaml.path_str(document, &["kind"]) == Some("GitRepository")
+                && yaml
+                    .path_str(document, &["apiVersion"])
+                    .is_some_and(|v| v.starts_with("source.toolkit.fluxcd.io/"));
+            if !is_git_repository {
+                continue;
+            }
+            let namespace = yaml
+                .path_str(document, &["metadata", "namespace"])
+                .unwrap_or(default_namespace);
+            let name = yaml
+                .path_str(document, &["metadata", "name"])
+                .unwrap_or_default();
+            let url = yaml
+                .path_str(document, &["spec", "url"])
+                .unwrap_or_default();
+            repositories.insert(format!("{namespace}/{name}"), url.to_string());
+        }
+    }
+    repositories
+}
+
+/// The clusters of the repository and every Flux Kustomization build in each; `None` when the
+/// repository holds no Flux Kustomization and no FluxInstance.
+pub fn discover(
+    sources: &Sources,
+    yaml_paths: &BTreeSet<String>,
+    default_namespace: &str,
+    notes: &mut Vec<Note>,
+) -> Option<(Vec<Cluster>, Vec<ClusterRender>)> {
+    let (written, instances) = written_roots(sources.files, default_namespace);
+    if written.is_empty() && instances.is_empty() {
+        return None;
+    }
+    let repositories = git_repositories(sources.files, default_namespace);
+    // Which written Flux Kustomization applies which, from a build of each as written.
+    let index_of: BTreeMap<Origin, usize> = written
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.origin, i))
+        .collect();
+    let mut applied_by_other = vec![false; written.len()];
+    let mut applies_itself = vec![false; written.len()];
+    // FluxInstances apply what their sync path holds, as bootstraps do.
+    let appliers = written.iter().enumerate().map(|(i, k)| (Some(i), k));
+    for (i, kustomization) in appliers.chain(instances.iter().map(|k| (None, k))) {
+        let Ok(build) = kustomization.build(sources, yaml_paths) else {
+            continue;
+        };
+        for resource in &build.resources {
+            if let Some(&j) = index_of.get(&resource.node.origin) {
+                if i == Some(j) {
+                    applies_itself[j] = true;
+                } else {
+                    applied_by_other[j] = true;
+                }
+            }
+        }
+    }
+    // Roots: bootstraps and FluxInstances alone; out-of-band roots by folder.
+    let mut groups: BTreeMap<String, Vec<FluxKustomization>> = BTreeMap::new();
+    let mut clusters_roots: Vec<(String, String, Vec<FluxKustomization>)> = Vec::new();
+    for instance in instances {
+        clusters_roots.push((instance.path.clone(), instance.path.clone(), vec![instance]));
+    }
+    for (i, kustomization) in written.iter().enumerate() {
+        if applied_by_other[i] {
+            continue;
+        }
+        let file = &sources.files[kustomization.origin.file].source.path;
+        if applies_itself[i] || file.ends_with("gotk-sync.yaml") {
+            clusters_roots.push((
+                kustomization.path.clone(),
+                kustomization.path.clone(),
+                vec![kustomization.clone()],
+            ));
+        } else {
+            let dir = file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+            groups.entry(dir).or_default().push(kustomization.clone());
+        }
+    }
+    // This repository is what the bootstraps sync: their GitRepositories' URLs.
+    let this_repository: BTreeSet<String> = clusters_roots
+        .iter()
+        .flat_map(|(_, _, roots)| roots)
+        .filter_map(|root| {
+            root.sync_url
+                .clone()
+                .or_else(|| source_url(&repositories, root).cloned())
+        })
+        .map(|url| repository_identity(&url))
+        .collect();
+    for (dir, roots) in groups {
+        let name = if dir.is_empty() {
+            "the repository root".to_string()
+        } else {
+            dir.clone()
+        };
+        clusters_roots.push((name, dir, roots));
+    }
+    let mut clusters = Vec::new();
+    let mut renders = Vec::new();
+    for (name, path, roots) in clusters_roots {
+        let cluster = clusters.len();
+        // Without a bootstrap to say which repository this is, the roots' own source is.
+        let this_repository = if this_repository.is_empty() {
+            roots
+                .iter()
+                .filter_map(|root| {
+                    repositories.get(&format!("{}/{}", root.source_namespace, root.source_name))
+                })
+                .map(|url| repository_identity(url))
+                .collect()
+        } else {
+            this_repository.clone()
+        };
+        let mut cluster_state = Cluster {
+            name,
+            path,
+            ..Cluster::default()
+        };
+        let mut queue: VecDeque<FluxKustomization> = roots.into_iter().collect();
+        let mut seen = HashSet::new();
+        let mut config_maps: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        while let Some(kustomization) = queue.pop_front() {
+            if !seen.insert(kustomization.origin) {
+                continue;
+            }
+            if !follows_this_repository(&kustomization, &repositories, &this_repository) {
+                let note = Note {
+                    message: format!(
+                        "Flux Kustomization `{}` syncs from {} `{}`, not this repository: not followed",
+                        kustomization.name, kustomization.source_kind, kustomization.source_name
+                    ),
+                    origin: kustomization.origin,
+                };
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+                continue;
+            }
+            let mut result = kustomization.build(sources, yaml_paths);
+            let mut fallback = BTreeSet::new();
+            match &mut result {
+                Ok(build) => {
+                    let variables = kustomization.variables(&config_maps);
+                    cluster_state.files.extend(build.read.iter().copied());
+                    for resource in &mut build.resources {
+                        resource.uncertain |= kustomization.uncertain;
+                        if let Some(variables) = &variables {
+                            variables.apply(&mut resource.node);
+                        }
+                        record_config_map(resource, &mut config_maps);
+                        if let Some(dir) = chart_dir(&resource.node) {
+                            cluster_state.chart_dirs.insert(dir);
+                        }
+                        if let Some(mut child) =
+                            FluxKustomization::read(&resource.node, &kustomization.namespace)
+                        {
+                            child.uncertain = kustomization.uncertain;
+                            queue.push_back(child);
+                        }
+                    }
+                }
+                // Flux applies nothing of a failed build. What it would have applied, the Flux
+                // Kustomizations inside included, is still followed as uncertain: it answers
+                // references, and the one failure is the one diagnostic.
+                Err(_) => {
+                    fallback = super::would_read(sources, yaml_paths, &kustomization.path);
+                    cluster_state.files.extend(fallback.iter().copied());
+                    for &file in &fallback {
+                        let Ok(yaml) = &sources.files[file].yaml else {
+                            continue;
+                        };
+                        for &document in &yaml.documents {
+                            let tree = Node::from_yaml(yaml, file, document);
+                            if let Some(mut child) =
+                                FluxKustomization::read(&tree, &kustomization.namespace)
+                            {
+                                child.uncertain = true;
+                                queue.push_back(child);
+                            }
+                        }
+                    }
+                }
+            }
+            renders.push(ClusterRender {
+                cluster,
+                kustomization,
+                result,
+                fallback,
+            });
+        }
+        clusters.push(cluster_state);
+    }
+    Some((clusters, renders))
+}
+
+impl FluxKustomization {
+    /// The variables of `postBuild`, with those of `substituteFrom` ConfigMaps and Secrets the
+    /// cluster's builds so far define; `None` without `postBuild`.
+    fn variables(
+        &self,
+        config_maps: &BTreeMap<String, BTreeMap<String, String>>,
+    ) -> Option<Variables> {
+        let mut values = BTreeMap::new();
+        let mut incomplete = false;
+        for (kind, name, optional) in &self.substitute_from {
+            match config_maps.get(&format!("{kind}/{}/{name}", self.namespace)) {
+                Some(data) => values.extend(data.clone()),
+                None => incomplete |= !optional || kind == "Secret",
+            }
+        }
+        let substitute = self.substitute.as_ref();
+        if substitute.is_none() && self.substitute_from.is_empty() {
+            return None;
+        }
+        values.extend(substitute.cloned().unwrap_or_default());
+        Some(Variables { values, incomplete })
+    }
+}
+
+/// Keeps a ConfigMap's (or Secret's) data for the `substituteFrom` of later builds.
+fn record_config_map(
+    resource: &Resource,
+    config_maps: &mut BTreeMap<String, BTreeMap<String, String>>,
+) {
+    let kind = resource.kind();
+    if resource.api_version() != "v1" || !matches!(kind, "ConfigMap" | "Secret") {
+        return;
+    }
+    let mut data = resource
+        .node
+        .get("data")
+        .map(Node::string_map)
+        .unwrap_or_default();
+    if kind == "Secret" {
+        data = data
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(value.as_bytes())
+                    .ok()?;
+                Some((key, String::from_utf8(decoded).ok()?))
+            })
+            .collect();
+        data.extend(
+            resource
+                .node
+                .get("stringData")
+                .map(Node::string_map)
+                .unwrap_or_default(),
+        );
+    }
+    let namespace = match resource.namespace() {
+        "" => "default",
+        namespace => namespace,
+    };
+    config_maps.insert(format!("{kind}/{namespace}/{}", resource.name()), data);
+}
+
+/// The folder of this repository a HelmRelease uses as its chart (`spec.chart.spec.chart: ./…`
+/// from a GitRepository).
+fn chart_dir(object: &Node) -> Option<String> {
+    let is_helm_release = object.path_str(&["kind"]) == Some("HelmRelease")
+        && object
+            .path_str(&["apiVersion"])
+            .is_some_and(|v| v.starts_with("helm.toolkit.fluxcd.io/"));
+    if !is_helm_release {
+        return None;
+    }
+    let chart = object.path(&["spec", "chart", "spec"])?;
+    let from_git = chart.path_str(&["sourceRef", "kind"]) == Some("GitRepository");
+    let path = chart.path_str(&["chart"])?;
+    (from_git && (path.starts_with("./") || path.starts_with('/'))).then(|| normalize(path))
+}
+
+/// Whether a Flux Kustomization builds from this repository: its GitRepository has this
+/// repository's URL, or the repository does not define it (then it is assumed to be this one).
+fn follows_this_repository(
+    kustomization: &FluxKustomization,
+    repositories: &BTreeMap<String, String>,
+    this_repository: &BTreeSet<String>,
+) -> bool {
+    if kustomization.source_kind != "GitRepository" {
+        return false;
+    }
+    if let Some(url) = &kustomization.sync_url {
+        return this_repository.is_empty() || this_repository.contains(&repository_identity(url));
+    }
+    source_url(repositories, kustomization).is_none_or(|url| {
+        this_repository.is_empty() || this_repository.contains(&repository_identity(url))
+    })
+}
+
+/// The URL of the GitRepository a Flux Kustomization names, when the repository defines it (in
+/// its namespace, else under that name in any: a kustomization's `namespace:` may place it).
+fn source_url<'a>(
+    repositories: &'a BTreeMap<String, String>,
+    kustomization: &FluxKustomization,
+) -> Option<&'a String> {
+    let key = format!(
+        "{}/{}",
+        kustomization.source_namespace, kustomization.source_name
+    );
+    repositories.get(&key).or_else(|| {
+        repositories
+            .iter()
+            .find(|(key, _)| {
+                key.rsplit_once('/')
+                    .is_some_and(|(_, name)| name == kustomization.source_name)
+            })
+            .map(|(_, url)| url)
+    })
+}
+
+/// A Git URL reduced to host and path, so that `ssh://git@host/org/repo.git`,
+/// `git@host:org/repo` and `https://host/org/repo` are one repository.
+fn repository_identity(url: &str) -> String {
+    let url = url.trim();
+    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let without_user = without_scheme
+        .split_once('@')
+        .filter(|(user, _)| !user.contains('/'))
+        .map_or(without_scheme, |(_, rest)| rest);
+    let path = without_user.replacen(':', "/", 1);
+    path.trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_ascii_lowercase()
+}

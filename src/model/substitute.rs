@@ -1,0 +1,157 @@
+//! `postBuild.substitute` as kustomize-controller does it on the rendered objects: `${var}` and
+//! `${var:=default}` (also `:-`, `=`, `-`) are replaced, `$var` is left alone, `$${var}` is an
+//! escape for a literal `${var}`. An undefined variable becomes empty, unless the Kustomization
+//! reads variables from somewhere this model cannot see (`substituteFrom`): then the value is
+//! unknown, and the text keeps its `${var}` so that nothing is concluded from it.
+
+use std::collections::BTreeMap;
+
+use super::tree::{Node, Value};
+
+/// The variables of one Flux Kustomization.
+#[derive(Debug, Clone, Default)]
+pub struct Variables {
+    pub values: BTreeMap<String, String>,
+    /// Some variables come from a ConfigMap or Secret that could not be read.
+    pub incomplete: bool,
+}
+
+/// The label or annotation that turns substitution off for one object.
+const DISABLE_KEY: &str = "kustomize.toolkit.fluxcd.io/substitute";
+
+impl Variables {
+    /// Substitutes every key and scalar of an object, unless the object opts out.
+    pub fn apply(&self, object: &mut Node) {
+        let opted_out = ["labels", "annotations"]
+            .iter()
+            .any(|map| object.path_str(&["metadata", map, DISABLE_KEY]) == Some("disabled"));
+        if !opted_out {
+            self.apply_to_tree(object);
+        }
+    }
+
+    fn apply_to_tree(&self, node: &mut Node) {
+        match &mut node.value {
+            Value::Scalar(scalar) => {
+                if scalar.text.contains('$') {
+                    scalar.text = self.substitute(&scalar.text);
+                }
+            }
+            Value::Map(entries) => {
+                for entry in entries {
+                    if entry.key.contains('$') {
+                        entry.key = self.substitute(&entry.key);
+                    }
+                    self.apply_to_tree(&mut entry.value);
+                }
+            }
+            Value::Seq(items) => items.iter_mut().for_each(|item| self.apply_to_tree(item)),
+            Value::Alias => {}
+        }
+    }
+
+    /// One string with its `${…}` references replaced.
+    pub fn substitute(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let after = &rest[at..];
+            if let Some(escaped) = after.strip_prefix("$${") {
+                out.push_str("${");
+                rest = escaped;
+                continue;
+            }
+            let Some(body_end) = after.strip_prefix("${").and_then(|b| b.find('}')) else {
+                out.push('$');
+                rest = &after[1..];
+                continue;
+            };
+            let body = &after[2..2 + body_end];
+            match self.expand(body) {
+                Some(value) => out.push_str(&value),
+                None => out.push_str(&after[..body_end + 3]),
+            }
+            rest = &after[body_end + 3..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// The value of `name`, `name:=default` and the like; `None` when it cannot be known.
+    fn expand(&self, body: &str) -> Option<String> {
+        let name_end = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(body.len());
+        let (name, operator) = body.split_at(name_end);
+        let default = ["=", ":=", "-", ":-"]
+            .iter()
+            .find_map(|op| operator.strip_prefix(op));
+        if name.is_empty() || (!operator.is_empty() && default.is_none()) {
+            return None;
+        }
+        match (self.values.get(name), default) {
+            (Some(value), Some(default)) if value.is_empty() && operator.starts_with(':') => {
+                Some(default.to_string())
+            }
+            (Some(value), _) => Some(value.clone()),
+            (None, _) if self.incomplete => None,
+            (None, Some(default)) => Some(default.to_string()),
+            (None, None) => Some(String::new()),
+        }
+    }
+}
+
+/// Whether a text still holds a `${…}` reference: its value is not known.
+pub fn is_unresolved(text: &str) -> bool {
+    text.contains("${")
+}
+
+/// Whether `text` could be what `pattern` becomes once its `${…}` references have values.
+pub fn could_be(pattern: &str, text: &str) -> bool {
+    let mut regex = String::from("^");
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        regex.push_str(&regex::escape(&rest[..start]));
+        regex.push_str(".*");
+        rest = rest[start..]
+            .find('}')
+            .map_or("", |end| &rest[start + end + 1..]);
+    }
+    regex.push_str(&regex::escape(rest));
+    regex.push('$');
+    regex::Regex::new(&regex).is_ok_and(|r| r.is_match(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)], incomplete: bool) -> Variables {
+        Variables {
+            values: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            incomplete,
+        }
+    }
+
+    #[test]
+    fn substitutes_as_kustomize_controller() {
+        let v = vars(&[("cluster", "dev"), ("empty", "")], false);
+        assert_eq!(v.substitute("${cluster}-app"), "dev-app");
+        assert_eq!(v.substitute("$cluster-app"), "$cluster-app");
+        assert_eq!(v.substitute("$${cluster}"), "${cluster}");
+        assert_eq!(v.substitute("${missing}x"), "x");
+        assert_eq!(v.substitute("${missing:=def}"), "def");
+        assert_eq!(v.substitute("${empty:=def}"), "def");
+        assert_eq!(v.substitute("${empty=def}"), "");
+        assert_eq!(v.substitute("a ${cluster} b ${cluster}"), "a dev b dev");
+        assert_eq!(v.substitute("${unclosed"), "${unclosed");
+        assert!(could_be("org-${o}:${c}-app", "org-x:dev-app"));
+        assert!(!could_be("org-${o}:${c}-app", "org-x:dev-db"));
+        let unknown = vars(&[("cluster", "dev")], true);
+        assert_eq!(unknown.substitute("${other}-${cluster}"), "${other}-dev");
+    }
+}

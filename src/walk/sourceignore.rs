@@ -1,0 +1,427 @@
+//! Which files source-controller hands to kustomize-controller: Flux's `.sourceignore` matcher.
+//!
+//! source-controller archives a GitRepository's checkout without the paths its ignore patterns
+//! exclude (`pkg/sourceignore` and `SourceIgnoreFilter` in fluxcd/source-controller). The
+//! patterns are gitignore lines read by go-git v5's `gitignore` package: every `.sourceignore`
+//! file of the checkout, each scoped to its directory, then the GitRepository's `spec.ignore`.
+//! When there are none, Flux's default excludes apply (VCS files, CI configuration, images and
+//! archives, `.sops.yaml`, …); as soon as there is one pattern, only the VCS excludes stay.
+//! The last pattern that matches a path decides. image-automation-controller clones the
+//! repository itself and honours none of this.
+
+/// Excluded whatever the patterns say (source-controller's `ExcludeVCS`).
+const VCS_EXCLUDES: &[&str] = &[".git/", ".gitignore", ".gitmodules", ".gitattributes"];
+
+/// Excluded only while no `.sourceignore` or `spec.ignore` pattern exists (`ExcludeExt`,
+/// `ExcludeCI`, `ExcludeExtra`).
+const DEFAULT_EXCLUDES: &[&str] = &[
+    "*.jpg",
+    "*.jpeg",
+    "*.gif",
+    "*.png",
+    "*.wmv",
+    "*.flv",
+    "*.tar.gz",
+    "*.zip",
+    ".github/",
+    ".circleci/",
+    ".travis.yml",
+    ".gitlab-ci.yml",
+    "appveyor.yml",
+    ".drone.yml",
+    "cloudbuild.yaml",
+    "codeship-services.yml",
+    "codeship-steps.yml",
+    "**/.goreleaser.yml",
+    "**/.sops.yaml",
+    "**/.flux.yaml",
+];
+
+/// The name of the ignore files source-controller reads.
+pub const FILE_NAME: &str = ".sourceignore";
+
+/// Decides whether kustomize-controller receives a file of the repository.
+#[derive(Debug, Clone)]
+pub struct SourceIgnore {
+    patterns: Vec<Pattern>,
+}
+
+impl SourceIgnore {
+    /// `ignore_files`: every `.sourceignore` of the repository as (its directory relative to the
+    /// repository's top, `/`-separated, empty for the top; its text). `spec_ignore`: the
+    /// GitRepository's `spec.ignore`, when set.
+    pub fn new(ignore_files: &[(String, String)], spec_ignore: Option<&str>) -> SourceIgnore {
+        let mut files: Vec<(Vec<&str>, &str)> = ignore_files
+            .iter()
+            .map(|(dir, text)| (components(dir), text.as_str()))
+            .collect();
+        // source-controller reads them depth first, a directory's own file before its
+        // subdirectories': ancestors first, which is what decides between overlapping scopes.
+        files.sort();
+        let mut own: Vec<Pattern> = files
+            .iter()
+            .flat_map(|(domain, text)| read_patterns(text, domain))
+            .collect();
+        own.extend(
+            spec_ignore
+                .into_iter()
+                .flat_map(|text| read_patterns(text, &[])),
+        );
+        let defaults: &[&str] = if own.is_empty() {
+            DEFAULT_EXCLUDES
+        } else {
+            &[]
+        };
+        let mut patterns: Vec<Pattern> = VCS_EXCLUDES
+            .iter()
+            .chain(defaults)
+            .map(|line| Pattern::parse(line, &[]))
+            .collect();
+        patterns.extend(own);
+        SourceIgnore { patterns }
+    }
+
+    /// Whether kustomize-controller receives the file at `path` (relative to the repository's
+    /// top, `/`-separated).
+    pub fn delivers(&self, path: &str) -> bool {
+        let path = components(path);
+        let verdict = self
+            .patterns
+            .iter()
+            .rev()
+            .find_map(|pattern| pattern.verdict(&path));
+        verdict != Some(Verdict::Exclude)
+    }
+}
+
+fn components(path: &str) -> Vec<&str> {
+    path.split('/').filter(|part| !part.is_empty()).collect()
+}
+
+/// go-git's `ReadPatterns`: one pattern a line, `#` lines and blank lines skipped.
+fn read_patterns(text: &str, domain: &[&str]) -> Vec<Pattern> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| Pattern::parse(line, domain))
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Exclude,
+    Include,
+}
+
+/// One gitignore line as go-git v5 reads it.
+#[derive(Debug, Clone)]
+struct Pattern {
+    domain: Vec<String>,
+    segments: Vec<String>,
+    inclusion: bool,
+    dir_only: bool,
+    /// The line has a `/` (after a trailing one is removed): matched segment by segment from
+    /// the domain; otherwise its one segment may match any component of the path.
+    anchored: bool,
+}
+
+impl Pattern {
+    fn parse(line: &str, domain: &[&str]) -> Pattern {
+        let (inclusion, mut line) = match line.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, line),
+        };
+        if !line.ends_with("\\ ") {
+            line = line.trim_end_matches(' ');
+        }
+        let (dir_only, line) = match line.strip_suffix('/') {
+            Some(rest) => (true, rest),
+            None => (false, line),
+        };
+        Pattern {
+            domain: domain.iter().map(|d| d.to_string()).collect(),
+            segments: line.split('/').map(str::to_string).collect(),
+            inclusion,
+            dir_only,
+            anchored: line.contains('/'),
+        }
+    }
+
+    /// How the pattern judges a file (never a directory: source-controller asks per file).
+    fn verdict(&self, path: &[&str]) -> Option<Verdict> {
+        if path.len() <= self.domain.len() || self.domain.iter().zip(path).any(|(d, p)| d != p) {
+            return None;
+        }
+        let path = &path[self.domain.len()..];
+        let matched = if self.anchored {
+            self.segments_match(path)
+        } else {
+            self.name_matches(path)
+        };
+        matched.then_some(if self.inclusion {
+            Verdict::Include
+        } else {
+            Verdict::Exclude
+        })
+    }
+
+    /// go-git's `simpleNameMatch`: the first component the name matches decides; a
+    /// directory-only pattern cannot match the file itself.
+    fn name_matches(&self, path: &[&str]) -> bool {
+        let last = path.len() - 1;
+        match path
+            .iter()
+            .position(|name| go_match(&self.segments[0], name))
+        {
+            Some(at) => !(self.dir_only && at == last),
+            None => false,
+        }
+    }
+
+    /// go-git's `globMatch`: segment by segment, `**` skipping any number of components, and a
+    /// match of every segment covering whatever lies below it.
+    fn segments_match(&self, mut path: &[&str]) -> bool {
+        let mut matched = false;
+        let mut can_traverse = false;
+        for (i, segment) in self.segments.iter().enumerate() {
+            if segment.is_empty() {
+                can_traverse = false;
+                continue;
+            }
+            if segment == "**" {
+                if i == self.segments.len() - 1 {
+                    break;
+                }
+                can_traverse = true;
+                continue;
+            }
+            if segment.contains("**") || path.is_empty() {
+                return false;
+            }
+            if can_traverse {
+                can_traverse = false;
+                matched = false;
+                while let Some((first, rest)) = path.split_first() {
+                    path = rest;
+                    if go_match(segment, first) {
+                        matched = true;
+                        break;
+                    }
+                }
+            } else {
+                if !go_match(segment, path[0]) {
+                    return false;
+                }
+                matched = true;
+                path = &path[1..];
+            }
+        }
+        // A directory-only pattern cannot match the file itself.
+        matched && !(self.dir_only && path.is_empty())
+    }
+}
+
+/// One element of a Go `filepath.Match` pattern.
+#[derive(Debug)]
+enum Token {
+    Star,
+    AnyChar,
+    Class {
+        ranges: Vec<(char, char)>,
+        negated: bool,
+    },
+    Literal(char),
+}
+
+/// Go's `filepath.Match` on one path component; a malformed pattern matches nothing (go-git
+/// treats Go's `ErrBadPattern` as no match).
+fn go_match(pattern: &str, name: &str) -> bool {
+    let Some(tokens) = go_tokens(pattern) else {
+        return false;
+    };
+    let name: Vec<char> = name.chars().collect();
+    let one = |token: &Token, c: char| match token {
+        Token::AnyChar => c != '/',
+        Token::Literal(l) => *l == c,
+        Token::Class { ranges, negated } => {
+            ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi) != *negated
+        }
+        Token::Star => unreachable!("stars are handled by the caller"),
+    };
+    // Greedy matching with backtracking to the last star: linear in practice, never exponential.
+    let (mut t, mut n) = (0, 0);
+    let mut last_star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match tokens.get(t) {
+            Some(Token::Star) => {
+                last_star = Some((t, n));
+                t += 1;
+            }
+            Some(token) if one(token, name[n]) => {
+                t += 1;
+                n += 1;
+            }
+            _ => match last_star {
+                Some((star, at)) if name[at] != '/' => {
+                    last_star = Some((star, at + 1));
+                    t = star + 1;
+                    n = at + 1;
+                }
+                _ => return false,
+            },
+        }
+    }
+    tokens[t..].iter().all(|token| matches!(token, Token::Star))
+}
+
+/// A `filepath.Match` pattern as tokens, or `None` when Go would report `ErrBadPattern`.
+fn go_tokens(pattern: &str) -> Option<Vec<Token>> {
+    let mut chars = pattern.chars().peekable();
+    let mut tokens = Vec::new();
+    while let Some(c) = chars.next() {
+        tokens.push(match c {
+            '*' => Token::Star,
+            '?' => Token::AnyChar,
+            '\\' => Token::Literal(chars.next()?),
+            '[' => {
+                let negated = chars.next_if_eq(&'^').is_some();
+                let mut ranges = Vec::new();
+                loop {
+                    if !ranges.is_empty() && chars.next_if_eq(&']').is_some() {
+                        break;
+                    }
+                    let lo = class_char(&mut chars)?;
+                    let hi = if chars.next_if_eq(&'-').is_some() {
+                        class_char(&mut chars)?
+                    } else {
+                        lo
+                    };
+                    ranges.push((lo, hi));
+                }
+                Token::Class { ranges, negated }
+            }
+            other => Token::Literal(other),
+        });
+    }
+    Some(tokens)
+}
+
+/// One character of a class (`getEsc` in Go): `-` and `]` must be escaped, and the class must
+/// go on after it.
+fn class_char(chars: &mut std::iter::Peekable<std::str::Chars>) -> Option<char> {
+    let c = match chars.next()? {
+        '-' | ']' => return None,
+        '\\' => chars.next()?,
+        c => c,
+    };
+    chars.peek()?;
+    Some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivered(ignore: &SourceIgnore, paths: &[&str]) -> Vec<bool> {
+        paths.iter().map(|p| ignore.delivers(p)).collect()
+    }
+
+    #[test]
+    fn default_excludes_apply_without_patterns() {
+        let ignore = SourceIgnore::new(&[], None);
+        assert_eq!(
+            delivered(
+                &ignore,
+                &[
+                    "apps/app.yaml",
+                    ".github/workflows/ci.yaml",
+                    "apps/.github/x.yaml",
+                    "cloudbuild.yaml",
+                    "apps/.sops.yaml",
+                    ".flux.yaml",
+                    "docs/logo.png",
+                    ".gitignore",
+                    ".git/config",
+                ]
+            ),
+            [true, false, false, false, false, false, false, false, false]
+        );
+    }
+
+    #[test]
+    fn any_pattern_replaces_the_default_excludes_but_not_the_vcs_ones() {
+        let from_file = SourceIgnore::new(&[(String::new(), "# only docs\ndocs/\n".into())], None);
+        let from_spec = SourceIgnore::new(&[], Some("docs/\n"));
+        for ignore in [from_file, from_spec] {
+            assert_eq!(
+                delivered(
+                    &ignore,
+                    &[
+                        "docs/a.yaml",
+                        ".github/ci.yaml",
+                        ".gitmodules",
+                        "apps/a.yaml"
+                    ]
+                ),
+                [false, true, false, true]
+            );
+        }
+        // A file of comments only holds no pattern: the defaults stay.
+        let comments_only = SourceIgnore::new(&[(String::new(), "# nothing\n\n".into())], None);
+        assert!(!comments_only.delivers(".github/ci.yaml"));
+    }
+
+    #[test]
+    fn patterns_follow_go_git() {
+        let top = "/*\n!/clusters/\n*.md\n/tests/**/fixtures\n!keep.yaml\n";
+        let nested = "local.yaml\n/only-here.yaml\n";
+        let ignore = SourceIgnore::new(
+            &[
+                (String::new(), top.into()),
+                ("clusters/prod".into(), nested.into()),
+            ],
+            None,
+        );
+        assert_eq!(
+            delivered(
+                &ignore,
+                &[
+                    "apps/app.yaml",
+                    "clusters/prod/app.yaml",
+                    "clusters/README.md",
+                    "clusters/prod/local.yaml",
+                    "clusters/dev/local.yaml",
+                    "clusters/prod/sub/only-here.yaml",
+                    "clusters/prod/only-here.yaml",
+                    "apps/keep.yaml",
+                    "tests/ats/fixtures/a.yaml",
+                ]
+            ),
+            [false, true, false, false, true, true, false, true, false]
+        );
+        // `/tests/**/fixtures` excludes below `tests/` once `/*` is lifted for it.
+        let fixtures = SourceIgnore::new(&[(String::new(), "/tests/**/fixtures\n".into())], None);
+        assert!(!fixtures.delivers("tests/a/b/fixtures/x.yaml"));
+        assert!(fixtures.delivers("tests/a/b/x.yaml"));
+    }
+
+    #[test]
+    fn go_filepath_match() {
+        for (pattern, name, expected) in [
+            ("*.yaml", "a.yaml", true),
+            ("*.yaml", "a.yml", false),
+            ("a?c", "abc", true),
+            ("[a-c]x", "bx", true),
+            ("[^a-c]x", "bx", false),
+            ("[!a]x", "!x", true),
+            ("\\*", "*", true),
+            ("*a*b*", "xxaybzz", true),
+            ("[", "[", false),
+            ("[]a]", "]", false),
+            ("[a-]", "a", false),
+            ("a\\", "a", false),
+            ("**", "anything", true),
+        ] {
+            assert_eq!(go_match(pattern, name), expected, "{pattern} {name}");
+        }
+    }
+}
