@@ -884,7 +884,8 @@ fn action_fix_logs_and_counts_the_changes() {
         run.log
     );
     assert!(
-        run.summary.contains(&format!("#### Changed ({logged})")),
+        run.summary
+            .contains(&format!("#### Image updates: {logged} changed\n")),
         "{}",
         run.summary
     );
