@@ -6,9 +6,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use support::{
-    assert_golden, copy_dir, diagnostic_locations, json, locations_of, repo_dir, run, stdout,
-};
+use support::{assert_golden, copy_dir, json, locations_of, repo_dir, run, stdout};
 
 fn fixture(path: &str) -> String {
     repo_dir()
