@@ -183,6 +183,10 @@ impl FluxKustomization {
     ) -> Result<Kustomization, BuildError> {
         let mut k = match sources.kustomizations.get(&self.path) {
             Some(Ok(k)) => k.clone(),
+            // `kubectl apply -k` fails there, so an out-of-band apply of the folder was
+            // `kubectl apply -f`: its files are objects, the `kustomization.yaml` among them
+            // (often a Flux Kustomization written under that name).
+            Some(Err(_)) if self.folder => self.generated_listing(sources, yaml_paths, true)?,
             Some(Err(error)) => return Err(error.clone()),
             None => self.generated(sources, yaml_paths)?,
         };
@@ -206,6 +210,17 @@ impl FluxKustomization {
         &self,
         sources: &Sources,
         yaml_paths: &BTreeSet<String>,
+    ) -> Result<Kustomization, BuildError> {
+        self.generated_listing(sources, yaml_paths, false)
+    }
+
+    /// The generated kustomization's resources; with `kustomization_files_are_objects`, the
+    /// folder's own kustomization file is listed as a manifest too.
+    fn generated_listing(
+        &self,
+        sources: &Sources,
+        yaml_paths: &BTreeSet<String>,
+        kustomization_files_are_objects: bool,
     ) -> Result<Kustomization, BuildError> {
         let prefix = if self.path.is_empty() {
             String::new()
@@ -251,7 +266,7 @@ impl FluxKustomization {
             let entry = match whole_dir {
                 Some(dir) if taken_dirs.insert(dir.clone()) => dir,
                 Some(_) => continue,
-                None if is_kustomization_name(name) => continue,
+                None if is_kustomization_name(name) && !kustomization_files_are_objects => continue,
                 None => relative.to_string(),
             };
             resources.push(Text {
