@@ -566,29 +566,26 @@ pub fn discover(
             None => source_of(&repositories, root).cloned(),
         })
         .collect();
-    if clusters_roots.is_empty() {
-        // One kustomization gathering several folders of them is applied as one.
-        let gathered_by = gathering_kustomizations(sources);
-        let mut groups: BTreeMap<String, Vec<FluxKustomization>> = BTreeMap::new();
-        for kustomization in out_of_band {
-            let file = &sources.files[kustomization.origin.file].source.path;
-            let dir = gathered_by
-                .get(&kustomization.origin.file)
-                .cloned()
-                .unwrap_or_else(|| file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string());
-            groups.entry(dir).or_default().push(kustomization);
-        }
-        for (dir, roots) in groups {
-            let name = if dir.is_empty() {
-                "the repository root".to_string()
-            } else {
-                dir.clone()
-            };
-            let folder = roots[0].applied_out_of_band(&dir);
-            clusters_roots.push((name, dir, vec![folder]));
-        }
-    } else {
-        for kustomization in out_of_band {
+    // Without a bootstrap, every out-of-band folder is a cluster. Beside one, only a sibling of a
+    // bootstrapped folder is (`clusters/staging` next to `clusters/production`, set up by hand
+    // the same way); elsewhere a Flux Kustomization nothing applies is left over.
+    let bootstrapped_parents: BTreeSet<String> = clusters_roots
+        .iter()
+        .filter_map(|(_, path, _)| path.rsplit_once('/').map(|(parent, _)| parent.to_string()))
+        .collect();
+    let bootstrapped = !clusters_roots.is_empty();
+    let gathered_by = gathering_kustomizations(sources);
+    let mut groups: BTreeMap<String, Vec<FluxKustomization>> = BTreeMap::new();
+    for kustomization in out_of_band {
+        let file = &sources.files[kustomization.origin.file].source.path;
+        let dir = gathered_by
+            .get(&kustomization.origin.file)
+            .cloned()
+            .unwrap_or_else(|| file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string());
+        let beside_a_bootstrap = dir
+            .rsplit_once('/')
+            .is_some_and(|(parent, _)| bootstrapped_parents.contains(parent));
+        if bootstrapped && !beside_a_bootstrap {
             notes.push(Note {
                 message: format!(
                     "Flux Kustomization `{}` is applied by nothing here while the repository has its own bootstrap: taken as left over, not followed",
@@ -596,7 +593,18 @@ pub fn discover(
                 ),
                 origin: kustomization.origin,
             });
+            continue;
         }
+        groups.entry(dir).or_default().push(kustomization);
+    }
+    for (dir, roots) in groups {
+        let name = if dir.is_empty() {
+            "the repository root".to_string()
+        } else {
+            dir.clone()
+        };
+        let folder = roots[0].applied_out_of_band(&dir);
+        clusters_roots.push((name, dir, vec![folder]));
     }
     let mut clusters = Vec::new();
     let mut renders = Vec::new();
