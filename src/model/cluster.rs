@@ -288,17 +288,22 @@ impl FluxKustomization {
         sources: &Sources,
         yaml_paths: &BTreeSet<String>,
     ) -> super::external::Wrapper<'a> {
-        let resources = if sources.kustomizations.contains_key(&self.path) {
-            vec![self.path.clone()]
-        } else {
-            self.generated(sources, yaml_paths)
+        // The same start as the native build: the kustomization at the path, or a listing.
+        let listing = match sources.kustomizations.get(&self.path) {
+            Some(Err(_)) if self.folder => Some(self.generated_listing(sources, yaml_paths, true)),
+            Some(_) => None,
+            None => Some(self.generated(sources, yaml_paths)),
+        };
+        let resources = match listing {
+            None => vec![self.path.clone()],
+            Some(listing) => listing
                 .map(|k| {
                     k.resources
                         .iter()
                         .filter_map(|entry| render::join(&self.path, &entry.value))
                         .collect()
                 })
-                .unwrap_or_default()
+                .unwrap_or_default(),
         };
         let text = |field: &Option<Text>| field.as_ref().map(|t| t.value.clone());
         super::external::Wrapper {
