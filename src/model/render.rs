@@ -352,7 +352,14 @@ impl Resource {
     }
 
     fn any_id_is(&self, id: &ResId) -> bool {
-        self.previous.iter().any(|p| p == id) || self.current_id() == *id
+        let (group, version) = self.group_version();
+        // Compared in place: this runs for every patch without a target and every resource.
+        self.previous.iter().any(|p| p == id)
+            || (id.group == group
+                && id.version == version
+                && id.kind == self.kind()
+                && id.name == self.name()
+                && id.namespace == self.effective_namespace())
     }
 
     fn remember_id(&mut self) {
@@ -494,8 +501,12 @@ impl<'s, 'a> Renderer<'s, 'a> {
         resources: &mut Vec<Resource>,
     ) -> Result<(), BuildError> {
         self.read.insert(k.file);
+        // Kept as resources are added: rebuilding it for each entry made a kustomization of n
+        // resources cost n² identities.
+        let mut ids: HashSet<ResId> = resources.iter().map(Resource::current_id).collect();
         for entry in &k.resources {
-            self.add_resource(k, entry, resources)?;
+            let added = self.add_resource(k, entry)?;
+            append_all(resources, &mut ids, added, entry.origin)?;
         }
         for file in &k.generator_files {
             let exists =
@@ -550,12 +561,12 @@ impl<'s, 'a> Renderer<'s, 'a> {
         self.notes.push(Note { message, origin });
     }
 
+    /// The objects one `resources` entry adds.
     fn add_resource(
         &mut self,
         k: &Kustomization,
         entry: &Text,
-        resources: &mut Vec<Resource>,
-    ) -> Result<(), BuildError> {
+    ) -> Result<Vec<Resource>, BuildError> {
         if is_remote(&entry.value) {
             self.unknown(
                 format!(
@@ -564,7 +575,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 ),
                 entry.origin,
             );
-            return Ok(());
+            return Ok(Vec::new());
         }
         let Some(path) = join(&k.dir, &entry.value) else {
             self.unknown(
@@ -574,15 +585,15 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 ),
                 entry.origin,
             );
-            return Ok(());
+            return Ok(Vec::new());
         };
-        let added = if let Some(&file) = self.sources.by_path.get(&path) {
-            self.file_resources(file, entry.origin)?
+        if let Some(&file) = self.sources.by_path.get(&path) {
+            self.file_resources(file, entry.origin)
         } else if self.sources.root.join(&path).is_file() {
             // A manifest the byte search found nothing Flux-related in: no image object, no
             // Flux object, nothing a rule reads.
             self.opaque = true;
-            Vec::new()
+            Ok(Vec::new())
         } else if self.sources.root.join(&path).is_dir() {
             let child = self.kustomization(&path, Some(entry.origin))?;
             if child.is_component {
@@ -592,15 +603,14 @@ impl<'s, 'a> Renderer<'s, 'a> {
                     entry.origin,
                 ));
             }
-            self.build_kustomization(child)?
+            self.build_kustomization(child)
         } else {
-            return Err(Self::error(
+            Err(Self::error(
                 Cause::MissingResource,
                 format!("resource `{}` does not exist", entry.value),
                 entry.origin,
-            ));
-        };
-        append_all(resources, added, entry.origin)
+            ))
+        }
     }
 
     /// The objects of one file: its documents, `kind: List` items expanded, empty ones skipped.
@@ -981,12 +991,13 @@ fn merge(
     Ok(merged)
 }
 
+/// Adds one entry's resources; `ids` holds the identities of `resources`.
 fn append_all(
     resources: &mut Vec<Resource>,
+    ids: &mut HashSet<ResId>,
     added: Vec<Resource>,
     origin: Origin,
 ) -> Result<(), BuildError> {
-    let mut ids: HashSet<ResId> = resources.iter().map(Resource::current_id).collect();
     for resource in added {
         let id = resource.current_id();
         if !ids.insert(id.clone()) {
