@@ -7,6 +7,7 @@
 //! look at. Remote bases, paths outside the repository and fields this model does not follow make
 //! a build uncertain: the objects are kept but nothing is concluded from what may be missing.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
@@ -25,6 +26,37 @@ pub struct Sources<'a> {
     pub files: &'a [ScannedFile],
     pub by_path: &'a HashMap<String, usize>,
     pub kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
+    pub disk: Disk,
+}
+
+/// What a repository path names on disk, asked of the file system once per path: every build of
+/// every cluster asks again for each resource whose content it does not read.
+#[derive(Debug, Default)]
+pub struct Disk(RefCell<HashMap<String, PathKind>>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathKind {
+    File,
+    Dir,
+    Missing,
+}
+
+impl Disk {
+    fn kind(&self, root: &Path, path: &str) -> PathKind {
+        if let Some(&kind) = self.0.borrow().get(path) {
+            return kind;
+        }
+        let on_disk = root.join(path);
+        let kind = if on_disk.is_file() {
+            PathKind::File
+        } else if on_disk.is_dir() {
+            PathKind::Dir
+        } else {
+            PathKind::Missing
+        };
+        self.0.borrow_mut().insert(path.to_string(), kind);
+        kind
+    }
 }
 
 /// A kustomize build error, at the place in the repository that causes it.
@@ -588,13 +620,15 @@ impl<'s, 'a> Renderer<'s, 'a> {
             return Ok(Vec::new());
         };
         if let Some(&file) = self.sources.by_path.get(&path) {
-            self.file_resources(file, entry.origin)
-        } else if self.sources.root.join(&path).is_file() {
+            return self.file_resources(file, entry.origin);
+        }
+        let kind = self.sources.disk.kind(self.sources.root, &path);
+        if kind == PathKind::File {
             // A manifest the byte search found nothing Flux-related in: no image object, no
             // Flux object, nothing a rule reads.
             self.opaque = true;
             Ok(Vec::new())
-        } else if self.sources.root.join(&path).is_dir() {
+        } else if kind == PathKind::Dir {
             let child = self.kustomization(&path, Some(entry.origin))?;
             if child.is_component {
                 return Err(Self::error(
