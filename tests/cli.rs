@@ -6,7 +6,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use support::{assert_golden, copy_dir, diagnostic_locations, json, repo_dir, run, stdout};
+use support::{assert_golden, copy_dir, json, locations_of, repo_dir, run, stdout};
 
 fn fixture(path: &str) -> String {
     repo_dir()
@@ -22,8 +22,9 @@ fn corpus_dir() -> PathBuf {
 }
 
 /// Each corpus repository has an expected-diagnostics file: one `rule file:line  # why` per
-/// real fault (none: the repository lints clean), lines starting with `#` saying what the tool
-/// rightly leaves alone; the tool must report exactly those.
+/// real fault (none: the repository lints clean; a why starting `warning:` is a warning, every
+/// other an error), lines starting with `#` saying what the tool rightly leaves alone; the tool
+/// must report exactly those, at those severities.
 #[test]
 fn corpus_diagnostics_are_exactly_the_explained_faults() {
     let corpus = corpus_dir();
@@ -43,6 +44,7 @@ fn corpus_diagnostics_are_exactly_the_explained_faults() {
             std::fs::read_to_string(repo_dir().join(format!("tests/corpus/{name}.expected")))
                 .unwrap();
         let mut expected = BTreeSet::new();
+        let mut expected_errors = BTreeSet::new();
         for line in expected_text
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
@@ -54,6 +56,9 @@ fn corpus_diagnostics_are_exactly_the_explained_faults() {
                 why.len() > 20 && !why.contains("TODO"),
                 "weak explanation: {line}"
             );
+            if !why.starts_with("warning:") {
+                expected_errors.insert(entry.to_string());
+            }
             expected.insert(entry.to_string());
         }
         let output = run(
@@ -65,13 +70,16 @@ fn corpus_diagnostics_are_exactly_the_explained_faults() {
             ],
             &repo_dir(),
         );
-        let actual: BTreeSet<String> = diagnostic_locations(&output).into_iter().collect();
+        let report = json(&output);
+        let actual: BTreeSet<String> = locations_of(&report, None).into_iter().collect();
         let missing: Vec<_> = expected.difference(&actual).collect();
         let unexpected: Vec<_> = actual.difference(&expected).collect();
         assert!(
             missing.is_empty() && unexpected.is_empty(),
             "{name}: missing {missing:?}, unexpected {unexpected:?}"
         );
+        let errors: BTreeSet<String> = locations_of(&report, Some("error")).into_iter().collect();
+        assert_eq!(errors, expected_errors, "{name}: errors");
     }
 }
 

@@ -187,7 +187,7 @@ fn lvs_cloud_is_deprecated_on_its_flux_and_breaks_on_2_9() {
 
 #[test]
 fn an_unpinned_repository_is_said_once_in_verbose() {
-    let unpinned = repo_dir().join("fixtures/rules/api-version/triggers");
+    let unpinned = repo_dir().join("fixtures/realworld/unpinned-flux-version");
     let output = run(
         &["check", unpinned.to_str().unwrap(), "--verbose"],
         &repo_dir(),

@@ -1,7 +1,8 @@
 //! Repositories laid out with kustomizations (`fixtures/kustomize/<case>`) and with clusters
 //! (`fixtures/clusters/<case>`), checked through the built binary against a golden human report:
 //! faults planted inside patches reported at the patch's line, a base two roots render judged
-//! once, a marker naming another cluster's policy, Flux versions per cluster, Helm chart values,
+//! once, a marker naming another cluster's policy, an out-of-band cluster beside a bootstrapped
+//! one (and a left-over Flux Kustomization elsewhere), Flux versions per cluster, Helm chart values,
 //! `substituteFrom`. (`fixtures/kustomize/oracle/` holds the renderer's cases for
 //! `tests/kustomize_oracle.rs`.)
 

@@ -722,6 +722,18 @@ impl ClusterFlux {
         }
     }
 
+    /// Whether what this cluster's Flux does for `kind`'s controller is an assumption: nothing
+    /// pins a version that speaks for it, so the newest release stands in. A verdict that only
+    /// the assumption makes wrong is not a fact about the files (the cluster may run an older
+    /// Flux that serves it), so rules report it as a warning.
+    pub fn assumes_version_for(&self, kind: Kind) -> bool {
+        self.served_override.is_none()
+            && self
+                .speaking_for(Controller::of(kind))
+                .iter()
+                .all(|pin| pin.source == PinSource::Assumed)
+    }
+
     /// The Flux line from which `api` of `kind` is served, for advice.
     pub fn first_serving(kind: Kind, api: &str) -> Option<String> {
         first_line_serving(kind, api).map(show_minor)

@@ -183,6 +183,10 @@ impl FluxKustomization {
     ) -> Result<Kustomization, BuildError> {
         let mut k = match sources.kustomizations.get(&self.path) {
             Some(Ok(k)) => k.clone(),
+            // `kubectl apply -k` fails there, so an out-of-band apply of the folder was
+            // `kubectl apply -f`: its files are objects, the `kustomization.yaml` among them
+            // (often a Flux Kustomization written under that name).
+            Some(Err(_)) if self.folder => self.generated_listing(sources, yaml_paths, true)?,
             Some(Err(error)) => return Err(error.clone()),
             None => self.generated(sources, yaml_paths)?,
         };
@@ -206,6 +210,17 @@ impl FluxKustomization {
         &self,
         sources: &Sources,
         yaml_paths: &BTreeSet<String>,
+    ) -> Result<Kustomization, BuildError> {
+        self.generated_listing(sources, yaml_paths, false)
+    }
+
+    /// The generated kustomization's resources; with `kustomization_files_are_objects`, the
+    /// folder's own kustomization file is listed as a manifest too.
+    fn generated_listing(
+        &self,
+        sources: &Sources,
+        yaml_paths: &BTreeSet<String>,
+        kustomization_files_are_objects: bool,
     ) -> Result<Kustomization, BuildError> {
         let prefix = if self.path.is_empty() {
             String::new()
@@ -251,7 +266,7 @@ impl FluxKustomization {
             let entry = match whole_dir {
                 Some(dir) if taken_dirs.insert(dir.clone()) => dir,
                 Some(_) => continue,
-                None if is_kustomization_name(name) => continue,
+                None if is_kustomization_name(name) && !kustomization_files_are_objects => continue,
                 None => relative.to_string(),
             };
             resources.push(Text {
@@ -273,17 +288,22 @@ impl FluxKustomization {
         sources: &Sources,
         yaml_paths: &BTreeSet<String>,
     ) -> super::external::Wrapper<'a> {
-        let resources = if sources.kustomizations.contains_key(&self.path) {
-            vec![self.path.clone()]
-        } else {
-            self.generated(sources, yaml_paths)
+        // The same start as the native build: the kustomization at the path, or a listing.
+        let listing = match sources.kustomizations.get(&self.path) {
+            Some(Err(_)) if self.folder => Some(self.generated_listing(sources, yaml_paths, true)),
+            Some(_) => None,
+            None => Some(self.generated(sources, yaml_paths)),
+        };
+        let resources = match listing {
+            None => vec![self.path.clone()],
+            Some(listing) => listing
                 .map(|k| {
                     k.resources
                         .iter()
                         .filter_map(|entry| render::join(&self.path, &entry.value))
                         .collect()
                 })
-                .unwrap_or_default()
+                .unwrap_or_default(),
         };
         let text = |field: &Option<Text>| field.as_ref().map(|t| t.value.clone());
         super::external::Wrapper {
@@ -553,29 +573,26 @@ pub fn discover(
             None => source_of(&repositories, root).cloned(),
         })
         .collect();
-    if clusters_roots.is_empty() {
-        // One kustomization gathering several folders of them is applied as one.
-        let gathered_by = gathering_kustomizations(sources);
-        let mut groups: BTreeMap<String, Vec<FluxKustomization>> = BTreeMap::new();
-        for kustomization in out_of_band {
-            let file = &sources.files[kustomization.origin.file].source.path;
-            let dir = gathered_by
-                .get(&kustomization.origin.file)
-                .cloned()
-                .unwrap_or_else(|| file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string());
-            groups.entry(dir).or_default().push(kustomization);
-        }
-        for (dir, roots) in groups {
-            let name = if dir.is_empty() {
-                "the repository root".to_string()
-            } else {
-                dir.clone()
-            };
-            let folder = roots[0].applied_out_of_band(&dir);
-            clusters_roots.push((name, dir, vec![folder]));
-        }
-    } else {
-        for kustomization in out_of_band {
+    // Without a bootstrap, every out-of-band folder is a cluster. Beside one, only a sibling of a
+    // bootstrapped folder is (`clusters/staging` next to `clusters/production`, set up by hand
+    // the same way); elsewhere a Flux Kustomization nothing applies is left over.
+    let bootstrapped_parents: BTreeSet<String> = clusters_roots
+        .iter()
+        .filter_map(|(_, path, _)| path.rsplit_once('/').map(|(parent, _)| parent.to_string()))
+        .collect();
+    let bootstrapped = !clusters_roots.is_empty();
+    let gathered_by = gathering_kustomizations(sources);
+    let mut groups: BTreeMap<String, Vec<FluxKustomization>> = BTreeMap::new();
+    for kustomization in out_of_band {
+        let file = &sources.files[kustomization.origin.file].source.path;
+        let dir = gathered_by
+            .get(&kustomization.origin.file)
+            .cloned()
+            .unwrap_or_else(|| file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string());
+        let beside_a_bootstrap = dir
+            .rsplit_once('/')
+            .is_some_and(|(parent, _)| bootstrapped_parents.contains(parent));
+        if bootstrapped && !beside_a_bootstrap {
             notes.push(Note {
                 message: format!(
                     "Flux Kustomization `{}` is applied by nothing here while the repository has its own bootstrap: taken as left over, not followed",
@@ -583,7 +600,18 @@ pub fn discover(
                 ),
                 origin: kustomization.origin,
             });
+            continue;
         }
+        groups.entry(dir).or_default().push(kustomization);
+    }
+    for (dir, roots) in groups {
+        let name = if dir.is_empty() {
+            "the repository root".to_string()
+        } else {
+            dir.clone()
+        };
+        let folder = roots[0].applied_out_of_band(&dir);
+        clusters_roots.push((name, dir, vec![folder]));
     }
     let mut clusters = Vec::new();
     for (name, path, roots) in clusters_roots {

@@ -3,6 +3,7 @@
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
 use crate::flux::versions::{template_fields_used, Support};
+use crate::flux::Kind;
 use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
@@ -15,9 +16,11 @@ An ImageUpdateAutomation without `spec.sourceRef` or `spec.git.commit.author.ema
 reads a field the cluster's Flux does not fill: removed (`.Updated`, `.Changed.ImageResult`
 from Flux 2.7) or not there yet (`.Changed` before 2.3, `.Values` before 2.5). Also a
 `spec.policySelector` on a `v1beta1` object: the selector arrived with `v1beta2` (Flux 2.3). A field that
-works on the cluster's Flux but a later release removed is a warning: it breaks on upgrade. The
-message names the Flux version and where it was read (see `api-version` for the order);
-`check --flux-version 2.9` reports what breaks on upgrade to that version as errors.
+works on the cluster's Flux but a later release removed is a warning: it breaks on upgrade. So
+is a removed field when no Flux version is pinned (the newest is assumed; the cluster may run
+an older Flux that still fills it). The message names the Flux version and where it was read
+(see `api-version` for the order); `check --flux-version 2.9` reports what breaks on upgrade to
+that version as errors.
 
 | field | filled from Flux | removed in |
 |---|---|---|
@@ -117,6 +120,15 @@ fn check(cx: &Context, out: &mut Findings) {
                 };
                 let path = field.path;
                 let (severity, message) = match support {
+                    // On an assumed version the cluster may well run a Flux that fills it.
+                    Support::Removed { removed_in }
+                        if flux.assumes_version_for(Kind::ImageUpdateAutomation) =>
+                    {
+                        (
+                            Severity::Warning,
+                            format!("the commit message template uses `{path}`, which {because} no longer fills: on Flux {removed_in} or later the automation stalls"),
+                        )
+                    }
                     Support::Removed { removed_in } => (
                         Severity::Error,
                         format!("the commit message template uses `{path}`, which {because} no longer fills (removed in Flux {removed_in}): the automation stalls{}", flux.upgrade_note()),
