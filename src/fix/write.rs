@@ -18,7 +18,7 @@
 //! it leaves at most one such dot-file per file being written, which the next run that writes
 //! into that directory removes (its process is gone).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
@@ -89,7 +89,7 @@ pub fn replace_all_unchanged(files: &[Replacement]) -> Vec<Result<(), WriteError
         .flatten()
         .map(|t| t.path.as_path())
         .collect();
-    if let Err(error) = flush_files(&temps) {
+    if let Err(error) = flush(&temps, Flush::Data) {
         // Nothing is renamed: the temporary files go as `prepared` drops.
         return outcomes
             .into_iter()
@@ -106,7 +106,7 @@ pub fn replace_all_unchanged(files: &[Replacement]) -> Vec<Result<(), WriteError
     }
     // The new files are in place; a failed flush of their directories is not worth failing
     // the run for (a single replacement ignores it too).
-    let _ = flush_dirs(&renamed);
+    let _ = flush(&renamed, Flush::Entries);
     outcomes
 }
 
@@ -129,38 +129,34 @@ fn prepare(file: &Replacement, cleaned: &mut BTreeSet<PathBuf>) -> Result<TempFi
     Ok(temp)
 }
 
-/// Flushes these files' data to disk: one `syncfs` per file system on Linux, else each file.
-fn flush_files(paths: &[&Path]) -> io::Result<()> {
-    if paths.is_empty() {
-        return Ok(());
-    }
-    #[cfg(target_os = "linux")]
-    {
-        syncfs_each(paths)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        for path in paths {
-            fs::File::open(path)?.sync_all()?;
-        }
-        Ok(())
-    }
+/// What [`flush`] makes durable.
+#[derive(Debug, Clone, Copy)]
+enum Flush {
+    /// The files' data.
+    Data,
+    /// The directory entries that name them (after a rename).
+    Entries,
 }
 
-/// Flushes the directories that hold these paths (their new entries).
-fn flush_dirs(paths: &[&Path]) -> io::Result<()> {
+/// Flushes to disk what `what` says of these files: one `syncfs` per file system on Linux (it
+/// covers both); elsewhere each file, or each directory once.
+fn flush(paths: &[&Path], what: Flush) -> io::Result<()> {
     if paths.is_empty() {
         return Ok(());
     }
     #[cfg(target_os = "linux")]
     {
+        let _ = what;
         syncfs_each(paths)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let dirs: BTreeSet<&Path> = paths.iter().map(|path| parent_dir(path)).collect();
-        for dir in dirs {
-            fs::File::open(dir)?.sync_all()?;
+        let targets: BTreeSet<&Path> = match what {
+            Flush::Data => paths.iter().copied().collect(),
+            Flush::Entries => paths.iter().map(|path| parent_dir(path)).collect(),
+        };
+        for target in targets {
+            fs::File::open(target)?.sync_all()?;
         }
         Ok(())
     }
@@ -169,7 +165,7 @@ fn flush_dirs(paths: &[&Path]) -> io::Result<()> {
 /// `syncfs` once for each file system these paths are on.
 #[cfg(target_os = "linux")]
 fn syncfs_each(paths: &[&Path]) -> io::Result<()> {
-    let mut by_device: BTreeMap<u64, &Path> = BTreeMap::new();
+    let mut by_device: std::collections::BTreeMap<u64, &Path> = Default::default();
     for path in paths {
         let dir = parent_dir(path);
         by_device.entry(fs::metadata(dir)?.dev()).or_insert(dir);

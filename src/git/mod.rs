@@ -471,10 +471,7 @@ fn tree_entries(git: &GitCli, commit: &str) -> Result<Vec<TreeEntry>, GitError> 
             ..Input::default()
         },
     )?;
-    let malformed = || GitError::Repository {
-        context: "listing the base tree".into(),
-        detail: "unexpected `git ls-tree` output".into(),
-    };
+    let malformed = || unexpected_output("listing the base tree", "ls-tree");
     let mut entries = Vec::new();
     for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
         let tab = record
@@ -515,10 +512,7 @@ fn read_blobs(git: &GitCli, entries: &[TreeEntry]) -> Result<Vec<Vec<u8>>, GitEr
             ..Input::default()
         },
     )?;
-    let malformed = || GitError::Repository {
-        context: "reading the base files".into(),
-        detail: "unexpected `git cat-file` output".into(),
-    };
+    let malformed = || unexpected_output("reading the base files", "cat-file");
     let mut rest = out.as_slice();
     let mut contents = Vec::with_capacity(entries.len());
     for _ in entries {
@@ -699,10 +693,10 @@ fn write_blobs(git: &GitCli, files: &[(String, Vec<u8>)]) -> Result<Vec<String>,
         .map(str::to_string)
         .collect();
     if ids.len() != files.len() || !ids.iter().all(|id| is_object_id(id)) {
-        return Err(GitError::Repository {
-            context: "writing the new files' blobs".into(),
-            detail: "unexpected `git hash-object` output".into(),
-        });
+        return Err(unexpected_output(
+            "writing the new files' blobs",
+            "hash-object",
+        ));
     }
     Ok(ids)
 }
@@ -733,10 +727,7 @@ fn write_commit(
     )?;
     let id = String::from_utf8_lossy(&id).trim().to_string();
     if !is_object_id(&id) {
-        return Err(GitError::Repository {
-            context: "writing the commit".into(),
-            detail: "unexpected `git commit-tree` output".into(),
-        });
+        return Err(unexpected_output("writing the commit", "commit-tree"));
     }
     Ok(id)
 }
@@ -829,18 +820,14 @@ fn identities(git: &GitCli, request: &PublishRequest) -> Result<(Identity, Ident
             email: pick("email", Some("EMAIL"))?,
         })
     };
-    let author = request
-        .author
-        .clone()
-        .or_else(|| configured("author"))
-        .or_else(|| request.committer.clone())
-        .ok_or(GitError::NoIdentity { role: "author" })?;
-    let committer = request
-        .committer
-        .clone()
-        .or_else(|| configured("committer"))
-        .or_else(|| request.author.clone())
-        .ok_or(GitError::NoIdentity { role: "committer" })?;
+    let resolve = |role: &'static str, own: &Option<Identity>, other: &Option<Identity>| {
+        own.clone()
+            .or_else(|| configured(role))
+            .or_else(|| other.clone())
+            .ok_or(GitError::NoIdentity { role })
+    };
+    let author = resolve("author", &request.author, &request.committer)?;
+    let committer = resolve("committer", &request.committer, &request.author)?;
     for (role, id) in [("author", &author), ("committer", &committer)] {
         let bad = |text: &str| text.trim().is_empty() || text.contains(['\n', '<', '>']);
         if bad(&id.name) || bad(&id.email) {
@@ -851,6 +838,13 @@ fn identities(git: &GitCli, request: &PublishRequest) -> Result<(Identity, Ident
         }
     }
     Ok((author, committer))
+}
+
+fn unexpected_output(context: &str, command: &str) -> GitError {
+    GitError::Repository {
+        context: context.to_string(),
+        detail: format!("unexpected `git {command}` output"),
+    }
 }
 
 fn io_error(context: &'static str) -> impl Fn(std::io::Error) -> GitError {
