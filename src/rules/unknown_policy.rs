@@ -18,7 +18,9 @@ declared in `.flux-image-lint.yaml` under `external_policies`. While a YAML file
 could not be read (`yaml-syntax` reports it), no marker is called unknown: that file may define
 the policy. A policy written only in a file no cluster applies (image objects applied by hand
 with `kubectl apply -f`, as runbooks do) is a warning naming that file: whether it exists in the
-cluster is not known.
+cluster is not known. So is every marker of a repository that defines no ImagePolicy and no
+cluster at all (an application repository whose image objects live in the cluster or in a fleet
+repository): its policies are defined elsewhere.
 
 ## Why it matters in Flux
 The automation lists the policies of its namespace and skips every marker that names another
@@ -47,6 +49,13 @@ fn check(cx: &Context, out: &mut Findings) {
     let some_file_unread = cx.workspace.files.iter().any(|file| {
         matches!(&file.yaml, Err(error) if error.kind == crate::scan::yaml::YamlErrorKind::NotRead)
     });
+    let defines_no_policy = cx.workspace.model.clusters.is_empty()
+        && known.is_empty()
+        && !cx
+            .workspace
+            .files
+            .iter()
+            .any(|file| file.source.text.contains("kind: ImagePolicy"));
     for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
         let wanted = policy.to_string();
@@ -75,6 +84,20 @@ fn check(cx: &Context, out: &mut Findings) {
                 .may_lack_objects(site.file_index, &clusters)
             || a_name_could_be(cx, &clusters, policy)
         {
+            continue;
+        }
+        // An application repository whose image objects live in the cluster or in a fleet
+        // repository: every policy is defined elsewhere, so none is known to be missing.
+        if defines_no_policy {
+            out.push_with_severity(
+                &RULE,
+                Severity::Warning,
+                site.file_index,
+                site.marker.span,
+                format!("this repository defines no ImagePolicy and no cluster, so `{wanted}` must be defined elsewhere; its name cannot be checked"),
+                format!("add `{wanted}` to `external_policies` in .flux-image-lint.yaml (where it is defined: the cluster, or the fleet repository)"),
+            );
+            out.block(&site);
             continue;
         }
         // In a file no cluster applies, it may have been applied by hand (`kubectl apply -f`
