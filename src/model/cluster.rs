@@ -576,8 +576,17 @@ pub fn discover(
     let mut applies_itself = vec![false; written.len()];
     // FluxInstances apply what their sync path holds, as bootstraps do.
     let appliers = written.iter().enumerate().map(|(i, k)| (Some(i), k));
+    let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file).collect();
     for (i, kustomization) in appliers.chain(instances.iter().map(|k| (None, k))) {
-        let Ok(build) = kustomization.build(sources, yaml_paths) else {
+        let Ok(k) = kustomization.kustomization(sources, yaml_paths) else {
+            continue;
+        };
+        // A build whose objects cannot come from a file that holds a Flux Kustomization (most
+        // of them: the apps) tells nothing here, and each is built again for its cluster.
+        if !may_yield_from(sources, &k, &written_files, &mut BTreeSet::new()) {
+            continue;
+        }
+        let Ok(build) = render::build_with(sources, &k) else {
             continue;
         };
         for resource in &build.resources {
@@ -771,6 +780,48 @@ pub fn discover(
     Some(clusters)
 }
 
+/// Whether a build of `k` may hold an object whose node comes from one of `files`. Every object
+/// of a build comes from a file a `resources` entry names (followed through the folders with
+/// kustomizations that `resources` and `components` lead to) or from a patch (a patch file, or
+/// the file an inline patch is written in); nothing else gives a build its nodes.
+fn may_yield_from(
+    sources: &Sources,
+    k: &Kustomization,
+    files: &BTreeSet<usize>,
+    seen: &mut BTreeSet<String>,
+) -> bool {
+    let patches = k
+        .patches_strategic_merge
+        .iter()
+        .chain(&k.patches)
+        .chain(&k.patches_json6902);
+    for patch in patches {
+        let file = match &patch.body {
+            PatchBody::File(path) => render::join(&k.dir, &path.value)
+                .and_then(|path| sources.by_path.get(&path).copied()),
+            PatchBody::Inline(node) => Some(node.origin.file),
+        };
+        if file.is_some_and(|file| files.contains(&file)) {
+            return true;
+        }
+    }
+    for entry in k.resources.iter().chain(&k.components) {
+        let Some(path) = render::join(&k.dir, &entry.value) else {
+            continue;
+        };
+        if let Some(file) = sources.by_path.get(&path) {
+            if files.contains(file) {
+                return true;
+            }
+        } else if let Some(Ok(child)) = sources.kustomizations.get(&path) {
+            if seen.insert(path) && may_yield_from(sources, child, files, seen) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 impl FluxKustomization {
     /// The variables of `postBuild`, with those of `substituteFrom` ConfigMaps and Secrets the
     /// cluster's builds so far define; `None` without `postBuild`.
@@ -916,4 +967,66 @@ fn repository_identity(url: &str) -> String {
     path.trim_end_matches('/')
         .trim_end_matches(".git")
         .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::workspace::Workspace;
+
+    const FLUX_KUSTOMIZATION: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./apps\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+
+    #[test]
+    fn the_files_a_build_may_take_objects_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            ("fk.yaml", FLUX_KUSTOMIZATION),
+            ("apps/kustomization.yaml", "resources:\n  - deploy.yaml\n"),
+            // A marker, so that the file is parsed and can hold objects.
+            ("apps/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nimage: x:1 # {\"$imagepolicy\": \"flux-system:a\"}\n"),
+            ("comp/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - ../fk.yaml\n"),
+            ("via-component/kustomization.yaml", "components:\n  - ../comp\n"),
+            ("via-folder/kustomization.yaml", "resources:\n  - ../via-component\n  - ../apps\n"),
+            ("via-patch/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - path: ../fk.yaml\n"),
+            ("inline/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - patch: |-\n      - op: add\n        path: /metadata/labels\n        value: {}\n    target:\n      kind: Deployment\n"),
+        ];
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let workspace = Workspace::load(dir.path(), &Config::default(), 1).unwrap();
+        let by_path = super::super::paths_of(&workspace.files);
+        let sources = Sources {
+            root: dir.path(),
+            files: &workspace.files,
+            by_path: &by_path,
+            kustomizations: &workspace.model.kustomizations,
+            disk: Default::default(),
+        };
+        let file = |path: &str| by_path[path];
+        let may_yield = |dir: &str, from: &str| {
+            let Some(Ok(k)) = sources.kustomizations.get(dir) else {
+                panic!("{dir} has no kustomization")
+            };
+            may_yield_from(
+                &sources,
+                k,
+                &BTreeSet::from([file(from)]),
+                &mut BTreeSet::new(),
+            )
+        };
+        assert!(may_yield("via-component", "fk.yaml"));
+        assert!(
+            may_yield("via-folder", "fk.yaml"),
+            "through a folder, then a component"
+        );
+        assert!(may_yield("via-patch", "fk.yaml"), "a patch file");
+        assert!(!may_yield("apps", "fk.yaml"));
+        assert!(may_yield("apps", "apps/deploy.yaml"));
+        // An inline patch's nodes come from the kustomization file itself.
+        assert!(may_yield("inline", "inline/kustomization.yaml"));
+        assert!(!may_yield("via-patch", "inline/kustomization.yaml"));
+    }
 }
