@@ -97,10 +97,29 @@ impl std::fmt::Display for ReadFileError {
 /// non-blocking, so a FIFO swapped in between cannot hang the run).
 pub fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadFileError> {
     let metadata = fs::metadata(path).map_err(ReadFileError::Io)?;
-    refuse_special_or_large(&metadata, limit)?;
+    read_checked(path, &metadata, limit, 0)
+}
+
+/// [`read_regular_file`] for a file the caller has just `lstat`ed (the walk, for every file of
+/// the repository): one `stat` fewer, and a symlink swapped in since is not followed.
+pub fn read_lstated_file(
+    path: &Path,
+    metadata: &fs::Metadata,
+    limit: u64,
+) -> Result<Vec<u8>, ReadFileError> {
+    read_checked(path, metadata, limit, libc::O_NOFOLLOW)
+}
+
+fn read_checked(
+    path: &Path,
+    metadata: &fs::Metadata,
+    limit: u64,
+    open_flags: i32,
+) -> Result<Vec<u8>, ReadFileError> {
+    refuse_special_or_large(metadata, limit)?;
     let file = fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | open_flags)
         .open(path)
         .map_err(ReadFileError::Io)?;
     let metadata = file.metadata().map_err(ReadFileError::Io)?;

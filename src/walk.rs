@@ -389,7 +389,7 @@ impl FileSet {
 fn read_regular_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
     match std::fs::symlink_metadata(path) {
         Ok(metadata) if metadata.is_symlink() || metadata.is_dir() => Ok(None),
-        Ok(_) => crate::limits::read_regular_file(path, limit)
+        Ok(metadata) => crate::limits::read_lstated_file(path, &metadata, limit)
             .map(Some)
             .map_err(|error| error.to_string()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -143,13 +143,25 @@ pub fn write_in_place(
     workspace: &Workspace,
     new_texts: &[(usize, String)],
 ) -> Result<Vec<String>, String> {
+    let replacements: Vec<write::Replacement> = new_texts
+        .iter()
+        .map(|(file, text)| {
+            let source = &workspace.files[*file].source;
+            write::Replacement {
+                path: &source.disk_path,
+                expected: source.text.as_bytes(),
+                bytes: text.as_bytes(),
+            }
+        })
+        .collect();
     let mut written = Vec::new();
     let mut failed = Vec::new();
-    for (file, text) in new_texts {
-        let source = &workspace.files[*file].source;
-        match write::replace_unchanged(&source.disk_path, source.text.as_bytes(), text.as_bytes()) {
-            Ok(()) => written.push(source.path.clone()),
-            Err(error) => failed.push(format!("cannot write {}: {error}", source.path)),
+    let outcomes = write::replace_all_unchanged(&replacements);
+    for ((file, _), outcome) in new_texts.iter().zip(outcomes) {
+        let path = &workspace.files[*file].source.path;
+        match outcome {
+            Ok(()) => written.push(path.clone()),
+            Err(error) => failed.push(format!("cannot write {path}: {error}")),
         }
     }
     if failed.is_empty() {

@@ -2,15 +2,21 @@
 //!
 //! A new file's bytes go to a temporary file beside the target, named
 //! `.<name>.flux-image-lint.<pid>.<n>.tmp` (a dot-file whose suffix `check` never reads), created
-//! with the target's mode and, where the process may set it, its owner and group; it is fsynced,
-//! the target is read again and compared with the bytes the plan was made from, and only then is
-//! the temporary file renamed over it and the directory fsynced. A crash leaves the old file or
-//! the new one, never half of each.
+//! with the target's mode and, where the process may set it, its owner and group; it is flushed
+//! to disk, the target is read again and compared with the bytes the plan was made from, and only
+//! then is the temporary file renamed over it and the directory flushed. A crash leaves the old
+//! file or the new one, never half of each.
+//!
+//! Many files at once ([`replace_all_unchanged`], `--fix`) keep every one of those steps but
+//! share the flushes: every temporary file is written, they are flushed together (one `syncfs`
+//! per file system on Linux; elsewhere each file, then each directory once), then each target is
+//! checked and renamed over, and the renames are flushed together. Two waits for the disk in
+//! all instead of two per file.
 //!
 //! Every temporary file is registered while it exists: SIGINT, SIGTERM and SIGHUP remove the
 //! registered files and then end the process as the signal would have. SIGKILL cannot be caught:
-//! it leaves at most one such dot-file, which the next run that writes into that directory
-//! removes (its process is gone).
+//! it leaves at most one such dot-file per file being written, which the next run that writes
+//! into that directory removes (its process is gone).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -51,17 +57,132 @@ impl From<io::Error> for WriteError {
     }
 }
 
-/// Replaces `path`, which must still hold exactly `expected`, with `bytes`.
-pub fn replace_unchanged(path: &Path, expected: &[u8], bytes: &[u8]) -> Result<(), WriteError> {
-    if !holds(path, expected)? {
+/// One file for [`replace_all_unchanged`]: it must still hold `expected`, and gets `bytes`.
+#[derive(Debug, Clone, Copy)]
+pub struct Replacement<'a> {
+    pub path: &'a Path,
+    pub expected: &'a [u8],
+    pub bytes: &'a [u8],
+}
+
+/// Replaces each file, which must still hold exactly its `expected` bytes, with its new bytes,
+/// the disk flushes shared (see the module docs). Each file's outcome, in order: a file that
+/// fails or changed is left as it is, the others are replaced.
+pub fn replace_all_unchanged(files: &[Replacement]) -> Vec<Result<(), WriteError>> {
+    let mut outcomes: Vec<Result<(), WriteError>> = Vec::with_capacity(files.len());
+    let mut prepared: Vec<Option<TempFile>> = Vec::with_capacity(files.len());
+    let mut cleaned = BTreeSet::new();
+    for file in files {
+        match prepare(file, &mut cleaned) {
+            Ok(temp) => {
+                outcomes.push(Ok(()));
+                prepared.push(Some(temp));
+            }
+            Err(error) => {
+                outcomes.push(Err(error));
+                prepared.push(None);
+            }
+        }
+    }
+    let temps: Vec<&Path> = prepared
+        .iter()
+        .flatten()
+        .map(|t| t.path.as_path())
+        .collect();
+    if let Err(error) = flush(&temps, Flush::Data) {
+        // Nothing is renamed: the temporary files go as `prepared` drops.
+        return outcomes
+            .into_iter()
+            .map(|outcome| outcome.and(Err(io::Error::new(error.kind(), error.to_string()).into())))
+            .collect();
+    }
+    let mut renamed = Vec::new();
+    for ((file, temp), outcome) in files.iter().zip(prepared).zip(&mut outcomes) {
+        let Some(temp) = temp else { continue };
+        match temp.rename_if_unchanged(file.path, Some(file.expected)) {
+            Ok(()) => renamed.push(file.path),
+            Err(error) => *outcome = Err(error),
+        }
+    }
+    // The new files are in place; a failed flush of their directories is not worth failing
+    // the run for (a single replacement ignores it too).
+    let _ = flush(&renamed, Flush::Entries);
+    outcomes
+}
+
+/// The temporary file of one replacement, written and registered, not yet flushed.
+fn prepare(file: &Replacement, cleaned: &mut BTreeSet<PathBuf>) -> Result<TempFile, WriteError> {
+    if !holds(file.path, file.expected)? {
         return Err(WriteError::Changed);
     }
-    replace(path, bytes, Some(expected))
+    let metadata = fs::metadata(file.path)?;
+    if !metadata.is_file() {
+        return Err(io::Error::other("not a regular file").into());
+    }
+    let dir = parent_dir(file.path);
+    if cleaned.insert(dir.to_path_buf()) {
+        remove_stale_temp_files(dir);
+    }
+    let (temp, mut handle) = TempFile::create(file.path, metadata.mode() & 0o7777)?;
+    // Closed once written: thousands of open files would run into the descriptor limit.
+    temp.write(&mut handle, file.bytes, Some(&metadata))?;
+    Ok(temp)
+}
+
+/// What [`flush`] makes durable.
+#[derive(Debug, Clone, Copy)]
+enum Flush {
+    /// The files' data.
+    Data,
+    /// The directory entries that name them (after a rename).
+    Entries,
+}
+
+/// Flushes to disk what `what` says of these files: one `syncfs` per file system on Linux (it
+/// covers both); elsewhere each file, or each directory once.
+fn flush(paths: &[&Path], what: Flush) -> io::Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let _ = what;
+        syncfs_each(paths)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let targets: BTreeSet<&Path> = match what {
+            Flush::Data => paths.iter().copied().collect(),
+            Flush::Entries => paths.iter().map(|path| parent_dir(path)).collect(),
+        };
+        for target in targets {
+            fs::File::open(target)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+/// `syncfs` once for each file system these paths are on.
+#[cfg(target_os = "linux")]
+fn syncfs_each(paths: &[&Path]) -> io::Result<()> {
+    let mut by_device: std::collections::BTreeMap<u64, &Path> = Default::default();
+    for path in paths {
+        let dir = parent_dir(path);
+        by_device.entry(fs::metadata(dir)?.dev()).or_insert(dir);
+    }
+    for dir in by_device.values() {
+        let handle = fs::File::open(dir)?;
+        // SAFETY: a valid descriptor, owned by `handle` for the duration of the call.
+        if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&handle)) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// Replaces `path` with `bytes`, keeping its mode and owner (a file we own, like the tags file).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    replace(path, bytes, None).map_err(|error| match error {
+    replace(path, bytes).map_err(|error| match error {
         WriteError::Io(error) => error,
         WriteError::Changed => io::Error::other(error.to_string()),
     })
@@ -72,22 +193,22 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if path.exists() {
         return write_atomic(path, bytes);
     }
-    let temp = TempFile::create(path, 0o666)?;
-    temp.finish(path, bytes, None, None)
+    let (temp, file) = TempFile::create(path, 0o666)?;
+    temp.finish(file, path, bytes, None)
         .map_err(|error| match error {
             WriteError::Io(error) => error,
             WriteError::Changed => io::Error::other(error.to_string()),
         })
 }
 
-fn replace(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> Result<(), WriteError> {
+fn replace(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let metadata = fs::metadata(path)?;
     if !metadata.is_file() {
         return Err(io::Error::other("not a regular file").into());
     }
     remove_stale_temp_files(parent_dir(path));
-    let temp = TempFile::create(path, metadata.mode() & 0o7777)?;
-    temp.finish(path, bytes, Some(&metadata), expected)
+    let (temp, file) = TempFile::create(path, metadata.mode() & 0o7777)?;
+    temp.finish(file, path, bytes, Some(&metadata))
 }
 
 /// Whether `path` holds exactly `expected`.
@@ -110,11 +231,11 @@ fn parent_dir(path: &Path) -> &Path {
 /// A registered temporary file beside its target; removed on drop unless renamed.
 struct TempFile {
     path: PathBuf,
-    file: fs::File,
 }
 
 impl TempFile {
-    fn create(target: &Path, mode: u32) -> io::Result<TempFile> {
+    /// The file and an open handle to write it through.
+    fn create(target: &Path, mode: u32) -> io::Result<(TempFile, fs::File)> {
         install_signal_cleanup();
         let dir = parent_dir(target);
         let name = target
@@ -137,12 +258,7 @@ impl TempFile {
                 .mode(mode)
                 .open(&candidate)
             {
-                Ok(file) => {
-                    return Ok(TempFile {
-                        path: candidate,
-                        file,
-                    })
-                }
+                Ok(file) => return Ok((TempFile { path: candidate }, file)),
                 Err(error) => {
                     registry.remove(&candidate);
                     if error.kind() != io::ErrorKind::AlreadyExists {
@@ -157,23 +273,41 @@ impl TempFile {
         ))
     }
 
-    /// Writes, syncs, takes the target's owner and mode, checks the target still holds
-    /// `expected`, and renames over it.
+    /// Writes the bytes and takes the target's owner and mode; not flushed yet.
+    fn write(
+        &self,
+        file: &mut fs::File,
+        bytes: &[u8],
+        old: Option<&fs::Metadata>,
+    ) -> io::Result<()> {
+        file.write_all(bytes)?;
+        if let Some(old) = old {
+            // Changing the owner clears set-id bits, so the mode comes after it.
+            take_owner(file, old);
+            file.set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))?;
+        }
+        Ok(())
+    }
+
+    /// Writes, flushes, renames over the target and flushes the directory.
     fn finish(
-        mut self,
+        self,
+        mut file: fs::File,
         target: &Path,
         bytes: &[u8],
         old: Option<&fs::Metadata>,
-        expected: Option<&[u8]>,
     ) -> Result<(), WriteError> {
-        self.file.write_all(bytes)?;
-        if let Some(old) = old {
-            // Changing the owner clears set-id bits, so the mode comes after it.
-            take_owner(&self.file, old);
-            self.file
-                .set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))?;
+        self.write(&mut file, bytes, old)?;
+        file.sync_all()?;
+        self.rename_if_unchanged(target, None)?;
+        if let Ok(dir) = fs::File::open(parent_dir(target)) {
+            let _ = dir.sync_all();
         }
-        self.file.sync_all()?;
+        Ok(())
+    }
+
+    /// Checks the target still holds `expected` and renames over it (the data already flushed).
+    fn rename_if_unchanged(self, target: &Path, expected: Option<&[u8]>) -> Result<(), WriteError> {
         // Held across the check and the rename: a signal waits for the rename to finish.
         let mut registry = registry().lock().unwrap_or_else(|e| e.into_inner());
         if let Some(expected) = expected {
@@ -183,10 +317,6 @@ impl TempFile {
         }
         fs::rename(&self.path, target)?;
         registry.remove(&self.path);
-        drop(registry);
-        if let Ok(dir) = fs::File::open(parent_dir(target)) {
-            let _ = dir.sync_all();
-        }
         Ok(())
     }
 }
@@ -286,6 +416,66 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    fn replace_unchanged(path: &Path, expected: &[u8], bytes: &[u8]) -> Result<(), WriteError> {
+        let file = Replacement {
+            path,
+            expected,
+            bytes,
+        };
+        replace_all_unchanged(&[file]).pop().unwrap()
+    }
+
+    #[test]
+    fn many_files_are_replaced_and_a_changed_one_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = (0..20)
+            .map(|i| dir.path().join(format!("d{}/f{i}.yaml", i % 3)))
+            .collect();
+        for (i, path) in paths.iter().enumerate() {
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, format!("old {i}")).unwrap();
+            fs::set_permissions(
+                path,
+                fs::Permissions::from_mode(0o600 + (i as u32 % 2) * 0o44),
+            )
+            .unwrap();
+        }
+        fs::write(&paths[7], "edited by someone").unwrap();
+        let old: Vec<String> = (0..20).map(|i| format!("old {i}")).collect();
+        let new: Vec<String> = (0..20).map(|i| format!("new {i}")).collect();
+        let files: Vec<Replacement> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, path)| Replacement {
+                path,
+                expected: old[i].as_bytes(),
+                bytes: new[i].as_bytes(),
+            })
+            .collect();
+        let outcomes = replace_all_unchanged(&files);
+        for (i, (path, outcome)) in paths.iter().zip(&outcomes).enumerate() {
+            let text = fs::read_to_string(path).unwrap();
+            if i == 7 {
+                assert!(matches!(outcome, Err(WriteError::Changed)), "{outcome:?}");
+                assert_eq!(text, "edited by someone");
+            } else {
+                assert!(outcome.is_ok(), "{outcome:?}");
+                assert_eq!(text, new[i]);
+            }
+            let mode = fs::metadata(path).unwrap().mode() & 0o777;
+            assert_eq!(mode, 0o600 + (i as u32 % 2) * 0o44, "{}", path.display());
+        }
+        for sub in ["d0", "d1", "d2"] {
+            let names = names(&dir.path().join(sub));
+            assert!(
+                names
+                    .iter()
+                    .all(|n| n.ends_with(".yaml") && !n.starts_with('.')),
+                "{names:?}"
+            );
+        }
     }
 
     #[test]

@@ -20,20 +20,21 @@
 //!   by id with `git push --force-with-lease=refs/heads/<branch>:<tip seen>` (empty expected
 //!   value when the branch did not exist). A failed push therefore leaves no local ref behind.
 //!
-//! Pushing uses the system `git` (gix cannot push), so credential helpers and SSH config apply.
-//! Credentials in remote URLs are redacted from every message.
+//! Everything runs the system `git` through the one runner in `cli` (plumbing for the commit,
+//! `push` for the remote), so credential helpers and SSH config apply. Credentials in remote URLs
+//! are redacted from every message.
 
 mod cli;
 mod error;
 pub mod staged;
 mod week;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use gix::bstr::ByteSlice;
-use gix::objs::tree::EntryKind;
-use gix::ObjectId;
+use cli::{GitCli, Input};
 
 pub use crate::redact::redact;
 pub use error::GitError;
@@ -45,6 +46,12 @@ pub const TRAILER: &str = "Generated-by: flux-image-lint";
 
 /// How many foreign commits an error message lists at most.
 const MAX_LISTED_COMMITS: usize = 10;
+
+/// The longest a local git command may take when no `--git-timeout` applies.
+const LOCAL_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The most a listing of the base tree or of the remote branch's commits may print.
+const MAX_LISTING: u64 = 256 * 1024 * 1024;
 
 /// Repository-relative paths (with `/`) and file contents.
 pub type Files = Vec<(String, Vec<u8>)>;
@@ -124,16 +131,14 @@ pub enum PublishOutcome {
 
 /// The git top-level directory (root of the work tree) containing `dir`.
 pub fn toplevel(dir: &Path) -> Option<PathBuf> {
-    let repo = gix::discover(dir).ok()?;
-    let workdir = repo.workdir()?;
-    Some(std::fs::canonicalize(workdir).unwrap_or_else(|_| absolute(workdir)))
+    let top = GitCli::in_dir(dir, LOCAL_TIMEOUT).line(&["rev-parse", "--show-toplevel"])?;
+    let top = PathBuf::from(top);
+    Some(std::fs::canonicalize(&top).unwrap_or(top))
 }
 
 /// The current branch's short name (`None` on a detached HEAD or outside a repository).
 pub fn current_branch(dir: &Path) -> Option<String> {
-    let repo = gix::discover(dir).ok()?;
-    let name = repo.head_name().ok()??;
-    Some(name.shorten().to_string())
+    GitCli::in_dir(dir, LOCAL_TIMEOUT).line(&["symbolic-ref", "--quiet", "--short", "HEAD"])
 }
 
 /// A remote's URL as configured (`remote.<name>.url`, before any `insteadOf` rewrite: the forge's
@@ -142,11 +147,8 @@ pub fn remote_url(dir: &Path, remote: &str) -> Option<String> {
     if remote.contains(['/', ':']) {
         return Some(remote.to_string());
     }
-    let repo = gix::discover(dir).ok()?;
-    let url = repo
-        .config_snapshot()
-        .string(format!("remote.{remote}.url").as_str())?;
-    Some(url.to_string())
+    let key = format!("remote.{remote}.url");
+    GitCli::in_dir(dir, LOCAL_TIMEOUT).line(&["config", "--get", &key])
 }
 
 /// Every regular file (executable or not; no symlinks or submodules) of the base commit's
@@ -157,97 +159,67 @@ pub fn read_base_files(
     base: Option<&str>,
     paths_filter: impl Fn(&str) -> bool,
 ) -> Result<(String, Files), GitError> {
-    let repo = open(repo)?;
-    let base = resolve_base(&repo, base)?;
-    let commit = repo
-        .find_commit(base.id)
-        .map_err(gix_err("reading the base commit"))?;
-    let tree = commit.tree().map_err(gix_err("reading the base tree"))?;
-    let entries = tree
-        .traverse()
-        .breadthfirst
-        .files()
-        .map_err(gix_err("listing the base tree"))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        if !matches!(
-            entry.mode.kind(),
-            EntryKind::Blob | EntryKind::BlobExecutable
-        ) {
-            continue;
-        }
-        let Ok(path) = entry.filepath.to_str() else {
-            continue; // not UTF-8: cannot be named by the caller anyway
-        };
-        if !paths_filter(path) {
-            continue;
-        }
-        let blob = repo
-            .find_blob(entry.oid)
-            .map_err(gix_err("reading a blob of the base tree"))?;
-        files.push((path.to_string(), blob.data.clone()));
-    }
+    let git = open(repo, LOCAL_TIMEOUT)?;
+    let base = resolve_base(&git, base)?;
+    let wanted: Vec<TreeEntry> = tree_entries(&git, &base.id)?
+        .into_iter()
+        .filter(|entry| entry.is_file() && paths_filter(&entry.path))
+        .collect();
+    let contents = read_blobs(&git, &wanted)?;
+    let mut files: Files = wanted
+        .into_iter()
+        .map(|entry| entry.path)
+        .zip(contents)
+        .collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok((base.id.to_string(), files))
+    Ok((base.id, files))
 }
 
 /// Build the one-commit review branch on top of the base and push it (see the module docs).
 pub fn publish(request: &PublishRequest) -> Result<PublishOutcome, GitError> {
     validate_remote(request.remote)?;
     validate_branch(request.branch)?;
-    let repo = open(request.repo)?;
-    let base = resolve_base(&repo, request.base)?;
+    let git = open(request.repo, request.timeout)?;
+    let base = resolve_base(&git, request.base)?;
     if base.ref_name.as_deref() == Some(&format!("refs/heads/{}", request.branch)) {
         return Err(GitError::BranchIsBase {
             branch: request.branch.to_string(),
         });
     }
-    let (author, committer) = identities(&repo, request)?;
+    let (author, committer) = identities(&git, request)?;
 
-    let base_commit = repo
-        .find_commit(base.id)
-        .map_err(gix_err("reading the base commit"))?;
-    let base_tree = base_commit
-        .tree_id()
-        .map_err(gix_err("reading the base tree"))?
-        .detach();
-    let tree = build_tree(&repo, base_tree, &base.display, request.files)?;
-    if tree == base_tree {
+    let base_commit = read_commit(&git, &base.id)?;
+    let tree = build_tree(&git, &base, request.files)?;
+    if tree == base_commit.tree {
         return Ok(PublishOutcome::NothingToCommit);
     }
 
-    let cwd = repo.workdir().unwrap_or(repo.git_dir()).to_path_buf();
-    let git = cli::GitCli::new(repo.git_dir(), &cwd, request.timeout);
     let remote_tip = git.remote_branch_tip(request.remote, request.branch)?;
-    if let Some(tip_hex) = &remote_tip {
-        let tip = ObjectId::from_hex(tip_hex.as_bytes()).map_err(|e| GitError::Repository {
-            context: "reading the remote branch tip".into(),
-            detail: e.to_string(),
-        })?;
-        if !repo.has_object(tip) {
+    if let Some(tip) = &remote_tip {
+        if !is_object_id(tip) {
+            return Err(GitError::Repository {
+                context: "reading the remote branch tip".into(),
+                detail: format!("`{}` is not an object id", redact(tip)),
+            });
+        }
+        if !has_commit(&git, tip)? {
             git.fetch_objects(request.remote, request.branch)?;
-            if !repo.has_object(tip) {
+            if !has_commit(&git, tip)? {
                 return Err(GitError::RemoteMoved {
                     remote: redact(request.remote),
                     branch: request.branch.to_string(),
                 });
             }
         }
-        let tip_commit = repo
-            .find_commit(tip)
-            .map_err(gix_err("reading the remote branch tip"))?;
-        let tip_tree = tip_commit
-            .tree_id()
-            .map_err(gix_err("reading the remote branch tree"))?;
-        let parents: Vec<ObjectId> = tip_commit.parent_ids().map(|id| id.detach()).collect();
-        if tip_tree == tree && parents == [base.id] {
+        let tip_commit = read_commit(&git, tip)?;
+        if tip_commit.tree == tree && tip_commit.parents == [base.id.clone()] {
             return Ok(PublishOutcome::UpToDate {
                 branch: request.branch.to_string(),
-                commit: tip_hex.clone(),
+                commit: tip.clone(),
             });
         }
         if !request.force {
-            let foreign = foreign_commits(&repo, tip, base.id)?;
+            let foreign = foreign_commits(&git, tip, &base.id)?;
             if !foreign.is_empty() {
                 return Err(GitError::ForeignCommits {
                     branch: request.branch.to_string(),
@@ -259,20 +231,7 @@ pub fn publish(request: &PublishRequest) -> Result<PublishOutcome, GitError> {
     }
 
     let message = compose_message(request.message, request.signoff.then_some(&committer));
-    let commit = gix::objs::Commit {
-        tree,
-        parents: [base.id].into_iter().collect(),
-        author,
-        committer,
-        encoding: None,
-        message: message.into(),
-        extra_headers: Vec::new(),
-    };
-    let commit_id = repo
-        .write_object(&commit)
-        .map_err(gix_err("writing the commit"))?
-        .detach()
-        .to_string();
+    let commit_id = write_commit(&git, &tree, &base.id, &message, &author, &committer)?;
     git.push(
         request.remote,
         &commit_id,
@@ -295,7 +254,7 @@ pub fn has_trailer(message: &[u8]) -> bool {
 }
 
 /// The caller's message, then a trailer block with `Signed-off-by:` (if asked) and [`TRAILER`].
-fn compose_message(message: &str, signoff: Option<&gix::actor::Signature>) -> String {
+fn compose_message(message: &str, signoff: Option<&Identity>) -> String {
     let body = message.trim_end();
     let body = if body.trim().is_empty() {
         "chore(images): update images"
@@ -346,75 +305,88 @@ fn is_trailer_line(line: &str) -> bool {
 }
 
 struct Base {
-    id: ObjectId,
+    /// The commit id, in hex.
+    id: String,
     /// Full ref name, when the base is a ref.
     ref_name: Option<String>,
     /// How to name the base in messages.
     display: String,
 }
 
-fn open(dir: &Path) -> Result<gix::Repository, GitError> {
-    gix::discover(dir).map_err(|e| GitError::NotARepository {
-        path: dir.to_path_buf(),
-        detail: e.to_string(),
-    })
+/// The repository holding `dir` (a work tree or the git directory of a bare repository).
+fn open(dir: &Path, timeout: Duration) -> Result<GitCli, GitError> {
+    let finder = GitCli::in_dir(dir, timeout);
+    let out = finder.local_status(
+        "finding the repository",
+        &["rev-parse", "--absolute-git-dir"],
+        Input::default(),
+    )?;
+    let git_dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || git_dir.is_empty() {
+        return Err(GitError::NotARepository {
+            path: dir.to_path_buf(),
+            detail: cli::output_text(&out),
+        });
+    }
+    let git_dir = PathBuf::from(git_dir);
+    let cwd = toplevel(dir).unwrap_or_else(|| git_dir.clone());
+    Ok(GitCli::new(&git_dir, &cwd, timeout))
 }
 
-fn resolve_base(repo: &gix::Repository, base: Option<&str>) -> Result<Base, GitError> {
-    let (mut reference, display) = match base {
+fn resolve_base(git: &GitCli, base: Option<&str>) -> Result<Base, GitError> {
+    let commit_of = |rev: &str| {
+        git.line(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ])
+    };
+    match base {
         None => {
-            let name = repo
-                .head_name()
-                .map_err(gix_err("reading HEAD"))?
+            let ref_name = git
+                .line(&["symbolic-ref", "--quiet", "HEAD"])
                 .ok_or(GitError::DetachedHead)?;
-            let display = name.shorten().to_string();
-            let reference = repo
-                .try_find_reference(name.as_ref())
-                .map_err(gix_err("reading the current branch"))?
-                .ok_or_else(|| GitError::UnbornBranch {
-                    branch: display.clone(),
-                })?;
-            (reference, display)
+            let display = ref_name
+                .strip_prefix("refs/heads/")
+                .unwrap_or(&ref_name)
+                .to_string();
+            let id = commit_of(&ref_name).ok_or_else(|| GitError::UnbornBranch {
+                branch: display.clone(),
+            })?;
+            Ok(Base {
+                id,
+                ref_name: Some(ref_name),
+                display,
+            })
         }
         Some(name) => {
-            let found = if name.trim().is_empty() || name.starts_with('-') {
-                None
-            } else {
-                repo.try_find_reference(name).ok().flatten()
+            let not_found = || GitError::BaseNotFound {
+                base: name.to_string(),
             };
-            match found {
-                Some(reference) => (reference, name.to_string()),
-                None => {
-                    // A full commit id is accepted as well.
-                    if let Ok(id) = ObjectId::from_hex(name.as_bytes()) {
-                        if let Ok(commit) = repo.find_commit(id) {
-                            return Ok(Base {
-                                id: commit.id,
-                                ref_name: None,
-                                display: name.to_string(),
-                            });
-                        }
-                    }
-                    return Err(GitError::BaseNotFound {
-                        base: name.to_string(),
-                    });
-                }
+            if name.trim().is_empty() || name.starts_with('-') {
+                return Err(not_found());
             }
+            let id = commit_of(name).ok_or_else(not_found)?;
+            // Empty for a commit id: a base that is no ref.
+            let ref_name = git.line(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--symbolic-full-name",
+                name,
+            ]);
+            Ok(Base {
+                id,
+                ref_name,
+                display: name.to_string(),
+            })
         }
-    };
-    let ref_name = reference.name().as_bstr().to_string();
-    let commit = reference
-        .peel_to_commit()
-        .map_err(|_| GitError::BaseNotFound {
-            base: display.clone(),
-        })?;
-    Ok(Base {
-        id: commit.id,
-        ref_name: Some(ref_name),
-        display,
-    })
+    }
 }
 
+/// Whether `branch` is a valid branch name: git's `check-ref-format` rules for
+/// `refs/heads/<branch>`, and no `-` at the start.
 pub(crate) fn validate_branch(branch: &str) -> Result<(), GitError> {
     let invalid = |reason: &str| GitError::InvalidBranchName {
         branch: branch.to_string(),
@@ -429,10 +401,32 @@ pub(crate) fn validate_branch(branch: &str) -> Result<(), GitError> {
     if branch.starts_with("refs/") {
         return Err(invalid("give the short branch name, without `refs/heads/`"));
     }
-    gix::refs::FullName::try_from(format!("refs/heads/{branch}"))
-        .map_err(|e| invalid(&e.to_string()))?;
-    if branch == "HEAD" || branch.contains("@{") {
+    if branch == "HEAD" || branch == "@" || branch.contains("@{") {
         return Err(invalid("reserved name"));
+    }
+    if let Some(c) = branch.chars().find(|&c| {
+        c.is_ascii_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+    }) {
+        return Err(invalid(&format!("contains {c:?}")));
+    }
+    if branch.contains("..") {
+        return Err(invalid("contains `..`"));
+    }
+    if branch.ends_with('.') {
+        return Err(invalid("ends with `.`"));
+    }
+    for component in branch.split('/') {
+        if component.is_empty() {
+            return Err(invalid(
+                "has an empty part (a leading, trailing or double `/`)",
+            ));
+        }
+        if component.starts_with('.') {
+            return Err(invalid("a part starts with `.`"));
+        }
+        if component.ends_with(".lock") {
+            return Err(invalid("a part ends with `.lock`"));
+        }
     }
     Ok(())
 }
@@ -446,21 +440,149 @@ fn validate_remote(remote: &str) -> Result<(), GitError> {
     Ok(())
 }
 
-/// The base tree with each file's blob replaced, keeping its mode.
-fn build_tree(
-    repo: &gix::Repository,
-    base_tree: ObjectId,
-    base_display: &str,
-    files: &[(String, Vec<u8>)],
-) -> Result<ObjectId, GitError> {
-    let tree = repo
-        .find_tree(base_tree)
-        .map_err(gix_err("reading the base tree"))?;
-    let mut editor = repo
-        .edit_tree(base_tree)
-        .map_err(gix_err("editing the base tree"))?;
+fn is_object_id(text: &str) -> bool {
+    matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// One entry of a tree listing.
+struct TreeEntry {
+    mode: String,
+    kind: String,
+    id: String,
+    size: u64,
+    path: String,
+}
+
+impl TreeEntry {
+    /// A file whose content can be read and rewritten: a blob that is no symbolic link.
+    fn is_file(&self) -> bool {
+        self.kind == "blob" && self.mode != "120000"
+    }
+}
+
+/// Every entry of a commit's tree, folders included; paths that are not UTF-8 are left out
+/// (nothing can name them).
+fn tree_entries(git: &GitCli, commit: &str) -> Result<Vec<TreeEntry>, GitError> {
+    let listing = git.local(
+        "listing the base tree",
+        &["ls-tree", "-r", "-t", "-l", "-z", "--full-tree", commit],
+        Input {
+            max_output: MAX_LISTING,
+            ..Input::default()
+        },
+    )?;
+    let malformed = || unexpected_output("listing the base tree", "ls-tree");
+    let mut entries = Vec::new();
+    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let tab = record
+            .iter()
+            .position(|&b| b == b'\t')
+            .ok_or_else(malformed)?;
+        let Ok(path) = std::str::from_utf8(&record[tab + 1..]) else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&record[..tab]);
+        let [mode, kind, id, size] = head.split_whitespace().collect::<Vec<_>>()[..] else {
+            return Err(malformed());
+        };
+        entries.push(TreeEntry {
+            mode: mode.to_string(),
+            kind: kind.to_string(),
+            id: id.to_string(),
+            size: size.parse().unwrap_or(0),
+            path: path.to_string(),
+        });
+    }
+    Ok(entries)
+}
+
+/// The contents of these blobs, in order: one `git cat-file --batch`.
+fn read_blobs(git: &GitCli, entries: &[TreeEntry]) -> Result<Vec<Vec<u8>>, GitError> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let requests: String = entries.iter().map(|e| format!("{}\n", e.id)).collect();
+    let expected: u64 = entries.iter().map(|e| e.size + 100).sum();
+    let out = git.local(
+        "reading the base files",
+        &["cat-file", "--batch"],
+        Input {
+            stdin: requests.into_bytes(),
+            max_output: expected,
+            ..Input::default()
+        },
+    )?;
+    let malformed = || unexpected_output("reading the base files", "cat-file");
+    let mut rest = out.as_slice();
+    let mut contents = Vec::with_capacity(entries.len());
+    for _ in entries {
+        // `<id> blob <size>` then the content and a newline.
+        let newline = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(malformed)?;
+        let header = String::from_utf8_lossy(&rest[..newline]);
+        let size: usize = header
+            .rsplit(' ')
+            .next()
+            .and_then(|size| size.parse().ok())
+            .filter(|_| header.split(' ').nth(1) == Some("blob"))
+            .ok_or_else(malformed)?;
+        let body = rest
+            .get(newline + 1..newline + 1 + size)
+            .ok_or_else(malformed)?;
+        contents.push(body.to_vec());
+        rest = rest.get(newline + 2 + size..).unwrap_or_default();
+    }
+    Ok(contents)
+}
+
+/// A commit's tree and parents.
+struct CommitHeader {
+    tree: String,
+    parents: Vec<String>,
+}
+
+fn read_commit(git: &GitCli, id: &str) -> Result<CommitHeader, GitError> {
+    let raw = git.local(
+        "reading a commit",
+        &["cat-file", "commit", id],
+        Input::default(),
+    )?;
+    let text = String::from_utf8_lossy(&raw);
+    let mut header = CommitHeader {
+        tree: String::new(),
+        parents: Vec::new(),
+    };
+    for line in text.lines().take_while(|line| !line.is_empty()) {
+        if let Some(tree) = line.strip_prefix("tree ") {
+            header.tree = tree.to_string();
+        } else if let Some(parent) = line.strip_prefix("parent ") {
+            header.parents.push(parent.to_string());
+        }
+    }
+    Ok(header)
+}
+
+/// Whether the object database holds the commit (never fetched on demand).
+fn has_commit(git: &GitCli, id: &str) -> Result<bool, GitError> {
+    let out = git.local_status(
+        "looking up the remote branch tip",
+        &["cat-file", "-e", &format!("{id}^{{commit}}")],
+        Input {
+            env: vec![("GIT_NO_LAZY_FETCH", "1".into())],
+            ..Input::default()
+        },
+    )?;
+    Ok(out.status.success())
+}
+
+/// The base tree with each file's blob replaced, keeping its mode: new blobs written with one
+/// `hash-object`, the tree made in a temporary index (`read-tree`, `update-index`,
+/// `write-tree`), so the repository's own index is never touched.
+fn build_tree(git: &GitCli, base: &Base, files: &[(String, Vec<u8>)]) -> Result<String, GitError> {
     let mut seen = BTreeSet::new();
-    for (path, content) in files {
+    for (path, _) in files {
         let invalid = |reason: &str| GitError::InvalidPath {
             path: path.clone(),
             reason: reason.to_string(),
@@ -469,6 +591,7 @@ fn build_tree(
             || path.starts_with('/')
             || path.contains('\\')
             || path.contains('\0')
+            || path.contains('\n')
             || path
                 .split('/')
                 .any(|c| c.is_empty() || c == "." || c == "..")
@@ -478,83 +601,179 @@ fn build_tree(
         if !seen.insert(path.as_str()) {
             return Err(invalid("listed more than once"));
         }
-        let entry = tree
-            .lookup_entry(path.split('/'))
-            .map_err(gix_err("looking up a file in the base tree"))?
+    }
+    let entries = tree_entries(git, &base.id)?;
+    let by_path: HashMap<&str, &TreeEntry> = entries.iter().map(|e| (e.path.as_str(), e)).collect();
+    let mut modes = Vec::with_capacity(files.len());
+    for (path, _) in files {
+        let entry = by_path
+            .get(path.as_str())
             .ok_or_else(|| GitError::PathNotInBase {
                 path: path.clone(),
-                base: base_display.to_string(),
+                base: base.display.clone(),
             })?;
-        let kind = entry.mode().kind();
-        match kind {
-            EntryKind::Blob | EntryKind::BlobExecutable => {}
-            EntryKind::Tree => {
-                return Err(GitError::NotAFile {
-                    path: path.clone(),
-                    kind: "directory".into(),
-                })
+        let kind = match (entry.kind.as_str(), entry.mode.as_str()) {
+            ("blob", "120000") => "symbolic link",
+            ("blob", _) => {
+                modes.push(entry.mode.as_str());
+                continue;
             }
-            EntryKind::Link => {
-                return Err(GitError::NotAFile {
-                    path: path.clone(),
-                    kind: "symbolic link".into(),
-                })
-            }
-            EntryKind::Commit => {
-                return Err(GitError::NotAFile {
-                    path: path.clone(),
-                    kind: "submodule".into(),
-                })
-            }
-        }
-        let blob = repo
-            .write_blob(content)
-            .map_err(gix_err("writing a blob"))?;
-        editor
-            .upsert(path.as_str(), kind, blob.detach())
-            .map_err(gix_err("editing the tree"))?;
+            ("tree", _) => "directory",
+            _ => "submodule",
+        };
+        return Err(GitError::NotAFile {
+            path: path.clone(),
+            kind: kind.into(),
+        });
     }
-    Ok(editor
-        .write()
-        .map_err(gix_err("writing the tree"))?
-        .detach())
+    let blobs = write_blobs(git, files)?;
+    let scratch = tempfile::tempdir().map_err(io_error("making a temporary index"))?;
+    let index: OsString = scratch.path().join("index").into();
+    // A fresh index of the repository's own settings would write shared or untracked-cache
+    // files beside it, or start a file-system monitor.
+    let in_index = |stdin: Vec<u8>| Input {
+        stdin,
+        env: vec![("GIT_INDEX_FILE", index.clone())],
+        ..Input::default()
+    };
+    let plain_index = [
+        "-c",
+        "core.splitIndex=false",
+        "-c",
+        "core.untrackedCache=false",
+        "-c",
+        "core.fsmonitor=false",
+    ];
+    let base_tree = format!("{}^{{tree}}", base.id);
+    git.local(
+        "editing the base tree",
+        &[&plain_index[..], &["read-tree", &base_tree]].concat(),
+        in_index(Vec::new()),
+    )?;
+    let info: Vec<u8> = files
+        .iter()
+        .zip(&modes)
+        .zip(&blobs)
+        .flat_map(|(((path, _), mode), blob)| format!("{mode} {blob}\t{path}\0").into_bytes())
+        .collect();
+    git.local(
+        "editing the base tree",
+        &[&plain_index[..], &["update-index", "-z", "--index-info"]].concat(),
+        in_index(info),
+    )?;
+    let tree = git.local(
+        "writing the tree",
+        &[&plain_index[..], &["write-tree"]].concat(),
+        in_index(Vec::new()),
+    )?;
+    Ok(String::from_utf8_lossy(&tree).trim().to_string())
+}
+
+/// Writes each content as a blob (exactly these bytes: no filters) and returns their ids.
+fn write_blobs(git: &GitCli, files: &[(String, Vec<u8>)]) -> Result<Vec<String>, GitError> {
+    let scratch = tempfile::tempdir().map_err(io_error("writing the new files' blobs"))?;
+    let mut paths = String::new();
+    for (i, (_, content)) in files.iter().enumerate() {
+        let path = scratch.path().join(i.to_string());
+        std::fs::write(&path, content).map_err(io_error("writing the new files' blobs"))?;
+        paths.push_str(&path.to_string_lossy());
+        paths.push('\n');
+    }
+    let ids = git.local(
+        "writing the new files' blobs",
+        &["hash-object", "-w", "--no-filters", "--stdin-paths"],
+        Input {
+            stdin: paths.into_bytes(),
+            max_output: 100 * files.len() as u64 + 100,
+            ..Input::default()
+        },
+    )?;
+    let ids: Vec<String> = String::from_utf8_lossy(&ids)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    if ids.len() != files.len() || !ids.iter().all(|id| is_object_id(id)) {
+        return Err(unexpected_output(
+            "writing the new files' blobs",
+            "hash-object",
+        ));
+    }
+    Ok(ids)
+}
+
+/// The commit, written to the object database with these identities (their dates from
+/// `GIT_AUTHOR_DATE` and `GIT_COMMITTER_DATE` when set, as git does); its id.
+fn write_commit(
+    git: &GitCli,
+    tree: &str,
+    parent: &str,
+    message: &str,
+    author: &Identity,
+    committer: &Identity,
+) -> Result<String, GitError> {
+    let id = git.local(
+        "writing the commit",
+        &["commit-tree", "--no-gpg-sign", tree, "-p", parent],
+        Input {
+            stdin: message.as_bytes().to_vec(),
+            env: vec![
+                ("GIT_AUTHOR_NAME", author.name.clone().into()),
+                ("GIT_AUTHOR_EMAIL", author.email.clone().into()),
+                ("GIT_COMMITTER_NAME", committer.name.clone().into()),
+                ("GIT_COMMITTER_EMAIL", committer.email.clone().into()),
+            ],
+            ..Input::default()
+        },
+    )?;
+    let id = String::from_utf8_lossy(&id).trim().to_string();
+    if !is_object_id(&id) {
+        return Err(unexpected_output("writing the commit", "commit-tree"));
+    }
+    Ok(id)
 }
 
 /// Commits reachable from `tip` but not from `base` that lack the [`TRAILER`], described for
 /// an error message (at most [`MAX_LISTED_COMMITS`], then a count of the rest).
-fn foreign_commits(
-    repo: &gix::Repository,
-    tip: ObjectId,
-    base: ObjectId,
-) -> Result<Vec<String>, GitError> {
-    let walk = repo
-        .rev_walk([tip])
-        .with_hidden([base])
-        .all()
-        .map_err(gix_err("walking the remote branch"))?;
+fn foreign_commits(git: &GitCli, tip: &str, base: &str) -> Result<Vec<String>, GitError> {
+    let log = git.local(
+        "walking the remote branch",
+        &[
+            // The commits a shallow clone cut off count as what they are: `fetch` brought the
+            // branch's history, and the base's own parents are in it (git's internal option
+            // that receive-pack uses; an empty name reads no shallow file).
+            "--shallow-file",
+            "",
+            "log",
+            "-z",
+            "--no-show-signature",
+            "--format=%H%x1f%an <%ae>%x1f%s%x1f%B",
+            tip,
+            "--not",
+            base,
+        ],
+        Input {
+            max_output: MAX_LISTING,
+            ..Input::default()
+        },
+    )?;
     let mut listed = Vec::new();
     let mut more = 0usize;
-    for info in walk {
-        let info = info.map_err(gix_err("walking the remote branch"))?;
-        let commit = info
-            .object()
-            .map_err(gix_err("reading a remote branch commit"))?;
-        if has_trailer(commit.message_raw_sloppy()) {
+    for record in log.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let text = String::from_utf8_lossy(record);
+        let mut fields = text.splitn(4, '\u{1f}');
+        let (Some(id), Some(author), Some(summary), Some(message)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if has_trailer(message.as_bytes()) {
             continue;
         }
         if listed.len() == MAX_LISTED_COMMITS {
             more += 1;
             continue;
         }
-        let id = commit.id.to_hex_with_len(10).to_string();
-        let author = commit
-            .author()
-            .map(|a| format!("{} <{}>", a.name, a.email))
-            .unwrap_or_else(|_| "unknown author".into());
-        let summary = commit
-            .message()
-            .map(|m| m.summary().to_string())
-            .unwrap_or_default();
+        let id = id.get(..10).unwrap_or(id);
         listed.push(format!("{id} {author}: {summary}"));
     }
     if more > 0 {
@@ -563,76 +782,75 @@ fn foreign_commits(
     Ok(listed)
 }
 
-/// Author and committer: explicit, else environment and configuration as git resolves them,
-/// else the other one's explicit identity.
-fn identities(
-    repo: &gix::Repository,
-    request: &PublishRequest,
-) -> Result<(gix::actor::Signature, gix::actor::Signature), GitError> {
-    let explicit = |id: &Identity, time: gix::date::Time| gix::actor::Signature {
-        name: id.name.as_str().into(),
-        email: id.email.as_str().into(),
-        time,
+/// Author and committer: explicit, else environment and configuration as git resolves them
+/// (`GIT_AUTHOR_NAME`, `author.name`, `user.name`, …), else the other one's explicit identity.
+fn identities(git: &GitCli, request: &PublishRequest) -> Result<(Identity, Identity), GitError> {
+    let config = git
+        .local_status(
+            "reading the git configuration",
+            &[
+                "config",
+                "-z",
+                "--get-regexp",
+                r"^(user|author|committer)\.(name|email)$",
+            ],
+            Input::default(),
+        )
+        .map(|out| out.stdout)?;
+    let mut values: HashMap<String, String> = HashMap::new();
+    for record in String::from_utf8_lossy(&config).split('\0') {
+        if let Some((key, value)) = record.split_once('\n') {
+            // The last value of a key wins, as git reads it.
+            values.insert(key.to_string(), value.to_string());
+        }
+    }
+    let configured = |role: &str| {
+        let upper = role.to_uppercase();
+        let pick = |field: &str, fallback_env: Option<&str>| {
+            std::env::var(format!("GIT_{upper}_{}", field.to_uppercase()))
+                .ok()
+                .or_else(|| values.get(&format!("{role}.{field}")).cloned())
+                .or_else(|| values.get(&format!("user.{field}")).cloned())
+                .or_else(|| fallback_env.and_then(|var| std::env::var(var).ok()))
+                .map(|value| value.trim().to_string())
+                .filter(|value| !value.is_empty())
+        };
+        Some(Identity {
+            name: pick("name", None)?,
+            email: pick("email", Some("EMAIL"))?,
+        })
     };
-    let configured = |sig: Option<gix::Result<gix::actor::SignatureRef<'_>>>| {
-        sig.and_then(Result::ok)
-            .and_then(|s| s.trim().to_owned().ok())
-            .filter(|s| !s.name.is_empty() && !s.email.is_empty())
+    let resolve = |role: &'static str, own: &Option<Identity>, other: &Option<Identity>| {
+        own.clone()
+            .or_else(|| configured(role))
+            .or_else(|| other.clone())
+            .ok_or(GitError::NoIdentity { role })
     };
-    let config_author = configured(repo.author());
-    let config_committer = configured(repo.committer());
-    let now = gix::date::Time::now_local_or_utc();
-    let author_time = config_author.as_ref().map_or(now, |s| s.time);
-    let committer_time = config_committer.as_ref().map_or(now, |s| s.time);
-
-    let author = match (&request.author, config_author, &request.committer) {
-        (Some(id), _, _) => explicit(id, author_time),
-        (None, Some(sig), _) => sig,
-        (None, None, Some(id)) => explicit(id, author_time),
-        (None, None, None) => return Err(GitError::NoIdentity { role: "author" }),
-    };
-    let committer = match (&request.committer, config_committer, &request.author) {
-        (Some(id), _, _) => explicit(id, committer_time),
-        (None, Some(sig), _) => sig,
-        (None, None, Some(id)) => explicit(id, committer_time),
-        (None, None, None) => return Err(GitError::NoIdentity { role: "committer" }),
-    };
-    for sig in [&author, &committer] {
-        if sig.name.trim().is_empty()
-            || sig.email.trim().is_empty()
-            || sig.name.contains_str("\n")
-            || sig.email.contains_str("\n")
-            || sig.name.find_byteset(b"<>").is_some()
-            || sig.email.find_byteset(b"<>").is_some()
-        {
-            let role = if std::ptr::eq(sig, &author) {
-                "author"
-            } else {
-                "committer"
-            };
+    let author = resolve("author", &request.author, &request.committer)?;
+    let committer = resolve("committer", &request.committer, &request.author)?;
+    for (role, id) in [("author", &author), ("committer", &committer)] {
+        let bad = |text: &str| text.trim().is_empty() || text.contains(['\n', '<', '>']);
+        if bad(&id.name) || bad(&id.email) {
             return Err(GitError::InvalidIdentity {
                 role,
-                identity: format!("{} <{}>", sig.name, sig.email),
+                identity: format!("{} <{}>", id.name, id.email),
             });
         }
     }
     Ok((author, committer))
 }
 
-fn gix_err<E: std::fmt::Display>(context: &'static str) -> impl Fn(E) -> GitError {
-    move |e| GitError::Repository {
+fn unexpected_output(context: &str, command: &str) -> GitError {
+    GitError::Repository {
         context: context.to_string(),
-        detail: redact(&e.to_string()),
+        detail: format!("unexpected `git {command}` output"),
     }
 }
 
-fn absolute(path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|cwd| cwd.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
+fn io_error(context: &'static str) -> impl Fn(std::io::Error) -> GitError {
+    move |e| GitError::Repository {
+        context: context.to_string(),
+        detail: e.to_string(),
     }
 }
 
@@ -640,11 +858,10 @@ fn absolute(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn sig(name: &str, email: &str) -> gix::actor::Signature {
-        gix::actor::Signature {
+    fn sig(name: &str, email: &str) -> Identity {
+        Identity {
             name: name.into(),
             email: email.into(),
-            time: gix::date::Time::new(0, 0),
         }
     }
 

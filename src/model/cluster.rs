@@ -497,15 +497,17 @@ fn git_repositories(
     repositories
 }
 
-/// The clusters of the repository and every Flux Kustomization build in each; `None` when the
-/// repository holds no Flux Kustomization and no FluxInstance.
+/// The clusters of the repository, each Flux Kustomization build handed to `on_render` as it is
+/// made (so that only one build's trees are alive at a time); `None` when the repository holds
+/// no Flux Kustomization and no FluxInstance.
 pub fn discover(
     sources: &Sources,
     yaml_paths: &BTreeSet<String>,
     default_namespace: &str,
     builder: &super::Builder,
     notes: &mut Vec<Note>,
-) -> Option<(Vec<Cluster>, Vec<ClusterRender>)> {
+    mut on_render: impl FnMut(ClusterRender),
+) -> Option<Vec<Cluster>> {
     let (written, instances) = written_roots(sources.files, default_namespace);
     if written.is_empty() && instances.is_empty() {
         return None;
@@ -612,7 +614,6 @@ pub fn discover(
         clusters_roots.push((name, dir, vec![folder]));
     }
     let mut clusters = Vec::new();
-    let mut renders = Vec::new();
     for (name, path, roots) in clusters_roots {
         let cluster = clusters.len();
         // Without a bootstrap to say which repository this is, the roots' own source is.
@@ -698,7 +699,7 @@ pub fn discover(
                     }
                 }
             }
-            renders.push(ClusterRender {
+            on_render(ClusterRender {
                 cluster,
                 kustomization,
                 result,
@@ -707,7 +708,7 @@ pub fn discover(
         }
         clusters.push(cluster_state);
     }
-    Some((clusters, renders))
+    Some(clusters)
 }
 
 impl FluxKustomization {

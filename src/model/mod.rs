@@ -220,30 +220,35 @@ impl Model {
             files,
             by_path: &by_path,
             kustomizations: &kustomizations,
+            disk: Default::default(),
         };
         let mut model = Model::default();
         let mut objects = Vec::new();
-        match cluster::discover(
+        let mut discovery_notes = Vec::new();
+        let clusters = cluster::discover(
             &sources,
             yaml_paths,
             default_namespace,
             builder,
-            &mut model.notes,
-        ) {
-            Some((clusters, renders)) => {
-                for render in renders {
-                    let path = render.kustomization.path;
-                    model.add_render(
-                        &mut objects,
-                        render.result,
-                        || render.fallback,
-                        (Some(path), render.cluster),
-                        files,
-                        default_namespace,
-                    );
-                }
+            &mut discovery_notes,
+            |render| {
+                let path = render.kustomization.path;
+                model.add_render(
+                    &mut objects,
+                    render.result,
+                    || render.fallback,
+                    (Some(path), render.cluster),
+                    files,
+                    default_namespace,
+                );
+            },
+        );
+        // What discovery noted comes before what the builds noted.
+        discovery_notes.append(&mut model.notes);
+        model.notes = discovery_notes;
+        match clusters {
+            Some(mut clusters) => {
                 let mut reached = BTreeSet::new();
-                let mut clusters = clusters;
                 for cluster in &mut clusters {
                     reached.extend(cluster.files.iter().copied());
                     for dir in &cluster.chart_dirs {
@@ -417,6 +422,7 @@ impl Model {
             files,
             by_path: &by_path,
             kustomizations: &self.kustomizations,
+            disk: Default::default(),
         };
         render::build(&sources, dir)
     }

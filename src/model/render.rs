@@ -7,6 +7,7 @@
 //! look at. Remote bases, paths outside the repository and fields this model does not follow make
 //! a build uncertain: the objects are kept but nothing is concluded from what may be missing.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
@@ -25,6 +26,37 @@ pub struct Sources<'a> {
     pub files: &'a [ScannedFile],
     pub by_path: &'a HashMap<String, usize>,
     pub kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
+    pub disk: Disk,
+}
+
+/// What a repository path names on disk, asked of the file system once per path: every build of
+/// every cluster asks again for each resource whose content it does not read.
+#[derive(Debug, Default)]
+pub struct Disk(RefCell<HashMap<String, PathKind>>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathKind {
+    File,
+    Dir,
+    Missing,
+}
+
+impl Disk {
+    fn kind(&self, root: &Path, path: &str) -> PathKind {
+        if let Some(&kind) = self.0.borrow().get(path) {
+            return kind;
+        }
+        let on_disk = root.join(path);
+        let kind = if on_disk.is_file() {
+            PathKind::File
+        } else if on_disk.is_dir() {
+            PathKind::Dir
+        } else {
+            PathKind::Missing
+        };
+        self.0.borrow_mut().insert(path.to_string(), kind);
+        kind
+    }
 }
 
 /// A kustomize build error, at the place in the repository that causes it.
@@ -352,7 +384,14 @@ impl Resource {
     }
 
     fn any_id_is(&self, id: &ResId) -> bool {
-        self.previous.iter().any(|p| p == id) || self.current_id() == *id
+        let (group, version) = self.group_version();
+        // Compared in place: this runs for every patch without a target and every resource.
+        self.previous.iter().any(|p| p == id)
+            || (id.group == group
+                && id.version == version
+                && id.kind == self.kind()
+                && id.name == self.name()
+                && id.namespace == self.effective_namespace())
     }
 
     fn remember_id(&mut self) {
@@ -494,8 +533,12 @@ impl<'s, 'a> Renderer<'s, 'a> {
         resources: &mut Vec<Resource>,
     ) -> Result<(), BuildError> {
         self.read.insert(k.file);
+        // Kept as resources are added: rebuilding it for each entry made a kustomization of n
+        // resources cost n² identities.
+        let mut ids: HashSet<ResId> = resources.iter().map(Resource::current_id).collect();
         for entry in &k.resources {
-            self.add_resource(k, entry, resources)?;
+            let added = self.add_resource(k, entry)?;
+            append_all(resources, &mut ids, added, entry.origin)?;
         }
         for file in &k.generator_files {
             let exists =
@@ -550,12 +593,12 @@ impl<'s, 'a> Renderer<'s, 'a> {
         self.notes.push(Note { message, origin });
     }
 
+    /// The objects one `resources` entry adds.
     fn add_resource(
         &mut self,
         k: &Kustomization,
         entry: &Text,
-        resources: &mut Vec<Resource>,
-    ) -> Result<(), BuildError> {
+    ) -> Result<Vec<Resource>, BuildError> {
         if is_remote(&entry.value) {
             self.unknown(
                 format!(
@@ -564,7 +607,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 ),
                 entry.origin,
             );
-            return Ok(());
+            return Ok(Vec::new());
         }
         let Some(path) = join(&k.dir, &entry.value) else {
             self.unknown(
@@ -574,16 +617,18 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 ),
                 entry.origin,
             );
-            return Ok(());
+            return Ok(Vec::new());
         };
-        let added = if let Some(&file) = self.sources.by_path.get(&path) {
-            self.file_resources(file, entry.origin)?
-        } else if self.sources.root.join(&path).is_file() {
+        if let Some(&file) = self.sources.by_path.get(&path) {
+            return self.file_resources(file, entry.origin);
+        }
+        let kind = self.sources.disk.kind(self.sources.root, &path);
+        if kind == PathKind::File {
             // A manifest the byte search found nothing Flux-related in: no image object, no
             // Flux object, nothing a rule reads.
             self.opaque = true;
-            Vec::new()
-        } else if self.sources.root.join(&path).is_dir() {
+            Ok(Vec::new())
+        } else if kind == PathKind::Dir {
             let child = self.kustomization(&path, Some(entry.origin))?;
             if child.is_component {
                 return Err(Self::error(
@@ -592,15 +637,14 @@ impl<'s, 'a> Renderer<'s, 'a> {
                     entry.origin,
                 ));
             }
-            self.build_kustomization(child)?
+            self.build_kustomization(child)
         } else {
-            return Err(Self::error(
+            Err(Self::error(
                 Cause::MissingResource,
                 format!("resource `{}` does not exist", entry.value),
                 entry.origin,
-            ));
-        };
-        append_all(resources, added, entry.origin)
+            ))
+        }
     }
 
     /// The objects of one file: its documents, `kind: List` items expanded, empty ones skipped.
@@ -981,12 +1025,13 @@ fn merge(
     Ok(merged)
 }
 
+/// Adds one entry's resources; `ids` holds the identities of `resources`.
 fn append_all(
     resources: &mut Vec<Resource>,
+    ids: &mut HashSet<ResId>,
     added: Vec<Resource>,
     origin: Origin,
 ) -> Result<(), BuildError> {
-    let mut ids: HashSet<ResId> = resources.iter().map(Resource::current_id).collect();
     for resource in added {
         let id = resource.current_id();
         if !ids.insert(id.clone()) {

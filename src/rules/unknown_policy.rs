@@ -3,6 +3,8 @@
 use super::{Context, Findings, Rule};
 use crate::flux::Kind;
 use crate::model::substitute::{could_be, is_unresolved};
+use crate::model::tree::Node;
+use crate::report::Severity;
 use crate::scan::marker::PolicyRef;
 
 pub static RULE: Rule = Rule {
@@ -14,7 +16,11 @@ A marker whose `namespace:name` matches no ImagePolicy in the repository (namesp
 `metadata.namespace`, else the configured `default_namespace`). Policies defined elsewhere can be
 declared in `.flux-image-lint.yaml` under `external_policies`. While a YAML file of the repository
 could not be read (`yaml-syntax` reports it), no marker is called unknown: that file may define
-the policy.
+the policy. A policy written only in a file no cluster applies (image objects applied by hand
+with `kubectl apply -f`, as runbooks do) is a warning naming that file: whether it exists in the
+cluster is not known. So is every marker of a repository that defines no ImagePolicy and no
+cluster at all (an application repository whose image objects live in the cluster or in a fleet
+repository): its policies are defined elsewhere.
 
 ## Why it matters in Flux
 The automation lists the policies of its namespace and skips every marker that names another
@@ -43,6 +49,13 @@ fn check(cx: &Context, out: &mut Findings) {
     let some_file_unread = cx.workspace.files.iter().any(|file| {
         matches!(&file.yaml, Err(error) if error.kind == crate::scan::yaml::YamlErrorKind::NotRead)
     });
+    let defines_no_policy = cx.workspace.model.clusters.is_empty()
+        && known.is_empty()
+        && !cx
+            .workspace
+            .files
+            .iter()
+            .any(|file| file.source.text.contains("kind: ImagePolicy"));
     for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
         let wanted = policy.to_string();
@@ -71,6 +84,34 @@ fn check(cx: &Context, out: &mut Findings) {
                 .may_lack_objects(site.file_index, &clusters)
             || a_name_could_be(cx, &clusters, policy)
         {
+            continue;
+        }
+        // An application repository whose image objects live in the cluster or in a fleet
+        // repository: every policy is defined elsewhere, so none is known to be missing.
+        if defines_no_policy {
+            out.push_with_severity(
+                &RULE,
+                Severity::Warning,
+                site.file_index,
+                site.marker.span,
+                format!("this repository defines no ImagePolicy and no cluster, so `{wanted}` must be defined elsewhere; its name cannot be checked"),
+                format!("add `{wanted}` to `external_policies` in .flux-image-lint.yaml (where it is defined: the cluster, or the fleet repository)"),
+            );
+            out.block(&site);
+            continue;
+        }
+        // In a file no cluster applies, it may have been applied by hand (`kubectl apply -f`
+        // after the bootstrap, as runbooks do): whether it exists is not known, not false.
+        if let Some(written) = written_where_no_cluster_applies(cx, policy) {
+            out.push_with_severity(
+                &RULE,
+                Severity::Warning,
+                site.file_index,
+                site.marker.span,
+                format!("ImagePolicy `{wanted}` is written in {written}, which no cluster applies: this marker resolves only if that file is applied by hand"),
+                "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it); if it is applied out of band on purpose, add it to `external_policies` in .flux-image-lint.yaml".to_string(),
+            );
+            out.block(&site);
             continue;
         }
         let elsewhere: Vec<&str> = cx
@@ -123,6 +164,37 @@ fn check(cx: &Context, out: &mut Findings) {
             help,
         );
     }
+}
+
+/// `file:line` of an ImagePolicy named `policy` in a file that no cluster reaches.
+fn written_where_no_cluster_applies(cx: &Context, policy: &PolicyRef) -> Option<String> {
+    if cx.workspace.model.clusters.is_empty() {
+        return None;
+    }
+    cx.workspace
+        .files_flux_ignores()
+        .into_iter()
+        .find_map(|file| {
+            let scanned = &cx.workspace.files[file];
+            let yaml = scanned.yaml.as_ref().ok()?;
+            yaml.documents.iter().find_map(|&document| {
+                let tree = Node::from_yaml(yaml, file, document);
+                let names_it = tree.path_str(&["kind"]) == Some("ImagePolicy")
+                    && tree.path_str(&["metadata", "name"]) == Some(policy.name.as_str())
+                    && tree
+                        .path_str(&["metadata", "namespace"])
+                        .filter(|ns| !ns.is_empty())
+                        .unwrap_or(&cx.config.default_namespace)
+                        == policy.namespace;
+                names_it.then(|| {
+                    format!(
+                        "{}:{}",
+                        scanned.source.path,
+                        scanned.source.line_of(tree.origin.span.start)
+                    )
+                })
+            })
+        })
 }
 
 /// Whether an ImagePolicy of the marker's clusters has a name holding a variable whose value

@@ -116,7 +116,7 @@ enum Verdict {
 #[derive(Debug, Clone)]
 struct Pattern {
     domain: Vec<String>,
-    segments: Vec<String>,
+    segments: Vec<Segment>,
     inclusion: bool,
     dir_only: bool,
     /// The line has a `/` (after a trailing one is removed): matched segment by segment from
@@ -139,7 +139,7 @@ impl Pattern {
         };
         Pattern {
             domain: domain.iter().map(|d| d.to_string()).collect(),
-            segments: line.split('/').map(str::to_string).collect(),
+            segments: line.split('/').map(Segment::new).collect(),
             inclusion,
             dir_only,
             anchored: line.contains('/'),
@@ -170,7 +170,7 @@ impl Pattern {
         let last = path.len() - 1;
         match path
             .iter()
-            .position(|name| go_match(&self.segments[0], name))
+            .position(|name| self.segments[0].glob.matches(name))
         {
             Some(at) => !(self.dir_only && at == last),
             None => false,
@@ -182,7 +182,14 @@ impl Pattern {
     fn segments_match(&self, mut path: &[&str]) -> bool {
         let mut matched = false;
         let mut can_traverse = false;
-        for (i, segment) in self.segments.iter().enumerate() {
+        for (
+            i,
+            Segment {
+                text: segment,
+                glob,
+            },
+        ) in self.segments.iter().enumerate()
+        {
             if segment.is_empty() {
                 can_traverse = false;
                 continue;
@@ -202,13 +209,13 @@ impl Pattern {
                 matched = false;
                 while let Some((first, rest)) = path.split_first() {
                     path = rest;
-                    if go_match(segment, first) {
+                    if glob.matches(first) {
                         matched = true;
                         break;
                     }
                 }
             } else {
-                if !go_match(segment, path[0]) {
+                if !glob.matches(path[0]) {
                     return false;
                 }
                 matched = true;
@@ -220,8 +227,24 @@ impl Pattern {
     }
 }
 
+/// One `/`-separated part of a pattern, compiled once: `delivers` runs for every file.
+#[derive(Debug, Clone)]
+struct Segment {
+    text: String,
+    glob: Glob,
+}
+
+impl Segment {
+    fn new(text: &str) -> Segment {
+        Segment {
+            text: text.to_string(),
+            glob: Glob::new(text),
+        }
+    }
+}
+
 /// One element of a Go `filepath.Match` pattern.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Token {
     Star,
     AnyChar,
@@ -232,45 +255,57 @@ enum Token {
     Literal(char),
 }
 
-/// Go's `filepath.Match` on one path component; a malformed pattern matches nothing (go-git
-/// treats Go's `ErrBadPattern` as no match).
-fn go_match(pattern: &str, name: &str) -> bool {
-    let Some(tokens) = go_tokens(pattern) else {
-        return false;
-    };
-    let name: Vec<char> = name.chars().collect();
-    let one = |token: &Token, c: char| match token {
-        Token::AnyChar => c != '/',
-        Token::Literal(l) => *l == c,
-        Token::Class { ranges, negated } => {
-            ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi) != *negated
-        }
-        Token::Star => unreachable!("stars are handled by the caller"),
-    };
-    // Greedy matching with backtracking to the last star: linear in practice, never exponential.
-    let (mut t, mut n) = (0, 0);
-    let mut last_star: Option<(usize, usize)> = None;
-    while n < name.len() {
-        match tokens.get(t) {
-            Some(Token::Star) => {
-                last_star = Some((t, n));
-                t += 1;
-            }
-            Some(token) if one(token, name[n]) => {
-                t += 1;
-                n += 1;
-            }
-            _ => match last_star {
-                Some((star, at)) if name[at] != '/' => {
-                    last_star = Some((star, at + 1));
-                    t = star + 1;
-                    n = at + 1;
-                }
-                _ => return false,
-            },
-        }
+/// A Go `filepath.Match` pattern for one path component; a malformed pattern matches nothing
+/// (go-git treats Go's `ErrBadPattern` as no match).
+#[derive(Debug, Clone)]
+struct Glob(Option<Vec<Token>>);
+
+impl Glob {
+    fn new(pattern: &str) -> Glob {
+        Glob(go_tokens(pattern))
     }
-    tokens[t..].iter().all(|token| matches!(token, Token::Star))
+
+    fn matches(&self, name: &str) -> bool {
+        let Some(tokens) = &self.0 else {
+            return false;
+        };
+        let one = |token: &Token, c: char| match token {
+            Token::AnyChar => c != '/',
+            Token::Literal(l) => *l == c,
+            Token::Class { ranges, negated } => {
+                ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi) != *negated
+            }
+            Token::Star => unreachable!("stars are handled by the caller"),
+        };
+        let char_at = |n: usize| name[n..].chars().next().expect("n is below the name's end");
+        // Greedy matching with backtracking to the last star: linear in practice, never
+        // exponential. `n` and the star's position are byte offsets of characters.
+        let (mut t, mut n) = (0, 0);
+        let mut last_star: Option<(usize, usize)> = None;
+        while n < name.len() {
+            let c = char_at(n);
+            match tokens.get(t) {
+                Some(Token::Star) => {
+                    last_star = Some((t, n));
+                    t += 1;
+                }
+                Some(token) if one(token, c) => {
+                    t += 1;
+                    n += c.len_utf8();
+                }
+                _ => match last_star {
+                    Some((star, at)) if char_at(at) != '/' => {
+                        let next = at + char_at(at).len_utf8();
+                        last_star = Some((star, next));
+                        t = star + 1;
+                        n = next;
+                    }
+                    _ => return false,
+                },
+            }
+        }
+        tokens[t..].iter().all(|token| matches!(token, Token::Star))
+    }
 }
 
 /// A `filepath.Match` pattern as tokens, or `None` when Go would report `ErrBadPattern`.
@@ -420,8 +455,16 @@ mod tests {
             ("[a-]", "a", false),
             ("a\\", "a", false),
             ("**", "anything", true),
+            ("?é", "aé", true),
+            ("*é", "ééé", true),
+            ("[à-é]?", "éa", true),
+            ("*b", "éa", false),
         ] {
-            assert_eq!(go_match(pattern, name), expected, "{pattern} {name}");
+            assert_eq!(
+                Glob::new(pattern).matches(name),
+                expected,
+                "{pattern} {name}"
+            );
         }
     }
 }

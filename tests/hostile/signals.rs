@@ -78,6 +78,15 @@ fn check_files(root: &Path, originals: &BTreeMap<String, Vec<u8>>) -> Vec<String
         .collect()
 }
 
+/// Whether a temporary file of ours is in `dir`: `--fix` writes all of them before it renames
+/// any.
+fn has_temporary_file(dir: &Path) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|entry| {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        name.contains(".flux-image-lint.") && name.ends_with(".tmp")
+    })
+}
+
 /// The inode of `path`: a rename over it changes it.
 fn inode(path: &Path) -> u64 {
     std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap())
@@ -101,9 +110,13 @@ fn killed_fix_runs_leave_old_or_new_bytes_and_no_stray_files() {
         };
         let before = inode(&first);
         let mut child = fix_command(&repo).spawn().unwrap();
-        // Wait for the write phase (the first file replaced), then kill a little later.
+        // Wait for the write phase (a temporary file written, or the first file replaced),
+        // then kill a little later.
         let deadline = Instant::now() + Duration::from_secs(60);
-        while inode(&first) == before && Instant::now() < deadline {
+        while inode(&first) == before
+            && !has_temporary_file(&repo.root())
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_micros(500));
         }
         std::thread::sleep(Duration::from_millis(u64::from(round) * 4));
