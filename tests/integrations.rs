@@ -601,6 +601,26 @@ fn action_passes_on_the_homelab_sample() {
     );
     assert!(!run.summary.contains("#### Diagnostics"), "{}", run.summary);
     assert!(!run.log.contains("::error"), "{}", run.log);
+    assert!(!run.summary.contains("Image updates"), "{}", run.summary);
+
+    // With a tags file, the check's summary shows what `fix` would change, the markers named
+    // as the workspace names them.
+    let args = ("args", "--tags-file fixtures/homelab/tags.json");
+    let run = run_action(&repo_dir(), &[("path", "fixtures/homelab"), args], &[]);
+    assert_eq!(run.status, 0, "{}", run.log);
+    assert_eq!(run.outputs["changed"], "0", "nothing was changed");
+    assert!(
+        run.summary.contains("#### Image updates: 14 pending\n"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.summary.contains(
+            "| `fixtures/homelab/kubernetes/apps/base/ai/ollama/deployment.yaml:24` | `0.13.5` → `0.14.2` | ↑ update |"
+        ),
+        "{}",
+        run.summary
+    );
 }
 
 #[test]
