@@ -19,9 +19,10 @@ could not be read (`yaml-syntax` reports it), no marker is called unknown: that 
 the policy. A policy written only in a file no cluster applies is named: beside a
 kustomization that does not list that file, an error saying so (it was forgotten); in a loose
 folder no kustomization covers (image objects applied by hand with `kubectl apply -f`, as
-runbooks do), a warning, since whether it exists in the cluster is not known. So is every marker of a repository that defines no ImagePolicy and no
-cluster at all (an application repository whose image objects live in the cluster or in a fleet
-repository): its policies are defined elsewhere.
+runbooks do), a warning, since whether it exists in the cluster is not known. So is every
+marker of a repository that defines no ImagePolicy and no cluster at all (an application
+repository whose image objects live in the cluster or in a fleet repository): its policies are
+defined elsewhere.
 
 ## Why it matters in Flux
 The automation lists the policies of its namespace and skips every marker that names another
@@ -87,74 +88,43 @@ fn check(cx: &Context, out: &mut Findings) {
         {
             continue;
         }
-        // An application repository whose image objects live in the cluster or in a fleet
-        // repository: every policy is defined elsewhere, so none is known to be missing.
-        if defines_no_policy {
-            out.push_with_severity(
-                &RULE,
+        let (severity, message, help) = if defines_no_policy {
+            // An application repository whose image objects live in the cluster or in a fleet
+            // repository: every policy is defined elsewhere, so none is known to be missing.
+            (
                 Severity::Warning,
-                site.file_index,
-                site.marker.span,
                 format!("this repository defines no ImagePolicy and no cluster, so `{wanted}` must be defined elsewhere; its name cannot be checked"),
                 format!("add `{wanted}` to `external_policies` in .flux-image-lint.yaml (where it is defined: the cluster, or the fleet repository)"),
-            );
-            out.block(&site);
-            continue;
-        }
-        // In a loose file no cluster applies, it may have been applied by hand (`kubectl apply
-        // -f` after the bootstrap, as runbooks do): whether it exists is not known, not false.
-        // Beside a kustomization that does not list it, it is forgotten: an error that says so.
-        let written = written_where_no_cluster_applies(cx, policy);
-        if let Some((written, Some(kustomization))) = &written {
-            out.push(
-                &RULE,
-                site.file_index,
-                site.marker.span,
-                format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list: no cluster applies it"),
-                format!("add that file to the `resources` of `{kustomization}`"),
-            );
-            out.block(&site);
-            continue;
-        }
-        if let Some((written, None)) = written {
-            out.push_with_severity(
-                &RULE,
-                Severity::Warning,
-                site.file_index,
-                site.marker.span,
-                format!("ImagePolicy `{wanted}` is written in {written}, which no cluster applies: this marker resolves only if that file is applied by hand"),
-                "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it); if it is applied out of band on purpose, add it to `external_policies` in .flux-image-lint.yaml".to_string(),
-            );
-            out.block(&site);
-            continue;
-        }
-        let elsewhere: Vec<&str> = cx
-            .workspace
-            .index
-            .clusters_defining(Kind::ImagePolicy, &policy.namespace, &policy.name)
-            .into_iter()
-            .filter_map(|c| cx.workspace.model.clusters.get(c))
-            .map(|c| c.name.as_str())
-            .collect();
-        let message = if elsewhere.is_empty() {
-            format!("no ImagePolicy `{wanted}` is defined in this repository")
-        } else {
-            let here: Vec<&str> = clusters
-                .iter()
-                .filter_map(|&c| cx.workspace.model.clusters.get(c))
-                .map(|c| c.name.as_str())
-                .collect();
-            format!(
-                "no ImagePolicy `{wanted}` in cluster `{}`, where Flux reads this file; only cluster `{}` defines it",
-                here.join("`, `"),
-                elsewhere.join("`, `")
             )
+        } else {
+            match written_where_no_cluster_applies(cx, policy) {
+                // Beside a kustomization that does not list it, it was forgotten.
+                Some((written, Some(kustomization))) => (
+                    Severity::Error,
+                    format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list: no cluster applies it"),
+                    format!("add that file to the `resources` of `{kustomization}`"),
+                ),
+                // In a loose folder, it may have been applied by hand (`kubectl apply -f` after
+                // the bootstrap, as runbooks do): whether it exists is not known, not false.
+                Some((written, None)) => (
+                    Severity::Warning,
+                    format!("ImagePolicy `{wanted}` is written in {written}, which no cluster applies: this marker resolves only if that file is applied by hand"),
+                    "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it); if it is applied out of band on purpose, add it to `external_policies` in .flux-image-lint.yaml".to_string(),
+                ),
+                None => {
+                    let (message, help) = not_defined(cx, &clusters, policy, &known);
+                    (Severity::Error, message, help)
+                }
+            }
         };
-        let help = match closest_name(&wanted, &known) {
-            Some(closest) => format!("did you mean `{closest}`? (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"),
-            None => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
-        };
-        out.push(&RULE, site.file_index, site.marker.span, message, help);
+        out.push_with_severity(
+            &RULE,
+            severity,
+            site.file_index,
+            site.marker.span,
+            message,
+            help,
+        );
         out.block(&site);
     }
     for test in &cx.workspace.pattern_tests {
@@ -178,6 +148,43 @@ fn check(cx: &Context, out: &mut Findings) {
             help,
         );
     }
+}
+
+/// What to say of a marker whose policy no file of its clusters defines, and what to do.
+fn not_defined(
+    cx: &Context,
+    clusters: &[usize],
+    policy: &PolicyRef,
+    known: &[String],
+) -> (String, String) {
+    let wanted = policy.to_string();
+    let elsewhere: Vec<&str> = cx
+        .workspace
+        .index
+        .clusters_defining(Kind::ImagePolicy, &policy.namespace, &policy.name)
+        .into_iter()
+        .filter_map(|c| cx.workspace.model.clusters.get(c))
+        .map(|c| c.name.as_str())
+        .collect();
+    let message = if elsewhere.is_empty() {
+        format!("no ImagePolicy `{wanted}` is defined in this repository")
+    } else {
+        let here: Vec<&str> = clusters
+            .iter()
+            .filter_map(|&c| cx.workspace.model.clusters.get(c))
+            .map(|c| c.name.as_str())
+            .collect();
+        format!(
+            "no ImagePolicy `{wanted}` in cluster `{}`, where Flux reads this file; only cluster `{}` defines it",
+            here.join("`, `"),
+            elsewhere.join("`, `")
+        )
+    };
+    let help = match closest_name(&wanted, known) {
+        Some(closest) => format!("did you mean `{closest}`? (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"),
+        None => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
+    };
+    (message, help)
 }
 
 /// `file:line` of an ImagePolicy named `policy` in a file that no cluster reaches, with the
