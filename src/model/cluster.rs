@@ -357,12 +357,19 @@ pub struct ClusterRender {
 
 /// Every Flux Kustomization and FluxInstance written in the repository's files.
 fn written_roots(
-    files: &[crate::workspace::ScannedFile],
+    sources: &Sources,
     default_namespace: &str,
 ) -> (Vec<FluxKustomization>, Vec<FluxKustomization>) {
+    // A file kustomizations name only as a patch holds patches, not objects: a Flux
+    // Kustomization there (a bootstrap's `path` set per cluster) is no root of its own.
+    let referenced = super::referenced_files(sources.kustomizations);
     let mut kustomizations = Vec::new();
     let mut instances = Vec::new();
-    for (index, file) in files.iter().enumerate() {
+    for (index, file) in sources.files.iter().enumerate() {
+        let path = &file.source.path;
+        if referenced.patches.contains(path) && !referenced.resources.contains(path) {
+            continue;
+        }
         let Ok(yaml) = &file.yaml else { continue };
         for &document in &yaml.documents {
             let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
@@ -377,6 +384,48 @@ fn written_roots(
         }
     }
     (kustomizations, instances)
+}
+
+/// Bootstraps laid out per cluster by a kustomization (`clusters/<c>/flux-system`) that takes
+/// a shared Flux Kustomization and patches its `spec.path` to the cluster's folder, which holds
+/// that kustomization: rendered, each is a bootstrap applying its own folder, as `flux
+/// bootstrap --path` runs it. Only a rendering whose path differs from the one written counts
+/// (an ordinary bootstrap is found as written).
+fn patched_bootstraps(
+    sources: &Sources,
+    written: &[FluxKustomization],
+    default_namespace: &str,
+) -> Vec<FluxKustomization> {
+    let mut bootstraps = Vec::new();
+    for (dir, kustomization) in sources.kustomizations {
+        let Ok(kustomization) = kustomization else {
+            continue;
+        };
+        let patches_nothing = kustomization.patches.is_empty()
+            && kustomization.patches_strategic_merge.is_empty()
+            && kustomization.patches_json6902.is_empty();
+        if !dir.ends_with("flux-system") || patches_nothing {
+            continue;
+        }
+        let Ok(build) = render::build_with(sources, kustomization) else {
+            continue;
+        };
+        for resource in &build.resources {
+            let Some(rendered) = FluxKustomization::read(&resource.node, default_namespace) else {
+                continue;
+            };
+            let applies_this_folder =
+                !rendered.path.is_empty() && dir.starts_with(&format!("{}/", rendered.path));
+            let as_written = written
+                .iter()
+                .find(|k| k.origin == rendered.origin)
+                .map(|k| k.path.as_str());
+            if applies_this_folder && as_written.is_some_and(|path| path != rendered.path) {
+                bootstraps.push(rendered);
+            }
+        }
+    }
+    bootstraps
 }
 
 /// A FluxInstance's sync, as the Flux Kustomization the operator creates for it.
@@ -508,10 +557,14 @@ pub fn discover(
     notes: &mut Vec<Note>,
     mut on_render: impl FnMut(ClusterRender),
 ) -> Option<Vec<Cluster>> {
-    let (written, instances) = written_roots(sources.files, default_namespace);
+    let (mut written, instances) = written_roots(sources, default_namespace);
     if written.is_empty() && instances.is_empty() {
         return None;
     }
+    // Bootstraps whose `path` a kustomization patches in per cluster replace the written base
+    // they patch, which is no root of its own.
+    let patched = patched_bootstraps(sources, &written, default_namespace);
+    written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
     let repositories = git_repositories(sources.files, default_namespace);
     // Which written Flux Kustomization applies which, from a build of each as written.
     let index_of: BTreeMap<Origin, usize> = written
@@ -523,8 +576,17 @@ pub fn discover(
     let mut applies_itself = vec![false; written.len()];
     // FluxInstances apply what their sync path holds, as bootstraps do.
     let appliers = written.iter().enumerate().map(|(i, k)| (Some(i), k));
+    let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file).collect();
     for (i, kustomization) in appliers.chain(instances.iter().map(|k| (None, k))) {
-        let Ok(build) = kustomization.build(sources, yaml_paths) else {
+        let Ok(k) = kustomization.kustomization(sources, yaml_paths) else {
+            continue;
+        };
+        // A build whose objects cannot come from a file that holds a Flux Kustomization (most
+        // of them: the apps) tells nothing here, and each is built again for its cluster.
+        if !may_yield_from(sources, &k, &written_files, &mut BTreeSet::new()) {
+            continue;
+        }
+        let Ok(build) = render::build_with(sources, &k) else {
             continue;
         };
         for resource in &build.resources {
@@ -540,6 +602,13 @@ pub fn discover(
     // Roots: bootstraps and FluxInstances; where the repository has neither, the Flux
     // Kustomizations nothing here applies, taken as applied out of band with their folder.
     let mut clusters_roots: Vec<(String, String, Vec<FluxKustomization>)> = Vec::new();
+    for bootstrap in patched {
+        clusters_roots.push((
+            bootstrap.path.clone(),
+            bootstrap.path.clone(),
+            vec![bootstrap],
+        ));
+    }
     for instance in instances {
         clusters_roots.push((instance.path.clone(), instance.path.clone(), vec![instance]));
     }
@@ -711,6 +780,48 @@ pub fn discover(
     Some(clusters)
 }
 
+/// Whether a build of `k` may hold an object whose node comes from one of `files`. Every object
+/// of a build comes from a file a `resources` entry names (followed through the folders with
+/// kustomizations that `resources` and `components` lead to) or from a patch (a patch file, or
+/// the file an inline patch is written in); nothing else gives a build its nodes.
+fn may_yield_from(
+    sources: &Sources,
+    k: &Kustomization,
+    files: &BTreeSet<usize>,
+    seen: &mut BTreeSet<String>,
+) -> bool {
+    let patches = k
+        .patches_strategic_merge
+        .iter()
+        .chain(&k.patches)
+        .chain(&k.patches_json6902);
+    for patch in patches {
+        let file = match &patch.body {
+            PatchBody::File(path) => render::join(&k.dir, &path.value)
+                .and_then(|path| sources.by_path.get(&path).copied()),
+            PatchBody::Inline(node) => Some(node.origin.file),
+        };
+        if file.is_some_and(|file| files.contains(&file)) {
+            return true;
+        }
+    }
+    for entry in k.resources.iter().chain(&k.components) {
+        let Some(path) = render::join(&k.dir, &entry.value) else {
+            continue;
+        };
+        if let Some(file) = sources.by_path.get(&path) {
+            if files.contains(file) {
+                return true;
+            }
+        } else if let Some(Ok(child)) = sources.kustomizations.get(&path) {
+            if seen.insert(path) && may_yield_from(sources, child, files, seen) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 impl FluxKustomization {
     /// The variables of `postBuild`, with those of `substituteFrom` ConfigMaps and Secrets the
     /// cluster's builds so far define; `None` without `postBuild`.
@@ -856,4 +967,66 @@ fn repository_identity(url: &str) -> String {
     path.trim_end_matches('/')
         .trim_end_matches(".git")
         .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::workspace::Workspace;
+
+    const FLUX_KUSTOMIZATION: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./apps\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+
+    #[test]
+    fn the_files_a_build_may_take_objects_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            ("fk.yaml", FLUX_KUSTOMIZATION),
+            ("apps/kustomization.yaml", "resources:\n  - deploy.yaml\n"),
+            // A marker, so that the file is parsed and can hold objects.
+            ("apps/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nimage: x:1 # {\"$imagepolicy\": \"flux-system:a\"}\n"),
+            ("comp/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - ../fk.yaml\n"),
+            ("via-component/kustomization.yaml", "components:\n  - ../comp\n"),
+            ("via-folder/kustomization.yaml", "resources:\n  - ../via-component\n  - ../apps\n"),
+            ("via-patch/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - path: ../fk.yaml\n"),
+            ("inline/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - patch: |-\n      - op: add\n        path: /metadata/labels\n        value: {}\n    target:\n      kind: Deployment\n"),
+        ];
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let workspace = Workspace::load(dir.path(), &Config::default(), 1).unwrap();
+        let by_path = super::super::paths_of(&workspace.files);
+        let sources = Sources {
+            root: dir.path(),
+            files: &workspace.files,
+            by_path: &by_path,
+            kustomizations: &workspace.model.kustomizations,
+            disk: Default::default(),
+        };
+        let file = |path: &str| by_path[path];
+        let may_yield = |dir: &str, from: &str| {
+            let Some(Ok(k)) = sources.kustomizations.get(dir) else {
+                panic!("{dir} has no kustomization")
+            };
+            may_yield_from(
+                &sources,
+                k,
+                &BTreeSet::from([file(from)]),
+                &mut BTreeSet::new(),
+            )
+        };
+        assert!(may_yield("via-component", "fk.yaml"));
+        assert!(
+            may_yield("via-folder", "fk.yaml"),
+            "through a folder, then a component"
+        );
+        assert!(may_yield("via-patch", "fk.yaml"), "a patch file");
+        assert!(!may_yield("apps", "fk.yaml"));
+        assert!(may_yield("apps", "apps/deploy.yaml"));
+        // An inline patch's nodes come from the kustomization file itself.
+        assert!(may_yield("inline", "inline/kustomization.yaml"));
+        assert!(!may_yield("via-patch", "inline/kustomization.yaml"));
+    }
 }

@@ -16,9 +16,10 @@ A marker whose `namespace:name` matches no ImagePolicy in the repository (namesp
 `metadata.namespace`, else the configured `default_namespace`). Policies defined elsewhere can be
 declared in `.flux-image-lint.yaml` under `external_policies`. While a YAML file of the repository
 could not be read (`yaml-syntax` reports it), no marker is called unknown: that file may define
-the policy. A policy written only in a file no cluster applies (image objects applied by hand
-with `kubectl apply -f`, as runbooks do) is a warning naming that file: whether it exists in the
-cluster is not known. So is every marker of a repository that defines no ImagePolicy and no
+the policy. A policy written only in a file no cluster applies is named: beside a
+kustomization that does not list that file, an error saying so (it was forgotten); in a loose
+folder no kustomization covers (image objects applied by hand with `kubectl apply -f`, as
+runbooks do), a warning, since whether it exists in the cluster is not known. So is every marker of a repository that defines no ImagePolicy and no
 cluster at all (an application repository whose image objects live in the cluster or in a fleet
 repository): its policies are defined elsewhere.
 
@@ -100,9 +101,22 @@ fn check(cx: &Context, out: &mut Findings) {
             out.block(&site);
             continue;
         }
-        // In a file no cluster applies, it may have been applied by hand (`kubectl apply -f`
-        // after the bootstrap, as runbooks do): whether it exists is not known, not false.
-        if let Some(written) = written_where_no_cluster_applies(cx, policy) {
+        // In a loose file no cluster applies, it may have been applied by hand (`kubectl apply
+        // -f` after the bootstrap, as runbooks do): whether it exists is not known, not false.
+        // Beside a kustomization that does not list it, it is forgotten: an error that says so.
+        let written = written_where_no_cluster_applies(cx, policy);
+        if let Some((written, Some(kustomization))) = &written {
+            out.push(
+                &RULE,
+                site.file_index,
+                site.marker.span,
+                format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list: no cluster applies it"),
+                format!("add that file to the `resources` of `{kustomization}`"),
+            );
+            out.block(&site);
+            continue;
+        }
+        if let Some((written, None)) = written {
             out.push_with_severity(
                 &RULE,
                 Severity::Warning,
@@ -166,8 +180,12 @@ fn check(cx: &Context, out: &mut Findings) {
     }
 }
 
-/// `file:line` of an ImagePolicy named `policy` in a file that no cluster reaches.
-fn written_where_no_cluster_applies(cx: &Context, policy: &PolicyRef) -> Option<String> {
+/// `file:line` of an ImagePolicy named `policy` in a file that no cluster reaches, with the
+/// kustomization file in or above its folder, if one is there (which then does not list it).
+fn written_where_no_cluster_applies(
+    cx: &Context,
+    policy: &PolicyRef,
+) -> Option<(String, Option<String>)> {
     if cx.workspace.model.clusters.is_empty() {
         return None;
     }
@@ -187,14 +205,32 @@ fn written_where_no_cluster_applies(cx: &Context, policy: &PolicyRef) -> Option<
                         .unwrap_or(&cx.config.default_namespace)
                         == policy.namespace;
                 names_it.then(|| {
-                    format!(
-                        "{}:{}",
-                        scanned.source.path,
-                        scanned.source.line_of(tree.origin.span.start)
+                    (
+                        format!(
+                            "{}:{}",
+                            scanned.source.path,
+                            scanned.source.line_of(tree.origin.span.start)
+                        ),
+                        kustomization_over(cx, &scanned.source.path),
                     )
                 })
             })
         })
+}
+
+/// The kustomization file in the folder of `path` or the nearest folder above it.
+fn kustomization_over(cx: &Context, path: &str) -> Option<String> {
+    let mut dir = path;
+    while let Some((parent, _)) = dir.rsplit_once('/') {
+        dir = parent;
+        if let Some(Ok(kustomization)) = cx.workspace.model.kustomizations.get(dir) {
+            return Some(cx.workspace.files[kustomization.file].source.path.clone());
+        }
+    }
+    match cx.workspace.model.kustomizations.get("") {
+        Some(Ok(kustomization)) => Some(cx.workspace.files[kustomization.file].source.path.clone()),
+        _ => None,
+    }
 }
 
 /// Whether an ImagePolicy of the marker's clusters has a name holding a variable whose value
