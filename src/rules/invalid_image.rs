@@ -56,13 +56,13 @@ fn check(cx: &Context, out: &mut Findings) {
                         .unwrap_or_default()
                         .to_string()
                 });
-            out.push(
-                &RULE,
-                image.file,
-                image.span,
-                message,
-                format!("write only the repository, e.g. `{fixed}`"),
-            );
+            // Suggesting the very value that is wrong (`ghcr.io/<owner>/app`) helps no one.
+            let help = if fixed == image.value {
+                "write the repository Flux should scan, without a tag or placeholder, e.g. `ghcr.io/org/app`".to_string()
+            } else {
+                format!("write only the repository, e.g. `{fixed}`")
+            };
+            out.push(&RULE, image.file, image.span, message, help);
         }
     }
 }
