@@ -713,7 +713,17 @@ fn write_commit(
 ) -> Result<String, GitError> {
     let id = git.local(
         "writing the commit",
-        &["commit-tree", "--no-gpg-sign", tree, "-p", parent],
+        // The message is UTF-8 whatever `i18n.commitEncoding` says, and never signed: the
+        // commit is the same on every machine.
+        &[
+            "-c",
+            "i18n.commitEncoding=UTF-8",
+            "commit-tree",
+            "--no-gpg-sign",
+            tree,
+            "-p",
+            parent,
+        ],
         Input {
             stdin: message.as_bytes().to_vec(),
             env: vec![
