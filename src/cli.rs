@@ -142,8 +142,9 @@ pub struct CiArgs {
     /// log, annotations and an upload from one run.
     #[arg(long, value_name = "FORMAT:FILE", value_parser = parse_report_file)]
     pub report_file: Vec<(Format, PathBuf)>,
-    /// Append a Markdown summary to FILE (counts, diagnostics, changes, what could not be
-    /// resolved): `$GITHUB_STEP_SUMMARY`, or a pull-request comment.
+    /// Append a Markdown summary to FILE (counts, what could not be resolved, the changes and
+    /// stuck markers as `status` shows them (with --fix, or --tags-file), diagnostics):
+    /// `$GITHUB_STEP_SUMMARY`, or a pull-request comment.
     #[arg(long, value_name = "FILE")]
     pub summary_file: Option<PathBuf>,
     /// Append the counts as `KEY=VALUE` lines to FILE (`errors`, `warnings`, `changed`,

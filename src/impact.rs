@@ -27,6 +27,8 @@ pub struct Changed {
     /// `None`: HEAD has no such file (it is new).
     pub before: Option<String>,
     pub deleted: bool,
+    /// Where a deleted file went, when git sees a rename (relative to the root).
+    pub renamed_to: Option<String>,
 }
 
 /// The given files (relative to the root) whose content differs from HEAD's, and with
@@ -39,18 +41,24 @@ pub fn changed_files(root: &Path, given: &[String], staged: bool) -> Result<Vec<
         prefix if prefix.is_empty() => prefix,
         prefix => format!("{prefix}/"),
     };
-    let mut paths: Vec<(String, bool)> = given.iter().map(|p| (p.clone(), false)).collect();
+    // Each path, and whether it is gone (and where to, when renamed within the root).
+    let mut paths: Vec<(String, Option<Option<String>>)> =
+        given.iter().map(|p| (p.clone(), None)).collect();
     if staged {
-        for deleted in crate::git::staged::staged_deletions(&toplevel)? {
-            if let Some(path) = deleted.strip_prefix(&prefix) {
-                paths.push((path.to_string(), true));
+        for removed in crate::git::staged::staged_deletions(&toplevel)? {
+            if let Some(path) = removed.path.strip_prefix(&prefix) {
+                let renamed_to = removed
+                    .renamed_to
+                    .and_then(|to| to.strip_prefix(&prefix).map(str::to_string));
+                paths.push((path.to_string(), Some(renamed_to)));
             }
         }
     }
     let in_repository: Vec<String> = paths.iter().map(|(p, _)| format!("{prefix}{p}")).collect();
     let mut head = crate::git::staged::head_contents(&toplevel, &in_repository)?;
     let mut changed = Vec::new();
-    for ((path, deleted), in_repository) in paths.into_iter().zip(&in_repository) {
+    for ((path, gone), in_repository) in paths.into_iter().zip(&in_repository) {
+        let deleted = gone.is_some();
         let before = head.remove(in_repository).flatten();
         let now = (!deleted)
             .then(|| std::fs::read(root.join(&path)).ok())
@@ -60,6 +68,7 @@ pub fn changed_files(root: &Path, given: &[String], staged: bool) -> Result<Vec<
                 path,
                 before: before.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
                 deleted,
+                renamed_to: gone.flatten(),
             });
         }
     }
@@ -147,7 +156,9 @@ fn your_change_to(causes: &[&Changed]) -> String {
     let names: Vec<String> = causes
         .iter()
         .map(|c| {
-            if c.deleted {
+            if let Some(to) = &c.renamed_to {
+                format!("`{}` (renamed to `{to}`)", c.path)
+            } else if c.deleted {
                 format!("`{}` (deleted)", c.path)
             } else {
                 format!("`{}`", c.path)

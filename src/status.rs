@@ -63,14 +63,14 @@ pub fn phrase(reason: &str) -> &'static str {
 }
 
 /// Every policy of the repository, grouped by cluster, namespace and name.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Status {
     pub version: u32,
     pub policies: Vec<PolicyStatus>,
     pub summary: Counts,
 }
 
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Counts {
     pub policies: usize,
     /// Policies no marker names.
@@ -83,7 +83,7 @@ pub struct Counts {
     pub unknown: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PolicyStatus {
     /// The cluster that applies it (its bootstrap path); `None` in a repository without
     /// clusters.
@@ -152,7 +152,7 @@ pub struct Problem {
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MarkerStatus {
     pub file: String,
     pub line: usize,
@@ -307,6 +307,38 @@ impl Status {
             policy.markers.retain(|marker| keep(&marker.state));
         }
         self.policies.retain(|policy| !policy.markers.is_empty());
+    }
+
+    /// Only the markers that are not up to date: the changes and what keeps the others from
+    /// moving, as a reviewer or a CI summary wants them.
+    pub fn pending(mut self) -> Status {
+        self.keep(|state| *state != State::UpToDate);
+        self
+    }
+
+    /// Keeps the first `max` markers (and the policies left with one); returns how many were
+    /// dropped. The summary still counts everything.
+    pub fn truncate(&mut self, max: usize) -> usize {
+        let mut left = max;
+        let mut dropped = 0;
+        for policy in &mut self.policies {
+            let kept = policy.markers.len().min(left);
+            dropped += policy.markers.len() - kept;
+            policy.markers.truncate(kept);
+            left -= kept;
+        }
+        self.policies.retain(|policy| !policy.markers.is_empty());
+        dropped
+    }
+
+    /// Marker paths as a report names them: `prefix` (`--relative-to`) in front.
+    pub fn prefix_paths(&mut self, prefix: &str) {
+        if prefix.is_empty() {
+            return;
+        }
+        for marker in self.policies.iter_mut().flat_map(|p| &mut p.markers) {
+            marker.file.insert_str(0, prefix);
+        }
     }
 }
 
@@ -599,5 +631,54 @@ fn marker_state(
             rule: None,
             message: "Flux does not apply this marker".to_string(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(name: &str, markers: usize) -> PolicyStatus {
+        PolicyStatus {
+            cluster: None,
+            namespace: "flux-system".into(),
+            name: name.into(),
+            defined: true,
+            image: None,
+            tags: None,
+            candidates: None,
+            latest: None,
+            digest: None,
+            problem: None,
+            markers: (0..markers)
+                .map(|line| MarkerStatus {
+                    file: "apps.yaml".into(),
+                    line,
+                    setter: "image",
+                    value: None,
+                    state: State::UpToDate,
+                })
+                .collect(),
+            cluster_index: None,
+        }
+    }
+
+    #[test]
+    fn truncation_keeps_the_first_markers_and_counts_the_rest() {
+        let policies = vec![policy("a", 2), policy("b", 3), policy("c", 1)];
+        let mut status = Status {
+            version: 1,
+            summary: count(&policies),
+            policies,
+        };
+        assert_eq!(status.truncate(3), 3);
+        let kept: Vec<(&str, usize)> = status
+            .policies
+            .iter()
+            .map(|p| (p.name.as_str(), p.markers.len()))
+            .collect();
+        assert_eq!(kept, [("a", 2), ("b", 1)]);
+        assert_eq!(status.summary.markers, 6, "the summary counts everything");
+        assert_eq!(status.truncate(10), 0);
     }
 }

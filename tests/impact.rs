@@ -173,7 +173,7 @@ fn a_renamed_file_that_the_kustomization_still_lists_fails_at_the_kustomization(
         [format!(
             "kustomize-build kubernetes/infrastructure/image-automation/kustomization.yaml:6 \
              kustomize cannot build this: resource `policies/arr-stack.yaml` does not exist; \
-             broken by your change to `{ARR}` (deleted)"
+             broken by your change to `{ARR}` (renamed to `{renamed}`)"
         )]
     );
     // Listed under its new name: nothing is broken.

@@ -601,6 +601,26 @@ fn action_passes_on_the_homelab_sample() {
     );
     assert!(!run.summary.contains("#### Diagnostics"), "{}", run.summary);
     assert!(!run.log.contains("::error"), "{}", run.log);
+    assert!(!run.summary.contains("Image updates"), "{}", run.summary);
+
+    // With a tags file, the check's summary shows what `fix` would change, the markers named
+    // as the workspace names them.
+    let args = ("args", "--tags-file fixtures/homelab/tags.json");
+    let run = run_action(&repo_dir(), &[("path", "fixtures/homelab"), args], &[]);
+    assert_eq!(run.status, 0, "{}", run.log);
+    assert_eq!(run.outputs["changed"], "0", "nothing was changed");
+    assert!(
+        run.summary.contains("#### Image updates: 14 pending\n"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.summary.contains(
+            "| `fixtures/homelab/kubernetes/apps/base/ai/ollama/deployment.yaml:24` | `0.13.5` → `0.14.2` | ↑ update |"
+        ),
+        "{}",
+        run.summary
+    );
 }
 
 #[test]
@@ -884,7 +904,8 @@ fn action_fix_logs_and_counts_the_changes() {
         run.log
     );
     assert!(
-        run.summary.contains(&format!("#### Changed ({logged})")),
+        run.summary
+            .contains(&format!("#### Image updates: {logged} changed\n")),
         "{}",
         run.summary
     );
@@ -1001,5 +1022,76 @@ fn action_derives_the_release_url_from_the_action_checkout() {
             ),
             "{log}"
         );
+    }
+}
+
+/// `config`, `push` and `open-pr` reach the one run: the config's author signs the weekly
+/// branch pushed to a bare remote, the summary shows the changes and the push; asking for a
+/// pull request where no forge can be told from the remote fails the job, saying why.
+#[test]
+fn action_pushes_the_weekly_branch_with_the_config_and_opens_no_pr_without_a_forge() {
+    let temp = tempfile::tempdir().unwrap();
+    let work = temp.path().join("work");
+    let bare = temp.path().join("remote.git");
+    fs::create_dir_all(&work).unwrap();
+    fs::create_dir_all(&bare).unwrap();
+    copy_dir(&repo_dir().join("fixtures/homelab"), &work);
+    fs::write(
+        temp.path().join("ci.yaml"),
+        "author: \"Image Bot <image-bot@example.com>\"\n",
+    )
+    .unwrap();
+    support::git(&bare, &["init", "-q", "--bare"]);
+    support::git(&work, &["init", "-q", "-b", "main"]);
+    support::git(&work, &["add", "-A"]);
+    support::git(&work, &["commit", "-q", "-m", "homelab"]);
+    let remote = format!("file://{}", bare.display());
+    support::git(&work, &["remote", "add", "origin", &remote]);
+    support::git(&work, &["push", "-q", "origin", "main"]);
+
+    let config = temp.path().join("ci.yaml").display().to_string();
+    let home = work.display().to_string();
+    let env = [("HOME", home.as_str()), ("GIT_CONFIG_NOSYSTEM", "1")];
+    let mut inputs = vec![
+        ("fix", "true"),
+        ("push", "true"),
+        ("config", config.as_str()),
+        ("args", "--tags-file tags.json"),
+    ];
+    let run = run_action(&work, &inputs, &env);
+    assert_eq!(run.status, 0, "{}", run.log);
+    assert_eq!(run.outputs["changed"], "14");
+    let branches = support::git(&bare, &["branch", "--list", "image-updates/*"]);
+    let branch = branches.trim().trim_start_matches("* ").to_string();
+    assert!(branch.starts_with("image-updates/"), "{branches}");
+    assert_eq!(
+        support::git(&bare, &["log", "-1", "--format=%an <%ae>", &branch]).trim(),
+        "Image Bot <image-bot@example.com>",
+        "the config's author"
+    );
+    assert!(
+        run.summary.contains("#### Image updates: 14 changed\n"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.summary.contains(&format!("pushed {branch} at ")),
+        "{}",
+        run.summary
+    );
+
+    // On a new base the branch is pushed again; then the pull request: a file:// remote names
+    // no forge.
+    support::git(&work, &["commit", "-q", "--allow-empty", "-m", "next"]);
+    support::git(&work, &["push", "-q", "origin", "main"]);
+    inputs.push(("open-pr", "true"));
+    let run = run_action(&work, &inputs, &env);
+    assert_eq!(run.status, 2, "{}", run.log);
+    for said in [
+        "❌ **flux-image-lint could not do its job** in `.`:",
+        "it is a local path, not a forge",
+        "pushed image-updates/",
+    ] {
+        assert!(run.summary.contains(said), "{said}: {}", run.summary);
     }
 }

@@ -2,7 +2,8 @@
 //! (`fixtures/clusters/<case>`), checked through the built binary against a golden human report:
 //! faults planted inside patches reported at the patch's line, a base two roots render judged
 //! once, a marker naming another cluster's policy, an out-of-band cluster beside a bootstrapped
-//! one (and a left-over Flux Kustomization elsewhere), Flux versions per cluster, Helm chart values,
+//! one (and a left-over Flux Kustomization elsewhere), a policy file its kustomization does not
+//! list, Flux versions per cluster, Helm chart values,
 //! `substituteFrom`. (`fixtures/kustomize/oracle/` holds the renderer's cases for
 //! `tests/kustomize_oracle.rs`.)
 

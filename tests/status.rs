@@ -220,11 +220,27 @@ fn agrees_with_fix_and_check_marker_by_marker() {
         let at_markers = diagnostics
             .iter()
             .filter(|d| STUCK_RULES.contains(&d["rule"].as_str().unwrap()));
+        let naming = fields(naming, &["rule", "file", "line"]);
         assert_eq!(
-            fields(naming, &["rule", "file", "line"]),
+            naming,
             fields(at_markers, &["rule", "file", "line"]),
             "{fixture:?}"
         );
+        // A stuck marker's reason reads as `check`'s diagnostic there, word for word.
+        let stuck_for_a_rule = markers(&report)
+            .into_iter()
+            .filter(|m| m["state"] == "stuck" && m["rule"].is_string())
+            .filter(|m| m["reason"] != "policy-invalid");
+        let stuck_for_a_rule = fields(stuck_for_a_rule, &["rule", "file", "line", "message"]);
+        let diagnosed = fields(diagnostics, &["rule", "file", "line", "message"]);
+        assert!(
+            stuck_for_a_rule.is_subset(&diagnosed),
+            "{fixture:?}: {stuck_for_a_rule:#?} not among {diagnosed:#?}"
+        );
+        // The states fixture has a marker stuck for each rule (homelab and the fleet none).
+        if fixture == STATES {
+            assert!(!stuck_for_a_rule.is_empty(), "{fixture:?}");
+        }
     }
 }
 

@@ -4,14 +4,14 @@ use std::collections::HashMap;
 
 use super::{
     checked_name, diagnostics_exit_code, emit, find_targets, jobs, load_config, path_prefix,
-    render_report, write_ci_files, write_failure_ci_files, Failure,
+    render_report, status, write_ci_files, write_failure_ci_files, Failure,
 };
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::flux::versions::{resolve_written, VersionSetting};
 use crate::report::escape;
 use crate::report::summary::Parts;
 use crate::report::{Report, Summary};
-use crate::tags::TagSnapshot;
+use crate::tags::{TagSnapshot, TagSource};
 use crate::workspace::Workspace;
 use crate::{impact, rules};
 
@@ -34,11 +34,13 @@ fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
             target.only_files.get_or_insert_with(Vec::new);
         }
     }
-    let snapshot = args
+    let source = args
         .tags_file
         .as_deref()
         .map(TagSnapshot::load)
-        .transpose()?;
+        .transpose()?
+        .map(TagSource::Snapshot);
+    let snapshot = source.as_ref().and_then(TagSource::snapshot);
     let upgrade_to = args
         .flux_version
         .as_deref()
@@ -56,6 +58,7 @@ fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let mut summary = Summary::default();
     let mut texts: Vec<(String, String)> = Vec::new();
     let mut checked = Vec::new();
+    let mut pending = Vec::new();
     for target in &targets {
         // Several repositories in one report: their paths are told apart by the root.
         let prefix = path_prefix(args, &target.root, targets.len() > 1)?;
@@ -78,14 +81,28 @@ fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
                 impact::report(
                     &workspace,
                     &config,
-                    snapshot.as_ref(),
+                    snapshot,
                     jobs(args.jobs),
                     only,
                     &changed,
                 )?
             }
-            None => rules::run(&workspace, &config, snapshot.as_ref(), None),
+            None => rules::run(&workspace, &config, snapshot, None),
         };
+        // With tags at hand, the summary shows what `--fix` would change and what is stuck.
+        if let (Some(source), Some(_)) = (&source, &args.ci.summary_file) {
+            let whole_repository;
+            let diagnostics = match &target.only_files {
+                None => &found,
+                Some(_) => {
+                    whole_repository = rules::run(&workspace, &config, snapshot, None).0;
+                    &whole_repository
+                }
+            };
+            let mut status = status::of_workspace(&workspace, &config, source, diagnostics, true);
+            status.prefix_paths(&prefix);
+            pending.push(status.pending());
+        }
         for d in &mut found {
             d.file.insert_str(0, &prefix);
         }
@@ -110,6 +127,7 @@ fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let parts = Parts {
         checked: &checked,
         report: Some(&report),
+        updates: &pending,
         ..Parts::default()
     };
     write_ci_files::<()>(args, global, Some((&report, &sources)), None, &parts)?;

@@ -10,12 +10,14 @@ use super::{
     EXIT_CLEAN,
 };
 use crate::cli::{GlobalArgs, StatusArgs, StatusFormat, StatusOnly};
+use crate::config::Config;
 use crate::fix::ClusterPolicy;
 use crate::flux::Kind;
-use crate::report::{markdown, status_table};
+use crate::report::{markdown, status_table, Diagnostic};
 use crate::rules;
 use crate::scan::marker::PolicyRef;
 use crate::status::{self, Inputs};
+use crate::tags::TagSource;
 use crate::update;
 use crate::workspace::Workspace;
 
@@ -34,34 +36,9 @@ pub fn run(args: &StatusArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let config = load_config(&target, &args.root, global)?;
     let source = tag_source(&args.registry, args.tags_file.as_deref(), global)?;
     let workspace = Workspace::load(&target.root, &config, jobs(args.jobs))?;
-
-    // Every policy, used or not, resolved as `--fix` resolves the ones it applies.
-    let every_policy: BTreeSet<ClusterPolicy> = workspace
-        .index
-        .of_kind(Kind::ImagePolicy)
-        .map(|policy| ClusterPolicy {
-            cluster: policy.cluster,
-            policy: PolicyRef {
-                namespace: policy.namespace.clone(),
-                name: policy.name.value.clone(),
-            },
-        })
-        .collect();
-    let needs = update::needs_for(&workspace, every_policy);
     let quiet = global.quiet || args.format != StatusFormat::Human;
-    // Failures are part of the report, not printed as they happen.
-    let fetched = progress::fetch(&source, &needs.requests, quiet, false);
-    let resolution = update::resolve(needs, &fetched, &source);
-    let plan = update::plan(&workspace, &resolution, None, false);
     let (diagnostics, _) = rules::run(&workspace, &config, source.snapshot(), None);
-
-    let mut status = status::build(&Inputs {
-        workspace: &workspace,
-        config: &config,
-        resolution: &resolution,
-        plan: &plan,
-        diagnostics: &diagnostics,
-    });
+    let mut status = of_workspace(&workspace, &config, &source, &diagnostics, quiet);
     match args.only {
         Some(StatusOnly::Stuck) => status.keep(status::State::is_stuck),
         Some(StatusOnly::Updates) => status.keep(status::State::is_change),
@@ -85,4 +62,39 @@ pub fn run(args: &StatusArgs, global: GlobalArgs) -> Result<i32, Failure> {
     };
     emit(&text, args.output_file.as_deref())?;
     Ok(EXIT_CLEAN)
+}
+
+/// Every policy resolved as `--fix` resolves the ones it applies (tags from `source`, failures
+/// part of the result rather than printed), the changes `--fix` would make, and each marker's
+/// fate given `check`'s `diagnostics` on the same workspace: what `status` shows, and the
+/// pending updates of a `check` run's summary.
+pub fn of_workspace(
+    workspace: &Workspace,
+    config: &Config,
+    source: &TagSource,
+    diagnostics: &[Diagnostic],
+    quiet: bool,
+) -> status::Status {
+    let every_policy: BTreeSet<ClusterPolicy> = workspace
+        .index
+        .of_kind(Kind::ImagePolicy)
+        .map(|policy| ClusterPolicy {
+            cluster: policy.cluster,
+            policy: PolicyRef {
+                namespace: policy.namespace.clone(),
+                name: policy.name.value.clone(),
+            },
+        })
+        .collect();
+    let needs = update::needs_for(workspace, every_policy);
+    let fetched = progress::fetch(source, &needs.requests, quiet, false);
+    let resolution = update::resolve(needs, &fetched, source);
+    let plan = update::plan(workspace, &resolution, None, false);
+    status::build(&Inputs {
+        workspace,
+        config,
+        resolution: &resolution,
+        plan: &plan,
+        diagnostics,
+    })
 }

@@ -28,11 +28,21 @@ pub fn path_contains(dir: &str, file_path: &str) -> bool {
     dir.is_empty() || file_path == dir || file_path.starts_with(&format!("{dir}/"))
 }
 
+/// A path inside the repository as Flux's controllers resolve it (`securejoin.SecureJoin` with
+/// the clone's root): cleaned, and a `..` that would leave the root stays at it, so
+/// `../../apps` is `apps`.
 pub fn normalize(path: &str) -> String {
-    path.split('/')
-        .filter(|part| !part.is_empty() && *part != ".")
-        .collect::<Vec<_>>()
-        .join("/")
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    parts.join("/")
 }
 
 /// Whether an automation of the policy's cluster applies this marker; `None` when the cluster
@@ -57,4 +67,18 @@ pub fn applied_by<'a>(
     let mut automations = automations.into_iter().peekable();
     automations.peek()?;
     Some(automations.any(|a| automation_applies(a, policy, file_path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn paths_are_cleaned_and_clamped_at_the_root_as_securejoin_does() {
+        assert_eq!(normalize("./clusters/prod/"), "clusters/prod");
+        assert_eq!(normalize("../../../../apps"), "apps");
+        assert_eq!(normalize("./apps/../apps/staging"), "apps/staging");
+        assert_eq!(normalize("/apps//web/."), "apps/web");
+        assert_eq!(normalize(".."), "");
+    }
 }

@@ -18,9 +18,16 @@ fn git(dir: &Path) -> Command {
     command
 }
 
-/// Paths (relative to the top level, `/`-separated) that the index deletes against HEAD, a
-/// rename's old path included; none before the first commit.
-pub fn staged_deletions(dir: &Path) -> Result<Vec<String>, String> {
+/// A path (relative to the top level, `/`-separated) that the index removes against HEAD.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Removed {
+    pub path: String,
+    /// Where git sees it moved (its rename detection), when it did.
+    pub renamed_to: Option<String>,
+}
+
+/// The paths the index deletes or renames away against HEAD; none before the first commit.
+pub fn staged_deletions(dir: &Path) -> Result<Vec<Removed>, String> {
     if !has_head(dir) {
         return Ok(Vec::new());
     }
@@ -28,9 +35,9 @@ pub fn staged_deletions(dir: &Path) -> Result<Vec<String>, String> {
         .args([
             "diff",
             "--cached",
-            "--name-only",
-            "--no-renames",
-            "--diff-filter=D",
+            "--name-status",
+            "--find-renames",
+            "--diff-filter=DR",
             "-z",
             "HEAD",
         ])
@@ -42,12 +49,23 @@ pub fn staged_deletions(dir: &Path) -> Result<Vec<String>, String> {
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
-    Ok(output
+    // `D\0path\0` or `R<score>\0old\0new\0`.
+    let mut fields = output
         .stdout
         .split(|&b| b == 0)
-        .filter(|path| !path.is_empty())
-        .map(|path| String::from_utf8_lossy(path).into_owned())
-        .collect())
+        .map(|field| String::from_utf8_lossy(field).into_owned());
+    let mut removed = Vec::new();
+    while let Some(status) = fields.next().filter(|status| !status.is_empty()) {
+        let path = fields.next().unwrap_or_default();
+        let renamed_to = if status.starts_with('R') {
+            fields.next()
+        } else {
+            None
+        };
+        removed.push(Removed { path, renamed_to });
+    }
+    removed.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(removed)
 }
 
 /// HEAD's content of each path (relative to the top level); `None` where HEAD has no such
@@ -137,7 +155,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dir = dir.path();
         run(dir, &["init", "-q", "-b", "main"]);
-        assert_eq!(staged_deletions(dir).unwrap(), Vec::<String>::new());
+        assert_eq!(staged_deletions(dir).unwrap(), []);
         assert_eq!(
             head_contents(dir, &["a.yaml".into()]).unwrap()["a.yaml"],
             None
@@ -153,7 +171,16 @@ mod tests {
         std::fs::write(dir.join("a.yaml"), "changed").unwrap();
         assert_eq!(
             staged_deletions(dir).unwrap(),
-            ["c.yaml".to_string(), "sub/b é.yaml".to_string()]
+            [
+                Removed {
+                    path: "c.yaml".into(),
+                    renamed_to: Some("d.yaml".into())
+                },
+                Removed {
+                    path: "sub/b é.yaml".into(),
+                    renamed_to: None
+                }
+            ]
         );
         let paths = ["a.yaml", "sub", "d.yaml", "sub/b é.yaml"].map(String::from);
         let head = head_contents(dir, &paths).unwrap();

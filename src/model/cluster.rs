@@ -358,12 +358,19 @@ pub struct ClusterRender {
 
 /// Every Flux Kustomization and FluxInstance written in the repository's files.
 fn written_roots(
-    files: &[crate::workspace::ScannedFile],
+    sources: &Sources,
     default_namespace: &str,
 ) -> (Vec<FluxKustomization>, Vec<FluxKustomization>) {
+    // A file kustomizations name only as a patch holds patches, not objects: a Flux
+    // Kustomization there (a bootstrap's `path` set per cluster) is no root of its own.
+    let referenced = super::referenced_files(sources.kustomizations);
     let mut kustomizations = Vec::new();
     let mut instances = Vec::new();
-    for (index, file) in files.iter().enumerate() {
+    for (index, file) in sources.files.iter().enumerate() {
+        let path = &file.source.path;
+        if referenced.patches.contains(path) && !referenced.resources.contains(path) {
+            continue;
+        }
         let Ok(yaml) = &file.yaml else { continue };
         for &document in &yaml.documents {
             let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
@@ -378,6 +385,48 @@ fn written_roots(
         }
     }
     (kustomizations, instances)
+}
+
+/// Bootstraps laid out per cluster by a kustomization (`clusters/<c>/flux-system`) that takes
+/// a shared Flux Kustomization and patches its `spec.path` to the cluster's folder, which holds
+/// that kustomization: rendered, each is a bootstrap applying its own folder, as `flux
+/// bootstrap --path` runs it. Only a rendering whose path differs from the one written counts
+/// (an ordinary bootstrap is found as written).
+fn patched_bootstraps(
+    sources: &Sources,
+    written: &[FluxKustomization],
+    default_namespace: &str,
+) -> Vec<FluxKustomization> {
+    let mut bootstraps = Vec::new();
+    for (dir, kustomization) in sources.kustomizations {
+        let Ok(kustomization) = kustomization else {
+            continue;
+        };
+        let patches_nothing = kustomization.patches.is_empty()
+            && kustomization.patches_strategic_merge.is_empty()
+            && kustomization.patches_json6902.is_empty();
+        if !dir.ends_with("flux-system") || patches_nothing {
+            continue;
+        }
+        let Ok(build) = render::build_with(sources, kustomization) else {
+            continue;
+        };
+        for resource in &build.resources {
+            let Some(rendered) = FluxKustomization::read(&resource.node, default_namespace) else {
+                continue;
+            };
+            let applies_this_folder =
+                !rendered.path.is_empty() && dir.starts_with(&format!("{}/", rendered.path));
+            let as_written = written
+                .iter()
+                .find(|k| k.origin == rendered.origin)
+                .map(|k| k.path.as_str());
+            if applies_this_folder && as_written.is_some_and(|path| path != rendered.path) {
+                bootstraps.push(rendered);
+            }
+        }
+    }
+    bootstraps
 }
 
 /// A FluxInstance's sync, as the Flux Kustomization the operator creates for it.
@@ -509,10 +558,14 @@ pub fn discover(
     notes: &mut Vec<Note>,
     mut on_render: impl FnMut(ClusterRender),
 ) -> Option<Vec<Cluster>> {
-    let (written, instances) = written_roots(sources.files, default_namespace);
+    let (mut written, instances) = written_roots(sources, default_namespace);
     if written.is_empty() && instances.is_empty() {
         return None;
     }
+    // Bootstraps whose `path` a kustomization patches in per cluster replace the written base
+    // they patch, which is no root of its own.
+    let patched = patched_bootstraps(sources, &written, default_namespace);
+    written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
     let repositories = git_repositories(sources.files, default_namespace);
     // Which written Flux Kustomization applies which, from a build of each as written.
     let index_of: BTreeMap<Origin, usize> = written
@@ -550,6 +603,13 @@ pub fn discover(
     // Roots: bootstraps and FluxInstances; where the repository has neither, the Flux
     // Kustomizations nothing here applies, taken as applied out of band with their folder.
     let mut clusters_roots: Vec<(String, String, Vec<FluxKustomization>)> = Vec::new();
+    for bootstrap in patched {
+        clusters_roots.push((
+            bootstrap.path.clone(),
+            bootstrap.path.clone(),
+            vec![bootstrap],
+        ));
+    }
     for instance in instances {
         clusters_roots.push((instance.path.clone(), instance.path.clone(), vec![instance]));
     }

@@ -184,6 +184,31 @@ impl CompiledPolicy {
     /// extract applied) whether or not the exclusion list or a semver range admits them: what
     /// makes writing `b` over `a` a downgrade. `false` when either has no value the policy can
     /// order (filtered out, not SemVer, not a number).
+    /// For a semver policy, whether its range admits a version above `value` (extract
+    /// applied): the release of a prerelease, or the next patch, minor or major. When it does,
+    /// Flux replacing an out-of-range value is an upgrade; when it does not, every version in
+    /// range is lower and the value would be downgraded. `None` for other policies or a value
+    /// that is not SemVer.
+    pub fn range_admits_above(&self, value: &str) -> Option<bool> {
+        let Compiled::Semver(range) = &self.choice else {
+            return None;
+        };
+        let mut locations = self.locations();
+        let v = parse_tag_version(&self.value_of(value, &mut locations)?)?;
+        let release = semver::Version::new(v.major, v.minor, v.patch);
+        let candidates = [
+            release.clone(),
+            semver::Version::new(v.major, v.minor, v.patch.saturating_add(1)),
+            semver::Version::new(v.major, v.minor.saturating_add(1), 0),
+            semver::Version::new(v.major.saturating_add(1), 0, 0),
+        ];
+        Some(
+            candidates
+                .iter()
+                .any(|c| compare_precedence(c, &v) == Ordering::Greater && range.matches(c)),
+        )
+    }
+
     pub fn ranks_above(&self, a: &str, b: &str) -> bool {
         let mut locations = self.locations();
         let a = self.value_of(a, &mut locations);
@@ -935,6 +960,20 @@ mod tests {
             e.error.as_deref(),
             Some("unable to determine latest version from provided list")
         );
+    }
+
+    #[test]
+    fn out_of_range_values_below_the_range_are_upgraded_above_it_downgraded() {
+        let p = compile(&semver_spec("~1.4"));
+        assert_eq!(p.range_admits_above("2.1.0"), Some(false));
+        assert_eq!(p.range_admits_above("1.4.2-rc.1"), Some(true));
+        assert_eq!(p.range_admits_above("1.3.9"), Some(true));
+        assert_eq!(p.range_admits_above("v0.9.0"), Some(false));
+        let from_one = compile(&semver_spec(">=1.0.0"));
+        assert_eq!(from_one.range_admits_above("v0.9.0"), Some(true));
+        assert_eq!(from_one.range_admits_above("latest"), None);
+        let numerical = compile(&spec(Choice::Numerical { order: Order::Asc }));
+        assert_eq!(numerical.range_admits_above("1.0.0"), None);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! `--summary-file`: the Markdown summary of a run, for `$GITHUB_STEP_SUMMARY` and a Forgejo
 //! pull-request comment, and `--outputs-file`: the counts as `KEY=VALUE` lines for
-//! `$GITHUB_OUTPUT`. `render` builds the summary from its parts, each part a section of its own.
+//! `$GITHUB_OUTPUT`. `render` builds the summary from its parts, each part a section of its own;
+//! the changes and the stuck markers are `status`'s Markdown table, as in the `--open-pr` body.
 
 use std::fmt::Write;
 
-use super::{Diagnostic, Report, Severity};
+use super::{markdown, Diagnostic, Report, Severity};
+use crate::status::Status;
 use crate::update::{ChangeRecord, ResolveFailure, Stage};
 
 /// Rows a table shows at most: a step summary is capped at 1 MiB.
@@ -19,8 +21,10 @@ pub struct Parts<'a> {
     pub report: Option<&'a Report<'a>>,
     /// What `--fix` did.
     pub fix: Option<FixParts<'a>>,
-    /// The section on pending and stuck updates, already Markdown (`status`'s renderer).
-    pub updates: Option<&'a str>,
+    /// The markers that are not up to date ([`Status::pending`]), one `Status` per repository
+    /// checked: with `--fix` the changes it made (or would make) and the stuck markers; in a
+    /// `check` run with a tags file the pending updates and the stuck markers.
+    pub updates: &'a [Status],
     /// Why the run could not do its job (exit 2).
     pub error: Option<&'a str>,
 }
@@ -35,18 +39,19 @@ pub struct FixParts<'a> {
     pub push: Option<&'a str>,
 }
 
-/// The summary: a headline, then what could not be resolved, the changes, the updates
-/// section, and the diagnostics.
+/// The summary: a headline, then what could not be resolved, the changes and stuck markers,
+/// what happened to the review branch, and the diagnostics.
 pub fn render(parts: &Parts) -> String {
     let mut out = String::from("### flux-image-lint\n\n");
     out.push_str(&headline(parts));
     if let Some(fix) = &parts.fix {
         out.push_str(&failures_section(fix));
-        out.push_str(&changes_section(fix));
     }
-    if let Some(updates) = parts.updates {
-        out.push_str(updates.trim_end());
-        out.push_str("\n\n");
+    for status in parts.updates {
+        out.push_str(&updates_section(status, parts.fix.as_ref()));
+    }
+    if let Some(push) = parts.fix.as_ref().and_then(|fix| fix.push) {
+        let _ = write!(out, "{}\n\n", inline(push));
     }
     if let Some(report) = parts.report {
         out.push_str(&diagnostics_section(report.diagnostics));
@@ -83,6 +88,14 @@ fn headline(parts: &Parts) -> String {
         ));
     }
     if let Some(fix) = &parts.fix {
+        // Only a dry run has changes it did not write: like `ruff format --check`, it fails.
+        if !fix.written && !fix.changes.is_empty() {
+            let changes = fix.changes.len();
+            lines.push(format!(
+                "❌ **{changes} {} would change** in {checked}",
+                plural(changes, "marked value", "marked values"),
+            ));
+        }
         let unresolved = unresolved_policies(fix.failures);
         if unresolved > 0 {
             let consequence = if fix.written {
@@ -146,38 +159,39 @@ fn failures_section(fix: &FixParts) -> String {
     out
 }
 
-fn changes_section(fix: &FixParts) -> String {
-    let mut out = String::new();
-    if !fix.changes.is_empty() {
-        let title = if fix.written {
-            "Changed"
+/// `#### Image updates: 3 changed, 1 stuck` over `status`'s table of those markers; a line
+/// when every marker is up to date.
+fn updates_section(status: &Status, fix: Option<&FixParts>) -> String {
+    let counts = &status.summary;
+    let verb = match fix {
+        Some(fix) if fix.written => "changed",
+        Some(_) => "would change",
+        None => "pending",
+    };
+    let said: Vec<String> = [
+        (counts.updates + counts.downgrades, verb),
+        (counts.stuck, "stuck"),
+        (counts.unknown, "unknown"),
+    ]
+    .into_iter()
+    .filter(|(count, _)| *count > 0)
+    .map(|(count, what)| format!("{count} {what}"))
+    .collect();
+    if said.is_empty() {
+        return if counts.markers > 0 {
+            "Every marker is up to date.\n\n".to_string()
         } else {
-            "Would change"
+            String::new()
         };
-        let _ = write!(
-            out,
-            "#### {title} ({})\n\n| File | Policy | Old | New |\n|---|---|---|---|\n",
-            fix.changes.len()
-        );
-        for change in fix.changes.iter().take(MAX_ROWS) {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                code(&format!("{}:{}", change.file, change.line)),
-                code(&change.policy),
-                code(change.old),
-                code(change.new)
-            );
-        }
-        out.push_str(&more(fix.changes.len()));
-        out.push('\n');
-    } else if fix.failures.is_empty() {
-        out.push_str("Every marker is up to date.\n\n");
     }
-    if let Some(push) = fix.push {
-        let _ = write!(out, "{}\n\n", inline(push));
-    }
-    out
+    let mut shown = status.clone();
+    let dropped = shown.truncate(MAX_ROWS);
+    format!(
+        "#### Image updates: {}\n\n{}{}\n",
+        said.join(", "),
+        markdown::status(&shown),
+        more(MAX_ROWS + dropped)
+    )
 }
 
 fn diagnostics_section(diagnostics: &[Diagnostic]) -> String {

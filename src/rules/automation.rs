@@ -56,13 +56,16 @@ fn check(cx: &Context, out: &mut Findings) {
         let Spec::Automation(spec) = &object.spec else {
             continue;
         };
+        // v1alpha1 (Flux up to 0.12) wrote `checkout.gitRepositoryRef` and `commit.authorEmail`:
+        // its objects are not judged by the later layout's fields.
+        let first_layout = object.api_version.value.ends_with("/v1alpha1");
         let missing = |field: &str| {
             format!(
                 "ImageUpdateAutomation `{}` has no `{field}`; Flux stalls it",
                 object.key()
             )
         };
-        if spec.source_ref_name.is_none() {
+        if spec.source_ref_name.is_none() && !first_layout {
             out.push(
                 &RULE,
                 object.name.file,
@@ -71,10 +74,11 @@ fn check(cx: &Context, out: &mut Findings) {
                 "set `spec.sourceRef: {kind: GitRepository, name: flux-system}`".to_string(),
             );
         }
-        if spec
-            .author_email
-            .as_ref()
-            .is_none_or(|e| e.value.is_empty())
+        if !first_layout
+            && spec
+                .author_email
+                .as_ref()
+                .is_none_or(|e| e.value.is_empty())
         {
             out.push(
                 &RULE,

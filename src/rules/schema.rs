@@ -19,7 +19,8 @@ string, a map where a string belongs), and missing required fields (`metadata.na
 `spec.image`, `spec.interval`, `spec.imageRepositoryRef.name`). On Flux 2.6 and later (the
 version as `api-version` reads it), an ImagePolicy's `spec.interval` without
 `digestReflectionPolicy: Always`, or `Always` without an `interval`: the CRD's validation rules
-reject both.
+reject both. Objects of `v1alpha1` (Flux up to 0.12, whose ImageUpdateAutomation has `checkout`
+and `commit.authorEmail` instead of `sourceRef` and `git`) are not judged: their shapes differ.
 
 ## Why it matters in Flux
 Unknown fields are dropped by the API server (or rejected, with strict field validation), so a
@@ -40,6 +41,11 @@ Use the field the help names (`filterTags`).
 
 fn check(cx: &Context, out: &mut Findings) {
     for object in cx.objects() {
+        // The shapes are those of `v1alpha2` and later; `v1alpha1` (Flux up to 0.12) laid
+        // objects out otherwise (ImageUpdateAutomation's `checkout`, `commit.authorEmail`).
+        if object.api_version.value.ends_with("/v1alpha1") {
+            continue;
+        }
         walk(object, &object.tree, object_shape(object.kind), "", out);
         if object.kind == Kind::ImagePolicy
             && cx

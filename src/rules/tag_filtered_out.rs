@@ -18,7 +18,9 @@ A marked value whose current tag the policy would never select: an `exclusionLis
 ImageRepository matches it, or the policy's `filterTags.pattern` does not.
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
-warning at most: no automation ever writes that value.
+warning at most: no automation ever writes that value. So it is on a floating tag (no digit:
+`latest`, `main`), a placeholder the automation replaces with the policy's pick on its next run
+(this rule and `tag-not-semver`).
 
 ## Why it matters in Flux
 Flux replaces the value with whatever the policy picks, so a filter that excludes the tag you
@@ -73,15 +75,27 @@ fn current_tag<'a>(
     }
     let (policy, _) = cx.policy_of(site)?;
     let compiled = cx.compiled(policy)?;
+    // A floating tag (`latest`, `main`) is a placeholder the automation replaces with the
+    // policy's pick on its next run: nothing fails, so a warning at most.
+    let ceiling = if is_floating(&tag) {
+        Severity::Warning
+    } else {
+        cx.value_ceiling(site)
+    };
     Some(CurrentTag {
         file: site.file_index,
         span: value.span,
         outcome: compiled.classify(&tag),
         extracted: compiled.extracted(&tag),
-        ceiling: cx.value_ceiling(site),
+        ceiling,
         tag,
         policy,
     })
+}
+
+/// A tag without a digit names no version (`latest`, `main`, `stable`): it floats.
+fn is_floating(tag: &str) -> bool {
+    !tag.bytes().any(|b| b.is_ascii_digit())
 }
 
 fn check(cx: &Context, out: &mut Findings) {

@@ -13,7 +13,8 @@ A marker whose current tag (after `extract`) is not strict SemVer 2.0 under a `s
 `v1.2` (two parts), CalVer with leading zeros (`2022.04.1`), `1.0.0-rc.01`, four-part versions.
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
-warning at most: no automation ever writes that value.
+warning at most: no automation ever writes that value. So it is on a floating tag (no digit:
+`latest`, `main`), a placeholder the automation replaces with the policy's pick.
 
 ## Why it matters in Flux
 Flux's semver policy silently skips every value that is not strict SemVer after removing one

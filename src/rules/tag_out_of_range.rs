@@ -4,6 +4,7 @@ use super::tag_filtered_out::current_tags;
 use super::{Context, Findings, Rule};
 use crate::flux::objects::{ChoiceKind, Spec};
 use crate::policy::Outcome;
+use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
     id: "tag-out-of-range",
@@ -14,8 +15,10 @@ A marker whose current tag is strict SemVer and passes the filter, but lies outs
 policy's `semver.range`, including a prerelease under a range without a prerelease comparator
 (`>=1.0.0` never admits `1.2.0-rc.1`; `>=1.0.0-0` does).
 
-On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
-warning at most: no automation ever writes that value.
+An error when the range admits nothing above the tag (Flux would downgrade it); a warning when
+it does (a tag below the range, or a prerelease of a version in it: the automation's next run
+moves it up), and on a marker that no ImageUpdateAutomation applies (see
+`marker-outside-automation`), since no automation ever writes that value.
 
 ## Why it matters in Flux
 Flux writes the policy's pick whenever it differs from the value, without an "only upgrade"
@@ -51,6 +54,13 @@ fn check(cx: &Context, out: &mut Findings) {
                 }),
             _ => (String::new(), String::new()),
         };
+        // Below the range (or a prerelease of a version in it), the automation's next run
+        // moves the value up to the range: nothing fails. Above it, every version in range is
+        // lower and Flux silently downgrades.
+        let upgraded = cx
+            .compiled(current.policy)
+            .and_then(|compiled| compiled.range_admits_above(&current.tag))
+            .unwrap_or(false);
         let value = current.extracted.unwrap_or_else(|| current.tag.clone());
         let prerelease_hint = if value.contains('-') && !range.contains('-') {
             " (a prerelease passes only a range that names a prerelease, e.g. `>=1.0.0-0`)"
@@ -62,12 +72,20 @@ fn check(cx: &Context, out: &mut Findings) {
             current.file,
             current.span,
             format!(
-                "tag `{}` is outside range `{range}`{set_by} of policy `{}`{prerelease_hint}; Flux would replace it with the newest tag in range, even if that is lower",
+                "tag `{}` is outside range `{range}`{set_by} of policy `{}`{prerelease_hint}; Flux would replace it with the newest tag in range, {}",
                 current.tag,
-                current.policy.key()
+                current.policy.key(),
+                if upgraded {
+                    "an upgrade"
+                } else {
+                    "which is lower: a silent downgrade"
+                }
             ),
             "widen the range or pin a tag inside it".to_string(),
         );
         out.at_most(current.ceiling);
+        if upgraded {
+            out.at_most(Severity::Warning);
+        }
     }
 }

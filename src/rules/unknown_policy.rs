@@ -3,6 +3,8 @@
 use super::{Context, Findings, Rule};
 use crate::flux::Kind;
 use crate::model::substitute::{could_be, is_unresolved};
+use crate::model::tree::Node;
+use crate::report::Severity;
 use crate::scan::marker::PolicyRef;
 
 pub static RULE: Rule = Rule {
@@ -14,7 +16,13 @@ A marker whose `namespace:name` matches no ImagePolicy in the repository (namesp
 `metadata.namespace`, else the configured `default_namespace`). Policies defined elsewhere can be
 declared in `.flux-image-lint.yaml` under `external_policies`. While a YAML file of the repository
 could not be read (`yaml-syntax` reports it), no marker is called unknown: that file may define
-the policy.
+the policy. A policy written only in a file no cluster applies is named: beside a
+kustomization that does not list that file, an error saying so (it was forgotten); in a loose
+folder no kustomization covers (image objects applied by hand with `kubectl apply -f`, as
+runbooks do), a warning, since whether it exists in the cluster is not known. So is every
+marker of a repository that defines no ImagePolicy and no cluster at all (an application
+repository whose image objects live in the cluster or in a fleet repository): its policies are
+defined elsewhere.
 
 ## Why it matters in Flux
 The automation lists the policies of its namespace and skips every marker that names another
@@ -43,6 +51,13 @@ fn check(cx: &Context, out: &mut Findings) {
     let some_file_unread = cx.workspace.files.iter().any(|file| {
         matches!(&file.yaml, Err(error) if error.kind == crate::scan::yaml::YamlErrorKind::NotRead)
     });
+    let defines_no_policy = cx.workspace.model.clusters.is_empty()
+        && known.is_empty()
+        && !cx
+            .workspace
+            .files
+            .iter()
+            .any(|file| file.source.text.contains("kind: ImagePolicy"));
     for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
         let wanted = policy.to_string();
@@ -73,33 +88,43 @@ fn check(cx: &Context, out: &mut Findings) {
         {
             continue;
         }
-        let elsewhere: Vec<&str> = cx
-            .workspace
-            .index
-            .clusters_defining(Kind::ImagePolicy, &policy.namespace, &policy.name)
-            .into_iter()
-            .filter_map(|c| cx.workspace.model.clusters.get(c))
-            .map(|c| c.name.as_str())
-            .collect();
-        let message = if elsewhere.is_empty() {
-            format!("no ImagePolicy `{wanted}` is defined in this repository")
-        } else {
-            let here: Vec<&str> = clusters
-                .iter()
-                .filter_map(|&c| cx.workspace.model.clusters.get(c))
-                .map(|c| c.name.as_str())
-                .collect();
-            format!(
-                "no ImagePolicy `{wanted}` in cluster `{}`, where Flux reads this file; only cluster `{}` defines it",
-                here.join("`, `"),
-                elsewhere.join("`, `")
+        let (severity, message, help) = if defines_no_policy {
+            // An application repository whose image objects live in the cluster or in a fleet
+            // repository: every policy is defined elsewhere, so none is known to be missing.
+            (
+                Severity::Warning,
+                format!("this repository defines no ImagePolicy and no cluster, so `{wanted}` must be defined elsewhere; its name cannot be checked"),
+                format!("add `{wanted}` to `external_policies` in .flux-image-lint.yaml (where it is defined: the cluster, or the fleet repository)"),
             )
+        } else {
+            match written_where_no_cluster_applies(cx, policy) {
+                // Beside a kustomization that does not list it, it was forgotten.
+                Some((written, Some(kustomization))) => (
+                    Severity::Error,
+                    format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list: no cluster applies it"),
+                    format!("add that file to the `resources` of `{kustomization}`"),
+                ),
+                // In a loose folder, it may have been applied by hand (`kubectl apply -f` after
+                // the bootstrap, as runbooks do): whether it exists is not known, not false.
+                Some((written, None)) => (
+                    Severity::Warning,
+                    format!("ImagePolicy `{wanted}` is written in {written}, which no cluster applies: this marker resolves only if that file is applied by hand"),
+                    "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it); if it is applied out of band on purpose, add it to `external_policies` in .flux-image-lint.yaml".to_string(),
+                ),
+                None => {
+                    let (message, help) = not_defined(cx, &clusters, policy, &known);
+                    (Severity::Error, message, help)
+                }
+            }
         };
-        let help = match closest_name(&wanted, &known) {
-            Some(closest) => format!("did you mean `{closest}`? (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"),
-            None => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
-        };
-        out.push(&RULE, site.file_index, site.marker.span, message, help);
+        out.push_with_severity(
+            &RULE,
+            severity,
+            site.file_index,
+            site.marker.span,
+            message,
+            help,
+        );
         out.block(&site);
     }
     for test in &cx.workspace.pattern_tests {
@@ -122,6 +147,96 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
             help,
         );
+    }
+}
+
+/// What to say of a marker whose policy no file of its clusters defines, and what to do.
+fn not_defined(
+    cx: &Context,
+    clusters: &[usize],
+    policy: &PolicyRef,
+    known: &[String],
+) -> (String, String) {
+    let wanted = policy.to_string();
+    let elsewhere: Vec<&str> = cx
+        .workspace
+        .index
+        .clusters_defining(Kind::ImagePolicy, &policy.namespace, &policy.name)
+        .into_iter()
+        .filter_map(|c| cx.workspace.model.clusters.get(c))
+        .map(|c| c.name.as_str())
+        .collect();
+    let message = if elsewhere.is_empty() {
+        format!("no ImagePolicy `{wanted}` is defined in this repository")
+    } else {
+        let here: Vec<&str> = clusters
+            .iter()
+            .filter_map(|&c| cx.workspace.model.clusters.get(c))
+            .map(|c| c.name.as_str())
+            .collect();
+        format!(
+            "no ImagePolicy `{wanted}` in cluster `{}`, where Flux reads this file; only cluster `{}` defines it",
+            here.join("`, `"),
+            elsewhere.join("`, `")
+        )
+    };
+    let help = match closest_name(&wanted, known) {
+        Some(closest) => format!("did you mean `{closest}`? (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"),
+        None => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
+    };
+    (message, help)
+}
+
+/// `file:line` of an ImagePolicy named `policy` in a file that no cluster reaches, with the
+/// kustomization file in or above its folder, if one is there (which then does not list it).
+fn written_where_no_cluster_applies(
+    cx: &Context,
+    policy: &PolicyRef,
+) -> Option<(String, Option<String>)> {
+    if cx.workspace.model.clusters.is_empty() {
+        return None;
+    }
+    cx.workspace
+        .files_flux_ignores()
+        .into_iter()
+        .find_map(|file| {
+            let scanned = &cx.workspace.files[file];
+            let yaml = scanned.yaml.as_ref().ok()?;
+            yaml.documents.iter().find_map(|&document| {
+                let tree = Node::from_yaml(yaml, file, document);
+                let names_it = tree.path_str(&["kind"]) == Some("ImagePolicy")
+                    && tree.path_str(&["metadata", "name"]) == Some(policy.name.as_str())
+                    && tree
+                        .path_str(&["metadata", "namespace"])
+                        .filter(|ns| !ns.is_empty())
+                        .unwrap_or(&cx.config.default_namespace)
+                        == policy.namespace;
+                names_it.then(|| {
+                    (
+                        format!(
+                            "{}:{}",
+                            scanned.source.path,
+                            scanned.source.line_of(tree.origin.span.start)
+                        ),
+                        kustomization_over(cx, &scanned.source.path),
+                    )
+                })
+            })
+        })
+}
+
+/// The kustomization file in the folder of `path` or the nearest folder above it.
+fn kustomization_over(cx: &Context, path: &str) -> Option<String> {
+    let mut dir = path;
+    while let Some((parent, _)) = dir.rsplit_once('/') {
+        dir = parent;
+        if let Some(Ok(kustomization)) = cx.workspace.model.kustomizations.get(dir) {
+            return Some(cx.workspace.files[kustomization.file].source.path.clone());
+        }
+    }
+    match cx.workspace.model.kustomizations.get("") {
+        Some(Ok(kustomization)) => Some(cx.workspace.files[kustomization.file].source.path.clone()),
+        _ => None,
     }
 }
 

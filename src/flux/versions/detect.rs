@@ -69,7 +69,11 @@ fn install_header(text: &str) -> Option<Found> {
     }
     let (start, line) = lines
         .take_while(|(_, line)| line.starts_with('#'))
-        .find(|(_, line)| line.starts_with(VERSION_HEADER))?;
+        // Early `flux install` wrote `# Flux version:`.
+        .find(|(_, line)| {
+            line.get(..VERSION_HEADER.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(VERSION_HEADER))
+        })?;
     let written = line[VERSION_HEADER.len()..].trim();
     let at = start + line.find(written)?;
     let version = parse_release(written)?;
