@@ -8,11 +8,12 @@
 
 mod sourceignore;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
@@ -73,8 +74,26 @@ pub enum Listing {
     Git,
     /// A directory outside git, less what its own `.gitignore` files exclude.
     Tree,
-    /// The files of a commit, written to a scratch directory.
+    /// The files of a commit, held in memory.
     Commit,
+}
+
+/// What a path of the repository names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    File,
+    Dir,
+    Missing,
+}
+
+/// A commit's files, read once: `--push` checks them without writing them anywhere.
+#[derive(Clone, Default)]
+struct Contents(Arc<BTreeMap<String, Vec<u8>>>);
+
+impl fmt::Debug for Contents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} files in memory", self.0.len())
+    }
 }
 
 /// A file `check` does not read or whose objects it does not index, and why.
@@ -100,6 +119,9 @@ pub struct FileSet {
     /// `.sourceignore` scopes are counted from.
     top_prefix: String,
     source_ignore: SourceIgnore,
+    /// With [`Listing::Commit`], the files themselves: `root` then holds only what the caller
+    /// asked to find on disk (the config).
+    contents: Option<Contents>,
 }
 
 impl FileSet {
@@ -212,14 +234,16 @@ impl FileSet {
     }
 
     /// The files of a commit under `top_prefix` (the root relative to the repository's top),
-    /// written below `scratch` so that they can be read and rewritten like a work tree.
-    /// `files` hold top-relative paths and contents, as `wanted_in_commit` selects them.
+    /// held in memory; `root` is where they would be (an empty scratch directory), and the
+    /// files `on_disk` accepts (root-relative) are written there too. `files` hold top-relative
+    /// paths and contents, as `wanted_in_commit` selects them.
     pub fn from_commit(
-        scratch: &Path,
+        root: &Path,
         top_prefix: &str,
         files: Vec<(String, Vec<u8>)>,
+        on_disk: impl Fn(&str) -> bool,
     ) -> std::io::Result<FileSet> {
-        let mut paths = Vec::new();
+        let mut contents = BTreeMap::new();
         let mut ignore_files = Vec::new();
         for (top_relative, bytes) in files {
             let name = file_name(&top_relative);
@@ -238,18 +262,77 @@ impl FileSet {
                     None => continue,
                 },
             };
-            let destination = scratch.join(relative);
-            std::fs::create_dir_all(destination.parent().expect("files have a parent"))?;
-            std::fs::write(destination, bytes)?;
-            paths.push(relative.to_string());
+            if on_disk(relative) {
+                let destination = root.join(relative);
+                std::fs::create_dir_all(destination.parent().expect("files have a parent"))?;
+                std::fs::write(destination, &bytes)?;
+            }
+            contents.insert(relative.to_string(), bytes);
         }
-        Ok(FileSet::new(
-            scratch,
-            paths,
+        let mut file_set = FileSet::new(
+            root,
+            contents.keys().cloned().collect(),
             Listing::Commit,
             ignore_files,
             top_prefix.to_string(),
-        ))
+        );
+        file_set.contents = Some(Contents(Arc::new(contents)));
+        Ok(file_set)
+    }
+
+    /// Writes a commit's files under `root`, for what reads them there (the real kustomize).
+    pub fn materialize(&self) -> std::io::Result<()> {
+        for (path, bytes) in self.contents.iter().flat_map(|c| c.0.iter()) {
+            let destination = self.root.join(path);
+            std::fs::create_dir_all(destination.parent().expect("files have a parent"))?;
+            std::fs::write(destination, bytes)?;
+        }
+        Ok(())
+    }
+
+    /// What the root-relative `path` names: from the commit's files for `--push`, else from
+    /// the disk (following symlinks, as kustomize does).
+    pub fn kind_of(&self, path: &str) -> PathKind {
+        let Some(Contents(contents)) = &self.contents else {
+            let on_disk = self.root.join(path);
+            return if on_disk.is_file() {
+                PathKind::File
+            } else if on_disk.is_dir() {
+                PathKind::Dir
+            } else {
+                PathKind::Missing
+            };
+        };
+        let path = path.trim_end_matches('/');
+        if path.is_empty() {
+            return PathKind::Dir;
+        }
+        if contents.contains_key(path) {
+            return PathKind::File;
+        }
+        let folder = format!("{path}/");
+        match contents.range(folder.clone()..).next() {
+            Some((first, _)) if first.starts_with(&folder) => PathKind::Dir,
+            _ => PathKind::Missing,
+        }
+    }
+
+    /// The bytes of one regular file of the repository within `limit`, whether or not the walk
+    /// read it; `None` when there is none or it cannot be read.
+    pub fn read_file(&self, path: &str, limit: u64) -> Option<Vec<u8>> {
+        match &self.contents {
+            Some(Contents(contents)) => contents
+                .get(path)
+                .filter(|bytes| bytes.len() as u64 <= limit)
+                .cloned(),
+            None => {
+                let disk_path = self.root.join(path);
+                if !disk_path.is_file() {
+                    return None;
+                }
+                crate::limits::read_regular_file(&disk_path, limit).ok()
+            }
+        }
     }
 
     fn new(
@@ -267,6 +350,7 @@ impl FileSet {
             source_ignore: SourceIgnore::new(&ignore_files, None),
             ignore_files,
             top_prefix,
+            contents: None,
         }
     }
 
@@ -359,7 +443,13 @@ impl FileSet {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = wanted.get(index) else { break };
                     let disk_path = self.root.join(path.as_str());
-                    let outcome = read_regular_file(&disk_path, options.max_file_size)
+                    let read = match &self.contents {
+                        Some(Contents(contents)) => {
+                            in_memory(contents, path, options.max_file_size)
+                        }
+                        None => read_regular_file(&disk_path, options.max_file_size),
+                    };
+                    let outcome = read
                         .map_err(|message| ReadError {
                             path: path.to_string(),
                             message,
@@ -394,6 +484,22 @@ fn read_regular_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String>
             .map_err(|error| error.to_string()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(error.to_string()),
+    }
+}
+
+/// A commit's file within `limit`, as [`read_regular_file`] reads one from disk.
+fn in_memory(
+    contents: &BTreeMap<String, Vec<u8>>,
+    path: &str,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, String> {
+    match contents.get(path) {
+        Some(bytes) if bytes.len() as u64 > limit => Err(crate::limits::ReadFileError::TooLarge {
+            size: Some(bytes.len() as u64),
+            limit,
+        }
+        .to_string()),
+        found => Ok(found.cloned()),
     }
 }
 
@@ -459,4 +565,71 @@ pub fn git_toplevel(start: &Path) -> Option<PathBuf> {
         .ancestors()
         .find(|dir| dir.join(".git").exists())
         .map(Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_is_read_from_memory_and_answers_what_its_paths_name() {
+        let scratch = tempfile::tempdir().unwrap();
+        let files = [
+            ("repo/.flux-image-lint.yaml", "rules: {}\n"),
+            ("repo/apps/a.yaml", "a: 1\n"),
+            ("repo/apps/sub/b.yaml", "b: 2\n"),
+            ("repo/apps-old.yaml", "c: 3\n"),
+            ("elsewhere/d.yaml", "d: 4\n"),
+        ]
+        .map(|(path, text)| (path.to_string(), text.as_bytes().to_vec()));
+        let is_config = |path: &str| path == ".flux-image-lint.yaml";
+        let set = FileSet::from_commit(scratch.path(), "repo", files.to_vec(), is_config).unwrap();
+        assert_eq!(
+            set.paths,
+            [
+                ".flux-image-lint.yaml",
+                "apps-old.yaml",
+                "apps/a.yaml",
+                "apps/sub/b.yaml"
+            ]
+        );
+        // Only the config is on disk.
+        let on_disk: Vec<String> = std::fs::read_dir(scratch.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(on_disk, [".flux-image-lint.yaml"]);
+        for (path, kind) in [
+            ("", PathKind::Dir),
+            ("apps", PathKind::Dir),
+            ("apps/", PathKind::Dir),
+            ("apps/sub", PathKind::Dir),
+            ("apps/a.yaml", PathKind::File),
+            ("app", PathKind::Missing),
+            ("apps/a", PathKind::Missing),
+            ("d.yaml", PathKind::Missing),
+        ] {
+            assert_eq!(set.kind_of(path), kind, "{path}");
+        }
+        assert_eq!(
+            set.read_file("apps/sub/b.yaml", 100),
+            Some(b"b: 2\n".to_vec())
+        );
+        assert_eq!(set.read_file("apps/sub/b.yaml", 2), None, "over the limit");
+        let options = WalkOptions {
+            jobs: 2,
+            include: &GlobSet::empty(),
+            exclude: &GlobSet::empty(),
+            max_file_size: 5,
+        };
+        let (read, errors) = set.read(&options, |path, _, bytes| Some((path, bytes)));
+        assert_eq!(read.len(), 3, "{read:?}");
+        assert_eq!(read[1], ("apps/a.yaml".to_string(), b"a: 1\n".to_vec()));
+        assert_eq!(errors.len(), 1, "the config is over the limit: {errors:?}");
+        set.materialize().unwrap();
+        assert_eq!(
+            std::fs::read(scratch.path().join("apps/sub/b.yaml")).unwrap(),
+            b"b: 2\n"
+        );
+    }
 }

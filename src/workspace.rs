@@ -154,12 +154,8 @@ impl Workspace {
             .filter(|path| !loaded.contains(path) && file_set.contains(path))
             .collect();
         let referenced = parallel_map(&unloaded, jobs, |path| {
-            let disk_path = file_set.root.join(path);
-            if !disk_path.is_file() {
-                return None;
-            }
-            let bytes = crate::limits::read_regular_file(&disk_path, config.max_file_size).ok()?;
-            Some(scan_bytes(path.clone(), disk_path, bytes))
+            let bytes = file_set.read_file(path, config.max_file_size)?;
+            Some(scan_bytes(path.clone(), file_set.root.join(path), bytes))
         });
         files.extend(referenced.into_iter().flatten());
         for file in &mut files {
@@ -238,7 +234,7 @@ impl Workspace {
         let config_path = config.path.as_deref();
         let kustomizations = model::read_kustomizations(&files);
         let (model, mut objects) = Model::build(
-            &file_set.root,
+            &file_set,
             &files,
             &yaml_paths,
             kustomizations,
@@ -296,7 +292,7 @@ impl Workspace {
 
     /// `kustomize build` of one folder, natively (what the oracle test compares with kubectl).
     pub fn render(&self, dir: &str) -> Result<model::render::Build, model::render::BuildError> {
-        self.model.render(&self.root, &self.files, dir)
+        self.model.render(&self.file_set, &self.files, dir)
     }
 
     /// The clusters a marker in `file` answers to: those with an automation that updates the

@@ -316,6 +316,27 @@ fn unchanged_content_is_nothing_to_commit() {
 }
 
 #[test]
+fn the_commit_is_plain_utf8_whatever_the_repository_configures() {
+    let fx = Fixture::new();
+    // Signing would fail (`false` as the signing program); a Latin-1 commit encoding would add
+    // an `encoding` header to a message that is UTF-8.
+    git(&fx.work, &["config", "commit.gpgSign", "true"]);
+    git(&fx.work, &["config", "gpg.program", "false"]);
+    git(&fx.work, &["config", "i18n.commitEncoding", "ISO-8859-1"]);
+    let url = fx.url();
+    let changes = files(&[("apps/a.yaml", A_NEW)]);
+    let mut request = fx.request(&url, &changes);
+    request.message = "chore(images): größer";
+    let commit = pushed_commit(&publish(&request).unwrap());
+    let raw = fx.remote_git(&["cat-file", "commit", &commit]);
+    assert!(
+        !raw.contains("\nencoding ") && !raw.contains("\ngpgsig "),
+        "{raw}"
+    );
+    assert!(raw.contains("\n\nchore(images): größer\n"), "{raw}");
+}
+
+#[test]
 fn detached_head_needs_an_explicit_base() {
     let fx = Fixture::new();
     git(&fx.work, &["checkout", "-q", "--detach", "HEAD"]);

@@ -14,7 +14,7 @@ use super::{
     EXIT_ERRORS, EXIT_FAILURE,
 };
 use crate::cli::{CheckArgs, FixArgs, Format, GlobalArgs};
-use crate::config::Config;
+use crate::config::{Config, KustomizeSetting};
 use crate::fix::{self, Change};
 use crate::forge;
 use crate::git::{self, PublishOutcome};
@@ -68,6 +68,15 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         only_files: target.only_files.clone(),
     };
     let config = load_config(&work, &args.root, global)?;
+    if inputs.git_prefix.is_some() && config.kustomize != KustomizeSetting::Off {
+        // The real kustomize reads the files where they are.
+        inputs.files.materialize().map_err(|e| {
+            Failure(format!(
+                "cannot write the base commit's files to {}: {e}",
+                inputs.files.root.display()
+            ))
+        })?;
+    }
     let workspace = Workspace::from_files(inputs.files.clone(), &config, jobs(args.jobs));
 
     // Resolve: the tags of every policy in use (failures printed as they happen), Flux's pick.
@@ -362,8 +371,9 @@ fn report_remaining(
     Ok((diagnostics, text))
 }
 
-/// Where the inputs are read from. With `--push` every input comes from the base commit,
-/// materialised in a scratch directory, so the user's working tree is never read or touched.
+/// Where the inputs are read from. With `--push` every input comes from the base commit, held
+/// in memory (the config, and for the real kustomize every file, written to a scratch
+/// directory), so the user's working tree is never read or touched.
 struct Inputs {
     /// The same set of files either way: what Flux gets.
     files: FileSet,
@@ -394,12 +404,15 @@ impl Inputs {
         })?;
         let scratch = tempfile::tempdir()
             .map_err(|e| Failure(format!("cannot create a temporary directory: {e}")))?;
-        let files = FileSet::from_commit(scratch.path(), &prefix, files).map_err(|e| {
-            Failure(format!(
-                "cannot write the base commit's files to {}: {e}",
-                scratch.path().display()
-            ))
-        })?;
+        // Only the config is looked for on disk; the rest is read from memory.
+        let is_config = |path: &str| crate::config::FILE_NAMES.contains(&path);
+        let files =
+            FileSet::from_commit(scratch.path(), &prefix, files, is_config).map_err(|e| {
+                Failure(format!(
+                    "cannot write the base commit's files to {}: {e}",
+                    scratch.path().display()
+                ))
+            })?;
         Ok(Inputs {
             files,
             git_prefix: Some(prefix),

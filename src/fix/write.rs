@@ -110,11 +110,9 @@ pub fn replace_all_unchanged(files: &[Replacement]) -> Vec<Result<(), WriteError
     outcomes
 }
 
-/// The temporary file of one replacement, written and registered, not yet flushed.
+/// The temporary file of one replacement, written and registered, not yet flushed. (Whether
+/// the target still holds the expected bytes is checked once, right before the rename.)
 fn prepare(file: &Replacement, cleaned: &mut BTreeSet<PathBuf>) -> Result<TempFile, WriteError> {
-    if !holds(file.path, file.expected)? {
-        return Err(WriteError::Changed);
-    }
     let metadata = fs::metadata(file.path)?;
     if !metadata.is_file() {
         return Err(io::Error::other("not a regular file").into());

@@ -1,8 +1,8 @@
 //! The one runner of the system `git`: every repository operation of the git module goes
 //! through it. Remotes: `ls-remote`, `fetch` and `push`, so the user's credential helpers, SSH
 //! configuration and `insteadOf` rules apply. The local repository: git's plumbing (`rev-parse`,
-//! `ls-tree`, `cat-file`, `hash-object`, `read-tree` / `update-index` / `write-tree` into a
-//! temporary index, `commit-tree`, `log`), so the commit is built without a checkout.
+//! `ls-tree`, `cat-file`, `fast-import` for blobs, `read-tree` / `update-index` / `write-tree`
+//! into a temporary index, `commit-tree`, `log`), so the commit is built without a checkout.
 //!
 //! None of these commands changes a local ref, the index or the work tree: `ls-remote` only
 //! reads, `fetch` runs with `--no-write-fetch-head --refmap=` and a source-only refspec (objects

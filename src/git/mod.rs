@@ -578,7 +578,7 @@ fn has_commit(git: &GitCli, id: &str) -> Result<bool, GitError> {
 }
 
 /// The base tree with each file's blob replaced, keeping its mode: new blobs written with one
-/// `hash-object`, the tree made in a temporary index (`read-tree`, `update-index`,
+/// `fast-import`, the tree made in a temporary index (`read-tree`, `update-index`,
 /// `write-tree`), so the repository's own index is never touched.
 fn build_tree(git: &GitCli, base: &Base, files: &[(String, Vec<u8>)]) -> Result<String, GitError> {
     let mut seen = BTreeSet::new();
@@ -669,22 +669,27 @@ fn build_tree(git: &GitCli, base: &Base, files: &[(String, Vec<u8>)]) -> Result<
     Ok(String::from_utf8_lossy(&tree).trim().to_string())
 }
 
-/// Writes each content as a blob (exactly these bytes: no filters) and returns their ids.
+/// Writes each content as a blob (exactly these bytes) and returns their ids: one
+/// `fast-import`, which packs them, and nothing written anywhere else.
 fn write_blobs(git: &GitCli, files: &[(String, Vec<u8>)]) -> Result<Vec<String>, GitError> {
-    let scratch = tempfile::tempdir().map_err(io_error("writing the new files' blobs"))?;
-    let mut paths = String::new();
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stream = b"feature get-mark\n".to_vec();
     for (i, (_, content)) in files.iter().enumerate() {
-        let path = scratch.path().join(i.to_string());
-        std::fs::write(&path, content).map_err(io_error("writing the new files' blobs"))?;
-        paths.push_str(&path.to_string_lossy());
-        paths.push('\n');
+        stream.extend(format!("blob\nmark :{}\ndata {}\n", i + 1, content.len()).bytes());
+        stream.extend(content);
+        stream.push(b'\n');
+    }
+    for i in 1..=files.len() {
+        stream.extend(format!("get-mark :{i}\n").bytes());
     }
     let ids = git.local(
         "writing the new files' blobs",
-        &["hash-object", "-w", "--no-filters", "--stdin-paths"],
+        &["fast-import", "--quiet"],
         Input {
-            stdin: paths.into_bytes(),
-            max_output: 100 * files.len() as u64 + 100,
+            stdin: stream,
+            max_output: 100 * files.len() as u64,
             ..Input::default()
         },
     )?;
@@ -695,7 +700,7 @@ fn write_blobs(git: &GitCli, files: &[(String, Vec<u8>)]) -> Result<Vec<String>,
     if ids.len() != files.len() || !ids.iter().all(|id| is_object_id(id)) {
         return Err(unexpected_output(
             "writing the new files' blobs",
-            "hash-object",
+            "fast-import",
         ));
     }
     Ok(ids)
@@ -713,7 +718,17 @@ fn write_commit(
 ) -> Result<String, GitError> {
     let id = git.local(
         "writing the commit",
-        &["commit-tree", "--no-gpg-sign", tree, "-p", parent],
+        // The message is UTF-8 whatever `i18n.commitEncoding` says, and never signed: the
+        // commit is the same on every machine.
+        &[
+            "-c",
+            "i18n.commitEncoding=UTF-8",
+            "commit-tree",
+            "--no-gpg-sign",
+            tree,
+            "-p",
+            parent,
+        ],
         Input {
             stdin: message.as_bytes().to_vec(),
             env: vec![

@@ -18,6 +18,7 @@ use super::render::{self, Build, BuildError, Cause, Note, Resource, Sources};
 use super::substitute::Variables;
 use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
+use crate::walk::PathKind;
 
 const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
 
@@ -227,7 +228,7 @@ impl FluxKustomization {
         } else {
             format!("{}/", self.path)
         };
-        if !self.path.is_empty() && !sources.root.join(&self.path).is_dir() {
+        if !self.path.is_empty() && sources.kind_of(&self.path) != PathKind::Dir {
             return Err(BuildError {
                 cause: Cause::MissingResource,
                 message: format!(
@@ -1000,6 +1001,7 @@ mod tests {
         let by_path = super::super::paths_of(&workspace.files);
         let sources = Sources {
             root: dir.path(),
+            tree: &workspace.file_set,
             files: &workspace.files,
             by_path: &by_path,
             kustomizations: &workspace.model.kustomizations,

@@ -15,7 +15,6 @@ pub mod substitute;
 pub mod tree;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
 use cluster::Cluster;
 use kustomization::{is_kustomization_name, Kustomization, PatchBody};
@@ -23,6 +22,7 @@ use render::{join, Build, BuildError, Cause, Note, Sources};
 use tree::{Node, Origin};
 
 use crate::flux::objects::{read_object, FluxObject, Provenance, API_GROUP};
+use crate::walk::FileSet;
 use crate::workspace::ScannedFile;
 
 /// One render: a root kustomization's (or a Flux Kustomization's) build, or the files no
@@ -207,7 +207,7 @@ pub fn referenced_files(
 
 impl Model {
     pub fn build(
-        root: &Path,
+        tree: &FileSet,
         files: &[ScannedFile],
         yaml_paths: &BTreeSet<String>,
         kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
@@ -216,7 +216,8 @@ impl Model {
     ) -> (Model, Vec<FluxObject>) {
         let by_path = paths_of(files);
         let sources = Sources {
-            root,
+            root: &tree.root,
+            tree,
             files,
             by_path: &by_path,
             kustomizations: &kustomizations,
@@ -412,13 +413,14 @@ impl Model {
     /// `kustomize build` of one folder of the workspace, natively.
     pub fn render(
         &self,
-        root: &Path,
+        tree: &FileSet,
         files: &[ScannedFile],
         dir: &str,
     ) -> Result<render::Build, BuildError> {
         let by_path = paths_of(files);
         let sources = Sources {
-            root,
+            root: &tree.root,
+            tree,
             files,
             by_path: &by_path,
             kustomizations: &self.kustomizations,

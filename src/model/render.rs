@@ -18,46 +18,36 @@ use super::selector::{Candidate, Target};
 use super::tree::{Node, Origin, Value};
 use crate::scan::yaml::{NodeId, Style, YamlFile};
 use crate::source::{SourceFile, Span};
+use crate::walk::{FileSet, PathKind};
 use crate::workspace::ScannedFile;
 
 /// What the renderer reads: the workspace's parsed files and the kustomizations by folder.
 pub struct Sources<'a> {
     pub root: &'a Path,
+    /// The repository's files, for what a path names (on disk, or a commit's for `--push`).
+    pub tree: &'a FileSet,
     pub files: &'a [ScannedFile],
     pub by_path: &'a HashMap<String, usize>,
     pub kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
     pub disk: Disk,
 }
 
-/// What a repository path names on disk, asked of the file system once per path: every build of
-/// every cluster asks again for each resource whose content it does not read.
-#[derive(Debug, Default)]
-pub struct Disk(RefCell<HashMap<String, PathKind>>);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PathKind {
-    File,
-    Dir,
-    Missing,
-}
-
-impl Disk {
-    fn kind(&self, root: &Path, path: &str) -> PathKind {
-        if let Some(&kind) = self.0.borrow().get(path) {
+impl Sources<'_> {
+    /// What a repository path names, asked once per path (see [`Disk`]).
+    pub fn kind_of(&self, path: &str) -> PathKind {
+        if let Some(&kind) = self.disk.0.borrow().get(path) {
             return kind;
         }
-        let on_disk = root.join(path);
-        let kind = if on_disk.is_file() {
-            PathKind::File
-        } else if on_disk.is_dir() {
-            PathKind::Dir
-        } else {
-            PathKind::Missing
-        };
-        self.0.borrow_mut().insert(path.to_string(), kind);
+        let kind = self.tree.kind_of(path);
+        self.disk.0.borrow_mut().insert(path.to_string(), kind);
         kind
     }
 }
+
+/// What repository paths name, remembered: every build of every cluster asks again for each
+/// resource whose content it does not read.
+#[derive(Debug, Default)]
+pub struct Disk(RefCell<HashMap<String, PathKind>>);
 
 /// A kustomize build error, at the place in the repository that causes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -541,8 +531,8 @@ impl<'s, 'a> Renderer<'s, 'a> {
             append_all(resources, &mut ids, added, entry.origin)?;
         }
         for file in &k.generator_files {
-            let exists =
-                join(&k.dir, &file.value).is_none_or(|path| self.sources.root.join(&path).exists());
+            let exists = join(&k.dir, &file.value)
+                .is_none_or(|path| self.sources.kind_of(&path) != PathKind::Missing);
             if !exists {
                 return Err(Self::error(
                     Cause::MissingGeneratorInput,
@@ -622,7 +612,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         if let Some(&file) = self.sources.by_path.get(&path) {
             return self.file_resources(file, entry.origin);
         }
-        let kind = self.sources.disk.kind(self.sources.root, &path);
+        let kind = self.sources.kind_of(&path);
         if kind == PathKind::File {
             // A manifest the byte search found nothing Flux-related in: no image object, no
             // Flux object, nothing a rule reads.

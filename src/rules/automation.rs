@@ -91,7 +91,7 @@ fn check(cx: &Context, out: &mut Findings) {
         }
         if let Some(path) = &spec.update_path {
             let relative = crate::flux::automation::normalize(&path.value);
-            if !cx.workspace.root.join(&relative).exists() {
+            if cx.workspace.file_set.kind_of(&relative) == crate::walk::PathKind::Missing {
                 out.push(
                     &RULE,
                     path.file,
