@@ -283,12 +283,13 @@ impl FluxKustomization {
         })
     }
 
-    /// What the real kustomize is asked to build for this Flux Kustomization.
+    /// What the real kustomize is asked to build for this Flux Kustomization; the error of a
+    /// path that does not exist, which kustomize-controller reports before kustomize runs.
     fn wrapper<'a>(
         &'a self,
         sources: &Sources,
         yaml_paths: &BTreeSet<String>,
-    ) -> super::external::Wrapper<'a> {
+    ) -> Result<super::external::Wrapper<'a>, BuildError> {
         // The same start as the native build: the kustomization at the path, or a listing.
         let listing = match sources.kustomizations.get(&self.path) {
             Some(Err(_)) if self.folder => Some(self.generated_listing(sources, yaml_paths, true)),
@@ -297,17 +298,14 @@ impl FluxKustomization {
         };
         let resources = match listing {
             None => vec![self.path.clone()],
-            Some(listing) => listing
-                .map(|k| {
-                    k.resources
-                        .iter()
-                        .filter_map(|entry| render::join(&self.path, &entry.value))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            Some(listing) => listing?
+                .resources
+                .iter()
+                .filter_map(|entry| render::join(&self.path, &entry.value))
+                .collect(),
         };
         let text = |field: &Option<Text>| field.as_ref().map(|t| t.value.clone());
-        super::external::Wrapper {
+        Ok(super::external::Wrapper {
             resources,
             namespace: text(&self.target_namespace),
             name_prefix: text(&self.name_prefix),
@@ -319,7 +317,7 @@ impl FluxKustomization {
                 .filter_map(|c| render::join(&self.path, &c.value))
                 .collect(),
             origin: self.path_origin,
-        }
+        })
     }
 
     pub fn build(

@@ -94,13 +94,13 @@ impl Builder {
         &self,
         sources: &Sources,
         native: Result<Build, BuildError>,
-        wrapper: impl FnOnce() -> external::Wrapper<'w>,
+        wrapper: impl FnOnce() -> Result<external::Wrapper<'w>, BuildError>,
     ) -> Result<Build, BuildError> {
         match (self, &native) {
             (Builder::External(external), Ok(build)) if !build.incomplete => {
-                external.build(sources, &wrapper())
+                external.build(sources, &wrapper()?)
             }
-            (Builder::External(external), Err(_)) => external.build(sources, &wrapper()),
+            (Builder::External(external), Err(_)) => external.build(sources, &wrapper()?),
             _ => native,
         }
     }
@@ -288,7 +288,7 @@ impl Model {
                 _ => Origin::default(),
             };
             let result = builder.build(sources, render::build(sources, &dir), || {
-                external::Wrapper {
+                Ok(external::Wrapper {
                     resources: vec![dir.clone()],
                     namespace: None,
                     name_prefix: None,
@@ -296,7 +296,7 @@ impl Model {
                     patches: &[],
                     components: Vec::new(),
                     origin,
-                }
+                })
             });
             let applied = self.add_render(
                 objects,
