@@ -59,6 +59,22 @@ impl FluxObject {
     pub fn key(&self) -> String {
         format!("{}:{}", self.namespace, self.name.value)
     }
+
+    /// The version part of `apiVersion` (`v1beta2`).
+    pub fn api(&self) -> &str {
+        self.api_version
+            .value
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+    }
+
+    /// Whether it is written in `v1alpha1`, the layout of Flux up to 0.12 (ImageUpdateAutomation's
+    /// `checkout` and `commit.authorEmail` instead of `sourceRef` and `git`), which the schema and
+    /// the automation rule do not judge by the later fields.
+    pub fn has_first_layout(&self) -> bool {
+        self.api() == "v1alpha1"
+    }
 }
 
 #[derive(Debug)]

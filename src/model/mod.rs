@@ -315,7 +315,6 @@ impl Model {
                 .iter()
                 .filter_map(|p| sources.by_path.get(p).copied()),
         );
-        let covered: BTreeSet<&str> = sources.kustomizations.keys().map(String::as_str).collect();
         let render = self.renders.len();
         let mut as_written = BTreeSet::new();
         for (index, file) in files.iter().enumerate() {
@@ -325,7 +324,10 @@ impl Model {
             // Under a kustomization that does not list it, nothing applies the file; its objects
             // still answer references (Flux may apply it in a way the model does not see), but
             // no rule judges them.
-            let unapplied = under_a_kustomization(&file.source.path, &covered);
+            let unapplied = kustomization_dir_over(&file.source.path, |dir| {
+                sources.kustomizations.contains_key(dir)
+            })
+            .is_some();
             if unapplied {
                 self.unapplied.push(index);
             } else {
@@ -572,14 +574,17 @@ fn has_image_objects(file: &ScannedFile) -> bool {
         })
 }
 
-/// Whether a kustomization sits in the file's folder or above it.
-fn under_a_kustomization(path: &str, kustomization_dirs: &BTreeSet<&str>) -> bool {
+/// The nearest folder, from the file's own up to the root (`""`), that `has_kustomization`.
+pub fn kustomization_dir_over(
+    path: &str,
+    has_kustomization: impl Fn(&str) -> bool,
+) -> Option<&str> {
     let mut dir = path;
     while let Some((parent, _)) = dir.rsplit_once('/') {
-        if kustomization_dirs.contains(parent) {
-            return true;
+        if has_kustomization(parent) {
+            return Some(parent);
         }
         dir = parent;
     }
-    kustomization_dirs.contains("")
+    has_kustomization("").then_some("")
 }

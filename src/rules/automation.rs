@@ -56,9 +56,7 @@ fn check(cx: &Context, out: &mut Findings) {
         let Spec::Automation(spec) = &object.spec else {
             continue;
         };
-        // v1alpha1 (Flux up to 0.12) wrote `checkout.gitRepositoryRef` and `commit.authorEmail`:
-        // its objects are not judged by the later layout's fields.
-        let first_layout = object.api_version.value.ends_with("/v1alpha1");
+        let first_layout = object.has_first_layout();
         let missing = |field: &str| {
             format!(
                 "ImageUpdateAutomation `{}` has no `{field}`; Flux stalls it",
@@ -101,12 +99,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 );
             }
         }
-        let api = object
-            .api_version
-            .value
-            .rsplit('/')
-            .next()
-            .unwrap_or_default();
+        let api = object.api();
         if spec.policy_selector.is_some() && PRE_SELECTOR_APIS.contains(&api) {
             out.push(
                 &RULE,

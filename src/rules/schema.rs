@@ -41,9 +41,8 @@ Use the field the help names (`filterTags`).
 
 fn check(cx: &Context, out: &mut Findings) {
     for object in cx.objects() {
-        // The shapes are those of `v1alpha2` and later; `v1alpha1` (Flux up to 0.12) laid
-        // objects out otherwise (ImageUpdateAutomation's `checkout`, `commit.authorEmail`).
-        if object.api_version.value.ends_with("/v1alpha1") {
+        // The shapes are those of `v1alpha2` and later.
+        if object.has_first_layout() {
             continue;
         }
         walk(object, &object.tree, object_shape(object.kind), "", out);

@@ -2,6 +2,7 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::Kind;
+use crate::model::kustomization_dir_over;
 use crate::model::substitute::{could_be, is_unresolved};
 use crate::model::tree::Node;
 use crate::report::Severity;
@@ -227,17 +228,12 @@ fn written_where_no_cluster_applies(
 
 /// The kustomization file in the folder of `path` or the nearest folder above it.
 fn kustomization_over(cx: &Context, path: &str) -> Option<String> {
-    let mut dir = path;
-    while let Some((parent, _)) = dir.rsplit_once('/') {
-        dir = parent;
-        if let Some(Ok(kustomization)) = cx.workspace.model.kustomizations.get(dir) {
-            return Some(cx.workspace.files[kustomization.file].source.path.clone());
-        }
-    }
-    match cx.workspace.model.kustomizations.get("") {
-        Some(Ok(kustomization)) => Some(cx.workspace.files[kustomization.file].source.path.clone()),
-        _ => None,
-    }
+    let kustomizations = &cx.workspace.model.kustomizations;
+    let dir = kustomization_dir_over(path, |dir| matches!(kustomizations.get(dir), Some(Ok(_))))?;
+    let Some(Ok(kustomization)) = kustomizations.get(dir) else {
+        return None;
+    };
+    Some(cx.workspace.files[kustomization.file].source.path.clone())
 }
 
 /// Whether an ImagePolicy of the marker's clusters has a name holding a variable whose value
