@@ -256,56 +256,91 @@ enum Token {
 }
 
 /// A Go `filepath.Match` pattern for one path component; a malformed pattern matches nothing
-/// (go-git treats Go's `ErrBadPattern` as no match).
+/// (go-git treats Go's `ErrBadPattern` as no match). Every file is asked against every pattern,
+/// and nearly all patterns are a name (`.gitignore`) or an extension (`*.png`): those two
+/// compare bytes instead of walking tokens.
 #[derive(Debug, Clone)]
-struct Glob(Option<Vec<Token>>);
+enum Glob {
+    Malformed,
+    Name(String),
+    /// `*` then literal characters: a path component (which never holds `/`) matches when it
+    /// ends with them.
+    Suffix(String),
+    Tokens(Vec<Token>),
+}
 
 impl Glob {
     fn new(pattern: &str) -> Glob {
-        Glob(go_tokens(pattern))
+        let Some(tokens) = go_tokens(pattern) else {
+            return Glob::Malformed;
+        };
+        let literal = |tokens: &[Token]| -> Option<String> {
+            tokens
+                .iter()
+                .map(|token| match token {
+                    Token::Literal(c) => Some(*c),
+                    _ => None,
+                })
+                .collect()
+        };
+        if let Some(name) = literal(&tokens) {
+            return Glob::Name(name);
+        }
+        if let Some((Token::Star, rest)) = tokens.split_first() {
+            if let Some(suffix) = literal(rest) {
+                return Glob::Suffix(suffix);
+            }
+        }
+        Glob::Tokens(tokens)
     }
 
     fn matches(&self, name: &str) -> bool {
-        let Some(tokens) = &self.0 else {
-            return false;
-        };
-        let one = |token: &Token, c: char| match token {
-            Token::AnyChar => c != '/',
-            Token::Literal(l) => *l == c,
-            Token::Class { ranges, negated } => {
-                ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi) != *negated
-            }
-            Token::Star => unreachable!("stars are handled by the caller"),
-        };
-        let char_at = |n: usize| name[n..].chars().next().expect("n is below the name's end");
-        // Greedy matching with backtracking to the last star: linear in practice, never
-        // exponential. `n` and the star's position are byte offsets of characters.
-        let (mut t, mut n) = (0, 0);
-        let mut last_star: Option<(usize, usize)> = None;
-        while n < name.len() {
-            let c = char_at(n);
-            match tokens.get(t) {
-                Some(Token::Star) => {
-                    last_star = Some((t, n));
-                    t += 1;
-                }
-                Some(token) if one(token, c) => {
-                    t += 1;
-                    n += c.len_utf8();
-                }
-                _ => match last_star {
-                    Some((star, at)) if char_at(at) != '/' => {
-                        let next = at + char_at(at).len_utf8();
-                        last_star = Some((star, next));
-                        t = star + 1;
-                        n = next;
-                    }
-                    _ => return false,
-                },
-            }
+        match self {
+            Glob::Malformed => false,
+            Glob::Name(literal) => name == literal,
+            Glob::Suffix(suffix) => name.ends_with(suffix.as_str()),
+            Glob::Tokens(tokens) => tokens_match(tokens, name),
         }
-        tokens[t..].iter().all(|token| matches!(token, Token::Star))
     }
+}
+
+fn tokens_match(tokens: &[Token], name: &str) -> bool {
+    let one = |token: &Token, c: char| match token {
+        Token::AnyChar => c != '/',
+        Token::Literal(l) => *l == c,
+        Token::Class { ranges, negated } => {
+            ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi) != *negated
+        }
+        Token::Star => unreachable!("stars are handled by the caller"),
+    };
+    let char_at = |n: usize| name[n..].chars().next().expect("n is below the name's end");
+    // Greedy matching with backtracking to the last star: linear in practice, never
+    // exponential. `n` and the star's position are byte offsets of characters.
+    let (mut t, mut n) = (0, 0);
+    let mut last_star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        let c = char_at(n);
+        match tokens.get(t) {
+            Some(Token::Star) => {
+                last_star = Some((t, n));
+                t += 1;
+            }
+            Some(token) if one(token, c) => {
+                t += 1;
+                n += c.len_utf8();
+            }
+            _ => match last_star {
+                Some((star, at)) if char_at(at) != '/' => {
+                    let next = at + char_at(at).len_utf8();
+                    last_star = Some((star, next));
+                    t = star + 1;
+                    n = next;
+                }
+                _ => return false,
+            },
+        }
+    }
+    tokens[t..].iter().all(|token| matches!(token, Token::Star))
 }
 
 /// A `filepath.Match` pattern as tokens, or `None` when Go would report `ErrBadPattern`.
@@ -459,6 +494,11 @@ mod tests {
             ("*é", "ééé", true),
             ("[à-é]?", "éa", true),
             ("*b", "éa", false),
+            ("*.tar.gz", "x.tar.gz", true),
+            ("*.png", ".png", true),
+            ("*.png", "a.png.txt", false),
+            (".gitignore", ".gitignore", true),
+            (".gitignore", "a.gitignore", false),
         ] {
             assert_eq!(
                 Glob::new(pattern).matches(name),
