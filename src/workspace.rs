@@ -4,6 +4,9 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use crate::config::{read_pattern_tests, Config, PatternTest};
 use crate::flux::index::FluxIndex;
@@ -69,18 +72,25 @@ const FLUX_GROUPS: [&str; 4] = [
     "fluxcd.controlplane.io",
 ];
 
+/// Searchers for the byte patterns that make a file worth parsing, built once: every file of
+/// the walk is searched for each, and building a searcher costs more than searching a small file.
+static FLUX_PATTERNS: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| {
+    [API_GROUP, "fluxcd.io/automated", "fluxcd.io/tag."]
+        .into_iter()
+        .chain(FLUX_GROUPS)
+        .chain(PIN_PATTERNS.iter().copied())
+        .map(Finder::new)
+        .collect()
+});
+
+static IMAGE_API: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(API_GROUP));
+
 /// Byte patterns that make a file worth parsing.
 fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
     may_hold_marker(bytes)
-        || memchr::memmem::find(bytes, API_GROUP.as_bytes()).is_some()
-        || FLUX_GROUPS
+        || FLUX_PATTERNS
             .iter()
-            .any(|group| memchr::memmem::find(bytes, group.as_bytes()).is_some())
-        || memchr::memmem::find(bytes, b"fluxcd.io/automated").is_some()
-        || memchr::memmem::find(bytes, b"fluxcd.io/tag.").is_some()
-        || PIN_PATTERNS
-            .iter()
-            .any(|pattern| memchr::memmem::find(bytes, pattern.as_bytes()).is_some())
+            .any(|pattern| pattern.find(bytes).is_some())
         || path.ends_with(TEST_FILE_SUFFIX)
         || model::kustomization::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
         || Some(path) == config_path
@@ -399,8 +409,7 @@ fn not_read(error: &ReadError) -> ScannedFile {
 }
 
 fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
-    let mentions_image_api =
-        memchr::memmem::find(source.text.as_bytes(), API_GROUP.as_bytes()).is_some();
+    let mentions_image_api = IMAGE_API.find(source.text.as_bytes()).is_some();
     ScannedFile {
         source,
         yaml: Err(error),
@@ -439,8 +448,7 @@ pub fn scan_file(source: SourceFile) -> ScannedFile {
         Ok(yaml) => find_markers(&source.text, yaml),
         Err(_) => FileMarkers::default(),
     };
-    let mentions_image_api =
-        memchr::memmem::find(source.text.as_bytes(), API_GROUP.as_bytes()).is_some();
+    let mentions_image_api = IMAGE_API.find(source.text.as_bytes()).is_some();
     ScannedFile {
         source,
         yaml,

@@ -250,8 +250,12 @@ pub fn mentions_marker(text: &[u8]) -> bool {
     memchr::memchr_iter(b'$', text).any(|i| {
         text.get(i + 1..i + 1 + key.len())
             .is_some_and(|word| word.eq_ignore_ascii_case(key))
-    }) || memchr::memmem::find(text, b"io.k8s.cli.setters.").is_some()
+    }) || LONG_FORM.find(text).is_some()
 }
+
+/// Built once: every file of the walk is searched for it.
+static LONG_FORM: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("io.k8s.cli.setters."));
 
 /// Cheap test for whether a file may hold a marker attempt: it mentions markers, or one of its
 /// comments opens a JSON-like object (which may be a misspelt marker such as `{"$imagepolcy": …}`).

@@ -2,6 +2,9 @@
 //! `# Flux Version:` header and the image controllers' image tags), and the image CRDs'
 //! `served:` flags. Any file name: one real repository keeps its install manifest as `crds.yaml`.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 use semver::Version;
 
 use super::{release_of_controller, Controller, Pin, PinSource, ServedApi, API_ERAS, LINES};
@@ -85,12 +88,19 @@ fn install_header(text: &str) -> Option<Found> {
 }
 
 /// `…/image-reflector-controller:v1.1.1` and `…/image-automation-controller:v1.1.1`.
+/// `/<controller>:` searchers, built once: every parsed file is searched for them.
+static CONTROLLER_IMAGES: LazyLock<[(Controller, Finder<'static>); 2]> = LazyLock::new(|| {
+    [Controller::Reflector, Controller::Automation].map(|controller| {
+        let needle = format!("/{}:", controller.name());
+        (controller, Finder::new(&needle).into_owned())
+    })
+});
+
 fn controller_images(text: &str) -> Vec<Found> {
     let mut found = Vec::new();
-    for controller in [Controller::Reflector, Controller::Automation] {
-        let needle = format!("/{}:", controller.name());
-        for at in memchr::memmem::find_iter(text.as_bytes(), needle.as_bytes()) {
-            let start = at + needle.len();
+    for &(controller, ref image) in CONTROLLER_IMAGES.iter() {
+        for at in image.find_iter(text.as_bytes()) {
+            let start = at + image.needle().len();
             let tag: &str = text[start..]
                 .split(|c: char| !(c.is_ascii_alphanumeric() || ".-_".contains(c)))
                 .next()
@@ -116,11 +126,16 @@ fn parse_release(text: &str) -> Option<Version> {
     Some(Version::new(version.major, version.minor, version.patch))
 }
 
+/// Built once: every parsed file is searched for them.
+static YAML_PIN_KINDS: LazyLock<[Finder<'static>; 2]> =
+    LazyLock::new(|| [FLUX_INSTANCE, "CustomResourceDefinition"].map(Finder::new));
+
 /// FluxInstances and image CRDs among the documents.
 fn yaml_pins(text: &str, yaml: &YamlFile) -> Vec<Found> {
-    let mentions =
-        |needle: &str| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
-    if !mentions(FLUX_INSTANCE) && !mentions("CustomResourceDefinition") {
+    if !YAML_PIN_KINDS
+        .iter()
+        .any(|kind| kind.find(text.as_bytes()).is_some())
+    {
         return Vec::new();
     }
     yaml.documents
