@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
@@ -122,6 +122,9 @@ pub struct FileSet {
     /// With [`Listing::Commit`], the files themselves: `root` then holds only what the caller
     /// asked to find on disk (the config).
     contents: Option<Contents>,
+    /// Once [`FileSet::read`] ran, which of `paths` it found to be regular files: what a path
+    /// names is then known without asking the disk again (the render asks for every resource).
+    read_as_regular: OnceLock<Vec<bool>>,
 }
 
 impl FileSet {
@@ -294,6 +297,14 @@ impl FileSet {
     /// the disk (following symlinks, as kustomize does).
     pub fn kind_of(&self, path: &str) -> PathKind {
         let Some(Contents(contents)) = &self.contents else {
+            let read_as_regular = self.read_as_regular.get().is_some_and(|regular| {
+                self.paths
+                    .binary_search_by(|listed| listed.as_str().cmp(path))
+                    .is_ok_and(|index| regular[index])
+            });
+            if read_as_regular {
+                return PathKind::File;
+            }
             let on_disk = self.root.join(path);
             return if on_disk.is_file() {
                 PathKind::File
@@ -351,6 +362,7 @@ impl FileSet {
             ignore_files,
             top_prefix,
             contents: None,
+            read_as_regular: OnceLock::new(),
         }
     }
 
@@ -425,10 +437,9 @@ impl FileSet {
         T: Send,
         F: Fn(String, PathBuf, Vec<u8>) -> Option<T> + Sync,
     {
-        let wanted: Vec<&String> = self
-            .paths
-            .iter()
-            .filter(|path| {
+        let wanted: Vec<usize> = (0..self.paths.len())
+            .filter(|&index| {
+                let path = &self.paths[index];
                 is_yaml_name(file_name(path))
                     && (options.include.is_empty() || options.include.is_match(path))
                     && !options.exclude.is_match(path)
@@ -437,11 +448,15 @@ impl FileSet {
         let next = AtomicUsize::new(0);
         let slots: Vec<Mutex<Option<Result<T, ReadError>>>> =
             wanted.iter().map(|_| Mutex::new(None)).collect();
+        let regular: Vec<AtomicBool> = self.paths.iter().map(|_| AtomicBool::new(false)).collect();
         std::thread::scope(|scope| {
             for _ in 0..options.jobs.clamp(1, wanted.len().max(1)) {
                 scope.spawn(|| loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = wanted.get(index) else { break };
+                    let Some(&path_index) = wanted.get(index) else {
+                        break;
+                    };
+                    let path = &self.paths[path_index];
                     let disk_path = self.root.join(path.as_str());
                     let read = match &self.contents {
                         Some(Contents(contents)) => {
@@ -449,6 +464,9 @@ impl FileSet {
                         }
                         None => read_regular_file(&disk_path, options.max_file_size),
                     };
+                    if matches!(read, Ok(Some(_))) {
+                        regular[path_index].store(true, Ordering::Relaxed);
+                    }
                     let outcome = read
                         .map_err(|message| ReadError {
                             path: path.to_string(),
@@ -459,6 +477,10 @@ impl FileSet {
                 });
             }
         });
+        // Read once per run; a second read would find the same files.
+        let _ = self
+            .read_as_regular
+            .set(regular.into_iter().map(AtomicBool::into_inner).collect());
         let mut results = Vec::new();
         let mut errors = Vec::new();
         for slot in slots {
@@ -631,5 +653,39 @@ mod tests {
             std::fs::read(scratch.path().join("apps/sub/b.yaml")).unwrap(),
             b"b: 2\n"
         );
+    }
+
+    #[test]
+    fn what_a_path_names_after_the_walk_follows_symlinks_as_kustomize_does() {
+        let scratch = tempfile::tempdir().unwrap();
+        let root = scratch.path();
+        std::fs::create_dir(root.join("dir")).unwrap();
+        std::fs::write(root.join("a.yaml"), "a: 1\n").unwrap();
+        std::fs::write(root.join("dir/x.yaml"), "x: 1\n").unwrap();
+        std::os::unix::fs::symlink("dir", root.join("link.yaml")).unwrap();
+        std::os::unix::fs::symlink("a.yaml", root.join("file-link.yaml")).unwrap();
+        // git lists a tracked symlink as a file of its own.
+        let paths = ["a.yaml", "dir/x.yaml", "file-link.yaml", "link.yaml"].map(String::from);
+        let set = FileSet::new(
+            root,
+            paths.to_vec(),
+            Listing::Git,
+            Vec::new(),
+            String::new(),
+        );
+        let options = WalkOptions {
+            jobs: 2,
+            include: &GlobSet::empty(),
+            exclude: &GlobSet::empty(),
+            max_file_size: 1024,
+        };
+        let (read, errors) = set.read(&options, |path, _, _| Some(path));
+        assert_eq!(read, ["a.yaml", "dir/x.yaml"], "symlinks are never read");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(set.kind_of("a.yaml"), PathKind::File);
+        assert_eq!(set.kind_of("link.yaml"), PathKind::Dir);
+        assert_eq!(set.kind_of("file-link.yaml"), PathKind::File);
+        assert_eq!(set.kind_of("dir"), PathKind::Dir);
+        assert_eq!(set.kind_of("missing.yaml"), PathKind::Missing);
     }
 }
