@@ -9,9 +9,11 @@ use super::Kind;
 #[derive(Debug, Default)]
 pub struct FluxIndex {
     pub objects: Vec<FluxObject>,
-    by_key: HashMap<(Kind, String, String), Vec<usize>>,
-    /// The same per cluster.
-    by_cluster_key: HashMap<(usize, Kind, String, String), Vec<usize>>,
+    /// Object ids by name, then namespace, in file order: looked up with borrowed strings
+    /// (rules ask several times per marker), and few objects share a name.
+    by_name: HashMap<String, HashMap<String, Vec<usize>>>,
+    /// Ids of the objects whose namespace nothing in the repository sets, by name.
+    unplaced: HashMap<String, Vec<usize>>,
     /// Object ids per kind, in file order: rules ask for a kind once per marker.
     by_kind: HashMap<Kind, Vec<usize>>,
 }
@@ -20,35 +22,55 @@ impl FluxIndex {
     /// Objects must arrive in a deterministic order (files sorted by path, then document order),
     /// so that the first definition of a duplicate is the same on every run.
     pub fn new(objects: Vec<FluxObject>) -> FluxIndex {
-        let mut by_key: HashMap<_, Vec<usize>> = HashMap::new();
+        let mut by_name: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
+        let mut unplaced: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_kind: HashMap<_, Vec<usize>> = HashMap::new();
-        let mut by_cluster_key: HashMap<_, Vec<usize>> = HashMap::new();
         for (i, object) in objects.iter().enumerate() {
             by_kind.entry(object.kind).or_default().push(i);
-            by_cluster_key
-                .entry((
-                    object.cluster,
-                    object.kind,
-                    object.namespace.clone(),
-                    object.name.value.clone(),
-                ))
+            by_name
+                .entry(object.name.value.clone())
+                .or_default()
+                .entry(object.namespace.clone())
                 .or_default()
                 .push(i);
-            by_key
-                .entry((
-                    object.kind,
-                    object.namespace.clone(),
-                    object.name.value.clone(),
-                ))
-                .or_default()
-                .push(i);
+            if !object.namespace_written {
+                unplaced
+                    .entry(object.name.value.clone())
+                    .or_default()
+                    .push(i);
+            }
         }
         FluxIndex {
             objects,
-            by_key,
-            by_cluster_key,
+            by_name,
+            unplaced,
             by_kind,
         }
+    }
+
+    /// The objects of a kind, namespace and name, in file order.
+    fn with_key<'a>(
+        &'a self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+    ) -> impl Iterator<Item = &'a FluxObject> + 'a {
+        let ids = self
+            .by_name
+            .get(name)
+            .and_then(|namespaces| namespaces.get(namespace))
+            .map_or(&[][..], Vec::as_slice);
+        self.of_ids(ids).filter(move |object| object.kind == kind)
+    }
+
+    /// Objects of a kind and name whose namespace nothing in the repository sets.
+    fn unplaced<'a>(&'a self, kind: Kind, name: &str) -> impl Iterator<Item = &'a FluxObject> + 'a {
+        let ids = self.unplaced.get(name).map_or(&[][..], Vec::as_slice);
+        self.of_ids(ids).filter(move |object| object.kind == kind)
+    }
+
+    fn of_ids<'a>(&'a self, ids: &'a [usize]) -> impl Iterator<Item = &'a FluxObject> + 'a {
+        ids.iter().map(|&i| &self.objects[i])
     }
 
     /// The first object with this identity in a cluster.
@@ -59,21 +81,12 @@ impl FluxIndex {
         namespace: &str,
         name: &str,
     ) -> Option<&FluxObject> {
-        self.by_cluster_key
-            .get(&(cluster, kind, namespace.to_string(), name.to_string()))
-            .map(|ids| &self.objects[ids[0]])
+        self.with_key(kind, namespace, name)
+            .find(|object| object.cluster == cluster)
             .or_else(|| {
                 self.unplaced(kind, name)
-                    .into_iter()
-                    .find(|o| o.cluster == cluster)
+                    .find(|object| object.cluster == cluster)
             })
-    }
-
-    /// Objects of a kind and name whose namespace nothing in the repository sets.
-    fn unplaced(&self, kind: Kind, name: &str) -> Vec<&FluxObject> {
-        self.of_kind(kind)
-            .filter(|o| !o.namespace_written && o.name.value == name)
-            .collect()
     }
 
     /// The clusters that define an object with this identity.
@@ -89,18 +102,14 @@ impl FluxIndex {
 
     /// The first object with this identity in any cluster.
     pub fn find(&self, kind: Kind, namespace: &str, name: &str) -> Option<&FluxObject> {
-        self.by_key
-            .get(&(kind, namespace.to_string(), name.to_string()))
-            .map(|ids| &self.objects[ids[0]])
-            .or_else(|| self.unplaced(kind, name).into_iter().next())
+        self.with_key(kind, namespace, name)
+            .next()
+            .or_else(|| self.unplaced(kind, name).next())
     }
 
     /// Every object with this identity, in file order.
     pub fn all_with_key(&self, kind: Kind, namespace: &str, name: &str) -> Vec<&FluxObject> {
-        self.by_key
-            .get(&(kind, namespace.to_string(), name.to_string()))
-            .map(|ids| ids.iter().map(|&i| &self.objects[i]).collect())
-            .unwrap_or_default()
+        self.with_key(kind, namespace, name).collect()
     }
 
     /// `namespace:name` of every object of a kind, for "did you mean" suggestions.
@@ -109,8 +118,7 @@ impl FluxIndex {
     }
 
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &FluxObject> {
-        let ids = self.by_kind.get(&kind).map_or(&[][..], Vec::as_slice);
-        ids.iter().map(|&i| &self.objects[i])
+        self.of_ids(self.by_kind.get(&kind).map_or(&[][..], Vec::as_slice))
     }
 
     /// An ImagePolicy of any cluster.
