@@ -354,6 +354,10 @@ fn names_setter(value: Option<&str>) -> bool {
 /// A key that is `wanted` or a near miss of it: another case, `$` missing, `-` or `_` inside, or
 /// a typo of up to two letters (a third of the word) for the longer keys.
 fn key_near(key: &str, wanted: &str) -> bool {
+    // Every well-formed marker: no need to spell the words out.
+    if key == wanted {
+        return true;
+    }
     fn letters(text: &str) -> impl Iterator<Item = char> + '_ {
         text.chars()
             .filter(char::is_ascii_alphanumeric)
