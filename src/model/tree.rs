@@ -69,15 +69,15 @@ impl Node {
             file,
             span: node.span,
         };
-        let value = match &node.kind {
+        let value = match node.kind {
             NodeKind::Scalar {
                 value,
                 style,
                 tagged,
             } => Value::Scalar(Scalar {
-                text: value.clone(),
-                style: *style,
-                tagged: *tagged,
+                text: value.to_string(),
+                style,
+                tagged,
             }),
             NodeKind::Map { .. } => Value::Map(
                 yaml.entries(id)
