@@ -79,8 +79,8 @@ impl Node {
                 style,
                 tagged,
             }),
-            NodeKind::Map { .. } => Value::Map(
-                yaml.entries(id)
+            NodeKind::Map { entries, .. } => Value::Map(
+                entries
                     .map(|(key, value)| Entry {
                         key: yaml.scalar(key).unwrap_or_default().to_string(),
                         key_origin: Origin {
@@ -91,8 +91,8 @@ impl Node {
                     })
                     .collect(),
             ),
-            NodeKind::Seq { .. } => Value::Seq(
-                yaml.items(id)
+            NodeKind::Seq { items, .. } => Value::Seq(
+                items
                     .iter()
                     .map(|&item| Node::from_yaml(yaml, file, item))
                     .collect(),

@@ -675,6 +675,11 @@ fn placement_of(
 /// Markers written inside `|`/`>` strings (ConfigMap data, Helm values passed as text) look
 /// like comments to a reader but are string content to YAML, and Flux never sees them.
 fn find_markers_in_block_scalars(text: &str, yaml: &YamlFile, found: &mut FileMarkers) {
+    // A block scalar that mentions a marker is text that mentions one: most files have none,
+    // and then their nodes need no visit.
+    if !mentions_marker(text.as_bytes()) {
+        return;
+    }
     for node in yaml.nodes() {
         let NodeKind::Scalar { style, .. } = node.kind else {
             continue;

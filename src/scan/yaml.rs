@@ -64,9 +64,15 @@ pub enum NodeKind<'a> {
 
 /// The key and value of each entry of a mapping node.
 #[derive(Debug, Clone)]
-pub struct Entries<'a>(std::slice::ChunksExact<'a, NodeId>);
+pub struct Entries<'a>(std::slice::Iter<'a, [NodeId; 2]>);
 
-impl Entries<'_> {
+impl<'a> Entries<'a> {
+    /// The entries among a map's children: its keys and values alternating (a key left without
+    /// a value is no entry).
+    fn of(children: &'a [NodeId]) -> Entries<'a> {
+        Entries(children.as_chunks().0.iter())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.len() == 0
     }
@@ -75,8 +81,9 @@ impl Entries<'_> {
 impl Iterator for Entries<'_> {
     type Item = (NodeId, NodeId);
 
+    #[inline]
     fn next(&mut self) -> Option<(NodeId, NodeId)> {
-        self.0.next().map(|entry| (entry[0], entry[1]))
+        self.0.next().map(|&[key, value]| (key, value))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -110,6 +117,14 @@ struct StoredNode {
 }
 
 const _: () = assert!(std::mem::size_of::<StoredNode>() <= 20);
+
+impl StoredNode {
+    #[inline]
+    fn contents(&self) -> std::ops::Range<usize> {
+        let start = self.contents_start as usize;
+        start..start + self.contents_len as usize
+    }
+}
 
 /// Where yaml.v3 would attach a comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,6 +333,7 @@ impl YamlFile {
         Ok(file)
     }
 
+    #[inline]
     pub fn node(&self, id: NodeId) -> Node<'_> {
         self.view(&self.nodes[id as usize])
     }
@@ -331,9 +347,9 @@ impl YamlFile {
         self.nodes.len()
     }
 
+    #[inline]
     fn view(&self, stored: &StoredNode) -> Node<'_> {
-        let contents_start = stored.contents_start as usize;
-        let contents = contents_start..contents_start + stored.contents_len as usize;
+        let contents = stored.contents();
         let kind = match stored.shape {
             Shape::Scalar { style, tagged } => NodeKind::Scalar {
                 value: &self.values[contents],
@@ -341,7 +357,7 @@ impl YamlFile {
                 tagged,
             },
             Shape::Map { flow } => NodeKind::Map {
-                entries: Entries(self.children[contents].chunks_exact(2)),
+                entries: Entries::of(&self.children[contents]),
                 flow,
             },
             Shape::Seq { flow } => NodeKind::Seq {
@@ -358,31 +374,42 @@ impl YamlFile {
     }
 
     /// The value under `key` in a mapping node.
+    #[inline]
     pub fn get(&self, map: NodeId, key: &str) -> Option<NodeId> {
         self.entries(map)
             .find(|&(k, _)| self.scalar(k) == Some(key))
             .map(|(_, v)| v)
     }
 
+    // The accessors below read the stored node directly rather than through `node`: they run
+    // for every key every lookup compares.
+
     /// Entries of a mapping node (empty for other nodes).
+    #[inline]
     pub fn entries(&self, map: NodeId) -> Entries<'_> {
-        match self.node(map).kind {
-            NodeKind::Map { entries, .. } => entries,
-            _ => Entries([].chunks_exact(2)),
-        }
+        let stored = &self.nodes[map as usize];
+        let entries = match stored.shape {
+            Shape::Map { .. } => &self.children[stored.contents()],
+            _ => &[],
+        };
+        Entries::of(entries)
     }
 
     /// Items of a sequence node (empty for other nodes).
+    #[inline]
     pub fn items(&self, seq: NodeId) -> &[NodeId] {
-        match self.node(seq).kind {
-            NodeKind::Seq { items, .. } => items,
+        let stored = &self.nodes[seq as usize];
+        match stored.shape {
+            Shape::Seq { .. } => &self.children[stored.contents()],
             _ => &[],
         }
     }
 
+    #[inline]
     pub fn scalar(&self, id: NodeId) -> Option<&str> {
-        match self.node(id).kind {
-            NodeKind::Scalar { value, .. } => Some(value),
+        let stored = &self.nodes[id as usize];
+        match stored.shape {
+            Shape::Scalar { .. } => Some(&self.values[stored.contents()]),
             _ => None,
         }
     }
