@@ -236,7 +236,8 @@ impl YamlFile {
                 .byte_range()
                 .map_or(Span::default(), |r| Span::new(r.start, r.end));
             let line = span.start.line();
-            let end_line = source.line_of(byte_span.end.saturating_sub(1).max(byte_span.start));
+            // Only a node that can take a same-line comment needs its last line.
+            let end_line = || source.line_of(byte_span.end.saturating_sub(1).max(byte_span.start));
             match event {
                 Event::Comment(comment_text, placement) => {
                     let file = &mut builder.file;
@@ -282,11 +283,11 @@ impl YamlFile {
                     stored(values.len())?;
                     let id =
                         builder.add_node(shape, byte_span, value_start, stored(value.len())?)?;
-                    last_completed = Some((id, end_line));
+                    last_completed = Some((id, end_line()));
                 }
                 Event::Alias(_) => {
                     let id = builder.add_node(Shape::Alias, byte_span, 0, 0)?;
-                    last_completed = Some((id, end_line));
+                    last_completed = Some((id, end_line()));
                 }
                 Event::MappingStart(style, _, _) | Event::SequenceStart(style, _, _) => {
                     let flow = style == StructureStyle::Flow;
@@ -308,7 +309,7 @@ impl YamlFile {
                 Event::MappingEnd | Event::SequenceEnd => {
                     if let Some(closed) = builder.close(byte_span)? {
                         if closed.flow {
-                            last_completed = Some((closed.id, end_line));
+                            last_completed = Some((closed.id, end_line()));
                         } else if closed.start_line == line {
                             last_completed = None;
                         }
