@@ -544,7 +544,7 @@ fn read_objects_as_written(
     };
     let mut objects = Vec::new();
     for &document in &yaml.documents {
-        let nodes: Vec<usize> = if yaml.path_str(document, &["kind"]) == Some("List") {
+        let nodes: Vec<_> = if yaml.path_str(document, &["kind"]) == Some("List") {
             yaml.get(document, "items")
                 .map(|items| yaml.items(items).to_vec())
                 .unwrap_or_default()

@@ -16,7 +16,7 @@ use super::kustomization::{Kustomization, Patch, PatchBody, Text};
 use super::patch::{self, Merged};
 use super::selector::{Candidate, Target};
 use super::tree::{Node, Origin, Value};
-use crate::scan::yaml::{NodeId, Style, YamlFile};
+use crate::scan::yaml::{NodeId, NodeKind, Style, YamlFile};
 use crate::source::{SourceFile, Span};
 use crate::walk::{FileSet, PathKind};
 use crate::workspace::ScannedFile;
@@ -261,7 +261,7 @@ pub fn is_tracked(api_version: &str, kind: &str) -> bool {
 }
 
 impl Resource {
-    fn from_document(yaml: &YamlFile, file: usize, document: usize) -> Resource {
+    fn from_document(yaml: &YamlFile, file: usize, document: NodeId) -> Resource {
         let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
         let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
         let (node, body) = if is_tracked(api_version, kind) {
@@ -659,10 +659,10 @@ impl<'s, 'a> Renderer<'s, 'a> {
         for &document in &yaml.documents {
             let node = yaml.node(document);
             let is_empty = match &node.kind {
-                crate::scan::yaml::NodeKind::Scalar { value, .. } => {
-                    value.is_empty() || value == "null" || value == "~"
+                NodeKind::Scalar { value, .. } => {
+                    value.is_empty() || *value == "null" || *value == "~"
                 }
-                crate::scan::yaml::NodeKind::Map { entries, .. } => entries.is_empty(),
+                NodeKind::Map { entries, .. } => entries.is_empty(),
                 _ => false,
             };
             if is_empty {

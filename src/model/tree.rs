@@ -69,18 +69,18 @@ impl Node {
             file,
             span: node.span,
         };
-        let value = match &node.kind {
+        let value = match node.kind {
             NodeKind::Scalar {
                 value,
                 style,
                 tagged,
             } => Value::Scalar(Scalar {
-                text: value.clone(),
-                style: *style,
-                tagged: *tagged,
+                text: value.to_string(),
+                style,
+                tagged,
             }),
-            NodeKind::Map { .. } => Value::Map(
-                yaml.entries(id)
+            NodeKind::Map { entries, .. } => Value::Map(
+                entries
                     .map(|(key, value)| Entry {
                         key: yaml.scalar(key).unwrap_or_default().to_string(),
                         key_origin: Origin {
@@ -91,8 +91,8 @@ impl Node {
                     })
                     .collect(),
             ),
-            NodeKind::Seq { .. } => Value::Seq(
-                yaml.items(id)
+            NodeKind::Seq { items, .. } => Value::Seq(
+                items
                     .iter()
                     .map(|&item| Node::from_yaml(yaml, file, item))
                     .collect(),

@@ -392,7 +392,7 @@ fn is_commented_out_line(text: &str) -> bool {
     };
     let line_comment_on_value = |comment: &super::yaml::Comment| match comment.attachment {
         Attachment::Line(id) => {
-            let node = &yaml.nodes[id];
+            let node = yaml.node(id);
             matches!(node.kind, NodeKind::Scalar { .. })
                 && matches!(node.role, Role::Value | Role::Item)
                 && !node.span.is_empty()
@@ -620,13 +620,13 @@ struct CommentNeighbours {
 impl CommentNeighbours {
     fn of(yaml: &YamlFile) -> CommentNeighbours {
         let mut neighbours = CommentNeighbours {
-            head_comments: vec![0; yaml.nodes.len()],
-            has_line_comment: vec![false; yaml.nodes.len()],
+            head_comments: vec![0; yaml.node_count()],
+            has_line_comment: vec![false; yaml.node_count()],
         };
         for comment in &yaml.comments {
             match comment.attachment {
-                Attachment::Head(id) => neighbours.head_comments[id] += 1,
-                Attachment::Line(id) => neighbours.has_line_comment[id] = true,
+                Attachment::Head(id) => neighbours.head_comments[id as usize] += 1,
+                Attachment::Line(id) => neighbours.has_line_comment[id as usize] = true,
                 Attachment::InFlow(_) | Attachment::Detached => {}
             }
         }
@@ -642,13 +642,13 @@ fn placement_of(
     let target = match attachment {
         Attachment::Line(id) => id,
         Attachment::Head(id) => {
-            if neighbours.head_comments[id] > 1 {
+            if neighbours.head_comments[id as usize] > 1 {
                 return Placement::Ignored(Ignored::MultiLineHead);
             }
-            if yaml.nodes[id].role == Role::Key {
+            if yaml.node(id).role == Role::Key {
                 return Placement::Ignored(Ignored::HeadOfKey);
             }
-            if neighbours.has_line_comment[id] {
+            if neighbours.has_line_comment[id as usize] {
                 return Placement::Ignored(Ignored::HiddenByLineComment);
             }
             id
@@ -656,8 +656,8 @@ fn placement_of(
         Attachment::InFlow(_) => return Placement::Ignored(Ignored::FlowCollection),
         Attachment::Detached => return Placement::Ignored(Ignored::Detached),
     };
-    let node = &yaml.nodes[target];
-    match &node.kind {
+    let node = yaml.node(target);
+    match node.kind {
         NodeKind::Scalar { .. } if node.role == Role::Key => Placement::Ignored(Ignored::OnKey),
         NodeKind::Scalar { value, style, .. } => {
             if style.is_block() {
@@ -665,8 +665,8 @@ fn placement_of(
             } else {
                 Placement::Applied(MarkedValue {
                     span: node.span,
-                    value: value.clone(),
-                    style: *style,
+                    value: value.to_string(),
+                    style,
                     is_string: yaml.resolves_to_string(target),
                 })
             }
@@ -683,8 +683,13 @@ fn placement_of(
 /// Markers written inside `|`/`>` strings (ConfigMap data, Helm values passed as text) look
 /// like comments to a reader but are string content to YAML, and Flux never sees them.
 fn find_markers_in_block_scalars(text: &str, yaml: &YamlFile, found: &mut FileMarkers) {
-    for node in &yaml.nodes {
-        let NodeKind::Scalar { style, .. } = &node.kind else {
+    // A block scalar that mentions a marker is text that mentions one: most files have none,
+    // and then their nodes need no visit.
+    if !mentions_marker(text.as_bytes()) {
+        return;
+    }
+    for node in yaml.nodes() {
+        let NodeKind::Scalar { style, .. } = node.kind else {
             continue;
         };
         if !style.is_block() || !mentions_marker(text[node.span.range()].as_bytes()) {

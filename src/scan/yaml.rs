@@ -7,7 +7,9 @@ use granit_parser::{Event, Parser, Placement as CommentPlacement, ScalarStyle, S
 
 use crate::source::{SourceFile, Span};
 
-pub type NodeId = usize;
+/// A node's index in its file. `u32` keeps the stored tree small: `parse` refuses text whose
+/// offsets would not fit.
+pub type NodeId = u32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -32,30 +34,96 @@ pub enum Role {
     Item,
 }
 
-#[derive(Debug)]
-pub enum NodeKind {
+/// A node of a parsed file, as [`YamlFile::node`] presents it: its contents borrowed from the
+/// file.
+#[derive(Debug, Clone)]
+pub struct Node<'a> {
+    pub span: Span,
+    pub kind: NodeKind<'a>,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind<'a> {
     Scalar {
-        value: String,
+        value: &'a str,
         style: Style,
         /// An explicit tag (`!!str 1.10`) overrides YAML's type resolution.
         tagged: bool,
     },
     Map {
-        entries: Vec<(NodeId, NodeId)>,
+        entries: Entries<'a>,
         flow: bool,
     },
     Seq {
-        items: Vec<NodeId>,
+        items: &'a [NodeId],
         flow: bool,
     },
     Alias,
 }
 
-#[derive(Debug)]
-pub struct Node {
-    pub span: Span,
-    pub kind: NodeKind,
-    pub role: Role,
+/// The key and value of each entry of a mapping node.
+#[derive(Debug, Clone)]
+pub struct Entries<'a>(std::slice::Iter<'a, [NodeId; 2]>);
+
+impl<'a> Entries<'a> {
+    /// The entries among a map's children: its keys and values alternating (a key left without
+    /// a value is no entry).
+    fn of(children: &'a [NodeId]) -> Entries<'a> {
+        Entries(children.as_chunks().0.iter())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+}
+
+impl Iterator for Entries<'_> {
+    type Item = (NodeId, NodeId);
+
+    #[inline]
+    fn next(&mut self) -> Option<(NodeId, NodeId)> {
+        self.0.next().map(|&[key, value]| (key, value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
+
+/// What kind of node is stored, without its contents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Scalar { style: Style, tagged: bool },
+    Map { flow: bool },
+    Seq { flow: bool },
+    Alias,
+}
+
+/// A node as the file keeps it until the run ends: every parsed node of the repository is one
+/// of these, so it holds offsets, not owned strings and vectors. Its contents are
+/// `contents_len` elements from `contents_start` of the file's `values` (a scalar's text) or
+/// `children` (a map's keys and values alternating, a sequence's items).
+#[derive(Debug, Clone, Copy)]
+struct StoredNode {
+    start: u32,
+    end: u32,
+    contents_start: u32,
+    contents_len: u32,
+    shape: Shape,
+    role: Role,
+}
+
+const _: () = assert!(std::mem::size_of::<StoredNode>() <= 20);
+
+impl StoredNode {
+    #[inline]
+    fn contents(&self) -> std::ops::Range<usize> {
+        let start = self.contents_start as usize;
+        start..start + self.contents_len as usize
+    }
 }
 
 /// Where yaml.v3 would attach a comment.
@@ -82,7 +150,11 @@ pub struct Comment {
 
 #[derive(Debug, Default)]
 pub struct YamlFile {
-    pub nodes: Vec<Node>,
+    nodes: Vec<StoredNode>,
+    /// The text of every scalar, one after the other.
+    values: String,
+    /// The children of every collection, each collection's together.
+    children: Vec<NodeId>,
     /// Root node of each document (an empty document is an empty plain scalar).
     pub documents: Vec<NodeId>,
     pub comments: Vec<Comment>,
@@ -114,19 +186,44 @@ impl YamlError {
     }
 }
 
+/// An offset, length or node count as the tree stores it.
+fn stored(n: usize) -> Result<u32, YamlError> {
+    u32::try_from(n).map_err(|_| {
+        YamlError::new(
+            "it is larger than 4 GiB, more than the YAML parser holds".to_string(),
+            0,
+            YamlErrorKind::NotRead,
+        )
+    })
+}
+
 struct OpenCollection {
     id: NodeId,
+    is_map: bool,
     flow: bool,
     start_line: usize,
+    /// Where its children start on the stack of children of open collections.
+    first_child: usize,
+}
+
+/// What is pending while events are read.
+#[derive(Default)]
+struct Builder {
+    file: YamlFile,
+    open: Vec<OpenCollection>,
+    /// Children of the open collections, innermost last: a collection's move to the file's
+    /// `children` when it closes, so each collection's children stay together.
+    open_children: Vec<NodeId>,
+    /// Own-line comments waiting for the node below them.
+    pending_head: Vec<usize>,
 }
 
 impl YamlFile {
     pub fn parse(source: &SourceFile) -> Result<YamlFile, YamlError> {
         let text = source.text.as_str();
-        let mut file = YamlFile::default();
-        let mut open: Vec<OpenCollection> = Vec::new();
+        stored(text.len())?;
+        let mut builder = Builder::default();
         let mut last_completed: Option<(NodeId, usize)> = None;
-        let mut pending_head: Vec<usize> = Vec::new();
 
         for event in Parser::new_from_str(text) {
             let (event, span) = event.map_err(|error| {
@@ -139,10 +236,13 @@ impl YamlFile {
                 .byte_range()
                 .map_or(Span::default(), |r| Span::new(r.start, r.end));
             let line = span.start.line();
-            let end_line = source.line_of(byte_span.end.saturating_sub(1).max(byte_span.start));
+            // Only a node that can take a same-line comment needs its last line.
+            let end_line = || source.line_of(byte_span.end.saturating_sub(1).max(byte_span.start));
             match event {
                 Event::Comment(comment_text, placement) => {
-                    let attachment = if let Some(flow) = open.iter().rev().find(|c| c.flow) {
+                    let file = &mut builder.file;
+                    let attachment = if let Some(flow) = builder.open.iter().rev().find(|c| c.flow)
+                    {
                         Attachment::InFlow(flow.id)
                     } else {
                         match placement {
@@ -153,7 +253,7 @@ impl YamlFile {
                                 _ => Attachment::Detached,
                             },
                             CommentPlacement::Above => {
-                                pending_head.push(file.comments.len());
+                                builder.pending_head.push(file.comments.len());
                                 Attachment::Detached
                             }
                             _ => Attachment::Detached,
@@ -173,50 +273,43 @@ impl YamlFile {
                         ScalarStyle::Literal => Style::Literal,
                         ScalarStyle::Folded => Style::Folded,
                     };
-                    let kind = NodeKind::Scalar {
-                        value: value.into_owned(),
+                    let shape = Shape::Scalar {
                         style,
                         tagged: tag.is_some(),
                     };
-                    let id = file.add_node(kind, byte_span, &open, &mut pending_head);
-                    last_completed = Some((id, end_line));
+                    let values = &mut builder.file.values;
+                    let value_start = stored(values.len())?;
+                    values.push_str(&value);
+                    stored(values.len())?;
+                    let id =
+                        builder.add_node(shape, byte_span, value_start, stored(value.len())?)?;
+                    last_completed = Some((id, end_line()));
                 }
                 Event::Alias(_) => {
-                    let id = file.add_node(NodeKind::Alias, byte_span, &open, &mut pending_head);
-                    last_completed = Some((id, end_line));
+                    let id = builder.add_node(Shape::Alias, byte_span, 0, 0)?;
+                    last_completed = Some((id, end_line()));
                 }
                 Event::MappingStart(style, _, _) | Event::SequenceStart(style, _, _) => {
                     let flow = style == StructureStyle::Flow;
-                    let kind = if matches!(event, Event::MappingStart(..)) {
-                        NodeKind::Map {
-                            entries: Vec::new(),
-                            flow,
-                        }
+                    let is_map = matches!(event, Event::MappingStart(..));
+                    let shape = if is_map {
+                        Shape::Map { flow }
                     } else {
-                        NodeKind::Seq {
-                            items: Vec::new(),
-                            flow,
-                        }
+                        Shape::Seq { flow }
                     };
-                    let id = file.add_node(kind, byte_span, &open, &mut pending_head);
-                    open.push(OpenCollection {
+                    let id = builder.add_node(shape, byte_span, 0, 0)?;
+                    builder.open.push(OpenCollection {
                         id,
+                        is_map,
                         flow,
                         start_line: line,
+                        first_child: builder.open_children.len(),
                     });
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
-                    if let Some(closed) = open.pop() {
-                        let node = &mut file.nodes[closed.id];
-                        node.span.end = node.span.end.max(byte_span.end).max(node.span.start);
-                        // Trees are kept until the run ends: no room for growth left over.
-                        match &mut node.kind {
-                            NodeKind::Map { entries, .. } => entries.shrink_to_fit(),
-                            NodeKind::Seq { items, .. } => items.shrink_to_fit(),
-                            _ => {}
-                        }
+                    if let Some(closed) = builder.close(byte_span)? {
                         if closed.flow {
-                            last_completed = Some((closed.id, end_line));
+                            last_completed = Some((closed.id, end_line()));
                         } else if closed.start_line == line {
                             last_completed = None;
                         }
@@ -226,93 +319,98 @@ impl YamlFile {
                     last_completed = None;
                 }
                 Event::DocumentEnd | Event::StreamEnd => {
-                    pending_head.clear();
+                    builder.pending_head.clear();
                     last_completed = None;
                 }
                 _ => {}
             }
         }
+        let mut file = builder.file;
+        // Trees are kept until the run ends: no room for growth left over.
         file.nodes.shrink_to_fit();
+        file.values.shrink_to_fit();
+        file.children.shrink_to_fit();
         file.comments.shrink_to_fit();
         Ok(file)
     }
 
-    fn add_node(
-        &mut self,
-        kind: NodeKind,
-        span: Span,
-        open: &[OpenCollection],
-        pending_head: &mut Vec<usize>,
-    ) -> NodeId {
-        let id = self.nodes.len();
-        let role = match open.last().map(|c| c.id) {
-            None => {
-                self.documents.push(id);
-                Role::Root
-            }
-            Some(parent_id) => match &mut self.nodes[parent_id].kind {
-                NodeKind::Map { entries, .. } => match entries.last_mut() {
-                    Some((_, value)) if *value == usize::MAX => {
-                        *value = id;
-                        Role::Value
-                    }
-                    _ => {
-                        entries.push((id, usize::MAX));
-                        Role::Key
-                    }
-                },
-                NodeKind::Seq { items, .. } => {
-                    items.push(id);
-                    Role::Item
-                }
-                _ => unreachable!("only collections are open"),
-            },
-        };
-        // yaml.v3 gives a comment above a block collection's first entry to that entry.
-        let opens_block_collection = matches!(
-            kind,
-            NodeKind::Map { flow: false, .. } | NodeKind::Seq { flow: false, .. }
-        );
-        if !opens_block_collection {
-            for comment in pending_head.drain(..) {
-                self.comments[comment].attachment = Attachment::Head(id);
-            }
-        }
-        self.nodes.push(Node { span, kind, role });
-        id
+    #[inline]
+    pub fn node(&self, id: NodeId) -> Node<'_> {
+        self.view(&self.nodes[id as usize])
     }
 
-    pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id]
+    /// Every node, in the order of the text.
+    pub fn nodes(&self) -> impl Iterator<Item = Node<'_>> + '_ {
+        self.nodes.iter().map(|stored| self.view(stored))
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    #[inline]
+    fn view(&self, stored: &StoredNode) -> Node<'_> {
+        let contents = stored.contents();
+        let kind = match stored.shape {
+            Shape::Scalar { style, tagged } => NodeKind::Scalar {
+                value: &self.values[contents],
+                style,
+                tagged,
+            },
+            Shape::Map { flow } => NodeKind::Map {
+                entries: Entries::of(&self.children[contents]),
+                flow,
+            },
+            Shape::Seq { flow } => NodeKind::Seq {
+                items: &self.children[contents],
+                flow,
+            },
+            Shape::Alias => NodeKind::Alias,
+        };
+        Node {
+            span: Span::new(stored.start as usize, stored.end as usize),
+            kind,
+            role: stored.role,
+        }
     }
 
     /// The value under `key` in a mapping node.
+    #[inline]
     pub fn get(&self, map: NodeId, key: &str) -> Option<NodeId> {
         self.entries(map)
             .find(|&(k, _)| self.scalar(k) == Some(key))
             .map(|(_, v)| v)
     }
 
+    // The accessors below read the stored node directly rather than through `node`: they run
+    // for every key every lookup compares.
+
     /// Entries of a mapping node (empty for other nodes).
-    pub fn entries(&self, map: NodeId) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
-        let entries: &[(NodeId, NodeId)] = match &self.nodes[map].kind {
-            NodeKind::Map { entries, .. } => entries,
+    #[inline]
+    pub fn entries(&self, map: NodeId) -> Entries<'_> {
+        let stored = &self.nodes[map as usize];
+        let entries = match stored.shape {
+            Shape::Map { .. } => &self.children[stored.contents()],
             _ => &[],
         };
-        entries.iter().copied().filter(|&(_, v)| v != usize::MAX)
+        Entries::of(entries)
     }
 
     /// Items of a sequence node (empty for other nodes).
+    #[inline]
     pub fn items(&self, seq: NodeId) -> &[NodeId] {
-        match &self.nodes[seq].kind {
-            NodeKind::Seq { items, .. } => items,
+        let stored = &self.nodes[seq as usize];
+        match stored.shape {
+            Shape::Seq { .. } => &self.children[stored.contents()],
             _ => &[],
         }
     }
 
+    #[inline]
     pub fn scalar(&self, id: NodeId) -> Option<&str> {
-        match &self.nodes[id].kind {
-            NodeKind::Scalar { value, .. } => Some(value),
+        let stored = &self.nodes[id as usize];
+        match stored.shape {
+            Shape::Scalar { .. } => Some(&self.values[stored.contents()]),
             _ => None,
         }
     }
@@ -333,17 +431,17 @@ impl YamlFile {
     }
 
     pub fn is_map(&self, id: NodeId) -> bool {
-        matches!(self.nodes[id].kind, NodeKind::Map { .. })
+        matches!(self.nodes[id as usize].shape, Shape::Map { .. })
     }
 
     pub fn is_seq(&self, id: NodeId) -> bool {
-        matches!(self.nodes[id].kind, NodeKind::Seq { .. })
+        matches!(self.nodes[id as usize].shape, Shape::Seq { .. })
     }
 
     /// What YAML 1.1 (as Kubernetes and yaml.v3 read it) makes of a plain scalar: a string, or
     /// a number, boolean or null.
     pub fn resolves_to_string(&self, id: NodeId) -> bool {
-        match &self.nodes[id].kind {
+        match self.node(id).kind {
             NodeKind::Scalar {
                 value,
                 style: Style::Plain,
@@ -352,6 +450,71 @@ impl YamlFile {
             NodeKind::Scalar { .. } => true,
             _ => false,
         }
+    }
+}
+
+impl Builder {
+    fn add_node(
+        &mut self,
+        shape: Shape,
+        span: Span,
+        contents_start: u32,
+        contents_len: u32,
+    ) -> Result<NodeId, YamlError> {
+        let file = &mut self.file;
+        let id = stored(file.nodes.len())?;
+        let role = match self.open.last() {
+            None => {
+                file.documents.push(id);
+                Role::Root
+            }
+            Some(parent) => {
+                let is_value = (self.open_children.len() - parent.first_child) % 2 == 1;
+                self.open_children.push(id);
+                match (parent.is_map, is_value) {
+                    (false, _) => Role::Item,
+                    (true, false) => Role::Key,
+                    (true, true) => Role::Value,
+                }
+            }
+        };
+        // yaml.v3 gives a comment above a block collection's first entry to that entry.
+        let opens_block_collection = matches!(
+            shape,
+            Shape::Map { flow: false } | Shape::Seq { flow: false }
+        );
+        if !opens_block_collection {
+            for comment in self.pending_head.drain(..) {
+                file.comments[comment].attachment = Attachment::Head(id);
+            }
+        }
+        file.nodes.push(StoredNode {
+            start: stored(span.start)?,
+            end: stored(span.end)?,
+            contents_start,
+            contents_len,
+            shape,
+            role,
+        });
+        Ok(id)
+    }
+
+    /// Closes the innermost open collection: its span reaches its end, its children join the
+    /// file's.
+    fn close(&mut self, end: Span) -> Result<Option<OpenCollection>, YamlError> {
+        let Some(closed) = self.open.pop() else {
+            return Ok(None);
+        };
+        let file = &mut self.file;
+        let contents_start = stored(file.children.len())?;
+        file.children
+            .extend(self.open_children.drain(closed.first_child..));
+        let contents_len = stored(file.children.len())? - contents_start;
+        let node = &mut file.nodes[closed.id as usize];
+        node.end = node.end.max(stored(end.end)?).max(node.start);
+        node.contents_start = contents_start;
+        node.contents_len = contents_len;
+        Ok(Some(closed))
     }
 }
 
@@ -489,6 +652,117 @@ mod tests {
         ] {
             assert!(!is_yaml11_non_string(text), "{text}");
         }
+    }
+
+    /// The tree as flow YAML, through the accessors alone: `*` for an alias.
+    fn dump(yaml: &YamlFile, id: NodeId) -> String {
+        if yaml.is_map(id) {
+            let entries: Vec<String> = yaml
+                .entries(id)
+                .map(|(key, value)| format!("{}: {}", dump(yaml, key), dump(yaml, value)))
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        } else if yaml.is_seq(id) {
+            let items: Vec<String> = yaml.items(id).iter().map(|&i| dump(yaml, i)).collect();
+            format!("[{}]", items.join(", "))
+        } else {
+            yaml.scalar(id)
+                .map_or("*".into(), |value| format!("{value:?}"))
+        }
+    }
+
+    fn roles(yaml: &YamlFile, id: NodeId, out: &mut Vec<String>) {
+        out.push(format!("{:?}", yaml.node(id).role));
+        for (key, value) in yaml.entries(id) {
+            roles(yaml, key, out);
+            roles(yaml, value, out);
+        }
+        for &item in yaml.items(id) {
+            roles(yaml, item, out);
+        }
+    }
+
+    #[test]
+    fn nested_collections_keep_their_own_children() {
+        let text = "a:\n  b: [1, {c: d}, 2]\n  e: f\ng:\n- h\n- - i\n  - j\n- {}\n- k\nl: []\n";
+        let (source, yaml) = parse(text);
+        let root = yaml.documents[0];
+        assert_eq!(
+            dump(&yaml, root),
+            r#"{"a": {"b": ["1", {"c": "d"}, "2"], "e": "f"}, "g": ["h", ["i", "j"], {}, "k"], "l": []}"#
+        );
+        let mut found = Vec::new();
+        roles(&yaml, root, &mut found);
+        assert_eq!(
+            found.join(" "),
+            "Root Key Value Key Value Item Item Key Value Item Key Value Key Value Item Item Item Item Item Item Key Value"
+        );
+        let b = yaml.path(root, &["a", "b"]).unwrap();
+        assert_eq!(source.slice(yaml.node(b).span), "[1, {c: d}, 2]");
+        let g = yaml.get(root, "g").unwrap();
+        assert_eq!(
+            source.slice(yaml.node(yaml.items(g)[1]).span),
+            "- i\n  - j\n"
+        );
+    }
+
+    #[test]
+    fn documents_empty_or_not() {
+        let (_, yaml) = parse("---\n---\n{}\n---\n[]\n--- ~\n--- # only a comment\n");
+        let documents: Vec<String> = yaml.documents.iter().map(|&d| dump(&yaml, d)).collect();
+        assert_eq!(documents, [r#""~""#, "{}", "[]", r#""~""#, r#""~""#]);
+        let (_, yaml) = parse("");
+        assert!(yaml.documents.is_empty());
+    }
+
+    #[test]
+    fn aliases_have_no_contents() {
+        let (source, yaml) = parse("a: &x [1]\nb: *x\nc: {d: *x}\n");
+        let root = yaml.documents[0];
+        assert_eq!(dump(&yaml, root), r#"{"a": ["1"], "b": *, "c": {"d": *}}"#);
+        let b = yaml.get(root, "b").unwrap();
+        assert_eq!(source.slice(yaml.node(b).span), "*x");
+        assert!(matches!(yaml.node(b).kind, NodeKind::Alias));
+        assert_eq!(yaml.items(b), &[] as &[NodeId]);
+    }
+
+    #[test]
+    fn scalars_keep_their_decoded_text_and_style() {
+        let text = "a: \"x\\ty\"\nb: 'it''s'\nc: |\n  l1\n  l2\nd: >-\n  f1\n  f2\ne: !!str 1.10\nf: plain\n  folded\n";
+        let (_, yaml) = parse(text);
+        let root = yaml.documents[0];
+        let scalars: Vec<(String, Style, bool)> = yaml
+            .entries(root)
+            .map(|(_, value)| match yaml.node(value).kind {
+                NodeKind::Scalar {
+                    value,
+                    style,
+                    tagged,
+                } => (value.to_string(), style, tagged),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            scalars,
+            [
+                ("x\ty".into(), Style::DoubleQuoted, false),
+                ("it's".into(), Style::SingleQuoted, false),
+                ("l1\nl2\n".into(), Style::Literal, false),
+                ("f1 f2".into(), Style::Folded, false),
+                ("1.10".into(), Style::Plain, true),
+                ("plain folded".into(), Style::Plain, false),
+            ]
+        );
+        assert!(yaml.resolves_to_string(yaml.get(root, "e").unwrap()));
+        assert_eq!(yaml.scalar(root), None);
+        assert_eq!(yaml.entries(yaml.get(root, "a").unwrap()).len(), 0);
+    }
+
+    #[test]
+    fn offsets_beyond_u32_are_refused() {
+        assert_eq!(stored(u32::MAX as usize), Ok(u32::MAX));
+        let error = stored(u32::MAX as usize + 1).unwrap_err();
+        assert_eq!(error.kind, YamlErrorKind::NotRead);
     }
 
     #[test]
