@@ -16,6 +16,7 @@ pub mod http;
 pub mod impact;
 pub mod limits;
 pub mod model;
+pub mod parallel;
 pub mod policy;
 pub mod redact;
 pub mod registry;

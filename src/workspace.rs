@@ -61,6 +61,8 @@ pub struct Workspace {
     /// Malformed pattern tests: file, span, message.
     pub pattern_test_errors: Vec<(usize, Span, String)>,
     pub stats: Stats,
+    /// Threads the stages after the walk may use (`--jobs`).
+    pub jobs: usize,
 }
 
 /// API groups of the Flux objects the cluster model reads: Kustomizations and their sources,
@@ -121,15 +123,19 @@ impl Workspace {
         let yaml_paths = std::sync::Mutex::new(BTreeSet::new());
         let (mut files, mut read_errors) = file_set.read(&options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let applied = file_set.is_applied(&path);
             // The folder listing kustomize-controller generates sees only what it receives.
-            if file_set.is_applied(&path) {
+            if applied {
                 yaml_paths.lock().unwrap().insert(path.clone());
             }
             let parse = worth_parsing(&path, &bytes, config_path);
             if !parse {
                 walked.lock().unwrap().insert(path.clone());
             }
-            parse.then(|| scan_bytes(path, disk_path, bytes))
+            parse.then(|| ScannedFile {
+                applied,
+                ..scan_bytes(path, disk_path, bytes)
+            })
         });
         let mut yaml_paths = yaml_paths.into_inner().unwrap();
         let walked = walked.into_inner().unwrap();
@@ -140,7 +146,10 @@ impl Workspace {
                 return true;
             }
             yaml_paths.insert(error.path.clone());
-            files.push(not_read(error));
+            files.push(ScannedFile {
+                applied: file_set.is_applied(&error.path),
+                ..not_read(error)
+            });
             false
         });
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
@@ -163,14 +172,14 @@ impl Workspace {
             // Flux has only the files the repository holds (git tracks, for one).
             .filter(|path| !loaded.contains(path) && file_set.contains(path))
             .collect();
-        let referenced = parallel_map(&unloaded, jobs, |path| {
+        let referenced = crate::parallel::map(&unloaded, jobs, |path| {
             let bytes = file_set.read_file(path, config.max_file_size)?;
-            Some(scan_bytes(path.clone(), file_set.root.join(path), bytes))
+            Some(ScannedFile {
+                applied: file_set.is_applied(path),
+                ..scan_bytes(path.clone(), file_set.root.join(path), bytes)
+            })
         });
         files.extend(referenced.into_iter().flatten());
-        for file in &mut files {
-            file.applied = file_set.is_applied(&file.source.path);
-        }
         Workspace::index(
             file_set,
             files,
@@ -178,6 +187,7 @@ impl Workspace {
             read_errors,
             counted.into_inner(),
             config,
+            jobs,
         )
     }
 
@@ -200,6 +210,7 @@ impl Workspace {
             self.read_errors,
             self.stats.files_scanned,
             config,
+            self.jobs,
         )
     }
 
@@ -229,6 +240,7 @@ impl Workspace {
             self.read_errors,
             self.stats.files_scanned,
             config,
+            self.jobs,
         )
     }
 
@@ -240,6 +252,7 @@ impl Workspace {
         read_errors: Vec<ReadError>,
         files_scanned: usize,
         config: &Config,
+        jobs: usize,
     ) -> Workspace {
         let config_path = config.path.as_deref();
         let kustomizations = model::read_kustomizations(&files);
@@ -250,6 +263,7 @@ impl Workspace {
             kustomizations,
             &config.default_namespace,
             &model::Builder::from_setting(&config.kustomize),
+            jobs,
         );
         // What source-controller leaves out never reaches kustomize-controller.
         objects.retain(|object| files[object.file].applied);
@@ -297,6 +311,7 @@ impl Workspace {
             pattern_tests,
             pattern_test_errors,
             stats,
+            jobs,
         }
     }
 
@@ -417,22 +432,6 @@ fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
         mentions_image_api,
         applied: true,
     }
-}
-
-/// `items` mapped on up to `jobs` threads, in order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let chunk = items.len().div_ceil(jobs.max(1)).max(1);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let workers: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().expect("a scan thread panicked"))
-            .collect()
-    })
 }
 
 fn scan_bytes(path: String, disk_path: PathBuf, bytes: Vec<u8>) -> ScannedFile {

@@ -9,7 +9,7 @@
 //! `postBuild.substitute`. Flux Kustomizations of another source (an OCIRepository, another
 //! repository's GitRepository) are not followed.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use base64::Engine;
 
@@ -346,9 +346,9 @@ pub struct Cluster {
 }
 
 /// One Flux Kustomization's build inside a cluster.
-pub struct ClusterRender {
+pub struct ClusterRender<'k> {
     pub cluster: usize,
-    pub kustomization: FluxKustomization,
+    pub kustomization: &'k FluxKustomization,
     pub result: Result<Build, BuildError>,
     /// The files it would have applied, when the build failed.
     pub fallback: BTreeSet<usize>,
@@ -545,14 +545,15 @@ fn git_repositories(
     repositories
 }
 
-/// The clusters of the repository, each Flux Kustomization build handed to `on_render` as it is
-/// made (so that only one build's trees are alive at a time); `None` when the repository holds
-/// no Flux Kustomization and no FluxInstance.
+/// The clusters of the repository, each Flux Kustomization build (made on up to `jobs` threads)
+/// handed to `on_render` in a fixed order as soon as it is made, so that few builds' trees are
+/// alive at a time; `None` when the repository holds no Flux Kustomization and no FluxInstance.
 pub fn discover(
     sources: &Sources,
     yaml_paths: &BTreeSet<String>,
     default_namespace: &str,
     builder: &super::Builder,
+    jobs: usize,
     notes: &mut Vec<Note>,
     mut on_render: impl FnMut(ClusterRender),
 ) -> Option<Vec<Cluster>> {
@@ -574,27 +575,38 @@ pub fn discover(
     let mut applied_by_other = vec![false; written.len()];
     let mut applies_itself = vec![false; written.len()];
     // FluxInstances apply what their sync path holds, as bootstraps do.
-    let appliers = written.iter().enumerate().map(|(i, k)| (Some(i), k));
+    let appliers: Vec<(Option<usize>, &FluxKustomization)> = written
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (Some(i), k))
+        .chain(instances.iter().map(|k| (None, k)))
+        .collect();
     let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file).collect();
-    for (i, kustomization) in appliers.chain(instances.iter().map(|k| (None, k))) {
+    // What each applier's build applies of the written ones; the builds are dropped on the way.
+    let applied = crate::parallel::map(&appliers, jobs, |&(_, kustomization)| {
         let Ok(k) = kustomization.kustomization(sources, yaml_paths) else {
-            continue;
+            return Vec::new();
         };
         // A build whose objects cannot come from a file that holds a Flux Kustomization (most
         // of them: the apps) tells nothing here, and each is built again for its cluster.
         if !may_yield_from(sources, &k, &written_files, &mut BTreeSet::new()) {
-            continue;
+            return Vec::new();
         }
         let Ok(build) = render::build_with(sources, &k) else {
-            continue;
+            return Vec::new();
         };
-        for resource in &build.resources {
-            if let Some(&j) = index_of.get(&resource.node.origin) {
-                if i == Some(j) {
-                    applies_itself[j] = true;
-                } else {
-                    applied_by_other[j] = true;
-                }
+        build
+            .resources
+            .iter()
+            .filter_map(|resource| index_of.get(&resource.node.origin).copied())
+            .collect()
+    });
+    for (&(i, _), applied) in appliers.iter().zip(applied) {
+        for j in applied {
+            if i == Some(j) {
+                applies_itself[j] = true;
+            } else {
+                applied_by_other[j] = true;
             }
         }
     }
@@ -649,7 +661,12 @@ pub fn discover(
         .filter_map(|(_, path, _)| path.rsplit_once('/').map(|(parent, _)| parent.to_string()))
         .collect();
     let bootstrapped = !clusters_roots.is_empty();
-    let gathered_by = gathering_kustomizations(sources);
+    // Only what is applied out of band is grouped: a bootstrapped repository has none of it.
+    let gathered_by = if out_of_band.is_empty() {
+        BTreeMap::new()
+    } else {
+        gathering_kustomizations(sources)
+    };
     let mut groups: BTreeMap<String, Vec<FluxKustomization>> = BTreeMap::new();
     for kustomization in out_of_band {
         let file = &sources.files[kustomization.origin.file].source.path;
@@ -699,14 +716,23 @@ pub fn discover(
             path,
             ..Cluster::default()
         };
-        let mut queue: VecDeque<FluxKustomization> = roots.into_iter().collect();
+        // The Flux Kustomizations are followed breadth first, one round at a time: a round's
+        // builds run in parallel, and are taken in turn in the order a queue would take them
+        // (the children of one round make the next), so that `substituteFrom` sees the same
+        // ConfigMaps as if they were built one by one.
+        let mut round: Vec<FluxKustomization> = roots;
         let mut seen = HashSet::new();
         let mut config_maps: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        while let Some(kustomization) = queue.pop_front() {
-            if !seen.insert((kustomization.origin, kustomization.folder)) {
-                continue;
-            }
-            if !follows_this_repository(&kustomization, &repositories, &this_repository) {
+        while !round.is_empty() {
+            let mut followed = Vec::new();
+            for kustomization in std::mem::take(&mut round) {
+                if !seen.insert((kustomization.origin, kustomization.folder)) {
+                    continue;
+                }
+                if follows_this_repository(&kustomization, &repositories, &this_repository) {
+                    followed.push(kustomization);
+                    continue;
+                }
                 let note = Note {
                     message: format!(
                         "Flux Kustomization `{}` syncs from {} `{}`, not this repository: not followed",
@@ -717,61 +743,65 @@ pub fn discover(
                 if !notes.contains(&note) {
                     notes.push(note);
                 }
-                continue;
             }
-            let native = kustomization.build(sources, yaml_paths);
-            let mut result = builder.build(sources, native, || {
-                kustomization.wrapper(sources, yaml_paths)
-            });
-            let mut fallback = BTreeSet::new();
-            match &mut result {
-                Ok(build) => {
-                    let variables = kustomization.variables(&config_maps);
-                    cluster_state.files.extend(build.read.iter().copied());
-                    for resource in &mut build.resources {
-                        resource.uncertain |= kustomization.uncertain;
-                        if let Some(variables) = &variables {
-                            variables.apply(&mut resource.node);
-                        }
-                        record_config_map(resource, &mut config_maps);
-                        if let Some(dir) = chart_dir(&resource.node) {
-                            cluster_state.chart_dirs.insert(dir);
-                        }
-                        if let Some(mut child) =
-                            FluxKustomization::read(&resource.node, &kustomization.namespace)
-                        {
-                            child.uncertain = kustomization.uncertain;
-                            queue.push_back(child);
+            let build = |kustomization: &FluxKustomization| {
+                let native = kustomization.build(sources, yaml_paths);
+                builder.build(sources, native, || {
+                    kustomization.wrapper(sources, yaml_paths)
+                })
+            };
+            crate::parallel::for_each_in_order(&followed, jobs, build, |index, mut result| {
+                let kustomization = &followed[index];
+                let mut fallback = BTreeSet::new();
+                match &mut result {
+                    Ok(build) => {
+                        let variables = kustomization.variables(&config_maps);
+                        cluster_state.files.extend(build.read.iter().copied());
+                        for resource in &mut build.resources {
+                            resource.uncertain |= kustomization.uncertain;
+                            if let Some(variables) = &variables {
+                                variables.apply(&mut resource.node);
+                            }
+                            record_config_map(resource, &mut config_maps);
+                            if let Some(dir) = chart_dir(&resource.node) {
+                                cluster_state.chart_dirs.insert(dir);
+                            }
+                            if let Some(mut child) =
+                                FluxKustomization::read(&resource.node, &kustomization.namespace)
+                            {
+                                child.uncertain = kustomization.uncertain;
+                                round.push(child);
+                            }
                         }
                     }
-                }
-                // Flux applies nothing of a failed build. What it would have applied, the Flux
-                // Kustomizations inside included, is still followed as uncertain: it answers
-                // references, and the one failure is the one diagnostic.
-                Err(_) => {
-                    fallback = super::would_read(sources, yaml_paths, &kustomization.path);
-                    cluster_state.files.extend(fallback.iter().copied());
-                    for &file in &fallback {
-                        let Ok(yaml) = &sources.files[file].yaml else {
-                            continue;
-                        };
-                        for &document in &yaml.documents {
-                            let tree = Node::from_yaml(yaml, file, document);
-                            if let Some(mut child) =
-                                FluxKustomization::read(&tree, &kustomization.namespace)
-                            {
-                                child.uncertain = true;
-                                queue.push_back(child);
+                    // Flux applies nothing of a failed build. What it would have applied, the
+                    // Flux Kustomizations inside included, is still followed as uncertain: it
+                    // answers references, and the one failure is the one diagnostic.
+                    Err(_) => {
+                        fallback = super::would_read(sources, yaml_paths, &kustomization.path);
+                        cluster_state.files.extend(fallback.iter().copied());
+                        for &file in &fallback {
+                            let Ok(yaml) = &sources.files[file].yaml else {
+                                continue;
+                            };
+                            for &document in &yaml.documents {
+                                let tree = Node::from_yaml(yaml, file, document);
+                                if let Some(mut child) =
+                                    FluxKustomization::read(&tree, &kustomization.namespace)
+                                {
+                                    child.uncertain = true;
+                                    round.push(child);
+                                }
                             }
                         }
                     }
                 }
-            }
-            on_render(ClusterRender {
-                cluster,
-                kustomization,
-                result,
-                fallback,
+                on_render(ClusterRender {
+                    cluster,
+                    kustomization,
+                    result,
+                    fallback,
+                });
             });
         }
         clusters.push(cluster_state);

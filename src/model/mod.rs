@@ -213,6 +213,7 @@ impl Model {
         kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
         default_namespace: &str,
         builder: &Builder,
+        jobs: usize,
     ) -> (Model, Vec<FluxObject>) {
         let by_path = paths_of(files);
         let sources = Sources {
@@ -231,9 +232,10 @@ impl Model {
             yaml_paths,
             default_namespace,
             builder,
+            jobs,
             &mut discovery_notes,
             |render| {
-                let path = render.kustomization.path;
+                let path = render.kustomization.path.clone();
                 model.add_render(
                     &mut objects,
                     render.result,
@@ -262,32 +264,35 @@ impl Model {
                 model.reached = Some(reached);
                 model.clusters = clusters;
             }
-            None => model.build_roots(&sources, &mut objects, default_namespace, builder),
+            None => model.build_roots(&sources, &mut objects, default_namespace, builder, jobs),
         }
         model.kustomizations = kustomizations;
         (model, objects)
     }
 
-    /// A repository without clusters: each kustomization no other includes is built on its own,
-    /// and the files no kustomization reaches are taken as written.
+    /// A repository without clusters: each kustomization no other includes is built on its own
+    /// (on up to `jobs` threads, added in order), and the files no kustomization reaches are
+    /// taken as written.
     fn build_roots(
         &mut self,
         sources: &Sources,
         objects: &mut Vec<FluxObject>,
         default_namespace: &str,
         builder: &Builder,
+        jobs: usize,
     ) {
         let files = sources.files;
         let mut reached = BTreeSet::new();
-        for dir in roots(sources.kustomizations) {
-            let origin = match sources.kustomizations.get(&dir) {
+        let roots = roots(sources.kustomizations);
+        let build = |dir: &String| {
+            let origin = match sources.kustomizations.get(dir) {
                 Some(Ok(k)) => Origin {
                     file: k.file,
                     span: Default::default(),
                 },
                 _ => Origin::default(),
             };
-            let result = builder.build(sources, render::build(sources, &dir), || {
+            builder.build(sources, render::build(sources, dir), || {
                 Ok(external::Wrapper {
                     resources: vec![dir.clone()],
                     namespace: None,
@@ -297,17 +302,20 @@ impl Model {
                     components: Vec::new(),
                     origin,
                 })
-            });
+            })
+        };
+        crate::parallel::for_each_in_order(&roots, jobs, build, |index, result| {
+            let dir = &roots[index];
             let applied = self.add_render(
                 objects,
                 result,
-                || static_closure(sources, &dir),
+                || static_closure(sources, dir),
                 (Some(dir.clone()), 0),
                 files,
                 default_namespace,
             );
             reached.extend(applied);
-        }
+        });
         // Patch files are read by builds, never applied as objects.
         reached.extend(
             referenced_files(sources.kustomizations)

@@ -7,10 +7,10 @@
 //! look at. Remote bases, paths outside the repository and fields this model does not follow make
 //! a build uncertain: the objects are kept but nothing is concluded from what may be missing.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::kustomization::{Kustomization, Patch, PatchBody, Text};
 use super::patch::{self, Merged};
@@ -35,19 +35,27 @@ pub struct Sources<'a> {
 impl Sources<'_> {
     /// What a repository path names, asked once per path (see [`Disk`]).
     pub fn kind_of(&self, path: &str) -> PathKind {
-        if let Some(&kind) = self.disk.0.borrow().get(path) {
+        if let Some(&kind) = self.disk.lock().get(path) {
             return kind;
         }
+        // Asked without the lock held: builds on other threads go on meanwhile.
         let kind = self.tree.kind_of(path);
-        self.disk.0.borrow_mut().insert(path.to_string(), kind);
+        self.disk.lock().insert(path.to_string(), kind);
         kind
     }
 }
 
 /// What repository paths name, remembered: every build of every cluster asks again for each
-/// resource whose content it does not read.
+/// resource whose content it does not read. Shared by the builds running in parallel.
 #[derive(Debug, Default)]
-pub struct Disk(RefCell<HashMap<String, PathKind>>);
+pub struct Disk(Mutex<HashMap<String, PathKind>>);
+
+impl Disk {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, PathKind>> {
+        // Only ever added to: whatever panicked while it was held left it whole.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// A kustomize build error, at the place in the repository that causes it.
 #[derive(Debug, Clone, PartialEq, Eq)]

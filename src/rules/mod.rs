@@ -12,7 +12,7 @@ use crate::flux::selection::{CompileError, Compiler};
 use crate::flux::versions::{self, ClusterFlux};
 use crate::model::tree::Origin;
 use crate::policy::select::check_extract;
-use crate::policy::CompiledPolicy;
+use crate::policy::{CompiledPolicy, PolicyError};
 use crate::report::{Diagnostic, Severity, Summary};
 use crate::scan::marker::{MarkedValue, Marker, Placement, SetterKind};
 use crate::source::Span;
@@ -309,44 +309,31 @@ impl<'a> Context<'a> {
         config: &'a Config,
         snapshot: Option<&'a TagSnapshot>,
     ) -> Context<'a> {
-        let mut compiler = Compiler::default();
-        let mut compiled: HashMap<String, Vec<_>> = HashMap::new();
-        let definitions = workspace
-            .index
-            .objects
-            .iter()
-            .filter_map(|object| match &object.spec {
-                Spec::Policy(spec) => {
-                    let compiled =
-                        compiler
-                            .compile(&workspace.index, object, spec)
-                            .and_then(|compiled| {
-                                let pattern = spec
-                                    .filter_pattern
-                                    .as_ref()
-                                    .map_or("", |p| p.value.as_str());
-                                match &spec.extract {
-                                    Some(extract) => check_extract(pattern, &extract.value)
-                                        .map(|()| compiled)
-                                        .map_err(CompileError::Invalid),
-                                    None => Ok(compiled),
-                                }
-                            });
-                    Some((object.key(), compiled))
-                }
-                _ => None,
-            });
-        for (key, definition) in definitions {
-            compiled.entry(key).or_default().push(definition);
-        }
+        let jobs = workspace.jobs;
+        // Independent reads of the objects and of the files (the Flux versions pinned), side
+        // by side.
+        let ((compiled, judged), (flux, cluster_flux)) = crate::parallel::join(
+            jobs,
+            || {
+                let judged = judged_objects(&workspace.index.objects);
+                (compile_policies(workspace), judged)
+            },
+            || {
+                crate::parallel::join(
+                    jobs,
+                    || repository_flux(workspace, config),
+                    || cluster_flux(workspace, config),
+                )
+            },
+        );
         let mut cx = Context {
-            judged: judged_objects(&workspace.index.objects),
+            judged,
             workspace,
             config,
             snapshot,
             compiled,
-            flux: repository_flux(workspace, config),
-            cluster_flux: cluster_flux(workspace, config),
+            flux,
+            cluster_flux,
             repository_tags: HashMap::new(),
         };
         cx.repository_tags = cx.gather_repository_tags();
@@ -375,6 +362,40 @@ impl<'a> Context<'a> {
         }
         tags
     }
+}
+
+/// Every ImagePolicy compiled, by `namespace:name`, one per definition in file order.
+fn compile_policies(
+    workspace: &Workspace,
+) -> HashMap<String, Vec<Result<std::sync::Arc<CompiledPolicy>, CompileError>>> {
+    let mut compiler = Compiler::default();
+    // Policies of one pattern and one `extract` (most, in a large repository) share the check.
+    let mut extract_checks: HashMap<(&str, &str), Result<(), PolicyError>> = HashMap::new();
+    let mut compiled: HashMap<String, Vec<_>> = HashMap::new();
+    for object in &workspace.index.objects {
+        let Spec::Policy(spec) = &object.spec else {
+            continue;
+        };
+        let definition = compiler
+            .compile(&workspace.index, object, spec)
+            .and_then(|compiled| {
+                let Some(extract) = &spec.extract else {
+                    return Ok(compiled);
+                };
+                let pattern = spec
+                    .filter_pattern
+                    .as_ref()
+                    .map_or("", |p| p.value.as_str());
+                extract_checks
+                    .entry((pattern, extract.value.as_str()))
+                    .or_insert_with(|| check_extract(pattern, &extract.value))
+                    .clone()
+                    .map(|()| compiled)
+                    .map_err(CompileError::Invalid)
+            });
+        compiled.entry(object.key()).or_default().push(definition);
+    }
+    compiled
 }
 
 /// The certain objects, less those whose document and spec (values and origins) repeat an
@@ -522,6 +543,53 @@ impl Findings {
     }
 }
 
+/// Rules that block markers (`Findings::block`) for the marker rules after them.
+static BLOCKING: &[&Rule] = &[
+    &marker_ignored::RULE,
+    &unknown_policy::RULE,
+    &marker_value_mismatch::RULE,
+    &image_mismatch::RULE,
+];
+
+/// Every rule's findings, in the order of `RULES`. The rules that block markers run first, in
+/// turn; then the others run in parallel, each into findings of its own that hold the markers
+/// blocked by the rules before it in `RULES`: what each sees is what it saw when all ran in turn.
+fn run_rules(cx: &Context) -> Vec<Finding> {
+    let mut by_rule: Vec<Vec<Finding>> = RULES.iter().map(|_| Vec::new()).collect();
+    let mut blocked = HashSet::new();
+    let mut others = Vec::new();
+    for (position, rule) in RULES.iter().enumerate() {
+        if BLOCKING.iter().any(|blocking| blocking.id == rule.id) {
+            let mut own = Findings {
+                items: Vec::new(),
+                blocked_markers: blocked,
+            };
+            (rule.check)(cx, &mut own);
+            by_rule[position] = own.items;
+            blocked = own.blocked_markers;
+        } else {
+            others.push((position, rule, blocked.clone()));
+        }
+    }
+    let found = crate::parallel::map(&others, cx.workspace.jobs, |(_, rule, blocked)| {
+        let mut own = Findings {
+            items: Vec::new(),
+            blocked_markers: blocked.clone(),
+        };
+        (rule.check)(cx, &mut own);
+        debug_assert_eq!(
+            &own.blocked_markers, blocked,
+            "{} blocks markers: list it in BLOCKING",
+            rule.id
+        );
+        own.items
+    });
+    for (&(position, _, _), items) in others.iter().zip(found) {
+        by_rule[position] = items;
+    }
+    by_rule.into_iter().flatten().collect()
+}
+
 /// Runs every enabled rule; `only_files` restricts the report to those repository-relative paths
 /// (pre-commit passes changed files) while the whole repository still gives context.
 pub fn run(
@@ -531,13 +599,9 @@ pub fn run(
     only_files: Option<&[String]>,
 ) -> (Vec<Diagnostic>, Summary) {
     let cx = Context::new(workspace, config, snapshot);
-    let mut findings = Findings::default();
-    for rule in RULES {
-        (rule.check)(&cx, &mut findings);
-    }
+    let findings = run_rules(&cx);
     let mut suppressions = suppression::Suppressions::find(workspace);
     let mut diagnostics: Vec<Diagnostic> = findings
-        .items
         .into_iter()
         .filter_map(|finding| {
             let (file, diagnostic) = diagnostic(workspace, config, only_files, finding)?;
