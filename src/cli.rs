@@ -94,7 +94,7 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Worker threads for the walk (default: the number of CPUs).
+    /// Worker threads for the walk, the renders and the rules (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Offline tag snapshot (`{"<spec.image>": ["tag", …]}`): tags for `--fix` instead of the
@@ -278,7 +278,7 @@ pub struct StatusArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output_file: Option<PathBuf>,
-    /// Worker threads for the walk (default: the number of CPUs).
+    /// Worker threads for the walk, the renders and the rules (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     #[command(flatten)]
