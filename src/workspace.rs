@@ -153,9 +153,10 @@ impl Workspace {
             // Flux has only the files the repository holds (git tracks, for one).
             .filter(|path| !loaded.contains(path) && file_set.contains(path))
             .collect();
-        let referenced = parallel_map(&unloaded, jobs, |path| {
-            let bytes = file_set.read_file(path, config.max_file_size)?;
-            Some(scan_bytes(path.clone(), file_set.root.join(path), bytes))
+        let referenced = parallel_map(unloaded, jobs, |path| {
+            let bytes = file_set.read_file(&path, config.max_file_size)?;
+            let disk_path = file_set.root.join(&path);
+            Some(scan_bytes(path, disk_path, bytes))
         });
         files.extend(referenced.into_iter().flatten());
         for file in &mut files {
@@ -172,23 +173,45 @@ impl Workspace {
     }
 
     /// The same repository after `--fix` rewrote some files' text (from `fix::new_texts`): only
-    /// those files are scanned again, nothing is re-read from disk.
-    pub fn with_new_texts(self, new_texts: Vec<(usize, String)>, config: &Config) -> Workspace {
-        let mut files = self.files;
-        for (file, text) in new_texts {
-            let previous = &files[file];
-            let source = &previous.source;
-            let applied = previous.applied;
-            let source = SourceFile::new(source.path.clone(), source.disk_path.clone(), text);
-            files[file] = scan_file(source);
-            files[file].applied = applied;
+    /// those files are scanned again (on up to `jobs` threads), nothing is re-read from disk.
+    pub fn with_new_texts(
+        self,
+        new_texts: Vec<(usize, String)>,
+        config: &Config,
+        jobs: usize,
+    ) -> Workspace {
+        // The old model and index go before the new ones are built: both at once were the
+        // peak of `--fix`'s memory.
+        let Workspace {
+            file_set,
+            mut files,
+            yaml_paths,
+            read_errors,
+            stats,
+            model,
+            index,
+            ..
+        } = self;
+        drop((model, index));
+        let sources: Vec<(usize, SourceFile)> = new_texts
+            .into_iter()
+            .map(|(file, text)| {
+                let source = &files[file].source;
+                let source = SourceFile::new(source.path.clone(), source.disk_path.clone(), text);
+                (file, source)
+            })
+            .collect();
+        let rescanned = parallel_map(sources, jobs, |(file, source)| (file, scan_file(source)));
+        for (file, mut scanned) in rescanned {
+            scanned.applied = files[file].applied;
+            files[file] = scanned;
         }
         Workspace::index(
-            self.file_set,
+            file_set,
             files,
-            self.yaml_paths,
-            self.read_errors,
-            self.stats.files_scanned,
+            yaml_paths,
+            read_errors,
+            stats.files_scanned,
             config,
         )
     }
@@ -411,13 +434,19 @@ fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
 }
 
 /// `items` mapped on up to `jobs` threads, in order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+fn parallel_map<T: Send, R: Send>(items: Vec<T>, jobs: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let chunk = items.len().div_ceil(jobs.max(1)).max(1);
+    let mut items = items.into_iter();
+    let parts: Vec<Vec<T>> = std::iter::from_fn(|| {
+        let part: Vec<T> = items.by_ref().take(chunk).collect();
+        (!part.is_empty()).then_some(part)
+    })
+    .collect();
     std::thread::scope(|scope| {
         let f = &f;
-        let workers: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+        let workers: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<R>>()))
             .collect();
         workers
             .into_iter()
