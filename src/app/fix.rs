@@ -248,6 +248,9 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let (remaining, diagnostics_report) = report_remaining(
         args, global, &remaining, &config, &source, &target, &outcome,
     )?;
+    // The process ends with this run: freeing every parsed file and the model one allocation
+    // at a time cost 3 % of `--fix`'s CPU on 20,000 files, for nothing.
+    std::mem::forget(after);
     output.push_str(&diagnostics_report);
     emit(&output, args.output_file.as_deref())?;
     Ok(if failed {
