@@ -192,23 +192,43 @@ impl Workspace {
     }
 
     /// The same repository after `--fix` rewrote some files' text (from `fix::new_texts`): only
-    /// those files are scanned again, nothing is re-read from disk.
-    pub fn with_new_texts(self, new_texts: Vec<(usize, String)>, config: &Config) -> Workspace {
-        let mut files = self.files;
-        for (file, text) in new_texts {
-            let previous = &files[file];
-            let source = &previous.source;
-            let applied = previous.applied;
-            let source = SourceFile::new(source.path.clone(), source.disk_path.clone(), text);
-            files[file] = scan_file(source);
-            files[file].applied = applied;
+    /// those files are scanned again (on up to `jobs` threads), nothing is re-read from disk.
+    pub fn with_new_texts(
+        self,
+        new_texts: Vec<(usize, String)>,
+        config: &Config,
+        jobs: usize,
+    ) -> Workspace {
+        // The old model and index go before the new ones are built: both at once were the
+        // peak of `--fix`'s memory.
+        let Workspace {
+            file_set,
+            mut files,
+            yaml_paths,
+            read_errors,
+            stats,
+            model,
+            index,
+            ..
+        } = self;
+        drop((model, index));
+        let rescanned = crate::parallel::map(&new_texts, jobs, |(file, text)| {
+            let source = &files[*file].source;
+            let source =
+                SourceFile::new(source.path.clone(), source.disk_path.clone(), text.clone());
+            (*file, scan_file(source))
+        });
+        drop(new_texts);
+        for (file, mut scanned) in rescanned {
+            scanned.applied = files[file].applied;
+            files[file] = scanned;
         }
         Workspace::index(
-            self.file_set,
+            file_set,
             files,
-            self.yaml_paths,
-            self.read_errors,
-            self.stats.files_scanned,
+            yaml_paths,
+            read_errors,
+            stats.files_scanned,
             config,
             self.jobs,
         )

@@ -77,7 +77,8 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
             ))
         })?;
     }
-    let workspace = Workspace::from_files(inputs.files.clone(), &config, jobs(args.jobs));
+    let threads = jobs(args.jobs);
+    let workspace = Workspace::from_files(inputs.files.clone(), &config, threads);
 
     // Resolve: the tags of every policy in use (failures printed as they happen), Flux's pick.
     let needs = update::needs(&workspace);
@@ -195,8 +196,6 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
             }
             Err(error) => publish_error = Some(error.to_string()),
         }
-    } else {
-        fix::write_in_place(&workspace, &new_texts)?;
     }
     if let Some(message) = &publish_error {
         eprintln!("error: {}", escape(message));
@@ -207,8 +206,10 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     // run).
     let after = if fix.dry_run {
         workspace
+    } else if inputs.git_prefix.is_some() {
+        workspace.with_new_texts(new_texts, &config, threads)
     } else {
-        workspace.with_new_texts(new_texts, &config)
+        write_in_place(workspace, new_texts, &config, threads)?
     };
     let outcome = FixOutcome {
         changes: update::records(&plan.changes, &prefix),
@@ -247,6 +248,9 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let (remaining, diagnostics_report) = report_remaining(
         args, global, &remaining, &config, &source, &target, &outcome,
     )?;
+    // The process ends with this run: freeing every parsed file and the model one allocation
+    // at a time cost 3 % of `--fix`'s CPU on 20,000 files, for nothing.
+    std::mem::forget(after);
     output.push_str(&diagnostics_report);
     emit(&output, args.output_file.as_deref())?;
     Ok(if failed {
@@ -257,6 +261,30 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     } else {
         diagnostics_exit_code(args, &remaining)
     })
+}
+
+/// Writes the new texts in place and returns the repository as rewritten. Writing waits on the
+/// disk (a rename per file) while checking the rewritten files again is work for the processor,
+/// so the two go on side by side; but the real kustomize reads the files from the disk, so with
+/// it they are written first.
+fn write_in_place(
+    workspace: Workspace,
+    new_texts: Vec<(usize, String)>,
+    config: &Config,
+    threads: usize,
+) -> Result<Workspace, Failure> {
+    let rewrites = fix::rewrites(&workspace, &new_texts);
+    if config.kustomize != KustomizeSetting::Off {
+        fix::write_in_place(&rewrites)?;
+        return Ok(workspace.with_new_texts(new_texts, config, threads));
+    }
+    let (after, written) = std::thread::scope(|scope| {
+        let writing = scope.spawn(|| fix::write_in_place(&rewrites));
+        let after = workspace.with_new_texts(new_texts, config, threads);
+        (after, writing.join())
+    });
+    written.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    Ok(after)
 }
 
 /// `2 policies (flux-system:a, flux-system:b)`.

@@ -5,6 +5,7 @@ pub mod rewrite;
 pub mod write;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use crate::flux::automation::applied_by_any;
 use crate::scan::marker::{shape_mismatch, Placement, PolicyRef, SetterKind};
@@ -131,7 +132,35 @@ pub fn new_texts(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, Strin
         .map(|(file, edits)| {
             let read = workspace.files[file].source.text.as_bytes();
             let spliced = rewrite::splice(read, &edits);
-            (file, String::from_utf8_lossy(&spliced).into_owned())
+            let text = String::from_utf8(spliced)
+                .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+            (file, text)
+        })
+        .collect()
+}
+
+/// A rewritten file as it is written in place. It holds copies of both texts, so that the
+/// writing, which waits on the disk, can go on while the workspace is checked again.
+pub struct Rewrite {
+    path: String,
+    disk_path: PathBuf,
+    /// What the change was planned from: the file must still hold it.
+    expected: String,
+    new: String,
+}
+
+/// The rewritten files (from [`new_texts`]) to write.
+pub fn rewrites(workspace: &Workspace, new_texts: &[(usize, String)]) -> Vec<Rewrite> {
+    new_texts
+        .iter()
+        .map(|(file, text)| {
+            let source = &workspace.files[*file].source;
+            Rewrite {
+                path: source.path.clone(),
+                disk_path: source.disk_path.clone(),
+                expected: source.text.clone(),
+                new: text.clone(),
+            }
         })
         .collect()
 }
@@ -139,26 +168,19 @@ pub fn new_texts(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, Strin
 /// Writes each file's new text in place: each file is read again and replaced only if it still
 /// holds the bytes the change was planned from. A file edited meanwhile is left alone and
 /// reported, after the others are written. Returns the paths written.
-pub fn write_in_place(
-    workspace: &Workspace,
-    new_texts: &[(usize, String)],
-) -> Result<Vec<String>, String> {
-    let replacements: Vec<write::Replacement> = new_texts
+pub fn write_in_place(rewrites: &[Rewrite]) -> Result<Vec<String>, String> {
+    let replacements: Vec<write::Replacement> = rewrites
         .iter()
-        .map(|(file, text)| {
-            let source = &workspace.files[*file].source;
-            write::Replacement {
-                path: &source.disk_path,
-                expected: source.text.as_bytes(),
-                bytes: text.as_bytes(),
-            }
+        .map(|rewrite| write::Replacement {
+            path: &rewrite.disk_path,
+            expected: rewrite.expected.as_bytes(),
+            bytes: rewrite.new.as_bytes(),
         })
         .collect();
     let mut written = Vec::new();
     let mut failed = Vec::new();
     let outcomes = write::replace_all_unchanged(&replacements);
-    for ((file, _), outcome) in new_texts.iter().zip(outcomes) {
-        let path = &workspace.files[*file].source.path;
+    for (Rewrite { path, .. }, outcome) in rewrites.iter().zip(outcomes) {
         match outcome {
             Ok(()) => written.push(path.clone()),
             Err(error) => failed.push(format!("cannot write {path}: {error}")),
