@@ -1,7 +1,6 @@
 //! Rule `digest-not-reflected`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::image::ImageRef;
 use crate::flux::versions::Feature;
 use crate::scan::marker::SetterKind;
 
@@ -59,7 +58,9 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
         };
         let pinned = site.marker.setter.kind == SetterKind::Image
-            && ImageRef::parse(&value.value).is_ok_and(|image| image.digest.is_some());
+            && cx
+                .marked_image(&site)
+                .is_some_and(|image| image.digest.is_some());
         let message = match site.marker.setter.kind {
             SetterKind::Digest => {
                 format!("{reason}, so Flux would write an empty digest here")

@@ -51,11 +51,11 @@ pub(super) fn compare<'a>(cx: &Context<'a>, site: &MarkerSite<'a>) -> Option<Com
     let (_, repository) = cx.workspace.index.repository_of(policy, spec)?;
     let scanned = repository.image.as_ref()?;
     let scanned_ref = ImageRef::parse(&scanned.value).ok()?;
-    let marked_ref = ImageRef::parse(&value.value).ok()?;
+    let marked_ref = cx.marked_image(site)?;
     Some(Comparison {
         span: value.span,
         same_image: marked_ref.canonical_name() == scanned_ref.canonical_name(),
-        marked: marked_ref.written_name,
+        marked: marked_ref.written_name.clone(),
         scanned: &scanned.value,
     })
 }

@@ -3,6 +3,7 @@
 //! findings; severities, suppressions and positions are applied here; formats live in `report`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use crate::config::Config;
 use crate::flux::automation::applied_by;
@@ -151,6 +152,15 @@ pub struct Context<'a> {
     /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
     /// now and its pattern tests accept. Gathered in one pass, not once per policy.
     repository_tags: HashMap<String, BTreeSet<String>>,
+    /// Per file, what several rules ask of each of its markers, worked out on the first ask.
+    marker_facts: Vec<OnceLock<Vec<MarkerFacts<'a>>>>,
+}
+
+/// What the rules ask of one marker, once: its policy and its value as an image reference.
+struct MarkerFacts<'a> {
+    policy: Option<(&'a FluxObject, &'a PolicySpec)>,
+    /// For the setters whose value is an image (`image`, `name`), when it parses.
+    image: Option<ImageRef>,
 }
 
 /// A marker Flux would apply, with where it is.
@@ -236,9 +246,36 @@ impl<'a> Context<'a> {
     /// The ImagePolicy a marker names, in the clusters the marker answers to, when a render
     /// applies it with certainty: what the rules about the marker's value judge it by.
     pub fn policy_of(&self, site: &MarkerSite) -> Option<(&'a FluxObject, &'a PolicySpec)> {
-        self.workspace
-            .marker_policy(site.file_index, &site.marker.setter.policy)
+        self.marker_facts(site)
+            .policy
             .filter(|(object, _)| !object.uncertain)
+    }
+
+    /// The marker's value as an image reference, for the setters whose value is one.
+    pub fn marked_image(&self, site: &MarkerSite) -> Option<&ImageRef> {
+        self.marker_facts(site).image.as_ref()
+    }
+
+    fn marker_facts(&self, site: &MarkerSite) -> &MarkerFacts<'a> {
+        let facts = self.marker_facts[site.file_index].get_or_init(|| {
+            let file = self.file(site.file_index);
+            file.markers
+                .markers
+                .iter()
+                .map(|marker| MarkerFacts {
+                    policy: self
+                        .workspace
+                        .marker_policy(site.file_index, &marker.setter.policy),
+                    image: match (&marker.placement, marker.setter.kind) {
+                        (Placement::Applied(value), SetterKind::Image | SetterKind::Name) => {
+                            ImageRef::parse(&value.value).ok()
+                        }
+                        _ => None,
+                    },
+                })
+                .collect()
+        });
+        &facts[site.marker_index]
     }
 
     /// ` (set by FILE:LINE)` when a field of an object was written elsewhere than the object
@@ -335,6 +372,7 @@ impl<'a> Context<'a> {
             flux,
             cluster_flux,
             repository_tags: HashMap::new(),
+            marker_facts: workspace.files.iter().map(|_| OnceLock::new()).collect(),
         };
         cx.repository_tags = cx.gather_repository_tags();
         cx
@@ -351,7 +389,7 @@ impl<'a> Context<'a> {
             let Some(value) = site.value() else { continue };
             let tag = match site.marker.setter.kind {
                 SetterKind::Tag => Some(value.value.clone()),
-                SetterKind::Image => ImageRef::parse(&value.value).ok().and_then(|i| i.tag),
+                SetterKind::Image => self.marked_image(&site).and_then(|i| i.tag.clone()),
                 SetterKind::Name | SetterKind::Digest => None,
             };
             if let Some(tag) = tag {

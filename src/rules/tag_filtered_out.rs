@@ -2,7 +2,6 @@
 //! tag and classifying it with the policy, shared with `tag-not-semver` and `tag-out-of-range`.
 
 use super::{Context, Findings, MarkerSite, Rule};
-use crate::flux::image::ImageRef;
 use crate::flux::objects::{FluxObject, Spec};
 use crate::policy::Outcome;
 use crate::report::Severity;
@@ -67,7 +66,7 @@ fn current_tag<'a>(
 ) -> Option<CurrentTag<'a>> {
     let tag = match site.marker.setter.kind {
         SetterKind::Tag => value.value.clone(),
-        SetterKind::Image => ImageRef::parse(&value.value).ok()?.tag?,
+        SetterKind::Image => cx.marked_image(site)?.tag.clone()?,
         SetterKind::Name | SetterKind::Digest => return None,
     };
     if tag.is_empty() {
