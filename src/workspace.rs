@@ -192,13 +192,8 @@ impl Workspace {
     }
 
     /// The same repository after `--fix` rewrote some files' text (from `fix::new_texts`): only
-    /// those files are scanned again (on up to `jobs` threads), nothing is re-read from disk.
-    pub fn with_new_texts(
-        self,
-        new_texts: Vec<(usize, String)>,
-        config: &Config,
-        jobs: usize,
-    ) -> Workspace {
+    /// those files are scanned again (on the workspace's threads), nothing is re-read from disk.
+    pub fn with_new_texts(self, new_texts: Vec<(usize, String)>, config: &Config) -> Workspace {
         // The old model and index go before the new ones are built: both at once were the
         // peak of `--fix`'s memory.
         let Workspace {
@@ -209,6 +204,7 @@ impl Workspace {
             stats,
             model,
             index,
+            jobs,
             ..
         } = self;
         drop((model, index));
@@ -230,7 +226,7 @@ impl Workspace {
             read_errors,
             stats.files_scanned,
             config,
-            self.jobs,
+            jobs,
         )
     }
 

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use super::{
-    checked_name, diagnostics_exit_code, emit, find_targets, jobs, load_config, path_prefix,
-    render_report, status, write_ci_files, write_failure_ci_files, Failure,
+    checked_name, diagnostics_exit_code, drop_in_background, emit, find_targets, jobs, load_config,
+    path_prefix, render_report, status, write_ci_files, write_failure_ci_files, Failure,
 };
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::flux::versions::{resolve_written, VersionSetting};
@@ -186,12 +186,4 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
             escape(&workspace.files[file].source.path)
         );
     }
-}
-
-/// Frees a repository's trees and model beside the work that follows (the next repository, the
-/// report) rather than before it: on a large repository freeing them is a noticeable share of
-/// the run. The process may end before the thread does, which frees everything at once; where
-/// no thread can be made, the value is freed here.
-fn drop_in_background<T: Send + 'static>(value: T) {
-    let _ = std::thread::Builder::new().spawn(move || drop(value));
 }

@@ -87,7 +87,6 @@ fn install_header(text: &str) -> Option<Found> {
     ))
 }
 
-/// `…/image-reflector-controller:v1.1.1` and `…/image-automation-controller:v1.1.1`.
 /// `/<controller>:` searchers, built once: every parsed file is searched for them.
 static CONTROLLER_IMAGES: LazyLock<[(Controller, Finder<'static>); 2]> = LazyLock::new(|| {
     [Controller::Reflector, Controller::Automation].map(|controller| {
@@ -96,6 +95,7 @@ static CONTROLLER_IMAGES: LazyLock<[(Controller, Finder<'static>); 2]> = LazyLoc
     })
 });
 
+/// `…/image-reflector-controller:v1.1.1` and `…/image-automation-controller:v1.1.1`.
 fn controller_images(text: &str) -> Vec<Found> {
     let mut found = Vec::new();
     for &(controller, ref image) in CONTROLLER_IMAGES.iter() {
