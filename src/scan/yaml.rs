@@ -3,7 +3,11 @@
 //! Flux) attaches them: a same-line comment to the node it follows, an own-line comment to the
 //! node below it. Flux decides from these attachments whether a marker counts.
 
-use granit_parser::{Event, Parser, Placement as CommentPlacement, ScalarStyle, StructureStyle};
+mod block;
+
+use std::borrow::Cow;
+
+use granit_parser::{Parser, Placement as CommentPlacement, ScalarStyle, StructureStyle};
 
 use crate::source::{SourceFile, Span};
 
@@ -106,7 +110,7 @@ enum Shape {
 /// of these, so it holds offsets, not owned strings and vectors. Its contents are
 /// `contents_len` elements from `contents_start` of the file's `values` (a scalar's text) or
 /// `children` (a map's keys and values alternating, a sequence's items).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct StoredNode {
     start: u32,
     end: u32,
@@ -139,7 +143,7 @@ pub enum Attachment {
     Detached,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Comment {
     /// The whole comment, `#` included.
     pub span: Span,
@@ -148,7 +152,7 @@ pub struct Comment {
     pub attachment: Attachment,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct YamlFile {
     nodes: Vec<StoredNode>,
     /// The text of every scalar, one after the other.
@@ -220,118 +224,37 @@ struct Builder {
 
 impl YamlFile {
     pub fn parse(source: &SourceFile) -> Result<YamlFile, YamlError> {
-        let text = source.text.as_str();
-        stored(text.len())?;
-        let mut builder = Builder::default();
-        let mut last_completed: Option<(NodeId, usize)> = None;
+        stored(source.text.len())?;
+        // Most manifests are plain block YAML: read those without the general parser, which
+        // costs several times more. Anything else goes to granit-parser, which then decides.
+        match block::events(&source.text) {
+            Some(events) => build(source, events.into_iter().map(Ok)),
+            None => YamlFile::parse_in_full(source),
+        }
+    }
 
-        for event in Parser::new_from_str(text) {
-            let (event, span) = event.map_err(|error| {
+    /// The file read by granit-parser, whatever YAML it holds.
+    fn parse_in_full(source: &SourceFile) -> Result<YamlFile, YamlError> {
+        let events = Parser::new_from_str(&source.text).filter_map(|event| match event {
+            Ok((event, span)) => {
+                let byte_span = span
+                    .byte_range()
+                    .map_or(Span::default(), |r| Span::new(r.start, r.end));
+                let line = span.start.line();
+                Event::from_granit(event).map(|event| Ok(Located::new(event, byte_span, line)))
+            }
+            Err(error) => {
                 let offset = error.marker().byte_offset().unwrap_or_else(|| {
                     source.offset_of(error.marker().line(), error.marker().col())
                 });
-                YamlError::new(error.info(), offset, YamlErrorKind::Syntax)
-            })?;
-            let byte_span = span
-                .byte_range()
-                .map_or(Span::default(), |r| Span::new(r.start, r.end));
-            let line = span.start.line();
-            // Only a node that can take a same-line comment needs its last line.
-            let end_line = || source.line_of(byte_span.end.saturating_sub(1).max(byte_span.start));
-            match event {
-                Event::Comment(comment_text, placement) => {
-                    let file = &mut builder.file;
-                    let attachment = if let Some(flow) = builder.open.iter().rev().find(|c| c.flow)
-                    {
-                        Attachment::InFlow(flow.id)
-                    } else {
-                        match placement {
-                            CommentPlacement::Right => match last_completed {
-                                Some((id, completed_line)) if completed_line == line => {
-                                    Attachment::Line(id)
-                                }
-                                _ => Attachment::Detached,
-                            },
-                            CommentPlacement::Above => {
-                                builder.pending_head.push(file.comments.len());
-                                Attachment::Detached
-                            }
-                            _ => Attachment::Detached,
-                        }
-                    };
-                    file.comments.push(Comment {
-                        span: byte_span,
-                        text: comment_text.into_owned(),
-                        attachment,
-                    });
-                }
-                Event::Scalar(value, style, _, tag) => {
-                    let style = match style {
-                        ScalarStyle::Plain => Style::Plain,
-                        ScalarStyle::SingleQuoted => Style::SingleQuoted,
-                        ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
-                        ScalarStyle::Literal => Style::Literal,
-                        ScalarStyle::Folded => Style::Folded,
-                    };
-                    let shape = Shape::Scalar {
-                        style,
-                        tagged: tag.is_some(),
-                    };
-                    let values = &mut builder.file.values;
-                    let value_start = stored(values.len())?;
-                    values.push_str(&value);
-                    stored(values.len())?;
-                    let id =
-                        builder.add_node(shape, byte_span, value_start, stored(value.len())?)?;
-                    last_completed = Some((id, end_line()));
-                }
-                Event::Alias(_) => {
-                    let id = builder.add_node(Shape::Alias, byte_span, 0, 0)?;
-                    last_completed = Some((id, end_line()));
-                }
-                Event::MappingStart(style, _, _) | Event::SequenceStart(style, _, _) => {
-                    let flow = style == StructureStyle::Flow;
-                    let is_map = matches!(event, Event::MappingStart(..));
-                    let shape = if is_map {
-                        Shape::Map { flow }
-                    } else {
-                        Shape::Seq { flow }
-                    };
-                    let id = builder.add_node(shape, byte_span, 0, 0)?;
-                    builder.open.push(OpenCollection {
-                        id,
-                        is_map,
-                        flow,
-                        start_line: line,
-                        first_child: builder.open_children.len(),
-                    });
-                }
-                Event::MappingEnd | Event::SequenceEnd => {
-                    if let Some(closed) = builder.close(byte_span)? {
-                        if closed.flow {
-                            last_completed = Some((closed.id, end_line()));
-                        } else if closed.start_line == line {
-                            last_completed = None;
-                        }
-                    }
-                }
-                Event::DocumentStart(..) => {
-                    last_completed = None;
-                }
-                Event::DocumentEnd | Event::StreamEnd => {
-                    builder.pending_head.clear();
-                    last_completed = None;
-                }
-                _ => {}
+                Some(Err(YamlError::new(
+                    error.info(),
+                    offset,
+                    YamlErrorKind::Syntax,
+                )))
             }
-        }
-        let mut file = builder.file;
-        // Trees are kept until the run ends: no room for growth left over.
-        file.nodes.shrink_to_fit();
-        file.values.shrink_to_fit();
-        file.children.shrink_to_fit();
-        file.comments.shrink_to_fit();
-        Ok(file)
+        });
+        build(source, events)
     }
 
     #[inline]
@@ -451,6 +374,197 @@ impl YamlFile {
             _ => false,
         }
     }
+}
+
+/// A parse event as the tree is built from it, whichever reader produced it.
+#[derive(Debug, Clone, PartialEq)]
+enum Event<'t> {
+    Comment {
+        /// Text after the `#`.
+        text: Cow<'t, str>,
+        placement: Placement,
+    },
+    Scalar {
+        value: Cow<'t, str>,
+        style: Style,
+        tagged: bool,
+    },
+    Alias,
+    Open {
+        is_map: bool,
+        flow: bool,
+    },
+    Close,
+    DocumentStart,
+    /// The end of a document or of the stream.
+    DocumentEnd,
+}
+
+/// Where a comment sits, as the reader saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// After something on its line.
+    SameLine,
+    /// On a line of its own, directly above the next token.
+    Above,
+    /// On a line of its own, apart from what follows.
+    Apart,
+}
+
+impl<'t> Event<'t> {
+    /// The events the tree needs; `None` for those it ignores (stream start, anchors).
+    fn from_granit(event: granit_parser::Event<'t>) -> Option<Event<'t>> {
+        use granit_parser::Event as Granit;
+        Some(match event {
+            Granit::Comment(text, placement) => Event::Comment {
+                text,
+                placement: match placement {
+                    CommentPlacement::Right => Placement::SameLine,
+                    CommentPlacement::Above => Placement::Above,
+                    _ => Placement::Apart,
+                },
+            },
+            Granit::Scalar(value, style, _, tag) => Event::Scalar {
+                value,
+                style: match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    ScalarStyle::Literal => Style::Literal,
+                    ScalarStyle::Folded => Style::Folded,
+                },
+                tagged: tag.is_some(),
+            },
+            Granit::Alias(_) => Event::Alias,
+            Granit::MappingStart(style, _, _) => Event::Open {
+                is_map: true,
+                flow: style == StructureStyle::Flow,
+            },
+            Granit::SequenceStart(style, _, _) => Event::Open {
+                is_map: false,
+                flow: style == StructureStyle::Flow,
+            },
+            Granit::MappingEnd | Granit::SequenceEnd => Event::Close,
+            Granit::DocumentStart(..) => Event::DocumentStart,
+            Granit::DocumentEnd | Granit::StreamEnd => Event::DocumentEnd,
+            _ => return None,
+        })
+    }
+}
+
+/// An event with its bytes and the line it starts on (1-based).
+#[derive(Debug, Clone, PartialEq)]
+struct Located<'t> {
+    event: Event<'t>,
+    span: Span,
+    line: usize,
+}
+
+impl<'t> Located<'t> {
+    fn new(event: Event<'t>, span: Span, line: usize) -> Located<'t> {
+        Located { event, span, line }
+    }
+}
+
+/// The tree of a file from its events.
+fn build<'t>(
+    source: &SourceFile,
+    events: impl Iterator<Item = Result<Located<'t>, YamlError>>,
+) -> Result<YamlFile, YamlError> {
+    let mut builder = Builder::default();
+    let mut last_completed: Option<(NodeId, usize)> = None;
+
+    for event in events {
+        let Located {
+            event,
+            span: byte_span,
+            line,
+        } = event?;
+        // Only a node that can take a same-line comment needs its last line.
+        let end_line = || source.line_of(byte_span.end.saturating_sub(1).max(byte_span.start));
+        match event {
+            Event::Comment { text, placement } => {
+                let file = &mut builder.file;
+                let attachment = if let Some(flow) = builder.open.iter().rev().find(|c| c.flow) {
+                    Attachment::InFlow(flow.id)
+                } else {
+                    match placement {
+                        Placement::SameLine => match last_completed {
+                            Some((id, completed_line)) if completed_line == line => {
+                                Attachment::Line(id)
+                            }
+                            _ => Attachment::Detached,
+                        },
+                        Placement::Above => {
+                            builder.pending_head.push(file.comments.len());
+                            Attachment::Detached
+                        }
+                        Placement::Apart => Attachment::Detached,
+                    }
+                };
+                file.comments.push(Comment {
+                    span: byte_span,
+                    text: text.into_owned(),
+                    attachment,
+                });
+            }
+            Event::Scalar {
+                value,
+                style,
+                tagged,
+            } => {
+                let values = &mut builder.file.values;
+                let value_start = stored(values.len())?;
+                values.push_str(&value);
+                stored(values.len())?;
+                let shape = Shape::Scalar { style, tagged };
+                let id = builder.add_node(shape, byte_span, value_start, stored(value.len())?)?;
+                last_completed = Some((id, end_line()));
+            }
+            Event::Alias => {
+                let id = builder.add_node(Shape::Alias, byte_span, 0, 0)?;
+                last_completed = Some((id, end_line()));
+            }
+            Event::Open { is_map, flow } => {
+                let shape = if is_map {
+                    Shape::Map { flow }
+                } else {
+                    Shape::Seq { flow }
+                };
+                let id = builder.add_node(shape, byte_span, 0, 0)?;
+                builder.open.push(OpenCollection {
+                    id,
+                    is_map,
+                    flow,
+                    start_line: line,
+                    first_child: builder.open_children.len(),
+                });
+            }
+            Event::Close => {
+                if let Some(closed) = builder.close(byte_span)? {
+                    if closed.flow {
+                        last_completed = Some((closed.id, end_line()));
+                    } else if closed.start_line == line {
+                        last_completed = None;
+                    }
+                }
+            }
+            Event::DocumentStart => {
+                last_completed = None;
+            }
+            Event::DocumentEnd => {
+                builder.pending_head.clear();
+                last_completed = None;
+            }
+        }
+    }
+    let mut file = builder.file;
+    // Trees are kept until the run ends: no room for growth left over.
+    file.nodes.shrink_to_fit();
+    file.values.shrink_to_fit();
+    file.children.shrink_to_fit();
+    file.comments.shrink_to_fit();
+    Ok(file)
 }
 
 impl Builder {

@@ -1,0 +1,900 @@
+//! The block YAML most manifests are written in, read line by line without the general parser
+//! (which costs several times more): mappings with plain keys, sequences (indented under their
+//! key or not, compact mappings in items), one-line plain and quoted scalars, one-line flow
+//! sequences of scalars, `{}`, literal block scalars (`|`, `|-`, `|+`), comments and `---`. It
+//! yields the events granit-parser yields for such text, spans and comment placements included
+//! (a differential test over the fixtures, generated text and, on request, real repositories
+//! holds it to that), and gives up at anything else, for the full parser to decide: flow
+//! mappings, nested flow, folded and multi-line scalars, escapes, anchors, aliases, tags, quoted
+//! or complex keys, nested compact sequences, empty documents and items, directives, `...`, tabs,
+//! carriage returns and characters YAML does not print.
+
+use std::borrow::Cow;
+
+use memchr::{memchr, memmem};
+
+use super::{Event, Located, Placement, Style};
+use crate::source::Span;
+
+/// The events of `text`, or `None` when it holds anything this reader leaves to the full parser.
+pub(super) fn events(text: &str) -> Option<Vec<Located<'_>>> {
+    if !plain_characters(text) {
+        return None;
+    }
+    let mut reader = Reader {
+        text,
+        structure: Vec::new(),
+        comments: Vec::new(),
+        open: Vec::new(),
+        pending: Pending::Nothing,
+        unplaced: None,
+        resume_at: None,
+        in_document: false,
+        has_root: false,
+    };
+    let mut line_start = 0;
+    let mut line = 1;
+    while line_start < text.len() {
+        let line_end =
+            memchr(b'\n', &text.as_bytes()[line_start..]).map_or(text.len(), |i| line_start + i);
+        reader.line(line_start, line_end, line)?;
+        (line_start, line) = reader.resume_at.take().unwrap_or((line_end + 1, line + 1));
+    }
+    // The line of the end of the text: past the last line break.
+    let end_line = 1 + memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    reader.finish(end_line)?;
+    Some(merge(reader.structure, reader.comments))
+}
+
+/// No tab, carriage return, byte order mark, control character or line separator: characters
+/// whose treatment this reader does not repeat.
+fn plain_characters(text: &str) -> bool {
+    let ascii_printable = |b: u8| (b' '..=b'~').contains(&b) || b == b'\n';
+    text.bytes().all(ascii_printable)
+        || text.chars().all(|c| {
+            matches!(c as u32, 0x0A | 0x20..=0x7E | 0xA0..=0x2027 | 0x202A..=0xD7FF | 0xE000..=0xFEFE | 0xFF00..=0xFFFD | 0x10000..)
+        })
+}
+
+/// A block collection being read.
+struct Open {
+    indent: usize,
+    is_map: bool,
+}
+
+/// A key or `-` whose value did not follow on its line.
+enum Pending {
+    Nothing,
+    /// `key:`: its value is a collection below, or null, which sits at the key's end.
+    Value {
+        key_end: usize,
+        line: usize,
+    },
+    /// `-` alone.
+    Item,
+}
+
+struct Reader<'t> {
+    text: &'t str,
+    structure: Vec<Located<'t>>,
+    comments: Vec<Located<'t>>,
+    open: Vec<Open>,
+    pending: Pending,
+    /// The last own-line comment and its line, until the line of the token after it is known.
+    unplaced: Option<(usize, usize)>,
+    /// Where the next line starts, and its number, when a block scalar took the lines before.
+    resume_at: Option<(usize, usize)>,
+    in_document: bool,
+    has_root: bool,
+}
+
+impl<'t> Reader<'t> {
+    fn line(&mut self, start: usize, end: usize, line: usize) -> Option<()> {
+        let whole = &self.text[start..end];
+        let rest = whole.trim_start_matches(' ');
+        if rest.is_empty() {
+            return Some(());
+        }
+        self.place_comment_above(line);
+        let indent = whole.len() - rest.len();
+        let at = start + indent;
+        if rest.starts_with('#') {
+            self.comment(at, end, line, Placement::Apart);
+            self.unplaced = Some((self.comments.len() - 1, line));
+            return Some(());
+        }
+        if indent == 0 && rest.starts_with("---") {
+            return self.document_start(start, end, line);
+        }
+        self.content(at, end, line)
+    }
+
+    /// Gives the own-line comment before this token its placement: directly above, or apart.
+    fn place_comment_above(&mut self, next_line: usize) {
+        if let Some((index, line)) = self.unplaced.take() {
+            if next_line == line + 1 {
+                if let Event::Comment { placement, .. } = &mut self.comments[index].event {
+                    *placement = Placement::Above;
+                }
+            }
+        }
+    }
+
+    fn document_start(&mut self, start: usize, end: usize, line: usize) -> Option<()> {
+        let after = &self.text[start + 3..end];
+        let trimmed = after.trim_start_matches(' ');
+        if !(after.is_empty()
+            || trimmed.is_empty()
+            || (trimmed.starts_with('#') && trimmed.len() < after.len()))
+        {
+            return None;
+        }
+        self.end_document(start, line)?;
+        self.push(Event::DocumentStart, start, start + 3, line);
+        self.in_document = true;
+        if trimmed.starts_with('#') {
+            self.comment(end - trimmed.len(), end, line, Placement::SameLine);
+        }
+        Some(())
+    }
+
+    /// Closes what is open at `at`, the next token, and ends the document if one is open.
+    fn end_document(&mut self, at: usize, line: usize) -> Option<()> {
+        self.settle_pending()?;
+        if !self.in_document {
+            return Some(());
+        }
+        if !self.has_root {
+            return None;
+        }
+        while !self.open.is_empty() {
+            self.close(at, line);
+        }
+        self.push(Event::DocumentEnd, at, at, line);
+        self.in_document = false;
+        self.has_root = false;
+        Some(())
+    }
+
+    fn finish(&mut self, end_line: usize) -> Option<()> {
+        let end = self.text.len();
+        // Block ends are tokens on the last line; with none open the next token is the stream's
+        // end, and a comment before that is apart.
+        if !self.open.is_empty() {
+            self.place_comment_above(end_line);
+        }
+        self.end_document(end, end_line)
+    }
+
+    /// A null for a key left without value; an item left without one is given up on.
+    fn settle_pending(&mut self) -> Option<()> {
+        match std::mem::replace(&mut self.pending, Pending::Nothing) {
+            Pending::Nothing => Some(()),
+            Pending::Value { key_end, line } => {
+                self.scalar(Cow::Borrowed("~"), Style::Plain, key_end, key_end, line);
+                Some(())
+            }
+            Pending::Item => None,
+        }
+    }
+
+    fn content(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
+        let rest = &self.text[at..end];
+        if rest.starts_with('%') || rest.starts_with("...") {
+            return None;
+        }
+        let indent = at - self.line_start(at);
+        let is_item = rest == "-" || rest.starts_with("- ");
+        // Where a collection opening on this line starts: granit-parser puts a sequence that is
+        // not indented under its key after the `-` and what else the line holds.
+        let mut open_at = at;
+        let opens = match self.pending {
+            Pending::Nothing => false,
+            Pending::Value { .. } => {
+                let map = self.open.last()?;
+                let indentless = indent == map.indent && is_item;
+                if indentless {
+                    let contents = rest[1..].trim_start_matches(' ');
+                    if !(contents.is_empty() || contents.starts_with('#')) {
+                        open_at = end - contents.len();
+                    } else {
+                        open_at = end;
+                    }
+                }
+                let nested = indent > map.indent || indentless;
+                if !nested {
+                    self.settle_pending()?;
+                }
+                nested
+            }
+            Pending::Item => indent > self.open.last()?.indent,
+        };
+        if opens {
+            self.pending = Pending::Nothing;
+        } else {
+            if matches!(self.pending, Pending::Item) {
+                return None;
+            }
+            while let Some(top) = self.open.last() {
+                let deeper = top.indent > indent;
+                let sequence_ends = !top.is_map && top.indent == indent && !is_item;
+                if !(deeper || sequence_ends) {
+                    break;
+                }
+                self.close(at, line);
+            }
+            match self.open.last() {
+                Some(top) if top.indent == indent && top.is_map != is_item => {}
+                Some(_) => return None,
+                None => {
+                    if self.has_root {
+                        return None;
+                    }
+                    if !self.in_document {
+                        self.push(Event::DocumentStart, at, at, line);
+                        self.in_document = true;
+                    }
+                    self.has_root = true;
+                    return self.open_collection(at, at, end, line, indent, is_item);
+                }
+            }
+        }
+        if opens {
+            return self.open_collection(open_at, at, end, line, indent, is_item);
+        }
+        if is_item {
+            self.item(at, end, line)
+        } else {
+            self.entry(at, end, line)
+        }
+    }
+
+    fn open_collection(
+        &mut self,
+        open_at: usize,
+        at: usize,
+        end: usize,
+        line: usize,
+        indent: usize,
+        is_item: bool,
+    ) -> Option<()> {
+        self.open.push(Open {
+            indent,
+            is_map: !is_item,
+        });
+        self.push(
+            Event::Open {
+                is_map: !is_item,
+                flow: false,
+            },
+            open_at,
+            open_at,
+            line,
+        );
+        if is_item {
+            self.item(at, end, line)
+        } else {
+            self.entry(at, end, line)
+        }
+    }
+
+    fn line_start(&self, at: usize) -> usize {
+        memchr::memrchr(b'\n', &self.text.as_bytes()[..at]).map_or(0, |i| i + 1)
+    }
+
+    /// `- …` at `at`.
+    fn item(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
+        let after = &self.text[at + 1..end];
+        let contents = after.trim_start_matches(' ');
+        let contents_at = end - contents.len();
+        if contents.is_empty() {
+            self.pending = Pending::Item;
+            return Some(());
+        }
+        if contents.starts_with('#') {
+            self.comment(contents_at, end, line, Placement::SameLine);
+            self.pending = Pending::Item;
+            return Some(());
+        }
+        if contents == "-" || contents.starts_with("- ") {
+            return None;
+        }
+        if key_length(contents).is_some() {
+            let indent = contents_at - self.line_start(contents_at);
+            self.open.push(Open {
+                indent,
+                is_map: true,
+            });
+            self.push(
+                Event::Open {
+                    is_map: true,
+                    flow: false,
+                },
+                contents_at,
+                contents_at,
+                line,
+            );
+            return self.entry(contents_at, end, line);
+        }
+        self.value(contents_at, end, line)
+    }
+
+    /// `key: …` at `at`.
+    fn entry(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
+        let rest = &self.text[at..end];
+        let key_end = at + key_length(rest)?;
+        self.scalar(
+            Cow::Borrowed(&self.text[at..key_end]),
+            Style::Plain,
+            at,
+            key_end,
+            line,
+        );
+        let after = &self.text[key_end + 1..end];
+        let contents = after.trim_start_matches(' ');
+        let contents_at = end - contents.len();
+        if contents.is_empty() || contents.starts_with('#') {
+            if !contents.is_empty() {
+                self.comment(contents_at, end, line, Placement::SameLine);
+            }
+            self.pending = Pending::Value { key_end, line };
+            return Some(());
+        }
+        self.value(contents_at, end, line)
+    }
+
+    /// A value on the line of its key or `-`, and what follows it.
+    fn value(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
+        let rest = &self.text[at..end];
+        let bytes = rest.as_bytes();
+        let value_end = match bytes[0] {
+            b'\'' | b'"' => {
+                let (value, style, length) = quoted(rest)?;
+                self.scalar(value, style, at, at + length, line);
+                at + length
+            }
+            b'[' => self.flow_sequence(at, end, line)?,
+            b'{' => {
+                if bytes.get(1) != Some(&b'}') {
+                    return None;
+                }
+                self.push(
+                    Event::Open {
+                        is_map: true,
+                        flow: true,
+                    },
+                    at,
+                    at + 1,
+                    line,
+                );
+                self.push(Event::Close, at + 1, at + 2, line);
+                at + 2
+            }
+            b'|' => return self.literal(at, end, line),
+            b'-' | b'?' | b':' if bytes.get(1).is_none_or(|&b| b == b' ') => return None,
+            b'?' | b':' | b',' | b']' | b'}' | b'#' | b'&' | b'*' | b'!' | b'>' | b'%' | b'@'
+            | b'`' => return None,
+            _ => {
+                let plain_end = memmem::find(bytes, b" #").unwrap_or(rest.len());
+                let plain = rest[..plain_end].trim_end_matches(' ');
+                if plain.ends_with(':') || memmem::find(plain.as_bytes(), b": ").is_some() {
+                    return None;
+                }
+                self.scalar(
+                    Cow::Borrowed(plain),
+                    Style::Plain,
+                    at,
+                    at + plain.len(),
+                    line,
+                );
+                at + plain.len()
+            }
+        };
+        self.line_end(value_end, end, line)
+    }
+
+    /// The rest of a line after a value: nothing, or a comment after a space.
+    fn line_end(&mut self, from: usize, end: usize, line: usize) -> Option<()> {
+        let after = &self.text[from..end];
+        let trailing = after.trim_start_matches(' ');
+        if trailing.is_empty() {
+            return Some(());
+        }
+        if !trailing.starts_with('#') || trailing.len() == after.len() {
+            return None;
+        }
+        self.comment(end - trailing.len(), end, line, Placement::SameLine);
+        Some(())
+    }
+
+    /// `[a, 'b', "c"]` on one line, from `at`: where it ends. Empty, nested or with a pair, a
+    /// comment or a trailing comma, it is given up on.
+    fn flow_sequence(&mut self, at: usize, end: usize, line: usize) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        self.push(
+            Event::Open {
+                is_map: false,
+                flow: true,
+            },
+            at,
+            at + 1,
+            line,
+        );
+        let skip_spaces = |mut from: usize| {
+            while from < end && bytes[from] == b' ' {
+                from += 1;
+            }
+            from
+        };
+        let mut at = skip_spaces(at + 1);
+        if bytes.get(at) == Some(&b']') && at < end {
+            self.push(Event::Close, at, at + 1, line);
+            return Some(at + 1);
+        }
+        loop {
+            if at >= end {
+                return None;
+            }
+            let rest = &self.text[at..end];
+            let item_end = if matches!(bytes[at], b'\'' | b'"') {
+                let (value, style, length) = quoted(rest)?;
+                self.scalar(value, style, at, at + length, line);
+                at + length
+            } else {
+                if is_indicator(bytes[at]) {
+                    return None;
+                }
+                let length = memchr::memchr2(b',', b']', rest.as_bytes())?;
+                let plain = rest[..length].trim_end_matches(' ');
+                if plain
+                    .bytes()
+                    .any(|b| matches!(b, b':' | b'#' | b'[' | b'{' | b'}'))
+                {
+                    return None;
+                }
+                self.scalar(
+                    Cow::Borrowed(plain),
+                    Style::Plain,
+                    at,
+                    at + plain.len(),
+                    line,
+                );
+                at + plain.len()
+            };
+            at = skip_spaces(item_end);
+            match bytes.get(at) {
+                Some(b',') if at < end => {
+                    at = skip_spaces(at + 1);
+                    if bytes.get(at) == Some(&b']') {
+                        return None;
+                    }
+                }
+                Some(b']') if at < end => {
+                    self.push(Event::Close, at, at + 1, line);
+                    return Some(at + 1);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A literal block scalar (`|`, `|-`, `|+`) whose header is at `at`: it takes the lines
+    /// below it that are indented as its first, which must be more than its collection.
+    fn literal(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
+        let text = self.text;
+        let header = &text[at + 1..end];
+        let (keep, strip) = (header.starts_with('+'), header.starts_with('-'));
+        let indicator_end = at + 1 + usize::from(keep || strip);
+        self.line_end(indicator_end, end, line)?;
+        let parent_indent = self.open.last()?.indent;
+        let first_start = end + 1;
+        if first_start >= text.len() {
+            return None;
+        }
+        let indent = |start: usize| {
+            text.as_bytes()[start..]
+                .iter()
+                .take_while(|&&b| b == b' ')
+                .count()
+        };
+        let content_indent = indent(first_start);
+        let first_end = memchr(b'\n', &text.as_bytes()[first_start..])? + first_start;
+        if content_indent <= parent_indent || first_start + content_indent == first_end {
+            return None;
+        }
+        let mut value = String::new();
+        let mut trailing_breaks = 0;
+        let mut line_start = first_start;
+        let mut line_number = line + 1;
+        while line_start < text.len() {
+            let line_end = memchr(b'\n', &text.as_bytes()[line_start..])? + line_start;
+            let spaces = indent(line_start);
+            if line_start + spaces == line_end {
+                // A blank line; spaces beyond the indentation would be text.
+                if spaces > content_indent {
+                    return None;
+                }
+                trailing_breaks += 1;
+            } else if spaces < content_indent {
+                break;
+            } else {
+                if line_start != first_start {
+                    // The break ending the content line before, and those of the blank lines.
+                    value.extend(std::iter::repeat_n('\n', 1 + trailing_breaks));
+                }
+                trailing_breaks = 0;
+                value.push_str(&text[line_start + content_indent..line_end]);
+            }
+            line_start = line_end + 1;
+            line_number += 1;
+        }
+        if !strip {
+            value.push('\n');
+        }
+        if keep {
+            value.extend(std::iter::repeat_n('\n', trailing_breaks));
+        }
+        let start = first_start + content_indent;
+        // It ends where the next token starts.
+        let span_end = if line_start < text.len() {
+            line_start + indent(line_start)
+        } else {
+            text.len()
+        };
+        self.scalar(Cow::Owned(value), Style::Literal, start, span_end, line + 1);
+        self.resume_at = Some((line_start, line_number));
+        Some(())
+    }
+
+    fn scalar(&mut self, value: Cow<'t, str>, style: Style, start: usize, end: usize, line: usize) {
+        let event = Event::Scalar {
+            value,
+            style,
+            tagged: false,
+        };
+        self.push(event, start, end, line);
+    }
+
+    fn close(&mut self, at: usize, line: usize) {
+        self.open.pop();
+        self.push(Event::Close, at, at, line);
+    }
+
+    fn comment(&mut self, at: usize, end: usize, line: usize, placement: Placement) {
+        let event = Event::Comment {
+            text: Cow::Borrowed(&self.text[at + 1..end]),
+            placement,
+        };
+        self.comments
+            .push(Located::new(event, Span::new(at, end), line));
+    }
+
+    fn push(&mut self, event: Event<'t>, start: usize, end: usize, line: usize) {
+        self.structure
+            .push(Located::new(event, Span::new(start, end), line));
+    }
+}
+
+/// The length of a plain key that `text` starts with (`key:` then a space or the line's end),
+/// or `None` when it does not start with one.
+fn key_length(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if is_indicator(*bytes.first()?) {
+        return None;
+    }
+    let mut from = 0;
+    loop {
+        let colon = from + memchr(b':', &bytes[from..])?;
+        if bytes.get(colon + 1).is_none_or(|&b| b == b' ') {
+            let key = &text[..colon];
+            if key.ends_with(' ') || memmem::find(key.as_bytes(), b" #").is_some() {
+                return None;
+            }
+            return Some(colon);
+        }
+        from = colon + 1;
+    }
+}
+
+/// A character that cannot start a plain scalar (`-`, `?` and `:` can, before a non-space; this
+/// reader leaves those to the full parser).
+fn is_indicator(byte: u8) -> bool {
+    matches!(
+        byte,
+        b'-' | b'?'
+            | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+    )
+}
+
+/// A quoted scalar that `text` starts with, closed on its line: its value, style and length
+/// with the quotes. A double-quoted one with an escape is left to the full parser.
+fn quoted(text: &str) -> Option<(Cow<'_, str>, Style, usize)> {
+    if text.starts_with('\'') {
+        let close = single_quote_end(text)?;
+        let inner = &text[1..close];
+        let value = if inner.contains("''") {
+            Cow::Owned(inner.replace("''", "'"))
+        } else {
+            Cow::Borrowed(inner)
+        };
+        return Some((value, Style::SingleQuoted, close + 1));
+    }
+    let close = 1 + memchr(b'"', &text.as_bytes()[1..])?;
+    let inner = &text[1..close];
+    if inner.contains('\\') {
+        return None;
+    }
+    Some((Cow::Borrowed(inner), Style::DoubleQuoted, close + 1))
+}
+
+/// Where a single-quoted scalar starting `text` closes, `''` being a quote inside it.
+fn single_quote_end(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 1;
+    loop {
+        let quote = from + memchr(b'\'', &bytes[from..])?;
+        if bytes.get(quote + 1) == Some(&b'\'') {
+            from = quote + 2;
+        } else {
+            return Some(quote);
+        }
+    }
+}
+
+/// Structure and comments in the order of the text, as granit-parser interleaves them.
+fn merge<'t>(structure: Vec<Located<'t>>, comments: Vec<Located<'t>>) -> Vec<Located<'t>> {
+    let mut merged = Vec::with_capacity(structure.len() + comments.len());
+    let mut comments = comments.into_iter().peekable();
+    for event in structure {
+        while let Some(comment) = comments.next_if(|c| c.span.start < event.span.start) {
+            merged.push(comment);
+        }
+        merged.push(event);
+    }
+    merged.extend(comments);
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::scan::yaml::{build, YamlFile};
+    use crate::source::SourceFile;
+
+    /// Whether this reader takes `text`; when it does, the tree must be granit-parser's.
+    fn taken_and_same(text: &str) -> bool {
+        let Some(events) = events(text) else {
+            return false;
+        };
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+        let full = YamlFile::parse_in_full(&source)
+            .unwrap_or_else(|error| panic!("taken, but YAML refuses it ({error:?}):\n{text}"));
+        let read = build(&source, events.clone().into_iter().map(Ok)).unwrap();
+        if read != full {
+            let show = |events: &[Located]| -> String {
+                events
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{:?} {}..{} line {}\n",
+                            e.event, e.span.start, e.span.end, e.line
+                        )
+                    })
+                    .collect()
+            };
+            let granit: Vec<Located> = granit_parser::Parser::new_from_str(text)
+                .filter_map(|event| {
+                    let (event, span) = event.ok()?;
+                    let range = span.byte_range().unwrap_or(0..0);
+                    let line = span.start.line();
+                    Event::from_granit(event)
+                        .map(|e| Located::new(e, Span::new(range.start, range.end), line))
+                })
+                .collect();
+            panic!(
+                "trees differ for:\n{text}\n--- events read here:\n{}--- granit-parser:\n{}",
+                show(&events),
+                show(&granit)
+            );
+        }
+        true
+    }
+
+    #[test]
+    fn the_block_subset_is_read_as_the_full_parser_reads_it() {
+        for text in [
+            "a: v1 # A\n# B\nb: v2\nc:\n  - v3 # C\n  # D\n  - v4\n  - k: x\n    j: y\ni: # I\n  j: 1\n\n# K\n\nk: 1\ne:\n",
+            "e: # c\nk: 1\nf:\n",
+            "c:\n- a\n- b\nd: 1\n",
+            "# head\n---\na: 1\n---\nb: 2\n",
+            "--- # x\na: {}\nb: []\nc: {} # after\n",
+            "a: 'it''s'  # c\nb: \"x # y: z\"  \nc: d   \n",
+            "- k: v\n  # c\n  j: w\n\n# free\n\n# last\n",
+            "-\n  a: b\n- # c\n  x: y\n-   deep: 1\n    deeper:\n    - z\n",
+            "a:\n  b:\n    c: 1\n  # between\n\n  d: 2\ne: 3",
+            "k: -1\nl: --x\nm: a:b\nn: http://x#y\no: ünïcödé ✓ 𝄞\n",
+            "spec:\n  containers:\n    - name: app\n      image: ghcr.io/org/app:v1.2.3 # {\"$imagepolicy\": \"flux-system:app\"}\n",
+            "  indented: root\n  second: 2\n",
+            "# only a comment\n\n",
+            "# one\n# two\na: 1 # three\n  # four\n# five\n",
+            "",
+            "\n\n",
+            "a: 1\n# trailing comment, no newline",
+            "a: [ALL] # c\nb: [ \"\" , x y ,z]\nc: ['q', 'it''s']\nd:\n- [x]\n",
+            "a: |\n  l1\n\n   l2\n  # l3\n\n\nb: |-\n  x\nc: |+\n  y\n\n# after\nd:\n  - |\n    z\n",
+        ] {
+            assert!(taken_and_same(text), "not taken:\n{text}");
+        }
+    }
+
+    #[test]
+    fn what_the_block_subset_leaves_to_the_full_parser() {
+        for text in [
+            "a: [x, [y]]\n",
+            "a: [x,]\n",
+            "a: [k: v]\n",
+            "a: [x\n]\n",
+            "a: {b: c}\n",
+            "a: |2\n   x\n",
+            "a: |\n  x",
+            "a: |\n\n  x\n",
+            "a: |\nb: 1\n",
+            "a: >-\n  text\n",
+            "a: plain\n  continued\n",
+            "a: &anchor x\nb: *anchor\n",
+            "a: !!str 1\n",
+            "\"quoted key\": x\n",
+            "? complex\n: key\n",
+            "- - nested\n",
+            "-\n- empty item\n",
+            "---\n---\na: 1\n",
+            "a: 1\n---\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "a: 1\n...\n",
+            "a:\tb\n",
+            "a: b\r\n",
+            "\u{feff}a: b\n",
+            "a: \"esc\\n\"\n",
+            "a: 'open\n  quote'\n",
+            "a: b: c\n",
+            "a: b:\n",
+            "a:\n  b: 1\n c: 2\n",
+            "scalar document\n",
+            "a: 1\n  b: 2\n",
+            "key : spaced\n",
+        ] {
+            assert!(events(text).is_none(), "taken:\n{text}");
+            // The full parser decides these, errors included.
+            let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+            let _ = YamlFile::parse(&source);
+        }
+    }
+
+    /// Every file of `fixtures/` (and of the folders `FLUX_IMAGE_LINT_YAML_CORPUS` names,
+    /// `:`-separated, to try real repositories): what this reader takes, it reads as granit-parser
+    /// does.
+    #[test]
+    fn fixtures_read_as_the_full_parser_reads_them() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut folders = vec![root.join("fixtures")];
+        if let Some(extra) = std::env::var_os("FLUX_IMAGE_LINT_YAML_CORPUS") {
+            folders.extend(std::env::split_paths(&extra));
+        }
+        let (mut taken, mut files) = (0, 0);
+        for folder in folders {
+            for entry in ignore::WalkBuilder::new(folder)
+                .standard_filters(false)
+                .build()
+            {
+                let entry = entry.unwrap();
+                let name = entry.file_name().to_string_lossy();
+                if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                    continue;
+                };
+                files += 1;
+                taken += usize::from(taken_and_same(&text));
+            }
+        }
+        // Most of the fixtures are plain block YAML: were none taken, nothing would be compared.
+        assert!(taken * 2 > files, "{taken} of {files} files taken");
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Lines of block YAML and of what borders it, at any indentation.
+        fn line() -> impl Strategy<Value = String> {
+            let body = prop::sample::select(vec![
+                "a: b",
+                "key: value",
+                "k:",
+                "- x",
+                "- k: v",
+                "-",
+                "- # c",
+                "# comment",
+                "#",
+                "",
+                "---",
+                "--- # c",
+                "k: 'q''x'",
+                "k: \"d\"",
+                "k: {}",
+                "k: []",
+                "k: v # c",
+                "k: v #c",
+                "k: v#c",
+                "- - x",
+                "k: - x",
+                "k: a: b",
+                "k: |",
+                "...",
+                "k: &a x",
+                "k: *a",
+                "k: !t x",
+                "k:v",
+                "k : v",
+                "? k",
+                ": v",
+                "k: [a]",
+                "k: 'open",
+                "k: \"a\\tb\"",
+                "k: ~",
+                "k: 1.10",
+                "- {}",
+                "- 'q'",
+                "k: -",
+                "k: -1",
+                "k: :x",
+                "k: ?x",
+                "--- x",
+                "----",
+                "k:  ",
+                "k: x  ",
+                "k: x:",
+                "image: r/a:v1 # {\"$imagepolicy\": \"ns:p\"}",
+                "ü: ✓",
+                "k: 'a' x",
+            ]);
+            (0usize..7, body).prop_map(|(indent, body)| format!("{}{body}", " ".repeat(indent)))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+            #[test]
+            fn taken_text_reads_as_the_full_parser_reads_it(
+                lines in prop::collection::vec(line(), 0..12),
+                final_newline in any::<bool>(),
+            ) {
+                let mut text = lines.join("\n");
+                if final_newline {
+                    text.push('\n');
+                }
+                taken_and_same(&text);
+            }
+        }
+    }
+}
