@@ -2,7 +2,7 @@
 //! the kustomizations name, the model of what Flux applies and its objects indexed, ready for
 //! the rules. Glue for walk → scan → model; owns no rule.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -13,6 +13,8 @@ use crate::flux::index::FluxIndex;
 use crate::flux::objects::API_GROUP;
 use crate::flux::objects::{FluxObject, PolicySpec};
 use crate::flux::versions::PIN_PATTERNS;
+use crate::model::kustomization::{is_kustomization_name, Kustomization};
+use crate::model::render::BuildError;
 use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlErrorKind, YamlFile};
@@ -179,9 +181,20 @@ impl Workspace {
                 ..scan_bytes(path.clone(), file_set.root.join(path), bytes)
             })
         });
+        let first_read = files.len();
         files.extend(referenced.into_iter().flatten());
+        // Read again only when a file read since is a kustomization (named as a resource).
+        let kustomizations = if files[first_read..]
+            .iter()
+            .any(|file| is_kustomization_name(crate::walk::file_name(&file.source.path)))
+        {
+            model::read_kustomizations(&files)
+        } else {
+            kustomizations
+        };
         Workspace::index(
             file_set,
+            kustomizations,
             files,
             yaml_paths,
             read_errors,
@@ -219,8 +232,10 @@ impl Workspace {
             scanned.applied = files[file].applied;
             files[file] = scanned;
         }
+        let kustomizations = model::read_kustomizations(&files);
         Workspace::index(
             file_set,
+            kustomizations,
             files,
             yaml_paths,
             read_errors,
@@ -249,8 +264,10 @@ impl Workspace {
             }
         }
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
+        let kustomizations = model::read_kustomizations(&files);
         Workspace::index(
             self.file_set,
+            kustomizations,
             files,
             yaml_paths,
             self.read_errors,
@@ -263,6 +280,7 @@ impl Workspace {
     /// Models scanned files: what the kustomizations render, the Flux objects, pattern tests.
     fn index(
         file_set: FileSet,
+        kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
         files: Vec<ScannedFile>,
         yaml_paths: BTreeSet<String>,
         read_errors: Vec<ReadError>,
@@ -271,7 +289,6 @@ impl Workspace {
         jobs: usize,
     ) -> Workspace {
         let config_path = config.path.as_deref();
-        let kustomizations = model::read_kustomizations(&files);
         let (model, mut objects) = Model::build(
             &file_set,
             &files,

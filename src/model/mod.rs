@@ -88,21 +88,24 @@ impl Builder {
         }
     }
 
-    /// One build, natively or by the real kustomize. A build with remote bases stays native:
-    /// the real one would reach the network.
+    /// One build, natively or by the real kustomize, with only the objects the model reads (see
+    /// [`Build::set_aside_untracked`]). A build with remote bases stays native: the real one
+    /// would reach the network.
     fn build<'w>(
         &self,
         sources: &Sources,
         native: Result<Build, BuildError>,
         wrapper: impl FnOnce() -> Result<external::Wrapper<'w>, BuildError>,
     ) -> Result<Build, BuildError> {
-        match (self, &native) {
+        let mut build = match (self, &native) {
             (Builder::External(external), Ok(build)) if !build.incomplete => {
                 external.build(sources, &wrapper()?)
             }
             (Builder::External(external), Err(_)) => external.build(sources, &wrapper()?),
             _ => native,
-        }
+        }?;
+        build.set_aside_untracked();
+        Ok(build)
     }
 }
 
@@ -377,6 +380,7 @@ impl Model {
         let mut applied = BTreeSet::new();
         let incomplete = match result {
             Ok(build) => {
+                applied.extend(build.untracked_files);
                 for resource in build.resources {
                     applied.insert(resource.node.origin.file);
                     let provenance = Provenance {

@@ -217,6 +217,27 @@ pub struct Build {
     pub notes: Vec<Note>,
     /// Objects may be missing (a remote base, a path outside the repository).
     pub incomplete: bool,
+    /// The files of the objects [`Build::set_aside_untracked`] dropped.
+    pub untracked_files: BTreeSet<usize>,
+}
+
+impl Build {
+    /// Drops the objects nothing reads once the build is done (the kinds [`is_tracked`] leaves
+    /// out, when no `postBuild` substitution can change their kind), keeping which files they
+    /// came from. Done on the thread that built them, it leaves the model's thread, which takes
+    /// the builds in turn, less to read and to free.
+    pub fn set_aside_untracked(&mut self) {
+        let may_be_read = |resource: &Resource| {
+            let (api_version, kind) = (resource.api_version(), resource.kind());
+            is_tracked(api_version, kind) || api_version.contains('$') || kind.contains('$')
+        };
+        let (kept, set_aside): (Vec<Resource>, Vec<Resource>) = std::mem::take(&mut self.resources)
+            .into_iter()
+            .partition(may_be_read);
+        self.untracked_files
+            .extend(set_aside.iter().map(|resource| resource.node.origin.file));
+        self.resources = kept;
+    }
 }
 
 /// Kinds Kubernetes serves cluster-wide: kustomize neither namespaces nor (for the first three
@@ -451,6 +472,7 @@ pub fn build_with(sources: &Sources, kustomization: &Kustomization) -> Result<Bu
         read: renderer.read,
         notes: renderer.notes,
         incomplete: renderer.incomplete,
+        untracked_files: BTreeSet::new(),
     })
 }
 
