@@ -194,8 +194,10 @@ impl Workspace {
         };
         Workspace::index(
             file_set,
-            kustomizations,
-            files,
+            Scanned {
+                files,
+                kustomizations,
+            },
             yaml_paths,
             read_errors,
             counted.into_inner(),
@@ -232,11 +234,9 @@ impl Workspace {
             scanned.applied = files[file].applied;
             files[file] = scanned;
         }
-        let kustomizations = model::read_kustomizations(&files);
         Workspace::index(
             file_set,
-            kustomizations,
-            files,
+            Scanned::new(files),
             yaml_paths,
             read_errors,
             stats.files_scanned,
@@ -264,11 +264,9 @@ impl Workspace {
             }
         }
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
-        let kustomizations = model::read_kustomizations(&files);
         Workspace::index(
             self.file_set,
-            kustomizations,
-            files,
+            Scanned::new(files),
             yaml_paths,
             self.read_errors,
             self.stats.files_scanned,
@@ -280,8 +278,10 @@ impl Workspace {
     /// Models scanned files: what the kustomizations render, the Flux objects, pattern tests.
     fn index(
         file_set: FileSet,
-        kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
-        files: Vec<ScannedFile>,
+        Scanned {
+            files,
+            kustomizations,
+        }: Scanned,
         yaml_paths: BTreeSet<String>,
         read_errors: Vec<ReadError>,
         files_scanned: usize,
@@ -428,6 +428,22 @@ impl Workspace {
 
 /// A file that is not UTF-8: a YAML error at its first invalid byte (yaml.v3 rejects it, so Flux
 /// skips it), no markers, so `--fix` never rewrites it. The text is for display only.
+/// The files a load parsed, and the kustomizations among them.
+struct Scanned {
+    files: Vec<ScannedFile>,
+    kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
+}
+
+impl Scanned {
+    fn new(files: Vec<ScannedFile>) -> Scanned {
+        let kustomizations = model::read_kustomizations(&files);
+        Scanned {
+            files,
+            kustomizations,
+        }
+    }
+}
+
 fn not_utf8(path: String, disk_path: PathBuf, error: std::string::FromUtf8Error) -> ScannedFile {
     let utf8 = error.utf8_error();
     let offset = utf8.valid_up_to();
