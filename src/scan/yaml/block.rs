@@ -6,7 +6,7 @@
 //! (a differential test over the fixtures, generated text and, on request, real repositories
 //! holds it to that), and gives up at anything else, for the full parser to decide: flow
 //! mappings, nested flow, folded and multi-line scalars, escapes, anchors, aliases, tags, quoted
-//! or complex keys, nested compact sequences, empty documents and items, directives, `...`, tabs,
+//! or complex keys, nested compact sequences, empty items, directives, `...`, tabs,
 //! carriage returns and characters YAML does not print.
 
 use std::borrow::Cow;
@@ -29,6 +29,8 @@ pub(super) fn events(text: &str) -> Option<Vec<Located<'_>>> {
         pending: Pending::Nothing,
         unplaced: None,
         resume_at: None,
+        line_start: 0,
+        document_marker: None,
         in_document: false,
         has_root: false,
     };
@@ -49,8 +51,13 @@ pub(super) fn events(text: &str) -> Option<Vec<Located<'_>>> {
 /// No tab, carriage return, byte order mark, control character or line separator: characters
 /// whose treatment this reader does not repeat.
 fn plain_characters(text: &str) -> bool {
-    let ascii_printable = |b: u8| (b' '..=b'~').contains(&b) || b == b'\n';
-    text.bytes().all(ascii_printable)
+    // Whole chunks at a time, which the compiler vectorises; `all` stops at each byte.
+    let ascii_printable = |chunk: &[u8]| {
+        chunk.iter().fold(true, |ok, &b| {
+            ok & ((b' '..=b'~').contains(&b) | (b == b'\n'))
+        })
+    };
+    text.as_bytes().chunks(64).all(ascii_printable)
         || text.chars().all(|c| {
             matches!(c as u32, 0x0A | 0x20..=0x7E | 0xA0..=0x2027 | 0x202A..=0xD7FF | 0xE000..=0xFEFE | 0xFF00..=0xFFFD | 0x10000..)
         })
@@ -76,7 +83,9 @@ enum Pending {
 
 struct Reader<'t> {
     text: &'t str,
-    structure: Vec<Located<'t>>,
+    /// The events other than comments, each with where it goes among the comments: its start,
+    /// but for the null of an empty document, which granit-parser gives after them.
+    structure: Vec<(usize, Located<'t>)>,
     comments: Vec<Located<'t>>,
     open: Vec<Open>,
     pending: Pending,
@@ -84,6 +93,10 @@ struct Reader<'t> {
     unplaced: Option<(usize, usize)>,
     /// Where the next line starts, and its number, when a block scalar took the lines before.
     resume_at: Option<(usize, usize)>,
+    /// Where the line being read starts.
+    line_start: usize,
+    /// Where the `---` that started the current document ends, and its line.
+    document_marker: Option<(usize, usize)>,
     in_document: bool,
     has_root: bool,
 }
@@ -96,6 +109,7 @@ impl<'t> Reader<'t> {
             return Some(());
         }
         self.place_comment_above(line);
+        self.line_start = start;
         let indent = whole.len() - rest.len();
         let at = start + indent;
         if rest.starts_with('#') {
@@ -132,6 +146,7 @@ impl<'t> Reader<'t> {
         self.end_document(start, line)?;
         self.push(Event::DocumentStart, start, start + 3, line);
         self.in_document = true;
+        self.document_marker = Some((start + 3, line));
         if trimmed.starts_with('#') {
             self.comment(end - trimmed.len(), end, line, Placement::SameLine);
         }
@@ -145,7 +160,16 @@ impl<'t> Reader<'t> {
             return Some(());
         }
         if !self.has_root {
-            return None;
+            // Only a `---` starts a document with no root: its root is a null after the marker.
+            let (marker_end, marker_line) = self.document_marker?;
+            let null = Event::Scalar {
+                value: Cow::Borrowed("~"),
+                style: Style::Plain,
+                tagged: false,
+            };
+            let span = Span::new(marker_end, marker_end);
+            self.structure
+                .push((at, Located::new(null, span, marker_line)));
         }
         while !self.open.is_empty() {
             self.close(at, line);
@@ -183,7 +207,7 @@ impl<'t> Reader<'t> {
         if rest.starts_with('%') || rest.starts_with("...") {
             return None;
         }
-        let indent = at - self.line_start(at);
+        let indent = at - self.line_start;
         let is_item = rest == "-" || rest.starts_with("- ");
         // Where a collection opening on this line starts: granit-parser puts a sequence that is
         // not indented under its key after the `-` and what else the line holds.
@@ -233,6 +257,7 @@ impl<'t> Reader<'t> {
                     if !self.in_document {
                         self.push(Event::DocumentStart, at, at, line);
                         self.in_document = true;
+                        self.document_marker = None;
                     }
                     self.has_root = true;
                     return self.open_collection(at, at, end, line, indent, is_item);
@@ -278,10 +303,6 @@ impl<'t> Reader<'t> {
         }
     }
 
-    fn line_start(&self, at: usize) -> usize {
-        memchr::memrchr(b'\n', &self.text.as_bytes()[..at]).map_or(0, |i| i + 1)
-    }
-
     /// `- …` at `at`.
     fn item(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
         let after = &self.text[at + 1..end];
@@ -300,7 +321,7 @@ impl<'t> Reader<'t> {
             return None;
         }
         if key_length(contents).is_some() {
-            let indent = contents_at - self.line_start(contents_at);
+            let indent = contents_at - self.line_start;
             self.open.push(Open {
                 indent,
                 is_map: true,
@@ -571,7 +592,7 @@ impl<'t> Reader<'t> {
 
     fn push(&mut self, event: Event<'t>, start: usize, end: usize, line: usize) {
         self.structure
-            .push(Located::new(event, Span::new(start, end), line));
+            .push((start, Located::new(event, Span::new(start, end), line)));
     }
 }
 
@@ -658,11 +679,11 @@ fn single_quote_end(text: &str) -> Option<usize> {
 }
 
 /// Structure and comments in the order of the text, as granit-parser interleaves them.
-fn merge<'t>(structure: Vec<Located<'t>>, comments: Vec<Located<'t>>) -> Vec<Located<'t>> {
+fn merge<'t>(structure: Vec<(usize, Located<'t>)>, comments: Vec<Located<'t>>) -> Vec<Located<'t>> {
     let mut merged = Vec::with_capacity(structure.len() + comments.len());
     let mut comments = comments.into_iter().peekable();
-    for event in structure {
-        while let Some(comment) = comments.next_if(|c| c.span.start < event.span.start) {
+    for (at, event) in structure {
+        while let Some(comment) = comments.next_if(|c| c.span.start < at) {
             merged.push(comment);
         }
         merged.push(event);
@@ -738,6 +759,11 @@ mod tests {
             "",
             "\n\n",
             "a: 1\n# trailing comment, no newline",
+            "---\n# c\n# d\n---\na: 1\n",
+            "---\n---\na: 1\n",
+            "---\n\n# c\n\n---\na: 1\n---\n# e\n",
+            "a: 1\n---\n# c\n",
+            "# head\n--- # x\n---\na: 1\n---\n",
             "a: [ALL] # c\nb: [ \"\" , x y ,z]\nc: ['q', 'it''s']\nd:\n- [x]\n",
             "a: |\n  l1\n\n   l2\n  # l3\n\n\nb: |-\n  x\nc: |+\n  y\n\n# after\nd:\n  - |\n    z\n",
         ] {
@@ -765,8 +791,6 @@ mod tests {
             "? complex\n: key\n",
             "- - nested\n",
             "-\n- empty item\n",
-            "---\n---\na: 1\n",
-            "a: 1\n---\n",
             "%YAML 1.2\n---\na: 1\n",
             "a: 1\n...\n",
             "a:\tb\n",
