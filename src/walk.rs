@@ -297,12 +297,7 @@ impl FileSet {
     /// the disk (following symlinks, as kustomize does).
     pub fn kind_of(&self, path: &str) -> PathKind {
         let Some(Contents(contents)) = &self.contents else {
-            let read_as_regular = self.read_as_regular.get().is_some_and(|regular| {
-                self.paths
-                    .binary_search_by(|listed| listed.as_str().cmp(path))
-                    .is_ok_and(|index| regular[index])
-            });
-            if read_as_regular {
+            if self.read_as_regular(path) {
                 return PathKind::File;
             }
             let on_disk = self.root.join(path);
@@ -326,6 +321,15 @@ impl FileSet {
             Some((first, _)) if first.starts_with(&folder) => PathKind::Dir,
             _ => PathKind::Missing,
         }
+    }
+
+    /// The walk read `path` as a regular file: what it names is known without a `stat`.
+    pub fn read_as_regular(&self, path: &str) -> bool {
+        self.read_as_regular.get().is_some_and(|regular| {
+            self.paths
+                .binary_search_by(|listed| listed.as_str().cmp(path))
+                .is_ok_and(|index| regular[index])
+        })
     }
 
     /// The bytes of one regular file of the repository within `limit`, whether or not the walk

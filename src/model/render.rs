@@ -35,6 +35,10 @@ pub struct Sources<'a> {
 impl Sources<'_> {
     /// What a repository path names, asked once per path (see [`Disk`]).
     pub fn kind_of(&self, path: &str) -> PathKind {
+        // Most paths are files the walk read: known without the lock the builds share.
+        if self.tree.read_as_regular(path) {
+            return PathKind::File;
+        }
         if let Some(&kind) = self.disk.lock().get(path) {
             return kind;
         }
@@ -476,19 +480,33 @@ pub fn build_with(sources: &Sources, kustomization: &Kustomization) -> Result<Bu
     })
 }
 
-/// `dir/relative` normalised; `None` when it leaves the repository.
+/// `dir/relative` normalised; `None` when it leaves the repository. Built in one string: it
+/// runs for every entry of every kustomization each build reads.
 pub fn join(dir: &str, relative: &str) -> Option<String> {
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    let mut joined = String::with_capacity(dir.len() + relative.len() + 1);
+    let push = |joined: &mut String, part: &str| {
+        if !joined.is_empty() {
+            joined.push('/');
+        }
+        joined.push_str(part);
+    };
+    for part in dir.split('/').filter(|part| !part.is_empty()) {
+        push(&mut joined, part);
+    }
     for part in relative.split('/') {
         match part {
             "" | "." => {}
             ".." => {
-                parts.pop()?;
+                if joined.is_empty() {
+                    return None;
+                }
+                // Every part is non-empty: the last `/` ends the one before the last.
+                joined.truncate(joined.rfind('/').unwrap_or(0));
             }
-            other => parts.push(other),
+            other => push(&mut joined, other),
         }
     }
-    Some(parts.join("/"))
+    Some(joined)
 }
 
 /// A resource entry that names a remote base (a URL, `github.com/...`, `git@...`).
@@ -1054,13 +1072,14 @@ fn append_all(
 ) -> Result<(), BuildError> {
     for resource in added {
         let id = resource.current_id();
-        if !ids.insert(id.clone()) {
+        if ids.contains(&id) {
             return Err(BuildError {
                 cause: Cause::DuplicateId,
                 message: format!("{id} is defined twice in this build (kustomize: may not add resource with an already registered id)"),
                 origin,
             });
         }
+        ids.insert(id);
         resources.push(resource);
     }
     Ok(())
@@ -1214,6 +1233,54 @@ impl InlineMap {
             }
             Value::Seq(items) => items.iter_mut().for_each(|item| self.relocate(item)),
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::join;
+
+    /// `join` as a list of parts: the meaning the one-string version must keep.
+    fn join_by_parts(dir: &str, relative: &str) -> Option<String> {
+        let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+        for part in relative.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                other => parts.push(other),
+            }
+        }
+        Some(parts.join("/"))
+    }
+
+    #[test]
+    fn paths_join_as_kustomize_resolves_them() {
+        assert_eq!(
+            join("apps/base", "app.yaml").as_deref(),
+            Some("apps/base/app.yaml")
+        );
+        assert_eq!(
+            join("apps/overlays/prod", "../../base/x").as_deref(),
+            Some("apps/base/x")
+        );
+        assert_eq!(join("", "./a//b/").as_deref(), Some("a/b"));
+        assert_eq!(join("a", "..").as_deref(), Some(""));
+        assert_eq!(join("a", "../.."), None);
+        assert_eq!(join("", ".."), None);
+    }
+
+    proptest! {
+        #[test]
+        fn one_string_join_is_the_join_of_parts(
+            dir in "(a|bc|\\.|\\.\\.|/){0,6}",
+            relative in "(a|bc|\\.|\\.\\.|/){0,8}",
+        ) {
+            prop_assert_eq!(join(&dir, &relative), join_by_parts(&dir, &relative));
         }
     }
 }

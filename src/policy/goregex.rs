@@ -54,6 +54,12 @@ impl GoRegex {
     }
 }
 
+/// The Go names of a pattern's capture groups (index 0, the whole match, is `None`), read
+/// without compiling it: what an `extract` template may name.
+pub fn group_names(pattern: &str) -> Result<Vec<Option<String>>, String> {
+    translate(pattern).map(|(_, names)| names)
+}
+
 /// `Err(reason)` exactly when Go's `regexp.Compile` rejects the pattern.
 pub fn validate_go_regex(pattern: &str) -> Result<(), String> {
     translate(pattern).map(|_| ())

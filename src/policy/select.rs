@@ -15,7 +15,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::extract::Template;
-use super::goregex::GoRegex;
+use super::goregex::{group_names, GoRegex};
 use super::numeric::parse_go_float;
 use super::range::Range;
 use super::version::{compare_precedence, parse_tag_version};
@@ -555,10 +555,10 @@ fn numerical(ctx: &mut Ctx<'_, '_>, order: Order) -> Decision {
 /// Lint helper: `extract` references that `filterTags.pattern` cannot fill
 /// (Flux expands them to "", usually collapsing every tag into one value).
 pub fn check_extract(pattern: &str, extract: &str) -> Result<(), PolicyError> {
-    let re = GoRegex::new(pattern).map_err(|e| PolicyError::InvalidPattern {
+    let names = group_names(pattern).map_err(|e| PolicyError::InvalidPattern {
         reason: format!("invalid regular expression pattern '{pattern}': {e}"),
     })?;
-    let unknown = Template::parse(extract).unknown_references(&re.names);
+    let unknown = Template::parse(extract).unknown_references(&names);
     if unknown.is_empty() {
         Ok(())
     } else {
