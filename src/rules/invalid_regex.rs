@@ -1,5 +1,7 @@
 //! Rule `invalid-regex`; its documentation is `RULE.docs`.
 
+use std::collections::HashMap;
+
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
 use crate::policy::validate_go_regex;
@@ -32,6 +34,8 @@ repository's `exclusionList` to drop what you do not want.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
+    // Policies of a large repository share a few patterns: each is validated once.
+    let mut verdicts: HashMap<&str, Result<(), String>> = HashMap::new();
     for object in cx.objects() {
         let patterns: Vec<(&str, &crate::flux::objects::Spanned<String>)> = match &object.spec {
             Spec::Policy(spec) => spec
@@ -48,7 +52,10 @@ fn check(cx: &Context, out: &mut Findings) {
             Spec::Automation(_) => Vec::new(),
         };
         for (what, pattern) in patterns {
-            if let Err(reason) = validate_go_regex(&pattern.value) {
+            let verdict = verdicts
+                .entry(&pattern.value)
+                .or_insert_with(|| validate_go_regex(&pattern.value));
+            if let Err(reason) = verdict {
                 out.push(
                     &RULE,
                     pattern.file,

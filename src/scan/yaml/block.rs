@@ -17,7 +17,7 @@ use super::{Event, Located, Placement, Style};
 use crate::source::Span;
 
 /// The events of `text`, or `None` when it holds anything this reader leaves to the full parser.
-pub(super) fn events(text: &str) -> Option<Vec<Located<'_>>> {
+pub(super) fn events(text: &str) -> Option<impl Iterator<Item = Located<'_>>> {
     if !plain_characters(text) {
         return None;
     }
@@ -678,18 +678,19 @@ fn single_quote_end(text: &str) -> Option<usize> {
     }
 }
 
-/// Structure and comments in the order of the text, as granit-parser interleaves them.
-fn merge<'t>(structure: Vec<(usize, Located<'t>)>, comments: Vec<Located<'t>>) -> Vec<Located<'t>> {
-    let mut merged = Vec::with_capacity(structure.len() + comments.len());
+/// Structure and comments in the order of the text, as granit-parser interleaves them; taken
+/// one at a time, so that a large file's events are not held twice.
+fn merge<'t>(
+    structure: Vec<(usize, Located<'t>)>,
+    comments: Vec<Located<'t>>,
+) -> impl Iterator<Item = Located<'t>> {
+    let mut structure = structure.into_iter().peekable();
     let mut comments = comments.into_iter().peekable();
-    for (at, event) in structure {
-        while let Some(comment) = comments.next_if(|c| c.span.start < at) {
-            merged.push(comment);
-        }
-        merged.push(event);
-    }
-    merged.extend(comments);
-    merged
+    std::iter::from_fn(move || match (structure.peek(), comments.peek()) {
+        (Some((at, _)), Some(comment)) if comment.span.start < *at => comments.next(),
+        (Some(_), _) => structure.next().map(|(_, event)| event),
+        (None, _) => comments.next(),
+    })
 }
 
 #[cfg(test)]
@@ -705,6 +706,7 @@ mod tests {
         let Some(events) = events(text) else {
             return false;
         };
+        let events: Vec<Located> = events.collect();
         let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
         let full = YamlFile::parse_in_full(&source)
             .unwrap_or_else(|error| panic!("taken, but YAML refuses it ({error:?}):\n{text}"));
