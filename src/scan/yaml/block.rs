@@ -401,14 +401,7 @@ impl<'t> Reader<'t> {
                 if plain.ends_with(':') || memmem::find(plain.as_bytes(), b": ").is_some() {
                     return None;
                 }
-                self.scalar(
-                    Cow::Borrowed(plain),
-                    Style::Plain,
-                    at,
-                    at + plain.len(),
-                    line,
-                );
-                at + plain.len()
+                self.plain(plain, at, line)
             }
         };
         self.line_end(value_end, end, line)
@@ -473,14 +466,7 @@ impl<'t> Reader<'t> {
                 {
                     return None;
                 }
-                self.scalar(
-                    Cow::Borrowed(plain),
-                    Style::Plain,
-                    at,
-                    at + plain.len(),
-                    line,
-                );
-                at + plain.len()
+                self.plain(plain, at, line)
             };
             at = skip_spaces(item_end);
             match bytes.get(at) {
@@ -565,6 +551,12 @@ impl<'t> Reader<'t> {
         self.scalar(Cow::Owned(value), Style::Literal, start, span_end, line + 1);
         self.resume_at = Some((line_start, line_number));
         Some(())
+    }
+
+    /// A plain scalar whose text starts at `at`: where it ends.
+    fn plain(&mut self, text: &'t str, at: usize, line: usize) -> usize {
+        self.scalar(Cow::Borrowed(text), Style::Plain, at, at + text.len(), line);
+        at + text.len()
     }
 
     fn scalar(&mut self, value: Cow<'t, str>, style: Style, start: usize, end: usize, line: usize) {
