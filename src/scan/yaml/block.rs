@@ -63,6 +63,15 @@ fn plain_characters(text: &str) -> bool {
         })
 }
 
+/// How deep block collections may nest here. granit-parser refuses YAML nested past its limit
+/// (255 by default) and what reads the tree recurses into it: deeper text is left to granit-parser
+/// to accept or refuse, well before that limit.
+const MAX_DEPTH: usize = 64;
+
+/// The longest key read here, in bytes. YAML (and granit-parser) refuses an implicit key over
+/// 1,024 characters; a byte count under that is a character count under it too.
+const MAX_KEY_LENGTH: usize = 1000;
+
 /// A block collection being read.
 struct Open {
     indent: usize,
@@ -274,6 +283,15 @@ impl<'t> Reader<'t> {
         }
     }
 
+    /// Opens a block collection; one nested deeper than [`MAX_DEPTH`] is given up on.
+    fn enter(&mut self, indent: usize, is_map: bool) -> Option<()> {
+        if self.open.len() >= MAX_DEPTH {
+            return None;
+        }
+        self.open.push(Open { indent, is_map });
+        Some(())
+    }
+
     fn open_collection(
         &mut self,
         open_at: usize,
@@ -283,10 +301,7 @@ impl<'t> Reader<'t> {
         indent: usize,
         is_item: bool,
     ) -> Option<()> {
-        self.open.push(Open {
-            indent,
-            is_map: !is_item,
-        });
+        self.enter(indent, !is_item)?;
         self.push(
             Event::Open {
                 is_map: !is_item,
@@ -321,11 +336,7 @@ impl<'t> Reader<'t> {
             return None;
         }
         if key_length(contents).is_some() {
-            let indent = contents_at - self.line_start;
-            self.open.push(Open {
-                indent,
-                is_map: true,
-            });
+            self.enter(contents_at - self.line_start, true)?;
             self.push(
                 Event::Open {
                     is_map: true,
@@ -485,14 +496,17 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// A literal block scalar (`|`, `|-`, `|+`) whose header is at `at`: it takes the lines
-    /// below it that are indented as its first, which must be more than its collection.
+    /// A literal block scalar (`|`, `|-`, `|+`, nothing after it) whose header is at `at`: it
+    /// takes the lines below it that are indented as its first, more than its collection.
     fn literal(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
         let text = self.text;
         let header = &text[at + 1..end];
         let (keep, strip) = (header.starts_with('+'), header.starts_with('-'));
         let indicator_end = at + 1 + usize::from(keep || strip);
-        self.line_end(indicator_end, end, line)?;
+        // granit-parser gives a comment on the header after the scalar, not before: left to it.
+        if !text[indicator_end..end].trim_start_matches(' ').is_empty() {
+            return None;
+        }
         let parent_indent = self.open.last()?.indent;
         let first_start = end + 1;
         if first_start >= text.len() {
@@ -599,6 +613,9 @@ fn key_length(text: &str) -> Option<usize> {
     loop {
         let colon = from + memchr(b':', &bytes[from..])?;
         if bytes.get(colon + 1).is_none_or(|&b| b == b' ') {
+            if colon > MAX_KEY_LENGTH {
+                return None;
+            }
             let key = &text[..colon];
             if key.ends_with(' ') || memmem::find(key.as_bytes(), b" #").is_some() {
                 return None;
@@ -806,6 +823,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn long_keys_are_left_to_the_full_parser() {
+        let key = |length: usize| format!("{}: v\n", "k".repeat(length));
+        assert!(taken_and_same(&key(MAX_KEY_LENGTH)));
+        assert!(taken_and_same(&format!("- {}", key(MAX_KEY_LENGTH))));
+        for text in [key(MAX_KEY_LENGTH + 1), format!("- {}", key(1100))] {
+            assert!(events(&text).is_none());
+        }
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), key(1100));
+        assert!(YamlFile::parse(&source).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_left_to_the_full_parser() {
+        let nested = |depth: usize| -> String {
+            (0..depth)
+                .map(|level| format!("{}k{level}:\n", " ".repeat(level)))
+                .chain([format!("{}v: x\n", " ".repeat(depth))])
+                .collect()
+        };
+        assert!(taken_and_same(&nested(MAX_DEPTH - 1)));
+        assert!(events(&nested(MAX_DEPTH)).is_none());
+        // granit-parser refuses what its limit does not allow, as before this reader.
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), nested(3_000));
+        assert!(YamlFile::parse(&source).is_err());
+    }
+
     /// Every file of `fixtures/` (and of the folders `FLUX_IMAGE_LINT_YAML_CORPUS` names,
     /// `:`-separated, to try real repositories): what this reader takes, it reads as granit-parser
     /// does.
@@ -896,6 +940,24 @@ mod tests {
                 "image: r/a:v1 # {\"$imagepolicy\": \"ns:p\"}",
                 "ü: ✓",
                 "k: 'a' x",
+                "k\u{a0}: v",
+                "k: v\u{a0}",
+                "k: \u{a0}v",
+                "k: a,b",
+                "k: a]",
+                "k: x}y",
+                "- a]",
+                "k: [a b, 'c''d']",
+                "k: ...",
+                "k: a #b #c",
+                "k: |-",
+                "k: |+ # c",
+                "  x",
+                "k: [\"\"]",
+                "k: [a, ]",
+                "k: ['",
+                "k: ''",
+                "k: \"\"",
             ]);
             (0usize..7, body).prop_map(|(indent, body)| format!("{}{body}", " ".repeat(indent)))
         }
