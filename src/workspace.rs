@@ -104,7 +104,7 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
                 .iter()
                 .any(|pattern| pattern.find(bytes).is_some()))
         || path.ends_with(TEST_FILE_SUFFIX)
-        || model::kustomization::is_kustomization_name(path.rsplit('/').next().unwrap_or(path))
+        || is_kustomization_name(crate::walk::file_name(path))
         || Some(path) == config_path
 }
 

@@ -42,8 +42,13 @@ pub(super) fn events(text: &str) -> Option<impl Iterator<Item = Located<'_>>> {
         reader.line(line_start, line_end, line)?;
         (line_start, line) = reader.resume_at.take().unwrap_or((line_end + 1, line + 1));
     }
-    // The line of the end of the text: past the last line break.
-    let end_line = 1 + memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    // The line of the end of the text: the one after the last line read, unless no line break
+    // ends that line.
+    let end_line = if text.is_empty() || text.ends_with('\n') {
+        line
+    } else {
+        line - 1
+    };
     reader.finish(end_line)?;
     Some(merge(reader.structure, reader.comments))
 }
@@ -228,11 +233,11 @@ impl<'t> Reader<'t> {
                 let indentless = indent == map.indent && is_item;
                 if indentless {
                     let contents = rest[1..].trim_start_matches(' ');
-                    if !(contents.is_empty() || contents.starts_with('#')) {
-                        open_at = end - contents.len();
+                    open_at = if contents.is_empty() || contents.starts_with('#') {
+                        end
                     } else {
-                        open_at = end;
-                    }
+                        end - contents.len()
+                    };
                 }
                 let nested = indent > map.indent || indentless;
                 if !nested {
@@ -240,41 +245,37 @@ impl<'t> Reader<'t> {
                 }
                 nested
             }
-            Pending::Item => indent > self.open.last()?.indent,
+            Pending::Item if indent > self.open.last()?.indent => true,
+            // An item left without a value.
+            Pending::Item => return None,
         };
         if opens {
             self.pending = Pending::Nothing;
-        } else {
-            if matches!(self.pending, Pending::Item) {
-                return None;
-            }
-            while let Some(top) = self.open.last() {
-                let deeper = top.indent > indent;
-                let sequence_ends = !top.is_map && top.indent == indent && !is_item;
-                if !(deeper || sequence_ends) {
-                    break;
-                }
-                self.close(at, line);
-            }
-            match self.open.last() {
-                Some(top) if top.indent == indent && top.is_map != is_item => {}
-                Some(_) => return None,
-                None => {
-                    if self.has_root {
-                        return None;
-                    }
-                    if !self.in_document {
-                        self.push(Event::DocumentStart, at, at, line);
-                        self.in_document = true;
-                        self.document_marker = None;
-                    }
-                    self.has_root = true;
-                    return self.open_collection(at, at, end, line, indent, is_item);
-                }
-            }
-        }
-        if opens {
             return self.open_collection(open_at, at, end, line, indent, is_item);
+        }
+        while let Some(top) = self.open.last() {
+            let deeper = top.indent > indent;
+            let sequence_ends = !top.is_map && top.indent == indent && !is_item;
+            if !(deeper || sequence_ends) {
+                break;
+            }
+            self.close(at, line);
+        }
+        match self.open.last() {
+            Some(top) if top.indent == indent && top.is_map != is_item => {}
+            Some(_) => return None,
+            None => {
+                if self.has_root {
+                    return None;
+                }
+                if !self.in_document {
+                    self.push(Event::DocumentStart, at, at, line);
+                    self.in_document = true;
+                    self.document_marker = None;
+                }
+                self.has_root = true;
+                return self.open_collection(at, at, end, line, indent, is_item);
+            }
         }
         if is_item {
             self.item(at, end, line)
@@ -336,17 +337,8 @@ impl<'t> Reader<'t> {
             return None;
         }
         if key_length(contents).is_some() {
-            self.enter(contents_at - self.line_start, true)?;
-            self.push(
-                Event::Open {
-                    is_map: true,
-                    flow: false,
-                },
-                contents_at,
-                contents_at,
-                line,
-            );
-            return self.entry(contents_at, end, line);
+            let indent = contents_at - self.line_start;
+            return self.open_collection(contents_at, contents_at, end, line, indent, false);
         }
         self.value(contents_at, end, line)
     }
