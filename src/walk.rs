@@ -503,14 +503,7 @@ impl FileSet {
 /// file deleted from the work tree. A special file (FIFO, device) or a larger file is an error,
 /// refused before it is read.
 fn read_regular_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
-    match std::fs::symlink_metadata(path) {
-        Ok(metadata) if metadata.is_symlink() || metadata.is_dir() => Ok(None),
-        Ok(metadata) => crate::limits::read_lstated_file(path, &metadata, limit)
-            .map(Some)
-            .map_err(|error| error.to_string()),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(error.to_string()),
-    }
+    crate::limits::read_listed_file(path, limit).map_err(|error| error.to_string())
 }
 
 /// A commit's file within `limit`, as [`read_regular_file`] reads one from disk.

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -573,7 +574,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         self.read.insert(k.file);
         // Kept as resources are added: rebuilding it for each entry made a kustomization of n
         // resources cost n² identities.
-        let mut ids: HashSet<ResId> = resources.iter().map(Resource::current_id).collect();
+        let mut ids = Ids::of(resources);
         for entry in &k.resources {
             let added = self.add_resource(k, entry)?;
             append_all(resources, &mut ids, added, entry.origin)?;
@@ -1066,23 +1067,65 @@ fn merge(
 /// Adds one entry's resources; `ids` holds the identities of `resources`.
 fn append_all(
     resources: &mut Vec<Resource>,
-    ids: &mut HashSet<ResId>,
+    ids: &mut Ids,
     added: Vec<Resource>,
     origin: Origin,
 ) -> Result<(), BuildError> {
+    ids.0.reserve(added.len());
     for resource in added {
-        let id = resource.current_id();
-        if ids.contains(&id) {
+        if !ids.add(&resource, resources) {
             return Err(BuildError {
                 cause: Cause::DuplicateId,
-                message: format!("{id} is defined twice in this build (kustomize: may not add resource with an already registered id)"),
+                message: format!("{} is defined twice in this build (kustomize: may not add resource with an already registered id)", resource.current_id()),
                 origin,
             });
         }
-        ids.insert(id);
         resources.push(resource);
     }
     Ok(())
+}
+
+/// The current identities of a build's resources, to refuse a second resource with one as
+/// kustomize does. Kept as hashes computed in place: a build of thousands of resources built
+/// and hashed five strings for each, at every level it passed (most of a large build's time);
+/// the resources are compared only when a hash repeats.
+#[derive(Default)]
+struct Ids(HashSet<u64>);
+
+impl Ids {
+    fn of(resources: &[Resource]) -> Ids {
+        let mut ids = Ids(HashSet::with_capacity(resources.len()));
+        for (index, resource) in resources.iter().enumerate() {
+            ids.add(resource, &resources[..index]);
+        }
+        ids
+    }
+
+    /// Counts `resource` in; false when one of `earlier` (those counted before) has its
+    /// identity.
+    fn add(&mut self, resource: &Resource, earlier: &[Resource]) -> bool {
+        let (group, version) = resource.group_version();
+        let mut hasher = std::hash::DefaultHasher::new();
+        let id = (
+            group,
+            version,
+            resource.kind(),
+            resource.name(),
+            resource.effective_namespace(),
+        );
+        id.hash(&mut hasher);
+        self.0.insert(hasher.finish())
+            || !earlier.iter().any(|other| {
+                let (group, version) = other.group_version();
+                (
+                    group,
+                    version,
+                    other.kind(),
+                    other.name(),
+                    other.effective_namespace(),
+                ) == id
+            })
+    }
 }
 
 fn set_namespace(resources: &mut [Resource], namespace: &Text) -> Result<(), BuildError> {
@@ -1097,9 +1140,9 @@ fn set_namespace(resources: &mut [Resource], namespace: &Text) -> Result<(), Bui
         }
         resource.set_metadata("namespace", namespace);
     }
-    let mut ids = HashSet::new();
-    for resource in resources.iter() {
-        if !ids.insert(resource.current_id()) {
+    let mut ids = Ids(HashSet::with_capacity(resources.len()));
+    for (index, resource) in resources.iter().enumerate() {
+        if !ids.add(resource, &resources[..index]) {
             return Err(BuildError {
                 cause: Cause::DuplicateId,
                 message: format!(
