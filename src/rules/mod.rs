@@ -154,6 +154,12 @@ pub struct Context<'a> {
     repository_tags: HashMap<String, BTreeSet<String>>,
     /// Per file, what several rules ask of each of its markers, worked out on the first ask.
     marker_facts: Vec<OnceLock<Vec<MarkerFacts<'a>>>>,
+    /// Every unblocked marker's current tag, classified, with the markers that were blocked:
+    /// the three tag rules ask with the same ones blocked, and classifying is their cost.
+    current_tags: OnceLock<(
+        HashSet<(usize, usize)>,
+        Vec<tag_filtered_out::CurrentTag<'a>>,
+    )>,
 }
 
 /// What the rules ask of one marker, once: its policy and its value as an image reference.
@@ -257,15 +263,19 @@ impl<'a> Context<'a> {
     }
 
     fn marker_facts(&self, site: &MarkerSite) -> &MarkerFacts<'a> {
-        let facts = self.marker_facts[site.file_index].get_or_init(|| {
-            let file = self.file(site.file_index);
+        &self.facts_of_file(site.file_index)[site.marker_index]
+    }
+
+    fn facts_of_file(&self, file_index: usize) -> &[MarkerFacts<'a>] {
+        self.marker_facts[file_index].get_or_init(|| {
+            let file = self.file(file_index);
             file.markers
                 .markers
                 .iter()
                 .map(|marker| MarkerFacts {
                     policy: self
                         .workspace
-                        .marker_policy(site.file_index, &marker.setter.policy),
+                        .marker_policy(file_index, &marker.setter.policy),
                     image: match (&marker.placement, marker.setter.kind) {
                         (Placement::Applied(value), SetterKind::Image | SetterKind::Name) => {
                             ImageRef::parse(&value.value).ok()
@@ -274,8 +284,7 @@ impl<'a> Context<'a> {
                     },
                 })
                 .collect()
-        });
-        &facts[site.marker_index]
+        })
     }
 
     /// ` (set by FILE:LINE)` when a field of an object was written elsewhere than the object
@@ -373,7 +382,17 @@ impl<'a> Context<'a> {
             cluster_flux,
             repository_tags: HashMap::new(),
             marker_facts: workspace.files.iter().map(|_| OnceLock::new()).collect(),
+            current_tags: OnceLock::new(),
         };
+        // Every rule about markers asks for their facts: worked out on the workspace's threads.
+        let with_markers: Vec<usize> = cx
+            .files()
+            .filter(|(_, file)| !file.markers.markers.is_empty())
+            .map(|(index, _)| index)
+            .collect();
+        crate::parallel::map(&with_markers, jobs, |&file| {
+            cx.facts_of_file(file);
+        });
         cx.repository_tags = cx.gather_repository_tags();
         cx
     }

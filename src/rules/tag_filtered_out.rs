@@ -1,6 +1,8 @@
 //! Rule `tag-filtered-out`; its documentation is `RULE.docs`. Also owns reading a marker's current
 //! tag and classifying it with the policy, shared with `tag-not-semver` and `tag-out-of-range`.
 
+use std::borrow::Cow;
+
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::objects::{FluxObject, Spec};
 use crate::policy::Outcome;
@@ -40,6 +42,7 @@ tag. Pattern tests (`tests:` in `.flux-image-lint.yaml`) keep it that way.
 };
 
 /// A marker's current tag, classified by its policy.
+#[derive(Clone)]
 pub(super) struct CurrentTag<'a> {
     pub file: usize,
     pub span: Span,
@@ -51,8 +54,23 @@ pub(super) struct CurrentTag<'a> {
     pub ceiling: Severity,
 }
 
-/// Every unblocked marker's current tag, classified by its policy.
-pub(super) fn current_tags<'a>(cx: &Context<'a>, findings: &Findings) -> Vec<CurrentTag<'a>> {
+/// Every unblocked marker's current tag, classified by its policy: worked out once for the
+/// rules that ask with the same markers blocked.
+pub(super) fn current_tags<'c, 'a>(
+    cx: &'c Context<'a>,
+    findings: &Findings,
+) -> Cow<'c, [CurrentTag<'a>]> {
+    let (blocked, tags) = cx
+        .current_tags
+        .get_or_init(|| (findings.blocked_markers.clone(), classify(cx, findings)));
+    if *blocked == findings.blocked_markers {
+        Cow::Borrowed(tags)
+    } else {
+        Cow::Owned(classify(cx, findings))
+    }
+}
+
+fn classify<'a>(cx: &Context<'a>, findings: &Findings) -> Vec<CurrentTag<'a>> {
     cx.live_markers(findings)
         .into_iter()
         .filter_map(|(site, value)| current_tag(cx, &site, value))
@@ -98,7 +116,7 @@ fn is_floating(tag: &str) -> bool {
 }
 
 fn check(cx: &Context, out: &mut Findings) {
-    for current in current_tags(cx, out) {
+    for current in current_tags(cx, out).iter() {
         let message = match &current.outcome {
             Outcome::Excluded { pattern } => format!(
                 "tag `{}` is dropped by the ImageRepository's exclusionList entry `{pattern}`, so policy `{}` never selects it",

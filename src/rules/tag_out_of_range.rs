@@ -40,7 +40,7 @@ prereleases, or pin the tag back inside it.
 fn check(cx: &Context, out: &mut Findings) {
     let found = current_tags(cx, out);
     for current in found
-        .into_iter()
+        .iter()
         .filter(|c| c.outcome == Outcome::OutOfRange)
     {
         let (range, set_by) = match &current.policy.spec {
@@ -61,7 +61,7 @@ fn check(cx: &Context, out: &mut Findings) {
             .compiled(current.policy)
             .and_then(|compiled| compiled.range_admits_above(&current.tag))
             .unwrap_or(false);
-        let value = current.extracted.unwrap_or_else(|| current.tag.clone());
+        let value = current.extracted.as_deref().unwrap_or(&current.tag);
         let prerelease_hint = if value.contains('-') && !range.contains('-') {
             " (a prerelease passes only a range that names a prerelease, e.g. `>=1.0.0-0`)"
         } else {
