@@ -2,7 +2,7 @@
 //! the kustomizations name, the model of what Flux applies and its objects indexed, ready for
 //! the rules. Glue for walk → scan → model; owns no rule.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -13,8 +13,7 @@ use crate::flux::index::FluxIndex;
 use crate::flux::objects::API_GROUP;
 use crate::flux::objects::{FluxObject, PolicySpec};
 use crate::flux::versions::PIN_PATTERNS;
-use crate::model::kustomization::{is_kustomization_name, Kustomization};
-use crate::model::render::BuildError;
+use crate::model::kustomization::is_kustomization_name;
 use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlErrorKind, YamlFile};
@@ -172,17 +171,18 @@ impl Workspace {
         // files the walk did not read (a `.json` resource, one outside `include`).
         let unloaded: Vec<String> = referenced
             .patches
-            .into_iter()
+            .iter()
             .chain(
                 referenced
                     .resources
-                    .into_iter()
-                    .filter(|path| !walked.contains(path)),
+                    .iter()
+                    .filter(|path| !walked.contains(*path)),
             )
             // Flux has only the files the repository holds (git tracks, for one).
-            .filter(|path| !loaded.contains(path) && file_set.contains(path))
+            .filter(|path| !loaded.contains(*path) && file_set.contains(path))
+            .cloned()
             .collect();
-        let referenced = crate::parallel::map(&unloaded, jobs, |path| {
+        let read_since = crate::parallel::map(&unloaded, jobs, |path| {
             let bytes = file_set.read_file(path, config.max_file_size)?;
             Some(ScannedFile {
                 applied: file_set.is_applied(path),
@@ -190,22 +190,25 @@ impl Workspace {
             })
         });
         let first_read = files.len();
-        files.extend(referenced.into_iter().flatten());
+        files.extend(read_since.into_iter().flatten());
         // Read again only when a file read since is a kustomization (named as a resource).
-        let kustomizations = if files[first_read..]
+        let scanned = if files[first_read..]
             .iter()
             .any(|file| is_kustomization_name(crate::walk::file_name(&file.source.path)))
         {
-            model::read_kustomizations(&files)
+            Scanned::new(files)
         } else {
-            kustomizations
+            Scanned {
+                files,
+                kustomizations: model::Kustomizations {
+                    by_dir: kustomizations,
+                    referenced,
+                },
+            }
         };
         Workspace::index(
             file_set,
-            Scanned {
-                files,
-                kustomizations,
-            },
+            scanned,
             yaml_paths,
             read_errors,
             counted.into_inner(),
@@ -439,15 +442,14 @@ impl Workspace {
 /// The files a load parsed, and the kustomizations among them.
 struct Scanned {
     files: Vec<ScannedFile>,
-    kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
+    kustomizations: model::Kustomizations,
 }
 
 impl Scanned {
     fn new(files: Vec<ScannedFile>) -> Scanned {
-        let kustomizations = model::read_kustomizations(&files);
         Scanned {
+            kustomizations: model::Kustomizations::read(&files),
             files,
-            kustomizations,
         }
     }
 }

@@ -361,11 +361,11 @@ fn written_roots(
 ) -> (Vec<FluxKustomization>, Vec<FluxKustomization>) {
     // A file kustomizations name only as a patch holds patches, not objects: a Flux
     // Kustomization there (a bootstrap's `path` set per cluster) is no root of its own.
-    let referenced = super::referenced_files(sources.kustomizations);
     let mut kustomizations = Vec::new();
     let mut instances = Vec::new();
     for (index, file) in sources.files.iter().enumerate() {
         let path = &file.source.path;
+        let referenced = sources.referenced;
         if referenced.patches.contains(path) && !referenced.resources.contains(path) {
             continue;
         }
@@ -1033,6 +1033,7 @@ mod tests {
             files: &workspace.files,
             by_path: &by_path,
             kustomizations: &workspace.model.kustomizations,
+            referenced: &workspace.model.referenced,
             disk: Default::default(),
         };
         let file = |path: &str| by_path[path];

@@ -44,6 +44,8 @@ pub struct Render {
 pub struct Model {
     /// Every kustomization of the workspace by folder (or why it cannot be read).
     pub kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
+    /// The files they name.
+    pub referenced: Referenced,
     pub renders: Vec<Render>,
     /// Kustomize build failures, each once, at its cause.
     pub build_errors: Vec<BuildError>,
@@ -171,8 +173,24 @@ pub fn read_kustomizations(
     kustomizations
 }
 
+/// A repository's kustomizations by folder (or why one cannot be read), and the files they
+/// name: read once per load.
+pub struct Kustomizations {
+    pub by_dir: BTreeMap<String, Result<Kustomization, BuildError>>,
+    pub referenced: Referenced,
+}
+
+impl Kustomizations {
+    pub fn read(files: &[ScannedFile]) -> Kustomizations {
+        let by_dir = read_kustomizations(files);
+        let referenced = referenced_files(&by_dir);
+        Kustomizations { by_dir, referenced }
+    }
+}
+
 /// Files the kustomizations name: resources that are not folders with a kustomization, and
 /// patch files. What a build reads besides the kustomizations themselves.
+#[derive(Debug, Default)]
 pub struct Referenced {
     pub resources: BTreeSet<String>,
     pub patches: BTreeSet<String>,
@@ -213,7 +231,10 @@ impl Model {
         tree: &FileSet,
         files: &[ScannedFile],
         yaml_paths: &BTreeSet<String>,
-        kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
+        Kustomizations {
+            by_dir: kustomizations,
+            referenced,
+        }: Kustomizations,
         default_namespace: &str,
         builder: &Builder,
         jobs: usize,
@@ -225,6 +246,7 @@ impl Model {
             files,
             by_path: &by_path,
             kustomizations: &kustomizations,
+            referenced: &referenced,
             disk: Default::default(),
         };
         let mut model = Model::default();
@@ -270,6 +292,7 @@ impl Model {
             None => model.build_roots(&sources, &mut objects, default_namespace, builder, jobs),
         }
         model.kustomizations = kustomizations;
+        model.referenced = referenced;
         (model, objects)
     }
 
@@ -321,7 +344,8 @@ impl Model {
         });
         // Patch files are read by builds, never applied as objects.
         reached.extend(
-            referenced_files(sources.kustomizations)
+            sources
+                .referenced
                 .patches
                 .iter()
                 .filter_map(|p| sources.by_path.get(p).copied()),
@@ -438,6 +462,7 @@ impl Model {
             files,
             by_path: &by_path,
             kustomizations: &self.kustomizations,
+            referenced: &self.referenced,
             disk: Default::default(),
         };
         render::build(&sources, dir)

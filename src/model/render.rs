@@ -30,6 +30,8 @@ pub struct Sources<'a> {
     pub files: &'a [ScannedFile],
     pub by_path: &'a HashMap<String, usize>,
     pub kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
+    /// The files the kustomizations name.
+    pub referenced: &'a super::Referenced,
     pub disk: Disk,
 }
 

@@ -154,12 +154,9 @@ pub struct Context<'a> {
     repository_tags: HashMap<String, BTreeSet<String>>,
     /// Per file, what several rules ask of each of its markers, worked out on the first ask.
     marker_facts: Vec<OnceLock<Vec<MarkerFacts<'a>>>>,
-    /// Every unblocked marker's current tag, classified, with the markers that were blocked:
-    /// the three tag rules ask with the same ones blocked, and classifying is their cost.
-    current_tags: OnceLock<(
-        HashSet<(usize, usize)>,
-        Vec<tag_filtered_out::CurrentTag<'a>>,
-    )>,
+    /// Every unblocked marker's current tag, classified: the three tag rules ask with the same
+    /// markers blocked, and classifying is their cost.
+    current_tags: OnceLock<tag_filtered_out::Classified<'a>>,
 }
 
 /// What the rules ask of one marker, once: its policy and its value as an image reference.
@@ -390,8 +387,14 @@ impl<'a> Context<'a> {
             .filter(|(_, file)| !file.markers.markers.is_empty())
             .map(|(index, _)| index)
             .collect();
-        crate::parallel::map(&with_markers, jobs, |&file| {
-            cx.facts_of_file(file);
+        // In a few slices: handing out one file at a time cost more than the work.
+        let slices: Vec<&[usize]> = with_markers
+            .chunks(with_markers.len().div_ceil(4 * jobs).max(1))
+            .collect();
+        crate::parallel::map(&slices, jobs, |files| {
+            for &file in *files {
+                cx.facts_of_file(file);
+            }
         });
         cx.repository_tags = cx.gather_repository_tags();
         cx

@@ -2,6 +2,7 @@
 //! tag and classifying it with the policy, shared with `tag-not-semver` and `tag-out-of-range`.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::objects::{FluxObject, Spec};
@@ -54,17 +55,24 @@ pub(super) struct CurrentTag<'a> {
     pub ceiling: Severity,
 }
 
+/// The current tags of the markers not blocked when they were classified.
+pub(super) struct Classified<'a> {
+    blocked: HashSet<(usize, usize)>,
+    tags: Vec<CurrentTag<'a>>,
+}
+
 /// Every unblocked marker's current tag, classified by its policy: worked out once for the
 /// rules that ask with the same markers blocked.
 pub(super) fn current_tags<'c, 'a>(
     cx: &'c Context<'a>,
     findings: &Findings,
 ) -> Cow<'c, [CurrentTag<'a>]> {
-    let (blocked, tags) = cx
-        .current_tags
-        .get_or_init(|| (findings.blocked_markers.clone(), classify(cx, findings)));
-    if *blocked == findings.blocked_markers {
-        Cow::Borrowed(tags)
+    let classified = cx.current_tags.get_or_init(|| Classified {
+        blocked: findings.blocked_markers.clone(),
+        tags: classify(cx, findings),
+    });
+    if classified.blocked == findings.blocked_markers {
+        Cow::Borrowed(&classified.tags)
     } else {
         Cow::Owned(classify(cx, findings))
     }

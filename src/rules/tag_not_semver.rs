@@ -35,10 +35,7 @@ numbers, or `extract` a SemVer-shaped part of the tag.
 
 fn check(cx: &Context, out: &mut Findings) {
     let found = current_tags(cx, out);
-    for current in found
-        .iter()
-        .filter(|c| c.outcome == Outcome::NotSemver)
-    {
+    for current in found.iter().filter(|c| c.outcome == Outcome::NotSemver) {
         let value = current.extracted.as_deref().unwrap_or(&current.tag);
         let shown = if value == current.tag {
             format!("`{value}`")

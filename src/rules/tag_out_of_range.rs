@@ -39,10 +39,7 @@ prereleases, or pin the tag back inside it.
 
 fn check(cx: &Context, out: &mut Findings) {
     let found = current_tags(cx, out);
-    for current in found
-        .iter()
-        .filter(|c| c.outcome == Outcome::OutOfRange)
-    {
+    for current in found.iter().filter(|c| c.outcome == Outcome::OutOfRange) {
         let (range, set_by) = match &current.policy.spec {
             Spec::Policy(spec) => spec
                 .choices
