@@ -14,6 +14,19 @@ pub fn map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Syn
     results
 }
 
+/// `f` of consecutive slices of `items` (a few per thread), in order: for many small items, where
+/// handing out one at a time would cost more than the work.
+pub fn map_slices<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    f: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    let slices: Vec<&[T]> = items
+        .chunks(items.len().div_ceil(4 * jobs.max(1)).max(1))
+        .collect();
+    map(&slices, jobs, |slice| f(slice))
+}
+
 /// `f` of each item on up to `jobs` worker threads, handed to `consume` on the calling thread in
 /// the items' order as soon as its predecessors are: the consumer overlaps the work. A worker
 /// starts an item only when fewer than `jobs` results wait before it, so that few results (a
@@ -158,6 +171,11 @@ mod tests {
                 seen.push((index, square))
             });
             assert!(seen.iter().enumerate().all(|(i, &(index, _))| i == index));
+            let by_slices: Vec<u64> = map_slices(&items, jobs, |slice| {
+                slice.iter().map(slow_square).collect::<Vec<_>>()
+            })
+            .concat();
+            assert_eq!(by_slices, expected, "jobs {jobs}");
         }
         assert!(map(&[] as &[u64], 4, slow_square).is_empty());
     }

@@ -162,7 +162,7 @@ impl Workspace {
             false
         });
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
-        let kustomizations = model::read_kustomizations(&files);
+        let kustomizations = model::read_kustomizations(&files, jobs);
         let loaded: std::collections::HashSet<String> =
             files.iter().map(|f| f.source.path.clone()).collect();
         let referenced = model::referenced_files(&kustomizations);
@@ -196,7 +196,7 @@ impl Workspace {
             .iter()
             .any(|file| is_kustomization_name(crate::walk::file_name(&file.source.path)))
         {
-            Scanned::new(files)
+            Scanned::new(files, jobs)
         } else {
             Scanned {
                 files,
@@ -247,7 +247,7 @@ impl Workspace {
         }
         Workspace::index(
             file_set,
-            Scanned::new(files),
+            Scanned::new(files, jobs),
             yaml_paths,
             read_errors,
             stats.files_scanned,
@@ -277,7 +277,7 @@ impl Workspace {
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
         Workspace::index(
             self.file_set,
-            Scanned::new(files),
+            Scanned::new(files, self.jobs),
             yaml_paths,
             self.read_errors,
             self.stats.files_scanned,
@@ -446,9 +446,9 @@ struct Scanned {
 }
 
 impl Scanned {
-    fn new(files: Vec<ScannedFile>) -> Scanned {
+    fn new(files: Vec<ScannedFile>, jobs: usize) -> Scanned {
         Scanned {
-            kustomizations: model::Kustomizations::read(&files),
+            kustomizations: model::Kustomizations::read(&files, jobs),
             files,
         }
     }

@@ -358,31 +358,46 @@ pub struct ClusterRender<'k> {
 fn written_roots(
     sources: &Sources,
     default_namespace: &str,
+    jobs: usize,
 ) -> (Vec<FluxKustomization>, Vec<FluxKustomization>) {
-    // A file kustomizations name only as a patch holds patches, not objects: a Flux
-    // Kustomization there (a bootstrap's `path` set per cluster) is no root of its own.
-    let mut kustomizations = Vec::new();
-    let mut instances = Vec::new();
-    for (index, file) in sources.files.iter().enumerate() {
-        let path = &file.source.path;
-        let referenced = sources.referenced;
-        if referenced.patches.contains(path) && !referenced.resources.contains(path) {
-            continue;
-        }
-        let Ok(yaml) = &file.yaml else { continue };
-        for &document in &yaml.documents {
-            let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
-            let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
-            if api_version.starts_with(KUSTOMIZE_GROUP) && kind == "Kustomization" {
-                let tree = Node::from_yaml(yaml, index, document);
-                kustomizations.extend(FluxKustomization::read(&tree, default_namespace));
-            } else if api_version.starts_with("fluxcd.controlplane.io/") && kind == "FluxInstance" {
-                let tree = Node::from_yaml(yaml, index, document);
-                instances.extend(flux_instance(&tree, default_namespace));
+    let indices: Vec<usize> = (0..sources.files.len()).collect();
+    let found = crate::parallel::map_slices(&indices, jobs, |indices| {
+        let mut kustomizations = Vec::new();
+        let mut instances = Vec::new();
+        for &index in indices {
+            let file = &sources.files[index];
+            let path = &file.source.path;
+            // A file kustomizations name only as a patch holds patches, not objects: a Flux
+            // Kustomization there (a bootstrap's `path` set per cluster) is no root of its own.
+            let referenced = sources.referenced;
+            if referenced.patches.contains(path) && !referenced.resources.contains(path) {
+                continue;
+            }
+            let Ok(yaml) = &file.yaml else { continue };
+            for &document in &yaml.documents {
+                let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
+                let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
+                if api_version.starts_with(KUSTOMIZE_GROUP) && kind == "Kustomization" {
+                    let tree = Node::from_yaml(yaml, index, document);
+                    kustomizations.extend(FluxKustomization::read(&tree, default_namespace));
+                } else if api_version.starts_with("fluxcd.controlplane.io/")
+                    && kind == "FluxInstance"
+                {
+                    let tree = Node::from_yaml(yaml, index, document);
+                    instances.extend(flux_instance(&tree, default_namespace));
+                }
             }
         }
-    }
-    (kustomizations, instances)
+        (kustomizations, instances)
+    });
+    found.into_iter().fold(
+        (Vec::new(), Vec::new()),
+        |(mut kustomizations, mut instances), (more_kustomizations, more_instances)| {
+            kustomizations.extend(more_kustomizations);
+            instances.extend(more_instances);
+            (kustomizations, instances)
+        },
+    )
 }
 
 /// Bootstraps laid out per cluster by a kustomization (`clusters/<c>/flux-system`) that takes
@@ -557,7 +572,7 @@ pub fn discover(
     notes: &mut Vec<Note>,
     mut on_render: impl FnMut(ClusterRender),
 ) -> Option<Vec<Cluster>> {
-    let (mut written, instances) = written_roots(sources, default_namespace);
+    let (mut written, instances) = written_roots(sources, default_namespace, jobs);
     if written.is_empty() && instances.is_empty() {
         return None;
     }

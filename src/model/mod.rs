@@ -115,42 +115,17 @@ impl Builder {
 /// kustomize's error.
 pub fn read_kustomizations(
     files: &[ScannedFile],
+    jobs: usize,
 ) -> BTreeMap<String, Result<Kustomization, BuildError>> {
+    let indices: Vec<usize> = (0..files.len()).collect();
+    let read = crate::parallel::map_slices(&indices, jobs, |indices| {
+        indices
+            .iter()
+            .filter_map(|&index| read_kustomization(files, index))
+            .collect::<Vec<_>>()
+    });
     let mut kustomizations = BTreeMap::new();
-    for (index, file) in files.iter().enumerate() {
-        let path = file.source.path.as_str();
-        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-        if !is_kustomization_name(name) {
-            continue;
-        }
-        let read = match &file.yaml {
-            Ok(yaml) => match yaml.documents.first() {
-                Some(&document) => {
-                    kustomization::read(dir, index, &Node::from_yaml(yaml, index, document))
-                        .map_err(|invalid| BuildError {
-                            cause: Cause::InvalidKustomization,
-                            message: invalid.message,
-                            origin: invalid.origin,
-                        })
-                }
-                None => Err(BuildError {
-                    cause: Cause::InvalidKustomization,
-                    message: "kustomization.yaml is empty".to_string(),
-                    origin: Origin {
-                        file: index,
-                        span: Default::default(),
-                    },
-                }),
-            },
-            Err(error) => Err(BuildError {
-                cause: Cause::InvalidKustomization,
-                message: format!("not valid YAML: {}", error.message),
-                origin: Origin {
-                    file: index,
-                    span: crate::source::Span::new(error.offset, error.offset),
-                },
-            }),
-        };
+    for (dir, index, read) in read.into_iter().flatten() {
         let duplicate = kustomizations.contains_key(dir);
         kustomizations.insert(
             dir.to_string(),
@@ -173,6 +148,49 @@ pub fn read_kustomizations(
     kustomizations
 }
 
+/// The kustomization file at `files[index]` (with its folder), read; `None` for another file.
+fn read_kustomization(
+    files: &[ScannedFile],
+    index: usize,
+) -> Option<(&str, usize, Result<Kustomization, BuildError>)> {
+    let file = &files[index];
+    let path = file.source.path.as_str();
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    if !is_kustomization_name(name) {
+        return None;
+    }
+    let read = match &file.yaml {
+        Ok(yaml) => match yaml.documents.first() {
+            Some(&document) => {
+                kustomization::read(dir, index, &Node::from_yaml(yaml, index, document)).map_err(
+                    |invalid| BuildError {
+                        cause: Cause::InvalidKustomization,
+                        message: invalid.message,
+                        origin: invalid.origin,
+                    },
+                )
+            }
+            None => Err(BuildError {
+                cause: Cause::InvalidKustomization,
+                message: "kustomization.yaml is empty".to_string(),
+                origin: Origin {
+                    file: index,
+                    span: Default::default(),
+                },
+            }),
+        },
+        Err(error) => Err(BuildError {
+            cause: Cause::InvalidKustomization,
+            message: format!("not valid YAML: {}", error.message),
+            origin: Origin {
+                file: index,
+                span: crate::source::Span::new(error.offset, error.offset),
+            },
+        }),
+    };
+    Some((dir, index, read))
+}
+
 /// A repository's kustomizations by folder (or why one cannot be read), and the files they
 /// name: read once per load.
 pub struct Kustomizations {
@@ -181,8 +199,8 @@ pub struct Kustomizations {
 }
 
 impl Kustomizations {
-    pub fn read(files: &[ScannedFile]) -> Kustomizations {
-        let by_dir = read_kustomizations(files);
+    pub fn read(files: &[ScannedFile], jobs: usize) -> Kustomizations {
+        let by_dir = read_kustomizations(files, jobs);
         let referenced = referenced_files(&by_dir);
         Kustomizations { by_dir, referenced }
     }

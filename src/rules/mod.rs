@@ -387,12 +387,8 @@ impl<'a> Context<'a> {
             .filter(|(_, file)| !file.markers.markers.is_empty())
             .map(|(index, _)| index)
             .collect();
-        // In a few slices: handing out one file at a time cost more than the work.
-        let slices: Vec<&[usize]> = with_markers
-            .chunks(with_markers.len().div_ceil(4 * jobs).max(1))
-            .collect();
-        crate::parallel::map(&slices, jobs, |files| {
-            for &file in *files {
+        crate::parallel::map_slices(&with_markers, jobs, |files| {
+            for &file in files {
                 cx.facts_of_file(file);
             }
         });
@@ -659,8 +655,12 @@ pub fn run(
     only_files: Option<&[String]>,
 ) -> (Vec<Diagnostic>, Summary) {
     let cx = Context::new(workspace, config, snapshot);
-    let findings = run_rules(&cx);
-    let mut suppressions = suppression::Suppressions::find(workspace);
+    // The files' suppression comments are found while the rules run.
+    let (findings, mut suppressions) = crate::parallel::join(
+        workspace.jobs,
+        || run_rules(&cx),
+        || suppression::Suppressions::find(workspace),
+    );
     let mut diagnostics: Vec<Diagnostic> = findings
         .into_iter()
         .filter_map(|finding| {

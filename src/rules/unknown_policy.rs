@@ -61,8 +61,8 @@ fn check(cx: &Context, out: &mut Findings) {
             .any(|file| file.source.text.contains("kind: ImagePolicy"));
     for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
-        let wanted = policy.to_string();
-        if is_unresolved(&wanted) {
+        if is_unresolved(&policy.namespace) || is_unresolved(&policy.name) {
+            let wanted = policy.to_string();
             out.push(
                 &RULE,
                 site.file_index,
@@ -73,22 +73,24 @@ fn check(cx: &Context, out: &mut Findings) {
             out.block(&site);
             continue;
         }
+        // Defined where the marker answers (most markers): known before the clusters are asked.
+        if some_file_unread
+            || cx.marker_facts(&site).policy.is_some()
+            || cx.config.external_policies.contains(policy)
+        {
+            continue;
+        }
         let clusters = cx.workspace.marker_clusters(site.file_index);
         // A render that may lack objects (a remote base) could define it: never guessed.
-        if some_file_unread
-            || cx
-                .workspace
-                .marker_policy(site.file_index, policy)
-                .is_some()
-            || cx.config.external_policies.contains(policy)
-            || cx
-                .workspace
-                .model
-                .may_lack_objects(site.file_index, &clusters)
+        if cx
+            .workspace
+            .model
+            .may_lack_objects(site.file_index, &clusters)
             || a_name_could_be(cx, &clusters, policy)
         {
             continue;
         }
+        let wanted = policy.to_string();
         let (severity, message, help) = if defines_no_policy {
             // An application repository whose image objects live in the cluster or in a fleet
             // repository: every policy is defined elsewhere, so none is known to be missing.
