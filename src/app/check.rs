@@ -144,12 +144,13 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
         "kustomize: {}",
         crate::model::Builder::from_setting(&config.kustomize).describe()
     );
-    let flux = rules::repository_flux(workspace, config);
+    let pins = rules::FilePins::find(workspace);
+    let flux = pins.repository_flux(config);
     match flux.assumption() {
         Some(note) => eprintln!("flux: {note}"),
         None => eprintln!("flux: {}", flux.description()),
     }
-    let cluster_flux = rules::cluster_flux(workspace, config);
+    let cluster_flux = pins.cluster_flux(workspace, config);
     for (index, cluster) in workspace.model.clusters.iter().enumerate() {
         let builds = workspace
             .model

@@ -362,10 +362,10 @@ impl<'a> Context<'a> {
                 (compile_policies(workspace), judged)
             },
             || {
-                crate::parallel::join(
-                    jobs,
-                    || repository_flux(workspace, config),
-                    || cluster_flux(workspace, config),
+                let pins = FilePins::find(workspace);
+                (
+                    pins.repository_flux(config),
+                    pins.cluster_flux(workspace, config),
                 )
             },
         );
@@ -494,37 +494,52 @@ pub fn value_rule_ceiling<'a>(
     }
 }
 
-/// The Flux the whole repository runs, from every file's pins and the config.
-pub fn repository_flux(workspace: &Workspace, config: &Config) -> ClusterFlux {
-    let files = workspace
-        .files
-        .iter()
-        .enumerate()
-        .map(|(i, file)| (i, &file.source, file.yaml.as_ref().ok()));
-    ClusterFlux::resolve(versions::detect(files), config, None)
-}
+/// Each file's Flux pins, found once (on the workspace's threads) for the repository's Flux and
+/// each cluster's, whose files are mostly the same.
+pub struct FilePins(Vec<Vec<versions::Pin>>);
 
-/// The Flux of each cluster whose own files pin a version (config `flux_version` for its path
-/// included); `None` where they pin nothing.
-pub fn cluster_flux(workspace: &Workspace, config: &Config) -> Vec<Option<ClusterFlux>> {
-    workspace
-        .model
-        .clusters
-        .iter()
-        .map(|cluster| {
-            let files = cluster.files.iter().map(|&i| {
-                let file = &workspace.files[i];
-                (i, &file.source, file.yaml.as_ref().ok())
-            });
-            let pins = versions::detect(files);
-            let configured = config
-                .flux_version
+impl FilePins {
+    pub fn find(workspace: &Workspace) -> FilePins {
+        let files: Vec<usize> = (0..workspace.files.len()).collect();
+        let pins = crate::parallel::map_slices(&files, workspace.jobs, |files| {
+            files
                 .iter()
-                .any(|setting| setting.cluster_path.as_deref() == Some(cluster.path.as_str()));
-            (!pins.is_empty() || configured)
-                .then(|| ClusterFlux::resolve(pins, config, Some(&cluster.path)))
-        })
-        .collect()
+                .map(|&index| {
+                    let file = &workspace.files[index];
+                    versions::detect(index, &file.source, file.yaml.as_ref().ok())
+                })
+                .collect::<Vec<_>>()
+        });
+        FilePins(pins.concat())
+    }
+
+    /// The Flux the whole repository runs, from every file's pins and the config.
+    pub fn repository_flux(&self, config: &Config) -> ClusterFlux {
+        ClusterFlux::resolve(self.0.concat(), config, None)
+    }
+
+    /// The Flux of each cluster whose own files pin a version (config `flux_version` for its
+    /// path included); `None` where they pin nothing.
+    pub fn cluster_flux(&self, workspace: &Workspace, config: &Config) -> Vec<Option<ClusterFlux>> {
+        workspace
+            .model
+            .clusters
+            .iter()
+            .map(|cluster| {
+                let pins: Vec<versions::Pin> = cluster
+                    .files
+                    .iter()
+                    .flat_map(|&file| self.0[file].iter().cloned())
+                    .collect();
+                let configured = config
+                    .flux_version
+                    .iter()
+                    .any(|setting| setting.cluster_path.as_deref() == Some(cluster.path.as_str()));
+                (!pins.is_empty() || configured)
+                    .then(|| ClusterFlux::resolve(pins, config, Some(&cluster.path)))
+            })
+            .collect()
+    }
 }
 
 /// A rule's result before severities and positions are applied.

@@ -27,26 +27,23 @@ pub const PIN_PATTERNS: &[&str] = &[
     "image-automation-controller:",
 ];
 
-/// Every pin in the files, each with the file index and span it was read from.
-pub fn detect<'a>(
-    files: impl IntoIterator<Item = (usize, &'a SourceFile, Option<&'a YamlFile>)>,
-) -> Vec<Pin> {
-    let mut pins = Vec::new();
-    for (index, source, yaml) in files {
-        let mut found = Vec::new();
-        found.extend(install_header(&source.text));
-        found.extend(controller_images(&source.text));
-        if let Some(yaml) = yaml {
-            found.extend(yaml_pins(&source.text, yaml));
-        }
-        pins.extend(found.into_iter().map(|(version, pin_source, span)| Pin {
+/// Every pin in a file (the workspace's file `index`), each with the span it was read from.
+pub fn detect(index: usize, source: &SourceFile, yaml: Option<&YamlFile>) -> Vec<Pin> {
+    let mut found = Vec::new();
+    found.extend(install_header(&source.text));
+    found.extend(controller_images(&source.text));
+    if let Some(yaml) = yaml {
+        found.extend(yaml_pins(&source.text, yaml));
+    }
+    found
+        .into_iter()
+        .map(|(version, pin_source, span)| Pin {
             version,
             source: pin_source,
             at: Some((index, span)),
             location: format!("{}:{}", source.path, source.position(span.start).line),
-        }));
-    }
-    pins
+        })
+        .collect()
 }
 
 type Found = (Option<Version>, PinSource, Span);
@@ -227,7 +224,7 @@ mod tests {
     fn pins_of(path: &str, text: &str) -> Vec<Pin> {
         let source = SourceFile::new(path.into(), path.into(), text.into());
         let yaml = YamlFile::parse(&source).ok();
-        detect([(7, &source, yaml.as_ref())])
+        detect(7, &source, yaml.as_ref())
     }
 
     #[test]
