@@ -300,13 +300,10 @@ impl FileSet {
             if self.read_as_regular(path) {
                 return PathKind::File;
             }
-            let on_disk = self.root.join(path);
-            return if on_disk.is_file() {
-                PathKind::File
-            } else if on_disk.is_dir() {
-                PathKind::Dir
-            } else {
-                PathKind::Missing
+            return match std::fs::metadata(self.root.join(path)) {
+                Ok(metadata) if metadata.is_file() => PathKind::File,
+                Ok(metadata) if metadata.is_dir() => PathKind::Dir,
+                _ => PathKind::Missing,
             };
         };
         let path = path.trim_end_matches('/');

@@ -663,7 +663,13 @@ impl<'s, 'a> Renderer<'s, 'a> {
         if let Some(&file) = self.sources.by_path.get(&path) {
             return self.file_resources(file, entry.origin);
         }
-        let kind = self.sources.kind_of(&path);
+        // A folder a kustomization was read from (most resources of a large repository) is
+        // known without asking the disk.
+        let kind = if self.sources.kustomizations.contains_key(&path) {
+            PathKind::Dir
+        } else {
+            self.sources.kind_of(&path)
+        };
         if kind == PathKind::File {
             // A manifest the byte search found nothing Flux-related in: no image object, no
             // Flux object, nothing a rule reads.
@@ -854,11 +860,12 @@ impl<'s, 'a> Renderer<'s, 'a> {
                     ));
                 }
                 let chosen: Vec<bool> = resources.iter().map(|r| selected(&target, r)).collect();
+                let document = merged_part(&documents[0], patch);
                 let mut index = 0;
                 let mut result = Ok(());
                 resources.retain_mut(|resource| {
                     let keep = if chosen[index] && result.is_ok() {
-                        match merge(resource, &documents[0], patch, self.sources.files) {
+                        match merge(resource, &document, patch, self.sources.files) {
                             Ok(merged) => merged == Merged::Kept,
                             Err(error) => {
                                 result = Err(error);
@@ -1001,14 +1008,31 @@ fn apply_by_id(
             origin: document.origin,
         });
     };
-    if merge(&mut resources[index], document, patch, files)? == Merged::Deleted {
+    let document = merged_part(document, patch);
+    if merge(&mut resources[index], &document, patch, files)? == Merged::Deleted {
         resources.remove(index);
     }
     Ok(())
 }
 
-/// Kustomize's `ApplySmPatch`: the patch's name, namespace and kind never change the target
-/// unless the patch allows it.
+/// What of a strategic merge patch is merged: the patch's name, namespace and kind never change
+/// the target unless the patch allows it. Worked out once for all the patch's targets.
+fn merged_part(document: &Node, patch: &Patch) -> Node {
+    let mut document = document.clone();
+    if let Some(metadata) = document.get_mut("metadata") {
+        if !patch.allow_name_change {
+            metadata.remove("name");
+        }
+        metadata.remove("namespace");
+    }
+    if !patch.allow_kind_change {
+        document.remove("kind");
+    }
+    document.remove("apiVersion");
+    document
+}
+
+/// Kustomize's `ApplySmPatch` of a patch's [`merged_part`].
 fn merge(
     resource: &mut Resource,
     document: &Node,
@@ -1023,19 +1047,8 @@ fn merge(
     let api_version = resource.node.get("apiVersion").cloned();
     let name = resource.node.path(&["metadata", "name"]).cloned();
     let namespace = resource.node.path(&["metadata", "namespace"]).cloned();
-    let mut document = document.clone();
-    if let Some(metadata) = document.get_mut("metadata") {
-        if !patch.allow_name_change {
-            metadata.remove("name");
-        }
-        metadata.remove("namespace");
-    }
-    if !patch.allow_kind_change {
-        document.remove("kind");
-    }
-    document.remove("apiVersion");
     let merged =
-        patch::strategic_merge(&mut resource.node, &document).map_err(|message| BuildError {
+        patch::strategic_merge(&mut resource.node, document).map_err(|message| BuildError {
             cause: Cause::InvalidPatch,
             message,
             origin: document.origin,
