@@ -77,3 +77,33 @@ fn a_missing_binary_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_failed_build_is_reported_the_same_on_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources:\n  - deployment.yaml\n  - missing.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/org/app:v1.2.3 # {\"$imagepolicy\": \"flux-system:app\"}\n",
+    )
+    .unwrap();
+    let root = dir.path().to_str().unwrap();
+    let first = findings(root, &["--kustomize", "auto"]);
+    let failure = first
+        .iter()
+        .find(|finding| finding.starts_with("kustomize-build"))
+        .unwrap_or_else(|| panic!("{first:?}"));
+    // kubectl's log header (`E1201 17:18:18.782871 1070 run.go:72] "command failed" err=…`) is
+    // not part of the message: its time and process id differ on every run.
+    assert!(
+        failure.contains("missing.yaml: no such file")
+            && !failure.contains("run.go")
+            && !failure.contains("command failed"),
+        "{failure}"
+    );
+    assert_eq!(findings(root, &["--kustomize", "auto"]), first);
+}

@@ -149,13 +149,7 @@ impl External {
             .map_err(|message| fail(Cause::InvalidKustomization, message))?;
         if !success {
             let cause = Cause::of_kustomize_error(&stderr).unwrap_or(Cause::InvalidKustomization);
-            let message = stderr
-                .lines()
-                .rev()
-                .find(|line| !line.trim().is_empty() && !line.contains("Warning:"))
-                .unwrap_or("kustomize failed")
-                .trim()
-                .to_string();
+            let message = failure(&stderr);
             return Err(fail(cause, format!("{}: {message}", self.describe())));
         }
         Ok(self.read_output(sources, &here, &root, &stdout))
@@ -366,9 +360,72 @@ fn which(name: &str) -> Option<PathBuf> {
     })
 }
 
+/// Why kustomize failed: the last line of its errors, without the log header kubectl writes
+/// before it (`E1201 17:18:18.782871 1070 run.go:72] "command failed" err="…"`), whose time and
+/// process id would make every run's report differ.
+fn failure(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty() && !line.contains("Warning:"))
+        .unwrap_or("kustomize failed")
+        .trim();
+    let line = without_log_header(line);
+    match line.strip_prefix("\"command failed\" err=") {
+        // Quoted as Go quotes strings, which JSON reads but for rare escapes.
+        Some(quoted) => {
+            serde_json::from_str(quoted).unwrap_or_else(|_| quoted.trim_matches('"').to_string())
+        }
+        None => line.to_string(),
+    }
+}
+
+/// A klog line's message: `Lmmdd hh:mm:ss.uuuuuu pid file:line] message`.
+fn without_log_header(line: &str) -> &str {
+    let Some((header, message)) = line.split_once("] ") else {
+        return line;
+    };
+    let fields: Vec<&str> = header.split_whitespace().collect();
+    let is_header = match fields[..] {
+        [level_and_date, time, pid, source] => {
+            level_and_date.len() == 5
+                && level_and_date.starts_with(['I', 'W', 'E', 'F'])
+                && level_and_date[1..].bytes().all(|b| b.is_ascii_digit())
+                && time
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b':' || b == b'.')
+                && pid.bytes().all(|b| b.is_ascii_digit())
+                && source.contains(':')
+        }
+        _ => false,
+    };
+    if is_header {
+        message
+    } else {
+        line
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_is_told_without_the_log_header() {
+        let kubectl = "E1201 17:18:18.782871    1070 run.go:72] \"command failed\" err=\"accumulating resources: lstat /r/missing.yaml: no such file \\\"x\\\"\"\n";
+        assert_eq!(
+            failure(kubectl),
+            "accumulating resources: lstat /r/missing.yaml: no such file \"x\""
+        );
+        let kustomize = "Warning: something\nError: accumulating resources: missing.yaml\n\n";
+        assert_eq!(
+            failure(kustomize),
+            "Error: accumulating resources: missing.yaml"
+        );
+        // A message that merely holds a `] ` keeps its text.
+        let odd = "error: map[a:b] is not valid";
+        assert_eq!(failure(odd), odd);
+    }
 
     #[test]
     fn relative_paths_climb_out_and_down() {
