@@ -162,10 +162,10 @@ impl Workspace {
             false
         });
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
-        let kustomizations = model::read_kustomizations(&files, jobs);
+        let kustomizations = model::Kustomizations::read(&files, jobs);
         let loaded: std::collections::HashSet<String> =
             files.iter().map(|f| f.source.path.clone()).collect();
-        let referenced = model::referenced_files(&kustomizations);
+        let referenced = &kustomizations.referenced;
         // A resource the byte search found nothing Flux-related in (most of a large repository)
         // is not parsed: no image object, no Flux object, nothing a rule reads. Patches are, and
         // files the walk did not read (a `.json` resource, one outside `include`).
@@ -200,10 +200,7 @@ impl Workspace {
         } else {
             Scanned {
                 files,
-                kustomizations: model::Kustomizations {
-                    by_dir: kustomizations,
-                    referenced,
-                },
+                kustomizations,
             }
         };
         Workspace::index(

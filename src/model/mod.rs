@@ -113,7 +113,7 @@ impl Builder {
 
 /// The kustomizations of the workspace by folder; a folder with two kustomization files is
 /// kustomize's error.
-pub fn read_kustomizations(
+fn read_kustomizations(
     files: &[ScannedFile],
     jobs: usize,
 ) -> BTreeMap<String, Result<Kustomization, BuildError>> {
@@ -214,7 +214,7 @@ pub struct Referenced {
     pub patches: BTreeSet<String>,
 }
 
-pub fn referenced_files(
+fn referenced_files(
     kustomizations: &BTreeMap<String, Result<Kustomization, BuildError>>,
 ) -> Referenced {
     let mut referenced = Referenced {

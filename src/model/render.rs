@@ -1104,7 +1104,6 @@ fn append_all(
 /// kustomize does. Kept as hashes computed in place: a build of thousands of resources built
 /// and hashed five strings for each, at every level it passed (most of a large build's time);
 /// the resources are compared only when a hash repeats.
-#[derive(Default)]
 struct Ids(HashSet<u64>);
 
 impl Ids {
