@@ -33,6 +33,14 @@ or remove the pin.
 
 fn check(cx: &Context, out: &mut Findings) {
     for (site, value) in cx.live_markers(out) {
+        let pinned = site.marker.setter.kind == SetterKind::Image
+            && cx
+                .marked_image(&site)
+                .is_some_and(|image| image.digest.is_some());
+        // Only a digest is at stake: most markers carry none.
+        if site.marker.setter.kind != SetterKind::Digest && !pinned {
+            continue;
+        }
         let Some((policy, spec)) = cx.policy_of(&site) else {
             continue;
         };
@@ -57,19 +65,13 @@ fn check(cx: &Context, out: &mut Findings) {
                 ),
             ),
         };
-        let pinned = site.marker.setter.kind == SetterKind::Image
-            && cx
-                .marked_image(&site)
-                .is_some_and(|image| image.digest.is_some());
-        let message = match site.marker.setter.kind {
-            SetterKind::Digest => {
-                format!("{reason}, so Flux would write an empty digest here")
-            }
-            _ if pinned => format!(
+        let message = if site.marker.setter.kind == SetterKind::Digest {
+            format!("{reason}, so Flux would write an empty digest here")
+        } else {
+            format!(
                 "`{}` is pinned to a digest, but {reason}, so Flux would drop the pin",
                 value.value
-            ),
-            _ => continue,
+            )
         };
         out.push(&RULE, site.file_index, value.span, message, help);
     }

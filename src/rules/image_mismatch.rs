@@ -32,14 +32,14 @@ Point the marker at the policy for this image (create one if needed).
 };
 
 /// How a marked image relates to the image its policy scans.
-pub(super) struct Comparison<'a> {
+pub(super) struct Comparison<'c> {
     pub span: Span,
-    pub marked: String,
-    pub scanned: &'a str,
+    pub marked: &'c str,
+    pub scanned: &'c str,
     pub same_image: bool,
 }
 
-pub(super) fn compare<'a>(cx: &Context<'a>, site: &MarkerSite<'a>) -> Option<Comparison<'a>> {
+pub(super) fn compare<'c>(cx: &'c Context, site: &MarkerSite) -> Option<Comparison<'c>> {
     let value = site.value()?;
     if !matches!(
         site.marker.setter.kind,
@@ -54,8 +54,10 @@ pub(super) fn compare<'a>(cx: &Context<'a>, site: &MarkerSite<'a>) -> Option<Com
     let marked_ref = cx.marked_image(site)?;
     Some(Comparison {
         span: value.span,
-        same_image: marked_ref.canonical_name() == scanned_ref.canonical_name(),
-        marked: marked_ref.written_name.clone(),
+        // The canonical names compared part by part: a registry holds no `/`.
+        same_image: marked_ref.registry == scanned_ref.registry
+            && marked_ref.repository == scanned_ref.repository,
+        marked: &marked_ref.written_name,
         scanned: &scanned.value,
     })
 }

@@ -78,11 +78,16 @@ pub(super) fn current_tags<'c, 'a>(
     }
 }
 
+/// On the workspace's threads: the other tag rules wait for it.
 fn classify<'a>(cx: &Context<'a>, findings: &Findings) -> Vec<CurrentTag<'a>> {
-    cx.live_markers(findings)
-        .into_iter()
-        .filter_map(|(site, value)| current_tag(cx, &site, value))
-        .collect()
+    let live = cx.live_markers(findings);
+    crate::parallel::map_slices(&live, cx.workspace.jobs, |markers| {
+        markers
+            .iter()
+            .filter_map(|(site, value)| current_tag(cx, site, value))
+            .collect::<Vec<_>>()
+    })
+    .concat()
 }
 
 fn current_tag<'a>(
