@@ -40,12 +40,33 @@ pub fn file_name(path: &str) -> &str {
 
 /// `/`-separated path of `path` relative to `root`.
 pub fn relative_path(root: &Path, path: &Path) -> String {
+    if let Some(relative) = clean_relative(root, path) {
+        return relative.to_string();
+    }
     let relative = path.strip_prefix(root).unwrap_or(path);
     relative
         .components()
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// The rest of `path` after `root` when it is already what [`relative_path`] makes of it (UTF-8,
+/// no empty or `.` component): a walk's paths are its root joined with names, and taking them
+/// apart into components cost more than the rest of listing them.
+fn clean_relative<'p>(root: &Path, path: &'p Path) -> Option<&'p str> {
+    use std::os::unix::ffi::OsStrExt;
+    let root = root.as_os_str().as_bytes();
+    let rest = path.as_os_str().as_bytes().strip_prefix(root)?;
+    let rest = match rest.strip_prefix(b"/") {
+        Some(rest) => rest,
+        // `repo` is no prefix of `repository/x`; `repo/` is one of `repo/x`.
+        None if rest.is_empty() || root.ends_with(b"/") => rest,
+        None => return None,
+    };
+    let rest = std::str::from_utf8(rest).ok()?;
+    let clean = rest.is_empty() || !rest.split('/').any(|part| part.is_empty() || part == ".");
+    clean.then_some(rest)
 }
 
 /// An error reading one file, reported without stopping the walk.
@@ -586,6 +607,37 @@ pub fn git_toplevel(start: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_are_what_the_components_make_of_them() {
+        let by_components = |root: &str, path: &str| {
+            let (root, path) = (Path::new(root), Path::new(path));
+            path.strip_prefix(root)
+                .unwrap_or(path)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        for (root, path) in [
+            ("/r/repo", "/r/repo/apps/a.yaml"),
+            ("/r/repo/", "/r/repo/apps/a.yaml"),
+            ("/r/repo", "/r/repo"),
+            ("/r/repo", "/r/repository/a.yaml"),
+            ("/r/repo", "/r/repo//apps/./a.yaml"),
+            ("/r/repo", "/r/repo/apps/"),
+            ("./repo", "./repo/a.yaml"),
+            ("repo/.", "repo/./a.yaml"),
+            ("/r/repo", "/elsewhere/a.yaml"),
+            ("/r/repo", "/r/repo/../x.yaml"),
+        ] {
+            assert_eq!(
+                relative_path(Path::new(root), Path::new(path)),
+                by_components(root, path),
+                "{root} {path}"
+            );
+        }
+    }
 
     #[test]
     fn a_commit_is_read_from_memory_and_answers_what_its_paths_name() {
