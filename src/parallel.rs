@@ -4,6 +4,7 @@
 //! back a fixed share of the others.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, MutexGuard, PoisonError};
 
@@ -14,17 +15,28 @@ pub fn map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Syn
     results
 }
 
-/// `f` of consecutive slices of `items` (a few per thread), in order: for many small items, where
-/// handing out one at a time would cost more than the work.
+/// `f` of consecutive ranges covering `0..count` (a few per thread), in order: for many small
+/// items, where handing out one at a time would cost more than the work.
+pub fn map_ranges<R: Send>(
+    count: usize,
+    jobs: usize,
+    f: impl Fn(Range<usize>) -> R + Sync,
+) -> Vec<R> {
+    let size = count.div_ceil(4 * jobs.max(1)).max(1);
+    let ranges: Vec<Range<usize>> = (0..count)
+        .step_by(size)
+        .map(|start| start..count.min(start + size))
+        .collect();
+    map(&ranges, jobs, |range| f(range.clone()))
+}
+
+/// [`map_ranges`] of the slices of `items`.
 pub fn map_slices<T: Sync, R: Send>(
     items: &[T],
     jobs: usize,
     f: impl Fn(&[T]) -> R + Sync,
 ) -> Vec<R> {
-    let slices: Vec<&[T]> = items
-        .chunks(items.len().div_ceil(4 * jobs.max(1)).max(1))
-        .collect();
-    map(&slices, jobs, |slice| f(slice))
+    map_ranges(items.len(), jobs, |range| f(&items[range]))
 }
 
 /// `f` of each item on up to `jobs` worker threads, handed to `consume` on the calling thread in
@@ -178,6 +190,7 @@ mod tests {
             assert_eq!(by_slices, expected, "jobs {jobs}");
         }
         assert!(map(&[] as &[u64], 4, slow_square).is_empty());
+        assert!(map_slices(&[] as &[u64], 4, <[u64]>::len).is_empty());
     }
 
     #[test]

@@ -360,11 +360,10 @@ fn written_roots(
     default_namespace: &str,
     jobs: usize,
 ) -> (Vec<FluxKustomization>, Vec<FluxKustomization>) {
-    let indices: Vec<usize> = (0..sources.files.len()).collect();
-    let found = crate::parallel::map_slices(&indices, jobs, |indices| {
+    let found = crate::parallel::map_ranges(sources.files.len(), jobs, |indices| {
         let mut kustomizations = Vec::new();
         let mut instances = Vec::new();
-        for &index in indices {
+        for index in indices {
             let file = &sources.files[index];
             let path = &file.source.path;
             // A file kustomizations name only as a patch holds patches, not objects: a Flux
@@ -390,13 +389,10 @@ fn written_roots(
         }
         (kustomizations, instances)
     });
-    found.into_iter().fold(
-        (Vec::new(), Vec::new()),
-        |(mut kustomizations, mut instances), (more_kustomizations, more_instances)| {
-            kustomizations.extend(more_kustomizations);
-            instances.extend(more_instances);
-            (kustomizations, instances)
-        },
+    let (kustomizations, instances): (Vec<_>, Vec<_>) = found.into_iter().unzip();
+    (
+        kustomizations.into_iter().flatten().collect(),
+        instances.into_iter().flatten().collect(),
     )
 }
 

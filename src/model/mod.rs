@@ -117,11 +117,9 @@ fn read_kustomizations(
     files: &[ScannedFile],
     jobs: usize,
 ) -> BTreeMap<String, Result<Kustomization, BuildError>> {
-    let indices: Vec<usize> = (0..files.len()).collect();
-    let read = crate::parallel::map_slices(&indices, jobs, |indices| {
+    let read = crate::parallel::map_ranges(files.len(), jobs, |indices| {
         indices
-            .iter()
-            .filter_map(|&index| read_kustomization(files, index))
+            .filter_map(|index| read_kustomization(files, index))
             .collect::<Vec<_>>()
     });
     let mut kustomizations = BTreeMap::new();

@@ -389,15 +389,21 @@ impl Resource {
         }
     }
 
-    pub fn current_id(&self) -> ResId {
+    /// The current identity, read in place: group, version, kind, name, effective namespace.
+    fn identity(&self) -> (&str, &str, &str, &str, &str) {
         let (group, version) = self.group_version();
-        let namespace = self.effective_namespace().to_string();
+        let namespace = self.effective_namespace();
+        (group, version, self.kind(), self.name(), namespace)
+    }
+
+    pub fn current_id(&self) -> ResId {
+        let (group, version, kind, name, namespace) = self.identity();
         ResId {
             group: group.to_string(),
             version: version.to_string(),
-            kind: self.kind().to_string(),
-            name: self.name().to_string(),
-            namespace,
+            kind: kind.to_string(),
+            name: name.to_string(),
+            namespace: namespace.to_string(),
         }
     }
 
@@ -576,7 +582,8 @@ impl<'s, 'a> Renderer<'s, 'a> {
         self.read.insert(k.file);
         // Kept as resources are added: rebuilding it for each entry made a kustomization of n
         // resources cost n² identities.
-        let mut ids = Ids::of(resources);
+        // What the resources so far repeat among themselves is not this entry's to refuse.
+        let (mut ids, _) = Ids::of(resources);
         for entry in &k.resources {
             let added = self.add_resource(k, entry)?;
             append_all(resources, &mut ids, added, entry.origin)?;
@@ -1107,38 +1114,25 @@ fn append_all(
 struct Ids(HashSet<u64>);
 
 impl Ids {
-    fn of(resources: &[Resource]) -> Ids {
+    /// The identities of `resources`, and the first of them whose identity one before it has.
+    fn of(resources: &[Resource]) -> (Ids, Option<&Resource>) {
         let mut ids = Ids(HashSet::with_capacity(resources.len()));
+        let mut repeated = None;
         for (index, resource) in resources.iter().enumerate() {
-            ids.add(resource, &resources[..index]);
+            if !ids.add(resource, &resources[..index]) {
+                repeated = repeated.or(Some(resource));
+            }
         }
-        ids
+        (ids, repeated)
     }
 
     /// Counts `resource` in; false when one of `earlier` (those counted before) has its
     /// identity.
     fn add(&mut self, resource: &Resource, earlier: &[Resource]) -> bool {
-        let (group, version) = resource.group_version();
+        let id = resource.identity();
         let mut hasher = std::hash::DefaultHasher::new();
-        let id = (
-            group,
-            version,
-            resource.kind(),
-            resource.name(),
-            resource.effective_namespace(),
-        );
         id.hash(&mut hasher);
-        self.0.insert(hasher.finish())
-            || !earlier.iter().any(|other| {
-                let (group, version) = other.group_version();
-                (
-                    group,
-                    version,
-                    other.kind(),
-                    other.name(),
-                    other.effective_namespace(),
-                ) == id
-            })
+        self.0.insert(hasher.finish()) || !earlier.iter().any(|other| other.identity() == id)
     }
 }
 
@@ -1154,20 +1148,17 @@ fn set_namespace(resources: &mut [Resource], namespace: &Text) -> Result<(), Bui
         }
         resource.set_metadata("namespace", namespace);
     }
-    let mut ids = Ids(HashSet::with_capacity(resources.len()));
-    for (index, resource) in resources.iter().enumerate() {
-        if !ids.add(resource, &resources[..index]) {
-            return Err(BuildError {
-                cause: Cause::DuplicateId,
-                message: format!(
-                    "setting the namespace makes two resources {}",
-                    resource.current_id()
-                ),
-                origin: namespace.origin,
-            });
-        }
+    match Ids::of(resources) {
+        (_, Some(resource)) => Err(BuildError {
+            cause: Cause::DuplicateId,
+            message: format!(
+                "setting the namespace makes two resources {}",
+                resource.current_id()
+            ),
+            origin: namespace.origin,
+        }),
+        (_, None) => Ok(()),
     }
-    Ok(())
 }
 
 fn rename(resources: &mut [Resource], affix: &Text, prefix: bool) {

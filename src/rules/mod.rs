@@ -500,11 +500,9 @@ pub struct FilePins(Vec<Vec<versions::Pin>>);
 
 impl FilePins {
     pub fn find(workspace: &Workspace) -> FilePins {
-        let files: Vec<usize> = (0..workspace.files.len()).collect();
-        let pins = crate::parallel::map_slices(&files, workspace.jobs, |files| {
+        let pins = crate::parallel::map_ranges(workspace.files.len(), workspace.jobs, |files| {
             files
-                .iter()
-                .map(|&index| {
+                .map(|index| {
                     let file = &workspace.files[index];
                     versions::detect(index, &file.source, file.yaml.as_ref().ok())
                 })
