@@ -1289,7 +1289,57 @@ impl InlineMap {
 mod tests {
     use proptest::prelude::*;
 
-    use super::join;
+    use super::{join, Cause};
+    use crate::config::Config;
+    use crate::workspace::Workspace;
+
+    /// The build of a folder written from `files`: its error's class and message, if any.
+    fn build_of(files: &[(&str, &str)]) -> Result<usize, (Cause, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            std::fs::write(dir.path().join(path), text).unwrap();
+        }
+        let workspace = Workspace::load(dir.path(), &Config::default(), 1).unwrap();
+        workspace
+            .model
+            .render(&workspace.file_set, &workspace.files, "")
+            .map(|build| build.resources.len())
+            .map_err(|error| (error.cause, error.message))
+    }
+
+    fn policy(name: &str, namespace: &str) -> String {
+        format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: {name}\n  namespace: {namespace}\n")
+    }
+
+    #[test]
+    fn two_resources_with_one_identity_are_refused_as_kustomize_refuses_them() {
+        let resources = "resources:\n  - a.yaml\n  - b.yaml\n  - c.yaml\n";
+        let with_namespace = format!("namespace: flux-system\n{resources}");
+        let (a, b, c) = (policy("a", "one"), policy("b", "two"), policy("a", "two"));
+        let build = |kustomization: &str, c: &str| {
+            build_of(&[
+                ("kustomization.yaml", kustomization),
+                ("a.yaml", &a),
+                ("b.yaml", &b),
+                ("c.yaml", c),
+            ])
+        };
+        assert_eq!(build(resources, &c), Ok(3));
+        // The namespace puts `a` of `one` and `a` of `two` in one namespace.
+        let (cause, message) = build(&with_namespace, &c).unwrap_err();
+        assert_eq!(cause, Cause::DuplicateId);
+        assert!(
+            message.starts_with("setting the namespace makes two resources"),
+            "{message}"
+        );
+        // The same object in two files.
+        let (cause, message) = build(resources, &a).unwrap_err();
+        assert_eq!(cause, Cause::DuplicateId);
+        assert!(
+            message.contains("is defined twice in this build"),
+            "{message}"
+        );
+    }
 
     /// `join` as a list of parts: the meaning the one-string version must keep.
     fn join_by_parts(dir: &str, relative: &str) -> Option<String> {
