@@ -3,6 +3,7 @@
 //! with the file and span it came from, which a patch may have set.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::Kind;
 use crate::model::tree::{Node, Origin};
@@ -32,8 +33,9 @@ pub struct FluxObject {
     pub kind: Kind,
     /// Index of the file in the scanned workspace the object's document is written in.
     pub file: usize,
-    /// The rendered object.
-    pub tree: Node,
+    /// The rendered object, shared by the objects of other renders that rendered it the same
+    /// (see `model::Objects`).
+    pub tree: Arc<Node>,
     pub api_version: Spanned<String>,
     /// `metadata.name`; the span is the kind line when the name is missing.
     pub name: Spanned<String>,
@@ -337,6 +339,6 @@ pub fn read_object(
         render: provenance.render,
         cluster: provenance.cluster,
         uncertain: provenance.uncertain,
-        tree,
+        tree: Arc::new(tree),
     })
 }

@@ -15,6 +15,7 @@ pub mod substitute;
 pub mod tree;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use cluster::Cluster;
 use kustomization::{is_kustomization_name, Kustomization, PatchBody};
@@ -242,6 +243,28 @@ fn referenced_files(
     referenced
 }
 
+/// The image objects of the renders, in the order they are added. Clusters that apply one folder
+/// (a shared `infrastructure`) render mostly the same objects: an object whose tree equals one
+/// already added from the same document shares that tree, so each is held once.
+#[derive(Default)]
+struct Objects {
+    objects: Vec<FluxObject>,
+    trees: HashMap<Origin, Vec<Arc<Node>>>,
+}
+
+impl Objects {
+    fn extend(&mut self, objects: impl IntoIterator<Item = FluxObject>) {
+        for mut object in objects {
+            let same_document = self.trees.entry(object.tree.origin).or_default();
+            match same_document.iter().find(|tree| ***tree == *object.tree) {
+                Some(tree) => object.tree = Arc::clone(tree),
+                None => same_document.push(Arc::clone(&object.tree)),
+            }
+            self.objects.push(object);
+        }
+    }
+}
+
 impl Model {
     pub fn build(
         tree: &FileSet,
@@ -266,7 +289,7 @@ impl Model {
             disk: Default::default(),
         };
         let mut model = Model::default();
-        let mut objects = Vec::new();
+        let mut objects = Objects::default();
         let mut discovery_notes = Vec::new();
         let clusters = cluster::discover(
             &sources,
@@ -309,7 +332,7 @@ impl Model {
         }
         model.kustomizations = kustomizations;
         model.referenced = referenced;
-        (model, objects)
+        (model, objects.objects)
     }
 
     /// A repository without clusters: each kustomization no other includes is built on its own
@@ -318,7 +341,7 @@ impl Model {
     fn build_roots(
         &mut self,
         sources: &Sources,
-        objects: &mut Vec<FluxObject>,
+        objects: &mut Objects,
         default_namespace: &str,
         builder: &Builder,
         jobs: usize,
@@ -409,7 +432,7 @@ impl Model {
     /// references, so the one failure is the one diagnostic). Returns the files it applies.
     fn add_render(
         &mut self,
-        objects: &mut Vec<FluxObject>,
+        objects: &mut Objects,
         result: Result<Build, BuildError>,
         fallback: impl FnOnce() -> BTreeSet<usize>,
         (root, cluster): (Option<String>, usize),
