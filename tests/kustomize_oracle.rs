@@ -103,7 +103,7 @@ fn native_renders_equal_kubectl_kustomize() {
         let native = workspace.render(dir);
         match (expected, native) {
             (Rendered::Objects(expected), Ok(build)) => {
-                let actual = image_objects(build.resources.iter().map(|r: &Resource| &r.node));
+                let actual = image_objects(build.resources.iter().map(|r: &Resource| &*r.node));
                 if build.incomplete {
                     failures.push(format!("{dir}: kubectl rendered it, the native build calls it incomplete"));
                 } else if expected != actual {

@@ -214,7 +214,7 @@ pub fn kind_of(object: &Node) -> Option<Kind> {
 
 /// The typed view of a rendered object; `None` when it is not a Flux image object.
 pub fn read_object(
-    tree: Node,
+    tree: Arc<Node>,
     default_namespace: &str,
     provenance: Provenance,
 ) -> Option<FluxObject> {
@@ -339,6 +339,6 @@ pub fn read_object(
         render: provenance.render,
         cluster: provenance.cluster,
         uncertain: provenance.uncertain,
-        tree: Arc::new(tree),
+        tree,
     })
 }

@@ -1046,6 +1046,7 @@ mod tests {
             kustomizations: &workspace.model.kustomizations,
             referenced: &workspace.model.referenced,
             disk: Default::default(),
+            image_objects: Default::default(),
         };
         let file = |path: &str| by_path[path];
         let may_yield = |dir: &str, from: &str| {

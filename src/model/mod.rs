@@ -287,6 +287,7 @@ impl Model {
             kustomizations: &kustomizations,
             referenced: &referenced,
             disk: Default::default(),
+            image_objects: Default::default(),
         };
         let mut model = Model::default();
         let mut objects = Objects::default();
@@ -503,6 +504,7 @@ impl Model {
             kustomizations: &self.kustomizations,
             referenced: &self.referenced,
             disk: Default::default(),
+            image_objects: Default::default(),
         };
         render::build(&sources, dir)
     }
@@ -628,7 +630,7 @@ fn read_objects_as_written(
             vec![document]
         };
         for node in nodes {
-            let tree = Node::from_yaml(yaml, index, node);
+            let tree = Arc::new(Node::from_yaml(yaml, index, node));
             objects.extend(read_object(tree, default_namespace, provenance));
         }
     }

@@ -11,12 +11,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::kustomization::{Kustomization, Patch, PatchBody, Text};
 use super::patch::{self, Merged};
 use super::selector::{Candidate, Target};
 use super::tree::{Node, Origin, Value};
+use crate::flux::objects::API_GROUP;
 use crate::scan::yaml::{NodeId, NodeKind, Style, YamlFile};
 use crate::source::{SourceFile, Span};
 use crate::walk::{FileSet, PathKind};
@@ -33,6 +34,7 @@ pub struct Sources<'a> {
     /// The files the kustomizations name.
     pub referenced: &'a super::Referenced,
     pub disk: Disk,
+    pub image_objects: SharedTrees,
 }
 
 impl Sources<'_> {
@@ -61,6 +63,25 @@ impl Disk {
     fn lock(&self) -> MutexGuard<'_, HashMap<String, PathKind>> {
         // Only ever added to: whatever panicked while it was held left it whole.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The image objects' trees as the files hold them, read once for all the builds that include
+/// them (every cluster applying a shared folder): a build shares a tree until it changes it
+/// ([`Resource::node_mut`]). Image objects only, as the model keeps those anyway; the trees of
+/// other kinds live no longer than their build.
+#[derive(Debug, Default)]
+pub struct SharedTrees(Mutex<HashMap<(usize, NodeId), Arc<Node>>>);
+
+impl SharedTrees {
+    fn get_or_read(&self, file: usize, document: NodeId, read: impl FnOnce() -> Node) -> Arc<Node> {
+        let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tree) = lock().get(&(file, document)) {
+            return Arc::clone(tree);
+        }
+        // Read without the lock held: builds on other threads go on meanwhile.
+        let tree = Arc::new(read());
+        Arc::clone(lock().entry((file, document)).or_insert(tree))
     }
 }
 
@@ -207,7 +228,7 @@ impl fmt::Display for ResId {
 pub struct Resource {
     /// The object; for kinds nothing reads, only `apiVersion`, `kind` and `metadata` until a
     /// patch needs the rest (see `body`).
-    pub node: Node,
+    pub node: Arc<Node>,
     /// Where the rest of an untracked resource is, read only when a patch touches it.
     body: Option<(usize, NodeId)>,
     /// Earlier identities (before namespace, prefix, suffix or a name-changing patch).
@@ -297,14 +318,28 @@ pub fn is_tracked(api_version: &str, kind: &str) -> bool {
 }
 
 impl Resource {
-    fn from_document(yaml: &YamlFile, file: usize, document: NodeId) -> Resource {
+    fn from_document(
+        sources: &Sources,
+        yaml: &YamlFile,
+        file: usize,
+        document: NodeId,
+    ) -> Resource {
         let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
         let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
-        let (node, body) = if is_tracked(api_version, kind) {
-            (Node::from_yaml(yaml, file, document), None)
+        let is_image_object = api_version
+            .rsplit_once('/')
+            .is_some_and(|(group, _)| group == API_GROUP);
+        let (node, body) = if is_image_object {
+            let tree = || Node::from_yaml(yaml, file, document);
+            (
+                sources.image_objects.get_or_read(file, document, tree),
+                None,
+            )
+        } else if is_tracked(api_version, kind) {
+            (Arc::new(Node::from_yaml(yaml, file, document)), None)
         } else {
             (
-                Node::from_yaml_keys(yaml, file, document, IDENTITY_KEYS),
+                Arc::new(Node::from_yaml_keys(yaml, file, document, IDENTITY_KEYS)),
                 Some((file, document)),
             )
         };
@@ -319,7 +354,7 @@ impl Resource {
     /// A resource kustomize rendered, whole.
     pub(crate) fn from_node(node: Node) -> Resource {
         Resource {
-            node,
+            node: Arc::new(node),
             body: None,
             previous: Vec::new(),
             uncertain: false,
@@ -344,7 +379,12 @@ impl Resource {
                 }
             }
         }
-        self.node = full;
+        self.node = Arc::new(full);
+    }
+
+    /// The object, to change: a copy of its own when other renders share it.
+    pub fn node_mut(&mut self) -> &mut Node {
+        Arc::make_mut(&mut self.node)
     }
 
     pub fn api_version(&self) -> &str {
@@ -433,7 +473,7 @@ impl Resource {
 
     fn set_metadata(&mut self, key: &str, value: &Text) {
         let origin = value.origin;
-        self.node.map_mut("metadata", origin).set(
+        self.node_mut().map_mut("metadata", origin).set(
             key,
             origin,
             Node::scalar(value.value.clone(), origin),
@@ -738,7 +778,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                     .map(|items| yaml.items(items))
                     .unwrap_or_default()
                 {
-                    resources.push(Resource::from_document(yaml, file, item));
+                    resources.push(Resource::from_document(self.sources, yaml, file, item));
                 }
                 continue;
             }
@@ -754,7 +794,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                     },
                 ));
             }
-            resources.push(Resource::from_document(yaml, file, document));
+            resources.push(Resource::from_document(self.sources, yaml, file, document));
         }
         Ok(resources)
     }
@@ -833,7 +873,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 }
                 resource.remember_id();
                 resource.materialize(self.sources.files);
-                patch::json6902(&mut resource.node, &documents[0]).map_err(|message| {
+                patch::json6902(resource.node_mut(), &documents[0]).map_err(|message| {
                     Self::error(Cause::JsonPatch, message, documents[0].origin)
                 })?;
             }
@@ -987,7 +1027,7 @@ fn apply_by_id(
     unseen: bool,
 ) -> Result<(), BuildError> {
     let probe = Resource {
-        node: document.clone(),
+        node: Arc::new(document.clone()),
         body: None,
         previous: Vec::new(),
         uncertain: false,
@@ -1055,7 +1095,7 @@ fn merge(
     let name = resource.node.path(&["metadata", "name"]).cloned();
     let namespace = resource.node.path(&["metadata", "namespace"]).cloned();
     let merged =
-        patch::strategic_merge(&mut resource.node, document).map_err(|message| BuildError {
+        patch::strategic_merge(resource.node_mut(), document).map_err(|message| BuildError {
             cause: Cause::InvalidPatch,
             message,
             origin: document.origin,
@@ -1074,14 +1114,14 @@ fn merge(
         }
     };
     if merged == Merged::Kept {
-        restore(&mut resource.node, &["apiVersion"], api_version);
+        restore(resource.node_mut(), &["apiVersion"], api_version);
         if !patch.allow_kind_change {
-            restore(&mut resource.node, &["kind"], kind);
+            restore(resource.node_mut(), &["kind"], kind);
         }
         if !patch.allow_name_change {
-            restore(&mut resource.node, &["metadata", "name"], name);
+            restore(resource.node_mut(), &["metadata", "name"], name);
         }
-        restore(&mut resource.node, &["metadata", "namespace"], namespace);
+        restore(resource.node_mut(), &["metadata", "namespace"], namespace);
     }
     Ok(merged)
 }
@@ -1183,7 +1223,7 @@ fn rename(resources: &mut [Resource], affix: &Text, prefix: bool) {
             .node
             .path(&["metadata", "name"])
             .map_or(affix.origin, |n| n.origin);
-        resource.node.map_mut("metadata", affix.origin).set(
+        resource.node_mut().map_mut("metadata", affix.origin).set(
             "name",
             name_origin,
             Node::scalar(renamed, name_origin),
@@ -1199,7 +1239,7 @@ fn add_to_metadata(
 ) {
     for resource in resources.iter_mut() {
         let map = resource
-            .node
+            .node_mut()
             .map_mut("metadata", origin)
             .map_mut(key, origin);
         for (name, value) in pairs {

@@ -5,6 +5,7 @@
 //! unknown, and the text keeps its `${var}` so that nothing is concluded from it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::tree::{Node, Value};
 
@@ -20,13 +21,14 @@ pub struct Variables {
 const DISABLE_KEY: &str = "kustomize.toolkit.fluxcd.io/substitute";
 
 impl Variables {
-    /// Substitutes every key and scalar of an object, unless the object opts out.
-    pub fn apply(&self, object: &mut Node) {
+    /// Substitutes every key and scalar of an object, unless the object opts out. An object
+    /// without a `$` is left as it is, shared with the other renders of its document.
+    pub fn apply(&self, object: &mut Arc<Node>) {
         let opted_out = ["labels", "annotations"]
             .iter()
             .any(|map| object.path_str(&["metadata", map, DISABLE_KEY]) == Some("disabled"));
-        if !opted_out {
-            self.apply_to_tree(object);
+        if !opted_out && mentions_dollar(object) {
+            self.apply_to_tree(Arc::make_mut(object));
         }
     }
 
@@ -121,6 +123,18 @@ pub fn could_be(pattern: &str, text: &str) -> bool {
     regex.push_str(&regex::escape(rest));
     regex.push('$');
     regex::Regex::new(&regex).is_ok_and(|r| r.is_match(text))
+}
+
+/// Whether any key or scalar of the tree holds a `$`, the only text substitution changes.
+fn mentions_dollar(node: &Node) -> bool {
+    match &node.value {
+        Value::Scalar(scalar) => scalar.text.contains('$'),
+        Value::Map(entries) => entries
+            .iter()
+            .any(|entry| entry.key.contains('$') || mentions_dollar(&entry.value)),
+        Value::Seq(items) => items.iter().any(mentions_dollar),
+        Value::Alias => false,
+    }
 }
 
 #[cfg(test)]
