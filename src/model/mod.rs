@@ -256,7 +256,9 @@ impl Objects {
     fn extend(&mut self, objects: impl IntoIterator<Item = FluxObject>) {
         for mut object in objects {
             let same_document = self.trees.entry(object.tree.origin).or_default();
-            match same_document.iter().find(|tree| ***tree == *object.tree) {
+            let same =
+                |tree: &&Arc<Node>| Arc::ptr_eq(tree, &object.tree) || ***tree == *object.tree;
+            match same_document.iter().find(same) {
                 Some(tree) => object.tree = Arc::clone(tree),
                 None => same_document.push(Arc::clone(&object.tree)),
             }

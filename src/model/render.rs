@@ -1329,7 +1329,9 @@ impl InlineMap {
 mod tests {
     use proptest::prelude::*;
 
-    use super::{join, Cause};
+    use std::sync::Arc;
+
+    use super::{join, Cause, Node};
     use crate::config::Config;
     use crate::workspace::Workspace;
 
@@ -1379,6 +1381,63 @@ mod tests {
             message.contains("is defined twice in this build"),
             "{message}"
         );
+    }
+
+    /// Three clusters apply `infra`; `b` moves it to another namespace. `a` and `c` hold one
+    /// tree, the document's; `b`'s is its own copy, and changing it left the others alone.
+    #[test]
+    fn clusters_share_an_image_object_until_a_build_changes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let sync = |cluster: &str, target_namespace: &str| {
+            format!(
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {{name: flux-system, namespace: flux-system}}\nspec: {{url: ssh://git@example.org/fleet}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: flux-system, namespace: flux-system}}\nspec: {{path: ./clusters/{cluster}, sourceRef: {{kind: GitRepository, name: flux-system}}}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: infra, namespace: flux-system}}\nspec: {{path: ./infra, {target_namespace}sourceRef: {{kind: GitRepository, name: flux-system}}}}\n"
+            )
+        };
+        let files = [
+            ("clusters/a/sync.yaml", sync("a", "")),
+            (
+                "clusters/b/sync.yaml",
+                sync("b", "targetNamespace: other, "),
+            ),
+            ("clusters/c/sync.yaml", sync("c", "")),
+            ("infra/policy.yaml", policy("app", "flux-system")),
+        ];
+        for (path, text) in &files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let workspace = Workspace::load(dir.path(), &Config::default(), 1).unwrap();
+        let policies: Vec<_> = workspace
+            .index
+            .objects
+            .iter()
+            .filter(|object| object.name.value == "app")
+            .collect();
+        assert_eq!(policies.len(), 3, "{policies:?}");
+        let namespaces: Vec<_> = policies
+            .iter()
+            .map(|policy| {
+                (
+                    policy.cluster,
+                    policy.tree.path_str(&["metadata", "namespace"]),
+                )
+            })
+            .collect();
+        assert_eq!(
+            namespaces,
+            [
+                (0, Some("flux-system")),
+                (1, Some("other")),
+                (2, Some("flux-system"))
+            ]
+        );
+        let written = &workspace.files[policies[0].file];
+        let Ok(yaml) = &written.yaml else { panic!() };
+        let document = Node::from_yaml(yaml, policies[0].file, yaml.documents[0]);
+        assert_eq!(*policies[0].tree, document);
+        assert!(Arc::ptr_eq(&policies[0].tree, &policies[2].tree));
+        assert!(!Arc::ptr_eq(&policies[0].tree, &policies[1].tree));
     }
 
     /// `join` as a list of parts: the meaning the one-string version must keep.
