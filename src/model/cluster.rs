@@ -6,8 +6,9 @@
 //! Kustomization it applies is followed as kustomize-controller builds it: its `spec.path`
 //! (the kustomization there, or one generated from the folder's manifests), then its
 //! `targetNamespace`, `namePrefix`, `nameSuffix`, `patches` and `components`, then
-//! `postBuild.substitute`. Flux Kustomizations of another source (an OCIRepository, another
-//! repository's GitRepository) are not followed.
+//! `postBuild.substitute`. A Flux Kustomization of another source (an OCIRepository, a Bucket,
+//! another repository's GitRepository) builds its `spec.path` in that source: it takes no part in
+//! finding clusters (it applies and starts nothing here) and is not followed.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -568,15 +569,36 @@ pub fn discover(
     notes: &mut Vec<Note>,
     mut on_render: impl FnMut(ClusterRender),
 ) -> Option<Vec<Cluster>> {
-    let (mut written, instances) = written_roots(sources, default_namespace, jobs);
+    let (mut written, mut instances) = written_roots(sources, default_namespace, jobs);
     if written.is_empty() && instances.is_empty() {
         return None;
     }
     // Bootstraps whose `path` a kustomization patches in per cluster replace the written base
     // they patch, which is no root of its own.
-    let patched = patched_bootstraps(sources, &written, default_namespace);
+    let mut patched = patched_bootstraps(sources, &written, default_namespace);
     written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
     let repositories = git_repositories(sources.files, default_namespace);
+    let written_by_flux_bootstrap = |k: &FluxKustomization| {
+        sources.files[k.origin.file]
+            .source
+            .path
+            .ends_with("gotk-sync.yaml")
+    };
+    // A Flux Kustomization of another source (an OCI artifact, a bucket, another repository)
+    // builds its `path` there: `path: ./` of the Flux install's OCIRepository is no folder of
+    // this repository. So it neither applies nor roots anything here. Which repository this is
+    // can be told before anything is built only where a bootstrap says so.
+    let synced_by_bootstraps: Vec<GitSource> = instances
+        .iter()
+        .chain(&patched)
+        .chain(written.iter().filter(|k| written_by_flux_bootstrap(k)))
+        .filter_map(|k| git_source(k, &repositories))
+        .collect();
+    let builds_here =
+        |k: &FluxKustomization| follows_this_repository(k, &repositories, &synced_by_bootstraps);
+    written.retain(builds_here);
+    instances.retain(builds_here);
+    patched.retain(builds_here);
     // Which written Flux Kustomization applies which, from a build of each as written.
     let index_of: BTreeMap<Origin, usize> = written
         .iter()
@@ -639,8 +661,7 @@ pub fn discover(
         if applied_by_other[i] {
             continue;
         }
-        let file = &sources.files[kustomization.origin.file].source.path;
-        if applies_itself[i] || file.ends_with("gotk-sync.yaml") {
+        if applies_itself[i] || written_by_flux_bootstrap(kustomization) {
             let name = if kustomization.path.is_empty() {
                 "the repository root".to_string()
             } else {
@@ -659,10 +680,7 @@ pub fn discover(
     let this_repository: Vec<GitSource> = clusters_roots
         .iter()
         .flat_map(|(_, _, roots)| roots)
-        .filter_map(|root| match &root.sync_url {
-            Some(url) => Some(GitSource::new(url, root.sync_ref.clone())),
-            None => source_of(&repositories, root).cloned(),
-        })
+        .filter_map(|root| git_source(root, &repositories))
         .collect();
     // Without a bootstrap, every out-of-band folder is a cluster. Beside one, only a sibling of a
     // bootstrapped folder is (`clusters/staging` next to `clusters/production`, set up by hand
@@ -716,8 +734,7 @@ pub fn discover(
         let this_repository = if this_repository.is_empty() {
             roots
                 .iter()
-                .filter_map(|root| source_of(&repositories, root))
-                .cloned()
+                .filter_map(|root| git_source(root, &repositories))
                 .collect()
         } else {
             this_repository.clone()
@@ -952,13 +969,24 @@ fn follows_this_repository(
     if kustomization.source_kind != "GitRepository" {
         return false;
     }
-    let source = match &kustomization.sync_url {
-        Some(url) => Some(GitSource::new(url, kustomization.sync_ref.clone())),
-        None => source_of(repositories, kustomization).cloned(),
-    };
-    source.is_none_or(|source| {
+    git_source(kustomization, repositories).is_none_or(|source| {
         this_repository.is_empty() || this_repository.iter().any(|this| this.is(&source))
     })
+}
+
+/// The Git checkout a Flux Kustomization builds from (a FluxInstance's: its sync); `None` for a
+/// source of another kind or a GitRepository the repository does not define.
+fn git_source(
+    kustomization: &FluxKustomization,
+    repositories: &BTreeMap<String, GitSource>,
+) -> Option<GitSource> {
+    if kustomization.source_kind != "GitRepository" {
+        return None;
+    }
+    match &kustomization.sync_url {
+        Some(url) => Some(GitSource::new(url, kustomization.sync_ref.clone())),
+        None => source_of(repositories, kustomization).cloned(),
+    }
 }
 
 /// The GitRepository a Flux Kustomization names, when the repository defines it (in its
@@ -1015,28 +1043,117 @@ mod tests {
     use crate::config::Config;
     use crate::workspace::Workspace;
 
-    const FLUX_KUSTOMIZATION: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./apps\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
-
-    #[test]
-    fn the_files_a_build_may_take_objects_from() {
+    /// A repository of these files, loaded.
+    fn workspace_of(files: &[(&str, &str)]) -> (tempfile::TempDir, Workspace) {
         let dir = tempfile::tempdir().unwrap();
-        let files = [
-            ("fk.yaml", FLUX_KUSTOMIZATION),
-            ("apps/kustomization.yaml", "resources:\n  - deploy.yaml\n"),
-            // A marker, so that the file is parsed and can hold objects.
-            ("apps/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nimage: x:1 # {\"$imagepolicy\": \"flux-system:a\"}\n"),
-            ("comp/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - ../fk.yaml\n"),
-            ("via-component/kustomization.yaml", "components:\n  - ../comp\n"),
-            ("via-folder/kustomization.yaml", "resources:\n  - ../via-component\n  - ../apps\n"),
-            ("via-patch/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - path: ../fk.yaml\n"),
-            ("inline/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - patch: |-\n      - op: add\n        path: /metadata/labels\n        value: {}\n    target:\n      kind: Deployment\n"),
-        ];
         for (path, text) in files {
             let path = dir.path().join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
         let workspace = Workspace::load(dir.path(), &Config::default(), 1).unwrap();
+        (dir, workspace)
+    }
+
+    /// Each cluster of a repository of these files: its name and the files it applies.
+    fn clusters_of(files: &[(&str, &str)]) -> Vec<(String, Vec<String>)> {
+        let (_dir, workspace) = workspace_of(files);
+        workspace
+            .model
+            .clusters
+            .iter()
+            .map(|cluster| {
+                let files = cluster.files.iter();
+                let paths = files.map(|&f| workspace.files[f].source.path.clone());
+                (cluster.name.clone(), paths.collect())
+            })
+            .collect()
+    }
+
+    /// A Flux Kustomization named `name` applying `path` from the source `kind`/`source`.
+    fn flux_kustomization(name: &str, path: &str, kind: &str, source: &str) -> String {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  path: {path}\n  sourceRef:\n    kind: {kind}\n    name: {source}\n")
+    }
+
+    fn git_repository(name: &str, url: &str) -> String {
+        format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  url: {url}\n  ref:\n    branch: main\n")
+    }
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nimage: x:1 # {\"$imagepolicy\": \"flux-system:a\"}\n";
+
+    #[test]
+    fn a_flux_kustomization_of_another_source_applies_nothing_here() {
+        // `path: ./` of an OCI artifact or a bucket is their root, not this repository's: the
+        // bootstrap is `cluster`, which applies its own folder.
+        let cluster = flux_kustomization("cluster", "./clusters/prod", "GitRepository", "home");
+        let apps = flux_kustomization("apps", "./apps", "GitRepository", "home");
+        let oci = flux_kustomization("flux", "./", "OCIRepository", "flux-manifests");
+        let bucket = flux_kustomization("bucket", "./", "Bucket", "artifacts");
+        let applied = vec![
+            "apps/deploy.yaml".to_string(),
+            "clusters/prod/apps.yaml".to_string(),
+            "clusters/prod/bucket.yaml".to_string(),
+            "clusters/prod/cluster.yaml".to_string(),
+            "clusters/prod/flux.yaml".to_string(),
+        ];
+        assert_eq!(
+            clusters_of(&[
+                ("clusters/prod/cluster.yaml", &cluster),
+                ("clusters/prod/apps.yaml", &apps),
+                ("clusters/prod/flux.yaml", &oci),
+                ("clusters/prod/bucket.yaml", &bucket),
+                ("apps/deploy.yaml", DEPLOYMENT),
+            ]),
+            vec![("clusters/prod".to_string(), applied.clone())]
+        );
+        // A GitRepository of another repository than the one `flux bootstrap` syncs.
+        let bootstrapped_apps =
+            flux_kustomization("apps", "./apps", "GitRepository", "flux-system");
+        let bootstrap = git_repository("flux-system", "https://github.com/org/fleet")
+            + "---\n"
+            + &flux_kustomization(
+                "flux-system",
+                "./clusters/prod",
+                "GitRepository",
+                "flux-system",
+            );
+        let other = git_repository("other", "https://github.com/org/other")
+            + "---\n"
+            + &flux_kustomization("other", "./", "GitRepository", "other");
+        assert_eq!(
+            clusters_of(&[
+                ("clusters/prod/flux-system/gotk-sync.yaml", &bootstrap),
+                ("clusters/prod/other.yaml", &other),
+                ("clusters/prod/apps.yaml", &bootstrapped_apps),
+                ("apps/deploy.yaml", DEPLOYMENT),
+            ]),
+            vec![(
+                "clusters/prod".to_string(),
+                vec![
+                    "apps/deploy.yaml".to_string(),
+                    "clusters/prod/apps.yaml".to_string(),
+                    "clusters/prod/flux-system/gotk-sync.yaml".to_string(),
+                    "clusters/prod/other.yaml".to_string(),
+                ]
+            )]
+        );
+    }
+
+    #[test]
+    fn the_files_a_build_may_take_objects_from() {
+        let fk = flux_kustomization("apps", "./apps", "GitRepository", "flux-system");
+        let files = [
+            ("fk.yaml", fk.as_str()),
+            ("apps/kustomization.yaml", "resources:\n  - deploy.yaml\n"),
+            // A marker, so that the file is parsed and can hold objects.
+            ("apps/deploy.yaml", DEPLOYMENT),
+            ("comp/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - ../fk.yaml\n"),
+            ("via-component/kustomization.yaml", "components:\n  - ../comp\n"),
+            ("via-folder/kustomization.yaml", "resources:\n  - ../via-component\n  - ../apps\n"),
+            ("via-patch/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - path: ../fk.yaml\n"),
+            ("inline/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - patch: |-\n      - op: add\n        path: /metadata/labels\n        value: {}\n    target:\n      kind: Deployment\n"),
+        ];
+        let (dir, workspace) = workspace_of(&files);
         let by_path = super::super::paths_of(&workspace.files);
         let sources = Sources {
             root: dir.path(),
