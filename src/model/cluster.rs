@@ -1,14 +1,17 @@
 //! Clusters: what each cluster's Flux applies from this repository. A cluster starts at a Flux
 //! bootstrap (a Flux Kustomization that applies its own folder, as `flux bootstrap` writes in
-//! `flux-system/gotk-sync.yaml`), at a Flux Operator `FluxInstance`'s `spec.sync.path`, or, when
-//! the bootstrap was made out of band, at the Flux Kustomizations nothing here applies (those in
-//! one folder being one cluster, as one bootstrap path applies a folder). From there every Flux
-//! Kustomization it applies is followed as kustomize-controller builds it: its `spec.path`
-//! (the kustomization there, or one generated from the folder's manifests), then its
-//! `targetNamespace`, `namePrefix`, `nameSuffix`, `patches` and `components`, then
-//! `postBuild.substitute`. A Flux Kustomization of another source (an OCIRepository, a Bucket,
-//! another repository's GitRepository) builds its `spec.path` in that source: it takes no part in
-//! finding clusters (it applies and starts nothing here) and is not followed.
+//! `flux-system/gotk-sync.yaml`, or a loop of them applying one another that nothing outside the
+//! loop applies: the first was applied at install time, then the loop manages itself; its member
+//! named `flux-system`, else the first written, stands for it), at a Flux Operator
+//! `FluxInstance`'s `spec.sync.path`, or, when the bootstrap was made out of band, at the Flux
+//! Kustomizations nothing here applies (those in one folder being one cluster, as one bootstrap
+//! path applies a folder). From there every Flux Kustomization it applies is followed as
+//! kustomize-controller builds it: its `spec.path` (the kustomization there, or one generated
+//! from the folder's manifests), then its `targetNamespace`, `namePrefix`, `nameSuffix`,
+//! `patches` and `components`, then `postBuild.substitute`. A Flux Kustomization of another
+//! source (an OCIRepository, a Bucket, another repository's GitRepository) builds its `spec.path`
+//! in that source: it takes no part in finding clusters (it applies and starts nothing here) and
+//! is not followed.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -605,8 +608,6 @@ pub fn discover(
         .enumerate()
         .map(|(i, k)| (k.origin, i))
         .collect();
-    let mut applied_by_other = vec![false; written.len()];
-    let mut applies_itself = vec![false; written.len()];
     // FluxInstances apply what their sync path holds, as bootstraps do.
     let appliers: Vec<(Option<usize>, &FluxKustomization)> = written
         .iter()
@@ -634,17 +635,41 @@ pub fn discover(
             .filter_map(|resource| index_of.get(&resource.node.origin).copied())
             .collect()
     });
-    for (&(i, _), applied) in appliers.iter().zip(applied) {
-        for j in applied {
-            if i == Some(j) {
-                applies_itself[j] = true;
-            } else {
-                applied_by_other[j] = true;
-            }
+    let mut applies = vec![Vec::new(); written.len()];
+    let mut applied_by_instances = Vec::new();
+    for (&(applier, _), applied) in appliers.iter().zip(applied) {
+        match applier {
+            Some(i) => applies[i] = applied,
+            None => applied_by_instances.extend(applied),
         }
     }
-    // Roots: bootstraps and FluxInstances; where the repository has neither, the Flux
-    // Kustomizations nothing here applies, taken as applied out of band with their folder.
+    // Flux Kustomizations that apply one another, each through the others (the first applied at
+    // install time, then the loop manages itself), stand or fall together: what matters is
+    // whether anything outside the loop applies one of them.
+    let components = strongly_connected(&applies);
+    let mut component_of = vec![0; written.len()];
+    for (component, members) in components.iter().enumerate() {
+        for &i in members {
+            component_of[i] = component;
+        }
+    }
+    let mut applied_from_outside = vec![false; components.len()];
+    let edges = applies
+        .iter()
+        .enumerate()
+        .flat_map(|(i, targets)| {
+            let from = Some(component_of[i]);
+            targets.iter().map(move |&j| (from, j))
+        })
+        .chain(applied_by_instances.into_iter().map(|j| (None, j)));
+    for (applier, j) in edges {
+        if applier != Some(component_of[j]) {
+            applied_from_outside[component_of[j]] = true;
+        }
+    }
+    // Roots: bootstraps (a loop, of which a Flux Kustomization applying its own folder is the
+    // shortest, or `flux bootstrap`'s own) and FluxInstances; where the repository has neither,
+    // the Flux Kustomizations nothing here applies, taken as applied out of band with their folder.
     let mut clusters_roots: Vec<(String, String, Vec<FluxKustomization>)> = Vec::new();
     for bootstrap in patched {
         clusters_roots.push((
@@ -657,23 +682,27 @@ pub fn discover(
         clusters_roots.push((instance.path.clone(), instance.path.clone(), vec![instance]));
     }
     let mut out_of_band = Vec::new();
-    for (i, kustomization) in written.iter().enumerate() {
-        if applied_by_other[i] {
+    for (members, applied_from_outside) in components.iter().zip(applied_from_outside) {
+        let first = members[0];
+        if applied_from_outside {
             continue;
         }
-        if applies_itself[i] || written_by_flux_bootstrap(kustomization) {
-            let name = if kustomization.path.is_empty() {
+        let is_loop = members.len() > 1 || applies[first].contains(&first);
+        if is_loop || written_by_flux_bootstrap(&written[first]) {
+            // The member the install applied: the one named as bootstraps are, else the first.
+            let bootstrap = members
+                .iter()
+                .map(|&i| &written[i])
+                .find(|k| k.name == "flux-system")
+                .unwrap_or(&written[first]);
+            let name = if bootstrap.path.is_empty() {
                 "the repository root".to_string()
             } else {
-                kustomization.path.clone()
+                bootstrap.path.clone()
             };
-            clusters_roots.push((
-                name,
-                kustomization.path.clone(),
-                vec![kustomization.clone()],
-            ));
+            clusters_roots.push((name, bootstrap.path.clone(), vec![bootstrap.clone()]));
         } else {
-            out_of_band.push(kustomization.clone());
+            out_of_band.push(written[first].clone());
         }
     }
     // This repository is what the bootstraps sync: their GitRepositories' URLs and revisions.
@@ -835,6 +864,69 @@ pub fn discover(
         clusters.push(cluster_state);
     }
     Some(clusters)
+}
+
+/// The strongly connected components of a graph, `edges[i]` being the nodes `i` has an edge to:
+/// each component's nodes in increasing order, the components in the order of their first nodes
+/// (Tarjan's algorithm, with a stack of its own instead of recursion, whose depth a long chain of
+/// Flux Kustomizations would set).
+fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    const UNVISITED: usize = usize::MAX;
+    let count = edges.len();
+    let mut order = vec![UNVISITED; count];
+    let mut lowest = vec![0; count];
+    let mut on_stack = vec![false; count];
+    let mut stack = Vec::new();
+    let mut found: Vec<Vec<usize>> = Vec::new();
+    let mut visited = 0;
+    for start in 0..count {
+        if order[start] != UNVISITED {
+            continue;
+        }
+        // Each node being visited and the position of the next of its edges to take.
+        let mut path = vec![(start, 0)];
+        order[start] = visited;
+        lowest[start] = visited;
+        visited += 1;
+        stack.push(start);
+        on_stack[start] = true;
+        while let Some(&(node, next_edge)) = path.last() {
+            if let Some(&target) = edges[node].get(next_edge) {
+                if let Some(last) = path.last_mut() {
+                    last.1 += 1;
+                }
+                if order[target] == UNVISITED {
+                    order[target] = visited;
+                    lowest[target] = visited;
+                    visited += 1;
+                    stack.push(target);
+                    on_stack[target] = true;
+                    path.push((target, 0));
+                } else if on_stack[target] {
+                    lowest[node] = lowest[node].min(order[target]);
+                }
+                continue;
+            }
+            path.pop();
+            if let Some(&(parent, _)) = path.last() {
+                lowest[parent] = lowest[parent].min(lowest[node]);
+            }
+            if lowest[node] == order[node] {
+                let mut component = Vec::new();
+                while let Some(member) = stack.pop() {
+                    on_stack[member] = false;
+                    component.push(member);
+                    if member == node {
+                        break;
+                    }
+                }
+                component.sort_unstable();
+                found.push(component);
+            }
+        }
+    }
+    found.sort_unstable_by_key(|component| component[0]);
+    found
 }
 
 /// Whether a build of `k` may hold an object whose node comes from one of `files`. Every object
@@ -1136,6 +1228,55 @@ mod tests {
                     "clusters/prod/other.yaml".to_string(),
                 ]
             )]
+        );
+    }
+
+    #[test]
+    fn a_loop_nothing_outside_applies_is_a_cluster_of_its_own() {
+        let git = |name: &str, path: &str| flux_kustomization(name, path, "GitRepository", "git");
+        // Each loop's bootstrap names its cluster: the member called `flux-system`, else the
+        // first written.
+        let expected = |name: &str, files: &[&str]| {
+            let files = files.iter().map(|f| f.to_string()).collect();
+            (name.to_string(), files)
+        };
+        assert_eq!(
+            clusters_of(&[
+                ("a/boot/sync.yaml", &git("flux-system", "./a/cluster")),
+                ("a/cluster/ks.yaml", &git("apps", "./a/apps")),
+                ("a/apps/ks.yaml", &git("back", "./a/boot")),
+                ("a/apps/deploy.yaml", DEPLOYMENT),
+                ("b/x/ks.yaml", &git("two", "./b/y")),
+                ("b/y/ks.yaml", &git("one", "./b/x")),
+            ]),
+            vec![
+                expected(
+                    "a/cluster",
+                    &[
+                        "a/apps/deploy.yaml",
+                        "a/apps/ks.yaml",
+                        "a/boot/sync.yaml",
+                        "a/cluster/ks.yaml",
+                    ]
+                ),
+                expected("b/y", &["b/x/ks.yaml", "b/y/ks.yaml"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn strongly_connected_components() {
+        // 0 → 1 → 2 → 0 a loop, left by 2 → 3; 3 applies itself; 4 → 3; 5 alone.
+        let edges = [vec![1], vec![2], vec![0, 3], vec![3], vec![3], vec![]];
+        assert_eq!(
+            strongly_connected(&edges),
+            vec![vec![0, 1, 2], vec![3], vec![4], vec![5]]
+        );
+        // Found from the last node first, numbered still by their first nodes.
+        let edges = [vec![], vec![2], vec![1], vec![0]];
+        assert_eq!(
+            strongly_connected(&edges),
+            vec![vec![0], vec![1, 2], vec![3]]
         );
     }
 
