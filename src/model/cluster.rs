@@ -1,13 +1,17 @@
 //! Clusters: what each cluster's Flux applies from this repository. A cluster starts at a Flux
 //! bootstrap (a Flux Kustomization that applies its own folder, as `flux bootstrap` writes in
-//! `flux-system/gotk-sync.yaml`), at a Flux Operator `FluxInstance`'s `spec.sync.path`, or, when
-//! the bootstrap was made out of band, at the Flux Kustomizations nothing here applies (those in
-//! one folder being one cluster, as one bootstrap path applies a folder). From there every Flux
-//! Kustomization it applies is followed as kustomize-controller builds it: its `spec.path`
-//! (the kustomization there, or one generated from the folder's manifests), then its
-//! `targetNamespace`, `namePrefix`, `nameSuffix`, `patches` and `components`, then
-//! `postBuild.substitute`. Flux Kustomizations of another source (an OCIRepository, another
-//! repository's GitRepository) are not followed.
+//! `flux-system/gotk-sync.yaml`, or a loop of them applying one another that nothing outside the
+//! loop applies: the first was applied at install time, then the loop manages itself; its member
+//! named `flux-system`, else the first written, stands for it), at a Flux Operator
+//! `FluxInstance`'s `spec.sync.path`, or, when the bootstrap was made out of band, at the Flux
+//! Kustomizations nothing here applies (those in one folder being one cluster, as one bootstrap
+//! path applies a folder). From there every Flux Kustomization it applies is followed as
+//! kustomize-controller builds it: its `spec.path` (the kustomization there, or one generated
+//! from the folder's manifests), then its `targetNamespace`, `namePrefix`, `nameSuffix`,
+//! `patches` and `components`, then `postBuild.substitute`. A Flux Kustomization of another
+//! source (an OCIRepository, a Bucket, another repository's GitRepository) builds its `spec.path`
+//! in that source: it takes no part in finding clusters (it applies and starts nothing here) and
+//! is not followed.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -568,23 +572,42 @@ pub fn discover(
     notes: &mut Vec<Note>,
     mut on_render: impl FnMut(ClusterRender),
 ) -> Option<Vec<Cluster>> {
-    let (mut written, instances) = written_roots(sources, default_namespace, jobs);
+    let (mut written, mut instances) = written_roots(sources, default_namespace, jobs);
     if written.is_empty() && instances.is_empty() {
         return None;
     }
     // Bootstraps whose `path` a kustomization patches in per cluster replace the written base
     // they patch, which is no root of its own.
-    let patched = patched_bootstraps(sources, &written, default_namespace);
+    let mut patched = patched_bootstraps(sources, &written, default_namespace);
     written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
     let repositories = git_repositories(sources.files, default_namespace);
+    let written_by_flux_bootstrap = |k: &FluxKustomization| {
+        sources.files[k.origin.file]
+            .source
+            .path
+            .ends_with("gotk-sync.yaml")
+    };
+    // A Flux Kustomization of another source (an OCI artifact, a bucket, another repository)
+    // builds its `path` there: `path: ./` of the Flux install's OCIRepository is no folder of
+    // this repository. So it neither applies nor roots anything here. Which repository this is
+    // can be told before anything is built only where a bootstrap says so.
+    let synced_by_bootstraps: Vec<GitSource> = instances
+        .iter()
+        .chain(&patched)
+        .chain(written.iter().filter(|k| written_by_flux_bootstrap(k)))
+        .filter_map(|k| git_source(k, &repositories))
+        .collect();
+    let builds_here =
+        |k: &FluxKustomization| follows_this_repository(k, &repositories, &synced_by_bootstraps);
+    written.retain(builds_here);
+    instances.retain(builds_here);
+    patched.retain(builds_here);
     // Which written Flux Kustomization applies which, from a build of each as written.
     let index_of: BTreeMap<Origin, usize> = written
         .iter()
         .enumerate()
         .map(|(i, k)| (k.origin, i))
         .collect();
-    let mut applied_by_other = vec![false; written.len()];
-    let mut applies_itself = vec![false; written.len()];
     // FluxInstances apply what their sync path holds, as bootstraps do.
     let appliers: Vec<(Option<usize>, &FluxKustomization)> = written
         .iter()
@@ -612,17 +635,41 @@ pub fn discover(
             .filter_map(|resource| index_of.get(&resource.node.origin).copied())
             .collect()
     });
-    for (&(i, _), applied) in appliers.iter().zip(applied) {
-        for j in applied {
-            if i == Some(j) {
-                applies_itself[j] = true;
-            } else {
-                applied_by_other[j] = true;
-            }
+    let mut applies = vec![Vec::new(); written.len()];
+    let mut applied_by_instances = Vec::new();
+    for (&(applier, _), applied) in appliers.iter().zip(applied) {
+        match applier {
+            Some(i) => applies[i] = applied,
+            None => applied_by_instances.extend(applied),
         }
     }
-    // Roots: bootstraps and FluxInstances; where the repository has neither, the Flux
-    // Kustomizations nothing here applies, taken as applied out of band with their folder.
+    // Flux Kustomizations that apply one another, each through the others (the first applied at
+    // install time, then the loop manages itself), stand or fall together: what matters is
+    // whether anything outside the loop applies one of them.
+    let components = strongly_connected(&applies);
+    let mut component_of = vec![0; written.len()];
+    for (component, members) in components.iter().enumerate() {
+        for &i in members {
+            component_of[i] = component;
+        }
+    }
+    let mut applied_from_outside = vec![false; components.len()];
+    let edges = applies
+        .iter()
+        .enumerate()
+        .flat_map(|(i, targets)| {
+            let from = Some(component_of[i]);
+            targets.iter().map(move |&j| (from, j))
+        })
+        .chain(applied_by_instances.into_iter().map(|j| (None, j)));
+    for (applier, j) in edges {
+        if applier != Some(component_of[j]) {
+            applied_from_outside[component_of[j]] = true;
+        }
+    }
+    // Roots: bootstraps (a loop, of which a Flux Kustomization applying its own folder is the
+    // shortest, or `flux bootstrap`'s own) and FluxInstances; where the repository has neither,
+    // the Flux Kustomizations nothing here applies, taken as applied out of band with their folder.
     let mut clusters_roots: Vec<(String, String, Vec<FluxKustomization>)> = Vec::new();
     for bootstrap in patched {
         clusters_roots.push((
@@ -635,34 +682,34 @@ pub fn discover(
         clusters_roots.push((instance.path.clone(), instance.path.clone(), vec![instance]));
     }
     let mut out_of_band = Vec::new();
-    for (i, kustomization) in written.iter().enumerate() {
-        if applied_by_other[i] {
+    for (members, applied_from_outside) in components.iter().zip(applied_from_outside) {
+        let first = members[0];
+        if applied_from_outside {
             continue;
         }
-        let file = &sources.files[kustomization.origin.file].source.path;
-        if applies_itself[i] || file.ends_with("gotk-sync.yaml") {
-            let name = if kustomization.path.is_empty() {
+        let is_loop = members.len() > 1 || applies[first].contains(&first);
+        if is_loop || written_by_flux_bootstrap(&written[first]) {
+            // The member the install applied: the one named as bootstraps are, else the first.
+            let bootstrap = members
+                .iter()
+                .map(|&i| &written[i])
+                .find(|k| k.name == "flux-system")
+                .unwrap_or(&written[first]);
+            let name = if bootstrap.path.is_empty() {
                 "the repository root".to_string()
             } else {
-                kustomization.path.clone()
+                bootstrap.path.clone()
             };
-            clusters_roots.push((
-                name,
-                kustomization.path.clone(),
-                vec![kustomization.clone()],
-            ));
+            clusters_roots.push((name, bootstrap.path.clone(), vec![bootstrap.clone()]));
         } else {
-            out_of_band.push(kustomization.clone());
+            out_of_band.push(written[first].clone());
         }
     }
     // This repository is what the bootstraps sync: their GitRepositories' URLs and revisions.
     let this_repository: Vec<GitSource> = clusters_roots
         .iter()
         .flat_map(|(_, _, roots)| roots)
-        .filter_map(|root| match &root.sync_url {
-            Some(url) => Some(GitSource::new(url, root.sync_ref.clone())),
-            None => source_of(&repositories, root).cloned(),
-        })
+        .filter_map(|root| git_source(root, &repositories))
         .collect();
     // Without a bootstrap, every out-of-band folder is a cluster. Beside one, only a sibling of a
     // bootstrapped folder is (`clusters/staging` next to `clusters/production`, set up by hand
@@ -716,8 +763,7 @@ pub fn discover(
         let this_repository = if this_repository.is_empty() {
             roots
                 .iter()
-                .filter_map(|root| source_of(&repositories, root))
-                .cloned()
+                .filter_map(|root| git_source(root, &repositories))
                 .collect()
         } else {
             this_repository.clone()
@@ -818,6 +864,69 @@ pub fn discover(
         clusters.push(cluster_state);
     }
     Some(clusters)
+}
+
+/// The strongly connected components of a graph, `edges[i]` being the nodes `i` has an edge to:
+/// each component's nodes in increasing order, the components in the order of their first nodes
+/// (Tarjan's algorithm, with a stack of its own instead of recursion, whose depth a long chain of
+/// Flux Kustomizations would set).
+fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    const UNVISITED: usize = usize::MAX;
+    let count = edges.len();
+    let mut order = vec![UNVISITED; count];
+    let mut lowest = vec![0; count];
+    let mut on_stack = vec![false; count];
+    let mut stack = Vec::new();
+    let mut found: Vec<Vec<usize>> = Vec::new();
+    let mut visited = 0;
+    for start in 0..count {
+        if order[start] != UNVISITED {
+            continue;
+        }
+        // Each node being visited and the position of the next of its edges to take.
+        let mut path = vec![(start, 0)];
+        order[start] = visited;
+        lowest[start] = visited;
+        visited += 1;
+        stack.push(start);
+        on_stack[start] = true;
+        while let Some(&(node, next_edge)) = path.last() {
+            if let Some(&target) = edges[node].get(next_edge) {
+                if let Some(last) = path.last_mut() {
+                    last.1 += 1;
+                }
+                if order[target] == UNVISITED {
+                    order[target] = visited;
+                    lowest[target] = visited;
+                    visited += 1;
+                    stack.push(target);
+                    on_stack[target] = true;
+                    path.push((target, 0));
+                } else if on_stack[target] {
+                    lowest[node] = lowest[node].min(order[target]);
+                }
+                continue;
+            }
+            path.pop();
+            if let Some(&(parent, _)) = path.last() {
+                lowest[parent] = lowest[parent].min(lowest[node]);
+            }
+            if lowest[node] == order[node] {
+                let mut component = Vec::new();
+                while let Some(member) = stack.pop() {
+                    on_stack[member] = false;
+                    component.push(member);
+                    if member == node {
+                        break;
+                    }
+                }
+                component.sort_unstable();
+                found.push(component);
+            }
+        }
+    }
+    found.sort_unstable_by_key(|component| component[0]);
+    found
 }
 
 /// Whether a build of `k` may hold an object whose node comes from one of `files`. Every object
@@ -952,13 +1061,24 @@ fn follows_this_repository(
     if kustomization.source_kind != "GitRepository" {
         return false;
     }
-    let source = match &kustomization.sync_url {
-        Some(url) => Some(GitSource::new(url, kustomization.sync_ref.clone())),
-        None => source_of(repositories, kustomization).cloned(),
-    };
-    source.is_none_or(|source| {
+    git_source(kustomization, repositories).is_none_or(|source| {
         this_repository.is_empty() || this_repository.iter().any(|this| this.is(&source))
     })
+}
+
+/// The Git checkout a Flux Kustomization builds from (a FluxInstance's: its sync); `None` for a
+/// source of another kind or a GitRepository the repository does not define.
+fn git_source(
+    kustomization: &FluxKustomization,
+    repositories: &BTreeMap<String, GitSource>,
+) -> Option<GitSource> {
+    if kustomization.source_kind != "GitRepository" {
+        return None;
+    }
+    match &kustomization.sync_url {
+        Some(url) => Some(GitSource::new(url, kustomization.sync_ref.clone())),
+        None => source_of(repositories, kustomization).cloned(),
+    }
 }
 
 /// The GitRepository a Flux Kustomization names, when the repository defines it (in its
@@ -1015,28 +1135,166 @@ mod tests {
     use crate::config::Config;
     use crate::workspace::Workspace;
 
-    const FLUX_KUSTOMIZATION: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./apps\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
-
-    #[test]
-    fn the_files_a_build_may_take_objects_from() {
+    /// A repository of these files, loaded.
+    fn workspace_of(files: &[(&str, &str)]) -> (tempfile::TempDir, Workspace) {
         let dir = tempfile::tempdir().unwrap();
-        let files = [
-            ("fk.yaml", FLUX_KUSTOMIZATION),
-            ("apps/kustomization.yaml", "resources:\n  - deploy.yaml\n"),
-            // A marker, so that the file is parsed and can hold objects.
-            ("apps/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nimage: x:1 # {\"$imagepolicy\": \"flux-system:a\"}\n"),
-            ("comp/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - ../fk.yaml\n"),
-            ("via-component/kustomization.yaml", "components:\n  - ../comp\n"),
-            ("via-folder/kustomization.yaml", "resources:\n  - ../via-component\n  - ../apps\n"),
-            ("via-patch/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - path: ../fk.yaml\n"),
-            ("inline/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - patch: |-\n      - op: add\n        path: /metadata/labels\n        value: {}\n    target:\n      kind: Deployment\n"),
-        ];
         for (path, text) in files {
             let path = dir.path().join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
         let workspace = Workspace::load(dir.path(), &Config::default(), 1).unwrap();
+        (dir, workspace)
+    }
+
+    /// Each cluster of a repository of these files: its name and the files it applies.
+    fn clusters_of(files: &[(&str, &str)]) -> Vec<(String, Vec<String>)> {
+        let (_dir, workspace) = workspace_of(files);
+        workspace
+            .model
+            .clusters
+            .iter()
+            .map(|cluster| {
+                let files = cluster.files.iter();
+                let paths = files.map(|&f| workspace.files[f].source.path.clone());
+                (cluster.name.clone(), paths.collect())
+            })
+            .collect()
+    }
+
+    /// A Flux Kustomization named `name` applying `path` from the source `kind`/`source`.
+    fn flux_kustomization(name: &str, path: &str, kind: &str, source: &str) -> String {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  path: {path}\n  sourceRef:\n    kind: {kind}\n    name: {source}\n")
+    }
+
+    fn git_repository(name: &str, url: &str) -> String {
+        format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  url: {url}\n  ref:\n    branch: main\n")
+    }
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nimage: x:1 # {\"$imagepolicy\": \"flux-system:a\"}\n";
+
+    #[test]
+    fn a_flux_kustomization_of_another_source_applies_nothing_here() {
+        // `path: ./` of an OCI artifact or a bucket is their root, not this repository's: the
+        // bootstrap is `cluster`, which applies its own folder.
+        let cluster = flux_kustomization("cluster", "./clusters/prod", "GitRepository", "home");
+        let apps = flux_kustomization("apps", "./apps", "GitRepository", "home");
+        let oci = flux_kustomization("flux", "./", "OCIRepository", "flux-manifests");
+        let bucket = flux_kustomization("bucket", "./", "Bucket", "artifacts");
+        let applied = vec![
+            "apps/deploy.yaml".to_string(),
+            "clusters/prod/apps.yaml".to_string(),
+            "clusters/prod/bucket.yaml".to_string(),
+            "clusters/prod/cluster.yaml".to_string(),
+            "clusters/prod/flux.yaml".to_string(),
+        ];
+        assert_eq!(
+            clusters_of(&[
+                ("clusters/prod/cluster.yaml", &cluster),
+                ("clusters/prod/apps.yaml", &apps),
+                ("clusters/prod/flux.yaml", &oci),
+                ("clusters/prod/bucket.yaml", &bucket),
+                ("apps/deploy.yaml", DEPLOYMENT),
+            ]),
+            vec![("clusters/prod".to_string(), applied.clone())]
+        );
+        // A GitRepository of another repository than the one `flux bootstrap` syncs.
+        let bootstrapped_apps =
+            flux_kustomization("apps", "./apps", "GitRepository", "flux-system");
+        let bootstrap = git_repository("flux-system", "https://github.com/org/fleet")
+            + "---\n"
+            + &flux_kustomization(
+                "flux-system",
+                "./clusters/prod",
+                "GitRepository",
+                "flux-system",
+            );
+        let other = git_repository("other", "https://github.com/org/other")
+            + "---\n"
+            + &flux_kustomization("other", "./", "GitRepository", "other");
+        assert_eq!(
+            clusters_of(&[
+                ("clusters/prod/flux-system/gotk-sync.yaml", &bootstrap),
+                ("clusters/prod/other.yaml", &other),
+                ("clusters/prod/apps.yaml", &bootstrapped_apps),
+                ("apps/deploy.yaml", DEPLOYMENT),
+            ]),
+            vec![(
+                "clusters/prod".to_string(),
+                vec![
+                    "apps/deploy.yaml".to_string(),
+                    "clusters/prod/apps.yaml".to_string(),
+                    "clusters/prod/flux-system/gotk-sync.yaml".to_string(),
+                    "clusters/prod/other.yaml".to_string(),
+                ]
+            )]
+        );
+    }
+
+    #[test]
+    fn a_loop_nothing_outside_applies_is_a_cluster_of_its_own() {
+        let git = |name: &str, path: &str| flux_kustomization(name, path, "GitRepository", "git");
+        // Each loop's bootstrap names its cluster: the member called `flux-system`, else the
+        // first written.
+        let expected = |name: &str, files: &[&str]| {
+            let files = files.iter().map(|f| f.to_string()).collect();
+            (name.to_string(), files)
+        };
+        assert_eq!(
+            clusters_of(&[
+                ("a/boot/sync.yaml", &git("flux-system", "./a/cluster")),
+                ("a/cluster/ks.yaml", &git("apps", "./a/apps")),
+                ("a/apps/ks.yaml", &git("back", "./a/boot")),
+                ("a/apps/deploy.yaml", DEPLOYMENT),
+                ("b/x/ks.yaml", &git("two", "./b/y")),
+                ("b/y/ks.yaml", &git("one", "./b/x")),
+            ]),
+            vec![
+                expected(
+                    "a/cluster",
+                    &[
+                        "a/apps/deploy.yaml",
+                        "a/apps/ks.yaml",
+                        "a/boot/sync.yaml",
+                        "a/cluster/ks.yaml",
+                    ]
+                ),
+                expected("b/y", &["b/x/ks.yaml", "b/y/ks.yaml"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn strongly_connected_components() {
+        // 0 → 1 → 2 → 0 a loop, left by 2 → 3; 3 applies itself; 4 → 3; 5 alone.
+        let edges = [vec![1], vec![2], vec![0, 3], vec![3], vec![3], vec![]];
+        assert_eq!(
+            strongly_connected(&edges),
+            vec![vec![0, 1, 2], vec![3], vec![4], vec![5]]
+        );
+        // Found from the last node first, numbered still by their first nodes.
+        let edges = [vec![], vec![2], vec![1], vec![0]];
+        assert_eq!(
+            strongly_connected(&edges),
+            vec![vec![0], vec![1, 2], vec![3]]
+        );
+    }
+
+    #[test]
+    fn the_files_a_build_may_take_objects_from() {
+        let fk = flux_kustomization("apps", "./apps", "GitRepository", "flux-system");
+        let files = [
+            ("fk.yaml", fk.as_str()),
+            ("apps/kustomization.yaml", "resources:\n  - deploy.yaml\n"),
+            // A marker, so that the file is parsed and can hold objects.
+            ("apps/deploy.yaml", DEPLOYMENT),
+            ("comp/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - ../fk.yaml\n"),
+            ("via-component/kustomization.yaml", "components:\n  - ../comp\n"),
+            ("via-folder/kustomization.yaml", "resources:\n  - ../via-component\n  - ../apps\n"),
+            ("via-patch/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - path: ../fk.yaml\n"),
+            ("inline/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - patch: |-\n      - op: add\n        path: /metadata/labels\n        value: {}\n    target:\n      kind: Deployment\n"),
+        ];
+        let (dir, workspace) = workspace_of(&files);
         let by_path = super::super::paths_of(&workspace.files);
         let sources = Sources {
             root: dir.path(),
