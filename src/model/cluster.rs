@@ -576,6 +576,18 @@ pub fn discover(
     if written.is_empty() && instances.is_empty() {
         return None;
     }
+    // A copy of a Flux Kustomization in a file Flux never receives (a template or a backup in a
+    // `.sourceignore`d folder) is not what the cluster runs: the one Flux receives under that
+    // name is. Counted, the copy would apply the real bootstrap and hide it.
+    let received = |k: &FluxKustomization| sources.files[k.origin.file].applied;
+    let received_names: HashSet<(String, String)> = written
+        .iter()
+        .filter(|k| received(k))
+        .map(|k| (k.namespace.clone(), k.name.clone()))
+        .collect();
+    written.retain(|k| {
+        received(k) || !received_names.contains(&(k.namespace.clone(), k.name.clone()))
+    });
     // Bootstraps whose `path` a kustomization patches in per cluster replace the written base
     // they patch, which is no root of its own.
     let mut patched = patched_bootstraps(sources, &written, default_namespace);
@@ -711,6 +723,23 @@ pub fn discover(
         .flat_map(|(_, _, roots)| roots)
         .filter_map(|root| git_source(root, &repositories))
         .collect();
+    // A GitRepository nothing here defines was made out of band: this repository's own when a
+    // bootstrap syncs from it or the folder the Flux Kustomization builds is here; another
+    // repository's (`policies` of a policy library, `./pod-security/baseline`) otherwise.
+    let roots_sources: BTreeSet<(String, String)> = clusters_roots
+        .iter()
+        .flat_map(|(_, _, roots)| roots)
+        .map(|root| (root.source_namespace.clone(), root.source_name.clone()))
+        .collect();
+    let from_elsewhere = |k: &FluxKustomization| {
+        let undefined = k.source_kind == "GitRepository"
+            && k.sync_url.is_none()
+            && source_of(&repositories, k).is_none();
+        undefined
+            && !roots_sources.contains(&(k.source_namespace.clone(), k.source_name.clone()))
+            && !k.path.is_empty()
+            && sources.kind_of(&k.path) != PathKind::Dir
+    };
     // Without a bootstrap, every out-of-band folder is a cluster. Beside one, only a sibling of a
     // bootstrapped folder is (`clusters/staging` next to `clusters/production`, set up by hand
     // the same way); elsewhere a Flux Kustomization nothing applies is left over.
@@ -786,15 +815,22 @@ pub fn discover(
                 if !seen.insert((kustomization.origin, kustomization.folder)) {
                     continue;
                 }
-                if follows_this_repository(&kustomization, &repositories, &this_repository) {
+                let message = if from_elsewhere(&kustomization) {
+                    format!(
+                        "Flux Kustomization `{}` syncs from GitRepository `{}`, which nothing here defines, and its path `{}` is no folder of this repository: taken as another repository's, not followed",
+                        kustomization.name, kustomization.source_name, kustomization.path
+                    )
+                } else if follows_this_repository(&kustomization, &repositories, &this_repository) {
                     followed.push(kustomization);
                     continue;
-                }
-                let note = Note {
-                    message: format!(
+                } else {
+                    format!(
                         "Flux Kustomization `{}` syncs from {} `{}`, not this repository: not followed",
                         kustomization.name, kustomization.source_kind, kustomization.source_name
-                    ),
+                    )
+                };
+                let note = Note {
+                    message,
                     origin: kustomization.origin,
                 };
                 if !notes.contains(&note) {
@@ -1229,6 +1265,87 @@ mod tests {
                 ]
             )]
         );
+    }
+
+    #[test]
+    fn a_copy_flux_never_receives_is_not_the_bootstrap() {
+        // `tmpl/` holds the template `cluster.yaml` is rendered from; `.sourceignore` keeps it
+        // from Flux. Counted, it would apply `cluster` and leave no root.
+        let cluster = flux_kustomization("cluster", "./kubernetes/flux", "GitRepository", "home");
+        let apps = flux_kustomization("apps", "./kubernetes/apps", "GitRepository", "home");
+        let home = git_repository("home", "https://github.com/org/home");
+        let template = git_repository("home", "${BOOTSTRAP_GIT_REPOSITORY}");
+        let files = [
+            (
+                "kubernetes/flux/config/cluster.yaml",
+                home + "---\n" + &cluster,
+            ),
+            ("kubernetes/flux/apps.yaml", apps),
+            ("kubernetes/apps/deploy.yaml", DEPLOYMENT.to_string()),
+            (
+                "tmpl/kubernetes/flux/cluster.yaml",
+                template + "---\n" + &cluster,
+            ),
+            (".sourceignore", "tmpl/\n".to_string()),
+        ];
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        assert_eq!(
+            clusters_of(&files),
+            vec![(
+                "kubernetes/flux".to_string(),
+                vec![
+                    "kubernetes/apps/deploy.yaml".to_string(),
+                    "kubernetes/flux/apps.yaml".to_string(),
+                    "kubernetes/flux/config/cluster.yaml".to_string(),
+                ]
+            )]
+        );
+    }
+
+    #[test]
+    fn a_git_repository_defined_nowhere_is_this_one_unless_its_path_is_not_here() {
+        let bootstrap = git_repository("flux-system", "https://github.com/org/fleet")
+            + "---\n"
+            + &flux_kustomization(
+                "flux-system",
+                "./clusters/prod",
+                "GitRepository",
+                "flux-system",
+            );
+        // `policies`: defined nowhere, a path that is not here. `local`: defined nowhere, a
+        // path that is here. `typo`: the bootstrap's own source, a path that is not here.
+        let policies =
+            flux_kustomization("policies", "./pod-security", "GitRepository", "policies");
+        let local = flux_kustomization("local", "./apps", "GitRepository", "local");
+        let typo = flux_kustomization("typo", "./aps", "GitRepository", "flux-system");
+        let (_dir, workspace) = workspace_of(&[
+            ("clusters/prod/flux-system/gotk-sync.yaml", &bootstrap),
+            ("clusters/prod/policies.yaml", &policies),
+            ("clusters/prod/local.yaml", &local),
+            ("clusters/prod/typo.yaml", &typo),
+            ("apps/deploy.yaml", DEPLOYMENT),
+        ]);
+        let cluster = &workspace.model.clusters[0];
+        let applies = |path: &str| {
+            cluster
+                .files
+                .iter()
+                .any(|&f| workspace.files[f].source.path == path)
+        };
+        assert!(applies("apps/deploy.yaml"));
+        let errors: Vec<&str> = workspace
+            .model
+            .build_errors
+            .iter()
+            .map(|error| error.message.as_str())
+            .collect();
+        assert_eq!(
+            errors,
+            ["the Flux Kustomization's path `aps` does not exist"]
+        );
+        assert!(workspace.model.notes.iter().any(|note| note
+            .message
+            .starts_with("Flux Kustomization `policies` syncs from GitRepository `policies`, which nothing here defines")));
     }
 
     #[test]
