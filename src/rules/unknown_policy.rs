@@ -21,8 +21,8 @@ the policy. A policy written only in a file no cluster applies is named: beside 
 kustomization that does not list that file, an error saying so (it was forgotten); in a loose
 folder no kustomization covers (image objects applied by hand with `kubectl apply -f`, as
 runbooks do), a warning, since whether it exists in the cluster is not known. So is every
-marker of a repository that defines no ImagePolicy and no cluster at all (an application
-repository whose image objects live in the cluster or in a fleet repository): its policies are
+marker of a repository that defines no ImagePolicy at all (an application repository, or a
+cluster's, whose image objects live in the cluster or in another repository): its policies are
 defined elsewhere.
 
 ## Why it matters in Flux
@@ -52,8 +52,7 @@ fn check(cx: &Context, out: &mut Findings) {
     let some_file_unread = cx.workspace.files.iter().any(|file| {
         matches!(&file.yaml, Err(error) if error.kind == crate::scan::yaml::YamlErrorKind::NotRead)
     });
-    let defines_no_policy = cx.workspace.model.clusters.is_empty()
-        && known.is_empty()
+    let defines_no_policy = known.is_empty()
         && !cx
             .workspace
             .files
@@ -92,11 +91,11 @@ fn check(cx: &Context, out: &mut Findings) {
         }
         let wanted = policy.to_string();
         let (severity, message, help) = if defines_no_policy {
-            // An application repository whose image objects live in the cluster or in a fleet
+            // Image objects that live in the cluster (`flux create image policy`) or in another
             // repository: every policy is defined elsewhere, so none is known to be missing.
             (
                 Severity::Warning,
-                format!("this repository defines no ImagePolicy and no cluster, so `{wanted}` must be defined elsewhere; its name cannot be checked"),
+                format!("this repository defines no ImagePolicy, so `{wanted}` must be defined elsewhere; its name cannot be checked"),
                 format!("add `{wanted}` to `external_policies` in .flux-image-lint.yaml (where it is defined: the cluster, or the fleet repository)"),
             )
         } else {
