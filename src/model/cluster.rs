@@ -11,7 +11,10 @@
 //! `patches` and `components`, then `postBuild.substitute`. A Flux Kustomization of another
 //! source (an OCIRepository, a Bucket, another repository's GitRepository) builds its `spec.path`
 //! in that source: it takes no part in finding clusters (it applies and starts nothing here) and
-//! is not followed.
+//! is not followed. So does a GitRepository nothing here defines, under a name no bootstrap
+//! syncs from, when the path is no folder of this repository. A copy of a Flux Kustomization in
+//! a file Flux never receives (a template in a `.sourceignore`d folder) is not what the cluster
+//! runs when Flux receives one of that name: it takes no part either.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
