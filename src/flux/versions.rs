@@ -424,6 +424,9 @@ pub enum PinSource {
     FluxInstance { written: String },
     /// `# Flux Version:` in the header of a Flux install manifest.
     InstallHeader,
+    /// The tag of an OCIRepository of Flux's install manifests (`oci://ghcr.io/fluxcd/flux-manifests`),
+    /// which a Flux Kustomization applies: Flux installing itself.
+    InstallArtifact { tag: String },
     /// An image controller's image tag.
     ControllerImage { controller: Controller, tag: String },
     /// An image CRD's `served:` flags.
@@ -441,7 +444,7 @@ impl PinSource {
             PinSource::Upgrade { .. } => 0,
             PinSource::Config { .. } => 1,
             PinSource::FluxInstance { .. } => 2,
-            PinSource::InstallHeader => 3,
+            PinSource::InstallHeader | PinSource::InstallArtifact { .. } => 3,
             PinSource::ControllerImage { .. } => 4,
             PinSource::Crd { .. } => 5,
             PinSource::Assumed => 6,
@@ -500,6 +503,12 @@ impl Pin {
                 format!("FluxInstance version `{written}` at {}", self.location)
             }
             PinSource::InstallHeader => format!("install manifest header at {}", self.location),
+            PinSource::InstallArtifact { tag } => {
+                format!(
+                    "flux-manifests OCIRepository tag `{tag}` at {}",
+                    self.location
+                )
+            }
             PinSource::ControllerImage { controller, tag } => {
                 format!("{} {tag} at {}", controller.name(), self.location)
             }
