@@ -4,7 +4,9 @@
 //! Kustomization, lays its fields over it) and asks for `buildMetadata: [originAnnotations]`.
 //! Each object's origin annotation names its file; its fields are traced to that file where the
 //! values are the same, else to the object (a patch changed them). A build the native renderer
-//! finds remote bases in is left to it: the real one would reach the network.
+//! finds remote bases in is left to it: the real one would reach the network. So is a Flux
+//! Kustomization's with `spec.components`, which kustomize-controller adds inside the folder's
+//! own kustomization, where a wrapper cannot put them.
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -364,12 +366,22 @@ fn which(name: &str) -> Option<PathBuf> {
 /// before it (`E1201 17:18:18.782871 1070 run.go:72] "command failed" err="…"`), whose time and
 /// process id would make every run's report differ.
 fn failure(stderr: &str) -> String {
-    let line = stderr
+    let lines: Vec<&str> = stderr
         .lines()
-        .rev()
-        .find(|line| !line.trim().is_empty() && !line.contains("Warning:"))
-        .unwrap_or("kustomize failed")
-        .trim();
+        .filter(|line| !line.trim().is_empty() && !line.contains("Warning:"))
+        .collect();
+    // klog writes a value of several lines as `err=<`, each line indented by a tab, then ` >`.
+    if let Some(start) = lines.iter().rposition(|line| line.ends_with("err=<")) {
+        let value: Vec<&str> = lines[start + 1..]
+            .iter()
+            .take_while(|line| line.trim() != ">")
+            .map(|line| line.trim())
+            .collect();
+        if !value.is_empty() {
+            return value.join(" ");
+        }
+    }
+    let line = lines.last().copied().unwrap_or("kustomize failed").trim();
     let line = without_log_header(line);
     match line.strip_prefix("\"command failed\" err=") {
         // Quoted as Go quotes strings, which JSON reads but for rare escapes.
@@ -425,6 +437,15 @@ mod tests {
         // A message that merely holds a `] ` keeps its text.
         let odd = "error: map[a:b] is not valid";
         assert_eq!(failure(odd), odd);
+    }
+
+    #[test]
+    fn a_failure_of_several_lines_is_told_whole() {
+        let kubectl = "E1201 20:17:22.274641    6802 run.go:72] \"command failed\" err=<\n\taccumulating resources: accumulation err='accumulating resources from 'app': no such file':\n\tmust build at directory: not a valid directory\n >\n";
+        assert_eq!(
+            failure(kubectl),
+            "accumulating resources: accumulation err='accumulating resources from 'app': no such file': must build at directory: not a valid directory"
+        );
     }
 
     #[test]

@@ -93,19 +93,34 @@ impl Builder {
 
     /// One build, natively or by the real kustomize, with only the objects the model reads (see
     /// [`Build::set_aside_untracked`]). A build with remote bases stays native: the real one
-    /// would reach the network.
+    /// would reach the network. So does a Flux Kustomization's that names `components`:
+    /// kustomize-controller adds them to the folder's own kustomization, before its patches,
+    /// which a wrapper around the folder cannot do (its components come after).
     fn build<'w>(
         &self,
         sources: &Sources,
         native: Result<Build, BuildError>,
         wrapper: impl FnOnce() -> Result<external::Wrapper<'w>, BuildError>,
     ) -> Result<Build, BuildError> {
-        let mut build = match (self, &native) {
-            (Builder::External(external), Ok(build)) if !build.incomplete => {
-                external.build(sources, &wrapper()?)
+        let mut build = match (self, native) {
+            (Builder::External(external), Ok(native)) if !native.incomplete => {
+                let wrapper = wrapper()?;
+                if wrapper.components.is_empty() {
+                    external.build(sources, &wrapper)
+                } else {
+                    let mut native = native;
+                    native.notes.push(Note {
+                        message: format!(
+                            "built natively, not by {}: kustomize-controller adds `spec.components` to the folder's own kustomization, which the real kustomize cannot be asked without editing the folder",
+                            external.describe()
+                        ),
+                        origin: wrapper.origin,
+                    });
+                    Ok(native)
+                }
             }
             (Builder::External(external), Err(_)) => external.build(sources, &wrapper()?),
-            _ => native,
+            (_, native) => native,
         }?;
         build.set_aside_untracked();
         Ok(build)
