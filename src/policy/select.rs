@@ -190,11 +190,32 @@ impl CompiledPolicy {
     /// range is lower and the value would be downgraded. `None` for other policies or a value
     /// that is not SemVer.
     pub fn range_admits_above(&self, value: &str) -> Option<bool> {
+        let mut locations = self.locations();
+        let v = parse_tag_version(&self.value_of(value, &mut locations)?)?;
+        self.admits_above(&v)
+    }
+
+    /// For a value Flux skips because it lacks its minor or patch (`1.25`, `v2`), whether the
+    /// range admits versions above the release it names (`1.25.0`): the automation then moves
+    /// it up to the range, as it does a value below the range.
+    pub fn partial_version_admits_above(&self, value: &str) -> Option<bool> {
+        let mut locations = self.locations();
+        let extracted = self.value_of(value, &mut locations)?;
+        let digits = extracted.strip_prefix('v').unwrap_or(&extracted);
+        let parts: Vec<&str> = digits.split('.').collect();
+        let is_number = |part: &&str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        if parts.len() > 2 || !parts.iter().all(is_number) {
+            return None;
+        }
+        let padded = parts.iter().chain(&["0", "0"]).take(3).copied();
+        let v = parse_tag_version(&padded.collect::<Vec<_>>().join("."))?;
+        self.admits_above(&v)
+    }
+
+    fn admits_above(&self, v: &semver::Version) -> Option<bool> {
         let Compiled::Semver(range) = &self.choice else {
             return None;
         };
-        let mut locations = self.locations();
-        let v = parse_tag_version(&self.value_of(value, &mut locations)?)?;
         let release = semver::Version::new(v.major, v.minor, v.patch);
         let candidates = [
             release.clone(),
@@ -205,7 +226,7 @@ impl CompiledPolicy {
         Some(
             candidates
                 .iter()
-                .any(|c| compare_precedence(c, &v) == Ordering::Greater && range.matches(c)),
+                .any(|c| compare_precedence(c, v) == Ordering::Greater && range.matches(c)),
         )
     }
 

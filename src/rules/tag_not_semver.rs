@@ -3,6 +3,7 @@
 use super::tag_filtered_out::current_tags;
 use super::{Context, Findings, Rule};
 use crate::policy::Outcome;
+use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
     id: "tag-not-semver",
@@ -14,7 +15,10 @@ A marker whose current tag (after `extract`) is not strict SemVer 2.0 under a `s
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
 warning at most: no automation ever writes that value. So it is on a floating tag (no digit:
-`latest`, `main`), a placeholder the automation replaces with the policy's pick.
+`latest`, `main`), a placeholder the automation replaces with the policy's pick, and on a value
+that only lacks its minor or patch (`1.25`, a release line's moving tag) under a range that
+admits versions above the release it names (`1.25.0`): the automation moves it up to the
+range's newest, as it does a value below the range (`tag-out-of-range`).
 
 ## Why it matters in Flux
 Flux's semver policy silently skips every value that is not strict SemVer after removing one
@@ -42,16 +46,34 @@ fn check(cx: &Context, out: &mut Findings) {
         } else {
             format!("`{}` (extracted `{value}`)", current.tag)
         };
+        let upgraded = cx
+            .compiled(current.policy)
+            .and_then(|compiled| compiled.partial_version_admits_above(&current.tag))
+            .unwrap_or(false);
+        let (consequence, help) = if upgraded {
+            (
+                "; Flux replaces it with the newest tag in range, an upgrade",
+                "write the full version the image runs, or let the automation move it",
+            )
+        } else {
+            (
+                "",
+                "use an alphabetical or numerical policy with a filter for such tags, or extract a SemVer part",
+            )
+        };
         out.push(
             &RULE,
             current.file,
             current.span,
             format!(
-                "tag {shown} is not strict SemVer (MAJOR.MINOR.PATCH, no leading zeros), so the semver policy `{}` never considers it",
+                "tag {shown} is not strict SemVer (MAJOR.MINOR.PATCH, no leading zeros), so the semver policy `{}` never considers it{consequence}",
                 current.policy.key()
             ),
-            "use an alphabetical or numerical policy with a filter for such tags, or extract a SemVer part".to_string(),
+            help.to_string(),
         );
         out.at_most(current.ceiling);
+        if upgraded {
+            out.at_most(Severity::Warning);
+        }
     }
 }
