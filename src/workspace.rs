@@ -104,6 +104,7 @@ fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
                 .any(|pattern| pattern.find(bytes).is_some()))
         || path.ends_with(TEST_FILE_SUFFIX)
         || is_kustomization_name(crate::walk::file_name(path))
+        || model::chart::may_name_local_dependency(path, bytes)
         || Some(path) == config_path
 }
 

@@ -345,7 +345,8 @@ pub struct Cluster {
     pub path: String,
     /// Files whose objects it applies.
     pub files: BTreeSet<usize>,
-    /// Folders of this repository that its HelmReleases use as charts.
+    /// Folders of this repository that its HelmReleases use as charts, and (once the model is
+    /// built) those of the subcharts they pull in with `file://` dependencies.
     pub chart_dirs: BTreeSet<String>,
     /// One of those charts mentions the image API: it may create image objects this model does
     /// not render, so nothing is concluded from one the cluster seems to lack.

@@ -5,6 +5,7 @@
 //! kustomizations works as plain files); otherwise nothing applies it and rules about its objects
 //! stay silent. Markers are not here: Flux's automation edits files, not renders.
 
+pub mod chart;
 pub mod cluster;
 pub mod external;
 pub mod kustomization;
@@ -336,6 +337,10 @@ impl Model {
                 let mut reached = BTreeSet::new();
                 for cluster in &mut clusters {
                     reached.extend(cluster.files.iter().copied());
+                    // What a HelmRelease installs from its chart's folder includes the subcharts
+                    // it pulls in from this repository.
+                    cluster.chart_dirs =
+                        chart::with_local_dependencies(&cluster.chart_dirs, files, &by_path);
                     for dir in &cluster.chart_dirs {
                         let chart = files_under(files, dir);
                         cluster.charts_may_define_image_objects |=
