@@ -33,6 +33,10 @@ spec:
    interval: 5m   # bad indentation
 ```
 
+A Helm chart's template (under `templates/` beside a `Chart.yaml`) is text Helm renders: its
+Flux image objects are not judged as written, only its markers, which image automation reads as
+written.
+
 ## Fix
 Correct the YAML at the position shown. Helm templates (`{{ … }}`) are not YAML: keep markers
 in values files instead.
@@ -54,7 +58,11 @@ fn check(cx: &Context, out: &mut Findings) {
             );
             continue;
         }
-        if !mentions_marker && !file.mentions_image_api {
+        // A Helm chart's template is text Helm renders before any YAML is read: its objects
+        // exist as rendered, which nothing here sees. Its markers still count: image automation
+        // reads the file as it is.
+        let helm_template = is_helm_template(&file.source.path, &cx.workspace.yaml_paths);
+        if !mentions_marker && (!file.mentions_image_api || helm_template) {
             continue;
         }
         let what = if mentions_marker {
@@ -73,4 +81,18 @@ fn check(cx: &Context, out: &mut Findings) {
             format!("Flux skips files it cannot parse, so the {what} in this file are ignored; fix the YAML here"),
         );
     }
+}
+
+/// Whether the file is under the `templates/` folder of a folder with a `Chart.yaml`.
+fn is_helm_template(path: &str, yaml_paths: &std::collections::BTreeSet<String>) -> bool {
+    let mut chart_dir = path;
+    while let Some((dir, _)) = chart_dir.rsplit_once("templates/") {
+        if yaml_paths.contains(&format!("{dir}Chart.yaml"))
+            && (dir.is_empty() || dir.ends_with('/'))
+        {
+            return true;
+        }
+        chart_dir = dir;
+    }
+    false
 }
