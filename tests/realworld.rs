@@ -17,6 +17,12 @@ fn flux_errors(case: &str) -> Vec<String> {
         "oci-kustomization-hides-bootstrap" | "bootstrap-in-a-cycle" => {
             vec!["unknown-policy kubernetes/apps/app/deployment.yaml:13".to_string()]
         }
+        "bootstrap-patched-in-cluster-folder" => {
+            vec!["unknown-policy apps/web/ptl/deployment.yaml:18".to_string()]
+        }
+        "postbuild-substitute-child-path" => {
+            vec!["unknown-policy apps/web/dev/deployment.yaml:18".to_string()]
+        }
         _ => Vec::new(),
     }
 }

@@ -5,10 +5,13 @@
 //! named `flux-system`, else the first written, stands for it), at a Flux Operator
 //! `FluxInstance`'s `spec.sync.path`, or, when the bootstrap was made out of band, at the Flux
 //! Kustomizations nothing here applies (those in one folder being one cluster, as one bootstrap
-//! path applies a folder). From there every Flux Kustomization it applies is followed as
+//! path applies a folder). A Flux Kustomization shared by several clusters, whose `spec.path` each
+//! cluster's kustomization patches to its own folder (its `postBuild` variables with it), is a
+//! bootstrap as each renders it. From there every Flux Kustomization it applies is followed as
 //! kustomize-controller builds it: its `spec.path` (the kustomization there, or one generated
 //! from the folder's manifests), then its `targetNamespace`, `namePrefix`, `nameSuffix`,
-//! `patches` and `components`, then `postBuild.substitute`. A Flux Kustomization of another
+//! `patches` and `components`, then `postBuild.substitute` (on every object it applies, a child
+//! Flux Kustomization's `spec.path` included). A Flux Kustomization of another
 //! source (an OCIRepository, a Bucket, another repository's GitRepository) builds its `spec.path`
 //! in that source: it takes no part in finding clusters (it applies and starts nothing here) and
 //! is not followed. So does a GitRepository nothing here defines, under a name no bootstrap
@@ -404,16 +407,19 @@ fn written_roots(
     )
 }
 
-/// Bootstraps laid out per cluster by a kustomization (`clusters/<c>/flux-system`) that takes
-/// a shared Flux Kustomization and patches its `spec.path` to the cluster's folder, which holds
-/// that kustomization: rendered, each is a bootstrap applying its own folder, as `flux
-/// bootstrap --path` runs it. Only a rendering whose path differs from the one written counts
-/// (an ordinary bootstrap is found as written).
+/// Bootstraps laid out per cluster by a kustomization that takes a shared Flux Kustomization
+/// and patches its `spec.path` to the cluster's folder, which holds that kustomization
+/// (`clusters/<c>/flux-system` patching `path: ./clusters/<c>`, or `clusters/<env>/<nn>` patching
+/// `path: ./clusters/<env>/<nn>` and the cluster's `postBuild.substitute`): rendered, each is a
+/// bootstrap applying its own folder, as `flux bootstrap --path` runs it, with the variables the
+/// patch gives it. Only a rendering whose path differs from the one written counts (an ordinary
+/// bootstrap is found as written).
 fn patched_bootstraps(
     sources: &Sources,
     written: &[FluxKustomization],
     default_namespace: &str,
 ) -> Vec<FluxKustomization> {
+    let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file).collect();
     let mut bootstraps = Vec::new();
     for (dir, kustomization) in sources.kustomizations {
         let Ok(kustomization) = kustomization else {
@@ -422,7 +428,11 @@ fn patched_bootstraps(
         let patches_nothing = kustomization.patches.is_empty()
             && kustomization.patches_strategic_merge.is_empty()
             && kustomization.patches_json6902.is_empty();
-        if !dir.ends_with("flux-system") || patches_nothing {
+        // Most kustomizations that patch (the apps' overlays) cannot render a Flux
+        // Kustomization at all: they are not built.
+        if patches_nothing
+            || !may_yield_from(sources, kustomization, &written_files, &mut BTreeSet::new())
+        {
             continue;
         }
         let Ok(build) = render::build_with(sources, kustomization) else {
@@ -432,14 +442,23 @@ fn patched_bootstraps(
             let Some(rendered) = FluxKustomization::read(&resource.node, default_namespace) else {
                 continue;
             };
-            let applies_this_folder =
-                !rendered.path.is_empty() && dir.starts_with(&format!("{}/", rendered.path));
+            let applies_this_folder = !rendered.path.is_empty()
+                && (*dir == rendered.path || dir.starts_with(&format!("{}/", rendered.path)));
             let as_written = written
                 .iter()
                 .find(|k| k.origin == rendered.origin)
                 .map(|k| k.path.as_str());
-            if applies_this_folder && as_written.is_some_and(|path| path != rendered.path) {
-                bootstraps.push(rendered);
+            if !applies_this_folder || as_written.is_none_or(|path| path == rendered.path) {
+                continue;
+            }
+            // The cluster's folder and its `flux-system` sub-folder, which the folder includes,
+            // render the same bootstrap: one cluster. Flux runs the rendering of its own path.
+            let same =
+                |k: &&mut FluxKustomization| k.origin == rendered.origin && k.path == rendered.path;
+            match bootstraps.iter_mut().find(same) {
+                Some(found) if *dir == rendered.path => *found = rendered,
+                Some(_) => {}
+                None => bootstraps.push(rendered),
             }
         }
     }
@@ -624,12 +643,13 @@ pub fn discover(
         .enumerate()
         .map(|(i, k)| (k.origin, i))
         .collect();
-    // FluxInstances apply what their sync path holds, as bootstraps do.
+    // FluxInstances apply what their sync path holds, as bootstraps do; so do the bootstraps
+    // found as rendered, whose written base is no longer among the written ones.
     let appliers: Vec<(Option<usize>, &FluxKustomization)> = written
         .iter()
         .enumerate()
         .map(|(i, k)| (Some(i), k))
-        .chain(instances.iter().map(|k| (None, k)))
+        .chain(instances.iter().chain(&patched).map(|k| (None, k)))
         .collect();
     let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file).collect();
     // What each applier's build applies of the written ones; the builds are dropped on the way.
@@ -652,11 +672,11 @@ pub fn discover(
             .collect()
     });
     let mut applies = vec![Vec::new(); written.len()];
-    let mut applied_by_instances = Vec::new();
+    let mut applied_by_other_roots = Vec::new();
     for (&(applier, _), applied) in appliers.iter().zip(applied) {
         match applier {
             Some(i) => applies[i] = applied,
-            None => applied_by_instances.extend(applied),
+            None => applied_by_other_roots.extend(applied),
         }
     }
     // Flux Kustomizations that apply one another, each through the others (the first applied at
@@ -677,7 +697,7 @@ pub fn discover(
             let from = Some(component_of[i]);
             targets.iter().map(move |&j| (from, j))
         })
-        .chain(applied_by_instances.into_iter().map(|j| (None, j)));
+        .chain(applied_by_other_roots.into_iter().map(|j| (None, j)));
     for (applier, j) in edges {
         if applier != Some(component_of[j]) {
             applied_from_outside[component_of[j]] = true;
@@ -1350,6 +1370,77 @@ mod tests {
         assert!(workspace.model.notes.iter().any(|note| note
             .message
             .starts_with("Flux Kustomization `policies` syncs from GitRepository `policies`, which nothing here defines")));
+    }
+
+    #[test]
+    fn a_bootstrap_each_cluster_folder_patches_is_one_per_cluster_with_its_variables() {
+        // One `flux-system` for every cluster, its path and variables patched in by each
+        // cluster's folder (not one named `flux-system`); the child's path takes the variables.
+        let shared = flux_kustomization("flux-system", "./clusters/${ENV}", "GitRepository", "git");
+        let patch = |env: &str| {
+            format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  path: ./clusters/{env}\n  postBuild:\n    substitute:\n      ENV: {env}\n")
+        };
+        let cluster = |env: &str| {
+            format!("resources:\n  - ../../flux/ks.yaml\n  - ../../apps/ks.yaml\npatches:\n  - path: ../../flux/{env}.yaml\n")
+        };
+        let app = flux_kustomization("app", "./apps/${ENV}", "GitRepository", "git");
+        let (dev, prod) = (patch("dev"), patch("prod"));
+        let (dev_cluster, prod_cluster) = (cluster("dev"), cluster("prod"));
+        let expected = |env: &str| {
+            let mut files = vec![
+                "apps/ks.yaml".to_string(),
+                format!("apps/{env}/deploy.yaml"),
+                format!("clusters/{env}/kustomization.yaml"),
+                format!("flux/{env}.yaml"),
+                "flux/ks.yaml".to_string(),
+            ];
+            files.sort();
+            (format!("clusters/{env}"), files)
+        };
+        assert_eq!(
+            clusters_of(&[
+                ("flux/ks.yaml", &shared),
+                ("flux/dev.yaml", &dev),
+                ("flux/prod.yaml", &prod),
+                ("clusters/dev/kustomization.yaml", &dev_cluster),
+                ("clusters/prod/kustomization.yaml", &prod_cluster),
+                ("apps/ks.yaml", &app),
+                ("apps/dev/deploy.yaml", DEPLOYMENT),
+                ("apps/prod/deploy.yaml", DEPLOYMENT),
+            ]),
+            vec![expected("dev"), expected("prod")]
+        );
+    }
+
+    #[test]
+    fn a_patched_bootstrap_its_cluster_folder_renders_too_is_one_cluster() {
+        // `clusters/sbox` includes `flux-system`, where the shared bootstrap gets its path, and
+        // patches something of its own: both folders render the bootstrap.
+        let shared = flux_kustomization("flux-system", "", "GitRepository", "git");
+        let patch = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  path: ./clusters/sbox\n";
+        let apps = flux_kustomization("apps", "./apps", "GitRepository", "git");
+        let files = [
+            "apps/deploy.yaml",
+            "clusters/sbox/apps.yaml",
+            "clusters/sbox/flux-system/kustomization.yaml",
+            "clusters/sbox/kustomization.yaml",
+            "flux/gotk-sync.yaml",
+            "flux/sbox.yaml",
+        ];
+        assert_eq!(
+            clusters_of(&[
+                ("flux/gotk-sync.yaml", &shared),
+                ("flux/sbox.yaml", patch),
+                ("clusters/sbox/flux-system/kustomization.yaml", "resources:\n  - ../../../flux/gotk-sync.yaml\npatches:\n  - path: ../../../flux/sbox.yaml\n"),
+                ("clusters/sbox/kustomization.yaml", "resources:\n  - flux-system\n  - apps.yaml\npatches:\n  - patch: |-\n      - op: add\n        path: /spec/prune\n        value: true\n    target:\n      name: apps\n"),
+                ("clusters/sbox/apps.yaml", &apps),
+                ("apps/deploy.yaml", DEPLOYMENT),
+            ]),
+            vec![(
+                "clusters/sbox".to_string(),
+                files.iter().map(|f| f.to_string()).collect()
+            )]
+        );
     }
 
     #[test]
