@@ -5,7 +5,10 @@
 //! named `flux-system`, else the first written, stands for it), at a Flux Operator
 //! `FluxInstance`'s `spec.sync.path`, or, when the bootstrap was made out of band, at the Flux
 //! Kustomizations nothing here applies (those in one folder being one cluster, as one bootstrap
-//! path applies a folder). From there every Flux Kustomization it applies is followed as
+//! path applies a folder). Not all of those are roots: beside a bootstrap, only a sibling of its
+//! folder is; one under a kustomization that does not reach it (an app tree's folder set aside)
+//! is left over, unless no other root shows how the repository is applied. From there every
+//! Flux Kustomization it applies is followed as
 //! kustomize-controller builds it: its `spec.path` (the kustomization there, or one generated
 //! from the folder's manifests), then its `targetNamespace`, `namePrefix`, `nameSuffix`,
 //! `patches` and `components`, then `postBuild.substitute`. A Flux Kustomization of another
@@ -757,27 +760,58 @@ pub fn discover(
     } else {
         gathering_kustomizations(sources)
     };
+    let leave_over = |notes: &mut Vec<Note>, kustomization: &FluxKustomization, why: &str| {
+        notes.push(Note {
+            message: format!(
+                "Flux Kustomization `{}` is applied by nothing here{why}: taken as left over, not followed",
+                kustomization.name
+            ),
+            origin: kustomization.origin,
+        });
+    };
+    let has_kustomization = |dir: &str| matches!(sources.kustomizations.get(dir), Some(Ok(_)));
     let mut groups: BTreeMap<String, Vec<FluxKustomization>> = BTreeMap::new();
+    // Those under a kustomization that does not reach them, with their folder and that
+    // kustomization's file.
+    let mut left_out = Vec::new();
     for kustomization in out_of_band {
         let file = &sources.files[kustomization.origin.file].source.path;
-        let dir = gathered_by
-            .get(&kustomization.origin.file)
+        let gathering = gathered_by.get(&kustomization.origin.file);
+        let dir = gathering
             .cloned()
             .unwrap_or_else(|| file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string());
         let beside_a_bootstrap = dir
             .rsplit_once('/')
             .is_some_and(|(parent, _)| bootstrapped_parents.contains(parent));
         if bootstrapped && !beside_a_bootstrap {
-            notes.push(Note {
-                message: format!(
-                    "Flux Kustomization `{}` is applied by nothing here while the repository has its own bootstrap: taken as left over, not followed",
-                    kustomization.name
-                ),
-                origin: kustomization.origin,
-            });
+            let why = " while the repository has its own bootstrap";
+            leave_over(notes, &kustomization, why);
+            continue;
+        }
+        // What an out-of-band apply takes: the kustomization gathering it (nothing is over the
+        // root's own), else its own file.
+        let applied = gathering.unwrap_or(file);
+        let kustomization_over = super::kustomization_dir_over(applied, has_kustomization)
+            .filter(|&over| over != applied)
+            .and_then(|over| sources.kustomizations[over].as_ref().ok());
+        if let Some(over) = kustomization_over {
+            left_out.push((kustomization, dir, over.file));
             continue;
         }
         groups.entry(dir).or_default().push(kustomization);
+    }
+    // A kustomization over a Flux Kustomization that does not reach it (an app tree's folder set
+    // aside, `apps/unused/`) applies it to no cluster: it was left there. Only where the
+    // repository shows no other root may such a folder have been applied by hand.
+    let other_roots = bootstrapped || !groups.is_empty();
+    for (kustomization, dir, over) in left_out {
+        if other_roots {
+            let file = &sources.files[over].source.path;
+            let why = format!(", and the kustomization over it, `{file}`, does not reach it");
+            leave_over(notes, &kustomization, &why);
+        } else {
+            groups.entry(dir).or_default().push(kustomization);
+        }
     }
     for (dir, roots) in groups {
         let name = if dir.is_empty() {
@@ -1382,6 +1416,54 @@ mod tests {
                 expected("b/y", &["b/x/ks.yaml", "b/y/ks.yaml"]),
             ]
         );
+    }
+
+    #[test]
+    fn a_folder_its_kustomization_leaves_out_is_a_root_only_when_nothing_else_is() {
+        let git = |name: &str, path: &str| flux_kustomization(name, path, "GitRepository", "git");
+        let apps = "resources:\n  - ./default\n";
+        let gathers_ks = "resources:\n  - ./longhorn/ks.yaml\n";
+        // `apps/unused/` is set aside: `apps/kustomization.yaml` lists only `./default`.
+        let left_over = [
+            ("apps/kustomization.yaml", apps),
+            ("apps/default/deploy.yaml", DEPLOYMENT),
+            ("apps/unused/old/ks.yaml", &git("old", "./apps/old/app")),
+            ("apps/unused/storage/kustomization.yaml", gathers_ks),
+            (
+                "apps/unused/storage/longhorn/ks.yaml",
+                &git("longhorn", "./apps/longhorn"),
+            ),
+        ];
+        let cluster = [
+            (
+                "clusters/main/kustomization.yaml",
+                "resources:\n  - apps.yaml\n",
+            ),
+            ("clusters/main/apps.yaml", &git("apps", "./apps")),
+        ];
+        let names = |files: &[(&str, &str)]| -> Vec<String> {
+            clusters_of(files)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect()
+        };
+        assert_eq!(
+            names(&[&cluster[..], &left_over].concat()),
+            ["clusters/main"]
+        );
+        // With no other root, the folders were applied by hand: each is a cluster.
+        assert_eq!(
+            names(&left_over),
+            ["apps/unused/old", "apps/unused/storage"]
+        );
+        let (_dir, workspace) = workspace_of(&[&cluster[..], &left_over].concat());
+        let notes: Vec<&str> = workspace
+            .model
+            .notes
+            .iter()
+            .map(|n| n.message.as_str())
+            .collect();
+        assert!(notes.contains(&"Flux Kustomization `longhorn` is applied by nothing here, and the kustomization over it, `apps/kustomization.yaml`, does not reach it: taken as left over, not followed"), "{notes:?}");
     }
 
     #[test]
