@@ -6,9 +6,10 @@
 //! `FluxInstance`'s `spec.sync.path`, or, when the bootstrap was made out of band, at the Flux
 //! Kustomizations nothing here applies (those in one folder being one cluster, as one bootstrap
 //! path applies a folder). Not all of those are roots: beside a bootstrap, only a sibling of its
-//! folder is; one under a kustomization that does not reach it (an app tree's folder set aside)
-//! is left over, unless no other root shows how the repository is applied. From there every
-//! Flux Kustomization it applies is followed as
+//! folder is; one whose name Kubernetes refuses (`$APPNAME$`) is a scaffold's template; one under
+//! a kustomization that does not reach it (an app tree's folder set aside) is left over, unless
+//! no other root shows how the repository is applied. From there every Flux Kustomization it
+//! applies is followed as
 //! kustomize-controller builds it: its `spec.path` (the kustomization there, or one generated
 //! from the folder's manifests), then its `targetNamespace`, `namePrefix`, `nameSuffix`,
 //! `patches` and `components`, then `postBuild.substitute`. A Flux Kustomization of another
@@ -788,6 +789,12 @@ pub fn discover(
             leave_over(notes, &kustomization, why);
             continue;
         }
+        // The API server refuses such a name (`$APPNAME$`): a scaffold's template, in no cluster.
+        if !kubernetes_accepts_name(&kustomization.name) {
+            let why = ", and Kubernetes accepts no object of that name (a template's placeholder)";
+            leave_over(notes, &kustomization, why);
+            continue;
+        }
         // What an out-of-band apply takes: the kustomization gathering it (nothing is over the
         // root's own), else its own file.
         let applied = gathering.unwrap_or(file);
@@ -1187,6 +1194,29 @@ fn gathering_kustomizations(sources: &Sources) -> BTreeMap<usize, String> {
     gathered_by
 }
 
+/// Whether the API server accepts `name` for an object (a DNS-1123 subdomain), each `${var}`
+/// taken as filled in before it is applied (by `envsubst`, or Flux's `postBuild`).
+fn kubernetes_accepts_name(name: &str) -> bool {
+    let mut filled = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some((before, after)) = rest.split_once("${") {
+        let Some((_, after_variable)) = after.split_once('}') else {
+            break;
+        };
+        filled.push_str(before);
+        filled.push('x');
+        rest = after_variable;
+    }
+    filled.push_str(rest);
+    let label_ok = |label: &str| {
+        let alphanumeric = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        label.bytes().next().is_some_and(alphanumeric)
+            && label.bytes().next_back().is_some_and(alphanumeric)
+            && label.bytes().all(|b| alphanumeric(b) || b == b'-')
+    };
+    filled.len() <= 253 && filled.split('.').all(label_ok)
+}
+
 /// A Git URL reduced to host and path, so that `ssh://git@host/org/repo.git`,
 /// `git@host:org/repo` and `https://host/org/repo` are one repository.
 fn repository_identity(url: &str) -> String {
@@ -1464,6 +1494,43 @@ mod tests {
             .map(|n| n.message.as_str())
             .collect();
         assert!(notes.contains(&"Flux Kustomization `longhorn` is applied by nothing here, and the kustomization over it, `apps/kustomization.yaml`, does not reach it: taken as left over, not followed"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_template_kubernetes_would_refuse_is_no_root() {
+        let git = |name: &str, path: &str| flux_kustomization(name, path, "GitRepository", "git");
+        let scaffold = git("$APPNAME$", "./apps/$NAMESPACE$/$APPNAME$/app");
+        assert_eq!(
+            clusters_of(&[
+                ("flux/apps.yaml", &git("apps", "./apps")),
+                ("apps/deploy.yaml", DEPLOYMENT),
+                ("tools/scaffold/appname/ks.yaml", &scaffold),
+            ]),
+            vec![(
+                "flux".to_string(),
+                vec!["apps/deploy.yaml".to_string(), "flux/apps.yaml".to_string()]
+            )]
+        );
+        assert!(clusters_of(&[("tools/scaffold/appname/ks.yaml", &scaffold)]).is_empty());
+    }
+
+    #[test]
+    fn names_kubernetes_accepts() {
+        for name in ["apps", "cluster-apps.v2", "${cluster}-apps", "${APP:=web}"] {
+            assert!(kubernetes_accepts_name(name), "{name}");
+        }
+        for name in [
+            "$APPNAME$",
+            "$APPNAME$-postgres",
+            "Apps",
+            "",
+            "-apps",
+            "a..b",
+            "${app",
+        ] {
+            assert!(!kubernetes_accepts_name(name), "{name}");
+        }
+        assert!(!kubernetes_accepts_name(&"a".repeat(254)));
     }
 
     #[test]
