@@ -17,6 +17,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "oci-kustomization-hides-bootstrap" | "bootstrap-in-a-cycle" => {
             vec!["unknown-policy kubernetes/apps/app/deployment.yaml:13".to_string()]
         }
+        "orphans-without-visible-bootstrap" => {
+            vec!["unknown-policy kubernetes/apps/default/web/app/deployment.yaml:13".to_string()]
+        }
         _ => Vec::new(),
     }
 }
