@@ -23,6 +23,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "postbuild-substitute-child-path" => {
             vec!["unknown-policy apps/web/dev/deployment.yaml:18".to_string()]
         }
+        "orphans-without-visible-bootstrap" => {
+            vec!["unknown-policy kubernetes/apps/default/web/app/deployment.yaml:13".to_string()]
+        }
         _ => Vec::new(),
     }
 }

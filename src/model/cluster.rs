@@ -5,9 +5,13 @@
 //! named `flux-system`, else the first written, stands for it), at a Flux Operator
 //! `FluxInstance`'s `spec.sync.path`, or, when the bootstrap was made out of band, at the Flux
 //! Kustomizations nothing here applies (those in one folder being one cluster, as one bootstrap
-//! path applies a folder). A Flux Kustomization shared by several clusters, whose `spec.path` each
-//! cluster's kustomization patches to its own folder (its `postBuild` variables with it), is a
-//! bootstrap as each renders it. From there every Flux Kustomization it applies is followed as
+//! path applies a folder). Not all of those are roots: beside a bootstrap, only a sibling of its
+//! folder is; one whose name Kubernetes refuses (`$APPNAME$`) is a scaffold's template; one under
+//! a kustomization that does not reach it (an app tree's folder set aside) is left over, unless
+//! no other root shows how the repository is applied. A Flux Kustomization shared by several
+//! clusters, whose `spec.path` each cluster's kustomization patches to its own folder (its
+//! `postBuild` variables with it), is a bootstrap as each renders it. From there every Flux
+//! Kustomization it applies is followed as
 //! kustomize-controller builds it: its `spec.path` (the kustomization there, or one generated
 //! from the folder's manifests), then its `targetNamespace`, `namePrefix`, `nameSuffix`,
 //! `patches` and `components`, then `postBuild.substitute` (on every object it applies, a child
@@ -778,27 +782,64 @@ pub fn discover(
     } else {
         gathering_kustomizations(sources)
     };
+    let leave_over = |notes: &mut Vec<Note>, kustomization: &FluxKustomization, why: &str| {
+        notes.push(Note {
+            message: format!(
+                "Flux Kustomization `{}` is applied by nothing here{why}: taken as left over, not followed",
+                kustomization.name
+            ),
+            origin: kustomization.origin,
+        });
+    };
+    let has_kustomization = |dir: &str| matches!(sources.kustomizations.get(dir), Some(Ok(_)));
     let mut groups: BTreeMap<String, Vec<FluxKustomization>> = BTreeMap::new();
+    // Those under a kustomization that does not reach them, with their folder and that
+    // kustomization's file.
+    let mut left_out = Vec::new();
     for kustomization in out_of_band {
         let file = &sources.files[kustomization.origin.file].source.path;
-        let dir = gathered_by
-            .get(&kustomization.origin.file)
+        let gathering = gathered_by.get(&kustomization.origin.file);
+        let dir = gathering
             .cloned()
             .unwrap_or_else(|| file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string());
         let beside_a_bootstrap = dir
             .rsplit_once('/')
             .is_some_and(|(parent, _)| bootstrapped_parents.contains(parent));
         if bootstrapped && !beside_a_bootstrap {
-            notes.push(Note {
-                message: format!(
-                    "Flux Kustomization `{}` is applied by nothing here while the repository has its own bootstrap: taken as left over, not followed",
-                    kustomization.name
-                ),
-                origin: kustomization.origin,
-            });
+            let why = " while the repository has its own bootstrap";
+            leave_over(notes, &kustomization, why);
+            continue;
+        }
+        // The API server refuses such a name (`$APPNAME$`): a scaffold's template, in no cluster.
+        if !kubernetes_accepts_name(&kustomization.name) {
+            let why = ", and Kubernetes accepts no object of that name (a template's placeholder)";
+            leave_over(notes, &kustomization, why);
+            continue;
+        }
+        // What an out-of-band apply takes: the kustomization gathering it (nothing is over the
+        // root's own), else its own file.
+        let applied = gathering.unwrap_or(file);
+        let kustomization_over = super::kustomization_dir_over(applied, has_kustomization)
+            .filter(|&over| over != applied)
+            .and_then(|over| sources.kustomizations[over].as_ref().ok());
+        if let Some(over) = kustomization_over {
+            left_out.push((kustomization, dir, over.file));
             continue;
         }
         groups.entry(dir).or_default().push(kustomization);
+    }
+    // A kustomization over a Flux Kustomization that does not reach it (an app tree's folder set
+    // aside, `apps/unused/`) applies it to no cluster: it was left there. Only where the
+    // repository shows no other root may such a folder have been applied by hand.
+    let other_roots = bootstrapped || !groups.is_empty();
+    for (kustomization, dir, over) in left_out {
+        if other_roots {
+            let file = &sources.files[over].source.path;
+            let why = format!(", and the kustomization over it, `{file}`, does not reach it");
+            leave_over(notes, &kustomization, &why);
+        } else {
+            groups.entry(dir).or_default().push(kustomization);
+        }
     }
     for (dir, roots) in groups {
         let name = if dir.is_empty() {
@@ -1174,6 +1215,29 @@ fn gathering_kustomizations(sources: &Sources) -> BTreeMap<usize, String> {
     gathered_by
 }
 
+/// Whether the API server accepts `name` for an object (a DNS-1123 subdomain), each `${var}`
+/// taken as filled in before it is applied (by `envsubst`, or Flux's `postBuild`).
+fn kubernetes_accepts_name(name: &str) -> bool {
+    let mut filled = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some((before, after)) = rest.split_once("${") {
+        let Some((_, after_variable)) = after.split_once('}') else {
+            break;
+        };
+        filled.push_str(before);
+        filled.push('x');
+        rest = after_variable;
+    }
+    filled.push_str(rest);
+    let label_ok = |label: &str| {
+        let alphanumeric = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        label.bytes().next().is_some_and(alphanumeric)
+            && label.bytes().next_back().is_some_and(alphanumeric)
+            && label.bytes().all(|b| alphanumeric(b) || b == b'-')
+    };
+    filled.len() <= 253 && filled.split('.').all(label_ok)
+}
+
 /// A Git URL reduced to host and path, so that `ssh://git@host/org/repo.git`,
 /// `git@host:org/repo` and `https://host/org/repo` are one repository.
 fn repository_identity(url: &str) -> String {
@@ -1474,6 +1538,91 @@ mod tests {
                 expected("b/y", &["b/x/ks.yaml", "b/y/ks.yaml"]),
             ]
         );
+    }
+
+    #[test]
+    fn a_folder_its_kustomization_leaves_out_is_a_root_only_when_nothing_else_is() {
+        let git = |name: &str, path: &str| flux_kustomization(name, path, "GitRepository", "git");
+        let apps = "resources:\n  - ./default\n";
+        let gathers_ks = "resources:\n  - ./longhorn/ks.yaml\n";
+        // `apps/unused/` is set aside: `apps/kustomization.yaml` lists only `./default`.
+        let left_over = [
+            ("apps/kustomization.yaml", apps),
+            ("apps/default/deploy.yaml", DEPLOYMENT),
+            ("apps/unused/old/ks.yaml", &git("old", "./apps/old/app")),
+            ("apps/unused/storage/kustomization.yaml", gathers_ks),
+            (
+                "apps/unused/storage/longhorn/ks.yaml",
+                &git("longhorn", "./apps/longhorn"),
+            ),
+        ];
+        let cluster = [
+            (
+                "clusters/main/kustomization.yaml",
+                "resources:\n  - apps.yaml\n",
+            ),
+            ("clusters/main/apps.yaml", &git("apps", "./apps")),
+        ];
+        let names = |files: &[(&str, &str)]| -> Vec<String> {
+            clusters_of(files)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect()
+        };
+        assert_eq!(
+            names(&[&cluster[..], &left_over].concat()),
+            ["clusters/main"]
+        );
+        // With no other root, the folders were applied by hand: each is a cluster.
+        assert_eq!(
+            names(&left_over),
+            ["apps/unused/old", "apps/unused/storage"]
+        );
+        let (_dir, workspace) = workspace_of(&[&cluster[..], &left_over].concat());
+        let notes: Vec<&str> = workspace
+            .model
+            .notes
+            .iter()
+            .map(|n| n.message.as_str())
+            .collect();
+        assert!(notes.contains(&"Flux Kustomization `longhorn` is applied by nothing here, and the kustomization over it, `apps/kustomization.yaml`, does not reach it: taken as left over, not followed"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_template_kubernetes_would_refuse_is_no_root() {
+        let git = |name: &str, path: &str| flux_kustomization(name, path, "GitRepository", "git");
+        let scaffold = git("$APPNAME$", "./apps/$NAMESPACE$/$APPNAME$/app");
+        assert_eq!(
+            clusters_of(&[
+                ("flux/apps.yaml", &git("apps", "./apps")),
+                ("apps/deploy.yaml", DEPLOYMENT),
+                ("tools/scaffold/appname/ks.yaml", &scaffold),
+            ]),
+            vec![(
+                "flux".to_string(),
+                vec!["apps/deploy.yaml".to_string(), "flux/apps.yaml".to_string()]
+            )]
+        );
+        assert!(clusters_of(&[("tools/scaffold/appname/ks.yaml", &scaffold)]).is_empty());
+    }
+
+    #[test]
+    fn names_kubernetes_accepts() {
+        for name in ["apps", "cluster-apps.v2", "${cluster}-apps", "${APP:=web}"] {
+            assert!(kubernetes_accepts_name(name), "{name}");
+        }
+        for name in [
+            "$APPNAME$",
+            "$APPNAME$-postgres",
+            "Apps",
+            "",
+            "-apps",
+            "a..b",
+            "${app",
+        ] {
+            assert!(!kubernetes_accepts_name(name), "{name}");
+        }
+        assert!(!kubernetes_accepts_name(&"a".repeat(254)));
     }
 
     #[test]
