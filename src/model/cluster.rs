@@ -1295,6 +1295,14 @@ mod tests {
         format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  url: {url}\n  ref:\n    branch: main\n")
     }
 
+    /// What `flux bootstrap` writes in `gotk-sync.yaml`: GitRepository and Kustomization
+    /// `flux-system`, the latter applying `path`.
+    fn flux_bootstrap(path: &str) -> String {
+        git_repository("flux-system", "https://github.com/org/fleet")
+            + "---\n"
+            + &flux_kustomization("flux-system", path, "GitRepository", "flux-system")
+    }
+
     const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nimage: x:1 # {\"$imagepolicy\": \"flux-system:a\"}\n";
 
     #[test]
@@ -1325,14 +1333,7 @@ mod tests {
         // A GitRepository of another repository than the one `flux bootstrap` syncs.
         let bootstrapped_apps =
             flux_kustomization("apps", "./apps", "GitRepository", "flux-system");
-        let bootstrap = git_repository("flux-system", "https://github.com/org/fleet")
-            + "---\n"
-            + &flux_kustomization(
-                "flux-system",
-                "./clusters/prod",
-                "GitRepository",
-                "flux-system",
-            );
+        let bootstrap = flux_bootstrap("./clusters/prod");
         let other = git_repository("other", "https://github.com/org/other")
             + "---\n"
             + &flux_kustomization("other", "./", "GitRepository", "other");
@@ -1392,14 +1393,7 @@ mod tests {
 
     #[test]
     fn a_git_repository_defined_nowhere_is_this_one_unless_its_path_is_not_here() {
-        let bootstrap = git_repository("flux-system", "https://github.com/org/fleet")
-            + "---\n"
-            + &flux_kustomization(
-                "flux-system",
-                "./clusters/prod",
-                "GitRepository",
-                "flux-system",
-            );
+        let bootstrap = flux_bootstrap("./clusters/prod");
         // `policies`: defined nowhere, a path that is not here. `local`: defined nowhere, a
         // path that is here. `typo`: the bootstrap's own source, a path that is not here.
         let policies =
