@@ -425,6 +425,9 @@ fn patched_bootstraps(
 ) -> Vec<FluxKustomization> {
     let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file).collect();
     let mut bootstraps = Vec::new();
+    // Folders explored without finding a file of a Flux Kustomization, shared by the
+    // kustomizations asked in turn (the overlays of one base): each is explored once.
+    let mut yield_nothing = BTreeSet::new();
     for (dir, kustomization) in sources.kustomizations {
         let Ok(kustomization) = kustomization else {
             continue;
@@ -435,10 +438,12 @@ fn patched_bootstraps(
         // Most kustomizations that patch (the apps' overlays) cannot render a Flux
         // Kustomization at all: they are not built.
         if patches_nothing
-            || !may_yield_from(sources, kustomization, &written_files, &mut BTreeSet::new())
+            || !may_yield_from(sources, kustomization, &written_files, &mut yield_nothing)
         {
             continue;
         }
+        // The search stopped at the first such file: what it passed on the way is unsettled.
+        yield_nothing.clear();
         let Ok(build) = render::build_with(sources, kustomization) else {
             continue;
         };
