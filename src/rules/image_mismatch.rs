@@ -3,6 +3,7 @@
 
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::image::ImageRef;
+use crate::report::Severity;
 use crate::scan::marker::SetterKind;
 use crate::source::Span;
 
@@ -14,6 +15,9 @@ pub static RULE: Rule = Rule {
 A full or `:name` marker on an image whose canonical name (`nginx` = `docker.io/library/nginx` =
 `index.docker.io/library/nginx`; `host:port` kept) differs from the `spec.image` of the
 ImageRepository behind the policy.
+
+On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
+warning at most: no automation ever writes that value.
 
 ## Why it matters in Flux
 Flux does not compare names: it writes `spec.image:tag` over the value, so a marker copied from
@@ -80,6 +84,12 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
             "point the marker at the policy for this image, or fix the ImageRepository's `spec.image`".to_string(),
         );
-        out.block(&site);
+        let ceiling = cx.value_ceiling(&site);
+        out.at_most(ceiling);
+        // A marker no automation writes keeps its `marker-outside-automation` warning: it is why
+        // the mismatch does no harm today.
+        if ceiling == Severity::Error {
+            out.block(&site);
+        }
     }
 }
