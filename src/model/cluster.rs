@@ -18,8 +18,8 @@
 //! Flux Kustomization's `spec.path` included). A Flux Kustomization of another
 //! source (an OCIRepository, a Bucket, another repository's GitRepository) builds its `spec.path`
 //! in that source: it takes no part in finding clusters (it applies and starts nothing here) and
-//! is not followed. So does a GitRepository nothing here defines, under a name no bootstrap
-//! syncs from, when the path is no folder of this repository. A copy of a Flux Kustomization in
+//! is not followed. So does a GitRepository no root syncs from, when the path is no folder of
+//! this repository. A copy of a Flux Kustomization in
 //! a file Flux never receives (a template in a `.sourceignore`d folder) is not what the cluster
 //! runs when Flux receives one of that name: it takes no part either.
 
@@ -756,19 +756,20 @@ pub fn discover(
         .flat_map(|(_, _, roots)| roots)
         .filter_map(|root| git_source(root, &repositories))
         .collect();
-    // A GitRepository nothing here defines was made out of band: this repository's own when a
-    // bootstrap syncs from it or the folder the Flux Kustomization builds is here; another
-    // repository's (`policies` of a policy library, `./pod-security/baseline`) otherwise.
+    // A GitRepository no root syncs from, nothing here defines or that checks out another URL
+    // than the bootstraps' (every URL, without a bootstrap): this repository's own when the
+    // folder the Flux Kustomization builds is here; another repository's (a policy library's
+    // `./pod-security/baseline`, gateway-api's `config/crd/experimental`) otherwise.
     let roots_sources: BTreeSet<(String, String)> = clusters_roots
         .iter()
         .flat_map(|(_, _, roots)| roots)
         .map(|root| (root.source_namespace.clone(), root.source_name.clone()))
         .collect();
     let from_elsewhere = |k: &FluxKustomization| {
-        let undefined = k.source_kind == "GitRepository"
-            && k.sync_url.is_none()
-            && source_of(&repositories, k).is_none();
-        undefined
+        let not_this_repository = git_source(k, &repositories)
+            .is_none_or(|source| !this_repository.iter().any(|this| this.is(&source)));
+        k.source_kind == "GitRepository"
+            && not_this_repository
             && !roots_sources.contains(&(k.source_namespace.clone(), k.source_name.clone()))
             && !k.path.is_empty()
             && sources.kind_of(&k.path) != PathKind::Dir
@@ -887,7 +888,7 @@ pub fn discover(
                 }
                 let message = if from_elsewhere(&kustomization) {
                     format!(
-                        "Flux Kustomization `{}` syncs from GitRepository `{}`, which nothing here defines, and its path `{}` is no folder of this repository: taken as another repository's, not followed",
+                        "Flux Kustomization `{}` syncs from GitRepository `{}`, which no bootstrap here syncs from, and its path `{}` is no folder of this repository: taken as another repository's, not followed",
                         kustomization.name, kustomization.source_name, kustomization.path
                     )
                 } else if follows_this_repository(&kustomization, &repositories, &this_repository) {
@@ -1432,7 +1433,7 @@ mod tests {
         );
         assert!(workspace.model.notes.iter().any(|note| note
             .message
-            .starts_with("Flux Kustomization `policies` syncs from GitRepository `policies`, which nothing here defines")));
+            .starts_with("Flux Kustomization `policies` syncs from GitRepository `policies`, which no bootstrap here syncs from")));
     }
 
     #[test]
