@@ -514,6 +514,20 @@ pub fn scan_file(source: SourceFile) -> ScannedFile {
     }
 }
 
+/// A repository of these files (paths with their folders), written to a temporary folder and
+/// loaded: for the tests of the stages after the walk.
+#[cfg(test)]
+pub(crate) fn workspace_of(files: &[(&str, &str)]) -> (tempfile::TempDir, Workspace) {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let workspace = Workspace::load(dir.path(), &Config::default(), 1).unwrap();
+    (dir, workspace)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -197,11 +197,16 @@ fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
     node.map(Node::string_map).unwrap_or_default()
 }
 
+/// Whether an `apiVersion` is of the Flux image API group.
+pub fn is_image_api(api_version: &str) -> bool {
+    api_version
+        .split_once('/')
+        .is_some_and(|(group, _)| group == API_GROUP)
+}
+
 /// The Flux image kind of an object, if it is one.
 pub fn kind_of(object: &Node) -> Option<Kind> {
-    let api_version = object.path_str(&["apiVersion"])?;
-    let (group, _) = api_version.split_once('/')?;
-    if group != API_GROUP {
+    if !is_image_api(object.path_str(&["apiVersion"])?) {
         return None;
     }
     match object.path_str(&["kind"])? {

@@ -1262,20 +1262,7 @@ fn repository_identity(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::workspace::Workspace;
-
-    /// A repository of these files, loaded.
-    fn workspace_of(files: &[(&str, &str)]) -> (tempfile::TempDir, Workspace) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        let workspace = Workspace::load(dir.path(), &Config::default(), 1).unwrap();
-        (dir, workspace)
-    }
+    use crate::workspace::workspace_of;
 
     /// Each cluster of a repository of these files: its name and the files it applies.
     fn clusters_of(files: &[(&str, &str)]) -> Vec<(String, Vec<String>)> {

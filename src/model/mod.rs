@@ -23,7 +23,7 @@ use kustomization::{is_kustomization_name, Kustomization, PatchBody};
 use render::{join, Build, BuildError, Cause, Note, Sources};
 use tree::{Node, Origin};
 
-use crate::flux::objects::{read_object, FluxObject, Provenance, API_GROUP};
+use crate::flux::objects::{is_image_api, read_object, FluxObject, Provenance};
 use crate::walk::FileSet;
 use crate::workspace::ScannedFile;
 
@@ -104,12 +104,11 @@ impl Builder {
         wrapper: impl FnOnce() -> Result<external::Wrapper<'w>, BuildError>,
     ) -> Result<Build, BuildError> {
         let mut build = match (self, native) {
-            (Builder::External(external), Ok(native)) if !native.incomplete => {
+            (Builder::External(external), Ok(mut native)) if !native.incomplete => {
                 let wrapper = wrapper()?;
                 if wrapper.components.is_empty() {
                     external.build(sources, &wrapper)
                 } else {
-                    let mut native = native;
                     native.notes.push(Note {
                         message: format!(
                             "built natively, not by {}: kustomize-controller adds `spec.components` to the folder's own kustomization, which the real kustomize cannot be asked without editing the folder",
@@ -660,11 +659,6 @@ fn read_objects_as_written(
 }
 
 fn has_image_objects(file: &ScannedFile) -> bool {
-    let is_image_api = |api_version: &str| {
-        api_version
-            .split_once('/')
-            .is_some_and(|(group, _)| group == API_GROUP)
-    };
     file.mentions_image_api
         && file.yaml.as_ref().is_ok_and(|yaml| {
             yaml.documents.iter().any(|&d| {

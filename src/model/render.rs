@@ -17,7 +17,7 @@ use super::kustomization::{Kustomization, Patch, PatchBody, Text};
 use super::patch::{self, Merged};
 use super::selector::{Candidate, Target};
 use super::tree::{Node, Origin, Value};
-use crate::flux::objects::API_GROUP;
+use crate::flux::objects::is_image_api;
 use crate::scan::yaml::{NodeId, NodeKind, Style, YamlFile};
 use crate::source::{SourceFile, Span};
 use crate::walk::{FileSet, PathKind};
@@ -326,10 +326,7 @@ impl Resource {
     ) -> Resource {
         let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
         let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
-        let is_image_object = api_version
-            .rsplit_once('/')
-            .is_some_and(|(group, _)| group == API_GROUP);
-        let (node, body) = if is_image_object {
+        let (node, body) = if is_image_api(api_version) {
             let tree = || Node::from_yaml(yaml, file, document);
             (
                 sources.image_objects.get_or_read(file, document, tree),
@@ -1332,16 +1329,11 @@ mod tests {
     use std::sync::Arc;
 
     use super::{join, Cause, Node};
-    use crate::config::Config;
-    use crate::workspace::Workspace;
+    use crate::workspace::workspace_of;
 
     /// The build of a folder written from `files`: its error's class and message, if any.
     fn build_of(files: &[(&str, &str)]) -> Result<usize, (Cause, String)> {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            std::fs::write(dir.path().join(path), text).unwrap();
-        }
-        let workspace = Workspace::load(dir.path(), &Config::default(), 1).unwrap();
+        let (_dir, workspace) = workspace_of(files);
         workspace
             .model
             .render(&workspace.file_set, &workspace.files, "")
@@ -1387,7 +1379,6 @@ mod tests {
     /// tree, the document's; `b`'s is its own copy, and changing it left the others alone.
     #[test]
     fn clusters_share_an_image_object_until_a_build_changes_it() {
-        let dir = tempfile::tempdir().unwrap();
         let sync = |cluster: &str, target_namespace: &str| {
             format!(
                 "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {{name: flux-system, namespace: flux-system}}\nspec: {{url: ssh://git@example.org/fleet}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: flux-system, namespace: flux-system}}\nspec: {{path: ./clusters/{cluster}, sourceRef: {{kind: GitRepository, name: flux-system}}}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: infra, namespace: flux-system}}\nspec: {{path: ./infra, {target_namespace}sourceRef: {{kind: GitRepository, name: flux-system}}}}\n"
@@ -1402,12 +1393,8 @@ mod tests {
             ("clusters/c/sync.yaml", sync("c", "")),
             ("infra/policy.yaml", policy("app", "flux-system")),
         ];
-        for (path, text) in &files {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        let workspace = Workspace::load(dir.path(), &Config::default(), 1).unwrap();
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        let (_dir, workspace) = workspace_of(&files);
         let policies: Vec<_> = workspace
             .index
             .objects
