@@ -230,7 +230,7 @@ fn label_set(node: &Node) -> LabelSet {
             .iter()
             .map(|entry| {
                 (
-                    entry.key.clone(),
+                    entry.key.to_string(),
                     entry.value.str().unwrap_or_default().to_string(),
                 )
             })

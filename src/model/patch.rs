@@ -209,7 +209,7 @@ fn locate_mut<'a>(doc: &'a mut Node, path: &[String], op: &str) -> Result<&'a mu
         let next = match &mut node.value {
             Value::Map(entries) => entries
                 .iter_mut()
-                .find(|entry| &entry.key == token)
+                .find(|entry| entry.key == token)
                 .map(|entry| &mut entry.value),
             Value::Seq(items) => {
                 let len = items.len();

@@ -36,13 +36,13 @@ impl Variables {
         match &mut node.value {
             Value::Scalar(scalar) => {
                 if scalar.text.contains('$') {
-                    scalar.text = self.substitute(&scalar.text);
+                    scalar.text = self.substitute(&scalar.text).into();
                 }
             }
             Value::Map(entries) => {
                 for entry in entries {
                     if entry.key.contains('$') {
-                        entry.key = self.substitute(&entry.key);
+                        entry.key = self.substitute(&entry.key).into();
                     }
                     self.apply_to_tree(&mut entry.value);
                 }

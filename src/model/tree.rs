@@ -3,6 +3,8 @@
 //! kustomization's `namespace:` forces points at that line. Rules read objects from this tree, so a
 //! diagnostic lands where the user would fix it.
 
+use smol_str::SmolStr;
+
 use crate::scan::yaml::{NodeId, NodeKind, Style, YamlFile};
 use crate::source::Span;
 
@@ -30,7 +32,9 @@ pub enum Value {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scalar {
-    pub text: String,
+    /// Most scalars and keys of Flux objects are short: a `SmolStr` holds up to 23 bytes in
+    /// place, where a `String` would allocate for each.
+    pub text: SmolStr,
     pub style: Style,
     /// An explicit tag (`!!str 1.10`) overrides YAML's type resolution.
     pub tagged: bool,
@@ -38,13 +42,13 @@ pub struct Scalar {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    pub key: String,
+    pub key: SmolStr,
     pub key_origin: Origin,
     pub value: Node,
 }
 
 impl Node {
-    pub fn scalar(text: impl Into<String>, origin: Origin) -> Node {
+    pub fn scalar(text: impl Into<SmolStr>, origin: Origin) -> Node {
         Node {
             origin,
             value: Value::Scalar(Scalar {
@@ -75,14 +79,14 @@ impl Node {
                 style,
                 tagged,
             } => Value::Scalar(Scalar {
-                text: value.to_string(),
+                text: SmolStr::new(value),
                 style,
                 tagged,
             }),
             NodeKind::Map { entries, .. } => Value::Map(
                 entries
                     .map(|(key, value)| Entry {
-                        key: yaml.scalar(key).unwrap_or_default().to_string(),
+                        key: SmolStr::new(yaml.scalar(key).unwrap_or_default()),
                         key_origin: Origin {
                             file,
                             span: yaml.node(key).span,
@@ -109,7 +113,7 @@ impl Node {
             .entries(id)
             .filter(|&(key, _)| yaml.scalar(key).is_some_and(|k| keys.contains(&k)))
             .map(|(key, value)| Entry {
-                key: yaml.scalar(key).unwrap_or_default().to_string(),
+                key: SmolStr::new(yaml.scalar(key).unwrap_or_default()),
                 key_origin: Origin {
                     file,
                     span: yaml.node(key).span,
@@ -197,7 +201,7 @@ impl Node {
     pub fn string_map(&self) -> std::collections::BTreeMap<String, String> {
         self.entries()
             .iter()
-            .filter_map(|entry| Some((entry.key.clone(), entry.value.str()?.to_string())))
+            .filter_map(|entry| Some((entry.key.to_string(), entry.value.str()?.to_string())))
             .collect()
     }
 
@@ -213,7 +217,7 @@ impl Node {
         match entries.iter_mut().find(|entry| entry.key == key) {
             Some(entry) => entry.value = value,
             None => entries.push(Entry {
-                key: key.to_string(),
+                key: SmolStr::new(key),
                 key_origin,
                 value,
             }),
@@ -245,7 +249,7 @@ impl Node {
             Value::Map(entries) => serde_json::Value::Object(
                 entries
                     .iter()
-                    .map(|entry| (entry.key.clone(), entry.value.to_json()))
+                    .map(|entry| (entry.key.to_string(), entry.value.to_json()))
                     .collect(),
             ),
             Value::Seq(items) => {
@@ -259,7 +263,7 @@ impl Node {
 impl Scalar {
     fn to_json(&self) -> serde_json::Value {
         if self.style != Style::Plain || self.tagged {
-            return serde_json::Value::String(self.text.clone());
+            return serde_json::Value::String(self.text.to_string());
         }
         match self.text.as_str() {
             "" | "~" | "null" | "Null" | "NULL" => serde_json::Value::Null,
