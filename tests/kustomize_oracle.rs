@@ -102,8 +102,24 @@ fn native_renders_equal_kubectl_kustomize() {
     for (dir, expected) in dirs.into_iter().zip(rendered) {
         let native = workspace.render(dir);
         match (expected, native) {
-            (Rendered::Objects(expected), Ok(build)) => {
-                let actual = image_objects(build.resources.iter().map(|r: &Resource| &*r.node));
+            (Rendered::Objects(mut expected), Ok(build)) => {
+                let mut actual =
+                    image_objects(build.resources.iter().map(|r: &Resource| &*r.node));
+                // What the model does not follow (`configurations`, `replacements`, ...) leaves
+                // objects whose content it does not claim: a difference there is no failure.
+                let uncertain = image_objects(
+                    build
+                        .resources
+                        .iter()
+                        .filter(|r| r.uncertain)
+                        .map(|r: &Resource| &*r.node),
+                );
+                for key in uncertain.keys() {
+                    if let (Some(e), Some(a)) = (expected.get_mut(key), actual.get_mut(key)) {
+                        *e = serde_json::Value::Null;
+                        *a = serde_json::Value::Null;
+                    }
+                }
                 if build.incomplete {
                     failures.push(format!("{dir}: kubectl rendered it, the native build calls it incomplete"));
                 } else if expected != actual {

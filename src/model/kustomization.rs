@@ -138,7 +138,15 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
         ..Kustomization::default()
     };
     for entry in root.entries() {
-        let key = entry.key.as_str();
+        let Some(key) = field_name(&entry.key) else {
+            return Err(invalid(
+                format!(
+                    "invalid Kustomization: json: unknown field \"{}\"",
+                    entry.key
+                ),
+                entry.key_origin,
+            ));
+        };
         let value = &entry.value;
         if UNMODELLED_FIELDS.contains(&key) {
             k.unmodelled.push(Text {
@@ -146,12 +154,6 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
                 origin: entry.key_origin,
             });
             continue;
-        }
-        if !KNOWN_FIELDS.contains(&key) {
-            return Err(invalid(
-                format!("invalid Kustomization: json: unknown field \"{key}\""),
-                entry.key_origin,
-            ));
         }
         match key {
             "kind" => match value.str() {
@@ -209,6 +211,17 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
         }
     }
     Ok(k)
+}
+
+/// The kustomization field a key names, as kustomize decodes the file: YAML turned into JSON,
+/// then Go's `encoding/json`, which takes a key that matches no field exactly for the field it
+/// matches without regard to case (`patchesJSON6902` is `patchesJson6902`).
+fn field_name(key: &str) -> Option<&'static str> {
+    let fields = || KNOWN_FIELDS.iter().chain(UNMODELLED_FIELDS);
+    fields()
+        .find(|field| **field == key)
+        .or_else(|| fields().find(|field| field.eq_ignore_ascii_case(key)))
+        .copied()
 }
 
 fn text(node: &Node) -> Option<Text> {

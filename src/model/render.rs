@@ -488,6 +488,10 @@ struct Renderer<'s, 'a> {
     stack: Vec<String>,
     notes: Vec<Note>,
     incomplete: bool,
+    /// The `configurations` and `crds` fields built so far. kustomize merges a kustomization's
+    /// transformer configuration into every kustomization that includes it, so the renames,
+    /// namespaces and labels of those follow rules this model does not know either.
+    merged_configurations: usize,
 }
 
 /// Builds the kustomization in `dir` (repository-relative) as `kustomize build` would.
@@ -515,6 +519,7 @@ pub fn build_with(sources: &Sources, kustomization: &Kustomization) -> Result<Bu
         stack: Vec::new(),
         notes: Vec::new(),
         incomplete: false,
+        merged_configurations: 0,
     };
     let resources = renderer.build_kustomization(kustomization)?;
     Ok(Build {
@@ -524,6 +529,11 @@ pub fn build_with(sources: &Sources, kustomization: &Kustomization) -> Result<Bu
         incomplete: renderer.incomplete,
         untracked_files: BTreeSet::new(),
     })
+}
+
+/// A field that adds to the transformer configuration kustomize merges upwards.
+fn is_transformer_configuration(field: &str) -> bool {
+    matches!(field, "configurations" | "crds")
 }
 
 /// `dir/relative` normalised; `None` when it leaves the repository. Built in one string: it
@@ -617,6 +627,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         resources: &mut Vec<Resource>,
     ) -> Result<(), BuildError> {
         self.read.insert(k.file);
+        let configurations_before = self.merged_configurations;
         // Kept as resources are added: rebuilding it for each entry made a kustomization of n
         // resources cost n² identities.
         // What the resources so far repeat among themselves is not this entry's to refuse.
@@ -658,18 +669,33 @@ impl<'s, 'a> Renderer<'s, 'a> {
             result?;
         }
         self.transform(k, resources)?;
-        if let Some(field) = k.unmodelled.first() {
+        let merged = k
+            .unmodelled
+            .iter()
+            .filter(|field| is_transformer_configuration(&field.value))
+            .count();
+        let named = k
+            .unmodelled
+            .iter()
+            .find(|field| is_transformer_configuration(&field.value))
+            .or(k.unmodelled.first());
+        if let Some(field) = named {
+            let reach = if merged > 0 {
+                "the objects this kustomization renders, and those of every kustomization that includes it, are taken as unknown"
+            } else {
+                "the objects this kustomization renders are taken as unknown"
+            };
             self.notes.push(Note {
-                message: format!(
-                    "`{}` is not modelled: the objects this kustomization renders are taken as unknown",
-                    field.value
-                ),
+                message: format!("`{}` is not modelled: {reach}", field.value),
                 origin: field.origin,
             });
+        }
+        if !k.unmodelled.is_empty() || self.merged_configurations > configurations_before {
             for resource in resources.iter_mut() {
                 resource.uncertain = true;
             }
         }
+        self.merged_configurations += merged;
         Ok(())
     }
 
