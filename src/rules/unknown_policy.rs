@@ -3,6 +3,7 @@
 use super::{Context, Findings, Rule};
 use crate::flux::Kind;
 use crate::model::kustomization_dir_over;
+use crate::model::render::join;
 use crate::model::substitute::{could_be, is_unresolved};
 use crate::model::tree::Node;
 use crate::report::Severity;
@@ -18,7 +19,8 @@ A marker whose `namespace:name` matches no ImagePolicy in the repository (namesp
 declared in `.flux-image-lint.yaml` under `external_policies`. While a YAML file of the repository
 could not be read (`yaml-syntax` reports it), no marker is called unknown: that file may define
 the policy. A policy written only in a file no cluster applies is named: beside a
-kustomization that does not list that file, an error saying so (it was forgotten); in a loose
+kustomization that does not list that file, an error saying so (it was forgotten); listed by a
+kustomization no cluster builds (a root applied by hand with `kubectl apply -k`), or in a loose
 folder no kustomization covers (image objects applied by hand with `kubectl apply -f`, as
 runbooks do), a warning, since whether it exists in the cluster is not known. So is every
 marker of a repository that defines no ImagePolicy at all (an application repository, or a
@@ -101,14 +103,21 @@ fn check(cx: &Context, out: &mut Findings) {
         } else {
             match written_where_no_cluster_applies(cx, policy) {
                 // Beside a kustomization that does not list it, it was forgotten.
-                Some((written, Some(kustomization))) => (
+                Some((written, Beside::Unlisted(kustomization))) => (
                     Severity::Error,
                     format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list: no cluster applies it"),
                     format!("add that file to the `resources` of `{kustomization}`"),
                 ),
+                // Listed by a kustomization no cluster builds: a root applied by hand
+                // (`kubectl apply -k` at setup, as canada-ca/tracker's automation folder is).
+                Some((written, Beside::Listed(kustomization))) => (
+                    Severity::Warning,
+                    format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` lists, but no cluster applies that kustomization: this marker resolves only if it is applied by hand"),
+                    format!("let a Flux Kustomization apply the folder of `{kustomization}`; if it is applied out of band on purpose, add `{wanted}` to `external_policies` in .flux-image-lint.yaml"),
+                ),
                 // In a loose folder, it may have been applied by hand (`kubectl apply -f` after
                 // the bootstrap, as runbooks do): whether it exists is not known, not false.
-                Some((written, None)) => (
+                Some((written, Beside::Nothing)) => (
                     Severity::Warning,
                     format!("ImagePolicy `{wanted}` is written in {written}, which no cluster applies: this marker resolves only if that file is applied by hand"),
                     "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it); if it is applied out of band on purpose, add it to `external_policies` in .flux-image-lint.yaml".to_string(),
@@ -189,12 +198,19 @@ fn not_defined(
     (message, help)
 }
 
+/// The kustomization in or above the folder of a file no cluster applies.
+enum Beside {
+    /// Lists the file in its `resources`: the kustomization itself is applied by no cluster.
+    Listed(String),
+    /// Does not list the file.
+    Unlisted(String),
+    /// None: a loose folder.
+    Nothing,
+}
+
 /// `file:line` of an ImagePolicy named `policy` in a file that no cluster reaches, with the
-/// kustomization file in or above its folder, if one is there (which then does not list it).
-fn written_where_no_cluster_applies(
-    cx: &Context,
-    policy: &PolicyRef,
-) -> Option<(String, Option<String>)> {
+/// kustomization file in or above its folder.
+fn written_where_no_cluster_applies(cx: &Context, policy: &PolicyRef) -> Option<(String, Beside)> {
     if cx.workspace.model.clusters.is_empty() {
         return None;
     }
@@ -227,14 +243,28 @@ fn written_where_no_cluster_applies(
         })
 }
 
-/// The kustomization file in the folder of `path` or the nearest folder above it.
-fn kustomization_over(cx: &Context, path: &str) -> Option<String> {
+/// The kustomization file in the folder of `path` or the nearest folder above it, and whether
+/// its `resources` name `path`.
+fn kustomization_over(cx: &Context, path: &str) -> Beside {
     let kustomizations = &cx.workspace.model.kustomizations;
-    let dir = kustomization_dir_over(path, |dir| matches!(kustomizations.get(dir), Some(Ok(_))))?;
-    let Some(Ok(kustomization)) = kustomizations.get(dir) else {
-        return None;
+    let Some(dir) =
+        kustomization_dir_over(path, |dir| matches!(kustomizations.get(dir), Some(Ok(_))))
+    else {
+        return Beside::Nothing;
     };
-    Some(cx.workspace.files[kustomization.file].source.path.clone())
+    let Some(Ok(kustomization)) = kustomizations.get(dir) else {
+        return Beside::Nothing;
+    };
+    let file = cx.workspace.files[kustomization.file].source.path.clone();
+    let lists_it = kustomization
+        .resources
+        .iter()
+        .any(|entry| join(dir, &entry.value).as_deref() == Some(path));
+    if lists_it {
+        Beside::Listed(file)
+    } else {
+        Beside::Unlisted(file)
+    }
 }
 
 /// Whether an ImagePolicy of the marker's clusters has a name holding a variable whose value
