@@ -224,7 +224,10 @@ pub fn build(inputs: &Inputs) -> Status {
     let changes = ChangeIndex::new(inputs.plan);
     let findings = MarkerFindings::new(inputs.diagnostics);
     for (file_index, file) in workspace.files.iter().enumerate() {
-        for marker in &file.markers.markers {
+        // A copy of the marker Flux reads on the same value has no fate of its own: it would
+        // show as stuck beside the other's update.
+        let markers = file.markers.markers.iter().filter(|m| !m.repeats_applied());
+        for marker in markers {
             let named = &marker.setter.policy;
             // Under the policy as the marker's cluster has it; a marker no cluster reaches
             // under the policy it names, wherever that is defined.

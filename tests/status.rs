@@ -122,6 +122,25 @@ fn each_state_and_its_reason() {
     assert_eq!(report["summary"]["unused"], 1);
 }
 
+/// A marker that repeats, where Flux ignores it, the marker Flux reads on the same value is no
+/// marker of its own: the value's one update is listed, not a stuck copy beside it.
+#[test]
+fn an_ignored_copy_of_a_values_marker_is_not_listed() {
+    let temp = tempfile::tempdir().unwrap();
+    let tags = temp.path().join("tags.json");
+    std::fs::write(&tags, r#"{"ghcr.io/org/app": ["1.0.0", "1.1.0"]}"#).unwrap();
+    let case = "fixtures/realworld/duplicate-head-marker";
+    let report = json(&status(
+        (case, tags.to_str().unwrap()),
+        &["--format", "json"],
+    ));
+    let listed: Vec<(u64, &str)> = markers(&report)
+        .iter()
+        .map(|m| (m["line"].as_u64().unwrap(), m["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(listed, [(16, "update")]);
+}
+
 /// The JSON report of a run of the binary in the repository.
 fn run_json(args: &[&str]) -> Value {
     json(

@@ -16,6 +16,10 @@ alias, part of a multi-line comment block, or hidden by another comment on the v
 Also a `:digest` marker on a cluster whose Flux predates 2.6 (the version as `api-version`
 reads it).
 
+A copy of the marker Flux does read on that value (same policy, same `:tag`, `:name`,
+`:digest` or none) is not reported: Flux updates the value from the other one, and the copy
+costs nothing. A marker that names another policy or another setter than the value's is.
+
 ## Why it matters in Flux
 Flux (through kyaml) reads only the line comment of a scalar value, or its head comment when it
 has no line comment. Everywhere else the marker is ignored without a warning. Before Flux 2.6
@@ -27,11 +31,23 @@ has no line comment. Everywhere else the marker is ignored without a warning. Be
 image: ghcr.io/org/app:1.0.0
 ```
 
+```yaml
+# {"$imagepolicy": "flux-system:app-dev:tag"}
+tag: "1.0.0" # {"$imagepolicy": "flux-system:app-prod:tag"}
+```
+Only the line's marker is read: `app-prod` sets the tag, and the `app-dev` marker is lost.
+
 ## Fix
 ```yaml
 image: ghcr.io/org/app:1.0.0 # {"$imagepolicy": "flux-system:app"}
 ```
 A comment directly above a sequence item also works: `# {…}` then `- ghcr.io/org/app:1.0.0`.
+When the value has a marker Flux reads already, keep there the one the value should follow
+and delete the other. An identical copy is not reported; deleting it only tidies:
+```yaml
+# {"$imagepolicy": "flux-system:app:tag"}
+tag: "1.0.0" # {"$imagepolicy": "flux-system:app:tag"}
+```
 "#,
     check,
 };
@@ -39,7 +55,21 @@ A comment directly above a sequence item also works: `# {…}` then `- ghcr.io/o
 fn check(cx: &Context, out: &mut Findings) {
     for site in cx.markers() {
         let (message, help) = match site.marker.placement {
-            Placement::Ignored(why) => (why.describe().to_string(), why.advice().to_string()),
+            // Flux updates the value from the copy it reads: nothing is lost.
+            Placement::Ignored(_) if site.marker.repeats_applied() => continue,
+            Placement::Ignored(why) => match &site.marker.beside_applied {
+                // Moving this marker to the value would drop the one Flux follows now.
+                Some(applied) => (
+                    format!(
+                        "{}; Flux sets this value by `{applied}` instead",
+                        why.describe()
+                    ),
+                    "a value takes one marker: keep the one it should follow where Flux reads \
+                     it, and delete the other"
+                        .to_string(),
+                ),
+                None => (why.describe().to_string(), why.advice().to_string()),
+            },
             Placement::Applied(_) if site.marker.setter.kind == SetterKind::Digest => {
                 let flux = cx.flux_for_file(site.file_index);
                 let Some((Support::NotYet { since }, because)) =

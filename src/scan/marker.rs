@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::yaml::{Attachment, NodeKind, Role, Style, YamlFile};
+use super::yaml::{Attachment, NodeId, NodeKind, Role, Style, YamlFile};
 use crate::source::{SourceFile, Span};
 
 const SHORT_HAND_KEY: &str = "$imagepolicy";
@@ -127,6 +127,13 @@ pub struct Setter {
     pub kind: SetterKind,
 }
 
+/// As a marker writes it: `namespace:name` and the kind's suffix.
+impl fmt::Display for Setter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.policy, self.kind.suffix())
+    }
+}
+
 /// Why Flux will not apply a syntactically valid marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ignored {
@@ -205,16 +212,26 @@ pub struct Marker {
     pub setter_text: String,
     pub setter: Setter,
     pub placement: Placement,
+    /// For an ignored marker written for a value that Flux applies another marker to
+    /// (`# {…}` above `value: x # {…}`): that marker's setter. When it is this one's, this is a
+    /// copy, and Flux loses nothing by ignoring it.
+    pub beside_applied: Option<Setter>,
 }
 
 impl Marker {
     fn new(span: Span, setter: Setter, placement: Placement) -> Marker {
         Marker {
             span,
-            setter_text: format!("{}{}", setter.policy, setter.kind.suffix()),
+            setter_text: setter.to_string(),
             setter,
             placement,
+            beside_applied: None,
         }
+    }
+
+    /// An ignored copy of the marker Flux applies to the same value: nothing of its own.
+    pub fn repeats_applied(&self) -> bool {
+        self.beside_applied.as_ref() == Some(&self.setter)
     }
 }
 
@@ -580,6 +597,7 @@ fn parse_setter(text: &str) -> Result<Setter, (String, String)> {
 pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     let mut found = FileMarkers::default();
     let mut neighbours = None;
+    let mut attachments = Vec::new();
     for comment in &yaml.comments {
         let setter = match classify_comment(&comment.text) {
             CommentKind::Other => continue,
@@ -605,7 +623,9 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
         found
             .markers
             .push(Marker::new(comment.span, setter, placement));
+        attachments.push(comment.attachment);
     }
+    find_applied_beside(yaml, &mut found.markers, &attachments);
     find_markers_in_block_scalars(text, yaml, &mut found);
     found.markers.sort_by_key(|m| m.span);
     found
@@ -677,6 +697,46 @@ fn placement_of(
         NodeKind::Map { .. } => Placement::Ignored(Ignored::OnMap),
         NodeKind::Seq { .. } => Placement::Ignored(Ignored::OnSequence),
         NodeKind::Alias => Placement::Ignored(Ignored::OnAlias),
+    }
+}
+
+/// Sets `beside_applied` on the ignored markers (each with its comment's attachment) that stand
+/// beside a value Flux applies a marker to. Such a value is the one a key's head or line comment
+/// was written for, or the node whose own line comment hides a head comment.
+fn find_applied_beside(yaml: &YamlFile, markers: &mut [Marker], attachments: &[Attachment]) {
+    let node_of = |attachment: &Attachment| match *attachment {
+        Attachment::Head(id) | Attachment::Line(id) => Some(id),
+        Attachment::InFlow(_) | Attachment::Detached => None,
+    };
+    let written_for = |attachment: &Attachment| {
+        let id = node_of(attachment)?;
+        match yaml.node(id).role {
+            Role::Key => yaml.value_of_key(id),
+            _ => Some(id),
+        }
+    };
+    let is_ignored = |marker: &Marker| matches!(marker.placement, Placement::Ignored(_));
+    // Most files have no ignored marker: they need no index of the applied ones.
+    if !markers.iter().any(is_ignored) {
+        return;
+    }
+    // A node has at most one marker Flux applies: its line comment, else its only head comment.
+    let applied: std::collections::HashMap<NodeId, &Setter> = markers
+        .iter()
+        .zip(attachments)
+        .filter(|(marker, _)| !is_ignored(marker))
+        .filter_map(|(marker, attachment)| Some((node_of(attachment)?, &marker.setter)))
+        .collect();
+    let beside: Vec<Option<Setter>> = markers
+        .iter()
+        .zip(attachments)
+        .map(|(marker, attachment)| {
+            let id = written_for(attachment).filter(|_| is_ignored(marker))?;
+            applied.get(&id).map(|setter| (*setter).clone())
+        })
+        .collect();
+    for (marker, beside) in markers.iter_mut().zip(beside) {
+        marker.beside_applied = beside;
     }
 }
 
@@ -939,5 +999,42 @@ mod tests {
             .map(|(n, p)| (n.as_str(), p.as_ref().map(|s| s.as_str()).map_err(|e| *e)))
             .collect();
         assert_eq!(found, expect);
+    }
+
+    #[test]
+    fn an_ignored_marker_knows_the_marker_flux_applies_beside_it() {
+        let m = |setter: &str| format!(r#"{{"$imagepolicy": "ns:{setter}"}}"#);
+        let (app, tag, other) = (m("app"), m("app:tag"), m("other"));
+        let text = format!(
+            "same:\n  # {app}\n  image: r/a:1 # {app}\nsame_tag:\n  # {tag}\n  tag: \"1\" # {tag}\nother_policy:\n  # {other}\n  image: r/a:1 # {app}\nother_field:\n  # {tag}\n  image: r/a:1 # {app}\nno_marker:\n  # {app}\n  image: r/a:1 # note\nitem:\n  # {app}\n  - r/a:1 # {app}\nblock:\n  # note\n  # {app}\n  image: r/a:1 # {app}\non_key:\n  image: # {app}\n    r/a:1 # {app}\nmap:\n  # {app}\n  image:\n    a: r/a:1 # {app}\n"
+        );
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.clone());
+        let yaml = YamlFile::parse(&source).unwrap();
+        let found = find_markers(&text, &yaml);
+        let ignored: Vec<(usize, &str, Option<String>)> = found
+            .markers
+            .iter()
+            .filter(|m| matches!(m.placement, Placement::Ignored(_)))
+            .map(|m| {
+                let line = source.position(m.span.start).line;
+                let beside = m.beside_applied.as_ref().map(Setter::to_string);
+                (line, m.setter_text.as_str(), beside)
+            })
+            .collect();
+        assert_eq!(
+            ignored,
+            [
+                (2, "ns:app", Some("ns:app")),
+                (5, "ns:app:tag", Some("ns:app:tag")),
+                (8, "ns:other", Some("ns:app")),
+                (11, "ns:app:tag", Some("ns:app")),
+                (14, "ns:app", None),
+                (17, "ns:app", Some("ns:app")),
+                (21, "ns:app", Some("ns:app")),
+                (24, "ns:app", Some("ns:app")),
+                (27, "ns:app", None),
+            ]
+            .map(|(line, setter, beside)| (line, setter, beside.map(str::to_string)))
+        );
     }
 }

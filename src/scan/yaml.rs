@@ -321,6 +321,22 @@ impl YamlFile {
         Entries::of(entries)
     }
 
+    /// The value of a mapping key that is a scalar or an alias. Nodes are numbered in the order
+    /// of the text and such a key has no nodes inside it, so its value is the next node: no
+    /// search through the maps (a tree has no links up to them).
+    pub fn value_of_key(&self, key: NodeId) -> Option<NodeId> {
+        let stored = &self.nodes[key as usize];
+        let leaf = matches!(stored.shape, Shape::Scalar { .. } | Shape::Alias);
+        let value = key + 1;
+        (stored.role == Role::Key
+            && leaf
+            && self
+                .nodes
+                .get(value as usize)
+                .is_some_and(|next| next.role == Role::Value))
+        .then_some(value)
+    }
+
     /// Items of a sequence node (empty for other nodes).
     #[inline]
     pub fn items(&self, seq: NodeId) -> &[NodeId] {
@@ -733,6 +749,27 @@ mod tests {
         assert_eq!(attachment_of(&source, &yaml, "H"), "line:v5");
         assert_eq!(attachment_of(&source, &yaml, "I"), "line:i");
         assert_eq!(attachment_of(&source, &yaml, "K"), "detached");
+    }
+
+    #[test]
+    fn a_leaf_key_finds_its_value() {
+        let text = "a: &x 1\nb:\n  c: [2]\n  *x : 3\n? [d]\n: 4\ne:\n  - f\n";
+        let (source, yaml) = parse(text);
+        let value_of = |key: &str| {
+            let id = (0..yaml.node_count() as NodeId)
+                .find(|&id| source.slice(yaml.node(id).span) == key)
+                .unwrap();
+            yaml.value_of_key(id)
+                .map(|value| source.slice(yaml.node(value).span).trim_end().to_string())
+        };
+        assert_eq!(value_of("a").as_deref(), Some("1"));
+        assert_eq!(value_of("c").as_deref(), Some("[2]"));
+        assert_eq!(value_of("*x").as_deref(), Some("3"));
+        assert_eq!(value_of("e").as_deref(), Some("- f"));
+        // Not keys, or a key with nodes inside it.
+        assert_eq!(value_of("2"), None);
+        assert_eq!(value_of("f"), None);
+        assert_eq!(value_of("[d]"), None);
     }
 
     #[test]
