@@ -6,6 +6,7 @@
 //! the cost.
 
 mod block;
+mod names;
 
 use std::borrow::Cow;
 
@@ -235,25 +236,40 @@ impl YamlFile {
         }
     }
 
-    /// The file read by granit-parser, whatever YAML it holds.
+    /// The file read by granit-parser, whatever YAML it holds, with anchor and alias names
+    /// read as Flux reads them.
     fn parse_in_full(source: &SourceFile) -> Result<YamlFile, YamlError> {
-        let events = Parser::new_from_str(&source.text).filter_map(|event| match event {
+        let (spaced, mut refused) = names::spaced(&source.text);
+        let original = |offset| spaced.original(offset);
+        let events = Parser::new_from_str(&spaced.text).filter_map(|event| match event {
             Ok((event, span)) => {
-                let byte_span = span
-                    .byte_range()
-                    .map_or(Span::default(), |r| Span::new(r.start, r.end));
+                let byte_span = span.byte_range().map_or(Span::default(), |r| {
+                    Span::new(original(r.start), original(r.end))
+                });
                 let line = span.start.line();
                 Event::from_granit(event).map(|event| Ok(Located::new(event, byte_span, line)))
             }
             Err(error) => {
-                let offset = error.marker().byte_offset().unwrap_or_else(|| {
-                    source.offset_of(error.marker().line(), error.marker().col())
-                });
+                let offset = error.marker().byte_offset().map_or_else(
+                    || source.offset_of(error.marker().line(), error.marker().col()),
+                    original,
+                );
                 Some(Err(YamlError::new(
                     error.info(),
                     offset,
                     YamlErrorKind::Syntax,
                 )))
+            }
+        });
+        // yaml.v3 stops at a name it refuses, and reports nothing after it.
+        let events = events.map(|event| {
+            let offset = match &event {
+                Ok(located) => located.span.start,
+                Err(error) => error.offset,
+            };
+            match refused.take_if(|(at, _)| offset >= *at) {
+                Some((_, error)) => Err(error),
+                None => event,
             }
         });
         build(source, events)
@@ -923,5 +939,127 @@ mod tests {
         let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), "a: b\n  c: [\n".into());
         let error = YamlFile::parse(&source).unwrap_err();
         assert!(error.offset > 0, "{error:?}");
+    }
+
+    /// Each text with its tree as `kubectl kustomize` (kustomize 5.5, yaml.v3) read it; `*` is an
+    /// alias, `~` a key left empty.
+    #[test]
+    fn anchor_and_alias_names_end_where_flux_ends_them() {
+        for (text, tree) in [
+            // The alias `app` as a key, then the key's `:`.
+            (
+                "a: &app web\nb:\n  *app:\n    x: 1\n",
+                r#"{"a": "web", "b": {*: {"x": "1"}}}"#,
+            ),
+            ("a: &x v\n*x : 1\n", r#"{"a": "v", *: "1"}"#),
+            ("&x: v\n", r#"{"~": "v"}"#),
+            ("&x:\n  k: v\n", r#"{"~": {"k": "v"}}"#),
+            // The anchor `app` on the scalar `:x web`.
+            ("a: &app:x web\nb: *app\n", r#"{"a": ":x web", "b": *}"#),
+            ("a: &x v\nb: [*x, y]\n", r#"{"a": "v", "b": [*, "y"]}"#),
+            ("a: &x v\nb: {k: *x}\n", r#"{"a": "v", "b": {"k": *}}"#),
+            // In flow, a `:` is a value indicator whatever follows it.
+            ("a: &x v\nb: [*x:y]\n", r#"{"a": "v", "b": [{*: "y"}]}"#),
+            ("a: &x v\nb: {*x:y}\n", r#"{"a": "v", "b": {*: "y"}}"#),
+            ("a: &x v\nb: [*x:*x]\n", r#"{"a": "v", "b": [{*: *}]}"#),
+            ("a: &x v\nb: [*x:]\n", r#"{"a": "v", "b": [{*: "~"}]}"#),
+            (
+                "a: &x v\nb: {*x:,k: 1}\n",
+                r#"{"a": "v", "b": {*: "~", "k": "1"}}"#,
+            ),
+            ("a: [&y:b, *y]\n", r#"{"a": [{"~": "b"}, *]}"#),
+            ("a: [&x,b]\n", r#"{"a": ["~", "b"]}"#),
+            (
+                "a: &x v\r\nb:\r\n  *x:\r\n    k: 1\r\n",
+                r#"{"a": "v", "b": {*: {"k": "1"}}}"#,
+            ),
+            // Not names: in a comment, quotes, a plain scalar.
+            (
+                "k: 'x' # &a:b\nl: \"*c:d\"\nm: a*b:c\n",
+                r#"{"k": "x", "l": "*c:d", "m": "a*b:c"}"#,
+            ),
+        ] {
+            let (_, yaml) = parse(text);
+            assert_eq!(dump(&yaml, yaml.documents[0]), tree, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn spans_leave_out_the_spaces_names_are_read_with() {
+        let text = "a: &app:x web\nb:\n  *app:\n    c: [*app:y] # m\n";
+        let (source, yaml) = parse(text);
+        let spans: Vec<&str> = yaml.nodes().map(|node| source.slice(node.span)).collect();
+        assert_eq!(
+            spans,
+            [
+                text,
+                "a",
+                ":x web",
+                "b",
+                "*app:\n    c: [*app:y] # m\n",
+                "*app",
+                "c: [*app:y] # m\n",
+                "c",
+                "[*app:y]",
+                "*app:y",
+                "*app",
+                "y",
+            ]
+        );
+        let comment = &yaml.comments[0];
+        assert_eq!(source.slice(comment.span), "# m");
+        assert!(
+            matches!(comment.attachment, Attachment::Line(id) if source.slice(yaml.node(id).span) == "[*app:y]")
+        );
+    }
+
+    /// yaml.v3 refuses these (`kubectl kustomize`): a name with another character, or one that
+    /// does not end at a blank or one of `?:,]}%@` and backquote; the error points at that
+    /// character.
+    #[test]
+    fn names_flux_refuses_do_not_parse() {
+        for (text, at) in [
+            ("a: &a.b v\n", ".b v\n"),
+            ("a: &a/b v\n", "/b v\n"),
+            ("a: &aé v\n", "é v\n"),
+            ("a: &é v\n", "é v\n"),
+            ("a: &x[1] v\n", "[1] v\n"),
+            ("a: &x{1} v\n", "{1} v\n"),
+            ("a: &x v\nb: *a.b\n", ".b\n"),
+            ("a: &x v\nc: *x#c\n", "#c\n"),
+            ("a: [&x;b]\n", ";b]\n"),
+        ] {
+            let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+            let error = YamlFile::parse(&source).unwrap_err();
+            assert!(
+                error
+                    .message
+                    .contains("did not find expected alphabetic or numeric character"),
+                "{text:?}: {error:?}"
+            );
+            assert_eq!(&text[error.offset..], at, "{text:?}");
+        }
+        // A name yaml.v3 ends before a character no token starts with, or where its grammar
+        // allows no key or value.
+        for text in [
+            "a: &x v\nb: *x?\n",
+            "a: &x v\nb: *x@\n",
+            "a: &x v\nb: *x%\n",
+            "a: &x v\nb: *x`\n",
+            "a: &x v\nb: *x:\n",
+            "a: &a:x web\nb: *a:x\n",
+            "a: &x v\nb: [*x?y]\n",
+        ] {
+            let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+            assert!(YamlFile::parse(&source).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn an_error_before_a_refused_name_is_the_one_reported() {
+        let text = "a: b\n  c: d\ne: &a.b v\n";
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+        let error = YamlFile::parse(&source).unwrap_err();
+        assert!(error.offset < text.find('&').unwrap(), "{error:?}");
     }
 }
