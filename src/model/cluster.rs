@@ -358,6 +358,28 @@ pub struct Cluster {
     /// One of those charts mentions the image API: it may create image objects this model does
     /// not render, so nothing is concluded from one the cluster seems to lack.
     pub charts_may_define_image_objects: bool,
+    /// Folders its Flux Kustomizations build from another branch of this repository: what that
+    /// branch holds there (policies among it) is not what this checkout shows.
+    pub other_branches: Vec<OtherBranch>,
+}
+
+/// A Flux Kustomization that builds a folder of this repository from another branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherBranch {
+    /// `spec.path`, repository-relative (`""` is the root).
+    pub path: String,
+    pub kustomization: String,
+    /// The branch (or `tag:…`, `commit:…`) its GitRepository checks out.
+    pub reference: String,
+}
+
+impl OtherBranch {
+    pub fn covers(&self, file: &str) -> bool {
+        self.path.is_empty()
+            || file
+                .strip_prefix(self.path.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
 }
 
 /// One Flux Kustomization's build inside a cluster.
@@ -560,36 +582,79 @@ fn reference(node: Option<&Node>) -> Option<String> {
         .find_map(|key| Some(format!("{key}:{}", node.path_str(&[key])?)))
 }
 
-/// The GitRepositories written in the repository: `namespace/name` → source.
-fn git_repositories(
-    files: &[crate::workspace::ScannedFile],
-    default_namespace: &str,
-) -> BTreeMap<String, GitSource> {
-    let mut repositories = BTreeMap::new();
-    for (index, file) in files.iter().enumerate() {
-        let Ok(yaml) = &file.yaml else { continue };
-        for &document in &yaml.documents {
-            let is_git_repository = yaml.path_str(document, &["kind"]) == Some("GitRepository")
-                && yaml
-                    .path_str(document, &["apiVersion"])
-                    .is_some_and(|v| v.starts_with("source.toolkit.fluxcd.io/"));
-            if !is_git_repository {
-                continue;
+/// Every GitRepository the repository defines, by `namespace/name`: each cluster may define
+/// its own under one name (piny940/infra's `apps-git`, on `main` for production and `staging`
+/// for staging), so a name can have several definitions.
+struct GitRepositories<'f> {
+    definitions: BTreeMap<String, Vec<(usize, GitSource)>>,
+    files: &'f [crate::workspace::ScannedFile],
+}
+
+impl<'f> GitRepositories<'f> {
+    fn new(files: &'f [crate::workspace::ScannedFile], default_namespace: &str) -> Self {
+        let mut definitions: BTreeMap<String, Vec<(usize, GitSource)>> = BTreeMap::new();
+        for (index, file) in files.iter().enumerate() {
+            let Ok(yaml) = &file.yaml else { continue };
+            for &document in &yaml.documents {
+                let is_git_repository = yaml.path_str(document, &["kind"]) == Some("GitRepository")
+                    && yaml
+                        .path_str(document, &["apiVersion"])
+                        .is_some_and(|v| v.starts_with("source.toolkit.fluxcd.io/"));
+                if !is_git_repository {
+                    continue;
+                }
+                let tree = Node::from_yaml(yaml, index, document);
+                let namespace = tree
+                    .path_str(&["metadata", "namespace"])
+                    .unwrap_or(default_namespace);
+                let name = tree.path_str(&["metadata", "name"]).unwrap_or_default();
+                let url = tree.path_str(&["spec", "url"]).unwrap_or_default();
+                let reference = reference(tree.path(&["spec", "ref"]));
+                definitions
+                    .entry(format!("{namespace}/{name}"))
+                    .or_default()
+                    .push((index, GitSource::new(url, reference)));
             }
-            let tree = Node::from_yaml(yaml, index, document);
-            let namespace = tree
-                .path_str(&["metadata", "namespace"])
-                .unwrap_or(default_namespace);
-            let name = tree.path_str(&["metadata", "name"]).unwrap_or_default();
-            let url = tree.path_str(&["spec", "url"]).unwrap_or_default();
-            let reference = reference(tree.path(&["spec", "ref"]));
-            repositories.insert(
-                format!("{namespace}/{name}"),
-                GitSource::new(url, reference),
-            );
         }
+        GitRepositories { definitions, files }
     }
-    repositories
+
+    /// The GitRepository a Flux Kustomization names, when the repository defines it (in its
+    /// namespace, else under that name in any: a kustomization's `namespace:` may place it).
+    /// Of several definitions, the one written nearest the Flux Kustomization: a cluster's
+    /// sources sit in its own folder.
+    fn source_of(&self, kustomization: &FluxKustomization) -> Option<&GitSource> {
+        let key = format!(
+            "{}/{}",
+            kustomization.source_namespace, kustomization.source_name
+        );
+        let definitions = self.definitions.get(&key).or_else(|| {
+            self.definitions
+                .iter()
+                .find(|(key, _)| {
+                    key.rsplit_once('/')
+                        .is_some_and(|(_, name)| name == kustomization.source_name)
+                })
+                .map(|(_, definitions)| definitions)
+        })?;
+        let written_in = &self.files[kustomization.origin.file].source.path;
+        // The last of the nearest, as the last definition read was the only one before.
+        definitions
+            .iter()
+            .max_by_key(|(file, _)| shared_folders(written_in, &self.files[*file].source.path))
+            .map(|(_, source)| source)
+    }
+}
+
+/// How many leading folders two repository paths share.
+fn shared_folders(a: &str, b: &str) -> usize {
+    fn folders(path: &str) -> std::str::Split<'_, char> {
+        path.rsplit_once('/').map_or("", |(dir, _)| dir).split('/')
+    }
+    folders(a)
+        .zip(folders(b))
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// The clusters of the repository, each Flux Kustomization build (made on up to `jobs` threads)
@@ -624,7 +689,7 @@ pub fn discover(
     // they patch, which is no root of its own.
     let mut patched = patched_bootstraps(sources, &written, default_namespace);
     written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
-    let repositories = git_repositories(sources.files, default_namespace);
+    let repositories = GitRepositories::new(sources.files, default_namespace);
     let written_by_flux_bootstrap = |k: &FluxKustomization| {
         sources.files[k.origin.file]
             .source
@@ -895,6 +960,15 @@ pub fn discover(
                     followed.push(kustomization);
                     continue;
                 } else {
+                    if let Some(reference) =
+                        other_branch(&kustomization, &repositories, &this_repository)
+                    {
+                        cluster_state.other_branches.push(OtherBranch {
+                            path: kustomization.path.clone(),
+                            kustomization: kustomization.name.clone(),
+                            reference,
+                        });
+                    }
                     format!(
                         "Flux Kustomization `{}` syncs from {} `{}`, not this repository: not followed",
                         kustomization.name, kustomization.source_kind, kustomization.source_name
@@ -1162,7 +1236,7 @@ fn chart_dir(object: &Node) -> Option<String> {
 /// be this one).
 fn follows_this_repository(
     kustomization: &FluxKustomization,
-    repositories: &BTreeMap<String, GitSource>,
+    repositories: &GitRepositories,
     this_repository: &[GitSource],
 ) -> bool {
     if kustomization.source_kind != "GitRepository" {
@@ -1173,40 +1247,33 @@ fn follows_this_repository(
     })
 }
 
+/// The revision a Flux Kustomization not followed checks out, when its source is this
+/// repository at another revision.
+fn other_branch(
+    kustomization: &FluxKustomization,
+    repositories: &GitRepositories,
+    this_repository: &[GitSource],
+) -> Option<String> {
+    let source = git_source(kustomization, repositories)?;
+    this_repository
+        .iter()
+        .any(|this| this.repository == source.repository)
+        .then_some(source.reference)?
+}
+
 /// The Git checkout a Flux Kustomization builds from (a FluxInstance's: its sync); `None` for a
 /// source of another kind or a GitRepository the repository does not define.
 fn git_source(
     kustomization: &FluxKustomization,
-    repositories: &BTreeMap<String, GitSource>,
+    repositories: &GitRepositories,
 ) -> Option<GitSource> {
     if kustomization.source_kind != "GitRepository" {
         return None;
     }
     match &kustomization.sync_url {
         Some(url) => Some(GitSource::new(url, kustomization.sync_ref.clone())),
-        None => source_of(repositories, kustomization).cloned(),
+        None => repositories.source_of(kustomization).cloned(),
     }
-}
-
-/// The GitRepository a Flux Kustomization names, when the repository defines it (in its
-/// namespace, else under that name in any: a kustomization's `namespace:` may place it).
-fn source_of<'a>(
-    repositories: &'a BTreeMap<String, GitSource>,
-    kustomization: &FluxKustomization,
-) -> Option<&'a GitSource> {
-    let key = format!(
-        "{}/{}",
-        kustomization.source_namespace, kustomization.source_name
-    );
-    repositories.get(&key).or_else(|| {
-        repositories
-            .iter()
-            .find(|(key, _)| {
-                key.rsplit_once('/')
-                    .is_some_and(|(_, name)| name == kustomization.source_name)
-            })
-            .map(|(_, source)| source)
-    })
 }
 
 /// For each file a kustomization no other includes reaches, that kustomization's folder: Flux

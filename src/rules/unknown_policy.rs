@@ -2,6 +2,7 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::Kind;
+use crate::model::cluster::OtherBranch;
 use crate::model::kustomization_dir_over;
 use crate::model::render::join;
 use crate::model::substitute::{could_be, is_unresolved};
@@ -22,10 +23,13 @@ the policy. A policy written only in a file no cluster applies is named: beside 
 kustomization that does not list that file, an error saying so (it was forgotten); listed by a
 kustomization no cluster builds (a root applied by hand with `kubectl apply -k`), or in a loose
 folder no kustomization covers (image objects applied by hand with `kubectl apply -f`, as
-runbooks do), a warning, since whether it exists in the cluster is not known. So is every
-marker of a repository that defines no ImagePolicy at all (an application repository, or a
-cluster's, whose image objects live in the cluster or in another repository): its policies are
-defined elsewhere.
+runbooks do), a warning, since whether it exists in the cluster is not known. A warning too for
+a marker in a folder a cluster applies from another branch (whose policies this checkout does
+not show), for one in a file no cluster applies (left over or set aside, reached only by an
+automation's `update.path`: Flux skips it, and nothing here runs what it would update), and for
+every marker of a repository that defines no ImagePolicy at all (an application repository, or
+a cluster's, whose image objects live in the cluster or in another repository): its policies
+are defined elsewhere.
 
 ## Why it matters in Flux
 The automation lists the policies of its namespace and skips every marker that names another
@@ -122,10 +126,29 @@ fn check(cx: &Context, out: &mut Findings) {
                     format!("ImagePolicy `{wanted}` is written in {written}, which no cluster applies: this marker resolves only if that file is applied by hand"),
                     "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it); if it is applied out of band on purpose, add it to `external_policies` in .flux-image-lint.yaml".to_string(),
                 ),
-                None => {
-                    let (message, help) = not_defined(cx, &clusters, policy, &known);
-                    (Severity::Error, message, help)
-                }
+                None => match from_other_branch(cx, site.file_index) {
+                    // What that branch defines is not in this checkout: not known missing.
+                    Some((cluster, other)) => (
+                        Severity::Warning,
+                        format!("no ImagePolicy `{wanted}` is defined here, but Flux Kustomization `{}` of cluster `{cluster}` applies this folder from `{}`, which this check does not see", other.kustomization, other.reference),
+                        format!("check `{wanted}` on `{}`, or add it to `external_policies` in .flux-image-lint.yaml", other.reference),
+                    ),
+                    None => {
+                        let (message, help) = not_defined(cx, &clusters, policy, &known);
+                        // A file only an automation's `update.path` reaches (left over, set
+                        // aside, applied some other way): Flux skips the marker, and nothing
+                        // here runs what it would update.
+                        if applied_by_no_cluster(cx, site.file_index) {
+                            (
+                                Severity::Warning,
+                                format!("{message}; no cluster applies this file, so nothing here runs what this marker would update"),
+                                format!("delete the marker if the file is left over; {help}"),
+                            )
+                        } else {
+                            (Severity::Error, message, help)
+                        }
+                    }
+                },
             }
         };
         out.push_with_severity(
@@ -196,6 +219,29 @@ fn not_defined(
         None => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
     };
     (message, help)
+}
+
+/// Clusters exist and none applies `file` (nor uses its folder as a chart).
+fn applied_by_no_cluster(cx: &Context, file: usize) -> bool {
+    let path = &cx.workspace.files[file].source.path;
+    let clusters = &cx.workspace.model.clusters;
+    !clusters.is_empty()
+        && !clusters.iter().any(|cluster| {
+            cluster.files.contains(&file)
+                || cluster
+                    .chart_dirs
+                    .iter()
+                    .any(|dir| path.starts_with(dir.as_str()) && path[dir.len()..].starts_with('/'))
+        })
+}
+
+/// A cluster that applies the folder of `file` from another branch, and how.
+fn from_other_branch<'c>(cx: &'c Context, file: usize) -> Option<(&'c str, &'c OtherBranch)> {
+    let path = &cx.workspace.files[file].source.path;
+    cx.workspace.model.clusters.iter().find_map(|cluster| {
+        let other = cluster.other_branches.iter().find(|o| o.covers(path))?;
+        Some((cluster.name.as_str(), other))
+    })
 }
 
 /// The kustomization in or above the folder of a file no cluster applies.
