@@ -63,6 +63,9 @@ pub struct FluxKustomization {
     sync_ref: Option<String>,
     /// Not a Flux Kustomization but the folder of out-of-band ones, applied whole.
     folder: bool,
+    /// For such a folder: the folders under it applied on their own (other out-of-band
+    /// folders), whose files its apply leaves to them.
+    set_apart: Vec<String>,
     /// Applied by a Flux Kustomization whose build fails: what it would apply is unknown.
     uncertain: bool,
 }
@@ -165,6 +168,7 @@ impl FluxKustomization {
             sync_url: None,
             sync_ref: None,
             folder: false,
+            set_apart: Vec::new(),
             uncertain: false,
         })
     }
@@ -172,7 +176,7 @@ impl FluxKustomization {
     /// The folder a Flux Kustomization nothing here applies sits in (or the kustomization that
     /// gathers it), as the out-of-band bootstrap applied it: every object written there, the
     /// Flux Kustomizations among them.
-    fn applied_out_of_band(&self, dir: &str) -> FluxKustomization {
+    fn applied_out_of_band(&self, dir: &str, set_apart: Vec<String>) -> FluxKustomization {
         FluxKustomization {
             name: format!("{dir} (applied out of band)"),
             path: dir.to_string(),
@@ -185,6 +189,7 @@ impl FluxKustomization {
             substitute: None,
             substitute_from: Vec::new(),
             folder: true,
+            set_apart,
             ..self.clone()
         }
     }
@@ -259,6 +264,13 @@ impl FluxKustomization {
             .take_while(|p| p.starts_with(&prefix))
         {
             let relative = &path[prefix.len()..];
+            let elsewhere = self.set_apart.iter().any(|dir| {
+                path.strip_prefix(dir.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            });
+            if elsewhere {
+                continue;
+            }
             // The first folder on the way down that has a kustomization is a resource of its own.
             let mut dir = String::new();
             let mut whole_dir = None;
@@ -528,6 +540,7 @@ fn flux_instance(object: &Node, default_namespace: &str) -> Option<FluxKustomiza
         sync_url: sync.path_str(&["url"]).map(str::to_string),
         sync_ref: reference(sync.get("ref")),
         folder: false,
+        set_apart: Vec::new(),
         uncertain: false,
     })
 }
@@ -912,13 +925,24 @@ pub fn discover(
             groups.entry(dir).or_default().push(kustomization);
         }
     }
+    let group_dirs: Vec<String> = groups.keys().cloned().collect();
     for (dir, roots) in groups {
         let name = if dir.is_empty() {
             "the repository root".to_string()
         } else {
             dir.clone()
         };
-        let folder = roots[0].applied_out_of_band(&dir);
+        // A folder applied on its own is not applied again with the one above it: a root's
+        // generated listing would hold both copies of the same Flux Kustomization
+        // (tyagi-raj/eks-workshop-migration), a duplicate no apply makes.
+        let set_apart = group_dirs
+            .iter()
+            .filter(|other| {
+                **other != dir && (dir.is_empty() || other.starts_with(&format!("{dir}/")))
+            })
+            .cloned()
+            .collect();
+        let folder = roots[0].applied_out_of_band(&dir, set_apart);
         clusters_roots.push((name, dir, vec![folder]));
     }
     let mut clusters = Vec::new();
