@@ -44,6 +44,60 @@ pub const FILE_NAME: &str = ".sourceignore";
 #[derive(Debug, Clone)]
 pub struct SourceIgnore {
     patterns: Vec<Pattern>,
+    /// The literal names and suffixes of every pattern, when each pattern has one its match
+    /// needs: a path none of whose components matches any of them matches no pattern. That is
+    /// nearly every file, and asking each pattern (Flux's default excludes are twenty) was a
+    /// twentieth of `check`'s instructions.
+    literals: Option<Literals>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Literals {
+    names: std::collections::HashSet<String>,
+    suffixes: Vec<String>,
+}
+
+impl Literals {
+    /// `None` when some pattern could match with none of its segments a literal one: a `*`
+    /// alone, a class, `**` only.
+    fn of(patterns: &[Pattern]) -> Option<Literals> {
+        let mut literals = Literals::default();
+        for pattern in patterns {
+            let mut needs_one = false;
+            for segment in &pattern.segments {
+                match &segment.glob {
+                    _ if segment.text.is_empty() || segment.text == "**" => {}
+                    Glob::Name(name) => {
+                        literals.names.insert(name.clone());
+                        needs_one = true;
+                    }
+                    Glob::Suffix(suffix) => {
+                        literals.suffixes.push(suffix.clone());
+                        needs_one = true;
+                    }
+                    // Matches nothing: the pattern cannot match.
+                    Glob::Malformed => needs_one = true,
+                    Glob::Tokens(_) => return None,
+                }
+            }
+            if !needs_one {
+                return None;
+            }
+        }
+        literals.suffixes.sort();
+        literals.suffixes.dedup();
+        Some(literals)
+    }
+
+    fn any_matches(&self, path: &str) -> bool {
+        path.split('/').any(|component| {
+            self.names.contains(component)
+                || self
+                    .suffixes
+                    .iter()
+                    .any(|suffix| component.ends_with(suffix.as_str()))
+        })
+    }
 }
 
 impl SourceIgnore {
@@ -78,12 +132,22 @@ impl SourceIgnore {
             .map(|line| Pattern::parse(line, &[]))
             .collect();
         patterns.extend(own);
-        SourceIgnore { patterns }
+        SourceIgnore {
+            literals: Literals::of(&patterns),
+            patterns,
+        }
     }
 
     /// Whether kustomize-controller receives the file at `path` (relative to the repository's
     /// top, `/`-separated).
     pub fn delivers(&self, path: &str) -> bool {
+        if self
+            .literals
+            .as_ref()
+            .is_some_and(|literals| !literals.any_matches(path))
+        {
+            return true;
+        }
         let path = components(path);
         let verdict = self
             .patterns
@@ -393,6 +457,40 @@ mod tests {
 
     fn delivered(ignore: &SourceIgnore, paths: &[&str]) -> Vec<bool> {
         paths.iter().map(|p| ignore.delivers(p)).collect()
+    }
+
+    proptest::proptest! {
+        /// The literals only ever skip asking patterns that could not have matched.
+        #[test]
+        fn literals_decide_as_the_patterns_do(
+            lines in proptest::collection::vec(proptest::sample::select(vec![
+                "*.png", "!keep.png", "docs/", "/apps/tmp", "**/cache", "tmpl/**", "a\\#b",
+                ".sops.yaml", "*.tar.gz", "x[", "[ab].yaml", "*", "**", "/", "a/**/b", "!apps/",
+            ]), 0..4),
+            path in proptest::collection::vec(proptest::sample::select(vec![
+                "apps", "docs", "tmp", "cache", "tmpl", "a", "b", "a#b", "keep.png", "logo.png",
+                ".sops.yaml", ".github", ".git", "x.tar.gz", "a.yaml", "b.yaml", "cloudbuild.yaml",
+            ]), 1..5),
+            scoped in proptest::bool::ANY,
+        ) {
+            let text = lines.join("\n");
+            let files = [(if scoped { "apps" } else { "" }.to_string(), text)];
+            let files: &[(String, String)] = if lines.is_empty() { &[] } else { &files };
+            let ignore = SourceIgnore::new(files, None);
+            let mut asked = ignore.clone();
+            asked.literals = None;
+            let path = path.join("/");
+            proptest::prop_assert_eq!(ignore.delivers(&path), asked.delivers(&path), "{}", path);
+        }
+    }
+
+    #[test]
+    fn literals_are_kept_only_when_every_pattern_needs_one() {
+        assert!(SourceIgnore::new(&[], None).literals.is_some());
+        let with = |line: &str| SourceIgnore::new(&[(String::new(), line.to_string())], None);
+        assert!(with("docs/\n**/cache").literals.is_some());
+        assert!(with("[ab].yaml").literals.is_none());
+        assert!(with("**").literals.is_none());
     }
 
     #[test]
