@@ -38,6 +38,14 @@ pub fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// Whether the repository path `path` lies below the folder `dir` (`""`, the root, holds all).
+pub fn lies_under(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// `/`-separated path of `path` relative to `root`.
 pub fn relative_path(root: &Path, path: &Path) -> String {
     match clean_relative(root, path) {
@@ -548,10 +556,7 @@ fn in_memory(
 /// root (`top_prefix`), or a `.sourceignore` that applies there.
 pub fn wanted_in_commit(top_prefix: &str, top_relative: &str) -> bool {
     let (dir, name) = top_relative.rsplit_once('/').unwrap_or(("", top_relative));
-    let under_root = top_prefix.is_empty()
-        || top_relative
-            .strip_prefix(top_prefix)
-            .is_some_and(|rest| rest.starts_with('/'));
+    let under_root = lies_under(top_relative, top_prefix);
     if name == sourceignore::FILE_NAME {
         return under_root || ancestor_dirs(top_prefix).any(|ancestor| ancestor == dir);
     }

@@ -32,7 +32,7 @@ use super::render::{self, Build, BuildError, Cause, Note, Resource, Sources};
 use super::substitute::Variables;
 use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
-use crate::walk::PathKind;
+use crate::walk::{lies_under, PathKind};
 
 const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
 
@@ -264,11 +264,7 @@ impl FluxKustomization {
             .take_while(|p| p.starts_with(&prefix))
         {
             let relative = &path[prefix.len()..];
-            let elsewhere = self.set_apart.iter().any(|dir| {
-                path.strip_prefix(dir.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-            });
-            if elsewhere {
+            if self.set_apart.iter().any(|dir| lies_under(path, dir)) {
                 continue;
             }
             // The first folder on the way down that has a kustomization is a resource of its own.
@@ -387,10 +383,7 @@ pub struct OtherBranch {
 
 impl OtherBranch {
     pub fn covers(&self, file: &str) -> bool {
-        self.path.is_empty()
-            || file
-                .strip_prefix(self.path.as_str())
-                .is_some_and(|rest| rest.starts_with('/'))
+        lies_under(file, &self.path)
     }
 }
 
@@ -937,9 +930,7 @@ pub fn discover(
         // (tyagi-raj/eks-workshop-migration), a duplicate no apply makes.
         let set_apart = group_dirs
             .iter()
-            .filter(|other| {
-                **other != dir && (dir.is_empty() || other.starts_with(&format!("{dir}/")))
-            })
+            .filter(|other| **other != dir && lies_under(other, &dir))
             .cloned()
             .collect();
         let folder = roots[0].applied_out_of_band(&dir, set_apart);

@@ -572,7 +572,7 @@ fn files_under(files: &[ScannedFile], dir: &str) -> BTreeSet<usize> {
     files
         .iter()
         .enumerate()
-        .filter(|(_, f)| dir.is_empty() || f.source.path.starts_with(&format!("{dir}/")))
+        .filter(|(_, f)| crate::walk::lies_under(&f.source.path, dir))
         .map(|(i, _)| i)
         .collect()
 }

@@ -231,7 +231,7 @@ fn applied_by_no_cluster(cx: &Context, file: usize) -> bool {
                 || cluster
                     .chart_dirs
                     .iter()
-                    .any(|dir| path.starts_with(dir.as_str()) && path[dir.len()..].starts_with('/'))
+                    .any(|dir| crate::walk::lies_under(path, dir))
         })
 }
 
