@@ -1,5 +1,8 @@
 //! Rule `marker-outside-automation`; its documentation is `RULE.docs`.
 
+use std::collections::HashMap;
+
+use super::unapplied::{self, Beside};
 use super::{Context, Findings, Rule};
 use crate::flux::automation::applied_by_any;
 use crate::flux::objects::Spec;
@@ -19,6 +22,10 @@ An automation only reads files under its `update.path` and only knows the polici
 namespace that its selector matches; every other marker is skipped without a word
 (fluxcd/image-automation-controller#361).
 
+Where the cluster applies no automation at all, nothing is said (it may run from another
+repository, or be applied by hand), unless the repository writes one in a file beside a
+kustomization that does not list it: left out, so no cluster applies it.
+
 ## Example
 A marker in `apps/` while the only automation has `update.path: ./clusters`.
 
@@ -30,12 +37,33 @@ namespace, or add an automation for it.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
+    // Per namespace, an automation written beside a kustomization that does not list it.
+    let mut forgotten: HashMap<String, Option<(String, String, String)>> = HashMap::new();
     for (site, _) in cx.live_markers(out) {
         let Some((policy, _)) = cx.policy_of(&site) else {
             continue;
         };
-        if applied_by_any(&cx.workspace.index, policy, &site.file.source.path) != Some(false) {
-            continue;
+        match applied_by_any(&cx.workspace.index, policy, &site.file.source.path) {
+            Some(true) => continue,
+            Some(false) => {}
+            // The cluster applies no automation: it may run elsewhere (another repository, by
+            // hand), unless the one written here was left out of the kustomization beside it.
+            None => {
+                let namespace = &policy.namespace;
+                let found = forgotten
+                    .entry(namespace.clone())
+                    .or_insert_with(|| forgotten_automation(cx, namespace));
+                if let Some((name, written, kustomization)) = found {
+                    out.push(
+                        &RULE,
+                        site.file_index,
+                        site.marker.span,
+                        format!("no ImageUpdateAutomation applies this marker: `{namespace}:{name}` is written in {written}, which `{kustomization}` does not list, so no cluster applies it"),
+                        format!("add that file to the `resources` of `{kustomization}`"),
+                    );
+                }
+                continue;
+            }
         }
         let automations: Vec<String> = cx
             .workspace
@@ -64,4 +92,17 @@ fn check(cx: &Context, out: &mut Findings) {
             format!("automations here: {}; widen one's `update.path` or `policySelector`, or add one", automations.join(", ")),
         );
     }
+}
+
+/// An ImageUpdateAutomation of `namespace` in a file beside a kustomization that does not list
+/// it: its name, `file:line`, and that kustomization's file.
+fn forgotten_automation(cx: &Context, namespace: &str) -> Option<(String, String, String)> {
+    let found = unapplied::find(cx, "ImageUpdateAutomation", |tree| {
+        unapplied::namespace_of(cx, tree) == namespace
+    })?;
+    let Beside::Unlisted(kustomization) = found.beside else {
+        return None;
+    };
+    let name = found.tree.path_str(&["metadata", "name"])?.to_string();
+    Some((name, found.written, kustomization))
 }

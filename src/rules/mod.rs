@@ -46,6 +46,7 @@ mod suppression;
 mod tag_filtered_out;
 mod tag_not_semver;
 mod tag_out_of_range;
+mod unapplied;
 mod unknown_policy;
 mod unknown_repository;
 mod unquoted_tag;

@@ -1,12 +1,10 @@
 //! Rule `unknown-policy`; its documentation is `RULE.docs`.
 
+use super::unapplied::{self, Beside};
 use super::{Context, Findings, Rule};
 use crate::flux::Kind;
 use crate::model::cluster::OtherBranch;
-use crate::model::kustomization_dir_over;
-use crate::model::render::join;
 use crate::model::substitute::{could_be, is_unresolved};
-use crate::model::tree::Node;
 use crate::report::Severity;
 use crate::scan::marker::PolicyRef;
 
@@ -105,7 +103,12 @@ fn check(cx: &Context, out: &mut Findings) {
                 format!("add `{wanted}` to `external_policies` in .flux-image-lint.yaml (where it is defined: the cluster, or the fleet repository)"),
             )
         } else {
-            match written_where_no_cluster_applies(cx, policy) {
+            let written_elsewhere = unapplied::find(cx, "ImagePolicy", |tree| {
+                tree.path_str(&["metadata", "name"]) == Some(policy.name.as_str())
+                    && unapplied::namespace_of(cx, tree) == policy.namespace
+            })
+            .map(|found| (found.written, found.beside));
+            match written_elsewhere {
                 // Beside a kustomization that does not list it, it was forgotten.
                 Some((written, Beside::Unlisted(kustomization))) => (
                     Severity::Error,
@@ -242,75 +245,6 @@ fn from_other_branch<'c>(cx: &'c Context, file: usize) -> Option<(&'c str, &'c O
         let other = cluster.other_branches.iter().find(|o| o.covers(path))?;
         Some((cluster.name.as_str(), other))
     })
-}
-
-/// The kustomization in or above the folder of a file no cluster applies.
-enum Beside {
-    /// Lists the file in its `resources`: the kustomization itself is applied by no cluster.
-    Listed(String),
-    /// Does not list the file.
-    Unlisted(String),
-    /// None: a loose folder.
-    Nothing,
-}
-
-/// `file:line` of an ImagePolicy named `policy` in a file that no cluster reaches, with the
-/// kustomization file in or above its folder.
-fn written_where_no_cluster_applies(cx: &Context, policy: &PolicyRef) -> Option<(String, Beside)> {
-    if cx.workspace.model.clusters.is_empty() {
-        return None;
-    }
-    cx.workspace
-        .files_flux_ignores()
-        .into_iter()
-        .find_map(|file| {
-            let scanned = &cx.workspace.files[file];
-            let yaml = scanned.yaml.as_ref().ok()?;
-            yaml.documents.iter().find_map(|&document| {
-                let tree = Node::from_yaml(yaml, file, document);
-                let names_it = tree.path_str(&["kind"]) == Some("ImagePolicy")
-                    && tree.path_str(&["metadata", "name"]) == Some(policy.name.as_str())
-                    && tree
-                        .path_str(&["metadata", "namespace"])
-                        .filter(|ns| !ns.is_empty())
-                        .unwrap_or(&cx.config.default_namespace)
-                        == policy.namespace;
-                names_it.then(|| {
-                    (
-                        format!(
-                            "{}:{}",
-                            scanned.source.path,
-                            scanned.source.line_of(tree.origin.span.start)
-                        ),
-                        kustomization_over(cx, &scanned.source.path),
-                    )
-                })
-            })
-        })
-}
-
-/// The kustomization file in the folder of `path` or the nearest folder above it, and whether
-/// its `resources` name `path`.
-fn kustomization_over(cx: &Context, path: &str) -> Beside {
-    let kustomizations = &cx.workspace.model.kustomizations;
-    let Some(dir) =
-        kustomization_dir_over(path, |dir| matches!(kustomizations.get(dir), Some(Ok(_))))
-    else {
-        return Beside::Nothing;
-    };
-    let Some(Ok(kustomization)) = kustomizations.get(dir) else {
-        return Beside::Nothing;
-    };
-    let file = cx.workspace.files[kustomization.file].source.path.clone();
-    let lists_it = kustomization
-        .resources
-        .iter()
-        .any(|entry| join(dir, &entry.value).as_deref() == Some(path));
-    if lists_it {
-        Beside::Listed(file)
-    } else {
-        Beside::Unlisted(file)
-    }
 }
 
 /// Whether an ImagePolicy of the marker's clusters has a name holding a variable whose value

@@ -1,0 +1,87 @@
+//! Image objects written in files no cluster applies, shared by the rules that name them when
+//! a marker finds none applied (`unknown-policy`, `marker-outside-automation`): where such an
+//! object is says whether it was forgotten or is applied some other way.
+
+use super::Context;
+use crate::model::kustomization_dir_over;
+use crate::model::render::join;
+use crate::model::tree::Node;
+
+/// An image object of a file no cluster reaches.
+pub(super) struct Unapplied {
+    /// `file:line` of its document.
+    pub written: String,
+    pub tree: Node,
+    pub beside: Beside,
+}
+
+/// The kustomization in or above the folder of a file no cluster applies.
+pub(super) enum Beside {
+    /// Lists the file in its `resources`: the kustomization itself is applied by no cluster.
+    Listed(String),
+    /// Does not list the file.
+    Unlisted(String),
+    /// None: a loose folder.
+    Nothing,
+}
+
+/// The first document of `kind` in a file no cluster reaches for which `wanted` holds, with
+/// the kustomization beside it; `None` in a repository without clusters.
+pub(super) fn find(cx: &Context, kind: &str, wanted: impl Fn(&Node) -> bool) -> Option<Unapplied> {
+    if cx.workspace.model.clusters.is_empty() {
+        return None;
+    }
+    cx.workspace
+        .files_flux_ignores()
+        .into_iter()
+        .find_map(|file| {
+            let scanned = &cx.workspace.files[file];
+            let yaml = scanned.yaml.as_ref().ok()?;
+            yaml.documents.iter().find_map(|&document| {
+                if yaml.path_str(document, &["kind"]) != Some(kind) {
+                    return None;
+                }
+                let tree = Node::from_yaml(yaml, file, document);
+                wanted(&tree).then(|| Unapplied {
+                    written: format!(
+                        "{}:{}",
+                        scanned.source.path,
+                        scanned.source.line_of(tree.origin.span.start)
+                    ),
+                    tree,
+                    beside: kustomization_beside(cx, &scanned.source.path),
+                })
+            })
+        })
+}
+
+/// The namespace of an object as written, else the configured default.
+pub(super) fn namespace_of<'n>(cx: &'n Context, tree: &'n Node) -> &'n str {
+    tree.path_str(&["metadata", "namespace"])
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or(&cx.config.default_namespace)
+}
+
+/// The kustomization file in the folder of `path` or the nearest folder above it, and whether
+/// its `resources` name `path`.
+fn kustomization_beside(cx: &Context, path: &str) -> Beside {
+    let kustomizations = &cx.workspace.model.kustomizations;
+    let Some(dir) =
+        kustomization_dir_over(path, |dir| matches!(kustomizations.get(dir), Some(Ok(_))))
+    else {
+        return Beside::Nothing;
+    };
+    let Some(Ok(kustomization)) = kustomizations.get(dir) else {
+        return Beside::Nothing;
+    };
+    let file = cx.workspace.files[kustomization.file].source.path.clone();
+    let lists_it = kustomization
+        .resources
+        .iter()
+        .any(|entry| join(dir, &entry.value).as_deref() == Some(path));
+    if lists_it {
+        Beside::Listed(file)
+    } else {
+        Beside::Unlisted(file)
+    }
+}
