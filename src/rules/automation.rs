@@ -30,7 +30,9 @@ that version as errors.
 | `.Values` | 2.5 | — |
 
 ## Why it matters in Flux
-The automation stalls (or updates nothing) and no update branch is ever pushed. A template
+The automation stalls (or updates nothing) and no update branch is ever pushed. Without a field
+its CRD requires (the author's email, the source's name) it is worse: the API server refuses the
+object, and the Flux Kustomization that applies it fails with it. A template
 that reads a field the controller's `TemplateData` lacks fails to execute
 (fluxcd/image-automation-controller#771, #931 for the removed fields).
 
@@ -57,18 +59,27 @@ fn check(cx: &Context, out: &mut Findings) {
             continue;
         };
         let first_layout = object.has_first_layout();
-        let missing = |field: &str| {
-            format!(
-                "ImageUpdateAutomation `{}` has no `{field}`; Flux stalls it",
-                object.key()
-            )
+        // A field the CRD requires: the API server refuses the object, and with it the apply of
+        // the Flux Kustomization that holds it. Written but empty, the controller stalls on it.
+        let missing = |field: &str, written: bool| {
+            if written {
+                format!(
+                    "ImageUpdateAutomation `{}` has an empty `{field}`; Flux stalls it",
+                    object.key()
+                )
+            } else {
+                format!(
+                    "ImageUpdateAutomation `{}` has no `{field}`, which its CRD requires: the API server refuses it, and the Flux Kustomization that applies it fails",
+                    object.key()
+                )
+            }
         };
         if spec.source_ref_name.is_none() && !first_layout {
             out.push(
                 &RULE,
                 object.name.file,
                 object.name.span,
-                missing("spec.sourceRef.name"),
+                missing("spec.sourceRef.name", false),
                 "set `spec.sourceRef: {kind: GitRepository, name: flux-system}`".to_string(),
             );
         }
@@ -82,7 +93,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 &RULE,
                 object.name.file,
                 object.name.span,
-                missing("spec.git.commit.author.email"),
+                missing("spec.git.commit.author.email", spec.author_email.is_some()),
                 "set `spec.git.commit.author.email`, e.g. `fluxcdbot@users.noreply.github.com`"
                     .to_string(),
             );
