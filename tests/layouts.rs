@@ -4,7 +4,8 @@
 //! once, a marker naming another cluster's policy, an out-of-band cluster beside a bootstrapped
 //! one (and a left-over Flux Kustomization elsewhere), a policy file its kustomization does not
 //! list, an automation file its kustomization does not list, a Flux Kustomization whose path
-//! does not exist, Flux versions per cluster, Helm chart values, `substituteFrom`.
+//! does not exist, a bootstrap whose build fails (one cluster, one error), Flux versions per
+//! cluster, Helm chart values, `substituteFrom`.
 //! (`fixtures/kustomize/oracle/` holds the renderer's cases for `tests/kustomize_oracle.rs`.)
 
 mod support;

@@ -743,7 +743,16 @@ pub fn discover(
             return Vec::new();
         }
         let Ok(build) = render::build_with(sources, &k) else {
-            return Vec::new();
+            // What a failing build would apply is not known, but the Flux Kustomizations written
+            // in the files it names are its own: taken as applied by nothing, they made a second
+            // cluster of the same folder that reported the same failure (DecentM/fleet-infra).
+            let files = super::files_reached(sources, &k);
+            return written
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| files.contains(&w.origin.file))
+                .map(|(i, _)| i)
+                .collect();
         };
         build
             .resources

@@ -606,16 +606,19 @@ fn roots(kustomizations: &BTreeMap<String, Result<Kustomization, BuildError>>) -
 
 /// The files a kustomization's resources reach, following folders, whatever fails on the way.
 fn static_closure(sources: &Sources, dir: &str) -> BTreeSet<usize> {
+    match sources.kustomizations.get(dir) {
+        Some(Ok(k)) => files_reached(sources, k),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// The files the resources of `k` (one of the repository's, or one kustomize-controller
+/// generates) reach, following folders, whatever fails on the way.
+fn files_reached(sources: &Sources, k: &Kustomization) -> BTreeSet<usize> {
     let mut files = BTreeSet::new();
-    let mut pending = vec![dir.to_string()];
-    let mut seen = BTreeSet::new();
-    while let Some(dir) = pending.pop() {
-        if !seen.insert(dir.clone()) {
-            continue;
-        }
-        let Some(Ok(k)) = sources.kustomizations.get(&dir) else {
-            continue;
-        };
+    let mut pending = Vec::new();
+    let mut seen = BTreeSet::from([k.dir.clone()]);
+    let mut add_entries = |k: &Kustomization, pending: &mut Vec<String>| {
         for entry in k.resources.iter().chain(&k.components) {
             let Some(path) = join(&k.dir, &entry.value) else {
                 continue;
@@ -626,6 +629,15 @@ fn static_closure(sources: &Sources, dir: &str) -> BTreeSet<usize> {
                 }
                 None => pending.push(path),
             }
+        }
+    };
+    add_entries(k, &mut pending);
+    while let Some(dir) = pending.pop() {
+        if !seen.insert(dir.clone()) {
+            continue;
+        }
+        if let Some(Ok(k)) = sources.kustomizations.get(&dir) {
+            add_entries(k, &mut pending);
         }
     }
     files
