@@ -390,13 +390,7 @@ impl Workspace {
             .clusters
             .iter()
             .enumerate()
-            .filter(|(_, cluster)| {
-                cluster.files.contains(&file)
-                    || cluster
-                        .chart_dirs
-                        .iter()
-                        .any(|dir| crate::flux::automation::path_contains(dir, path))
-            })
+            .filter(|(_, cluster)| cluster.applies(file, path))
             .map(|(i, _)| i)
             .collect()
     }

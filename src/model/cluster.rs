@@ -371,6 +371,13 @@ pub struct Cluster {
     pub other_branches: Vec<OtherBranch>,
 }
 
+impl Cluster {
+    /// Whether it applies the file at `path` (index `file`), or uses its folder as a Helm chart.
+    pub fn applies(&self, file: usize, path: &str) -> bool {
+        self.files.contains(&file) || self.chart_dirs.iter().any(|dir| lies_under(path, dir))
+    }
+}
+
 /// A Flux Kustomization that builds a folder of this repository from another branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtherBranch {

@@ -228,14 +228,7 @@ fn not_defined(
 fn applied_by_no_cluster(cx: &Context, file: usize) -> bool {
     let path = &cx.workspace.files[file].source.path;
     let clusters = &cx.workspace.model.clusters;
-    !clusters.is_empty()
-        && !clusters.iter().any(|cluster| {
-            cluster.files.contains(&file)
-                || cluster
-                    .chart_dirs
-                    .iter()
-                    .any(|dir| crate::walk::lies_under(path, dir))
-        })
+    !clusters.is_empty() && !clusters.iter().any(|cluster| cluster.applies(file, path))
 }
 
 /// A cluster that applies the folder of `file` from another branch, and how.
