@@ -28,13 +28,14 @@ impl<T> Spanned<T> {
     }
 }
 
+/// An image object as a render made it: what the object is, read once from its tree. Renders
+/// that rendered the same tree (clusters that apply one folder) share it.
 #[derive(Debug)]
-pub struct FluxObject {
+pub struct ObjectContent {
     pub kind: Kind,
     /// Index of the file in the scanned workspace the object's document is written in.
     pub file: usize,
-    /// The rendered object, shared by the objects of other renders that rendered it the same
-    /// (see `model::Objects`).
+    /// The rendered object.
     pub tree: Arc<Node>,
     pub api_version: Spanned<String>,
     /// `metadata.name`; the span is the kind line when the name is missing.
@@ -48,6 +49,13 @@ pub struct FluxObject {
     pub namespace_written: bool,
     pub labels: BTreeMap<String, String>,
     pub spec: Spec,
+}
+
+/// An image object of one render: its content (see `model::Objects` for the sharing), where it
+/// was rendered and how sure that render is of it.
+#[derive(Debug)]
+pub struct FluxObject {
+    content: Arc<ObjectContent>,
     /// Which render produced it (objects of different renders are never duplicates).
     pub render: usize,
     /// Which cluster applies it (0 in a repository without clusters): references resolve there.
@@ -57,7 +65,28 @@ pub struct FluxObject {
     pub uncertain: bool,
 }
 
+impl std::ops::Deref for FluxObject {
+    type Target = ObjectContent;
+
+    fn deref(&self) -> &ObjectContent {
+        &self.content
+    }
+}
+
 impl FluxObject {
+    pub fn new(content: Arc<ObjectContent>, provenance: Provenance) -> FluxObject {
+        FluxObject {
+            content,
+            render: provenance.render,
+            cluster: provenance.cluster,
+            uncertain: provenance.uncertain,
+        }
+    }
+
+    pub fn content(&self) -> &Arc<ObjectContent> {
+        &self.content
+    }
+
     pub fn key(&self) -> String {
         format!("{}:{}", self.namespace, self.name.value)
     }
@@ -218,11 +247,8 @@ pub fn kind_of(object: &Node) -> Option<Kind> {
 }
 
 /// The typed view of a rendered object; `None` when it is not a Flux image object.
-pub fn read_object(
-    tree: Arc<Node>,
-    default_namespace: &str,
-    provenance: Provenance,
-) -> Option<FluxObject> {
+/// What an image object's tree says, `None` when it is no image object.
+pub fn read_object(tree: Arc<Node>, default_namespace: &str) -> Option<ObjectContent> {
     let kind = kind_of(&tree)?;
     let api_version = spanned(tree.get("apiVersion"))?;
     let kind_origin = tree.get("kind")?.origin;
@@ -332,7 +358,7 @@ pub fn read_object(
             push_branch: text(&["git", "push", "branch"]),
         }),
     };
-    Some(FluxObject {
+    Some(ObjectContent {
         kind,
         file: tree.origin.file,
         api_version,
@@ -341,9 +367,6 @@ pub fn read_object(
         namespace_written: written_namespace.is_some(),
         labels,
         spec,
-        render: provenance.render,
-        cluster: provenance.cluster,
-        uncertain: provenance.uncertain,
         tree,
     })
 }

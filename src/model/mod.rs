@@ -23,7 +23,7 @@ use kustomization::{is_kustomization_name, Kustomization, PatchBody};
 use render::{join, Build, BuildError, Cause, Note, Sources};
 use tree::{Node, Origin};
 
-use crate::flux::objects::{is_image_api, read_object, FluxObject, Provenance};
+use crate::flux::objects::{is_image_api, read_object, FluxObject, ObjectContent, Provenance};
 use crate::walk::FileSet;
 use crate::workspace::ScannedFile;
 
@@ -260,25 +260,32 @@ fn referenced_files(
 
 /// The image objects of the renders, in the order they are added. Clusters that apply one folder
 /// (a shared `infrastructure`) render mostly the same objects: an object whose tree equals one
-/// already added from the same document shares that tree, so each is held once.
+/// already read from the same document shares that one's content, so each is held and read once.
 #[derive(Default)]
 struct Objects {
     objects: Vec<FluxObject>,
-    trees: HashMap<Origin, Vec<Arc<Node>>>,
+    contents: HashMap<Origin, Vec<Arc<ObjectContent>>>,
 }
 
 impl Objects {
-    fn extend(&mut self, objects: impl IntoIterator<Item = FluxObject>) {
-        for mut object in objects {
-            let same_document = self.trees.entry(object.tree.origin).or_default();
-            let same =
-                |tree: &&Arc<Node>| Arc::ptr_eq(tree, &object.tree) || ***tree == *object.tree;
-            match same_document.iter().find(same) {
-                Some(tree) => object.tree = Arc::clone(tree),
-                None => same_document.push(Arc::clone(&object.tree)),
+    /// Adds the object a render made of `tree`, if it is an image object.
+    fn add(&mut self, tree: Arc<Node>, default_namespace: &str, provenance: Provenance) {
+        let same_document = self.contents.entry(tree.origin).or_default();
+        let same = |content: &&Arc<ObjectContent>| {
+            Arc::ptr_eq(&content.tree, &tree) || *content.tree == *tree
+        };
+        let content = match same_document.iter().find(same) {
+            Some(content) => Arc::clone(content),
+            None => {
+                let Some(content) = read_object(tree, default_namespace) else {
+                    return;
+                };
+                let content = Arc::new(content);
+                same_document.push(Arc::clone(&content));
+                content
             }
-            self.objects.push(object);
-        }
+        };
+        self.objects.push(FluxObject::new(content, provenance));
     }
 }
 
@@ -434,12 +441,7 @@ impl Model {
                 cluster: 0,
                 uncertain: unapplied,
             };
-            objects.extend(read_objects_as_written(
-                file,
-                index,
-                default_namespace,
-                provenance,
-            ));
+            add_objects_as_written(objects, file, index, default_namespace, provenance);
         }
         self.renders.push(Render {
             root: None,
@@ -473,7 +475,7 @@ impl Model {
                         cluster,
                         uncertain: resource.uncertain,
                     };
-                    objects.extend(read_object(resource.node, default_namespace, provenance));
+                    objects.add(resource.node, default_namespace, provenance);
                 }
                 self.notes.extend(build.notes);
                 build.incomplete
@@ -486,12 +488,13 @@ impl Model {
                         cluster,
                         uncertain: true,
                     };
-                    objects.extend(read_objects_as_written(
+                    add_objects_as_written(
+                        objects,
                         &files[file],
                         file,
                         default_namespace,
                         provenance,
-                    ));
+                    );
                 }
                 if !self.build_errors.contains(&error) {
                     self.build_errors.push(error);
@@ -643,17 +646,17 @@ fn files_reached(sources: &Sources, k: &Kustomization) -> BTreeSet<usize> {
     files
 }
 
-/// The image objects of a file as written: its documents and `kind: List` items.
-fn read_objects_as_written(
+/// Adds the image objects of a file as written: its documents and `kind: List` items.
+fn add_objects_as_written(
+    objects: &mut Objects,
     file: &ScannedFile,
     index: usize,
     default_namespace: &str,
     provenance: Provenance,
-) -> Vec<FluxObject> {
+) {
     let Ok(yaml) = &file.yaml else {
-        return Vec::new();
+        return;
     };
-    let mut objects = Vec::new();
     for &document in &yaml.documents {
         let nodes: Vec<_> = if yaml.path_str(document, &["kind"]) == Some("List") {
             yaml.get(document, "items")
@@ -664,10 +667,9 @@ fn read_objects_as_written(
         };
         for node in nodes {
             let tree = Arc::new(Node::from_yaml(yaml, index, node));
-            objects.extend(read_object(tree, default_namespace, provenance));
+            objects.add(tree, default_namespace, provenance);
         }
     }
-    objects
 }
 
 fn has_image_objects(file: &ScannedFile) -> bool {
