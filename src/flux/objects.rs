@@ -83,10 +83,6 @@ impl FluxObject {
         }
     }
 
-    pub fn content(&self) -> &Arc<ObjectContent> {
-        &self.content
-    }
-
     pub fn key(&self) -> String {
         format!("{}:{}", self.namespace, self.name.value)
     }
