@@ -51,7 +51,10 @@ pub struct SourceFile {
     /// Where it lives on disk.
     pub disk_path: PathBuf,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Where each line starts. `u32`: every file is kept until the run ends, and none is read
+    /// past `max_file_size` (a file over 4 GiB is not parsed either); an offset beyond would be
+    /// counted in the last line.
+    line_starts: Vec<u32>,
     /// Characters before each multiple of [`CHARS_CHECKPOINT`] bytes; built on the first column
     /// asked on a long line.
     chars_before_checkpoint: OnceLock<Vec<usize>>,
@@ -61,6 +64,7 @@ impl SourceFile {
     pub fn new(path: String, disk_path: PathBuf, text: String) -> SourceFile {
         let line_starts = std::iter::once(0)
             .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+            .map_while(|start| u32::try_from(start).ok())
             .collect();
         SourceFile {
             path,
@@ -74,14 +78,15 @@ impl SourceFile {
     /// The 1-based line of a byte offset (clamped to the text): O(log lines).
     pub fn line_of(&self, offset: usize) -> usize {
         let offset = offset.min(self.text.len());
-        self.line_starts.partition_point(|&start| start <= offset)
+        self.line_starts
+            .partition_point(|&start| start as usize <= offset)
     }
 
     /// Line and column of a byte offset (clamped to the text).
     pub fn position(&self, offset: usize) -> Position {
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
         let line = self.line_of(offset);
-        let line_start = self.line_starts[line - 1];
+        let line_start = self.line_starts[line - 1] as usize;
         let column = if offset - line_start <= CHARS_CHECKPOINT {
             count_chars(&self.text.as_bytes()[line_start..offset])
         } else {
@@ -113,8 +118,7 @@ impl SourceFile {
     pub fn line_start(&self, line: usize) -> usize {
         self.line_starts
             .get(line.saturating_sub(1))
-            .copied()
-            .unwrap_or(self.text.len())
+            .map_or(self.text.len(), |&start| start as usize)
     }
 
     /// Byte offset of a 1-based line and a 0-based character column, as parsers report them.

@@ -628,6 +628,8 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     find_applied_beside(yaml, &mut found.markers, &attachments);
     find_markers_in_block_scalars(text, yaml, &mut found);
     found.markers.sort_by_key(|m| m.span);
+    // Kept until the run ends, one list per marked file, most holding one marker.
+    found.markers.shrink_to_fit();
     found
 }
 
