@@ -34,36 +34,6 @@ pub struct ScannedFile {
     /// its objects can be applied. Its markers count either way: image-automation-controller
     /// clones the repository itself.
     pub applied: bool,
-    /// Parsed for its markers alone (no Flux object, pin or annotation in its bytes): its tree
-    /// keeps of each resource only what the renders read before a patch needs the rest (see
-    /// [`ScannedFile::prune`]), unless a kustomization names the file as a patch.
-    pub markers_only: bool,
-}
-
-impl ScannedFile {
-    /// Keeps of the tree only what the renders read before a patch needs more: of each
-    /// resource whose body they do not read from the start, its identity. Most of a large
-    /// repository's trees are the Deployments and such around its markers; held whole, they
-    /// were most of the memory of a run.
-    fn prune(&mut self) {
-        if let Ok(yaml) = &self.yaml {
-            self.yaml = Ok(yaml.pruned(
-                |document| model::render::reads_whole(yaml, document),
-                model::render::IDENTITY_KEYS,
-            ));
-        }
-    }
-
-    /// The file's tree with every document whole: a pruned one parsed again from the text.
-    pub fn whole_yaml(&self) -> Option<std::borrow::Cow<'_, YamlFile>> {
-        match &self.yaml {
-            Ok(yaml) if yaml.is_pruned() => YamlFile::parse(&self.source)
-                .ok()
-                .map(std::borrow::Cow::Owned),
-            Ok(yaml) => Some(std::borrow::Cow::Borrowed(yaml)),
-            Err(_) => None,
-        }
-    }
 }
 
 #[derive(Debug, Default)]
@@ -123,36 +93,19 @@ static FLUX_PATTERN_PARTS: LazyLock<[Finder<'static>; 2]> =
 
 static IMAGE_API: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(API_GROUP));
 
-/// What makes a file worth parsing, by its bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Interest {
-    /// Nothing: no marker, no Flux object, nothing a rule reads.
-    None,
-    /// Markers alone: of its objects, only their identities matter to the renders (see
-    /// [`ScannedFile::markers_only`]).
-    Markers,
-    /// Flux objects, pins, a kustomization, pattern tests: every document, whole.
-    Whole,
-}
-
-fn interest(path: &str, bytes: &[u8], config_path: Option<&str>) -> Interest {
-    let whole = (FLUX_PATTERN_PARTS
-        .iter()
-        .any(|part| part.find(bytes).is_some())
-        && FLUX_PATTERNS
+/// Byte patterns that make a file worth parsing.
+fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
+    may_hold_marker(bytes)
+        || (FLUX_PATTERN_PARTS
             .iter()
-            .any(|pattern| pattern.find(bytes).is_some()))
+            .any(|part| part.find(bytes).is_some())
+            && FLUX_PATTERNS
+                .iter()
+                .any(|pattern| pattern.find(bytes).is_some()))
         || path.ends_with(TEST_FILE_SUFFIX)
         || is_kustomization_name(crate::walk::file_name(path))
         || model::chart::may_name_local_dependency(path, bytes)
-        || Some(path) == config_path;
-    if whole {
-        Interest::Whole
-    } else if may_hold_marker(bytes) {
-        Interest::Markers
-    } else {
-        Interest::None
-    }
+        || Some(path) == config_path
 }
 
 impl Workspace {
@@ -185,21 +138,14 @@ impl Workspace {
             if applied {
                 yaml_paths.lock().unwrap().insert(path.clone());
             }
-            let interest = interest(&path, &bytes, config_path);
-            if interest == Interest::None {
+            let parse = worth_parsing(&path, &bytes, config_path);
+            if !parse {
                 walked.lock().unwrap().insert(path.clone());
-                return None;
             }
-            let mut file = ScannedFile {
+            parse.then(|| ScannedFile {
                 applied,
-                markers_only: interest == Interest::Markers,
                 ..scan_bytes(path, disk_path, bytes)
-            };
-            // Pruned at once, on this thread: the whole trees are never all held together.
-            if file.markers_only {
-                file.prune();
-            }
-            Some(file)
+            })
         });
         let mut yaml_paths = yaml_paths.into_inner().unwrap();
         let walked = walked.into_inner().unwrap();
@@ -247,7 +193,7 @@ impl Workspace {
         let first_read = files.len();
         files.extend(read_since.into_iter().flatten());
         // Read again only when a file read since is a kustomization (named as a resource).
-        let mut scanned = if files[first_read..]
+        let scanned = if files[first_read..]
             .iter()
             .any(|file| is_kustomization_name(crate::walk::file_name(&file.source.path)))
         {
@@ -258,7 +204,6 @@ impl Workspace {
                 kustomizations,
             }
         };
-        restore_patch_files(&mut scanned.files, &scanned.kustomizations.referenced, jobs);
         Workspace::index(
             file_set,
             scanned,
@@ -501,23 +446,6 @@ impl Scanned {
     }
 }
 
-/// Parses again, whole, the files pruned for their markers alone that a kustomization names
-/// as a patch: their documents are patch bodies, read entire.
-fn restore_patch_files(files: &mut [ScannedFile], referenced: &model::Referenced, jobs: usize) {
-    let pruned_patches: Vec<usize> = (0..files.len())
-        .filter(|&i| {
-            files[i].yaml.as_ref().is_ok_and(YamlFile::is_pruned)
-                && referenced.patches.contains(&files[i].source.path)
-        })
-        .collect();
-    let whole = crate::parallel::map(&pruned_patches, jobs, |&i| {
-        YamlFile::parse(&files[i].source)
-    });
-    for (i, yaml) in pruned_patches.into_iter().zip(whole) {
-        files[i].yaml = yaml;
-    }
-}
-
 fn not_utf8(path: String, disk_path: PathBuf, error: std::string::FromUtf8Error) -> ScannedFile {
     let utf8 = error.utf8_error();
     let offset = utf8.valid_up_to();
@@ -554,7 +482,6 @@ fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
         markers: FileMarkers::default(),
         mentions_image_api,
         applied: true,
-        markers_only: false,
     }
 }
 
@@ -578,7 +505,6 @@ pub fn scan_file(source: SourceFile) -> ScannedFile {
         markers,
         mentions_image_api,
         applied: true,
-        markers_only: false,
     }
 }
 
@@ -613,59 +539,6 @@ mod tests {
     }
 
     #[test]
-    fn a_file_parsed_for_its_markers_keeps_what_the_renders_read() {
-        use crate::model::render::IDENTITY_KEYS;
-        use crate::model::tree::Node;
-        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n  labels: {a: b}\nspec:\n  template:\n    spec:\n      containers:\n        - image: app:1.0 # {\"$imagepolicy\": \"flux-system:app\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vars\ndata:\n  a: b\n---\nkind: List\nitems:\n  - kind: Service\n    spec: {}\n---\n- not a map\n";
-        let whole = scan_file(SourceFile::new(
-            "a.yaml".into(),
-            "a.yaml".into(),
-            text.into(),
-        ));
-        let mut pruned = scan_file(SourceFile::new(
-            "a.yaml".into(),
-            "a.yaml".into(),
-            text.into(),
-        ));
-        pruned.prune();
-        let (Ok(whole_yaml), Ok(pruned_yaml)) = (&whole.yaml, &pruned.yaml) else {
-            panic!("parsed")
-        };
-        assert!(pruned_yaml.is_pruned() && !whole_yaml.is_pruned());
-        assert_eq!(pruned.markers.markers.len(), 1);
-        let tree = |yaml, i: usize| Node::from_yaml(yaml, 0, yaml.documents[i]);
-        // The Deployment: its identity, spans as written.
-        assert_eq!(
-            tree(pruned_yaml, 0),
-            Node::from_yaml_keys(whole_yaml, 0, whole_yaml.documents[0], IDENTITY_KEYS)
-        );
-        assert_eq!(pruned_yaml.path(pruned_yaml.documents[0], &["spec"]), None);
-        // What a build reads whole stays whole: a ConfigMap, a list, a document not a map.
-        for i in 1..4 {
-            assert_eq!(tree(pruned_yaml, i), tree(whole_yaml, i), "document {i}");
-        }
-        // The nodes stay in the order of the text: a key's value is the node after it.
-        let name_key = pruned_yaml
-            .entries(
-                pruned_yaml
-                    .path(pruned_yaml.documents[0], &["metadata"])
-                    .unwrap(),
-            )
-            .next()
-            .unwrap()
-            .0;
-        let name = pruned_yaml.value_of_key(name_key).unwrap();
-        assert_eq!(pruned_yaml.scalar(name), Some("app"));
-        // The whole file is there again when a patch needs it.
-        let again = pruned.whole_yaml().unwrap();
-        assert_eq!(&*again, whole_yaml);
-        assert_eq!(
-            pruned_yaml.document_position(pruned_yaml.documents[2]),
-            Some(2)
-        );
-    }
-
-    #[test]
     fn files_worth_parsing() {
         for text in [
             "kind: FluxInstance\n",
@@ -674,22 +547,10 @@ mod tests {
             "apiVersion: source.toolkit.fluxcd.io/v1\n",
             "metadata:\n  annotations:\n    fluxcd.io/automated: \"true\"\n",
         ] {
-            assert_eq!(
-                interest("a.yaml", text.as_bytes(), None),
-                Interest::Whole,
-                "{text}"
-            );
+            assert!(worth_parsing("a.yaml", text.as_bytes(), None), "{text}");
         }
         let plain = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: flux-like\n";
-        assert_eq!(interest("a.yaml", plain.as_bytes(), None), Interest::None);
-        assert_eq!(
-            interest("kustomization.yaml", plain.as_bytes(), None),
-            Interest::Whole
-        );
-        let marked = "image: app:1.0 # {\"$imagepolicy\": \"flux-system:app\"}\n";
-        assert_eq!(
-            interest("a.yaml", marked.as_bytes(), None),
-            Interest::Markers
-        );
+        assert!(!worth_parsing("a.yaml", plain.as_bytes(), None));
+        assert!(worth_parsing("kustomization.yaml", plain.as_bytes(), None));
     }
 }

@@ -303,16 +303,7 @@ const CLUSTER_SCOPED_KINDS: &[&str] = &[
 ];
 
 /// What selectors and identity checks read of a resource.
-pub const IDENTITY_KEYS: &[&str] = &["apiVersion", "kind", "metadata"];
-
-/// Whether a build may read a document of a file whole from the start (a list's items are
-/// resources of their own); of any other it reads only the [`IDENTITY_KEYS`], and the rest when
-/// a patch needs it, so a workspace may keep no more of it.
-pub fn reads_whole(yaml: &YamlFile, document: NodeId) -> bool {
-    let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
-    let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
-    kind == "List" || is_image_api(api_version) || is_tracked(api_version, kind)
-}
+const IDENTITY_KEYS: &[&str] = &["apiVersion", "kind", "metadata"];
 
 /// Kinds kept whole through the build: the image objects and what the cluster model reads.
 pub fn is_tracked(api_version: &str, kind: &str) -> bool {
@@ -373,16 +364,10 @@ impl Resource {
         let Some((file, document)) = self.body.take() else {
             return;
         };
-        let (Ok(stored), Some(yaml)) = (&files[file].yaml, files[file].whole_yaml()) else {
+        let Ok(yaml) = &files[file].yaml else {
             return;
         };
-        let Some(document) = stored
-            .document_position(document)
-            .map(|position| yaml.documents[position])
-        else {
-            return;
-        };
-        let mut full = Node::from_yaml(&yaml, file, document);
+        let mut full = Node::from_yaml(yaml, file, document);
         for key in IDENTITY_KEYS {
             match self.node.entry(key) {
                 Some(entry) => full.set(key, entry.key_origin, entry.value.clone()),

@@ -146,7 +146,7 @@ pub enum Attachment {
     Detached,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Comment {
     /// The whole comment, `#` included.
     pub span: Span,
@@ -155,7 +155,7 @@ pub struct Comment {
     pub attachment: Attachment,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct YamlFile {
     nodes: Vec<StoredNode>,
     /// The text of every scalar, one after the other.
@@ -165,8 +165,6 @@ pub struct YamlFile {
     /// Root node of each document (an empty document is an empty plain scalar).
     pub documents: Vec<NodeId>,
     pub comments: Vec<Comment>,
-    /// Some documents hold only some of their entries (see [`YamlFile::pruned`]).
-    pruned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -595,88 +593,12 @@ fn build<'t>(
         }
     }
     let mut file = builder.file;
-    file.shrink_to_fit();
+    // Trees are kept until the run ends: no room for growth left over.
+    file.nodes.shrink_to_fit();
+    file.values.shrink_to_fit();
+    file.children.shrink_to_fit();
+    file.comments.shrink_to_fit();
     Ok(file)
-}
-
-impl YamlFile {
-    /// The file with each mapping document `whole` refuses reduced to its entries under `keys`
-    /// (a resource's identity), and without comments (read when the file was scanned). Nodes
-    /// keep their spans and the order of the text; only their numbers change.
-    pub fn pruned(&self, whole: impl Fn(NodeId) -> bool, keys: &[&str]) -> YamlFile {
-        let mut pruned = YamlFile {
-            pruned: true,
-            ..YamlFile::default()
-        };
-        for &document in &self.documents {
-            let only = (self.is_map(document) && !whole(document)).then_some(keys);
-            let root = pruned.copy(self, document, only);
-            pruned.documents.push(root);
-        }
-        pruned.shrink_to_fit();
-        pruned
-    }
-
-    /// Whether [`YamlFile::pruned`] made it: a document may lack entries the text has.
-    pub fn is_pruned(&self) -> bool {
-        self.pruned
-    }
-
-    /// Where `document` is among the file's documents: the same place in the file parsed again.
-    pub fn document_position(&self, document: NodeId) -> Option<usize> {
-        self.documents.iter().position(|&d| d == document)
-    }
-
-    /// Copies the subtree of `id` in `from`, of a map only the entries under `only`'s keys.
-    fn copy(&mut self, from: &YamlFile, id: NodeId, only: Option<&[&str]>) -> NodeId {
-        let stored = from.nodes[id as usize];
-        let copied = self.nodes.len() as NodeId;
-        self.nodes.push(stored);
-        let (contents_start, contents_len) = match stored.shape {
-            Shape::Scalar { .. } => {
-                let start = self.values.len();
-                self.values.push_str(&from.values[stored.contents()]);
-                (start, stored.contents_len)
-            }
-            Shape::Map { .. } | Shape::Seq { .. } => {
-                let mut children = Vec::new();
-                match only {
-                    Some(keys) => {
-                        for (key, value) in from.entries(id) {
-                            if from.scalar(key).is_some_and(|key| keys.contains(&key)) {
-                                children.push(self.copy(from, key, None));
-                                children.push(self.copy(from, value, None));
-                            }
-                        }
-                    }
-                    None => {
-                        for &child in &from.children[stored.contents()] {
-                            children.push(self.copy(from, child, None));
-                        }
-                    }
-                }
-                // A collection's children stay together, after its descendants' (as parsed).
-                let start = self.children.len();
-                self.children.extend_from_slice(&children);
-                (start, children.len() as u32)
-            }
-            Shape::Alias => (0, 0),
-        };
-        let node = &mut self.nodes[copied as usize];
-        // Both fit: the copy is no larger than the file it comes from.
-        node.contents_start = contents_start as u32;
-        node.contents_len = contents_len;
-        copied
-    }
-
-    /// Trees are kept until the run ends: no room for growth left over.
-    fn shrink_to_fit(&mut self) {
-        self.nodes.shrink_to_fit();
-        self.values.shrink_to_fit();
-        self.children.shrink_to_fit();
-        self.comments.shrink_to_fit();
-        self.documents.shrink_to_fit();
-    }
 }
 
 impl Builder {
