@@ -12,9 +12,12 @@ pub static RULE: Rule = Rule {
     severity: crate::report::Severity::Error,
     summary: "The marked image is not the one the policy's ImageRepository scans",
     docs: r#"## What it catches
-A full or `:name` marker on an image whose canonical name (`nginx` = `docker.io/library/nginx` =
-`index.docker.io/library/nginx`; `host:port` kept) differs from the `spec.image` of the
-ImageRepository behind the policy.
+A full or `:name` marker on an image whose repository path differs from the one in the
+`spec.image` of the ImageRepository behind the policy, names compared canonical (`nginx` =
+`docker.io/library/nginx` = `index.docker.io/library/nginx`). The same path in another registry
+(`old.example.com/org/app` where `spec.image` is `new.example.com/org/app`) is the same image
+moved or mirrored: `image-name-rewrite` warns about it. A `:tag` or `:digest` marker holds no
+image name, and Flux writes no name there.
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
 warning at most: no automation ever writes that value.
@@ -40,11 +43,40 @@ pub(super) struct Comparison<'c> {
     pub span: Span,
     pub marked: &'c str,
     pub scanned: &'c str,
-    pub same_image: bool,
+    pub relation: Relation,
+    /// The registry of each (Docker Hub as `docker.io`), for `Relation::OtherRegistry`.
+    pub marked_registry: String,
+    pub scanned_registry: String,
+}
+
+/// How a marked image relates to the image its policy scans, names compared canonical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Relation {
+    /// The same registry (its host without regard to case, as DNS reads it) and repository path.
+    SameImage,
+    /// The same repository path in another registry: the image moved or is mirrored, and Flux's
+    /// next update writes the ImageRepository's registry (`image-name-rewrite`).
+    OtherRegistry,
+    /// Another repository path: another image (`image-mismatch`).
+    OtherImage,
+}
+
+impl Relation {
+    pub(super) fn of(marked: &ImageRef, scanned: &ImageRef) -> Relation {
+        // The canonical names compared part by part: a registry holds no `/`.
+        if marked.repository != scanned.repository {
+            Relation::OtherImage
+        } else if marked.registry.eq_ignore_ascii_case(&scanned.registry) {
+            Relation::SameImage
+        } else {
+            Relation::OtherRegistry
+        }
+    }
 }
 
 pub(super) fn compare<'c>(cx: &'c Context, site: &MarkerSite) -> Option<Comparison<'c>> {
     let value = site.value()?;
+    // Only these setters write a name: `:tag` and `:digest` write theirs over the old one.
     if !matches!(
         site.marker.setter.kind,
         SetterKind::Image | SetterKind::Name
@@ -58,12 +90,20 @@ pub(super) fn compare<'c>(cx: &'c Context, site: &MarkerSite) -> Option<Comparis
     let marked_ref = cx.marked_image(site)?;
     Some(Comparison {
         span: value.span,
-        // The canonical names compared part by part: a registry holds no `/`.
-        same_image: marked_ref.registry == scanned_ref.registry
-            && marked_ref.repository == scanned_ref.repository,
+        relation: Relation::of(marked_ref, &scanned_ref),
         marked: &marked_ref.written_name,
         scanned: &scanned.value,
+        marked_registry: registry_shown(marked_ref),
+        scanned_registry: registry_shown(&scanned_ref),
     })
+}
+
+fn registry_shown(image: &ImageRef) -> String {
+    if image.is_docker_hub() {
+        "docker.io".to_string()
+    } else {
+        image.registry.clone()
+    }
 }
 
 fn check(cx: &Context, out: &mut Findings) {
@@ -71,7 +111,7 @@ fn check(cx: &Context, out: &mut Findings) {
         let Some(comparison) = compare(cx, &site) else {
             continue;
         };
-        if comparison.same_image {
+        if comparison.relation != Relation::OtherImage {
             continue;
         }
         out.push(
@@ -91,5 +131,134 @@ fn check(cx: &Context, out: &mut Findings) {
         if ceiling == Severity::Error {
             out.block(&site);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::report::Severity;
+    use crate::workspace::workspace_of;
+
+    /// The image objects of one policy `app` scanning `scanned`, and an automation that writes
+    /// every file: so a value rule reports at its full level.
+    fn objects(scanned: &str) -> String {
+        let object = |kind: &str, spec: &str| {
+            format!(
+                "---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: {kind}\n\
+                 metadata: {{name: app, namespace: flux-system}}\nspec: {spec}\n"
+            )
+        };
+        [
+            object(
+                "ImageRepository",
+                &format!("{{image: {scanned}, interval: 5m}}"),
+            ),
+            object(
+                "ImagePolicy",
+                "{imageRepositoryRef: {name: app}, policy: {alphabetical: {order: asc}}}",
+            ),
+            object(
+                "ImageUpdateAutomation",
+                "{interval: 1m, sourceRef: {kind: GitRepository, name: app}, \
+                 git: {commit: {author: {name: bot, email: bot@example.com}}}, \
+                 update: {path: ./, strategy: Setters}}",
+            ),
+        ]
+        .concat()
+    }
+
+    /// `(rule, severity, message)` of every diagnostic on `app.yaml` by the two rules that
+    /// compare the marked image with the scanned one.
+    fn compared(app: &str, scanned: &str) -> Vec<(&'static str, Severity, String)> {
+        let objects = objects(scanned);
+        let (_dir, workspace) = workspace_of(&[("app.yaml", app), ("policies.yaml", &objects)]);
+        let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+        diagnostics
+            .into_iter()
+            .filter(|d| d.file == "app.yaml")
+            .filter(|d| matches!(d.rule, "image-mismatch" | "image-name-rewrite"))
+            .map(|d| (d.rule, d.severity, d.message))
+            .collect()
+    }
+
+    fn marked(image: &str) -> String {
+        format!("image: {image}:prod-5badb8c-20260101120000 # {{\"$imagepolicy\": \"flux-system:app\"}}\n")
+    }
+
+    #[test]
+    fn the_same_path_in_another_registry_is_a_move_flux_makes_not_another_image() {
+        // hmcts/sds-flux-config: the ImageRepository moved registry, the markers were left for
+        // Flux to rewrite (fluxcdbot dedda2b1e6 changed only the host).
+        let found = compared(
+            &marked("sdshmctspublic.azurecr.io/my-time/frontend"),
+            "hmctsprod.azurecr.io/my-time/frontend",
+        );
+        assert_eq!(
+            found,
+            [(
+                "image-name-rewrite",
+                Severity::Warning,
+                "`sdshmctspublic.azurecr.io/my-time/frontend` is in registry `sdshmctspublic.azurecr.io`, the ImageRepository scans the same path in `hmctsprod.azurecr.io`; Flux moves the image to `hmctsprod.azurecr.io/my-time/frontend` on its next update".to_string()
+            )]
+        );
+        // Docker Hub's names normalise first (`library/`), a port is part of the host, and the
+        // `:name` setter writes the name as the full one does.
+        for (app, scanned) in [
+            (marked("nginx"), "mirror.gcr.io/library/nginx"),
+            (marked("docker.io/org/app"), "ghcr.io/org/app"),
+            (marked("registry.local:5000/org/app"), "registry.local/org/app"),
+            (
+                "repository: sdshmctspublic.azurecr.io/my-time/frontend # {\"$imagepolicy\": \"flux-system:app:name\"}\n".to_string(),
+                "hmctsprod.azurecr.io/my-time/frontend",
+            ),
+        ] {
+            let found = compared(&app, scanned);
+            assert_eq!(found.len(), 1, "{app}: {found:?}");
+            assert_eq!(found[0].0, "image-name-rewrite", "{app}: {found:?}");
+            assert_eq!(found[0].1, Severity::Warning, "{app}");
+            assert!(found[0].2.contains("Flux moves the image"), "{app}: {found:?}");
+        }
+        // A host in other case is the same registry (DNS ignores case): a spelling only.
+        let found = compared(&marked("GHCR.io/org/app"), "ghcr.io/org/app");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "image-name-rewrite");
+        assert!(
+            found[0].2.contains("Flux writes that spelling"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn another_path_is_another_image_in_any_registry() {
+        for (image, scanned) in [
+            // Seen beside the move in hmcts/sds-flux-config at dedda2b1e6^.
+            (
+                "sdshmctspublic.azurecr.io/opal/service-auth-provider",
+                "hmctsprod.azurecr.io/opal/service-auth-provider-app",
+            ),
+            (
+                "hmctsprod.azurecr.io/opal/service-auth-provider",
+                "hmctsprod.azurecr.io/opal/service-auth-provider-app",
+            ),
+            // Docker Hub's `library/nginx` is not another registry's `nginx`.
+            ("nginx", "quay.io/nginx"),
+        ] {
+            let found = compared(&marked(image), scanned);
+            assert_eq!(found.len(), 1, "{image}: {found:?}");
+            assert_eq!(found[0].0, "image-mismatch", "{image}: {found:?}");
+            assert_eq!(found[0].1, Severity::Error, "{image}");
+        }
+    }
+
+    #[test]
+    fn a_tag_marker_holds_no_name_to_move() {
+        // Flux writes only the tag here; the name beside it is no setter's value, and stays
+        // what it is whatever registry the ImageRepository scans: neither rule can say the image
+        // differs (nor should it guess from a neighbouring field).
+        let app = "repository: sdshmctspublic.azurecr.io/my-time/frontend\n\
+                   tag: prod-5badb8c-20260101120000 # {\"$imagepolicy\": \"flux-system:app:tag\"}\n";
+        assert_eq!(compared(app, "hmctsprod.azurecr.io/my-time/frontend"), []);
+        assert_eq!(compared(app, "hmctsprod.azurecr.io/other/image"), []);
     }
 }
