@@ -4,8 +4,9 @@
 //! once, a marker naming another cluster's policy, an out-of-band cluster beside a bootstrapped
 //! one (and a left-over Flux Kustomization elsewhere), a policy file its kustomization does not
 //! list, an automation file its kustomization does not list, a Flux Kustomization whose path
-//! does not exist, a bootstrap whose build fails (one cluster, one error), Flux versions per
-//! cluster, Helm chart values, `substituteFrom`.
+//! does not exist, a bootstrap whose path does not exist (a typo beside a live bootstrap, or one
+//! moved under `k8s/` with no other bootstrap: each keeps its error), a bootstrap whose build
+//! fails (one cluster, one error), Flux versions per cluster, Helm chart values, `substituteFrom`.
 //! (`fixtures/kustomize/oracle/` holds the renderer's cases for `tests/kustomize_oracle.rs`.)
 
 mod support;

@@ -8,8 +8,11 @@
 //! path applies a folder). Not all of those are roots: beside a bootstrap, only a sibling of its
 //! folder is; one whose name Kubernetes refuses (`$APPNAME$`) is a scaffold's template; one under
 //! a kustomization that does not reach it (an app tree's folder set aside) is left over, unless
-//! no other root shows how the repository is applied. A Flux Kustomization shared by several
-//! clusters, whose `spec.path` each cluster's kustomization patches to its own folder (its
+//! no other root shows how the repository is applied. Nor is a bootstrap whose `spec.path` does
+//! not exist while the same path under a folder above its file holds it (`archive/` +
+//! `clusters/vps1`), beside another bootstrap: its cluster's folder was moved there. A Flux
+//! Kustomization shared by several clusters, whose `spec.path` each cluster's kustomization
+//! patches to its own folder (its
 //! `postBuild` variables with it), is a bootstrap as each renders it. From there every Flux
 //! Kustomization it applies is followed as
 //! kustomize-controller builds it: its `spec.path` (the kustomization there, or one generated
@@ -814,6 +817,8 @@ pub fn discover(
         clusters_roots.push((instance.path.clone(), instance.path.clone(), vec![instance]));
     }
     let mut out_of_band = Vec::new();
+    // Bootstraps whose cluster folder was moved under another folder, with where it went.
+    let mut moved = Vec::new();
     for (members, applied_from_outside) in components.iter().zip(applied_from_outside) {
         let first = members[0];
         if applied_from_outside {
@@ -827,6 +832,11 @@ pub fn discover(
                 .map(|&i| &written[i])
                 .find(|k| k.name == "flux-system")
                 .unwrap_or(&written[first]);
+            let file = &sources.files[bootstrap.origin.file].source.path;
+            if let Some(to) = moved_to(sources, bootstrap, file) {
+                moved.push((bootstrap.clone(), to));
+                continue;
+            }
             let name = if bootstrap.path.is_empty() {
                 "the repository root".to_string()
             } else {
@@ -835,6 +845,31 @@ pub fn discover(
             clusters_roots.push((name, bootstrap.path.clone(), vec![bootstrap.clone()]));
         } else {
             out_of_band.push(written[first].clone());
+        }
+    }
+    // A bootstrap whose folder was moved (`clusters/vps1` to `archive/clusters/vps1`, a cluster
+    // decommissioned) roots no cluster when the repository has another bootstrap: a cluster
+    // that ran it has been re-pointed or is gone, as the live clusters' own bootstraps show the
+    // repository is still applied from where they are. Without one, the move was of the whole
+    // repository's clusters (`clusters/` to `k8s/clusters/`, paths not updated): every cluster
+    // bootstrapped from here then really fails to find its path, and so is reported.
+    if clusters_roots.is_empty() {
+        for (bootstrap, _) in moved {
+            clusters_roots.push((
+                bootstrap.path.clone(),
+                bootstrap.path.clone(),
+                vec![bootstrap],
+            ));
+        }
+    } else {
+        for (bootstrap, to) in moved {
+            notes.push(Note {
+                message: format!(
+                    "Flux Kustomization `{}`'s path `{}` does not exist, and its file lies under `{to}` while the repository has another bootstrap: taken as moved there, not followed",
+                    bootstrap.name, bootstrap.path
+                ),
+                origin: bootstrap.path_origin,
+            });
         }
     }
     // This repository is what the bootstraps sync: their GitRepositories' URLs and revisions.
@@ -1076,6 +1111,19 @@ pub fn discover(
         clusters.push(cluster_state);
     }
     Some(clusters)
+}
+
+/// Where a bootstrap's cluster folder was moved, as the bootstrap's own file shows it: its
+/// `spec.path` does not exist, but the same path taken from a folder above the file
+/// (`archive/` + `clusters/vps1`) holds the file itself. A path that is merely wrong (a typo, a
+/// folder deleted) has no such copy around its file.
+fn moved_to(sources: &Sources, bootstrap: &FluxKustomization, file: &str) -> Option<String> {
+    if bootstrap.path.is_empty() || sources.kind_of(&bootstrap.path) != PathKind::Missing {
+        return None;
+    }
+    file.match_indices('/')
+        .map(|(at, _)| format!("{}/{}", &file[..at], bootstrap.path))
+        .find(|moved| lies_under(file, moved))
 }
 
 /// The strongly connected components of a graph, `edges[i]` being the nodes `i` has an edge to:
