@@ -1,7 +1,7 @@
 //! The Flux version pins a set of files holds: `FluxInstance`s, Flux install manifests (their
-//! `# Flux Version:` header and the image controllers' image tags), OCIRepositories of Flux's
-//! install manifests (their tag), and the image CRDs' `served:` flags. Any file name: one real
-//! repository keeps its install manifest as `crds.yaml`.
+//! `# Flux Version:` header and the image controllers' container images), OCIRepositories of
+//! Flux's install manifests (their tag), and the image CRDs' `served:` flags. Any file name: one
+//! real repository keeps its install manifest as `crds.yaml`.
 
 use std::sync::LazyLock;
 
@@ -11,6 +11,7 @@ use semver::Version;
 use super::{release_of_controller, Controller, Pin, PinSource, ServedApi, API_ERAS, LINES};
 use crate::flux::objects::API_GROUP;
 use crate::flux::Kind;
+use crate::scan::marker::mentions_marker;
 use crate::scan::yaml::{NodeId, YamlFile};
 use crate::source::{SourceFile, Span};
 
@@ -36,7 +37,7 @@ pub const PIN_PATTERNS: &[&str] = &[
 pub fn detect(index: usize, source: &SourceFile, yaml: Option<&YamlFile>) -> Vec<Pin> {
     let mut found = Vec::new();
     found.extend(install_header(&source.text));
-    found.extend(controller_images(&source.text));
+    found.extend(controller_images(&source.text, yaml));
     if let Some(yaml) = yaml {
         found.extend(yaml_pins(&source.text, yaml));
     }
@@ -97,9 +98,11 @@ static CONTROLLER_IMAGES: LazyLock<[(Controller, Finder<'static>); 2]> = LazyLoc
     })
 });
 
-/// `…/image-reflector-controller:v1.1.1` and `…/image-automation-controller:v1.1.1`.
-fn controller_images(text: &str) -> Vec<Found> {
+/// `…/image-reflector-controller:v1.1.1` and `…/image-automation-controller:v1.1.1` where a
+/// controller may run that image (see [`runs_as_container_image`]).
+fn controller_images(text: &str, yaml: Option<&YamlFile>) -> Vec<Found> {
     let mut found = Vec::new();
+    let mut fields = None;
     for &(controller, ref image) in CONTROLLER_IMAGES.iter() {
         for at in image.find_iter(text.as_bytes()) {
             let start = at + image.needle().len();
@@ -107,19 +110,95 @@ fn controller_images(text: &str) -> Vec<Found> {
                 .split(|c: char| !(c.is_ascii_alphanumeric() || ".-_".contains(c)))
                 .next()
                 .unwrap_or_default();
-            if let Some(version) = parse_release(tag) {
-                found.push((
-                    Some(release_of_controller(controller, &version)),
-                    PinSource::ControllerImage {
-                        controller,
-                        tag: tag.to_string(),
-                    },
-                    Span::new(start, start + tag.len()),
-                ));
+            let Some(version) = parse_release(tag) else {
+                continue;
+            };
+            let fields = fields.get_or_insert_with(|| yaml.map(image_fields));
+            if !runs_as_container_image(text, at, fields.as_deref()) {
+                continue;
             }
+            found.push((
+                Some(release_of_controller(controller, &version)),
+                PinSource::ControllerImage {
+                    controller,
+                    tag: tag.to_string(),
+                },
+                Span::new(start, start + tag.len()),
+            ));
         }
     }
     found
+}
+
+/// Whether the controller image reference found at `at` can be the installed controller: the
+/// value of a container's `image:` (in a Deployment, or a patch of one, written in a file or
+/// inline in a kustomization), or of a JSON 6902 operation on a `…/image` path, without a
+/// setter marker on its line. A marked value is an image that image automation updates, a
+/// workload of the cluster (a Flux maintainer's test repository tracks a copy of
+/// image-reflector-controller in a ConfigMap), not the Flux that runs it; any other string
+/// (ConfigMap data, a comment, prose) installs nothing. `fields` are the file's
+/// [`image_fields`]; `None` when the file is not YAML, read line by line.
+fn runs_as_container_image(text: &str, at: usize, fields: Option<&[(Span, bool)]>) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+    if mentions_marker(&text.as_bytes()[line_start..line_end]) {
+        return false;
+    }
+    let Some(fields) = fields else {
+        return image_key_on_line(&text[line_start..at]);
+    };
+    fields
+        .iter()
+        .find(|(span, _)| span.start <= at && at < span.end)
+        .is_some_and(|&(_, embedded)| !embedded || image_key_on_line(&text[line_start..at]))
+}
+
+/// Whether a line up to an image reference (`      - image: ghcr.io/fluxcd/`) writes it as
+/// the value of `image:` (or of `value:`, a JSON 6902 operation).
+fn image_key_on_line(before: &str) -> bool {
+    let key = before
+        .trim_end_matches(|c: char| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
+        .trim_end_matches(['"', '\''])
+        .trim_end_matches([' ', '\t'])
+        .trim_start()
+        .trim_start_matches(['-', ' ', '\t']);
+    matches!(key, "image:" | "value:")
+}
+
+/// The scalars of a file that may hold a container image, each with whether it is a YAML
+/// text of its own (an inline patch, read line by line): the values of `image:` keys, the
+/// `value` of a JSON 6902 operation whose `path` ends in `/image`, and the inline patches of
+/// kustomizations and Flux Kustomizations (`patch:`, `patchesStrategicMerge` items).
+fn image_fields(yaml: &YamlFile) -> Vec<(Span, bool)> {
+    let mut fields = Vec::new();
+    for map in (0..yaml.node_count() as NodeId).filter(|&id| yaml.is_map(id)) {
+        for (key, value) in yaml.entries(map) {
+            let Some(key) = yaml.scalar(key) else {
+                continue;
+            };
+            let span = yaml.node(value).span;
+            match key {
+                "image" if yaml.scalar(value).is_some() => fields.push((span, false)),
+                "value"
+                    if yaml.scalar(value).is_some()
+                        && yaml
+                            .path_str(map, &["path"])
+                            .is_some_and(|path| path.ends_with("/image")) =>
+                {
+                    fields.push((span, false));
+                }
+                "patch" if yaml.scalar(value).is_some() => fields.push((span, true)),
+                "patchesStrategicMerge" => fields.extend(
+                    yaml.items(value)
+                        .iter()
+                        .filter(|&&item| yaml.scalar(item).is_some())
+                        .map(|&item| (yaml.node(item).span, true)),
+                ),
+                _ => {}
+            }
+        }
+    }
+    fields
 }
 
 /// `v2.8.8` or `2.8.8`; a release candidate (`v2.0.0-rc.5`) stands for its release line.
@@ -260,6 +339,13 @@ mod tests {
         detect(7, &source, yaml.as_ref())
     }
 
+    /// The one pin a file holds.
+    fn only_pin(path: &str, text: &str) -> Pin {
+        let pins = pins_of(path, text);
+        assert_eq!(pins.len(), 1, "{pins:?}");
+        pins.into_iter().next().unwrap()
+    }
+
     #[test]
     fn header_of_an_install_manifest_whatever_its_name() {
         let text = "---\n# This manifest was generated by flux. DO NOT EDIT.\n# Flux Version: v2.8.8\n# Components: source-controller\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n";
@@ -289,6 +375,54 @@ mod tests {
         assert!(pins[0]
             .describe()
             .starts_with("Flux 2.8 (image-reflector-controller v1.1.1"));
+    }
+
+    /// The installed controllers: a Deployment's container, a strategic merge patch inline in
+    /// a kustomization, a JSON 6902 operation on the container's image, a flow mapping, and a
+    /// file YAML cannot read (line by line).
+    #[test]
+    fn a_controller_container_image_pins_the_release() {
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: image-reflector-controller, namespace: flux-system}\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          image: \"ghcr.io/fluxcd/image-reflector-controller:v0.30.0\"\n";
+        let pin = only_pin("flux-system/irc.yaml", deployment);
+        assert_eq!(
+            (pin.version, pin.location.as_str()),
+            (Some(Version::new(2, 1, 2)), "flux-system/irc.yaml:9")
+        );
+        let inline_patch = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [gotk-components.yaml]\npatches:\n  - target: {kind: Deployment, name: image-automation-controller}\n    patch: |\n      apiVersion: apps/v1\n      kind: Deployment\n      metadata: {name: image-automation-controller}\n      spec:\n        template:\n          spec:\n            containers:\n              - name: manager\n                image: registry.example.com/fluxcd/image-automation-controller:v0.38.0\n";
+        let pin = only_pin("flux-system/kustomization.yaml", inline_patch);
+        assert_eq!(pin.location, "flux-system/kustomization.yaml:15");
+        let json6902 = "- op: replace\n  path: /spec/template/spec/containers/0/image\n  value: ghcr.io/fluxcd/image-automation-controller:v0.38.0\n";
+        only_pin("irc-patch.yaml", json6902);
+        let flow = "spec: {template: {spec: {containers: [{name: manager, image: ghcr.io/fluxcd/image-reflector-controller:v1.1.1}]}}}\n";
+        only_pin("flow.yaml", flow);
+        let unreadable = format!("{deployment}  bad: [\n");
+        let source = SourceFile::new("u.yaml".into(), "u.yaml".into(), unreadable.clone());
+        assert!(YamlFile::parse(&source).is_err());
+        only_pin("u.yaml", &unreadable);
+    }
+
+    /// A Flux maintainer's test repository (matheuscscp-test-org/test-flux-gcp-wi) tracks a
+    /// copy of image-reflector-controller with its own ImagePolicy, in a ConfigMap: a payload
+    /// the automation updates, not the installed Flux, which was newer (its v1beta2
+    /// ImageUpdateAutomation pushed the update).
+    #[test]
+    fn a_marked_value_or_any_other_string_pins_nothing() {
+        let marked = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: images, namespace: flux-system}\ndata:\n  image-reflector-controller: fluxtests.azurecr.io/matheuscscp/fluxcd/image-reflector-controller:v0.30.0 # {\"$imagepolicy\": \"flux-system:image-reflector-controller\"}\n";
+        assert!(pins_of("image-automation.yaml", marked).is_empty());
+        // ConfigMap data is no container image, marked or not.
+        let data = marked.split(" # ").next().unwrap().to_string() + "\n";
+        assert!(pins_of("image-automation.yaml", &data).is_empty());
+        // A marked container image is a workload image automation updates.
+        let deployment = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - image: ghcr.io/fluxcd/image-reflector-controller:v0.30.0 # {\"$imagepolicy\": \"flux-system:irc\"}\n";
+        assert!(pins_of("deploy.yaml", deployment).is_empty());
+        // Marked or in data, in a file YAML cannot read either.
+        assert!(pins_of("u.yaml", &format!("{marked}  bad: [\n")).is_empty());
+        assert!(pins_of("u.yaml", &format!("{data}  bad: [\n")).is_empty());
+        // A commented-out image and an inline patch's other strings install nothing.
+        let commented = "spec:\n  containers:\n    # - image: ghcr.io/fluxcd/image-reflector-controller:v0.30.0\n    - image: nginx:1\n";
+        assert!(pins_of("c.yaml", commented).is_empty());
+        let patch_arg = "patches:\n  - patch: |\n      - op: add\n        path: /spec/template/spec/containers/0/args/-\n        value: --note=ghcr.io/fluxcd/image-reflector-controller:v0.30.0\n";
+        assert!(pins_of("kustomization.yaml", patch_arg).is_empty());
     }
 
     #[test]
