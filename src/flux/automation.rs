@@ -10,15 +10,21 @@ pub fn automation_applies(automation: &FluxObject, policy: &FluxObject, file_pat
     let Spec::Automation(spec) = &automation.spec else {
         return false;
     };
-    if automation.namespace != policy.namespace {
-        return false;
-    }
-    let selected = spec
-        .policy_selector
-        .as_ref()
-        .is_none_or(|selector| selector.matches(&policy.labels));
     let path = spec.update_path.as_ref().map_or("", |p| p.value.as_str());
-    selected && path_contains(path, file_path)
+    uses_policy(automation, policy) && path_contains(path, file_path)
+}
+
+/// Whether an automation applies the markers of `policy` wherever they are under its path: the
+/// policy is in its namespace and fits its `policySelector`.
+pub fn uses_policy(automation: &FluxObject, policy: &FluxObject) -> bool {
+    let Spec::Automation(spec) = &automation.spec else {
+        return false;
+    };
+    automation.namespace == policy.namespace
+        && spec
+            .policy_selector
+            .as_ref()
+            .is_none_or(|selector| selector.matches(&policy.labels))
 }
 
 /// Whether the repository-relative `file_path` lies under the automation path `dir`

@@ -24,7 +24,10 @@
 //! is not followed. So does a GitRepository no root syncs from, when the path is no folder of
 //! this repository. A copy of a Flux Kustomization in
 //! a file Flux never receives (a template in a `.sourceignore`d folder) is not what the cluster
-//! runs when Flux receives one of that name: it takes no part either.
+//! runs when Flux receives one of that name: it takes no part either. An ImageUpdateAutomation
+//! is told apart the same way: one whose GitRepository and `git.checkout.ref` are another
+//! repository, another revision of this one, or an unknown source whose `update.path` is no
+//! folder here commits to a checkout this check does not see (`OtherCheckout`).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -35,9 +38,14 @@ use super::render::{self, Build, BuildError, Cause, Note, Resource, Sources};
 use super::substitute::Variables;
 use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
+use crate::flux::objects::{FluxObject, Spec};
 use crate::walk::{lies_under, PathKind};
+use crate::workspace::ScannedFile;
 
 const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
+
+/// What `flux bootstrap` names its Flux Kustomization and the GitRepository it syncs.
+const BOOTSTRAP_NAME: &str = "flux-system";
 
 /// A Flux Kustomization (`kustomize.toolkit.fluxcd.io`), as its cluster sees it.
 #[derive(Debug, Clone)]
@@ -82,6 +90,11 @@ fn text(node: Option<&Node>) -> Option<Text> {
 }
 
 impl FluxKustomization {
+    /// The `namespace` and `name` of the source it syncs from.
+    fn source_key(&self) -> (String, String) {
+        (self.source_namespace.clone(), self.source_name.clone())
+    }
+
     pub fn is_one(object: &Node) -> bool {
         object.path_str(&["kind"]) == Some("Kustomization")
             && object
@@ -372,6 +385,8 @@ pub struct Cluster {
     /// Folders its Flux Kustomizations build from another branch of this repository: what that
     /// branch holds there (policies among it) is not what this checkout shows.
     pub other_branches: Vec<OtherBranch>,
+    /// What it takes for this repository, to tell where its automations commit.
+    this_repository: ThisRepository,
 }
 
 impl Cluster {
@@ -601,13 +616,13 @@ fn reference(node: Option<&Node>) -> Option<String> {
 /// Every GitRepository the repository defines, by `namespace/name`: each cluster may define
 /// its own under one name (piny940/infra's `apps-git`, on `main` for production and `staging`
 /// for staging), so a name can have several definitions.
-struct GitRepositories<'f> {
+#[derive(Debug, Default)]
+pub struct GitRepositories {
     definitions: BTreeMap<String, Vec<(usize, GitSource)>>,
-    files: &'f [crate::workspace::ScannedFile],
 }
 
-impl<'f> GitRepositories<'f> {
-    fn new(files: &'f [crate::workspace::ScannedFile], default_namespace: &str) -> Self {
+impl GitRepositories {
+    pub fn new(files: &[ScannedFile], default_namespace: &str) -> Self {
         let mut definitions: BTreeMap<String, Vec<(usize, GitSource)>> = BTreeMap::new();
         for (index, file) in files.iter().enumerate() {
             let Ok(yaml) = &file.yaml else { continue };
@@ -632,34 +647,172 @@ impl<'f> GitRepositories<'f> {
                     .push((index, GitSource::new(url, reference)));
             }
         }
-        GitRepositories { definitions, files }
+        GitRepositories { definitions }
     }
 
-    /// The GitRepository a Flux Kustomization names, when the repository defines it (in its
-    /// namespace, else under that name in any: a kustomization's `namespace:` may place it).
-    /// Of several definitions, the one written nearest the Flux Kustomization: a cluster's
-    /// sources sit in its own folder.
-    fn source_of(&self, kustomization: &FluxKustomization) -> Option<&GitSource> {
-        let key = format!(
-            "{}/{}",
-            kustomization.source_namespace, kustomization.source_name
-        );
-        let definitions = self.definitions.get(&key).or_else(|| {
-            self.definitions
-                .iter()
-                .find(|(key, _)| {
-                    key.rsplit_once('/')
-                        .is_some_and(|(_, name)| name == kustomization.source_name)
-                })
-                .map(|(_, definitions)| definitions)
-        })?;
-        let written_in = &self.files[kustomization.origin.file].source.path;
+    /// The GitRepository `namespace/name` an object written in file `written_in` names, when
+    /// the repository defines it (in that namespace, else under that name in any: a
+    /// kustomization's `namespace:` may place it). Of several definitions, the one written
+    /// nearest the object: a cluster's sources sit in its own folder.
+    fn named(
+        &self,
+        files: &[ScannedFile],
+        namespace: &str,
+        name: &str,
+        written_in: usize,
+    ) -> Option<&GitSource> {
+        let definitions = self
+            .definitions
+            .get(&format!("{namespace}/{name}"))
+            .or_else(|| {
+                self.definitions
+                    .iter()
+                    .find(|(key, _)| key.rsplit_once('/').is_some_and(|(_, n)| n == name))
+                    .map(|(_, definitions)| definitions)
+            })?;
+        let written_in = &files[written_in].source.path;
         // The last of the nearest, as the last definition read was the only one before.
         definitions
             .iter()
-            .max_by_key(|(file, _)| shared_folders(written_in, &self.files[*file].source.path))
+            .max_by_key(|(file, _)| shared_folders(written_in, &files[*file].source.path))
             .map(|(_, source)| source)
     }
+}
+
+/// What a cluster takes for this repository: the Git checkouts its roots sync (every
+/// bootstrap's; without a bootstrap, its roots' own) and the GitRepositories they name.
+#[derive(Debug, Default, Clone)]
+struct ThisRepository {
+    checkouts: Vec<GitSource>,
+    synced: BTreeSet<(String, String)>,
+}
+
+impl ThisRepository {
+    /// Whether a Git checkout is this repository at the revision the cluster syncs; `None` (a
+    /// GitRepository the repository does not define) is assumed to be, and so is any when there
+    /// is nothing to compare with.
+    fn follows(&self, source: Option<&GitSource>) -> bool {
+        source.is_none_or(|source| {
+            self.checkouts.is_empty() || self.checkouts.iter().any(|this| this.is(source))
+        })
+    }
+
+    /// The revision a checkout takes of this repository, when it is not one the cluster syncs.
+    fn other_revision(&self, source: &GitSource) -> Option<String> {
+        let this_repository = |this: &GitSource| this.repository == source.repository;
+        let other = self.checkouts.iter().any(this_repository)
+            && !self.checkouts.iter().any(|this| this.is(source));
+        other.then(|| source.reference.clone())?
+    }
+
+    /// Whether the GitRepository `namespace/name` (`source` where the repository defines it)
+    /// may be another repository's: it is none of these checkouts, and no root syncs from it.
+    fn may_be_elsewhere(&self, source: Option<&GitSource>, namespace: &str, name: &str) -> bool {
+        source.is_none_or(|source| !self.checkouts.iter().any(|this| this.is(source)))
+            && !self
+                .synced
+                .contains(&(namespace.to_string(), name.to_string()))
+    }
+}
+
+/// Where an ImageUpdateAutomation clones and commits, when that is not this checkout: its
+/// `update.path` and the markers it updates are then in a tree this check does not see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OtherCheckout {
+    /// Its GitRepository, defined here, has another URL than the repository its cluster syncs.
+    Repository,
+    /// This repository at another revision (`git.checkout.ref`, else its GitRepository's
+    /// `ref`): a branch, or `tag:…`, `commit:…`.
+    Revision(String),
+    /// A GitRepository no root syncs from, that nothing here defines or that has another URL
+    /// with no bootstrap to compare, while `update.path` is no folder of this repository: taken
+    /// as another repository's, as a Flux Kustomization of such a source is.
+    Unknown,
+}
+
+impl OtherCheckout {
+    /// The `--verbose` note about `automation`.
+    pub fn note(&self, automation: &FluxObject) -> String {
+        let Spec::Automation(spec) = &automation.spec else {
+            return String::new();
+        };
+        let source = spec
+            .source_ref_name
+            .as_ref()
+            .map_or("", |s| s.value.as_str());
+        let path = spec.update_path.as_ref().map_or("", |p| p.value.as_str());
+        let not_checked = "`update.path` and the markers it updates are there, not checked here";
+        let key = automation.key();
+        match self {
+            OtherCheckout::Repository => format!(
+                "ImageUpdateAutomation `{key}` commits to GitRepository `{source}`, another repository than the one its cluster syncs: {not_checked}"
+            ),
+            OtherCheckout::Revision(reference) => format!(
+                "ImageUpdateAutomation `{key}` checks out `{reference}` of this repository, not the revision its cluster syncs: {not_checked}"
+            ),
+            OtherCheckout::Unknown => format!(
+                "ImageUpdateAutomation `{key}` commits to GitRepository `{source}`, which no bootstrap here syncs from, and its `update.path` `{path}` is no folder of this repository: taken as another repository's or branch's, where the markers it updates are; not checked here"
+            ),
+        }
+    }
+}
+
+/// Where `automation` commits, when that is not this checkout, as image-automation-controller
+/// decides it: it clones the GitRepository `spec.sourceRef` names and checks out
+/// `spec.git.checkout.ref` when set, else the GitRepository's `ref`. That is compared with what
+/// the automation's cluster takes for this repository (the automation's file picks the nearest
+/// definition, as a Flux Kustomization's does).
+pub fn other_checkout(
+    automation: &FluxObject,
+    clusters: &[Cluster],
+    repositories: &GitRepositories,
+    sources: &Sources,
+) -> Option<OtherCheckout> {
+    let Spec::Automation(spec) = &automation.spec else {
+        return None;
+    };
+    // Without a source there is nothing to compare (the CRD requires one: `automation` says so).
+    let name = &spec.source_ref_name.as_ref()?.value;
+    let tree = &automation.tree;
+    if tree
+        .path_str(&["spec", "sourceRef", "kind"])
+        .is_some_and(|kind| kind != "GitRepository")
+    {
+        return None;
+    }
+    let namespace = tree
+        .path_str(&["spec", "sourceRef", "namespace"])
+        .unwrap_or(&automation.namespace);
+    let checkout = reference(tree.path(&["spec", "git", "checkout", "ref"]));
+    let source = repositories
+        .named(sources.files, namespace, name, automation.file)
+        .map(|defined| GitSource {
+            repository: defined.repository.clone(),
+            reference: checkout.or_else(|| defined.reference.clone()),
+        });
+    let nothing = ThisRepository::default();
+    let this_repository = clusters
+        .get(automation.cluster)
+        .map_or(&nothing, |cluster| &cluster.this_repository);
+    if let Some(source) = &source {
+        if let Some(reference) = this_repository.other_revision(source) {
+            return Some(OtherCheckout::Revision(reference));
+        }
+        if !this_repository.checkouts.is_empty() {
+            let this = this_repository.checkouts.iter().any(|this| this.is(source));
+            return (!this).then_some(OtherCheckout::Repository);
+        }
+    }
+    // `flux bootstrap` names the GitRepository of the repository it writes to `flux-system`:
+    // one the bootstrap here does not settle (ommkwn/fluxes defines it by hand, with no
+    // bootstrap) is this repository.
+    if name == BOOTSTRAP_NAME {
+        return None;
+    }
+    let path = normalize(spec.update_path.as_ref().map_or("", |p| p.value.as_str()));
+    let path_elsewhere = !path.is_empty() && sources.kind_of(&path) != PathKind::Dir;
+    (path_elsewhere && this_repository.may_be_elsewhere(source.as_ref(), namespace, name))
+        .then_some(OtherCheckout::Unknown)
 }
 
 /// How many leading folders two repository paths share.
@@ -675,7 +828,8 @@ fn shared_folders(a: &str, b: &str) -> usize {
 
 /// The clusters of the repository, each Flux Kustomization build (made on up to `jobs` threads)
 /// handed to `on_render` in a fixed order as soon as it is made, so that few builds' trees are
-/// alive at a time; `None` when the repository holds no Flux Kustomization and no FluxInstance.
+/// alive at a time (`None` when the repository holds no Flux Kustomization and no FluxInstance),
+/// and the GitRepositories it defines.
 pub fn discover(
     sources: &Sources,
     yaml_paths: &BTreeSet<String>,
@@ -684,10 +838,11 @@ pub fn discover(
     jobs: usize,
     notes: &mut Vec<Note>,
     mut on_render: impl FnMut(ClusterRender),
-) -> Option<Vec<Cluster>> {
+) -> (Option<Vec<Cluster>>, GitRepositories) {
+    let repositories = GitRepositories::new(sources.files, default_namespace);
     let (mut written, mut instances) = written_roots(sources, default_namespace, jobs);
     if written.is_empty() && instances.is_empty() {
-        return None;
+        return (None, repositories);
     }
     // A copy of a Flux Kustomization in a file Flux never receives (a template or a backup in a
     // `.sourceignore`d folder) is not what the cluster runs: the one Flux receives under that
@@ -705,7 +860,7 @@ pub fn discover(
     // they patch, which is no root of its own.
     let mut patched = patched_bootstraps(sources, &written, default_namespace);
     written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
-    let repositories = GitRepositories::new(sources.files, default_namespace);
+    let source_of = |k: &FluxKustomization| git_source(k, &repositories, sources.files);
     let written_by_flux_bootstrap = |k: &FluxKustomization| {
         sources.files[k.origin.file]
             .source
@@ -720,10 +875,15 @@ pub fn discover(
         .iter()
         .chain(&patched)
         .chain(written.iter().filter(|k| written_by_flux_bootstrap(k)))
-        .filter_map(|k| git_source(k, &repositories))
+        .filter_map(source_of)
         .collect();
-    let builds_here =
-        |k: &FluxKustomization| follows_this_repository(k, &repositories, &synced_by_bootstraps);
+    let synced_by_bootstraps = ThisRepository {
+        checkouts: synced_by_bootstraps,
+        synced: BTreeSet::new(),
+    };
+    let builds_here = |k: &FluxKustomization| {
+        follows_this_repository(k, source_of(k).as_ref(), &synced_by_bootstraps)
+    };
     written.retain(builds_here);
     instances.retain(builds_here);
     patched.retain(builds_here);
@@ -830,7 +990,7 @@ pub fn discover(
             let bootstrap = members
                 .iter()
                 .map(|&i| &written[i])
-                .find(|k| k.name == "flux-system")
+                .find(|k| k.name == BOOTSTRAP_NAME)
                 .unwrap_or(&written[first]);
             let file = &sources.files[bootstrap.origin.file].source.path;
             if let Some(to) = moved_to(sources, bootstrap, file) {
@@ -872,27 +1032,26 @@ pub fn discover(
             });
         }
     }
-    // This repository is what the bootstraps sync: their GitRepositories' URLs and revisions.
-    let this_repository: Vec<GitSource> = clusters_roots
-        .iter()
-        .flat_map(|(_, _, roots)| roots)
-        .filter_map(|root| git_source(root, &repositories))
-        .collect();
+    // This repository is what the bootstraps sync: their GitRepositories' URLs and revisions,
+    // and the GitRepositories they name.
+    let root_kustomizations = || clusters_roots.iter().flat_map(|(_, _, roots)| roots);
+    let bootstrapped_repository = ThisRepository {
+        checkouts: root_kustomizations().filter_map(source_of).collect(),
+        synced: root_kustomizations()
+            .map(FluxKustomization::source_key)
+            .collect(),
+    };
     // A GitRepository no root syncs from, nothing here defines or that checks out another URL
     // than the bootstraps' (every URL, without a bootstrap): this repository's own when the
     // folder the Flux Kustomization builds is here; another repository's (a policy library's
     // `./pod-security/baseline`, gateway-api's `config/crd/experimental`) otherwise.
-    let roots_sources: BTreeSet<(String, String)> = clusters_roots
-        .iter()
-        .flat_map(|(_, _, roots)| roots)
-        .map(|root| (root.source_namespace.clone(), root.source_name.clone()))
-        .collect();
     let from_elsewhere = |k: &FluxKustomization| {
-        let not_this_repository = git_source(k, &repositories)
-            .is_none_or(|source| !this_repository.iter().any(|this| this.is(&source)));
         k.source_kind == "GitRepository"
-            && not_this_repository
-            && !roots_sources.contains(&(k.source_namespace.clone(), k.source_name.clone()))
+            && bootstrapped_repository.may_be_elsewhere(
+                source_of(k).as_ref(),
+                &k.source_namespace,
+                &k.source_name,
+            )
             && !k.path.is_empty()
             && sources.kind_of(&k.path) != PathKind::Dir
     };
@@ -991,14 +1150,13 @@ pub fn discover(
     for (name, path, roots) in clusters_roots {
         let cluster = clusters.len();
         // Without a bootstrap to say which repository this is, the roots' own source is.
-        let this_repository = if this_repository.is_empty() {
-            roots
-                .iter()
-                .filter_map(|root| git_source(root, &repositories))
-                .collect()
-        } else {
-            this_repository.clone()
-        };
+        let mut this_repository = bootstrapped_repository.clone();
+        if this_repository.checkouts.is_empty() {
+            this_repository.checkouts = roots.iter().filter_map(source_of).collect();
+        }
+        this_repository
+            .synced
+            .extend(roots.iter().map(FluxKustomization::source_key));
         let mut cluster_state = Cluster {
             name,
             path,
@@ -1022,13 +1180,17 @@ pub fn discover(
                         "Flux Kustomization `{}` syncs from GitRepository `{}`, which no bootstrap here syncs from, and its path `{}` is no folder of this repository: taken as another repository's, not followed",
                         kustomization.name, kustomization.source_name, kustomization.path
                     )
-                } else if follows_this_repository(&kustomization, &repositories, &this_repository) {
+                } else if follows_this_repository(
+                    &kustomization,
+                    source_of(&kustomization).as_ref(),
+                    &this_repository,
+                ) {
                     followed.push(kustomization);
                     continue;
                 } else {
-                    if let Some(reference) =
-                        other_branch(&kustomization, &repositories, &this_repository)
-                    {
+                    let reference = source_of(&kustomization)
+                        .and_then(|source| this_repository.other_revision(&source));
+                    if let Some(reference) = reference {
                         cluster_state.other_branches.push(OtherBranch {
                             path: kustomization.path.clone(),
                             kustomization: kustomization.name.clone(),
@@ -1108,9 +1270,10 @@ pub fn discover(
                 });
             });
         }
+        cluster_state.this_repository = this_repository;
         clusters.push(cluster_state);
     }
-    Some(clusters)
+    (Some(clusters), repositories)
 }
 
 /// Where a bootstrap's cluster folder was moved, as the bootstrap's own file shows it: its
@@ -1315,29 +1478,10 @@ fn chart_dir(object: &Node) -> Option<String> {
 /// be this one).
 fn follows_this_repository(
     kustomization: &FluxKustomization,
-    repositories: &GitRepositories,
-    this_repository: &[GitSource],
+    source: Option<&GitSource>,
+    this_repository: &ThisRepository,
 ) -> bool {
-    if kustomization.source_kind != "GitRepository" {
-        return false;
-    }
-    git_source(kustomization, repositories).is_none_or(|source| {
-        this_repository.is_empty() || this_repository.iter().any(|this| this.is(&source))
-    })
-}
-
-/// The revision a Flux Kustomization not followed checks out, when its source is this
-/// repository at another revision.
-fn other_branch(
-    kustomization: &FluxKustomization,
-    repositories: &GitRepositories,
-    this_repository: &[GitSource],
-) -> Option<String> {
-    let source = git_source(kustomization, repositories)?;
-    this_repository
-        .iter()
-        .any(|this| this.repository == source.repository)
-        .then_some(source.reference)?
+    kustomization.source_kind == "GitRepository" && this_repository.follows(source)
 }
 
 /// The Git checkout a Flux Kustomization builds from (a FluxInstance's: its sync); `None` for a
@@ -1345,13 +1489,21 @@ fn other_branch(
 fn git_source(
     kustomization: &FluxKustomization,
     repositories: &GitRepositories,
+    files: &[ScannedFile],
 ) -> Option<GitSource> {
     if kustomization.source_kind != "GitRepository" {
         return None;
     }
     match &kustomization.sync_url {
         Some(url) => Some(GitSource::new(url, kustomization.sync_ref.clone())),
-        None => repositories.source_of(kustomization).cloned(),
+        None => repositories
+            .named(
+                files,
+                &kustomization.source_namespace,
+                &kustomization.source_name,
+                kustomization.origin.file,
+            )
+            .cloned(),
     }
 }
 
@@ -1771,6 +1923,106 @@ mod tests {
         assert_eq!(
             strongly_connected(&edges),
             vec![vec![0], vec![1, 2], vec![3]]
+        );
+    }
+
+    /// An ImageUpdateAutomation `name` of GitRepository `source`, checking out `checkout` when
+    /// given, updating `path`.
+    fn image_automation(name: &str, source: &str, checkout: Option<&str>, path: &str) -> String {
+        let checkout = checkout.map_or(String::new(), |branch| {
+            format!("    checkout:\n      ref:\n        branch: {branch}\n")
+        });
+        format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  sourceRef:\n    kind: GitRepository\n    name: {source}\n  git:\n{checkout}    commit:\n      author:\n        email: bot@example.com\n  update:\n    path: {path}\n")
+    }
+
+    /// Where each automation of a repository of these files commits, when not this checkout.
+    fn other_checkouts(files: &[(&str, &str)]) -> Vec<(String, Option<OtherCheckout>)> {
+        let (_dir, workspace) = workspace_of(files);
+        let automations = workspace
+            .index
+            .of_kind(crate::flux::Kind::ImageUpdateAutomation);
+        let mut found: Vec<_> = automations
+            .map(|a| {
+                (
+                    a.name.value.clone(),
+                    workspace.model.other_checkout(a).cloned(),
+                )
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
+    }
+
+    #[test]
+    fn an_automation_commits_to_the_checkout_its_git_repository_and_ref_name() {
+        let bootstrap = flux_bootstrap("./clusters/prod");
+        let automations = [
+            // The bootstrap's own source, at its branch: this checkout, whatever the path.
+            image_automation("own", "flux-system", None, "./clusters/missing"),
+            image_automation("own-main", "flux-system", Some("main"), "./clusters/prod"),
+            // The bootstrap's source on another branch.
+            image_automation("release", "flux-system", Some("release"), "./apps"),
+            // Defined here with another repository's URL.
+            image_automation("other", "app-config", None, "./clusters/prod"),
+            // Defined here with this repository's URL and another `ref`.
+            image_automation("staging", "fleet-staging", None, "./apps"),
+            // Defined nowhere: this repository where the path is a folder here.
+            image_automation("nowhere-here", "podinfo", Some("release"), "./apps"),
+            image_automation("nowhere", "podinfo", Some("release"), "./dev"),
+        ]
+        .join("---\n");
+        let sources = git_repository("app-config", "ssh://git@github.com/org/app-config.git")
+            + "---\n"
+            + &git_repository("fleet-staging", "git@github.com:org/fleet.git")
+                .replace("branch: main", "branch: staging");
+        let found = other_checkouts(&[
+            ("clusters/prod/flux-system/gotk-sync.yaml", &bootstrap),
+            ("clusters/prod/sources.yaml", &sources),
+            ("clusters/prod/automations.yaml", &automations),
+            ("apps/deploy.yaml", DEPLOYMENT),
+        ]);
+        let revision = |r: &str| Some(OtherCheckout::Revision(r.to_string()));
+        assert_eq!(
+            found,
+            [
+                ("nowhere".to_string(), Some(OtherCheckout::Unknown)),
+                ("nowhere-here".to_string(), None),
+                ("other".to_string(), Some(OtherCheckout::Repository)),
+                ("own".to_string(), None),
+                ("own-main".to_string(), None),
+                ("release".to_string(), revision("release")),
+                ("staging".to_string(), revision("staging")),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_bootstrap_an_automation_of_an_unknown_source_is_elsewhere_only_off_its_path() {
+        // rparmer/podinfo-image-automation: no cluster, a GitRepository made by hand on
+        // `release`, whose folders this branch does not hold. `flux-system` is this repository's
+        // by its name; an automation without a source is left to the CRD check.
+        let found = other_checkouts(&[
+            (
+                "automations.yaml",
+                &[
+                    image_automation("dev", "podinfo", Some("release"), "./dev"),
+                    image_automation("here", "podinfo", Some("release"), "./apps"),
+                    // What `flux bootstrap` names this repository's source.
+                    image_automation("bootstrap-source", "flux-system", None, "./dev"),
+                    image_automation("no-source", "", None, "./dev").replace("    name: \n", ""),
+                ]
+                .join("---\n"),
+            ),
+            ("apps/deploy.yaml", DEPLOYMENT),
+        ]);
+        assert_eq!(
+            found,
+            [
+                ("bootstrap-source".to_string(), None),
+                ("dev".to_string(), Some(OtherCheckout::Unknown)),
+                ("here".to_string(), None),
+                ("no-source".to_string(), None),
+            ]
         );
     }
 

@@ -61,6 +61,9 @@ pub struct Model {
     /// With clusters, the files some cluster reaches (applies, or uses as a Helm chart); other
     /// files get no diagnostics. `None`: the repository is one cluster and every file counts.
     pub reached: Option<BTreeSet<usize>>,
+    /// The ImageUpdateAutomations that commit elsewhere than this checkout, by cluster and
+    /// object (see [`Model::other_checkout`]).
+    other_checkouts: BTreeMap<(usize, Origin), cluster::OtherCheckout>,
 }
 
 /// Who builds what Flux applies: the native renderer, or the real kustomize (see `external`).
@@ -316,7 +319,7 @@ impl Model {
         let mut model = Model::default();
         let mut objects = Objects::default();
         let mut discovery_notes = Vec::new();
-        let clusters = cluster::discover(
+        let (clusters, repositories) = cluster::discover(
             &sources,
             yaml_paths,
             default_namespace,
@@ -359,9 +362,37 @@ impl Model {
             }
             None => model.build_roots(&sources, &mut objects, default_namespace, builder, jobs),
         }
+        let automations = objects.objects.iter().filter(|object| {
+            object.kind == crate::flux::Kind::ImageUpdateAutomation && files[object.file].applied
+        });
+        for automation in automations {
+            let Some(other) =
+                cluster::other_checkout(automation, &model.clusters, &repositories, &sources)
+            else {
+                continue;
+            };
+            let note = Note {
+                message: other.note(automation),
+                origin: automation.tree.origin,
+            };
+            if !model.notes.contains(&note) {
+                model.notes.push(note);
+            }
+            model
+                .other_checkouts
+                .insert((automation.cluster, automation.tree.origin), other);
+        }
         model.kustomizations = kustomizations;
         model.referenced = referenced;
         (model, objects.objects)
+    }
+
+    /// Where an ImageUpdateAutomation commits, when that is not this checkout: another
+    /// repository, or this one at another revision. Its `update.path` and the markers it updates
+    /// are then in a tree this check does not see.
+    pub fn other_checkout(&self, automation: &FluxObject) -> Option<&cluster::OtherCheckout> {
+        self.other_checkouts
+            .get(&(automation.cluster, automation.tree.origin))
     }
 
     /// A repository without clusters: each kustomization no other includes is built on its own

@@ -22,6 +22,13 @@ an older Flux that still fills it). The message names the Flux version and where
 (see `api-version` for the order); `check --flux-version 2.9` reports what breaks on upgrade to
 that version as errors.
 
+`update.path` is looked for only when the automation commits to this checkout: one whose
+GitRepository has another URL than the repository its cluster syncs, or that checks out
+another branch (`git.checkout.ref`, else its GitRepository's `ref`), resolves it in that
+checkout, and so does one of a GitRepository no bootstrap here syncs from (other than
+`flux-system`, `flux bootstrap`'s name for this repository) while the path is no folder here
+(`--verbose` notes each).
+
 | field | filled from Flux | removed in |
 |---|---|---|
 | `.Updated` | 0.10 | 2.7 |
@@ -98,7 +105,9 @@ fn check(cx: &Context, out: &mut Findings) {
                     .to_string(),
             );
         }
-        if let Some(path) = &spec.update_path {
+        // An automation of another repository or branch resolves its path in that checkout.
+        let this_checkout = cx.workspace.model.other_checkout(object).is_none();
+        if let Some(path) = spec.update_path.as_ref().filter(|_| this_checkout) {
             let relative = crate::flux::automation::normalize(&path.value);
             if cx.workspace.file_set.kind_of(&relative) == crate::walk::PathKind::Missing {
                 out.push(
@@ -160,5 +169,47 @@ fn check(cx: &Context, out: &mut Findings) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::workspace::workspace_of;
+
+    const BOOTSTRAP: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://github.com/org/fleet\n  ref:\n    branch: main\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  path: ./clusters/prod\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+
+    /// An automation of GitRepository `source` checking out `checkout`, whose `update.path` is
+    /// not in the repository, with `extra` (a GitRepository) beside it: what `automation` and
+    /// `unused-policy` say.
+    fn diagnostics(source: &str, checkout: &str, extra: &str) -> Vec<String> {
+        let automation = format!("{extra}apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: {source}\n  git:\n    checkout:\n      ref:\n        branch: {checkout}\n    commit:\n      author:\n        email: bot@example.com\n  update:\n    path: ./apps\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app\n  policy:\n    semver:\n      range: 1.x\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  interval: 1m\n  image: ghcr.io/org/app\n");
+        let (_dir, workspace) = workspace_of(&[
+            ("clusters/prod/flux-system/gotk-sync.yaml", BOOTSTRAP),
+            ("clusters/prod/automation.yaml", &automation),
+        ]);
+        let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+        found
+            .iter()
+            .filter(|d| d.rule == "automation" || d.rule == "unused-policy")
+            .map(|d| format!("{}: {}", d.rule, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn update_path_is_looked_for_only_in_the_checkout_the_automation_commits_to() {
+        // The bootstrap's own source at its branch: the path is missing where Flux looks, and
+        // no marker uses the policy.
+        assert_eq!(
+            diagnostics("flux-system", "main", ""),
+            [
+                "automation: `update.path` `./apps` does not exist in this repository, so the automation updates nothing",
+                "unused-policy: no marker Flux reads names ImagePolicy `flux-system:app`",
+            ]
+        );
+        // Another branch of this repository, another repository: both are in that checkout.
+        assert!(diagnostics("flux-system", "release", "").is_empty());
+        let other = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app-config\n  namespace: flux-system\nspec:\n  url: ssh://git@github.com/org/app-config\n  ref:\n    branch: main\n---\n";
+        assert!(diagnostics("app-config", "main", other).is_empty());
     }
 }

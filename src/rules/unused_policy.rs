@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{closest_policy, Context, Findings, Rule};
+use crate::flux::automation::uses_policy;
 use crate::flux::objects::FluxObject;
 use crate::flux::Kind;
 use crate::model::substitute::{could_be, is_unresolved};
@@ -15,7 +16,9 @@ pub static RULE: Rule = Rule {
     severity: crate::report::Severity::Warning,
     summary: "An ImagePolicy that no marker references",
     docs: r#"## What it catches
-An ImagePolicy that no `$imagepolicy` marker in the repository names.
+An ImagePolicy that no `$imagepolicy` marker in the repository names. A policy that an
+automation committing to another repository or branch would apply (its namespace, its
+`policySelector`) is not reported: the markers it serves are in that checkout.
 
 ## Why it matters in Flux
 The policy (and its ImageRepository) keeps scanning the registry, using rate limits, but updates
@@ -46,11 +49,22 @@ fn check(cx: &Context, out: &mut Findings) {
         .iter()
         .filter_map(|u| u.split_once(':').map(|(_, name)| name))
         .collect();
+    // Automations that commit to another repository or branch read markers this check does
+    // not see.
+    let elsewhere: Vec<&FluxObject> = cx
+        .workspace
+        .index
+        .of_kind(Kind::ImageUpdateAutomation)
+        .filter(|automation| cx.workspace.model.other_checkout(automation).is_some())
+        .collect();
     let is_used = |policy: &FluxObject| {
         let key = policy.key();
         used.contains(&key)
             || patterns.iter().any(|p| could_be(p, &key))
             || (!policy.namespace_written && used_names.contains(policy.name.value.as_str()))
+            || elsewhere
+                .iter()
+                .any(|a| a.cluster == policy.cluster && uses_policy(a, policy))
     };
     let known = cx.workspace.index.keys(Kind::ImagePolicy);
     let typos = marker_typos(cx, &known);
