@@ -369,6 +369,16 @@ impl Workspace {
         if self.model.clusters.is_empty() {
             return vec![0];
         }
+        let updating = self.updating_clusters(file);
+        if !updating.is_empty() {
+            return updating;
+        }
+        self.applying_clusters(file)
+    }
+
+    /// The clusters that apply an ImageUpdateAutomation whose `update.path` holds `file`: those
+    /// whose automation reads the file's markers.
+    fn updating_clusters(&self, file: usize) -> Vec<usize> {
         let path = &self.files[file].source.path;
         let mut updating: Vec<usize> = self
             .index
@@ -383,9 +393,12 @@ impl Workspace {
             .map(|automation| automation.cluster)
             .collect();
         updating.dedup();
-        if !updating.is_empty() {
-            return updating;
-        }
+        updating
+    }
+
+    /// The clusters that apply `file` (or use its folder as a Helm chart).
+    fn applying_clusters(&self, file: usize) -> Vec<usize> {
+        let path = &self.files[file].source.path;
         self.model
             .clusters
             .iter()
@@ -393,6 +406,26 @@ impl Workspace {
             .filter(|(_, cluster)| cluster.applies(file, path))
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// Whether no automation Flux runs reads a marker in `file`, as far as the repository
+    /// shows: no ImageUpdateAutomation a cluster applies has an `update.path` that holds the
+    /// file, while every cluster that applies the file (at least one) does apply automations of
+    /// this repository. Such a marker is inert: Flux neither resolves nor rewrites it, so
+    /// nothing about it can fail (an automation switched off, the tag bumped by hand). Where a
+    /// cluster applies no automation at all, one may run from outside the repository (created
+    /// in the cluster, applied by hand, another repository's) over any path, and may read it.
+    pub fn marker_read_by_no_automation(&self, file: usize) -> bool {
+        if self.model.clusters.is_empty() || !self.updating_clusters(file).is_empty() {
+            return false;
+        }
+        let applying = self.applying_clusters(file);
+        let runs_automations = |cluster: usize| {
+            self.index
+                .of_kind(crate::flux::Kind::ImageUpdateAutomation)
+                .any(|automation| automation.cluster == cluster)
+        };
+        !applying.is_empty() && applying.into_iter().all(runs_automations)
     }
 
     /// The ImagePolicy a marker in `file` names, in the first of its clusters that defines it.
@@ -536,6 +569,80 @@ mod tests {
                 String::from_utf8_lossy(pattern.needle())
             );
         }
+    }
+
+    /// Cluster `clusters/{name}`: its bootstrap and a Flux Kustomization applying `./apps`.
+    fn cluster(name: &str) -> [(String, String); 2] {
+        let flux = |kind: &str, object: &str, spec: &str| {
+            format!("apiVersion: {kind}\nmetadata:\n  name: {object}\n  namespace: flux-system\nspec:\n{spec}")
+        };
+        let source = "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+        let bootstrap = [
+            flux(
+                "source.toolkit.fluxcd.io/v1\nkind: GitRepository",
+                "flux-system",
+                "  url: https://github.com/org/fleet\n  ref:\n    branch: main\n",
+            ),
+            flux(
+                "kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization",
+                "flux-system",
+                &format!("  path: ./clusters/{name}\n{source}"),
+            ),
+        ];
+        let apps = flux(
+            "kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization",
+            "apps",
+            &format!("  path: ./apps\n{source}"),
+        );
+        [
+            (
+                format!("clusters/{name}/flux-system/gotk-sync.yaml"),
+                bootstrap.join("---\n"),
+            ),
+            (format!("clusters/{name}/apps.yaml"), apps),
+        ]
+    }
+
+    /// Whether the marker of `apps/app.yaml`, which clusters `a` and `b` apply, is read by no
+    /// automation, with an automation of cluster `c` updating `path` for each `(c, path)`.
+    fn read_by_no_automation(automations: &[(&str, &str)]) -> bool {
+        let mut files: Vec<(String, String)> = [cluster("a"), cluster("b")].concat();
+        for (i, (cluster, path)) in automations.iter().enumerate() {
+            files.push((
+                format!("clusters/{cluster}/automation-{i}.yaml"),
+                format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: auto-{i}\n  namespace: flux-system\nspec:\n  update:\n    path: {path}\n"),
+            ));
+        }
+        files.push((
+            "apps/app.yaml".to_string(),
+            "image: x:1 # {\"$imagepolicy\": \"flux-system:app\"}\n".to_string(),
+        ));
+        let files: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(path, text)| (path.as_str(), text.as_str()))
+            .collect();
+        let (_dir, workspace) = workspace_of(&files);
+        let app = workspace.file_by_path("apps/app.yaml").unwrap();
+        assert_eq!(workspace.applying_clusters(app).len(), 2);
+        workspace.marker_read_by_no_automation(app)
+    }
+
+    #[test]
+    fn a_marker_is_read_by_no_automation_only_where_every_cluster_runs_some_elsewhere() {
+        // Both clusters run automations of their own folders: nothing reads the marker.
+        assert!(read_by_no_automation(&[
+            ("a", "./clusters/a"),
+            ("b", "./clusters/b")
+        ]));
+        // Cluster `b` applies no automation: one may run from outside the repository.
+        assert!(!read_by_no_automation(&[("a", "./clusters/a")]));
+        // No cluster applies one: the same.
+        assert!(!read_by_no_automation(&[]));
+        // An automation updates the file: the marker is read.
+        assert!(!read_by_no_automation(&[
+            ("a", "./clusters/a"),
+            ("b", "./apps")
+        ]));
     }
 
     #[test]

@@ -65,21 +65,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 continue;
             }
         }
-        let automations: Vec<String> = cx
-            .workspace
-            .index
-            .of_kind(Kind::ImageUpdateAutomation)
-            .filter(|a| a.cluster == policy.cluster)
-            .map(|a| {
-                let path = match &a.spec {
-                    Spec::Automation(spec) => {
-                        spec.update_path.as_ref().map_or("./", |p| p.value.as_str())
-                    }
-                    _ => "",
-                };
-                format!("`{}` (path `{path}`)", a.key())
-            })
-            .collect();
+        let automations = automations_of(cx, &[policy.cluster]).join(", ");
         out.push(
             &RULE,
             site.file_index,
@@ -89,7 +75,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 policy.namespace,
                 policy.key()
             ),
-            format!("automations here: {}; widen one's `update.path` or `policySelector`, or add one", automations.join(", ")),
+            format!("automations here: {automations}; widen one's `update.path` or `policySelector`, or add one"),
         );
     }
 }
@@ -105,4 +91,25 @@ fn forgotten_automation(cx: &Context, namespace: &str) -> Option<(String, String
     };
     let name = found.tree.path_str(&["metadata", "name"])?.to_string();
     Some((name, found.written, kustomization))
+}
+
+/// The ImageUpdateAutomations these clusters apply, each with its `update.path`:
+/// "`ns:name` (path `./apps`)", each once (one of a base several clusters apply).
+pub(super) fn automations_of(cx: &Context, clusters: &[usize]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    cx.workspace
+        .index
+        .of_kind(Kind::ImageUpdateAutomation)
+        .filter(|a| clusters.contains(&a.cluster))
+        .map(|a| {
+            let path = match &a.spec {
+                Spec::Automation(spec) => {
+                    spec.update_path.as_ref().map_or("./", |p| p.value.as_str())
+                }
+                _ => "",
+            };
+            format!("`{}` (path `{path}`)", a.key())
+        })
+        .filter(|described| seen.insert(described.clone()))
+        .collect()
 }

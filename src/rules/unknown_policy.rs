@@ -1,7 +1,9 @@
 //! Rule `unknown-policy`; its documentation is `RULE.docs`.
 
+use super::marker_outside_automation::automations_of;
 use super::unapplied::{self, Beside};
-use super::{Context, Findings, Rule};
+use super::{Context, Findings, MarkerSite, Rule};
+use crate::flux::automation::path_contains;
 use crate::flux::Kind;
 use crate::model::cluster::OtherBranch;
 use crate::model::substitute::{could_be, is_unresolved};
@@ -27,7 +29,11 @@ not show), for one in a file no cluster applies (left over or set aside, reached
 automation's `update.path`: Flux skips it, and nothing here runs what it would update), and for
 every marker of a repository that defines no ImagePolicy at all (an application repository, or
 a cluster's, whose image objects live in the cluster or in another repository): its policies
-are defined elsewhere.
+are defined elsewhere. And a warning, not an error, for a marker no automation reads: its
+clusters apply ImageUpdateAutomations, but none whose `update.path` holds its file (an
+automation switched off with its policy, the tag bumped by hand), so Flux leaves the image as
+written and nothing fails. Where a cluster applies no automation at all, one may run from
+outside the repository over any path, so the marker may be read: the level stays.
 
 ## Why it matters in Flux
 The automation lists the policies of its namespace and skips every marker that names another
@@ -66,13 +72,29 @@ fn check(cx: &Context, out: &mut Findings) {
         let policy = &site.marker.setter.policy;
         if is_unresolved(&policy.namespace) || is_unresolved(&policy.name) {
             let wanted = policy.to_string();
-            out.push(
+            let message = format!("the marker names `{wanted}` literally: image automation reads this file from git, where `postBuild.substitute` has not run, so no ImagePolicy has that name");
+            let help = "name the policy as it is after substitution in each cluster (a marker cannot vary per cluster: keep one file per cluster, or one policy name for all)".to_string();
+            let inert = cx.workspace.marker_read_by_no_automation(site.file_index);
+            let (severity, message) = if inert {
+                let clusters = cx.workspace.marker_clusters(site.file_index);
+                (
+                    Severity::Warning,
+                    format!("{message}; {}", read_by_none(cx, &clusters)),
+                )
+            } else {
+                (Severity::Error, message)
+            };
+            out.push_with_severity(
                 &RULE,
+                severity,
                 site.file_index,
                 site.marker.span,
-                format!("the marker names `{wanted}` literally: image automation reads this file from git, where `postBuild.substitute` has not run, so no ImagePolicy has that name"),
-                "name the policy as it is after substitution in each cluster (a marker cannot vary per cluster: keep one file per cluster, or one policy name for all)".to_string(),
+                message,
+                help,
             );
+            if inert {
+                out.at_most(Severity::Warning);
+            }
             out.block(&site);
             continue;
         }
@@ -94,6 +116,9 @@ fn check(cx: &Context, out: &mut Findings) {
             continue;
         }
         let wanted = policy.to_string();
+        // No automation the clusters run reads this file: the marker is inert, so nothing
+        // about it can fail, whatever else is said of it.
+        let inert = cx.workspace.marker_read_by_no_automation(site.file_index);
         let (severity, message, help) = if defines_no_policy {
             // Image objects that live in the cluster (`flux create image policy`) or in another
             // repository: every policy is defined elsewhere, so none is known to be missing.
@@ -109,6 +134,12 @@ fn check(cx: &Context, out: &mut Findings) {
             })
             .map(|found| (found.written, found.beside));
             match written_elsewhere {
+                // Beside a kustomization that does not list it while no automation reads the
+                // marker: switched off with its automation (the tag bumped by hand), or never
+                // switched on. Flux leaves the image as written.
+                Some((written, Beside::Unlisted(kustomization))) if inert => {
+                    switched_off(cx, &site, &clusters, &written, &kustomization)
+                }
                 // Beside a kustomization that does not list it, it was forgotten.
                 Some((written, Beside::Unlisted(kustomization))) => (
                     Severity::Error,
@@ -147,6 +178,12 @@ fn check(cx: &Context, out: &mut Findings) {
                                 format!("{message}; no cluster applies this file, so nothing here runs what this marker would update"),
                                 format!("delete the marker if the file is left over; {help}"),
                             )
+                        } else if inert {
+                            (
+                                Severity::Warning,
+                                format!("{message}; {}", read_by_none(cx, &clusters)),
+                                format!("{help}; delete the marker if the image is bumped by hand"),
+                            )
                         } else {
                             (Severity::Error, message, help)
                         }
@@ -162,6 +199,10 @@ fn check(cx: &Context, out: &mut Findings) {
             message,
             help,
         );
+        // Whatever the configuration sets: nothing reads the marker, so nothing fails.
+        if inert {
+            out.at_most(Severity::Warning);
+        }
         out.block(&site);
     }
     for test in &cx.workspace.pattern_tests {
@@ -224,6 +265,66 @@ fn not_defined(
     (message, help)
 }
 
+/// What to say of a marker whose policy is written in a file beside `kustomization`, which
+/// does not list it, while no automation of the marker's `clusters` reads the marker: the
+/// automation that would (if one is written) is most likely left out with it, on purpose.
+fn switched_off(
+    cx: &Context,
+    site: &MarkerSite,
+    clusters: &[usize],
+    written: &str,
+    kustomization: &str,
+) -> (Severity, String, String) {
+    let policy = &site.marker.setter.policy;
+    let path = &site.file.source.path;
+    let automation = unapplied::find(cx, "ImageUpdateAutomation", |tree| {
+        let update_path = tree.path_str(&["spec", "update", "path"]).unwrap_or("");
+        path_contains(update_path, path) && unapplied::namespace_of(cx, tree) == policy.namespace
+    });
+    let message = format!(
+        "ImagePolicy `{policy}` is written in {written}, which `{kustomization}` does not list, so no cluster applies it; {}",
+        read_by_none(cx, clusters)
+    );
+    let to_automate = match &automation {
+        Some(found) => format!(
+            "list the policy's file and {} (ImageUpdateAutomation `{}:{}`, which would update this file) in the `resources` of the kustomizations beside them",
+            found.written,
+            unapplied::namespace_of(cx, &found.tree),
+            found.tree.path_str(&["metadata", "name"]).unwrap_or("")
+        ),
+        None => format!(
+            "add that file to the `resources` of `{kustomization}` and widen an automation's `update.path` to this file"
+        ),
+    };
+    (
+        Severity::Warning,
+        message,
+        format!("if the automation is off on purpose (the tag bumped by hand), nothing is wrong: delete the marker, or keep it for when it is back on; to switch it on, {to_automate}"),
+    )
+}
+
+/// That no automation of `clusters` reads a marker: which ones they run, and what follows.
+fn read_by_none(cx: &Context, clusters: &[usize]) -> String {
+    let names: Vec<&str> = clusters
+        .iter()
+        .filter_map(|&c| cx.workspace.model.clusters.get(c))
+        .map(|c| c.name.as_str())
+        .collect();
+    let (clusters_word, verb) = if names.len() == 1 {
+        ("cluster", "applies")
+    } else {
+        ("clusters", "apply")
+    };
+    let automations = automations_of(cx, clusters);
+    // Named while they are few; a fleet's dozens would drown the point.
+    let which = match automations.len() {
+        1 => format!("the one ImageUpdateAutomation {clusters_word} `{}` {verb}, {}, does not update this file", names.join("`, `"), automations[0]),
+        2..=3 => format!("the ImageUpdateAutomations {clusters_word} `{}` {verb}, {}, do not update this file", names.join("`, `"), automations.join(", ")),
+        count => format!("none of the {count} ImageUpdateAutomations {clusters_word} `{}` {verb} has an `update.path` that holds this file", names.join("`, `")),
+    };
+    format!("{which}, so nothing reads this marker: Flux leaves the image as written")
+}
+
 /// Clusters exist and none applies `file` (nor uses its folder as a chart).
 fn applied_by_no_cluster(cx: &Context, file: usize) -> bool {
     let path = &cx.workspace.files[file].source.path;
@@ -274,4 +375,151 @@ pub fn closest_name<'a>(wanted: &str, known: &'a [String]) -> Option<&'a str> {
         })
         .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
         .map(|(_, candidate)| candidate.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::report::{Diagnostic, Severity};
+    use crate::workspace::workspace_of;
+
+    const BOOTSTRAP: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://github.com/org/fleet\n  ref:\n    branch: main\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  path: ./clusters/c\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+    const MARKED: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: off\nspec:\n  template:\n    spec:\n      containers:\n        - name: off\n          image: ghcr.io/org/off:1.0.0 # {\"$imagepolicy\": \"flux-system:off\"}\n";
+    const POLICY: &str = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: off\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: off\n  policy:\n    semver:\n      range: \">=1.0.0\"\n";
+    /// The app `off`: its policy written but left out of its kustomization, switched off.
+    const OFF_LISTS: &str = "resources:\n  - deployment.yaml\n  # - policy.yaml\n";
+
+    /// An ImageUpdateAutomation `name` of flux-system updating `path`.
+    fn automation(name: &str, path: &str) -> String {
+        format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  interval: 1h\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  update:\n    path: {path}\n    strategy: Setters\n")
+    }
+
+    /// The `unknown-policy` diagnostics of cluster `clusters/c` with the app `off` and, when
+    /// given, an applied automation updating `update_path` and one left out beside `off`'s.
+    fn unknown_policy(update_path: Option<&str>, policy: bool, left_out: bool) -> Vec<Diagnostic> {
+        unknown_policy_with(&Config::default(), update_path, policy, left_out)
+    }
+
+    fn unknown_policy_with(
+        config: &Config,
+        update_path: Option<&str>,
+        policy: bool,
+        left_out: bool,
+    ) -> Vec<Diagnostic> {
+        // With the app `kept`'s policy, so the repository defines one.
+        let kept_policy = POLICY.replace("off", "kept");
+        let applied = update_path.map(|path| automation("kept", path) + "---\n" + &kept_policy);
+        let off = automation("off", "./clusters/c/apps/off");
+        let mut files = vec![
+            ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
+            (
+                "clusters/c/flux-system/kustomization.yaml",
+                "resources:\n  - gotk-sync.yaml\n",
+            ),
+            ("clusters/c/apps/off/kustomization.yaml", OFF_LISTS),
+            ("clusters/c/apps/off/deployment.yaml", MARKED),
+        ];
+        if let Some(applied) = &applied {
+            files.push(("clusters/c/apps/kept/automation.yaml", applied));
+        }
+        if policy {
+            files.push(("clusters/c/apps/off/policy.yaml", POLICY));
+        }
+        if left_out {
+            files.push(("clusters/c/apps/off/automation.yaml", &off));
+        }
+        let (_dir, workspace) = workspace_of(&files);
+        let (diagnostics, _) = crate::rules::run(&workspace, config, None, None);
+        diagnostics
+            .into_iter()
+            .filter(|d| d.rule == "unknown-policy")
+            .collect()
+    }
+
+    /// The one diagnostic found, which must be a warning.
+    fn one_warning(found: Vec<Diagnostic>) -> Diagnostic {
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].severity, Severity::Warning, "{found:?}");
+        found.into_iter().next().unwrap()
+    }
+
+    /// Asserts that `text` holds each of `parts`.
+    fn says(text: &str, parts: &[&str]) {
+        for part in parts {
+            assert!(text.contains(part), "{part:?} not in {text:?}");
+        }
+    }
+
+    const KEPT: Option<&str> = Some("./clusters/c/apps/kept");
+
+    #[test]
+    fn a_marker_no_applied_automation_reads_is_a_warning_that_names_the_switched_off_one() {
+        let found = one_warning(unknown_policy(KEPT, true, true));
+        says(
+            &found.message,
+            &[
+                "ImagePolicy `flux-system:off` is written in clusters/c/apps/off/policy.yaml:1",
+                "clusters/c/apps/off/kustomization.yaml` does not list",
+                "`flux-system:kept` (path `./clusters/c/apps/kept`), does not update this file",
+                "nothing reads this marker",
+            ],
+        );
+        says(
+            &found.help,
+            &[
+                "if the automation is off on purpose",
+                "clusters/c/apps/off/automation.yaml:1 (ImageUpdateAutomation `flux-system:off`",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_marker_nothing_reads_stays_a_warning_when_the_rule_is_set_to_error() {
+        let mut config = Config::default();
+        config
+            .levels
+            .insert("unknown-policy".to_string(), crate::config::Level::Error);
+        one_warning(unknown_policy_with(&config, KEPT, true, true));
+        one_warning(unknown_policy_with(&config, KEPT, false, false));
+        let read = unknown_policy_with(&config, Some("./clusters/c/apps"), true, true);
+        assert_eq!(read[0].severity, Severity::Error, "{read:?}");
+    }
+
+    #[test]
+    fn without_a_left_out_automation_the_help_says_what_would_read_the_marker() {
+        let found = one_warning(unknown_policy(KEPT, true, false));
+        says(&found.help, &["widen an automation's `update.path`"]);
+    }
+
+    #[test]
+    fn a_policy_defined_nowhere_in_a_file_no_automation_reads_is_a_warning() {
+        let found = one_warning(unknown_policy(KEPT, false, false));
+        says(
+            &found.message,
+            &[
+                "no ImagePolicy `flux-system:off` is defined",
+                "nothing reads this marker",
+            ],
+        );
+    }
+
+    #[test]
+    fn an_applied_automation_that_reads_the_marker_keeps_the_error() {
+        for policy in [true, false] {
+            let found = unknown_policy(Some("./clusters/c/apps"), policy, true);
+            assert_eq!(found[0].severity, Severity::Error, "{found:?}");
+            assert!(
+                !found[0].message.contains("nothing reads this marker"),
+                "{}",
+                found[0].message
+            );
+        }
+    }
+
+    #[test]
+    fn a_cluster_that_applies_no_automation_keeps_the_error() {
+        // An automation may run from outside the repository, over any path.
+        let found = unknown_policy(None, true, true);
+        assert_eq!(found[0].severity, Severity::Error, "{found:?}");
+    }
 }
