@@ -12,9 +12,8 @@
 //! not exist while the same path under a folder above its file holds it (`archive/` +
 //! `clusters/vps1`), beside another bootstrap: its cluster's folder was moved there. A Flux
 //! Kustomization shared by several clusters, whose `spec.path` each cluster's kustomization
-//! patches to its own folder (its
-//! `postBuild` variables with it), is a bootstrap as each renders it. From there every Flux
-//! Kustomization it applies is followed as
+//! patches to its own folder (its `postBuild` variables with it), is a bootstrap as each
+//! renders it. From there every Flux Kustomization it applies is followed as
 //! kustomize-controller builds it: its `spec.path` (the kustomization there, or one generated
 //! from the folder's manifests), then its `targetNamespace`, `namePrefix`, `nameSuffix`,
 //! `patches` and `components`, then `postBuild.substitute` (on every object it applies, a child
