@@ -1068,7 +1068,11 @@ pub fn discover(
     } else {
         gathering_kustomizations(sources)
     };
-    let leave_over = |notes: &mut Vec<Note>, kustomization: &FluxKustomization, why: &str| {
+    // Where each left-over note is among `notes`: an out-of-band cluster may still apply the
+    // file (its folder's generated listing holds it), and then follows what the note calls left.
+    let mut left_over_notes = Vec::new();
+    let mut leave_over = |notes: &mut Vec<Note>, kustomization: &FluxKustomization, why: &str| {
+        left_over_notes.push(notes.len());
         notes.push(Note {
             message: format!(
                 "Flux Kustomization `{}` is applied by nothing here{why}: taken as left over, not followed",
@@ -1272,6 +1276,18 @@ pub fn discover(
         cluster_state.this_repository = this_repository;
         clusters.push(cluster_state);
     }
+    let followed: BTreeSet<usize> = left_over_notes
+        .into_iter()
+        .filter(|&i| {
+            let file = notes[i].origin.file;
+            clusters.iter().any(|cluster| cluster.files.contains(&file))
+        })
+        .collect();
+    let mut position = 0;
+    notes.retain(|_| {
+        position += 1;
+        !followed.contains(&(position - 1))
+    });
     (Some(clusters), repositories)
 }
 
@@ -1870,6 +1886,57 @@ mod tests {
             .map(|n| n.message.as_str())
             .collect();
         assert!(notes.contains(&"Flux Kustomization `longhorn` is applied by nothing here, and the kustomization over it, `apps/kustomization.yaml`, does not reach it: taken as left over, not followed"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_flux_kustomization_a_cluster_applies_is_not_called_left_over() {
+        // PHACDataHub/infra-core: `k8s/infra` sits beside the bootstrapped `k8s/flux-system`, so
+        // it is applied out of band; its generated listing holds `k8s/infra/platform/sync.yaml`,
+        // which the bootstrap rule alone would call left over.
+        let git =
+            |name: &str, path: &str| flux_kustomization(name, path, "GitRepository", "flux-system");
+        let bootstrap = format!(
+            "{}---\n{}",
+            git_repository("flux-system", "https://github.com/org/infra"),
+            git("flux-system", "./k8s/flux-system")
+        );
+        let files = [
+            ("k8s/flux-system/gotk-sync.yaml", bootstrap.as_str()),
+            (
+                "k8s/flux-system/kustomization.yaml",
+                "resources:\n  - gotk-sync.yaml\n",
+            ),
+            (
+                "k8s/infra/sync.yaml",
+                &git("platform", "./k8s/infra/platform/app"),
+            ),
+            (
+                "k8s/infra/platform/sync.yaml",
+                &git("platform-app", "./k8s/infra/platform/app"),
+            ),
+            ("k8s/infra/platform/app/deploy.yaml", DEPLOYMENT),
+            ("archive/sync.yaml", &git("old", "./k8s/infra/platform/app")),
+        ];
+        let (_dir, workspace) = workspace_of(&files);
+        let clusters: Vec<&str> = workspace
+            .model
+            .clusters
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(clusters, ["k8s/flux-system", "k8s/infra"]);
+        let left_over: Vec<&str> = workspace
+            .model
+            .notes
+            .iter()
+            .map(|n| n.message.as_str())
+            .filter(|message| message.contains("taken as left over"))
+            .collect();
+        // The one no cluster applies keeps its note.
+        assert_eq!(
+            left_over,
+            ["Flux Kustomization `old` is applied by nothing here while the repository has its own bootstrap: taken as left over, not followed"]
+        );
     }
 
     #[test]
