@@ -712,6 +712,21 @@ impl ThisRepository {
                 .synced
                 .contains(&(namespace.to_string(), name.to_string()))
     }
+
+    /// Whether what the GitRepository `namespace/name` checks out at `path` is taken as
+    /// another repository's: it may be elsewhere, and `path` is no folder of this one (a policy
+    /// library's `./pod-security/baseline`, another branch's `./dev`).
+    fn takes_for_elsewhere(
+        &self,
+        sources: &Sources,
+        source: Option<&GitSource>,
+        (namespace, name): (&str, &str),
+        path: &str,
+    ) -> bool {
+        self.may_be_elsewhere(source, namespace, name)
+            && !path.is_empty()
+            && sources.kind_of(path) != PathKind::Dir
+    }
 }
 
 /// Where an ImageUpdateAutomation clones and commits, when that is not this checkout: its
@@ -798,8 +813,7 @@ pub fn other_checkout(
             return Some(OtherCheckout::Revision(reference));
         }
         if !this_repository.checkouts.is_empty() {
-            let this = this_repository.checkouts.iter().any(|this| this.is(source));
-            return (!this).then_some(OtherCheckout::Repository);
+            return (!this_repository.follows(Some(source))).then_some(OtherCheckout::Repository);
         }
     }
     // `flux bootstrap` names the GitRepository of the repository it writes to `flux-system`:
@@ -809,8 +823,8 @@ pub fn other_checkout(
         return None;
     }
     let path = normalize(spec.update_path.as_ref().map_or("", |p| p.value.as_str()));
-    let path_elsewhere = !path.is_empty() && sources.kind_of(&path) != PathKind::Dir;
-    (path_elsewhere && this_repository.may_be_elsewhere(source.as_ref(), namespace, name))
+    this_repository
+        .takes_for_elsewhere(sources, source.as_ref(), (namespace, name), &path)
         .then_some(OtherCheckout::Unknown)
 }
 
@@ -1044,15 +1058,14 @@ pub fn discover(
     // than the bootstraps' (every URL, without a bootstrap): this repository's own when the
     // folder the Flux Kustomization builds is here; another repository's (a policy library's
     // `./pod-security/baseline`, gateway-api's `config/crd/experimental`) otherwise.
-    let from_elsewhere = |k: &FluxKustomization| {
+    let from_elsewhere = |k: &FluxKustomization, source: Option<&GitSource>| {
         k.source_kind == "GitRepository"
-            && bootstrapped_repository.may_be_elsewhere(
-                source_of(k).as_ref(),
-                &k.source_namespace,
-                &k.source_name,
+            && bootstrapped_repository.takes_for_elsewhere(
+                sources,
+                source,
+                (&k.source_namespace, &k.source_name),
+                &k.path,
             )
-            && !k.path.is_empty()
-            && sources.kind_of(&k.path) != PathKind::Dir
     };
     // Without a bootstrap, every out-of-band folder is a cluster. Beside one, only a sibling of a
     // bootstrapped folder is (`clusters/staging` next to `clusters/production`, set up by hand
@@ -1178,21 +1191,20 @@ pub fn discover(
                 if !seen.insert((kustomization.origin, kustomization.folder)) {
                     continue;
                 }
-                let message = if from_elsewhere(&kustomization) {
+                let source = source_of(&kustomization);
+                let message = if from_elsewhere(&kustomization, source.as_ref()) {
                     format!(
                         "Flux Kustomization `{}` syncs from GitRepository `{}`, which no bootstrap here syncs from, and its path `{}` is no folder of this repository: taken as another repository's, not followed",
                         kustomization.name, kustomization.source_name, kustomization.path
                     )
-                } else if follows_this_repository(
-                    &kustomization,
-                    source_of(&kustomization).as_ref(),
-                    &this_repository,
-                ) {
+                } else if follows_this_repository(&kustomization, source.as_ref(), &this_repository)
+                {
                     followed.push(kustomization);
                     continue;
                 } else {
-                    let reference = source_of(&kustomization)
-                        .and_then(|source| this_repository.other_revision(&source));
+                    let reference = source
+                        .as_ref()
+                        .and_then(|source| this_repository.other_revision(source));
                     if let Some(reference) = reference {
                         cluster_state.other_branches.push(OtherBranch {
                             path: kustomization.path.clone(),

@@ -75,27 +75,17 @@ fn check(cx: &Context, out: &mut Findings) {
             let message = format!("the marker names `{wanted}` literally: image automation reads this file from git, where `postBuild.substitute` has not run, so no ImagePolicy has that name");
             let help = "name the policy as it is after substitution in each cluster (a marker cannot vary per cluster: keep one file per cluster, or one policy name for all)".to_string();
             let inert = cx.workspace.marker_read_by_no_automation(site.file_index);
-            let (severity, message) = if inert {
+            let finding = if inert {
                 let clusters = cx.workspace.marker_clusters(site.file_index);
                 (
                     Severity::Warning,
                     format!("{message}; {}", read_by_none(cx, &clusters)),
+                    help,
                 )
             } else {
-                (Severity::Error, message)
+                (Severity::Error, message, help)
             };
-            out.push_with_severity(
-                &RULE,
-                severity,
-                site.file_index,
-                site.marker.span,
-                message,
-                help,
-            );
-            if inert {
-                out.at_most(Severity::Warning);
-            }
-            out.block(&site);
+            report(out, &site, inert, finding);
             continue;
         }
         // Defined where the marker answers (most markers): known before the clusters are asked.
@@ -119,7 +109,7 @@ fn check(cx: &Context, out: &mut Findings) {
         // No automation the clusters run reads this file: the marker is inert, so nothing
         // about it can fail, whatever else is said of it.
         let inert = cx.workspace.marker_read_by_no_automation(site.file_index);
-        let (severity, message, help) = if defines_no_policy {
+        let finding = if defines_no_policy {
             // Image objects that live in the cluster (`flux create image policy`) or in another
             // repository: every policy is defined elsewhere, so none is known to be missing.
             (
@@ -191,19 +181,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 },
             }
         };
-        out.push_with_severity(
-            &RULE,
-            severity,
-            site.file_index,
-            site.marker.span,
-            message,
-            help,
-        );
-        // Whatever the configuration sets: nothing reads the marker, so nothing fails.
-        if inert {
-            out.at_most(Severity::Warning);
-        }
-        out.block(&site);
+        report(out, &site, inert, finding);
     }
     for test in &cx.workspace.pattern_tests {
         let known_here = crate::scan::marker::PolicyRef::parse(&test.policy.value)
@@ -268,6 +246,28 @@ fn not_defined(
 /// What to say of a marker whose policy is written in a file beside `kustomization`, which
 /// does not list it, while no automation of the marker's `clusters` reads the marker: the
 /// automation that would (if one is written) is most likely left out with it, on purpose.
+/// Reports a finding about the marker of `site` (severity, message, help), which no automation
+/// reads when `inert`: then a warning whatever the configuration sets, as nothing fails.
+fn report(
+    out: &mut Findings,
+    site: &MarkerSite,
+    inert: bool,
+    (severity, message, help): (Severity, String, String),
+) {
+    out.push_with_severity(
+        &RULE,
+        severity,
+        site.file_index,
+        site.marker.span,
+        message,
+        help,
+    );
+    if inert {
+        out.at_most(Severity::Warning);
+    }
+    out.block(site);
+}
+
 fn switched_off(
     cx: &Context,
     site: &MarkerSite,
