@@ -28,7 +28,7 @@
 //! repository, another revision of this one, or an unknown source whose `update.path` is no
 //! folder here commits to a checkout this check does not see (`OtherCheckout`).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use base64::Engine;
 
@@ -471,14 +471,13 @@ fn written_roots(
 /// bootstrap is found as written).
 fn patched_bootstraps(
     sources: &Sources,
+    inclusions: &Inclusions,
     written: &[FluxKustomization],
     default_namespace: &str,
 ) -> Vec<FluxKustomization> {
     let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file).collect();
+    let reaching = inclusions.reaching(&written_files);
     let mut bootstraps = Vec::new();
-    // Folders explored without finding a file of a Flux Kustomization, shared by the
-    // kustomizations asked in turn (the overlays of one base): each is explored once.
-    let mut yield_nothing = BTreeSet::new();
     for (dir, kustomization) in sources.kustomizations {
         let Ok(kustomization) = kustomization else {
             continue;
@@ -488,13 +487,9 @@ fn patched_bootstraps(
             && kustomization.patches_json6902.is_empty();
         // Most kustomizations that patch (the apps' overlays) cannot render a Flux
         // Kustomization at all: they are not built.
-        if patches_nothing
-            || !may_yield_from(sources, kustomization, &written_files, &mut yield_nothing)
-        {
+        if patches_nothing || !reaching.contains(dir.as_str()) {
             continue;
         }
-        // The search stopped at the first such file: what it passed on the way is unsettled.
-        yield_nothing.clear();
         let Ok(build) = render::build_with(sources, kustomization) else {
             continue;
         };
@@ -871,7 +866,8 @@ pub fn discover(
     });
     // Bootstraps whose `path` a kustomization patches in per cluster replace the written base
     // they patch, which is no root of its own.
-    let mut patched = patched_bootstraps(sources, &written, default_namespace);
+    let inclusions = Inclusions::new(sources);
+    let mut patched = patched_bootstraps(sources, &inclusions, &written, default_namespace);
     written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
     let source_of = |k: &FluxKustomization| git_source(k, &repositories, sources.files);
     let written_by_flux_bootstrap = |k: &FluxKustomization| {
@@ -915,6 +911,7 @@ pub fn discover(
         .chain(instances.iter().chain(&patched).map(|k| (None, k)))
         .collect();
     let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file).collect();
+    let reaching = inclusions.reaching(&written_files);
     // What each applier's build applies of the written ones; the builds are dropped on the way.
     let applied = crate::parallel::map(&appliers, jobs, |&(_, kustomization)| {
         let Ok(k) = kustomization.kustomization(sources, yaml_paths) else {
@@ -922,7 +919,7 @@ pub fn discover(
         };
         // A build whose objects cannot come from a file that holds a Flux Kustomization (most
         // of them: the apps) tells nothing here, and each is built again for its cluster.
-        if !may_yield_from(sources, &k, &written_files, &mut BTreeSet::new()) {
+        if !Leads::of(sources, &k).reach(&written_files, &reaching) {
             return Vec::new();
         }
         let Ok(build) = render::build_with(sources, &k) else {
@@ -1379,46 +1376,89 @@ fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
     found
 }
 
-/// Whether a build of `k` may hold an object whose node comes from one of `files`. Every object
-/// of a build comes from a file a `resources` entry names (followed through the folders with
+/// What the kustomizations' entries name: the graph every question "may this build hold an
+/// object whose node comes from one of these files?" walks, made once. Every object of a build
+/// comes from a file a `resources` entry names (followed through the folders with
 /// kustomizations that `resources` and `components` lead to) or from a patch (a patch file, or
 /// the file an inline patch is written in); nothing else gives a build its nodes.
-fn may_yield_from(
-    sources: &Sources,
-    k: &Kustomization,
-    files: &BTreeSet<usize>,
-    seen: &mut BTreeSet<String>,
-) -> bool {
-    let patches = k
-        .patches_strategic_merge
-        .iter()
-        .chain(&k.patches)
-        .chain(&k.patches_json6902);
-    for patch in patches {
-        let file = match &patch.body {
+struct Inclusions<'s> {
+    leads: Vec<(&'s str, Leads<'s>)>,
+}
+
+/// What one kustomization's entries name directly.
+struct Leads<'s> {
+    /// Files named by patches and by `resources` and `components`.
+    files: Vec<usize>,
+    /// The folders with kustomizations that `resources` and `components` name.
+    folders: Vec<&'s str>,
+}
+
+impl<'s> Leads<'s> {
+    fn of(sources: &Sources<'s>, k: &Kustomization) -> Leads<'s> {
+        let patches = k
+            .patches_strategic_merge
+            .iter()
+            .chain(&k.patches)
+            .chain(&k.patches_json6902);
+        let patch_file = |patch: &Patch| match &patch.body {
             PatchBody::File(path) => render::join(&k.dir, &path.value)
                 .and_then(|path| sources.by_path.get(&path).copied()),
             PatchBody::Inline(node) => Some(node.origin.file),
         };
-        if file.is_some_and(|file| files.contains(&file)) {
-            return true;
-        }
-    }
-    for entry in k.resources.iter().chain(&k.components) {
-        let Some(path) = render::join(&k.dir, &entry.value) else {
-            continue;
-        };
-        if let Some(file) = sources.by_path.get(&path) {
-            if files.contains(file) {
-                return true;
-            }
-        } else if let Some(Ok(child)) = sources.kustomizations.get(&path) {
-            if seen.insert(path) && may_yield_from(sources, child, files, seen) {
-                return true;
+        let mut files: Vec<usize> = patches.filter_map(patch_file).collect();
+        let mut folders = Vec::new();
+        for entry in k.resources.iter().chain(&k.components) {
+            let Some(path) = render::join(&k.dir, &entry.value) else {
+                continue;
+            };
+            if let Some(&file) = sources.by_path.get(&path) {
+                files.push(file);
+            } else if let Some((folder, Ok(_))) = sources.kustomizations.get_key_value(&path) {
+                folders.push(folder.as_str());
             }
         }
+        Leads { files, folders }
     }
-    false
+
+    /// Whether a build of the kustomization may hold an object whose node comes from one of
+    /// `files`, given the folders [`Inclusions::reaching`] them.
+    fn reach(&self, files: &BTreeSet<usize>, reaching: &HashSet<&str>) -> bool {
+        self.files.iter().any(|file| files.contains(file))
+            || self.folders.iter().any(|folder| reaching.contains(folder))
+    }
+}
+
+impl<'s> Inclusions<'s> {
+    fn new(sources: &Sources<'s>) -> Inclusions<'s> {
+        let leads = sources
+            .kustomizations
+            .iter()
+            .filter_map(|(dir, k)| Some((dir.as_str(), Leads::of(sources, k.as_ref().ok()?))))
+            .collect();
+        Inclusions { leads }
+    }
+
+    /// The folders whose build may hold an object whose node comes from one of `files`: found
+    /// backwards from the folders that name one.
+    fn reaching(&self, files: &BTreeSet<usize>) -> HashSet<&'s str> {
+        let mut including: HashMap<&str, Vec<&'s str>> = HashMap::new();
+        let mut found = Vec::new();
+        for (dir, leads) in &self.leads {
+            if leads.files.iter().any(|file| files.contains(file)) {
+                found.push(*dir);
+            }
+            for folder in &leads.folders {
+                including.entry(folder).or_default().push(dir);
+            }
+        }
+        let mut reaching = HashSet::new();
+        while let Some(dir) = found.pop() {
+            if reaching.insert(dir) {
+                found.extend(including.get(dir).into_iter().flatten());
+            }
+        }
+        reaching
+    }
 }
 
 impl FluxKustomization {
@@ -2135,12 +2175,9 @@ mod tests {
             let Some(Ok(k)) = sources.kustomizations.get(dir) else {
                 panic!("{dir} has no kustomization")
             };
-            may_yield_from(
-                &sources,
-                k,
-                &BTreeSet::from([file(from)]),
-                &mut BTreeSet::new(),
-            )
+            let files = BTreeSet::from([file(from)]);
+            let reaching = Inclusions::new(&sources).reaching(&files);
+            Leads::of(&sources, k).reach(&files, &reaching)
         };
         assert!(may_yield("via-component", "fk.yaml"));
         assert!(

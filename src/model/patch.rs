@@ -2,9 +2,11 @@
 //! for kinds it has no schema for (every Flux kind): maps merge, lists and scalars are replaced,
 //! `null` deletes, `$patch: delete|replace` directives. JSON 6902 as `evanphx/json-patch` v4
 //! applies it: `add`, `remove`, `replace`, `move`, `copy`, `test`, errors in its words. Values a
-//! patch brings keep the patch's origins, so diagnostics about them point at the patch.
+//! patch brings keep the patch's origins, so diagnostics about them point at the patch. Unread
+//! parts of the target ([`Value::Unread`]) are read from `files` where a patch reaches into them.
 
 use super::tree::{Entry, Node, Value};
+use crate::workspace::ScannedFile;
 
 const DIRECTIVE: &str = "$patch";
 
@@ -17,7 +19,11 @@ pub enum Merged {
 }
 
 /// Merges `patch` into `dest`; the error is kustomize's.
-pub fn strategic_merge(dest: &mut Node, patch: &Node) -> Result<Merged, String> {
+pub fn strategic_merge(
+    dest: &mut Node,
+    patch: &Node,
+    files: &[ScannedFile],
+) -> Result<Merged, String> {
     match directive(patch) {
         Some("delete") => return Ok(Merged::Deleted),
         Some("replace") => {
@@ -26,7 +32,7 @@ pub fn strategic_merge(dest: &mut Node, patch: &Node) -> Result<Merged, String> 
         }
         _ => {}
     }
-    merge_map(dest, patch)?;
+    merge_map(dest, patch, files)?;
     Ok(Merged::Kept)
 }
 
@@ -60,11 +66,12 @@ fn kind_name(node: &Node) -> &'static str {
     match node.value {
         Value::Map(_) => "MappingNode",
         Value::Seq(_) => "SequenceNode",
-        Value::Scalar(_) | Value::Alias => "ScalarNode",
+        Value::Scalar(_) | Value::Alias | Value::Unread(_) => "ScalarNode",
     }
 }
 
-fn merge_map(dest: &mut Node, patch: &Node) -> Result<(), String> {
+fn merge_map(dest: &mut Node, patch: &Node, files: &[ScannedFile]) -> Result<(), String> {
+    dest.read(files);
     for entry in patch.entries() {
         if entry.key == DIRECTIVE {
             continue;
@@ -73,6 +80,9 @@ fn merge_map(dest: &mut Node, patch: &Node) -> Result<(), String> {
         if value.is_null() {
             dest.remove(&entry.key);
             continue;
+        }
+        if let Some(existing) = dest.get_mut(&entry.key) {
+            existing.read(files);
         }
         let existing = dest.get_mut(&entry.key).filter(|node| !node.is_null());
         match existing {
@@ -97,7 +107,7 @@ fn merge_map(dest: &mut Node, patch: &Node) -> Result<(), String> {
                     (Value::Map(_), Some("replace")) => {
                         dest.set(&entry.key, entry.key_origin, without_directives(value));
                     }
-                    (Value::Map(_), _) => merge_map(existing, value)?,
+                    (Value::Map(_), _) => merge_map(existing, value, files)?,
                     // Lists without a schema are not associative: the patch's list wins.
                     _ => *existing = without_directives(value),
                 }
@@ -108,7 +118,7 @@ fn merge_map(dest: &mut Node, patch: &Node) -> Result<(), String> {
 }
 
 /// Applies a JSON 6902 patch (`ops`, a list of operations) to `doc`.
-pub fn json6902(doc: &mut Node, ops: &Node) -> Result<(), String> {
+pub fn json6902(doc: &mut Node, ops: &Node, files: &[ScannedFile]) -> Result<(), String> {
     let Value::Seq(ops) = &ops.value else {
         return Err("json: cannot unmarshal object into Go value of type jsonpatch.Patch".into());
     };
@@ -127,11 +137,11 @@ pub fn json6902(doc: &mut Node, ops: &Node) -> Result<(), String> {
                 .ok_or_else(|| format!("{kind} operation missing value"))
         };
         match kind {
-            "add" => add(doc, &path()?, value()?)?,
+            "add" => add(doc, &path()?, value()?, files)?,
             "remove" => {
-                remove(doc, &path()?, "remove")?;
+                remove(doc, &path()?, "remove", files)?;
             }
-            "replace" => replace(doc, &path()?, value()?)?,
+            "replace" => replace(doc, &path()?, value()?, files)?,
             "move" | "copy" => {
                 let from = op
                     .get("from")
@@ -139,16 +149,17 @@ pub fn json6902(doc: &mut Node, ops: &Node) -> Result<(), String> {
                     .ok_or_else(|| format!("{kind} operation missing from"))?;
                 let from = pointer(from)?;
                 let moved = if kind == "move" {
-                    remove(doc, &from, kind)?
+                    remove(doc, &from, kind, files)?
                 } else {
-                    locate(doc, &from, kind)?.clone()
+                    locate(doc, &from, kind, files)?.clone()
                 };
-                add(doc, &path()?, moved)?;
+                add(doc, &path()?, moved, files)?;
             }
             "test" => {
                 let path = path()?;
                 let expected = value()?;
-                let actual = locate(doc, &path, "test")?;
+                let actual = locate(doc, &path, "test", files)?;
+                actual.read_all(files);
                 if actual.to_json() != expected.to_json() {
                     return Err(format!(
                         "testing value /{} failed: test failed",
@@ -192,19 +203,15 @@ fn index(token: &str, len: usize, allow_end: bool) -> Option<usize> {
     (0..places).contains(&i).then_some(i as usize)
 }
 
-fn locate<'a>(doc: &'a Node, path: &[String], op: &str) -> Result<&'a Node, String> {
-    path.iter().try_fold(doc, |node, token| {
-        match &node.value {
-            Value::Map(_) => node.get(token),
-            Value::Seq(items) => index(token, items.len(), false).map(|i| &items[i]),
-            _ => None,
-        }
-        .ok_or_else(|| missing(op, path))
-    })
-}
-
-fn locate_mut<'a>(doc: &'a mut Node, path: &[String], op: &str) -> Result<&'a mut Node, String> {
+/// The node at `path`, read (one level) like every node on the way.
+fn locate<'a>(
+    doc: &'a mut Node,
+    path: &[String],
+    op: &str,
+    files: &[ScannedFile],
+) -> Result<&'a mut Node, String> {
     let mut node = doc;
+    node.read(files);
     for token in path {
         let next = match &mut node.value {
             Value::Map(entries) => entries
@@ -218,16 +225,17 @@ fn locate_mut<'a>(doc: &'a mut Node, path: &[String], op: &str) -> Result<&'a mu
             _ => None,
         };
         node = next.ok_or_else(|| missing(op, path))?;
+        node.read(files);
     }
     Ok(node)
 }
 
-fn add(doc: &mut Node, path: &[String], value: Node) -> Result<(), String> {
+fn add(doc: &mut Node, path: &[String], value: Node, files: &[ScannedFile]) -> Result<(), String> {
     let Some((last, parent_path)) = path.split_last() else {
         *doc = value;
         return Ok(());
     };
-    let parent = locate_mut(doc, parent_path, "add").map_err(|_| missing("add", path))?;
+    let parent = locate(doc, parent_path, "add", files).map_err(|_| missing("add", path))?;
     let key_origin = value.origin;
     match &mut parent.value {
         Value::Map(_) => parent.set(last, key_origin, value),
@@ -251,12 +259,18 @@ fn add(doc: &mut Node, path: &[String], value: Node) -> Result<(), String> {
 
 /// `replace` sets a missing key of an existing object too, as the library does; only a missing
 /// parent or an array index out of range fails.
-fn replace(doc: &mut Node, path: &[String], value: Node) -> Result<(), String> {
+fn replace(
+    doc: &mut Node,
+    path: &[String],
+    value: Node,
+    files: &[ScannedFile],
+) -> Result<(), String> {
     let Some((last, parent_path)) = path.split_last() else {
         *doc = value;
         return Ok(());
     };
-    let parent = locate_mut(doc, parent_path, "replace").map_err(|_| missing("replace", path))?;
+    let parent =
+        locate(doc, parent_path, "replace", files).map_err(|_| missing("replace", path))?;
     match &mut parent.value {
         Value::Map(_) => parent.set(last, value.origin, value),
         Value::Seq(items) => {
@@ -268,11 +282,16 @@ fn replace(doc: &mut Node, path: &[String], value: Node) -> Result<(), String> {
     Ok(())
 }
 
-fn remove(doc: &mut Node, path: &[String], op: &str) -> Result<Node, String> {
+fn remove(
+    doc: &mut Node,
+    path: &[String],
+    op: &str,
+    files: &[ScannedFile],
+) -> Result<Node, String> {
     let Some((last, parent_path)) = path.split_last() else {
         return Err(missing(op, path));
     };
-    let parent = locate_mut(doc, parent_path, op)?;
+    let parent = locate(doc, parent_path, op, files)?;
     match &mut parent.value {
         Value::Map(_) => parent.remove(last).ok_or_else(|| missing(op, path)),
         Value::Seq(items) => {
@@ -300,14 +319,17 @@ mod tests {
         let mut dest = tree("spec:\n  a: 1\n  list: [x, y]\n  gone: 1\n  sub: {k: v}\n");
         let patch =
             tree("spec:\n  b: 2\n  list: [z]\n  gone: null\n  sub: {$patch: replace, n: m}\n");
-        assert_eq!(strategic_merge(&mut dest, &patch), Ok(Merged::Kept));
+        assert_eq!(strategic_merge(&mut dest, &patch, &[]), Ok(Merged::Kept));
         assert_eq!(
             dest.to_json(),
             serde_json::json!({"spec": {"a": 1, "list": ["z"], "sub": {"n": "m"}, "b": 2}})
         );
         let delete = tree("$patch: delete\nkind: A\n");
-        assert_eq!(strategic_merge(&mut dest, &delete), Ok(Merged::Deleted));
-        assert!(strategic_merge(&mut dest, &tree("spec: [1]\n")).is_err());
+        assert_eq!(
+            strategic_merge(&mut dest, &delete, &[]),
+            Ok(Merged::Deleted)
+        );
+        assert!(strategic_merge(&mut dest, &tree("spec: [1]\n"), &[]).is_err());
     }
 
     #[test]
@@ -316,13 +338,17 @@ mod tests {
         let ops = tree(
             "- {op: add, path: /spec/interval, value: 5m}\n- {op: add, path: /spec/list/-, value: c}\n- {op: replace, path: /spec/x, value: 2}\n- {op: remove, path: /spec/list/0}\n- {op: copy, from: /spec/x, path: /spec/y}\n- {op: test, path: /spec/y, value: 2}\n",
         );
-        json6902(&mut doc, &ops).unwrap();
+        json6902(&mut doc, &ops, &[]).unwrap();
         assert_eq!(
             doc.to_json(),
             serde_json::json!({"spec": {"list": ["b", "c"], "x": 2, "interval": "5m", "y": 2}})
         );
-        let error =
-            json6902(&mut doc, &tree("- {op: add, path: /nope/deep, value: 1}\n")).unwrap_err();
+        let error = json6902(
+            &mut doc,
+            &tree("- {op: add, path: /nope/deep, value: 1}\n"),
+            &[],
+        )
+        .unwrap_err();
         assert_eq!(
             error,
             "add operation does not apply: doc is missing path: \"/nope/deep\""
@@ -331,23 +357,84 @@ mod tests {
         json6902(
             &mut doc,
             &tree("- {op: replace, path: /spec/zz, value: 1}\n"),
+            &[],
         )
         .unwrap();
         assert_eq!(doc.path_str(&["spec", "zz"]), Some("1"));
         assert!(json6902(
             &mut doc,
-            &tree("- {op: replace, path: /nope/zz, value: 1}\n")
+            &tree("- {op: replace, path: /nope/zz, value: 1}\n"),
+            &[]
         )
         .is_err());
-        assert!(json6902(&mut doc, &tree("- {op: remove, path: /spec/nope}\n")).is_err());
+        assert!(json6902(&mut doc, &tree("- {op: remove, path: /spec/nope}\n"), &[]).is_err());
         json6902(
             &mut doc,
             &tree("- {op: add, path: /spec/list/-1, value: d}\n"),
+            &[],
         )
         .unwrap();
         assert_eq!(
             doc.path(&["spec", "list"]).unwrap().to_json(),
             serde_json::json!(["b", "c", "d"])
         );
+    }
+
+    /// The patches below, in any order, read into a resource whose body is unread as far as
+    /// they reach, do what they do to the whole tree: same results, same tree once read.
+    const PATCHES: &[&str] = &[
+        "spec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: b\n",
+        "spec:\n  replicas: 2\n  selector: null\n",
+        "spec:\n  template:\n    metadata: {$patch: replace, labels: {a: b}}\n",
+        "spec:\n  template: [1]\n",
+        "metadata:\n  labels: {tier: web}\n",
+        "- {op: replace, path: /spec/replicas, value: 3}\n",
+        "- {op: add, path: /spec/template/spec/containers/0/args, value: [x]}\n",
+        "- {op: add, path: /spec/template/spec/containers/-, value: {name: side}}\n",
+        "- {op: remove, path: /spec/template/spec/volumes/0}\n",
+        "- {op: move, from: /spec/template/spec/volumes, path: /spec/volumes}\n",
+        "- {op: copy, from: /spec/template, path: /spec/copy}\n",
+        "- {op: test, path: /spec/template/spec/containers/0/image, value: a}\n",
+        "- {op: test, path: /spec/template/spec, value: {}}\n",
+        "- {op: replace, path: /spec/nope/deep, value: 1}\n",
+    ];
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n        - name: app\n          image: a\n      volumes:\n        - name: data\n          emptyDir: {}\n";
+
+    fn apply(node: &mut Node, patch: &Node, files: &[ScannedFile]) -> Result<(), String> {
+        if patch.is_seq() {
+            json6902(node, patch, files)
+        } else {
+            strategic_merge(node, patch, files).map(|_| ())
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn patches_read_an_unread_body_as_far_as_they_reach(
+            order in proptest::collection::vec(0..PATCHES.len(), 1..5)
+        ) {
+            let source = SourceFile::new("d.yaml".into(), "d.yaml".into(), DEPLOYMENT.into());
+            let yaml = YamlFile::parse(&source).unwrap();
+            let document = yaml.documents[0];
+            let whole = Node::from_yaml(&yaml, 0, document);
+            let identity = ["apiVersion", "kind", "metadata"];
+            let unread = Node::from_yaml_reading(&yaml, 0, document, &identity);
+            let files = [ScannedFile {
+                source,
+                yaml: Ok(yaml),
+                markers: Default::default(),
+                mentions_image_api: false,
+                applied: true,
+            }];
+            let (mut whole, mut unread) = (whole, unread);
+            for &i in &order {
+                let patch = tree(PATCHES[i]);
+                let expected = apply(&mut whole, &patch, &[]);
+                proptest::prop_assert_eq!(apply(&mut unread, &patch, &files), expected);
+            }
+            unread.read_all(&files);
+            proptest::prop_assert_eq!(unread, whole);
+        }
     }
 }

@@ -226,11 +226,9 @@ impl fmt::Display for ResId {
 /// One resource of a build.
 #[derive(Debug, Clone)]
 pub struct Resource {
-    /// The object; for kinds nothing reads, only `apiVersion`, `kind` and `metadata` until a
-    /// patch needs the rest (see `body`).
+    /// The object; for kinds nothing reads, only `apiVersion`, `kind` and `metadata` are read,
+    /// the rest as far as a patch reaches into it ([`Value::Unread`]).
     pub node: Arc<Node>,
-    /// Where the rest of an untracked resource is, read only when a patch touches it.
-    body: Option<(usize, NodeId)>,
     /// Earlier identities (before namespace, prefix, suffix or a name-changing patch).
     previous: Vec<ResId>,
     /// Something this model does not follow may have changed it.
@@ -326,23 +324,16 @@ impl Resource {
     ) -> Resource {
         let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
         let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
-        let (node, body) = if is_image_api(api_version) {
+        let node = if is_image_api(api_version) {
             let tree = || Node::from_yaml(yaml, file, document);
-            (
-                sources.image_objects.get_or_read(file, document, tree),
-                None,
-            )
+            sources.image_objects.get_or_read(file, document, tree)
         } else if is_tracked(api_version, kind) {
-            (Arc::new(Node::from_yaml(yaml, file, document)), None)
+            Arc::new(Node::from_yaml(yaml, file, document))
         } else {
-            (
-                Arc::new(Node::from_yaml_keys(yaml, file, document, IDENTITY_KEYS)),
-                Some((file, document)),
-            )
+            Arc::new(Node::from_yaml_reading(yaml, file, document, IDENTITY_KEYS))
         };
         Resource {
             node,
-            body,
             previous: Vec::new(),
             uncertain: false,
         }
@@ -352,31 +343,9 @@ impl Resource {
     pub(crate) fn from_node(node: Node) -> Resource {
         Resource {
             node: Arc::new(node),
-            body: None,
             previous: Vec::new(),
             uncertain: false,
         }
-    }
-
-    /// Reads the whole object of an untracked resource before a patch changes it; what the
-    /// transformers did to its identity and metadata so far is kept.
-    fn materialize(&mut self, files: &[ScannedFile]) {
-        let Some((file, document)) = self.body.take() else {
-            return;
-        };
-        let Ok(yaml) = &files[file].yaml else {
-            return;
-        };
-        let mut full = Node::from_yaml(yaml, file, document);
-        for key in IDENTITY_KEYS {
-            match self.node.entry(key) {
-                Some(entry) => full.set(key, entry.key_origin, entry.value.clone()),
-                None => {
-                    full.remove(key);
-                }
-            }
-        }
-        self.node = Arc::new(full);
     }
 
     /// The object, to change: a copy of its own when other renders share it.
@@ -546,8 +515,13 @@ pub fn join(dir: &str, relative: &str) -> Option<String> {
         }
         joined.push_str(part);
     };
-    for part in dir.split('/').filter(|part| !part.is_empty()) {
-        push(&mut joined, part);
+    // The folders of kustomizations are written without empty parts: copied whole.
+    if dir.starts_with('/') || dir.ends_with('/') || dir.contains("//") {
+        for part in dir.split('/').filter(|part| !part.is_empty()) {
+            push(&mut joined, part);
+        }
+    } else {
+        joined.push_str(dir);
     }
     for part in relative.split('/') {
         match part {
@@ -895,8 +869,8 @@ impl<'s, 'a> Renderer<'s, 'a> {
                     continue;
                 }
                 resource.remember_id();
-                resource.materialize(self.sources.files);
-                patch::json6902(resource.node_mut(), &documents[0]).map_err(|message| {
+                let files = self.sources.files;
+                patch::json6902(resource.node_mut(), &documents[0], files).map_err(|message| {
                     Self::error(Cause::JsonPatch, message, documents[0].origin)
                 })?;
             }
@@ -1049,12 +1023,7 @@ fn apply_by_id(
     files: &[ScannedFile],
     unseen: bool,
 ) -> Result<(), BuildError> {
-    let probe = Resource {
-        node: Arc::new(document.clone()),
-        body: None,
-        previous: Vec::new(),
-        uncertain: false,
-    };
+    let probe = Resource::from_node(document.clone());
     let id = probe.current_id();
     let matches: Vec<usize> = resources
         .iter()
@@ -1109,7 +1078,6 @@ fn merge(
     patch: &Patch,
     files: &[ScannedFile],
 ) -> Result<Merged, BuildError> {
-    resource.materialize(files);
     if patch.allow_name_change || patch.allow_kind_change {
         resource.remember_id();
     }
@@ -1118,10 +1086,12 @@ fn merge(
     let name = resource.node.path(&["metadata", "name"]).cloned();
     let namespace = resource.node.path(&["metadata", "namespace"]).cloned();
     let merged =
-        patch::strategic_merge(resource.node_mut(), document).map_err(|message| BuildError {
-            cause: Cause::InvalidPatch,
-            message,
-            origin: document.origin,
+        patch::strategic_merge(resource.node_mut(), document, files).map_err(|message| {
+            BuildError {
+                cause: Cause::InvalidPatch,
+                message,
+                origin: document.origin,
+            }
         })?;
     let restore = |node: &mut Node, path: &[&str], value: Option<Node>| {
         let (last, parents) = path.split_last().expect("non-empty path");

@@ -48,7 +48,7 @@ impl Variables {
                 }
             }
             Value::Seq(items) => items.iter_mut().for_each(|item| self.apply_to_tree(item)),
-            Value::Alias => {}
+            Value::Alias | Value::Unread(_) => {}
         }
     }
 
@@ -133,7 +133,7 @@ fn mentions_dollar(node: &Node) -> bool {
             .iter()
             .any(|entry| entry.key.contains('$') || mentions_dollar(&entry.value)),
         Value::Seq(items) => items.iter().any(mentions_dollar),
-        Value::Alias => false,
+        Value::Alias | Value::Unread(_) => false,
     }
 }
 

@@ -7,6 +7,7 @@ use smol_str::SmolStr;
 
 use crate::scan::yaml::{NodeId, NodeKind, Style, YamlFile};
 use crate::source::Span;
+use crate::workspace::ScannedFile;
 
 /// Where a node was written: a file of the workspace and a byte span in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -28,6 +29,10 @@ pub enum Value {
     Seq(Vec<Node>),
     /// A YAML alias: its value is not tracked, so nothing is concluded from it.
     Alias,
+    /// A part of a resource nothing reads unless a patch reaches into it (the body of a kind the
+    /// model does not track): the node of that id in the file of its origin, converted by
+    /// [`Node::read`] on the way in.
+    Unread(NodeId),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -106,27 +111,69 @@ impl Node {
         Node { origin, value }
     }
 
-    /// A map node of a parsed file with only the given keys converted: the identity and
-    /// metadata of a resource whose body nothing reads.
-    pub fn from_yaml_keys(yaml: &YamlFile, file: usize, id: NodeId, keys: &[&str]) -> Node {
-        let entries = yaml
-            .entries(id)
-            .filter(|&(key, _)| yaml.scalar(key).is_some_and(|k| keys.contains(&k)))
-            .map(|(key, value)| Entry {
-                key: SmolStr::new(yaml.scalar(key).unwrap_or_default()),
-                key_origin: Origin {
-                    file,
-                    span: yaml.node(key).span,
-                },
-                value: Node::from_yaml(yaml, file, value),
-            })
-            .collect();
+    /// A node of a parsed file with its collections' children left unread, except the values
+    /// of the keys in `keys`, converted whole: the identity and metadata of a resource whose
+    /// body nothing reads until a patch reaches into it.
+    pub fn from_yaml_reading(yaml: &YamlFile, file: usize, id: NodeId, keys: &[&str]) -> Node {
+        let node = yaml.node(id);
+        let origin = |id: NodeId| Origin {
+            file,
+            span: yaml.node(id).span,
+        };
+        let unread = |id: NodeId| Node {
+            origin: origin(id),
+            value: Value::Unread(id),
+        };
+        let value = match node.kind {
+            NodeKind::Map { entries, .. } => Value::Map(
+                entries
+                    .map(|(key, value)| {
+                        let key_text = yaml.scalar(key).unwrap_or_default();
+                        Entry {
+                            key: SmolStr::new(key_text),
+                            key_origin: origin(key),
+                            value: if keys.contains(&key_text) {
+                                Node::from_yaml(yaml, file, value)
+                            } else {
+                                unread(value)
+                            },
+                        }
+                    })
+                    .collect(),
+            ),
+            NodeKind::Seq { items, .. } => {
+                Value::Seq(items.iter().map(|&item| unread(item)).collect())
+            }
+            _ => return Node::from_yaml(yaml, file, id),
+        };
         Node {
-            origin: Origin {
-                file,
-                span: yaml.node(id).span,
-            },
-            value: Value::Map(entries),
+            origin: origin(id),
+            value,
+        }
+    }
+
+    /// Converts an unread node, one level: its collections' children stay unread.
+    pub fn read(&mut self, files: &[ScannedFile]) {
+        if let Value::Unread(id) = self.value {
+            if let Some(Ok(yaml)) = files.get(self.origin.file).map(|file| &file.yaml) {
+                *self = Node::from_yaml_reading(yaml, self.origin.file, id, &[]);
+            }
+        }
+    }
+
+    /// Converts every unread node of the tree.
+    pub fn read_all(&mut self, files: &[ScannedFile]) {
+        match &mut self.value {
+            Value::Unread(id) => {
+                if let Some(Ok(yaml)) = files.get(self.origin.file).map(|file| &file.yaml) {
+                    *self = Node::from_yaml(yaml, self.origin.file, *id);
+                }
+            }
+            Value::Map(entries) => entries
+                .iter_mut()
+                .for_each(|entry| entry.value.read_all(files)),
+            Value::Seq(items) => items.iter_mut().for_each(|item| item.read_all(files)),
+            Value::Scalar(_) | Value::Alias => {}
         }
     }
 
@@ -256,6 +303,8 @@ impl Node {
                 serde_json::Value::Array(items.iter().map(Node::to_json).collect())
             }
             Value::Alias => serde_json::Value::String("*alias".to_string()),
+            // Read before anything compares it (`read_all`).
+            Value::Unread(_) => serde_json::Value::Null,
         }
     }
 }
