@@ -167,6 +167,20 @@ pub struct YamlFile {
     pub comments: Vec<Comment>,
 }
 
+impl YamlFile {
+    /// The tree built so far, copied out at its size (trees are kept until the run ends: no
+    /// room for growth left over); the builder's vectors stay for the next file.
+    fn take_at_size(&mut self) -> YamlFile {
+        YamlFile {
+            nodes: self.nodes.as_slice().into(),
+            values: self.values.as_str().into(),
+            children: self.children.as_slice().into(),
+            documents: self.documents.as_slice().into(),
+            comments: self.comments.drain(..).collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
     pub message: String,
@@ -500,108 +514,155 @@ impl<'t> Located<'t> {
     }
 }
 
+thread_local! {
+    /// The builder's vectors, reused from file to file on each thread: grown from nothing for
+    /// each file, they were reallocated again and again (a few percent of a run).
+    static SCRATCH: std::cell::Cell<Builder> = std::cell::Cell::default();
+}
+
+/// Capacity (in bytes) past which a builder is not kept for the next file: one large file would
+/// hold its size on each thread until the run ends.
+const SCRATCH_KEPT: usize = 1 << 20;
+
 /// The tree of a file from its events.
 fn build<'t>(
     source: &SourceFile,
     events: impl Iterator<Item = Result<Located<'t>, YamlError>>,
 ) -> Result<YamlFile, YamlError> {
-    let mut builder = Builder::default();
-    let mut last_completed: Option<(NodeId, usize)> = None;
-
-    for event in events {
-        let Located {
-            event,
-            span: byte_span,
-            line,
-        } = event?;
-        // Only a node that can take a same-line comment needs its last line.
-        let end_line = || source.line_of(byte_span.end.saturating_sub(1).max(byte_span.start));
-        match event {
-            Event::Comment { text, placement } => {
-                let file = &mut builder.file;
-                let attachment = if let Some(flow) = builder.open.iter().rev().find(|c| c.flow) {
-                    Attachment::InFlow(flow.id)
-                } else {
-                    match placement {
-                        Placement::SameLine => match last_completed {
-                            Some((id, completed_line)) if completed_line == line => {
-                                Attachment::Line(id)
-                            }
-                            _ => Attachment::Detached,
-                        },
-                        Placement::Above => {
-                            builder.pending_head.push(file.comments.len());
-                            Attachment::Detached
-                        }
-                        Placement::Apart => Attachment::Detached,
-                    }
-                };
-                file.comments.push(Comment {
-                    span: byte_span,
-                    text: text.into_owned(),
-                    attachment,
-                });
-            }
-            Event::Scalar {
-                value,
-                style,
-                tagged,
-            } => {
-                let values = &mut builder.file.values;
-                let value_start = stored(values.len())?;
-                values.push_str(&value);
-                stored(values.len())?;
-                let shape = Shape::Scalar { style, tagged };
-                let id = builder.add_node(shape, byte_span, value_start, stored(value.len())?)?;
-                last_completed = Some((id, end_line()));
-            }
-            Event::Alias => {
-                let id = builder.add_node(Shape::Alias, byte_span, 0, 0)?;
-                last_completed = Some((id, end_line()));
-            }
-            Event::Open { is_map, flow } => {
-                let shape = if is_map {
-                    Shape::Map { flow }
-                } else {
-                    Shape::Seq { flow }
-                };
-                let id = builder.add_node(shape, byte_span, 0, 0)?;
-                builder.open.push(OpenCollection {
-                    id,
-                    is_map,
-                    flow,
-                    start_line: line,
-                    first_child: builder.open_children.len(),
-                });
-            }
-            Event::Close => {
-                if let Some(closed) = builder.close(byte_span)? {
-                    if closed.flow {
-                        last_completed = Some((closed.id, end_line()));
-                    } else if closed.start_line == line {
-                        last_completed = None;
-                    }
-                }
-            }
-            Event::DocumentStart => {
-                last_completed = None;
-            }
-            Event::DocumentEnd => {
-                builder.pending_head.clear();
-                last_completed = None;
-            }
-        }
+    let mut builder = SCRATCH.take();
+    builder.clear();
+    let file = builder
+        .read(source, events)
+        .map(|()| builder.file.take_at_size());
+    if builder.capacity_in_bytes() <= SCRATCH_KEPT {
+        SCRATCH.set(builder);
     }
-    let mut file = builder.file;
-    // Trees are kept until the run ends: no room for growth left over.
-    file.nodes.shrink_to_fit();
-    file.values.shrink_to_fit();
-    file.children.shrink_to_fit();
-    file.comments.shrink_to_fit();
-    Ok(file)
+    file
 }
 
 impl Builder {
+    /// Adds the nodes and comments of the events to the file being built.
+    fn read<'t>(
+        &mut self,
+        source: &SourceFile,
+        events: impl Iterator<Item = Result<Located<'t>, YamlError>>,
+    ) -> Result<(), YamlError> {
+        let builder = self;
+        let mut last_completed: Option<(NodeId, usize)> = None;
+
+        for event in events {
+            let Located {
+                event,
+                span: byte_span,
+                line,
+            } = event?;
+            // Only a node that can take a same-line comment needs its last line.
+            let end_line = || source.line_of(byte_span.end.saturating_sub(1).max(byte_span.start));
+            match event {
+                Event::Comment { text, placement } => {
+                    let file = &mut builder.file;
+                    let attachment = if let Some(flow) = builder.open.iter().rev().find(|c| c.flow)
+                    {
+                        Attachment::InFlow(flow.id)
+                    } else {
+                        match placement {
+                            Placement::SameLine => match last_completed {
+                                Some((id, completed_line)) if completed_line == line => {
+                                    Attachment::Line(id)
+                                }
+                                _ => Attachment::Detached,
+                            },
+                            Placement::Above => {
+                                builder.pending_head.push(file.comments.len());
+                                Attachment::Detached
+                            }
+                            Placement::Apart => Attachment::Detached,
+                        }
+                    };
+                    file.comments.push(Comment {
+                        span: byte_span,
+                        text: text.into_owned(),
+                        attachment,
+                    });
+                }
+                Event::Scalar {
+                    value,
+                    style,
+                    tagged,
+                } => {
+                    let values = &mut builder.file.values;
+                    let value_start = stored(values.len())?;
+                    values.push_str(&value);
+                    stored(values.len())?;
+                    let shape = Shape::Scalar { style, tagged };
+                    let id =
+                        builder.add_node(shape, byte_span, value_start, stored(value.len())?)?;
+                    last_completed = Some((id, end_line()));
+                }
+                Event::Alias => {
+                    let id = builder.add_node(Shape::Alias, byte_span, 0, 0)?;
+                    last_completed = Some((id, end_line()));
+                }
+                Event::Open { is_map, flow } => {
+                    let shape = if is_map {
+                        Shape::Map { flow }
+                    } else {
+                        Shape::Seq { flow }
+                    };
+                    let id = builder.add_node(shape, byte_span, 0, 0)?;
+                    builder.open.push(OpenCollection {
+                        id,
+                        is_map,
+                        flow,
+                        start_line: line,
+                        first_child: builder.open_children.len(),
+                    });
+                }
+                Event::Close => {
+                    if let Some(closed) = builder.close(byte_span)? {
+                        if closed.flow {
+                            last_completed = Some((closed.id, end_line()));
+                        } else if closed.start_line == line {
+                            last_completed = None;
+                        }
+                    }
+                }
+                Event::DocumentStart => {
+                    last_completed = None;
+                }
+                Event::DocumentEnd => {
+                    builder.pending_head.clear();
+                    last_completed = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        let file = &mut self.file;
+        file.nodes.clear();
+        file.values.clear();
+        file.children.clear();
+        file.documents.clear();
+        file.comments.clear();
+        self.open.clear();
+        self.open_children.clear();
+        self.pending_head.clear();
+    }
+
+    fn capacity_in_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let file = &self.file;
+        file.nodes.capacity() * size_of::<StoredNode>()
+            + file.values.capacity()
+            + (file.children.capacity() + file.documents.capacity()) * size_of::<NodeId>()
+            + file.comments.capacity() * size_of::<Comment>()
+            + self.open.capacity() * size_of::<OpenCollection>()
+            + self.open_children.capacity() * size_of::<NodeId>()
+            + self.pending_head.capacity() * size_of::<usize>()
+    }
+
     fn add_node(
         &mut self,
         shape: Shape,
