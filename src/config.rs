@@ -484,7 +484,7 @@ mod tests {
         Config::parse(&SourceFile::new(
             FILE_NAMES[0].into(),
             FILE_NAMES[0].into(),
-            text.into(),
+            text,
         ))
     }
 

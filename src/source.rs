@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Bytes per entry of the character-count table that columns on long lines start from.
 const CHARS_CHECKPOINT: usize = 4096;
@@ -50,7 +50,8 @@ pub struct SourceFile {
     pub path: String,
     /// Where it lives on disk.
     pub disk_path: PathBuf,
-    pub text: String,
+    /// Shared with the file's parsed tree, whose scalars are mostly slices of it.
+    pub text: Arc<str>,
     /// Where each line starts. `u32`: every file is kept until the run ends, and none is read
     /// past `max_file_size` (a file over 4 GiB is not parsed either); an offset beyond would be
     /// counted in the last line.
@@ -61,7 +62,8 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    pub fn new(path: String, disk_path: PathBuf, text: String) -> SourceFile {
+    pub fn new(path: String, disk_path: PathBuf, text: impl Into<Arc<str>>) -> SourceFile {
+        let text = text.into();
         let line_starts = std::iter::once(0)
             .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .map_while(|start| u32::try_from(start).ok())
@@ -159,7 +161,7 @@ mod tests {
 
     #[test]
     fn positions_count_characters_not_bytes() {
-        let file = SourceFile::new("a.yaml".into(), "a.yaml".into(), "a: é\nb: x\n".into());
+        let file = SourceFile::new("a.yaml".into(), "a.yaml".into(), "a: é\nb: x\n");
         assert_eq!(file.position(0), Position { line: 1, column: 1 });
         let x = file.text.find('x').unwrap();
         assert_eq!(file.position(x), Position { line: 2, column: 4 });

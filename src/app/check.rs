@@ -56,7 +56,7 @@ fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         .transpose()?;
     let mut diagnostics = Vec::new();
     let mut summary = Summary::default();
-    let mut texts: Vec<(String, String)> = Vec::new();
+    let mut texts: Vec<(String, std::sync::Arc<str>)> = Vec::new();
     let mut checked = Vec::new();
     let mut pending = Vec::new();
     for target in &targets {
@@ -120,10 +120,7 @@ fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         diagnostics: &diagnostics,
         summary: &summary,
     };
-    let sources: HashMap<&str, &str> = texts
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
+    let sources: HashMap<&str, &str> = texts.iter().map(|(p, t)| (p.as_str(), &**t)).collect();
     let output = render_report::<()>(args, global, args.format, &report, &sources, None)?;
     emit(&output, args.output_file.as_deref())?;
     let checked = checked.join(", ");

@@ -355,7 +355,7 @@ fn report_remaining(
         .workspace
         .files
         .iter()
-        .map(|f| (format!("{prefix}{}", f.source.path), f.source.text.as_str()))
+        .map(|f| (format!("{prefix}{}", f.source.path), &*f.source.text))
         .collect();
     let sources: HashMap<&str, &str> = paths.iter().map(|(p, t)| (p.as_str(), *t)).collect();
     let parts = Parts {

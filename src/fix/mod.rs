@@ -145,7 +145,7 @@ pub struct Rewrite {
     path: String,
     disk_path: PathBuf,
     /// What the change was planned from: the file must still hold it.
-    expected: String,
+    expected: std::sync::Arc<str>,
     new: String,
 }
 

@@ -101,7 +101,7 @@ impl Suppressions {
         let mut per_file = Vec::with_capacity(workspace.files.len());
         for (file_index, file) in workspace.files.iter().enumerate() {
             let mut ignores = Vec::new();
-            let text = file.source.text.as_str();
+            let text = &*file.source.text;
             for at in finder.find_iter(text.as_bytes()) {
                 let line = file.source.position(at).line;
                 let line_start = file.source.line_start(line);

@@ -960,7 +960,7 @@ mod tests {
     }
 
     fn placements(text: &str) -> Vec<(String, Result<String, Ignored>)> {
-        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
         let yaml = YamlFile::parse(&source).unwrap();
         find_markers(text, &yaml)
             .markers

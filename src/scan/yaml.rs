@@ -9,6 +9,7 @@ mod block;
 mod names;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use granit_parser::{Parser, Placement as CommentPlacement, ScalarStyle, StructureStyle};
 
@@ -103,9 +104,19 @@ impl ExactSizeIterator for Entries<'_> {}
 /// What kind of node is stored, without its contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
-    Scalar { style: Style, tagged: bool },
-    Map { flow: bool },
-    Seq { flow: bool },
+    /// `in_source`: the text is the file's own at the contents' offsets (most scalars: plain
+    /// and on one line), not a copy in `values`.
+    Scalar {
+        style: Style,
+        tagged: bool,
+        in_source: bool,
+    },
+    Map {
+        flow: bool,
+    },
+    Seq {
+        flow: bool,
+    },
     Alias,
 }
 
@@ -155,10 +166,13 @@ pub struct Comment {
     pub attachment: Attachment,
 }
 
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct YamlFile {
     nodes: Vec<StoredNode>,
-    /// The text of every scalar, one after the other.
+    /// The file's text, which most scalars are slices of.
+    text: Arc<str>,
+    /// The text of every scalar whose value is not written as is (escapes, folding, several
+    /// lines), one after the other.
     values: String,
     /// The children of every collection, each collection's together.
     children: Vec<NodeId>,
@@ -167,12 +181,49 @@ pub struct YamlFile {
     pub comments: Vec<Comment>,
 }
 
+/// The same tree: where a scalar's text is kept (in the file's text or as a copy) is no part
+/// of it.
+impl PartialEq for YamlFile {
+    fn eq(&self, other: &YamlFile) -> bool {
+        let same_node = |a: &StoredNode, b: &StoredNode| match (a.shape, b.shape) {
+            (
+                Shape::Scalar {
+                    style,
+                    tagged,
+                    in_source,
+                },
+                Shape::Scalar {
+                    style: other_style,
+                    tagged: other_tagged,
+                    in_source: other_in_source,
+                },
+            ) => {
+                (a.start, a.end, a.role, style, tagged)
+                    == (b.start, b.end, b.role, other_style, other_tagged)
+                    && self.scalar_text(a.contents(), in_source)
+                        == other.scalar_text(b.contents(), other_in_source)
+            }
+            _ => a == b,
+        };
+        self.documents == other.documents
+            && self.comments == other.comments
+            && self.children == other.children
+            && self.nodes.len() == other.nodes.len()
+            && self
+                .nodes
+                .iter()
+                .zip(&other.nodes)
+                .all(|(a, b)| same_node(a, b))
+    }
+}
+
 impl YamlFile {
     /// The tree built so far, copied out at its size (trees are kept until the run ends: no
     /// room for growth left over); the builder's vectors stay for the next file.
     fn take_at_size(&mut self) -> YamlFile {
         YamlFile {
             nodes: self.nodes.as_slice().into(),
+            text: Arc::clone(&self.text),
             values: self.values.as_str().into(),
             children: self.children.as_slice().into(),
             documents: self.documents.as_slice().into(),
@@ -304,11 +355,24 @@ impl YamlFile {
     }
 
     #[inline]
+    fn scalar_text(&self, contents: std::ops::Range<usize>, in_source: bool) -> &str {
+        if in_source {
+            &self.text[contents]
+        } else {
+            &self.values[contents]
+        }
+    }
+
+    #[inline]
     fn view(&self, stored: &StoredNode) -> Node<'_> {
         let contents = stored.contents();
         let kind = match stored.shape {
-            Shape::Scalar { style, tagged } => NodeKind::Scalar {
-                value: &self.values[contents],
+            Shape::Scalar {
+                style,
+                tagged,
+                in_source,
+            } => NodeKind::Scalar {
+                value: self.scalar_text(contents, in_source),
                 style,
                 tagged,
             },
@@ -381,7 +445,7 @@ impl YamlFile {
     pub fn scalar(&self, id: NodeId) -> Option<&str> {
         let stored = &self.nodes[id as usize];
         match stored.shape {
-            Shape::Scalar { .. } => Some(&self.values[stored.contents()]),
+            Shape::Scalar { in_source, .. } => Some(self.scalar_text(stored.contents(), in_source)),
             _ => None,
         }
     }
@@ -524,16 +588,23 @@ thread_local! {
 /// hold its size on each thread until the run ends.
 const SCRATCH_KEPT: usize = 1 << 20;
 
+/// Where `part` starts in `text`, when it is a slice of it.
+fn offset_in(text: &str, part: &str) -> Option<usize> {
+    let offset = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    (offset + part.len() <= text.len()).then_some(offset)
+}
+
 /// The tree of a file from its events.
 fn build<'t>(
     source: &SourceFile,
     events: impl Iterator<Item = Result<Located<'t>, YamlError>>,
 ) -> Result<YamlFile, YamlError> {
     let mut builder = SCRATCH.take();
-    builder.clear();
+    builder.file.text = Arc::clone(&source.text);
     let file = builder
         .read(source, events)
         .map(|()| builder.file.take_at_size());
+    builder.clear();
     if builder.capacity_in_bytes() <= SCRATCH_KEPT {
         SCRATCH.set(builder);
     }
@@ -590,13 +661,27 @@ impl Builder {
                     style,
                     tagged,
                 } => {
-                    let values = &mut builder.file.values;
-                    let value_start = stored(values.len())?;
-                    values.push_str(&value);
-                    stored(values.len())?;
-                    let shape = Shape::Scalar { style, tagged };
-                    let id =
-                        builder.add_node(shape, byte_span, value_start, stored(value.len())?)?;
+                    let file = &mut builder.file;
+                    let (value_start, in_source) = match offset_in(&file.text, &value) {
+                        Some(offset) => (offset, true),
+                        None => {
+                            let start = file.values.len();
+                            file.values.push_str(&value);
+                            (start, false)
+                        }
+                    };
+                    stored(value_start + value.len())?;
+                    let shape = Shape::Scalar {
+                        style,
+                        tagged,
+                        in_source,
+                    };
+                    let id = builder.add_node(
+                        shape,
+                        byte_span,
+                        stored(value_start)?,
+                        stored(value.len())?,
+                    )?;
                     last_completed = Some((id, end_line()));
                 }
                 Event::Alias => {
@@ -641,6 +726,7 @@ impl Builder {
 
     fn clear(&mut self) {
         let file = &mut self.file;
+        file.text = Arc::default();
         file.nodes.clear();
         file.values.clear();
         file.children.clear();
@@ -793,7 +879,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> (SourceFile, YamlFile) {
-        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
         let yaml = YamlFile::parse(&source).unwrap();
         (source, yaml)
     }
@@ -997,7 +1083,7 @@ mod tests {
 
     #[test]
     fn errors_carry_an_offset() {
-        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), "a: b\n  c: [\n".into());
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), "a: b\n  c: [\n");
         let error = YamlFile::parse(&source).unwrap_err();
         assert!(error.offset > 0, "{error:?}");
     }
@@ -1090,7 +1176,7 @@ mod tests {
             ("a: &x v\nc: *x#c\n", "#c\n"),
             ("a: [&x;b]\n", ";b]\n"),
         ] {
-            let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+            let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
             let error = YamlFile::parse(&source).unwrap_err();
             assert!(
                 error
@@ -1111,7 +1197,7 @@ mod tests {
             "a: &a:x web\nb: *a:x\n",
             "a: &x v\nb: [*x?y]\n",
         ] {
-            let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+            let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
             assert!(YamlFile::parse(&source).is_err(), "{text:?}");
         }
     }
@@ -1119,7 +1205,7 @@ mod tests {
     #[test]
     fn an_error_before_a_refused_name_is_the_one_reported() {
         let text = "a: b\n  c: d\ne: &a.b v\n";
-        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
         let error = YamlFile::parse(&source).unwrap_err();
         assert!(error.offset < text.find('&').unwrap(), "{error:?}");
     }

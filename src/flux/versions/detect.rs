@@ -334,7 +334,7 @@ mod tests {
     use super::*;
 
     fn pins_of(path: &str, text: &str) -> Vec<Pin> {
-        let source = SourceFile::new(path.into(), path.into(), text.into());
+        let source = SourceFile::new(path.into(), path.into(), text);
         let yaml = YamlFile::parse(&source).ok();
         detect(7, &source, yaml.as_ref())
     }

@@ -708,7 +708,7 @@ mod tests {
             return false;
         };
         let events: Vec<Located> = events.collect();
-        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
         let full = YamlFile::parse_in_full(&source)
             .unwrap_or_else(|error| panic!("taken, but YAML refuses it ({error:?}):\n{text}"));
         let read = build(&source, events.clone().into_iter().map(Ok)).unwrap();
@@ -810,7 +810,7 @@ mod tests {
         ] {
             assert!(events(text).is_none(), "taken:\n{text}");
             // The full parser decides these, errors included.
-            let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
+            let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
             let _ = YamlFile::parse(&source);
         }
     }
