@@ -24,7 +24,7 @@
 //! Nothing here prints or returns the token or the `Authorization` header: errors hold the
 //! forge's own message with the token scrubbed out, and [`ForgeOptions`]' `Debug` redacts it.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 use std::fmt;
 use std::time::Duration;
 

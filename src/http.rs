@@ -7,7 +7,7 @@
 //! timeout rarely answers the next attempt: the next run is the retry), nor a refused
 //! connection, a TLS failure or a redirect loop.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 

@@ -8,7 +8,7 @@
 //! repository's own, never the change's, and stays unreported. Each new error names the changed
 //! file without which it disappears.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::path::Path;
 
 use crate::config::Config;

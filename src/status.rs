@@ -4,7 +4,8 @@
 //! met (a registry that refused, a policy that selects nothing). Judges nothing itself: the
 //! rules' diagnostics, the resolution and the plan come in; this groups them per policy.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 

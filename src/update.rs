@@ -2,7 +2,8 @@
 //! registry, one fetch per image; Flux-exact selection; digests where the policy reflects them),
 //! plan the changes, and write them in place. Committing them is `git`'s job, wired by `app::fix`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 

@@ -164,7 +164,7 @@ impl Workspace {
         });
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
         let kustomizations = model::Kustomizations::read(&files, jobs);
-        let loaded: std::collections::HashSet<String> =
+        let loaded: foldhash::HashSet<String> =
             files.iter().map(|f| f.source.path.clone()).collect();
         let referenced = &kustomizations.referenced;
         // A resource the byte search found nothing Flux-related in (most of a large repository)

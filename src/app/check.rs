@@ -1,7 +1,5 @@
 //! `check` without `--fix`: lint each target repository and print one report.
 
-use std::collections::HashMap;
-
 use super::{
     checked_name, diagnostics_exit_code, drop_in_background, emit, find_targets, jobs, load_config,
     path_prefix, render_report, status, write_ci_files, write_failure_ci_files, Failure,
@@ -14,6 +12,7 @@ use crate::report::{Report, Summary};
 use crate::tags::{TagSnapshot, TagSource};
 use crate::workspace::Workspace;
 use crate::{impact, rules};
+use foldhash::HashMap;
 
 pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let result = lint(args, global);

@@ -3,7 +3,7 @@
 //! → write it in place | print a diff | commit → push → pull request → report what remains.
 //! Nothing is written when a policy could not be resolved, unless `--keep-going`.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::Path;
 
 use serde::Serialize;

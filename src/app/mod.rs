@@ -9,7 +9,7 @@ mod rules;
 mod status;
 mod tags;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 

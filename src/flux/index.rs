@@ -1,10 +1,9 @@
 //! All Flux image objects of a repository, looked up by kind, namespace and name, in one
 //! cluster (references resolve inside the cluster that applies them) or in any.
 
-use std::collections::HashMap;
-
 use super::objects::{FluxObject, PolicySpec, RepositorySpec, Spec};
 use super::Kind;
+use foldhash::{HashMap, HashMapExt};
 
 #[derive(Debug, Default)]
 pub struct FluxIndex {

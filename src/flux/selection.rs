@@ -1,7 +1,7 @@
 //! The selection settings of an ImagePolicy, assembled from the policy and its ImageRepository
 //! as the policy engine takes them (exclusion list, filter, extract, choice).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::index::FluxIndex;

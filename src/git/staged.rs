@@ -1,7 +1,7 @@
 //! What a commit in the making changes: the paths the index deletes against HEAD, and HEAD's
 //! content of paths. The system `git`, read-only: nothing in the repository changes.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -5,7 +5,8 @@
 //! kept inside the checkout (`securejoin`). It resolves the installed chart's dependencies only:
 //! a subchart's own `file://` dependencies are not fetched, so Helm never renders them.
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
 
 use super::render::join;
 use crate::flux::automation::normalize;

@@ -28,7 +28,8 @@
 //! repository, another revision of this one, or an unknown source whose `update.path` is no
 //! folder here commits to a checkout this check does not see (`OtherCheckout`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 

@@ -15,7 +15,8 @@ pub mod selector;
 pub mod substitute;
 pub mod tree;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use cluster::Cluster;

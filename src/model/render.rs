@@ -7,9 +7,10 @@
 //! look at. Remote bases, paths outside the repository and fields this model does not follow make
 //! a build uncertain: the objects are kept but nothing is concluded from what may be missing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use foldhash::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -1126,7 +1127,7 @@ fn append_all(
     added: Vec<Resource>,
     origin: Origin,
 ) -> Result<(), BuildError> {
-    ids.0.reserve(added.len());
+    ids.hashes.reserve(added.len());
     for resource in added {
         if !ids.add(&resource, resources) {
             return Err(BuildError {
@@ -1144,7 +1145,10 @@ fn append_all(
 /// kustomize does. Kept as hashes computed in place: a build of thousands of resources built
 /// and hashed five strings for each, at every level it passed (most of a large build's time);
 /// the resources are compared only when a hash repeats.
-struct Ids(HashSet<u64, BuildHasherDefault<AlreadyHashed>>);
+struct Ids {
+    hashes: std::collections::HashSet<u64, BuildHasherDefault<AlreadyHashed>>,
+    hasher: foldhash::fast::RandomState,
+}
 
 /// The hasher of a set whose keys are hashes already: hashing them again (SipHash, the
 /// default) was a fifth of the cost of counting a large build's identities.
@@ -1171,10 +1175,13 @@ impl Hasher for AlreadyHashed {
 impl Ids {
     /// The identities of `resources`, and the first of them whose identity one before it has.
     fn of(resources: &[Resource]) -> (Ids, Option<&Resource>) {
-        let mut ids = Ids(HashSet::with_capacity_and_hasher(
-            resources.len(),
-            BuildHasherDefault::default(),
-        ));
+        let mut ids = Ids {
+            hashes: std::collections::HashSet::with_capacity_and_hasher(
+                resources.len(),
+                BuildHasherDefault::default(),
+            ),
+            hasher: Default::default(),
+        };
         let mut repeated = None;
         for (index, resource) in resources.iter().enumerate() {
             if !ids.add(resource, &resources[..index]) {
@@ -1188,9 +1195,8 @@ impl Ids {
     /// identity.
     fn add(&mut self, resource: &Resource, earlier: &[Resource]) -> bool {
         let id = resource.identity();
-        let mut hasher = std::hash::DefaultHasher::new();
-        id.hash(&mut hasher);
-        self.0.insert(hasher.finish()) || !earlier.iter().any(|other| other.identity() == id)
+        self.hashes.insert(self.hasher.hash_one(id))
+            || !earlier.iter().any(|other| other.identity() == id)
     }
 }
 

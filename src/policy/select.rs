@@ -10,9 +10,9 @@
 //!
 //! Flux's messages are reproduced verbatim so `explain` can quote them.
 
+use foldhash::{HashMap, HashMapExt};
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use super::extract::Template;
 use super::goregex::{group_names, GoRegex};

@@ -25,7 +25,7 @@
 //! Credentials are kept in memory only, never cached on disk, never logged, and never part of an
 //! error message: errors say only where credentials were read from.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 //! built once, and each diagnostic reads only the lines it shows. Control characters from
 //! untrusted text (messages, file names, the files themselves) never reach the terminal raw.
 
+use foldhash::{HashMap, HashMapExt};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 use miette::{
@@ -246,7 +246,7 @@ mod tests {
             diagnostics,
             summary: &summary,
         };
-        let sources = HashMap::from([("a.yaml", text)]);
+        let sources = HashMap::from_iter([("a.yaml", text)]);
         let style = Style {
             color: false,
             width: None,

@@ -1,10 +1,9 @@
 //! Rule `duplicate-object`; its documentation is `RULE.docs`.
 
-use std::collections::HashMap;
-
 use crate::flux::objects::FluxObject;
 use crate::flux::Kind;
 use crate::model::substitute::is_unresolved;
+use foldhash::{HashMap, HashMapExt};
 
 use super::{Context, Findings, Rule};
 

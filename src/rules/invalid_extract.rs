@@ -1,11 +1,10 @@
 //! Rule `invalid-extract`; its documentation is `RULE.docs`.
 
-use std::collections::HashMap;
-
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
 use crate::policy::select::check_extract;
 use crate::policy::PolicyError;
+use foldhash::{HashMap, HashMapExt};
 
 pub static RULE: Rule = Rule {
     id: "invalid-extract",

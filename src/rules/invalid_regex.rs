@@ -1,10 +1,9 @@
 //! Rule `invalid-regex`; its documentation is `RULE.docs`.
 
-use std::collections::HashMap;
-
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
 use crate::policy::validate_go_regex;
+use foldhash::{HashMap, HashMapExt};
 
 pub static RULE: Rule = Rule {
     id: "invalid-regex",

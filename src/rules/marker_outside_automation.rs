@@ -1,12 +1,11 @@
 //! Rule `marker-outside-automation`; its documentation is `RULE.docs`.
 
-use std::collections::HashMap;
-
 use super::unapplied::{self, Beside};
 use super::{Context, Findings, Rule};
 use crate::flux::automation::applied_by_any;
 use crate::flux::objects::Spec;
 use crate::flux::Kind;
+use foldhash::{HashMap, HashMapExt, HashSetExt};
 
 pub static RULE: Rule = Rule {
     id: "marker-outside-automation",
@@ -96,7 +95,7 @@ fn forgotten_automation(cx: &Context, namespace: &str) -> Option<(String, String
 /// The ImageUpdateAutomations these clusters apply, each with its `update.path`:
 /// "`ns:name` (path `./apps`)", each once (one of a base several clusters apply).
 pub(super) fn automations_of(cx: &Context, clusters: &[usize]) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::new();
     cx.workspace
         .index
         .of_kind(Kind::ImageUpdateAutomation)

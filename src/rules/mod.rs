@@ -2,7 +2,8 @@
 //! in Flux, an example, the fix), and the registry that runs them in order. Rules produce
 //! findings; severities, suppressions and positions are applied here; formats live in `report`.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use crate::config::Config;

@@ -1,8 +1,8 @@
 //! Rule `tag-filtered-out`; its documentation is `RULE.docs`. Also owns reading a marker's current
 //! tag and classifying it with the policy, shared with `tag-not-semver` and `tag-out-of-range`.
 
+use foldhash::HashSet;
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::objects::{FluxObject, Spec};

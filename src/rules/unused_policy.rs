@@ -1,6 +1,7 @@
 //! Rule `unused-policy`; its documentation is `RULE.docs`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
+use std::collections::BTreeMap;
 
 use super::{closest_policy, Context, Findings, Rule};
 use crate::flux::automation::uses_policy;

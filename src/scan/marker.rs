@@ -723,7 +723,7 @@ fn find_applied_beside(yaml: &YamlFile, markers: &mut [Marker], attachments: &[A
         return;
     }
     // A node has at most one marker Flux applies: its line comment, else its only head comment.
-    let applied: std::collections::HashMap<NodeId, &Setter> = markers
+    let applied: foldhash::HashMap<NodeId, &Setter> = markers
         .iter()
         .zip(attachments)
         .filter(|(marker, _)| !is_ignored(marker))

@@ -53,7 +53,7 @@ pub struct SourceIgnore {
 
 #[derive(Debug, Clone, Default)]
 struct Literals {
-    names: std::collections::HashSet<String>,
+    names: foldhash::HashSet<String>,
     suffixes: Vec<String>,
 }
 
