@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use memchr::{memchr, memmem};
+use memchr::memchr;
 
 use super::{Event, Located, Placement, Style};
 use crate::source::Span;
@@ -399,9 +399,9 @@ impl<'t> Reader<'t> {
             b'?' | b':' | b',' | b']' | b'}' | b'#' | b'&' | b'*' | b'!' | b'>' | b'%' | b'@'
             | b'`' => return None,
             _ => {
-                let plain_end = memmem::find(bytes, b" #").unwrap_or(rest.len());
+                let plain_end = find_pair(bytes, *b" #").unwrap_or(rest.len());
                 let plain = rest[..plain_end].trim_end_matches(' ');
-                if plain.ends_with(':') || memmem::find(plain.as_bytes(), b": ").is_some() {
+                if plain.ends_with(':') || find_pair(plain.as_bytes(), *b": ").is_some() {
                     return None;
                 }
                 self.plain(plain, at, line)
@@ -609,12 +609,25 @@ fn key_length(text: &str) -> Option<usize> {
                 return None;
             }
             let key = &text[..colon];
-            if key.ends_with(' ') || memmem::find(key.as_bytes(), b" #").is_some() {
+            if key.ends_with(' ') || find_pair(key.as_bytes(), *b" #").is_some() {
                 return None;
             }
             return Some(colon);
         }
         from = colon + 1;
+    }
+}
+
+/// Where the two bytes `pair` first follow each other in `bytes`. Searched by its byte that is
+/// not a space, which is rare in a line: `memmem` would build a searcher for every line.
+fn find_pair(bytes: &[u8], pair: [u8; 2]) -> Option<usize> {
+    let [first, second] = pair;
+    if first == b' ' {
+        memchr::memchr_iter(second, bytes)
+            .find(|&at| at > 0 && bytes[at - 1] == first)
+            .map(|at| at - 1)
+    } else {
+        memchr::memchr_iter(first, bytes).find(|&at| bytes.get(at + 1) == Some(&second))
     }
 }
 
@@ -878,6 +891,17 @@ mod tests {
         use proptest::prelude::*;
 
         use super::*;
+
+        proptest! {
+            #[test]
+            fn a_pair_is_found_where_memmem_finds_it(
+                bytes in prop::collection::vec(prop::sample::select(b" #:ab".to_vec()), 0..40),
+            ) {
+                for pair in [*b" #", *b": "] {
+                    prop_assert_eq!(find_pair(&bytes, pair), memchr::memmem::find(&bytes, &pair));
+                }
+            }
+        }
 
         /// Lines of block YAML and of what borders it, at any indentation.
         fn line() -> impl Strategy<Value = String> {
