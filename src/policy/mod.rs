@@ -34,7 +34,7 @@ pub mod version;
 
 pub use goregex::validate_go_regex;
 pub use numeric::parse_go_float;
-pub use range::validate_range;
+pub use range::{validate_range, Sides};
 pub use select::CompiledPolicy;
 pub use version::{compare_precedence, parse_tag_version};
 

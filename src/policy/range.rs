@@ -149,6 +149,181 @@ impl Range {
     }
 }
 
+/// Where the versions a range admits lie relative to one version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sides {
+    /// Some admitted version has lower precedence.
+    pub below: bool,
+    /// Some admitted version has higher precedence.
+    pub above: bool,
+}
+
+impl Range {
+    /// Whether the range admits any version below and any above `v` (SemVer precedence, build
+    /// ignored; prereleases count where a group admits them), decided exactly for every range
+    /// Masterminds accepts, not by probing a few versions.
+    ///
+    /// Why a finite set of candidates decides it: each comparator's verdict on a version
+    /// depends only on how the version compares with the comparator's own version and on
+    /// which release line it falls in (its major, its minor, its patch), so it is constant
+    /// between consecutive points of [`Comparator::boundaries`] (each point on its own),
+    /// save one family: a `!=` with a wildcard patch (`!=1.2`, `!=1.2-rc`) refuses every
+    /// `1.2.P` (with that prerelease) for every `P`. With `v` and the smallest version
+    /// (`0.0.0-0`) added to the points, a cell holding an admitted version above `v` (or
+    /// below it) holds one among: a point itself, the first of its successors that no `!=`
+    /// family refuses (each family refuses at most one of a chain of successors, so one more
+    /// successor than there are such comparators is enough), and the first release after
+    /// the point (a group without a prerelease comparator admits releases only). Every
+    /// candidate is then checked with [`Range::matches`], so a `true` is never a guess.
+    pub fn sides_of(&self, v: &semver::Version) -> Sides {
+        let at = Point::of(v);
+        let mut sides = Sides {
+            below: false,
+            above: false,
+        };
+        for candidate in self.candidates(&at) {
+            let side = compare_parts(candidate.parts(), at.parts());
+            let wanted = match side {
+                Ordering::Less => !sides.below,
+                Ordering::Greater => !sides.above,
+                Ordering::Equal => false,
+            };
+            if wanted && self.matches_point(&candidate) {
+                match side {
+                    Ordering::Less => sides.below = true,
+                    _ => sides.above = true,
+                }
+                if sides.below && sides.above {
+                    break;
+                }
+            }
+        }
+        sides
+    }
+
+    fn matches_point(&self, point: &Point) -> bool {
+        let v = point.as_parts();
+        self.groups.iter().any(|g| {
+            g.comparators
+                .iter()
+                .all(|c| c.check(&v, g.include_prerelease))
+        })
+    }
+
+    /// The versions that decide [`Range::sides_of`] for `at` (see there).
+    fn candidates(&self, at: &Point) -> Vec<Point> {
+        let comparators = || self.groups.iter().flat_map(|g| &g.comparators);
+        let families = comparators()
+            .filter(|c| c.op == Op::NotEqual && c.patch_dirty)
+            .count();
+        let mut bases = vec![Point::least(), at.clone()];
+        bases.extend(comparators().flat_map(Comparator::boundaries));
+        bases.sort_by(|a, b| compare_parts(a.parts(), b.parts()));
+        bases.dedup_by(|a, b| compare_parts(a.parts(), b.parts()) == Ordering::Equal);
+        let mut candidates = Vec::with_capacity(bases.len() * (families + 3));
+        for base in bases {
+            if let Some(release) = base.next_release() {
+                candidates.push(release);
+            }
+            let mut next = base.next();
+            candidates.push(base);
+            for _ in 0..=families {
+                let Some(point) = next else { break };
+                next = point.next();
+                candidates.push(point);
+            }
+        }
+        candidates
+    }
+}
+
+/// A version as ranges see it: the numbers and the prerelease (no build).
+#[derive(Debug, Clone)]
+struct Point {
+    major: u64,
+    minor: u64,
+    patch: u64,
+    pre: String,
+}
+
+impl Point {
+    fn of(v: &semver::Version) -> Point {
+        Point {
+            major: v.major,
+            minor: v.minor,
+            patch: v.patch,
+            pre: v.pre.as_str().to_string(),
+        }
+    }
+
+    /// `major.minor.patch-0`, the first version of a release line (`0` is the least
+    /// prerelease: numeric identifiers sort first, and a shorter list first).
+    fn first_of(major: u64, minor: u64, patch: u64) -> Point {
+        Point {
+            major,
+            minor,
+            patch,
+            pre: "0".to_string(),
+        }
+    }
+
+    /// `0.0.0-0`, the least version.
+    fn least() -> Point {
+        Point::first_of(0, 0, 0)
+    }
+
+    fn parts(&self) -> (u64, u64, u64, &str) {
+        (self.major, self.minor, self.patch, self.pre.as_str())
+    }
+
+    fn as_parts(&self) -> Parts<'_> {
+        Parts {
+            major: self.major,
+            minor: self.minor,
+            patch: self.patch,
+            pre: &self.pre,
+        }
+    }
+
+    /// The release line after this one: the next patch, else minor, else major.
+    fn next_line(&self) -> Option<(u64, u64, u64)> {
+        if let Some(patch) = self.patch.checked_add(1) {
+            return Some((self.major, self.minor, patch));
+        }
+        if let Some(minor) = self.minor.checked_add(1) {
+            return Some((self.major, minor, 0));
+        }
+        Some((self.major.checked_add(1)?, 0, 0))
+    }
+
+    /// The least version above this one: `-rc.1` → `-rc.1.0`, a release → the next line's `-0`.
+    fn next(&self) -> Option<Point> {
+        if self.pre.is_empty() {
+            let (major, minor, patch) = self.next_line()?;
+            return Some(Point::first_of(major, minor, patch));
+        }
+        Some(Point {
+            pre: format!("{}.0", self.pre),
+            ..self.clone()
+        })
+    }
+
+    /// The least release above this one.
+    fn next_release(&self) -> Option<Point> {
+        let (major, minor, patch) = if self.pre.is_empty() {
+            self.next_line()?
+        } else {
+            (self.major, self.minor, self.patch)
+        };
+        Some(Point {
+            major,
+            minor,
+            patch,
+            pre: String::new(),
+        })
+    }
+}
+
 /// `validate_range`: `Err(reason)` where Masterminds rejects the range.
 pub fn validate_range(range: &str) -> Result<(), String> {
     Range::parse(range).map(|_| ())
@@ -280,6 +455,37 @@ struct Parts<'a> {
 }
 
 impl Comparator {
+    /// The points between which [`Comparator::check`] cannot change its verdict (but for a
+    /// `!=` with a wildcard patch, see [`Range::sides_of`]): its own version, and the first
+    /// version of each release line whose number it compares with: its major and the next,
+    /// its minor and the next, its patch and the next, and `0.1.0` and `1.0.0` (where `^0.x`
+    /// stops).
+    fn boundaries(&self) -> impl Iterator<Item = Point> {
+        let (major, minor, patch) = (self.major, self.minor, self.patch);
+        let own = Point {
+            major,
+            minor,
+            patch,
+            pre: self.pre.clone(),
+        };
+        let lines = [
+            Some((major, 0, 0)),
+            major.checked_add(1).map(|next| (next, 0, 0)),
+            Some((major, minor, 0)),
+            minor.checked_add(1).map(|next| (major, next, 0)),
+            Some((major, minor, patch)),
+            patch.checked_add(1).map(|next| (major, minor, next)),
+            Some((0, 1, 0)),
+            Some((1, 0, 0)),
+        ];
+        std::iter::once(own).chain(
+            lines
+                .into_iter()
+                .flatten()
+                .map(|(major, minor, patch)| Point::first_of(major, minor, patch)),
+        )
+    }
+
     fn cmp(&self, v: &Parts<'_>) -> Ordering {
         compare_parts(
             (v.major, v.minor, v.patch, v.pre),
@@ -398,7 +604,7 @@ impl Comparator {
 
 #[cfg(test)]
 mod tests {
-    use super::super::version::parse_tag_version;
+    use super::super::version::{compare_precedence, parse_tag_version};
     use super::*;
 
     fn admits(range: &str, tag: &str) -> bool {
@@ -417,6 +623,185 @@ mod tests {
                 assert!(!admits(range, t), "{range:?} should refuse {t}");
             }
         }
+    }
+
+    fn sides(range: &str, tag: &str) -> (bool, bool) {
+        let r = Range::parse(range).unwrap_or_else(|e| panic!("{range:?} should parse: {e}"));
+        let v = parse_tag_version(tag).unwrap_or_else(|| panic!("{tag} is a strict tag"));
+        let sides = r.sides_of(&v);
+        (sides.below, sides.above)
+    }
+
+    /// Each row: range, tag, whether the range admits a version below it, and one above it.
+    #[test]
+    fn sides_of_a_tag_outside_the_range() {
+        for (range, tag, below, above) in [
+            // Far below the range, whatever its form (the probe of the next patch, minor and
+            // major found nothing in range and called these downgrades).
+            ("6.2.x", "5.0.3", false, true),
+            ("1.16.x", "1.14.5", false, true),
+            ("~6.2", "5.0.3", false, true),
+            ("^6.2.0", "5.0.3", false, true),
+            ("6.2.*", "5.0.3", false, true),
+            (">=6.2.0 <6.3.0", "5.0.3", false, true),
+            (">=6.2.0", "5.0.3", false, true),
+            ("6.x", "5.0.3", false, true),
+            ("~1.4", "0.9.0", false, true),
+            ("= 1.25.3", "1.0.0", false, true),
+            (">= 1.2.3 < 2.0 || => 3.0 < 4", "0.1.0", false, true),
+            ("1.2 - 1.4.5", "1.1.9", false, true),
+            // Only prereleases above: `>=2.0.0-0 <2.0.0` admits `2.0.0-rc.1`.
+            (">=2.0.0-0 <2.0.0", "1.9.0", false, true),
+            (">1.2.3-rc.1 <1.2.3", "1.2.3-rc.1", false, true),
+            // Above the range: a real downgrade.
+            ("= 1.25.3", "1.25.5", true, false),
+            ("5.x.x", "6.3.0", true, false),
+            ("~1.4", "2.1.0", true, false),
+            ("<2.0.0", "2.0.0", true, false),
+            ("6.2.x", "6.3.0", true, false),
+            ("^0.2.3", "0.3.0", true, false),
+            ("^0.0.3", "0.0.4", true, false),
+            ("<=1.1", "1.2.0", true, false),
+            (">1.1 <2", "2.0.0", true, false),
+            // Both: a gap, or a prerelease of a version in range.
+            ("<1.0.0 || >=3.0.0", "2.0.0", true, true),
+            ("~1.4", "1.4.2-rc.1", true, true),
+            ("!=1.2.3", "1.2.3", true, true),
+            ("!=1.x", "1.5.0", true, true),
+            // `!=` with a wildcard patch refuses every patch of its line, and with a
+            // prerelease only those prereleases: the next admitted version is further on.
+            (">=1.2.0-0 <1.3.0 !=1.2-alpha", "1.2.0-alpha", true, true),
+            (
+                ">=1.2.0-alpha <1.2.0-alpha.0.0 !=1.2-alpha !=1.2-alpha.0",
+                "1.1.0",
+                false,
+                false,
+            ),
+            (
+                ">=1.2.0-alpha <1.2.0-alpha.0.1 !=1.2-alpha !=1.2-alpha.0",
+                "1.2.0-alpha",
+                false,
+                true,
+            ),
+            (
+                ">=1.2.0-alpha <1.2.0-alpha.0.1 !=1.2-alpha !=1.2-alpha.0",
+                "1.1.0",
+                false,
+                true,
+            ),
+            (">=1.2.0 <1.3.0 !=1.2.x", "1.1.0", false, false),
+            (">=1.2.0-0 <1.3.0 !=1.2.x", "1.1.0", false, true),
+            // Nothing at all: the comparators exclude each other.
+            (">2.0.0 <1.0.0", "1.5.0", false, false),
+            ("<0.0.0", "1.0.0", false, false),
+            // The largest numbers Masterminds reads.
+            (">=18446744073709551615.0.0", "1.0.0", false, true),
+            (
+                "<18446744073709551615.18446744073709551615.18446744073709551615",
+                "18446744073709551615.18446744073709551615.18446744073709551615",
+                true,
+                false,
+            ),
+            (
+                ">18446744073709551615.18446744073709551615.18446744073709551615",
+                "1.0.0",
+                false,
+                false,
+            ),
+        ] {
+            assert_eq!(sides(range, tag), (below, above), "{range:?} vs {tag}");
+        }
+    }
+
+    /// `sides_of` against brute force: random ranges whose numbers are at most 3, tags whose
+    /// numbers are at most 3, and every version of a grid up to 5 with the prereleases the
+    /// successors of the tags and of the ranges' own prereleases reach. Comparators then change their verdict only at numbers up to 4, so
+    /// every admitted version has one in the grid on the same side of the tag: both must
+    /// agree.
+    #[test]
+    fn sides_of_agrees_with_brute_force() {
+        const PRES: [&str; 10] = [
+            "",
+            "0",
+            "0.0",
+            "0.0.0",
+            "alpha",
+            "alpha.0",
+            "alpha.0.0",
+            "beta",
+            "rc.1",
+            "rc.1.0",
+        ];
+        // Tags whose successor (`-x` → `-x.0`) the grid holds.
+        const TAG_PRES: [&str; 7] = ["", "0", "0.0", "alpha", "alpha.0", "beta", "rc.1"];
+        let mut grid = Vec::new();
+        for major in 0..=5 {
+            for minor in 0..=5 {
+                for patch in 0..=5 {
+                    for pre in PRES {
+                        let mut v = semver::Version::new(major, minor, patch);
+                        v.pre = semver::Prerelease::new(pre).unwrap();
+                        grid.push(v);
+                    }
+                }
+            }
+        }
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((seed >> 33) as usize) % n
+        };
+        const OPS: [&str; 11] = ["", "=", "!=", ">", "<", ">=", "<=", "~", "^", "!=", "!="];
+        const PARTS: [&str; 5] = ["0", "1", "2", "3", "x"];
+        const RANGE_PRES: [&str; 5] = ["", "", "", "-alpha", "-0"];
+        let mut checked = 0;
+        for _ in 0..600 {
+            let groups = 1 + next(2);
+            let text = (0..groups)
+                .map(|_| {
+                    (0..1 + next(3))
+                        .map(|_| {
+                            let depth = 1 + next(3);
+                            let numbers: Vec<&str> = (0..depth).map(|_| PARTS[next(5)]).collect();
+                            format!(
+                                "{}{}{}",
+                                OPS[next(11)],
+                                numbers.join("."),
+                                RANGE_PRES[next(5)]
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect::<Vec<_>>()
+                .join(" || ");
+            let Ok(range) = Range::parse(&text) else {
+                continue;
+            };
+            let admitted: Vec<&semver::Version> =
+                grid.iter().filter(|w| range.matches(w)).collect();
+            let tags = grid.iter().filter(|v| {
+                v.major <= 3 && v.minor <= 3 && v.patch <= 3 && TAG_PRES.contains(&v.pre.as_str())
+            });
+            for v in tags.step_by(5) {
+                let found = range.sides_of(v);
+                let below = admitted
+                    .iter()
+                    .any(|w| compare_precedence(w, v) == Ordering::Less);
+                let above = admitted
+                    .iter()
+                    .any(|w| compare_precedence(w, v) == Ordering::Greater);
+                assert_eq!(
+                    (found.below, found.above),
+                    (below, above),
+                    "{text:?} vs {v}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 30_000, "{checked}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::cmp::Ordering;
 use super::extract::Template;
 use super::goregex::{group_names, GoRegex};
 use super::numeric::parse_go_float;
-use super::range::Range;
+use super::range::{Range, Sides};
 use super::version::{compare_precedence, parse_tag_version};
 use super::{
     CandidateReport, Choice, Evaluation, Order, Outcome, PolicyError, PolicySpec, DEFAULT_EXCLUSION,
@@ -180,19 +180,22 @@ impl CompiledPolicy {
             .map(Cow::into_owned)
     }
 
-    /// Whether the policy's order puts `a` above `b`, compared on their values (filter and
-    /// extract applied) whether or not the exclusion list or a semver range admits them: what
-    /// makes writing `b` over `a` a downgrade. `false` when either has no value the policy can
-    /// order (filtered out, not SemVer, not a number).
-    /// For a semver policy, whether its range admits a version above `value` (extract
-    /// applied): the release of a prerelease, or the next patch, minor or major. When it does,
-    /// Flux replacing an out-of-range value is an upgrade; when it does not, every version in
-    /// range is lower and the value would be downgraded. `None` for other policies or a value
-    /// that is not SemVer.
-    pub fn range_admits_above(&self, value: &str) -> Option<bool> {
+    /// For a semver policy, where the versions its range admits lie relative to `value`
+    /// (extract applied), exactly (see [`Range::sides_of`]): only above it, Flux replacing the
+    /// value is an upgrade; only below, a downgrade; neither, the range admits nothing. `None`
+    /// for other policies or a value that is not SemVer.
+    pub fn range_sides(&self, value: &str) -> Option<Sides> {
         let mut locations = self.locations();
         let v = parse_tag_version(&self.value_of(value, &mut locations)?)?;
-        self.admits_above(&v)
+        self.sides(&v)
+    }
+
+    /// For a semver policy, whether its range admits a version above `value` (extract
+    /// applied): when it does, Flux replacing an out-of-range value moves it up; when it does
+    /// not, every version in range is lower and the value would be downgraded. `None` for
+    /// other policies or a value that is not SemVer.
+    pub fn range_admits_above(&self, value: &str) -> Option<bool> {
+        self.range_sides(value).map(|sides| sides.above)
     }
 
     /// For a value Flux skips because it lacks its minor or patch (`1.25`, `v2`), whether the
@@ -209,27 +212,20 @@ impl CompiledPolicy {
         }
         let padded = parts.iter().chain(&["0", "0"]).take(3).copied();
         let v = parse_tag_version(&padded.collect::<Vec<_>>().join("."))?;
-        self.admits_above(&v)
+        self.sides(&v).map(|sides| sides.above)
     }
 
-    fn admits_above(&self, v: &semver::Version) -> Option<bool> {
+    fn sides(&self, v: &semver::Version) -> Option<Sides> {
         let Compiled::Semver(range) = &self.choice else {
             return None;
         };
-        let release = semver::Version::new(v.major, v.minor, v.patch);
-        let candidates = [
-            release.clone(),
-            semver::Version::new(v.major, v.minor, v.patch.saturating_add(1)),
-            semver::Version::new(v.major, v.minor.saturating_add(1), 0),
-            semver::Version::new(v.major.saturating_add(1), 0, 0),
-        ];
-        Some(
-            candidates
-                .iter()
-                .any(|c| compare_precedence(c, v) == Ordering::Greater && range.matches(c)),
-        )
+        Some(range.sides_of(v))
     }
 
+    /// Whether the policy's order puts `a` above `b`, compared on their values (filter and
+    /// extract applied) whether or not the exclusion list or a semver range admits them: what
+    /// makes writing `b` over `a` a downgrade. `false` when either has no value the policy can
+    /// order (filtered out, not SemVer, not a number).
     pub fn ranks_above(&self, a: &str, b: &str) -> bool {
         let mut locations = self.locations();
         let a = self.value_of(a, &mut locations);
@@ -989,10 +985,44 @@ mod tests {
         assert_eq!(p.range_admits_above("2.1.0"), Some(false));
         assert_eq!(p.range_admits_above("1.4.2-rc.1"), Some(true));
         assert_eq!(p.range_admits_above("1.3.9"), Some(true));
-        assert_eq!(p.range_admits_above("v0.9.0"), Some(false));
+        // Far below: every version in range is higher (the probe of the next patch, minor
+        // and major missed `~1.4` from 0.9.0, and `6.2.x` from 5.0.3).
+        assert_eq!(p.range_admits_above("v0.9.0"), Some(true));
+        for range in [
+            "6.2.x",
+            "~6.2",
+            "^6.2.0",
+            "6.2.*",
+            ">=6.2.0 <6.3.0",
+            ">=6.2.0",
+        ] {
+            let p = compile(&semver_spec(range));
+            assert_eq!(
+                p.range_sides("5.0.3"),
+                Some(Sides {
+                    below: false,
+                    above: true
+                }),
+                "{range}"
+            );
+        }
+        let pinned = compile(&semver_spec("= 1.25.3"));
+        assert_eq!(pinned.range_admits_above("1.25.5"), Some(false));
+        assert_eq!(
+            compile(&semver_spec("5.x.x")).range_admits_above("6.3.0"),
+            Some(false)
+        );
         let from_one = compile(&semver_spec(">=1.0.0"));
         assert_eq!(from_one.range_admits_above("v0.9.0"), Some(true));
         assert_eq!(from_one.range_admits_above("latest"), None);
+        // With `extract`, the extracted value is placed.
+        let extracted = compile(&filtered(semver_spec("6.2.x"), r"^main-(?P<v>.*)$", "$v"));
+        assert_eq!(extracted.range_admits_above("main-5.0.3"), Some(true));
+        assert_eq!(extracted.range_admits_above("main-7.0.0"), Some(false));
+        assert_eq!(
+            compile(&semver_spec("6.2.x")).partial_version_admits_above("5.0"),
+            Some(true)
+        );
         let numerical = compile(&spec(Choice::Numerical { order: Order::Asc }));
         assert_eq!(numerical.range_admits_above("1.0.0"), None);
     }

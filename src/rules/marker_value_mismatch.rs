@@ -1,8 +1,9 @@
 //! Rule `marker-value-mismatch`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
+use crate::flux::image::ImageRef;
 use crate::report::Severity;
-use crate::scan::marker::{shape_mismatch, ShapeMismatch};
+use crate::scan::marker::{shape_mismatch, SetterKind, ShapeMismatch};
 
 pub static RULE: Rule = Rule {
     id: "marker-value-mismatch",
@@ -14,13 +15,18 @@ A value whose shape does not fit its marker: a `:tag` marker on a value holding 
 `sha256:` digest, a full marker on text that is not an image reference, such as a version
 (`version: 0.1.8` of a Helm chart or a Giant Swarm App: Flux would write `registry/name:tag`
 there; use `:tag`). A full marker on an untagged image is a warning: Flux adds the tag, but until
-then the value means `latest`.
+then the value means `latest`. So is a full marker on a valid image name whose tag or digest is
+malformed (`ghcr.io/org/app:latest@sha-c99c…`, `app:1.0+build`): the value is the image
+reference the marker replaces, and the automation overwrites it with a valid one; until it runs,
+nothing can pull the image. Other text under a full marker (`KEY=value`, a command line, a
+`${TAG}` that `postBuild` substitutes) stays an error: Flux would destroy it.
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
 warning at most: no automation ever writes that value.
 
 ## Why it matters in Flux
-Flux replaces the whole scalar with the new value, without looking at the old one: a `:tag`
+Flux replaces the whole scalar with the new value, without looking at the old one
+(image-automation-controller's setter filter validates nothing it overwrites): a `:tag`
 marker on `image: ghcr.io/org/app:1.0` turns the line into `image: 1.1`, and a marker on
 `- APP_VERSION=1.0` becomes `- 1.1` (fluxcd/image-automation-controller#96).
 
@@ -45,6 +51,20 @@ fn check(cx: &Context, out: &mut Findings) {
         };
         let text = value.value.as_str();
         let setter = &site.marker.setter_text;
+        if let ShapeMismatch::NotAnImage(reason) = &mismatch {
+            if site.marker.setter.kind == SetterKind::Image && malformed_reference(text) {
+                out.push_with_severity(
+                    &RULE,
+                    Severity::Warning,
+                    site.file_index,
+                    value.span,
+                    format!("`{text}` is not a valid image reference: {reason}; the full marker `{setter}` replaces the whole value, so the automation's next run writes a valid one, but until then the image cannot be pulled"),
+                    "write a valid reference (`name:tag`, or `name:tag@sha256:` and 64 hex digits); Flux keeps it up to date".to_string(),
+                );
+                out.at_most(cx.value_ceiling(&site));
+                continue;
+            }
+        }
         let (message, help): (String, String) = match &mismatch {
             ShapeMismatch::TagOnImage => (
                 format!("`{text}` looks like an image reference, but the `:tag` marker `{setter}` replaces the whole value with a bare tag"),
@@ -91,6 +111,76 @@ fn check(cx: &Context, out: &mut Findings) {
         out.at_most(cx.value_ceiling(&site));
         if mismatch.is_destructive() {
             out.block(&site);
+        }
+    }
+}
+
+/// A value that is an image reference with a malformed tag or digest: a valid image name, then
+/// `:tag` and/or `@digest` made only of the characters tags, digests and versions use
+/// (`app:latest@sha-c99c…`, `app:1.0+build`, `app@sha256:ABC…`). The full marker replaces such
+/// a value with the reference Flux picks, which is what the field is for. Text that is no
+/// reference at all (`KEY=value`, `--image=…`, a command line, `${TAG}`, an upper-case or empty
+/// name) is not matched: Flux would destroy it.
+fn malformed_reference(text: &str) -> bool {
+    let (rest, digest) = match text.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (text, None),
+    };
+    // As `ImageRef::parse` splits: the tag follows the last `:` unless a `/` does (a port).
+    let (name, tag) = match rest.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
+        _ => (rest, None),
+    };
+    let reference_text = |part: &str| {
+        part.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b':'))
+    };
+    // A registry host, a port and a lower-case repository path (which `ImageRef::parse` checks).
+    let name_text = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':'));
+    (tag.is_some() || digest.is_some())
+        && tag.is_none_or(reference_text)
+        && digest.is_none_or(reference_text)
+        && name_text
+        && ImageRef::parse(name).is_ok_and(|image| image.tag.is_none() && image.digest.is_none())
+        && ImageRef::parse(text).is_err()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::malformed_reference;
+
+    #[test]
+    fn a_valid_name_with_a_malformed_tag_or_digest_is_a_reference() {
+        for text in [
+            "ghcr.io/ethanreedt/animal-wiki-taxonomy-explorer-backend:latest@sha-c99c115e1055d74b65fa694110a4103e748651ff",
+            "ghcr.io/org/app@sha-c99c115e",
+            "ghcr.io/org/app:1.0+build.5",
+            "ghcr.io/org/app:",
+            "localhost:5000/org/app:1.0@sha256:ABCDEF",
+            "nginx:1.25@sha256:abc",
+        ] {
+            assert!(malformed_reference(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn other_text_is_not() {
+        for text in [
+            "APP_IMAGE=ghcr.io/org/app:1.0",
+            "--image=ghcr.io/org/app:1.0",
+            "ghcr.io/org/app:1.0 --debug",
+            "ghcr.io/org/app:${TAG}",
+            "ghcr.io/org/app:{{ .Values.tag }}",
+            "ghcr.io/org/app:1.0,ghcr.io/org/db:2.0",
+            "ghcr.io/Org/App:1.0@sha-1",
+            ":1.0@sha-1",
+            "https://ghcr.io/org/app:1.0@sha-1",
+            "ghcr.io/org/app",
+            "ghcr.io/org/app:1.0",
+        ] {
+            assert!(!malformed_reference(text), "{text}");
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::tag_filtered_out::current_tags;
 use super::{Context, Findings, Rule};
 use crate::flux::objects::{ChoiceKind, Spec};
-use crate::policy::Outcome;
+use crate::policy::{Outcome, Sides};
 use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
@@ -15,14 +15,20 @@ A marker whose current tag is strict SemVer and passes the filter, but lies outs
 policy's `semver.range`, including a prerelease under a range without a prerelease comparator
 (`>=1.0.0` never admits `1.2.0-rc.1`; `>=1.0.0-0` does).
 
-An error when the range admits nothing above the tag (Flux would downgrade it); a warning when
-it does (a tag below the range, or a prerelease of a version in it: the automation's next run
-moves it up), and on a marker that no ImageUpdateAutomation applies (see
-`marker-outside-automation`), since no automation ever writes that value.
+An error when the tag is above the range: every version the range admits is lower, so Flux
+would downgrade it. A warning when the tag is below the range (every version in it is higher:
+the automation's next run moves the value up), or in a gap of it or a prerelease of a version in
+it (an upgrade once the registry holds a tag in range above it), and on a marker that no
+ImageUpdateAutomation applies (see `marker-outside-automation`), since no automation ever writes
+that value. Which side the tag is on is decided exactly from the range's comparators, whatever
+their form (`6.2.x`, `~6.2`, `^6.2.0`, `>=6.2.0`, `<1.0.0 || >=3.0.0`). A range that admits no
+version at all (`>2.0.0 <1.0.0`) stays an error: the policy never selects a tag.
 
 ## Why it matters in Flux
-Flux writes the policy's pick whenever it differs from the value, without an "only upgrade"
-check: a tag above the range is silently downgraded to the newest tag inside it.
+Flux writes the policy's pick, the newest tag in range, whenever it differs from the value,
+without an "only upgrade" check (image-reflector-controller's semver policy never looks at the
+value): a tag above the range is silently downgraded to the newest tag inside it, and a tag
+below it is upgraded into it.
 
 ## Example
 ```yaml
@@ -51,34 +57,65 @@ fn check(cx: &Context, out: &mut Findings) {
                 }),
             _ => (String::new(), String::new()),
         };
-        // Below the range (or a prerelease of a version in it), the automation's next run
-        // moves the value up to the range: nothing fails. Above it, every version in range is
-        // lower and Flux silently downgrades.
-        let upgraded = cx
+        // Flux writes the newest tag in range whatever the value holds (no "only upgrade"
+        // check). Below the range every version in it is higher: the automation's next run
+        // moves the value up, and nothing fails. Above it every version in range is lower:
+        // Flux silently downgrades. Both (a gap, or a prerelease of a version in range): an
+        // upgrade once the registry holds a tag in range above the value.
+        let sides = cx
             .compiled(current.policy)
-            .and_then(|compiled| compiled.range_admits_above(&current.tag))
-            .unwrap_or(false);
+            .and_then(|compiled| compiled.range_sides(&current.tag));
         let value = current.extracted.as_deref().unwrap_or(&current.tag);
         let prerelease_hint = if value.contains('-') && !range.contains('-') {
             " (a prerelease passes only a range that names a prerelease, e.g. `>=1.0.0-0`)"
         } else {
             ""
         };
+        let (place, outcome, help, upgraded) = match sides {
+            Some(Sides {
+                below: false,
+                above: true,
+            }) => (
+                "below",
+                "Flux will replace it with the newest tag in range, which is higher: an upgrade",
+                "the automation's next run writes the newest tag in range; write a tag inside the range to show what will run, or widen the range to keep this one",
+                true,
+            ),
+            Some(Sides {
+                below: true,
+                above: true,
+            }) => (
+                "outside",
+                "Flux would replace it with the newest tag in range, an upgrade once one above it exists",
+                "widen the range or pin a tag inside it",
+                true,
+            ),
+            Some(Sides {
+                below: false,
+                above: false,
+            }) => (
+                "outside",
+                "the range admits no version at all, so the policy never selects a tag (Flux: \"unable to determine latest version from provided list\")",
+                "fix the range: its comparators exclude each other",
+                false,
+            ),
+            _ => (
+                "above",
+                "Flux would replace it with the newest tag in range, which is lower: a silent downgrade",
+                "widen the range or pin a tag inside it",
+                false,
+            ),
+        };
         out.push(
             &RULE,
             current.file,
             current.span,
             format!(
-                "tag `{}` is outside range `{range}`{set_by} of policy `{}`{prerelease_hint}; Flux would replace it with the newest tag in range, {}",
+                "tag `{}` is {place} range `{range}`{set_by} of policy `{}`{prerelease_hint}; {outcome}",
                 current.tag,
                 current.policy.key(),
-                if upgraded {
-                    "an upgrade"
-                } else {
-                    "which is lower: a silent downgrade"
-                }
             ),
-            "widen the range or pin a tag inside it".to_string(),
+            help.to_string(),
         );
         out.at_most(current.ceiling);
         if upgraded {

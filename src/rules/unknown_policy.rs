@@ -62,12 +62,7 @@ fn check(cx: &Context, out: &mut Findings) {
     let some_file_unread = cx.workspace.files.iter().any(|file| {
         matches!(&file.yaml, Err(error) if error.kind == crate::scan::yaml::YamlErrorKind::NotRead)
     });
-    let defines_no_policy = known.is_empty()
-        && !cx
-            .workspace
-            .files
-            .iter()
-            .any(|file| file.source.text.contains("kind: ImagePolicy"));
+    let defines_no_policy = known.is_empty() && !writes_a_policy(cx);
     for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
         if is_unresolved(&policy.namespace) || is_unresolved(&policy.name) {
@@ -204,6 +199,23 @@ fn check(cx: &Context, out: &mut Findings) {
             help,
         );
     }
+}
+
+/// Whether a file of the repository, applied or not, holds an ImagePolicy object: a document
+/// whose own `kind` is ImagePolicy in the Flux image API. The ImagePolicy CRD of the Flux install
+/// manifests (`spec.names.kind: ImagePolicy` in gotk-components.yaml) is no such object, nor is
+/// another API's kind of that name. A file whose YAML could not be parsed may hold one when it
+/// names the image API (`yaml-syntax` reports it).
+fn writes_a_policy(cx: &Context) -> bool {
+    cx.workspace.files.iter().any(|file| match &file.yaml {
+        Ok(yaml) => yaml.documents.iter().any(|&document| {
+            yaml.path_str(document, &["kind"]) == Some("ImagePolicy")
+                && yaml
+                    .path_str(document, &["apiVersion"])
+                    .is_some_and(crate::flux::objects::is_image_api)
+        }),
+        Err(_) => file.mentions_image_api,
+    })
 }
 
 /// What to say of a marker whose policy no file of its clusters defines, and what to do.
@@ -520,6 +532,59 @@ mod tests {
     fn a_cluster_that_applies_no_automation_keeps_the_error() {
         // An automation may run from outside the repository, over any path.
         let found = unknown_policy(None, true, true);
+        assert_eq!(found[0].severity, Severity::Error, "{found:?}");
+    }
+
+    /// The `unknown-policy` diagnostics of a cluster applying a marked deployment and `other`.
+    fn beside_bootstrap(other: &[(&str, &str)]) -> Vec<Diagnostic> {
+        let mut files = vec![
+            ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
+            (
+                "clusters/c/flux-system/kustomization.yaml",
+                "resources:\n  - gotk-components.yaml\n  - gotk-sync.yaml\n",
+            ),
+            ("clusters/c/apps/deployment.yaml", MARKED),
+        ];
+        files.extend_from_slice(other);
+        let (_dir, workspace) = workspace_of(&files);
+        let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+        diagnostics
+            .into_iter()
+            .filter(|d| d.rule == "unknown-policy")
+            .collect()
+    }
+
+    const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: imagepolicies.image.toolkit.fluxcd.io\nspec:\n  group: image.toolkit.fluxcd.io\n  names:\n    kind: ImagePolicy\n    plural: imagepolicies\n  scope: Namespaced\n";
+
+    #[test]
+    fn the_image_policy_crd_of_the_flux_install_is_no_policy() {
+        // rayanebel/fluxv2-test: image objects made in the cluster, the CRD in gotk-components.
+        let found = one_warning(beside_bootstrap(&[(
+            "clusters/c/flux-system/gotk-components.yaml",
+            CRD,
+        )]));
+        says(&found.message, &["this repository defines no ImagePolicy"]);
+        // Nor is another API's kind of that name.
+        let openshift = POLICY.replace("image.toolkit.fluxcd.io/v1", "config.openshift.io/v1");
+        one_warning(beside_bootstrap(&[
+            ("clusters/c/flux-system/gotk-components.yaml", CRD),
+            ("clusters/c/openshift.yaml", &openshift),
+        ]));
+    }
+
+    #[test]
+    fn a_policy_object_anywhere_in_the_repository_keeps_the_error() {
+        // Another policy, in a file no cluster applies: the repository does define policies.
+        let other = POLICY.replace("off", "other");
+        let found = beside_bootstrap(&[
+            ("clusters/c/flux-system/gotk-components.yaml", CRD),
+            ("archive/policy.yaml", &other),
+        ]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].severity, Severity::Error, "{found:?}");
+        // A file of the image API that does not parse may hold one.
+        let broken = format!("{POLICY}  bad: [\n").replace("off", "other");
+        let found = beside_bootstrap(&[("archive/policy.yaml", &broken)]);
         assert_eq!(found[0].severity, Severity::Error, "{found:?}");
     }
 }
