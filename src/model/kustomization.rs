@@ -43,6 +43,36 @@ pub struct LabelSet {
     pub origin: Origin,
 }
 
+/// What a generator does with an object of its identity that the build already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Behavior {
+    /// Adds a new object; one with its identity already there is kustomize's error. Also what an
+    /// unknown `behavior` means to kustomize.
+    #[default]
+    Create,
+    Merge,
+    Replace,
+}
+
+/// A `configMapGenerator` or `secretGenerator` entry: the object it makes, as far as identity
+/// checks and selectors read one. Its data is not read.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    /// `ConfigMap` or `Secret`.
+    pub kind: &'static str,
+    pub name: Option<Text>,
+    /// The entry's own `namespace`; the kustomization's `namespace` still overrides it later.
+    pub namespace: Option<Text>,
+    pub behavior: Behavior,
+    /// `generatorOptions`, then the entry's `options` over them.
+    pub labels: Vec<(String, String)>,
+    pub annotations: Vec<(String, String)>,
+    /// Files it reads: kustomize fails when one is missing.
+    pub files: Vec<Text>,
+    /// The whole entry.
+    pub origin: Origin,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Kustomization {
     /// The folder, repository-relative (`""` at the root).
@@ -62,8 +92,9 @@ pub struct Kustomization {
     pub patches_strategic_merge: Vec<Patch>,
     pub patches: Vec<Patch>,
     pub patches_json6902: Vec<Patch>,
-    /// Files that generators read: kustomize fails when one is missing.
-    pub generator_files: Vec<Text>,
+    /// `configMapGenerator` entries, then `secretGenerator` entries: kustomize runs them in
+    /// that order.
+    pub generators: Vec<Generator>,
     /// Fields this model does not follow (`replacements`, `vars`, plugins, `helmCharts`, ...).
     pub unmodelled: Vec<Text>,
 }
@@ -137,6 +168,7 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
         file,
         ..Kustomization::default()
     };
+    let mut options = None;
     for entry in root.entries() {
         let Some(key) = field_name(&entry.key) else {
             return Err(invalid(
@@ -186,31 +218,94 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
             }
             "patches" => k.patches = patch_entries(value),
             "patchesJson6902" => k.patches_json6902 = patch_entries(value),
-            "configMapGenerator" | "secretGenerator" => {
-                for generator in value.items() {
-                    for field in ["files", "envs"] {
-                        k.generator_files.extend(
-                            generator
-                                .get(field)
-                                .into_iter()
-                                .flat_map(strings)
-                                .map(|mut file| {
-                                    // `key=path` names the key; the file is after `=`.
-                                    if let Some((_, path)) = file.value.split_once('=') {
-                                        file.value = path.to_string();
-                                    }
-                                    file
-                                }),
-                        );
-                    }
-                    k.generator_files
-                        .extend(generator.get("env").and_then(text));
-                }
-            }
+            "configMapGenerator" => k.generators.extend(
+                value
+                    .items()
+                    .iter()
+                    .map(|entry| generator("ConfigMap", entry)),
+            ),
+            "secretGenerator" => k
+                .generators
+                .extend(value.items().iter().map(|entry| generator("Secret", entry))),
+            "generatorOptions" => options = Some(value),
             _ => {}
         }
     }
+    // The kustomization-wide options may come after the entries they apply to.
+    if let Some(options) = options {
+        let (labels, annotations) = option_maps(options);
+        for generator in &mut k.generators {
+            generator.labels = overridden(labels.clone(), &generator.labels);
+            generator.annotations = overridden(annotations.clone(), &generator.annotations);
+        }
+    }
+    k.generators
+        .sort_by_key(|generator| generator.kind != "ConfigMap");
     Ok(k)
+}
+
+fn generator(kind: &'static str, entry: &Node) -> Generator {
+    let mut files = Vec::new();
+    for field in ["files", "envs"] {
+        files.extend(
+            entry
+                .get(field)
+                .into_iter()
+                .flat_map(strings)
+                .map(|mut file| {
+                    // `key=path` names the key; the file is after `=`.
+                    if let Some((_, path)) = file.value.split_once('=') {
+                        file.value = path.to_string();
+                    }
+                    file
+                }),
+        );
+    }
+    files.extend(entry.get("env").and_then(text));
+    let behavior = match entry.get("behavior").and_then(Node::str) {
+        Some("merge") => Behavior::Merge,
+        Some("replace") => Behavior::Replace,
+        _ => Behavior::Create,
+    };
+    let (labels, annotations) = entry.get("options").map(option_maps).unwrap_or_default();
+    Generator {
+        kind,
+        name: entry
+            .get("name")
+            .and_then(text)
+            .filter(|name| !name.value.is_empty()),
+        namespace: entry
+            .get("namespace")
+            .and_then(text)
+            .filter(|namespace| !namespace.value.is_empty()),
+        behavior,
+        labels,
+        annotations,
+        files,
+        origin: entry.origin,
+    }
+}
+
+type Pairs = Vec<(String, String)>;
+
+/// The `labels` and `annotations` of generator options.
+fn option_maps(options: &Node) -> (Pairs, Pairs) {
+    let pairs = |key: &str| options.get(key).map(|map| label_set(map).pairs);
+    (
+        pairs("labels").unwrap_or_default(),
+        pairs("annotations").unwrap_or_default(),
+    )
+}
+
+/// `base` with the pairs of `over` added, an entry of `over` replacing one of `base`'s key.
+fn overridden(mut base: Pairs, over: &[(String, String)]) -> Pairs {
+    for (key, value) in over {
+        match base.iter_mut().find(|(existing, _)| existing == key) {
+            Some(pair) => pair.1 = value.clone(),
+            None => base.push((key.clone(), value.clone())),
+        }
+    }
+    base
 }
 
 /// The kustomization field a key names, as kustomize decodes the file: YAML turned into JSON,

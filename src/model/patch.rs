@@ -1,9 +1,15 @@
-//! Kustomize's two patch languages on rendered trees. Strategic merge as kyaml's `merge2` does it
-//! for kinds it has no schema for (every Flux kind): maps merge, lists and scalars are replaced,
-//! `null` deletes, `$patch: delete|replace` directives. JSON 6902 as `evanphx/json-patch` v4
+//! Kustomize's two patch languages on rendered trees. Strategic merge as kyaml's `merge2` does it:
+//! maps merge, scalars are replaced, `null` deletes, `$patch: delete|replace` directives; lists
+//! are replaced, except in the built-in Kubernetes kinds kustomize has a schema for, where the
+//! schema's lists merge by key (containers by `name`): those the model follows are merged so, and
+//! any other leaves the merge inexact rather than guessed. Kinds without a schema (every Flux
+//! kind) have no such lists. JSON 6902 as `evanphx/json-patch` v4
 //! applies it: `add`, `remove`, `replace`, `move`, `copy`, `test`, errors in its words. Values a
 //! patch brings keep the patch's origins, so diagnostics about them point at the patch. Unread
 //! parts of the target ([`Value::Unread`]) are read from `files` where a patch reaches into them.
+
+use foldhash::{HashMap, HashMapExt};
+use std::sync::LazyLock;
 
 use super::tree::{Entry, Node, Value};
 use crate::workspace::ScannedFile;
@@ -13,7 +19,9 @@ const DIRECTIVE: &str = "$patch";
 /// What a strategic merge patch leaves of its target.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Merged {
-    Kept,
+    /// `exact` is false when kustomize merges a list of it by key in a way the model does not
+    /// follow: the patch's list was taken whole, and what kustomize holds there is not known.
+    Kept { exact: bool },
     /// `$patch: delete` at the top: the resource is gone.
     Deleted,
 }
@@ -28,12 +36,146 @@ pub fn strategic_merge(
         Some("delete") => return Ok(Merged::Deleted),
         Some("replace") => {
             *dest = without_directives(patch);
-            return Ok(Merged::Kept);
+            return Ok(Merged::Kept { exact: true });
         }
         _ => {}
     }
-    merge_map(dest, patch, files)?;
-    Ok(Merged::Kept)
+    dest.read(files);
+    // kyaml takes the schema of the target's kind, else of the patch's.
+    let schema = schema_of(dest)
+        .or_else(|| schema_of(patch))
+        .unwrap_or(false);
+    let mut merger = Merger {
+        files,
+        schema,
+        exact: true,
+    };
+    merger.map(dest, patch)?;
+    Ok(Merged::Kept {
+        exact: merger.exact,
+    })
+}
+
+/// The kinds of the Kubernetes 1.21 schema kustomize embeds (kyaml's `kubernetesapi`, its
+/// default and only built-in version), a line an `apiVersion` and kinds of it. Other kinds,
+/// custom resources among them, have no schema: their lists are replaced.
+const SCHEMA_KINDS: &str = "\
+v1 APIGroup APIVersions Binding ComponentStatus ConfigMap Endpoints Event LimitRange Namespace
+v1 Node NodeProxyOptions PersistentVolume PersistentVolumeClaim Pod PodAttachOptions
+v1 PodExecOptions PodPortForwardOptions PodProxyOptions PodTemplate ReplicationController
+v1 ResourceQuota Secret Service ServiceAccount ServiceProxyOptions Status
+admissionregistration.k8s.io/v1 MutatingWebhookConfiguration ValidatingWebhookConfiguration
+admissionregistration.k8s.io/v1beta1 MutatingWebhookConfiguration ValidatingWebhookConfiguration
+apiextensions.k8s.io/v1 CustomResourceDefinition
+apiextensions.k8s.io/v1beta1 CustomResourceDefinition
+apiregistration.k8s.io/v1 APIService
+apiregistration.k8s.io/v1beta1 APIService
+apps/v1 ControllerRevision DaemonSet Deployment ReplicaSet StatefulSet
+authentication.k8s.io/v1 TokenRequest TokenReview
+authentication.k8s.io/v1beta1 TokenReview
+authorization.k8s.io/v1 LocalSubjectAccessReview SelfSubjectAccessReview SelfSubjectRulesReview
+authorization.k8s.io/v1 SubjectAccessReview
+authorization.k8s.io/v1beta1 LocalSubjectAccessReview SelfSubjectAccessReview
+authorization.k8s.io/v1beta1 SelfSubjectRulesReview SubjectAccessReview
+autoscaling/v1 HorizontalPodAutoscaler Scale
+autoscaling/v2beta1 HorizontalPodAutoscaler
+autoscaling/v2beta2 HorizontalPodAutoscaler
+batch/v1 CronJob Job
+batch/v1beta1 CronJob
+certificates.k8s.io/v1 CertificateSigningRequest
+certificates.k8s.io/v1beta1 CertificateSigningRequest
+coordination.k8s.io/v1 Lease
+coordination.k8s.io/v1beta1 Lease
+discovery.k8s.io/v1 EndpointSlice
+discovery.k8s.io/v1beta1 EndpointSlice
+events.k8s.io/v1 Event
+events.k8s.io/v1beta1 Event
+extensions/v1beta1 Ingress
+flowcontrol.apiserver.k8s.io/v1beta1 FlowSchema PriorityLevelConfiguration
+networking.k8s.io/v1 Ingress IngressClass NetworkPolicy
+networking.k8s.io/v1beta1 Ingress IngressClass
+node.k8s.io/v1 RuntimeClass
+node.k8s.io/v1beta1 RuntimeClass
+policy/v1 PodDisruptionBudget
+policy/v1beta1 Eviction PodDisruptionBudget PodSecurityPolicy
+rbac.authorization.k8s.io/v1 ClusterRole ClusterRoleBinding Role RoleBinding
+rbac.authorization.k8s.io/v1beta1 ClusterRole ClusterRoleBinding Role RoleBinding
+scheduling.k8s.io/v1 PriorityClass
+scheduling.k8s.io/v1beta1 PriorityClass
+storage.k8s.io/v1 CSIDriver CSINode StorageClass VolumeAttachment
+storage.k8s.io/v1beta1 CSIDriver CSINode CSIStorageCapacity StorageClass VolumeAttachment
+";
+
+/// [`SCHEMA_KINDS`] by `apiVersion`, read once: every strategic merge asks.
+static KINDS_BY_API_VERSION: LazyLock<HashMap<&str, Vec<&str>>> = LazyLock::new(|| {
+    let mut kinds: HashMap<&str, Vec<&str>> = HashMap::new();
+    for line in SCHEMA_KINDS.lines() {
+        let mut words = line.split(' ');
+        if let Some(api_version) = words.next() {
+            kinds.entry(api_version).or_default().extend(words);
+        }
+    }
+    kinds
+});
+
+/// Whether the kind a node declares has a schema; `None` when it declares none.
+fn schema_of(node: &Node) -> Option<bool> {
+    let declared = |key| node.path_str(&[key]).filter(|value| !value.is_empty());
+    let (api_version, kind) = (declared("apiVersion")?, declared("kind")?);
+    Some(
+        KINDS_BY_API_VERSION
+            .get(api_version)
+            .is_some_and(|kinds| kinds.contains(&kind)),
+    )
+}
+
+/// The fields that are lists with `x-kubernetes-patch-strategy: merge` somewhere in that schema,
+/// by name, with the one key they merge on wherever they are lists; `None` where the model does
+/// not follow the merge: two keys (`ports`: `containerPort` or `port`, and `protocol`), values
+/// merged as a set (`finalizers`), or a name merged in some types and replaced in others
+/// (`imagePullSecrets` of a pod, of a ServiceAccount). kyaml finds them by position in the kind's
+/// schema; by name, a list of one of these names where the schema has none (a free-form value, a
+/// misplaced field) merges here where kustomize replaces it, which keeps the target's items: a
+/// later JSON patch finds at least what kustomize's output has.
+const KEYED_LISTS: &[(&str, Option<&str>)] = &[
+    ("addresses", None),
+    ("conditions", None),
+    ("containers", Some("name")),
+    ("drivers", Some("name")),
+    ("env", Some("name")),
+    ("ephemeralContainers", Some("name")),
+    ("finalizers", None),
+    ("hostAliases", Some("ip")),
+    ("imagePullSecrets", None),
+    ("initContainers", Some("name")),
+    ("ownerReferences", Some("uid")),
+    ("podCIDRs", None),
+    ("podIPs", Some("ip")),
+    ("ports", None),
+    ("secrets", Some("name")),
+    ("topologySpreadConstraints", None),
+    ("volumeDevices", Some("devicePath")),
+    ("volumeMounts", Some("mountPath")),
+    ("volumes", Some("name")),
+    ("webhooks", Some("name")),
+];
+
+/// How kustomize merges a list of a patch into the target's.
+enum ListMerge {
+    /// The patch's list replaces the target's (every list of a kind without a schema).
+    Replaced,
+    /// Items merge by this key.
+    ByKey(&'static str),
+    /// By key, in a way the model does not follow.
+    Unfollowed,
+}
+
+/// One strategic merge: where unread parts of the target are read from, whether the target's kind
+/// has a schema, and whether every list was merged as kustomize merges it.
+struct Merger<'f> {
+    files: &'f [ScannedFile],
+    schema: bool,
+    exact: bool,
 }
 
 fn directive(node: &Node) -> Option<&str> {
@@ -70,51 +212,155 @@ fn kind_name(node: &Node) -> &'static str {
     }
 }
 
-fn merge_map(dest: &mut Node, patch: &Node, files: &[ScannedFile]) -> Result<(), String> {
-    dest.read(files);
-    for entry in patch.entries() {
-        if entry.key == DIRECTIVE {
-            continue;
-        }
-        let value = &entry.value;
-        if value.is_null() {
-            dest.remove(&entry.key);
-            continue;
-        }
-        if let Some(existing) = dest.get_mut(&entry.key) {
-            existing.read(files);
-        }
-        let existing = dest.get_mut(&entry.key).filter(|node| !node.is_null());
-        match existing {
-            None => {
-                if directive(value) != Some("delete") {
-                    dest.set(&entry.key, entry.key_origin, without_directives(value));
-                }
+impl Merger<'_> {
+    fn map(&mut self, dest: &mut Node, patch: &Node) -> Result<(), String> {
+        dest.read(self.files);
+        for entry in patch.entries() {
+            if entry.key == DIRECTIVE {
+                continue;
             }
-            Some(existing) => {
-                if kind_name(existing) != kind_name(value) {
-                    return Err(format!(
-                        "wrong node kind: expected {} but got {}: node contents:\n{}",
-                        kind_name(existing),
-                        kind_name(value),
-                        entry.key
-                    ));
-                }
-                match (&existing.value, directive(value)) {
-                    (Value::Map(_), Some("delete")) => {
-                        dest.remove(&entry.key);
-                    }
-                    (Value::Map(_), Some("replace")) => {
+            let value = &entry.value;
+            if value.is_null() {
+                dest.remove(&entry.key);
+                continue;
+            }
+            if let Some(existing) = dest.get_mut(&entry.key) {
+                existing.read(self.files);
+            }
+            let existing = dest.get_mut(&entry.key).filter(|node| !node.is_null());
+            match existing {
+                None => {
+                    if directive(value) != Some("delete") {
+                        if value.is_seq() {
+                            self.check_added_list(&entry.key, value);
+                        }
                         dest.set(&entry.key, entry.key_origin, without_directives(value));
                     }
-                    (Value::Map(_), _) => merge_map(existing, value, files)?,
-                    // Lists without a schema are not associative: the patch's list wins.
-                    _ => *existing = without_directives(value),
+                }
+                Some(existing) => {
+                    if kind_name(existing) != kind_name(value) {
+                        return Err(format!(
+                            "wrong node kind: expected {} but got {}: node contents:\n{}",
+                            kind_name(existing),
+                            kind_name(value),
+                            entry.key
+                        ));
+                    }
+                    match (&existing.value, directive(value)) {
+                        (Value::Map(_), Some("delete")) => {
+                            dest.remove(&entry.key);
+                        }
+                        (Value::Map(_), Some("replace")) => {
+                            dest.set(&entry.key, entry.key_origin, without_directives(value));
+                        }
+                        (Value::Map(_), _) => self.map(existing, value)?,
+                        (Value::Seq(_), _) => self.list(&entry.key, existing, value)?,
+                        _ => *existing = without_directives(value),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// How kustomize merges a list field of the target.
+    fn list_merge(&self, field: &str) -> ListMerge {
+        let keyed = KEYED_LISTS.iter().find(|(name, _)| *name == field);
+        match keyed {
+            Some(&(_, Some(key))) if self.schema => ListMerge::ByKey(key),
+            Some((_, None)) if self.schema => ListMerge::Unfollowed,
+            _ => ListMerge::Replaced,
+        }
+    }
+
+    /// A list the patch brings where the target has none: kustomize merges it with itself, which
+    /// leaves it as written when its items are distinct by key and hold no directives.
+    fn check_added_list(&mut self, field: &str, list: &Node) {
+        match self.list_merge(field) {
+            ListMerge::Replaced => {}
+            ListMerge::ByKey(key) if is_keyed(list, key) => {}
+            ListMerge::ByKey(_) | ListMerge::Unfollowed => self.exact = false,
+        }
+    }
+
+    /// Merges the patch's list into the target's: by key as kyaml does it (the patch's items in
+    /// its order, each merged into the target's item of its key, then the target's other items),
+    /// when both lists are plain maps distinct by key; otherwise the patch's list replaces it, as
+    /// it does in kinds without a schema, inexact where kustomize would have merged.
+    fn list(&mut self, field: &str, dest: &mut Node, patch: &Node) -> Result<(), String> {
+        let key = match self.list_merge(field) {
+            ListMerge::Replaced => None,
+            ListMerge::ByKey(key) => {
+                self.read_keys(dest, key);
+                let followed = is_keyed(dest, key) && is_keyed(patch, key);
+                self.exact &= followed;
+                followed.then_some(key)
+            }
+            ListMerge::Unfollowed => {
+                self.exact = false;
+                None
+            }
+        };
+        let (Some(key), Value::Seq(items)) = (key, &mut dest.value) else {
+            *dest = without_directives(patch);
+            return Ok(());
+        };
+        let mut rest: Vec<Option<Node>> = std::mem::take(items).into_iter().map(Some).collect();
+        for patch_item in patch.items() {
+            let item_key = patch_item.path_str(&[key]);
+            let matching = rest.iter_mut().find(|item| {
+                item.as_ref()
+                    .is_some_and(|item| item.path_str(&[key]) == item_key)
+            });
+            match matching.and_then(Option::take) {
+                Some(mut item) => {
+                    self.map(&mut item, patch_item)?;
+                    items.push(item);
+                }
+                None => items.push(without_directives(patch_item)),
+            }
+        }
+        items.extend(rest.into_iter().flatten());
+        Ok(())
+    }
+
+    /// Reads the target's list items as far as their `key`.
+    fn read_keys(&self, list: &mut Node, key: &str) {
+        let Value::Seq(items) = &mut list.value else {
+            return;
+        };
+        for item in items {
+            item.read(self.files);
+            if let Value::Map(entries) = &mut item.value {
+                for entry in entries.iter_mut().filter(|entry| entry.key == key) {
+                    entry.value.read(self.files);
                 }
             }
         }
     }
-    Ok(())
+}
+
+/// Whether every item of a list is a map with its own non-null scalar `key` and no directive
+/// (`$patch`, `$retainKeys`, ...): the lists whose merge by key the model follows.
+fn is_keyed(list: &Node, key: &str) -> bool {
+    let mut keys = Vec::new();
+    list.items().iter().all(|item| {
+        let plain = !item
+            .entries()
+            .iter()
+            .any(|entry| entry.key.starts_with('$'));
+        let value = item
+            .get(key)
+            .filter(|value| !value.is_null())
+            .and_then(Node::str);
+        match value {
+            Some(value) if plain && !keys.contains(&value) => {
+                keys.push(value);
+                true
+            }
+            _ => false,
+        }
+    })
 }
 
 /// Applies a JSON 6902 patch (`ops`, a list of operations) to `doc`.
@@ -319,7 +565,10 @@ mod tests {
         let mut dest = tree("spec:\n  a: 1\n  list: [x, y]\n  gone: 1\n  sub: {k: v}\n");
         let patch =
             tree("spec:\n  b: 2\n  list: [z]\n  gone: null\n  sub: {$patch: replace, n: m}\n");
-        assert_eq!(strategic_merge(&mut dest, &patch, &[]), Ok(Merged::Kept));
+        assert_eq!(
+            strategic_merge(&mut dest, &patch, &[]),
+            Ok(Merged::Kept { exact: true })
+        );
         assert_eq!(
             dest.to_json(),
             serde_json::json!({"spec": {"a": 1, "list": ["z"], "sub": {"n": "m"}, "b": 2}})
@@ -330,6 +579,62 @@ mod tests {
             Ok(Merged::Deleted)
         );
         assert!(strategic_merge(&mut dest, &tree("spec: [1]\n"), &[]).is_err());
+    }
+
+    /// The results `kubectl kustomize` (kustomize v5.5) gives for these patches.
+    #[test]
+    fn strategic_merge_merges_the_keyed_lists_of_built_in_kinds() {
+        let deployment = |kind: &str| {
+            tree(&format!("apiVersion: apps/v1\nkind: {kind}\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: a\n          args: [x]\n          env: [{{name: X, value: '1'}}, {{name: Y, value: '2'}}]\n        - name: b\n          image: b\n"))
+        };
+        let pod_spec = |text: &str| {
+            let indented: String = text.lines().map(|line| format!("    {line}\n")).collect();
+            tree(&format!("spec:\n  template:\n{indented}"))
+        };
+        let containers = ["spec", "template", "spec", "containers"];
+        let patch = pod_spec("spec:\n  containers:\n    - name: b\n      image: b2\n    - name: c\n      image: c\n    - name: a\n      args: [z]\n      env: [{name: Z, value: '3'}]");
+        let mut dest = deployment("Deployment");
+        assert_eq!(
+            strategic_merge(&mut dest, &patch, &[]),
+            Ok(Merged::Kept { exact: true })
+        );
+        // The patch's items in its order, each merged into the target's of its name (`args` has
+        // no key: replaced), then the target's others.
+        assert_eq!(
+            dest.path(&containers).unwrap().to_json(),
+            serde_json::json!([
+                {"name": "b", "image": "b2"},
+                {"name": "c", "image": "c"},
+                {"name": "a", "image": "a", "args": ["z"], "env": [
+                    {"name": "Z", "value": "3"}, {"name": "X", "value": "1"}, {"name": "Y", "value": "2"}
+                ]},
+            ])
+        );
+        // An empty list merges nothing.
+        let before = dest.clone();
+        let empty = pod_spec("spec:\n  containers: []");
+        assert_eq!(
+            strategic_merge(&mut dest, &empty, &[]),
+            Ok(Merged::Kept { exact: true })
+        );
+        assert_eq!(dest, before);
+        // A kind without a schema (a custom resource) has its list replaced.
+        let mut custom = deployment("Custom");
+        strategic_merge(&mut custom, &patch, &[]).unwrap();
+        assert_eq!(custom.path(&containers), patch.path(&containers));
+        // Lists merged on two keys, or holding directives, are not followed: inexact.
+        for inexact in [
+            "spec:\n  containers:\n    - name: a\n      ports: [{containerPort: 80}]",
+            "spec:\n  containers:\n    - name: b\n      $patch: delete",
+            "spec:\n  volumes: [{name: v}, {name: v}]",
+        ] {
+            let mut dest = deployment("Deployment");
+            assert_eq!(
+                strategic_merge(&mut dest, &pod_spec(inexact), &[]),
+                Ok(Merged::Kept { exact: false }),
+                "{inexact}"
+            );
+        }
     }
 
     #[test]

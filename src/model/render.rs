@@ -1,11 +1,13 @@
 //! `kustomize build`, natively: resources (files, folders with their own kustomization, paths
-//! that leave the folder), components, generators' input files, then the transformers in
-//! kustomize's order: `patchesStrategicMerge`, `patches`, `namespace`, `namePrefix`,
-//! `nameSuffix`, labels, `commonAnnotations`, `patchesJson6902`. Errors are kustomize's, at the
-//! entry that causes them. Image objects and the Flux objects the model reads are kept whole;
-//! every other resource as its identity and metadata, which is all that selectors and id checks
-//! look at. Remote bases, paths outside the repository and fields this model does not follow make
-//! a build uncertain: the objects are kept but nothing is concluded from what may be missing.
+//! that leave the folder), generators, components, then the transformers in kustomize's order:
+//! `patchesStrategicMerge`, `patches`, `namespace`, `namePrefix`, `nameSuffix`, labels,
+//! `commonAnnotations`, `patchesJson6902`. Errors are kustomize's, at the entry that causes them.
+//! Image objects and the Flux objects the model reads are kept whole; every other resource as its
+//! identity and metadata, which is all that selectors and id checks look at. A generator's object
+//! is its identity, labels and annotations: it takes part in the build, not in what it renders.
+//! Remote bases, paths outside the repository and fields this model does not follow make a build
+//! uncertain: the objects are kept but nothing is concluded from what may be missing, nor from
+//! the content or the names such a field may have changed.
 
 use foldhash::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +16,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::kustomization::{Kustomization, Patch, PatchBody, Text};
+use super::kustomization::{Behavior, Generator, Kustomization, Patch, PatchBody, Text};
 use super::patch::{self, Merged};
 use super::selector::{Candidate, Target};
 use super::tree::{Node, Origin, Value};
@@ -103,9 +105,10 @@ pub enum Cause {
     NotAKustomization,
     MissingPatch,
     MissingGeneratorInput,
-    /// Two resources with one identity in a build.
+    /// Two resources with one identity in a build (a generator's among them).
     DuplicateId,
-    /// A strategic merge patch without a target matches no resource, or several.
+    /// A strategic merge patch without a target matches no resource, or several; so does a
+    /// generator that merges into or replaces an object.
     PatchTarget,
     /// A JSON 6902 operation does not apply.
     JsonPatch,
@@ -127,11 +130,19 @@ impl Cause {
     pub fn of_kustomize_error(stderr: &str) -> Option<Cause> {
         let table: &[(&[&str], Cause)] = &[
             (
-                &["already registered id", "ID conflict"],
+                &[
+                    "already registered id",
+                    "ID conflict",
+                    "behavior must be merge or replace",
+                ],
                 Cause::DuplicateId,
             ),
             (
-                &["failed to find unique target for patch"],
+                &[
+                    "failed to find unique target for patch",
+                    "cannot merge or replace",
+                    "could accept merge",
+                ],
                 Cause::PatchTarget,
             ),
             (&["loading KV pairs"], Cause::MissingGeneratorInput),
@@ -232,8 +243,17 @@ pub struct Resource {
     pub node: Arc<Node>,
     /// Earlier identities (before namespace, prefix, suffix or a name-changing patch).
     previous: Vec<ResId>,
-    /// Something this model does not follow may have changed it.
+    /// Something this model does not follow may have changed it: nothing is concluded from its
+    /// content (a JSON patch that does not apply to it).
     pub uncertain: bool,
+    /// Something this model does not follow (`transformers`, `replacements`) may have renamed
+    /// it: nothing is concluded from its identity (two objects with one, a patch that finds
+    /// none).
+    may_be_renamed: bool,
+    /// Made by a `configMapGenerator` or `secretGenerator`, or merged into by one: it takes part
+    /// in the build's identity checks, but its data (and the hash kustomize adds to its name) is
+    /// not modelled, so it leaves the build unseen, as one the real kustomize builds does.
+    generated: bool,
 }
 
 #[derive(Debug, Default)]
@@ -337,6 +357,8 @@ impl Resource {
             node,
             previous: Vec::new(),
             uncertain: false,
+            may_be_renamed: false,
+            generated: false,
         }
     }
 
@@ -346,6 +368,41 @@ impl Resource {
             node: Arc::new(node),
             previous: Vec::new(),
             uncertain: false,
+            may_be_renamed: false,
+            generated: false,
+        }
+    }
+
+    /// The object a generator named `name` makes: its identity, labels and annotations.
+    fn generated(generator: &Generator, name: &Text) -> Resource {
+        let origin = generator.origin;
+        let mut node = Node::empty_map(origin);
+        node.set("apiVersion", origin, Node::scalar("v1", origin));
+        node.set("kind", origin, Node::scalar(generator.kind, origin));
+        let mut resource = Resource {
+            node: Arc::new(node),
+            previous: Vec::new(),
+            uncertain: true,
+            may_be_renamed: false,
+            generated: true,
+        };
+        resource.set_metadata("name", name);
+        if let Some(namespace) = &generator.namespace {
+            resource.set_metadata("namespace", namespace);
+        }
+        resource.take_generated_metadata(generator);
+        resource
+    }
+
+    /// The labels and annotations a generator gives its object, over those the object has.
+    fn take_generated_metadata(&mut self, generator: &Generator) {
+        for (key, pairs) in [
+            ("labels", &generator.labels),
+            ("annotations", &generator.annotations),
+        ] {
+            if !pairs.is_empty() {
+                add_to_metadata(std::slice::from_mut(self), key, pairs, generator.origin);
+            }
         }
     }
 
@@ -491,7 +548,8 @@ pub fn build_with(sources: &Sources, kustomization: &Kustomization) -> Result<Bu
         incomplete: false,
         merged_configurations: 0,
     };
-    let resources = renderer.build_kustomization(kustomization)?;
+    let mut resources = renderer.build_kustomization(kustomization)?;
+    resources.retain(|resource| !resource.generated);
     Ok(Build {
         resources,
         read: renderer.read,
@@ -504,6 +562,12 @@ pub fn build_with(sources: &Sources, kustomization: &Kustomization) -> Result<Bu
 /// A field that adds to the transformer configuration kustomize merges upwards.
 fn is_transformer_configuration(field: &str) -> bool {
     matches!(field, "configurations" | "crds")
+}
+
+/// A field whose transformers may give objects another name or namespace (a
+/// `PrefixSuffixTransformer`, a `NamespaceTransformer`, a replacement into `metadata.name`).
+fn may_rename(field: &str) -> bool {
+    matches!(field, "transformers" | "replacements")
 }
 
 /// `dir/relative` normalised; `None` when it leaves the repository. Built in one string: it
@@ -611,16 +675,8 @@ impl<'s, 'a> Renderer<'s, 'a> {
             let added = self.add_resource(k, entry)?;
             append_all(resources, &mut ids, added, entry.origin)?;
         }
-        for file in &k.generator_files {
-            let exists = join(&k.dir, &file.value)
-                .is_none_or(|path| self.sources.kind_of(&path) != PathKind::Missing);
-            if !exists {
-                return Err(Self::error(
-                    Cause::MissingGeneratorInput,
-                    format!("generator input `{}` does not exist", file.value),
-                    file.origin,
-                ));
-            }
+        for generator in &k.generators {
+            self.generate(k, generator, resources)?;
         }
         for entry in &k.components {
             let Some(dir) = join(&k.dir, &entry.value) else {
@@ -666,12 +722,91 @@ impl<'s, 'a> Renderer<'s, 'a> {
             });
         }
         if !k.unmodelled.is_empty() || self.merged_configurations > configurations_before {
+            let renames = k.unmodelled.iter().any(|field| may_rename(&field.value));
             for resource in resources.iter_mut() {
                 resource.uncertain = true;
+                resource.may_be_renamed |= renames;
             }
         }
         self.merged_configurations += merged;
         Ok(())
+    }
+
+    /// Kustomize's `runGenerators` for one `configMapGenerator` or `secretGenerator` entry: its
+    /// inputs must exist, and its object joins the build as its `behavior` says (kustomize's
+    /// `appendReplaceOrMerge`, which looks objects up by any identity they had).
+    fn generate(
+        &self,
+        k: &Kustomization,
+        generator: &Generator,
+        resources: &mut Vec<Resource>,
+    ) -> Result<(), BuildError> {
+        for file in &generator.files {
+            let exists = join(&k.dir, &file.value)
+                .is_none_or(|path| self.sources.kind_of(&path) != PathKind::Missing);
+            if !exists {
+                return Err(Self::error(
+                    Cause::MissingGeneratorInput,
+                    format!("generator input `{}` does not exist", file.value),
+                    file.origin,
+                ));
+            }
+        }
+        // kustomize refuses a generator without a name; nothing is concluded from one here.
+        let Some(name) = &generator.name else {
+            return Ok(());
+        };
+        let generated = Resource::generated(generator, name);
+        let id = generated.current_id();
+        let matches: Vec<usize> = (0..resources.len())
+            .filter(|&i| resources[i].any_id_is(&id))
+            .collect();
+        let renamed = |i: &usize| resources[*i].may_be_renamed;
+        let failure = match (generator.behavior, &matches[..]) {
+            (Behavior::Create, []) => {
+                resources.push(generated);
+                return Ok(());
+            }
+            (Behavior::Merge | Behavior::Replace, &[index]) => {
+                let target = &mut resources[index];
+                target.take_generated_metadata(generator);
+                target.uncertain = true;
+                target.generated = true;
+                return Ok(());
+            }
+            (Behavior::Merge | Behavior::Replace, []) if self.may_miss_identities(resources) => {
+                return Ok(());
+            }
+            (behavior, matches) if matches.iter().any(renamed) => {
+                for &i in matches {
+                    resources[i].uncertain = true;
+                }
+                if behavior == Behavior::Create {
+                    resources.push(generated);
+                }
+                return Ok(());
+            }
+            (Behavior::Create, _) => (
+                Cause::DuplicateId,
+                format!("{id} is generated by this entry and already defined in this build (kustomize: behavior must be merge or replace)"),
+            ),
+            (_, []) => (
+                Cause::PatchTarget,
+                format!("{id} is not in this build: the generator's `behavior` merges into or replaces an object that exists (kustomize: cannot merge or replace)"),
+            ),
+            (_, _) => (
+                Cause::PatchTarget,
+                format!("several objects of this build could take the generator's {id} (kustomize: found multiple objects that could accept merge)"),
+            ),
+        };
+        Err(Self::error(failure.0, failure.1, generator.origin))
+    }
+
+    /// Whether objects or names may be in the build that the model does not see: a file whose
+    /// content is not read, a remote base, an object something unmodelled may have renamed. An
+    /// identity found nowhere is then no conclusion.
+    fn may_miss_identities(&self, resources: &[Resource]) -> bool {
+        self.opaque || self.incomplete || resources.iter().any(|r| r.may_be_renamed)
     }
 
     fn unknown(&mut self, message: String, origin: Origin) {
@@ -804,13 +939,8 @@ impl<'s, 'a> Renderer<'s, 'a> {
     ) -> Result<(), BuildError> {
         for patch in &k.patches_strategic_merge {
             for document in self.patch_documents(k, patch)? {
-                apply_by_id(
-                    resources,
-                    &document,
-                    patch,
-                    self.sources.files,
-                    self.opaque || self.incomplete,
-                )?;
+                let unseen = self.may_miss_identities(resources);
+                apply_by_id(resources, &document, patch, self.sources.files, unseen)?;
             }
         }
         for patch in &k.patches {
@@ -871,9 +1001,15 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 }
                 resource.remember_id();
                 let files = self.sources.files;
-                patch::json6902(resource.node_mut(), &documents[0], files).map_err(|message| {
-                    Self::error(Cause::JsonPatch, message, documents[0].origin)
-                })?;
+                let applied = patch::json6902(resource.node_mut(), &documents[0], files);
+                match applied {
+                    // Its content is not known: the operation may apply to what kustomize holds.
+                    Err(_) if resource.uncertain => {}
+                    Err(message) => {
+                        return Err(Self::error(Cause::JsonPatch, message, documents[0].origin))
+                    }
+                    Ok(()) => {}
+                }
             }
             return Ok(());
         }
@@ -887,13 +1023,8 @@ impl<'s, 'a> Renderer<'s, 'a> {
         match target {
             None => {
                 for document in &documents {
-                    apply_by_id(
-                        resources,
-                        document,
-                        patch,
-                        self.sources.files,
-                        self.opaque || self.incomplete,
-                    )?;
+                    let unseen = self.may_miss_identities(resources);
+                    apply_by_id(resources, document, patch, self.sources.files, unseen)?;
                 }
             }
             Some(target) => {
@@ -911,7 +1042,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 resources.retain_mut(|resource| {
                     let keep = if chosen[index] && result.is_ok() {
                         match merge(resource, &document, patch, self.sources.files) {
-                            Ok(merged) => merged == Merged::Kept,
+                            Ok(merged) => merged != Merged::Deleted,
                             Err(error) => {
                                 result = Err(error);
                                 true
@@ -1033,7 +1164,15 @@ fn apply_by_id(
         .map(|(i, _)| i)
         .collect();
     if matches.is_empty() && unseen {
-        // Its target may be a resource whose content is not read, or one of a remote base.
+        // Its target may be a resource whose content is not read, one of a remote base, or one
+        // renamed by what the model does not follow.
+        return Ok(());
+    }
+    if matches.len() > 1 && matches.iter().any(|&i| resources[i].may_be_renamed) {
+        // Some of them may have another name by now: which one kustomize patches is not known.
+        for &i in &matches {
+            resources[i].uncertain = true;
+        }
         return Ok(());
     }
     let [index] = matches[..] else {
@@ -1086,14 +1225,18 @@ fn merge(
     let api_version = resource.node.get("apiVersion").cloned();
     let name = resource.node.path(&["metadata", "name"]).cloned();
     let namespace = resource.node.path(&["metadata", "namespace"]).cloned();
-    let merged =
-        patch::strategic_merge(resource.node_mut(), document, files).map_err(|message| {
-            BuildError {
+    let merged = match patch::strategic_merge(resource.node_mut(), document, files) {
+        Ok(merged) => merged,
+        // Its content is not known: what fails here may apply to what kustomize holds.
+        Err(_) if resource.uncertain => Merged::Kept { exact: false },
+        Err(message) => {
+            return Err(BuildError {
                 cause: Cause::InvalidPatch,
                 message,
                 origin: document.origin,
-            }
-        })?;
+            })
+        }
+    };
     let restore = |node: &mut Node, path: &[&str], value: Option<Node>| {
         let (last, parents) = path.split_last().expect("non-empty path");
         let mut parent = node;
@@ -1107,7 +1250,8 @@ fn merge(
             }
         }
     };
-    if merged == Merged::Kept {
+    if let Merged::Kept { exact } = merged {
+        resource.uncertain |= !exact;
         restore(resource.node_mut(), &["apiVersion"], api_version);
         if !patch.allow_kind_change {
             restore(resource.node_mut(), &["kind"], kind);
@@ -1173,7 +1317,8 @@ impl Hasher for AlreadyHashed {
 }
 
 impl Ids {
-    /// The identities of `resources`, and the first of them whose identity one before it has.
+    /// The identities of `resources`, and the first of them whose identity one before it
+    /// certainly has (see [`Ids::add`]).
     fn of(resources: &[Resource]) -> (Ids, Option<&Resource>) {
         let mut ids = Ids {
             hashes: std::collections::HashSet::with_capacity_and_hasher(
@@ -1191,12 +1336,15 @@ impl Ids {
         (ids, repeated)
     }
 
-    /// Counts `resource` in; false when one of `earlier` (those counted before) has its
-    /// identity.
+    /// Counts `resource` in; false when one of `earlier` (those counted before) certainly has
+    /// its identity: neither may have been renamed by something the model does not follow.
     fn add(&mut self, resource: &Resource, earlier: &[Resource]) -> bool {
         let id = resource.identity();
         self.hashes.insert(self.hasher.hash_one(id))
-            || !earlier.iter().any(|other| other.identity() == id)
+            || resource.may_be_renamed
+            || !earlier
+                .iter()
+                .any(|other| !other.may_be_renamed && other.identity() == id)
     }
 }
 
@@ -1370,6 +1518,39 @@ mod tests {
 
     fn policy(name: &str, namespace: &str) -> String {
         format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: {name}\n  namespace: {namespace}\n")
+    }
+
+    /// `overlay`'s transformer renames its policy `app-overlay` (`kubectl kustomize` builds the
+    /// root and patches it): the model, which keeps the name `app`, concludes nothing from a
+    /// patch that finds no `app-overlay`, nor from the base's `app` beside it. Without the
+    /// transformer both are kustomize's errors.
+    #[test]
+    fn what_a_transformer_may_rename_is_no_duplicate_and_no_missing_target() {
+        let suffix = "apiVersion: builtin\nkind: PrefixSuffixTransformer\nmetadata: {name: s}\nsuffix: -overlay\nfieldSpecs: [{path: metadata/name}]\n";
+        let patch = "patchesStrategicMerge:\n  - |-\n    apiVersion: image.toolkit.fluxcd.io/v1\n    kind: ImagePolicy\n    metadata: {name: app-overlay, namespace: flux-system}\n    spec: {policy: {semver: {range: '>=2.0.0'}}}\n";
+        let build = |overlay: &str, root: &str| {
+            build_of(&[
+                ("kustomization.yaml", root),
+                ("overlay/kustomization.yaml", overlay),
+                ("overlay/suffix.yaml", suffix),
+                ("overlay/policy.yaml", &policy("app", "flux-system")),
+                ("base/kustomization.yaml", "resources: [policy.yaml]\n"),
+                ("base/policy.yaml", &policy("app", "flux-system")),
+            ])
+        };
+        let transformed = "resources: [policy.yaml]\ntransformers: [suffix.yaml]\n";
+        let plain = "resources: [policy.yaml]\n";
+        let with_patch = format!("resources: [overlay]\n{patch}");
+        assert_eq!(build(transformed, &with_patch), Ok(1));
+        assert_eq!(build(transformed, "resources: [overlay, base]\n"), Ok(2));
+        assert_eq!(
+            build(plain, &with_patch).map_err(|(cause, _)| cause),
+            Err(Cause::PatchTarget)
+        );
+        assert_eq!(
+            build(plain, "resources: [overlay, base]\n").map_err(|(cause, _)| cause),
+            Err(Cause::DuplicateId)
+        );
     }
 
     #[test]
