@@ -10,7 +10,9 @@ pub static RULE: Rule = Rule {
 A kustomization whose `kustomize build` fails, with kustomize's own error at the entry that
 causes it: a resource or patch file that does not exist, a folder without a kustomization, a
 patch that matches no resource, a JSON patch whose path is missing, two resources with the same
-kind, namespace and name, an unknown field in `kustomization.yaml`.
+kind, namespace and name, an unknown field in `kustomization.yaml`, a `kustomization.yaml` that
+holds nothing but comments (from Flux 2.2; the kustomize of an older Flux builds it to nothing,
+so on a cluster that runs one it is no error).
 
 ## Why it matters in Flux
 kustomize-controller builds the kustomization before it applies anything. When the build fails,
