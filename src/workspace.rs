@@ -298,15 +298,8 @@ impl Workspace {
         jobs: usize,
     ) -> Workspace {
         let config_path = config.path.as_deref();
-        let (model, mut objects) = Model::build(
-            &file_set,
-            &files,
-            &yaml_paths,
-            kustomizations,
-            &config.default_namespace,
-            &model::Builder::from_setting(&config.kustomize),
-            jobs,
-        );
+        let (model, mut objects) =
+            Model::build(&file_set, &files, &yaml_paths, kustomizations, config, jobs);
         // What source-controller leaves out never reaches kustomize-controller.
         objects.retain(|object| files[object.file].applied);
         let index = FluxIndex::new(objects);

@@ -6,7 +6,9 @@
 //! list, an automation file its kustomization does not list, a Flux Kustomization whose path
 //! does not exist, a bootstrap whose path does not exist (a typo beside a live bootstrap, or one
 //! moved under `k8s/` with no other bootstrap: each keeps its error), a bootstrap whose build
-//! fails (one cluster, one error), Flux versions per cluster, Helm chart values, `substituteFrom`.
+//! fails (one cluster, one error), Flux versions per cluster, a kustomization of comments only
+//! (an error where the cluster's Flux is 2.2 or newer, nothing before), Helm chart values,
+//! `substituteFrom`.
 //! (`fixtures/kustomize/oracle/` holds the renderer's cases for `tests/kustomize_oracle.rs`.)
 
 mod support;

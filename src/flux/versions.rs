@@ -35,6 +35,7 @@ use super::Kind;
 use crate::config::Config;
 use crate::policy::range::Range;
 use crate::source::Span;
+use crate::workspace::ScannedFile;
 
 /// One Flux minor line: its newest patch release and the minor versions of the image controllers
 /// it first shipped (reflector, automation), for mapping a controller tag to a Flux release.
@@ -592,6 +593,42 @@ pub struct ServedOverride {
     pub location: String,
 }
 
+/// The Flux line whose kustomize-controller fails on a kustomization file that holds nothing.
+const EMPTY_KUSTOMIZATION_REFUSED: (u64, u64) = (2, 2);
+
+/// Each file's Flux pins, found on up to `jobs` threads.
+pub fn file_pins(files: &[ScannedFile], jobs: usize) -> Vec<Vec<Pin>> {
+    crate::parallel::map_ranges(files.len(), jobs, |indices| {
+        indices
+            .map(|index| {
+                let file = &files[index];
+                detect(index, &file.source, file.yaml.as_ref().ok())
+            })
+            .collect::<Vec<_>>()
+    })
+    .concat()
+}
+
+/// The Flux of the cluster synced from `cluster_path`, which applies `files`, when those files
+/// pin a version or the config's `flux_version` names that path; `None` when neither does (the
+/// repository's Flux answers for it).
+pub fn cluster_flux(
+    file_pins: &[Vec<Pin>],
+    files: &BTreeSet<usize>,
+    cluster_path: &str,
+    config: &Config,
+) -> Option<ClusterFlux> {
+    let pins: Vec<Pin> = files
+        .iter()
+        .flat_map(|&file| file_pins[file].iter().cloned())
+        .collect();
+    let configured = config
+        .flux_version
+        .iter()
+        .any(|setting| setting.cluster_path.as_deref() == Some(cluster_path));
+    (!pins.is_empty() || configured).then(|| ClusterFlux::resolve(pins, config, Some(cluster_path)))
+}
+
 /// What the Flux of one cluster (today: the repository as one cluster) runs, as far as the files
 /// and the config tell.
 #[derive(Debug)]
@@ -757,6 +794,27 @@ impl ClusterFlux {
     /// Whether a feature works: `None` when it does on some deciding pin.
     pub fn feature(&self, feature: Feature) -> Option<(Support, String)> {
         self.support(feature.controller(), feature.since(), None)
+    }
+
+    /// Whether kustomize-controller builds a kustomization file that holds nothing (comments
+    /// only) as one that lists nothing: the deciding pins of a release before Flux 2.2 that does,
+    /// described. Its kustomize had no check for it up to Flux 2.1 (kustomize-controller 1.1,
+    /// kustomize API v0.13.4); Flux 2.2 (kustomize-controller 1.2, API v0.16) brought kustomize
+    /// 5.1's `CheckEmpty`, and the build fails `kustomization.yaml is empty`. An image CRD's
+    /// served flags tell its own controller's release only; several pins that disagree build it
+    /// when any does, as a field works when it works on any.
+    pub fn builds_empty_kustomizations(&self) -> Option<String> {
+        let older: Vec<&Pin> = self
+            .pins
+            .iter()
+            .filter(|pin| !matches!(pin.source, PinSource::Crd { .. }))
+            .filter(|pin| {
+                pin.version
+                    .as_ref()
+                    .is_some_and(|version| minor_of(version) < EMPTY_KUSTOMIZATION_REFUSED)
+            })
+            .collect();
+        (!older.is_empty()).then(|| describe(older.into_iter()))
     }
 
     /// Whether something that exists from `since` until `removed` works, with the pins that
@@ -1066,6 +1124,29 @@ mod tests {
                 removed_in: "2.7".into()
             }
         );
+    }
+
+    #[test]
+    fn empty_kustomizations_build_to_nothing_before_flux_2_2() {
+        let builds = |pins| cluster(pins).builds_empty_kustomizations();
+        assert!(builds(vec![pin("2.1.2")])
+            .unwrap()
+            .starts_with("Flux 2.1.2"));
+        assert!(builds(vec![pin("0.41.2")]).is_some());
+        assert_eq!(builds(vec![pin("2.2.0")]), None);
+        // Nothing pinned: the newest is assumed. Pins that disagree: any older one builds it.
+        assert_eq!(builds(Vec::new()), None);
+        assert!(builds(vec![pin("2.9.4"), pin("2.0.0")]).is_some());
+        // An image CRD tells its own controller's release, not kustomize-controller's.
+        let crd = Pin::new(
+            Some(v("2.0.0")),
+            PinSource::Crd {
+                kind: Kind::ImagePolicy,
+                served: table_apis(Kind::ImagePolicy, &v("2.0.0")),
+            },
+            "crds.yaml:2".into(),
+        );
+        assert_eq!(builds(vec![crd]), None);
     }
 
     #[test]

@@ -21,12 +21,17 @@
 //! source (an OCIRepository, a Bucket, another repository's GitRepository) builds its `spec.path`
 //! in that source: it takes no part in finding clusters (it applies and starts nothing here) and
 //! is not followed. So does a GitRepository no root syncs from, when the path is no folder of
-//! this repository. A copy of a Flux Kustomization in
+//! this repository, and, with no bootstrap to say which repository this is, one whose URL is
+//! not the one the Flux Kustomizations here build folders from, whatever its path (its root
+//! too, which every checkout has). A copy of a Flux Kustomization in
 //! a file Flux never receives (a template in a `.sourceignore`d folder) is not what the cluster
 //! runs when Flux receives one of that name: it takes no part either. An ImageUpdateAutomation
-//! is told apart the same way: one whose GitRepository and `git.checkout.ref` are another
-//! repository, another revision of this one, or an unknown source whose `update.path` is no
-//! folder here commits to a checkout this check does not see (`OtherCheckout`).
+//! is told apart much the same way: one whose GitRepository and `git.checkout.ref` are another
+//! repository than a bootstrap's, another revision of this one, or an unknown source whose
+//! `update.path` is no folder here commits to a checkout this check does not see
+//! (`OtherCheckout`). Without a bootstrap, a URL of its own is not enough: an automation often
+//! has a GitRepository of this repository to itself (write access), used by no Flux
+//! Kustomization.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::collections::{BTreeMap, BTreeSet};
@@ -680,16 +685,38 @@ impl GitRepositories {
 struct ThisRepository {
     checkouts: Vec<GitSource>,
     synced: BTreeSet<(String, String)>,
+    /// The repositories the Flux Kustomizations written here build a folder of this
+    /// repository from, its root aside (`None`: a GitRepository nothing here defines): what
+    /// this repository is when no checkout says.
+    builds_folders_from: BTreeSet<Option<String>>,
 }
 
 impl ThisRepository {
     /// Whether a Git checkout is this repository at the revision the cluster syncs; `None` (a
-    /// GitRepository the repository does not define) is assumed to be, and so is any when there
-    /// is nothing to compare with.
+    /// GitRepository the repository does not define) is assumed to be. With no checkout to
+    /// compare with, so is any but one the Flux Kustomizations here show to be another.
     fn follows(&self, source: Option<&GitSource>) -> bool {
         source.is_none_or(|source| {
-            self.checkouts.is_empty() || self.checkouts.iter().any(|this| this.is(source))
+            if self.checkouts.is_empty() {
+                !self.shows_another_repository(source)
+            } else {
+                self.checkouts.iter().any(|this| this.is(source))
+            }
         })
+    }
+
+    /// Whether a checkout's URL is another repository than the one the Flux Kustomizations
+    /// here build folders of: some build a folder of this repository, none from that URL. Its
+    /// root tells nothing (every checkout has one): gateway-api's GitRepository with no
+    /// `spec.path` is still gateway-api's root (carpenike/k8s-gitops). A URL left to be
+    /// substituted (`${GIT_URL}`) may be any repository.
+    fn shows_another_repository(&self, source: &GitSource) -> bool {
+        let known = !source.repository.is_empty() && !source.repository.contains("${");
+        known
+            && !self.builds_folders_from.is_empty()
+            && !self
+                .builds_folders_from
+                .contains(&Some(source.repository.clone()))
     }
 
     /// The revision a checkout takes of this repository, when it is not one the cluster syncs.
@@ -835,12 +862,23 @@ fn shared_folders(a: &str, b: &str) -> usize {
         .count()
 }
 
+/// What a repository's builds read: `all`, to find its clusters; for the builds of a cluster,
+/// `of_cluster(its index)`: the same files, their kustomizations read as that cluster's Flux
+/// reads them.
+pub struct ClusterSources<'a, 's> {
+    pub all: &'a Sources<'s>,
+    pub of_cluster: &'a dyn Fn(usize) -> &'a Sources<'s>,
+}
+
 /// The clusters of the repository, each Flux Kustomization build (made on up to `jobs` threads)
 /// handed to `on_render` in a fixed order as soon as it is made, so that few builds' trees are
 /// alive at a time (`None` when the repository holds no Flux Kustomization and no FluxInstance),
 /// and the GitRepositories it defines.
 pub fn discover(
-    sources: &Sources,
+    ClusterSources {
+        all: sources,
+        of_cluster,
+    }: ClusterSources,
     yaml_paths: &BTreeSet<String>,
     default_namespace: &str,
     builder: &super::Builder,
@@ -880,16 +918,29 @@ pub fn discover(
     // A Flux Kustomization of another source (an OCI artifact, a bucket, another repository)
     // builds its `path` there: `path: ./` of the Flux install's OCIRepository is no folder of
     // this repository. So it neither applies nor roots anything here. Which repository this is
-    // can be told before anything is built only where a bootstrap says so.
+    // can be told before anything is built where a bootstrap says so; without one, by the
+    // folders of it Flux Kustomizations build.
     let synced_by_bootstraps: Vec<GitSource> = instances
         .iter()
         .chain(&patched)
         .chain(written.iter().filter(|k| written_by_flux_bootstrap(k)))
         .filter_map(source_of)
         .collect();
+    let builds_folders_from = written
+        .iter()
+        .chain(&instances)
+        .chain(&patched)
+        .filter(|k| {
+            k.source_kind == "GitRepository"
+                && !k.path.is_empty()
+                && sources.kind_of(&k.path) == PathKind::Dir
+        })
+        .map(|k| source_of(k).map(|source| source.repository))
+        .collect();
     let synced_by_bootstraps = ThisRepository {
         checkouts: synced_by_bootstraps,
         synced: BTreeSet::new(),
+        builds_folders_from,
     };
     let builds_here = |k: &FluxKustomization| {
         follows_this_repository(k, source_of(k).as_ref(), &synced_by_bootstraps)
@@ -1051,6 +1102,7 @@ pub fn discover(
         synced: root_kustomizations()
             .map(FluxKustomization::source_key)
             .collect(),
+        builds_folders_from: synced_by_bootstraps.builds_folders_from.clone(),
     };
     // A GitRepository no root syncs from, nothing here defines or that checks out another URL
     // than the bootstraps' (every URL, without a bootstrap): this repository's own when the
@@ -1163,6 +1215,7 @@ pub fn discover(
     let mut clusters = Vec::new();
     for (name, path, roots) in clusters_roots {
         let cluster = clusters.len();
+        let sources = of_cluster(cluster);
         // Without a bootstrap to say which repository this is, the roots' own source is.
         let mut this_repository = bootstrapped_repository.clone();
         if this_repository.checkouts.is_empty() {
@@ -1713,6 +1766,86 @@ mod tests {
                 ]
             )]
         );
+    }
+
+    #[test]
+    fn a_git_repository_no_folder_here_is_built_from_is_another_repository_even_at_its_root() {
+        // gateway-api's CRDs: no `spec.path`, the root of that repository. No bootstrap says
+        // which repository this is; the Flux Kustomizations building `kubernetes/...` do.
+        let gateway_api = git_repository(
+            "gateway-api",
+            "https://github.com/kubernetes-sigs/gateway-api",
+        ) + "---\n"
+            + &flux_kustomization("gateway-api", "./", "GitRepository", "gateway-api");
+        let crds = (
+            "kubernetes/apps/crds/gateway-api.yaml",
+            gateway_api.as_str(),
+        );
+        let crds_ks = flux_kustomization("crds", "./kubernetes/apps/crds", "GitRepository", "home");
+        let loose = ("loose/deploy.yaml", DEPLOYMENT);
+        // Its own GitRepository defined (carpenike/k8s-gitops): `cluster` applies its own folder.
+        let cluster = git_repository("home", "https://github.com/org/home")
+            + "---\n"
+            + &flux_kustomization("cluster", "./kubernetes/flux", "GitRepository", "home");
+        assert_eq!(
+            clusters_of(&[
+                ("kubernetes/flux/config/cluster.yaml", &cluster),
+                ("kubernetes/flux/crds.yaml", &crds_ks),
+                crds,
+                loose,
+            ]),
+            vec![(
+                "kubernetes/flux".to_string(),
+                vec![
+                    "kubernetes/apps/crds/gateway-api.yaml".to_string(),
+                    "kubernetes/flux/config/cluster.yaml".to_string(),
+                    "kubernetes/flux/crds.yaml".to_string(),
+                ]
+            )]
+        );
+        // Its own GitRepository made by a FluxInstance out of sight (Chrtol/home-cluster).
+        let flux_system_crds = flux_kustomization(
+            "crds",
+            "./kubernetes/apps/crds",
+            "GitRepository",
+            "flux-system",
+        );
+        assert_eq!(
+            clusters_of(&[
+                ("kubernetes/flux/cluster/ks.yaml", &flux_system_crds),
+                crds,
+                loose
+            ]),
+            vec![(
+                "kubernetes/flux/cluster".to_string(),
+                vec![
+                    "kubernetes/apps/crds/gateway-api.yaml".to_string(),
+                    "kubernetes/flux/cluster/ks.yaml".to_string(),
+                ]
+            )]
+        );
+        // Nothing tells this repository apart from it: it may be this one, whose root it builds.
+        let everything = vec![
+            "kubernetes/apps/crds/gateway-api.yaml".to_string(),
+            "loose/deploy.yaml".to_string(),
+        ];
+        assert_eq!(
+            clusters_of(&[crds, loose]),
+            vec![("the repository root".to_string(), everything.clone())]
+        );
+        // The URL a Flux Kustomization builds a folder of is this repository's, root and all.
+        let same_url = git_repository("gateway-api", "https://github.com/org/home")
+            + "---\n"
+            + &flux_kustomization("gateway-api", "./", "GitRepository", "gateway-api");
+        let roots = clusters_of(&[
+            ("kubernetes/flux/config/cluster.yaml", &cluster),
+            ("kubernetes/flux/crds.yaml", &crds_ks),
+            ("kubernetes/apps/crds/gateway-api.yaml", &same_url),
+            loose,
+        ]);
+        assert!(roots
+            .iter()
+            .any(|(_, files)| files.contains(&everything[1])));
     }
 
     #[test]

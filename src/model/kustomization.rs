@@ -142,6 +142,9 @@ const UNMODELLED_FIELDS: &[&str] = &[
     "openapi",
 ];
 
+/// kustomize's error (from 5.1) on a kustomization file that holds nothing.
+pub const EMPTY: &str = "kustomization.yaml is empty";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidKustomization {
     pub message: String,
@@ -152,10 +155,7 @@ pub struct InvalidKustomization {
 pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, InvalidKustomization> {
     let invalid = |message: String, origin: Origin| InvalidKustomization { message, origin };
     if root.is_null() || root.entries().is_empty() {
-        return Err(invalid(
-            "kustomization.yaml is empty".to_string(),
-            root.origin,
-        ));
+        return Err(invalid(EMPTY.to_string(), root.origin));
     }
     if !root.is_map() {
         return Err(invalid(
@@ -262,6 +262,9 @@ fn generator(kind: &'static str, entry: &Node) -> Generator {
         );
     }
     files.extend(entry.get("env").and_then(text));
+    // kustomize's file loader fetches an `http(s)://` input itself (`IsRemoteFile`): no file of
+    // the repository, none that can be missing (gi8lino/k8s-gitops's Grafana dashboards).
+    files.retain(|file| !is_fetched(&file.value));
     let behavior = match entry.get("behavior").and_then(Node::str) {
         Some("merge") => Behavior::Merge,
         Some("replace") => Behavior::Replace,
@@ -347,6 +350,12 @@ fn label_set(node: &Node) -> LabelSet {
     }
 }
 
+/// Whether kustomize fetches a generator input over HTTP rather than reading a file.
+fn is_fetched(input: &str) -> bool {
+    let input = input.to_ascii_lowercase();
+    input.starts_with("http://") || input.starts_with("https://")
+}
+
 fn patch_entries(list: &Node) -> Vec<Patch> {
     list.items()
         .iter()
@@ -391,5 +400,26 @@ fn strategic_merge_entry(entry: &Node) -> Patch {
         allow_name_change: false,
         allow_kind_change: false,
         origin: entry.origin,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::workspace::workspace_of;
+
+    #[test]
+    fn generator_inputs_are_files_of_the_repository_unless_fetched() {
+        let kustomization = "configMapGenerator:\n  - name: dashboards\n    files:\n      - overview.json=https://example.com/overview.json\n      - local.json\n    envs:\n      - HTTPS://example.com/app.env\n  - name: settings\n    env: settings.env\n";
+        let (_dir, workspace) = workspace_of(&[("kustomization.yaml", kustomization)]);
+        let Some(Ok(read)) = workspace.model.kustomizations.get("") else {
+            panic!("{:?}", workspace.model.kustomizations);
+        };
+        let inputs: Vec<&str> = read
+            .generators
+            .iter()
+            .flat_map(|generator| &generator.files)
+            .map(|file| file.value.as_str())
+            .collect();
+        assert_eq!(inputs, ["local.json", "settings.env"]);
     }
 }

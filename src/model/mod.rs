@@ -24,7 +24,9 @@ use kustomization::{is_kustomization_name, Kustomization, PatchBody};
 use render::{join, Build, BuildError, Cause, Note, Sources};
 use tree::{Node, Origin};
 
+use crate::config::Config;
 use crate::flux::objects::{is_image_api, read_object, FluxObject, ObjectContent, Provenance};
+use crate::flux::versions::{self, ClusterFlux};
 use crate::walk::FileSet;
 use crate::workspace::ScannedFile;
 
@@ -100,7 +102,9 @@ impl Builder {
     /// [`Build::set_aside_untracked`]). A build with remote bases stays native: the real one
     /// would reach the network. So does a Flux Kustomization's that names `components`:
     /// kustomize-controller adds them to the folder's own kustomization, before its patches,
-    /// which a wrapper around the folder cannot do (its components come after).
+    /// which a wrapper around the folder cannot do (its components come after). And so does one
+    /// the real kustomize fails on a kustomization file that holds nothing while the native
+    /// build, for a cluster whose Flux is older than 2.2, took it as listing nothing.
     fn build<'w>(
         &self,
         sources: &Sources,
@@ -110,17 +114,28 @@ impl Builder {
         let mut build = match (self, native) {
             (Builder::External(external), Ok(mut native)) if !native.incomplete => {
                 let wrapper = wrapper()?;
-                if wrapper.components.is_empty() {
-                    external.build(sources, &wrapper)
-                } else {
+                let natively = |why: &str| {
                     native.notes.push(Note {
-                        message: format!(
-                            "built natively, not by {}: kustomize-controller adds `spec.components` to the folder's own kustomization, which the real kustomize cannot be asked without editing the folder",
-                            external.describe()
-                        ),
+                        message: format!("built natively, not by {}: {why}", external.describe()),
                         origin: wrapper.origin,
                     });
                     Ok(native)
+                };
+                let built = wrapper
+                    .components
+                    .is_empty()
+                    .then(|| external.build(sources, &wrapper));
+                match built {
+                    // The native build read a kustomization file that holds nothing as one
+                    // listing nothing, as the cluster's Flux (older than 2.2) does; the
+                    // kustomize asked here is newer.
+                    Some(Err(error)) if error.message.contains(kustomization::EMPTY) => natively(
+                        "the cluster's Flux, older than 2.2, builds a kustomization file that holds nothing as one listing nothing, which it refuses",
+                    ),
+                    Some(built) => built,
+                    None => natively(
+                        "kustomize-controller adds `spec.components` to the folder's own kustomization, which the real kustomize cannot be asked without editing the folder",
+                    ),
                 }
             }
             (Builder::External(external), Err(_)) => external.build(sources, &wrapper()?),
@@ -190,7 +205,7 @@ fn read_kustomization(
             }
             None => Err(BuildError {
                 cause: Cause::InvalidKustomization,
-                message: "kustomization.yaml is empty".to_string(),
+                message: kustomization::EMPTY.to_string(),
                 origin: Origin {
                     file: index,
                     span: Default::default(),
@@ -294,34 +309,80 @@ impl Objects {
 }
 
 impl Model {
+    /// What the clusters apply, each built as its Flux builds it. Which Flux a cluster runs is
+    /// known from the files it applies, so once they are: where one runs a Flux older than 2.2
+    /// and a kustomization file holds nothing, the model is built again with that file listing
+    /// nothing for that cluster.
     pub fn build(
         tree: &FileSet,
         files: &[ScannedFile],
         yaml_paths: &BTreeSet<String>,
+        kustomizations: Kustomizations,
+        config: &Config,
+        jobs: usize,
+    ) -> (Model, Vec<FluxObject>) {
+        let inputs = Inputs {
+            tree,
+            files,
+            yaml_paths,
+            default_namespace: &config.default_namespace,
+            builder: Builder::from_setting(&config.kustomize),
+            jobs,
+        };
+        let (mut model, objects) =
+            Model::build_as(&inputs, kustomizations, &EmptyAsNothing::default());
+        let empty_as_nothing = EmptyAsNothing::for_old_flux(&model, files, config, jobs);
+        if !empty_as_nothing.anywhere() {
+            return (model, objects);
+        }
+        let kustomizations = Kustomizations {
+            by_dir: std::mem::take(&mut model.kustomizations),
+            referenced: std::mem::take(&mut model.referenced),
+        };
+        drop((model, objects));
+        let (mut model, objects) = Model::build_as(&inputs, kustomizations, &empty_as_nothing);
+        let notes = empty_as_nothing.notes(&model);
+        model.notes.extend(notes);
+        (model, objects)
+    }
+
+    fn build_as(
+        &Inputs {
+            tree,
+            files,
+            yaml_paths,
+            default_namespace,
+            ref builder,
+            jobs,
+        }: &Inputs,
         Kustomizations {
             by_dir: kustomizations,
             referenced,
         }: Kustomizations,
-        default_namespace: &str,
-        builder: &Builder,
-        jobs: usize,
+        empty_as_nothing: &EmptyAsNothing,
     ) -> (Model, Vec<FluxObject>) {
         let by_path = paths_of(files);
-        let sources = Sources {
-            root: &tree.root,
-            tree,
-            files,
-            by_path: &by_path,
-            kustomizations: &kustomizations,
-            referenced: &referenced,
-            disk: Default::default(),
-            image_objects: Default::default(),
+        let sources = sources_of(tree, files, &by_path, &kustomizations, &referenced);
+        let listing_nothing = empty_as_nothing
+            .anywhere()
+            .then(|| EmptyAsNothing::listing_nothing(&kustomizations));
+        let sources_listing_nothing = listing_nothing
+            .as_ref()
+            .map(|listing_nothing| sources_of(tree, files, &by_path, listing_nothing, &referenced));
+        let sources_of_cluster = |cluster: usize| match &sources_listing_nothing {
+            Some(listing_nothing) if empty_as_nothing.clusters.contains_key(&cluster) => {
+                listing_nothing
+            }
+            _ => &sources,
         };
         let mut model = Model::default();
         let mut objects = Objects::default();
         let mut discovery_notes = Vec::new();
         let (clusters, repositories) = cluster::discover(
-            &sources,
+            cluster::ClusterSources {
+                all: &sources,
+                of_cluster: &sources_of_cluster,
+            },
             yaml_paths,
             default_namespace,
             builder,
@@ -361,7 +422,15 @@ impl Model {
                 model.reached = Some(reached);
                 model.clusters = clusters;
             }
-            None => model.build_roots(&sources, &mut objects, default_namespace, builder, jobs),
+            None => {
+                let sources = match &sources_listing_nothing {
+                    Some(listing_nothing) if empty_as_nothing.repository.is_some() => {
+                        listing_nothing
+                    }
+                    _ => &sources,
+                };
+                model.build_roots(sources, &mut objects, default_namespace, builder, jobs)
+            }
         }
         let automations = objects.objects.iter().filter(|object| {
             object.kind == crate::flux::Kind::ImageUpdateAutomation && files[object.file].applied
@@ -552,16 +621,13 @@ impl Model {
         dir: &str,
     ) -> Result<render::Build, BuildError> {
         let by_path = paths_of(files);
-        let sources = Sources {
-            root: &tree.root,
+        let sources = sources_of(
             tree,
             files,
-            by_path: &by_path,
-            kustomizations: &self.kustomizations,
-            referenced: &self.referenced,
-            disk: Default::default(),
-            image_objects: Default::default(),
-        };
+            &by_path,
+            &self.kustomizations,
+            &self.referenced,
+        );
         render::build(&sources, dir)
     }
 
@@ -581,6 +647,148 @@ impl Model {
         self.renders
             .iter()
             .any(|r| r.incomplete && r.files.contains(&file))
+    }
+}
+
+/// What a model is built from, the same on each pass (see [`Model::build`]).
+struct Inputs<'a> {
+    tree: &'a FileSet,
+    files: &'a [ScannedFile],
+    yaml_paths: &'a BTreeSet<String>,
+    default_namespace: &'a str,
+    builder: Builder,
+    jobs: usize,
+}
+
+/// What builds read: the workspace's files and the kustomizations by folder.
+fn sources_of<'a>(
+    tree: &'a FileSet,
+    files: &'a [ScannedFile],
+    by_path: &'a HashMap<String, usize>,
+    kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
+    referenced: &'a Referenced,
+) -> Sources<'a> {
+    Sources {
+        root: &tree.root,
+        tree,
+        files,
+        by_path,
+        kustomizations,
+        referenced,
+        disk: Default::default(),
+        image_objects: Default::default(),
+    }
+}
+
+/// The builds that take a kustomization file holding nothing (comments only) as one that lists
+/// nothing, as kustomize-controller does before Flux 2.2 (see
+/// [`ClusterFlux::builds_empty_kustomizations`]; from 2.2 its build fails): the clusters whose
+/// Flux is that old, or the repository's own builds when it has no cluster, each with that Flux
+/// described.
+#[derive(Debug, Default)]
+struct EmptyAsNothing {
+    clusters: BTreeMap<usize, String>,
+    repository: Option<String>,
+}
+
+impl EmptyAsNothing {
+    fn anywhere(&self) -> bool {
+        !self.clusters.is_empty() || self.repository.is_some()
+    }
+
+    /// The builds of `model` (built with every such file an error) that run on a Flux older
+    /// than 2.2, when a build failed on a kustomization file that holds nothing (natively, or in
+    /// the words of the real kustomize asked instead).
+    fn for_old_flux(model: &Model, files: &[ScannedFile], config: &Config, jobs: usize) -> Self {
+        let failed_on_one = model
+            .build_errors
+            .iter()
+            .any(|error| error.message.contains(kustomization::EMPTY));
+        if !failed_on_one {
+            return EmptyAsNothing::default();
+        }
+        let pins = versions::file_pins(files, jobs);
+        let repository = ClusterFlux::resolve(pins.concat(), config, None);
+        let clusters = model
+            .clusters
+            .iter()
+            .enumerate()
+            .filter_map(|(index, cluster)| {
+                let own = versions::cluster_flux(&pins, &cluster.files, &cluster.path, config);
+                let flux = own.as_ref().unwrap_or(&repository);
+                Some((index, flux.builds_empty_kustomizations()?))
+            })
+            .collect();
+        let repository = model
+            .clusters
+            .is_empty()
+            .then(|| repository.builds_empty_kustomizations())
+            .flatten();
+        EmptyAsNothing {
+            clusters,
+            repository,
+        }
+    }
+
+    /// The kustomizations with each file that holds nothing read as one that lists nothing.
+    fn listing_nothing(
+        kustomizations: &BTreeMap<String, Result<Kustomization, BuildError>>,
+    ) -> BTreeMap<String, Result<Kustomization, BuildError>> {
+        kustomizations
+            .iter()
+            .map(|(dir, read)| {
+                let read = match holding_nothing(read) {
+                    Some(file) => Ok(Kustomization {
+                        dir: dir.clone(),
+                        file,
+                        ..Kustomization::default()
+                    }),
+                    None => read.clone(),
+                };
+                (dir.clone(), read)
+            })
+            .collect()
+    }
+
+    /// `--verbose` notes on the files that hold nothing, where a build took one as listing
+    /// nothing: a Flux upgrade to 2.2 fails there.
+    fn notes(&self, model: &Model) -> Vec<Note> {
+        let mut notes = Vec::new();
+        for file in model.kustomizations.values().filter_map(holding_nothing) {
+            let clusters = self
+                .clusters
+                .iter()
+                .filter(|(&cluster, _)| model.clusters[cluster].files.contains(&file))
+                .map(|(&cluster, flux)| {
+                    (format!("cluster `{}`", model.clusters[cluster].name), flux)
+                });
+            let repository = self
+                .repository
+                .iter()
+                .map(|flux| ("the repository".to_string(), flux));
+            for (runner, flux) in clusters.chain(repository) {
+                notes.push(Note {
+                    message: format!(
+                        "this kustomization holds nothing: {runner} runs {flux}, whose kustomize builds it as one listing nothing; from Flux 2.2 on the build fails (`{}`)",
+                        kustomization::EMPTY
+                    ),
+                    origin: Origin {
+                        file,
+                        span: Default::default(),
+                    },
+                });
+            }
+        }
+        notes
+    }
+}
+
+/// The file of a kustomization that holds nothing (comments only), which kustomize 5.1 and
+/// later refuse to build.
+fn holding_nothing(read: &Result<Kustomization, BuildError>) -> Option<usize> {
+    match read {
+        Err(error) if error.message == kustomization::EMPTY => Some(error.origin.file),
+        _ => None,
     }
 }
 

@@ -12,9 +12,11 @@ causes it: a resource or patch file that does not exist, a folder without a kust
 patch that matches no resource, a JSON patch whose path is missing, two resources with the same
 kind, namespace and name (a generated ConfigMap or Secret among them, unless its generator says
 `behavior: merge` or `replace`), a generator with `behavior: merge` or `replace` and nothing to
-merge into, an unknown field in `kustomization.yaml`. Where the build holds what the tool does
-not follow (a remote base, `transformers` that may rename objects, a list merged in a way it does
-not model), it reports nothing that this could explain.
+merge into, an unknown field in `kustomization.yaml`, a `kustomization.yaml` that holds nothing
+but comments (from Flux 2.2; the kustomize of an older Flux builds it to nothing, so on a
+cluster that runs one it is no error). Where the build holds what the tool does not follow (a
+remote base, `transformers` that may rename objects, a list merged in a way it does not model),
+it reports nothing that this could explain.
 
 ## Why it matters in Flux
 kustomize-controller builds the kustomization before it applies anything. When the build fails,

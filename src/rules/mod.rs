@@ -502,15 +502,7 @@ pub struct FilePins(Vec<Vec<versions::Pin>>);
 
 impl FilePins {
     pub fn find(workspace: &Workspace) -> FilePins {
-        let pins = crate::parallel::map_ranges(workspace.files.len(), workspace.jobs, |files| {
-            files
-                .map(|index| {
-                    let file = &workspace.files[index];
-                    versions::detect(index, &file.source, file.yaml.as_ref().ok())
-                })
-                .collect::<Vec<_>>()
-        });
-        FilePins(pins.concat())
+        FilePins(versions::file_pins(&workspace.files, workspace.jobs))
     }
 
     /// The Flux the whole repository runs, from every file's pins and the config.
@@ -525,19 +517,7 @@ impl FilePins {
             .model
             .clusters
             .iter()
-            .map(|cluster| {
-                let pins: Vec<versions::Pin> = cluster
-                    .files
-                    .iter()
-                    .flat_map(|&file| self.0[file].iter().cloned())
-                    .collect();
-                let configured = config
-                    .flux_version
-                    .iter()
-                    .any(|setting| setting.cluster_path.as_deref() == Some(cluster.path.as_str()));
-                (!pins.is_empty() || configured)
-                    .then(|| ClusterFlux::resolve(pins, config, Some(&cluster.path)))
-            })
+            .map(|cluster| versions::cluster_flux(&self.0, &cluster.files, &cluster.path, config))
             .collect()
     }
 }
