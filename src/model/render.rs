@@ -3,7 +3,8 @@
 //! `patchesStrategicMerge`, `patches`, `namespace`, `namePrefix`, `nameSuffix`, labels,
 //! `commonAnnotations`, `patchesJson6902`. Errors are kustomize's, at the entry that causes them.
 //! Image objects and the Flux objects the model reads are kept whole; every other resource as its
-//! identity and metadata, which is all that selectors and id checks look at. A generator's object
+//! identity and metadata, which is all that selectors and id checks look at, its body read only as
+//! far as a patch reaches into it. A generator's object
 //! is its identity, labels and annotations: it takes part in the build, not in what it renders.
 //! Remote bases, paths outside the repository and fields this model does not follow make a build
 //! uncertain: the objects are kept but nothing is concluded from what may be missing, nor from
