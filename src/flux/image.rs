@@ -60,25 +60,14 @@ impl ImageRef {
         if text.contains("://") {
             return Err(ImageRefError::Scheme);
         }
-        let (rest, digest) = match text.split_once('@') {
-            Some((rest, digest)) => {
-                if !is_valid_digest(digest) {
-                    return Err(ImageRefError::InvalidDigest(digest.to_string()));
-                }
-                (rest, Some(digest.to_string()))
-            }
-            None => (text, None),
-        };
-        // The tag is the text after the last `:` when that text holds no `/` (else it is a port).
-        let (name, tag) = match rest.rsplit_once(':') {
-            Some((name, tag)) if !tag.contains('/') => {
-                if !is_valid_tag(tag) {
-                    return Err(ImageRefError::InvalidTag(tag.to_string()));
-                }
-                (name, Some(tag.to_string()))
-            }
-            _ => (rest, None),
-        };
+        let (name, tag, digest) = split_reference(text);
+        if let Some(digest) = digest.filter(|digest| !is_valid_digest(digest)) {
+            return Err(ImageRefError::InvalidDigest(digest.to_string()));
+        }
+        if let Some(tag) = tag.filter(|tag| !is_valid_tag(tag)) {
+            return Err(ImageRefError::InvalidTag(tag.to_string()));
+        }
+        let (tag, digest) = (tag.map(str::to_string), digest.map(str::to_string));
         let (registry, repository) = split_registry(name);
         if !is_valid_repository(&repository) {
             return Err(ImageRefError::InvalidRepository(repository));
@@ -104,6 +93,19 @@ impl ImageRef {
 
 /// Splits off the registry: the first path component is one iff it holds `.` or `:` (so in
 /// go-containerregistry v0.21.6 `localhost/x` is a Docker Hub repository, as in Flux 1.2).
+/// A reference's name, tag and digest as written, unchecked: the digest follows the first `@`,
+/// the tag the last `:` before it when that text holds no `/` (else it is a port).
+pub fn split_reference(text: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = match text.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (text, None),
+    };
+    match rest.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, Some(tag), digest),
+        _ => (rest, None, digest),
+    }
+}
+
 fn split_registry(name: &str) -> (String, String) {
     let (registry, repository) = match name.split_once('/') {
         Some((first, rest)) if first.contains('.') || first.contains(':') => (first, rest),

@@ -135,16 +135,19 @@ impl Range {
 
     /// Masterminds `Constraints.Check` for a (strictly parsed) tag version.
     pub fn matches(&self, v: &semver::Version) -> bool {
-        let v = Parts {
+        self.admits(&Parts {
             major: v.major,
             minor: v.minor,
             patch: v.patch,
             pre: v.pre.as_str(),
-        };
+        })
+    }
+
+    fn admits(&self, v: &Parts) -> bool {
         self.groups.iter().any(|g| {
             g.comparators
                 .iter()
-                .all(|c| c.check(&v, g.include_prerelease))
+                .all(|c| c.check(v, g.include_prerelease))
         })
     }
 }
@@ -188,7 +191,7 @@ impl Range {
                 Ordering::Greater => !sides.above,
                 Ordering::Equal => false,
             };
-            if wanted && self.matches_point(&candidate) {
+            if wanted && self.admits(&candidate.as_parts()) {
                 match side {
                     Ordering::Less => sides.below = true,
                     _ => sides.above = true,
@@ -199,15 +202,6 @@ impl Range {
             }
         }
         sides
-    }
-
-    fn matches_point(&self, point: &Point) -> bool {
-        let v = point.as_parts();
-        self.groups.iter().any(|g| {
-            g.comparators
-                .iter()
-                .all(|c| c.check(&v, g.include_prerelease))
-        })
     }
 
     /// The versions that decide [`Range::sides_of`] for `at` (see there).

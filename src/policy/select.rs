@@ -190,14 +190,6 @@ impl CompiledPolicy {
         self.sides(&v)
     }
 
-    /// For a semver policy, whether its range admits a version above `value` (extract
-    /// applied): when it does, Flux replacing an out-of-range value moves it up; when it does
-    /// not, every version in range is lower and the value would be downgraded. `None` for
-    /// other policies or a value that is not SemVer.
-    pub fn range_admits_above(&self, value: &str) -> Option<bool> {
-        self.range_sides(value).map(|sides| sides.above)
-    }
-
     /// For a value Flux skips because it lacks its minor or patch (`1.25`, `v2`), whether the
     /// range admits versions above the release it names (`1.25.0`): the automation then moves
     /// it up to the range, as it does a value below the range.
@@ -979,15 +971,20 @@ mod tests {
         );
     }
 
+    /// Whether the policy's range admits a version above `value`.
+    fn admits_above(policy: &CompiledPolicy, value: &str) -> Option<bool> {
+        policy.range_sides(value).map(|sides| sides.above)
+    }
+
     #[test]
     fn out_of_range_values_below_the_range_are_upgraded_above_it_downgraded() {
         let p = compile(&semver_spec("~1.4"));
-        assert_eq!(p.range_admits_above("2.1.0"), Some(false));
-        assert_eq!(p.range_admits_above("1.4.2-rc.1"), Some(true));
-        assert_eq!(p.range_admits_above("1.3.9"), Some(true));
+        assert_eq!(admits_above(&p, "2.1.0"), Some(false));
+        assert_eq!(admits_above(&p, "1.4.2-rc.1"), Some(true));
+        assert_eq!(admits_above(&p, "1.3.9"), Some(true));
         // Far below: every version in range is higher (the probe of the next patch, minor
         // and major missed `~1.4` from 0.9.0, and `6.2.x` from 5.0.3).
-        assert_eq!(p.range_admits_above("v0.9.0"), Some(true));
+        assert_eq!(admits_above(&p, "v0.9.0"), Some(true));
         for range in [
             "6.2.x",
             "~6.2",
@@ -1007,24 +1004,24 @@ mod tests {
             );
         }
         let pinned = compile(&semver_spec("= 1.25.3"));
-        assert_eq!(pinned.range_admits_above("1.25.5"), Some(false));
+        assert_eq!(admits_above(&pinned, "1.25.5"), Some(false));
         assert_eq!(
-            compile(&semver_spec("5.x.x")).range_admits_above("6.3.0"),
+            admits_above(&compile(&semver_spec("5.x.x")), "6.3.0"),
             Some(false)
         );
         let from_one = compile(&semver_spec(">=1.0.0"));
-        assert_eq!(from_one.range_admits_above("v0.9.0"), Some(true));
-        assert_eq!(from_one.range_admits_above("latest"), None);
+        assert_eq!(admits_above(&from_one, "v0.9.0"), Some(true));
+        assert_eq!(admits_above(&from_one, "latest"), None);
         // With `extract`, the extracted value is placed.
         let extracted = compile(&filtered(semver_spec("6.2.x"), r"^main-(?P<v>.*)$", "$v"));
-        assert_eq!(extracted.range_admits_above("main-5.0.3"), Some(true));
-        assert_eq!(extracted.range_admits_above("main-7.0.0"), Some(false));
+        assert_eq!(admits_above(&extracted, "main-5.0.3"), Some(true));
+        assert_eq!(admits_above(&extracted, "main-7.0.0"), Some(false));
         assert_eq!(
             compile(&semver_spec("6.2.x")).partial_version_admits_above("5.0"),
             Some(true)
         );
         let numerical = compile(&spec(Choice::Numerical { order: Order::Asc }));
-        assert_eq!(numerical.range_admits_above("1.0.0"), None);
+        assert_eq!(admits_above(&numerical, "1.0.0"), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Rule `marker-value-mismatch`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::image::ImageRef;
+use crate::flux::image::{split_reference, ImageRef};
 use crate::report::Severity;
 use crate::scan::marker::{shape_mismatch, SetterKind, ShapeMismatch};
 
@@ -122,15 +122,7 @@ fn check(cx: &Context, out: &mut Findings) {
 /// reference at all (`KEY=value`, `--image=…`, a command line, `${TAG}`, an upper-case or empty
 /// name) is not matched: Flux would destroy it.
 fn malformed_reference(text: &str) -> bool {
-    let (rest, digest) = match text.split_once('@') {
-        Some((rest, digest)) => (rest, Some(digest)),
-        None => (text, None),
-    };
-    // As `ImageRef::parse` splits: the tag follows the last `:` unless a `/` does (a port).
-    let (name, tag) = match rest.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
-        _ => (rest, None),
-    };
+    let (name, tag, digest) = split_reference(text);
     let reference_text = |part: &str| {
         part.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b':'))
