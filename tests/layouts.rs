@@ -4,8 +4,9 @@
 //! once, a marker naming another cluster's policy, an out-of-band cluster beside a bootstrapped
 //! one (and a left-over Flux Kustomization elsewhere), a policy file its kustomization does not
 //! list, an automation file its kustomization does not list, a Flux Kustomization whose path
-//! does not exist, a bootstrap whose path does not exist (a typo beside a live bootstrap, or one
-//! moved under `k8s/` with no other bootstrap: each keeps its error), a bootstrap whose build
+//! does not exist, a bootstrap whose path does not exist (a typo beside a live bootstrap, in the
+//! path's last segment or in its first, one moved under `k8s/` or renamed `old-clusters/home`
+//! with no other bootstrap: each keeps its error), a bootstrap whose build
 //! fails (one cluster, one error), Flux versions per cluster, a kustomization of comments only
 //! (an error where the cluster's Flux is 2.2 or newer, nothing before), Helm chart values,
 //! `substituteFrom`.

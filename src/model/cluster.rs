@@ -1039,7 +1039,7 @@ pub fn discover(
         clusters_roots.push((instance.path.clone(), instance.path.clone(), vec![instance]));
     }
     let mut out_of_band = Vec::new();
-    // Bootstraps whose cluster folder was moved under another folder, with where it went.
+    // Bootstraps whose cluster folder was moved, with where it went.
     let mut moved = Vec::new();
     for (members, applied_from_outside) in components.iter().zip(applied_from_outside) {
         let first = members[0];
@@ -1055,8 +1055,8 @@ pub fn discover(
                 .find(|k| k.name == BOOTSTRAP_NAME)
                 .unwrap_or(&written[first]);
             let file = &sources.files[bootstrap.origin.file].source.path;
-            if let Some(to) = moved_to(sources, bootstrap, file) {
-                moved.push((bootstrap.clone(), to));
+            if let Some(folder) = moved_to(sources, bootstrap, file) {
+                moved.push((bootstrap.clone(), folder));
                 continue;
             }
             let name = if bootstrap.path.is_empty() {
@@ -1069,30 +1069,39 @@ pub fn discover(
             out_of_band.push(written[first].clone());
         }
     }
-    // A bootstrap whose folder was moved (`clusters/vps1` to `archive/clusters/vps1`, a cluster
-    // decommissioned) roots no cluster when the repository has another bootstrap: a cluster
-    // that ran it has been re-pointed or is gone, as the live clusters' own bootstraps show the
-    // repository is still applied from where they are. Without one, the move was of the whole
-    // repository's clusters (`clusters/` to `k8s/clusters/`, paths not updated): every cluster
-    // bootstrapped from here then really fails to find its path, and so is reported.
-    if clusters_roots.is_empty() {
-        for (bootstrap, _) in moved {
-            clusters_roots.push((
-                bootstrap.path.clone(),
-                bootstrap.path.clone(),
-                vec![bootstrap],
-            ));
-        }
-    } else {
-        for (bootstrap, to) in moved {
-            notes.push(Note {
-                message: format!(
-                    "Flux Kustomization `{}`'s path `{}` does not exist, and its file lies under `{to}` while the repository has another bootstrap: taken as moved there, not followed",
-                    bootstrap.name, bootstrap.path
-                ),
-                origin: bootstrap.path_origin,
-            });
-        }
+    // A bootstrap whose folder was moved (`clusters/vps1` to `archive/clusters/vps1`, or
+    // `clusters/blimp` to `old-clusters/blimp`: a cluster decommissioned) roots no cluster when
+    // the folder it left holds another bootstrap's cluster: a cluster that ran it has been
+    // re-pointed or is gone, as the live clusters' own bootstraps show the repository is still
+    // applied from there. Otherwise the move was of the whole repository's clusters
+    // (`clusters/` to `k8s/clusters/`, paths not updated), or the path's first segments are a
+    // typo (`cluster/vps1` for `clusters/vps1`): the cluster bootstrapped from here then really
+    // fails to find its path, and so is reported.
+    let (retired, stranded): (Vec<_>, Vec<_>) = moved.into_iter().partition(|(_, folder)| {
+        clusters_roots
+            .iter()
+            .any(|(_, path, _)| *path == folder.left || lies_under(path, &folder.left))
+    });
+    for (bootstrap, _) in stranded {
+        clusters_roots.push((
+            bootstrap.path.clone(),
+            bootstrap.path.clone(),
+            vec![bootstrap],
+        ));
+    }
+    for (bootstrap, folder) in retired {
+        let live = if folder.left.is_empty() {
+            "the repository has another bootstrap".to_string()
+        } else {
+            format!("`{}` holds another bootstrap's cluster", folder.left)
+        };
+        notes.push(Note {
+            message: format!(
+                "Flux Kustomization `{}`'s path `{}` does not exist, and its file lies under `{}` while {live}: taken as moved there, not followed",
+                bootstrap.name, bootstrap.path, folder.to
+            ),
+            origin: bootstrap.path_origin,
+        });
     }
     // This repository is what the bootstraps sync: their GitRepositories' URLs and revisions,
     // and the GitRepositories they name.
@@ -1354,17 +1363,43 @@ pub fn discover(
     (Some(clusters), repositories)
 }
 
-/// Where a bootstrap's cluster folder was moved, as the bootstrap's own file shows it: its
-/// `spec.path` does not exist, but the same path taken from a folder above the file
-/// (`archive/` + `clusters/vps1`) holds the file itself. A path that is merely wrong (a typo, a
-/// folder deleted) has no such copy around its file.
-fn moved_to(sources: &Sources, bootstrap: &FluxKustomization, file: &str) -> Option<String> {
+/// Where a bootstrap's cluster folder went, as the bootstrap's own file shows it.
+struct MovedFolder {
+    /// The folder around the file that ends as the bootstrap's `spec.path` does.
+    to: String,
+    /// The folder the cluster's folder was moved out of: the part of `spec.path` before the
+    /// segments `to` shares with it (the repository root when it shares them all).
+    left: String,
+}
+
+/// Where a bootstrap's cluster folder was moved: its `spec.path` does not exist, but a folder
+/// around its file ends as the path does, with the whole path under a new parent (`archive/` +
+/// `clusters/vps1`) or with its last segments under a renamed one (`clusters/blimp` to
+/// `old-clusters/blimp`). The folder sharing most segments wins. A path that is merely wrong (a
+/// typo, a folder deleted) has no such copy around its file; a typo in a path's first segments
+/// is told apart by the caller, by whether the folder left holds a live cluster.
+fn moved_to(sources: &Sources, bootstrap: &FluxKustomization, file: &str) -> Option<MovedFolder> {
     if bootstrap.path.is_empty() || sources.kind_of(&bootstrap.path) != PathKind::Missing {
         return None;
     }
-    file.match_indices('/')
-        .map(|(at, _)| format!("{}/{}", &file[..at], bootstrap.path))
-        .find(|moved| lies_under(file, moved))
+    let segments: Vec<&str> = bootstrap.path.split('/').collect();
+    let (to, shared) = file
+        .match_indices('/')
+        .map(|(at, _)| {
+            let folder = &file[..at];
+            let shared = folder
+                .rsplit('/')
+                .zip(segments.iter().rev())
+                .take_while(|(around, named)| around == *named)
+                .count();
+            (folder, shared)
+        })
+        .filter(|&(_, shared)| shared > 0)
+        .min_by_key(|&(_, shared)| std::cmp::Reverse(shared))?;
+    Some(MovedFolder {
+        to: to.to_string(),
+        left: segments[..segments.len() - shared].join("/"),
+    })
 }
 
 /// The strongly connected components of a graph, `edges[i]` being the nodes `i` has an edge to:
