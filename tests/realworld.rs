@@ -10,7 +10,7 @@ use support::{assert_golden, json, locations_of, repo_dir, run, stdout};
 /// The errors Flux itself would have (`rule file:line`): `postbuild-substitute-marker`'s
 /// `base/app.yaml` marker names `${cluster}`, which image automation reads unsubstituted; in the
 /// cases of layouts where the tool once checked nothing, a marker names a policy that does not
-/// exist.
+/// exist; `marker-in-sequence-file`'s `tags.yaml` is a list, which image automation skips whole.
 fn flux_errors(case: &str) -> Vec<String> {
     match case {
         "postbuild-substitute-marker" => vec!["unknown-policy base/app.yaml:9".to_string()],
@@ -26,6 +26,10 @@ fn flux_errors(case: &str) -> Vec<String> {
         "orphans-without-visible-bootstrap" => {
             vec!["unknown-policy kubernetes/apps/default/web/app/deployment.yaml:13".to_string()]
         }
+        "marker-in-sequence-file" => vec![
+            "marker-ignored tags.yaml:2".to_string(),
+            "marker-ignored tags.yaml:3".to_string(),
+        ],
         _ => Vec::new(),
     }
 }

@@ -360,13 +360,14 @@ fn exit_two_only_when_it_cannot_do_its_job() {
 
 fn write_repository(dir: &Path, policies: &[(&str, &str)]) {
     let mut objects = String::new();
-    let mut markers = String::new();
+    // Under a key: image automation skips a file whose top level is a list.
+    let mut markers = String::from("apps:\n");
     for (name, image) in policies {
         objects.push_str(&format!(
             "---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  image: {image}\n  interval: 12h\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: {name}\n  policy:\n    semver:\n      range: \">=1.0.0\"\n"
         ));
         markers.push_str(&format!(
-            "- image: {image}:1.0.0 # {{\"$imagepolicy\": \"flux-system:{name}\"}}\n"
+            "  - image: {image}:1.0.0 # {{\"$imagepolicy\": \"flux-system:{name}\"}}\n"
         ));
     }
     std::fs::write(dir.join("policies.yaml"), objects).unwrap();

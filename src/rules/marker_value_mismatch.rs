@@ -23,6 +23,8 @@ nothing can pull the image. Other text under a full marker (`KEY=value`, a comma
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
 warning at most: no automation ever writes that value.
+A marker Flux ignores (see `marker-ignored`: after a key with no value, in a file that is a
+list, …) writes nothing, and its value is not judged.
 
 ## Why it matters in Flux
 Flux replaces the whole scalar with the new value, without looking at the old one

@@ -143,10 +143,16 @@ pub enum Ignored {
     FlowCollection,
     BlockScalar,
     OnKey,
+    /// `key: # {…}` with nothing after the colon.
+    OnEmptyValue,
     OnMap,
     OnSequence,
     OnAlias,
     Detached,
+    /// The file has a document that is a list or a plain value, not a mapping.
+    FileNotMapping,
+    /// The file has a document whose `metadata` is a list or a plain value.
+    FileMetadataNotMapping,
 }
 
 impl Ignored {
@@ -159,10 +165,13 @@ impl Ignored {
             Ignored::FlowCollection => "markers inside or after a flow collection (`[…]`, `{…}`) belong to the collection",
             Ignored::BlockScalar => "the marker is text inside a block scalar (`|` or `>`), not a YAML comment",
             Ignored::OnKey => "the marker follows a mapping key whose value is not on the same line",
+            Ignored::OnEmptyValue => "the key has no value: YAML gives the marker to the key, and Flux writes only into values",
             Ignored::OnMap => "the marker is attached to a mapping, not to a scalar",
             Ignored::OnSequence => "the marker is attached to a sequence, not to a scalar",
             Ignored::OnAlias => "the marker follows an alias (`*name`); Flux does not rewrite through aliases",
             Ignored::Detached => "the marker is not attached to any value (blank line or end of block in between)",
+            Ignored::FileNotMapping => "a document of this file is a list or a plain value, not a mapping, so Flux's image automation cannot read the file and skips all of it",
+            Ignored::FileMetadataNotMapping => "a document of this file has a `metadata` that is a list or a plain value, so Flux's image automation cannot read the file and skips all of it",
         }
     }
 
@@ -182,6 +191,15 @@ impl Ignored {
             }
             Ignored::OnMap | Ignored::OnSequence | Ignored::OnAlias => {
                 "put the marker on the line of the scalar that holds the image, name or tag"
+            }
+            Ignored::OnEmptyValue => {
+                "write the current value before the marker (`tag: 1.0.0 # {\"$imagepolicy\": \"ns:policy:tag\"}`); Flux replaces it"
+            }
+            Ignored::FileNotMapping => {
+                "make every document of the file a mapping, e.g. put the list under a key (`tags:`); Flux updates a mapping with or without `apiVersion` and `kind`"
+            }
+            Ignored::FileMetadataNotMapping => {
+                "make `metadata` a mapping, or give the field another name"
             }
         }
     }
@@ -627,10 +645,38 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     }
     find_applied_beside(yaml, &mut found.markers, &attachments);
     find_markers_in_block_scalars(text, yaml, &mut found);
+    if let Some(why) = unreadable_by_automation(yaml) {
+        // Where a marker sits in a file Flux never reads is beside the point.
+        for marker in &mut found.markers {
+            marker.placement = Placement::Ignored(why);
+            marker.beside_applied = None;
+        }
+    }
     found.markers.sort_by_key(|m| m.span);
     // Kept until the run ends, one list per marked file, most holding one marker.
     found.markers.shrink_to_fit();
     found
+}
+
+/// Why Flux's image automation skips the whole file, if it does. It reads each file with kyaml's
+/// `kio.ByteReader`, which adds its annotations (`metadata.annotations`) to every document that
+/// is not null. A document that takes none (a list or a plain value, at the top or as its
+/// `metadata`) fails the read of the file, and image-automation-controller's reader passes over
+/// a file it cannot read without a word. A mapping needs no `apiVersion` or `kind`.
+fn unreadable_by_automation(yaml: &YamlFile) -> Option<Ignored> {
+    let takes_annotations = |id: NodeId| match yaml.node(id).kind {
+        NodeKind::Seq { .. } => false,
+        NodeKind::Scalar { .. } => yaml.is_null(id),
+        // An alias (`metadata: *meta`) is given the benefit of the doubt: no repository shows one.
+        NodeKind::Map { .. } | NodeKind::Alias => true,
+    };
+    yaml.documents.iter().find_map(|&root| {
+        if !takes_annotations(root) {
+            return Some(Ignored::FileNotMapping);
+        }
+        let metadata = yaml.get(root, "metadata")?;
+        (!takes_annotations(metadata)).then_some(Ignored::FileMetadataNotMapping)
+    })
 }
 
 /// Per node, how many own-line comments sit above it and whether it has a same-line comment.
@@ -662,6 +708,13 @@ fn placement_of(
     attachment: Attachment,
 ) -> Placement {
     let target = match attachment {
+        // yaml.v3 gives the comment after `key:` to the key when no value follows on the line;
+        // the null read there is a node with no text.
+        Attachment::Line(id)
+            if yaml.node(id).role == Role::Value && yaml.node(id).span.is_empty() =>
+        {
+            return Placement::Ignored(Ignored::OnEmptyValue)
+        }
         Attachment::Line(id) => id,
         Attachment::Head(id) => {
             if neighbours.head_comments[id as usize] > 1 {
@@ -1001,6 +1054,79 @@ mod tests {
             .map(|(n, p)| (n.as_str(), p.as_ref().map(|s| s.as_str()).map_err(|e| *e)))
             .collect();
         assert_eq!(found, expect);
+    }
+
+    #[test]
+    fn a_marker_after_a_key_without_value_belongs_to_the_key() {
+        let m = |name: &str| format!(r#"{{"$imagepolicy": "ns:{name}"}}"#);
+        let block = format!(
+            "items:\n  - name: # {a}\n    tag: 1.0.0 # {b}\n    last: # {c}\n",
+            a = m("a"),
+            b = m("b"),
+            c = m("c")
+        );
+        // The flow mapping leaves the file to the full parser.
+        let full = format!("{block}  - {{x: 1}}\n");
+        for text in [block, full] {
+            assert_eq!(
+                placements(&text),
+                [
+                    ("a".to_string(), Err(Ignored::OnEmptyValue)),
+                    ("b".to_string(), Ok("1.0.0".to_string())),
+                    ("c".to_string(), Err(Ignored::OnEmptyValue)),
+                ],
+                "{text}"
+            );
+        }
+        // A null written out is a value, and the marker is its line comment.
+        assert_eq!(
+            placements(&format!("name: ~ # {}\n", m("a"))),
+            [("a".to_string(), Ok("~".to_string()))]
+        );
+    }
+
+    #[test]
+    fn markers_in_a_file_the_automation_cannot_read_are_ignored() {
+        let marker = r#"# {"$imagepolicy": "ns:a"}"#;
+        let applied = || vec![("a".to_string(), Ok("r/a:1".to_string()))];
+        let unread = |why| vec![("a".to_string(), Err(why))];
+        let cases = [
+            (
+                format!("- image: r/a:1 {marker}\n"),
+                unread(Ignored::FileNotMapping),
+            ),
+            (
+                format!("[r/a:1] {marker}\n"),
+                unread(Ignored::FileNotMapping),
+            ),
+            (
+                format!("image: r/a:1 {marker}\n---\n- b\n"),
+                unread(Ignored::FileNotMapping),
+            ),
+            (
+                format!("image: r/a:1 {marker}\n---\nplain text\n"),
+                unread(Ignored::FileNotMapping),
+            ),
+            (
+                format!("metadata: name\nimage: r/a:1 {marker}\n"),
+                unread(Ignored::FileMetadataNotMapping),
+            ),
+            (
+                format!("metadata: []\nimage: r/a:1 {marker}\n"),
+                unread(Ignored::FileMetadataNotMapping),
+            ),
+            (
+                format!("metadata: ''\nimage: r/a:1 {marker}\n"),
+                unread(Ignored::FileMetadataNotMapping),
+            ),
+            // kyaml skips null documents and fills in a null `metadata`; it needs no kind.
+            (format!("image: r/a:1 {marker}\n---\n---\n~\n"), applied()),
+            (format!("metadata:\nimage: r/a:1 {marker}\n"), applied()),
+            (format!("tags:\n  - image: r/a:1 {marker}\n"), applied()),
+        ];
+        for (text, expect) in cases {
+            assert_eq!(placements(&text), expect, "{text}");
+        }
     }
 
     #[test]

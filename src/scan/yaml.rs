@@ -473,6 +473,19 @@ impl YamlFile {
         matches!(self.nodes[id as usize].shape, Shape::Seq { .. })
     }
 
+    /// A null as yaml.v3 resolves it: an untagged plain `~`, `null`, `Null`, `NULL` or nothing
+    /// (an empty document, a key left without value).
+    pub fn is_null(&self, id: NodeId) -> bool {
+        matches!(
+            self.node(id).kind,
+            NodeKind::Scalar {
+                value: "" | "~" | "null" | "Null" | "NULL",
+                style: Style::Plain,
+                tagged: false,
+            }
+        )
+    }
+
     /// What YAML 1.1 (as Kubernetes and yaml.v3 read it) makes of a plain scalar: a string, or
     /// a number, boolean or null.
     pub fn resolves_to_string(&self, id: NodeId) -> bool {
