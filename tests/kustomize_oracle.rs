@@ -4,6 +4,7 @@
 //! LoadRestrictionsNone` renders, and where kubectl fails the native build fails with the same
 //! cause. A difference is a failing test; kubectl is installed by `scripts/install-test-deps`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +14,7 @@ use flux_image_lint::model::render::{Cause, Resource};
 use flux_image_lint::model::tree::Node;
 use flux_image_lint::scan::yaml::YamlFile;
 use flux_image_lint::source::SourceFile;
-use flux_image_lint::workspace::Workspace;
+use flux_image_lint::workspace::{ScannedFile, Workspace};
 
 type Objects = BTreeMap<String, serde_json::Value>;
 
@@ -22,7 +23,7 @@ fn fixtures() -> PathBuf {
 }
 
 /// `Kind namespace/name` → labels and spec, for the image objects of a render.
-fn image_objects<'a>(nodes: impl Iterator<Item = &'a Node>) -> Objects {
+fn image_objects<N: std::ops::Deref<Target = Node>>(nodes: impl Iterator<Item = N>) -> Objects {
     nodes
         .filter(|node| {
             node.path_str(&["apiVersion"])
@@ -45,6 +46,12 @@ fn image_objects<'a>(nodes: impl Iterator<Item = &'a Node>) -> Objects {
             (key, serde_json::json!({"labels": labels, "spec": spec}))
         })
         .collect()
+}
+
+/// A resource of a native build as the model reads it: image objects are read whole when the
+/// model takes them in, the parts of other kinds only as far as a patch reaches.
+fn read_whole<'r>(files: &'r [ScannedFile], resource: &'r Resource) -> Cow<'r, Node> {
+    resource.node.read_whole(files)
 }
 
 enum Rendered {
@@ -103,8 +110,9 @@ fn native_renders_equal_kubectl_kustomize() {
         let native = workspace.render(dir);
         match (expected, native) {
             (Rendered::Objects(mut expected), Ok(build)) => {
+                let files = &workspace.files;
                 let mut actual =
-                    image_objects(build.resources.iter().map(|r: &Resource| &*r.node));
+                    image_objects(build.resources.iter().map(|r| read_whole(files, r)));
                 // What the model does not follow (`configurations`, `replacements`, ...) leaves
                 // objects whose content it does not claim: a difference there is no failure.
                 let uncertain = image_objects(
@@ -112,7 +120,7 @@ fn native_renders_equal_kubectl_kustomize() {
                         .resources
                         .iter()
                         .filter(|r| r.uncertain)
-                        .map(|r: &Resource| &*r.node),
+                        .map(|r| read_whole(files, r)),
                 );
                 for key in uncertain.keys() {
                     if let (Some(e), Some(a)) = (expected.get_mut(key), actual.get_mut(key)) {

@@ -3,8 +3,10 @@
 //! with the file and span it came from, which a patch may have set.
 
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use super::schema::{misfits, Misfit};
 use super::Kind;
 use crate::model::tree::{Node, Origin};
 use crate::source::Span;
@@ -28,15 +30,13 @@ impl<T> Spanned<T> {
     }
 }
 
-/// An image object as a render made it: what the object is, read once from its tree. Renders
-/// that rendered the same tree (clusters that apply one folder) share it.
+/// An image object as a render made it: what the object is, read once from its tree, which is
+/// then dropped. Renders that rendered the same tree (clusters that apply one folder) share it.
 #[derive(Debug)]
 pub struct ObjectContent {
     pub kind: Kind,
     /// Index of the file in the scanned workspace the object's document is written in.
     pub file: usize,
-    /// The rendered object.
-    pub tree: Arc<Node>,
     pub api_version: Spanned<String>,
     /// `metadata.name`; the span is the kind line when the name is missing.
     pub name: Spanned<String>,
@@ -49,6 +49,13 @@ pub struct ObjectContent {
     pub namespace_written: bool,
     pub labels: BTreeMap<String, String>,
     pub spec: Spec,
+    /// Where its document (or `kind: List` item) was written.
+    pub origin: Origin,
+    /// Where it does not fit its kind's shape (for the `schema` rule).
+    pub misfits: Vec<Misfit>,
+    /// A hash of `spec` as rendered, values and origins: renders of one document that patches
+    /// left alike have the same (see `rules::judged_objects`). The tree itself is not kept.
+    pub spec_digest: u64,
 }
 
 /// An image object of one render: its content (see `model::Objects` for the sharing), where it
@@ -148,6 +155,8 @@ pub struct PolicySpec {
     pub filter_pattern: Option<Spanned<String>>,
     pub extract: Option<Spanned<String>>,
     pub digest_reflection: Option<Spanned<String>>,
+    /// `spec.interval`, of any type.
+    pub interval: Option<Origin>,
 }
 
 impl PolicySpec {
@@ -167,6 +176,11 @@ pub struct AutomationSpec {
     pub update_path: Option<Spanned<String>>,
     pub policy_selector: Option<LabelSelector>,
     pub push_branch: Option<Spanned<String>>,
+    /// `sourceRef.kind` and `sourceRef.namespace`, as written.
+    pub source_ref_kind: Option<String>,
+    pub source_ref_namespace: Option<String>,
+    /// `git.checkout.ref`, whole: the revision it commits to, when not the source's own.
+    pub checkout_ref: Option<Node>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -242,10 +256,9 @@ pub fn kind_of(object: &Node) -> Option<Kind> {
     }
 }
 
-/// The typed view of a rendered object; `None` when it is not a Flux image object.
-/// What an image object's tree says, `None` when it is no image object.
-pub fn read_object(tree: Arc<Node>, default_namespace: &str) -> Option<ObjectContent> {
-    let kind = kind_of(&tree)?;
+/// The typed view of a rendered object, read whole; `None` when it is not a Flux image object.
+pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent> {
+    let kind = kind_of(tree)?;
     let api_version = spanned(tree.get("apiVersion"))?;
     let kind_origin = tree.get("kind")?.origin;
     let name = spanned(tree.path(&["metadata", "name"])).unwrap_or(Spanned {
@@ -320,6 +333,7 @@ pub fn read_object(tree: Arc<Node>, default_namespace: &str) -> Option<ObjectCon
                 filter_pattern: text(&["filterTags", "pattern"]),
                 extract: text(&["filterTags", "extract"]),
                 digest_reflection: text(&["digestReflectionPolicy"]),
+                interval: at(&["interval"]).map(|interval| interval.origin),
             })
         }
         Kind::ImageUpdateAutomation => Spec::Automation(AutomationSpec {
@@ -352,6 +366,13 @@ pub fn read_object(tree: Arc<Node>, default_namespace: &str) -> Option<ObjectCon
                     .unwrap_or_default(),
             }),
             push_branch: text(&["git", "push", "branch"]),
+            source_ref_kind: at(&["sourceRef", "kind"])
+                .and_then(Node::str)
+                .map(str::to_string),
+            source_ref_namespace: at(&["sourceRef", "namespace"])
+                .and_then(Node::str)
+                .map(str::to_string),
+            checkout_ref: at(&["git", "checkout", "ref"]).cloned(),
         }),
     };
     Some(ObjectContent {
@@ -363,6 +384,8 @@ pub fn read_object(tree: Arc<Node>, default_namespace: &str) -> Option<ObjectCon
         namespace_written: written_namespace.is_some(),
         labels,
         spec,
-        tree,
+        origin: tree.origin,
+        misfits: misfits(kind, tree),
+        spec_digest: foldhash::fast::FixedState::default().hash_one(spec_node),
     })
 }

@@ -1,9 +1,13 @@
 //! The shape of the Flux image API (`image.toolkit.fluxcd.io/v1`) as the CRDs define it: which
-//! fields exist under each object and what type each holds. The `schema` rule walks documents
-//! against it; typed extraction in `objects` reads the same names.
+//! fields exist under each object, what type each holds and which are required. An object's
+//! misfits are found when it is read (`objects`), while its tree is at hand, and the `schema`
+//! rule reports them; typed extraction in `objects` reads the same names.
+
+use crate::model::tree::{Node, Origin, Value};
+use crate::scan::yaml::Style;
 
 /// The type a field holds.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Shape {
     String,
     Bool,
@@ -170,6 +174,166 @@ pub fn object_shape(kind: super::Kind) -> Shape {
         super::Kind::ImageRepository => Shape::Object(&REPOSITORY),
         super::Kind::ImagePolicy => Shape::Object(&POLICY),
         super::Kind::ImageUpdateAutomation => Shape::Object(&AUTOMATION),
+    }
+}
+
+/// Where an object does not fit its kind's shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Misfit {
+    /// A value of the wrong type at `path` (dotted, with `[i]` for list items).
+    WrongType {
+        at: Origin,
+        path: String,
+        expected: &'static str,
+    },
+    /// A key the CRD does not define, among the `known` fields of its map.
+    UnknownField {
+        at: Origin,
+        path: String,
+        known: &'static [Field],
+        closest: Option<&'static str>,
+    },
+    /// A required field that is missing; `at` is the nearest map that is there.
+    Missing {
+        at: Origin,
+        path: &'static [&'static str],
+        help: &'static str,
+    },
+}
+
+/// Every misfit of an object of `kind`, its tree read whole.
+pub fn misfits(kind: super::Kind, object: &Node) -> Vec<Misfit> {
+    let mut found = Vec::new();
+    walk(object, object_shape(kind), &mut Vec::new(), &mut found);
+    for &(path, help) in required_fields(kind) {
+        if object.path(path).is_none() {
+            let parent = object.path(&path[..path.len() - 1]).unwrap_or(object);
+            found.push(Misfit::Missing {
+                at: parent.origin,
+                path,
+                help,
+            });
+        }
+    }
+    found
+}
+
+/// A step of the path from an object's root to one of its nodes.
+enum Step<'a> {
+    Key(&'a str),
+    Item(usize),
+}
+
+/// `spec.policy.semver`, `spec.exclusionList[2]`.
+fn dotted(path: &[Step]) -> String {
+    let mut text = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(key);
+            }
+            Step::Item(index) => text.push_str(&format!("[{index}]")),
+        }
+    }
+    text
+}
+
+fn walk<'a>(node: &'a Node, shape: Shape, path: &mut Vec<Step<'a>>, found: &mut Vec<Misfit>) {
+    let mut wrong_type = |expected| {
+        found.push(Misfit::WrongType {
+            at: node.origin,
+            path: dotted(path),
+            expected,
+        })
+    };
+    if matches!(node.value, Value::Alias) {
+        return;
+    }
+    match shape {
+        Shape::Any => {}
+        Shape::String | Shape::Integer => {
+            if !matches!(node.value, Value::Scalar(_)) {
+                wrong_type(if matches!(shape, Shape::String) {
+                    "a string"
+                } else {
+                    "an integer"
+                });
+            }
+        }
+        Shape::Bool => {
+            let is_bool = matches!(
+                &node.value,
+                Value::Scalar(scalar) if scalar.style == Style::Plain
+                    && matches!(scalar.text.as_str(), "true" | "false" | "True" | "False" | "TRUE" | "FALSE")
+            );
+            if !is_bool {
+                wrong_type("a boolean (`true` or `false`, unquoted)");
+            }
+        }
+        Shape::StringMap => {
+            if !node.is_map() {
+                wrong_type("a map of strings");
+            }
+        }
+        Shape::List(item) => {
+            if !node.is_seq() {
+                wrong_type("a list");
+                return;
+            }
+            for (index, child) in node.items().iter().enumerate() {
+                path.push(Step::Item(index));
+                walk(child, *item, path, found);
+                path.pop();
+            }
+        }
+        Shape::Object(fields) => {
+            if !node.is_map() {
+                wrong_type("a map");
+                return;
+            }
+            for entry in node.entries() {
+                let name = entry.key.as_str();
+                path.push(Step::Key(name));
+                match fields.iter().find(|(field, _)| *field == name) {
+                    Some((_, child_shape)) => walk(&entry.value, *child_shape, path, found),
+                    None => found.push(Misfit::UnknownField {
+                        at: entry.key_origin,
+                        path: dotted(path),
+                        known: fields,
+                        closest: closest_field(name, fields.iter().map(|(field, _)| *field)),
+                    }),
+                }
+                path.pop();
+            }
+        }
+    }
+}
+
+/// The fields the CRD requires of each kind, with what to do when one is missing.
+fn required_fields(kind: super::Kind) -> &'static [(&'static [&'static str], &'static str)] {
+    match kind {
+        super::Kind::ImageRepository => &[
+            (&["metadata", "name"], "every object needs `metadata.name`"),
+            (
+                &["spec", "image"],
+                "set `spec.image` to the repository to scan, e.g. `ghcr.io/org/app`",
+            ),
+            (&["spec", "interval"], "set `spec.interval`, e.g. `12h`"),
+        ],
+        super::Kind::ImagePolicy => &[
+            (&["metadata", "name"], "every object needs `metadata.name`"),
+            (
+                &["spec", "imageRepositoryRef", "name"],
+                "name the ImageRepository this policy selects from",
+            ),
+        ],
+        super::Kind::ImageUpdateAutomation => &[
+            (&["metadata", "name"], "every object needs `metadata.name`"),
+            (&["spec", "interval"], "set `spec.interval`, e.g. `30m`"),
+        ],
     }
 }
 

@@ -810,17 +810,18 @@ pub fn other_checkout(
     };
     // Without a source there is nothing to compare (the CRD requires one: `automation` says so).
     let name = &spec.source_ref_name.as_ref()?.value;
-    let tree = &automation.tree;
-    if tree
-        .path_str(&["spec", "sourceRef", "kind"])
+    if spec
+        .source_ref_kind
+        .as_ref()
         .is_some_and(|kind| kind != "GitRepository")
     {
         return None;
     }
-    let namespace = tree
-        .path_str(&["spec", "sourceRef", "namespace"])
+    let namespace = spec
+        .source_ref_namespace
+        .as_deref()
         .unwrap_or(&automation.namespace);
-    let checkout = reference(tree.path(&["spec", "git", "checkout", "ref"]));
+    let checkout = reference(spec.checkout_ref.as_ref());
     let source = repositories
         .named(sources.files, namespace, name, automation.file)
         .map(|defined| GitSource {
@@ -1301,7 +1302,7 @@ pub fn discover(
                         for resource in &mut build.resources {
                             resource.uncertain |= kustomization.uncertain;
                             if let Some(variables) = &variables {
-                                variables.apply(&mut resource.node);
+                                variables.apply(&mut resource.node, sources.files);
                             }
                             record_config_map(resource, &mut config_maps);
                             if let Some(dir) = chart_dir(&resource.node) {
@@ -1751,6 +1752,34 @@ mod tests {
     }
 
     const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nimage: x:1 # {\"$imagepolicy\": \"flux-system:a\"}\n";
+
+    #[test]
+    fn substitution_reaches_the_unread_body_of_an_image_object() {
+        // The render leaves an image object's `spec` unread (no patch reaches it); the model
+        // reads it whole, so `postBuild.substitute` must have been applied to that part too.
+        let apps = flux_kustomization("apps", "./apps", "GitRepository", "flux-system")
+            + "  postBuild:\n    substitute:\n      RANGE: 1.x\n";
+        let policy = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app\n  policy:\n    semver:\n      range: ${RANGE}\n";
+        let (_dir, workspace) = workspace_of(&[
+            (
+                "clusters/home/gotk-sync.yaml",
+                &flux_bootstrap("./clusters/home"),
+            ),
+            ("clusters/home/apps.yaml", &apps),
+            ("apps/policy.yaml", policy),
+        ]);
+        let ranges: Vec<_> = workspace
+            .index
+            .objects
+            .iter()
+            .filter_map(|object| match &object.spec {
+                crate::flux::objects::Spec::Policy(spec) => spec.choices[0].argument.clone(),
+                _ => None,
+            })
+            .map(|range| range.value)
+            .collect();
+        assert_eq!(ranges, ["1.x"]);
+    }
 
     #[test]
     fn a_flux_kustomization_of_another_source_applies_nothing_here() {

@@ -25,7 +25,9 @@ use render::{join, Build, BuildError, Cause, Note, Sources};
 use tree::{Node, Origin};
 
 use crate::config::Config;
-use crate::flux::objects::{is_image_api, read_object, FluxObject, ObjectContent, Provenance};
+use crate::flux::objects::{
+    is_image_api, kind_of, read_object, FluxObject, ObjectContent, Provenance,
+};
 use crate::flux::versions::{self, ClusterFlux};
 use crate::walk::FileSet;
 use crate::workspace::ScannedFile;
@@ -283,24 +285,36 @@ fn referenced_files(
 #[derive(Default)]
 struct Objects {
     objects: Vec<FluxObject>,
-    contents: HashMap<Origin, Vec<Arc<ObjectContent>>>,
+    /// The trees read so far by document, as the renders left them (parts no patch reached
+    /// still unread), each with what it was read as. Kept while the model is built.
+    contents: HashMap<Origin, Vec<ReadTree>>,
 }
 
+type ReadTree = (Arc<Node>, Arc<ObjectContent>);
+
 impl Objects {
-    /// Adds the object a render made of `tree`, if it is an image object.
-    fn add(&mut self, tree: Arc<Node>, default_namespace: &str, provenance: Provenance) {
+    /// Adds the object a render made of `tree`, if it is an image object; the parts of it no
+    /// patch reached are read from `files` for as long as that takes.
+    fn add(
+        &mut self,
+        tree: Arc<Node>,
+        files: &[ScannedFile],
+        default_namespace: &str,
+        provenance: Provenance,
+    ) {
+        if kind_of(&tree).is_none() {
+            return;
+        }
         let same_document = self.contents.entry(tree.origin).or_default();
-        let same = |content: &&Arc<ObjectContent>| {
-            Arc::ptr_eq(&content.tree, &tree) || *content.tree == *tree
-        };
+        let same = |(read, _): &&ReadTree| Arc::ptr_eq(read, &tree) || **read == *tree;
         let content = match same_document.iter().find(same) {
-            Some(content) => Arc::clone(content),
+            Some((_, content)) => Arc::clone(content),
             None => {
-                let Some(content) = read_object(tree, default_namespace) else {
+                let Some(content) = read_object(&tree.read_whole(files), default_namespace) else {
                     return;
                 };
                 let content = Arc::new(content);
-                same_document.push(Arc::clone(&content));
+                same_document.push((tree, Arc::clone(&content)));
                 content
             }
         };
@@ -443,14 +457,14 @@ impl Model {
             };
             let note = Note {
                 message: other.note(automation),
-                origin: automation.tree.origin,
+                origin: automation.origin,
             };
             if !model.notes.contains(&note) {
                 model.notes.push(note);
             }
             model
                 .other_checkouts
-                .insert((automation.cluster, automation.tree.origin), other);
+                .insert((automation.cluster, automation.origin), other);
         }
         model.kustomizations = kustomizations;
         model.referenced = referenced;
@@ -462,7 +476,7 @@ impl Model {
     /// are then in a tree this check does not see.
     pub fn other_checkout(&self, automation: &FluxObject) -> Option<&cluster::OtherCheckout> {
         self.other_checkouts
-            .get(&(automation.cluster, automation.tree.origin))
+            .get(&(automation.cluster, automation.origin))
     }
 
     /// A repository without clusters: each kustomization no other includes is built on its own
@@ -542,7 +556,7 @@ impl Model {
                 cluster: 0,
                 uncertain: unapplied,
             };
-            add_objects_as_written(objects, file, index, default_namespace, provenance);
+            add_objects_as_written(objects, sources.files, index, default_namespace, provenance);
         }
         self.renders.push(Render {
             root: None,
@@ -576,7 +590,7 @@ impl Model {
                         cluster,
                         uncertain: resource.uncertain,
                     };
-                    objects.add(resource.node, default_namespace, provenance);
+                    objects.add(resource.node, files, default_namespace, provenance);
                 }
                 self.notes.extend(build.notes);
                 build.incomplete
@@ -589,13 +603,7 @@ impl Model {
                         cluster,
                         uncertain: true,
                     };
-                    add_objects_as_written(
-                        objects,
-                        &files[file],
-                        file,
-                        default_namespace,
-                        provenance,
-                    );
+                    add_objects_as_written(objects, files, file, default_namespace, provenance);
                 }
                 if !self.build_errors.contains(&error) {
                     self.build_errors.push(error);
@@ -889,12 +897,12 @@ fn files_reached(sources: &Sources, k: &Kustomization) -> BTreeSet<usize> {
 /// Adds the image objects of a file as written: its documents and `kind: List` items.
 fn add_objects_as_written(
     objects: &mut Objects,
-    file: &ScannedFile,
+    files: &[ScannedFile],
     index: usize,
     default_namespace: &str,
     provenance: Provenance,
 ) {
-    let Ok(yaml) = &file.yaml else {
+    let Ok(yaml) = &files[index].yaml else {
         return;
     };
     for &document in &yaml.documents {
@@ -907,7 +915,7 @@ fn add_objects_as_written(
         };
         for node in nodes {
             let tree = Arc::new(Node::from_yaml(yaml, index, node));
-            objects.add(tree, default_namespace, provenance);
+            objects.add(tree, files, default_namespace, provenance);
         }
     }
 }

@@ -2,9 +2,10 @@
 //! that leave the folder), generators, components, then the transformers in kustomize's order:
 //! `patchesStrategicMerge`, `patches`, `namespace`, `namePrefix`, `nameSuffix`, labels,
 //! `commonAnnotations`, `patchesJson6902`. Errors are kustomize's, at the entry that causes them.
-//! Image objects and the Flux objects the model reads are kept whole; every other resource as its
-//! identity and metadata, which is all that selectors and id checks look at, its body read only as
-//! far as a patch reaches into it. A generator's object
+//! The Flux objects the cluster model reads are kept whole; every other resource as its identity
+//! and metadata, which is all that selectors and id checks look at, its body read only as far as
+//! a patch reaches into it (an image object is read whole when the model takes it in, once per
+//! shape the renders left it in). A generator's object
 //! is its identity, labels and annotations: it takes part in the build, not in what it renders.
 //! Remote bases, paths outside the repository and fields this model does not follow make a build
 //! uncertain: the objects are kept but nothing is concluded from what may be missing, nor from
@@ -70,10 +71,9 @@ impl Disk {
     }
 }
 
-/// The image objects' trees as the files hold them, read once for all the builds that include
-/// them (every cluster applying a shared folder): a build shares a tree until it changes it
-/// ([`Resource::node_mut`]). Image objects only, as the model keeps those anyway; the trees of
-/// other kinds live no longer than their build.
+/// The image objects' identities as the files hold them (their bodies unread), read once for all
+/// the builds that include them (every cluster applying a shared folder): a build shares a tree
+/// until it changes it ([`Resource::node_mut`]), and the model reads each shared tree whole once.
 #[derive(Debug, Default)]
 pub struct SharedTrees(Mutex<HashMap<(usize, NodeId), Arc<Node>>>);
 
@@ -346,13 +346,15 @@ impl Resource {
     ) -> Resource {
         let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
         let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
+        let identity = || Node::from_yaml_reading(yaml, file, document, IDENTITY_KEYS);
+        // Image objects are read whole when the model takes them in (`Objects::add`), and only
+        // as far as a patch reaches into them before.
         let node = if is_image_api(api_version) {
-            let tree = || Node::from_yaml(yaml, file, document);
-            sources.image_objects.get_or_read(file, document, tree)
+            sources.image_objects.get_or_read(file, document, identity)
         } else if is_tracked(api_version, kind) {
             Arc::new(Node::from_yaml(yaml, file, document))
         } else {
-            Arc::new(Node::from_yaml_reading(yaml, file, document, IDENTITY_KEYS))
+            Arc::new(identity())
         };
         Resource {
             node,
@@ -1502,9 +1504,7 @@ impl InlineMap {
 mod tests {
     use proptest::prelude::*;
 
-    use std::sync::Arc;
-
-    use super::{join, Cause, Node};
+    use super::{join, Cause};
     use crate::workspace::workspace_of;
 
     /// The build of a folder written from `files`: its error's class and message, if any.
@@ -1584,8 +1584,8 @@ mod tests {
         );
     }
 
-    /// Three clusters apply `infra`; `b` moves it to another namespace. `a` and `c` hold one
-    /// tree, the document's; `b`'s is its own copy, and changing it left the others alone.
+    /// Three clusters apply `infra`; `b` moves it to another namespace. `a` and `c` share what
+    /// was read of the document; `b`'s object was read on its own.
     #[test]
     fn clusters_share_an_image_object_until_a_build_changes_it() {
         let sync = |cluster: &str, target_namespace: &str| {
@@ -1613,27 +1613,18 @@ mod tests {
         assert_eq!(policies.len(), 3, "{policies:?}");
         let namespaces: Vec<_> = policies
             .iter()
-            .map(|policy| {
-                (
-                    policy.cluster,
-                    policy.tree.path_str(&["metadata", "namespace"]),
-                )
-            })
+            .map(|policy| (policy.cluster, policy.namespace.as_str()))
             .collect();
         assert_eq!(
             namespaces,
-            [
-                (0, Some("flux-system")),
-                (1, Some("other")),
-                (2, Some("flux-system"))
-            ]
+            [(0, "flux-system"), (1, "other"), (2, "flux-system")]
         );
-        let written = &workspace.files[policies[0].file];
-        let Ok(yaml) = &written.yaml else { panic!() };
-        let document = Node::from_yaml(yaml, policies[0].file, yaml.documents[0]);
-        assert_eq!(*policies[0].tree, document);
-        assert!(Arc::ptr_eq(&policies[0].tree, &policies[2].tree));
-        assert!(!Arc::ptr_eq(&policies[0].tree, &policies[1].tree));
+        let Ok(yaml) = &workspace.files[policies[0].file].yaml else {
+            panic!()
+        };
+        assert_eq!(policies[0].origin.span, yaml.node(yaml.documents[0]).span);
+        assert!(std::ptr::eq(&**policies[0], &**policies[2]));
+        assert!(!std::ptr::eq(&**policies[0], &**policies[1]));
     }
 
     /// `join` as a list of parts: the meaning the one-string version must keep.

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::tree::{Node, Value};
+use crate::flux::objects::is_image_api;
+use crate::workspace::ScannedFile;
 
 /// The variables of one Flux Kustomization.
 #[derive(Debug, Clone, Default)]
@@ -23,11 +25,20 @@ const DISABLE_KEY: &str = "kustomize.toolkit.fluxcd.io/substitute";
 impl Variables {
     /// Substitutes every key and scalar of an object, unless the object opts out. An object
     /// without a `$` is left as it is, shared with the other renders of its document.
-    pub fn apply(&self, object: &mut Arc<Node>) {
+    pub fn apply(&self, object: &mut Arc<Node>, files: &[ScannedFile]) {
         let opted_out = ["labels", "annotations"]
             .iter()
             .any(|map| object.path_str(&["metadata", map, DISABLE_KEY]) == Some("disabled"));
-        if !opted_out && mentions_dollar(object) {
+        if opted_out {
+            return;
+        }
+        // The model reads an image object whole, so what substitution makes of the parts no
+        // patch reached counts too; other kinds are only read as far as patches reach.
+        let is_image_object = object.path_str(&["apiVersion"]).is_some_and(is_image_api);
+        if is_image_object && unread_mentions_dollar(object, files) {
+            Arc::make_mut(object).read_all(files);
+        }
+        if mentions_dollar(object) {
             self.apply_to_tree(Arc::make_mut(object));
         }
     }
@@ -134,6 +145,25 @@ fn mentions_dollar(node: &Node) -> bool {
             .any(|entry| entry.key.contains('$') || mentions_dollar(&entry.value)),
         Value::Seq(items) => items.iter().any(mentions_dollar),
         Value::Alias | Value::Unread(_) => false,
+    }
+}
+
+/// Whether the text of an unread part of the tree holds a `$` (in a comment, too: then the part
+/// is read for nothing).
+fn unread_mentions_dollar(node: &Node, files: &[ScannedFile]) -> bool {
+    match &node.value {
+        Value::Unread(_) => files.get(node.origin.file).is_some_and(|file| {
+            let span = node.origin.span;
+            file.source
+                .text
+                .get(span.start..span.end)
+                .is_some_and(|text| text.contains('$'))
+        }),
+        Value::Map(entries) => entries
+            .iter()
+            .any(|entry| unread_mentions_dollar(&entry.value, files)),
+        Value::Seq(items) => items.iter().any(|item| unread_mentions_dollar(item, files)),
+        Value::Scalar(_) | Value::Alias => false,
     }
 }
 

@@ -4,6 +4,7 @@
 //! diagnostic lands where the user would fix it.
 
 use smol_str::SmolStr;
+use std::borrow::Cow;
 
 use crate::scan::yaml::{NodeId, NodeKind, Style, YamlFile};
 use crate::source::Span;
@@ -16,13 +17,13 @@ pub struct Origin {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Node {
     pub origin: Origin,
     pub value: Value,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub enum Value {
     Scalar(Scalar),
     Map(Vec<Entry>),
@@ -35,7 +36,7 @@ pub enum Value {
     Unread(NodeId),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Scalar {
     /// Most scalars and keys of Flux objects are short: a `SmolStr` holds up to 23 bytes in
     /// place, where a `String` would allocate for each.
@@ -45,7 +46,7 @@ pub struct Scalar {
     pub tagged: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Entry {
     pub key: SmolStr,
     pub key_origin: Origin,
@@ -174,6 +175,26 @@ impl Node {
                 .for_each(|entry| entry.value.read_all(files)),
             Value::Seq(items) => items.iter_mut().for_each(|item| item.read_all(files)),
             Value::Scalar(_) | Value::Alias => {}
+        }
+    }
+
+    /// The tree with every unread node read: itself when it has none.
+    pub fn read_whole(&self, files: &[ScannedFile]) -> Cow<'_, Node> {
+        if self.is_read() {
+            return Cow::Borrowed(self);
+        }
+        let mut whole = self.clone();
+        whole.read_all(files);
+        Cow::Owned(whole)
+    }
+
+    /// Whether no node of the tree is unread.
+    fn is_read(&self) -> bool {
+        match &self.value {
+            Value::Unread(_) => false,
+            Value::Map(entries) => entries.iter().all(|entry| entry.value.is_read()),
+            Value::Seq(items) => items.iter().all(Node::is_read),
+            Value::Scalar(_) | Value::Alias => true,
         }
     }
 

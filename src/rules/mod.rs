@@ -465,10 +465,10 @@ fn judged_objects(objects: &[FluxObject]) -> Vec<usize> {
         if object.uncertain {
             continue;
         }
-        let seen = by_document.entry(object.tree.origin).or_default();
+        let seen = by_document.entry(object.origin).or_default();
         let repeats = seen
             .iter()
-            .any(|&j| objects[j].tree.get("spec") == object.tree.get("spec"));
+            .any(|&j| objects[j].spec_digest == object.spec_digest);
         if !repeats {
             seen.push(i);
             judged.push(i);

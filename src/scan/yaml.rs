@@ -19,7 +19,7 @@ use crate::source::{SourceFile, Span};
 /// offsets would not fit.
 pub type NodeId = u32;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Style {
     Plain,
     SingleQuoted,
