@@ -1,6 +1,8 @@
 //! Which ImageUpdateAutomation applies a marker: the automation's namespace, `policySelector`
 //! and `update.path`, as image-automation-controller decides it. `check` and `--fix` both ask.
 
+use std::borrow::Cow;
+
 use super::index::FluxIndex;
 use super::objects::{FluxObject, Spec};
 use super::Kind;
@@ -30,8 +32,21 @@ pub fn uses_policy(automation: &FluxObject, policy: &FluxObject) -> bool {
 /// Whether the repository-relative `file_path` lies under the automation path `dir`
 /// (`./clusters/prod`, `clusters/prod/`, `.` and empty all allowed).
 pub fn path_contains(dir: &str, file_path: &str) -> bool {
-    let dir = normalize(dir);
-    dir.is_empty() || file_path == dir || file_path.starts_with(&format!("{dir}/"))
+    // Asked for every marker and automation: most `update.path`s are clean but for a leading
+    // `./` (`./apps`), and need no copy.
+    let written = dir.strip_prefix("./").unwrap_or(dir);
+    let clean = written
+        .split('/')
+        .all(|part| !matches!(part, "" | "." | ".."));
+    let dir = if clean {
+        Cow::Borrowed(written)
+    } else {
+        Cow::Owned(normalize(dir))
+    };
+    dir.is_empty()
+        || file_path
+            .strip_prefix(&*dir)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// A path inside the repository as Flux's controllers resolve it (`securejoin.SecureJoin` with
@@ -77,7 +92,7 @@ pub fn applied_by<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{normalize, path_contains};
 
     #[test]
     fn paths_are_cleaned_and_clamped_at_the_root_as_securejoin_does() {
@@ -86,5 +101,20 @@ mod tests {
         assert_eq!(normalize("./apps/../apps/staging"), "apps/staging");
         assert_eq!(normalize("/apps//web/."), "apps/web");
         assert_eq!(normalize(".."), "");
+    }
+
+    #[test]
+    fn a_path_contains_the_files_under_it_written_clean_or_not() {
+        for dir in ["apps", "./apps", "apps/", "/apps", "x/../apps", ""] {
+            assert!(path_contains(dir, "apps/web/deploy.yaml"), "{dir}");
+        }
+        assert!(path_contains("./", "apps/web/deploy.yaml"));
+        assert!(path_contains(
+            "apps/web/deploy.yaml",
+            "apps/web/deploy.yaml"
+        ));
+        for dir in ["app", "apps2", "./apps/web2", "apps/web/deploy"] {
+            assert!(!path_contains(dir, "apps/web/deploy.yaml"), "{dir}");
+        }
     }
 }

@@ -1,7 +1,10 @@
 //! Rule `api-version`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::versions::{ApiStatus, ClusterFlux};
+use foldhash::HashMap;
+
+use crate::flux::versions::{ApiStatus, ApiVerdict, ClusterFlux};
+use crate::flux::Kind;
 use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
@@ -57,13 +60,18 @@ If the version was not detected, set `flux_version` (e.g. `2.8`, or per cluster 
 };
 
 fn check(cx: &Context, out: &mut Findings) {
+    // Thousands of objects share a few verdicts (a cluster's Flux, a kind, a version), each
+    // worded from its pins: asked once per combination. A cluster's Flux is known by address.
+    let mut verdicts: HashMap<(*const ClusterFlux, Kind, &str), ApiVerdict> = HashMap::default();
     for object in cx.objects() {
         let flux = cx.flux_for_file(object.file);
         let written = &object.api_version.value;
         let Some((group, api)) = written.split_once('/') else {
             continue;
         };
-        let verdict = flux.api(object.kind, api);
+        let verdict = verdicts
+            .entry((std::ptr::from_ref(flux), object.kind, api))
+            .or_insert_with(|| flux.api(object.kind, api));
         let (severity, message, help) = match verdict.status {
             ApiStatus::Served => continue,
             ApiStatus::Deprecated => (
