@@ -164,25 +164,29 @@ impl Workspace {
         });
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
         let kustomizations = model::Kustomizations::read(&files, jobs);
-        let loaded: foldhash::HashSet<String> =
-            files.iter().map(|f| f.source.path.clone()).collect();
         let referenced = &kustomizations.referenced;
         // A resource the byte search found nothing Flux-related in (most of a large repository)
         // is not parsed: no image object, no Flux object, nothing a rule reads. Patches are, and
         // files the walk did not read (a `.json` resource, one outside `include`).
-        let unloaded: Vec<String> = referenced
-            .patches
-            .iter()
-            .chain(
-                referenced
-                    .resources
-                    .iter()
-                    .filter(|path| !walked.contains(*path)),
-            )
-            // Flux has only the files the repository holds (git tracks, for one).
-            .filter(|path| !loaded.contains(*path) && file_set.contains(path))
-            .cloned()
-            .collect();
+        let unloaded: Vec<String> = {
+            let loaded: foldhash::HashSet<&str> =
+                files.iter().map(|f| f.source.path.as_str()).collect();
+            referenced
+                .patches
+                .iter()
+                .chain(
+                    referenced
+                        .resources
+                        .iter()
+                        .filter(|path| !walked.contains(*path)),
+                )
+                // Flux has only the files the repository holds (git tracks, for one).
+                .filter(|path| !loaded.contains(path.as_str()) && file_set.contains(path))
+                .cloned()
+                .collect()
+        };
+        // Every path the walk passed over: not wanted through the model's build, the peak.
+        drop(walked);
         let read_since = crate::parallel::map(&unloaded, jobs, |path| {
             let bytes = file_set.read_file(path, config.max_file_size)?;
             Some(ScannedFile {
