@@ -207,6 +207,28 @@ fn an_unpinned_repository_is_said_once_in_verbose() {
 }
 
 #[test]
+fn a_cluster_that_pins_nothing_is_said_unpinned_in_verbose() {
+    let case = repo_dir().join("fixtures/realworld/cluster-without-pin-inherits-another");
+    let output = run(&["check", case.to_str().unwrap(), "--verbose"], &repo_dir());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let cluster_line = |name: &str| {
+        stderr
+            .lines()
+            .find(|line| line.starts_with(&format!("cluster clusters/{name}:")))
+            .unwrap_or_else(|| panic!("no line for {name}: {stderr}"))
+            .to_string()
+    };
+    assert!(
+        cluster_line("home-workers").ends_with("Flux 0.14 (image-reflector-controller v0.9.1 at clusters/home-workers/flux-system/gotk-components.yaml:121, and 1 more)"),
+        "{stderr}"
+    );
+    assert!(
+        cluster_line("moo-cluster").ends_with("no Flux version pinned: the newest assumed"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_flux_version_that_is_no_release_is_exit_2() {
     let output = run(
         &[

@@ -157,9 +157,12 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
         if builds == 0 {
             continue;
         }
-        let flux = cluster_flux[index]
-            .as_ref()
-            .map_or_else(|| "the repository's Flux".to_string(), |f| f.description());
+        let of = &cluster_flux[index];
+        let flux = match (of.pinned, of.flux.assumption()) {
+            (true, _) => of.flux.description(),
+            (false, Some(_)) => "no Flux version pinned: the newest assumed".to_string(),
+            (false, None) => format!("its own files pin none: {}", of.flux.description()),
+        };
         eprintln!(
             "cluster {}: {builds} Flux Kustomization builds, {} files, {flux}",
             escape(&cluster.name),

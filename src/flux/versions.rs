@@ -33,8 +33,10 @@ pub use detect::{detect, PIN_PATTERNS};
 
 use super::Kind;
 use crate::config::Config;
+use crate::model::cluster::Cluster;
 use crate::policy::range::Range;
 use crate::source::Span;
+use crate::walk::lies_under;
 use crate::workspace::ScannedFile;
 
 /// One Flux minor line: its newest patch release and the minor versions of the image controllers
@@ -610,8 +612,8 @@ pub fn file_pins(files: &[ScannedFile], jobs: usize) -> Vec<Vec<Pin>> {
 }
 
 /// The Flux of the cluster synced from `cluster_path`, which applies `files`, when those files
-/// pin a version or the config's `flux_version` names that path; `None` when neither does (the
-/// repository's Flux answers for it).
+/// pin a version or the config's `flux_version` names that path; `None` when neither does (see
+/// [`clusters_flux`] for what stands in).
 pub fn cluster_flux(
     file_pins: &[Vec<Pin>],
     files: &BTreeSet<usize>,
@@ -629,7 +631,68 @@ pub fn cluster_flux(
     (!pins.is_empty() || configured).then(|| ClusterFlux::resolve(pins, config, Some(cluster_path)))
 }
 
-/// What the Flux of one cluster (today: the repository as one cluster) runs, as far as the files
+/// Which Flux a cluster runs, and whether its own files say so.
+#[derive(Debug)]
+pub struct OfCluster {
+    pub flux: ClusterFlux,
+    /// Whether the files it applies pin a version, or the config's `flux_version` names its
+    /// path; else what stands in for its own pins (see [`clusters_flux`]).
+    pub pinned: bool,
+}
+
+/// The Flux of each cluster: what the files it applies pin, with the config's `flux_version`
+/// (its path's, or the one for every cluster). A cluster whose files pin nothing had Flux
+/// installed out of band: the pins of files no cluster applies stand in (an install manifest
+/// kept beside the clusters and applied by hand), except those in another cluster's folder;
+/// with none, the newest release is assumed. Another cluster's pins never do: its install
+/// manifest says nothing of this cluster's Flux (sharonliao/fleet-infra's `moo-cluster`
+/// installed Flux out of band and served `v1beta1` beside a cluster whose manifest is 0.14).
+pub fn clusters_flux(
+    file_pins: &[Vec<Pin>],
+    files: &[ScannedFile],
+    clusters: &[Cluster],
+    config: &Config,
+) -> Vec<OfCluster> {
+    let unclaimed: Vec<usize> = (0..files.len())
+        .filter(|&file| !file_pins[file].is_empty())
+        .filter(|&file| {
+            let path = &files[file].source.path;
+            !clusters.iter().any(|cluster| cluster.applies(file, path))
+        })
+        .collect();
+    clusters
+        .iter()
+        .map(|cluster| {
+            if let Some(flux) = cluster_flux(file_pins, &cluster.files, &cluster.path, config) {
+                return OfCluster { flux, pinned: true };
+            }
+            let pins = unclaimed
+                .iter()
+                .filter(|&&file| {
+                    cluster_folder_of(clusters, &files[file].source.path)
+                        .is_none_or(|folder| folder == cluster.path)
+                })
+                .flat_map(|&file| file_pins[file].iter().cloned())
+                .collect();
+            OfCluster {
+                flux: ClusterFlux::resolve(pins, config, Some(&cluster.path)),
+                pinned: false,
+            }
+        })
+        .collect()
+}
+
+/// The deepest cluster's folder (the path its bootstrap syncs, never the repository root) that
+/// holds `path`.
+fn cluster_folder_of<'c>(clusters: &'c [Cluster], path: &str) -> Option<&'c str> {
+    clusters
+        .iter()
+        .map(|cluster| cluster.path.as_str())
+        .filter(|folder| !folder.is_empty() && lies_under(path, folder))
+        .max_by_key(|folder| folder.len())
+}
+
+/// What the Flux of one cluster (or of the repository as one cluster) runs, as far as the files
 /// and the config tell.
 #[derive(Debug)]
 pub struct ClusterFlux {
@@ -644,8 +707,8 @@ pub struct ClusterFlux {
 impl ClusterFlux {
     /// Keeps the pins that decide among the files' `pins`, the config's (`flux_version` entries
     /// for `cluster_path`, or all of them when there is no cluster) and `--flux-version`. For
-    /// one cluster of several, pass the pins its own files hold, or the repository's when they
-    /// hold none.
+    /// one cluster of several, pass the pins its own files hold, or what stands in for them
+    /// (see [`clusters_flux`]).
     pub fn resolve(pins: Vec<Pin>, config: &Config, cluster_path: Option<&str>) -> ClusterFlux {
         let mut all = pins;
         all.extend(config_pins(config, cluster_path));
@@ -1251,6 +1314,95 @@ mod tests {
         assert_eq!(
             nothing.api(Kind::ImagePolicy, "v1").status,
             ApiStatus::Served
+        );
+    }
+
+    #[test]
+    fn a_cluster_that_pins_nothing_never_takes_another_clusters_pins() {
+        let paths = [
+            "clusters/old/flux-system/gotk-components.yaml",
+            "clusters/bare/flux-system/gotk-components.yaml",
+            "infrastructure/flux/gotk-components.yaml",
+        ];
+        let files: Vec<ScannedFile> = paths
+            .iter()
+            .map(|path| {
+                let source = crate::source::SourceFile::new(path.to_string(), path.into(), "");
+                crate::workspace::scan_file(source)
+            })
+            .collect();
+        // The first is applied by `old`; the second (in `bare`'s folder, its kustomization
+        // leaving it out) and the third by no cluster.
+        let file_pins: Vec<Vec<Pin>> = ["0.14.2", "2.0.1", "2.4.0"]
+            .iter()
+            .zip(paths)
+            .map(|(version, path)| {
+                vec![Pin::new(
+                    Some(v(version)),
+                    PinSource::InstallHeader,
+                    format!("{path}:3"),
+                )]
+            })
+            .collect();
+        let cluster = |name: &str, files: &[usize]| {
+            let mut cluster = Cluster::default();
+            cluster.path = format!("clusters/{name}");
+            cluster.files = files.iter().copied().collect();
+            cluster
+        };
+        let clusters = [
+            cluster("old", &[0]),
+            cluster("bare", &[]),
+            cluster("other", &[]),
+            cluster("configured", &[]),
+        ];
+        let mut config = Config::default();
+        config.flux_version.push(VersionSetting {
+            cluster_path: Some("clusters/configured".into()),
+            written: "2.8".into(),
+            version: v("2.8.8"),
+            location: ".flux-image-lint.yaml:2".into(),
+        });
+        let described = |config: &Config, clusters: &[Cluster]| {
+            clusters_flux(&file_pins, &files, clusters, config)
+                .iter()
+                .map(|of| (of.pinned, of.flux.description()))
+                .collect::<Vec<_>>()
+        };
+        let header = |version: &str, path: &str| {
+            format!("Flux {version} (install manifest header at {path}:3)")
+        };
+        assert_eq!(
+            described(&config, &clusters),
+            [
+                (true, header("0.14.2", paths[0])),
+                (
+                    false,
+                    format!(
+                        "{}, {}",
+                        header("2.0.1", paths[1]),
+                        header("2.4.0", paths[2])
+                    )
+                ),
+                (false, header("2.4.0", paths[2])),
+                (
+                    true,
+                    "Flux 2.8.8 (`flux_version: 2.8` at .flux-image-lint.yaml:2)".into()
+                ),
+            ]
+        );
+        // With nothing but another cluster's pins, the newest is assumed; a `flux_version` for
+        // every cluster still decides.
+        let alone = [cluster("old", &[0, 1, 2]), cluster("bare", &[])];
+        let bare = &clusters_flux(&file_pins, &files, &alone, &config)[1];
+        assert!(!bare.pinned && bare.flux.assumption().is_some());
+        config.flux_version[0].cluster_path = None;
+        assert_eq!(
+            described(&config, &alone)[1],
+            (
+                false,
+                "Flux 2.8.8 (`flux_version: 2.8` at .flux-image-lint.yaml:2)".into()
+            )
         );
     }
 

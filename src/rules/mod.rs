@@ -147,10 +147,10 @@ pub struct Context<'a> {
     compiled: HashMap<String, Vec<Result<std::sync::Arc<CompiledPolicy>, CompileError>>>,
     /// Indices of the objects rules judge (see `objects`).
     judged: Vec<usize>,
-    /// The Flux the repository runs, as one cluster.
+    /// The Flux the repository runs, as one cluster: for the files no cluster reads.
     flux: ClusterFlux,
-    /// Each cluster's Flux, when its own files pin one (else the repository's answers).
-    cluster_flux: Vec<Option<ClusterFlux>>,
+    /// Each cluster's Flux.
+    cluster_flux: Vec<versions::OfCluster>,
     /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
     /// now and its pattern tests accept. Gathered in one pass, not once per policy.
     repository_tags: HashMap<String, BTreeSet<String>>,
@@ -305,15 +305,22 @@ impl<'a> Context<'a> {
     }
 
     /// The Flux that runs the cluster a file belongs to: the first cluster that reads it and
-    /// pins a version, else the repository's pins.
+    /// pins a version, else the first that reads it (what stands in for its pins), else (no
+    /// cluster reads it) the repository's pins.
     pub fn flux_for_file(&self, file: usize) -> &ClusterFlux {
-        self.workspace
-            .model
-            .clusters
-            .iter()
-            .zip(&self.cluster_flux)
-            .find_map(|(cluster, flux)| flux.as_ref().filter(|_| cluster.files.contains(&file)))
-            .unwrap_or(&self.flux)
+        let reading = || {
+            self.workspace
+                .model
+                .clusters
+                .iter()
+                .zip(&self.cluster_flux)
+                .filter(|(cluster, _)| cluster.files.contains(&file))
+                .map(|(_, of)| of)
+        };
+        reading()
+            .find(|of| of.pinned)
+            .or_else(|| reading().next())
+            .map_or(&self.flux, |of| &of.flux)
     }
 
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
@@ -510,15 +517,9 @@ impl FilePins {
         ClusterFlux::resolve(self.0.concat(), config, None)
     }
 
-    /// The Flux of each cluster whose own files pin a version (config `flux_version` for its
-    /// path included); `None` where they pin nothing.
-    pub fn cluster_flux(&self, workspace: &Workspace, config: &Config) -> Vec<Option<ClusterFlux>> {
-        workspace
-            .model
-            .clusters
-            .iter()
-            .map(|cluster| versions::cluster_flux(&self.0, &cluster.files, &cluster.path, config))
-            .collect()
+    /// The Flux of each cluster (see `versions::clusters_flux`).
+    pub fn cluster_flux(&self, workspace: &Workspace, config: &Config) -> Vec<versions::OfCluster> {
+        versions::clusters_flux(&self.0, &workspace.files, &workspace.model.clusters, config)
     }
 }
 
