@@ -716,21 +716,18 @@ impl EmptyAsNothing {
             return EmptyAsNothing::default();
         }
         let pins = versions::file_pins(files, jobs);
-        let repository = ClusterFlux::resolve(pins.concat(), config, None);
-        let clusters = model
-            .clusters
+        // Each cluster's Flux as the rules take it: another cluster's pins say nothing of it.
+        let clusters = versions::clusters_flux(&pins, files, &model.clusters, config)
             .iter()
             .enumerate()
-            .filter_map(|(index, cluster)| {
-                let own = versions::cluster_flux(&pins, &cluster.files, &cluster.path, config);
-                let flux = own.as_ref().unwrap_or(&repository);
-                Some((index, flux.builds_empty_kustomizations()?))
-            })
+            .filter_map(|(index, of)| Some((index, of.flux.builds_empty_kustomizations()?)))
             .collect();
         let repository = model
             .clusters
             .is_empty()
-            .then(|| repository.builds_empty_kustomizations())
+            .then(|| {
+                ClusterFlux::resolve(pins.concat(), config, None).builds_empty_kustomizations()
+            })
             .flatten();
         EmptyAsNothing {
             clusters,
