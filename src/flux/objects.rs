@@ -1,6 +1,7 @@
 //! Typed ImageRepository, ImagePolicy and ImageUpdateAutomation objects read leniently from
-//! rendered trees (what kustomize outputs; the `schema` rule reports what does not fit), each field
-//! with the file and span it came from, which a patch may have set.
+//! rendered trees (what kustomize outputs), each field with the file and span it came from, which
+//! a patch may have set. What does not fit the CRDs is found in the same read (`schema`), for the
+//! `schema` rule; the tree is not kept.
 
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;

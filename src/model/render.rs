@@ -325,7 +325,8 @@ const CLUSTER_SCOPED_KINDS: &[&str] = &[
 /// What selectors and identity checks read of a resource.
 const IDENTITY_KEYS: &[&str] = &["apiVersion", "kind", "metadata"];
 
-/// Kinds kept whole through the build: the image objects and what the cluster model reads.
+/// Kinds kept through the build, not set aside at its end: the image objects (read whole when
+/// the model takes them in) and what the cluster model reads (kept whole).
 pub fn is_tracked(api_version: &str, kind: &str) -> bool {
     let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
     match group {
