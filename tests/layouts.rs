@@ -8,7 +8,8 @@
 //! path's last segment or in its first, one moved under `k8s/` or renamed `old-clusters/home`
 //! with no other bootstrap: each keeps its error), a bootstrap whose build
 //! fails (one cluster, one error), Flux versions per cluster, a kustomization of comments only
-//! (an error where the cluster's Flux is 2.2 or newer, nothing before), Helm chart values,
+//! (an error where the cluster's Flux is 2.2 or newer, nothing before; a cluster that pins no
+//! Flux beside one on 2.1 takes the newest, not its neighbour's), Helm chart values,
 //! `substituteFrom`.
 //! (`fixtures/kustomize/oracle/` holds the renderer's cases for `tests/kustomize_oracle.rs`.)
 
