@@ -3,7 +3,10 @@
 //! faults planted inside patches reported at the patch's line, a base two roots render judged
 //! once, a marker naming another cluster's policy, an out-of-band cluster beside a bootstrapped
 //! one (and a left-over Flux Kustomization elsewhere), a policy file its kustomization does not
-//! list, an automation file its kustomization does not list, a Flux Kustomization whose path
+//! list, an automation file its kustomization does not list, a marker in a Flux
+//! Kustomization of another repository (a warning: that source may define its policy; one whose
+//! `targetNamespace` moves its policies elsewhere, and a marker in a manifest here, keep the
+//! error), a Flux Kustomization whose path
 //! does not exist, a bootstrap whose path does not exist (a typo beside a live bootstrap, in the
 //! path's last segment or in its first, one moved under `k8s/` or renamed `old-clusters/home`
 //! with no other bootstrap: each keeps its error), a bootstrap whose build

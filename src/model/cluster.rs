@@ -390,6 +390,10 @@ pub struct Cluster {
     /// Folders its Flux Kustomizations build from another branch of this repository: what that
     /// branch holds there (policies among it) is not what this checkout shows.
     pub other_branches: Vec<OtherBranch>,
+    /// Flux Kustomizations it applies that build another source (another repository's
+    /// GitRepository, an OCIRepository, a Bucket): what they apply, image objects among it, is
+    /// not in this checkout.
+    pub other_sources: Vec<OtherSource>,
     /// What it takes for this repository, to tell where its automations commit.
     this_repository: ThisRepository,
 }
@@ -415,6 +419,19 @@ impl OtherBranch {
     pub fn covers(&self, file: &str) -> bool {
         lies_under(file, &self.path)
     }
+}
+
+/// A Flux Kustomization that builds another source than this repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherSource {
+    pub kustomization: String,
+    /// Its document.
+    pub origin: Origin,
+    /// Its `sourceRef`: kind and name.
+    pub source_kind: String,
+    pub source_name: String,
+    /// Its `targetNamespace`: every namespaced object it applies lands there.
+    pub target_namespace: Option<String>,
 }
 
 /// One Flux Kustomization's build inside a cluster.
@@ -1253,7 +1270,18 @@ pub fn discover(
                     continue;
                 }
                 let source = source_of(&kustomization);
+                let other_source = || OtherSource {
+                    kustomization: kustomization.name.clone(),
+                    origin: kustomization.origin,
+                    source_kind: kustomization.source_kind.clone(),
+                    source_name: kustomization.source_name.clone(),
+                    target_namespace: kustomization
+                        .target_namespace
+                        .as_ref()
+                        .map(|namespace| namespace.value.clone()),
+                };
                 let message = if from_elsewhere(&kustomization, source.as_ref()) {
+                    cluster_state.other_sources.push(other_source());
                     format!(
                         "Flux Kustomization `{}` syncs from GitRepository `{}`, which no bootstrap here syncs from, and its path `{}` is no folder of this repository: taken as another repository's, not followed",
                         kustomization.name, kustomization.source_name, kustomization.path
@@ -1266,12 +1294,13 @@ pub fn discover(
                     let reference = source
                         .as_ref()
                         .and_then(|source| this_repository.other_revision(source));
-                    if let Some(reference) = reference {
-                        cluster_state.other_branches.push(OtherBranch {
+                    match reference {
+                        Some(reference) => cluster_state.other_branches.push(OtherBranch {
                             path: kustomization.path.clone(),
                             kustomization: kustomization.name.clone(),
                             reference,
-                        });
+                        }),
+                        None => cluster_state.other_sources.push(other_source()),
                     }
                     format!(
                         "Flux Kustomization `{}` syncs from {} `{}`, not this repository: not followed",

@@ -5,8 +5,9 @@ use super::unapplied::{self, Beside};
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::automation::path_contains;
 use crate::flux::Kind;
-use crate::model::cluster::OtherBranch;
+use crate::model::cluster::{OtherBranch, OtherSource};
 use crate::model::substitute::{could_be, is_unresolved};
+use crate::model::tree::Origin;
 use crate::report::Severity;
 use crate::scan::marker::PolicyRef;
 
@@ -25,7 +26,12 @@ kustomization no cluster builds (a root applied by hand with `kubectl apply -k`)
 folder no kustomization covers (image objects applied by hand with `kubectl apply -f`, as
 runbooks do), a warning, since whether it exists in the cluster is not known. A warning too for
 a marker in a folder a cluster applies from another branch (whose policies this checkout does
-not show), for one in a file no cluster applies (left over or set aside, reached only by an
+not show), for one in a Flux Kustomization that builds another source (another repository's
+GitRepository, an OCIRepository, a Bucket), in its `images` say: it sets what that
+source applies, and an application's repository may ship its own ImagePolicy (unless its
+`targetNamespace` puts everything it applies in another namespace than the marker names); for
+one in a file
+no cluster applies (left over or set aside, reached only by an
 automation's `update.path`: Flux skips it, and nothing here runs what it would update), and for
 every marker of a repository that defines no ImagePolicy at all (an application repository, or
 a cluster's, whose image objects live in the cluster or in another repository): its policies
@@ -169,6 +175,28 @@ fn check(cx: &Context, out: &mut Findings) {
                                 format!("{message}; {}", read_by_none(cx, &clusters)),
                                 format!("{help}; delete the marker if the image is bumped by hand"),
                             )
+                        // A marker in a Flux Kustomization of another source (in its `images`)
+                        // sets what that source applies, which is not in this checkout: an
+                        // application's repository may ship its own ImagePolicy
+                        // (neuland-ingolstadt/flux-infra builds each app's `./kustomize`), unless
+                        // the Kustomization's `targetNamespace` moves it to another namespace.
+                        } else if let Some((cluster, other)) = from_other_source(cx, &clusters, &site) {
+                            let builds = format!(
+                                "the marker is in Flux Kustomization `{}` of cluster `{cluster}`, which builds {} `{}`",
+                                other.kustomization, other.source_kind, other.source_name
+                            );
+                            match &other.target_namespace {
+                                Some(namespace) if *namespace != policy.namespace => (
+                                    Severity::Error,
+                                    format!("{message}; {builds} into namespace `{namespace}`, so an ImagePolicy that source defines is in `{namespace}`, not `{}`", policy.namespace),
+                                    help,
+                                ),
+                                _ => (
+                                    Severity::Warning,
+                                    format!("{message}; {builds}: another source, which this check does not see and which may define it"),
+                                    help,
+                                ),
+                            }
                         } else {
                             (Severity::Error, message, help)
                         }
@@ -349,6 +377,28 @@ fn from_other_branch<'c>(cx: &'c Context, file: usize) -> Option<(&'c str, &'c O
     let path = &cx.workspace.files[file].source.path;
     cx.workspace.model.clusters.iter().find_map(|cluster| {
         let other = cluster.other_branches.iter().find(|o| o.covers(path))?;
+        Some((cluster.name.as_str(), other))
+    })
+}
+
+/// The Flux Kustomization of the marker's clusters, building another source, whose document
+/// holds the marker, with its cluster's name.
+fn from_other_source<'c>(
+    cx: &'c Context,
+    clusters: &[usize],
+    site: &MarkerSite,
+) -> Option<(&'c str, &'c OtherSource)> {
+    let holds_marker = |origin: Origin| {
+        origin.file == site.file_index
+            && origin.span.start <= site.marker.span.start
+            && site.marker.span.end <= origin.span.end
+    };
+    clusters.iter().find_map(|&index| {
+        let cluster = cx.workspace.model.clusters.get(index)?;
+        let other = cluster
+            .other_sources
+            .iter()
+            .find(|other| holds_marker(other.origin))?;
         Some((cluster.name.as_str(), other))
     })
 }
