@@ -6,7 +6,7 @@
 use smol_str::SmolStr;
 use std::borrow::Cow;
 
-use crate::scan::yaml::{NodeId, NodeKind, Style, YamlFile};
+use crate::scan::yaml::{reads_as_null, NodeId, NodeKind, Style, YamlFile};
 use crate::source::Span;
 use crate::workspace::ScannedFile;
 
@@ -210,8 +210,7 @@ impl Node {
     pub fn is_null(&self) -> bool {
         matches!(
             &self.value,
-            Value::Scalar(Scalar { text, style: Style::Plain, tagged: false })
-                if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL")
+            Value::Scalar(Scalar { text, style, tagged }) if reads_as_null(text, *style, *tagged)
         )
     }
 

@@ -166,6 +166,12 @@ pub struct Comment {
     pub attachment: Attachment,
 }
 
+/// Whether YAML reads a scalar as null: untagged and plain, `~`, `null`, `Null`, `NULL` or
+/// nothing.
+pub fn reads_as_null(text: &str, style: Style, tagged: bool) -> bool {
+    style == Style::Plain && !tagged && matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
 #[derive(Debug, Default)]
 pub struct YamlFile {
     nodes: Vec<StoredNode>,
@@ -473,16 +479,12 @@ impl YamlFile {
         matches!(self.nodes[id as usize].shape, Shape::Seq { .. })
     }
 
-    /// A null as yaml.v3 resolves it: an untagged plain `~`, `null`, `Null`, `NULL` or nothing
-    /// (an empty document, a key left without value).
+    /// A null as yaml.v3 resolves it (see [`reads_as_null`]): an empty document, a key left
+    /// without value, `~`.
     pub fn is_null(&self, id: NodeId) -> bool {
         matches!(
             self.node(id).kind,
-            NodeKind::Scalar {
-                value: "" | "~" | "null" | "Null" | "NULL",
-                style: Style::Plain,
-                tagged: false,
-            }
+            NodeKind::Scalar { value, style, tagged } if reads_as_null(value, style, tagged)
         )
     }
 
