@@ -645,7 +645,11 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     }
     find_applied_beside(yaml, &mut found.markers, &attachments);
     find_markers_in_block_scalars(text, yaml, &mut found);
-    if let Some(why) = unreadable_by_automation(yaml) {
+    // Asked only of a file with markers: most parsed files hold none.
+    let unreadable = (!found.markers.is_empty())
+        .then(|| unreadable_by_automation(yaml))
+        .flatten();
+    if let Some(why) = unreadable {
         // Where a marker sits in a file Flux never reads is beside the point.
         for marker in &mut found.markers {
             marker.placement = Placement::Ignored(why);
