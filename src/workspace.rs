@@ -94,6 +94,14 @@ static FLUX_PATTERN_PARTS: LazyLock<[Finder<'static>; 2]> =
 static IMAGE_API: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(API_GROUP));
 
 /// Byte patterns that make a file worth parsing.
+/// What the walk made of a file it read.
+enum Walked {
+    /// Boxed: every file read has a slot until the walk ends, most of them passed over.
+    Parsed(Box<ScannedFile>),
+    /// Nothing Flux-related found in its bytes: not parsed.
+    PassedOver { path: String, applied: bool },
+}
+
 fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
     may_hold_marker(bytes)
         || (FLUX_PATTERN_PARTS
@@ -129,26 +137,40 @@ impl Workspace {
             max_file_size: config.max_file_size,
         };
         let config_path = config.path.as_deref();
-        let walked = std::sync::Mutex::new(BTreeSet::new());
-        let yaml_paths = std::sync::Mutex::new(BTreeSet::new());
-        let (mut files, mut read_errors) = file_set.read(&options, |path, disk_path, bytes| {
+        let (read, mut read_errors) = file_set.read(&options, |path, disk_path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let applied = file_set.is_applied(&path);
-            // The folder listing kustomize-controller generates sees only what it receives.
-            if applied {
-                yaml_paths.lock().unwrap().insert(path.clone());
-            }
-            let parse = worth_parsing(&path, &bytes, config_path);
-            if !parse {
-                walked.lock().unwrap().insert(path.clone());
-            }
-            parse.then(|| ScannedFile {
-                applied,
-                ..scan_bytes(path, disk_path, bytes)
+            Some(if worth_parsing(&path, &bytes, config_path) {
+                Walked::Parsed(Box::new(ScannedFile {
+                    applied,
+                    ..scan_bytes(path, disk_path, bytes)
+                }))
+            } else {
+                Walked::PassedOver { path, applied }
             })
         });
-        let mut yaml_paths = yaml_paths.into_inner().unwrap();
-        let walked = walked.into_inner().unwrap();
+        // In the order of the paths: the sets are built whole, not path by path.
+        let mut files = Vec::new();
+        let mut walked = Vec::new();
+        let mut applied_paths = Vec::new();
+        for read in read {
+            // The folder listing kustomize-controller generates sees only what it receives.
+            match read {
+                Walked::Parsed(file) => {
+                    if file.applied {
+                        applied_paths.push(file.source.path.clone());
+                    }
+                    files.push(*file);
+                }
+                Walked::PassedOver { path, applied } => {
+                    if applied {
+                        applied_paths.push(path.clone());
+                    }
+                    walked.push(path);
+                }
+            }
+        }
+        let mut yaml_paths: BTreeSet<String> = applied_paths.into_iter().collect();
         // A file the walk could not read may hold anything: it is reported as a file of its
         // own (yaml-syntax), never skipped with a warning.
         read_errors.retain(|error| {
@@ -178,7 +200,7 @@ impl Workspace {
                     referenced
                         .resources
                         .iter()
-                        .filter(|path| !walked.contains(*path)),
+                        .filter(|path| walked.binary_search(*path).is_err()),
                 )
                 // Flux has only the files the repository holds (git tracks, for one).
                 .filter(|path| !loaded.contains(path.as_str()) && file_set.contains(path))
