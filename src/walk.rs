@@ -416,11 +416,10 @@ impl FileSet {
     /// Whether kustomize-controller receives the file at the root-relative `path`, with no
     /// GitRepository `spec.ignore` known.
     pub fn is_applied(&self, path: &str) -> bool {
-        let top_relative = match self.top_prefix.as_str() {
-            "" => path.to_string(),
-            prefix => format!("{prefix}/{path}"),
-        };
-        self.source_ignore.delivers(&top_relative)
+        match self.top_prefix.as_str() {
+            "" => self.source_ignore.delivers(path),
+            prefix => self.source_ignore.delivers(&format!("{prefix}/{path}")),
+        }
     }
 
     /// The YAML files whose objects Flux does not apply, and, inside git, the untracked YAML

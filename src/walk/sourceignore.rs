@@ -55,6 +55,40 @@ pub struct SourceIgnore {
 struct Literals {
     names: foldhash::HashSet<String>,
     suffixes: Vec<String>,
+    /// The bytes some name starts with and some suffix ends with: most components start and
+    /// end with none of them, and are passed over without a hash or a comparison.
+    name_starts: ByteSet,
+    suffix_ends: ByteSet,
+}
+
+/// Bytes, and whether the empty literal (`*` is the empty suffix) is among the literals, which
+/// lets every component through.
+#[derive(Debug, Clone)]
+struct ByteSet {
+    bytes: [bool; 256],
+    empty: bool,
+}
+
+impl Default for ByteSet {
+    fn default() -> ByteSet {
+        ByteSet {
+            bytes: [false; 256],
+            empty: false,
+        }
+    }
+}
+
+impl ByteSet {
+    fn insert(&mut self, byte: Option<&u8>) {
+        match byte {
+            Some(&byte) => self.bytes[byte as usize] = true,
+            None => self.empty = true,
+        }
+    }
+
+    fn may_match(&self, byte: Option<&u8>) -> bool {
+        self.empty || byte.is_some_and(|&byte| self.bytes[byte as usize])
+    }
 }
 
 impl Literals {
@@ -86,16 +120,24 @@ impl Literals {
         }
         literals.suffixes.sort();
         literals.suffixes.dedup();
+        for name in &literals.names {
+            literals.name_starts.insert(name.as_bytes().first());
+        }
+        for suffix in &literals.suffixes {
+            literals.suffix_ends.insert(suffix.as_bytes().last());
+        }
         Some(literals)
     }
 
     fn any_matches(&self, path: &str) -> bool {
         path.split('/').any(|component| {
-            self.names.contains(component)
-                || self
-                    .suffixes
-                    .iter()
-                    .any(|suffix| component.ends_with(suffix.as_str()))
+            let bytes = component.as_bytes();
+            (self.name_starts.may_match(bytes.first()) && self.names.contains(component))
+                || (self.suffix_ends.may_match(bytes.last())
+                    && self
+                        .suffixes
+                        .iter()
+                        .any(|suffix| component.ends_with(suffix.as_str())))
         })
     }
 }
