@@ -601,26 +601,29 @@ fn key_length(text: &str) -> Option<usize> {
     if is_indicator(*bytes.first()?) {
         return None;
     }
-    let mut from = 0;
-    loop {
-        let colon = from + memchr(b':', &bytes[from..])?;
-        if bytes.get(colon + 1).is_none_or(|&b| b == b' ') {
-            if colon > MAX_KEY_LENGTH {
-                return None;
+    // One pass over the key, short as keys are: the first `: ` (or `:` at the end) ends it, and
+    // a ` #` before that makes the rest of the line a comment.
+    let mut after_space = false;
+    for (at, &byte) in bytes.iter().enumerate().take(MAX_KEY_LENGTH + 1) {
+        match byte {
+            b':' if bytes.get(at + 1).is_none_or(|&b| b == b' ') => {
+                return (!after_space).then_some(at);
             }
-            let key = &text[..colon];
-            if key.ends_with(' ') || find_pair(key.as_bytes(), *b" #").is_some() {
-                return None;
-            }
-            return Some(colon);
+            b'#' if after_space => return None,
+            _ => {}
         }
-        from = colon + 1;
+        after_space = byte == b' ';
     }
+    None
 }
 
 /// Where the two bytes `pair` first follow each other in `bytes`. Searched by its byte that is
-/// not a space, which is rare in a line: `memmem` would build a searcher for every line.
+/// not a space, which is rare in a line: `memmem` would build a searcher for every line. A short
+/// text (most values) is looked through directly, which costs less than setting up a search.
 fn find_pair(bytes: &[u8], pair: [u8; 2]) -> Option<usize> {
+    if bytes.len() <= SHORT {
+        return bytes.windows(2).position(|window| window == pair);
+    }
     let [first, second] = pair;
     if first == b' ' {
         memchr::memchr_iter(second, bytes)
@@ -630,6 +633,9 @@ fn find_pair(bytes: &[u8], pair: [u8; 2]) -> Option<usize> {
         memchr::memchr_iter(first, bytes).find(|&at| bytes.get(at + 1) == Some(&second))
     }
 }
+
+/// The length up to which a byte search goes through the bytes one by one.
+const SHORT: usize = 32;
 
 /// A character that cannot start a plain scalar (`-`, `?` and `:` can, before a non-space; this
 /// reader leaves those to the full parser).
