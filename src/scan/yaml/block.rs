@@ -23,7 +23,7 @@ pub(super) fn events(text: &str) -> Option<impl Iterator<Item = Located<'_>>> {
     }
     let mut reader = Reader {
         text,
-        structure: Vec::new(),
+        structure: Vec::with_capacity(expected_events(text)),
         comments: Vec::new(),
         open: Vec::new(),
         pending: Pending::Nothing,
@@ -51,6 +51,12 @@ pub(super) fn events(text: &str) -> Option<impl Iterator<Item = Located<'_>>> {
     };
     reader.finish(end_line)?;
     Some(merge(reader.structure, reader.comments))
+}
+
+/// About as many events as a manifest of this size has (one or two a line, a line every 20 to
+/// 40 bytes), up to a bound: the vector grown from nothing was copied over and over.
+fn expected_events(text: &str) -> usize {
+    (text.len() / 16).min(1 << 14)
 }
 
 /// No tab, carriage return, byte order mark, control character or line separator: characters
