@@ -634,7 +634,10 @@ impl Builder {
         events: impl Iterator<Item = Result<Located<'t>, YamlError>>,
     ) -> Result<(), YamlError> {
         let builder = self;
-        let mut last_completed: Option<(NodeId, usize)> = None;
+        // The node completed last, and the bytes it ends with: its last line is looked up only
+        // when a same-line comment follows, which few nodes have.
+        let mut last_completed: Option<(NodeId, Span)> = None;
+        let end_line = |span: Span| source.line_of(span.end.saturating_sub(1).max(span.start));
 
         for event in events {
             let Located {
@@ -642,8 +645,6 @@ impl Builder {
                 span: byte_span,
                 line,
             } = event?;
-            // Only a node that can take a same-line comment needs its last line.
-            let end_line = || source.line_of(byte_span.end.saturating_sub(1).max(byte_span.start));
             match event {
                 Event::Comment { text, placement } => {
                     let file = &mut builder.file;
@@ -653,7 +654,7 @@ impl Builder {
                     } else {
                         match placement {
                             Placement::SameLine => match last_completed {
-                                Some((id, completed_line)) if completed_line == line => {
+                                Some((id, completed)) if end_line(completed) == line => {
                                     Attachment::Line(id)
                                 }
                                 _ => Attachment::Detached,
@@ -697,11 +698,11 @@ impl Builder {
                         stored(value_start)?,
                         stored(value.len())?,
                     )?;
-                    last_completed = Some((id, end_line()));
+                    last_completed = Some((id, byte_span));
                 }
                 Event::Alias => {
                     let id = builder.add_node(Shape::Alias, byte_span, 0, 0)?;
-                    last_completed = Some((id, end_line()));
+                    last_completed = Some((id, byte_span));
                 }
                 Event::Open { is_map, flow } => {
                     let shape = if is_map {
@@ -721,7 +722,7 @@ impl Builder {
                 Event::Close => {
                     if let Some(closed) = builder.close(byte_span)? {
                         if closed.flow {
-                            last_completed = Some((closed.id, end_line()));
+                            last_completed = Some((closed.id, byte_span));
                         } else if closed.start_line == line {
                             last_completed = None;
                         }
