@@ -93,7 +93,6 @@ static FLUX_PATTERN_PARTS: LazyLock<[Finder<'static>; 2]> =
 
 static IMAGE_API: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(API_GROUP));
 
-/// Byte patterns that make a file worth parsing.
 /// What the walk made of a file it read.
 enum Walked {
     /// Boxed: every file read has a slot until the walk ends, most of them passed over.
@@ -102,6 +101,7 @@ enum Walked {
     PassedOver { path: String, applied: bool },
 }
 
+/// Byte patterns that make a file worth parsing.
 fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
     may_hold_marker(bytes)
         || (FLUX_PATTERN_PARTS
