@@ -807,15 +807,12 @@ fn find_markers_in_block_scalars(text: &str, yaml: &YamlFile, found: &mut FileMa
     if !mentions_marker(text.as_bytes()) {
         return;
     }
-    for node in yaml.nodes() {
-        let NodeKind::Scalar { style, .. } = node.kind else {
-            continue;
-        };
-        if !style.is_block() || !mentions_marker(text[node.span.range()].as_bytes()) {
+    for span in yaml.block_scalar_spans() {
+        if !mentions_marker(text[span.range()].as_bytes()) {
             continue;
         }
-        let mut line_start = node.span.start;
-        for line in text[node.span.range()].split_inclusive('\n') {
+        let mut line_start = span.start;
+        for line in text[span.range()].split_inclusive('\n') {
             if let Some(hash) = line.find('#') {
                 if let CommentKind::Attempt(Ok(setter)) =
                     classify_comment(line[hash + 1..].trim_end())

@@ -356,6 +356,17 @@ impl YamlFile {
         self.nodes.iter().map(|stored| self.view(stored))
     }
 
+    /// Where each block scalar (`|`, `>`) is, in the order of the text: found without
+    /// presenting every node.
+    pub fn block_scalar_spans(&self) -> impl Iterator<Item = Span> + '_ {
+        self.nodes
+            .iter()
+            .filter(
+                |stored| matches!(stored.shape, Shape::Scalar { style, .. } if style.is_block()),
+            )
+            .map(|stored| Span::new(stored.start as usize, stored.end as usize))
+    }
+
     pub fn node_count(&self) -> usize {
         self.nodes.len()
     }
