@@ -886,6 +886,8 @@ fn shared_folders(a: &str, b: &str) -> usize {
 pub struct ClusterSources<'a, 's> {
     pub all: &'a Sources<'s>,
     pub of_cluster: &'a dyn Fn(usize) -> &'a Sources<'s>,
+    /// Where each build's thread reads the image objects it built, for the model.
+    pub contents: &'a super::Contents,
 }
 
 /// The clusters of the repository, each Flux Kustomization build (made on up to `jobs` threads)
@@ -896,6 +898,7 @@ pub fn discover(
     ClusterSources {
         all: sources,
         of_cluster,
+        contents,
     }: ClusterSources,
     yaml_paths: &BTreeSet<String>,
     default_namespace: &str,
@@ -1317,9 +1320,12 @@ pub fn discover(
             }
             let build = |kustomization: &FluxKustomization| {
                 let native = kustomization.build(sources, yaml_paths);
-                builder.build(sources, native, || {
+                let build = builder.build(sources, native, || {
                     kustomization.wrapper(sources, yaml_paths)
-                })
+                });
+                let substitutes = kustomization.substitutes();
+                contents.read_ahead(&build, substitutes, sources.files, default_namespace);
+                build
             };
             crate::parallel::for_each_in_order(&followed, jobs, build, |index, mut result| {
                 let kustomization = &followed[index];
@@ -1581,12 +1587,20 @@ impl<'s> Inclusions<'s> {
 }
 
 impl FluxKustomization {
+    /// Whether its builds go through `postBuild` substitution.
+    fn substitutes(&self) -> bool {
+        self.substitute.is_some() || !self.substitute_from.is_empty()
+    }
+
     /// The variables of `postBuild`, with those of `substituteFrom` ConfigMaps and Secrets the
     /// cluster's builds so far define; `None` without `postBuild`.
     fn variables(
         &self,
         config_maps: &BTreeMap<String, BTreeMap<String, String>>,
     ) -> Option<Variables> {
+        if !self.substitutes() {
+            return None;
+        }
         let mut values = BTreeMap::new();
         let mut incomplete = false;
         for (kind, name, optional) in &self.substitute_from {
@@ -1595,11 +1609,7 @@ impl FluxKustomization {
                 None => incomplete |= !optional || kind == "Secret",
             }
         }
-        let substitute = self.substitute.as_ref();
-        if substitute.is_none() && self.substitute_from.is_empty() {
-            return None;
-        }
-        values.extend(substitute.cloned().unwrap_or_default());
+        values.extend(self.substitute.clone().unwrap_or_default());
         Some(Variables { values, incomplete })
     }
 }
