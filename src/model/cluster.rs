@@ -639,30 +639,41 @@ pub struct GitRepositories {
 }
 
 impl GitRepositories {
-    pub fn new(files: &[ScannedFile], default_namespace: &str) -> Self {
-        let mut definitions: BTreeMap<String, Vec<(usize, GitSource)>> = BTreeMap::new();
-        for (index, file) in files.iter().enumerate() {
-            let Ok(yaml) = &file.yaml else { continue };
-            for &document in &yaml.documents {
-                let is_git_repository = yaml.path_str(document, &["kind"]) == Some("GitRepository")
-                    && yaml
-                        .path_str(document, &["apiVersion"])
-                        .is_some_and(|v| v.starts_with("source.toolkit.fluxcd.io/"));
-                if !is_git_repository {
+    /// Found on up to `jobs` threads: every document of every file is looked at.
+    pub fn new(files: &[ScannedFile], default_namespace: &str, jobs: usize) -> Self {
+        let found = crate::parallel::map_ranges(files.len(), jobs, |indices| {
+            let mut found = Vec::new();
+            for index in indices {
+                let Ok(yaml) = &files[index].yaml else {
                     continue;
+                };
+                for &document in &yaml.documents {
+                    let is_git_repository = yaml.path_str(document, &["kind"])
+                        == Some("GitRepository")
+                        && yaml
+                            .path_str(document, &["apiVersion"])
+                            .is_some_and(|v| v.starts_with("source.toolkit.fluxcd.io/"));
+                    if !is_git_repository {
+                        continue;
+                    }
+                    let tree = Node::from_yaml(yaml, index, document);
+                    let namespace = tree
+                        .path_str(&["metadata", "namespace"])
+                        .unwrap_or(default_namespace);
+                    let name = tree.path_str(&["metadata", "name"]).unwrap_or_default();
+                    let url = tree.path_str(&["spec", "url"]).unwrap_or_default();
+                    let reference = reference(tree.path(&["spec", "ref"]));
+                    found.push((
+                        format!("{namespace}/{name}"),
+                        (index, GitSource::new(url, reference)),
+                    ));
                 }
-                let tree = Node::from_yaml(yaml, index, document);
-                let namespace = tree
-                    .path_str(&["metadata", "namespace"])
-                    .unwrap_or(default_namespace);
-                let name = tree.path_str(&["metadata", "name"]).unwrap_or_default();
-                let url = tree.path_str(&["spec", "url"]).unwrap_or_default();
-                let reference = reference(tree.path(&["spec", "ref"]));
-                definitions
-                    .entry(format!("{namespace}/{name}"))
-                    .or_default()
-                    .push((index, GitSource::new(url, reference)));
             }
+            found
+        });
+        let mut definitions: BTreeMap<String, Vec<(usize, GitSource)>> = BTreeMap::new();
+        for (key, definition) in found.into_iter().flatten() {
+            definitions.entry(key).or_default().push(definition);
         }
         GitRepositories { definitions }
     }
@@ -907,7 +918,7 @@ pub fn discover(
     notes: &mut Vec<Note>,
     mut on_render: impl FnMut(ClusterRender),
 ) -> (Option<Vec<Cluster>>, GitRepositories) {
-    let repositories = GitRepositories::new(sources.files, default_namespace);
+    let repositories = GitRepositories::new(sources.files, default_namespace, jobs);
     let (mut written, mut instances) = written_roots(sources, default_namespace, jobs);
     if written.is_empty() && instances.is_empty() {
         return (None, repositories);
@@ -926,7 +937,7 @@ pub fn discover(
     });
     // Bootstraps whose `path` a kustomization patches in per cluster replace the written base
     // they patch, which is no root of its own.
-    let inclusions = Inclusions::new(sources);
+    let inclusions = Inclusions::new(sources, jobs);
     let mut patched = patched_bootstraps(sources, &inclusions, &written, default_namespace);
     written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
     let source_of = |k: &FluxKustomization| git_source(k, &repositories, sources.files);
@@ -1554,13 +1565,22 @@ impl<'s> Leads<'s> {
 }
 
 impl<'s> Inclusions<'s> {
-    fn new(sources: &Sources<'s>) -> Inclusions<'s> {
-        let leads = sources
+    /// Made on up to `jobs` threads: a large repository has thousands of kustomizations.
+    fn new(sources: &Sources<'s>, jobs: usize) -> Inclusions<'s> {
+        let kustomizations: Vec<(&'s str, &'s Kustomization)> = sources
             .kustomizations
             .iter()
-            .filter_map(|(dir, k)| Some((dir.as_str(), Leads::of(sources, k.as_ref().ok()?))))
+            .filter_map(|(dir, k)| Some((dir.as_str(), k.as_ref().ok()?)))
             .collect();
-        Inclusions { leads }
+        let leads = crate::parallel::map_slices(&kustomizations, jobs, |slice| {
+            slice
+                .iter()
+                .map(|&(dir, k)| (dir, Leads::of(sources, k)))
+                .collect::<Vec<_>>()
+        });
+        Inclusions {
+            leads: leads.into_iter().flatten().collect(),
+        }
     }
 
     /// The folders whose build may hold an object whose node comes from one of `files`: found
@@ -2413,7 +2433,7 @@ mod tests {
                 panic!("{dir} has no kustomization")
             };
             let files = BTreeSet::from([file(from)]);
-            let reaching = Inclusions::new(&sources).reaching(&files);
+            let reaching = Inclusions::new(&sources, 1).reaching(&files);
             Leads::of(&sources, k).reach(&files, &reaching)
         };
         assert!(may_yield("via-component", "fk.yaml"));
