@@ -1335,7 +1335,8 @@ pub fn discover(
                     kustomization.wrapper(sources, yaml_paths)
                 });
                 let substitutes = kustomization.substitutes();
-                contents.read_ahead(&build, substitutes, sources.files, default_namespace);
+                let files = sources.files;
+                contents.read_ahead(&build, substitutes, files, default_namespace, jobs);
                 build
             };
             crate::parallel::for_each_in_order(&followed, jobs, build, |index, mut result| {

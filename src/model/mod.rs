@@ -348,23 +348,35 @@ impl Contents {
         Some(content)
     }
 
-    /// Reads the image objects of a build on the thread that made it, those that reach the model
-    /// as they are: the model's thread applies `postBuild` substitution, when the build
-    /// `substitutes`, which changes only trees with a `$`.
+    /// Reads the image objects of a build where it was made, those that reach the model as they
+    /// are: the model's thread applies `postBuild` substitution, when the build `substitutes`,
+    /// which changes only trees with a `$`. A build of many (a folder of every policy, which
+    /// the clusters share) is read on up to `jobs` threads: it may be the last of its round,
+    /// the other threads idle.
     pub fn read_ahead(
         &self,
         build: &Result<Build, BuildError>,
         substitutes: bool,
         files: &[ScannedFile],
         default_namespace: &str,
+        jobs: usize,
     ) {
-        for resource in build.iter().flat_map(|build| &build.resources) {
-            let tree = &resource.node;
-            let as_built = !substitutes || !substitute::may_change(tree, files);
-            if kind_of(tree).is_some() && as_built {
+        let trees: Vec<&Arc<Node>> = build
+            .iter()
+            .flat_map(|build| &build.resources)
+            .map(|resource| &resource.node)
+            .filter(|tree| {
+                kind_of(tree).is_some() && !(substitutes && substitute::may_change(tree, files))
+            })
+            .collect();
+        // Fewer are read on this thread alone: starting threads would cost more.
+        const MANY: usize = 256;
+        let jobs = if trees.len() < MANY { 1 } else { jobs };
+        crate::parallel::map_slices(&trees, jobs, |trees| {
+            for tree in trees {
                 self.of(tree, files, default_namespace);
             }
-        }
+        });
     }
 }
 
@@ -564,7 +576,7 @@ impl Model {
                     origin,
                 })
             });
-            contents.read_ahead(&build, false, files, default_namespace);
+            contents.read_ahead(&build, false, files, default_namespace, jobs);
             build
         };
         crate::parallel::for_each_in_order(&roots, jobs, build, |index, result| {
