@@ -639,30 +639,41 @@ pub struct GitRepositories {
 }
 
 impl GitRepositories {
-    pub fn new(files: &[ScannedFile], default_namespace: &str) -> Self {
-        let mut definitions: BTreeMap<String, Vec<(usize, GitSource)>> = BTreeMap::new();
-        for (index, file) in files.iter().enumerate() {
-            let Ok(yaml) = &file.yaml else { continue };
-            for &document in &yaml.documents {
-                let is_git_repository = yaml.path_str(document, &["kind"]) == Some("GitRepository")
-                    && yaml
-                        .path_str(document, &["apiVersion"])
-                        .is_some_and(|v| v.starts_with("source.toolkit.fluxcd.io/"));
-                if !is_git_repository {
+    /// Found on up to `jobs` threads: every document of every file is looked at.
+    pub fn new(files: &[ScannedFile], default_namespace: &str, jobs: usize) -> Self {
+        let found = crate::parallel::map_ranges(files.len(), jobs, |indices| {
+            let mut found = Vec::new();
+            for index in indices {
+                let Ok(yaml) = &files[index].yaml else {
                     continue;
+                };
+                for &document in &yaml.documents {
+                    let is_git_repository = yaml.path_str(document, &["kind"])
+                        == Some("GitRepository")
+                        && yaml
+                            .path_str(document, &["apiVersion"])
+                            .is_some_and(|v| v.starts_with("source.toolkit.fluxcd.io/"));
+                    if !is_git_repository {
+                        continue;
+                    }
+                    let tree = Node::from_yaml(yaml, index, document);
+                    let namespace = tree
+                        .path_str(&["metadata", "namespace"])
+                        .unwrap_or(default_namespace);
+                    let name = tree.path_str(&["metadata", "name"]).unwrap_or_default();
+                    let url = tree.path_str(&["spec", "url"]).unwrap_or_default();
+                    let reference = reference(tree.path(&["spec", "ref"]));
+                    found.push((
+                        format!("{namespace}/{name}"),
+                        (index, GitSource::new(url, reference)),
+                    ));
                 }
-                let tree = Node::from_yaml(yaml, index, document);
-                let namespace = tree
-                    .path_str(&["metadata", "namespace"])
-                    .unwrap_or(default_namespace);
-                let name = tree.path_str(&["metadata", "name"]).unwrap_or_default();
-                let url = tree.path_str(&["spec", "url"]).unwrap_or_default();
-                let reference = reference(tree.path(&["spec", "ref"]));
-                definitions
-                    .entry(format!("{namespace}/{name}"))
-                    .or_default()
-                    .push((index, GitSource::new(url, reference)));
             }
+            found
+        });
+        let mut definitions: BTreeMap<String, Vec<(usize, GitSource)>> = BTreeMap::new();
+        for (key, definition) in found.into_iter().flatten() {
+            definitions.entry(key).or_default().push(definition);
         }
         GitRepositories { definitions }
     }
@@ -886,6 +897,8 @@ fn shared_folders(a: &str, b: &str) -> usize {
 pub struct ClusterSources<'a, 's> {
     pub all: &'a Sources<'s>,
     pub of_cluster: &'a dyn Fn(usize) -> &'a Sources<'s>,
+    /// Where each build's thread reads the image objects it built, for the model.
+    pub contents: &'a super::Contents,
 }
 
 /// The clusters of the repository, each Flux Kustomization build (made on up to `jobs` threads)
@@ -896,6 +909,7 @@ pub fn discover(
     ClusterSources {
         all: sources,
         of_cluster,
+        contents,
     }: ClusterSources,
     yaml_paths: &BTreeSet<String>,
     default_namespace: &str,
@@ -904,7 +918,7 @@ pub fn discover(
     notes: &mut Vec<Note>,
     mut on_render: impl FnMut(ClusterRender),
 ) -> (Option<Vec<Cluster>>, GitRepositories) {
-    let repositories = GitRepositories::new(sources.files, default_namespace);
+    let repositories = GitRepositories::new(sources.files, default_namespace, jobs);
     let (mut written, mut instances) = written_roots(sources, default_namespace, jobs);
     if written.is_empty() && instances.is_empty() {
         return (None, repositories);
@@ -923,7 +937,7 @@ pub fn discover(
     });
     // Bootstraps whose `path` a kustomization patches in per cluster replace the written base
     // they patch, which is no root of its own.
-    let inclusions = Inclusions::new(sources);
+    let inclusions = Inclusions::new(sources, jobs);
     let mut patched = patched_bootstraps(sources, &inclusions, &written, default_namespace);
     written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
     let source_of = |k: &FluxKustomization| git_source(k, &repositories, sources.files);
@@ -982,6 +996,8 @@ pub fn discover(
         .collect();
     let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file).collect();
     let reaching = inclusions.reaching(&written_files);
+    // Freed before the builds, where the run's memory peaks.
+    drop(inclusions);
     // What each applier's build applies of the written ones; the builds are dropped on the way.
     let applied = crate::parallel::map(&appliers, jobs, |&(_, kustomization)| {
         let Ok(k) = kustomization.kustomization(sources, yaml_paths) else {
@@ -1317,9 +1333,13 @@ pub fn discover(
             }
             let build = |kustomization: &FluxKustomization| {
                 let native = kustomization.build(sources, yaml_paths);
-                builder.build(sources, native, || {
+                let build = builder.build(sources, native, || {
                     kustomization.wrapper(sources, yaml_paths)
-                })
+                });
+                let substitutes = kustomization.substitutes();
+                let files = sources.files;
+                contents.read_ahead(&build, substitutes, files, default_namespace, jobs);
+                build
             };
             crate::parallel::for_each_in_order(&followed, jobs, build, |index, mut result| {
                 let kustomization = &followed[index];
@@ -1548,12 +1568,21 @@ impl<'s> Leads<'s> {
 }
 
 impl<'s> Inclusions<'s> {
-    fn new(sources: &Sources<'s>) -> Inclusions<'s> {
-        let leads = sources
+    /// Made on up to `jobs` threads: a large repository has thousands of kustomizations.
+    fn new(sources: &Sources<'s>, jobs: usize) -> Inclusions<'s> {
+        let kustomizations: Vec<(&'s str, &'s Kustomization)> = sources
             .kustomizations
             .iter()
-            .filter_map(|(dir, k)| Some((dir.as_str(), Leads::of(sources, k.as_ref().ok()?))))
+            .filter_map(|(dir, k)| Some((dir.as_str(), k.as_ref().ok()?)))
             .collect();
+        let parts = crate::parallel::map_slices(&kustomizations, jobs, |slice| {
+            slice
+                .iter()
+                .map(|&(dir, k)| (dir, Leads::of(sources, k)))
+                .collect::<Vec<_>>()
+        });
+        let mut leads = Vec::with_capacity(kustomizations.len());
+        parts.into_iter().for_each(|part| leads.extend(part));
         Inclusions { leads }
     }
 
@@ -1581,12 +1610,20 @@ impl<'s> Inclusions<'s> {
 }
 
 impl FluxKustomization {
+    /// Whether its builds go through `postBuild` substitution.
+    fn substitutes(&self) -> bool {
+        self.substitute.is_some() || !self.substitute_from.is_empty()
+    }
+
     /// The variables of `postBuild`, with those of `substituteFrom` ConfigMaps and Secrets the
     /// cluster's builds so far define; `None` without `postBuild`.
     fn variables(
         &self,
         config_maps: &BTreeMap<String, BTreeMap<String, String>>,
     ) -> Option<Variables> {
+        if !self.substitutes() {
+            return None;
+        }
         let mut values = BTreeMap::new();
         let mut incomplete = false;
         for (kind, name, optional) in &self.substitute_from {
@@ -1595,11 +1632,7 @@ impl FluxKustomization {
                 None => incomplete |= !optional || kind == "Secret",
             }
         }
-        let substitute = self.substitute.as_ref();
-        if substitute.is_none() && self.substitute_from.is_empty() {
-            return None;
-        }
-        values.extend(substitute.cloned().unwrap_or_default());
+        values.extend(self.substitute.clone().unwrap_or_default());
         Some(Variables { values, incomplete })
     }
 }
@@ -2403,7 +2436,7 @@ mod tests {
                 panic!("{dir} has no kustomization")
             };
             let files = BTreeSet::from([file(from)]);
-            let reaching = Inclusions::new(&sources).reaching(&files);
+            let reaching = Inclusions::new(&sources, 1).reaching(&files);
             Leads::of(&sources, k).reach(&files, &reaching)
         };
         assert!(may_yield("via-component", "fk.yaml"));

@@ -17,7 +17,7 @@ pub mod tree;
 
 use foldhash::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use cluster::Cluster;
 use kustomization::{is_kustomization_name, Kustomization, PatchBody};
@@ -290,19 +290,15 @@ fn referenced_files(
 /// The image objects of the renders, in the order they are added. Clusters that apply one folder
 /// (a shared `infrastructure`) render mostly the same objects: an object whose tree equals one
 /// already read from the same document shares that one's content, so each is held and read once.
-#[derive(Default)]
-struct Objects {
+struct Objects<'c> {
     objects: Vec<FluxObject>,
-    /// The trees read so far by document, as the renders left them (parts no patch reached
-    /// still unread), each with what it was read as. Kept while the model is built.
-    contents: HashMap<Origin, Vec<ReadTree>>,
+    contents: &'c Contents,
 }
 
 type ReadTree = (Arc<Node>, Arc<ObjectContent>);
 
-impl Objects {
-    /// Adds the object a render made of `tree`, if it is an image object; the parts of it no
-    /// patch reached are read from `files` for as long as that takes.
+impl Objects<'_> {
+    /// Adds the object a render made of `tree`, if it is an image object.
     fn add(
         &mut self,
         tree: Arc<Node>,
@@ -310,23 +306,85 @@ impl Objects {
         default_namespace: &str,
         provenance: Provenance,
     ) {
-        if kind_of(&tree).is_none() {
-            return;
+        if let Some(content) = self.contents.of(&tree, files, default_namespace) {
+            self.objects.push(FluxObject::new(content, provenance));
         }
-        let same_document = self.contents.entry(tree.origin).or_default();
-        let same = |(read, _): &&ReadTree| Arc::ptr_eq(read, &tree) || **read == *tree;
-        let content = match same_document.iter().find(same) {
-            Some((_, content)) => Arc::clone(content),
-            None => {
-                let Some(content) = read_object(&tree.read_whole(files), default_namespace) else {
-                    return;
-                };
-                let content = Arc::new(content);
-                same_document.push((tree, Arc::clone(&content)));
-                content
-            }
+    }
+}
+
+/// The image objects' trees read so far by document, as the renders left them (parts no patch
+/// reached still unread), each with what it was read as. Kept while the model is built. The
+/// threads that build read their builds' objects here ([`Contents::read_ahead`]), so that the
+/// model's thread, which takes the builds in turn while the others wait, finds them read.
+#[derive(Default)]
+pub struct Contents(Mutex<HashMap<Origin, Vec<ReadTree>>>);
+
+impl Contents {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Origin, Vec<ReadTree>>> {
+        // Only ever added to: whatever panicked while it was held left it whole.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What `tree` is, if it is an image object: read whole (the parts no patch reached from
+    /// `files`, for as long as that takes) the first time its shape is met.
+    fn of(
+        &self,
+        tree: &Arc<Node>,
+        files: &[ScannedFile],
+        default_namespace: &str,
+    ) -> Option<Arc<ObjectContent>> {
+        kind_of(tree)?;
+        let read_before = |contents: &HashMap<Origin, Vec<ReadTree>>| {
+            let same = |(read, _): &&ReadTree| Arc::ptr_eq(read, tree) || **read == **tree;
+            let (_, content) = contents.get(&tree.origin)?.iter().find(same)?;
+            Some(Arc::clone(content))
         };
-        self.objects.push(FluxObject::new(content, provenance));
+        if let Some(content) = read_before(&self.lock()) {
+            return Some(content);
+        }
+        // Read without the lock held: builds on other threads go on meanwhile.
+        let content = Arc::new(read_object(&tree.read_whole(files), default_namespace)?);
+        let mut contents = self.lock();
+        // Another thread may have read the same shape meanwhile.
+        if let Some(content) = read_before(&contents) {
+            return Some(content);
+        }
+        contents
+            .entry(tree.origin)
+            .or_default()
+            .push((Arc::clone(tree), Arc::clone(&content)));
+        Some(content)
+    }
+
+    /// Reads the image objects of a build where it was made, those that reach the model as they
+    /// are: the model's thread applies `postBuild` substitution, when the build `substitutes`,
+    /// which changes only trees with a `$`. A build of many (a folder of every policy, which
+    /// the clusters share) is read on up to `jobs` threads: it may be the last of its round,
+    /// the other threads idle.
+    pub fn read_ahead(
+        &self,
+        build: &Result<Build, BuildError>,
+        substitutes: bool,
+        files: &[ScannedFile],
+        default_namespace: &str,
+        jobs: usize,
+    ) {
+        let trees: Vec<&Arc<Node>> = build
+            .iter()
+            .flat_map(|build| &build.resources)
+            .map(|resource| &resource.node)
+            .filter(|tree| {
+                kind_of(tree).is_some() && !(substitutes && substitute::may_change(tree, files))
+            })
+            .collect();
+        // Fewer are read on this thread alone: starting threads would cost more.
+        const MANY: usize = 256;
+        let jobs = if trees.len() < MANY { 1 } else { jobs };
+        crate::parallel::map_slices(&trees, jobs, |trees| {
+            for tree in trees {
+                self.of(tree, files, default_namespace);
+            }
+        });
     }
 }
 
@@ -398,12 +456,17 @@ impl Model {
             _ => &sources,
         };
         let mut model = Model::default();
-        let mut objects = Objects::default();
+        let contents = Contents::default();
+        let mut objects = Objects {
+            objects: Vec::new(),
+            contents: &contents,
+        };
         let mut discovery_notes = Vec::new();
         let (clusters, repositories) = cluster::discover(
             cluster::ClusterSources {
                 all: &sources,
                 of_cluster: &sources_of_cluster,
+                contents: &contents,
             },
             yaml_paths,
             default_namespace,
@@ -493,12 +556,13 @@ impl Model {
     fn build_roots(
         &mut self,
         sources: &Sources,
-        objects: &mut Objects,
+        objects: &mut Objects<'_>,
         default_namespace: &str,
         builder: &Builder,
         jobs: usize,
     ) {
         let files = sources.files;
+        let contents = objects.contents;
         let mut reached = BTreeSet::new();
         let roots = roots(sources.kustomizations);
         let build = |dir: &String| {
@@ -509,7 +573,7 @@ impl Model {
                 },
                 _ => Origin::default(),
             };
-            builder.build(sources, render::build(sources, dir), || {
+            let build = builder.build(sources, render::build(sources, dir), || {
                 Ok(external::Wrapper {
                     resources: vec![dir.clone()],
                     namespace: None,
@@ -519,7 +583,9 @@ impl Model {
                     components: Vec::new(),
                     origin,
                 })
-            })
+            });
+            contents.read_ahead(&build, false, files, default_namespace, jobs);
+            build
         };
         crate::parallel::for_each_in_order(&roots, jobs, build, |index, result| {
             let dir = &roots[index];
@@ -579,7 +645,7 @@ impl Model {
     /// references, so the one failure is the one diagnostic). Returns the files it applies.
     fn add_render(
         &mut self,
-        objects: &mut Objects,
+        objects: &mut Objects<'_>,
         result: Result<Build, BuildError>,
         fallback: impl FnOnce() -> BTreeSet<usize>,
         (root, cluster): (Option<String>, usize),
@@ -901,7 +967,7 @@ fn files_reached(sources: &Sources, k: &Kustomization) -> BTreeSet<usize> {
 
 /// Adds the image objects of a file as written: its documents and `kind: List` items.
 fn add_objects_as_written(
-    objects: &mut Objects,
+    objects: &mut Objects<'_>,
     files: &[ScannedFile],
     index: usize,
     default_namespace: &str,

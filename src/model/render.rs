@@ -348,7 +348,7 @@ impl Resource {
         let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
         let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
         let identity = || Node::from_yaml_reading(yaml, file, document, IDENTITY_KEYS);
-        // Image objects are read whole when the model takes them in (`Objects::add`), and only
+        // Image objects are read whole for the model once built (`model::Contents`), and only
         // as far as a patch reaches into them before.
         let node = if is_image_api(api_version) {
             sources.image_objects.get_or_read(file, document, identity)

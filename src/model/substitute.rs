@@ -136,6 +136,12 @@ pub fn could_be(pattern: &str, text: &str) -> bool {
     regex::Regex::new(&regex).is_ok_and(|r| r.is_match(text))
 }
 
+/// Whether substitution may change an image object (whose unread parts it reads first when
+/// they hold a `$`): some key or scalar of it holds a `$`, read or not.
+pub fn may_change(object: &Node, files: &[ScannedFile]) -> bool {
+    mentions_dollar(object) || unread_mentions_dollar(object, files)
+}
+
 /// Whether any key or scalar of the tree holds a `$`, the only text substitution changes.
 fn mentions_dollar(node: &Node) -> bool {
     match &node.value {
