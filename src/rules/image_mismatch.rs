@@ -84,17 +84,17 @@ pub(super) fn compare<'c>(cx: &'c Context, site: &MarkerSite) -> Option<Comparis
         return None;
     }
     let (policy, spec) = cx.policy_of(site)?;
-    let (_, repository) = cx.workspace.index.repository_of(policy, spec)?;
+    let (object, repository) = cx.workspace.index.repository_of(policy, spec)?;
     let scanned = repository.image.as_ref()?;
-    let scanned_ref = ImageRef::parse(&scanned.value).ok()?;
+    let scanned_ref = cx.scanned_image(object)?.as_ref().ok()?;
     let marked_ref = cx.marked_image(site)?;
     Some(Comparison {
         span: value.span,
-        relation: Relation::of(marked_ref, &scanned_ref),
+        relation: Relation::of(marked_ref, scanned_ref),
         marked: &marked_ref.written_name,
         scanned: &scanned.value,
         marked_registry: registry_shown(marked_ref),
-        scanned_registry: registry_shown(&scanned_ref),
+        scanned_registry: registry_shown(scanned_ref),
     })
 }
 

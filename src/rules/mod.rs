@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use crate::config::Config;
 use crate::flux::automation::applied_by;
-use crate::flux::image::ImageRef;
+use crate::flux::image::{ImageRef, ImageRefError};
 use crate::flux::objects::{FluxObject, PolicySpec, Spanned, Spec};
 use crate::flux::selection::{CompileError, Compiler};
 use crate::flux::versions::{self, ClusterFlux};
@@ -16,7 +16,7 @@ use crate::model::tree::Origin;
 use crate::policy::select::check_extract;
 use crate::policy::{CompiledPolicy, PolicyError};
 use crate::report::{Diagnostic, Severity, Summary};
-use crate::scan::marker::{MarkedValue, Marker, Placement, SetterKind};
+use crate::scan::marker::{MarkedValue, Marker, Placement, PolicyRef, SetterKind};
 use crate::source::Span;
 use crate::tags::TagSnapshot;
 use crate::workspace::{ScannedFile, Workspace};
@@ -142,9 +142,12 @@ pub struct Context<'a> {
     pub config: &'a Config,
     /// Tags from `--tags-file`, when given.
     pub snapshot: Option<&'a TagSnapshot>,
-    /// Every ImagePolicy compiled once, by `namespace:name`, one per definition in file order:
-    /// a duplicate never lends its selection to a message about the other.
-    compiled: HashMap<String, Vec<Result<std::sync::Arc<CompiledPolicy>, CompileError>>>,
+    /// Every ImagePolicy compiled once, by its index among the objects: a duplicate never lends
+    /// its selection to a message about the other.
+    compiled: Vec<Option<CompiledDefinition>>,
+    /// Each ImageRepository's `spec.image` parsed, by its index among the objects, on the first
+    /// ask: every marker of its policies compares with it.
+    scanned_images: Vec<OnceLock<Option<Result<ImageRef, ImageRefError>>>>,
     /// Indices of the objects rules judge (see `objects`).
     judged: Vec<usize>,
     /// The Flux the repository runs, as one cluster: for the files no cluster reads.
@@ -345,15 +348,43 @@ impl<'a> Context<'a> {
     /// The policy, compiled; `None` when it cannot select or its `extract` refers to groups the
     /// pattern lacks (other rules say why, and tag rules stay quiet: one finding, one diagnostic).
     pub fn compiled(&self, policy: &FluxObject) -> Option<&CompiledPolicy> {
-        let definition = self
-            .workspace
-            .index
-            .all_with_key(policy.kind, &policy.namespace, &policy.name.value)
-            .iter()
-            .position(|definition| std::ptr::eq(*definition, policy))?;
-        self.compiled.get(&policy.key())?[definition]
+        self.compiled
+            .get(self.index_of(policy)?)?
+            .as_ref()?
             .as_deref()
             .ok()
+    }
+
+    /// An ImageRepository's `spec.image` as an image reference; `None` when it has none.
+    pub fn scanned_image(
+        &self,
+        repository: &FluxObject,
+    ) -> Option<&Result<ImageRef, ImageRefError>> {
+        let Spec::Repository(spec) = &repository.spec else {
+            return None;
+        };
+        let index = self.index_of(repository)?;
+        self.scanned_images[index]
+            .get_or_init(|| {
+                spec.image
+                    .as_ref()
+                    .map(|image| ImageRef::parse(&image.value))
+            })
+            .as_ref()
+    }
+
+    /// Where an object of the index sits among its objects: what per-object tables are
+    /// indexed by (a `namespace:name` key would be formatted on every ask).
+    fn index_of(&self, object: &FluxObject) -> Option<usize> {
+        let objects = &self.workspace.index.objects;
+        let offset = std::ptr::from_ref(object)
+            .addr()
+            .checked_sub(objects.as_ptr().addr())?;
+        let index = offset / std::mem::size_of::<FluxObject>();
+        objects
+            .get(index)
+            .filter(|found| std::ptr::eq(*found, object))
+            .map(|_| index)
     }
 
     pub fn new(
@@ -384,6 +415,12 @@ impl<'a> Context<'a> {
             config,
             snapshot,
             compiled,
+            scanned_images: workspace
+                .index
+                .objects
+                .iter()
+                .map(|_| OnceLock::new())
+                .collect(),
             flux,
             cluster_flux,
             repository_tags: HashMap::new(),
@@ -412,6 +449,9 @@ impl<'a> Context<'a> {
                 .or_default()
                 .extend(test.accept.iter().map(|t| t.value.clone()));
         }
+        // Gathered by the markers' policy first: its `namespace:name` is formatted once, not
+        // once per marker.
+        let mut of_markers: HashMap<&PolicyRef, BTreeSet<String>> = HashMap::new();
         for site in self.markers() {
             let Some(value) = site.value() else { continue };
             let tag = match site.marker.setter.kind {
@@ -420,25 +460,33 @@ impl<'a> Context<'a> {
                 SetterKind::Name | SetterKind::Digest => None,
             };
             if let Some(tag) = tag {
-                tags.entry(site.marker.setter.policy.to_string())
+                of_markers
+                    .entry(&site.marker.setter.policy)
                     .or_default()
                     .insert(tag);
             }
+        }
+        for (policy, marker_tags) in of_markers {
+            tags.entry(policy.to_string())
+                .or_default()
+                .extend(marker_tags);
         }
         tags
     }
 }
 
-/// Every ImagePolicy compiled, by `namespace:name`, one per definition in file order.
-fn compile_policies(
-    workspace: &Workspace,
-) -> HashMap<String, Vec<Result<std::sync::Arc<CompiledPolicy>, CompileError>>> {
+/// An ImagePolicy compiled, or why it cannot select.
+type CompiledDefinition = Result<std::sync::Arc<CompiledPolicy>, CompileError>;
+
+/// Every ImagePolicy compiled, by its index among the objects (`None` for other kinds).
+fn compile_policies(workspace: &Workspace) -> Vec<Option<CompiledDefinition>> {
     let mut compiler = Compiler::default();
     // Policies of one pattern and one `extract` (most, in a large repository) share the check.
     let mut extract_checks: HashMap<(&str, &str), Result<(), PolicyError>> = HashMap::new();
-    let mut compiled: HashMap<String, Vec<_>> = HashMap::new();
+    let mut compiled = Vec::with_capacity(workspace.index.objects.len());
     for object in &workspace.index.objects {
         let Spec::Policy(spec) = &object.spec else {
+            compiled.push(None);
             continue;
         };
         let definition = compiler
@@ -458,7 +506,7 @@ fn compile_policies(
                     .map(|()| compiled)
                     .map_err(CompileError::Invalid)
             });
-        compiled.entry(object.key()).or_default().push(definition);
+        compiled.push(Some(definition));
     }
     compiled
 }
