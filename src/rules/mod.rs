@@ -150,6 +150,10 @@ pub struct Context<'a> {
     scanned_images: Vec<OnceLock<Option<Result<ImageRef, ImageRefError>>>>,
     /// Indices of the objects rules judge (see `objects`).
     judged: Vec<usize>,
+    /// Indices of the files that get diagnostics (see `files`), and of those with markers:
+    /// listed once, as most rules walk them.
+    reached: Vec<usize>,
+    with_markers: Vec<usize>,
     /// The Flux the repository runs, as one cluster: for the files no cluster reads.
     flux: ClusterFlux,
     /// Each cluster's Flux.
@@ -190,8 +194,10 @@ impl<'a> MarkerSite<'a> {
 
 impl<'a> Context<'a> {
     /// Every syntactically valid marker of the repository.
-    pub fn markers(&self) -> impl Iterator<Item = MarkerSite<'a>> + 'a {
-        self.files().flat_map(|(file_index, file)| {
+    pub fn markers(&self) -> impl Iterator<Item = MarkerSite<'a>> + '_ {
+        let workspace = self.workspace;
+        self.with_markers.iter().flat_map(move |&file_index| {
+            let file = &workspace.files[file_index];
             file.markers
                 .markers
                 .iter()
@@ -207,13 +213,11 @@ impl<'a> Context<'a> {
 
     /// The files that get diagnostics: with clusters, those a cluster reaches (a file no
     /// cluster reads, such as a test fixture, is nothing Flux sees).
-    pub fn files(&self) -> impl Iterator<Item = (usize, &'a ScannedFile)> + 'a {
+    pub fn files(&self) -> impl Iterator<Item = (usize, &'a ScannedFile)> + '_ {
         let workspace = self.workspace;
-        workspace
-            .files
+        self.reached
             .iter()
-            .enumerate()
-            .filter(move |&(index, _)| workspace.is_reached(index))
+            .map(move |&index| (index, &workspace.files[index]))
     }
 
     /// The markers Flux applies whose problems no earlier rule has reported, with the scalar
@@ -409,8 +413,18 @@ impl<'a> Context<'a> {
                 )
             },
         );
+        let reached: Vec<usize> = (0..workspace.files.len())
+            .filter(|&index| workspace.is_reached(index))
+            .collect();
+        let with_markers = reached
+            .iter()
+            .copied()
+            .filter(|&index| !workspace.files[index].markers.markers.is_empty())
+            .collect();
         let mut cx = Context {
             judged,
+            reached,
+            with_markers,
             workspace,
             config,
             snapshot,
@@ -428,12 +442,7 @@ impl<'a> Context<'a> {
             current_tags: OnceLock::new(),
         };
         // Every rule about markers asks for their facts: worked out on the workspace's threads.
-        let with_markers: Vec<usize> = cx
-            .files()
-            .filter(|(_, file)| !file.markers.markers.is_empty())
-            .map(|(index, _)| index)
-            .collect();
-        crate::parallel::map_slices(&with_markers, jobs, |files| {
+        crate::parallel::map_slices(&cx.with_markers, jobs, |files| {
             for &file in files {
                 cx.facts_of_file(file);
             }
