@@ -45,8 +45,8 @@ pub(super) struct Comparison<'c> {
     pub scanned: &'c str,
     pub relation: Relation,
     /// The registry of each (Docker Hub as `docker.io`), for `Relation::OtherRegistry`.
-    pub marked_registry: String,
-    pub scanned_registry: String,
+    pub marked_registry: &'c str,
+    pub scanned_registry: &'c str,
 }
 
 /// How a marked image relates to the image its policy scans, names compared canonical.
@@ -98,11 +98,11 @@ pub(super) fn compare<'c>(cx: &'c Context, site: &MarkerSite) -> Option<Comparis
     })
 }
 
-fn registry_shown(image: &ImageRef) -> String {
+fn registry_shown(image: &ImageRef) -> &str {
     if image.is_docker_hub() {
-        "docker.io".to_string()
+        "docker.io"
     } else {
-        image.registry.clone()
+        &image.registry
     }
 }
 

@@ -87,7 +87,9 @@ fn classify<'a>(cx: &Context<'a>, findings: &Findings) -> Vec<CurrentTag<'a>> {
             .filter_map(|(site, value)| current_tag(cx, site, value))
             .collect::<Vec<_>>()
     })
-    .concat()
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn current_tag<'a>(
@@ -112,11 +114,12 @@ fn current_tag<'a>(
     } else {
         cx.value_ceiling(site)
     };
+    let (outcome, extracted) = compiled.classify_and_extract(&tag);
     Some(CurrentTag {
         file: site.file_index,
         span: value.span,
-        outcome: compiled.classify(&tag),
-        extracted: compiled.extracted(&tag),
+        outcome,
+        extracted,
         ceiling,
         tag,
         policy,
