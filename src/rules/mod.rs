@@ -146,8 +146,9 @@ pub struct Context<'a> {
     /// its selection to a message about the other.
     compiled: Vec<Option<CompiledDefinition>>,
     /// Each ImageRepository's `spec.image` parsed, by its index among the objects, on the first
-    /// ask: every marker of its policies compares with it.
-    scanned_images: Vec<OnceLock<Option<Result<ImageRef, ImageRefError>>>>,
+    /// ask: every marker of its policies compares with it. Boxed: most objects are no
+    /// repository, and their slots stay small.
+    scanned_images: Vec<OnceLock<Option<Box<ScannedImage>>>>,
     /// Indices of the objects rules judge (see `objects`).
     judged: Vec<usize>,
     /// Indices of the files that get diagnostics (see `files`), and of those with markers:
@@ -167,6 +168,9 @@ pub struct Context<'a> {
     /// markers blocked, and classifying is their cost.
     current_tags: OnceLock<tag_filtered_out::Classified<'a>>,
 }
+
+/// An ImageRepository's `spec.image`, parsed.
+pub type ScannedImage = Result<ImageRef, ImageRefError>;
 
 /// What the rules ask of one marker, once: its policy and its value as an image reference.
 struct MarkerFacts<'a> {
@@ -360,10 +364,7 @@ impl<'a> Context<'a> {
     }
 
     /// An ImageRepository's `spec.image` as an image reference; `None` when it has none.
-    pub fn scanned_image(
-        &self,
-        repository: &FluxObject,
-    ) -> Option<&Result<ImageRef, ImageRefError>> {
+    pub fn scanned_image(&self, repository: &FluxObject) -> Option<&ScannedImage> {
         let Spec::Repository(spec) = &repository.spec else {
             return None;
         };
@@ -372,9 +373,9 @@ impl<'a> Context<'a> {
             .get_or_init(|| {
                 spec.image
                     .as_ref()
-                    .map(|image| ImageRef::parse(&image.value))
+                    .map(|image| Box::new(ImageRef::parse(&image.value)))
             })
-            .as_ref()
+            .as_deref()
     }
 
     /// Where an object of the index sits among its objects: what per-object tables are
