@@ -164,13 +164,19 @@ impl CompiledPolicy {
     /// One tag on its own: exclusion, filter, then the policy's own gate.
     /// Never `Latest`/`Collapsed`, which depend on the other tags.
     pub fn classify(&self, tag: &str) -> Outcome {
-        if let Some(i) = self.excluded_by(tag) {
-            return self.outcome(Fate::Excluded(i));
-        }
-        match self.value_of(tag, &mut self.locations()) {
-            None => Outcome::FilteredOut,
-            Some(value) => self.outcome(self.gate(&value)),
-        }
+        self.classify_and_extract(tag).0
+    }
+
+    /// `classify` and `extracted` of one tag, its filter run once (rules ask both of every
+    /// marker's tag).
+    pub fn classify_and_extract(&self, tag: &str) -> (Outcome, Option<String>) {
+        let value = self.value_of(tag, &mut self.locations());
+        let outcome = match (self.excluded_by(tag), &value) {
+            (Some(i), _) => self.outcome(Fate::Excluded(i)),
+            (None, None) => Outcome::FilteredOut,
+            (None, Some(value)) => self.outcome(self.gate(value)),
+        };
+        (outcome, value.map(Cow::into_owned))
     }
 
     /// The value after filter + extract (`None` if the filter drops the tag).

@@ -45,8 +45,8 @@ pub(super) struct Comparison<'c> {
     pub scanned: &'c str,
     pub relation: Relation,
     /// The registry of each (Docker Hub as `docker.io`), for `Relation::OtherRegistry`.
-    pub marked_registry: String,
-    pub scanned_registry: String,
+    pub marked_registry: &'c str,
+    pub scanned_registry: &'c str,
 }
 
 /// How a marked image relates to the image its policy scans, names compared canonical.
@@ -84,25 +84,25 @@ pub(super) fn compare<'c>(cx: &'c Context, site: &MarkerSite) -> Option<Comparis
         return None;
     }
     let (policy, spec) = cx.policy_of(site)?;
-    let (_, repository) = cx.workspace.index.repository_of(policy, spec)?;
+    let (object, repository) = cx.workspace.index.repository_of(policy, spec)?;
     let scanned = repository.image.as_ref()?;
-    let scanned_ref = ImageRef::parse(&scanned.value).ok()?;
+    let scanned_ref = cx.scanned_image(object)?.as_ref().ok()?;
     let marked_ref = cx.marked_image(site)?;
     Some(Comparison {
         span: value.span,
-        relation: Relation::of(marked_ref, &scanned_ref),
+        relation: Relation::of(marked_ref, scanned_ref),
         marked: &marked_ref.written_name,
         scanned: &scanned.value,
         marked_registry: registry_shown(marked_ref),
-        scanned_registry: registry_shown(&scanned_ref),
+        scanned_registry: registry_shown(scanned_ref),
     })
 }
 
-fn registry_shown(image: &ImageRef) -> String {
+fn registry_shown(image: &ImageRef) -> &str {
     if image.is_docker_hub() {
-        "docker.io".to_string()
+        "docker.io"
     } else {
-        image.registry.clone()
+        &image.registry
     }
 }
 

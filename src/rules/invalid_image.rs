@@ -1,7 +1,6 @@
 //! Rule `invalid-image`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::image::ImageRef;
 use crate::flux::objects::Spec;
 
 pub static RULE: Rule = Rule {
@@ -37,8 +36,10 @@ fn check(cx: &Context, out: &mut Findings) {
         let Spec::Repository(spec) = &object.spec else {
             continue;
         };
-        let Some(image) = &spec.image else { continue };
-        let problem = match ImageRef::parse(&image.value) {
+        let (Some(image), Some(parsed)) = (&spec.image, cx.scanned_image(object)) else {
+            continue;
+        };
+        let problem = match parsed {
             Err(error) => Some(error.to_string()),
             Ok(parsed) if parsed.tag.is_some() || parsed.digest.is_some() => {
                 Some("`spec.image` must not include a tag or digest; Flux scans every tag of the repository".to_string())
@@ -46,8 +47,9 @@ fn check(cx: &Context, out: &mut Findings) {
             Ok(_) => None,
         };
         if let Some(message) = problem {
-            let fixed = ImageRef::parse(&image.value)
-                .map(|p| p.written_name)
+            let fixed = parsed
+                .as_ref()
+                .map(|p| p.written_name.clone())
                 .unwrap_or_else(|_| {
                     image
                         .value

@@ -1,5 +1,7 @@
 //! Rule `invalid-range`; its documentation is `RULE.docs`.
 
+use foldhash::{HashMap, HashMapExt};
+
 use super::{Context, Findings, Rule};
 use crate::flux::objects::{ChoiceKind, Spec};
 use crate::policy::validate_range;
@@ -29,6 +31,8 @@ Use Masterminds syntax: `1.25.x`, `~1.25`, `>=1.25.0 <1.26.0`, `^1.25`, `1.x || 
 };
 
 fn check(cx: &Context, out: &mut Findings) {
+    // Many policies share a range: each is parsed once.
+    let mut validated: HashMap<&str, Result<(), String>> = HashMap::new();
     for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
@@ -37,7 +41,10 @@ fn check(cx: &Context, out: &mut Findings) {
             let Some(range) = &choice.argument else {
                 continue;
             };
-            if let Err(reason) = validate_range(&range.value) {
+            let validation = validated
+                .entry(range.value.as_str())
+                .or_insert_with(|| validate_range(&range.value));
+            if let Err(reason) = validation {
                 out.push(
                     &RULE,
                     range.file,

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use crate::config::Config;
 use crate::flux::automation::applied_by;
-use crate::flux::image::ImageRef;
+use crate::flux::image::{ImageRef, ImageRefError};
 use crate::flux::objects::{FluxObject, PolicySpec, Spanned, Spec};
 use crate::flux::selection::{CompileError, Compiler};
 use crate::flux::versions::{self, ClusterFlux};
@@ -16,7 +16,7 @@ use crate::model::tree::Origin;
 use crate::policy::select::check_extract;
 use crate::policy::{CompiledPolicy, PolicyError};
 use crate::report::{Diagnostic, Severity, Summary};
-use crate::scan::marker::{MarkedValue, Marker, Placement, SetterKind};
+use crate::scan::marker::{MarkedValue, Marker, Placement, PolicyRef, SetterKind};
 use crate::source::Span;
 use crate::tags::TagSnapshot;
 use crate::workspace::{ScannedFile, Workspace};
@@ -142,11 +142,19 @@ pub struct Context<'a> {
     pub config: &'a Config,
     /// Tags from `--tags-file`, when given.
     pub snapshot: Option<&'a TagSnapshot>,
-    /// Every ImagePolicy compiled once, by `namespace:name`, one per definition in file order:
-    /// a duplicate never lends its selection to a message about the other.
-    compiled: HashMap<String, Vec<Result<std::sync::Arc<CompiledPolicy>, CompileError>>>,
+    /// Every ImagePolicy compiled once, by its index among the objects: a duplicate never lends
+    /// its selection to a message about the other.
+    compiled: Vec<Option<CompiledDefinition>>,
+    /// Each ImageRepository's `spec.image` parsed, by its index among the objects, on the first
+    /// ask: every marker of its policies compares with it. Boxed: most objects are no
+    /// repository, and their slots stay small.
+    scanned_images: Vec<OnceLock<Option<Box<ScannedImage>>>>,
     /// Indices of the objects rules judge (see `objects`).
     judged: Vec<usize>,
+    /// Indices of the files that get diagnostics (see `files`), and of those with markers:
+    /// listed once, as most rules walk them.
+    reached: Vec<usize>,
+    with_markers: Vec<usize>,
     /// The Flux the repository runs, as one cluster: for the files no cluster reads.
     flux: ClusterFlux,
     /// Each cluster's Flux.
@@ -160,6 +168,9 @@ pub struct Context<'a> {
     /// markers blocked, and classifying is their cost.
     current_tags: OnceLock<tag_filtered_out::Classified<'a>>,
 }
+
+/// An ImageRepository's `spec.image`, parsed.
+pub type ScannedImage = Result<ImageRef, ImageRefError>;
 
 /// What the rules ask of one marker, once: its policy and its value as an image reference.
 struct MarkerFacts<'a> {
@@ -187,8 +198,10 @@ impl<'a> MarkerSite<'a> {
 
 impl<'a> Context<'a> {
     /// Every syntactically valid marker of the repository.
-    pub fn markers(&self) -> impl Iterator<Item = MarkerSite<'a>> + 'a {
-        self.files().flat_map(|(file_index, file)| {
+    pub fn markers(&self) -> impl Iterator<Item = MarkerSite<'a>> + '_ {
+        let workspace = self.workspace;
+        self.with_markers.iter().flat_map(move |&file_index| {
+            let file = &workspace.files[file_index];
             file.markers
                 .markers
                 .iter()
@@ -204,13 +217,11 @@ impl<'a> Context<'a> {
 
     /// The files that get diagnostics: with clusters, those a cluster reaches (a file no
     /// cluster reads, such as a test fixture, is nothing Flux sees).
-    pub fn files(&self) -> impl Iterator<Item = (usize, &'a ScannedFile)> + 'a {
+    pub fn files(&self) -> impl Iterator<Item = (usize, &'a ScannedFile)> + '_ {
         let workspace = self.workspace;
-        workspace
-            .files
+        self.reached
             .iter()
-            .enumerate()
-            .filter(move |&(index, _)| workspace.is_reached(index))
+            .map(move |&index| (index, &workspace.files[index]))
     }
 
     /// The markers Flux applies whose problems no earlier rule has reported, with the scalar
@@ -345,15 +356,40 @@ impl<'a> Context<'a> {
     /// The policy, compiled; `None` when it cannot select or its `extract` refers to groups the
     /// pattern lacks (other rules say why, and tag rules stay quiet: one finding, one diagnostic).
     pub fn compiled(&self, policy: &FluxObject) -> Option<&CompiledPolicy> {
-        let definition = self
-            .workspace
-            .index
-            .all_with_key(policy.kind, &policy.namespace, &policy.name.value)
-            .iter()
-            .position(|definition| std::ptr::eq(*definition, policy))?;
-        self.compiled.get(&policy.key())?[definition]
+        self.compiled
+            .get(self.index_of(policy)?)?
+            .as_ref()?
             .as_deref()
             .ok()
+    }
+
+    /// An ImageRepository's `spec.image` as an image reference; `None` when it has none.
+    pub fn scanned_image(&self, repository: &FluxObject) -> Option<&ScannedImage> {
+        let Spec::Repository(spec) = &repository.spec else {
+            return None;
+        };
+        let index = self.index_of(repository)?;
+        self.scanned_images[index]
+            .get_or_init(|| {
+                spec.image
+                    .as_ref()
+                    .map(|image| Box::new(ImageRef::parse(&image.value)))
+            })
+            .as_deref()
+    }
+
+    /// Where an object of the index sits among its objects: what per-object tables are
+    /// indexed by (a `namespace:name` key would be formatted on every ask).
+    fn index_of(&self, object: &FluxObject) -> Option<usize> {
+        let objects = &self.workspace.index.objects;
+        let offset = std::ptr::from_ref(object)
+            .addr()
+            .checked_sub(objects.as_ptr().addr())?;
+        let index = offset / std::mem::size_of::<FluxObject>();
+        objects
+            .get(index)
+            .filter(|found| std::ptr::eq(*found, object))
+            .map(|_| index)
     }
 
     pub fn new(
@@ -378,12 +414,28 @@ impl<'a> Context<'a> {
                 )
             },
         );
+        let reached: Vec<usize> = (0..workspace.files.len())
+            .filter(|&index| workspace.is_reached(index))
+            .collect();
+        let with_markers = reached
+            .iter()
+            .copied()
+            .filter(|&index| !workspace.files[index].markers.markers.is_empty())
+            .collect();
         let mut cx = Context {
             judged,
+            reached,
+            with_markers,
             workspace,
             config,
             snapshot,
             compiled,
+            scanned_images: workspace
+                .index
+                .objects
+                .iter()
+                .map(|_| OnceLock::new())
+                .collect(),
             flux,
             cluster_flux,
             repository_tags: HashMap::new(),
@@ -391,12 +443,7 @@ impl<'a> Context<'a> {
             current_tags: OnceLock::new(),
         };
         // Every rule about markers asks for their facts: worked out on the workspace's threads.
-        let with_markers: Vec<usize> = cx
-            .files()
-            .filter(|(_, file)| !file.markers.markers.is_empty())
-            .map(|(index, _)| index)
-            .collect();
-        crate::parallel::map_slices(&with_markers, jobs, |files| {
+        crate::parallel::map_slices(&cx.with_markers, jobs, |files| {
             for &file in files {
                 cx.facts_of_file(file);
             }
@@ -412,6 +459,9 @@ impl<'a> Context<'a> {
                 .or_default()
                 .extend(test.accept.iter().map(|t| t.value.clone()));
         }
+        // Gathered by the markers' policy first: its `namespace:name` is formatted once, not
+        // once per marker.
+        let mut of_markers: HashMap<&PolicyRef, BTreeSet<String>> = HashMap::new();
         for site in self.markers() {
             let Some(value) = site.value() else { continue };
             let tag = match site.marker.setter.kind {
@@ -420,25 +470,33 @@ impl<'a> Context<'a> {
                 SetterKind::Name | SetterKind::Digest => None,
             };
             if let Some(tag) = tag {
-                tags.entry(site.marker.setter.policy.to_string())
+                of_markers
+                    .entry(&site.marker.setter.policy)
                     .or_default()
                     .insert(tag);
             }
+        }
+        for (policy, marker_tags) in of_markers {
+            tags.entry(policy.to_string())
+                .or_default()
+                .extend(marker_tags);
         }
         tags
     }
 }
 
-/// Every ImagePolicy compiled, by `namespace:name`, one per definition in file order.
-fn compile_policies(
-    workspace: &Workspace,
-) -> HashMap<String, Vec<Result<std::sync::Arc<CompiledPolicy>, CompileError>>> {
+/// An ImagePolicy compiled, or why it cannot select.
+type CompiledDefinition = Result<std::sync::Arc<CompiledPolicy>, CompileError>;
+
+/// Every ImagePolicy compiled, by its index among the objects (`None` for other kinds).
+fn compile_policies(workspace: &Workspace) -> Vec<Option<CompiledDefinition>> {
     let mut compiler = Compiler::default();
     // Policies of one pattern and one `extract` (most, in a large repository) share the check.
     let mut extract_checks: HashMap<(&str, &str), Result<(), PolicyError>> = HashMap::new();
-    let mut compiled: HashMap<String, Vec<_>> = HashMap::new();
+    let mut compiled = Vec::with_capacity(workspace.index.objects.len());
     for object in &workspace.index.objects {
         let Spec::Policy(spec) = &object.spec else {
+            compiled.push(None);
             continue;
         };
         let definition = compiler
@@ -458,7 +516,7 @@ fn compile_policies(
                     .map(|()| compiled)
                     .map_err(CompileError::Invalid)
             });
-        compiled.entry(object.key()).or_default().push(definition);
+        compiled.push(Some(definition));
     }
     compiled
 }

@@ -62,8 +62,10 @@ fn check(cx: &Context, out: &mut Findings) {
         );
         let offending: Vec<(String, String)> = tags
             .into_iter()
-            .filter(|tag| !matches!(compiled.classify(tag), Outcome::Excluded { .. }))
-            .filter_map(|tag| compiled.extracted(&tag).map(|value| (tag, value)))
+            .filter_map(|tag| match compiled.classify_and_extract(&tag) {
+                (Outcome::Excluded { .. }, _) | (_, None) => None,
+                (_, Some(value)) => Some((tag, value)),
+            })
             .filter(|(_, value)| parse_go_float(value).is_none())
             .collect();
         let Some((tag, value)) = offending.first() else {

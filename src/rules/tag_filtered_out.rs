@@ -81,13 +81,18 @@ pub(super) fn current_tags<'c, 'a>(
 /// On the workspace's threads: the other tag rules wait for it.
 fn classify<'a>(cx: &Context<'a>, findings: &Findings) -> Vec<CurrentTag<'a>> {
     let live = cx.live_markers(findings);
-    crate::parallel::map_slices(&live, cx.workspace.jobs, |markers| {
+    let parts = crate::parallel::map_slices(&live, cx.workspace.jobs, |markers| {
         markers
             .iter()
             .filter_map(|(site, value)| current_tag(cx, site, value))
             .collect::<Vec<_>>()
-    })
-    .concat()
+    });
+    // Moved, not cloned as `concat` would.
+    let mut tags = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        tags.extend(part);
+    }
+    tags
 }
 
 fn current_tag<'a>(
@@ -112,11 +117,12 @@ fn current_tag<'a>(
     } else {
         cx.value_ceiling(site)
     };
+    let (outcome, extracted) = compiled.classify_and_extract(&tag);
     Some(CurrentTag {
         file: site.file_index,
         span: value.span,
-        outcome: compiled.classify(&tag),
-        extracted: compiled.extracted(&tag),
+        outcome,
+        extracted,
         ceiling,
         tag,
         policy,

@@ -1,5 +1,7 @@
 //! Rule `unknown-policy`; its documentation is `RULE.docs`.
 
+use std::cell::OnceCell;
+
 use super::marker_outside_automation::automations_of;
 use super::unapplied::{self, Beside};
 use super::{Context, Findings, MarkerSite, Rule};
@@ -61,14 +63,30 @@ external_policies: ["flux-system:app"]
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    let mut known = cx.workspace.index.keys(Kind::ImagePolicy);
-    known.extend(cx.config.external_policies.iter().map(|p| p.to_string()));
+    // The names suggestions are picked from, listed only when a marker or test needs one.
+    let known_policies = OnceCell::new();
+    let known = || {
+        known_policies
+            .get_or_init(|| {
+                let mut known = cx.workspace.index.keys(Kind::ImagePolicy);
+                known.extend(cx.config.external_policies.iter().map(|p| p.to_string()));
+                known
+            })
+            .as_slice()
+    };
     // A file that could not be read (permissions, size) may define any policy: `yaml-syntax`
     // reports that file, and no marker is called unknown on a guess.
     let some_file_unread = cx.workspace.files.iter().any(|file| {
         matches!(&file.yaml, Err(error) if error.kind == crate::scan::yaml::YamlErrorKind::NotRead)
     });
-    let defines_no_policy = known.is_empty() && !writes_a_policy(cx);
+    let defines_no_policy = cx.config.external_policies.is_empty()
+        && cx
+            .workspace
+            .index
+            .of_kind(Kind::ImagePolicy)
+            .next()
+            .is_none()
+        && !writes_a_policy(cx);
     for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
         if is_unresolved(&policy.namespace) || is_unresolved(&policy.name) {
@@ -159,7 +177,7 @@ fn check(cx: &Context, out: &mut Findings) {
                         format!("check `{wanted}` on `{}`, or add it to `external_policies` in .flux-image-lint.yaml", other.reference),
                     ),
                     None => {
-                        let (message, help) = not_defined(cx, &clusters, policy, &known);
+                        let (message, help) = not_defined(cx, &clusters, policy, known());
                         // A file only an automation's `update.path` reaches (left over, set
                         // aside, applied some other way): Flux skips the marker, and nothing
                         // here runs what it would update.
@@ -212,7 +230,7 @@ fn check(cx: &Context, out: &mut Findings) {
         if known_here {
             continue;
         }
-        let help = match closest_name(&test.policy.value, &known) {
+        let help = match closest_name(&test.policy.value, known()) {
             Some(closest) => format!("did you mean `{closest}`?"),
             None => "name a policy as `<namespace>:<name>`".to_string(),
         };

@@ -1,5 +1,7 @@
 //! Rule `unknown-repository`; its documentation is `RULE.docs`.
 
+use std::cell::OnceCell;
+
 use super::unknown_policy::closest_name;
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
@@ -31,7 +33,8 @@ Name the existing ImageRepository (the help suggests the closest), or create it.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    let known = cx.workspace.index.keys(Kind::ImageRepository);
+    // Listed for suggestions only when a policy names a missing repository.
+    let known = OnceCell::new();
     for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
@@ -53,7 +56,10 @@ fn check(cx: &Context, out: &mut Findings) {
             .as_ref()
             .map_or(object.namespace.as_str(), |n| n.value.as_str());
         let wanted = format!("{namespace}:{}", name.value);
-        let help = match closest_name(&wanted, &known) {
+        let help = match closest_name(
+            &wanted,
+            known.get_or_init(|| cx.workspace.index.keys(Kind::ImageRepository)),
+        ) {
             Some(closest) => format!("did you mean `{closest}`?"),
             None => format!(
                 "create ImageRepository `{}` in namespace `{namespace}`",

@@ -1,6 +1,7 @@
 //! Rule `unused-policy`; its documentation is `RULE.docs`.
 
 use foldhash::{HashMap, HashMapExt, HashSet};
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use super::{closest_policy, Context, Findings, Rule};
@@ -39,17 +40,23 @@ tools can be silenced with `rules: {unused-policy: off}` or an inline
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    let used: HashSet<String> = cx
+    // `namespace` and `name` as markers name them: neither holds a `:` (the marker's separator),
+    // so a pair matches a policy exactly when its `namespace:name` does.
+    let used: HashSet<(&str, &str)> = cx
         .markers()
-        .map(|site| site.marker.setter.policy.to_string())
+        .map(|site| {
+            let policy = &site.marker.setter.policy;
+            (policy.namespace.as_str(), policy.name.as_str())
+        })
         .collect();
     // A marker naming `${…}` could mean any policy its pattern fits (and is wrong itself).
-    let patterns: Vec<&String> = used.iter().filter(|u| is_unresolved(u)).collect();
-    // A policy whose namespace nothing here sets is named in the namespace it is applied to.
-    let used_names: HashSet<&str> = used
+    let patterns: Vec<String> = used
         .iter()
-        .filter_map(|u| u.split_once(':').map(|(_, name)| name))
+        .filter(|(namespace, name)| is_unresolved(namespace) || is_unresolved(name))
+        .map(|(namespace, name)| format!("{namespace}:{name}"))
         .collect();
+    // A policy whose namespace nothing here sets is named in the namespace it is applied to.
+    let used_names: HashSet<&str> = used.iter().map(|&(_, name)| name).collect();
     // Automations that commit to another repository or branch read markers this check does
     // not see.
     let elsewhere: Vec<&FluxObject> = cx
@@ -59,16 +66,17 @@ fn check(cx: &Context, out: &mut Findings) {
         .filter(|automation| cx.workspace.model.other_checkout(automation).is_some())
         .collect();
     let is_used = |policy: &FluxObject| {
-        let key = policy.key();
-        used.contains(&key)
-            || patterns.iter().any(|p| could_be(p, &key))
+        used.contains(&(policy.namespace.as_str(), policy.name.value.as_str()))
+            || (!patterns.is_empty() && {
+                let key = policy.key();
+                patterns.iter().any(|p| could_be(p, &key))
+            })
             || (!policy.namespace_written && used_names.contains(policy.name.value.as_str()))
             || elsewhere
                 .iter()
                 .any(|a| a.cluster == policy.cluster && uses_policy(a, policy))
     };
-    let known = cx.workspace.index.keys(Kind::ImagePolicy);
-    let typos = marker_typos(cx, &known);
+    let typos = marker_typos(cx);
     // A base policy that several roots render is used when any of its renders is.
     let mut by_name: BTreeMap<Origin, Vec<&FluxObject>> = BTreeMap::new();
     for policy in cx.workspace.index.of_kind(Kind::ImagePolicy) {
@@ -111,9 +119,16 @@ struct MarkerTypo {
 /// Markers whose policy is defined nowhere but is close to a known one, and marker attempts
 /// that Flux ignores (`marker-syntax`) but that name a known policy: the first such marker for
 /// each policy it was meant for.
-fn marker_typos(cx: &Context, known: &[String]) -> HashMap<String, MarkerTypo> {
+fn marker_typos(cx: &Context) -> HashMap<String, MarkerTypo> {
     let at = |file: &ScannedFile, span: Span| {
         format!("{}:{}", file.source.path, file.source.line_of(span.start))
+    };
+    // Listed only when a marker misses its policy.
+    let known_policies = OnceCell::new();
+    let known = || {
+        known_policies
+            .get_or_init(|| cx.workspace.index.keys(Kind::ImagePolicy))
+            .as_slice()
     };
     let mut typos = HashMap::new();
     for site in cx.markers() {
@@ -121,7 +136,7 @@ fn marker_typos(cx: &Context, known: &[String]) -> HashMap<String, MarkerTypo> {
             continue;
         }
         let named = site.marker.setter.policy.to_string();
-        if let Some(meant) = closest_policy(&named, known) {
+        if let Some(meant) = closest_policy(&named, known()) {
             typos
                 .entry(meant.to_string())
                 .or_insert_with(|| MarkerTypo {
@@ -136,11 +151,11 @@ fn marker_typos(cx: &Context, known: &[String]) -> HashMap<String, MarkerTypo> {
                 continue;
             };
             let bare_name_of = |key: &String| key.split_once(':').is_some_and(|(_, n)| n == named);
-            let meant = known
+            let meant = known()
                 .iter()
                 .find(|key| *key == named || bare_name_of(key))
                 .map(String::as_str)
-                .or_else(|| closest_policy(named, known));
+                .or_else(|| closest_policy(named, known()));
             if let Some(meant) = meant {
                 typos
                     .entry(meant.to_string())

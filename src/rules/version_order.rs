@@ -131,11 +131,14 @@ fn check(cx: &Context, out: &mut Findings) {
                 }
             });
         let Some((newer, _)) = better else { continue };
-        // The older pick reaches the cluster only through markers an automation applies.
-        let key = object.key();
+        // The older pick reaches the cluster only through markers an automation applies. A
+        // marker's namespace and name hold no `:`, so comparing them is comparing the key.
         let ceiling = cx
             .markers()
-            .filter(|site| site.marker.setter.policy.to_string() == key)
+            .filter(|site| {
+                let named = &site.marker.setter.policy;
+                named.namespace == object.namespace && named.name == object.name.value
+            })
             .map(|site| cx.value_ceiling(&site))
             .min()
             .unwrap_or(crate::report::Severity::Error);
