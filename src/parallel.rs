@@ -39,6 +39,16 @@ pub fn map_slices<T: Sync, R: Send>(
     map_ranges(items.len(), jobs, |range| f(&items[range]))
 }
 
+/// The items of `parts` (each thread's results, in order) in one vector of their total size,
+/// moved: `[Vec]::concat` clones every item, and growing a vector leaves spare room behind.
+pub fn concat<T>(parts: Vec<Vec<T>>) -> Vec<T> {
+    let mut all = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        all.extend(part);
+    }
+    all
+}
+
 /// `f` of each item on up to `jobs` worker threads, handed to `consume` on the calling thread in
 /// the items' order as soon as its predecessors are: the consumer overlaps the work. A worker
 /// starts an item only when fewer than `jobs` results wait before it, so that few results (a

@@ -600,15 +600,14 @@ const EMPTY_KUSTOMIZATION_REFUSED: (u64, u64) = (2, 2);
 
 /// Each file's Flux pins, found on up to `jobs` threads.
 pub fn file_pins(files: &[ScannedFile], jobs: usize) -> Vec<Vec<Pin>> {
-    crate::parallel::map_ranges(files.len(), jobs, |indices| {
+    crate::parallel::concat(crate::parallel::map_ranges(files.len(), jobs, |indices| {
         indices
             .map(|index| {
                 let file = &files[index];
                 detect(index, &file.source, file.yaml.as_ref().ok())
             })
             .collect::<Vec<_>>()
-    })
-    .concat()
+    }))
 }
 
 /// The Flux of the cluster synced from `cluster_path`, which applies `files`, when those files

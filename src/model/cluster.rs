@@ -1581,9 +1581,9 @@ impl<'s> Inclusions<'s> {
                 .map(|&(dir, k)| (dir, Leads::of(sources, k)))
                 .collect::<Vec<_>>()
         });
-        let mut leads = Vec::with_capacity(kustomizations.len());
-        parts.into_iter().for_each(|part| leads.extend(part));
-        Inclusions { leads }
+        Inclusions {
+            leads: crate::parallel::concat(parts),
+        }
     }
 
     /// The folders whose build may hold an object whose node comes from one of `files`: found

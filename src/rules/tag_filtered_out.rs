@@ -87,12 +87,7 @@ fn classify<'a>(cx: &Context<'a>, findings: &Findings) -> Vec<CurrentTag<'a>> {
             .filter_map(|(site, value)| current_tag(cx, site, value))
             .collect::<Vec<_>>()
     });
-    // Moved, not cloned as `concat` would.
-    let mut tags = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    for part in parts {
-        tags.extend(part);
-    }
-    tags
+    crate::parallel::concat(parts)
 }
 
 fn current_tag<'a>(
