@@ -294,6 +294,9 @@ struct Builder {
     open_children: Vec<NodeId>,
     /// Own-line comments waiting for the node below them.
     pending_head: Vec<usize>,
+    /// The node completed last, and the bytes it ends with: its last line is looked up only
+    /// when a same-line comment follows, which few nodes have.
+    last_completed: Option<(NodeId, Span)>,
 }
 
 impl YamlFile {
@@ -301,10 +304,24 @@ impl YamlFile {
         stored(source.text.len())?;
         // Most manifests are plain block YAML: read those without the general parser, which
         // costs several times more. Anything else goes to granit-parser, which then decides.
-        match block::events(&source.text) {
-            Some(events) => build(source, events.map(Ok)),
-            None => YamlFile::parse_in_full(source),
-        }
+        YamlFile::parse_block(source).unwrap_or_else(|| YamlFile::parse_in_full(source))
+    }
+
+    /// The file read by `block`, its events added to the tree as they come; `None` when it
+    /// holds what that reader leaves to the full parser.
+    fn parse_block(source: &SourceFile) -> Option<Result<YamlFile, YamlError>> {
+        with_builder(source, |builder| {
+            let mut sink = Building {
+                builder,
+                source,
+                error: None,
+            };
+            block::read(&source.text, &mut sink)?;
+            Some(match sink.error {
+                Some(error) => Err(error),
+                None => Ok(builder.file.take_at_size()),
+            })
+        })
     }
 
     /// The file read by granit-parser, whatever YAML it holds, with anchor and alias names
@@ -625,127 +642,140 @@ fn build<'t>(
     source: &SourceFile,
     events: impl Iterator<Item = Result<Located<'t>, YamlError>>,
 ) -> Result<YamlFile, YamlError> {
+    with_builder(source, |builder| {
+        for event in events {
+            builder.add(source, event?)?;
+        }
+        Ok(builder.file.take_at_size())
+    })
+}
+
+/// Runs `fill` with this thread's builder, set up for `source` and cleared after.
+fn with_builder<T>(source: &SourceFile, fill: impl FnOnce(&mut Builder) -> T) -> T {
     let mut builder = SCRATCH.take();
     builder.file.text = Arc::clone(&source.text);
-    let file = builder
-        .read(source, events)
-        .map(|()| builder.file.take_at_size());
+    let filled = fill(&mut builder);
     builder.clear();
     if builder.capacity_in_bytes() <= SCRATCH_KEPT {
         SCRATCH.set(builder);
     }
-    file
+    filled
+}
+
+/// Where a reader puts its events, one at a time.
+trait Sink<'t> {
+    fn event(&mut self, event: Located<'t>);
+}
+
+/// The builder taking a reader's events straight into the tree: the first error is kept and
+/// what follows it is ignored.
+struct Building<'b> {
+    builder: &'b mut Builder,
+    source: &'b SourceFile,
+    error: Option<YamlError>,
+}
+
+impl<'t> Sink<'t> for Building<'_> {
+    fn event(&mut self, event: Located<'t>) {
+        if self.error.is_none() {
+            self.error = self.builder.add(self.source, event).err();
+        }
+    }
 }
 
 impl Builder {
-    /// Adds the nodes and comments of the events to the file being built.
-    fn read<'t>(
-        &mut self,
-        source: &SourceFile,
-        events: impl Iterator<Item = Result<Located<'t>, YamlError>>,
-    ) -> Result<(), YamlError> {
-        let builder = self;
-        // The node completed last, and the bytes it ends with: its last line is looked up only
-        // when a same-line comment follows, which few nodes have.
-        let mut last_completed: Option<(NodeId, Span)> = None;
+    /// Adds the node or comment of one event to the file being built.
+    fn add(&mut self, source: &SourceFile, located: Located<'_>) -> Result<(), YamlError> {
         let end_line = |span: Span| source.line_of(span.end.saturating_sub(1).max(span.start));
-
-        for event in events {
-            let Located {
-                event,
-                span: byte_span,
-                line,
-            } = event?;
-            match event {
-                Event::Comment { text, placement } => {
-                    let file = &mut builder.file;
-                    let attachment = if let Some(flow) = builder.open.iter().rev().find(|c| c.flow)
-                    {
-                        Attachment::InFlow(flow.id)
-                    } else {
-                        match placement {
-                            Placement::SameLine => match last_completed {
-                                Some((id, completed)) if end_line(completed) == line => {
-                                    Attachment::Line(id)
-                                }
-                                _ => Attachment::Detached,
-                            },
-                            Placement::Above => {
-                                builder.pending_head.push(file.comments.len());
-                                Attachment::Detached
+        let Located {
+            event,
+            span: byte_span,
+            line,
+        } = located;
+        match event {
+            Event::Comment { text, placement } => {
+                let file = &mut self.file;
+                let attachment = if let Some(flow) = self.open.iter().rev().find(|c| c.flow) {
+                    Attachment::InFlow(flow.id)
+                } else {
+                    match placement {
+                        Placement::SameLine => match self.last_completed {
+                            Some((id, completed)) if end_line(completed) == line => {
+                                Attachment::Line(id)
                             }
-                            Placement::Apart => Attachment::Detached,
+                            _ => Attachment::Detached,
+                        },
+                        Placement::Above => {
+                            self.pending_head.push(file.comments.len());
+                            Attachment::Detached
                         }
-                    };
-                    file.comments.push(Comment {
-                        span: byte_span,
-                        text: text.into_owned(),
-                        attachment,
-                    });
-                }
-                Event::Scalar {
-                    value,
+                        Placement::Apart => Attachment::Detached,
+                    }
+                };
+                file.comments.push(Comment {
+                    span: byte_span,
+                    text: text.into_owned(),
+                    attachment,
+                });
+            }
+            Event::Scalar {
+                value,
+                style,
+                tagged,
+            } => {
+                let file = &mut self.file;
+                let (value_start, in_source) = match offset_in(&file.text, &value) {
+                    Some(offset) => (offset, true),
+                    None => {
+                        let start = file.values.len();
+                        file.values.push_str(&value);
+                        (start, false)
+                    }
+                };
+                stored(value_start + value.len())?;
+                let shape = Shape::Scalar {
                     style,
                     tagged,
-                } => {
-                    let file = &mut builder.file;
-                    let (value_start, in_source) = match offset_in(&file.text, &value) {
-                        Some(offset) => (offset, true),
-                        None => {
-                            let start = file.values.len();
-                            file.values.push_str(&value);
-                            (start, false)
-                        }
-                    };
-                    stored(value_start + value.len())?;
-                    let shape = Shape::Scalar {
-                        style,
-                        tagged,
-                        in_source,
-                    };
-                    let id = builder.add_node(
-                        shape,
-                        byte_span,
-                        stored(value_start)?,
-                        stored(value.len())?,
-                    )?;
-                    last_completed = Some((id, byte_span));
-                }
-                Event::Alias => {
-                    let id = builder.add_node(Shape::Alias, byte_span, 0, 0)?;
-                    last_completed = Some((id, byte_span));
-                }
-                Event::Open { is_map, flow } => {
-                    let shape = if is_map {
-                        Shape::Map { flow }
-                    } else {
-                        Shape::Seq { flow }
-                    };
-                    let id = builder.add_node(shape, byte_span, 0, 0)?;
-                    builder.open.push(OpenCollection {
-                        id,
-                        is_map,
-                        flow,
-                        start_line: line,
-                        first_child: builder.open_children.len(),
-                    });
-                }
-                Event::Close => {
-                    if let Some(closed) = builder.close(byte_span)? {
-                        if closed.flow {
-                            last_completed = Some((closed.id, byte_span));
-                        } else if closed.start_line == line {
-                            last_completed = None;
-                        }
+                    in_source,
+                };
+                let id =
+                    self.add_node(shape, byte_span, stored(value_start)?, stored(value.len())?)?;
+                self.last_completed = Some((id, byte_span));
+            }
+            Event::Alias => {
+                let id = self.add_node(Shape::Alias, byte_span, 0, 0)?;
+                self.last_completed = Some((id, byte_span));
+            }
+            Event::Open { is_map, flow } => {
+                let shape = if is_map {
+                    Shape::Map { flow }
+                } else {
+                    Shape::Seq { flow }
+                };
+                let id = self.add_node(shape, byte_span, 0, 0)?;
+                self.open.push(OpenCollection {
+                    id,
+                    is_map,
+                    flow,
+                    start_line: line,
+                    first_child: self.open_children.len(),
+                });
+            }
+            Event::Close => {
+                if let Some(closed) = self.close(byte_span)? {
+                    if closed.flow {
+                        self.last_completed = Some((closed.id, byte_span));
+                    } else if closed.start_line == line {
+                        self.last_completed = None;
                     }
                 }
-                Event::DocumentStart => {
-                    last_completed = None;
-                }
-                Event::DocumentEnd => {
-                    builder.pending_head.clear();
-                    last_completed = None;
-                }
+            }
+            Event::DocumentStart => {
+                self.last_completed = None;
+            }
+            Event::DocumentEnd => {
+                self.pending_head.clear();
+                self.last_completed = None;
             }
         }
         Ok(())
@@ -762,6 +792,7 @@ impl Builder {
         self.open.clear();
         self.open_children.clear();
         self.pending_head.clear();
+        self.last_completed = None;
     }
 
     fn capacity_in_bytes(&self) -> usize {

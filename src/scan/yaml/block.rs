@@ -13,18 +13,20 @@ use std::borrow::Cow;
 
 use memchr::memchr;
 
-use super::{Event, Located, Placement, Style};
+use super::{Event, Located, Placement, Sink, Style};
 use crate::source::Span;
 
-/// The events of `text`, or `None` when it holds anything this reader leaves to the full parser.
-pub(super) fn events(text: &str) -> Option<impl Iterator<Item = Located<'_>>> {
+/// Gives `sink` the events of `text` as they are read; `None` when it holds anything this
+/// reader leaves to the full parser (the sink then has part of them, to be thrown away).
+pub(super) fn read<'t>(text: &'t str, sink: &mut impl Sink<'t>) -> Option<()> {
     if !plain_characters(text) {
         return None;
     }
     let mut reader = Reader {
         text,
-        structure: Vec::with_capacity(expected_events(text)),
+        sink,
         comments: Vec::new(),
+        comments_given: 0,
         open: Vec::new(),
         pending: Pending::Nothing,
         unplaced: None,
@@ -50,13 +52,8 @@ pub(super) fn events(text: &str) -> Option<impl Iterator<Item = Located<'_>>> {
         line - 1
     };
     reader.finish(end_line)?;
-    Some(merge(reader.structure, reader.comments))
-}
-
-/// About as many events as a manifest of this size has (one or two a line, a line every 20 to
-/// 40 bytes), up to a bound: the vector grown from nothing was copied over and over.
-fn expected_events(text: &str) -> usize {
-    (text.len() / 16).min(1 << 14)
+    reader.give_comments_before(usize::MAX);
+    Some(())
 }
 
 /// No tab, carriage return, byte order mark, control character or line separator: characters
@@ -101,12 +98,16 @@ enum Pending {
     Item,
 }
 
-struct Reader<'t> {
+struct Reader<'t, 's, S> {
     text: &'t str,
-    /// The events other than comments, each with where it goes among the comments: its start,
-    /// but for the null of an empty document, which granit-parser gives after them.
-    structure: Vec<(usize, Located<'t>)>,
+    sink: &'s mut S,
+    /// The comments read, in the order of the text. granit-parser gives a comment before the
+    /// event that follows it in the text (by the event's start, but for the null of an empty
+    /// document, which comes after them), so each waits for that event, by which time its
+    /// placement is known.
     comments: Vec<Located<'t>>,
+    /// How many of `comments` the sink has.
+    comments_given: usize,
     open: Vec<Open>,
     pending: Pending,
     /// The last own-line comment and its line, until the line of the token after it is known.
@@ -121,10 +122,10 @@ struct Reader<'t> {
     has_root: bool,
 }
 
-impl<'t> Reader<'t> {
+impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     fn line(&mut self, start: usize, end: usize, line: usize) -> Option<()> {
         let whole = &self.text[start..end];
-        let rest = whole.trim_start_matches(' ');
+        let rest = without_leading_spaces(whole);
         if rest.is_empty() {
             return Some(());
         }
@@ -156,7 +157,7 @@ impl<'t> Reader<'t> {
 
     fn document_start(&mut self, start: usize, end: usize, line: usize) -> Option<()> {
         let after = &self.text[start + 3..end];
-        let trimmed = after.trim_start_matches(' ');
+        let trimmed = without_leading_spaces(after);
         if !(after.is_empty()
             || trimmed.is_empty()
             || (trimmed.starts_with('#') && trimmed.len() < after.len()))
@@ -188,8 +189,7 @@ impl<'t> Reader<'t> {
                 tagged: false,
             };
             let span = Span::new(marker_end, marker_end);
-            self.structure
-                .push((at, Located::new(null, span, marker_line)));
+            self.give(at, Located::new(null, span, marker_line));
         }
         while !self.open.is_empty() {
             self.close(at, line);
@@ -238,7 +238,7 @@ impl<'t> Reader<'t> {
                 let map = self.open.last()?;
                 let indentless = indent == map.indent && is_item;
                 if indentless {
-                    let contents = rest[1..].trim_start_matches(' ');
+                    let contents = without_leading_spaces(&rest[1..]);
                     open_at = if contents.is_empty() || contents.starts_with('#') {
                         end
                     } else {
@@ -328,7 +328,7 @@ impl<'t> Reader<'t> {
     /// `- …` at `at`.
     fn item(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
         let after = &self.text[at + 1..end];
-        let contents = after.trim_start_matches(' ');
+        let contents = without_leading_spaces(after);
         let contents_at = end - contents.len();
         if contents.is_empty() {
             self.pending = Pending::Item;
@@ -361,7 +361,7 @@ impl<'t> Reader<'t> {
             line,
         );
         let after = &self.text[key_end + 1..end];
-        let contents = after.trim_start_matches(' ');
+        let contents = without_leading_spaces(after);
         let contents_at = end - contents.len();
         if contents.is_empty() || contents.starts_with('#') {
             if !contents.is_empty() {
@@ -406,7 +406,7 @@ impl<'t> Reader<'t> {
             | b'`' => return None,
             _ => {
                 let plain_end = find_pair(bytes, *b" #").unwrap_or(rest.len());
-                let plain = rest[..plain_end].trim_end_matches(' ');
+                let plain = without_trailing_spaces(&rest[..plain_end]);
                 if plain.ends_with(':') || find_pair(plain.as_bytes(), *b": ").is_some() {
                     return None;
                 }
@@ -419,7 +419,7 @@ impl<'t> Reader<'t> {
     /// The rest of a line after a value: nothing, or a comment after a space.
     fn line_end(&mut self, from: usize, end: usize, line: usize) -> Option<()> {
         let after = &self.text[from..end];
-        let trailing = after.trim_start_matches(' ');
+        let trailing = without_leading_spaces(after);
         if trailing.is_empty() {
             return Some(());
         }
@@ -468,7 +468,7 @@ impl<'t> Reader<'t> {
                     return None;
                 }
                 let length = memchr::memchr2(b',', b']', rest.as_bytes())?;
-                let plain = rest[..length].trim_end_matches(' ');
+                let plain = without_trailing_spaces(&rest[..length]);
                 if plain
                     .bytes()
                     .any(|b| matches!(b, b':' | b'#' | b'[' | b'{' | b'}'))
@@ -502,7 +502,7 @@ impl<'t> Reader<'t> {
         let (keep, strip) = (header.starts_with('+'), header.starts_with('-'));
         let indicator_end = at + 1 + usize::from(keep || strip);
         // granit-parser gives a comment on the header after the scalar, not before: left to it.
-        if !text[indicator_end..end].trim_start_matches(' ').is_empty() {
+        if !without_leading_spaces(&text[indicator_end..end]).is_empty() {
             return None;
         }
         let parent_indent = self.open.last()?.indent;
@@ -595,8 +595,26 @@ impl<'t> Reader<'t> {
     }
 
     fn push(&mut self, event: Event<'t>, start: usize, end: usize, line: usize) {
-        self.structure
-            .push((start, Located::new(event, Span::new(start, end), line)));
+        self.give(start, Located::new(event, Span::new(start, end), line));
+    }
+
+    /// Gives the sink an event other than a comment, `at` being where it goes among them.
+    fn give(&mut self, at: usize, event: Located<'t>) {
+        self.give_comments_before(at);
+        self.sink.event(event);
+    }
+
+    fn give_comments_before(&mut self, at: usize) {
+        while let Some(comment) = self.comments.get_mut(self.comments_given) {
+            if comment.span.start >= at {
+                break;
+            }
+            // Given once: the comment's text is not needed here after.
+            let event = std::mem::replace(&mut comment.event, Event::DocumentEnd);
+            self.sink
+                .event(Located::new(event, comment.span, comment.line));
+            self.comments_given += 1;
+        }
     }
 }
 
@@ -607,18 +625,22 @@ fn key_length(text: &str) -> Option<usize> {
     if is_indicator(*bytes.first()?) {
         return None;
     }
-    // One pass over the key, short as keys are: the first `: ` (or `:` at the end) ends it, and
-    // a ` #` before that makes the rest of the line a comment.
-    let mut after_space = false;
-    for (at, &byte) in bytes.iter().enumerate().take(MAX_KEY_LENGTH + 1) {
-        match byte {
-            b':' if bytes.get(at + 1).is_none_or(|&b| b == b' ') => {
-                return (!after_space).then_some(at);
+    let bytes = &bytes[..bytes.len().min(MAX_KEY_LENGTH + 2)];
+    // The first `: ` (or `:` at the end) ends the key; a ` #` before it makes the rest of the
+    // line a comment. Keys are short: looked through directly, which costs less than setting up
+    // a `memchr2` search.
+    let mut from = 0;
+    while let Some(found) = bytes[from..].iter().position(|&b| b == b':' || b == b'#') {
+        let at = from + found;
+        from = at + 1;
+        let after_space = at > 0 && bytes[at - 1] == b' ';
+        if bytes[at] == b'#' {
+            if after_space {
+                return None;
             }
-            b'#' if after_space => return None,
-            _ => {}
+        } else if bytes.get(at + 1).is_none_or(|&b| b == b' ') {
+            return (at <= MAX_KEY_LENGTH && !after_space).then_some(at);
         }
-        after_space = byte == b' ';
     }
     None
 }
@@ -638,6 +660,17 @@ fn find_pair(bytes: &[u8], pair: [u8; 2]) -> Option<usize> {
     } else {
         memchr::memchr_iter(first, bytes).find(|&at| bytes.get(at + 1) == Some(&second))
     }
+}
+
+/// `text` after the spaces it starts with. Byte by byte: `trim_start_matches(' ')` decodes
+/// characters, and every line and value is trimmed.
+fn without_leading_spaces(text: &str) -> &str {
+    &text[text.bytes().take_while(|&b| b == b' ').count()..]
+}
+
+/// `text` without the spaces it ends with.
+fn without_trailing_spaces(text: &str) -> &str {
+    &text[..text.len() - text.bytes().rev().take_while(|&b| b == b' ').count()]
 }
 
 /// The length up to which a byte search goes through the bytes one by one.
@@ -704,40 +737,39 @@ fn single_quote_end(text: &str) -> Option<usize> {
     }
 }
 
-/// Structure and comments in the order of the text, as granit-parser interleaves them; taken
-/// one at a time, so that a large file's events are not held twice.
-fn merge<'t>(
-    structure: Vec<(usize, Located<'t>)>,
-    comments: Vec<Located<'t>>,
-) -> impl Iterator<Item = Located<'t>> {
-    let mut structure = structure.into_iter().peekable();
-    let mut comments = comments.into_iter().peekable();
-    std::iter::from_fn(move || match (structure.peek(), comments.peek()) {
-        (Some((at, _)), Some(comment)) if comment.span.start < *at => comments.next(),
-        (Some(_), _) => structure.next().map(|(_, event)| event),
-        (None, _) => comments.next(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::scan::yaml::{build, YamlFile};
+    use crate::scan::yaml::YamlFile;
     use crate::source::SourceFile;
+
+    impl<'t> Sink<'t> for Vec<Located<'t>> {
+        fn event(&mut self, event: Located<'t>) {
+            self.push(event);
+        }
+    }
+
+    /// The events this reader gives for `text`, or `None` when it leaves it to the full parser.
+    fn events(text: &str) -> Option<Vec<Located<'_>>> {
+        let mut events = Vec::new();
+        read(text, &mut events)?;
+        Some(events)
+    }
 
     /// Whether this reader takes `text`; when it does, the tree must be granit-parser's.
     fn taken_and_same(text: &str) -> bool {
-        let Some(events) = events(text) else {
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
+        let Some(read) = YamlFile::parse_block(&source) else {
+            assert!(events(text).is_none());
             return false;
         };
-        let events: Vec<Located> = events.collect();
-        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
+        let read = read.unwrap();
         let full = YamlFile::parse_in_full(&source)
             .unwrap_or_else(|error| panic!("taken, but YAML refuses it ({error:?}):\n{text}"));
-        let read = build(&source, events.clone().into_iter().map(Ok)).unwrap();
         if read != full {
+            let events = events(text).unwrap();
             let show = |events: &[Located]| -> String {
                 events
                     .iter()
