@@ -400,15 +400,13 @@ impl<'a> Context<'a> {
         let jobs = workspace.jobs;
         // Independent reads of the objects and of the files (the Flux versions pinned), side
         // by side.
-        let ((compiled, judged), (flux, cluster_flux)) = crate::parallel::join(
+        let (compiled, (judged, flux, cluster_flux)) = crate::parallel::join(
             jobs,
-            || {
-                let judged = judged_objects(&workspace.index.objects);
-                (compile_policies(workspace), judged)
-            },
+            || compile_policies(workspace),
             || {
                 let pins = FilePins::find(workspace);
                 (
+                    judged_objects(&workspace.index.objects),
                     pins.repository_flux(config),
                     pins.cluster_flux(workspace, config),
                 )
@@ -524,22 +522,13 @@ fn compile_policies(workspace: &Workspace) -> Vec<Option<CompiledDefinition>> {
 /// The certain objects, less those whose document and spec (values and origins) repeat an
 /// earlier one's: a base rendered alike by several roots.
 fn judged_objects(objects: &[FluxObject]) -> Vec<usize> {
-    let mut by_document: HashMap<Origin, Vec<usize>> = HashMap::new();
-    let mut judged = Vec::new();
-    for (i, object) in objects.iter().enumerate() {
-        if object.uncertain {
-            continue;
-        }
-        let seen = by_document.entry(object.origin).or_default();
-        let repeats = seen
-            .iter()
-            .any(|&j| objects[j].spec_digest == object.spec_digest);
-        if !repeats {
-            seen.push(i);
-            judged.push(i);
-        }
-    }
-    judged
+    let mut seen: HashSet<(Origin, u64)> = HashSet::new();
+    (0..objects.len())
+        .filter(|&i| {
+            let object = &objects[i];
+            !object.uncertain && seen.insert((object.origin, object.spec_digest))
+        })
+        .collect()
 }
 
 /// The loudest a value rule (`tag-filtered-out`, `tag-out-of-range`, `tag-not-semver`,
