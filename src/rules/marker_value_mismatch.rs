@@ -1,6 +1,6 @@
 //! Rule `marker-value-mismatch`; its documentation is `RULE.docs`.
 
-use super::{Context, Findings, Rule};
+use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::image::{split_reference, ImageRef};
 use crate::report::Severity;
 use crate::scan::marker::{shape_mismatch, SetterKind, ShapeMismatch};
@@ -48,6 +48,9 @@ holds only the tag, `:name` on a field that holds only the name.
 
 fn check(cx: &Context, out: &mut Findings) {
     for (site, value) in cx.live_markers(out) {
+        if fits_as_parsed(cx, &site) {
+            continue;
+        }
         let Some(mismatch) = shape_mismatch(site.marker.setter.kind, &value.value) else {
             continue;
         };
@@ -114,6 +117,22 @@ fn check(cx: &Context, out: &mut Findings) {
         if mismatch.is_destructive() {
             out.block(&site);
         }
+    }
+}
+
+/// Whether the marker's value, as the rules' facts parsed it, has the shape its marker replaces:
+/// a tagged image under the full marker (a version, which `shape_mismatch` looks for first,
+/// holds no `:` or `@`, so it parses untagged) or a bare name under `:name`. What
+/// `shape_mismatch` would say after parsing the value again.
+fn fits_as_parsed(cx: &Context, site: &MarkerSite) -> bool {
+    let Some(image) = cx.marked_image(site) else {
+        return false;
+    };
+    let tagged = image.tag.is_some() || image.digest.is_some();
+    match site.marker.setter.kind {
+        SetterKind::Image => tagged,
+        SetterKind::Name => !tagged,
+        SetterKind::Tag | SetterKind::Digest => false,
     }
 }
 
