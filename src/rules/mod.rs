@@ -160,8 +160,9 @@ pub struct Context<'a> {
     /// Each cluster's Flux.
     cluster_flux: Vec<versions::OfCluster>,
     /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
-    /// now and its pattern tests accept. Gathered in one pass, not once per policy.
-    repository_tags: HashMap<String, BTreeSet<String>>,
+    /// now and its pattern tests accept. Gathered in one pass, not once per policy, on the first
+    /// ask.
+    repository_tags: OnceLock<HashMap<String, BTreeSet<String>>>,
     /// Per file, what several rules ask of each of its markers, worked out on the first ask.
     marker_facts: Vec<OnceLock<Vec<MarkerFacts<'a>>>>,
     /// Every unblocked marker's current tag, classified: the three tag rules ask with the same
@@ -235,6 +236,29 @@ impl<'a> Context<'a> {
                 Some((site, value))
             })
             .collect()
+    }
+
+    /// `judge` of each live marker (see `live_markers`) on the workspace's threads, its findings
+    /// and blocked markers taken in the markers' order: for the rules that block markers, which
+    /// run in turn while the others wait, and judge each marker on its own. The findings `judge`
+    /// writes to hold none of the markers blocked before, so it must not ask which are.
+    pub fn judge_live_markers(
+        &self,
+        out: &mut Findings,
+        judge: impl Fn(&MarkerSite<'a>, &'a MarkedValue, &mut Findings) + Sync,
+    ) {
+        let live = self.live_markers(out);
+        let parts = crate::parallel::map_slices(&live, self.workspace.jobs, |markers| {
+            let mut own = Findings::default();
+            for (site, value) in markers {
+                judge(site, value, &mut own);
+            }
+            own
+        });
+        for part in parts {
+            out.items.extend(part.items);
+            out.blocked_markers.extend(part.blocked_markers);
+        }
     }
 
     /// The objects whose content rules judge: those rendered with certainty (a remote base,
@@ -338,7 +362,7 @@ impl<'a> Context<'a> {
     /// tests' `accept` lists, and the `--tags-file` snapshot of its image.
     pub fn known_tags(&self, policy: &FluxObject, spec: &PolicySpec) -> BTreeSet<String> {
         let mut tags = self
-            .repository_tags
+            .repository_tags()
             .get(&policy.key())
             .cloned()
             .unwrap_or_default();
@@ -420,7 +444,7 @@ impl<'a> Context<'a> {
             .copied()
             .filter(|&index| !workspace.files[index].markers.markers.is_empty())
             .collect();
-        let mut cx = Context {
+        let cx = Context {
             judged,
             reached,
             with_markers,
@@ -436,7 +460,7 @@ impl<'a> Context<'a> {
                 .collect(),
             flux,
             cluster_flux,
-            repository_tags: HashMap::new(),
+            repository_tags: OnceLock::new(),
             marker_facts: workspace.files.iter().map(|_| OnceLock::new()).collect(),
             current_tags: OnceLock::new(),
         };
@@ -446,8 +470,12 @@ impl<'a> Context<'a> {
                 cx.facts_of_file(file);
             }
         });
-        cx.repository_tags = cx.gather_repository_tags();
         cx
+    }
+
+    fn repository_tags(&self) -> &HashMap<String, BTreeSet<String>> {
+        self.repository_tags
+            .get_or_init(|| self.gather_repository_tags())
     }
 
     fn gather_repository_tags(&self) -> HashMap<String, BTreeSet<String>> {
@@ -698,12 +726,51 @@ pub fn run(
     only_files: Option<&[String]>,
 ) -> (Vec<Diagnostic>, Summary) {
     let cx = Context::new(workspace, config, snapshot);
-    // The files' suppression comments are found while the rules run.
-    let (findings, mut suppressions) = crate::parallel::join(
+    // The files' suppression comments are found, and the tags the repository knows gathered,
+    // while the rules that block markers run (they ask for no tags).
+    let (findings, suppressions) = crate::parallel::join(
         workspace.jobs,
         || run_rules(&cx),
-        || suppression::Suppressions::find(workspace),
+        || {
+            cx.repository_tags();
+            suppression::Suppressions::find(workspace)
+        },
     );
+    let markers = cx.markers().count();
+    // The rules' tables are freed while the diagnostics are assembled.
+    let ((), diagnostics) = crate::parallel::join(
+        workspace.jobs,
+        move || drop(cx),
+        || reported(workspace, config, only_files, findings, suppressions),
+    );
+    let summary = Summary {
+        files_scanned: workspace.stats.files_scanned,
+        yaml_files: workspace.stats.yaml_files,
+        markers,
+        policies: definitions(workspace, crate::flux::Kind::ImagePolicy),
+        repositories: definitions(workspace, crate::flux::Kind::ImageRepository),
+        errors: diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count(),
+        warnings: diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count(),
+        files_flux_ignores: workspace.files_flux_ignores().len(),
+    };
+    (diagnostics, summary)
+}
+
+/// The findings as reported: severities and positions applied, suppressed ones left out (the
+/// suppressions' own findings added), sorted.
+fn reported(
+    workspace: &Workspace,
+    config: &Config,
+    only_files: Option<&[String]>,
+    findings: Vec<Finding>,
+    mut suppressions: suppression::Suppressions,
+) -> Vec<Diagnostic> {
     let mut diagnostics: Vec<Diagnostic> = findings
         .into_iter()
         .filter_map(|finding| {
@@ -724,23 +791,7 @@ pub fn run(
             .then_with(|| a.message.cmp(&b.message))
     });
     diagnostics.dedup();
-    let summary = Summary {
-        files_scanned: workspace.stats.files_scanned,
-        yaml_files: workspace.stats.yaml_files,
-        markers: cx.markers().count(),
-        policies: definitions(workspace, crate::flux::Kind::ImagePolicy),
-        repositories: definitions(workspace, crate::flux::Kind::ImageRepository),
-        errors: diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count(),
-        warnings: diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Warning)
-            .count(),
-        files_flux_ignores: workspace.files_flux_ignores().len(),
-    };
-    (diagnostics, summary)
+    diagnostics
 }
 
 /// How many objects of a kind the repository writes: a definition that several renders or
