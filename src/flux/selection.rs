@@ -17,55 +17,91 @@ pub enum Unusable {
     NoRepository,
 }
 
-/// The engine's view of a policy. With several choices Flux uses the first of
-/// semver > alphabetical > numerical, and so do we.
-pub fn selection_spec(
-    index: &FluxIndex,
-    policy: &FluxObject,
-    spec: &PolicySpec,
-) -> Result<policy::PolicySpec, Unusable> {
-    let (_, repository) = index
-        .repository_of(policy, spec)
-        .ok_or(Unusable::NoRepository)?;
-    let choice = [
-        ChoiceKind::Semver,
-        ChoiceKind::Alphabetical,
-        ChoiceKind::Numerical,
-    ]
-    .iter()
-    .find_map(|kind| spec.choices.iter().find(|c| c.kind == *kind))
-    .ok_or(Unusable::NoChoice)?;
-    let order =
-        |argument: &Option<Spanned<String>>| match argument.as_ref().map(|a| a.value.as_str()) {
+/// A policy's selection settings, borrowed from its objects: what [`Compiler`] looks its cache
+/// up by, so that only a selection not seen before is copied into a [`policy::PolicySpec`].
+#[derive(PartialEq, Eq, Hash)]
+struct Selection<'a> {
+    exclusion_list: Option<Vec<&'a str>>,
+    filter_pattern: Option<&'a str>,
+    extract: Option<&'a str>,
+    choice: SelectedChoice<'a>,
+}
+
+/// [`Choice`], borrowed.
+#[derive(PartialEq, Eq, Hash)]
+enum SelectedChoice<'a> {
+    Semver { range: &'a str },
+    Alphabetical { order: Order },
+    Numerical { order: Order },
+}
+
+impl<'a> Selection<'a> {
+    /// The engine's view of a policy. With several choices Flux uses the first of
+    /// semver > alphabetical > numerical, and so do we.
+    fn of(
+        index: &'a FluxIndex,
+        policy: &'a FluxObject,
+        spec: &'a PolicySpec,
+    ) -> Result<Selection<'a>, Unusable> {
+        let (_, repository) = index
+            .repository_of(policy, spec)
+            .ok_or(Unusable::NoRepository)?;
+        let choice = [
+            ChoiceKind::Semver,
+            ChoiceKind::Alphabetical,
+            ChoiceKind::Numerical,
+        ]
+        .iter()
+        .find_map(|kind| spec.choices.iter().find(|c| c.kind == *kind))
+        .ok_or(Unusable::NoChoice)?;
+        let order = |argument: &Option<Spanned<String>>| match argument
+            .as_ref()
+            .map(|a| a.value.as_str())
+        {
             None | Some("asc") => Ok(Order::Asc),
             Some("desc") => Ok(Order::Desc),
             Some(_) => Err(Unusable::NoChoice),
         };
-    let choice = match choice.kind {
-        ChoiceKind::Semver => Choice::Semver {
-            range: choice
-                .argument
+        let choice = match choice.kind {
+            ChoiceKind::Semver => SelectedChoice::Semver {
+                range: &choice.argument.as_ref().ok_or(Unusable::NoChoice)?.value,
+            },
+            ChoiceKind::Alphabetical => SelectedChoice::Alphabetical {
+                order: order(&choice.argument)?,
+            },
+            ChoiceKind::Numerical => SelectedChoice::Numerical {
+                order: order(&choice.argument)?,
+            },
+        };
+        Ok(Selection {
+            exclusion_list: repository
+                .exclusion_list
                 .as_ref()
-                .ok_or(Unusable::NoChoice)?
-                .value
-                .clone(),
-        },
-        ChoiceKind::Alphabetical => Choice::Alphabetical {
-            order: order(&choice.argument)?,
-        },
-        ChoiceKind::Numerical => Choice::Numerical {
-            order: order(&choice.argument)?,
-        },
-    };
-    Ok(policy::PolicySpec {
-        exclusion_list: repository
-            .exclusion_list
-            .as_ref()
-            .map(|list| list.iter().map(|p| p.value.clone()).collect()),
-        filter_pattern: spec.filter_pattern.as_ref().map(|p| p.value.clone()),
-        extract: spec.extract.as_ref().map(|e| e.value.clone()),
-        choice,
-    })
+                .map(|list| list.iter().map(|p| p.value.as_str()).collect()),
+            filter_pattern: spec.filter_pattern.as_ref().map(|p| p.value.as_str()),
+            extract: spec.extract.as_ref().map(|e| e.value.as_str()),
+            choice,
+        })
+    }
+
+    /// The selection as the policy engine takes it.
+    fn to_spec(&self) -> policy::PolicySpec {
+        policy::PolicySpec {
+            exclusion_list: self
+                .exclusion_list
+                .as_ref()
+                .map(|list| list.iter().map(|p| p.to_string()).collect()),
+            filter_pattern: self.filter_pattern.map(str::to_string),
+            extract: self.extract.map(str::to_string),
+            choice: match self.choice {
+                SelectedChoice::Semver { range } => Choice::Semver {
+                    range: range.to_string(),
+                },
+                SelectedChoice::Alphabetical { order } => Choice::Alphabetical { order },
+                SelectedChoice::Numerical { order } => Choice::Numerical { order },
+            },
+        }
+    }
 }
 
 /// Why a policy does not compile into something that can select tags.
@@ -103,22 +139,22 @@ pub fn compile(
 /// Policies that share a selection share its compiled form: a copy of a regex would grow its own
 /// matching cache (20,000 policies of one pattern: 400 MB).
 #[derive(Default)]
-pub struct Compiler {
-    cache: HashMap<policy::PolicySpec, Result<Arc<policy::CompiledPolicy>, policy::PolicyError>>,
+pub struct Compiler<'a> {
+    cache: HashMap<Selection<'a>, Result<Arc<policy::CompiledPolicy>, policy::PolicyError>>,
 }
 
-impl Compiler {
+impl<'a> Compiler<'a> {
     pub fn compile(
         &mut self,
-        index: &FluxIndex,
-        policy: &FluxObject,
-        spec: &PolicySpec,
+        index: &'a FluxIndex,
+        policy: &'a FluxObject,
+        spec: &'a PolicySpec,
     ) -> Result<Arc<policy::CompiledPolicy>, CompileError> {
-        let selection = selection_spec(index, policy, spec).map_err(CompileError::Unusable)?;
+        let selection = Selection::of(index, policy, spec).map_err(CompileError::Unusable)?;
         self.cache
             .entry(selection)
             .or_insert_with_key(|selection| {
-                policy::CompiledPolicy::compile(selection).map(Arc::new)
+                policy::CompiledPolicy::compile(&selection.to_spec()).map(Arc::new)
             })
             .clone()
             .map_err(CompileError::Invalid)

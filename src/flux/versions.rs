@@ -394,8 +394,9 @@ fn first_line_serving(kind: Kind, api: &str) -> Option<(u64, u64)> {
         .map(|era| era.since)
 }
 
-/// The two image controllers whose tags tell the Flux release.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The two image controllers whose tags tell the Flux release (ordered as a file's pins list
+/// them: the reflector's first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Controller {
     Reflector,
     Automation,

@@ -107,30 +107,33 @@ fn registry_shown(image: &ImageRef) -> &str {
 }
 
 fn check(cx: &Context, out: &mut Findings) {
-    for (site, _) in cx.live_markers(out) {
-        let Some(comparison) = compare(cx, &site) else {
-            continue;
-        };
-        if comparison.relation != Relation::OtherImage {
-            continue;
-        }
-        out.push(
-            &RULE,
-            site.file_index,
-            comparison.span,
-            format!(
-                "`{}` is not the image policy `{}` follows (its ImageRepository scans `{}`); Flux would replace it with `{}`",
-                comparison.marked, site.marker.setter.policy, comparison.scanned, comparison.scanned
-            ),
-            "point the marker at the policy for this image, or fix the ImageRepository's `spec.image`".to_string(),
-        );
-        let ceiling = cx.value_ceiling(&site);
-        out.at_most(ceiling);
-        // A marker no automation writes keeps its `marker-outside-automation` warning: it is why
-        // the mismatch does no harm today.
-        if ceiling == Severity::Error {
-            out.block(&site);
-        }
+    cx.judge_live_markers(out, |site, _, out| judge(cx, site, out));
+}
+
+/// The marker's image against the one its policy's ImageRepository scans.
+fn judge(cx: &Context, site: &MarkerSite, out: &mut Findings) {
+    let Some(comparison) = compare(cx, site) else {
+        return;
+    };
+    if comparison.relation != Relation::OtherImage {
+        return;
+    }
+    out.push(
+        &RULE,
+        site.file_index,
+        comparison.span,
+        format!(
+            "`{}` is not the image policy `{}` follows (its ImageRepository scans `{}`); Flux would replace it with `{}`",
+            comparison.marked, site.marker.setter.policy, comparison.scanned, comparison.scanned
+        ),
+        "point the marker at the policy for this image, or fix the ImageRepository's `spec.image`".to_string(),
+    );
+    let ceiling = cx.value_ceiling(site);
+    out.at_most(ceiling);
+    // A marker no automation writes keeps its `marker-outside-automation` warning: it is why
+    // the mismatch does no harm today.
+    if ceiling == Severity::Error {
+        out.block(site);
     }
 }
 

@@ -1,9 +1,9 @@
 //! Rule `marker-value-mismatch`; its documentation is `RULE.docs`.
 
-use super::{Context, Findings, Rule};
+use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::image::{split_reference, ImageRef};
 use crate::report::Severity;
-use crate::scan::marker::{shape_mismatch, SetterKind, ShapeMismatch};
+use crate::scan::marker::{shape_mismatch, MarkedValue, SetterKind, ShapeMismatch};
 
 pub static RULE: Rule = Rule {
     id: "marker-value-mismatch",
@@ -47,73 +47,95 @@ holds only the tag, `:name` on a field that holds only the name.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for (site, value) in cx.live_markers(out) {
-        let Some(mismatch) = shape_mismatch(site.marker.setter.kind, &value.value) else {
-            continue;
-        };
-        let text = value.value.as_str();
-        let setter = &site.marker.setter_text;
-        if let ShapeMismatch::NotAnImage(reason) = &mismatch {
-            if site.marker.setter.kind == SetterKind::Image && malformed_reference(text) {
-                out.push_with_severity(
-                    &RULE,
-                    Severity::Warning,
-                    site.file_index,
-                    value.span,
-                    format!("`{text}` is not a valid image reference: {reason}; the full marker `{setter}` replaces the whole value, so the automation's next run writes a valid one, but until then the image cannot be pulled"),
-                    "write a valid reference (`name:tag`, or `name:tag@sha256:` and 64 hex digits); Flux keeps it up to date".to_string(),
-                );
-                out.at_most(cx.value_ceiling(&site));
-                continue;
-            }
+    cx.judge_live_markers(out, |site, value, out| judge(cx, site, value, out));
+}
+
+/// The marker's value against the shape its marker replaces.
+fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Findings) {
+    if fits_as_parsed(cx, site) {
+        return;
+    }
+    let Some(mismatch) = shape_mismatch(site.marker.setter.kind, &value.value) else {
+        return;
+    };
+    let text = value.value.as_str();
+    let setter = &site.marker.setter_text;
+    if let ShapeMismatch::NotAnImage(reason) = &mismatch {
+        if site.marker.setter.kind == SetterKind::Image && malformed_reference(text) {
+            out.push_with_severity(
+                &RULE,
+                Severity::Warning,
+                site.file_index,
+                value.span,
+                format!("`{text}` is not a valid image reference: {reason}; the full marker `{setter}` replaces the whole value, so the automation's next run writes a valid one, but until then the image cannot be pulled"),
+                "write a valid reference (`name:tag`, or `name:tag@sha256:` and 64 hex digits); Flux keeps it up to date".to_string(),
+            );
+            out.at_most(cx.value_ceiling(site));
+            return;
         }
-        let (message, help): (String, String) = match &mismatch {
-            ShapeMismatch::TagOnImage => (
-                format!("`{text}` looks like an image reference, but the `:tag` marker `{setter}` replaces the whole value with a bare tag"),
-                "use the full marker (no suffix) on `name:tag` values, or move the tag into its own field".into(),
-            ),
-            ShapeMismatch::NotATag => (
-                format!("`{text}` is not a tag; Flux replaces the whole value, so it would become just the new tag"),
-                "put the `:tag` marker on a field that holds only the tag (Flux cannot edit part of a string such as `KEY=value`)".into(),
-            ),
-            ShapeMismatch::NameWithTag => (
-                format!("`{text}` carries a tag or digest, but the `:name` marker `{setter}` replaces the whole value with the bare name"),
-                "use the full marker (no suffix) on `name:tag` values".into(),
-            ),
-            ShapeMismatch::NotAnImage(reason) => (
-                format!("`{text}` is not an image reference: {reason}"),
-                "the full marker replaces `name:tag` and `:name` an image name; use `:tag` on fields holding only the tag".into(),
-            ),
-            ShapeMismatch::NotADigest => (
-                format!("`{text}` is not a digest, but the `:digest` marker `{setter}` writes one (`sha256:` and 64 hex digits)"),
-                "put the `:digest` marker on a field that holds only the digest".into(),
-            ),
-            ShapeMismatch::VersionNotImage => {
-                let image = cx
-                    .policy_of(&site)
-                    .and_then(|(policy, spec)| cx.workspace.index.repository_of(policy, spec))
-                    .and_then(|(_, repository)| repository.image.as_ref())
-                    .map_or("registry/name".to_string(), |image| image.value.clone());
-                (
-                    format!("`{text}` is a version, not an image reference: the full marker `{setter}` makes Flux write `{image}:<tag>` into this field"),
-                    format!("use the `:tag` marker (`{{\"$imagepolicy\": \"{setter}:tag\"}}`) so that Flux writes only the tag"),
-                )
-            }
-            ShapeMismatch::Untagged => (
-                format!("`{text}` has no tag, so until Flux writes one it means `latest`"),
-                "write the current tag (`name:tag`); Flux will keep it up to date".into(),
-            ),
-        };
-        let severity = if mismatch.is_destructive() {
-            Severity::Error
-        } else {
-            Severity::Warning
-        };
-        out.push_with_severity(&RULE, severity, site.file_index, value.span, message, help);
-        out.at_most(cx.value_ceiling(&site));
-        if mismatch.is_destructive() {
-            out.block(&site);
+    }
+    let (message, help): (String, String) = match &mismatch {
+        ShapeMismatch::TagOnImage => (
+            format!("`{text}` looks like an image reference, but the `:tag` marker `{setter}` replaces the whole value with a bare tag"),
+            "use the full marker (no suffix) on `name:tag` values, or move the tag into its own field".into(),
+        ),
+        ShapeMismatch::NotATag => (
+            format!("`{text}` is not a tag; Flux replaces the whole value, so it would become just the new tag"),
+            "put the `:tag` marker on a field that holds only the tag (Flux cannot edit part of a string such as `KEY=value`)".into(),
+        ),
+        ShapeMismatch::NameWithTag => (
+            format!("`{text}` carries a tag or digest, but the `:name` marker `{setter}` replaces the whole value with the bare name"),
+            "use the full marker (no suffix) on `name:tag` values".into(),
+        ),
+        ShapeMismatch::NotAnImage(reason) => (
+            format!("`{text}` is not an image reference: {reason}"),
+            "the full marker replaces `name:tag` and `:name` an image name; use `:tag` on fields holding only the tag".into(),
+        ),
+        ShapeMismatch::NotADigest => (
+            format!("`{text}` is not a digest, but the `:digest` marker `{setter}` writes one (`sha256:` and 64 hex digits)"),
+            "put the `:digest` marker on a field that holds only the digest".into(),
+        ),
+        ShapeMismatch::VersionNotImage => {
+            let image = cx
+                .policy_of(site)
+                .and_then(|(policy, spec)| cx.workspace.index.repository_of(policy, spec))
+                .and_then(|(_, repository)| repository.image.as_ref())
+                .map_or("registry/name".to_string(), |image| image.value.clone());
+            (
+                format!("`{text}` is a version, not an image reference: the full marker `{setter}` makes Flux write `{image}:<tag>` into this field"),
+                format!("use the `:tag` marker (`{{\"$imagepolicy\": \"{setter}:tag\"}}`) so that Flux writes only the tag"),
+            )
         }
+        ShapeMismatch::Untagged => (
+            format!("`{text}` has no tag, so until Flux writes one it means `latest`"),
+            "write the current tag (`name:tag`); Flux will keep it up to date".into(),
+        ),
+    };
+    let severity = if mismatch.is_destructive() {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    out.push_with_severity(&RULE, severity, site.file_index, value.span, message, help);
+    out.at_most(cx.value_ceiling(site));
+    if mismatch.is_destructive() {
+        out.block(site);
+    }
+}
+
+/// Whether the marker's value, as the rules' facts parsed it, has the shape its marker replaces:
+/// a tagged image under the full marker (a version, which `shape_mismatch` looks for first,
+/// holds no `:` or `@`, so it parses untagged) or a bare name under `:name`. What
+/// `shape_mismatch` would say after parsing the value again.
+fn fits_as_parsed(cx: &Context, site: &MarkerSite) -> bool {
+    let Some(image) = cx.marked_image(site) else {
+        return false;
+    };
+    let tagged = image.tag.is_some() || image.digest.is_some();
+    match site.marker.setter.kind {
+        SetterKind::Image => tagged,
+        SetterKind::Name => !tagged,
+        SetterKind::Tag | SetterKind::Digest => false,
     }
 }
 

@@ -4,6 +4,7 @@
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use crate::config::Config;
@@ -160,8 +161,9 @@ pub struct Context<'a> {
     /// Each cluster's Flux.
     cluster_flux: Vec<versions::OfCluster>,
     /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
-    /// now and its pattern tests accept. Gathered in one pass, not once per policy.
-    repository_tags: HashMap<String, BTreeSet<String>>,
+    /// now and its pattern tests accept. Gathered in one pass, not once per policy, on the first
+    /// ask.
+    repository_tags: OnceLock<HashMap<String, BTreeSet<String>>>,
     /// Per file, what several rules ask of each of its markers, worked out on the first ask.
     marker_facts: Vec<OnceLock<Vec<MarkerFacts<'a>>>>,
     /// Every unblocked marker's current tag, classified: the three tag rules ask with the same
@@ -235,6 +237,29 @@ impl<'a> Context<'a> {
                 Some((site, value))
             })
             .collect()
+    }
+
+    /// `judge` of each live marker (see `live_markers`) on the workspace's threads, its findings
+    /// and blocked markers taken in the markers' order: for the rules that block markers, which
+    /// run in turn while the others wait, and judge each marker on its own. The findings `judge`
+    /// writes to hold none of the markers blocked before, so it must not ask which are.
+    pub fn judge_live_markers(
+        &self,
+        out: &mut Findings,
+        judge: impl Fn(&MarkerSite<'a>, &'a MarkedValue, &mut Findings) + Sync,
+    ) {
+        let live = self.live_markers(out);
+        let parts = crate::parallel::map_slices(&live, self.workspace.jobs, |markers| {
+            let mut own = Findings::default();
+            for (site, value) in markers {
+                judge(site, value, &mut own);
+            }
+            own
+        });
+        for part in parts {
+            out.items.extend(part.items);
+            out.blocked_markers.extend(part.blocked_markers);
+        }
     }
 
     /// The objects whose content rules judge: those rendered with certainty (a remote base,
@@ -338,7 +363,7 @@ impl<'a> Context<'a> {
     /// tests' `accept` lists, and the `--tags-file` snapshot of its image.
     pub fn known_tags(&self, policy: &FluxObject, spec: &PolicySpec) -> BTreeSet<String> {
         let mut tags = self
-            .repository_tags
+            .repository_tags()
             .get(&policy.key())
             .cloned()
             .unwrap_or_default();
@@ -400,15 +425,13 @@ impl<'a> Context<'a> {
         let jobs = workspace.jobs;
         // Independent reads of the objects and of the files (the Flux versions pinned), side
         // by side.
-        let ((compiled, judged), (flux, cluster_flux)) = crate::parallel::join(
+        let (compiled, (judged, flux, cluster_flux)) = crate::parallel::join(
             jobs,
-            || {
-                let judged = judged_objects(&workspace.index.objects);
-                (compile_policies(workspace), judged)
-            },
+            || compile_policies(workspace),
             || {
                 let pins = FilePins::find(workspace);
                 (
+                    judged_objects(&workspace.index.objects),
                     pins.repository_flux(config),
                     pins.cluster_flux(workspace, config),
                 )
@@ -422,7 +445,7 @@ impl<'a> Context<'a> {
             .copied()
             .filter(|&index| !workspace.files[index].markers.markers.is_empty())
             .collect();
-        let mut cx = Context {
+        let cx = Context {
             judged,
             reached,
             with_markers,
@@ -438,7 +461,7 @@ impl<'a> Context<'a> {
                 .collect(),
             flux,
             cluster_flux,
-            repository_tags: HashMap::new(),
+            repository_tags: OnceLock::new(),
             marker_facts: workspace.files.iter().map(|_| OnceLock::new()).collect(),
             current_tags: OnceLock::new(),
         };
@@ -448,8 +471,12 @@ impl<'a> Context<'a> {
                 cx.facts_of_file(file);
             }
         });
-        cx.repository_tags = cx.gather_repository_tags();
         cx
+    }
+
+    fn repository_tags(&self) -> &HashMap<String, BTreeSet<String>> {
+        self.repository_tags
+            .get_or_init(|| self.gather_repository_tags())
     }
 
     fn gather_repository_tags(&self) -> HashMap<String, BTreeSet<String>> {
@@ -524,22 +551,13 @@ fn compile_policies(workspace: &Workspace) -> Vec<Option<CompiledDefinition>> {
 /// The certain objects, less those whose document and spec (values and origins) repeat an
 /// earlier one's: a base rendered alike by several roots.
 fn judged_objects(objects: &[FluxObject]) -> Vec<usize> {
-    let mut by_document: HashMap<Origin, Vec<usize>> = HashMap::new();
-    let mut judged = Vec::new();
-    for (i, object) in objects.iter().enumerate() {
-        if object.uncertain {
-            continue;
-        }
-        let seen = by_document.entry(object.origin).or_default();
-        let repeats = seen
-            .iter()
-            .any(|&j| objects[j].spec_digest == object.spec_digest);
-        if !repeats {
-            seen.push(i);
-            judged.push(i);
-        }
-    }
-    judged
+    let mut seen: HashSet<(Origin, u64)> = HashSet::new();
+    (0..objects.len())
+        .filter(|&i| {
+            let object = &objects[i];
+            !object.uncertain && seen.insert((object.origin, object.spec_digest))
+        })
+        .collect()
 }
 
 /// The loudest a value rule (`tag-filtered-out`, `tag-out-of-range`, `tag-not-semver`,
@@ -681,20 +699,30 @@ fn run_rules(cx: &Context) -> Vec<Finding> {
             others.push((position, rule, blocked.clone()));
         }
     }
-    let found = crate::parallel::map(&others, cx.workspace.jobs, |(_, rule, blocked)| {
-        let mut own = Findings {
-            items: Vec::new(),
-            blocked_markers: blocked.clone(),
-        };
-        (rule.check)(cx, &mut own);
-        debug_assert_eq!(
-            &own.blocked_markers, blocked,
-            "{} blocks markers: list it in BLOCKING",
-            rule.id
-        );
-        own.items
+    // Each worker claims the next rule whenever it is free. (`parallel::map` starts an item
+    // only when fewer than `jobs` before it are unfinished, which bounds the renders' memory but
+    // here left a thread idle behind a long rule.)
+    let next = AtomicUsize::new(0);
+    let workers: Vec<usize> = (0..cx.workspace.jobs.max(1)).collect();
+    let claimed = crate::parallel::map(&workers, cx.workspace.jobs, |_| {
+        let mut done = Vec::new();
+        while let Some((position, rule, blocked)) = others.get(next.fetch_add(1, Ordering::Relaxed))
+        {
+            let mut own = Findings {
+                items: Vec::new(),
+                blocked_markers: blocked.clone(),
+            };
+            (rule.check)(cx, &mut own);
+            debug_assert_eq!(
+                &own.blocked_markers, blocked,
+                "{} blocks markers: list it in BLOCKING",
+                rule.id
+            );
+            done.push((*position, own.items));
+        }
+        done
     });
-    for (&(position, _, _), items) in others.iter().zip(found) {
+    for (position, items) in claimed.into_iter().flatten() {
         by_rule[position] = items;
     }
     by_rule.into_iter().flatten().collect()
@@ -709,12 +737,51 @@ pub fn run(
     only_files: Option<&[String]>,
 ) -> (Vec<Diagnostic>, Summary) {
     let cx = Context::new(workspace, config, snapshot);
-    // The files' suppression comments are found while the rules run.
-    let (findings, mut suppressions) = crate::parallel::join(
+    // The files' suppression comments are found, and the tags the repository knows gathered,
+    // while the rules that block markers run (they ask for no tags).
+    let (findings, suppressions) = crate::parallel::join(
         workspace.jobs,
         || run_rules(&cx),
-        || suppression::Suppressions::find(workspace),
+        || {
+            cx.repository_tags();
+            suppression::Suppressions::find(workspace)
+        },
     );
+    let markers = cx.markers().count();
+    // The rules' tables are freed while the diagnostics are assembled.
+    let ((), diagnostics) = crate::parallel::join(
+        workspace.jobs,
+        move || drop(cx),
+        || reported(workspace, config, only_files, findings, suppressions),
+    );
+    let summary = Summary {
+        files_scanned: workspace.stats.files_scanned,
+        yaml_files: workspace.stats.yaml_files,
+        markers,
+        policies: definitions(workspace, crate::flux::Kind::ImagePolicy),
+        repositories: definitions(workspace, crate::flux::Kind::ImageRepository),
+        errors: diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count(),
+        warnings: diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count(),
+        files_flux_ignores: workspace.files_flux_ignores().len(),
+    };
+    (diagnostics, summary)
+}
+
+/// The findings as reported: severities and positions applied, suppressed ones left out (the
+/// suppressions' own findings added), sorted.
+fn reported(
+    workspace: &Workspace,
+    config: &Config,
+    only_files: Option<&[String]>,
+    findings: Vec<Finding>,
+    mut suppressions: suppression::Suppressions,
+) -> Vec<Diagnostic> {
     let mut diagnostics: Vec<Diagnostic> = findings
         .into_iter()
         .filter_map(|finding| {
@@ -735,23 +802,7 @@ pub fn run(
             .then_with(|| a.message.cmp(&b.message))
     });
     diagnostics.dedup();
-    let summary = Summary {
-        files_scanned: workspace.stats.files_scanned,
-        yaml_files: workspace.stats.yaml_files,
-        markers: cx.markers().count(),
-        policies: definitions(workspace, crate::flux::Kind::ImagePolicy),
-        repositories: definitions(workspace, crate::flux::Kind::ImageRepository),
-        errors: diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count(),
-        warnings: diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Warning)
-            .count(),
-        files_flux_ignores: workspace.files_flux_ignores().len(),
-    };
-    (diagnostics, summary)
+    diagnostics
 }
 
 /// How many objects of a kind the repository writes: a definition that several renders or

@@ -90,44 +90,63 @@ fn install_header(text: &str) -> Option<Found> {
     ))
 }
 
-/// `/<controller>:` searchers, built once: every parsed file is searched for them.
-static CONTROLLER_IMAGES: LazyLock<[(Controller, Finder<'static>); 2]> = LazyLock::new(|| {
-    [Controller::Reflector, Controller::Automation].map(|controller| {
-        let needle = format!("/{}:", controller.name());
-        (controller, Finder::new(&needle).into_owned())
-    })
-});
+/// What both controllers' image names end with: one pass over a file finds either.
+const CONTROLLER_IMAGE_END: &str = "-controller:";
+
+/// The searcher for [`CONTROLLER_IMAGE_END`], built once: every parsed file is searched for it.
+static CONTROLLER_IMAGE_ENDS: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new(CONTROLLER_IMAGE_END));
 
 /// `…/image-reflector-controller:v1.1.1` and `…/image-automation-controller:v1.1.1` where a
-/// controller may run that image (see [`runs_as_container_image`]).
+/// controller may run that image (see [`runs_as_container_image`]): the reflector's first, each
+/// in file order.
 fn controller_images(text: &str, yaml: Option<&YamlFile>) -> Vec<Found> {
     let mut found = Vec::new();
     let mut fields = None;
-    for &(controller, ref image) in CONTROLLER_IMAGES.iter() {
-        for at in image.find_iter(text.as_bytes()) {
-            let start = at + image.needle().len();
-            let tag: &str = text[start..]
-                .split(|c: char| !(c.is_ascii_alphanumeric() || ".-_".contains(c)))
-                .next()
-                .unwrap_or_default();
-            let Some(version) = parse_release(tag) else {
-                continue;
-            };
-            let fields = fields.get_or_insert_with(|| yaml.map(image_fields));
-            if !runs_as_container_image(text, at, fields.as_deref()) {
-                continue;
-            }
-            found.push((
+    for end in CONTROLLER_IMAGE_ENDS.find_iter(text.as_bytes()) {
+        let Some((controller, at)) = controller_image_at(text, end) else {
+            continue;
+        };
+        let start = end + CONTROLLER_IMAGE_END.len();
+        let tag: &str = text[start..]
+            .split(|c: char| !(c.is_ascii_alphanumeric() || ".-_".contains(c)))
+            .next()
+            .unwrap_or_default();
+        let Some(version) = parse_release(tag) else {
+            continue;
+        };
+        let fields = fields.get_or_insert_with(|| yaml.map(image_fields));
+        if !runs_as_container_image(text, at, fields.as_deref()) {
+            continue;
+        }
+        found.push((
+            controller,
+            (
                 Some(release_of_controller(controller, &version)),
                 PinSource::ControllerImage {
                     controller,
                     tag: tag.to_string(),
                 },
                 Span::new(start, start + tag.len()),
-            ));
-        }
+            ),
+        ));
     }
-    found
+    // Stable: each controller's images stay in file order.
+    found.sort_by_key(|&(controller, _)| controller);
+    found.into_iter().map(|(_, pin)| pin).collect()
+}
+
+/// The controller whose `/<controller>:` ends at `end` (where its [`CONTROLLER_IMAGE_END`]
+/// is), with where its `/` is.
+fn controller_image_at(text: &str, end: usize) -> Option<(Controller, usize)> {
+    let before = &text.as_bytes()[..end];
+    [Controller::Reflector, Controller::Automation]
+        .into_iter()
+        .find_map(|controller| {
+            let head = controller.name().strip_suffix("-controller")?;
+            let rest = before.strip_suffix(head.as_bytes())?;
+            rest.ends_with(b"/").then(|| (controller, rest.len() - 1))
+        })
 }
 
 /// Whether the controller image reference found at `at` can be the installed controller: the
@@ -207,16 +226,26 @@ fn parse_release(text: &str) -> Option<Version> {
     Some(Version::new(version.major, version.minor, version.patch))
 }
 
-/// Built once: every parsed file is searched for them.
+/// Built once: the files whose documents are of a kind that pins are searched for them.
 static YAML_PIN_KINDS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
     [FLUX_INSTANCE, INSTALL_ARTIFACT, "CustomResourceDefinition"].map(Finder::new)
 });
 
+/// The kinds of the documents that pin a version (see [`flux_instance`], [`install_artifact`],
+/// [`image_crd`]).
+const PINNING_KINDS: [&str; 3] = [FLUX_INSTANCE, "OCIRepository", "CustomResourceDefinition"];
+
 /// FluxInstances, OCIRepositories of the install manifests and image CRDs among the documents.
 fn yaml_pins(text: &str, yaml: &YamlFile) -> Vec<Found> {
-    if !YAML_PIN_KINDS
-        .iter()
-        .any(|kind| kind.find(text.as_bytes()).is_some())
+    // A document's `kind` is a few lookups; searching the whole text is a pass over it.
+    let may_pin = |&document: &NodeId| {
+        yaml.path_str(document, &["kind"])
+            .is_some_and(|kind| PINNING_KINDS.contains(&kind))
+    };
+    if !yaml.documents.iter().any(may_pin)
+        || !YAML_PIN_KINDS
+            .iter()
+            .any(|kind| kind.find(text.as_bytes()).is_some())
     {
         return Vec::new();
     }
