@@ -8,10 +8,12 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, MutexGuard, PoisonError};
 
-/// `items` mapped on up to `jobs` threads, in order.
+/// `items` mapped on up to `jobs` threads, in order. Every result is kept, so a free worker
+/// always takes the next item: waiting for the results before it, as
+/// [`for_each_in_order`]'s workers do, left a thread idle behind a long item.
 pub fn map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let mut results = Vec::with_capacity(items.len());
-    for_each_in_order(items, jobs, f, |_, result| results.push(result));
+    in_order(items, jobs, false, f, |_, result| results.push(result));
     results
 }
 
@@ -57,6 +59,18 @@ pub fn for_each_in_order<T: Sync, R: Send>(
     items: &[T],
     jobs: usize,
     f: impl Fn(&T) -> R + Sync,
+    consume: impl FnMut(usize, R),
+) {
+    in_order(items, jobs, true, f, consume);
+}
+
+/// `f` of each item on up to `jobs` worker threads, handed to `consume` in the items' order;
+/// `bounded`: a worker starts an item only when fewer than `jobs` results wait before it.
+fn in_order<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    bounded: bool,
+    f: impl Fn(&T) -> R + Sync,
     mut consume: impl FnMut(usize, R),
 ) {
     let workers = jobs.min(items.len());
@@ -80,7 +94,9 @@ pub fn for_each_in_order<T: Sync, R: Send>(
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(item) = items.get(index) else { break };
-                        consumed.wait_for(index.saturating_sub(workers));
+                        if bounded {
+                            consumed.wait_for(index.saturating_sub(workers));
+                        }
                         // The consumer only stops listening when it panicked itself.
                         if sender.send((index, f(item))).is_err() {
                             break;
@@ -201,6 +217,29 @@ mod tests {
         }
         assert!(map(&[] as &[u64], 4, slow_square).is_empty());
         assert!(map_slices(&[] as &[u64], 4, <[u64]>::len).is_empty());
+    }
+
+    #[test]
+    fn map_keeps_every_worker_busy_behind_a_long_item() {
+        // The first item finishes only once the other worker has mapped all the rest: a worker
+        // that waited for the first item's result before starting the third would never let it.
+        let items: Vec<usize> = (0..20).collect();
+        let done = Mutex::new(0);
+        let others_done = Condvar::new();
+        let mapped = map(&items, 2, |&n| {
+            let mut count = done.lock().unwrap();
+            if n == 0 {
+                let timeout = std::time::Duration::from_secs(10);
+                let (count, waited) = others_done
+                    .wait_timeout_while(count, timeout, |count| *count < items.len() - 1)
+                    .unwrap();
+                return !waited.timed_out() && *count == items.len() - 1;
+            }
+            *count += 1;
+            others_done.notify_all();
+            true
+        });
+        assert!(mapped[0], "the long item's worker was left alone with it");
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use crate::config::Config;
@@ -699,30 +698,20 @@ fn run_rules(cx: &Context) -> Vec<Finding> {
             others.push((position, rule, blocked.clone()));
         }
     }
-    // Each worker claims the next rule whenever it is free. (`parallel::map` starts an item
-    // only when fewer than `jobs` before it are unfinished, which bounds the renders' memory but
-    // here left a thread idle behind a long rule.)
-    let next = AtomicUsize::new(0);
-    let workers: Vec<usize> = (0..cx.workspace.jobs.max(1)).collect();
-    let claimed = crate::parallel::map(&workers, cx.workspace.jobs, |_| {
-        let mut done = Vec::new();
-        while let Some((position, rule, blocked)) = others.get(next.fetch_add(1, Ordering::Relaxed))
-        {
-            let mut own = Findings {
-                items: Vec::new(),
-                blocked_markers: blocked.clone(),
-            };
-            (rule.check)(cx, &mut own);
-            debug_assert_eq!(
-                &own.blocked_markers, blocked,
-                "{} blocks markers: list it in BLOCKING",
-                rule.id
-            );
-            done.push((*position, own.items));
-        }
-        done
+    let found = crate::parallel::map(&others, cx.workspace.jobs, |(_, rule, blocked)| {
+        let mut own = Findings {
+            items: Vec::new(),
+            blocked_markers: blocked.clone(),
+        };
+        (rule.check)(cx, &mut own);
+        debug_assert_eq!(
+            &own.blocked_markers, blocked,
+            "{} blocks markers: list it in BLOCKING",
+            rule.id
+        );
+        own.items
     });
-    for (position, items) in claimed.into_iter().flatten() {
+    for (&(position, _, _), items) in others.iter().zip(found) {
         by_rule[position] = items;
     }
     by_rule.into_iter().flatten().collect()
