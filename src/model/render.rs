@@ -442,32 +442,52 @@ impl Resource {
             .unwrap_or_default()
     }
 
-    fn group_version(&self) -> (&str, &str) {
-        let api_version = self.api_version();
-        api_version.rsplit_once('/').unwrap_or(("", api_version))
-    }
-
     fn is_cluster_scoped(&self) -> bool {
         is_cluster_scoped_kind(self.kind())
     }
 
-    /// Kustomize's effective namespace: `default` when unset, a marker for cluster-scoped kinds.
-    fn effective_namespace(&self) -> &str {
-        if self.is_cluster_scoped() {
-            CLUSTER_SCOPED
-        } else {
-            match self.namespace() {
-                "" => "default",
-                namespace => namespace,
-            }
+    /// What identities are made of, found in one pass over the object's keys and one over its
+    /// metadata's (the first of each key, as [`Node::get`] finds it): identities are read for
+    /// every resource at every level of a build and for every patch, and a lookup per field
+    /// searched the same keys again and again.
+    fn fields(&self) -> Fields<'_> {
+        let (mut api_version, mut kind, mut metadata) = (None, None, None);
+        for entry in self.node.entries() {
+            let slot = match entry.key.as_str() {
+                "apiVersion" => &mut api_version,
+                "kind" => &mut kind,
+                "metadata" => &mut metadata,
+                _ => continue,
+            };
+            slot.get_or_insert(&entry.value);
+        }
+        let (mut name, mut namespace) = (None, None);
+        for entry in metadata.map(Node::entries).unwrap_or_default() {
+            let slot = match entry.key.as_str() {
+                "name" => &mut name,
+                "namespace" => &mut namespace,
+                _ => continue,
+            };
+            slot.get_or_insert(&entry.value);
+        }
+        fn text(node: Option<&Node>) -> &str {
+            node.and_then(Node::str).unwrap_or_default()
+        }
+        Fields {
+            api_version: text(api_version),
+            kind: text(kind),
+            name: text(name),
+            namespace: text(namespace),
+            metadata,
         }
     }
 
     /// The current identity, read in place: group, version, kind, name, effective namespace.
     fn identity(&self) -> (&str, &str, &str, &str, &str) {
-        let (group, version) = self.group_version();
-        let namespace = self.effective_namespace();
-        (group, version, self.kind(), self.name(), namespace)
+        let fields = self.fields();
+        let (group, version) = fields.group_version();
+        let namespace = fields.effective_namespace();
+        (group, version, fields.kind, fields.name, namespace)
     }
 
     pub fn current_id(&self) -> ResId {
@@ -490,14 +510,15 @@ impl Resource {
     }
 
     fn any_id_is(&self, id: &ResId) -> bool {
-        let (group, version) = self.group_version();
         // Compared in place: this runs for every patch without a target and every resource.
-        self.previous.iter().any(|p| p == id)
-            || (id.group == group
+        self.previous.iter().any(|p| p == id) || {
+            let (group, version, kind, name, namespace) = self.identity();
+            id.group == group
                 && id.version == version
-                && id.kind == self.kind()
-                && id.name == self.name()
-                && id.namespace == self.effective_namespace())
+                && id.kind == kind
+                && id.name == name
+                && id.namespace == namespace
+        }
     }
 
     fn remember_id(&mut self) {
@@ -512,6 +533,36 @@ impl Resource {
             origin,
             Node::scalar(value.value.clone(), origin),
         );
+    }
+}
+
+/// The fields of a resource its identities and selectors read, as written.
+struct Fields<'r> {
+    api_version: &'r str,
+    kind: &'r str,
+    name: &'r str,
+    /// `metadata.namespace` as written (empty when unset).
+    namespace: &'r str,
+    metadata: Option<&'r Node>,
+}
+
+impl<'r> Fields<'r> {
+    fn group_version(&self) -> (&'r str, &'r str) {
+        self.api_version
+            .rsplit_once('/')
+            .unwrap_or(("", self.api_version))
+    }
+
+    /// Kustomize's effective namespace: `default` when unset, a marker for cluster-scoped kinds.
+    fn effective_namespace(&self) -> &'r str {
+        if is_cluster_scoped_kind(self.kind) {
+            CLUSTER_SCOPED
+        } else {
+            match self.namespace {
+                "" => "default",
+                namespace => namespace,
+            }
+        }
     }
 }
 
@@ -1136,19 +1187,20 @@ fn non_empty(documents: impl Iterator<Item = Node>) -> Vec<Node> {
 
 fn selected(target: &Target, resource: &Resource) -> bool {
     // Read in place: this runs for every patch and every resource of a build.
-    let (group, version) = resource.group_version();
-    let (name, namespace) = (resource.name(), resource.effective_namespace());
+    let fields = resource.fields();
+    let (group, version) = fields.group_version();
+    let (name, namespace) = (fields.name, fields.effective_namespace());
     let (original_name, original_namespace) =
         resource.previous.first().map_or((name, namespace), |id| {
             (id.name.as_str(), id.namespace.as_str())
         });
-    let metadata = resource.node.get("metadata");
+    let metadata = fields.metadata;
     let lookup =
         |map: &'static str| move |key: &str| metadata.and_then(|m| m.path_str(&[map, key]));
     target.matches(&Candidate {
         group,
         version,
-        kind: resource.kind(),
+        kind: fields.kind,
         names: [original_name, name],
         namespaces: [original_namespace, namespace],
         labels: &lookup("labels"),
