@@ -531,7 +531,7 @@ impl Resource {
         self.node_mut().map_mut("metadata", origin).set(
             key,
             origin,
-            Node::scalar(value.value.clone(), origin),
+            Node::scalar(value.value.as_str(), origin),
         );
     }
 }
@@ -631,8 +631,10 @@ fn may_rename(field: &str) -> bool {
     matches!(field, "transformers" | "replacements")
 }
 
-/// `dir/relative` normalised; `None` when it leaves the repository. Built in one string: it
-/// runs for every entry of every kustomization each build reads.
+/// `dir/relative` normalised; `None` when it leaves the repository. Built in one string, its
+/// parts found by a loop over the bytes (`split` and `rfind` looked for each `/` with `memchr`,
+/// set up anew for parts a few bytes long): it runs for every entry of every kustomization each
+/// build reads.
 pub fn join(dir: &str, relative: &str) -> Option<String> {
     let mut joined = String::with_capacity(dir.len() + relative.len() + 1);
     let push = |joined: &mut String, part: &str| {
@@ -649,7 +651,12 @@ pub fn join(dir: &str, relative: &str) -> Option<String> {
     } else {
         joined.push_str(dir);
     }
-    for part in relative.split('/') {
+    let bytes = relative.as_bytes();
+    let mut start = 0;
+    // `/` is ASCII: each part starts and ends on a character boundary.
+    for end in (0..=bytes.len()).filter(|&at| bytes.get(at).is_none_or(|&b| b == b'/')) {
+        let part = &relative[start..end];
+        start = end + 1;
         match part {
             "" | "." => {}
             ".." => {
@@ -657,7 +664,8 @@ pub fn join(dir: &str, relative: &str) -> Option<String> {
                     return None;
                 }
                 // Every part is non-empty: the last `/` ends the one before the last.
-                joined.truncate(joined.rfind('/').unwrap_or(0));
+                let last = joined.bytes().rposition(|b| b == b'/').unwrap_or(0);
+                joined.truncate(last);
             }
             other => push(&mut joined, other),
         }
@@ -1477,7 +1485,7 @@ fn add_to_metadata(
             .map_mut("metadata", origin)
             .map_mut(key, origin);
         for (name, value) in pairs {
-            map.set(name, origin, Node::scalar(value.clone(), origin));
+            map.set(name, origin, Node::scalar(value.as_str(), origin));
         }
     }
 }
