@@ -442,13 +442,13 @@ impl Model {
         empty_as_nothing: &EmptyAsNothing,
     ) -> (Model, Vec<FluxObject>) {
         let by_path = paths_of(files);
-        let sources = sources_of(tree, files, &by_path, &kustomizations, &referenced);
+        let sources = Sources::new(tree, files, &by_path, &kustomizations, &referenced);
         let listing_nothing = empty_as_nothing
             .anywhere()
             .then(|| EmptyAsNothing::listing_nothing(&kustomizations));
-        let sources_listing_nothing = listing_nothing
-            .as_ref()
-            .map(|listing_nothing| sources_of(tree, files, &by_path, listing_nothing, &referenced));
+        let sources_listing_nothing = listing_nothing.as_ref().map(|listing_nothing| {
+            Sources::new(tree, files, &by_path, listing_nothing, &referenced)
+        });
         let sources_of_cluster = |cluster: usize| match &sources_listing_nothing {
             Some(listing_nothing) if empty_as_nothing.clusters.contains_key(&cluster) => {
                 listing_nothing
@@ -703,7 +703,7 @@ impl Model {
         dir: &str,
     ) -> Result<render::Build, BuildError> {
         let by_path = paths_of(files);
-        let sources = sources_of(
+        let sources = Sources::new(
             tree,
             files,
             &by_path,
@@ -743,24 +743,6 @@ struct Inputs<'a> {
 }
 
 /// What builds read: the workspace's files and the kustomizations by folder.
-fn sources_of<'a>(
-    tree: &'a FileSet,
-    files: &'a [ScannedFile],
-    by_path: &'a HashMap<String, usize>,
-    kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
-    referenced: &'a Referenced,
-) -> Sources<'a> {
-    Sources {
-        root: &tree.root,
-        tree,
-        files,
-        by_path,
-        kustomizations,
-        referenced,
-        disk: Default::default(),
-        image_objects: Default::default(),
-    }
-}
 
 /// The builds that take a kustomization file holding nothing (comments only) as one that lists
 /// nothing, as kustomize-controller does before Flux 2.2 (see

@@ -37,13 +37,47 @@ pub struct Sources<'a> {
     pub files: &'a [ScannedFile],
     pub by_path: &'a HashMap<String, usize>,
     pub kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
+    /// `kustomizations` by hash, for the lookups every resource entry of every build makes: the
+    /// ordered map compared a dozen paths for each.
+    by_dir: HashMap<&'a str, &'a Result<Kustomization, BuildError>>,
     /// The files the kustomizations name.
     pub referenced: &'a super::Referenced,
     pub disk: Disk,
     pub image_objects: SharedTrees,
 }
 
-impl Sources<'_> {
+impl<'a> Sources<'a> {
+    pub fn new(
+        tree: &'a FileSet,
+        files: &'a [ScannedFile],
+        by_path: &'a HashMap<String, usize>,
+        kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
+        referenced: &'a super::Referenced,
+    ) -> Sources<'a> {
+        Sources {
+            root: &tree.root,
+            tree,
+            files,
+            by_path,
+            kustomizations,
+            by_dir: kustomizations
+                .iter()
+                .map(|(dir, k)| (dir.as_str(), k))
+                .collect(),
+            referenced,
+            disk: Disk::default(),
+            image_objects: SharedTrees::default(),
+        }
+    }
+
+    /// The kustomization of a folder (or why it cannot be read), with the folder as stored.
+    pub fn kustomization_of(
+        &self,
+        dir: &str,
+    ) -> Option<(&'a str, &'a Result<Kustomization, BuildError>)> {
+        self.by_dir.get_key_value(dir).map(|(&dir, &k)| (dir, k))
+    }
+
     /// What a repository path names, asked once per path (see [`Disk`]).
     pub fn kind_of(&self, path: &str) -> PathKind {
         // Most paths are files the walk read: known without the lock the builds share.
@@ -704,7 +738,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         dir: &str,
         named_at: Option<Origin>,
     ) -> Result<&'s Kustomization, BuildError> {
-        match self.sources.kustomizations.get(dir) {
+        match self.sources.kustomization_of(dir).map(|(_, k)| k) {
             Some(Ok(kustomization)) => Ok(kustomization),
             Some(Err(error)) => Err(error.clone()),
             None => Err(Self::error(
@@ -922,7 +956,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         }
         // A folder a kustomization was read from (most resources of a large repository) is
         // known without asking the disk.
-        let kind = if self.sources.kustomizations.contains_key(&path) {
+        let kind = if self.sources.kustomization_of(&path).is_some() {
             PathKind::Dir
         } else {
             self.sources.kind_of(&path)
