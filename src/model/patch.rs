@@ -427,9 +427,13 @@ fn pointer(path: &str) -> Result<Vec<String>, String> {
     let rest = path
         .strip_prefix('/')
         .ok_or_else(|| format!("JSON pointer must be empty or start with a \"/\": {path}"))?;
+    // Most tokens hold no escape: copied once, not through two replacements.
     Ok(rest
         .split('/')
-        .map(|token| token.replace("~1", "/").replace("~0", "~"))
+        .map(|token| match token.contains('~') {
+            true => token.replace("~1", "/").replace("~0", "~"),
+            false => token.to_string(),
+        })
         .collect())
 }
 
