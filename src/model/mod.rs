@@ -15,7 +15,7 @@ pub mod selector;
 pub mod substitute;
 pub mod tree;
 
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -257,8 +257,10 @@ fn referenced_files(
         .values()
         .filter_map(|k| k.as_ref().ok())
         .collect();
+    // Looked up for every entry: by hash, where the ordered map compared a dozen paths.
+    let folders: HashSet<&str> = kustomizations.keys().map(String::as_str).collect();
     let path_of = |k: &Kustomization, entry: &kustomization::Text| {
-        join(&k.dir, &entry.value).filter(|path| !kustomizations.contains_key(path))
+        join(&k.dir, &entry.value).filter(|path| !folders.contains(path.as_str()))
     };
     // Joined on the threads; the sets are built from whole lists at the end, which costs a
     // fraction of inserting each path (thousands of kustomizations name the same files).
