@@ -744,8 +744,6 @@ struct Inputs<'a> {
     jobs: usize,
 }
 
-/// What builds read: the workspace's files and the kustomizations by folder.
-
 /// The builds that take a kustomization file holding nothing (comments only) as one that lists
 /// nothing, as kustomize-controller does before Flux 2.2 (see
 /// [`ClusterFlux::builds_empty_kustomizations`]; from 2.2 its build fails): the clusters whose
