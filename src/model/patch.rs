@@ -224,10 +224,13 @@ impl Merger<'_> {
                 dest.remove(&entry.key);
                 continue;
             }
-            if let Some(existing) = dest.get_mut(&entry.key) {
-                existing.read(self.files);
-            }
-            let existing = dest.get_mut(&entry.key).filter(|node| !node.is_null());
+            let existing = dest
+                .get_mut(&entry.key)
+                .map(|existing| {
+                    existing.read(self.files);
+                    existing
+                })
+                .filter(|node| !node.is_null());
             match existing {
                 None => {
                     if directive(value) != Some("delete") {
