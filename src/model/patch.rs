@@ -224,13 +224,11 @@ impl Merger<'_> {
                 dest.remove(&entry.key);
                 continue;
             }
-            let existing = dest
-                .get_mut(&entry.key)
-                .map(|existing| {
-                    existing.read(self.files);
-                    existing
-                })
-                .filter(|node| !node.is_null());
+            let mut existing = dest.get_mut(&entry.key);
+            if let Some(existing) = existing.as_deref_mut() {
+                existing.read(self.files);
+            }
+            let existing = existing.filter(|node| !node.is_null());
             match existing {
                 None => {
                     if directive(value) != Some("delete") {
