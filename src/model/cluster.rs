@@ -1552,8 +1552,8 @@ impl<'s> Leads<'s> {
             };
             if let Some(&file) = sources.by_path.get(&path) {
                 files.push(file);
-            } else if let Some((folder, Ok(_))) = sources.kustomizations.get_key_value(&path) {
-                folders.push(folder.as_str());
+            } else if let Some((folder, Ok(_))) = sources.kustomization_of(&path) {
+                folders.push(folder);
             }
         }
         Leads { files, folders }
@@ -2418,18 +2418,15 @@ mod tests {
             ("via-patch/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - path: ../fk.yaml\n"),
             ("inline/kustomization.yaml", "resources:\n  - ../apps\npatches:\n  - patch: |-\n      - op: add\n        path: /metadata/labels\n        value: {}\n    target:\n      kind: Deployment\n"),
         ];
-        let (dir, workspace) = workspace_of(&files);
+        let (_dir, workspace) = workspace_of(&files);
         let by_path = super::super::paths_of(&workspace.files);
-        let sources = Sources {
-            root: dir.path(),
-            tree: &workspace.file_set,
-            files: &workspace.files,
-            by_path: &by_path,
-            kustomizations: &workspace.model.kustomizations,
-            referenced: &workspace.model.referenced,
-            disk: Default::default(),
-            image_objects: Default::default(),
-        };
+        let sources = Sources::new(
+            &workspace.file_set,
+            &workspace.files,
+            &by_path,
+            &workspace.model.kustomizations,
+            &workspace.model.referenced,
+        );
         let file = |path: &str| by_path[path];
         let may_yield = |dir: &str, from: &str| {
             let Some(Ok(k)) = sources.kustomizations.get(dir) else {

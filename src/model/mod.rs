@@ -15,7 +15,7 @@ pub mod selector;
 pub mod substitute;
 pub mod tree;
 
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -257,8 +257,10 @@ fn referenced_files(
         .values()
         .filter_map(|k| k.as_ref().ok())
         .collect();
+    // Looked up for every entry: by hash, where the ordered map compared a dozen paths.
+    let folders: HashSet<&str> = kustomizations.keys().map(String::as_str).collect();
     let path_of = |k: &Kustomization, entry: &kustomization::Text| {
-        join(&k.dir, &entry.value).filter(|path| !kustomizations.contains_key(path))
+        join(&k.dir, &entry.value).filter(|path| !folders.contains(path.as_str()))
     };
     // Joined on the threads; the sets are built from whole lists at the end, which costs a
     // fraction of inserting each path (thousands of kustomizations name the same files).
@@ -442,13 +444,13 @@ impl Model {
         empty_as_nothing: &EmptyAsNothing,
     ) -> (Model, Vec<FluxObject>) {
         let by_path = paths_of(files);
-        let sources = sources_of(tree, files, &by_path, &kustomizations, &referenced);
+        let sources = Sources::new(tree, files, &by_path, &kustomizations, &referenced);
         let listing_nothing = empty_as_nothing
             .anywhere()
             .then(|| EmptyAsNothing::listing_nothing(&kustomizations));
-        let sources_listing_nothing = listing_nothing
-            .as_ref()
-            .map(|listing_nothing| sources_of(tree, files, &by_path, listing_nothing, &referenced));
+        let sources_listing_nothing = listing_nothing.as_ref().map(|listing_nothing| {
+            Sources::new(tree, files, &by_path, listing_nothing, &referenced)
+        });
         let sources_of_cluster = |cluster: usize| match &sources_listing_nothing {
             Some(listing_nothing) if empty_as_nothing.clusters.contains_key(&cluster) => {
                 listing_nothing
@@ -703,7 +705,7 @@ impl Model {
         dir: &str,
     ) -> Result<render::Build, BuildError> {
         let by_path = paths_of(files);
-        let sources = sources_of(
+        let sources = Sources::new(
             tree,
             files,
             &by_path,
@@ -740,26 +742,6 @@ struct Inputs<'a> {
     default_namespace: &'a str,
     builder: Builder,
     jobs: usize,
-}
-
-/// What builds read: the workspace's files and the kustomizations by folder.
-fn sources_of<'a>(
-    tree: &'a FileSet,
-    files: &'a [ScannedFile],
-    by_path: &'a HashMap<String, usize>,
-    kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
-    referenced: &'a Referenced,
-) -> Sources<'a> {
-    Sources {
-        root: &tree.root,
-        tree,
-        files,
-        by_path,
-        kustomizations,
-        referenced,
-        disk: Default::default(),
-        image_objects: Default::default(),
-    }
 }
 
 /// The builds that take a kustomization file holding nothing (comments only) as one that lists

@@ -224,10 +224,11 @@ impl Merger<'_> {
                 dest.remove(&entry.key);
                 continue;
             }
-            if let Some(existing) = dest.get_mut(&entry.key) {
+            let mut existing = dest.get_mut(&entry.key);
+            if let Some(existing) = existing.as_deref_mut() {
                 existing.read(self.files);
             }
-            let existing = dest.get_mut(&entry.key).filter(|node| !node.is_null());
+            let existing = existing.filter(|node| !node.is_null());
             match existing {
                 None => {
                     if directive(value) != Some("delete") {
@@ -427,9 +428,13 @@ fn pointer(path: &str) -> Result<Vec<String>, String> {
     let rest = path
         .strip_prefix('/')
         .ok_or_else(|| format!("JSON pointer must be empty or start with a \"/\": {path}"))?;
+    // Most tokens hold no escape: copied once, not through two replacements.
     Ok(rest
         .split('/')
-        .map(|token| token.replace("~1", "/").replace("~0", "~"))
+        .map(|token| match token.contains('~') {
+            true => token.replace("~1", "/").replace("~0", "~"),
+            false => token.to_string(),
+        })
         .collect())
 }
 

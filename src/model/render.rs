@@ -12,6 +12,7 @@
 //! the content or the names such a field may have changed.
 
 use foldhash::HashMap;
+use smol_str::SmolStr;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
@@ -36,13 +37,47 @@ pub struct Sources<'a> {
     pub files: &'a [ScannedFile],
     pub by_path: &'a HashMap<String, usize>,
     pub kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
+    /// `kustomizations` by hash, for the lookups every resource entry of every build makes: the
+    /// ordered map compared a dozen paths for each.
+    by_dir: HashMap<&'a str, &'a Result<Kustomization, BuildError>>,
     /// The files the kustomizations name.
     pub referenced: &'a super::Referenced,
     pub disk: Disk,
     pub image_objects: SharedTrees,
 }
 
-impl Sources<'_> {
+impl<'a> Sources<'a> {
+    pub fn new(
+        tree: &'a FileSet,
+        files: &'a [ScannedFile],
+        by_path: &'a HashMap<String, usize>,
+        kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
+        referenced: &'a super::Referenced,
+    ) -> Sources<'a> {
+        Sources {
+            root: &tree.root,
+            tree,
+            files,
+            by_path,
+            kustomizations,
+            by_dir: kustomizations
+                .iter()
+                .map(|(dir, k)| (dir.as_str(), k))
+                .collect(),
+            referenced,
+            disk: Disk::default(),
+            image_objects: SharedTrees::default(),
+        }
+    }
+
+    /// The kustomization of a folder (or why it cannot be read), with the folder as stored.
+    pub fn kustomization_of(
+        &self,
+        dir: &str,
+    ) -> Option<(&'a str, &'a Result<Kustomization, BuildError>)> {
+        self.by_dir.get_key_value(dir).map(|(&dir, &k)| (dir, k))
+    }
+
     /// What a repository path names, asked once per path (see [`Disk`]).
     pub fn kind_of(&self, path: &str) -> PathKind {
         // Most paths are files the walk read: known without the lock the builds share.
@@ -198,14 +233,16 @@ pub struct Note {
     pub origin: Origin,
 }
 
+/// Held in `SmolStr`s: each namespace, prefix or suffix a build sets remembers every resource's
+/// identity, and five `String`s allocated for each were a tenth of a large build.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ResId {
-    pub group: String,
-    pub version: String,
-    pub kind: String,
-    pub name: String,
+    pub group: SmolStr,
+    pub version: SmolStr,
+    pub kind: SmolStr,
+    pub name: SmolStr,
     /// Kustomize's effective namespace: `default` when unset, a marker for cluster-scoped kinds.
-    pub namespace: String,
+    pub namespace: SmolStr,
 }
 
 const CLUSTER_SCOPED: &str = "_non_namespaceable_";
@@ -222,7 +259,7 @@ impl fmt::Display for ResId {
         let namespace = if self.namespace == CLUSTER_SCOPED {
             "[noNs]".to_string()
         } else {
-            self.namespace.clone()
+            self.namespace.to_string()
         };
         write!(
             f,
@@ -289,38 +326,50 @@ impl Build {
 }
 
 /// Kinds Kubernetes serves cluster-wide: kustomize neither namespaces nor (for the first three
-/// of its skip list) prefixes them.
-const CLUSTER_SCOPED_KINDS: &[&str] = &[
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "CustomResourceDefinition",
-    "StorageClass",
-    "PriorityClass",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "CSIDriver",
-    "CSINode",
-    "VolumeAttachment",
-    "RuntimeClass",
-    "IngressClass",
-    "CertificateSigningRequest",
-    "PodSecurityPolicy",
-    "ComponentStatus",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
-    "StorageVersion",
-    "SelfSubjectReview",
-    "TokenReview",
-    "SubjectAccessReview",
-    "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview",
-];
+/// of its skip list) prefixes them. A `match`: every identity a build compares or hashes asks.
+fn is_cluster_scoped_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Namespace"
+            | "Node"
+            | "PersistentVolume"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
+            | "CustomResourceDefinition"
+            | "StorageClass"
+            | "PriorityClass"
+            | "APIService"
+            | "MutatingWebhookConfiguration"
+            | "ValidatingWebhookConfiguration"
+            | "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+            | "CSIDriver"
+            | "CSINode"
+            | "VolumeAttachment"
+            | "RuntimeClass"
+            | "IngressClass"
+            | "CertificateSigningRequest"
+            | "PodSecurityPolicy"
+            | "ComponentStatus"
+            | "FlowSchema"
+            | "PriorityLevelConfiguration"
+            | "StorageVersion"
+            | "SelfSubjectReview"
+            | "TokenReview"
+            | "SubjectAccessReview"
+            | "SelfSubjectAccessReview"
+            | "SelfSubjectRulesReview"
+    )
+}
+
+/// An `apiVersion`'s group (empty for the core group) and version. The `/` is found by a loop
+/// over the bytes: `rsplit_once` set up a reverse `memchr` for every identity read.
+fn group_version(api_version: &str) -> (&str, &str) {
+    match api_version.bytes().rposition(|b| b == b'/') {
+        Some(slash) => (&api_version[..slash], &api_version[slash + 1..]),
+        None => ("", api_version),
+    }
+}
 
 /// What selectors and identity checks read of a resource.
 const IDENTITY_KEYS: &[&str] = &["apiVersion", "kind", "metadata"];
@@ -328,7 +377,7 @@ const IDENTITY_KEYS: &[&str] = &["apiVersion", "kind", "metadata"];
 /// Kinds kept through the build, not set aside at its end: the image objects (read whole when
 /// the model takes them in) and what the cluster model reads (kept whole).
 pub fn is_tracked(api_version: &str, kind: &str) -> bool {
-    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    let (group, _) = group_version(api_version);
     match group {
         "image.toolkit.fluxcd.io" | "source.toolkit.fluxcd.io" | "fluxcd.controlplane.io" => true,
         "kustomize.toolkit.fluxcd.io" => kind == "Kustomization",
@@ -436,42 +485,62 @@ impl Resource {
             .unwrap_or_default()
     }
 
-    fn group_version(&self) -> (&str, &str) {
-        let api_version = self.api_version();
-        api_version.rsplit_once('/').unwrap_or(("", api_version))
-    }
-
     fn is_cluster_scoped(&self) -> bool {
-        CLUSTER_SCOPED_KINDS.contains(&self.kind())
+        is_cluster_scoped_kind(self.kind())
     }
 
-    /// Kustomize's effective namespace: `default` when unset, a marker for cluster-scoped kinds.
-    fn effective_namespace(&self) -> &str {
-        if self.is_cluster_scoped() {
-            CLUSTER_SCOPED
-        } else {
-            match self.namespace() {
-                "" => "default",
-                namespace => namespace,
-            }
+    /// What identities are made of, found in one pass over the object's keys and one over its
+    /// metadata's (the first of each key, as [`Node::get`] finds it): identities are read for
+    /// every resource at every level of a build and for every patch, and a lookup per field
+    /// searched the same keys again and again.
+    fn fields(&self) -> Fields<'_> {
+        let (mut api_version, mut kind, mut metadata) = (None, None, None);
+        for entry in self.node.entries() {
+            let slot = match entry.key.as_str() {
+                "apiVersion" => &mut api_version,
+                "kind" => &mut kind,
+                "metadata" => &mut metadata,
+                _ => continue,
+            };
+            slot.get_or_insert(&entry.value);
+        }
+        let (mut name, mut namespace) = (None, None);
+        for entry in metadata.map(Node::entries).unwrap_or_default() {
+            let slot = match entry.key.as_str() {
+                "name" => &mut name,
+                "namespace" => &mut namespace,
+                _ => continue,
+            };
+            slot.get_or_insert(&entry.value);
+        }
+        fn text(node: Option<&Node>) -> &str {
+            node.and_then(Node::str).unwrap_or_default()
+        }
+        Fields {
+            api_version: text(api_version),
+            kind: text(kind),
+            name: text(name),
+            namespace: text(namespace),
+            metadata,
         }
     }
 
     /// The current identity, read in place: group, version, kind, name, effective namespace.
     fn identity(&self) -> (&str, &str, &str, &str, &str) {
-        let (group, version) = self.group_version();
-        let namespace = self.effective_namespace();
-        (group, version, self.kind(), self.name(), namespace)
+        let fields = self.fields();
+        let (group, version) = fields.group_version();
+        let namespace = fields.effective_namespace();
+        (group, version, fields.kind, fields.name, namespace)
     }
 
     pub fn current_id(&self) -> ResId {
         let (group, version, kind, name, namespace) = self.identity();
         ResId {
-            group: group.to_string(),
-            version: version.to_string(),
-            kind: kind.to_string(),
-            name: name.to_string(),
-            namespace: namespace.to_string(),
+            group: SmolStr::new(group),
+            version: SmolStr::new(version),
+            kind: SmolStr::new(kind),
+            name: SmolStr::new(name),
+            namespace: SmolStr::new(namespace),
         }
     }
 
@@ -484,14 +553,15 @@ impl Resource {
     }
 
     fn any_id_is(&self, id: &ResId) -> bool {
-        let (group, version) = self.group_version();
         // Compared in place: this runs for every patch without a target and every resource.
-        self.previous.iter().any(|p| p == id)
-            || (id.group == group
+        self.previous.iter().any(|p| p == id) || {
+            let (group, version, kind, name, namespace) = self.identity();
+            id.group == group
                 && id.version == version
-                && id.kind == self.kind()
-                && id.name == self.name()
-                && id.namespace == self.effective_namespace())
+                && id.kind == kind
+                && id.name == name
+                && id.namespace == namespace
+        }
     }
 
     fn remember_id(&mut self) {
@@ -504,8 +574,36 @@ impl Resource {
         self.node_mut().map_mut("metadata", origin).set(
             key,
             origin,
-            Node::scalar(value.value.clone(), origin),
+            Node::scalar(value.value.as_str(), origin),
         );
+    }
+}
+
+/// The fields of a resource its identities and selectors read, as written.
+struct Fields<'r> {
+    api_version: &'r str,
+    kind: &'r str,
+    name: &'r str,
+    /// `metadata.namespace` as written (empty when unset).
+    namespace: &'r str,
+    metadata: Option<&'r Node>,
+}
+
+impl<'r> Fields<'r> {
+    fn group_version(&self) -> (&'r str, &'r str) {
+        group_version(self.api_version)
+    }
+
+    /// Kustomize's effective namespace: `default` when unset, a marker for cluster-scoped kinds.
+    fn effective_namespace(&self) -> &'r str {
+        if is_cluster_scoped_kind(self.kind) {
+            CLUSTER_SCOPED
+        } else {
+            match self.namespace {
+                "" => "default",
+                namespace => namespace,
+            }
+        }
     }
 }
 
@@ -574,8 +672,10 @@ fn may_rename(field: &str) -> bool {
     matches!(field, "transformers" | "replacements")
 }
 
-/// `dir/relative` normalised; `None` when it leaves the repository. Built in one string: it
-/// runs for every entry of every kustomization each build reads.
+/// `dir/relative` normalised; `None` when it leaves the repository. Built in one string, its
+/// parts found by a loop over the bytes (`split` and `rfind` looked for each `/` with `memchr`,
+/// set up anew for parts a few bytes long): it runs for every entry of every kustomization each
+/// build reads.
 pub fn join(dir: &str, relative: &str) -> Option<String> {
     let mut joined = String::with_capacity(dir.len() + relative.len() + 1);
     let push = |joined: &mut String, part: &str| {
@@ -592,7 +692,12 @@ pub fn join(dir: &str, relative: &str) -> Option<String> {
     } else {
         joined.push_str(dir);
     }
-    for part in relative.split('/') {
+    let bytes = relative.as_bytes();
+    let mut start = 0;
+    // `/` is ASCII: each part starts and ends on a character boundary.
+    for end in (0..=bytes.len()).filter(|&at| bytes.get(at).is_none_or(|&b| b == b'/')) {
+        let part = &relative[start..end];
+        start = end + 1;
         match part {
             "" | "." => {}
             ".." => {
@@ -600,7 +705,8 @@ pub fn join(dir: &str, relative: &str) -> Option<String> {
                     return None;
                 }
                 // Every part is non-empty: the last `/` ends the one before the last.
-                joined.truncate(joined.rfind('/').unwrap_or(0));
+                let last = joined.bytes().rposition(|b| b == b'/').unwrap_or(0);
+                joined.truncate(last);
             }
             other => push(&mut joined, other),
         }
@@ -610,7 +716,8 @@ pub fn join(dir: &str, relative: &str) -> Option<String> {
 
 /// A resource entry that names a remote base (a URL, `github.com/...`, `git@...`).
 fn is_remote(entry: &str) -> bool {
-    entry.contains("://")
+    // Not `contains("://")`: a substring search set up for every entry of every build.
+    entry.as_bytes().windows(3).any(|three| three == b"://")
         || entry.starts_with("git@")
         || ["github.com/", "gitlab.com/", "bitbucket.org/"]
             .iter()
@@ -631,7 +738,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         dir: &str,
         named_at: Option<Origin>,
     ) -> Result<&'s Kustomization, BuildError> {
-        match self.sources.kustomizations.get(dir) {
+        match self.sources.kustomization_of(dir).map(|(_, k)| k) {
             Some(Ok(kustomization)) => Ok(kustomization),
             Some(Err(error)) => Err(error.clone()),
             None => Err(Self::error(
@@ -849,7 +956,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         }
         // A folder a kustomization was read from (most resources of a large repository) is
         // known without asking the disk.
-        let kind = if self.sources.kustomizations.contains_key(&path) {
+        let kind = if self.sources.kustomization_of(&path).is_some() {
             PathKind::Dir
         } else {
             self.sources.kind_of(&path)
@@ -1130,19 +1237,20 @@ fn non_empty(documents: impl Iterator<Item = Node>) -> Vec<Node> {
 
 fn selected(target: &Target, resource: &Resource) -> bool {
     // Read in place: this runs for every patch and every resource of a build.
-    let (group, version) = resource.group_version();
-    let (name, namespace) = (resource.name(), resource.effective_namespace());
+    let fields = resource.fields();
+    let (group, version) = fields.group_version();
+    let (name, namespace) = (fields.name, fields.effective_namespace());
     let (original_name, original_namespace) =
         resource.previous.first().map_or((name, namespace), |id| {
             (id.name.as_str(), id.namespace.as_str())
         });
-    let metadata = resource.node.get("metadata");
+    let metadata = fields.metadata;
     let lookup =
         |map: &'static str| move |key: &str| metadata.and_then(|m| m.path_str(&[map, key]));
     target.matches(&Candidate {
         group,
         version,
-        kind: resource.kind(),
+        kind: fields.kind,
         names: [original_name, name],
         namespaces: [original_namespace, namespace],
         labels: &lookup("labels"),
@@ -1419,7 +1527,7 @@ fn add_to_metadata(
             .map_mut("metadata", origin)
             .map_mut(key, origin);
         for (name, value) in pairs {
-            map.set(name, origin, Node::scalar(value.clone(), origin));
+            map.set(name, origin, Node::scalar(value.as_str(), origin));
         }
     }
 }

@@ -7,11 +7,11 @@ use crate::policy::goregex::GoRegex;
 
 #[derive(Debug)]
 pub struct Target {
-    group: Option<GoRegex>,
-    version: Option<GoRegex>,
-    kind: Option<GoRegex>,
-    name: Option<GoRegex>,
-    namespace: Option<GoRegex>,
+    group: Option<Pattern>,
+    version: Option<Pattern>,
+    kind: Option<Pattern>,
+    name: Option<Pattern>,
+    namespace: Option<Pattern>,
     labels: Option<LabelSelector>,
     annotations: Option<LabelSelector>,
 }
@@ -29,18 +29,46 @@ pub struct Candidate<'a> {
     pub annotations: &'a dyn Fn(&str) -> Option<&'a str>,
 }
 
+/// A field of a target: an anchored Go regular expression, or the one value it spells when it
+/// holds no character a regular expression gives a meaning to (`Deployment`, `app-1`): every
+/// build compiles its targets, and compiling cost more than all the comparisons they answered.
+#[derive(Debug)]
+enum Pattern {
+    Exactly(String),
+    Regex(GoRegex),
+}
+
+impl Pattern {
+    fn parse(pattern: &str) -> Result<Pattern, String> {
+        let literal = pattern
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+        if literal {
+            return Ok(Pattern::Exactly(pattern.to_string()));
+        }
+        GoRegex::new(&format!("^(?:{pattern})$"))
+            .map(Pattern::Regex)
+            .map_err(|e| format!("error parsing regexp: {e}: `{pattern}`"))
+    }
+
+    fn is_match(&self, value: &str) -> bool {
+        match self {
+            Pattern::Exactly(literal) => literal == value,
+            Pattern::Regex(regex) => regex.is_match(value),
+        }
+    }
+}
+
 impl Target {
     /// Reads a `target:` map; the error is kustomize's (a bad regex or selector).
     pub fn parse(node: &Node) -> Result<Target, String> {
-        let regex = |field: &str| -> Result<Option<GoRegex>, String> {
+        let regex = |field: &str| -> Result<Option<Pattern>, String> {
             match node
                 .get(field)
                 .and_then(Node::str)
                 .filter(|v| !v.is_empty())
             {
-                Some(pattern) => GoRegex::new(&format!("^(?:{pattern})$"))
-                    .map(Some)
-                    .map_err(|e| format!("error parsing regexp: {e}: `{pattern}`")),
+                Some(pattern) => Pattern::parse(pattern).map(Some),
                 None => Ok(None),
             }
         };
@@ -67,8 +95,8 @@ impl Target {
 
     pub fn matches(&self, candidate: &Candidate) -> bool {
         let is =
-            |regex: &Option<GoRegex>, value: &str| regex.as_ref().is_none_or(|r| r.is_match(value));
-        let any = |regex: &Option<GoRegex>, values: &[&str; 2]| {
+            |regex: &Option<Pattern>, value: &str| regex.as_ref().is_none_or(|r| r.is_match(value));
+        let any = |regex: &Option<Pattern>, values: &[&str; 2]| {
             regex
                 .as_ref()
                 .is_none_or(|r| values.iter().any(|v| r.is_match(v)))
@@ -237,6 +265,26 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_pattern_without_regex_syntax_matches_only_itself() {
+        for (pattern, value, expected) in [
+            ("Deployment", "Deployment", true),
+            ("Deployment", "deployment", false),
+            ("Deployment", "MyDeployment", false),
+            ("app-1_x", "app-1_x", true),
+            ("app-1", "app-10", false),
+            ("a.b", "axb", true),
+            ("web|api", "api", true),
+            ("web.*", "webapp", true),
+        ] {
+            let parsed = Pattern::parse(pattern).unwrap();
+            assert_eq!(parsed.is_match(value), expected, "{pattern} {value}");
+            let regex = GoRegex::new(&format!("^(?:{pattern})$")).unwrap();
+            assert_eq!(regex.is_match(value), expected, "{pattern} {value}");
+        }
+        assert!(Pattern::parse("a(").is_err());
     }
 
     #[test]
