@@ -431,9 +431,12 @@ fn pointer(path: &str) -> Result<Vec<String>, String> {
     // Most tokens hold no escape: copied once, not through two replacements.
     Ok(rest
         .split('/')
-        .map(|token| match token.contains('~') {
-            true => token.replace("~1", "/").replace("~0", "~"),
-            false => token.to_string(),
+        .map(|token| {
+            if token.contains('~') {
+                token.replace("~1", "/").replace("~0", "~")
+            } else {
+                token.to_string()
+            }
         })
         .collect())
 }
