@@ -101,6 +101,22 @@ enum Walked {
     PassedOver { path: String, applied: bool },
 }
 
+/// The paths of `named` that `sorted` (in the same order) does not hold, found in one walk
+/// through both: a binary search for each of the thousands of paths the kustomizations name was
+/// 5 ms of serial time at 20,000 files.
+fn absent_from<'a>(
+    named: &'a BTreeSet<String>,
+    sorted: &'a [String],
+) -> impl Iterator<Item = &'a String> {
+    let mut rest = sorted;
+    named.iter().filter(move |&path| {
+        while rest.first().is_some_and(|first| first < path) {
+            rest = &rest[1..];
+        }
+        rest.first() != Some(path)
+    })
+}
+
 /// Byte patterns that make a file worth parsing.
 fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
     may_hold_marker(bytes)
@@ -196,12 +212,7 @@ impl Workspace {
             referenced
                 .patches
                 .iter()
-                .chain(
-                    referenced
-                        .resources
-                        .iter()
-                        .filter(|path| walked.binary_search(*path).is_err()),
-                )
+                .chain(absent_from(&referenced.resources, &walked))
                 // Flux has only the files the repository holds (git tracks, for one).
                 .filter(|path| !loaded.contains(path.as_str()) && file_set.contains(path))
                 .cloned()
@@ -678,5 +689,20 @@ mod tests {
         let plain = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: flux-like\n";
         assert!(!worth_parsing("a.yaml", plain.as_bytes(), None));
         assert!(worth_parsing("kustomization.yaml", plain.as_bytes(), None));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn absent_paths_are_those_a_search_does_not_find(
+            named in proptest::collection::btree_set("[ab/]{0,4}", 0..20),
+            walked in proptest::collection::btree_set("[ab/]{0,4}", 0..20),
+        ) {
+            let walked: Vec<String> = walked.into_iter().collect();
+            let searched: Vec<&String> = named
+                .iter()
+                .filter(|path| walked.binary_search(path).is_err())
+                .collect();
+            proptest::prop_assert_eq!(absent_from(&named, &walked).collect::<Vec<_>>(), searched);
+        }
     }
 }
