@@ -78,6 +78,26 @@ impl<'a> Sources<'a> {
         self.by_dir.get_key_value(dir).map(|(&dir, &k)| (dir, k))
     }
 
+    /// The kustomization of a folder; kustomize's error when it has none or it cannot be read
+    /// (at `named_at`, the entry that names the folder, when there is one).
+    pub fn kustomization(
+        &self,
+        dir: &str,
+        named_at: Option<Origin>,
+    ) -> Result<&'a Kustomization, BuildError> {
+        match self.kustomization_of(dir).map(|(_, k)| k) {
+            Some(Ok(kustomization)) => Ok(kustomization),
+            Some(Err(error)) => Err(error.clone()),
+            None => Err(BuildError {
+                cause: Cause::NotAKustomization,
+                message: format!(
+                    "`{dir}` has no kustomization.yaml, kustomization.yml or Kustomization"
+                ),
+                origin: named_at.unwrap_or_default(),
+            }),
+        }
+    }
+
     /// What a repository path names, asked once per path (see [`Disk`]).
     pub fn kind_of(&self, path: &str) -> PathKind {
         // Most paths are files the walk read: known without the lock the builds share.
@@ -625,17 +645,7 @@ struct Renderer<'s, 'a> {
 
 /// Builds the kustomization in `dir` (repository-relative) as `kustomize build` would.
 pub fn build(sources: &Sources, dir: &str) -> Result<Build, BuildError> {
-    match sources.kustomizations.get(dir) {
-        Some(Ok(kustomization)) => build_with(sources, kustomization),
-        Some(Err(error)) => Err(error.clone()),
-        None => Err(BuildError {
-            cause: Cause::NotAKustomization,
-            message: format!(
-                "`{dir}` has no kustomization.yaml, kustomization.yml or Kustomization"
-            ),
-            origin: Origin::default(),
-        }),
-    }
+    build_with(sources, sources.kustomization(dir, None)?)
 }
 
 /// Builds a kustomization that is not a file of the repository: one kustomize-controller made
@@ -733,22 +743,6 @@ impl<'s, 'a> Renderer<'s, 'a> {
         }
     }
 
-    fn kustomization(
-        &self,
-        dir: &str,
-        named_at: Option<Origin>,
-    ) -> Result<&'s Kustomization, BuildError> {
-        match self.sources.kustomization_of(dir).map(|(_, k)| k) {
-            Some(Ok(kustomization)) => Ok(kustomization),
-            Some(Err(error)) => Err(error.clone()),
-            None => Err(Self::error(
-                Cause::NotAKustomization,
-                format!("`{dir}` has no kustomization.yaml, kustomization.yml or Kustomization"),
-                named_at.unwrap_or_default(),
-            )),
-        }
-    }
-
     fn build_kustomization(
         &mut self,
         kustomization: &Kustomization,
@@ -797,7 +791,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 );
                 continue;
             };
-            let component = self.kustomization(&dir, Some(entry.origin))?;
+            let component = self.sources.kustomization(&dir, Some(entry.origin))?;
             if !component.is_component {
                 return Err(Self::error(
                     Cause::ComponentKind,
@@ -967,7 +961,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
             self.opaque = true;
             Ok(Vec::new())
         } else if kind == PathKind::Dir {
-            let child = self.kustomization(&path, Some(entry.origin))?;
+            let child = self.sources.kustomization(&path, Some(entry.origin))?;
             if child.is_component {
                 return Err(Self::error(
                     Cause::ComponentKind,
