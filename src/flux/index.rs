@@ -8,64 +8,76 @@ use foldhash::{HashMap, HashMapExt};
 #[derive(Debug, Default)]
 pub struct FluxIndex {
     pub objects: Vec<FluxObject>,
-    /// Object ids by name, then namespace, in file order: looked up with borrowed strings
-    /// (rules ask several times per marker), and few objects share a name.
-    by_name: HashMap<String, HashMap<String, Vec<usize>>>,
-    /// Ids of the objects whose namespace nothing in the repository sets, by name.
-    unplaced: HashMap<String, Vec<usize>>,
+    /// Object ids by the hash of their name and namespace, in file order: looked up with
+    /// borrowed strings (rules ask several times per marker), and built without a copy of each
+    /// name (a serial stretch of the run, thousands of objects). A lookup compares the strings,
+    /// so two identities with one hash stay apart.
+    by_identity: HashMap<u64, Vec<usize>>,
+    /// Ids of the objects whose namespace nothing in the repository sets, by the hash of their
+    /// name.
+    unplaced: HashMap<u64, Vec<usize>>,
     /// Object ids per kind, in file order: rules ask for a kind once per marker.
     by_kind: HashMap<Kind, Vec<usize>>,
+}
+
+/// The hash [`FluxIndex`] files an object under: its name, with its namespace when given.
+fn identity_hash(name: &str, namespace: Option<&str>) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one((name, namespace))
 }
 
 impl FluxIndex {
     /// Objects must arrive in a deterministic order (files sorted by path, then document order),
     /// so that the first definition of a duplicate is the same on every run.
     pub fn new(objects: Vec<FluxObject>) -> FluxIndex {
-        let mut by_name: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
-        let mut unplaced: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_identity: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut unplaced: HashMap<u64, Vec<usize>> = HashMap::new();
         let mut by_kind: HashMap<_, Vec<usize>> = HashMap::new();
         for (i, object) in objects.iter().enumerate() {
             by_kind.entry(object.kind).or_default().push(i);
-            by_name
-                .entry(object.name.value.clone())
-                .or_default()
-                .entry(object.namespace.clone())
+            let name = object.name.value.as_str();
+            by_identity
+                .entry(identity_hash(name, Some(&object.namespace)))
                 .or_default()
                 .push(i);
             if !object.namespace_written {
                 unplaced
-                    .entry(object.name.value.clone())
+                    .entry(identity_hash(name, None))
                     .or_default()
                     .push(i);
             }
         }
         FluxIndex {
             objects,
-            by_name,
+            by_identity,
             unplaced,
             by_kind,
         }
     }
 
     /// The objects of a kind, namespace and name, in file order.
-    fn with_key<'a>(
+    fn with_key<'a, 'k>(
         &'a self,
         kind: Kind,
-        namespace: &str,
-        name: &str,
-    ) -> impl Iterator<Item = &'a FluxObject> + 'a {
-        let ids = self
-            .by_name
-            .get(name)
-            .and_then(|namespaces| namespaces.get(namespace))
-            .map_or(&[][..], Vec::as_slice);
-        self.of_ids(ids).filter(move |object| object.kind == kind)
+        namespace: &'k str,
+        name: &'k str,
+    ) -> impl Iterator<Item = &'a FluxObject> + use<'a, 'k> {
+        let ids = self.by_identity.get(&identity_hash(name, Some(namespace)));
+        self.of_ids(ids.map_or(&[][..], Vec::as_slice))
+            .filter(move |object| {
+                object.kind == kind && object.name.value == name && object.namespace == namespace
+            })
     }
 
     /// Objects of a kind and name whose namespace nothing in the repository sets.
-    fn unplaced<'a>(&'a self, kind: Kind, name: &str) -> impl Iterator<Item = &'a FluxObject> + 'a {
-        let ids = self.unplaced.get(name).map_or(&[][..], Vec::as_slice);
-        self.of_ids(ids).filter(move |object| object.kind == kind)
+    fn unplaced<'a, 'k>(
+        &'a self,
+        kind: Kind,
+        name: &'k str,
+    ) -> impl Iterator<Item = &'a FluxObject> + use<'a, 'k> {
+        let ids = self.unplaced.get(&identity_hash(name, None));
+        self.of_ids(ids.map_or(&[][..], Vec::as_slice))
+            .filter(move |object| object.kind == kind && object.name.value == name)
     }
 
     fn of_ids<'a>(&'a self, ids: &'a [usize]) -> impl Iterator<Item = &'a FluxObject> + 'a {
