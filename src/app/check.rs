@@ -1,8 +1,8 @@
 //! `check` without `--fix`: lint each target repository and print one report.
 
 use super::{
-    checked_name, diagnostics_exit_code, drop_in_background, emit, find_targets, jobs, load_config,
-    path_prefix, render_report, status, write_ci_files, write_failure_ci_files, Failure,
+    checked_name, diagnostics_exit_code, emit, find_targets, jobs, load_config, path_prefix,
+    render_report, status, write_ci_files, write_failure_ci_files, Failure,
 };
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::flux::versions::{resolve_written, VersionSetting};
@@ -110,7 +110,7 @@ fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
             let text = std::mem::take(&mut file.source.text);
             texts.push((format!("{prefix}{}", file.source.path), text));
         }
-        drop_in_background((workspace, files));
+        crate::parallel::drop_in_background((workspace, files));
         checked.push(checked_name(&prefix).to_string());
         summary += found_summary;
         diagnostics.extend(found);

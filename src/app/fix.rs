@@ -9,9 +9,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{
-    checked_name, diagnostics_exit_code, drop_in_background, emit, find_targets, jobs, load_config,
-    path_prefix, progress, render_report, tag_source, write_ci_files, write_failure_ci_files,
-    Failure, Target, EXIT_ERRORS, EXIT_FAILURE,
+    checked_name, diagnostics_exit_code, emit, find_targets, jobs, load_config, path_prefix,
+    progress, render_report, tag_source, write_ci_files, write_failure_ci_files, Failure, Target,
+    EXIT_ERRORS, EXIT_FAILURE,
 };
 use crate::cli::{CheckArgs, FixArgs, Format, GlobalArgs};
 use crate::config::{Config, KustomizeSetting};
@@ -247,7 +247,7 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let (remaining, diagnostics_report) = report_remaining(
         args, global, &remaining, &config, &source, &target, &outcome,
     )?;
-    drop_in_background(after);
+    crate::parallel::drop_in_background(after);
     output.push_str(&diagnostics_report);
     emit(&output, args.output_file.as_deref())?;
     Ok(if failed {

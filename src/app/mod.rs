@@ -471,12 +471,3 @@ fn append(path: &Path, text: &str) -> Result<(), Failure> {
         .and_then(|mut file| file.write_all(text.as_bytes()))
         .map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))
 }
-
-/// Frees what a run built (parsed files, the model) beside the work that follows (the next
-/// repository, the report) rather than before it: on a large repository freeing is a noticeable
-/// share of the run (3 % of `--fix`'s CPU on 20,000 files). The process may end before the
-/// thread does, which frees everything at once; where no thread can be made, the value is freed
-/// here.
-pub fn drop_in_background<T: Send + 'static>(value: T) {
-    let _ = std::thread::Builder::new().spawn(move || drop(value));
-}

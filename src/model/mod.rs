@@ -539,9 +539,17 @@ impl Model {
                 .other_checkouts
                 .insert((automation.cluster, automation.origin), other);
         }
+        let objects = objects.objects;
+        // Freed beside the stages that follow: on the model's thread alone they were a serial
+        // stretch of the run (3 to 4 ms at 20,000 files).
+        crate::parallel::drop_in_background((
+            contents,
+            sources.into_caches(),
+            sources_listing_nothing.map(Sources::into_caches),
+        ));
         model.kustomizations = kustomizations;
         model.referenced = referenced;
-        (model, objects.objects)
+        (model, objects)
     }
 
     /// Where an ImageUpdateAutomation commits, when that is not this checkout: another

@@ -98,6 +98,12 @@ impl<'a> Sources<'a> {
         }
     }
 
+    /// What the builds cached (what paths name on disk, the image objects read), to be freed
+    /// apart from the borrowed rest.
+    pub fn into_caches(self) -> (Disk, SharedTrees) {
+        (self.disk, self.image_objects)
+    }
+
     /// What a repository path names, asked once per path (see [`Disk`]).
     pub fn kind_of(&self, path: &str) -> PathKind {
         // Most paths are files the walk read: known without the lock the builds share.
