@@ -319,7 +319,7 @@ pub fn downgrade(change: &Change, resolution: &Resolution) -> Option<String> {
 }
 
 /// `--dry-run`: a unified diff of every changed file, from its new text.
-pub fn diff(workspace: &Workspace, new_texts: &[(usize, String)]) -> String {
+pub fn diff(workspace: &Workspace, new_texts: &[(usize, std::sync::Arc<str>)]) -> String {
     let mut out = String::new();
     for (file, text) in new_texts {
         let source = &workspace.files[*file].source;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use memchr::memmem::Finder;
 
@@ -254,7 +254,7 @@ impl Workspace {
 
     /// The same repository after `--fix` rewrote some files' text (from `fix::new_texts`): only
     /// those files are scanned again (on the workspace's threads), nothing is re-read from disk.
-    pub fn with_new_texts(self, new_texts: Vec<(usize, String)>, config: &Config) -> Workspace {
+    pub fn with_new_texts(self, new_texts: Vec<(usize, Arc<str>)>, config: &Config) -> Workspace {
         // The old model and index go before the new ones are built: both at once were the
         // peak of `--fix`'s memory.
         let Workspace {
@@ -269,10 +269,20 @@ impl Workspace {
             ..
         } = self;
         drop((model, index));
+        // So do the changed files' old trees: each was alive beside its new one until the
+        // rescan was over. (Their old texts stay while the writing compares them.)
+        for (file, _) in &new_texts {
+            let old = &mut files[*file];
+            old.yaml = Ok(YamlFile::default());
+            old.markers = FileMarkers::default();
+        }
         let rescanned = crate::parallel::map(&new_texts, jobs, |(file, text)| {
             let source = &files[*file].source;
-            let source =
-                SourceFile::new(source.path.clone(), source.disk_path.clone(), text.clone());
+            let source = SourceFile::new(
+                source.path.clone(),
+                source.disk_path.clone(),
+                Arc::clone(text),
+            );
             (*file, scan_file(source))
         });
         drop(new_texts);

@@ -266,7 +266,7 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
 /// it they are written first.
 fn write_in_place(
     workspace: Workspace,
-    new_texts: Vec<(usize, String)>,
+    new_texts: Vec<(usize, std::sync::Arc<str>)>,
     config: &Config,
 ) -> Result<Workspace, Failure> {
     let rewrites = fix::rewrites(&workspace, &new_texts);
@@ -448,7 +448,7 @@ impl Inputs {
 /// The new texts keyed by their path in the git repository.
 fn repository_files(
     workspace: &Workspace,
-    new_texts: &[(usize, String)],
+    new_texts: &[(usize, std::sync::Arc<str>)],
     prefix: &str,
 ) -> git::Files {
     new_texts
@@ -460,7 +460,7 @@ fn repository_files(
             } else {
                 format!("{prefix}/{path}")
             };
-            (path, text.clone().into_bytes())
+            (path, text.as_bytes().to_vec())
         })
         .collect()
 }
