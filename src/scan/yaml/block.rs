@@ -309,15 +309,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         is_item: bool,
     ) -> Option<()> {
         self.enter(indent, !is_item)?;
-        self.push(
-            Event::Open {
-                is_map: !is_item,
-                flow: false,
-            },
-            open_at,
-            open_at,
-            line,
-        );
+        self.give_open(!is_item, false, open_at, open_at, line);
         if is_item {
             self.item(at, end, line)
         } else {
@@ -388,16 +380,8 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
                 if bytes.get(1) != Some(&b'}') {
                     return None;
                 }
-                self.push(
-                    Event::Open {
-                        is_map: true,
-                        flow: true,
-                    },
-                    at,
-                    at + 1,
-                    line,
-                );
-                self.push(Event::Close, at + 1, at + 2, line);
+                self.give_open(true, true, at, at + 1, line);
+                self.give_close(at + 1, at + 2, line);
                 at + 2
             }
             b'|' => return self.literal(at, end, line),
@@ -434,15 +418,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     /// comment or a trailing comma, it is given up on.
     fn flow_sequence(&mut self, at: usize, end: usize, line: usize) -> Option<usize> {
         let bytes = self.text.as_bytes();
-        self.push(
-            Event::Open {
-                is_map: false,
-                flow: true,
-            },
-            at,
-            at + 1,
-            line,
-        );
+        self.give_open(false, true, at, at + 1, line);
         let skip_spaces = |mut from: usize| {
             while from < end && bytes[from] == b' ' {
                 from += 1;
@@ -451,7 +427,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         };
         let mut at = skip_spaces(at + 1);
         if bytes.get(at) == Some(&b']') && at < end {
-            self.push(Event::Close, at, at + 1, line);
+            self.give_close(at, at + 1, line);
             return Some(at + 1);
         }
         loop {
@@ -486,7 +462,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
                     }
                 }
                 Some(b']') if at < end => {
-                    self.push(Event::Close, at, at + 1, line);
+                    self.give_close(at, at + 1, line);
                     return Some(at + 1);
                 }
                 _ => return None,
@@ -572,17 +548,24 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     }
 
     fn scalar(&mut self, value: Cow<'t, str>, style: Style, start: usize, end: usize, line: usize) {
-        let event = Event::Scalar {
-            value,
-            style,
-            tagged: false,
-        };
-        self.push(event, start, end, line);
+        self.give_comments_before(start);
+        self.sink.scalar(value, style, Span::new(start, end), line);
     }
 
+    fn give_open(&mut self, is_map: bool, flow: bool, start: usize, end: usize, line: usize) {
+        self.give_comments_before(start);
+        self.sink.open(is_map, flow, Span::new(start, end), line);
+    }
+
+    fn give_close(&mut self, start: usize, end: usize, line: usize) {
+        self.give_comments_before(start);
+        self.sink.close(Span::new(start, end), line);
+    }
+
+    /// Closes the innermost block collection, at `at`.
     fn close(&mut self, at: usize, line: usize) {
         self.open.pop();
-        self.push(Event::Close, at, at, line);
+        self.give_close(at, at, line);
     }
 
     fn comment(&mut self, at: usize, end: usize, line: usize, placement: Placement) {
