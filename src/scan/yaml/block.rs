@@ -389,12 +389,13 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
             b'?' | b':' | b',' | b']' | b'}' | b'#' | b'&' | b'*' | b'!' | b'>' | b'%' | b'@'
             | b'`' => return None,
             _ => {
-                let plain_end = find_pair(bytes, *b" #").unwrap_or(rest.len());
-                let plain = without_trailing_spaces(&rest[..plain_end]);
-                if plain.ends_with(':') || find_pair(plain.as_bytes(), *b": ").is_some() {
-                    return None;
-                }
-                self.plain(plain, at, line)
+                let plain_end = match plain_end(bytes) {
+                    // A key (`a: b: c`, `a: b:`).
+                    PlainEnd::Colon(_) => return None,
+                    PlainEnd::Comment(space) => space,
+                    PlainEnd::LineEnd => rest.len(),
+                };
+                self.plain(without_trailing_spaces(&rest[..plain_end]), at, line)
             }
         };
         self.line_end(value_end, end, line)
@@ -609,40 +610,43 @@ fn key_length(text: &str) -> Option<usize> {
         return None;
     }
     let bytes = &bytes[..bytes.len().min(MAX_KEY_LENGTH + 2)];
-    // The first `: ` (or `:` at the end) ends the key; a ` #` before it makes the rest of the
-    // line a comment. Keys are short: looked through directly, which costs less than setting up
-    // a `memchr2` search.
+    match plain_end(bytes) {
+        PlainEnd::Colon(at) => {
+            let after_space = at > 0 && bytes[at - 1] == b' ';
+            (at <= MAX_KEY_LENGTH && !after_space).then_some(at)
+        }
+        PlainEnd::Comment(_) | PlainEnd::LineEnd => None,
+    }
+}
+
+/// What ends plain text on a line, as [`plain_end`] finds it.
+#[derive(Debug, PartialEq)]
+enum PlainEnd {
+    /// A `:` before a space or the line's end, at this offset: the text is a key.
+    Colon(usize),
+    /// A ` #`, its space at this offset: a comment follows.
+    Comment(usize),
+    /// Neither.
+    LineEnd,
+}
+
+/// The first `: ` (or `:` at the end) or ` #` in `bytes`, whichever comes first. Found in one
+/// pass, byte by byte: keys and most values are short, and a `memchr2` search costs more to set
+/// up than that pass.
+fn plain_end(bytes: &[u8]) -> PlainEnd {
     let mut from = 0;
     while let Some(found) = bytes[from..].iter().position(|&b| b == b':' || b == b'#') {
         let at = from + found;
-        from = at + 1;
-        let after_space = at > 0 && bytes[at - 1] == b' ';
         if bytes[at] == b'#' {
-            if after_space {
-                return None;
+            if at > 0 && bytes[at - 1] == b' ' {
+                return PlainEnd::Comment(at - 1);
             }
         } else if bytes.get(at + 1).is_none_or(|&b| b == b' ') {
-            return (at <= MAX_KEY_LENGTH && !after_space).then_some(at);
+            return PlainEnd::Colon(at);
         }
+        from = at + 1;
     }
-    None
-}
-
-/// Where the two bytes `pair` first follow each other in `bytes`. Searched by its byte that is
-/// not a space, which is rare in a line: `memmem` would build a searcher for every line. A short
-/// text (most values) is looked through directly, which costs less than setting up a search.
-fn find_pair(bytes: &[u8], pair: [u8; 2]) -> Option<usize> {
-    if bytes.len() <= SHORT {
-        return bytes.windows(2).position(|window| window == pair);
-    }
-    let [first, second] = pair;
-    if first == b' ' {
-        memchr::memchr_iter(second, bytes)
-            .find(|&at| at > 0 && bytes[at - 1] == first)
-            .map(|at| at - 1)
-    } else {
-        memchr::memchr_iter(first, bytes).find(|&at| bytes.get(at + 1) == Some(&second))
-    }
+    PlainEnd::LineEnd
 }
 
 /// `text` after the spaces it starts with. Byte by byte: `trim_start_matches(' ')` decodes
@@ -655,9 +659,6 @@ fn without_leading_spaces(text: &str) -> &str {
 fn without_trailing_spaces(text: &str) -> &str {
     &text[..text.len() - text.bytes().rev().take_while(|&b| b == b' ').count()]
 }
-
-/// The length up to which a byte search goes through the bytes one by one.
-const SHORT: usize = 32;
 
 /// A character that cannot start a plain scalar (`-`, `?` and `:` can, before a non-space; this
 /// reader leaves those to the full parser).
@@ -921,12 +922,20 @@ mod tests {
 
         proptest! {
             #[test]
-            fn a_pair_is_found_where_memmem_finds_it(
+            fn plain_text_ends_at_the_first_colon_or_comment(
                 bytes in prop::collection::vec(prop::sample::select(b" #:ab".to_vec()), 0..40),
             ) {
-                for pair in [*b" #", *b": "] {
-                    prop_assert_eq!(find_pair(&bytes, pair), memchr::memmem::find(&bytes, &pair));
-                }
+                let comment = memchr::memmem::find(&bytes, b" #");
+                let colon = (0..bytes.len()).find(|&at| {
+                    bytes[at] == b':' && bytes.get(at + 1).is_none_or(|&b| b == b' ')
+                });
+                let expected = match (colon, comment) {
+                    (Some(colon), Some(comment)) if comment < colon => PlainEnd::Comment(comment),
+                    (Some(colon), _) => PlainEnd::Colon(colon),
+                    (None, Some(comment)) => PlainEnd::Comment(comment),
+                    (None, None) => PlainEnd::LineEnd,
+                };
+                prop_assert_eq!(plain_end(&bytes), expected);
             }
         }
 
