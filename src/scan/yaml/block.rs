@@ -516,7 +516,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
             } else {
                 if line_start != first_start {
                     // The break ending the content line before, and those of the blank lines.
-                    value.extend(std::iter::repeat_n('\n', 1 + trailing_breaks));
+                    push_breaks(&mut value, 1 + trailing_breaks);
                 }
                 trailing_breaks = 0;
                 value.push_str(&text[line_start + content_indent..line_end]);
@@ -528,7 +528,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
             value.push('\n');
         }
         if keep {
-            value.extend(std::iter::repeat_n('\n', trailing_breaks));
+            push_breaks(&mut value, trailing_breaks);
         }
         let start = first_start + content_indent;
         // It ends where the next token starts.
@@ -634,8 +634,10 @@ enum PlainEnd {
 /// pass, byte by byte: keys and most values are short, and a `memchr2` search costs more to set
 /// up than that pass.
 fn plain_end(bytes: &[u8]) -> PlainEnd {
+    // Letters, most of the bytes, come after both: one comparison passes over them.
+    let stops = |&b: &u8| b <= b':' && (b == b':' || b == b'#');
     let mut from = 0;
-    while let Some(found) = bytes[from..].iter().position(|&b| b == b':' || b == b'#') {
+    while let Some(found) = bytes[from..].iter().position(stops) {
         let at = from + found;
         if bytes[at] == b'#' {
             if at > 0 && bytes[at - 1] == b' ' {
@@ -647,6 +649,14 @@ fn plain_end(bytes: &[u8]) -> PlainEnd {
         from = at + 1;
     }
     PlainEnd::LineEnd
+}
+
+/// `count` line breaks at the end of `value`, one by one: `extend` with characters takes
+/// several hundred instructions even for one.
+fn push_breaks(value: &mut String, count: usize) {
+    for _ in 0..count {
+        value.push('\n');
+    }
 }
 
 /// `text` after the spaces it starts with. Byte by byte: `trim_start_matches(' ')` decodes
