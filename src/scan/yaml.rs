@@ -327,7 +327,7 @@ impl YamlFile {
                 source,
                 error: None,
             };
-            block::read(&source.text, &mut sink)?;
+            block::read(source, &mut sink)?;
             Some(match sink.error {
                 Some(error) => Err(error.into()),
                 None => Ok(builder.file.take_at_size()),

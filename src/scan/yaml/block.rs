@@ -14,11 +14,12 @@ use std::borrow::Cow;
 use memchr::memchr;
 
 use super::{Event, Located, Placement, Sink, Style};
-use crate::source::Span;
+use crate::source::{SourceFile, Span};
 
-/// Gives `sink` the events of `text` as they are read; `None` when it holds anything this
+/// Gives `sink` the events of `source` as they are read; `None` when it holds anything this
 /// reader leaves to the full parser (the sink then has part of them, to be thrown away).
-pub(super) fn read<'t>(text: &'t str, sink: &mut impl Sink<'t>) -> Option<()> {
+pub(super) fn read<'t>(source: &'t SourceFile, sink: &mut impl Sink<'t>) -> Option<()> {
+    let text: &'t str = &source.text;
     if !plain_characters(text) {
         return None;
     }
@@ -36,13 +37,18 @@ pub(super) fn read<'t>(text: &'t str, sink: &mut impl Sink<'t>) -> Option<()> {
         in_document: false,
         has_root: false,
     };
+    // The source knows where its lines start: no search for each line's end here.
     let mut line_start = 0;
     let mut line = 1;
     while line_start < text.len() {
-        let line_end =
-            memchr(b'\n', &text.as_bytes()[line_start..]).map_or(text.len(), |i| line_start + i);
+        let line_end = if line < source.line_count() {
+            source.line_start(line + 1) - 1
+        } else {
+            text.len()
+        };
         reader.line(line_start, line_end, line)?;
-        (line_start, line) = reader.resume_at.take().unwrap_or((line_end + 1, line + 1));
+        line = reader.resume_at.take().unwrap_or(line + 1);
+        line_start = source.line_start(line);
     }
     // The line of the end of the text: the one after the last line read, unless no line break
     // ends that line.
@@ -112,8 +118,8 @@ struct Reader<'t, 's, S> {
     pending: Pending,
     /// The last own-line comment and its line, until the line of the token after it is known.
     unplaced: Option<(usize, usize)>,
-    /// Where the next line starts, and its number, when a block scalar took the lines before.
-    resume_at: Option<(usize, usize)>,
+    /// The next line's number, when a block scalar took the lines before.
+    resume_at: Option<usize>,
     /// Where the line being read starts.
     line_start: usize,
     /// Where the `---` that started the current document ends, and its line.
@@ -538,7 +544,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
             text.len()
         };
         self.scalar(Cow::Owned(value), Style::Literal, start, span_end, line + 1);
-        self.resume_at = Some((line_start, line_number));
+        self.resume_at = Some(line_number);
         Some(())
     }
 
@@ -745,25 +751,31 @@ mod tests {
         }
     }
 
-    /// The events this reader gives for `text`, or `None` when it leaves it to the full parser.
-    fn events(text: &str) -> Option<Vec<Located<'_>>> {
+    /// The events this reader gives for `source`, or `None` when it leaves it to the full
+    /// parser.
+    fn events(source: &SourceFile) -> Option<Vec<Located<'_>>> {
         let mut events = Vec::new();
-        read(text, &mut events)?;
+        read(source, &mut events)?;
         Some(events)
+    }
+
+    /// Whether this reader takes `text` rather than leave it to the full parser.
+    fn taken(text: &str) -> bool {
+        events(&SourceFile::new("t.yaml".into(), "t.yaml".into(), text)).is_some()
     }
 
     /// Whether this reader takes `text`; when it does, the tree must be granit-parser's.
     fn taken_and_same(text: &str) -> bool {
         let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
         let Some(read) = YamlFile::parse_block(&source) else {
-            assert!(events(text).is_none());
+            assert!(events(&source).is_none());
             return false;
         };
         let read = read.unwrap();
         let full = YamlFile::parse_in_full(&source)
             .unwrap_or_else(|error| panic!("taken, but YAML refuses it ({error:?}):\n{text}"));
         if read != full {
-            let events = events(text).unwrap();
+            let events = events(&source).unwrap();
             let show = |events: &[Located]| -> String {
                 events
                     .iter()
@@ -859,7 +871,7 @@ mod tests {
             "a: 1\n  b: 2\n",
             "key : spaced\n",
         ] {
-            assert!(events(text).is_none(), "taken:\n{text}");
+            assert!(!taken(text), "taken:\n{text}");
             // The full parser decides these, errors included.
             let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
             let _ = YamlFile::parse(&source);
@@ -872,7 +884,7 @@ mod tests {
         assert!(taken_and_same(&key(MAX_KEY_LENGTH)));
         assert!(taken_and_same(&format!("- {}", key(MAX_KEY_LENGTH))));
         for text in [key(MAX_KEY_LENGTH + 1), format!("- {}", key(1100))] {
-            assert!(events(&text).is_none());
+            assert!(!taken(&text));
         }
         let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), key(1100));
         assert!(YamlFile::parse(&source).is_err());
@@ -887,7 +899,7 @@ mod tests {
                 .collect()
         };
         assert!(taken_and_same(&nested(MAX_DEPTH - 1)));
-        assert!(events(&nested(MAX_DEPTH)).is_none());
+        assert!(!taken(&nested(MAX_DEPTH)));
         // granit-parser refuses what its limit does not allow, as before this reader.
         let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), nested(3_000));
         assert!(YamlFile::parse(&source).is_err());
