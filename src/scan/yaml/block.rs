@@ -130,21 +130,22 @@ struct Reader<'t, 's, S> {
 
 impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     fn line(&mut self, start: usize, end: usize, line: usize) -> Option<()> {
-        let whole = &self.text[start..end];
-        let rest = without_leading_spaces(whole);
+        // Bytes, not `str`: every slice of a `str` checks that it starts and ends characters.
+        let whole = &self.text.as_bytes()[start..end];
+        let indent = leading_spaces(whole);
+        let rest = &whole[indent..];
         if rest.is_empty() {
             return Some(());
         }
         self.place_comment_above(line);
         self.line_start = start;
-        let indent = whole.len() - rest.len();
         let at = start + indent;
-        if rest.starts_with('#') {
+        if rest.starts_with(b"#") {
             self.comment(at, end, line, Placement::Apart);
             self.unplaced = Some((self.comments.len() - 1, line));
             return Some(());
         }
-        if indent == 0 && rest.starts_with("---") {
+        if indent == 0 && rest.starts_with(b"---") {
             return self.document_start(start, end, line);
         }
         self.content(at, end, line)
@@ -229,12 +230,12 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     }
 
     fn content(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
-        let rest = &self.text[at..end];
-        if rest.starts_with('%') || rest.starts_with("...") {
+        let rest = &self.text.as_bytes()[at..end];
+        if rest.starts_with(b"%") || rest.starts_with(b"...") {
             return None;
         }
         let indent = at - self.line_start;
-        let is_item = rest == "-" || rest.starts_with("- ");
+        let is_item = rest == b"-" || rest.starts_with(b"- ");
         // Where a collection opening on this line starts: granit-parser puts a sequence that is
         // not indented under its key after the `-` and what else the line holds.
         let mut open_at = at;
@@ -244,8 +245,8 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
                 let map = self.open.last()?;
                 let indentless = indent == map.indent && is_item;
                 if indentless {
-                    let contents = without_leading_spaces(&rest[1..]);
-                    open_at = if contents.is_empty() || contents.starts_with('#') {
+                    let contents = &rest[1 + leading_spaces(&rest[1..])..];
+                    open_at = if contents.is_empty() || contents.starts_with(b"#") {
                         end
                     } else {
                         end - contents.len()
@@ -340,7 +341,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         if contents == "-" || contents.starts_with("- ") {
             return None;
         }
-        if key_length(contents).is_some() {
+        if key_length(contents.as_bytes()).is_some() {
             let indent = contents_at - self.line_start;
             return self.open_collection(contents_at, contents_at, end, line, indent, false);
         }
@@ -349,8 +350,8 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
 
     /// `key: …` at `at`.
     fn entry(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
-        let rest = &self.text[at..end];
-        let key_end = at + key_length(rest)?;
+        let bytes = self.text.as_bytes();
+        let key_end = at + key_length(&bytes[at..end])?;
         self.scalar(
             Cow::Borrowed(&self.text[at..key_end]),
             Style::Plain,
@@ -358,10 +359,9 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
             key_end,
             line,
         );
-        let after = &self.text[key_end + 1..end];
-        let contents = without_leading_spaces(after);
-        let contents_at = end - contents.len();
-        if contents.is_empty() || contents.starts_with('#') {
+        let contents_at = key_end + 1 + leading_spaces(&bytes[key_end + 1..end]);
+        let contents = &bytes[contents_at..end];
+        if contents.is_empty() || contents.starts_with(b"#") {
             if !contents.is_empty() {
                 self.comment(contents_at, end, line, Placement::SameLine);
             }
@@ -608,10 +608,9 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     }
 }
 
-/// The length of a plain key that `text` starts with (`key:` then a space or the line's end),
+/// The length of a plain key that `bytes` start with (`key:` then a space or the line's end),
 /// or `None` when it does not start with one.
-fn key_length(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
+fn key_length(bytes: &[u8]) -> Option<usize> {
     if is_indicator(*bytes.first()?) {
         return None;
     }
@@ -668,7 +667,12 @@ fn push_breaks(value: &mut String, count: usize) {
 /// `text` after the spaces it starts with. Byte by byte: `trim_start_matches(' ')` decodes
 /// characters, and every line and value is trimmed.
 fn without_leading_spaces(text: &str) -> &str {
-    &text[text.bytes().take_while(|&b| b == b' ').count()..]
+    &text[leading_spaces(text.as_bytes())..]
+}
+
+/// How many spaces `bytes` starts with.
+fn leading_spaces(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|&&b| b == b' ').count()
 }
 
 /// `text` without the spaces it ends with.
