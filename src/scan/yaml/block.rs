@@ -326,22 +326,22 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
 
     /// `- …` at `at`.
     fn item(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
-        let after = &self.text[at + 1..end];
-        let contents = without_leading_spaces(after);
-        let contents_at = end - contents.len();
+        let bytes = self.text.as_bytes();
+        let contents_at = at + 1 + leading_spaces(&bytes[at + 1..end]);
+        let contents = &bytes[contents_at..end];
         if contents.is_empty() {
             self.pending = Pending::Item;
             return Some(());
         }
-        if contents.starts_with('#') {
+        if contents.starts_with(b"#") {
             self.comment(contents_at, end, line, Placement::SameLine);
             self.pending = Pending::Item;
             return Some(());
         }
-        if contents == "-" || contents.starts_with("- ") {
+        if contents == b"-" || contents.starts_with(b"- ") {
             return None;
         }
-        if key_length(contents.as_bytes()).is_some() {
+        if key_length(contents).is_some() {
             let indent = contents_at - self.line_start;
             return self.open_collection(contents_at, contents_at, end, line, indent, false);
         }
@@ -409,15 +409,16 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
 
     /// The rest of a line after a value: nothing, or a comment after a space.
     fn line_end(&mut self, from: usize, end: usize, line: usize) -> Option<()> {
-        let after = &self.text[from..end];
-        let trailing = without_leading_spaces(after);
+        let after = &self.text.as_bytes()[from..end];
+        let spaces = leading_spaces(after);
+        let trailing = &after[spaces..];
         if trailing.is_empty() {
             return Some(());
         }
-        if !trailing.starts_with('#') || trailing.len() == after.len() {
+        if !trailing.starts_with(b"#") || spaces == 0 {
             return None;
         }
-        self.comment(end - trailing.len(), end, line, Placement::SameLine);
+        self.comment(from + spaces, end, line, Placement::SameLine);
         Some(())
     }
 
