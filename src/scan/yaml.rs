@@ -886,6 +886,9 @@ impl Builder {
             + self.pending_head.capacity() * size_of::<usize>()
     }
 
+    // Inlined into its few callers: it runs for every node, and there the shape is known, which
+    // settles half of what it checks.
+    #[inline(always)]
     fn add_node(
         &mut self,
         shape: Shape,
