@@ -264,15 +264,26 @@ impl YamlError {
     }
 }
 
-/// An offset, length or node count as the tree stores it.
-fn stored(n: usize) -> Result<u32, YamlError> {
-    u32::try_from(n).map_err(|_| {
+/// A file whose tree would not fit the `u32` offsets and counts it is stored with. Kept to a
+/// unit until the parse ends: a full error returned from every step of building costs more
+/// than the step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TooLarge;
+
+impl From<TooLarge> for YamlError {
+    fn from(_: TooLarge) -> YamlError {
         YamlError::new(
             "it is larger than 4 GiB, more than the YAML parser holds".to_string(),
             0,
             YamlErrorKind::NotRead,
         )
-    })
+    }
+}
+
+/// An offset, length or node count as the tree stores it.
+#[inline]
+fn stored(n: usize) -> Result<u32, TooLarge> {
+    u32::try_from(n).map_err(|_| TooLarge)
 }
 
 struct OpenCollection {
@@ -316,9 +327,9 @@ impl YamlFile {
                 source,
                 error: None,
             };
-            block::read(&source.text, &mut sink)?;
+            block::read(source, &mut sink)?;
             Some(match sink.error {
-                Some(error) => Err(error),
+                Some(error) => Err(error.into()),
                 None => Ok(builder.file.take_at_size()),
             })
         })
@@ -662,9 +673,27 @@ fn with_builder<T>(source: &SourceFile, fill: impl FnOnce(&mut Builder) -> T) ->
     filled
 }
 
-/// Where a reader puts its events, one at a time.
+/// Where a reader puts its events, one at a time. The events of nodes, most of them, have
+/// methods of their own, which a sink may take without an event around them.
 trait Sink<'t> {
     fn event(&mut self, event: Located<'t>);
+
+    fn scalar(&mut self, value: Cow<'t, str>, style: Style, span: Span, line: usize) {
+        let scalar = Event::Scalar {
+            value,
+            style,
+            tagged: false,
+        };
+        self.event(Located::new(scalar, span, line));
+    }
+
+    fn open(&mut self, is_map: bool, flow: bool, span: Span, line: usize) {
+        self.event(Located::new(Event::Open { is_map, flow }, span, line));
+    }
+
+    fn close(&mut self, span: Span, line: usize) {
+        self.event(Located::new(Event::Close, span, line));
+    }
 }
 
 /// The builder taking a reader's events straight into the tree: the first error is kept and
@@ -672,104 +701,53 @@ trait Sink<'t> {
 struct Building<'b> {
     builder: &'b mut Builder,
     source: &'b SourceFile,
-    error: Option<YamlError>,
+    error: Option<TooLarge>,
+}
+
+impl Building<'_> {
+    fn keep_first_error(&mut self, step: impl FnOnce(&mut Builder) -> Result<(), TooLarge>) {
+        if self.error.is_none() {
+            self.error = step(self.builder).err();
+        }
+    }
 }
 
 impl<'t> Sink<'t> for Building<'_> {
     fn event(&mut self, event: Located<'t>) {
-        if self.error.is_none() {
-            self.error = self.builder.add(self.source, event).err();
-        }
+        let source = self.source;
+        self.keep_first_error(|builder| builder.add(source, event));
+    }
+
+    fn scalar(&mut self, value: Cow<'t, str>, style: Style, span: Span, _: usize) {
+        self.keep_first_error(|builder| builder.scalar(&value, style, false, span));
+    }
+
+    fn open(&mut self, is_map: bool, flow: bool, span: Span, line: usize) {
+        self.keep_first_error(|builder| builder.open(is_map, flow, span, line));
+    }
+
+    fn close(&mut self, span: Span, line: usize) {
+        self.keep_first_error(|builder| builder.close(span, line));
     }
 }
 
 impl Builder {
     /// Adds the node or comment of one event to the file being built.
-    fn add(&mut self, source: &SourceFile, located: Located<'_>) -> Result<(), YamlError> {
-        let end_line = |span: Span| source.line_of(span.end.saturating_sub(1).max(span.start));
-        let Located {
-            event,
-            span: byte_span,
-            line,
-        } = located;
+    fn add(&mut self, source: &SourceFile, located: Located<'_>) -> Result<(), TooLarge> {
+        let Located { event, span, line } = located;
         match event {
-            Event::Comment { text, placement } => {
-                let file = &mut self.file;
-                let attachment = if let Some(flow) = self.open.iter().rev().find(|c| c.flow) {
-                    Attachment::InFlow(flow.id)
-                } else {
-                    match placement {
-                        Placement::SameLine => match self.last_completed {
-                            Some((id, completed)) if end_line(completed) == line => {
-                                Attachment::Line(id)
-                            }
-                            _ => Attachment::Detached,
-                        },
-                        Placement::Above => {
-                            self.pending_head.push(file.comments.len());
-                            Attachment::Detached
-                        }
-                        Placement::Apart => Attachment::Detached,
-                    }
-                };
-                file.comments.push(Comment {
-                    span: byte_span,
-                    text: text.into_owned(),
-                    attachment,
-                });
-            }
+            Event::Comment { text, placement } => self.comment(source, text, placement, span, line),
             Event::Scalar {
                 value,
                 style,
                 tagged,
-            } => {
-                let file = &mut self.file;
-                let (value_start, in_source) = match offset_in(&file.text, &value) {
-                    Some(offset) => (offset, true),
-                    None => {
-                        let start = file.values.len();
-                        file.values.push_str(&value);
-                        (start, false)
-                    }
-                };
-                stored(value_start + value.len())?;
-                let shape = Shape::Scalar {
-                    style,
-                    tagged,
-                    in_source,
-                };
-                let id =
-                    self.add_node(shape, byte_span, stored(value_start)?, stored(value.len())?)?;
-                self.last_completed = Some((id, byte_span));
-            }
+            } => self.scalar(&value, style, tagged, span)?,
             Event::Alias => {
-                let id = self.add_node(Shape::Alias, byte_span, 0, 0)?;
-                self.last_completed = Some((id, byte_span));
+                let id = self.add_node(Shape::Alias, span, 0, 0)?;
+                self.last_completed = Some((id, span));
             }
-            Event::Open { is_map, flow } => {
-                let shape = if is_map {
-                    Shape::Map { flow }
-                } else {
-                    Shape::Seq { flow }
-                };
-                let id = self.add_node(shape, byte_span, 0, 0)?;
-                self.open.push(OpenCollection {
-                    id,
-                    is_map,
-                    flow,
-                    start_line: line,
-                    first_child: self.open_children.len(),
-                });
-            }
-            Event::Close => {
-                if let Some(closed) = self.close(byte_span)? {
-                    if closed.flow {
-                        self.last_completed = Some((closed.id, byte_span));
-                    } else if closed.start_line == line {
-                        self.last_completed = None;
-                    }
-                }
-            }
+            Event::Open { is_map, flow } => self.open(is_map, flow, span, line)?,
+            Event::Close => self.close(span, line)?,
             Event::DocumentStart => {
                 self.last_completed = None;
             }
@@ -777,6 +755,107 @@ impl Builder {
                 self.pending_head.clear();
                 self.last_completed = None;
             }
+        }
+        Ok(())
+    }
+
+    fn comment(
+        &mut self,
+        source: &SourceFile,
+        text: Cow<'_, str>,
+        placement: Placement,
+        span: Span,
+        line: usize,
+    ) {
+        let end_line = |span: Span| source.line_of(span.end.saturating_sub(1).max(span.start));
+        let file = &mut self.file;
+        let attachment = if let Some(flow) = self.open.iter().rev().find(|c| c.flow) {
+            Attachment::InFlow(flow.id)
+        } else {
+            match placement {
+                Placement::SameLine => match self.last_completed {
+                    Some((id, completed)) if end_line(completed) == line => Attachment::Line(id),
+                    _ => Attachment::Detached,
+                },
+                Placement::Above => {
+                    self.pending_head.push(file.comments.len());
+                    Attachment::Detached
+                }
+                Placement::Apart => Attachment::Detached,
+            }
+        };
+        file.comments.push(Comment {
+            span,
+            text: text.into_owned(),
+            attachment,
+        });
+    }
+
+    fn scalar(
+        &mut self,
+        value: &str,
+        style: Style,
+        tagged: bool,
+        span: Span,
+    ) -> Result<(), TooLarge> {
+        let file = &mut self.file;
+        let (value_start, in_source) = match offset_in(&file.text, value) {
+            Some(offset) => (offset, true),
+            None => {
+                let start = file.values.len();
+                file.values.push_str(value);
+                (start, false)
+            }
+        };
+        stored(value_start + value.len())?;
+        let shape = Shape::Scalar {
+            style,
+            tagged,
+            in_source,
+        };
+        let id = self.add_node(shape, span, stored(value_start)?, stored(value.len())?)?;
+        self.last_completed = Some((id, span));
+        Ok(())
+    }
+
+    fn open(&mut self, is_map: bool, flow: bool, span: Span, line: usize) -> Result<(), TooLarge> {
+        let shape = if is_map {
+            Shape::Map { flow }
+        } else {
+            Shape::Seq { flow }
+        };
+        let id = self.add_node(shape, span, 0, 0)?;
+        self.open.push(OpenCollection {
+            id,
+            is_map,
+            flow,
+            start_line: line,
+            first_child: self.open_children.len(),
+        });
+        Ok(())
+    }
+
+    /// Closes the innermost open collection: its span reaches the end of `end`, its children
+    /// join the file's.
+    fn close(&mut self, end: Span, line: usize) -> Result<(), TooLarge> {
+        let Some(closed) = self.open.pop() else {
+            return Ok(());
+        };
+        let file = &mut self.file;
+        let contents_start = stored(file.children.len())?;
+        // Copied as a slice: `extend(drain(..))` goes through them one by one.
+        file.children
+            .extend_from_slice(&self.open_children[closed.first_child..]);
+        self.open_children.truncate(closed.first_child);
+        let contents_len = stored(file.children.len())? - contents_start;
+        let node = &mut file.nodes[closed.id as usize];
+        node.end = node.end.max(stored(end.end)?).max(node.start);
+        node.contents_start = contents_start;
+        node.contents_len = contents_len;
+        if closed.flow {
+            self.last_completed = Some((closed.id, end));
+        } else if closed.start_line == line {
+            self.last_completed = None;
         }
         Ok(())
     }
@@ -807,13 +886,16 @@ impl Builder {
             + self.pending_head.capacity() * size_of::<usize>()
     }
 
+    // Inlined into its few callers: it runs for every node, and there the shape is known, which
+    // settles half of what it checks.
+    #[inline(always)]
     fn add_node(
         &mut self,
         shape: Shape,
         span: Span,
         contents_start: u32,
         contents_len: u32,
-    ) -> Result<NodeId, YamlError> {
+    ) -> Result<NodeId, TooLarge> {
         let file = &mut self.file;
         let id = stored(file.nodes.len())?;
         let role = match self.open.last() {
@@ -836,7 +918,8 @@ impl Builder {
             shape,
             Shape::Map { flow: false } | Shape::Seq { flow: false }
         );
-        if !opens_block_collection {
+        // Checked first: draining costs more than the check, and few nodes have a comment above.
+        if !opens_block_collection && !self.pending_head.is_empty() {
             for comment in self.pending_head.drain(..) {
                 file.comments[comment].attachment = Attachment::Head(id);
             }
@@ -850,24 +933,6 @@ impl Builder {
             role,
         });
         Ok(id)
-    }
-
-    /// Closes the innermost open collection: its span reaches its end, its children join the
-    /// file's.
-    fn close(&mut self, end: Span) -> Result<Option<OpenCollection>, YamlError> {
-        let Some(closed) = self.open.pop() else {
-            return Ok(None);
-        };
-        let file = &mut self.file;
-        let contents_start = stored(file.children.len())?;
-        file.children
-            .extend(self.open_children.drain(closed.first_child..));
-        let contents_len = stored(file.children.len())? - contents_start;
-        let node = &mut file.nodes[closed.id as usize];
-        node.end = node.end.max(stored(end.end)?).max(node.start);
-        node.contents_start = contents_start;
-        node.contents_len = contents_len;
-        Ok(Some(closed))
     }
 }
 
@@ -1135,7 +1200,7 @@ mod tests {
     #[test]
     fn offsets_beyond_u32_are_refused() {
         assert_eq!(stored(u32::MAX as usize), Ok(u32::MAX));
-        let error = stored(u32::MAX as usize + 1).unwrap_err();
+        let error = YamlError::from(stored(u32::MAX as usize + 1).unwrap_err());
         assert_eq!(error.kind, YamlErrorKind::NotRead);
     }
 

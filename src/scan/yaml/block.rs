@@ -14,11 +14,12 @@ use std::borrow::Cow;
 use memchr::memchr;
 
 use super::{Event, Located, Placement, Sink, Style};
-use crate::source::Span;
+use crate::source::{SourceFile, Span};
 
-/// Gives `sink` the events of `text` as they are read; `None` when it holds anything this
+/// Gives `sink` the events of `source` as they are read; `None` when it holds anything this
 /// reader leaves to the full parser (the sink then has part of them, to be thrown away).
-pub(super) fn read<'t>(text: &'t str, sink: &mut impl Sink<'t>) -> Option<()> {
+pub(super) fn read<'t>(source: &'t SourceFile, sink: &mut impl Sink<'t>) -> Option<()> {
+    let text: &'t str = &source.text;
     if !plain_characters(text) {
         return None;
     }
@@ -36,13 +37,18 @@ pub(super) fn read<'t>(text: &'t str, sink: &mut impl Sink<'t>) -> Option<()> {
         in_document: false,
         has_root: false,
     };
+    // The source knows where its lines start: no search for each line's end here.
     let mut line_start = 0;
     let mut line = 1;
     while line_start < text.len() {
-        let line_end =
-            memchr(b'\n', &text.as_bytes()[line_start..]).map_or(text.len(), |i| line_start + i);
+        let line_end = if line < source.line_count() {
+            source.line_start(line + 1) - 1
+        } else {
+            text.len()
+        };
         reader.line(line_start, line_end, line)?;
-        (line_start, line) = reader.resume_at.take().unwrap_or((line_end + 1, line + 1));
+        line = reader.resume_at.take().unwrap_or(line + 1);
+        line_start = source.line_start(line);
     }
     // The line of the end of the text: the one after the last line read, unless no line break
     // ends that line.
@@ -112,8 +118,8 @@ struct Reader<'t, 's, S> {
     pending: Pending,
     /// The last own-line comment and its line, until the line of the token after it is known.
     unplaced: Option<(usize, usize)>,
-    /// Where the next line starts, and its number, when a block scalar took the lines before.
-    resume_at: Option<(usize, usize)>,
+    /// The next line's number, when a block scalar took the lines before.
+    resume_at: Option<usize>,
     /// Where the line being read starts.
     line_start: usize,
     /// Where the `---` that started the current document ends, and its line.
@@ -124,21 +130,22 @@ struct Reader<'t, 's, S> {
 
 impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     fn line(&mut self, start: usize, end: usize, line: usize) -> Option<()> {
-        let whole = &self.text[start..end];
-        let rest = without_leading_spaces(whole);
+        // Bytes, not `str`: every slice of a `str` checks that it starts and ends characters.
+        let whole = &self.text.as_bytes()[start..end];
+        let indent = leading_spaces(whole);
+        let rest = &whole[indent..];
         if rest.is_empty() {
             return Some(());
         }
         self.place_comment_above(line);
         self.line_start = start;
-        let indent = whole.len() - rest.len();
         let at = start + indent;
-        if rest.starts_with('#') {
+        if rest.starts_with(b"#") {
             self.comment(at, end, line, Placement::Apart);
             self.unplaced = Some((self.comments.len() - 1, line));
             return Some(());
         }
-        if indent == 0 && rest.starts_with("---") {
+        if indent == 0 && rest.starts_with(b"---") {
             return self.document_start(start, end, line);
         }
         self.content(at, end, line)
@@ -223,12 +230,12 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     }
 
     fn content(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
-        let rest = &self.text[at..end];
-        if rest.starts_with('%') || rest.starts_with("...") {
+        let rest = &self.text.as_bytes()[at..end];
+        if rest.starts_with(b"%") || rest.starts_with(b"...") {
             return None;
         }
         let indent = at - self.line_start;
-        let is_item = rest == "-" || rest.starts_with("- ");
+        let is_item = rest == b"-" || rest.starts_with(b"- ");
         // Where a collection opening on this line starts: granit-parser puts a sequence that is
         // not indented under its key after the `-` and what else the line holds.
         let mut open_at = at;
@@ -238,8 +245,8 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
                 let map = self.open.last()?;
                 let indentless = indent == map.indent && is_item;
                 if indentless {
-                    let contents = without_leading_spaces(&rest[1..]);
-                    open_at = if contents.is_empty() || contents.starts_with('#') {
+                    let contents = &rest[1 + leading_spaces(&rest[1..])..];
+                    open_at = if contents.is_empty() || contents.starts_with(b"#") {
                         end
                     } else {
                         end - contents.len()
@@ -309,15 +316,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         is_item: bool,
     ) -> Option<()> {
         self.enter(indent, !is_item)?;
-        self.push(
-            Event::Open {
-                is_map: !is_item,
-                flow: false,
-            },
-            open_at,
-            open_at,
-            line,
-        );
+        self.give_open(!is_item, false, open_at, open_at, line);
         if is_item {
             self.item(at, end, line)
         } else {
@@ -327,19 +326,19 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
 
     /// `- …` at `at`.
     fn item(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
-        let after = &self.text[at + 1..end];
-        let contents = without_leading_spaces(after);
-        let contents_at = end - contents.len();
+        let bytes = self.text.as_bytes();
+        let contents_at = at + 1 + leading_spaces(&bytes[at + 1..end]);
+        let contents = &bytes[contents_at..end];
         if contents.is_empty() {
             self.pending = Pending::Item;
             return Some(());
         }
-        if contents.starts_with('#') {
+        if contents.starts_with(b"#") {
             self.comment(contents_at, end, line, Placement::SameLine);
             self.pending = Pending::Item;
             return Some(());
         }
-        if contents == "-" || contents.starts_with("- ") {
+        if contents == b"-" || contents.starts_with(b"- ") {
             return None;
         }
         if key_length(contents).is_some() {
@@ -351,8 +350,8 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
 
     /// `key: …` at `at`.
     fn entry(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
-        let rest = &self.text[at..end];
-        let key_end = at + key_length(rest)?;
+        let bytes = self.text.as_bytes();
+        let key_end = at + key_length(&bytes[at..end])?;
         self.scalar(
             Cow::Borrowed(&self.text[at..key_end]),
             Style::Plain,
@@ -360,10 +359,9 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
             key_end,
             line,
         );
-        let after = &self.text[key_end + 1..end];
-        let contents = without_leading_spaces(after);
-        let contents_at = end - contents.len();
-        if contents.is_empty() || contents.starts_with('#') {
+        let contents_at = key_end + 1 + leading_spaces(&bytes[key_end + 1..end]);
+        let contents = &bytes[contents_at..end];
+        if contents.is_empty() || contents.starts_with(b"#") {
             if !contents.is_empty() {
                 self.comment(contents_at, end, line, Placement::SameLine);
             }
@@ -388,16 +386,8 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
                 if bytes.get(1) != Some(&b'}') {
                     return None;
                 }
-                self.push(
-                    Event::Open {
-                        is_map: true,
-                        flow: true,
-                    },
-                    at,
-                    at + 1,
-                    line,
-                );
-                self.push(Event::Close, at + 1, at + 2, line);
+                self.give_open(true, true, at, at + 1, line);
+                self.give_close(at + 1, at + 2, line);
                 at + 2
             }
             b'|' => return self.literal(at, end, line),
@@ -405,12 +395,13 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
             b'?' | b':' | b',' | b']' | b'}' | b'#' | b'&' | b'*' | b'!' | b'>' | b'%' | b'@'
             | b'`' => return None,
             _ => {
-                let plain_end = find_pair(bytes, *b" #").unwrap_or(rest.len());
-                let plain = without_trailing_spaces(&rest[..plain_end]);
-                if plain.ends_with(':') || find_pair(plain.as_bytes(), *b": ").is_some() {
-                    return None;
-                }
-                self.plain(plain, at, line)
+                let plain_end = match plain_end(bytes) {
+                    // A key (`a: b: c`, `a: b:`).
+                    PlainEnd::Colon(_) => return None,
+                    PlainEnd::Comment(space) => space,
+                    PlainEnd::LineEnd => rest.len(),
+                };
+                self.plain(without_trailing_spaces(&rest[..plain_end]), at, line)
             }
         };
         self.line_end(value_end, end, line)
@@ -418,15 +409,16 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
 
     /// The rest of a line after a value: nothing, or a comment after a space.
     fn line_end(&mut self, from: usize, end: usize, line: usize) -> Option<()> {
-        let after = &self.text[from..end];
-        let trailing = without_leading_spaces(after);
+        let after = &self.text.as_bytes()[from..end];
+        let spaces = leading_spaces(after);
+        let trailing = &after[spaces..];
         if trailing.is_empty() {
             return Some(());
         }
-        if !trailing.starts_with('#') || trailing.len() == after.len() {
+        if !trailing.starts_with(b"#") || spaces == 0 {
             return None;
         }
-        self.comment(end - trailing.len(), end, line, Placement::SameLine);
+        self.comment(from + spaces, end, line, Placement::SameLine);
         Some(())
     }
 
@@ -434,15 +426,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     /// comment or a trailing comma, it is given up on.
     fn flow_sequence(&mut self, at: usize, end: usize, line: usize) -> Option<usize> {
         let bytes = self.text.as_bytes();
-        self.push(
-            Event::Open {
-                is_map: false,
-                flow: true,
-            },
-            at,
-            at + 1,
-            line,
-        );
+        self.give_open(false, true, at, at + 1, line);
         let skip_spaces = |mut from: usize| {
             while from < end && bytes[from] == b' ' {
                 from += 1;
@@ -451,7 +435,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         };
         let mut at = skip_spaces(at + 1);
         if bytes.get(at) == Some(&b']') && at < end {
-            self.push(Event::Close, at, at + 1, line);
+            self.give_close(at, at + 1, line);
             return Some(at + 1);
         }
         loop {
@@ -486,7 +470,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
                     }
                 }
                 Some(b']') if at < end => {
-                    self.push(Event::Close, at, at + 1, line);
+                    self.give_close(at, at + 1, line);
                     return Some(at + 1);
                 }
                 _ => return None,
@@ -539,7 +523,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
             } else {
                 if line_start != first_start {
                     // The break ending the content line before, and those of the blank lines.
-                    value.extend(std::iter::repeat_n('\n', 1 + trailing_breaks));
+                    push_breaks(&mut value, 1 + trailing_breaks);
                 }
                 trailing_breaks = 0;
                 value.push_str(&text[line_start + content_indent..line_end]);
@@ -551,7 +535,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
             value.push('\n');
         }
         if keep {
-            value.extend(std::iter::repeat_n('\n', trailing_breaks));
+            push_breaks(&mut value, trailing_breaks);
         }
         let start = first_start + content_indent;
         // It ends where the next token starts.
@@ -561,7 +545,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
             text.len()
         };
         self.scalar(Cow::Owned(value), Style::Literal, start, span_end, line + 1);
-        self.resume_at = Some((line_start, line_number));
+        self.resume_at = Some(line_number);
         Some(())
     }
 
@@ -572,17 +556,24 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     }
 
     fn scalar(&mut self, value: Cow<'t, str>, style: Style, start: usize, end: usize, line: usize) {
-        let event = Event::Scalar {
-            value,
-            style,
-            tagged: false,
-        };
-        self.push(event, start, end, line);
+        self.give_comments_before(start);
+        self.sink.scalar(value, style, Span::new(start, end), line);
     }
 
+    fn give_open(&mut self, is_map: bool, flow: bool, start: usize, end: usize, line: usize) {
+        self.give_comments_before(start);
+        self.sink.open(is_map, flow, Span::new(start, end), line);
+    }
+
+    fn give_close(&mut self, start: usize, end: usize, line: usize) {
+        self.give_comments_before(start);
+        self.sink.close(Span::new(start, end), line);
+    }
+
+    /// Closes the innermost block collection, at `at`.
     fn close(&mut self, at: usize, line: usize) {
         self.open.pop();
-        self.push(Event::Close, at, at, line);
+        self.give_close(at, at, line);
     }
 
     fn comment(&mut self, at: usize, end: usize, line: usize, placement: Placement) {
@@ -618,63 +609,77 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     }
 }
 
-/// The length of a plain key that `text` starts with (`key:` then a space or the line's end),
+/// The length of a plain key that `bytes` start with (`key:` then a space or the line's end),
 /// or `None` when it does not start with one.
-fn key_length(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
+fn key_length(bytes: &[u8]) -> Option<usize> {
     if is_indicator(*bytes.first()?) {
         return None;
     }
     let bytes = &bytes[..bytes.len().min(MAX_KEY_LENGTH + 2)];
-    // The first `: ` (or `:` at the end) ends the key; a ` #` before it makes the rest of the
-    // line a comment. Keys are short: looked through directly, which costs less than setting up
-    // a `memchr2` search.
-    let mut from = 0;
-    while let Some(found) = bytes[from..].iter().position(|&b| b == b':' || b == b'#') {
-        let at = from + found;
-        from = at + 1;
-        let after_space = at > 0 && bytes[at - 1] == b' ';
-        if bytes[at] == b'#' {
-            if after_space {
-                return None;
-            }
-        } else if bytes.get(at + 1).is_none_or(|&b| b == b' ') {
-            return (at <= MAX_KEY_LENGTH && !after_space).then_some(at);
+    match plain_end(bytes) {
+        PlainEnd::Colon(at) => {
+            let after_space = at > 0 && bytes[at - 1] == b' ';
+            (at <= MAX_KEY_LENGTH && !after_space).then_some(at)
         }
+        PlainEnd::Comment(_) | PlainEnd::LineEnd => None,
     }
-    None
 }
 
-/// Where the two bytes `pair` first follow each other in `bytes`. Searched by its byte that is
-/// not a space, which is rare in a line: `memmem` would build a searcher for every line. A short
-/// text (most values) is looked through directly, which costs less than setting up a search.
-fn find_pair(bytes: &[u8], pair: [u8; 2]) -> Option<usize> {
-    if bytes.len() <= SHORT {
-        return bytes.windows(2).position(|window| window == pair);
+/// What ends plain text on a line, as [`plain_end`] finds it.
+#[derive(Debug, PartialEq)]
+enum PlainEnd {
+    /// A `:` before a space or the line's end, at this offset: the text is a key.
+    Colon(usize),
+    /// A ` #`, its space at this offset: a comment follows.
+    Comment(usize),
+    /// Neither.
+    LineEnd,
+}
+
+/// The first `: ` (or `:` at the end) or ` #` in `bytes`, whichever comes first. Found in one
+/// pass, byte by byte: keys and most values are short, and a `memchr2` search costs more to set
+/// up than that pass.
+fn plain_end(bytes: &[u8]) -> PlainEnd {
+    // Letters, most of the bytes, come after both: one comparison passes over them.
+    let stops = |&b: &u8| b <= b':' && (b == b':' || b == b'#');
+    let mut from = 0;
+    while let Some(found) = bytes[from..].iter().position(stops) {
+        let at = from + found;
+        if bytes[at] == b'#' {
+            if at > 0 && bytes[at - 1] == b' ' {
+                return PlainEnd::Comment(at - 1);
+            }
+        } else if bytes.get(at + 1).is_none_or(|&b| b == b' ') {
+            return PlainEnd::Colon(at);
+        }
+        from = at + 1;
     }
-    let [first, second] = pair;
-    if first == b' ' {
-        memchr::memchr_iter(second, bytes)
-            .find(|&at| at > 0 && bytes[at - 1] == first)
-            .map(|at| at - 1)
-    } else {
-        memchr::memchr_iter(first, bytes).find(|&at| bytes.get(at + 1) == Some(&second))
+    PlainEnd::LineEnd
+}
+
+/// `count` line breaks at the end of `value`, one by one: `extend` with characters takes
+/// several hundred instructions even for one.
+fn push_breaks(value: &mut String, count: usize) {
+    for _ in 0..count {
+        value.push('\n');
     }
 }
 
 /// `text` after the spaces it starts with. Byte by byte: `trim_start_matches(' ')` decodes
 /// characters, and every line and value is trimmed.
 fn without_leading_spaces(text: &str) -> &str {
-    &text[text.bytes().take_while(|&b| b == b' ').count()..]
+    &text[leading_spaces(text.as_bytes())..]
+}
+
+/// How many spaces `bytes` starts with.
+fn leading_spaces(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|&&b| b == b' ').count()
 }
 
 /// `text` without the spaces it ends with.
 fn without_trailing_spaces(text: &str) -> &str {
     &text[..text.len() - text.bytes().rev().take_while(|&b| b == b' ').count()]
 }
-
-/// The length up to which a byte search goes through the bytes one by one.
-const SHORT: usize = 32;
 
 /// A character that cannot start a plain scalar (`-`, `?` and `:` can, before a non-space; this
 /// reader leaves those to the full parser).
@@ -751,25 +756,31 @@ mod tests {
         }
     }
 
-    /// The events this reader gives for `text`, or `None` when it leaves it to the full parser.
-    fn events(text: &str) -> Option<Vec<Located<'_>>> {
+    /// The events this reader gives for `source`, or `None` when it leaves it to the full
+    /// parser.
+    fn events(source: &SourceFile) -> Option<Vec<Located<'_>>> {
         let mut events = Vec::new();
-        read(text, &mut events)?;
+        read(source, &mut events)?;
         Some(events)
+    }
+
+    /// Whether this reader takes `text` rather than leave it to the full parser.
+    fn taken(text: &str) -> bool {
+        events(&SourceFile::new("t.yaml".into(), "t.yaml".into(), text)).is_some()
     }
 
     /// Whether this reader takes `text`; when it does, the tree must be granit-parser's.
     fn taken_and_same(text: &str) -> bool {
         let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
         let Some(read) = YamlFile::parse_block(&source) else {
-            assert!(events(text).is_none());
+            assert!(events(&source).is_none());
             return false;
         };
         let read = read.unwrap();
         let full = YamlFile::parse_in_full(&source)
             .unwrap_or_else(|error| panic!("taken, but YAML refuses it ({error:?}):\n{text}"));
         if read != full {
-            let events = events(text).unwrap();
+            let events = events(&source).unwrap();
             let show = |events: &[Located]| -> String {
                 events
                     .iter()
@@ -865,7 +876,7 @@ mod tests {
             "a: 1\n  b: 2\n",
             "key : spaced\n",
         ] {
-            assert!(events(text).is_none(), "taken:\n{text}");
+            assert!(!taken(text), "taken:\n{text}");
             // The full parser decides these, errors included.
             let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
             let _ = YamlFile::parse(&source);
@@ -878,7 +889,7 @@ mod tests {
         assert!(taken_and_same(&key(MAX_KEY_LENGTH)));
         assert!(taken_and_same(&format!("- {}", key(MAX_KEY_LENGTH))));
         for text in [key(MAX_KEY_LENGTH + 1), format!("- {}", key(1100))] {
-            assert!(events(&text).is_none());
+            assert!(!taken(&text));
         }
         let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), key(1100));
         assert!(YamlFile::parse(&source).is_err());
@@ -893,7 +904,7 @@ mod tests {
                 .collect()
         };
         assert!(taken_and_same(&nested(MAX_DEPTH - 1)));
-        assert!(events(&nested(MAX_DEPTH)).is_none());
+        assert!(!taken(&nested(MAX_DEPTH)));
         // granit-parser refuses what its limit does not allow, as before this reader.
         let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), nested(3_000));
         assert!(YamlFile::parse(&source).is_err());
@@ -938,12 +949,20 @@ mod tests {
 
         proptest! {
             #[test]
-            fn a_pair_is_found_where_memmem_finds_it(
+            fn plain_text_ends_at_the_first_colon_or_comment(
                 bytes in prop::collection::vec(prop::sample::select(b" #:ab".to_vec()), 0..40),
             ) {
-                for pair in [*b" #", *b": "] {
-                    prop_assert_eq!(find_pair(&bytes, pair), memchr::memmem::find(&bytes, &pair));
-                }
+                let comment = memchr::memmem::find(&bytes, b" #");
+                let colon = (0..bytes.len()).find(|&at| {
+                    bytes[at] == b':' && bytes.get(at + 1).is_none_or(|&b| b == b' ')
+                });
+                let expected = match (colon, comment) {
+                    (Some(colon), Some(comment)) if comment < colon => PlainEnd::Comment(comment),
+                    (Some(colon), _) => PlainEnd::Colon(colon),
+                    (None, Some(comment)) => PlainEnd::Comment(comment),
+                    (None, None) => PlainEnd::LineEnd,
+                };
+                prop_assert_eq!(plain_end(&bytes), expected);
             }
         }
 
