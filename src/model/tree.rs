@@ -91,13 +91,13 @@ impl Node {
             }),
             NodeKind::Map { entries, .. } => Value::Map(
                 entries
-                    .map(|(key, value)| Entry {
-                        key: SmolStr::new(yaml.scalar(key).unwrap_or_default()),
-                        key_origin: Origin {
-                            file,
-                            span: yaml.node(key).span,
-                        },
-                        value: Node::from_yaml(yaml, file, value),
+                    .map(|(key, value)| {
+                        let (key_text, key_origin) = key_of(yaml, file, key);
+                        Entry {
+                            key: SmolStr::new(key_text),
+                            key_origin,
+                            value: Node::from_yaml(yaml, file, value),
+                        }
                     })
                     .collect(),
             ),
@@ -129,10 +129,10 @@ impl Node {
             NodeKind::Map { entries, .. } => Value::Map(
                 entries
                     .map(|(key, value)| {
-                        let key_text = yaml.scalar(key).unwrap_or_default();
+                        let (key_text, key_origin) = key_of(yaml, file, key);
                         Entry {
                             key: SmolStr::new(key_text),
-                            key_origin: origin(key),
+                            key_origin,
                             value: if keys.contains(&key_text) {
                                 Node::from_yaml(yaml, file, value)
                             } else {
@@ -148,7 +148,10 @@ impl Node {
             _ => return Node::from_yaml(yaml, file, id),
         };
         Node {
-            origin: origin(id),
+            origin: Origin {
+                file,
+                span: node.span,
+            },
             value,
         }
     }
@@ -327,6 +330,23 @@ impl Node {
             Value::Unread(_) => serde_json::Value::Null,
         }
     }
+}
+
+/// The text (empty unless a scalar) and origin of a mapping key, from one look at its node: every
+/// key of every converted map passes here.
+fn key_of(yaml: &YamlFile, file: usize, key: NodeId) -> (&str, Origin) {
+    let node = yaml.node(key);
+    let text = match node.kind {
+        NodeKind::Scalar { value, .. } => value,
+        _ => "",
+    };
+    (
+        text,
+        Origin {
+            file,
+            span: node.span,
+        },
+    )
 }
 
 impl Scalar {
