@@ -245,9 +245,11 @@ fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
 
 /// Whether an `apiVersion` is of the Flux image API group.
 pub fn is_image_api(api_version: &str) -> bool {
+    // The group is what precedes the first `/`, and `API_GROUP` holds none: a prefix test, with
+    // no search for the `/` in every resource's apiVersion.
     api_version
-        .split_once('/')
-        .is_some_and(|(group, _)| group == API_GROUP)
+        .strip_prefix(API_GROUP)
+        .is_some_and(|version| version.starts_with('/'))
 }
 
 /// The Flux image kind of an object, if it is one.
@@ -395,4 +397,19 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
         misfits: misfits(kind, tree),
         spec_digest: foldhash::fast::FixedState::default().hash_one(spec_node),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_api_is_the_group_before_the_first_slash() {
+        assert!(is_image_api("image.toolkit.fluxcd.io/v1beta2"));
+        assert!(is_image_api("image.toolkit.fluxcd.io/"));
+        assert!(!is_image_api("image.toolkit.fluxcd.io"));
+        assert!(!is_image_api("image.toolkit.fluxcd.iox/v1"));
+        assert!(!is_image_api("x/image.toolkit.fluxcd.io/v1"));
+        assert!(!is_image_api("v1"));
+    }
 }
