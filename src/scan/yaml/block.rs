@@ -297,12 +297,13 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         }
     }
 
-    /// Opens a block collection; one nested deeper than [`MAX_DEPTH`] is given up on.
-    fn enter(&mut self, indent: usize, is_map: bool) -> Option<()> {
+    /// Opens a block collection at `at`; one nested deeper than [`MAX_DEPTH`] is given up on.
+    fn enter(&mut self, indent: usize, is_map: bool, at: usize, line: usize) -> Option<()> {
         if self.open.len() >= MAX_DEPTH {
             return None;
         }
         self.open.push(Open { indent, is_map });
+        self.give_open(is_map, false, at, at, line);
         Some(())
     }
 
@@ -315,8 +316,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         indent: usize,
         is_item: bool,
     ) -> Option<()> {
-        self.enter(indent, !is_item)?;
-        self.give_open(!is_item, false, open_at, open_at, line);
+        self.enter(indent, !is_item, open_at, line)?;
         if is_item {
             self.item(at, end, line)
         } else {
@@ -341,17 +341,24 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         if contents == b"-" || contents.starts_with(b"- ") {
             return None;
         }
-        if key_length(contents).is_some() {
+        // A mapping in the item: its key is read once.
+        if let Some(key_length) = key_length(contents) {
             let indent = contents_at - self.line_start;
-            return self.open_collection(contents_at, contents_at, end, line, indent, false);
+            self.enter(indent, true, contents_at, line)?;
+            return self.entry_with_key(contents_at, contents_at + key_length, end, line);
         }
         self.value(contents_at, end, line)
     }
 
     /// `key: …` at `at`.
     fn entry(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
+        let key_end = at + key_length(&self.text.as_bytes()[at..end])?;
+        self.entry_with_key(at, key_end, end, line)
+    }
+
+    /// `key: …` at `at`, its key ending at `key_end`.
+    fn entry_with_key(&mut self, at: usize, key_end: usize, end: usize, line: usize) -> Option<()> {
         let bytes = self.text.as_bytes();
-        let key_end = at + key_length(&bytes[at..end])?;
         self.scalar(
             Cow::Borrowed(&self.text[at..key_end]),
             Style::Plain,
