@@ -286,6 +286,13 @@ fn stored(n: usize) -> Result<u32, TooLarge> {
     u32::try_from(n).map_err(|_| TooLarge)
 }
 
+/// An offset into the file's text, or a length of a part of it, as the tree stores it: not
+/// checked again for each node, as `parse` refuses text whose length does not fit.
+#[inline]
+fn text_offset(offset: usize) -> u32 {
+    offset as u32
+}
+
 struct OpenCollection {
     id: NodeId,
     is_map: bool,
@@ -800,20 +807,21 @@ impl Builder {
     ) -> Result<(), TooLarge> {
         let file = &mut self.file;
         let (value_start, in_source) = match offset_in(&file.text, value) {
-            Some(offset) => (offset, true),
+            Some(offset) => (text_offset(offset), true),
             None => {
                 let start = file.values.len();
                 file.values.push_str(value);
-                (start, false)
+                // Where the copy ends fits, so do its start and length.
+                stored(file.values.len())?;
+                (start as u32, false)
             }
         };
-        stored(value_start + value.len())?;
         let shape = Shape::Scalar {
             style,
             tagged,
             in_source,
         };
-        let id = self.add_node(shape, span, stored(value_start)?, stored(value.len())?)?;
+        let id = self.add_node(shape, span, value_start, text_offset(value.len()))?;
         self.last_completed = Some((id, span));
         Ok(())
     }
@@ -849,7 +857,7 @@ impl Builder {
         self.open_children.truncate(closed.first_child);
         let contents_len = stored(file.children.len())? - contents_start;
         let node = &mut file.nodes[closed.id as usize];
-        node.end = node.end.max(stored(end.end)?).max(node.start);
+        node.end = node.end.max(text_offset(end.end)).max(node.start);
         node.contents_start = contents_start;
         node.contents_len = contents_len;
         if closed.flow {
@@ -925,8 +933,8 @@ impl Builder {
             }
         }
         file.nodes.push(StoredNode {
-            start: stored(span.start)?,
-            end: stored(span.end)?,
+            start: text_offset(span.start),
+            end: text_offset(span.end),
             contents_start,
             contents_len,
             shape,

@@ -297,12 +297,13 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         }
     }
 
-    /// Opens a block collection; one nested deeper than [`MAX_DEPTH`] is given up on.
-    fn enter(&mut self, indent: usize, is_map: bool) -> Option<()> {
+    /// Opens a block collection at `at`; one nested deeper than [`MAX_DEPTH`] is given up on.
+    fn enter(&mut self, indent: usize, is_map: bool, at: usize, line: usize) -> Option<()> {
         if self.open.len() >= MAX_DEPTH {
             return None;
         }
         self.open.push(Open { indent, is_map });
+        self.give_open(is_map, false, at, at, line);
         Some(())
     }
 
@@ -315,8 +316,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         indent: usize,
         is_item: bool,
     ) -> Option<()> {
-        self.enter(indent, !is_item)?;
-        self.give_open(!is_item, false, open_at, open_at, line);
+        self.enter(indent, !is_item, open_at, line)?;
         if is_item {
             self.item(at, end, line)
         } else {
@@ -341,17 +341,24 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         if contents == b"-" || contents.starts_with(b"- ") {
             return None;
         }
-        if key_length(contents).is_some() {
+        // A mapping in the item: its key is read once.
+        if let Some(key_length) = key_length(contents) {
             let indent = contents_at - self.line_start;
-            return self.open_collection(contents_at, contents_at, end, line, indent, false);
+            self.enter(indent, true, contents_at, line)?;
+            return self.entry_with_key(contents_at, contents_at + key_length, end, line);
         }
         self.value(contents_at, end, line)
     }
 
     /// `key: …` at `at`.
     fn entry(&mut self, at: usize, end: usize, line: usize) -> Option<()> {
+        let key_end = at + key_length(&self.text.as_bytes()[at..end])?;
+        self.entry_with_key(at, key_end, end, line)
+    }
+
+    /// `key: …` at `at`, its key ending at `key_end`.
+    fn entry_with_key(&mut self, at: usize, key_end: usize, end: usize, line: usize) -> Option<()> {
         let bytes = self.text.as_bytes();
-        let key_end = at + key_length(&bytes[at..end])?;
         self.scalar(
             Cow::Borrowed(&self.text[at..key_end]),
             Style::Plain,
@@ -636,15 +643,13 @@ enum PlainEnd {
     LineEnd,
 }
 
-/// The first `: ` (or `:` at the end) or ` #` in `bytes`, whichever comes first. Found in one
-/// pass, byte by byte: keys and most values are short, and a `memchr2` search costs more to set
-/// up than that pass.
+/// The first `: ` (or `:` at the end) or ` #` in `bytes`, whichever comes first.
+// Inlined into its two callers: it runs for every key and plain value, most a few bytes long,
+// where a call costs a good part of the search.
+#[inline(always)]
 fn plain_end(bytes: &[u8]) -> PlainEnd {
-    // Letters, most of the bytes, come after both: one comparison passes over them.
-    let stops = |&b: &u8| b <= b':' && (b == b':' || b == b'#');
     let mut from = 0;
-    while let Some(found) = bytes[from..].iter().position(stops) {
-        let at = from + found;
+    while let Some(at) = next_colon_or_hash(bytes, from) {
         if bytes[at] == b'#' {
             if at > 0 && bytes[at - 1] == b' ' {
                 return PlainEnd::Comment(at - 1);
@@ -655,6 +660,31 @@ fn plain_end(bytes: &[u8]) -> PlainEnd {
         from = at + 1;
     }
     PlainEnd::LineEnd
+}
+
+/// Where the first `:` or `#` of `bytes` from `from` is. Eight bytes at a time, as a `u64`:
+/// keys and most values are short, and a `memchr2` search costs more to set up than they take
+/// to pass, but byte by byte they cost several instructions a byte (the largest part of this
+/// reader).
+fn next_colon_or_hash(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH_BITS: u64 = ONES << 7;
+    // The high bit of each zero byte is set, and maybe of bytes after the first zero (a borrow
+    // carries over): the lowest bit set is the first zero byte.
+    let zero_bytes = |word: u64| word.wrapping_sub(ONES) & !word & HIGH_BITS;
+    let mut at = from;
+    while let Some(chunk) = bytes[at..].first_chunk::<8>() {
+        let word = u64::from_le_bytes(*chunk);
+        let stops = zero_bytes(word ^ (ONES * u64::from(b':')))
+            | zero_bytes(word ^ (ONES * u64::from(b'#')));
+        if stops != 0 {
+            return Some(at + (stops.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    // Letters, most of the bytes, come after both: one comparison passes over them.
+    let is_stop = |&b: &u8| b <= b':' && (b == b':' || b == b'#');
+    bytes[at..].iter().position(is_stop).map(|found| at + found)
 }
 
 /// `count` line breaks at the end of `value`, one by one: `extend` with characters takes
@@ -963,6 +993,19 @@ mod tests {
                     (None, None) => PlainEnd::LineEnd,
                 };
                 prop_assert_eq!(plain_end(&bytes), expected);
+            }
+
+            #[test]
+            fn colons_and_hashes_are_found_as_byte_by_byte(
+                bytes in prop::collection::vec(
+                    prop::sample::select(vec![b':', b'#', b' ', b'a', b'9', 0x23 ^ 0x80, 0xff]),
+                    0..40,
+                ),
+                from in 0usize..40,
+            ) {
+                let from = from.min(bytes.len());
+                let expected = (from..bytes.len()).find(|&at| matches!(bytes[at], b':' | b'#'));
+                prop_assert_eq!(next_colon_or_hash(&bytes, from), expected);
             }
         }
 
