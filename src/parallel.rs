@@ -168,10 +168,10 @@ impl Drop for Release<'_> {
 }
 
 /// Frees what a run or a stage built (parsed files, the model, the renders' caches) beside the
-/// work that follows (the next stage, the next repository, the report) rather than before it: on a large repository freeing is a noticeable
-/// share of the run (3 % of `--fix`'s CPU on 20,000 files). The process may end before the
-/// thread does, which frees everything at once; where no thread can be made, the value is freed
-/// here.
+/// work that follows (the next stage, the next repository, the report) rather than before it:
+/// on a large repository freeing is a noticeable share of the run (3 % of `--fix`'s CPU on
+/// 20,000 files). The process may end before the thread does, which frees everything at once;
+/// where no thread can be made, the value is freed here.
 pub fn drop_in_background<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new().spawn(move || drop(value));
 }
