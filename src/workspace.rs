@@ -166,7 +166,13 @@ impl Workspace {
             })
         });
         // In the order of the paths: the sets are built whole, not path by path.
-        let mut files = Vec::new();
+        // At the size it ends with: every scanned file is kept until the run ends, and a vector
+        // grown by doubling left up to half of it empty (5 MB at 50,000 files).
+        let parsed = read
+            .iter()
+            .filter(|read| matches!(read, Walked::Parsed(_)))
+            .count();
+        let mut files = Vec::with_capacity(parsed + read_errors.len());
         let mut walked = Vec::new();
         let mut applied_paths = Vec::new();
         for read in read {
@@ -228,7 +234,9 @@ impl Workspace {
             })
         });
         let first_read = files.len();
-        files.extend(read_since.into_iter().flatten());
+        let read_since: Vec<ScannedFile> = read_since.into_iter().flatten().collect();
+        files.reserve_exact(read_since.len());
+        files.extend(read_since);
         // Read again only when a file read since is a kustomization (named as a resource).
         let scanned = if files[first_read..]
             .iter()
@@ -565,12 +573,13 @@ fn scan_bytes(path: String, disk_path: PathBuf, bytes: Vec<u8>) -> ScannedFile {
     }
 }
 
-pub fn scan_file(source: SourceFile) -> ScannedFile {
+pub fn scan_file(mut source: SourceFile) -> ScannedFile {
     let yaml = YamlFile::parse(&source);
     let markers = match &yaml {
         Ok(yaml) => find_markers(&source.text, yaml),
         Err(_) => FileMarkers::default(),
     };
+    source.forget_line_starts();
     let mentions_image_api = IMAGE_API.find(source.text.as_bytes()).is_some();
     ScannedFile {
         source,
