@@ -176,6 +176,22 @@ pub fn drop_in_background<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new().spawn(move || drop(value));
 }
 
+/// [`drop_in_background`], then the memory freed handed back to the system: for a stage's
+/// caches, larger than what the stages after it allocate. What is freed stays with the process,
+/// and the stages after did not allocate from it: at 20,000 files 13 to 20 MB lay free while
+/// the rules grew the process by 6 MB (13 MB at 50,000), past the renders' peak.
+pub fn free_in_background<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new().spawn(move || {
+        drop(value);
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: glibc's `malloc_trim` gives free pages back to the system and touches no
+        // allocation in use; it may be called from any thread.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    });
+}
+
 /// `a()` and `b()`, `a` on a thread of its own when `jobs` allows two.
 pub fn join<A: Send, B>(
     jobs: usize,

@@ -387,7 +387,10 @@ impl FileSet {
         ignore_files: Vec<(String, String)>,
         top_prefix: String,
     ) -> FileSet {
-        paths.sort();
+        // Unique paths: an unstable sort orders them the same, without a scratch copy. Kept
+        // until the run ends: the room the listing grew into goes.
+        paths.sort_unstable();
+        paths.shrink_to_fit();
         FileSet {
             root: root.to_path_buf(),
             paths,
