@@ -163,7 +163,7 @@ impl Config {
                 e.utf8_error().valid_up_to() + 1
             ))
         })?;
-        let source = SourceFile::new(display_path.to_string(), disk_path.to_path_buf(), text);
+        let source = SourceFile::new(display_path.to_string(), text);
         Config::parse(&source)
     }
 
@@ -481,11 +481,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(&SourceFile::new(
-            FILE_NAMES[0].into(),
-            FILE_NAMES[0].into(),
-            text,
-        ))
+        Config::parse(&SourceFile::new(FILE_NAMES[0].into(), text))
     }
 
     #[test]

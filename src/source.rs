@@ -5,7 +5,6 @@
 //! character counts, so no input makes positions quadratic (a 10 MB single-line file).
 
 use std::ops::Range;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 /// Bytes per entry of the character-count table that columns on long lines start from.
@@ -48,8 +47,6 @@ pub struct Position {
 pub struct SourceFile {
     /// Path relative to the repository root, `/`-separated: what every report prints.
     pub path: String,
-    /// Where it lives on disk.
-    pub disk_path: PathBuf,
     /// Shared with the file's parsed tree, whose scalars are mostly slices of it.
     pub text: Arc<str>,
     /// Where each line starts: built when first asked (the parse asks), let go once the file
@@ -65,10 +62,9 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    pub fn new(path: String, disk_path: PathBuf, text: impl Into<Arc<str>>) -> SourceFile {
+    pub fn new(path: String, text: impl Into<Arc<str>>) -> SourceFile {
         SourceFile {
             path,
-            disk_path,
             text: text.into(),
             line_starts: OnceLock::new(),
             chars_before_checkpoint: OnceLock::new(),
@@ -175,7 +171,7 @@ mod tests {
 
     #[test]
     fn positions_count_characters_not_bytes() {
-        let file = SourceFile::new("a.yaml".into(), "a.yaml".into(), "a: é\nb: x\n");
+        let file = SourceFile::new("a.yaml".into(), "a: é\nb: x\n");
         assert_eq!(file.position(0), Position { line: 1, column: 1 });
         let x = file.text.find('x').unwrap();
         assert_eq!(file.position(x), Position { line: 2, column: 4 });
@@ -194,7 +190,7 @@ mod tests {
             .map(|i| if i % 7 == 0 { "é" } else { "ab" })
             .collect();
         let text = format!("x\n{line}\n{line}");
-        let file = SourceFile::new("a.yaml".into(), "a.yaml".into(), text.clone());
+        let file = SourceFile::new("a.yaml".into(), text.clone());
         for offset in (0..text.len())
             .step_by(997)
             .chain([text.len() - 1, text.len()])

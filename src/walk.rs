@@ -465,13 +465,13 @@ impl FileSet {
         Ok(skipped)
     }
 
-    /// Reads every file in parallel and calls `process(relative_path, disk_path, bytes)` for
+    /// Reads every file in parallel and calls `process(relative_path, bytes)` for
     /// those the include/exclude globs admit; results come back sorted by path, whatever the
     /// thread count.
     pub fn read<T, F>(&self, options: &WalkOptions, process: F) -> (Vec<T>, Vec<ReadError>)
     where
         T: Send,
-        F: Fn(String, PathBuf, Vec<u8>) -> Option<T> + Sync,
+        F: Fn(String, Vec<u8>) -> Option<T> + Sync,
     {
         let wanted: Vec<usize> = (0..self.paths.len())
             .filter(|&index| {
@@ -508,7 +508,7 @@ impl FileSet {
                             path: path.to_string(),
                             message,
                         })
-                        .map(|bytes| bytes.and_then(|b| process(path.to_string(), disk_path, b)));
+                        .map(|bytes| bytes.and_then(|b| process(path.to_string(), b)));
                     *slots[index].lock().unwrap() = outcome.transpose();
                 });
             }
@@ -693,7 +693,7 @@ mod tests {
             exclude: &GlobSet::empty(),
             max_file_size: 5,
         };
-        let (read, errors) = set.read(&options, |path, _, bytes| Some((path, bytes)));
+        let (read, errors) = set.read(&options, |path, bytes| Some((path, bytes)));
         assert_eq!(read.len(), 3, "{read:?}");
         assert_eq!(read[1], ("apps/a.yaml".to_string(), b"a: 1\n".to_vec()));
         assert_eq!(errors.len(), 1, "the config is over the limit: {errors:?}");
@@ -728,7 +728,7 @@ mod tests {
             exclude: &GlobSet::empty(),
             max_file_size: 1024,
         };
-        let (read, errors) = set.read(&options, |path, _, _| Some(path));
+        let (read, errors) = set.read(&options, |path, _| Some(path));
         assert_eq!(read, ["a.yaml", "dir/x.yaml"], "symlinks are never read");
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(set.kind_of("a.yaml"), PathKind::File);

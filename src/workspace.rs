@@ -153,13 +153,13 @@ impl Workspace {
             max_file_size: config.max_file_size,
         };
         let config_path = config.path.as_deref();
-        let (read, mut read_errors) = file_set.read(&options, |path, disk_path, bytes| {
+        let (read, mut read_errors) = file_set.read(&options, |path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let applied = file_set.is_applied(&path);
             Some(if worth_parsing(&path, &bytes, config_path) {
                 Walked::Parsed(Box::new(ScannedFile {
                     applied,
-                    ..scan_bytes(path, disk_path, bytes)
+                    ..scan_bytes(path, bytes)
                 }))
             } else {
                 Walked::PassedOver { path, applied }
@@ -230,7 +230,7 @@ impl Workspace {
             let bytes = file_set.read_file(path, config.max_file_size)?;
             Some(ScannedFile {
                 applied: file_set.is_applied(path),
-                ..scan_bytes(path.clone(), file_set.root.join(path), bytes)
+                ..scan_bytes(path.clone(), bytes)
             })
         });
         let first_read = files.len();
@@ -286,11 +286,7 @@ impl Workspace {
         }
         let rescanned = crate::parallel::map(&new_texts, jobs, |(file, text)| {
             let source = &files[*file].source;
-            let source = SourceFile::new(
-                source.path.clone(),
-                source.disk_path.clone(),
-                Arc::clone(text),
-            );
+            let source = SourceFile::new(source.path.clone(), Arc::clone(text));
             (*file, scan_file(source))
         });
         drop(new_texts);
@@ -318,8 +314,7 @@ impl Workspace {
             files.retain(|file| file.source.path != path);
             yaml_paths.remove(&path);
             if let Some(text) = text {
-                let disk_path = self.root.join(&path);
-                let mut file = scan_file(SourceFile::new(path.clone(), disk_path, text));
+                let mut file = scan_file(SourceFile::new(path.clone(), text));
                 file.applied = self.file_set.is_applied(&path);
                 if file.applied {
                     yaml_paths.insert(path);
@@ -527,7 +522,7 @@ impl Scanned {
     }
 }
 
-fn not_utf8(path: String, disk_path: PathBuf, error: std::string::FromUtf8Error) -> ScannedFile {
+fn not_utf8(path: String, error: std::string::FromUtf8Error) -> ScannedFile {
     let utf8 = error.utf8_error();
     let offset = utf8.valid_up_to();
     let bytes = error.into_bytes();
@@ -535,11 +530,7 @@ fn not_utf8(path: String, disk_path: PathBuf, error: std::string::FromUtf8Error)
         "not valid UTF-8 (byte 0x{:02X}); Flux's YAML parser rejects the file",
         bytes[offset]
     );
-    let source = SourceFile::new(
-        path,
-        disk_path,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    );
+    let source = SourceFile::new(path, String::from_utf8_lossy(&bytes).into_owned());
     unparsed(
         source,
         YamlError::new(message, offset, YamlErrorKind::Encoding),
@@ -548,7 +539,7 @@ fn not_utf8(path: String, disk_path: PathBuf, error: std::string::FromUtf8Error)
 
 fn not_read(error: &ReadError) -> ScannedFile {
     let path = error.path.clone();
-    let source = SourceFile::new(path.clone(), PathBuf::from(path), String::new());
+    let source = SourceFile::new(path.clone(), String::new());
     unparsed(
         source,
         YamlError::new(error.message.clone(), 0, YamlErrorKind::NotRead),
@@ -566,10 +557,10 @@ fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
     }
 }
 
-fn scan_bytes(path: String, disk_path: PathBuf, bytes: Vec<u8>) -> ScannedFile {
+fn scan_bytes(path: String, bytes: Vec<u8>) -> ScannedFile {
     match String::from_utf8(bytes) {
-        Ok(text) => scan_file(SourceFile::new(path, disk_path, text)),
-        Err(error) => not_utf8(path, disk_path, error),
+        Ok(text) => scan_file(SourceFile::new(path, text)),
+        Err(error) => not_utf8(path, error),
     }
 }
 

@@ -27,7 +27,7 @@ impl Doc {
         let disk_path = repo_dir().join(path);
         let text = fs::read_to_string(&disk_path)
             .unwrap_or_else(|e| panic!("{}: {e}", disk_path.display()));
-        let source = SourceFile::new(path.to_string(), disk_path, text);
+        let source = SourceFile::new(path.to_string(), text);
         let yaml = YamlFile::parse(&source).unwrap_or_else(|e| panic!("{path}: {e:?}"));
         assert_eq!(yaml.documents.len(), 1, "{path}: one YAML document");
         let root = yaml.documents[0];

@@ -69,7 +69,7 @@ fn kubectl(dir: &Path) -> Rendered {
         return Rendered::Failed(String::from_utf8_lossy(&output.stderr).into_owned());
     }
     let text = String::from_utf8(output.stdout).unwrap();
-    let source = SourceFile::new("out.yaml".into(), "out.yaml".into(), text);
+    let source = SourceFile::new("out.yaml".into(), text);
     let yaml = YamlFile::parse(&source).expect("kubectl prints YAML");
     let nodes: Vec<Node> = yaml
         .documents

@@ -159,7 +159,7 @@ pub fn rewrites(workspace: &Workspace, new_texts: &[(usize, Arc<str>)]) -> Vec<R
             let source = &workspace.files[*file].source;
             Rewrite {
                 path: source.path.clone(),
-                disk_path: source.disk_path.clone(),
+                disk_path: workspace.root.join(&source.path),
                 expected: Arc::clone(&source.text),
                 new: Arc::clone(text),
             }

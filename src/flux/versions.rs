@@ -1327,7 +1327,7 @@ mod tests {
         let files: Vec<ScannedFile> = paths
             .iter()
             .map(|path| {
-                let source = crate::source::SourceFile::new(path.to_string(), path.into(), "");
+                let source = crate::source::SourceFile::new(path.to_string(), "");
                 crate::workspace::scan_file(source)
             })
             .collect();

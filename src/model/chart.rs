@@ -62,8 +62,6 @@ fn local_dependencies<'a>(
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
     use crate::source::SourceFile;
     use crate::workspace::scan_file;
@@ -72,13 +70,7 @@ mod tests {
     fn rendered_dirs(charts: &[&str], files: &[(&str, &str)]) -> Vec<String> {
         let files: Vec<ScannedFile> = files
             .iter()
-            .map(|(path, text)| {
-                scan_file(SourceFile::new(
-                    path.to_string(),
-                    PathBuf::from(path),
-                    text.to_string(),
-                ))
-            })
+            .map(|(path, text)| scan_file(SourceFile::new(path.to_string(), text.to_string())))
             .collect();
         let by_path = files
             .iter()

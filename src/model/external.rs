@@ -214,7 +214,7 @@ impl External {
 
     /// The objects kustomize printed, each traced to the file its origin annotation names.
     fn read_output(&self, sources: &Sources, wrapper: &Path, root: &Path, text: &str) -> Build {
-        let source = SourceFile::new(String::new(), PathBuf::new(), text.to_string());
+        let source = SourceFile::new(String::new(), text.to_string());
         let mut build = Build::default();
         let Ok(yaml) = YamlFile::parse(&source) else {
             return build;

@@ -563,7 +563,7 @@ mod tests {
     use crate::source::SourceFile;
 
     fn tree(text: &str) -> Node {
-        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
+        let source = SourceFile::new("t.yaml".into(), text);
         let yaml = YamlFile::parse(&source).unwrap();
         Node::from_yaml(&yaml, 0, yaml.documents[0])
     }
@@ -727,7 +727,7 @@ mod tests {
         fn patches_read_an_unread_body_as_far_as_they_reach(
             order in proptest::collection::vec(0..PATCHES.len(), 1..5)
         ) {
-            let source = SourceFile::new("d.yaml".into(), "d.yaml".into(), DEPLOYMENT);
+            let source = SourceFile::new("d.yaml".into(),DEPLOYMENT);
             let yaml = YamlFile::parse(&source).unwrap();
             let document = yaml.documents[0];
             let whole = Node::from_yaml(&yaml, 0, document);

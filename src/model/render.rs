@@ -1209,7 +1209,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
             }
             PatchBody::Inline(node) => {
                 let text = node.str().unwrap_or_default();
-                let source = SourceFile::new(String::new(), Default::default(), text.to_string());
+                let source = SourceFile::new(String::new(), text.to_string());
                 let yaml = YamlFile::parse(&source).map_err(|error| {
                     Self::error(
                         Cause::InvalidPatch,

@@ -380,7 +380,7 @@ mod tests {
     use crate::source::SourceFile;
 
     fn tree(text: &str) -> Node {
-        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
+        let source = SourceFile::new("t.yaml".into(), text);
         let yaml = YamlFile::parse(&source).unwrap();
         Node::from_yaml(&yaml, 7, yaml.documents[0])
     }

@@ -421,7 +421,7 @@ fn is_commented_out_line(text: &str) -> bool {
     if !has_trailing_attempt {
         return false;
     }
-    let source = SourceFile::new(String::new(), Default::default(), text.to_string());
+    let source = SourceFile::new(String::new(), text.to_string());
     let Ok(yaml) = YamlFile::parse(&source) else {
         return false;
     };
@@ -1014,7 +1014,7 @@ mod tests {
     }
 
     fn placements(text: &str) -> Vec<(String, Result<String, Ignored>)> {
-        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
+        let source = SourceFile::new("t.yaml".into(), text);
         let yaml = YamlFile::parse(&source).unwrap();
         find_markers(text, &yaml)
             .markers
@@ -1137,7 +1137,7 @@ mod tests {
         let text = format!(
             "same:\n  # {app}\n  image: r/a:1 # {app}\nsame_tag:\n  # {tag}\n  tag: \"1\" # {tag}\nother_policy:\n  # {other}\n  image: r/a:1 # {app}\nother_field:\n  # {tag}\n  image: r/a:1 # {app}\nno_marker:\n  # {app}\n  image: r/a:1 # note\nitem:\n  # {app}\n  - r/a:1 # {app}\nblock:\n  # note\n  # {app}\n  image: r/a:1 # {app}\non_key:\n  image: # {app}\n    r/a:1 # {app}\nmap:\n  # {app}\n  image:\n    a: r/a:1 # {app}\n"
         );
-        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.clone());
+        let source = SourceFile::new("t.yaml".into(), text.clone());
         let yaml = YamlFile::parse(&source).unwrap();
         let found = find_markers(&text, &yaml);
         let ignored: Vec<(usize, &str, Option<String>)> = found

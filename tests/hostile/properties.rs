@@ -172,7 +172,7 @@ proptest! {
         let changes = fix::plan(&workspace, &latest);
         for (file, text) in fix::new_texts(&workspace, &changes) {
             let old = &workspace.files[file];
-            let new = scan_file(SourceFile::new(old.source.path.clone(), old.source.disk_path.clone(), text));
+            let new = scan_file(SourceFile::new(old.source.path.clone(),text));
             // Still YAML, the same markers, each changed one holding its new value.
             prop_assert!(new.yaml.is_ok(), "{:?}\n{}", new.yaml, new.source.text);
             prop_assert_eq!(new.markers.markers.len(), old.markers.markers.len());

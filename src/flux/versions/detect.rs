@@ -363,7 +363,7 @@ mod tests {
     use super::*;
 
     fn pins_of(path: &str, text: &str) -> Vec<Pin> {
-        let source = SourceFile::new(path.into(), path.into(), text);
+        let source = SourceFile::new(path.into(), text);
         let yaml = YamlFile::parse(&source).ok();
         detect(7, &source, yaml.as_ref())
     }
@@ -425,7 +425,7 @@ mod tests {
         let flow = "spec: {template: {spec: {containers: [{name: manager, image: ghcr.io/fluxcd/image-reflector-controller:v1.1.1}]}}}\n";
         only_pin("flow.yaml", flow);
         let unreadable = format!("{deployment}  bad: [\n");
-        let source = SourceFile::new("u.yaml".into(), "u.yaml".into(), unreadable.clone());
+        let source = SourceFile::new("u.yaml".into(), unreadable.clone());
         assert!(YamlFile::parse(&source).is_err());
         only_pin("u.yaml", &unreadable);
     }
