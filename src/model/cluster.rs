@@ -1541,7 +1541,7 @@ impl<'s> Leads<'s> {
             .chain(&k.patches_json6902);
         let patch_file = |patch: &Patch| match &patch.body {
             PatchBody::File(path) => render::join(&k.dir, &path.value)
-                .and_then(|path| sources.by_path.get(&path).copied()),
+                .and_then(|path| sources.by_path.get(path.as_str()).copied()),
             PatchBody::Inline(node) => Some(node.origin.file),
         };
         let mut files: Vec<usize> = patches.filter_map(patch_file).collect();
@@ -1550,7 +1550,7 @@ impl<'s> Leads<'s> {
             let Some(path) = render::join(&k.dir, &entry.value) else {
                 continue;
             };
-            if let Some(&file) = sources.by_path.get(&path) {
+            if let Some(&file) = sources.by_path.get(path.as_str()) {
                 files.push(file);
             } else if let Some((folder, Ok(_))) = sources.kustomization_of(&path) {
                 folders.push(folder);

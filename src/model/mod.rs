@@ -615,7 +615,7 @@ impl Model {
                 .referenced
                 .patches
                 .iter()
-                .filter_map(|p| sources.by_path.get(p).copied()),
+                .filter_map(|p| sources.by_path.get(p.as_str()).copied()),
         );
         let render = self.renders.len();
         let mut as_written = BTreeSet::new();
@@ -875,7 +875,7 @@ fn would_read(sources: &Sources, yaml_paths: &BTreeSet<String>, dir: &str) -> BT
     yaml_paths
         .range(prefix.clone()..)
         .take_while(|p| p.starts_with(&prefix))
-        .filter_map(|p| sources.by_path.get(p).copied())
+        .filter_map(|p| sources.by_path.get(p.as_str()).copied())
         .collect()
 }
 
@@ -889,11 +889,12 @@ fn files_under(files: &[ScannedFile], dir: &str) -> BTreeSet<usize> {
         .collect()
 }
 
-fn paths_of(files: &[ScannedFile]) -> HashMap<String, usize> {
+/// The files by path, borrowed: a copy of every path was held through the renders.
+fn paths_of(files: &[ScannedFile]) -> HashMap<&str, usize> {
     files
         .iter()
         .enumerate()
-        .map(|(i, f)| (f.source.path.clone(), i))
+        .map(|(i, f)| (f.source.path.as_str(), i))
         .collect()
 }
 
@@ -935,7 +936,7 @@ fn files_reached(sources: &Sources, k: &Kustomization) -> BTreeSet<usize> {
             let Some(path) = join(&k.dir, &entry.value) else {
                 continue;
             };
-            match sources.by_path.get(&path) {
+            match sources.by_path.get(path.as_str()) {
                 Some(&file) => {
                     files.insert(file);
                 }
