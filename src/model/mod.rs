@@ -159,13 +159,15 @@ fn read_kustomizations(
             .filter_map(|index| read_kustomization(files, index))
             .collect::<Vec<_>>()
     });
-    let mut kustomizations = BTreeMap::new();
-    for (dir, index, read) in read.into_iter().flatten() {
-        let duplicate = kustomizations.contains_key(dir);
-        kustomizations.insert(
-            dir.to_string(),
-            if duplicate {
-                Err(BuildError {
+    let mut read: Vec<_> = read.into_iter().flatten().collect();
+    // Stable: the files of one folder stay in the workspace's order.
+    read.sort_by_key(|(dir, ..)| *dir);
+    let mut kustomizations: Vec<(String, Result<Kustomization, BuildError>)> =
+        Vec::with_capacity(read.len());
+    for (dir, index, read) in read {
+        match kustomizations.last_mut() {
+            Some((last, kustomization)) if last == dir => {
+                *kustomization = Err(BuildError {
                     cause: Cause::InvalidKustomization,
                     message: format!(
                         "`{dir}` has two kustomization files; kustomize refuses to choose"
@@ -174,13 +176,14 @@ fn read_kustomizations(
                         file: index,
                         span: Default::default(),
                     },
-                })
-            } else {
-                read
-            },
-        );
+                });
+            }
+            _ => kustomizations.push((dir.to_string(), read)),
+        }
     }
-    kustomizations
+    // Built from the sorted list at once, the map's nodes are full: inserted one by one in
+    // order, each kept nearly half of its room (eleven values of over 400 bytes) empty.
+    kustomizations.into_iter().collect()
 }
 
 /// The kustomization file at `files[index]` (with its folder), read; `None` for another file.
