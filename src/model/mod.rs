@@ -248,8 +248,23 @@ impl Kustomizations {
 /// patch files. What a build reads besides the kustomizations themselves.
 #[derive(Debug, Default)]
 pub struct Referenced {
+    /// Once the model is built, only those that are patch files too (see
+    /// [`Referenced::keep_what_builds_ask`]).
     pub resources: BTreeSet<String>,
     pub patches: BTreeSet<String>,
+}
+
+impl Referenced {
+    /// Drops the resources that are no patch files: the model asks of a patch file only whether
+    /// it is a resource too, and every path a large repository names was held through the
+    /// renders and the rules.
+    fn keep_what_builds_ask(&mut self) {
+        let patches = &self.patches;
+        self.resources = std::mem::take(&mut self.resources)
+            .into_iter()
+            .filter(|path| patches.contains(path))
+            .collect();
+    }
 }
 
 fn referenced_files(
@@ -414,6 +429,8 @@ impl Model {
             builder: Builder::from_setting(&config.kustomize),
             jobs,
         };
+        let mut kustomizations = kustomizations;
+        kustomizations.referenced.keep_what_builds_ask();
         let (mut model, objects) =
             Model::build_as(&inputs, kustomizations, &EmptyAsNothing::default());
         let empty_as_nothing = EmptyAsNothing::for_old_flux(&model, files, config, jobs);
