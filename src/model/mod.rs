@@ -369,9 +369,11 @@ impl Contents {
         if let Some(content) = read_before(&contents) {
             return Some(content);
         }
+        // Most documents render in one shape: room for one, where a first push makes room for
+        // four.
         contents
             .entry(tree.origin)
-            .or_default()
+            .or_insert_with(|| Vec::with_capacity(1))
             .push((Arc::clone(tree), Arc::clone(&content)));
         Some(content)
     }
