@@ -122,7 +122,8 @@ impl FluxObject {
 pub enum Spec {
     Repository(RepositorySpec),
     Policy(PolicySpec),
-    Automation(AutomationSpec),
+    /// Boxed: the largest spec, of the fewest objects, made every object as large.
+    Automation(Box<AutomationSpec>),
 }
 
 #[derive(Debug, Default)]
@@ -345,7 +346,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
                 interval: at(&["interval"]).map(|interval| interval.origin),
             })
         }
-        Kind::ImageUpdateAutomation => Spec::Automation(AutomationSpec {
+        Kind::ImageUpdateAutomation => Spec::Automation(Box::new(AutomationSpec {
             source_ref_name: text(&["sourceRef", "name"]),
             author_email: text(&["git", "commit", "author", "email"]),
             message_template: text(&["git", "commit", "messageTemplate"]),
@@ -382,7 +383,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
                 .and_then(Node::str)
                 .map(str::to_string),
             checkout_ref: at(&["git", "checkout", "ref"]).cloned(),
-        }),
+        })),
     };
     Some(ObjectContent {
         kind,
