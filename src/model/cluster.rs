@@ -89,7 +89,7 @@ pub struct FluxKustomization {
 fn text(node: Option<&Node>) -> Option<Text> {
     let node = node?;
     Some(Text {
-        value: node.str()?.to_string(),
+        value: node.str()?.into(),
         origin: node.origin,
     })
 }
@@ -314,7 +314,7 @@ impl FluxKustomization {
                 None => relative.to_string(),
             };
             resources.push(Text {
-                value: entry,
+                value: entry.into(),
                 origin: self.path_origin,
             });
         }
@@ -347,7 +347,7 @@ impl FluxKustomization {
                 .filter_map(|entry| render::join(&self.path, &entry.value))
                 .collect(),
         };
-        let text = |field: &Option<Text>| field.as_ref().map(|t| t.value.clone());
+        let text = |field: &Option<Text>| field.as_ref().map(|t| t.value.to_string());
         Ok(super::external::Wrapper {
             resources,
             namespace: text(&self.target_namespace),
@@ -1294,7 +1294,7 @@ pub fn discover(
                     target_namespace: kustomization
                         .target_namespace
                         .as_ref()
-                        .map(|namespace| namespace.value.clone()),
+                        .map(|namespace| namespace.value.to_string()),
                 };
                 let message = if from_elsewhere(&kustomization, source.as_ref()) {
                     cluster_state.other_sources.push(other_source());

@@ -3,6 +3,8 @@
 //! Fields that can change image objects in ways this model does not follow are listed, so the
 //! objects they touch are treated as unknown rather than guessed.
 
+use smol_str::SmolStr;
+
 use super::tree::{Node, Origin};
 
 /// The file names kustomize recognises, in its order.
@@ -15,7 +17,7 @@ pub fn is_kustomization_name(name: &str) -> bool {
 /// A string value of a kustomization with where it was written.
 #[derive(Debug, Clone)]
 pub struct Text {
-    pub value: String,
+    pub value: SmolStr,
     pub origin: Origin,
 }
 
@@ -182,7 +184,7 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
         let value = &entry.value;
         if UNMODELLED_FIELDS.contains(&key) {
             k.unmodelled.push(Text {
-                value: key.to_string(),
+                value: key.into(),
                 origin: entry.key_origin,
             });
             continue;
@@ -255,7 +257,7 @@ fn generator(kind: &'static str, entry: &Node) -> Generator {
                 .map(|mut file| {
                     // `key=path` names the key; the file is after `=`.
                     if let Some((_, path)) = file.value.split_once('=') {
-                        file.value = path.to_string();
+                        file.value = path.into();
                     }
                     file
                 }),
@@ -325,7 +327,7 @@ fn field_name(key: &str) -> Option<&'static str> {
 fn text(node: &Node) -> Option<Text> {
     let value = node.str()?;
     (!node.is_null()).then(|| Text {
-        value: value.to_string(),
+        value: value.into(),
         origin: node.origin,
     })
 }
@@ -390,7 +392,7 @@ fn strategic_merge_entry(entry: &Node) -> Patch {
         PatchBody::Inline(entry.clone())
     } else {
         PatchBody::File(Text {
-            value: value.to_string(),
+            value: value.into(),
             origin: entry.origin,
         })
     };
