@@ -16,6 +16,7 @@ pub mod substitute;
 pub mod tree;
 
 use foldhash::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -337,10 +338,39 @@ impl Objects<'_> {
 /// threads that build read their builds' objects here ([`Contents::read_ahead`]), so that the
 /// model's thread, which takes the builds in turn while the others wait, finds them read.
 #[derive(Default)]
-pub struct Contents(Mutex<HashMap<Origin, Vec<ReadTree>>>);
+pub struct Contents(Mutex<ReadTrees>);
+
+/// The shapes read of each document: the first in the table itself, as most documents render
+/// in one shape (a list for each document was a heap block of its own), the others after it.
+#[derive(Default)]
+struct ReadTrees {
+    first: HashMap<Origin, ReadTree>,
+    others: HashMap<Origin, Vec<ReadTree>>,
+}
+
+impl ReadTrees {
+    /// What a tree of this shape was read as, if one was.
+    fn content_of(&self, tree: &Arc<Node>) -> Option<Arc<ObjectContent>> {
+        let same = |(read, _): &&ReadTree| Arc::ptr_eq(read, tree) || **read == **tree;
+        let first = self.first.get(&tree.origin)?;
+        let others = self.others.get(&tree.origin).into_iter().flatten();
+        let (_, content) = std::iter::once(first).chain(others).find(same)?;
+        Some(Arc::clone(content))
+    }
+
+    fn add(&mut self, tree: &Arc<Node>, content: &Arc<ObjectContent>) {
+        let read = (Arc::clone(tree), Arc::clone(content));
+        match self.first.entry(tree.origin) {
+            Entry::Vacant(first) => {
+                first.insert(read);
+            }
+            Entry::Occupied(_) => self.others.entry(tree.origin).or_default().push(read),
+        }
+    }
+}
 
 impl Contents {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Origin, Vec<ReadTree>>> {
+    fn lock(&self) -> MutexGuard<'_, ReadTrees> {
         // Only ever added to: whatever panicked while it was held left it whole.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -354,27 +384,17 @@ impl Contents {
         default_namespace: &str,
     ) -> Option<Arc<ObjectContent>> {
         kind_of(tree)?;
-        let read_before = |contents: &HashMap<Origin, Vec<ReadTree>>| {
-            let same = |(read, _): &&ReadTree| Arc::ptr_eq(read, tree) || **read == **tree;
-            let (_, content) = contents.get(&tree.origin)?.iter().find(same)?;
-            Some(Arc::clone(content))
-        };
-        if let Some(content) = read_before(&self.lock()) {
+        if let Some(content) = self.lock().content_of(tree) {
             return Some(content);
         }
         // Read without the lock held: builds on other threads go on meanwhile.
         let content = Arc::new(read_object(&tree.read_whole(files), default_namespace)?);
         let mut contents = self.lock();
         // Another thread may have read the same shape meanwhile.
-        if let Some(content) = read_before(&contents) {
+        if let Some(content) = contents.content_of(tree) {
             return Some(content);
         }
-        // Most documents render in one shape: room for one, where a first push makes room for
-        // four.
-        contents
-            .entry(tree.origin)
-            .or_insert_with(|| Vec::with_capacity(1))
-            .push((Arc::clone(tree), Arc::clone(&content)));
+        contents.add(tree, &content);
         Some(content)
     }
 
