@@ -235,10 +235,10 @@ impl FluxKustomization {
             k.namespace = Some(namespace.clone());
         }
         if let Some(prefix) = &self.name_prefix {
-            k.name_prefix = Some(prefix.clone());
+            k.name_prefix = Some(Box::new(prefix.clone()));
         }
         if let Some(suffix) = &self.name_suffix {
-            k.name_suffix = Some(suffix.clone());
+            k.name_suffix = Some(Box::new(suffix.clone()));
         }
         k.patches.extend(self.patches.iter().cloned());
         k.components.extend(self.components.iter().cloned());

@@ -86,11 +86,13 @@ pub struct Kustomization {
     pub resources: Vec<Text>,
     pub components: Vec<Text>,
     pub namespace: Option<Text>,
-    pub name_prefix: Option<Text>,
-    pub name_suffix: Option<Text>,
+    /// Boxed, as `name_suffix` and `common_annotations` are: few kustomizations set them, and
+    /// every kustomization of the repository is held through the run.
+    pub name_prefix: Option<Box<Text>>,
+    pub name_suffix: Option<Box<Text>>,
     /// `commonLabels` and each `labels` entry: all reach `metadata.labels`.
     pub labels: Vec<LabelSet>,
-    pub common_annotations: Option<LabelSet>,
+    pub common_annotations: Option<Box<LabelSet>>,
     pub patches_strategic_merge: Vec<Patch>,
     pub patches: Vec<Patch>,
     pub patches_json6902: Vec<Patch>,
@@ -203,8 +205,8 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
             "resources" | "bases" => k.resources.extend(strings(value)),
             "components" => k.components = strings(value).collect(),
             "namespace" => k.namespace = text(value),
-            "namePrefix" => k.name_prefix = text(value),
-            "nameSuffix" => k.name_suffix = text(value),
+            "namePrefix" => k.name_prefix = text(value).map(Box::new),
+            "nameSuffix" => k.name_suffix = text(value).map(Box::new),
             "commonLabels" => k.labels.push(label_set(value)),
             "labels" => k.labels.extend(
                 value
@@ -213,7 +215,7 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
                     .filter_map(|item| item.get("pairs"))
                     .map(label_set),
             ),
-            "commonAnnotations" => k.common_annotations = Some(label_set(value)),
+            "commonAnnotations" => k.common_annotations = Some(Box::new(label_set(value))),
             "patchesStrategicMerge" => {
                 k.patches_strategic_merge =
                     value.items().iter().map(strategic_merge_entry).collect()
