@@ -122,7 +122,8 @@ impl FluxObject {
 pub enum Spec {
     Repository(RepositorySpec),
     Policy(PolicySpec),
-    Automation(AutomationSpec),
+    /// Boxed: the largest spec, of the fewest objects, made every object as large.
+    Automation(Box<AutomationSpec>),
 }
 
 #[derive(Debug, Default)]
@@ -243,6 +244,14 @@ fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
     node.map(Node::string_map).unwrap_or_default()
 }
 
+/// What `keep` makes of the items it keeps, in room for all the items: `collect` gave a list of
+/// one (a policy's choice, a repository's exclusion) room for four, in every object the run holds.
+fn kept<T, U>(items: &[T], keep: impl FnMut(&T) -> Option<U>) -> Vec<U> {
+    let mut kept = Vec::with_capacity(items.len());
+    kept.extend(items.iter().filter_map(keep));
+    kept
+}
+
 /// Whether an `apiVersion` is of the Flux image API group.
 pub fn is_image_api(api_version: &str) -> bool {
     // The group is what precedes the first `/`, and `API_GROUP` holds none: a prefix test, with
@@ -286,12 +295,8 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
     let spec = match kind {
         Kind::ImageRepository => Spec::Repository(RepositorySpec {
             image: text(&["image"]),
-            exclusion_list: at(&["exclusionList"]).map(|list| {
-                list.items()
-                    .iter()
-                    .filter_map(|item| spanned(Some(item)))
-                    .collect()
-            }),
+            exclusion_list: at(&["exclusionList"])
+                .map(|list| kept(list.items(), |item| spanned(Some(item)))),
             insecure: at(&["insecure"]).and_then(Node::str).is_some_and(|v| {
                 matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "y")
             }),
@@ -313,23 +318,19 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
             let policy = at(&["policy"]);
             let choices = policy
                 .map(|policy| {
-                    policy
-                        .entries()
-                        .iter()
-                        .filter_map(|entry| {
-                            let (kind, argument) = match entry.key.as_str() {
-                                "semver" => (ChoiceKind::Semver, "range"),
-                                "alphabetical" => (ChoiceKind::Alphabetical, "order"),
-                                "numerical" => (ChoiceKind::Numerical, "order"),
-                                _ => return None,
-                            };
-                            Some(ChoiceEntry {
-                                kind,
-                                key: entry.key_origin,
-                                argument: spanned(entry.value.get(argument)),
-                            })
+                    kept(policy.entries(), |entry| {
+                        let (kind, argument) = match entry.key.as_str() {
+                            "semver" => (ChoiceKind::Semver, "range"),
+                            "alphabetical" => (ChoiceKind::Alphabetical, "order"),
+                            "numerical" => (ChoiceKind::Numerical, "order"),
+                            _ => return None,
+                        };
+                        Some(ChoiceEntry {
+                            kind,
+                            key: entry.key_origin,
+                            argument: spanned(entry.value.get(argument)),
                         })
-                        .collect()
+                    })
                 })
                 .unwrap_or_default();
             Spec::Policy(PolicySpec {
@@ -345,7 +346,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
                 interval: at(&["interval"]).map(|interval| interval.origin),
             })
         }
-        Kind::ImageUpdateAutomation => Spec::Automation(AutomationSpec {
+        Kind::ImageUpdateAutomation => Spec::Automation(Box::new(AutomationSpec {
             source_ref_name: text(&["sourceRef", "name"]),
             author_email: text(&["git", "commit", "author", "email"]),
             message_template: text(&["git", "commit", "messageTemplate"]),
@@ -382,7 +383,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
                 .and_then(Node::str)
                 .map(str::to_string),
             checkout_ref: at(&["git", "checkout", "ref"]).cloned(),
-        }),
+        })),
     };
     Some(ObjectContent {
         kind,

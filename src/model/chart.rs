@@ -28,7 +28,7 @@ pub fn may_name_local_dependency(path: &str, bytes: &[u8]) -> bool {
 pub fn with_local_dependencies(
     chart_dirs: &BTreeSet<String>,
     files: &[ScannedFile],
-    by_path: &HashMap<String, usize>,
+    by_path: &HashMap<&str, usize>,
 ) -> BTreeSet<String> {
     chart_dirs
         .iter()
@@ -40,11 +40,11 @@ pub fn with_local_dependencies(
 fn local_dependencies<'a>(
     chart_dir: &'a str,
     files: &'a [ScannedFile],
-    by_path: &'a HashMap<String, usize>,
+    by_path: &'a HashMap<&str, usize>,
 ) -> impl Iterator<Item = String> + 'a {
     DEPENDENCY_FILES
         .into_iter()
-        .filter_map(move |name| by_path.get(&join(chart_dir, name)?))
+        .filter_map(move |name| by_path.get(join(chart_dir, name)?.as_str()))
         .filter_map(|&file| files[file].yaml.as_ref().ok())
         // Helm reads the first document only.
         .filter_map(|yaml| {
@@ -75,7 +75,7 @@ mod tests {
         let by_path = files
             .iter()
             .enumerate()
-            .map(|(i, file)| (file.source.path.clone(), i))
+            .map(|(i, file)| (file.source.path.as_str(), i))
             .collect();
         let charts = charts.iter().map(|dir| dir.to_string()).collect();
         with_local_dependencies(&charts, &files, &by_path)

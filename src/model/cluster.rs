@@ -89,7 +89,7 @@ pub struct FluxKustomization {
 fn text(node: Option<&Node>) -> Option<Text> {
     let node = node?;
     Some(Text {
-        value: node.str()?.to_string(),
+        value: node.str()?.into(),
         origin: node.origin,
     })
 }
@@ -235,10 +235,10 @@ impl FluxKustomization {
             k.namespace = Some(namespace.clone());
         }
         if let Some(prefix) = &self.name_prefix {
-            k.name_prefix = Some(prefix.clone());
+            k.name_prefix = Some(Box::new(prefix.clone()));
         }
         if let Some(suffix) = &self.name_suffix {
-            k.name_suffix = Some(suffix.clone());
+            k.name_suffix = Some(Box::new(suffix.clone()));
         }
         k.patches.extend(self.patches.iter().cloned());
         k.components.extend(self.components.iter().cloned());
@@ -314,7 +314,7 @@ impl FluxKustomization {
                 None => relative.to_string(),
             };
             resources.push(Text {
-                value: entry,
+                value: entry.into(),
                 origin: self.path_origin,
             });
         }
@@ -347,7 +347,7 @@ impl FluxKustomization {
                 .filter_map(|entry| render::join(&self.path, &entry.value))
                 .collect(),
         };
-        let text = |field: &Option<Text>| field.as_ref().map(|t| t.value.clone());
+        let text = |field: &Option<Text>| field.as_ref().map(|t| t.value.to_string());
         Ok(super::external::Wrapper {
             resources,
             namespace: text(&self.target_namespace),
@@ -1294,7 +1294,7 @@ pub fn discover(
                     target_namespace: kustomization
                         .target_namespace
                         .as_ref()
-                        .map(|namespace| namespace.value.clone()),
+                        .map(|namespace| namespace.value.to_string()),
                 };
                 let message = if from_elsewhere(&kustomization, source.as_ref()) {
                     cluster_state.other_sources.push(other_source());
@@ -1541,7 +1541,7 @@ impl<'s> Leads<'s> {
             .chain(&k.patches_json6902);
         let patch_file = |patch: &Patch| match &patch.body {
             PatchBody::File(path) => render::join(&k.dir, &path.value)
-                .and_then(|path| sources.by_path.get(&path).copied()),
+                .and_then(|path| sources.by_path.get(path.as_str()).copied()),
             PatchBody::Inline(node) => Some(node.origin.file),
         };
         let mut files: Vec<usize> = patches.filter_map(patch_file).collect();
@@ -1550,7 +1550,7 @@ impl<'s> Leads<'s> {
             let Some(path) = render::join(&k.dir, &entry.value) else {
                 continue;
             };
-            if let Some(&file) = sources.by_path.get(&path) {
+            if let Some(&file) = sources.by_path.get(path.as_str()) {
                 files.push(file);
             } else if let Some((folder, Ok(_))) = sources.kustomization_of(&path) {
                 folders.push(folder);

@@ -234,7 +234,7 @@ impl External {
                 .map(|path| normalize(&wrapper.join(path.trim())))
                 .and_then(|path| path.strip_prefix(root).ok().map(Path::to_path_buf))
                 .map(|path| crate::walk::relative_path(Path::new(""), &path))
-                .and_then(|path| sources.by_path.get(&path).copied());
+                .and_then(|path| sources.by_path.get(path.as_str()).copied());
             if let Some(annotations) = node
                 .get_mut("metadata")
                 .and_then(|m| m.get_mut("annotations"))

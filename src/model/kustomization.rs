@@ -3,6 +3,8 @@
 //! Fields that can change image objects in ways this model does not follow are listed, so the
 //! objects they touch are treated as unknown rather than guessed.
 
+use smol_str::SmolStr;
+
 use super::tree::{Node, Origin};
 
 /// The file names kustomize recognises, in its order.
@@ -15,7 +17,7 @@ pub fn is_kustomization_name(name: &str) -> bool {
 /// A string value of a kustomization with where it was written.
 #[derive(Debug, Clone)]
 pub struct Text {
-    pub value: String,
+    pub value: SmolStr,
     pub origin: Origin,
 }
 
@@ -84,11 +86,13 @@ pub struct Kustomization {
     pub resources: Vec<Text>,
     pub components: Vec<Text>,
     pub namespace: Option<Text>,
-    pub name_prefix: Option<Text>,
-    pub name_suffix: Option<Text>,
+    /// Boxed, as `name_suffix` and `common_annotations` are: few kustomizations set them, and
+    /// every kustomization of the repository is held through the run.
+    pub name_prefix: Option<Box<Text>>,
+    pub name_suffix: Option<Box<Text>>,
     /// `commonLabels` and each `labels` entry: all reach `metadata.labels`.
     pub labels: Vec<LabelSet>,
-    pub common_annotations: Option<LabelSet>,
+    pub common_annotations: Option<Box<LabelSet>>,
     pub patches_strategic_merge: Vec<Patch>,
     pub patches: Vec<Patch>,
     pub patches_json6902: Vec<Patch>,
@@ -182,7 +186,7 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
         let value = &entry.value;
         if UNMODELLED_FIELDS.contains(&key) {
             k.unmodelled.push(Text {
-                value: key.to_string(),
+                value: key.into(),
                 origin: entry.key_origin,
             });
             continue;
@@ -201,8 +205,8 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
             "resources" | "bases" => k.resources.extend(strings(value)),
             "components" => k.components = strings(value).collect(),
             "namespace" => k.namespace = text(value),
-            "namePrefix" => k.name_prefix = text(value),
-            "nameSuffix" => k.name_suffix = text(value),
+            "namePrefix" => k.name_prefix = text(value).map(Box::new),
+            "nameSuffix" => k.name_suffix = text(value).map(Box::new),
             "commonLabels" => k.labels.push(label_set(value)),
             "labels" => k.labels.extend(
                 value
@@ -211,7 +215,7 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
                     .filter_map(|item| item.get("pairs"))
                     .map(label_set),
             ),
-            "commonAnnotations" => k.common_annotations = Some(label_set(value)),
+            "commonAnnotations" => k.common_annotations = Some(Box::new(label_set(value))),
             "patchesStrategicMerge" => {
                 k.patches_strategic_merge =
                     value.items().iter().map(strategic_merge_entry).collect()
@@ -255,7 +259,7 @@ fn generator(kind: &'static str, entry: &Node) -> Generator {
                 .map(|mut file| {
                     // `key=path` names the key; the file is after `=`.
                     if let Some((_, path)) = file.value.split_once('=') {
-                        file.value = path.to_string();
+                        file.value = path.into();
                     }
                     file
                 }),
@@ -325,7 +329,7 @@ fn field_name(key: &str) -> Option<&'static str> {
 fn text(node: &Node) -> Option<Text> {
     let value = node.str()?;
     (!node.is_null()).then(|| Text {
-        value: value.to_string(),
+        value: value.into(),
         origin: node.origin,
     })
 }
@@ -390,7 +394,7 @@ fn strategic_merge_entry(entry: &Node) -> Patch {
         PatchBody::Inline(entry.clone())
     } else {
         PatchBody::File(Text {
-            value: value.to_string(),
+            value: value.into(),
             origin: entry.origin,
         })
     };

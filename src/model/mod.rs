@@ -16,6 +16,7 @@ pub mod substitute;
 pub mod tree;
 
 use foldhash::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -159,13 +160,15 @@ fn read_kustomizations(
             .filter_map(|index| read_kustomization(files, index))
             .collect::<Vec<_>>()
     });
-    let mut kustomizations = BTreeMap::new();
-    for (dir, index, read) in read.into_iter().flatten() {
-        let duplicate = kustomizations.contains_key(dir);
-        kustomizations.insert(
-            dir.to_string(),
-            if duplicate {
-                Err(BuildError {
+    let mut read: Vec<_> = read.into_iter().flatten().collect();
+    // Stable: the files of one folder stay in the workspace's order.
+    read.sort_by_key(|(dir, ..)| *dir);
+    let mut kustomizations: Vec<(String, Result<Kustomization, BuildError>)> =
+        Vec::with_capacity(read.len());
+    for (dir, index, read) in read {
+        match kustomizations.last_mut() {
+            Some((last, kustomization)) if last == dir => {
+                *kustomization = Err(BuildError {
                     cause: Cause::InvalidKustomization,
                     message: format!(
                         "`{dir}` has two kustomization files; kustomize refuses to choose"
@@ -174,13 +177,14 @@ fn read_kustomizations(
                         file: index,
                         span: Default::default(),
                     },
-                })
-            } else {
-                read
-            },
-        );
+                });
+            }
+            _ => kustomizations.push((dir.to_string(), read)),
+        }
     }
-    kustomizations
+    // Built from the sorted list at once, the map's nodes are full: inserted one by one in
+    // order, each kept nearly half of its room (eleven values of over 400 bytes) empty.
+    kustomizations.into_iter().collect()
 }
 
 /// The kustomization file at `files[index]` (with its folder), read; `None` for another file.
@@ -245,8 +249,23 @@ impl Kustomizations {
 /// patch files. What a build reads besides the kustomizations themselves.
 #[derive(Debug, Default)]
 pub struct Referenced {
+    /// Once the model is built, only those that are patch files too (see
+    /// [`Referenced::keep_what_builds_ask`]).
     pub resources: BTreeSet<String>,
     pub patches: BTreeSet<String>,
+}
+
+impl Referenced {
+    /// Drops the resources that are no patch files: the model asks of a patch file only whether
+    /// it is a resource too, and every path a large repository names was held through the
+    /// renders and the rules.
+    fn keep_what_builds_ask(&mut self) {
+        let patches = &self.patches;
+        self.resources = std::mem::take(&mut self.resources)
+            .into_iter()
+            .filter(|path| patches.contains(path))
+            .collect();
+    }
 }
 
 fn referenced_files(
@@ -319,10 +338,39 @@ impl Objects<'_> {
 /// threads that build read their builds' objects here ([`Contents::read_ahead`]), so that the
 /// model's thread, which takes the builds in turn while the others wait, finds them read.
 #[derive(Default)]
-pub struct Contents(Mutex<HashMap<Origin, Vec<ReadTree>>>);
+pub struct Contents(Mutex<ReadTrees>);
+
+/// The shapes read of each document: the first in the table itself, as most documents render
+/// in one shape (a list for each document was a heap block of its own), the others after it.
+#[derive(Default)]
+struct ReadTrees {
+    first: HashMap<Origin, ReadTree>,
+    others: HashMap<Origin, Vec<ReadTree>>,
+}
+
+impl ReadTrees {
+    /// What a tree of this shape was read as, if one was.
+    fn content_of(&self, tree: &Arc<Node>) -> Option<Arc<ObjectContent>> {
+        let same = |(read, _): &&ReadTree| Arc::ptr_eq(read, tree) || **read == **tree;
+        let first = self.first.get(&tree.origin)?;
+        let others = self.others.get(&tree.origin).into_iter().flatten();
+        let (_, content) = std::iter::once(first).chain(others).find(same)?;
+        Some(Arc::clone(content))
+    }
+
+    fn add(&mut self, tree: &Arc<Node>, content: &Arc<ObjectContent>) {
+        let read = (Arc::clone(tree), Arc::clone(content));
+        match self.first.entry(tree.origin) {
+            Entry::Vacant(first) => {
+                first.insert(read);
+            }
+            Entry::Occupied(_) => self.others.entry(tree.origin).or_default().push(read),
+        }
+    }
+}
 
 impl Contents {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Origin, Vec<ReadTree>>> {
+    fn lock(&self) -> MutexGuard<'_, ReadTrees> {
         // Only ever added to: whatever panicked while it was held left it whole.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -336,25 +384,17 @@ impl Contents {
         default_namespace: &str,
     ) -> Option<Arc<ObjectContent>> {
         kind_of(tree)?;
-        let read_before = |contents: &HashMap<Origin, Vec<ReadTree>>| {
-            let same = |(read, _): &&ReadTree| Arc::ptr_eq(read, tree) || **read == **tree;
-            let (_, content) = contents.get(&tree.origin)?.iter().find(same)?;
-            Some(Arc::clone(content))
-        };
-        if let Some(content) = read_before(&self.lock()) {
+        if let Some(content) = self.lock().content_of(tree) {
             return Some(content);
         }
         // Read without the lock held: builds on other threads go on meanwhile.
         let content = Arc::new(read_object(&tree.read_whole(files), default_namespace)?);
         let mut contents = self.lock();
         // Another thread may have read the same shape meanwhile.
-        if let Some(content) = read_before(&contents) {
+        if let Some(content) = contents.content_of(tree) {
             return Some(content);
         }
-        contents
-            .entry(tree.origin)
-            .or_default()
-            .push((Arc::clone(tree), Arc::clone(&content)));
+        contents.add(tree, &content);
         Some(content)
     }
 
@@ -411,6 +451,8 @@ impl Model {
             builder: Builder::from_setting(&config.kustomize),
             jobs,
         };
+        let mut kustomizations = kustomizations;
+        kustomizations.referenced.keep_what_builds_ask();
         let (mut model, objects) =
             Model::build_as(&inputs, kustomizations, &EmptyAsNothing::default());
         let empty_as_nothing = EmptyAsNothing::for_old_flux(&model, files, config, jobs);
@@ -615,7 +657,7 @@ impl Model {
                 .referenced
                 .patches
                 .iter()
-                .filter_map(|p| sources.by_path.get(p).copied()),
+                .filter_map(|p| sources.by_path.get(p.as_str()).copied()),
         );
         let render = self.renders.len();
         let mut as_written = BTreeSet::new();
@@ -875,7 +917,7 @@ fn would_read(sources: &Sources, yaml_paths: &BTreeSet<String>, dir: &str) -> BT
     yaml_paths
         .range(prefix.clone()..)
         .take_while(|p| p.starts_with(&prefix))
-        .filter_map(|p| sources.by_path.get(p).copied())
+        .filter_map(|p| sources.by_path.get(p.as_str()).copied())
         .collect()
 }
 
@@ -889,11 +931,12 @@ fn files_under(files: &[ScannedFile], dir: &str) -> BTreeSet<usize> {
         .collect()
 }
 
-fn paths_of(files: &[ScannedFile]) -> HashMap<String, usize> {
+/// The files by path, borrowed: a copy of every path was held through the renders.
+fn paths_of(files: &[ScannedFile]) -> HashMap<&str, usize> {
     files
         .iter()
         .enumerate()
-        .map(|(i, f)| (f.source.path.clone(), i))
+        .map(|(i, f)| (f.source.path.as_str(), i))
         .collect()
 }
 
@@ -935,7 +978,7 @@ fn files_reached(sources: &Sources, k: &Kustomization) -> BTreeSet<usize> {
             let Some(path) = join(&k.dir, &entry.value) else {
                 continue;
             };
-            match sources.by_path.get(&path) {
+            match sources.by_path.get(path.as_str()) {
                 Some(&file) => {
                     files.insert(file);
                 }

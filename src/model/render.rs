@@ -35,7 +35,7 @@ pub struct Sources<'a> {
     /// The repository's files, for what a path names (on disk, or a commit's for `--push`).
     pub tree: &'a FileSet,
     pub files: &'a [ScannedFile],
-    pub by_path: &'a HashMap<String, usize>,
+    pub by_path: &'a HashMap<&'a str, usize>,
     pub kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
     /// `kustomizations` by hash, for the lookups every resource entry of every build makes: the
     /// ordered map compared a dozen paths for each.
@@ -50,7 +50,7 @@ impl<'a> Sources<'a> {
     pub fn new(
         tree: &'a FileSet,
         files: &'a [ScannedFile],
-        by_path: &'a HashMap<String, usize>,
+        by_path: &'a HashMap<&'a str, usize>,
         kustomizations: &'a BTreeMap<String, Result<Kustomization, BuildError>>,
         referenced: &'a super::Referenced,
     ) -> Sources<'a> {
@@ -951,7 +951,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
             );
             return Ok(Vec::new());
         };
-        if let Some(&file) = self.sources.by_path.get(&path) {
+        if let Some(&file) = self.sources.by_path.get(path.as_str()) {
             return self.file_resources(file, entry.origin);
         }
         // A folder a kustomization was read from (most resources of a large repository) is
@@ -1181,7 +1181,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         match &patch.body {
             PatchBody::File(path) => {
                 let file = join(&k.dir, &path.value)
-                    .and_then(|p| self.sources.by_path.get(&p).copied())
+                    .and_then(|p| self.sources.by_path.get(p.as_str()).copied())
                     .ok_or_else(|| {
                         Self::error(
                             Cause::MissingPatch,

@@ -6,7 +6,7 @@
 use smol_str::SmolStr;
 use std::borrow::Cow;
 
-use crate::scan::yaml::{reads_as_null, NodeId, NodeKind, Style, YamlFile};
+use crate::scan::yaml::{reads_as_null, Entries, NodeId, NodeKind, Style, YamlFile};
 use crate::source::Span;
 use crate::workspace::ScannedFile;
 
@@ -89,18 +89,14 @@ impl Node {
                 style,
                 tagged,
             }),
-            NodeKind::Map { entries, .. } => Value::Map(
-                entries
-                    .map(|(key, value)| {
-                        let (key_text, key_origin) = key_of(yaml, file, key);
-                        Entry {
-                            key: SmolStr::new(key_text),
-                            key_origin,
-                            value: Node::from_yaml(yaml, file, value),
-                        }
-                    })
-                    .collect(),
-            ),
+            NodeKind::Map { entries, .. } => Value::Map(exactly(entries, |(key, value)| {
+                let (key_text, key_origin) = key_of(yaml, file, key);
+                Entry {
+                    key: SmolStr::new(key_text),
+                    key_origin,
+                    value: Node::from_yaml(yaml, file, value),
+                }
+            })),
             NodeKind::Seq { items, .. } => Value::Seq(
                 items
                     .iter()
@@ -126,22 +122,18 @@ impl Node {
             value: Value::Unread(id),
         };
         let value = match node.kind {
-            NodeKind::Map { entries, .. } => Value::Map(
-                entries
-                    .map(|(key, value)| {
-                        let (key_text, key_origin) = key_of(yaml, file, key);
-                        Entry {
-                            key: SmolStr::new(key_text),
-                            key_origin,
-                            value: if keys.contains(&key_text) {
-                                Node::from_yaml(yaml, file, value)
-                            } else {
-                                unread(value)
-                            },
-                        }
-                    })
-                    .collect(),
-            ),
+            NodeKind::Map { entries, .. } => Value::Map(exactly(entries, |(key, value)| {
+                let (key_text, key_origin) = key_of(yaml, file, key);
+                Entry {
+                    key: SmolStr::new(key_text),
+                    key_origin,
+                    value: if keys.contains(&key_text) {
+                        Node::from_yaml(yaml, file, value)
+                    } else {
+                        unread(value)
+                    },
+                }
+            })),
             NodeKind::Seq { items, .. } => {
                 Value::Seq(items.iter().map(|&item| unread(item)).collect())
             }
@@ -330,6 +322,15 @@ impl Node {
             Value::Unread(_) => serde_json::Value::Null,
         }
     }
+}
+
+/// A map's entries converted, in room for exactly their number. `collect` does not trust the
+/// entries' count: a map of one or two entries took room for four, most of what the identity
+/// trees of the image objects, kept through the renders, held.
+fn exactly(entries: Entries<'_>, convert: impl FnMut((NodeId, NodeId)) -> Entry) -> Vec<Entry> {
+    let mut converted = Vec::with_capacity(entries.len());
+    converted.extend(entries.map(convert));
+    converted
 }
 
 /// The text (empty unless a scalar) and origin of a mapping key, from one look at its node: every
