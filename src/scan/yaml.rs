@@ -104,8 +104,8 @@ impl ExactSizeIterator for Entries<'_> {}
 /// What kind of node is stored, without its contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
-    /// `in_source`: the text is the file's own at the contents' offsets (most scalars: plain
-    /// and on one line), not a copy in `values`.
+    /// `in_source`: the text is the file's own, inside the node's span (most scalars: plain or
+    /// quoted, on one line), not a copy in `values`.
     Scalar {
         style: Style,
         tagged: bool,
@@ -121,26 +121,34 @@ enum Shape {
 }
 
 /// A node as the file keeps it until the run ends: every parsed node of the repository is one
-/// of these, so it holds offsets, not owned strings and vectors. Its contents are
-/// `contents_len` elements from `contents_start` of the file's `values` (a scalar's text) or
-/// `children` (a map's keys and values alternating, a sequence's items).
+/// of these, so it holds offsets, not owned strings and vectors, and no length that its span
+/// or its contents already tell.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct StoredNode {
+    /// Where the node's text is, for a scalar in the file's text (read most, by each key a
+    /// lookup compares); where its span is, for any other node.
     start: u32,
     end: u32,
-    contents_start: u32,
-    contents_len: u32,
+    /// For a scalar in the file's text, how many bytes its span has at each end beyond its text
+    /// (a quote, or none); for a copied scalar, which copy in `values` is its text; for a
+    /// collection, where its run in `children` starts.
+    contents: u32,
     shape: Shape,
     role: Role,
 }
 
-const _: () = assert!(std::mem::size_of::<StoredNode>() <= 20);
+const _: () = assert!(std::mem::size_of::<StoredNode>() <= 16);
 
 impl StoredNode {
     #[inline]
-    fn contents(&self) -> std::ops::Range<usize> {
-        let start = self.contents_start as usize;
-        start..start + self.contents_len as usize
+    fn span(&self) -> Span {
+        let around = match self.shape {
+            Shape::Scalar {
+                in_source: true, ..
+            } => self.contents as usize,
+            _ => 0,
+        };
+        Span::new(self.start as usize - around, self.end as usize + around)
     }
 }
 
@@ -180,7 +188,10 @@ pub struct YamlFile {
     /// The text of every scalar whose value is not written as is (escapes, folding, several
     /// lines), one after the other.
     values: String,
-    /// The children of every collection, each collection's together.
+    /// Where each copy in `values` starts and ends.
+    copies: Vec<[u32; 2]>,
+    /// The children of every collection as a run: their count, then the children. The run at 0
+    /// is empty: the run of each empty collection.
     children: Vec<NodeId>,
     /// Root node of each document (an empty document is an empty plain scalar).
     pub documents: Vec<NodeId>,
@@ -204,10 +215,8 @@ impl PartialEq for YamlFile {
                     in_source: other_in_source,
                 },
             ) => {
-                (a.start, a.end, a.role, style, tagged)
-                    == (b.start, b.end, b.role, other_style, other_tagged)
-                    && self.scalar_text(a.contents(), in_source)
-                        == other.scalar_text(b.contents(), other_in_source)
+                (a.span(), a.role, style, tagged) == (b.span(), b.role, other_style, other_tagged)
+                    && self.scalar_text(a, in_source) == other.scalar_text(b, other_in_source)
             }
             _ => a == b,
         };
@@ -231,6 +240,7 @@ impl YamlFile {
             nodes: self.nodes.as_slice().into(),
             text: Arc::clone(&self.text),
             values: self.values.as_str().into(),
+            copies: self.copies.as_slice().into(),
             children: self.children.as_slice().into(),
             documents: self.documents.as_slice().into(),
             comments: self.comments.drain(..).collect(),
@@ -399,47 +409,57 @@ impl YamlFile {
             .filter(
                 |stored| matches!(stored.shape, Shape::Scalar { style, .. } if style.is_block()),
             )
-            .map(|stored| Span::new(stored.start as usize, stored.end as usize))
+            .map(StoredNode::span)
     }
 
     pub fn node_count(&self) -> usize {
         self.nodes.len()
     }
 
-    #[inline]
-    fn scalar_text(&self, contents: std::ops::Range<usize>, in_source: bool) -> &str {
+    // Inlined into every lookup, as when a scalar's text was one range: a call for each key
+    // compared costs more than reading it.
+    #[inline(always)]
+    fn scalar_text(&self, stored: &StoredNode, in_source: bool) -> &str {
         if in_source {
-            &self.text[contents]
+            &self.text[stored.start as usize..stored.end as usize]
         } else {
-            &self.values[contents]
+            let [start, end] = self.copies[stored.contents as usize];
+            &self.values[start as usize..end as usize]
         }
+    }
+
+    /// The children of a collection.
+    #[inline]
+    fn children_of(&self, stored: &StoredNode) -> &[NodeId] {
+        let start = stored.contents as usize + 1;
+        let count = self.children[start - 1] as usize;
+        &self.children[start..start + count]
     }
 
     #[inline]
     fn view(&self, stored: &StoredNode) -> Node<'_> {
-        let contents = stored.contents();
         let kind = match stored.shape {
             Shape::Scalar {
                 style,
                 tagged,
                 in_source,
             } => NodeKind::Scalar {
-                value: self.scalar_text(contents, in_source),
+                value: self.scalar_text(stored, in_source),
                 style,
                 tagged,
             },
             Shape::Map { flow } => NodeKind::Map {
-                entries: Entries::of(&self.children[contents]),
+                entries: Entries::of(self.children_of(stored)),
                 flow,
             },
             Shape::Seq { flow } => NodeKind::Seq {
-                items: &self.children[contents],
+                items: self.children_of(stored),
                 flow,
             },
             Shape::Alias => NodeKind::Alias,
         };
         Node {
-            span: Span::new(stored.start as usize, stored.end as usize),
+            span: stored.span(),
             kind,
             role: stored.role,
         }
@@ -461,7 +481,7 @@ impl YamlFile {
     pub fn entries(&self, map: NodeId) -> Entries<'_> {
         let stored = &self.nodes[map as usize];
         let entries = match stored.shape {
-            Shape::Map { .. } => &self.children[stored.contents()],
+            Shape::Map { .. } => self.children_of(stored),
             _ => &[],
         };
         Entries::of(entries)
@@ -488,7 +508,7 @@ impl YamlFile {
     pub fn items(&self, seq: NodeId) -> &[NodeId] {
         let stored = &self.nodes[seq as usize];
         match stored.shape {
-            Shape::Seq { .. } => &self.children[stored.contents()],
+            Shape::Seq { .. } => self.children_of(stored),
             _ => &[],
         }
     }
@@ -497,7 +517,7 @@ impl YamlFile {
     pub fn scalar(&self, id: NodeId) -> Option<&str> {
         let stored = &self.nodes[id as usize];
         match stored.shape {
-            Shape::Scalar { in_source, .. } => Some(self.scalar_text(stored.contents(), in_source)),
+            Shape::Scalar { in_source, .. } => Some(self.scalar_text(stored, in_source)),
             _ => None,
         }
     }
@@ -672,6 +692,8 @@ fn build<'t>(
 fn with_builder<T>(source: &SourceFile, fill: impl FnOnce(&mut Builder) -> T) -> T {
     let mut builder = SCRATCH.take();
     builder.file.text = Arc::clone(&source.text);
+    // The empty run, at 0 (see `children`).
+    builder.file.children.push(0);
     let filled = fill(&mut builder);
     builder.clear();
     if builder.capacity_in_bytes() <= SCRATCH_KEPT {
@@ -750,7 +772,7 @@ impl Builder {
                 tagged,
             } => self.scalar(&value, style, tagged, span)?,
             Event::Alias => {
-                let id = self.add_node(Shape::Alias, span, 0, 0)?;
+                let id = self.add_node(Shape::Alias, span, 0)?;
                 self.last_completed = Some((id, span));
             }
             Event::Open { is_map, flow } => self.open(is_map, flow, span, line)?,
@@ -806,14 +828,22 @@ impl Builder {
         span: Span,
     ) -> Result<(), TooLarge> {
         let file = &mut self.file;
-        let (value_start, in_source) = match offset_in(&file.text, value) {
-            Some(offset) => (text_offset(offset), true),
+        // The text is kept as the span's when it is the span's middle: as is (plain), or inside
+        // its quotes.
+        let in_span = offset_in(&file.text, value).and_then(|start| {
+            let inset = start.checked_sub(span.start)?;
+            let end = start + value.len();
+            (end + inset == span.end).then_some((Span::new(start, end), inset))
+        });
+        let (stored_span, contents, in_source) = match in_span {
+            Some((text, inset)) => (text, text_offset(inset), true),
             None => {
+                let copy = stored(file.copies.len())?;
                 let start = file.values.len();
                 file.values.push_str(value);
-                // Where the copy ends fits, so do its start and length.
-                stored(file.values.len())?;
-                (start as u32, false)
+                // Where the copy ends fits, so does its start.
+                file.copies.push([start as u32, stored(file.values.len())?]);
+                (span, copy, false)
             }
         };
         let shape = Shape::Scalar {
@@ -821,7 +851,7 @@ impl Builder {
             tagged,
             in_source,
         };
-        let id = self.add_node(shape, span, value_start, text_offset(value.len()))?;
+        let id = self.add_node(shape, stored_span, contents)?;
         self.last_completed = Some((id, span));
         Ok(())
     }
@@ -832,7 +862,7 @@ impl Builder {
         } else {
             Shape::Seq { flow }
         };
-        let id = self.add_node(shape, span, 0, 0)?;
+        let id = self.add_node(shape, span, 0)?;
         self.open.push(OpenCollection {
             id,
             is_map,
@@ -850,16 +880,16 @@ impl Builder {
             return Ok(());
         };
         let file = &mut self.file;
-        let contents_start = stored(file.children.len())?;
-        // Copied as a slice: `extend(drain(..))` goes through them one by one.
-        file.children
-            .extend_from_slice(&self.open_children[closed.first_child..]);
-        self.open_children.truncate(closed.first_child);
-        let contents_len = stored(file.children.len())? - contents_start;
+        let children = &self.open_children[closed.first_child..];
         let node = &mut file.nodes[closed.id as usize];
         node.end = node.end.max(text_offset(end.end)).max(node.start);
-        node.contents_start = contents_start;
-        node.contents_len = contents_len;
+        if !children.is_empty() {
+            node.contents = stored(file.children.len())?;
+            file.children.push(stored(children.len())?);
+            // Copied as a slice: `extend(drain(..))` goes through them one by one.
+            file.children.extend_from_slice(children);
+        }
+        self.open_children.truncate(closed.first_child);
         if closed.flow {
             self.last_completed = Some((closed.id, end));
         } else if closed.start_line == line {
@@ -873,6 +903,7 @@ impl Builder {
         file.text = Arc::default();
         file.nodes.clear();
         file.values.clear();
+        file.copies.clear();
         file.children.clear();
         file.documents.clear();
         file.comments.clear();
@@ -887,6 +918,7 @@ impl Builder {
         let file = &self.file;
         file.nodes.capacity() * size_of::<StoredNode>()
             + file.values.capacity()
+            + file.copies.capacity() * size_of::<[u32; 2]>()
             + (file.children.capacity() + file.documents.capacity()) * size_of::<NodeId>()
             + file.comments.capacity() * size_of::<Comment>()
             + self.open.capacity() * size_of::<OpenCollection>()
@@ -897,13 +929,7 @@ impl Builder {
     // Inlined into its few callers: it runs for every node, and there the shape is known, which
     // settles half of what it checks.
     #[inline(always)]
-    fn add_node(
-        &mut self,
-        shape: Shape,
-        span: Span,
-        contents_start: u32,
-        contents_len: u32,
-    ) -> Result<NodeId, TooLarge> {
+    fn add_node(&mut self, shape: Shape, span: Span, contents: u32) -> Result<NodeId, TooLarge> {
         let file = &mut self.file;
         let id = stored(file.nodes.len())?;
         let role = match self.open.last() {
@@ -935,8 +961,7 @@ impl Builder {
         file.nodes.push(StoredNode {
             start: text_offset(span.start),
             end: text_offset(span.end),
-            contents_start,
-            contents_len,
+            contents,
             shape,
             role,
         });
