@@ -165,13 +165,24 @@ pub enum Attachment {
     Detached,
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct Comment {
     /// The whole comment, `#` included.
     pub span: Span,
-    /// Text after the first `#`.
-    pub text: String,
     pub attachment: Attachment,
+    /// Which copy in the file's `values` is its text when that is not the file's own: only
+    /// were a space that `names` adds to the text granit-parser reads inside a comment.
+    copy: Option<u32>,
+}
+
+impl Comment {
+    /// Text after the first `#`.
+    pub fn text<'a>(&self, yaml: &'a YamlFile) -> &'a str {
+        match self.copy {
+            None => &yaml.text[self.span.start + 1..self.span.end],
+            Some(copy) => yaml.copied(copy),
+        }
+    }
 }
 
 /// Whether YAML reads a scalar as null: untagged and plain, `~`, `null`, `Null`, `NULL` or
@@ -186,7 +197,7 @@ pub struct YamlFile {
     /// The file's text, which most scalars are slices of.
     text: Arc<str>,
     /// The text of every scalar whose value is not written as is (escapes, folding, several
-    /// lines), one after the other.
+    /// lines), and of any comment not the file's own, one after the other.
     values: String,
     /// Where each copy in `values` starts and ends.
     copies: Vec<[u32; 2]>,
@@ -221,7 +232,10 @@ impl PartialEq for YamlFile {
             _ => a == b,
         };
         self.documents == other.documents
-            && self.comments == other.comments
+            && self.comments.len() == other.comments.len()
+            && self.comments.iter().zip(&other.comments).all(|(a, b)| {
+                (a.span, a.attachment, a.text(self)) == (b.span, b.attachment, b.text(other))
+            })
             && self.children == other.children
             && self.nodes.len() == other.nodes.len()
             && self
@@ -233,6 +247,16 @@ impl PartialEq for YamlFile {
 }
 
 impl YamlFile {
+    /// Keeps a copy of `text` in `values`: which copy it is.
+    fn copy(&mut self, text: &str) -> Result<u32, TooLarge> {
+        let copy = stored(self.copies.len())?;
+        let start = self.values.len();
+        self.values.push_str(text);
+        // Where the copy ends fits, so does its start.
+        self.copies.push([start as u32, stored(self.values.len())?]);
+        Ok(copy)
+    }
+
     /// The tree built so far, copied out at its size (trees are kept until the run ends: no
     /// room for growth left over); the builder's vectors stay for the next file.
     fn take_at_size(&mut self) -> YamlFile {
@@ -423,9 +447,14 @@ impl YamlFile {
         if in_source {
             &self.text[stored.start as usize..stored.end as usize]
         } else {
-            let [start, end] = self.copies[stored.contents as usize];
-            &self.values[start as usize..end as usize]
+            self.copied(stored.contents)
         }
+    }
+
+    #[inline(always)]
+    fn copied(&self, copy: u32) -> &str {
+        let [start, end] = self.copies[copy as usize];
+        &self.values[start as usize..end as usize]
     }
 
     /// The children of a collection.
@@ -765,7 +794,9 @@ impl Builder {
     fn add(&mut self, source: &SourceFile, located: Located<'_>) -> Result<(), TooLarge> {
         let Located { event, span, line } = located;
         match event {
-            Event::Comment { text, placement } => self.comment(source, text, placement, span, line),
+            Event::Comment { text, placement } => {
+                self.comment(source, &text, placement, span, line)?;
+            }
             Event::Scalar {
                 value,
                 style,
@@ -791,11 +822,11 @@ impl Builder {
     fn comment(
         &mut self,
         source: &SourceFile,
-        text: Cow<'_, str>,
+        text: &str,
         placement: Placement,
         span: Span,
         line: usize,
-    ) {
+    ) -> Result<(), TooLarge> {
         let end_line = |span: Span| source.line_of(span.end.saturating_sub(1).max(span.start));
         let file = &mut self.file;
         let attachment = if let Some(flow) = self.open.iter().rev().find(|c| c.flow) {
@@ -813,11 +844,17 @@ impl Builder {
                 Placement::Apart => Attachment::Detached,
             }
         };
+        let copy = if source.text.get(span.start + 1..span.end) == Some(text) {
+            None
+        } else {
+            Some(file.copy(text)?)
+        };
         file.comments.push(Comment {
             span,
-            text: text.into_owned(),
             attachment,
+            copy,
         });
+        Ok(())
     }
 
     fn scalar(
@@ -837,14 +874,7 @@ impl Builder {
         });
         let (stored_span, contents, in_source) = match in_span {
             Some((text, inset)) => (text, text_offset(inset), true),
-            None => {
-                let copy = stored(file.copies.len())?;
-                let start = file.values.len();
-                file.values.push_str(value);
-                // Where the copy ends fits, so does its start.
-                file.copies.push([start as u32, stored(file.values.len())?]);
-                (span, copy, false)
-            }
+            None => (span, file.copy(value)?, false),
         };
         let shape = Shape::Scalar {
             style,
@@ -1044,7 +1074,7 @@ mod tests {
         let comment = yaml
             .comments
             .iter()
-            .find(|c| c.text.contains(needle))
+            .find(|c| c.text(yaml).contains(needle))
             .unwrap();
         match comment.attachment {
             Attachment::Line(id) => format!("line:{}", source.slice(yaml.node(id).span)),
@@ -1068,6 +1098,21 @@ mod tests {
         assert_eq!(attachment_of(&source, &yaml, "H"), "line:v5");
         assert_eq!(attachment_of(&source, &yaml, "I"), "line:i");
         assert_eq!(attachment_of(&source, &yaml, "K"), "detached");
+    }
+
+    #[test]
+    fn a_comment_not_as_the_file_has_it_keeps_its_own_text() {
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), "a: 1 # one\n");
+        let comment = Event::Comment {
+            text: Cow::Borrowed(" o ne"),
+            placement: Placement::SameLine,
+        };
+        let yaml = build(
+            &source,
+            [Ok(Located::new(comment, Span::new(5, 10), 1))].into_iter(),
+        );
+        let yaml = yaml.unwrap();
+        assert_eq!(yaml.comments[0].text(&yaml), " o ne");
     }
 
     #[test]
