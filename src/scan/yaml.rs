@@ -191,22 +191,36 @@ pub fn reads_as_null(text: &str, style: Style, tagged: bool) -> bool {
     style == Style::Plain && !tagged && matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
+/// A file's tree. Every parsed file's is kept until the run ends: its parts are boxed slices,
+/// at their size, with no room for growth or its count.
 #[derive(Debug, Default)]
 pub struct YamlFile {
-    nodes: Vec<StoredNode>,
+    nodes: Box<[StoredNode]>,
     /// The file's text, which most scalars are slices of.
     text: Arc<str>,
     /// The text of every scalar whose value is not written as is (escapes, folding, several
     /// lines), and of any comment not the file's own, one after the other.
-    values: String,
+    values: Box<str>,
     /// Where each copy in `values` starts and ends.
-    copies: Vec<[u32; 2]>,
+    copies: Box<[[u32; 2]]>,
     /// The children of every collection as a run: their count, then the children. The run at 0
     /// is empty: the run of each empty collection.
-    children: Vec<NodeId>,
+    children: Box<[NodeId]>,
     /// Root node of each document (an empty document is an empty plain scalar).
-    pub documents: Vec<NodeId>,
-    pub comments: Vec<Comment>,
+    pub documents: Box<[NodeId]>,
+    pub comments: Box<[Comment]>,
+}
+
+/// A file's tree as it is built: the parts of a [`YamlFile`], growing.
+#[derive(Default)]
+struct Growing {
+    nodes: Vec<StoredNode>,
+    text: Arc<str>,
+    values: String,
+    copies: Vec<[u32; 2]>,
+    children: Vec<NodeId>,
+    documents: Vec<NodeId>,
+    comments: Vec<Comment>,
 }
 
 /// The same tree: where a scalar's text is kept (in the file's text or as a copy) is no part
@@ -246,7 +260,7 @@ impl PartialEq for YamlFile {
     }
 }
 
-impl YamlFile {
+impl Growing {
     /// Keeps a copy of `text` in `values`: which copy it is.
     fn copy(&mut self, text: &str) -> Result<u32, TooLarge> {
         let copy = stored(self.copies.len())?;
@@ -257,8 +271,8 @@ impl YamlFile {
         Ok(copy)
     }
 
-    /// The tree built so far, copied out at its size (trees are kept until the run ends: no
-    /// room for growth left over); the builder's vectors stay for the next file.
+    /// The tree built so far, copied out at its size; the builder's vectors stay for the next
+    /// file.
     fn take_at_size(&mut self) -> YamlFile {
         YamlFile {
             nodes: self.nodes.as_slice().into(),
@@ -339,7 +353,7 @@ struct OpenCollection {
 /// What is pending while events are read.
 #[derive(Default)]
 struct Builder {
-    file: YamlFile,
+    file: Growing,
     open: Vec<OpenCollection>,
     /// Children of the open collections, innermost last: a collection's move to the file's
     /// `children` when it closes, so each collection's children stay together.
