@@ -111,14 +111,21 @@ enum Shape {
         tagged: bool,
         in_source: bool,
     },
+    /// `count`: how many children it has, below [`COUNT_IN_RUN`] (nearly every collection);
+    /// `COUNT_IN_RUN` for more, whose count heads their run in `children`.
     Map {
         flow: bool,
+        count: u8,
     },
     Seq {
         flow: bool,
+        count: u8,
     },
     Alias,
 }
+
+/// The `count` of a collection whose count heads its run in `children`.
+const COUNT_IN_RUN: u8 = u8::MAX;
 
 /// A node as the file keeps it until the run ends: every parsed node of the repository is one
 /// of these, so it holds offsets, not owned strings and vectors, and no length that its span
@@ -203,8 +210,8 @@ pub struct YamlFile {
     values: Box<str>,
     /// Where each copy in `values` starts and ends.
     copies: Box<[[u32; 2]]>,
-    /// The children of every collection as a run: their count, then the children. The run at 0
-    /// is empty: the run of each empty collection.
+    /// The children of every collection, each collection's together, as a run that starts
+    /// with their count when their node has no room for it.
     children: Box<[NodeId]>,
     /// Root node of each document (an empty document is an empty plain scalar).
     pub documents: Box<[NodeId]>,
@@ -471,12 +478,16 @@ impl YamlFile {
         &self.values[start as usize..end as usize]
     }
 
-    /// The children of a collection.
+    /// The children of a collection whose shape holds `count`.
     #[inline]
-    fn children_of(&self, stored: &StoredNode) -> &[NodeId] {
-        let start = stored.contents as usize + 1;
-        let count = self.children[start - 1] as usize;
-        &self.children[start..start + count]
+    fn children_of(&self, stored: &StoredNode, count: u8) -> &[NodeId] {
+        let start = stored.contents as usize;
+        if count < COUNT_IN_RUN {
+            &self.children[start..start + count as usize]
+        } else {
+            let count = self.children[start] as usize;
+            &self.children[start + 1..start + 1 + count]
+        }
     }
 
     #[inline]
@@ -491,12 +502,12 @@ impl YamlFile {
                 style,
                 tagged,
             },
-            Shape::Map { flow } => NodeKind::Map {
-                entries: Entries::of(self.children_of(stored)),
+            Shape::Map { flow, count } => NodeKind::Map {
+                entries: Entries::of(self.children_of(stored, count)),
                 flow,
             },
-            Shape::Seq { flow } => NodeKind::Seq {
-                items: self.children_of(stored),
+            Shape::Seq { flow, count } => NodeKind::Seq {
+                items: self.children_of(stored, count),
                 flow,
             },
             Shape::Alias => NodeKind::Alias,
@@ -524,7 +535,7 @@ impl YamlFile {
     pub fn entries(&self, map: NodeId) -> Entries<'_> {
         let stored = &self.nodes[map as usize];
         let entries = match stored.shape {
-            Shape::Map { .. } => self.children_of(stored),
+            Shape::Map { count, .. } => self.children_of(stored, count),
             _ => &[],
         };
         Entries::of(entries)
@@ -551,7 +562,7 @@ impl YamlFile {
     pub fn items(&self, seq: NodeId) -> &[NodeId] {
         let stored = &self.nodes[seq as usize];
         match stored.shape {
-            Shape::Seq { .. } => self.children_of(stored),
+            Shape::Seq { count, .. } => self.children_of(stored, count),
             _ => &[],
         }
     }
@@ -735,8 +746,6 @@ fn build<'t>(
 fn with_builder<T>(source: &SourceFile, fill: impl FnOnce(&mut Builder) -> T) -> T {
     let mut builder = SCRATCH.take();
     builder.file.text = Arc::clone(&source.text);
-    // The empty run, at 0 (see `children`).
-    builder.file.children.push(0);
     let filled = fill(&mut builder);
     builder.clear();
     if builder.capacity_in_bytes() <= SCRATCH_KEPT {
@@ -902,9 +911,9 @@ impl Builder {
 
     fn open(&mut self, is_map: bool, flow: bool, span: Span, line: usize) -> Result<(), TooLarge> {
         let shape = if is_map {
-            Shape::Map { flow }
+            Shape::Map { flow, count: 0 }
         } else {
-            Shape::Seq { flow }
+            Shape::Seq { flow, count: 0 }
         };
         let id = self.add_node(shape, span, 0)?;
         self.open.push(OpenCollection {
@@ -927,9 +936,15 @@ impl Builder {
         let children = &self.open_children[closed.first_child..];
         let node = &mut file.nodes[closed.id as usize];
         node.end = node.end.max(text_offset(end.end)).max(node.start);
-        if !children.is_empty() {
+        if let Shape::Map { count, .. } | Shape::Seq { count, .. } = &mut node.shape {
             node.contents = stored(file.children.len())?;
-            file.children.push(stored(children.len())?);
+            *count = match u8::try_from(children.len()) {
+                Ok(fits) if fits < COUNT_IN_RUN => fits,
+                _ => {
+                    file.children.push(stored(children.len())?);
+                    COUNT_IN_RUN
+                }
+            };
             // Copied as a slice: `extend(drain(..))` goes through them one by one.
             file.children.extend_from_slice(children);
         }
@@ -994,7 +1009,7 @@ impl Builder {
         // yaml.v3 gives a comment above a block collection's first entry to that entry.
         let opens_block_collection = matches!(
             shape,
-            Shape::Map { flow: false } | Shape::Seq { flow: false }
+            Shape::Map { flow: false, .. } | Shape::Seq { flow: false, .. }
         );
         // Checked first: draining costs more than the check, and few nodes have a comment above.
         if !opens_block_collection && !self.pending_head.is_empty() {
@@ -1235,6 +1250,25 @@ mod tests {
             source.slice(yaml.node(yaml.items(g)[1]).span),
             "- i\n  - j\n"
         );
+    }
+
+    #[test]
+    fn collections_keep_their_children_however_many() {
+        for count in [0, 1, 127, 128, 254, 255, 256, 300] {
+            let names: Vec<String> = (0..count).map(|i| format!("n{i}")).collect();
+            let entries: String = names.iter().map(|name| format!("  {name}: v\n")).collect();
+            let text = format!("s: [{}]\nm:\n{entries}", names.join(", "));
+            let (_, yaml) = parse(&text);
+            let root = yaml.documents[0];
+            let items = yaml.items(yaml.get(root, "s").unwrap());
+            let items: Vec<&str> = items.iter().map(|&i| yaml.scalar(i).unwrap()).collect();
+            assert_eq!(items, names);
+            let keys: Vec<&str> = yaml
+                .entries(yaml.get(root, "m").unwrap())
+                .map(|(key, _)| yaml.scalar(key).unwrap())
+                .collect();
+            assert_eq!(keys, names);
+        }
     }
 
     #[test]
