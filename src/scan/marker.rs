@@ -617,7 +617,7 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     let mut neighbours = None;
     let mut attachments = Vec::new();
     for comment in &yaml.comments {
-        let setter = match classify_comment(&comment.text) {
+        let setter = match classify_comment(comment.text(yaml)) {
             CommentKind::Other => continue,
             CommentKind::CommentedOut => {
                 found
@@ -630,7 +630,7 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
                     span: comment.span,
                     reason,
                     help,
-                    intended_policy: intended_policy(&comment.text),
+                    intended_policy: intended_policy(comment.text(yaml)),
                 });
                 continue;
             }

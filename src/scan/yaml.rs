@@ -104,43 +104,58 @@ impl ExactSizeIterator for Entries<'_> {}
 /// What kind of node is stored, without its contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
-    /// `in_source`: the text is the file's own at the contents' offsets (most scalars: plain
-    /// and on one line), not a copy in `values`.
+    /// `in_source`: the text is the file's own, inside the node's span (most scalars: plain or
+    /// quoted, on one line), not a copy in `values`.
     Scalar {
         style: Style,
         tagged: bool,
         in_source: bool,
     },
+    /// `count`: how many children it has, below [`COUNT_IN_RUN`] (nearly every collection);
+    /// `COUNT_IN_RUN` for more, whose count heads their run in `children`.
     Map {
         flow: bool,
+        count: u8,
     },
     Seq {
         flow: bool,
+        count: u8,
     },
     Alias,
 }
 
+/// The `count` of a collection whose count heads its run in `children`.
+const COUNT_IN_RUN: u8 = u8::MAX;
+
 /// A node as the file keeps it until the run ends: every parsed node of the repository is one
-/// of these, so it holds offsets, not owned strings and vectors. Its contents are
-/// `contents_len` elements from `contents_start` of the file's `values` (a scalar's text) or
-/// `children` (a map's keys and values alternating, a sequence's items).
+/// of these, so it holds offsets, not owned strings and vectors, and no length that its span
+/// or its contents already tell.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct StoredNode {
+    /// Where the node's text is, for a scalar in the file's text (read most, by each key a
+    /// lookup compares); where its span is, for any other node.
     start: u32,
     end: u32,
-    contents_start: u32,
-    contents_len: u32,
+    /// For a scalar in the file's text, how many bytes its span has at each end beyond its text
+    /// (a quote, or none); for a copied scalar, which copy in `values` is its text; for a
+    /// collection, where its run in `children` starts.
+    contents: u32,
     shape: Shape,
     role: Role,
 }
 
-const _: () = assert!(std::mem::size_of::<StoredNode>() <= 20);
+const _: () = assert!(std::mem::size_of::<StoredNode>() <= 16);
 
 impl StoredNode {
     #[inline]
-    fn contents(&self) -> std::ops::Range<usize> {
-        let start = self.contents_start as usize;
-        start..start + self.contents_len as usize
+    fn span(&self) -> Span {
+        let around = match self.shape {
+            Shape::Scalar {
+                in_source: true, ..
+            } => self.contents as usize,
+            _ => 0,
+        };
+        Span::new(self.start as usize - around, self.end as usize + around)
     }
 }
 
@@ -157,13 +172,24 @@ pub enum Attachment {
     Detached,
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct Comment {
     /// The whole comment, `#` included.
     pub span: Span,
-    /// Text after the first `#`.
-    pub text: String,
     pub attachment: Attachment,
+    /// Which copy in the file's `values` is its text when that is not the file's own: only
+    /// were a space that `names` adds to the text granit-parser reads inside a comment.
+    copy: Option<u32>,
+}
+
+impl Comment {
+    /// Text after the first `#`.
+    pub fn text<'a>(&self, yaml: &'a YamlFile) -> &'a str {
+        match self.copy {
+            None => &yaml.text[self.span.start + 1..self.span.end],
+            Some(copy) => yaml.copied(copy),
+        }
+    }
 }
 
 /// Whether YAML reads a scalar as null: untagged and plain, `~`, `null`, `Null`, `NULL` or
@@ -172,19 +198,36 @@ pub fn reads_as_null(text: &str, style: Style, tagged: bool) -> bool {
     style == Style::Plain && !tagged && matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
+/// A file's tree. Every parsed file's is kept until the run ends: its parts are boxed slices,
+/// at their size, with no room for growth or its count.
 #[derive(Debug, Default)]
 pub struct YamlFile {
-    nodes: Vec<StoredNode>,
+    nodes: Box<[StoredNode]>,
     /// The file's text, which most scalars are slices of.
     text: Arc<str>,
     /// The text of every scalar whose value is not written as is (escapes, folding, several
-    /// lines), one after the other.
-    values: String,
-    /// The children of every collection, each collection's together.
-    children: Vec<NodeId>,
+    /// lines), and of any comment not the file's own, one after the other.
+    values: Box<str>,
+    /// Where each copy in `values` starts and ends.
+    copies: Box<[[u32; 2]]>,
+    /// The children of every collection, each collection's together, as a run that starts
+    /// with their count when their node has no room for it.
+    children: Box<[NodeId]>,
     /// Root node of each document (an empty document is an empty plain scalar).
-    pub documents: Vec<NodeId>,
-    pub comments: Vec<Comment>,
+    pub documents: Box<[NodeId]>,
+    pub comments: Box<[Comment]>,
+}
+
+/// A file's tree as it is built: the parts of a [`YamlFile`], growing.
+#[derive(Default)]
+struct Growing {
+    nodes: Vec<StoredNode>,
+    text: Arc<str>,
+    values: String,
+    copies: Vec<[u32; 2]>,
+    children: Vec<NodeId>,
+    documents: Vec<NodeId>,
+    comments: Vec<Comment>,
 }
 
 /// The same tree: where a scalar's text is kept (in the file's text or as a copy) is no part
@@ -204,15 +247,16 @@ impl PartialEq for YamlFile {
                     in_source: other_in_source,
                 },
             ) => {
-                (a.start, a.end, a.role, style, tagged)
-                    == (b.start, b.end, b.role, other_style, other_tagged)
-                    && self.scalar_text(a.contents(), in_source)
-                        == other.scalar_text(b.contents(), other_in_source)
+                (a.span(), a.role, style, tagged) == (b.span(), b.role, other_style, other_tagged)
+                    && self.scalar_text(a, in_source) == other.scalar_text(b, other_in_source)
             }
             _ => a == b,
         };
         self.documents == other.documents
-            && self.comments == other.comments
+            && self.comments.len() == other.comments.len()
+            && self.comments.iter().zip(&other.comments).all(|(a, b)| {
+                (a.span, a.attachment, a.text(self)) == (b.span, b.attachment, b.text(other))
+            })
             && self.children == other.children
             && self.nodes.len() == other.nodes.len()
             && self
@@ -223,14 +267,25 @@ impl PartialEq for YamlFile {
     }
 }
 
-impl YamlFile {
-    /// The tree built so far, copied out at its size (trees are kept until the run ends: no
-    /// room for growth left over); the builder's vectors stay for the next file.
+impl Growing {
+    /// Keeps a copy of `text` in `values`: which copy it is.
+    fn copy(&mut self, text: &str) -> Result<u32, TooLarge> {
+        let copy = stored(self.copies.len())?;
+        let start = self.values.len();
+        self.values.push_str(text);
+        // Where the copy ends fits, so does its start.
+        self.copies.push([start as u32, stored(self.values.len())?]);
+        Ok(copy)
+    }
+
+    /// The tree built so far, copied out at its size; the builder's vectors stay for the next
+    /// file.
     fn take_at_size(&mut self) -> YamlFile {
         YamlFile {
             nodes: self.nodes.as_slice().into(),
             text: Arc::clone(&self.text),
             values: self.values.as_str().into(),
+            copies: self.copies.as_slice().into(),
             children: self.children.as_slice().into(),
             documents: self.documents.as_slice().into(),
             comments: self.comments.drain(..).collect(),
@@ -305,7 +360,7 @@ struct OpenCollection {
 /// What is pending while events are read.
 #[derive(Default)]
 struct Builder {
-    file: YamlFile,
+    file: Growing,
     open: Vec<OpenCollection>,
     /// Children of the open collections, innermost last: a collection's move to the file's
     /// `children` when it closes, so each collection's children stay together.
@@ -399,47 +454,66 @@ impl YamlFile {
             .filter(
                 |stored| matches!(stored.shape, Shape::Scalar { style, .. } if style.is_block()),
             )
-            .map(|stored| Span::new(stored.start as usize, stored.end as usize))
+            .map(StoredNode::span)
     }
 
     pub fn node_count(&self) -> usize {
         self.nodes.len()
     }
 
-    #[inline]
-    fn scalar_text(&self, contents: std::ops::Range<usize>, in_source: bool) -> &str {
+    // Inlined into every lookup, as when a scalar's text was one range: a call for each key
+    // compared costs more than reading it.
+    #[inline(always)]
+    fn scalar_text(&self, stored: &StoredNode, in_source: bool) -> &str {
         if in_source {
-            &self.text[contents]
+            &self.text[stored.start as usize..stored.end as usize]
         } else {
-            &self.values[contents]
+            self.copied(stored.contents)
+        }
+    }
+
+    #[inline(always)]
+    fn copied(&self, copy: u32) -> &str {
+        let [start, end] = self.copies[copy as usize];
+        &self.values[start as usize..end as usize]
+    }
+
+    /// The children of a collection whose shape holds `count`.
+    #[inline]
+    fn children_of(&self, stored: &StoredNode, count: u8) -> &[NodeId] {
+        let start = stored.contents as usize;
+        if count < COUNT_IN_RUN {
+            &self.children[start..start + count as usize]
+        } else {
+            let count = self.children[start] as usize;
+            &self.children[start + 1..start + 1 + count]
         }
     }
 
     #[inline]
     fn view(&self, stored: &StoredNode) -> Node<'_> {
-        let contents = stored.contents();
         let kind = match stored.shape {
             Shape::Scalar {
                 style,
                 tagged,
                 in_source,
             } => NodeKind::Scalar {
-                value: self.scalar_text(contents, in_source),
+                value: self.scalar_text(stored, in_source),
                 style,
                 tagged,
             },
-            Shape::Map { flow } => NodeKind::Map {
-                entries: Entries::of(&self.children[contents]),
+            Shape::Map { flow, count } => NodeKind::Map {
+                entries: Entries::of(self.children_of(stored, count)),
                 flow,
             },
-            Shape::Seq { flow } => NodeKind::Seq {
-                items: &self.children[contents],
+            Shape::Seq { flow, count } => NodeKind::Seq {
+                items: self.children_of(stored, count),
                 flow,
             },
             Shape::Alias => NodeKind::Alias,
         };
         Node {
-            span: Span::new(stored.start as usize, stored.end as usize),
+            span: stored.span(),
             kind,
             role: stored.role,
         }
@@ -461,7 +535,7 @@ impl YamlFile {
     pub fn entries(&self, map: NodeId) -> Entries<'_> {
         let stored = &self.nodes[map as usize];
         let entries = match stored.shape {
-            Shape::Map { .. } => &self.children[stored.contents()],
+            Shape::Map { count, .. } => self.children_of(stored, count),
             _ => &[],
         };
         Entries::of(entries)
@@ -488,7 +562,7 @@ impl YamlFile {
     pub fn items(&self, seq: NodeId) -> &[NodeId] {
         let stored = &self.nodes[seq as usize];
         match stored.shape {
-            Shape::Seq { .. } => &self.children[stored.contents()],
+            Shape::Seq { count, .. } => self.children_of(stored, count),
             _ => &[],
         }
     }
@@ -497,7 +571,7 @@ impl YamlFile {
     pub fn scalar(&self, id: NodeId) -> Option<&str> {
         let stored = &self.nodes[id as usize];
         match stored.shape {
-            Shape::Scalar { in_source, .. } => Some(self.scalar_text(stored.contents(), in_source)),
+            Shape::Scalar { in_source, .. } => Some(self.scalar_text(stored, in_source)),
             _ => None,
         }
     }
@@ -743,14 +817,16 @@ impl Builder {
     fn add(&mut self, source: &SourceFile, located: Located<'_>) -> Result<(), TooLarge> {
         let Located { event, span, line } = located;
         match event {
-            Event::Comment { text, placement } => self.comment(source, text, placement, span, line),
+            Event::Comment { text, placement } => {
+                self.comment(source, &text, placement, span, line)?;
+            }
             Event::Scalar {
                 value,
                 style,
                 tagged,
             } => self.scalar(&value, style, tagged, span)?,
             Event::Alias => {
-                let id = self.add_node(Shape::Alias, span, 0, 0)?;
+                let id = self.add_node(Shape::Alias, span, 0)?;
                 self.last_completed = Some((id, span));
             }
             Event::Open { is_map, flow } => self.open(is_map, flow, span, line)?,
@@ -769,11 +845,11 @@ impl Builder {
     fn comment(
         &mut self,
         source: &SourceFile,
-        text: Cow<'_, str>,
+        text: &str,
         placement: Placement,
         span: Span,
         line: usize,
-    ) {
+    ) -> Result<(), TooLarge> {
         let end_line = |span: Span| source.line_of(span.end.saturating_sub(1).max(span.start));
         let file = &mut self.file;
         let attachment = if let Some(flow) = self.open.iter().rev().find(|c| c.flow) {
@@ -791,11 +867,17 @@ impl Builder {
                 Placement::Apart => Attachment::Detached,
             }
         };
+        let copy = if source.text.get(span.start + 1..span.end) == Some(text) {
+            None
+        } else {
+            Some(file.copy(text)?)
+        };
         file.comments.push(Comment {
             span,
-            text: text.into_owned(),
             attachment,
+            copy,
         });
+        Ok(())
     }
 
     fn scalar(
@@ -806,33 +888,34 @@ impl Builder {
         span: Span,
     ) -> Result<(), TooLarge> {
         let file = &mut self.file;
-        let (value_start, in_source) = match offset_in(&file.text, value) {
-            Some(offset) => (text_offset(offset), true),
-            None => {
-                let start = file.values.len();
-                file.values.push_str(value);
-                // Where the copy ends fits, so do its start and length.
-                stored(file.values.len())?;
-                (start as u32, false)
-            }
+        // The text is kept as the span's when it is the span's middle: as is (plain), or inside
+        // its quotes.
+        let in_span = offset_in(&file.text, value).and_then(|start| {
+            let inset = start.checked_sub(span.start)?;
+            let end = start + value.len();
+            (end + inset == span.end).then_some((Span::new(start, end), inset))
+        });
+        let (stored_span, contents, in_source) = match in_span {
+            Some((text, inset)) => (text, text_offset(inset), true),
+            None => (span, file.copy(value)?, false),
         };
         let shape = Shape::Scalar {
             style,
             tagged,
             in_source,
         };
-        let id = self.add_node(shape, span, value_start, text_offset(value.len()))?;
+        let id = self.add_node(shape, stored_span, contents)?;
         self.last_completed = Some((id, span));
         Ok(())
     }
 
     fn open(&mut self, is_map: bool, flow: bool, span: Span, line: usize) -> Result<(), TooLarge> {
         let shape = if is_map {
-            Shape::Map { flow }
+            Shape::Map { flow, count: 0 }
         } else {
-            Shape::Seq { flow }
+            Shape::Seq { flow, count: 0 }
         };
-        let id = self.add_node(shape, span, 0, 0)?;
+        let id = self.add_node(shape, span, 0)?;
         self.open.push(OpenCollection {
             id,
             is_map,
@@ -850,16 +933,22 @@ impl Builder {
             return Ok(());
         };
         let file = &mut self.file;
-        let contents_start = stored(file.children.len())?;
-        // Copied as a slice: `extend(drain(..))` goes through them one by one.
-        file.children
-            .extend_from_slice(&self.open_children[closed.first_child..]);
-        self.open_children.truncate(closed.first_child);
-        let contents_len = stored(file.children.len())? - contents_start;
+        let children = &self.open_children[closed.first_child..];
         let node = &mut file.nodes[closed.id as usize];
         node.end = node.end.max(text_offset(end.end)).max(node.start);
-        node.contents_start = contents_start;
-        node.contents_len = contents_len;
+        if let Shape::Map { count, .. } | Shape::Seq { count, .. } = &mut node.shape {
+            node.contents = stored(file.children.len())?;
+            *count = match u8::try_from(children.len()) {
+                Ok(fits) if fits < COUNT_IN_RUN => fits,
+                _ => {
+                    file.children.push(stored(children.len())?);
+                    COUNT_IN_RUN
+                }
+            };
+            // Copied as a slice: `extend(drain(..))` goes through them one by one.
+            file.children.extend_from_slice(children);
+        }
+        self.open_children.truncate(closed.first_child);
         if closed.flow {
             self.last_completed = Some((closed.id, end));
         } else if closed.start_line == line {
@@ -873,6 +962,7 @@ impl Builder {
         file.text = Arc::default();
         file.nodes.clear();
         file.values.clear();
+        file.copies.clear();
         file.children.clear();
         file.documents.clear();
         file.comments.clear();
@@ -887,6 +977,7 @@ impl Builder {
         let file = &self.file;
         file.nodes.capacity() * size_of::<StoredNode>()
             + file.values.capacity()
+            + file.copies.capacity() * size_of::<[u32; 2]>()
             + (file.children.capacity() + file.documents.capacity()) * size_of::<NodeId>()
             + file.comments.capacity() * size_of::<Comment>()
             + self.open.capacity() * size_of::<OpenCollection>()
@@ -897,13 +988,7 @@ impl Builder {
     // Inlined into its few callers: it runs for every node, and there the shape is known, which
     // settles half of what it checks.
     #[inline(always)]
-    fn add_node(
-        &mut self,
-        shape: Shape,
-        span: Span,
-        contents_start: u32,
-        contents_len: u32,
-    ) -> Result<NodeId, TooLarge> {
+    fn add_node(&mut self, shape: Shape, span: Span, contents: u32) -> Result<NodeId, TooLarge> {
         let file = &mut self.file;
         let id = stored(file.nodes.len())?;
         let role = match self.open.last() {
@@ -924,7 +1009,7 @@ impl Builder {
         // yaml.v3 gives a comment above a block collection's first entry to that entry.
         let opens_block_collection = matches!(
             shape,
-            Shape::Map { flow: false } | Shape::Seq { flow: false }
+            Shape::Map { flow: false, .. } | Shape::Seq { flow: false, .. }
         );
         // Checked first: draining costs more than the check, and few nodes have a comment above.
         if !opens_block_collection && !self.pending_head.is_empty() {
@@ -935,8 +1020,7 @@ impl Builder {
         file.nodes.push(StoredNode {
             start: text_offset(span.start),
             end: text_offset(span.end),
-            contents_start,
-            contents_len,
+            contents,
             shape,
             role,
         });
@@ -1019,7 +1103,7 @@ mod tests {
         let comment = yaml
             .comments
             .iter()
-            .find(|c| c.text.contains(needle))
+            .find(|c| c.text(yaml).contains(needle))
             .unwrap();
         match comment.attachment {
             Attachment::Line(id) => format!("line:{}", source.slice(yaml.node(id).span)),
@@ -1043,6 +1127,21 @@ mod tests {
         assert_eq!(attachment_of(&source, &yaml, "H"), "line:v5");
         assert_eq!(attachment_of(&source, &yaml, "I"), "line:i");
         assert_eq!(attachment_of(&source, &yaml, "K"), "detached");
+    }
+
+    #[test]
+    fn a_comment_not_as_the_file_has_it_keeps_its_own_text() {
+        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), "a: 1 # one\n");
+        let comment = Event::Comment {
+            text: Cow::Borrowed(" o ne"),
+            placement: Placement::SameLine,
+        };
+        let yaml = build(
+            &source,
+            [Ok(Located::new(comment, Span::new(5, 10), 1))].into_iter(),
+        );
+        let yaml = yaml.unwrap();
+        assert_eq!(yaml.comments[0].text(&yaml), " o ne");
     }
 
     #[test]
@@ -1151,6 +1250,25 @@ mod tests {
             source.slice(yaml.node(yaml.items(g)[1]).span),
             "- i\n  - j\n"
         );
+    }
+
+    #[test]
+    fn collections_keep_their_children_however_many() {
+        for count in [0, 1, 127, 128, 254, 255, 256, 300] {
+            let names: Vec<String> = (0..count).map(|i| format!("n{i}")).collect();
+            let entries: String = names.iter().map(|name| format!("  {name}: v\n")).collect();
+            let text = format!("s: [{}]\nm:\n{entries}", names.join(", "));
+            let (_, yaml) = parse(&text);
+            let root = yaml.documents[0];
+            let items = yaml.items(yaml.get(root, "s").unwrap());
+            let items: Vec<&str> = items.iter().map(|&i| yaml.scalar(i).unwrap()).collect();
+            assert_eq!(items, names);
+            let keys: Vec<&str> = yaml
+                .entries(yaml.get(root, "m").unwrap())
+                .map(|(key, _)| yaml.scalar(key).unwrap())
+                .collect();
+            assert_eq!(keys, names);
+        }
     }
 
     #[test]
