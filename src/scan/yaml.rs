@@ -1131,7 +1131,7 @@ mod tests {
 
     #[test]
     fn a_comment_not_as_the_file_has_it_keeps_its_own_text() {
-        let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), "a: 1 # one\n");
+        let source = SourceFile::new("t.yaml".into(), "a: 1 # one\n");
         let comment = Event::Comment {
             text: Cow::Borrowed(" o ne"),
             placement: Placement::SameLine,
