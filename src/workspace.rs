@@ -18,7 +18,7 @@ use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
-use crate::walk::{FileSet, ListError, ReadError, WalkOptions};
+use crate::walk::{FileSet, ListError, PathSet, ReadError, WalkOptions};
 
 /// Suffix of files holding pattern tests for policies.
 pub const TEST_FILE_SUFFIX: &str = ".imagepolicy-tests.yaml";
@@ -53,7 +53,7 @@ pub struct Workspace {
     pub model: Model,
     /// Every YAML file of the walk, parsed or not: what kustomize-controller lists in the
     /// kustomization it generates for a folder that has none.
-    pub yaml_paths: BTreeSet<String>,
+    pub yaml_paths: PathSet,
     /// With clusters, the files that get diagnostics: those a cluster reaches, and those under
     /// the `update.path` of an automation a cluster applies. `None`: every file.
     reached: Option<BTreeSet<usize>>,
@@ -192,20 +192,21 @@ impl Workspace {
                 }
             }
         }
-        let mut yaml_paths: BTreeSet<String> = applied_paths.into_iter().collect();
         // A file the walk could not read may hold anything: it is reported as a file of its
         // own (yaml-syntax), never skipped with a warning.
         read_errors.retain(|error| {
             if error.path.is_empty() {
                 return true;
             }
-            yaml_paths.insert(error.path.clone());
+            applied_paths.push(error.path.clone());
             files.push(ScannedFile {
                 applied: file_set.is_applied(&error.path),
                 ..not_read(error)
             });
             false
         });
+        let yaml_paths = PathSet::new(applied_paths.iter().map(String::as_str));
+        drop(applied_paths);
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
         let kustomizations = model::Kustomizations::read(&files, jobs);
         let referenced = &kustomizations.referenced;
@@ -309,19 +310,31 @@ impl Workspace {
     /// replaced, or added where the walk did not read it, or the file gone (`None`).
     pub fn with_files_as(self, texts: Vec<(String, Option<String>)>, config: &Config) -> Workspace {
         let mut files = self.files;
-        let mut yaml_paths = self.yaml_paths;
-        for (path, text) in texts {
-            files.retain(|file| file.source.path != path);
-            yaml_paths.remove(&path);
+        // Whether each changed path is a YAML file of the repository after the change: the
+        // last word on a path counts.
+        let mut listed: foldhash::HashMap<&str, bool> = foldhash::HashMap::default();
+        for (path, text) in &texts {
+            files.retain(|file| file.source.path != *path);
+            let mut applied = false;
             if let Some(text) = text {
-                let mut file = scan_file(SourceFile::new(path.clone(), text));
-                file.applied = self.file_set.is_applied(&path);
-                if file.applied {
-                    yaml_paths.insert(path);
-                }
+                let mut file = scan_file(SourceFile::new(path.clone(), text.as_str()));
+                file.applied = self.file_set.is_applied(path);
+                applied = file.applied;
                 files.push(file);
             }
+            listed.insert(path, applied);
         }
+        let yaml_paths = PathSet::new(
+            self.yaml_paths
+                .iter()
+                .filter(|path| !listed.contains_key(path))
+                .chain(
+                    listed
+                        .iter()
+                        .filter(|(_, &applied)| applied)
+                        .map(|(&path, _)| path),
+                ),
+        );
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
         Workspace::index(
             self.file_set,
@@ -341,7 +354,7 @@ impl Workspace {
             files,
             kustomizations,
         }: Scanned,
-        yaml_paths: BTreeSet<String>,
+        yaml_paths: PathSet,
         read_errors: Vec<ReadError>,
         files_scanned: usize,
         config: &Config,

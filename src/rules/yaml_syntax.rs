@@ -84,7 +84,7 @@ fn check(cx: &Context, out: &mut Findings) {
 }
 
 /// Whether the file is under the `templates/` folder of a folder with a `Chart.yaml`.
-fn is_helm_template(path: &str, yaml_paths: &std::collections::BTreeSet<String>) -> bool {
+fn is_helm_template(path: &str, yaml_paths: &crate::walk::PathSet) -> bool {
     let mut chart_dir = path;
     while let Some((dir, _)) = chart_dir.rsplit_once("templates/") {
         if yaml_paths.contains(&format!("{dir}Chart.yaml"))
