@@ -114,8 +114,8 @@ impl PolicyStatus {
         Some(ClusterPolicy {
             cluster: self.cluster_index.filter(|_| self.defined)?,
             policy: PolicyRef {
-                namespace: self.namespace.clone(),
-                name: self.name.clone(),
+                namespace: self.namespace.as_str().into(),
+                name: self.name.as_str().into(),
             },
         })
     }
@@ -245,8 +245,8 @@ pub fn build(inputs: &Inputs) -> Status {
                 ),
                 None => (
                     clusters.first().copied(),
-                    named.namespace.clone(),
-                    named.name.clone(),
+                    named.namespace.to_string(),
+                    named.name.to_string(),
                 ),
             };
             let row = rows
@@ -377,8 +377,8 @@ fn policy_row(inputs: &Inputs, policy: &FluxObject) -> PolicyStatus {
     let key = ClusterPolicy {
         cluster: policy.cluster,
         policy: PolicyRef {
-            namespace: policy.namespace.clone(),
-            name: policy.name.value.clone(),
+            namespace: policy.namespace.as_str().into(),
+            name: policy.name.value.as_str().into(),
         },
     };
     let image = match &policy.spec {
@@ -402,8 +402,8 @@ fn policy_row(inputs: &Inputs, policy: &FluxObject) -> PolicyStatus {
     PolicyStatus {
         cluster: cluster_name(workspace, Some(policy.cluster)),
         cluster_index: Some(policy.cluster),
-        namespace: key.policy.namespace,
-        name: key.policy.name,
+        namespace: key.policy.namespace.to_string(),
+        name: key.policy.name.to_string(),
         defined: true,
         image,
         tags: scan.map(|s| s.tags.len()),

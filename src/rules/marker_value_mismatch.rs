@@ -59,7 +59,7 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
         return;
     };
     let text = value.value.as_str();
-    let setter = &site.marker.setter_text;
+    let setter = &site.marker.setter;
     if let ShapeMismatch::NotAnImage(reason) = &mismatch {
         if site.marker.setter.kind == SetterKind::Image && malformed_reference(text) {
             out.push_with_severity(

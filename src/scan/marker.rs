@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use smol_str::SmolStr;
+
 use super::yaml::{Attachment, NodeId, NodeKind, Role, Style, YamlFile};
 use crate::source::{SourceFile, Span};
 
@@ -31,11 +33,12 @@ impl SetterKind {
     }
 }
 
-/// `namespace:name` of an ImagePolicy.
+/// `namespace:name` of an ImagePolicy. Every marker holds one until the run ends: names and
+/// namespaces are nearly always short enough for a `SmolStr` to hold in place.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PolicyRef {
-    pub namespace: String,
-    pub name: String,
+    pub namespace: SmolStr,
+    pub name: SmolStr,
 }
 
 impl fmt::Display for PolicyRef {
@@ -49,8 +52,8 @@ impl PolicyRef {
     pub fn parse(text: &str) -> Option<PolicyRef> {
         let (namespace, name) = text.split_once(':')?;
         (!namespace.is_empty() && !name.is_empty() && !name.contains(':')).then(|| PolicyRef {
-            namespace: namespace.to_string(),
-            name: name.to_string(),
+            namespace: namespace.into(),
+            name: name.into(),
         })
     }
 }
@@ -226,8 +229,6 @@ pub enum Placement {
 pub struct Marker {
     /// The comment, `#` included.
     pub span: Span,
-    /// The setter text, e.g. `flux-system:app:tag`.
-    pub setter_text: String,
     pub setter: Setter,
     pub placement: Placement,
     /// For an ignored marker written for a value that Flux applies another marker to
@@ -240,7 +241,6 @@ impl Marker {
     fn new(span: Span, setter: Setter, placement: Placement) -> Marker {
         Marker {
             span,
-            setter_text: setter.to_string(),
             setter,
             placement,
             beside_applied: None,
@@ -603,8 +603,8 @@ fn parse_setter(text: &str) -> Result<Setter, (String, String)> {
     }
     Ok(Setter {
         policy: PolicyRef {
-            namespace: parts[0].to_string(),
-            name: parts[1].to_string(),
+            namespace: parts[0].into(),
+            name: parts[1].into(),
         },
         kind,
     })
@@ -1024,7 +1024,7 @@ mod tests {
                     Placement::Applied(v) => Ok(source.slice(v.span).to_string()),
                     Placement::Ignored(why) => Err(why),
                 };
-                (m.setter.policy.name, placement)
+                (m.setter.policy.name.to_string(), placement)
             })
             .collect()
     }
@@ -1140,14 +1140,14 @@ mod tests {
         let source = SourceFile::new("t.yaml".into(), text.clone());
         let yaml = YamlFile::parse(&source).unwrap();
         let found = find_markers(&text, &yaml);
-        let ignored: Vec<(usize, &str, Option<String>)> = found
+        let ignored: Vec<(usize, String, Option<String>)> = found
             .markers
             .iter()
             .filter(|m| matches!(m.placement, Placement::Ignored(_)))
             .map(|m| {
                 let line = source.position(m.span.start).line;
                 let beside = m.beside_applied.as_ref().map(Setter::to_string);
-                (line, m.setter_text.as_str(), beside)
+                (line, m.setter.to_string(), beside)
             })
             .collect();
         assert_eq!(
@@ -1163,7 +1163,11 @@ mod tests {
                 (24, "ns:app", Some("ns:app")),
                 (27, "ns:app", None),
             ]
-            .map(|(line, setter, beside)| (line, setter, beside.map(str::to_string)))
+            .map(|(line, setter, beside)| (
+                line,
+                setter.to_string(),
+                beside.map(str::to_string)
+            ))
         );
     }
 }
