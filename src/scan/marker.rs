@@ -233,8 +233,9 @@ pub struct Marker {
     pub placement: Placement,
     /// For an ignored marker written for a value that Flux applies another marker to
     /// (`# {…}` above `value: x # {…}`): that marker's setter. When it is this one's, this is a
-    /// copy, and Flux loses nothing by ignoring it.
-    pub beside_applied: Option<Setter>,
+    /// copy, and Flux loses nothing by ignoring it. Boxed: few markers have one, and every
+    /// marker is kept until the run ends.
+    pub beside_applied: Option<Box<Setter>>,
 }
 
 impl Marker {
@@ -249,7 +250,7 @@ impl Marker {
 
     /// An ignored copy of the marker Flux applies to the same value: nothing of its own.
     pub fn repeats_applied(&self) -> bool {
-        self.beside_applied.as_ref() == Some(&self.setter)
+        self.beside_applied.as_deref() == Some(&self.setter)
     }
 }
 
@@ -786,12 +787,12 @@ fn find_applied_beside(yaml: &YamlFile, markers: &mut [Marker], attachments: &[A
         .filter(|(marker, _)| !is_ignored(marker))
         .filter_map(|(marker, attachment)| Some((node_of(attachment)?, &marker.setter)))
         .collect();
-    let beside: Vec<Option<Setter>> = markers
+    let beside: Vec<Option<Box<Setter>>> = markers
         .iter()
         .zip(attachments)
         .map(|(marker, attachment)| {
             let id = written_for(attachment).filter(|_| is_ignored(marker))?;
-            applied.get(&id).map(|setter| (*setter).clone())
+            applied.get(&id).map(|&setter| Box::new(setter.clone()))
         })
         .collect();
     for (marker, beside) in markers.iter_mut().zip(beside) {
@@ -1146,7 +1147,7 @@ mod tests {
             .filter(|m| matches!(m.placement, Placement::Ignored(_)))
             .map(|m| {
                 let line = source.position(m.span.start).line;
-                let beside = m.beside_applied.as_ref().map(Setter::to_string);
+                let beside = m.beside_applied.as_deref().map(Setter::to_string);
                 (line, m.setter.to_string(), beside)
             })
             .collect();
