@@ -49,13 +49,20 @@ pub struct SourceFile {
     pub path: String,
     /// Shared with the file's parsed tree, whose scalars are mostly slices of it.
     pub text: Arc<str>,
-    /// Where each line starts: built when first asked (the parse asks), let go once the file
-    /// is scanned ([`SourceFile::forget_line_starts`]) and built again for the few files a
-    /// diagnostic or a rewrite points into. Every file is kept until the run ends, and their
-    /// tables were 4 % of the peak memory (2.6 MB at 20,000 files). `u32`: none is read past
-    /// `max_file_size` (a file over 4 GiB is not parsed either); an offset beyond would be
-    /// counted in the last line.
-    line_starts: OnceLock<Box<[u32]>>,
+    /// Built when first asked (the parse asks), let go once the file is scanned
+    /// ([`SourceFile::forget_positions`]) and built again for the few files a diagnostic or a
+    /// rewrite points into. Every file is kept until the run ends: the line tables were 4 % of
+    /// the peak memory (2.6 MB at 20,000 files), and the room for both tables in every file
+    /// another 0.6 MB at 50,000.
+    positions: OnceLock<Box<Positions>>,
+}
+
+/// What positions in a file are computed from.
+#[derive(Debug)]
+struct Positions {
+    /// Where each line starts. `u32`: no file is read past `max_file_size` (a file over 4 GiB
+    /// is not parsed either); an offset beyond would be counted in the last line.
+    line_starts: Box<[u32]>,
     /// Characters before each multiple of [`CHARS_CHECKPOINT`] bytes; built on the first column
     /// asked on a long line.
     chars_before_checkpoint: OnceLock<Box<[usize]>>,
@@ -66,26 +73,32 @@ impl SourceFile {
         SourceFile {
             path,
             text: text.into(),
-            line_starts: OnceLock::new(),
-            chars_before_checkpoint: OnceLock::new(),
+            positions: OnceLock::new(),
         }
     }
 
-    fn line_starts(&self) -> &[u32] {
-        self.line_starts.get_or_init(|| {
+    fn positions(&self) -> &Positions {
+        self.positions.get_or_init(|| {
             let bytes = self.text.as_bytes();
             // Counted first: the table is made at its size, not grown and then shrunk.
             let mut starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
             starts.push(0);
             starts
                 .extend(memchr::memchr_iter(b'\n', bytes).map_while(|i| u32::try_from(i + 1).ok()));
-            starts.into_boxed_slice()
+            Box::new(Positions {
+                line_starts: starts.into_boxed_slice(),
+                chars_before_checkpoint: OnceLock::new(),
+            })
         })
     }
 
-    /// Lets the table of line starts go: it is built again if a position is asked.
-    pub fn forget_line_starts(&mut self) {
-        self.line_starts.take();
+    fn line_starts(&self) -> &[u32] {
+        &self.positions().line_starts
+    }
+
+    /// Lets the tables positions are computed from go: they are built again if one is asked.
+    pub fn forget_positions(&mut self) {
+        self.positions.take();
     }
 
     /// The 1-based line of a byte offset (clamped to the text): O(log lines).
@@ -114,7 +127,7 @@ impl SourceFile {
     /// Characters in the text before a char boundary, from the nearest checkpoint.
     fn chars_before(&self, offset: usize) -> usize {
         let bytes = self.text.as_bytes();
-        let checkpoints = self.chars_before_checkpoint.get_or_init(|| {
+        let checkpoints = self.positions().chars_before_checkpoint.get_or_init(|| {
             let mut total = 0;
             let counts = bytes.chunks(CHARS_CHECKPOINT).map(|chunk| {
                 total += count_chars(chunk);

@@ -583,7 +583,7 @@ pub fn scan_file(mut source: SourceFile) -> ScannedFile {
         Ok(yaml) => find_markers(&source.text, yaml),
         Err(_) => FileMarkers::default(),
     };
-    source.forget_line_starts();
+    source.forget_positions();
     let mentions_image_api = IMAGE_API.find(source.text.as_bytes()).is_some();
     ScannedFile {
         source,

@@ -272,11 +272,20 @@ pub struct CommentedOutMarker {
     pub span: Span,
 }
 
+/// A file's markers and marker attempts, kept until the run ends: each list at its size.
 #[derive(Debug, Default)]
 pub struct FileMarkers {
-    pub markers: Vec<Marker>,
-    pub syntax_errors: Vec<MarkerSyntaxError>,
-    pub commented_out: Vec<CommentedOutMarker>,
+    pub markers: Box<[Marker]>,
+    pub syntax_errors: Box<[MarkerSyntaxError]>,
+    pub commented_out: Box<[CommentedOutMarker]>,
+}
+
+/// What [`find_markers`] gathers, before it is kept.
+#[derive(Default)]
+struct Found {
+    markers: Vec<Marker>,
+    syntax_errors: Vec<MarkerSyntaxError>,
+    commented_out: Vec<CommentedOutMarker>,
 }
 
 /// Cheap test for whether a text mentions markers: `$imagepolicy` in any case, or the long
@@ -614,7 +623,7 @@ fn parse_setter(text: &str) -> Result<Setter, (String, String)> {
 /// Finds every marker of a parsed file and decides, as kyaml would, whether Flux applies it.
 /// Linear in comments and nodes: what placement needs of the other comments is counted once.
 pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
-    let mut found = FileMarkers::default();
+    let mut found = Found::default();
     let mut neighbours = None;
     let mut attachments = Vec::new();
     for comment in &yaml.comments {
@@ -658,9 +667,11 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
         }
     }
     found.markers.sort_by_key(|m| m.span);
-    // Kept until the run ends, one list per marked file, most holding one marker.
-    found.markers.shrink_to_fit();
-    found
+    FileMarkers {
+        markers: found.markers.into_boxed_slice(),
+        syntax_errors: found.syntax_errors.into_boxed_slice(),
+        commented_out: found.commented_out.into_boxed_slice(),
+    }
 }
 
 /// Why Flux's image automation skips the whole file, if it does. It reads each file with kyaml's
@@ -802,7 +813,7 @@ fn find_applied_beside(yaml: &YamlFile, markers: &mut [Marker], attachments: &[A
 
 /// Markers written inside `|`/`>` strings (ConfigMap data, Helm values passed as text) look
 /// like comments to a reader but are string content to YAML, and Flux never sees them.
-fn find_markers_in_block_scalars(text: &str, yaml: &YamlFile, found: &mut FileMarkers) {
+fn find_markers_in_block_scalars(text: &str, yaml: &YamlFile, found: &mut Found) {
     // A block scalar that mentions a marker is text that mentions one: most files have none,
     // and then their nodes need no visit.
     if !mentions_marker(text.as_bytes()) {
@@ -1019,6 +1030,7 @@ mod tests {
         let yaml = YamlFile::parse(&source).unwrap();
         find_markers(text, &yaml)
             .markers
+            .into_vec()
             .into_iter()
             .map(|m| {
                 let placement = match m.placement {
