@@ -616,8 +616,8 @@ pub fn git_toplevel(start: &Path) -> Option<PathBuf> {
 pub struct PathSet {
     /// The paths one after the other, in order.
     text: String,
-    /// Where each path ends in `text`.
-    ends: Vec<usize>,
+    /// Where each path starts in `text`, then where the last one ends (empty for no path).
+    bounds: Vec<usize>,
 }
 
 impl PathSet {
@@ -628,27 +628,38 @@ impl PathSet {
         paths.dedup();
         let mut set = PathSet {
             text: String::with_capacity(paths.iter().map(|path| path.len()).sum()),
-            ends: Vec::with_capacity(paths.len()),
+            bounds: Vec::with_capacity(paths.len() + 1),
         };
+        set.bounds.push(0);
         for path in paths {
             set.text.push_str(path);
-            set.ends.push(set.text.len());
+            set.bounds.push(set.text.len());
         }
         set
     }
 
-    /// The `index`th path in order.
-    pub fn get(&self, index: usize) -> &str {
-        let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
-        &self.text[start..self.ends[index]]
+    pub fn len(&self) -> usize {
+        self.bounds.len().saturating_sub(1)
     }
 
-    /// The index of the first path not before `path`.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `index`th path in order.
+    pub fn get(&self, index: usize) -> &str {
+        &self.text[self.bounds[index]..self.bounds[index + 1]]
+    }
+
+    /// The index of the first path not before `path`. Compared as bytes, which order as the
+    /// strings do, without the check that each slice falls on character boundaries: the render
+    /// looks up every resource it reads.
     fn first_from(&self, path: &str) -> usize {
-        let (mut low, mut high) = (0, self.ends.len());
+        let (text, path) = (self.text.as_bytes(), path.as_bytes());
+        let (mut low, mut high) = (0, self.len());
         while low < high {
             let middle = low + (high - low) / 2;
-            if self.get(middle) < path {
+            if &text[self.bounds[middle]..self.bounds[middle + 1]] < path {
                 low = middle + 1;
             } else {
                 high = middle;
@@ -658,21 +669,13 @@ impl PathSet {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        (0..self.ends.len()).map(|index| self.get(index))
-    }
-
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        (0..self.len()).map(|index| self.get(index))
     }
 
     /// Where `path` is in the order, if the set holds it.
     pub fn index_of(&self, path: &str) -> Option<usize> {
         let index = self.first_from(path);
-        (index < self.ends.len() && self.get(index) == path).then_some(index)
+        (index < self.len() && self.get(index) == path).then_some(index)
     }
 
     pub fn contains(&self, path: &str) -> bool {
@@ -681,7 +684,7 @@ impl PathSet {
 
     /// The paths that start with `prefix` (a folder's, `/` included; `""` for all), in order.
     pub fn starting_with<'s>(&'s self, prefix: &'s str) -> impl Iterator<Item = &'s str> {
-        (self.first_from(prefix)..self.ends.len())
+        (self.first_from(prefix)..self.len())
             .map(|index| self.get(index))
             .take_while(move |path| path.starts_with(prefix))
     }
