@@ -18,7 +18,7 @@ use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
-use crate::walk::{FileSet, ListError, PathSet, ReadError, WalkOptions};
+use crate::walk::{FileSet, ListError, ListedPaths, ReadError, WalkOptions};
 
 /// Suffix of files holding pattern tests for policies.
 pub const TEST_FILE_SUFFIX: &str = ".imagepolicy-tests.yaml";
@@ -53,7 +53,7 @@ pub struct Workspace {
     pub model: Model,
     /// Every YAML file of the walk, parsed or not: what kustomize-controller lists in the
     /// kustomization it generates for a folder that has none.
-    pub yaml_paths: PathSet,
+    pub yaml_paths: ListedPaths,
     /// With clusters, the files that get diagnostics: those a cluster reaches, and those under
     /// the `update.path` of an automation a cluster applies. `None`: every file.
     reached: Option<BTreeSet<usize>>,
@@ -205,7 +205,7 @@ impl Workspace {
             });
             false
         });
-        let yaml_paths = PathSet::new(applied_paths.iter().map(String::as_str));
+        let yaml_paths = ListedPaths::new(&file_set, applied_paths.iter().map(String::as_str));
         drop(applied_paths);
         files.sort_by(|a, b| a.source.path.cmp(&b.source.path));
         let kustomizations = model::Kustomizations::read(&files, jobs);
@@ -324,9 +324,10 @@ impl Workspace {
             }
             listed.insert(path, applied);
         }
-        let yaml_paths = PathSet::new(
+        let yaml_paths = ListedPaths::new(
+            &self.file_set,
             self.yaml_paths
-                .iter()
+                .iter(&self.file_set)
                 .filter(|path| !listed.contains_key(path))
                 .chain(
                     listed
@@ -354,7 +355,7 @@ impl Workspace {
             files,
             kustomizations,
         }: Scanned,
-        yaml_paths: PathSet,
+        yaml_paths: ListedPaths,
         read_errors: Vec<ReadError>,
         files_scanned: usize,
         config: &Config,

@@ -44,7 +44,7 @@ use super::substitute::Variables;
 use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
 use crate::flux::objects::{FluxObject, Spec};
-use crate::walk::{lies_under, PathKind, PathSet};
+use crate::walk::{lies_under, ListedPaths, PathKind};
 use crate::workspace::ScannedFile;
 
 const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
@@ -220,7 +220,7 @@ impl FluxKustomization {
     fn kustomization(
         &self,
         sources: &Sources,
-        yaml_paths: &PathSet,
+        yaml_paths: &ListedPaths,
     ) -> Result<Kustomization, BuildError> {
         let mut k = match sources.kustomizations.get(&self.path) {
             Some(Ok(k)) => k.clone(),
@@ -250,7 +250,7 @@ impl FluxKustomization {
     fn generated(
         &self,
         sources: &Sources,
-        yaml_paths: &PathSet,
+        yaml_paths: &ListedPaths,
     ) -> Result<Kustomization, BuildError> {
         self.generated_listing(sources, yaml_paths, false)
     }
@@ -260,7 +260,7 @@ impl FluxKustomization {
     fn generated_listing(
         &self,
         sources: &Sources,
-        yaml_paths: &PathSet,
+        yaml_paths: &ListedPaths,
         kustomization_files_are_objects: bool,
     ) -> Result<Kustomization, BuildError> {
         let prefix = if self.path.is_empty() {
@@ -280,7 +280,7 @@ impl FluxKustomization {
         }
         let mut resources: Vec<Text> = Vec::new();
         let mut taken_dirs: HashSet<String> = HashSet::new();
-        for path in yaml_paths.starting_with(&prefix) {
+        for path in yaml_paths.starting_with(sources.tree, &prefix) {
             let relative = &path[prefix.len()..];
             if self.set_apart.iter().any(|dir| lies_under(path, dir)) {
                 continue;
@@ -328,7 +328,7 @@ impl FluxKustomization {
     fn wrapper<'a>(
         &'a self,
         sources: &Sources,
-        yaml_paths: &PathSet,
+        yaml_paths: &ListedPaths,
     ) -> Result<super::external::Wrapper<'a>, BuildError> {
         // The same start as the native build: the kustomization at the path, or a listing.
         let listing = match sources.kustomizations.get(&self.path) {
@@ -360,7 +360,7 @@ impl FluxKustomization {
         })
     }
 
-    pub fn build(&self, sources: &Sources, yaml_paths: &PathSet) -> Result<Build, BuildError> {
+    pub fn build(&self, sources: &Sources, yaml_paths: &ListedPaths) -> Result<Build, BuildError> {
         render::build_with(sources, &self.kustomization(sources, yaml_paths)?)
     }
 }
@@ -904,7 +904,7 @@ pub fn discover(
         of_cluster,
         contents,
     }: ClusterSources,
-    yaml_paths: &PathSet,
+    yaml_paths: &ListedPaths,
     default_namespace: &str,
     builder: &super::Builder,
     jobs: usize,

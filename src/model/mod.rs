@@ -30,7 +30,7 @@ use crate::flux::objects::{
     is_image_api, kind_of, read_object, FluxObject, ObjectContent, Provenance,
 };
 use crate::flux::versions::{self, ClusterFlux};
-use crate::walk::{FileSet, PathSet};
+use crate::walk::{FileSet, ListedPaths};
 use crate::workspace::ScannedFile;
 
 /// One render: a root kustomization's (or a Flux Kustomization's) build, or the files no
@@ -438,7 +438,7 @@ impl Model {
     pub fn build(
         tree: &FileSet,
         files: &[ScannedFile],
-        yaml_paths: &PathSet,
+        yaml_paths: &ListedPaths,
         kustomizations: Kustomizations,
         config: &Config,
         jobs: usize,
@@ -788,7 +788,7 @@ impl Model {
 struct Inputs<'a> {
     tree: &'a FileSet,
     files: &'a [ScannedFile],
-    yaml_paths: &'a PathSet,
+    yaml_paths: &'a ListedPaths,
     default_namespace: &'a str,
     builder: Builder,
     jobs: usize,
@@ -905,7 +905,7 @@ fn holding_nothing(read: &Result<Kustomization, BuildError>) -> Option<usize> {
 
 /// The files a build of `dir` would read, whatever fails on the way: the kustomization's
 /// resources, or the manifests kustomize-controller would list for a folder without one.
-fn would_read(sources: &Sources, yaml_paths: &PathSet, dir: &str) -> BTreeSet<usize> {
+fn would_read(sources: &Sources, yaml_paths: &ListedPaths, dir: &str) -> BTreeSet<usize> {
     if sources.kustomizations.contains_key(dir) {
         return static_closure(sources, dir);
     }
@@ -915,7 +915,7 @@ fn would_read(sources: &Sources, yaml_paths: &PathSet, dir: &str) -> BTreeSet<us
         format!("{dir}/")
     };
     yaml_paths
-        .starting_with(&prefix)
+        .starting_with(sources.tree, &prefix)
         .filter_map(|path| sources.by_path.get(path).copied())
         .collect()
 }

@@ -61,7 +61,7 @@ fn check(cx: &Context, out: &mut Findings) {
         // A Helm chart's template is text Helm renders before any YAML is read: its objects
         // exist as rendered, which nothing here sees. Its markers still count: image automation
         // reads the file as it is.
-        let helm_template = is_helm_template(&file.source.path, &cx.workspace.yaml_paths);
+        let helm_template = is_helm_template(&file.source.path, cx.workspace);
         if !mentions_marker && (!file.mentions_image_api || helm_template) {
             continue;
         }
@@ -84,10 +84,12 @@ fn check(cx: &Context, out: &mut Findings) {
 }
 
 /// Whether the file is under the `templates/` folder of a folder with a `Chart.yaml`.
-fn is_helm_template(path: &str, yaml_paths: &crate::walk::PathSet) -> bool {
+fn is_helm_template(path: &str, workspace: &crate::workspace::Workspace) -> bool {
     let mut chart_dir = path;
     while let Some((dir, _)) = chart_dir.rsplit_once("templates/") {
-        if yaml_paths.contains(&format!("{dir}Chart.yaml"))
+        if workspace
+            .yaml_paths
+            .contains(&workspace.file_set, &format!("{dir}Chart.yaml"))
             && (dir.is_empty() || dir.ends_with('/'))
         {
             return true;
