@@ -81,8 +81,8 @@ pub fn of_workspace(
         .map(|policy| ClusterPolicy {
             cluster: policy.cluster,
             policy: PolicyRef {
-                namespace: policy.namespace.clone(),
-                name: policy.name.value.clone(),
+                namespace: policy.namespace.to_string(),
+                name: policy.name.value.to_string(),
             },
         })
         .collect();

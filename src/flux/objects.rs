@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use smol_str::SmolStr;
+
 use super::schema::{misfits, Misfit};
 use super::Kind;
-use crate::model::tree::{Node, Origin};
+use crate::model::tree::{Node, Origin, Value};
 use crate::source::Span;
 
 pub const API_GROUP: &str = "image.toolkit.fluxcd.io";
@@ -38,12 +40,12 @@ pub struct ObjectContent {
     pub kind: Kind,
     /// Index of the file in the scanned workspace the object's document is written in.
     pub file: usize,
-    pub api_version: Spanned<String>,
+    pub api_version: Spanned<SmolStr>,
     /// `metadata.name`; the span is the kind line when the name is missing.
-    pub name: Spanned<String>,
+    pub name: Spanned<SmolStr>,
     /// Resolved namespace: `metadata.namespace` as rendered (a kustomization's `namespace:`
     /// included), else the configured default.
-    pub namespace: String,
+    pub namespace: SmolStr,
     /// Whether anything here set the namespace: when not, whoever applies the object (a Flux
     /// Kustomization's `targetNamespace` elsewhere) decides it, and a reference to the name in
     /// any namespace may mean it.
@@ -128,10 +130,10 @@ pub enum Spec {
 
 #[derive(Debug, Default)]
 pub struct RepositorySpec {
-    pub image: Option<Spanned<String>>,
-    pub exclusion_list: Option<Vec<Spanned<String>>>,
+    pub image: Option<Spanned<SmolStr>>,
+    pub exclusion_list: Option<Vec<Spanned<SmolStr>>>,
     pub insecure: bool,
-    pub timeout: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<SmolStr>>,
     /// `accessFrom.namespaceSelectors[*].matchLabels`; `None` when `accessFrom` is absent.
     pub access_from: Option<Vec<BTreeMap<String, String>>>,
 }
@@ -143,7 +145,7 @@ pub struct ChoiceEntry {
     /// The `semver:` / `alphabetical:` / `numerical:` key.
     pub key: Origin,
     /// `range` for semver, `order` for the others.
-    pub argument: Option<Spanned<String>>,
+    pub argument: Option<Spanned<SmolStr>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,14 +157,14 @@ pub enum ChoiceKind {
 
 #[derive(Debug, Default)]
 pub struct PolicySpec {
-    pub repository_name: Option<Spanned<String>>,
-    pub repository_namespace: Option<Spanned<String>>,
+    pub repository_name: Option<Spanned<SmolStr>>,
+    pub repository_namespace: Option<Spanned<SmolStr>>,
     /// The `policy:` key, for diagnostics about the choice as a whole.
     pub policy_key: Option<Origin>,
     pub choices: Vec<ChoiceEntry>,
-    pub filter_pattern: Option<Spanned<String>>,
-    pub extract: Option<Spanned<String>>,
-    pub digest_reflection: Option<Spanned<String>>,
+    pub filter_pattern: Option<Spanned<SmolStr>>,
+    pub extract: Option<Spanned<SmolStr>>,
+    pub digest_reflection: Option<Spanned<SmolStr>>,
     /// `spec.interval`, of any type.
     pub interval: Option<Origin>,
 }
@@ -178,12 +180,12 @@ impl PolicySpec {
 
 #[derive(Debug, Default)]
 pub struct AutomationSpec {
-    pub source_ref_name: Option<Spanned<String>>,
-    pub author_email: Option<Spanned<String>>,
-    pub message_template: Option<Spanned<String>>,
-    pub update_path: Option<Spanned<String>>,
+    pub source_ref_name: Option<Spanned<SmolStr>>,
+    pub author_email: Option<Spanned<SmolStr>>,
+    pub message_template: Option<Spanned<SmolStr>>,
+    pub update_path: Option<Spanned<SmolStr>>,
     pub policy_selector: Option<LabelSelector>,
-    pub push_branch: Option<Spanned<String>>,
+    pub push_branch: Option<Spanned<SmolStr>>,
     /// `sourceRef.kind` and `sourceRef.namespace`, as written.
     pub source_ref_kind: Option<String>,
     pub source_ref_namespace: Option<String>,
@@ -231,13 +233,45 @@ pub struct Provenance {
     pub uncertain: bool,
 }
 
-fn spanned(node: Option<&Node>) -> Option<Spanned<String>> {
+/// A scalar's text with where it was written. The object keeps the tree's own text: most are
+/// short and held in place (a `String` was a heap block of its own for each, in every object the
+/// run holds), the long ones shared with the tree, not copied.
+fn spanned(node: Option<&Node>) -> Option<Spanned<SmolStr>> {
     let node = node?;
     Some(Spanned {
-        value: node.str()?.to_string(),
+        value: text_of(node)?.clone(),
         file: node.origin.file,
         span: node.origin.span,
     })
+}
+
+/// The text of a scalar node, to keep (see `spanned`).
+fn text_of(node: &Node) -> Option<&SmolStr> {
+    match &node.value {
+        Value::Scalar(scalar) => Some(&scalar.text),
+        _ => None,
+    }
+}
+
+/// The `apiVersion`s of the Flux image API: an object's is one of them in place of its own copy,
+/// too long to be held in place.
+const IMAGE_API_VERSIONS: [&str; 5] = [
+    "image.toolkit.fluxcd.io/v1",
+    "image.toolkit.fluxcd.io/v1beta2",
+    "image.toolkit.fluxcd.io/v1beta1",
+    "image.toolkit.fluxcd.io/v1alpha2",
+    "image.toolkit.fluxcd.io/v1alpha1",
+];
+
+fn api_version_of(tree: &Node) -> Option<Spanned<SmolStr>> {
+    let mut api_version = spanned(tree.get("apiVersion"))?;
+    if let Some(known) = IMAGE_API_VERSIONS
+        .iter()
+        .find(|known| **known == api_version.value)
+    {
+        api_version.value = SmolStr::new_static(known);
+    }
+    Some(api_version)
 }
 
 fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
@@ -277,17 +311,20 @@ pub fn kind_of(object: &Node) -> Option<Kind> {
 /// The typed view of a rendered object, read whole; `None` when it is not a Flux image object.
 pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent> {
     let kind = kind_of(tree)?;
-    let api_version = spanned(tree.get("apiVersion"))?;
+    let api_version = api_version_of(tree)?;
     let kind_origin = tree.get("kind")?.origin;
     let name = spanned(tree.path(&["metadata", "name"])).unwrap_or(Spanned {
-        value: String::new(),
+        value: SmolStr::default(),
         file: kind_origin.file,
         span: kind_origin.span,
     });
     let written_namespace = tree
-        .path_str(&["metadata", "namespace"])
+        .path(&["metadata", "namespace"])
+        .and_then(text_of)
         .filter(|ns| !ns.is_empty());
-    let namespace = written_namespace.unwrap_or(default_namespace).to_string();
+    let namespace = written_namespace
+        .cloned()
+        .unwrap_or_else(|| SmolStr::new(default_namespace));
     let labels = string_map(tree.path(&["metadata", "labels"]));
     let spec_node = tree.get("spec");
     let at = |path: &[&str]| spec_node.and_then(|spec| spec.path(path));

@@ -55,7 +55,9 @@ fn check(cx: &Context, out: &mut Findings) {
             Some(selectors) => selectors.iter().any(|labels| {
                 labels.is_empty()
                     || labels.keys().any(|k| k != NAMESPACE_LABEL)
-                    || labels.get(NAMESPACE_LABEL) == Some(&object.namespace)
+                    || labels
+                        .get(NAMESPACE_LABEL)
+                        .is_some_and(|label| *label == object.namespace)
             }),
         };
         if granted {
