@@ -52,10 +52,10 @@ pub struct ObjectContent {
     pub namespace_written: bool,
     pub labels: BTreeMap<String, String>,
     pub spec: Spec,
-    /// Where its document (or `kind: List` item) was written.
-    pub origin: Origin,
+    /// Where its document (or `kind: List` item) was written, in `file` (see `origin`).
+    span: Span,
     /// Where it does not fit its kind's shape (for the `schema` rule).
-    pub misfits: Vec<Misfit>,
+    pub misfits: Box<[Misfit]>,
     /// A hash of `spec` as rendered, values and origins: renders of one document that patches
     /// left alike have the same (see `rules::judged_objects`). The tree itself is not kept.
     pub spec_digest: u64,
@@ -73,6 +73,16 @@ pub struct FluxObject {
     /// Something the model does not follow (a remote base, `replacements`, a failed build) may
     /// change or hide it: it resolves references, but rules about its content stay silent.
     pub uncertain: bool,
+}
+
+impl ObjectContent {
+    /// Where its document (or `kind: List` item) was written.
+    pub fn origin(&self) -> Origin {
+        Origin {
+            file: self.file,
+            span: self.span,
+        }
+    }
 }
 
 impl std::ops::Deref for FluxObject {
@@ -120,11 +130,12 @@ impl FluxObject {
     }
 }
 
+/// Each kind's spec boxed: inline, the largest (a policy's) made every object as large, and an
+/// object of the other kinds held room for it that it never used.
 #[derive(Debug)]
 pub enum Spec {
-    Repository(RepositorySpec),
-    Policy(PolicySpec),
-    /// Boxed: the largest spec, of the fewest objects, made every object as large.
+    Repository(Box<RepositorySpec>),
+    Policy(Box<PolicySpec>),
     Automation(Box<AutomationSpec>),
 }
 
@@ -330,7 +341,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
     let at = |path: &[&str]| spec_node.and_then(|spec| spec.path(path));
     let text = |path: &[&str]| spanned(at(path));
     let spec = match kind {
-        Kind::ImageRepository => Spec::Repository(RepositorySpec {
+        Kind::ImageRepository => Spec::Repository(Box::new(RepositorySpec {
             image: text(&["image"]),
             exclusion_list: at(&["exclusionList"])
                 .map(|list| kept(list.items(), |item| spanned(Some(item)))),
@@ -350,7 +361,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
                     })
                     .unwrap_or_default()
             }),
-        }),
+        })),
         Kind::ImagePolicy => {
             let policy = at(&["policy"]);
             let choices = policy
@@ -370,7 +381,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
                     })
                 })
                 .unwrap_or_default();
-            Spec::Policy(PolicySpec {
+            Spec::Policy(Box::new(PolicySpec {
                 repository_name: text(&["imageRepositoryRef", "name"]),
                 repository_namespace: text(&["imageRepositoryRef", "namespace"]),
                 policy_key: spec_node
@@ -381,7 +392,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
                 extract: text(&["filterTags", "extract"]),
                 digest_reflection: text(&["digestReflectionPolicy"]),
                 interval: at(&["interval"]).map(|interval| interval.origin),
-            })
+            }))
         }
         Kind::ImageUpdateAutomation => Spec::Automation(Box::new(AutomationSpec {
             source_ref_name: text(&["sourceRef", "name"]),
@@ -431,8 +442,8 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
         namespace_written: written_namespace.is_some(),
         labels,
         spec,
-        origin: tree.origin,
-        misfits: misfits(kind, tree),
+        span: tree.origin.span,
+        misfits: misfits(kind, tree).into_boxed_slice(),
         spec_digest: foldhash::fast::FixedState::default().hash_one(spec_node),
     })
 }

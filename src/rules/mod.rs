@@ -554,7 +554,7 @@ fn judged_objects(objects: &[FluxObject]) -> Vec<usize> {
     (0..objects.len())
         .filter(|&i| {
             let object = &objects[i];
-            !object.uncertain && seen.insert((object.origin, object.spec_digest))
+            !object.uncertain && seen.insert((object.origin(), object.spec_digest))
         })
         .collect()
 }
