@@ -21,14 +21,31 @@ pub struct Spanned<T> {
     pub value: T,
     /// The workspace file the value was written in.
     pub file: usize,
-    pub span: Span,
+    /// Where in `file` (see `span`), in `u32`s as the parsed files keep their offsets (none over
+    /// 4 GiB is parsed; a larger offset would be read as the file's end): a `Span` of `usize`s
+    /// made each field of every object, and the object, 8 bytes larger.
+    start: u32,
+    end: u32,
 }
 
 impl<T> Spanned<T> {
+    pub fn new(value: T, file: usize, span: Span) -> Spanned<T> {
+        Spanned {
+            value,
+            file,
+            start: u32::try_from(span.start).unwrap_or(u32::MAX),
+            end: u32::try_from(span.end).unwrap_or(u32::MAX),
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        Span::new(self.start as usize, self.end as usize)
+    }
+
     pub fn origin(&self) -> Origin {
         Origin {
             file: self.file,
-            span: self.span,
+            span: self.span(),
         }
     }
 }
@@ -249,11 +266,11 @@ pub struct Provenance {
 /// run holds), the long ones shared with the tree, not copied.
 fn spanned(node: Option<&Node>) -> Option<Spanned<SmolStr>> {
     let node = node?;
-    Some(Spanned {
-        value: text_of(node)?.clone(),
-        file: node.origin.file,
-        span: node.origin.span,
-    })
+    Some(Spanned::new(
+        text_of(node)?.clone(),
+        node.origin.file,
+        node.origin.span,
+    ))
 }
 
 /// The text of a scalar node, to keep (see `spanned`).
@@ -324,11 +341,11 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
     let kind = kind_of(tree)?;
     let api_version = api_version_of(tree)?;
     let kind_origin = tree.get("kind")?.origin;
-    let name = spanned(tree.path(&["metadata", "name"])).unwrap_or(Spanned {
-        value: SmolStr::default(),
-        file: kind_origin.file,
-        span: kind_origin.span,
-    });
+    let name = spanned(tree.path(&["metadata", "name"])).unwrap_or(Spanned::new(
+        SmolStr::default(),
+        kind_origin.file,
+        kind_origin.span,
+    ));
     let written_namespace = tree
         .path(&["metadata", "namespace"])
         .and_then(text_of)

@@ -66,7 +66,7 @@ fn check(cx: &Context, out: &mut Findings) {
         out.push(
             &RULE,
             namespace.file,
-            namespace.span,
+            namespace.span(),
             format!(
                 "ImageRepository `{}` does not grant namespace `{}` access, so Flux denies this cross-namespace reference",
                 repository.key(),

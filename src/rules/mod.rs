@@ -331,7 +331,7 @@ impl<'a> Context<'a> {
         format!(
             " (set by {}:{})",
             file.source.path,
-            file.source.line_of(field.span.start)
+            file.source.line_of(field.span().start)
         )
     }
 
