@@ -647,11 +647,8 @@ pub fn read_pattern_tests(yaml: &YamlFile, file: usize) -> (Vec<PatternTest>, Ve
         return (tests, errors);
     }
     let spanned = |id: NodeId| {
-        yaml.scalar(id).map(|value| Spanned {
-            value: value.to_string(),
-            file,
-            span: yaml.node(id).span,
-        })
+        yaml.scalar(id)
+            .map(|value| Spanned::new(value.to_string(), file, yaml.node(id).span))
     };
     for &entry in yaml.items(list) {
         let strings = |key: &str, errors: &mut Vec<(Span, String)>| -> Vec<Spanned<String>> {
@@ -693,7 +690,7 @@ pub fn read_pattern_tests(yaml: &YamlFile, file: usize) -> (Vec<PatternTest>, Ve
         };
         if test.latest.is_some() == test.tags.is_empty() {
             errors.push((
-                test.policy.span,
+                test.policy.span(),
                 "`tags` and `latest` go together: given these tags, the policy picks `latest`"
                     .to_string(),
             ));

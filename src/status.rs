@@ -216,8 +216,8 @@ pub fn build(inputs: &Inputs) -> Status {
     for policy in workspace.index.of_kind(Kind::ImagePolicy) {
         let key = (
             Some(policy.cluster),
-            policy.namespace.clone(),
-            policy.name.value.clone(),
+            policy.namespace.to_string(),
+            policy.name.value.to_string(),
         );
         rows.entry(key)
             .or_insert_with(|| policy_row(inputs, policy));
@@ -240,8 +240,8 @@ pub fn build(inputs: &Inputs) -> Status {
             let key = match defined {
                 Some((object, _)) => (
                     Some(object.cluster),
-                    object.namespace.clone(),
-                    object.name.value.clone(),
+                    object.namespace.to_string(),
+                    object.name.value.to_string(),
                 ),
                 None => (
                     clusters.first().copied(),
@@ -377,8 +377,8 @@ fn policy_row(inputs: &Inputs, policy: &FluxObject) -> PolicyStatus {
     let key = ClusterPolicy {
         cluster: policy.cluster,
         policy: PolicyRef {
-            namespace: policy.namespace.as_str().into(),
-            name: policy.name.value.as_str().into(),
+            namespace: policy.namespace.clone(),
+            name: policy.name.value.clone(),
         },
     };
     let image = match &policy.spec {
@@ -386,7 +386,7 @@ fn policy_row(inputs: &Inputs, policy: &FluxObject) -> PolicyStatus {
             .index
             .repository_of(policy, spec)
             .and_then(|(_, repository)| repository.image.as_ref())
-            .map(|image| image.value.clone()),
+            .map(|image| image.value.to_string()),
         _ => None,
     };
     let resolution = inputs.resolution;
@@ -460,8 +460,8 @@ fn resolution_problem(resolution: &Resolution, key: &ClusterPolicy) -> Option<Pr
 /// A policy the resolver did not try (it cannot select, or has no ImageRepository to list):
 /// the first error `check` reports in its document.
 fn policy_error(inputs: &Inputs, policy: &FluxObject) -> Problem {
-    let path = &inputs.workspace.files[policy.origin.file].source.path;
-    let span = policy.origin.span;
+    let path = &inputs.workspace.files[policy.file].source.path;
+    let span = policy.origin().span;
     let error = inputs.diagnostics.iter().find(|d| {
         d.severity == Severity::Error
             && &d.file == path

@@ -143,7 +143,7 @@ pub enum TagSource {
 pub fn request_for(repository: &RepositorySpec) -> Option<TagRequest> {
     let image = repository.image.as_ref()?;
     Some(TagRequest {
-        image: image.value.clone(),
+        image: image.value.to_string(),
         insecure: repository.insecure,
         // Flux's effective minimum is one second.
         timeout: repository

@@ -30,7 +30,7 @@ pub fn run(args: &ExplainArgs, global: GlobalArgs) -> Result<i32, Failure> {
         .index
         .repository_of(policy, spec)
         .and_then(|(_, repository)| repository.image.as_ref())
-        .map(|image| image.value.clone())
+        .map(|image| image.value.to_string())
         .ok_or_else(|| {
             Failure(format!(
                 "policy `{wanted}` has no ImageRepository with a `spec.image`; `check` says why"

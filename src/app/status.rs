@@ -81,8 +81,8 @@ pub fn of_workspace(
         .map(|policy| ClusterPolicy {
             cluster: policy.cluster,
             policy: PolicyRef {
-                namespace: policy.namespace.as_str().into(),
-                name: policy.name.value.as_str().into(),
+                namespace: policy.namespace.clone(),
+                name: policy.name.value.clone(),
             },
         })
         .collect();

@@ -26,7 +26,7 @@ pub fn uses_policy(automation: &FluxObject, policy: &FluxObject) -> bool {
         && spec
             .policy_selector
             .as_ref()
-            .is_none_or(|selector| selector.matches(&policy.labels))
+            .is_none_or(|selector| selector.matches(policy.labels()))
 }
 
 /// Whether the repository-relative `file_path` lies under the automation path `dir`

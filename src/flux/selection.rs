@@ -5,7 +5,7 @@ use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::index::FluxIndex;
-use super::objects::{ChoiceKind, FluxObject, PolicySpec, Spanned};
+use super::objects::{ChoiceKind, FluxObject, PolicySpec};
 use crate::policy::{self, Choice, Order};
 
 /// Why a policy cannot be evaluated at all (each reported by its own rule).
@@ -54,24 +54,18 @@ impl<'a> Selection<'a> {
         .iter()
         .find_map(|kind| spec.choices.iter().find(|c| c.kind == *kind))
         .ok_or(Unusable::NoChoice)?;
-        let order = |argument: &Option<Spanned<String>>| match argument
-            .as_ref()
-            .map(|a| a.value.as_str())
-        {
+        let argument = choice.argument.as_ref().map(|a| a.value.as_str());
+        let order = || match argument {
             None | Some("asc") => Ok(Order::Asc),
             Some("desc") => Ok(Order::Desc),
             Some(_) => Err(Unusable::NoChoice),
         };
         let choice = match choice.kind {
             ChoiceKind::Semver => SelectedChoice::Semver {
-                range: &choice.argument.as_ref().ok_or(Unusable::NoChoice)?.value,
+                range: argument.ok_or(Unusable::NoChoice)?,
             },
-            ChoiceKind::Alphabetical => SelectedChoice::Alphabetical {
-                order: order(&choice.argument)?,
-            },
-            ChoiceKind::Numerical => SelectedChoice::Numerical {
-                order: order(&choice.argument)?,
-            },
+            ChoiceKind::Alphabetical => SelectedChoice::Alphabetical { order: order()? },
+            ChoiceKind::Numerical => SelectedChoice::Numerical { order: order()? },
         };
         Ok(Selection {
             exclusion_list: repository

@@ -2315,7 +2315,7 @@ mod tests {
         let mut found: Vec<_> = automations
             .map(|a| {
                 (
-                    a.name.value.clone(),
+                    a.name.value.to_string(),
                     workspace.model.other_checkout(a).cloned(),
                 )
             })

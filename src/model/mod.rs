@@ -572,14 +572,14 @@ impl Model {
             };
             let note = Note {
                 message: other.note(automation),
-                origin: automation.origin,
+                origin: automation.origin(),
             };
             if !model.notes.contains(&note) {
                 model.notes.push(note);
             }
             model
                 .other_checkouts
-                .insert((automation.cluster, automation.origin), other);
+                .insert((automation.cluster, automation.origin()), other);
         }
         let objects = objects.objects;
         // Freed beside the stages that follow: on the model's thread alone they were a serial
@@ -599,7 +599,7 @@ impl Model {
     /// are then in a tree this check does not see.
     pub fn other_checkout(&self, automation: &FluxObject) -> Option<&cluster::OtherCheckout> {
         self.other_checkouts
-            .get(&(automation.cluster, automation.origin))
+            .get(&(automation.cluster, automation.origin()))
     }
 
     /// A repository without clusters: each kustomization no other includes is built on its own

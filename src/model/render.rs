@@ -1731,7 +1731,7 @@ mod tests {
         let Ok(yaml) = &workspace.files[policies[0].file].yaml else {
             panic!()
         };
-        assert_eq!(policies[0].origin.span, yaml.node(yaml.documents[0]).span);
+        assert_eq!(policies[0].origin().span, yaml.node(yaml.documents[0]).span);
         assert!(std::ptr::eq(&**policies[0], &**policies[2]));
         assert!(!std::ptr::eq(&**policies[0], &**policies[1]));
     }

@@ -126,7 +126,7 @@ fn check(cx: &Context, out: &mut Findings) {
             &RULE,
             severity,
             object.api_version.file,
-            object.api_version.span,
+            object.api_version.span(),
             message,
             help,
         );

@@ -85,7 +85,7 @@ fn check(cx: &Context, out: &mut Findings) {
             out.push(
                 &RULE,
                 object.name.file,
-                object.name.span,
+                object.name.span(),
                 missing("spec.sourceRef.name", false),
                 "set `spec.sourceRef: {kind: GitRepository, name: flux-system}`".to_string(),
             );
@@ -99,7 +99,7 @@ fn check(cx: &Context, out: &mut Findings) {
             out.push(
                 &RULE,
                 object.name.file,
-                object.name.span,
+                object.name.span(),
                 missing("spec.git.commit.author.email", spec.author_email.is_some()),
                 "set `spec.git.commit.author.email`, e.g. `fluxcdbot@users.noreply.github.com`"
                     .to_string(),
@@ -113,7 +113,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 out.push(
                     &RULE,
                     path.file,
-                    path.span,
+                    path.span(),
                     format!("`update.path` `{}` does not exist in this repository, so the automation updates nothing", path.value),
                     "point it at a directory relative to the repository root, e.g. `./clusters/production`".to_string(),
                 );
@@ -124,7 +124,7 @@ fn check(cx: &Context, out: &mut Findings) {
             out.push(
                 &RULE,
                 object.api_version.file,
-                object.api_version.span,
+                object.api_version.span(),
                 format!("ImageUpdateAutomation `{}` sets `spec.policySelector`, which `{api}` does not have: Kubernetes drops it, so the automation applies every ImagePolicy of its namespace", object.key()),
                 "use `image.toolkit.fluxcd.io/v1` (or `v1beta2` before Flux 2.7), which have `policySelector` (from Flux 2.3)".to_string(),
             );
@@ -163,7 +163,7 @@ fn check(cx: &Context, out: &mut Findings) {
                     &RULE,
                     severity,
                     template.file,
-                    template.span,
+                    template.span(),
                     message,
                     field.advice.to_string(),
                 );

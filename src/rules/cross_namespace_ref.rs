@@ -55,7 +55,9 @@ fn check(cx: &Context, out: &mut Findings) {
             Some(selectors) => selectors.iter().any(|labels| {
                 labels.is_empty()
                     || labels.keys().any(|k| k != NAMESPACE_LABEL)
-                    || labels.get(NAMESPACE_LABEL) == Some(&object.namespace)
+                    || labels
+                        .get(NAMESPACE_LABEL)
+                        .is_some_and(|label| *label == object.namespace)
             }),
         };
         if granted {
@@ -64,7 +66,7 @@ fn check(cx: &Context, out: &mut Findings) {
         out.push(
             &RULE,
             namespace.file,
-            namespace.span,
+            namespace.span(),
             format!(
                 "ImageRepository `{}` does not grant namespace `{}` access, so Flux denies this cross-namespace reference",
                 repository.key(),

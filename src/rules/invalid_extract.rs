@@ -56,7 +56,7 @@ fn check(cx: &Context, out: &mut Findings) {
             out.push(
                 &RULE,
                 extract.file,
-                extract.span,
+                extract.span(),
                 format!("`extract: {}` of policy `{}`: {reason}", extract.value, object.key()),
                 "name a capture group of the pattern, e.g. `(?P<version>[0-9.]+)` with `extract: $version`".to_string(),
             );

@@ -48,7 +48,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 out.push(
                     &RULE,
                     range.file,
-                    range.span,
+                    range.span(),
                     format!("range `{}` of policy `{}` is invalid: {reason}", range.value, object.key()),
                     "use Masterminds/semver syntax, e.g. `>=1.2.0 <2.0.0`, `~1.2`, `^1.2`, `1.x || 2.x`".to_string(),
                 );

@@ -4,6 +4,7 @@ use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
 use crate::policy::validate_go_regex;
 use foldhash::{HashMap, HashMapExt};
+use smol_str::SmolStr;
 
 pub static RULE: Rule = Rule {
     id: "invalid-regex",
@@ -36,7 +37,7 @@ fn check(cx: &Context, out: &mut Findings) {
     // Policies of a large repository share a few patterns: each is validated once.
     let mut verdicts: HashMap<&str, Result<(), String>> = HashMap::new();
     for object in cx.objects() {
-        let patterns: Vec<(&str, &crate::flux::objects::Spanned<String>)> = match &object.spec {
+        let patterns: Vec<(&str, &crate::flux::objects::Spanned<SmolStr>)> = match &object.spec {
             Spec::Policy(spec) => spec
                 .filter_pattern
                 .iter()
@@ -58,7 +59,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 out.push(
                     &RULE,
                     pattern.file,
-                    pattern.span,
+                    pattern.span(),
                     format!("{} `{}`: Go's RE2 rejects its {what}: {reason}", object.kind, object.key()),
                     "Flux compiles patterns with Go's regexp (RE2): no look-around or backreferences; anchor what you want with `^…$` instead".to_string(),
                 );

@@ -50,7 +50,7 @@ fn check(cx: &Context, out: &mut Findings) {
             None => {
                 let namespace = &policy.namespace;
                 let found = forgotten
-                    .entry(namespace.clone())
+                    .entry(namespace.to_string())
                     .or_insert_with(|| forgotten_automation(cx, namespace));
                 if let Some((name, written, kustomization)) = found {
                     out.push(

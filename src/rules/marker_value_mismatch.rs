@@ -100,7 +100,7 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
                 .policy_of(site)
                 .and_then(|(policy, spec)| cx.workspace.index.repository_of(policy, spec))
                 .and_then(|(_, repository)| repository.image.as_ref())
-                .map_or("registry/name".to_string(), |image| image.value.clone());
+                .map_or("registry/name".to_string(), |image| image.value.to_string());
             (
                 format!("`{text}` is a version, not an image reference: the full marker `{setter}` makes Flux write `{image}:<tag>` into this field"),
                 format!("use the `:tag` marker (`{{\"$imagepolicy\": \"{setter}:tag\"}}`) so that Flux writes only the tag"),

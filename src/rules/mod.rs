@@ -323,7 +323,7 @@ impl<'a> Context<'a> {
 
     /// ` (set by FILE:LINE)` when a field of an object was written elsewhere than the object
     /// (a kustomize patch), so a message about the value says where to change it.
-    pub fn set_by(&self, object: &FluxObject, field: &Spanned<String>) -> String {
+    pub fn set_by<T>(&self, object: &FluxObject, field: &Spanned<T>) -> String {
         if field.file == object.file {
             return String::new();
         }
@@ -331,7 +331,7 @@ impl<'a> Context<'a> {
         format!(
             " (set by {}:{})",
             file.source.path,
-            file.source.line_of(field.span.start)
+            file.source.line_of(field.span().start)
         )
     }
 
@@ -554,7 +554,7 @@ fn judged_objects(objects: &[FluxObject]) -> Vec<usize> {
     (0..objects.len())
         .filter(|&i| {
             let object = &objects[i];
-            !object.uncertain && seen.insert((object.origin, object.spec_digest))
+            !object.uncertain && seen.insert((object.origin(), object.spec_digest))
         })
         .collect()
 }

@@ -61,7 +61,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 out.push(
                     &RULE,
                     test.file,
-                    tag.span,
+                    tag.span(),
                     format!(
                         "policy `{}` should accept `{}`, but the tag {}",
                         test.policy.value,
@@ -77,7 +77,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 out.push(
                     &RULE,
                     test.file,
-                    tag.span,
+                    tag.span(),
                     format!("policy `{}` should reject `{}`, but the tag passes its exclusion list, filter and policy", test.policy.value, tag.value),
                     "tighten the pattern (anchor it with `^…$`) or add an exclusion".to_string(),
                 );
@@ -108,7 +108,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 out.push(
                     &RULE,
                     test.file,
-                    expected.span,
+                    expected.span(),
                     format!(
                         "given these tags, policy `{}` {picked}, not `{}`: {why}",
                         test.policy.value, expected.value

@@ -143,7 +143,7 @@ fn check(cx: &Context, out: &mut Findings) {
                         .filter_pattern
                         .as_ref()
                         .map_or((String::new(), String::new()), |p| {
-                            (p.value.clone(), cx.set_by(current.policy, p))
+                            (p.value.to_string(), cx.set_by(current.policy, p))
                         }),
                     _ => (String::new(), String::new()),
                 };

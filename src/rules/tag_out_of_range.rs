@@ -53,7 +53,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 .find(|c| c.kind == ChoiceKind::Semver)
                 .and_then(|c| c.argument.as_ref())
                 .map_or((String::new(), String::new()), |r| {
-                    (r.value.clone(), cx.set_by(current.policy, r))
+                    (r.value.to_string(), cx.set_by(current.policy, r))
                 }),
             _ => (String::new(), String::new()),
         };

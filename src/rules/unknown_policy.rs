@@ -237,7 +237,7 @@ fn check(cx: &Context, out: &mut Findings) {
         out.push(
             &RULE,
             test.file,
-            test.policy.span,
+            test.policy.span(),
             format!(
                 "the test names ImagePolicy `{}`, which no file defines",
                 test.policy.value

@@ -69,7 +69,7 @@ fn check(cx: &Context, out: &mut Findings) {
         out.push(
             &RULE,
             name.file,
-            name.span,
+            name.span(),
             format!(
                 "ImagePolicy `{}` refers to ImageRepository `{wanted}`, which no file defines",
                 object.key()
