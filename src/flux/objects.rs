@@ -24,10 +24,7 @@ pub struct Spanned<T> {
 
 impl<T> Spanned<T> {
     pub fn origin(&self) -> Origin {
-        Origin {
-            file: self.file,
-            span: self.span,
-        }
+        Origin::new(self.file, self.span)
     }
 }
 
@@ -235,8 +232,8 @@ fn spanned(node: Option<&Node>) -> Option<Spanned<String>> {
     let node = node?;
     Some(Spanned {
         value: node.str()?.to_string(),
-        file: node.origin.file,
-        span: node.origin.span,
+        file: node.origin.file(),
+        span: node.origin.span(),
     })
 }
 
@@ -281,8 +278,8 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
     let kind_origin = tree.get("kind")?.origin;
     let name = spanned(tree.path(&["metadata", "name"])).unwrap_or(Spanned {
         value: String::new(),
-        file: kind_origin.file,
-        span: kind_origin.span,
+        file: kind_origin.file(),
+        span: kind_origin.span(),
     });
     let written_namespace = tree
         .path_str(&["metadata", "namespace"])
@@ -387,7 +384,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
     };
     Some(ObjectContent {
         kind,
-        file: tree.origin.file,
+        file: tree.origin.file(),
         api_version,
         name,
         namespace,
