@@ -461,7 +461,7 @@ fn resolution_problem(resolution: &Resolution, key: &ClusterPolicy) -> Option<Pr
 /// the first error `check` reports in its document.
 fn policy_error(inputs: &Inputs, policy: &FluxObject) -> Problem {
     let path = &inputs.workspace.files[policy.file].source.path;
-    let span = policy.origin().span;
+    let span = policy.origin().span();
     let error = inputs.diagnostics.iter().find(|d| {
         d.severity == Severity::Error
             && &d.file == path

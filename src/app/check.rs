@@ -170,8 +170,8 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
         );
     }
     let at = |origin: crate::model::tree::Origin| {
-        let file = &workspace.files[origin.file].source;
-        format!("{}:{}", file.path, file.position(origin.span.start).line)
+        let file = &workspace.files[origin.file()].source;
+        format!("{}:{}", file.path, file.position(origin.span().start).line)
     };
     for note in &workspace.model.notes {
         eprintln!(

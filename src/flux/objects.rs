@@ -43,10 +43,7 @@ impl<T> Spanned<T> {
     }
 
     pub fn origin(&self) -> Origin {
-        Origin {
-            file: self.file,
-            span: self.span(),
-        }
+        Origin::new(self.file, self.span())
     }
 }
 
@@ -105,10 +102,7 @@ impl ObjectContent {
 
     /// Where its document (or `kind: List` item) was written.
     pub fn origin(&self) -> Origin {
-        Origin {
-            file: self.file,
-            span: self.span,
-        }
+        Origin::new(self.file, self.span)
     }
 }
 
@@ -278,8 +272,8 @@ fn spanned(node: Option<&Node>) -> Option<Spanned<SmolStr>> {
     let node = node?;
     Some(Spanned::new(
         text_of(node)?.clone(),
-        node.origin.file,
-        node.origin.span,
+        node.origin.file(),
+        node.origin.span(),
     ))
 }
 
@@ -354,8 +348,8 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
     let kind_origin = tree.get("kind")?.origin;
     let name = spanned(tree.path(&["metadata", "name"])).unwrap_or(Spanned::new(
         SmolStr::default(),
-        kind_origin.file,
-        kind_origin.span,
+        kind_origin.file(),
+        kind_origin.span(),
     ));
     let written_namespace = tree
         .path(&["metadata", "namespace"])
@@ -465,14 +459,14 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
     };
     Some(ObjectContent {
         kind,
-        file: tree.origin.file,
+        file: tree.origin.file(),
         api_version,
         name,
         namespace,
         namespace_written: written_namespace.is_some(),
         labels,
         spec,
-        span: tree.origin.span,
+        span: tree.origin.span(),
         misfits: misfits(kind, tree).into_boxed_slice(),
         spec_digest: foldhash::fast::FixedState::default().hash_one(spec_node),
     })

@@ -317,7 +317,7 @@ impl FluxKustomization {
         }
         Ok(Kustomization {
             dir: self.path.clone(),
-            file: self.origin.file,
+            file: self.origin.file(),
             resources,
             ..Kustomization::default()
         })
@@ -491,7 +491,7 @@ fn patched_bootstraps(
     written: &[FluxKustomization],
     default_namespace: &str,
 ) -> Vec<FluxKustomization> {
-    let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file).collect();
+    let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file()).collect();
     let reaching = inclusions.reaching(&written_files);
     let mut bootstraps = Vec::new();
     for (dir, kustomization) in sources.kustomizations {
@@ -919,7 +919,7 @@ pub fn discover(
     // A copy of a Flux Kustomization in a file Flux never receives (a template or a backup in a
     // `.sourceignore`d folder) is not what the cluster runs: the one Flux receives under that
     // name is. Counted, the copy would apply the real bootstrap and hide it.
-    let received = |k: &FluxKustomization| sources.files[k.origin.file].applied;
+    let received = |k: &FluxKustomization| sources.files[k.origin.file()].applied;
     let received_names: HashSet<(String, String)> = written
         .iter()
         .filter(|k| received(k))
@@ -935,7 +935,7 @@ pub fn discover(
     written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
     let source_of = |k: &FluxKustomization| git_source(k, &repositories, sources.files);
     let written_by_flux_bootstrap = |k: &FluxKustomization| {
-        sources.files[k.origin.file]
+        sources.files[k.origin.file()]
             .source
             .path
             .ends_with("gotk-sync.yaml")
@@ -987,7 +987,7 @@ pub fn discover(
         .map(|(i, k)| (Some(i), k))
         .chain(instances.iter().chain(&patched).map(|k| (None, k)))
         .collect();
-    let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file).collect();
+    let written_files: BTreeSet<usize> = written.iter().map(|k| k.origin.file()).collect();
     let reaching = inclusions.reaching(&written_files);
     // Freed before the builds, where the run's memory peaks.
     drop(inclusions);
@@ -1009,7 +1009,7 @@ pub fn discover(
             return written
                 .iter()
                 .enumerate()
-                .filter(|(_, w)| files.contains(&w.origin.file))
+                .filter(|(_, w)| files.contains(&w.origin.file()))
                 .map(|(i, _)| i)
                 .collect();
         };
@@ -1081,7 +1081,7 @@ pub fn discover(
                 .map(|&i| &written[i])
                 .find(|k| k.name == BOOTSTRAP_NAME)
                 .unwrap_or(&written[first]);
-            let file = &sources.files[bootstrap.origin.file].source.path;
+            let file = &sources.files[bootstrap.origin.file()].source.path;
             if let Some(folder) = moved_to(sources, bootstrap, file) {
                 moved.push((bootstrap.clone(), folder));
                 continue;
@@ -1186,8 +1186,8 @@ pub fn discover(
     // kustomization's file.
     let mut left_out = Vec::new();
     for kustomization in out_of_band {
-        let file = &sources.files[kustomization.origin.file].source.path;
-        let gathering = gathered_by.get(&kustomization.origin.file);
+        let file = &sources.files[kustomization.origin.file()].source.path;
+        let gathering = gathered_by.get(&kustomization.origin.file());
         let dir = gathering
             .cloned()
             .unwrap_or_else(|| file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string());
@@ -1394,7 +1394,7 @@ pub fn discover(
     let followed: BTreeSet<usize> = left_over_notes
         .into_iter()
         .filter(|&i| {
-            let file = notes[i].origin.file;
+            let file = notes[i].origin.file();
             clusters.iter().any(|cluster| cluster.files.contains(&file))
         })
         .collect();
@@ -1535,7 +1535,7 @@ impl<'s> Leads<'s> {
         let patch_file = |patch: &Patch| match &patch.body {
             PatchBody::File(path) => render::join(&k.dir, &path.value)
                 .and_then(|path| sources.by_path.get(path.as_str()).copied()),
-            PatchBody::Inline(node) => Some(node.origin.file),
+            PatchBody::Inline(node) => Some(node.origin.file()),
         };
         let mut files: Vec<usize> = patches.filter_map(patch_file).collect();
         let mut folders = Vec::new();
@@ -1713,7 +1713,7 @@ fn git_source(
                 files,
                 &kustomization.source_namespace,
                 &kustomization.source_name,
-                kustomization.origin.file,
+                kustomization.origin.file(),
             )
             .cloned(),
     }

@@ -250,18 +250,11 @@ impl External {
             let written = origin_file.and_then(|file| written_document(sources, file, &node));
             match (written, origin_file) {
                 (Some(written), _) => trace(&mut node, Some(&written), written.origin),
-                (None, Some(file)) => trace(
-                    &mut node,
-                    None,
-                    Origin {
-                        file,
-                        span: Default::default(),
-                    },
-                ),
+                (None, Some(file)) => trace(&mut node, None, Origin::new(file, Default::default())),
                 // Generated (a ConfigMap of a generator): no file to point at.
                 (None, None) => continue,
             }
-            build.read.insert(node.origin.file);
+            build.read.insert(node.origin.file());
             build.resources.push(Resource::from_node(node));
         }
         build

@@ -173,10 +173,7 @@ fn read_kustomizations(
                     message: format!(
                         "`{dir}` has two kustomization files; kustomize refuses to choose"
                     ),
-                    origin: Origin {
-                        file: index,
-                        span: Default::default(),
-                    },
+                    origin: Origin::new(index, Default::default()),
                 });
             }
             _ => kustomizations.push((dir.to_string(), read)),
@@ -212,19 +209,13 @@ fn read_kustomization(
             None => Err(BuildError {
                 cause: Cause::InvalidKustomization,
                 message: kustomization::EMPTY.to_string(),
-                origin: Origin {
-                    file: index,
-                    span: Default::default(),
-                },
+                origin: Origin::new(index, Default::default()),
             }),
         },
         Err(error) => Err(BuildError {
             cause: Cause::InvalidKustomization,
             message: format!("not valid YAML: {}", error.message),
-            origin: Origin {
-                file: index,
-                span: crate::source::Span::new(error.offset, error.offset),
-            },
+            origin: Origin::new(index, crate::source::Span::new(error.offset, error.offset)),
         }),
     };
     Some((dir, index, read))
@@ -619,10 +610,7 @@ impl Model {
         let roots = roots(sources.kustomizations);
         let build = |dir: &String| {
             let origin = match sources.kustomizations.get(dir) {
-                Some(Ok(k)) => Origin {
-                    file: k.file,
-                    span: Default::default(),
-                },
+                Some(Ok(k)) => Origin::new(k.file, Default::default()),
                 _ => Origin::default(),
             };
             let build = builder.build(sources, render::build(sources, dir), || {
@@ -710,7 +698,7 @@ impl Model {
             Ok(build) => {
                 applied.extend(build.untracked_files);
                 for resource in build.resources {
-                    applied.insert(resource.node.origin.file);
+                    applied.insert(resource.node.origin.file());
                     let provenance = Provenance {
                         render,
                         cluster,
@@ -883,10 +871,7 @@ impl EmptyAsNothing {
                         "this kustomization holds nothing: {runner} runs {flux}, whose kustomize builds it as one listing nothing; from Flux 2.2 on the build fails (`{}`)",
                         kustomization::EMPTY
                     ),
-                    origin: Origin {
-                        file,
-                        span: Default::default(),
-                    },
+                    origin: Origin::new(file, Default::default()),
                 });
             }
         }
@@ -898,7 +883,7 @@ impl EmptyAsNothing {
 /// later refuse to build.
 fn holding_nothing(read: &Result<Kustomization, BuildError>) -> Option<usize> {
     match read {
-        Err(error) if error.message == kustomization::EMPTY => Some(error.origin.file),
+        Err(error) if error.message == kustomization::EMPTY => Some(error.origin.file()),
         _ => None,
     }
 }

@@ -346,7 +346,7 @@ impl Build {
             .into_iter()
             .partition(may_be_read);
         self.untracked_files
-            .extend(set_aside.iter().map(|resource| resource.node.origin.file));
+            .extend(set_aside.iter().map(|resource| resource.node.origin.file()));
         self.resources = kept;
     }
 }
@@ -757,10 +757,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
             return Err(Self::error(
                 Cause::Cycle,
                 format!("`{}` includes itself", kustomization.dir),
-                Origin {
-                    file: kustomization.file,
-                    span: Span::default(),
-                },
+                Origin::new(kustomization.file, Span::default()),
             ));
         }
         self.stack.push(kustomization.dir.clone());
@@ -1032,10 +1029,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 return Err(Self::error(
                     Cause::InvalidResource,
                     format!("a document of `{}` has no `kind`", scanned.source.path),
-                    Origin {
-                        file,
-                        span: node.span,
-                    },
+                    Origin::new(file, node.span),
                 ));
             }
             resources.push(Resource::from_document(self.sources, yaml, file, document));
@@ -1217,7 +1211,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                         node.origin,
                     )
                 })?;
-                let file = node.origin.file;
+                let file = node.origin.file();
                 let map = InlineMap::new(&self.sources.files[file].source, node);
                 Ok(non_empty(yaml.documents.iter().map(|&d| {
                     let mut tree = Node::from_yaml(&yaml, file, d);
@@ -1548,7 +1542,7 @@ impl InlineMap {
         let text = node.str().unwrap_or_default();
         if is_literal {
             // The span may begin at the `|` indicator or at the first line of content.
-            let at = whole.span.start.min(file.text.len());
+            let at = whole.span().start.min(file.text.len());
             let body_start = if file.text[at..].starts_with('|') {
                 file.text[at..]
                     .find('\n')
@@ -1579,27 +1573,24 @@ impl InlineMap {
             .partition_point(|&(start, _)| start <= text_offset);
         match index.checked_sub(1).map(|i| self.lines[i]) {
             Some((text_start, file_start)) => file_start + (text_offset - text_start),
-            None => self.whole.span.start,
+            None => self.whole.span().start,
         }
     }
 
     fn relocate(&self, node: &mut Node) {
         let span = |span: Span| {
             if self.lines.is_empty() {
-                self.whole.span
+                self.whole.span()
             } else {
                 Span::new(self.offset(span.start), self.offset(span.end))
             }
         };
-        node.origin.span = span(node.origin.span);
-        node.origin.file = self.whole.file;
+        node.origin = Origin::new(self.whole.file(), span(node.origin.span()));
         match &mut node.value {
             Value::Map(entries) => {
                 for entry in entries {
-                    entry.key_origin = Origin {
-                        file: self.whole.file,
-                        span: span(entry.key_origin.span),
-                    };
+                    entry.key_origin =
+                        Origin::new(self.whole.file(), span(entry.key_origin.span()));
                     self.relocate(&mut entry.value);
                 }
             }
@@ -1731,7 +1722,10 @@ mod tests {
         let Ok(yaml) = &workspace.files[policies[0].file].yaml else {
             panic!()
         };
-        assert_eq!(policies[0].origin().span, yaml.node(yaml.documents[0]).span);
+        assert_eq!(
+            policies[0].origin().span(),
+            yaml.node(yaml.documents[0]).span
+        );
         assert!(std::ptr::eq(&**policies[0], &**policies[2]));
         assert!(!std::ptr::eq(&**policies[0], &**policies[1]));
     }

@@ -161,8 +161,8 @@ fn mentions_dollar(node: &Node) -> bool {
 /// is read for nothing).
 fn unread_mentions_dollar(node: &Node, files: &[ScannedFile]) -> bool {
     match &node.value {
-        Value::Unread(_) => files.get(node.origin.file).is_some_and(|file| {
-            let span = node.origin.span;
+        Value::Unread(_) => files.get(node.origin.file()).is_some_and(|file| {
+            let span = node.origin.span();
             file.source
                 .text
                 .get(span.start..span.end)

@@ -632,7 +632,7 @@ impl Findings {
 
     /// A finding at a field of a rendered object, wherever a patch or the object wrote it.
     pub fn push_at(&mut self, rule: &Rule, origin: Origin, message: String, help: String) {
-        self.push(rule, origin.file, origin.span, message, help);
+        self.push(rule, origin.file(), origin.span(), message, help);
     }
 
     pub fn push_with_severity(

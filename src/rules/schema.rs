@@ -90,16 +90,16 @@ fn report(object: &FluxObject, misfit: &Misfit, out: &mut Findings) {
             },
         ),
         Misfit::Missing { at, path, help } => {
-            let span = at.span;
+            let span = at.span();
             out.push_at(
                 &RULE,
-                Origin {
-                    file: at.file,
-                    span: crate::source::Span::new(
+                Origin::new(
+                    at.file(),
+                    crate::source::Span::new(
                         span.start,
                         span.start.max(span.end.min(span.start + 1)),
                     ),
-                },
+                ),
                 format!(
                     "{} `{}` is missing the required field `{}`",
                     object.kind,

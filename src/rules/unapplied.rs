@@ -46,7 +46,7 @@ pub(super) fn find(cx: &Context, kind: &str, wanted: impl Fn(&Node) -> bool) -> 
                     written: format!(
                         "{}:{}",
                         scanned.source.path,
-                        scanned.source.line_of(tree.origin.span.start)
+                        scanned.source.line_of(tree.origin.span().start)
                     ),
                     tree,
                     beside: kustomization_beside(cx, &scanned.source.path),

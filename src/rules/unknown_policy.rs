@@ -407,9 +407,9 @@ fn from_other_source<'c>(
     site: &MarkerSite,
 ) -> Option<(&'c str, &'c OtherSource)> {
     let holds_marker = |origin: Origin| {
-        origin.file == site.file_index
-            && origin.span.start <= site.marker.span.start
-            && site.marker.span.end <= origin.span.end
+        origin.file() == site.file_index
+            && origin.span().start <= site.marker.span.start
+            && site.marker.span.end <= origin.span().end
     };
     clusters.iter().find_map(|&index| {
         let cluster = cx.workspace.model.clusters.get(index)?;
