@@ -280,14 +280,6 @@ pub struct FileMarkers {
     pub commented_out: Box<[CommentedOutMarker]>,
 }
 
-/// What [`find_markers`] gathers, before it is kept.
-#[derive(Default)]
-struct Found {
-    markers: Vec<Marker>,
-    syntax_errors: Vec<MarkerSyntaxError>,
-    commented_out: Vec<CommentedOutMarker>,
-}
-
 /// Cheap test for whether a text mentions markers: `$imagepolicy` in any case, or the long
 /// form's `io.k8s.cli.setters.`.
 pub fn mentions_marker(text: &[u8]) -> bool {
@@ -623,20 +615,20 @@ fn parse_setter(text: &str) -> Result<Setter, (String, String)> {
 /// Finds every marker of a parsed file and decides, as kyaml would, whether Flux applies it.
 /// Linear in comments and nodes: what placement needs of the other comments is counted once.
 pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
-    let mut found = Found::default();
+    let mut markers = Vec::new();
+    let mut syntax_errors = Vec::new();
+    let mut commented_out = Vec::new();
     let mut neighbours = None;
     let mut attachments = Vec::new();
     for comment in &yaml.comments {
         let setter = match classify_comment(comment.text(yaml)) {
             CommentKind::Other => continue,
             CommentKind::CommentedOut => {
-                found
-                    .commented_out
-                    .push(CommentedOutMarker { span: comment.span });
+                commented_out.push(CommentedOutMarker { span: comment.span });
                 continue;
             }
             CommentKind::Attempt(Err((reason, help))) => {
-                found.syntax_errors.push(MarkerSyntaxError {
+                syntax_errors.push(MarkerSyntaxError {
                     span: comment.span,
                     reason,
                     help,
@@ -648,29 +640,27 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
         };
         let neighbours = neighbours.get_or_insert_with(|| CommentNeighbours::of(yaml));
         let placement = placement_of(yaml, neighbours, comment.attachment);
-        found
-            .markers
-            .push(Marker::new(comment.span, setter, placement));
+        markers.push(Marker::new(comment.span, setter, placement));
         attachments.push(comment.attachment);
     }
-    find_applied_beside(yaml, &mut found.markers, &attachments);
-    find_markers_in_block_scalars(text, yaml, &mut found);
+    find_applied_beside(yaml, &mut markers, &attachments);
+    find_markers_in_block_scalars(text, yaml, &mut markers);
     // Asked only of a file with markers: most parsed files hold none.
-    let unreadable = (!found.markers.is_empty())
+    let unreadable = (!markers.is_empty())
         .then(|| unreadable_by_automation(yaml))
         .flatten();
     if let Some(why) = unreadable {
         // Where a marker sits in a file Flux never reads is beside the point.
-        for marker in &mut found.markers {
+        for marker in &mut markers {
             marker.placement = Placement::Ignored(why);
             marker.beside_applied = None;
         }
     }
-    found.markers.sort_by_key(|m| m.span);
+    markers.sort_by_key(|m| m.span);
     FileMarkers {
-        markers: found.markers.into_boxed_slice(),
-        syntax_errors: found.syntax_errors.into_boxed_slice(),
-        commented_out: found.commented_out.into_boxed_slice(),
+        markers: markers.into_boxed_slice(),
+        syntax_errors: syntax_errors.into_boxed_slice(),
+        commented_out: commented_out.into_boxed_slice(),
     }
 }
 
@@ -813,7 +803,7 @@ fn find_applied_beside(yaml: &YamlFile, markers: &mut [Marker], attachments: &[A
 
 /// Markers written inside `|`/`>` strings (ConfigMap data, Helm values passed as text) look
 /// like comments to a reader but are string content to YAML, and Flux never sees them.
-fn find_markers_in_block_scalars(text: &str, yaml: &YamlFile, found: &mut Found) {
+fn find_markers_in_block_scalars(text: &str, yaml: &YamlFile, markers: &mut Vec<Marker>) {
     // A block scalar that mentions a marker is text that mentions one: most files have none,
     // and then their nodes need no visit.
     if !mentions_marker(text.as_bytes()) {
@@ -832,7 +822,7 @@ fn find_markers_in_block_scalars(text: &str, yaml: &YamlFile, found: &mut Found)
                     let start = line_start + hash;
                     let span = Span::new(start, line_start + line.trim_end().len());
                     let placement = Placement::Ignored(Ignored::BlockScalar);
-                    found.markers.push(Marker::new(span, setter, placement));
+                    markers.push(Marker::new(span, setter, placement));
                 }
             }
             line_start += line.len();
