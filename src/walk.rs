@@ -651,21 +651,27 @@ impl PathSet {
         &self.text[self.bounds[index]..self.bounds[index + 1]]
     }
 
-    /// The index of the first path not before `path`. Compared as bytes, which order as the
-    /// strings do, without the check that each slice falls on character boundaries: the render
-    /// looks up every resource it reads.
-    fn first_from(&self, path: &str) -> usize {
-        let (text, path) = (self.text.as_bytes(), path.as_bytes());
+    /// The index of the first path for which `before` no longer holds (it holds for a run of
+    /// paths from the first). Paths are seen as bytes, which order as the strings do, without
+    /// the check that each slice falls on character boundaries: the render looks up every
+    /// resource it reads.
+    fn partition_point(&self, before: impl Fn(&[u8]) -> bool) -> usize {
+        let text = self.text.as_bytes();
         let (mut low, mut high) = (0, self.len());
         while low < high {
             let middle = low + (high - low) / 2;
-            if &text[self.bounds[middle]..self.bounds[middle + 1]] < path {
+            if before(&text[self.bounds[middle]..self.bounds[middle + 1]]) {
                 low = middle + 1;
             } else {
                 high = middle;
             }
         }
         low
+    }
+
+    /// The index of the first path not before `path`.
+    fn first_from(&self, path: &str) -> usize {
+        self.partition_point(|listed| listed < path.as_bytes())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> {
@@ -688,13 +694,11 @@ impl PathSet {
             .map(|index| self.get(index))
     }
 
-    /// Where the paths that start with `prefix` are in the order.
+    /// Where the paths that start with `prefix` are in the order: they follow those before it.
     fn indices_starting_with(&self, prefix: &str) -> std::ops::Range<usize> {
-        let first = self.first_from(prefix);
-        let count = (first..self.len())
-            .take_while(|&index| self.get(index).starts_with(prefix))
-            .count();
-        first..first + count
+        let bytes = prefix.as_bytes();
+        let end = self.partition_point(|listed| listed < bytes || listed.starts_with(bytes));
+        self.first_from(prefix)..end
     }
 }
 
