@@ -19,31 +19,31 @@ pub const API_GROUP: &str = "image.toolkit.fluxcd.io";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spanned<T> {
     pub value: T,
-    /// The workspace file the value was written in.
-    pub file: usize,
-    /// Where in `file` (see `span`), in `u32`s as the parsed files keep their offsets (none over
-    /// 4 GiB is parsed; a larger offset would be read as the file's end): a `Span` of `usize`s
-    /// made each field of every object, and the object, 8 bytes larger.
-    start: u32,
-    end: u32,
+    /// The workspace file and the span the value was written at, kept as the renders keep
+    /// theirs: a file index and offsets of `usize`s made each field of every object, and the
+    /// object, 8 bytes larger.
+    origin: Origin,
 }
 
 impl<T> Spanned<T> {
     pub fn new(value: T, file: usize, span: Span) -> Spanned<T> {
         Spanned {
             value,
-            file,
-            start: u32::try_from(span.start).unwrap_or(u32::MAX),
-            end: u32::try_from(span.end).unwrap_or(u32::MAX),
+            origin: Origin::new(file, span),
         }
     }
 
+    /// The workspace file the value was written in.
+    pub fn file(&self) -> usize {
+        self.origin.file()
+    }
+
     pub fn span(&self) -> Span {
-        Span::new(self.start as usize, self.end as usize)
+        self.origin.span()
     }
 
     pub fn origin(&self) -> Origin {
-        Origin::new(self.file, self.span())
+        self.origin
     }
 }
 

@@ -125,7 +125,7 @@ fn check(cx: &Context, out: &mut Findings) {
         out.push_with_severity(
             &RULE,
             severity,
-            object.api_version.file,
+            object.api_version.file(),
             object.api_version.span(),
             message,
             help,

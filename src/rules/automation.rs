@@ -84,7 +84,7 @@ fn check(cx: &Context, out: &mut Findings) {
         if spec.source_ref_name.is_none() && !first_layout {
             out.push(
                 &RULE,
-                object.name.file,
+                object.name.file(),
                 object.name.span(),
                 missing("spec.sourceRef.name", false),
                 "set `spec.sourceRef: {kind: GitRepository, name: flux-system}`".to_string(),
@@ -98,7 +98,7 @@ fn check(cx: &Context, out: &mut Findings) {
         {
             out.push(
                 &RULE,
-                object.name.file,
+                object.name.file(),
                 object.name.span(),
                 missing("spec.git.commit.author.email", spec.author_email.is_some()),
                 "set `spec.git.commit.author.email`, e.g. `fluxcdbot@users.noreply.github.com`"
@@ -112,7 +112,7 @@ fn check(cx: &Context, out: &mut Findings) {
             if cx.workspace.file_set.kind_of(&relative) == crate::walk::PathKind::Missing {
                 out.push(
                     &RULE,
-                    path.file,
+                    path.file(),
                     path.span(),
                     format!("`update.path` `{}` does not exist in this repository, so the automation updates nothing", path.value),
                     "point it at a directory relative to the repository root, e.g. `./clusters/production`".to_string(),
@@ -123,7 +123,7 @@ fn check(cx: &Context, out: &mut Findings) {
         if spec.policy_selector.is_some() && PRE_SELECTOR_APIS.contains(&api) {
             out.push(
                 &RULE,
-                object.api_version.file,
+                object.api_version.file(),
                 object.api_version.span(),
                 format!("ImageUpdateAutomation `{}` sets `spec.policySelector`, which `{api}` does not have: Kubernetes drops it, so the automation applies every ImagePolicy of its namespace", object.key()),
                 "use `image.toolkit.fluxcd.io/v1` (or `v1beta2` before Flux 2.7), which have `policySelector` (from Flux 2.3)".to_string(),
@@ -162,7 +162,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 out.push_with_severity(
                     &RULE,
                     severity,
-                    template.file,
+                    template.file(),
                     template.span(),
                     message,
                     field.advice.to_string(),

@@ -65,7 +65,7 @@ fn check(cx: &Context, out: &mut Findings) {
         }
         out.push(
             &RULE,
-            namespace.file,
+            namespace.file(),
             namespace.span(),
             format!(
                 "ImageRepository `{}` does not grant namespace `{}` access, so Flux denies this cross-namespace reference",

@@ -52,11 +52,11 @@ fn check(cx: &Context, out: &mut Findings) {
             first_of.insert(key, object);
             continue;
         };
-        let first_file = cx.file(first.name.file);
+        let first_file = cx.file(first.name.file());
         let first_line = first_file.source.line_of(first.name.span().start);
         out.push(
             &RULE,
-            object.name.file,
+            object.name.file(),
             object.name.span(),
             format!(
                 "{} `{}` is already defined at {}:{}",

@@ -55,7 +55,7 @@ fn check(cx: &Context, out: &mut Findings) {
         if let Err(PolicyError::InvalidExtract { reason }) = checked {
             out.push(
                 &RULE,
-                extract.file,
+                extract.file(),
                 extract.span(),
                 format!("`extract: {}` of policy `{}`: {reason}", extract.value, object.key()),
                 "name a capture group of the pattern, e.g. `(?P<version>[0-9.]+)` with `extract: $version`".to_string(),

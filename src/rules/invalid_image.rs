@@ -64,7 +64,7 @@ fn check(cx: &Context, out: &mut Findings) {
             } else {
                 format!("write only the repository, e.g. `{fixed}`")
             };
-            out.push(&RULE, image.file, image.span(), message, help);
+            out.push(&RULE, image.file(), image.span(), message, help);
         }
     }
 }

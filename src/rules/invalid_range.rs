@@ -47,7 +47,7 @@ fn check(cx: &Context, out: &mut Findings) {
             if let Err(reason) = validation {
                 out.push(
                     &RULE,
-                    range.file,
+                    range.file(),
                     range.span(),
                     format!("range `{}` of policy `{}` is invalid: {reason}", range.value, object.key()),
                     "use Masterminds/semver syntax, e.g. `>=1.2.0 <2.0.0`, `~1.2`, `^1.2`, `1.x || 2.x`".to_string(),

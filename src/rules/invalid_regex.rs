@@ -58,7 +58,7 @@ fn check(cx: &Context, out: &mut Findings) {
             if let Err(reason) = verdict {
                 out.push(
                     &RULE,
-                    pattern.file,
+                    pattern.file(),
                     pattern.span(),
                     format!("{} `{}`: Go's RE2 rejects its {what}: {reason}", object.kind, object.key()),
                     "Flux compiles patterns with Go's regexp (RE2): no look-around or backreferences; anchor what you want with `^…$` instead".to_string(),

@@ -63,7 +63,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 {
                     out.push(
                         &RULE,
-                        order.file,
+                        order.file(),
                         order.span(),
                         format!("`order: {}` is not `asc` or `desc`", order.value),
                         "`asc` picks the highest value, `desc` the lowest".to_string(),

@@ -68,7 +68,7 @@ fn check(cx: &Context, out: &mut Findings) {
         };
         out.push(
             &RULE,
-            name.file,
+            name.file(),
             name.span(),
             format!(
                 "ImagePolicy `{}` refers to ImageRepository `{wanted}`, which no file defines",
