@@ -460,7 +460,7 @@ fn resolution_problem(resolution: &Resolution, key: &ClusterPolicy) -> Option<Pr
 /// A policy the resolver did not try (it cannot select, or has no ImageRepository to list):
 /// the first error `check` reports in its document.
 fn policy_error(inputs: &Inputs, policy: &FluxObject) -> Problem {
-    let path = &inputs.workspace.files[policy.file].source.path;
+    let path = &inputs.workspace.files[policy.file()].source.path;
     let span = policy.origin().span();
     let error = inputs.diagnostics.iter().find(|d| {
         d.severity == Severity::Error

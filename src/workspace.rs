@@ -365,7 +365,7 @@ impl Workspace {
         let (model, mut objects) =
             Model::build(&file_set, &files, &yaml_paths, kustomizations, config, jobs);
         // What source-controller leaves out never reaches kustomize-controller.
-        objects.retain(|object| files[object.file].applied);
+        objects.retain(|object| files[object.file()].applied);
         let index = FluxIndex::new(objects);
         let reached = model.reached.as_ref().map(|reached| {
             let mut reached = reached.clone();

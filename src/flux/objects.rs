@@ -52,8 +52,6 @@ impl<T> Spanned<T> {
 #[derive(Debug)]
 pub struct ObjectContent {
     pub kind: Kind,
-    /// Index of the file in the scanned workspace the object's document is written in.
-    pub file: usize,
     pub api_version: Spanned<SmolStr>,
     /// `metadata.name`; the span is the kind line when the name is missing.
     pub name: Spanned<SmolStr>,
@@ -70,8 +68,8 @@ pub struct ObjectContent {
     #[allow(clippy::box_collection)]
     labels: Option<Box<BTreeMap<String, String>>>,
     pub spec: Spec,
-    /// Where its document (or `kind: List` item) was written, in `file` (see `origin`).
-    span: Span,
+    /// Where its document (or `kind: List` item) was written (see `file`).
+    origin: Origin,
     /// Where it does not fit its kind's shape (for the `schema` rule).
     pub misfits: Box<[Misfit]>,
     /// A hash of `spec` as rendered, values and origins: renders of one document that patches
@@ -100,9 +98,14 @@ impl ObjectContent {
         self.labels.as_deref().unwrap_or(&NO_LABELS)
     }
 
+    /// Index of the file in the scanned workspace the object's document is written in.
+    pub fn file(&self) -> usize {
+        self.origin.file()
+    }
+
     /// Where its document (or `kind: List` item) was written.
     pub fn origin(&self) -> Origin {
-        Origin::new(self.file, self.span)
+        self.origin
     }
 }
 
@@ -459,14 +462,13 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
     };
     Some(ObjectContent {
         kind,
-        file: tree.origin.file(),
         api_version,
         name,
         namespace,
         namespace_written: written_namespace.is_some(),
         labels,
         spec,
-        span: tree.origin.span(),
+        origin: tree.origin,
         misfits: misfits(kind, tree).into_boxed_slice(),
         spec_digest: foldhash::fast::FixedState::default().hash_one(spec_node),
     })

@@ -844,7 +844,7 @@ pub fn other_checkout(
         .unwrap_or(&automation.namespace);
     let checkout = reference(spec.checkout_ref.as_ref());
     let source = repositories
-        .named(sources.files, namespace, name, automation.file)
+        .named(sources.files, namespace, name, automation.file())
         .map(|defined| GitSource {
             repository: defined.repository.clone(),
             reference: checkout.or_else(|| defined.reference.clone()),

@@ -553,7 +553,7 @@ impl Model {
             }
         }
         let automations = objects.objects.iter().filter(|object| {
-            object.kind == crate::flux::Kind::ImageUpdateAutomation && files[object.file].applied
+            object.kind == crate::flux::Kind::ImageUpdateAutomation && files[object.file()].applied
         });
         for automation in automations {
             let Some(other) =

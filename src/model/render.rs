@@ -1719,7 +1719,7 @@ mod tests {
             namespaces,
             [(0, "flux-system"), (1, "other"), (2, "flux-system")]
         );
-        let Ok(yaml) = &workspace.files[policies[0].file].yaml else {
+        let Ok(yaml) = &workspace.files[policies[0].file()].yaml else {
             panic!()
         };
         assert_eq!(

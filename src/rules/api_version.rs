@@ -67,7 +67,7 @@ fn check(cx: &Context, out: &mut Findings) {
     // worded from its pins: asked once per combination. A cluster's Flux is known by address.
     let mut verdicts: HashMap<(*const ClusterFlux, Kind, &str), ApiVerdict> = HashMap::default();
     for object in cx.objects() {
-        let flux = cx.flux_for_file(object.file);
+        let flux = cx.flux_for_file(object.file());
         let written = &object.api_version.value;
         let Some((group, api)) = written.split_once('/') else {
             continue;

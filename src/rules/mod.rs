@@ -324,7 +324,7 @@ impl<'a> Context<'a> {
     /// ` (set by FILE:LINE)` when a field of an object was written elsewhere than the object
     /// (a kustomize patch), so a message about the value says where to change it.
     pub fn set_by<T>(&self, object: &FluxObject, field: &Spanned<T>) -> String {
-        if field.file() == object.file {
+        if field.file() == object.file() {
             return String::new();
         }
         let file = self.file(field.file());

@@ -48,7 +48,7 @@ fn check(cx: &Context, out: &mut Findings) {
         }
         if let Spec::Policy(spec) = &object.spec {
             let digest_reflection = cx
-                .flux_for_file(object.file)
+                .flux_for_file(object.file())
                 .feature(Feature::DigestReflection);
             if digest_reflection.is_none() {
                 interval_needs_always(object, spec, out);

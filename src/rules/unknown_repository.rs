@@ -47,7 +47,7 @@ fn check(cx: &Context, out: &mut Findings) {
             || cx
                 .workspace
                 .model
-                .may_lack_objects(object.file, &[object.cluster])
+                .may_lack_objects(object.file(), &[object.cluster])
         {
             continue;
         }
