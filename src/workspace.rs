@@ -2,8 +2,10 @@
 //! the kustomizations name, the model of what Flux applies and its objects indexed, ready for
 //! the rules. Glue for walk → scan → model; owns no rule.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{Arc, LazyLock};
 
 use memchr::memmem::Finder;
@@ -14,6 +16,7 @@ use crate::flux::objects::API_GROUP;
 use crate::flux::objects::{FluxObject, PolicySpec};
 use crate::flux::versions::PIN_PATTERNS;
 use crate::model::kustomization::is_kustomization_name;
+use crate::model::tree::Node;
 use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlErrorKind, YamlFile};
@@ -26,7 +29,14 @@ pub const TEST_FILE_SUFFIX: &str = ".imagepolicy-tests.yaml";
 #[derive(Debug)]
 pub struct ScannedFile {
     pub source: SourceFile,
+    /// The file's tree, with no documents where `identities` holds what is kept of it: read
+    /// [`ScannedFile::tree`] for the whole of any file.
     pub yaml: Result<YamlFile, YamlError>,
+    /// For a file parsed for its markers alone, its objects' identities as a build takes them
+    /// in: its tree is let go once they and the markers are read, and parsed again for a build
+    /// that reaches further in. The trees of those files (most of a large repository's parsed
+    /// files) were a third of the peak memory, kept from the walk until the rules end.
+    pub identities: Option<Box<[Arc<Node>]>>,
     pub markers: FileMarkers,
     /// The text names the Flux image API group (objects, or broken attempts at them).
     pub mentions_image_api: bool,
@@ -34,6 +44,82 @@ pub struct ScannedFile {
     /// its objects can be applied. Its markers count either way: image-automation-controller
     /// clones the repository itself.
     pub applied: bool,
+}
+
+/// A file's whole tree: the one it kept, or one parsed again.
+pub enum Tree<'a> {
+    Kept(&'a YamlFile),
+    ParsedAgain(Rc<YamlFile>),
+}
+
+impl std::ops::Deref for Tree<'_> {
+    type Target = YamlFile;
+
+    fn deref(&self) -> &YamlFile {
+        match self {
+            Tree::Kept(yaml) => yaml,
+            Tree::ParsedAgain(yaml) => yaml,
+        }
+    }
+}
+
+/// How many trees parsed again each thread keeps: a build reads into the objects of a
+/// kustomization's few files, each in several steps (patches, then `images`, then labels).
+const TREES_PARSED_AGAIN: usize = 8;
+
+thread_local! {
+    /// The trees this thread parsed again, the most recently asked first, each with the text it
+    /// was parsed from (held, so that no other file's text can take its address).
+    static PARSED_AGAIN: RefCell<Vec<(Arc<str>, Rc<YamlFile>)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl ScannedFile {
+    /// The file's whole tree.
+    pub fn tree(&self) -> Result<Tree<'_>, &YamlError> {
+        if self.identities.is_none() {
+            return self.yaml.as_ref().map(Tree::Kept);
+        }
+        // A text that parsed once parses again: the error is never met, and never a tree
+        // without the nodes the identities name.
+        static NOT_PARSED_AGAIN: LazyLock<YamlError> = LazyLock::new(|| {
+            YamlError::new("parsed once, not again".into(), 0, YamlErrorKind::Syntax)
+        });
+        parsed_again(&self.source)
+            .map(Tree::ParsedAgain)
+            .ok_or(&*NOT_PARSED_AGAIN)
+    }
+
+    /// Keeps of the tree only the identities of the file's objects, where a build reads no more
+    /// of them before a patch reaches in.
+    fn let_tree_go(&mut self) {
+        if let Ok(yaml) = &self.yaml {
+            self.identities = model::render::identities_alone(yaml);
+            if self.identities.is_some() {
+                self.yaml = Ok(YamlFile::default());
+            }
+        }
+    }
+}
+
+/// The tree of a file that let it go, from this thread's last few or parsed again.
+fn parsed_again(source: &SourceFile) -> Option<Rc<YamlFile>> {
+    PARSED_AGAIN.with_borrow_mut(|kept| {
+        if let Some(at) = kept
+            .iter()
+            .position(|(text, _)| Arc::ptr_eq(text, &source.text))
+        {
+            let found = kept.remove(at);
+            let tree = Rc::clone(&found.1);
+            kept.insert(0, found);
+            return Some(tree);
+        }
+        // A source of its own: the line table the parse builds goes with it.
+        let again = SourceFile::new(source.path.clone(), Arc::clone(&source.text));
+        let tree = Rc::new(YamlFile::parse(&again).ok()?);
+        kept.truncate(TREES_PARSED_AGAIN - 1);
+        kept.insert(0, (Arc::clone(&source.text), Rc::clone(&tree)));
+        Some(tree)
+    })
 }
 
 #[derive(Debug, Default)]
@@ -117,19 +203,33 @@ fn absent_from<'a>(
     })
 }
 
-/// Byte patterns that make a file worth parsing.
-fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> bool {
-    may_hold_marker(bytes)
-        || (FLUX_PATTERN_PARTS
+/// Why a file is parsed.
+#[derive(Debug, PartialEq, Eq)]
+enum ParsedFor {
+    /// Nothing but its markers (most parsed files of a large repository): its tree is let go
+    /// once they are read ([`ScannedFile::let_tree_go`]).
+    MarkersAlone,
+    /// What it holds: a Flux object, a kustomization, pins, pattern tests, the config.
+    Content,
+}
+
+/// Byte patterns that make a file worth parsing, and what for.
+fn worth_parsing(path: &str, bytes: &[u8], config_path: Option<&str>) -> Option<ParsedFor> {
+    let for_content = (FLUX_PATTERN_PARTS
+        .iter()
+        .any(|part| part.find(bytes).is_some())
+        && FLUX_PATTERNS
             .iter()
-            .any(|part| part.find(bytes).is_some())
-            && FLUX_PATTERNS
-                .iter()
-                .any(|pattern| pattern.find(bytes).is_some()))
+            .any(|pattern| pattern.find(bytes).is_some()))
         || path.ends_with(TEST_FILE_SUFFIX)
         || is_kustomization_name(crate::walk::file_name(path))
         || model::chart::may_name_local_dependency(path, bytes)
-        || Some(path) == config_path
+        || Some(path) == config_path;
+    if for_content {
+        Some(ParsedFor::Content)
+    } else {
+        may_hold_marker(bytes).then_some(ParsedFor::MarkersAlone)
+    }
 }
 
 impl Workspace {
@@ -156,13 +256,18 @@ impl Workspace {
         let (read, mut read_errors) = file_set.read(&options, |path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let applied = file_set.is_applied(&path);
-            Some(if worth_parsing(&path, &bytes, config_path) {
-                Walked::Parsed(Box::new(ScannedFile {
-                    applied,
-                    ..scan_bytes(path, bytes)
-                }))
-            } else {
-                Walked::PassedOver { path, applied }
+            Some(match worth_parsing(&path, &bytes, config_path) {
+                Some(parsed_for) => {
+                    let mut file = ScannedFile {
+                        applied,
+                        ..scan_bytes(path, bytes)
+                    };
+                    if parsed_for == ParsedFor::MarkersAlone {
+                        file.let_tree_go();
+                    }
+                    Walked::Parsed(Box::new(file))
+                }
+                None => Walked::PassedOver { path, applied },
             })
         });
         // In the order of the paths: the sets are built whole, not path by path.
@@ -352,7 +457,7 @@ impl Workspace {
     fn index(
         file_set: FileSet,
         Scanned {
-            files,
+            mut files,
             kustomizations,
         }: Scanned,
         yaml_paths: ListedPaths,
@@ -361,6 +466,14 @@ impl Workspace {
         config: &Config,
         jobs: usize,
     ) -> Workspace {
+        // The identities a file kept were read before it had its place among the files.
+        for (index, file) in files.iter_mut().enumerate() {
+            for identity in file.identities.iter_mut().flatten() {
+                if identity.origin.file() != index {
+                    Arc::make_mut(identity).set_file(index);
+                }
+            }
+        }
         let config_path = config.path.as_deref();
         let (model, mut objects) =
             Model::build(&file_set, &files, &yaml_paths, kustomizations, config, jobs);
@@ -565,6 +678,7 @@ fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
     ScannedFile {
         source,
         yaml: Err(error),
+        identities: None,
         markers: FileMarkers::default(),
         mentions_image_api,
         applied: true,
@@ -589,6 +703,7 @@ pub fn scan_file(mut source: SourceFile) -> ScannedFile {
     ScannedFile {
         source,
         yaml,
+        identities: None,
         markers,
         mentions_image_api,
         applied: true,
@@ -700,6 +815,60 @@ mod tests {
     }
 
     #[test]
+    fn a_file_parsed_for_its_markers_alone_renders_as_if_it_kept_its_tree() {
+        let deployment = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+        - name: app
+          image: app:v1 # {"$imagepolicy": "flux-system:app"}
+"#;
+        let kustomization = r#"resources:
+  - deployment.yaml
+namespace: apps
+patches:
+  - patch: |-
+      - op: replace
+        path: /spec/replicas
+        value: 3
+    target:
+      kind: Deployment
+"#;
+        let (_dir, workspace) = workspace_of(&[
+            ("app/deployment.yaml", deployment),
+            ("app/kustomization.yaml", kustomization),
+        ]);
+        let file = workspace.file_by_path("app/deployment.yaml").unwrap();
+        let scanned = &workspace.files[file];
+        assert_eq!(scanned.markers.markers.len(), 1);
+        assert!(scanned.yaml.as_ref().unwrap().documents.is_empty());
+        let identities = scanned.identities.as_deref().unwrap();
+        assert!(identities
+            .iter()
+            .all(|identity| identity.origin.file() == file));
+        let rendered = |workspace: &Workspace| {
+            let build = workspace.render("app").unwrap();
+            let [resource] = &build.resources[..] else {
+                panic!("one object: {:?}", build.resources)
+            };
+            resource.node.read_whole(&workspace.files).into_owned()
+        };
+        let let_go = rendered(&workspace);
+        assert_eq!(let_go.path_str(&["spec", "replicas"]), Some("3"));
+        assert_eq!(let_go.path_str(&["metadata", "namespace"]), Some("apps"));
+        // The same files with the tree kept: a rescan keeps every tree.
+        let text = Arc::clone(&scanned.source.text);
+        let kept = workspace.with_new_texts(vec![(file, text)], &Config::default());
+        assert!(kept.files[file].identities.is_none());
+        assert_eq!(rendered(&kept), let_go);
+    }
+
+    #[test]
     fn files_worth_parsing() {
         for text in [
             "kind: FluxInstance\n",
@@ -708,11 +877,20 @@ mod tests {
             "apiVersion: source.toolkit.fluxcd.io/v1\n",
             "metadata:\n  annotations:\n    fluxcd.io/automated: \"true\"\n",
         ] {
-            assert!(worth_parsing("a.yaml", text.as_bytes(), None), "{text}");
+            let parsed_for = worth_parsing("a.yaml", text.as_bytes(), None);
+            assert_eq!(parsed_for, Some(ParsedFor::Content), "{text}");
         }
         let plain = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: flux-like\n";
-        assert!(!worth_parsing("a.yaml", plain.as_bytes(), None));
-        assert!(worth_parsing("kustomization.yaml", plain.as_bytes(), None));
+        assert_eq!(worth_parsing("a.yaml", plain.as_bytes(), None), None);
+        let marked = "image: app:v1 # {\"$imagepolicy\": \"flux-system:app\"}\n";
+        let parsed_for = worth_parsing("a.yaml", marked.as_bytes(), None);
+        assert_eq!(parsed_for, Some(ParsedFor::MarkersAlone));
+        for path in ["kustomization.yaml", "t.imagepolicy-tests.yaml"] {
+            for text in [plain, marked] {
+                let parsed_for = worth_parsing(path, text.as_bytes(), None);
+                assert_eq!(parsed_for, Some(ParsedFor::Content), "{path}: {text}");
+            }
+        }
     }
 
     proptest::proptest! {

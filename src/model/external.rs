@@ -264,13 +264,13 @@ impl External {
 /// The document of `file` an output object comes from: same kind, and the same name or one the
 /// output name holds (a prefix or suffix added).
 fn written_document(sources: &Sources, file: usize, object: &Node) -> Option<Node> {
-    let yaml = sources.files[file].yaml.as_ref().ok()?;
+    let yaml = sources.files[file].tree().ok()?;
     let kind = object.path_str(&["kind"])?;
     let name = object.path_str(&["metadata", "name"]).unwrap_or_default();
     let candidates: Vec<Node> = yaml
         .documents
         .iter()
-        .map(|&d| Node::from_yaml(yaml, file, d))
+        .map(|&d| Node::from_yaml(&yaml, file, d))
         .filter(|d| d.path_str(&["kind"]) == Some(kind))
         .collect();
     let written_name = |d: &Node| {

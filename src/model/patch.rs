@@ -736,6 +736,7 @@ mod tests {
             let files = [ScannedFile {
                 source,
                 yaml: Ok(yaml),
+                identities: None,
                 markers: Default::default(),
                 mentions_image_api: false,
                 applied: true,

@@ -400,6 +400,37 @@ fn group_version(api_version: &str) -> (&str, &str) {
 /// What selectors and identity checks read of a resource.
 const IDENTITY_KEYS: &[&str] = &["apiVersion", "kind", "metadata"];
 
+/// Whether a document holds nothing: a build skips it.
+fn is_empty_document(yaml: &YamlFile, document: NodeId) -> bool {
+    match &yaml.node(document).kind {
+        NodeKind::Scalar { value, .. } => value.is_empty() || *value == "null" || *value == "~",
+        NodeKind::Map { entries, .. } => entries.is_empty(),
+        _ => false,
+    }
+}
+
+/// The objects of a file as a build takes them in, when that is each one's identity alone
+/// (the rest unread, as [`Resource::from_document`] leaves it): what a file parsed for its
+/// markers alone keeps of its tree, in file 0 until [`Node::set_file`] says which. `None`
+/// where a build reads more at once (an image object, a kind kept whole, a `kind: List`) or
+/// fails (a document without a kind): that file keeps its tree.
+pub fn identities_alone(yaml: &YamlFile) -> Option<Box<[Arc<Node>]>> {
+    yaml.documents
+        .iter()
+        .filter(|&&document| !is_empty_document(yaml, document))
+        .map(|&document| {
+            let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
+            let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
+            let identity_alone = yaml.is_map(document)
+                && !matches!(kind, "" | "List")
+                && !is_image_api(api_version)
+                && !is_tracked(api_version, kind);
+            identity_alone
+                .then(|| Arc::new(Node::from_yaml_reading(yaml, 0, document, IDENTITY_KEYS)))
+        })
+        .collect()
+}
+
 /// Kinds kept through the build, not set aside at its end: the image objects (read whole when
 /// the model takes them in) and what the cluster model reads (kept whole).
 pub fn is_tracked(api_version: &str, kind: &str) -> bool {
@@ -443,8 +474,12 @@ impl Resource {
 
     /// A resource kustomize rendered, whole.
     pub(crate) fn from_node(node: Node) -> Resource {
+        Resource::of(Arc::new(node))
+    }
+
+    fn of(node: Arc<Node>) -> Resource {
         Resource {
-            node: Arc::new(node),
+            node,
             previous: Vec::new(),
             uncertain: false,
             may_be_renamed: false,
@@ -990,6 +1025,9 @@ impl<'s, 'a> Renderer<'s, 'a> {
     ) -> Result<Vec<Resource>, BuildError> {
         self.read.insert(file);
         let scanned = &self.sources.files[file];
+        if let Some(identities) = &scanned.identities {
+            return Ok(identities.iter().cloned().map(Resource::of).collect());
+        }
         let yaml = scanned.yaml.as_ref().map_err(|error| {
             Self::error(
                 Cause::InvalidResource,
@@ -1003,14 +1041,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         let mut resources = Vec::new();
         for &document in &yaml.documents {
             let node = yaml.node(document);
-            let is_empty = match &node.kind {
-                NodeKind::Scalar { value, .. } => {
-                    value.is_empty() || *value == "null" || *value == "~"
-                }
-                NodeKind::Map { entries, .. } => entries.is_empty(),
-                _ => false,
-            };
-            if is_empty {
+            if is_empty_document(yaml, document) {
                 continue;
             }
             if yaml.path_str(document, &["kind"]) == Some("List") {
@@ -1184,8 +1215,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                         )
                     })?;
                 self.read.insert(file);
-                let scanned = &self.sources.files[file];
-                let yaml = scanned.yaml.as_ref().map_err(|error| {
+                let yaml = self.sources.files[file].tree().map_err(|error| {
                     Self::error(
                         Cause::InvalidPatch,
                         format!(
@@ -1198,7 +1228,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 Ok(non_empty(
                     yaml.documents
                         .iter()
-                        .map(|&d| Node::from_yaml(yaml, file, d)),
+                        .map(|&d| Node::from_yaml(&yaml, file, d)),
                 ))
             }
             PatchBody::Inline(node) => {

@@ -35,6 +35,11 @@ impl Origin {
         self.file as usize
     }
 
+    /// The same span in another file.
+    pub fn in_file(self, file: usize) -> Origin {
+        Origin::new(file, self.span())
+    }
+
     pub fn span(self) -> Span {
         Span::new(self.start as usize, self.end as usize)
     }
@@ -165,8 +170,11 @@ impl Node {
     /// Converts an unread node, one level: its collections' children stay unread.
     pub fn read(&mut self, files: &[ScannedFile]) {
         if let Value::Unread(id) = self.value {
-            if let Some(Ok(yaml)) = files.get(self.origin.file()).map(|file| &file.yaml) {
-                *self = Node::from_yaml_reading(yaml, self.origin.file(), id, &[]);
+            if let Some(yaml) = files
+                .get(self.origin.file())
+                .and_then(|file| file.tree().ok())
+            {
+                *self = Node::from_yaml_reading(&yaml, self.origin.file(), id, &[]);
             }
         }
     }
@@ -175,8 +183,11 @@ impl Node {
     pub fn read_all(&mut self, files: &[ScannedFile]) {
         match &mut self.value {
             Value::Unread(id) => {
-                if let Some(Ok(yaml)) = files.get(self.origin.file()).map(|file| &file.yaml) {
-                    *self = Node::from_yaml(yaml, self.origin.file(), *id);
+                if let Some(yaml) = files
+                    .get(self.origin.file())
+                    .and_then(|file| file.tree().ok())
+                {
+                    *self = Node::from_yaml(&yaml, self.origin.file(), *id);
                 }
             }
             Value::Map(entries) => entries
@@ -184,6 +195,19 @@ impl Node {
                 .for_each(|entry| entry.value.read_all(files)),
             Value::Seq(items) => items.iter_mut().for_each(|item| item.read_all(files)),
             Value::Scalar(_) | Value::Alias => {}
+        }
+    }
+
+    /// Moves the tree to another file of the workspace: every origin, the keys' too.
+    pub fn set_file(&mut self, file: usize) {
+        self.origin = self.origin.in_file(file);
+        match &mut self.value {
+            Value::Map(entries) => entries.iter_mut().for_each(|entry| {
+                entry.key_origin = entry.key_origin.in_file(file);
+                entry.value.set_file(file);
+            }),
+            Value::Seq(items) => items.iter_mut().for_each(|item| item.set_file(file)),
+            Value::Scalar(_) | Value::Alias | Value::Unread(_) => {}
         }
     }
 
