@@ -213,6 +213,20 @@ impl CompiledPolicy {
         self.sides(&v).map(|sides| sides.above)
     }
 
+    /// For a tag the filter drops only because its version lacks its minor or patch
+    /// (`1.27-alpine` under `^\d+\.\d+\.\d+-alpine$`), whether the range admits versions above
+    /// the release it names (`1.27.0`): the automation moves it up its own tag line, as
+    /// [`Self::partial_version_admits_above`] finds for a value the filter keeps. `None` when no
+    /// version in the tag, completed with zeros, passes the filter as SemVer.
+    pub fn partial_tag_admits_above(&self, tag: &str) -> Option<bool> {
+        let mut locations = self.locations();
+        completed_versions(tag).find_map(|completed| {
+            let extracted = self.value_of(&completed, &mut locations)?;
+            self.sides(&parse_tag_version(&extracted)?)
+                .map(|sides| sides.above)
+        })
+    }
+
     fn sides(&self, v: &semver::Version) -> Option<Sides> {
         let Compiled::Semver(range) = &self.choice else {
             return None;
@@ -584,6 +598,31 @@ pub fn check_extract(pattern: &str, extract: &str) -> Result<(), PolicyError> {
             ),
         })
     }
+}
+
+/// The tag once for each version in it of one or two numbers, that version completed with
+/// zeros to three (`1.27-alpine` → `1.27.0-alpine`, `v2-debian` → `v2.0.0-debian`).
+fn completed_versions(tag: &str) -> impl Iterator<Item = String> + '_ {
+    let bytes = tag.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            if !bytes[at].is_ascii_digit() {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            while at < bytes.len() && (bytes[at].is_ascii_digit() || bytes[at] == b'.') {
+                at += 1;
+            }
+            let parts: Vec<&str> = tag[start..at].split('.').collect();
+            if parts.len() <= 2 && parts.iter().all(|part| !part.is_empty()) {
+                let zeros = ".0".repeat(3 - parts.len());
+                return Some(format!("{}{zeros}{}", &tag[..at], &tag[at..]));
+            }
+        }
+        None
+    })
 }
 
 #[cfg(test)]
@@ -1026,6 +1065,24 @@ mod tests {
             compile(&semver_spec("6.2.x")).partial_version_admits_above("5.0"),
             Some(true)
         );
+        // A tag the filter drops for its missing patch is placed as its completed version.
+        let alpine = r"^(?P<ver>\d+\.\d+\.\d+)-alpine$";
+        let line = compile(&filtered(semver_spec(">=1.27.0"), alpine, "$ver"));
+        assert_eq!(line.partial_tag_admits_above("1.27-alpine"), Some(true));
+        assert_eq!(line.partial_tag_admits_above("1-alpine"), Some(true));
+        assert_eq!(line.partial_tag_admits_above("1.27-debian"), None);
+        assert_eq!(line.partial_tag_admits_above("1.27.1.2-alpine"), None);
+        let pinned_line = compile(&filtered(semver_spec("1.26.x"), alpine, "$ver"));
+        assert_eq!(
+            pinned_line.partial_tag_admits_above("1.27-alpine"),
+            Some(false)
+        );
+        let prefixed = compile(&filtered(
+            semver_spec(">=1.0.0"),
+            r"^v\d+\.\d+\.\d+-rc$",
+            "",
+        ));
+        assert_eq!(prefixed.partial_tag_admits_above("v2-rc"), Some(true));
         let numerical = compile(&spec(Choice::Numerical { order: Order::Asc }));
         assert_eq!(admits_above(&numerical, "1.0.0"), None);
     }

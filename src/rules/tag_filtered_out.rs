@@ -22,7 +22,10 @@ ImageRepository matches it, or the policy's `filterTags.pattern` does not.
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
 warning at most: no automation ever writes that value. So it is on a floating tag (no digit:
 `latest`, `main`), a placeholder the automation replaces with the policy's pick on its next run
-(this rule and `tag-not-semver`).
+(this rule and `tag-not-semver`), and on a tag the filter drops only because its version lacks
+its minor or patch (`1.27-alpine` under `^(?P<ver>\d+\.\d+\.\d+)-alpine$`) under a semver
+range that admits versions above the release it names (`1.27.0`): the automation moves it up
+its own tag line, as `tag-not-semver` says of `1.27` when the filter keeps it.
 
 ## Why it matters in Flux
 Flux replaces the value with whatever the policy picks, so a filter that excludes the tag you
@@ -41,6 +44,13 @@ tag. Pattern tests (`tests:` in `.flux-image-lint.yaml`) keep it that way.
 "#,
     check,
 };
+
+/// What a tag rule adds when the automation's replacing a value Flux skips is an upgrade up its
+/// own release line, with its help.
+pub(super) const UPGRADE: (&str, &str) = (
+    "; Flux replaces it with the newest tag in range, an upgrade",
+    "write the full version the image runs, or let the automation move it",
+);
 
 /// A marker's current tag, classified by its policy.
 #[derive(Clone)]
@@ -131,6 +141,7 @@ fn is_floating(tag: &str) -> bool {
 
 fn check(cx: &Context, out: &mut Findings) {
     for current in current_tags(cx, out).iter() {
+        let mut upgraded = false;
         let message = match &current.outcome {
             Outcome::Excluded { pattern } => format!(
                 "tag `{}` is dropped by the ImageRepository's exclusionList entry `{pattern}`, so policy `{}` never selects it",
@@ -147,21 +158,28 @@ fn check(cx: &Context, out: &mut Findings) {
                         }),
                     _ => (String::new(), String::new()),
                 };
+                upgraded = cx
+                    .compiled(current.policy)
+                    .and_then(|compiled| compiled.partial_tag_admits_above(&current.tag))
+                    .unwrap_or(false);
                 format!(
-                    "tag `{}` does not match `filterTags.pattern` `{pattern}`{set_by} of policy `{}`, so Flux never selects it",
+                    "tag `{}` does not match `filterTags.pattern` `{pattern}`{set_by} of policy `{}`, so Flux never selects it{}",
                     current.tag,
-                    current.policy.key()
+                    current.policy.key(),
+                    if upgraded { UPGRADE.0 } else { "" }
                 )
             }
             _ => continue,
         };
-        out.push(
-            &RULE,
-            current.file,
-            current.span,
-            message,
-            "fix the pattern or exclusion list so it admits the tags you deploy (`flux-image-lint explain` shows each tag's fate)".to_string(),
-        );
+        let help = if upgraded {
+            UPGRADE.1
+        } else {
+            "fix the pattern or exclusion list so it admits the tags you deploy (`flux-image-lint explain` shows each tag's fate)"
+        };
+        out.push(&RULE, current.file, current.span, message, help.to_string());
         out.at_most(current.ceiling);
+        if upgraded {
+            out.at_most(Severity::Warning);
+        }
     }
 }

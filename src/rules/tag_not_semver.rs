@@ -1,6 +1,6 @@
 //! Rule `tag-not-semver`; its documentation is `RULE.docs`.
 
-use super::tag_filtered_out::current_tags;
+use super::tag_filtered_out::{current_tags, UPGRADE};
 use super::{Context, Findings, Rule};
 use crate::policy::Outcome;
 use crate::report::Severity;
@@ -51,10 +51,7 @@ fn check(cx: &Context, out: &mut Findings) {
             .and_then(|compiled| compiled.partial_version_admits_above(&current.tag))
             .unwrap_or(false);
         let (consequence, help) = if upgraded {
-            (
-                "; Flux replaces it with the newest tag in range, an upgrade",
-                "write the full version the image runs, or let the automation move it",
-            )
+            UPGRADE
         } else {
             (
                 "",
