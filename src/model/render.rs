@@ -323,7 +323,7 @@ pub struct Resource {
 #[derive(Debug, Default)]
 pub struct Build {
     pub resources: Vec<Resource>,
-    /// Every file the build read: kustomizations, resources, patches.
+    /// Every file the build read: kustomizations, resources, patches, generators' inputs.
     pub read: BTreeSet<usize>,
     pub notes: Vec<Note>,
     /// Objects may be missing (a remote base, a path outside the repository).
@@ -879,20 +879,27 @@ impl<'s, 'a> Renderer<'s, 'a> {
     /// inputs must exist, and its object joins the build as its `behavior` says (kustomize's
     /// `appendReplaceOrMerge`, which looks objects up by any identity they had).
     fn generate(
-        &self,
+        &mut self,
         k: &Kustomization,
         generator: &Generator,
         resources: &mut Vec<Resource>,
     ) -> Result<(), BuildError> {
         for file in &generator.files {
-            let exists = join(&k.dir, &file.value)
-                .is_none_or(|path| self.sources.kind_of(&path) != PathKind::Missing);
+            let path = join(&k.dir, &file.value);
+            let exists = path
+                .as_ref()
+                .is_none_or(|path| self.sources.kind_of(path) != PathKind::Missing);
             if !exists {
                 return Err(Self::error(
                     Cause::MissingGeneratorInput,
                     format!("generator input `{}` does not exist", file.value),
                     file.origin,
                 ));
+            }
+            // Its text is applied, as the generated object's data (a values file a HelmRelease
+            // reads through `valuesFrom`): a marker in it answers to the clusters that build this.
+            if let Some(&input) = path.and_then(|path| self.sources.by_path.get(path.as_str())) {
+                self.read.insert(input);
             }
         }
         // kustomize refuses a generator without a name; nothing is concluded from one here.

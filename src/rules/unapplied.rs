@@ -25,15 +25,20 @@ pub(super) enum Beside {
     Nothing,
 }
 
-/// The first document of `kind` in a file no cluster reaches for which `wanted` holds, with
-/// the kustomization beside it; `None` in a repository without clusters.
+/// The first document of `kind` in a file no cluster applies for which `wanted` holds, with
+/// the kustomization beside it; `None` in a repository without clusters. A file an automation's
+/// `update.path` holds counts: its markers are live, its objects still applied by no cluster.
 pub(super) fn find(cx: &Context, kind: &str, wanted: impl Fn(&Node) -> bool) -> Option<Unapplied> {
-    if cx.workspace.model.clusters.is_empty() {
+    let clusters = &cx.workspace.model.clusters;
+    if clusters.is_empty() {
         return None;
     }
-    cx.workspace
-        .files_flux_ignores()
-        .into_iter()
+    let files = &cx.workspace.files;
+    (0..files.len())
+        .filter(|&file| {
+            let path = &files[file].source.path;
+            !clusters.iter().any(|cluster| cluster.applies(file, path))
+        })
         .find_map(|file| {
             let scanned = &cx.workspace.files[file];
             let yaml = scanned.yaml.as_ref().ok()?;
