@@ -31,6 +31,7 @@ use semver::Version;
 
 pub use detect::{detect, PIN_PATTERNS};
 
+use super::template::root_reads;
 use super::Kind;
 use crate::config::Config;
 use crate::model::cluster::Cluster;
@@ -225,23 +226,17 @@ pub static TEMPLATE_FIELDS: &[TemplateField] = &[
 /// The template fields a commit message template reads from its root (`.Changed.Changes`,
 /// `$.Updated`), each field once, the most specific entry for each use.
 pub fn template_fields_used(template: &str) -> Vec<&'static TemplateField> {
-    let bytes = template.as_bytes();
-    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut used: Vec<&'static TemplateField> = Vec::new();
-    for (at, _) in template.match_indices('.') {
-        // `$x.Field` and `.A.B` continue a chain; only a root access starts one.
-        if at > 0 && (is_ident(bytes[at - 1]) || matches!(bytes[at - 1], b'.' | b')')) {
-            continue;
-        }
-        let end = template[at..]
-            .char_indices()
-            .skip(1)
-            .find(|&(i, c)| !(c.is_ascii_alphanumeric() || c == '_' || (c == '.' && i > 1)))
-            .map_or(template.len(), |(i, _)| at + i);
-        let chain = template[at..end].trim_end_matches('.');
+    for read in root_reads(template) {
         let field = TEMPLATE_FIELDS
             .iter()
-            .filter(|f| chain == f.path || chain.starts_with(&format!("{}.", f.path)))
+            .filter(|f| {
+                read.chain == f.path
+                    || read
+                        .chain
+                        .strip_prefix(f.path)
+                        .is_some_and(|rest| rest.starts_with('.'))
+            })
             .max_by_key(|f| f.path.len());
         if let Some(field) = field {
             if !used.iter().any(|u| std::ptr::eq(*u, field)) {
@@ -250,6 +245,23 @@ pub fn template_fields_used(template: &str) -> Vec<&'static TemplateField> {
         }
     }
     used
+}
+
+/// The fields `TemplateData` has in some Flux: `.Updated` until 2.7, the others from when they
+/// arrived ([`TEMPLATE_FIELDS`]).
+const TEMPLATE_DATA_FIELDS: [&str; 4] = ["AutomationObject", "Updated", "Changed", "Values"];
+
+/// The fields a commit message template reads from its data whatever the changes are, that no
+/// Flux's `TemplateData` has (`.NewImage`), each once: Go fails to execute it on every Flux.
+pub fn template_fields_never_filled(template: &str) -> Vec<&str> {
+    let mut never = Vec::new();
+    for read in root_reads(template).iter().filter(|read| read.always) {
+        let field = read.field();
+        if !TEMPLATE_DATA_FIELDS.contains(&field) && !never.contains(&field) {
+            never.push(field);
+        }
+    }
+    never
 }
 
 /// What appeared in a Flux line and is silently ignored by older ones. (ImageUpdateAutomation
@@ -1278,6 +1290,19 @@ mod tests {
             paths("{{ range $c := .Changed.Changes }}{{ $c.Updated }}{{ .NewValue }}").len() == 1
         );
         assert!(paths("Automated update. {{ .AutomationObject }}").is_empty());
+        // Text outside the actions is the message: it reads nothing.
+        assert!(paths("see .Updated for {{ .Changed.Changes }} and $.Updated").len() == 1);
+    }
+
+    #[test]
+    fn template_fields_never_filled_are_those_no_flux_has() {
+        assert_eq!(
+            template_fields_never_filled("[ci] bump to {{ .NewImage }} {{ .LatestImage.Tag }}"),
+            ["NewImage", "LatestImage"]
+        );
+        // The fields some Flux fills, and what a block's body reads on another dot.
+        let known = "{{ .AutomationObject }} {{ .Updated }} {{ .Values.x }} {{ range .Changed.Changes }}{{ .NewValue }}{{ end }}";
+        assert!(template_fields_never_filled(known).is_empty());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
-use crate::flux::versions::{template_fields_used, Support};
+use crate::flux::versions::{template_fields_never_filled, template_fields_used, Support};
 use crate::flux::Kind;
 use crate::report::Severity;
 
@@ -13,8 +13,11 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it catches
 An ImageUpdateAutomation without `spec.sourceRef` or `spec.git.commit.author.email`, with an
 `spec.update.path` that does not exist in the repository, or with a `messageTemplate` that
-reads a field the cluster's Flux does not fill: removed (`.Updated`, `.Changed.ImageResult`
-from Flux 2.7) or not there yet (`.Changed` before 2.3, `.Values` before 2.5). Also a
+reads a field no Flux fills (`.NewImage`: the data a template runs on has only
+`.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`) or one the
+cluster's Flux does not fill: removed (`.Updated`, `.Changed.ImageResult` from Flux 2.7) or not
+there yet (`.Changed` before 2.3, `.Values` before 2.5). A field read only inside an `if`,
+`range` or `with` is not judged by name: its body may not run, or runs on another value. Also a
 `spec.policySelector` on a `v1beta1` object: the selector arrived with `v1beta2` (Flux 2.3). A field that
 works on the cluster's Flux but a later release removed is a warning: it breaks on upgrade. So
 is a removed field when no Flux version is pinned (the newest is assumed; the cluster may run
@@ -168,6 +171,15 @@ fn check(cx: &Context, out: &mut Findings) {
                     field.advice.to_string(),
                 );
             }
+            for field in template_fields_never_filled(&template.value) {
+                out.push(
+                    &RULE,
+                    template.file(),
+                    template.span(),
+                    format!("the commit message template reads `.{field}`, which no Flux fills (its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`): the template fails to run and the automation stalls"),
+                    "read the changes from `.Changed.Changes` (each with `.OldValue` and `.NewValue`), `.Changed.FileChanges` or `.Changed.Objects`".to_string(),
+                );
+            }
         }
     }
 }
@@ -194,6 +206,30 @@ mod tests {
             .filter(|d| d.rule == "automation" || d.rule == "unused-policy")
             .map(|d| format!("{}: {}", d.rule, d.message))
             .collect()
+    }
+
+    #[test]
+    fn a_template_field_no_flux_fills_stalls_the_automation() {
+        let automation = |template: &str| {
+            format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  git:\n    commit:\n      author:\n        email: bot@example.com\n      messageTemplate: '{template}'\n  update:\n    path: ./clusters\n")
+        };
+        let messages = |template: &str| {
+            let (_dir, workspace) = workspace_of(&[
+                ("clusters/prod/flux-system/gotk-sync.yaml", BOOTSTRAP),
+                ("clusters/prod/automation.yaml", &automation(template)),
+            ]);
+            let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+            found
+                .iter()
+                .filter(|d| d.rule == "automation")
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            messages("bump to {{ .NewImage }}"),
+            ["the commit message template reads `.NewImage`, which no Flux fills (its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`): the template fails to run and the automation stalls"]
+        );
+        assert!(messages("{{ range .Changed.Changes }}{{ .NewValue }}{{ end }}").is_empty());
     }
 
     #[test]
