@@ -620,6 +620,13 @@ impl Workspace {
         }
     }
 
+    /// Whether clusters exist and none applies `file` (nor uses its folder as a chart).
+    pub fn applied_by_no_cluster(&self, file: usize) -> bool {
+        let path = &self.files[file].source.path;
+        let clusters = &self.model.clusters;
+        !clusters.is_empty() && !clusters.iter().any(|cluster| cluster.applies(file, path))
+    }
+
     /// Whether a file gets diagnostics: with clusters, only those a cluster reaches.
     pub fn is_reached(&self, file: usize) -> bool {
         self.reached

@@ -6,6 +6,7 @@ use super::Context;
 use crate::model::kustomization_dir_over;
 use crate::model::render::join;
 use crate::model::tree::Node;
+use std::sync::Arc;
 
 /// An image object of a file no cluster reaches.
 pub(super) struct Unapplied {
@@ -29,24 +30,21 @@ pub(super) enum Beside {
 /// the kustomization beside it; `None` in a repository without clusters. A file an automation's
 /// `update.path` holds counts: its markers are live, its objects still applied by no cluster.
 pub(super) fn find(cx: &Context, kind: &str, wanted: impl Fn(&Node) -> bool) -> Option<Unapplied> {
-    let clusters = &cx.workspace.model.clusters;
-    if clusters.is_empty() {
-        return None;
-    }
-    let files = &cx.workspace.files;
-    (0..files.len())
-        .filter(|&file| {
-            let path = &files[file].source.path;
-            !clusters.iter().any(|cluster| cluster.applies(file, path))
-        })
+    (0..cx.workspace.files.len())
+        .filter(|&file| cx.workspace.applied_by_no_cluster(file))
         .find_map(|file| {
             let scanned = &cx.workspace.files[file];
-            let yaml = scanned.yaml.as_ref().ok()?;
+            // A file that let its tree go keeps each object's kind: parsed again only for one.
+            let holds_kind = |identity: &Arc<Node>| identity.path_str(&["kind"]) == Some(kind);
+            if (scanned.identities.as_ref()).is_some_and(|ids| !ids.iter().any(holds_kind)) {
+                return None;
+            }
+            let yaml = scanned.tree().ok()?;
             yaml.documents.iter().find_map(|&document| {
                 if yaml.path_str(document, &["kind"]) != Some(kind) {
                     return None;
                 }
-                let tree = Node::from_yaml(yaml, file, document);
+                let tree = Node::from_yaml(&yaml, file, document);
                 wanted(&tree).then(|| Unapplied {
                     written: format!(
                         "{}:{}",

@@ -181,7 +181,7 @@ fn check(cx: &Context, out: &mut Findings) {
                         // A file only an automation's `update.path` reaches (left over, set
                         // aside, applied some other way): Flux skips the marker, and nothing
                         // here runs what it would update.
-                        if applied_by_no_cluster(cx, site.file_index) {
+                        if cx.workspace.applied_by_no_cluster(site.file_index) {
                             (
                                 Severity::Warning,
                                 format!("{message}; no cluster applies this file, so nothing here runs what this marker would update"),
@@ -381,13 +381,6 @@ fn read_by_none(cx: &Context, clusters: &[usize]) -> String {
         count => format!("none of the {count} ImageUpdateAutomations {clusters_word} `{}` {verb} has an `update.path` that holds this file", names.join("`, `")),
     };
     format!("{which}, so nothing reads this marker: Flux leaves the image as written")
-}
-
-/// Clusters exist and none applies `file` (nor uses its folder as a chart).
-fn applied_by_no_cluster(cx: &Context, file: usize) -> bool {
-    let path = &cx.workspace.files[file].source.path;
-    let clusters = &cx.workspace.model.clusters;
-    !clusters.is_empty() && !clusters.iter().any(|cluster| cluster.applies(file, path))
 }
 
 /// A cluster that applies the folder of `file` from another branch, and how.
