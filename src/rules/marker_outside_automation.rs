@@ -64,7 +64,9 @@ fn check(cx: &Context, out: &mut Findings) {
                 continue;
             }
         }
-        let automations = automations_of(cx, &[policy.cluster]).join(", ");
+        // Those of every cluster the marker answers to: each applies the file, none updates it.
+        let clusters = cx.workspace.marker_clusters(site.file_index);
+        let automations = automations_of(cx, &clusters).join(", ");
         out.push(
             &RULE,
             site.file_index,
@@ -111,4 +113,47 @@ pub(super) fn automations_of(cx: &Context, clusters: &[usize]) -> Vec<String> {
         })
         .filter(|described| seen.insert(described.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::workspace::workspace_of;
+
+    #[test]
+    fn the_help_lists_the_automations_of_every_cluster_that_applies_the_file() {
+        let cluster = |name: &str| {
+            let sync = format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://example.com/fleet\n  ref:\n    branch: main\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  path: ./clusters/{name}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./apps/{name}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n");
+            let automation = format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: updates\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  git:\n    commit:\n      author:\n        email: bot@example.com\n  update:\n    path: ./apps/{name}\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  interval: 1m\n  image: ghcr.io/org/app\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app\n  policy:\n    semver:\n      range: 1.x\n");
+            [
+                (format!("clusters/{name}/flux-system/gotk-sync.yaml"), sync),
+                (format!("clusters/{name}/automation.yaml"), automation),
+                (
+                    format!("apps/{name}/kustomization.yaml"),
+                    "resources:\n  - ../base\n".to_string(),
+                ),
+            ]
+        };
+        let base = [
+            ("apps/base/kustomization.yaml".to_string(), "resources:\n  - deployment.yaml\n".to_string()),
+            ("apps/base/deployment.yaml".to_string(), "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/org/app:1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\n".to_string()),
+        ];
+        let files: Vec<(String, String)> =
+            [&cluster("prod")[..], &cluster("staging")[..], &base[..]].concat();
+        let files: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        let (_dir, workspace) = workspace_of(&files);
+        let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+        let helps: Vec<&str> = found
+            .iter()
+            .filter(|d| d.rule == "marker-outside-automation")
+            .map(|d| d.help.as_str())
+            .collect();
+        assert_eq!(
+            helps,
+            ["automations here: `flux-system:updates` (path `./apps/prod`), `flux-system:updates` (path `./apps/staging`); widen one's `update.path` or `policySelector`, or add one"]
+        );
+    }
 }
