@@ -38,7 +38,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 
-use super::kustomization::{is_kustomization_name, Kustomization, Patch, PatchBody, Text};
+use super::kustomization::{
+    self, is_kustomization_name, Decoding, Kustomization, Patch, PatchBody, Text,
+};
 use super::render::{self, Build, BuildError, Cause, Note, Resource, Sources};
 use super::substitute::Variables;
 use super::tree::{Node, Origin};
@@ -228,6 +230,18 @@ impl FluxKustomization {
             // `kubectl apply -f`: its files are objects, the `kustomization.yaml` among them
             // (often a Flux Kustomization written under that name).
             Some(Err(_)) if self.folder => self.generated_listing(sources, yaml_paths, true)?,
+            // kustomize-controller rewrites the file before kustomize reads it, dropping the
+            // fields kustomize does not know: what is left may build.
+            Some(Err(error)) if error.message.contains(kustomization::UNKNOWN_FIELD) => {
+                match super::read_kustomization(
+                    sources.files,
+                    error.origin.file(),
+                    Decoding::DroppingUnknownFields,
+                ) {
+                    Some((_, _, rewritten)) => rewritten?,
+                    None => return Err(error.clone()),
+                }
+            }
             Some(Err(error)) => return Err(error.clone()),
             None => self.generated(sources, yaml_paths)?,
         };

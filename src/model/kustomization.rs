@@ -146,6 +146,9 @@ const UNMODELLED_FIELDS: &[&str] = &[
     "openapi",
 ];
 
+/// kustomize's error on a field it does not know, before the field's name.
+pub const UNKNOWN_FIELD: &str = "invalid Kustomization: json: unknown field";
+
 /// kustomize's error (from 5.1) on a kustomization file that holds nothing.
 pub const EMPTY: &str = "kustomization.yaml is empty";
 
@@ -155,8 +158,24 @@ pub struct InvalidKustomization {
     pub origin: Origin,
 }
 
+/// How a kustomization file's fields are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoding {
+    /// As kustomize reads it: an unknown field fails the build.
+    Strict,
+    /// As kustomize-controller rewrites the one at a Flux Kustomization's `spec.path` before
+    /// kustomize reads it (fluxcd/pkg's generator decodes it with `sigs.k8s.io/yaml`, which is
+    /// not strict, and writes it back): an unknown field is dropped.
+    DroppingUnknownFields,
+}
+
 /// Reads one kustomization document (`root`, the file's first document as a tree).
-pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, InvalidKustomization> {
+pub fn read(
+    dir: &str,
+    file: usize,
+    root: &Node,
+    decoding: Decoding,
+) -> Result<Kustomization, InvalidKustomization> {
     let invalid = |message: String, origin: Origin| InvalidKustomization { message, origin };
     if root.is_null() || root.entries().is_empty() {
         return Err(invalid(EMPTY.to_string(), root.origin));
@@ -173,13 +192,14 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
         ..Kustomization::default()
     };
     let mut options = None;
+    let mut api_version = None;
     for entry in root.entries() {
         let Some(key) = field_name(&entry.key) else {
+            if decoding == Decoding::DroppingUnknownFields {
+                continue;
+            }
             return Err(invalid(
-                format!(
-                    "invalid Kustomization: json: unknown field \"{}\"",
-                    entry.key
-                ),
+                format!("{UNKNOWN_FIELD} \"{}\"", entry.key),
                 entry.key_origin,
             ));
         };
@@ -192,6 +212,7 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
             continue;
         }
         match key {
+            "apiVersion" => api_version = value.str().filter(|v| !v.is_empty()).map(|_| value),
             "kind" => match value.str() {
                 Some("Component") => k.is_component = true,
                 Some("Kustomization" | "") | None => {}
@@ -234,6 +255,18 @@ pub fn read(dir: &str, file: usize, root: &Node) -> Result<Kustomization, Invali
             "generatorOptions" => options = Some(value),
             _ => {}
         }
+    }
+    // kustomize's `EnforceFields`: a Flux Kustomization saved as `kustomization.yaml` fails here.
+    let (kind, required) = if k.is_component {
+        ("Component", "kustomize.config.k8s.io/v1alpha1")
+    } else {
+        ("Kustomization", "kustomize.config.k8s.io/v1beta1")
+    };
+    if let Some(api_version) = api_version.filter(|v| v.str() != Some(required)) {
+        return Err(invalid(
+            format!("apiVersion for {kind} should be {required}"),
+            api_version.origin,
+        ));
     }
     // The kustomization-wide options may come after the entries they apply to.
     if let Some(options) = options {
@@ -425,5 +458,53 @@ mod tests {
             .map(|file| file.value.as_str())
             .collect();
         assert_eq!(inputs, ["local.json", "settings.env"]);
+    }
+}
+
+#[cfg(test)]
+mod decoding_tests {
+    use super::{read, Decoding};
+    use crate::model::tree::Node;
+    use crate::scan::yaml::YamlFile;
+    use crate::source::SourceFile;
+
+    fn read_as(text: &str, decoding: Decoding) -> Result<usize, String> {
+        let source = SourceFile::new("kustomization.yaml".into(), text);
+        let yaml = YamlFile::parse(&source).unwrap();
+        let root = Node::from_yaml(&yaml, 0, yaml.documents[0]);
+        read("", 0, &root, decoding)
+            .map(|k| k.resources.len())
+            .map_err(|invalid| invalid.message)
+    }
+
+    #[test]
+    fn unknown_fields_fail_kustomize_and_are_dropped_by_the_controller() {
+        let stray = "resources:\n  - app.yaml\ncommonLabel:\n  team: web\n";
+        assert_eq!(
+            read_as(stray, Decoding::Strict),
+            Err("invalid Kustomization: json: unknown field \"commonLabel\"".to_string())
+        );
+        assert_eq!(read_as(stray, Decoding::DroppingUnknownFields), Ok(1));
+    }
+
+    #[test]
+    fn the_api_version_is_kustomizes_own() {
+        let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  path: ./apps\n";
+        let expected = "apiVersion for Kustomization should be kustomize.config.k8s.io/v1beta1";
+        for decoding in [Decoding::Strict, Decoding::DroppingUnknownFields] {
+            let read = read_as(flux, decoding);
+            if decoding == Decoding::Strict {
+                assert!(read.unwrap_err().contains("unknown field \"spec\""));
+            } else {
+                assert_eq!(read, Err(expected.to_string()));
+            }
+        }
+        let component = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n";
+        assert_eq!(read_as(component, Decoding::Strict), Ok(0));
+        let wrong = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Component\n";
+        assert_eq!(
+            read_as(wrong, Decoding::Strict),
+            Err("apiVersion for Component should be kustomize.config.k8s.io/v1alpha1".to_string())
+        );
     }
 }

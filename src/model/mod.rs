@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use cluster::Cluster;
-use kustomization::{is_kustomization_name, Kustomization, PatchBody};
+use kustomization::{is_kustomization_name, Decoding, Kustomization, PatchBody};
 use render::{join, Build, BuildError, Cause, Note, Sources};
 use tree::{Node, Origin};
 
@@ -107,7 +107,8 @@ impl Builder {
     /// kustomize-controller adds them to the folder's own kustomization, before its patches,
     /// which a wrapper around the folder cannot do (its components come after). And so does one
     /// the real kustomize fails on a kustomization file that holds nothing while the native
-    /// build, for a cluster whose Flux is older than 2.2, took it as listing nothing.
+    /// build, for a cluster whose Flux is older than 2.2, took it as listing nothing, or on a
+    /// field it does not know in the file kustomize-controller rewrites without it.
     fn build<'w>(
         &self,
         sources: &Sources,
@@ -135,6 +136,13 @@ impl Builder {
                     Some(Err(error)) if error.message.contains(kustomization::EMPTY) => natively(
                         "the cluster's Flux, older than 2.2, builds a kustomization file that holds nothing as one listing nothing, which it refuses",
                     ),
+                    // Where the native build succeeds, only the file at `spec.path` can hold it:
+                    // kustomize-controller drops it before kustomize reads the file.
+                    Some(Err(error)) if error.message.contains(kustomization::UNKNOWN_FIELD) => {
+                        natively(
+                            "kustomize-controller drops the fields kustomize does not know from the kustomization at `spec.path` before it builds, which the real kustomize cannot be asked without editing the folder",
+                        )
+                    }
                     Some(built) => built,
                     None => natively(
                         "kustomize-controller adds `spec.components` to the folder's own kustomization, which the real kustomize cannot be asked without editing the folder",
@@ -157,7 +165,7 @@ fn read_kustomizations(
 ) -> BTreeMap<String, Result<Kustomization, BuildError>> {
     let read = crate::parallel::map_ranges(files.len(), jobs, |indices| {
         indices
-            .filter_map(|index| read_kustomization(files, index))
+            .filter_map(|index| read_kustomization(files, index, Decoding::Strict))
             .collect::<Vec<_>>()
     });
     let mut read: Vec<_> = read.into_iter().flatten().collect();
@@ -185,9 +193,10 @@ fn read_kustomizations(
 }
 
 /// The kustomization file at `files[index]` (with its folder), read; `None` for another file.
-fn read_kustomization(
+pub(crate) fn read_kustomization(
     files: &[ScannedFile],
     index: usize,
+    decoding: Decoding,
 ) -> Option<(&str, usize, Result<Kustomization, BuildError>)> {
     let file = &files[index];
     let path = file.source.path.as_str();
@@ -198,13 +207,12 @@ fn read_kustomization(
     let read = match &file.yaml {
         Ok(yaml) => match yaml.documents.first() {
             Some(&document) => {
-                kustomization::read(dir, index, &Node::from_yaml(yaml, index, document)).map_err(
-                    |invalid| BuildError {
-                        cause: Cause::InvalidKustomization,
-                        message: invalid.message,
-                        origin: invalid.origin,
-                    },
-                )
+                let root = Node::from_yaml(yaml, index, document);
+                kustomization::read(dir, index, &root, decoding).map_err(|invalid| BuildError {
+                    cause: Cause::InvalidKustomization,
+                    message: invalid.message,
+                    origin: invalid.origin,
+                })
             }
             None => Err(BuildError {
                 cause: Cause::InvalidKustomization,
