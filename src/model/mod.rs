@@ -107,7 +107,8 @@ impl Builder {
     /// kustomize-controller adds them to the folder's own kustomization, before its patches,
     /// which a wrapper around the folder cannot do (its components come after). And so does one
     /// the real kustomize fails on a kustomization file that holds nothing while the native
-    /// build, for a cluster whose Flux is older than 2.2, took it as listing nothing, or on a
+    /// build took it as listing nothing (at `spec.path`, or anywhere for a cluster whose Flux is
+    /// older than 2.2), or on a
     /// field it does not know in the file kustomize-controller rewrites without it.
     fn build<'w>(
         &self,
@@ -134,7 +135,7 @@ impl Builder {
                     // listing nothing, as the cluster's Flux (older than 2.2) does; the
                     // kustomize asked here is newer.
                     Some(Err(error)) if error.message.contains(kustomization::EMPTY) => natively(
-                        "the cluster's Flux, older than 2.2, builds a kustomization file that holds nothing as one listing nothing, which it refuses",
+                        "kustomize-controller builds a kustomization file that holds nothing as one listing nothing (at `spec.path` from Flux 2.3, anywhere before 2.2), which the real kustomize refuses",
                     ),
                     // Where the native build succeeds, only the file at `spec.path` can hold it:
                     // kustomize-controller drops it before kustomize reads the file.
