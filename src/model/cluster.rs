@@ -72,6 +72,9 @@ pub struct FluxKustomization {
     name_suffix: Option<Text>,
     patches: Vec<Patch>,
     components: Vec<Text>,
+    /// `spec.ignoreMissingComponents` (Flux 2.7): a component missing from the source is left
+    /// out of the kustomization kustomize-controller generates.
+    ignore_missing_components: bool,
     /// `postBuild.substitute`; `None` without `postBuild` (then nothing is substituted).
     substitute: Option<BTreeMap<String, String>>,
     /// `postBuild.substituteFrom`: (kind, name, optional).
@@ -168,6 +171,8 @@ impl FluxKustomization {
             components: at(&["components"])
                 .map(|list| list.items().iter().filter_map(|c| text(Some(c))).collect())
                 .unwrap_or_default(),
+            ignore_missing_components: at(&["ignoreMissingComponents"]).and_then(Node::str)
+                == Some("true"),
             substitute: post_build.map(|pb| {
                 pb.get("substitute")
                     .map(Node::string_map)
@@ -209,6 +214,7 @@ impl FluxKustomization {
             name_suffix: None,
             patches: Vec::new(),
             components: Vec::new(),
+            ignore_missing_components: false,
             substitute: None,
             substitute_from: Vec::new(),
             folder: true,
@@ -263,8 +269,17 @@ impl FluxKustomization {
             k.name_suffix = Some(Box::new(suffix.clone()));
         }
         k.patches.extend(self.patches.iter().cloned());
-        k.components.extend(self.components.iter().cloned());
+        k.components.extend(self.components_built(sources).cloned());
         Ok(k)
+    }
+
+    /// The components kustomize-controller adds to the folder's kustomization.
+    fn components_built<'s>(&'s self, sources: &'s Sources) -> impl Iterator<Item = &'s Text> {
+        self.components.iter().filter(|component| {
+            !self.ignore_missing_components
+                || render::join(&self.path, &component.value)
+                    .is_none_or(|path| sources.kind_of(&path) != PathKind::Missing)
+        })
     }
 
     /// kustomize-controller's generated kustomization: every manifest under the folder, a
@@ -374,8 +389,7 @@ impl FluxKustomization {
             name_suffix: text(&self.name_suffix),
             patches: &self.patches,
             components: self
-                .components
-                .iter()
+                .components_built(sources)
                 .filter_map(|c| render::join(&self.path, &c.value))
                 .collect(),
             origin: self.path_origin,
@@ -585,6 +599,7 @@ fn flux_instance(object: &Node, default_namespace: &str) -> Option<FluxKustomiza
         name_suffix: None,
         patches: Vec::new(),
         components: Vec::new(),
+        ignore_missing_components: false,
         substitute: None,
         substitute_from: Vec::new(),
         sync_url: sync.path_str(&["url"]).map(str::to_string),
