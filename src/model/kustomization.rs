@@ -177,7 +177,13 @@ pub fn read(
     decoding: Decoding,
 ) -> Result<Kustomization, InvalidKustomization> {
     let invalid = |message: String, origin: Origin| InvalidKustomization { message, origin };
-    if root.is_null() || root.entries().is_empty() {
+    // kustomize's `CheckEmpty` leaves the type out: `apiVersion` and `kind` alone hold nothing.
+    let holds_type_alone = || {
+        root.entries()
+            .iter()
+            .all(|entry| matches!(field_name(&entry.key), Some("apiVersion" | "kind")))
+    };
+    if root.is_null() || root.entries().is_empty() || (root.is_map() && holds_type_alone()) {
         return Err(invalid(EMPTY.to_string(), root.origin));
     }
     if !root.is_map() {
@@ -488,6 +494,17 @@ mod decoding_tests {
     }
 
     #[test]
+    fn a_kustomization_of_its_type_alone_holds_nothing() {
+        let type_alone = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
+        assert_eq!(
+            read_as(type_alone, Decoding::Strict),
+            Err(super::EMPTY.to_string())
+        );
+        let listing = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - a.yaml\n";
+        assert_eq!(read_as(listing, Decoding::Strict), Ok(1));
+    }
+
+    #[test]
     fn the_api_version_is_kustomizes_own() {
         let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  path: ./apps\n";
         let expected = "apiVersion for Kustomization should be kustomize.config.k8s.io/v1beta1";
@@ -499,9 +516,11 @@ mod decoding_tests {
                 assert_eq!(read, Err(expected.to_string()));
             }
         }
-        let component = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n";
+        let component =
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnamePrefix: a-\n";
         assert_eq!(read_as(component, Decoding::Strict), Ok(0));
-        let wrong = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Component\n";
+        let wrong =
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Component\nnamePrefix: a-\n";
         assert_eq!(
             read_as(wrong, Decoding::Strict),
             Err("apiVersion for Component should be kustomize.config.k8s.io/v1alpha1".to_string())
