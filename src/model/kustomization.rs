@@ -177,13 +177,19 @@ pub fn read(
     decoding: Decoding,
 ) -> Result<Kustomization, InvalidKustomization> {
     let invalid = |message: String, origin: Origin| InvalidKustomization { message, origin };
-    // kustomize's `CheckEmpty` leaves the type out: `apiVersion` and `kind` alone hold nothing.
-    let holds_type_alone = || {
-        root.entries()
-            .iter()
-            .all(|entry| matches!(field_name(&entry.key), Some("apiVersion" | "kind")))
+    // kustomize's `CheckEmpty` leaves the type out, and a field set to nothing (`resources:`,
+    // `namespace: ""`) is one not set; an empty list (`resources: []`) is not nothing.
+    let holds_nothing = || {
+        root.entries().iter().all(|entry| {
+            let value = &entry.value;
+            match field_name(&entry.key) {
+                Some("apiVersion" | "kind") => true,
+                Some(_) => value.is_null() || value.str() == Some(""),
+                None => false,
+            }
+        })
     };
-    if root.is_null() || root.entries().is_empty() || (root.is_map() && holds_type_alone()) {
+    if root.is_null() || root.entries().is_empty() || (root.is_map() && holds_nothing()) {
         return Err(invalid(EMPTY.to_string(), root.origin));
     }
     if !root.is_map() {
@@ -502,6 +508,21 @@ mod decoding_tests {
         );
         let listing = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - a.yaml\n";
         assert_eq!(read_as(listing, Decoding::Strict), Ok(1));
+        // As `kubectl kustomize` (kustomize 5.5) says of each.
+        for nothing in [
+            "resources:\n",
+            "namespace: \"\"\n",
+            "kind: Kustomization\nresources: ~\n",
+        ] {
+            assert_eq!(
+                read_as(nothing, Decoding::Strict),
+                Err(super::EMPTY.to_string()),
+                "{nothing}"
+            );
+        }
+        for something in ["resources: []\n", "patches: []\n", "metadata:\n  name: x\n"] {
+            assert_eq!(read_as(something, Decoding::Strict), Ok(0), "{something}");
+        }
     }
 
     #[test]
