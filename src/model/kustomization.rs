@@ -5,7 +5,7 @@
 
 use smol_str::SmolStr;
 
-use super::tree::{Node, Origin};
+use super::tree::{Entry, Node, Origin};
 
 /// The file names kustomize recognises, in its order.
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -177,10 +177,25 @@ pub fn read(
     decoding: Decoding,
 ) -> Result<Kustomization, InvalidKustomization> {
     let invalid = |message: String, origin: Origin| InvalidKustomization { message, origin };
+    // kustomize decodes through JSON (`sigs.k8s.io/yaml`), where a field written twice keeps
+    // its last value.
+    let written = root.entries();
+    let entries: Vec<&Entry> = written
+        .iter()
+        .enumerate()
+        .filter(|&(at, entry)| {
+            let name = field_name(&entry.key);
+            name.is_none()
+                || !written[at + 1..]
+                    .iter()
+                    .any(|later| field_name(&later.key) == name)
+        })
+        .map(|(_, entry)| entry)
+        .collect();
     // kustomize's `CheckEmpty` leaves the type out, and a field set to nothing (`resources:`,
     // `namespace: ""`) is one not set; an empty list (`resources: []`) is not nothing.
     let holds_nothing = || {
-        root.entries().iter().all(|entry| {
+        entries.iter().all(|entry| {
             let value = &entry.value;
             match field_name(&entry.key) {
                 Some("apiVersion" | "kind") => true,
@@ -205,7 +220,7 @@ pub fn read(
     };
     let mut options = None;
     let mut api_version = None;
-    for entry in root.entries() {
+    for entry in entries {
         let Some(key) = field_name(&entry.key) else {
             if decoding == Decoding::DroppingUnknownFields {
                 continue;
@@ -523,6 +538,17 @@ mod decoding_tests {
         for something in ["resources: []\n", "patches: []\n", "metadata:\n  name: x\n"] {
             assert_eq!(read_as(something, Decoding::Strict), Ok(0), "{something}");
         }
+    }
+
+    #[test]
+    fn a_field_written_twice_keeps_its_last_value() {
+        let twice = "resources: [missing.yaml]\nresources: [a.yaml, b.yaml]\n";
+        assert_eq!(read_as(twice, Decoding::Strict), Ok(2));
+        let emptied = "resources: [a.yaml]\nresources:\n";
+        assert_eq!(
+            read_as(emptied, Decoding::Strict),
+            Err(super::EMPTY.to_string())
+        );
     }
 
     #[test]
