@@ -15,7 +15,9 @@ scalar (`|`, `>`), a marker on a key whose value is on the next line or that has
 (`tag: # {…}`), on a map, a sequence or an alias, part of a multi-line comment block, or hidden
 by another comment on the value's line. Also every marker of a file that Flux's image
 automation cannot read: one with a document that is a list or a plain value rather than a
-mapping (`- name: app`), or whose `metadata` is one. And a `:digest` marker on a cluster whose
+mapping (`- name: app`), or whose `metadata` is one, or that holds markers of the long form
+(a `$ref` to `io.k8s.cli.setters.ns:policy`) alone: the controller reads only files that hold
+`"$imagepolicy"`, before it parses them. And a `:digest` marker on a cluster whose
 Flux predates 2.6 (the version as `api-version` reads it).
 
 A copy of the marker Flux does read on that value (same policy, same `:tag`, `:name`,

@@ -137,6 +137,10 @@ impl fmt::Display for Setter {
     }
 }
 
+/// What a file must hold for image-automation-controller to read it: the short form's key,
+/// quoted (its `filereader.go`, from fluxcd/image-automation-controller 8eec8c0).
+const FILE_TOKEN: &str = "\"$imagepolicy\"";
+
 /// Why Flux will not apply a syntactically valid marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ignored {
@@ -156,6 +160,8 @@ pub enum Ignored {
     FileNotMapping,
     /// The file has a document whose `metadata` is a list or a plain value.
     FileMetadataNotMapping,
+    /// The file holds markers of the long form (`$ref`) only: no `"$imagepolicy"`.
+    FileWithoutToken,
 }
 
 impl Ignored {
@@ -175,6 +181,7 @@ impl Ignored {
             Ignored::Detached => "the marker is not attached to any value (blank line or end of block in between)",
             Ignored::FileNotMapping => "a document of this file is a list or a plain value, not a mapping, so Flux's image automation cannot read the file and skips all of it",
             Ignored::FileMetadataNotMapping => "a document of this file has a `metadata` that is a list or a plain value, so Flux's image automation cannot read the file and skips all of it",
+            Ignored::FileWithoutToken => "Flux's image automation reads only the files that hold `\"$imagepolicy\"`, and this one holds markers of the long form (`$ref`) alone, so it skips all of it",
         }
     }
 
@@ -203,6 +210,9 @@ impl Ignored {
             }
             Ignored::FileMetadataNotMapping => {
                 "make `metadata` a mapping, or give the field another name"
+            }
+            Ignored::FileWithoutToken => {
+                "write the markers in the short form: `# {\"$imagepolicy\": \"ns:policy\"}`"
             }
         }
     }
@@ -645,9 +655,16 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     }
     find_applied_beside(yaml, &mut markers, &attachments);
     find_markers_in_block_scalars(text, yaml, &mut markers);
-    // Asked only of a file with markers: most parsed files hold none.
+    // Asked only of a file with markers: most parsed files hold none. image-automation-
+    // controller looks for the quoted token in the bytes before it parses a file.
     let unreadable = (!markers.is_empty())
-        .then(|| unreadable_by_automation(yaml))
+        .then(|| {
+            if memchr::memmem::find(text.as_bytes(), FILE_TOKEN.as_bytes()).is_none() {
+                Some(Ignored::FileWithoutToken)
+            } else {
+                unreadable_by_automation(yaml)
+            }
+        })
         .flatten();
     if let Some(why) = unreadable {
         // Where a marker sits in a file Flux never reads is beside the point.
@@ -1127,6 +1144,18 @@ mod tests {
             (format!("image: r/a:1 {marker}\n---\n---\n~\n"), applied()),
             (format!("metadata:\nimage: r/a:1 {marker}\n"), applied()),
             (format!("tags:\n  - image: r/a:1 {marker}\n"), applied()),
+            // The long form alone: the file lacks the token the automation looks for first.
+            (
+                "image: r/a:1 # {\"$ref\": \"#/definitions/io.k8s.cli.setters.ns:a\"}\n".to_string(),
+                unread(Ignored::FileWithoutToken),
+            ),
+            (
+                format!("image: r/a:1 # {{\"$ref\": \"#/definitions/io.k8s.cli.setters.ns:a\"}}\nb: r/b:1 {}\n", marker.replace(":a", ":b")),
+                vec![
+                    ("a".to_string(), Ok("r/a:1".to_string())),
+                    ("b".to_string(), Ok("r/b:1".to_string())),
+                ],
+            ),
         ];
         for (text, expect) in cases {
             assert_eq!(placements(&text), expect, "{text}");
