@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine;
 
 use super::kustomization::{
-    self, is_kustomization_name, Decoding, Kustomization, Patch, PatchBody, Text,
+    self, is_kustomization_name, Decoding, Kustomization, LabelSet, Patch, PatchBody, Text,
 };
 use super::render::{self, Build, BuildError, Cause, Note, Resource, Sources};
 use super::substitute::Variables;
@@ -72,6 +72,8 @@ pub struct FluxKustomization {
     name_suffix: Option<Text>,
     patches: Vec<Patch>,
     components: Vec<Text>,
+    /// `spec.commonMetadata.labels`: set on every object it applies, after the build.
+    common_labels: Option<LabelSet>,
     /// `spec.ignoreMissingComponents` (Flux 2.7): a component missing from the source is left
     /// out of the kustomization kustomize-controller generates.
     ignore_missing_components: bool,
@@ -171,6 +173,10 @@ impl FluxKustomization {
             components: at(&["components"])
                 .map(|list| list.items().iter().filter_map(|c| text(Some(c))).collect())
                 .unwrap_or_default(),
+            common_labels: at(&["commonMetadata", "labels"]).map(|labels| LabelSet {
+                pairs: labels.string_map().into_iter().collect(),
+                origin: labels.origin,
+            }),
             ignore_missing_components: at(&["ignoreMissingComponents"]).and_then(Node::str)
                 == Some("true"),
             substitute: post_build.map(|pb| {
@@ -214,6 +220,7 @@ impl FluxKustomization {
             name_suffix: None,
             patches: Vec::new(),
             components: Vec::new(),
+            common_labels: None,
             ignore_missing_components: false,
             substitute: None,
             substitute_from: Vec::new(),
@@ -599,6 +606,7 @@ fn flux_instance(object: &Node, default_namespace: &str) -> Option<FluxKustomiza
         name_suffix: None,
         patches: Vec::new(),
         components: Vec::new(),
+        common_labels: None,
         ignore_missing_components: false,
         substitute: None,
         substitute_from: Vec::new(),
@@ -1363,9 +1371,18 @@ pub fn discover(
             }
             let build = |kustomization: &FluxKustomization| {
                 let native = kustomization.build(sources, yaml_paths);
-                let build = builder.build(sources, native, || {
+                let mut build = builder.build(sources, native, || {
                     kustomization.wrapper(sources, yaml_paths)
                 });
+                // kustomize-controller sets them as it applies what the build gave.
+                if let (Ok(build), Some(labels)) = (&mut build, &kustomization.common_labels) {
+                    render::add_to_metadata(
+                        &mut build.resources,
+                        "labels",
+                        &labels.pairs,
+                        labels.origin,
+                    );
+                }
                 let substitutes = kustomization.substitutes();
                 let files = sources.files;
                 contents.read_ahead(&build, substitutes, files, default_namespace, jobs);

@@ -1546,7 +1546,7 @@ fn rename(resources: &mut [Resource], affix: &Text, prefix: bool) {
     }
 }
 
-fn add_to_metadata(
+pub(crate) fn add_to_metadata(
     resources: &mut [Resource],
     key: &str,
     pairs: &[(String, String)],
