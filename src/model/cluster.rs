@@ -243,16 +243,16 @@ impl FluxKustomization {
             // `kubectl apply -f`: its files are objects, the `kustomization.yaml` among them
             // (often a Flux Kustomization written under that name).
             Some(Err(_)) if self.folder => self.generated_listing(sources, yaml_paths, true)?,
-            // kustomize-controller rewrites the file before kustomize reads it, dropping the
-            // fields kustomize does not know: what is left may build.
-            // An existing file that lists no resources gets `buildMetadata` in that rewrite
-            // (fluxcd/pkg's generator from Flux 2.3), so one that holds nothing builds nothing
-            // instead of failing kustomize's emptiness check.
+            // kustomize-controller rewrites the file before kustomize reads it (fluxcd/pkg's
+            // generator). An existing file that lists no resources gets `buildMetadata` there
+            // (from Flux 2.3), so one that holds nothing builds nothing instead of failing
+            // kustomize's emptiness check.
             Some(Err(error)) if error.message == kustomization::EMPTY => Kustomization {
                 dir: self.path.clone(),
                 file: error.origin.file(),
                 ..Kustomization::default()
             },
+            // The rewrite drops the fields kustomize does not know: what is left may build.
             Some(Err(error)) if error.message.contains(kustomization::UNKNOWN_FIELD) => {
                 match super::read_kustomization(
                     sources.files,
