@@ -399,10 +399,11 @@ impl FileSet {
         }
     }
 
-    /// Flux's matcher for this repository with a GitRepository's `spec.ignore` added (which
-    /// replaces the default excludes, as in source-controller).
-    pub fn source_ignore(&self, spec_ignore: Option<&str>) -> SourceIgnore {
-        SourceIgnore::new(&self.ignore_files, spec_ignore)
+    /// Adds the `spec.ignore` of the GitRepository Flux syncs this repository with to what it
+    /// leaves out (which replaces the default excludes, as in source-controller).
+    pub fn add_spec_ignore(&mut self, spec_ignore: &str) {
+        let spec_ignore = (spec_ignore, self.top_prefix.as_str());
+        self.source_ignore = SourceIgnore::new(&self.ignore_files, Some(spec_ignore));
     }
 
     /// Whether the repository holds the file at the root-relative `path`.

@@ -11,6 +11,7 @@ use std::sync::{Arc, LazyLock};
 use memchr::memmem::Finder;
 
 use crate::config::{read_pattern_tests, Config, PatternTest};
+use crate::flux::automation::normalize;
 use crate::flux::index::FluxIndex;
 use crate::flux::objects::API_GROUP;
 use crate::flux::objects::{FluxObject, PolicySpec};
@@ -21,7 +22,7 @@ use crate::model::{self, Model};
 use crate::scan::marker::{find_markers, may_hold_marker, FileMarkers};
 use crate::scan::yaml::{YamlError, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
-use crate::walk::{FileSet, ListError, ListedPaths, ReadError, WalkOptions};
+use crate::walk::{lies_under, FileSet, ListError, ListedPaths, ReadError, WalkOptions};
 
 /// Suffix of files holding pattern tests for policies.
 pub const TEST_FILE_SUFFIX: &str = ".imagepolicy-tests.yaml";
@@ -203,6 +204,51 @@ fn absent_from<'a>(
     })
 }
 
+/// The `spec.ignore` of the GitRepository the clusters sync this repository from: the source of
+/// each Flux Kustomization that applies its own file (a bootstrap, `flux bootstrap`'s
+/// `flux-system` or a template's), when every one of them sets the same. Otherwise what each
+/// cluster receives differs, and none is assumed.
+fn bootstrap_spec_ignore<'a>(files: impl Iterator<Item = &'a ScannedFile>) -> Option<String> {
+    let mut sources: foldhash::HashMap<(String, String), Option<String>> = Default::default();
+    let mut bootstraps = Vec::new();
+    for file in files {
+        let Ok(yaml) = &file.yaml else { continue };
+        for &document in &yaml.documents {
+            let field = |path: &[&str]| yaml.path_str(document, path);
+            let group = |group: &str| field(&["apiVersion"]).is_some_and(|v| v.starts_with(group));
+            let namespace = field(&["metadata", "namespace"]).unwrap_or_default();
+            match field(&["kind"]) {
+                Some("GitRepository") if group("source.toolkit.fluxcd.io/") => {
+                    let name = field(&["metadata", "name"]).unwrap_or_default();
+                    let ignore = field(&["spec", "ignore"]).map(str::to_string);
+                    sources.insert((namespace.to_string(), name.to_string()), ignore);
+                }
+                Some("Kustomization") if group("kustomize.toolkit.fluxcd.io/") => {
+                    let path = normalize(field(&["spec", "path"]).unwrap_or_default());
+                    let source_kind = field(&["spec", "sourceRef", "kind"]);
+                    if lies_under(&file.source.path, &path) && source_kind == Some("GitRepository")
+                    {
+                        let source_namespace =
+                            field(&["spec", "sourceRef", "namespace"]).unwrap_or(namespace);
+                        let name = field(&["spec", "sourceRef", "name"]).unwrap_or_default();
+                        bootstraps.push((source_namespace.to_string(), name.to_string()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let ignores: Vec<Option<&String>> = bootstraps
+        .iter()
+        .map(|source| sources.get(source).and_then(Option::as_ref))
+        .collect();
+    let first = (*ignores.first()?)?;
+    ignores
+        .iter()
+        .all(|ignore| *ignore == Some(first))
+        .then(|| first.clone())
+}
+
 /// Why a file is parsed.
 #[derive(Debug, PartialEq, Eq)]
 enum ParsedFor {
@@ -244,7 +290,7 @@ impl Workspace {
     }
 
     /// Loads the given files (a commit's, for `--push`).
-    pub fn from_files(file_set: FileSet, config: &Config, jobs: usize) -> Workspace {
+    pub fn from_files(mut file_set: FileSet, config: &Config, jobs: usize) -> Workspace {
         let counted = std::sync::atomic::AtomicUsize::new(0);
         let options = WalkOptions {
             jobs,
@@ -253,7 +299,7 @@ impl Workspace {
             max_file_size: config.max_file_size,
         };
         let config_path = config.path.as_deref();
-        let (read, mut read_errors) = file_set.read(&options, |path, bytes| {
+        let (mut read, mut read_errors) = file_set.read(&options, |path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let applied = file_set.is_applied(&path);
             Some(match worth_parsing(&path, &bytes, config_path) {
@@ -270,6 +316,21 @@ impl Workspace {
                 None => Walked::PassedOver { path, applied },
             })
         });
+        // What the bootstrap's GitRepository leaves out, beside `.sourceignore`, is known once its
+        // file is parsed: the files read are marked again.
+        let parsed = read.iter().filter_map(|read| match read {
+            Walked::Parsed(file) => Some(&**file),
+            Walked::PassedOver { .. } => None,
+        });
+        if let Some(spec_ignore) = bootstrap_spec_ignore(parsed) {
+            file_set.add_spec_ignore(&spec_ignore);
+            for read in &mut read {
+                match read {
+                    Walked::Parsed(file) => file.applied = file_set.is_applied(&file.source.path),
+                    Walked::PassedOver { path, applied } => *applied = file_set.is_applied(path),
+                }
+            }
+        }
         // In the order of the paths: the sets are built whole, not path by path.
         // At the size it ends with: every scanned file is kept until the run ends, and a vector
         // grown by doubling left up to half of it empty (5 MB at 50,000 files).

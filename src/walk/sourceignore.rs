@@ -146,7 +146,12 @@ impl SourceIgnore {
     /// `ignore_files`: every `.sourceignore` of the repository as (its directory relative to the
     /// repository's top, `/`-separated, empty for the top; its text). `spec_ignore`: the
     /// GitRepository's `spec.ignore`, when set.
-    pub fn new(ignore_files: &[(String, String)], spec_ignore: Option<&str>) -> SourceIgnore {
+    /// `spec_ignore`: a GitRepository's `spec.ignore`, with the folder its patterns are relative
+    /// to (the checked root, which the model takes for the root of what the clusters sync).
+    pub fn new(
+        ignore_files: &[(String, String)],
+        spec_ignore: Option<(&str, &str)>,
+    ) -> SourceIgnore {
         let mut files: Vec<(Vec<&str>, &str)> = ignore_files
             .iter()
             .map(|(dir, text)| (components(dir), text.as_str()))
@@ -161,7 +166,7 @@ impl SourceIgnore {
         own.extend(
             spec_ignore
                 .into_iter()
-                .flat_map(|text| read_patterns(text, &[])),
+                .flat_map(|(text, dir)| read_patterns(text, &components(dir))),
         );
         let defaults: &[&str] = if own.is_empty() {
             DEFAULT_EXCLUDES
@@ -560,7 +565,7 @@ mod tests {
     #[test]
     fn any_pattern_replaces_the_default_excludes_but_not_the_vcs_ones() {
         let from_file = SourceIgnore::new(&[(String::new(), "# only docs\ndocs/\n".into())], None);
-        let from_spec = SourceIgnore::new(&[], Some("docs/\n"));
+        let from_spec = SourceIgnore::new(&[], Some(("docs/\n", "")));
         for ignore in [from_file, from_spec] {
             assert_eq!(
                 delivered(
