@@ -138,8 +138,12 @@ impl fmt::Display for Setter {
 }
 
 /// What a file must hold for image-automation-controller to read it: the short form's key,
-/// quoted (its `filereader.go`, from fluxcd/image-automation-controller 8eec8c0).
-const FILE_TOKEN: &str = "\"$imagepolicy\"";
+/// quoted (its `filereader.go`, from fluxcd/image-automation-controller 8eec8c0). Built once:
+/// every file with markers is searched for it.
+static FILE_TOKEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| {
+        memchr::memmem::Finder::new(&format!("\"{SHORT_HAND_KEY}\"")).into_owned()
+    });
 
 /// Why Flux will not apply a syntactically valid marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -659,7 +663,7 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     // controller looks for the quoted token in the bytes before it parses a file.
     let unreadable = (!markers.is_empty())
         .then(|| {
-            if memchr::memmem::find(text.as_bytes(), FILE_TOKEN.as_bytes()).is_none() {
+            if FILE_TOKEN.find(text.as_bytes()).is_none() {
                 Some(Ignored::FileWithoutToken)
             } else {
                 unreadable_by_automation(yaml)
