@@ -327,7 +327,7 @@ pub fn diff(workspace: &Workspace, new_texts: &[(usize, std::sync::Arc<str>)]) -
         let path = escape(&source.path);
         let (old_name, new_name) = (format!("a/{path}"), format!("b/{path}"));
         out.push_str(&unified_diff(
-            &neutralise_source(&source.text),
+            &neutralise_source(source.text()),
             &neutralise_source(text),
             (&old_name, &new_name),
         ));

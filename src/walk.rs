@@ -364,6 +364,12 @@ impl FileSet {
 
     /// The bytes of one regular file of the repository within `limit`, whether or not the walk
     /// read it; `None` when there is none or it cannot be read.
+    /// Where a listed file is on the disk, to be read again; `None` for a commit's files, which
+    /// are held in memory.
+    pub fn disk_path(&self, path: &str) -> Option<PathBuf> {
+        self.contents.is_none().then(|| self.root.join(path))
+    }
+
     pub fn read_file(&self, path: &str, limit: u64) -> Option<Vec<u8>> {
         match &self.contents {
             Some(Contents(contents)) => contents

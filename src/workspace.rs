@@ -41,6 +41,8 @@ pub struct ScannedFile {
     pub markers: FileMarkers,
     /// The text names the Flux image API group (objects, or broken attempts at them).
     pub mentions_image_api: bool,
+    /// The text may hold an ignore comment: the only texts the rules search for them.
+    pub mentions_suppression: bool,
     /// kustomize-controller receives the file (`.sourceignore`, Flux's default excludes), so
     /// its objects can be applied. Its markers count either way: image-automation-controller
     /// clones the repository itself.
@@ -69,9 +71,9 @@ impl std::ops::Deref for Tree<'_> {
 const TREES_PARSED_AGAIN: usize = 8;
 
 thread_local! {
-    /// The trees this thread parsed again, the most recently asked first, each with the text it
-    /// was parsed from (held, so that no other file's text can take its address).
-    static PARSED_AGAIN: RefCell<Vec<(Arc<str>, Rc<YamlFile>)>> = const { RefCell::new(Vec::new()) };
+    /// The trees this thread parsed again, the most recently asked first, each with its file's
+    /// [`SourceFile::id`].
+    static PARSED_AGAIN: RefCell<Vec<(u64, Rc<YamlFile>)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl ScannedFile {
@@ -80,14 +82,23 @@ impl ScannedFile {
         if self.identities.is_none() {
             return self.yaml.as_ref().map(Tree::Kept);
         }
-        // A text that parsed once parses again: the error is never met, and never a tree
-        // without the nodes the identities name.
+        // The text read again is the one scanned (its length and hash), so it parses again to
+        // the tree the identities were taken from: the error is met only where the file
+        // changed since, which fails the run ([`Workspace::not_read_again`]).
         static NOT_PARSED_AGAIN: LazyLock<YamlError> = LazyLock::new(|| {
             YamlError::new("parsed once, not again".into(), 0, YamlErrorKind::Syntax)
         });
         parsed_again(&self.source)
             .map(Tree::ParsedAgain)
             .ok_or(&*NOT_PARSED_AGAIN)
+    }
+
+    /// Lets the text go, to be read again from the disk when asked, once the tree is let go: the
+    /// tree held it too.
+    fn let_text_go(&mut self, disk_path: PathBuf) {
+        if self.identities.is_some() {
+            self.source.let_text_go(disk_path);
+        }
     }
 
     /// Keeps of the tree only the identities of the file's objects, where a build reads no more
@@ -105,20 +116,18 @@ impl ScannedFile {
 /// The tree of a file that let it go, from this thread's last few or parsed again.
 fn parsed_again(source: &SourceFile) -> Option<Rc<YamlFile>> {
     PARSED_AGAIN.with_borrow_mut(|kept| {
-        if let Some(at) = kept
-            .iter()
-            .position(|(text, _)| Arc::ptr_eq(text, &source.text))
-        {
+        if let Some(at) = kept.iter().position(|(id, _)| *id == source.id()) {
             let found = kept.remove(at);
             let tree = Rc::clone(&found.1);
             kept.insert(0, found);
             return Some(tree);
         }
-        // A source of its own: the line table the parse builds goes with it.
-        let again = SourceFile::new(source.path.clone(), Arc::clone(&source.text));
+        // A source of its own: the line table the parse builds goes with it, and so does a text
+        // read again from the disk.
+        let again = SourceFile::new(source.path.clone(), source.passing_text()?);
         let tree = Rc::new(YamlFile::parse(&again).ok()?);
         kept.truncate(TREES_PARSED_AGAIN - 1);
-        kept.insert(0, (Arc::clone(&source.text), Rc::clone(&tree)));
+        kept.insert(0, (source.id(), Rc::clone(&tree)));
         Some(tree)
     })
 }
@@ -179,6 +188,8 @@ static FLUX_PATTERN_PARTS: LazyLock<[Finder<'static>; 2]> =
     LazyLock::new(|| [Finder::new("lux"), Finder::new("-controller:")]);
 
 static IMAGE_API: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(API_GROUP));
+static SUPPRESSION: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new(crate::scan::SUPPRESSION_PREFIX));
 
 /// What the walk made of a file it read.
 enum Walked {
@@ -289,6 +300,15 @@ impl Workspace {
         ))
     }
 
+    /// The first file whose text was let go and could not be read again as it was scanned, and
+    /// why (it changed, or is gone).
+    pub fn not_read_again(&self) -> Option<(&str, &str)> {
+        self.files.iter().find_map(|file| {
+            let why = file.source.not_read_again()?;
+            Some((file.source.path.as_str(), why))
+        })
+    }
+
     /// Loads the given files (a commit's, for `--push`).
     pub fn from_files(mut file_set: FileSet, config: &Config, jobs: usize) -> Workspace {
         let counted = std::sync::atomic::AtomicUsize::new(0);
@@ -310,6 +330,9 @@ impl Workspace {
                     };
                     if parsed_for == ParsedFor::MarkersAlone {
                         file.let_tree_go();
+                        if let Some(disk_path) = file_set.disk_path(&file.source.path) {
+                            file.let_text_go(disk_path);
+                        }
                     }
                     Walked::Parsed(Box::new(file))
                 }
@@ -742,13 +765,15 @@ fn not_read(error: &ReadError) -> ScannedFile {
 }
 
 fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
-    let mentions_image_api = IMAGE_API.find(source.text.as_bytes()).is_some();
+    let mentions_image_api = IMAGE_API.find(source.text().as_bytes()).is_some();
+    let mentions_suppression = SUPPRESSION.find(source.text().as_bytes()).is_some();
     ScannedFile {
         source,
         yaml: Err(error),
         identities: None,
         markers: FileMarkers::default(),
         mentions_image_api,
+        mentions_suppression,
         applied: true,
     }
 }
@@ -763,17 +788,19 @@ fn scan_bytes(path: String, bytes: Vec<u8>) -> ScannedFile {
 pub fn scan_file(mut source: SourceFile) -> ScannedFile {
     let yaml = YamlFile::parse(&source);
     let markers = match &yaml {
-        Ok(yaml) => find_markers(&source.text, yaml),
+        Ok(yaml) => find_markers(source.text(), yaml),
         Err(_) => FileMarkers::default(),
     };
     source.forget_positions();
-    let mentions_image_api = IMAGE_API.find(source.text.as_bytes()).is_some();
+    let mentions_image_api = IMAGE_API.find(source.text().as_bytes()).is_some();
+    let mentions_suppression = SUPPRESSION.find(source.text().as_bytes()).is_some();
     ScannedFile {
         source,
         yaml,
         identities: None,
         markers,
         mentions_image_api,
+        mentions_suppression,
         applied: true,
     }
 }
@@ -930,10 +957,44 @@ patches:
         assert_eq!(let_go.path_str(&["spec", "replicas"]), Some("3"));
         assert_eq!(let_go.path_str(&["metadata", "namespace"]), Some("apps"));
         // The same files with the tree kept: a rescan keeps every tree.
-        let text = Arc::clone(&scanned.source.text);
+        let text = scanned.source.shared_text();
         let kept = workspace.with_new_texts(vec![(file, text)], &Config::default());
         assert!(kept.files[file].identities.is_none());
         assert_eq!(rendered(&kept), let_go);
+    }
+
+    #[test]
+    fn a_file_changed_after_its_scan_is_not_read_as_it_is_now() {
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - image: app:v1 # {\"$imagepolicy\": \"flux-system:app\"}\n";
+        let (dir, workspace) = workspace_of(&[
+            ("app/deployment.yaml", deployment),
+            (
+                "app/kustomization.yaml",
+                "resources:\n  - deployment.yaml\n",
+            ),
+        ]);
+        let file = workspace.file_by_path("app/deployment.yaml").unwrap();
+        assert_eq!(workspace.not_read_again(), None);
+        // The same length, another tag: only the hash tells them apart.
+        let changed = deployment.replace("app:v1", "app:v2");
+        std::fs::write(dir.path().join("app/deployment.yaml"), changed).unwrap();
+        // On a thread of its own: no tree parsed again before the change is kept for it.
+        let tree_again = std::thread::scope(|scope| {
+            scope
+                .spawn(|| workspace.files[file].tree().is_ok())
+                .join()
+                .unwrap()
+        });
+        assert!(!tree_again);
+        assert_eq!(
+            workspace.not_read_again(),
+            Some(("app/deployment.yaml", "it changed"))
+        );
+        // Spans of the scan stay in bounds of what stands in.
+        assert_eq!(
+            workspace.files[file].source.text(),
+            " ".repeat(deployment.len())
+        );
     }
 
     #[test]

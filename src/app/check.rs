@@ -2,7 +2,7 @@
 
 use super::{
     checked_name, diagnostics_exit_code, emit, find_targets, jobs, load_config, path_prefix,
-    render_report, status, write_ci_files, write_failure_ci_files, Failure,
+    quoted_texts, render_report, status, write_ci_files, write_failure_ci_files, Failure,
 };
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::flux::versions::{resolve_written, VersionSetting};
@@ -63,7 +63,7 @@ fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         let prefix = path_prefix(args, &target.root, targets.len() > 1)?;
         let mut config = load_config(target, &args.root, global)?;
         config.upgrade_to = upgrade_to.clone();
-        let mut workspace = Workspace::load(&target.root, &config, jobs(args.jobs))?;
+        let workspace = Workspace::load(&target.root, &config, jobs(args.jobs))?;
         for error in &workspace.read_errors {
             eprintln!("warning: {}", crate::report::escape(&error.message));
         }
@@ -105,12 +105,8 @@ fn lint(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
         for d in &mut found {
             d.file.insert_str(0, &prefix);
         }
-        let mut files = std::mem::take(&mut workspace.files);
-        for file in &mut files {
-            let text = std::mem::take(&mut file.source.text);
-            texts.push((format!("{prefix}{}", file.source.path), text));
-        }
-        crate::parallel::drop_in_background((workspace, files));
+        texts.extend(quoted_texts(&workspace, &found, &prefix)?);
+        crate::parallel::drop_in_background(workspace);
         checked.push(checked_name(&prefix).to_string());
         summary += found_summary;
         diagnostics.extend(found);

@@ -1,7 +1,7 @@
 //! `explain NS:NAME`: every candidate tag of one policy's repository and its fate.
 
 use super::progress;
-use super::{find_targets, jobs, load_config, tag_source, Failure, EXIT_CLEAN};
+use super::{find_targets, jobs, load_config, read_as_scanned, tag_source, Failure, EXIT_CLEAN};
 use crate::cli::{ExplainArgs, ExplainFormat, GlobalArgs};
 use crate::explain::Explanation;
 use crate::flux::selection::compile;
@@ -55,6 +55,7 @@ pub fn run(args: &ExplainArgs, global: GlobalArgs) -> Result<i32, Failure> {
         ExplainFormat::Json => explanation.render_json(),
         ExplainFormat::Human => explanation.render_human(),
     };
+    read_as_scanned(&workspace)?;
     print!("{output}");
     Ok(EXIT_CLEAN)
 }

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::{
     checked_name, diagnostics_exit_code, emit, find_targets, jobs, load_config, path_prefix,
-    progress, render_report, tag_source, write_ci_files, write_failure_ci_files, Failure, Target,
-    EXIT_ERRORS, EXIT_FAILURE,
+    progress, quoted_texts, read_as_scanned, render_report, tag_source, write_ci_files,
+    write_failure_ci_files, Failure, Target, EXIT_ERRORS, EXIT_FAILURE,
 };
 use crate::cli::{CheckArgs, FixArgs, Format, GlobalArgs};
 use crate::config::{Config, KustomizeSetting};
@@ -160,6 +160,7 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
 
     // Rewrite: each changed file's new text, byte splices in memory.
     let new_texts = fix::new_texts(&workspace, &plan.changes);
+    read_as_scanned(&workspace)?;
 
     // Write in place, or show the diff, or commit → push → pull request.
     let mut output = String::new();
@@ -351,13 +352,8 @@ fn report_remaining(
         diagnostics: &diagnostics,
         summary: &summary,
     };
-    let paths: Vec<(String, &str)> = remaining
-        .workspace
-        .files
-        .iter()
-        .map(|f| (format!("{prefix}{}", f.source.path), &*f.source.text))
-        .collect();
-    let sources: HashMap<&str, &str> = paths.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let texts = quoted_texts(remaining.workspace, &diagnostics, prefix)?;
+    let sources: HashMap<&str, &str> = texts.iter().map(|(p, t)| (p.as_str(), &**t)).collect();
     let parts = Parts {
         checked: checked_name(prefix),
         report: Some(&report),

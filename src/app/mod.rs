@@ -22,6 +22,7 @@ use crate::config::{self, Config};
 use crate::registry::{CacheOptions, Registry, RegistryOptions};
 use crate::report::{self, human, statistics, summary, Diagnostic, Report, Severity};
 use crate::tags::{TagSnapshot, TagSource};
+use crate::workspace::Workspace;
 
 /// Exit codes: 0 clean, 1 errors found, 2 the tool could not do its job.
 pub const EXIT_CLEAN: i32 = 0;
@@ -377,6 +378,42 @@ pub fn report_width(to_terminal: bool) -> Option<usize> {
             .ok()
             .filter(|&w: &usize| w >= 20)
     })
+}
+
+/// The texts of the files the diagnostics point into, under their reported paths (`prefix`
+/// and the path): what a report quotes. Only those: a file that let its text go is read again.
+pub fn quoted_texts(
+    workspace: &Workspace,
+    diagnostics: &[Diagnostic],
+    prefix: &str,
+) -> Result<Vec<(String, std::sync::Arc<str>)>, Failure> {
+    let named: foldhash::HashSet<&str> = diagnostics
+        .iter()
+        .filter_map(|d| d.file.strip_prefix(prefix))
+        .collect();
+    let texts = workspace
+        .files
+        .iter()
+        .filter(|file| named.contains(file.source.path.as_str()))
+        .map(|file| {
+            let path = format!("{prefix}{}", file.source.path);
+            (path, file.source.shared_text())
+        })
+        .collect();
+    read_as_scanned(workspace)?;
+    Ok(texts)
+}
+
+/// Fails when a file's text, let go after its scan, was read again other than it was scanned:
+/// what was found in it, or would be written to it, no longer holds.
+pub fn read_as_scanned(workspace: &Workspace) -> Result<(), Failure> {
+    match workspace.not_read_again() {
+        Some((path, why)) => Err(Failure(format!(
+            "{}: {why} while it was being checked, so nothing is reported or written; run again",
+            report::escape(path)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// How report paths begin for a target: relative to `--relative-to` when given, else to the

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::io::IsTerminal;
 
 use super::{
-    emit, find_targets, jobs, load_config, progress, report_width, tag_source, use_color, Failure,
-    EXIT_CLEAN,
+    emit, find_targets, jobs, load_config, progress, read_as_scanned, report_width, tag_source,
+    use_color, Failure, EXIT_CLEAN,
 };
 use crate::cli::{GlobalArgs, StatusArgs, StatusFormat, StatusOnly};
 use crate::config::Config;
@@ -60,6 +60,7 @@ pub fn run(args: &StatusArgs, global: GlobalArgs) -> Result<i32, Failure> {
             )
         }
     };
+    read_as_scanned(&workspace)?;
     emit(&text, args.output_file.as_deref())?;
     Ok(EXIT_CLEAN)
 }

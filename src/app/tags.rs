@@ -2,7 +2,8 @@
 //! Failures are printed as they happen; with one, nothing is written unless `--keep-going`.
 
 use super::{
-    find_targets, jobs, load_config, progress, tag_source, Failure, EXIT_CLEAN, EXIT_FAILURE,
+    find_targets, jobs, load_config, progress, read_as_scanned, tag_source, Failure, EXIT_CLEAN,
+    EXIT_FAILURE,
 };
 use crate::cli::{GlobalArgs, TagsArgs};
 use crate::flux::objects::Spec;
@@ -25,6 +26,7 @@ pub fn run(args: &TagsArgs, global: GlobalArgs) -> Result<i32, Failure> {
             }
         }
     }
+    read_as_scanned(&workspace)?;
     let source = tag_source(&args.registry, None, global)?;
     let mut snapshot = TagSnapshot::default();
     let mut failed = 0;

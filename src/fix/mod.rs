@@ -131,7 +131,7 @@ pub fn new_texts(workspace: &Workspace, changes: &[Change]) -> Vec<(usize, Arc<s
     edits_per_file(changes)
         .into_iter()
         .map(|(file, edits)| {
-            let read = workspace.files[file].source.text.as_bytes();
+            let read = workspace.files[file].source.text().as_bytes();
             let spliced = rewrite::splice(read, &edits);
             let text = String::from_utf8(spliced)
                 .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
@@ -160,7 +160,7 @@ pub fn rewrites(workspace: &Workspace, new_texts: &[(usize, Arc<str>)]) -> Vec<R
             Rewrite {
                 path: source.path.clone(),
                 disk_path: workspace.root.join(&source.path),
-                expected: Arc::clone(&source.text),
+                expected: source.shared_text(),
                 new: Arc::clone(text),
             }
         })

@@ -617,6 +617,11 @@ pub fn file_pins(files: &[ScannedFile], jobs: usize) -> Vec<Vec<Pin>> {
         indices
             .map(|index| {
                 let file = &files[index];
+                // Parsed for its markers alone, it holds no pin's byte pattern (or it would be
+                // parsed for its content): its text, perhaps let go, is not read again.
+                if file.identities.is_some() {
+                    return Vec::new();
+                }
                 detect(index, &file.source, file.yaml.as_ref().ok())
             })
             .collect::<Vec<_>>()

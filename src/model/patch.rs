@@ -739,6 +739,7 @@ mod tests {
                 identities: None,
                 markers: Default::default(),
                 mentions_image_api: false,
+                mentions_suppression: false,
                 applied: true,
             }];
             let (mut whole, mut unread) = (whole, unread);

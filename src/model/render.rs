@@ -1578,23 +1578,24 @@ impl InlineMap {
         let is_literal = matches!(&node.value, Value::Scalar(s) if s.style == Style::Literal);
         let text = node.str().unwrap_or_default();
         if is_literal {
+            let file_text = file.text();
             // The span may begin at the `|` indicator or at the first line of content.
-            let at = whole.span().start.min(file.text.len());
-            let body_start = if file.text[at..].starts_with('|') {
-                file.text[at..]
+            let at = whole.span().start.min(file_text.len());
+            let body_start = if file_text[at..].starts_with('|') {
+                file_text[at..]
                     .find('\n')
-                    .map_or(file.text.len(), |i| at + i + 1)
+                    .map_or(file_text.len(), |i| at + i + 1)
             } else {
-                file.text[..at].rfind('\n').map_or(0, |i| i + 1)
+                file_text[..at].rfind('\n').map_or(0, |i| i + 1)
             };
-            let indent = file.text[body_start..]
+            let indent = file_text[body_start..]
                 .lines()
                 .find(|line| !line.trim().is_empty())
                 .map_or(0, |line| line.len() - line.trim_start_matches(' ').len());
             let mut file_line = body_start;
             let mut text_line = 0;
             for line in text.split_inclusive('\n') {
-                let file_rest = &file.text[file_line.min(file.text.len())..];
+                let file_rest = &file_text[file_line.min(file_text.len())..];
                 let file_line_len = file_rest.find('\n').map_or(file_rest.len(), |i| i + 1);
                 lines.push((text_line, file_line + indent.min(file_line_len)));
                 text_line += line.len();

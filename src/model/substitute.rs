@@ -163,10 +163,11 @@ fn unread_mentions_dollar(node: &Node, files: &[ScannedFile]) -> bool {
     match &node.value {
         Value::Unread(_) => files.get(node.origin.file()).is_some_and(|file| {
             let span = node.origin.span();
-            file.source
-                .text
-                .get(span.start..span.end)
-                .is_some_and(|text| text.contains('$'))
+            // Read for a moment: a file that let its text go is not made to hold it again.
+            file.source.passing_text().is_some_and(|text| {
+                text.get(span.start..span.end)
+                    .is_some_and(|text| text.contains('$'))
+            })
         }),
         Value::Map(entries) => entries
             .iter()

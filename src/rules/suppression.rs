@@ -62,7 +62,7 @@ Remove the comment, or the rule id that no longer applies.
 /// These rules report on the suppression comments after every other rule ran.
 fn reported_by_the_suppression_pass(_: &super::Context, _: &mut Findings) {}
 
-const PREFIX: &str = "flux-image-lint:";
+use crate::scan::SUPPRESSION_PREFIX as PREFIX;
 
 /// One ignore comment.
 struct Ignore {
@@ -101,7 +101,11 @@ impl Suppressions {
         let mut per_file = Vec::with_capacity(workspace.files.len());
         for (file_index, file) in workspace.files.iter().enumerate() {
             let mut ignores = Vec::new();
-            let text = &*file.source.text;
+            if !file.mentions_suppression {
+                per_file.push(ignores);
+                continue;
+            }
+            let text = file.source.text();
             for at in finder.find_iter(text.as_bytes()) {
                 let line = file.source.position(at).line;
                 let line_start = file.source.line_start(line);

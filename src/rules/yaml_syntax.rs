@@ -47,7 +47,7 @@ in values files instead.
 fn check(cx: &Context, out: &mut Findings) {
     for (index, file) in cx.files() {
         let Err(error) = &file.yaml else { continue };
-        let mentions_marker = crate::scan::marker::mentions_marker(file.source.text.as_bytes());
+        let mentions_marker = crate::scan::marker::mentions_marker(file.source.text().as_bytes());
         if error.kind == YamlErrorKind::NotRead {
             out.push(
                 &RULE,
@@ -71,7 +71,7 @@ fn check(cx: &Context, out: &mut Findings) {
             "Flux image objects"
         };
         let end = (error.offset + 1)
-            .min(file.source.text.len())
+            .min(file.source.text().len())
             .max(error.offset);
         out.push(
             &RULE,

@@ -4,3 +4,7 @@
 
 pub mod marker;
 pub mod yaml;
+
+/// What opens an ignore comment (`# flux-image-lint: ignore[rule]`): the scan notes the files
+/// that hold it, the only ones whose texts the rules search.
+pub const SUPPRESSION_PREFIX: &str = "flux-image-lint:";

@@ -374,7 +374,7 @@ struct Builder {
 
 impl YamlFile {
     pub fn parse(source: &SourceFile) -> Result<YamlFile, YamlError> {
-        stored(source.text.len())?;
+        stored(source.text().len())?;
         // Most manifests are plain block YAML: read those without the general parser, which
         // costs several times more. Anything else goes to granit-parser, which then decides.
         YamlFile::parse_block(source).unwrap_or_else(|| YamlFile::parse_in_full(source))
@@ -400,7 +400,7 @@ impl YamlFile {
     /// The file read by granit-parser, whatever YAML it holds, with anchor and alias names
     /// read as Flux reads them.
     fn parse_in_full(source: &SourceFile) -> Result<YamlFile, YamlError> {
-        let (spaced, mut refused) = names::spaced(&source.text);
+        let (spaced, mut refused) = names::spaced(source.text());
         let original = |offset| spaced.original(offset);
         let events = Parser::new_from_str(&spaced.text).filter_map(|event| match event {
             Ok((event, span)) => {
@@ -745,7 +745,7 @@ fn build<'t>(
 /// Runs `fill` with this thread's builder, set up for `source` and cleared after.
 fn with_builder<T>(source: &SourceFile, fill: impl FnOnce(&mut Builder) -> T) -> T {
     let mut builder = SCRATCH.take();
-    builder.file.text = Arc::clone(&source.text);
+    builder.file.text = source.shared_text();
     let filled = fill(&mut builder);
     builder.clear();
     if builder.capacity_in_bytes() <= SCRATCH_KEPT {
@@ -867,7 +867,7 @@ impl Builder {
                 Placement::Apart => Attachment::Detached,
             }
         };
-        let copy = if source.text.get(span.start + 1..span.end) == Some(text) {
+        let copy = if source.text().get(span.start + 1..span.end) == Some(text) {
             None
         } else {
             Some(file.copy(text)?)

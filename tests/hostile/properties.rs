@@ -152,7 +152,7 @@ proptest! {
         let (diagnostics, _) = rules::run(&workspace, &config, None, None);
         for d in &diagnostics {
             let file = workspace.files.iter().find(|f| f.source.path == d.file).unwrap();
-            prop_assert!(d.byte_start <= d.byte_end && d.byte_end <= file.source.text.len().max(1));
+            prop_assert!(d.byte_start <= d.byte_end && d.byte_end <= file.source.text().len().max(1));
         }
         // Every marker Flux would apply, set to a new tag: the rewrite never panics and only
         // the marked scalars' bytes change.
@@ -174,7 +174,7 @@ proptest! {
             let old = &workspace.files[file];
             let new = scan_file(SourceFile::new(old.source.path.clone(),text));
             // Still YAML, the same markers, each changed one holding its new value.
-            prop_assert!(new.yaml.is_ok(), "{:?}\n{}", new.yaml, new.source.text);
+            prop_assert!(new.yaml.is_ok(), "{:?}\n{}", new.yaml, new.source.text());
             prop_assert_eq!(new.markers.markers.len(), old.markers.markers.len());
             let mut expected: Vec<&str> = changes.iter().filter(|c| c.file == file).map(|c| c.new.as_str()).collect();
             let mut found: Vec<&str> = new.markers.markers.iter().filter_map(|m| match &m.placement {
@@ -183,7 +183,7 @@ proptest! {
             }).collect();
             expected.sort();
             found.sort();
-            prop_assert_eq!(found, expected, "{}", new.source.text);
+            prop_assert_eq!(found, expected, "{}", new.source.text());
         }
     }
 

@@ -36,10 +36,10 @@ pub const PIN_PATTERNS: &[&str] = &[
 /// Every pin in a file (the workspace's file `index`), each with the span it was read from.
 pub fn detect(index: usize, source: &SourceFile, yaml: Option<&YamlFile>) -> Vec<Pin> {
     let mut found = Vec::new();
-    found.extend(install_header(&source.text));
-    found.extend(controller_images(&source.text, yaml));
+    found.extend(install_header(source.text()));
+    found.extend(controller_images(source.text(), yaml));
     if let Some(yaml) = yaml {
-        found.extend(yaml_pins(&source.text, yaml));
+        found.extend(yaml_pins(source.text(), yaml));
     }
     found
         .into_iter()

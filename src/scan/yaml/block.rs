@@ -19,7 +19,7 @@ use crate::source::{SourceFile, Span};
 /// Gives `sink` the events of `source` as they are read; `None` when it holds anything this
 /// reader leaves to the full parser (the sink then has part of them, to be thrown away).
 pub(super) fn read<'t>(source: &'t SourceFile, sink: &mut impl Sink<'t>) -> Option<()> {
-    let text: &'t str = &source.text;
+    let text: &'t str = source.text();
     if !plain_characters(text) {
         return None;
     }
