@@ -9,6 +9,7 @@ pub mod index;
 pub mod objects;
 pub mod schema;
 pub mod selection;
+pub mod sops;
 pub mod template;
 pub mod versions;
 

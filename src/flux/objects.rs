@@ -345,6 +345,11 @@ pub fn kind_of(object: &Node) -> Option<Kind> {
 }
 
 /// The typed view of a rendered object, read whole; `None` when it is not a Flux image object.
+/// What the cluster decrypts is unknown here: read as not written, never judged.
+fn in_clear(node: Option<&Node>, object_encrypted: bool) -> Option<&Node> {
+    node.filter(|node| !(object_encrypted && super::sops::is_encrypted_value(node)))
+}
+
 pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent> {
     let kind = kind_of(tree)?;
     let api_version = api_version_of(tree)?;
@@ -365,7 +370,8 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
         .filter(|labels| !labels.is_empty())
         .map(Box::new);
     let spec_node = tree.get("spec");
-    let at = |path: &[&str]| spec_node.and_then(|spec| spec.path(path));
+    let encrypted = super::sops::is_encrypted(tree);
+    let at = |path: &[&str]| in_clear(spec_node.and_then(|spec| spec.path(path)), encrypted);
     let text = |path: &[&str]| spanned(at(path));
     let spec = match kind {
         Kind::ImageRepository => Spec::Repository(Box::new(RepositorySpec {
@@ -403,7 +409,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
                         Some(ChoiceEntry {
                             kind,
                             key: entry.key_origin,
-                            argument: spanned(entry.value.get(argument)),
+                            argument: spanned(in_clear(entry.value.get(argument), encrypted)),
                         })
                     })
                 })

@@ -201,10 +201,18 @@ pub enum Misfit {
     },
 }
 
-/// Every misfit of an object of `kind`, its tree read whole.
+/// Every misfit of an object of `kind`, its tree read whole. Of an object kustomize-controller
+/// decrypts, its SOPS metadata and encrypted values are not judged (see [`super::sops`]).
 pub fn misfits(kind: super::Kind, object: &Node) -> Vec<Misfit> {
     let mut found = Vec::new();
-    walk(object, object_shape(kind), &mut Vec::new(), &mut found);
+    let encrypted = super::sops::is_encrypted(object);
+    walk(
+        object,
+        object_shape(kind),
+        encrypted,
+        &mut Vec::new(),
+        &mut found,
+    );
     for &(path, help) in required_fields(kind) {
         if object.path(path).is_none() {
             let parent = object.path(&path[..path.len() - 1]).unwrap_or(object);
@@ -241,7 +249,13 @@ fn dotted(path: &[Step]) -> String {
     text
 }
 
-fn walk<'a>(node: &'a Node, shape: Shape, path: &mut Vec<Step<'a>>, found: &mut Vec<Misfit>) {
+fn walk<'a>(
+    node: &'a Node,
+    shape: Shape,
+    encrypted: bool,
+    path: &mut Vec<Step<'a>>,
+    found: &mut Vec<Misfit>,
+) {
     let mut wrong_type = |expected| {
         found.push(Misfit::WrongType {
             at: node.origin,
@@ -249,7 +263,7 @@ fn walk<'a>(node: &'a Node, shape: Shape, path: &mut Vec<Step<'a>>, found: &mut 
             expected,
         })
     };
-    if matches!(node.value, Value::Alias) {
+    if matches!(node.value, Value::Alias) || (encrypted && super::sops::is_encrypted_value(node)) {
         return;
     }
     match shape {
@@ -285,7 +299,7 @@ fn walk<'a>(node: &'a Node, shape: Shape, path: &mut Vec<Step<'a>>, found: &mut 
             }
             for (index, child) in node.items().iter().enumerate() {
                 path.push(Step::Item(index));
-                walk(child, *item, path, found);
+                walk(child, *item, encrypted, path, found);
                 path.pop();
             }
         }
@@ -296,9 +310,14 @@ fn walk<'a>(node: &'a Node, shape: Shape, path: &mut Vec<Step<'a>>, found: &mut 
             }
             for entry in node.entries() {
                 let name = entry.key.as_str();
+                if encrypted && path.is_empty() && name == super::sops::METADATA_FIELD {
+                    continue;
+                }
                 path.push(Step::Key(name));
                 match fields.iter().find(|(field, _)| *field == name) {
-                    Some((_, child_shape)) => walk(&entry.value, *child_shape, path, found),
+                    Some((_, child_shape)) => {
+                        walk(&entry.value, *child_shape, encrypted, path, found)
+                    }
                     None => found.push(Misfit::UnknownField {
                         at: entry.key_origin,
                         path: dotted(path),
