@@ -1,7 +1,7 @@
 //! All Flux image objects of a repository, looked up by kind, namespace and name, in one
 //! cluster (references resolve inside the cluster that applies them) or in any.
 
-use super::objects::{FluxObject, PolicySpec, RepositorySpec, Spec};
+use super::objects::{FluxApply, FluxObject, PolicySpec, RepositorySpec, Spec};
 use super::Kind;
 use foldhash::{HashMap, HashMapExt};
 
@@ -29,7 +29,14 @@ fn identity_hash(name: &str, namespace: Option<&str>) -> u64 {
 impl FluxIndex {
     /// Objects must arrive in a deterministic order (files sorted by path, then document order),
     /// so that the first definition of a duplicate is the same on every run.
-    pub fn new(objects: Vec<FluxObject>) -> FluxIndex {
+    ///
+    /// A copy kustomize-controller does not keep applied (see [`FluxApply`]) is marked
+    /// `not_kept`, and `uncertain`: it may still be what the cluster has (made before, or by
+    /// hand), so references to it resolve, but no rule judges it, nor counts it a duplicate.
+    /// That is a copy Flux never applies, and an `IfNotPresent` one beside a copy of its cluster
+    /// Flux applies every time (that copy is what the cluster holds). An `IfNotPresent` copy alone
+    /// is created as written.
+    pub fn new(mut objects: Vec<FluxObject>) -> FluxIndex {
         let mut by_identity: HashMap<u64, Vec<usize>> = HashMap::new();
         let mut unplaced: HashMap<u64, Vec<usize>> = HashMap::new();
         let mut by_kind: HashMap<_, Vec<usize>> = HashMap::new();
@@ -46,6 +53,30 @@ impl FluxIndex {
                     .or_default()
                     .push(i);
             }
+        }
+        let not_kept: Vec<usize> = (0..objects.len())
+            .filter(|&i| {
+                let object = &objects[i];
+                match object.flux_apply {
+                    FluxApply::Always => false,
+                    FluxApply::Never => true,
+                    FluxApply::IfNotPresent => by_identity
+                        [&identity_hash(&object.name.value, Some(&object.namespace))]
+                        .iter()
+                        .map(|&j| &objects[j])
+                        .any(|other| {
+                            other.flux_apply == FluxApply::Always
+                                && other.cluster == object.cluster
+                                && other.kind == object.kind
+                                && other.name.value == object.name.value
+                                && other.namespace == object.namespace
+                        }),
+                }
+            })
+            .collect();
+        for i in not_kept {
+            objects[i].not_kept = true;
+            objects[i].uncertain = true;
         }
         FluxIndex {
             objects,
@@ -84,7 +115,7 @@ impl FluxIndex {
         ids.iter().map(|&i| &self.objects[i])
     }
 
-    /// The first object with this identity in a cluster.
+    /// The first object with this identity in a cluster (see [`first_kept`]).
     pub fn find_in(
         &self,
         cluster: usize,
@@ -92,12 +123,16 @@ impl FluxIndex {
         namespace: &str,
         name: &str,
     ) -> Option<&FluxObject> {
-        self.with_key(kind, namespace, name)
-            .find(|object| object.cluster == cluster)
-            .or_else(|| {
+        first_kept(
+            self.with_key(kind, namespace, name)
+                .filter(|object| object.cluster == cluster),
+        )
+        .or_else(|| {
+            first_kept(
                 self.unplaced(kind, name)
-                    .find(|object| object.cluster == cluster)
-            })
+                    .filter(|object| object.cluster == cluster),
+            )
+        })
     }
 
     /// The clusters that define an object with this identity.
@@ -111,11 +146,10 @@ impl FluxIndex {
         clusters
     }
 
-    /// The first object with this identity in any cluster.
+    /// The first object with this identity in any cluster (see [`first_kept`]).
     pub fn find(&self, kind: Kind, namespace: &str, name: &str) -> Option<&FluxObject> {
-        self.with_key(kind, namespace, name)
-            .next()
-            .or_else(|| self.unplaced(kind, name).next())
+        first_kept(self.with_key(kind, namespace, name))
+            .or_else(|| first_kept(self.unplaced(kind, name)))
     }
 
     /// Every object with this identity, in file order.
@@ -172,9 +206,104 @@ impl FluxIndex {
     }
 }
 
+/// The first of these copies that Flux keeps applied, which is what the cluster holds; else the
+/// first, which may be.
+fn first_kept<'a>(copies: impl Iterator<Item = &'a FluxObject>) -> Option<&'a FluxObject> {
+    let mut first = None;
+    for copy in copies {
+        if !copy.not_kept {
+            return Some(copy);
+        }
+        first.get_or_insert(copy);
+    }
+    first
+}
+
 fn as_policy(object: &FluxObject) -> Option<(&FluxObject, &PolicySpec)> {
     match &object.spec {
         Spec::Policy(spec) => Some((object, spec)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flux::objects::{read_object, Provenance};
+    use crate::model::tree::Node;
+    use crate::scan::yaml::YamlFile;
+    use crate::source::SourceFile;
+    use std::sync::Arc;
+
+    /// An index of copies of the ImagePolicy `flux-system:app`, each in the cluster given and
+    /// with the metadata lines given.
+    fn index(copies: &[(usize, &str)]) -> FluxIndex {
+        let objects = copies
+            .iter()
+            .map(|&(cluster, metadata)| {
+                let text = format!(
+                    "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: flux-system\n{metadata}"
+                );
+                let source = SourceFile::new("p.yaml".into(), text.as_str());
+                let yaml = YamlFile::parse(&source).unwrap();
+                let tree = Node::from_yaml(&yaml, 0, yaml.documents[0]);
+                let content = read_object(&tree, "default").unwrap();
+                let provenance = Provenance {
+                    render: 0,
+                    cluster,
+                    uncertain: false,
+                };
+                FluxObject::new(Arc::new(content), provenance)
+            })
+            .collect();
+        FluxIndex::new(objects)
+    }
+
+    const DISABLED: &str = "  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\n";
+    const IGNORE: &str = "  labels:\n    kustomize.toolkit.fluxcd.io/ssa: Ignore\n";
+    const IF_NOT_PRESENT: &str =
+        "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\n";
+
+    fn not_kept(index: &FluxIndex) -> Vec<(bool, bool)> {
+        index
+            .objects
+            .iter()
+            .map(|object| (object.not_kept, object.uncertain))
+            .collect()
+    }
+
+    #[test]
+    fn a_copy_flux_never_applies_answers_references_after_the_applied_one() {
+        let index = index(&[(0, DISABLED), (0, ""), (0, IGNORE)]);
+        assert_eq!(
+            not_kept(&index),
+            [(true, true), (false, false), (true, true)]
+        );
+        let found = index.find(Kind::ImagePolicy, "flux-system", "app").unwrap();
+        assert!(!found.not_kept);
+        let found_in = index.policy_in(0, "flux-system", "app").unwrap().0;
+        assert!(!found_in.not_kept);
+    }
+
+    #[test]
+    fn a_copy_flux_never_applies_still_answers_references_alone() {
+        let index = index(&[(0, DISABLED)]);
+        let found = index.policy_in(0, "flux-system", "app").unwrap().0;
+        assert!(found.not_kept && found.uncertain);
+    }
+
+    #[test]
+    fn an_if_not_present_copy_counts_unless_its_cluster_applies_another() {
+        let alone = index(&[(0, IF_NOT_PRESENT)]);
+        assert_eq!(not_kept(&alone), [(false, false)]);
+        let beside_applied = index(&[(0, IF_NOT_PRESENT), (0, "")]);
+        assert_eq!(not_kept(&beside_applied), [(true, true), (false, false)]);
+        let applied_elsewhere = index(&[(0, IF_NOT_PRESENT), (1, "")]);
+        assert_eq!(
+            not_kept(&applied_elsewhere),
+            [(false, false), (false, false)]
+        );
+        let beside_disabled = index(&[(0, IF_NOT_PRESENT), (0, DISABLED)]);
+        assert_eq!(not_kept(&beside_disabled), [(false, false), (true, true)]);
     }
 }

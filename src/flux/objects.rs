@@ -67,6 +67,8 @@ pub struct ObjectContent {
     /// of the few objects that have labels).
     #[allow(clippy::box_collection)]
     labels: Option<Box<BTreeMap<String, String>>>,
+    /// What kustomize-controller does with it, by its `reconcile` and `ssa` metadata.
+    pub flux_apply: FluxApply,
     pub spec: Spec,
     /// Where its document (or `kind: List` item) was written (see `file`).
     origin: Origin,
@@ -89,6 +91,51 @@ pub struct FluxObject {
     /// Something the model does not follow (a remote base, `replacements`, a failed build) may
     /// change or hide it: it resolves references, but rules about its content stay silent.
     pub uncertain: bool,
+    /// kustomize-controller does not keep this copy applied (see `FluxIndex::new`): what the
+    /// cluster holds under its name, if anything, is another copy or older.
+    pub not_kept: bool,
+}
+
+/// What kustomize-controller does with an object of its build, by the metadata Flux reads:
+/// `apply` in kustomize-controller's `internal/controller/kustomization_controller.go` sets
+/// `ExclusionSelector` to `kustomize.toolkit.fluxcd.io/reconcile: disabled` and
+/// `kustomize.toolkit.fluxcd.io/ssa: Ignore`, and `IfNotPresentSelector` to
+/// `kustomize.toolkit.fluxcd.io/ssa: IfNotPresent`; fluxcd/pkg `ssa` (`shouldSkipApply` in
+/// `manager_apply.go`, called by `ApplyAll`) skips an object the exclusion matches whether or not
+/// it exists, and one `IfNotPresent` matches only when it exists. `utils.AnyInMetadata` matches a
+/// label or an annotation, its value compared ignoring case, never an empty one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FluxApply {
+    /// Applied on every reconciliation.
+    Always,
+    /// Created when missing, then left as the cluster has it.
+    IfNotPresent,
+    /// Never applied, never created: it exists only if something else made it.
+    Never,
+}
+
+pub const RECONCILE_KEY: &str = "kustomize.toolkit.fluxcd.io/reconcile";
+pub const SSA_KEY: &str = "kustomize.toolkit.fluxcd.io/ssa";
+
+impl FluxApply {
+    /// From an object's `metadata` (the exclusion first, as `shouldSkipApply` checks it first).
+    pub fn of_metadata(metadata: Option<&Node>) -> FluxApply {
+        let carries = |key: &str, value: &str| {
+            ["labels", "annotations"].iter().any(|field| {
+                metadata
+                    .and_then(|metadata| metadata.path(&[field, key]))
+                    .and_then(Node::str)
+                    .is_some_and(|text| !text.is_empty() && text.eq_ignore_ascii_case(value))
+            })
+        };
+        if carries(RECONCILE_KEY, "disabled") || carries(SSA_KEY, "Ignore") {
+            FluxApply::Never
+        } else if carries(SSA_KEY, "IfNotPresent") {
+            FluxApply::IfNotPresent
+        } else {
+            FluxApply::Always
+        }
+    }
 }
 
 impl ObjectContent {
@@ -124,6 +171,7 @@ impl FluxObject {
             render: provenance.render,
             cluster: provenance.cluster,
             uncertain: provenance.uncertain,
+            not_kept: false,
         }
     }
 
@@ -369,6 +417,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
     let labels = Some(string_map(tree.path(&["metadata", "labels"])))
         .filter(|labels| !labels.is_empty())
         .map(Box::new);
+    let flux_apply = FluxApply::of_metadata(tree.get("metadata"));
     let spec_node = tree.get("spec");
     let encrypted = super::sops::is_encrypted(tree);
     let at = |path: &[&str]| in_clear(spec_node.and_then(|spec| spec.path(path)), encrypted);
@@ -473,6 +522,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
         namespace,
         namespace_written: written_namespace.is_some(),
         labels,
+        flux_apply,
         spec,
         origin: tree.origin,
         misfits: misfits(kind, tree).into_boxed_slice(),
@@ -492,5 +542,58 @@ mod tests {
         assert!(!is_image_api("image.toolkit.fluxcd.iox/v1"));
         assert!(!is_image_api("x/image.toolkit.fluxcd.io/v1"));
         assert!(!is_image_api("v1"));
+    }
+
+    fn flux_apply(metadata: &str) -> FluxApply {
+        let text = format!("kind: ImagePolicy\nmetadata:\n{metadata}");
+        let source = crate::source::SourceFile::new("t.yaml".into(), text.as_str());
+        let yaml = crate::scan::yaml::YamlFile::parse(&source).unwrap();
+        let tree = Node::from_yaml(&yaml, 0, yaml.documents[0]);
+        FluxApply::of_metadata(tree.get("metadata"))
+    }
+
+    #[test]
+    fn reconcile_disabled_or_ssa_ignore_is_never_applied_as_label_or_annotation() {
+        for metadata in [
+            "  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\n",
+            "  labels:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\n",
+            "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: Ignore\n",
+            "  labels:\n    kustomize.toolkit.fluxcd.io/ssa: Ignore\n",
+        ] {
+            assert_eq!(flux_apply(metadata), FluxApply::Never, "{metadata}");
+        }
+    }
+
+    #[test]
+    fn values_are_compared_ignoring_case() {
+        let disabled = "  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: Disabled\n";
+        assert_eq!(flux_apply(disabled), FluxApply::Never);
+        let ignore = "  labels:\n    kustomize.toolkit.fluxcd.io/ssa: ignore\n";
+        assert_eq!(flux_apply(ignore), FluxApply::Never);
+        let if_not_present = "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: ifnotpresent\n";
+        assert_eq!(flux_apply(if_not_present), FluxApply::IfNotPresent);
+    }
+
+    #[test]
+    fn keys_are_compared_exactly_and_other_values_are_applied() {
+        for metadata in [
+            "  annotations:\n    Kustomize.toolkit.fluxcd.io/reconcile: disabled\n",
+            "  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: enabled\n",
+            "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: Merge\n",
+            "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: \"\"\n",
+            "  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n",
+            "  annotations:\n    reconcile: disabled\n",
+            "  name: app\n",
+        ] {
+            assert_eq!(flux_apply(metadata), FluxApply::Always, "{metadata}");
+        }
+    }
+
+    #[test]
+    fn the_exclusion_wins_over_if_not_present() {
+        let both = "  labels:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\n  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\n";
+        assert_eq!(flux_apply(both), FluxApply::Never);
+        let created_once = "  labels:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\n";
+        assert_eq!(flux_apply(created_once), FluxApply::IfNotPresent);
     }
 }

@@ -13,7 +13,10 @@ pub static RULE: Rule = Rule {
     summary: "Two objects with the same kind, namespace and name",
     docs: r#"## What it catches
 Two ImageRepositories, ImagePolicies or ImageUpdateAutomations with the same namespace and name
-(after namespace defaulting), anywhere in the repository.
+(after namespace defaulting), anywhere in the repository. A copy kustomize-controller never
+applies (`kustomize.toolkit.fluxcd.io/reconcile: disabled` or `kustomize.toolkit.fluxcd.io/ssa:
+Ignore`, as a label or an annotation) is no second object, nor is an `ssa: IfNotPresent` copy
+beside one Flux applies on every reconciliation, which is the one the cluster keeps.
 
 ## Why it matters in Flux
 Only one object can exist in the cluster: whichever Kustomization applies last wins, so the
