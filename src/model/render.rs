@@ -409,24 +409,70 @@ fn is_empty_document(yaml: &YamlFile, document: NodeId) -> bool {
     }
 }
 
+/// What a build takes in of a document of a resource file.
+enum Intake {
+    /// An empty document: skipped.
+    Nothing,
+    /// A `kind: List`: its items, each an object.
+    List,
+    /// Not a map, or without a kind: the build fails.
+    NoKind,
+    Object(Reading),
+}
+
+/// How much of an object a build reads as it takes it in.
+enum Reading {
+    /// An image object: read whole for the model once built (`model::Contents`), and only as
+    /// far as a patch reaches into it before; one tree shared by every build.
+    ImageObject,
+    /// A kind kept through the build ([`is_tracked`]).
+    Whole,
+    /// Its identity, the rest unread until a patch reaches in.
+    Identity,
+}
+
+fn intake(yaml: &YamlFile, document: NodeId) -> Intake {
+    if is_empty_document(yaml, document) {
+        return Intake::Nothing;
+    }
+    let kind = yaml.path_str(document, &["kind"]);
+    if kind == Some("List") {
+        return Intake::List;
+    }
+    match kind.filter(|kind| yaml.is_map(document) && !kind.is_empty()) {
+        Some(kind) => Intake::Object(reading(yaml, document, kind)),
+        None => Intake::NoKind,
+    }
+}
+
+fn reading(yaml: &YamlFile, object: NodeId, kind: &str) -> Reading {
+    let api_version = yaml.path_str(object, &["apiVersion"]).unwrap_or_default();
+    if is_image_api(api_version) {
+        Reading::ImageObject
+    } else if is_tracked(api_version, kind) {
+        Reading::Whole
+    } else {
+        Reading::Identity
+    }
+}
+
 /// The objects of a file as a build takes them in, when that is each one's identity alone
-/// (the rest unread, as [`Resource::from_document`] leaves it): what a file parsed for its
+/// (the rest unread, as [`Resource::read`] leaves it): what a file parsed for its
 /// markers alone keeps of its tree, in file 0 until [`Node::set_file`] says which. `None`
 /// where a build reads more at once (an image object, a kind kept whole, a `kind: List`) or
 /// fails (a document without a kind): that file keeps its tree.
 pub fn identities_alone(yaml: &YamlFile) -> Option<Box<[Arc<Node>]>> {
     yaml.documents
         .iter()
-        .filter(|&&document| !is_empty_document(yaml, document))
-        .map(|&document| {
-            let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
-            let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
-            let identity_alone = yaml.is_map(document)
-                && !matches!(kind, "" | "List")
-                && !is_image_api(api_version)
-                && !is_tracked(api_version, kind);
-            identity_alone
-                .then(|| Arc::new(Node::from_yaml_reading(yaml, 0, document, IDENTITY_KEYS)))
+        .filter_map(|&document| match intake(yaml, document) {
+            Intake::Nothing => None,
+            Intake::Object(Reading::Identity) => Some(Some(Arc::new(Node::from_yaml_reading(
+                yaml,
+                0,
+                document,
+                IDENTITY_KEYS,
+            )))),
+            _ => Some(None),
         })
         .collect()
 }
@@ -445,23 +491,19 @@ pub fn is_tracked(api_version: &str, kind: &str) -> bool {
 }
 
 impl Resource {
-    fn from_document(
+    /// An object of a resource file as a build takes it in: as much of it as `reading` says.
+    fn read(
         sources: &Sources,
         yaml: &YamlFile,
         file: usize,
-        document: NodeId,
+        object: NodeId,
+        reading: Reading,
     ) -> Resource {
-        let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
-        let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
-        let identity = || Node::from_yaml_reading(yaml, file, document, IDENTITY_KEYS);
-        // Image objects are read whole for the model once built (`model::Contents`), and only
-        // as far as a patch reaches into them before.
-        let node = if is_image_api(api_version) {
-            sources.image_objects.get_or_read(file, document, identity)
-        } else if is_tracked(api_version, kind) {
-            Arc::new(Node::from_yaml(yaml, file, document))
-        } else {
-            Arc::new(identity())
+        let identity = || Node::from_yaml_reading(yaml, file, object, IDENTITY_KEYS);
+        let node = match reading {
+            Reading::ImageObject => sources.image_objects.get_or_read(file, object, identity),
+            Reading::Whole => Arc::new(Node::from_yaml(yaml, file, object)),
+            Reading::Identity => Arc::new(identity()),
         };
         Resource {
             node,
@@ -1047,30 +1089,31 @@ impl<'s, 'a> Renderer<'s, 'a> {
         })?;
         let mut resources = Vec::new();
         for &document in &yaml.documents {
-            let node = yaml.node(document);
-            if is_empty_document(yaml, document) {
-                continue;
-            }
-            if yaml.path_str(document, &["kind"]) == Some("List") {
-                for &item in yaml
-                    .get(document, "items")
-                    .map(|items| yaml.items(items))
-                    .unwrap_or_default()
-                {
-                    resources.push(Resource::from_document(self.sources, yaml, file, item));
+            match intake(yaml, document) {
+                Intake::Nothing => {}
+                Intake::List => {
+                    for &item in yaml
+                        .get(document, "items")
+                        .map(|items| yaml.items(items))
+                        .unwrap_or_default()
+                    {
+                        let kind = yaml.path_str(item, &["kind"]).unwrap_or_default();
+                        let reading = reading(yaml, item, kind);
+                        resources.push(Resource::read(self.sources, yaml, file, item, reading));
+                    }
                 }
-                continue;
+                Intake::NoKind => {
+                    return Err(Self::error(
+                        Cause::InvalidResource,
+                        format!("a document of `{}` has no `kind`", scanned.source.path),
+                        Origin::new(file, yaml.node(document).span),
+                    ));
+                }
+                Intake::Object(reading) => {
+                    let resource = Resource::read(self.sources, yaml, file, document, reading);
+                    resources.push(resource);
+                }
             }
-            if !yaml.is_map(document)
-                || yaml.path_str(document, &["kind"]).is_none_or(str::is_empty)
-            {
-                return Err(Self::error(
-                    Cause::InvalidResource,
-                    format!("a document of `{}` has no `kind`", scanned.source.path),
-                    Origin::new(file, node.span),
-                ));
-            }
-            resources.push(Resource::from_document(self.sources, yaml, file, document));
         }
         Ok(resources)
     }
