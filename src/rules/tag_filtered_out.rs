@@ -25,7 +25,11 @@ warning at most: no automation ever writes that value. So it is on a floating ta
 (this rule and `tag-not-semver`), and on a tag the filter drops only because its version lacks
 its minor or patch (`1.27-alpine` under `^(?P<ver>\d+\.\d+\.\d+)-alpine$`) under a semver
 range that admits versions above the release it names (`1.27.0`): the automation moves it up
-its own tag line, as `tag-not-semver` says of `1.27` when the filter keeps it.
+its own tag line, as `tag-not-semver` says of `1.27` when the filter keeps it. So it is, too, on a
+tag of another form than the one the pattern opens with, a word and not a single letter such as
+`v` (`manual-2f38e4f` under `^main-(?P<run>[0-9]+)-[a-f0-9]{7}$`): a value set by hand, which the automation is there to
+replace with the newest `main-…` build; the error is kept for a tag of the pattern's own form
+that it drops (the example below).
 
 ## Why it matters in Flux
 Flux replaces the value with whatever the policy picks, so a filter that excludes the tag you
@@ -134,6 +138,26 @@ fn current_tag<'a>(
     })
 }
 
+/// The text every tag a pattern matches starts with, as written after its `^` (`main-` of
+/// `^main-(?P<run>[0-9]+)`): letters, digits, `-` and `_`, less a last one a quantifier makes
+/// optional (`v` of `^v?[0-9]`). Empty where the pattern opens otherwise (a group, a class, a
+/// flag, no anchor).
+fn literal_opening(pattern: &str) -> &str {
+    let Some(rest) = pattern.strip_prefix('^') else {
+        return "";
+    };
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .unwrap_or(rest.len());
+    let optional_last = rest[end..].starts_with(['?', '*', '{']);
+    let end = if optional_last {
+        end.saturating_sub(1)
+    } else {
+        end
+    };
+    &rest[..end]
+}
+
 /// A tag without a digit names no version (`latest`, `main`, `stable`): it floats.
 fn is_floating(tag: &str) -> bool {
     !tag.bytes().any(|b| b.is_ascii_digit())
@@ -142,6 +166,7 @@ fn is_floating(tag: &str) -> bool {
 fn check(cx: &Context, out: &mut Findings) {
     for current in current_tags(cx, out).iter() {
         let mut upgraded = false;
+        let mut set_by_hand = false;
         let message = match &current.outcome {
             Outcome::Excluded { pattern } => format!(
                 "tag `{}` is dropped by the ImageRepository's exclusionList entry `{pattern}`, so policy `{}` never selects it",
@@ -162,24 +187,63 @@ fn check(cx: &Context, out: &mut Findings) {
                     .compiled(current.policy)
                     .and_then(|compiled| compiled.partial_tag_admits_above(&current.tag))
                     .unwrap_or(false);
+                // Said only where an automation writes the value (else it is a warning already).
+                // One letter (`v`) spells the same tag line otherwise: not another form.
+                let opening = literal_opening(&pattern);
+                set_by_hand = !upgraded
+                    && current.ceiling == Severity::Error
+                    && opening.len() > 1
+                    && !current.tag.starts_with(opening);
+                let consequence = if upgraded {
+                    UPGRADE.0.to_string()
+                } else if set_by_hand {
+                    format!("; the automation replaces it with the newest `{opening}…` tag")
+                } else {
+                    String::new()
+                };
                 format!(
-                    "tag `{}` does not match `filterTags.pattern` `{pattern}`{set_by} of policy `{}`, so Flux never selects it{}",
+                    "tag `{}` does not match `filterTags.pattern` `{pattern}`{set_by} of policy `{}`, so Flux never selects it{consequence}",
                     current.tag,
                     current.policy.key(),
-                    if upgraded { UPGRADE.0 } else { "" }
                 )
             }
             _ => continue,
         };
         let help = if upgraded {
             UPGRADE.1
+        } else if set_by_hand {
+            "if this tag was set by hand for the automation to replace, nothing is wrong; if you run this tag line, fix the pattern so it admits it (`flux-image-lint explain` shows each tag's fate)"
         } else {
             "fix the pattern or exclusion list so it admits the tags you deploy (`flux-image-lint explain` shows each tag's fate)"
         };
         out.push(&RULE, current.file, current.span, message, help.to_string());
         out.at_most(current.ceiling);
-        if upgraded {
+        if upgraded || set_by_hand {
             out.at_most(Severity::Warning);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pattern_opens_with_the_literal_text_after_its_anchor() {
+        for (pattern, opening) in [
+            ("^main-(?P<run>[0-9]+)-[a-f0-9]{7}$", "main-"),
+            ("^release-[0-9]+\\.[0-9]+$", "release-"),
+            ("^v?[0-9]+", ""),
+            ("^rc_x*", "rc_"),
+            ("^ab{2}", "a"),
+            ("^v[0-9]+", "v"),
+            ("^(main|dev)-[0-9]+", ""),
+            ("^[0-9]+", ""),
+            ("(?i)^main-", ""),
+            ("main-[0-9]+", ""),
+            ("^main", "main"),
+        ] {
+            assert_eq!(literal_opening(pattern), opening, "{pattern}");
         }
     }
 }
