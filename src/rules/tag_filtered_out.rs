@@ -26,8 +26,8 @@ warning at most: no automation ever writes that value. So it is on a floating ta
 its minor or patch (`1.27-alpine` under `^(?P<ver>\d+\.\d+\.\d+)-alpine$`) under a semver
 range that admits versions above the release it names (`1.27.0`): the automation moves it up
 its own tag line, as `tag-not-semver` says of `1.27` when the filter keeps it. So it is, too, on a
-tag of another form than the one the pattern opens with, a word and not a single letter such as
-`v` (`manual-2f38e4f` under `^main-(?P<run>[0-9]+)-[a-f0-9]{7}$`): a value set by hand, which the automation is there to
+tag that opens with another word than the pattern (`manual-2f38e4f` under
+`^main-(?P<run>[0-9]+)-[a-f0-9]{7}$`; a single letter such as `v` is no word): a value set by hand, which the automation is there to
 replace with the newest `main-…` build; the error is kept for a tag of the pattern's own form
 that it drops (the example below).
 
@@ -158,6 +158,18 @@ fn literal_opening(pattern: &str) -> &str {
     &rest[..end]
 }
 
+/// Whether a tag opens with another word than the filter's opening text (`manual-2f38e4f` under
+/// `main-`, not `staging-1.7.5` under `staging-v`): a value of another kind than the tags the
+/// filter keeps, not one of their line spelt otherwise. A one-letter opening (`v`) is no word.
+fn another_form(tag: &str, opening: &str) -> bool {
+    let word = |text: &str| -> usize {
+        text.find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(text.len())
+    };
+    let opening_word = &opening[..word(opening)];
+    opening_word.len() > 1 && tag[..word(tag)] != *opening_word
+}
+
 /// A tag without a digit names no version (`latest`, `main`, `stable`): it floats.
 fn is_floating(tag: &str) -> bool {
     !tag.bytes().any(|b| b.is_ascii_digit())
@@ -188,12 +200,10 @@ fn check(cx: &Context, out: &mut Findings) {
                     .and_then(|compiled| compiled.partial_tag_admits_above(&current.tag))
                     .unwrap_or(false);
                 // Said only where an automation writes the value (else it is a warning already).
-                // One letter (`v`) spells the same tag line otherwise: not another form.
                 let opening = literal_opening(&pattern);
                 set_by_hand = !upgraded
                     && current.ceiling == Severity::Error
-                    && opening.len() > 1
-                    && !current.tag.starts_with(opening);
+                    && another_form(&current.tag, opening);
                 let consequence = if upgraded {
                     UPGRADE.0.to_string()
                 } else if set_by_hand {
@@ -227,6 +237,17 @@ fn check(cx: &Context, out: &mut Findings) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_of_another_form_opens_with_another_word() {
+        assert!(another_form("manual-2f38e4f", "main-"));
+        assert!(another_form("1.2.3", "main-"));
+        assert!(another_form("v1.2.3", "release-"));
+        assert!(!another_form("staging-1.7.5", "staging-v"));
+        assert!(!another_form("release-5.2.6.8376", "release-"));
+        assert!(!another_form("1.0.0", "v"));
+        assert!(!another_form("manual-2f38e4f", ""));
+    }
 
     #[test]
     fn a_pattern_opens_with_the_literal_text_after_its_anchor() {
