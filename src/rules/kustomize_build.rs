@@ -1,6 +1,7 @@
 //! Rule `kustomize-build`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
+use crate::model::kustomization::is_kustomization_name;
 
 pub static RULE: Rule = Rule {
     id: "kustomize-build",
@@ -41,11 +42,20 @@ LoadRestrictionsNone <folder>` reproduces the error locally.
 
 fn check(cx: &Context, out: &mut Findings) {
     for error in &cx.workspace.model.build_errors {
+        let path = cx.file(error.origin.file()).source.path.as_str();
+        // Elsewhere (a Flux Kustomization's `spec.path`, the listing kustomize-controller
+        // generates for a folder without a kustomization file) kustomize alone fails otherwise.
+        let reproduce = if is_kustomization_name(crate::walk::file_name(path)) {
+            let dir = path.rsplit_once('/').map_or(".", |(dir, _)| dir);
+            format!(" (`kubectl kustomize --load-restrictor LoadRestrictionsNone {dir}` shows the same error)")
+        } else {
+            String::new()
+        };
         out.push_at(
             &RULE,
             error.origin,
             format!("kustomize cannot build this: {}", error.message),
-            "Flux applies nothing of a kustomization that fails to build; fix this entry (`kubectl kustomize` shows the same error)".to_string(),
+            format!("Flux applies nothing of a kustomization that fails to build; fix this entry{reproduce}"),
         );
     }
 }
