@@ -451,9 +451,23 @@ impl Resource {
         file: usize,
         document: NodeId,
     ) -> Resource {
-        let api_version = yaml.path_str(document, &["apiVersion"]).unwrap_or_default();
-        let kind = yaml.path_str(document, &["kind"]).unwrap_or_default();
         let identity = || Node::from_yaml_reading(yaml, file, document, IDENTITY_KEYS);
+        // An object may take its kind and API through a merge key (`<<: *object`, an item of a
+        // `kind: List` sharing another's), which only its tree shows.
+        let merged;
+        let (api_version, kind) = match (
+            yaml.path_str(document, &["apiVersion"]),
+            yaml.path_str(document, &["kind"]),
+        ) {
+            (Some(api_version), Some(kind)) => (api_version, kind),
+            _ => {
+                merged = identity();
+                (
+                    merged.path_str(&["apiVersion"]).unwrap_or_default(),
+                    merged.path_str(&["kind"]).unwrap_or_default(),
+                )
+            }
+        };
         // Image objects are read whole for the model once built (`model::Contents`), and only
         // as far as a patch reaches into them before.
         let node = if is_image_api(api_version) {
@@ -1690,6 +1704,30 @@ mod tests {
             build(plain, "resources: [overlay, base]\n").map_err(|(cause, _)| cause),
             Err(Cause::DuplicateId)
         );
+    }
+
+    /// The second Flux Kustomization of the list takes its API, kind and spec from the first
+    /// through a merge key: it is read whole, as the kind the model tracks that it is.
+    #[test]
+    fn an_object_whose_kind_comes_through_a_merge_key_is_read_as_that_kind() {
+        let list = "apiVersion: v1\nkind: List\nitems:\n  - &first\n    \
+                    apiVersion: kustomize.toolkit.fluxcd.io/v1\n    kind: Kustomization\n    \
+                    metadata: {name: a, namespace: flux-system}\n    spec: {path: ./a}\n  \
+                    - <<: *first\n    metadata: {name: b, namespace: flux-system}\n";
+        let (_dir, workspace) = workspace_of(&[
+            ("kustomization.yaml", "resources: [list.yaml]\n"),
+            ("list.yaml", list),
+        ]);
+        let build = workspace
+            .model
+            .render(&workspace.file_set, &workspace.files, "")
+            .unwrap();
+        let b = build
+            .resources
+            .iter()
+            .find(|resource| resource.node.path_str(&["metadata", "name"]) == Some("b"))
+            .unwrap();
+        assert_eq!(b.node.path_str(&["spec", "path"]), Some("./a"));
     }
 
     #[test]
