@@ -78,3 +78,31 @@ fn each_case_lints_as_flux_behaves() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// A spec shared through a merge key (`<<: *policy-spec`) is judged in every object that merges
+/// it, and a fault in it is reported where it is written, the anchor's line, once per object.
+#[test]
+fn a_fault_in_a_merged_spec_is_reported_at_the_anchor() {
+    let case = repo_dir().join("fixtures/realworld/image-policies-share-spec-by-merge-key");
+    let dir = tempfile::tempdir().unwrap();
+    support::copy_dir(&case, dir.path());
+    let images = dir.path().join("images.yaml");
+    let text = std::fs::read_to_string(&images).unwrap();
+    let broken = text.replace("range: '>=1.0.0'", "range: '>=1.0.0 <'");
+    assert_ne!(broken, text);
+    std::fs::write(&images, broken).unwrap();
+    support::git(dir.path(), &["init", "-q"]);
+    support::git(dir.path(), &["add", "-A"]);
+    let report = json(&run(
+        &["check", dir.path().to_str().unwrap(), "--format", "json"],
+        &repo_dir(),
+    ));
+    assert_eq!(
+        locations_of(&report, Some("error")),
+        [
+            "invalid-range images.yaml:32",
+            "invalid-range images.yaml:32"
+        ],
+        "{report:#}"
+    );
+}

@@ -13,6 +13,7 @@
 
 use foldhash::HashMap;
 use smol_str::SmolStr;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
@@ -435,18 +436,33 @@ fn intake(yaml: &YamlFile, document: NodeId) -> Intake {
     if is_empty_document(yaml, document) {
         return Intake::Nothing;
     }
-    let kind = yaml.path_str(document, &["kind"]);
-    if kind == Some("List") {
-        return Intake::List;
-    }
-    match kind.filter(|kind| yaml.is_map(document) && !kind.is_empty()) {
-        Some(kind) => Intake::Object(reading(yaml, document, kind)),
-        None => Intake::NoKind,
+    let (api_version, kind) = api_version_and_kind(yaml, document);
+    if kind == "List" {
+        Intake::List
+    } else if !yaml.is_map(document) || kind.is_empty() {
+        Intake::NoKind
+    } else {
+        Intake::Object(reading(&api_version, &kind))
     }
 }
 
-fn reading(yaml: &YamlFile, object: NodeId, kind: &str) -> Reading {
-    let api_version = yaml.path_str(object, &["apiVersion"]).unwrap_or_default();
+/// An object's `apiVersion` and `kind`: as written, or where either is not, as a merge key gives
+/// them (`<<: *object`, an item of a `kind: List` sharing another's), which only its tree shows.
+fn api_version_and_kind(yaml: &YamlFile, object: NodeId) -> (Cow<'_, str>, Cow<'_, str>) {
+    match (
+        yaml.path_str(object, &["apiVersion"]),
+        yaml.path_str(object, &["kind"]),
+    ) {
+        (Some(api_version), Some(kind)) => (api_version.into(), kind.into()),
+        _ => {
+            let merged = Node::from_yaml_reading(yaml, 0, object, IDENTITY_KEYS);
+            let field = |key| Cow::Owned(merged.path_str(&[key]).unwrap_or_default().to_string());
+            (field("apiVersion"), field("kind"))
+        }
+    }
+}
+
+fn reading(api_version: &str, kind: &str) -> Reading {
     if is_image_api(api_version) {
         Reading::ImageObject
     } else if is_tracked(api_version, kind) {
@@ -1097,8 +1113,8 @@ impl<'s, 'a> Renderer<'s, 'a> {
                         .map(|items| yaml.items(items))
                         .unwrap_or_default()
                     {
-                        let kind = yaml.path_str(item, &["kind"]).unwrap_or_default();
-                        let reading = reading(yaml, item, kind);
+                        let (api_version, kind) = api_version_and_kind(yaml, item);
+                        let reading = reading(&api_version, &kind);
                         resources.push(Resource::read(self.sources, yaml, file, item, reading));
                     }
                 }
@@ -1733,6 +1749,30 @@ mod tests {
             build(plain, "resources: [overlay, base]\n").map_err(|(cause, _)| cause),
             Err(Cause::DuplicateId)
         );
+    }
+
+    /// The second Flux Kustomization of the list takes its API, kind and spec from the first
+    /// through a merge key: it is read whole, as the kind the model tracks that it is.
+    #[test]
+    fn an_object_whose_kind_comes_through_a_merge_key_is_read_as_that_kind() {
+        let list = "apiVersion: v1\nkind: List\nitems:\n  - &first\n    \
+                    apiVersion: kustomize.toolkit.fluxcd.io/v1\n    kind: Kustomization\n    \
+                    metadata: {name: a, namespace: flux-system}\n    spec: {path: ./a}\n  \
+                    - <<: *first\n    metadata: {name: b, namespace: flux-system}\n";
+        let (_dir, workspace) = workspace_of(&[
+            ("kustomization.yaml", "resources: [list.yaml]\n"),
+            ("list.yaml", list),
+        ]);
+        let build = workspace
+            .model
+            .render(&workspace.file_set, &workspace.files, "")
+            .unwrap();
+        let b = build
+            .resources
+            .iter()
+            .find(|resource| resource.node.path_str(&["metadata", "name"]) == Some("b"))
+            .unwrap();
+        assert_eq!(b.node.path_str(&["spec", "path"]), Some("./a"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use smol_str::SmolStr;
 use std::borrow::Cow;
 
-use crate::scan::yaml::{reads_as_null, Entries, NodeId, NodeKind, Style, YamlFile};
+use crate::scan::yaml::{reads_as_null, NodeId, NodeKind, Style, YamlFile};
 use crate::source::Span;
 use crate::workspace::ScannedFile;
 
@@ -100,37 +100,12 @@ impl Node {
         }
     }
 
-    /// The subtree of one YAML node of a parsed file.
+    /// The subtree of one YAML node of a parsed file, its aliases and merge keys (`<<: *base`)
+    /// expanded as kustomize expands them when it reads a resource (kyaml's `RNode.DeAnchor`):
+    /// what Flux applies. A node copied from an anchor keeps the anchor's origin, where its value
+    /// is written.
     pub fn from_yaml(yaml: &YamlFile, file: usize, id: NodeId) -> Node {
-        let node = yaml.node(id);
-        let origin = Origin::new(file, node.span);
-        let value = match node.kind {
-            NodeKind::Scalar {
-                value,
-                style,
-                tagged,
-            } => Value::Scalar(Scalar {
-                text: SmolStr::new(value),
-                style,
-                tagged,
-            }),
-            NodeKind::Map { entries, .. } => Value::Map(exactly(entries, |(key, value)| {
-                let (key_text, key_origin) = key_of(yaml, file, key);
-                Entry {
-                    key: SmolStr::new(key_text),
-                    key_origin,
-                    value: Node::from_yaml(yaml, file, value),
-                }
-            })),
-            NodeKind::Seq { items, .. } => Value::Seq(
-                items
-                    .iter()
-                    .map(|&item| Node::from_yaml(yaml, file, item))
-                    .collect(),
-            ),
-            NodeKind::Alias => Value::Alias,
-        };
-        Node { origin, value }
+        Converter::new(yaml, file).node(id)
     }
 
     /// A node of a parsed file with its collections' children left unread, except the values
@@ -143,17 +118,13 @@ impl Node {
             origin: origin(id),
             value: Value::Unread(id),
         };
+        let mut converter = Converter::new(yaml, file);
         let value = match node.kind {
-            NodeKind::Map { entries, .. } => Value::Map(exactly(entries, |(key, value)| {
-                let (key_text, key_origin) = key_of(yaml, file, key);
-                Entry {
-                    key: SmolStr::new(key_text),
-                    key_origin,
-                    value: if keys.contains(&key_text) {
-                        Node::from_yaml(yaml, file, value)
-                    } else {
-                        unread(value)
-                    },
+            NodeKind::Map { .. } => Value::Map(converter.entries(id, |converter, key, value| {
+                if keys.contains(&key) {
+                    converter.node(value)
+                } else {
+                    unread(value)
                 }
             })),
             NodeKind::Seq { items, .. } => {
@@ -362,13 +333,187 @@ impl Node {
     }
 }
 
-/// A map's entries converted, in room for exactly their number. `collect` does not trust the
-/// entries' count: a map of one or two entries took room for four, most of what the identity
-/// trees of the image objects, kept through the renders, held.
-fn exactly(entries: Entries<'_>, convert: impl FnMut((NodeId, NodeId)) -> Entry) -> Vec<Entry> {
-    let mut converted = Vec::with_capacity(entries.len());
-    converted.extend(entries.map(convert));
-    converted
+/// Converts the nodes of one parsed file, expanding aliases within a budget.
+struct Converter<'y> {
+    yaml: &'y YamlFile,
+    file: usize,
+    /// How many more nodes aliases may copy. yaml.v3 refuses a document whose aliases expand it
+    /// many times over (a "billion laughs"); copies past this budget stay aliases, of which
+    /// nothing is concluded, so a hostile file cannot take the memory of a run.
+    aliased_left: usize,
+}
+
+impl<'y> Converter<'y> {
+    fn new(yaml: &'y YamlFile, file: usize) -> Converter<'y> {
+        Converter {
+            yaml,
+            file,
+            aliased_left: 10_000 + 10 * yaml.node_count(),
+        }
+    }
+
+    fn node(&mut self, id: NodeId) -> Node {
+        let yaml = self.yaml;
+        let node = yaml.node(id);
+        let origin = Origin::new(self.file, node.span);
+        let value = match node.kind {
+            NodeKind::Scalar {
+                value,
+                style,
+                tagged,
+            } => Value::Scalar(Scalar {
+                text: SmolStr::new(value),
+                style,
+                tagged,
+            }),
+            NodeKind::Map { .. } => {
+                Value::Map(self.entries(id, |converter, _, value| converter.node(value)))
+            }
+            NodeKind::Seq { items, .. } => {
+                Value::Seq(items.iter().map(|&item| self.node(item)).collect())
+            }
+            NodeKind::Alias => match self.copied(id) {
+                Some(target) => return self.node(target),
+                None => Value::Alias,
+            },
+        };
+        Node { origin, value }
+    }
+
+    /// The node an alias names, when it is to be copied: known, not around the alias itself
+    /// (yaml.v3 refuses such a cycle) and within the budget.
+    fn copied(&mut self, alias: NodeId) -> Option<NodeId> {
+        let target = self.yaml.alias_target(alias)?;
+        let around = self.yaml.node(target).span;
+        if around.start <= self.yaml.node(alias).span.start
+            && self.yaml.node(alias).span.end <= around.end
+        {
+            return None;
+        }
+        let size = subtree_size(self.yaml, target);
+        self.aliased_left = self.aliased_left.checked_sub(size)?;
+        Some(target)
+    }
+
+    /// A map's entries, merge keys expanded ([`Self::merged_entries`]), each value converted by
+    /// `value` (given the key's text), in room for exactly their number: `collect` does not
+    /// trust the entries' count, and a map of one or two entries took room for four, most of
+    /// what the identity trees of the image objects, kept through the renders, held.
+    fn entries(
+        &mut self,
+        map: NodeId,
+        mut value: impl FnMut(&mut Self, &str, NodeId) -> Node,
+    ) -> Vec<Entry> {
+        let yaml = self.yaml;
+        let mut convert = |converter: &mut Self, (key, id): (NodeId, NodeId)| {
+            let (key_text, key_origin) = key_of(yaml, converter.file, key);
+            Entry {
+                key: SmolStr::new(key_text),
+                key_origin,
+                value: value(converter, key_text, id),
+            }
+        };
+        match self.merged_entries(map) {
+            Some(pairs) => {
+                let mut converted = Vec::with_capacity(pairs.len());
+                converted.extend(pairs.into_iter().map(|pair| convert(self, pair)));
+                converted
+            }
+            None => {
+                let entries = yaml.entries(map);
+                let mut converted = Vec::with_capacity(entries.len());
+                converted.extend(entries.map(|pair| convert(self, pair)));
+                converted
+            }
+        }
+    }
+
+    /// The entries of a map with a key `<<`, as kyaml's `deAnchor` leaves them (kustomize's
+    /// resource reader, `kio.FromBytes`): the first key `<<` is cleared, however it is written,
+    /// and the maps the merge key (a plain `<<`, which yaml.v3 tags `!!merge`) names are merged
+    /// in: the map's own entries first and winning, then the keys only the merged maps have, a
+    /// map listed earlier in `<<: [*a, *b]` winning over a later one. `None` when the map has no
+    /// key `<<`, or a merge kustomize refuses (two merge keys; a value that is not a map, an
+    /// alias of one or a list of those), or a tagged `<<` (`!!merge` merges, `!!str` is
+    /// cleared, and the tree does not keep which): such a map stays as written.
+    fn merged_entries(&mut self, map: NodeId) -> Option<Vec<(NodeId, NodeId)>> {
+        let yaml = self.yaml;
+        let named = |&(key, _): &(NodeId, NodeId)| yaml.scalar(key) == Some("<<");
+        let cleared = yaml.entries(map).position(|entry| named(&entry))?;
+        let mut merged = None;
+        for (key, value) in yaml.entries(map).filter(named) {
+            let NodeKind::Scalar { style, tagged, .. } = yaml.node(key).kind else {
+                continue;
+            };
+            // A tagged `<<` stays as written (above); a second merge key fails kustomize
+            // ("duplicate merge key").
+            if tagged || (style == Style::Plain && merged.replace(value).is_some()) {
+                return None;
+            }
+        }
+        let merged_map = |id: NodeId| {
+            let id = match yaml.node(id).kind {
+                NodeKind::Alias => yaml.alias_target(id)?,
+                _ => id,
+            };
+            // A map merging a map around it would merge itself: yaml.v3 refuses the cycle.
+            let around = yaml.node(id).span;
+            let inside =
+                around.start <= yaml.node(map).span.start && yaml.node(map).span.end <= around.end;
+            (yaml.is_map(id) && !inside).then_some(id)
+        };
+        // Each merge copies the maps it names: charged as aliases are, or merges of merges could
+        // grow as aliases of aliases do.
+        let sources: Vec<NodeId> = match merged.map(|merged| (merged, yaml.node(merged).kind)) {
+            None => Vec::new(),
+            Some((_, NodeKind::Seq { items, .. })) => items
+                .iter()
+                .rev()
+                .map(|&item| merged_map(item))
+                .collect::<Option<_>>()?,
+            Some((merged, _)) => vec![merged_map(merged)?],
+        };
+        let size: usize = sources
+            .iter()
+            .map(|&source| subtree_size(yaml, source))
+            .sum();
+        self.aliased_left = self.aliased_left.checked_sub(size)?;
+        let own: Vec<(NodeId, NodeId)> = yaml
+            .entries(map)
+            .enumerate()
+            .filter_map(|(index, entry)| (index != cleared).then_some(entry))
+            .collect();
+        let mut result = own.clone();
+        let layers: Vec<Vec<(NodeId, NodeId)>> = sources
+            .iter()
+            .map(|&source| {
+                self.merged_entries(source)
+                    .unwrap_or_else(|| yaml.entries(source).collect())
+            })
+            .chain(std::iter::once(own))
+            .collect();
+        for layer in layers {
+            for (key, value) in layer {
+                let text = yaml.scalar(key);
+                match result.iter_mut().find(|(set, _)| yaml.scalar(*set) == text) {
+                    Some(entry) => entry.1 = value,
+                    None => result.push((key, value)),
+                }
+            }
+        }
+        Some(result)
+    }
+}
+
+/// How many nodes a node holds, itself included.
+fn subtree_size(yaml: &YamlFile, id: NodeId) -> usize {
+    1 + match yaml.node(id).kind {
+        NodeKind::Map { entries, .. } => entries
+            .map(|(key, value)| subtree_size(yaml, key) + subtree_size(yaml, value))
+            .sum(),
+        NodeKind::Seq { items, .. } => items.iter().map(|&item| subtree_size(yaml, item)).sum(),
+        NodeKind::Scalar { .. } | NodeKind::Alias => 0,
+    }
 }
 
 /// The text (empty unless a scalar) and origin of a mapping key, from one look at its node: every
@@ -430,6 +575,101 @@ mod tests {
             node.to_json(),
             serde_json::json!({"kind": "A", "spec": {"range": ">=1", "list": ["a", "b"]}})
         );
+    }
+
+    /// The outputs are `kubectl kustomize`'s (kustomize v5.5.0) for the same resource.
+    #[test]
+    fn merge_keys_expand_as_kustomize_expands_them() {
+        let node = tree(
+            "base: &b\n  x: 1\n  y: 2\nother: &o\n  y: 3\n  z: 4\n\
+             data:\n  <<: [*b, *o]\n  w: '5'\n\
+             single:\n  <<: *b\n\
+             override:\n  <<: *b\n  x: 9\n\
+             override_before:\n  x: 9\n  <<: *b\n\
+             nested:\n  inner:\n    <<: *b\n    x: 9\n\
+             deep: &d\n  a:\n    b: 1\n    c: 2\n\
+             deepmerge:\n  <<: *d\n  a:\n    b: 5\n\
+             seqmerge:\n  - <<: *o\n    q: 1\n\
+             inline:\n  <<: {k: v}\n\
+             chained: &c\n  <<: *b\n  c: 1\n\
+             twice:\n  <<: *c\n\
+             copy: *b\n",
+        );
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({
+                "base": {"x": 1, "y": 2},
+                "other": {"y": 3, "z": 4},
+                "data": {"w": "5", "x": 1, "y": 2, "z": 4},
+                "single": {"x": 1, "y": 2},
+                "override": {"x": 9, "y": 2},
+                "override_before": {"x": 9, "y": 2},
+                "nested": {"inner": {"x": 9, "y": 2}},
+                "deep": {"a": {"b": 1, "c": 2}},
+                "deepmerge": {"a": {"b": 5}},
+                "seqmerge": [{"q": 1, "y": 3, "z": 4}],
+                "inline": {"k": "v"},
+                "chained": {"c": 1, "x": 1, "y": 2},
+                "twice": {"c": 1, "x": 1, "y": 2},
+                "copy": {"x": 1, "y": 2},
+            })
+        );
+    }
+
+    #[test]
+    fn merged_values_point_where_they_are_written() {
+        let text = "base: &b\n  range: '>=1'\nspec:\n  <<: *b\n";
+        let node = tree(text);
+        let entry = node.get("spec").unwrap().entry("range").unwrap();
+        assert_eq!(&text[entry.key_origin.span().start..][..5], "range");
+        assert_eq!(&text[entry.value.origin.span().range()], "'>=1'");
+        let unread = {
+            let source = SourceFile::new("t.yaml".into(), text);
+            let yaml = YamlFile::parse(&source).unwrap();
+            Node::from_yaml_reading(&yaml, 0, yaml.documents[0], &["spec"])
+        };
+        assert_eq!(
+            unread.path_str(&["spec", "range"]),
+            Some(">=1"),
+            "the keys read whole are expanded too"
+        );
+    }
+
+    /// Maps kustomize refuses to merge (its build fails) are left as written, `<<` a key.
+    #[test]
+    fn merges_kustomize_refuses_stay_as_written() {
+        let node = tree(
+            "s: &s x\nscalar:\n  <<: *s\nnested:\n  <<: [[{a: 1}]]\n\
+             dup:\n  <<: {a: 1}\n  <<: {b: 1}\n",
+        );
+        for key in ["scalar", "nested", "dup"] {
+            assert!(node.get(key).unwrap().get("<<").is_some(), "{key}");
+        }
+    }
+
+    /// kyaml clears the first key `<<` of every map, merge key or not: a quoted `'<<'` is gone
+    /// from what kustomize outputs, merging nothing.
+    #[test]
+    fn a_quoted_merge_key_is_cleared() {
+        let node = tree("quoted:\n  '<<': {a: 1}\n  b: 2\n");
+        assert_eq!(node.to_json(), serde_json::json!({"quoted": {"b": 2}}));
+    }
+
+    #[test]
+    fn aliases_past_the_budget_stay_aliases() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let previous = format!("*a{}", level - 1);
+            let items = [previous.as_str(); 10].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+        }
+        let node = tree(&text);
+        let last = node.get("a9").unwrap();
+        assert!(matches!(last.items()[9].value, Value::Alias));
+        assert!(matches!(
+            node.get("a1").unwrap().items()[0].value,
+            Value::Seq(_)
+        ));
     }
 
     #[test]

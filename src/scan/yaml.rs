@@ -370,7 +370,16 @@ struct Builder {
     /// The node completed last, and the bytes it ends with: its last line is looked up only
     /// when a same-line comment follows, which few nodes have.
     last_completed: Option<(NodeId, Span)>,
+    /// The node each anchor of the file is defined on, by granit-parser's anchor id: an alias
+    /// stores the node it names.
+    anchors: Vec<NodeId>,
 }
+
+/// granit-parser's id of an anchor; 0 on a node that defines none.
+type AnchorId = usize;
+const NO_ANCHOR: AnchorId = 0;
+/// What an alias stores when the anchor it names is unknown.
+const NO_TARGET: NodeId = NodeId::MAX;
 
 impl YamlFile {
     pub fn parse(source: &SourceFile) -> Result<YamlFile, YamlError> {
@@ -557,6 +566,13 @@ impl YamlFile {
         .then_some(value)
     }
 
+    /// The node an alias names (its anchor's), for an alias whose anchor is known.
+    pub fn alias_target(&self, alias: NodeId) -> Option<NodeId> {
+        let stored = &self.nodes[alias as usize];
+        (matches!(stored.shape, Shape::Alias) && stored.contents != NO_TARGET)
+            .then_some(stored.contents)
+    }
+
     /// Items of a sequence node (empty for other nodes).
     #[inline]
     pub fn items(&self, seq: NodeId) -> &[NodeId] {
@@ -635,11 +651,14 @@ enum Event<'t> {
         value: Cow<'t, str>,
         style: Style,
         tagged: bool,
+        anchor: AnchorId,
     },
-    Alias,
+    /// An alias, with the anchor it names.
+    Alias(AnchorId),
     Open {
         is_map: bool,
         flow: bool,
+        anchor: AnchorId,
     },
     Close,
     DocumentStart,
@@ -671,7 +690,7 @@ impl<'t> Event<'t> {
                     _ => Placement::Apart,
                 },
             },
-            Granit::Scalar(value, style, _, tag) => Event::Scalar {
+            Granit::Scalar(value, style, anchor, tag) => Event::Scalar {
                 value,
                 style: match style {
                     ScalarStyle::Plain => Style::Plain,
@@ -681,15 +700,18 @@ impl<'t> Event<'t> {
                     ScalarStyle::Folded => Style::Folded,
                 },
                 tagged: tag.is_some(),
+                anchor,
             },
-            Granit::Alias(_) => Event::Alias,
-            Granit::MappingStart(style, _, _) => Event::Open {
+            Granit::Alias(anchor) => Event::Alias(anchor),
+            Granit::MappingStart(style, anchor, _) => Event::Open {
                 is_map: true,
                 flow: style == StructureStyle::Flow,
+                anchor,
             },
-            Granit::SequenceStart(style, _, _) => Event::Open {
+            Granit::SequenceStart(style, anchor, _) => Event::Open {
                 is_map: false,
                 flow: style == StructureStyle::Flow,
+                anchor,
             },
             Granit::MappingEnd | Granit::SequenceEnd => Event::Close,
             Granit::DocumentStart(..) => Event::DocumentStart,
@@ -764,12 +786,18 @@ trait Sink<'t> {
             value,
             style,
             tagged: false,
+            anchor: NO_ANCHOR,
         };
         self.event(Located::new(scalar, span, line));
     }
 
     fn open(&mut self, is_map: bool, flow: bool, span: Span, line: usize) {
-        self.event(Located::new(Event::Open { is_map, flow }, span, line));
+        let open = Event::Open {
+            is_map,
+            flow,
+            anchor: NO_ANCHOR,
+        };
+        self.event(Located::new(open, span, line));
     }
 
     fn close(&mut self, span: Span, line: usize) {
@@ -824,12 +852,24 @@ impl Builder {
                 value,
                 style,
                 tagged,
-            } => self.scalar(&value, style, tagged, span)?,
-            Event::Alias => {
-                let id = self.add_node(Shape::Alias, span, 0)?;
+                anchor,
+            } => {
+                self.scalar(&value, style, tagged, span)?;
+                self.anchored(anchor);
+            }
+            Event::Alias(anchor) => {
+                let target = self.anchors.get(anchor).copied().unwrap_or(NO_TARGET);
+                let id = self.add_node(Shape::Alias, span, target)?;
                 self.last_completed = Some((id, span));
             }
-            Event::Open { is_map, flow } => self.open(is_map, flow, span, line)?,
+            Event::Open {
+                is_map,
+                flow,
+                anchor,
+            } => {
+                self.open(is_map, flow, span, line)?;
+                self.anchored(anchor);
+            }
             Event::Close => self.close(span, line)?,
             Event::DocumentStart => {
                 self.last_completed = None;
@@ -840,6 +880,17 @@ impl Builder {
             }
         }
         Ok(())
+    }
+
+    /// Records that the node added last defines `anchor`, for the aliases that name it.
+    fn anchored(&mut self, anchor: AnchorId) {
+        if anchor == NO_ANCHOR {
+            return;
+        }
+        if self.anchors.len() <= anchor {
+            self.anchors.resize(anchor + 1, NO_TARGET);
+        }
+        self.anchors[anchor] = (self.file.nodes.len() - 1) as NodeId;
     }
 
     fn comment(
@@ -969,6 +1020,7 @@ impl Builder {
         self.open.clear();
         self.open_children.clear();
         self.pending_head.clear();
+        self.anchors.clear();
         self.last_completed = None;
     }
 
@@ -983,6 +1035,7 @@ impl Builder {
             + self.open.capacity() * size_of::<OpenCollection>()
             + self.open_children.capacity() * size_of::<NodeId>()
             + self.pending_head.capacity() * size_of::<usize>()
+            + self.anchors.capacity() * size_of::<NodeId>()
     }
 
     // Inlined into its few callers: it runs for every node, and there the shape is known, which

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use memchr::memchr;
 
-use super::{Event, Located, Placement, Sink, Style};
+use super::{Event, Located, Placement, Sink, Style, NO_ANCHOR};
 use crate::source::{SourceFile, Span};
 
 /// Gives `sink` the events of `source` as they are read; `None` when it holds anything this
@@ -194,6 +194,7 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
                 value: Cow::Borrowed("~"),
                 style: Style::Plain,
                 tagged: false,
+                anchor: NO_ANCHOR,
             };
             let span = Span::new(marker_end, marker_end);
             self.give(at, Located::new(null, span, marker_line));
