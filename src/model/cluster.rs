@@ -20,10 +20,11 @@
 //! Flux Kustomization's `spec.path` included). A Flux Kustomization of another
 //! source (an OCIRepository, a Bucket, another repository's GitRepository) builds its `spec.path`
 //! in that source: it takes no part in finding clusters (it applies and starts nothing here) and
-//! is not followed. So does a GitRepository no root syncs from, when the path is no folder of
-//! this repository, and, with no bootstrap to say which repository this is, one whose URL is
-//! not the one the Flux Kustomizations here build folders from, whatever its path (its root
-//! too, which every checkout has). A copy of a Flux Kustomization in
+//! is not followed, nor is one whose `spec.path` lies in the `toPath` of its GitRepository's
+//! `spec.include` (another GitRepository's artifact). So does a GitRepository no root syncs
+//! from, when the path is no folder of this repository, and, with no bootstrap to say which
+//! repository this is, one whose URL is not the one the Flux Kustomizations here build folders
+//! from, whatever its path (its root too, which every checkout has). A copy of a Flux Kustomization in
 //! a file Flux never receives (a template in a `.sourceignore`d folder) is not what the cluster
 //! runs when Flux receives one of that name: it takes no part either. An ImageUpdateAutomation
 //! is told apart much the same way: one whose GitRepository and `git.checkout.ref` are another
@@ -41,7 +42,7 @@ use base64::Engine;
 use super::kustomization::{
     self, is_kustomization_name, Decoding, Kustomization, LabelSet, Patch, PatchBody, Text,
 };
-use super::render::{self, Build, BuildError, Cause, Note, Resource, Sources};
+use super::render::{self, Build, BuildError, Cause, Include, Note, Resource, Sources};
 use super::substitute::Variables;
 use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
@@ -403,8 +404,15 @@ impl FluxKustomization {
         })
     }
 
-    pub fn build(&self, sources: &Sources, yaml_paths: &ListedPaths) -> Result<Build, BuildError> {
-        render::build_with(sources, &self.kustomization(sources, yaml_paths)?)
+    /// Its build, in a checkout that `includes` (its GitRepository's `spec.include`) fill.
+    pub fn build(
+        &self,
+        sources: &Sources,
+        yaml_paths: &ListedPaths,
+        includes: &[Include],
+    ) -> Result<Build, BuildError> {
+        let kustomization = self.kustomization(sources, yaml_paths)?;
+        render::build_with_includes(sources, &kustomization, includes)
     }
 }
 
@@ -624,6 +632,22 @@ fn flux_instance(object: &Node, default_namespace: &str) -> Option<FluxKustomiza
 struct GitSource {
     repository: String,
     reference: Option<String>,
+    /// `spec.include`: other GitRepositories' artifacts source-controller copies into this
+    /// checkout's.
+    includes: Vec<Include>,
+}
+
+/// A GitRepository `spec.include` entry: `None` without the GitRepository it names.
+fn read_include(entry: &Node) -> Option<Include> {
+    let repository = entry.path_str(&["repository", "name"])?;
+    let to_path = entry
+        .path_str(&["toPath"])
+        .filter(|to_path| !to_path.is_empty())
+        .unwrap_or(repository);
+    Some(Include {
+        repository: repository.to_string(),
+        to_path: normalize(to_path),
+    })
 }
 
 impl GitSource {
@@ -631,7 +655,15 @@ impl GitSource {
         GitSource {
             repository: repository_identity(url),
             reference,
+            includes: Vec::new(),
         }
+    }
+
+    /// The include whose artifact holds `path` of this checkout.
+    fn include_holding(&self, sources: &Sources, path: &str) -> Option<&Include> {
+        self.includes
+            .iter()
+            .find(|include| include.holds(sources, path))
     }
 
     /// The same checkout: one repository, and the same revision where both say which.
@@ -701,9 +733,19 @@ impl GitRepositories {
                     let name = tree.path_str(&["metadata", "name"]).unwrap_or_default();
                     let url = tree.path_str(&["spec", "url"]).unwrap_or_default();
                     let reference = reference(tree.path(&["spec", "ref"]));
+                    let includes = tree
+                        .path(&["spec", "include"])
+                        .map(|list| list.items().iter().filter_map(read_include).collect())
+                        .unwrap_or_default();
                     found.push((
                         format!("{namespace}/{name}"),
-                        (index, GitSource::new(url, reference)),
+                        (
+                            index,
+                            GitSource {
+                                includes,
+                                ..GitSource::new(url, reference)
+                            },
+                        ),
                     ));
                 }
             }
@@ -893,6 +935,8 @@ pub fn other_checkout(
         .map(|defined| GitSource {
             repository: defined.repository.clone(),
             reference: checkout.or_else(|| defined.reference.clone()),
+            // The automation clones the repository itself, not the artifact they are copied into.
+            includes: Vec::new(),
         });
     let nothing = ThisRepository::default();
     let this_repository = clusters
@@ -1046,7 +1090,9 @@ pub fn discover(
         if !Leads::of(sources, &k).reach(&written_files, &reaching) {
             return Vec::new();
         }
-        let Ok(build) = render::build_with(sources, &k) else {
+        let includes = source_of(kustomization).map(|source| source.includes);
+        let includes = includes.as_deref().unwrap_or(&[]);
+        let Ok(build) = render::build_with_includes(sources, &k, includes) else {
             // What a failing build would apply is not known, but the Flux Kustomizations written
             // in the files it names are its own: taken as applied by nothing, they made a second
             // cluster of the same folder that reported the same failure (DecentM/fleet-infra).
@@ -1334,7 +1380,23 @@ pub fn discover(
                         .as_ref()
                         .map(|namespace| namespace.value.to_string()),
                 };
-                let message = if from_elsewhere(&kustomization, source.as_ref()) {
+                let include = source
+                    .as_ref()
+                    .and_then(|source| source.include_holding(sources, &kustomization.path));
+                let message = if let Some(include) = include {
+                    cluster_state.other_sources.push(OtherSource {
+                        source_name: include.repository.clone(),
+                        ..other_source()
+                    });
+                    format!(
+                        "Flux Kustomization `{}`'s path `{}` lies in `{}`, where GitRepository `{}` includes the artifact of GitRepository `{}`: another repository's content, not followed",
+                        kustomization.name,
+                        kustomization.path,
+                        include.to_path,
+                        kustomization.source_name,
+                        include.repository
+                    )
+                } else if from_elsewhere(&kustomization, source.as_ref()) {
                     cluster_state.other_sources.push(other_source());
                     format!(
                         "Flux Kustomization `{}` syncs from GitRepository `{}`, which no bootstrap here syncs from, and its path `{}` is no folder of this repository: taken as another repository's, not followed",
@@ -1370,7 +1432,9 @@ pub fn discover(
                 }
             }
             let build = |kustomization: &FluxKustomization| {
-                let native = kustomization.build(sources, yaml_paths);
+                let includes = source_of(kustomization).map(|source| source.includes);
+                let includes = includes.as_deref().unwrap_or(&[]);
+                let native = kustomization.build(sources, yaml_paths, includes);
                 let mut build = builder.build(sources, native, || {
                     kustomization.wrapper(sources, yaml_paths)
                 });
@@ -1860,6 +1924,8 @@ mod tests {
             + &flux_kustomization("flux-system", path, "GitRepository", "flux-system")
     }
 
+    const POLICY: &str = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: a\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: a\n  policy:\n    semver:\n      range: 1.x\n";
+
     const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nimage: x:1 # {\"$imagepolicy\": \"flux-system:a\"}\n";
 
     #[test]
@@ -2093,6 +2159,98 @@ mod tests {
         assert!(workspace.model.notes.iter().any(|note| note
             .message
             .starts_with("Flux Kustomization `policies` syncs from GitRepository `policies`, which no bootstrap here syncs from")));
+    }
+
+    #[test]
+    fn what_the_includes_of_its_git_repository_hold_is_another_repositorys_content() {
+        // `shared-apps` is copied to `shared`, `platform` to its name; `overlay` to `apps`,
+        // which this repository has, so that copy fails and adds nothing there.
+        let includes = "  include:\n    - repository:\n        name: shared-apps\n      toPath: ./shared/\n    - repository:\n        name: platform\n      fromPath: config\n    - repository:\n        name: overlay\n      toPath: apps\n";
+        let bootstrap = git_repository("flux-system", "https://github.com/org/fleet")
+            + includes
+            + "---\n"
+            + &flux_kustomization(
+                "flux-system",
+                "./clusters/prod",
+                "GitRepository",
+                "flux-system",
+            );
+        let kustomization =
+            |name: &str, path: &str| flux_kustomization(name, path, "GitRepository", "flux-system");
+        let (shared, platform) = (
+            kustomization("shared", "./shared/apps"),
+            kustomization("platform", "./platform"),
+        );
+        let (infra, typo) = (
+            kustomization("infra", "./infra"),
+            kustomization("typo", "./apps/missing"),
+        );
+        let infra_kustomization = "resources:\n  - deploy.yaml\n  - policy.yaml\n  - ../shared/infra\ncomponents:\n  - ../platform/monitoring\npatches:\n  - path: ../shared/patches/deploy.yaml\nconfigMapGenerator:\n  - name: settings\n    files:\n      - ../shared/settings.env\n";
+        let (_dir, workspace) = workspace_of(&[
+            ("clusters/prod/flux-system/gotk-sync.yaml", &bootstrap),
+            ("clusters/prod/shared.yaml", &shared),
+            ("clusters/prod/platform.yaml", &platform),
+            ("clusters/prod/infra.yaml", &infra),
+            ("clusters/prod/typo.yaml", &typo),
+            ("infra/kustomization.yaml", infra_kustomization),
+            ("infra/deploy.yaml", DEPLOYMENT),
+            ("infra/policy.yaml", POLICY),
+            ("apps/deploy.yaml", DEPLOYMENT),
+        ]);
+        let errors: Vec<&str> = workspace
+            .model
+            .build_errors
+            .iter()
+            .map(|error| error.message.as_str())
+            .collect();
+        assert_eq!(
+            errors,
+            ["the Flux Kustomization's path `apps/missing` does not exist"]
+        );
+        let cluster = &workspace.model.clusters[0];
+        let applies = |path: &str| {
+            cluster
+                .files
+                .iter()
+                .any(|&f| workspace.files[f].source.path == path)
+        };
+        assert!(applies("infra/deploy.yaml"));
+        // The included patch may change the policy: rules about its content stay silent.
+        let policies: Vec<bool> = workspace
+            .index
+            .objects
+            .iter()
+            .map(|object| object.uncertain)
+            .collect();
+        assert_eq!(policies, [true]);
+        let other_sources: Vec<(&str, &str)> = cluster
+            .other_sources
+            .iter()
+            .map(|other| (other.kustomization.as_str(), other.source_name.as_str()))
+            .collect();
+        assert_eq!(
+            other_sources,
+            [("platform", "platform"), ("shared", "shared-apps")]
+        );
+        let notes: Vec<&str> = workspace
+            .model
+            .notes
+            .iter()
+            .map(|note| note.message.as_str())
+            .filter(|message| message.contains("include"))
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                "Flux Kustomization `platform`'s path `platform` lies in `platform`, where GitRepository `flux-system` includes the artifact of GitRepository `platform`: another repository's content, not followed",
+                "Flux Kustomization `shared`'s path `shared/apps` lies in `shared`, where GitRepository `flux-system` includes the artifact of GitRepository `shared-apps`: another repository's content, not followed",
+                "resource `../shared/infra` lies in `shared`, where the checkout holds GitRepository `shared-apps`'s included artifact: its content is unknown",
+                // In kustomize's order: resources, generators, components, patches.
+                "generator input `../shared/settings.env` lies in `shared`, where the checkout holds GitRepository `shared-apps`'s included artifact: its content is unknown",
+                "component `../platform/monitoring` lies in `platform`, where the checkout holds GitRepository `platform`'s included artifact: its content is unknown",
+                "patch file `../shared/patches/deploy.yaml` lies in `shared`, where the checkout holds GitRepository `shared-apps`'s included artifact: its content is unknown",
+            ]
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::tree::{Node, Origin, Value};
 use crate::flux::objects::is_image_api;
 use crate::scan::yaml::{NodeId, NodeKind, Style, YamlFile};
 use crate::source::{SourceFile, Span};
-use crate::walk::{FileSet, PathKind};
+use crate::walk::{lies_under, FileSet, PathKind};
 use crate::workspace::ScannedFile;
 
 /// What the renderer reads: the workspace's parsed files and the kustomizations by folder.
@@ -728,6 +728,8 @@ impl<'r> Fields<'r> {
 
 struct Renderer<'s, 'a> {
     sources: &'s Sources<'a>,
+    /// The includes of the GitRepository the build's checkout is: what they hold is not here.
+    includes: &'s [Include],
     read: BTreeSet<usize>,
     /// A resource was added whose content is not read (nothing Flux-related in it): a patch
     /// that finds no target may be meant for it, as for one of a remote base (`incomplete`).
@@ -742,6 +744,28 @@ struct Renderer<'s, 'a> {
     merged_configurations: usize,
 }
 
+/// One entry of a GitRepository's `spec.include`: source-controller's `reconcileInclude` copies
+/// the included GitRepository's artifact (its `fromPath`) to `toPath` of the checkout, which
+/// defaults to the included GitRepository's name (`GitRepositoryInclude.GetToPath`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Include {
+    /// The included GitRepository's name (in the including one's namespace).
+    pub repository: String,
+    /// `toPath`, relative to the artifact's root (the repository's), normalised.
+    pub to_path: String,
+}
+
+impl Include {
+    /// Whether `path` is what the included artifact holds: `toPath` or a path under it, when this
+    /// repository has nothing there. `CopyToPath` (fluxcd/pkg artifact/storage) renames the
+    /// included folder to `toPath`, which fails where the repository has content: it never merges.
+    pub fn holds(&self, sources: &Sources, path: &str) -> bool {
+        !self.to_path.is_empty()
+            && (path == self.to_path || lies_under(path, &self.to_path))
+            && sources.kind_of(&self.to_path) == PathKind::Missing
+    }
+}
+
 /// Builds the kustomization in `dir` (repository-relative) as `kustomize build` would.
 pub fn build(sources: &Sources, dir: &str) -> Result<Build, BuildError> {
     build_with(sources, sources.kustomization(dir, None)?)
@@ -750,8 +774,19 @@ pub fn build(sources: &Sources, dir: &str) -> Result<Build, BuildError> {
 /// Builds a kustomization that is not a file of the repository: one kustomize-controller made
 /// or changed for a Flux Kustomization.
 pub fn build_with(sources: &Sources, kustomization: &Kustomization) -> Result<Build, BuildError> {
+    build_with_includes(sources, kustomization, &[])
+}
+
+/// [`build_with`] in a checkout that `includes` fill: a path one of them holds is another
+/// repository's content, unknown as a remote base's is.
+pub fn build_with_includes(
+    sources: &Sources,
+    kustomization: &Kustomization,
+    includes: &[Include],
+) -> Result<Build, BuildError> {
     let mut renderer = Renderer {
         sources,
+        includes,
         read: BTreeSet::new(),
         opaque: false,
         stack: Vec::new(),
@@ -887,6 +922,11 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 );
                 continue;
             };
+            if self.sources.kustomization_of(&dir).is_none()
+                && self.note_if_included("component", &dir, entry)
+            {
+                continue;
+            }
             let component = self.sources.kustomization(&dir, Some(entry.origin))?;
             if !component.is_component {
                 return Err(Self::error(
@@ -944,9 +984,10 @@ impl<'s, 'a> Renderer<'s, 'a> {
     ) -> Result<(), BuildError> {
         for file in &generator.files {
             let path = join(&k.dir, &file.value);
-            let exists = path
-                .as_ref()
-                .is_none_or(|path| self.sources.kind_of(path) != PathKind::Missing);
+            let exists = path.as_ref().is_none_or(|path| {
+                self.sources.kind_of(path) != PathKind::Missing
+                    || self.note_if_included("generator input", path, file)
+            });
             if !exists {
                 return Err(Self::error(
                     Cause::MissingGeneratorInput,
@@ -1022,6 +1063,27 @@ impl<'s, 'a> Renderer<'s, 'a> {
         self.notes.push(Note { message, origin });
     }
 
+    /// Whether `path`, which `entry` names as a `what`, is one an include holds: noted as
+    /// unknown, as a remote base is (the build is incomplete).
+    fn note_if_included(&mut self, what: &str, path: &str, entry: &Text) -> bool {
+        let sources = self.sources;
+        let Some(include) = self
+            .includes
+            .iter()
+            .find(|include| include.holds(sources, path))
+        else {
+            return false;
+        };
+        self.unknown(
+            format!(
+                "{what} `{}` lies in `{}`, where the checkout holds GitRepository `{}`'s included artifact: its content is unknown",
+                entry.value, include.to_path, include.repository
+            ),
+            entry.origin,
+        );
+        true
+    }
+
     /// The objects one `resources` entry adds.
     fn add_resource(
         &mut self,
@@ -1073,6 +1135,8 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 ));
             }
             self.build_kustomization(child)
+        } else if self.note_if_included("resource", &path, entry) {
+            Ok(Vec::new())
         } else {
             Err(Self::error(
                 Cause::MissingResource,
@@ -1140,6 +1204,9 @@ impl<'s, 'a> Renderer<'s, 'a> {
         resources: &mut Vec<Resource>,
     ) -> Result<(), BuildError> {
         for patch in &k.patches_strategic_merge {
+            if self.patch_from_include(k, patch, resources) {
+                continue;
+            }
             for document in self.patch_documents(k, patch)? {
                 let unseen = self.may_miss_identities(resources);
                 apply_by_id(resources, &document, patch, self.sources.files, unseen)?;
@@ -1181,6 +1248,9 @@ impl<'s, 'a> Renderer<'s, 'a> {
         patch: &Patch,
         resources: &mut Vec<Resource>,
     ) -> Result<(), BuildError> {
+        if self.patch_from_include(k, patch, resources) {
+            return Ok(());
+        }
         let documents = self.patch_documents(k, patch)?;
         let is_json = documents.len() == 1 && documents[0].is_seq();
         let target = patch
@@ -1260,6 +1330,29 @@ impl<'s, 'a> Renderer<'s, 'a> {
             }
         }
         Ok(())
+    }
+
+    /// Whether `patch` is a file an include holds: its content is unknown, and so is that of
+    /// every object it may patch.
+    fn patch_from_include(
+        &mut self,
+        k: &Kustomization,
+        patch: &Patch,
+        resources: &mut [Resource],
+    ) -> bool {
+        let PatchBody::File(file) = &patch.body else {
+            return false;
+        };
+        let included = join(&k.dir, &file.value).is_some_and(|path| {
+            !self.sources.by_path.contains_key(path.as_str())
+                && self.note_if_included("patch file", &path, file)
+        });
+        if included {
+            for resource in resources.iter_mut() {
+                resource.uncertain = true;
+            }
+        }
+        included
     }
 
     /// The documents of a patch: a file's, or the inline text's (origins inside the
