@@ -82,6 +82,8 @@ pub struct FluxKustomization {
     substitute: Option<BTreeMap<String, String>>,
     /// `postBuild.substituteFrom`: (kind, name, optional).
     substitute_from: Vec<(String, String, bool)>,
+    /// `postBuild.substituteStrategy: Always`: substituted with no variable too.
+    substitute_always: bool,
     /// A FluxInstance's `spec.sync.url` and `ref`: the repository and revision it syncs.
     sync_url: Option<String>,
     sync_ref: Option<String>,
@@ -200,6 +202,8 @@ impl FluxKustomization {
                         .collect()
                 })
                 .unwrap_or_default(),
+            substitute_always: post_build.and_then(|pb| pb.path_str(&["substituteStrategy"]))
+                == Some("Always"),
             sync_url: None,
             sync_ref: None,
             folder: false,
@@ -225,6 +229,7 @@ impl FluxKustomization {
             ignore_missing_components: false,
             substitute: None,
             substitute_from: Vec::new(),
+            substitute_always: false,
             folder: true,
             set_apart,
             ..self.clone()
@@ -618,6 +623,7 @@ fn flux_instance(object: &Node, default_namespace: &str) -> Option<FluxKustomiza
         ignore_missing_components: false,
         substitute: None,
         substitute_from: Vec::new(),
+        substitute_always: false,
         sync_url: sync.path_str(&["url"]).map(str::to_string),
         sync_ref: reference(sync.get("ref")),
         folder: false,
@@ -1727,7 +1733,10 @@ impl FluxKustomization {
     }
 
     /// The variables of `postBuild`, with those of `substituteFrom` ConfigMaps and Secrets the
-    /// cluster's builds so far define; `None` without `postBuild`.
+    /// cluster's builds so far define; `None` without `postBuild`, and where it surely defines
+    /// no variable: kustomize-controller then substitutes nothing, `${var:=default}` included,
+    /// unless `substituteStrategy: Always` (fluxcd/pkg `kustomize_varsub.go`,
+    /// `SubstituteVariables`: `len(vars) > 0 || options.Always`).
     fn variables(
         &self,
         config_maps: &BTreeMap<String, BTreeMap<String, String>>,
@@ -1744,6 +1753,9 @@ impl FluxKustomization {
             }
         }
         values.extend(self.substitute.clone().unwrap_or_default());
+        if values.is_empty() && !incomplete && !self.substitute_always {
+            return None;
+        }
         Some(Variables { values, incomplete })
     }
 }
@@ -1954,6 +1966,44 @@ mod tests {
             .map(|range| range.value)
             .collect();
         assert_eq!(ranges, ["1.x"]);
+    }
+
+    #[test]
+    fn with_no_variable_flux_substitutes_nothing_unless_told_to_always() {
+        let policy = POLICY.replace("range: 1.x", "range: ${RANGE:=1.x}");
+        let ranges = |post_build: &str| -> Vec<String> {
+            let apps = flux_kustomization("apps", "./apps", "GitRepository", "flux-system")
+                + "  postBuild:\n"
+                + post_build;
+            let (_dir, workspace) = workspace_of(&[
+                (
+                    "clusters/home/gotk-sync.yaml",
+                    &flux_bootstrap("./clusters/home"),
+                ),
+                ("clusters/home/apps.yaml", &apps),
+                ("apps/policy.yaml", &policy),
+            ]);
+            workspace
+                .index
+                .objects
+                .iter()
+                .filter_map(|object| match &object.spec {
+                    crate::flux::objects::Spec::Policy(spec) => spec.choices[0].argument.clone(),
+                    _ => None,
+                })
+                .map(|range| range.value.to_string())
+                .collect()
+        };
+        assert_eq!(ranges("    substitute: {}\n"), ["${RANGE:=1.x}"]);
+        // An optional ConfigMap the repository does not hold adds no variable either.
+        let optional = "    substituteFrom:\n      - kind: ConfigMap\n        name: vars\n        optional: true\n";
+        assert_eq!(ranges(optional), ["${RANGE:=1.x}"]);
+        let always = "    substituteStrategy: Always\n    substitute: {}\n";
+        assert_eq!(ranges(always), ["1.x"]);
+        assert_eq!(ranges("    substitute:\n      OTHER: x\n"), ["1.x"]);
+        // A Secret's variables are unknown here: substituted, with the value left open.
+        let secret = "    substituteFrom:\n      - kind: Secret\n        name: vars\n";
+        assert_eq!(ranges(secret), ["${RANGE:=1.x}"]);
     }
 
     #[test]
