@@ -643,6 +643,7 @@ pub const CASES: &[&str] = &[
     "diagnostics-24k-human",
     "policies-20k",
     "comments-and-markers",
+    "aliases-100k-one-anchor",
     "dry-run-40k-lines",
     "fix-5000-markers",
 ];
@@ -715,6 +716,24 @@ pub fn generate_case(root: &Path, case: &str) -> io::Result<()> {
             }
             out.write("pods.yaml", &text)?;
             out.write("policies.yaml", &simple_policies(100))?;
+            out.write("bench-args", check_json)
+        }
+        // An ImagePolicy a kustomization applies, with a 100,000-item anchored list and 100,000
+        // aliases of it: kustomize would copy the list each time; the tool copies within a
+        // budget and sizes the anchor once.
+        "aliases-100k-one-anchor" => {
+            let mut text = String::from(
+                "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app0\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app0\n  policy:\n    semver:\n      range: \">=1.0.0\"\nbig: &big\n",
+            );
+            for i in 0..100_000 {
+                let _ = writeln!(text, "  - item{i}");
+            }
+            text.push_str("copies:\n");
+            for _ in 0..100_000 {
+                text.push_str("  - *big\n");
+            }
+            out.write("policy.yaml", &text)?;
+            out.write("kustomization.yaml", "resources:\n  - policy.yaml\n")?;
             out.write("bench-args", check_json)
         }
         // 40,000 markers in one file that all move to a newer tag: a 40,000-line diff.

@@ -337,10 +337,14 @@ impl Node {
 struct Converter<'y> {
     yaml: &'y YamlFile,
     file: usize,
-    /// How many more nodes aliases may copy. yaml.v3 refuses a document whose aliases expand it
-    /// many times over (a "billion laughs"); copies past this budget stay aliases, of which
-    /// nothing is concluded, so a hostile file cannot take the memory of a run.
+    /// How many more nodes aliases may copy: as many as the file holds, and 10,000 more. yaml.v3
+    /// refuses a document whose aliases expand it many times over (a "billion laughs"); copies
+    /// past this budget stay aliases, of which nothing is concluded, so a hostile file takes at
+    /// most about twice the memory of its tree.
     aliased_left: usize,
+    /// The size of each node an alias or merge names, counted once: a file of many aliases of
+    /// one large anchor is not walked once per alias.
+    sizes: foldhash::HashMap<NodeId, usize>,
 }
 
 impl<'y> Converter<'y> {
@@ -348,8 +352,18 @@ impl<'y> Converter<'y> {
         Converter {
             yaml,
             file,
-            aliased_left: 10_000 + 10 * yaml.node_count(),
+            aliased_left: 10_000 + yaml.node_count(),
+            sizes: foldhash::HashMap::default(),
         }
+    }
+
+    /// What copying this node costs of the budget.
+    fn size(&mut self, id: NodeId) -> usize {
+        let yaml = self.yaml;
+        *self
+            .sizes
+            .entry(id)
+            .or_insert_with(|| subtree_size(yaml, id))
     }
 
     fn node(&mut self, id: NodeId) -> Node {
@@ -390,7 +404,7 @@ impl<'y> Converter<'y> {
         {
             return None;
         }
-        let size = subtree_size(self.yaml, target);
+        let size = self.size(target);
         self.aliased_left = self.aliased_left.checked_sub(size)?;
         Some(target)
     }
@@ -473,10 +487,7 @@ impl<'y> Converter<'y> {
                 .collect::<Option<_>>()?,
             Some((merged, _)) => vec![merged_map(merged)?],
         };
-        let size: usize = sources
-            .iter()
-            .map(|&source| subtree_size(yaml, source))
-            .sum();
+        let size: usize = sources.iter().map(|&source| self.size(source)).sum();
         self.aliased_left = self.aliased_left.checked_sub(size)?;
         let own: Vec<(NodeId, NodeId)> = yaml
             .entries(map)
