@@ -503,12 +503,20 @@ impl<'y> Converter<'y> {
             })
             .chain(std::iter::once(own))
             .collect();
+        // Where each key is in the result: looked up, not searched for (a map of many keys
+        // merging another would be quadratic).
+        let mut position: foldhash::HashMap<Option<&str>, usize> = foldhash::HashMap::default();
+        for (index, &(key, _)) in result.iter().enumerate() {
+            position.entry(yaml.scalar(key)).or_insert(index);
+        }
         for layer in layers {
             for (key, value) in layer {
-                let text = yaml.scalar(key);
-                match result.iter_mut().find(|(set, _)| yaml.scalar(*set) == text) {
-                    Some(entry) => entry.1 = value,
-                    None => result.push((key, value)),
+                match position.get(&yaml.scalar(key)) {
+                    Some(&at) => result[at].1 = value,
+                    None => {
+                        position.insert(yaml.scalar(key), result.len());
+                        result.push((key, value));
+                    }
                 }
             }
         }
