@@ -9,17 +9,26 @@ use crate::model::tree::Node;
 /// The field SOPS keeps its metadata in, beside the object's own.
 pub const METADATA_FIELD: &str = "sops";
 
+/// The annotation that keeps kustomize-controller from decrypting an object (`IsDecryptionDisabled`,
+/// its value compared without case): it is applied as written.
+const DECRYPT_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/decrypt";
+
 /// Whether kustomize-controller decrypts this object: its `sops` map has a `mac` that is not
-/// empty (kyaml's `IsNilOrEmpty`: absent, null, an empty map or list).
+/// empty (kyaml's `IsNilOrEmpty`: absent, null, an empty map or list), and it does not turn
+/// decryption off.
 pub fn is_encrypted(object: &Node) -> bool {
-    object
-        .get(METADATA_FIELD)
-        .and_then(|metadata| metadata.get("mac"))
-        .is_some_and(|mac| {
-            !(mac.is_null()
-                || (mac.is_map() && mac.entries().is_empty())
-                || (mac.is_seq() && mac.items().is_empty()))
-        })
+    let decryption_disabled = object
+        .path_str(&["metadata", "annotations", DECRYPT_ANNOTATION])
+        .is_some_and(|value| value.eq_ignore_ascii_case("disabled"));
+    !decryption_disabled
+        && object
+            .get(METADATA_FIELD)
+            .and_then(|metadata| metadata.get("mac"))
+            .is_some_and(|mac| {
+                !(mac.is_null()
+                    || (mac.is_map() && mac.entries().is_empty())
+                    || (mac.is_seq() && mac.items().is_empty()))
+            })
 }
 
 /// A value SOPS encrypted: `ENC[AES256_GCM,data:…,iv:…,tag:…,type:str]`.
@@ -50,6 +59,7 @@ mod tests {
             "kind: ImageRepository\nsops:\n  mac:\n",
             "kind: ImageRepository\nsops:\n  mac: {}\n",
             "kind: ImageRepository\nsops: []\n",
+            "kind: ImageRepository\nmetadata:\n  annotations:\n    kustomize.toolkit.fluxcd.io/decrypt: Disabled\nsops:\n  mac: x\n",
         ] {
             assert!(!is_encrypted(&object(clear)), "{clear}");
         }
