@@ -117,7 +117,7 @@ fn check(cx: &Context, out: &mut Findings) {
                     &RULE,
                     path.file(),
                     path.span(),
-                    format!("`update.path` `{}` does not exist in this repository, so the automation updates nothing", path.value),
+                    format!("`update.path` `{}` does not exist in this repository, so every run of the automation fails (image-automation-controller walks it for markers: `no such file or directory`) and nothing is updated", path.value),
                     "point it at a directory relative to the repository root, e.g. `./clusters/production`".to_string(),
                 );
             }
@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(
             diagnostics("flux-system", "main", ""),
             [
-                "automation: `update.path` `./apps` does not exist in this repository, so the automation updates nothing",
+                "automation: `update.path` `./apps` does not exist in this repository, so every run of the automation fails (image-automation-controller walks it for markers: `no such file or directory`) and nothing is updated",
                 "unused-policy: no marker Flux reads names ImagePolicy `flux-system:app`",
             ]
         );
