@@ -84,6 +84,8 @@ pub struct FluxKustomization {
     substitute_from: Vec<(String, String, bool)>,
     /// `postBuild.substituteStrategy: Always`: substituted with no variable too.
     substitute_always: bool,
+    /// Where each name of `postBuild.substitute` is written.
+    substitute_names: BTreeMap<String, Origin>,
     /// A FluxInstance's `spec.sync.url` and `ref`: the repository and revision it syncs.
     sync_url: Option<String>,
     sync_ref: Option<String>,
@@ -204,6 +206,15 @@ impl FluxKustomization {
                 .unwrap_or_default(),
             substitute_always: post_build.and_then(|pb| pb.path_str(&["substituteStrategy"]))
                 == Some("Always"),
+            substitute_names: post_build
+                .and_then(|pb| pb.get("substitute"))
+                .map(|map| {
+                    map.entries()
+                        .iter()
+                        .map(|entry| (entry.key.to_string(), entry.key_origin))
+                        .collect()
+                })
+                .unwrap_or_default(),
             sync_url: None,
             sync_ref: None,
             folder: false,
@@ -230,6 +241,7 @@ impl FluxKustomization {
             substitute: None,
             substitute_from: Vec::new(),
             substitute_always: false,
+            substitute_names: BTreeMap::new(),
             folder: true,
             set_apart,
             ..self.clone()
@@ -624,6 +636,7 @@ fn flux_instance(object: &Node, default_namespace: &str) -> Option<FluxKustomiza
         substitute: None,
         substitute_from: Vec::new(),
         substitute_always: false,
+        substitute_names: BTreeMap::new(),
         sync_url: sync.path_str(&["url"]).map(str::to_string),
         sync_ref: reference(sync.get("ref")),
         folder: false,
@@ -1461,9 +1474,26 @@ pub fn discover(
             crate::parallel::for_each_in_order(&followed, jobs, build, |index, mut result| {
                 let kustomization = &followed[index];
                 let mut fallback = BTreeSet::new();
+                let variables = kustomization.variables(&config_maps);
+                if let (Ok(_), Some(name)) = (
+                    &result,
+                    variables.as_ref().and_then(Variables::invalid_name),
+                ) {
+                    result = Err(BuildError {
+                        cause: Cause::InvalidVariable,
+                        message: format!(
+                            "postBuild variable `{name}` is not a valid name (letters, digits and `_`, not starting with a digit), so kustomize-controller fails the substitution of every object and applies nothing"
+                        ),
+                        // A name from a ConfigMap: the Kustomization that reads it.
+                        origin: kustomization
+                            .substitute_names
+                            .get(name)
+                            .copied()
+                            .unwrap_or(kustomization.origin),
+                    });
+                }
                 match &mut result {
                     Ok(build) => {
-                        let variables = kustomization.variables(&config_maps);
                         cluster_state.files.extend(build.read.iter().copied());
                         for resource in &mut build.resources {
                             resource.uncertain |= kustomization.uncertain;
@@ -2004,6 +2034,37 @@ mod tests {
         // A Secret's variables are unknown here: substituted, with the value left open.
         let secret = "    substituteFrom:\n      - kind: Secret\n        name: vars\n";
         assert_eq!(ranges(secret), ["${RANGE:=1.x}"]);
+    }
+
+    #[test]
+    fn a_variable_name_kustomize_controller_refuses_fails_the_whole_kustomization() {
+        let errors = |post_build: &str| -> Vec<String> {
+            let apps = flux_kustomization("apps", "./apps", "GitRepository", "flux-system")
+                + "  postBuild:\n"
+                + post_build;
+            let (_dir, workspace) = workspace_of(&[
+                (
+                    "clusters/home/gotk-sync.yaml",
+                    &flux_bootstrap("./clusters/home"),
+                ),
+                ("clusters/home/apps.yaml", &apps),
+                ("apps/policy.yaml", POLICY),
+            ]);
+            let policies = workspace.index.of_kind(crate::flux::Kind::ImagePolicy);
+            assert!(policies.count() == 1, "what it would apply still answers");
+            workspace
+                .model
+                .build_errors
+                .iter()
+                .map(|error| error.message.clone())
+                .collect()
+        };
+        assert!(errors("    substitute:\n      CLUSTER_1: home\n      _x: y\n").is_empty());
+        let [error] = &errors("    substitute:\n      cluster-name: home\n")[..] else {
+            panic!("one error");
+        };
+        assert!(error.contains("`cluster-name`"), "{error}");
+        assert_eq!(errors("    substitute:\n      1st: x\n").len(), 1);
     }
 
     #[test]

@@ -186,6 +186,8 @@ pub enum Cause {
     ComponentKind,
     /// A target whose regex or selector does not parse.
     InvalidTarget,
+    /// A `postBuild` variable name kustomize-controller refuses (not kustomize's own).
+    InvalidVariable,
 }
 
 impl Cause {

@@ -19,6 +19,21 @@ pub struct Variables {
     pub incomplete: bool,
 }
 
+impl Variables {
+    /// A variable name kustomize-controller refuses (`varsubRegex`,
+    /// `^[_[:alpha:]][_[:alpha:][:digit:]]*$`): it then fails the substitution of every object,
+    /// so the whole Kustomization (fluxcd/pkg `kustomize_varsub.go`, `varSubstitution`).
+    pub fn invalid_name(&self) -> Option<&str> {
+        self.values.keys().map(String::as_str).find(|name| {
+            let mut bytes = name.bytes();
+            !(bytes
+                .next()
+                .is_some_and(|first| first == b'_' || first.is_ascii_alphabetic())
+                && bytes.all(|b| b == b'_' || b.is_ascii_alphanumeric()))
+        })
+    }
+}
+
 /// The label or annotation that turns substitution off for one object.
 const DISABLE_KEY: &str = "kustomize.toolkit.fluxcd.io/substitute";
 

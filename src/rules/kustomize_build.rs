@@ -2,6 +2,7 @@
 
 use super::{Context, Findings, Rule};
 use crate::model::kustomization::is_kustomization_name;
+use crate::model::render::Cause;
 
 pub static RULE: Rule = Rule {
     id: "kustomize-build",
@@ -17,7 +18,10 @@ merge into, an unknown field in `kustomization.yaml`, a `kustomization.yaml` tha
 but comments (from Flux 2.2; the kustomize of an older Flux builds it to nothing, so on a
 cluster that runs one it is no error). Where the build holds what the tool does not follow (a
 remote base, `transformers` that may rename objects, a list merged in a way it does not model),
-it reports nothing that this could explain.
+it reports nothing that this could explain. Also Flux's own step after the build: a
+`postBuild.substitute` variable whose name kustomize-controller refuses (`cluster-name`: only
+letters, digits and `_`, not starting with a digit) fails the substitution of every object, so
+nothing of that Flux Kustomization is applied.
 
 ## Why it matters in Flux
 kustomize-controller builds the kustomization before it applies anything. When the build fails,
@@ -54,7 +58,11 @@ fn check(cx: &Context, out: &mut Findings) {
         out.push_at(
             &RULE,
             error.origin,
-            format!("kustomize cannot build this: {}", error.message),
+            match error.cause {
+                // Flux's own step after the build, not kustomize's.
+                Cause::InvalidVariable => format!("Flux cannot apply this: {}", error.message),
+                _ => format!("kustomize cannot build this: {}", error.message),
+            },
             format!("Flux applies nothing of a kustomization that fails to build; fix this entry{reproduce}"),
         );
     }
