@@ -1998,21 +1998,29 @@ mod tests {
         assert_eq!(ranges, ["1.x"]);
     }
 
+    /// A cluster whose Flux Kustomization `apps` applies `policy` with this `postBuild`.
+    fn applied_with_post_build(
+        post_build: &str,
+        policy: &str,
+    ) -> (tempfile::TempDir, crate::workspace::Workspace) {
+        let apps = flux_kustomization("apps", "./apps", "GitRepository", "flux-system")
+            + "  postBuild:\n"
+            + post_build;
+        workspace_of(&[
+            (
+                "clusters/home/gotk-sync.yaml",
+                &flux_bootstrap("./clusters/home"),
+            ),
+            ("clusters/home/apps.yaml", &apps),
+            ("apps/policy.yaml", policy),
+        ])
+    }
+
     #[test]
     fn with_no_variable_flux_substitutes_nothing_unless_told_to_always() {
         let policy = POLICY.replace("range: 1.x", "range: ${RANGE:=1.x}");
         let ranges = |post_build: &str| -> Vec<String> {
-            let apps = flux_kustomization("apps", "./apps", "GitRepository", "flux-system")
-                + "  postBuild:\n"
-                + post_build;
-            let (_dir, workspace) = workspace_of(&[
-                (
-                    "clusters/home/gotk-sync.yaml",
-                    &flux_bootstrap("./clusters/home"),
-                ),
-                ("clusters/home/apps.yaml", &apps),
-                ("apps/policy.yaml", &policy),
-            ]);
+            let (_dir, workspace) = applied_with_post_build(post_build, &policy);
             workspace
                 .index
                 .objects
@@ -2039,17 +2047,7 @@ mod tests {
     #[test]
     fn a_variable_name_kustomize_controller_refuses_fails_the_whole_kustomization() {
         let errors = |post_build: &str| -> Vec<String> {
-            let apps = flux_kustomization("apps", "./apps", "GitRepository", "flux-system")
-                + "  postBuild:\n"
-                + post_build;
-            let (_dir, workspace) = workspace_of(&[
-                (
-                    "clusters/home/gotk-sync.yaml",
-                    &flux_bootstrap("./clusters/home"),
-                ),
-                ("clusters/home/apps.yaml", &apps),
-                ("apps/policy.yaml", POLICY),
-            ]);
+            let (_dir, workspace) = applied_with_post_build(post_build, POLICY);
             let policies = workspace.index.of_kind(crate::flux::Kind::ImagePolicy);
             assert!(policies.count() == 1, "what it would apply still answers");
             workspace
