@@ -1974,18 +1974,15 @@ mod tests {
     fn substitution_reaches_the_unread_body_of_an_image_object() {
         // The render leaves an image object's `spec` unread (no patch reaches it); the model
         // reads it whole, so `postBuild.substitute` must have been applied to that part too.
-        let apps = flux_kustomization("apps", "./apps", "GitRepository", "flux-system")
-            + "  postBuild:\n    substitute:\n      RANGE: 1.x\n";
-        let policy = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app\n  policy:\n    semver:\n      range: ${RANGE}\n";
-        let (_dir, workspace) = workspace_of(&[
-            (
-                "clusters/home/gotk-sync.yaml",
-                &flux_bootstrap("./clusters/home"),
-            ),
-            ("clusters/home/apps.yaml", &apps),
-            ("apps/policy.yaml", policy),
-        ]);
-        let ranges: Vec<_> = workspace
+        let policy = POLICY.replace("range: 1.x", "range: ${RANGE}");
+        let (_dir, workspace) =
+            applied_with_post_build("    substitute:\n      RANGE: 1.x\n", &policy);
+        assert_eq!(policy_ranges(&workspace), ["1.x"]);
+    }
+
+    /// The range of each ImagePolicy the index holds.
+    fn policy_ranges(workspace: &crate::workspace::Workspace) -> Vec<String> {
+        workspace
             .index
             .objects
             .iter()
@@ -1993,9 +1990,42 @@ mod tests {
                 crate::flux::objects::Spec::Policy(spec) => spec.choices[0].argument.clone(),
                 _ => None,
             })
-            .map(|range| range.value)
-            .collect();
-        assert_eq!(ranges, ["1.x"]);
+            .map(|range| range.value.to_string())
+            .collect()
+    }
+
+    fn applies_file(
+        workspace: &crate::workspace::Workspace,
+        cluster: &Cluster,
+        path: &str,
+    ) -> bool {
+        cluster
+            .files
+            .iter()
+            .any(|&file| workspace.files[file].source.path == path)
+    }
+
+    fn build_error_messages(workspace: &crate::workspace::Workspace) -> Vec<&str> {
+        workspace
+            .model
+            .build_errors
+            .iter()
+            .map(|error| error.message.as_str())
+            .collect()
+    }
+
+    /// The model's notes that mention `text`.
+    fn notes_mentioning<'w>(
+        workspace: &'w crate::workspace::Workspace,
+        text: &str,
+    ) -> Vec<&'w str> {
+        workspace
+            .model
+            .notes
+            .iter()
+            .map(|note| note.message.as_str())
+            .filter(|message| message.contains(text))
+            .collect()
     }
 
     /// A cluster whose Flux Kustomization `apps` applies `policy` with this `postBuild`.
@@ -2021,16 +2051,7 @@ mod tests {
         let policy = POLICY.replace("range: 1.x", "range: ${RANGE:=1.x}");
         let ranges = |post_build: &str| -> Vec<String> {
             let (_dir, workspace) = applied_with_post_build(post_build, &policy);
-            workspace
-                .index
-                .objects
-                .iter()
-                .filter_map(|object| match &object.spec {
-                    crate::flux::objects::Spec::Policy(spec) => spec.choices[0].argument.clone(),
-                    _ => None,
-                })
-                .map(|range| range.value.to_string())
-                .collect()
+            policy_ranges(&workspace)
         };
         assert_eq!(ranges("    substitute: {}\n"), ["${RANGE:=1.x}"]);
         // An optional ConfigMap the repository does not hold adds no variable either.
@@ -2248,19 +2269,9 @@ mod tests {
             ("apps/deploy.yaml", DEPLOYMENT),
         ]);
         let cluster = &workspace.model.clusters[0];
-        let applies = |path: &str| {
-            cluster
-                .files
-                .iter()
-                .any(|&f| workspace.files[f].source.path == path)
-        };
+        let applies = |path: &str| applies_file(&workspace, cluster, path);
         assert!(applies("apps/deploy.yaml"));
-        let errors: Vec<&str> = workspace
-            .model
-            .build_errors
-            .iter()
-            .map(|error| error.message.as_str())
-            .collect();
+        let errors = build_error_messages(&workspace);
         assert_eq!(
             errors,
             ["the Flux Kustomization's path `aps` does not exist"]
@@ -2306,23 +2317,13 @@ mod tests {
             ("infra/policy.yaml", POLICY),
             ("apps/deploy.yaml", DEPLOYMENT),
         ]);
-        let errors: Vec<&str> = workspace
-            .model
-            .build_errors
-            .iter()
-            .map(|error| error.message.as_str())
-            .collect();
+        let errors = build_error_messages(&workspace);
         assert_eq!(
             errors,
             ["the Flux Kustomization's path `apps/missing` does not exist"]
         );
         let cluster = &workspace.model.clusters[0];
-        let applies = |path: &str| {
-            cluster
-                .files
-                .iter()
-                .any(|&f| workspace.files[f].source.path == path)
-        };
+        let applies = |path: &str| applies_file(&workspace, cluster, path);
         assert!(applies("infra/deploy.yaml"));
         // The included patch may change the policy: rules about its content stay silent.
         let policies: Vec<bool> = workspace
@@ -2341,13 +2342,7 @@ mod tests {
             other_sources,
             [("platform", "platform"), ("shared", "shared-apps")]
         );
-        let notes: Vec<&str> = workspace
-            .model
-            .notes
-            .iter()
-            .map(|note| note.message.as_str())
-            .filter(|message| message.contains("include"))
-            .collect();
+        let notes = notes_mentioning(&workspace, "include");
         assert_eq!(
             notes,
             [
@@ -2551,13 +2546,7 @@ mod tests {
             .map(|c| c.name.as_str())
             .collect();
         assert_eq!(clusters, ["k8s/flux-system", "k8s/infra"]);
-        let left_over: Vec<&str> = workspace
-            .model
-            .notes
-            .iter()
-            .map(|n| n.message.as_str())
-            .filter(|message| message.contains("taken as left over"))
-            .collect();
+        let left_over = notes_mentioning(&workspace, "taken as left over");
         // The one no cluster applies keeps its note.
         assert_eq!(
             left_over,
