@@ -114,8 +114,8 @@ pub enum FluxApply {
     Never,
 }
 
-pub const RECONCILE_KEY: &str = "kustomize.toolkit.fluxcd.io/reconcile";
-pub const SSA_KEY: &str = "kustomize.toolkit.fluxcd.io/ssa";
+const RECONCILE_KEY: &str = "kustomize.toolkit.fluxcd.io/reconcile";
+const SSA_KEY: &str = "kustomize.toolkit.fluxcd.io/ssa";
 
 impl FluxApply {
     /// From an object's `metadata` (the exclusion first, as `shouldSkipApply` checks it first).
