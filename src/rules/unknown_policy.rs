@@ -6,6 +6,7 @@ use super::marker_outside_automation::automations_of;
 use super::unapplied::{self, Beside};
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::automation::path_contains;
+use crate::flux::objects::Spec;
 use crate::flux::Kind;
 use crate::model::cluster::{OtherBranch, OtherSource};
 use crate::model::substitute::{could_be, is_unresolved};
@@ -149,11 +150,15 @@ fn check(cx: &Context, out: &mut Findings) {
                 Some((written, Beside::Unlisted(kustomization))) if inert => {
                     switched_off(cx, &site, &clusters, &written, &kustomization)
                 }
-                // Beside a kustomization that does not list it, it was forgotten.
+                // Beside a kustomization that does not list it, it was forgotten; unless the
+                // clusters have a policy of the marked image under another name.
                 Some((written, Beside::Unlisted(kustomization))) => (
                     Severity::Error,
                     format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list: no cluster applies it"),
-                    format!("add that file to the `resources` of `{kustomization}`"),
+                    match same_image_policy(cx, &clusters, &site) {
+                        Some(meant) => format!("{meant}; or add that file to the `resources` of `{kustomization}`"),
+                        None => format!("add that file to the `resources` of `{kustomization}`"),
+                    },
                 ),
                 // Listed by a kustomization no cluster builds: a root applied by hand
                 // (`kubectl apply -k` at setup, as canada-ca/tracker's automation folder is).
@@ -177,7 +182,8 @@ fn check(cx: &Context, out: &mut Findings) {
                         format!("check `{wanted}` on `{}`, or add it to `external_policies` in .flux-image-lint.yaml", other.reference),
                     ),
                     None => {
-                        let (message, help) = not_defined(cx, &clusters, policy, known());
+                        let meant = same_image_policy(cx, &clusters, &site);
+                        let (message, help) = not_defined(cx, &clusters, policy, meant, known());
                         // A file only an automation's `update.path` reaches (left over, set
                         // aside, applied some other way): Flux skips the marker, and nothing
                         // here runs what it would update.
@@ -264,11 +270,45 @@ fn writes_a_policy(cx: &Context) -> bool {
     })
 }
 
+/// "did you mean …?" for the one policy of these clusters that selects from the marked image:
+/// what a marker naming a policy that does not exist most likely means, whatever its name.
+fn same_image_policy(cx: &Context, clusters: &[usize], site: &MarkerSite) -> Option<String> {
+    let image = cx.marked_image(site)?;
+    let wanted = image.canonical_name();
+    let mut found: Vec<String> = cx
+        .workspace
+        .index
+        .of_kind(Kind::ImagePolicy)
+        .filter(|policy| clusters.contains(&policy.cluster) && !policy.uncertain)
+        .filter(|policy| {
+            let Spec::Policy(spec) = &policy.spec else {
+                return false;
+            };
+            cx.workspace
+                .index
+                .repository_of(policy, spec)
+                .and_then(|(repository, _)| cx.scanned_image(repository)?.as_ref().ok())
+                .is_some_and(|scanned| scanned.canonical_name() == wanted)
+        })
+        .map(|policy| policy.key())
+        .collect();
+    found.sort();
+    found.dedup();
+    let [meant] = &found[..] else {
+        return None;
+    };
+    Some(format!(
+        "did you mean `{meant}`? It selects the tags of `{}`, the image of this marker",
+        image.written_name
+    ))
+}
+
 /// What to say of a marker whose policy no file of its clusters defines, and what to do.
 fn not_defined(
     cx: &Context,
     clusters: &[usize],
     policy: &PolicyRef,
+    meant: Option<String>,
     known: &[String],
 ) -> (String, String) {
     let wanted = policy.to_string();
@@ -294,9 +334,12 @@ fn not_defined(
             elsewhere.join("`, `")
         )
     };
-    let help = match closest_name(&wanted, known) {
-        Some(closest) => format!("did you mean `{closest}`? (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"),
-        None => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
+    let help = match (meant, closest_name(&wanted, known)) {
+        (Some(meant), _) => format!(
+            "{meant} (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"
+        ),
+        (_, Some(closest)) => format!("did you mean `{closest}`? (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"),
+        _ => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
     };
     (message, help)
 }
@@ -524,6 +567,33 @@ mod tests {
     }
 
     const KEPT: Option<&str> = Some("./clusters/c/apps/kept");
+
+    #[test]
+    fn a_policy_of_the_marked_image_under_another_name_is_suggested() {
+        let objects = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: web\n  namespace: flux-system\nspec:\n  image: ghcr.io/org/web\n  interval: 1h\n---\n".to_string()
+            + &POLICY.replace("off", "web").replace("name: web\n  namespace", "name: web-frontend\n  namespace");
+        let help = |image: &str| {
+            let marked = format!(
+                "image: {image}:1.0.0 # {{\"$imagepolicy\": \"flux-system:web-public\"}}\n"
+            );
+            let (_dir, workspace) =
+                workspace_of(&[("app.yaml", marked.as_str()), ("images.yaml", &objects)]);
+            let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+            let found: Vec<_> = diagnostics
+                .into_iter()
+                .filter(|d| d.rule == "unknown-policy")
+                .collect();
+            let [found] = &found[..] else {
+                panic!("{found:?}")
+            };
+            found.help.clone()
+        };
+        says(
+            &help("ghcr.io/org/web"),
+            &["did you mean `flux-system:web-frontend`? It selects the tags of `ghcr.io/org/web`"],
+        );
+        assert!(!help("ghcr.io/org/api").contains("web-frontend"));
+    }
 
     #[test]
     fn a_marker_no_applied_automation_reads_is_a_warning_that_names_the_switched_off_one() {
