@@ -193,9 +193,7 @@ impl Baseline<'_> {
             .map_err(|e| e.to_string())?
             .with_files_as(texts, self.config);
         let (diagnostics, _) = rules::run(&workspace, self.config, self.snapshot, None);
-        if let Some((path, why)) = workspace.not_read_again() {
-            return Err(format!("{path}: {why} while it was being checked"));
-        }
+        workspace.read_as_scanned()?;
         Ok(diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Error)

@@ -95,6 +95,11 @@ struct ReadAgain {
 }
 
 impl LetGo {
+    /// The text read again and held, read now if it was not yet.
+    fn held_again(&self) -> &ReadAgain {
+        self.again.get_or_init(|| self.read_again())
+    }
+
     fn read_again(&self) -> ReadAgain {
         match self.read() {
             Ok(text) => ReadAgain {
@@ -166,7 +171,7 @@ impl SourceFile {
     pub fn text(&self) -> &str {
         match &self.text {
             Text::Held(text) => text,
-            Text::LetGo(let_go) => &let_go.again.get_or_init(|| let_go.read_again()).text,
+            Text::LetGo(let_go) => &let_go.held_again().text,
         }
     }
 
@@ -174,9 +179,7 @@ impl SourceFile {
     pub fn shared_text(&self) -> Arc<str> {
         match &self.text {
             Text::Held(text) => Arc::clone(text),
-            Text::LetGo(let_go) => {
-                Arc::clone(&let_go.again.get_or_init(|| let_go.read_again()).text)
-            }
+            Text::LetGo(let_go) => Arc::clone(&let_go.held_again().text),
         }
     }
 

@@ -84,7 +84,7 @@ impl ScannedFile {
         }
         // The text read again is the one scanned (its length and hash), so it parses again to
         // the tree the identities were taken from: the error is met only where the file
-        // changed since, which fails the run ([`Workspace::not_read_again`]).
+        // changed since, which fails the run ([`Workspace::read_as_scanned`]).
         static NOT_PARSED_AGAIN: LazyLock<YamlError> = LazyLock::new(|| {
             YamlError::new("parsed once, not again".into(), 0, YamlErrorKind::Syntax)
         });
@@ -300,13 +300,18 @@ impl Workspace {
         ))
     }
 
-    /// The first file whose text was let go and could not be read again as it was scanned, and
-    /// why (it changed, or is gone).
-    pub fn not_read_again(&self) -> Option<(&str, &str)> {
-        self.files.iter().find_map(|file| {
+    /// Fails, naming the first such file and why (it changed, or is gone), where a text let go
+    /// after its scan could not be read again as it was scanned: what was found in it, or would
+    /// be written to it, no longer holds.
+    pub fn read_as_scanned(&self) -> Result<(), String> {
+        let failed = self.files.iter().find_map(|file| {
             let why = file.source.not_read_again()?;
-            Some((file.source.path.as_str(), why))
-        })
+            Some((&file.source.path, why))
+        });
+        match failed {
+            Some((path, why)) => Err(format!("{path}: {why} while it was being checked")),
+            None => Ok(()),
+        }
     }
 
     /// Loads the given files (a commit's, for `--push`).
@@ -765,17 +770,7 @@ fn not_read(error: &ReadError) -> ScannedFile {
 }
 
 fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
-    let mentions_image_api = IMAGE_API.find(source.text().as_bytes()).is_some();
-    let mentions_suppression = SUPPRESSION.find(source.text().as_bytes()).is_some();
-    ScannedFile {
-        source,
-        yaml: Err(error),
-        identities: None,
-        markers: FileMarkers::default(),
-        mentions_image_api,
-        mentions_suppression,
-        applied: true,
-    }
+    scanned(source, Err(error), FileMarkers::default())
 }
 
 fn scan_bytes(path: String, bytes: Vec<u8>) -> ScannedFile {
@@ -792,15 +787,23 @@ pub fn scan_file(mut source: SourceFile) -> ScannedFile {
         Err(_) => FileMarkers::default(),
     };
     source.forget_positions();
-    let mentions_image_api = IMAGE_API.find(source.text().as_bytes()).is_some();
-    let mentions_suppression = SUPPRESSION.find(source.text().as_bytes()).is_some();
+    scanned(source, yaml, markers)
+}
+
+/// A file with what its scan found, and what its text mentions.
+fn scanned(
+    source: SourceFile,
+    yaml: Result<YamlFile, YamlError>,
+    markers: FileMarkers,
+) -> ScannedFile {
+    let text = source.text().as_bytes();
     ScannedFile {
+        mentions_image_api: IMAGE_API.find(text).is_some(),
+        mentions_suppression: SUPPRESSION.find(text).is_some(),
         source,
         yaml,
         identities: None,
         markers,
-        mentions_image_api,
-        mentions_suppression,
         applied: true,
     }
 }
@@ -974,7 +977,7 @@ patches:
             ),
         ]);
         let file = workspace.file_by_path("app/deployment.yaml").unwrap();
-        assert_eq!(workspace.not_read_again(), None);
+        assert_eq!(workspace.read_as_scanned(), Ok(()));
         // The same length, another tag: only the hash tells them apart.
         let changed = deployment.replace("app:v1", "app:v2");
         std::fs::write(dir.path().join("app/deployment.yaml"), changed).unwrap();
@@ -987,8 +990,8 @@ patches:
         });
         assert!(!tree_again);
         assert_eq!(
-            workspace.not_read_again(),
-            Some(("app/deployment.yaml", "it changed"))
+            workspace.read_as_scanned(),
+            Err("app/deployment.yaml: it changed while it was being checked".to_string())
         );
         // Spans of the scan stay in bounds of what stands in.
         assert_eq!(

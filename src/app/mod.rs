@@ -404,16 +404,15 @@ pub fn quoted_texts(
     Ok(texts)
 }
 
-/// Fails when a file's text, let go after its scan, was read again other than it was scanned:
-/// what was found in it, or would be written to it, no longer holds.
+/// Fails when a file's text, let go after its scan, was read again other than it was scanned
+/// ([`Workspace::read_as_scanned`]): nothing is reported or written.
 pub fn read_as_scanned(workspace: &Workspace) -> Result<(), Failure> {
-    match workspace.not_read_again() {
-        Some((path, why)) => Err(Failure(format!(
-            "{}: {why} while it was being checked, so nothing is reported or written; run again",
-            report::escape(path)
-        ))),
-        None => Ok(()),
-    }
+    workspace.read_as_scanned().map_err(|changed| {
+        Failure(format!(
+            "{}, so nothing is reported or written; run again",
+            report::escape(&changed)
+        ))
+    })
 }
 
 /// How report paths begin for a target: relative to `--relative-to` when given, else to the

@@ -36,7 +36,7 @@ impl FluxIndex {
     /// That is a copy Flux never applies, and an `IfNotPresent` one beside a copy of its cluster
     /// Flux applies every time (that copy is what the cluster holds). An `IfNotPresent` copy alone
     /// is created as written.
-    pub fn new(mut objects: Vec<FluxObject>) -> FluxIndex {
+    pub fn new(objects: Vec<FluxObject>) -> FluxIndex {
         let mut by_identity: HashMap<u64, Vec<usize>> = HashMap::new();
         let mut unplaced: HashMap<u64, Vec<usize>> = HashMap::new();
         let mut by_kind: HashMap<_, Vec<usize>> = HashMap::new();
@@ -54,36 +54,32 @@ impl FluxIndex {
                     .push(i);
             }
         }
-        let not_kept: Vec<usize> = (0..objects.len())
+        let mut index = FluxIndex {
+            objects,
+            by_identity,
+            unplaced,
+            by_kind,
+        };
+        let not_kept: Vec<usize> = (0..index.objects.len())
             .filter(|&i| {
-                let object = &objects[i];
+                let object = &index.objects[i];
                 match object.flux_apply {
                     FluxApply::Always => false,
                     FluxApply::Never => true,
-                    FluxApply::IfNotPresent => by_identity
-                        [&identity_hash(&object.name.value, Some(&object.namespace))]
-                        .iter()
-                        .map(|&j| &objects[j])
+                    FluxApply::IfNotPresent => index
+                        .with_key(object.kind, &object.namespace, &object.name.value)
                         .any(|other| {
-                            other.flux_apply == FluxApply::Always
-                                && other.cluster == object.cluster
-                                && other.kind == object.kind
-                                && other.name.value == object.name.value
-                                && other.namespace == object.namespace
+                            other.flux_apply == FluxApply::Always && other.cluster == object.cluster
                         }),
                 }
             })
             .collect();
         for i in not_kept {
-            objects[i].not_kept = true;
-            objects[i].uncertain = true;
+            let object = &mut index.objects[i];
+            object.not_kept = true;
+            object.uncertain = true;
         }
-        FluxIndex {
-            objects,
-            by_identity,
-            unplaced,
-            by_kind,
-        }
+        index
     }
 
     /// The objects of a kind, namespace and name, in file order.

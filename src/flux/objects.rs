@@ -552,16 +552,24 @@ mod tests {
         FluxApply::of_metadata(tree.get("metadata"))
     }
 
+    /// Asserts that each of these `metadata` maps gives `expected`.
+    fn each_gives(metadata: &[&str], expected: FluxApply) {
+        for metadata in metadata {
+            assert_eq!(flux_apply(metadata), expected, "{metadata}");
+        }
+    }
+
     #[test]
     fn reconcile_disabled_or_ssa_ignore_is_never_applied_as_label_or_annotation() {
-        for metadata in [
-            "  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\n",
-            "  labels:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\n",
-            "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: Ignore\n",
-            "  labels:\n    kustomize.toolkit.fluxcd.io/ssa: Ignore\n",
-        ] {
-            assert_eq!(flux_apply(metadata), FluxApply::Never, "{metadata}");
-        }
+        each_gives(
+            &[
+                "  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\n",
+                "  labels:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\n",
+                "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: Ignore\n",
+                "  labels:\n    kustomize.toolkit.fluxcd.io/ssa: Ignore\n",
+            ],
+            FluxApply::Never,
+        );
     }
 
     #[test]
@@ -576,17 +584,18 @@ mod tests {
 
     #[test]
     fn keys_are_compared_exactly_and_other_values_are_applied() {
-        for metadata in [
-            "  annotations:\n    Kustomize.toolkit.fluxcd.io/reconcile: disabled\n",
-            "  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: enabled\n",
-            "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: Merge\n",
-            "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: \"\"\n",
-            "  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n",
-            "  annotations:\n    reconcile: disabled\n",
-            "  name: app\n",
-        ] {
-            assert_eq!(flux_apply(metadata), FluxApply::Always, "{metadata}");
-        }
+        each_gives(
+            &[
+                "  annotations:\n    Kustomize.toolkit.fluxcd.io/reconcile: disabled\n",
+                "  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: enabled\n",
+                "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: Merge\n",
+                "  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: \"\"\n",
+                "  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n",
+                "  annotations:\n    reconcile: disabled\n",
+                "  name: app\n",
+            ],
+            FluxApply::Always,
+        );
     }
 
     #[test]

@@ -78,14 +78,13 @@ pub struct FluxKustomization {
     /// `spec.ignoreMissingComponents` (Flux 2.7): a component missing from the source is left
     /// out of the kustomization kustomize-controller generates.
     ignore_missing_components: bool,
-    /// `postBuild.substitute`; `None` without `postBuild` (then nothing is substituted).
-    substitute: Option<BTreeMap<String, String>>,
+    /// `postBuild.substitute`, each value with where its name is written; `None` without
+    /// `postBuild` (then nothing is substituted).
+    substitute: Option<BTreeMap<String, (String, Origin)>>,
     /// `postBuild.substituteFrom`: (kind, name, optional).
     substitute_from: Vec<(String, String, bool)>,
     /// `postBuild.substituteStrategy: Always`: substituted with no variable too.
     substitute_always: bool,
-    /// Where each name of `postBuild.substitute` is written.
-    substitute_names: BTreeMap<String, Origin>,
     /// A FluxInstance's `spec.sync.url` and `ref`: the repository and revision it syncs.
     sync_url: Option<String>,
     sync_ref: Option<String>,
@@ -186,7 +185,15 @@ impl FluxKustomization {
                 == Some("true"),
             substitute: post_build.map(|pb| {
                 pb.get("substitute")
-                    .map(Node::string_map)
+                    .map(|map| {
+                        map.entries()
+                            .iter()
+                            .filter_map(|entry| {
+                                let value = entry.value.str()?.to_string();
+                                Some((entry.key.to_string(), (value, entry.key_origin)))
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default()
             }),
             substitute_from: post_build
@@ -206,15 +213,6 @@ impl FluxKustomization {
                 .unwrap_or_default(),
             substitute_always: post_build.and_then(|pb| pb.path_str(&["substituteStrategy"]))
                 == Some("Always"),
-            substitute_names: post_build
-                .and_then(|pb| pb.get("substitute"))
-                .map(|map| {
-                    map.entries()
-                        .iter()
-                        .map(|entry| (entry.key.to_string(), entry.key_origin))
-                        .collect()
-                })
-                .unwrap_or_default(),
             sync_url: None,
             sync_ref: None,
             folder: false,
@@ -241,7 +239,6 @@ impl FluxKustomization {
             substitute: None,
             substitute_from: Vec::new(),
             substitute_always: false,
-            substitute_names: BTreeMap::new(),
             folder: true,
             set_apart,
             ..self.clone()
@@ -636,7 +633,6 @@ fn flux_instance(object: &Node, default_namespace: &str) -> Option<FluxKustomiza
         substitute: None,
         substitute_from: Vec::new(),
         substitute_always: false,
-        substitute_names: BTreeMap::new(),
         sync_url: sync.path_str(&["url"]).map(str::to_string),
         sync_ref: reference(sync.get("ref")),
         folder: false,
@@ -676,13 +672,6 @@ impl GitSource {
             reference,
             includes: Vec::new(),
         }
-    }
-
-    /// The include whose artifact holds `path` of this checkout.
-    fn include_holding(&self, sources: &Sources, path: &str) -> Option<&Include> {
-        self.includes
-            .iter()
-            .find(|include| include.holds(sources, path))
     }
 
     /// The same checkout: one repository, and the same revision where both say which.
@@ -1042,6 +1031,12 @@ pub fn discover(
     let mut patched = patched_bootstraps(sources, &inclusions, &written, default_namespace);
     written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
     let source_of = |k: &FluxKustomization| git_source(k, &repositories, sources.files);
+    // What the includes of its GitRepository copy into its checkout (`spec.include`).
+    let includes_of = |k: &FluxKustomization| {
+        source_of(k)
+            .map(|source| source.includes)
+            .unwrap_or_default()
+    };
     let written_by_flux_bootstrap = |k: &FluxKustomization| {
         sources.files[k.origin.file()]
             .source
@@ -1109,9 +1104,8 @@ pub fn discover(
         if !Leads::of(sources, &k).reach(&written_files, &reaching) {
             return Vec::new();
         }
-        let includes = source_of(kustomization).map(|source| source.includes);
-        let includes = includes.as_deref().unwrap_or(&[]);
-        let Ok(build) = render::build_with_includes(sources, &k, includes) else {
+        let Ok(build) = render::build_with_includes(sources, &k, &includes_of(kustomization))
+        else {
             // What a failing build would apply is not known, but the Flux Kustomizations written
             // in the files it names are its own: taken as applied by nothing, they made a second
             // cluster of the same folder that reported the same failure (DecentM/fleet-infra).
@@ -1399,9 +1393,9 @@ pub fn discover(
                         .as_ref()
                         .map(|namespace| namespace.value.to_string()),
                 };
-                let include = source
-                    .as_ref()
-                    .and_then(|source| source.include_holding(sources, &kustomization.path));
+                let include = source.as_ref().and_then(|source| {
+                    Include::holding(&source.includes, sources, &kustomization.path)
+                });
                 let message = if let Some(include) = include {
                     cluster_state.other_sources.push(OtherSource {
                         source_name: include.repository.clone(),
@@ -1451,9 +1445,7 @@ pub fn discover(
                 }
             }
             let build = |kustomization: &FluxKustomization| {
-                let includes = source_of(kustomization).map(|source| source.includes);
-                let includes = includes.as_deref().unwrap_or(&[]);
-                let native = kustomization.build(sources, yaml_paths, includes);
+                let native = kustomization.build(sources, yaml_paths, &includes_of(kustomization));
                 let mut build = builder.build(sources, native, || {
                     kustomization.wrapper(sources, yaml_paths)
                 });
@@ -1486,10 +1478,10 @@ pub fn discover(
                         ),
                         // A name from a ConfigMap: the Kustomization that reads it.
                         origin: kustomization
-                            .substitute_names
-                            .get(name)
-                            .copied()
-                            .unwrap_or(kustomization.origin),
+                            .substitute
+                            .as_ref()
+                            .and_then(|substitute| substitute.get(name))
+                            .map_or(kustomization.origin, |&(_, origin)| origin),
                     });
                 }
                 match &mut result {
@@ -1782,7 +1774,12 @@ impl FluxKustomization {
                 None => incomplete |= !optional || kind == "Secret",
             }
         }
-        values.extend(self.substitute.clone().unwrap_or_default());
+        values.extend(
+            self.substitute
+                .iter()
+                .flatten()
+                .map(|(name, (value, _))| (name.clone(), value.clone())),
+        );
         if values.is_empty() && !incomplete && !self.substitute_always {
             return None;
         }

@@ -761,10 +761,19 @@ impl Include {
     /// Whether `path` is what the included artifact holds: `toPath` or a path under it, when this
     /// repository has nothing there. `CopyToPath` (fluxcd/pkg artifact/storage) renames the
     /// included folder to `toPath`, which fails where the repository has content: it never merges.
-    pub fn holds(&self, sources: &Sources, path: &str) -> bool {
+    fn holds(&self, sources: &Sources, path: &str) -> bool {
         !self.to_path.is_empty()
             && (path == self.to_path || lies_under(path, &self.to_path))
             && sources.kind_of(&self.to_path) == PathKind::Missing
+    }
+
+    /// The one of `includes` whose artifact holds `path` of the checkout.
+    pub fn holding<'i>(
+        includes: &'i [Include],
+        sources: &Sources,
+        path: &str,
+    ) -> Option<&'i Include> {
+        includes.iter().find(|include| include.holds(sources, path))
     }
 }
 
@@ -1068,12 +1077,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
     /// Whether `path`, which `entry` names as a `what`, is one an include holds: noted as
     /// unknown, as a remote base is (the build is incomplete).
     fn note_if_included(&mut self, what: &str, path: &str, entry: &Text) -> bool {
-        let sources = self.sources;
-        let Some(include) = self
-            .includes
-            .iter()
-            .find(|include| include.holds(sources, path))
-        else {
+        let Some(include) = Include::holding(self.includes, self.sources, path) else {
             return false;
         };
         self.unknown(

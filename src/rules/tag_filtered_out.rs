@@ -27,9 +27,9 @@ its minor or patch (`1.27-alpine` under `^(?P<ver>\d+\.\d+\.\d+)-alpine$`) under
 range that admits versions above the release it names (`1.27.0`): the automation moves it up
 its own tag line, as `tag-not-semver` says of `1.27` when the filter keeps it. So it is, too, on a
 tag that opens with another word than the pattern (`manual-2f38e4f` under
-`^main-(?P<run>[0-9]+)-[a-f0-9]{7}$`; a single letter such as `v` is no word): a value set by hand, which the automation is there to
-replace with the newest `main-…` build; the error is kept for a tag of the pattern's own form
-that it drops (the example below).
+`^main-(?P<run>[0-9]+)-[a-f0-9]{7}$`; a single letter such as `v` is no word): a value set by
+hand, which the automation is there to replace with the newest `main-…` build; the error is kept
+for a tag of the pattern's own form that it drops (the example below).
 
 ## Why it matters in Flux
 Flux replaces the value with whatever the policy picks, so a filter that excludes the tag you
@@ -175,15 +175,64 @@ fn is_floating(tag: &str) -> bool {
     !tag.bytes().any(|b| b.is_ascii_digit())
 }
 
+/// What the automation makes of a tag the filter drops.
+enum Replacement {
+    /// It jumps to the filter's tags, away from the ones in use: the pattern is wrong.
+    Elsewhere,
+    /// It moves the tag up its own line (a version lacking its minor or patch).
+    Upgrade,
+    /// It replaces a tag set by hand with the newest of the filter's, which open with this.
+    SetByHand(String),
+}
+
+impl Replacement {
+    /// Of a tag the filter `pattern` drops. Set by hand is said only where an automation writes
+    /// the value (else it is a warning already).
+    fn of(cx: &Context, current: &CurrentTag, pattern: &str) -> Replacement {
+        let upgraded = cx
+            .compiled(current.policy)
+            .and_then(|compiled| compiled.partial_tag_admits_above(&current.tag))
+            .unwrap_or(false);
+        let opening = literal_opening(pattern);
+        if upgraded {
+            Replacement::Upgrade
+        } else if current.ceiling == Severity::Error && another_form(&current.tag, opening) {
+            Replacement::SetByHand(opening.to_string())
+        } else {
+            Replacement::Elsewhere
+        }
+    }
+
+    /// What the message adds.
+    fn consequence(&self) -> String {
+        match self {
+            Replacement::Elsewhere => String::new(),
+            Replacement::Upgrade => UPGRADE.0.to_string(),
+            Replacement::SetByHand(opening) => {
+                format!("; the automation replaces it with the newest `{opening}…` tag")
+            }
+        }
+    }
+
+    fn help(&self) -> &'static str {
+        match self {
+            Replacement::Elsewhere => "fix the pattern or exclusion list so it admits the tags you deploy (`flux-image-lint explain` shows each tag's fate)",
+            Replacement::Upgrade => UPGRADE.1,
+            Replacement::SetByHand(_) => "if this tag was set by hand for the automation to replace, nothing is wrong; if you run this tag line, fix the pattern so it admits it (`flux-image-lint explain` shows each tag's fate)",
+        }
+    }
+}
+
 fn check(cx: &Context, out: &mut Findings) {
     for current in current_tags(cx, out).iter() {
-        let mut upgraded = false;
-        let mut set_by_hand = false;
-        let message = match &current.outcome {
-            Outcome::Excluded { pattern } => format!(
-                "tag `{}` is dropped by the ImageRepository's exclusionList entry `{pattern}`, so policy `{}` never selects it",
-                current.tag,
-                current.policy.key()
+        let (message, replacement) = match &current.outcome {
+            Outcome::Excluded { pattern } => (
+                format!(
+                    "tag `{}` is dropped by the ImageRepository's exclusionList entry `{pattern}`, so policy `{}` never selects it",
+                    current.tag,
+                    current.policy.key()
+                ),
+                Replacement::Elsewhere,
             ),
             Outcome::FilteredOut => {
                 let (pattern, set_by) = match &current.policy.spec {
@@ -195,40 +244,21 @@ fn check(cx: &Context, out: &mut Findings) {
                         }),
                     _ => (String::new(), String::new()),
                 };
-                upgraded = cx
-                    .compiled(current.policy)
-                    .and_then(|compiled| compiled.partial_tag_admits_above(&current.tag))
-                    .unwrap_or(false);
-                // Said only where an automation writes the value (else it is a warning already).
-                let opening = literal_opening(&pattern);
-                set_by_hand = !upgraded
-                    && current.ceiling == Severity::Error
-                    && another_form(&current.tag, opening);
-                let consequence = if upgraded {
-                    UPGRADE.0.to_string()
-                } else if set_by_hand {
-                    format!("; the automation replaces it with the newest `{opening}…` tag")
-                } else {
-                    String::new()
-                };
-                format!(
-                    "tag `{}` does not match `filterTags.pattern` `{pattern}`{set_by} of policy `{}`, so Flux never selects it{consequence}",
+                let replacement = Replacement::of(cx, current, &pattern);
+                let message = format!(
+                    "tag `{}` does not match `filterTags.pattern` `{pattern}`{set_by} of policy `{}`, so Flux never selects it{}",
                     current.tag,
                     current.policy.key(),
-                )
+                    replacement.consequence()
+                );
+                (message, replacement)
             }
             _ => continue,
         };
-        let help = if upgraded {
-            UPGRADE.1
-        } else if set_by_hand {
-            "if this tag was set by hand for the automation to replace, nothing is wrong; if you run this tag line, fix the pattern so it admits it (`flux-image-lint explain` shows each tag's fate)"
-        } else {
-            "fix the pattern or exclusion list so it admits the tags you deploy (`flux-image-lint explain` shows each tag's fate)"
-        };
-        out.push(&RULE, current.file, current.span, message, help.to_string());
+        let help = replacement.help().to_string();
+        out.push(&RULE, current.file, current.span, message, help);
         out.at_most(current.ceiling);
-        if upgraded || set_by_hand {
+        if !matches!(replacement, Replacement::Elsewhere) {
             out.at_most(Severity::Warning);
         }
     }
