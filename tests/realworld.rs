@@ -31,6 +31,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "generator-input-marker" => {
             vec!["unknown-policy apps/app/values.yaml:2".to_string()]
         }
+        "duplicate-identical-across-kustomizations" => {
+            vec!["duplicate-object infra/images/repository.yaml:4".to_string()]
+        }
         "marker-in-sequence-file" => vec![
             "marker-ignored tags.yaml:2".to_string(),
             "marker-ignored tags.yaml:3".to_string(),

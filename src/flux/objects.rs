@@ -77,6 +77,8 @@ pub struct ObjectContent {
     /// A hash of `spec` as rendered, values and origins: renders of one document that patches
     /// left alike have the same (see `rules::judged_objects`). The tree itself is not kept.
     pub spec_digest: u64,
+    /// `spec`'s [`Node::content_digest`]: copies written apart that hold the same spec.
+    pub spec_content: Option<u64>,
 }
 
 /// An image object of one render: its content (see `model::Objects` for the sharing), where it
@@ -527,6 +529,7 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
         origin: tree.origin,
         misfits: misfits(kind, tree).into_boxed_slice(),
         spec_digest: foldhash::fast::FixedState::default().hash_one(spec_node),
+        spec_content: spec_node.and_then(Node::content_digest),
     })
 }
 

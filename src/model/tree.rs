@@ -6,6 +6,7 @@
 use smol_str::SmolStr;
 use std::borrow::Cow;
 
+use crate::model::substitute::is_unresolved;
 use crate::scan::yaml::{reads_as_null, NodeId, NodeKind, Style, YamlFile};
 use crate::source::Span;
 use crate::workspace::ScannedFile;
@@ -199,6 +200,40 @@ impl Node {
             Value::Map(entries) => entries.iter().all(|entry| entry.value.is_read()),
             Value::Seq(items) => items.iter().all(Node::is_read),
             Value::Scalar(_) | Value::Alias => true,
+        }
+    }
+
+    /// A hash of what the tree holds, not of where it was written; a map's keys in any order.
+    /// `None` where part of it is not known: an alias, a part left unread, a `${…}` no
+    /// substitution resolved.
+    pub fn content_digest(&self) -> Option<u64> {
+        use std::hash::{BuildHasher, Hash};
+        let digest = |tag: u8, content: &dyn Fn(&mut foldhash::fast::FoldHasher)| {
+            let mut hasher = foldhash::fast::FixedState::default().build_hasher();
+            tag.hash(&mut hasher);
+            content(&mut hasher);
+            std::hash::Hasher::finish(&hasher)
+        };
+        match &self.value {
+            Value::Scalar(scalar) if !is_unresolved(&scalar.text) => {
+                Some(digest(0, &|hasher| scalar.hash(hasher)))
+            }
+            Value::Map(entries) => {
+                let mut entries = entries
+                    .iter()
+                    .map(|entry| Some((entry.key.as_str(), entry.value.content_digest()?)))
+                    .collect::<Option<Vec<_>>>()?;
+                entries.sort_unstable();
+                Some(digest(1, &|hasher| entries.hash(hasher)))
+            }
+            Value::Seq(items) => {
+                let items = items
+                    .iter()
+                    .map(Node::content_digest)
+                    .collect::<Option<Vec<_>>>()?;
+                Some(digest(2, &|hasher| items.hash(hasher)))
+            }
+            Value::Scalar(_) | Value::Alias | Value::Unread(_) => None,
         }
     }
 
@@ -580,6 +615,34 @@ mod tests {
         let source = SourceFile::new("t.yaml".into(), text);
         let yaml = YamlFile::parse(&source).unwrap();
         Node::from_yaml(&yaml, 7, yaml.documents[0])
+    }
+
+    #[test]
+    fn content_digests_are_alike_where_the_content_is() {
+        let digest = |text: &str| tree(text).content_digest();
+        let spec = digest("policy:\n  semver: {range: 6.x}\nref: {name: app}\n");
+        assert!(spec.is_some());
+        // Written elsewhere, in another order and another flow style: the same content.
+        assert_eq!(
+            digest("\n\nref:\n  name: app\npolicy:\n  semver:\n    range: 6.x\n"),
+            spec
+        );
+        for other in [
+            "policy:\n  semver: {range: 7.x}\nref: {name: app}\n",
+            "policy:\n  semver: {range: 6.x}\nref: {name: app, namespace: a}\n",
+            "policy:\n  semver: [range, 6.x]\nref: {name: app}\n",
+        ] {
+            assert_ne!(digest(other), spec, "{other}");
+        }
+        assert_eq!(digest("a: [x, y]\n"), digest("a:\n- x\n- y\n"));
+        assert_ne!(digest("a: [x, y]\n"), digest("a: [y, x]\n"));
+        // What is not known is alike nothing.
+        assert_eq!(digest("image: ${REGISTRY}/app\n"), None);
+        // An alias is read as kustomize reads it, its anchor's value in its place.
+        assert_eq!(
+            digest("a: &x {b: 1}\nc: *x\n"),
+            digest("a: {b: 1}\nc: {b: 1}\n")
+        );
     }
 
     #[test]

@@ -16,7 +16,11 @@ Two ImageRepositories, ImagePolicies or ImageUpdateAutomations with the same nam
 (after namespace defaulting), anywhere in the repository. A copy kustomize-controller never
 applies (`kustomize.toolkit.fluxcd.io/reconcile: disabled` or `kustomize.toolkit.fluxcd.io/ssa:
 Ignore`, as a label or an annotation) is no second object, nor is an `ssa: IfNotPresent` copy
-beside one Flux applies on every reconciliation, which is the one the cluster keeps.
+beside one Flux applies on every reconciliation, which is the one the cluster keeps. Nor are
+copies two Flux Kustomizations apply alike: the same `apiVersion` and the same `spec` (keys in
+any order, every value known). kustomize-controller applies each with server-side apply under
+its one field manager, so they never conflict and the object is the same whichever applies
+last; only its owner labels (`kustomize.toolkit.fluxcd.io/name`) follow the last.
 
 ## Why it matters in Flux
 Only one object can exist in the cluster: whichever Kustomization applies last wins, so the
@@ -55,6 +59,9 @@ fn check(cx: &Context, out: &mut Findings) {
             first_of.insert(key, object);
             continue;
         };
+        if applied_alike(first, object) {
+            continue;
+        }
         let first_file = cx.file(first.name.file());
         let first_line = first_file.source.line_of(first.name.span().start);
         out.push(
@@ -71,4 +78,18 @@ fn check(cx: &Context, out: &mut Findings) {
             "remove one definition or rename it; only one can exist in the cluster".to_string(),
         );
     }
+}
+
+/// Whether two copies are one object to the cluster: kustomize-controller applies every build
+/// under one field manager (`ssa.Owner{Field: r.ControllerName}` in `reconcile`,
+/// `internal/controller/kustomization_controller.go`), so the second apply of the same spec
+/// changes nothing but the owner labels `SetOwnerLabels` sets; and pruning deletes only objects
+/// whose owner labels name the Kustomization pruning (`deleteObjects`). Copies the model is
+/// unsure of may differ in what it cannot see.
+fn applied_alike(first: &FluxObject, copy: &FluxObject) -> bool {
+    !first.uncertain
+        && !copy.uncertain
+        && first.api_version.value == copy.api_version.value
+        && first.spec_content.is_some()
+        && first.spec_content == copy.spec_content
 }
