@@ -101,6 +101,8 @@ pub struct Kustomization {
     pub generators: Vec<Generator>,
     /// Fields this model does not follow (`replacements`, `vars`, plugins, `helmCharts`, ...).
     pub unmodelled: Vec<Text>,
+    /// The paths of files those fields read, each with its field (see [`files_read_by`]).
+    pub read_by_unmodelled: Vec<(&'static str, Text)>,
 }
 
 /// Fields kustomize accepts and this model follows or can ignore for image objects.
@@ -236,6 +238,13 @@ pub fn read(
                 value: key.into(),
                 origin: entry.key_origin,
             });
+            let field = if key == "openapi" {
+                "openapi.path"
+            } else {
+                key
+            };
+            k.read_by_unmodelled
+                .extend(files_read_by(key, value).map(|path| (field, path)));
             continue;
         }
         match key {
@@ -384,6 +393,26 @@ fn field_name(key: &str) -> Option<&'static str> {
         .find(|field| **field == key)
         .or_else(|| fields().find(|field| field.eq_ignore_ascii_case(key)))
         .copied()
+}
+
+/// The paths an unmodelled field makes kustomize read, whatever they hold: a build fails on one
+/// that names nothing (checked with kustomize 5: "evalsymlink failure … no such file or
+/// directory"). A plugin entry may be a folder, or a configuration written inline (it holds a
+/// line break), which is no path.
+fn files_read_by<'n>(field: &str, value: &'n Node) -> Box<dyn Iterator<Item = Text> + 'n> {
+    match field {
+        "configurations" | "crds" | "generators" | "transformers" | "validators" => {
+            Box::new(strings(value).filter(|entry| !entry.value.contains('\n')))
+        }
+        "replacements" => Box::new(
+            value
+                .items()
+                .iter()
+                .filter_map(|replacement| replacement.get("path").and_then(text)),
+        ),
+        "openapi" => Box::new(value.get("path").and_then(text).into_iter()),
+        _ => Box::new(std::iter::empty()),
+    }
 }
 
 fn text(node: &Node) -> Option<Text> {

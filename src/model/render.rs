@@ -162,7 +162,7 @@ pub struct BuildError {
 /// Why a build fails: the classes of kustomize's own errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
-    /// A resource path that names nothing.
+    /// A resource path that names nothing, or the path of a file an unmodelled field reads.
     MissingResource,
     /// A folder named as a resource or component that has no kustomization file.
     NotAKustomization,
@@ -913,6 +913,8 @@ impl<'s, 'a> Renderer<'s, 'a> {
         resources: &mut Vec<Resource>,
     ) -> Result<(), BuildError> {
         self.read.insert(k.file);
+        // kustomize loads the OpenAPI schema with the kustomization, before its resources.
+        self.check_files_read(k, &["openapi.path"])?;
         let configurations_before = self.merged_configurations;
         // Kept as resources are added: rebuilding it for each entry made a kustomization of n
         // resources cost n² identities.
@@ -922,6 +924,9 @@ impl<'s, 'a> Renderer<'s, 'a> {
             let added = self.add_resource(k, entry)?;
             append_all(resources, &mut ids, added, entry.origin)?;
         }
+        // kustomize's `accumulateTarget` loads the transformer configurations and CRDs right
+        // after the resources; the plugins and replacements as it runs them.
+        self.check_files_read(k, &["configurations", "crds"])?;
         for generator in &k.generators {
             self.generate(k, generator, resources)?;
         }
@@ -952,6 +957,10 @@ impl<'s, 'a> Renderer<'s, 'a> {
             result?;
         }
         self.transform(k, resources)?;
+        self.check_files_read(
+            k,
+            &["generators", "transformers", "validators", "replacements"],
+        )?;
         let merged = k
             .unmodelled
             .iter()
@@ -981,6 +990,30 @@ impl<'s, 'a> Renderer<'s, 'a> {
             }
         }
         self.merged_configurations += merged;
+        Ok(())
+    }
+
+    /// That the files these unmodelled fields of `k` read exist: what they do is not followed,
+    /// but kustomize fails on one that names nothing. A remote one, or one outside the
+    /// repository, is not known here.
+    fn check_files_read(&mut self, k: &Kustomization, fields: &[&str]) -> Result<(), BuildError> {
+        for (field, entry) in &k.read_by_unmodelled {
+            if !fields.contains(field) || is_remote(&entry.value) {
+                continue;
+            }
+            let Some(path) = join(&k.dir, &entry.value) else {
+                continue;
+            };
+            if self.sources.kind_of(&path) == PathKind::Missing
+                && !self.note_if_included(&format!("`{field}` entry"), &path, entry)
+            {
+                return Err(Self::error(
+                    Cause::MissingResource,
+                    format!("`{field}` entry `{}` does not exist", entry.value),
+                    entry.origin,
+                ));
+            }
+        }
         Ok(())
     }
 
