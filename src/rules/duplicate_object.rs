@@ -17,7 +17,7 @@ Two ImageRepositories, ImagePolicies or ImageUpdateAutomations with the same nam
 applies (`kustomize.toolkit.fluxcd.io/reconcile: disabled` or `kustomize.toolkit.fluxcd.io/ssa:
 Ignore`, as a label or an annotation) is no second object, nor is an `ssa: IfNotPresent` copy
 beside one Flux applies on every reconciliation, which is the one the cluster keeps. Nor are
-copies two Flux Kustomizations apply alike: the same `apiVersion` and the same `spec` (keys in
+copies two Flux Kustomizations apply alike: the same `apiVersion`, labels and `spec` (keys in
 any order, every value known). kustomize-controller applies each with server-side apply under
 its one field manager, so they never conflict and the object is the same whichever applies
 last; only its owner labels (`kustomize.toolkit.fluxcd.io/name`) follow the last.
@@ -90,6 +90,8 @@ fn applied_alike(first: &FluxObject, copy: &FluxObject) -> bool {
     !first.uncertain
         && !copy.uncertain
         && first.api_version.value == copy.api_version.value
+        // An automation's `policySelector` picks policies by their labels.
+        && first.labels() == copy.labels()
         && first.spec_content.is_some()
         && first.spec_content == copy.spec_content
 }
