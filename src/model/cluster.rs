@@ -959,9 +959,11 @@ pub fn other_checkout(
         }
     }
     // `flux bootstrap` names the GitRepository of the repository it writes to `flux-system`:
-    // one the bootstrap here does not settle (ommkwn/fluxes defines it by hand, with no
-    // bootstrap) is this repository.
-    if name == BOOTSTRAP_NAME {
+    // one defined here that the bootstrap here does not settle (ommkwn/fluxes defines it by
+    // hand, with no bootstrap) is this repository. One defined nowhere here is the bootstrap of
+    // wherever Flux was installed from (stianHG/DeploymentTest, an application repository,
+    // bootstraps another): this one only if a root here syncs from it.
+    if name == BOOTSTRAP_NAME && source.is_some() {
         return None;
     }
     let path = normalize(spec.update_path.as_ref().map_or("", |p| p.value.as_str()));
@@ -2677,8 +2679,10 @@ mod tests {
     #[test]
     fn without_a_bootstrap_an_automation_of_an_unknown_source_is_elsewhere_only_off_its_path() {
         // rparmer/podinfo-image-automation: no cluster, a GitRepository made by hand on
-        // `release`, whose folders this branch does not hold. `flux-system` is this repository's
-        // by its name; an automation without a source is left to the CRD check.
+        // `release`, whose folders this branch does not hold. `flux-system` defined nowhere here
+        // is the bootstrap of wherever Flux was installed from (stianHG/DeploymentTest, an
+        // application repository, bootstraps another); an automation without a source is left
+        // to the CRD check.
         let found = other_checkouts(&[
             (
                 "automations.yaml",
@@ -2696,12 +2700,25 @@ mod tests {
         assert_eq!(
             found,
             [
-                ("bootstrap-source".to_string(), None),
+                ("bootstrap-source".to_string(), Some(OtherCheckout::Unknown)),
                 ("dev".to_string(), Some(OtherCheckout::Unknown)),
                 ("here".to_string(), None),
                 ("no-source".to_string(), None),
             ]
         );
+        // ommkwn/fluxes defines `flux-system` by hand, with no bootstrap: this repository.
+        let found = other_checkouts(&[
+            (
+                "automation.yaml",
+                &image_automation("bootstrap-source", "flux-system", None, "./dev"),
+            ),
+            (
+                "source.yaml",
+                &git_repository("flux-system", "https://github.com/org/fleet"),
+            ),
+            ("apps/deploy.yaml", DEPLOYMENT),
+        ]);
+        assert_eq!(found, [("bootstrap-source".to_string(), None)]);
     }
 
     #[test]
