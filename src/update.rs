@@ -70,7 +70,8 @@ fn policies_in_use(workspace: &Workspace) -> BTreeSet<ClusterPolicy> {
             let Some((object, _)) = workspace.marker_policy(index, policy) else {
                 continue;
             };
-            if applied_by_any(&workspace.index, object, &file.source.path) != Some(false) {
+            let named = &policy.namespace;
+            if applied_by_any(&workspace.index, object, named, &file.source.path) != Some(false) {
                 used.insert(ClusterPolicy {
                     cluster: object.cluster,
                     policy: policy.clone(),

@@ -90,7 +90,8 @@ pub fn plan(workspace: &Workspace, latest: &BTreeMap<ClusterPolicy, Latest>) -> 
             let Some(resolved) = latest.get(&key) else {
                 continue;
             };
-            if applied_by_any(&workspace.index, policy, &file.source.path) == Some(false) {
+            let named = &policy_ref.namespace;
+            if applied_by_any(&workspace.index, policy, named, &file.source.path) == Some(false) {
                 continue;
             }
             let new = resolved.value_for(marker.setter.kind);

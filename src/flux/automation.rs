@@ -7,22 +7,31 @@ use super::index::FluxIndex;
 use super::objects::{FluxObject, Spec};
 use super::Kind;
 
-/// Whether an automation would apply markers of `policy` found in `file_path`.
-pub fn automation_applies(automation: &FluxObject, policy: &FluxObject, file_path: &str) -> bool {
+/// Whether an automation would apply markers of `policy` found in `file_path`, markers that
+/// name the policy in the namespace `named`.
+pub fn automation_applies(
+    automation: &FluxObject,
+    policy: &FluxObject,
+    named: &str,
+    file_path: &str,
+) -> bool {
     let Spec::Automation(spec) = &automation.spec else {
         return false;
     };
     let path = spec.update_path.as_ref().map_or("", |p| p.value.as_str());
-    uses_policy(automation, policy) && path_contains(path, file_path)
+    uses_policy(automation, policy, policy.namespace_as_named(named))
+        && path_contains(path, file_path)
 }
 
-/// Whether an automation applies the markers of `policy` wherever they are under its path: the
-/// policy is in its namespace and fits its `policySelector`.
-pub fn uses_policy(automation: &FluxObject, policy: &FluxObject) -> bool {
+/// Whether an automation applies the markers of `policy`, in `namespace`, wherever they are
+/// under its path: the policy is in its namespace and fits its `policySelector`
+/// (image-automation-controller lists the policies of the automation's namespace). An
+/// automation that sets no namespace is in the one it is applied into, as the policy may be.
+pub fn uses_policy(automation: &FluxObject, policy: &FluxObject, namespace: &str) -> bool {
     let Spec::Automation(spec) = &automation.spec else {
         return false;
     };
-    automation.namespace == policy.namespace
+    automation.namespace_as_named(namespace) == namespace
         && spec
             .policy_selector
             .as_ref()
@@ -66,28 +75,35 @@ pub fn normalize(path: &str) -> String {
     parts.join("/")
 }
 
-/// Whether an automation of the policy's cluster applies this marker; `None` when the cluster
-/// has none.
-pub fn applied_by_any(index: &FluxIndex, policy: &FluxObject, file_path: &str) -> Option<bool> {
+/// Whether an automation of the policy's cluster applies this marker, which names the policy
+/// in the namespace `named`; `None` when the cluster has none.
+pub fn applied_by_any(
+    index: &FluxIndex,
+    policy: &FluxObject,
+    named: &str,
+    file_path: &str,
+) -> Option<bool> {
     applied_by(
         index
             .of_kind(Kind::ImageUpdateAutomation)
             .filter(|automation| automation.cluster == policy.cluster),
         policy,
+        named,
         file_path,
     )
 }
 
-/// Whether one of `automations` applies a marker of `policy` in `file_path`; `None` when the
-/// list is empty.
+/// Whether one of `automations` applies a marker of `policy` (named in `named`) in `file_path`;
+/// `None` when the list is empty.
 pub fn applied_by<'a>(
     automations: impl IntoIterator<Item = &'a FluxObject>,
     policy: &FluxObject,
+    named: &str,
     file_path: &str,
 ) -> Option<bool> {
     let mut automations = automations.into_iter().peekable();
     automations.peek()?;
-    Some(automations.any(|a| automation_applies(a, policy, file_path)))
+    Some(automations.any(|a| automation_applies(a, policy, named, file_path)))
 }
 
 #[cfg(test)]

@@ -147,6 +147,17 @@ impl ObjectContent {
         self.labels.as_deref().unwrap_or(&NO_LABELS)
     }
 
+    /// The namespace the object is in for a reference that names it in `named`: its own, unless
+    /// nothing here sets one. Then whoever applies it decides, and a reference resolves to it
+    /// only as the object applied into the namespace it names (see `FluxIndex`).
+    pub fn namespace_as_named<'n>(&'n self, named: &'n str) -> &'n str {
+        if self.namespace_written {
+            &self.namespace
+        } else {
+            named
+        }
+    }
+
     /// Index of the file in the scanned workspace the object's document is written in.
     pub fn file(&self) -> usize {
         self.origin.file()

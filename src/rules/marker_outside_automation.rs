@@ -42,13 +42,14 @@ fn check(cx: &Context, out: &mut Findings) {
         let Some((policy, _)) = cx.policy_of(&site) else {
             continue;
         };
-        match applied_by_any(&cx.workspace.index, policy, &site.file.source.path) {
+        let named = &site.marker.setter.policy.namespace;
+        let namespace = policy.namespace_as_named(named);
+        match applied_by_any(&cx.workspace.index, policy, named, &site.file.source.path) {
             Some(true) => continue,
             Some(false) => {}
             // The cluster applies no automation: it may run elsewhere (another repository, by
             // hand), unless the one written here was left out of the kustomization beside it.
             None => {
-                let namespace = &policy.namespace;
                 let found = forgotten
                     .entry(namespace.to_string())
                     .or_insert_with(|| forgotten_automation(cx, namespace));
@@ -72,9 +73,8 @@ fn check(cx: &Context, out: &mut Findings) {
             site.file_index,
             site.marker.span,
             format!(
-                "no ImageUpdateAutomation applies this marker: none covers this file in namespace `{}` with a selector matching policy `{}`",
-                policy.namespace,
-                policy.key()
+                "no ImageUpdateAutomation applies this marker: none covers this file in namespace `{namespace}` with a selector matching policy `{namespace}:{}`",
+                policy.name.value
             ),
             format!("automations here: {automations}; widen one's `update.path` or `policySelector`, or add one"),
         );
@@ -85,7 +85,7 @@ fn check(cx: &Context, out: &mut Findings) {
 /// it: its name, `file:line`, and that kustomization's file.
 fn forgotten_automation(cx: &Context, namespace: &str) -> Option<(String, String, String)> {
     let found = unapplied::find(cx, "ImageUpdateAutomation", |tree| {
-        unapplied::namespace_of(cx, tree) == namespace
+        unapplied::may_be_in(tree, namespace)
     })?;
     let Beside::Unlisted(kustomization) = found.beside else {
         return None;

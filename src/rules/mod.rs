@@ -280,7 +280,12 @@ impl<'a> Context<'a> {
             .index
             .of_kind(crate::flux::Kind::ImageUpdateAutomation)
             .filter(|automation| automation.cluster == policy.cluster);
-        value_rule_ceiling(automations, policy, &site.file.source.path)
+        value_rule_ceiling(
+            automations,
+            policy,
+            &site.marker.setter.policy.namespace,
+            &site.file.source.path,
+        )
     }
 
     /// The ImagePolicy a marker names, in the clusters the marker answers to, when a render
@@ -570,9 +575,10 @@ fn judged_objects(objects: &[FluxObject]) -> Vec<usize> {
 pub fn value_rule_ceiling<'a>(
     could_apply: impl IntoIterator<Item = &'a FluxObject>,
     policy: &FluxObject,
+    named: &str,
     file_path: &str,
 ) -> Severity {
-    match applied_by(could_apply, policy, file_path) {
+    match applied_by(could_apply, policy, named, file_path) {
         Some(false) => Severity::Warning,
         Some(true) | None => Severity::Error,
     }

@@ -58,11 +58,17 @@ pub(super) fn find(cx: &Context, kind: &str, wanted: impl Fn(&Node) -> bool) -> 
         })
 }
 
-/// The namespace of an object as written, else the configured default.
-pub(super) fn namespace_of<'n>(cx: &'n Context, tree: &'n Node) -> &'n str {
+/// The namespace an object names, if any.
+pub(super) fn written_namespace(tree: &Node) -> Option<&str> {
     tree.path_str(&["metadata", "namespace"])
         .filter(|ns| !ns.is_empty())
-        .unwrap_or(&cx.config.default_namespace)
+}
+
+/// Whether an object of a file no cluster applies may be in `namespace`: the one it names, or,
+/// naming none, any: whoever applies it decides (a kustomization's `namespace`, a Flux
+/// Kustomization's `targetNamespace`, `kubectl apply -n`), as for references to applied ones.
+pub(super) fn may_be_in(tree: &Node, namespace: &str) -> bool {
+    written_namespace(tree).is_none_or(|written| written == namespace)
 }
 
 /// The kustomization file in the folder of `path` or the nearest folder above it, and whether

@@ -140,7 +140,7 @@ fn check(cx: &Context, out: &mut Findings) {
         } else {
             let written_elsewhere = unapplied::find(cx, "ImagePolicy", |tree| {
                 tree.path_str(&["metadata", "name"]) == Some(policy.name.as_str())
-                    && unapplied::namespace_of(cx, tree) == policy.namespace
+                    && unapplied::may_be_in(tree, &policy.namespace)
             })
             .map(|found| (found.written, found.beside));
             match written_elsewhere {
@@ -380,7 +380,7 @@ fn switched_off(
     let path = &site.file.source.path;
     let automation = unapplied::find(cx, "ImageUpdateAutomation", |tree| {
         let update_path = tree.path_str(&["spec", "update", "path"]).unwrap_or("");
-        path_contains(update_path, path) && unapplied::namespace_of(cx, tree) == policy.namespace
+        path_contains(update_path, path) && unapplied::may_be_in(tree, &policy.namespace)
     });
     let message = format!(
         "ImagePolicy `{policy}` is written in {written}, which `{kustomization}` does not list, so no cluster applies it; {}",
@@ -390,7 +390,7 @@ fn switched_off(
         Some(found) => format!(
             "list the policy's file and {} (ImageUpdateAutomation `{}:{}`, which would update this file) in the `resources` of the kustomizations beside them",
             found.written,
-            unapplied::namespace_of(cx, &found.tree),
+            unapplied::written_namespace(&found.tree).unwrap_or(&policy.namespace),
             found.tree.path_str(&["metadata", "name"]).unwrap_or("")
         ),
         None => format!(

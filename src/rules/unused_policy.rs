@@ -72,9 +72,10 @@ fn check(cx: &Context, out: &mut Findings) {
                 patterns.iter().any(|p| could_be(p, &key))
             })
             || (!policy.namespace_written && used_names.contains(policy.name.value.as_str()))
-            || elsewhere
-                .iter()
-                .any(|a| a.cluster == policy.cluster && uses_policy(a, policy))
+            || elsewhere.iter().any(|a| {
+                a.cluster == policy.cluster
+                    && uses_policy(a, policy, policy.namespace_as_named(&a.namespace))
+            })
     };
     let typos = marker_typos(cx);
     // A base policy that several roots render is used when any of its renders is.
