@@ -606,6 +606,20 @@ impl Resource {
             .unwrap_or_default()
     }
 
+    /// Annotated `config.kubernetes.io/local-config` (any value but `false`): it takes part in
+    /// the build (patches find it, its identity counts), but kustomize leaves it out of what the
+    /// build outputs (`KustTarget.IgnoreLocal`, last of `makeCustomizedResMap`, through
+    /// `Factory.DropLocalNodes`), so Flux never applies it.
+    fn is_local_config(&self) -> bool {
+        self.node
+            .path(&[
+                "metadata",
+                "annotations",
+                "config.kubernetes.io/local-config",
+            ])
+            .is_some_and(|value| value.str() != Some("false"))
+    }
+
     fn is_cluster_scoped(&self) -> bool {
         is_cluster_scoped_kind(self.kind())
     }
@@ -806,7 +820,7 @@ pub fn build_with_includes(
         merged_configurations: 0,
     };
     let mut resources = renderer.build_kustomization(kustomization)?;
-    resources.retain(|resource| !resource.generated);
+    resources.retain(|resource| !resource.generated && !resource.is_local_config());
     Ok(Build {
         resources,
         read: renderer.read,
