@@ -207,32 +207,25 @@ impl Node {
     /// `None` where part of it is not known: an alias, a part left unread, a `${…}` no
     /// substitution resolved.
     pub fn content_digest(&self) -> Option<u64> {
-        use std::hash::{BuildHasher, Hash};
-        let digest = |tag: u8, content: &dyn Fn(&mut foldhash::fast::FoldHasher)| {
-            let mut hasher = foldhash::fast::FixedState::default().build_hasher();
-            tag.hash(&mut hasher);
-            content(&mut hasher);
-            std::hash::Hasher::finish(&hasher)
-        };
+        fn hash_of(parts: impl std::hash::Hash) -> u64 {
+            use std::hash::BuildHasher;
+            foldhash::fast::FixedState::default().hash_one(parts)
+        }
         match &self.value {
-            Value::Scalar(scalar) if !is_unresolved(&scalar.text) => {
-                Some(digest(0, &|hasher| scalar.hash(hasher)))
-            }
+            Value::Scalar(scalar) if !is_unresolved(&scalar.text) => Some(hash_of((0u8, scalar))),
             Value::Map(entries) => {
-                let mut entries = entries
-                    .iter()
-                    .map(|entry| Some((entry.key.as_str(), entry.value.content_digest()?)))
-                    .collect::<Option<Vec<_>>>()?;
-                entries.sort_unstable();
-                Some(digest(1, &|hasher| entries.hash(hasher)))
+                // A sum of the entries' hashes: the same whatever their order, with nothing
+                // allocated to sort them.
+                let mut sum = 0u64;
+                for entry in entries {
+                    let value = entry.value.content_digest()?;
+                    sum = sum.wrapping_add(hash_of((&entry.key, value)));
+                }
+                Some(hash_of((1u8, sum)))
             }
-            Value::Seq(items) => {
-                let items = items
-                    .iter()
-                    .map(Node::content_digest)
-                    .collect::<Option<Vec<_>>>()?;
-                Some(digest(2, &|hasher| items.hash(hasher)))
-            }
+            Value::Seq(items) => items.iter().try_fold(hash_of(2u8), |digest, item| {
+                Some(hash_of((digest, item.content_digest()?)))
+            }),
             Value::Scalar(_) | Value::Alias | Value::Unread(_) => None,
         }
     }
