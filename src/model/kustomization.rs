@@ -238,13 +238,7 @@ pub fn read(
                 value: key.into(),
                 origin: entry.key_origin,
             });
-            let field = if key == "openapi" {
-                "openapi.path"
-            } else {
-                key
-            };
-            k.read_by_unmodelled
-                .extend(files_read_by(key, value).map(|path| (field, path)));
+            k.read_by_unmodelled.extend(files_read_by(key, value));
             continue;
         }
         match key {
@@ -395,23 +389,29 @@ fn field_name(key: &str) -> Option<&'static str> {
         .copied()
 }
 
-/// The paths an unmodelled field makes kustomize read, whatever they hold: a build fails on one
-/// that names nothing (checked with kustomize 5: "evalsymlink failure … no such file or
-/// directory"). A plugin entry may be a folder, or a configuration written inline (it holds a
-/// line break), which is no path.
-fn files_read_by<'n>(field: &str, value: &'n Node) -> Box<dyn Iterator<Item = Text> + 'n> {
+/// The paths an unmodelled field makes kustomize read whatever they hold, each with the field
+/// that names it: a build fails on one that names nothing (checked with kustomize 5: "no such
+/// file or directory"). A plugin entry may be a folder, or a configuration written inline (it
+/// holds a line break), which is no path.
+fn files_read_by(field: &'static str, value: &Node) -> Vec<(&'static str, Text)> {
     match field {
-        "configurations" | "crds" | "generators" | "transformers" | "validators" => {
-            Box::new(strings(value).filter(|entry| !entry.value.contains('\n')))
-        }
-        "replacements" => Box::new(
-            value
-                .items()
-                .iter()
-                .filter_map(|replacement| replacement.get("path").and_then(text)),
-        ),
-        "openapi" => Box::new(value.get("path").and_then(text).into_iter()),
-        _ => Box::new(std::iter::empty()),
+        "configurations" | "crds" | "generators" | "transformers" | "validators" => strings(value)
+            .filter(|entry| !entry.value.contains('\n'))
+            .map(|path| (field, path))
+            .collect(),
+        "replacements" => value
+            .items()
+            .iter()
+            .filter_map(|replacement| replacement.get("path").and_then(text))
+            .map(|path| (field, path))
+            .collect(),
+        "openapi" => value
+            .get("path")
+            .and_then(text)
+            .map(|path| ("openapi.path", path))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
