@@ -884,6 +884,15 @@ pub enum OtherCheckout {
 }
 
 impl OtherCheckout {
+    /// Where the automation commits, in a few words: "another repository", "`ref`".
+    pub fn place(&self) -> String {
+        match self {
+            OtherCheckout::Repository => "another repository".to_string(),
+            OtherCheckout::Revision(reference) => format!("`{reference}`"),
+            OtherCheckout::Unknown => "another repository or branch".to_string(),
+        }
+    }
+
     /// The `--verbose` note about `automation`.
     pub fn note(&self, automation: &FluxObject) -> String {
         let Spec::Automation(spec) = &automation.spec else {

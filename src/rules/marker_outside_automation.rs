@@ -94,8 +94,9 @@ fn forgotten_automation(cx: &Context, namespace: &str) -> Option<(String, String
     Some((name, found.written, kustomization))
 }
 
-/// The ImageUpdateAutomations these clusters apply, each with its `update.path`:
-/// "`ns:name` (path `./apps`)", each once (one of a base several clusters apply).
+/// The ImageUpdateAutomations these clusters apply, each with its `update.path` and, for one
+/// that commits elsewhere, where: "`ns:name` (path `./apps`)", "`ns:name` (path `./apps` of
+/// another repository)", each once (one of a base several clusters apply).
 pub(super) fn automations_of(cx: &Context, clusters: &[usize]) -> Vec<String> {
     let mut seen = foldhash::HashSet::new();
     cx.workspace
@@ -109,7 +110,12 @@ pub(super) fn automations_of(cx: &Context, clusters: &[usize]) -> Vec<String> {
                 }
                 _ => "",
             };
-            format!("`{}` (path `{path}`)", a.key())
+            match cx.workspace.model.other_checkout(a) {
+                Some(elsewhere) => {
+                    format!("`{}` (path `{path}` of {})", a.key(), elsewhere.place())
+                }
+                None => format!("`{}` (path `{path}`)", a.key()),
+            }
         })
         .filter(|described| seen.insert(described.clone()))
         .collect()
