@@ -2079,11 +2079,9 @@ mod tests {
             let (_dir, workspace) = applied_with_post_build(post_build, POLICY);
             let policies = workspace.index.of_kind(crate::flux::Kind::ImagePolicy);
             assert!(policies.count() == 1, "what it would apply still answers");
-            workspace
-                .model
-                .build_errors
-                .iter()
-                .map(|error| error.message.clone())
+            build_error_messages(&workspace)
+                .into_iter()
+                .map(str::to_string)
                 .collect()
         };
         assert!(errors("    substitute:\n      CLUSTER_1: home\n      _x: y\n").is_empty());

@@ -1015,12 +1015,8 @@ impl<'s, 'a> Renderer<'s, 'a> {
             if !fields.contains(field) || is_remote(&entry.value) {
                 continue;
             }
-            let Some(path) = join(&k.dir, &entry.value) else {
-                continue;
-            };
-            if self.sources.kind_of(&path) == PathKind::Missing
-                && !self.note_if_included(&format!("`{field}` entry"), &path, entry)
-            {
+            let path = join(&k.dir, &entry.value);
+            if self.names_nothing(path.as_deref(), entry, &format!("`{field}` entry")) {
                 return Err(Self::error(
                     Cause::MissingResource,
                     format!("`{field}` entry `{}` does not exist", entry.value),
@@ -1042,11 +1038,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
     ) -> Result<(), BuildError> {
         for file in &generator.files {
             let path = join(&k.dir, &file.value);
-            let exists = path.as_ref().is_none_or(|path| {
-                self.sources.kind_of(path) != PathKind::Missing
-                    || self.note_if_included("generator input", path, file)
-            });
-            if !exists {
+            if self.names_nothing(path.as_deref(), file, "generator input") {
                 return Err(Self::error(
                     Cause::MissingGeneratorInput,
                     format!("generator input `{}` does not exist", file.value),
@@ -1119,6 +1111,16 @@ impl<'s, 'a> Renderer<'s, 'a> {
     fn unknown(&mut self, message: String, origin: Origin) {
         self.incomplete = true;
         self.notes.push(Note { message, origin });
+    }
+
+    /// Whether `path`, which `entry` names as a `what` (`None`: outside the repository), is
+    /// known to name nothing: not on the disk, nor in an included artifact (then noted unknown,
+    /// as a path outside the repository is unknown).
+    fn names_nothing(&mut self, path: Option<&str>, entry: &Text, what: &str) -> bool {
+        path.is_some_and(|path| {
+            self.sources.kind_of(path) == PathKind::Missing
+                && !self.note_if_included(what, path, entry)
+        })
     }
 
     /// Whether `path`, which `entry` names as a `what`, is one an include holds: noted as

@@ -426,10 +426,7 @@ impl<'y> Converter<'y> {
     /// (yaml.v3 refuses such a cycle) and within the budget.
     fn copied(&mut self, alias: NodeId) -> Option<NodeId> {
         let target = self.yaml.alias_target(alias)?;
-        let around = self.yaml.node(target).span;
-        if around.start <= self.yaml.node(alias).span.start
-            && self.yaml.node(alias).span.end <= around.end
-        {
+        if encloses(self.yaml, target, alias) {
             return None;
         }
         let size = self.size(target);
@@ -499,10 +496,7 @@ impl<'y> Converter<'y> {
                 _ => id,
             };
             // A map merging a map around it would merge itself: yaml.v3 refuses the cycle.
-            let around = yaml.node(id).span;
-            let inside =
-                around.start <= yaml.node(map).span.start && yaml.node(map).span.end <= around.end;
-            (yaml.is_map(id) && !inside).then_some(id)
+            (yaml.is_map(id) && !encloses(yaml, id, map)).then_some(id)
         };
         // Each merge copies the maps it names: charged as aliases are, or merges of merges could
         // grow as aliases of aliases do.
@@ -550,6 +544,13 @@ impl<'y> Converter<'y> {
         }
         Some(result)
     }
+}
+
+/// Whether node `outer` is written around node `inner` (or is it): an alias or merge of it from
+/// `inner` would copy it into itself.
+fn encloses(yaml: &YamlFile, outer: NodeId, inner: NodeId) -> bool {
+    let (outer, inner) = (yaml.node(outer).span, yaml.node(inner).span);
+    outer.start <= inner.start && inner.end <= outer.end
 }
 
 /// How many nodes a node holds, itself included.
