@@ -4,7 +4,7 @@
 //! met (a registry that refused, a policy that selects nothing). Judges nothing itself: the
 //! rules' diagnostics, the resolution and the plan come in; this groups them per policy.
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -210,18 +210,19 @@ pub struct Inputs<'a> {
 
 type RowKey = (Option<usize>, String, String);
 
+fn policy_key(policy: &FluxObject, namespace: &str) -> RowKey {
+    (
+        Some(policy.cluster),
+        namespace.to_string(),
+        policy.name.value.to_string(),
+    )
+}
+
 pub fn build(inputs: &Inputs) -> Status {
     let workspace = inputs.workspace;
     let mut rows: BTreeMap<RowKey, PolicyStatus> = BTreeMap::new();
-    for policy in workspace.index.of_kind(Kind::ImagePolicy) {
-        let key = (
-            Some(policy.cluster),
-            policy.namespace.to_string(),
-            policy.name.value.to_string(),
-        );
-        rows.entry(key)
-            .or_insert_with(|| policy_row(inputs, policy));
-    }
+    // The policies some marker resolves to, by address: listed where the markers find them.
+    let mut listed: HashSet<*const FluxObject> = HashSet::new();
     let changes = ChangeIndex::new(inputs.plan);
     let findings = MarkerFindings::new(inputs.diagnostics);
     for (file_index, file) in workspace.files.iter().enumerate() {
@@ -237,21 +238,23 @@ pub fn build(inputs: &Inputs) -> Status {
                 Some(_) => workspace.marker_policy(file_index, named),
                 None => workspace.index.policy(&named.namespace, &named.name),
             };
-            let key = match defined {
-                Some((object, _)) => (
-                    Some(object.cluster),
-                    object.namespace.to_string(),
-                    object.name.value.to_string(),
-                ),
-                None => (
-                    clusters.first().copied(),
-                    named.namespace.to_string(),
-                    named.name.to_string(),
-                ),
+            let row = match defined {
+                Some((policy, _)) => {
+                    listed.insert(policy);
+                    // A policy that names no namespace is in the one it is applied into, which
+                    // is the one the marker names wherever it resolves.
+                    let namespace = policy.namespace_as_named(&named.namespace);
+                    rows.entry(policy_key(policy, namespace))
+                        .or_insert_with(|| policy_row(inputs, policy, namespace))
+                }
+                None => rows
+                    .entry((
+                        clusters.first().copied(),
+                        named.namespace.to_string(),
+                        named.name.to_string(),
+                    ))
+                    .or_insert_with_key(|key| undefined_row(inputs, key)),
             };
-            let row = rows
-                .entry(key)
-                .or_insert_with_key(|key| undefined_row(inputs, key));
             let site = Site {
                 file: file_index,
                 marker,
@@ -274,6 +277,14 @@ pub fn build(inputs: &Inputs) -> Status {
                 state,
             });
         }
+    }
+    let unlisted = workspace
+        .index
+        .of_kind(Kind::ImagePolicy)
+        .filter(|&policy| !listed.contains(&(policy as *const FluxObject)));
+    for policy in unlisted {
+        rows.entry(policy_key(policy, &policy.namespace))
+            .or_insert_with(|| policy_row(inputs, policy, &policy.namespace));
     }
     let mut policies: Vec<PolicyStatus> = rows.into_values().collect();
     // By cluster, namespace and name; markers no cluster reaches naming no policy, last.
@@ -371,13 +382,14 @@ fn cluster_name(workspace: &Workspace, cluster: Option<usize>) -> Option<String>
         .map(|c| c.name.clone())
 }
 
-/// A defined policy: its image, what the resolver found, and why it has no latest tag.
-fn policy_row(inputs: &Inputs, policy: &FluxObject) -> PolicyStatus {
+/// A defined policy, listed in `namespace`: its image, what the resolver found, and why it has
+/// no latest tag.
+fn policy_row(inputs: &Inputs, policy: &FluxObject, namespace: &str) -> PolicyStatus {
     let workspace = inputs.workspace;
     let key = ClusterPolicy {
         cluster: policy.cluster,
         policy: PolicyRef {
-            namespace: policy.namespace.clone(),
+            namespace: namespace.into(),
             name: policy.name.value.clone(),
         },
     };
@@ -402,7 +414,7 @@ fn policy_row(inputs: &Inputs, policy: &FluxObject) -> PolicyStatus {
     PolicyStatus {
         cluster: cluster_name(workspace, Some(policy.cluster)),
         cluster_index: Some(policy.cluster),
-        namespace: key.policy.namespace.to_string(),
+        namespace: namespace.to_string(),
         name: key.policy.name.to_string(),
         defined: true,
         image,

@@ -141,6 +141,31 @@ fn an_ignored_copy_of_a_values_marker_is_not_listed() {
     assert_eq!(listed, [(16, "update")]);
 }
 
+/// A policy that names no namespace is in the one it is applied into: listed under the namespace
+/// its marker names, as the marker finds it, not under a namespace of its own beside it.
+#[test]
+fn a_namespace_less_policy_is_listed_where_its_marker_finds_it() {
+    let temp = tempfile::tempdir().unwrap();
+    let tags = temp.path().join("tags.json");
+    std::fs::write(
+        &tags,
+        r#"{"registry.example.com/pcm/html": ["1.0.0", "1.1.0"]}"#,
+    )
+    .unwrap();
+    let case = "fixtures/realworld/namespace-less-policy-applied-by-hand";
+    let report = json(&status(
+        (case, tags.to_str().unwrap()),
+        &["--format", "json"],
+    ));
+    let rows = report["policies"].as_array().unwrap();
+    assert_eq!(
+        fields(rows, &["namespace", "name", "latest"]),
+        BTreeSet::from([r#""demo" "demo" "1.1.0""#.to_string()])
+    );
+    assert_eq!(report["summary"]["unused"], 0);
+    assert_eq!(markers(&report)[0]["state"], "update");
+}
+
 /// The JSON report of a run of the binary in the repository.
 fn run_json(args: &[&str]) -> Value {
     json(

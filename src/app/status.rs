@@ -2,7 +2,6 @@
 //! snapshot), plan the changes `--fix` would make, run the rules as `check` does, and show each
 //! policy with its markers' fates. A report: exit 0 whatever the states, 2 when it cannot run.
 
-use std::collections::BTreeSet;
 use std::io::IsTerminal;
 
 use super::{
@@ -11,11 +10,8 @@ use super::{
 };
 use crate::cli::{GlobalArgs, StatusArgs, StatusFormat, StatusOnly};
 use crate::config::Config;
-use crate::fix::ClusterPolicy;
-use crate::flux::Kind;
 use crate::report::{markdown, status_table, Diagnostic};
 use crate::rules;
-use crate::scan::marker::PolicyRef;
 use crate::status::{self, Inputs};
 use crate::tags::TagSource;
 use crate::update;
@@ -76,18 +72,7 @@ pub fn of_workspace(
     diagnostics: &[Diagnostic],
     quiet: bool,
 ) -> status::Status {
-    let every_policy: BTreeSet<ClusterPolicy> = workspace
-        .index
-        .of_kind(Kind::ImagePolicy)
-        .map(|policy| ClusterPolicy {
-            cluster: policy.cluster,
-            policy: PolicyRef {
-                namespace: policy.namespace.clone(),
-                name: policy.name.value.clone(),
-            },
-        })
-        .collect();
-    let needs = update::needs_for(workspace, every_policy);
+    let needs = update::needs_for(workspace, update::every_policy(workspace));
     let fetched = progress::fetch(source, &needs.requests, quiet, false);
     let resolution = update::resolve(needs, &fetched, source);
     let plan = update::plan(workspace, &resolution, None, false);
