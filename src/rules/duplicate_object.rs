@@ -13,7 +13,10 @@ pub static RULE: Rule = Rule {
     summary: "Two objects with the same kind, namespace and name",
     docs: r#"## What it catches
 Two ImageRepositories, ImagePolicies or ImageUpdateAutomations with the same namespace and name
-(after namespace defaulting), anywhere in the repository. A copy kustomize-controller never
+(after namespace defaulting) that one cluster applies. In a repository without clusters, the
+files no kustomization reaches are compared where one is in the other's folder or below it (a
+Flux Kustomization applies its path and every folder under it); copies in sibling folders
+(`clusters/east`, `clusters/west`) may be two clusters' own, attached from outside. A copy kustomize-controller never
 applies (`kustomize.toolkit.fluxcd.io/reconcile: disabled` or `kustomize.toolkit.fluxcd.io/ssa:
 Ignore`, as a label or an annotation) is no second object, nor is an `ssa: IfNotPresent` copy
 beside one Flux applies on every reconciliation, which is the one the cluster keeps. Nor are
@@ -40,7 +43,8 @@ fn check(cx: &Context, out: &mut Findings) {
     // own. A duplicate inside one kustomize build is its build error (`kustomize-build`). A
     // name holding a variable whose value is unknown is no name to compare.
     let by_cluster = !cx.workspace.model.clusters.is_empty();
-    let mut first_of: HashMap<(usize, Kind, &str, &str), &FluxObject> = HashMap::new();
+    // The distinct copies met so far, per cluster (or render), kind, namespace and name.
+    let mut copies: HashMap<(usize, Kind, &str, &str), Vec<&FluxObject>> = HashMap::new();
     for object in cx.objects() {
         if is_unresolved(&object.name.value) || is_unresolved(&object.namespace) {
             continue;
@@ -55,8 +59,10 @@ fn check(cx: &Context, out: &mut Findings) {
             object.namespace.as_str(),
             object.name.value.as_str(),
         );
-        let Some(first) = first_of.get(&key) else {
-            first_of.insert(key, object);
+        let earlier = copies.entry(key).or_default();
+        let together = |first: &&FluxObject| by_cluster || applied_together(cx, first, object);
+        let Some(first) = earlier.iter().copied().find(together) else {
+            earlier.push(object);
             continue;
         };
         if applied_alike(first, object) {
@@ -78,6 +84,34 @@ fn check(cx: &Context, out: &mut Findings) {
             "remove one definition or rename it; only one can exist in the cluster".to_string(),
         );
     }
+}
+
+/// Whether two objects of one render without clusters are surely applied to one cluster. A
+/// build applies all it holds. Files taken as written are applied by whatever points at their
+/// folders from outside: a Flux Kustomization applies its path's files and every folder below
+/// it (kustomize-controller's generated kustomization walks the tree), so a copy in a folder at
+/// or below the other's is applied with it wherever the other is; copies in sibling folders
+/// (`clusters/east`, `clusters/west`) may be two clusters' own.
+fn applied_together(cx: &Context, first: &FluxObject, copy: &FluxObject) -> bool {
+    if cx.workspace.model.renders[first.render].root.is_some() {
+        return true;
+    }
+    let path = |object: &FluxObject| cx.file(object.file()).source.path.as_str();
+    let (a, b) = (path(first), path(copy));
+    in_or_below(b, folder(a)) || in_or_below(a, folder(b))
+}
+
+/// The folder a repository path is in (`""`: the root).
+fn folder(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(folder, _)| folder)
+}
+
+/// Whether `path` is in `folder` or in a folder below it.
+fn in_or_below(path: &str, folder: &str) -> bool {
+    folder.is_empty()
+        || path
+            .strip_prefix(folder)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Whether two copies are one object to the cluster: kustomize-controller applies every build
