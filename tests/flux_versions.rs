@@ -243,3 +243,41 @@ fn a_flux_version_that_is_no_release_is_exit_2() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("--flux-version: `latest`"), "{stderr}");
 }
+
+/// A cluster on Flux 2.0 builds a kustomization's components before its generators: the
+/// `replace` that Flux 2.2 fails builds there, and `--verbose` says that the upgrade fails it.
+/// On Flux 2.2 and later, as `kubectl kustomize` builds it, the same repository fails there and
+/// builds the component that merges into its parent's generated object.
+#[test]
+fn components_run_before_generators_before_flux_2_2() {
+    let case = repo_dir().join("fixtures/realworld/component-generator-order-before-flux-2-2");
+    let case = case.to_str().unwrap();
+    let output = run(
+        &["check", case, "--verbose", "--format", "json"],
+        &repo_dir(),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        stderr.contains(
+            "note: apps/web/kustomization.yaml:8: cluster `clusters/home` runs Flux 2.0.1"
+        ) && stderr.contains("from Flux 2.2 on the generators run first and the build fails"),
+        "{stderr}"
+    );
+    let failing = |report: &serde_json::Value| -> Vec<String> {
+        report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| format!("{}:{}", d["file"].as_str().unwrap(), d["line"]))
+            .collect()
+    };
+    assert_eq!(
+        failing(&json(&output)),
+        ["components/tuning/kustomization.yaml:4"]
+    );
+    let upgraded = run(
+        &["check", case, "--format", "json", "--flux-version", "2.2.0"],
+        &repo_dir(),
+    );
+    assert_eq!(failing(&json(&upgraded)), ["apps/web/kustomization.yaml:8"]);
+}

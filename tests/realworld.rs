@@ -31,6 +31,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "generator-input-marker" => {
             vec!["unknown-policy apps/app/values.yaml:2".to_string()]
         }
+        "component-generator-order-before-flux-2-2" => {
+            vec!["kustomize-build components/tuning/kustomization.yaml:4".to_string()]
+        }
         "duplicate-identical-across-kustomizations" => {
             vec!["duplicate-object infra/images/repository.yaml:4".to_string()]
         }

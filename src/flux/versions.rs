@@ -608,8 +608,10 @@ pub struct ServedOverride {
     pub location: String,
 }
 
-/// The Flux line whose kustomize-controller fails on a kustomization file that holds nothing.
-const EMPTY_KUSTOMIZATION_REFUSED: (u64, u64) = (2, 2);
+/// The Flux line whose kustomize-controller builds with kustomize 5.1's API (v0.14 on): it
+/// fails on a kustomization file that holds nothing, and runs a kustomization's generators
+/// before its components.
+const KUSTOMIZE_5_1: (u64, u64) = (2, 2);
 
 /// Each file's Flux pins, found on up to `jobs` threads.
 pub fn file_pins(files: &[ScannedFile], jobs: usize) -> Vec<Vec<Pin>> {
@@ -876,14 +878,16 @@ impl ClusterFlux {
         self.support(feature.controller(), feature.since(), None)
     }
 
-    /// Whether kustomize-controller builds a kustomization file that holds nothing (comments
-    /// only) as one that lists nothing: the deciding pins of a release before Flux 2.2 that does,
-    /// described. Its kustomize had no check for it up to Flux 2.1 (kustomize-controller 1.1,
-    /// kustomize API v0.13.4); Flux 2.2 (kustomize-controller 1.2, API v0.16) brought kustomize
-    /// 5.1's `CheckEmpty`, and the build fails `kustomization.yaml is empty`. An image CRD's
-    /// served flags tell its own controller's release only; several pins that disagree build it
-    /// when any does, as a field works when it works on any.
-    pub fn builds_empty_kustomizations(&self) -> Option<String> {
+    /// Whether kustomize-controller builds with a kustomize older than 5.1 (kustomize API
+    /// v0.13.4 and before): the deciding pins of a release before Flux 2.2 that does, described.
+    /// Up to Flux 2.1 (kustomize-controller 1.1) it builds a kustomization file that holds
+    /// nothing (comments only) as one that lists nothing, and adds a kustomization's components
+    /// before running its own generators (`accumulateTarget`). Flux 2.2 (kustomize-controller
+    /// 1.2, API v0.16) brought kustomize 5.1's `CheckEmpty`, so such a build fails
+    /// `kustomization.yaml is empty`, and runs the generators first (kustomize #5170). An image
+    /// CRD's served flags tell its own controller's release only; several pins that disagree
+    /// build as the older one when any is, as a field works when it works on any.
+    pub fn runs_kustomize_before_5_1(&self) -> Option<String> {
         let older: Vec<&Pin> = self
             .pins
             .iter()
@@ -891,7 +895,7 @@ impl ClusterFlux {
             .filter(|pin| {
                 pin.version
                     .as_ref()
-                    .is_some_and(|version| minor_of(version) < EMPTY_KUSTOMIZATION_REFUSED)
+                    .is_some_and(|version| minor_of(version) < KUSTOMIZE_5_1)
             })
             .collect();
         (!older.is_empty()).then(|| describe(older.into_iter()))
@@ -1207,8 +1211,8 @@ mod tests {
     }
 
     #[test]
-    fn empty_kustomizations_build_to_nothing_before_flux_2_2() {
-        let builds = |pins| cluster(pins).builds_empty_kustomizations();
+    fn kustomize_before_5_1_runs_before_flux_2_2() {
+        let builds = |pins| cluster(pins).runs_kustomize_before_5_1();
         assert!(builds(vec![pin("2.1.2")])
             .unwrap()
             .starts_with("Flux 2.1.2"));

@@ -57,6 +57,10 @@ pub struct Model {
     pub renders: Vec<Render>,
     /// Kustomize build failures, each once, at its cause.
     pub build_errors: Vec<BuildError>,
+    /// Those of `build_errors` that only kustomize before 5.1 makes, as Flux before 2.2 runs it
+    /// (a kustomization's components added before its generators run): `kubectl kustomize`
+    /// builds them.
+    pub errors_before_kustomize_5_1: Vec<BuildError>,
     /// What the model could not see, for `--verbose`.
     pub notes: Vec<Note>,
     /// Files with image objects that a kustomization sits over but none lists: applied nowhere
@@ -433,8 +437,9 @@ impl Contents {
 impl Model {
     /// What the clusters apply, each built as its Flux builds it. Which Flux a cluster runs is
     /// known from the files it applies, so once they are: where one runs a Flux older than 2.2
-    /// and a kustomization file holds nothing, the model is built again with that file listing
-    /// nothing for that cluster.
+    /// and its kustomize builds something otherwise (a kustomization file holds nothing, or one
+    /// has both components and generators), the model is built again with that kustomize for
+    /// that cluster.
     pub fn build(
         tree: &FileSet,
         files: &[ScannedFile],
@@ -454,19 +459,26 @@ impl Model {
         let mut kustomizations = kustomizations;
         kustomizations.referenced.keep_what_builds_ask();
         let (mut model, objects) =
-            Model::build_as(&inputs, kustomizations, &EmptyAsNothing::default());
-        let empty_as_nothing = EmptyAsNothing::for_old_flux(&model, files, config, jobs);
-        if !empty_as_nothing.anywhere() {
+            Model::build_as(&inputs, kustomizations, &KustomizeBefore51::default());
+        let old_kustomize = KustomizeBefore51::for_old_flux(&model, files, config, jobs);
+        if !old_kustomize.anywhere() {
             return (model, objects);
         }
         let kustomizations = Kustomizations {
             by_dir: std::mem::take(&mut model.kustomizations),
             referenced: std::mem::take(&mut model.referenced),
         };
+        let first_errors = std::mem::take(&mut model.build_errors);
         drop((model, objects));
-        let (mut model, objects) = Model::build_as(&inputs, kustomizations, &empty_as_nothing);
-        let notes = empty_as_nothing.notes(&model);
+        let (mut model, objects) = Model::build_as(&inputs, kustomizations, &old_kustomize);
+        let notes = old_kustomize.notes(&model, &first_errors);
         model.notes.extend(notes);
+        model.errors_before_kustomize_5_1 = model
+            .build_errors
+            .iter()
+            .filter(|error| !first_errors.contains(error))
+            .cloned()
+            .collect();
         (model, objects)
     }
 
@@ -483,20 +495,20 @@ impl Model {
             by_dir: kustomizations,
             referenced,
         }: Kustomizations,
-        empty_as_nothing: &EmptyAsNothing,
+        old_kustomize: &KustomizeBefore51,
     ) -> (Model, Vec<FluxObject>) {
         let by_path = paths_of(files);
         let sources = Sources::new(tree, files, &by_path, &kustomizations, &referenced);
-        let listing_nothing = empty_as_nothing
+        let listing_nothing = old_kustomize
             .anywhere()
-            .then(|| EmptyAsNothing::listing_nothing(&kustomizations));
-        let sources_listing_nothing = listing_nothing.as_ref().map(|listing_nothing| {
-            Sources::new(tree, files, &by_path, listing_nothing, &referenced)
+            .then(|| KustomizeBefore51::listing_nothing(&kustomizations));
+        let old_sources = listing_nothing.as_ref().map(|listing_nothing| {
+            let mut sources = Sources::new(tree, files, &by_path, listing_nothing, &referenced);
+            sources.components_first = true;
+            sources
         });
-        let sources_of_cluster = |cluster: usize| match &sources_listing_nothing {
-            Some(listing_nothing) if empty_as_nothing.clusters.contains_key(&cluster) => {
-                listing_nothing
-            }
+        let sources_of_cluster = |cluster: usize| match &old_sources {
+            Some(old_sources) if old_kustomize.clusters.contains_key(&cluster) => old_sources,
             _ => &sources,
         };
         let mut model = Model::default();
@@ -552,10 +564,8 @@ impl Model {
                 model.clusters = clusters;
             }
             None => {
-                let sources = match &sources_listing_nothing {
-                    Some(listing_nothing) if empty_as_nothing.repository.is_some() => {
-                        listing_nothing
-                    }
+                let sources = match &old_sources {
+                    Some(old_sources) if old_kustomize.repository.is_some() => old_sources,
                     _ => &sources,
                 };
                 model.build_roots(sources, &mut objects, default_namespace, builder, jobs)
@@ -587,7 +597,7 @@ impl Model {
         crate::parallel::free_in_background((
             contents,
             sources.into_caches(),
-            sources_listing_nothing.map(Sources::into_caches),
+            old_sources.map(Sources::into_caches),
         ));
         model.kustomizations = kustomizations;
         model.referenced = referenced;
@@ -791,48 +801,53 @@ struct Inputs<'a> {
     jobs: usize,
 }
 
-/// The builds that take a kustomization file holding nothing (comments only) as one that lists
-/// nothing, as kustomize-controller does before Flux 2.2 (see
-/// [`ClusterFlux::builds_empty_kustomizations`]; from 2.2 its build fails): the clusters whose
-/// Flux is that old, or the repository's own builds when it has no cluster, each with that Flux
+/// The builds that run as kustomize-controller's kustomize before Flux 2.2 (see
+/// [`ClusterFlux::runs_kustomize_before_5_1`]): a kustomization file holding nothing (comments
+/// only) lists nothing, where from 2.2 the build fails, and a kustomization's components are
+/// added before its own generators run, where from 2.2 they run after. The clusters whose Flux
+/// is that old, or the repository's own builds when it has no cluster, each with that Flux
 /// described.
 #[derive(Debug, Default)]
-struct EmptyAsNothing {
+struct KustomizeBefore51 {
     clusters: BTreeMap<usize, String>,
     repository: Option<String>,
 }
 
-impl EmptyAsNothing {
+impl KustomizeBefore51 {
     fn anywhere(&self) -> bool {
         !self.clusters.is_empty() || self.repository.is_some()
     }
 
-    /// The builds of `model` (built with every such file an error) that run on a Flux older
-    /// than 2.2, when a build failed on a kustomization file that holds nothing (natively, or in
-    /// the words of the real kustomize asked instead).
+    /// The builds of `model` (built as Flux 2.2 and later build) that run on a Flux older than
+    /// 2.2, when its kustomize would build something otherwise: a build failed on a
+    /// kustomization file that holds nothing (natively, or in the words of the real kustomize
+    /// asked instead), or a kustomization has both components and generators.
     fn for_old_flux(model: &Model, files: &[ScannedFile], config: &Config, jobs: usize) -> Self {
         let failed_on_one = model
             .build_errors
             .iter()
             .any(|error| error.message.contains(kustomization::EMPTY));
-        if !failed_on_one {
-            return EmptyAsNothing::default();
+        let generates_beside_components = model
+            .kustomizations
+            .values()
+            .flatten()
+            .any(generates_beside_components);
+        if !failed_on_one && !generates_beside_components {
+            return KustomizeBefore51::default();
         }
         let pins = versions::file_pins(files, jobs);
         // Each cluster's Flux as the rules take it: another cluster's pins say nothing of it.
         let clusters = versions::clusters_flux(&pins, files, &model.clusters, config)
             .iter()
             .enumerate()
-            .filter_map(|(index, of)| Some((index, of.flux.builds_empty_kustomizations()?)))
+            .filter_map(|(index, of)| Some((index, of.flux.runs_kustomize_before_5_1()?)))
             .collect();
         let repository = model
             .clusters
             .is_empty()
-            .then(|| {
-                ClusterFlux::resolve(pins.concat(), config, None).builds_empty_kustomizations()
-            })
+            .then(|| ClusterFlux::resolve(pins.concat(), config, None).runs_kustomize_before_5_1())
             .flatten();
-        EmptyAsNothing {
+        KustomizeBefore51 {
             clusters,
             repository,
         }
@@ -858,15 +873,16 @@ impl EmptyAsNothing {
             .collect()
     }
 
-    /// `--verbose` notes on the files that hold nothing, where a build took one as listing
-    /// nothing: a Flux upgrade to 2.2 fails there.
-    fn notes(&self, model: &Model) -> Vec<Note> {
-        let mut notes = Vec::new();
-        for file in model.kustomizations.values().filter_map(holding_nothing) {
+    /// `--verbose` notes where a build ran as the older kustomize and a Flux upgrade to 2.2
+    /// fails it: on the files that hold nothing, taken as listing nothing; and on the errors of
+    /// `first_errors` (the builds as Flux 2.2 and later run them) at a kustomization that has
+    /// both components and generators, which these builds no longer have.
+    fn notes(&self, model: &Model, first_errors: &[BuildError]) -> Vec<Note> {
+        let runners = |file: usize| {
             let clusters = self
                 .clusters
                 .iter()
-                .filter(|(&cluster, _)| model.clusters[cluster].files.contains(&file))
+                .filter(move |(&cluster, _)| model.clusters[cluster].files.contains(&file))
                 .map(|(&cluster, flux)| {
                     (format!("cluster `{}`", model.clusters[cluster].name), flux)
                 });
@@ -874,7 +890,11 @@ impl EmptyAsNothing {
                 .repository
                 .iter()
                 .map(|flux| ("the repository".to_string(), flux));
-            for (runner, flux) in clusters.chain(repository) {
+            clusters.chain(repository)
+        };
+        let mut notes = Vec::new();
+        for file in model.kustomizations.values().filter_map(holding_nothing) {
+            for (runner, flux) in runners(file) {
                 notes.push(Note {
                     message: format!(
                         "this kustomization holds nothing: {runner} runs {flux}, whose kustomize builds it as one listing nothing; from Flux 2.2 on the build fails (`{}`)",
@@ -884,8 +904,35 @@ impl EmptyAsNothing {
                 });
             }
         }
+        let generating: BTreeSet<usize> = model
+            .kustomizations
+            .values()
+            .flatten()
+            .filter(|k| generates_beside_components(k))
+            .map(|k| k.file)
+            .collect();
+        let failing_from_2_2 = first_errors.iter().filter(|error| {
+            generating.contains(&error.origin.file()) && !model.build_errors.contains(error)
+        });
+        for error in failing_from_2_2 {
+            for (runner, flux) in runners(error.origin.file()) {
+                notes.push(Note {
+                    message: format!(
+                        "{runner} runs {flux}, whose kustomize adds this kustomization's components before running its generators; from Flux 2.2 on the generators run first and the build fails: {}",
+                        error.message
+                    ),
+                    origin: error.origin,
+                });
+            }
+        }
         notes
     }
+}
+
+/// Whether a kustomization has both components and generators, which kustomize before 5.1 and
+/// from 5.1 on run in another order.
+fn generates_beside_components(kustomization: &Kustomization) -> bool {
+    !kustomization.components.is_empty() && !kustomization.generators.is_empty()
 }
 
 /// The file of a kustomization that holds nothing (comments only), which kustomize 5.1 and

@@ -45,6 +45,9 @@ pub struct Sources<'a> {
     pub referenced: &'a super::Referenced,
     pub disk: Disk,
     pub image_objects: SharedTrees,
+    /// Build as kustomize before 5.1 does (Flux before 2.2): a kustomization's components are
+    /// added before its own generators run, not after.
+    pub components_first: bool,
 }
 
 impl<'a> Sources<'a> {
@@ -68,6 +71,7 @@ impl<'a> Sources<'a> {
             referenced,
             disk: Disk::default(),
             image_objects: SharedTrees::default(),
+            components_first: false,
         }
     }
 
@@ -939,36 +943,17 @@ impl<'s, 'a> Renderer<'s, 'a> {
             append_all(resources, &mut ids, added, entry.origin)?;
         }
         // kustomize's `accumulateTarget` loads the transformer configurations and CRDs right
-        // after the resources; the plugins and replacements as it runs them.
+        // before the generators run; the plugins and replacements as it runs them. Before 5.1 it
+        // added the components first, from 5.1 on after the generators (kustomize #5170).
+        if self.sources.components_first {
+            self.add_components(k, resources)?;
+        }
         self.check_files_read(k, &["configurations", "crds"])?;
         for generator in &k.generators {
             self.generate(k, generator, resources)?;
         }
-        for entry in &k.components {
-            let Some(dir) = join(&k.dir, &entry.value) else {
-                self.unknown(
-                    format!("component `{}` is outside the repository", entry.value),
-                    entry.origin,
-                );
-                continue;
-            };
-            if self.sources.kustomization_of(&dir).is_none()
-                && self.note_if_included("component", &dir, entry)
-            {
-                continue;
-            }
-            let component = self.sources.kustomization(&dir, Some(entry.origin))?;
-            if !component.is_component {
-                return Err(Self::error(
-                    Cause::ComponentKind,
-                    format!("component `{dir}` is a Kustomization, not a Component"),
-                    entry.origin,
-                ));
-            }
-            self.stack.push(dir);
-            let result = self.accumulate(component, resources);
-            self.stack.pop();
-            result?;
+        if !self.sources.components_first {
+            self.add_components(k, resources)?;
         }
         self.transform(k, resources)?;
         self.check_files_read(
@@ -1004,6 +989,42 @@ impl<'s, 'a> Renderer<'s, 'a> {
             }
         }
         self.merged_configurations += merged;
+        Ok(())
+    }
+
+    /// Kustomize's `accumulateComponents`: each component of `k` built over what `resources`
+    /// holds so far.
+    fn add_components(
+        &mut self,
+        k: &Kustomization,
+        resources: &mut Vec<Resource>,
+    ) -> Result<(), BuildError> {
+        for entry in &k.components {
+            let Some(dir) = join(&k.dir, &entry.value) else {
+                self.unknown(
+                    format!("component `{}` is outside the repository", entry.value),
+                    entry.origin,
+                );
+                continue;
+            };
+            if self.sources.kustomization_of(&dir).is_none()
+                && self.note_if_included("component", &dir, entry)
+            {
+                continue;
+            }
+            let component = self.sources.kustomization(&dir, Some(entry.origin))?;
+            if !component.is_component {
+                return Err(Self::error(
+                    Cause::ComponentKind,
+                    format!("component `{dir}` is a Kustomization, not a Component"),
+                    entry.origin,
+                ));
+            }
+            self.stack.push(dir);
+            let result = self.accumulate(component, resources);
+            self.stack.pop();
+            result?;
+        }
         Ok(())
     }
 

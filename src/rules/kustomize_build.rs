@@ -49,7 +49,16 @@ fn check(cx: &Context, out: &mut Findings) {
         let path = cx.file(error.origin.file()).source.path.as_str();
         // Elsewhere (a Flux Kustomization's `spec.path`, the listing kustomize-controller
         // generates for a folder without a kustomization file) kustomize alone fails otherwise.
-        let reproduce = if is_kustomization_name(crate::walk::file_name(path)) {
+        let before_5_1 = cx
+            .workspace
+            .model
+            .errors_before_kustomize_5_1
+            .contains(error);
+        let reproduce = if before_5_1 {
+            " (Flux before 2.2 runs a kustomize that adds a kustomization's components before \
+             running its generators; from 2.2, and in `kubectl kustomize`, they run after)"
+                .to_string()
+        } else if is_kustomization_name(crate::walk::file_name(path)) {
             let dir = path.rsplit_once('/').map_or(".", |(dir, _)| dir);
             format!(" (`kubectl kustomize --load-restrictor LoadRestrictionsNone {dir}` shows the same error)")
         } else {
