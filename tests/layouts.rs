@@ -13,7 +13,7 @@
 //! fails (one cluster, one error), Flux versions per cluster, a kustomization of comments only
 //! (an error where the cluster's Flux is 2.2 or newer, nothing before; a cluster that pins no
 //! Flux beside one on 2.1 takes the newest, not its neighbour's), Helm chart values,
-//! `substituteFrom`.
+//! `substituteFrom`; and the summary of what no cluster applies.
 //! (`fixtures/kustomize/oracle/` holds the renderer's cases for `tests/kustomize_oracle.rs`.)
 
 mod support;
@@ -49,4 +49,18 @@ fn kustomize_layouts() {
 #[test]
 fn cluster_layouts() {
     each_case_matches_its_golden_report("clusters");
+}
+
+/// What no cluster applies is counted in the JSON summary too: the files and their markers.
+#[test]
+fn the_summary_counts_what_no_cluster_applies() {
+    let case = repo_dir().join("fixtures/clusters/out-of-band-bootstrap");
+    let output = run(
+        &["check", case.to_str().unwrap(), "--format", "json"],
+        &repo_dir(),
+    );
+    let summary = &support::json(&output)["summary"];
+    assert_eq!(summary["markers"], 1);
+    assert_eq!(summary["files_flux_ignores"], 1);
+    assert_eq!(summary["markers_flux_ignores"], 1);
 }

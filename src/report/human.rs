@@ -63,11 +63,12 @@ pub fn render(report: &Report, sources: &HashMap<&str, &str>, style: Style) -> S
     out
 }
 
-/// `3 errors, 1 warning in 12 markers across …`.
+/// `3 errors, 1 warning in 12 markers across …`, and what was not checked because Flux does
+/// not apply it (a repository whose markers all sit there would read as having none).
 pub fn summary_line(report: &Report) -> String {
     let summary = report.summary;
-    format!(
-        "{} error{}, {} warning{} in {} marker{} across {} YAML file{} ({} polic{}, {} repositor{})\n",
+    let mut line = format!(
+        "{} error{}, {} warning{} in {} marker{} across {} YAML file{} ({} polic{}, {} repositor{})",
         summary.errors,
         plural(summary.errors, "", "s"),
         summary.warnings,
@@ -80,7 +81,15 @@ pub fn summary_line(report: &Report) -> String {
         plural(summary.policies, "y", "ies"),
         summary.repositories,
         plural(summary.repositories, "y", "ies"),
-    )
+    );
+    if summary.markers_flux_ignores > 0 {
+        line.push_str(&format!(
+            "; {} more marker{} in files no cluster here applies, not checked (`--verbose` lists the files)",
+            summary.markers_flux_ignores,
+            plural(summary.markers_flux_ignores, "", "s"),
+        ));
+    }
+    line + "\n"
 }
 
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {

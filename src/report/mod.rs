@@ -82,6 +82,9 @@ pub struct Summary {
     /// and markers get no diagnostics (`--verbose` lists them).
     #[serde(skip_serializing_if = "is_zero")]
     pub files_flux_ignores: usize,
+    /// The markers in those files, which `markers` does not count.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub markers_flux_ignores: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -99,6 +102,7 @@ impl std::ops::AddAssign for Summary {
         self.errors += other.errors;
         self.warnings += other.warnings;
         self.files_flux_ignores += other.files_flux_ignores;
+        self.markers_flux_ignores += other.markers_flux_ignores;
     }
 }
 

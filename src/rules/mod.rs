@@ -749,6 +749,7 @@ pub fn run(
         move || drop(cx),
         || reported(workspace, config, only_files, findings, suppressions),
     );
+    let ignored = workspace.files_flux_ignores();
     let summary = Summary {
         files_scanned: workspace.stats.files_scanned,
         yaml_files: workspace.stats.yaml_files,
@@ -763,7 +764,11 @@ pub fn run(
             .iter()
             .filter(|d| d.severity == Severity::Warning)
             .count(),
-        files_flux_ignores: workspace.files_flux_ignores().len(),
+        files_flux_ignores: ignored.len(),
+        markers_flux_ignores: ignored
+            .iter()
+            .map(|&file| workspace.files[file].markers.markers.len())
+            .sum(),
     };
     (diagnostics, summary)
 }
