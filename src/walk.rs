@@ -158,6 +158,8 @@ pub struct FileSet {
     /// Once [`FileSet::read`] ran, which of `paths` it found to be regular files: what a path
     /// names is then known without asking the disk again (the render asks for every resource).
     read_as_regular: OnceLock<Vec<bool>>,
+    /// The branch the work tree has checked out, once asked (see [`FileSet::work_tree_branch`]).
+    branch: OnceLock<Option<String>>,
 }
 
 impl FileSet {
@@ -402,7 +404,19 @@ impl FileSet {
             top_prefix,
             contents: None,
             read_as_regular: OnceLock::new(),
+            branch: OnceLock::new(),
         }
+    }
+
+    /// The branch the work tree has checked out: `None` outside git, on a detached HEAD, or for
+    /// a commit's files. Asked of git once, when first wanted (few repositories need it).
+    pub fn work_tree_branch(&self) -> Option<&str> {
+        self.branch
+            .get_or_init(|| match self.listing {
+                Listing::Git => crate::git::current_branch(&self.root),
+                Listing::Tree | Listing::Commit => None,
+            })
+            .as_deref()
     }
 
     /// Adds the `spec.ignore` of the GitRepository Flux syncs this repository with to what it

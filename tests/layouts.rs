@@ -13,7 +13,7 @@
 //! fails (one cluster, one error), Flux versions per cluster, a kustomization of comments only
 //! (an error where the cluster's Flux is 2.2 or newer, nothing before; a cluster that pins no
 //! Flux beside one on 2.1 takes the newest, not its neighbour's), Helm chart values,
-//! `substituteFrom`; and the summary of what no cluster applies.
+//! `substituteFrom`; the summary of what no cluster applies; a branch per environment.
 //! (`fixtures/kustomize/oracle/` holds the renderer's cases for `tests/kustomize_oracle.rs`.)
 
 mod support;
@@ -63,4 +63,30 @@ fn the_summary_counts_what_no_cluster_applies() {
     assert_eq!(summary["markers"], 1);
     assert_eq!(summary["files_flux_ignores"], 1);
     assert_eq!(summary["markers_flux_ignores"], 1);
+}
+
+/// A branch per environment, each applied from its own GitRepository of this repository: the
+/// work tree on `staging` is what the `staging` GitRepository syncs, so its Flux Kustomization
+/// is built here and the policy it applies answers the marker. On `main` it is another
+/// revision's, and the marker's policy is not found applied.
+#[test]
+fn the_checked_out_branch_is_what_its_own_git_repository_syncs() {
+    let repo = tempfile::tempdir().unwrap();
+    support::copy_dir(
+        &repo_dir().join("fixtures/branch-per-environment"),
+        repo.path(),
+    );
+    support::git(repo.path(), &["init", "-q", "-b", "main"]);
+    support::git(repo.path(), &["add", "-A"]);
+    support::git(repo.path(), &["commit", "-q", "-m", "environments"]);
+    let warnings = || {
+        let output = run(&["check", ".", "--format", "json"], repo.path());
+        support::locations_of(&support::json(&output), Some("warning"))
+    };
+    assert_eq!(
+        warnings(),
+        ["unknown-policy apps/staging/deployment.yaml:17"]
+    );
+    support::git(repo.path(), &["checkout", "-q", "-b", "staging"]);
+    assert_eq!(warnings(), Vec::<String>::new());
 }

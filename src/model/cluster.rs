@@ -47,7 +47,7 @@ use super::substitute::Variables;
 use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
 use crate::flux::objects::{FluxObject, Spec};
-use crate::walk::{lies_under, ListedPaths, PathKind};
+use crate::walk::{lies_under, FileSet, ListedPaths, PathKind};
 use crate::workspace::ScannedFile;
 
 const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
@@ -766,6 +766,14 @@ impl GitRepositories {
         GitRepositories { definitions }
     }
 
+    /// Every definition.
+    fn all(&self) -> impl Iterator<Item = &GitSource> {
+        self.definitions
+            .values()
+            .flatten()
+            .map(|(_, source)| source)
+    }
+
     /// The GitRepository `namespace/name` an object written in file `written_in` names, when
     /// the repository defines it (in that namespace, else under that name in any: a
     /// kustomization's `namespace:` may place it). Of several definitions, the one written
@@ -833,6 +841,39 @@ impl ThisRepository {
             && !self
                 .builds_folders_from
                 .contains(&Some(source.repository.clone()))
+    }
+
+    /// These checkouts and, where the work tree is on the branch that another GitRepository of
+    /// one of their repositories checks out, that revision too: what this check reads is then
+    /// what that GitRepository syncs (a branch per environment, each applied from a
+    /// GitRepository of its own: kCn3333/k3s-homelab checked out on `staging`).
+    fn with_work_tree_branch(mut self, repositories: &GitRepositories, tree: &FileSet) -> Self {
+        let of_this_repository = |source: &&GitSource| {
+            source.reference.is_some()
+                && self
+                    .checkouts
+                    .iter()
+                    .any(|this| this.repository == source.repository)
+                && !self.checkouts.iter().any(|this| this.is(source))
+        };
+        let other_revisions: Vec<GitSource> = repositories
+            .all()
+            .filter(of_this_repository)
+            .cloned()
+            .collect();
+        // Git is asked only where another revision is in question.
+        if other_revisions.is_empty() {
+            return self;
+        }
+        let Some(branch) = tree.work_tree_branch() else {
+            return self;
+        };
+        for source in other_revisions {
+            if source.reference.as_deref() == Some(branch) && !self.checkouts.contains(&source) {
+                self.checkouts.push(source);
+            }
+        }
+        self
     }
 
     /// The revision a checkout takes of this repository, when it is not one the cluster syncs.
@@ -1080,7 +1121,8 @@ pub fn discover(
         checkouts: synced_by_bootstraps,
         synced: BTreeSet::new(),
         builds_folders_from,
-    };
+    }
+    .with_work_tree_branch(&repositories, sources.tree);
     let builds_here = |k: &FluxKustomization| {
         follows_this_repository(k, source_of(k).as_ref(), &synced_by_bootstraps)
     };
@@ -1254,7 +1296,8 @@ pub fn discover(
             .map(FluxKustomization::source_key)
             .collect(),
         builds_folders_from: synced_by_bootstraps.builds_folders_from.clone(),
-    };
+    }
+    .with_work_tree_branch(&repositories, sources.tree);
     // A GitRepository no root syncs from, nothing here defines or that checks out another URL
     // than the bootstraps' (every URL, without a bootstrap): this repository's own when the
     // folder the Flux Kustomization builds is here; another repository's (a policy library's
