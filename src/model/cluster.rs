@@ -43,7 +43,7 @@ use super::kustomization::{
     self, is_kustomization_name, Decoding, Kustomization, LabelSet, Patch, PatchBody, Text,
 };
 use super::render::{self, Build, BuildError, Cause, Include, Note, Resource, Sources};
-use super::substitute::Variables;
+use super::substitute::{could_be, is_unresolved, Variables};
 use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
 use crate::flux::objects::{FluxObject, Spec};
@@ -106,6 +106,60 @@ fn text(node: Option<&Node>) -> Option<Text> {
 }
 
 impl FluxKustomization {
+    /// A Flux Kustomization whose `spec.path` holds variables its parent's `substituteFrom`
+    /// gives values to that the model cannot read (a ConfigMap only the cluster has): the
+    /// cluster builds one folder, unknown, of those the path could be. Each such folder is
+    /// followed as uncertain (its objects answer references, none is judged); where no folder
+    /// could be it, it stays as it is, and its build fails as Flux's would. A folder around its
+    /// own file is none it could be: it would apply itself.
+    fn paths_it_may_have(
+        self,
+        files: &[ScannedFile],
+        tree: &FileSet,
+        yaml_paths: &ListedPaths,
+        notes: &mut Vec<Note>,
+    ) -> Vec<FluxKustomization> {
+        let mut folders: BTreeSet<&str> = BTreeSet::new();
+        for path in yaml_paths.iter(tree) {
+            let mut folder = path;
+            while let Some((parent, _)) = folder.rsplit_once('/') {
+                if !folders.insert(parent) {
+                    break;
+                }
+                folder = parent;
+            }
+        }
+        // Not a folder around its own file: it would apply itself.
+        let own_file = &files[self.origin.file()].source.path;
+        let candidates: Vec<&str> = folders
+            .into_iter()
+            .filter(|folder| could_be(&self.path, folder) && !lies_under(own_file, folder))
+            .collect();
+        if candidates.is_empty() {
+            return vec![self];
+        }
+        let note = Note {
+            message: format!(
+                "Flux Kustomization `{}`'s path `{}` takes its values from `postBuild.substituteFrom` this repository does not hold: followed into each folder it could be ({}), as uncertain",
+                self.name,
+                self.path,
+                candidates.len()
+            ),
+            origin: self.path_origin,
+        };
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+        candidates
+            .into_iter()
+            .map(|folder| FluxKustomization {
+                path: folder.to_string(),
+                uncertain: true,
+                ..self.clone()
+            })
+            .collect()
+    }
+
     /// The `namespace` and `name` of the source it syncs from.
     fn source_key(&self) -> (String, String) {
         (self.source_namespace.clone(), self.source_name.clone())
@@ -1433,7 +1487,11 @@ pub fn discover(
         while !round.is_empty() {
             let mut followed = Vec::new();
             for kustomization in std::mem::take(&mut round) {
-                if !seen.insert((kustomization.origin, kustomization.folder)) {
+                if !seen.insert((
+                    kustomization.origin,
+                    kustomization.folder,
+                    kustomization.path.clone(),
+                )) {
                     continue;
                 }
                 let source = source_of(&kustomization);
@@ -1554,7 +1612,17 @@ pub fn discover(
                                 FluxKustomization::read(&resource.node, &kustomization.namespace)
                             {
                                 child.uncertain = kustomization.uncertain;
-                                round.push(child);
+                                let unknown_path = variables.as_ref().is_some_and(|v| v.incomplete)
+                                    && is_unresolved(&child.path);
+                                match unknown_path {
+                                    true => round.extend(child.paths_it_may_have(
+                                        sources.files,
+                                        sources.tree,
+                                        yaml_paths,
+                                        notes,
+                                    )),
+                                    false => round.push(child),
+                                }
                             }
                         }
                     }
@@ -2298,6 +2366,46 @@ mod tests {
                     "kubernetes/flux/config/cluster.yaml".to_string(),
                 ]
             )]
+        );
+    }
+
+    /// A child's `spec.path` whose variables come from a `substituteFrom` only the cluster holds
+    /// is one of the folders it could be, each followed as uncertain; not a folder around its
+    /// own file (it would apply itself). Without `postBuild`, the `${…}` stays in the path and
+    /// kustomize-controller fails on it.
+    #[test]
+    fn a_path_from_unknown_variables_is_any_folder_it_could_be() {
+        let bootstrap = flux_bootstrap("./clusters/prod");
+        let child = flux_kustomization("app", "./apps/${ENV}", "GitRepository", "flux-system");
+        let parent = |post_build: &str| {
+            flux_kustomization("parent", "./parents", "GitRepository", "flux-system") + post_build
+        };
+        let from_cluster =
+            "  postBuild:\n    substituteFrom:\n      - kind: ConfigMap\n        name: vars\n";
+        let workspace_with = |parent: &str| {
+            workspace_of(&[
+                ("clusters/prod/flux-system/gotk-sync.yaml", &bootstrap),
+                ("clusters/prod/parent.yaml", parent),
+                ("parents/app.yaml", &child),
+                ("apps/dev/deploy.yaml", DEPLOYMENT),
+                ("apps/prod/deploy.yaml", DEPLOYMENT),
+                ("other/deploy.yaml", DEPLOYMENT),
+            ])
+        };
+        let (_dir, workspace) = workspace_with(&parent(from_cluster));
+        let cluster = &workspace.model.clusters[0];
+        let applies = |path: &str| applies_file(&workspace, cluster, path);
+        assert!(applies("apps/dev/deploy.yaml") && applies("apps/prod/deploy.yaml"));
+        assert!(!applies("other/deploy.yaml"));
+        assert!(build_error_messages(&workspace).is_empty());
+        assert_eq!(
+            notes_mentioning(&workspace, "followed into each folder it could be (2)").len(),
+            1
+        );
+        let (_dir, workspace) = workspace_with(&parent(""));
+        assert_eq!(
+            build_error_messages(&workspace),
+            ["the Flux Kustomization's path `apps/${ENV}` does not exist"]
         );
     }
 

@@ -3,6 +3,7 @@
 use crate::flux::objects::FluxObject;
 use crate::flux::Kind;
 use crate::model::substitute::is_unresolved;
+use crate::walk::lies_under;
 use foldhash::{HashMap, HashMapExt};
 
 use super::{Context, Findings, Rule};
@@ -98,20 +99,12 @@ fn applied_together(cx: &Context, first: &FluxObject, copy: &FluxObject) -> bool
     }
     let path = |object: &FluxObject| cx.file(object.file()).source.path.as_str();
     let (a, b) = (path(first), path(copy));
-    in_or_below(b, folder(a)) || in_or_below(a, folder(b))
+    lies_under(b, folder(a)) || lies_under(a, folder(b))
 }
 
 /// The folder a repository path is in (`""`: the root).
 fn folder(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(folder, _)| folder)
-}
-
-/// Whether `path` is in `folder` or in a folder below it.
-fn in_or_below(path: &str, folder: &str) -> bool {
-    folder.is_empty()
-        || path
-            .strip_prefix(folder)
-            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Whether two copies are one object to the cluster: kustomize-controller applies every build
