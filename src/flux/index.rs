@@ -153,9 +153,14 @@ impl FluxIndex {
         self.with_key(kind, namespace, name).collect()
     }
 
-    /// `namespace:name` of every object of a kind, for "did you mean" suggestions.
+    /// `namespace:name` of every object of a kind, for "did you mean" suggestions: each once,
+    /// sorted, as copies in several clusters or builds are one name (a suggestion compares
+    /// every name with each unknown one).
     pub fn keys(&self, kind: Kind) -> Vec<String> {
-        self.of_kind(kind).map(FluxObject::key).collect()
+        let mut keys: Vec<String> = self.of_kind(kind).map(FluxObject::key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
     }
 
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &FluxObject> {

@@ -43,7 +43,7 @@ use super::kustomization::{
     self, is_kustomization_name, Decoding, Kustomization, LabelSet, Patch, PatchBody, Text,
 };
 use super::render::{self, Build, BuildError, Cause, Include, Note, Resource, Sources};
-use super::substitute::{could_be, is_unresolved, Variables};
+use super::substitute::{is_unresolved, PathPattern, Variables};
 use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
 use crate::flux::objects::{FluxObject, Spec};
@@ -95,6 +95,9 @@ pub struct FluxKustomization {
     set_apart: Vec<String>,
     /// Applied by a Flux Kustomization whose build fails: what it would apply is unknown.
     uncertain: bool,
+    /// `path` is one folder of several its `spec.path` could be (see `paths_it_may_have`):
+    /// how that folder builds says nothing of what Flux builds.
+    path_guessed: bool,
 }
 
 fn text(node: Option<&Node>) -> Option<Text> {
@@ -108,32 +111,24 @@ fn text(node: Option<&Node>) -> Option<Text> {
 impl FluxKustomization {
     /// A Flux Kustomization whose `spec.path` holds variables its parent's `substituteFrom`
     /// gives values to that the model cannot read (a ConfigMap only the cluster has): the
-    /// cluster builds one folder, unknown, of those the path could be. Each such folder is
-    /// followed as uncertain (its objects answer references, none is judged); where no folder
-    /// could be it, it stays as it is, and its build fails as Flux's would. A folder around its
-    /// own file is none it could be: it would apply itself.
+    /// cluster builds one folder, unknown, of those the path could be (each `${…}` part of one
+    /// folder's name). Each such folder is followed as uncertain: its objects answer
+    /// references, none is judged, its files are not counted as the cluster's and its failure
+    /// is no error. Where no folder could be it, it stays as it is, and its build fails as
+    /// Flux's would. A folder around its own file is none it could be: it would apply itself.
     fn paths_it_may_have(
         self,
         files: &[ScannedFile],
-        tree: &FileSet,
-        yaml_paths: &ListedPaths,
+        folders: &BTreeSet<&str>,
         notes: &mut Vec<Note>,
     ) -> Vec<FluxKustomization> {
-        let mut folders: BTreeSet<&str> = BTreeSet::new();
-        for path in yaml_paths.iter(tree) {
-            let mut folder = path;
-            while let Some((parent, _)) = folder.rsplit_once('/') {
-                if !folders.insert(parent) {
-                    break;
-                }
-                folder = parent;
-            }
-        }
         // Not a folder around its own file: it would apply itself.
         let own_file = &files[self.origin.file()].source.path;
+        let pattern = PathPattern::new(&self.path);
         let candidates: Vec<&str> = folders
-            .into_iter()
-            .filter(|folder| could_be(&self.path, folder) && !lies_under(own_file, folder))
+            .iter()
+            .copied()
+            .filter(|folder| pattern.could_be(folder) && !lies_under(own_file, folder))
             .collect();
         if candidates.is_empty() {
             return vec![self];
@@ -155,6 +150,7 @@ impl FluxKustomization {
             .map(|folder| FluxKustomization {
                 path: folder.to_string(),
                 uncertain: true,
+                path_guessed: true,
                 ..self.clone()
             })
             .collect()
@@ -272,6 +268,7 @@ impl FluxKustomization {
             folder: false,
             set_apart: Vec::new(),
             uncertain: false,
+            path_guessed: false,
         })
     }
 
@@ -692,6 +689,7 @@ fn flux_instance(object: &Node, default_namespace: &str) -> Option<FluxKustomiza
         folder: false,
         set_apart: Vec::new(),
         uncertain: false,
+        path_guessed: false,
     })
 }
 
@@ -1484,6 +1482,7 @@ pub fn discover(
         let mut round: Vec<FluxKustomization> = roots;
         let mut seen = HashSet::new();
         let mut config_maps: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let folders = std::cell::OnceCell::new();
         while !round.is_empty() {
             let mut followed = Vec::new();
             for kustomization in std::mem::take(&mut round) {
@@ -1578,7 +1577,20 @@ pub fn discover(
             crate::parallel::for_each_in_order(&followed, jobs, build, |index, mut result| {
                 let kustomization = &followed[index];
                 let mut fallback = BTreeSet::new();
-                let variables = kustomization.variables(&config_maps);
+                // What Flux applies of a Flux Kustomization its own build holds (a bootstrap whose
+                // cluster folder patches it: equinor/radix-flux adds `postBuild` so) is what it
+                // reconciles with from then on.
+                let applied_self = result.as_ref().ok().and_then(|build| {
+                    build.resources.iter().find_map(|resource| {
+                        FluxKustomization::read(&resource.node, &kustomization.namespace)
+                            .filter(|own| own.is_the_same_object_as(kustomization))
+                    })
+                });
+                let variables = applied_self
+                    .as_ref()
+                    .filter(|own| own.substitutes())
+                    .unwrap_or(kustomization)
+                    .variables(&config_maps);
                 if let (Ok(_), Some(name)) = (
                     &result,
                     variables.as_ref().and_then(Variables::invalid_name),
@@ -1596,9 +1608,14 @@ pub fn discover(
                             .map_or(kustomization.origin, |&(_, origin)| origin),
                     });
                 }
+                // What a guessed folder holds answers references; the cluster is not known to
+                // apply it, so its files are not counted as the cluster's.
+                let reaches = !kustomization.path_guessed;
                 match &mut result {
                     Ok(build) => {
-                        cluster_state.files.extend(build.read.iter().copied());
+                        if reaches {
+                            cluster_state.files.extend(build.read.iter().copied());
+                        }
                         for resource in &mut build.resources {
                             resource.uncertain |= kustomization.uncertain;
                             if let Some(variables) = &variables {
@@ -1612,16 +1629,22 @@ pub fn discover(
                                 FluxKustomization::read(&resource.node, &kustomization.namespace)
                             {
                                 child.uncertain = kustomization.uncertain;
+                                child.path_guessed = kustomization.path_guessed;
                                 let unknown_path = variables.as_ref().is_some_and(|v| v.incomplete)
                                     && is_unresolved(&child.path);
-                                match unknown_path {
-                                    true => round.extend(child.paths_it_may_have(
-                                        sources.files,
-                                        sources.tree,
-                                        yaml_paths,
-                                        notes,
-                                    )),
-                                    false => round.push(child),
+                                match (unknown_path, kustomization.path_guessed) {
+                                    (false, _) => round.push(child),
+                                    (true, false) => {
+                                        round.extend(child.paths_it_may_have(
+                                            sources.files,
+                                            folders.get_or_init(|| {
+                                                yaml_folders(sources.tree, yaml_paths)
+                                            }),
+                                            notes,
+                                        ))
+                                    }
+                                    // A guess inside a guess: what it applies is not followed.
+                                    (true, true) => {}
                                 }
                             }
                         }
@@ -1631,7 +1654,9 @@ pub fn discover(
                     // answers references, and the one failure is the one diagnostic.
                     Err(_) => {
                         fallback = super::would_read(sources, yaml_paths, &kustomization.path);
-                        cluster_state.files.extend(fallback.iter().copied());
+                        if reaches {
+                            cluster_state.files.extend(fallback.iter().copied());
+                        }
                         for &file in &fallback {
                             let Ok(yaml) = &sources.files[file].yaml else {
                                 continue;
@@ -1642,6 +1667,7 @@ pub fn discover(
                                     FluxKustomization::read(&tree, &kustomization.namespace)
                                 {
                                     child.uncertain = true;
+                                    child.path_guessed = kustomization.path_guessed;
                                     round.push(child);
                                 }
                             }
@@ -1872,6 +1898,17 @@ impl<'s> Inclusions<'s> {
 
 impl FluxKustomization {
     /// Whether its builds go through `postBuild` substitution.
+    /// Whether its path is one folder of several its `spec.path` could be: a failure to build
+    /// it is then no failure of Flux's.
+    pub fn path_is_guessed(&self) -> bool {
+        self.path_guessed
+    }
+
+    /// Whether `other` is this object as another copy of it: the same namespace and name.
+    fn is_the_same_object_as(&self, other: &FluxKustomization) -> bool {
+        self.namespace == other.namespace && self.name == other.name && !other.folder
+    }
+
     fn substitutes(&self) -> bool {
         self.substitute.is_some() || !self.substitute_from.is_empty()
     }
@@ -1907,6 +1944,21 @@ impl FluxKustomization {
         }
         Some(Variables { values, incomplete })
     }
+}
+
+/// Every folder that holds a YAML file, at any depth.
+fn yaml_folders<'t>(tree: &'t FileSet, yaml_paths: &'t ListedPaths) -> BTreeSet<&'t str> {
+    let mut folders = BTreeSet::new();
+    for path in yaml_paths.iter(tree) {
+        let mut folder = path;
+        while let Some((parent, _)) = folder.rsplit_once('/') {
+            if !folders.insert(parent) {
+                break;
+            }
+            folder = parent;
+        }
+    }
+    folders
 }
 
 /// Keeps a ConfigMap's (or Secret's) data for the `substituteFrom` of later builds.
@@ -2370,9 +2422,10 @@ mod tests {
     }
 
     /// A child's `spec.path` whose variables come from a `substituteFrom` only the cluster holds
-    /// is one of the folders it could be, each followed as uncertain; not a folder around its
-    /// own file (it would apply itself). Without `postBuild`, the `${…}` stays in the path and
-    /// kustomize-controller fails on it.
+    /// is one of the folders it could be, each followed as uncertain: what they define answers
+    /// references, but the cluster is not known to apply their files, and how they build is no
+    /// error; not a folder around its own file (it would apply itself). Without `postBuild`,
+    /// the `${…}` stays in the path and kustomize-controller fails on it.
     #[test]
     fn a_path_from_unknown_variables_is_any_folder_it_could_be() {
         let bootstrap = flux_bootstrap("./clusters/prod");
@@ -2387,16 +2440,18 @@ mod tests {
                 ("clusters/prod/flux-system/gotk-sync.yaml", &bootstrap),
                 ("clusters/prod/parent.yaml", parent),
                 ("parents/app.yaml", &child),
-                ("apps/dev/deploy.yaml", DEPLOYMENT),
-                ("apps/prod/deploy.yaml", DEPLOYMENT),
+                ("apps/dev/policy.yaml", POLICY),
+                (
+                    "apps/prod/kustomization.yaml",
+                    "resources: [missing.yaml]\n",
+                ),
                 ("other/deploy.yaml", DEPLOYMENT),
             ])
         };
         let (_dir, workspace) = workspace_with(&parent(from_cluster));
+        assert!(workspace.index.policy("flux-system", "a").is_some());
         let cluster = &workspace.model.clusters[0];
-        let applies = |path: &str| applies_file(&workspace, cluster, path);
-        assert!(applies("apps/dev/deploy.yaml") && applies("apps/prod/deploy.yaml"));
-        assert!(!applies("other/deploy.yaml"));
+        assert!(!applies_file(&workspace, cluster, "apps/dev/policy.yaml"));
         assert!(build_error_messages(&workspace).is_empty());
         assert_eq!(
             notes_mentioning(&workspace, "followed into each folder it could be (2)").len(),

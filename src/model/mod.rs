@@ -536,6 +536,7 @@ impl Model {
                     render.result,
                     || render.fallback,
                     (Some(path), render.cluster),
+                    !render.kustomization.path_is_guessed(),
                     files,
                     default_namespace,
                 );
@@ -653,6 +654,7 @@ impl Model {
                 result,
                 || static_closure(sources, dir),
                 (Some(dir.clone()), 0),
+                true,
                 files,
                 default_namespace,
             );
@@ -701,13 +703,16 @@ impl Model {
 
     /// Adds one build: its objects, or, when it failed, those of the files it would have read,
     /// as uncertain (Flux applies nothing of a failed build; its objects still answer
-    /// references, so the one failure is the one diagnostic). Returns the files it applies.
+    /// references, so the one failure is the one diagnostic, unless `reported` says the
+    /// failure is none of Flux's). Returns the files it applies.
+    #[allow(clippy::too_many_arguments)]
     fn add_render(
         &mut self,
         objects: &mut Objects<'_>,
         result: Result<Build, BuildError>,
         fallback: impl FnOnce() -> BTreeSet<usize>,
         (root, cluster): (Option<String>, usize),
+        reported: bool,
         files: &[ScannedFile],
         default_namespace: &str,
     ) -> BTreeSet<usize> {
@@ -738,7 +743,7 @@ impl Model {
                     };
                     add_objects_as_written(objects, files, file, default_namespace, provenance);
                 }
-                if !self.build_errors.contains(&error) {
+                if reported && !self.build_errors.contains(&error) {
                     self.build_errors.push(error);
                 }
                 // What it would have applied is all there, as written.

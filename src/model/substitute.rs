@@ -140,18 +140,37 @@ pub fn is_unresolved(text: &str) -> bool {
 
 /// Whether `text` could be what `pattern` becomes once its `${…}` references have values.
 pub fn could_be(pattern: &str, text: &str) -> bool {
+    with_values(pattern, ".*").is_some_and(|regex| regex.is_match(text))
+}
+
+/// The paths a path holding `${…}` could be once they have values, each standing for part of
+/// one folder's name, not for several.
+pub struct PathPattern(Option<regex::Regex>);
+
+impl PathPattern {
+    pub fn new(pattern: &str) -> PathPattern {
+        PathPattern(with_values(pattern, "[^/]*"))
+    }
+
+    pub fn could_be(&self, path: &str) -> bool {
+        self.0.as_ref().is_some_and(|regex| regex.is_match(path))
+    }
+}
+
+/// `pattern` as a regex with each `${…}` standing for what `value` (a regex) matches.
+fn with_values(pattern: &str, value: &str) -> Option<regex::Regex> {
     let mut regex = String::from("^");
     let mut rest = pattern;
     while let Some(start) = rest.find("${") {
         regex.push_str(&regex::escape(&rest[..start]));
-        regex.push_str(".*");
+        regex.push_str(value);
         rest = rest[start..]
             .find('}')
             .map_or("", |end| &rest[start + end + 1..]);
     }
     regex.push_str(&regex::escape(rest));
     regex.push('$');
-    regex::Regex::new(&regex).is_ok_and(|r| r.is_match(text))
+    regex::Regex::new(&regex).ok()
 }
 
 /// Whether substitution may change an image object (whose unread parts it reads first when
@@ -220,6 +239,9 @@ mod tests {
         assert_eq!(v.substitute("${unclosed"), "${unclosed");
         assert!(could_be("org-${o}:${c}-app", "org-x:dev-app"));
         assert!(!could_be("org-${o}:${c}-app", "org-x:dev-db"));
+        let path = PathPattern::new("apps/${env}/${id}");
+        assert!(path.could_be("apps/snd/01"));
+        assert!(!path.could_be("apps/web/infra/base"));
         let unknown = vars(&[("cluster", "dev")], true);
         assert_eq!(unknown.substitute("${other}-${cluster}"), "${other}-dev");
     }
