@@ -58,6 +58,46 @@ pub(super) fn find(cx: &Context, kind: &str, wanted: impl Fn(&Node) -> bool) -> 
         })
 }
 
+/// The objects that reconcile or update what a file applies (group, kind, what to call it): a
+/// file holding one beside image objects is a bootstrap file applied by hand (`kubectl apply -f`,
+/// as PHACDataHub/iidi-tech's `sync.yaml` is), which a forgotten resource file is not.
+const BOOTSTRAP_KINDS: [(&str, &str, &str); 3] = [
+    (
+        "image.toolkit.fluxcd.io",
+        "ImageUpdateAutomation",
+        "ImageUpdateAutomation",
+    ),
+    (
+        "kustomize.toolkit.fluxcd.io",
+        "Kustomization",
+        "Flux Kustomization",
+    ),
+    ("source.toolkit.fluxcd.io", "GitRepository", "GitRepository"),
+];
+
+/// The first object of `file` that makes it a bootstrap file applied by hand, named as
+/// "ImageUpdateAutomation `ns:name`".
+pub(super) fn bootstrap_object(cx: &Context, file: usize) -> Option<String> {
+    let yaml = cx.workspace.files[file].tree().ok()?;
+    yaml.documents.iter().find_map(|&document| {
+        let field = |path: &[&str]| yaml.path_str(document, path);
+        let (api_version, kind) = (field(&["apiVersion"])?, field(&["kind"])?);
+        let (_, _, called) = BOOTSTRAP_KINDS.iter().find(|(group, bootstrap_kind, _)| {
+            *bootstrap_kind == kind
+                && api_version
+                    .strip_prefix(group)
+                    .is_some_and(|version| version.starts_with('/'))
+        })?;
+        let name = field(&["metadata", "name"])?;
+        Some(
+            match field(&["metadata", "namespace"]).filter(|ns| !ns.is_empty()) {
+                Some(namespace) => format!("{called} `{namespace}:{name}`"),
+                None => format!("{called} `{name}`"),
+            },
+        )
+    })
+}
+
 /// The namespace an object names, if any.
 pub(super) fn written_namespace(tree: &Node) -> Option<&str> {
     tree.path_str(&["metadata", "namespace"])

@@ -22,27 +22,27 @@ pub static RULE: Rule = Rule {
 A marker whose `namespace:name` matches no ImagePolicy in the repository (namespaces resolved from
 `metadata.namespace`, else the configured `default_namespace`). Policies defined elsewhere can be
 declared in `.flux-image-lint.yaml` under `external_policies`. While a YAML file of the repository
-could not be read (`yaml-syntax` reports it), no marker is called unknown: that file may define
-the policy. A policy written only in a file no cluster applies is named: beside a
-kustomization that does not list that file, an error saying so (it was forgotten); listed by a
-kustomization no cluster builds (a root applied by hand with `kubectl apply -k`), or in a loose
-folder no kustomization covers (image objects applied by hand with `kubectl apply -f`, as
-runbooks do), a warning, since whether it exists in the cluster is not known. A warning too for
-a marker in a folder a cluster applies from another branch (whose policies this checkout does
-not show), for one in a Flux Kustomization that builds another source (another repository's
-GitRepository, an OCIRepository, a Bucket), in its `images` say: it sets what that
-source applies, and an application's repository may ship its own ImagePolicy (unless its
-`targetNamespace` puts everything it applies in another namespace than the marker names); for
-one in a file
-no cluster applies (left over or set aside, reached only by an
-automation's `update.path`: Flux skips it, and nothing here runs what it would update), and for
-every marker of a repository that defines no ImagePolicy at all (an application repository, or
-a cluster's, whose image objects live in the cluster or in another repository): its policies
-are defined elsewhere. And a warning, not an error, for a marker no automation reads: its
-clusters apply ImageUpdateAutomations, but none whose `update.path` holds its file (an
-automation switched off with its policy, the tag bumped by hand), so Flux leaves the image as
-written and nothing fails. Where a cluster applies no automation at all, one may run from
-outside the repository over any path, so the marker may be read: the level stays.
+could not be read (`yaml-syntax` reports it), no marker is called unknown: that file may define the
+policy. A policy written only in a file no cluster applies is named: beside a kustomization that
+does not list that file, an error saying so (it was forgotten), but a warning where that file also
+holds an ImageUpdateAutomation, a Flux Kustomization or a GitRepository (a bootstrap file applied by
+hand with `kubectl apply -f`); listed by a kustomization no cluster builds (a root applied by hand
+with `kubectl apply -k`), or in a loose folder no kustomization covers (image objects applied by
+hand with `kubectl apply -f`, as runbooks do), a warning, since whether it exists in the cluster is
+not known. A warning too for a marker in a folder a cluster applies from another branch (whose
+policies this checkout does not show), for one in a Flux Kustomization that builds another source
+(another repository's GitRepository, an OCIRepository, a Bucket), in its `images` say: it sets what
+that source applies, and an application's repository may ship its own ImagePolicy (unless its
+`targetNamespace` puts everything it applies in another namespace than the marker names); for one in
+a file no cluster applies (left over or set aside, reached only by an automation's `update.path`:
+Flux skips it, and nothing here runs what it would update), and for every marker of a repository
+that defines no ImagePolicy at all (an application repository, or a cluster's, whose image objects
+live in the cluster or in another repository): its policies are defined elsewhere. And a warning,
+not an error, for a marker no automation reads: its clusters apply ImageUpdateAutomations, but none
+whose `update.path` holds its file (an automation switched off with its policy, the tag bumped by
+hand), so Flux leaves the image as written and nothing fails. Where a cluster applies no automation
+at all, one may run from outside the repository over any path, so the marker may be read: the level
+stays.
 
 ## Why it matters in Flux
 The automation lists the policies of its namespace and skips every marker that names another
@@ -142,17 +142,29 @@ fn check(cx: &Context, out: &mut Findings) {
                 tree.path_str(&["metadata", "name"]) == Some(policy.name.as_str())
                     && unapplied::may_be_in(tree, &policy.namespace)
             })
-            .map(|found| (found.written, found.beside));
+            .map(|found| {
+                let bootstrap = unapplied::bootstrap_object(cx, found.tree.origin.file());
+                (found.written, found.beside, bootstrap)
+            });
             match written_elsewhere {
                 // Beside a kustomization that does not list it while no automation reads the
                 // marker: switched off with its automation (the tag bumped by hand), or never
                 // switched on. Flux leaves the image as written.
-                Some((written, Beside::Unlisted(kustomization))) if inert => {
+                Some((written, Beside::Unlisted(kustomization), _)) if inert => {
                     switched_off(cx, &site, &clusters, &written, &kustomization)
                 }
+                // Beside a kustomization that does not list it, in a file that also holds what
+                // reconciles or updates it: a bootstrap file applied by hand, not a forgotten one
+                // (PHACDataHub/iidi-tech's `sync.yaml`, whose marker fluxbot updates). Whether
+                // the policy exists is not known, not false.
+                Some((written, Beside::Unlisted(kustomization), Some(bootstrap))) => (
+                    Severity::Warning,
+                    format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list, so no cluster applies it; that file also holds {bootstrap}, so it looks like a bootstrap file applied with `kubectl apply -f`: this marker resolves only if that file is applied by hand"),
+                    format!("let a Flux Kustomization apply that file (or list it in the `resources` of `{kustomization}`); if it is applied out of band on purpose, add `{wanted}` to `external_policies` in .flux-image-lint.yaml"),
+                ),
                 // Beside a kustomization that does not list it, it was forgotten; unless the
                 // clusters have a policy of the marked image under another name.
-                Some((written, Beside::Unlisted(kustomization))) => (
+                Some((written, Beside::Unlisted(kustomization), None)) => (
                     Severity::Error,
                     format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list: no cluster applies it"),
                     match same_image_policy(cx, &clusters, &site) {
@@ -162,14 +174,14 @@ fn check(cx: &Context, out: &mut Findings) {
                 ),
                 // Listed by a kustomization no cluster builds: a root applied by hand
                 // (`kubectl apply -k` at setup, as canada-ca/tracker's automation folder is).
-                Some((written, Beside::Listed(kustomization))) => (
+                Some((written, Beside::Listed(kustomization), _)) => (
                     Severity::Warning,
                     format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` lists, but no cluster applies that kustomization: this marker resolves only if it is applied by hand"),
                     format!("let a Flux Kustomization apply the folder of `{kustomization}`; if it is applied out of band on purpose, add `{wanted}` to `external_policies` in .flux-image-lint.yaml"),
                 ),
                 // In a loose folder, it may have been applied by hand (`kubectl apply -f` after
                 // the bootstrap, as runbooks do): whether it exists is not known, not false.
-                Some((written, Beside::Nothing)) => (
+                Some((written, Beside::Nothing, _)) => (
                     Severity::Warning,
                     format!("ImagePolicy `{wanted}` is written in {written}, which no cluster applies: this marker resolves only if that file is applied by hand"),
                     "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it); if it is applied out of band on purpose, add it to `external_policies` in .flux-image-lint.yaml".to_string(),
@@ -344,9 +356,6 @@ fn not_defined(
     (message, help)
 }
 
-/// What to say of a marker whose policy is written in a file beside `kustomization`, which
-/// does not list it, while no automation of the marker's `clusters` reads the marker: the
-/// automation that would (if one is written) is most likely left out with it, on purpose.
 /// Reports a finding about the marker of `site` (severity, message, help), which no automation
 /// reads when `inert`: then a warning whatever the configuration sets, as nothing fails.
 fn report(
@@ -369,6 +378,9 @@ fn report(
     out.block(site);
 }
 
+/// What to say of a marker whose policy is written in a file beside `kustomization`, which
+/// does not list it, while no automation of the marker's `clusters` reads the marker: the
+/// automation that would (if one is written) is most likely left out with it, on purpose.
 fn switched_off(
     cx: &Context,
     site: &MarkerSite,
@@ -664,6 +676,76 @@ mod tests {
         // An automation may run from outside the repository, over any path.
         let found = unknown_policy(None, true, true);
         assert_eq!(found[0].severity, Severity::Error, "{found:?}");
+    }
+
+    /// The `unknown-policy` diagnostics of the app `off`, whose policy is written, with `beside`
+    /// after it, in a file its kustomization does not list.
+    fn policy_unlisted_beside(beside: &str) -> Vec<Diagnostic> {
+        let sync = format!("{POLICY}---\n{beside}");
+        let (_dir, workspace) = workspace_of(&[
+            ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
+            (
+                "clusters/c/flux-system/kustomization.yaml",
+                "resources:\n  - gotk-sync.yaml\n",
+            ),
+            ("clusters/c/apps/off/kustomization.yaml", OFF_LISTS),
+            ("clusters/c/apps/off/deployment.yaml", MARKED),
+            ("clusters/c/apps/off/sync.yaml", &sync),
+        ]);
+        let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+        diagnostics
+            .into_iter()
+            .filter(|d| d.rule == "unknown-policy")
+            .collect()
+    }
+
+    #[test]
+    fn an_unlisted_policy_file_that_holds_what_reconciles_it_is_a_bootstrap_file_applied_by_hand() {
+        let (git_repository, flux_kustomization) = BOOTSTRAP.split_once("---\n").unwrap();
+        let cases = [
+            (
+                automation("off", "./clusters/c/apps/off"),
+                "ImageUpdateAutomation `flux-system:off`",
+            ),
+            (
+                flux_kustomization.replace("flux-system\n  namespace", "off\n  namespace"),
+                "Flux Kustomization `flux-system:off`",
+            ),
+            (
+                git_repository.replace("  namespace: flux-system\n", ""),
+                "GitRepository `flux-system`",
+            ),
+        ];
+        for (beside, named) in cases {
+            let found = one_warning(policy_unlisted_beside(&beside));
+            says(
+                &found.message,
+                &[
+                    "clusters/c/apps/off/kustomization.yaml` does not list, so no cluster applies it",
+                    &format!("that file also holds {named}, so it looks like a bootstrap file"),
+                    "resolves only if that file is applied by hand",
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn an_unlisted_policy_file_without_what_reconciles_it_keeps_the_error() {
+        let image_repository = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: off\n  namespace: flux-system\nspec:\n  image: ghcr.io/org/off\n";
+        // A kustomize Kustomization, or another API's kind of an automation's name, reconciles
+        // nothing.
+        let kustomize = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata:\n  name: off\n";
+        let other_api = automation("off", "./clusters/c/apps/off")
+            .replace("image.toolkit.fluxcd.io/v1", "example.com/v1");
+        for beside in [image_repository, kustomize, &other_api] {
+            let found = policy_unlisted_beside(beside);
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].severity, Severity::Error, "{found:?}");
+            says(
+                &found[0].message,
+                &["`clusters/c/apps/off/kustomization.yaml` does not list: no cluster applies it"],
+            );
+        }
     }
 
     /// The `unknown-policy` diagnostics of a cluster applying a marked deployment and `other`.
