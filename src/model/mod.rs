@@ -535,8 +535,11 @@ impl Model {
                     &mut objects,
                     render.result,
                     || render.fallback,
-                    (Some(path), render.cluster),
-                    !render.kustomization.path_is_guessed(),
+                    Built {
+                        root: Some(path),
+                        cluster: render.cluster,
+                        failure_reported: !render.kustomization.path_is_guessed(),
+                    },
                     files,
                     default_namespace,
                 );
@@ -653,8 +656,11 @@ impl Model {
                 objects,
                 result,
                 || static_closure(sources, dir),
-                (Some(dir.clone()), 0),
-                true,
+                Built {
+                    root: Some(dir.clone()),
+                    cluster: 0,
+                    failure_reported: true,
+                },
                 files,
                 default_namespace,
             );
@@ -703,16 +709,18 @@ impl Model {
 
     /// Adds one build: its objects, or, when it failed, those of the files it would have read,
     /// as uncertain (Flux applies nothing of a failed build; its objects still answer
-    /// references, so the one failure is the one diagnostic, unless `reported` says the
-    /// failure is none of Flux's). Returns the files it applies.
-    #[allow(clippy::too_many_arguments)]
+    /// references, so the one failure is the one diagnostic, unless the failure is none of
+    /// Flux's). Returns the files it applies.
     fn add_render(
         &mut self,
         objects: &mut Objects<'_>,
         result: Result<Build, BuildError>,
         fallback: impl FnOnce() -> BTreeSet<usize>,
-        (root, cluster): (Option<String>, usize),
-        reported: bool,
+        Built {
+            root,
+            cluster,
+            failure_reported,
+        }: Built,
         files: &[ScannedFile],
         default_namespace: &str,
     ) -> BTreeSet<usize> {
@@ -743,7 +751,7 @@ impl Model {
                     };
                     add_objects_as_written(objects, files, file, default_namespace, provenance);
                 }
-                if reported && !self.build_errors.contains(&error) {
+                if failure_reported && !self.build_errors.contains(&error) {
                     self.build_errors.push(error);
                 }
                 // What it would have applied is all there, as written.
@@ -794,6 +802,15 @@ impl Model {
             .iter()
             .any(|r| r.incomplete && r.files.contains(&file))
     }
+}
+
+/// What one build of a model is: the folder built, the cluster it applies to (0 in a
+/// repository without clusters), and whether its failure is one Flux reports (not so for a
+/// folder guessed among those a path could be).
+struct Built {
+    root: Option<String>,
+    cluster: usize,
+    failure_reported: bool,
 }
 
 /// What a model is built from, the same on each pass (see [`Model::build`]).
