@@ -5,7 +5,7 @@
 //! rules' diagnostics, the resolution and the plan come in; this groups them per policy.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -218,6 +218,55 @@ fn policy_key(policy: &FluxObject, namespace: &str) -> RowKey {
     )
 }
 
+/// The policy a marker of `file` (which `clusters` reach) is listed under, and the namespace it
+/// is listed in: as the marker's cluster has it; a marker no cluster reaches, the policy it
+/// names wherever that is defined. A policy that names no namespace is in the one it is applied
+/// into, which is the one the marker names wherever it resolves.
+fn found_policy<'w>(
+    workspace: &'w Workspace,
+    file: usize,
+    clusters: &[usize],
+    named: &'w PolicyRef,
+) -> Option<(&'w FluxObject, &'w str)> {
+    let (policy, _) = match clusters.first() {
+        Some(_) => workspace.marker_policy(file, named),
+        None => workspace.index.policy(&named.namespace, &named.name),
+    }?;
+    Some((policy, policy.namespace_as_named(&named.namespace)))
+}
+
+/// Every policy under each key `status` lists it by, to resolve it under those keys: as the
+/// markers that find it have it (see [`found_policy`]), and under its own namespace.
+pub fn listed_policies(workspace: &Workspace) -> BTreeSet<ClusterPolicy> {
+    let mut keys: BTreeSet<ClusterPolicy> = workspace
+        .index
+        .of_kind(Kind::ImagePolicy)
+        .map(|policy| resolution_key(policy, &policy.namespace))
+        .collect();
+    for (file_index, file) in workspace.files.iter().enumerate() {
+        let clusters = workspace.marker_clusters(file_index);
+        for marker in file.markers.markers.iter().filter(|m| !m.repeats_applied()) {
+            let named = &marker.setter.policy;
+            if let Some((policy, namespace)) = found_policy(workspace, file_index, &clusters, named)
+            {
+                keys.insert(resolution_key(policy, namespace));
+            }
+        }
+    }
+    keys
+}
+
+/// The key a policy listed in `namespace` is resolved under.
+fn resolution_key(policy: &FluxObject, namespace: &str) -> ClusterPolicy {
+    ClusterPolicy {
+        cluster: policy.cluster,
+        policy: PolicyRef {
+            namespace: namespace.into(),
+            name: policy.name.value.clone(),
+        },
+    }
+}
+
 pub fn build(inputs: &Inputs) -> Status {
     let workspace = inputs.workspace;
     let mut rows: BTreeMap<RowKey, PolicyStatus> = BTreeMap::new();
@@ -231,19 +280,10 @@ pub fn build(inputs: &Inputs) -> Status {
         let markers = file.markers.markers.iter().filter(|m| !m.repeats_applied());
         for marker in markers {
             let named = &marker.setter.policy;
-            // Under the policy as the marker's cluster has it; a marker no cluster reaches
-            // under the policy it names, wherever that is defined.
             let clusters = workspace.marker_clusters(file_index);
-            let defined = match clusters.first() {
-                Some(_) => workspace.marker_policy(file_index, named),
-                None => workspace.index.policy(&named.namespace, &named.name),
-            };
-            let row = match defined {
-                Some((policy, _)) => {
+            let row = match found_policy(workspace, file_index, &clusters, named) {
+                Some((policy, namespace)) => {
                     listed.insert(policy);
-                    // A policy that names no namespace is in the one it is applied into, which
-                    // is the one the marker names wherever it resolves.
-                    let namespace = policy.namespace_as_named(&named.namespace);
                     rows.entry(policy_key(policy, namespace))
                         .or_insert_with(|| policy_row(inputs, policy, namespace))
                 }
@@ -386,13 +426,7 @@ fn cluster_name(workspace: &Workspace, cluster: Option<usize>) -> Option<String>
 /// no latest tag.
 fn policy_row(inputs: &Inputs, policy: &FluxObject, namespace: &str) -> PolicyStatus {
     let workspace = inputs.workspace;
-    let key = ClusterPolicy {
-        cluster: policy.cluster,
-        policy: PolicyRef {
-            namespace: namespace.into(),
-            name: policy.name.value.clone(),
-        },
-    };
+    let key = resolution_key(policy, namespace);
     let image = match &policy.spec {
         Spec::Policy(spec) => workspace
             .index

@@ -11,11 +11,10 @@ use crate::fix::{self, Change, ClusterPolicy, Latest};
 use crate::flux::automation::applied_by_any;
 use crate::flux::image::ImageRef;
 use crate::flux::selection::Compiler;
-use crate::flux::Kind;
 use crate::policy::{CompiledPolicy, Outcome};
 use crate::registry::TagRequest;
 use crate::report::{escape, neutralise_source};
-use crate::scan::marker::{Placement, PolicyRef, SetterKind};
+use crate::scan::marker::{Placement, SetterKind};
 use crate::tags::{request_for, TagError, TagFailure, TagSource};
 use crate::workspace::Workspace;
 
@@ -61,57 +60,26 @@ pub struct Resolution {
 /// The policies Flux would apply somewhere: named by an applied marker, defined, compilable, and
 /// (where automations exist) covered by one of them for that marker's file.
 fn policies_in_use(workspace: &Workspace) -> BTreeSet<ClusterPolicy> {
-    policies_of_markers(workspace)
-        .filter_map(|(key, applied)| applied.then_some(key))
-        .collect()
-}
-
-/// Every policy (`status` lists them all, used or not): each as the markers that find it name it
-/// (a policy that names no namespace is in the one it is applied into), and under its own
-/// namespace.
-pub fn every_policy(workspace: &Workspace) -> BTreeSet<ClusterPolicy> {
-    let own = workspace
-        .index
-        .of_kind(Kind::ImagePolicy)
-        .map(|policy| ClusterPolicy {
-            cluster: policy.cluster,
-            policy: PolicyRef {
-                namespace: policy.namespace.clone(),
-                name: policy.name.value.clone(),
-            },
-        });
-    policies_of_markers(workspace)
-        .map(|(key, _)| key)
-        .chain(own)
-        .collect()
-}
-
-/// The policy each applied marker finds, as the marker names it, and whether Flux applies that
-/// policy where the marker's file is applied.
-fn policies_of_markers(workspace: &Workspace) -> impl Iterator<Item = (ClusterPolicy, bool)> + '_ {
-    workspace
-        .files
-        .iter()
-        .enumerate()
-        .flat_map(|(index, file)| {
-            file.markers
-                .markers
-                .iter()
-                .filter(|marker| matches!(marker.placement, Placement::Applied(_)))
-                .map(move |marker| (index, file, marker))
-        })
-        .filter_map(|(index, file, marker)| {
+    let mut used = BTreeSet::new();
+    for (index, file) in workspace.files.iter().enumerate() {
+        for marker in &file.markers.markers {
+            if !matches!(marker.placement, Placement::Applied(_)) {
+                continue;
+            }
             let policy = &marker.setter.policy;
-            let (object, _) = workspace.marker_policy(index, policy)?;
-            let named = &policy.namespace;
-            let applied =
-                applied_by_any(&workspace.index, object, named, &file.source.path) != Some(false);
-            let key = ClusterPolicy {
-                cluster: object.cluster,
-                policy: policy.clone(),
+            let Some((object, _)) = workspace.marker_policy(index, policy) else {
+                continue;
             };
-            Some((key, applied))
-        })
+            let named = &policy.namespace;
+            if applied_by_any(&workspace.index, object, named, &file.source.path) != Some(false) {
+                used.insert(ClusterPolicy {
+                    cluster: object.cluster,
+                    policy: policy.clone(),
+                });
+            }
+        }
+    }
+    used
 }
 
 /// What resolving needs: the repositories to list (each image once) and, per policy in use,

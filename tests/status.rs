@@ -166,6 +166,41 @@ fn a_namespace_less_policy_is_listed_where_its_marker_finds_it() {
     assert_eq!(markers(&report)[0]["state"], "update");
 }
 
+/// The same policy found only by a marker Flux ignores (on a line of its own, above the value):
+/// its row is keyed by the namespace that marker names, and it is resolved under that key too,
+/// so its latest tag shows beside the stuck marker.
+#[test]
+fn a_namespace_less_policy_found_by_an_ignored_marker_keeps_its_latest_tag() {
+    let temp = tempfile::tempdir().unwrap();
+    let case = "fixtures/realworld/namespace-less-policy-applied-by-hand";
+    let repo = temp.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    support::copy_dir(&repo_dir().join(case), &repo);
+    let deployment = repo.join("flux/deployment.yaml");
+    let text = std::fs::read_to_string(&deployment).unwrap();
+    let marker = r#"image: registry.example.com/pcm/html:1.0.0 # {"$imagepolicy": "demo:demo"}"#;
+    assert!(text.contains(marker));
+    let above =
+        "# {\"$imagepolicy\": \"demo:demo\"}\n          image: registry.example.com/pcm/html:1.0.0";
+    std::fs::write(&deployment, text.replace(marker, above)).unwrap();
+    let tags = temp.path().join("tags.json");
+    std::fs::write(
+        &tags,
+        r#"{"registry.example.com/pcm/html": ["1.0.0", "1.1.0"]}"#,
+    )
+    .unwrap();
+    let report = json(&status(
+        (repo.to_str().unwrap(), tags.to_str().unwrap()),
+        &["--format", "json"],
+    ));
+    let rows = report["policies"].as_array().unwrap();
+    assert_eq!(
+        fields(rows, &["namespace", "name", "latest"]),
+        BTreeSet::from([r#""demo" "demo" "1.1.0""#.to_string()])
+    );
+    assert_eq!(markers(&report)[0]["reason"], "marker-ignored");
+}
+
 /// The JSON report of a run of the binary in the repository.
 fn run_json(args: &[&str]) -> Value {
     json(

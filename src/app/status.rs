@@ -72,7 +72,7 @@ pub fn of_workspace(
     diagnostics: &[Diagnostic],
     quiet: bool,
 ) -> status::Status {
-    let needs = update::needs_for(workspace, update::every_policy(workspace));
+    let needs = update::needs_for(workspace, status::listed_policies(workspace));
     let fetched = progress::fetch(source, &needs.requests, quiet, false);
     let resolution = update::resolve(needs, &fetched, source);
     let plan = update::plan(workspace, &resolution, None, false);

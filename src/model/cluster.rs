@@ -122,7 +122,6 @@ impl FluxKustomization {
         folders: &BTreeSet<&str>,
         notes: &mut Vec<Note>,
     ) -> Vec<FluxKustomization> {
-        // Not a folder around its own file: it would apply itself.
         let own_file = &files[self.origin.file()].source.path;
         let pattern = PathPattern::new(&self.path);
         let candidates: Vec<&str> = folders
@@ -1897,7 +1896,6 @@ impl<'s> Inclusions<'s> {
 }
 
 impl FluxKustomization {
-    /// Whether its builds go through `postBuild` substitution.
     /// Whether its path is one folder of several its `spec.path` could be: a failure to build
     /// it is then no failure of Flux's.
     pub fn path_is_guessed(&self) -> bool {
@@ -1909,6 +1907,7 @@ impl FluxKustomization {
         self.namespace == other.namespace && self.name == other.name && !other.folder
     }
 
+    /// Whether its builds go through `postBuild` substitution.
     fn substitutes(&self) -> bool {
         self.substitute.is_some() || !self.substitute_from.is_empty()
     }
