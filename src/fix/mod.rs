@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::flux::automation::applied_by_any;
-use crate::scan::marker::{shape_mismatch, Placement, PolicyRef, SetterKind};
+use crate::scan::marker::{Placement, PolicyRef, SetterKind};
 use crate::source::Span;
 use crate::workspace::Workspace;
 
@@ -73,7 +73,9 @@ pub fn plan(workspace: &Workspace, latest: &BTreeMap<ClusterPolicy, Latest>) -> 
             };
             // Unlike Flux, never destroy a value that is not what the marker replaces
             // (`- KEY=1.0 # {…:tag}` would become `- 1.1`): `check` reports it instead.
-            if shape_mismatch(marker.setter.kind, &value.value).is_some_and(|m| m.is_destructive())
+            if value
+                .mismatch(marker.setter.kind)
+                .is_some_and(|m| m.is_destructive())
             {
                 continue;
             }

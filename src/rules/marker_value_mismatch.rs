@@ -3,7 +3,7 @@
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::image::{split_reference, ImageRef};
 use crate::report::Severity;
-use crate::scan::marker::{shape_mismatch, MarkedValue, SetterKind, ShapeMismatch};
+use crate::scan::marker::{MarkedValue, SetterKind, ShapeMismatch};
 
 pub static RULE: Rule = Rule {
     id: "marker-value-mismatch",
@@ -14,7 +14,10 @@ A value whose shape does not fit its marker: a `:tag` marker on a value holding 
 `:name` marker on a value with a tag, a `:digest` marker on something that is not a
 `sha256:` digest, a full marker on text that is not an image reference, such as a version
 (`version: 0.1.8` of a Helm chart or a Giant Swarm App: Flux would write `registry/name:tag`
-there; use `:tag`). A full marker on an untagged image is a warning: Flux adds the tag, but until
+there; use `:tag`), a `:tag` or `:digest` marker on a container's `image` (in `containers`,
+`initContainers` or `ephemeralContainers`, outside a HelmRelease's values), which Kubernetes
+reads as a whole reference: Flux writes a bare `1.2.0` there, and the kubelet pulls an image of
+that name, whatever the field holds now. A full marker on an untagged image is a warning: Flux adds the tag, but until
 then the value means `latest`. So is a full marker on a valid image name whose tag or digest is
 malformed (`ghcr.io/org/app:latest@sha-c99c…`, `app:1.0+build`): the value is the image
 reference the marker replaces, and the automation overwrites it with a valid one; until it runs,
@@ -55,7 +58,7 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
     if fits_as_parsed(cx, site) {
         return;
     }
-    let Some(mismatch) = shape_mismatch(site.marker.setter.kind, &value.value) else {
+    let Some(mismatch) = value.mismatch(site.marker.setter.kind) else {
         return;
     };
     let text = value.value.as_str();
@@ -104,6 +107,13 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
             (
                 format!("`{text}` is a version, not an image reference: the full marker `{setter}` makes Flux write `{image}:<tag>` into this field"),
                 format!("use the `:tag` marker (`{{\"$imagepolicy\": \"{setter}:tag\"}}`) so that Flux writes only the tag"),
+            )
+        }
+        ShapeMismatch::PartForContainerImage => {
+            let part = if setter.kind == SetterKind::Digest { "digest" } else { "tag" };
+            (
+                format!("`{text}` is a container's `image`, which Kubernetes reads as a whole reference (`name:tag`), but the `:{part}` marker `{setter}` writes only a {part} there"),
+                format!("use the full marker (`{{\"$imagepolicy\": \"{}\"}}`) and write the whole reference, or move the {part} into a field of its own", setter.policy),
             )
         }
         ShapeMismatch::Untagged => (

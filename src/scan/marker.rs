@@ -76,6 +76,9 @@ pub enum ShapeMismatch {
     VersionNotImage,
     /// A full marker on an image without tag or digest: valid, but means `latest` for now.
     Untagged,
+    /// A `:tag` or `:digest` marker on a container's `image`, which Kubernetes reads as a whole
+    /// reference: Flux writes a bare tag or digest there, whatever the value holds now.
+    PartForContainerImage,
 }
 
 impl ShapeMismatch {
@@ -231,6 +234,20 @@ pub struct MarkedValue {
     pub style: Style,
     /// The scalar resolves to a string under YAML 1.1.
     pub is_string: bool,
+    /// The scalar is a container's `image` (see [`container_images`]); found only for the
+    /// `:tag` and `:digest` markers, the ones it changes anything for.
+    pub container_image: bool,
+}
+
+impl MarkedValue {
+    /// How the value fails to have the shape a marker of `kind` replaces, if it does: as text
+    /// (see [`shape_mismatch`]), then as the field it is.
+    pub fn mismatch(&self, kind: SetterKind) -> Option<ShapeMismatch> {
+        shape_mismatch(kind, &self.value).or_else(|| {
+            (self.container_image && matches!(kind, SetterKind::Tag | SetterKind::Digest))
+                .then_some(ShapeMismatch::PartForContainerImage)
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -658,6 +675,7 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
         attachments.push(comment.attachment);
     }
     find_applied_beside(yaml, &mut markers, &attachments);
+    mark_container_images(yaml, &mut markers);
     find_markers_in_block_scalars(text, yaml, &mut markers);
     // Asked only of a file with markers: most parsed files hold none. image-automation-
     // controller looks for the quoted token in the bytes before it parses a file.
@@ -683,6 +701,55 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
         syntax_errors: syntax_errors.into_boxed_slice(),
         commented_out: commented_out.into_boxed_slice(),
     }
+}
+
+/// Sets `container_image` on the values of the `:tag` and `:digest` markers Flux applies;
+/// the tree is searched only in a file that has one.
+fn mark_container_images(yaml: &YamlFile, markers: &mut [Marker]) {
+    let partial = |marker: &Marker| {
+        matches!(marker.setter.kind, SetterKind::Tag | SetterKind::Digest)
+            && matches!(marker.placement, Placement::Applied(_))
+    };
+    if !markers.iter().any(partial) {
+        return;
+    }
+    let images: Vec<Span> = container_images(yaml)
+        .into_iter()
+        .map(|id| yaml.node(id).span)
+        .collect();
+    for marker in markers.iter_mut() {
+        if let Placement::Applied(value) = &mut marker.placement {
+            value.container_image = images.contains(&value.span);
+        }
+    }
+}
+
+/// The `image` scalars of the items of every `containers`, `initContainers` and
+/// `ephemeralContainers` list, at any depth (pod templates, a CronJob's job template, custom
+/// resources that embed a pod spec): Kubernetes reads each as a whole image reference. Not in a
+/// HelmRelease, whose values mean what its chart makes of them.
+fn container_images(yaml: &YamlFile) -> Vec<NodeId> {
+    let mut found = Vec::new();
+    let mut pending: Vec<NodeId> = yaml
+        .documents
+        .iter()
+        .copied()
+        .filter(|&root| yaml.path_str(root, &["kind"]) != Some("HelmRelease"))
+        .collect();
+    while let Some(id) = pending.pop() {
+        for (key, value) in yaml.entries(id) {
+            if matches!(
+                yaml.scalar(key),
+                Some("containers" | "initContainers" | "ephemeralContainers")
+            ) {
+                let items = yaml.items(value).iter();
+                found.extend(items.filter_map(|&item| yaml.get(item, "image")));
+            }
+            pending.push(value);
+        }
+        pending.extend_from_slice(yaml.items(id));
+    }
+    found
 }
 
 /// Why Flux's image automation skips the whole file, if it does. It reads each file with kyaml's
@@ -770,6 +837,7 @@ fn placement_of(
                     value: value.to_string(),
                     style,
                     is_string: yaml.resolves_to_string(target),
+                    container_image: false,
                 })
             }
         }
