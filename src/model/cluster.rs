@@ -108,6 +108,22 @@ fn text(node: Option<&Node>) -> Option<Text> {
     })
 }
 
+/// The folder a file of the repository is in (`""`: the root).
+fn folder_of(file: &str) -> &str {
+    file.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// Whether a Flux Kustomization is written where a bootstrap's own file sits: in the folder it
+/// applies, or in that folder's `flux-system/`, where `flux bootstrap` writes it.
+fn written_where_its_bootstrap_file_is(kustomization: &FluxKustomization, file: &str) -> bool {
+    let folder = folder_of(file);
+    let applied = kustomization.path.as_str();
+    folder == applied
+        || folder
+            .strip_suffix(BOOTSTRAP_NAME)
+            .is_some_and(|above| above.strip_suffix('/').unwrap_or(above) == applied)
+}
+
 impl FluxKustomization {
     /// A Flux Kustomization whose `spec.path` holds variables its parent's `substituteFrom`
     /// gives values to that the model cannot read (a ConfigMap only the cluster has): the
@@ -504,6 +520,10 @@ pub struct Cluster {
     pub other_sources: Vec<OtherSource>,
     /// What it takes for this repository, to tell where its automations commit.
     this_repository: ThisRepository,
+    /// Rooted at a folder of Flux Kustomizations that nothing here applies, beside a bootstrap's
+    /// folder, taken as applied out of band like it: a guess, so a build that fails in it is
+    /// told as a warning.
+    pub guessed: bool,
 }
 
 impl Cluster {
@@ -545,6 +565,8 @@ pub struct OtherSource {
 /// One Flux Kustomization's build inside a cluster.
 pub struct ClusterRender<'k> {
     pub cluster: usize,
+    /// The cluster is a guess (see [`Cluster::guessed`]).
+    pub cluster_guessed: bool,
     pub kustomization: &'k FluxKustomization,
     pub result: Result<Build, BuildError>,
     /// The files it would have applied, when the build failed.
@@ -1076,7 +1098,7 @@ pub fn other_checkout(
 /// How many leading folders two repository paths share.
 fn shared_folders(a: &str, b: &str) -> usize {
     fn folders(path: &str) -> std::str::Split<'_, char> {
-        path.rsplit_once('/').map_or("", |(dir, _)| dir).split('/')
+        folder_of(path).split('/')
     }
     folders(a)
         .zip(folders(b))
@@ -1283,11 +1305,22 @@ pub fn discover(
         }
         let is_loop = members.len() > 1 || applies[first].contains(&first);
         if is_loop || written_by_flux_bootstrap(&written[first]) {
-            // The member the install applied: the one named as bootstraps are, else the first.
+            // The member the install applied: the one named as bootstraps are, else one
+            // written where a bootstrap's file sits, else the first. A tenant's Flux
+            // Kustomization of another repository whose path is also a folder here closes a
+            // loop through the bootstrap that applies it (ipni/storetheindex: `./deploy/…` in
+            // `autoretrieve-deploy`), and may be written first.
+            let member = |i: &usize| &written[*i];
             let bootstrap = members
                 .iter()
-                .map(|&i| &written[i])
+                .map(member)
                 .find(|k| k.name == BOOTSTRAP_NAME)
+                .or_else(|| {
+                    members.iter().map(member).find(|k| {
+                        let file = &sources.files[k.origin.file()].source.path;
+                        written_where_its_bootstrap_file_is(k, file)
+                    })
+                })
                 .unwrap_or(&written[first]);
             let file = &sources.files[bootstrap.origin.file()].source.path;
             if let Some(folder) = moved_to(sources, bootstrap, file) {
@@ -1364,7 +1397,10 @@ pub fn discover(
     };
     // Without a bootstrap, every out-of-band folder is a cluster. Beside one, only a sibling of a
     // bootstrapped folder is (`clusters/staging` next to `clusters/production`, set up by hand
-    // the same way); elsewhere a Flux Kustomization nothing applies is left over.
+    // the same way); elsewhere a Flux Kustomization nothing applies is left over. Such a
+    // sibling is a guess: it may as well be a part of the bootstrap's own cluster that nothing
+    // applies (h3mmy/bloopySphere's `k8s/clusters/x/deploy` beside `k8s/clusters/x/bootstrap`),
+    // so its builds' failures are warnings (see [`Cluster::guessed`]).
     let bootstrapped_parents: BTreeSet<String> = clusters_roots
         .iter()
         .filter_map(|(_, path, _)| path.rsplit_once('/').map(|(parent, _)| parent.to_string()))
@@ -1399,7 +1435,7 @@ pub fn discover(
         let gathering = gathered_by.get(&kustomization.origin.file());
         let dir = gathering
             .cloned()
-            .unwrap_or_else(|| file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string());
+            .unwrap_or_else(|| folder_of(file).to_string());
         let beside_a_bootstrap = dir
             .rsplit_once('/')
             .is_some_and(|(parent, _)| bootstrapped_parents.contains(parent));
@@ -1472,6 +1508,7 @@ pub fn discover(
         let mut cluster_state = Cluster {
             name,
             path,
+            guessed: bootstrapped && roots.iter().all(|root| root.folder),
             ..Cluster::default()
         };
         // The Flux Kustomizations are followed breadth first, one round at a time: a round's
@@ -1675,6 +1712,7 @@ pub fn discover(
                 }
                 on_render(ClusterRender {
                     cluster,
+                    cluster_guessed: cluster_state.guessed,
                     kustomization,
                     result,
                     fallback,

@@ -57,6 +57,9 @@ pub struct Model {
     pub renders: Vec<Render>,
     /// Kustomize build failures, each once, at its cause.
     pub build_errors: Vec<BuildError>,
+    /// Failures only in clusters that are guesses (`Cluster::guessed`), each once, with the
+    /// first such cluster.
+    pub guessed_build_errors: Vec<(BuildError, usize)>,
     /// Those of `build_errors` that only kustomize before 5.1 makes, as Flux before 2.2 runs it
     /// (a kustomization's components added before its generators run): `kubectl kustomize`
     /// builds them.
@@ -123,6 +126,10 @@ impl Builder {
         let mut build = match (self, native) {
             (Builder::External(external), Ok(mut native)) if !native.incomplete => {
                 let wrapper = wrapper()?;
+                // kustomize's output names the files of its objects only: the kustomization
+                // files, patches and generators' inputs it read too (whose markers image
+                // automation updates) are those the native build read.
+                let read_natively = native.read.clone();
                 let natively = |why: &str| {
                     native.notes.push(Note {
                         message: format!("built natively, not by {}: {why}", external.describe()),
@@ -148,7 +155,10 @@ impl Builder {
                             "kustomize-controller drops the fields kustomize does not know from the kustomization at `spec.path` before it builds, which the real kustomize cannot be asked without editing the folder",
                         )
                     }
-                    Some(built) => built,
+                    Some(built) => built.map(|mut built| {
+                        built.read.extend(read_natively);
+                        built
+                    }),
                     None => natively(
                         "kustomize-controller adds `spec.components` to the folder's own kustomization, which the real kustomize cannot be asked without editing the folder",
                     ),
@@ -538,7 +548,13 @@ impl Model {
                     Built {
                         root: Some(path),
                         cluster: render.cluster,
-                        failure_reported: !render.kustomization.path_is_guessed(),
+                        failure: if render.kustomization.path_is_guessed() {
+                            Failure::NoneOfFlux
+                        } else if render.cluster_guessed {
+                            Failure::InAGuessedCluster
+                        } else {
+                            Failure::Flux
+                        },
                     },
                     files,
                     default_namespace,
@@ -659,7 +675,7 @@ impl Model {
                 Built {
                     root: Some(dir.clone()),
                     cluster: 0,
-                    failure_reported: true,
+                    failure: Failure::Flux,
                 },
                 files,
                 default_namespace,
@@ -719,7 +735,7 @@ impl Model {
         Built {
             root,
             cluster,
-            failure_reported,
+            failure,
         }: Built,
         files: &[ScannedFile],
         default_namespace: &str,
@@ -751,8 +767,18 @@ impl Model {
                     };
                     add_objects_as_written(objects, files, file, default_namespace, provenance);
                 }
-                if failure_reported && !self.build_errors.contains(&error) {
-                    self.build_errors.push(error);
+                let known = |model: &Model| {
+                    model.build_errors.contains(&error)
+                        || model.guessed_build_errors.iter().any(|(e, _)| *e == error)
+                };
+                match failure {
+                    Failure::Flux if !self.build_errors.contains(&error) => {
+                        self.build_errors.push(error);
+                    }
+                    Failure::InAGuessedCluster if !known(self) => {
+                        self.guessed_build_errors.push((error, cluster));
+                    }
+                    _ => {}
                 }
                 // What it would have applied is all there, as written.
                 false
@@ -805,12 +831,21 @@ impl Model {
 }
 
 /// What one build of a model is: the folder built, the cluster it applies to (0 in a
-/// repository without clusters), and whether its failure is one Flux reports (not so for a
-/// folder guessed among those a path could be).
+/// repository without clusters), and what its failure would be.
 struct Built {
     root: Option<String>,
     cluster: usize,
-    failure_reported: bool,
+    failure: Failure,
+}
+
+/// What a build's failure is, as far as the model knows.
+enum Failure {
+    /// Flux's: the cluster runs the build.
+    Flux,
+    /// Flux's if the cluster is what it was guessed to be (see `Cluster::guessed`).
+    InAGuessedCluster,
+    /// None of Flux's: the build is of a folder guessed among those a path could be.
+    NoneOfFlux,
 }
 
 /// What a model is built from, the same on each pass (see [`Model::build`]).

@@ -2,11 +2,12 @@
 
 use super::{Context, Findings, Rule};
 use crate::model::kustomization::is_kustomization_name;
-use crate::model::render::Cause;
+use crate::model::render::{BuildError, Cause};
+use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
     id: "kustomize-build",
-    severity: crate::report::Severity::Error,
+    severity: Severity::Error,
     summary: "A kustomization that kustomize (and so Flux) cannot build",
     docs: r#"## What it catches
 A kustomization whose `kustomize build` fails, with kustomize's own error at the entry that
@@ -18,10 +19,12 @@ merge into, an unknown field in `kustomization.yaml`, a `kustomization.yaml` tha
 but comments (from Flux 2.2; the kustomize of an older Flux builds it to nothing, so on a
 cluster that runs one it is no error). Where the build holds what the tool does not follow (a
 remote base, `transformers` that may rename objects, a list merged in a way it does not model),
-it reports nothing that this could explain. Also Flux's own step after the build: a
-`postBuild.substitute` variable whose name kustomize-controller refuses (`cluster-name`: only
-letters, digits and `_`, not starting with a digit) fails the substitution of every object, so
-nothing of that Flux Kustomization is applied.
+it reports nothing that this could explain. A failed build of a cluster the tool only guesses at
+(a folder of Flux Kustomizations nothing here applies, beside a bootstrap's folder, taken as
+applied out of band like it) is a warning: that folder may be applied by nothing at all. Also
+Flux's own step after the build: a `postBuild.substitute` variable whose name
+kustomize-controller refuses (`cluster-name`: only letters, digits and `_`, not starting with a
+digit) fails the substitution of every object, so nothing of that Flux Kustomization is applied.
 
 ## Why it matters in Flux
 kustomize-controller builds the kustomization before it applies anything. When the build fails,
@@ -45,34 +48,52 @@ LoadRestrictionsNone <folder>` reproduces the error locally.
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for error in &cx.workspace.model.build_errors {
-        let path = cx.file(error.origin.file()).source.path.as_str();
-        // Elsewhere (a Flux Kustomization's `spec.path`, the listing kustomize-controller
-        // generates for a folder without a kustomization file) kustomize alone fails otherwise.
-        let before_5_1 = cx
-            .workspace
-            .model
-            .errors_before_kustomize_5_1
-            .contains(error);
-        let reproduce = if before_5_1 {
-            " (Flux before 2.2 runs a kustomize that adds a kustomization's components before \
-             running its generators; from 2.2, and in `kubectl kustomize`, they run after)"
-                .to_string()
-        } else if is_kustomization_name(crate::walk::file_name(path)) {
-            let dir = path.rsplit_once('/').map_or(".", |(dir, _)| dir);
-            format!(" (`kubectl kustomize --load-restrictor LoadRestrictionsNone {dir}` shows the same error)")
-        } else {
-            String::new()
-        };
-        out.push_at(
+    let model = &cx.workspace.model;
+    for error in &model.build_errors {
+        let (message, help) = told(cx, error);
+        out.push_at(&RULE, error.origin, message, help);
+    }
+    for (error, cluster) in &model.guessed_build_errors {
+        let (message, help) = told(cx, error);
+        let folder = &model.clusters[*cluster].name;
+        out.push_with_severity(
             &RULE,
-            error.origin,
-            match error.cause {
-                // Flux's own step after the build, not kustomize's.
-                Cause::InvalidVariable => format!("Flux cannot apply this: {}", error.message),
-                _ => format!("kustomize cannot build this: {}", error.message),
-            },
-            format!("Flux applies nothing of a kustomization that fails to build; fix this entry{reproduce}"),
+            Severity::Warning,
+            error.origin.file(),
+            error.origin.span(),
+            message,
+            format!("nothing here applies `{folder}`, taken as applied out of band like the bootstrap's folder beside it; if it is, {help}"),
         );
     }
+}
+
+/// A failure's message and help.
+fn told(cx: &Context, error: &BuildError) -> (String, String) {
+    let path = cx.file(error.origin.file()).source.path.as_str();
+    // Elsewhere (a Flux Kustomization's `spec.path`, the listing kustomize-controller
+    // generates for a folder without a kustomization file) kustomize alone fails otherwise.
+    let before_5_1 = cx
+        .workspace
+        .model
+        .errors_before_kustomize_5_1
+        .contains(error);
+    let reproduce = if before_5_1 {
+        " (Flux before 2.2 runs a kustomize that adds a kustomization's components before \
+         running its generators; from 2.2, and in `kubectl kustomize`, they run after)"
+            .to_string()
+    } else if is_kustomization_name(crate::walk::file_name(path)) {
+        let dir = path.rsplit_once('/').map_or(".", |(dir, _)| dir);
+        format!(" (`kubectl kustomize --load-restrictor LoadRestrictionsNone {dir}` shows the same error)")
+    } else {
+        String::new()
+    };
+    let message = match error.cause {
+        // Flux's own step after the build, not kustomize's.
+        Cause::InvalidVariable => format!("Flux cannot apply this: {}", error.message),
+        _ => format!("kustomize cannot build this: {}", error.message),
+    };
+    (
+        message,
+        format!("Flux applies nothing of a kustomization that fails to build; fix this entry{reproduce}"),
+    )
 }
