@@ -14,15 +14,16 @@ A value whose shape does not fit its marker: a `:tag` marker on a value holding 
 `:name` marker on a value with a tag, a `:digest` marker on something that is not a
 `sha256:` digest, a full marker on text that is not an image reference, such as a version
 (`version: 0.1.8` of a Helm chart or a Giant Swarm App: Flux would write `registry/name:tag`
-there; use `:tag`), a `:tag` or `:digest` marker on a container's `image` (in `containers`,
-`initContainers` or `ephemeralContainers`, outside a HelmRelease's values), which Kubernetes
-reads as a whole reference: Flux writes a bare `1.2.0` there, and the kubelet pulls an image of
-that name, whatever the field holds now. A full marker on an untagged image is a warning: Flux adds the tag, but until
-then the value means `latest`. So is a full marker on a valid image name whose tag or digest is
-malformed (`ghcr.io/org/app:latest@sha-c99c…`, `app:1.0+build`): the value is the image
-reference the marker replaces, and the automation overwrites it with a valid one; until it runs,
-nothing can pull the image. Other text under a full marker (`KEY=value`, a command line, a
-`${TAG}` that `postBuild` substitutes) stays an error: Flux would destroy it.
+there; use `:tag`) or any word in a field named for a tag (`tag`, `newTag`, `imageTag`), a
+`:tag` or `:digest` marker on a container's `image` (in `containers`, `initContainers` or
+`ephemeralContainers`, outside a HelmRelease's values), which Kubernetes reads as a whole
+reference: Flux writes a bare `1.2.0` there, and the kubelet pulls an image of that name,
+whatever the field holds now. A full marker on an untagged image is a warning: Flux adds the
+tag, but until then the value means `latest`. So is a full marker on a valid image name whose
+tag or digest is malformed (`ghcr.io/org/app:latest@sha-c99c…`, `app:1.0+build`): the value is
+the image reference the marker replaces, and the automation overwrites it with a valid one;
+until it runs, nothing can pull the image. Other text under a full marker (`KEY=value`, a
+command line, a `${TAG}` that `postBuild` substitutes) stays an error: Flux would destroy it.
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
 warning at most: no automation ever writes that value.
@@ -98,14 +99,19 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
             format!("`{text}` is not a digest, but the `:digest` marker `{setter}` writes one (`sha256:` and 64 hex digits)"),
             "put the `:digest` marker on a field that holds only the digest".into(),
         ),
-        ShapeMismatch::VersionNotImage => {
+        ShapeMismatch::VersionNotImage | ShapeMismatch::TagNotImage => {
             let image = cx
                 .policy_of(site)
                 .and_then(|(policy, spec)| cx.workspace.index.repository_of(policy, spec))
                 .and_then(|(_, repository)| repository.image.as_ref())
                 .map_or("registry/name".to_string(), |image| image.value.to_string());
+            let what = if mismatch == ShapeMismatch::TagNotImage {
+                "a tag field's value"
+            } else {
+                "a version"
+            };
             (
-                format!("`{text}` is a version, not an image reference: the full marker `{setter}` makes Flux write `{image}:<tag>` into this field"),
+                format!("`{text}` is {what}, not an image reference: the full marker `{setter}` makes Flux write `{image}:<tag>` into this field"),
                 format!("use the `:tag` marker (`{{\"$imagepolicy\": \"{setter}:tag\"}}`) so that Flux writes only the tag"),
             )
         }

@@ -74,6 +74,9 @@ pub enum ShapeMismatch {
     /// A full marker on a bare version (`0.1.8`, `v2.3.0`), such as a chart's `spec.version`:
     /// Flux would write a whole `registry/name:tag` into it.
     VersionNotImage,
+    /// A full marker on a word in a tag field (`tag: main-92c585e`): the same, where the word
+    /// could also be an image name.
+    TagNotImage,
     /// A full marker on an image without tag or digest: valid, but means `latest` for now.
     Untagged,
     /// A `:tag` or `:digest` marker on a container's `image`, which Kubernetes reads as a whole
@@ -234,19 +237,38 @@ pub struct MarkedValue {
     pub style: Style,
     /// The scalar resolves to a string under YAML 1.1.
     pub is_string: bool,
-    /// The scalar is a container's `image` (see [`container_images`]); found only for the
-    /// `:tag` and `:digest` markers, the ones it changes anything for.
-    pub container_image: bool,
+    /// What the field is, where that decides what its marker may write.
+    pub field: Field,
+}
+
+/// A marked value's field, where its kind tells what the value must be beside its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Other,
+    /// A container's `image` (see [`container_images`]), which Kubernetes reads as a whole
+    /// reference; found only for the `:tag` and `:digest` markers, the ones it matters to.
+    ContainerImage,
+    /// A key named for a tag (`tag`, `newTag`, `imageTag`, `image_tag`): a chart or kustomize
+    /// puts the value after an image name.
+    Tag,
 }
 
 impl MarkedValue {
     /// How the value fails to have the shape a marker of `kind` replaces, if it does: as text
-    /// (see [`shape_mismatch`]), then as the field it is.
+    /// (see [`shape_mismatch`]), and where the text passes, or is only an untagged name, as the
+    /// field it is in.
     pub fn mismatch(&self, kind: SetterKind) -> Option<ShapeMismatch> {
-        shape_mismatch(kind, &self.value).or_else(|| {
-            (self.container_image && matches!(kind, SetterKind::Tag | SetterKind::Digest))
-                .then_some(ShapeMismatch::PartForContainerImage)
-        })
+        let shape = shape_mismatch(kind, &self.value);
+        let by_field = match (self.field, kind, &shape) {
+            (Field::ContainerImage, SetterKind::Tag | SetterKind::Digest, None) => {
+                Some(ShapeMismatch::PartForContainerImage)
+            }
+            (Field::Tag, SetterKind::Image, Some(ShapeMismatch::Untagged)) => {
+                Some(ShapeMismatch::TagNotImage)
+            }
+            _ => None,
+        };
+        by_field.or(shape)
     }
 }
 
@@ -703,7 +725,7 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     }
 }
 
-/// Sets `container_image` on the values of the `:tag` and `:digest` markers Flux applies;
+/// Finds the containers' images among the values of the `:tag` and `:digest` markers Flux applies;
 /// the tree is searched only in a file that has one.
 fn mark_container_images(yaml: &YamlFile, markers: &mut [Marker]) {
     let partial = |marker: &Marker| {
@@ -719,7 +741,9 @@ fn mark_container_images(yaml: &YamlFile, markers: &mut [Marker]) {
         .collect();
     for marker in markers.iter_mut() {
         if let Placement::Applied(value) = &mut marker.placement {
-            value.container_image = images.contains(&value.span);
+            if images.contains(&value.span) {
+                value.field = Field::ContainerImage;
+            }
         }
     }
 }
@@ -837,7 +861,7 @@ fn placement_of(
                     value: value.to_string(),
                     style,
                     is_string: yaml.resolves_to_string(target),
-                    container_image: false,
+                    field: field_of(yaml, target),
                 })
             }
         }
@@ -847,6 +871,24 @@ fn placement_of(
         NodeKind::Map { .. } => Placement::Ignored(Ignored::OnMap),
         NodeKind::Seq { .. } => Placement::Ignored(Ignored::OnSequence),
         NodeKind::Alias => Placement::Ignored(Ignored::OnAlias),
+    }
+}
+
+/// The field of a mapping value as its key names it (a scalar key is the node just before its
+/// value: see [`YamlFile::value_of_key`]).
+fn field_of(yaml: &YamlFile, value: NodeId) -> Field {
+    let key = value
+        .checked_sub(1)
+        .filter(|&key| yaml.value_of_key(key) == Some(value));
+    match key.and_then(|key| yaml.scalar(key)) {
+        Some(name)
+            if name
+                .get(name.len().saturating_sub(3)..)
+                .is_some_and(|end| end.eq_ignore_ascii_case("tag")) =>
+        {
+            Field::Tag
+        }
+        _ => Field::Other,
     }
 }
 
