@@ -361,6 +361,11 @@ impl<'a> Context<'a> {
             .map_or(&self.fluxes.repository, |of| &of.flux)
     }
 
+    /// The Flux of the cluster that applies an object: what reads its ImagePolicy's tags.
+    pub fn flux_of(&self, object: &FluxObject) -> &ClusterFlux {
+        self.fluxes.of_cluster(object.cluster)
+    }
+
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
     /// tests' `accept` lists, and the `--tags-file` snapshot of its image.
     pub fn known_tags(&self, policy: &FluxObject, spec: &PolicySpec) -> BTreeSet<String> {
