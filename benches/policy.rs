@@ -2,7 +2,7 @@
 //! Budget: under 5 ms per selection (the `--fix` path runs one per marker).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use flux_image_lint::policy::{Choice, CompiledPolicy, Order, PolicySpec};
+use flux_image_lint::policy::{Choice, CompiledPolicy, Order, PolicySpec, TagGrammar};
 use std::hint::black_box;
 
 /// Realistic mix: semver with `v`, prereleases, build metadata, CalVer,
@@ -50,6 +50,7 @@ fn bench(c: &mut Criterion) {
             spec(
                 Choice::Semver {
                     range: ">=1.2.0-0 <30.0.0 || ~35.x".into(),
+                    grammar: TagGrammar::Loose,
                 },
                 r"^v?\d+\.\d+\.\d+(-rc\.\d+)?(\+.*)?$",
                 "",
@@ -73,7 +74,14 @@ fn bench(c: &mut Criterion) {
         ),
         (
             "semver_no_filter",
-            spec(Choice::Semver { range: "*".into() }, "", ""),
+            spec(
+                Choice::Semver {
+                    range: "*".into(),
+                    grammar: TagGrammar::Loose,
+                },
+                "",
+                "",
+            ),
         ),
     ];
     for (name, s) in &cases {

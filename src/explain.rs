@@ -27,7 +27,10 @@ pub fn outcome_reason(outcome: &Outcome) -> String {
             format!("excluded by the exclusion list entry `{pattern}`")
         }
         Outcome::FilteredOut => "does not match filterTags.pattern".to_string(),
-        Outcome::NotSemver => "is not strict SemVer".to_string(),
+        Outcome::NotSemver => {
+            "is not a version as the cluster's Flux reads tags (`flux-image-lint rule tag-not-semver`)"
+                .to_string()
+        }
         Outcome::OutOfRange => "is outside the semver range".to_string(),
         Outcome::NotNumber => "is not a number (and fails the whole numerical policy)".to_string(),
         Outcome::Candidate => "is a candidate".to_string(),

@@ -7,7 +7,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use support::{assert_golden, copy_dir, git, json, repo_dir, run, stdout};
+use support::{assert_golden, copy_dir, diagnostic_locations, git, json, repo_dir, run, stdout};
 
 fn copy_fixture(name: &str) -> tempfile::TempDir {
     let temp = tempfile::tempdir().unwrap();
@@ -212,6 +212,54 @@ fn no_downgrade_refuses_what_flux_would_write() {
     assert!(std::fs::read_to_string(&values)
         .unwrap()
         .contains("plain: ghcr.io/org/app:1.1.0"));
+}
+
+/// Each cluster's semver policy reads tags as its own Flux does: Flux 2.6 (`clusters/old`) skips
+/// CalVer with leading zeros and writes the newest tag it reads, `2025.2.1`; Flux 2.7
+/// (`clusters/new`) reads `2025.02.03` as 2025.2.3, its pick, and leaves it.
+#[test]
+fn each_cluster_reads_tags_as_its_flux_does() {
+    let temp = copy_fixture("fix/calver-per-cluster");
+    let dir = temp.path().to_str().unwrap();
+    let tags = repo_dir().join("fixtures/fix/calver-per-cluster.tags.json");
+    let tags = tags.to_str().unwrap();
+    let checked = run(&["check", dir, "--format", "json"], &repo_dir());
+    assert_eq!(
+        diagnostic_locations(&checked),
+        ["tag-not-semver clusters/old/app.yaml:11"]
+    );
+    let message = json(&checked)["diagnostics"][0]["message"].to_string();
+    assert!(
+        message.contains("Flux 2.6.4 (install manifest header at clusters/old/flux-system/gotk-components.yaml:3)"),
+        "{message}"
+    );
+
+    let output = fix(
+        temp.path(),
+        &["--tags-file", tags, "--dry-run", "--color", "never"],
+    );
+    let text = stdout(&output);
+    assert!(
+        text.contains("--- a/clusters/old/app.yaml\n")
+            && text.contains("-          image: ghcr.io/org/app:2025.02.03 #")
+            && text.contains("+          image: ghcr.io/org/app:2025.2.1 #"),
+        "{text}"
+    );
+    assert!(!text.contains("clusters/new/app.yaml"), "{text}");
+    assert!(text.contains("1 would change"), "{text}");
+
+    // Upgraded to Flux 2.7, the old cluster reads the tag as a version too.
+    let upgraded = run(
+        &["check", dir, "--flux-version", "2.7", "--format", "json"],
+        &repo_dir(),
+    );
+    assert!(
+        !diagnostic_locations(&upgraded)
+            .iter()
+            .any(|d| d.starts_with("tag-not-semver")),
+        "{}",
+        stdout(&upgraded)
+    );
 }
 
 #[test]

@@ -281,3 +281,57 @@ fn components_run_before_generators_before_flux_2_2() {
     );
     assert_eq!(failing(&json(&upgraded)), ["apps/web/kustomization.yaml:8"]);
 }
+
+/// `explain` reads the tags as the repository's Flux does: `2025.02.03` is the pick from Flux
+/// 2.7 on (the newest assumed when nothing is pinned) and no version to Flux 2.6.
+#[test]
+fn explain_reads_tags_as_the_pinned_flux_does() {
+    let temp = tempfile::tempdir().unwrap();
+    let repository = temp.path().join("repository");
+    std::fs::create_dir(&repository).unwrap();
+    support::copy_dir(
+        &repo_dir().join("fixtures/realworld/calver-leading-zero-semver-flux27"),
+        &repository,
+    );
+    let tags = temp.path().join("tags.json");
+    std::fs::write(
+        &tags,
+        r#"{"ghcr.io/example/app": ["2024.12.31", "2025.02.03", "2025.2.1", "latest"]}"#,
+    )
+    .unwrap();
+    let explain = || {
+        json(&run(
+            &[
+                "explain",
+                "flux-system:app",
+                "--root",
+                repository.to_str().unwrap(),
+                "--tags-file",
+                tags.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+            &repo_dir(),
+        ))
+    };
+    let outcome = |report: &serde_json::Value, tag: &str| {
+        report["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["tag"] == tag)
+            .unwrap()["outcome"]
+            .clone()
+    };
+    let newest = explain();
+    assert_eq!(newest["latest"], "2025.02.03", "{newest:#}");
+    assert_eq!(outcome(&newest, "2025.2.1"), "candidate");
+    std::fs::write(
+        repository.join(".flux-image-lint.yaml"),
+        "flux_version: \"2.6\"\n",
+    )
+    .unwrap();
+    let old = explain();
+    assert_eq!(old["latest"], "2025.2.1", "{old:#}");
+    assert_eq!(outcome(&old, "2025.02.03"), "not-semver");
+}

@@ -5,7 +5,7 @@ use super::{
     quoted_texts, render_report, status, write_ci_files, write_failure_ci_files, Failure,
 };
 use crate::cli::{CheckArgs, GlobalArgs};
-use crate::flux::versions::{resolve_written, VersionSetting};
+use crate::flux::versions::{resolve_written, Fluxes, VersionSetting};
 use crate::report::escape;
 use crate::report::summary::Parts;
 use crate::report::{Report, Summary};
@@ -136,13 +136,11 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
         "kustomize: {}",
         crate::model::Builder::from_setting(&config.kustomize).describe()
     );
-    let pins = rules::FilePins::find(workspace);
-    let flux = pins.repository_flux(config);
-    match flux.assumption() {
+    let fluxes = Fluxes::of_workspace(workspace, config);
+    match fluxes.repository.assumption() {
         Some(note) => eprintln!("flux: {note}"),
-        None => eprintln!("flux: {}", flux.description()),
+        None => eprintln!("flux: {}", fluxes.repository.description()),
     }
-    let cluster_flux = pins.cluster_flux(workspace, config);
     for (index, cluster) in workspace.model.clusters.iter().enumerate() {
         let builds = workspace
             .model
@@ -153,7 +151,7 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
         if builds == 0 {
             continue;
         }
-        let of = &cluster_flux[index];
+        let of = &fluxes.clusters[index];
         let flux = match (of.pinned, of.flux.assumption()) {
             (true, _) => of.flux.description(),
             (false, Some(_)) => "no Flux version pinned: the newest assumed".to_string(),

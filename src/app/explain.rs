@@ -4,7 +4,8 @@ use super::progress;
 use super::{find_targets, jobs, load_config, read_as_scanned, tag_source, Failure, EXIT_CLEAN};
 use crate::cli::{ExplainArgs, ExplainFormat, GlobalArgs};
 use crate::explain::Explanation;
-use crate::flux::selection::compile;
+use crate::flux::selection::Compiler;
+use crate::flux::versions::Fluxes;
 use crate::flux::Kind;
 use crate::scan::marker::PolicyRef;
 use crate::tags::request_for;
@@ -36,11 +37,14 @@ pub fn run(args: &ExplainArgs, global: GlobalArgs) -> Result<i32, Failure> {
                 "policy `{wanted}` has no ImageRepository with a `spec.image`; `check` says why"
             ))
         })?;
-    let compiled = compile(&workspace.index, policy, spec).map_err(|error| {
-        Failure(format!(
-            "policy `{wanted}` cannot select tags: {error}; run `check` for details"
-        ))
-    })?;
+    let fluxes = Fluxes::of_workspace(&workspace, &config);
+    let compiled = Compiler::new(&fluxes)
+        .compile(&workspace.index, policy, spec)
+        .map_err(|error| {
+            Failure(format!(
+                "policy `{wanted}` cannot select tags: {error}; run `check` for details"
+            ))
+        })?;
     let request = workspace
         .index
         .repository_of(policy, spec)

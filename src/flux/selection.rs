@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::index::FluxIndex;
 use super::objects::{ChoiceKind, FluxObject, PolicySpec};
-use crate::policy::{self, Choice, Order};
+use super::versions::Fluxes;
+use crate::policy::{self, Choice, Order, TagGrammar};
 
 /// Why a policy cannot be evaluated at all (each reported by its own rule).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,8 +18,9 @@ pub enum Unusable {
     NoRepository,
 }
 
-/// A policy's selection settings, borrowed from its objects: what [`Compiler`] looks its cache
-/// up by, so that only a selection not seen before is copied into a [`policy::PolicySpec`].
+/// A policy's selection settings, borrowed from its objects, with how its cluster's Flux reads
+/// tags: what [`Compiler`] looks its cache up by, so that only a selection not seen before is
+/// copied into a [`policy::PolicySpec`].
 #[derive(PartialEq, Eq, Hash)]
 struct Selection<'a> {
     exclusion_list: Option<Vec<&'a str>>,
@@ -30,18 +32,19 @@ struct Selection<'a> {
 /// [`Choice`], borrowed.
 #[derive(PartialEq, Eq, Hash)]
 enum SelectedChoice<'a> {
-    Semver { range: &'a str },
+    Semver { range: &'a str, grammar: TagGrammar },
     Alphabetical { order: Order },
     Numerical { order: Order },
 }
 
 impl<'a> Selection<'a> {
-    /// The engine's view of a policy. With several choices Flux uses the first of
-    /// semver > alphabetical > numerical, and so do we.
+    /// The engine's view of a policy whose cluster's Flux reads tags with `grammar`. With
+    /// several choices Flux uses the first of semver > alphabetical > numerical, and so do we.
     fn of(
         index: &'a FluxIndex,
         policy: &'a FluxObject,
         spec: &'a PolicySpec,
+        grammar: TagGrammar,
     ) -> Result<Selection<'a>, Unusable> {
         let (_, repository) = index
             .repository_of(policy, spec)
@@ -63,6 +66,7 @@ impl<'a> Selection<'a> {
         let choice = match choice.kind {
             ChoiceKind::Semver => SelectedChoice::Semver {
                 range: argument.ok_or(Unusable::NoChoice)?,
+                grammar,
             },
             ChoiceKind::Alphabetical => SelectedChoice::Alphabetical { order: order()? },
             ChoiceKind::Numerical => SelectedChoice::Numerical { order: order()? },
@@ -88,8 +92,9 @@ impl<'a> Selection<'a> {
             filter_pattern: self.filter_pattern.map(str::to_string),
             extract: self.extract.map(str::to_string),
             choice: match self.choice {
-                SelectedChoice::Semver { range } => Choice::Semver {
+                SelectedChoice::Semver { range, grammar } => Choice::Semver {
                     range: range.to_string(),
+                    grammar,
                 },
                 SelectedChoice::Alphabetical { order } => Choice::Alphabetical { order },
                 SelectedChoice::Numerical { order } => Choice::Numerical { order },
@@ -119,32 +124,34 @@ impl std::fmt::Display for CompileError {
     }
 }
 
-/// The compiled policy, ready to select; errors are the rules' business.
-pub fn compile(
-    index: &FluxIndex,
-    policy: &FluxObject,
-    spec: &PolicySpec,
-) -> Result<Arc<policy::CompiledPolicy>, CompileError> {
-    Compiler::default().compile(index, policy, spec)
-}
-
 /// Compiles policies once per distinct selection: policies usually share their patterns (every
 /// hotio policy, every `^v?[0-9.]+$` semver filter), and regex compilation dominates a `check`.
 /// Policies that share a selection share its compiled form: a copy of a regex would grow its own
 /// matching cache (20,000 policies of one pattern: 400 MB).
-#[derive(Default)]
 pub struct Compiler<'a> {
     cache: HashMap<Selection<'a>, Result<Arc<policy::CompiledPolicy>, policy::PolicyError>>,
+    fluxes: &'a Fluxes,
 }
 
 impl<'a> Compiler<'a> {
+    /// A compiler for the policies of the clusters whose Flux `fluxes` tells.
+    pub fn new(fluxes: &'a Fluxes) -> Compiler<'a> {
+        Compiler {
+            cache: HashMap::default(),
+            fluxes,
+        }
+    }
+
+    /// The policy compiled as the Flux of its cluster (`FluxObject::cluster`) runs it.
     pub fn compile(
         &mut self,
         index: &'a FluxIndex,
         policy: &'a FluxObject,
         spec: &'a PolicySpec,
     ) -> Result<Arc<policy::CompiledPolicy>, CompileError> {
-        let selection = Selection::of(index, policy, spec).map_err(CompileError::Unusable)?;
+        let grammar = self.fluxes.of_cluster(policy.cluster).tag_grammar();
+        let selection =
+            Selection::of(index, policy, spec, grammar).map_err(CompileError::Unusable)?;
         self.cache
             .entry(selection)
             .or_insert_with_key(|selection| {

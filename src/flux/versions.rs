@@ -13,15 +13,17 @@
 //! API or field then counts as working when it works on any of them.
 //!
 //! Policy selection also changed with the Masterminds/semver that image-reflector-controller
-//! bundles; `policy::range` implements v3.5 for every Flux version:
+//! bundles, and with the fluxcd/pkg `version.ParseVersion` its semver policy reads each tag
+//! with. `policy::range` implements v3.5's ranges for every Flux version; how a tag is read
+//! follows the cluster's Flux ([`ClusterFlux::tag_grammar`], `policy::TagGrammar`):
 //!
-//! | Flux | Masterminds/semver | what a `semver` range admits differently |
-//! |---|---|---|
-//! | up to 2.3 | 3.1, 3.2 | a prerelease passes only comparators that carry one (`!=1.0.0` passes any) |
-//! | 2.4, 2.6 | 3.3.0 | as 3.2 |
-//! | 2.5 | 3.3.1 | as 3.2, and a range version with a leading zero (`>=1.02`) is rejected |
-//! | 2.7 – 2.8 | 3.4 | a prerelease passes an AND group when any comparator of it carries one |
-//! | 2.9 + | 3.5 | as 3.4; a range is at most 512 bytes and 32 `\|\|` groups |
+//! | Flux | Masterminds/semver | what a `semver` range admits differently | how a tag is read (fluxcd/pkg `version`) |
+//! |---|---|---|---|
+//! | up to 2.3 | 3.1, 3.2 | a prerelease passes only comparators that carry one (`!=1.0.0` passes any) | strict SemVer after one `v` (`Strict`) |
+//! | 2.4, 2.6 | 3.3.0 | as 3.2 | as 2.3 |
+//! | 2.5 | 3.3.1 | as 3.2, and a range version with a leading zero (`>=1.02`) is rejected | as 2.3 |
+//! | 2.7 – 2.8 | 3.4 | a prerelease passes an AND group when any comparator of it carries one | three parts at the dots, then coerced: leading zeros allowed (`2025.02.03`), missing numbers 0 (`1.2-rc.1`) (`Loose`, from `version/v0.10.0`) |
+//! | 2.9 + | 3.5 | as 3.4; a range is at most 512 bytes and 32 `\|\|` groups | as 2.7 |
 
 mod detect;
 
@@ -36,9 +38,10 @@ use super::Kind;
 use crate::config::Config;
 use crate::model::cluster::Cluster;
 use crate::policy::range::Range;
+use crate::policy::TagGrammar;
 use crate::source::Span;
 use crate::walk::lies_under;
-use crate::workspace::ScannedFile;
+use crate::workspace::{ScannedFile, Workspace};
 
 /// One Flux minor line: its newest patch release and the minor versions of the image controllers
 /// it first shipped (reflector, automation), for mapping a controller tag to a Flux release.
@@ -608,10 +611,58 @@ pub struct ServedOverride {
     pub location: String,
 }
 
+/// The Flux line whose image-reflector-controller (1.0) reads tags with fluxcd/pkg `version`
+/// v0.10: leading zeros and missing numbers coerced (see the table at the top).
+const LOOSE_TAGS: (u64, u64) = (2, 7);
+
 /// The Flux line whose kustomize-controller builds with kustomize 5.1's API (v0.14 on): it
 /// fails on a kustomization file that holds nothing, and runs a kustomization's generators
 /// before its components.
 const KUSTOMIZE_5_1: (u64, u64) = (2, 2);
+
+/// The Flux of each cluster, and of the repository as one cluster (for the files no cluster
+/// reads, and for everything where there is no cluster).
+#[derive(Debug)]
+pub struct Fluxes {
+    pub repository: ClusterFlux,
+    /// By cluster index (as `Model::clusters`).
+    pub clusters: Vec<OfCluster>,
+}
+
+impl Fluxes {
+    /// Each file's pins found once (on up to `jobs` threads), for the repository's Flux and each
+    /// cluster's, whose files are mostly the same.
+    pub fn find(
+        files: &[ScannedFile],
+        clusters: &[Cluster],
+        config: &Config,
+        jobs: usize,
+    ) -> Fluxes {
+        let pins = file_pins(files, jobs);
+        Fluxes {
+            clusters: clusters_flux(&pins, files, clusters, config),
+            repository: ClusterFlux::resolve(pins.concat(), config, None),
+        }
+    }
+
+    /// The Flux of a workspace's clusters and of the repository.
+    pub fn of_workspace(workspace: &Workspace, config: &Config) -> Fluxes {
+        Fluxes::find(
+            &workspace.files,
+            &workspace.model.clusters,
+            config,
+            workspace.jobs,
+        )
+    }
+
+    /// The Flux of the cluster that applies an object (`FluxObject::cluster`): the repository's
+    /// where there is no cluster.
+    pub fn of_cluster(&self, cluster: usize) -> &ClusterFlux {
+        self.clusters
+            .get(cluster)
+            .map_or(&self.repository, |of| &of.flux)
+    }
+}
 
 /// Each file's Flux pins, found on up to `jobs` threads.
 pub fn file_pins(files: &[ScannedFile], jobs: usize) -> Vec<Vec<Pin>> {
@@ -901,6 +952,45 @@ impl ClusterFlux {
         (!older.is_empty()).then(|| describe(older.into_iter()))
     }
 
+    /// How image-reflector-controller's semver policy reads a tag as a version: loosely when a
+    /// deciding pin that tells the controller's release is Flux 2.7 or later (as an API counts
+    /// as served when any pin serves it, a tag counts as read when any of them reads it), or
+    /// when none tells it (the newest release stands in); strictly otherwise. Asked of every
+    /// policy: nothing is allocated.
+    pub fn tag_grammar(&self) -> TagGrammar {
+        let mut known = self.telling_reflector_release().peekable();
+        let strict = known.peek().is_some()
+            && known.all(|(_, release)| reads_tags(release) == TagGrammar::Strict);
+        if strict {
+            TagGrammar::Strict
+        } else {
+            TagGrammar::Loose
+        }
+    }
+
+    /// The pins that make [`Self::tag_grammar`] what it is, described.
+    pub fn tag_grammar_pins(&self) -> String {
+        let grammar = self.tag_grammar();
+        let deciding: Vec<&Pin> = self
+            .telling_reflector_release()
+            .filter(|(_, release)| reads_tags(release) == grammar)
+            .map(|(pin, _)| pin)
+            .collect();
+        if deciding.is_empty() {
+            ASSUMED.describe()
+        } else {
+            describe(deciding.into_iter())
+        }
+    }
+
+    /// The deciding pins that tell image-reflector-controller's release, with that release.
+    fn telling_reflector_release(&self) -> impl Iterator<Item = (&Pin, &Version)> + '_ {
+        self.pins
+            .iter()
+            .filter(|pin| pin.speaks_for(Controller::Reflector))
+            .filter_map(|pin| Some((pin, pin.version.as_ref()?)))
+    }
+
     /// Whether something that exists from `since` until `removed` works, with the pins that
     /// decide, described.
     fn support(
@@ -947,6 +1037,15 @@ impl ClusterFlux {
                 describe(versions.iter().map(|(pin, _)| *pin)),
             ),
         })
+    }
+}
+
+/// How the image-reflector-controller of a Flux release reads tags.
+fn reads_tags(release: &Version) -> TagGrammar {
+    if minor_of(release) < LOOSE_TAGS {
+        TagGrammar::Strict
+    } else {
+        TagGrammar::Loose
     }
 }
 
@@ -1231,6 +1330,50 @@ mod tests {
             "crds.yaml:2".into(),
         );
         assert_eq!(builds(vec![crd]), None);
+    }
+
+    #[test]
+    fn tags_are_read_loosely_from_flux_2_7() {
+        let reads = |pins| cluster(pins).tag_grammar();
+        assert_eq!(reads(vec![pin("2.6.4")]), TagGrammar::Strict);
+        assert_eq!(reads(vec![pin("0.41.2")]), TagGrammar::Strict);
+        assert_eq!(reads(vec![pin("2.7.0")]), TagGrammar::Loose);
+        assert_eq!(reads(vec![pin("2.10.0")]), TagGrammar::Loose);
+        // Nothing pinned: the newest is assumed.
+        assert_eq!(reads(Vec::new()), TagGrammar::Loose);
+        // Pins that disagree: a tag any of them reads counts as read.
+        let mixed = cluster(vec![pin("2.6.4"), pin("2.8.8")]);
+        assert_eq!(mixed.tag_grammar(), TagGrammar::Loose);
+        assert_eq!(
+            mixed.tag_grammar_pins(),
+            "Flux 2.8.8 (install manifest header at gotk.yaml:3)"
+        );
+        assert_eq!(
+            cluster(vec![pin("2.6.4")]).tag_grammar_pins(),
+            "Flux 2.6.4 (install manifest header at gotk.yaml:3)"
+        );
+        assert!(cluster(Vec::new())
+            .tag_grammar_pins()
+            .contains("no Flux version is pinned"));
+        // The reflector's image tag tells; an automation CRD says nothing of the reflector.
+        let reflector = Pin::new(
+            Some(release_of_controller(Controller::Reflector, &v("0.35.2"))),
+            PinSource::ControllerImage {
+                controller: Controller::Reflector,
+                tag: "v0.35.2".into(),
+            },
+            "controllers.yaml:9".into(),
+        );
+        assert_eq!(reads(vec![reflector]), TagGrammar::Strict);
+        let automation_crd = Pin::new(
+            Some(v("2.6.4")),
+            PinSource::Crd {
+                kind: Kind::ImageUpdateAutomation,
+                served: table_apis(Kind::ImageUpdateAutomation, &v("2.6.4")),
+            },
+            "crds.yaml:2".into(),
+        );
+        assert_eq!(reads(vec![automation_crd]), TagGrammar::Loose);
     }
 
     #[test]

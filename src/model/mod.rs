@@ -29,7 +29,7 @@ use crate::config::Config;
 use crate::flux::objects::{
     is_image_api, kind_of, read_object, FluxObject, ObjectContent, Provenance,
 };
-use crate::flux::versions::{self, ClusterFlux};
+use crate::flux::versions::Fluxes;
 use crate::walk::{FileSet, ListedPaths};
 use crate::workspace::ScannedFile;
 
@@ -859,11 +859,11 @@ struct Inputs<'a> {
 }
 
 /// The builds that run as kustomize-controller's kustomize before Flux 2.2 (see
-/// [`ClusterFlux::runs_kustomize_before_5_1`]): a kustomization file holding nothing (comments
-/// only) lists nothing, where from 2.2 the build fails, and a kustomization's components are
-/// added before its own generators run, where from 2.2 they run after. The clusters whose Flux
-/// is that old, or the repository's own builds when it has no cluster, each with that Flux
-/// described.
+/// [`crate::flux::versions::ClusterFlux::runs_kustomize_before_5_1`]): a kustomization file
+/// holding nothing (comments only) lists nothing, where from 2.2 the build fails, and a
+/// kustomization's components are added before its own generators run, where from 2.2 they
+/// run after. The clusters whose Flux is that old, or the repository's own builds when it has
+/// no cluster, each with that Flux described.
 #[derive(Debug, Default)]
 struct KustomizeBefore51 {
     clusters: BTreeMap<usize, String>,
@@ -892,9 +892,10 @@ impl KustomizeBefore51 {
         if !failed_on_one && !generates_beside_components {
             return KustomizeBefore51::default();
         }
-        let pins = versions::file_pins(files, jobs);
         // Each cluster's Flux as the rules take it: another cluster's pins say nothing of it.
-        let clusters = versions::clusters_flux(&pins, files, &model.clusters, config)
+        let fluxes = Fluxes::find(files, &model.clusters, config, jobs);
+        let clusters = fluxes
+            .clusters
             .iter()
             .enumerate()
             .filter_map(|(index, of)| Some((index, of.flux.runs_kustomize_before_5_1()?)))
@@ -902,7 +903,7 @@ impl KustomizeBefore51 {
         let repository = model
             .clusters
             .is_empty()
-            .then(|| ClusterFlux::resolve(pins.concat(), config, None).runs_kustomize_before_5_1())
+            .then(|| fluxes.repository.runs_kustomize_before_5_1())
             .flatten();
         KustomizeBefore51 {
             clusters,

@@ -12,9 +12,9 @@
 //!
 //! Layout, one concept per file:
 //! * [`select`] — the pipeline and [`CompiledPolicy`];
-//! * [`range`] — Masterminds constraints; [`version`] — strict tag SemVer and
-//!   precedence; [`goregex`] — Go RE2 syntax on top of the `regex` crate;
-//!   [`extract`] — Go templates; [`numeric`] — Go `ParseFloat`.
+//! * [`range`] — Masterminds constraints; [`version`] — how Flux reads a tag as a
+//!   version ([`TagGrammar`]) and precedence; [`goregex`] — Go RE2 syntax on top of
+//!   the `regex` crate; [`extract`] — Go templates; [`numeric`] — Go `ParseFloat`.
 //!
 //! Determinism note: with `filterTags`, Flux puts values in a Go map and
 //! iterates it in random order, so ties (`v1.0.0` vs `1.0.0`, equal numbers)
@@ -36,7 +36,7 @@ pub use goregex::validate_go_regex;
 pub use numeric::parse_go_float;
 pub use range::{validate_range, Sides};
 pub use select::CompiledPolicy;
-pub use version::{compare_precedence, parse_tag_version};
+pub use version::{compare_precedence, parse_tag_version, TagGrammar};
 
 /// Flux's exclusion list when `spec.exclusionList` is not set.
 pub const DEFAULT_EXCLUSION: &str = "^.*\\.sig$";
@@ -52,9 +52,17 @@ pub enum Order {
 /// Which policy picks the latest value (`spec.policy`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Choice {
-    Semver { range: String },
-    Alphabetical { order: Order },
-    Numerical { order: Order },
+    /// `grammar`: how the cluster's Flux reads a tag as a version.
+    Semver {
+        range: String,
+        grammar: TagGrammar,
+    },
+    Alphabetical {
+        order: Order,
+    },
+    Numerical {
+        order: Order,
+    },
 }
 
 /// Everything selection needs, already extracted from YAML by the caller.
@@ -120,9 +128,9 @@ pub enum Outcome {
     Excluded { pattern: String },
     /// `filterTags.pattern` did not match.
     FilteredOut,
-    /// Semver policy: the value is not strict SemVer (after one `v`).
+    /// Semver policy: the value is no version in the policy's [`TagGrammar`].
     NotSemver,
-    /// Semver policy: strict SemVer but outside the range.
+    /// Semver policy: a version, but outside the range.
     OutOfRange,
     /// Numerical policy: Go `ParseFloat` rejects the value (fails the policy).
     NotNumber,

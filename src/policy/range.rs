@@ -598,12 +598,13 @@ impl Comparator {
 
 #[cfg(test)]
 mod tests {
-    use super::super::version::{compare_precedence, parse_tag_version};
+    use super::super::version::{compare_precedence, parse_tag_version, TagGrammar};
     use super::*;
 
     fn admits(range: &str, tag: &str) -> bool {
         let r = Range::parse(range).unwrap_or_else(|e| panic!("{range:?} should parse: {e}"));
-        let v = parse_tag_version(tag).unwrap_or_else(|| panic!("{tag} is a strict tag"));
+        let v = parse_tag_version(tag, TagGrammar::Strict)
+            .unwrap_or_else(|| panic!("{tag} is a strict tag"));
         r.matches(&v)
     }
 
@@ -621,7 +622,8 @@ mod tests {
 
     fn sides(range: &str, tag: &str) -> (bool, bool) {
         let r = Range::parse(range).unwrap_or_else(|e| panic!("{range:?} should parse: {e}"));
-        let v = parse_tag_version(tag).unwrap_or_else(|| panic!("{tag} is a strict tag"));
+        let v = parse_tag_version(tag, TagGrammar::Strict)
+            .unwrap_or_else(|| panic!("{tag} is a strict tag"));
         let sides = r.sides_of(&v);
         (sides.below, sides.above)
     }

@@ -18,7 +18,7 @@ use super::extract::Template;
 use super::goregex::{group_names, GoRegex};
 use super::numeric::parse_go_float;
 use super::range::{Range, Sides};
-use super::version::{compare_precedence, parse_tag_version};
+use super::version::{compare_precedence, parse_tag_version, TagGrammar};
 use super::{
     CandidateReport, Choice, Evaluation, Order, Outcome, PolicyError, PolicySpec, DEFAULT_EXCLUSION,
 };
@@ -27,7 +27,7 @@ use super::{
 pub const ERR_NO_TAGS: &str = "no tags in database";
 /// Flux: nothing survived `filterTags`.
 pub const ERR_EMPTY: &str = "version list argument cannot be empty";
-/// Flux: no value is strict SemVer inside the range.
+/// Flux: no value is a version inside the range.
 pub const ERR_NO_SEMVER: &str = "unable to determine latest version from provided list";
 
 /// A policy compiled once (regexes, range), reusable for any tag list.
@@ -47,7 +47,7 @@ struct Filter {
 
 #[derive(Debug, Clone)]
 enum Compiled {
-    Semver(Range),
+    Semver(Range, TagGrammar),
     Alphabetical(Order),
     Numerical(Order),
 }
@@ -121,8 +121,9 @@ impl CompiledPolicy {
         };
 
         let choice = match &spec.choice {
-            Choice::Semver { range } => Compiled::Semver(
+            Choice::Semver { range, grammar } => Compiled::Semver(
                 Range::parse(range).map_err(|reason| PolicyError::InvalidRange { reason })?,
+                *grammar,
             ),
             Choice::Alphabetical { order } => Compiled::Alphabetical(*order),
             Choice::Numerical { order } => Compiled::Numerical(*order),
@@ -192,8 +193,15 @@ impl CompiledPolicy {
     /// for other policies or a value that is not SemVer.
     pub fn range_sides(&self, value: &str) -> Option<Sides> {
         let mut locations = self.locations();
-        let v = parse_tag_version(&self.value_of(value, &mut locations)?)?;
-        self.sides(&v)
+        self.sides(&self.value_of(value, &mut locations)?)
+    }
+
+    /// How a semver policy reads a tag as a version; `None` for the other policies.
+    pub fn tag_grammar(&self) -> Option<TagGrammar> {
+        match self.choice {
+            Compiled::Semver(_, grammar) => Some(grammar),
+            Compiled::Alphabetical(_) | Compiled::Numerical(_) => None,
+        }
     }
 
     /// For a value Flux skips because it lacks its minor or patch (`1.25`, `v2`), whether the
@@ -209,8 +217,8 @@ impl CompiledPolicy {
             return None;
         }
         let padded = parts.iter().chain(&["0", "0"]).take(3).copied();
-        let v = parse_tag_version(&padded.collect::<Vec<_>>().join("."))?;
-        self.sides(&v).map(|sides| sides.above)
+        self.sides(&padded.collect::<Vec<_>>().join("."))
+            .map(|sides| sides.above)
     }
 
     /// For a tag the filter drops only because its version lacks its minor or patch
@@ -222,16 +230,17 @@ impl CompiledPolicy {
         let mut locations = self.locations();
         completed_versions(tag).find_map(|completed| {
             let extracted = self.value_of(&completed, &mut locations)?;
-            self.sides(&parse_tag_version(&extracted)?)
-                .map(|sides| sides.above)
+            self.sides(&extracted).map(|sides| sides.above)
         })
     }
 
-    fn sides(&self, v: &semver::Version) -> Option<Sides> {
-        let Compiled::Semver(range) = &self.choice else {
+    /// Where the range's versions lie relative to `value` read as a version; `None` for other
+    /// policies or a value the policy does not read as one.
+    fn sides(&self, value: &str) -> Option<Sides> {
+        let Compiled::Semver(range, grammar) = &self.choice else {
             return None;
         };
-        Some(range.sides_of(v))
+        Some(range.sides_of(&parse_tag_version(value, *grammar)?))
     }
 
     /// Whether the policy's order puts `a` above `b`, compared on their values (filter and
@@ -250,7 +259,10 @@ impl CompiledPolicy {
             Order::Desc => ordering == Some(Ordering::Less),
         };
         match &self.choice {
-            Compiled::Semver(_) => match (parse_tag_version(&a), parse_tag_version(&b)) {
+            Compiled::Semver(_, grammar) => match (
+                parse_tag_version(&a, *grammar),
+                parse_tag_version(&b, *grammar),
+            ) {
                 (Some(a), Some(b)) => compare_precedence(&a, &b) == Ordering::Greater,
                 _ => false,
             },
@@ -312,7 +324,7 @@ impl CompiledPolicy {
     /// The policy's per-value gate, without comparing to other values.
     fn gate(&self, value: &str) -> Fate {
         match &self.choice {
-            Compiled::Semver(range) => match parse_tag_version(value) {
+            Compiled::Semver(range, grammar) => match parse_tag_version(value, *grammar) {
                 None => Fate::NotSemver,
                 Some(v) if !range.matches(&v) => Fate::OutOfRange,
                 Some(_) => Fate::Candidate,
@@ -381,7 +393,7 @@ impl CompiledPolicy {
                     ranked,
                 };
                 match &self.choice {
-                    Compiled::Semver(range) => semver(&mut ctx, range),
+                    Compiled::Semver(range, grammar) => semver(&mut ctx, range, *grammar),
                     Compiled::Alphabetical(order) => alphabetical(&mut ctx, *order),
                     Compiled::Numerical(order) => numerical(&mut ctx, *order),
                 }
@@ -448,12 +460,12 @@ impl Ctx<'_, '_> {
     }
 }
 
-/// Flux `SemVer.Latest`: strict parse, range check, keep the first maximum.
-fn semver(ctx: &mut Ctx<'_, '_>, range: &Range) -> Decision {
+/// Flux `SemVer.Latest`: parse in the Flux's grammar, range check, keep the first maximum.
+fn semver(ctx: &mut Ctx<'_, '_>, range: &Range, grammar: TagGrammar) -> Decision {
     let mut candidates: Vec<(usize, semver::Version)> = Vec::new();
     let mut best: Option<usize> = None;
     for &i in ctx.holders {
-        match parse_tag_version(ctx.value(i)) {
+        match parse_tag_version(ctx.value(i), grammar) {
             None => ctx.fates[i] = Fate::NotSemver,
             Some(v) if !range.matches(&v) => ctx.fates[i] = Fate::OutOfRange,
             Some(v) => {
@@ -638,9 +650,14 @@ mod tests {
             choice,
         }
     }
+    /// A semver policy as Flux up to 2.6 reads tags (what most tests here were written for).
     fn semver_spec(range: &str) -> PolicySpec {
+        semver_in(range, TagGrammar::Strict)
+    }
+    fn semver_in(range: &str, grammar: TagGrammar) -> PolicySpec {
         spec(Choice::Semver {
             range: range.into(),
+            grammar,
         })
     }
     fn filtered(mut s: PolicySpec, pattern: &str, extract: &str) -> PolicySpec {
@@ -757,6 +774,123 @@ mod tests {
         assert_eq!(
             pick(&s, &["2022.04.1", "2022.4.2"]).as_deref(),
             Some("2022.4.2")
+        );
+    }
+
+    /// CalVer with leading zeros: Flux 2.7 reads `2025.02.03` as 2025.2.3 and picks it; Flux
+    /// 2.6 skips it and picks the newest strict tag.
+    #[test]
+    fn calver_with_leading_zeros_is_picked_from_flux_2_7() {
+        let list = [
+            "2025.02.03",
+            "2025.2.1",
+            "v2025.01.20",
+            "2025.1.15",
+            "2024.12.31",
+            "latest",
+        ];
+        assert_eq!(
+            pick(&semver_in(">=2024.0.0", TagGrammar::Loose), &list).as_deref(),
+            Some("2025.02.03")
+        );
+        assert_eq!(
+            pick(&semver_in(">=2024.0.0", TagGrammar::Strict), &list).as_deref(),
+            Some("2025.2.1")
+        );
+        let e = compile(&semver_in(">=2024.0.0", TagGrammar::Loose)).evaluate(&tags(&list));
+        let rank = |t: &str| e.candidates.iter().find(|c| c.tag == t).unwrap().rank;
+        assert_eq!(
+            [
+                "2025.02.03",
+                "2025.2.1",
+                "v2025.01.20",
+                "2025.1.15",
+                "2024.12.31"
+            ]
+            .map(rank),
+            [Some(1), Some(2), Some(3), Some(4), Some(5)]
+        );
+        assert_eq!(outcome(&e, "latest"), Outcome::NotSemver);
+        let strict = compile(&semver_in(">=2024.0.0", TagGrammar::Strict));
+        assert_eq!(strict.classify("2025.02.03"), Outcome::NotSemver);
+        assert_eq!(strict.classify("v2025.01.20"), Outcome::NotSemver);
+    }
+
+    #[test]
+    fn loose_shapes_flux_2_7_reads_and_skips() {
+        let s = semver_in("*", TagGrammar::Loose);
+        let skipped = [
+            "v1.2",
+            "1",
+            "1.2.3.4",
+            "V1.2.3",
+            "vv1.2.3",
+            "1.0.0-rc.01",
+            "1.0.0p",
+            "latest",
+        ];
+        let e = compile(&s).evaluate(&tags(&skipped));
+        assert_eq!(
+            (e.latest.as_deref(), e.error.as_deref()),
+            (None, Some(ERR_NO_SEMVER))
+        );
+        for t in skipped {
+            assert_eq!(outcome(&e, t), Outcome::NotSemver, "{t}");
+        }
+        let p = compile(&semver_in(">=0.0.0-0", TagGrammar::Loose));
+        for read in ["01.2.3", "2022.04.1", "1.2-rc.1", "1-rc.1.2"] {
+            assert_eq!(p.classify(read), Outcome::Candidate, "{read}");
+        }
+        // `1.2-rc.1` is 1.2.0-rc.1: a prerelease, outside a range without one.
+        let ranged = compile(&semver_in(">=1.0.0", TagGrammar::Loose));
+        assert_eq!(ranged.classify("1.2-rc.1"), Outcome::OutOfRange);
+        assert_eq!(
+            pick(
+                &semver_in(">=1.0.0-0", TagGrammar::Loose),
+                &["1.2-rc.1", "1.1.9"]
+            )
+            .as_deref(),
+            Some("1.2-rc.1")
+        );
+    }
+
+    #[test]
+    fn loose_equal_versions_go_to_the_first_in_descending_byte_order() {
+        let s = semver_in("*", TagGrammar::Loose);
+        // `2025.2.3` sorts above `2025.02.03` in bytes: Flux meets it first and keeps it.
+        assert_eq!(
+            pick(&s, &["2025.02.03", "2025.2.3"]).as_deref(),
+            Some("2025.2.3")
+        );
+        assert_eq!(
+            pick(&s, &["2025.02.03", "v2025.02.03"]).as_deref(),
+            Some("v2025.02.03")
+        );
+        let e = compile(&s).evaluate(&tags(&["2025.02.03", "2025.2.3"]));
+        let rank = |t: &str| e.candidates.iter().find(|c| c.tag == t).unwrap().rank;
+        assert_eq!((rank("2025.2.3"), rank("2025.02.03")), (Some(1), Some(2)));
+    }
+
+    #[test]
+    fn the_grammar_orders_and_places_values_too() {
+        let loose = compile(&semver_in(">=2025.0.0", TagGrammar::Loose));
+        let strict = compile(&semver_in(">=2025.0.0", TagGrammar::Strict));
+        assert!(loose.ranks_above("2025.02.03", "2025.1.9"));
+        assert!(!strict.ranks_above("2025.02.03", "2025.1.9"));
+        assert_eq!(
+            loose.range_sides("2024.01.05"),
+            Some(Sides {
+                below: false,
+                above: true
+            })
+        );
+        assert_eq!(strict.range_sides("2024.01.05"), None);
+        assert_eq!(loose.partial_version_admits_above("2024.01"), Some(true));
+        assert_eq!(strict.partial_version_admits_above("2024.01"), None);
+        assert_eq!(loose.tag_grammar(), Some(TagGrammar::Loose));
+        assert_eq!(
+            compile(&spec(Choice::Numerical { order: Order::Asc })).tag_grammar(),
+            None
         );
     }
 
@@ -1200,6 +1334,10 @@ mod tests {
                     "v2.1.0-rc.1",
                     "2.1.0",
                     "01.2.3",
+                    "2025.02.03",
+                    "2025.2.3",
+                    "v2025.2.03",
+                    "1.2-rc.1",
                     "latest",
                     "x.sig",
                     "5",
@@ -1224,6 +1362,8 @@ mod tests {
             vec![
                 semver_spec(">=1.0.0-0"),
                 semver_spec("*"),
+                semver_in(">=1.0.0-0", TagGrammar::Loose),
+                semver_in("*", TagGrammar::Loose),
                 filtered(semver_spec("*"), r"^v?(?P<v>\d+\.\d+\.\d+)", "$v"),
                 spec(Choice::Alphabetical { order: Order::Asc }),
                 spec(Choice::Alphabetical { order: Order::Desc }),

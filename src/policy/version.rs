@@ -1,17 +1,18 @@
-//! Strict tag versions and SemVer precedence, as Flux applies them to tags.
+//! Tag versions and SemVer precedence, as Flux's semver policy reads and orders tags.
 //!
-//! Flux (`fluxcd/pkg/version.ParseVersion`) removes at most ONE leading `v` and
-//! then demands a strict SemVer 2.0 string (Masterminds `StrictNewVersion`):
-//! anything looser (`v1.2`, `01.2.3`, `1.0.0-rc.01`, `V1.2.3`) is silently
-//! skipped by the semver policy. The `semver` crate's parser accepts exactly the
-//! strict SemVer 2.0 grammar, so it is reused for parsing.
+//! image-reflector-controller's semver policy parses every tag with fluxcd/pkg
+//! `version.ParseVersion`, which changed with `version/v0.10.0` (image-reflector-controller
+//! v1.0.0, Flux 2.7): see [`TagGrammar`]. A tag it refuses is silently skipped by the policy.
+//! Either way the result is a `semver::Version`: the strict grammar is exactly the `semver`
+//! crate's, and the loose one differs only in its numbers, so the crate checks the prerelease
+//! and build identifiers of both.
 //!
 //! Precedence is NOT `semver::Version`'s `Ord`: that one orders build metadata,
 //! which SemVer precedence (and Masterminds `Compare`) ignores. Ties between
-//! `1.0.0+a` and `1.0.0+b` must stay ties so the selection's iteration-order
-//! tie rule can decide, as it does in Flux. Masterminds also treats a numeric
-//! prerelease identifier that does not fit in a u64 as alphanumeric; that quirk
-//! is kept so huge numeric identifiers order as Flux orders them.
+//! `1.0.0+a` and `1.0.0+b` (or, loosely read, `2025.02.03` and `2025.2.3`) must stay ties so
+//! the selection's iteration-order tie rule can decide, as it does in Flux. Masterminds also
+//! treats a numeric prerelease identifier that does not fit in a u64 as alphanumeric; that
+//! quirk is kept so huge numeric identifiers order as Flux orders them.
 
 use std::cmp::Ordering;
 
@@ -19,13 +20,88 @@ use std::cmp::Ordering;
 /// also runs the lenient parser on the whole tag, so the limit applies).
 pub(crate) const MAX_VERSION_LEN: usize = 256;
 
-/// Strict SemVer after removing one leading `v` (Flux's tag rule).
-pub fn parse_tag_version(tag: &str) -> Option<semver::Version> {
+/// How a semver policy reads a tag as a version: the two forms of fluxcd/pkg
+/// `version.ParseVersion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TagGrammar {
+    /// Up to `version/v0.9.0` (image-reflector-controller up to 0.35, Flux up to 2.6): at most
+    /// one leading `v` removed, then Masterminds `StrictNewVersion`, strict SemVer 2.0
+    /// (`MAJOR.MINOR.PATCH`, no leading zeros). `2022.04.1`, `v1.2`, `V1.2.3` and
+    /// `1.0.0-rc.01` are skipped.
+    Strict,
+    /// From `version/v0.10.0` (image-reflector-controller 1.0, Flux 2.7): the tag must split
+    /// into three parts at its dots (`strings.SplitN(v, ".", 3)`), then Masterminds v3.4+
+    /// `NewVersion`, which with `CoerceNewVersion` on reads an optional `v`, one to three
+    /// numbers with leading zeros allowed (the missing ones 0), and SemVer's prerelease and
+    /// build. `2025.02.03` is 2025.2.3 and `1.2-rc.1` is 1.2.0-rc.1; `v1.2`, `1.2.3.4`,
+    /// `V1.2.3` and `1.0.0-rc.01` are still skipped.
+    Loose,
+}
+
+impl TagGrammar {
+    /// What a tag must be to be read, for messages.
+    pub fn requirement(self) -> &'static str {
+        match self {
+            TagGrammar::Strict => {
+                "strict SemVer: MAJOR.MINOR.PATCH after at most one `v`, no leading zeros"
+            }
+            TagGrammar::Loose => {
+                "at least two dots, then up to three numbers after at most one `v`, leading zeros allowed, and an optional SemVer prerelease and build"
+            }
+        }
+    }
+}
+
+/// The version a semver policy reads in `tag`, or `None` when it skips the tag.
+pub fn parse_tag_version(tag: &str, grammar: TagGrammar) -> Option<semver::Version> {
     if tag.len() > MAX_VERSION_LEN {
         return None;
     }
+    match grammar {
+        TagGrammar::Strict => semver::Version::parse(tag.strip_prefix('v').unwrap_or(tag)).ok(),
+        TagGrammar::Loose => parse_loose(tag),
+    }
+}
+
+/// fluxcd/pkg `ParseVersion` from `version/v0.10.0`: three parts at the dots, then Masterminds
+/// `coerceNewVersion`, whose anchored `looseSemVerRegex`
+/// (`v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-PRE)?(\+BUILD)?`, identifiers `[0-9A-Za-z-]+` joined by
+/// dots) matches a tag one way only: the numbers end at the first `-` or `+`, the prerelease at
+/// the first `+`. Each number goes through `strconv.ParseUint` (ASCII digits that fit a u64),
+/// the prerelease through `validatePrerelease` (no numeric identifier with a leading zero), the
+/// build through `validateMetadata`: the `semver` crate's identifier rules.
+fn parse_loose(tag: &str) -> Option<semver::Version> {
+    if tag.splitn(3, '.').count() != 3 {
+        return None;
+    }
     let rest = tag.strip_prefix('v').unwrap_or(tag);
-    semver::Version::parse(rest).ok()
+    let (rest, build) = match rest.split_once('+') {
+        Some((rest, build)) => (rest, Some(build)),
+        None => (rest, None),
+    };
+    let (numbers, pre) = match rest.split_once('-') {
+        Some((numbers, pre)) => (numbers, Some(pre)),
+        None => (rest, None),
+    };
+    let mut parts = numbers.split('.');
+    let major = go_parse_uint(parts.next()?)?;
+    let mut next = || parts.next().map(go_parse_uint);
+    let minor = next().unwrap_or(Some(0))?;
+    let patch = next().unwrap_or(Some(0))?;
+    if next().is_some() {
+        return None;
+    }
+    // In the regex `-` and `+` open at least one identifier; the crate reads "" as none.
+    if pre == Some("") || build == Some("") {
+        return None;
+    }
+    Some(semver::Version {
+        major,
+        minor,
+        patch,
+        pre: semver::Prerelease::new(pre.unwrap_or("")).ok()?,
+        build: semver::BuildMetadata::new(build.unwrap_or("")).ok()?,
+    })
 }
 
 /// SemVer precedence as Masterminds `Version.Compare` computes it: build metadata
@@ -101,7 +177,11 @@ mod tests {
     use super::*;
 
     fn v(s: &str) -> semver::Version {
-        parse_tag_version(s).unwrap_or_else(|| panic!("{s} should parse"))
+        parse_tag_version(s, TagGrammar::Strict).unwrap_or_else(|| panic!("{s} should parse"))
+    }
+
+    fn loose(s: &str) -> Option<semver::Version> {
+        parse_tag_version(s, TagGrammar::Loose)
     }
 
     #[test]
@@ -121,9 +201,10 @@ mod tests {
             "1.0.0-99999999999999999999999",
         ] {
             assert!(
-                parse_tag_version(ok).is_some(),
+                parse_tag_version(ok, TagGrammar::Strict).is_some(),
                 "{ok} should be strict semver"
             );
+            assert_eq!(loose(ok), Some(v(ok)), "{ok} reads alike loosely");
         }
     }
 
@@ -157,18 +238,139 @@ mod tests {
             "RELEASE.2025-01-20T14-49-07Z",
             "+1.2.3",
         ] {
-            assert!(parse_tag_version(bad).is_none(), "{bad} must be skipped");
+            assert!(
+                parse_tag_version(bad, TagGrammar::Strict).is_none(),
+                "{bad} must be skipped"
+            );
         }
         // git-describe shapes are valid prereleases.
-        assert!(parse_tag_version("2.0.330-63-gc1cfb6864").is_some());
+        assert!(parse_tag_version("2.0.330-63-gc1cfb6864", TagGrammar::Strict).is_some());
+    }
+
+    fn parts(s: &str) -> (u64, u64, u64, String, String) {
+        let v = loose(s).unwrap_or_else(|| panic!("{s} should read loosely"));
+        (
+            v.major,
+            v.minor,
+            v.patch,
+            v.pre.to_string(),
+            v.build.to_string(),
+        )
+    }
+
+    #[test]
+    fn loose_reads_leading_zeros_and_missing_parts() {
+        let release = |major, minor, patch| (major, minor, patch, String::new(), String::new());
+        assert_eq!(parts("2025.02.03"), release(2025, 2, 3));
+        assert_eq!(parts("v2025.02.03"), release(2025, 2, 3));
+        assert_eq!(parts("01.2.3"), release(1, 2, 3));
+        assert_eq!(parts("1.02.3"), release(1, 2, 3));
+        assert_eq!(parts("2022.04.1"), release(2022, 4, 1));
+        assert_eq!(parts("000.000.000"), release(0, 0, 0));
+        // Three parts at the dots, fewer numbers: the dots of the prerelease count.
+        assert_eq!(
+            parts("1.2-rc.1"),
+            (1, 2, 0, "rc.1".to_string(), String::new())
+        );
+        assert_eq!(
+            parts("1-rc.1.2"),
+            (1, 0, 0, "rc.1.2".to_string(), String::new())
+        );
+        assert_eq!(
+            parts("1+build.5.6"),
+            (1, 0, 0, String::new(), "build.5.6".to_string())
+        );
+        assert_eq!(
+            parts("v2025.02.03-rc.1+sha.0a1"),
+            (2025, 2, 3, "rc.1".to_string(), "sha.0a1".to_string())
+        );
+        // A `-` inside the prerelease or the build is part of it.
+        assert_eq!(
+            parts("1.2.3-a-b+c-d"),
+            (1, 2, 3, "a-b".to_string(), "c-d".to_string())
+        );
+        assert_eq!(parts("18446744073709551615.0.0"), release(u64::MAX, 0, 0));
+    }
+
+    #[test]
+    fn loose_still_skips_what_flux_2_7_skips() {
+        for bad in [
+            "",
+            "v",
+            "1",
+            "1.2",
+            "v1.2",
+            "1.2-rc1",
+            "1.2.3.4",
+            "1.2.3.4-rc.1",
+            "V1.2.3",
+            "vv1.2.3",
+            "vv1.2.3-rc.1",
+            "1.0.0-rc.01",
+            "2025.02.03-01",
+            "1.0.0p",
+            "1.0.0-",
+            "1.0.0+",
+            "1.0.0-+b",
+            "1.0.0-rc..1",
+            "1.0.0-rc.1.",
+            "1.0.0+a..b",
+            "1.0.0+a+b",
+            "1..2",
+            "..",
+            "1.2.",
+            ".1.2",
+            "v.1.2",
+            "1.2.3-ü",
+            "１.2.3",
+            " 1.0.0",
+            "1.0.0 ",
+            "1.0.0\n",
+            "-1.2.3",
+            "+1.2.3",
+            "18446744073709551616.0.0",
+            "1.18446744073709551616.0",
+            "1.0.018446744073709551616",
+            "release-5.2.6.8376",
+            "RELEASE.2025-01-20T14-49-07Z",
+            "latest",
+        ] {
+            assert_eq!(loose(bad), None, "{bad:?} must be skipped");
+        }
+    }
+
+    #[test]
+    fn loose_equal_versions_tie() {
+        let (a, b) = (loose("2025.02.03").unwrap(), loose("2025.2.3").unwrap());
+        assert_eq!(compare_precedence(&a, &b), Ordering::Equal);
+        assert_eq!(
+            compare_precedence(&loose("1.2-rc.1").unwrap(), &v("1.2.0-rc.1")),
+            Ordering::Equal
+        );
+        assert_eq!(
+            compare_precedence(&loose("2025.10.01").unwrap(), &a),
+            Ordering::Greater
+        );
+    }
+
+    #[test]
+    fn the_grammars_describe_what_they_read() {
+        assert!(TagGrammar::Strict
+            .requirement()
+            .contains("no leading zeros"));
+        assert!(TagGrammar::Loose
+            .requirement()
+            .contains("leading zeros allowed"));
     }
 
     #[test]
     fn versions_longer_than_256_bytes_are_skipped() {
         let ok = format!("1.0.0+{}", "a".repeat(250));
         assert_eq!(ok.len(), 256);
-        assert!(parse_tag_version(&ok).is_some());
-        assert!(parse_tag_version(&format!("{ok}b")).is_none());
+        for grammar in [TagGrammar::Strict, TagGrammar::Loose] {
+            assert!(parse_tag_version(&ok, grammar).is_some());
+            assert!(parse_tag_version(&format!("{ok}b"), grammar).is_none());
+        }
     }
 
     #[test]
@@ -287,8 +489,29 @@ mod tests {
 
             #[test]
             fn one_v_prefix_is_transparent(a in version()) {
-                prop_assert_eq!(parse_tag_version(&format!("v{a}")), parse_tag_version(&a));
-                prop_assert_eq!(parse_tag_version(&format!("vv{a}")), None);
+                for grammar in [TagGrammar::Strict, TagGrammar::Loose] {
+                    let read = |tag: &str| parse_tag_version(tag, grammar);
+                    prop_assert_eq!(read(&format!("v{a}")), read(&a));
+                    prop_assert_eq!(read(&format!("vv{a}")), None);
+                }
+            }
+
+            /// Flux 2.7 reads every tag Flux 2.6 reads, as the same version.
+            #[test]
+            fn loose_reads_strict_versions_alike(a in version()) {
+                prop_assert_eq!(loose(&a), Some(v(&a)));
+            }
+
+            /// Leading zeros in the numbers change nothing but the tag.
+            #[test]
+            fn loose_ignores_leading_zeros(a in version(), zeros in prop::collection::vec(0usize..3, 3)) {
+                let padded = a
+                    .splitn(3, '.')
+                    .zip(&zeros)
+                    .map(|(part, &n)| format!("{}{part}", "0".repeat(n)))
+                    .collect::<Vec<_>>()
+                    .join(".");
+                prop_assert_eq!(loose(&padded), Some(v(&a)));
             }
         }
     }

@@ -11,7 +11,7 @@ use crate::flux::automation::applied_by;
 use crate::flux::image::{ImageRef, ImageRefError};
 use crate::flux::objects::{FluxObject, PolicySpec, Spanned, Spec};
 use crate::flux::selection::{CompileError, Compiler};
-use crate::flux::versions::{self, ClusterFlux};
+use crate::flux::versions::{ClusterFlux, Fluxes};
 use crate::model::tree::Origin;
 use crate::policy::select::check_extract;
 use crate::policy::{CompiledPolicy, PolicyError};
@@ -155,10 +155,8 @@ pub struct Context<'a> {
     /// listed once, as most rules walk them.
     reached: Vec<usize>,
     with_markers: Vec<usize>,
-    /// The Flux the repository runs, as one cluster: for the files no cluster reads.
-    flux: ClusterFlux,
-    /// Each cluster's Flux.
-    cluster_flux: Vec<versions::OfCluster>,
+    /// Each cluster's Flux, and the repository's as one cluster for the files no cluster reads.
+    fluxes: Fluxes,
     /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
     /// now and its pattern tests accept. Gathered in one pass, not once per policy, on the first
     /// ask.
@@ -353,14 +351,19 @@ impl<'a> Context<'a> {
                 .model
                 .clusters
                 .iter()
-                .zip(&self.cluster_flux)
+                .zip(&self.fluxes.clusters)
                 .filter(|(cluster, _)| cluster.files.contains(&file))
                 .map(|(_, of)| of)
         };
         reading()
             .find(|of| of.pinned)
             .or_else(|| reading().next())
-            .map_or(&self.flux, |of| &of.flux)
+            .map_or(&self.fluxes.repository, |of| &of.flux)
+    }
+
+    /// The Flux of the cluster that applies an object: what reads its ImagePolicy's tags.
+    pub fn flux_of(&self, object: &FluxObject) -> &ClusterFlux {
+        self.fluxes.of_cluster(object.cluster)
     }
 
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
@@ -427,20 +430,13 @@ impl<'a> Context<'a> {
         snapshot: Option<&'a TagSnapshot>,
     ) -> Context<'a> {
         let jobs = workspace.jobs;
-        // Independent reads of the objects and of the files (the Flux versions pinned), side
-        // by side.
-        let (compiled, (judged, flux, cluster_flux)) = crate::parallel::join(
+        let (fluxes, judged) = crate::parallel::join(
             jobs,
-            || compile_policies(workspace),
-            || {
-                let pins = FilePins::find(workspace);
-                (
-                    judged_objects(&workspace.index.objects),
-                    pins.repository_flux(config),
-                    pins.cluster_flux(workspace, config),
-                )
-            },
+            || Fluxes::of_workspace(workspace, config),
+            || judged_objects(&workspace.index.objects),
         );
+        // After the Flux versions: a semver policy reads tags as its cluster's Flux does.
+        let compiled = compile_policies(workspace, &fluxes);
         let reached: Vec<usize> = (0..workspace.files.len())
             .filter(|&index| workspace.is_reached(index))
             .collect();
@@ -463,8 +459,7 @@ impl<'a> Context<'a> {
                 .iter()
                 .map(|_| OnceLock::new())
                 .collect(),
-            flux,
-            cluster_flux,
+            fluxes,
             repository_tags: OnceLock::new(),
             marker_facts: workspace.files.iter().map(|_| OnceLock::new()).collect(),
             current_tags: OnceLock::new(),
@@ -519,9 +514,10 @@ impl<'a> Context<'a> {
 /// An ImagePolicy compiled, or why it cannot select.
 type CompiledDefinition = Result<std::sync::Arc<CompiledPolicy>, CompileError>;
 
-/// Every ImagePolicy compiled, by its index among the objects (`None` for other kinds).
-fn compile_policies(workspace: &Workspace) -> Vec<Option<CompiledDefinition>> {
-    let mut compiler = Compiler::default();
+/// Every ImagePolicy compiled, by its index among the objects (`None` for other kinds), each
+/// reading tags as the Flux of its cluster does.
+fn compile_policies(workspace: &Workspace, fluxes: &Fluxes) -> Vec<Option<CompiledDefinition>> {
+    let mut compiler = Compiler::new(fluxes);
     // Policies of one pattern and one `extract` (most, in a large repository) share the check.
     let mut extract_checks: HashMap<(&str, &str), Result<(), PolicyError>> = HashMap::new();
     let mut compiled = Vec::with_capacity(workspace.index.objects.len());
@@ -581,26 +577,6 @@ pub fn value_rule_ceiling<'a>(
     match applied_by(could_apply, policy, named, file_path) {
         Some(false) => Severity::Warning,
         Some(true) | None => Severity::Error,
-    }
-}
-
-/// Each file's Flux pins, found once (on the workspace's threads) for the repository's Flux and
-/// each cluster's, whose files are mostly the same.
-pub struct FilePins(Vec<Vec<versions::Pin>>);
-
-impl FilePins {
-    pub fn find(workspace: &Workspace) -> FilePins {
-        FilePins(versions::file_pins(&workspace.files, workspace.jobs))
-    }
-
-    /// The Flux the whole repository runs, from every file's pins and the config.
-    pub fn repository_flux(&self, config: &Config) -> ClusterFlux {
-        ClusterFlux::resolve(self.0.concat(), config, None)
-    }
-
-    /// The Flux of each cluster (see `versions::clusters_flux`).
-    pub fn cluster_flux(&self, workspace: &Workspace, config: &Config) -> Vec<versions::OfCluster> {
-        versions::clusters_flux(&self.0, &workspace.files, &workspace.model.clusters, config)
     }
 }
 

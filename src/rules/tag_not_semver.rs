@@ -2,16 +2,25 @@
 
 use super::tag_filtered_out::{current_tags, UPGRADE};
 use super::{Context, Findings, Rule};
-use crate::policy::Outcome;
+use crate::policy::{parse_tag_version, Outcome, TagGrammar};
 use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
     id: "tag-not-semver",
     severity: crate::report::Severity::Error,
-    summary: "Under a semver policy, the current tag is not strict SemVer",
+    summary: "Under a semver policy, the current tag is no version the cluster's Flux reads",
     docs: r#"## What it catches
-A marker whose current tag (after `extract`) is not strict SemVer 2.0 under a `semver` policy:
-`v1.2` (two parts), CalVer with leading zeros (`2022.04.1`), `1.0.0-rc.01`, four-part versions.
+A marker whose current tag (after `extract`) is no version under a `semver` policy, as the
+cluster's Flux reads tags. Flux 2.7 (image-reflector-controller 1.0, fluxcd/pkg `version`
+v0.10) reads them more loosely than Flux 2.6 and older:
+
+| Flux | a tag is a version when it is | skipped, for example |
+|---|---|---|
+| up to 2.6 | strict SemVer 2.0 after at most one leading `v`: `MAJOR.MINOR.PATCH`, no leading zeros | `v1.2`, `2022.04.1`, `1.2-rc.1`, `1.0.0-rc.01`, `1.2.3.4`, `V1.2.3` |
+| 2.7 and later | three parts when split at its dots, and after at most one leading `v` up to three numbers (leading zeros allowed, a missing one 0) with SemVer's prerelease and build: `2022.04.1` is 2022.4.1, `1.2-rc.1` is 1.2.0-rc.1 | `v1.2`, `1.0.0-rc.01`, `1.2.3.4`, `V1.2.3` |
+
+Which Flux the cluster runs is read from the repository, as `api-version` reads it; when
+nothing pins it, the newest is assumed.
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
 warning at most: no automation ever writes that value. So it is on a floating tag (no digit:
@@ -21,18 +30,20 @@ admits versions above the release it names (`1.25.0`): the automation moves it u
 range's newest, as it does a value below the range (`tag-out-of-range`).
 
 ## Why it matters in Flux
-Flux's semver policy silently skips every value that is not strict SemVer after removing one
-leading `v` (fluxcd/image-reflector-controller#250): the tag you run can never be selected, and
-if no tag qualifies the policy has no latest image at all.
+Flux's semver policy silently skips every value it does not read as a version
+(fluxcd/image-reflector-controller#250): the tag you run can never be selected, and if no tag
+qualifies the policy has no latest image at all.
 
 ## Example
+On Flux 2.6 or older:
 ```yaml
 image: ghcr.io/org/app:2022.04.1 # {"$imagepolicy": "flux-system:app"}
 ```
 
 ## Fix
-Use an `alphabetical` or `numerical` policy with a `filterTags.pattern` for CalVer or build
-numbers, or `extract` a SemVer-shaped part of the tag.
+For CalVer with leading zeros, upgrade Flux to 2.7 or later. Otherwise use an `alphabetical` or
+`numerical` policy with a `filterTags.pattern` for CalVer or build numbers, or `extract` a
+SemVer-shaped part of the tag.
 "#,
     check,
 };
@@ -40,18 +51,30 @@ numbers, or `extract` a SemVer-shaped part of the tag.
 fn check(cx: &Context, out: &mut Findings) {
     let found = current_tags(cx, out);
     for current in found.iter().filter(|c| c.outcome == Outcome::NotSemver) {
+        let Some(compiled) = cx.compiled(current.policy) else {
+            continue;
+        };
+        let Some(grammar) = compiled.tag_grammar() else {
+            continue;
+        };
         let value = current.extracted.as_deref().unwrap_or(&current.tag);
         let shown = if value == current.tag {
             format!("`{value}`")
         } else {
             format!("`{}` (extracted `{value}`)", current.tag)
         };
-        let upgraded = cx
-            .compiled(current.policy)
-            .and_then(|compiled| compiled.partial_version_admits_above(&current.tag))
+        let upgraded = compiled
+            .partial_version_admits_above(&current.tag)
             .unwrap_or(false);
+        let read_from_2_7 =
+            grammar == TagGrammar::Strict && parse_tag_version(value, TagGrammar::Loose).is_some();
         let (consequence, help) = if upgraded {
             UPGRADE
+        } else if read_from_2_7 {
+            (
+                "",
+                "Flux 2.7 and later read it as a version: upgrade Flux, or use an alphabetical or numerical policy with a filter for such tags",
+            )
         } else {
             (
                 "",
@@ -63,7 +86,9 @@ fn check(cx: &Context, out: &mut Findings) {
             current.file,
             current.span,
             format!(
-                "tag {shown} is not strict SemVer (MAJOR.MINOR.PATCH, no leading zeros), so the semver policy `{}` never considers it{consequence}",
+                "tag {shown} is not a version as {} reads tags ({}), so the semver policy `{}` never considers it{consequence}",
+                cx.flux_of(current.policy).tag_grammar_pins(),
+                grammar.requirement(),
                 current.policy.key()
             ),
             help.to_string(),
@@ -72,5 +97,54 @@ fn check(cx: &Context, out: &mut Findings) {
         if upgraded {
             out.at_most(Severity::Warning);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::workspace::workspace_of;
+
+    const POLICIES: &str = "---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {name: app, namespace: flux-system}
+spec: {image: ghcr.io/org/app, interval: 5m}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {name: app, namespace: flux-system}
+spec: {imageRepositoryRef: {name: app}, policy: {semver: {range: '>=1.0.0-0'}}}
+";
+
+    /// Unpinned, the newest Flux is assumed: it reads CalVer with leading zeros and a
+    /// prerelease of two numbers, and skips what even it cannot read, saying what it wants.
+    #[test]
+    fn the_newest_flux_skips_only_what_it_cannot_read() {
+        let app = "a: ghcr.io/org/app:2025.02.03 # {\"$imagepolicy\": \"flux-system:app\"}
+b: ghcr.io/org/app:1.2-rc.1 # {\"$imagepolicy\": \"flux-system:app\"}
+c: ghcr.io/org/app:1.0.0-rc.01 # {\"$imagepolicy\": \"flux-system:app\"}
+d: ghcr.io/org/app:1.2.3.4 # {\"$imagepolicy\": \"flux-system:app\"}
+";
+        let (_dir, workspace) = workspace_of(&[("app.yaml", app), ("policies.yaml", POLICIES)]);
+        let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+        let found: Vec<(usize, &str)> = diagnostics
+            .iter()
+            .filter(|d| d.rule == "tag-not-semver")
+            .map(|d| (d.line, d.message.as_str()))
+            .collect();
+        let newest = crate::flux::versions::newest();
+        let message = |tag: &str| {
+            format!(
+                "tag `{tag}` is not a version as Flux {newest} (the newest; no Flux version is pinned) reads tags (at least two dots, then up to three numbers after at most one `v`, leading zeros allowed, and an optional SemVer prerelease and build), so the semver policy `flux-system:app` never considers it"
+            )
+        };
+        assert_eq!(
+            found,
+            [
+                (3, message("1.0.0-rc.01").as_str()),
+                (4, message("1.2.3.4").as_str())
+            ]
+        );
     }
 }

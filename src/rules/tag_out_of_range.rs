@@ -11,9 +11,10 @@ pub static RULE: Rule = Rule {
     severity: crate::report::Severity::Error,
     summary: "The current tag passes the filter but not the semver range",
     docs: r#"## What it catches
-A marker whose current tag is strict SemVer and passes the filter, but lies outside the
-policy's `semver.range`, including a prerelease under a range without a prerelease comparator
-(`>=1.0.0` never admits `1.2.0-rc.1`; `>=1.0.0-0` does).
+A marker whose current tag is a version as the cluster's Flux reads tags (see
+`tag-not-semver`) and passes the filter, but lies outside the policy's `semver.range`,
+including a prerelease under a range without a prerelease comparator (`>=1.0.0` never admits
+`1.2.0-rc.1`; `>=1.0.0-0` does).
 
 An error when the tag is above the range: every version the range admits is lower, so Flux
 would downgrade it. A warning when the tag is below the range (every version in it is higher:
