@@ -43,11 +43,9 @@ impl TagGrammar {
     pub fn requirement(self) -> &'static str {
         match self {
             TagGrammar::Strict => {
-                "strict SemVer: MAJOR.MINOR.PATCH after at most one `v`, no leading zeros"
+                "strict SemVer, `MAJOR.MINOR.PATCH` after at most one `v`, no leading zeros"
             }
-            TagGrammar::Loose => {
-                "at least two dots, then up to three numbers after at most one `v`, leading zeros allowed, and an optional SemVer prerelease and build"
-            }
+            TagGrammar::Loose => "`MAJOR.MINOR.PATCH` after at most one `v`, leading zeros allowed",
         }
     }
 }

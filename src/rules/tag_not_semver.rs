@@ -86,7 +86,7 @@ fn check(cx: &Context, out: &mut Findings) {
             current.file,
             current.span,
             format!(
-                "tag {shown} is not a version as {} reads tags ({}), so the semver policy `{}` never considers it{consequence}",
+                "tag {shown} is not a version {} reads ({}), so the semver policy `{}` never considers it{consequence}",
                 cx.flux_of(current.policy).tag_grammar_pins(),
                 grammar.requirement(),
                 current.policy.key()
@@ -136,7 +136,7 @@ d: ghcr.io/org/app:1.2.3.4 # {\"$imagepolicy\": \"flux-system:app\"}
         let newest = crate::flux::versions::newest();
         let message = |tag: &str| {
             format!(
-                "tag `{tag}` is not a version as Flux {newest} (the newest; no Flux version is pinned) reads tags (at least two dots, then up to three numbers after at most one `v`, leading zeros allowed, and an optional SemVer prerelease and build), so the semver policy `flux-system:app` never considers it"
+                "tag `{tag}` is not a version Flux {newest} (the newest; no Flux version is pinned) reads (`MAJOR.MINOR.PATCH` after at most one `v`, leading zeros allowed), so the semver policy `flux-system:app` never considers it"
             )
         };
         assert_eq!(
