@@ -23,7 +23,7 @@
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
-use super::version::{compare_parts, compare_prerelease, go_parse_uint, MAX_VERSION_LEN};
+use super::version::{coerce_version, compare_parts, compare_prerelease};
 
 /// Masterminds v3.5 `MaxConstraintLen`.
 const MAX_RANGE_LEN: usize = 512;
@@ -368,7 +368,13 @@ fn parse_comparator(g: &Grammar, text: &str) -> Result<Comparator, String> {
     } else {
         whole.to_string()
     };
-    let (maj, min, pat, pre) = parse_loose(&ver).ok_or("constraint parser error")?;
+    let version = coerce_version(&ver).ok_or("constraint parser error")?;
+    let (maj, min, pat, pre) = (
+        version.major,
+        version.minor,
+        version.patch,
+        version.pre.to_string(),
+    );
     let op = match op {
         "" | "=" => Op::TildeOrEqual,
         "!=" => Op::NotEqual,
@@ -390,54 +396,6 @@ fn parse_comparator(g: &Grammar, text: &str) -> Result<Comparator, String> {
         minor_dirty,
         patch_dirty,
     })
-}
-
-/// Masterminds `NewVersion` (coercing): `v?N(.N)?(.N)?(-pre)?(+build)?`,
-/// leading zeros allowed in numbers, numbers must fit u64, prerelease
-/// numeric identifiers without leading zeros, no empty identifiers.
-fn parse_loose(s: &str) -> Option<(u64, u64, u64, String)> {
-    if s.len() > MAX_VERSION_LEN {
-        return None;
-    }
-    let s = s.strip_prefix('v').unwrap_or(s);
-    let (core_pre, build) = match s.split_once('+') {
-        Some((a, b)) => (a, Some(b)),
-        None => (s, None),
-    };
-    let (core, pre) = match core_pre.split_once('-') {
-        Some((a, b)) => (a, Some(b)),
-        None => (core_pre, None),
-    };
-    let mut nums = core.split('.');
-    let major = go_parse_uint(nums.next()?)?;
-    let minor = match nums.next() {
-        Some(n) => go_parse_uint(n)?,
-        None => 0,
-    };
-    let patch = match nums.next() {
-        Some(n) => go_parse_uint(n)?,
-        None => 0,
-    };
-    if nums.next().is_some() {
-        return None;
-    }
-    let ident_ok =
-        |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if let Some(pre) = pre {
-        for id in pre.split('.') {
-            if !ident_ok(id)
-                || (id.len() > 1 && id.starts_with('0') && id.bytes().all(|b| b.is_ascii_digit()))
-            {
-                return None;
-            }
-        }
-    }
-    if let Some(build) = build {
-        if !build.split('.').all(ident_ok) {
-            return None;
-        }
-    }
-    Some((major, minor, patch, pre.unwrap_or("").to_string()))
 }
 
 /// The version under test, as Masterminds sees it (build ignored).
@@ -1226,11 +1184,7 @@ mod tests {
         ];
         for (range, version, expected) in rows {
             let r = Range::parse(range).unwrap_or_else(|e| panic!("{range:?}: {e}"));
-            let (major, minor, patch, pre) = parse_loose(version).expect("loose version");
-            let mut v = semver::Version::new(major, minor, patch);
-            if !pre.is_empty() {
-                v.pre = semver::Prerelease::new(&pre).expect("prerelease");
-            }
+            let v = coerce_version(version).expect("loose version");
             assert_eq!(r.matches(&v), *expected, "{range:?} vs {version}");
         }
     }

@@ -18,7 +18,7 @@ use std::cmp::Ordering;
 
 /// Masterminds v3.5 refuses longer version strings (Flux's `ParseVersion`
 /// also runs the lenient parser on the whole tag, so the limit applies).
-pub(crate) const MAX_VERSION_LEN: usize = 256;
+const MAX_VERSION_LEN: usize = 256;
 
 /// How a semver policy reads a tag as a version: the two forms of fluxcd/pkg
 /// `version.ParseVersion`.
@@ -52,27 +52,30 @@ impl TagGrammar {
 
 /// The version a semver policy reads in `tag`, or `None` when it skips the tag.
 pub fn parse_tag_version(tag: &str, grammar: TagGrammar) -> Option<semver::Version> {
-    if tag.len() > MAX_VERSION_LEN {
-        return None;
-    }
     match grammar {
-        TagGrammar::Strict => semver::Version::parse(tag.strip_prefix('v').unwrap_or(tag)).ok(),
-        TagGrammar::Loose => parse_loose(tag),
+        TagGrammar::Strict if tag.len() <= MAX_VERSION_LEN => {
+            semver::Version::parse(tag.strip_prefix('v').unwrap_or(tag)).ok()
+        }
+        TagGrammar::Strict => None,
+        // fluxcd/pkg `ParseVersion` from `version/v0.10.0`: three parts at the dots first.
+        TagGrammar::Loose if tag.splitn(3, '.').count() == 3 => coerce_version(tag),
+        TagGrammar::Loose => None,
     }
 }
 
-/// fluxcd/pkg `ParseVersion` from `version/v0.10.0`: three parts at the dots, then Masterminds
-/// `coerceNewVersion`, whose anchored `looseSemVerRegex`
+/// Masterminds v3.4+ `NewVersion` with `CoerceNewVersion` on (`coerceNewVersion`), as it reads
+/// a tag and a range's version: its anchored `looseSemVerRegex`
 /// (`v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-PRE)?(\+BUILD)?`, identifiers `[0-9A-Za-z-]+` joined by
-/// dots) matches a tag one way only: the numbers end at the first `-` or `+`, the prerelease at
-/// the first `+`. Each number goes through `strconv.ParseUint` (ASCII digits that fit a u64),
-/// the prerelease through `validatePrerelease` (no numeric identifier with a leading zero), the
-/// build through `validateMetadata`: the `semver` crate's identifier rules.
-fn parse_loose(tag: &str) -> Option<semver::Version> {
-    if tag.splitn(3, '.').count() != 3 {
+/// dots) matches one way only: the numbers end at the first `-` or `+`, the prerelease at the
+/// first `+`. Each number goes through `strconv.ParseUint` (ASCII digits that fit a u64; leading
+/// zeros allowed, missing ones 0), the prerelease through `validatePrerelease` (no numeric
+/// identifier with a leading zero), the build through `validateMetadata`: the `semver` crate's
+/// identifier rules.
+pub(crate) fn coerce_version(text: &str) -> Option<semver::Version> {
+    if text.len() > MAX_VERSION_LEN {
         return None;
     }
-    let rest = tag.strip_prefix('v').unwrap_or(tag);
+    let rest = text.strip_prefix('v').unwrap_or(text);
     let (rest, build) = match rest.split_once('+') {
         Some((rest, build)) => (rest, Some(build)),
         None => (rest, None),
@@ -163,7 +166,7 @@ fn compare_identifier(s: &str, o: &str) -> Ordering {
 }
 
 /// Go `strconv.ParseUint(s, 10, 64)`: ASCII digits only (no sign), must fit.
-pub(crate) fn go_parse_uint(s: &str) -> Option<u64> {
+fn go_parse_uint(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
