@@ -520,10 +520,6 @@ pub struct Cluster {
     pub other_sources: Vec<OtherSource>,
     /// What it takes for this repository, to tell where its automations commit.
     this_repository: ThisRepository,
-    /// Rooted at a folder of Flux Kustomizations that nothing here applies, beside a bootstrap's
-    /// folder, taken as applied out of band like it: a guess, so a build that fails in it is
-    /// told as a warning.
-    pub guessed: bool,
 }
 
 impl Cluster {
@@ -565,7 +561,9 @@ pub struct OtherSource {
 /// One Flux Kustomization's build inside a cluster.
 pub struct ClusterRender<'k> {
     pub cluster: usize,
-    /// The cluster is a guess (see [`Cluster::guessed`]).
+    /// The cluster is a guess: rooted at a folder of Flux Kustomizations that nothing here
+    /// applies, beside a bootstrap's folder, taken as applied out of band like it. A build that
+    /// fails in it is told as a warning.
     pub cluster_guessed: bool,
     pub kustomization: &'k FluxKustomization,
     pub result: Result<Build, BuildError>,
@@ -1400,7 +1398,7 @@ pub fn discover(
     // the same way); elsewhere a Flux Kustomization nothing applies is left over. Such a
     // sibling is a guess: it may as well be a part of the bootstrap's own cluster that nothing
     // applies (h3mmy/bloopySphere's `k8s/clusters/x/deploy` beside `k8s/clusters/x/bootstrap`),
-    // so its builds' failures are warnings (see [`Cluster::guessed`]).
+    // so its builds' failures are warnings (see [`ClusterRender::cluster_guessed`]).
     let bootstrapped_parents: BTreeSet<String> = clusters_roots
         .iter()
         .filter_map(|(_, path, _)| path.rsplit_once('/').map(|(parent, _)| parent.to_string()))
@@ -1505,10 +1503,10 @@ pub fn discover(
         this_repository
             .synced
             .extend(roots.iter().map(FluxKustomization::source_key));
+        let guessed = bootstrapped && roots.iter().all(|root| root.folder);
         let mut cluster_state = Cluster {
             name,
             path,
-            guessed: bootstrapped && roots.iter().all(|root| root.folder),
             ..Cluster::default()
         };
         // The Flux Kustomizations are followed breadth first, one round at a time: a round's
@@ -1712,7 +1710,7 @@ pub fn discover(
                 }
                 on_render(ClusterRender {
                     cluster,
-                    cluster_guessed: cluster_state.guessed,
+                    cluster_guessed: guessed,
                     kustomization,
                     result,
                     fallback,

@@ -57,8 +57,8 @@ pub struct Model {
     pub renders: Vec<Render>,
     /// Kustomize build failures, each once, at its cause.
     pub build_errors: Vec<BuildError>,
-    /// Failures only in clusters that are guesses (`Cluster::guessed`), each once, with the
-    /// first such cluster.
+    /// Failures only in clusters that are guesses (`cluster::ClusterRender::cluster_guessed`),
+    /// each once, with the first such cluster.
     pub guessed_build_errors: Vec<(BuildError, usize)>,
     /// Those of `build_errors` that only kustomize before 5.1 makes, as Flux before 2.2 runs it
     /// (a kustomization's components added before its generators run): `kubectl kustomize`
@@ -842,7 +842,8 @@ struct Built {
 enum Failure {
     /// Flux's: the cluster runs the build.
     Flux,
-    /// Flux's if the cluster is what it was guessed to be (see `Cluster::guessed`).
+    /// Flux's if the cluster is what it was guessed to be (see
+    /// `cluster::ClusterRender::cluster_guessed`).
     InAGuessedCluster,
     /// None of Flux's: the build is of a folder guessed among those a path could be.
     NoneOfFlux,

@@ -735,13 +735,15 @@ fn mark_container_images(yaml: &YamlFile, markers: &mut [Marker]) {
     if !markers.iter().any(partial) {
         return;
     }
-    let images: Vec<Span> = container_images(yaml)
+    // Sorted, to be searched: a file may hold as many images as markers.
+    let mut images: Vec<Span> = container_images(yaml)
         .into_iter()
         .map(|id| yaml.node(id).span)
         .collect();
+    images.sort_unstable();
     for marker in markers.iter_mut() {
         if let Placement::Applied(value) = &mut marker.placement {
-            if images.contains(&value.span) {
+            if images.binary_search(&value.span).is_ok() {
                 value.field = Field::ContainerImage;
             }
         }
