@@ -11,7 +11,6 @@ use crate::fix::{self, Change, ClusterPolicy, Latest};
 use crate::flux::automation::applied_by_any;
 use crate::flux::image::ImageRef;
 use crate::flux::selection::Compiler;
-use crate::flux::versions::Fluxes;
 use crate::policy::{CompiledPolicy, Outcome};
 use crate::registry::TagRequest;
 use crate::report::{escape, neutralise_source};
@@ -101,19 +100,15 @@ pub struct Scan {
     pub candidates: usize,
 }
 
-/// The policies Flux would apply, compiled as the Flux of their cluster (`fluxes`) runs them,
-/// and the repositories they select from.
-pub fn needs(workspace: &Workspace, fluxes: &Fluxes) -> Needs {
-    needs_for(workspace, fluxes, policies_in_use(workspace))
+/// The policies Flux would apply, compiled as the Flux of their cluster runs them, and the
+/// repositories they select from.
+pub fn needs(workspace: &Workspace) -> Needs {
+    needs_for(workspace, policies_in_use(workspace))
 }
 
 /// [`needs`] for these policies (`status` resolves every policy, used or not).
-pub fn needs_for(
-    workspace: &Workspace,
-    fluxes: &Fluxes,
-    policies: BTreeSet<ClusterPolicy>,
-) -> Needs {
-    let mut compiler = Compiler::new(fluxes);
+pub fn needs_for(workspace: &Workspace, policies: BTreeSet<ClusterPolicy>) -> Needs {
+    let mut compiler = Compiler::new(&workspace.fluxes);
     let mut compiled = BTreeMap::new();
     let mut requests: Vec<TagRequest> = Vec::new();
     // One request per image and scheme, however many policies select from it.

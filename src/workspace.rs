@@ -15,7 +15,7 @@ use crate::flux::automation::normalize;
 use crate::flux::index::FluxIndex;
 use crate::flux::objects::API_GROUP;
 use crate::flux::objects::{FluxObject, PolicySpec};
-use crate::flux::versions::PIN_PATTERNS;
+use crate::flux::versions::{Fluxes, PIN_PATTERNS};
 use crate::model::kustomization::is_kustomization_name;
 use crate::model::tree::Node;
 use crate::model::{self, Model};
@@ -147,6 +147,8 @@ pub struct Workspace {
     pub index: FluxIndex,
     /// Renders, clusters, build errors and notes: what Flux applies.
     pub model: Model,
+    /// Each cluster's Flux and the repository's: how policies are compiled and objects judged.
+    pub fluxes: Fluxes,
     /// Every YAML file of the walk, parsed or not: what kustomize-controller lists in the
     /// kustomization it generates for a folder that has none.
     pub yaml_paths: ListedPaths,
@@ -197,6 +199,25 @@ enum Walked {
     Parsed(Box<ScannedFile>),
     /// Nothing Flux-related found in its bytes: not parsed.
     PassedOver { path: String, applied: bool },
+}
+
+/// Whether a line of `bytes` starts with text no block-style YAML document holds at column 0:
+/// not blank, indented, a comment, a sequence entry, a document marker or directive, a quoted
+/// key or a flow collection's bracket, nor a mapping key (`: ` or a `:` ending the line).
+fn stray_text_at_column_0(bytes: &[u8]) -> bool {
+    let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|at| at + 1));
+    line_starts.into_iter().any(|start| match bytes.get(start) {
+        None | Some(b' ' | b'\t' | b'\r' | b'\n' | b'#' | b'-' | b'.' | b'%' | b'"' | b'\'') => {
+            false
+        }
+        Some(b'{' | b'}' | b'[' | b']') => false,
+        Some(_) => {
+            let line = &bytes[start..];
+            let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
+            !memchr::memchr_iter(b':', line)
+                .any(|colon| matches!(line.get(colon + 1), None | Some(b' ' | b'\t' | b'\r')))
+        }
+    })
 }
 
 /// The paths of `named` that `sorted` (in the same order) does not hold, found in one walk
@@ -340,6 +361,20 @@ impl Workspace {
                         }
                     }
                     Walked::Parsed(Box::new(file))
+                }
+                // Text that no YAML document holds at column 0 (a stray `EOF`, a merge
+                // conflict's `<<<<<<<`): parsed, so that a build including the file fails as
+                // kustomize's does. A file that parses after all is passed over as before.
+                None if stray_text_at_column_0(&bytes) => {
+                    let file = scan_bytes(path.clone(), bytes);
+                    // Not a file of another encoding: yaml.v3 reads UTF-16 with its byte order
+                    // mark.
+                    match &file.yaml {
+                        Err(error) if error.kind == YamlErrorKind::Syntax => {
+                            Walked::Parsed(Box::new(ScannedFile { applied, ..file }))
+                        }
+                        _ => Walked::PassedOver { path, applied },
+                    }
                 }
                 None => Walked::PassedOver { path, applied },
             })
@@ -568,7 +603,11 @@ impl Workspace {
             Model::build(&file_set, &files, &yaml_paths, kustomizations, config, jobs);
         // What source-controller leaves out never reaches kustomize-controller.
         objects.retain(|object| files[object.file()].applied);
-        let index = FluxIndex::new(objects);
+        let (fluxes, index) = crate::parallel::join(
+            jobs,
+            || Fluxes::find(&files, &model.clusters, config, jobs),
+            || FluxIndex::new(objects),
+        );
         let reached = model.reached.as_ref().map(|reached| {
             let mut reached = reached.clone();
             // Image automation edits files, not renders: markers under an automation's path
@@ -605,6 +644,7 @@ impl Workspace {
             file_set,
             index,
             model,
+            fluxes,
             yaml_paths,
             reached,
             files,
@@ -998,6 +1038,27 @@ patches:
             workspace.files[file].source.text(),
             " ".repeat(deployment.len())
         );
+    }
+
+    #[test]
+    fn stray_text_at_column_0_is_what_no_document_holds_there() {
+        for fine in [
+            "",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n",
+            "key:\n  - a\n# comment\n\n---\n- item\n...\n%YAML 1.2\n",
+            "\"quoted: key\": 1\n{\"json\": true,\n}\n[1,\n]\n",
+            "<<: *base\nurl: http://x\r\nkey:\tvalue\n",
+        ] {
+            assert!(!stray_text_at_column_0(fine.as_bytes()), "{fine:?}");
+        }
+        for stray in [
+            "kind: Service\nEOF\n",
+            "a: 1\n<<<<<<< HEAD\nb: 2\n=======\nb: 3\n>>>>>>> main\n",
+            "<<<<<<< HEAD:apps/app.yaml\n",
+            "a: 1\nplain text",
+        ] {
+            assert!(stray_text_at_column_0(stray.as_bytes()), "{stray:?}");
+        }
     }
 
     #[test]

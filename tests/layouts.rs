@@ -10,7 +10,7 @@
 //! does not exist, a bootstrap whose path does not exist (a typo beside a live bootstrap, in the
 //! path's last segment or in its first, one moved under `k8s/` or renamed `old-clusters/home`
 //! with no other bootstrap: each keeps its error), a bootstrap whose build
-//! fails (one cluster, one error), Flux versions per cluster, a kustomization of comments only
+//! fails (one cluster, one error), an application's build that fails, Flux versions per cluster, a kustomization of comments only
 //! (an error where the cluster's Flux is 2.2 or newer, nothing before; a cluster that pins no
 //! Flux beside one on 2.1 takes the newest, not its neighbour's), Helm chart values,
 //! `substituteFrom`; the summary of what no cluster applies; a branch per environment.
@@ -63,6 +63,30 @@ fn the_summary_counts_what_no_cluster_applies() {
     assert_eq!(summary["markers"], 1);
     assert_eq!(summary["files_flux_ignores"], 1);
     assert_eq!(summary["markers_flux_ignores"], 1);
+}
+
+/// `--verbose` lists the files no cluster applies; a kustomization whose build fails is among
+/// them, but it is checked: its failure is reported, and the listing says so.
+#[test]
+fn verbose_tells_a_failing_build_from_a_file_not_checked() {
+    let case = repo_dir().join("fixtures/clusters/app-build-fails");
+    let output = run(&["check", case.to_str().unwrap(), "--verbose"], &repo_dir());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "not applied by Flux, its build fails (reported below): apps/kustomization.yaml"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not checked: apps/kustomization.yaml"),
+        "{stderr}"
+    );
+    assert!(
+        stdout(&output).contains("resource `missing.yaml` does not exist"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 /// A branch per environment, each applied from its own GitRepository of this repository: the

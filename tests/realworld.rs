@@ -16,6 +16,9 @@ use support::{assert_golden, json, locations_of, repo_dir, run, stdout};
 fn flux_errors(case: &str) -> Vec<String> {
     match case {
         "postbuild-substitute-marker" => vec!["unknown-policy base/app.yaml:9".to_string()],
+        "only-oci-sourced-flux-kustomization" => {
+            vec!["unknown-policy deploy/app/deployment.yaml:15".to_string()]
+        }
         "oci-kustomization-hides-bootstrap" | "bootstrap-in-a-cycle" => {
             vec!["unknown-policy kubernetes/apps/app/deployment.yaml:13".to_string()]
         }

@@ -5,7 +5,7 @@ use super::{
     quoted_texts, render_report, status, write_ci_files, write_failure_ci_files, Failure,
 };
 use crate::cli::{CheckArgs, GlobalArgs};
-use crate::flux::versions::{resolve_written, Fluxes, VersionSetting};
+use crate::flux::versions::{resolve_written, VersionSetting};
 use crate::report::escape;
 use crate::report::summary::Parts;
 use crate::report::{Report, Summary};
@@ -13,6 +13,7 @@ use crate::tags::{TagSnapshot, TagSource};
 use crate::workspace::Workspace;
 use crate::{impact, rules};
 use foldhash::HashMap;
+use std::collections::BTreeSet;
 
 pub fn run(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let result = lint(args, global);
@@ -136,7 +137,7 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
         "kustomize: {}",
         crate::model::Builder::from_setting(&config.kustomize).describe()
     );
-    let fluxes = Fluxes::of_workspace(workspace, config);
+    let fluxes = &workspace.fluxes;
     match fluxes.repository.assumption() {
         Some(note) => eprintln!("flux: {note}"),
         None => eprintln!("flux: {}", fluxes.repository.description()),
@@ -174,10 +175,18 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
             escape(&note.message)
         );
     }
+    // A kustomization whose build fails is applied by nothing, yet checked: its failure is
+    // reported.
+    let failed: BTreeSet<usize> = (workspace.model.build_errors.iter())
+        .chain(workspace.model.guessed_build_errors.iter().map(|(e, _)| e))
+        .map(|error| error.origin.file())
+        .collect();
     for file in workspace.files_flux_ignores() {
-        eprintln!(
-            "not applied by Flux, not checked: {}",
-            escape(&workspace.files[file].source.path)
-        );
+        let state = if failed.contains(&file) {
+            "not applied by Flux, its build fails (reported below)"
+        } else {
+            "not applied by Flux, not checked"
+        };
+        eprintln!("{state}: {}", escape(&workspace.files[file].source.path));
     }
 }

@@ -5,7 +5,6 @@ use super::{find_targets, jobs, load_config, read_as_scanned, tag_source, Failur
 use crate::cli::{ExplainArgs, ExplainFormat, GlobalArgs};
 use crate::explain::Explanation;
 use crate::flux::selection::Compiler;
-use crate::flux::versions::Fluxes;
 use crate::flux::Kind;
 use crate::scan::marker::PolicyRef;
 use crate::tags::request_for;
@@ -37,8 +36,7 @@ pub fn run(args: &ExplainArgs, global: GlobalArgs) -> Result<i32, Failure> {
                 "policy `{wanted}` has no ImageRepository with a `spec.image`; `check` says why"
             ))
         })?;
-    let fluxes = Fluxes::of_workspace(&workspace, &config);
-    let compiled = Compiler::new(&fluxes)
+    let compiled = Compiler::new(&workspace.fluxes)
         .compile(&workspace.index, policy, spec)
         .map_err(|error| {
             Failure(format!(

@@ -16,7 +16,6 @@ use super::{
 use crate::cli::{CheckArgs, FixArgs, Format, GlobalArgs};
 use crate::config::{Config, KustomizeSetting};
 use crate::fix::{self, Change};
-use crate::flux::versions::Fluxes;
 use crate::forge;
 use crate::git::{self, PublishOutcome};
 use crate::report::summary::{FixParts, Parts};
@@ -81,7 +80,7 @@ fn write_path(args: &CheckArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let workspace = Workspace::from_files(inputs.files.clone(), &config, jobs(args.jobs));
 
     // Resolve: the tags of every policy in use (failures printed as they happen), Flux's pick.
-    let needs = update::needs(&workspace, &Fluxes::of_workspace(&workspace, &config));
+    let needs = update::needs(&workspace);
     let quiet = global.quiet || args.format != Format::Human;
     let fetched = progress::fetch(&source, &needs.requests, quiet, true);
     let resolution = update::resolve(needs, &fetched, &source);

@@ -10,7 +10,6 @@ use super::{
 };
 use crate::cli::{GlobalArgs, StatusArgs, StatusFormat, StatusOnly};
 use crate::config::Config;
-use crate::flux::versions::Fluxes;
 use crate::report::{markdown, status_table, Diagnostic};
 use crate::rules;
 use crate::status::{self, Inputs};
@@ -73,8 +72,7 @@ pub fn of_workspace(
     diagnostics: &[Diagnostic],
     quiet: bool,
 ) -> status::Status {
-    let fluxes = Fluxes::of_workspace(workspace, config);
-    let needs = update::needs_for(workspace, &fluxes, status::listed_policies(workspace));
+    let needs = update::needs_for(workspace, status::listed_policies(workspace));
     let fetched = progress::fetch(source, &needs.requests, quiet, false);
     let resolution = update::resolve(needs, &fetched, source);
     let plan = update::plan(workspace, &resolution, None, false);

@@ -41,7 +41,7 @@ use crate::policy::range::Range;
 use crate::policy::TagGrammar;
 use crate::source::Span;
 use crate::walk::lies_under;
-use crate::workspace::{ScannedFile, Workspace};
+use crate::workspace::ScannedFile;
 
 /// One Flux minor line: its newest patch release and the minor versions of the image controllers
 /// it first shipped (reflector, automation), for mapping a controller tag to a Flux release.
@@ -335,6 +335,19 @@ pub fn resolve_written(written: &str) -> Result<Version, String> {
         })
 }
 
+/// Whether the known releases a written range admits are of more than one minor line.
+fn spans_minor_lines(written: &str) -> bool {
+    let Ok(range) = Range::parse(written.trim()) else {
+        return false;
+    };
+    let mut lines = releases()
+        .filter(|v| range.matches(v))
+        .map(|v| (v.major, v.minor));
+    lines
+        .next()
+        .is_some_and(|first| lines.any(|line| line != first))
+}
+
 /// The first `major[.minor[.patch]]` written in a range, missing parts as 0.
 fn lowest_written(written: &str) -> Option<Version> {
     let start = written.find(|c: char| c.is_ascii_digit())?;
@@ -500,6 +513,8 @@ impl Pin {
             PinSource::ControllerImage { .. } | PinSource::Crd { .. } => {
                 show_minor(minor_of(version))
             }
+            // A prerelease (`v2.0.0-rc.1`) is not its release: shown as tagged.
+            PinSource::InstallArtifact { ref tag } => tag.trim_start_matches('v').to_string(),
             _ => version.to_string(),
         })
     }
@@ -540,6 +555,18 @@ impl Pin {
         match more {
             0 => format!("{flux} ({from})"),
             n => format!("{flux} ({from}, and {n} more)"),
+        }
+    }
+
+    /// Whether the pin leaves the release open: nothing pinned, or a FluxInstance range whose
+    /// releases span several minor lines (`2.x`). The Flux Operator installs the newest release
+    /// of the range that its own image carries (`MatchVersion` over its embedded manifests), so
+    /// an operator older than the newest Flux installs an older line.
+    fn is_open(&self) -> bool {
+        match &self.source {
+            PinSource::Assumed => true,
+            PinSource::FluxInstance { written } => spans_minor_lines(written),
+            _ => false,
         }
     }
 
@@ -643,16 +670,6 @@ impl Fluxes {
             clusters: clusters_flux(&pins, files, clusters, config),
             repository: ClusterFlux::resolve(pins.concat(), config, None),
         }
-    }
-
-    /// The Flux of a workspace's clusters and of the repository.
-    pub fn of_workspace(workspace: &Workspace, config: &Config) -> Fluxes {
-        Fluxes::find(
-            &workspace.files,
-            &workspace.model.clusters,
-            config,
-            workspace.jobs,
-        )
     }
 
     /// The Flux of the cluster that applies an object (`FluxObject::cluster`): the repository's
@@ -902,15 +919,16 @@ impl ClusterFlux {
     }
 
     /// Whether what this cluster's Flux does for `kind`'s controller is an assumption: nothing
-    /// pins a version that speaks for it, so the newest release stands in. A verdict that only
-    /// the assumption makes wrong is not a fact about the files (the cluster may run an older
-    /// Flux that serves it), so rules report it as a warning.
+    /// pins a version that speaks for it, so the newest release stands in, or only FluxInstance
+    /// ranges of several lines do, whose newest release the operator may not carry. A verdict
+    /// that only the assumption makes wrong is not a fact about the files (the cluster may run
+    /// an older Flux that serves it), so rules report it as a warning.
     pub fn assumes_version_for(&self, kind: Kind) -> bool {
         self.served_override.is_none()
             && self
                 .speaking_for(Controller::of(kind))
                 .iter()
-                .all(|pin| pin.source == PinSource::Assumed)
+                .all(|pin| pin.is_open())
     }
 
     /// The Flux line from which `api` of `kind` is served, for advice.
@@ -1217,6 +1235,27 @@ mod tests {
         assert_eq!(resolve_written("2.10.x").unwrap(), v("2.10.0"));
         assert!(resolve_written("latest").is_err());
         assert!(resolve_written("1.5").is_err());
+    }
+
+    #[test]
+    fn a_flux_instance_range_of_several_lines_leaves_the_release_open() {
+        let instance = |written: &str| {
+            cluster(vec![Pin::new(
+                Some(resolve_written(written).unwrap()),
+                PinSource::FluxInstance {
+                    written: written.to_string(),
+                },
+                "instance.yaml:8".into(),
+            )])
+        };
+        // The operator installs the newest release of `2.x` its image carries: maybe 2.8.
+        assert!(instance("2.x").assumes_version_for(Kind::ImagePolicy));
+        assert!(instance(">=2.3").assumes_version_for(Kind::ImagePolicy));
+        // Every release of one line serves the same APIs.
+        assert!(!instance("2.9.x").assumes_version_for(Kind::ImagePolicy));
+        assert!(!instance("2.8.3").assumes_version_for(Kind::ImagePolicy));
+        assert!(!cluster(vec![pin("2.9.4")]).assumes_version_for(Kind::ImagePolicy));
+        assert!(cluster(Vec::new()).assumes_version_for(Kind::ImagePolicy));
     }
 
     #[test]

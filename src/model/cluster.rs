@@ -20,7 +20,8 @@
 //! Flux Kustomization's `spec.path` included). A Flux Kustomization of another
 //! source (an OCIRepository, a Bucket, another repository's GitRepository) builds its `spec.path`
 //! in that source: it takes no part in finding clusters (it applies and starts nothing here) and
-//! is not followed, nor is one whose `spec.path` lies in the `toPath` of its GitRepository's
+//! is not followed (a repository with only such Flux Kustomizations is checked as one with
+//! none: every file counts), nor is one whose `spec.path` lies in the `toPath` of its GitRepository's
 //! `spec.include` (another GitRepository's artifact). So does a GitRepository no root syncs
 //! from, when the path is no folder of this repository, and, with no bootstrap to say which
 //! repository this is, one whose URL is not the one the Flux Kustomizations here build folders
@@ -1200,6 +1201,11 @@ pub fn discover(
     written.retain(builds_here);
     instances.retain(builds_here);
     patched.retain(builds_here);
+    // Only Flux Kustomizations of other sources (an application's OCI artifact, say): they say
+    // nothing of how this repository is applied, so it is checked as if it had none.
+    if written.is_empty() && instances.is_empty() && patched.is_empty() {
+        return (None, repositories);
+    }
     // Which written Flux Kustomization applies which, from a build of each as written.
     let index_of: BTreeMap<Origin, usize> = written
         .iter()

@@ -648,18 +648,25 @@ impl Model {
         let mut reached = BTreeSet::new();
         let roots = roots(sources.kustomizations);
         let build = |dir: &String| {
-            let origin = match sources.kustomizations.get(dir) {
-                Some(Ok(k)) => Origin::new(k.file, Default::default()),
-                _ => Origin::default(),
+            let (origin, is_component) = match sources.kustomizations.get(dir) {
+                Some(Ok(k)) => (Origin::new(k.file, Default::default()), k.is_component),
+                _ => (Origin::default(), false),
+            };
+            // kustomize takes a Component only among `components` (`kubectl kustomize` of its
+            // folder builds it as such).
+            let (resources, components) = if is_component {
+                (Vec::new(), vec![dir.clone()])
+            } else {
+                (vec![dir.clone()], Vec::new())
             };
             let build = builder.build(sources, render::build(sources, dir), || {
                 Ok(external::Wrapper {
-                    resources: vec![dir.clone()],
+                    resources,
                     namespace: None,
                     name_prefix: None,
                     name_suffix: None,
                     patches: &[],
-                    components: Vec::new(),
+                    components,
                     origin,
                 })
             });

@@ -25,7 +25,7 @@ use super::patch::{self, Merged};
 use super::selector::{Candidate, Target};
 use super::tree::{Node, Origin, Value};
 use crate::flux::objects::is_image_api;
-use crate::scan::yaml::{NodeId, NodeKind, Style, YamlFile};
+use crate::scan::yaml::{NodeId, NodeKind, Style, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
 use crate::walk::{lies_under, FileSet, PathKind};
 use crate::workspace::ScannedFile;
@@ -1234,10 +1234,16 @@ impl<'s, 'a> Renderer<'s, 'a> {
             return Ok(identities.iter().cloned().map(Resource::of).collect());
         }
         let yaml = scanned.yaml.as_ref().map_err(|error| {
+            let line = match error.kind {
+                YamlErrorKind::Syntax => {
+                    format!(" at line {}", scanned.source.position(error.offset).line)
+                }
+                _ => String::new(),
+            };
             Self::error(
                 Cause::InvalidResource,
                 format!(
-                    "`{}` is not valid YAML: {}",
+                    "`{}` is not valid YAML{line}: {}",
                     scanned.source.path, error.message
                 ),
                 named_at,

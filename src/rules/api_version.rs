@@ -26,7 +26,9 @@ on another cluster's install manifest. Several pins that disagree (clusters the 
 not tie to their files): a version counts as served if any of them serves it. Nothing pinned:
 the newest Flux (`--verbose` says so), and what only that assumption makes unserved is a
 warning, since the cluster may run an older Flux that serves it (three of 31 public repositories
-in a field test pin nothing and run older Flux releases fine).
+in a field test pin nothing and run older Flux releases fine). A FluxInstance range of several
+minor lines (`2.x`) is such an assumption too: the Flux Operator installs the newest release of
+it that its own image carries, so an operator older than the newest Flux installs an older line.
 `served_image_apis` in the config, when set, still overrides the served set. `check
 --flux-version 2.9` checks every cluster as if it ran that version: what breaks on upgrade is
 an error, the current version in the message.

@@ -21,7 +21,10 @@ cluster that runs one it is no error). Where the build holds what the tool does 
 remote base, `transformers` that may rename objects, a list merged in a way it does not model),
 it reports nothing that this could explain. A failed build of a cluster the tool only guesses at
 (a folder of Flux Kustomizations nothing here applies, beside a bootstrap's folder, taken as
-applied out of band like it) is a warning: that folder may be applied by nothing at all. Also
+applied out of band like it) is a warning: that folder may be applied by nothing at all. So is
+a failed build in a repository with no cluster, no marker and no image object (an
+application's deploy template, copied into the fleet repository): nothing says Flux builds it,
+and no marker depends on it. Also
 Flux's own step after the build: a `postBuild.substitute` variable whose name
 kustomize-controller refuses (`cluster-name`: only letters, digits and `_`, not starting with a
 digit) fails the substitution of every object, so nothing of that Flux Kustomization is applied.
@@ -49,8 +52,28 @@ LoadRestrictionsNone <folder>` reproduces the error locally.
 
 fn check(cx: &Context, out: &mut Findings) {
     let model = &cx.workspace.model;
+    // No cluster and nothing image-related (an application's deploy template, copied into the
+    // fleet repository): nothing says Flux builds these folders, and no marker depends on them.
+    let nothing_applies_or_depends = model.clusters.is_empty()
+        && cx.workspace.index.objects.is_empty()
+        && cx
+            .workspace
+            .files
+            .iter()
+            .all(|f| f.markers.markers.is_empty());
     for error in &model.build_errors {
         let (message, help) = told(cx, error);
+        if nothing_applies_or_depends {
+            out.push_with_severity(
+                &RULE,
+                Severity::Warning,
+                error.origin.file(),
+                error.origin.span(),
+                message,
+                format!("no Flux Kustomization here builds it, and the repository holds no marker or image object; if one elsewhere builds this folder, {help}"),
+            );
+            continue;
+        }
         out.push_at(&RULE, error.origin, message, help);
     }
     for (error, cluster) in &model.guessed_build_errors {

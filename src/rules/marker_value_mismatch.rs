@@ -24,6 +24,9 @@ tag or digest is malformed (`ghcr.io/org/app:latest@sha-c99c…`, `app:1.0+build
 the image reference the marker replaces, and the automation overwrites it with a valid one;
 until it runs, nothing can pull the image. Other text under a full marker (`KEY=value`, a
 command line, a `${TAG}` that `postBuild` substitutes) stays an error: Flux would destroy it.
+A `:tag` marker on a tag pinned to a digest (`tag: 6.5.0@sha256:…`, which charts such as
+app-template take) is a warning too: Flux writes a bare tag, which still resolves, and only the
+pin is lost; `--fix` leaves it alone.
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
 warning at most: no automation ever writes that value.
@@ -83,6 +86,10 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
             format!("`{text}` looks like an image reference, but the `:tag` marker `{setter}` replaces the whole value with a bare tag"),
             "use the full marker (no suffix) on `name:tag` values, or move the tag into its own field".into(),
         ),
+        ShapeMismatch::TagWithDigest => (
+            format!("`{text}` is a tag pinned to a digest, and the `:tag` marker `{setter}` replaces the whole value with a bare tag: the image still resolves, but Flux drops the pin"),
+            "drop the digest here, or keep it in a field of its own with a `:digest` marker on a policy that reflects digests (`digestReflectionPolicy`); the full marker would write `name:tag` into this tag field".into(),
+        ),
         ShapeMismatch::NotATag => (
             format!("`{text}` is not a tag; Flux replaces the whole value, so it would become just the new tag"),
             "put the `:tag` marker on a field that holds only the tag (Flux cannot edit part of a string such as `KEY=value`)".into(),
@@ -127,7 +134,9 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
             "write the current tag (`name:tag`); Flux will keep it up to date".into(),
         ),
     };
-    let severity = if mismatch.is_destructive() {
+    // A dropped pin still deploys the policy's pick; the marker's value is still no bare tag
+    // the other rules could read, nor one `--fix` should rewrite.
+    let severity = if mismatch.is_destructive() && mismatch != ShapeMismatch::TagWithDigest {
         Severity::Error
     } else {
         Severity::Warning

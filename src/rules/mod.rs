@@ -155,8 +155,6 @@ pub struct Context<'a> {
     /// listed once, as most rules walk them.
     reached: Vec<usize>,
     with_markers: Vec<usize>,
-    /// Each cluster's Flux, and the repository's as one cluster for the files no cluster reads.
-    fluxes: Fluxes,
     /// By policy (`namespace:name`), the tags found in the repository: what its markers deploy
     /// now and its pattern tests accept. Gathered in one pass, not once per policy, on the first
     /// ask.
@@ -351,19 +349,19 @@ impl<'a> Context<'a> {
                 .model
                 .clusters
                 .iter()
-                .zip(&self.fluxes.clusters)
+                .zip(&self.workspace.fluxes.clusters)
                 .filter(|(cluster, _)| cluster.files.contains(&file))
                 .map(|(_, of)| of)
         };
         reading()
             .find(|of| of.pinned)
             .or_else(|| reading().next())
-            .map_or(&self.fluxes.repository, |of| &of.flux)
+            .map_or(&self.workspace.fluxes.repository, |of| &of.flux)
     }
 
     /// The Flux of the cluster that applies an object: what reads its ImagePolicy's tags.
     pub fn flux_of(&self, object: &FluxObject) -> &ClusterFlux {
-        self.fluxes.of_cluster(object.cluster)
+        self.workspace.fluxes.of_cluster(object.cluster)
     }
 
     /// The tags the repository knows for a policy: those its markers deploy now, its pattern
@@ -430,13 +428,8 @@ impl<'a> Context<'a> {
         snapshot: Option<&'a TagSnapshot>,
     ) -> Context<'a> {
         let jobs = workspace.jobs;
-        let (fluxes, judged) = crate::parallel::join(
-            jobs,
-            || Fluxes::of_workspace(workspace, config),
-            || judged_objects(&workspace.index.objects),
-        );
-        // After the Flux versions: a semver policy reads tags as its cluster's Flux does.
-        let compiled = compile_policies(workspace, &fluxes);
+        let judged = judged_objects(&workspace.index.objects);
+        let compiled = compile_policies(workspace, &workspace.fluxes);
         let reached: Vec<usize> = (0..workspace.files.len())
             .filter(|&index| workspace.is_reached(index))
             .collect();
@@ -459,7 +452,6 @@ impl<'a> Context<'a> {
                 .iter()
                 .map(|_| OnceLock::new())
                 .collect(),
-            fluxes,
             repository_tags: OnceLock::new(),
             marker_facts: workspace.files.iter().map(|_| OnceLock::new()).collect(),
             current_tags: OnceLock::new(),

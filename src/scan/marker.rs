@@ -63,6 +63,9 @@ impl PolicyRef {
 pub enum ShapeMismatch {
     /// A `:tag` marker on something with `/`, `:` or `@`.
     TagOnImage,
+    /// A `:tag` marker on a tag pinned to a digest (`6.5.0@sha256:…`, as charts take in a tag
+    /// field): Flux writes a bare tag, which still resolves, and the pin is lost.
+    TagWithDigest,
     /// A `:tag` marker on text that is not a tag (`KEY=value`).
     NotATag,
     /// A `:name` marker on a value with a tag or digest.
@@ -95,6 +98,13 @@ impl ShapeMismatch {
 pub fn shape_mismatch(kind: SetterKind, text: &str) -> Option<ShapeMismatch> {
     use crate::flux::image::{is_valid_digest, is_valid_tag, ImageRef};
     match kind {
+        SetterKind::Tag
+            if text
+                .split_once('@')
+                .is_some_and(|(tag, digest)| is_valid_tag(tag) && is_valid_digest(digest)) =>
+        {
+            Some(ShapeMismatch::TagWithDigest)
+        }
         SetterKind::Tag if text.contains(['/', ':', '@']) => Some(ShapeMismatch::TagOnImage),
         SetterKind::Tag if !text.is_empty() && !is_valid_tag(text) => Some(ShapeMismatch::NotATag),
         SetterKind::Tag => None,
@@ -1146,6 +1156,15 @@ mod tests {
             None
         );
         assert_eq!(shape_mismatch(SetterKind::Tag, "0.1.8"), None);
+        let pinned = format!("6.5.0@sha256:{}", "0".repeat(64));
+        assert_eq!(
+            shape_mismatch(SetterKind::Tag, &pinned),
+            Some(ShapeMismatch::TagWithDigest)
+        );
+        assert_eq!(
+            shape_mismatch(SetterKind::Tag, &format!("app:{pinned}")),
+            Some(ShapeMismatch::TagOnImage)
+        );
     }
 
     fn placements(text: &str) -> Vec<(String, Result<String, Ignored>)> {

@@ -477,7 +477,7 @@ mod tests {
         assert_eq!(pins[0].version, Some(Version::new(2, 0, 0)));
         assert_eq!(
             pins[0].describe(),
-            "Flux 2.0.0 (flux-manifests OCIRepository tag `v2.0.0-rc.1` at kubernetes/flux/config/flux.yaml:8)"
+            "Flux 2.0.0-rc.1 (flux-manifests OCIRepository tag `v2.0.0-rc.1` at kubernetes/flux/config/flux.yaml:8)"
         );
         // Another artifact, or no release tag, pins nothing.
         let other = text.replace("fluxcd/flux-manifests", "org/manifests");
