@@ -285,7 +285,8 @@ pub struct AutomationSpec {
     /// `sourceRef.kind` and `sourceRef.namespace`, as written.
     pub source_ref_kind: Option<String>,
     pub source_ref_namespace: Option<String>,
-    /// `git.checkout.ref`, whole: the revision it commits to, when not the source's own.
+    /// `git.checkout.ref` (`checkout` in `v1alpha1`), whole: the revision it commits to, when
+    /// not the source's own.
     pub checkout_ref: Option<Node>,
 }
 
@@ -490,7 +491,9 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
             }))
         }
         Kind::ImageUpdateAutomation => Spec::Automation(Box::new(AutomationSpec {
-            source_ref_name: text(&["sourceRef", "name"]),
+            // `v1alpha1` names its GitRepository and branch under `checkout`.
+            source_ref_name: text(&["sourceRef", "name"])
+                .or_else(|| text(&["checkout", "gitRepositoryRef", "name"])),
             author_email: text(&["git", "commit", "author", "email"]),
             message_template: text(&["git", "commit", "messageTemplate"]),
             update_path: text(&["update", "path"]),
@@ -525,7 +528,9 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
             source_ref_namespace: at(&["sourceRef", "namespace"])
                 .and_then(Node::str)
                 .map(str::to_string),
-            checkout_ref: at(&["git", "checkout", "ref"]).cloned(),
+            checkout_ref: at(&["git", "checkout", "ref"])
+                .or_else(|| at(&["checkout"]).filter(|c| c.get("gitRepositoryRef").is_some()))
+                .cloned(),
         })),
     };
     Some(ObjectContent {

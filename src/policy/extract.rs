@@ -103,6 +103,28 @@ impl Template {
             .collect()
     }
 
+    /// How many times at most the expansion holds `wanted`, given which groups may hold it
+    /// (`may_hold[i]` for group `i`, `names` as for [`Template::expand`]): `None` when a group
+    /// the template names may hold it, any number of times.
+    pub fn at_most(
+        &self,
+        wanted: char,
+        names: &[Option<String>],
+        may_hold: &[bool],
+    ) -> Option<usize> {
+        let group_may_hold = |i: usize| may_hold.get(i).copied().unwrap_or(false);
+        self.pieces.iter().try_fold(0, |count, piece| match piece {
+            Piece::Text(text) => Some(count + text.matches(wanted).count()),
+            Piece::Index(i) => (!group_may_hold(*i)).then_some(count),
+            Piece::Name(name) => names
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.as_deref() == Some(name.as_str()))
+                .all(|(i, _)| !group_may_hold(i))
+                .then_some(count),
+        })
+    }
+
     /// True when the template is the whole match (`$0`), i.e. a no-op extract.
     pub fn is_empty(&self) -> bool {
         self.pieces.is_empty()
@@ -239,5 +261,19 @@ mod tests {
         let names = vec![None, None, Some("ts".to_string())];
         let t = Template::parse("$1-$ts-$3-$nope-$$x");
         assert_eq!(t.unknown_references(&names), vec!["$3", "$nope"]);
+    }
+
+    #[test]
+    fn dots_an_expansion_holds_at_most() {
+        let names = vec![None, Some("major".to_string()), Some("minor".to_string())];
+        let count = |template: &str, may_hold: &[bool]| {
+            Template::parse(template).at_most('.', &names, may_hold)
+        };
+        assert_eq!(count("$major.$minor", &[true, false, false]), Some(1));
+        assert_eq!(count("v${1}", &[true, false, false]), Some(0));
+        assert_eq!(count("$major.$minor.0", &[true, false, false]), Some(2));
+        // A group that may hold a dot, the whole match among them: any number.
+        assert_eq!(count("$major.$minor", &[false, false, true]), None);
+        assert_eq!(count("$0", &[true, false, false]), None);
     }
 }

@@ -52,6 +52,46 @@ impl GoRegex {
     pub fn is_match(&self, s: &str) -> bool {
         self.re.is_match(s)
     }
+
+    /// For each capture group (index 0, the whole match, first), whether some text it matches
+    /// can hold `wanted`; `None` when the pattern's syntax is not read.
+    pub fn groups_may_hold(&self, wanted: char) -> Option<Vec<bool>> {
+        use regex_syntax::hir::{Hir, HirKind};
+        fn walk(hir: &Hir, wanted: char, groups: &mut [bool]) -> bool {
+            match hir.kind() {
+                HirKind::Empty | HirKind::Look(_) => false,
+                HirKind::Literal(literal) => String::from_utf8_lossy(&literal.0).contains(wanted),
+                HirKind::Class(regex_syntax::hir::Class::Unicode(class)) => class
+                    .ranges()
+                    .iter()
+                    .any(|range| (range.start()..=range.end()).contains(&wanted)),
+                HirKind::Class(regex_syntax::hir::Class::Bytes(class)) => {
+                    class.ranges().iter().any(|range| {
+                        u8::try_from(wanted)
+                            .is_ok_and(|b| (range.start()..=range.end()).contains(&b))
+                    })
+                }
+                HirKind::Repetition(repetition) => {
+                    repetition.max != Some(0) && walk(&repetition.sub, wanted, groups)
+                }
+                HirKind::Capture(capture) => {
+                    let holds = walk(&capture.sub, wanted, groups);
+                    if let Some(slot) = groups.get_mut(capture.index as usize) {
+                        *slot = holds;
+                    }
+                    holds
+                }
+                // Every part is walked: the groups inside each get their answer.
+                HirKind::Concat(parts) | HirKind::Alternation(parts) => parts
+                    .iter()
+                    .fold(false, |holds, part| walk(part, wanted, groups) | holds),
+            }
+        }
+        let hir = regex_syntax::Parser::new().parse(self.re.as_str()).ok()?;
+        let mut groups = vec![false; self.names.len()];
+        groups[0] = walk(&hir, wanted, &mut groups);
+        Some(groups)
+    }
 }
 
 /// The Go names of a pattern's capture groups (index 0, the whole match, is `None`), read
@@ -943,6 +983,18 @@ mod tests {
             Ok(_) => panic!("Go rejects {p:?}"),
             Err(e) => e,
         }
+    }
+
+    #[test]
+    fn which_groups_may_hold_a_dot() {
+        let holds = |p: &str| go(p).groups_may_hold('.').unwrap();
+        assert_eq!(
+            holds(r"^v(?P<major>\d+)\.(?P<minor>\d+)$"),
+            [true, false, false]
+        );
+        assert_eq!(holds(r"^release-([0-9.]+)-(\w+)$"), [true, true, false]);
+        assert_eq!(holds(r"^(.+)-([^-]+)$"), [true, true, true]);
+        assert_eq!(holds(r"^(a|b\.c)(x{0})$"), [true, true, false]);
     }
 
     fn first_match(p: &str, s: &str) -> Option<String> {

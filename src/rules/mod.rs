@@ -43,6 +43,7 @@ mod numeric_extract;
 mod pattern_test_failed;
 mod policy_choice;
 mod schema;
+mod semver_extract;
 mod suppression;
 mod tag_filtered_out;
 mod tag_not_semver;
@@ -92,6 +93,7 @@ pub static RULES: &[&Rule] = &[
     &invalid_extract::RULE,
     &invalid_range::RULE,
     &numeric_extract::RULE,
+    &semver_extract::RULE,
     &version_order::RULE,
     &pattern_test_failed::RULE,
     &invalid_image::RULE,

@@ -2,6 +2,7 @@
 
 use super::tag_filtered_out::{current_tags, UPGRADE};
 use super::{Context, Findings, Rule};
+use crate::flux::objects::Spec;
 use crate::policy::{parse_tag_version, Outcome, TagGrammar};
 use crate::report::Severity;
 
@@ -57,6 +58,12 @@ fn check(cx: &Context, out: &mut Findings) {
         let Some(grammar) = compiled.tag_grammar() else {
             continue;
         };
+        // No tag is a version to that policy: `semver-extract` says so, once, on the policy.
+        if let Spec::Policy(spec) = &current.policy.spec {
+            if super::semver_extract::never_yields_a_version(spec) {
+                continue;
+            }
+        }
         let value = current.extracted.as_deref().unwrap_or(&current.tag);
         let shown = if value == current.tag {
             format!("`{value}`")
