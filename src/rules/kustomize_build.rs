@@ -61,32 +61,31 @@ fn check(cx: &Context, out: &mut Findings) {
             .files
             .iter()
             .all(|f| f.markers.markers.is_empty());
-    for error in &model.build_errors {
+    // A failure that may be no failure of Flux's, with why: a warning.
+    let flux = model.build_errors.iter().map(|error| {
+        let unsure = nothing_applies_or_depends.then(|| {
+            "no Flux Kustomization here builds it, and the repository holds no marker or image object; if one elsewhere builds this folder".to_string()
+        });
+        (error, unsure)
+    });
+    let guessed = model.guessed_build_errors.iter().map(|(error, cluster)| {
+        let folder = &model.clusters[*cluster].name;
+        let unsure = format!("nothing here applies `{folder}`, taken as applied out of band like the bootstrap's folder beside it; if it is");
+        (error, Some(unsure))
+    });
+    for (error, unsure) in flux.chain(guessed) {
         let (message, help) = told(cx, error);
-        if nothing_applies_or_depends {
-            out.push_with_severity(
+        match unsure {
+            None => out.push_at(&RULE, error.origin, message, help),
+            Some(unsure) => out.push_with_severity(
                 &RULE,
                 Severity::Warning,
                 error.origin.file(),
                 error.origin.span(),
                 message,
-                format!("no Flux Kustomization here builds it, and the repository holds no marker or image object; if one elsewhere builds this folder, {help}"),
-            );
-            continue;
+                format!("{unsure}, {help}"),
+            ),
         }
-        out.push_at(&RULE, error.origin, message, help);
-    }
-    for (error, cluster) in &model.guessed_build_errors {
-        let (message, help) = told(cx, error);
-        let folder = &model.clusters[*cluster].name;
-        out.push_with_severity(
-            &RULE,
-            Severity::Warning,
-            error.origin.file(),
-            error.origin.span(),
-            message,
-            format!("nothing here applies `{folder}`, taken as applied out of band like the bootstrap's folder beside it; if it is, {help}"),
-        );
     }
 }
 

@@ -4,7 +4,7 @@ use super::{Context, Findings, Rule};
 use crate::flux::objects::{ChoiceKind, PolicySpec, Spanned, Spec};
 use crate::policy::extract::Template;
 use crate::policy::goregex::GoRegex;
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 use smol_str::SmolStr;
 
 pub static RULE: Rule = Rule {
@@ -41,19 +41,12 @@ Complete the version in the template (`$major.$minor.0`), or capture all three n
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    // Policies share a few patterns and templates: each pair is judged once.
-    let mut judged: HashMap<(&str, &str), Option<usize>> = HashMap::new();
+    let mut extracts = Extracts::default();
     for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
         };
-        let Some((pattern, extract)) = semver_extract(spec) else {
-            continue;
-        };
-        let dots = *judged
-            .entry((pattern, &extract.value))
-            .or_insert_with(|| most_dots(pattern, &extract.value));
-        let Some(dots) = dots.filter(|&dots| dots < 2) else {
+        let Some((dots, extract)) = extracts.too_few_dots(spec) else {
             continue;
         };
         let values = if dots == 0 {
@@ -74,12 +67,30 @@ fn check(cx: &Context, out: &mut Findings) {
     }
 }
 
-/// Whether a semver policy's `extract` never yields a version: what this rule reports, which
-/// says all there is about the tags of its markers.
-pub(super) fn never_yields_a_version(spec: &PolicySpec) -> bool {
-    semver_extract(spec)
-        .and_then(|(pattern, extract)| most_dots(pattern, &extract.value))
-        .is_some_and(|dots| dots < 2)
+/// The verdicts on semver policies' `extract`, each pattern and template judged once: policies
+/// share a few of them, and `tag-not-semver` asks for every marker on such a policy.
+#[derive(Default)]
+pub(super) struct Extracts<'a> {
+    judged: HashMap<(&'a str, &'a str), Option<usize>>,
+}
+
+impl<'a> Extracts<'a> {
+    /// Whether a semver policy's `extract` never yields a version: what this rule reports,
+    /// which says all there is about the tags of its markers.
+    pub(super) fn never_yield_a_version(&mut self, spec: &'a PolicySpec) -> bool {
+        self.too_few_dots(spec).is_some()
+    }
+
+    /// The most dots a semver policy's `extract` yields, with the `extract`, when fewer than a
+    /// version needs.
+    fn too_few_dots(&mut self, spec: &'a PolicySpec) -> Option<(usize, &'a Spanned<SmolStr>)> {
+        let (pattern, extract) = semver_extract(spec)?;
+        let dots = *self
+            .judged
+            .entry((pattern, &extract.value))
+            .or_insert_with(|| most_dots(pattern, &extract.value));
+        dots.filter(|&dots| dots < 2).map(|dots| (dots, extract))
+    }
 }
 
 /// The pattern and `extract` of a policy whose one choice is `semver` (an empty `extract` keeps

@@ -51,6 +51,7 @@ SemVer-shaped part of the tag.
 
 fn check(cx: &Context, out: &mut Findings) {
     let found = current_tags(cx, out);
+    let mut extracts = super::semver_extract::Extracts::default();
     for current in found.iter().filter(|c| c.outcome == Outcome::NotSemver) {
         let Some(compiled) = cx.compiled(current.policy) else {
             continue;
@@ -60,7 +61,7 @@ fn check(cx: &Context, out: &mut Findings) {
         };
         // No tag is a version to that policy: `semver-extract` says so, once, on the policy.
         if let Spec::Policy(spec) = &current.policy.spec {
-            if super::semver_extract::never_yields_a_version(spec) {
+            if extracts.never_yield_a_version(spec) {
                 continue;
             }
         }
