@@ -1219,6 +1219,18 @@ mod tests {
         )
     }
 
+    /// The CRD of `kind` as Flux `release` ships it: its served flags pin that release.
+    fn release_crd(kind: Kind, release: &str) -> Pin {
+        Pin::new(
+            Some(v(release)),
+            PinSource::Crd {
+                kind,
+                served: table_apis(kind, &v(release)),
+            },
+            "crds.yaml:2".into(),
+        )
+    }
+
     fn cluster(pins: Vec<Pin>) -> ClusterFlux {
         ClusterFlux::resolve(pins, &Config::default(), None)
     }
@@ -1360,15 +1372,7 @@ mod tests {
         assert_eq!(builds(Vec::new()), None);
         assert!(builds(vec![pin("2.9.4"), pin("2.0.0")]).is_some());
         // An image CRD tells its own controller's release, not kustomize-controller's.
-        let crd = Pin::new(
-            Some(v("2.0.0")),
-            PinSource::Crd {
-                kind: Kind::ImagePolicy,
-                served: table_apis(Kind::ImagePolicy, &v("2.0.0")),
-            },
-            "crds.yaml:2".into(),
-        );
-        assert_eq!(builds(vec![crd]), None);
+        assert_eq!(builds(vec![release_crd(Kind::ImagePolicy, "2.0.0")]), None);
     }
 
     #[test]
@@ -1404,14 +1408,7 @@ mod tests {
             "controllers.yaml:9".into(),
         );
         assert_eq!(reads(vec![reflector]), TagGrammar::Strict);
-        let automation_crd = Pin::new(
-            Some(v("2.6.4")),
-            PinSource::Crd {
-                kind: Kind::ImageUpdateAutomation,
-                served: table_apis(Kind::ImageUpdateAutomation, &v("2.6.4")),
-            },
-            "crds.yaml:2".into(),
-        );
+        let automation_crd = release_crd(Kind::ImageUpdateAutomation, "2.6.4");
         assert_eq!(reads(vec![automation_crd]), TagGrammar::Loose);
     }
 

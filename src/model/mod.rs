@@ -774,6 +774,8 @@ impl Model {
                     };
                     add_objects_as_written(objects, files, file, default_namespace, provenance);
                 }
+                // Guessed clusters are rendered after the bootstrapped ones beside them, so a
+                // failure Flux has is known before a guessed cluster meets it.
                 let known = |model: &Model| {
                     model.build_errors.contains(&error)
                         || model.guessed_build_errors.iter().any(|(e, _)| *e == error)

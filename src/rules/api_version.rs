@@ -67,16 +67,24 @@ If the version was not detected, set `flux_version` (e.g. `2.8`, or per cluster 
 fn check(cx: &Context, out: &mut Findings) {
     // Thousands of objects share a few verdicts (a cluster's Flux, a kind, a version), each
     // worded from its pins: asked once per combination. A cluster's Flux is known by address.
-    let mut verdicts: HashMap<(*const ClusterFlux, Kind, &str), ApiVerdict> = HashMap::default();
+    // With each verdict, whether only an assumed release makes it (a FluxInstance range's is
+    // read from the release table).
+    let mut verdicts: HashMap<(*const ClusterFlux, Kind, &str), (ApiVerdict, bool)> =
+        HashMap::default();
     for object in cx.objects() {
         let flux = cx.flux_for_file(object.file());
         let written = &object.api_version.value;
         let Some((group, api)) = written.split_once('/') else {
             continue;
         };
-        let verdict = verdicts
+        let (verdict, assumed) = verdicts
             .entry((std::ptr::from_ref(flux), object.kind, api))
-            .or_insert_with(|| flux.api(object.kind, api));
+            .or_insert_with(|| {
+                (
+                    flux.api(object.kind, api),
+                    flux.assumes_version_for(object.kind),
+                )
+            });
         let (severity, message, help) = match verdict.status {
             ApiStatus::Served => continue,
             ApiStatus::Deprecated => (
@@ -99,7 +107,7 @@ fn check(cx: &Context, out: &mut Findings) {
                         .to_string(),
                 },
             ),
-            ApiStatus::Unserved if flux.assumes_version_for(object.kind) => (
+            ApiStatus::Unserved if *assumed => (
                 Severity::Warning,
                 format!(
                     "{} uses `{written}`, which {} does not serve (it serves {}): an older Flux may still serve it",
