@@ -57,7 +57,7 @@ proptest! {
         }
         for (i, e) in entries.iter().enumerate() {
             // Plain style only where the old value is a plain string in YAML.
-            let written = if e.style == 2 && !flux_image_lint::scan::yaml::is_yaml11_non_string(&e.value) { e.value.clone() } else { quote(&e.value, e.style) };
+            let written = if e.style == 2 && !flux_image_lint::scan::yaml::may_read_as_non_string(&e.value) { e.value.clone() } else { quote(&e.value, e.style) };
             let prefix = if in_sequence { "  - ".to_string() } else { format!("key{i}: ") };
             let comment = if e.marked { " # {\"$imagepolicy\": \"ns:p:tag\"}" } else { " # note" };
             text.push_str(&format!("{prefix}{written}{comment}{newline}"));

@@ -3,13 +3,13 @@
 //! not a valid plain scalar, is written double-quoted — never with a type tag, unlike Flux's
 //! re-serialisation (which also reflows the file and turns CRLF into LF).
 
-use crate::scan::yaml::{is_yaml11_non_string, Style};
+use crate::scan::yaml::{may_read_as_non_string, Style};
 use crate::source::Span;
 
 /// The source text of a scalar holding `value`, in the old scalar's style.
 pub fn render_scalar(style: Style, value: &str) -> String {
     match style {
-        Style::Plain if is_yaml11_non_string(value) || !is_safe_plain(value) => {
+        Style::Plain if may_read_as_non_string(value) || !is_safe_plain(value) => {
             double_quoted(value)
         }
         Style::Plain => value.to_string(),

@@ -5,7 +5,8 @@
 
 use smol_str::SmolStr;
 
-use super::tree::{Entry, Node, Origin};
+use super::tree::{Entry, Node, Origin, Value};
+use crate::scan::yaml::{plain_type, PlainType, Style};
 
 /// The file names kustomize recognises, in its order.
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -222,10 +223,15 @@ pub fn read(
     };
     let mut options = None;
     let mut api_version = None;
+    // Go's decoder goes on past a field's error and reports the first, in the JSON's sorted keys.
+    let mistyped = mistyped_string(&entries);
     for entry in entries {
         let Some(key) = field_name(&entry.key) else {
             if decoding == Decoding::DroppingUnknownFields {
                 continue;
+            }
+            if let Some((_, error)) = mistyped.filter(|(at, _)| **at < *entry.key) {
+                return Err(error);
             }
             return Err(invalid(
                 format!("{UNKNOWN_FIELD} \"{}\"", entry.key),
@@ -286,6 +292,9 @@ pub fn read(
             _ => {}
         }
     }
+    if let Some((_, error)) = mistyped {
+        return Err(error);
+    }
     // kustomize's `EnforceFields`: a Flux Kustomization saved as `kustomization.yaml` fails here.
     let (kind, required) = if k.is_component {
         ("Component", "kustomize.config.k8s.io/v1alpha1")
@@ -309,6 +318,79 @@ pub fn read(
     k.generators
         .sort_by_key(|generator| generator.kind != "ConfigMap");
     Ok(k)
+}
+
+/// The first string field of a kustomization written as a plain scalar Kubernetes reads as a
+/// number or boolean (`newTag: 20231010`, `namespace: 123`, a label's `version: 1.0`), with
+/// the key of the field it is in: kustomize decodes the file through JSON into Go strings, and
+/// fails ("cannot unmarshal number into Go struct field Image.images.newTag of type string"),
+/// as it does on a float JSON cannot hold. So does kustomize-controller's rewrite of the file,
+/// which decodes it the same way. Fields are visited in the order of the JSON's sorted keys.
+fn mistyped_string<'e>(entries: &[&'e Entry]) -> Option<(&'e SmolStr, InvalidKustomization)> {
+    let mut sorted = entries.to_vec();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    sorted.into_iter().find_map(|entry| {
+        let field = field_name(&entry.key)?;
+        let value = &entry.value;
+        let in_kustomization = format!("Kustomization.{field}");
+        let error = match field {
+            "namespace" | "namePrefix" | "nameSuffix" => not_a_string(value, &in_kustomization),
+            "resources" | "bases" | "components" => value
+                .items()
+                .iter()
+                .find_map(|item| not_a_string(item, &in_kustomization)),
+            "commonLabels" | "commonAnnotations" => not_strings(value, &in_kustomization),
+            "labels" => value
+                .items()
+                .iter()
+                .filter_map(|label| label.get("pairs"))
+                .find_map(|pairs| not_strings(pairs, "Label.labels.pairs")),
+            "images" => value.items().iter().find_map(|image| {
+                let mut fields: Vec<&Entry> = image.entries().iter().collect();
+                fields.sort_by(|a, b| a.key.cmp(&b.key));
+                fields.into_iter().find_map(|image_field| {
+                    let name = ["name", "newName", "newTag", "digest"]
+                        .into_iter()
+                        .find(|name| name.eq_ignore_ascii_case(&image_field.key))?;
+                    not_a_string(&image_field.value, &format!("Image.images.{name}"))
+                })
+            }),
+            _ => None,
+        };
+        error.map(|error| (&entry.key, error))
+    })
+}
+
+/// The values of a map of strings, in key order, that are not strings.
+fn not_strings(map: &Node, go_field: &str) -> Option<InvalidKustomization> {
+    let mut entries: Vec<&Entry> = map.entries().iter().collect();
+    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    entries
+        .into_iter()
+        .find_map(|entry| not_a_string(&entry.value, go_field))
+}
+
+/// kustomize's error on a value of a Go string field (`go_field`, as Go's decoder names it)
+/// that JSON holds as something else.
+fn not_a_string(node: &Node, go_field: &str) -> Option<InvalidKustomization> {
+    let Value::Scalar(scalar) = &node.value else {
+        return None;
+    };
+    if scalar.style != Style::Plain || scalar.tagged {
+        return None;
+    }
+    let message = match plain_type(&scalar.text) {
+        PlainType::String | PlainType::Null => return None,
+        PlainType::NotFinite(value) => format!("invalid Kustomization: json: unsupported value: {value}"),
+        mistyped => format!(
+            "invalid Kustomization: json: cannot unmarshal {} into Go struct field {go_field} of type string",
+            mistyped.json_name()
+        ),
+    };
+    Some(InvalidKustomization {
+        message,
+        origin: node.origin,
+    })
 }
 
 fn generator(kind: &'static str, entry: &Node) -> Generator {

@@ -15,16 +15,18 @@ causes it: a resource or patch file that does not exist, a folder without a kust
 patch that matches no resource, a JSON patch whose path is missing, two resources with the same
 kind, namespace and name (a generated ConfigMap or Secret among them, unless its generator says
 `behavior: merge` or `replace`), a generator with `behavior: merge` or `replace` and nothing to
-merge into, an unknown field in `kustomization.yaml`, a `kustomization.yaml` that holds nothing
+merge into, an unknown field in `kustomization.yaml` or a string field of it written as a number or boolean
+(`newTag: 20231010`, `namespace: 123`, a label's `version: 1.0`: kustomize decodes the file into
+Go strings through JSON), a `kustomization.yaml` that holds nothing
 but comments (from Flux 2.2; the kustomize of an older Flux builds it to nothing, so on a
 cluster that runs one it is no error). Where the build holds what the tool does not follow (a
 remote base, `transformers` that may rename objects, a list merged in a way it does not model),
 it reports nothing that this could explain. A failed build of a cluster the tool only guesses at
 (a folder of Flux Kustomizations nothing here applies, beside a bootstrap's folder, taken as
 applied out of band like it) is a warning: that folder may be applied by nothing at all. So is
-a failed build in a repository with no cluster, no marker and no image object (an
-application's deploy template, copied into the fleet repository): nothing says Flux builds it,
-and no marker depends on it. Also
+a failed build in a repository with no cluster, no marker and no image object a kustomization
+lists (an application's deploy template, copied into the fleet repository): nothing says Flux
+builds it, and no marker depends on it. Also
 Flux's own step after the build: a `postBuild.substitute` variable whose name
 kustomize-controller refuses (`cluster-name`: only letters, digits and `_`, not starting with a
 digit) fails the substitution of every object, so nothing of that Flux Kustomization is applied.
@@ -54,8 +56,13 @@ fn check(cx: &Context, out: &mut Findings) {
     let model = &cx.workspace.model;
     // No cluster and nothing image-related (an application's deploy template, copied into the
     // fleet repository): nothing says Flux builds these folders, and no marker depends on them.
+    // Image objects in files no kustomization here lists (kept for another repository's
+    // cluster, beside a CI template folder: dperez-unir/spring-petclinic-microservices) are not
+    // applied here either, and say nothing of these builds.
+    let applied_nowhere = model.unapplied.as_slice();
     let nothing_applies_or_depends = model.clusters.is_empty()
-        && cx.workspace.index.objects.is_empty()
+        && (cx.workspace.index.objects.iter())
+            .all(|object| applied_nowhere.contains(&object.file()))
         && cx
             .workspace
             .files
@@ -64,7 +71,7 @@ fn check(cx: &Context, out: &mut Findings) {
     // A failure that may be no failure of Flux's, with why: a warning.
     let flux = model.build_errors.iter().map(|error| {
         let unsure = nothing_applies_or_depends.then(|| {
-            "no Flux Kustomization here builds it, and the repository holds no marker or image object; if one elsewhere builds this folder".to_string()
+            "no Flux Kustomization here builds it, and the repository holds no marker, nor an image object any kustomization lists; if one elsewhere builds this folder".to_string()
         });
         (error, unsure)
     });
@@ -114,8 +121,16 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         Cause::InvalidVariable => format!("Flux cannot apply this: {}", error.message),
         _ => format!("kustomize cannot build this: {}", error.message),
     };
+    // Go's decoder on a string field that YAML reads as a number or boolean (`newTag: 20231010`).
+    let fix = if error.message.contains("into Go struct field")
+        && error.message.ends_with("of type string")
+    {
+        "quote the value (unquoted, YAML reads it as a number or boolean)"
+    } else {
+        "fix this entry"
+    };
     (
         message,
-        format!("Flux applies nothing of a kustomization that fails to build; fix this entry{reproduce}"),
+        format!("Flux applies nothing of a kustomization that fails to build; {fix}{reproduce}"),
     )
 }

@@ -7,6 +7,9 @@
 
 mod block;
 mod names;
+mod resolve;
+
+pub use resolve::{plain_type, PlainType};
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -624,15 +627,15 @@ impl YamlFile {
         )
     }
 
-    /// What YAML 1.1 (as Kubernetes and yaml.v3 read it) makes of a plain scalar: a string, or
-    /// a number, boolean or null.
+    /// Whether Kubernetes reads a scalar as a string (see [`plain_type`]), not a number, boolean
+    /// or null.
     pub fn resolves_to_string(&self, id: NodeId) -> bool {
         match self.node(id).kind {
             NodeKind::Scalar {
                 value,
                 style: Style::Plain,
                 tagged: false,
-            } => !is_yaml11_non_string(value),
+            } => plain_type(value) == PlainType::String,
             NodeKind::Scalar { .. } => true,
             _ => false,
         }
@@ -1081,65 +1084,39 @@ impl Builder {
     }
 }
 
-/// True when a plain scalar with this text is not a string under YAML 1.1 (ints such as `10`,
-/// `012`, `0x1A`, `1_000`, `+1`; floats such as `1.10`, `1e3`, `.5`, `.inf`; booleans
-/// `y n yes no on off true false` in any case; null `null`, `~`, empty), which is what Flux's
-/// rewrite quotes and what `unquoted-tag` warns about.
-pub fn is_yaml11_non_string(text: &str) -> bool {
+/// Whether a plain scalar with this text may be read as anything but a string: what Kubernetes
+/// reads so ([`resolve::plain_type`]), and YAML 1.1's other spellings some reader takes for one
+/// (booleans and nulls in any case, sexagesimal `1:30`), which yaml.v3's encoder, so Flux's
+/// rewrite, quotes too. What the rewrite quotes.
+pub fn may_read_as_non_string(text: &str) -> bool {
+    if plain_type(text) != PlainType::String {
+        return true;
+    }
     let lower = text.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
-        "" | "~" | "null" | "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false"
+        "null"
+            | "y"
+            | "n"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "true"
+            | "false"
+            | ".inf"
+            | "+.inf"
+            | "-.inf"
+            | ".nan"
     ) {
         return true;
     }
-    if matches!(lower.as_str(), ".inf" | "+.inf" | "-.inf" | ".nan") {
-        return true;
-    }
     let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
-    if unsigned.is_empty() {
-        return false;
-    }
-    if let Some(hex) = unsigned.strip_prefix("0x") {
-        return !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit() || b == b'_');
-    }
-    if let Some(bin) = unsigned.strip_prefix("0b") {
-        return !bin.is_empty() && bin.bytes().all(|b| matches!(b, b'0' | b'1' | b'_'));
-    }
-    // Sexagesimal integers (`1:30`) are YAML 1.1 ints too.
-    if unsigned.contains(':') {
-        return unsigned
+    unsigned.contains(':')
+        && !unsigned.starts_with('0')
+        && unsigned
             .split(':')
             .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit() || b == b'_'))
-            && unsigned.as_bytes()[0] != b'0';
-    }
-    is_yaml11_float_or_int(unsigned)
-}
-
-fn is_yaml11_float_or_int(text: &str) -> bool {
-    let (mantissa, exponent) = match text.find(['e', 'E']) {
-        Some(i) => (&text[..i], Some(&text[i + 1..])),
-        None => (text, None),
-    };
-    let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || b == b'_');
-    let mantissa_ok = match mantissa.split_once('.') {
-        Some((int, frac)) => {
-            (!int.is_empty() || !frac.is_empty())
-                && digits_ok(int)
-                && digits_ok(frac)
-                && !(int.is_empty() && frac.is_empty())
-        }
-        None => !mantissa.is_empty() && digits_ok(mantissa),
-    };
-    let starts_with_digit_or_dot = mantissa
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_digit() || b == b'.');
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
-    });
-    mantissa_ok && starts_with_digit_or_dot && exponent_ok
 }
 
 #[cfg(test)]
@@ -1230,13 +1207,15 @@ mod tests {
         assert_eq!(yaml.node(yaml.items(x)[0]).role, Role::Item);
     }
 
+    /// What the rewrite quotes: whatever Kubernetes reads as no string, and YAML 1.1's other
+    /// spellings of one.
     #[test]
-    fn yaml11_types() {
+    fn values_quoted_when_written() {
         for text in [
-            "10", "012", "0x1A", "1_000", "20240101", "+1", "1.10", "1e3", ".5", ".inf", "yes",
-            "Off", "~", "null", "",
+            "10", "012", "0x1A", "0o17", "1_000", "20240101", "+1", "1.10", "1e3", ".5", ".inf",
+            "yes", "Off", "yEs", "NuLL", "1:30", "~", "null", "",
         ] {
-            assert!(is_yaml11_non_string(text), "{text}");
+            assert!(may_read_as_non_string(text), "{text}");
         }
         for text in [
             "1.2.3",
@@ -1248,8 +1227,10 @@ mod tests {
             "sha256:abc",
             "1e",
             ".",
+            "01:30",
+            "1:",
         ] {
-            assert!(!is_yaml11_non_string(text), "{text}");
+            assert!(!may_read_as_non_string(text), "{text}");
         }
     }
 
