@@ -733,9 +733,16 @@ impl Workspace {
         file: usize,
         policy: &crate::scan::marker::PolicyRef,
     ) -> Option<(&FluxObject, &PolicySpec)> {
+        let renders = &self.model.renders;
+        // A marker in a patch is read by the build, not applied as an object of its own.
+        let builds_marker = |object: &FluxObject| {
+            renders.get(object.render).is_some_and(|render| {
+                render.files.contains(&file) || render.read_besides.contains(&file)
+            })
+        };
         self.marker_clusters(file).into_iter().find_map(|cluster| {
             self.index
-                .policy_in(cluster, &policy.namespace, &policy.name)
+                .policy_in_preferring(cluster, &policy.namespace, &policy.name, builds_marker)
         })
     }
 

@@ -182,6 +182,31 @@ impl FluxIndex {
         as_policy(self.find_in(cluster, Kind::ImagePolicy, namespace, name)?)
     }
 
+    /// An ImagePolicy of one cluster, as [`FluxIndex::policy_in`], but among its copies the
+    /// first `preferred` holds for when there is one: with no cluster to tell them apart, the
+    /// overlays of one repository each render their own copy (a numerical policy for testing, a
+    /// semver one for production), and a marker means the copy its own build applies.
+    pub fn policy_in_preferring(
+        &self,
+        cluster: usize,
+        namespace: &str,
+        name: &str,
+        preferred: impl Fn(&FluxObject) -> bool,
+    ) -> Option<(&FluxObject, &PolicySpec)> {
+        let kind = Kind::ImagePolicy;
+        let in_cluster = |object: &&FluxObject| object.cluster == cluster;
+        let mut copies: Vec<&FluxObject> = self
+            .with_key(kind, namespace, name)
+            .filter(in_cluster)
+            .collect();
+        if copies.is_empty() {
+            copies = self.unplaced(kind, name).filter(in_cluster).collect();
+        }
+        let chosen = first_kept(copies.iter().copied().filter(|copy| preferred(copy)))
+            .or_else(|| first_kept(copies.into_iter()))?;
+        as_policy(chosen)
+    }
+
     /// The ImageRepository a policy refers to (its namespace defaults to the policy's own), in
     /// the policy's cluster.
     pub fn repository_of(

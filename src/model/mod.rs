@@ -46,6 +46,8 @@ pub struct Render {
     pub incomplete: bool,
     /// Files whose objects it applies.
     pub files: BTreeSet<usize>,
+    /// Files it reads besides: its kustomizations, patches and generators' inputs.
+    pub read_besides: BTreeSet<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -727,6 +729,7 @@ impl Model {
             cluster: 0,
             incomplete: false,
             files: as_written,
+            read_besides: BTreeSet::new(),
         });
     }
 
@@ -749,9 +752,11 @@ impl Model {
     ) -> BTreeSet<usize> {
         let render = self.renders.len();
         let mut applied = BTreeSet::new();
+        let mut read_besides = BTreeSet::new();
         let incomplete = match result {
-            Ok(build) => {
+            Ok(mut build) => {
                 applied.extend(build.untracked_files);
+                read_besides = std::mem::take(&mut build.read);
                 for resource in build.resources {
                     applied.insert(resource.node.origin.file());
                     let provenance = Provenance {
@@ -793,11 +798,13 @@ impl Model {
                 false
             }
         };
+        read_besides.retain(|file| !applied.contains(file));
         self.renders.push(Render {
             root,
             cluster,
             incomplete,
             files: applied.clone(),
+            read_besides,
         });
         applied
     }
