@@ -7,6 +7,7 @@ pub mod automation;
 pub mod image;
 pub mod index;
 pub mod objects;
+pub mod operator;
 pub mod schema;
 pub mod selection;
 pub mod sops;

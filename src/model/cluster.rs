@@ -3,7 +3,9 @@
 //! `flux-system/gotk-sync.yaml`, or a loop of them applying one another that nothing outside the
 //! loop applies: the first was applied at install time, then the loop manages itself; its member
 //! named `flux-system`, else the first written, stands for it), at a Flux Operator
-//! `FluxInstance`'s `spec.sync.path`, or, when the bootstrap was made out of band, at the Flux
+//! `FluxInstance`'s `spec.sync.path` (or that of the FluxInstance a HelmRelease of the operator's
+//! `flux-instance` chart installs; a path with a variable the Flux Kustomization applying it fills
+//! in, at each folder it could be), or, when the bootstrap was made out of band, at the Flux
 //! Kustomizations nothing here applies (those in one folder being one cluster, as one bootstrap
 //! path applies a folder). Not all of those are roots: beside a bootstrap, only a sibling of its
 //! folder is; one whose name Kubernetes refuses (`$APPNAME$`) is a scaffold's template; one under
@@ -48,6 +50,7 @@ use super::substitute::{is_unresolved, PathPattern, Variables};
 use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
 use crate::flux::objects::{FluxObject, Spec};
+use crate::flux::operator;
 use crate::walk::{lies_under, FileSet, ListedPaths, PathKind};
 use crate::workspace::ScannedFile;
 
@@ -140,11 +143,9 @@ impl FluxKustomization {
         notes: &mut Vec<Note>,
     ) -> Vec<FluxKustomization> {
         let own_file = &files[self.origin.file()].source.path;
-        let pattern = PathPattern::new(&self.path);
-        let candidates: Vec<&str> = folders
-            .iter()
-            .copied()
-            .filter(|folder| pattern.could_be(folder) && !lies_under(own_file, folder))
+        let candidates: Vec<&str> = self
+            .folders_it_may_be(folders)
+            .filter(|folder| !lies_under(own_file, folder))
             .collect();
         if candidates.is_empty() {
             return vec![self];
@@ -167,6 +168,46 @@ impl FluxKustomization {
                 path: folder.to_string(),
                 uncertain: true,
                 path_guessed: true,
+                ..self.clone()
+            })
+            .collect()
+    }
+
+    /// The folders a `spec.path` that holds variables could be, once they have values.
+    fn folders_it_may_be<'f>(
+        &self,
+        folders: &'f BTreeSet<&str>,
+    ) -> impl Iterator<Item = &'f str> + use<'f, '_> {
+        let pattern = PathPattern::new(&self.path);
+        folders
+            .iter()
+            .copied()
+            .filter(move |folder| pattern.could_be(folder))
+    }
+
+    /// A root whose path holds a variable that the Flux Kustomization applying it fills in (a
+    /// `flux-instance` chart's `sync.path: kubernetes/clusters/${CLUSTER}/bootstrap`, with
+    /// `CLUSTER` in each cluster's `postBuild.substitute`: deedee-ops/home-ops): a root in each
+    /// folder the path could be, each a cluster's; as written where none could be, where its
+    /// build fails as Flux's would.
+    fn roots_it_may_be(self, folders: &BTreeSet<&str>, notes: &mut Vec<Note>) -> Vec<Self> {
+        let candidates: Vec<&str> = self.folders_it_may_be(folders).collect();
+        if candidates.is_empty() {
+            return vec![self];
+        }
+        notes.push(Note {
+            message: format!(
+                "`{}`'s sync path `{}` holds a variable filled in where it is applied: taken as each folder it could be ({})",
+                self.name,
+                self.path,
+                candidates.join(", ")
+            ),
+            origin: self.path_origin,
+        });
+        candidates
+            .into_iter()
+            .map(|folder| FluxKustomization {
+                path: folder.to_string(),
                 ..self.clone()
             })
             .collect()
@@ -597,8 +638,14 @@ fn written_roots(
                 if api_version.starts_with(KUSTOMIZE_GROUP) && kind == "Kustomization" {
                     let tree = Node::from_yaml(yaml, index, document);
                     kustomizations.extend(FluxKustomization::read(&tree, default_namespace));
-                } else if api_version.starts_with("fluxcd.controlplane.io/")
-                    && kind == "FluxInstance"
+                } else if (api_version.starts_with("fluxcd.controlplane.io/")
+                    && kind == "FluxInstance")
+                    || (api_version.starts_with("helm.toolkit.fluxcd.io/")
+                        && kind == "HelmRelease"
+                        && operator::installs_flux_instance(
+                            yaml.path_str(document, &operator::CHART_NAME),
+                            yaml.path_str(document, &operator::CHART_REF_NAME),
+                        ))
                 {
                     let tree = Node::from_yaml(yaml, index, document);
                     instances.extend(flux_instance(&tree, default_namespace));
@@ -672,9 +719,14 @@ fn patched_bootstraps(
     bootstraps
 }
 
-/// A FluxInstance's sync, as the Flux Kustomization the operator creates for it.
+/// A FluxInstance's sync, as the Flux Kustomization the operator creates for it; or that of the
+/// FluxInstance a HelmRelease of the `flux-instance` chart installs, from its values.
 fn flux_instance(object: &Node, default_namespace: &str) -> Option<FluxKustomization> {
-    let sync = object.path(&["spec", "sync"])?;
+    let spec = match object.path_str(&["kind"]) {
+        Some("HelmRelease") => object.path(&operator::INSTANCE_VALUES)?,
+        _ => object.get("spec")?,
+    };
+    let sync = spec.get("sync")?;
     let path = sync.get("path");
     Some(FluxKustomization {
         name: object
@@ -1134,6 +1186,19 @@ pub fn discover(
 ) -> (Option<Vec<Cluster>>, GitRepositories) {
     let repositories = GitRepositories::new(sources.files, default_namespace, jobs);
     let (mut written, mut instances) = written_roots(sources, default_namespace, jobs);
+    if instances
+        .iter()
+        .any(|instance| is_unresolved(&instance.path))
+    {
+        let folders = yaml_folders(sources.tree, yaml_paths);
+        instances = instances
+            .into_iter()
+            .flat_map(|instance| match is_unresolved(&instance.path) {
+                true => instance.roots_it_may_be(&folders, notes),
+                false => vec![instance],
+            })
+            .collect();
+    }
     if written.is_empty() && instances.is_empty() {
         return (None, repositories);
     }

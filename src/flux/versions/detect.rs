@@ -10,6 +10,7 @@ use semver::Version;
 
 use super::{release_of_controller, Controller, Pin, PinSource, ServedApi, API_ERAS, LINES};
 use crate::flux::objects::API_GROUP;
+use crate::flux::operator;
 use crate::flux::Kind;
 use crate::scan::marker::mentions_marker;
 use crate::scan::yaml::{NodeId, YamlFile};
@@ -227,13 +228,24 @@ fn parse_release(text: &str) -> Option<Version> {
 }
 
 /// Built once: the files whose documents are of a kind that pins are searched for them.
-static YAML_PIN_KINDS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
-    [FLUX_INSTANCE, INSTALL_ARTIFACT, "CustomResourceDefinition"].map(Finder::new)
+static YAML_PIN_KINDS: LazyLock<[Finder<'static>; 4]> = LazyLock::new(|| {
+    [
+        FLUX_INSTANCE,
+        operator::INSTANCE_CHART,
+        INSTALL_ARTIFACT,
+        "CustomResourceDefinition",
+    ]
+    .map(Finder::new)
 });
 
 /// The kinds of the documents that pin a version (see [`flux_instance`], [`install_artifact`],
 /// [`image_crd`]).
-const PINNING_KINDS: [&str; 3] = [FLUX_INSTANCE, "OCIRepository", "CustomResourceDefinition"];
+const PINNING_KINDS: [&str; 4] = [
+    FLUX_INSTANCE,
+    "HelmRelease",
+    "OCIRepository",
+    "CustomResourceDefinition",
+];
 
 /// FluxInstances, OCIRepositories of the install manifests and image CRDs among the documents.
 fn yaml_pins(text: &str, yaml: &YamlFile) -> Vec<Found> {
@@ -261,14 +273,23 @@ fn yaml_pins(text: &str, yaml: &YamlFile) -> Vec<Found> {
 
 /// A Flux Operator `FluxInstance`: `spec.distribution.version`, a release or a range.
 fn flux_instance(yaml: &YamlFile, document: NodeId) -> Option<Found> {
-    if yaml.path_str(document, &["kind"]) != Some(FLUX_INSTANCE)
-        || !yaml
-            .path_str(document, &["apiVersion"])?
-            .starts_with("fluxcd.controlplane.io/")
-    {
-        return None;
-    }
-    let node = yaml.path(document, &["spec", "distribution", "version"])?;
+    let api_version = yaml.path_str(document, &["apiVersion"])?;
+    let spec = match yaml.path_str(document, &["kind"])? {
+        FLUX_INSTANCE if api_version.starts_with("fluxcd.controlplane.io/") => {
+            yaml.get(document, "spec")?
+        }
+        "HelmRelease"
+            if api_version.starts_with("helm.toolkit.fluxcd.io/")
+                && operator::installs_flux_instance(
+                    yaml.path_str(document, &operator::CHART_NAME),
+                    yaml.path_str(document, &operator::CHART_REF_NAME),
+                ) =>
+        {
+            yaml.path(document, &operator::INSTANCE_VALUES)?
+        }
+        _ => return None,
+    };
+    let node = yaml.path(spec, &["distribution", "version"])?;
     let written = yaml.scalar(node)?;
     Some((
         Some(super::resolve_written(written).ok()?),
