@@ -27,7 +27,9 @@ its minor or patch (`1.27-alpine` under `^(?P<ver>\d+\.\d+\.\d+)-alpine$`) under
 range that admits versions above the release it names (`1.27.0`): the automation moves it up
 its own tag line, as `tag-not-semver` says of `1.27` when the filter keeps it. So it is, too, on a
 tag that opens with another word than the pattern (`manual-2f38e4f` under
-`^main-(?P<run>[0-9]+)-[a-f0-9]{7}$`; a single letter such as `v` is no word): a value set by
+`^main-(?P<run>[0-9]+)-[a-f0-9]{7}$`; a single letter such as `v` is no word), or with a word
+where the pattern's tags open with a digit (`main-319a1be-b41` under
+`^(?P<version>\d+\.\d+\.\d+)$`, the commit that moves a policy from builds to releases): a value set by
 hand, which the automation is there to replace with the newest `main-…` build; the error is kept
 for a tag of the pattern's own form that it drops (the example below).
 
@@ -158,16 +160,42 @@ fn literal_opening(pattern: &str) -> &str {
     &rest[..end]
 }
 
+/// Whether a pattern's tags open with a digit: after its `^` and any groups it opens, `\d`,
+/// `[0-9` or a digit (`^(?P<version>\d+\.\d+\.\d+)$`, `^[0-9]+`).
+fn opens_with_digit(pattern: &str) -> bool {
+    let Some(mut rest) = pattern.strip_prefix('^') else {
+        return false;
+    };
+    while let Some(inner) = rest.strip_prefix('(') {
+        rest = match inner
+            .strip_prefix("?P<")
+            .or_else(|| inner.strip_prefix("?<"))
+        {
+            Some(named) => named.split_once('>').map_or(named, |(_, after)| after),
+            None => inner.strip_prefix("?:").unwrap_or(inner),
+        };
+    }
+    rest.starts_with("\\d")
+        || rest.starts_with("[0-9")
+        || rest.starts_with(|c: char| c.is_ascii_digit())
+}
+
 /// Whether a tag opens with another word than the filter's opening text (`manual-2f38e4f` under
-/// `main-`, not `staging-1.7.5` under `staging-v`): a value of another kind than the tags the
-/// filter keeps, not one of their line spelt otherwise. A one-letter opening (`v`) is no word.
-fn another_form(tag: &str, opening: &str) -> bool {
+/// `main-`, not `staging-1.7.5` under `staging-v`), or with a word where the filter's tags open
+/// with a digit (`main-319a1be-b41` under `^(?P<version>\d+\.\d+\.\d+)$`): a value of another
+/// kind than the tags the filter keeps, not one of their line spelt otherwise. A one-letter
+/// opening (`v`) is no word.
+fn another_form(tag: &str, opening: &str, opens_with_digit: bool) -> bool {
     let word = |text: &str| -> usize {
         text.find(|c: char| !c.is_ascii_alphabetic())
             .unwrap_or(text.len())
     };
     let opening_word = &opening[..word(opening)];
-    opening_word.len() > 1 && tag[..word(tag)] != *opening_word
+    let tag_word = &tag[..word(tag)];
+    if opens_with_digit {
+        return tag_word.len() > 1;
+    }
+    opening_word.len() > 1 && tag_word != opening_word
 }
 
 /// A tag without a digit names no version (`latest`, `main`, `stable`): it floats.
@@ -196,7 +224,9 @@ impl Replacement {
         let opening = literal_opening(pattern);
         if upgraded {
             Replacement::Upgrade
-        } else if current.ceiling == Severity::Error && another_form(&current.tag, opening) {
+        } else if current.ceiling == Severity::Error
+            && another_form(&current.tag, opening, opens_with_digit(pattern))
+        {
             Replacement::SetByHand(opening.to_string())
         } else {
             Replacement::Elsewhere
@@ -208,6 +238,9 @@ impl Replacement {
         match self {
             Replacement::Elsewhere => String::new(),
             Replacement::Upgrade => UPGRADE.0.to_string(),
+            Replacement::SetByHand(opening) if opening.is_empty() => {
+                "; the automation replaces it with the newest tag the filter keeps".to_string()
+            }
             Replacement::SetByHand(opening) => {
                 format!("; the automation replaces it with the newest `{opening}…` tag")
             }
@@ -270,13 +303,33 @@ mod tests {
 
     #[test]
     fn a_tag_of_another_form_opens_with_another_word() {
-        assert!(another_form("manual-2f38e4f", "main-"));
-        assert!(another_form("1.2.3", "main-"));
-        assert!(another_form("v1.2.3", "release-"));
-        assert!(!another_form("staging-1.7.5", "staging-v"));
-        assert!(!another_form("release-5.2.6.8376", "release-"));
-        assert!(!another_form("1.0.0", "v"));
-        assert!(!another_form("manual-2f38e4f", ""));
+        assert!(another_form("manual-2f38e4f", "main-", false));
+        assert!(another_form("1.2.3", "main-", false));
+        assert!(another_form("v1.2.3", "release-", false));
+        assert!(!another_form("staging-1.7.5", "staging-v", false));
+        assert!(!another_form("release-5.2.6.8376", "release-", false));
+        assert!(!another_form("1.0.0", "v", false));
+        assert!(!another_form("manual-2f38e4f", "", false));
+        assert!(another_form("main-319a1be-b41", "", true));
+        assert!(!another_form("v1.2", "", true));
+        assert!(!another_form("1.2", "", true));
+        assert!(!another_form("231c24ae6b5f", "", true));
+    }
+
+    #[test]
+    fn a_pattern_opens_with_a_digit_after_its_anchor_and_groups() {
+        for pattern in [
+            "^(?P<version>\\d+\\.\\d+\\.\\d+)$",
+            "^\\d{4}\\.\\d{2}$",
+            "^[0-9]+$",
+            "^(?:(?<ts>1)[0-9]+)",
+            "^2024",
+        ] {
+            assert!(opens_with_digit(pattern), "{pattern}");
+        }
+        for pattern in ["\\d+", "^v?\\d+", "^main-\\d", "^(main|1)", "^[a-z0-9]+"] {
+            assert!(!opens_with_digit(pattern), "{pattern}");
+        }
     }
 
     #[test]
