@@ -2,6 +2,7 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
+use crate::model::substitute::is_unresolved;
 
 pub static RULE: Rule = Rule {
     id: "invalid-image",
@@ -10,7 +11,9 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it catches
 An ImageRepository whose `spec.image` is not a bare repository name: a URL scheme
 (`https://…`), a tag (`:1.0`), a digest (`@sha256:…`), uppercase letters or other characters
-that are not allowed in a repository name.
+that are not allowed in a repository name. A value that still holds a `${var}` after the
+`postBuild.substitute` the repository declares is not judged: its value comes from a
+`substituteFrom` ConfigMap or Secret this check cannot read.
 
 ## Why it matters in Flux
 The image-reflector-controller rejects such a value ("should not include URL scheme", "should
@@ -39,6 +42,11 @@ fn check(cx: &Context, out: &mut Findings) {
         let (Some(image), Some(parsed)) = (&spec.image, cx.scanned_image(object)) else {
             continue;
         };
+        // A `${var}` left after substitution takes its value from where this check cannot read
+        // (a `postBuild.substituteFrom` ConfigMap that Terraform writes: lusoal/gitops-manifests-template).
+        if is_unresolved(&image.value) {
+            continue;
+        }
         let problem = match parsed {
             Err(error) => Some(error.to_string()),
             Ok(parsed) if parsed.tag.is_some() || parsed.digest.is_some() => {
