@@ -160,6 +160,8 @@ pub struct FileSet {
     read_as_regular: OnceLock<Vec<bool>>,
     /// The branch the work tree has checked out, once asked (see [`FileSet::work_tree_branch`]).
     branch: OnceLock<Option<String>>,
+    /// The work tree's remotes' URLs, once asked (see [`FileSet::remote_urls`]).
+    remotes: OnceLock<Vec<String>>,
 }
 
 impl FileSet {
@@ -405,6 +407,7 @@ impl FileSet {
             contents: None,
             read_as_regular: OnceLock::new(),
             branch: OnceLock::new(),
+            remotes: OnceLock::new(),
         }
     }
 
@@ -417,6 +420,15 @@ impl FileSet {
                 Listing::Tree | Listing::Commit => None,
             })
             .as_deref()
+    }
+
+    /// The URLs of the work tree's remotes: none outside git or for a commit's files. Asked of
+    /// git once, when first wanted (few repositories need it).
+    pub fn remote_urls(&self) -> &[String] {
+        self.remotes.get_or_init(|| match self.listing {
+            Listing::Git => crate::git::remote_urls(&self.root),
+            Listing::Tree | Listing::Commit => Vec::new(),
+        })
     }
 
     /// Adds the `spec.ignore` of the GitRepository Flux syncs this repository with to what it

@@ -18,7 +18,7 @@
 
 mod support;
 
-use support::{assert_golden, repo_dir, run, stdout};
+use support::{assert_golden, copy_dir, git, repo_dir, run, stdout};
 
 fn each_case_matches_its_golden_report(layout: &str) {
     let cases_dir = repo_dir().join("fixtures").join(layout);
@@ -113,4 +113,41 @@ fn the_checked_out_branch_is_what_its_own_git_repository_syncs() {
     );
     support::git(repo.path(), &["checkout", "-q", "-b", "staging"]);
     assert_eq!(warnings(), Vec::<String>::new());
+}
+
+/// A FluxInstance whose sync path is no folder here roots another repository's cluster when the
+/// repository it syncs is none of the work tree's remotes (a template copied into deploy
+/// repositories), and fails as written when it is this one (`fixtures/remotes`).
+#[test]
+fn a_root_of_another_repository_is_told_by_the_remotes() {
+    let case = repo_dir().join("fixtures/remotes/fluxinstance-of-a-deploy-repository");
+    for (origin, fails) in [
+        ("https://github.com/example-org/fluxcd-template.git", false),
+        ("git@github.com:example-org/project1-dev.git", true),
+    ] {
+        let temp = tempfile::tempdir().unwrap();
+        copy_dir(&case, temp.path());
+        git(temp.path(), &["init", "-q"]);
+        git(temp.path(), &["remote", "add", "origin", origin]);
+        git(temp.path(), &["add", "-A"]);
+        let output = run(
+            &["check", temp.path().to_str().unwrap(), "--verbose"],
+            temp.path(),
+        );
+        let report = stdout(&output);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let missing = "the Flux Kustomization's path `fluxcd/flux` does not exist";
+        assert_eq!(report.contains(missing), fails, "{origin}: {report}");
+        assert_eq!(
+            stderr.contains("taken as another repository's cluster, not followed"),
+            !fails,
+            "{origin}: {stderr}"
+        );
+        // Checked as its Flux Kustomizations lay it out: the marker is reached.
+        assert_eq!(
+            stderr.contains("not checked: apps/app/deployment.yaml"),
+            fails,
+            "{origin}: {stderr}"
+        );
+    }
 }

@@ -234,6 +234,15 @@ impl GitCli {
         (!line.is_empty()).then_some(line)
     }
 
+    /// The lines a successful command prints, `None` when it fails (`git config --get-regexp`
+    /// fails when nothing matches).
+    pub(crate) fn lines(&self, args: &[&str]) -> Option<Vec<String>> {
+        let out = self.local_status("reading the repository", args, Input::default());
+        let out = out.ok().filter(|out| out.status.success())?;
+        let text = String::from_utf8(out.stdout).ok()?;
+        Some(text.lines().map(str::to_string).collect())
+    }
+
     /// The commit id `refs/heads/<branch>` has on `remote`, `None` when the branch does not exist.
     pub(crate) fn remote_branch_tip(
         &self,

@@ -152,6 +152,17 @@ pub fn remote_url(dir: &Path, remote: &str) -> Option<String> {
     GitCli::in_dir(dir, LOCAL_TIMEOUT).line(&["config", "--get", &key])
 }
 
+/// The URL of every remote (`remote.<name>.url`, as configured); none outside a repository.
+pub fn remote_urls(dir: &Path) -> Vec<String> {
+    let lines = GitCli::in_dir(dir, LOCAL_TIMEOUT)
+        .lines(&["config", "--get-regexp", r"^remote\..*\.url$"])
+        .unwrap_or_default();
+    lines
+        .iter()
+        .filter_map(|line| line.split_once(' ').map(|(_, url)| url.to_string()))
+        .collect()
+}
+
 /// Every regular file (executable or not; no symlinks or submodules) of the base commit's
 /// tree whose repository-relative path the filter accepts, with its content, sorted by path.
 /// Returns the base commit id with them, so callers compute rewrites from committed content.

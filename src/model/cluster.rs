@@ -12,7 +12,10 @@
 //! a kustomization that does not reach it (an app tree's folder set aside) is left over, unless
 //! no other root shows how the repository is applied. Nor is a bootstrap whose `spec.path` does
 //! not exist while the same path under a folder above its file holds it (`archive/` +
-//! `clusters/vps1`), beside another bootstrap: its cluster's folder was moved there. A Flux
+//! `clusters/vps1`), beside another bootstrap: its cluster's folder was moved there; nor a
+//! bootstrap or FluxInstance whose folder is not here and that syncs another repository than the
+//! bootstraps whose folder is here (or, without one, than every remote of the work tree): it
+//! roots that repository's cluster. A Flux
 //! Kustomization shared by several clusters, whose `spec.path` each cluster's kustomization
 //! patches to its own folder (its `postBuild` variables with it), is a bootstrap as each
 //! renders it. From there every Flux Kustomization it applies is followed as
@@ -1237,6 +1240,28 @@ pub fn discover(
     // this repository. So it neither applies nor roots anything here. Which repository this is
     // can be told before anything is built where a bootstrap says so; without one, by the
     // folders of it Flux Kustomizations build.
+    let elsewhere = roots_of_another_repository(
+        sources,
+        instances
+            .iter()
+            .chain(&patched)
+            .chain(written.iter().filter(|k| written_by_flux_bootstrap(k))),
+        source_of,
+    );
+    for (root, why) in &elsewhere {
+        notes.push(Note {
+            message: format!(
+                "`{}` syncs `{}` of {why}, and no folder here is that path: taken as another repository's cluster, not followed",
+                root.name, root.path
+            ),
+            origin: root.path_origin,
+        });
+    }
+    let syncs_here =
+        |k: &FluxKustomization| !elsewhere.iter().any(|(root, _)| root.origin == k.origin);
+    instances.retain(syncs_here);
+    patched.retain(syncs_here);
+    written.retain(syncs_here);
     let synced_by_bootstraps: Vec<GitSource> = instances
         .iter()
         .chain(&patched)
@@ -1804,6 +1829,59 @@ pub fn discover(
         !followed.contains(&(position - 1))
     });
     (Some(clusters), repositories)
+}
+
+/// The bootstraps and FluxInstances that root another repository's cluster, each with what
+/// says so: the folder it syncs is not here, and the repository it syncs is another than the
+/// one the bootstraps whose folder is here sync (a cluster moved to a new fleet repository,
+/// its old bootstrap left behind: spuxx-dev/flux), or, with no such bootstrap, than every
+/// remote of the work tree (a template copied into each deploy repository under a prefix,
+/// its FluxInstance syncing `fluxcd/flux` there: devopscoop/fluxcd-template). Without either
+/// to compare with, a missing folder is a fault, reported where its build fails.
+fn roots_of_another_repository<'k>(
+    sources: &Sources,
+    roots: impl Iterator<Item = &'k FluxKustomization>,
+    source_of: impl Fn(&FluxKustomization) -> Option<GitSource>,
+) -> Vec<(FluxKustomization, String)> {
+    let folder_here =
+        |k: &FluxKustomization| k.path.is_empty() || sources.kind_of(&k.path) == PathKind::Dir;
+    let (here, missing): (Vec<&FluxKustomization>, Vec<&FluxKustomization>) =
+        roots.partition(|k| folder_here(k));
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    let synced_here: BTreeSet<String> = here
+        .into_iter()
+        .filter_map(&source_of)
+        .map(|source| source.repository)
+        .collect();
+    let remotes = std::cell::OnceCell::new();
+    missing
+        .into_iter()
+        .filter_map(|root| {
+            let repository = source_of(root)?.repository;
+            if repository.is_empty() || is_unresolved(&repository) {
+                return None;
+            }
+            let why = if !synced_here.is_empty() {
+                let this = synced_here.iter().next().expect("not empty");
+                (!synced_here.contains(&repository)).then(|| {
+                    format!(
+                        "`{repository}`, while the bootstraps whose folder is here sync `{this}`"
+                    )
+                })
+            } else {
+                let remotes: &BTreeSet<String> = remotes.get_or_init(|| {
+                    (sources.tree.remote_urls().iter())
+                        .map(|url| repository_identity(url))
+                        .collect()
+                });
+                (!remotes.is_empty() && !remotes.contains(&repository))
+                    .then(|| format!("`{repository}`, which is no remote of this work tree"))
+            }?;
+            Some((root.clone(), why))
+        })
+        .collect()
 }
 
 /// Where a bootstrap's cluster folder went, as the bootstrap's own file shows it.
