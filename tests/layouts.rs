@@ -7,7 +7,7 @@
 //! Kustomization of another repository (a warning: that source may define its policy; one whose
 //! `targetNamespace` moves its policies elsewhere, and a marker in a manifest here, keep the
 //! error), a Flux Kustomization whose path
-//! does not exist, a bootstrap whose path does not exist (a typo beside a live bootstrap, in the
+//! does not exist (or names a file), a bootstrap whose path does not exist (a typo beside a live bootstrap, in the
 //! path's last segment or in its first, one moved under `k8s/` or renamed `old-clusters/home`
 //! with no other bootstrap: each keeps its error), a bootstrap whose build
 //! fails (one cluster, one error), an application's build that fails (and one whose `newTag` YAML reads as a number), Flux versions per cluster, a kustomization of comments only

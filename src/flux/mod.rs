@@ -23,12 +23,18 @@ pub enum Kind {
     ImageUpdateAutomation,
 }
 
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
             Kind::ImageRepository => "ImageRepository",
             Kind::ImagePolicy => "ImagePolicy",
             Kind::ImageUpdateAutomation => "ImageUpdateAutomation",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }

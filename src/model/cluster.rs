@@ -439,12 +439,15 @@ impl FluxKustomization {
             format!("{}/", self.path)
         };
         if !self.path.is_empty() && sources.kind_of(&self.path) != PathKind::Dir {
+            // kustomize-controller only checks that the path exists; a file then fails where
+            // Flux's generator writes `<path>/kustomization.yaml` ("not a directory").
+            let what = match sources.kind_of(&self.path) {
+                PathKind::Missing => "does not exist",
+                _ => "is a file, not a folder",
+            };
             return Err(BuildError {
                 cause: Cause::MissingResource,
-                message: format!(
-                    "the Flux Kustomization's path `{}` does not exist",
-                    self.path
-                ),
+                message: format!("the Flux Kustomization's path `{}` {what}", self.path),
                 origin: self.path_origin,
             });
         }
@@ -1835,9 +1838,10 @@ pub fn discover(
 /// says so: the folder it syncs is not here, and the repository it syncs is another than the
 /// one the bootstraps whose folder is here sync (a cluster moved to a new fleet repository,
 /// its old bootstrap left behind: spuxx-dev/flux), or, with no such bootstrap, than every
-/// remote of the work tree (a template copied into each deploy repository under a prefix,
-/// its FluxInstance syncing `fluxcd/flux` there: devopscoop/fluxcd-template). Without either
-/// to compare with, a missing folder is a fault, reported where its build fails.
+/// remote of the work tree while the path is the root's own folder under a prefix (a template
+/// copied into each deploy repository under `fluxcd/`, its FluxInstance syncing `fluxcd/flux`
+/// there: devopscoop/fluxcd-template). Otherwise a missing folder is a fault, reported where
+/// its build fails.
 fn roots_of_another_repository<'k>(
     sources: &Sources,
     roots: impl Iterator<Item = &'k FluxKustomization>,
@@ -1871,6 +1875,17 @@ fn roots_of_another_repository<'k>(
                     )
                 })
             } else {
+                // Only in the shape of a copy: the path is a folder around the root's own file
+                // under a prefix (`fluxcd/` + `flux`). A folder moved under a new parent while
+                // its path was not updated (`k8s/` + `clusters/home`) is this repository's fault.
+                let file = &sources.files[root.origin.file()].source.path;
+                let copied_under_a_prefix = file.match_indices('/').any(|(at, _)| {
+                    (root.path.strip_suffix(&file[..at]))
+                        .is_some_and(|prefix| prefix.ends_with('/'))
+                });
+                if !copied_under_a_prefix {
+                    return None;
+                }
                 let remotes: &BTreeSet<String> = remotes.get_or_init(|| {
                     (sources.tree.remote_urls().iter())
                         .map(|url| repository_identity(url))

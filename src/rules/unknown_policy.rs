@@ -87,7 +87,7 @@ fn check(cx: &Context, out: &mut Findings) {
             .of_kind(Kind::ImagePolicy)
             .next()
             .is_none()
-        && !writes_a_policy(cx);
+        && !writes_an_object(cx, Kind::ImagePolicy);
     for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
         if is_unresolved(&policy.namespace) || is_unresolved(&policy.name) {
@@ -265,15 +265,15 @@ fn check(cx: &Context, out: &mut Findings) {
     }
 }
 
-/// Whether a file of the repository, applied or not, holds an ImagePolicy object: a document
-/// whose own `kind` is ImagePolicy in the Flux image API. The ImagePolicy CRD of the Flux install
+/// Whether a file of the repository, applied or not, holds an image object of `kind`: a
+/// document whose own `kind` it is in the Flux image API. The ImagePolicy CRD of the Flux install
 /// manifests (`spec.names.kind: ImagePolicy` in gotk-components.yaml) is no such object, nor is
 /// another API's kind of that name. A file whose YAML could not be parsed may hold one when it
 /// names the image API (`yaml-syntax` reports it).
-fn writes_a_policy(cx: &Context) -> bool {
+pub(super) fn writes_an_object(cx: &Context, kind: Kind) -> bool {
     cx.workspace.files.iter().any(|file| match &file.yaml {
         Ok(yaml) => yaml.documents.iter().any(|&document| {
-            yaml.path_str(document, &["kind"]) == Some("ImagePolicy")
+            yaml.path_str(document, &["kind"]) == Some(kind.as_str())
                 && yaml
                     .path_str(document, &["apiVersion"])
                     .is_some_and(crate::flux::objects::is_image_api)

@@ -2,10 +2,11 @@
 
 use std::cell::OnceCell;
 
-use super::unknown_policy::closest_name;
+use super::unknown_policy::{closest_name, writes_an_object};
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
 use crate::flux::Kind;
+use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
     id: "unknown-repository",
@@ -13,7 +14,10 @@ pub static RULE: Rule = Rule {
     summary: "An ImagePolicy's imageRepositoryRef names no ImageRepository",
     docs: r#"## What it catches
 An ImagePolicy whose `spec.imageRepositoryRef` names an ImageRepository that no file defines
-(the namespace defaults to the policy's own).
+(the namespace defaults to the policy's own). In a repository that defines no ImageRepository at
+all (image objects exported from a cluster, or policies kept apart from the repositories they
+scan), a warning: the repository is defined elsewhere, and its name cannot be checked, as
+`unknown-policy` says of a marker where no ImagePolicy is defined.
 
 ## Why it matters in Flux
 The policy waits forever for its repository (`DependencyNotReady`), so every marker on it is
@@ -35,6 +39,12 @@ Name the existing ImageRepository (the help suggests the closest), or create it.
 fn check(cx: &Context, out: &mut Findings) {
     // Listed for suggestions only when a policy names a missing repository.
     let known = OnceCell::new();
+    // Image objects exported from a cluster, or policies kept apart from the repositories they
+    // scan (inp-net/churros): every repository is defined elsewhere, none known to be missing.
+    let defines_no_repository = (cx.workspace.index.of_kind(Kind::ImageRepository))
+        .next()
+        .is_none()
+        && !writes_an_object(cx, Kind::ImageRepository);
     for object in cx.objects() {
         let Spec::Policy(spec) = &object.spec else {
             continue;
@@ -56,6 +66,23 @@ fn check(cx: &Context, out: &mut Findings) {
             .as_ref()
             .map_or(object.namespace.as_str(), |n| n.value.as_str());
         let wanted = format!("{namespace}:{}", name.value);
+        if defines_no_repository {
+            out.push_with_severity(
+                &RULE,
+                Severity::Warning,
+                name.file(),
+                name.span(),
+                format!(
+                    "ImagePolicy `{}` refers to ImageRepository `{wanted}`; this repository defines no ImageRepository, so it must be defined elsewhere, and its name cannot be checked",
+                    object.key()
+                ),
+                format!(
+                    "if the cluster has no ImageRepository `{wanted}`, create it (`{}` in namespace `{namespace}`)",
+                    name.value
+                ),
+            );
+            continue;
+        }
         let help = match closest_name(
             &wanted,
             known.get_or_init(|| cx.workspace.index.keys(Kind::ImageRepository)),
