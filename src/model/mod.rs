@@ -46,7 +46,8 @@ pub struct Render {
     pub incomplete: bool,
     /// Files whose objects it applies.
     pub files: BTreeSet<usize>,
-    /// Files it reads besides: its kustomizations, patches and generators' inputs.
+    /// Files it reads besides (its kustomizations, patches and generators' inputs), where it
+    /// renders an ImagePolicy: a marker among them means that copy of the policy.
     pub read_besides: BTreeSet<usize>,
 }
 
@@ -756,7 +757,12 @@ impl Model {
         let incomplete = match result {
             Ok(mut build) => {
                 applied.extend(build.untracked_files);
-                read_besides = std::mem::take(&mut build.read);
+                // Asked only of a render's policies (which copy a marker means): kept for those.
+                let renders_a_policy = (build.resources.iter())
+                    .any(|resource| resource.node.path_str(&["kind"]) == Some("ImagePolicy"));
+                if renders_a_policy {
+                    read_besides = std::mem::take(&mut build.read);
+                }
                 for resource in build.resources {
                     applied.insert(resource.node.origin.file());
                     let provenance = Provenance {
