@@ -8,7 +8,8 @@
 //! in, at each folder it could be), or, when the bootstrap was made out of band, at the Flux
 //! Kustomizations nothing here applies (those in one folder being one cluster, as one bootstrap
 //! path applies a folder). Not all of those are roots: beside a bootstrap, only a sibling of its
-//! folder is; one whose name Kubernetes refuses (`$APPNAME$`) is a scaffold's template; one under
+//! folder is; one whose name Kubernetes refuses (`$APPNAME$`) is a scaffold's template, and so
+//! is a bootstrap file whose GitRepository URL is left to fill in (`${BOOTSTRAP_…}`); one under
 //! a kustomization that does not reach it (an app tree's folder set aside) is left over, unless
 //! no other root shows how the repository is applied. Nor is a bootstrap whose `spec.path` does
 //! not exist while the same path under a folder above its file holds it (`archive/` +
@@ -1243,6 +1244,23 @@ pub fn discover(
     // this repository. So it neither applies nor roots anything here. Which repository this is
     // can be told before anything is built where a bootstrap says so; without one, by the
     // folders of it Flux Kustomizations build.
+    // `flux bootstrap` writes a literal URL: a GitRepository left to fill in (`url:
+    // ${BOOTSTRAP_GITHUB_REPOSITORY}`, the old flux-cluster-template's `tmpl/`, rendered with
+    // envsubst) makes its file a template, nobody's bootstrap (tvories/k8s-gitops).
+    written.retain(|k| {
+        let template = written_by_flux_bootstrap(k)
+            && source_of(k).is_some_and(|source| is_unresolved(&source.repository));
+        if template {
+            notes.push(Note {
+                message: format!(
+                    "Flux Kustomization `{}` is in a bootstrap file whose GitRepository URL is left to fill in: taken as a template, not followed",
+                    k.name
+                ),
+                origin: k.origin,
+            });
+        }
+        !template
+    });
     let elsewhere = roots_of_another_repository(
         sources,
         instances
