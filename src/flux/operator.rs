@@ -6,6 +6,12 @@
 /// OCIRepository its `spec.chartRef` points at (`oci://ghcr.io/controlplaneio-fluxcd/charts/flux-instance`).
 pub const INSTANCE_CHART: &str = "flux-instance";
 
+/// Where a HelmRelease names its chart.
+pub const CHART_NAME: [&str; 4] = ["spec", "chart", "spec", "chart"];
+
+/// Where a HelmRelease names the source of its chart, by `chartRef`.
+pub const CHART_REF_NAME: [&str; 3] = ["spec", "chartRef", "name"];
+
 /// Where a HelmRelease holds the values the chart makes the FluxInstance's `spec` of.
 pub const INSTANCE_VALUES: [&str; 3] = ["spec", "values", "instance"];
 
@@ -13,7 +19,3 @@ pub const INSTANCE_VALUES: [&str; 3] = ["spec", "values", "instance"];
 pub fn installs_flux_instance(chart: Option<&str>, chart_ref: Option<&str>) -> bool {
     chart == Some(INSTANCE_CHART) || chart_ref == Some(INSTANCE_CHART)
 }
-
-/// The paths of a HelmRelease's chart name and of its `chartRef`'s name.
-pub const CHART_NAME: [&str; 4] = ["spec", "chart", "spec", "chart"];
-pub const CHART_REF_NAME: [&str; 3] = ["spec", "chartRef", "name"];
