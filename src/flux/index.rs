@@ -119,16 +119,25 @@ impl FluxIndex {
         namespace: &str,
         name: &str,
     ) -> Option<&FluxObject> {
-        first_kept(
-            self.with_key(kind, namespace, name)
-                .filter(|object| object.cluster == cluster),
+        self.find_in_preferring(cluster, kind, namespace, name, |_| false)
+    }
+
+    /// As [`FluxIndex::find_in`], but among the copies the first that `preferred` holds for,
+    /// when there is one.
+    fn find_in_preferring(
+        &self,
+        cluster: usize,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        preferred: impl Fn(&FluxObject) -> bool,
+    ) -> Option<&FluxObject> {
+        let in_cluster = |object: &&FluxObject| object.cluster == cluster;
+        first_preferred(
+            || self.with_key(kind, namespace, name).filter(in_cluster),
+            &preferred,
         )
-        .or_else(|| {
-            first_kept(
-                self.unplaced(kind, name)
-                    .filter(|object| object.cluster == cluster),
-            )
-        })
+        .or_else(|| first_preferred(|| self.unplaced(kind, name).filter(in_cluster), &preferred))
     }
 
     /// The clusters that define an object with this identity.
@@ -193,18 +202,13 @@ impl FluxIndex {
         name: &str,
         preferred: impl Fn(&FluxObject) -> bool,
     ) -> Option<(&FluxObject, &PolicySpec)> {
-        let kind = Kind::ImagePolicy;
-        let in_cluster = |object: &&FluxObject| object.cluster == cluster;
-        let mut copies: Vec<&FluxObject> = self
-            .with_key(kind, namespace, name)
-            .filter(in_cluster)
-            .collect();
-        if copies.is_empty() {
-            copies = self.unplaced(kind, name).filter(in_cluster).collect();
-        }
-        let chosen = first_kept(copies.iter().copied().filter(|copy| preferred(copy)))
-            .or_else(|| first_kept(copies.into_iter()))?;
-        as_policy(chosen)
+        as_policy(self.find_in_preferring(
+            cluster,
+            Kind::ImagePolicy,
+            namespace,
+            name,
+            preferred,
+        )?)
     }
 
     /// The ImageRepository a policy refers to (its namespace defaults to the policy's own), in
@@ -243,6 +247,14 @@ fn first_kept<'a>(copies: impl Iterator<Item = &'a FluxObject>) -> Option<&'a Fl
         first.get_or_insert(copy);
     }
     first
+}
+
+/// The first kept of the copies `preferred` holds for, else of them all (see [`first_kept`]).
+fn first_preferred<'a, I: Iterator<Item = &'a FluxObject>>(
+    copies: impl Fn() -> I,
+    preferred: &impl Fn(&FluxObject) -> bool,
+) -> Option<&'a FluxObject> {
+    first_kept(copies().filter(|copy| preferred(copy))).or_else(|| first_kept(copies()))
 }
 
 fn as_policy(object: &FluxObject) -> Option<(&FluxObject, &PolicySpec)> {

@@ -227,10 +227,7 @@ impl GitCli {
 
     /// The first line a successful command prints, `None` when it fails.
     pub(crate) fn line(&self, args: &[&str]) -> Option<String> {
-        let out = self.local_status("reading the repository", args, Input::default());
-        let out = out.ok().filter(|out| out.status.success())?;
-        let text = String::from_utf8(out.stdout).ok()?;
-        let line = text.lines().next()?.to_string();
+        let line = self.lines(args)?.into_iter().next()?;
         (!line.is_empty()).then_some(line)
     }
 

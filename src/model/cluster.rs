@@ -647,12 +647,7 @@ fn written_roots(
                     kustomizations.extend(FluxKustomization::read(&tree, default_namespace));
                 } else if (api_version.starts_with("fluxcd.controlplane.io/")
                     && kind == "FluxInstance")
-                    || (api_version.starts_with("helm.toolkit.fluxcd.io/")
-                        && kind == "HelmRelease"
-                        && operator::installs_flux_instance(
-                            yaml.path_str(document, &operator::CHART_NAME),
-                            yaml.path_str(document, &operator::CHART_REF_NAME),
-                        ))
+                    || operator::installs_flux_instance(yaml, document)
                 {
                     let tree = Node::from_yaml(yaml, index, document);
                     instances.extend(flux_instance(&tree, default_namespace));
@@ -1200,9 +1195,12 @@ pub fn discover(
         let folders = yaml_folders(sources.tree, yaml_paths);
         instances = instances
             .into_iter()
-            .flat_map(|instance| match is_unresolved(&instance.path) {
-                true => instance.roots_it_may_be(&folders, notes),
-                false => vec![instance],
+            .flat_map(|instance| {
+                if is_unresolved(&instance.path) {
+                    instance.roots_it_may_be(&folders, notes)
+                } else {
+                    vec![instance]
+                }
             })
             .collect();
     }
@@ -1239,11 +1237,6 @@ pub fn discover(
             .path
             .ends_with("gotk-sync.yaml")
     };
-    // A Flux Kustomization of another source (an OCI artifact, a bucket, another repository)
-    // builds its `path` there: `path: ./` of the Flux install's OCIRepository is no folder of
-    // this repository. So it neither applies nor roots anything here. Which repository this is
-    // can be told before anything is built where a bootstrap says so; without one, by the
-    // folders of it Flux Kustomizations build.
     // `flux bootstrap` writes a literal URL: a GitRepository left to fill in (`url:
     // ${BOOTSTRAP_GITHUB_REPOSITORY}`, the old flux-cluster-template's `tmpl/`, rendered with
     // envsubst) makes its file a template, nobody's bootstrap (tvories/k8s-gitops).
@@ -1283,6 +1276,11 @@ pub fn discover(
     instances.retain(syncs_here);
     patched.retain(syncs_here);
     written.retain(syncs_here);
+    // A Flux Kustomization of another source (an OCI artifact, a bucket, another repository)
+    // builds its `path` there: `path: ./` of the Flux install's OCIRepository is no folder of
+    // this repository. So it neither applies nor roots anything here. Which repository this is
+    // can be told before anything is built where a bootstrap says so; without one, by the
+    // folders of it Flux Kustomizations build.
     let synced_by_bootstraps: Vec<GitSource> = instances
         .iter()
         .chain(&patched)
@@ -1894,12 +1892,12 @@ fn roots_of_another_repository<'k>(
                 })
             } else {
                 // Only in the shape of a copy: the path is a folder around the root's own file
-                // under a prefix (`fluxcd/` + `flux`). A folder moved under a new parent while
-                // its path was not updated (`k8s/` + `clusters/home`) is this repository's fault.
+                // under a prefix (`fluxcd/` + `flux`), the reverse of a folder moved under a new
+                // parent while its path was not updated (`k8s/` + `clusters/home`), which is
+                // this repository's fault.
                 let file = &sources.files[root.origin.file()].source.path;
-                let copied_under_a_prefix = file.match_indices('/').any(|(at, _)| {
-                    (root.path.strip_suffix(&file[..at]))
-                        .is_some_and(|prefix| prefix.ends_with('/'))
+                let copied_under_a_prefix = moved_to(sources, root, file).is_some_and(|folder| {
+                    !folder.left.is_empty() && root.path == format!("{}/{}", folder.left, folder.to)
                 });
                 if !copied_under_a_prefix {
                     return None;

@@ -327,9 +327,7 @@ pub fn read(
 /// as it does on a float JSON cannot hold. So does kustomize-controller's rewrite of the file,
 /// which decodes it the same way. Fields are visited in the order of the JSON's sorted keys.
 fn mistyped_string<'e>(entries: &[&'e Entry]) -> Option<(&'e SmolStr, InvalidKustomization)> {
-    let mut sorted = entries.to_vec();
-    sorted.sort_by(|a, b| a.key.cmp(&b.key));
-    sorted.into_iter().find_map(|entry| {
+    in_key_order(entries.iter().copied()).find_map(|entry| {
         let field = field_name(&entry.key)?;
         let value = &entry.value;
         let in_kustomization = format!("Kustomization.{field}");
@@ -346,9 +344,7 @@ fn mistyped_string<'e>(entries: &[&'e Entry]) -> Option<(&'e SmolStr, InvalidKus
                 .filter_map(|label| label.get("pairs"))
                 .find_map(|pairs| not_strings(pairs, "Label.labels.pairs")),
             "images" => value.items().iter().find_map(|image| {
-                let mut fields: Vec<&Entry> = image.entries().iter().collect();
-                fields.sort_by(|a, b| a.key.cmp(&b.key));
-                fields.into_iter().find_map(|image_field| {
+                in_key_order(image.entries()).find_map(|image_field| {
                     let name = ["name", "newName", "newTag", "digest"]
                         .into_iter()
                         .find(|name| name.eq_ignore_ascii_case(&image_field.key))?;
@@ -361,13 +357,19 @@ fn mistyped_string<'e>(entries: &[&'e Entry]) -> Option<(&'e SmolStr, InvalidKus
     })
 }
 
-/// The values of a map of strings, in key order, that are not strings.
+/// The first value of a map of strings, in key order, that is not a string.
 fn not_strings(map: &Node, go_field: &str) -> Option<InvalidKustomization> {
-    let mut entries: Vec<&Entry> = map.entries().iter().collect();
-    entries.sort_by(|a, b| a.key.cmp(&b.key));
-    entries
-        .into_iter()
-        .find_map(|entry| not_a_string(&entry.value, go_field))
+    in_key_order(map.entries()).find_map(|entry| not_a_string(&entry.value, go_field))
+}
+
+/// A map's entries in the order of their keys, as JSON holds them once `sigs.k8s.io/yaml`
+/// converted the YAML: the order Go's decoder meets them in.
+fn in_key_order<'e>(
+    entries: impl IntoIterator<Item = &'e Entry>,
+) -> impl Iterator<Item = &'e Entry> {
+    let mut sorted: Vec<&Entry> = entries.into_iter().collect();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    sorted.into_iter()
 }
 
 /// kustomize's error on a value of a Go string field (`go_field`, as Go's decoder names it)

@@ -2,7 +2,6 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
-use crate::model::substitute::is_unresolved;
 
 pub static RULE: Rule = Rule {
     id: "invalid-image",
@@ -42,11 +41,6 @@ fn check(cx: &Context, out: &mut Findings) {
         let (Some(image), Some(parsed)) = (&spec.image, cx.scanned_image(object)) else {
             continue;
         };
-        // A `${var}` left after substitution takes its value from where this check cannot read
-        // (a `postBuild.substituteFrom` ConfigMap that Terraform writes: lusoal/gitops-manifests-template).
-        if is_unresolved(&image.value) {
-            continue;
-        }
         let problem = match parsed {
             Err(error) => Some(error.to_string()),
             Ok(parsed) if parsed.tag.is_some() || parsed.digest.is_some() => {

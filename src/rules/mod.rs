@@ -12,6 +12,7 @@ use crate::flux::image::{ImageRef, ImageRefError};
 use crate::flux::objects::{FluxObject, PolicySpec, Spanned, Spec};
 use crate::flux::selection::{CompileError, Compiler};
 use crate::flux::versions::{ClusterFlux, Fluxes};
+use crate::model::substitute::is_unresolved;
 use crate::model::tree::Origin;
 use crate::policy::select::check_extract;
 use crate::policy::{CompiledPolicy, PolicyError};
@@ -395,7 +396,8 @@ impl<'a> Context<'a> {
             .ok()
     }
 
-    /// An ImageRepository's `spec.image` as an image reference; `None` when it has none.
+    /// An ImageRepository's `spec.image` as an image reference; `None` when it has none, or one
+    /// whose value is unknown.
     pub fn scanned_image(&self, repository: &FluxObject) -> Option<&ScannedImage> {
         let Spec::Repository(spec) = &repository.spec else {
             return None;
@@ -405,6 +407,9 @@ impl<'a> Context<'a> {
             .get_or_init(|| {
                 spec.image
                     .as_ref()
+                    // A `${var}` left after substitution: its value comes from where this check
+                    // cannot read (a `substituteFrom` ConfigMap Terraform writes).
+                    .filter(|image| !is_unresolved(&image.value))
                     .map(|image| Box::new(ImageRef::parse(&image.value)))
             })
             .as_deref()

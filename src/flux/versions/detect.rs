@@ -273,21 +273,16 @@ fn yaml_pins(text: &str, yaml: &YamlFile) -> Vec<Found> {
 
 /// A Flux Operator `FluxInstance`: `spec.distribution.version`, a release or a range.
 fn flux_instance(yaml: &YamlFile, document: NodeId) -> Option<Found> {
-    let api_version = yaml.path_str(document, &["apiVersion"])?;
-    let spec = match yaml.path_str(document, &["kind"])? {
-        FLUX_INSTANCE if api_version.starts_with("fluxcd.controlplane.io/") => {
-            yaml.get(document, "spec")?
-        }
-        "HelmRelease"
-            if api_version.starts_with("helm.toolkit.fluxcd.io/")
-                && operator::installs_flux_instance(
-                    yaml.path_str(document, &operator::CHART_NAME),
-                    yaml.path_str(document, &operator::CHART_REF_NAME),
-                ) =>
-        {
-            yaml.path(document, &operator::INSTANCE_VALUES)?
-        }
-        _ => return None,
+    let is_instance = yaml.path_str(document, &["kind"]) == Some(FLUX_INSTANCE)
+        && yaml
+            .path_str(document, &["apiVersion"])?
+            .starts_with("fluxcd.controlplane.io/");
+    let spec = if is_instance {
+        yaml.get(document, "spec")?
+    } else if operator::installs_flux_instance(yaml, document) {
+        yaml.path(document, &operator::INSTANCE_VALUES)?
+    } else {
+        return None;
     };
     let node = yaml.path(spec, &["distribution", "version"])?;
     let written = yaml.scalar(node)?;
