@@ -106,20 +106,12 @@ pub struct PolicyStatus {
     pub markers: Vec<MarkerStatus>,
     #[serde(skip)]
     cluster_index: Option<usize>,
+    /// What the resolution knows this policy by, when it is defined.
+    #[serde(skip)]
+    key: Option<ClusterPolicy>,
 }
 
 impl PolicyStatus {
-    /// What the resolution knows this policy by, when it is defined.
-    fn resolution_key(&self) -> Option<ClusterPolicy> {
-        Some(ClusterPolicy {
-            cluster: self.cluster_index.filter(|_| self.defined)?,
-            policy: PolicyRef {
-                namespace: self.namespace.as_str().into(),
-                name: self.name.as_str().into(),
-            },
-        })
-    }
-
     /// `cluster C · namespace N` (`namespace N` without a cluster), each name as `quote` shows
     /// it.
     pub fn group_heading(&self, quote: impl Fn(&str) -> String) -> String {
@@ -208,13 +200,17 @@ pub struct Inputs<'a> {
     pub diagnostics: &'a [Diagnostic],
 }
 
-type RowKey = (Option<usize>, String, String);
+/// Cluster, namespace, name, and for a defined policy the render that names its copy (see
+/// [`ClusterPolicy`]): copies that select apart are listed apart.
+type RowKey = (Option<usize>, String, String, Option<usize>);
 
-fn policy_key(policy: &FluxObject, namespace: &str) -> RowKey {
+fn policy_key(workspace: &Workspace, policy: &FluxObject, namespace: &str) -> RowKey {
+    let key = resolution_key(workspace, policy, namespace);
     (
-        Some(policy.cluster),
+        Some(key.cluster),
         namespace.to_string(),
         policy.name.value.to_string(),
+        Some(key.render),
     )
 }
 
@@ -241,7 +237,7 @@ pub fn listed_policies(workspace: &Workspace) -> BTreeSet<ClusterPolicy> {
     let mut keys: BTreeSet<ClusterPolicy> = workspace
         .index
         .of_kind(Kind::ImagePolicy)
-        .map(|policy| resolution_key(policy, &policy.namespace))
+        .map(|policy| resolution_key(workspace, policy, &policy.namespace))
         .collect();
     for (file_index, file) in workspace.files.iter().enumerate() {
         let clusters = workspace.marker_clusters(file_index);
@@ -249,7 +245,7 @@ pub fn listed_policies(workspace: &Workspace) -> BTreeSet<ClusterPolicy> {
             let named = &marker.setter.policy;
             if let Some((policy, namespace)) = found_policy(workspace, file_index, &clusters, named)
             {
-                keys.insert(resolution_key(policy, namespace));
+                keys.insert(resolution_key(workspace, policy, namespace));
             }
         }
     }
@@ -257,14 +253,12 @@ pub fn listed_policies(workspace: &Workspace) -> BTreeSet<ClusterPolicy> {
 }
 
 /// The key a policy listed in `namespace` is resolved under.
-fn resolution_key(policy: &FluxObject, namespace: &str) -> ClusterPolicy {
-    ClusterPolicy {
-        cluster: policy.cluster,
-        policy: PolicyRef {
-            namespace: namespace.into(),
-            name: policy.name.value.clone(),
-        },
-    }
+fn resolution_key(workspace: &Workspace, policy: &FluxObject, namespace: &str) -> ClusterPolicy {
+    let named = PolicyRef {
+        namespace: namespace.into(),
+        name: policy.name.value.clone(),
+    };
+    ClusterPolicy::of(&workspace.index, policy, named)
 }
 
 pub fn build(inputs: &Inputs) -> Status {
@@ -284,7 +278,7 @@ pub fn build(inputs: &Inputs) -> Status {
             let row = match found_policy(workspace, file_index, &clusters, named) {
                 Some((policy, namespace)) => {
                     listed.insert(policy);
-                    rows.entry(policy_key(policy, namespace))
+                    rows.entry(policy_key(workspace, policy, namespace))
                         .or_insert_with(|| policy_row(inputs, policy, namespace))
                 }
                 None => rows
@@ -292,6 +286,7 @@ pub fn build(inputs: &Inputs) -> Status {
                         clusters.first().copied(),
                         named.namespace.to_string(),
                         named.name.to_string(),
+                        None,
                     ))
                     .or_insert_with_key(|key| undefined_row(inputs, key)),
             };
@@ -323,7 +318,7 @@ pub fn build(inputs: &Inputs) -> Status {
         .of_kind(Kind::ImagePolicy)
         .filter(|&policy| !listed.contains(&(policy as *const FluxObject)));
     for policy in unlisted {
-        rows.entry(policy_key(policy, &policy.namespace))
+        rows.entry(policy_key(workspace, policy, &policy.namespace))
             .or_insert_with(|| policy_row(inputs, policy, &policy.namespace));
     }
     let mut policies: Vec<PolicyStatus> = rows.into_values().collect();
@@ -426,7 +421,7 @@ fn cluster_name(workspace: &Workspace, cluster: Option<usize>) -> Option<String>
 /// no latest tag.
 fn policy_row(inputs: &Inputs, policy: &FluxObject, namespace: &str) -> PolicyStatus {
     let workspace = inputs.workspace;
-    let key = resolution_key(policy, namespace);
+    let key = resolution_key(workspace, policy, namespace);
     let image = match &policy.spec {
         Spec::Policy(spec) => workspace
             .index
@@ -458,12 +453,13 @@ fn policy_row(inputs: &Inputs, policy: &FluxObject, namespace: &str) -> PolicySt
         digest: latest.and_then(|l| l.digest.clone()),
         problem,
         markers: Vec::new(),
+        key: Some(key),
     }
 }
 
 /// A policy that markers name but nothing here defines.
 fn undefined_row(inputs: &Inputs, key: &RowKey) -> PolicyStatus {
-    let (cluster, namespace, name) = key.clone();
+    let (cluster, namespace, name, _) = key.clone();
     PolicyStatus {
         cluster: cluster_name(inputs.workspace, cluster),
         cluster_index: cluster,
@@ -477,16 +473,13 @@ fn undefined_row(inputs: &Inputs, key: &RowKey) -> PolicyStatus {
         digest: None,
         problem: None,
         markers: Vec::new(),
+        key: None,
     }
 }
 
 /// Why the resolver has no latest tag for a policy, when it tried.
 fn resolution_problem(resolution: &Resolution, key: &ClusterPolicy) -> Option<Problem> {
-    let name = key.policy.to_string();
-    let failure = resolution
-        .failures
-        .iter()
-        .find(|f| f.cluster == key.cluster && f.policy == name)?;
+    let failure = resolution.failures.iter().find(|f| f.key == *key)?;
     let reason = match (failure.stage, failure.tags_failure) {
         (Stage::Tags, Some(TagFailure::Auth)) => "registry-auth",
         (Stage::Tags, Some(TagFailure::NotFound)) => "registry-not-found",
@@ -670,8 +663,9 @@ fn marker_state(
         return State::Stuck(problem.clone());
     }
     let latest = row
-        .resolution_key()
-        .and_then(|key| inputs.resolution.latest.get(&key));
+        .key
+        .as_ref()
+        .and_then(|key| inputs.resolution.latest.get(key));
     match (value, latest) {
         (Some(value), Some(latest)) if latest.value_for(site.marker.setter.kind) == value.value => {
             State::UpToDate
@@ -710,6 +704,7 @@ mod tests {
                 })
                 .collect(),
             cluster_index: None,
+            key: None,
         }
     }
 

@@ -28,9 +28,9 @@ pub struct ResolveFailure {
     /// Why the tags could not be listed (stage `tags`).
     #[serde(skip)]
     pub tags_failure: Option<TagFailure>,
-    /// The cluster whose definition of the policy failed.
+    /// The policy, as the cluster's copy that failed.
     #[serde(skip)]
-    pub cluster: usize,
+    pub key: ClusterPolicy,
 }
 
 /// Where resolving a policy failed.
@@ -72,10 +72,7 @@ fn policies_in_use(workspace: &Workspace) -> BTreeSet<ClusterPolicy> {
             };
             let named = &policy.namespace;
             if applied_by_any(&workspace.index, object, named, &file.source.path) != Some(false) {
-                used.insert(ClusterPolicy {
-                    cluster: object.cluster,
-                    policy: policy.clone(),
-                });
+                used.insert(ClusterPolicy::of(&workspace.index, object, policy.clone()));
             }
         }
     }
@@ -115,11 +112,7 @@ pub fn needs_for(workspace: &Workspace, policies: BTreeSet<ClusterPolicy>) -> Ne
     let mut request_of: HashMap<(String, bool), usize> = HashMap::new();
     let mut wanted: Vec<(ClusterPolicy, usize, bool)> = Vec::new();
     for key in policies.iter().cloned() {
-        let Some((object, spec)) =
-            workspace
-                .index
-                .policy_in(key.cluster, &key.policy.namespace, &key.policy.name)
-        else {
+        let Some((object, spec)) = key.copy(&workspace.index) else {
             continue;
         };
         // Policies that cannot compile are `check` errors; Flux stalls them and applies nothing.
@@ -175,7 +168,7 @@ pub fn resolve(
             stage,
             message,
             tags_failure: None,
-            cluster: key.cluster,
+            key: key.clone(),
         };
         let tags = match &fetched[index] {
             Ok(tags) => tags,
@@ -291,14 +284,11 @@ pub fn downgrade(change: &Change, resolution: &Resolution) -> Option<String> {
             .and_then(|image| image.tag),
         SetterKind::Name | SetterKind::Digest => None,
     };
-    let key = ClusterPolicy {
-        cluster: change.cluster,
-        policy: change.policy.clone(),
-    };
+    let key = &change.policy;
     let (Some(old), Some(latest), Some(policy)) = (
         old_tag,
-        resolution.latest.get(&key),
-        resolution.compiled.get(&key),
+        resolution.latest.get(key),
+        resolution.compiled.get(key),
     ) else {
         return None;
     };
@@ -308,7 +298,7 @@ pub fn downgrade(change: &Change, resolution: &Resolution) -> Option<String> {
     }
     let listed = resolution
         .scans
-        .get(&key)
+        .get(key)
         .is_some_and(|scan| scan.tags.contains(&old));
     Some(match policy.classify(&old) {
         Outcome::OutOfRange => format!("`{old}` is outside the policy's semver range"),

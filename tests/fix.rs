@@ -262,6 +262,66 @@ fn each_cluster_reads_tags_as_its_flux_does() {
     );
 }
 
+/// Without clusters, each overlay renders its own copy of `app:app`: testing's selects
+/// numerically over `main-<sha>-<timestamp>` tags, review's by semver. Each marker gets the tag
+/// its own copy selects, and `status` lists the two copies apart.
+#[test]
+fn each_overlay_resolves_its_own_copy_of_a_policy() {
+    let temp = copy_fixture("fix/policy-per-overlay");
+    let tags = repo_dir().join("fixtures/fix/policy-per-overlay.tags.json");
+    let tags = tags.to_str().unwrap();
+    let output = fix(temp.path(), &["--tags-file", tags]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let marker = |overlay: &str| {
+        let path = temp.path().join(overlay).join("patch-deployment.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines()
+            .find(|l| l.contains("$imagepolicy"))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        marker("overlays/review"),
+        r#"image: ghcr.io/example/app:0.0.16 # {"$imagepolicy": "app:app"}"#
+    );
+    assert_eq!(
+        marker("overlays/testing"),
+        r#"image: ghcr.io/example/app:main-9f1c2d3-1704390000000 # {"$imagepolicy": "app:app"}"#
+    );
+
+    let status = run(
+        &[
+            "status",
+            temp.path().to_str().unwrap(),
+            "--tags-file",
+            tags,
+            "--format",
+            "json",
+        ],
+        &repo_dir(),
+    );
+    let rows: Vec<(String, String)> = json(&status)["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["latest"].to_string(), p["markers"][0]["file"].to_string()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                r#""0.0.16""#.into(),
+                r#""overlays/review/patch-deployment.yaml""#.into()
+            ),
+            (
+                r#""main-9f1c2d3-1704390000000""#.into(),
+                r#""overlays/testing/patch-deployment.yaml""#.into()
+            ),
+        ]
+    );
+}
+
 #[test]
 fn rewritten_files_keep_their_mode() {
     let temp = copy_fixture("fix/shapes");

@@ -573,7 +573,12 @@ fn parse_identity(text: &str) -> Result<git::Identity, Failure> {
 fn commit_message(template: Option<&str>, week: &str, changes: &[Change]) -> String {
     let lines: String = changes
         .iter()
-        .map(|c| format!("- {}: {} → {} ({})\n", c.policy.name, c.old, c.new, c.path))
+        .map(|c| {
+            format!(
+                "- {}: {} → {} ({})\n",
+                c.policy.policy.name, c.old, c.new, c.path
+            )
+        })
         .collect();
     template
         .unwrap_or("chore(images): update images for {week}\n\n{changes}")

@@ -9,6 +9,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::flux::automation::applied_by_any;
+use crate::flux::index::FluxIndex;
+use crate::flux::objects::{FluxObject, PolicySpec};
+use crate::flux::selection::selects_alike;
 use crate::scan::marker::{Placement, PolicyRef, SetterKind};
 use crate::source::Span;
 use crate::workspace::Workspace;
@@ -37,12 +40,47 @@ impl Latest {
     }
 }
 
-/// A policy as one cluster defines it: clusters may define one `namespace:name` apart, and a
-/// marker follows its own cluster's.
+/// A policy as Flux resolves it for a marker: clusters may define one `namespace:name` apart,
+/// and a marker follows its own cluster's; within a cluster (one without clusters above all),
+/// overlays may render copies that select apart (a numerical policy for testing, a semver one
+/// for production), and a marker follows the copy its own build renders. Copies that select
+/// alike are one key, named by the first of them, and resolved once.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClusterPolicy {
     pub cluster: usize,
     pub policy: PolicyRef,
+    /// The render of the first copy in the cluster that selects as this one does.
+    pub render: usize,
+}
+
+impl ClusterPolicy {
+    /// The key of `copy`, a copy of the policy `policy` names.
+    pub fn of(index: &FluxIndex, copy: &FluxObject, policy: PolicyRef) -> ClusterPolicy {
+        let first_alike = index
+            .policy_in_preferring(copy.cluster, &policy.namespace, &policy.name, |other| {
+                selects_alike(index, other, copy)
+            })
+            .map_or(copy, |(first, _)| first);
+        ClusterPolicy {
+            cluster: copy.cluster,
+            render: first_alike.render,
+            policy,
+        }
+    }
+
+    /// The copy this key names.
+    pub fn copy<'w>(&self, index: &'w FluxIndex) -> Option<(&'w FluxObject, &'w PolicySpec)> {
+        let policy = &self.policy;
+        index.policy_in_preferring(self.cluster, &policy.namespace, &policy.name, |copy| {
+            copy.render == self.render
+        })
+    }
+}
+
+impl std::fmt::Display for ClusterPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.policy.fmt(f)
+    }
 }
 
 /// One scalar to rewrite.
@@ -52,9 +90,8 @@ pub struct Change {
     pub path: String,
     pub line: usize,
     pub span: Span,
-    pub policy: PolicyRef,
-    /// The cluster whose policy resolved it.
-    pub cluster: usize,
+    /// The policy that resolved it.
+    pub policy: ClusterPolicy,
     pub kind: SetterKind,
     pub old: String,
     pub new: String,
@@ -85,10 +122,7 @@ pub fn plan(workspace: &Workspace, latest: &BTreeMap<ClusterPolicy, Latest>) -> 
             let Some((policy, _)) = workspace.marker_policy(file_index, policy_ref) else {
                 continue;
             };
-            let key = ClusterPolicy {
-                cluster: policy.cluster,
-                policy: policy_ref.clone(),
-            };
+            let key = ClusterPolicy::of(&workspace.index, policy, policy_ref.clone());
             let Some(resolved) = latest.get(&key) else {
                 continue;
             };
@@ -105,8 +139,7 @@ pub fn plan(workspace: &Workspace, latest: &BTreeMap<ClusterPolicy, Latest>) -> 
                 path: file.source.path.clone(),
                 line: file.source.position(value.span.start).line,
                 span: value.span,
-                policy: policy_ref.clone(),
-                cluster: policy.cluster,
+                policy: key,
                 kind: marker.setter.kind,
                 old: value.value.clone(),
                 replacement: rewrite::render_scalar(value.style, &new),

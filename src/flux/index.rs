@@ -212,7 +212,7 @@ impl FluxIndex {
     }
 
     /// The ImageRepository a policy refers to (its namespace defaults to the policy's own), in
-    /// the policy's cluster.
+    /// the policy's cluster, the copy of the policy's own build first.
     pub fn repository_of(
         &self,
         policy: &FluxObject,
@@ -223,11 +223,14 @@ impl FluxIndex {
             .repository_namespace
             .as_ref()
             .map_or(policy.namespace.as_str(), |ns| ns.value.as_str());
-        let object = self.find_in(
+        // The copy the policy's own build renders, where overlays render one each (a registry
+        // per environment).
+        let object = self.find_in_preferring(
             policy.cluster,
             Kind::ImageRepository,
             namespace,
             &name.value,
+            |repository| repository.render == policy.render,
         )?;
         match &object.spec {
             Spec::Repository(repository) => Some((object, repository)),
@@ -257,7 +260,7 @@ fn first_preferred<'a, I: Iterator<Item = &'a FluxObject>>(
     first_kept(copies().filter(|copy| preferred(copy))).or_else(|| first_kept(copies()))
 }
 
-fn as_policy(object: &FluxObject) -> Option<(&FluxObject, &PolicySpec)> {
+pub(super) fn as_policy(object: &FluxObject) -> Option<(&FluxObject, &PolicySpec)> {
     match &object.spec {
         Spec::Policy(spec) => Some((object, spec)),
         _ => None,

@@ -4,7 +4,7 @@
 use foldhash::HashMap;
 use std::sync::Arc;
 
-use super::index::FluxIndex;
+use super::index::{as_policy, FluxIndex};
 use super::objects::{ChoiceKind, FluxObject, PolicySpec};
 use super::versions::Fluxes;
 use crate::policy::{self, Choice, Order, TagGrammar};
@@ -101,6 +101,38 @@ impl<'a> Selection<'a> {
             },
         }
     }
+}
+
+/// Whether two copies of a policy in one cluster select alike: the same image, the same tags
+/// kept and ranked, digests recorded or not. The overlays of one repository render copies of
+/// one policy, most of them alike, some patched to select apart; resolving each distinct one
+/// once serves every marker of every copy.
+pub fn selects_alike(index: &FluxIndex, a: &FluxObject, b: &FluxObject) -> bool {
+    match (resolution_inputs(index, a), resolution_inputs(index, b)) {
+        (Some(a), Some(b)) => a == b,
+        // A copy that cannot select resolves to nothing, alike only to itself.
+        _ => std::ptr::eq(a, b),
+    }
+}
+
+/// What resolving a policy reads: its selection (one cluster: the same Flux reads the tags),
+/// the image and how it is reached, whether digests are recorded.
+type ResolutionInputs<'a> = (Selection<'a>, Option<&'a str>, bool, bool);
+
+fn resolution_inputs<'a>(
+    index: &'a FluxIndex,
+    policy: &'a FluxObject,
+) -> Option<ResolutionInputs<'a>> {
+    let (_, spec) = as_policy(policy)?;
+    let selection = Selection::of(index, policy, spec, TagGrammar::Strict).ok()?;
+    let (_, repository) = index.repository_of(policy, spec)?;
+    let image = repository.image.as_ref().map(|image| image.value.as_str());
+    Some((
+        selection,
+        image,
+        repository.insecure,
+        spec.reflects_digests(),
+    ))
 }
 
 /// Why a policy does not compile into something that can select tags.

@@ -311,6 +311,11 @@ mod tests {
 
     #[test]
     fn a_failed_run_says_why_and_what_could_not_be_resolved() {
+        let key = crate::fix::ClusterPolicy {
+            cluster: 0,
+            policy: crate::scan::marker::PolicyRef::parse("flux-system:a").unwrap(),
+            render: 0,
+        };
         let failures = [
             ResolveFailure {
                 policy: "flux-system:a".into(),
@@ -318,7 +323,7 @@ mod tests {
                 stage: Stage::Tags,
                 message: "connection refused".into(),
                 tags_failure: None,
-                cluster: 0,
+                key: key.clone(),
             },
             ResolveFailure {
                 policy: "flux-system:a".into(),
@@ -326,7 +331,7 @@ mod tests {
                 stage: Stage::Digest,
                 message: "HTTP 500".into(),
                 tags_failure: None,
-                cluster: 0,
+                key: key.clone(),
             },
         ];
         let parts = Parts {

@@ -164,7 +164,7 @@ proptest! {
             .filter_map(|(index, m)| {
                 let (policy, _) = workspace.marker_policy(index, &m.setter.policy)?;
                 Some((
-                    fix::ClusterPolicy { cluster: policy.cluster, policy: m.setter.policy.clone() },
+                    fix::ClusterPolicy::of(&workspace.index, policy, m.setter.policy.clone()),
                     fix::Latest { name: "ghcr.io/org/app".into(), tag: "2.0.0".into(), digest: None },
                 ))
             })
