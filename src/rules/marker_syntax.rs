@@ -1,6 +1,8 @@
 //! Rule `marker-syntax`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
+use crate::report::Severity;
+use crate::scan::marker::is_placeholder;
 
 pub static RULE: Rule = Rule {
     id: "marker-syntax",
@@ -11,6 +13,11 @@ A marker attempt that Flux does not read as a setter marker: single quotes, a no
 value, text after the closing `}`, `namespace/name` instead of `namespace:name`, a missing
 namespace, an unknown suffix, an empty value, a misspelt key (`$ImagePolicy`, `$imagepolcy`,
 `ref`), quotes around the whole object.
+
+A placeholder left for overlays to fill (`{"$imagepolicy": "REPLACE_WITH_OVERLAY_POLICY"}`:
+capitals, digits and `_`, which no ImagePolicy's name can hold) is a warning: it is not a policy
+mistyped, and Flux leaves its value alone, which is what a base whose image every overlay
+patches wants.
 
 A marker attempt is a comment whose text, after its leading `#`s and spaces, opens an object
 (`{`, or a quote then `{`) with the key `$imagepolicy`, a `$ref` to
@@ -38,8 +45,15 @@ image: ghcr.io/org/app:1.0.0 # {"$imagepolicy": "flux-system:app"}
 fn check(cx: &Context, out: &mut Findings) {
     for (index, file) in cx.files() {
         for error in &file.markers.syntax_errors {
-            out.push(
+            // A slot left to fill on purpose, not a policy mistyped.
+            let placeholder = error.intended_policy.as_deref().is_some_and(is_placeholder);
+            let severity = match placeholder {
+                true => Severity::Warning,
+                false => RULE.severity,
+            };
+            out.push_with_severity(
                 &RULE,
+                severity,
                 index,
                 error.span,
                 error.reason.clone(),

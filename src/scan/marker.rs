@@ -637,6 +637,12 @@ fn parse_setter(text: &str) -> Result<Setter, (String, String)> {
                 format!("write `\"{namespace}:{name}\"`"),
             ));
         }
+        if is_placeholder(text) {
+            return Err((
+                format!("`{text}` is a placeholder, not a policy: no ImagePolicy can be named in capitals, so Flux leaves this value alone"),
+                "where Flux should update this value, name its policy as `\"<namespace>:<policy>\"`; in a base that overlays patch, their markers are the ones Flux reads".to_string(),
+            ));
+        }
         return Err((
             format!("`{text}` has no namespace; Flux markers must name it (there is no default)"),
             format!("write `\"flux-system:{text}\"` (or the policy's namespace)"),
@@ -673,6 +679,15 @@ fn parse_setter(text: &str) -> Result<Setter, (String, String)> {
         },
         kind,
     })
+}
+
+/// A template slot left for each overlay to fill (`REPLACE_WITH_OVERLAY_POLICY`): capitals,
+/// digits and `_`, which no Kubernetes name can hold (lowercase DNS names), so no policy's.
+pub fn is_placeholder(setter: &str) -> bool {
+    setter.bytes().any(|b| b.is_ascii_uppercase())
+        && setter
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Finds every marker of a parsed file and decides, as kyaml would, whether Flux applies it.
@@ -982,6 +997,20 @@ mod tests {
         match classify_comment(comment) {
             CommentKind::Attempt(verdict) => verdict.map_err(|(reason, _)| reason),
             other => panic!("{comment}: not a marker attempt but {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_a_name_no_policy_can_hold_is_a_placeholder() {
+        for slot in ["REPLACE_WITH_OVERLAY_POLICY", "POLICY", "APP_2"] {
+            assert!(is_placeholder(slot), "{slot}");
+            assert!(setter(&format!(r#"# {{"$imagepolicy": "{slot}"}}"#))
+                .unwrap_err()
+                .contains("is a placeholder"));
+        }
+        // A policy mistyped without its namespace, capitals or not, stays a mistake.
+        for name in ["app", "MyApp", "app_1", "_", "flux-system"] {
+            assert!(!is_placeholder(name), "{name}");
         }
     }
 
