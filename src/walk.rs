@@ -443,6 +443,11 @@ impl FileSet {
         self.paths.contains(path)
     }
 
+    /// The files whose root-relative path starts with `prefix`, in order.
+    pub fn starting_with<'s>(&'s self, prefix: &'s str) -> impl Iterator<Item = &'s str> {
+        self.paths.starting_with(prefix)
+    }
+
     /// Whether kustomize-controller receives the file at the root-relative `path`, with no
     /// GitRepository `spec.ignore` known.
     pub fn is_applied(&self, path: &str) -> bool {

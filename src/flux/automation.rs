@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use super::index::FluxIndex;
 use super::objects::{FluxObject, Spec};
 use super::Kind;
+use crate::model::substitute::{is_unresolved, PathPattern};
 
 /// Whether an automation would apply markers of `policy` found in `file_path`, markers that
 /// name the policy in the namespace `named`.
@@ -41,6 +42,9 @@ pub fn uses_policy(automation: &FluxObject, policy: &FluxObject, namespace: &str
 /// Whether the repository-relative `file_path` lies under the automation path `dir`
 /// (`./clusters/prod`, `clusters/prod/`, `.` and empty all allowed).
 pub fn path_contains(dir: &str, file_path: &str) -> bool {
+    if is_unresolved(dir) {
+        return could_contain(dir, file_path);
+    }
     // Asked for every marker and automation: most `update.path`s are clean but for a leading
     // `./` (`./apps`), and need no copy.
     let written = dir.strip_prefix("./").unwrap_or(dir);
@@ -56,6 +60,16 @@ pub fn path_contains(dir: &str, file_path: &str) -> bool {
         || file_path
             .strip_prefix(&*dir)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Whether a path still holding a `${var}` (filled in by `postBuild.substituteFrom` of what
+/// applies the automation, unknown here) could be a folder `file_path` lies under: one of the
+/// folders it could be, each variable part of one folder's name.
+fn could_contain(dir: &str, file_path: &str) -> bool {
+    let pattern = PathPattern::new(&normalize(dir));
+    file_path
+        .match_indices('/')
+        .any(|(end, _)| pattern.could_be(&file_path[..end]))
 }
 
 /// A path inside the repository as Flux's controllers resolve it (`securejoin.SecureJoin` with

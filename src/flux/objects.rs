@@ -266,6 +266,20 @@ pub struct PolicySpec {
 }
 
 impl PolicySpec {
+    /// Whether its selection still holds a `${var}` after the substitutions known here (filled
+    /// in by a `postBuild.substituteFrom` ConfigMap this repository does not hold): what it
+    /// selects is not known.
+    pub fn selects_by_unknown_values(&self) -> bool {
+        let unknown = |field: &Option<Spanned<SmolStr>>| {
+            field
+                .as_ref()
+                .is_some_and(|field| crate::model::substitute::is_unresolved(&field.value))
+        };
+        unknown(&self.filter_pattern)
+            || unknown(&self.extract)
+            || self.choices.iter().any(|choice| unknown(&choice.argument))
+    }
+
     /// Whether Flux records a digest in `latestRef` (`IfNotPresent` or `Always`).
     pub fn reflects_digests(&self) -> bool {
         self.digest_reflection

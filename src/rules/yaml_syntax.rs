@@ -33,9 +33,10 @@ spec:
    interval: 5m   # bad indentation
 ```
 
-A Helm chart's template (under `templates/` beside a `Chart.yaml`) is text Helm renders: its
-Flux image objects are not judged as written, only its markers, which image automation reads as
-written.
+A Helm chart's template (under `templates/` beside a `Chart.yaml`, or a file elsewhere in the
+chart that holds a template action `{{`, which the chart reads with `.Files.Glob` and renders
+with `tpl`) is text Helm renders: its Flux image objects are not judged as written, only its
+markers, which image automation reads as written.
 
 ## Fix
 Correct the YAML at the position shown. Helm templates (`{{ … }}`) are not YAML: keep markers
@@ -61,7 +62,7 @@ fn check(cx: &Context, out: &mut Findings) {
         // A Helm chart's template is text Helm renders before any YAML is read: its objects
         // exist as rendered, which nothing here sees. Its markers still count: image automation
         // reads the file as it is.
-        let helm_template = is_helm_template(&file.source.path, cx.workspace);
+        let helm_template = is_helm_template(&file.source.path, file.source.text(), cx.workspace);
         if !mentions_marker && (!file.mentions_image_api || helm_template) {
             continue;
         }
@@ -83,18 +84,25 @@ fn check(cx: &Context, out: &mut Findings) {
     }
 }
 
-/// Whether the file is under the `templates/` folder of a folder with a `Chart.yaml`.
-fn is_helm_template(path: &str, workspace: &crate::workspace::Workspace) -> bool {
-    let mut chart_dir = path;
-    while let Some((dir, _)) = chart_dir.rsplit_once("templates/") {
-        if workspace
+/// Whether the file is text Helm renders: under the `templates/` folder of a folder with a
+/// `Chart.yaml`, or elsewhere in such a folder and holding a template action (`{{`), as the
+/// files a chart reads with `.Files.Glob` and renders with `tpl` do (giantswarm/flux-app's
+/// `crd-base/`).
+fn is_helm_template(path: &str, text: &str, workspace: &crate::workspace::Workspace) -> bool {
+    let is_chart = |dir: &str| {
+        workspace
             .yaml_paths
             .contains(&workspace.file_set, &format!("{dir}Chart.yaml"))
-            && (dir.is_empty() || dir.ends_with('/'))
-        {
+    };
+    let mut chart_dir = path;
+    while let Some((dir, _)) = chart_dir.rsplit_once("templates/") {
+        if (dir.is_empty() || dir.ends_with('/')) && is_chart(dir) {
             return true;
         }
         chart_dir = dir;
     }
-    false
+    text.contains("{{")
+        && path
+            .match_indices('/')
+            .any(|(end, _)| is_chart(&path[..=end]))
 }

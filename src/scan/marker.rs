@@ -74,6 +74,9 @@ pub enum ShapeMismatch {
     NotAnImage(String),
     /// A `:digest` marker on something that is not `sha256:<64 hex>`.
     NotADigest,
+    /// A `:digest` marker on a digest field holding a placeholder (`placeholder`): the whole
+    /// value is the digest's place, and the automation's first run writes one there.
+    DigestPlaceholder,
     /// A full marker on a bare version (`0.1.8`, `v2.3.0`), such as a chart's `spec.version`:
     /// Flux would write a whole `registry/name:tag` into it.
     VersionNotImage,
@@ -90,7 +93,10 @@ pub enum ShapeMismatch {
 impl ShapeMismatch {
     /// Whether Flux's rewrite would destroy data (everything but an untagged image).
     pub fn is_destructive(&self) -> bool {
-        *self != ShapeMismatch::Untagged
+        !matches!(
+            self,
+            ShapeMismatch::Untagged | ShapeMismatch::DigestPlaceholder
+        )
     }
 }
 
@@ -261,6 +267,8 @@ pub enum Field {
     /// A key named for a tag (`tag`, `newTag`, `imageTag`, `image_tag`): a chart or kustomize
     /// puts the value after an image name.
     Tag,
+    /// A key named for a digest (`digest`, `imageDigest`; kustomize's `images[].digest`).
+    Digest,
 }
 
 impl MarkedValue {
@@ -276,6 +284,9 @@ impl MarkedValue {
             (Field::Tag, SetterKind::Image, Some(ShapeMismatch::Untagged)) => {
                 Some(ShapeMismatch::TagNotImage)
             }
+            // Left empty for the automation to fill: nothing is lost, nothing breaks.
+            (Field::Digest, SetterKind::Digest, Some(_)) if self.value.is_empty() => return None,
+            (Field::Digest, SetterKind::Digest, Some(_)) => Some(ShapeMismatch::DigestPlaceholder),
             _ => None,
         };
         by_field.or(shape)
@@ -914,6 +925,13 @@ fn field_of(yaml: &YamlFile, value: NodeId) -> Field {
                 .is_some_and(|end| end.eq_ignore_ascii_case("tag")) =>
         {
             Field::Tag
+        }
+        Some(name)
+            if name
+                .get(name.len().saturating_sub(6)..)
+                .is_some_and(|end| end.eq_ignore_ascii_case("digest")) =>
+        {
+            Field::Digest
         }
         _ => Field::Other,
     }
