@@ -409,8 +409,8 @@ pub fn json6902(doc: &mut Node, ops: &Node, files: &[ScannedFile]) -> Result<(),
                 actual.read_all(files);
                 if actual.to_json() != expected.to_json() {
                     return Err(format!(
-                        "testing value /{} failed: test failed",
-                        path.join("/")
+                        "testing value {} failed: test failed",
+                        written(&path)
                     ));
                 }
             }
@@ -441,10 +441,18 @@ fn pointer(path: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// The pointer of `path` as the patch wrote it (escapes are one-to-one): what the library's
+/// errors show, so a key holding `/` reads as `~1`, as the user wrote it.
+fn written(path: &[String]) -> String {
+    path.iter()
+        .map(|token| format!("/{}", token.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
 fn missing(op: &str, path: &[String]) -> String {
     format!(
-        "{op} operation does not apply: doc is missing path: \"/{}\"",
-        path.join("/")
+        "{op} operation does not apply: doc is missing path: \"{}\"",
+        written(path)
     )
 }
 
@@ -499,8 +507,8 @@ fn add(doc: &mut Node, path: &[String], value: Node, files: &[ScannedFile]) -> R
             } else {
                 index(last, items.len(), true).ok_or_else(|| {
                     format!(
-                        "add operation does not apply: index out of bounds: \"/{}\"",
-                        path.join("/")
+                        "add operation does not apply: index out of bounds: \"{}\"",
+                        written(path)
                     )
                 })?
             };
@@ -665,6 +673,17 @@ mod tests {
         assert_eq!(
             error,
             "add operation does not apply: doc is missing path: \"/nope/deep\""
+        );
+        // The pointer as written, as the library shows it.
+        let error = json6902(
+            &mut doc,
+            &tree("- {op: add, path: /a~1b/c~0d/e, value: 1}\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "add operation does not apply: doc is missing path: \"/a~1b/c~0d/e\""
         );
         // As in the library kustomize uses: `replace` adds a missing key, not a missing parent.
         json6902(

@@ -708,6 +708,67 @@ impl Resource {
         self.previous.push(id);
     }
 
+    /// The build annotations in which kustomize's `StorePreviousId` records the earlier
+    /// identities, each a comma-separated list that skips empty values.
+    fn previous_id_annotations(&self) -> Vec<(&'static str, String)> {
+        let list = |field: fn(&ResId) -> &SmolStr| {
+            let values: Vec<&str> = self
+                .previous
+                .iter()
+                .map(|id| field(id).as_str())
+                .filter(|value| !value.is_empty())
+                .collect();
+            values.join(",")
+        };
+        [
+            (
+                "internal.config.kubernetes.io/previousNames",
+                list(|id| &id.name),
+            ),
+            (
+                "internal.config.kubernetes.io/previousNamespaces",
+                list(|id| &id.namespace),
+            ),
+            (
+                "internal.config.kubernetes.io/previousKinds",
+                list(|id| &id.kind),
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .collect()
+    }
+
+    /// Applies a JSON 6902 patch as kustomize does. Its build annotations are in
+    /// `metadata.annotations` while the patch runs, so once an identity was stored there is a map
+    /// to `add` to (and `copy`, `move` or `test` of the map see them); they leave the output, and
+    /// kustomize's `SetAnnotations` after the patch drops a map left empty (or not a map).
+    fn json6902(&mut self, ops: &Node, files: &[ScannedFile]) -> Result<(), String> {
+        let held = self.previous_id_annotations();
+        let origin = ops.origin;
+        if !held.is_empty() {
+            let metadata = self.node_mut().map_mut("metadata", origin);
+            let annotations = metadata.map_mut("annotations", origin);
+            for (key, value) in &held {
+                annotations.set(key, origin, Node::scalar(value.as_str(), origin));
+            }
+        }
+        let applied = patch::json6902(self.node_mut(), ops, files);
+        if let Some(metadata) = self.node_mut().get_mut("metadata") {
+            if let Some(annotations) = metadata.get_mut("annotations") {
+                for (key, _) in &held {
+                    annotations.remove(key);
+                }
+                // An alias or an unread node may hold entries: only what is known to be empty goes.
+                let known = !matches!(annotations.value, Value::Alias | Value::Unread(_));
+                if known && annotations.entries().is_empty() {
+                    metadata.remove("annotations");
+                }
+            }
+        }
+        applied
+    }
+
     fn set_metadata(&mut self, key: &str, value: &Text) {
         let origin = value.origin;
         self.node_mut().map_mut("metadata", origin).set(
@@ -1295,7 +1356,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
             }
         }
         for patch in &k.patches {
-            self.apply_patch(k, patch, resources)?;
+            self.apply_patch(k, patch, resources, true)?;
         }
         if let Some(namespace) = k.namespace.as_ref().filter(|ns| !ns.value.is_empty()) {
             set_namespace(resources, namespace)?;
@@ -1318,17 +1379,20 @@ impl<'s, 'a> Renderer<'s, 'a> {
             );
         }
         for patch in &k.patches_json6902 {
-            self.apply_patch(k, patch, resources)?;
+            self.apply_patch(k, patch, resources, false)?;
         }
         Ok(())
     }
 
     /// A `patches` (or `patchesJson6902`) entry: strategic merge or JSON 6902, by its content.
+    /// `stores_id`: kustomize's `patches` (PatchTransformer) stores each JSON patch target's
+    /// identity before patching it; the legacy `patchesJson6902` does not.
     fn apply_patch(
         &mut self,
         k: &Kustomization,
         patch: &Patch,
         resources: &mut Vec<Resource>,
+        stores_id: bool,
     ) -> Result<(), BuildError> {
         if self.patch_from_include(k, patch, resources) {
             return Ok(());
@@ -1353,9 +1417,10 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 if !selected(&target, resource) {
                     continue;
                 }
-                resource.remember_id();
-                let files = self.sources.files;
-                let applied = patch::json6902(resource.node_mut(), &documents[0], files);
+                if stores_id {
+                    resource.remember_id();
+                }
+                let applied = resource.json6902(&documents[0], self.sources.files);
                 match applied {
                     // Its content is not known: the operation may apply to what kustomize holds.
                     Err(_) if resource.uncertain => {}
