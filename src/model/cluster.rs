@@ -555,11 +555,14 @@ pub struct Cluster {
     /// Files whose objects it applies.
     pub files: BTreeSet<usize>,
     /// Folders of this repository that its HelmReleases use as charts, and (once the model is
-    /// built) those of the subcharts they pull in with `file://` dependencies.
-    pub chart_dirs: BTreeSet<String>,
+    /// built) those of the subcharts they pull in with `file://` dependencies, each with the
+    /// namespaces those releases install into (empty where a release's is not known).
+    pub chart_dirs: BTreeMap<String, BTreeSet<String>>,
     /// One of those charts mentions the image API: it may create image objects this model does
     /// not render, so nothing is concluded from one the cluster seems to lack.
     pub charts_may_define_image_objects: bool,
+    /// The ImagePolicies those charts' templates write, names and namespaces as templates.
+    pub chart_policies: Vec<super::chart::ChartPolicy>,
     /// Folders its Flux Kustomizations build from another branch of this repository: what that
     /// branch holds there (policies among it) is not what this checkout shows.
     pub other_branches: Vec<OtherBranch>,
@@ -574,7 +577,7 @@ pub struct Cluster {
 impl Cluster {
     /// Whether it applies the file at `path` (index `file`), or uses its folder as a Helm chart.
     pub fn applies(&self, file: usize, path: &str) -> bool {
-        self.files.contains(&file) || self.chart_dirs.iter().any(|dir| lies_under(path, dir))
+        self.files.contains(&file) || self.chart_dirs.keys().any(|dir| lies_under(path, dir))
     }
 }
 
@@ -1771,8 +1774,9 @@ pub fn discover(
                                 variables.apply(&mut resource.node, sources.files);
                             }
                             record_config_map(resource, &mut config_maps);
-                            if let Some(dir) = chart_dir(&resource.node) {
-                                cluster_state.chart_dirs.insert(dir);
+                            if let Some((dir, namespace)) = chart_release(resource) {
+                                let namespaces = cluster_state.chart_dirs.entry(dir).or_default();
+                                namespaces.insert(namespace);
                             }
                             if let Some(mut child) =
                                 FluxKustomization::read(&resource.node, &kustomization.namespace)
@@ -2219,9 +2223,11 @@ fn record_config_map(
     config_maps.insert(format!("{kind}/{namespace}/{}", resource.name()), data);
 }
 
-/// The folder of this repository a HelmRelease uses as its chart (`spec.chart.spec.chart: ./…`
-/// from a GitRepository).
-fn chart_dir(object: &Node) -> Option<String> {
+/// The folder of this repository a HelmRelease uses as its chart (`spec.chart.spec.chart` from
+/// a GitRepository), and the namespace it installs into (`spec.targetNamespace`, else its own;
+/// empty when not known).
+fn chart_release(resource: &Resource) -> Option<(String, String)> {
+    let object = &resource.node;
     let is_helm_release = object.path_str(&["kind"]) == Some("HelmRelease")
         && object
             .path_str(&["apiVersion"])
@@ -2232,7 +2238,15 @@ fn chart_dir(object: &Node) -> Option<String> {
     let chart = object.path(&["spec", "chart", "spec"])?;
     let from_git = chart.path_str(&["sourceRef", "kind"]) == Some("GitRepository");
     let path = chart.path_str(&["chart"])?;
-    (from_git && (path.starts_with("./") || path.starts_with('/'))).then(|| normalize(path))
+    // source-controller joins the path to the checkout's root whatever it starts with:
+    // `_charts/api` is `./_charts/api`.
+    if !from_git || path.is_empty() {
+        return None;
+    }
+    let namespace = object
+        .path_str(&["spec", "targetNamespace"])
+        .unwrap_or(resource.namespace());
+    Some((normalize(path), namespace.to_string()))
 }
 
 /// Whether a Flux Kustomization builds from this repository: its GitRepository checks out this

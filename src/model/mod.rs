@@ -576,10 +576,16 @@ impl Model {
                     // it pulls in from this repository.
                     cluster.chart_dirs =
                         chart::with_local_dependencies(&cluster.chart_dirs, files, &by_path);
-                    for dir in &cluster.chart_dirs {
+                    for (dir, namespaces) in &cluster.chart_dirs {
                         let chart = files_under(files, dir);
-                        cluster.charts_may_define_image_objects |=
-                            chart.iter().any(|&f| files[f].mentions_image_api);
+                        // Few files, read again only where they name the image API.
+                        for &file in &chart {
+                            if files[file].mentions_image_api {
+                                cluster.charts_may_define_image_objects = true;
+                                let policies = chart::policies_of(namespaces, &files[file]);
+                                cluster.chart_policies.extend(policies);
+                            }
+                        }
                         reached.extend(chart);
                     }
                 }

@@ -159,14 +159,20 @@ impl PathPattern {
 
 /// `pattern` as a regex with each `${…}` standing for what `value` (a regex) matches.
 fn with_values(pattern: &str, value: &str) -> Option<regex::Regex> {
+    with_holes(pattern, ("${", "}"), value)
+}
+
+/// `pattern` as a regex with each hole, from `open` to `close`, standing for what `value` (a
+/// regex) matches.
+pub fn with_holes(pattern: &str, (open, close): (&str, &str), value: &str) -> Option<regex::Regex> {
     let mut regex = String::from("^");
     let mut rest = pattern;
-    while let Some(start) = rest.find("${") {
+    while let Some(start) = rest.find(open) {
         regex.push_str(&regex::escape(&rest[..start]));
         regex.push_str(value);
         rest = rest[start..]
-            .find('}')
-            .map_or("", |end| &rest[start + end + 1..]);
+            .find(close)
+            .map_or("", |end| &rest[start + end + close.len()..]);
     }
     regex.push_str(&regex::escape(rest));
     regex.push('$');

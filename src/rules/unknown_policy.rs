@@ -23,26 +23,29 @@ A marker whose `namespace:name` matches no ImagePolicy in the repository (namesp
 `metadata.namespace`, else the configured `default_namespace`). Policies defined elsewhere can be
 declared in `.flux-image-lint.yaml` under `external_policies`. While a YAML file of the repository
 could not be read (`yaml-syntax` reports it), no marker is called unknown: that file may define the
-policy. A policy written only in a file no cluster applies is named: beside a kustomization that
-does not list that file, an error saying so (it was forgotten), but a warning where that file also
-holds an ImageUpdateAutomation, a Flux Kustomization or a GitRepository (a bootstrap file applied by
-hand with `kubectl apply -f`); listed by a kustomization no cluster builds (a root applied by hand
-with `kubectl apply -k`), or in a loose folder no kustomization covers (image objects applied by
-hand with `kubectl apply -f`, as runbooks do), a warning, since whether it exists in the cluster is
-not known. A warning too for a marker in a folder a cluster applies from another branch (whose
-policies this checkout does not show), for one in a Flux Kustomization that builds another source
-(another repository's GitRepository, an OCIRepository, a Bucket), in its `images` say: it sets what
-that source applies, and an application's repository may ship its own ImagePolicy (unless its
-`targetNamespace` puts everything it applies in another namespace than the marker names); for one in
-a file no cluster applies (left over or set aside, reached only by an automation's `update.path`:
-Flux skips it, and nothing here runs what it would update), and for every marker of a repository
-that defines no ImagePolicy at all (an application repository, or a cluster's, whose image objects
-live in the cluster or in another repository): its policies are defined elsewhere. And a warning,
-not an error, for a marker no automation reads: its clusters apply ImageUpdateAutomations, but none
-whose `update.path` holds its file (an automation switched off with its policy, the tag bumped by
-hand), so Flux leaves the image as written and nothing fails. Where a cluster applies no automation
-at all, one may run from outside the repository over any path, so the marker may be read: the level
-stays.
+policy. Nor is one a Helm chart of this repository may render: a chart a HelmRelease of the marker's
+cluster installs (from a GitRepository) whose template writes an ImagePolicy named, with each `{{ …
+}}` standing for any text, as the marker names it (`{{ .Values.env }}-api` may be `staging-api`), in
+the namespace the template writes, else the release's. A policy written only in a file no cluster
+applies is named: beside a kustomization that does not list that file, an error saying so (it was
+forgotten), but a warning where that file also holds an ImageUpdateAutomation, a Flux Kustomization
+or a GitRepository (a bootstrap file applied by hand with `kubectl apply -f`); listed by a
+kustomization no cluster builds (a root applied by hand with `kubectl apply -k`), or in a loose
+folder no kustomization covers (image objects applied by hand with `kubectl apply -f`, as runbooks
+do), a warning, since whether it exists in the cluster is not known. A warning too for a marker in a
+folder a cluster applies from another branch (whose policies this checkout does not show), for one
+in a Flux Kustomization that builds another source (another repository's GitRepository, an
+OCIRepository, a Bucket), in its `images` say: it sets what that source applies, and an
+application's repository may ship its own ImagePolicy (unless its `targetNamespace` puts everything
+it applies in another namespace than the marker names); for one in a file no cluster applies (left
+over or set aside, reached only by an automation's `update.path`: Flux skips it, and nothing here
+runs what it would update), and for every marker of a repository that defines no ImagePolicy at all
+(an application repository, or a cluster's, whose image objects live in the cluster or in another
+repository): its policies are defined elsewhere. And a warning, not an error, for a marker no
+automation reads: its clusters apply ImageUpdateAutomations, but none whose `update.path` holds its
+file (an automation switched off with its policy, the tag bumped by hand), so Flux leaves the image
+as written and nothing fails. Where a cluster applies no automation at all, one may run from outside
+the repository over any path, so the marker may be read: the level stays.
 
 ## Why it matters in Flux
 The automation lists the policies of its namespace and skips every marker that names another
@@ -116,12 +119,15 @@ fn check(cx: &Context, out: &mut Findings) {
             continue;
         }
         let clusters = cx.workspace.marker_clusters(site.file_index);
-        // A render that may lack objects (a remote base) could define it: never guessed.
+        // A render that may lack objects (a remote base) could define it: never guessed. Nor
+        // is a name a Helm chart of the clusters may render (mfamador/gitops-demo-tenant-data's
+        // `{{ .Values.environment }}-{{ .Values.region }}-…`, which fluxcdbot updates).
         if cx
             .workspace
             .model
-            .may_lack_objects(site.file_index, &clusters)
+            .file_in_incomplete_render(site.file_index)
             || a_name_could_be(cx, &clusters, policy)
+            || a_chart_could_render(cx, &clusters, policy)
         {
             continue;
         }
@@ -469,6 +475,17 @@ fn from_other_source<'c>(
     })
 }
 
+/// Whether a Helm chart of this repository that a HelmRelease of the marker's clusters installs
+/// writes an ImagePolicy whose name (each `{{ … }}` any text) and namespace could be the one the
+/// marker names.
+fn a_chart_could_render(cx: &Context, clusters: &[usize], policy: &PolicyRef) -> bool {
+    clusters
+        .iter()
+        .filter_map(|&c| cx.workspace.model.clusters.get(c))
+        .flat_map(|cluster| &cluster.chart_policies)
+        .any(|chart_policy| chart_policy.could_be(policy))
+}
+
 /// Whether an ImagePolicy of the marker's clusters has a name holding a variable whose value
 /// is unknown (`${cluster}-app`) that could be the one the marker names.
 fn a_name_could_be(cx: &Context, clusters: &[usize], policy: &PolicyRef) -> bool {
@@ -799,5 +816,45 @@ mod tests {
         let broken = format!("{POLICY}  bad: [\n").replace("off", "other");
         let found = beside_bootstrap(&[("archive/policy.yaml", &broken)]);
         assert_eq!(found[0].severity, Severity::Error, "{found:?}");
+    }
+
+    #[test]
+    fn a_name_a_chart_of_the_cluster_may_render_is_not_unknown_and_another_is() {
+        let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: api\n  namespace: flux-system\nspec:\n  chart:\n    spec:\n      chart: charts/api\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n  values:\n    env: staging\n    image:\n      tag: 1.0.0 # {\"$imagepolicy\": \"flux-system:staging-api:tag\"}\n";
+        let template = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: {{ .Values.env }}-api\nspec:\n  imageRepositoryRef:\n    name: api\n";
+        let found = |release: &str| {
+            let (_dir, workspace) = workspace_of(&[
+                ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
+                (
+                    "clusters/c/flux-system/kustomization.yaml",
+                    "resources:\n  - gotk-sync.yaml\n",
+                ),
+                ("clusters/c/apps/release.yaml", release),
+                (
+                    "charts/api/Chart.yaml",
+                    "apiVersion: v2\nname: api\nversion: 0.1.0\n",
+                ),
+                ("charts/api/templates/policy.yaml", template),
+            ]);
+            let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+            diagnostics
+                .into_iter()
+                .filter(|d| d.rule == "unknown-policy")
+                .collect::<Vec<_>>()
+        };
+        let on_marker =
+            |found: &[Diagnostic], policy: &str| found.iter().any(|d| d.message.contains(policy));
+        let rendered = found(release);
+        assert!(!on_marker(&rendered, "staging-api"), "{rendered:?}");
+        let other = found(&release.replace("staging-api:tag", "staging-web:tag"));
+        assert!(
+            on_marker(&other, "no ImagePolicy `flux-system:staging-web`"),
+            "{other:?}"
+        );
+        let elsewhere = found(&release.replace("flux-system:staging-api", "apps:staging-api"));
+        assert!(
+            on_marker(&elsewhere, "no ImagePolicy `apps:staging-api`"),
+            "{elsewhere:?}"
+        );
     }
 }
