@@ -103,7 +103,7 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
         ),
         ShapeMismatch::NotAnImage(reason) => (
             format!("`{text}` is not an image reference: {reason}"),
-            "the full marker replaces `name:tag` and `:name` an image name; use `:tag` on fields holding only the tag".into(),
+            "the full marker writes `name:tag` and the `:name` marker an image name, over the whole value; use `:tag` on fields holding only the tag".into(),
         ),
         ShapeMismatch::NotADigest => (
             format!("`{text}` is not a digest, but the `:digest` marker `{setter}` writes one (`sha256:` and 64 hex digits)"),

@@ -281,7 +281,14 @@ impl MarkedValue {
             (Field::ContainerImage, SetterKind::Tag | SetterKind::Digest, None) => {
                 Some(ShapeMismatch::PartForContainerImage)
             }
+            // A tag field's value that no image name can be (`RELEASE.2020-12-03T05-49-24Z`:
+            // capitals) is still a tag field's value first.
             (Field::Tag, SetterKind::Image, Some(ShapeMismatch::Untagged)) => {
+                Some(ShapeMismatch::TagNotImage)
+            }
+            (Field::Tag, SetterKind::Image, Some(ShapeMismatch::NotAnImage(_)))
+                if crate::flux::image::is_valid_tag(&self.value) =>
+            {
                 Some(ShapeMismatch::TagNotImage)
             }
             // Left empty for the automation to fill: nothing is lost, nothing breaks.
