@@ -2226,7 +2226,7 @@ fn record_config_map(
 /// The folder of this repository a HelmRelease uses as its chart (`spec.chart.spec.chart` from
 /// a GitRepository), and the namespace it installs into (`spec.targetNamespace`, else its own;
 /// empty when not known).
-fn chart_release(resource: &Resource) -> Option<(String, String)> {
+pub(super) fn chart_release(resource: &Resource) -> Option<(String, String)> {
     let object = &resource.node;
     let is_helm_release = object.path_str(&["kind"]) == Some("HelmRelease")
         && object

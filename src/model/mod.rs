@@ -77,6 +77,9 @@ pub struct Model {
     /// With clusters, the files some cluster reaches (applies, or uses as a Helm chart); other
     /// files get no diagnostics. `None`: the repository is one cluster and every file counts.
     pub reached: Option<BTreeSet<usize>>,
+    /// Without clusters, the ImagePolicies the charts of this repository that its HelmReleases
+    /// install may render (with clusters, each cluster's own: `Cluster::chart_policies`).
+    pub chart_policies: Vec<chart::ChartPolicy>,
     /// The ImageUpdateAutomations that commit elsewhere than this checkout, by cluster and
     /// object (see [`Model::other_checkout`]).
     other_checkouts: BTreeMap<(usize, Origin), cluster::OtherCheckout>,
@@ -447,6 +450,38 @@ impl Contents {
     }
 }
 
+/// What the charts HelmReleases install from this repository hold.
+struct ChartFiles {
+    files: Vec<usize>,
+    mention_image_api: bool,
+    policies: Vec<chart::ChartPolicy>,
+}
+
+impl ChartFiles {
+    /// Of the charts in `chart_dirs` (subcharts included), each with the namespaces of the
+    /// releases that install it.
+    fn of(chart_dirs: &BTreeMap<String, BTreeSet<String>>, files: &[ScannedFile]) -> ChartFiles {
+        let mut charts = ChartFiles {
+            files: Vec::new(),
+            mention_image_api: false,
+            policies: Vec::new(),
+        };
+        for (dir, namespaces) in chart_dirs {
+            let chart = files_under(files, dir);
+            // Few files, read again only where they name the image API.
+            for &file in &chart {
+                if files[file].mentions_image_api {
+                    charts.mention_image_api = true;
+                    let policies = chart::policies_of(namespaces, &files[file]);
+                    charts.policies.extend(policies);
+                }
+            }
+            charts.files.extend(chart);
+        }
+        charts
+    }
+}
+
 impl Model {
     /// What the clusters apply, each built as its Flux builds it. Which Flux a cluster runs is
     /// known from the files it applies, so once they are: where one runs a Flux older than 2.2
@@ -576,18 +611,10 @@ impl Model {
                     // it pulls in from this repository.
                     cluster.chart_dirs =
                         chart::with_local_dependencies(&cluster.chart_dirs, files, &by_path);
-                    for (dir, namespaces) in &cluster.chart_dirs {
-                        let chart = files_under(files, dir);
-                        // Few files, read again only where they name the image API.
-                        for &file in &chart {
-                            if files[file].mentions_image_api {
-                                cluster.charts_may_define_image_objects = true;
-                                let policies = chart::policies_of(namespaces, &files[file]);
-                                cluster.chart_policies.extend(policies);
-                            }
-                        }
-                        reached.extend(chart);
-                    }
+                    let charts = ChartFiles::of(&cluster.chart_dirs, files);
+                    cluster.charts_may_define_image_objects = charts.mention_image_api;
+                    cluster.chart_policies = charts.policies;
+                    reached.extend(charts.files);
                 }
                 model.reached = Some(reached);
                 model.clusters = clusters;
@@ -682,8 +709,15 @@ impl Model {
             contents.read_ahead(&build, false, files, default_namespace, jobs);
             build
         };
+        let mut chart_dirs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         crate::parallel::for_each_in_order(&roots, jobs, build, |index, result| {
             let dir = &roots[index];
+            if let Ok(build) = &result {
+                for (chart, namespace) in build.resources.iter().filter_map(cluster::chart_release)
+                {
+                    chart_dirs.entry(chart).or_default().insert(namespace);
+                }
+            }
             let applied = self.add_render(
                 objects,
                 result,
@@ -738,6 +772,8 @@ impl Model {
             files: as_written,
             read_besides: BTreeSet::new(),
         });
+        let chart_dirs = chart::with_local_dependencies(&chart_dirs, files, sources.by_path);
+        self.chart_policies = ChartFiles::of(&chart_dirs, files).policies;
     }
 
     /// Adds one build: its objects, or, when it failed, those of the files it would have read,

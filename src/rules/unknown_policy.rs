@@ -475,14 +475,19 @@ fn from_other_source<'c>(
     })
 }
 
-/// Whether a Helm chart of this repository that a HelmRelease of the marker's clusters installs
+/// Whether a Helm chart of this repository that a HelmRelease of the marker's clusters (or, with
+/// none, of any build) installs
 /// writes an ImagePolicy whose name (each `{{ … }}` any text) and namespace could be the one the
 /// marker names.
 fn a_chart_could_render(cx: &Context, clusters: &[usize], policy: &PolicyRef) -> bool {
-    clusters
+    let model = &cx.workspace.model;
+    let of_clusters = clusters
         .iter()
-        .filter_map(|&c| cx.workspace.model.clusters.get(c))
-        .flat_map(|cluster| &cluster.chart_policies)
+        .filter_map(|&c| model.clusters.get(c))
+        .flat_map(|cluster| &cluster.chart_policies);
+    // Without clusters, the charts every build's HelmReleases install.
+    of_clusters
+        .chain(&model.chart_policies)
         .any(|chart_policy| chart_policy.could_be(policy))
 }
 
@@ -855,6 +860,37 @@ mod tests {
         assert!(
             on_marker(&elsewhere, "no ImagePolicy `apps:staging-api`"),
             "{elsewhere:?}"
+        );
+
+        // Without clusters, the charts every build's HelmReleases install (a tenant repository
+        // whose fleet applies it: mfamador/gitops-demo-tenant-data).
+        let tenant = |release: &str| {
+            let other_policy = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: other\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: other\n  policy:\n    semver:\n      range: '>=1.0.0'\n";
+            let (_dir, workspace) = workspace_of(&[
+                (
+                    "apps/kustomization.yaml",
+                    "resources:\n  - release.yaml\n  - other-policy.yaml\n",
+                ),
+                ("apps/release.yaml", release),
+                ("apps/other-policy.yaml", other_policy),
+                (
+                    "charts/api/Chart.yaml",
+                    "apiVersion: v2\nname: api\nversion: 0.1.0\n",
+                ),
+                ("charts/api/templates/policy.yaml", template),
+            ]);
+            let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+            diagnostics
+                .into_iter()
+                .filter(|d| d.rule == "unknown-policy")
+                .collect::<Vec<_>>()
+        };
+        let rendered = tenant(release);
+        assert!(!on_marker(&rendered, "staging-api"), "{rendered:?}");
+        let other = tenant(&release.replace("staging-api:tag", "staging-web:tag"));
+        assert!(
+            on_marker(&other, "no ImagePolicy `flux-system:staging-web`"),
+            "{other:?}"
         );
     }
 }
