@@ -352,6 +352,12 @@ fn not_defined(
             elsewhere.join("`, `")
         )
     };
+    if let Some(path) = written_in_unparsable_file(cx, &policy.name) {
+        return (
+            format!("{message}: {path} seems to write it, but does not parse, so Flux applies nothing of it"),
+            format!("fix the YAML of {path} (`yaml-syntax` points at the error)"),
+        );
+    }
     let help = match (meant, closest_name(&wanted, known)) {
         (Some(meant), _) => format!(
             "{meant} (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"
@@ -360,6 +366,25 @@ fn not_defined(
         _ => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
     };
     (message, help)
+}
+
+/// A file that does not parse whose text names an ImagePolicy of this name (`kind: ImagePolicy`
+/// and a `name: <name>` line): the policy the marker means, lost with the file.
+fn written_in_unparsable_file<'w>(cx: &Context<'w>, name: &str) -> Option<&'w str> {
+    cx.workspace
+        .files
+        .iter()
+        .filter(|file| file.yaml.is_err() && file.mentions_image_api)
+        .find(|file| {
+            let text = file.source.text();
+            text.contains("ImagePolicy")
+                && text.lines().any(|line| {
+                    line.trim()
+                        .strip_prefix("name:")
+                        .is_some_and(|value| value.trim().trim_matches(['"', '\'']) == name)
+                })
+        })
+        .map(|file| file.source.path.as_str())
 }
 
 /// Reports a finding about the marker of `site` (severity, message, help), which no automation
