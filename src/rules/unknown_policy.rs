@@ -852,25 +852,30 @@ mod tests {
     fn a_name_a_chart_of_the_cluster_may_render_is_not_unknown_and_another_is() {
         let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: api\n  namespace: flux-system\nspec:\n  chart:\n    spec:\n      chart: charts/api\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n  values:\n    env: staging\n    image:\n      tag: 1.0.0 # {\"$imagepolicy\": \"flux-system:staging-api:tag\"}\n";
         let template = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: {{ .Values.env }}-api\nspec:\n  imageRepositoryRef:\n    name: api\n";
+        let chart = [
+            (
+                "charts/api/Chart.yaml",
+                "apiVersion: v2\nname: api\nversion: 0.1.0\n",
+            ),
+            ("charts/api/templates/policy.yaml", template),
+        ];
+        let unknown_policies = |files: &[(&str, &str)]| {
+            let (_dir, workspace) = workspace_of(&[files, &chart[..]].concat());
+            let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+            diagnostics
+                .into_iter()
+                .filter(|d| d.rule == "unknown-policy")
+                .collect::<Vec<_>>()
+        };
         let found = |release: &str| {
-            let (_dir, workspace) = workspace_of(&[
+            unknown_policies(&[
                 ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
                 (
                     "clusters/c/flux-system/kustomization.yaml",
                     "resources:\n  - gotk-sync.yaml\n",
                 ),
                 ("clusters/c/apps/release.yaml", release),
-                (
-                    "charts/api/Chart.yaml",
-                    "apiVersion: v2\nname: api\nversion: 0.1.0\n",
-                ),
-                ("charts/api/templates/policy.yaml", template),
-            ]);
-            let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-            diagnostics
-                .into_iter()
-                .filter(|d| d.rule == "unknown-policy")
-                .collect::<Vec<_>>()
+            ])
         };
         let on_marker =
             |found: &[Diagnostic], policy: &str| found.iter().any(|d| d.message.contains(policy));
@@ -889,26 +894,16 @@ mod tests {
 
         // Without clusters, the charts every build's HelmReleases install (a tenant repository
         // whose fleet applies it: mfamador/gitops-demo-tenant-data).
+        let other_policy = POLICY.replace("off", "other");
         let tenant = |release: &str| {
-            let other_policy = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: other\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: other\n  policy:\n    semver:\n      range: '>=1.0.0'\n";
-            let (_dir, workspace) = workspace_of(&[
+            unknown_policies(&[
                 (
                     "apps/kustomization.yaml",
                     "resources:\n  - release.yaml\n  - other-policy.yaml\n",
                 ),
                 ("apps/release.yaml", release),
-                ("apps/other-policy.yaml", other_policy),
-                (
-                    "charts/api/Chart.yaml",
-                    "apiVersion: v2\nname: api\nversion: 0.1.0\n",
-                ),
-                ("charts/api/templates/policy.yaml", template),
-            ]);
-            let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-            diagnostics
-                .into_iter()
-                .filter(|d| d.rule == "unknown-policy")
-                .collect::<Vec<_>>()
+                ("apps/other-policy.yaml", &other_policy),
+            ])
         };
         let rendered = tenant(release);
         assert!(!on_marker(&rendered, "staging-api"), "{rendered:?}");
