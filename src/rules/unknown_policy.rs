@@ -846,6 +846,20 @@ mod tests {
         let broken = format!("{POLICY}  bad: [\n").replace("off", "other");
         let found = beside_bootstrap(&[("archive/policy.yaml", &broken)]);
         assert_eq!(found[0].severity, Severity::Error, "{found:?}");
+        // When it writes this very policy, the file is what to fix, not a policy to create.
+        let broken = format!("{POLICY}  bad: [\n");
+        let found = beside_bootstrap(&[("archive/policy.yaml", &broken)]);
+        assert_eq!(found[0].severity, Severity::Error, "{found:?}");
+        assert!(
+            found[0]
+                .message
+                .ends_with("archive/policy.yaml seems to write it, but does not parse, so Flux applies nothing of it"),
+            "{found:?}"
+        );
+        assert_eq!(
+            found[0].help,
+            "fix the YAML of archive/policy.yaml (`yaml-syntax` points at the error)"
+        );
     }
 
     #[test]
