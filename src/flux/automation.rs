@@ -66,10 +66,21 @@ pub fn path_contains(dir: &str, file_path: &str) -> bool {
 /// applies the automation, unknown here) could be a folder `file_path` lies under: one of the
 /// folders it could be, each variable part of one folder's name.
 fn could_contain(dir: &str, file_path: &str) -> bool {
-    let pattern = PathPattern::new(&normalize(dir));
-    file_path
-        .match_indices('/')
-        .any(|(end, _)| pattern.could_be(&file_path[..end]))
+    thread_local! {
+        // Asked for every file and marker against the same few paths: each pattern is
+        // compiled once per run of questions, not once per file.
+        static LAST: std::cell::RefCell<Option<(String, PathPattern)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| {
+        if last.as_ref().is_none_or(|(written, _)| written != dir) {
+            *last = Some((dir.to_string(), PathPattern::new(&normalize(dir))));
+        }
+        let (_, pattern) = last.as_ref().expect("set just above");
+        file_path
+            .match_indices('/')
+            .any(|(end, _)| pattern.could_be(&file_path[..end]))
+    })
 }
 
 /// A path inside the repository as Flux's controllers resolve it (`securejoin.SecureJoin` with

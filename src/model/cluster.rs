@@ -1774,10 +1774,7 @@ pub fn discover(
                                 variables.apply(&mut resource.node, sources.files);
                             }
                             record_config_map(resource, &mut config_maps);
-                            if let Some((dir, namespace)) = chart_release(resource) {
-                                let namespaces = cluster_state.chart_dirs.entry(dir).or_default();
-                                namespaces.insert(namespace);
-                            }
+                            record_chart_release(&mut cluster_state.chart_dirs, resource);
                             if let Some(mut child) =
                                 FluxKustomization::read(&resource.node, &kustomization.namespace)
                             {
@@ -2223,10 +2220,21 @@ fn record_config_map(
     config_maps.insert(format!("{kind}/{namespace}/{}", resource.name()), data);
 }
 
+/// Adds the chart folder a HelmRelease installs from this repository, with the namespace it
+/// installs into (see [`chart_release`]).
+pub(super) fn record_chart_release(
+    chart_dirs: &mut BTreeMap<String, BTreeSet<String>>,
+    resource: &Resource,
+) {
+    if let Some((dir, namespace)) = chart_release(resource) {
+        chart_dirs.entry(dir).or_default().insert(namespace);
+    }
+}
+
 /// The folder of this repository a HelmRelease uses as its chart (`spec.chart.spec.chart` from
 /// a GitRepository), and the namespace it installs into (`spec.targetNamespace`, else its own;
 /// empty when not known).
-pub(super) fn chart_release(resource: &Resource) -> Option<(String, String)> {
+fn chart_release(resource: &Resource) -> Option<(String, String)> {
     let object = &resource.node;
     let is_helm_release = object.path_str(&["kind"]) == Some("HelmRelease")
         && object

@@ -713,9 +713,8 @@ impl Model {
         crate::parallel::for_each_in_order(&roots, jobs, build, |index, result| {
             let dir = &roots[index];
             if let Ok(build) = &result {
-                for (chart, namespace) in build.resources.iter().filter_map(cluster::chart_release)
-                {
-                    chart_dirs.entry(chart).or_default().insert(namespace);
+                for resource in &build.resources {
+                    cluster::record_chart_release(&mut chart_dirs, resource);
                 }
             }
             let applied = self.add_render(

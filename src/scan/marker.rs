@@ -925,21 +925,13 @@ fn field_of(yaml: &YamlFile, value: NodeId) -> Field {
     let key = value
         .checked_sub(1)
         .filter(|&key| yaml.value_of_key(key) == Some(value));
+    let named_for = |name: &str, part: &str| {
+        name.get(name.len().saturating_sub(part.len())..)
+            .is_some_and(|end| end.eq_ignore_ascii_case(part))
+    };
     match key.and_then(|key| yaml.scalar(key)) {
-        Some(name)
-            if name
-                .get(name.len().saturating_sub(3)..)
-                .is_some_and(|end| end.eq_ignore_ascii_case("tag")) =>
-        {
-            Field::Tag
-        }
-        Some(name)
-            if name
-                .get(name.len().saturating_sub(6)..)
-                .is_some_and(|end| end.eq_ignore_ascii_case("digest")) =>
-        {
-            Field::Digest
-        }
+        Some(name) if named_for(name, "tag") => Field::Tag,
+        Some(name) if named_for(name, "digest") => Field::Digest,
         _ => Field::Other,
     }
 }
