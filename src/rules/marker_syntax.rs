@@ -12,7 +12,8 @@ pub static RULE: Rule = Rule {
 A marker attempt that Flux does not read as a setter marker: single quotes, a non-string JSON
 value, text after the closing `}`, `namespace/name` instead of `namespace:name`, a missing
 namespace, an unknown suffix, an empty value, a misspelt key (`$ImagePolicy`, `$imagepolcy`,
-`ref`), quotes around the whole object.
+`ref`), quotes around the whole object, words before the `{` in the comment of a value
+(`# Image Policy {"$imagepolicy": …}`).
 
 A placeholder left for overlays to fill (`{"$imagepolicy": "REPLACE_WITH_OVERLAY_POLICY"}`:
 capitals, digits and `_`, which no ImagePolicy's name can hold) is a warning: it is not a policy
@@ -22,7 +23,8 @@ patches wants.
 A marker attempt is a comment whose text, after its leading `#`s and spaces, opens an object
 (`{`, or a quote then `{`) with the key `$imagepolicy`, a `$ref` to
 `#/definitions/io.k8s.cli.setters.…`, or a near miss of either, in any key order. Prose that
-mentions `$imagepolicy` is not an attempt, and neither is a commented-out line carrying its
+mentions `$imagepolicy` is not an attempt (words before a marker count only on a value's own
+line, with nothing after the `}`), and neither is a commented-out line carrying its
 marker (see `commented-out-marker`).
 
 ## Why it matters in Flux

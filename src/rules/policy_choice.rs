@@ -2,6 +2,7 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::objects::{ChoiceKind, Spec};
+use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
     id: "policy-choice",
@@ -10,6 +11,10 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it catches
 An ImagePolicy whose `spec.policy` sets none or several of `semver`, `alphabetical` and
 `numerical`, a `semver` without `range`, or an `order` other than `asc` / `desc`.
+
+`order: desc` is a warning: it picks the lowest value, which over build numbers and timestamps is
+the oldest build. Read as "newest first", it makes the automation roll every image back to the
+first build the filter keeps.
 
 ## Why it matters in Flux
 With no choice the policy stalls; with several, Flux silently uses the first of semver >
@@ -67,6 +72,21 @@ fn check(cx: &Context, out: &mut Findings) {
                         order.span(),
                         format!("`order: {}` is not `asc` or `desc`", order.value),
                         "`asc` picks the highest value, `desc` the lowest".to_string(),
+                    )
+                }
+                (ChoiceKind::Alphabetical | ChoiceKind::Numerical, Some(order))
+                    if order.value == "desc" =>
+                {
+                    out.push_with_severity(
+                        &RULE,
+                        Severity::Warning,
+                        order.file(),
+                        order.span(),
+                        format!(
+                            "`order: desc` makes ImagePolicy `{}` pick the lowest value its filter keeps: over build numbers or timestamps that is the oldest build, and the automation rolls images back to it",
+                            object.key()
+                        ),
+                        "write `order: asc` to pick the newest (the highest value); keep `desc` only where the lowest value is the one to run".to_string(),
                     )
                 }
                 _ => {}

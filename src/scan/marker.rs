@@ -718,7 +718,10 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     let mut attachments = Vec::new();
     for comment in &yaml.comments {
         let setter = match classify_comment(comment.text(yaml)) {
-            CommentKind::Other => continue,
+            CommentKind::Other => {
+                syntax_errors.extend(prefixed_marker(yaml, comment));
+                continue;
+            }
             CommentKind::CommentedOut => {
                 commented_out.push(CommentedOutMarker { span: comment.span });
                 continue;
@@ -766,6 +769,43 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
         syntax_errors: syntax_errors.into_boxed_slice(),
         commented_out: commented_out.into_boxed_slice(),
     }
+}
+
+/// A well-formed marker after some words on the comment of a value
+/// (`image: app:1 # Image Policy {"$imagepolicy": "ns:app"}`): kyaml hands the whole comment to
+/// the JSON decoder, which fails on the words, so Flux never updates the value. Anywhere else,
+/// with text after the `}` too, or behind a `TODO`, such a comment is prose.
+fn prefixed_marker(yaml: &YamlFile, comment: &super::yaml::Comment) -> Option<MarkerSyntaxError> {
+    let Attachment::Line(id) = comment.attachment else {
+        return None;
+    };
+    let node = yaml.node(id);
+    let on_value = matches!(node.kind, NodeKind::Scalar { .. })
+        && matches!(node.role, Role::Value | Role::Item)
+        && !node.span.is_empty();
+    let text = comment.text(yaml);
+    let open = text.find('{')?;
+    let words = text[..open].trim_matches(['#', ' ', '\t']);
+    let object = text[open..].trim_end();
+    let well_formed = || object.ends_with('}') && parse_setter_json(object).is_ok();
+    // `# TODO: ### {…}`: a marker left off on purpose, for later.
+    let left_off = words.contains('#')
+        || ["TODO", "FIXME", "XXX"].iter().any(|word| {
+            words
+                .get(..word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        });
+    if !on_value || words.is_empty() || left_off || !is_marker_attempt(object) || !well_formed() {
+        return None;
+    }
+    Some(MarkerSyntaxError {
+        span: comment.span,
+        reason: format!(
+            "text before the `{{` (`{words}`) makes the comment invalid JSON, so Flux ignores the marker"
+        ),
+        help: format!("move `{words}` to a comment of its own line, and leave only `# {object}` here"),
+        intended_policy: intended_policy(object),
+    })
 }
 
 /// Finds the containers' images among the values of the `:tag` and `:digest` markers Flux applies;
@@ -1256,6 +1296,43 @@ mod tests {
             .map(|(n, p)| (n.as_str(), p.as_ref().map(|s| s.as_str()).map_err(|e| *e)))
             .collect();
         assert_eq!(found, expect);
+    }
+
+    #[test]
+    fn words_before_a_marker_on_a_value_make_flux_ignore_it() {
+        let text = concat!(
+            "a: r/a:1 # Image Policy {\"$imagepolicy\": \"ns:a\"}\n",
+            "b: r/b:1 # see {\"$imagepolicy\": \"ns:b\"} below\n",
+            "b2: r/b:1 # TODO: ### {\"$imagepolicy\": \"ns:b\"}\n",
+            "b3: r/b:1 # todo {\"$imagepolicy\": \"ns:b\"}\n",
+            "# Image Policy {\"$imagepolicy\": \"ns:c\"}\n",
+            "c: r/c:1\n",
+            "d: # policy {\"$imagepolicy\": \"ns:d\"}\n",
+            "  e: 1\n",
+            "f:\n  - r/f:1 # policy: {\"$imagepolicy\": \"ns:f:tag\"}\n",
+        );
+        let source = SourceFile::new("t.yaml".into(), text);
+        let yaml = YamlFile::parse(&source).unwrap();
+        let found = find_markers(text, &yaml);
+        assert!(found.markers.is_empty());
+        let errors: Vec<(&str, Option<&str>)> = found
+            .syntax_errors
+            .iter()
+            .map(|e| (e.reason.as_str(), e.intended_policy.as_deref()))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (
+                    "text before the `{` (`Image Policy`) makes the comment invalid JSON, so Flux ignores the marker",
+                    Some("ns:a")
+                ),
+                (
+                    "text before the `{` (`policy:`) makes the comment invalid JSON, so Flux ignores the marker",
+                    Some("ns:f")
+                ),
+            ]
+        );
     }
 
     #[test]
