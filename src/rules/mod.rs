@@ -25,6 +25,7 @@ use crate::workspace::{ScannedFile, Workspace};
 mod api_version;
 mod automation;
 mod commented_out_marker;
+mod commit_hash_order;
 mod cross_namespace_ref;
 mod digest_not_reflected;
 mod duplicate_object;
@@ -96,6 +97,7 @@ pub static RULES: &[&Rule] = &[
     &numeric_extract::RULE,
     &semver_extract::RULE,
     &version_order::RULE,
+    &commit_hash_order::RULE,
     &pattern_test_failed::RULE,
     &invalid_image::RULE,
     &unknown_repository::RULE,
