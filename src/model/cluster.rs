@@ -357,6 +357,17 @@ impl FluxKustomization {
         }
     }
 
+    /// Built from a GitRepository this repository does not define: this checkout, whichever
+    /// repository it is.
+    fn built_from_a_checkout_not_named(self) -> FluxKustomization {
+        FluxKustomization {
+            source_name: String::new(),
+            sync_url: None,
+            sync_ref: None,
+            ..self
+        }
+    }
+
     /// The kustomization kustomize-controller builds: the one at `spec.path` (or one generated
     /// from the folder's manifests), with the Flux Kustomization's own fields laid over it.
     fn kustomization(
@@ -1606,7 +1617,18 @@ pub fn discover(
             .filter(|other| **other != dir && lies_under(other, &dir))
             .cloned()
             .collect();
-        let folder = roots[0].applied_out_of_band(&dir, set_apart);
+        // The folder is applied from this checkout. Its Flux Kustomizations' source says which
+        // repository that is, unless each builds another repository's folder (an app's deploy
+        // repository syncing `./deploy/vote` of the app's: fluxdemo/instavote-deploy).
+        let folder = match roots
+            .iter()
+            .find(|k| !from_elsewhere(k, source_of(k).as_ref()))
+        {
+            Some(own) => own.applied_out_of_band(&dir, set_apart),
+            None => roots[0]
+                .applied_out_of_band(&dir, set_apart)
+                .built_from_a_checkout_not_named(),
+        };
         clusters_roots.push((name, dir, vec![folder]));
     }
     let mut clusters = Vec::new();
