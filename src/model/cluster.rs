@@ -132,10 +132,31 @@ fn written_where_its_bootstrap_file_is(kustomization: &FluxKustomization, file: 
             .is_some_and(|above| above.strip_suffix('/').unwrap_or(above) == applied)
 }
 
+/// What fills in the variables of a Flux Kustomization's `spec.path` when the repository does
+/// not say their values.
+#[derive(Debug, Clone, Copy)]
+enum FilledBy {
+    /// Its parent's `postBuild.substituteFrom`, from a ConfigMap only the cluster has.
+    SubstituteFrom,
+    /// Whatever applies the out-of-band folder it is written in (a fleet's Flux Kustomization).
+    WhatAppliesTheFolder,
+    /// Nothing here: its parent has no `postBuild`.
+    SomethingUnseen,
+}
+
+impl FilledBy {
+    fn what(self) -> &'static str {
+        match self {
+            FilledBy::SubstituteFrom => "`postBuild.substituteFrom` this repository does not hold",
+            FilledBy::WhatAppliesTheFolder => "whatever applies the folder it is written in",
+            FilledBy::SomethingUnseen => "what the repository does not show (its parent has no `postBuild`; a mutating webhook may add one, else kustomize-controller finds no such folder)",
+        }
+    }
+}
+
 impl FluxKustomization {
-    /// A Flux Kustomization whose `spec.path` holds variables its parent's `substituteFrom`
-    /// gives values to that the model cannot read (a ConfigMap only the cluster has): the
-    /// cluster builds one folder, unknown, of those the path could be (each `${…}` part of one
+    /// A Flux Kustomization whose `spec.path` holds variables whose values the model cannot
+    /// read (see [`FilledBy`]): the cluster builds one folder, unknown, of those the path could be (each `${…}` part of one
     /// folder's name). Each such folder is followed as uncertain: its objects answer
     /// references, none is judged, its files are not counted as the cluster's and its failure
     /// is no error. Where no folder could be it, it stays as it is, and its build fails as
@@ -144,6 +165,7 @@ impl FluxKustomization {
         self,
         files: &[ScannedFile],
         folders: &BTreeSet<&str>,
+        filled_by: FilledBy,
         notes: &mut Vec<Note>,
     ) -> Vec<FluxKustomization> {
         let own_file = &files[self.origin.file()].source.path;
@@ -156,9 +178,10 @@ impl FluxKustomization {
         }
         let note = Note {
             message: format!(
-                "Flux Kustomization `{}`'s path `{}` takes its values from `postBuild.substituteFrom` this repository does not hold: followed into each folder it could be ({}), as uncertain",
+                "Flux Kustomization `{}`'s path `{}` takes its values from {}: followed into each folder it could be ({}), as uncertain",
                 self.name,
                 self.path,
+                filled_by.what(),
                 candidates.len()
             ),
             origin: self.path_origin,
@@ -1805,22 +1828,35 @@ pub fn discover(
                                 // What applies a folder out of band (a fleet repository's
                                 // Flux Kustomization, for a tenant's) may substitute its
                                 // variables too: unknown here, as `substituteFrom` is.
-                                let unknown_path = (kustomization.folder
-                                    || variables.as_ref().is_some_and(|v| v.incomplete))
-                                    && is_unresolved(&child.path);
+                                // Without a `postBuild`, kustomize-controller substitutes
+                                // nothing: a variable left in a path is filled in by what
+                                // the repository does not show (a mutating webhook that adds
+                                // `postBuild.substitute` to every Flux Kustomization, as
+                                // xunholy's kustomize-mutating-webhook does: tslamars/k8s-gitops).
+                                let filled_by = if kustomization.folder {
+                                    Some(FilledBy::WhatAppliesTheFolder)
+                                } else {
+                                    match &variables {
+                                        None => Some(FilledBy::SomethingUnseen),
+                                        Some(v) if v.incomplete => Some(FilledBy::SubstituteFrom),
+                                        Some(_) => None,
+                                    }
+                                };
+                                let unknown_path = filled_by.filter(|_| is_unresolved(&child.path));
                                 match (unknown_path, kustomization.path_guessed) {
-                                    (false, _) => round.push(child),
-                                    (true, false) => {
+                                    (None, _) => round.push(child),
+                                    (Some(filled_by), false) => {
                                         round.extend(child.paths_it_may_have(
                                             sources.files,
                                             folders.get_or_init(|| {
                                                 yaml_folders(sources.tree, yaml_paths)
                                             }),
+                                            filled_by,
                                             notes,
                                         ))
                                     }
                                     // A guess inside a guess: what it applies is not followed.
-                                    (true, true) => {}
+                                    (Some(_), true) => {}
                                 }
                             }
                         }
@@ -2720,10 +2756,24 @@ mod tests {
             notes_mentioning(&workspace, "followed into each folder it could be (2)").len(),
             1
         );
+        // Without a `postBuild`, what fills the variable in is not in the repository (a mutating
+        // webhook): the same folders, told why.
         let (_dir, workspace) = workspace_with(&parent(""));
+        assert!(build_error_messages(&workspace).is_empty());
+        assert_eq!(
+            notes_mentioning(&workspace, "its parent has no `postBuild`").len(),
+            1
+        );
+        // No folder could be it: the build fails as Flux's would.
+        let (_dir, workspace) = workspace_of(&[
+            ("clusters/prod/flux-system/gotk-sync.yaml", &bootstrap),
+            ("clusters/prod/parent.yaml", &parent("")),
+            ("parents/app.yaml", &child.replace("./apps/", "./nowhere/")),
+            ("apps/dev/policy.yaml", POLICY),
+        ]);
         assert_eq!(
             build_error_messages(&workspace),
-            ["the Flux Kustomization's path `apps/${ENV}` does not exist"]
+            ["the Flux Kustomization's path `nowhere/${ENV}` does not exist"]
         );
     }
 
