@@ -12,7 +12,8 @@ use support::{assert_golden, json, locations_of, repo_dir, run, stdout};
 /// cases of layouts where the tool once checked nothing, a marker names a policy that does not
 /// exist; `marker-in-sequence-file`'s `tags.yaml` is a list, which image automation skips whole;
 /// `generator-input-marker`'s values file, applied as a ConfigMap's data, names a policy whose
-/// file its kustomization does not list.
+/// file its kustomization does not list; so does a policy's repository in
+/// `repository-in-a-file-its-kustomization-does-not-list`.
 fn flux_errors(case: &str) -> Vec<String> {
     match case {
         "postbuild-substitute-marker" => vec!["unknown-policy base/app.yaml:9".to_string()],
@@ -31,6 +32,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "orphans-without-visible-bootstrap" => {
             vec!["unknown-policy kubernetes/apps/default/web/app/deployment.yaml:13".to_string()]
         }
+        "repository-in-a-file-its-kustomization-does-not-list" => vec![
+            "unknown-repository clusters/staging/image-automation/imagepolicy.yaml:8".to_string(),
+        ],
         "generator-input-marker" => {
             vec!["unknown-policy apps/app/values.yaml:2".to_string()]
         }

@@ -2,6 +2,7 @@
 
 use std::cell::OnceCell;
 
+use super::unapplied::{self, Beside};
 use super::unknown_policy::{closest_name, writes_an_object};
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
@@ -18,6 +19,10 @@ An ImagePolicy whose `spec.imageRepositoryRef` names an ImageRepository that no 
 all (image objects exported from a cluster, or policies kept apart from the repositories they
 scan), a warning: the repository is defined elsewhere, and its name cannot be checked, as
 `unknown-policy` says of a marker where no ImagePolicy is defined.
+
+An ImageRepository written in a file no cluster applies is named with where it is written: an
+error beside a kustomization that does not list the file (forgotten there), a warning in a
+kustomization no cluster builds or in a loose folder (it may be applied by hand).
 
 ## Why it matters in Flux
 The policy waits forever for its repository (`DependencyNotReady`), so every marker on it is
@@ -83,25 +88,53 @@ fn check(cx: &Context, out: &mut Findings) {
             );
             continue;
         }
-        let help = match closest_name(
-            &wanted,
-            known.get_or_init(|| cx.workspace.index.keys(Kind::ImageRepository)),
-        ) {
-            Some(closest) => format!("did you mean `{closest}`?"),
-            None => format!(
-                "create ImageRepository `{}` in namespace `{namespace}`",
-                name.value
+        let written_elsewhere = unapplied::find(cx, "ImageRepository", |tree| {
+            tree.path_str(&["metadata", "name"]) == Some(name.value.as_str())
+                && unapplied::may_be_in(tree, namespace)
+        });
+        let policy = object.key();
+        let (severity, message, help) = match written_elsewhere.map(|found| (found.written, found.beside)) {
+            // Beside a kustomization that does not list it: forgotten there.
+            Some((written, Beside::Unlisted(kustomization))) => (
+                Severity::Error,
+                format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which is written in {written}, but `{kustomization}` does not list that file: no cluster applies it"),
+                format!("add that file to the `resources` of `{kustomization}`"),
+            ),
+            // Listed by a kustomization no cluster builds: a root applied by hand, maybe.
+            Some((written, Beside::Listed(kustomization))) => (
+                Severity::Warning,
+                format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which is written in {written}, which `{kustomization}` lists, but no cluster applies that kustomization: the policy finds it only if it is applied by hand"),
+                format!("let a Flux Kustomization apply the folder of `{kustomization}`"),
+            ),
+            // In a loose folder: applied by hand after the bootstrap, maybe.
+            Some((written, Beside::Nothing)) => (
+                Severity::Warning,
+                format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which is written in {written}, which no cluster applies: the policy finds it only if that file is applied by hand"),
+                "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it)".to_string(),
+            ),
+            None => (
+                RULE.severity,
+                format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which no file defines"),
+                missing_help(cx, &known, &wanted, namespace, &name.value),
             ),
         };
-        out.push(
-            &RULE,
-            name.file(),
-            name.span(),
-            format!(
-                "ImagePolicy `{}` refers to ImageRepository `{wanted}`, which no file defines",
-                object.key()
-            ),
-            help,
-        );
+        out.push_with_severity(&RULE, severity, name.file(), name.span(), message, help);
+    }
+}
+
+/// What to do about a repository no file defines: the closest name, or create it.
+fn missing_help(
+    cx: &Context,
+    known: &OnceCell<Vec<String>>,
+    wanted: &str,
+    namespace: &str,
+    name: &str,
+) -> String {
+    match closest_name(
+        wanted,
+        known.get_or_init(|| cx.workspace.index.keys(Kind::ImageRepository)),
+    ) {
+        Some(closest) => format!("did you mean `{closest}`?"),
+        None => format!("create ImageRepository `{name}` in namespace `{namespace}`"),
     }
 }
