@@ -588,6 +588,9 @@ pub struct Cluster {
     pub path: String,
     /// Files whose objects it applies.
     pub files: BTreeSet<usize>,
+    /// Rooted at a folder without a kustomization file in a repository without a bootstrap:
+    /// applied by hand, with `kubectl apply -f`, so the folder's own build is a guess.
+    pub applied_as_files: bool,
     /// Folders of this repository that its HelmReleases use as charts, and (once the model is
     /// built) those of the subcharts they pull in with `file://` dependencies, each with the
     /// namespaces those releases install into (empty where a release's is not known).
@@ -647,9 +650,10 @@ pub struct OtherSource {
 /// One Flux Kustomization's build inside a cluster.
 pub struct ClusterRender<'k> {
     pub cluster: usize,
-    /// The cluster is a guess: rooted at a folder of Flux Kustomizations that nothing here
-    /// applies, beside a bootstrap's folder, taken as applied out of band like it. A build that
-    /// fails in it is told as a warning.
+    /// The build is a guess: its cluster is rooted at a folder of Flux Kustomizations that
+    /// nothing here applies, beside a bootstrap's folder, taken as applied out of band like it;
+    /// or it is such a folder's own, without a kustomization file, in a repository without a
+    /// bootstrap. A build that fails in it is told as a warning.
     pub cluster_guessed: bool,
     pub kustomization: &'k FluxKustomization,
     pub result: Result<Build, BuildError>,
@@ -1667,9 +1671,17 @@ pub fn discover(
             .synced
             .extend(roots.iter().map(FluxKustomization::source_key));
         let guessed = bootstrapped && roots.iter().all(|root| root.folder);
+        // Applied by hand, a folder without a kustomization file is `kubectl apply -f` (`-k`
+        // fails there): each file applied as it is, no build to fail (jsgiraldoh/gitops-flux-
+        // series keeps two versions of one object side by side).
+        let applied_as_files = !bootstrapped
+            && roots
+                .iter()
+                .all(|root| root.folder && !sources.kustomizations.contains_key(&root.path));
         let mut cluster_state = Cluster {
             name,
             path,
+            applied_as_files,
             ..Cluster::default()
         };
         // The Flux Kustomizations are followed breadth first, one round at a time: a round's
@@ -1888,7 +1900,8 @@ pub fn discover(
                 }
                 on_render(ClusterRender {
                     cluster,
-                    cluster_guessed: guessed,
+                    cluster_guessed: guessed
+                        || (kustomization.folder && cluster_state.applied_as_files),
                     kustomization,
                     result,
                     fallback,

@@ -26,7 +26,9 @@ it reports nothing that this could explain. A failed build of a cluster the tool
 applied out of band like it) is a warning: that folder may be applied by nothing at all. So is
 a failed build in a repository with no cluster, no marker and no image object a kustomization
 lists (an application's deploy template, copied into the fleet repository): nothing says Flux
-builds it, and no marker depends on it. Also
+builds it, and no marker depends on it. So is the failed build of a folder of Flux
+Kustomizations without a kustomization file, in a repository without a bootstrap: applied by
+hand, that is `kubectl apply -f`, which applies each file as it is and builds nothing. Also
 Flux's own step after the build: a `postBuild.substitute` variable whose name
 kustomize-controller refuses (`cluster-name`: only letters, digits and `_`, not starting with a
 digit) fails the substitution of every object, so nothing of that Flux Kustomization is applied.
@@ -76,8 +78,13 @@ fn check(cx: &Context, out: &mut Findings) {
         (error, unsure)
     });
     let guessed = model.guessed_build_errors.iter().map(|(error, cluster)| {
-        let folder = &model.clusters[*cluster].name;
-        let unsure = format!("nothing here applies `{folder}`, taken as applied out of band like the bootstrap's folder beside it; if it is");
+        let cluster = &model.clusters[*cluster];
+        let folder = &cluster.name;
+        let unsure = if cluster.applied_as_files {
+            format!("nothing here applies `{folder}`, which has no kustomization file: applied by hand, that is `kubectl apply -f`, which applies each file as it is and builds nothing; if a Flux Kustomization builds it")
+        } else {
+            format!("nothing here applies `{folder}`, taken as applied out of band like the bootstrap's folder beside it; if it is")
+        };
         (error, Some(unsure))
     });
     for (error, unsure) in flux.chain(guessed) {
