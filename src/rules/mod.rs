@@ -388,6 +388,31 @@ impl<'a> Context<'a> {
         tags
     }
 
+    /// Where a policy says what value each tag gives: its `extract`, else its pattern, else its
+    /// name.
+    pub fn value_origin(policy: &FluxObject, spec: &PolicySpec) -> Origin {
+        spec.extract
+            .as_ref()
+            .or(spec.filter_pattern.as_ref())
+            .unwrap_or(&policy.name)
+            .origin()
+    }
+
+    /// The tags `known_tags` gives, and those the policy's pattern tests name.
+    pub fn known_or_tested_tags(&self, policy: &FluxObject, spec: &PolicySpec) -> BTreeSet<String> {
+        let key = policy.key();
+        let mut tags = self.known_tags(policy, spec);
+        tags.extend(
+            self.workspace
+                .pattern_tests
+                .iter()
+                .filter(|t| t.policy.value == key)
+                .flat_map(|t| t.tags.iter().chain(&t.latest))
+                .map(|t| t.value.clone()),
+        );
+        tags
+    }
+
     /// The policy, compiled; `None` when it cannot select or its `extract` refers to groups the
     /// pattern lacks (other rules say why, and tag rules stay quiet: one finding, one diagnostic).
     pub fn compiled(&self, policy: &FluxObject) -> Option<&CompiledPolicy> {

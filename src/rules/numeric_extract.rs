@@ -51,15 +51,7 @@ fn check(cx: &Context, out: &mut Findings) {
             continue;
         };
         let key = object.key();
-        let mut tags = cx.known_tags(object, spec);
-        tags.extend(
-            cx.workspace
-                .pattern_tests
-                .iter()
-                .filter(|t| t.policy.value == key)
-                .flat_map(|t| t.tags.iter().chain(&t.latest))
-                .map(|t| t.value.clone()),
-        );
+        let tags = cx.known_or_tested_tags(object, spec);
         let offending: Vec<(String, String)> = tags
             .into_iter()
             .filter_map(|tag| match compiled.classify_and_extract(&tag) {
@@ -71,12 +63,7 @@ fn check(cx: &Context, out: &mut Findings) {
         let Some((tag, value)) = offending.first() else {
             continue;
         };
-        let at = spec
-            .extract
-            .as_ref()
-            .or(spec.filter_pattern.as_ref())
-            .unwrap_or(&object.name)
-            .origin();
+        let at = Context::value_origin(object, spec);
         let more = if offending.len() > 1 {
             format!(" (and {} more tags)", offending.len() - 1)
         } else {
