@@ -156,8 +156,8 @@ impl FilledBy {
 
 impl FluxKustomization {
     /// A Flux Kustomization whose `spec.path` holds variables whose values the model cannot
-    /// read (see [`FilledBy`]): the cluster builds one folder, unknown, of those the path could be (each `${…}` part of one
-    /// folder's name). Each such folder is followed as uncertain: its objects answer
+    /// read (see [`FilledBy`]): the cluster builds one folder, unknown, of those the path could
+    /// be (each `${…}` part of one folder's name). Each such folder is followed as uncertain: its objects answer
     /// references, none is judged, its files are not counted as the cluster's and its failure
     /// is no error. Where no folder could be it, it stays as it is, and its build fails as
     /// Flux's would. A folder around its own file is none it could be: it would apply itself.
@@ -1446,12 +1446,17 @@ pub fn discover(
             vec![bootstrap],
         ));
     }
+    // Bootstraps (and FluxInstances) whose cluster folder was moved, with where it went.
+    let mut moved = Vec::new();
     for instance in instances {
+        let file = &sources.files[instance.origin.file()].source.path;
+        if let Some(folder) = moved_to(sources, &instance, file) {
+            moved.push((instance, folder));
+            continue;
+        }
         clusters_roots.push((instance.path.clone(), instance.path.clone(), vec![instance]));
     }
     let mut out_of_band = Vec::new();
-    // Bootstraps whose cluster folder was moved, with where it went.
-    let mut moved = Vec::new();
     for (members, applied_from_outside) in components.iter().zip(applied_from_outside) {
         let first = members[0];
         if applied_from_outside {
@@ -1519,7 +1524,7 @@ pub fn discover(
         };
         notes.push(Note {
             message: format!(
-                "Flux Kustomization `{}`'s path `{}` does not exist, and its file lies under `{}` while {live}: taken as moved there, not followed",
+                "Flux Kustomization `{}`'s path `{}` does not exist, but `{}` does, near its file, while {live}: taken as moved there, not followed",
                 bootstrap.name, bootstrap.path, folder.to
             ),
             origin: bootstrap.path_origin,
@@ -1841,10 +1846,10 @@ pub fn discover(
                                 // Flux Kustomization, for a tenant's) may substitute its
                                 // variables too: unknown here, as `substituteFrom` is.
                                 // Without a `postBuild`, kustomize-controller substitutes
-                                // nothing: a variable left in a path is filled in by what
-                                // the repository does not show (a mutating webhook that adds
-                                // `postBuild.substitute` to every Flux Kustomization, as
-                                // xunholy's kustomize-mutating-webhook does: tslamars/k8s-gitops).
+                                // nothing, so a variable left in a path is filled in by what
+                                // the repository does not show: a mutating webhook that adds
+                                // `postBuild.substitute` to every Flux Kustomization (xunholy's
+                                // kustomize-mutating-webhook, in tslamars/k8s-gitops).
                                 let filled_by = if kustomization.folder {
                                     Some(FilledBy::WhatAppliesTheFolder)
                                 } else {
@@ -2011,7 +2016,7 @@ fn moved_to(sources: &Sources, bootstrap: &FluxKustomization, file: &str) -> Opt
         return None;
     }
     let segments: Vec<&str> = bootstrap.path.split('/').collect();
-    let (to, shared) = file
+    let to = file
         .match_indices('/')
         .map(|(at, _)| {
             let folder = &file[..at];
@@ -2023,11 +2028,22 @@ fn moved_to(sources: &Sources, bootstrap: &FluxKustomization, file: &str) -> Opt
             (folder, shared)
         })
         .filter(|&(_, shared)| shared > 0)
-        .min_by_key(|&(_, shared)| std::cmp::Reverse(shared))?;
-    Some(MovedFolder {
-        to: to.to_string(),
-        left: segments[..segments.len() - shared].join("/"),
-    })
+        .min_by_key(|&(_, shared)| std::cmp::Reverse(shared));
+    if let Some((to, shared)) = to {
+        return Some(MovedFolder {
+            to: to.to_string(),
+            left: segments[..segments.len() - shared].join("/"),
+        });
+    }
+    // A FluxInstance's file is not in the folder it syncs: the whole tree moved under a folder
+    // around its file (`.archive/` + `nas/flux/cluster`: cbc02009/k8s-home-ops).
+    file.rmatch_indices('/')
+        .map(|(at, _)| format!("{}/{}", &file[..at], bootstrap.path))
+        .find(|moved| sources.kind_of(moved) == PathKind::Dir)
+        .map(|to| MovedFolder {
+            to,
+            left: String::new(),
+        })
 }
 
 /// The strongly connected components of a graph, `edges[i]` being the nodes `i` has an edge to:
