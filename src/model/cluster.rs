@@ -157,9 +157,9 @@ impl FilledBy {
 impl FluxKustomization {
     /// A Flux Kustomization whose `spec.path` holds variables whose values the model cannot
     /// read (see [`FilledBy`]): the cluster builds one folder, unknown, of those the path could
-    /// be (each `${…}` part of one folder's name). Each such folder is followed as uncertain: its objects answer
-    /// references, none is judged, its files are not counted as the cluster's and its failure
-    /// is no error. Where no folder could be it, it stays as it is, and its build fails as
+    /// be (each `${…}` part of one folder's name). Each such folder is followed as uncertain:
+    /// its objects answer references, none is judged, its files are not counted as the
+    /// cluster's and its failure is no error. Where no folder could be it, it stays as it is, and its build fails as
     /// Flux's would. A folder around its own file is none it could be: it would apply itself.
     fn paths_it_may_have(
         self,
@@ -1998,7 +1998,8 @@ fn roots_of_another_repository<'k>(
 
 /// Where a bootstrap's cluster folder went, as the bootstrap's own file shows it.
 struct MovedFolder {
-    /// The folder around the file that ends as the bootstrap's `spec.path` does.
+    /// The folder around the file that ends as the bootstrap's `spec.path` does, or the whole
+    /// path under a folder around the file.
     to: String,
     /// The folder the cluster's folder was moved out of: the part of `spec.path` before the
     /// segments `to` shares with it (the repository root when it shares them all).
@@ -2008,8 +2009,9 @@ struct MovedFolder {
 /// Where a bootstrap's cluster folder was moved: its `spec.path` does not exist, but a folder
 /// around its file ends as the path does, with the whole path under a new parent (`archive/` +
 /// `clusters/vps1`) or with its last segments under a renamed one (`clusters/blimp` to
-/// `old-clusters/blimp`). The folder sharing most segments wins. A path that is merely wrong (a
-/// typo, a folder deleted) has no such copy around its file; a typo in a path's first segments
+/// `old-clusters/blimp`). The folder sharing most segments wins. Else the whole path may lie
+/// under a folder around the file (a FluxInstance's file is not in the folder it syncs). A path
+/// that is merely wrong (a typo, a folder deleted) has no such copy near its file; a typo in a path's first segments
 /// is told apart by the caller, by whether the folder left holds a live cluster.
 fn moved_to(sources: &Sources, bootstrap: &FluxKustomization, file: &str) -> Option<MovedFolder> {
     if bootstrap.path.is_empty() || sources.kind_of(&bootstrap.path) != PathKind::Missing {

@@ -508,7 +508,12 @@ fn is_commented_out_line(text: &str) -> bool {
     let Ok(yaml) = YamlFile::parse(&source) else {
         return false;
     };
-    let line_comment_on_value = |comment: &super::yaml::Comment| match comment.attachment {
+    yaml.comments.len() == 1 && is_line_comment_on_value(&yaml, &yaml.comments[0])
+}
+
+/// Whether a comment follows a scalar value (or list item) on its own line: where a marker is.
+fn is_line_comment_on_value(yaml: &YamlFile, comment: &super::yaml::Comment) -> bool {
+    match comment.attachment {
         Attachment::Line(id) => {
             let node = yaml.node(id);
             matches!(node.kind, NodeKind::Scalar { .. })
@@ -516,8 +521,7 @@ fn is_commented_out_line(text: &str) -> bool {
                 && !node.span.is_empty()
         }
         _ => false,
-    };
-    yaml.comments.len() == 1 && line_comment_on_value(&yaml.comments[0])
+    }
 }
 
 /// The entries of the object that `text` opens, read leniently (single quotes, bare words, text
@@ -776,13 +780,9 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
 /// the JSON decoder, which fails on the words, so Flux never updates the value. Anywhere else,
 /// with text after the `}` too, or behind a `TODO`, such a comment is prose.
 fn prefixed_marker(yaml: &YamlFile, comment: &super::yaml::Comment) -> Option<MarkerSyntaxError> {
-    let Attachment::Line(id) = comment.attachment else {
+    if !is_line_comment_on_value(yaml, comment) {
         return None;
-    };
-    let node = yaml.node(id);
-    let on_value = matches!(node.kind, NodeKind::Scalar { .. })
-        && matches!(node.role, Role::Value | Role::Item)
-        && !node.span.is_empty();
+    }
     let text = comment.text(yaml);
     let open = text.find('{')?;
     let words = text[..open].trim_matches(['#', ' ', '\t']);
@@ -795,7 +795,7 @@ fn prefixed_marker(yaml: &YamlFile, comment: &super::yaml::Comment) -> Option<Ma
                 .get(..word.len())
                 .is_some_and(|w| w.eq_ignore_ascii_case(word))
         });
-    if !on_value || words.is_empty() || left_off || !is_marker_attempt(object) || !well_formed() {
+    if words.is_empty() || left_off || !is_marker_attempt(object) || !well_formed() {
         return None;
     }
     Some(MarkerSyntaxError {
