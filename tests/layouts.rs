@@ -120,22 +120,11 @@ fn the_checked_out_branch_is_what_its_own_git_repository_syncs() {
 /// repositories), and fails as written when it is this one (`fixtures/remotes`).
 #[test]
 fn a_root_of_another_repository_is_told_by_the_remotes() {
-    let case = repo_dir().join("fixtures/remotes/fluxinstance-of-a-deploy-repository");
     for (origin, fails) in [
         ("https://github.com/example-org/fluxcd-template.git", false),
         ("git@github.com:example-org/project1-dev.git", true),
     ] {
-        let temp = tempfile::tempdir().unwrap();
-        copy_dir(&case, temp.path());
-        git(temp.path(), &["init", "-q"]);
-        git(temp.path(), &["remote", "add", "origin", origin]);
-        git(temp.path(), &["add", "-A"]);
-        let output = run(
-            &["check", temp.path().to_str().unwrap(), "--verbose"],
-            temp.path(),
-        );
-        let report = stdout(&output);
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let (report, stderr) = check_with_origin("fluxinstance-of-a-deploy-repository", origin);
         let missing = "the Flux Kustomization's path `fluxcd/flux` does not exist";
         assert_eq!(report.contains(missing), fails, "{origin}: {report}");
         assert_eq!(
@@ -150,4 +139,39 @@ fn a_root_of_another_repository_is_told_by_the_remotes() {
             "{origin}: {stderr}"
         );
     }
+}
+
+/// A repository holding copies of other repositories, each in a folder named as it is: a copy's
+/// bootstrap syncs its path from the copy's root, not this one's, and a copy's `path: ./` of its
+/// own source is no loop of this repository's. When the work tree is that copied repository
+/// itself (its clusters moved into a subfolder, paths not updated), the path is a fault.
+#[test]
+fn a_bootstrap_of_a_copied_repository_roots_no_cluster_here() {
+    for (origin, fails) in [
+        ("https://github.com/example/gitops-demos", false),
+        ("git@gitlab.example.com:tenants/flux-fleet.git", true),
+    ] {
+        let (report, stderr) = check_with_origin("copies-of-bootstrapped-repositories", origin);
+        let missing = "the Flux Kustomization's path `clusters/staging` does not exist";
+        assert_eq!(report.contains(missing), fails, "{origin}: {report}");
+        assert!(!report.contains("has no `kind`"), "{origin}: {report}");
+        let copy = "`tenants/flux-fleet` holds a copy of it: taken as that repository's cluster, not followed (check the copy on its own: `flux-image-lint check tenants/flux-fleet`)";
+        assert_eq!(stderr.contains(copy), !fails, "{origin}: {stderr}");
+    }
+}
+
+/// The `--verbose` check of a case of `fixtures/remotes`, copied into a fresh repository whose
+/// `origin` is `origin`: its report and its notes.
+fn check_with_origin(case: &str, origin: &str) -> (String, String) {
+    let temp = tempfile::tempdir().unwrap();
+    copy_dir(&repo_dir().join("fixtures/remotes").join(case), temp.path());
+    git(temp.path(), &["init", "-q"]);
+    git(temp.path(), &["remote", "add", "origin", origin]);
+    git(temp.path(), &["add", "-A"]);
+    let output = run(
+        &["check", temp.path().to_str().unwrap(), "--verbose"],
+        temp.path(),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (stdout(&output), stderr)
 }

@@ -1303,17 +1303,27 @@ pub fn discover(
             .chain(written.iter().filter(|k| written_by_flux_bootstrap(k))),
         source_of,
     );
-    for (root, why) in &elsewhere {
-        notes.push(Note {
-            message: format!(
+    for ElsewhereRoot { root, why, copy } in &elsewhere {
+        let message = match copy {
+            Some(folder) => format!(
+                "`{}` syncs `{}` of {why}; `{folder}` holds a copy of it: taken as that repository's cluster, not followed (check the copy on its own: `flux-image-lint check {folder}`)",
+                root.name, root.path
+            ),
+            None => format!(
                 "`{}` syncs `{}` of {why}, and no folder here is that path: taken as another repository's cluster, not followed",
                 root.name, root.path
             ),
+        };
+        notes.push(Note {
+            message,
             origin: root.path_origin,
         });
     }
+    // A repository holding copies of others (ForcemCS/flux-cd-demo) is applied by none of its
+    // own bootstraps, and what its copies apply by hand is theirs: it has no out-of-band cluster.
+    let holds_bootstrapped_copies = elsewhere.iter().any(|root| root.copy.is_some());
     let syncs_here =
-        |k: &FluxKustomization| !elsewhere.iter().any(|(root, _)| root.origin == k.origin);
+        |k: &FluxKustomization| !elsewhere.iter().any(|other| other.root.origin == k.origin);
     instances.retain(syncs_here);
     patched.retain(syncs_here);
     written.retain(syncs_here);
@@ -1462,7 +1472,10 @@ pub fn discover(
         if applied_from_outside {
             continue;
         }
-        let is_loop = members.len() > 1 || applies[first].contains(&first);
+        // In a repository holding copies of others, a loop is a copy's own (`path: ./` of
+        // its source), not this repository's bootstrap.
+        let is_loop =
+            (members.len() > 1 || applies[first].contains(&first)) && !holds_bootstrapped_copies;
         if is_loop || written_by_flux_bootstrap(&written[first]) {
             // The member the install applied: the one named as bootstraps are, else one
             // written where a bootstrap's file sits, else the first. A tenant's Flux
@@ -1564,7 +1577,7 @@ pub fn discover(
         .iter()
         .filter_map(|(_, path, _)| path.rsplit_once('/').map(|(parent, _)| parent.to_string()))
         .collect();
-    let bootstrapped = !clusters_roots.is_empty();
+    let bootstrapped = !clusters_roots.is_empty() || holds_bootstrapped_copies;
     // Only what is applied out of band is grouped: a bootstrapped repository has none of it.
     let gathered_by = if out_of_band.is_empty() {
         BTreeMap::new()
@@ -1599,7 +1612,11 @@ pub fn discover(
             .rsplit_once('/')
             .is_some_and(|(parent, _)| bootstrapped_parents.contains(parent));
         if bootstrapped && !beside_a_bootstrap {
-            let why = " while the repository has its own bootstrap";
+            let why = if clusters_roots.is_empty() {
+                " while the repository holds copies of bootstrapped repositories"
+            } else {
+                " while the repository has its own bootstrap"
+            };
             leave_over(notes, &kustomization, why);
             continue;
         }
@@ -1937,13 +1954,14 @@ pub fn discover(
 /// its old bootstrap left behind: spuxx-dev/flux), or, with no such bootstrap, than every
 /// remote of the work tree while the path is the root's own folder under a prefix (a template
 /// copied into each deploy repository under `fluxcd/`, its FluxInstance syncing `fluxcd/flux`
-/// there: devopscoop/fluxcd-template). Otherwise a missing folder is a fault, reported where
-/// its build fails.
+/// there: devopscoop/fluxcd-template), or whose copy a folder named as that repository holds
+/// (ForcemCS/flux-cd-demo). Otherwise a missing folder is a fault, reported where its build
+/// fails.
 fn roots_of_another_repository<'k>(
     sources: &Sources,
     roots: impl Iterator<Item = &'k FluxKustomization>,
     source_of: impl Fn(&FluxKustomization) -> Option<GitSource>,
-) -> Vec<(FluxKustomization, String)> {
+) -> Vec<ElsewhereRoot> {
     let folder_here =
         |k: &FluxKustomization| k.path.is_empty() || sources.kind_of(&k.path) == PathKind::Dir;
     let (here, missing): (Vec<&FluxKustomization>, Vec<&FluxKustomization>) =
@@ -1973,27 +1991,52 @@ fn roots_of_another_repository<'k>(
                 })
             } else {
                 // Only in the shape of a copy: the path is a folder around the root's own file
-                // under a prefix (`fluxcd/` + `flux`), the reverse of a folder moved under a new
-                // parent while its path was not updated (`k8s/` + `clusters/home`), which is
+                // under a prefix (`fluxcd/` + `flux`), or the synced repository is itself copied
+                // into a folder named as it is (`multi-tenant/flux-fleet/` + `clusters/staging`,
+                // syncing `…/multi-tenant/flux-fleet`: ForcemCS/flux-cd-demo keeps several
+                // repositories side by side). Either is the reverse of a folder moved under a
+                // new parent while its path was not updated (`k8s/` + `clusters/home`), which is
                 // this repository's fault.
                 let file = &sources.files[root.origin.file()].source.path;
-                let copied_under_a_prefix = moved_to(sources, root, file).is_some_and(|folder| {
-                    !folder.left.is_empty() && root.path == format!("{}/{}", folder.left, folder.to)
-                });
-                if !copied_under_a_prefix {
-                    return None;
-                }
+                let copy = moved_to(sources, root, file).and_then(|folder| {
+                    if !folder.left.is_empty() {
+                        let copied_under_a_prefix =
+                            root.path == format!("{}/{}", folder.left, folder.to);
+                        return copied_under_a_prefix.then_some(None);
+                    }
+                    let holder = folder.to.strip_suffix(&root.path)?.strip_suffix('/')?;
+                    let named_as_the_repository =
+                        holder.rsplit('/').next() == repository.rsplit('/').next();
+                    named_as_the_repository.then(|| Some(holder.to_string()))
+                })?;
                 let remotes: &BTreeSet<String> = remotes.get_or_init(|| {
                     (sources.tree.remote_urls().iter())
                         .map(|url| repository_identity(url))
                         .collect()
                 });
-                (!remotes.is_empty() && !remotes.contains(&repository))
-                    .then(|| format!("`{repository}`, which is no remote of this work tree"))
+                let no_remote = !remotes.is_empty() && !remotes.contains(&repository);
+                return no_remote.then(|| ElsewhereRoot {
+                    root: root.clone(),
+                    why: format!("`{repository}`, which is no remote of this work tree"),
+                    copy,
+                });
             }?;
-            Some((root.clone(), why))
+            Some(ElsewhereRoot {
+                root: root.clone(),
+                why,
+                copy: None,
+            })
         })
         .collect()
+}
+
+/// A bootstrap or FluxInstance that roots another repository's cluster.
+struct ElsewhereRoot {
+    root: FluxKustomization,
+    /// Which repository it syncs, and why that is not this one.
+    why: String,
+    /// The folder holding a copy of that repository, where this one holds it.
+    copy: Option<String>,
 }
 
 /// Where a bootstrap's cluster folder went, as the bootstrap's own file shows it.
