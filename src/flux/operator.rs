@@ -8,6 +8,10 @@ use crate::scan::yaml::{NodeId, YamlFile};
 /// OCIRepository its `spec.chartRef` points at (`oci://ghcr.io/controlplaneio-fluxcd/charts/flux-instance`).
 pub const INSTANCE_CHART: &str = "flux-instance";
 
+/// The `instance.distribution.version` the chart's own values set: the newest release the
+/// operator carries.
+pub const INSTANCE_DEFAULT_VERSION: &str = "2.x";
+
 /// Where a HelmRelease holds the values the chart makes the FluxInstance's `spec` of.
 pub const INSTANCE_VALUES: [&str; 3] = ["spec", "values", "instance"];
 

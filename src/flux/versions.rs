@@ -454,6 +454,8 @@ pub enum PinSource {
     Config { written: String },
     /// A Flux Operator `FluxInstance`'s `spec.distribution.version`, as written.
     FluxInstance { written: String },
+    /// A HelmRelease of the `flux-instance` chart that sets no version: the chart's default.
+    InstanceChartDefault,
     /// `# Flux Version:` in the header of a Flux install manifest.
     InstallHeader,
     /// The tag of an OCIRepository of Flux's install manifests (`oci://ghcr.io/fluxcd/flux-manifests`),
@@ -475,7 +477,7 @@ impl PinSource {
         match self {
             PinSource::Upgrade { .. } => 0,
             PinSource::Config { .. } => 1,
-            PinSource::FluxInstance { .. } => 2,
+            PinSource::FluxInstance { .. } | PinSource::InstanceChartDefault => 2,
             PinSource::InstallHeader | PinSource::InstallArtifact { .. } => 3,
             PinSource::ControllerImage { .. } => 4,
             PinSource::Crd { .. } => 5,
@@ -536,6 +538,11 @@ impl Pin {
             PinSource::FluxInstance { written } => {
                 format!("FluxInstance version `{written}` at {}", self.location)
             }
+            PinSource::InstanceChartDefault => format!(
+                "the flux-instance chart's default version `{}`, its HelmRelease setting none at {}",
+                super::operator::INSTANCE_DEFAULT_VERSION,
+                self.location
+            ),
             PinSource::InstallHeader => format!("install manifest header at {}", self.location),
             PinSource::InstallArtifact { tag } => {
                 format!(
@@ -566,6 +573,7 @@ impl Pin {
         match &self.source {
             PinSource::Assumed => true,
             PinSource::FluxInstance { written } => spans_minor_lines(written),
+            PinSource::InstanceChartDefault => true,
             _ => false,
         }
     }

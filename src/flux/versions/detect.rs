@@ -280,7 +280,19 @@ fn flux_instance(yaml: &YamlFile, document: NodeId) -> Option<Found> {
     let spec = if is_instance {
         yaml.get(document, "spec")?
     } else if operator::installs_flux_instance(yaml, document) {
-        yaml.path(document, &operator::INSTANCE_VALUES)?
+        let values = yaml.path(document, &operator::INSTANCE_VALUES);
+        let version = values.and_then(|values| yaml.path(values, &["distribution", "version"]));
+        // The chart writes its own default into the FluxInstance (cbc02009/k8s-home-ops sets
+        // none), unless values from elsewhere may set one.
+        if version.is_none() && yaml.path(document, &["spec", "valuesFrom"]).is_none() {
+            let at = values.or_else(|| yaml.path(document, &["spec"]))?;
+            return Some((
+                Some(super::resolve_written(operator::INSTANCE_DEFAULT_VERSION).ok()?),
+                PinSource::InstanceChartDefault,
+                yaml.node(at).span,
+            ));
+        }
+        values?
     } else {
         return None;
     };
@@ -483,6 +495,41 @@ mod tests {
         );
         // A version that names no release pins nothing (the next source decides).
         assert!(pins_of("i.yaml", &text.replace("\"2.4.x\"", "latest")).is_empty());
+    }
+
+    /// A HelmRelease of the flux-instance chart writes its `instance` values into the
+    /// FluxInstance: with no version among them, the chart's own `2.x`; with `valuesFrom`, a
+    /// version may come from elsewhere, so it pins nothing.
+    #[test]
+    fn a_flux_instance_release_without_a_version_takes_the_charts_default() {
+        let release = |instance: &str| {
+            format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: flux-instance\nspec:\n  chartRef:\n    kind: OCIRepository\n    name: flux-instance\n  values:\n    instance:\n{instance}")
+        };
+        let versioned = release("      distribution:\n        version: 2.7.x\n");
+        assert_eq!(
+            only_pin("hr.yaml", &versioned).version,
+            super::super::resolve_written("2.7.x").ok()
+        );
+        let pin = only_pin(
+            "hr.yaml",
+            &release("      sync:\n        path: kubernetes/flux/cluster\n"),
+        );
+        assert_eq!(
+            pin.describe(),
+            "Flux 2.9.4 (the flux-instance chart's default version `2.x`, its HelmRelease setting none at hr.yaml:11)"
+        );
+        assert_eq!(pin.version, Some(super::super::newest()));
+        let with_values_from = release("      sync:\n        path: x\n").replace(
+            "  values:\n",
+            "  valuesFrom:\n    - kind: ConfigMap\n      name: flux-values\n  values:\n",
+        );
+        assert!(pins_of("hr.yaml", &with_values_from).is_empty());
+        // Another chart's release pins nothing.
+        assert!(pins_of(
+            "hr.yaml",
+            &release("").replace("flux-instance\n  values", "podinfo\n  values")
+        )
+        .is_empty());
     }
 
     #[test]
