@@ -364,7 +364,8 @@ fn is_keyed(list: &Node, key: &str) -> bool {
     })
 }
 
-/// Applies a JSON 6902 patch (`ops`, a list of operations) to `doc`.
+/// Applies a JSON 6902 patch (`ops`, a list of operations) to `doc`, as kustomize's library
+/// (evanphx/json-patch v4) does: checked against `kubectl kustomize`, it is laxer than the RFC.
 pub fn json6902(doc: &mut Node, ops: &Node, files: &[ScannedFile]) -> Result<(), String> {
     let Value::Seq(ops) = &ops.value else {
         return Err("json: cannot unmarshal object into Go value of type jsonpatch.Patch".into());
@@ -376,25 +377,27 @@ pub fn json6902(doc: &mut Node, ops: &Node, files: &[ScannedFile]) -> Result<(),
                 .get("path")
                 .and_then(Node::str)
                 .ok_or_else(|| format!("{kind} operation missing path"))?;
-            pointer(path)
+            pointer(path, kind)
         };
+        // A missing `value` is null: the field is set to null, not refused (a `values:` typo
+        // in jesse-gonzalez/nai-llm-fleet-infra builds, and Flux applies the rest).
         let value = || {
             op.get("value")
                 .cloned()
-                .ok_or_else(|| format!("{kind} operation missing value"))
+                .unwrap_or_else(|| Node::scalar("null", op.origin))
         };
         match kind {
-            "add" => add(doc, &path()?, value()?, files)?,
+            "add" => add(doc, &path()?, value(), files)?,
             "remove" => {
                 remove(doc, &path()?, "remove", files)?;
             }
-            "replace" => replace(doc, &path()?, value()?, files)?,
+            "replace" => replace(doc, &path()?, value(), files)?,
             "move" | "copy" => {
                 let from = op
                     .get("from")
                     .and_then(Node::str)
                     .ok_or_else(|| format!("{kind} operation missing from"))?;
-                let from = pointer(from)?;
+                let from = pointer(from, kind)?;
                 let moved = if kind == "move" {
                     remove(doc, &from, kind, files)?
                 } else {
@@ -404,10 +407,23 @@ pub fn json6902(doc: &mut Node, ops: &Node, files: &[ScannedFile]) -> Result<(),
             }
             "test" => {
                 let path = path()?;
-                let expected = value()?;
-                let actual = locate(doc, &path, "test", files)?;
-                actual.read_all(files);
-                if actual.to_json() != expected.to_json() {
+                let expected = value();
+                // A key missing from an existing map reads as null.
+                let actual = match locate(doc, &path, "test", files) {
+                    Ok(actual) => {
+                        actual.read_all(files);
+                        actual.to_json()
+                    }
+                    Err(error) => {
+                        let (_, parent) = path.split_last().ok_or(error.clone())?;
+                        let parent = locate(doc, parent, "test", files);
+                        if !parent.is_ok_and(|parent| parent.is_map()) {
+                            return Err(error);
+                        }
+                        serde_json::Value::Null
+                    }
+                };
+                if actual != expected.to_json() {
                     return Err(format!(
                         "testing value {} failed: test failed",
                         written(&path)
@@ -420,14 +436,18 @@ pub fn json6902(doc: &mut Node, ops: &Node, files: &[ScannedFile]) -> Result<(),
     Ok(())
 }
 
-/// A JSON pointer's tokens (`~1` is `/`, `~0` is `~`).
-fn pointer(path: &str) -> Result<Vec<String>, String> {
+/// A JSON pointer's tokens (`~1` is `/`, `~0` is `~`). The library splits the path on `/` and
+/// drops the first part unread: `spec/replicas` is `/replicas` (a top-level field is added, and
+/// the build passes), and a path with no `/` names nothing.
+fn pointer(path: &str, op: &str) -> Result<Vec<String>, String> {
     if path.is_empty() {
         return Ok(Vec::new());
     }
-    let rest = path
-        .strip_prefix('/')
-        .ok_or_else(|| format!("JSON pointer must be empty or start with a \"/\": {path}"))?;
+    let Some((_, rest)) = path.split_once('/') else {
+        return Err(format!(
+            "{op} operation does not apply: doc is missing path: \"{path}\""
+        ));
+    };
     // Most tokens hold no escape: copied once, not through two replacements.
     Ok(rest
         .split('/')
@@ -492,10 +512,11 @@ fn locate<'a>(
     Ok(node)
 }
 
+/// Adds `value` at `path`; the whole document is no place to add to (only `replace` and `test`
+/// take the empty path).
 fn add(doc: &mut Node, path: &[String], value: Node, files: &[ScannedFile]) -> Result<(), String> {
     let Some((last, parent_path)) = path.split_last() else {
-        *doc = value;
-        return Ok(());
+        return Err(missing("add", path));
     };
     let parent = locate(doc, parent_path, "add", files).map_err(|_| missing("add", path))?;
     let key_origin = value.origin;
@@ -710,6 +731,32 @@ mod tests {
             doc.path(&["spec", "list"]).unwrap().to_json(),
             serde_json::json!(["b", "c", "d"])
         );
+        // As kustomize's library reads them (checked with `kubectl kustomize`): no `value` is
+        // null, and the text before a path's first `/` is dropped unread.
+        json6902(
+            &mut doc,
+            &tree("- {op: replace, path: /spec/x, values: 3}\n- {op: add, path: spec/top, value: 1}\n- {op: test, path: /nope}\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            doc.path(&["spec", "x"]).unwrap().to_json(),
+            serde_json::Value::Null
+        );
+        assert_eq!(doc.path_str(&["top"]), Some("1"));
+        for (op, error) in [
+            (
+                "{op: add, path: top, value: 1}",
+                "add operation does not apply: doc is missing path: \"top\"",
+            ),
+            (
+                "{op: add, path: '', value: 1}",
+                "add operation does not apply: doc is missing path: \"\"",
+            ),
+        ] {
+            let result = json6902(&mut doc, &tree(&format!("- {op}\n")), &[]);
+            assert_eq!(result.unwrap_err(), error);
+        }
     }
 
     /// The patches below, in any order, read into a resource whose body is unread as far as
