@@ -335,3 +335,22 @@ fn explain_reads_tags_as_the_pinned_flux_does() {
     assert_eq!(old["latest"], "2025.2.1", "{old:#}");
     assert_eq!(outcome(&old, "2025.02.03"), "not-semver");
 }
+
+/// A cluster installed by a `flux-instance` HelmRelease that sets no version runs the chart's
+/// default, `2.x`: the pin of an archived FluxInstance, in files no cluster applies, does not
+/// stand in for it (cbc02009/k8s-home-ops).
+#[test]
+fn a_flux_instance_release_without_a_version_pins_the_charts_default() {
+    let case = repo_dir().join("fixtures/realworld/flux-instance-moved-to-an-archive");
+    let output = run(&["check", case.to_str().unwrap(), "--verbose"], &repo_dir());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let live = stderr
+        .lines()
+        .find(|line| line.starts_with("cluster kubernetes/flux/cluster:"))
+        .unwrap_or_else(|| panic!("no live cluster: {stderr}"));
+    assert!(
+        live.contains("(the flux-instance chart's default version `2.x`, its HelmRelease setting none at kubernetes/apps/flux-system/flux-instance/app/helmrelease.yaml:"),
+        "{live}"
+    );
+    assert!(!live.contains("2.8.2"), "{live}");
+}

@@ -2,6 +2,7 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::versions::Feature;
+use crate::report::Severity;
 use crate::scan::marker::SetterKind;
 
 pub static RULE: Rule = Rule {
@@ -17,6 +18,9 @@ digest reflection (the version as `api-version` reads it).
 Without digest reflection the policy's `latestRef` has no digest: Flux writes an empty string
 into a `:digest` field, and rewrites a pinned `name:tag@sha256:…` to `name:tag`, dropping the pin.
 Before Flux 2.6 (image-reflector-controller 0.35) Kubernetes drops `digestReflectionPolicy`.
+A `:digest` field that is already empty stays so (Flux writes only what changes): nothing is
+lost, but the marker does nothing and the image is pinned by its tag alone, so that is a
+warning.
 
 ## Example
 ```yaml
@@ -66,6 +70,19 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
         };
         let message = if site.marker.setter.kind == SetterKind::Digest {
+            // Flux writes `""` over `""`: no change (JournalDuHacker/fluxcd's production
+            // overlays, whose `:tag` markers beside them the bot updates).
+            if value.value.is_empty() {
+                out.push_with_severity(
+                    &RULE,
+                    Severity::Warning,
+                    site.file_index,
+                    value.span,
+                    format!("{reason}, so this `:digest` marker leaves the field empty: the image is pinned by its tag alone"),
+                    format!("{help}, or delete the marker"),
+                );
+                continue;
+            }
             format!("{reason}, so Flux would write an empty digest here")
         } else {
             format!(

@@ -517,7 +517,15 @@ impl<'a> Context<'a> {
         for site in self.markers() {
             let Some(value) = site.value() else { continue };
             let tag = match site.marker.setter.kind {
-                SetterKind::Tag => Some(value.value.clone()),
+                // A digest pinned after the tag (`tag@sha256:…`, written by a full marker
+                // before) is no part of any tag the registry lists.
+                SetterKind::Tag => Some(
+                    value
+                        .value
+                        .split_once('@')
+                        .map_or(value.value.as_str(), |(tag, _)| tag)
+                        .to_string(),
+                ),
                 SetterKind::Image => self.marked_image(&site).and_then(|i| i.tag.clone()),
                 SetterKind::Name | SetterKind::Digest => None,
             };

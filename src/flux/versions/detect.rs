@@ -221,10 +221,13 @@ fn image_fields(yaml: &YamlFile) -> Vec<(Span, bool)> {
     fields
 }
 
-/// `v2.8.8` or `2.8.8`; a release candidate (`v2.0.0-rc.5`) stands for its release line.
+/// `v2.8.8` or `2.8.8`; a release candidate (`v2.0.0-rc.5`) stands for its release line. A
+/// flux CLI built from source writes `0.0.0-dev.0`, which says nothing of the controllers its
+/// manifest installs (somtochiama/test-kc: the image controllers of Flux 0.32 beside it).
 fn parse_release(text: &str) -> Option<Version> {
     let version = Version::parse(text.strip_prefix('v').unwrap_or(text)).ok()?;
-    Some(Version::new(version.major, version.minor, version.patch))
+    let release = Version::new(version.major, version.minor, version.patch);
+    (release != Version::new(0, 0, 0)).then_some(release)
 }
 
 /// Built once: the files whose documents are of a kind that pins are searched for them.
@@ -417,6 +420,9 @@ mod tests {
             pins_of("crds.yaml", &candidate)[0].version,
             Some(Version::new(2, 0, 0))
         );
+        // A development build's header pins nothing.
+        let dev = text.replace("v2.8.8", "v0.0.0-dev.0");
+        assert!(pins_of("gotk-components.yaml", &dev).is_empty());
         // The header counts only where it opens the file.
         let later = format!("apiVersion: v1\nkind: Namespace\n---\n{}", &text[4..]);
         assert!(pins_of("x.yaml", &later).is_empty());
