@@ -4,9 +4,9 @@
 //! once, a marker naming another cluster's policy, an out-of-band cluster beside a bootstrapped
 //! one (and a left-over Flux Kustomization elsewhere), a policy file its kustomization does not
 //! list, an automation file its kustomization does not list, a marker in a Flux
-//! Kustomization of another repository (a warning: that source may define its policy; one whose
-//! `targetNamespace` moves its policies elsewhere, and a marker in a manifest here, keep the
-//! error), a Flux Kustomization whose path
+//! Kustomization of another repository (a warning: that source may define its policy, as may
+//! one the cluster applies beside a manifest here; a Kustomization whose `targetNamespace` moves
+//! its policies elsewhere keeps the error), a Flux Kustomization whose path
 //! does not exist (or names a file), a bootstrap whose path does not exist (a typo beside a live bootstrap, in the
 //! path's last segment or in its first, one moved under `k8s/` or renamed `old-clusters/home`
 //! with no other bootstrap: each keeps its error), a bootstrap whose build
@@ -144,12 +144,14 @@ fn a_root_of_another_repository_is_told_by_the_remotes() {
 /// A repository holding copies of other repositories, each in a folder named as it is: a copy's
 /// bootstrap syncs its path from the copy's root, not this one's, and a copy's `path: ./` of its
 /// own source is no loop of this repository's. When the work tree is that copied repository
-/// itself (its clusters moved into a subfolder, paths not updated), the path is a fault.
+/// itself, or a fork of it (its clusters moved into a subfolder, paths not updated), the path
+/// is a fault.
 #[test]
 fn a_bootstrap_of_a_copied_repository_roots_no_cluster_here() {
     for (origin, fails) in [
         ("https://github.com/example/gitops-demos", false),
         ("git@gitlab.example.com:tenants/flux-fleet.git", true),
+        ("https://github.com/someone/flux-fleet", true),
     ] {
         let (report, stderr) = check_with_origin("copies-of-bootstrapped-repositories", origin);
         let missing = "the Flux Kustomization's path `clusters/staging` does not exist";

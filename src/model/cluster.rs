@@ -2015,6 +2015,13 @@ fn roots_of_another_repository<'k>(
                         .collect()
                 });
                 let no_remote = !remotes.is_empty() && !remotes.contains(&repository);
+                // A fork is named as what it was forked from: its folder named so is its own
+                // (clusters moved under `k8s/` in a fork of `…/k8s`), not a copy of another.
+                let name = |identity: &str| identity.rsplit('/').next().map(str::to_string);
+                let named_as_a_remote = || remotes.iter().any(|r| name(r) == name(&repository));
+                if copy.is_some() && named_as_a_remote() {
+                    return None;
+                }
                 return no_remote.then(|| ElsewhereRoot {
                     root: root.clone(),
                     why: format!("`{repository}`, which is no remote of this work tree"),
