@@ -37,7 +37,11 @@ folder a cluster applies from another branch (whose policies this checkout does 
 in a Flux Kustomization that builds another source (another repository's GitRepository, an
 OCIRepository, a Bucket), in its `images` say: it sets what that source applies, and an
 application's repository may ship its own ImagePolicy (unless its `targetNamespace` puts everything
-it applies in another namespace than the marker names); for one in a file no cluster applies (left
+it applies in another namespace than the marker names); for one whose cluster also applies another
+repository's content (a Flux Kustomization of a GitRepository this check does not follow, with no
+`targetNamespace` or the marker's namespace), a fleet syncing its teams' repositories, to which a
+policy may have moved, unless the marker's name is close to a policy defined here or another policy
+selects its image (a typo); for one in a file no cluster applies (left
 over or set aside, reached only by an automation's `update.path`: Flux skips it, and nothing here
 runs what it would update), and for every marker of a repository that defines no ImagePolicy at all
 (an application repository, or a cluster's, whose image objects live in the cluster or in another
@@ -201,6 +205,10 @@ fn check(cx: &Context, out: &mut Findings) {
                     ),
                     None => {
                         let meant = same_image_policy(cx, &clusters, &site);
+                        // A name close to one defined here, or a policy of the marker's image,
+                        // says what the marker meant: a typo, wherever else policies come from.
+                        let like_one_here =
+                            meant.is_some() || closest_name(&wanted, known()).is_some();
                         let (message, help) = not_defined(cx, &clusters, policy, meant, known());
                         // A file only an automation's `update.path` reaches (left over, set
                         // aside, applied some other way): Flux skips the marker, and nothing
@@ -239,6 +247,12 @@ fn check(cx: &Context, out: &mut Findings) {
                                     help,
                                 ),
                             }
+                        } else if let Some((cluster, other)) = another_repository_applied(cx, &clusters, policy).filter(|_| !like_one_here) {
+                            (
+                                Severity::Warning,
+                                format!("{message}; cluster `{cluster}` also applies Flux Kustomization `{}`, which builds {} `{}`: another repository, which this check does not see and which may define it", other.kustomization, other.source_kind, other.source_name),
+                                help,
+                            )
                         } else {
                             (Severity::Error, message, help)
                         }
@@ -496,6 +510,29 @@ fn from_other_source<'c>(
             .other_sources
             .iter()
             .find(|other| holds_marker(other.origin))?;
+        Some((cluster.name.as_str(), other))
+    })
+}
+
+/// A Flux Kustomization of the marker's clusters that applies another repository's content,
+/// where it may put objects in the policy's namespace (it sets no `targetNamespace`, or that
+/// one): a fleet syncing its teams' repositories, to which a policy moved
+/// (elifesciences/elife-flux-cluster's `teams/*/deployment-sync.yaml`; fluxbot still updated
+/// the marker after the move).
+fn another_repository_applied<'c>(
+    cx: &'c Context,
+    clusters: &[usize],
+    policy: &PolicyRef,
+) -> Option<(&'c str, &'c OtherSource)> {
+    clusters.iter().find_map(|&index| {
+        let cluster = cx.workspace.model.clusters.get(index)?;
+        let other = cluster.other_sources.iter().find(|other| {
+            other.source_kind == "GitRepository"
+                && other
+                    .target_namespace
+                    .as_ref()
+                    .is_none_or(|namespace| *namespace == policy.namespace)
+        })?;
         Some((cluster.name.as_str(), other))
     })
 }
