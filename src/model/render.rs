@@ -243,7 +243,11 @@ impl Cause {
                 Cause::InvalidKustomization,
             ),
             (
-                &["missing Resource metadata", "MalformedYAMLError"],
+                &[
+                    "missing Resource metadata",
+                    "missing metadata.name",
+                    "MalformedYAMLError",
+                ],
                 Cause::InvalidResource,
             ),
             (
@@ -1351,6 +1355,15 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 continue;
             }
             for document in self.patch_documents(k, patch)? {
+                // Loaded as a resource, which needs a name.
+                if document.path_str(&["metadata", "name"]).is_none() {
+                    let message = "missing metadata.name in a strategic merge patch";
+                    return Err(Self::error(
+                        Cause::InvalidResource,
+                        message.into(),
+                        patch.origin,
+                    ));
+                }
                 let unseen = self.may_miss_identities(resources);
                 apply_by_id(resources, &document, patch, self.sources.files, unseen)?;
             }
@@ -1399,6 +1412,14 @@ impl<'s, 'a> Renderer<'s, 'a> {
         }
         let documents = self.patch_documents(k, patch)?;
         let is_json = documents.len() == 1 && documents[0].is_seq();
+        // Empty, it reads as either.
+        if is_json && documents[0].items().is_empty() {
+            return Err(Self::error(
+                Cause::InvalidPatch,
+                "the patch illegally qualifies as both an SM and JSON patch".to_string(),
+                patch.origin,
+            ));
+        }
         let target = patch
             .target
             .as_ref()
@@ -1432,10 +1453,21 @@ impl<'s, 'a> Renderer<'s, 'a> {
             }
             return Ok(());
         }
+        // kustomize reads a strategic merge patch as an object, which names its kind and name.
+        let names_its_object = |d: &Node| {
+            d.path_str(&["kind"]).is_some() && d.path_str(&["metadata", "name"]).is_some()
+        };
         if documents.iter().any(|d| !d.is_map()) {
             return Err(Self::error(
                 Cause::InvalidPatch,
                 "the patch is neither a strategic merge patch nor a JSON patch".to_string(),
+                patch.origin,
+            ));
+        }
+        if !documents.iter().all(names_its_object) {
+            return Err(Self::error(
+                Cause::InvalidPatch,
+                "unable to parse SM or JSON patch: a strategic merge patch names its object's `kind` and `metadata.name`".to_string(),
                 patch.origin,
             ));
         }
