@@ -422,6 +422,15 @@ impl FileSet {
             .as_deref()
     }
 
+    /// Whether git's ignore rules leave the root-relative `path` out of the repository: never
+    /// outside git or for a commit's files.
+    pub fn ignored_by_git(&self, path: &str) -> bool {
+        match self.listing {
+            Listing::Git => crate::git::ignores(&self.root, path),
+            Listing::Tree | Listing::Commit => false,
+        }
+    }
+
     /// The URLs of the work tree's remotes: none outside git or for a commit's files. Asked of
     /// git once, when first wanted (few repositories need it).
     pub fn remote_urls(&self) -> &[String] {

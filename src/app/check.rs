@@ -178,7 +178,7 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
     // A kustomization whose build fails is applied by nothing, yet checked: its failure is
     // reported.
     let failed: BTreeSet<usize> = (workspace.model.build_errors.iter())
-        .chain(workspace.model.guessed_build_errors.iter().map(|(e, _)| e))
+        .chain(workspace.model.unsure_build_errors.iter().map(|(e, ..)| e))
         .map(|error| error.origin.file())
         .collect();
     for file in workspace.files_flux_ignores() {

@@ -152,6 +152,14 @@ pub fn remote_url(dir: &Path, remote: &str) -> Option<String> {
     GitCli::in_dir(dir, LOCAL_TIMEOUT).line(&["config", "--get", &key])
 }
 
+/// Whether the repository's ignore rules (`.gitignore` and the like) leave out `path`, relative
+/// to `dir`, whether the file exists or not.
+pub fn ignores(dir: &Path, path: &str) -> bool {
+    GitCli::in_dir(dir, LOCAL_TIMEOUT)
+        .line(&["check-ignore", "--no-index", "--", path])
+        .is_some()
+}
+
 /// The URL of every remote (`remote.<name>.url`, as configured); none outside a repository.
 pub fn remote_urls(dir: &Path) -> Vec<String> {
     let lines = GitCli::in_dir(dir, LOCAL_TIMEOUT)

@@ -2262,6 +2262,11 @@ impl FluxKustomization {
         self.path_guessed
     }
 
+    /// Whether it is the folder of out-of-band Flux Kustomizations, which a person applies.
+    pub fn applied_by_hand(&self) -> bool {
+        self.folder
+    }
+
     /// Whether `other` is this object as another copy of it: the same namespace and name.
     fn is_the_same_object_as(&self, other: &FluxKustomization) -> bool {
         self.namespace == other.namespace && self.name == other.name && !other.folder

@@ -60,9 +60,9 @@ pub struct Model {
     pub renders: Vec<Render>,
     /// Kustomize build failures, each once, at its cause.
     pub build_errors: Vec<BuildError>,
-    /// Failures only in clusters that are guesses (`cluster::ClusterRender::cluster_guessed`),
-    /// each once, with the first such cluster.
-    pub guessed_build_errors: Vec<(BuildError, usize)>,
+    /// Failures that may be none of Flux's, each once, with the first cluster that meets it and
+    /// why.
+    pub unsure_build_errors: Vec<(BuildError, usize, Unsure)>,
     /// Those of `build_errors` that only kustomize before 5.1 makes, as Flux before 2.2 runs it
     /// (a kustomization's components added before its generators run): `kubectl kustomize`
     /// builds them.
@@ -579,6 +579,15 @@ impl Model {
             &mut discovery_notes,
             |render| {
                 let path = render.kustomization.path.clone();
+                let failure = if render.kustomization.path_is_guessed() {
+                    Failure::NoneOfFlux
+                } else if render.cluster_guessed {
+                    Failure::Unsure(Unsure::GuessedCluster)
+                } else if let Some(input) = input_left_out_of_git(&render, &sources) {
+                    Failure::Unsure(Unsure::InputLeftOutOfGit(input))
+                } else {
+                    Failure::Flux
+                };
                 model.add_render(
                     &mut objects,
                     render.result,
@@ -586,13 +595,7 @@ impl Model {
                     Built {
                         root: Some(path),
                         cluster: render.cluster,
-                        failure: if render.kustomization.path_is_guessed() {
-                            Failure::NoneOfFlux
-                        } else if render.cluster_guessed {
-                            Failure::InAGuessedCluster
-                        } else {
-                            Failure::Flux
-                        },
+                        failure,
                     },
                     files,
                     default_namespace,
@@ -830,14 +833,14 @@ impl Model {
                 // failure Flux has is known before a guessed cluster meets it.
                 let known = |model: &Model| {
                     model.build_errors.contains(&error)
-                        || model.guessed_build_errors.iter().any(|(e, _)| *e == error)
+                        || model.unsure_build_errors.iter().any(|(e, ..)| *e == error)
                 };
                 match failure {
                     Failure::Flux if !self.build_errors.contains(&error) => {
                         self.build_errors.push(error);
                     }
-                    Failure::InAGuessedCluster if !known(self) => {
-                        self.guessed_build_errors.push((error, cluster));
+                    Failure::Unsure(why) if !known(self) => {
+                        self.unsure_build_errors.push((error, cluster, why));
                     }
                     _ => {}
                 }
@@ -905,11 +908,45 @@ struct Built {
 enum Failure {
     /// Flux's: the cluster runs the build.
     Flux,
-    /// Flux's if the cluster is what it was guessed to be (see
-    /// `cluster::ClusterRender::cluster_guessed`).
-    InAGuessedCluster,
+    /// Flux's unless what it is unsure of says otherwise.
+    Unsure(Unsure),
     /// None of Flux's: the build is of a folder guessed among those a path could be.
     NoneOfFlux,
+}
+
+/// Why a build's failure may be none of Flux's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unsure {
+    /// Its cluster is a guess (see `cluster::ClusterRender::cluster_guessed`).
+    GuessedCluster,
+    /// A folder applied by hand lacks a generator input that the repository's `.gitignore`
+    /// leaves out (a secret kept out of git, written where the folder is applied:
+    /// warroyo/tpk8s-flux-samples's `generator.env`): its path.
+    InputLeftOutOfGit(String),
+}
+
+/// The generator input a folder applied by hand fails to find, where git's ignore rules leave
+/// it out of the repository: one its own kustomization reads (whichever renderer told the
+/// failure, at whatever place).
+fn input_left_out_of_git(render: &cluster::ClusterRender, sources: &Sources) -> Option<String> {
+    let Err(error) = &render.result else {
+        return None;
+    };
+    if error.cause != render::Cause::MissingGeneratorInput
+        || !render.kustomization.applied_by_hand()
+    {
+        return None;
+    }
+    let Some(Ok(kustomization)) = sources.kustomizations.get(&render.kustomization.path) else {
+        return None;
+    };
+    (kustomization.generators.iter())
+        .flat_map(|generator| &generator.files)
+        .filter_map(|file| render::join(&kustomization.dir, &file.value))
+        .find(|path| {
+            sources.tree.kind_of(path) == crate::walk::PathKind::Missing
+                && sources.tree.ignored_by_git(path)
+        })
 }
 
 /// What a model is built from, the same on each pass (see [`Model::build`]).

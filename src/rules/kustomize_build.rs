@@ -3,6 +3,7 @@
 use super::{Context, Findings, Rule};
 use crate::model::kustomization::is_kustomization_name;
 use crate::model::render::{BuildError, Cause};
+use crate::model::Unsure;
 use crate::report::Severity;
 
 pub static RULE: Rule = Rule {
@@ -28,10 +29,13 @@ a failed build in a repository with no cluster, no marker and no image object a 
 lists (an application's deploy template, copied into the fleet repository): nothing says Flux
 builds it, and no marker depends on it. So is the failed build of a folder of Flux
 Kustomizations without a kustomization file, in a repository without a bootstrap: applied by
-hand, that is `kubectl apply -f`, which applies each file as it is and builds nothing. Also
-Flux's own step after the build: a `postBuild.substitute` variable whose name
-kustomize-controller refuses (`cluster-name`: only letters, digits and `_`, not starting with a
-digit) fails the substitution of every object, so nothing of that Flux Kustomization is applied.
+hand, that is `kubectl apply -f`, which applies each file as it is and builds nothing. So is a
+generator input that `.gitignore` leaves out of the repository, in a folder of Flux
+Kustomizations applied by hand (`kubectl apply -k`): a secret kept out of git, written where the
+folder is applied; in a folder Flux builds it stays an error. Also Flux's own step after the
+build: a `postBuild.substitute` variable whose name kustomize-controller refuses
+(`cluster-name`: only letters, digits and `_`, not starting with a digit) fails the
+substitution of every object, so nothing of that Flux Kustomization is applied.
 
 ## Why it matters in Flux
 kustomize-controller builds the kustomization before it applies anything. When the build fails,
@@ -77,13 +81,13 @@ fn check(cx: &Context, out: &mut Findings) {
         });
         (error, unsure)
     });
-    let guessed = model.guessed_build_errors.iter().map(|(error, cluster)| {
+    let guessed = model.unsure_build_errors.iter().map(|(error, cluster, why)| {
         let cluster = &model.clusters[*cluster];
         let folder = &cluster.name;
-        let unsure = if cluster.applied_as_files {
-            format!("nothing here applies `{folder}`, which has no kustomization file: applied by hand, that is `kubectl apply -f`, which applies each file as it is and builds nothing; if a Flux Kustomization builds it")
-        } else {
-            format!("nothing here applies `{folder}`, taken as applied out of band like the bootstrap's folder beside it; if it is")
+        let unsure = match why {
+            Unsure::InputLeftOutOfGit(input) => format!("`.gitignore` leaves `{input}` out of the repository, and nothing here makes Flux build `{folder}`: applied by hand, the file is written where it is applied; if a Flux Kustomization builds it"),
+            Unsure::GuessedCluster if cluster.applied_as_files => format!("nothing here applies `{folder}`, which has no kustomization file: applied by hand, that is `kubectl apply -f`, which applies each file as it is and builds nothing; if a Flux Kustomization builds it"),
+            Unsure::GuessedCluster => format!("nothing here applies `{folder}`, taken as applied out of band like the bootstrap's folder beside it; if it is"),
         };
         (error, Some(unsure))
     });
