@@ -55,7 +55,7 @@ use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
 use crate::flux::objects::{FluxObject, Spec};
 use crate::flux::operator;
-use crate::walk::{lies_under, FileSet, ListedPaths, PathKind};
+use crate::walk::{file_name, lies_under, FileSet, ListedPaths, PathKind};
 use crate::workspace::ScannedFile;
 
 const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
@@ -2005,8 +2005,7 @@ fn roots_of_another_repository<'k>(
                         return copied_under_a_prefix.then_some(None);
                     }
                     let holder = folder.to.strip_suffix(&root.path)?.strip_suffix('/')?;
-                    let named_as_the_repository =
-                        holder.rsplit('/').next() == repository.rsplit('/').next();
+                    let named_as_the_repository = file_name(holder) == file_name(&repository);
                     named_as_the_repository.then(|| Some(holder.to_string()))
                 })?;
                 let remotes: &BTreeSet<String> = remotes.get_or_init(|| {
@@ -2017,8 +2016,8 @@ fn roots_of_another_repository<'k>(
                 let no_remote = !remotes.is_empty() && !remotes.contains(&repository);
                 // A fork is named as what it was forked from: its folder named so is its own
                 // (clusters moved under `k8s/` in a fork of `…/k8s`), not a copy of another.
-                let name = |identity: &str| identity.rsplit('/').next().map(str::to_string);
-                let named_as_a_remote = || remotes.iter().any(|r| name(r) == name(&repository));
+                let named_as_a_remote =
+                    || (remotes.iter()).any(|remote| file_name(remote) == file_name(&repository));
                 if copy.is_some() && named_as_a_remote() {
                     return None;
                 }

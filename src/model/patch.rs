@@ -415,9 +415,11 @@ pub fn json6902(doc: &mut Node, ops: &Node, files: &[ScannedFile]) -> Result<(),
                         actual.to_json()
                     }
                     Err(error) => {
-                        let (_, parent) = path.split_last().ok_or(error.clone())?;
-                        let parent = locate(doc, parent, "test", files);
-                        if !parent.is_ok_and(|parent| parent.is_map()) {
+                        let parent = path.split_last().map(|(_, parent)| parent);
+                        let in_a_map = parent.is_some_and(|parent| {
+                            locate(doc, parent, "test", files).is_ok_and(|parent| parent.is_map())
+                        });
+                        if !in_a_map {
                             return Err(error);
                         }
                         serde_json::Value::Null

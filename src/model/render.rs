@@ -1453,10 +1453,6 @@ impl<'s, 'a> Renderer<'s, 'a> {
             }
             return Ok(());
         }
-        // kustomize reads a strategic merge patch as an object, which names its kind and name.
-        let names_its_object = |d: &Node| {
-            d.path_str(&["kind"]).is_some() && d.path_str(&["metadata", "name"]).is_some()
-        };
         if documents.iter().any(|d| !d.is_map()) {
             return Err(Self::error(
                 Cause::InvalidPatch,
@@ -1464,6 +1460,10 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 patch.origin,
             ));
         }
+        // kustomize reads a strategic merge patch as an object, which names its kind and name.
+        let names_its_object = |d: &Node| {
+            d.path_str(&["kind"]).is_some() && d.path_str(&["metadata", "name"]).is_some()
+        };
         if !documents.iter().all(names_its_object) {
             return Err(Self::error(
                 Cause::InvalidPatch,

@@ -81,7 +81,7 @@ fn check(cx: &Context, out: &mut Findings) {
         });
         (error, unsure)
     });
-    let guessed = model.unsure_build_errors.iter().map(|(error, cluster, why)| {
+    let unsure = model.unsure_build_errors.iter().map(|(error, cluster, why)| {
         let cluster = &model.clusters[*cluster];
         let folder = &cluster.name;
         let unsure = match why {
@@ -91,7 +91,7 @@ fn check(cx: &Context, out: &mut Findings) {
         };
         (error, Some(unsure))
     });
-    for (error, unsure) in flux.chain(guessed) {
+    for (error, unsure) in flux.chain(unsure) {
         let (message, help) = told(cx, error);
         match unsure {
             None => out.push_at(&RULE, error.origin, message, help),
