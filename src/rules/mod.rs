@@ -413,6 +413,16 @@ impl<'a> Context<'a> {
         tags
     }
 
+    /// The tag a marker's value deploys now, as written: a `:tag` marker's value, or the tag of a
+    /// full marker's image; `None` for the other setters.
+    pub fn marked_tag(&self, site: &MarkerSite, value: &MarkedValue) -> Option<String> {
+        match site.marker.setter.kind {
+            SetterKind::Tag => Some(value.value.clone()),
+            SetterKind::Image => self.marked_image(site)?.tag.clone(),
+            SetterKind::Name | SetterKind::Digest => None,
+        }
+    }
+
     /// The policy, compiled; `None` when it cannot select or its `extract` refers to groups the
     /// pattern lacks (other rules say why, and tag rules stay quiet: one finding, one diagnostic).
     pub fn compiled(&self, policy: &FluxObject) -> Option<&CompiledPolicy> {
@@ -516,19 +526,14 @@ impl<'a> Context<'a> {
         let mut of_markers: HashMap<&PolicyRef, BTreeSet<String>> = HashMap::new();
         for site in self.markers() {
             let Some(value) = site.value() else { continue };
-            let tag = match site.marker.setter.kind {
-                // A digest pinned after the tag (`tag@sha256:…`, written by a full marker
-                // before) is no part of any tag the registry lists.
-                SetterKind::Tag => Some(
-                    value
-                        .value
-                        .split_once('@')
-                        .map_or(value.value.as_str(), |(tag, _)| tag)
-                        .to_string(),
-                ),
-                SetterKind::Image => self.marked_image(&site).and_then(|i| i.tag.clone()),
-                SetterKind::Name | SetterKind::Digest => None,
-            };
+            // A digest pinned after a `:tag` marker's tag (`tag@sha256:…`, written by a full
+            // marker before) is no part of any tag the registry lists.
+            let tag = self
+                .marked_tag(&site, value)
+                .map(|tag| match tag.split_once('@') {
+                    Some((tag, _)) => tag.to_string(),
+                    None => tag,
+                });
             if let Some(tag) = tag {
                 of_markers
                     .entry(&site.marker.setter.policy)

@@ -8,7 +8,7 @@ use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::objects::{FluxObject, Spec};
 use crate::policy::Outcome;
 use crate::report::Severity;
-use crate::scan::marker::{MarkedValue, SetterKind};
+use crate::scan::marker::MarkedValue;
 use crate::source::Span;
 
 pub static RULE: Rule = Rule {
@@ -114,11 +114,7 @@ fn current_tag<'a>(
     site: &MarkerSite<'a>,
     value: &MarkedValue,
 ) -> Option<CurrentTag<'a>> {
-    let tag = match site.marker.setter.kind {
-        SetterKind::Tag => value.value.clone(),
-        SetterKind::Image => cx.marked_image(site)?.tag.clone()?,
-        SetterKind::Name | SetterKind::Digest => return None,
-    };
+    let tag = cx.marked_tag(site, value)?;
     if tag.is_empty() {
         return None;
     }

@@ -205,11 +205,11 @@ fn check(cx: &Context, out: &mut Findings) {
                     ),
                     None => {
                         let meant = same_image_policy(cx, &clusters, &site);
+                        let closest = closest_name(&wanted, known());
                         // A name close to one defined here, or a policy of the marker's image,
                         // says what the marker meant: a typo, wherever else policies come from.
-                        let like_one_here =
-                            meant.is_some() || closest_name(&wanted, known()).is_some();
-                        let (message, help) = not_defined(cx, &clusters, policy, meant, known());
+                        let like_one_here = meant.is_some() || closest.is_some();
+                        let (message, help) = not_defined(cx, &clusters, policy, meant, closest);
                         // A file only an automation's `update.path` reaches (left over, set
                         // aside, applied some other way): Flux skips the marker, and nothing
                         // here runs what it would update.
@@ -341,7 +341,7 @@ fn not_defined(
     clusters: &[usize],
     policy: &PolicyRef,
     meant: Option<String>,
-    known: &[String],
+    closest: Option<&str>,
 ) -> (String, String) {
     let wanted = policy.to_string();
     let elsewhere: Vec<&str> = cx
@@ -372,7 +372,7 @@ fn not_defined(
             format!("fix the YAML of {path} (`yaml-syntax` points at the error)"),
         );
     }
-    let help = match (meant, closest_name(&wanted, known)) {
+    let help = match (meant, closest) {
         (Some(meant), _) => format!(
             "{meant} (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"
         ),
@@ -504,14 +504,7 @@ fn from_other_source<'c>(
             && origin.span().start <= site.marker.span.start
             && site.marker.span.end <= origin.span().end
     };
-    clusters.iter().find_map(|&index| {
-        let cluster = cx.workspace.model.clusters.get(index)?;
-        let other = cluster
-            .other_sources
-            .iter()
-            .find(|other| holds_marker(other.origin))?;
-        Some((cluster.name.as_str(), other))
-    })
+    other_source_of(cx, clusters, |other| holds_marker(other.origin))
 }
 
 /// A Flux Kustomization of the marker's clusters that applies another repository's content,
@@ -524,15 +517,25 @@ fn another_repository_applied<'c>(
     clusters: &[usize],
     policy: &PolicyRef,
 ) -> Option<(&'c str, &'c OtherSource)> {
+    other_source_of(cx, clusters, |other| {
+        other.source_kind == "GitRepository"
+            && other
+                .target_namespace
+                .as_ref()
+                .is_none_or(|namespace| *namespace == policy.namespace)
+    })
+}
+
+/// The first source of the marker's clusters, other than this checkout, that `wanted` takes,
+/// with its cluster's name.
+fn other_source_of<'c>(
+    cx: &'c Context,
+    clusters: &[usize],
+    wanted: impl Fn(&OtherSource) -> bool,
+) -> Option<(&'c str, &'c OtherSource)> {
     clusters.iter().find_map(|&index| {
         let cluster = cx.workspace.model.clusters.get(index)?;
-        let other = cluster.other_sources.iter().find(|other| {
-            other.source_kind == "GitRepository"
-                && other
-                    .target_namespace
-                    .as_ref()
-                    .is_none_or(|namespace| *namespace == policy.namespace)
-        })?;
+        let other = cluster.other_sources.iter().find(|other| wanted(other))?;
         Some((cluster.name.as_str(), other))
     })
 }
