@@ -306,6 +306,10 @@ pub struct ExplainArgs {
     pub policy: String,
     #[command(flatten)]
     pub root: RootArgs,
+    /// The cluster whose copy of the policy to explain, as `check -v` names it (the path its
+    /// bootstrap syncs, e.g. `clusters/production`): needed where clusters select differently.
+    #[arg(long, value_name = "PATH")]
+    pub cluster: Option<String>,
     /// Offline tag snapshot (`{"<spec.image>": ["tag", …]}`); default: ask the registry.
     #[arg(long, value_name = "FILE")]
     pub tags_file: Option<PathBuf>,

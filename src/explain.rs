@@ -51,6 +51,9 @@ pub struct CandidateLine {
 pub struct Explanation {
     pub policy: String,
     pub image: String,
+    /// The cluster whose copy of the policy this is, where the repository has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     pub latest: Option<String>,
     pub error: Option<String>,
     pub candidates: Vec<CandidateLine>,
@@ -58,7 +61,12 @@ pub struct Explanation {
 
 impl Explanation {
     /// Candidates ranked first (winner on top), then the others in descending byte order.
-    pub fn new(policy: String, image: String, evaluation: Evaluation) -> Explanation {
+    pub fn new(
+        policy: String,
+        image: String,
+        cluster: Option<String>,
+        evaluation: Evaluation,
+    ) -> Explanation {
         let mut candidates: Vec<CandidateLine> = evaluation
             .candidates
             .into_iter()
@@ -78,6 +86,7 @@ impl Explanation {
         Explanation {
             policy,
             image,
+            cluster,
             latest: evaluation.latest,
             error: evaluation.error,
             candidates,
@@ -91,7 +100,13 @@ impl Explanation {
     }
 
     pub fn render_human(&self) -> String {
-        let mut out = format!("policy {}  (image {})\n", self.policy, self.image);
+        let mut out = match &self.cluster {
+            Some(cluster) => format!(
+                "policy {}  (image {}, cluster {cluster})\n",
+                self.policy, self.image
+            ),
+            None => format!("policy {}  (image {})\n", self.policy, self.image),
+        };
         match (&self.latest, &self.error) {
             (Some(latest), _) => out.push_str(&format!("latest: {latest}\n")),
             (None, Some(error)) => out.push_str(&format!("latest: none ({error})\n")),

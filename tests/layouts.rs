@@ -13,7 +13,8 @@
 //! fails (one cluster, one error), an application's build that fails (and one whose `newTag` YAML reads as a number), Flux versions per cluster, a kustomization of comments only
 //! (an error where the cluster's Flux is 2.2 or newer, nothing before; a cluster that pins no
 //! Flux beside one on 2.1 takes the newest, not its neighbour's), Helm chart values,
-//! `substituteFrom`; the summary of what no cluster applies; a branch per environment.
+//! `substituteFrom`; the summary of what no cluster applies; a branch per environment; `explain`
+//! of a policy each cluster writes its own way.
 //! (`fixtures/kustomize/oracle/` holds the renderer's cases for `tests/kustomize_oracle.rs`.)
 
 mod support;
@@ -176,4 +177,67 @@ fn check_with_origin(case: &str, origin: &str) -> (String, String) {
     );
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     (stdout(&output), stderr)
+}
+
+/// A policy each cluster's overlay writes its own way (production takes releases, staging
+/// release candidates too): `explain` asks which cluster's copy, and explains the one named,
+/// as `check -v` names it or as the path its bootstrap syncs.
+#[test]
+fn explain_asks_which_cluster_where_their_copies_select_apart() {
+    let case = repo_dir().join("fixtures/clusters/policy-per-cluster");
+    let temp = tempfile::tempdir().unwrap();
+    let tags = temp.path().join("tags.json");
+    std::fs::write(
+        &tags,
+        r#"{"ghcr.io/org/app": ["1.2.3", "1.3.0", "1.4.0-rc.1"]}"#,
+    )
+    .unwrap();
+    let explain = |cluster: Option<&str>| {
+        let mut args = vec![
+            "explain",
+            "flux-system:app",
+            "--root",
+            case.to_str().unwrap(),
+            "--tags-file",
+            tags.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        args.extend(
+            cluster
+                .map(|cluster| ["--cluster", cluster])
+                .iter()
+                .flatten(),
+        );
+        run(&args, &repo_dir())
+    };
+    let stderr =
+        |output: &std::process::Output| String::from_utf8_lossy(&output.stderr).into_owned();
+
+    let unnamed = explain(None);
+    assert_eq!(unnamed.status.code(), Some(2));
+    assert!(
+        stderr(&unnamed).contains(
+            "policy `flux-system:app` selects tags differently in clusters `clusters/production`, `clusters/staging`: pass `--cluster` with one of them"
+        ),
+        "{}",
+        stderr(&unnamed)
+    );
+    for (cluster, named, latest) in [
+        ("./clusters/staging/", "clusters/staging", "1.4.0-rc.1"),
+        ("clusters/production", "clusters/production", "1.3.0"),
+    ] {
+        let report = support::json(&explain(Some(cluster)));
+        assert_eq!(report["cluster"], named, "{report:#}");
+        assert_eq!(report["latest"], latest, "{report:#}");
+    }
+    let unknown = explain(Some("clusters/prod"));
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains(
+            "no cluster `clusters/prod`; the clusters are `clusters/production`, `clusters/staging`"
+        ),
+        "{}",
+        stderr(&unknown)
+    );
 }

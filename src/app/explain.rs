@@ -1,11 +1,16 @@
 //! `explain NS:NAME`: every candidate tag of one policy's repository and its fate.
 
+use std::collections::BTreeSet;
+use std::path::Path;
+
 use super::progress;
 use super::{find_targets, jobs, load_config, read_as_scanned, tag_source, Failure, EXIT_CLEAN};
 use crate::cli::{ExplainArgs, ExplainFormat, GlobalArgs};
 use crate::explain::Explanation;
-use crate::flux::selection::Compiler;
+use crate::flux::objects::{FluxObject, PolicySpec};
+use crate::flux::selection::{select_alike_in_their_clusters, Compiler};
 use crate::flux::Kind;
+use crate::model::cluster::Cluster;
 use crate::scan::marker::PolicyRef;
 use crate::tags::request_for;
 use crate::workspace::Workspace;
@@ -16,16 +21,8 @@ pub fn run(args: &ExplainArgs, global: GlobalArgs) -> Result<i32, Failure> {
     let target = find_targets(&[], args.root.root.as_deref())?.remove(0);
     let config = load_config(&target, &args.root, global)?;
     let workspace = Workspace::load(&target.root, &config, jobs(None))?;
-    let Some((policy, spec)) = workspace.index.policy(&wanted.namespace, &wanted.name) else {
-        let known = workspace.index.keys(Kind::ImagePolicy);
-        let hint = crate::rules::closest_policy(&args.policy, &known)
-            .map(|c| format!(" (did you mean `{c}`?)"))
-            .unwrap_or_default();
-        return Err(Failure(format!(
-            "no ImagePolicy `{wanted}` in {}{hint}",
-            target.root.display()
-        )));
-    };
+    let (policy, spec) =
+        policy_to_explain(&workspace, &target.root, &wanted, args.cluster.as_deref())?;
     let image = workspace
         .index
         .repository_of(policy, spec)
@@ -52,7 +49,13 @@ pub fn run(args: &ExplainArgs, global: GlobalArgs) -> Result<i32, Failure> {
     // A failure is this command's error, printed once by the caller.
     let quiet = global.quiet || args.format == ExplainFormat::Json;
     let tags = progress::fetch(&source, std::slice::from_ref(&request), quiet, false).remove(0)?;
-    let explanation = Explanation::new(wanted.to_string(), image, compiled.evaluate(&tags));
+    // Named where the repository has several clusters, as their copies may differ.
+    let cluster = (workspace.model.clusters.len() > 1)
+        .then(|| workspace.model.clusters.get(policy.cluster))
+        .flatten()
+        .map(|cluster| cluster.name.clone());
+    let explanation =
+        Explanation::new(wanted.to_string(), image, cluster, compiled.evaluate(&tags));
     let output = match args.format {
         ExplainFormat::Json => explanation.render_json(),
         ExplainFormat::Human => explanation.render_human(),
@@ -60,4 +63,92 @@ pub fn run(args: &ExplainArgs, global: GlobalArgs) -> Result<i32, Failure> {
     read_as_scanned(&workspace)?;
     print!("{output}");
     Ok(EXIT_CLEAN)
+}
+
+/// The copy of the policy to explain: the named cluster's, or else the first, where every
+/// cluster that defines the policy selects alike (the overlays of one repository often patch a
+/// policy per environment: explaining one of them for all would mislead).
+fn policy_to_explain<'w>(
+    workspace: &'w Workspace,
+    root: &Path,
+    wanted: &PolicyRef,
+    cluster: Option<&str>,
+) -> Result<(&'w FluxObject, &'w PolicySpec), Failure> {
+    let index = &workspace.index;
+    let clusters = &workspace.model.clusters;
+    let (namespace, name) = (wanted.namespace.as_str(), wanted.name.as_str());
+    let defining: BTreeSet<usize> = index
+        .clusters_defining(Kind::ImagePolicy, namespace, name)
+        .into_iter()
+        .collect();
+    let names = |of: &mut dyn Iterator<Item = usize>| {
+        of.filter_map(|c| clusters.get(c))
+            .map(|c| format!("`{}`", c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(named) = cluster {
+        let cluster = cluster_named(clusters, named)?;
+        return index.policy_in(cluster, namespace, name).ok_or_else(|| {
+            let elsewhere = match names(&mut defining.iter().copied()) {
+                none if none.is_empty() => String::new(),
+                some => format!(" (clusters that define it: {some})"),
+            };
+            Failure(format!(
+                "no ImagePolicy `{wanted}` in cluster `{}`{elsewhere}",
+                clusters[cluster].name
+            ))
+        });
+    }
+    let Some(first) = index.policy(namespace, name) else {
+        let known = index.keys(Kind::ImagePolicy);
+        let hint = crate::rules::closest_policy(&wanted.to_string(), &known)
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
+        return Err(Failure(format!(
+            "no ImagePolicy `{wanted}` in {}{hint}",
+            root.display()
+        )));
+    };
+    let differs = defining.iter().any(|&cluster| {
+        index
+            .policy_in(cluster, namespace, name)
+            .is_some_and(|(copy, _)| {
+                !select_alike_in_their_clusters(index, &workspace.fluxes, first.0, copy)
+            })
+    });
+    if differs {
+        return Err(Failure(format!(
+            "policy `{wanted}` selects tags differently in clusters {}: pass `--cluster` with one of them",
+            names(&mut defining.iter().copied())
+        )));
+    }
+    Ok(first)
+}
+
+/// The cluster `check -v` names `named` (its bootstrap's path or the folder of its roots), or
+/// syncing that path; `./` and a final `/` as typed or not.
+fn cluster_named(clusters: &[Cluster], named: &str) -> Result<usize, Failure> {
+    let plain = |path: &str| {
+        path.trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string()
+    };
+    let wanted = plain(named);
+    clusters
+        .iter()
+        .position(|cluster| plain(&cluster.name) == wanted || plain(&cluster.path) == wanted)
+        .ok_or_else(|| match clusters {
+            [] => Failure(format!(
+                "no cluster `{named}`: the repository has none (no Flux bootstrap), so every policy has one copy; leave out `--cluster`"
+            )),
+            _ => Failure(format!(
+                "no cluster `{named}`; the clusters are {}",
+                clusters
+                    .iter()
+                    .map(|c| format!("`{}`", c.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        })
 }

@@ -115,6 +115,18 @@ pub fn selects_alike(index: &FluxIndex, a: &FluxObject, b: &FluxObject) -> bool 
     }
 }
 
+/// Whether two copies of a policy, each in its own cluster, select alike: as
+/// [`selects_alike`], and the Flux of both clusters reads tags alike.
+pub fn select_alike_in_their_clusters(
+    index: &FluxIndex,
+    fluxes: &Fluxes,
+    a: &FluxObject,
+    b: &FluxObject,
+) -> bool {
+    selects_alike(index, a, b)
+        && fluxes.of_cluster(a.cluster).tag_grammar() == fluxes.of_cluster(b.cluster).tag_grammar()
+}
+
 /// What resolving a policy reads: its selection (one cluster: the same Flux reads the tags),
 /// the image and how it is reached, whether digests are recorded.
 type ResolutionInputs<'a> = (Selection<'a>, Option<&'a str>, bool, bool);
