@@ -10,7 +10,7 @@
 //! does not exist (or names a file), a bootstrap whose path does not exist (a typo beside a live bootstrap, in the
 //! path's last segment or in its first, one moved under `k8s/` or renamed `old-clusters/home`
 //! with no other bootstrap: each keeps its error), a bootstrap whose build
-//! fails (one cluster, one error), an application's build that fails (and one whose `newTag` YAML reads as a number), Flux versions per cluster, a kustomization of comments only
+//! fails (one cluster, one error), an application's build that fails (and one whose `newTag` YAML reads as a number, one that lists a folder's kustomization file), Flux versions per cluster, a kustomization of comments only
 //! (an error where the cluster's Flux is 2.2 or newer, nothing before; a cluster that pins no
 //! Flux beside one on 2.1 takes the newest, not its neighbour's), Helm chart values,
 //! `substituteFrom`; the summary of what no cluster applies; a branch per environment; `explain`

@@ -20,14 +20,16 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::kustomization::{Behavior, Generator, Kustomization, Patch, PatchBody, Text};
+use super::kustomization::{
+    is_kustomization_name, Behavior, Generator, Kustomization, Patch, PatchBody, Text,
+};
 use super::patch::{self, Merged};
 use super::selector::{Candidate, Target};
 use super::tree::{Node, Origin, Value};
 use crate::flux::objects::is_image_api;
 use crate::scan::yaml::{NodeId, NodeKind, Style, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
-use crate::walk::{lies_under, FileSet, PathKind};
+use crate::walk::{file_name, lies_under, FileSet, PathKind};
 use crate::workspace::ScannedFile;
 
 /// What the renderer reads: the workspace's parsed files and the kustomizations by folder.
@@ -440,6 +442,27 @@ enum Reading {
     Whole,
     /// Its identity, the rest unread until a patch reaches in.
     Identity,
+}
+
+/// Whether kustomize finds no `metadata.name` in an object ("missing metadata.name in object"):
+/// none, or empty or null. Not where the name is an alias or `metadata` merges another map in,
+/// which this model does not follow.
+fn lacks_name(object: &Node) -> bool {
+    let unfollowed = |node: &Node| node.entries().iter().any(|entry| entry.key == "<<");
+    if !matches!(object.value, Value::Map(_)) || unfollowed(object) {
+        return false;
+    }
+    let Some(metadata) = object.get("metadata") else {
+        return true;
+    };
+    match &metadata.value {
+        Value::Map(_) if unfollowed(metadata) => false,
+        Value::Map(_) => metadata
+            .get("name")
+            .is_none_or(|name| name.is_null() || name.str() == Some("")),
+        Value::Scalar(_) => metadata.is_null() || metadata.str() == Some(""),
+        _ => false,
+    }
 }
 
 fn intake(yaml: &YamlFile, document: NodeId) -> Intake {
@@ -1288,6 +1311,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
     }
 
     /// The objects of one file: its documents, `kind: List` items expanded, empty ones skipped.
+    /// Each must have a name, as kustomize loads it.
     fn file_resources(
         &mut self,
         file: usize,
@@ -1295,9 +1319,39 @@ impl<'s, 'a> Renderer<'s, 'a> {
     ) -> Result<Vec<Resource>, BuildError> {
         self.read.insert(file);
         let scanned = &self.sources.files[file];
-        if let Some(identities) = &scanned.identities {
-            return Ok(identities.iter().cloned().map(Resource::of).collect());
+        let resources = match &scanned.identities {
+            Some(identities) => identities.iter().cloned().map(Resource::of).collect(),
+            None => self.documents_of(file, named_at)?,
+        };
+        if let Some(nameless) = resources.iter().find(|r| lacks_name(&r.node)) {
+            let path = scanned.source.path.as_str();
+            let line = scanned
+                .source
+                .position(nameless.node.origin.span().start)
+                .line;
+            // The kustomization of a folder named as a file: loaded as an object, not built.
+            let advice =
+                if nameless.kind() == "Kustomization" && is_kustomization_name(file_name(path)) {
+                    let dir = path.rsplit_once('/').map_or(".", |(dir, _)| dir);
+                    format!(": list its folder (`{dir}`) instead, to build it")
+                } else {
+                    String::new()
+                };
+            return Err(Self::error(
+                Cause::InvalidResource,
+                format!(
+                    "the {} at `{path}:{line}` has no `metadata.name`, which kustomize needs of every resource{advice}",
+                    nameless.kind(),
+                ),
+                named_at,
+            ));
         }
+        Ok(resources)
+    }
+
+    /// The objects of a file whose tree it kept.
+    fn documents_of(&self, file: usize, named_at: Origin) -> Result<Vec<Resource>, BuildError> {
+        let scanned = &self.sources.files[file];
         let yaml = scanned.yaml.as_ref().map_err(|error| {
             let line = match error.kind {
                 YamlErrorKind::Syntax => {

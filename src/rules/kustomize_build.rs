@@ -13,7 +13,8 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it catches
 A kustomization whose `kustomize build` fails, with kustomize's own error at the entry that
 causes it: a resource or patch file that does not exist, a folder without a kustomization, a
-patch that matches no resource, a JSON patch whose path is missing, two resources with the same
+resource without `metadata.name` (a folder's `kustomization.yaml` listed as a file: kustomize
+loads it as an object, where listing the folder builds it), a patch that matches no resource, a JSON patch whose path is missing, two resources with the same
 kind, namespace and name (a generated ConfigMap or Secret among them, unless its generator says
 `behavior: merge` or `replace`), a generator with `behavior: merge` or `replace` and nothing to
 merge into, an unknown field in `kustomization.yaml` or a string field of it written as a number or boolean
