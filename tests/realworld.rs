@@ -35,6 +35,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "repository-in-a-file-its-kustomization-does-not-list" => vec![
             "unknown-repository clusters/staging/image-automation/imagepolicy.yaml:8".to_string(),
         ],
+        "patched-bootstrap-whose-cluster-build-fails" => {
+            vec!["kustomize-build clusters/cftptl/flux-system/kustomization.yaml:6".to_string()]
+        }
         "generator-input-marker" => {
             vec!["unknown-policy apps/app/values.yaml:2".to_string()]
         }

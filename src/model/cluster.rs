@@ -732,7 +732,10 @@ fn patched_bootstraps(
         if patches_nothing || !reaching.contains(dir.as_str()) {
             continue;
         }
-        let Ok(build) = render::build_with(sources, kustomization) else {
+        let Some(build) = render::build_with(sources, kustomization)
+            .ok()
+            .or_else(|| bootstrap_alone(sources, kustomization, &written_files, &reaching))
+        else {
             continue;
         };
         for resource in &build.resources {
@@ -760,6 +763,39 @@ fn patched_bootstraps(
         }
     }
     bootstraps
+}
+
+/// The build of a kustomization that fails, with only its entries that lead to a bootstrap:
+/// where another entry fails (a folder without a kustomization file), the patched bootstrap
+/// still names its cluster. Flux keeps what that cluster applied before the failure, and the
+/// cluster's own build reports it.
+fn bootstrap_alone(
+    sources: &Sources,
+    kustomization: &Kustomization,
+    written_files: &BTreeSet<usize>,
+    reaching: &HashSet<&str>,
+) -> Option<Build> {
+    let leads_to_bootstrap = |entry: &Text| {
+        render::join(&kustomization.dir, &entry.value).is_some_and(|path| {
+            match sources.by_path.get(path.as_str()) {
+                Some(file) => written_files.contains(file),
+                None => reaching.contains(path.as_str()),
+            }
+        })
+    };
+    let resources: Vec<Text> = (kustomization.resources.iter())
+        .filter(|entry| leads_to_bootstrap(entry))
+        .cloned()
+        .collect();
+    if resources.len() == kustomization.resources.len() && kustomization.components.is_empty() {
+        return None;
+    }
+    let alone = Kustomization {
+        resources,
+        components: Vec::new(),
+        ..kustomization.clone()
+    };
+    render::build_with(sources, &alone).ok()
 }
 
 /// A FluxInstance's sync, as the Flux Kustomization the operator creates for it; or that of the
@@ -1909,8 +1945,11 @@ pub fn discover(
                             };
                             for &document in &yaml.documents {
                                 let tree = Node::from_yaml(yaml, file, document);
+                                // Its own copy as written (a bootstrap the cluster's folder
+                                // patches) is no child: the one applied stays live.
                                 if let Some(mut child) =
                                     FluxKustomization::read(&tree, &kustomization.namespace)
+                                        .filter(|child| !child.is_the_same_object_as(kustomization))
                                 {
                                     child.uncertain = true;
                                     child.path_guessed = kustomization.path_guessed;

@@ -1104,7 +1104,10 @@ fn holding_nothing(read: &Result<Kustomization, BuildError>) -> Option<usize> {
 }
 
 /// The files a build of `dir` would read, whatever fails on the way: the kustomization's
-/// resources, or the manifests kustomize-controller would list for a folder without one.
+/// resources, or for a folder without one every manifest under it, and what the kustomizations
+/// of its sub-folders reach beyond them: kustomize-controller lists each sub-folder with a
+/// kustomization file as a whole (fluxcd/pkg `kustomize` generator), whose resources may lie
+/// elsewhere.
 fn would_read(sources: &Sources, yaml_paths: &ListedPaths, dir: &str) -> BTreeSet<usize> {
     if sources.kustomizations.contains_key(dir) {
         return static_closure(sources, dir);
@@ -1114,10 +1117,18 @@ fn would_read(sources: &Sources, yaml_paths: &ListedPaths, dir: &str) -> BTreeSe
     } else {
         format!("{dir}/")
     };
-    yaml_paths
+    let mut files: BTreeSet<usize> = yaml_paths
         .starting_with(sources.tree, &prefix)
         .filter_map(|path| sources.by_path.get(path).copied())
-        .collect()
+        .collect();
+    let folders = sources
+        .kustomizations
+        .range(prefix.clone()..)
+        .map(|(folder, _)| folder);
+    for folder in folders.take_while(|folder| folder.starts_with(&prefix)) {
+        files.extend(static_closure(sources, folder));
+    }
+    files
 }
 
 /// The parsed files under a folder of the repository.
