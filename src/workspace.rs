@@ -727,6 +727,38 @@ impl Workspace {
         !applying.is_empty() && applying.into_iter().all(runs_automations)
     }
 
+    /// Where the Flux install a cluster applies lists its components without
+    /// image-automation-controller (`clusters/home/flux-system/gotk-components.yaml:4`), where
+    /// nothing else it applies may run one (another manifest, a FluxInstance, a render that may
+    /// lack objects): no automation runs there, so no marker is read. The default of
+    /// `flux bootstrap`, which installs the image controllers only with `--components-extra`.
+    pub fn installs_no_automation_controller(&self, cluster: usize) -> Option<String> {
+        const CONTROLLER: &str = "image-automation-controller";
+        let applied = &self.model.clusters.get(cluster)?.files;
+        let incomplete = (self.model.renders.iter())
+            .any(|render| render.cluster == cluster && render.incomplete);
+        if incomplete {
+            return None;
+        }
+        let mut listed_at = None;
+        for &file in applied {
+            let source = &self.files[file].source;
+            let text = source.text();
+            match crate::flux::versions::install_components(text) {
+                Some((at, components)) if !components.contains(CONTROLLER) => {
+                    let line = source.position(at).line;
+                    listed_at.get_or_insert_with(|| format!("{}:{line}", source.path));
+                }
+                Some(_) => return None,
+                None => {}
+            }
+            if text.contains(CONTROLLER) || text.contains("FluxInstance") {
+                return None;
+            }
+        }
+        listed_at
+    }
+
     /// The ImagePolicy a marker in `file` names, in the first of its clusters that defines it.
     pub fn marker_policy(
         &self,

@@ -31,7 +31,7 @@ use std::collections::BTreeSet;
 
 use semver::Version;
 
-pub use detect::{detect, PIN_PATTERNS};
+pub use detect::{detect, install_components, PIN_PATTERNS};
 
 use super::template::root_reads;
 use super::Kind;

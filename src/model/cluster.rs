@@ -217,17 +217,25 @@ impl FluxKustomization {
     /// `CLUSTER` in each cluster's `postBuild.substitute`: deedee-ops/home-ops): a root in each
     /// folder the path could be, each a cluster's; as written where none could be, where its
     /// build fails as Flux's would.
+    /// A path that is variables alone (`${CLUSTER_SYNC_PATH}`) could be any folder: each root
+    /// is a guess, whose failed build is none of Flux's (tcordina/home-ops syncs
+    /// `kubernetes/clusters/main` from a ConfigMap, never the folder `kubernetes` it matches).
     fn roots_it_may_be(self, folders: &BTreeSet<&str>, notes: &mut Vec<Note>) -> Vec<Self> {
         let candidates: Vec<&str> = self.folders_it_may_be(folders).collect();
         if candidates.is_empty() {
             return vec![self];
         }
+        let variables_alone = Variables::default()
+            .substitute(&self.path)
+            .trim_matches(['.', '/'])
+            .is_empty();
         notes.push(Note {
             message: format!(
-                "`{}`'s sync path `{}` holds a variable filled in where it is applied: taken as each folder it could be ({})",
+                "`{}`'s sync path `{}` holds a variable filled in where it is applied: taken as each folder it could be ({}){}",
                 self.name,
                 self.path,
-                candidates.join(", ")
+                candidates.join(", "),
+                if variables_alone { ", each a guess" } else { "" }
             ),
             origin: self.path_origin,
         });
@@ -235,6 +243,7 @@ impl FluxKustomization {
             .into_iter()
             .map(|folder| FluxKustomization {
                 path: folder.to_string(),
+                path_guessed: variables_alone,
                 ..self.clone()
             })
             .collect()

@@ -248,6 +248,7 @@ impl Cause {
                 &[
                     "missing Resource metadata",
                     "missing metadata.name",
+                    "missing kind in object",
                     "MalformedYAMLError",
                 ],
                 Cause::InvalidResource,

@@ -26,7 +26,10 @@ until it runs, nothing can pull the image. Other text under a full marker (`KEY=
 command line, a `${TAG}` that `postBuild` substitutes) stays an error: Flux would destroy it.
 A `:tag` marker on a tag pinned to a digest (`tag: 6.5.0@sha256:…`, which charts such as
 app-template take) is a warning too: Flux writes a bare tag, which still resolves, and only the
-pin is lost; `--fix` leaves it alone. A `:digest` marker on a field named for a digest
+pin is lost; `--fix` leaves it alone. So is a `:tag` marker on a whole reference in a field named
+for a tag (`tag: ghcr.io/org/app:1.2.0`, left over from a full marker the automation wrote with):
+the marker fits the field, and its rewrite leaves the bare tag the field needs; until it runs,
+the image made of it cannot be pulled. A `:digest` marker on a field named for a digest
 (`digest`, `imageDigest`, kustomize's `images[].digest`) that holds a placeholder
 (`digest: placeholder`) is a warning as well: the whole value is the digest's place, and the
 automation writes one there; an empty one (`digest: ""`) is fine.
@@ -89,6 +92,16 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
             format!("`{text}` looks like an image reference, but the `:tag` marker `{setter}` replaces the whole value with a bare tag"),
             "use the full marker (no suffix) on `name:tag` values, or move the tag into its own field".into(),
         ),
+        ShapeMismatch::ImageInTagField => {
+            let tag = crate::flux::image::ImageRef::parse(text)
+                .ok()
+                .and_then(|image| image.tag)
+                .unwrap_or_default();
+            (
+                format!("`{text}` is a whole image reference in a tag field; the `:tag` marker `{setter}` fits the field and replaces the value with a bare tag on the automation's next run, but until then the image made of it cannot be pulled"),
+                format!("write the bare tag (`{tag}`); Flux keeps it up to date"),
+            )
+        }
         ShapeMismatch::TagWithDigest => (
             format!("`{text}` is a tag pinned to a digest, and the `:tag` marker `{setter}` replaces the whole value with a bare tag: the image still resolves, but Flux drops the pin"),
             "drop the digest here, or keep it in a field of its own with a `:digest` marker on a policy that reflects digests (`digestReflectionPolicy`); the full marker would write `name:tag` into this tag field".into(),
@@ -143,7 +156,12 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
     };
     // A dropped pin still deploys the policy's pick; the marker's value is still no bare tag
     // the other rules could read, nor one `--fix` should rewrite.
-    let severity = if mismatch.is_destructive() && mismatch != ShapeMismatch::TagWithDigest {
+    // A value the marker's rewrite mends is wrong until then, not lost.
+    let mends = matches!(
+        mismatch,
+        ShapeMismatch::TagWithDigest | ShapeMismatch::ImageInTagField
+    );
+    let severity = if mismatch.is_destructive() && !mends {
         Severity::Error
     } else {
         Severity::Warning

@@ -2,6 +2,8 @@
 
 use std::cell::OnceCell;
 
+use foldhash::HashMap;
+
 use super::marker_outside_automation::automations_of;
 use super::unapplied::{self, Beside};
 use super::{Context, Findings, MarkerSite, Rule};
@@ -28,7 +30,8 @@ cluster installs (from a GitRepository) whose template writes an ImagePolicy nam
 }}` standing for any text, as the marker names it (`{{ .Values.env }}-api` may be `staging-api`), in
 the namespace the template writes, else the release's. A policy written only in a file no cluster
 applies is named: beside a kustomization that does not list that file, an error saying so (it was
-forgotten), but a warning where that file also holds an ImageUpdateAutomation, a Flux Kustomization
+forgotten), but a warning where no cluster builds that kustomization either (listing the file there
+would change nothing), and where that file also holds an ImageUpdateAutomation, a Flux Kustomization
 or a GitRepository (a bootstrap file applied by hand with `kubectl apply -f`); listed by a
 kustomization no cluster builds (a root applied by hand with `kubectl apply -k`), or in a loose
 folder no kustomization covers (image objects applied by hand with `kubectl apply -f`, as runbooks
@@ -49,7 +52,10 @@ repository): its policies are defined elsewhere. And a warning, not an error, fo
 automation reads: its clusters apply ImageUpdateAutomations, but none whose `update.path` holds its
 file (an automation switched off with its policy, the tag bumped by hand), so Flux leaves the image
 as written and nothing fails. Where a cluster applies no automation at all, one may run from outside
-the repository over any path, so the marker may be read: the level stays.
+the repository over any path, so the marker may be read: the level stays; but not where the
+cluster's Flux install lists its components without image-automation-controller (the `# Components:`
+header `flux bootstrap` writes, without `--components-extra`) and nothing else it applies may run
+one: a warning, since no automation runs there and an image object applied there would fail.
 
 ## Why it matters in Flux
 The automation lists the policies of its namespace and skips every marker that names another
@@ -95,6 +101,8 @@ fn check(cx: &Context, out: &mut Findings) {
             .next()
             .is_none()
         && !writes_an_object(cx, Kind::ImagePolicy);
+    // Each cluster's Flux install, read once: where it lists no image-automation-controller.
+    let mut installs = HashMap::default();
     for (site, _) in cx.live_markers(out) {
         let policy = &site.marker.setter.policy;
         if is_unresolved(&policy.namespace) || is_unresolved(&policy.name) {
@@ -162,6 +170,19 @@ fn check(cx: &Context, out: &mut Findings) {
                 // switched on. Flux leaves the image as written.
                 Some((written, Beside::Unlisted(kustomization), _)) if inert => {
                     switched_off(cx, &site, &clusters, &written, &kustomization)
+                }
+                // Beside a kustomization no cluster builds either: listing the file there
+                // changes nothing in Flux, so the file is applied by hand if at all (the
+                // `flux-system` folder of a bootstrap whose cluster syncs another path, as
+                // suyeop627/echo-bootstrap's is, whose marker fluxbot then updated).
+                Some((written, Beside::Unlisted(kustomization), _))
+                    if built_by_no_cluster(cx, &kustomization) =>
+                {
+                    (
+                        Severity::Warning,
+                        format!("ImagePolicy `{wanted}` is written in {written}, beside `{kustomization}`, which does not list it and which no cluster builds either: this marker resolves only if that file is applied by hand"),
+                        format!("let a Flux Kustomization apply that file (or the folder of `{kustomization}`, listing it there); if it is applied out of band on purpose, add `{wanted}` to `external_policies` in .flux-image-lint.yaml"),
+                    )
                 }
                 // Beside a kustomization that does not list it, in a file that also holds what
                 // reconciles or updates it: a bootstrap file applied by hand, not a forgotten one
@@ -259,6 +280,21 @@ fn check(cx: &Context, out: &mut Findings) {
                     }
                 },
             }
+        };
+        let finding = match finding {
+            (Severity::Error, message, help) => {
+                match without_automation_controller(cx, &site, &mut installs) {
+                    // Applied there, an image object fails the whole apply (its kind is not
+                    // served): the controllers come first.
+                    Some(why) => (
+                        Severity::Warning,
+                        format!("{message}; {why}"),
+                        "install the image controllers first (`flux bootstrap … --components-extra=image-reflector-controller,image-automation-controller`): until then the cluster serves no image API, so applying the ImagePolicy fails".to_string(),
+                    ),
+                    None => (Severity::Error, message, help),
+                }
+            }
+            finding => finding,
         };
         report(out, &site, inert, finding);
     }
@@ -421,6 +457,45 @@ fn report(
         out.at_most(Severity::Warning);
     }
     out.block(site);
+}
+
+/// Why no automation reads the marker where every cluster that applies its file installs Flux
+/// without image-automation-controller (raviusit/gitOps-workflow-flux left its image objects
+/// out until it would install them): no policy is missing to anything that runs.
+fn without_automation_controller(
+    cx: &Context,
+    site: &MarkerSite,
+    installs: &mut HashMap<usize, Option<String>>,
+) -> Option<String> {
+    let mut listed = Vec::new();
+    for cluster in cx.workspace.marker_clusters(site.file_index) {
+        let at = installs
+            .entry(cluster)
+            .or_insert_with(|| cx.workspace.installs_no_automation_controller(cluster))
+            .clone()?;
+        let name = &cx.workspace.model.clusters.get(cluster)?.name;
+        listed.push(format!("cluster `{name}` installs Flux without image-automation-controller (`# Components:` at {at})"));
+    }
+    (!listed.is_empty()).then(|| {
+        format!(
+            "{}, so no automation runs there to read this marker",
+            listed.join(", and ")
+        )
+    })
+}
+
+/// Whether clusters exist and none builds the kustomization at `path` (nor a kustomization that
+/// includes it), as far as a build that fails shows: one whose own file fails is built.
+fn built_by_no_cluster(cx: &Context, path: &str) -> bool {
+    let model = &cx.workspace.model;
+    let fails = |file: usize| {
+        (model.build_errors.iter())
+            .chain(model.unsure_build_errors.iter().map(|(error, ..)| error))
+            .any(|error| error.origin.file() == file)
+    };
+    cx.workspace
+        .file_by_path(path)
+        .is_some_and(|file| !cx.workspace.is_reached(file) && !fails(file))
 }
 
 /// What to say of a marker whose policy is written in a file beside `kustomization`, which

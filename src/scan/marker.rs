@@ -63,6 +63,9 @@ impl PolicyRef {
 pub enum ShapeMismatch {
     /// A `:tag` marker on something with `/`, `:` or `@`.
     TagOnImage,
+    /// A `:tag` marker on a whole reference (`name:tag`) in a tag field: the marker is the
+    /// field's, and its rewrite leaves the bare tag the field needs (a full marker's leftover).
+    ImageInTagField,
     /// A `:tag` marker on a tag pinned to a digest (`6.5.0@sha256:…`, as charts take in a tag
     /// field): Flux writes a bare tag, which still resolves, and the pin is lost.
     TagWithDigest,
@@ -290,6 +293,12 @@ impl MarkedValue {
                 if crate::flux::image::is_valid_tag(&self.value) =>
             {
                 Some(ShapeMismatch::TagNotImage)
+            }
+            (Field::Tag, SetterKind::Tag, Some(ShapeMismatch::TagOnImage))
+                if crate::flux::image::ImageRef::parse(&self.value)
+                    .is_ok_and(|image| image.tag.is_some()) =>
+            {
+                Some(ShapeMismatch::ImageInTagField)
             }
             // Left empty for the automation to fill: nothing is lost, nothing breaks.
             (Field::Digest, SetterKind::Digest, Some(_)) if self.value.is_empty() => return None,
