@@ -337,7 +337,7 @@ fn kustomization_namespaces_decide_where_policies_live() {
         diagnostics[0]["help"]
             .as_str()
             .unwrap()
-            .contains("did you mean `apps:app`?"),
+            .contains("name `apps:app` in the marker where the ImageUpdateAutomation that reads it runs in `apps`"),
         "{report}"
     );
 }

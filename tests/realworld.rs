@@ -38,6 +38,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "patched-bootstrap-whose-cluster-build-fails" => {
             vec!["kustomize-build clusters/cftptl/flux-system/kustomization.yaml:6".to_string()]
         }
+        "policy-moved-by-a-target-namespace" => {
+            vec!["unknown-policy apps/blog/deployment.yaml:20".to_string()]
+        }
         "generator-input-marker" => {
             vec!["unknown-policy apps/app/values.yaml:2".to_string()]
         }

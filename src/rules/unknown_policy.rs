@@ -1,6 +1,7 @@
 //! Rule `unknown-policy`; its documentation is `RULE.docs`.
 
 use std::cell::OnceCell;
+use std::collections::BTreeSet;
 
 use foldhash::HashMap;
 
@@ -8,7 +9,7 @@ use super::marker_outside_automation::automations_of;
 use super::unapplied::{self, Beside};
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::automation::path_contains;
-use crate::flux::objects::Spec;
+use crate::flux::objects::{FluxObject, Spec};
 use crate::flux::Kind;
 use crate::model::cluster::{OtherBranch, OtherSource};
 use crate::model::substitute::{could_be, is_unresolved};
@@ -22,7 +23,9 @@ pub static RULE: Rule = Rule {
     summary: "A marker names an ImagePolicy that no file defines",
     docs: r#"## What it catches
 A marker whose `namespace:name` matches no ImagePolicy in the repository (namespaces resolved from
-`metadata.namespace`, else the configured `default_namespace`). Policies defined elsewhere can be
+`metadata.namespace`, else the configured `default_namespace`, as the build that applies it leaves
+them: a marker that names a policy as written, where a Flux Kustomization's `targetNamespace` or a
+kustomization's `namespace` applies it elsewhere, is told where). Policies defined elsewhere can be
 declared in `.flux-image-lint.yaml` under `external_policies`. While a YAML file of the repository
 could not be read (`yaml-syntax` reports it), no marker is called unknown: that file may define the
 policy. Nor is one a Helm chart of this repository may render: a chart a HelmRelease of the marker's
@@ -408,6 +411,12 @@ fn not_defined(
             format!("fix the YAML of {path} (`yaml-syntax` points at the error)"),
         );
     }
+    if let Some((moved, written_at)) = moved_policy(cx, clusters, policy) {
+        return (
+            format!("no ImagePolicy `{wanted}` is applied: the one written so at {written_at} is applied in namespace `{}`, where the build that applies it puts every object (a Flux Kustomization's `targetNamespace`, a kustomization's `namespace`)", moved.namespace),
+            moved_help(cx, clusters, moved),
+        );
+    }
     let help = match (meant, closest) {
         (Some(meant), _) => format!(
             "{meant} (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"
@@ -457,6 +466,60 @@ fn report(
         out.at_most(Severity::Warning);
     }
     out.block(site);
+}
+
+/// A policy of the marker's clusters written with the marker's namespace and name, which Flux
+/// applies in another namespace (LukasParke/home-ops's `targetNamespace: projects`), with where
+/// that namespace is written.
+fn moved_policy<'c>(
+    cx: &'c Context,
+    clusters: &[usize],
+    policy: &PolicyRef,
+) -> Option<(&'c FluxObject, String)> {
+    cx.workspace
+        .index
+        .of_kind(Kind::ImagePolicy)
+        .filter(|object| {
+            clusters.contains(&object.cluster)
+                && object.name.value == policy.name
+                && object.namespace != policy.namespace
+        })
+        .find_map(|object| {
+            let scanned = &cx.workspace.files[object.file()];
+            let tree = scanned.tree().ok()?;
+            let span = object.origin().span();
+            let document = (tree.documents.iter().copied())
+                .find(|&document| tree.node(document).span.start == span.start)?;
+            let namespace = tree
+                .get(document, "metadata")
+                .and_then(|m| tree.get(m, "namespace"))?;
+            (tree.scalar(namespace) == Some(policy.namespace.as_str())).then(|| {
+                let line = scanned
+                    .source
+                    .position(tree.node(namespace).span.start)
+                    .line;
+                (object, format!("{}:{line}", scanned.source.path))
+            })
+        })
+}
+
+/// What to do about a marker that names a policy as written, not as applied: an automation
+/// reads only the policies of its own namespace, so either the marker names the policy where an
+/// automation runs, or the policy is applied where the automation runs.
+fn moved_help(cx: &Context, clusters: &[usize], moved: &FluxObject) -> String {
+    let namespaces: BTreeSet<&str> = (cx.workspace.index.of_kind(Kind::ImageUpdateAutomation))
+        .filter(|automation| clusters.contains(&automation.cluster))
+        .map(|automation| automation.namespace.as_str())
+        .collect();
+    let applied = moved.key();
+    let namespace = moved.namespace.as_str();
+    if namespaces.contains(namespace) {
+        format!("name `{applied}` in the marker: the ImageUpdateAutomation in `{namespace}` reads the policies of its own namespace")
+    } else if namespaces.is_empty() {
+        format!("name `{applied}` in the marker where the ImageUpdateAutomation that reads it runs in `{namespace}`; otherwise apply the image objects in its namespace (build them without that override): an automation reads only the policies of its own namespace")
+    } else {
+        format!("apply the image objects in the namespace of the ImageUpdateAutomation (`{}`), building them without that override, or run one in `{namespace}`: an automation reads only the policies of its own namespace", namespaces.into_iter().collect::<Vec<_>>().join("`, `"))
+    }
 }
 
 /// Why no automation reads the marker where every cluster that applies its file installs Flux
