@@ -743,7 +743,9 @@ impl Workspace {
         let mut listed_at = None;
         for &file in applied {
             let source = &self.files[file].source;
-            let text = source.text();
+            // Not held after: most of a large cluster's files were let go after their scan.
+            let text = source.passing_text()?;
+            let text = text.as_ref();
             match crate::flux::versions::install_components(text) {
                 Some((at, components)) if !components.contains(CONTROLLER) => {
                     let line = source.position(at).line;

@@ -177,10 +177,7 @@ fn describe_model(workspace: &Workspace, config: &crate::config::Config) {
     }
     // A kustomization whose build fails is applied by nothing, yet checked: its failure is
     // reported.
-    let failed: BTreeSet<usize> = (workspace.model.build_errors.iter())
-        .chain(workspace.model.unsure_build_errors.iter().map(|(e, ..)| e))
-        .map(|error| error.origin.file())
-        .collect();
+    let failed: BTreeSet<usize> = workspace.model.files_failing_builds().collect();
     for file in workspace.files_flux_ignores() {
         let state = if failed.contains(&file) {
             "not applied by Flux, its build fails (reported below)"

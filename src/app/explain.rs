@@ -81,16 +81,11 @@ fn policy_to_explain<'w>(
         .clusters_defining(Kind::ImagePolicy, namespace, name)
         .into_iter()
         .collect();
-    let names = |of: &mut dyn Iterator<Item = usize>| {
-        of.filter_map(|c| clusters.get(c))
-            .map(|c| format!("`{}`", c.name))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let names = |of: &BTreeSet<usize>| listed(of.iter().filter_map(|&c| clusters.get(c)));
     if let Some(named) = cluster {
         let cluster = cluster_named(clusters, named)?;
         return index.policy_in(cluster, namespace, name).ok_or_else(|| {
-            let elsewhere = match names(&mut defining.iter().copied()) {
+            let elsewhere = match names(&defining) {
                 none if none.is_empty() => String::new(),
                 some => format!(" (clusters that define it: {some})"),
             };
@@ -120,7 +115,7 @@ fn policy_to_explain<'w>(
     if differs {
         return Err(Failure(format!(
             "policy `{wanted}` selects tags differently in clusters {}: pass `--cluster` with one of them",
-            names(&mut defining.iter().copied())
+            names(&defining)
         )));
     }
     Ok(first)
@@ -144,11 +139,15 @@ fn cluster_named(clusters: &[Cluster], named: &str) -> Result<usize, Failure> {
             )),
             _ => Failure(format!(
                 "no cluster `{named}`; the clusters are {}",
-                clusters
-                    .iter()
-                    .map(|c| format!("`{}`", c.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                listed(clusters.iter())
             )),
         })
+}
+
+/// Clusters by name, for a message: `` `clusters/a`, `clusters/b` ``.
+fn listed<'c>(clusters: impl Iterator<Item = &'c Cluster>) -> String {
+    clusters
+        .map(|cluster| format!("`{}`", cluster.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -217,6 +217,7 @@ impl FluxKustomization {
     /// `CLUSTER` in each cluster's `postBuild.substitute`: deedee-ops/home-ops): a root in each
     /// folder the path could be, each a cluster's; as written where none could be, where its
     /// build fails as Flux's would.
+    ///
     /// A path that is variables alone (`${CLUSTER_SYNC_PATH}`) could be any folder: each root
     /// is a guess, whose failed build is none of Flux's (tcordina/home-ops syncs
     /// `kubernetes/clusters/main` from a ConfigMap, never the folder `kubernetes` it matches).

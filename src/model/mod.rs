@@ -888,6 +888,13 @@ impl Model {
             })
     }
 
+    /// The files where a build fails, each failure at its cause (Flux's or unsure).
+    pub fn files_failing_builds(&self) -> impl Iterator<Item = usize> + '_ {
+        (self.build_errors.iter())
+            .chain(self.unsure_build_errors.iter().map(|(error, ..)| error))
+            .map(|error| error.origin.file())
+    }
+
     /// Whether a render that applies this file may lack objects.
     pub fn file_in_incomplete_render(&self, file: usize) -> bool {
         self.renders

@@ -550,12 +550,7 @@ fn without_automation_controller(
 /// Whether clusters exist and none builds the kustomization at `path` (nor a kustomization that
 /// includes it), as far as a build that fails shows: one whose own file fails is built.
 fn built_by_no_cluster(cx: &Context, path: &str) -> bool {
-    let model = &cx.workspace.model;
-    let fails = |file: usize| {
-        (model.build_errors.iter())
-            .chain(model.unsure_build_errors.iter().map(|(error, ..)| error))
-            .any(|error| error.origin.file() == file)
-    };
+    let fails = |file: usize| cx.workspace.model.files_failing_builds().any(|f| f == file);
     cx.workspace
         .file_by_path(path)
         .is_some_and(|file| !cx.workspace.is_reached(file) && !fails(file))
