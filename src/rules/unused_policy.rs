@@ -94,6 +94,12 @@ fn check(cx: &Context, out: &mut Findings) {
         }
         let key = renders[0].key();
         let help = match typos.get(&key) {
+            // The same name in another namespace: perhaps the policy's namespace as written,
+            // where its build applies it elsewhere; `unknown-policy` at the marker tells which.
+            Some(typo) if typo.other_namespace => format!(
+                "the marker at {} {}, this name in another namespace: an automation reads only the policies of its own namespace, so one of the two namespaces must change (`unknown-policy` there says which); do not delete the policy",
+                typo.at, typo.problem
+            ),
             Some(typo) => format!(
                 "did you mean this policy in the marker at {}, which {}? Fix that marker rather than deleting the policy",
                 typo.at, typo.problem
@@ -115,6 +121,8 @@ struct MarkerTypo {
     at: String,
     /// What is wrong with the marker, after "which".
     problem: String,
+    /// It names the policy's name in another namespace.
+    other_namespace: bool,
 }
 
 /// Markers whose policy is defined nowhere but is close to a known one, and marker attempts
@@ -138,11 +146,15 @@ fn marker_typos(cx: &Context) -> HashMap<String, MarkerTypo> {
         }
         let named = site.marker.setter.policy.to_string();
         if let Some(meant) = closest_policy(&named, known()) {
+            let other_namespace = meant
+                .split_once(':')
+                .is_some_and(|(_, name)| name == site.marker.setter.policy.name);
             typos
                 .entry(meant.to_string())
                 .or_insert_with(|| MarkerTypo {
                     at: at(site.file, site.marker.span),
                     problem: format!("names `{named}`"),
+                    other_namespace,
                 });
         }
     }
@@ -163,6 +175,7 @@ fn marker_typos(cx: &Context) -> HashMap<String, MarkerTypo> {
                     .or_insert_with(|| MarkerTypo {
                         at: at(file, error.span),
                         problem: "Flux cannot read (`marker-syntax`)".to_string(),
+                        other_namespace: false,
                     });
             }
         }
