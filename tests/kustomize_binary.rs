@@ -115,5 +115,13 @@ fn a_failed_build_is_reported_the_same_on_every_run() {
             && !failure.contains("command failed"),
         "{failure}"
     );
+    // Its paths are the repository's, not the scratch folder's wrapper's nor absolute ones.
+    assert!(
+        failure.contains("accumulating resources from '.'")
+            && failure.contains("open missing.yaml: no such file")
+            && !failure.contains(root)
+            && !failure.contains("'../"),
+        "{failure}"
+    );
     assert_eq!(findings(root, &["--kustomize", "auto"]), first);
 }

@@ -151,7 +151,12 @@ impl External {
             .map_err(|message| fail(Cause::InvalidKustomization, message))?;
         if !success {
             let cause = Cause::of_kustomize_error(&stderr).unwrap_or(Cause::InvalidKustomization);
-            let message = failure(&stderr);
+            let entries = wrapper.resources.iter().chain(&wrapper.components);
+            let message = as_the_repository_names(
+                &failure(&stderr),
+                &root,
+                entries.map(|path| (to(path), path.as_str())),
+            );
             return Err(fail(cause, format!("{}: {message}", self.describe())));
         }
         Ok(self.read_output(sources, &here, &root, &stdout))
@@ -353,6 +358,44 @@ fn which(name: &str) -> Option<PathBuf> {
             .map(|dir| dir.join(name))
             .find(|candidate| candidate.is_file())
     })
+}
+
+/// kustomize's message with its paths as the repository names them: a wrapper's entry, which
+/// it quotes relative to the scratch folder (`'../../home/me/fleet/apps'`), and the repository's
+/// absolute paths (`/home/me/fleet/apps/missing.yaml`), read `apps` and `apps/missing.yaml`.
+fn as_the_repository_names<'p>(
+    message: &str,
+    root: &Path,
+    entries: impl Iterator<Item = (String, &'p str)>,
+) -> String {
+    let named = |path: &str| {
+        if path.is_empty() {
+            ".".to_string()
+        } else {
+            path.to_string()
+        }
+    };
+    let mut message = message.to_string();
+    for (relative, path) in entries {
+        message = message.replace(&format!("'{relative}'"), &format!("'{}'", named(path)));
+    }
+    let root = root.to_string_lossy();
+    let message = message.replace(&format!("{root}/"), "");
+    // The root itself, where no longer name goes on from it (`/home/me/fleet2`).
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message.as_str();
+    while let Some(at) = rest.find(root.as_ref()) {
+        let after = &rest[at + root.len()..];
+        let goes_on = after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || "-_.".contains(c));
+        out.push_str(&rest[..at]);
+        out.push_str(if goes_on { &root } else { "." });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Why kustomize failed: the last line of its errors, without the log header kubectl writes
