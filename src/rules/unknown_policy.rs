@@ -286,7 +286,7 @@ fn check(cx: &Context, out: &mut Findings) {
         };
         let finding = match finding {
             (Severity::Error, message, help) => {
-                match without_automation_controller(cx, &site, &mut installs) {
+                match without_automation_controller(cx, &clusters, &mut installs) {
                     // Applied there, an image object fails the whole apply (its kind is not
                     // served): the controllers come first.
                     Some(why) => (
@@ -522,16 +522,16 @@ fn moved_help(cx: &Context, clusters: &[usize], moved: &FluxObject) -> String {
     }
 }
 
-/// Why no automation reads the marker where every cluster that applies its file installs Flux
+/// Why no automation reads a marker where every one of its `clusters` installs Flux
 /// without image-automation-controller (raviusit/gitOps-workflow-flux left its image objects
 /// out until it would install them): no policy is missing to anything that runs.
 fn without_automation_controller(
     cx: &Context,
-    site: &MarkerSite,
+    clusters: &[usize],
     installs: &mut HashMap<usize, Option<String>>,
 ) -> Option<String> {
     let mut listed = Vec::new();
-    for cluster in cx.workspace.marker_clusters(site.file_index) {
+    for &cluster in clusters {
         let at = installs
             .entry(cluster)
             .or_insert_with(|| cx.workspace.installs_no_automation_controller(cluster))

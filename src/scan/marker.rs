@@ -65,7 +65,7 @@ pub enum ShapeMismatch {
     TagOnImage,
     /// A `:tag` marker on a whole reference (`name:tag`) in a tag field: the marker is the
     /// field's, and its rewrite leaves the bare tag the field needs (a full marker's leftover).
-    ImageInTagField,
+    ImageInTagField { tag: String },
     /// A `:tag` marker on a tag pinned to a digest (`6.5.0@sha256:…`, as charts take in a tag
     /// field): Flux writes a bare tag, which still resolves, and the pin is lost.
     TagWithDigest,
@@ -294,11 +294,11 @@ impl MarkedValue {
             {
                 Some(ShapeMismatch::TagNotImage)
             }
-            (Field::Tag, SetterKind::Tag, Some(ShapeMismatch::TagOnImage))
-                if crate::flux::image::ImageRef::parse(&self.value)
-                    .is_ok_and(|image| image.tag.is_some()) =>
-            {
-                Some(ShapeMismatch::ImageInTagField)
+            (Field::Tag, SetterKind::Tag, Some(ShapeMismatch::TagOnImage)) => {
+                crate::flux::image::ImageRef::parse(&self.value)
+                    .ok()
+                    .and_then(|image| image.tag)
+                    .map(|tag| ShapeMismatch::ImageInTagField { tag })
             }
             // Left empty for the automation to fill: nothing is lost, nothing breaks.
             (Field::Digest, SetterKind::Digest, Some(_)) if self.value.is_empty() => return None,
