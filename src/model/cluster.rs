@@ -2497,7 +2497,7 @@ fn gathering_kustomizations(sources: &Sources) -> BTreeMap<usize, String> {
 
 /// Whether the API server accepts `name` for an object (a DNS-1123 subdomain), each `${var}`
 /// taken as filled in before it is applied (by `envsubst`, or Flux's `postBuild`).
-fn kubernetes_accepts_name(name: &str) -> bool {
+pub fn kubernetes_accepts_name(name: &str) -> bool {
     let mut filled = String::with_capacity(name.len());
     let mut rest = name;
     while let Some((before, after)) = rest.split_once("${") {

@@ -127,19 +127,16 @@ fn check(cx: &Context, out: &mut Findings) {
                 let (what, help) = match variable {
                     true => (
                         "matches no folder of this repository, whatever its variables hold",
-                        "point it at a directory relative to the repository root, with each variable standing for one folder's name (`./apps/${ENVIRONMENT}`)",
+                        "point it at a directory relative to the repository root, with each variable standing for one folder's name (`./apps/${ENVIRONMENT}`)".to_string(),
                     ),
-                    false => (
-                        "does not exist in this repository",
-                        "point it at a directory relative to the repository root, e.g. `./clusters/production`",
-                    ),
+                    false => ("does not exist in this repository", existing_folder_help(cx, &relative)),
                 };
                 out.push(
                     &RULE,
                     path.file(),
                     path.span(),
                     format!("`update.path` `{}` {what}, so every run of the automation fails (image-automation-controller walks it for markers: `no such file or directory`) and nothing is updated", path.value),
-                    help.to_string(),
+                    help,
                 );
             }
         }
@@ -206,6 +203,32 @@ fn check(cx: &Context, out: &mut Findings) {
 }
 
 /// Whether some folder holding a file could be `path` once its `${…}` have values.
+/// Where a missing `update.path` most likely meant: the same path without its first folders
+/// (written relative to a subfolder, as a Flux Kustomization's `spec.path` never is), else the
+/// deepest folder of it that exists.
+fn existing_folder_help(cx: &Context, path: &str) -> String {
+    let is_folder = |path: &str| cx.workspace.file_set.kind_of(path) == crate::walk::PathKind::Dir;
+    let folders: Vec<&str> = path.split('/').filter(|part| !part.is_empty()).collect();
+    let suffix = (1..folders.len()).find_map(|start| {
+        let tail = folders[start..].join("/");
+        is_folder(&tail).then(|| (folders[..start].join("/"), tail))
+    });
+    if let Some((dropped, tail)) = suffix {
+        return format!("it is relative to the repository root: `./{tail}` is there (the path without its `{dropped}/`)");
+    }
+    let ancestor = (1..folders.len())
+        .rev()
+        .map(|end| folders[..end].join("/"))
+        .find(|prefix| is_folder(prefix));
+    match ancestor {
+        Some(ancestor) => format!(
+            "point it at a directory relative to the repository root: `./{ancestor}` is there, but not `{}` in it",
+            path[ancestor.len()..].trim_start_matches('/')
+        ),
+        None => "point it at a directory relative to the repository root, e.g. `./clusters/production`".to_string(),
+    }
+}
+
 fn folder_could_be(cx: &Context, path: &str) -> bool {
     // Only files under the path's literal opening can lie under it.
     let opening = path[..path.find("${").unwrap_or(path.len())]
@@ -280,5 +303,34 @@ mod tests {
         assert!(diagnostics("flux-system", "release", "").is_empty());
         let other = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app-config\n  namespace: flux-system\nspec:\n  url: ssh://git@github.com/org/app-config\n  ref:\n    branch: main\n---\n";
         assert!(diagnostics("app-config", "main", other).is_empty());
+    }
+
+    #[test]
+    fn a_missing_update_path_is_pointed_at_the_folder_it_likely_meant() {
+        let help = |path: &str| {
+            let automation = format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  git:\n    commit:\n      author:\n        email: bot@example.com\n  update:\n    path: {path}\n");
+            let (_dir, workspace) = workspace_of(&[
+                ("clusters/prod/flux-system/gotk-sync.yaml", BOOTSTRAP),
+                ("clusters/prod/automation.yaml", &automation),
+            ]);
+            let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+            found
+                .iter()
+                .filter(|d| d.rule == "automation")
+                .map(|d| d.help.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            help("./flux/clusters/prod"),
+            ["it is relative to the repository root: `./clusters/prod` is there (the path without its `flux/`)"]
+        );
+        assert_eq!(
+            help("./clusters/production/apps"),
+            ["point it at a directory relative to the repository root: `./clusters` is there, but not `production/apps` in it"]
+        );
+        assert_eq!(
+            help("./apps"),
+            ["point it at a directory relative to the repository root, e.g. `./clusters/production`"]
+        );
     }
 }

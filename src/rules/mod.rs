@@ -262,6 +262,53 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// An object of `kind` of one of `clusters` whose file writes it as `namespace:name` but
+    /// that a build applies under another key (a `targetNamespace` or `namespace` moves it, a
+    /// `namePrefix` or `nameSuffix` renames it), with where its file writes what changed:
+    /// `file:line` of its namespace when it moved, else of its name.
+    pub fn applied_under_another_key(
+        &self,
+        kind: crate::flux::Kind,
+        clusters: &[usize],
+        namespace: &str,
+        name: &str,
+    ) -> Option<(&'a FluxObject, String)> {
+        (self.workspace.index.of_kind(kind))
+            .filter(|object| {
+                clusters.contains(&object.cluster)
+                    && (object.namespace != namespace || object.name.value != name)
+            })
+            .find_map(|object| {
+                let (written_name, name_at) = self.written_metadata(object, "name")?;
+                if written_name != name {
+                    return None;
+                }
+                if object.namespace == namespace {
+                    return Some((object, name_at));
+                }
+                let (written_namespace, namespace_at) =
+                    self.written_metadata(object, "namespace")?;
+                (written_namespace == namespace).then_some((object, namespace_at))
+            })
+    }
+
+    /// `metadata.<field>` as the object's file writes it, and where: `file:line`.
+    fn written_metadata(&self, object: &FluxObject, field: &str) -> Option<(String, String)> {
+        let scanned = &self.workspace.files[object.file()];
+        let tree = scanned.tree().ok()?;
+        let start = object.origin().span().start;
+        let document = (tree.documents.iter().copied())
+            .find(|&document| tree.node(document).span.start == start)?;
+        let value = tree
+            .get(document, "metadata")
+            .and_then(|metadata| tree.get(metadata, field))?;
+        let line = scanned.source.position(tree.node(value).span.start).line;
+        Some((
+            tree.scalar(value)?.to_string(),
+            format!("{}:{line}", scanned.source.path),
+        ))
+    }
+
     /// The objects whose content rules judge: those rendered with certainty (a remote base,
     /// `replacements` or a failed build leaves the others unknown), and of a base that several
     /// roots render alike only the first, so one field gives one diagnostic.

@@ -411,10 +411,19 @@ fn not_defined(
             format!("fix the YAML of {path} (`yaml-syntax` points at the error)"),
         );
     }
-    if let Some((moved, written_at)) = moved_policy(cx, clusters, policy) {
+    if let Some((applied, written_at)) =
+        cx.applied_under_another_key(Kind::ImagePolicy, clusters, &policy.namespace, &policy.name)
+    {
+        if applied.name.value != policy.name {
+            let key = applied.key();
+            return (
+                format!("no ImagePolicy `{wanted}` is applied: the one written so at {written_at} is renamed `{key}` by the build that applies it (a `namePrefix` or `nameSuffix`)"),
+                renamed_help(&applied.name.value, &format!("name `{key}` in the marker")),
+            );
+        }
         return (
-            format!("no ImagePolicy `{wanted}` is applied: the one written so at {written_at} is applied in namespace `{}`, where the build that applies it puts every object (a Flux Kustomization's `targetNamespace`, a kustomization's `namespace`)", moved.namespace),
-            moved_help(cx, clusters, moved),
+            format!("no ImagePolicy `{wanted}` is applied: the one written so at {written_at} is applied in namespace `{}`, where the build that applies it puts every object (a Flux Kustomization's `targetNamespace`, a kustomization's `namespace`)", applied.namespace),
+            moved_help(cx, clusters, applied),
         );
     }
     let help = match (meant, closest) {
@@ -468,39 +477,15 @@ fn report(
     out.block(site);
 }
 
-/// A policy of the marker's clusters written with the marker's namespace and name, which Flux
-/// applies in another namespace (LukasParke/home-ops's `targetNamespace: projects`), with where
-/// that namespace is written.
-fn moved_policy<'c>(
-    cx: &'c Context,
-    clusters: &[usize],
-    policy: &PolicyRef,
-) -> Option<(&'c FluxObject, String)> {
-    cx.workspace
-        .index
-        .of_kind(Kind::ImagePolicy)
-        .filter(|object| {
-            clusters.contains(&object.cluster)
-                && object.name.value == policy.name
-                && object.namespace != policy.namespace
-        })
-        .find_map(|object| {
-            let scanned = &cx.workspace.files[object.file()];
-            let tree = scanned.tree().ok()?;
-            let span = object.origin().span();
-            let document = (tree.documents.iter().copied())
-                .find(|&document| tree.node(document).span.start == span.start)?;
-            let namespace = tree
-                .get(document, "metadata")
-                .and_then(|m| tree.get(m, "namespace"))?;
-            (tree.scalar(namespace) == Some(policy.namespace.as_str())).then(|| {
-                let line = scanned
-                    .source
-                    .position(tree.node(namespace).span.start)
-                    .line;
-                (object, format!("{}:{line}", scanned.source.path))
-            })
-        })
+/// What to do about a reference to an image object by the name its file writes, where a
+/// `namePrefix` or `nameSuffix` renames it to `renamed`: `rename` the reference, unless the new
+/// name is one Kubernetes refuses (raviusit/gitOps-workflow-flux's `nameSuffix: "-"`).
+pub(super) fn renamed_help(renamed: &str, rename: &str) -> String {
+    if crate::model::cluster::kubernetes_accepts_name(renamed) {
+        format!("{rename}, or build the image objects without that prefix or suffix")
+    } else {
+        format!("build the image objects without that prefix or suffix: `{renamed}` is no name Kubernetes accepts (lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit), so their apply fails too")
+    }
 }
 
 /// What to do about a marker that names a policy as written, not as applied: an automation
@@ -1098,6 +1083,39 @@ mod tests {
         assert!(
             on_marker(&other, "no ImagePolicy `flux-system:staging-web`"),
             "{other:?}"
+        );
+    }
+
+    #[test]
+    fn a_policy_and_repository_renamed_by_a_name_suffix_are_named_as_applied() {
+        let repository = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: off\n  namespace: flux-system\nspec:\n  image: ghcr.io/org/off\n";
+        let found = |suffix: &str| {
+            let kustomization = format!("resources:\n  - deployment.yaml\n  - policy.yaml\n  - repository.yaml\nnameSuffix: \"{suffix}\"\n");
+            let (_dir, workspace) = workspace_of(&[
+                ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
+                ("clusters/c/apps/off/kustomization.yaml", &kustomization),
+                ("clusters/c/apps/off/deployment.yaml", MARKED),
+                ("clusters/c/apps/off/policy.yaml", POLICY),
+                ("clusters/c/apps/off/repository.yaml", repository),
+            ]);
+            let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+            diagnostics
+                .into_iter()
+                .filter(|d| d.rule.starts_with("unknown-"))
+                .map(|d| format!("{}: {} | {}", d.rule, d.message, d.help))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            found("-prod"),
+            [
+                "unknown-policy: no ImagePolicy `flux-system:off` is applied: the one written so at clusters/c/apps/off/policy.yaml:4 is renamed `flux-system:off-prod` by the build that applies it (a `namePrefix` or `nameSuffix`) | name `flux-system:off-prod` in the marker, or build the image objects without that prefix or suffix",
+                "unknown-repository: ImagePolicy `flux-system:off-prod` refers to ImageRepository `flux-system:off`, but the one written so at clusters/c/apps/off/repository.yaml:4 is renamed `flux-system:off-prod` by the build that applies it (a `namePrefix` or `nameSuffix`; kustomize leaves `imageRepositoryRef` as written) | name `off-prod` in `imageRepositoryRef`, or build the image objects without that prefix or suffix",
+            ]
+        );
+        let invalid = found("-");
+        assert!(
+            invalid[0].ends_with("| build the image objects without that prefix or suffix: `off-` is no name Kubernetes accepts (lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit), so their apply fails too"),
+            "{invalid:?}"
         );
     }
 }

@@ -3,7 +3,7 @@
 use std::cell::OnceCell;
 
 use super::unapplied::{self, Beside};
-use super::unknown_policy::{closest_name, writes_an_object};
+use super::unknown_policy::{closest_name, renamed_help, writes_an_object};
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
 use crate::flux::Kind;
@@ -112,11 +112,23 @@ fn check(cx: &Context, out: &mut Findings) {
                 format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which is written in {written}, which no cluster applies: the policy finds it only if that file is applied by hand"),
                 "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it)".to_string(),
             ),
-            None => (
-                RULE.severity,
-                format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which no file defines"),
-                missing_help(cx, &known, &wanted, namespace, &name.value),
-            ),
+            None => match cx.applied_under_another_key(
+                Kind::ImageRepository,
+                &[object.cluster],
+                namespace,
+                &name.value,
+            ) {
+                Some((applied, written_at)) if applied.namespace == namespace => (
+                    RULE.severity,
+                    format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, but the one written so at {written_at} is renamed `{}` by the build that applies it (a `namePrefix` or `nameSuffix`; kustomize leaves `imageRepositoryRef` as written)", applied.key()),
+                    renamed_help(&applied.name.value, &format!("name `{}` in `imageRepositoryRef`", applied.name.value)),
+                ),
+                _ => (
+                    RULE.severity,
+                    format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which no file defines"),
+                    missing_help(cx, &known, &wanted, namespace, &name.value),
+                ),
+            },
         };
         out.push_with_severity(&RULE, severity, name.file(), name.span(), message, help);
     }
