@@ -1431,7 +1431,7 @@ pub fn discover(
     // Freed before the builds, where the run's memory peaks.
     drop(inclusions);
     // What each applier's build applies of the written ones; the builds are dropped on the way.
-    let applied = crate::parallel::map(&appliers, jobs, |&(_, kustomization)| {
+    let applied = crate::parallel::map(&appliers, jobs, |&(applier, kustomization)| {
         let Ok(k) = kustomization.kustomization(sources, yaml_paths) else {
             return Vec::new();
         };
@@ -1456,7 +1456,17 @@ pub fn discover(
         build
             .resources
             .iter()
-            .filter_map(|resource| index_of.get(&resource.node.origin).copied())
+            .filter_map(|resource| {
+                let applied = *index_of.get(&resource.node.origin)?;
+                // A build that moves or renames the Flux Kustomization it is built for (its own
+                // `targetNamespace`) applies a copy of it, not the object that runs: that one
+                // was applied from elsewhere (popov-p/itmo-devops-manifests-2025: by hand, with
+                // its folder's other files as written).
+                let moves_itself = Some(applied) == applier
+                    && !FluxKustomization::read(&resource.node, &kustomization.namespace)
+                        .is_some_and(|own| own.is_the_same_object_as(kustomization));
+                (!moves_itself).then_some(applied)
+            })
             .collect()
     });
     let mut applies = vec![Vec::new(); written.len()];
