@@ -21,7 +21,7 @@ merge into, an unknown field in `kustomization.yaml` or a string field of it wri
 (`newTag: 20231010`, `namespace: 123`, a label's `version: 1.0`: kustomize decodes the file into
 Go strings through JSON), a `kustomization.yaml` that holds nothing
 but comments (from Flux 2.2; the kustomize of an older Flux builds it to nothing, so on a
-cluster that runs one it is no error). Where the build holds what the tool does not follow (a
+cluster that runs one it is no error, and where no Flux version is pinned it is a warning). Where the build holds what the tool does not follow (a
 remote base, `transformers` that may rename objects, a list merged in a way it does not model),
 it reports nothing that this could explain. A failed build of a cluster the tool only guesses at
 (a folder of Flux Kustomizations nothing here applies, beside a bootstrap's folder, taken as
@@ -79,6 +79,12 @@ fn check(cx: &Context, out: &mut Findings) {
     let flux = model.build_errors.iter().map(|error| {
         let unsure = nothing_applies_or_depends.then(|| {
             "no Flux Kustomization here builds it, and the repository holds no marker, nor an image object any kustomization lists; if one elsewhere builds this folder".to_string()
+        }).or_else(|| {
+            // Only Flux 2.2 and later fail it: a verdict the assumed version alone makes.
+            let fails_from_2_2 = error.message.contains(crate::model::kustomization::EMPTY);
+            (fails_from_2_2 && !runs_flux_from_2_2(cx, error.origin.file())).then(|| {
+                "no Flux version is pinned, so the newest is assumed; Flux before 2.2 builds a kustomization that holds nothing as one listing nothing. If the cluster runs Flux 2.2 or later".to_string()
+            })
         });
         (error, unsure)
     });
@@ -105,6 +111,25 @@ fn check(cx: &Context, out: &mut Findings) {
                 format!("{unsure}, {help}"),
             ),
         }
+    }
+}
+
+/// Whether a cluster that reads `file` (or, read by none, the repository) is known to run Flux
+/// 2.2 or later, whose kustomize fails a kustomization that holds nothing; elsewhere only the
+/// newest Flux, assumed, fails it.
+fn runs_flux_from_2_2(cx: &Context, file: usize) -> bool {
+    let fluxes = &cx.workspace.fluxes;
+    let from_2_2 = |flux: &crate::flux::versions::ClusterFlux| {
+        flux.assumption().is_none() && flux.runs_kustomize_before_5_1().is_none()
+    };
+    let mut reading = (cx.workspace.model.clusters.iter())
+        .zip(&fluxes.clusters)
+        .filter(|(cluster, _)| cluster.files.contains(&file))
+        .map(|(_, of)| &of.flux)
+        .peekable();
+    match reading.peek() {
+        None => from_2_2(&fluxes.repository),
+        Some(_) => reading.any(from_2_2),
     }
 }
 
