@@ -277,19 +277,24 @@ pub enum Feature {
     /// ImagePolicy `spec.digestReflectionPolicy` and `spec.interval` (image-reflector-controller
     /// 0.35): before, Kubernetes drops the fields and `latestImage` carries no digest.
     DigestReflection,
+    /// ImagePolicy `spec.imageRepositoryRef.namespace` and ImageRepository `spec.accessFrom`
+    /// (image-reflector-controller 0.12, #162): before, Kubernetes drops both, and a policy
+    /// reads the repository of its own namespace.
+    CrossNamespaceRef,
 }
 
 impl Feature {
     pub fn since(self) -> (u64, u64) {
         match self {
             Feature::DigestMarker | Feature::DigestReflection => (2, 6),
+            Feature::CrossNamespaceRef => (0, 18),
         }
     }
 
     fn controller(self) -> Controller {
         match self {
             Feature::DigestMarker => Controller::Automation,
-            Feature::DigestReflection => Controller::Reflector,
+            Feature::DigestReflection | Feature::CrossNamespaceRef => Controller::Reflector,
         }
     }
 }

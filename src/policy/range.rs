@@ -133,6 +133,25 @@ impl Range {
         Ok(Range { groups })
     }
 
+    /// The one version the range admits, when it names one whole (`5.0.1`, `=8.4.0-test`): a
+    /// pin, not a line of versions.
+    pub fn pinned(&self) -> Option<String> {
+        let [Group { comparators, .. }] = self.groups.as_slice() else {
+            return None;
+        };
+        let [c] = comparators.as_slice() else {
+            return None;
+        };
+        (c.op == Op::TildeOrEqual && !c.dirty).then(|| {
+            let version = format!("{}.{}.{}", c.major, c.minor, c.patch);
+            if c.pre.is_empty() {
+                version
+            } else {
+                format!("{version}-{}", c.pre)
+            }
+        })
+    }
+
     /// Masterminds `Constraints.Check` for a (strictly parsed) tag version.
     pub fn matches(&self, v: &semver::Version) -> bool {
         self.admits(&Parts {
@@ -587,6 +606,23 @@ mod tests {
     }
 
     /// Each row: range, tag, whether the range admits a version below it, and one above it.
+    #[test]
+    fn a_range_of_one_whole_version_is_a_pin() {
+        let pinned = |range: &str| Range::parse(range).unwrap().pinned();
+        assert_eq!(pinned("5.0.1").as_deref(), Some("5.0.1"));
+        assert_eq!(pinned("=v8.4.0-test").as_deref(), Some("8.4.0-test"));
+        for line in [
+            "5.0",
+            "5.0.x",
+            "~5.0.1",
+            ">=5.0.1",
+            "5.0.1 || 5.0.2",
+            ">=5.0.1 <5.0.2",
+        ] {
+            assert_eq!(pinned(line), None, "{line}");
+        }
+    }
+
     #[test]
     fn sides_of_a_tag_outside_the_range() {
         for (range, tag, below, above) in [

@@ -201,14 +201,18 @@ fn another_form(tag: &str, opening: &str, opens_with_digit: bool) -> bool {
 }
 
 /// Whether a tag is a build's, named by a word and no version (`main-ae8f7fe-1684680718`,
-/// `sha-2f38e4f`): not one of a release line's tags spelt otherwise (`release-1.2.3`), but a
-/// value of another kind, set before the policy moved to releases.
+/// `sha-2f38e4f`) or a bare commit hash (`03b8bae`, humansoftware/example_self_hosted_saas_app):
+/// not one of a release line's tags spelt otherwise (`release-1.2.3`), but a value of another
+/// kind, set before the policy moved to releases.
 pub(super) fn is_build_tag(tag: &str) -> bool {
     let bytes = tag.as_bytes();
     let holds_version = bytes
         .windows(3)
         .any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit());
-    another_form(tag, "", true) && !holds_version
+    let commit_hash = (7..=40).contains(&bytes.len())
+        && bytes.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && bytes.iter().any(u8::is_ascii_lowercase);
+    (another_form(tag, "", true) && !holds_version) || commit_hash
 }
 
 /// A tag without a digit names no version (`latest`, `main`, `stable`): it floats.
@@ -313,6 +317,30 @@ fn check(cx: &Context, out: &mut Findings) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_build_tag_is_named_by_a_word_or_is_a_commit_hash() {
+        for build in [
+            "main-ae8f7fe-1684680718",
+            "sha-2f38e4f",
+            "03b8bae",
+            "abcdef0",
+        ] {
+            assert!(is_build_tag(build), "{build}");
+        }
+        let hash = "03b8bae58322322e354ab75addb33f2996eeac1c";
+        assert!(is_build_tag(hash));
+        for release in [
+            "release-1.2.3",
+            "1.2.3",
+            "v1.2",
+            "1234567",
+            "03b8ba",
+            "03B8BAE",
+        ] {
+            assert!(!is_build_tag(release), "{release}");
+        }
+    }
 
     #[test]
     fn a_tag_of_another_form_opens_with_another_word() {

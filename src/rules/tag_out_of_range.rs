@@ -17,7 +17,7 @@ including a prerelease under a range without a prerelease comparator (`>=1.0.0` 
 `1.2.0-rc.1`; `>=1.0.0-0` does).
 
 An error when the tag is above the range: every version the range admits is lower, so Flux
-would downgrade it. A warning when the tag is below the range (every version in it is higher:
+would downgrade it; a warning when the range is one version (`5.0.1`): a pin set to roll back. A warning when the tag is below the range (every version in it is higher:
 the automation's next run moves the value up), or in a gap of it or a prerelease of a version in
 it (an upgrade once the registry holds a tag in range above it), and on a marker that no
 ImageUpdateAutomation applies (see `marker-outside-automation`), since no automation ever writes
@@ -72,13 +72,13 @@ fn check(cx: &Context, out: &mut Findings) {
         } else {
             ""
         };
-        let (place, outcome, help, upgraded) = match sides {
+        let (place, outcome, help, intended) = match sides {
             Some(Sides {
                 below: false,
                 above: true,
             }) => (
                 "below",
-                "Flux will replace it with the newest tag in range, which is higher: an upgrade",
+                "Flux will replace it with the newest tag in range, which is higher: an upgrade".to_string(),
                 "the automation's next run writes the newest tag in range; write a tag inside the range to show what will run, or widen the range to keep this one",
                 true,
             ),
@@ -87,7 +87,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 above: true,
             }) => (
                 "outside",
-                "Flux would replace it with the newest tag in range, an upgrade once one above it exists",
+                "Flux would replace it with the newest tag in range, an upgrade once one above it exists".to_string(),
                 "widen the range or pin a tag inside it",
                 true,
             ),
@@ -96,16 +96,29 @@ fn check(cx: &Context, out: &mut Findings) {
                 above: false,
             }) => (
                 "outside",
-                "the range admits no version at all, so the policy never selects a tag (Flux: \"unable to determine latest version from provided list\")",
+                "the range admits no version at all, so the policy never selects a tag (Flux: \"unable to determine latest version from provided list\")".to_string(),
                 "fix the range: its comparators exclude each other",
                 false,
             ),
-            _ => (
-                "above",
-                "Flux would replace it with the newest tag in range, which is lower: a silent downgrade",
-                "widen the range or pin a tag inside it",
-                false,
-            ),
+            // A range of one version is a pin, set to roll back (KapilYadava/flux-image-updates:
+            // "rolling back to 5.0.1"): the downgrade is what it asks for.
+            _ => match crate::policy::range::Range::parse(&range)
+                .ok()
+                .and_then(|range| range.pinned())
+            {
+                Some(pinned) => (
+                    "above",
+                    format!("it admits only `{pinned}`, which Flux will write over it: a rollback"),
+                    "if you roll back on purpose, nothing is wrong; otherwise widen the range",
+                    true,
+                ),
+                None => (
+                    "above",
+                    "Flux would replace it with the newest tag in range, which is lower: a silent downgrade".to_string(),
+                    "widen the range or pin a tag inside it",
+                    false,
+                ),
+            },
         };
         out.push(
             &RULE,
@@ -119,7 +132,7 @@ fn check(cx: &Context, out: &mut Findings) {
             help.to_string(),
         );
         out.at_most(current.ceiling);
-        if upgraded {
+        if intended {
             out.at_most(Severity::Warning);
         }
     }
