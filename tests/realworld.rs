@@ -38,6 +38,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "patched-bootstrap-whose-cluster-build-fails" => {
             vec!["kustomize-build clusters/cftptl/flux-system/kustomization.yaml:6".to_string()]
         }
+        "flux-kustomization-saved-as-kustomization-yaml" => {
+            vec!["kustomize-build kustomization.yaml:1".to_string()]
+        }
         "repository-renamed-by-a-name-suffix" => vec![
             "unknown-policy apps/staging/sre-challenge-app/deployment.yaml:27".to_string(),
             "unknown-repository apps/staging/sre-challenge-app/imagepolicy.yaml:8".to_string(),

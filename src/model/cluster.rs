@@ -58,7 +58,7 @@ use crate::flux::operator;
 use crate::walk::{file_name, lies_under, FileSet, ListedPaths, PathKind};
 use crate::workspace::ScannedFile;
 
-const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
+pub const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
 
 /// What `flux bootstrap` names its Flux Kustomization and the GitRepository it syncs.
 const BOOTSTRAP_NAME: &str = "flux-system";

@@ -135,7 +135,9 @@ fn runs_flux_from_2_2(cx: &Context, file: usize) -> bool {
 
 /// A failure's message and help.
 fn told(cx: &Context, error: &BuildError) -> (String, String) {
-    let path = cx.file(error.origin.file()).source.path.as_str();
+    let source = &cx.file(error.origin.file()).source;
+    let path = source.path.as_str();
+    let kustomization_file = is_kustomization_name(crate::walk::file_name(path));
     // Elsewhere (a Flux Kustomization's `spec.path`, the listing kustomize-controller
     // generates for a folder without a kustomization file) kustomize alone fails otherwise.
     let before_5_1 = cx
@@ -147,7 +149,7 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         " (Flux before 2.2 runs a kustomize that adds a kustomization's components before \
          running its generators; from 2.2, and in `kubectl kustomize`, they run after)"
             .to_string()
-    } else if is_kustomization_name(crate::walk::file_name(path)) {
+    } else if kustomization_file {
         let dir = path.rsplit_once('/').map_or(".", |(dir, _)| dir);
         format!(" (`kubectl kustomize --load-restrictor LoadRestrictionsNone {dir}` shows the same error)")
     } else {
@@ -158,11 +160,23 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         Cause::InvalidVariable => format!("Flux cannot apply this: {}", error.message),
         _ => format!("kustomize cannot build this: {}", error.message),
     };
+    // A Flux Kustomization saved under kustomize's file name (jorgegarflo/infra-k8s): writing
+    // kustomize's apiVersion over it, as kustomize's message invites, makes Flux drop its
+    // `spec` and build nothing.
+    let flux_kustomization = kustomization_file
+        && source.text().lines().any(|line| {
+            line.strip_prefix("apiVersion:").is_some_and(|api| {
+                (api.trim().trim_matches(['"', '\'']))
+                    .starts_with(crate::model::cluster::KUSTOMIZE_GROUP)
+            })
+        });
     // Go's decoder on a string field that YAML reads as a number or boolean (`newTag: 20231010`).
     let fix = if error.message.contains("into Go struct field")
         && error.message.ends_with("of type string")
     {
         "quote the value (unquoted, YAML reads it as a number or boolean)"
+    } else if flux_kustomization {
+        "this file is a Flux Kustomization, which kustomize reads as its own configuration: rename it (any name but a kustomization file's) so that the build applies it as an object; do not change its apiVersion, which would make Flux drop its `spec` and build nothing"
     } else {
         "fix this entry"
     };
