@@ -198,14 +198,24 @@ fn check(cx: &Context, out: &mut Findings) {
                 ),
                 // Beside a kustomization that does not list it, it was forgotten; unless the
                 // clusters have a policy of the marked image under another name.
-                Some((written, Beside::Unlisted(kustomization), None)) => (
-                    Severity::Error,
-                    format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list: no cluster applies it"),
-                    match same_image_policy(cx, &clusters, &site) {
-                        Some(meant) => format!("{meant}; or add that file to the `resources` of `{kustomization}`"),
-                        None => format!("add that file to the `resources` of `{kustomization}`"),
-                    },
-                ),
+                Some((written, Beside::Unlisted(kustomization), None)) => {
+                    let meant = same_image_policy(cx, &clusters, &site);
+                    // Listing it there would apply it in other clusters than the marker's
+                    // (bencetotht/jegyrendszer-infra: `clusters/agora` for a marker of
+                    // `clusters/agora-rke2`).
+                    let others = other_clusters_building(cx, &kustomization, &clusters);
+                    let help = match (meant, others) {
+                        (Some(meant), None) => format!("{meant}; or add that file to the `resources` of `{kustomization}`"),
+                        (None, None) => format!("add that file to the `resources` of `{kustomization}`"),
+                        (Some(meant), Some(_)) => meant,
+                        (None, Some(others)) => format!("listing that file in `{kustomization}` would apply it in {others}, not where this marker is read: define `{wanted}` in a file the marker's cluster applies"),
+                    };
+                    (
+                        Severity::Error,
+                        format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list: no cluster applies it"),
+                        help,
+                    )
+                }
                 // Listed by a kustomization no cluster builds: a root applied by hand
                 // (`kubectl apply -k` at setup, as canada-ca/tracker's automation folder is).
                 Some((written, Beside::Listed(kustomization), _)) => (
@@ -539,6 +549,24 @@ fn built_by_no_cluster(cx: &Context, path: &str) -> bool {
     cx.workspace
         .file_by_path(path)
         .is_some_and(|file| !cx.workspace.is_reached(file) && !fails(file))
+}
+
+/// The clusters that build the kustomization at `path` when none of the marker's `clusters`
+/// does, named for a message (`cluster `clusters/agora``).
+fn other_clusters_building(cx: &Context, path: &str, clusters: &[usize]) -> Option<String> {
+    let file = cx.workspace.file_by_path(path)?;
+    let model = &cx.workspace.model;
+    let building: Vec<usize> = (0..model.clusters.len())
+        .filter(|&cluster| model.clusters[cluster].files.contains(&file))
+        .collect();
+    if building.is_empty() || building.iter().any(|cluster| clusters.contains(cluster)) {
+        return None;
+    }
+    let names: Vec<&str> = building
+        .iter()
+        .map(|&cluster| model.clusters[cluster].name.as_str())
+        .collect();
+    Some(format!("cluster `{}`", names.join("`, `")))
 }
 
 /// What to say of a marker whose policy is written in a file beside `kustomization`, which
@@ -1116,6 +1144,32 @@ mod tests {
         assert!(
             invalid[0].ends_with("| build the image objects without that prefix or suffix: `off-` is no name Kubernetes accepts (lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit), so their apply fails too"),
             "{invalid:?}"
+        );
+    }
+
+    #[test]
+    fn a_policy_unlisted_in_another_clusters_folder_is_not_to_be_listed_there() {
+        let other_bootstrap = BOOTSTRAP.replace("./clusters/c", "./clusters/d");
+        let automation = automation("apps", "./clusters/d");
+        let (_dir, workspace) = workspace_of(&[
+            ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
+            (
+                "clusters/c/flux-system/kustomization.yaml",
+                "resources:\n  - gotk-sync.yaml\n",
+            ),
+            ("clusters/c/flux-system/policy.yaml", POLICY),
+            ("clusters/d/flux-system/gotk-sync.yaml", &other_bootstrap),
+            ("clusters/d/automation.yaml", &automation),
+            ("clusters/d/app/deployment.yaml", MARKED),
+        ]);
+        let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+        let helps: Vec<&str> = (found.iter())
+            .filter(|d| d.rule == "unknown-policy")
+            .map(|d| d.help.as_str())
+            .collect();
+        assert_eq!(
+            helps,
+            ["listing that file in `clusters/c/flux-system/kustomization.yaml` would apply it in cluster `clusters/c`, not where this marker is read: define `flux-system:off` in a file the marker's cluster applies"]
         );
     }
 }
