@@ -421,6 +421,12 @@ fn not_defined(
             format!("fix the YAML of {path} (`yaml-syntax` points at the error)"),
         );
     }
+    if let Some(at) = commented_out(cx, &policy.name) {
+        return (
+            format!("{message}: the one written at {at} is commented out"),
+            "uncomment it if Flux should update this image; otherwise delete the marker (Flux leaves the value as it is)".to_string(),
+        );
+    }
     if let Some((applied, written_at)) =
         cx.applied_under_another_key(Kind::ImagePolicy, clusters, &policy.namespace, &policy.name)
     {
@@ -444,6 +450,36 @@ fn not_defined(
         _ => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
     };
     (message, help)
+}
+
+/// Where an ImagePolicy of this name is written in comments (`# kind: ImagePolicy`, then
+/// `#   name: sonarr`): switched off by its owner (wdiazux/infra's policies for images whose tags
+/// became commit hashes), `file:line` of its name.
+fn commented_out(cx: &Context, name: &str) -> Option<String> {
+    cx.workspace
+        .files
+        .iter()
+        .filter(|file| file.mentions_image_api)
+        .find_map(|file| {
+            let text = file.source.text();
+            let mut in_policy = false;
+            for (index, line) in text.lines().enumerate() {
+                match line.trim_start().strip_prefix('#').map(str::trim) {
+                    None => in_policy = false,
+                    Some(kind) if kind.starts_with("kind:") || kind == "---" => {
+                        in_policy = kind == "kind: ImagePolicy";
+                    }
+                    Some(field) if in_policy => {
+                        let value = field.strip_prefix("name:").map(str::trim);
+                        if value.is_some_and(|value| value.trim_matches(['"', '\'']) == name) {
+                            return Some(format!("{}:{}", file.source.path, index + 1));
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            None
+        })
 }
 
 /// A file that does not parse whose text names an ImagePolicy of this name (`kind: ImagePolicy`
@@ -1170,6 +1206,28 @@ mod tests {
         assert_eq!(
             helps,
             ["listing that file in `clusters/c/flux-system/kustomization.yaml` would apply it in cluster `clusters/c`, not where this marker is read: define `flux-system:off` in a file the marker's cluster applies"]
+        );
+    }
+
+    #[test]
+    fn a_policy_written_in_comments_is_named_as_switched_off() {
+        let commented: String = POLICY.lines().map(|line| format!("# {line}\n")).collect();
+        let policies = format!("{}---\n{commented}", POLICY.replace("off", "other"));
+        let automation = automation("apps", "./clusters/c");
+        let (_dir, workspace) = workspace_of(&[
+            ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
+            ("clusters/c/automation.yaml", &automation),
+            ("clusters/c/policies.yaml", &policies),
+            ("clusters/c/app/deployment.yaml", MARKED),
+        ]);
+        let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+        let said: Vec<String> = (found.iter())
+            .filter(|d| d.rule == "unknown-policy")
+            .map(|d| format!("{} | {}", d.message, d.help))
+            .collect();
+        assert_eq!(
+            said,
+            ["no ImagePolicy `flux-system:off` is defined in this repository: the one written at clusters/c/policies.yaml:16 is commented out | uncomment it if Flux should update this image; otherwise delete the marker (Flux leaves the value as it is)"]
         );
     }
 }
