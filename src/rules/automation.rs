@@ -243,6 +243,7 @@ fn folder_could_be(cx: &Context, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
+    use crate::report::Diagnostic;
     use crate::workspace::workspace_of;
 
     const BOOTSTRAP: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://github.com/org/fleet\n  ref:\n    branch: main\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  path: ./clusters/prod\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
@@ -264,21 +265,29 @@ mod tests {
             .collect()
     }
 
+    /// The `automation` diagnostics of an automation of the bootstrap's source, with `template`
+    /// as its commit message template (if any) and `path` as its `update.path`.
+    fn automation_findings(template: Option<&str>, path: &str) -> Vec<Diagnostic> {
+        let template = template.map_or(String::new(), |template| {
+            format!("      messageTemplate: '{template}'\n")
+        });
+        let automation = format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  git:\n    commit:\n      author:\n        email: bot@example.com\n{template}  update:\n    path: {path}\n");
+        let (_dir, workspace) = workspace_of(&[
+            ("clusters/prod/flux-system/gotk-sync.yaml", BOOTSTRAP),
+            ("clusters/prod/automation.yaml", &automation),
+        ]);
+        let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+        found
+            .into_iter()
+            .filter(|d| d.rule == "automation")
+            .collect()
+    }
+
     #[test]
     fn a_template_field_no_flux_fills_stalls_the_automation() {
-        let automation = |template: &str| {
-            format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  git:\n    commit:\n      author:\n        email: bot@example.com\n      messageTemplate: '{template}'\n  update:\n    path: ./clusters\n")
-        };
         let messages = |template: &str| {
-            let (_dir, workspace) = workspace_of(&[
-                ("clusters/prod/flux-system/gotk-sync.yaml", BOOTSTRAP),
-                ("clusters/prod/automation.yaml", &automation(template)),
-            ]);
-            let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-            found
-                .iter()
-                .filter(|d| d.rule == "automation")
-                .map(|d| d.message.clone())
+            (automation_findings(Some(template), "./clusters").into_iter())
+                .map(|d| d.message)
                 .collect::<Vec<_>>()
         };
         assert_eq!(
@@ -308,16 +317,8 @@ mod tests {
     #[test]
     fn a_missing_update_path_is_pointed_at_the_folder_it_likely_meant() {
         let help = |path: &str| {
-            let automation = format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  git:\n    commit:\n      author:\n        email: bot@example.com\n  update:\n    path: {path}\n");
-            let (_dir, workspace) = workspace_of(&[
-                ("clusters/prod/flux-system/gotk-sync.yaml", BOOTSTRAP),
-                ("clusters/prod/automation.yaml", &automation),
-            ]);
-            let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-            found
-                .iter()
-                .filter(|d| d.rule == "automation")
-                .map(|d| d.help.clone())
+            (automation_findings(None, path).into_iter())
+                .map(|d| d.help)
                 .collect::<Vec<_>>()
         };
         assert_eq!(

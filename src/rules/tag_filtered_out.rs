@@ -201,18 +201,21 @@ fn another_form(tag: &str, opening: &str, opens_with_digit: bool) -> bool {
 }
 
 /// Whether a tag is a build's, named by a word and no version (`main-ae8f7fe-1684680718`,
-/// `sha-2f38e4f`) or a bare commit hash (`03b8bae`, humansoftware/example_self_hosted_saas_app):
-/// not one of a release line's tags spelt otherwise (`release-1.2.3`), but a value of another
-/// kind, set before the policy moved to releases.
+/// `sha-2f38e4f`) or by a commit hash (`03b8bae`, humansoftware/example_self_hosted_saas_app;
+/// `c37b5aa-1715722721`, tyzbit/fleet-infra): not one of a release line's tags spelt otherwise
+/// (`release-1.2.3`), but a value of another kind, set before the policy moved to releases or
+/// pasted from a development build.
 pub(super) fn is_build_tag(tag: &str) -> bool {
     let bytes = tag.as_bytes();
     let holds_version = bytes
         .windows(3)
         .any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit());
-    let commit_hash = (7..=40).contains(&bytes.len())
-        && bytes.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        && bytes.iter().any(u8::is_ascii_lowercase);
-    (another_form(tag, "", true) && !holds_version) || commit_hash
+    let commit_hash = |part: &str| {
+        (7..=40).contains(&part.len())
+            && part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && part.bytes().any(|b| b.is_ascii_lowercase())
+    };
+    !holds_version && (another_form(tag, "", true) || tag.split(['-', '_']).any(commit_hash))
 }
 
 /// A tag without a digit names no version (`latest`, `main`, `stable`): it floats.
@@ -325,6 +328,8 @@ mod tests {
             "sha-2f38e4f",
             "03b8bae",
             "abcdef0",
+            "c37b5aa-1715722721",
+            "1715722721-c37b5aa",
         ] {
             assert!(is_build_tag(build), "{build}");
         }
@@ -337,6 +342,7 @@ mod tests {
             "1234567",
             "03b8ba",
             "03B8BAE",
+            "1.2.3-03b8bae",
         ] {
             assert!(!is_build_tag(release), "{release}");
         }
