@@ -1,7 +1,7 @@
 //! Rule `commit-hash-order`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::objects::{ChoiceKind, Spec};
+use crate::flux::objects::ChoiceKind;
 use crate::policy::Outcome;
 
 pub static RULE: Rule = Rule {
@@ -36,10 +36,7 @@ Tag each build with something that grows, and sort by it: CI's run number or a t
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in cx.objects() {
-        let Spec::Policy(spec) = &object.spec else {
-            continue;
-        };
+    for (object, spec) in cx.policies_of_known_selection() {
         // With several choices Flux uses the first of semver > alphabetical > numerical.
         let alphabetical = spec.choices.first().map(|c| c.kind) == Some(ChoiceKind::Alphabetical)
             && spec.choices.len() == 1;

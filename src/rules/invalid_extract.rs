@@ -1,7 +1,6 @@
 //! Rule `invalid-extract`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::objects::Spec;
 use crate::policy::select::check_extract;
 use crate::policy::PolicyError;
 use foldhash::{HashMap, HashMapExt};
@@ -37,10 +36,7 @@ fn check(cx: &Context, out: &mut Findings) {
     // Policies of a large repository share a few patterns and templates: each pair is checked
     // once.
     let mut checks: HashMap<(&str, &str), Result<(), PolicyError>> = HashMap::new();
-    for object in cx.objects() {
-        let Spec::Policy(spec) = &object.spec else {
-            continue;
-        };
+    for (object, spec) in cx.policies_of_known_selection() {
         let Some(extract) = &spec.extract else {
             continue;
         };

@@ -3,7 +3,7 @@
 use foldhash::{HashMap, HashMapExt};
 
 use super::{Context, Findings, Rule};
-use crate::flux::objects::{ChoiceKind, Spec};
+use crate::flux::objects::ChoiceKind;
 use crate::policy::validate_range;
 
 pub static RULE: Rule = Rule {
@@ -33,10 +33,7 @@ Use Masterminds syntax: `1.25.x`, `~1.25`, `>=1.25.0 <1.26.0`, `^1.25`, `1.x || 
 fn check(cx: &Context, out: &mut Findings) {
     // Many policies share a range: each is parsed once.
     let mut validated: HashMap<&str, Result<(), String>> = HashMap::new();
-    for object in cx.objects() {
-        let Spec::Policy(spec) = &object.spec else {
-            continue;
-        };
+    for (object, spec) in cx.policies_of_known_selection() {
         for choice in spec.choices.iter().filter(|c| c.kind == ChoiceKind::Semver) {
             let Some(range) = &choice.argument else {
                 continue;

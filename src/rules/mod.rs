@@ -317,6 +317,19 @@ impl<'a> Context<'a> {
         self.judged.iter().map(move |&i| &objects[i])
     }
 
+    /// The judged ImagePolicies whose selection (range, pattern, extract) holds no `${var}`
+    /// left unfilled: a template's placeholder (`'^${IMAGE_TAG_PATTERN}$'`, filled in per tenant
+    /// or by a `postBuild.substituteFrom` this repository does not hold) selects by values this
+    /// check cannot know.
+    pub fn policies_of_known_selection(
+        &self,
+    ) -> impl Iterator<Item = (&'a FluxObject, &'a PolicySpec)> + '_ {
+        self.objects().filter_map(|object| match &object.spec {
+            Spec::Policy(spec) if !spec.selects_by_unknown_values() => Some((object, &**spec)),
+            _ => None,
+        })
+    }
+
     /// The loudest a value rule may be about this marker: see `value_rule_ceiling`. The
     /// automations that could apply it are, for now, every one of the repository (one cluster).
     pub fn value_ceiling(&self, site: &MarkerSite) -> Severity {
@@ -612,6 +625,10 @@ fn compile_policies(workspace: &Workspace, fluxes: &Fluxes) -> Vec<Option<Compil
             compiled.push(None);
             continue;
         };
+        if spec.selects_by_unknown_values() {
+            compiled.push(None);
+            continue;
+        }
         let definition = compiler
             .compile(&workspace.index, object, spec)
             .and_then(|compiled| {

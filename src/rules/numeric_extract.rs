@@ -1,7 +1,7 @@
 //! Rule `numeric-extract`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::objects::{ChoiceKind, Spec};
+use crate::flux::objects::ChoiceKind;
 use crate::policy::{parse_go_float, Outcome};
 
 pub static RULE: Rule = Rule {
@@ -35,10 +35,7 @@ Anchor the pattern (`^…$`) and extract only digits (`$ts`).
 };
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in cx.objects() {
-        let Spec::Policy(spec) = &object.spec else {
-            continue;
-        };
+    for (object, spec) in cx.policies_of_known_selection() {
         if spec
             .choices
             .first()

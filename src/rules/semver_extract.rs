@@ -1,7 +1,7 @@
 //! Rule `semver-extract`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::objects::{ChoiceKind, PolicySpec, Spanned, Spec};
+use crate::flux::objects::{ChoiceKind, PolicySpec, Spanned};
 use crate::policy::extract::Template;
 use crate::policy::goregex::GoRegex;
 use foldhash::HashMap;
@@ -42,10 +42,7 @@ Complete the version in the template (`$major.$minor.0`), or capture all three n
 
 fn check(cx: &Context, out: &mut Findings) {
     let mut extracts = Extracts::default();
-    for object in cx.objects() {
-        let Spec::Policy(spec) = &object.spec else {
-            continue;
-        };
+    for (object, spec) in cx.policies_of_known_selection() {
         let Some((dots, extract)) = extracts.too_few_dots(spec) else {
             continue;
         };

@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 
 use super::{Context, Findings, Rule};
-use crate::flux::objects::{ChoiceKind, Spec};
+use crate::flux::objects::ChoiceKind;
 use crate::policy::Outcome;
 
 pub static RULE: Rule = Rule {
@@ -79,10 +79,7 @@ fn natural_cmp(a: &str, b: &str) -> Ordering {
 }
 
 fn check(cx: &Context, out: &mut Findings) {
-    for object in cx.objects() {
-        let Spec::Policy(spec) = &object.spec else {
-            continue;
-        };
+    for (object, spec) in cx.policies_of_known_selection() {
         // With several choices Flux uses semver first; only a lone alphabetical or numerical
         // choice orders tags this way.
         let Some(choice) = spec.choices.first().filter(|_| spec.choices.len() == 1) else {
