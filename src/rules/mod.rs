@@ -621,14 +621,14 @@ fn compile_policies(workspace: &Workspace, fluxes: &Fluxes) -> Vec<Option<Compil
     let mut extract_checks: HashMap<(&str, &str), Result<(), PolicyError>> = HashMap::new();
     let mut compiled = Vec::with_capacity(workspace.index.objects.len());
     for object in &workspace.index.objects {
-        let Spec::Policy(spec) = &object.spec else {
-            compiled.push(None);
-            continue;
+        let spec = match &object.spec {
+            // A `${var}` left in the selection: what it selects is not known.
+            Spec::Policy(spec) if !spec.selects_by_unknown_values() => spec,
+            _ => {
+                compiled.push(None);
+                continue;
+            }
         };
-        if spec.selects_by_unknown_values() {
-            compiled.push(None);
-            continue;
-        }
         let definition = compiler
             .compile(&workspace.index, object, spec)
             .and_then(|compiled| {

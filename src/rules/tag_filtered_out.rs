@@ -118,10 +118,8 @@ fn current_tag<'a>(
     if tag.is_empty() {
         return None;
     }
-    let (policy, spec) = cx.policy_of(site)?;
-    if spec.selects_by_unknown_values() {
-        return None;
-    }
+    let (policy, _) = cx.policy_of(site)?;
+    // None where the selection holds a `${var}`: what it selects is not known.
     let compiled = cx.compiled(policy)?;
     // A floating tag (`latest`, `main`) is a placeholder the automation replaces with the
     // policy's pick on its next run: nothing fails, so a warning at most.

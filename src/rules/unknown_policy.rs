@@ -453,33 +453,41 @@ fn not_defined(
 }
 
 /// Where an ImagePolicy of this name is written in comments (`# kind: ImagePolicy`, then
-/// `#   name: sonarr`): switched off by its owner (wdiazux/infra's policies for images whose tags
-/// became commit hashes), `file:line` of its name.
+/// `#   name: sonarr` under its `metadata:`): switched off by its owner (wdiazux/infra's policies
+/// for images whose tags became commit hashes), `file:line` of its name.
 fn commented_out(cx: &Context, name: &str) -> Option<String> {
     cx.workspace
         .files
         .iter()
         .filter(|file| file.mentions_image_api)
         .find_map(|file| {
-            let text = file.source.text();
-            let mut in_policy = false;
-            for (index, line) in text.lines().enumerate() {
-                match line.trim_start().strip_prefix('#').map(str::trim) {
-                    None => in_policy = false,
-                    Some(kind) if kind.starts_with("kind:") || kind == "---" => {
-                        in_policy = kind == "kind: ImagePolicy";
+            // Where the comments are: in a policy's document, then in its metadata.
+            let (mut in_policy, mut in_metadata) = (false, false);
+            for (index, line) in file.source.text().lines().enumerate() {
+                let Some(commented) = line.trim_start().strip_prefix('#') else {
+                    (in_policy, in_metadata) = (false, false);
+                    continue;
+                };
+                let field = commented.trim();
+                if field.starts_with("kind:") || field == "---" {
+                    (in_policy, in_metadata) = (field == "kind: ImagePolicy", false);
+                } else if in_policy && field == "metadata:" {
+                    in_metadata = true;
+                } else if in_metadata && field.starts_with("name:") {
+                    if names(field, name) {
+                        return Some(format!("{}:{}", file.source.path, index + 1));
                     }
-                    Some(field) if in_policy => {
-                        let value = field.strip_prefix("name:").map(str::trim);
-                        if value.is_some_and(|value| value.trim_matches(['"', '\'']) == name) {
-                            return Some(format!("{}:{}", file.source.path, index + 1));
-                        }
-                    }
-                    Some(_) => {}
+                    (in_policy, in_metadata) = (false, false);
                 }
             }
             None
         })
+}
+
+/// Whether a `name: <value>` line (trimmed) names `name`, quoted or not.
+fn names(line: &str, name: &str) -> bool {
+    line.strip_prefix("name:")
+        .is_some_and(|value| value.trim().trim_matches(['"', '\'']) == name)
 }
 
 /// A file that does not parse whose text names an ImagePolicy of this name (`kind: ImagePolicy`
@@ -491,12 +499,7 @@ fn written_in_unparsable_file<'w>(cx: &Context<'w>, name: &str) -> Option<&'w st
         .filter(|file| file.yaml.is_err() && file.mentions_image_api)
         .find(|file| {
             let text = file.source.text();
-            text.contains("ImagePolicy")
-                && text.lines().any(|line| {
-                    line.trim()
-                        .strip_prefix("name:")
-                        .is_some_and(|value| value.trim().trim_matches(['"', '\'']) == name)
-                })
+            text.contains("ImagePolicy") && text.lines().any(|line| names(line.trim(), name))
         })
         .map(|file| file.source.path.as_str())
 }
@@ -1211,23 +1214,30 @@ mod tests {
 
     #[test]
     fn a_policy_written_in_comments_is_named_as_switched_off() {
-        let commented: String = POLICY.lines().map(|line| format!("# {line}\n")).collect();
-        let policies = format!("{}---\n{commented}", POLICY.replace("off", "other"));
-        let automation = automation("apps", "./clusters/c");
-        let (_dir, workspace) = workspace_of(&[
-            ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
-            ("clusters/c/automation.yaml", &automation),
-            ("clusters/c/policies.yaml", &policies),
-            ("clusters/c/app/deployment.yaml", MARKED),
-        ]);
-        let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-        let said: Vec<String> = (found.iter())
-            .filter(|d| d.rule == "unknown-policy")
-            .map(|d| format!("{} | {}", d.message, d.help))
-            .collect();
+        let said = |commented_policy: &str| {
+            let commented: String = (commented_policy.lines())
+                .map(|line| format!("# {line}\n"))
+                .collect();
+            let policies = format!("{}---\n{commented}", POLICY.replace("off", "other"));
+            let automation = automation("apps", "./clusters/c");
+            let (_dir, workspace) = workspace_of(&[
+                ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
+                ("clusters/c/automation.yaml", &automation),
+                ("clusters/c/policies.yaml", &policies),
+                ("clusters/c/app/deployment.yaml", MARKED),
+            ]);
+            let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
+            (found.iter())
+                .filter(|d| d.rule == "unknown-policy")
+                .map(|d| format!("{} | {}", d.message, d.help))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
-            said,
+            said(POLICY),
             ["no ImagePolicy `flux-system:off` is defined in this repository: the one written at clusters/c/policies.yaml:16 is commented out | uncomment it if Flux should update this image; otherwise delete the marker (Flux leaves the value as it is)"]
         );
+        // Another policy of the same repository, commented out: not the one the marker names.
+        let other = said(&POLICY.replacen("name: off", "name: another", 1));
+        assert!(!other[0].contains("commented out"), "{other:?}");
     }
 }
