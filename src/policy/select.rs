@@ -196,6 +196,14 @@ impl CompiledPolicy {
         self.sides(&self.value_of(value, &mut locations)?)
     }
 
+    /// The one version a semver policy's range admits, where it names one whole (a pin).
+    pub fn pinned_version(&self) -> Option<String> {
+        match &self.choice {
+            Compiled::Semver(range, _) => range.pinned(),
+            Compiled::Alphabetical(_) | Compiled::Numerical(_) => None,
+        }
+    }
+
     /// How a semver policy reads a tag as a version; `None` for the other policies.
     pub fn tag_grammar(&self) -> Option<TagGrammar> {
         match self.choice {

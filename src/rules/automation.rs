@@ -242,9 +242,8 @@ fn folder_could_be(cx: &Context, path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
     use crate::report::Diagnostic;
-    use crate::workspace::workspace_of;
+    use crate::rules::diagnostics_of;
 
     const BOOTSTRAP: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://github.com/org/fleet\n  ref:\n    branch: main\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  path: ./clusters/prod\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
 
@@ -253,14 +252,11 @@ mod tests {
     /// `unused-policy` say.
     fn diagnostics(source: &str, checkout: &str, extra: &str) -> Vec<String> {
         let automation = format!("{extra}apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: {source}\n  git:\n    checkout:\n      ref:\n        branch: {checkout}\n    commit:\n      author:\n        email: bot@example.com\n  update:\n    path: ./apps\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app\n  policy:\n    semver:\n      range: 1.x\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  interval: 1m\n  image: ghcr.io/org/app\n");
-        let (_dir, workspace) = workspace_of(&[
+        let files = [
             ("clusters/prod/flux-system/gotk-sync.yaml", BOOTSTRAP),
             ("clusters/prod/automation.yaml", &automation),
-        ]);
-        let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-        found
-            .iter()
-            .filter(|d| d.rule == "automation" || d.rule == "unused-policy")
+        ];
+        (diagnostics_of(&files, &["automation", "unused-policy"]).into_iter())
             .map(|d| format!("{}: {}", d.rule, d.message))
             .collect()
     }
@@ -272,15 +268,11 @@ mod tests {
             format!("      messageTemplate: '{template}'\n")
         });
         let automation = format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  git:\n    commit:\n      author:\n        email: bot@example.com\n{template}  update:\n    path: {path}\n");
-        let (_dir, workspace) = workspace_of(&[
+        let files = [
             ("clusters/prod/flux-system/gotk-sync.yaml", BOOTSTRAP),
             ("clusters/prod/automation.yaml", &automation),
-        ]);
-        let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-        found
-            .into_iter()
-            .filter(|d| d.rule == "automation")
-            .collect()
+        ];
+        diagnostics_of(&files, &["automation"])
     }
 
     #[test]

@@ -111,8 +111,7 @@ fn check(cx: &Context, out: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
-    use crate::workspace::workspace_of;
+    use crate::rules::diagnostics_of;
 
     #[test]
     fn before_flux_0_18_a_reference_to_another_namespace_reads_the_policys_own() {
@@ -121,11 +120,7 @@ mod tests {
             if own_repository {
                 objects.push_str("---\napiVersion: image.toolkit.fluxcd.io/v1beta1\nkind: ImageRepository\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  image: ghcr.io/org/app\n");
             }
-            let (_dir, workspace) = workspace_of(&[("images.yaml", &objects)]);
-            let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-            found
-                .into_iter()
-                .filter(|d| d.rule == "cross-namespace-ref")
+            (diagnostics_of(&[("images.yaml", &objects)], &["cross-namespace-ref"]).into_iter())
                 .map(|d| format!("{} | {}", d.message, d.help))
                 .collect::<Vec<_>>()
         };

@@ -139,9 +139,8 @@ fn judge(cx: &Context, site: &MarkerSite, out: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
     use crate::report::Severity;
-    use crate::workspace::workspace_of;
+    use crate::rules::diagnostics_of;
 
     /// The image objects of one policy `app` scanning `scanned`, and an automation that writes
     /// every file: so a value rule reports at its full level.
@@ -175,12 +174,9 @@ mod tests {
     /// compare the marked image with the scanned one.
     fn compared(app: &str, scanned: &str) -> Vec<(&'static str, Severity, String)> {
         let objects = objects(scanned);
-        let (_dir, workspace) = workspace_of(&[("app.yaml", app), ("policies.yaml", &objects)]);
-        let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-        diagnostics
-            .into_iter()
+        let files = [("app.yaml", app), ("policies.yaml", &objects)];
+        (diagnostics_of(&files, &["image-mismatch", "image-name-rewrite"]).into_iter())
             .filter(|d| d.file == "app.yaml")
-            .filter(|d| matches!(d.rule, "image-mismatch" | "image-name-rewrite"))
             .map(|d| (d.rule, d.severity, d.message))
             .collect()
     }

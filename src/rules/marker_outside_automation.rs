@@ -123,8 +123,7 @@ pub(super) fn automations_of(cx: &Context, clusters: &[usize]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
-    use crate::workspace::workspace_of;
+    use crate::rules::diagnostics_of;
 
     #[test]
     fn the_help_lists_the_automations_of_every_cluster_that_applies_the_file() {
@@ -150,13 +149,8 @@ mod tests {
             .iter()
             .map(|(p, t)| (p.as_str(), t.as_str()))
             .collect();
-        let (_dir, workspace) = workspace_of(&files);
-        let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-        let helps: Vec<&str> = found
-            .iter()
-            .filter(|d| d.rule == "marker-outside-automation")
-            .map(|d| d.help.as_str())
-            .collect();
+        let found = diagnostics_of(&files, &["marker-outside-automation"]);
+        let helps: Vec<&str> = found.iter().map(|d| d.help.as_str()).collect();
         assert_eq!(
             helps,
             ["automations here: `flux-system:updates` (path `./apps/prod`), `flux-system:updates` (path `./apps/staging`); widen one's `update.path` or `policySelector`, or add one"]

@@ -93,9 +93,9 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
             "use the full marker (no suffix) on `name:tag` values, or move the tag into its own field".into(),
         ),
         ShapeMismatch::ImageInTagField { tag } => (
-                format!("`{text}` is a whole image reference in a tag field; the `:tag` marker `{setter}` fits the field and replaces the value with a bare tag on the automation's next run, but until then the image made of it cannot be pulled"),
-                format!("write the bare tag (`{tag}`); Flux keeps it up to date"),
-            ),
+            format!("`{text}` is a whole image reference in a tag field; the `:tag` marker `{setter}` fits the field and replaces the value with a bare tag on the automation's next run, but until then the image made of it cannot be pulled"),
+            format!("write the bare tag (`{tag}`); Flux keeps it up to date"),
+        ),
         ShapeMismatch::TagWithDigest => (
             format!("`{text}` is a tag pinned to a digest, and the `:tag` marker `{setter}` replaces the whole value with a bare tag: the image still resolves, but Flux drops the pin"),
             "drop the digest here, or keep it in a field of its own with a `:digest` marker on a policy that reflects digests (`digestReflectionPolicy`); the full marker would write `name:tag` into this tag field".into(),

@@ -802,6 +802,16 @@ fn run_rules(cx: &Context) -> Vec<Finding> {
     by_rule.into_iter().flatten().collect()
 }
 
+/// For tests: the diagnostics of `rules` on a repository of these files, with no config.
+#[cfg(test)]
+pub(crate) fn diagnostics_of(files: &[(&str, &str)], rules: &[&str]) -> Vec<Diagnostic> {
+    let (_dir, workspace) = crate::workspace::workspace_of(files);
+    let (diagnostics, _) = run(&workspace, &Config::default(), None, None);
+    (diagnostics.into_iter())
+        .filter(|d| rules.contains(&d.rule))
+        .collect()
+}
+
 /// Runs every enabled rule; `only_files` restricts the report to those repository-relative paths
 /// (pre-commit passes changed files) while the whole repository still gives context.
 pub fn run(

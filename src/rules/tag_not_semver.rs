@@ -122,8 +122,7 @@ fn check(cx: &Context, out: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
-    use crate::workspace::workspace_of;
+    use crate::rules::diagnostics_of;
 
     const POLICIES: &str = "---
 apiVersion: image.toolkit.fluxcd.io/v1
@@ -146,11 +145,9 @@ b: ghcr.io/org/app:1.2-rc.1 # {\"$imagepolicy\": \"flux-system:app\"}
 c: ghcr.io/org/app:1.0.0-rc.01 # {\"$imagepolicy\": \"flux-system:app\"}
 d: ghcr.io/org/app:1.2.3.4 # {\"$imagepolicy\": \"flux-system:app\"}
 ";
-        let (_dir, workspace) = workspace_of(&[("app.yaml", app), ("policies.yaml", POLICIES)]);
-        let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-        let found: Vec<(usize, &str)> = diagnostics
-            .iter()
-            .filter(|d| d.rule == "tag-not-semver")
+        let files = [("app.yaml", app), ("policies.yaml", POLICIES)];
+        let diagnostics = diagnostics_of(&files, &["tag-not-semver"]);
+        let found: Vec<(usize, &str)> = (diagnostics.iter())
             .map(|d| (d.line, d.message.as_str()))
             .collect();
         let newest = crate::flux::versions::newest();

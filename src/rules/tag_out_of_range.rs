@@ -17,11 +17,11 @@ including a prerelease under a range without a prerelease comparator (`>=1.0.0` 
 `1.2.0-rc.1`; `>=1.0.0-0` does).
 
 An error when the tag is above the range: every version the range admits is lower, so Flux
-would downgrade it; a warning when the range is one version (`5.0.1`): a pin set to roll back. A warning when the tag is below the range (every version in it is higher:
-the automation's next run moves the value up), or in a gap of it or a prerelease of a version in
-it (an upgrade once the registry holds a tag in range above it), and on a marker that no
-ImageUpdateAutomation applies (see `marker-outside-automation`), since no automation ever writes
-that value. Which side the tag is on is decided exactly from the range's comparators, whatever
+would downgrade it; a warning when the range is one version (`5.0.1`): a pin set to roll back.
+A warning when the tag is below the range (every version in it is higher: the automation's next
+run moves the value up), or in a gap of it or a prerelease of a version in it (an upgrade once
+the registry holds a tag in range above it), and on a marker that no ImageUpdateAutomation
+applies (see `marker-outside-automation`), since no automation ever writes that value. Which side the tag is on is decided exactly from the range's comparators, whatever
 their form (`6.2.x`, `~6.2`, `^6.2.0`, `>=6.2.0`, `<1.0.0 || >=3.0.0`). A range that admits no
 version at all (`>2.0.0 <1.0.0`) stays an error: the policy never selects a tag.
 
@@ -63,9 +63,8 @@ fn check(cx: &Context, out: &mut Findings) {
         // moves the value up, and nothing fails. Above it every version in range is lower:
         // Flux silently downgrades. Both (a gap, or a prerelease of a version in range): an
         // upgrade once the registry holds a tag in range above the value.
-        let sides = cx
-            .compiled(current.policy)
-            .and_then(|compiled| compiled.range_sides(&current.tag));
+        let compiled = cx.compiled(current.policy);
+        let sides = compiled.and_then(|compiled| compiled.range_sides(&current.tag));
         let value = current.extracted.as_deref().unwrap_or(&current.tag);
         let prerelease_hint = if value.contains('-') && !range.contains('-') {
             " (a prerelease passes only a range that names a prerelease, e.g. `>=1.0.0-0`)"
@@ -102,10 +101,7 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
             // A range of one version is a pin, set to roll back (KapilYadava/flux-image-updates:
             // "rolling back to 5.0.1"): the downgrade is what it asks for.
-            _ => match crate::policy::range::Range::parse(&range)
-                .ok()
-                .and_then(|range| range.pinned())
-            {
+            _ => match compiled.and_then(|compiled| compiled.pinned_version()) {
                 Some(pinned) => (
                     "above",
                     format!("it admits only `{pinned}`, which Flux will write over it: a rollback"),

@@ -781,6 +781,7 @@ pub fn closest_name<'a>(wanted: &str, known: &'a [String]) -> Option<&'a str> {
 mod tests {
     use crate::config::Config;
     use crate::report::{Diagnostic, Severity};
+    use crate::rules::diagnostics_of;
     use crate::workspace::workspace_of;
 
     const BOOTSTRAP: &str = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://github.com/org/fleet\n  ref:\n    branch: main\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  path: ./clusters/c\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
@@ -860,13 +861,10 @@ mod tests {
             let marked = format!(
                 "image: {image}:1.0.0 # {{\"$imagepolicy\": \"flux-system:web-public\"}}\n"
             );
-            let (_dir, workspace) =
-                workspace_of(&[("app.yaml", marked.as_str()), ("images.yaml", &objects)]);
-            let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-            let found: Vec<_> = diagnostics
-                .into_iter()
-                .filter(|d| d.rule == "unknown-policy")
-                .collect();
+            let found = diagnostics_of(
+                &[("app.yaml", marked.as_str()), ("images.yaml", &objects)],
+                &["unknown-policy"],
+            );
             let [found] = &found[..] else {
                 panic!("{found:?}")
             };
@@ -954,21 +952,19 @@ mod tests {
     /// after it, in a file its kustomization does not list.
     fn policy_unlisted_beside(beside: &str) -> Vec<Diagnostic> {
         let sync = format!("{POLICY}---\n{beside}");
-        let (_dir, workspace) = workspace_of(&[
-            ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
-            (
-                "clusters/c/flux-system/kustomization.yaml",
-                "resources:\n  - gotk-sync.yaml\n",
-            ),
-            ("clusters/c/apps/off/kustomization.yaml", OFF_LISTS),
-            ("clusters/c/apps/off/deployment.yaml", MARKED),
-            ("clusters/c/apps/off/sync.yaml", &sync),
-        ]);
-        let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-        diagnostics
-            .into_iter()
-            .filter(|d| d.rule == "unknown-policy")
-            .collect()
+        diagnostics_of(
+            &[
+                ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
+                (
+                    "clusters/c/flux-system/kustomization.yaml",
+                    "resources:\n  - gotk-sync.yaml\n",
+                ),
+                ("clusters/c/apps/off/kustomization.yaml", OFF_LISTS),
+                ("clusters/c/apps/off/deployment.yaml", MARKED),
+                ("clusters/c/apps/off/sync.yaml", &sync),
+            ],
+            &["unknown-policy"],
+        )
     }
 
     #[test]
@@ -1031,12 +1027,7 @@ mod tests {
             ("clusters/c/apps/deployment.yaml", MARKED),
         ];
         files.extend_from_slice(other);
-        let (_dir, workspace) = workspace_of(&files);
-        let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-        diagnostics
-            .into_iter()
-            .filter(|d| d.rule == "unknown-policy")
-            .collect()
+        diagnostics_of(&files, &["unknown-policy"])
     }
 
     const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: imagepolicies.image.toolkit.fluxcd.io\nspec:\n  group: image.toolkit.fluxcd.io\n  names:\n    kind: ImagePolicy\n    plural: imagepolicies\n  scope: Namespaced\n";
@@ -1099,12 +1090,7 @@ mod tests {
             ("charts/api/templates/policy.yaml", template),
         ];
         let unknown_policies = |files: &[(&str, &str)]| {
-            let (_dir, workspace) = workspace_of(&[files, &chart[..]].concat());
-            let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-            diagnostics
-                .into_iter()
-                .filter(|d| d.rule == "unknown-policy")
-                .collect::<Vec<_>>()
+            diagnostics_of(&[files, &chart[..]].concat(), &["unknown-policy"])
         };
         let found = |release: &str| {
             unknown_policies(&[
@@ -1158,17 +1144,14 @@ mod tests {
         let repository = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: off\n  namespace: flux-system\nspec:\n  image: ghcr.io/org/off\n";
         let found = |suffix: &str| {
             let kustomization = format!("resources:\n  - deployment.yaml\n  - policy.yaml\n  - repository.yaml\nnameSuffix: \"{suffix}\"\n");
-            let (_dir, workspace) = workspace_of(&[
+            let files = [
                 ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
                 ("clusters/c/apps/off/kustomization.yaml", &kustomization),
                 ("clusters/c/apps/off/deployment.yaml", MARKED),
                 ("clusters/c/apps/off/policy.yaml", POLICY),
                 ("clusters/c/apps/off/repository.yaml", repository),
-            ]);
-            let (diagnostics, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-            diagnostics
-                .into_iter()
-                .filter(|d| d.rule.starts_with("unknown-"))
+            ];
+            (diagnostics_of(&files, &["unknown-policy", "unknown-repository"]).into_iter())
                 .map(|d| format!("{}: {} | {}", d.rule, d.message, d.help))
                 .collect::<Vec<_>>()
         };
@@ -1190,7 +1173,7 @@ mod tests {
     fn a_policy_unlisted_in_another_clusters_folder_is_not_to_be_listed_there() {
         let other_bootstrap = BOOTSTRAP.replace("./clusters/c", "./clusters/d");
         let automation = automation("apps", "./clusters/d");
-        let (_dir, workspace) = workspace_of(&[
+        let files = [
             ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
             (
                 "clusters/c/flux-system/kustomization.yaml",
@@ -1200,12 +1183,9 @@ mod tests {
             ("clusters/d/flux-system/gotk-sync.yaml", &other_bootstrap),
             ("clusters/d/automation.yaml", &automation),
             ("clusters/d/app/deployment.yaml", MARKED),
-        ]);
-        let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-        let helps: Vec<&str> = (found.iter())
-            .filter(|d| d.rule == "unknown-policy")
-            .map(|d| d.help.as_str())
-            .collect();
+        ];
+        let found = diagnostics_of(&files, &["unknown-policy"]);
+        let helps: Vec<&str> = found.iter().map(|d| d.help.as_str()).collect();
         assert_eq!(
             helps,
             ["listing that file in `clusters/c/flux-system/kustomization.yaml` would apply it in cluster `clusters/c`, not where this marker is read: define `flux-system:off` in a file the marker's cluster applies"]
@@ -1220,15 +1200,13 @@ mod tests {
                 .collect();
             let policies = format!("{}---\n{commented}", POLICY.replace("off", "other"));
             let automation = automation("apps", "./clusters/c");
-            let (_dir, workspace) = workspace_of(&[
+            let files = [
                 ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
                 ("clusters/c/automation.yaml", &automation),
                 ("clusters/c/policies.yaml", &policies),
                 ("clusters/c/app/deployment.yaml", MARKED),
-            ]);
-            let (found, _) = crate::rules::run(&workspace, &Config::default(), None, None);
-            (found.iter())
-                .filter(|d| d.rule == "unknown-policy")
+            ];
+            (diagnostics_of(&files, &["unknown-policy"]).iter())
                 .map(|d| format!("{} | {}", d.message, d.help))
                 .collect::<Vec<_>>()
         };
