@@ -976,7 +976,7 @@ pub fn join(dir: &str, relative: &str) -> Option<String> {
     Some(joined)
 }
 
-/// A resource entry that names a remote base (a URL, `github.com/...`, `git@...`).
+/// A resource or component entry that names a remote base (a URL, `github.com/...`, `git@...`).
 fn is_remote(entry: &str) -> bool {
     // Not `contains("://")`: a substring search set up for every entry of every build.
     entry.as_bytes().windows(3).any(|three| three == b"://")
@@ -1007,8 +1007,18 @@ impl<'s, 'a> Renderer<'s, 'a> {
             ));
         }
         self.stack.push(kustomization.dir.clone());
+        // What the model cannot see in a sibling's build (an unread file, a remote base) says
+        // nothing of the identities in this one: kustomize builds a folder on its own, so a
+        // patch here that finds no target is an error all the same. It counts again for the
+        // build that includes both.
+        let seen_outside = (
+            std::mem::take(&mut self.opaque),
+            std::mem::take(&mut self.incomplete),
+        );
         let mut resources = Vec::new();
         let result = self.accumulate(kustomization, &mut resources);
+        self.opaque |= seen_outside.0;
+        self.incomplete |= seen_outside.1;
         self.stack.pop();
         result.map(|()| resources)
     }
@@ -1089,6 +1099,22 @@ impl<'s, 'a> Renderer<'s, 'a> {
         resources: &mut Vec<Resource>,
     ) -> Result<(), BuildError> {
         for entry in &k.components {
+            if is_remote(&entry.value) {
+                // kustomize fetches it as it fetches a remote base. A component changes what the
+                // build holds so far: after one not read, any of it may be patched or renamed.
+                self.unknown(
+                    format!(
+                        "remote component `{}` cannot be read offline; what it adds and changes is unknown",
+                        entry.value
+                    ),
+                    entry.origin,
+                );
+                for resource in resources.iter_mut() {
+                    resource.uncertain = true;
+                    resource.may_be_renamed = true;
+                }
+                continue;
+            }
             let Some(dir) = join(&k.dir, &entry.value) else {
                 self.unknown(
                     format!("component `{}` is outside the repository", entry.value),

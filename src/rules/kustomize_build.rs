@@ -22,7 +22,7 @@ merge into, an unknown field in `kustomization.yaml` or a string field of it wri
 Go strings through JSON), a `kustomization.yaml` that holds nothing
 but comments (from Flux 2.2; the kustomize of an older Flux builds it to nothing, so on a
 cluster that runs one it is no error, and where no Flux version is pinned it is a warning).
-Where the build holds what the tool does not follow (a remote base, `transformers` that may
+Where the build holds what the tool does not follow (a remote base or component, `transformers` that may
 rename objects, a list merged in a way it does not model), it reports nothing that this could
 explain. A failed build of a cluster the tool only guesses at
 (a folder of Flux Kustomizations nothing here applies, beside a bootstrap's folder, taken as
