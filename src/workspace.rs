@@ -173,6 +173,12 @@ const FLUX_GROUPS: [&str; 4] = [
     "fluxcd.controlplane.io",
 ];
 
+/// Whether every file that writes an object of API group `group` is read: the image API and the
+/// Flux groups are among the byte patterns, so a file passed over writes none of their objects.
+pub fn files_writing_group_are_read(group: &str) -> bool {
+    group == API_GROUP || FLUX_GROUPS.contains(&group)
+}
+
 /// Searchers for the byte patterns that make a file worth parsing, built once: every file of
 /// the walk is searched for each, and building a searcher costs more than searching a small file.
 static FLUX_PATTERNS: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| {

@@ -177,6 +177,33 @@ pub fn object_shape(kind: super::Kind) -> Shape {
     }
 }
 
+/// The one place in the shape of `kind` where a field is named `name`, dotted (`spec.git.push`),
+/// for a field written under the wrong parent; `None` where no field or several have that name.
+pub fn only_place_of(kind: super::Kind, name: &str) -> Option<String> {
+    fn search(shape: Shape, name: &str, at: &mut Vec<&'static str>, places: &mut Vec<String>) {
+        match shape {
+            Shape::Object(fields) => {
+                for &(field, child) in fields {
+                    at.push(field);
+                    if field == name {
+                        places.push(at.join("."));
+                    }
+                    search(child, name, at, places);
+                    at.pop();
+                }
+            }
+            Shape::List(item) => search(*item, name, at, places),
+            _ => {}
+        }
+    }
+    let mut places = Vec::new();
+    search(object_shape(kind), name, &mut Vec::new(), &mut places);
+    match places.as_slice() {
+        [_] => places.pop(),
+        _ => None,
+    }
+}
+
 /// Where an object does not fit its kind's shape.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Misfit {
@@ -370,4 +397,26 @@ pub fn closest_field<'a>(unknown: &str, known: impl Iterator<Item = &'a str>) ->
         .filter(|(distance, name)| *distance <= 2.max(name.len() / 5))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, name)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::only_place_of;
+    use crate::flux::Kind;
+
+    /// A field written under the wrong parent is placed by its name when one field of the
+    /// kind has it; a name several fields share (`name`) or none has places nothing.
+    #[test]
+    fn a_field_is_placed_where_the_one_field_of_its_name_is() {
+        assert_eq!(
+            only_place_of(Kind::ImageUpdateAutomation, "push").as_deref(),
+            Some("spec.git.push")
+        );
+        assert_eq!(
+            only_place_of(Kind::ImagePolicy, "semver").as_deref(),
+            Some("spec.policy.semver")
+        );
+        assert_eq!(only_place_of(Kind::ImagePolicy, "name"), None);
+        assert_eq!(only_place_of(Kind::ImagePolicy, "filterTag"), None);
+    }
 }

@@ -463,6 +463,9 @@ pub enum PinSource {
     InstanceChartDefault,
     /// `# Flux Version:` in the header of a Flux install manifest.
     InstallHeader,
+    /// A kustomization's remote resource of Flux's install manifests at a release
+    /// (`github.com/fluxcd/flux2//manifests/install?ref=v2.8.1`), as written.
+    InstallResource { written: String },
     /// The tag of an OCIRepository of Flux's install manifests (`oci://ghcr.io/fluxcd/flux-manifests`),
     /// which a Flux Kustomization applies: Flux installing itself.
     InstallArtifact { tag: String },
@@ -483,7 +486,9 @@ impl PinSource {
             PinSource::Upgrade { .. } => 0,
             PinSource::Config { .. } => 1,
             PinSource::FluxInstance { .. } | PinSource::InstanceChartDefault => 2,
-            PinSource::InstallHeader | PinSource::InstallArtifact { .. } => 3,
+            PinSource::InstallHeader
+            | PinSource::InstallArtifact { .. }
+            | PinSource::InstallResource { .. } => 3,
             PinSource::ControllerImage { .. } => 4,
             PinSource::Crd { .. } => 5,
             PinSource::Assumed => 6,
@@ -549,6 +554,9 @@ impl Pin {
                 self.location
             ),
             PinSource::InstallHeader => format!("install manifest header at {}", self.location),
+            PinSource::InstallResource { written } => {
+                format!("install manifests resource `{written}` at {}", self.location)
+            }
             PinSource::InstallArtifact { tag } => {
                 format!(
                     "flux-manifests OCIRepository tag `{tag}` at {}",
@@ -659,6 +667,9 @@ const LOOSE_TAGS: (u64, u64) = (2, 7);
 /// fails on a kustomization file that holds nothing, and runs a kustomization's generators
 /// before its components.
 const KUSTOMIZE_5_1: (u64, u64) = (2, 2);
+
+/// The Flux line whose kustomize-controller (0.15) applies with server-side apply.
+const SERVER_SIDE_APPLY: (u64, u64) = (0, 18);
 
 /// The Flux of each cluster, and of the repository as one cluster (for the files no cluster
 /// reads, and for everything where there is no cluster).
@@ -844,7 +855,7 @@ impl ClusterFlux {
         let pins = self.upgrading_from.as_ref().unwrap_or(&self.pins);
         matches!(pins.as_slice(), [pin] if pin.source == PinSource::Assumed).then(|| {
             format!(
-                "no Flux version is pinned (config `flux_version`, a FluxInstance, a Flux install manifest, image controller tags or image CRDs): checking against the newest Flux this tool knows, {}",
+                "no Flux version is pinned (config `flux_version`, a FluxInstance, a Flux install manifest or its remote resource, image controller tags or image CRDs): checking against the newest Flux this tool knows, {}",
                 newest()
             )
         })
@@ -970,6 +981,22 @@ impl ClusterFlux {
     /// CRD's served flags tell its own controller's release only; several pins that disagree
     /// build as the older one when any is, as a field works when it works on any.
     pub fn runs_kustomize_before_5_1(&self) -> Option<String> {
+        self.kustomize_controller_before(KUSTOMIZE_5_1)
+    }
+
+    /// Whether kustomize-controller applies with `kubectl apply` (before Flux 0.18,
+    /// kustomize-controller 0.15), where Kubernetes drops a field a CRD does not declare: the
+    /// deciding pins that say so, described. From 0.18 it applies server-side, and the dry run
+    /// refuses such an object (`field not declared in schema`): the Flux Kustomization that
+    /// applies it applies nothing (fluxcd/kustomize-controller#453).
+    pub fn applies_client_side(&self) -> Option<String> {
+        self.kustomize_controller_before(SERVER_SIDE_APPLY)
+    }
+
+    /// The deciding pins of a release before the Flux line `line`, described, as they tell
+    /// kustomize-controller's release: an image CRD's served flags tell its own controller's
+    /// only. Several pins that disagree count as the older when any is.
+    fn kustomize_controller_before(&self, line: (u64, u64)) -> Option<String> {
         let older: Vec<&Pin> = self
             .pins
             .iter()
@@ -977,7 +1004,7 @@ impl ClusterFlux {
             .filter(|pin| {
                 pin.version
                     .as_ref()
-                    .is_some_and(|version| minor_of(version) < KUSTOMIZE_5_1)
+                    .is_some_and(|version| minor_of(version) < line)
             })
             .collect();
         (!older.is_empty()).then(|| describe(older.into_iter()))

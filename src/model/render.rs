@@ -30,7 +30,7 @@ use crate::flux::objects::is_image_api;
 use crate::scan::yaml::{NodeId, NodeKind, Style, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
 use crate::walk::{file_name, lies_under, FileSet, PathKind};
-use crate::workspace::ScannedFile;
+use crate::workspace::{files_writing_group_are_read, ScannedFile};
 
 /// What the renderer reads: the workspace's parsed files and the kustomizations by folder.
 pub struct Sources<'a> {
@@ -778,7 +778,7 @@ impl Resource {
             let metadata = self.node_mut().map_mut("metadata", origin);
             let annotations = metadata.map_mut("annotations", origin);
             for (key, value) in &held {
-                annotations.set(key, origin, Node::scalar(value.as_str(), origin));
+                annotations.set(key, origin, Node::string(value.as_str(), origin));
             }
         }
         let applied = patch::json6902(self.node_mut(), ops, files);
@@ -802,7 +802,7 @@ impl Resource {
         self.node_mut().map_mut("metadata", origin).set(
             key,
             origin,
-            Node::scalar(value.value.as_str(), origin),
+            Node::string(value.value.as_str(), origin),
         );
     }
 }
@@ -1209,7 +1209,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 target.generated = true;
                 return Ok(());
             }
-            (Behavior::Merge | Behavior::Replace, []) if self.may_miss_identities(resources) => {
+            (Behavior::Merge | Behavior::Replace, []) if self.may_miss_identities(resources, "") => {
                 return Ok(());
             }
             (behavior, matches) if matches.iter().any(renamed) => {
@@ -1240,8 +1240,14 @@ impl<'s, 'a> Renderer<'s, 'a> {
     /// Whether objects or names may be in the build that the model does not see: a file whose
     /// content is not read, a remote base, an object something unmodelled may have renamed. An
     /// identity found nowhere is then no conclusion.
-    fn may_miss_identities(&self, resources: &[Resource]) -> bool {
-        self.opaque || self.incomplete || resources.iter().any(|r| r.may_be_renamed)
+    fn may_miss_identities(&self, resources: &[Resource], group: &str) -> bool {
+        self.may_miss_objects_of(group) || any_renamed(resources)
+    }
+
+    /// Whether objects of API group `group` may be in the build unseen: one of a remote base,
+    /// or of a file whose content is not read, which holds no image or Flux object.
+    fn may_miss_objects_of(&self, group: &str) -> bool {
+        self.incomplete || (self.opaque && !files_writing_group_are_read(group))
     }
 
     fn unknown(&mut self, message: String, origin: Origin) {
@@ -1445,7 +1451,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                         patch.origin,
                     ));
                 }
-                let unseen = self.may_miss_identities(resources);
+                let unseen = |group: &str| self.may_miss_objects_of(group);
                 apply_by_id(resources, &document, patch, self.sources.files, unseen)?;
             }
         }
@@ -1555,7 +1561,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         match target {
             None => {
                 for document in &documents {
-                    let unseen = self.may_miss_identities(resources);
+                    let unseen = |group: &str| self.may_miss_objects_of(group);
                     apply_by_id(resources, document, patch, self.sources.files, unseen)?;
                 }
             }
@@ -1701,6 +1707,11 @@ fn selected(target: &Target, resource: &Resource) -> bool {
     })
 }
 
+/// Whether something unmodelled may have renamed one of the resources.
+fn any_renamed(resources: &[Resource]) -> bool {
+    resources.iter().any(|resource| resource.may_be_renamed)
+}
+
 /// A strategic merge patch without a target goes to the one resource whose identity, present or
 /// past, is the patch's own.
 fn apply_by_id(
@@ -1708,10 +1719,11 @@ fn apply_by_id(
     document: &Node,
     patch: &Patch,
     files: &[ScannedFile],
-    unseen: bool,
+    unseen: impl Fn(&str) -> bool,
 ) -> Result<(), BuildError> {
     let probe = Resource::from_node(document.clone());
     let id = probe.current_id();
+    let unseen = unseen(&id.group) || any_renamed(resources);
     let matches: Vec<usize> = resources
         .iter()
         .enumerate()
@@ -1953,7 +1965,7 @@ fn rename(resources: &mut [Resource], affix: &Text, prefix: bool) {
         resource.node_mut().map_mut("metadata", affix.origin).set(
             "name",
             name_origin,
-            Node::scalar(renamed, name_origin),
+            Node::string(renamed, name_origin),
         );
     }
 }
@@ -1970,7 +1982,7 @@ pub(crate) fn add_to_metadata(
             .map_mut("metadata", origin)
             .map_mut(key, origin);
         for (name, value) in pairs {
-            map.set(name, origin, Node::scalar(value.as_str(), origin));
+            map.set(name, origin, Node::string(value.as_str(), origin));
         }
     }
 }

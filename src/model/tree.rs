@@ -94,6 +94,19 @@ impl Node {
         }
     }
 
+    /// A scalar that is a string whatever it reads as (`"0.1"`, `"true"`): what kustomize writes
+    /// into a name, namespace, label or annotation, which Kubernetes holds as strings.
+    pub fn string(text: impl Into<SmolStr>, origin: Origin) -> Node {
+        Node {
+            origin,
+            value: Value::Scalar(Scalar {
+                text: text.into(),
+                style: Style::DoubleQuoted,
+                tagged: false,
+            }),
+        }
+    }
+
     pub fn empty_map(origin: Origin) -> Node {
         Node {
             origin,

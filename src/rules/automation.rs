@@ -20,7 +20,9 @@ reads a field no Flux fills (`.NewImage`: the data a template runs on has only
 cluster's Flux does not fill: removed (`.Updated`, `.Changed.ImageResult` from Flux 2.7) or not
 there yet (`.Changed` before 2.3, `.Values` before 2.5). A field read only inside an `if`,
 `range` or `with` is not judged by name: its body may not run, or runs on another value. Also a
-`spec.policySelector` on a `v1beta1` object: the selector arrived with `v1beta2` (Flux 2.3). A field that
+`spec.policySelector` on a `v1beta1` object: the selector arrived with `v1beta2` (Flux 2.3), and
+Flux's server-side apply refuses a field the API does not declare, so the Flux Kustomization
+that applies the automation applies nothing. A field that
 works on the cluster's Flux but a later release removed is a warning: it breaks on upgrade. So
 is a removed field when no Flux version is pinned (the newest is assumed; the cluster may run
 an older Flux that still fills it). The message names the Flux version and where it was read
@@ -146,7 +148,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 &RULE,
                 object.api_version.file(),
                 object.api_version.span(),
-                format!("ImageUpdateAutomation `{}` sets `spec.policySelector`, which `{api}` does not have: Kubernetes drops it, so the automation applies every ImagePolicy of its namespace", object.key()),
+                format!("ImageUpdateAutomation `{}` sets `spec.policySelector`, which `{api}` does not have: {}", object.key(), cx.undeclared_field_fate(object)),
                 "use `image.toolkit.fluxcd.io/v1` (or `v1beta2` before Flux 2.7), which have `policySelector` (from Flux 2.3)".to_string(),
             );
         }

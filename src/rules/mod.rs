@@ -424,6 +424,18 @@ impl<'a> Context<'a> {
             .map_or(&self.workspace.fluxes.repository, |of| &of.flux)
     }
 
+    /// What becomes of a field an object's CRD does not declare, as the Flux that applies it
+    /// applies it: before Flux 0.18 `kubectl apply` let Kubernetes drop the field; from then on
+    /// the server-side dry run refuses the whole object, and with it the apply of everything
+    /// its Flux Kustomization builds (fluxcd/kustomize-controller#453).
+    pub fn undeclared_field_fate(&self, object: &FluxObject) -> &'static str {
+        if self.flux_of(object).applies_client_side().is_some() {
+            "Kubernetes drops it, and Flux never sees it"
+        } else {
+            "Kubernetes refuses the object (`field not declared in schema`), so the Flux Kustomization that applies it applies nothing"
+        }
+    }
+
     /// The Flux of the cluster that applies an object: what reads its ImagePolicy's tags.
     pub fn flux_of(&self, object: &FluxObject) -> &ClusterFlux {
         self.workspace.fluxes.of_cluster(object.cluster)

@@ -1,11 +1,12 @@
 //! Rule `unknown-repository`; its documentation is `RULE.docs`.
 
 use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashSet};
 
 use super::unapplied::{self, Beside};
 use super::unknown_policy::{closest_name, renamed_help, writes_an_object};
 use super::{Context, Findings, Rule};
-use crate::flux::objects::Spec;
+use crate::flux::objects::{FluxObject, Spec};
 use crate::flux::Kind;
 use crate::report::Severity;
 
@@ -36,7 +37,8 @@ spec:
 ```
 
 ## Fix
-Name the existing ImageRepository (the help suggests the closest), or create it.
+Name the existing ImageRepository (the help suggests the closest name, else the one ImageRepository
+of the namespace that no policy refers to), or create it.
 "#,
     check,
 };
@@ -126,7 +128,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 _ => (
                     RULE.severity,
                     format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which no file defines"),
-                    missing_help(cx, &known, &wanted, namespace, &name.value),
+                    missing_help(cx, &known, object, &wanted, namespace, &name.value),
                 ),
             },
         };
@@ -134,19 +136,137 @@ fn check(cx: &Context, out: &mut Findings) {
     }
 }
 
-/// What to do about a repository no file defines: the closest name, or create it.
+/// What to do about a repository no file defines: the closest name, else the one repository of
+/// the policy's namespace that no policy finds, else create it.
 fn missing_help(
     cx: &Context,
     known: &OnceCell<Vec<String>>,
+    policy: &FluxObject,
     wanted: &str,
     namespace: &str,
     name: &str,
 ) -> String {
-    match closest_name(
+    let closest = closest_name(
         wanted,
         known.get_or_init(|| cx.workspace.index.keys(Kind::ImageRepository)),
-    ) {
-        Some(closest) => format!("did you mean `{closest}`?"),
+    );
+    if let Some(closest) = closest {
+        return format!("did you mean `{closest}`?");
+    }
+    match only_unreferenced_repository(cx, policy, namespace, name) {
+        Some(repository) => format!(
+            "did you mean `{}`? It is the ImageRepository of namespace `{namespace}` that scans `{}`, and no policy refers to it",
+            repository.name.value,
+            repository_image(repository).unwrap_or_default()
+        ),
         None => format!("create ImageRepository `{name}` in namespace `{namespace}`"),
+    }
+}
+
+/// The one ImageRepository that the policy's cluster applies in `namespace`, that no policy
+/// finds, and whose name or image the reference's `name` resembles: the one it most likely
+/// meant, where the names are too far apart for a typo (balsmn/flux2-kustomize-example named
+/// `nginx-repository` for `nginx`; rosadsky/ros-project-gitops `ros-project` for `wac-hospital`,
+/// which scans `xosadsky/ros-project`).
+fn only_unreferenced_repository<'c>(
+    cx: &'c Context,
+    policy: &FluxObject,
+    namespace: &str,
+    name: &str,
+) -> Option<&'c FluxObject> {
+    let referenced: HashSet<String> = (cx.objects())
+        .filter_map(|object| match &object.spec {
+            Spec::Policy(spec) => cx.workspace.index.repository_of(object, spec),
+            _ => None,
+        })
+        .map(|(repository, _)| repository.key())
+        .collect();
+    let mut meant: BTreeMap<String, &FluxObject> = BTreeMap::new();
+    for object in cx.objects() {
+        if object.kind == Kind::ImageRepository
+            && object.cluster == policy.cluster
+            && object.namespace == namespace
+            && !referenced.contains(&object.key())
+            && may_mean(name, object)
+        {
+            meant.entry(object.key()).or_insert(object);
+        }
+    }
+    let mut meant = meant.into_values();
+    let only = meant.next()?;
+    meant.next().is_none().then_some(only)
+}
+
+/// Whether a reference's name resembles the repository: one holds the other, of the two names
+/// or of the name and the image (whole, or its last part), ignoring case.
+fn may_mean(name: &str, repository: &FluxObject) -> bool {
+    let name = name.to_ascii_lowercase();
+    let image = repository_image(repository).map(str::to_ascii_lowercase);
+    let last_part = image
+        .as_deref()
+        .and_then(|image| image.rsplit('/').next())
+        .map(str::to_string);
+    [
+        Some(repository.name.value.to_ascii_lowercase()),
+        image,
+        last_part,
+    ]
+    .into_iter()
+    .flatten()
+    .any(|other| {
+        let (short, long) = if other.len() < name.len() {
+            (other.as_str(), name.as_str())
+        } else {
+            (name.as_str(), other.as_str())
+        };
+        short.len() >= 3 && long.contains(short)
+    })
+}
+
+fn repository_image(repository: &FluxObject) -> Option<&str> {
+    match &repository.spec {
+        Spec::Repository(spec) => spec.image.as_ref().map(|image| image.value.as_str()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::diagnostics_of;
+
+    /// A reference too far from every name to be a typo names the repository of the namespace
+    /// that no policy refers to and that it resembles, by name (`nginx-repository` for `nginx`)
+    /// or image (`ros-project` for one that scans `org/ros-project`); none where two do, or
+    /// where the only one resembles it in nothing.
+    #[test]
+    fn a_missing_repository_names_the_one_no_policy_refers_to_that_it_resembles() {
+        let repository = |name: &str, image: &str| {
+            format!("---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: {name}\n  namespace: dev\nspec:\n  image: ghcr.io/org/{image}\n  interval: 5m\n")
+        };
+        let help = |wanted: &str, repositories: &[(&str, &str)]| {
+            let policy = format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: dev\nspec:\n  imageRepositoryRef:\n    name: {wanted}\n  policy:\n    semver:\n      range: 1.x\n");
+            let objects = (repositories.iter()).fold(policy, |text, (name, image)| {
+                text + &repository(name, image)
+            });
+            (diagnostics_of(&[("images.yaml", &objects)], &["unknown-repository"]).into_iter())
+                .map(|d| d.help)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            help("nginx-repository", &[("nginx", "web")]),
+            ["did you mean `nginx`? It is the ImageRepository of namespace `dev` that scans `ghcr.io/org/web`, and no policy refers to it"]
+        );
+        assert_eq!(
+            help("ros-project", &[("wac-hospital", "ros-project")]),
+            ["did you mean `wac-hospital`? It is the ImageRepository of namespace `dev` that scans `ghcr.io/org/ros-project`, and no policy refers to it"]
+        );
+        assert_eq!(
+            help("nginx-repository", &[("nginx", "web"), ("web", "nginx")]),
+            ["create ImageRepository `nginx-repository` in namespace `dev`"]
+        );
+        assert_eq!(
+            help("my-console-app", &[("podinfo", "podinfo")]),
+            ["create ImageRepository `my-console-app` in namespace `dev`"]
+        );
     }
 }

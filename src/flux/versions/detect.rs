@@ -1,7 +1,9 @@
 //! The Flux version pins a set of files holds: `FluxInstance`s, Flux install manifests (their
 //! `# Flux Version:` header and the image controllers' container images), OCIRepositories of
-//! Flux's install manifests (their tag), and the image CRDs' `served:` flags. Any file name: one
-//! real repository keeps its install manifest as `crds.yaml`.
+//! Flux's install manifests (their tag), kustomizations that list those manifests as a remote
+//! resource (its `?ref=`), and the image CRDs' `served:` flags. Any file name: one real
+//! repository keeps its install manifest as `crds.yaml`. (Kustomization files are always parsed:
+//! the remote resource needs no byte pattern of its own.)
 
 use std::sync::LazyLock;
 
@@ -42,6 +44,7 @@ pub fn detect(index: usize, source: &SourceFile, yaml: Option<&YamlFile>) -> Vec
     found.extend(controller_images(source.text(), yaml));
     if let Some(yaml) = yaml {
         found.extend(yaml_pins(source.text(), yaml));
+        found.extend(install_resources(source.text(), yaml));
     }
     found
         .into_iter()
@@ -344,6 +347,64 @@ fn install_artifact(yaml: &YamlFile, document: NodeId) -> Option<Found> {
     ))
 }
 
+/// The repository of Flux's install manifests, as a kustomize resource names it.
+const INSTALL_REPOSITORY: &str = "github.com/fluxcd/flux2";
+
+/// Built once: every kustomization is searched for it.
+static INSTALL_REPOSITORY_FINDER: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new(INSTALL_REPOSITORY));
+
+/// Flux's install manifests listed as a remote resource of a kustomization, at a release: what
+/// the course templates of wac-fiit apply to install Flux (`kubectl apply -k`).
+fn install_resources(text: &str, yaml: &YamlFile) -> Vec<Found> {
+    if INSTALL_REPOSITORY_FINDER.find(text.as_bytes()).is_none() {
+        return Vec::new();
+    }
+    let entries = yaml.documents.iter().filter_map(|&document| {
+        let resources = yaml.get(document, "resources")?;
+        yaml.is_seq(resources).then(|| yaml.items(resources))
+    });
+    entries
+        .flatten()
+        .filter_map(|&entry| {
+            let written = yaml.scalar(entry)?;
+            Some((
+                Some(install_resource_release(written)?),
+                PinSource::InstallResource {
+                    written: written.to_string(),
+                },
+                yaml.node(entry).span,
+            ))
+        })
+        .collect()
+}
+
+/// The release of Flux's install manifests a kustomize resource names: the flux2 repository's
+/// `manifests/install` at a release tag (`github.com/fluxcd/flux2//manifests/install?ref=v2.8.1`),
+/// or a release's `install.yaml` (`…/releases/download/v2.8.1/install.yaml`). A branch,
+/// `latest` or another folder names no release.
+fn install_resource_release(entry: &str) -> Option<Version> {
+    let at = entry.find(INSTALL_REPOSITORY)?;
+    let rest = &entry[at + INSTALL_REPOSITORY.len()..];
+    let rest = rest.strip_prefix(".git").unwrap_or(rest);
+    if let Some(asset) = rest.strip_prefix("/releases/download/") {
+        let (tag, file) = asset.split_once('/')?;
+        return if file == "install.yaml" {
+            parse_release(tag)
+        } else {
+            None
+        };
+    }
+    let (path, query) = rest.split_once('?')?;
+    if path.trim_matches('/') != "manifests/install" {
+        return None;
+    }
+    let tag = query
+        .split('&')
+        .find_map(|parameter| parameter.strip_prefix("ref="))?;
+    parse_release(tag)
+}
+
 /// A CustomResourceDefinition of a Flux image kind: the versions it serves. It stands for the
 /// newest release whose table entry for that kind is the same.
 fn image_crd(yaml: &YamlFile, document: NodeId) -> Option<Found> {
@@ -508,6 +569,33 @@ mod tests {
         assert!(pins_of("c.yaml", commented).is_empty());
         let patch_arg = "patches:\n  - patch: |\n      - op: add\n        path: /spec/template/spec/containers/0/args/-\n        value: --note=ghcr.io/fluxcd/image-reflector-controller:v0.30.0\n";
         assert!(pins_of("kustomization.yaml", patch_arg).is_empty());
+    }
+
+    /// Flux's install manifests as a kustomization's remote resource, at a release tag: the
+    /// flux2 repository's `manifests/install` (`//` or `/`, `.git` or not), or a release asset.
+    #[test]
+    fn a_remote_install_resource_at_a_release_pins_it() {
+        let kustomization = |entry: &str| format!("resources:\n  - namespace.yaml\n  - {entry}\n");
+        let pins = pins_of(
+            "infrastructure/fluxcd/kustomization.yaml",
+            &kustomization("https://github.com/fluxcd/flux2//manifests/install?ref=v2.8.1"),
+        );
+        assert_eq!(pins.len(), 1);
+        assert_eq!(
+            pins[0].describe(),
+            "Flux 2.8.1 (install manifests resource `https://github.com/fluxcd/flux2//manifests/install?ref=v2.8.1` at infrastructure/fluxcd/kustomization.yaml:3)"
+        );
+        for (entry, release) in [
+            ("github.com/fluxcd/flux2/manifests/install?ref=v2.9.4", Some(Version::new(2, 9, 4))),
+            ("https://github.com/fluxcd/flux2.git//manifests/install/?ref=v2.0.1&timeout=2m", Some(Version::new(2, 0, 1))),
+            ("https://github.com/fluxcd/flux2/releases/download/v2.3.0/install.yaml", Some(Version::new(2, 3, 0))),
+            ("https://github.com/fluxcd/flux2/releases/latest/download/install.yaml", None),
+            ("https://github.com/fluxcd/flux2//manifests/install?ref=main", None),
+            ("https://github.com/fluxcd/flux2//manifests/integrations/registry-credentials-sync/azure?ref=v2.1.0", None),
+        ] {
+            let pins = pins_of("kustomization.yaml", &kustomization(entry));
+            assert_eq!(pins.first().and_then(|pin| pin.version.clone()), release, "{entry}");
+        }
     }
 
     #[test]
