@@ -587,6 +587,32 @@ impl FluxKustomization {
         let kustomization = self.kustomization(sources, yaml_paths)?;
         render::build_with_includes(sources, &kustomization, includes)
     }
+
+    /// Of a build that failed, the folders it lists that build on their own, built. Where
+    /// kustomize-controller's kustomization only lists them (the generated one of a folder, as
+    /// most are), each renders in it as it does alone: its objects keep the namespace and the
+    /// names its own kustomization gives them, while the failure is another entry's
+    /// (BriianPowell/k3s-collective: an empty sibling folder beside a `namespace:` overlay).
+    pub fn builds_of_listed_folders(
+        &self,
+        sources: &Sources,
+        yaml_paths: &ListedPaths,
+        includes: &[Include],
+    ) -> Vec<Build> {
+        let Ok(kustomization) = self.kustomization(sources, yaml_paths) else {
+            return Vec::new();
+        };
+        if !kustomization.only_lists() {
+            return Vec::new();
+        }
+        (kustomization.resources.iter())
+            .filter_map(|entry| render::join(&kustomization.dir, &entry.value))
+            .filter_map(|dir| {
+                let listed = sources.kustomization(&dir, None).ok()?;
+                render::build_with_includes(sources, listed, includes).ok()
+            })
+            .collect()
+    }
 }
 
 /// A cluster of the repository.
@@ -669,6 +695,9 @@ pub struct ClusterRender<'k> {
     pub result: Result<Build, BuildError>,
     /// The files it would have applied, when the build failed.
     pub fallback: BTreeSet<usize>,
+    /// When the build failed, the folders it lists that build on their own, built (see
+    /// [`FluxKustomization::builds_of_listed_folders`]).
+    pub salvaged: Vec<Build>,
 }
 
 /// Every Flux Kustomization and FluxInstance written in the repository's files.
@@ -1864,6 +1893,7 @@ pub fn discover(
             crate::parallel::for_each_in_order(&followed, jobs, build, |index, mut result| {
                 let kustomization = &followed[index];
                 let mut fallback = BTreeSet::new();
+                let mut salvaged = Vec::new();
                 // What Flux applies of a Flux Kustomization its own build holds (a bootstrap whose
                 // cluster folder patches it: equinor/radix-flux adds `postBuild` so) is what it
                 // reconciles with from then on.
@@ -1956,6 +1986,16 @@ pub fn discover(
                     // answers references, and the one failure is the one diagnostic.
                     Err(_) => {
                         fallback = super::would_read(sources, yaml_paths, &kustomization.path);
+                        salvaged = kustomization.builds_of_listed_folders(
+                            sources,
+                            yaml_paths,
+                            &includes_of(kustomization),
+                        );
+                        for resource in salvaged.iter_mut().flat_map(|b| &mut b.resources) {
+                            if let Some(variables) = &variables {
+                                variables.apply(&mut resource.node, sources.files);
+                            }
+                        }
                         if reaches {
                             cluster_state.files.extend(fallback.iter().copied());
                         }
@@ -1986,6 +2026,7 @@ pub fn discover(
                     kustomization,
                     result,
                     fallback,
+                    salvaged,
                 });
             });
         }

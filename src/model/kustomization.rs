@@ -106,6 +106,24 @@ pub struct Kustomization {
     pub read_by_unmodelled: Vec<(&'static str, Text)>,
 }
 
+impl Kustomization {
+    /// Whether it does nothing but list its resources (kustomize-controller's generated
+    /// kustomization of a folder, most often): each listed folder then renders in it as alone.
+    pub fn only_lists(&self) -> bool {
+        self.components.is_empty()
+            && self.namespace.is_none()
+            && self.name_prefix.is_none()
+            && self.name_suffix.is_none()
+            && self.labels.is_empty()
+            && self.common_annotations.is_none()
+            && self.patches_strategic_merge.is_empty()
+            && self.patches.is_empty()
+            && self.patches_json6902.is_empty()
+            && self.generators.is_empty()
+            && self.unmodelled.is_empty()
+    }
+}
+
 /// Fields kustomize accepts and this model follows or can ignore for image objects.
 const KNOWN_FIELDS: &[&str] = &[
     "apiVersion",

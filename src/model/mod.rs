@@ -591,7 +591,7 @@ impl Model {
                 model.add_render(
                     &mut objects,
                     render.result,
-                    || render.fallback,
+                    || (render.fallback, render.salvaged),
                     Built {
                         root: Some(path),
                         cluster: render.cluster,
@@ -723,7 +723,7 @@ impl Model {
             let applied = self.add_render(
                 objects,
                 result,
-                || static_closure(sources, dir),
+                || (static_closure(sources, dir), Vec::new()),
                 Built {
                     root: Some(dir.clone()),
                     cluster: 0,
@@ -781,12 +781,13 @@ impl Model {
     /// Adds one build: its objects, or, when it failed, those of the files it would have read,
     /// as uncertain (Flux applies nothing of a failed build; its objects still answer
     /// references, so the one failure is the one diagnostic, unless the failure is none of
-    /// Flux's). Returns the files it applies.
+    /// Flux's): as the folders among them that build on their own render them, the rest as
+    /// written. Returns the files it applies.
     fn add_render(
         &mut self,
         objects: &mut Objects<'_>,
         result: Result<Build, BuildError>,
-        fallback: impl FnOnce() -> BTreeSet<usize>,
+        fallback: impl FnOnce() -> (BTreeSet<usize>, Vec<Build>),
         Built {
             root,
             cluster,
@@ -820,14 +821,25 @@ impl Model {
                 build.incomplete
             }
             Err(error) => {
-                for file in fallback() {
+                let (would_read, salvaged) = fallback();
+                let provenance = Provenance {
+                    render,
+                    cluster,
+                    uncertain: true,
+                };
+                let mut rendered = BTreeSet::new();
+                for build in salvaged {
+                    rendered.extend(build.read);
+                    for resource in build.resources {
+                        rendered.insert(resource.node.origin.file());
+                        objects.add(resource.node, files, default_namespace, provenance);
+                    }
+                }
+                for file in would_read {
                     applied.insert(file);
-                    let provenance = Provenance {
-                        render,
-                        cluster,
-                        uncertain: true,
-                    };
-                    add_objects_as_written(objects, files, file, default_namespace, provenance);
+                    if !rendered.contains(&file) {
+                        add_objects_as_written(objects, files, file, default_namespace, provenance);
+                    }
                 }
                 // Guessed clusters are rendered after the bootstrapped ones beside them, so a
                 // failure Flux has is known before a guessed cluster meets it.
