@@ -720,9 +720,17 @@ impl Workspace {
     /// nothing about it can fail (an automation switched off, the tag bumped by hand). Where a
     /// cluster applies no automation at all, one may run from outside the repository (created
     /// in the cluster, applied by hand, another repository's) over any path, and may read it.
+    /// A repository without clusters is taken as one: inert where it writes automations and
+    /// none holds the file (kingdonb/water-monitor's prod folder, its tag set by hand).
     pub fn marker_read_by_no_automation(&self, file: usize) -> bool {
-        if self.model.clusters.is_empty() || !self.updating_clusters(file).is_empty() {
+        if !self.updating_clusters(file).is_empty() {
             return false;
+        }
+        if self.model.clusters.is_empty() {
+            return (self.index)
+                .of_kind(crate::flux::Kind::ImageUpdateAutomation)
+                .next()
+                .is_some();
         }
         let applying = self.applying_clusters(file);
         let runs_automations = |cluster: usize| {

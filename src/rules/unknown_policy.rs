@@ -52,8 +52,8 @@ over or set aside, reached only by an automation's `update.path`: Flux skips it,
 runs what it would update), and for every marker of a repository that defines no ImagePolicy at all
 (an application repository, or a cluster's, whose image objects live in the cluster or in another
 repository): its policies are defined elsewhere. And a warning, not an error, for a marker no
-automation reads: its clusters apply ImageUpdateAutomations, but none whose `update.path` holds its
-file (an automation switched off with its policy, the tag bumped by hand), so Flux leaves the image
+automation reads: its clusters apply ImageUpdateAutomations (a repository without clusters counts
+as one, with the automations it writes), but none whose `update.path` holds its file (an automation switched off with its policy, the tag bumped by hand), so Flux leaves the image
 as written and nothing fails. Where a cluster applies no automation at all, one may run from outside
 the repository over any path, so the marker may be read: the level stays; but not where the
 cluster's Flux install lists its components without image-automation-controller (the `# Components:`
@@ -653,17 +653,18 @@ fn read_by_none(cx: &Context, clusters: &[usize]) -> String {
         .filter_map(|&c| cx.workspace.model.clusters.get(c))
         .map(|c| c.name.as_str())
         .collect();
-    let (clusters_word, verb) = if names.len() == 1 {
-        ("cluster", "applies")
-    } else {
-        ("clusters", "apply")
+    // Without clusters, the repository is taken as one.
+    let whose = match names.len() {
+        0 => "this repository writes".to_string(),
+        1 => format!("cluster `{}` applies", names[0]),
+        _ => format!("clusters `{}` apply", names.join("`, `")),
     };
     let automations = automations_of(cx, clusters);
     // Named while they are few; a fleet's dozens would drown the point.
     let which = match automations.len() {
-        1 => format!("the one ImageUpdateAutomation {clusters_word} `{}` {verb}, {}, does not update this file", names.join("`, `"), automations[0]),
-        2..=3 => format!("the ImageUpdateAutomations {clusters_word} `{}` {verb}, {}, do not update this file", names.join("`, `"), automations.join(", ")),
-        count => format!("none of the {count} ImageUpdateAutomations {clusters_word} `{}` {verb} has an `update.path` that holds this file", names.join("`, `")),
+        1 => format!("the one ImageUpdateAutomation {whose}, {}, does not update this file", automations[0]),
+        2..=3 => format!("the ImageUpdateAutomations {whose}, {}, do not update this file", automations.join(", ")),
+        count => format!("none of the {count} ImageUpdateAutomations {whose} has an `update.path` that holds this file"),
     };
     format!("{which}, so nothing reads this marker: Flux leaves the image as written")
 }
