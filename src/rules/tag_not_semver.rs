@@ -31,7 +31,9 @@ admits versions above the release it names (`1.25.0`): the automation moves it u
 range's newest, as it does a value below the range (`tag-out-of-range`).
 So it is on a build's tag, named by a word and no version (`main-ae8f7fe-1684680718`,
 `sha-2f38e4f`), or a bare commit hash (`03b8bae`): a value set before the policy moved to releases, which the automation replaces
-with the newest version (`release-1.2.3`, a version spelt otherwise, stays an error).
+with the newest version (`release-1.2.3`, a version spelt otherwise, stays an error). So it is
+on a placeholder that holds a part of four or more zeros (`v1.0.0-0.0000000`, a commit hash
+zeroed out), written until the automation's first run replaces it.
 
 ## Why it matters in Flux
 Flux's semver policy silently skips every value it does not read as a version
@@ -57,6 +59,30 @@ const BUILD_REPLACED: (&str, &str) = (
     "; it is a build's tag, which the automation replaces with the newest version in range",
     "if this tag was set before the policy moved to releases, nothing is wrong; if you deploy such builds, use a numerical policy over their run number or timestamp",
 );
+
+const PLACEHOLDER_REPLACED: (&str, &str) = (
+    "; a part of zeros marks it as a placeholder, which the automation replaces with the newest version in range",
+    "if this is a placeholder for the automation's first run, nothing is wrong; if you deploy such tags, make their parts versions SemVer reads",
+);
+
+/// A part made of zeros alone, four or more (`v1.0.0-0.0000000`: a commit hash zeroed out), in
+/// a tag no semver policy reads: a placeholder written until the automation's first run
+/// (Chokchai-Fa/homelab-flux-controller, replaced within minutes each time).
+fn zeroed_part(tag: &str) -> Option<&str> {
+    tag.split(['.', '-', '_', '+'])
+        .find(|part| part.len() >= 4 && part.bytes().all(|b| b == b'0'))
+}
+
+/// A numeric identifier of the prerelease with a leading zero (`1.0.0-rc.01`): what SemVer
+/// refuses in a tag whose version core Flux reads.
+fn prerelease_number_with_leading_zero(tag: &str) -> Option<&str> {
+    let tag = tag.strip_prefix('v').unwrap_or(tag);
+    let tag = tag.split_once('+').map_or(tag, |(version, _)| version);
+    let (_, prerelease) = tag.split_once('-')?;
+    prerelease.split('.').find(|part| {
+        part.len() > 1 && part.starts_with('0') && part.bytes().all(|b| b.is_ascii_digit())
+    })
+}
 
 fn check(cx: &Context, out: &mut Findings) {
     let found = current_tags(cx, out);
@@ -86,10 +112,13 @@ fn check(cx: &Context, out: &mut Findings) {
         let read_from_2_7 =
             grammar == TagGrammar::Strict && parse_tag_version(value, TagGrammar::Loose).is_some();
         let build = is_build_tag(value);
+        let placeholder = zeroed_part(value);
         let (consequence, help) = if upgraded {
             UPGRADE
         } else if build {
             BUILD_REPLACED
+        } else if placeholder.is_some() {
+            PLACEHOLDER_REPLACED
         } else if read_from_2_7 {
             (
                 "",
@@ -101,12 +130,15 @@ fn check(cx: &Context, out: &mut Findings) {
                 "use an alphabetical or numerical policy with a filter for such tags, or extract a SemVer part",
             )
         };
+        let because = prerelease_number_with_leading_zero(value).map_or(String::new(), |part| {
+            format!("; its prerelease part `{part}` is a number with a leading zero, which SemVer forbids")
+        });
         out.push(
             &RULE,
             current.file,
             current.span,
             format!(
-                "tag {shown} is not a version {} reads ({}), so the semver policy `{}` never considers it{consequence}",
+                "tag {shown} is not a version {} reads ({}){because}, so the semver policy `{}` never considers it{consequence}",
                 cx.flux_of(current.policy).tag_grammar_pins(),
                 grammar.requirement(),
                 current.policy.key()
@@ -114,7 +146,7 @@ fn check(cx: &Context, out: &mut Findings) {
             help.to_string(),
         );
         out.at_most(current.ceiling);
-        if upgraded || build {
+        if upgraded || build || placeholder.is_some() {
             out.at_most(Severity::Warning);
         }
     }
@@ -122,6 +154,7 @@ fn check(cx: &Context, out: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
+    use crate::report::Severity;
     use crate::rules::diagnostics_of;
 
     const POLICIES: &str = "---
@@ -156,12 +189,27 @@ d: ghcr.io/org/app:1.2.3.4 # {\"$imagepolicy\": \"flux-system:app\"}
                 "tag `{tag}` is not a version Flux {newest} (the newest; no Flux version is pinned) reads (`MAJOR.MINOR.PATCH` after at most one `v`, leading zeros allowed), so the semver policy `flux-system:app` never considers it"
             )
         };
+        let leading_zero = message("1.0.0-rc.01").replace(
+            "), so",
+            "); its prerelease part `01` is a number with a leading zero, which SemVer forbids, so",
+        );
         assert_eq!(
             found,
-            [
-                (3, message("1.0.0-rc.01").as_str()),
-                (4, message("1.2.3.4").as_str())
-            ]
+            [(3, leading_zero.as_str()), (4, message("1.2.3.4").as_str())]
         );
+    }
+
+    /// A tag with a part of zeros (a zeroed hash) is a placeholder the automation replaces:
+    /// a warning, where an error stands for a tag of the same shape with a real hash.
+    #[test]
+    fn a_tag_zeroed_out_is_a_placeholder() {
+        let app = "a: ghcr.io/org/app:v1.0.0-0.0000000 # {\"$imagepolicy\": \"flux-system:app\"}
+b: ghcr.io/org/app:v1.0.0-0.0123456 # {\"$imagepolicy\": \"flux-system:app\"}
+";
+        let files = [("app.yaml", app), ("policies.yaml", POLICIES)];
+        let found: Vec<(usize, Severity)> = (diagnostics_of(&files, &["tag-not-semver"]).iter())
+            .map(|d| (d.line, d.severity))
+            .collect();
+        assert_eq!(found, [(1, Severity::Warning), (2, Severity::Error)]);
     }
 }
