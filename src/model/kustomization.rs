@@ -354,7 +354,11 @@ fn mistyped_string<'e>(entries: &[&'e Entry]) -> Option<(&'e SmolStr, InvalidKus
             "resources" | "bases" | "components" => value
                 .items()
                 .iter()
-                .find_map(|item| not_a_string(item, &in_kustomization)),
+                .find_map(|item| not_a_string_item(item, &in_kustomization, "string")),
+            // Entries in the form of `patches` (`- patch: …` with a `target`) written here.
+            "patchesStrategicMerge" => value.items().iter().find_map(|item| {
+                not_a_string_item(item, &in_kustomization, "types.PatchStrategicMerge")
+            }),
             "commonLabels" | "commonAnnotations" => not_strings(value, &in_kustomization),
             "labels" => value
                 .items()
@@ -388,6 +392,22 @@ fn in_key_order<'e>(
     let mut sorted: Vec<&Entry> = entries.into_iter().collect();
     sorted.sort_by(|a, b| a.key.cmp(&b.key));
     sorted.into_iter()
+}
+
+/// kustomize's error on an item of a Go list of strings (`go_type`, as Go names the item's
+/// type) that JSON holds as an object, a list, a number or a boolean.
+fn not_a_string_item(node: &Node, go_field: &str, go_type: &str) -> Option<InvalidKustomization> {
+    let held = match &node.value {
+        Value::Map(_) => "object",
+        Value::Seq(_) => "array",
+        _ => return not_a_string(node, go_field),
+    };
+    Some(InvalidKustomization {
+        message: format!(
+            "invalid Kustomization: json: cannot unmarshal {held} into Go struct field {go_field} of type {go_type}"
+        ),
+        origin: node.origin,
+    })
 }
 
 /// kustomize's error on a value of a Go string field (`go_field`, as Go's decoder names it)
