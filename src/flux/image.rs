@@ -24,6 +24,7 @@ pub struct ImageRef {
 pub enum ImageRefError {
     Empty,
     Scheme,
+    InvalidRegistry(String),
     InvalidRepository(String),
     InvalidTag(String),
     InvalidDigest(String),
@@ -34,6 +35,10 @@ impl fmt::Display for ImageRefError {
         match self {
             ImageRefError::Empty => write!(f, "the image reference is empty"),
             ImageRefError::Scheme => write!(f, "an image reference must not include a URL scheme"),
+            ImageRefError::InvalidRegistry(registry) => write!(
+                f,
+                "`{registry}` is not a valid registry host (letters, digits, `.`, `-`, `_` and a `:port` only)"
+            ),
             ImageRefError::InvalidRepository(repo) => write!(
                 f,
                 "`{repo}` is not a valid repository name (lowercase letters, digits, `.`, `_`, `-` and `/` only)"
@@ -69,6 +74,9 @@ impl ImageRef {
         }
         let (tag, digest) = (tag.map(str::to_string), digest.map(str::to_string));
         let (registry, repository) = split_registry(name);
+        if !is_valid_registry(&registry) {
+            return Err(ImageRefError::InvalidRegistry(registry));
+        }
         if !is_valid_repository(&repository) {
             return Err(ImageRefError::InvalidRepository(repository));
         }
@@ -89,6 +97,15 @@ impl ImageRef {
     pub fn is_docker_hub(&self) -> bool {
         self.registry == DOCKER_HUB
     }
+}
+
+/// go-containerregistry's `checkRegistry`: a registry is a URI authority (`host[:port]`, an IPv6
+/// host in brackets). A space makes none (a Dockerfile's `FROM ghcr.io/org/app` pasted as the
+/// value, Griph72/Flux-Infra).
+fn is_valid_registry(registry: &str) -> bool {
+    registry.bytes().all(|b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~' | b':' | b'[' | b']')
+    })
 }
 
 /// Splits off the registry: the first path component is one iff it holds `.` or `:` (so in
@@ -214,5 +231,12 @@ mod tests {
             Err(ImageRefError::InvalidDigest(_))
         ));
         assert_eq!(ImageRef::parse(""), Err(ImageRefError::Empty));
+        // A Dockerfile line pasted as the value: its first part is no registry host.
+        assert_eq!(
+            ImageRef::parse("FROM ghcr.io/org/app:1.0"),
+            Err(ImageRefError::InvalidRegistry("FROM ghcr.io".to_string()))
+        );
+        assert!(ImageRef::parse("[::1]:5000/org/app:1.0").is_ok());
+        assert!(ImageRef::parse("my_registry.local:5000/org/app").is_ok());
     }
 }

@@ -3,7 +3,7 @@
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::image::{split_reference, ImageRef};
 use crate::report::Severity;
-use crate::scan::marker::{MarkedValue, SetterKind, ShapeMismatch};
+use crate::scan::marker::{Field, MarkedValue, SetterKind, ShapeMismatch};
 
 pub static RULE: Rule = Rule {
     id: "marker-value-mismatch",
@@ -74,7 +74,12 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
     let text = value.value.as_str();
     let setter = &site.marker.setter;
     if let ShapeMismatch::NotAnImage(reason) = &mismatch {
-        if site.marker.setter.kind == SetterKind::Image && malformed_reference(text) {
+        // In a container's `image`, whatever the text, the reference the full marker writes over
+        // it is what the field is for.
+        let container_image = value.field == Field::ContainerImage;
+        if site.marker.setter.kind == SetterKind::Image
+            && (container_image || malformed_reference(text))
+        {
             out.push_with_severity(
                 &RULE,
                 Severity::Warning,

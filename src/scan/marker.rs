@@ -817,14 +817,19 @@ fn prefixed_marker(yaml: &YamlFile, comment: &super::yaml::Comment) -> Option<Ma
     })
 }
 
-/// Finds the containers' images among the values of the `:tag` and `:digest` markers Flux applies;
-/// the tree is searched only in a file that has one.
+/// Finds the containers' images among the values of the `:tag` and `:digest` markers Flux
+/// applies, and of full markers on a value with a space (no reference: a Dockerfile's
+/// `FROM ghcr.io/org/app:1.0` pasted in); the tree is searched only in a file that has one.
 fn mark_container_images(yaml: &YamlFile, markers: &mut [Marker]) {
-    let partial = |marker: &Marker| {
-        matches!(marker.setter.kind, SetterKind::Tag | SetterKind::Digest)
-            && matches!(marker.placement, Placement::Applied(_))
+    let asks_its_field = |marker: &Marker| match &marker.placement {
+        Placement::Applied(value) => match marker.setter.kind {
+            SetterKind::Tag | SetterKind::Digest => true,
+            SetterKind::Image => value.value.contains(' '),
+            _ => false,
+        },
+        _ => false,
     };
-    if !markers.iter().any(partial) {
+    if !markers.iter().any(asks_its_field) {
         return;
     }
     // Sorted, to be searched: a file may hold as many images as markers.
