@@ -1237,9 +1237,9 @@ impl<'s, 'a> Renderer<'s, 'a> {
         Err(Self::error(failure.0, failure.1, generator.origin))
     }
 
-    /// Whether objects or names may be in the build that the model does not see: a file whose
-    /// content is not read, a remote base, an object something unmodelled may have renamed. An
-    /// identity found nowhere is then no conclusion.
+    /// Whether objects of API group `group`, or names, may be in the build that the model does
+    /// not see: a file whose content is not read, a remote base, an object something
+    /// unmodelled may have renamed. An identity found nowhere is then no conclusion.
     fn may_miss_identities(&self, resources: &[Resource], group: &str) -> bool {
         self.may_miss_objects_of(group) || any_renamed(resources)
     }

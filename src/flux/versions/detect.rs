@@ -44,7 +44,10 @@ pub fn detect(index: usize, source: &SourceFile, yaml: Option<&YamlFile>) -> Vec
     found.extend(controller_images(source.text(), yaml));
     if let Some(yaml) = yaml {
         found.extend(yaml_pins(source.text(), yaml));
-        found.extend(install_resources(source.text(), yaml));
+        if crate::model::kustomization::is_kustomization_name(crate::walk::file_name(&source.path))
+        {
+            found.extend(install_resources(source.text(), yaml));
+        }
     }
     found
         .into_iter()
@@ -350,7 +353,7 @@ fn install_artifact(yaml: &YamlFile, document: NodeId) -> Option<Found> {
 /// The repository of Flux's install manifests, as a kustomize resource names it.
 const INSTALL_REPOSITORY: &str = "github.com/fluxcd/flux2";
 
-/// Built once: every kustomization is searched for it.
+/// Built once: every kustomization file is searched for it.
 static INSTALL_REPOSITORY_FINDER: LazyLock<Finder<'static>> =
     LazyLock::new(|| Finder::new(INSTALL_REPOSITORY));
 
