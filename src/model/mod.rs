@@ -1123,10 +1123,10 @@ fn holding_nothing(read: &Result<Kustomization, BuildError>) -> Option<usize> {
 }
 
 /// The files a build of `dir` would read, whatever fails on the way: the kustomization's
-/// resources, or for a folder without one what kustomize-controller's generated kustomization
-/// lists (fluxcd/pkg `kustomize` generator): every manifest under it but those of a sub-folder
-/// with a kustomization file, which is listed whole, with what it reaches beyond it. A file such
-/// a kustomization leaves out is not read (PHACDataHub/iidi-tech's unlisted `sync.yaml`).
+/// resources, or for a folder without one every manifest under it, and what the kustomizations
+/// of its sub-folders reach beyond them: kustomize-controller lists each sub-folder with a
+/// kustomization file as a whole (fluxcd/pkg `kustomize` generator), whose resources may lie
+/// elsewhere.
 fn would_read(sources: &Sources, yaml_paths: &ListedPaths, dir: &str) -> BTreeSet<usize> {
     if sources.kustomizations.contains_key(dir) {
         return static_closure(sources, dir);
@@ -1136,41 +1136,18 @@ fn would_read(sources: &Sources, yaml_paths: &ListedPaths, dir: &str) -> BTreeSe
     } else {
         format!("{dir}/")
     };
-    let mut files = BTreeSet::new();
-    let mut taken = HashSet::default();
-    for path in yaml_paths.starting_with(sources.tree, &prefix) {
-        match first_kustomization_folder(sources, &prefix, path) {
-            Some(folder) => {
-                if taken.insert(folder.clone()) {
-                    // The kustomization file too, read whether or not it builds.
-                    files.extend(sources.kustomizations.get(&folder).map(|read| match read {
-                        Ok(k) => k.file,
-                        Err(error) => error.origin.file(),
-                    }));
-                    files.extend(static_closure(sources, &folder));
-                }
-            }
-            None => files.extend(sources.by_path.get(path).copied()),
-        }
+    let mut files: BTreeSet<usize> = yaml_paths
+        .starting_with(sources.tree, &prefix)
+        .filter_map(|path| sources.by_path.get(path).copied())
+        .collect();
+    let folders = sources
+        .kustomizations
+        .range(prefix.clone()..)
+        .map(|(folder, _)| folder);
+    for folder in folders.take_while(|folder| folder.starts_with(&prefix)) {
+        files.extend(static_closure(sources, folder));
     }
     files
-}
-
-/// The first folder on the way down from `prefix` (a folder's path and `/`, or empty) to
-/// `path` that holds a kustomization: what kustomize-controller's generated kustomization of
-/// the folder lists whole, in place of the files under it.
-fn first_kustomization_folder(sources: &Sources, prefix: &str, path: &str) -> Option<String> {
-    let relative = path.strip_prefix(prefix)?;
-    let mut end = 0;
-    while let Some(slash) = relative[end..].find('/') {
-        end += slash;
-        let folder = &path[..prefix.len() + end];
-        if sources.kustomizations.contains_key(folder) {
-            return Some(folder.to_string());
-        }
-        end += 1;
-    }
-    None
 }
 
 /// The parsed files under a folder of the repository.
