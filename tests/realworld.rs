@@ -17,6 +17,9 @@ use support::{assert_golden, json, locations_of, repo_dir, run, stdout};
 fn flux_errors(case: &str) -> Vec<String> {
     match case {
         "postbuild-substitute-marker" => vec!["unknown-policy base/app.yaml:9".to_string()],
+        "failed-generated-build-skips-unlisted-leftover" => {
+            vec!["kustomize-build k8s/app/kustomization.yaml:5".to_string()]
+        }
         "misplaced-field-refused-by-server-side-apply" => {
             vec!["schema kubernetes/imageupdateautomation.yaml:20".to_string()]
         }

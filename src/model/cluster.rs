@@ -504,24 +504,9 @@ impl FluxKustomization {
                 continue;
             }
             // The first folder on the way down that has a kustomization is a resource of its own.
-            let mut dir = String::new();
-            let mut whole_dir = None;
-            let mut parts: Vec<&str> = relative.split('/').collect();
-            let name = parts.pop().unwrap_or_default();
-            for part in parts {
-                dir = if dir.is_empty() {
-                    part.to_string()
-                } else {
-                    format!("{dir}/{part}")
-                };
-                if sources
-                    .kustomizations
-                    .contains_key(&format!("{prefix}{dir}"))
-                {
-                    whole_dir = Some(dir.clone());
-                    break;
-                }
-            }
+            let whole_dir = super::first_kustomization_folder(sources, &prefix, path)
+                .map(|folder| folder[prefix.len()..].to_string());
+            let name = crate::walk::file_name(relative);
             let entry = match whole_dir {
                 Some(dir) if taken_dirs.insert(dir.clone()) => dir,
                 Some(_) => continue,
@@ -1999,7 +1984,8 @@ pub fn discover(
                         if reaches {
                             cluster_state.files.extend(fallback.iter().copied());
                         }
-                        for &file in &fallback {
+                        let applying = super::would_apply(sources, yaml_paths, &kustomization.path);
+                        for &file in fallback.intersection(&applying) {
                             let Ok(yaml) = &sources.files[file].yaml else {
                                 continue;
                             };
