@@ -504,7 +504,7 @@ impl FluxKustomization {
                 continue;
             }
             // The first folder on the way down that has a kustomization is a resource of its own.
-            let whole_dir = super::first_kustomization_folder(sources, &prefix, path)
+            let whole_dir = first_kustomization_folder(sources, &prefix, path)
                 .map(|folder| folder[prefix.len()..].to_string());
             let name = crate::walk::file_name(relative);
             let entry = match whole_dir {
@@ -1984,7 +1984,15 @@ pub fn discover(
                         if reaches {
                             cluster_state.files.extend(fallback.iter().copied());
                         }
-                        let applying = super::would_apply(sources, yaml_paths, &kustomization.path);
+                        // Its Flux Kustomizations are followed from what kustomize-controller's
+                        // kustomization lists (a sub-folder's kustomization with what it lists,
+                        // PHACDataHub/iidi-tech's unlisted leftover `sync.yaml` left out), while
+                        // every file of the fallback answers references (a file renamed while its
+                        // kustomization still lists the old name).
+                        let applying = kustomization
+                            .kustomization(sources, yaml_paths)
+                            .map(|listed| super::files_reached(sources, &listed))
+                            .unwrap_or_default();
                         for &file in fallback.intersection(&applying) {
                             let Ok(yaml) = &sources.files[file].yaml else {
                                 continue;
@@ -2568,6 +2576,23 @@ fn repository_identity(url: &str) -> String {
     path.trim_end_matches('/')
         .trim_end_matches(".git")
         .to_ascii_lowercase()
+}
+
+/// The first folder on the way down from `prefix` (a folder's path and `/`, or empty) to
+/// `path` that holds a kustomization: what kustomize-controller's generated kustomization of
+/// the folder lists whole, in place of the files under it.
+fn first_kustomization_folder(sources: &Sources, prefix: &str, path: &str) -> Option<String> {
+    let relative = path.strip_prefix(prefix)?;
+    let mut end = 0;
+    while let Some(slash) = relative[end..].find('/') {
+        end += slash;
+        let folder = &path[..prefix.len() + end];
+        if sources.kustomizations.contains_key(folder) {
+            return Some(folder.to_string());
+        }
+        end += 1;
+    }
+    None
 }
 
 #[cfg(test)]

@@ -1150,54 +1150,6 @@ fn would_read(sources: &Sources, yaml_paths: &ListedPaths, dir: &str) -> BTreeSe
     files
 }
 
-/// Of the files a failed build of `dir` would read, those kustomize-controller's build would
-/// apply: for a folder without a kustomization, what its generated kustomization lists (fluxcd/pkg
-/// `kustomize` generator), a sub-folder with a kustomization file counting with what that file
-/// lists, not every file under it. The Flux Kustomizations a failed build would apply are
-/// followed from these alone (PHACDataHub/iidi-tech: an unlisted leftover `sync.yaml`), while
-/// every file of [`would_read`] still answers references (a renamed file its kustomization
-/// still lists under the old name).
-fn would_apply(sources: &Sources, yaml_paths: &ListedPaths, dir: &str) -> BTreeSet<usize> {
-    if sources.kustomizations.contains_key(dir) {
-        return static_closure(sources, dir);
-    }
-    let prefix = if dir.is_empty() {
-        String::new()
-    } else {
-        format!("{dir}/")
-    };
-    let mut files = BTreeSet::new();
-    let mut taken = HashSet::default();
-    for path in yaml_paths.starting_with(sources.tree, &prefix) {
-        match first_kustomization_folder(sources, &prefix, path) {
-            Some(folder) => {
-                if taken.insert(folder.clone()) {
-                    files.extend(static_closure(sources, &folder));
-                }
-            }
-            None => files.extend(sources.by_path.get(path).copied()),
-        }
-    }
-    files
-}
-
-/// The first folder on the way down from `prefix` (a folder's path and `/`, or empty) to
-/// `path` that holds a kustomization: what kustomize-controller's generated kustomization of
-/// the folder lists whole, in place of the files under it.
-fn first_kustomization_folder(sources: &Sources, prefix: &str, path: &str) -> Option<String> {
-    let relative = path.strip_prefix(prefix)?;
-    let mut end = 0;
-    while let Some(slash) = relative[end..].find('/') {
-        end += slash;
-        let folder = &path[..prefix.len() + end];
-        if sources.kustomizations.contains_key(folder) {
-            return Some(folder.to_string());
-        }
-        end += 1;
-    }
-    None
-}
-
 /// The parsed files under a folder of the repository.
 fn files_under(files: &[ScannedFile], dir: &str) -> BTreeSet<usize> {
     files
