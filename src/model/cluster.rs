@@ -572,32 +572,28 @@ impl FluxKustomization {
         let kustomization = self.kustomization(sources, yaml_paths)?;
         render::build_with_includes(sources, &kustomization, includes)
     }
+}
 
-    /// Of a build that failed, the folders it lists that build on their own, built. Where
-    /// kustomize-controller's kustomization only lists them (the generated one of a folder, as
-    /// most are), each renders in it as it does alone: its objects keep the namespace and the
-    /// names its own kustomization gives them, while the failure is another entry's
-    /// (BriianPowell/k3s-collective: an empty sibling folder beside a `namespace:` overlay).
-    pub fn builds_of_listed_folders(
-        &self,
-        sources: &Sources,
-        yaml_paths: &ListedPaths,
-        includes: &[Include],
-    ) -> Vec<Build> {
-        let Ok(kustomization) = self.kustomization(sources, yaml_paths) else {
-            return Vec::new();
-        };
-        if !kustomization.only_lists() {
-            return Vec::new();
-        }
-        (kustomization.resources.iter())
-            .filter_map(|entry| render::join(&kustomization.dir, &entry.value))
-            .filter_map(|dir| {
-                let listed = sources.kustomization(&dir, None).ok()?;
-                render::build_with_includes(sources, listed, includes).ok()
-            })
-            .collect()
+/// Of a build that failed, the folders its kustomization lists that build on their own, built.
+/// Where kustomize-controller's kustomization only lists them (the generated one of a folder, as
+/// most are), each renders in it as it does alone: its objects keep the namespace and the names
+/// its own kustomization gives them, while the failure is another entry's
+/// (BriianPowell/k3s-collective: an empty sibling folder beside a `namespace:` overlay).
+fn builds_of_listed_folders(
+    sources: &Sources,
+    kustomization: &Kustomization,
+    includes: &[Include],
+) -> Vec<Build> {
+    if !kustomization.only_lists() {
+        return Vec::new();
     }
+    (kustomization.resources.iter())
+        .filter_map(|entry| render::join(&kustomization.dir, &entry.value))
+        .filter_map(|dir| {
+            let listed = sources.kustomization(&dir, None).ok()?;
+            render::build_with_includes(sources, listed, includes).ok()
+        })
+        .collect()
 }
 
 /// A cluster of the repository.
@@ -681,7 +677,7 @@ pub struct ClusterRender<'k> {
     /// The files it would have applied, when the build failed.
     pub fallback: BTreeSet<usize>,
     /// When the build failed, the folders it lists that build on their own, built (see
-    /// [`FluxKustomization::builds_of_listed_folders`]).
+    /// [`builds_of_listed_folders`]).
     pub salvaged: Vec<Build>,
 }
 
@@ -1971,11 +1967,14 @@ pub fn discover(
                     // answers references, and the one failure is the one diagnostic.
                     Err(_) => {
                         fallback = super::would_read(sources, yaml_paths, &kustomization.path);
-                        salvaged = kustomization.builds_of_listed_folders(
-                            sources,
-                            yaml_paths,
-                            &includes_of(kustomization),
-                        );
+                        let built = kustomization.kustomization(sources, yaml_paths).ok();
+                        if let Some(built) = &built {
+                            salvaged = builds_of_listed_folders(
+                                sources,
+                                built,
+                                &includes_of(kustomization),
+                            );
+                        }
                         for resource in salvaged.iter_mut().flat_map(|b| &mut b.resources) {
                             if let Some(variables) = &variables {
                                 variables.apply(&mut resource.node, sources.files);
@@ -1989,9 +1988,8 @@ pub fn discover(
                         // PHACDataHub/iidi-tech's unlisted leftover `sync.yaml` left out), while
                         // every file of the fallback answers references (a file renamed while its
                         // kustomization still lists the old name).
-                        let applying = kustomization
-                            .kustomization(sources, yaml_paths)
-                            .map(|listed| super::files_reached(sources, &listed))
+                        let applying = built
+                            .map(|built| super::files_reached(sources, &built))
                             .unwrap_or_default();
                         for &file in fallback.intersection(&applying) {
                             let Ok(yaml) = &sources.files[file].yaml else {
