@@ -741,13 +741,18 @@ impl Workspace {
         !applying.is_empty() && applying.into_iter().all(runs_automations)
     }
 
-    /// Where the Flux install a cluster applies lists its components without
-    /// image-automation-controller (`clusters/home/flux-system/gotk-components.yaml:4`), where
-    /// nothing else it applies may run one (another manifest, a FluxInstance, a render that may
-    /// lack objects): no automation runs there, so no marker is read. The default of
-    /// `flux bootstrap`, which installs the image controllers only with `--components-extra`.
-    pub fn installs_no_automation_controller(&self, cluster: usize) -> Option<String> {
-        const CONTROLLER: &str = "image-automation-controller";
+    /// Where the Flux install a cluster applies lists its components without `controller`
+    /// (`clusters/home/flux-system/gotk-components.yaml:4`), where nothing else it applies may
+    /// run one (another manifest, a FluxInstance, a render that may lack objects): without
+    /// image-automation-controller no marker is read; without either, its CRDs are missing.
+    /// The default of `flux bootstrap`, which installs the image controllers only with
+    /// `--components-extra`.
+    pub fn installs_without(
+        &self,
+        cluster: usize,
+        controller: crate::flux::versions::Controller,
+    ) -> Option<String> {
+        let name = controller.name();
         let applied = &self.model.clusters.get(cluster)?.files;
         let incomplete = (self.model.renders.iter())
             .any(|render| render.cluster == cluster && render.incomplete);
@@ -761,14 +766,14 @@ impl Workspace {
             let text = source.passing_text()?;
             let text = text.as_ref();
             match crate::flux::versions::install_components(text) {
-                Some((at, components)) if !components.contains(CONTROLLER) => {
+                Some((at, components)) if !components.contains(name) => {
                     let line = source.position(at).line;
                     listed_at.get_or_insert_with(|| format!("{}:{line}", source.path));
                 }
                 Some(_) => return None,
                 None => {}
             }
-            if text.contains(CONTROLLER) || text.contains("FluxInstance") {
+            if text.contains(name) || text.contains("FluxInstance") {
                 return None;
             }
         }

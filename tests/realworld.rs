@@ -17,6 +17,12 @@ use support::{assert_golden, json, locations_of, repo_dir, run, stdout};
 fn flux_errors(case: &str) -> Vec<String> {
     match case {
         "postbuild-substitute-marker" => vec!["unknown-policy base/app.yaml:9".to_string()],
+        "docker-hub-web-page-as-image" => {
+            vec!["invalid-image cluster/app-registry.yaml:8".to_string()]
+        }
+        "install-without-image-controllers" => {
+            vec!["api-version clusters/my-cluster/podinfo-images.yaml:2".to_string()]
+        }
         "failed-generated-build-skips-unlisted-leftover" => {
             vec!["kustomize-build k8s/app/kustomization.yaml:5".to_string()]
         }

@@ -99,6 +99,26 @@ impl ImageRef {
     }
 }
 
+/// The repository a Docker Hub web page's address shows (`hub.docker.com/r/org/app`,
+/// `https://hub.docker.com/repository/docker/org/app/general`, `hub.docker.com/_/nginx`), as
+/// `docker.io/org/app`. Pasted as an image it names the host of the web site, which serves no
+/// registry API: every scan fails (ellyhae/Flux-CI-CD).
+pub fn docker_hub_page(text: &str) -> Option<String> {
+    let address = text.split_once("://").map_or(text, |(_, rest)| rest);
+    let path = address
+        .strip_prefix("hub.docker.com/")
+        .or_else(|| address.strip_prefix("www.hub.docker.com/"))?;
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let mut parts = path.split('/').filter(|part| !part.is_empty());
+    let (namespace, name) = match (parts.next()?, parts.next()?) {
+        ("_", name) => ("library", name),
+        ("r", namespace) => (namespace, parts.next()?),
+        ("repository", "docker") => (parts.next()?, parts.next()?),
+        _ => return None,
+    };
+    Some(format!("docker.io/{namespace}/{name}"))
+}
+
 /// go-containerregistry's `checkRegistry`: a registry is a URI authority (`host[:port]`, an IPv6
 /// host in brackets). A space makes none (a Dockerfile's `FROM ghcr.io/org/app` pasted as the
 /// value, Griph72/Flux-Infra).
@@ -169,6 +189,30 @@ pub fn is_valid_digest(digest: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn docker_hub_web_pages_name_their_repository() {
+        for (page, repository) in [
+            (
+                "hub.docker.com/repository/docker/chripp/app",
+                Some("docker.io/chripp/app"),
+            ),
+            (
+                "https://hub.docker.com/r/org/app/tags?name=1",
+                Some("docker.io/org/app"),
+            ),
+            ("hub.docker.com/_/nginx", Some("docker.io/library/nginx")),
+            ("hub.docker.com/u/org", None),
+            ("docker.io/org/app", None),
+            ("ghcr.io/hub.docker.com/r/org/app", None),
+        ] {
+            assert_eq!(
+                super::docker_hub_page(page).as_deref(),
+                repository,
+                "{page}"
+            );
+        }
+    }
+
     use super::*;
 
     fn canonical(text: &str) -> String {

@@ -429,7 +429,7 @@ fn first_line_serving(kind: Kind, api: &str) -> Option<(u64, u64)> {
 
 /// The two image controllers whose tags tell the Flux release (ordered as a file's pins list
 /// them: the reflector's first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Controller {
     Reflector,
     Automation,
@@ -437,7 +437,7 @@ pub enum Controller {
 
 impl Controller {
     /// The controller that serves a kind.
-    fn of(kind: Kind) -> Controller {
+    pub fn of(kind: Kind) -> Controller {
         match kind {
             Kind::ImagePolicy | Kind::ImageRepository => Controller::Reflector,
             Kind::ImageUpdateAutomation => Controller::Automation,
@@ -452,6 +452,22 @@ impl Controller {
     }
 }
 
+/// The `# Components:` line of an install manifest's header: the controllers `flux bootstrap`
+/// installed (the image controllers only with `--components-extra`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallComponents {
+    pub line: usize,
+    pub listed: Box<str>,
+}
+
+impl InstallComponents {
+    pub fn lists(&self, controller: Controller) -> bool {
+        self.listed
+            .split(',')
+            .any(|c| c.trim() == controller.name())
+    }
+}
+
 /// Where a Flux version was read from, in the order the sources decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PinSource {
@@ -461,8 +477,11 @@ pub enum PinSource {
     FluxInstance { written: String },
     /// A HelmRelease of the `flux-instance` chart that sets no version: the chart's default.
     InstanceChartDefault,
-    /// `# Flux Version:` in the header of a Flux install manifest.
-    InstallHeader,
+    /// `# Flux Version:` in the header of a Flux install manifest, with the header's
+    /// `# Components:` line where it has one.
+    InstallHeader {
+        components: Option<InstallComponents>,
+    },
     /// A kustomization's remote resource of Flux's install manifests at a release
     /// (`github.com/fluxcd/flux2//manifests/install?ref=v2.8.1`), as written.
     InstallResource { written: String },
@@ -486,7 +505,7 @@ impl PinSource {
             PinSource::Upgrade { .. } => 0,
             PinSource::Config { .. } => 1,
             PinSource::FluxInstance { .. } | PinSource::InstanceChartDefault => 2,
-            PinSource::InstallHeader
+            PinSource::InstallHeader { .. }
             | PinSource::InstallArtifact { .. }
             | PinSource::InstallResource { .. } => 3,
             PinSource::ControllerImage { .. } => 4,
@@ -553,7 +572,9 @@ impl Pin {
                 super::operator::INSTANCE_DEFAULT_VERSION,
                 self.location
             ),
-            PinSource::InstallHeader => format!("install manifest header at {}", self.location),
+            PinSource::InstallHeader { .. } => {
+                format!("install manifest header at {}", self.location)
+            }
             PinSource::InstallResource { written } => {
                 format!("install manifests resource `{written}` at {}", self.location)
             }
@@ -928,6 +949,28 @@ impl ClusterFlux {
         }
     }
 
+    /// Where the install manifest that pins this Flux lists its components without
+    /// `controller` (`clusters/home/flux-system/gotk-components.yaml:4`), when every deciding
+    /// pin is such a header: `flux bootstrap` without `--components-extra` installs neither
+    /// image controller nor its CRDs.
+    pub fn install_lists_without(&self, controller: Controller) -> Option<String> {
+        let mut at = None;
+        for pin in self.speaking_for(controller) {
+            let PinSource::InstallHeader {
+                components: Some(components),
+            } = &pin.source
+            else {
+                return None;
+            };
+            if components.lists(controller) {
+                return None;
+            }
+            let path = pin.location.rsplit_once(':').map_or("", |(path, _)| path);
+            at.get_or_insert_with(|| format!("{path}:{}", components.line));
+        }
+        at
+    }
+
     /// The deciding pins that tell about a controller; the assumed newest release when none do.
     fn speaking_for(&self, controller: Controller) -> Vec<&Pin> {
         let pins: Vec<&Pin> = self
@@ -1254,7 +1297,7 @@ mod tests {
     fn pin(version: &str) -> Pin {
         Pin::new(
             Some(v(version)),
-            PinSource::InstallHeader,
+            PinSource::InstallHeader { components: None },
             "gotk.yaml:3".into(),
         )
     }
@@ -1592,7 +1635,7 @@ mod tests {
             .map(|(version, path)| {
                 vec![Pin::new(
                     Some(v(version)),
-                    PinSource::InstallHeader,
+                    PinSource::InstallHeader { components: None },
                     format!("{path}:3"),
                 )]
             })

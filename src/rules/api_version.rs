@@ -3,7 +3,7 @@
 use super::{Context, Findings, Rule};
 use foldhash::HashMap;
 
-use crate::flux::versions::{ApiStatus, ApiVerdict, ClusterFlux};
+use crate::flux::versions::{ApiStatus, ApiVerdict, ClusterFlux, Controller};
 use crate::flux::Kind;
 use crate::report::Severity;
 
@@ -31,7 +31,11 @@ minor lines (`2.x`) is such an assumption too: the Flux Operator installs the ne
 it that its own image carries, so an operator older than the newest Flux installs an older line.
 `served_image_apis` in the config, when set, still overrides the served set. `check
 --flux-version 2.9` checks every cluster as if it ran that version: what breaks on upgrade is
-an error, the current version in the message.
+an error, the current version in the message. An install manifest whose `# Components:` line
+lists no image controller (`flux bootstrap` without `--components-extra`) serves no image API:
+the error says so, and an object whose version would be served gets a warning, since the
+controller may be installed another way (anything else the cluster applies that runs it, its
+image or a FluxInstance, keeps it quiet).
 
 ## Why it matters in Flux
 Kubernetes only applies an object whose version the CRD serves, so the automation stops
@@ -71,6 +75,8 @@ fn check(cx: &Context, out: &mut Findings) {
     // read from the release table).
     let mut verdicts: HashMap<(*const ClusterFlux, Kind, &str), (ApiVerdict, bool)> =
         HashMap::default();
+    // Where a cluster's install leaves a controller out: read once per cluster and controller.
+    let mut installs_without: HashMap<(usize, Controller), Option<String>> = HashMap::default();
     for object in cx.objects() {
         let flux = cx.flux_for_file(object.file());
         let written = &object.api_version.value;
@@ -85,7 +91,42 @@ fn check(cx: &Context, out: &mut Findings) {
                     flux.assumes_version_for(object.kind),
                 )
             });
+        let controller = Controller::of(object.kind);
+        let without = cx.cluster_running(object.file()).and_then(|cluster| {
+            (installs_without.entry((cluster, controller)))
+                .or_insert_with(|| {
+                    flux.install_lists_without(controller)?;
+                    cx.workspace.installs_without(cluster, controller)
+                })
+                .clone()
+        });
         let (severity, message, help) = match verdict.status {
+            ApiStatus::Unserved if !*assumed && without.is_some() => (
+                Severity::Error,
+                format!(
+                    "{} uses `{written}`, which {} does not serve (it serves {}), and its install lists no {} (`# Components:` at {}): no version of it is served there{}",
+                    object.kind,
+                    verdict.because,
+                    listing(&verdict.served),
+                    controller.name(),
+                    without.unwrap_or_default(),
+                    flux.upgrade_note()
+                ),
+                format!(
+                    "{INSTALL_IMAGE_CONTROLLERS}; then {}",
+                    unserved_help(object.kind, group, api, &verdict.served)
+                ),
+            ),
+            _ if without.is_some() => (
+                Severity::Warning,
+                format!(
+                    "{} is applied where the Flux install lists no {} (`# Components:` at {}): Kubernetes has no CRD for it there and the apply fails, unless the controller is installed another way",
+                    object.kind,
+                    controller.name(),
+                    without.unwrap_or_default(),
+                ),
+                format!("{INSTALL_IMAGE_CONTROLLERS}, or install the image controllers another way"),
+            ),
             ApiStatus::Served => continue,
             ApiStatus::Deprecated => (
                 Severity::Warning,
@@ -143,6 +184,9 @@ fn check(cx: &Context, out: &mut Findings) {
     }
 }
 
+/// What puts the image controllers and their CRDs into a bootstrapped install.
+const INSTALL_IMAGE_CONTROLLERS: &str = "bootstrap Flux again with `--components-extra=image-reflector-controller,image-automation-controller`";
+
 /// What to do about a version the cluster's Flux does not serve: move to the version it
 /// prefers, or, for a version newer than any it serves, upgrade Flux too.
 fn unserved_help(kind: crate::flux::Kind, group: &str, api: &str, served: &[String]) -> String {
@@ -174,4 +218,56 @@ fn listing(versions: &[String]) -> String {
         .map(|v| format!("`{v}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::diagnostics_of;
+
+    /// A bootstrap without `--components-extra`: the image CRDs are missing whatever the
+    /// version, unless something else the cluster applies runs the controller.
+    #[test]
+    fn an_install_without_the_image_controllers_serves_no_image_api() {
+        let found = |components: &str, beside: &str| {
+            let install = format!("---\n# This manifest was generated by flux. DO NOT EDIT.\n# Flux Version: v0.35.0\n# Components: {components}\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n");
+            let sync = "apiVersion: kustomize.toolkit.fluxcd.io/v1beta2\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 10m0s\n  path: ./clusters/home\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+            let images = "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageRepository\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  image: ghcr.io/org/app\n---\napiVersion: image.toolkit.fluxcd.io/v1beta1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app\n  policy:\n    semver:\n      range: 1.x\n";
+            let files = [
+                (
+                    "clusters/home/flux-system/gotk-components.yaml",
+                    install.as_str(),
+                ),
+                ("clusters/home/flux-system/gotk-sync.yaml", sync),
+                (
+                    "clusters/home/flux-system/kustomization.yaml",
+                    "resources:\n- gotk-components.yaml\n- gotk-sync.yaml\n",
+                ),
+                ("clusters/home/images.yaml", images),
+                ("clusters/home/beside.yaml", beside),
+            ];
+            (diagnostics_of(&files, &["api-version"]).into_iter())
+                .map(|d| format!("{:?} {} | {} | {}", d.severity, d.line, d.message, d.help))
+                .collect::<Vec<_>>()
+        };
+        let default =
+            "source-controller,kustomize-controller,helm-controller,notification-controller";
+        assert_eq!(
+            found(default, ""),
+            [
+                "Error 1 | ImageRepository uses `image.toolkit.fluxcd.io/v1beta2`, which Flux 0.35.0 (install manifest header at clusters/home/flux-system/gotk-components.yaml:3) does not serve (it serves `v1beta1`, `v1alpha2`, `v1alpha1`), and its install lists no image-reflector-controller (`# Components:` at clusters/home/flux-system/gotk-components.yaml:4): no version of it is served there | bootstrap Flux again with `--components-extra=image-reflector-controller,image-automation-controller`; then change it to `image.toolkit.fluxcd.io/v1beta1`, or upgrade Flux to 0.40 or later",
+                "Warning 9 | ImagePolicy is applied where the Flux install lists no image-reflector-controller (`# Components:` at clusters/home/flux-system/gotk-components.yaml:4): Kubernetes has no CRD for it there and the apply fails, unless the controller is installed another way | bootstrap Flux again with `--components-extra=image-reflector-controller,image-automation-controller`, or install the image controllers another way",
+            ]
+        );
+        // Listed by the install, or run by another file the cluster applies: only the version.
+        let extra = format!("{default},image-reflector-controller,image-automation-controller");
+        let by_hand = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: image-reflector-controller\n  namespace: flux-system\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          image: ghcr.io/fluxcd/image-reflector-controller:v0.22.1\n";
+        for (components, beside) in [(extra.as_str(), ""), (default, by_hand)] {
+            let found = found(components, beside);
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert!(
+                found[0].ends_with("| change it to `image.toolkit.fluxcd.io/v1beta1`, or upgrade Flux to 0.40 or later"),
+                "{found:?}"
+            );
+        }
+    }
 }

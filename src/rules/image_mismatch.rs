@@ -86,6 +86,10 @@ pub(super) fn compare<'c>(cx: &'c Context, site: &MarkerSite) -> Option<Comparis
     let (policy, spec) = cx.policy_of(site)?;
     let (object, repository) = cx.workspace.index.repository_of(policy, spec)?;
     let scanned = repository.image.as_ref()?;
+    // Its scan fails, so no name is written: `invalid-image` names the repository meant.
+    if crate::flux::image::docker_hub_page(&scanned.value).is_some() {
+        return None;
+    }
     let scanned_ref = cx.scanned_image(object)?.as_ref().ok()?;
     let marked_ref = cx.marked_image(site)?;
     Some(Comparison {

@@ -1,6 +1,7 @@
 //! Rule `invalid-image`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
+use crate::flux::image::docker_hub_page;
 use crate::flux::objects::Spec;
 
 pub static RULE: Rule = Rule {
@@ -10,7 +11,9 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it catches
 An ImageRepository whose `spec.image` is not a bare repository name: a URL scheme
 (`https://…`), a tag (`:1.0`), a digest (`@sha256:…`), uppercase letters or other characters
-that are not allowed in a repository name. A value that still holds a `${var}` after the
+that are not allowed in a repository name, or the address of a Docker Hub web page
+(`hub.docker.com/r/org/app`, `hub.docker.com/repository/docker/org/app`), whose host serves the
+web site and no registry. A value that still holds a `${var}` after the
 `postBuild.substitute` the repository declares is not judged: its value comes from a
 `substituteFrom` ConfigMap or Secret this check cannot read.
 
@@ -41,6 +44,16 @@ fn check(cx: &Context, out: &mut Findings) {
         let (Some(image), Some(parsed)) = (&spec.image, cx.scanned_image(object)) else {
             continue;
         };
+        if let Some(repository) = docker_hub_page(&image.value) {
+            out.push(
+                &RULE,
+                image.file(),
+                image.span(),
+                format!("`{}` is the address of a Docker Hub web page, not an image: `hub.docker.com` serves the web site and no registry, so every scan fails", image.value),
+                format!("write the repository the page shows: `{repository}`"),
+            );
+            continue;
+        }
         let problem = match parsed {
             Err(error) => Some(error.to_string()),
             Ok(parsed) if parsed.tag.is_some() || parsed.digest.is_some() => {

@@ -171,10 +171,18 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
                     .starts_with(crate::model::cluster::KUSTOMIZE_GROUP)
             })
         });
-    // Go's decoder on a string field that YAML reads as a number or boolean (`newTag: 20231010`).
-    let fix = if error.message.contains("into Go struct field")
-        && error.message.ends_with("of type string")
-    {
+    // Go's decoder on a string field that YAML reads as a number or boolean (`newTag: 20231010`),
+    // or that holds a map or a list (`resources: [{path: app.yaml}]`).
+    let into_string =
+        error.message.contains("into Go struct field") && error.message.ends_with("of type string");
+    let held = |kind: &str| {
+        error
+            .message
+            .contains(&format!("cannot unmarshal {kind} into"))
+    };
+    let fix = if into_string && (held("object") || held("array")) {
+        "write a single string here (a path or URL), as kustomize reads it"
+    } else if into_string {
         "quote the value (unquoted, YAML reads it as a number or boolean)"
     } else if flux_kustomization {
         "this file is a Flux Kustomization, which kustomize reads as its own configuration: rename it (any name but a kustomization file's) so that the build applies it as an object; do not change its apiVersion, which would make Flux drop its `spec` and build nothing"

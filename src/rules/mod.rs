@@ -409,19 +409,24 @@ impl<'a> Context<'a> {
     /// pins a version, else the first that reads it (what stands in for its pins), else (no
     /// cluster reads it) the repository's pins.
     pub fn flux_for_file(&self, file: usize) -> &ClusterFlux {
+        let fluxes = &self.workspace.fluxes;
+        self.cluster_running(file)
+            .map_or(&fluxes.repository, |cluster| &fluxes.clusters[cluster].flux)
+    }
+
+    /// The cluster whose Flux [`Context::flux_for_file`] names; `None` where no cluster reads
+    /// the file.
+    pub fn cluster_running(&self, file: usize) -> Option<usize> {
         let reading = || {
-            self.workspace
-                .model
-                .clusters
-                .iter()
+            (self.workspace.model.clusters.iter())
                 .zip(&self.workspace.fluxes.clusters)
-                .filter(|(cluster, _)| cluster.files.contains(&file))
-                .map(|(_, of)| of)
+                .enumerate()
+                .filter(|(_, (cluster, _))| cluster.files.contains(&file))
         };
         reading()
-            .find(|of| of.pinned)
+            .find(|(_, (_, of))| of.pinned)
             .or_else(|| reading().next())
-            .map_or(&self.workspace.fluxes.repository, |of| &of.flux)
+            .map(|(index, _)| index)
     }
 
     /// What becomes of a field an object's CRD does not declare, as the Flux that applies it

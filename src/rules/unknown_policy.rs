@@ -10,6 +10,7 @@ use super::unapplied::{self, Beside};
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::automation::path_contains;
 use crate::flux::objects::{FluxObject, Spec};
+use crate::flux::versions::Controller;
 use crate::flux::Kind;
 use crate::model::cluster::{OtherBranch, OtherSource};
 use crate::model::substitute::{could_be, is_unresolved};
@@ -568,7 +569,10 @@ fn without_automation_controller(
     for &cluster in clusters {
         let at = installs
             .entry(cluster)
-            .or_insert_with(|| cx.workspace.installs_no_automation_controller(cluster))
+            .or_insert_with(|| {
+                cx.workspace
+                    .installs_without(cluster, Controller::Automation)
+            })
             .clone()?;
         let name = &cx.workspace.model.clusters.get(cluster)?.name;
         listed.push(format!("cluster `{name}` installs Flux without image-automation-controller (`# Components:` at {at})"));

@@ -10,7 +10,10 @@ use std::sync::LazyLock;
 use memchr::memmem::Finder;
 use semver::Version;
 
-use super::{release_of_controller, Controller, Pin, PinSource, ServedApi, API_ERAS, LINES};
+use super::{
+    release_of_controller, Controller, InstallComponents, Pin, PinSource, ServedApi, API_ERAS,
+    LINES,
+};
 use crate::flux::objects::API_GROUP;
 use crate::flux::operator;
 use crate::flux::Kind;
@@ -101,9 +104,13 @@ fn install_header(text: &str) -> Option<Found> {
     let written = line[VERSION_HEADER.len()..].trim();
     let at = start + line.find(written)?;
     let version = parse_release(written)?;
+    let components = install_components(text).map(|(at, listed)| InstallComponents {
+        line: text[..at].matches('\n').count() + 1,
+        listed: listed.into(),
+    });
     Some((
         Some(version),
-        PinSource::InstallHeader,
+        PinSource::InstallHeader { components },
         Span::new(at, at + written.len()),
     ))
 }
@@ -512,6 +519,26 @@ mod tests {
             install_components(&text.replace("# Components", "# Parts")),
             None
         );
+        // The pin carries them, with their line.
+        let PinSource::InstallHeader {
+            components: Some(listed),
+        } = &pins[0].source
+        else {
+            panic!("{:?}", pins[0].source);
+        };
+        assert_eq!(listed.line, 4);
+        assert!(!listed.lists(Controller::Reflector));
+        let extra = text.replace(
+            "source-controller\n",
+            "source-controller,image-reflector-controller,image-automation-controller\n",
+        );
+        let PinSource::InstallHeader {
+            components: Some(listed),
+        } = &pins_of("gotk-components.yaml", &extra)[0].source
+        else {
+            panic!("no components");
+        };
+        assert!(listed.lists(Controller::Reflector) && listed.lists(Controller::Automation));
     }
 
     #[test]
