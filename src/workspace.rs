@@ -611,7 +611,13 @@ impl Workspace {
         objects.retain(|object| files[object.file()].applied);
         let (fluxes, index) = crate::parallel::join(
             jobs,
-            || Fluxes::find(&files, &model.clusters, config, jobs),
+            || {
+                let repository = crate::flux::versions::Repository {
+                    tree: &file_set,
+                    kustomizations: &model.kustomizations,
+                };
+                Fluxes::find(&files, &repository, &model.clusters, config, jobs)
+            },
             || FluxIndex::new(objects),
         );
         let reached = model.reached.as_ref().map(|reached| {

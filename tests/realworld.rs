@@ -20,6 +20,10 @@ fn flux_errors(case: &str) -> Vec<String> {
         "docker-hub-web-page-as-image" => {
             vec!["invalid-image cluster/app-registry.yaml:8".to_string()]
         }
+        "own-folder-build-failure-keeps-namespace" => vec![
+            "yaml-syntax clusters/localhost/gitops/image-update-automation.yaml:20".to_string(),
+            "kustomize-build clusters/localhost/gitops/kustomization.yaml:12".to_string(),
+        ],
         "install-without-image-controllers" => {
             vec!["api-version clusters/my-cluster/podinfo-images.yaml:2".to_string()]
         }

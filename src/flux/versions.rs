@@ -27,7 +27,7 @@
 
 mod detect;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use semver::Version;
 
@@ -37,10 +37,12 @@ use super::template::root_reads;
 use super::Kind;
 use crate::config::Config;
 use crate::model::cluster::Cluster;
+use crate::model::kustomization::Kustomization;
+use crate::model::render::BuildError;
 use crate::policy::range::Range;
 use crate::policy::TagGrammar;
 use crate::source::Span;
-use crate::walk::lies_under;
+use crate::walk::{lies_under, FileSet};
 use crate::workspace::ScannedFile;
 
 /// One Flux minor line: its newest patch release and the minor versions of the image controllers
@@ -706,11 +708,12 @@ impl Fluxes {
     /// cluster's, whose files are mostly the same.
     pub fn find(
         files: &[ScannedFile],
+        repository: &Repository,
         clusters: &[Cluster],
         config: &Config,
         jobs: usize,
     ) -> Fluxes {
-        let pins = file_pins(files, jobs);
+        let pins = file_pins(files, repository, config, jobs);
         Fluxes {
             clusters: clusters_flux(&pins, files, clusters, config),
             repository: ClusterFlux::resolve(pins.concat(), config, None),
@@ -726,8 +729,19 @@ impl Fluxes {
     }
 }
 
+/// What pins read beyond the files' own text: the repository's files and kustomizations.
+pub struct Repository<'r> {
+    pub tree: &'r FileSet,
+    pub kustomizations: &'r BTreeMap<String, Result<Kustomization, BuildError>>,
+}
+
 /// Each file's Flux pins, found on up to `jobs` threads.
-pub fn file_pins(files: &[ScannedFile], jobs: usize) -> Vec<Vec<Pin>> {
+pub fn file_pins(
+    files: &[ScannedFile],
+    repository: &Repository,
+    config: &Config,
+    jobs: usize,
+) -> Vec<Vec<Pin>> {
     crate::parallel::concat(crate::parallel::map_ranges(files.len(), jobs, |indices| {
         indices
             .map(|index| {
@@ -737,7 +751,21 @@ pub fn file_pins(files: &[ScannedFile], jobs: usize) -> Vec<Vec<Pin>> {
                 if file.identities.is_some() {
                     return Vec::new();
                 }
-                detect(index, &file.source, file.yaml.as_ref().ok())
+                let yaml = file.yaml.as_ref().ok();
+                let mut pins = detect(index, &file.source, yaml);
+                if let (true, Some(yaml)) = (pins.is_empty(), yaml) {
+                    let path = &file.source.path;
+                    let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+                    let kustomization = (repository.kustomizations.get(dir))
+                        .and_then(|kustomization| kustomization.as_ref().ok());
+                    pins.extend(detect::instance_values_from(
+                        index,
+                        yaml,
+                        kustomization,
+                        |path| repository.tree.read_file(path, config.max_file_size),
+                    ));
+                }
+                pins
             })
             .collect::<Vec<_>>()
     }))

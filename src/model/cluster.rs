@@ -676,8 +676,9 @@ pub struct ClusterRender<'k> {
     pub result: Result<Build, BuildError>,
     /// The files it would have applied, when the build failed.
     pub fallback: BTreeSet<usize>,
-    /// When the build failed, the folders it lists that build on their own, built (see
-    /// [`builds_of_listed_folders`]).
+    /// When the build failed, what of it still builds: the build without the entries that fail
+    /// it (see [`render::build_leaving_out_failed_entries`]), else the folders it lists that
+    /// build on their own (see [`builds_of_listed_folders`]).
     pub salvaged: Vec<Build>,
 }
 
@@ -1969,11 +1970,13 @@ pub fn discover(
                         fallback = super::would_read(sources, yaml_paths, &kustomization.path);
                         let built = kustomization.kustomization(sources, yaml_paths).ok();
                         if let Some(built) = &built {
-                            salvaged = builds_of_listed_folders(
-                                sources,
-                                built,
-                                &includes_of(kustomization),
-                            );
+                            let includes = includes_of(kustomization);
+                            salvaged = match render::build_leaving_out_failed_entries(
+                                sources, built, &includes,
+                            ) {
+                                Some(build) => vec![build],
+                                None => builds_of_listed_folders(sources, built, &includes),
+                            };
                         }
                         for resource in salvaged.iter_mut().flat_map(|b| &mut b.resources) {
                             if let Some(variables) = &variables {

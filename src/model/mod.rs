@@ -29,7 +29,7 @@ use crate::config::Config;
 use crate::flux::objects::{
     is_image_api, kind_of, read_object, FluxObject, ObjectContent, Provenance,
 };
-use crate::flux::versions::Fluxes;
+use crate::flux::versions::{Fluxes, Repository};
 use crate::walk::{FileSet, ListedPaths};
 use crate::workspace::ScannedFile;
 
@@ -508,7 +508,7 @@ impl Model {
         kustomizations.referenced.keep_what_builds_ask();
         let (mut model, objects) =
             Model::build_as(&inputs, kustomizations, &KustomizeBefore51::default());
-        let old_kustomize = KustomizeBefore51::for_old_flux(&model, files, config, jobs);
+        let old_kustomize = KustomizeBefore51::for_old_flux(&model, tree, files, config, jobs);
         if !old_kustomize.anywhere() {
             return (model, objects);
         }
@@ -999,7 +999,13 @@ impl KustomizeBefore51 {
     /// 2.2, when its kustomize would build something otherwise: a build failed on a
     /// kustomization file that holds nothing (natively, or in the words of the real kustomize
     /// asked instead), or a kustomization has both components and generators.
-    fn for_old_flux(model: &Model, files: &[ScannedFile], config: &Config, jobs: usize) -> Self {
+    fn for_old_flux(
+        model: &Model,
+        tree: &FileSet,
+        files: &[ScannedFile],
+        config: &Config,
+        jobs: usize,
+    ) -> Self {
         let failed_on_one = model
             .build_errors
             .iter()
@@ -1013,7 +1019,11 @@ impl KustomizeBefore51 {
             return KustomizeBefore51::default();
         }
         // Each cluster's Flux as the rules take it: another cluster's pins say nothing of it.
-        let fluxes = Fluxes::find(files, &model.clusters, config, jobs);
+        let repository = Repository {
+            tree,
+            kustomizations: &model.kustomizations,
+        };
+        let fluxes = Fluxes::find(files, &repository, &model.clusters, config, jobs);
         let clusters = fluxes
             .clusters
             .iter()

@@ -839,6 +839,8 @@ struct Renderer<'s, 'a> {
     sources: &'s Sources<'a>,
     /// The includes of the GitRepository the build's checkout is: what they hold is not here.
     includes: &'s [Include],
+    /// Resource entries left out (see [`build_leaving_out_failed_entries`]).
+    left_out: &'s [Origin],
     read: BTreeSet<usize>,
     /// A resource was added whose content is not read (nothing Flux-related in it): a patch
     /// that finds no target may be meant for it, as for one of a remote base (`incomplete`).
@@ -902,9 +904,52 @@ pub fn build_with_includes(
     kustomization: &Kustomization,
     includes: &[Include],
 ) -> Result<Build, BuildError> {
+    build_leaving_out(sources, kustomization, includes, &[])
+}
+
+/// Of a build that failed on a resource entry (a path that names nothing, a folder without a
+/// kustomization file, a file that is not valid YAML), the build without the entries that fail
+/// it, each left out in turn; `None` where another failure remains. Flux applies nothing of
+/// the failed build and keeps what it applied before, which the rest of the build, transformed
+/// as the kustomizations transform it, tells better than the files as written: a policy keeps
+/// the namespace its folder's kustomization gives it (milung/ambulance-gitops, whose bot went on
+/// updating the marker while the automation beside the policy was broken YAML). What was left
+/// out makes the build incomplete.
+pub fn build_leaving_out_failed_entries(
+    sources: &Sources,
+    kustomization: &Kustomization,
+    includes: &[Include],
+) -> Option<Build> {
+    // Each round re-renders the whole build: a bound on what one broken tree costs.
+    const ROUNDS: usize = 8;
+    let mut left_out = Vec::new();
+    for _ in 0..ROUNDS {
+        match build_leaving_out(sources, kustomization, includes, &left_out) {
+            Ok(build) => return (!left_out.is_empty()).then_some(build),
+            Err(error)
+                if matches!(
+                    error.cause,
+                    Cause::MissingResource | Cause::NotAKustomization | Cause::InvalidResource
+                ) && !left_out.contains(&error.origin) =>
+            {
+                left_out.push(error.origin);
+            }
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+fn build_leaving_out(
+    sources: &Sources,
+    kustomization: &Kustomization,
+    includes: &[Include],
+    left_out: &[Origin],
+) -> Result<Build, BuildError> {
     let mut renderer = Renderer {
         sources,
         includes,
+        left_out,
         read: BTreeSet::new(),
         opaque: false,
         stack: Vec::new(),
@@ -1038,6 +1083,10 @@ impl<'s, 'a> Renderer<'s, 'a> {
         // What the resources so far repeat among themselves is not this entry's to refuse.
         let (mut ids, _) = Ids::of(resources);
         for entry in &k.resources {
+            if self.left_out.contains(&entry.origin) {
+                self.incomplete = true;
+                continue;
+            }
             let added = self.add_resource(k, entry)?;
             append_all(resources, &mut ids, added, entry.origin)?;
         }
@@ -2081,6 +2130,56 @@ mod tests {
 
     fn policy(name: &str, namespace: &str) -> String {
         format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: {name}\n  namespace: {namespace}\n")
+    }
+
+    /// Of a build that fails on resource entries (a folder without a kustomization file, a file
+    /// that is not valid YAML, a missing file), the build without them: the rest keeps the
+    /// namespace its kustomization gives it. Another failure leaves nothing to stand in.
+    #[test]
+    fn a_build_failing_on_entries_is_built_again_without_them() {
+        let salvaged = |apps: &str| {
+            let policy = policy("app", "flux-system");
+            let files = [
+                (
+                    "kustomization.yaml",
+                    "resources: [apps, gone]
+",
+                ),
+                ("gone/notes.yaml", "a: b\n"),
+                ("apps/kustomization.yaml", apps),
+                ("apps/policy.yaml", policy.as_str()),
+                (
+                    "apps/broken.yaml",
+                    "apiVersion: image.toolkit.fluxcd.io/v1\nkind: [\n",
+                ),
+            ];
+            let (_dir, workspace) = workspace_of(&files);
+            let by_path = super::super::paths_of(&workspace.files);
+            let model = &workspace.model;
+            let sources = super::Sources::new(
+                &workspace.file_set,
+                &workspace.files,
+                &by_path,
+                &model.kustomizations,
+                &model.referenced,
+            );
+            let root = sources.kustomization("", None).unwrap();
+            assert!(super::build_with(&sources, root).is_err());
+            super::build_leaving_out_failed_entries(&sources, root, &[]).map(|build| {
+                assert!(build.incomplete);
+                (build.resources.iter())
+                    .map(|r| {
+                        r.node
+                            .path_str(&["metadata", "namespace"])
+                            .map(str::to_string)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        let listing = "namespace: team\nresources: [policy.yaml, broken.yaml, missing.yaml]\n";
+        assert_eq!(salvaged(listing), Some(vec![Some("team".to_string())]));
+        let patched = format!("{listing}patches: [{{path: absent.yaml}}]\n");
+        assert_eq!(salvaged(&patched), None);
     }
 
     /// `overlay`'s transformer renames its policy `app-overlay` (`kubectl kustomize` builds the

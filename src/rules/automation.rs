@@ -153,7 +153,7 @@ fn check(cx: &Context, out: &mut Findings) {
             );
         }
         if let Some(template) = &spec.message_template {
-            let flux = cx.flux_for_file(object.file());
+            let flux = cx.flux_for_object(object);
             for field in template_fields_used(&template.value) {
                 let Some((support, because)) = flux.template_field(field) else {
                     continue;

@@ -50,7 +50,7 @@ fn check(cx: &Context, out: &mut Findings) {
         if namespace.value == object.namespace {
             continue;
         }
-        let flux = cx.flux_for_file(object.file());
+        let flux = cx.flux_for_object(object);
         if let Some((Support::NotYet { since }, because)) = flux.feature(Feature::CrossNamespaceRef)
         {
             // Kubernetes drops the namespace: the policy reads the repository of its own.

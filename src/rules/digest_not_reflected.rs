@@ -48,7 +48,7 @@ fn check(cx: &Context, out: &mut Findings) {
         let Some((policy, spec)) = cx.policy_of(&site) else {
             continue;
         };
-        let flux = cx.flux_for_file(policy.file());
+        let flux = cx.flux_for_object(policy);
         let (reason, help) = match (
             spec.reflects_digests(),
             flux.feature(Feature::DigestReflection),

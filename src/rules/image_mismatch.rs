@@ -3,6 +3,7 @@
 
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::image::ImageRef;
+use crate::flux::objects::FluxObject;
 use crate::report::Severity;
 use crate::scan::marker::SetterKind;
 use crate::source::Span;
@@ -20,7 +21,11 @@ moved or mirrored: `image-name-rewrite` warns about it. A `:tag` or `:digest` ma
 image name, and Flux writes no name there.
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
-warning at most: no automation ever writes that value.
+warning at most: no automation ever writes that value. A warning too where the image looks
+renamed: the last parts of the two names share a word (`ambulance-webapi`,
+`ambulance-wl-webapi`), no other marker on the policy marks another image, and no other
+ImageRepository scans either name (a marker or an ImageRepository copied from another application would); Flux then
+writes the new name on its next update, as the owner meant where only `spec.image` was changed.
 
 ## Why it matters in Flux
 Flux does not compare names: it writes `spec.image:tag` over the value, so a marker copied from
@@ -47,6 +52,10 @@ pub(super) struct Comparison<'c> {
     /// The registry of each (Docker Hub as `docker.io`), for `Relation::OtherRegistry`.
     pub marked_registry: &'c str,
     pub scanned_registry: &'c str,
+    marked_ref: &'c ImageRef,
+    scanned_ref: &'c ImageRef,
+    policy: &'c FluxObject,
+    repository: &'c FluxObject,
 }
 
 /// How a marked image relates to the image its policy scans, names compared canonical.
@@ -99,7 +108,52 @@ pub(super) fn compare<'c>(cx: &'c Context, site: &MarkerSite) -> Option<Comparis
         scanned: &scanned.value,
         marked_registry: registry_shown(marked_ref),
         scanned_registry: registry_shown(scanned_ref),
+        marked_ref,
+        scanned_ref,
+        policy,
+        repository: object,
     })
+}
+
+/// Whether the marked image looks renamed rather than mistaken: the names are alike, no other
+/// marker on its policy marks another image, and no other ImageRepository scans either name (as a copy of another
+/// application's marker or repository would). Flux writes the scanned name on its next update,
+/// which is what the owner meant where the image moved (milung/ambulance-gitops and a copy of
+/// it changed only `spec.image`; the bot wrote the new name a minute later, and it stayed).
+fn looks_renamed(cx: &Context, comparison: &Comparison) -> bool {
+    let on_policy = |site: &MarkerSite| {
+        cx.policy_of(site)
+            .is_some_and(|(policy, _)| std::ptr::eq(policy, comparison.policy))
+    };
+    let marks_another = (cx.markers().filter(on_policy)).any(|site| {
+        cx.marked_image(&site)
+            .is_some_and(|image| image.repository != comparison.marked_ref.repository)
+    });
+    let scanned_elsewhere = |image: &ImageRef| {
+        (cx.objects())
+            .filter(|object| !std::ptr::eq(*object, comparison.repository))
+            .filter_map(|object| cx.scanned_image(object)?.as_ref().ok())
+            .any(|other| other.repository == image.repository)
+    };
+    names_alike(comparison.marked_ref, comparison.scanned_ref)
+        && !marks_another
+        && !scanned_elsewhere(comparison.marked_ref)
+        && !scanned_elsewhere(comparison.scanned_ref)
+}
+
+/// Whether two images' last path parts share a word (split at `-`, `_`, `.`), as a renamed
+/// image's do (`ambulance-webapi`, `ambulance-wl-webapi`; `server.deno`, `server.bun`) and
+/// another application's seldom does (`job-exam-web`, `docker_exe`).
+fn names_alike(a: &ImageRef, b: &ImageRef) -> bool {
+    let words = |image: &ImageRef| -> Vec<String> {
+        let last = image.repository.rsplit('/').next().unwrap_or_default();
+        (last.split(['-', '_', '.']))
+            .filter(|word| !word.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let theirs = words(b);
+    words(a).iter().any(|word| theirs.contains(word))
 }
 
 fn registry_shown(image: &ImageRef) -> &str {
@@ -120,6 +174,22 @@ fn judge(cx: &Context, site: &MarkerSite, out: &mut Findings) {
         return;
     };
     if comparison.relation != Relation::OtherImage {
+        return;
+    }
+    if looks_renamed(cx, &comparison) {
+        let scanned = comparison.scanned;
+        out.push_with_severity(
+            &RULE,
+            Severity::Warning,
+            site.file_index,
+            comparison.span,
+            format!(
+                "`{}` is not the image policy `{}` follows (its ImageRepository scans `{scanned}`, which no other marker or ImageRepository names): Flux writes `{scanned}` here on its next update",
+                comparison.marked, site.marker.setter.policy
+            ),
+            format!("if the image moved to `{scanned}`, write it here too; if not, fix the ImageRepository's `spec.image`"),
+        );
+        out.at_most(cx.value_ceiling(site));
         return;
     }
     out.push(
@@ -189,6 +259,37 @@ mod tests {
         format!("image: {image}:prod-5badb8c-20260101120000 # {{\"$imagepolicy\": \"flux-system:app\"}}\n")
     }
 
+    /// An image whose ImageRepository alone changed to a name alike (milung/ambulance-gitops)
+    /// is a rename Flux finishes: a warning. A copy stays an error: names that share no word,
+    /// or the policy marking another image elsewhere too.
+    #[test]
+    fn an_image_renamed_with_its_repository_is_a_warning_a_copy_an_error() {
+        let severities = |app: &str, scanned: &str| -> Vec<(&'static str, Severity)> {
+            (compared(app, scanned).into_iter())
+                .map(|(rule, severity, _)| (rule, severity))
+                .collect()
+        };
+        let renamed = marked("ghcr.io/org/ambulance-webapi");
+        let scanned = "ghcr.io/org/ambulance-wl-webapi";
+        assert_eq!(
+            severities(&renamed, scanned),
+            [("image-mismatch", Severity::Warning)]
+        );
+        let unlike = marked("ghcr.io/org/job-exam-web");
+        assert_eq!(
+            severities(&unlike, "ghcr.io/org/docker_exe"),
+            [("image-mismatch", Severity::Error)]
+        );
+        let copied = format!(
+            "{renamed}---\n{}",
+            marked("ghcr.io/org/ambulance-wl-webapi")
+        );
+        assert_eq!(
+            severities(&copied, scanned),
+            [("image-mismatch", Severity::Error)]
+        );
+    }
+
     #[test]
     fn the_same_path_in_another_registry_is_a_move_flux_makes_not_another_image() {
         // hmcts/sds-flux-config: the ImageRepository moved registry, the markers were left for
@@ -247,10 +348,11 @@ mod tests {
             // Docker Hub's `library/nginx` is not another registry's `nginx`.
             ("nginx", "quay.io/nginx"),
         ] {
+            // Names alike, marked and scanned nowhere else: a warning (see the test above).
             let found = compared(&marked(image), scanned);
             assert_eq!(found.len(), 1, "{image}: {found:?}");
             assert_eq!(found[0].0, "image-mismatch", "{image}: {found:?}");
-            assert_eq!(found[0].1, Severity::Error, "{image}");
+            assert_eq!(found[0].1, Severity::Warning, "{image}");
         }
     }
 

@@ -414,9 +414,39 @@ impl<'a> Context<'a> {
             .map_or(&fluxes.repository, |cluster| &fluxes.clusters[cluster].flux)
     }
 
+    /// The Flux that runs an object: its cluster's (see [`Context::cluster_of_object`]), else
+    /// its file's.
+    pub fn flux_for_object(&self, object: &FluxObject) -> &ClusterFlux {
+        match self.cluster_of_object(object) {
+            Some(cluster) => self.workspace.fluxes.of_cluster(cluster),
+            None => self.flux_for_file(object.file()),
+        }
+    }
+
+    /// The cluster whose Flux runs an object: of the clusters that apply a copy of its document
+    /// (a Flux Kustomization's patch may delete it in some: controlplaneio-fluxcd/d1-fleet's
+    /// production clusters drop the automation their staging cluster runs), the first that pins
+    /// a version, else the first; `None` where no cluster applies one.
+    pub fn cluster_of_object(&self, object: &FluxObject) -> Option<usize> {
+        let workspace = self.workspace;
+        if workspace.model.clusters.is_empty() {
+            return None;
+        }
+        let copies =
+            (workspace.index).all_with_key(object.kind, &object.namespace, &object.name.value);
+        let clusters = || {
+            (copies.iter())
+                .filter(|copy| copy.origin() == object.origin())
+                .map(|copy| copy.cluster)
+        };
+        let pinned =
+            |cluster: &usize| (workspace.fluxes.clusters.get(*cluster)).is_some_and(|of| of.pinned);
+        clusters().find(pinned).or_else(|| clusters().next())
+    }
+
     /// The cluster whose Flux [`Context::flux_for_file`] names; `None` where no cluster reads
     /// the file.
-    pub fn cluster_running(&self, file: usize) -> Option<usize> {
+    fn cluster_running(&self, file: usize) -> Option<usize> {
         let reading = || {
             (self.workspace.model.clusters.iter())
                 .zip(&self.workspace.fluxes.clusters)

@@ -51,7 +51,7 @@ fn check(cx: &Context, out: &mut Findings) {
         }
         if let Spec::Policy(spec) = &object.spec {
             let digest_reflection = cx
-                .flux_for_file(object.file())
+                .flux_for_object(object)
                 .feature(Feature::DigestReflection);
             if digest_reflection.is_none() {
                 interval_needs_always(object, spec, out);

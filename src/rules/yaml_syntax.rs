@@ -66,10 +66,13 @@ fn check(cx: &Context, out: &mut Findings) {
         if !mentions_marker && (!file.mentions_image_api || helm_template) {
             continue;
         }
-        let what = if mentions_marker {
-            "markers"
+        // Image automation skips the file; kustomize fails the build that lists it, and Flux
+        // keeps what it applied before (milung/ambulance-gitops's bot went on with the old
+        // automation while its file was broken).
+        let help = if mentions_marker {
+            "Flux's image automation skips files it cannot parse, so the markers in this file are ignored; fix the YAML here"
         } else {
-            "Flux image objects"
+            "kustomize cannot build a file it cannot parse: Flux applies nothing of the build that lists it, and what it applied before stays as it was; fix the YAML here"
         };
         let end = (error.offset + 1)
             .min(file.source.text().len())
@@ -79,7 +82,7 @@ fn check(cx: &Context, out: &mut Findings) {
             index,
             Span::new(error.offset, end),
             format!("YAML syntax error: {}", error.message),
-            format!("Flux skips files it cannot parse, so the {what} in this file are ignored; fix the YAML here"),
+            help.to_string(),
         );
     }
 }

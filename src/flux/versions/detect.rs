@@ -17,6 +17,7 @@ use super::{
 use crate::flux::objects::API_GROUP;
 use crate::flux::operator;
 use crate::flux::Kind;
+use crate::model::kustomization::Kustomization;
 use crate::scan::marker::mentions_marker;
 use crate::scan::yaml::{NodeId, YamlFile};
 use crate::source::{SourceFile, Span};
@@ -332,6 +333,74 @@ fn flux_instance(yaml: &YamlFile, document: NodeId) -> Option<Found> {
         },
         yaml.node(node).span,
     ))
+}
+
+/// The release a HelmRelease of the `flux-instance` chart that sets none inline takes through
+/// `valuesFrom`, as onedr0p's cluster-template writes it: a ConfigMap its folder's kustomization
+/// generates from a values file (`configMapGenerator: [{name: flux-instance-values, files:
+/// [values.yaml=./helm/values.yaml]}]`), whose `instance.distribution.version` the chart writes
+/// into the FluxInstance (yamshy/homelab, pinned at 2.6.4 there). The file is read from the
+/// repository (`read`: its bytes, within the size limit); the pin stands in the HelmRelease's
+/// file, which its cluster applies.
+pub fn instance_values_from(
+    index: usize,
+    yaml: &YamlFile,
+    kustomization: Option<&Kustomization>,
+    read: impl Fn(&str) -> Option<Vec<u8>>,
+) -> Option<Pin> {
+    let kustomization = kustomization?;
+    let document = *(yaml.documents.iter())
+        .find(|&&document| operator::installs_flux_instance(yaml, document))?;
+    let values = yaml.path(document, &operator::INSTANCE_VALUES);
+    if values.is_some_and(|values| yaml.path(values, &["distribution", "version"]).is_some()) {
+        return None;
+    }
+    let sources = yaml.path(document, &["spec", "valuesFrom"])?;
+    // Values merge in order, the inline ones last: the last source that sets a version wins.
+    (yaml.items(sources).iter())
+        .filter_map(|&source| generated_values_version(index, yaml, source, kustomization, &read))
+        .last()
+}
+
+/// The `instance.distribution.version` of one `valuesFrom` entry of a HelmRelease (`source`),
+/// where it names a ConfigMap `kustomization` generates from a file.
+fn generated_values_version(
+    index: usize,
+    yaml: &YamlFile,
+    source: NodeId,
+    kustomization: &Kustomization,
+    read: impl Fn(&str) -> Option<Vec<u8>>,
+) -> Option<Pin> {
+    let field = |name: &str| yaml.path_str(source, &[name]);
+    if field("kind") != Some("ConfigMap") || field("targetPath").is_some() {
+        return None;
+    }
+    let key = field("valuesKey").unwrap_or("values.yaml");
+    let generator = (kustomization.generators.iter()).find(|generator| {
+        generator.kind == "ConfigMap"
+            && generator.name.as_ref().map(|name| name.value.as_str()) == field("name")
+    })?;
+    let files = &generator.files;
+    // The key is the file's name unless the entry names another (`values.yaml=./helm/x.yaml`,
+    // whose key the model does not keep): a generator of one file holds it either way.
+    let file = (files.iter())
+        .find(|file| crate::walk::file_name(&file.value) == key)
+        .or_else(|| (files.len() == 1).then(|| &files[0]))?;
+    let path = crate::model::render::join(&kustomization.dir, &file.value)?;
+    let source_file = SourceFile::new(path.clone(), String::from_utf8(read(&path)?).ok()?);
+    let values = YamlFile::parse(&source_file).ok()?;
+    let root = *values.documents.first()?;
+    let node = values.path(root, &["instance", "distribution", "version"])?;
+    let written = values.scalar(node)?;
+    let line = source_file.position(values.node(node).span.start).line;
+    Some(Pin {
+        version: Some(super::resolve_written(written).ok()?),
+        source: PinSource::FluxInstance {
+            written: written.to_string(),
+        },
+        at: Some((index, yaml.node(source).span)),
+        location: format!("{path}:{line}"),
+    })
 }
 
 /// An OCIRepository of Flux's install manifests at a release tag (`ref.tag: v2.0.0-rc.1`; a
