@@ -125,3 +125,89 @@ fn a_failed_build_is_reported_the_same_on_every_run() {
     );
     assert_eq!(findings(root, &["--kustomize", "auto"]), first);
 }
+
+/// The diagnostics of `check` on `root` as `rule file:line message`, errors only.
+fn errors_at(root: &str, extra: &[&str]) -> Vec<String> {
+    let args = [&["check", root, "--format", "json"][..], extra].concat();
+    (json(&run(&args, &repo_dir()))["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter())
+    .filter(|d| d["severity"] == "error")
+    .map(|d| {
+        let (rule, file, line) = (&d["rule"], &d["file"], &d["line"]);
+        format!(
+            "{} {}:{line} {}",
+            rule.as_str().unwrap(),
+            file.as_str().unwrap(),
+            d["message"].as_str().unwrap()
+        )
+    })
+    .collect()
+}
+
+/// A Flux Kustomization `infrastructure` that applies `./infrastructure`.
+const FLUX_KUSTOMIZATION: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: infrastructure\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./infrastructure\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+
+fn write_tree(root: &std::path::Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// A folder a Flux Kustomization applies whose kustomization lists a folder that does not exist
+/// (stefanprodan/podinfo-deploy): kubectl's words name no file of the repository, so its error
+/// stands at the entry the native build names, not at `spec.path`.
+#[test]
+fn a_failed_build_is_placed_at_the_entry_that_fails_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("clusters/staging/infrastructure.yaml", FLUX_KUSTOMIZATION),
+            ("infrastructure/kustomization.yaml", "resources:\n  - policy.yaml\n  - repositories\n"),
+            ("infrastructure/policy.yaml", "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  image: ghcr.io/org/app\n"),
+        ],
+    );
+    let root = dir.path().to_str().unwrap();
+    let native = errors_at(root, &[]);
+    let real = errors_at(root, &["--kustomize", "auto"]);
+    let at = |errors: &[String]| -> Vec<String> {
+        errors
+            .iter()
+            .map(|e| e.split(' ').take(2).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    assert_eq!(
+        at(&native),
+        ["kustomize-build infrastructure/kustomization.yaml:3"],
+        "{native:?}"
+    );
+    assert_eq!(at(&real), at(&native), "{real:?}");
+    assert!(real[0].contains("kubectl kustomize"), "{real:?}");
+}
+
+/// A remote base kubectl cannot fetch here (nothing listens on 127.0.0.1:1) beside a patch file
+/// that does not exist (drepkovsky/mealplan-gitops, offline): kustomize-controller fetches the
+/// base and fails on the patch, which is the failure told, not this machine's network.
+#[test]
+fn an_unreachable_remote_base_does_not_hide_the_failure_flux_meets() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("clusters/staging/apps.yaml", &FLUX_KUSTOMIZATION.replace("infrastructure", "apps")),
+            (
+                "apps/kustomization.yaml",
+                "resources:\n  - https://127.0.0.1:1/org/repo//base?ref=main\npatches:\n  - path: patches/missing.yaml\n",
+            ),
+        ],
+    );
+    let root = dir.path().to_str().unwrap();
+    let native = errors_at(root, &[]);
+    assert_eq!(native.len(), 1, "{native:?}");
+    assert!(native[0].contains("patches/missing.yaml"), "{native:?}");
+    assert_eq!(errors_at(root, &["--kustomize", "auto"]), native);
+}

@@ -266,6 +266,21 @@ impl External {
     }
 }
 
+/// Whether kustomize failed to fetch a remote resource (`git fetch`, or a download that found no
+/// host, no route or no answer): this machine's network failed, not the build.
+pub fn is_fetch_failure(message: &str) -> bool {
+    const NEEDLES: [&str; 7] = [
+        "Could not resolve host",
+        "no such host",
+        "Connection refused",
+        "connection refused",
+        "i/o timeout",
+        "Network is unreachable",
+        "unable to access",
+    ];
+    NEEDLES.iter().any(|needle| message.contains(needle))
+}
+
 /// The document of `file` an output object comes from: same kind, and the same name or one the
 /// output name holds (a prefix or suffix added).
 fn written_document(sources: &Sources, file: usize, object: &Node) -> Option<Node> {

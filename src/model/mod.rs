@@ -170,7 +170,20 @@ impl Builder {
                     ),
                 }
             }
-            (Builder::External(external), Err(_)) => external.build(sources, &wrapper()?),
+            (Builder::External(external), Err(native_error)) => {
+                match external.build(sources, &wrapper()?) {
+                    // kustomize's words name no file of the repository: its failure is placed at
+                    // the entry the native build found it at (not at `spec.path`).
+                    Err(error) if error.cause == native_error.cause => Err(BuildError {
+                        origin: native_error.origin,
+                        ..error
+                    }),
+                    // A remote base this machine cannot fetch, which kustomize-controller can:
+                    // the failure it meets is the one the native build found.
+                    Err(error) if external::is_fetch_failure(&error.message) => Err(native_error),
+                    built => built,
+                }
+            }
             (_, native) => native,
         }?;
         build.set_aside_untracked();

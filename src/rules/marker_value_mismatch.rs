@@ -32,7 +32,10 @@ the marker fits the field, and its rewrite leaves the bare tag the field needs; 
 the image made of it cannot be pulled. A `:digest` marker on a field named for a digest
 (`digest`, `imageDigest`, kustomize's `images[].digest`) that holds a placeholder
 (`digest: placeholder`) is a warning as well: the whole value is the digest's place, and the
-automation writes one there; an empty one (`digest: ""`) is fine.
+automation writes one there; an empty one (`digest: ""`) is fine. A full marker on the `name` of
+a kustomize `images` entry (beside its `newTag`, `newName` or `digest`, in a kustomization or a
+Flux Kustomization's `spec.images`) is an error whatever it holds: kustomize matches container
+images by that name, and once Flux writes `name:tag` there the entry matches nothing.
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
 warning at most: no automation ever writes that value.
@@ -65,7 +68,10 @@ fn check(cx: &Context, out: &mut Findings) {
 
 /// The marker's value against the shape its marker replaces.
 fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Findings) {
-    if fits_as_parsed(cx, site) {
+    // A whole reference there fits the marker and breaks the field.
+    let full_on_images_name =
+        value.field == Field::ImagesEntryName && site.marker.setter.kind == SetterKind::Image;
+    if !full_on_images_name && fits_as_parsed(cx, site) {
         return;
     }
     let Some(mismatch) = value.mismatch(site.marker.setter.kind) else {
@@ -148,6 +154,10 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
                 format!("use the full marker (`{{\"$imagepolicy\": \"{}\"}}`) and write the whole reference, or move the {part} into a field of its own", setter.policy),
             )
         }
+        ShapeMismatch::ImageInImagesEntryName => (
+            format!("`{text}` is the `name` kustomize matches container images by: the full marker `{setter}` writes `name:tag` here, after which the entry matches no container and its override stops applying"),
+            format!("mark `newTag` with `{{\"$imagepolicy\": \"{}:tag\"}}` (and `newName` with `:name` where the image moves), and leave `name` unmarked", setter.policy),
+        ),
         ShapeMismatch::Untagged => (
             format!("`{text}` has no tag, so until Flux writes one it means `latest`"),
             "write the current tag (`name:tag`); Flux will keep it up to date".into(),
@@ -215,6 +225,37 @@ fn malformed_reference(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::malformed_reference;
+    use crate::report::Severity;
+    use crate::rules::diagnostics_of;
+
+    /// A full marker on a kustomize `images` entry's `name` (the schoolofdevops "instavote" Flux
+    /// lab): an error before and after Flux writes `name:tag` there. `newTag` takes `:tag`, and
+    /// `name` beside no override is no entry kustomize applies.
+    #[test]
+    fn a_full_marker_on_an_images_entry_name_is_an_error() {
+        let objects = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata: {name: vote, namespace: flux-system}\nspec: {imageRepositoryRef: {name: vote}, policy: {numerical: {order: asc}}}\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata: {name: vote, namespace: flux-system}\nspec: {image: schoolofdevops/vote, interval: 5m}\n";
+        let found = |images: &str| {
+            let kustomization = format!("resources: [policies.yaml]\nimages:\n{images}");
+            let files = [
+                ("kustomization.yaml", kustomization.as_str()),
+                ("policies.yaml", objects),
+            ];
+            (diagnostics_of(&files, &["marker-value-mismatch"]).into_iter())
+                .map(|d| (d.severity, d.line))
+                .collect::<Vec<_>>()
+        };
+        let marker = "# {\"$imagepolicy\": \"flux-system:vote\"}";
+        for name in ["schoolofdevops/vote", "schoolofdevops/vote:v9"] {
+            let entry = format!("- name: {name} {marker}\n  newTag: v7\n");
+            assert_eq!(found(&entry), [(Severity::Error, 3)], "{name}");
+        }
+        let tag_marker = marker.replace("vote\"}", "vote:tag\"}");
+        assert!(found(&format!(
+            "- name: schoolofdevops/vote\n  newTag: v7 {tag_marker}\n"
+        ))
+        .is_empty());
+        assert!(found(&format!("- name: schoolofdevops/vote:v7 {marker}\n")).is_empty());
+    }
 
     #[test]
     fn a_valid_name_with_a_malformed_tag_or_digest_is_a_reference() {

@@ -32,7 +32,9 @@ nothing: often a marker was deleted or misspelt (see `unknown-policy`).
 ## Fix
 Add the marker to the image it should update, or delete the policy. When a marker misspells the
 policy's name, or Flux ignores a marker meant for it (`marker-syntax`), the help points at that
-marker: fix it there. Policies used only by other
+marker: fix it there. A policy that sets no namespace is in the one that applies it: the help
+names it as the markers name the policies beside it that set none, else `<namespace>:name`.
+Policies used only by other
 tools can be silenced with `rules: {unused-policy: off}` or an inline
 `# flux-image-lint: ignore unused-policy` on the name's line.
 "#,
@@ -104,15 +106,43 @@ fn check(cx: &Context, out: &mut Findings) {
                 "did you mean this policy in the marker at {}, which {}? Fix that marker rather than deleting the policy",
                 typo.at, typo.problem
             ),
-            None => format!("add `# {{\"$imagepolicy\": \"{key}\"}}` to the image it should update, or delete the policy"),
+            None => format!("add `# {{\"$imagepolicy\": \"{}\"}}` to the image it should update, or delete the policy", named_as(cx, &used, renders[0])),
         };
-        out.push_at(
-            &RULE,
-            renders[0].name.origin(),
-            format!("no marker Flux reads names ImagePolicy `{key}`"),
-            help,
-        );
+        let message = if renders[0].namespace_written {
+            format!("no marker Flux reads names ImagePolicy `{key}`")
+        } else {
+            format!(
+                "no marker Flux reads names ImagePolicy `{}`, which sets no namespace (what applies it decides)",
+                renders[0].name.value
+            )
+        };
+        out.push_at(&RULE, renders[0].name.origin(), message, help);
     }
+}
+
+/// `namespace:name` for a marker on `policy`: where it sets no namespace, the one the markers
+/// give the policies beside it that set none either (ravichaudhary11/d2-apps: `apps:`, where
+/// the default namespace would name a policy the cluster does not have), else a placeholder.
+fn named_as(cx: &Context, used: &HashSet<(&str, &str)>, policy: &FluxObject) -> String {
+    let name = &policy.name.value;
+    if policy.namespace_written {
+        return policy.key();
+    }
+    let folder = |object: &FluxObject| {
+        let path = &cx.file(object.file()).source.path;
+        path.rsplit_once('/')
+            .map_or("", |(folder, _)| folder)
+            .to_string()
+    };
+    let here = folder(policy);
+    let beside = (cx.workspace.index.of_kind(Kind::ImagePolicy))
+        .filter(|other| !other.namespace_written && folder(other) == here)
+        .find_map(|other| {
+            (used.iter())
+                .find(|(_, used_name)| *used_name == other.name.value.as_str())
+                .map(|&(namespace, _)| namespace)
+        });
+    format!("{}:{name}", beside.unwrap_or("<namespace>"))
 }
 
 /// A marker that misses the policy it was written for.
@@ -181,4 +211,37 @@ fn marker_typos(cx: &Context) -> HashMap<String, MarkerTypo> {
         }
     }
     typos
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::diagnostics_of;
+
+    /// A policy that sets no namespace is in the one it is applied to: the help names it as the
+    /// markers name the policies beside it (ravichaudhary11/d2-apps), never the default.
+    #[test]
+    fn a_policy_without_namespace_is_named_as_the_markers_name_those_beside_it() {
+        let policy = |name: &str| {
+            format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: {name}\nspec:\n  imageRepositoryRef:\n    name: {name}\n  policy:\n    semver:\n      range: '>=1.0.0'\n")
+        };
+        let (redis, web) = (policy("redis"), policy("web"));
+        let helps = |app: &str| {
+            let files = [
+                ("policies/redis.yaml", redis.as_str()),
+                ("policies/web.yaml", web.as_str()),
+                ("app.yaml", app),
+            ];
+            (diagnostics_of(&files, &["unused-policy"]).into_iter())
+                .map(|d| format!("{} | {}", d.message, d.help))
+                .collect::<Vec<_>>()
+        };
+        let marked = "image: ghcr.io/org/redis:1.0.0 # {\"$imagepolicy\": \"apps:redis\"}\n";
+        assert_eq!(
+            helps(marked),
+            ["no marker Flux reads names ImagePolicy `web`, which sets no namespace (what applies it decides) | add `# {\"$imagepolicy\": \"apps:web\"}` to the image it should update, or delete the policy"]
+        );
+        let unmarked = helps("image: ghcr.io/org/redis:1.0.0\n");
+        assert_eq!(unmarked.len(), 2, "{unmarked:?}");
+        assert!(unmarked[1].contains("\"<namespace>:web\""), "{unmarked:?}");
+    }
 }

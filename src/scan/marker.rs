@@ -88,6 +88,9 @@ pub enum ShapeMismatch {
     TagNotImage,
     /// A full marker on an image without tag or digest: valid, but means `latest` for now.
     Untagged,
+    /// A full marker on a kustomize `images` entry's `name`: the `name:tag` Flux writes there
+    /// matches no container, and the entry stops applying.
+    ImageInImagesEntryName,
     /// A `:tag` or `:digest` marker on a container's `image`, which Kubernetes reads as a whole
     /// reference: Flux writes a bare tag or digest there, whatever the value holds now.
     PartForContainerImage,
@@ -272,6 +275,9 @@ pub enum Field {
     Tag,
     /// A key named for a digest (`digest`, `imageDigest`; kustomize's `images[].digest`).
     Digest,
+    /// The `name` of a kustomize `images` entry (a kustomization's, or a Flux Kustomization's
+    /// `spec.images`), which kustomize matches container images by; found only for full markers.
+    ImagesEntryName,
 }
 
 impl MarkedValue {
@@ -281,6 +287,9 @@ impl MarkedValue {
     pub fn mismatch(&self, kind: SetterKind) -> Option<ShapeMismatch> {
         let shape = shape_mismatch(kind, &self.value);
         let by_field = match (self.field, kind, &shape) {
+            (Field::ImagesEntryName, SetterKind::Image, _) => {
+                Some(ShapeMismatch::ImageInImagesEntryName)
+            }
             (Field::ContainerImage, SetterKind::Tag | SetterKind::Digest, None) => {
                 Some(ShapeMismatch::PartForContainerImage)
             }
@@ -757,6 +766,7 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     }
     find_applied_beside(yaml, &mut markers, &attachments);
     mark_container_images(yaml, &mut markers);
+    mark_images_entry_names(yaml, &mut markers);
     find_markers_in_block_scalars(text, yaml, &mut markers);
     // Asked only of a file with markers: most parsed files hold none. image-automation-
     // controller looks for the quoted token in the bytes before it parses a file.
@@ -842,6 +852,43 @@ fn mark_container_images(yaml: &YamlFile, markers: &mut [Marker]) {
         if let Placement::Applied(value) = &mut marker.placement {
             if images.binary_search(&value.span).is_ok() {
                 value.field = Field::ContainerImage;
+            }
+        }
+    }
+}
+
+/// Marks the full markers on the `name` of a kustomize `images` entry: an item of a
+/// kustomization's `images`, or of a Flux Kustomization's `spec.images`, that also holds
+/// `newTag`, `newName` or `digest` (the schoolofdevops "instavote" Flux lab marks `name`).
+fn mark_images_entry_names(yaml: &YamlFile, markers: &mut [Marker]) {
+    let is_full = |marker: &Marker| {
+        marker.setter.kind == SetterKind::Image && matches!(marker.placement, Placement::Applied(_))
+    };
+    if !markers.iter().any(is_full) {
+        return;
+    }
+    let mut names: Vec<Span> = Vec::new();
+    for &root in &yaml.documents {
+        for images in [
+            yaml.get(root, "images"),
+            yaml.path(root, &["spec", "images"]),
+        ] {
+            let items = images.map_or(&[][..], |images| yaml.items(images));
+            for &item in items {
+                let overrides = ["newTag", "newName", "digest"];
+                if overrides.iter().any(|key| yaml.get(item, key).is_some()) {
+                    names.extend(yaml.get(item, "name").map(|name| yaml.node(name).span));
+                }
+            }
+        }
+    }
+    for marker in markers
+        .iter_mut()
+        .filter(|marker| marker.setter.kind == SetterKind::Image)
+    {
+        if let Placement::Applied(value) = &mut marker.placement {
+            if names.contains(&value.span) {
+                value.field = Field::ImagesEntryName;
             }
         }
     }
