@@ -24,6 +24,9 @@ fn flux_errors(case: &str) -> Vec<String> {
             "yaml-syntax clusters/localhost/gitops/image-update-automation.yaml:20".to_string(),
             "kustomize-build clusters/localhost/gitops/kustomization.yaml:12".to_string(),
         ],
+        "nested-bootstrap-duplicate-namespace" => {
+            vec!["kustomize-build clusters/gcp/lab/flux-system/gotk-sync.yaml:23".to_string()]
+        }
         "install-without-image-controllers" => {
             vec!["api-version clusters/my-cluster/podinfo-images.yaml:2".to_string()]
         }

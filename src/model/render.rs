@@ -1088,7 +1088,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 continue;
             }
             let added = self.add_resource(k, entry)?;
-            append_all(resources, &mut ids, added, entry.origin)?;
+            append_all(resources, &mut ids, added, entry.origin, self.sources.files)?;
         }
         // kustomize's `accumulateTarget` loads the transformer configurations and CRDs right
         // before the generators run; the plugins and replacements as it runs them. Before 5.1 it
@@ -1886,13 +1886,29 @@ fn append_all(
     ids: &mut Ids,
     added: Vec<Resource>,
     origin: Origin,
+    files: &[ScannedFile],
 ) -> Result<(), BuildError> {
     ids.hashes.reserve(added.len());
     for resource in added {
         if !ids.add(&resource, resources) {
+            // Both files named: the entry that adds the second copy may be far from either (a
+            // generated listing that takes in another cluster's bootstrap, qaware/cloud-native-explab).
+            let id = resource.identity();
+            let path = |resource: &Resource| {
+                files
+                    .get(resource.node.origin.file())
+                    .map_or("", |file| file.source.path.as_str())
+            };
+            let first = (resources.iter()).find(|other| other.identity() == id);
+            let places = match first.map(path) {
+                Some(first) if first != path(&resource) => {
+                    format!(", in `{first}` and `{}`", path(&resource))
+                }
+                _ => format!(", both in `{}`", path(&resource)),
+            };
             return Err(BuildError {
                 cause: Cause::DuplicateId,
-                message: format!("{} is defined twice in this build (kustomize: may not add resource with an already registered id)", resource.current_id()),
+                message: format!("{} is defined twice in this build{places} (kustomize: may not add resource with an already registered id)", resource.current_id()),
                 origin,
             });
         }

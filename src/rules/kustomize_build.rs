@@ -184,6 +184,8 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         "write a single string here (a path or URL), as kustomize reads it"
     } else if into_string {
         "quote the value (unquoted, YAML reads it as a number or boolean)"
+    } else if error.cause == Cause::DuplicateId {
+        "keep one of the two copies in what this build lists (where a folder without a kustomization file takes in another folder's, such as a second cluster's bootstrap, a kustomization.yaml there that lists only what belongs)"
     } else if flux_kustomization {
         "this file is a Flux Kustomization, which kustomize reads as its own configuration: rename it (any name but a kustomization file's) so that the build applies it as an object; do not change its apiVersion, which would make Flux drop its `spec` and build nothing"
     } else {
