@@ -97,6 +97,8 @@ fn check(cx: &Context, out: &mut Findings) {
         let without = cx.cluster_of_object(object).and_then(|cluster| {
             (installs_without.entry((cluster, controller)))
                 .or_insert_with(|| {
+                    // The pins say at no cost whether to look; the files the cluster applies
+                    // say whether anything else there runs the controller.
                     flux.install_lists_without(controller)?;
                     cx.workspace.installs_without(cluster, controller)
                 })

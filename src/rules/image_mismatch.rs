@@ -2,8 +2,13 @@
 //! image with the one its policy's ImageRepository scans, shared with `image-name-rewrite`.
 
 use super::{Context, Findings, MarkerSite, Rule};
+use std::sync::OnceLock;
+
+use foldhash::{HashMap, HashSet};
+
 use crate::flux::image::ImageRef;
 use crate::flux::objects::FluxObject;
+use crate::model::tree::Origin;
 use crate::report::Severity;
 use crate::scan::marker::SetterKind;
 use crate::source::Span;
@@ -115,30 +120,54 @@ pub(super) fn compare<'c>(cx: &'c Context, site: &MarkerSite) -> Option<Comparis
     })
 }
 
-/// Whether the marked image looks renamed rather than mistaken: the names are alike, no other
-/// marker on its policy marks another image, and no other ImageRepository scans either name (as a copy of another
-/// application's marker or repository would). Flux writes the scanned name on its next update,
-/// which is what the owner meant where the image moved (milung/ambulance-gitops and a copy of
-/// it changed only `spec.image`; the bot wrote the new name a minute later, and it stayed).
-fn looks_renamed(cx: &Context, comparison: &Comparison) -> bool {
-    let on_policy = |site: &MarkerSite| {
-        cx.policy_of(site)
-            .is_some_and(|(policy, _)| std::ptr::eq(policy, comparison.policy))
-    };
-    let marks_another = (cx.markers().filter(on_policy)).any(|site| {
-        cx.marked_image(&site)
-            .is_some_and(|image| image.repository != comparison.marked_ref.repository)
-    });
-    let scanned_elsewhere = |image: &ImageRef| {
-        (cx.objects())
-            .filter(|object| !std::ptr::eq(*object, comparison.repository))
-            .filter_map(|object| cx.scanned_image(object)?.as_ref().ok())
-            .any(|other| other.repository == image.repository)
-    };
-    names_alike(comparison.marked_ref, comparison.scanned_ref)
-        && !marks_another
-        && !scanned_elsewhere(comparison.marked_ref)
-        && !scanned_elsewhere(comparison.scanned_ref)
+/// What tells a renamed image from a copied one, gathered once, on the first mismatch: the
+/// images each policy's markers mark (policies by address), and the ImageRepositories that scan
+/// each repository path (by where they are written: the copies of one in several clusters are
+/// one).
+struct Renames<'c> {
+    marked: HashMap<usize, HashSet<&'c str>>,
+    scanned: HashMap<&'c str, HashSet<Origin>>,
+}
+
+impl<'c> Renames<'c> {
+    fn of(cx: &'c Context) -> Renames<'c> {
+        let mut marked: HashMap<usize, HashSet<&'c str>> = HashMap::default();
+        for site in cx.markers() {
+            if let (Some((policy, _)), Some(image)) = (cx.policy_of(&site), cx.marked_image(&site))
+            {
+                let images = marked.entry(std::ptr::from_ref(policy).addr()).or_default();
+                images.insert(image.repository.as_str());
+            }
+        }
+        let mut scanned: HashMap<&'c str, HashSet<Origin>> = HashMap::default();
+        for object in cx.objects() {
+            if let Some(Ok(image)) = cx.scanned_image(object) {
+                let scanners = scanned.entry(image.repository.as_str()).or_default();
+                scanners.insert(object.origin());
+            }
+        }
+        Renames { marked, scanned }
+    }
+
+    /// Whether the marked image looks renamed rather than mistaken: the names are alike, the
+    /// policy's markers mark no other image, and no other ImageRepository scans either name (as
+    /// a copy of another application's marker or repository would). Flux writes the scanned
+    /// name on its next update, which is what the owner meant where the image moved
+    /// (milung/ambulance-gitops and a copy of it changed only `spec.image`; the bot wrote the
+    /// new name a minute later, and it stayed).
+    fn looks_renamed(&self, comparison: &Comparison) -> bool {
+        let (marked, scanned) = (comparison.marked_ref, comparison.scanned_ref);
+        let policy_marks = self
+            .marked
+            .get(&std::ptr::from_ref(comparison.policy).addr());
+        let marks_another =
+            policy_marks.is_some_and(|images| images.iter().any(|i| *i != marked.repository));
+        let scanners = |image: &ImageRef| self.scanned.get(image.repository.as_str());
+        let only_its_own = scanners(scanned).is_some_and(|origins| {
+            origins.len() == 1 && origins.contains(&comparison.repository.origin())
+        });
+        names_alike(marked, scanned) && !marks_another && scanners(marked).is_none() && only_its_own
+    }
 }
 
 /// Whether two images' last path parts share a word (split at `-`, `_`, `.`), as a renamed
@@ -165,18 +194,27 @@ fn registry_shown(image: &ImageRef) -> &str {
 }
 
 fn check(cx: &Context, out: &mut Findings) {
-    cx.judge_live_markers(out, |site, _, out| judge(cx, site, out));
+    let renames = OnceLock::new();
+    cx.judge_live_markers(out, |site, _, out| judge(cx, site, &renames, out));
 }
 
 /// The marker's image against the one its policy's ImageRepository scans.
-fn judge(cx: &Context, site: &MarkerSite, out: &mut Findings) {
+fn judge<'c>(
+    cx: &'c Context,
+    site: &MarkerSite,
+    renames: &OnceLock<Renames<'c>>,
+    out: &mut Findings,
+) {
     let Some(comparison) = compare(cx, site) else {
         return;
     };
     if comparison.relation != Relation::OtherImage {
         return;
     }
-    if looks_renamed(cx, &comparison) {
+    if renames
+        .get_or_init(|| Renames::of(cx))
+        .looks_renamed(&comparison)
+    {
         let scanned = comparison.scanned;
         out.push_with_severity(
             &RULE,

@@ -409,9 +409,19 @@ impl<'a> Context<'a> {
     /// pins a version, else the first that reads it (what stands in for its pins), else (no
     /// cluster reads it) the repository's pins.
     pub fn flux_for_file(&self, file: usize) -> &ClusterFlux {
-        let fluxes = &self.workspace.fluxes;
-        self.cluster_running(file)
-            .map_or(&fluxes.repository, |cluster| &fluxes.clusters[cluster].flux)
+        let reading = || {
+            self.workspace
+                .model
+                .clusters
+                .iter()
+                .zip(&self.workspace.fluxes.clusters)
+                .filter(|(cluster, _)| cluster.files.contains(&file))
+                .map(|(_, of)| of)
+        };
+        reading()
+            .find(|of| of.pinned)
+            .or_else(|| reading().next())
+            .map_or(&self.workspace.fluxes.repository, |of| &of.flux)
     }
 
     /// The Flux that runs an object: its cluster's (see [`Context::cluster_of_object`]), else
@@ -442,21 +452,6 @@ impl<'a> Context<'a> {
         let pinned =
             |cluster: &usize| (workspace.fluxes.clusters.get(*cluster)).is_some_and(|of| of.pinned);
         clusters().find(pinned).or_else(|| clusters().next())
-    }
-
-    /// The cluster whose Flux [`Context::flux_for_file`] names; `None` where no cluster reads
-    /// the file.
-    fn cluster_running(&self, file: usize) -> Option<usize> {
-        let reading = || {
-            (self.workspace.model.clusters.iter())
-                .zip(&self.workspace.fluxes.clusters)
-                .enumerate()
-                .filter(|(_, (cluster, _))| cluster.files.contains(&file))
-        };
-        reading()
-            .find(|(_, (_, of))| of.pinned)
-            .or_else(|| reading().next())
-            .map(|(index, _)| index)
     }
 
     /// What becomes of a field an object's CRD does not declare, as the Flux that applies it
