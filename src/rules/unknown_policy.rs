@@ -355,7 +355,24 @@ pub(super) fn writes_an_object(cx: &Context, kind: Kind) -> bool {
 /// "did you mean …?" for the one policy of these clusters that selects from the marked image:
 /// what a marker naming a policy that does not exist most likely means, whatever its name.
 fn same_image_policy(cx: &Context, clusters: &[usize], site: &MarkerSite) -> Option<String> {
-    let image = cx.marked_image(site)?;
+    // A `:tag` marker holds no image: a marker of its file that names the same policy may (the
+    // `:name` marker of the same kustomize `images` entry, vecnehladny/premises-gitops).
+    let (image, whose) = match cx.marked_image(site) {
+        Some(image) => (image, "the image of this marker".to_string()),
+        None => (cx.markers())
+            .filter(|other| {
+                other.file_index == site.file_index
+                    && other.marker.setter.policy == site.marker.setter.policy
+            })
+            .find_map(|other| {
+                let image = cx.marked_image(&other)?;
+                let line = other.file.source.line_of(other.marker.span.start);
+                Some((
+                    image,
+                    format!("the image the marker at line {line} names with this policy"),
+                ))
+            })?,
+    };
     let wanted = image.canonical_name();
     let mut found: Vec<String> = cx
         .workspace
@@ -380,7 +397,7 @@ fn same_image_policy(cx: &Context, clusters: &[usize], site: &MarkerSite) -> Opt
         return None;
     };
     Some(format!(
-        "did you mean `{meant}`? It selects the tags of `{}`, the image of this marker",
+        "did you mean `{meant}`? It selects the tags of `{}`, {whose}",
         image.written_name
     ))
 }
@@ -880,6 +897,19 @@ mod tests {
             &["did you mean `flux-system:web-frontend`? It selects the tags of `ghcr.io/org/web`"],
         );
         assert!(!help("ghcr.io/org/api").contains("web-frontend"));
+        // A `:tag` marker holds no image: the `:name` marker of its file that names the same
+        // policy tells it (one kustomize `images` entry, vecnehladny/premises-gitops).
+        let entry = "newName: ghcr.io/org/web # {\"$imagepolicy\": \"flux-system:web-public:name\"}\nnewTag: 1.0.0 # {\"$imagepolicy\": \"flux-system:web-public:tag\"}\n";
+        let found = diagnostics_of(
+            &[("app.yaml", entry), ("images.yaml", &objects)],
+            &["unknown-policy"],
+        );
+        let helps: Vec<&str> = found.iter().map(|d| d.help.as_str()).collect();
+        assert_eq!(helps.len(), 2, "{helps:?}");
+        says(
+            helps[1],
+            &["did you mean `flux-system:web-frontend`? It selects the tags of `ghcr.io/org/web`, the image the marker at line 1 names with this policy"],
+        );
     }
 
     #[test]
