@@ -756,12 +756,10 @@ pub fn file_pins(
                 if let (true, Some(yaml)) = (pins.is_empty(), yaml) {
                     let path = &file.source.path;
                     let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-                    let kustomization = (repository.kustomizations.get(dir))
-                        .and_then(|kustomization| kustomization.as_ref().ok());
                     pins.extend(detect::instance_values_from(
                         index,
                         yaml,
-                        kustomization,
+                        || (repository.kustomizations.get(dir))?.as_ref().ok(),
                         |path| repository.tree.read_file(path, config.max_file_size),
                     ));
                 }

@@ -100,11 +100,12 @@ pub(super) fn compare<'c>(cx: &'c Context, site: &MarkerSite) -> Option<Comparis
     let (policy, spec) = cx.policy_of(site)?;
     let (object, repository) = cx.workspace.index.repository_of(policy, spec)?;
     let scanned = repository.image.as_ref()?;
-    // Its scan fails, so no name is written: `invalid-image` names the repository meant.
-    if crate::flux::image::docker_hub_page(&scanned.value).is_some() {
+    let scanned_ref = cx.scanned_image(object)?.as_ref().ok()?;
+    // Docker Hub's web site: its scan fails, so no name is written, and `invalid-image` names
+    // the repository meant.
+    if scanned_ref.registry.eq_ignore_ascii_case("hub.docker.com") {
         return None;
     }
-    let scanned_ref = cx.scanned_image(object)?.as_ref().ok()?;
     let marked_ref = cx.marked_image(site)?;
     Some(Comparison {
         span: value.span,

@@ -169,6 +169,9 @@ pub struct Context<'a> {
     /// Every unblocked marker's current tag, classified: the three tag rules ask with the same
     /// markers blocked, and classifying is their cost.
     current_tags: OnceLock<tag_filtered_out::Classified<'a>>,
+    /// By where each image object is written, the cluster whose Flux runs it (see
+    /// `cluster_of_object`), worked out in one pass on the first ask.
+    object_clusters: OnceLock<HashMap<Origin, usize>>,
 }
 
 /// An ImageRepository's `spec.image`, parsed.
@@ -435,23 +438,33 @@ impl<'a> Context<'a> {
 
     /// The cluster whose Flux runs an object: of the clusters that apply a copy of its document
     /// (a Flux Kustomization's patch may delete it in some: controlplaneio-fluxcd/d1-fleet's
-    /// production clusters drop the automation their staging cluster runs), the first that pins
-    /// a version, else the first; `None` where no cluster applies one.
+    /// production clusters drop the automation their staging cluster runs), the first in the
+    /// model's order that pins a version, else the first; `None` without clusters.
     pub fn cluster_of_object(&self, object: &FluxObject) -> Option<usize> {
         let workspace = self.workspace;
         if workspace.model.clusters.is_empty() {
             return None;
         }
-        let copies =
-            (workspace.index).all_with_key(object.kind, &object.namespace, &object.name.value);
-        let clusters = || {
-            (copies.iter())
-                .filter(|copy| copy.origin() == object.origin())
-                .map(|copy| copy.cluster)
-        };
-        let pinned =
-            |cluster: &usize| (workspace.fluxes.clusters.get(*cluster)).is_some_and(|of| of.pinned);
-        clusters().find(pinned).or_else(|| clusters().next())
+        let clusters = self.object_clusters.get_or_init(|| {
+            let rank = |cluster: usize| {
+                let pinned = (workspace.fluxes.clusters.get(cluster)).is_some_and(|of| of.pinned);
+                (!pinned, cluster)
+            };
+            let mut chosen: HashMap<Origin, usize> = HashMap::default();
+            for copy in &workspace.index.objects {
+                let cluster = chosen.entry(copy.origin()).or_insert(copy.cluster);
+                if rank(copy.cluster) < rank(*cluster) {
+                    *cluster = copy.cluster;
+                }
+            }
+            chosen
+        });
+        Some(
+            clusters
+                .get(&object.origin())
+                .copied()
+                .unwrap_or(object.cluster),
+        )
     }
 
     /// What becomes of a field an object's CRD does not declare, as the Flux that applies it
@@ -601,6 +614,7 @@ impl<'a> Context<'a> {
             repository_tags: OnceLock::new(),
             marker_facts: workspace.files.iter().map(|_| OnceLock::new()).collect(),
             current_tags: OnceLock::new(),
+            object_clusters: OnceLock::new(),
         };
         // Every rule about markers asks for their facts: worked out on the workspace's threads.
         crate::parallel::map_slices(&cx.with_markers, jobs, |files| {

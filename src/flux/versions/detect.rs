@@ -342,15 +342,16 @@ fn flux_instance(yaml: &YamlFile, document: NodeId) -> Option<Found> {
 /// into the FluxInstance (yamshy/homelab, pinned at 2.6.4 there). The file is read from the
 /// repository (`read`: its bytes, within the size limit); the pin stands in the HelmRelease's
 /// file, which its cluster applies.
-pub fn instance_values_from(
+pub fn instance_values_from<'k>(
     index: usize,
     yaml: &YamlFile,
-    kustomization: Option<&Kustomization>,
+    kustomization: impl FnOnce() -> Option<&'k Kustomization>,
     read: impl Fn(&str) -> Option<Vec<u8>>,
 ) -> Option<Pin> {
-    let kustomization = kustomization?;
     let document = *(yaml.documents.iter())
         .find(|&&document| operator::installs_flux_instance(yaml, document))?;
+    // Looked up only for such a HelmRelease: every parsed file without a pin asks.
+    let kustomization = kustomization()?;
     let values = yaml.path(document, &operator::INSTANCE_VALUES);
     if values.is_some_and(|values| yaml.path(values, &["distribution", "version"]).is_some()) {
         return None;
