@@ -157,6 +157,16 @@ impl FluxIndex {
             .or_else(|| first_kept(self.unplaced(kind, name)))
     }
 
+    /// The objects rendered from the same document as `object` with its identity (its copies
+    /// in the renders of every cluster), itself among them.
+    pub fn copies_of<'a>(
+        &'a self,
+        object: &'a FluxObject,
+    ) -> impl Iterator<Item = &'a FluxObject> + use<'a> {
+        (self.with_key(object.kind, &object.namespace, &object.name.value))
+            .filter(move |copy| copy.origin() == object.origin())
+    }
+
     /// Every object with this identity, in file order.
     pub fn all_with_key(&self, kind: Kind, namespace: &str, name: &str) -> Vec<&FluxObject> {
         self.with_key(kind, namespace, name).collect()

@@ -169,9 +169,6 @@ pub struct Context<'a> {
     /// Every unblocked marker's current tag, classified: the three tag rules ask with the same
     /// markers blocked, and classifying is their cost.
     current_tags: OnceLock<tag_filtered_out::Classified<'a>>,
-    /// By where each image object is written, the cluster whose Flux runs it (see
-    /// `cluster_of_object`), worked out in one pass on the first ask.
-    object_clusters: OnceLock<HashMap<Origin, usize>>,
 }
 
 /// An ImageRepository's `spec.image`, parsed.
@@ -445,26 +442,13 @@ impl<'a> Context<'a> {
         if workspace.model.clusters.is_empty() {
             return None;
         }
-        let clusters = self.object_clusters.get_or_init(|| {
-            let rank = |cluster: usize| {
-                let pinned = (workspace.fluxes.clusters.get(cluster)).is_some_and(|of| of.pinned);
-                (!pinned, cluster)
-            };
-            let mut chosen: HashMap<Origin, usize> = HashMap::default();
-            for copy in &workspace.index.objects {
-                let cluster = chosen.entry(copy.origin()).or_insert(copy.cluster);
-                if rank(copy.cluster) < rank(*cluster) {
-                    *cluster = copy.cluster;
-                }
-            }
-            chosen
-        });
-        Some(
-            clusters
-                .get(&object.origin())
-                .copied()
-                .unwrap_or(object.cluster),
-        )
+        let rank = |cluster: &usize| {
+            let pinned = (workspace.fluxes.clusters.get(*cluster)).is_some_and(|of| of.pinned);
+            (!pinned, *cluster)
+        };
+        (workspace.index.copies_of(object))
+            .map(|copy| copy.cluster)
+            .min_by_key(rank)
     }
 
     /// What becomes of a field an object's CRD does not declare, as the Flux that applies it
@@ -614,7 +598,6 @@ impl<'a> Context<'a> {
             repository_tags: OnceLock::new(),
             marker_facts: workspace.files.iter().map(|_| OnceLock::new()).collect(),
             current_tags: OnceLock::new(),
-            object_clusters: OnceLock::new(),
         };
         // Every rule about markers asks for their facts: worked out on the workspace's threads.
         crate::parallel::map_slices(&cx.with_markers, jobs, |files| {
