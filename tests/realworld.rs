@@ -27,6 +27,7 @@ fn flux_errors(case: &str) -> Vec<String> {
         "nested-bootstrap-duplicate-namespace" => {
             vec!["kustomize-build clusters/gcp/lab/flux-system/gotk-sync.yaml:23".to_string()]
         }
+        "marker-written-as-value" => vec!["marker-syntax ocirepository.yaml:9".to_string()],
         "install-without-image-controllers" => {
             vec!["api-version clusters/my-cluster/podinfo-images.yaml:2".to_string()]
         }

@@ -13,7 +13,9 @@ A marker attempt that Flux does not read as a setter marker: single quotes, a no
 value, text after the closing `}`, `namespace/name` instead of `namespace:name`, a missing
 namespace, an unknown suffix, an empty value, a misspelt key (`$ImagePolicy`, `$imagepolcy`,
 `ref`), quotes around the whole object, words before the `{` in the comment of a value
-(`# Image Policy {"$imagepolicy": …}`).
+(`# Image Policy {"$imagepolicy": …}`). Also a marker written as the value, without `#`
+(`semver: {"$imagepolicy": "apps:app:tag"}`): YAML reads a map there, the object's field holds a
+map where it wants a value, and there is no marker at all.
 
 A placeholder left for overlays to fill (`{"$imagepolicy": "REPLACE_WITH_OVERLAY_POLICY"}`:
 capitals, digits and `_`, which no ImagePolicy's name can hold) is a warning: it is not a policy

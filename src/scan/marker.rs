@@ -768,6 +768,7 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
     mark_container_images(yaml, &mut markers);
     mark_images_entry_names(yaml, &mut markers);
     find_markers_in_block_scalars(text, yaml, &mut markers);
+    syntax_errors.extend(markers_written_as_values(text, yaml));
     // Asked only of a file with markers: most parsed files hold none. image-automation-
     // controller looks for the quoted token in the bytes before it parses a file.
     let unreadable = (!markers.is_empty())
@@ -792,6 +793,47 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
         syntax_errors: syntax_errors.into_boxed_slice(),
         commented_out: commented_out.into_boxed_slice(),
     }
+}
+
+/// Markers written as the value, without `#` (`semver: {"$imagepolicy": "apps:app:tag"}`,
+/// ravichaudhary11/d2-apps): YAML reads a map there, so the field holds a map where its object
+/// wants a value (the API server refuses it), and no marker exists. Looked for only where the
+/// key appears outside every comment: in most files each appearance is a marker's.
+fn markers_written_as_values(text: &str, yaml: &YamlFile) -> Vec<MarkerSyntaxError> {
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SHORT_HAND_KEY));
+    let in_a_comment = |at: usize| {
+        let after = yaml.comments.partition_point(|c| c.span.start <= at);
+        after > 0 && at < yaml.comments[after - 1].span.end
+    };
+    if KEY.find_iter(text.as_bytes()).all(in_a_comment) {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for id in 0..yaml.node_count() {
+        let id = id as NodeId;
+        let key = yaml.node(id);
+        if key.role != Role::Key || yaml.scalar(id) != Some(SHORT_HAND_KEY) {
+            continue;
+        }
+        // The map that holds the key: the nearest node before it whose span holds it (nodes are
+        // numbered in the order of the text).
+        let Some(map) = (0..id).rev().map(|m| yaml.node(m)).find(|m| {
+            matches!(m.kind, NodeKind::Map { .. })
+                && m.span.start <= key.span.start
+                && key.span.end <= m.span.end
+        }) else {
+            continue;
+        };
+        let written = text[map.span.range()].trim_end();
+        found.push(MarkerSyntaxError {
+            span: Span::new(map.span.start, map.span.start + written.len()),
+            reason: format!("`{written}` is a marker written as the value, without `#`: YAML reads a map here, so the field holds a map and no marker exists"),
+            help: format!("write the value, then the marker as a comment after it: `key: value # {written}`"),
+            intended_policy: intended_policy(written),
+        });
+    }
+    found
 }
 
 /// A well-formed marker after some words on the comment of a value
@@ -1357,6 +1399,26 @@ mod tests {
             .map(|(n, p)| (n.as_str(), p.as_ref().map(|s| s.as_str()).map_err(|e| *e)))
             .collect();
         assert_eq!(found, expect);
+    }
+
+    #[test]
+    fn a_marker_written_as_the_value_is_a_map_not_a_marker() {
+        let text = concat!(
+            "spec:\n  ref:\n    semver: {\"$imagepolicy\": \"apps:web:tag\"}\n",
+            "  note: 'write # {\"$imagepolicy\": \"apps:web\"} after the value'\n",
+            "  image: r/a:1 # {\"$imagepolicy\": \"apps:a\"}\n",
+        );
+        let source = SourceFile::new("t.yaml".into(), text);
+        let yaml = YamlFile::parse(&source).unwrap();
+        let found = find_markers(text, &yaml);
+        assert_eq!(found.markers.len(), 1);
+        let errors: Vec<(&str, Option<&str>)> = (found.syntax_errors.iter())
+            .map(|e| (&text[e.span.range()], e.intended_policy.as_deref()))
+            .collect();
+        assert_eq!(
+            errors,
+            [("{\"$imagepolicy\": \"apps:web:tag\"}", Some("apps:web"))]
+        );
     }
 
     #[test]
