@@ -38,6 +38,11 @@ pub fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// The folder a repository path is in (`""`: the root).
+pub fn folder_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(folder, _)| folder)
+}
+
 /// Whether the repository path `path` lies below the folder `dir` (`""`, the root, holds all).
 pub fn lies_under(path: &str, dir: &str) -> bool {
     dir.is_empty()

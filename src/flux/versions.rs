@@ -754,8 +754,7 @@ pub fn file_pins(
                 let yaml = file.yaml.as_ref().ok();
                 let mut pins = detect(index, &file.source, yaml);
                 if let (true, Some(yaml)) = (pins.is_empty(), yaml) {
-                    let path = &file.source.path;
-                    let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+                    let dir = crate::walk::folder_of(&file.source.path);
                     pins.extend(detect::instance_values_from(
                         index,
                         yaml,

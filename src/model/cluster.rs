@@ -55,7 +55,7 @@ use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
 use crate::flux::objects::{FluxObject, Spec};
 use crate::flux::operator;
-use crate::walk::{file_name, lies_under, FileSet, ListedPaths, PathKind};
+use crate::walk::{file_name, folder_of, lies_under, FileSet, ListedPaths, PathKind};
 use crate::workspace::ScannedFile;
 
 pub const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
@@ -114,11 +114,6 @@ fn text(node: Option<&Node>) -> Option<Text> {
         value: node.str()?.into(),
         origin: node.origin,
     })
-}
-
-/// The folder a file of the repository is in (`""`: the root).
-fn folder_of(file: &str) -> &str {
-    file.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 /// Whether a Flux Kustomization is written where a bootstrap's own file sits: in the folder it

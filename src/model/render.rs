@@ -2156,11 +2156,7 @@ mod tests {
         let salvaged = |apps: &str| {
             let policy = policy("app", "flux-system");
             let files = [
-                (
-                    "kustomization.yaml",
-                    "resources: [apps, gone]
-",
-                ),
+                ("kustomization.yaml", "resources: [apps, gone]\n"),
                 ("gone/notes.yaml", "a: b\n"),
                 ("apps/kustomization.yaml", apps),
                 ("apps/policy.yaml", policy.as_str()),

@@ -80,7 +80,8 @@ fn check(cx: &Context, out: &mut Findings) {
     // Where a cluster's install leaves a controller out: read once per cluster and controller.
     let mut installs_without: HashMap<(usize, Controller), Option<String>> = HashMap::default();
     for object in cx.objects() {
-        let flux = cx.flux_for_object(object);
+        let cluster = cx.cluster_of_object(object);
+        let flux = cx.flux_running(object, cluster);
         let written = &object.api_version.value;
         let Some((group, api)) = written.split_once('/') else {
             continue;
@@ -94,7 +95,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 )
             });
         let controller = Controller::of(object.kind);
-        let without = cx.cluster_of_object(object).and_then(|cluster| {
+        let without = cluster.and_then(|cluster| {
             (installs_without.entry((cluster, controller)))
                 .or_insert_with(|| {
                     // The pins say at no cost whether to look; the files the cluster applies

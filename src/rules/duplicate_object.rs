@@ -3,7 +3,7 @@
 use crate::flux::objects::FluxObject;
 use crate::flux::Kind;
 use crate::model::substitute::is_unresolved;
-use crate::walk::lies_under;
+use crate::walk::{folder_of, lies_under};
 use foldhash::{HashMap, HashMapExt};
 
 use super::{Context, Findings, Rule};
@@ -99,12 +99,7 @@ fn applied_together(cx: &Context, first: &FluxObject, copy: &FluxObject) -> bool
     }
     let path = |object: &FluxObject| cx.file(object.file()).source.path.as_str();
     let (a, b) = (path(first), path(copy));
-    lies_under(b, folder(a)) || lies_under(a, folder(b))
-}
-
-/// The folder a repository path is in (`""`: the root).
-fn folder(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(folder, _)| folder)
+    lies_under(b, folder_of(a)) || lies_under(a, folder_of(b))
 }
 
 /// Whether two copies are one object to the cluster: kustomize-controller applies every build

@@ -29,8 +29,9 @@ On a marker that no ImageUpdateAutomation applies (see `marker-outside-automatio
 warning at most: no automation ever writes that value. A warning too where the image looks
 renamed: the last parts of the two names share a word (`ambulance-webapi`,
 `ambulance-wl-webapi`), no other marker on the policy marks another image, and no other
-ImageRepository scans either name (a marker or an ImageRepository copied from another application would); Flux then
-writes the new name on its next update, as the owner meant where only `spec.image` was changed.
+ImageRepository scans either name (a marker or an ImageRepository copied from another
+application would); Flux then writes the new name on its next update, as the owner meant where
+only `spec.image` was changed.
 
 ## Why it matters in Flux
 Flux does not compare names: it writes `spec.image:tag` over the value, so a marker copied from

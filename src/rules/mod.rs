@@ -201,20 +201,23 @@ impl<'a> MarkerSite<'a> {
 impl<'a> Context<'a> {
     /// Every syntactically valid marker of the repository.
     pub fn markers(&self) -> impl Iterator<Item = MarkerSite<'a>> + '_ {
-        let workspace = self.workspace;
-        self.with_markers.iter().flat_map(move |&file_index| {
-            let file = &workspace.files[file_index];
-            file.markers
-                .markers
-                .iter()
-                .enumerate()
-                .map(move |(marker_index, marker)| MarkerSite {
-                    file_index,
-                    marker_index,
-                    file,
-                    marker,
-                })
-        })
+        (self.with_markers.iter()).flat_map(move |&file_index| self.markers_of_file(file_index))
+    }
+
+    /// Every syntactically valid marker of one file.
+    pub fn markers_of_file(
+        &self,
+        file_index: usize,
+    ) -> impl Iterator<Item = MarkerSite<'a>> + use<'a> {
+        let file = &self.workspace.files[file_index];
+        (file.markers.markers.iter())
+            .enumerate()
+            .map(move |(marker_index, marker)| MarkerSite {
+                file_index,
+                marker_index,
+                file,
+                marker,
+            })
     }
 
     /// The files that get diagnostics: with clusters, those a cluster reaches (a file no
@@ -427,7 +430,12 @@ impl<'a> Context<'a> {
     /// The Flux that runs an object: its cluster's (see [`Context::cluster_of_object`]), else
     /// its file's.
     pub fn flux_for_object(&self, object: &FluxObject) -> &ClusterFlux {
-        match self.cluster_of_object(object) {
+        self.flux_running(object, self.cluster_of_object(object))
+    }
+
+    /// The Flux of `cluster`, what [`Context::cluster_of_object`] gave for `object`.
+    pub fn flux_running(&self, object: &FluxObject, cluster: Option<usize>) -> &ClusterFlux {
+        match cluster {
             Some(cluster) => self.workspace.fluxes.of_cluster(cluster),
             None => self.flux_for_file(object.file()),
         }

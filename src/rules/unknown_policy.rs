@@ -359,11 +359,8 @@ fn same_image_policy(cx: &Context, clusters: &[usize], site: &MarkerSite) -> Opt
     // `:name` marker of the same kustomize `images` entry, vecnehladny/premises-gitops).
     let (image, whose) = match cx.marked_image(site) {
         Some(image) => (image, "the image of this marker".to_string()),
-        None => (cx.markers())
-            .filter(|other| {
-                other.file_index == site.file_index
-                    && other.marker.setter.policy == site.marker.setter.policy
-            })
+        None => (cx.markers_of_file(site.file_index))
+            .filter(|other| other.marker.setter.policy == site.marker.setter.policy)
             .find_map(|other| {
                 let image = cx.marked_image(&other)?;
                 let line = other.file.source.line_of(other.marker.span.start);

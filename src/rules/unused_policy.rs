@@ -128,12 +128,7 @@ fn named_as(cx: &Context, used: &HashSet<(&str, &str)>, policy: &FluxObject) -> 
     if policy.namespace_written {
         return policy.key();
     }
-    let folder = |object: &FluxObject| {
-        let path = &cx.file(object.file()).source.path;
-        path.rsplit_once('/')
-            .map_or("", |(folder, _)| folder)
-            .to_string()
-    };
+    let folder = |object: &FluxObject| crate::walk::folder_of(&cx.file(object.file()).source.path);
     let here = folder(policy);
     let beside = (cx.workspace.index.of_kind(Kind::ImagePolicy))
         .filter(|other| !other.namespace_written && folder(other) == here)
