@@ -39,7 +39,7 @@ const STUCK_RULES: &[(&str, &str)] = &[
 /// Why a marker is stuck or a policy has no latest tag, where `check` does not say: stable ids
 /// for the JSON document, with the phrase the table shows.
 const REASONS: &[(&str, &str)] = &[
-    ("no-cluster", "no cluster applies the file"),
+    ("no-cluster", "no cluster here applies the file"),
     ("registry-auth", "registry refused access"),
     ("registry-not-found", "repository not found"),
     ("registry-unreachable", "registry unreachable"),
@@ -175,7 +175,7 @@ pub enum State {
     },
     Stuck(Problem),
     /// A policy defined outside the repository, or whose name the model cannot resolve: its
-    /// tags are not known here.
+    /// tags are not known here; or a file no cluster here applies.
     Unknown(Problem),
 }
 
@@ -628,11 +628,14 @@ fn marker_state(
     if let Some(problem) = findings.first(&file.source.path, &spans) {
         return State::Stuck(problem);
     }
+    // Not stuck: what is applied from outside the repository (kingdonb/water-monitor's
+    // `water-dev/`, whose own automation the bot's commits show running) is not known here, and
+    // `check` leaves such a file unchecked.
     if !workspace.is_reached(site.file) {
-        return State::Stuck(Problem {
+        return State::Unknown(Problem {
             reason: "no-cluster",
             rule: None,
-            message: "no cluster applies this file, and no ImageUpdateAutomation updates it"
+            message: "no cluster here applies this file, and no ImageUpdateAutomation here updates it: it may be applied from outside this repository"
                 .to_string(),
         });
     }

@@ -17,6 +17,9 @@ use support::{assert_golden, json, locations_of, repo_dir, run, stdout};
 fn flux_errors(case: &str) -> Vec<String> {
     match case {
         "postbuild-substitute-marker" => vec!["unknown-policy base/app.yaml:9".to_string()],
+        "policy-moved-by-two-builds" => {
+            vec!["unknown-policy deploy/automated/_bug-scrub-web-deployment.yaml:16".to_string()]
+        }
         "docker-hub-web-page-as-image" => {
             vec!["invalid-image cluster/app-registry.yaml:8".to_string()]
         }

@@ -141,6 +141,36 @@ fn an_ignored_copy_of_a_values_marker_is_not_listed() {
     assert_eq!(listed, [(16, "update")]);
 }
 
+/// A file no cluster here applies may be applied from outside the repository (its own
+/// automation rewrote this marker): its marker's fate is unknown, not stuck.
+#[test]
+fn a_marker_no_cluster_applies_is_unknown() {
+    let case = "fixtures/realworld/folder-with-own-automation-applied-from-outside";
+    let temp = tempfile::tempdir().unwrap();
+    let tags = temp.path().join("tags.json");
+    std::fs::write(
+        &tags,
+        r#"{"ghcr.io/kingdonb/water-monitor/myapp": ["main-1e4459e4-1733867080"]}"#,
+    )
+    .unwrap();
+    let report = json(&status(
+        (case, tags.to_str().unwrap()),
+        &["--format", "json"],
+    ));
+    let listed: Vec<(u64, &str, &str)> = markers(&report)
+        .iter()
+        .map(|m| {
+            (
+                m["line"].as_u64().unwrap(),
+                m["state"].as_str().unwrap(),
+                m["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, [(67, "unknown", "no-cluster")]);
+    assert_eq!(report["summary"]["stuck"], 0);
+}
+
 /// A policy that names no namespace is in the one it is applied into: listed under the namespace
 /// its marker names, as the marker finds it, not under a namespace of its own beside it.
 #[test]

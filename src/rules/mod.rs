@@ -265,8 +265,8 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// An object of `kind` of one of `clusters` whose file writes it as `namespace:name` but
-    /// that a build applies under another key (a `targetNamespace` or `namespace` moves it, a
+    /// The objects of `kind` of `clusters` whose file writes them as `namespace:name` but that
+    /// a build applies under another key (a `targetNamespace` or `namespace` moves it, a
     /// `namePrefix` or `nameSuffix` renames it), with where its file writes what changed:
     /// `file:line` of its namespace when it moved, else of its name.
     pub fn applied_under_another_key(
@@ -275,13 +275,13 @@ impl<'a> Context<'a> {
         clusters: &[usize],
         namespace: &str,
         name: &str,
-    ) -> Option<(&'a FluxObject, String)> {
+    ) -> Vec<(&'a FluxObject, String)> {
         (self.workspace.index.of_kind(kind))
             .filter(|object| {
                 clusters.contains(&object.cluster)
                     && (object.namespace != namespace || object.name.value != name)
             })
-            .find_map(|object| {
+            .filter_map(|object| {
                 let (written_name, name_at) = self.written_metadata(object, "name")?;
                 if written_name != name {
                     return None;
@@ -293,6 +293,7 @@ impl<'a> Context<'a> {
                     self.written_metadata(object, "namespace")?;
                 (written_namespace == namespace).then_some((object, namespace_at))
             })
+            .collect()
     }
 
     /// `metadata.<field>` as the object's file writes it, and where: `file:line`.

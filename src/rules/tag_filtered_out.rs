@@ -72,6 +72,22 @@ pub(super) struct CurrentTag<'a> {
     pub extracted: Option<String>,
     /// The loudest a tag rule may be about this marker.
     pub ceiling: Severity,
+    /// Whether an automation here writes the marker (or none exists, and updates come from
+    /// elsewhere): what a rule says the automation makes of the value happens only then.
+    pub automation_writes: bool,
+}
+
+impl CurrentTag<'_> {
+    /// What a tag rule adds of the value's fate: `consequence` where an automation writes the
+    /// marker; where none here does, that no replacement happens (`marker-outside-automation`
+    /// says why).
+    pub fn fate<'s>(&self, consequence: &'s str) -> &'s str {
+        if self.automation_writes || consequence.is_empty() {
+            consequence
+        } else {
+            "; no automation here writes this marker"
+        }
+    }
 }
 
 /// The current tags of the markers not blocked when they were classified.
@@ -123,10 +139,11 @@ fn current_tag<'a>(
     let compiled = cx.compiled(policy)?;
     // A floating tag (`latest`, `main`) is a placeholder the automation replaces with the
     // policy's pick on its next run: nothing fails, so a warning at most.
+    let written = cx.value_ceiling(site);
     let ceiling = if is_floating(&tag) {
         Severity::Warning
     } else {
-        cx.value_ceiling(site)
+        written
     };
     let (outcome, extracted) = compiled.classify_and_extract(&tag);
     Some(CurrentTag {
@@ -135,6 +152,7 @@ fn current_tag<'a>(
         outcome,
         extracted,
         ceiling,
+        automation_writes: written == Severity::Error,
         tag,
         policy,
     })
@@ -303,7 +321,7 @@ fn check(cx: &Context, out: &mut Findings) {
                     "tag `{}` does not match `filterTags.pattern` `{pattern}`{set_by} of policy `{}`, so Flux never selects it{}",
                     current.tag,
                     current.policy.key(),
-                    replacement.consequence()
+                    current.fate(&replacement.consequence())
                 );
                 (message, replacement)
             }

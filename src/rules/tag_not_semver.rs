@@ -113,7 +113,7 @@ fn check(cx: &Context, out: &mut Findings) {
             grammar == TagGrammar::Strict && parse_tag_version(value, TagGrammar::Loose).is_some();
         let build = is_build_tag(value);
         let placeholder = zeroed_part(value);
-        let (consequence, help) = if upgraded {
+        let (fate, help) = if upgraded {
             UPGRADE
         } else if build {
             BUILD_REPLACED
@@ -138,10 +138,11 @@ fn check(cx: &Context, out: &mut Findings) {
             current.file,
             current.span,
             format!(
-                "tag {shown} is not a version {} reads ({}){because}, so the semver policy `{}` never considers it{consequence}",
+                "tag {shown} is not a version {} reads ({}){because}, so the semver policy `{}` never considers it{}",
                 cx.flux_of(current.policy).tag_grammar_pins(),
                 grammar.requirement(),
-                current.policy.key()
+                current.policy.key(),
+                current.fate(fate),
             ),
             help.to_string(),
         );

@@ -9,7 +9,7 @@ use super::marker_outside_automation::automations_of;
 use super::unapplied::{self, Beside};
 use super::{Context, Findings, MarkerSite, Rule};
 use crate::flux::automation::path_contains;
-use crate::flux::objects::{FluxObject, Spec};
+use crate::flux::objects::Spec;
 use crate::flux::versions::Controller;
 use crate::flux::Kind;
 use crate::model::cluster::{OtherBranch, OtherSource};
@@ -442,9 +442,9 @@ fn not_defined(
             "uncomment it if Flux should update this image; otherwise delete the marker (Flux leaves the value as it is)".to_string(),
         );
     }
-    if let Some((applied, written_at)) =
-        cx.applied_under_another_key(Kind::ImagePolicy, clusters, &policy.namespace, &policy.name)
-    {
+    let copies =
+        cx.applied_under_another_key(Kind::ImagePolicy, clusters, &policy.namespace, &policy.name);
+    if let Some((applied, written_at)) = copies.first() {
         if applied.name.value != policy.name {
             let key = applied.key();
             return (
@@ -452,10 +452,19 @@ fn not_defined(
                 renamed_help(&applied.name.value, &format!("name `{key}` in the marker")),
             );
         }
-        return (
-            format!("no ImagePolicy `{wanted}` is applied: the one written so at {written_at} is applied in namespace `{}`, where the build that applies it puts every object (a Flux Kustomization's `targetNamespace`, a kustomization's `namespace`)", applied.namespace),
-            moved_help(cx, clusters, applied),
-        );
+        // Each build that applies the file may put it in a namespace of its own
+        // (kingdon-ci/flux-pr-review's dev and experiment roots).
+        let mut namespaces: Vec<&str> = Vec::new();
+        for (copy, _) in &copies {
+            if copy.name.value == policy.name && !namespaces.contains(&copy.namespace.as_str()) {
+                namespaces.push(&copy.namespace);
+            }
+        }
+        let message = match namespaces.as_slice() {
+            [namespace] => format!("no ImagePolicy `{wanted}` is applied: the one written so at {written_at} is applied in namespace `{namespace}`, where the build that applies it puts every object (a Flux Kustomization's `targetNamespace`, a kustomization's `namespace`)"),
+            several => format!("no ImagePolicy `{wanted}` is applied: the one written so at {written_at} is applied in namespaces `{}`, one for each build that applies it (a build puts every object in its namespace: a Flux Kustomization's `targetNamespace`, a kustomization's `namespace`)", several.join("` and `")),
+        };
+        return (message, moved_help(cx, clusters, &policy.name, &namespaces));
     }
     let help = match (meant, closest) {
         (Some(meant), _) => format!(
@@ -555,19 +564,26 @@ pub(super) fn renamed_help(renamed: &str, rename: &str) -> String {
 /// What to do about a marker that names a policy as written, not as applied: an automation
 /// reads only the policies of its own namespace, so either the marker names the policy where an
 /// automation runs, or the policy is applied where the automation runs.
-fn moved_help(cx: &Context, clusters: &[usize], moved: &FluxObject) -> String {
-    let namespaces: BTreeSet<&str> = (cx.workspace.index.of_kind(Kind::ImageUpdateAutomation))
+fn moved_help(cx: &Context, clusters: &[usize], name: &str, moved_to: &[&str]) -> String {
+    let automations: BTreeSet<&str> = (cx.workspace.index.of_kind(Kind::ImageUpdateAutomation))
         .filter(|automation| clusters.contains(&automation.cluster))
         .map(|automation| automation.namespace.as_str())
         .collect();
-    let applied = moved.key();
-    let namespace = moved.namespace.as_str();
-    if namespaces.contains(namespace) {
-        format!("name `{applied}` in the marker: the ImageUpdateAutomation in `{namespace}` reads the policies of its own namespace")
-    } else if namespaces.is_empty() {
-        format!("name `{applied}` in the marker where the ImageUpdateAutomation that reads it runs in `{namespace}`; otherwise apply the image objects in its namespace (build them without that override): an automation reads only the policies of its own namespace")
-    } else {
-        format!("apply the image objects in the namespace of the ImageUpdateAutomation (`{}`), building them without that override, or run one in `{namespace}`: an automation reads only the policies of its own namespace", namespaces.into_iter().collect::<Vec<_>>().join("`, `"))
+    let keys = |namespaces: &[&str]| {
+        let keys: Vec<String> = (namespaces.iter())
+            .map(|namespace| format!("{namespace}:{name}"))
+            .collect();
+        keys.join("` or `")
+    };
+    let read: Vec<&str> = (moved_to.iter().copied())
+        .filter(|namespace| automations.contains(namespace))
+        .collect();
+    let namespaces = moved_to.join("` or `");
+    match read.as_slice() {
+        [namespace] => format!("name `{}` in the marker: the ImageUpdateAutomation in `{namespace}` reads the policies of its own namespace", keys(&read)),
+        [_, ..] => format!("name `{}` in the marker, after the build in which Flux should update this image: the ImageUpdateAutomations in `{}` each read only the policies of their own namespace", keys(&read), read.join("` and `")),
+        [] if automations.is_empty() => format!("name `{}` in the marker where the ImageUpdateAutomation that reads it runs in `{namespaces}`; otherwise apply the image objects in its namespace (build them without that override): an automation reads only the policies of its own namespace", keys(moved_to)),
+        [] => format!("apply the image objects in the namespace of the ImageUpdateAutomation (`{}`), building them without that override, or run one in `{namespaces}`: an automation reads only the policies of its own namespace", automations.into_iter().collect::<Vec<_>>().join("`, `")),
     }
 }
 

@@ -119,7 +119,10 @@ fn check(cx: &Context, out: &mut Findings) {
                 &[object.cluster],
                 namespace,
                 &name.value,
-            ) {
+            )
+            .into_iter()
+            .next()
+            {
                 Some((applied, written_at)) if applied.namespace == namespace => (
                     RULE.severity,
                     format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, but the one written so at {written_at} is renamed `{}` by the build that applies it (a `namePrefix` or `nameSuffix`; kustomize leaves `imageRepositoryRef` as written)", applied.key()),
