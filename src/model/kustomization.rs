@@ -295,8 +295,8 @@ pub fn read(
                 k.patches_strategic_merge =
                     value.items().iter().map(strategic_merge_entry).collect()
             }
-            "patches" => k.patches = patch_entries(value),
-            "patchesJson6902" => k.patches_json6902 = patch_entries(value),
+            "patches" => k.patches = patch_entries(value, decoding)?,
+            "patchesJson6902" => k.patches_json6902 = patch_entries(value, decoding)?,
             "configMapGenerator" => k.generators.extend(
                 value
                     .items()
@@ -571,8 +571,46 @@ fn is_fetched(input: &str) -> bool {
     input.starts_with("http://") || input.starts_with("https://")
 }
 
-fn patch_entries(list: &Node) -> Vec<Patch> {
-    list.items()
+/// The fields of kustomize's `types.Patch`, and of its `target` and `options`, which a strict
+/// read refuses others in (a block scalar indented too little leaves the patch's own keys
+/// there: enchantednatures/HomeCluster's `$patch`).
+const PATCH_FIELDS: [(&[&str], &[&str]); 3] = [
+    (&[], &["path", "patch", "target", "options"]),
+    (
+        &["target"],
+        &[
+            "group",
+            "version",
+            "kind",
+            "name",
+            "namespace",
+            "labelSelector",
+            "annotationSelector",
+        ],
+    ),
+    (&["options"], &["allowNameChange", "allowKindChange"]),
+];
+
+/// The first field of a patch entry kustomize does not know, at its key.
+fn unknown_patch_field(entry: &Node) -> Option<InvalidKustomization> {
+    PATCH_FIELDS.iter().find_map(|(path, known)| {
+        let map = entry.path(path)?;
+        let unknown = (map.entries().iter()).find(|field| !known.contains(&&*field.key))?;
+        Some(InvalidKustomization {
+            message: format!("{UNKNOWN_FIELD} \"{}\"", unknown.key),
+            origin: unknown.key_origin,
+        })
+    })
+}
+
+fn patch_entries(list: &Node, decoding: Decoding) -> Result<Vec<Patch>, InvalidKustomization> {
+    if decoding == Decoding::Strict {
+        if let Some(error) = list.items().iter().find_map(unknown_patch_field) {
+            return Err(error);
+        }
+    }
+    Ok(list
+        .items()
         .iter()
         .filter_map(|entry| {
             let body = match (entry.get("path").and_then(text), entry.get("patch")) {
@@ -594,7 +632,7 @@ fn patch_entries(list: &Node) -> Vec<Patch> {
                 origin: entry.origin,
             })
         })
-        .collect()
+        .collect())
 }
 
 /// A `patchesStrategicMerge` entry: a file path, or the patch itself inline (kustomize tries

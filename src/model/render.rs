@@ -1547,6 +1547,17 @@ impl<'s, 'a> Renderer<'s, 'a> {
             return Ok(());
         }
         let documents = self.patch_documents(k, patch)?;
+        // An empty patch file: an empty JSON patch, which needs a target and changes nothing.
+        if documents.is_empty() {
+            if patch.target.is_none() {
+                return Err(Self::error(
+                    Cause::InvalidPatch,
+                    "an empty patch file reads as a JSON patch, which needs a `target`".to_string(),
+                    patch.origin,
+                ));
+            }
+            return Ok(());
+        }
         let is_json = documents.len() == 1 && documents[0].is_seq();
         // Empty, it reads as either.
         if is_json && documents[0].items().is_empty() {
@@ -1699,14 +1710,31 @@ impl<'s, 'a> Renderer<'s, 'a> {
                         path.origin,
                     )
                 })?;
-                Ok(non_empty(
+                let documents = non_empty(
                     yaml.documents
                         .iter()
                         .map(|&d| Node::from_yaml(&yaml, file, d)),
-                ))
+                );
+                // An empty file is an empty JSON patch to kustomize; comments alone are neither.
+                if documents.is_empty() && !self.sources.files[file].source.text().trim().is_empty()
+                {
+                    return Err(Self::error(
+                        Cause::InvalidPatch,
+                        format!("patch `{}` illegally qualifies as both an SM and JSON patch: it holds only comments", path.value),
+                        path.origin,
+                    ));
+                }
+                Ok(documents)
             }
             PatchBody::Inline(node) => {
                 let text = node.str().unwrap_or_default();
+                if text.trim().is_empty() {
+                    return Err(Self::error(
+                        Cause::InvalidPatch,
+                        "the patch is empty: kustomize must be given one of `patch` and `path` (a block scalar indented no deeper than its key is empty)".to_string(),
+                        node.origin,
+                    ));
+                }
                 let source = SourceFile::new(String::new(), text.to_string());
                 let yaml = YamlFile::parse(&source).map_err(|error| {
                     Self::error(
@@ -1717,11 +1745,19 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 })?;
                 let file = node.origin.file();
                 let map = InlineMap::new(&self.sources.files[file].source, node);
-                Ok(non_empty(yaml.documents.iter().map(|&d| {
+                let documents = non_empty(yaml.documents.iter().map(|&d| {
                     let mut tree = Node::from_yaml(&yaml, file, d);
                     map.relocate(&mut tree);
                     tree
-                })))
+                }));
+                if documents.is_empty() {
+                    return Err(Self::error(
+                        Cause::InvalidPatch,
+                        "the patch illegally qualifies as both an SM and JSON patch: it holds only comments".to_string(),
+                        node.origin,
+                    ));
+                }
+                Ok(documents)
             }
         }
     }
@@ -2142,6 +2178,61 @@ mod tests {
             .render(&workspace.file_set, &workspace.files, "")
             .map(|build| build.resources.len())
             .map_err(|error| (error.cause, error.message))
+    }
+
+    /// The results `kubectl kustomize` (kustomize v5.5) gives: a patch of no text names none,
+    /// one of comments alone is neither kind, an empty file is an empty JSON patch.
+    #[test]
+    fn an_empty_patch_fails_as_kustomize_fails_it() {
+        let policy = policy("app", "flux-system");
+        let built = |patch: &str| {
+            let kustomization = format!("resources: [policy.yaml]\npatches:\n{patch}");
+            build_of(&[
+                ("kustomization.yaml", kustomization.as_str()),
+                ("policy.yaml", policy.as_str()),
+                ("empty.yaml", ""),
+                ("comments.yaml", "# nothing yet\n"),
+            ])
+        };
+        let target = "  target:\n    kind: ImagePolicy\n";
+        let failed = |patch: &str| {
+            built(patch).map_err(|(cause, message)| {
+                (
+                    cause,
+                    message.split(':').next().unwrap_or_default().to_string(),
+                )
+            })
+        };
+        let invalid = |why: &str| Err((Cause::InvalidPatch, why.to_string()));
+        assert_eq!(
+            failed(&format!("- patch: \"\"\n{target}")),
+            invalid("the patch is empty")
+        );
+        assert_eq!(
+            failed("- patch: \"  \\n\"\n"),
+            invalid("the patch is empty")
+        );
+        assert_eq!(
+            failed(&format!("- patch: |\n    # later\n{target}")),
+            invalid("the patch illegally qualifies as both an SM and JSON patch")
+        );
+        assert_eq!(
+            failed(&format!("- path: comments.yaml\n{target}")),
+            invalid("patch `comments.yaml` illegally qualifies as both an SM and JSON patch")
+        );
+        assert_eq!(built(&format!("- path: empty.yaml\n{target}")), Ok(1));
+        assert_eq!(
+            failed("- path: empty.yaml\n"),
+            invalid("an empty patch file reads as a JSON patch, which needs a `target`")
+        );
+        // A block scalar indented no deeper than its key leaves the patch's keys in the entry.
+        assert_eq!(
+            built("- patch: |\n  $patch: delete\n  kind: ImagePolicy\n"),
+            Err((
+                Cause::InvalidKustomization,
+                "invalid Kustomization: json: unknown field \"$patch\"".to_string()
+            ))
+        );
     }
 
     fn policy(name: &str, namespace: &str) -> String {
