@@ -250,6 +250,26 @@ fn bad_config_is_exit_2_with_file_and_line() {
     assert!(stderr.contains("did you mean `unknown-policy`"), "{stderr}");
 }
 
+/// A reader that stops early (`check | head -1`) ends the run quietly, as for other Unix tools:
+/// no panic, no exit 101. Both streams go to a pipe whose reader is gone before anything is
+/// written (the run prints only once it has scanned the repository).
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_run_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Command;
+    let (reader, writer) = std::io::pipe().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flux-image-lint"))
+        .args(["check", "-v", &fixture("homelab")])
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .spawn()
+        .unwrap();
+    drop(reader);
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
+}
+
 #[test]
 fn bad_arguments_are_exit_2() {
     let output = run(&["check", "/does/not/exist"], &repo_dir());
