@@ -211,3 +211,28 @@ fn an_unreachable_remote_base_does_not_hide_the_failure_flux_meets() {
     assert!(native[0].contains("patches/missing.yaml"), "{native:?}");
     assert_eq!(errors_at(root, &["--kustomize", "auto"]), native);
 }
+
+/// A generator's remote file kubectl cannot fetch here (nothing listens on 127.0.0.1:1), in a
+/// build the native renderer completes (mgueye01/home-ops's Grafana dashboards, offline):
+/// kustomize-controller fetches it, so nothing fails.
+#[test]
+fn an_unreachable_generator_file_is_no_build_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("clusters/staging/infrastructure.yaml", FLUX_KUSTOMIZATION),
+            (
+                "infrastructure/kustomization.yaml",
+                "resources:\n  - repository.yaml\nconfigMapGenerator:\n  - name: dashboard\n    files:\n      - dashboard.json=https://127.0.0.1:1/api/dashboards/12776/download\n",
+            ),
+            ("infrastructure/repository.yaml", "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  image: ghcr.io/org/app\n  interval: 1h\n"),
+        ],
+    );
+    let root = dir.path().to_str().unwrap();
+    assert_eq!(errors_at(root, &[]), Vec::<String>::new());
+    assert_eq!(
+        errors_at(root, &["--kustomize", "auto"]),
+        Vec::<String>::new()
+    );
+}

@@ -121,8 +121,8 @@ impl Builder {
     /// which a wrapper around the folder cannot do (its components come after). And so does one
     /// the real kustomize fails on a kustomization file that holds nothing while the native
     /// build took it as listing nothing (at `spec.path`, or anywhere for a cluster whose Flux is
-    /// older than 2.2), or on a
-    /// field it does not know in the file kustomize-controller rewrites without it.
+    /// older than 2.2), on a field it does not know in the file kustomize-controller rewrites
+    /// without it, or on a remote file this machine cannot fetch.
     fn build<'w>(
         &self,
         sources: &Sources,
@@ -161,6 +161,11 @@ impl Builder {
                             "kustomize-controller drops the fields kustomize does not know from the kustomization at `spec.path` before it builds, which the real kustomize cannot be asked without editing the folder",
                         )
                     }
+                    // A remote file (a generator's `https://` source) this machine cannot fetch,
+                    // which kustomize-controller can (mgueye01/home-ops's Grafana dashboards).
+                    Some(Err(error)) if external::is_fetch_failure(&error.message) => natively(
+                        "the real kustomize could not fetch a remote file from this machine, which kustomize-controller fetches in the cluster",
+                    ),
                     Some(built) => built.map(|mut built| {
                         built.read.extend(read_natively);
                         built
