@@ -99,21 +99,38 @@ impl ImageRef {
     }
 }
 
+/// Whether a registry host is Docker Hub's web site, which serves no registry API (Docker Hub's
+/// registry is `docker.io`, `registry-1.docker.io`); host names match in any case.
+pub fn is_docker_hub_site(host: &str) -> bool {
+    ["hub.docker.com", "www.hub.docker.com"]
+        .iter()
+        .any(|site| host.eq_ignore_ascii_case(site))
+}
+
 /// The repository a Docker Hub web page's address shows (`hub.docker.com/r/org/app`,
-/// `https://hub.docker.com/repository/docker/org/app/general`, `hub.docker.com/_/nginx`), as
-/// `docker.io/org/app`. Pasted as an image it names the host of the web site, which serves no
-/// registry API: every scan fails (ellyhae/Flux-CI-CD).
+/// `https://hub.docker.com/repository/docker/org/app/general`, `hub.docker.com/_/nginx`, or the
+/// repository written after the site's host, `hub.docker.com/org/app`, `hub.docker.com/nginx`),
+/// as `docker.io/org/app`.
+/// Pasted as an image it names the host of the web site, which serves no registry API: every
+/// scan fails (ellyhae/Flux-CI-CD).
 pub fn docker_hub_page(text: &str) -> Option<String> {
     let address = text.split_once("://").map_or(text, |(_, rest)| rest);
-    let path = address
-        .strip_prefix("hub.docker.com/")
-        .or_else(|| address.strip_prefix("www.hub.docker.com/"))?;
+    let (host, path) = address.split_once('/')?;
+    if !is_docker_hub_site(host) {
+        return None;
+    }
     let path = path.split(['?', '#']).next().unwrap_or_default();
-    let mut parts = path.split('/').filter(|part| !part.is_empty());
-    let (namespace, name) = match (parts.next()?, parts.next()?) {
-        ("_", name) => ("library", name),
-        ("r", namespace) => (namespace, parts.next()?),
-        ("repository", "docker") => (parts.next()?, parts.next()?),
+    let parts: Vec<&str> = path.split('/').filter(|part| !part.is_empty()).collect();
+    let (namespace, name) = match parts.as_slice() {
+        ["_", name, ..] => ("library", *name),
+        ["r", namespace, name, ..] | ["repository", "docker", namespace, name, ..] => {
+            (*namespace, *name)
+        }
+        // A user's or an organisation's page, or one of the site's own: no repository.
+        ["u" | "orgs" | "search" | "repositories" | "repository" | "r" | "_", ..] => return None,
+        // The repository written after the site's host.
+        [name] => ("library", *name),
+        [namespace, name] => (*namespace, *name),
         _ => return None,
     };
     Some(format!("docker.io/{namespace}/{name}"))
@@ -202,6 +219,17 @@ mod tests {
             ),
             ("hub.docker.com/_/nginx", Some("docker.io/library/nginx")),
             ("hub.docker.com/u/org", None),
+            ("HUB.Docker.com/r/org/app", Some("docker.io/org/app")),
+            (
+                "www.hub.docker.com/_/nginx",
+                Some("docker.io/library/nginx"),
+            ),
+            ("hub.docker.com/org/app", Some("docker.io/org/app")),
+            ("hub.docker.com/orgs/org", None),
+            ("hub.docker.com/org/app/extra", None),
+            ("hub.docker.com", None),
+            ("hub.docker.com/nginx", Some("docker.io/library/nginx")),
+            ("hub.docker.com/r/org", None),
             ("docker.io/org/app", None),
             ("ghcr.io/hub.docker.com/r/org/app", None),
         ] {

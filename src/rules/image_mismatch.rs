@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use foldhash::{HashMap, HashSet};
 
-use crate::flux::image::ImageRef;
+use crate::flux::image::{is_docker_hub_site, ImageRef};
 use crate::flux::objects::FluxObject;
 use crate::model::tree::Origin;
 use crate::report::Severity;
@@ -104,7 +104,7 @@ pub(super) fn compare<'c>(cx: &'c Context, site: &MarkerSite) -> Option<Comparis
     let scanned_ref = cx.scanned_image(object)?.as_ref().ok()?;
     // Docker Hub's web site: its scan fails, so no name is written, and `invalid-image` names
     // the repository meant.
-    if scanned_ref.registry.eq_ignore_ascii_case("hub.docker.com") {
+    if is_docker_hub_site(&scanned_ref.registry) {
         return None;
     }
     let marked_ref = cx.marked_image(site)?;

@@ -1,7 +1,7 @@
 //! Rule `invalid-image`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::image::docker_hub_page;
+use crate::flux::image::{docker_hub_page, is_docker_hub_site};
 use crate::flux::objects::Spec;
 
 pub static RULE: Rule = Rule {
@@ -12,8 +12,9 @@ pub static RULE: Rule = Rule {
 An ImageRepository whose `spec.image` is not a bare repository name: a URL scheme
 (`https://…`), a tag (`:1.0`), a digest (`@sha256:…`), uppercase letters or other characters
 that are not allowed in a repository name, or the address of a Docker Hub web page
-(`hub.docker.com/r/org/app`, `hub.docker.com/repository/docker/org/app`), whose host serves the
-web site and no registry. A value that still holds a `${var}` after the
+(`hub.docker.com/r/org/app`, `hub.docker.com/repository/docker/org/app`) or any other name on
+that host, in any case, which serves the web site and no registry (Docker Hub's registry is
+`docker.io`). A value that still holds a `${var}` after the
 `postBuild.substitute` the repository declares is not judged: its value comes from a
 `substituteFrom` ConfigMap or Secret this check cannot read.
 
@@ -44,13 +45,21 @@ fn check(cx: &Context, out: &mut Findings) {
         let (Some(image), Some(parsed)) = (&spec.image, cx.scanned_image(object)) else {
             continue;
         };
-        if let Some(repository) = docker_hub_page(&image.value) {
+        let page = docker_hub_page(&image.value);
+        let on_site = parsed
+            .as_ref()
+            .is_ok_and(|parsed| is_docker_hub_site(&parsed.registry));
+        if page.is_some() || on_site {
+            let help = match page {
+                Some(repository) => format!("write the repository the page shows: `{repository}`"),
+                None => "write the repository as Docker Hub's registry names it, e.g. `docker.io/org/app`".to_string(),
+            };
             out.push(
                 &RULE,
                 image.file(),
                 image.span(),
                 format!("`{}` is the address of a Docker Hub web page, not an image: `hub.docker.com` serves the web site and no registry, so every scan fails", image.value),
-                format!("write the repository the page shows: `{repository}`"),
+                help,
             );
             continue;
         }
