@@ -166,11 +166,13 @@ pub struct Workspace {
 
 /// API groups of the Flux objects the cluster model reads: Kustomizations and their sources,
 /// HelmReleases (chart folders), FluxInstances.
-const FLUX_GROUPS: [&str; 4] = [
+const FLUX_GROUPS: [&str; 5] = [
     "kustomize.toolkit.fluxcd.io",
     "source.toolkit.fluxcd.io",
     "helm.toolkit.fluxcd.io",
     "fluxcd.controlplane.io",
+    // ArtifactGenerators (Flux 2.7), which may make what a Flux Kustomization builds.
+    "source.extensions.fluxcd.io",
 ];
 
 /// Whether every file that writes an object of API group `group` is read: the image API and the

@@ -17,6 +17,9 @@ use support::{assert_golden, json, locations_of, repo_dir, run, stdout};
 fn flux_errors(case: &str) -> Vec<String> {
     match case {
         "postbuild-substitute-marker" => vec!["unknown-policy base/app.yaml:9".to_string()],
+        "artifact-generator-of-this-repository" => {
+            vec!["unknown-policy k8s/apps/base/app/deployment.yaml:17".to_string()]
+        }
         "policy-moved-by-two-builds" => {
             vec!["unknown-policy deploy/automated/_bug-scrub-web-deployment.yaml:16".to_string()]
         }

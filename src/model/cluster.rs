@@ -46,6 +46,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 
+use super::artifact::Artifacts;
 use super::kustomization::{
     self, is_kustomization_name, Decoding, Kustomization, LabelSet, Patch, PatchBody, Text,
 };
@@ -1280,6 +1281,7 @@ pub fn discover(
     mut on_render: impl FnMut(ClusterRender),
 ) -> (Option<Vec<Cluster>>, GitRepositories) {
     let repositories = GitRepositories::new(sources.files, default_namespace, jobs);
+    let artifacts = Artifacts::new(sources.files, default_namespace, jobs);
     let (mut written, mut instances) = written_roots(sources, default_namespace, jobs);
     if instances
         .iter()
@@ -1822,6 +1824,37 @@ pub fn discover(
                 } else if follows_this_repository(&kustomization, source.as_ref(), &this_repository)
                 {
                     followed.push(kustomization);
+                    continue;
+                } else if let Some((folder, generator)) = (kustomization.source_kind
+                    == "ExternalArtifact")
+                    .then(|| {
+                        artifacts.folder_of(
+                            &kustomization.source_namespace,
+                            &kustomization.source_name,
+                            &kustomization.path,
+                            |namespace, name, written_in| {
+                                let source =
+                                    repositories.named(sources.files, namespace, name, written_in);
+                                this_repository.follows(source)
+                            },
+                        )
+                    })
+                    .flatten()
+                {
+                    notes.push(Note {
+                        message: format!(
+                            "Flux Kustomization `{}` builds `{}` of ExternalArtifact `{}`, which the ArtifactGenerator in {} copies from this repository: built as `{folder}`",
+                            kustomization.name,
+                            kustomization.path,
+                            kustomization.source_name,
+                            sources.files[generator].source.path
+                        ),
+                        origin: kustomization.path_origin,
+                    });
+                    followed.push(FluxKustomization {
+                        path: folder,
+                        ..kustomization
+                    });
                     continue;
                 } else {
                     let reference = source

@@ -5,6 +5,7 @@
 //! kustomizations works as plain files); otherwise nothing applies it and rules about its objects
 //! stay silent. Markers are not here: Flux's automation edits files, not renders.
 
+pub mod artifact;
 pub mod chart;
 pub mod cluster;
 pub mod external;
