@@ -973,8 +973,20 @@ fn diagnostic(
     if only_files.is_some_and(|only| !only.contains(&file.source.path)) {
         return None;
     }
-    let start = file.source.position(finding.span.start);
-    let end = file.source.position(finding.span.end);
+    // A block collection ends where the next token starts (as yaml.v3's and granit-parser's
+    // events end it): the line breaks and indentation before that are not what is reported,
+    // and would underline the next line too.
+    let text = file.source.text().as_bytes();
+    let mut span = finding.span;
+    while span.end > span.start
+        && text
+            .get(span.end - 1)
+            .is_some_and(|byte| matches!(byte, b' ' | b'\t' | b'\r' | b'\n'))
+    {
+        span.end -= 1;
+    }
+    let start = file.source.position(span.start);
+    let end = file.source.position(span.end);
     Some((
         finding.file,
         Diagnostic {
@@ -987,8 +999,8 @@ fn diagnostic(
             end_column: end.column,
             message: finding.message,
             help: finding.help,
-            byte_start: finding.span.start,
-            byte_end: finding.span.end,
+            byte_start: span.start,
+            byte_end: span.end,
         },
     ))
 }
