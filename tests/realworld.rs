@@ -17,6 +17,16 @@ use support::{assert_golden, json, locations_of, repo_dir, run, stdout};
 fn flux_errors(case: &str) -> Vec<String> {
     match case {
         "postbuild-substitute-marker" => vec!["unknown-policy base/app.yaml:9".to_string()],
+        "unknown-suffix-on-an-image-name" => {
+            vec!["marker-syntax apps/jenkins/helmrelease.yaml:22".to_string()]
+        }
+        "kustomization-beside-policy-does-not-parse" => vec![
+            "unknown-policy apps/base/clients-api/deployment.yaml:18".to_string(),
+            "kustomize-build apps/base/clients-api/kustomization.yaml:7".to_string(),
+        ],
+        "image-template-placeholders-under-full-marker" => {
+            vec!["invalid-image yaml/nodeapp-registry.yaml:9".to_string()]
+        }
         "artifact-generator-of-this-repository" => {
             vec!["unknown-policy k8s/apps/base/app/deployment.yaml:17".to_string()]
         }

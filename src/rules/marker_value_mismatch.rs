@@ -83,16 +83,22 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
         // In a container's `image`, whatever the text, the reference the full marker writes over
         // it is what the field is for.
         let container_image = value.field == Field::ContainerImage;
+        let placeholders = reference_with_placeholders(text);
         if site.marker.setter.kind == SetterKind::Image
-            && (container_image || malformed_reference(text))
+            && (container_image || placeholders || malformed_reference(text))
         {
+            let help = if placeholders {
+                "replace the template's placeholders (`<…>`) with the image the ImageRepository scans, and its tag; Flux keeps it up to date"
+            } else {
+                "write a valid reference (`name:tag`, or `name:tag@sha256:` and 64 hex digits); Flux keeps it up to date"
+            };
             out.push_with_severity(
                 &RULE,
                 Severity::Warning,
                 site.file_index,
                 value.span,
                 format!("`{text}` is not a valid image reference: {reason}; the full marker `{setter}` replaces the whole value, so the automation's next run writes a valid one, but until then the image cannot be pulled"),
-                "write a valid reference (`name:tag`, or `name:tag@sha256:` and 64 hex digits); Flux keeps it up to date".to_string(),
+                help.to_string(),
             );
             out.at_most(cx.value_ceiling(site));
             return;
@@ -222,9 +228,40 @@ fn malformed_reference(text: &str) -> bool {
         && ImageRef::parse(text).is_err()
 }
 
+/// A template's image reference with its placeholders left in
+/// (`<your-acct-id>.dkr.ecr.<your-region>.amazonaws.com/nodeapp:1.0.0`, stepanowon's EKS
+/// tutorial): a reference once each `<…>` is a word, which the full marker replaces whole.
+fn reference_with_placeholders(text: &str) -> bool {
+    let mut filled = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((before, after)) = rest.split_once('<') {
+        let Some((_, after)) = after.split_once('>') else {
+            return false;
+        };
+        filled.push_str(before);
+        filled.push('x');
+        rest = after;
+    }
+    filled.push_str(rest);
+    filled.len() != text.len() && ImageRef::parse(&filled).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::malformed_reference;
+    use super::{malformed_reference, reference_with_placeholders};
+
+    #[test]
+    fn a_reference_with_placeholders_is_one_once_they_are_filled() {
+        for template in [
+            "<your-acct-id>.dkr.ecr.<your-region>.amazonaws.com/nodeapp:1.0.0",
+            "ghcr.io/<owner>/app:v1",
+        ] {
+            assert!(reference_with_placeholders(template), "{template}");
+        }
+        for text in ["ghcr.io/org/app:1.0", "<owner", "KEY=<value>", "<a> <b>"] {
+            assert!(!reference_with_placeholders(text), "{text}");
+        }
+    }
     use crate::report::Severity;
     use crate::rules::diagnostics_of;
 

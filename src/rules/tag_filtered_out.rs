@@ -222,6 +222,39 @@ fn another_form(tag: &str, opening: &str, opens_with_digit: bool) -> bool {
 /// (`release-1.2.3`), but a value of another kind, set before the policy moved to releases or
 /// pasted from a development build.
 pub(super) fn is_build_tag(tag: &str) -> bool {
+    opens_a_development_line(tag) || is_unversioned_build_tag(tag)
+}
+
+/// The words the tags of development builds open with: a tag of such a line is a build's even
+/// where it holds a version (`develop-version-1.9.4.4039`, `nightly-1.9.4`), a value set before
+/// the policy moved to releases (edgard/home-ops, whose bot wrote `1.12.2` over it a minute
+/// after the policy became `semver: 1.x`), not a release line spelt otherwise.
+const DEVELOPMENT_LINES: [&str; 12] = [
+    "canary",
+    "dev",
+    "develop",
+    "development",
+    "edge",
+    "main",
+    "master",
+    "nightly",
+    "preview",
+    "snapshot",
+    "testing",
+    "unstable",
+];
+
+/// Whether a tag's first word, before a `-`, `_` or `.`, names a development line.
+fn opens_a_development_line(tag: &str) -> bool {
+    tag.split_once(['-', '_', '.']).is_some_and(|(word, _)| {
+        DEVELOPMENT_LINES
+            .iter()
+            .any(|line| word.eq_ignore_ascii_case(line))
+    })
+}
+
+/// A build's tag named by a word and no version, or by a commit hash.
+fn is_unversioned_build_tag(tag: &str) -> bool {
     let bytes = tag.as_bytes();
     let holds_version = bytes
         .windows(3)
@@ -346,6 +379,9 @@ mod tests {
             "abcdef0",
             "c37b5aa-1715722721",
             "1715722721-c37b5aa",
+            "develop-version-1.9.4.4039",
+            "nightly-1.9.4",
+            "Main_1.2.3",
         ] {
             assert!(is_build_tag(build), "{build}");
         }
@@ -359,6 +395,8 @@ mod tests {
             "03b8ba",
             "03B8BAE",
             "1.2.3-03b8bae",
+            "version-1.9.4",
+            "mainline-1.2.3",
         ] {
             assert!(!is_build_tag(release), "{release}");
         }

@@ -30,8 +30,10 @@ that only lacks its minor or patch (`1.25`, a release line's moving tag) under a
 admits versions above the release it names (`1.25.0`): the automation moves it up to the
 range's newest, as it does a value below the range (`tag-out-of-range`).
 So it is on a build's tag, named by a word and no version (`main-ae8f7fe-1684680718`,
-`sha-2f38e4f`), or a bare commit hash (`03b8bae`): a value set before the policy moved to releases, which the automation replaces
-with the newest version (`release-1.2.3`, a version spelt otherwise, stays an error). So it is
+`sha-2f38e4f`), by a development line's word before a version (`develop-version-1.9.4.4039`,
+`nightly-1.9.4`), or a bare commit hash (`03b8bae`): a value set before the policy moved to
+releases, which the automation replaces with the newest version (`release-1.2.3`, a version spelt
+otherwise, stays an error). So it is
 on a placeholder that holds a part of four or more zeros (`v1.0.0-0.0000000`, a commit hash
 zeroed out), written until the automation's first run replaces it.
 

@@ -22,6 +22,9 @@ pub(super) enum Beside {
     Listed(String),
     /// Does not list the file.
     Unlisted(String),
+    /// Cannot be read (kustomize-build says why): whether it lists the file is not known, and
+    /// no cluster applies what it would.
+    Broken(String),
     /// None: a loose folder.
     Nothing,
 }
@@ -115,13 +118,17 @@ pub(super) fn may_be_in(tree: &Node, namespace: &str) -> bool {
 /// its `resources` name `path`.
 fn kustomization_beside(cx: &Context, path: &str) -> Beside {
     let kustomizations = &cx.workspace.model.kustomizations;
-    let Some(dir) =
-        kustomization_dir_over(path, |dir| matches!(kustomizations.get(dir), Some(Ok(_))))
-    else {
+    let Some(dir) = kustomization_dir_over(path, |dir| kustomizations.contains_key(dir)) else {
         return Beside::Nothing;
     };
-    let Some(Ok(kustomization)) = kustomizations.get(dir) else {
-        return Beside::Nothing;
+    let kustomization = match kustomizations.get(dir) {
+        Some(Ok(kustomization)) => kustomization,
+        // kCn3333/k3s-homelab's `clients-api` folder, one entry indented a space too far.
+        Some(Err(error)) => {
+            let file = &cx.workspace.files[error.origin.file()].source.path;
+            return Beside::Broken(file.clone());
+        }
+        None => return Beside::Nothing,
     };
     let file = cx.workspace.files[kustomization.file].source.path.clone();
     let lists_it = kustomization

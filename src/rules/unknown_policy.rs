@@ -217,6 +217,13 @@ fn check(cx: &Context, out: &mut Findings) {
                         help,
                     )
                 }
+                // Beside a kustomization that does not parse: the build that would list it
+                // fails, so no cluster applies it, and listing it elsewhere mends nothing.
+                Some((written, Beside::Broken(kustomization), _)) => (
+                    Severity::Error,
+                    format!("ImagePolicy `{wanted}` is written in {written}, beside `{kustomization}`, which kustomize cannot read (`kustomize-build` says why): no cluster applies it"),
+                    format!("fix `{kustomization}`: Flux applies nothing of a kustomization that fails to build"),
+                ),
                 // Listed by a kustomization no cluster builds: a root applied by hand
                 // (`kubectl apply -k` at setup, as canada-ca/tracker's automation folder is).
                 Some((written, Beside::Listed(kustomization), _)) => (

@@ -697,7 +697,7 @@ fn parse_setter(text: &str) -> Result<Setter, (String, String)> {
         Some(other) => {
             return Err((
                 format!(
-                "unknown suffix `:{other}`; Flux knows `:tag`, `:name` and `:digest` (lowercase)"
+                "{UNKNOWN_SUFFIX} `:{other}`; Flux knows `:tag`, `:name` and `:digest` (lowercase)"
             ),
                 format!(
                     "write `\"{}:{}:tag\"`, `:name`, `:digest`, or no suffix for the whole image",
@@ -719,6 +719,31 @@ fn parse_setter(text: &str) -> Result<Setter, (String, String)> {
         },
         kind,
     })
+}
+
+const UNKNOWN_SUFFIX: &str = "unknown suffix";
+
+/// The marker a value's shape calls for, as help: the first of the full marker, `:tag`,
+/// `:name` and `:digest` whose replacement has the value's shape (sharonliao/fleet-infra's
+/// `image: kingdonb/jenkins # {…:image}`, a name beside its own `tag:` field, takes `:name`;
+/// `:tag` there would write a tag into the name). `None` where none fits.
+fn suffix_fitting(value: &MarkedValue, policy: &str) -> Option<String> {
+    let (_, suffix, shape) = [
+        (
+            SetterKind::Image,
+            "",
+            "a whole image reference (`name:tag`)",
+        ),
+        (SetterKind::Tag, ":tag", "a bare tag"),
+        (SetterKind::Name, ":name", "an image name without tag"),
+        (SetterKind::Digest, ":digest", "a digest"),
+    ]
+    .into_iter()
+    .find(|(kind, _, _)| value.mismatch(*kind).is_none())?;
+    Some(format!(
+        "write `\"{policy}{suffix}\"`: the value `{}` is {shape}, which that marker replaces",
+        value.value
+    ))
 }
 
 /// A template slot left for each overlay to fill (`REPLACE_WITH_OVERLAY_POLICY`): capitals,
@@ -749,11 +774,25 @@ pub fn find_markers(text: &str, yaml: &YamlFile) -> FileMarkers {
                 continue;
             }
             CommentKind::Attempt(Err((reason, help))) => {
+                let intended = intended_policy(comment.text(yaml));
+                // An unknown suffix: the one the marked value's shape calls for, where one does.
+                let fitting = (reason.starts_with(UNKNOWN_SUFFIX))
+                    .then(|| {
+                        let neighbours =
+                            neighbours.get_or_insert_with(|| CommentNeighbours::of(yaml));
+                        let Placement::Applied(value) =
+                            placement_of(yaml, neighbours, comment.attachment)
+                        else {
+                            return None;
+                        };
+                        suffix_fitting(&value, intended.as_deref()?)
+                    })
+                    .flatten();
                 syntax_errors.push(MarkerSyntaxError {
                     span: comment.span,
                     reason,
-                    help,
-                    intended_policy: intended_policy(comment.text(yaml)),
+                    help: fitting.unwrap_or(help),
+                    intended_policy: intended,
                 });
                 continue;
             }
