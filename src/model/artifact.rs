@@ -30,28 +30,12 @@ struct Artifact {
 impl Artifacts {
     /// Found on up to `jobs` threads, in the documents of the parsed files.
     pub fn new(files: &[ScannedFile], default_namespace: &str, jobs: usize) -> Artifacts {
-        let found = crate::parallel::map_ranges(files.len(), jobs, |indices| {
-            let mut found = Vec::new();
-            for index in indices {
-                let Ok(yaml) = &files[index].yaml else {
-                    continue;
-                };
-                for &document in &yaml.documents {
-                    let is_generator = yaml.path_str(document, &["kind"])
-                        == Some("ArtifactGenerator")
-                        && yaml
-                            .path_str(document, &["apiVersion"])
-                            .is_some_and(|v| v.starts_with("source.extensions.fluxcd.io/"));
-                    if is_generator {
-                        let tree = Node::from_yaml(yaml, index, document);
-                        found.extend(read(&tree, index, default_namespace));
-                    }
-                }
-            }
-            found
+        let group_kind = ("source.extensions.fluxcd.io", "ArtifactGenerator");
+        let found = super::objects_written(files, jobs, group_kind, |generator, index| {
+            read(&generator, index, default_namespace)
         });
         let mut definitions: BTreeMap<String, Vec<Artifact>> = BTreeMap::new();
-        for (key, artifact) in found.into_iter().flatten() {
+        for (key, artifact) in found {
             definitions.entry(key).or_default().push(artifact);
         }
         Artifacts { definitions }

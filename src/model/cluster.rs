@@ -939,48 +939,26 @@ pub struct GitRepositories {
 impl GitRepositories {
     /// Found on up to `jobs` threads: every document of every file is looked at.
     pub fn new(files: &[ScannedFile], default_namespace: &str, jobs: usize) -> Self {
-        let found = crate::parallel::map_ranges(files.len(), jobs, |indices| {
-            let mut found = Vec::new();
-            for index in indices {
-                let Ok(yaml) = &files[index].yaml else {
-                    continue;
-                };
-                for &document in &yaml.documents {
-                    let is_git_repository = yaml.path_str(document, &["kind"])
-                        == Some("GitRepository")
-                        && yaml
-                            .path_str(document, &["apiVersion"])
-                            .is_some_and(|v| v.starts_with("source.toolkit.fluxcd.io/"));
-                    if !is_git_repository {
-                        continue;
-                    }
-                    let tree = Node::from_yaml(yaml, index, document);
-                    let namespace = tree
-                        .path_str(&["metadata", "namespace"])
-                        .unwrap_or(default_namespace);
-                    let name = tree.path_str(&["metadata", "name"]).unwrap_or_default();
-                    let url = tree.path_str(&["spec", "url"]).unwrap_or_default();
-                    let reference = reference(tree.path(&["spec", "ref"]));
-                    let includes = tree
-                        .path(&["spec", "include"])
-                        .map(|list| list.items().iter().filter_map(read_include).collect())
-                        .unwrap_or_default();
-                    found.push((
-                        format!("{namespace}/{name}"),
-                        (
-                            index,
-                            GitSource {
-                                includes,
-                                ..GitSource::new(url, reference)
-                            },
-                        ),
-                    ));
-                }
-            }
-            found
+        let group_kind = ("source.toolkit.fluxcd.io", "GitRepository");
+        let found = super::objects_written(files, jobs, group_kind, |tree, index| {
+            let namespace = tree
+                .path_str(&["metadata", "namespace"])
+                .unwrap_or(default_namespace);
+            let name = tree.path_str(&["metadata", "name"]).unwrap_or_default();
+            let url = tree.path_str(&["spec", "url"]).unwrap_or_default();
+            let reference = reference(tree.path(&["spec", "ref"]));
+            let includes = tree
+                .path(&["spec", "include"])
+                .map(|list| list.items().iter().filter_map(read_include).collect())
+                .unwrap_or_default();
+            let source = GitSource {
+                includes,
+                ..GitSource::new(url, reference)
+            };
+            Some((format!("{namespace}/{name}"), (index, source)))
         });
         let mut definitions: BTreeMap<String, Vec<(usize, GitSource)>> = BTreeMap::new();
-        for (key, definition) in found.into_iter().flatten() {
+        for (key, definition) in found {
             definitions.entry(key).or_default().push(definition);
         }
         GitRepositories { definitions }

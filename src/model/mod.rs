@@ -1190,6 +1190,37 @@ fn files_under(files: &[ScannedFile], dir: &str) -> BTreeSet<usize> {
 }
 
 /// The files by path, borrowed: a copy of every path was held through the renders.
+/// What `read` makes of each document of the parsed files whose `kind` is `kind` and whose API
+/// group is `group` (any version), with its file's index: every document of every file is
+/// looked at, on up to `jobs` threads, and the results come in the files' order.
+fn objects_written<T: Send, I: IntoIterator<Item = T>>(
+    files: &[ScannedFile],
+    jobs: usize,
+    (group, kind): (&str, &str),
+    read: impl Fn(Node, usize) -> I + Sync,
+) -> Vec<T> {
+    let found = crate::parallel::map_ranges(files.len(), jobs, |indices| {
+        let mut found = Vec::new();
+        for index in indices {
+            let Ok(yaml) = &files[index].yaml else {
+                continue;
+            };
+            for &document in &yaml.documents {
+                let of_kind = yaml.path_str(document, &["kind"]) == Some(kind)
+                    && yaml
+                        .path_str(document, &["apiVersion"])
+                        .and_then(|version| version.strip_prefix(group))
+                        .is_some_and(|version| version.starts_with('/'));
+                if of_kind {
+                    found.extend(read(Node::from_yaml(yaml, index, document), index));
+                }
+            }
+        }
+        found
+    });
+    found.into_iter().flatten().collect()
+}
+
 fn paths_of(files: &[ScannedFile]) -> HashMap<&str, usize> {
     files
         .iter()
