@@ -62,10 +62,44 @@ fn check(cx: &Context, out: &mut Findings) {
                     &RULE,
                     pattern.file(),
                     pattern.span(),
-                    format!("{} `{}`: Go's RE2 rejects its {what}: {reason}", object.kind, object.key()),
-                    "Flux compiles patterns with Go's regexp (RE2): no look-around or backreferences; anchor what you want with `^…$` instead".to_string(),
+                    format!(
+                        "{} `{}`: Go's RE2 rejects its {what}: {reason}",
+                        object.kind,
+                        object.key()
+                    ),
+                    help_for(&pattern.value, reason),
                 );
             }
         }
+    }
+}
+
+/// What to do about a pattern RE2 rejects: alternatives written in a character class
+/// (testruction/fleet-infra-public's `.*[-rc|-beta|-alpha].*`, where `|-b` is a range running
+/// backwards) belong in a group; otherwise what RE2 lacks.
+fn help_for(pattern: &str, reason: &str) -> String {
+    let class_of_alternatives = pattern.split_once('[').and_then(|(before, rest)| {
+        let (class, after) = rest.split_once(']')?;
+        class
+            .contains('|')
+            .then(|| format!("{before}({class}){after}"))
+    });
+    match class_of_alternatives {
+        Some(grouped) if reason.contains("character class") => format!(
+            "`[…]` matches one character of a set, in which `|` is itself and `a-b` a range: write alternatives as a group, `{grouped}`"
+        ),
+        _ => "Flux compiles patterns with Go's regexp (RE2): no look-around or backreferences; anchor what you want with `^…$` instead".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn alternatives_in_a_character_class_are_told_to_be_a_group() {
+        let reason = "error parsing regexp: invalid character class range: `|-b`";
+        assert!(super::help_for(".*[-rc|-beta|-alpha].*", reason)
+            .ends_with("write alternatives as a group, `.*(-rc|-beta|-alpha).*`"));
+        let lookahead = "error parsing regexp: invalid or unsupported Perl syntax: `(?!`";
+        assert!(super::help_for("^(?!rc)[a-z|]+$", lookahead).contains("no look-around"));
     }
 }
