@@ -104,6 +104,8 @@ pub struct Kustomization {
     pub unmodelled: Vec<Text>,
     /// The paths of files those fields read, each with its field (see [`files_read_by`]).
     pub read_by_unmodelled: Vec<(&'static str, Text)>,
+    /// Where `helmCharts` (or `helmChartInflationGenerator`) lists a chart to inflate.
+    pub helm_charts: Option<Origin>,
 }
 
 impl Kustomization {
@@ -258,6 +260,10 @@ pub fn read(
         };
         let value = &entry.value;
         if UNMODELLED_FIELDS.contains(&key) {
+            let inflates = matches!(key, "helmCharts" | "helmChartInflationGenerator");
+            if inflates && !value.items().is_empty() {
+                k.helm_charts = Some(entry.key_origin);
+            }
             k.unmodelled.push(Text {
                 value: key.into(),
                 origin: entry.key_origin,

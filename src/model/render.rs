@@ -231,6 +231,7 @@ impl Cause {
             (
                 &[
                     "must specify a target for JSON patch",
+                    "must specify one of patch and path",
                     "unable to parse SM or JSON patch",
                     "illegally qualifies",
                 ],
@@ -241,6 +242,7 @@ impl Cause {
                     "invalid Kustomization",
                     "kustomization.yaml is empty",
                     "Found multiple kustomization files",
+                    "must specify --enable-helm",
                 ],
                 Cause::InvalidKustomization,
             ),
@@ -1097,6 +1099,16 @@ impl<'s, 'a> Renderer<'s, 'a> {
             self.add_components(k, resources)?;
         }
         self.check_files_read(k, &["configurations", "crds"])?;
+        // kustomize-controller builds with kustomize's plugins off, Helm's chart inflation among
+        // them (fluxcd/pkg's generator: `DisabledPluginConfig`): as `kubectl kustomize` without
+        // `--enable-helm`, the generators fail.
+        if let Some(origin) = k.helm_charts {
+            return Err(Self::error(
+                Cause::InvalidKustomization,
+                "`helmCharts` needs kustomize's Helm support, which kustomize-controller builds without (kustomize: must specify --enable-helm)".to_string(),
+                origin,
+            ));
+        }
         for generator in &k.generators {
             self.generate(k, generator, resources)?;
         }
