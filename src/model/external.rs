@@ -154,7 +154,7 @@ impl External {
             let entries = wrapper.resources.iter().chain(&wrapper.components);
             let message = as_the_repository_names(
                 &failure(&stderr),
-                &root,
+                (&here, &root),
                 entries.map(|path| (to(path), path.as_str())),
             );
             return Err(fail(cause, format!("{}: {message}", self.describe())));
@@ -376,11 +376,12 @@ fn which(name: &str) -> Option<PathBuf> {
 }
 
 /// kustomize's message with its paths as the repository names them: a wrapper's entry, which
-/// it quotes relative to the scratch folder (`'../../home/me/fleet/apps'`), and the repository's
-/// absolute paths (`/home/me/fleet/apps/missing.yaml`), read `apps` and `apps/missing.yaml`.
+/// it quotes relative to the scratch folder `here` (`'../../home/me/fleet/apps'`), and the
+/// repository's absolute paths (`/home/me/fleet/apps/missing.yaml`), read `apps` and
+/// `apps/missing.yaml`.
 fn as_the_repository_names<'p>(
     message: &str,
-    root: &Path,
+    (here, root): (&Path, &Path),
     entries: impl Iterator<Item = (String, &'p str)>,
 ) -> String {
     let named = |path: &str| {
@@ -394,6 +395,9 @@ fn as_the_repository_names<'p>(
     for (relative, path) in entries {
         message = message.replace(&format!("'{relative}'"), &format!("'{}'", named(path)));
     }
+    // A file of the repository quoted relative to the scratch folder (an origin annotation's
+    // `path: ../../home/me/fleet/apps/x.yaml`), before the root alone is taken out of it.
+    let message = message.replace(&format!("{}/", relative(here, root).to_string_lossy()), "");
     let root = root.to_string_lossy();
     let message = message.replace(&format!("{root}/"), "");
     // The root itself, where no longer name goes on from it (`/home/me/fleet2`).
@@ -496,6 +500,16 @@ mod tests {
         assert_eq!(
             failure(kubectl),
             "accumulating resources: accumulation err='accumulating resources from 'app': no such file': must build at directory: not a valid directory"
+        );
+    }
+
+    #[test]
+    fn paths_of_the_repository_are_named_as_it_names_them() {
+        let (here, root) = (Path::new("/tmp/scratch"), Path::new("/work/fleet"));
+        let message = "'../../work/fleet/apps': path: ../../work/fleet/apps/x.yaml, /work/fleet/b";
+        assert_eq!(
+            as_the_repository_names(message, (here, root), std::iter::empty()),
+            "'apps': path: apps/x.yaml, b"
         );
     }
 
