@@ -29,6 +29,15 @@ pub(super) enum Beside {
     Nothing,
 }
 
+/// What an object written beside a kustomization that does not parse (`Beside::Broken`) says,
+/// after `{what} is written in {file}`, and its help: the build that would list it fails.
+pub(super) fn beside_broken(kustomization: &str) -> (String, String) {
+    (
+        format!(", beside `{kustomization}`, which kustomize cannot read (`kustomize-build` says why): no cluster applies it"),
+        format!("fix `{kustomization}`: Flux applies nothing of a kustomization that fails to build"),
+    )
+}
+
 /// The first document of `kind` in a file no cluster applies for which `wanted` holds, with
 /// the kustomization beside it; `None` in a repository without clusters. A file an automation's
 /// `update.path` holds counts: its markers are live, its objects still applied by no cluster.

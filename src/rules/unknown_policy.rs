@@ -219,11 +219,11 @@ fn check(cx: &Context, out: &mut Findings) {
                 }
                 // Beside a kustomization that does not parse: the build that would list it
                 // fails, so no cluster applies it, and listing it elsewhere mends nothing.
-                Some((written, Beside::Broken(kustomization), _)) => (
-                    Severity::Error,
-                    format!("ImagePolicy `{wanted}` is written in {written}, beside `{kustomization}`, which kustomize cannot read (`kustomize-build` says why): no cluster applies it"),
-                    format!("fix `{kustomization}`: Flux applies nothing of a kustomization that fails to build"),
-                ),
+                Some((written, Beside::Broken(kustomization), _)) => {
+                    let (why, help) = unapplied::beside_broken(&kustomization);
+                    let message = format!("ImagePolicy `{wanted}` is written in {written}{why}");
+                    (Severity::Error, message, help)
+                }
                 // Listed by a kustomization no cluster builds: a root applied by hand
                 // (`kubectl apply -k` at setup, as canada-ca/tracker's automation folder is).
                 Some((written, Beside::Listed(kustomization), _)) => (

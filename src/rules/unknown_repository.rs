@@ -103,11 +103,11 @@ fn check(cx: &Context, out: &mut Findings) {
                 format!("add that file to the `resources` of `{kustomization}`"),
             ),
             // Beside a kustomization that does not parse: its build fails.
-            Some((written, Beside::Broken(kustomization))) => (
-                Severity::Error,
-                format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which is written in {written}, beside `{kustomization}`, which kustomize cannot read (`kustomize-build` says why): no cluster applies it"),
-                format!("fix `{kustomization}`: Flux applies nothing of a kustomization that fails to build"),
-            ),
+            Some((written, Beside::Broken(kustomization))) => {
+                let (why, help) = unapplied::beside_broken(&kustomization);
+                let message = format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which is written in {written}{why}");
+                (Severity::Error, message, help)
+            }
             // Listed by a kustomization no cluster builds: a root applied by hand, maybe.
             Some((written, Beside::Listed(kustomization))) => (
                 Severity::Warning,
