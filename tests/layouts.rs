@@ -104,13 +104,17 @@ fn the_checked_out_branch_is_what_its_own_git_repository_syncs() {
     support::git(repo.path(), &["init", "-q", "-b", "main"]);
     support::git(repo.path(), &["add", "-A"]);
     support::git(repo.path(), &["commit", "-q", "-m", "environments"]);
-    let warnings = || {
-        let output = run(&["check", ".", "--format", "json"], repo.path());
-        support::locations_of(&support::json(&output), Some("warning"))
-    };
+    let report = || support::json(&run(&["check", ".", "--format", "json"], repo.path()));
+    let warnings = || support::locations_of(&report(), Some("warning"));
     assert_eq!(
         warnings(),
         ["unknown-policy apps/staging/deployment.yaml:17"]
+    );
+    // It says where the folder is applied from, not to apply it again from here.
+    let message = report()["diagnostics"][0]["message"].to_string();
+    assert!(
+        message.contains("Flux Kustomization `apps-staging` of cluster `clusters/home` applies this folder from `staging`"),
+        "{message}"
     );
     support::git(repo.path(), &["checkout", "-q", "-b", "staging"]);
     assert_eq!(warnings(), Vec::<String>::new());

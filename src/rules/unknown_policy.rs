@@ -168,6 +168,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 let bootstrap = unapplied::bootstrap_object(cx, found.tree.origin.file());
                 (found.written, found.beside, bootstrap)
             });
+            let other_branch = from_other_branch(cx, site.file_index);
             match written_elsewhere {
                 // Beside a kustomization that does not list it while no automation reads the
                 // marker: switched off with its automation (the tag bumped by hand), or never
@@ -224,6 +225,17 @@ fn check(cx: &Context, out: &mut Findings) {
                     let message = format!("ImagePolicy `{wanted}` is written in {written}{why}");
                     (Severity::Error, message, help)
                 }
+                // Applied, with its folder, from another branch (kCn3333/k3s-homelab's
+                // `apps-staging`, from `staging`, where fluxbot rewrites the markers): what is
+                // applied there is not in this checkout.
+                Some((written, Beside::Listed(_) | Beside::Nothing, _)) if other_branch.is_some() => {
+                    let (cluster, other) = other_branch.expect("the guard");
+                    (
+                        Severity::Warning,
+                        format!("ImagePolicy `{wanted}` is written in {written}, which no cluster applies from this checkout, but Flux Kustomization `{}` of cluster `{cluster}` applies this folder from `{}`, which this check does not see", other.kustomization, other.reference),
+                        format!("check `{wanted}` on `{}`, or add it to `external_policies` in .flux-image-lint.yaml", other.reference),
+                    )
+                }
                 // Listed by a kustomization no cluster builds: a root applied by hand
                 // (`kubectl apply -k` at setup, as canada-ca/tracker's automation folder is).
                 Some((written, Beside::Listed(kustomization), _)) => (
@@ -238,7 +250,7 @@ fn check(cx: &Context, out: &mut Findings) {
                     format!("ImagePolicy `{wanted}` is written in {written}, which no cluster applies: this marker resolves only if that file is applied by hand"),
                     "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it); if it is applied out of band on purpose, add it to `external_policies` in .flux-image-lint.yaml".to_string(),
                 ),
-                None => match from_other_branch(cx, site.file_index) {
+                None => match other_branch {
                     // What that branch defines is not in this checkout: not known missing.
                     Some((cluster, other)) => (
                         Severity::Warning,
