@@ -1259,7 +1259,9 @@ pub fn discover(
     mut on_render: impl FnMut(ClusterRender),
 ) -> (Option<Vec<Cluster>>, GitRepositories) {
     let repositories = GitRepositories::new(sources.files, default_namespace, jobs);
-    let artifacts = Artifacts::new(sources.files, default_namespace, jobs);
+    // Read only where a Flux Kustomization builds an ExternalArtifact: most repositories have
+    // none, and reading them looks at every document of every parsed file again.
+    let artifacts = std::cell::OnceCell::new();
     let (mut written, mut instances) = written_roots(sources, default_namespace, jobs);
     if instances
         .iter()
@@ -1806,7 +1808,9 @@ pub fn discover(
                 } else if let Some((folder, generator)) = (kustomization.source_kind
                     == "ExternalArtifact")
                     .then(|| {
-                        artifacts.folder_of(
+                        (artifacts
+                            .get_or_init(|| Artifacts::new(sources.files, default_namespace, jobs)))
+                        .folder_of(
                             &kustomization.source_namespace,
                             &kustomization.source_name,
                             &kustomization.path,
