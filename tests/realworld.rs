@@ -27,6 +27,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "image-template-placeholders-under-full-marker" => {
             vec!["invalid-image yaml/nodeapp-registry.yaml:9".to_string()]
         }
+        "bare-patch-path-on-flux-2" => vec![
+            "kustomize-build apps/kube-prometheus/killercoda/kustomization.yaml:10".to_string(),
+        ],
         "artifact-generator-of-this-repository" => {
             vec!["unknown-policy k8s/apps/base/app/deployment.yaml:17".to_string()]
         }

@@ -691,6 +691,9 @@ const LOOSE_TAGS: (u64, u64) = (2, 7);
 /// before its components.
 const KUSTOMIZE_5_1: (u64, u64) = (2, 2);
 
+/// The Flux release whose kustomize-controller (1.0.0-rc.4) builds with kustomize 5.
+const KUSTOMIZE_5: &str = "2.0.0-rc.4";
+
 /// The Flux line whose kustomize-controller (0.15) applies with server-side apply.
 const SERVER_SIDE_APPLY: (u64, u64) = (0, 18);
 
@@ -1052,6 +1055,19 @@ impl ClusterFlux {
         self.kustomize_controller_before(KUSTOMIZE_5_1)
     }
 
+    /// Whether kustomize-controller builds with kustomize 4 (before Flux 2.0.0-rc.4,
+    /// kustomize-controller 1.0.0-rc.4, which brought kustomize 5.0.3): the deciding pins of such
+    /// a release, described. kustomize 4 reads a bare path in `patches` as a strategic merge
+    /// patch file; kustomize 5 refuses it.
+    pub fn runs_kustomize_4(&self) -> Option<String> {
+        let kustomize_5 = Version::parse(KUSTOMIZE_5).expect("the release is a version");
+        let older: Vec<&Pin> = self
+            .deciding_kustomize_controller()
+            .filter(|pin| pin.version.as_ref().is_some_and(|v| *v < kustomize_5))
+            .collect();
+        (!older.is_empty()).then(|| describe(older.into_iter()))
+    }
+
     /// Whether kustomize-controller applies with `kubectl apply` (before Flux 0.18,
     /// kustomize-controller 0.15), where Kubernetes drops a field a CRD does not declare: the
     /// deciding pins that say so, described. From 0.18 it applies server-side, and the dry run
@@ -1066,9 +1082,7 @@ impl ClusterFlux {
     /// only. Several pins that disagree count as the older when any is.
     fn kustomize_controller_before(&self, line: (u64, u64)) -> Option<String> {
         let older: Vec<&Pin> = self
-            .pins
-            .iter()
-            .filter(|pin| !matches!(pin.source, PinSource::Crd { .. }))
+            .deciding_kustomize_controller()
             .filter(|pin| {
                 pin.version
                     .as_ref()
@@ -1076,6 +1090,11 @@ impl ClusterFlux {
             })
             .collect();
         (!older.is_empty()).then(|| describe(older.into_iter()))
+    }
+
+    /// The deciding pins that tell kustomize-controller's release.
+    fn deciding_kustomize_controller(&self) -> impl Iterator<Item = &Pin> {
+        (self.pins.iter()).filter(|pin| !matches!(pin.source, PinSource::Crd { .. }))
     }
 
     /// How image-reflector-controller's semver policy reads a tag as a version: loosely when a
@@ -1481,6 +1500,20 @@ mod tests {
         assert!(builds(vec![pin("2.9.4"), pin("2.0.0")]).is_some());
         // An image CRD tells its own controller's release, not kustomize-controller's.
         assert_eq!(builds(vec![release_crd(Kind::ImagePolicy, "2.0.0")]), None);
+    }
+
+    #[test]
+    fn kustomize_4_runs_before_flux_2_0_0_rc_4() {
+        let builds = |pins| cluster(pins).runs_kustomize_4();
+        assert!(builds(vec![pin("0.31.1")])
+            .unwrap()
+            .starts_with("Flux 0.31.1"));
+        assert!(builds(vec![pin("2.0.0-rc.3")]).is_some());
+        assert_eq!(builds(vec![pin("2.0.0-rc.4")]), None);
+        assert_eq!(builds(vec![pin("2.0.0")]), None);
+        assert_eq!(builds(Vec::new()), None);
+        assert!(builds(vec![pin("2.3.0"), pin("0.41.2")]).is_some());
+        assert_eq!(builds(vec![release_crd(Kind::ImagePolicy, "0.41.2")]), None);
     }
 
     #[test]

@@ -172,6 +172,11 @@ const UNMODELLED_FIELDS: &[&str] = &[
 /// kustomize's error on a field it does not know, before the field's name.
 pub const UNKNOWN_FIELD: &str = "invalid Kustomization: json: unknown field";
 
+/// kustomize 5's error on a bare path in `patches` (kustomize 4 read it as a strategic merge
+/// patch file), after "cannot unmarshal".
+pub const BARE_PATCH_PATH: &str =
+    "string into Go struct field Kustomization.patches of type types.Patch";
+
 /// kustomize's error (from 5.1) on a kustomization file that holds nothing.
 pub const EMPTY: &str = "kustomization.yaml is empty";
 
@@ -190,6 +195,17 @@ pub enum Decoding {
     /// kustomize reads it (fluxcd/pkg's generator decodes it with `sigs.k8s.io/yaml`, which is
     /// not strict, and writes it back): an unknown field is dropped.
     DroppingUnknownFields,
+    /// As kustomize 4 (kustomize-controller before Flux 2.0.0-rc.4) reads it: strictly, after
+    /// its `FixKustomizationPreUnmarshalling` renamed `patches` to `patchesStrategicMerge` where
+    /// that list holds a string (the old shorthand for a strategic merge patch file). kustomize
+    /// 5 refuses such an entry.
+    Kustomize4,
+}
+
+impl Decoding {
+    fn is_strict(self) -> bool {
+        self != Decoding::DroppingUnknownFields
+    }
 }
 
 /// Reads one kustomization document (`root`, the file's first document as a tree).
@@ -200,6 +216,15 @@ pub fn read(
     decoding: Decoding,
 ) -> Result<Kustomization, InvalidKustomization> {
     let invalid = |message: String, origin: Origin| InvalidKustomization { message, origin };
+    // kustomize 4 renamed the key in the file's text, wherever it is written as `patches:`.
+    let legacy_patches = decoding == Decoding::Kustomize4
+        && root
+            .get("patches")
+            .is_some_and(|patches| patches.items().iter().any(is_json_string));
+    let field_of = |key: &str| match key {
+        "patches" if legacy_patches => Some("patchesStrategicMerge"),
+        _ => field_name(key),
+    };
     // kustomize decodes through JSON (`sigs.k8s.io/yaml`), where a field written twice keeps
     // its last value.
     let written = root.entries();
@@ -207,11 +232,11 @@ pub fn read(
         .iter()
         .enumerate()
         .filter(|&(at, entry)| {
-            let name = field_name(&entry.key);
+            let name = field_of(&entry.key);
             name.is_none()
                 || !written[at + 1..]
                     .iter()
-                    .any(|later| field_name(&later.key) == name)
+                    .any(|later| field_of(&later.key) == name)
         })
         .map(|(_, entry)| entry)
         .collect();
@@ -220,7 +245,7 @@ pub fn read(
     let holds_nothing = || {
         entries.iter().all(|entry| {
             let value = &entry.value;
-            match field_name(&entry.key) {
+            match field_of(&entry.key) {
                 Some("apiVersion" | "kind") => true,
                 Some(_) => value.is_null() || value.str() == Some(""),
                 None => false,
@@ -244,10 +269,10 @@ pub fn read(
     let mut options = None;
     let mut api_version = None;
     // Go's decoder goes on past a field's error and reports the first, in the JSON's sorted keys.
-    let mistyped = mistyped_string(&entries);
+    let mistyped = mistyped_string(&entries, field_of);
     for entry in entries {
-        let Some(key) = field_name(&entry.key) else {
-            if decoding == Decoding::DroppingUnknownFields {
+        let Some(key) = field_of(&entry.key) else {
+            if !decoding.is_strict() {
                 continue;
             }
             if let Some((_, error)) = mistyped.filter(|(at, _)| **at < *entry.key) {
@@ -348,11 +373,16 @@ pub fn read(
 /// number or boolean (`newTag: 20231010`, `namespace: 123`, a label's `version: 1.0`), with
 /// the key of the field it is in: kustomize decodes the file through JSON into Go strings, and
 /// fails ("cannot unmarshal number into Go struct field Image.images.newTag of type string"),
-/// as it does on a float JSON cannot hold. So does kustomize-controller's rewrite of the file,
-/// which decodes it the same way. Fields are visited in the order of the JSON's sorted keys.
-fn mistyped_string<'e>(entries: &[&'e Entry]) -> Option<(&'e SmolStr, InvalidKustomization)> {
+/// as it does on a float JSON cannot hold; or the first patch entry that is no object (a bare
+/// path, which kustomize 4 alone read). So does kustomize-controller's rewrite of the file,
+/// which decodes it the same way. Fields are visited in the order of the JSON's sorted keys,
+/// each named by `field_of`.
+fn mistyped_string<'e>(
+    entries: &[&'e Entry],
+    field_of: impl Fn(&str) -> Option<&'static str>,
+) -> Option<(&'e SmolStr, InvalidKustomization)> {
     in_key_order(entries.iter().copied()).find_map(|entry| {
-        let field = field_name(&entry.key)?;
+        let field = field_of(&entry.key)?;
         let value = &entry.value;
         let in_kustomization = format!("Kustomization.{field}");
         let error = match field {
@@ -365,6 +395,11 @@ fn mistyped_string<'e>(entries: &[&'e Entry]) -> Option<(&'e SmolStr, InvalidKus
             "patchesStrategicMerge" => value.items().iter().find_map(|item| {
                 not_a_string_item(item, &in_kustomization, "types.PatchStrategicMerge")
             }),
+            // A bare path, kustomize 4's shorthand for a `patchesStrategicMerge` entry.
+            "patches" | "patchesJson6902" => value
+                .items()
+                .iter()
+                .find_map(|item| not_an_object_item(item, &in_kustomization, "types.Patch")),
             "commonLabels" | "commonAnnotations" => not_strings(value, &in_kustomization),
             "labels" => value
                 .items()
@@ -414,6 +449,45 @@ fn not_a_string_item(node: &Node, go_field: &str, go_type: &str) -> Option<Inval
         ),
         origin: node.origin,
     })
+}
+
+/// kustomize's error on an item of a Go list of structs (`go_type`) that JSON holds as a
+/// string, a number, a boolean or a list; a null item is a struct left empty.
+fn not_an_object_item(node: &Node, go_field: &str, go_type: &str) -> Option<InvalidKustomization> {
+    let held = match &node.value {
+        Value::Seq(_) => "array",
+        Value::Scalar(_) if node.is_null() => return None,
+        Value::Scalar(_) if is_json_string(node) => "string",
+        Value::Scalar(scalar) => match plain_type(&scalar.text) {
+            PlainType::NotFinite(value) => {
+                return Some(InvalidKustomization {
+                    message: format!("invalid Kustomization: json: unsupported value: {value}"),
+                    origin: node.origin,
+                })
+            }
+            mistyped => mistyped.json_name(),
+        },
+        _ => return None,
+    };
+    Some(InvalidKustomization {
+        message: format!(
+            "invalid Kustomization: json: cannot unmarshal {held} into Go struct field {go_field} of type {go_type}"
+        ),
+        origin: node.origin,
+    })
+}
+
+/// Whether JSON holds a scalar as a string once `sigs.k8s.io/yaml` converted it: quoted, tagged
+/// or a plain scalar Kubernetes reads as one (not a number, boolean or null).
+fn is_json_string(node: &Node) -> bool {
+    match &node.value {
+        Value::Scalar(scalar) => {
+            scalar.style != Style::Plain
+                || scalar.tagged
+                || plain_type(&scalar.text) == PlainType::String
+        }
+        _ => false,
+    }
 }
 
 /// kustomize's error on a value of a Go string field (`go_field`, as Go's decoder names it)
@@ -610,7 +684,7 @@ fn unknown_patch_field(entry: &Node) -> Option<InvalidKustomization> {
 }
 
 fn patch_entries(list: &Node, decoding: Decoding) -> Result<Vec<Patch>, InvalidKustomization> {
-    if decoding == Decoding::Strict {
+    if decoding.is_strict() {
         if let Some(error) = list.items().iter().find_map(unknown_patch_field) {
             return Err(error);
         }
@@ -733,6 +807,43 @@ mod decoding_tests {
         for something in ["resources: []\n", "patches: []\n", "metadata:\n  name: x\n"] {
             assert_eq!(read_as(something, Decoding::Strict), Ok(0), "{something}");
         }
+    }
+
+    #[test]
+    fn a_bare_path_in_patches_is_a_strategic_merge_patch_to_kustomize_4_alone() {
+        let bare = "resources: [a.yaml]\npatches:\n  - remove-rbac.yaml\n";
+        // As `kubectl kustomize` (kustomize 5.5) says.
+        let refused = "invalid Kustomization: json: cannot unmarshal string into Go struct field Kustomization.patches of type types.Patch";
+        assert_eq!(read_as(bare, Decoding::Strict), Err(refused.to_string()));
+        assert_eq!(
+            read_as(bare, Decoding::DroppingUnknownFields),
+            Err(refused.to_string())
+        );
+        let source = SourceFile::new("kustomization.yaml".into(), bare);
+        let yaml = YamlFile::parse(&source).unwrap();
+        let root = Node::from_yaml(&yaml, 0, yaml.documents[0]);
+        let k = read("", 0, &root, Decoding::Kustomize4).unwrap();
+        assert!(k.patches.is_empty());
+        assert_eq!(k.patches_strategic_merge.len(), 1);
+        // Renamed, a list that also holds an entry of `patches`' own form fails as the
+        // strategic merge list it became; one with no string is left as it is.
+        let mixed = "resources: [a.yaml]\npatches:\n  - path: p.yaml\n  - q.yaml\n";
+        assert_eq!(
+            read_as(mixed, Decoding::Kustomize4),
+            Err("invalid Kustomization: json: cannot unmarshal object into Go struct field Kustomization.patchesStrategicMerge of type types.PatchStrategicMerge".to_string())
+        );
+        let modern = "resources: [a.yaml]\npatches:\n  - path: p.yaml\n  - 3\n";
+        assert_eq!(
+            read_as(modern, Decoding::Kustomize4),
+            Err("invalid Kustomization: json: cannot unmarshal number into Go struct field Kustomization.patches of type types.Patch".to_string())
+        );
+        assert_eq!(
+            read_as(
+                "resources: [a.yaml]\npatches:\n  - path: p.yaml\n  -\n",
+                Decoding::Strict
+            ),
+            Ok(1)
+        );
     }
 
     #[test]

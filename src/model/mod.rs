@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::flux::objects::{
     is_image_api, kind_of, read_object, FluxObject, ObjectContent, Provenance,
 };
-use crate::flux::versions::{Fluxes, Repository};
+use crate::flux::versions::{ClusterFlux, Fluxes, Repository};
 use crate::walk::{FileSet, ListedPaths};
 use crate::workspace::ScannedFile;
 
@@ -56,6 +56,8 @@ pub struct Render {
 pub struct Model {
     /// Every kustomization of the workspace by folder (or why it cannot be read).
     pub kustomizations: BTreeMap<String, Result<Kustomization, BuildError>>,
+    /// Those kustomize 4 reads otherwise (see [`Kustomizations::as_kustomize_4`]).
+    kustomizations_as_4: BTreeMap<String, Result<Kustomization, BuildError>>,
     /// The files they name.
     pub referenced: Referenced,
     pub renders: Vec<Render>,
@@ -122,8 +124,9 @@ impl Builder {
     /// which a wrapper around the folder cannot do (its components come after). And so does one
     /// the real kustomize fails on a kustomization file that holds nothing while the native
     /// build took it as listing nothing (at `spec.path`, or anywhere for a cluster whose Flux is
-    /// older than 2.2), on a field it does not know in the file kustomize-controller rewrites
-    /// without it, or on a remote file this machine cannot fetch.
+    /// older than 2.2), on a bare path in `patches` the native build read as kustomize 4 does
+    /// (for a cluster whose Flux is older than 2.0), on a field it does not know in the file
+    /// kustomize-controller rewrites without it, or on a remote file this machine cannot fetch.
     fn build<'w>(
         &self,
         sources: &Sources,
@@ -160,6 +163,14 @@ impl Builder {
                     Some(Err(error)) if error.message.contains(kustomization::UNKNOWN_FIELD) => {
                         natively(
                             "kustomize-controller drops the fields kustomize does not know from the kustomization at `spec.path` before it builds, which the real kustomize cannot be asked without editing the folder",
+                        )
+                    }
+                    // The native build read a bare path in `patches` as a strategic merge patch
+                    // file, as the cluster's Flux (older than 2.0) does (weaveworks/
+                    // weave-gitops-clusters); the kustomize asked here is 5 or later.
+                    Some(Err(error)) if error.message.contains(kustomization::BARE_PATCH_PATH) => {
+                        natively(
+                            "kustomize-controller before Flux 2.0 builds with kustomize 4, which reads a bare path in `patches` as a `patchesStrategicMerge` entry, where the real kustomize asked here refuses it",
                         )
                     }
                     // A remote file (a generator's `https://` source) this machine cannot fetch,
@@ -273,14 +284,33 @@ pub(crate) fn read_kustomization(
 /// name: read once per load.
 pub struct Kustomizations {
     pub by_dir: BTreeMap<String, Result<Kustomization, BuildError>>,
+    /// Those kustomize 4 (Flux before 2.0.0-rc.4) reads otherwise, as it reads them: a bare
+    /// path in `patches`, which kustomize 5 refuses, is a strategic merge patch file to it.
+    pub as_kustomize_4: BTreeMap<String, Result<Kustomization, BuildError>>,
     pub referenced: Referenced,
 }
 
 impl Kustomizations {
     pub fn read(files: &[ScannedFile], jobs: usize) -> Kustomizations {
         let by_dir = read_kustomizations(files, jobs);
-        let referenced = referenced_files(&by_dir, jobs);
-        Kustomizations { by_dir, referenced }
+        let as_kustomize_4: BTreeMap<_, _> = by_dir
+            .iter()
+            .filter_map(|(dir, read)| match read {
+                Err(error) if error.message.contains(kustomization::BARE_PATCH_PATH) => {
+                    let (_, _, read) =
+                        read_kustomization(files, error.origin.file(), Decoding::Kustomize4)?;
+                    Some((dir.clone(), read))
+                }
+                _ => None,
+            })
+            .collect();
+        // The files they name are read too, for the clusters whose kustomize reads them.
+        let referenced = referenced_files(&[&by_dir, &as_kustomize_4], jobs);
+        Kustomizations {
+            by_dir,
+            as_kustomize_4,
+            referenced,
+        }
     }
 }
 
@@ -307,16 +337,17 @@ impl Referenced {
     }
 }
 
+/// The files named by the kustomizations of `readings`: by folder, then other readings of
+/// some of those folders' files.
 fn referenced_files(
-    kustomizations: &BTreeMap<String, Result<Kustomization, BuildError>>,
+    readings: &[&BTreeMap<String, Result<Kustomization, BuildError>>],
     jobs: usize,
 ) -> Referenced {
-    let read: Vec<&Kustomization> = kustomizations
-        .values()
-        .filter_map(|k| k.as_ref().ok())
+    let read: Vec<&Kustomization> = (readings.iter())
+        .flat_map(|by_dir| by_dir.values().filter_map(|k| k.as_ref().ok()))
         .collect();
     // Looked up for every entry: by hash, where the ordered map compared a dozen paths.
-    let folders: HashSet<&str> = kustomizations.keys().map(String::as_str).collect();
+    let folders: HashSet<&str> = readings[0].keys().map(String::as_str).collect();
     let path_of = |k: &Kustomization, entry: &kustomization::Text| {
         join(&k.dir, &entry.value).filter(|path| !folders.contains(path.as_str()))
     };
@@ -533,6 +564,7 @@ impl Model {
         }
         let kustomizations = Kustomizations {
             by_dir: std::mem::take(&mut model.kustomizations),
+            as_kustomize_4: std::mem::take(&mut model.kustomizations_as_4),
             referenced: std::mem::take(&mut model.referenced),
         };
         let first_errors = std::mem::take(&mut model.build_errors);
@@ -560,6 +592,7 @@ impl Model {
         }: &Inputs,
         Kustomizations {
             by_dir: kustomizations,
+            as_kustomize_4,
             referenced,
         }: Kustomizations,
         old_kustomize: &KustomizeBefore51,
@@ -569,13 +602,25 @@ impl Model {
         let listing_nothing = old_kustomize
             .anywhere()
             .then(|| KustomizeBefore51::listing_nothing(&kustomizations));
-        let old_sources = listing_nothing.as_ref().map(|listing_nothing| {
-            let mut sources = Sources::new(tree, files, &by_path, listing_nothing, &referenced);
+        let read_by_kustomize_4 = (listing_nothing.as_ref())
+            .filter(|_| old_kustomize.kustomize_4_anywhere())
+            .map(|listing_nothing| {
+                let mut read = listing_nothing.clone();
+                read.extend(as_kustomize_4.clone());
+                read
+            });
+        let older_sources = |kustomizations| {
+            let mut sources = Sources::new(tree, files, &by_path, kustomizations, &referenced);
             sources.components_first = true;
             sources
-        });
-        let sources_of_cluster = |cluster: usize| match &old_sources {
-            Some(old_sources) if old_kustomize.clusters.contains_key(&cluster) => old_sources,
+        };
+        let old_sources = listing_nothing.as_ref().map(older_sources);
+        let kustomize_4_sources = read_by_kustomize_4.as_ref().map(older_sources);
+        let sources_of_cluster = |cluster: usize| match (&kustomize_4_sources, &old_sources) {
+            (Some(sources), _) if old_kustomize.kustomize_4.clusters.contains_key(&cluster) => {
+                sources
+            }
+            (_, Some(sources)) if old_kustomize.clusters.contains_key(&cluster) => sources,
             _ => &sources,
         };
         let mut model = Model::default();
@@ -642,8 +687,9 @@ impl Model {
                 model.clusters = clusters;
             }
             None => {
-                let sources = match &old_sources {
-                    Some(old_sources) if old_kustomize.repository.is_some() => old_sources,
+                let sources = match (&kustomize_4_sources, &old_sources) {
+                    (Some(sources), _) if old_kustomize.kustomize_4.repository.is_some() => sources,
+                    (_, Some(sources)) if old_kustomize.repository.is_some() => sources,
                     _ => &sources,
                 };
                 model.build_roots(sources, &mut objects, default_namespace, builder, jobs)
@@ -676,8 +722,10 @@ impl Model {
             contents,
             sources.into_caches(),
             old_sources.map(Sources::into_caches),
+            kustomize_4_sources.map(Sources::into_caches),
         ));
         model.kustomizations = kustomizations;
+        model.kustomizations_as_4 = as_kustomize_4;
         model.referenced = referenced;
         (model, objects)
     }
@@ -1002,9 +1050,19 @@ struct Inputs<'a> {
 /// holding nothing (comments only) lists nothing, where from 2.2 the build fails, and a
 /// kustomization's components are added before its own generators run, where from 2.2 they
 /// run after. The clusters whose Flux is that old, or the repository's own builds when it has
-/// no cluster, each with that Flux described.
+/// no cluster, each with that Flux described; and of those, the ones whose Flux builds with
+/// kustomize 4 (before 2.0.0-rc.4), which reads a bare path in `patches` as a strategic merge
+/// patch file, where kustomize 5 fails the build.
 #[derive(Debug, Default)]
 struct KustomizeBefore51 {
+    clusters: BTreeMap<usize, String>,
+    repository: Option<String>,
+    kustomize_4: Kustomize4,
+}
+
+/// See [`KustomizeBefore51`].
+#[derive(Debug, Default)]
+struct Kustomize4 {
     clusters: BTreeMap<usize, String>,
     repository: Option<String>,
 }
@@ -1014,10 +1072,15 @@ impl KustomizeBefore51 {
         !self.clusters.is_empty() || self.repository.is_some()
     }
 
+    fn kustomize_4_anywhere(&self) -> bool {
+        !self.kustomize_4.clusters.is_empty() || self.kustomize_4.repository.is_some()
+    }
+
     /// The builds of `model` (built as Flux 2.2 and later build) that run on a Flux older than
     /// 2.2, when its kustomize would build something otherwise: a build failed on a
     /// kustomization file that holds nothing (natively, or in the words of the real kustomize
-    /// asked instead), or a kustomization has both components and generators.
+    /// asked instead) or, under kustomize 4, on a bare path in `patches`; or a kustomization has
+    /// both components and generators.
     fn for_old_flux(
         model: &Model,
         tree: &FileSet,
@@ -1025,16 +1088,16 @@ impl KustomizeBefore51 {
         config: &Config,
         jobs: usize,
     ) -> Self {
-        let failed_on_one = model
-            .build_errors
-            .iter()
-            .any(|error| error.message.contains(kustomization::EMPTY));
+        let failed_on =
+            |needle: &str| (model.build_errors.iter()).any(|error| error.message.contains(needle));
+        let failed_on_one = failed_on(kustomization::EMPTY);
+        let failed_on_bare_patch = failed_on(kustomization::BARE_PATCH_PATH);
         let generates_beside_components = model
             .kustomizations
             .values()
             .flatten()
             .any(generates_beside_components);
-        if !failed_on_one && !generates_beside_components {
+        if !failed_on_one && !failed_on_bare_patch && !generates_beside_components {
             return KustomizeBefore51::default();
         }
         // Each cluster's Flux as the rules take it: another cluster's pins say nothing of it.
@@ -1043,20 +1106,29 @@ impl KustomizeBefore51 {
             kustomizations: &model.kustomizations,
         };
         let fluxes = Fluxes::find(files, &repository, &model.clusters, config, jobs);
-        let clusters = fluxes
-            .clusters
-            .iter()
-            .enumerate()
-            .filter_map(|(index, of)| Some((index, of.flux.runs_kustomize_before_5_1()?)))
-            .collect();
-        let repository = model
-            .clusters
-            .is_empty()
-            .then(|| fluxes.repository.runs_kustomize_before_5_1())
-            .flatten();
+        let of_clusters = |runs: fn(&ClusterFlux) -> Option<String>| {
+            let clusters = (fluxes.clusters.iter().enumerate())
+                .filter_map(|(index, of)| Some((index, runs(&of.flux)?)))
+                .collect();
+            let repository = (model.clusters.is_empty())
+                .then(|| runs(&fluxes.repository))
+                .flatten();
+            (clusters, repository)
+        };
+        let (clusters, repository) = of_clusters(ClusterFlux::runs_kustomize_before_5_1);
+        let kustomize_4 = if failed_on_bare_patch {
+            let (clusters, repository) = of_clusters(ClusterFlux::runs_kustomize_4);
+            Kustomize4 {
+                clusters,
+                repository,
+            }
+        } else {
+            Kustomize4::default()
+        };
         KustomizeBefore51 {
             clusters,
             repository,
+            kustomize_4,
         }
     }
 
@@ -1085,20 +1157,21 @@ impl KustomizeBefore51 {
     /// `first_errors` (the builds as Flux 2.2 and later run them) at a kustomization that has
     /// both components and generators, which these builds no longer have.
     fn notes(&self, model: &Model, first_errors: &[BuildError]) -> Vec<Note> {
-        let runners = |file: usize| {
-            let clusters = self
-                .clusters
-                .iter()
-                .filter(move |(&cluster, _)| model.clusters[cluster].files.contains(&file))
-                .map(|(&cluster, flux)| {
-                    (format!("cluster `{}`", model.clusters[cluster].name), flux)
-                });
-            let repository = self
-                .repository
-                .iter()
-                .map(|flux| ("the repository".to_string(), flux));
-            clusters.chain(repository)
-        };
+        let runners_among =
+            |clusters: &BTreeMap<usize, String>, repository: &Option<String>, file: usize| {
+                let clusters = clusters
+                    .iter()
+                    .filter(|(&cluster, _)| model.clusters[cluster].files.contains(&file))
+                    .map(|(&cluster, flux)| {
+                        let name = &model.clusters[cluster].name;
+                        (format!("cluster `{name}`"), flux.clone())
+                    });
+                let repository = repository
+                    .iter()
+                    .map(|flux| ("the repository".to_string(), flux.clone()));
+                clusters.chain(repository).collect::<Vec<_>>()
+            };
+        let runners = |file: usize| runners_among(&self.clusters, &self.repository, file);
         let mut notes = Vec::new();
         for file in model.kustomizations.values().filter_map(holding_nothing) {
             for (runner, flux) in runners(file) {
@@ -1126,6 +1199,24 @@ impl KustomizeBefore51 {
                 notes.push(Note {
                     message: format!(
                         "{runner} runs {flux}, whose kustomize adds this kustomization's components before running its generators; from Flux 2.2 on the generators run first and the build fails: {}",
+                        error.message
+                    ),
+                    origin: error.origin,
+                });
+            }
+        }
+        let bare_patch_paths = (model.kustomizations.values())
+            .filter_map(|read| read.as_ref().err())
+            .filter(|error| error.message.contains(kustomization::BARE_PATCH_PATH));
+        for error in bare_patch_paths {
+            let Kustomize4 {
+                clusters,
+                repository,
+            } = &self.kustomize_4;
+            for (runner, flux) in runners_among(clusters, repository, error.origin.file()) {
+                notes.push(Note {
+                    message: format!(
+                        "{runner} runs {flux}, whose kustomize (4) reads a bare path in `patches` as a `patchesStrategicMerge` entry; from Flux 2.0 on the build fails: {}",
                         error.message
                     ),
                     origin: error.origin,

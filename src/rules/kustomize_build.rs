@@ -1,7 +1,7 @@
 //! Rule `kustomize-build`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::model::kustomization::is_kustomization_name;
+use crate::model::kustomization::{is_kustomization_name, BARE_PATCH_PATH};
 use crate::model::render::{BuildError, Cause};
 use crate::model::Unsure;
 use crate::report::Severity;
@@ -180,7 +180,19 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
             .message
             .contains(&format!("cannot unmarshal {kind} into"))
     };
-    let fix = if into_string && (held("object") || held("array")) {
+    let bare_patch_path = error.message.contains(BARE_PATCH_PATH);
+    let written_path = || {
+        source
+            .text()
+            .get(error.origin.span().range())
+            .unwrap_or("<file>")
+    };
+    let fix = if bare_patch_path {
+        &format!(
+            "write the entry as `- path: {}`: kustomize 5 (Flux 2.0 and later) no longer reads a bare path in `patches` as a strategic merge patch file, as kustomize 4 did",
+            written_path()
+        )
+    } else if into_string && (held("object") || held("array")) {
         "write a single string here (a path or URL), as kustomize reads it"
     } else if into_string {
         "quote the value (unquoted, YAML reads it as a number or boolean)"
