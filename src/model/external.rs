@@ -281,6 +281,14 @@ pub fn is_fetch_failure(message: &str) -> bool {
     NEEDLES.iter().any(|needle| message.contains(needle))
 }
 
+/// Whether kustomize failed to write out an object holding a map with a key YAML reads as no
+/// string (`2222:`, kubernetes-sigs/kustomize#3446): kustomize 4 and 5 fail so where
+/// kustomize-controller before 0.13 (Flux 0.15), built without kyaml, does not, nor kustomize
+/// releases with the fix (kustomize#6223, 2026), whose Flux release is not known here.
+pub fn is_non_string_key_failure(message: &str) -> bool {
+    message.contains("json: unsupported type: map[interface {}]interface {}")
+}
+
 /// The document of `file` an output object comes from: same kind, and the same name or one the
 /// output name holds (a prefix or suffix added).
 fn written_document(sources: &Sources, file: usize, object: &Node) -> Option<Node> {

@@ -125,7 +125,8 @@ impl Builder {
     /// the real kustomize fails on a kustomization file that holds nothing while the native
     /// build took it as listing nothing (at `spec.path`, or anywhere for a cluster whose Flux is
     /// older than 2.2), on a bare path in `patches` the native build read as kustomize 4 does
-    /// (for a cluster whose Flux is older than 2.0), on a field it does not know in the file
+    /// (for a cluster whose Flux is older than 2.0), on a map key that is no string (which some
+    /// releases of kustomize-controller build), on a field it does not know in the file
     /// kustomize-controller rewrites without it, or on a remote file this machine cannot fetch.
     fn build<'w>(
         &self,
@@ -171,6 +172,12 @@ impl Builder {
                     Some(Err(error)) if error.message.contains(kustomization::BARE_PATCH_PATH) => {
                         natively(
                             "kustomize-controller before Flux 2.0 builds with kustomize 4, which reads a bare path in `patches` as a `patchesStrategicMerge` entry, where the real kustomize asked here refuses it",
+                        )
+                    }
+                    // sharonliao/fleet-infra's `tcp: {2222: …}` on Flux 0.13, which builds it.
+                    Some(Err(error)) if external::is_non_string_key_failure(&error.message) => {
+                        natively(
+                            "the real kustomize asked here fails on a map key that is no string, which kustomize-controller builds before Flux 0.15 and with a kustomize that has the fix (kubernetes-sigs/kustomize#6223); which kustomize this cluster's Flux has is not known",
                         )
                     }
                     // A remote file (a generator's `https://` source) this machine cannot fetch,
