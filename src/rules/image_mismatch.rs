@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 use foldhash::{HashMap, HashSet};
 
 use crate::flux::image::{is_docker_hub_site, ImageRef};
-use crate::flux::objects::FluxObject;
+use crate::flux::objects::{FluxObject, Spec};
+use crate::flux::Kind;
 use crate::model::tree::Origin;
 use crate::report::Severity;
 use crate::scan::marker::SetterKind;
@@ -44,7 +45,11 @@ image: ghcr.io/org/worker:1.0.0 # {"$imagepolicy": "flux-system:app"}
 where the policy `app` scans `ghcr.io/org/app`.
 
 ## Fix
-Point the marker at the policy for this image (create one if needed).
+Point the marker at the policy for this image (create one if needed). Where the policy is this
+image's but names another image's ImageRepository (a copied `imageRepositoryRef`), point its
+`spec.imageRepositoryRef` at the ImageRepository that scans this image; change an
+ImageRepository's `spec.image` only where no other policy takes its tags from it. The help names
+which of these the repository points to.
 "#,
     check,
 };
@@ -187,6 +192,68 @@ fn names_alike(a: &ImageRef, b: &ImageRef) -> bool {
     words(a).iter().any(|word| theirs.contains(word))
 }
 
+/// What to change, by what else the marker's cluster holds: a policy that follows the marked
+/// image (the marker names the wrong one), else an ImageRepository of the policy's namespace
+/// that scans it (the policy names the wrong one: spuxx1701/flux's `potber-client-production`
+/// took its tags from `potber-api`); the ImageRepository's `spec.image` only where no other
+/// policy takes its tags from it.
+fn help(cx: &Context, comparison: &Comparison) -> String {
+    let (policy, marked) = (comparison.policy, comparison.marked);
+    let scans_marked = |repository: &FluxObject| {
+        cx.scanned_image(repository)
+            .and_then(|image| image.as_ref().ok())
+            .is_some_and(|image| Relation::of(comparison.marked_ref, image) == Relation::SameImage)
+    };
+    let repository_of = |object: &'_ FluxObject| match &object.spec {
+        Spec::Policy(spec) => cx.workspace.index.repository_of(object, spec),
+        _ => None,
+    };
+    let others = || {
+        cx.objects().filter(|object| {
+            object.kind == Kind::ImagePolicy
+                && object.cluster == policy.cluster
+                && (object.namespace != policy.namespace || object.name.value != policy.name.value)
+        })
+    };
+    let following = others()
+        .filter(|other| {
+            repository_of(other).is_some_and(|(repository, _)| scans_marked(repository))
+        })
+        .map(|other| format!("{}:{}", other.namespace, other.name.value))
+        .min();
+    if let Some(following) = following {
+        return format!("point the marker at `{following}`, the policy that follows `{marked}`");
+    }
+    let repository = &comparison.repository.name.value;
+    // Another copy of the policy's own (an overlay's) is no other ImageRepository to name.
+    let scanning = cx
+        .objects()
+        .filter(|object| {
+            object.kind == Kind::ImageRepository
+                && object.cluster == policy.cluster
+                && object.namespace == policy.namespace
+                && object.name.value != *repository
+                && scans_marked(object)
+        })
+        .map(|object| object.name.value.as_str())
+        .min();
+    if let Some(scanning) = scanning {
+        return format!(
+            "policy `{}:{}` takes its tags from ImageRepository `{repository}`, while `{scanning}` scans `{marked}`: if this policy is meant for this image, set its `spec.imageRepositoryRef.name: {scanning}`; if not, point the marker at a policy for this image",
+            policy.namespace, policy.name.value
+        );
+    }
+    let shared = others().any(|other| {
+        repository_of(other).is_some_and(|(object, _)| std::ptr::eq(object, comparison.repository))
+    });
+    if shared {
+        format!("point the marker at a policy for this image (with an ImageRepository that scans it); ImageRepository `{repository}` serves other policies too")
+    } else {
+        "point the marker at the policy for this image, or fix the ImageRepository's `spec.image`"
+            .to_string()
+    }
+}
+
 fn registry_shown(image: &ImageRef) -> &str {
     if image.is_docker_hub() {
         "docker.io"
@@ -240,7 +307,7 @@ fn judge<'c>(
             "`{}` is not the image policy `{}` follows (its ImageRepository scans `{}`); Flux would replace it with `{}`",
             comparison.marked, site.marker.setter.policy, comparison.scanned, comparison.scanned
         ),
-        "point the marker at the policy for this image, or fix the ImageRepository's `spec.image`".to_string(),
+        help(cx, &comparison),
     );
     let ceiling = cx.value_ceiling(site);
     out.at_most(ceiling);
@@ -293,6 +360,59 @@ mod tests {
             .filter(|d| d.file == "app.yaml")
             .map(|d| (d.rule, d.severity, d.message))
             .collect()
+    }
+
+    /// The help of the one `image-mismatch` on `app.yaml`, with `more` beside the objects of
+    /// policy `app` scanning `ghcr.io/org/api`.
+    fn help_with(more: &str) -> String {
+        let objects = format!("{}{more}", objects("ghcr.io/org/api"));
+        let app = marked("ghcr.io/org/web");
+        let files = [("app.yaml", app.as_str()), ("policies.yaml", &objects)];
+        let mut helps = (diagnostics_of(&files, &["image-mismatch"]).into_iter())
+            .filter(|d| d.file == "app.yaml")
+            .map(|d| d.help);
+        let help = helps.next().expect("a mismatch");
+        assert_eq!(helps.next(), None);
+        help
+    }
+
+    /// Where the marked image has a policy, the marker is the slip; where it has an
+    /// ImageRepository only, the policy's `imageRepositoryRef` is (spuxx1701/flux); the
+    /// ImageRepository's `spec.image` only where no other policy reads it.
+    #[test]
+    fn the_help_names_what_to_change_by_what_the_cluster_holds() {
+        let object = |kind: &str, name: &str, spec: &str| {
+            format!(
+                "---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: {kind}\n\
+                 metadata: {{name: {name}, namespace: flux-system}}\nspec: {spec}\n"
+            )
+        };
+        let web_repository = object(
+            "ImageRepository",
+            "web",
+            "{image: ghcr.io/org/web, interval: 5m}",
+        );
+        let policy_of = |name: &str, repository: &str| {
+            object(
+                "ImagePolicy",
+                name,
+                &format!("{{imageRepositoryRef: {{name: {repository}}}, policy: {{alphabetical: {{order: asc}}}}}}"),
+            )
+        };
+        assert_eq!(
+            help_with(&format!("{web_repository}{}", policy_of("web", "web"))),
+            "point the marker at `flux-system:web`, the policy that follows `ghcr.io/org/web`"
+        );
+        assert_eq!(
+            help_with(&web_repository),
+            "policy `flux-system:app` takes its tags from ImageRepository `app`, while `web` scans `ghcr.io/org/web`: if this policy is meant for this image, set its `spec.imageRepositoryRef.name: web`; if not, point the marker at a policy for this image"
+        );
+        assert!(help_with(&policy_of("api-staging", "app"))
+            .ends_with("ImageRepository `app` serves other policies too"));
+        assert_eq!(
+            help_with(""),
+            "point the marker at the policy for this image, or fix the ImageRepository's `spec.image`"
+        );
     }
 
     fn marked(image: &str) -> String {

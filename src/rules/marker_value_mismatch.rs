@@ -29,7 +29,10 @@ app-template take) is a warning too: Flux writes a bare tag, which still resolve
 pin is lost; `--fix` leaves it alone. So is a `:tag` marker on a whole reference in a field named
 for a tag (`tag: ghcr.io/org/app:1.2.0`, left over from a full marker the automation wrote with):
 the marker fits the field, and its rewrite leaves the bare tag the field needs; until it runs,
-the image made of it cannot be pulled. A `:digest` marker on a field named for a digest
+the image made of it cannot be pulled. So is a `:name` marker on a whole reference in a field
+named for an image's name (`newName: ghcr.io/org/app:1.0.1` beside a `newTag`, a chart's
+`repository`): its rewrite leaves the bare name the field needs. A `:digest` marker on a field
+named for a digest
 (`digest`, `imageDigest`, kustomize's `images[].digest`) that holds a placeholder
 (`digest: placeholder`) is a warning as well: the whole value is the digest's place, and the
 automation writes one there; an empty one (`digest: ""`) is fine. A full marker on the `name` of
@@ -121,6 +124,10 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
             format!("`{text}` is not a tag; Flux replaces the whole value, so it would become just the new tag"),
             "put the `:tag` marker on a field that holds only the tag (Flux cannot edit part of a string such as `KEY=value`)".into(),
         ),
+        ShapeMismatch::ImageInNameField { name } => (
+            format!("`{text}` is a whole image reference in a name field; the `:name` marker `{setter}` fits the field and replaces the value with the bare name on the automation's next run, but until then the image made of it cannot be pulled"),
+            format!("write the bare name (`{name}`); Flux keeps it up to date"),
+        ),
         ShapeMismatch::NameWithTag => (
             format!("`{text}` carries a tag or digest, but the `:name` marker `{setter}` replaces the whole value with the bare name"),
             "use the full marker (no suffix) on `name:tag` values".into(),
@@ -174,7 +181,9 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
     // A value the marker's rewrite mends is wrong until then, not lost.
     let mends = matches!(
         mismatch,
-        ShapeMismatch::TagWithDigest | ShapeMismatch::ImageInTagField { .. }
+        ShapeMismatch::TagWithDigest
+            | ShapeMismatch::ImageInTagField { .. }
+            | ShapeMismatch::ImageInNameField { .. }
     );
     let severity = if mismatch.is_destructive() && !mends {
         Severity::Error

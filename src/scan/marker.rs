@@ -73,6 +73,10 @@ pub enum ShapeMismatch {
     NotATag,
     /// A `:name` marker on a value with a tag or digest.
     NameWithTag,
+    /// A `:name` marker on a whole reference (`name:tag`) in a name field (kustomize's
+    /// `newName`, a chart's `image.repository`): the marker is the field's, and its rewrite
+    /// leaves the bare name the field needs.
+    ImageInNameField { name: String },
     /// Not parseable as an image reference (`:name` or full marker); the reason.
     NotAnImage(String),
     /// A `:digest` marker on something that is not `sha256:<64 hex>`.
@@ -275,6 +279,9 @@ pub enum Field {
     Tag,
     /// A key named for a digest (`digest`, `imageDigest`; kustomize's `images[].digest`).
     Digest,
+    /// A key named for an image's name (`newName`, `imageName`, `repository`): a chart or
+    /// kustomize puts a tag after it.
+    Name,
     /// The `name` of a kustomize `images` entry (a kustomization's, or a Flux Kustomization's
     /// `spec.images`), which kustomize matches container images by; found only for full markers.
     ImagesEntryName,
@@ -308,6 +315,13 @@ impl MarkedValue {
                     .ok()
                     .and_then(|image| image.tag)
                     .map(|tag| ShapeMismatch::ImageInTagField { tag })
+            }
+            (Field::Name, SetterKind::Name, Some(ShapeMismatch::NameWithTag)) => {
+                crate::flux::image::ImageRef::parse(&self.value)
+                    .ok()
+                    .map(|image| ShapeMismatch::ImageInNameField {
+                        name: image.written_name,
+                    })
             }
             // Left empty for the automation to fill: nothing is lost, nothing breaks.
             (Field::Digest, SetterKind::Digest, Some(_)) if self.value.is_empty() => return None,
@@ -1114,6 +1128,13 @@ fn field_of(yaml: &YamlFile, value: NodeId) -> Field {
     match key.and_then(|key| yaml.scalar(key)) {
         Some(name) if named_for(name, "tag") => Field::Tag,
         Some(name) if named_for(name, "digest") => Field::Digest,
+        // `name` alone is a kustomize `images` entry's match key, or a container's.
+        Some(name)
+            if (named_for(name, "name") && name.len() > "name".len())
+                || named_for(name, "repository") =>
+        {
+            Field::Name
+        }
         _ => Field::Other,
     }
 }
