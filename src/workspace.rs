@@ -207,25 +207,49 @@ enum Walked {
     Parsed(Box<ScannedFile>),
     /// Nothing Flux-related found in its bytes: not parsed.
     PassedOver { path: String, applied: bool },
+    /// Nothing Flux-related either, but a document without a kind, which fails a build that
+    /// takes the file in: kept while Flux receives it.
+    WithoutKind(Box<ScannedFile>),
 }
 
-/// Whether a line of `bytes` starts with text no block-style YAML document holds at column 0:
-/// not blank, indented, a comment, a sequence entry, a document marker or directive, a quoted
-/// key or a flow collection's bracket, nor a mapping key (`: ` or a `:` ending the line).
-fn stray_text_at_column_0(bytes: &[u8]) -> bool {
+/// Whether `bytes` may fail a build that takes the file in, seen from the lines' starts: a line
+/// starts with text no block-style YAML document holds at column 0 (not blank, indented, a
+/// comment, a sequence entry, a document marker or directive, a quoted key or a flow
+/// collection's bracket, nor a mapping key: `: ` or a `:` ending the line), or a document has
+/// keys at column 0 but no `kind` among them (a `sops.yaml` of creation rules, a chart's
+/// values) Flux receives (`received`). Either is parsed to know.
+fn may_fail_a_build(bytes: &[u8], received: bool) -> bool {
     let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|at| at + 1));
-    line_starts.into_iter().any(|start| match bytes.get(start) {
-        None | Some(b' ' | b'\t' | b'\r' | b'\n' | b'#' | b'-' | b'.' | b'%' | b'"' | b'\'') => {
-            false
+    let (mut keys, mut kind) = (false, false);
+    for start in line_starts {
+        let line = &bytes[start..];
+        let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
+        match line.first() {
+            None | Some(b' ' | b'\t' | b'\r' | b'#' | b'.' | b'%' | b'{' | b'}' | b'[' | b']') => {}
+            Some(b'-') => {
+                if line.starts_with(b"---") {
+                    if received && keys && !kind {
+                        return true;
+                    }
+                    (keys, kind) = (false, false);
+                }
+            }
+            Some(b'"' | b'\'') => {
+                keys = true;
+                kind |= line[1..].starts_with(b"kind");
+            }
+            Some(_) => {
+                let is_key = memchr::memchr_iter(b':', line)
+                    .any(|colon| matches!(line.get(colon + 1), None | Some(b' ' | b'\t' | b'\r')));
+                if !is_key {
+                    return true;
+                }
+                keys = true;
+                kind |= line.starts_with(b"kind:") || line.starts_with(b"kind ");
+            }
         }
-        Some(b'{' | b'}' | b'[' | b']') => false,
-        Some(_) => {
-            let line = &bytes[start..];
-            let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
-            !memchr::memchr_iter(b':', line)
-                .any(|colon| matches!(line.get(colon + 1), None | Some(b' ' | b'\t' | b'\r')))
-        }
-    })
+    }
+    received && keys && !kind
 }
 
 /// The paths of `named` that `sorted` (in the same order) does not hold, found in one walk
@@ -371,15 +395,19 @@ impl Workspace {
                     Walked::Parsed(Box::new(file))
                 }
                 // Text that no YAML document holds at column 0 (a stray `EOF`, a merge
-                // conflict's `<<<<<<<`): parsed, so that a build including the file fails as
-                // kustomize's does. A file that parses after all is passed over as before.
-                None if stray_text_at_column_0(&bytes) => {
+                // conflict's `<<<<<<<`), or a document without a kind (a `sops.yaml` of
+                // creation rules beside a cluster's manifests): parsed, so that a build
+                // including the file fails as kustomize's does. A file that parses into
+                // objects after all is passed over as before.
+                None if may_fail_a_build(&bytes, applied) => {
                     let file = scan_bytes(path.clone(), bytes);
                     // Not a file of another encoding: yaml.v3 reads UTF-16 with its byte order
                     // mark.
+                    let file = Box::new(ScannedFile { applied, ..file });
                     match &file.yaml {
-                        Err(error) if error.kind == YamlErrorKind::Syntax => {
-                            Walked::Parsed(Box::new(ScannedFile { applied, ..file }))
+                        Err(error) if error.kind == YamlErrorKind::Syntax => Walked::Parsed(file),
+                        Ok(yaml) if model::render::fails_to_take_in(yaml) => {
+                            Walked::WithoutKind(file)
                         }
                         _ => Walked::PassedOver { path, applied },
                     }
@@ -391,13 +419,15 @@ impl Workspace {
         // file is parsed: the files read are marked again.
         let parsed = read.iter().filter_map(|read| match read {
             Walked::Parsed(file) => Some(&**file),
-            Walked::PassedOver { .. } => None,
+            Walked::PassedOver { .. } | Walked::WithoutKind(_) => None,
         });
         if let Some(spec_ignore) = bootstrap_spec_ignore(parsed) {
             file_set.add_spec_ignore(&spec_ignore);
             for read in &mut read {
                 match read {
-                    Walked::Parsed(file) => file.applied = file_set.is_applied(&file.source.path),
+                    Walked::Parsed(file) | Walked::WithoutKind(file) => {
+                        file.applied = file_set.is_applied(&file.source.path)
+                    }
                     Walked::PassedOver { path, applied } => *applied = file_set.is_applied(path),
                 }
             }
@@ -407,7 +437,11 @@ impl Workspace {
         // grown by doubling left up to half of it empty (5 MB at 50,000 files).
         let parsed = read
             .iter()
-            .filter(|read| matches!(read, Walked::Parsed(_)))
+            .filter(|read| match read {
+                Walked::Parsed(_) => true,
+                Walked::WithoutKind(file) => file.applied,
+                Walked::PassedOver { .. } => false,
+            })
             .count();
         let mut files = Vec::with_capacity(parsed + read_errors.len());
         let mut walked = Vec::new();
@@ -421,6 +455,12 @@ impl Workspace {
                     }
                     files.push(*file);
                 }
+                Walked::WithoutKind(file) if file.applied => {
+                    applied_paths.push(file.source.path.clone());
+                    files.push(*file);
+                }
+                // Flux does not receive it: no build takes it in.
+                Walked::WithoutKind(file) => walked.push(file.source.path),
                 Walked::PassedOver { path, applied } => {
                     if applied {
                         applied_paths.push(path.clone());
@@ -1109,24 +1149,30 @@ patches:
     }
 
     #[test]
-    fn stray_text_at_column_0_is_what_no_document_holds_there() {
+    fn what_may_fail_a_build_is_seen_at_column_0() {
         for fine in [
             "",
             "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n",
-            "key:\n  - a\n# comment\n\n---\n- item\n...\n%YAML 1.2\n",
-            "\"quoted: key\": 1\n{\"json\": true,\n}\n[1,\n]\n",
-            "<<: *base\nurl: http://x\r\nkey:\tvalue\n",
+            "kind: A\nkey:\n  - a\n# comment\n\n---\n- item\n...\n%YAML 1.2\n",
+            "\"kind\": A\n\"quoted: key\": 1\n{\"json\": true,\n}\n[1,\n]\n",
+            "<<: *base\nkind: A\nurl: http://x\r\nkey:\tvalue\n",
+            "# comments alone\n---\n---\nkind: A\n",
         ] {
-            assert!(!stray_text_at_column_0(fine.as_bytes()), "{fine:?}");
+            assert!(!may_fail_a_build(fine.as_bytes(), true), "{fine:?}");
         }
-        for stray in [
+        for failing in [
             "kind: Service\nEOF\n",
             "a: 1\n<<<<<<< HEAD\nb: 2\n=======\nb: 3\n>>>>>>> main\n",
             "<<<<<<< HEAD:apps/app.yaml\n",
-            "a: 1\nplain text",
+            "kind: A\na: 1\nplain text",
+            "creation_rules:\n  - path_regex: .*\n",
+            "kind: A\n---\nvalues:\n  kind: nested\n",
+            "apiVersion: v1\nmetadata:\n  name: a\n---\nkind: A\n",
         ] {
-            assert!(stray_text_at_column_0(stray.as_bytes()), "{stray:?}");
+            assert!(may_fail_a_build(failing.as_bytes(), true), "{failing:?}");
         }
+        // What Flux does not receive fails no build of it for want of a kind.
+        assert!(!may_fail_a_build(b"creation_rules: []\n", false));
     }
 
     #[test]

@@ -1220,6 +1220,13 @@ pub fn other_checkout(
         .then_some(OtherCheckout::Unknown)
 }
 
+/// The folders `path` lies in, the nearest first, the root left out.
+fn folders_above(path: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(path.rsplit_once('/').map(|(folder, _)| folder), |folder| {
+        folder.rsplit_once('/').map(|(parent, _)| parent)
+    })
+}
+
 /// How many leading folders two repository paths share.
 fn shared_folders(a: &str, b: &str) -> usize {
     fn folders(path: &str) -> std::str::Split<'_, char> {
@@ -1300,6 +1307,38 @@ pub fn discover(
     let mut patched = patched_bootstraps(sources, &inclusions, &written, default_namespace);
     written.retain(|k| !patched.iter().any(|p| p.origin == k.origin));
     let source_of = |k: &FluxKustomization| git_source(k, &repositories, sources.files);
+    // One GitRepository is one checkout: where a Flux Kustomization of it builds a path that is
+    // no folder here but is one under a folder its own file lies in, the source is a copy of
+    // another repository kept in that folder, and what the others of that source build is not
+    // here either, even where a folder of that name is (killianvervelle/
+    // ML-Navigation-System-for-the-Visually-Impaired: its manifests repository copied into
+    // `ms-manifests/`, beside application sources under the same names at the root). A path no
+    // folder holds says nothing (a template's placeholder, a folder since moved). Each such
+    // source, with that Flux Kustomization's name and path.
+    let source_identity = |k: &FluxKustomization, source: Option<&GitSource>| {
+        let repository = source.map(|source| source.repository.clone());
+        (
+            k.source_namespace.clone(),
+            k.source_name.clone(),
+            repository,
+        )
+    };
+    let lacking_a_folder: HashMap<_, (String, String)> = written
+        .iter()
+        .filter(|k| {
+            k.source_kind == "GitRepository"
+                && !k.path_guessed
+                && !k.path.is_empty()
+                && !is_unresolved(&k.path)
+                && sources.kind_of(&k.path) != PathKind::Dir
+                && folders_above(&sources.files[k.origin.file()].source.path)
+                    .any(|folder| sources.kind_of(&format!("{folder}/{}", k.path)) == PathKind::Dir)
+        })
+        .map(|k| {
+            let identity = source_identity(k, source_of(k).as_ref());
+            (identity, (k.name.clone(), k.path.clone()))
+        })
+        .collect();
     // What the includes of its GitRepository copy into its checkout (`spec.include`).
     let includes_of = |k: &FluxKustomization| {
         source_of(k)
@@ -1603,13 +1642,11 @@ pub fn discover(
     // folder the Flux Kustomization builds is here; another repository's (a policy library's
     // `./pod-security/baseline`, gateway-api's `config/crd/experimental`) otherwise.
     let from_elsewhere = |k: &FluxKustomization, source: Option<&GitSource>| {
+        let key = (k.source_namespace.as_str(), k.source_name.as_str());
         k.source_kind == "GitRepository"
-            && bootstrapped_repository.takes_for_elsewhere(
-                sources,
-                source,
-                (&k.source_namespace, &k.source_name),
-                &k.path,
-            )
+            && (bootstrapped_repository.takes_for_elsewhere(sources, source, key, &k.path)
+                || (bootstrapped_repository.may_be_elsewhere(source, key.0, key.1)
+                    && lacking_a_folder.contains_key(&source_identity(k, source))))
     };
     // Without a bootstrap, every out-of-band folder is a cluster. Beside one, only a sibling of a
     // bootstrapped folder is (`clusters/staging` next to `clusters/production`, set up by hand
@@ -1797,10 +1834,21 @@ pub fn discover(
                     )
                 } else if from_elsewhere(&kustomization, source.as_ref()) {
                     cluster_state.other_sources.push(other_source());
-                    format!(
-                        "Flux Kustomization `{}` syncs from GitRepository `{}`, which no bootstrap here syncs from, and its path `{}` is no folder of this repository: taken as another repository's, not followed",
-                        kustomization.name, kustomization.source_name, kustomization.path
-                    )
+                    let lacking = (sources.kind_of(&kustomization.path) == PathKind::Dir)
+                        .then(|| {
+                            lacking_a_folder.get(&source_identity(&kustomization, source.as_ref()))
+                        })
+                        .flatten();
+                    match lacking {
+                        Some((sibling, path)) => format!(
+                            "Flux Kustomization `{}` syncs from GitRepository `{}`, which no bootstrap here syncs from, and whose Flux Kustomization `{sibling}` builds `{path}`, no folder of this repository: taken as another repository's (`{}` here is another folder of that name), not followed",
+                            kustomization.name, kustomization.source_name, kustomization.path
+                        ),
+                        None => format!(
+                            "Flux Kustomization `{}` syncs from GitRepository `{}`, which no bootstrap here syncs from, and its path `{}` is no folder of this repository: taken as another repository's, not followed",
+                            kustomization.name, kustomization.source_name, kustomization.path
+                        ),
+                    }
                 } else if follows_this_repository(&kustomization, source.as_ref(), &this_repository)
                 {
                     followed.push(kustomization);

@@ -529,6 +529,13 @@ pub fn identities_alone(yaml: &YamlFile) -> Option<Box<[Arc<Node>]>> {
         .collect()
 }
 
+/// Whether a build that takes the file in fails on one of its documents (not a map, or without
+/// a kind), as kustomize does ("missing Resource metadata"), and kustomize-controller's listing
+/// of a folder without a kustomization file ("failed to decode Kubernetes YAML").
+pub fn fails_to_take_in(yaml: &YamlFile) -> bool {
+    (yaml.documents.iter()).any(|&document| matches!(intake(yaml, document), Intake::NoKind))
+}
+
 /// Kinds kept through the build, not set aside at its end: the image objects (read whole when
 /// the model takes them in) and what the cluster model reads (kept whole).
 pub fn is_tracked(api_version: &str, kind: &str) -> bool {

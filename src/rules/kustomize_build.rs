@@ -196,6 +196,8 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         "write a single string here (a path or URL), as kustomize reads it"
     } else if into_string {
         "quote the value (unquoted, YAML reads it as a number or boolean)"
+    } else if error.message.ends_with("has no `kind`") {
+        "a file a build takes in must hold Kubernetes objects: leave this one out of the build (out of the folder or its kustomization's `resources`, or in `.sourceignore`)"
     } else if error.cause == Cause::DuplicateId {
         "keep one of the two copies in what this build lists (where a folder without a kustomization file takes in another folder's, such as a second cluster's bootstrap, a kustomization.yaml there that lists only what belongs)"
     } else if flux_kustomization {
