@@ -222,12 +222,14 @@ fn may_fail_a_build(bytes: &[u8], received: bool) -> bool {
     let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|at| at + 1));
     let (mut keys, mut kind) = (false, false);
     for start in line_starts {
-        let line = &bytes[start..];
-        let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
-        match line.first() {
-            None | Some(b' ' | b'\t' | b'\r' | b'#' | b'.' | b'%' | b'{' | b'}' | b'[' | b']') => {}
+        // The line's end is looked for only on the lines that need it: most are indented.
+        let rest = &bytes[start..];
+        match rest.first() {
+            None
+            | Some(b'\n' | b' ' | b'\t' | b'\r' | b'#' | b'.' | b'%' | b'{' | b'}' | b'[' | b']') =>
+                {}
             Some(b'-') => {
-                if line.starts_with(b"---") {
+                if rest.starts_with(b"---") {
                     if received && keys && !kind {
                         return true;
                     }
@@ -236,9 +238,10 @@ fn may_fail_a_build(bytes: &[u8], received: bool) -> bool {
             }
             Some(b'"' | b'\'') => {
                 keys = true;
-                kind |= line[1..].starts_with(b"kind");
+                kind |= rest[1..].starts_with(b"kind");
             }
             Some(_) => {
+                let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
                 let is_key = memchr::memchr_iter(b':', line)
                     .any(|colon| matches!(line.get(colon + 1), None | Some(b' ' | b'\t' | b'\r')));
                 if !is_key {
@@ -730,23 +733,40 @@ impl Workspace {
     }
 
     /// The clusters that apply an ImageUpdateAutomation whose `update.path` holds `file`: those
-    /// whose automation reads the file's markers.
+    /// whose automation reads the file's markers. First those whose path surely holds it; then
+    /// those whose path only may (a `${var}` that what applies the automation substitutes,
+    /// unknown here), the clusters that apply the file before the others: equinor/radix-flux's
+    /// automations each update `./clusters/${clusterType}`, their own cluster's folder.
     fn updating_clusters(&self, file: usize) -> Vec<usize> {
         let path = &self.files[file].source.path;
-        let mut updating: Vec<usize> = self
+        let mut updating: Vec<(u8, usize)> = self
             .index
             .of_kind(crate::flux::Kind::ImageUpdateAutomation)
-            .filter(|automation| match &automation.spec {
+            .filter_map(|automation| match &automation.spec {
                 crate::flux::objects::Spec::Automation(spec) => {
                     let dir = spec.update_path.as_ref().map_or("", |p| p.value.as_str());
-                    crate::flux::automation::path_contains(dir, path)
+                    crate::flux::automation::path_contains(dir, path).then_some((dir, automation))
                 }
-                _ => false,
+                _ => None,
             })
-            .map(|automation| automation.cluster)
+            .map(|(dir, automation)| {
+                let cluster = automation.cluster;
+                let rank = if !crate::model::substitute::is_unresolved(dir) {
+                    0
+                } else if (self.model.clusters.get(cluster)).is_some_and(|c| c.applies(file, path))
+                {
+                    1
+                } else {
+                    2
+                };
+                (rank, cluster)
+            })
             .collect();
-        updating.dedup();
-        updating
+        updating.sort_unstable();
+        let mut seen = foldhash::HashSet::default();
+        (updating.into_iter())
+            .filter_map(|(_, cluster)| seen.insert(cluster).then_some(cluster))
+            .collect()
     }
 
     /// The clusters that apply `file` (or use its folder as a Helm chart).

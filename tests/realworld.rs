@@ -27,6 +27,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "image-template-placeholders-under-full-marker" => {
             vec!["invalid-image yaml/nodeapp-registry.yaml:9".to_string()]
         }
+        "numerical-policy-without-filter-tags" => {
+            vec!["numeric-extract apps/policy.yaml:13".to_string()]
+        }
         "file-without-kind-in-a-cluster-folder" => {
             vec!["kustomize-build clusters/staging/sops.yaml:1".to_string()]
         }

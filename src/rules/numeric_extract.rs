@@ -61,6 +61,12 @@ fn check(cx: &Context, out: &mut Findings) {
             continue;
         };
         let at = Context::value_origin(object, spec);
+        // Without `filterTags` there is no pattern to anchor (elifesciences/elife-flux-cluster:
+        // the owner moved to a semver policy).
+        let help = match spec.filter_pattern {
+            Some(_) => "anchor the pattern with `^…$` and extract only the digits",
+            None => "add `filterTags` with a `pattern` and an `extract` that yield only digits, or use a `semver` policy for version tags",
+        };
         let more = if offending.len() > 1 {
             format!(" (and {} more tags)", offending.len() - 1)
         } else {
@@ -72,7 +78,7 @@ fn check(cx: &Context, out: &mut Findings) {
             format!(
                 "numerical policy `{key}` turns tag `{tag}` into `{value}`, which is not a number{more}; one such value fails the whole policy"
             ),
-            "anchor the pattern with `^…$` and extract only the digits".to_string(),
+            help.to_string(),
         );
     }
 }
