@@ -610,7 +610,7 @@ impl Model {
             .anywhere()
             .then(|| KustomizeBefore51::listing_nothing(&kustomizations));
         let read_by_kustomize_4 = (listing_nothing.as_ref())
-            .filter(|_| old_kustomize.kustomize_4_anywhere())
+            .filter(|_| old_kustomize.kustomize_4.anywhere())
             .map(|listing_nothing| {
                 let mut read = listing_nothing.clone();
                 read.extend(as_kustomize_4.clone());
@@ -627,7 +627,9 @@ impl Model {
             (Some(sources), _) if old_kustomize.kustomize_4.clusters.contains_key(&cluster) => {
                 sources
             }
-            (_, Some(sources)) if old_kustomize.clusters.contains_key(&cluster) => sources,
+            (_, Some(sources)) if old_kustomize.before_5_1.clusters.contains_key(&cluster) => {
+                sources
+            }
             _ => &sources,
         };
         let mut model = Model::default();
@@ -696,7 +698,7 @@ impl Model {
             None => {
                 let sources = match (&kustomize_4_sources, &old_sources) {
                     (Some(sources), _) if old_kustomize.kustomize_4.repository.is_some() => sources,
-                    (_, Some(sources)) if old_kustomize.repository.is_some() => sources,
+                    (_, Some(sources)) if old_kustomize.before_5_1.repository.is_some() => sources,
                     _ => &sources,
                 };
                 model.build_roots(sources, &mut objects, default_namespace, builder, jobs)
@@ -1062,25 +1064,40 @@ struct Inputs<'a> {
 /// patch file, where kustomize 5 fails the build.
 #[derive(Debug, Default)]
 struct KustomizeBefore51 {
-    clusters: BTreeMap<usize, String>,
-    repository: Option<String>,
-    kustomize_4: Kustomize4,
+    before_5_1: Runners,
+    kustomize_4: Runners,
 }
 
-/// See [`KustomizeBefore51`].
+/// The clusters whose Flux runs an older kustomize, or the repository's own builds when it has
+/// no cluster, each with that Flux described.
 #[derive(Debug, Default)]
-struct Kustomize4 {
+struct Runners {
     clusters: BTreeMap<usize, String>,
     repository: Option<String>,
 }
 
-impl KustomizeBefore51 {
+impl Runners {
     fn anywhere(&self) -> bool {
         !self.clusters.is_empty() || self.repository.is_some()
     }
 
-    fn kustomize_4_anywhere(&self) -> bool {
-        !self.kustomize_4.clusters.is_empty() || self.kustomize_4.repository.is_some()
+    /// Those that read `file` of `model`: each cluster's name, or the repository, with its Flux.
+    fn reading(&self, model: &Model, file: usize) -> Vec<(String, String)> {
+        let clusters = (self.clusters.iter())
+            .filter(|(&cluster, _)| model.clusters[cluster].files.contains(&file))
+            .map(|(&cluster, flux)| {
+                let name = &model.clusters[cluster].name;
+                (format!("cluster `{name}`"), flux.clone())
+            });
+        let repository =
+            (self.repository.iter()).map(|flux| ("the repository".to_string(), flux.clone()));
+        clusters.chain(repository).collect()
+    }
+}
+
+impl KustomizeBefore51 {
+    fn anywhere(&self) -> bool {
+        self.before_5_1.anywhere()
     }
 
     /// The builds of `model` (built as Flux 2.2 and later build) that run on a Flux older than
@@ -1113,29 +1130,21 @@ impl KustomizeBefore51 {
             kustomizations: &model.kustomizations,
         };
         let fluxes = Fluxes::find(files, &repository, &model.clusters, config, jobs);
-        let of_clusters = |runs: fn(&ClusterFlux) -> Option<String>| {
-            let clusters = (fluxes.clusters.iter().enumerate())
+        let running = |runs: fn(&ClusterFlux) -> Option<String>| Runners {
+            clusters: (fluxes.clusters.iter().enumerate())
                 .filter_map(|(index, of)| Some((index, runs(&of.flux)?)))
-                .collect();
-            let repository = (model.clusters.is_empty())
+                .collect(),
+            repository: (model.clusters.is_empty())
                 .then(|| runs(&fluxes.repository))
-                .flatten();
-            (clusters, repository)
-        };
-        let (clusters, repository) = of_clusters(ClusterFlux::runs_kustomize_before_5_1);
-        let kustomize_4 = if failed_on_bare_patch {
-            let (clusters, repository) = of_clusters(ClusterFlux::runs_kustomize_4);
-            Kustomize4 {
-                clusters,
-                repository,
-            }
-        } else {
-            Kustomize4::default()
+                .flatten(),
         };
         KustomizeBefore51 {
-            clusters,
-            repository,
-            kustomize_4,
+            before_5_1: running(ClusterFlux::runs_kustomize_before_5_1),
+            kustomize_4: if failed_on_bare_patch {
+                running(ClusterFlux::runs_kustomize_4)
+            } else {
+                Runners::default()
+            },
         }
     }
 
@@ -1164,21 +1173,7 @@ impl KustomizeBefore51 {
     /// `first_errors` (the builds as Flux 2.2 and later run them) at a kustomization that has
     /// both components and generators, which these builds no longer have.
     fn notes(&self, model: &Model, first_errors: &[BuildError]) -> Vec<Note> {
-        let runners_among =
-            |clusters: &BTreeMap<usize, String>, repository: &Option<String>, file: usize| {
-                let clusters = clusters
-                    .iter()
-                    .filter(|(&cluster, _)| model.clusters[cluster].files.contains(&file))
-                    .map(|(&cluster, flux)| {
-                        let name = &model.clusters[cluster].name;
-                        (format!("cluster `{name}`"), flux.clone())
-                    });
-                let repository = repository
-                    .iter()
-                    .map(|flux| ("the repository".to_string(), flux.clone()));
-                clusters.chain(repository).collect::<Vec<_>>()
-            };
-        let runners = |file: usize| runners_among(&self.clusters, &self.repository, file);
+        let runners = |file: usize| self.before_5_1.reading(model, file);
         let mut notes = Vec::new();
         for file in model.kustomizations.values().filter_map(holding_nothing) {
             for (runner, flux) in runners(file) {
@@ -1216,11 +1211,7 @@ impl KustomizeBefore51 {
             .filter_map(|read| read.as_ref().err())
             .filter(|error| error.message.contains(kustomization::BARE_PATCH_PATH));
         for error in bare_patch_paths {
-            let Kustomize4 {
-                clusters,
-                repository,
-            } = &self.kustomize_4;
-            for (runner, flux) in runners_among(clusters, repository, error.origin.file()) {
+            for (runner, flux) in self.kustomize_4.reading(model, error.origin.file()) {
                 notes.push(Note {
                     message: format!(
                         "{runner} runs {flux}, whose kustomize (4) reads a bare path in `patches` as a `patchesStrategicMerge` entry; from Flux 2.0 on the build fails: {}",
