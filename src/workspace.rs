@@ -212,36 +212,59 @@ enum Walked {
     WithoutKind(Box<ScannedFile>),
 }
 
-/// Whether `bytes` may fail a build that takes the file in, seen from the lines' starts: a line
-/// starts with text no block-style YAML document holds at column 0 (not blank, indented, a
-/// comment, a sequence entry, a document marker or directive, a quoted key or a flow
-/// collection's bracket, nor a mapping key: `: ` or a `:` ending the line), or a document has
+/// Whether `bytes` may fail a build that takes the file in, seen line by line: a line starts
+/// with text no block-style YAML document holds at column 0 (not blank, indented, a comment, a
+/// sequence entry, a document marker or directive, a quoted key or a flow collection's bracket,
+/// nor a mapping key: `: ` or a `:` ending the line); a line runs on, indented deeper, from a
+/// key's plain value (`containerPort: 9898` over a `protocol: TCP` indented too far, which
+/// yaml.v3 refuses; or a plain scalar of several lines, rare in manifests); an indented line
+/// opens with `{{` (a template's action, which YAML reads as a flow mapping); or a document has
 /// keys at column 0 but no `kind` among them (a `sops.yaml` of creation rules, a chart's
-/// values) Flux receives (`received`). Either is parsed to know.
+/// values) Flux receives (`received`). Each is parsed to know.
 fn may_fail_a_build(bytes: &[u8], received: bool) -> bool {
-    let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|at| at + 1));
     let (mut keys, mut kind) = (false, false);
-    for start in line_starts {
-        // The line's end is looked for only on the lines that need it: most are indented.
-        let rest = &bytes[start..];
-        match rest.first() {
-            None
-            | Some(b'\n' | b' ' | b'\t' | b'\r' | b'#' | b'.' | b'%' | b'{' | b'}' | b'[' | b']') =>
-                {}
-            Some(b'-') => {
-                if rest.starts_with(b"---") {
+    // The last line that is not blank or a comment, with its indentation: read again only where
+    // a line comes deeper (a third of a manifest's lines do).
+    let mut last: Option<(usize, &[u8])> = None;
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |at| start + at);
+        let line = &bytes[start..end];
+        start = end + 1;
+        let indent = line.iter().take_while(|&&b| b == b' ').count();
+        let content = &line[indent..];
+        if matches!(content.first(), None | Some(b'#' | b'\r')) {
+            continue;
+        }
+        // A deeper line running on from a key's plain value, or a template's action inside a
+        // mapping (raolivei/pi-fleet's `{{- if .token }}` in an ExternalSecret's `data`).
+        let runs_on = last.is_some_and(|(last_indent, last_content)| {
+            indent > last_indent
+                && plain_value_key_column(last_content)
+                    .is_some_and(|column| indent > last_indent + column)
+        });
+        if runs_on || (indent > 0 && content.starts_with(b"{{")) {
+            return true;
+        }
+        last = Some((indent, content));
+        if indent > 0 {
+            continue;
+        }
+        match line[0] {
+            b'\t' | b'.' | b'%' | b'{' | b'}' | b'[' | b']' => {}
+            b'-' => {
+                if line.starts_with(b"---") {
                     if received && keys && !kind {
                         return true;
                     }
                     (keys, kind) = (false, false);
                 }
             }
-            Some(b'"' | b'\'') => {
+            b'"' | b'\'' => {
                 keys = true;
-                kind |= rest[1..].starts_with(b"kind");
+                kind |= line[1..].starts_with(b"kind");
             }
-            Some(_) => {
-                let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+            _ => {
                 let is_key = memchr::memchr_iter(b':', line)
                     .any(|colon| matches!(line.get(colon + 1), None | Some(b' ' | b'\t' | b'\r')));
                 if !is_key {
@@ -253,6 +276,28 @@ fn may_fail_a_build(bytes: &[u8], received: bool) -> bool {
         }
     }
     received && keys && !kind
+}
+
+/// Where the key starts in a line (`content`, from its first character) that holds a key and
+/// the start of a plain scalar value (`key: value`, `- key: value`).
+fn plain_value_key_column(content: &[u8]) -> Option<usize> {
+    let mut column = 0;
+    while content[column..].starts_with(b"- ") {
+        column += 2;
+        column += content[column..].iter().take_while(|&&b| b == b' ').count();
+    }
+    let entry = &content[column..];
+    let colon =
+        memchr::memchr_iter(b':', entry).find(|&colon| entry.get(colon + 1) == Some(&b' '))?;
+    let value = &entry[colon + 1..];
+    let value = &value[value.iter().take_while(|&&b| b == b' ').count()..];
+    match value.first() {
+        None
+        | Some(
+            b'|' | b'>' | b'#' | b'&' | b'*' | b'!' | b'"' | b'\'' | b'[' | b'{' | b'\r' | b'\t',
+        ) => None,
+        Some(_) => Some(column),
+    }
 }
 
 /// The paths of `named` that `sorted` (in the same order) does not hold, found in one walk
@@ -1177,6 +1222,8 @@ patches:
             "\"kind\": A\n\"quoted: key\": 1\n{\"json\": true,\n}\n[1,\n]\n",
             "<<: *base\nkind: A\nurl: http://x\r\nkey:\tvalue\n",
             "# comments alone\n---\n---\nkind: A\n",
+            "kind: A\nspec:\n  - name: a\n    image: b\n  - name: c\n",
+            "kind: A\ndata:\n  script: |\n    run: x\n  other: y\n",
         ] {
             assert!(!may_fail_a_build(fine.as_bytes(), true), "{fine:?}");
         }
@@ -1188,6 +1235,9 @@ patches:
             "creation_rules:\n  - path_regex: .*\n",
             "kind: A\n---\nvalues:\n  kind: nested\n",
             "apiVersion: v1\nmetadata:\n  name: a\n---\nkind: A\n",
+            "kind: A\nports:\n  - containerPort: 9898\n      protocol: TCP\n",
+            "kind: A\nimage: app:1.0 # comment\n  more\n",
+            "kind: A\ndata:\n  a: b\n  {{- if .token }}\n",
         ] {
             assert!(may_fail_a_build(failing.as_bytes(), true), "{failing:?}");
         }

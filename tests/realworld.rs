@@ -27,6 +27,15 @@ fn flux_errors(case: &str) -> Vec<String> {
         "image-template-placeholders-under-full-marker" => {
             vec!["invalid-image yaml/nodeapp-registry.yaml:9".to_string()]
         }
+        "tag-marker-on-a-repository-field" => vec![
+            "marker-value-mismatch clusters/eldertree/bolao-claude/helmrelease.yaml:25".to_string(),
+        ],
+        "template-action-inside-a-mapping" => {
+            vec!["kustomize-build clusters/eldertree/canopy/kustomization.yaml:4".to_string()]
+        }
+        "plain-value-running-on-into-a-key" => {
+            vec!["kustomize-build clusters/my-cluster/flux-system/gotk-sync.yaml:20".to_string()]
+        }
         "numerical-policy-without-filter-tags" => {
             vec!["numeric-extract apps/policy.yaml:13".to_string()]
         }

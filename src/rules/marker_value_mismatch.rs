@@ -31,7 +31,9 @@ for a tag (`tag: ghcr.io/org/app:1.2.0`, left over from a full marker the automa
 the marker fits the field, and its rewrite leaves the bare tag the field needs; until it runs,
 the image made of it cannot be pulled. So is a `:name` marker on a whole reference in a field
 named for an image's name (`newName: ghcr.io/org/app:1.0.1` beside a `newTag`, a chart's
-`repository`): its rewrite leaves the bare name the field needs. A `:digest` marker on a field
+`repository`): its rewrite leaves the bare name the field needs; a `:tag` marker there is an
+error, with the help to mark the name with `:name` and the tag's own field with `:tag`. A
+`:digest` marker on a field
 named for a digest
 (`digest`, `imageDigest`, kustomize's `images[].digest`) that holds a placeholder
 (`digest: placeholder`) is a warning as well: the whole value is the digest's place, and the
@@ -123,6 +125,10 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
         ShapeMismatch::NotATag => (
             format!("`{text}` is not a tag; Flux replaces the whole value, so it would become just the new tag"),
             "put the `:tag` marker on a field that holds only the tag (Flux cannot edit part of a string such as `KEY=value`)".into(),
+        ),
+        ShapeMismatch::TagOnNameField => (
+            format!("`{text}` is an image's name, in a field named for it, but the `:tag` marker `{setter}` replaces it with a bare tag"),
+            format!("mark this field with `{{\"$imagepolicy\": \"{}:name\"}}` (or leave it unmarked), and put the `:tag` marker on the field that holds the tag", setter.policy),
         ),
         ShapeMismatch::ImageInNameField { name } => (
             format!("`{text}` is a whole image reference in a name field; the `:name` marker `{setter}` fits the field and replaces the value with the bare name on the automation's next run, but until then the image made of it cannot be pulled"),

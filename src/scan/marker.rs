@@ -73,6 +73,9 @@ pub enum ShapeMismatch {
     NotATag,
     /// A `:name` marker on a value with a tag or digest.
     NameWithTag,
+    /// A `:tag` marker on an image's name in a field named for it (a chart's `repository`,
+    /// kustomize's `newName`): Flux writes a bare tag where the name goes.
+    TagOnNameField,
     /// A `:name` marker on a whole reference (`name:tag`) in a name field (kustomize's
     /// `newName`, a chart's `image.repository`): the marker is the field's, and its rewrite
     /// leaves the bare name the field needs.
@@ -315,6 +318,9 @@ impl MarkedValue {
                     .ok()
                     .and_then(|image| image.tag)
                     .map(|tag| ShapeMismatch::ImageInTagField { tag })
+            }
+            (Field::Name, SetterKind::Tag, Some(ShapeMismatch::TagOnImage)) => {
+                Some(ShapeMismatch::TagOnNameField)
             }
             (Field::Name, SetterKind::Name, Some(ShapeMismatch::NameWithTag)) => {
                 crate::flux::image::ImageRef::parse(&self.value)

@@ -434,6 +434,34 @@ impl YamlFile {
                 )))
             }
         });
+        // A plain scalar holds no `: ` (YAML's `ns-plain-char`), on a line it runs on to either,
+        // which granit-parser lets by and yaml.v3 refuses (amadouth6/Stage's `containerPort:
+        // 9898` over a `protocol: TCP` indented too far).
+        let text = source.text();
+        let events = events.map(|event| match event {
+            Ok(Located {
+                event:
+                    Event::Scalar {
+                        style: Style::Plain,
+                        ..
+                    },
+                span,
+                ..
+            }) if text
+                .get(span.range())
+                .is_some_and(|value| value.contains('\n')) =>
+            {
+                match mapping_value_in(&text[span.range()]) {
+                    Some(at) => Err(YamlError::new(
+                        "mapping values are not allowed in this context".to_string(),
+                        span.start + at,
+                        YamlErrorKind::Syntax,
+                    )),
+                    None => event,
+                }
+            }
+            event => event,
+        });
         // yaml.v3 stops at a name it refuses, and reports nothing after it.
         let events = events.map(|event| {
             let offset = match &event {
@@ -768,6 +796,18 @@ fn build<'t>(
 }
 
 /// Runs `fill` with this thread's builder, set up for `source` and cleared after.
+/// Where a plain scalar's text holds a `:` that ends it as a key would (a blank or its end
+/// after it), which no plain scalar holds.
+fn mapping_value_in(plain: &str) -> Option<usize> {
+    let bytes = plain.as_bytes();
+    memchr::memchr_iter(b':', bytes).find(|&colon| {
+        matches!(
+            bytes.get(colon + 1),
+            None | Some(b' ' | b'\t' | b'\r' | b'\n')
+        )
+    })
+}
+
 fn with_builder<T>(source: &SourceFile, fill: impl FnOnce(&mut Builder) -> T) -> T {
     let mut builder = SCRATCH.take();
     builder.file.text = source.shared_text();
@@ -1323,6 +1363,20 @@ mod tests {
         assert_eq!(source.slice(yaml.node(b).span), "*x");
         assert!(matches!(yaml.node(b).kind, NodeKind::Alias));
         assert_eq!(yaml.items(b), &[] as &[NodeId]);
+    }
+
+    #[test]
+    fn a_plain_scalar_running_on_into_a_mapping_value_is_refused_as_yaml_v3_refuses_it() {
+        let parse = |text: &str| YamlFile::parse(&SourceFile::new("a.yaml".into(), text));
+        let error = parse("ports:\n  - port: 9898\n      protocol: TCP\n").unwrap_err();
+        assert_eq!(
+            error.message,
+            "mapping values are not allowed in this context"
+        );
+        assert_eq!(error.offset, "ports:\n  - port: 9898\n      protocol".len());
+        // A plain scalar of several lines without one is YAML.
+        assert!(parse("note: a long\n  sentence, with:no blank after its colon\n").is_ok());
+        assert!(parse("url: http://x\n  /y\n").is_ok());
     }
 
     #[test]
