@@ -33,14 +33,13 @@ the image made of it cannot be pulled. So is a `:name` marker on a whole referen
 named for an image's name (`newName: ghcr.io/org/app:1.0.1` beside a `newTag`, a chart's
 `repository`): its rewrite leaves the bare name the field needs; a `:tag` marker there is an
 error, with the help to mark the name with `:name` and the tag's own field with `:tag`. A
-`:digest` marker on a field
-named for a digest
-(`digest`, `imageDigest`, kustomize's `images[].digest`) that holds a placeholder
-(`digest: placeholder`) is a warning as well: the whole value is the digest's place, and the
-automation writes one there; an empty one (`digest: ""`) is fine. A full marker on the `name` of
-a kustomize `images` entry (beside its `newTag`, `newName` or `digest`, in a kustomization or a
-Flux Kustomization's `spec.images`) is an error whatever it holds: kustomize matches container
-images by that name, and once Flux writes `name:tag` there the entry matches nothing.
+`:digest` marker on a field named for a digest (`digest`, `imageDigest`, kustomize's
+`images[].digest`) that holds a placeholder (`digest: placeholder`) is a warning as well: the
+whole value is the digest's place, and the automation writes one there; an empty one
+(`digest: ""`) is fine. A full marker on the `name` of a kustomize `images` entry (beside its
+`newTag`, `newName` or `digest`, in a kustomization or a Flux Kustomization's `spec.images`) is an
+error whatever it holds: kustomize matches container images by that name, and once Flux writes
+`name:tag` there the entry matches nothing.
 
 On a marker that no ImageUpdateAutomation applies (see `marker-outside-automation`) this is a
 warning at most: no automation ever writes that value.
