@@ -196,6 +196,11 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         "write a single string here (a path or URL), as kustomize reads it"
     } else if into_string {
         "quote the value (unquoted, YAML reads it as a number or boolean)"
+    } else if error.message.ends_with("has no `kind`")
+        && crate::walk::file_name(path) == "Chart.yaml"
+    {
+        // eknathdj/devops-gitops-flux: a Flux Kustomization whose `path` is a chart's folder.
+        "this folder is a Helm chart, which kustomize does not render: install it with a HelmRelease (its chart a path of this repository's GitRepository), and let the Flux Kustomization build a folder of manifests"
     } else if error.message.ends_with("has no `kind`") {
         "a file a build takes in must hold Kubernetes objects: leave this one out of the build (out of the folder or its kustomization's `resources`, or in `.sourceignore`)"
     } else if error.cause == Cause::DuplicateId {
