@@ -43,6 +43,13 @@ pub fn folder_of(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(folder, _)| folder)
 }
 
+/// The folders `path` lies in, the nearest first, the root (`""`) left out.
+pub fn folders_above(path: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(path.rsplit_once('/').map(|(folder, _)| folder), |folder| {
+        folder.rsplit_once('/').map(|(parent, _)| parent)
+    })
+}
+
 /// Whether the repository path `path` lies below the folder `dir` (`""`, the root, holds all).
 pub fn lies_under(path: &str, dir: &str) -> bool {
     dir.is_empty()

@@ -1052,7 +1052,7 @@ impl ClusterFlux {
     /// CRD's served flags tell its own controller's release only; several pins that disagree
     /// build as the older one when any is, as a field works when it works on any.
     pub fn runs_kustomize_before_5_1(&self) -> Option<String> {
-        self.kustomize_controller_before(KUSTOMIZE_5_1)
+        self.kustomize_controller_older(|version| minor_of(version) < KUSTOMIZE_5_1)
     }
 
     /// Whether kustomize-controller builds with kustomize 4 (before Flux 2.0.0-rc.4,
@@ -1061,11 +1061,7 @@ impl ClusterFlux {
     /// patch file; kustomize 5 refuses it.
     pub fn runs_kustomize_4(&self) -> Option<String> {
         let kustomize_5 = Version::parse(KUSTOMIZE_5).expect("the release is a version");
-        let older: Vec<&Pin> = self
-            .deciding_kustomize_controller()
-            .filter(|pin| pin.version.as_ref().is_some_and(|v| *v < kustomize_5))
-            .collect();
-        (!older.is_empty()).then(|| describe(older.into_iter()))
+        self.kustomize_controller_older(|version| *version < kustomize_5)
     }
 
     /// Whether kustomize-controller applies with `kubectl apply` (before Flux 0.18,
@@ -1074,27 +1070,18 @@ impl ClusterFlux {
     /// refuses such an object (`field not declared in schema`): the Flux Kustomization that
     /// applies it applies nothing (fluxcd/kustomize-controller#453).
     pub fn applies_client_side(&self) -> Option<String> {
-        self.kustomize_controller_before(SERVER_SIDE_APPLY)
+        self.kustomize_controller_older(|version| minor_of(version) < SERVER_SIDE_APPLY)
     }
 
-    /// The deciding pins of a release before the Flux line `line`, described, as they tell
+    /// The deciding pins of a release `older` holds, described, as they tell
     /// kustomize-controller's release: an image CRD's served flags tell its own controller's
     /// only. Several pins that disagree count as the older when any is.
-    fn kustomize_controller_before(&self, line: (u64, u64)) -> Option<String> {
-        let older: Vec<&Pin> = self
-            .deciding_kustomize_controller()
-            .filter(|pin| {
-                pin.version
-                    .as_ref()
-                    .is_some_and(|version| minor_of(version) < line)
-            })
+    fn kustomize_controller_older(&self, older: impl Fn(&Version) -> bool) -> Option<String> {
+        let older: Vec<&Pin> = (self.pins.iter())
+            .filter(|pin| !matches!(pin.source, PinSource::Crd { .. }))
+            .filter(|pin| pin.version.as_ref().is_some_and(&older))
             .collect();
         (!older.is_empty()).then(|| describe(older.into_iter()))
-    }
-
-    /// The deciding pins that tell kustomize-controller's release.
-    fn deciding_kustomize_controller(&self) -> impl Iterator<Item = &Pin> {
-        (self.pins.iter()).filter(|pin| !matches!(pin.source, PinSource::Crd { .. }))
     }
 
     /// How image-reflector-controller's semver policy reads a tag as a version: loosely when a

@@ -56,7 +56,9 @@ use super::tree::{Node, Origin};
 use crate::flux::automation::normalize;
 use crate::flux::objects::{FluxObject, Spec};
 use crate::flux::operator;
-use crate::walk::{file_name, folder_of, lies_under, FileSet, ListedPaths, PathKind};
+use crate::walk::{
+    file_name, folder_of, folders_above, lies_under, FileSet, ListedPaths, PathKind,
+};
 use crate::workspace::ScannedFile;
 
 pub const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io/";
@@ -1218,13 +1220,6 @@ pub fn other_checkout(
     this_repository
         .takes_for_elsewhere(sources, source.as_ref(), (namespace, name), &path)
         .then_some(OtherCheckout::Unknown)
-}
-
-/// The folders `path` lies in, the nearest first, the root left out.
-fn folders_above(path: &str) -> impl Iterator<Item = &str> {
-    std::iter::successors(path.rsplit_once('/').map(|(folder, _)| folder), |folder| {
-        folder.rsplit_once('/').map(|(parent, _)| parent)
-    })
 }
 
 /// How many leading folders two repository paths share.
@@ -2466,12 +2461,10 @@ impl FluxKustomization {
 fn yaml_folders<'t>(tree: &'t FileSet, yaml_paths: &'t ListedPaths) -> BTreeSet<&'t str> {
     let mut folders = BTreeSet::new();
     for path in yaml_paths.iter(tree) {
-        let mut folder = path;
-        while let Some((parent, _)) = folder.rsplit_once('/') {
-            if !folders.insert(parent) {
+        for folder in folders_above(path) {
+            if !folders.insert(folder) {
                 break;
             }
-            folder = parent;
         }
     }
     folders

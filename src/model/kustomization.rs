@@ -438,79 +438,78 @@ fn in_key_order<'e>(
 /// kustomize's error on an item of a Go list of strings (`go_type`, as Go names the item's
 /// type) that JSON holds as an object, a list, a number or a boolean.
 fn not_a_string_item(node: &Node, go_field: &str, go_type: &str) -> Option<InvalidKustomization> {
-    let held = match &node.value {
-        Value::Map(_) => "object",
-        Value::Seq(_) => "array",
-        _ => return not_a_string(node, go_field),
-    };
-    Some(InvalidKustomization {
-        message: format!(
-            "invalid Kustomization: json: cannot unmarshal {held} into Go struct field {go_field} of type {go_type}"
-        ),
-        origin: node.origin,
-    })
+    match &node.value {
+        Value::Map(_) | Value::Seq(_) => mistyped(node, go_field, go_type, &[]),
+        _ => not_a_string(node, go_field),
+    }
 }
 
 /// kustomize's error on an item of a Go list of structs (`go_type`) that JSON holds as a
 /// string, a number, a boolean or a list; a null item is a struct left empty.
 fn not_an_object_item(node: &Node, go_field: &str, go_type: &str) -> Option<InvalidKustomization> {
-    let held = match &node.value {
-        Value::Seq(_) => "array",
-        Value::Scalar(_) if node.is_null() => return None,
-        Value::Scalar(_) if is_json_string(node) => "string",
-        Value::Scalar(scalar) => match plain_type(&scalar.text) {
-            PlainType::NotFinite(value) => {
-                return Some(InvalidKustomization {
-                    message: format!("invalid Kustomization: json: unsupported value: {value}"),
-                    origin: node.origin,
-                })
-            }
-            mistyped => mistyped.json_name(),
-        },
-        _ => return None,
-    };
-    Some(InvalidKustomization {
-        message: format!(
-            "invalid Kustomization: json: cannot unmarshal {held} into Go struct field {go_field} of type {go_type}"
-        ),
-        origin: node.origin,
-    })
+    mistyped(node, go_field, go_type, &["object", "null"])
 }
 
-/// Whether JSON holds a scalar as a string once `sigs.k8s.io/yaml` converted it: quoted, tagged
-/// or a plain scalar Kubernetes reads as one (not a number, boolean or null).
-fn is_json_string(node: &Node) -> bool {
-    match &node.value {
-        Value::Scalar(scalar) => {
-            scalar.style != Style::Plain
-                || scalar.tagged
-                || plain_type(&scalar.text) == PlainType::String
-        }
-        _ => false,
-    }
-}
-
-/// kustomize's error on a value of a Go string field (`go_field`, as Go's decoder names it)
+/// kustomize's error on a scalar of a Go string field (`go_field`, as Go's decoder names it)
 /// that JSON holds as something else.
 fn not_a_string(node: &Node, go_field: &str) -> Option<InvalidKustomization> {
-    let Value::Scalar(scalar) = &node.value else {
-        return None;
-    };
-    if scalar.style != Style::Plain || scalar.tagged {
-        return None;
+    match &node.value {
+        Value::Scalar(_) => mistyped(node, go_field, "string", &["string", "null"]),
+        _ => None,
     }
-    let message = match plain_type(&scalar.text) {
-        PlainType::String | PlainType::Null => return None,
-        PlainType::NotFinite(value) => format!("invalid Kustomization: json: unsupported value: {value}"),
-        mistyped => format!(
-            "invalid Kustomization: json: cannot unmarshal {} into Go struct field {go_field} of type string",
-            mistyped.json_name()
+}
+
+/// kustomize's error where JSON holds `node` as none of `fits` (Go's names: `object`, `array`,
+/// `string`, `number`, `bool`, `null`) for the Go struct field `go_field` of type `go_type`, or
+/// as a float JSON cannot hold, whatever the field.
+fn mistyped(
+    node: &Node,
+    go_field: &str,
+    go_type: &str,
+    fits: &[&str],
+) -> Option<InvalidKustomization> {
+    let message = match json_of(node)? {
+        Json::NotFinite(value) => format!("invalid Kustomization: json: unsupported value: {value}"),
+        Json::Held(held) if fits.contains(&held) => return None,
+        Json::Held(held) => format!(
+            "invalid Kustomization: json: cannot unmarshal {held} into Go struct field {go_field} of type {go_type}"
         ),
     };
     Some(InvalidKustomization {
         message,
         origin: node.origin,
     })
+}
+
+/// What JSON holds for a node once `sigs.k8s.io/yaml` converted it.
+enum Json {
+    /// By the name Go's decoder gives it in "cannot unmarshal … into" errors.
+    Held(&'static str),
+    /// `.inf`, `-.inf`, `.nan`: a float JSON cannot hold.
+    NotFinite(&'static str),
+}
+
+/// `None` for what the tree does not read (an alias, an unread node).
+fn json_of(node: &Node) -> Option<Json> {
+    Some(match &node.value {
+        Value::Map(_) => Json::Held("object"),
+        Value::Seq(_) => Json::Held("array"),
+        // Quoted, or tagged: a string, as Kubernetes reads it.
+        Value::Scalar(scalar) if scalar.style != Style::Plain || scalar.tagged => {
+            Json::Held("string")
+        }
+        Value::Scalar(scalar) => match plain_type(&scalar.text) {
+            PlainType::NotFinite(value) => Json::NotFinite(value),
+            held => Json::Held(held.json_name()),
+        },
+        _ => return None,
+    })
+}
+
+/// Whether JSON holds a scalar as a string once `sigs.k8s.io/yaml` converted it: quoted, tagged
+/// or a plain scalar Kubernetes reads as one (not a number, boolean or null).
+fn is_json_string(node: &Node) -> bool {
+    matches!(json_of(node), Some(Json::Held("string")))
 }
 
 fn generator(kind: &'static str, entry: &Node) -> Generator {

@@ -1417,12 +1417,6 @@ pub fn kustomization_dir_over(
     path: &str,
     has_kustomization: impl Fn(&str) -> bool,
 ) -> Option<&str> {
-    let mut dir = path;
-    while let Some((parent, _)) = dir.rsplit_once('/') {
-        if has_kustomization(parent) {
-            return Some(parent);
-        }
-        dir = parent;
-    }
-    has_kustomization("").then_some("")
+    (crate::walk::folders_above(path).find(|&folder| has_kustomization(folder)))
+        .or_else(|| has_kustomization("").then_some(""))
 }

@@ -529,6 +529,9 @@ pub fn identities_alone(yaml: &YamlFile) -> Option<Box<[Arc<Node>]>> {
         .collect()
 }
 
+/// The end of the failure of a build on a document without a kind.
+pub const NO_KIND: &str = "has no `kind`";
+
 /// Whether a build that takes the file in fails on one of its documents (not a map, or without
 /// a kind), as kustomize does ("missing Resource metadata"), and kustomize-controller's listing
 /// of a folder without a kustomization file ("failed to decode Kubernetes YAML").
@@ -1487,7 +1490,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                 Intake::NoKind => {
                     return Err(Self::error(
                         Cause::InvalidResource,
-                        format!("a document of `{}` has no `kind`", scanned.source.path),
+                        format!("a document of `{}` {NO_KIND}", scanned.source.path),
                         Origin::new(file, yaml.node(document).span),
                     ));
                 }

@@ -2,7 +2,7 @@
 
 use super::{Context, Findings, Rule};
 use crate::model::kustomization::{is_kustomization_name, BARE_PATCH_PATH};
-use crate::model::render::{BuildError, Cause};
+use crate::model::render::{BuildError, Cause, NO_KIND};
 use crate::model::Unsure;
 use crate::report::Severity;
 
@@ -181,6 +181,7 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
             .contains(&format!("cannot unmarshal {kind} into"))
     };
     let bare_patch_path = error.message.contains(BARE_PATCH_PATH);
+    let without_kind = error.message.ends_with(NO_KIND);
     let written_path = || {
         source
             .text()
@@ -196,12 +197,10 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         "write a single string here (a path or URL), as kustomize reads it"
     } else if into_string {
         "quote the value (unquoted, YAML reads it as a number or boolean)"
-    } else if error.message.ends_with("has no `kind`")
-        && crate::walk::file_name(path) == "Chart.yaml"
-    {
+    } else if without_kind && crate::walk::file_name(path) == "Chart.yaml" {
         // eknathdj/devops-gitops-flux: a Flux Kustomization whose `path` is a chart's folder.
         "this folder is a Helm chart, which kustomize does not render: install it with a HelmRelease (its chart a path of this repository's GitRepository), and let the Flux Kustomization build a folder of manifests"
-    } else if error.message.ends_with("has no `kind`") {
+    } else if without_kind {
         "a file a build takes in must hold Kubernetes objects: leave this one out of the build (out of the folder or its kustomization's `resources`, or in `.sourceignore`)"
     } else if error.cause == Cause::DuplicateId {
         "keep one of the two copies in what this build lists (where a folder without a kustomization file takes in another folder's, such as a second cluster's bootstrap, a kustomization.yaml there that lists only what belongs)"
