@@ -785,15 +785,7 @@ impl Workspace {
     fn updating_clusters(&self, file: usize) -> Vec<usize> {
         let path = &self.files[file].source.path;
         let mut updating: Vec<(u8, usize)> = self
-            .index
-            .of_kind(crate::flux::Kind::ImageUpdateAutomation)
-            .filter_map(|automation| match &automation.spec {
-                crate::flux::objects::Spec::Automation(spec) => {
-                    let dir = spec.update_path.as_ref().map_or("", |p| p.value.as_str());
-                    crate::flux::automation::path_contains(dir, path).then_some((dir, automation))
-                }
-                _ => None,
-            })
+            .automations_updating(file)
             .map(|(dir, automation)| {
                 let cluster = automation.cluster;
                 let rank = if !crate::model::substitute::is_unresolved(dir) {
@@ -812,6 +804,37 @@ impl Workspace {
         (updating.into_iter())
             .filter_map(|(_, cluster)| seen.insert(cluster).then_some(cluster))
             .collect()
+    }
+
+    /// The ImageUpdateAutomations whose `update.path` holds `file`, with that path.
+    pub fn automations_updating(
+        &self,
+        file: usize,
+    ) -> impl Iterator<Item = (&str, &crate::flux::objects::FluxObject)> {
+        let path = &self.files[file].source.path;
+        (self.index)
+            .of_kind(crate::flux::Kind::ImageUpdateAutomation)
+            .filter_map(move |automation| match &automation.spec {
+                crate::flux::objects::Spec::Automation(spec) => {
+                    let dir = spec.update_path.as_ref().map_or("", |p| p.value.as_str());
+                    crate::flux::automation::path_contains(dir, path).then_some((dir, automation))
+                }
+                _ => None,
+            })
+    }
+
+    /// Whether an ImageUpdateAutomation of this repository updates `file`; with `namespace`,
+    /// one that reads the policies of that namespace (its own).
+    pub fn automation_updates(&self, file: usize, namespace: Option<&str>) -> bool {
+        let reads = |automation: &crate::flux::objects::FluxObject| {
+            namespace.is_none_or(|namespace| {
+                automation.namespace == namespace
+                    || crate::model::substitute::is_unresolved(namespace)
+                    || crate::model::substitute::is_unresolved(&automation.namespace)
+            })
+        };
+        self.automations_updating(file)
+            .any(|(_, automation)| reads(automation))
     }
 
     /// The clusters that apply `file` (or use its folder as a Helm chart).
@@ -835,8 +858,13 @@ impl Workspace {
     /// in the cluster, applied by hand, another repository's) over any path, and may read it.
     /// A repository without clusters is taken as one: inert where it writes automations and
     /// none holds the file (kingdonb/water-monitor's prod folder, its tag set by hand).
-    pub fn marker_read_by_no_automation(&self, file: usize) -> bool {
-        if !self.updating_clusters(file).is_empty() {
+    ///
+    /// With `namespace`, the marker's policy's: an automation reads only the policies of its own
+    /// namespace, so one of another namespace whose path holds the file does not read it either
+    /// (kingdonb/github-actions-demo's `ex1` automation, switched off with its policy, under the
+    /// `update.path` of the `ex2` one).
+    pub fn marker_read_by_no_automation(&self, file: usize, namespace: Option<&str>) -> bool {
+        if self.automation_updates(file, namespace) {
             return false;
         }
         if self.model.clusters.is_empty() {
@@ -1104,7 +1132,7 @@ mod tests {
         let (_dir, workspace) = workspace_of(&files);
         let app = workspace.file_by_path("apps/app.yaml").unwrap();
         assert_eq!(workspace.applying_clusters(app).len(), 2);
-        workspace.marker_read_by_no_automation(app)
+        workspace.marker_read_by_no_automation(app, None)
     }
 
     #[test]

@@ -167,6 +167,28 @@ fn a_bootstrap_of_a_copied_repository_roots_no_cluster_here() {
     }
 }
 
+/// A repository renamed since its bootstrap: the bootstrap still syncs the old name, a
+/// tenant's GitRepository the new one. Where the new name is a remote of the work tree, the
+/// tenant's folder is this repository's, followed and checked; otherwise another repository's.
+#[test]
+fn a_git_repository_of_a_remote_of_the_work_tree_is_this_repository() {
+    for (origin, followed) in [
+        ("https://github.com/new-owner/fleet.git", true),
+        ("git@github.com:new-owner/fleet", true),
+        ("https://github.com/someone/else", false),
+    ] {
+        let (report, stderr) = check_with_origin("renamed-since-its-bootstrap", origin);
+        let typo = "no ImagePolicy `team:ap` is defined in this repository";
+        assert_eq!(report.contains(typo), followed, "{origin}: {report}");
+        let not_followed = "Flux Kustomization `team` syncs from GitRepository `team`, not this repository: not followed";
+        assert_eq!(
+            stderr.contains(not_followed),
+            !followed,
+            "{origin}: {stderr}"
+        );
+    }
+}
+
 /// The `--verbose` check of a case of `fixtures/remotes`, copied into a fresh repository whose
 /// `origin` is `origin`: its report and its notes.
 fn check_with_origin(case: &str, origin: &str) -> (String, String) {

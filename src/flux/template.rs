@@ -25,22 +25,8 @@ pub fn root_reads(template: &str) -> Vec<RootRead<'_>> {
     let mut reads = Vec::new();
     // How many blocks enclose the action: their bodies run on a condition or with another dot.
     let mut depth = 0usize;
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        let after = &rest[open + 2..];
-        let Some(close) = action_end(after) else {
-            break;
-        };
-        let action = trim_markers(&after[..close]);
-        rest = &after[close + 2..];
-        if action.starts_with("/*") {
-            continue;
-        }
-        let keyword = action
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .next()
-            .unwrap_or_default();
-        let (reads_here, opens) = match keyword {
+    for action in actions(template) {
+        let (reads_here, opens) = match keyword(action) {
             "end" => {
                 depth = depth.saturating_sub(1);
                 continue;
@@ -53,13 +39,185 @@ pub fn root_reads(template: &str) -> Vec<RootRead<'_>> {
         };
         if reads_here {
             let always = depth == 0;
-            reads.extend(chains(action).map(|chain| RootRead { chain, always }));
+            reads.extend(
+                chains(action)
+                    .map(|(_, chain)| chain)
+                    .map(|chain| RootRead { chain, always }),
+            );
         }
         if opens {
             depth += 1;
         }
     }
     reads
+}
+
+/// A value of image-automation-controller's `update.Result` (`.Changed`, from Flux 2.3) that a
+/// `range` or `with` makes the dot: a change, or one of the collections the changes come in.
+/// None is empty when the template runs: it runs only for a commit, which has changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dot {
+    /// `update.Change`: `.OldValue`, `.NewValue`, `.Setter`.
+    Change,
+    /// `[]update.Change`: `.Changed.Changes`, an object's changes.
+    Changes,
+    /// `update.ObjectChanges`, a map keyed by object: `.Changed.Objects`, a file's objects.
+    Objects,
+    /// `map[string]update.ObjectChanges`, keyed by file: `.Changed.FileChanges`.
+    Files,
+}
+
+impl Dot {
+    /// Go's name for its type, as the template's error names it.
+    pub fn go_type(self) -> &'static str {
+        match self {
+            Dot::Change => "update.Change",
+            Dot::Changes => "[]update.Change",
+            Dot::Objects => "update.ObjectChanges",
+            Dot::Files => "map[string]update.ObjectChanges",
+        }
+    }
+
+    /// What it is, in the words of a message.
+    pub fn described(self) -> &'static str {
+        match self {
+            Dot::Change => {
+                "one change, whose only fields are `.OldValue`, `.NewValue` and `.Setter`"
+            }
+            Dot::Changes => "a list of changes, with no fields",
+            Dot::Objects => "a map from each object to its list of changes, with no fields",
+            Dot::Files => "a map from each file to its objects",
+        }
+    }
+
+    /// Whether `.name` on it runs: a field of a change; no field of a list, nor of a map whose
+    /// keys are not strings; any key of a map keyed by strings (a missing key is empty).
+    fn has_field(self, name: &str) -> bool {
+        match self {
+            Dot::Change => matches!(name, "OldValue" | "NewValue" | "Setter"),
+            Dot::Changes | Dot::Objects => false,
+            Dot::Files => true,
+        }
+    }
+
+    /// What `range` over it makes the dot.
+    fn element(self) -> Option<Dot> {
+        match self {
+            Dot::Changes => Some(Dot::Change),
+            Dot::Objects => Some(Dot::Changes),
+            Dot::Files => Some(Dot::Objects),
+            Dot::Change => None,
+        }
+    }
+
+    /// The value a pipeline of one field chain gives, from the data (`None`: the dot is the
+    /// data) or from a dot.
+    fn of_chain(dot: Option<Dot>, chain: &str) -> Option<Dot> {
+        match (dot, chain) {
+            (dot, ".") => dot,
+            (_, chain) if chain.starts_with("$.") => Dot::of_chain(None, &chain[1..]),
+            (None, ".Changed.Changes") => Some(Dot::Changes),
+            (None, ".Changed.Objects") => Some(Dot::Objects),
+            (None, ".Changed.FileChanges") => Some(Dot::Files),
+            _ => None,
+        }
+    }
+}
+
+/// A field read on the dot that is sure to fail: where a `range` or `with` over `.Changed`'s
+/// changes made the dot a value without that field (`.NewValue` on an object's list of
+/// changes), in a body that runs for every commit. Go stops the template there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailingRead<'t> {
+    /// The field as written (`.NewValue`).
+    pub field: &'t str,
+    pub dot: Dot,
+    /// The action that made the dot so (`range .Changed.Objects`).
+    pub opened_by: &'t str,
+}
+
+/// The reads of the template that fail on every commit, in order.
+pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
+    // The enclosing blocks, innermost last: the dot each body runs with and what made it so,
+    // `None` for a body that may not run (`if`, `else`) or whose dot is not known.
+    let mut blocks: Vec<Option<(Dot, &str)>> = Vec::new();
+    let mut failing = Vec::new();
+    for action in actions(template) {
+        let word = keyword(action);
+        match word {
+            "end" => {
+                blocks.pop();
+                continue;
+            }
+            "else" => {
+                if let Some(last) = blocks.last_mut() {
+                    *last = None;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        // The dot this action runs with, when it runs on every commit: the data outside every
+        // block.
+        let known = blocks.iter().all(Option::is_some);
+        let dot = blocks.last().copied().flatten();
+        if let (true, Some((dot, opened_by))) = (known, dot) {
+            for (_, chain) in chains(action).filter(|(from_data, _)| !from_data) {
+                let name = chain[1..].split('.').next().unwrap_or_default();
+                if !dot.has_field(name) {
+                    let field = &chain[..=name.len()];
+                    failing.push(FailingRead {
+                        field,
+                        dot,
+                        opened_by,
+                    });
+                }
+            }
+        }
+        match word {
+            "range" | "with" => {
+                let pipeline = action[word.len()..].trim();
+                let pipeline = pipeline
+                    .split_once(":=")
+                    .map_or(pipeline, |(_, pipeline)| pipeline.trim());
+                let value = known
+                    .then(|| Dot::of_chain(dot.map(|(dot, _)| dot), pipeline))
+                    .flatten();
+                let body = if word == "range" {
+                    value.and_then(Dot::element)
+                } else {
+                    value
+                };
+                blocks.push(body.map(|body| (body, action)));
+            }
+            "if" | "define" | "block" => blocks.push(None),
+            _ => {}
+        }
+    }
+    failing
+}
+
+/// The actions of a template, in order, without their trim markers and comments.
+fn actions(template: &str) -> impl Iterator<Item = &str> {
+    let mut rest = template;
+    std::iter::from_fn(move || loop {
+        let open = rest.find("{{")?;
+        let after = &rest[open + 2..];
+        let close = action_end(after)?;
+        let action = trim_markers(&after[..close]);
+        rest = &after[close + 2..];
+        if !action.starts_with("/*") {
+            return Some(action);
+        }
+    })
+}
+
+/// The word an action opens with (`range`, `end`), or the start of its pipeline.
+fn keyword(action: &str) -> &str {
+    action
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or_default()
 }
 
 /// Where the action that starts `text` (just after its `{{`) ends: its `}}` outside quoted
@@ -109,10 +267,10 @@ fn trim_markers(action: &str) -> &str {
     action.trim()
 }
 
-/// The field chains of one action that start at the data (`.A.B`, `$.A`): not a field of a
-/// variable (`$c.A`), of a call's result (`(…).A`) or of another field, and not inside quoted
-/// text.
-fn chains(action: &str) -> impl Iterator<Item = &str> {
+/// The field chains of one action that start at the dot or the data (`.A.B`; `$.A`, told by
+/// `true`): not a field of a variable (`$c.A`), of a call's result (`(…).A`) or of another
+/// field, and not inside quoted text.
+fn chains(action: &str) -> impl Iterator<Item = (bool, &str)> {
     let bytes = action.as_bytes();
     let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut at = 0;
@@ -122,6 +280,7 @@ fn chains(action: &str) -> impl Iterator<Item = &str> {
                 b'"' | b'`' | b'\'' => at = quoted_end(bytes, at).unwrap_or(bytes.len()),
                 b'.' => {
                     let start = at;
+                    let from_data = start > 0 && bytes[start - 1] == b'$';
                     let root = match start.checked_sub(1).map(|before| bytes[before]) {
                         Some(b'$') => start < 2 || !is_name(bytes[start - 2]),
                         Some(before) => !(is_name(before) || matches!(before, b'.' | b')')),
@@ -140,7 +299,7 @@ fn chains(action: &str) -> impl Iterator<Item = &str> {
                         .get(1)
                         .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_');
                     if root && named {
-                        return Some(chain);
+                        return Some((from_data, chain));
                     }
                 }
                 _ => at += 1,
@@ -201,6 +360,60 @@ mod tests {
             read("{{ with $c := .Changed }}{{ end }}"),
             [(".Changed", true)]
         );
+    }
+
+    fn failing(template: &str) -> Vec<(&str, Dot, &str)> {
+        failing_reads(template)
+            .iter()
+            .map(|read| (read.field, read.dot, read.opened_by))
+            .collect()
+    }
+
+    #[test]
+    fn a_field_the_ranged_value_lacks_fails_on_every_commit() {
+        // raolivei/pi-fleet 334ef12: each object's changes are a list.
+        assert_eq!(
+            failing("{{range .Changed.Objects}}{{println .NewValue}}{{end}}"),
+            [(".NewValue", Dot::Changes, "range .Changed.Objects")]
+        );
+        assert_eq!(
+            failing("{{ range $id, $c := .Changed.FileChanges -}} {{ .Kind }}{{ end }}"),
+            [(
+                ".Kind",
+                Dot::Objects,
+                "range $id, $c := .Changed.FileChanges"
+            )]
+        );
+        assert_eq!(
+            failing("{{range .Changed.Changes}}{{.NewValue}} {{.Image.Tag}}{{end}}"),
+            [(".Image", Dot::Change, "range .Changed.Changes")]
+        );
+        // One level deeper, the dot is each change.
+        assert_eq!(
+            failing("{{range .Changed.Objects}}{{range .}}{{.OldValue}} {{.Policy}}{{end}}{{end}}"),
+            [(".Policy", Dot::Change, "range .")]
+        );
+        // A range's own pipeline reads from the dot around it.
+        assert_eq!(
+            failing("{{with $.Changed.Changes}}{{range .Changes}}{{end}}{{end}}"),
+            [(".Changes", Dot::Changes, "with $.Changed.Changes")]
+        );
+    }
+
+    #[test]
+    fn reads_that_may_not_run_or_run_on_an_unknown_dot_are_left_alone() {
+        for template in [
+            // Flux's own example: variables, and the data through `$`.
+            "{{ range $resource, $changes := .Changed.Objects -}}- {{ $resource.Kind }}{{- range $_, $change := $changes }} {{ $change.NewValue }}{{ $.Values.env }}{{ end }}{{ end }}",
+            "{{range .Changed.Changes}}{{if eq .Setter \"x\"}}{{.Nope}}{{end}}{{end}}",
+            "{{range .Changed.Objects}}{{else}}{{.Nope}}{{end}}",
+            "{{range .Updated.Images}}{{.Repository}}{{end}}",
+            "{{with .Changed}}{{.Nope}}{{end}}",
+            "{{range .Changed.FileChanges}}{{end}}{{.Nope}}",
+            "{{range .Changed.FileChanges}}{{range .}}{{range .}}{{.NewValue}}{{end}}{{end}}{{end}}",
+        ] {
+            assert_eq!(failing(template), [], "{template}");
+        }
     }
 
     #[test]

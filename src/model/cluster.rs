@@ -1043,6 +1043,40 @@ impl ThisRepository {
                 .contains(&Some(source.repository.clone()))
     }
 
+    /// These checkouts and the GitRepositories that check out a remote of the work tree at one
+    /// of their revisions: this repository under another name (kingdonb/github-actions-demo,
+    /// bootstrapped as yebyen/gha-demo before it moved, its tenants syncing the new name, whose
+    /// markers fluxcdbot updates here). Git is asked only where a GitRepository checks out
+    /// a repository no checkout names.
+    fn with_remotes(mut self, repositories: &GitRepositories, tree: &FileSet) -> Self {
+        let at_a_synced_revision = |source: &&GitSource| {
+            !self.checkouts.is_empty()
+                && !(self.checkouts.iter()).any(|this| this.repository == source.repository)
+                && (self.checkouts.iter()).any(|this| {
+                    source.reference.is_none()
+                        || this.reference.is_none()
+                        || this.reference == source.reference
+                })
+        };
+        let others: Vec<GitSource> = repositories
+            .all()
+            .filter(at_a_synced_revision)
+            .cloned()
+            .collect();
+        if others.is_empty() {
+            return self;
+        }
+        let remotes: BTreeSet<String> = (tree.remote_urls().iter())
+            .map(|url| repository_identity(url))
+            .collect();
+        for source in others {
+            if remotes.contains(&source.repository) && !self.checkouts.contains(&source) {
+                self.checkouts.push(source);
+            }
+        }
+        self
+    }
+
     /// These checkouts and, where the work tree is on the branch that another GitRepository of
     /// one of their repositories checks out, that revision too: what this check reads is then
     /// what that GitRepository syncs (a branch per environment, each applied from a
@@ -1422,6 +1456,7 @@ pub fn discover(
         synced: BTreeSet::new(),
         builds_folders_from,
     }
+    .with_remotes(&repositories, sources.tree)
     .with_work_tree_branch(&repositories, sources.tree);
     let builds_here = |k: &FluxKustomization| {
         follows_this_repository(k, source_of(k).as_ref(), &synced_by_bootstraps)
@@ -1631,6 +1666,7 @@ pub fn discover(
             .collect(),
         builds_folders_from: synced_by_bootstraps.builds_folders_from.clone(),
     }
+    .with_remotes(&repositories, sources.tree)
     .with_work_tree_branch(&repositories, sources.tree);
     // A GitRepository no root syncs from, nothing here defines or that checks out another URL
     // than the bootstraps' (every URL, without a bootstrap): this repository's own when the

@@ -3,6 +3,7 @@
 use super::{Context, Findings, Rule};
 use crate::flux::automation::path_contains;
 use crate::flux::objects::Spec;
+use crate::flux::template::{failing_reads, Dot};
 use crate::flux::versions::{template_fields_never_filled, template_fields_used, Support};
 use crate::flux::Kind;
 use crate::model::substitute::is_unresolved;
@@ -19,7 +20,11 @@ reads a field no Flux fills (`.NewImage`: the data a template runs on has only
 `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`) or one the
 cluster's Flux does not fill: removed (`.Updated`, `.Changed.ImageResult` from Flux 2.7) or not
 there yet (`.Changed` before 2.3, `.Values` before 2.5). A field read only inside an `if`,
-`range` or `with` is not judged by name: its body may not run, or runs on another value. Also a
+`range` or `with` is not judged by name: its body may not run, or runs on another value. Except
+in a `range` or `with` over `.Changed`'s changes, whose body runs on every commit: there the dot
+is a change (`.OldValue`, `.NewValue`, `.Setter`) or a list or map of them, which have no
+fields, and a field it lacks fails the template
+(`{{range .Changed.Objects}}{{.NewValue}}{{end}}`: each object's changes are a list). Also a
 `spec.policySelector` on a `v1beta1` object: the selector arrived with `v1beta2` (Flux 2.3), and
 Flux's server-side apply refuses a field the API does not declare, so the Flux Kustomization
 that applies the automation applies nothing. A field that
@@ -198,6 +203,20 @@ fn check(cx: &Context, out: &mut Findings) {
                     template.span(),
                     format!("the commit message template reads `.{field}`, which no Flux fills (its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`): the template fails to run and the automation stalls"),
                     "read the changes from `.Changed.Changes` (each with `.OldValue` and `.NewValue`), `.Changed.FileChanges` or `.Changed.Objects`".to_string(),
+                );
+            }
+            for read in failing_reads(&template.value) {
+                let help = match read.dot {
+                    Dot::Change => "read `.OldValue`, `.NewValue` or `.Setter` of each change",
+                    Dot::Changes => "range once more, over each change (`{{range .}}{{.NewValue}}{{end}}`), or over `.Changed.Changes` instead, whose items are changes",
+                    Dot::Objects | Dot::Files => "range twice more, over each object and then each of its changes, or over `.Changed.Changes` instead, whose items are changes",
+                };
+                out.push(
+                    &RULE,
+                    template.file(),
+                    template.span(),
+                    format!("the commit message template reads `{}` inside `{{{{{}}}}}`, where the dot is `{}`, {}: the template fails to run on every commit and the automation stalls", read.field, read.opened_by, read.dot.go_type(), read.dot.described()),
+                    help.to_string(),
                 );
             }
         }

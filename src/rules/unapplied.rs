@@ -123,6 +123,24 @@ pub(super) fn may_be_in(tree: &Node, namespace: &str) -> bool {
     written_namespace(tree).is_none_or(|written| written == namespace)
 }
 
+/// The line of the kustomization file `kustomization` that lists `path` in a comment
+/// (`#- imagepolicy.yaml`): an entry its owner switched off (kingdonb/github-actions-demo's
+/// `ex1` automation, its repository, policy and automation commented out together).
+pub(super) fn listed_in_a_comment(cx: &Context, kustomization: &str, path: &str) -> Option<usize> {
+    let dir = crate::walk::folder_of(kustomization);
+    let Some(Ok(written)) = cx.workspace.model.kustomizations.get(dir) else {
+        return None;
+    };
+    let lists_it = |line: &str| {
+        let entry = line.trim_start().strip_prefix('#')?.trim_start();
+        let entry = entry.strip_prefix('-')?.trim();
+        Some(join(dir, entry).as_deref() == Some(path))
+    };
+    (cx.workspace.files[written.file].source.text().lines())
+        .position(|line| lists_it(line) == Some(true))
+        .map(|index| index + 1)
+}
+
 /// The kustomization file in the folder of `path` or the nearest folder above it, and whether
 /// its `resources` name `path`.
 fn kustomization_beside(cx: &Context, path: &str) -> Beside {

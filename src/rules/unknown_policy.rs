@@ -55,7 +55,12 @@ runs what it would update), and for every marker of a repository that defines no
 repository): its policies are defined elsewhere. And a warning, not an error, for a marker no
 automation reads: its clusters apply ImageUpdateAutomations (a repository without clusters counts
 as one, with the automations it writes), but none whose `update.path` holds its file (an automation switched off with its policy, the tag bumped by hand), so Flux leaves the image
-as written and nothing fails. Where a cluster applies no automation at all, one may run from outside
+as written and nothing fails. For a policy written beside a kustomization that leaves it out, an
+automation of another namespace over the file does not count (it reads only its own namespace's
+policies), and neither does a cluster's lack of automations where the kustomization lists the
+policy's file in a comment (`#- imagepolicy.yaml`: switched off by its owner, so no automation can
+resolve the marker) and no automation here reads the marker. Otherwise, where a cluster applies no
+automation at all, one may run from outside
 the repository over any path, so the marker may be read: the level stays; but not where the
 cluster's Flux install lists its components without image-automation-controller (the `# Components:`
 header `flux bootstrap` writes, without `--components-extra`) and nothing else it applies may run
@@ -113,7 +118,9 @@ fn check(cx: &Context, out: &mut Findings) {
             let wanted = policy.to_string();
             let message = format!("the marker names `{wanted}` literally: image automation reads this file from git, where `postBuild.substitute` has not run, so no ImagePolicy has that name");
             let help = "name the policy as it is after substitution in each cluster (a marker cannot vary per cluster: keep one file per cluster, or one policy name for all)".to_string();
-            let inert = cx.workspace.marker_read_by_no_automation(site.file_index);
+            let inert = cx
+                .workspace
+                .marker_read_by_no_automation(site.file_index, None);
             let finding = if inert {
                 let clusters = cx.workspace.marker_clusters(site.file_index);
                 (
@@ -150,7 +157,9 @@ fn check(cx: &Context, out: &mut Findings) {
         let wanted = policy.to_string();
         // No automation the clusters run reads this file: the marker is inert, so nothing
         // about it can fail, whatever else is said of it.
-        let inert = cx.workspace.marker_read_by_no_automation(site.file_index);
+        let inert = cx
+            .workspace
+            .marker_read_by_no_automation(site.file_index, None);
         let finding = if defines_no_policy {
             // Image objects that live in the cluster (`flux create image policy`) or in another
             // repository: every policy is defined elsewhere, so none is known to be missing.
@@ -165,22 +174,47 @@ fn check(cx: &Context, out: &mut Findings) {
                     && unapplied::may_be_in(tree, &policy.namespace)
             })
             .map(|found| {
-                let bootstrap = unapplied::bootstrap_object(cx, found.tree.origin.file());
-                (found.written, found.beside, bootstrap)
+                let file = found.tree.origin.file();
+                let bootstrap = unapplied::bootstrap_object(cx, file);
+                let commented = match &found.beside {
+                    Beside::Unlisted(kustomization) => {
+                        let path = &cx.workspace.files[file].source.path;
+                        unapplied::listed_in_a_comment(cx, kustomization, path)
+                    }
+                    _ => None,
+                };
+                (found.written, found.beside, bootstrap, commented)
             });
             let other_branch = from_other_branch(cx, site.file_index);
             match written_elsewhere {
                 // Beside a kustomization that does not list it while no automation reads the
                 // marker: switched off with its automation (the tag bumped by hand), or never
                 // switched on. Flux leaves the image as written.
-                Some((written, Beside::Unlisted(kustomization), _)) if inert => {
-                    switched_off(cx, &site, &clusters, &written, &kustomization)
+                Some((written, Beside::Unlisted(kustomization), _, _))
+                    if inert
+                        || (cx.workspace)
+                            .marker_read_by_no_automation(site.file_index, Some(&policy.namespace)) =>
+                {
+                    let why = read_by_none_of_namespace(cx, &site, &clusters);
+                    switched_off(cx, &site, &written, &kustomization, why)
+                }
+                // Listed in a comment, while no automation here reads the marker: switched off
+                // by its owner, so none can resolve it, wherever it runs. (Where one reads it,
+                // the marker is live and skipped: an error. Where the cluster lacks the image
+                // controllers, that is why: said below.)
+                Some((written, Beside::Unlisted(kustomization), _, Some(line)))
+                    if !(cx.workspace)
+                        .automation_updates(site.file_index, Some(&policy.namespace))
+                        && without_automation_controller(cx, &clusters, &mut installs).is_none() =>
+                {
+                    let why = format!("its entry there is commented out (line {line}), so nothing can resolve this marker: Flux leaves the image as written");
+                    switched_off(cx, &site, &written, &kustomization, why)
                 }
                 // Beside a kustomization no cluster builds either: listing the file there
                 // changes nothing in Flux, so the file is applied by hand if at all (the
                 // `flux-system` folder of a bootstrap whose cluster syncs another path, as
                 // suyeop627/echo-bootstrap's is, whose marker fluxbot then updated).
-                Some((written, Beside::Unlisted(kustomization), _))
+                Some((written, Beside::Unlisted(kustomization), _, _))
                     if built_by_no_cluster(cx, &kustomization) =>
                 {
                     (
@@ -193,14 +227,14 @@ fn check(cx: &Context, out: &mut Findings) {
                 // reconciles or updates it: a bootstrap file applied by hand, not a forgotten one
                 // (PHACDataHub/iidi-tech's `sync.yaml`, whose marker fluxbot updates). Whether
                 // the policy exists is not known, not false.
-                Some((written, Beside::Unlisted(kustomization), Some(bootstrap))) => (
+                Some((written, Beside::Unlisted(kustomization), Some(bootstrap), _)) => (
                     Severity::Warning,
                     format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list, so no cluster applies it; that file also holds {bootstrap}, so it looks like a bootstrap file applied with `kubectl apply -f`: this marker resolves only if that file is applied by hand"),
                     format!("let a Flux Kustomization apply that file (or list it in the `resources` of `{kustomization}`); if it is applied out of band on purpose, add `{wanted}` to `external_policies` in .flux-image-lint.yaml"),
                 ),
                 // Beside a kustomization that does not list it, it was forgotten; unless the
                 // clusters have a policy of the marked image under another name.
-                Some((written, Beside::Unlisted(kustomization), None)) => {
+                Some((written, Beside::Unlisted(kustomization), None, _)) => {
                     let meant = same_image_policy(cx, &clusters, &site);
                     // Listing it there would apply it in other clusters than the marker's
                     // (bencetotht/jegyrendszer-infra: `clusters/agora` for a marker of
@@ -220,7 +254,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 }
                 // Beside a kustomization that does not parse: the build that would list it
                 // fails, so no cluster applies it, and listing it elsewhere mends nothing.
-                Some((written, Beside::Broken(kustomization), _)) => {
+                Some((written, Beside::Broken(kustomization), _, _)) => {
                     let (why, help) = unapplied::beside_broken(&kustomization);
                     let message = format!("ImagePolicy `{wanted}` is written in {written}{why}");
                     (Severity::Error, message, help)
@@ -228,7 +262,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 // Applied, with its folder, from another branch (kCn3333/k3s-homelab's
                 // `apps-staging`, from `staging`, where fluxbot rewrites the markers): what is
                 // applied there is not in this checkout.
-                Some((written, Beside::Listed(_) | Beside::Nothing, _)) if other_branch.is_some() => {
+                Some((written, Beside::Listed(_) | Beside::Nothing, _, _)) if other_branch.is_some() => {
                     let (cluster, other) = other_branch.expect("the guard");
                     (
                         Severity::Warning,
@@ -238,14 +272,14 @@ fn check(cx: &Context, out: &mut Findings) {
                 }
                 // Listed by a kustomization no cluster builds: a root applied by hand
                 // (`kubectl apply -k` at setup, as canada-ca/tracker's automation folder is).
-                Some((written, Beside::Listed(kustomization), _)) => (
+                Some((written, Beside::Listed(kustomization), _, _)) => (
                     Severity::Warning,
                     format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` lists, but no cluster applies that kustomization: this marker resolves only if it is applied by hand"),
                     format!("let a Flux Kustomization apply the folder of `{kustomization}`; if it is applied out of band on purpose, add `{wanted}` to `external_policies` in .flux-image-lint.yaml"),
                 ),
                 // In a loose folder, it may have been applied by hand (`kubectl apply -f` after
                 // the bootstrap, as runbooks do): whether it exists is not known, not false.
-                Some((written, Beside::Nothing, _)) => (
+                Some((written, Beside::Nothing, _, _)) => (
                     Severity::Warning,
                     format!("ImagePolicy `{wanted}` is written in {written}, which no cluster applies: this marker resolves only if that file is applied by hand"),
                     "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it); if it is applied out of band on purpose, add it to `external_policies` in .flux-image-lint.yaml".to_string(),
@@ -661,15 +695,30 @@ fn other_clusters_building(cx: &Context, path: &str, clusters: &[usize]) -> Opti
     Some(format!("cluster `{}`", names.join("`, `")))
 }
 
+/// Why no automation reads the marker of `site`, none of `clusters` updating its file, or
+/// only automations of other namespaces, which read only their own namespace's policies.
+fn read_by_none_of_namespace(cx: &Context, site: &MarkerSite, clusters: &[usize]) -> String {
+    let of_other_namespaces: Vec<String> = (cx.workspace)
+        .automations_updating(site.file_index)
+        .filter(|(_, automation)| clusters.contains(&automation.cluster))
+        .map(|(dir, automation)| format!("`{}` (path `{dir}`)", automation.key()))
+        .collect();
+    match of_other_namespaces.as_slice() {
+        [] => read_by_none(cx, clusters),
+        [one] => format!("{one} updates this file but reads only the policies of its namespace, so nothing reads this marker: Flux leaves the image as written"),
+        several => format!("{} update this file but read only the policies of their namespaces, so nothing reads this marker: Flux leaves the image as written", several.join(", ")),
+    }
+}
+
 /// What to say of a marker whose policy is written in a file beside `kustomization`, which
-/// does not list it, while no automation of the marker's `clusters` reads the marker: the
-/// automation that would (if one is written) is most likely left out with it, on purpose.
+/// does not list it, when no automation can read the marker (`why`): the automation that would
+/// (if one is written) is most likely left out with it, on purpose.
 fn switched_off(
     cx: &Context,
     site: &MarkerSite,
-    clusters: &[usize],
     written: &str,
     kustomization: &str,
+    why: String,
 ) -> (Severity, String, String) {
     let policy = &site.marker.setter.policy;
     let path = &site.file.source.path;
@@ -678,8 +727,7 @@ fn switched_off(
         path_contains(update_path, path) && unapplied::may_be_in(tree, &policy.namespace)
     });
     let message = format!(
-        "ImagePolicy `{policy}` is written in {written}, which `{kustomization}` does not list, so no cluster applies it; {}",
-        read_by_none(cx, clusters)
+        "ImagePolicy `{policy}` is written in {written}, which `{kustomization}` does not list, so no cluster applies it; {why}"
     );
     let to_automate = match &automation {
         Some(found) => format!(
@@ -842,7 +890,7 @@ mod tests {
     const MARKED: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: off\nspec:\n  template:\n    spec:\n      containers:\n        - name: off\n          image: ghcr.io/org/off:1.0.0 # {\"$imagepolicy\": \"flux-system:off\"}\n";
     const POLICY: &str = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: off\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: off\n  policy:\n    semver:\n      range: \">=1.0.0\"\n";
     /// The app `off`: its policy written but left out of its kustomization, switched off.
-    const OFF_LISTS: &str = "resources:\n  - deployment.yaml\n  # - policy.yaml\n";
+    const OFF_LISTS: &str = "resources:\n  - deployment.yaml\n";
 
     /// An ImageUpdateAutomation `name` of flux-system updating `path`.
     fn automation(name: &str, path: &str) -> String {
@@ -1013,6 +1061,34 @@ mod tests {
         // An automation may run from outside the repository, over any path.
         let found = unknown_policy(None, true, true);
         assert_eq!(found[0].severity, Severity::Error, "{found:?}");
+    }
+
+    #[test]
+    fn a_policy_whose_entry_is_commented_out_is_switched_off_unless_an_automation_reads_it() {
+        let commented = |update_path: Option<&str>| {
+            let kept_policy = POLICY.replace("off", "kept");
+            let applied = update_path.map(|path| automation("kept", path) + "---\n" + &kept_policy);
+            let mut files = vec![
+                ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
+                (
+                    "clusters/c/apps/off/kustomization.yaml",
+                    "resources:\n  - deployment.yaml\n  # - policy.yaml\n",
+                ),
+                ("clusters/c/apps/off/deployment.yaml", MARKED),
+                ("clusters/c/apps/off/policy.yaml", POLICY),
+            ];
+            if let Some(applied) = &applied {
+                files.push(("clusters/c/apps/kept/automation.yaml", applied));
+            }
+            diagnostics_of(&files, &["unknown-policy"])
+        };
+        let off = one_warning(commented(None));
+        says(
+            &off.message,
+            &["its entry there is commented out (line 3), so nothing can resolve this marker"],
+        );
+        let read = commented(Some("./clusters/c/apps"));
+        assert_eq!(read[0].severity, Severity::Error, "{read:?}");
     }
 
     /// The `unknown-policy` diagnostics of the app `off`, whose policy is written, with `beside`
