@@ -300,25 +300,47 @@ pub struct Kustomizations {
 impl Kustomizations {
     pub fn read(files: &[ScannedFile], jobs: usize) -> Kustomizations {
         let by_dir = read_kustomizations(files, jobs);
-        let as_kustomize_4: BTreeMap<_, _> = by_dir
-            .iter()
-            .filter_map(|(dir, read)| match read {
-                Err(error) if error.message.contains(kustomization::BARE_PATCH_PATH) => {
-                    let (_, _, read) =
-                        read_kustomization(files, error.origin.file(), Decoding::Kustomize4)?;
-                    Some((dir.clone(), read))
-                }
-                _ => None,
-            })
-            .collect();
-        // The files they name are read too, for the clusters whose kustomize reads them.
-        let referenced = referenced_files(&[&by_dir, &as_kustomize_4], jobs);
+        let as_kustomize_4 = read_again(
+            &by_dir,
+            files,
+            kustomization::BARE_PATCH_PATH,
+            Decoding::Kustomize4,
+        );
+        // The files they name are read too, for the clusters whose kustomize reads them, and so
+        // are those named by what kustomize-controller makes of one at a Flux Kustomization's
+        // `spec.path` with a field kustomize does not know: the rewrite drops the field
+        // (caruccio/flux-intro's `namePreffix`, beside a patch file).
+        let rewritten = read_again(
+            &by_dir,
+            files,
+            kustomization::UNKNOWN_FIELD,
+            Decoding::DroppingUnknownFields,
+        );
+        let referenced = referenced_files(&[&by_dir, &as_kustomize_4, &rewritten], jobs);
         Kustomizations {
             by_dir,
             as_kustomize_4,
             referenced,
         }
     }
+}
+
+/// The kustomizations of `by_dir` that failed with `failure`, read again as `decoding` reads them.
+fn read_again(
+    by_dir: &BTreeMap<String, Result<Kustomization, BuildError>>,
+    files: &[ScannedFile],
+    failure: &str,
+    decoding: Decoding,
+) -> BTreeMap<String, Result<Kustomization, BuildError>> {
+    (by_dir.iter())
+        .filter_map(|(dir, read)| match read {
+            Err(error) if error.message.contains(failure) => {
+                let (_, _, read) = read_kustomization(files, error.origin.file(), decoding)?;
+                Some((dir.clone(), read))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Files the kustomizations name: resources that are not folders with a kustomization, and
