@@ -536,14 +536,14 @@ impl Workspace {
         let kustomizations = model::Kustomizations::read(&files, jobs);
         let referenced = &kustomizations.referenced;
         // A resource the byte search found nothing Flux-related in (most of a large repository)
-        // is not parsed: no image object, no Flux object, nothing a rule reads. Patches are, and
-        // files the walk did not read (a `.json` resource, one outside `include`).
+        // is not parsed: no image object, no Flux object, nothing a rule reads. Patches are,
+        // `configurations` files (kustomize checks their fields), and files the walk did not read
+        // (a `.json` resource, one outside `include`).
         let unloaded: Vec<String> = {
             let loaded: foldhash::HashSet<&str> =
                 files.iter().map(|f| f.source.path.as_str()).collect();
-            referenced
-                .patches
-                .iter()
+            (referenced.patches.iter())
+                .chain(&referenced.configurations)
                 .chain(absent_from(&referenced.resources, &walked))
                 // Flux has only the files the repository holds (git tracks, for one).
                 .filter(|path| !loaded.contains(path.as_str()) && file_set.contains(path))

@@ -69,6 +69,38 @@ fn the_real_kustomize_finds_what_the_native_renderer_finds() {
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
 
+/// A field a `configurations` file holds that kustomize does not know fails kustomize from 5.4
+/// (Flux 2.3), which the real kustomize asked here is; on the fixture's Flux 2.2.3 the build
+/// succeeds, in both modes.
+#[test]
+fn a_configurations_field_kustomize_5_3_ignores_fails_from_flux_2_3() {
+    let temp = tempfile::tempdir().unwrap();
+    let case = repo_dir().join("fixtures/realworld/unknown-field-in-configurations-on-flux-2-2");
+    support::copy_dir(&case, temp.path());
+    let root = temp.path().to_str().unwrap();
+    let modes: [&[&str]; 2] = [&[], &["--kustomize", "auto"]];
+    for mode in modes {
+        let found = findings(root, mode);
+        assert!(
+            found.iter().all(|f| !f.contains("error")),
+            "{mode:?}: {found:?}"
+        );
+    }
+    let install = temp
+        .path()
+        .join("clusters/pk8s/flux-system/gotk-components.yaml");
+    let header = std::fs::read_to_string(&install).unwrap();
+    std::fs::write(&install, header.replace("v2.2.3", "v2.3.0")).unwrap();
+    for mode in modes {
+        let failed = findings(root, mode);
+        let refused = |f: &String| {
+            f.starts_with("kustomize-build \"error\"")
+                && f.contains("json: unknown field \"namespace\"")
+        };
+        assert!(failed.iter().any(refused), "{mode:?}: {failed:?}");
+    }
+}
+
 #[test]
 fn a_missing_binary_is_a_clear_error() {
     let output = run(

@@ -527,6 +527,10 @@ pub struct Pin {
     pub at: Option<(usize, Span)>,
     /// `path:line`, or `--flux-version`, for messages.
     pub location: String,
+    /// Read from a file no cluster applies, standing in for a cluster whose own files pin
+    /// nothing: an install applied by hand, which may run another release than the file says
+    /// (thetillhoff/infra's FluxInstance, which Renovate bumped months before Pulumi ran it).
+    out_of_band: bool,
 }
 
 impl Pin {
@@ -536,6 +540,15 @@ impl Pin {
             source,
             at: None,
             location,
+            out_of_band: false,
+        }
+    }
+
+    /// The pin, read from a file no cluster applies.
+    fn out_of_band(self) -> Pin {
+        Pin {
+            out_of_band: true,
+            ..self
         }
     }
 
@@ -594,6 +607,11 @@ impl Pin {
             }
             PinSource::Upgrade { written } => format!("`--flux-version {written}`"),
             PinSource::Assumed => "the newest; no Flux version is pinned".to_string(),
+        };
+        let from = if self.out_of_band {
+            format!("{from}, a file applied out of band")
+        } else {
+            from
         };
         match more {
             0 => format!("{flux} ({from})"),
@@ -691,6 +709,11 @@ const LOOSE_TAGS: (u64, u64) = (2, 7);
 /// before its components.
 const KUSTOMIZE_5_1: (u64, u64) = (2, 2);
 
+/// The Flux line whose kustomize-controller (1.3) builds with kustomize 5.4, which decodes a
+/// kustomization's `configurations` files strictly (kubernetes-sigs/kustomize#5550): a field
+/// it does not know fails the build, where kustomize 5.3 (Flux 2.2) ignored it.
+const KUSTOMIZE_5_4: (u64, u64) = (2, 3);
+
 /// The Flux release whose kustomize-controller (1.0.0-rc.4) builds with kustomize 5.
 const KUSTOMIZE_5: &str = "2.0.0-rc.4";
 
@@ -771,18 +794,29 @@ pub fn file_pins(
     }))
 }
 
-/// The Flux of the cluster synced from `cluster_path`, which applies `files`, when those files
-/// pin a version or the config's `flux_version` names that path; `None` when neither does (see
-/// [`clusters_flux`] for what stands in).
-pub fn cluster_flux(
+/// The Flux of `cluster`, when the files it applies pin a version or the config's
+/// `flux_version` names its path; `None` when neither does (see [`clusters_flux`] for what
+/// stands in).
+fn cluster_flux(
     file_pins: &[Vec<Pin>],
-    files: &BTreeSet<usize>,
-    cluster_path: &str,
+    files: &[ScannedFile],
+    cluster: &Cluster,
     config: &Config,
 ) -> Option<ClusterFlux> {
-    let pins: Vec<Pin> = files
-        .iter()
-        .flat_map(|&file| file_pins[file].iter().cloned())
+    let cluster_path = cluster.path.as_str();
+    let pins: Vec<Pin> = (cluster.files.iter())
+        .flat_map(|&file| {
+            // A FluxInstance written outside the folder it syncs is applied by another tool
+            // (Pulumi, Terraform, by hand) whenever that runs, not by the Flux it installs.
+            let outside = !lies_under(&files[file].source.path, cluster_path);
+            file_pins[file]
+                .iter()
+                .cloned()
+                .map(move |pin| match pin.source {
+                    PinSource::FluxInstance { .. } if outside => pin.out_of_band(),
+                    _ => pin,
+                })
+        })
         .collect();
     let configured = config
         .flux_version
@@ -823,7 +857,7 @@ pub fn clusters_flux(
     clusters
         .iter()
         .map(|cluster| {
-            if let Some(flux) = cluster_flux(file_pins, &cluster.files, &cluster.path, config) {
+            if let Some(flux) = cluster_flux(file_pins, files, cluster, config) {
                 return OfCluster { flux, pinned: true };
             }
             let pins = unclaimed
@@ -832,7 +866,7 @@ pub fn clusters_flux(
                     cluster_folder_of(clusters, &files[file].source.path)
                         .is_none_or(|folder| folder == cluster.path)
                 })
-                .flat_map(|&file| file_pins[file].iter().cloned())
+                .flat_map(|&file| file_pins[file].iter().cloned().map(Pin::out_of_band))
                 .collect();
             OfCluster {
                 flux: ClusterFlux::resolve(pins, config, Some(&cluster.path)),
@@ -1001,10 +1035,24 @@ impl ClusterFlux {
 
     /// The deciding pins that tell about a controller; the assumed newest release when none do.
     fn speaking_for(&self, controller: Controller) -> Vec<&Pin> {
+        // Where the controller's own image is pinned, the other controllers' images (of another
+        // release: deepfence-demo/secure-gitops's image-reflector-controller v0.9.0 from Flux
+        // 0.14 beside image-automation-controller v0.9.0 from 0.13) do not speak for it.
+        let image_of = |pin: &Pin| match &pin.source {
+            PinSource::ControllerImage { controller, .. } if pin.version.is_some() => {
+                Some(*controller)
+            }
+            _ => None,
+        };
+        let own_image = self
+            .pins
+            .iter()
+            .any(|pin| image_of(pin) == Some(controller));
         let pins: Vec<&Pin> = self
             .pins
             .iter()
             .filter(|pin| pin.speaks_for(controller))
+            .filter(|pin| !own_image || image_of(pin).is_none_or(|of| of == controller))
             .collect();
         if pins.is_empty() {
             vec![&ASSUMED]
@@ -1023,7 +1071,7 @@ impl ClusterFlux {
             && self
                 .speaking_for(Controller::of(kind))
                 .iter()
-                .all(|pin| pin.is_open())
+                .all(|pin| pin.is_open() || pin.out_of_band)
     }
 
     /// The Flux line from which `api` of `kind` is served, for advice.
@@ -1053,6 +1101,13 @@ impl ClusterFlux {
     /// build as the older one when any is, as a field works when it works on any.
     pub fn runs_kustomize_before_5_1(&self) -> Option<String> {
         self.kustomize_controller_older(|version| minor_of(version) < KUSTOMIZE_5_1)
+    }
+
+    /// Whether kustomize-controller builds with a kustomize older than 5.4 (before Flux 2.3),
+    /// which ignores the fields it does not know in a `configurations` file: the deciding pins
+    /// of such a release, described.
+    pub fn runs_kustomize_before_5_4(&self) -> Option<String> {
+        self.kustomize_controller_older(|version| minor_of(version) < KUSTOMIZE_5_4)
     }
 
     /// Whether kustomize-controller builds with kustomize 4 (before Flux 2.0.0-rc.4,
@@ -1584,6 +1639,30 @@ mod tests {
             cluster(vec![pin("2.6.0")]).feature(Feature::DigestMarker),
             None
         );
+        // Each controller's image speaks for its own controller where both are pinned:
+        // deepfence-demo/secure-gitops's automation v0.9.0 (Flux 0.13) beside the reflector
+        // v0.9.0 (Flux 0.14); the template is the automation's.
+        let image = |controller: Controller, tag: &str, at: &str| {
+            Pin::new(
+                Some(release_of_controller(controller, &v(tag))),
+                PinSource::ControllerImage {
+                    controller,
+                    tag: format!("v{tag}"),
+                },
+                at.into(),
+            )
+        };
+        let both = cluster(vec![
+            image(Controller::Automation, "0.9.0", "gotk.yaml:3582"),
+            image(Controller::Reflector, "0.9.0", "gotk.yaml:3657"),
+        ]);
+        let (_, because) = both.template_field(updated).unwrap();
+        assert!(because.contains("image-automation-controller"), "{because}");
+        assert!(!because.contains("image-reflector-controller"), "{because}");
+        // Alone, the reflector's image tells the release for the automation too.
+        let reflector_alone = cluster(vec![image(Controller::Reflector, "0.9.0", "gotk.yaml:1")]);
+        let (_, because) = reflector_alone.template_field(updated).unwrap();
+        assert!(because.contains("image-reflector-controller"), "{because}");
     }
 
     #[test]
@@ -1713,6 +1792,12 @@ mod tests {
         let header = |version: &str, path: &str| {
             format!("Flux {version} (install manifest header at {path}:3)")
         };
+        // What stands in is read from a file no cluster applies: applied out of band.
+        let stand_in = |version: &str, path: &str| {
+            format!(
+                "Flux {version} (install manifest header at {path}:3, a file applied out of band)"
+            )
+        };
         assert_eq!(
             described(&config, &clusters),
             [
@@ -1721,11 +1806,11 @@ mod tests {
                     false,
                     format!(
                         "{}, {}",
-                        header("2.0.1", paths[1]),
-                        header("2.4.0", paths[2])
+                        stand_in("2.0.1", paths[1]),
+                        stand_in("2.4.0", paths[2])
                     )
                 ),
-                (false, header("2.4.0", paths[2])),
+                (false, stand_in("2.4.0", paths[2])),
                 (
                     true,
                     "Flux 2.8.8 (`flux_version: 2.8` at .flux-image-lint.yaml:2)".into()

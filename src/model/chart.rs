@@ -13,6 +13,7 @@ use super::render::join;
 use super::substitute::with_holes;
 use crate::flux::automation::normalize;
 use crate::scan::marker::PolicyRef;
+use crate::walk::FileSet;
 use crate::workspace::ScannedFile;
 
 /// The files of a chart that name its dependencies (Helm reads `requirements.yaml` for any
@@ -24,6 +25,30 @@ const DEPENDENCY_FILES: [&str; 2] = ["Chart.yaml", "requirements.yaml"];
 pub fn may_name_local_dependency(path: &str, bytes: &[u8]) -> bool {
     DEPENDENCY_FILES.contains(&crate::walk::file_name(path))
         && memchr::memmem::find(bytes, b"file://").is_some()
+}
+
+/// The folders of the repository that hold a chart, by the chart's name (`name:` in its
+/// `Chart.yaml`). Read from the disk (or a commit's files), once, where a HelmRelease installs
+/// a chart from a Helm repository: few repositories hold charts, and `Chart.yaml` holds nothing
+/// the walk parses.
+pub fn folders_by_name(tree: &FileSet) -> BTreeMap<String, Vec<String>> {
+    let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for path in tree.starting_with("") {
+        if crate::walk::file_name(path) != "Chart.yaml" {
+            continue;
+        }
+        let Some(bytes) = tree.read_file(path, crate::limits::MIB) else {
+            continue;
+        };
+        let name = (String::from_utf8_lossy(&bytes).lines())
+            .find_map(|line| line.strip_prefix("name:"))
+            .map(|name| name.trim().trim_matches(['"', '\'']).to_string());
+        if let Some(name) = name.filter(|name| !name.is_empty()) {
+            let folder = crate::walk::folder_of(path).to_string();
+            by_name.entry(name).or_default().push(folder);
+        }
+    }
+    by_name
 }
 
 /// The folders whose templates HelmReleases installing the charts in `chart_dirs` render: each

@@ -613,8 +613,13 @@ pub struct Cluster {
     /// One of those charts mentions the image API: it may create image objects this model does
     /// not render, so nothing is concluded from one the cluster seems to lack.
     pub charts_may_define_image_objects: bool,
-    /// The ImagePolicies those charts' templates write, names and namespaces as templates.
+    /// The ImagePolicies those charts' templates write, names and namespaces as templates; and
+    /// those of the charts of this repository named as one its HelmReleases install from a Helm
+    /// repository (see [`record_released_chart`]).
     pub chart_policies: Vec<super::chart::ChartPolicy>,
+    /// The charts its HelmReleases install from a Helm repository, by name, each with the
+    /// namespaces the releases install into.
+    pub released_charts: BTreeMap<String, BTreeSet<String>>,
     /// Folders its Flux Kustomizations build from another branch of this repository: what that
     /// branch holds there (policies among it) is not what this checkout shows.
     pub other_branches: Vec<OtherBranch>,
@@ -2011,6 +2016,7 @@ pub fn discover(
                             }
                             record_config_map(resource, &mut config_maps);
                             record_chart_release(&mut cluster_state.chart_dirs, resource);
+                            record_released_chart(&mut cluster_state.released_charts, resource);
                             if let Some(mut child) =
                                 FluxKustomization::read(&resource.node, &kustomization.namespace)
                             {
@@ -2556,10 +2562,38 @@ pub(super) fn record_chart_release(
     }
 }
 
+/// Adds the chart a HelmRelease installs from a Helm repository (`spec.chart.spec.chart` of a
+/// HelmRepository), by name, with the namespace it installs into: a repository that publishes
+/// its own charts installs them so (public-transport/infrastructure's `kubernetes/.charts`,
+/// released by chart-releaser to its GitHub Pages), and their templates may write the policies
+/// its markers name.
+pub(super) fn record_released_chart(
+    released: &mut BTreeMap<String, BTreeSet<String>>,
+    resource: &Resource,
+) {
+    if let Some(("HelmRepository", chart, namespace)) = helm_release_chart(resource) {
+        released
+            .entry(chart.to_string())
+            .or_default()
+            .insert(namespace.to_string());
+    }
+}
+
 /// The folder of this repository a HelmRelease uses as its chart (`spec.chart.spec.chart` from
 /// a GitRepository), and the namespace it installs into (`spec.targetNamespace`, else its own;
 /// empty when not known).
 fn chart_release(resource: &Resource) -> Option<(String, String)> {
+    match helm_release_chart(resource)? {
+        // source-controller joins the path to the checkout's root whatever it starts with:
+        // `_charts/api` is `./_charts/api`.
+        ("GitRepository", path, namespace) => Some((normalize(path), namespace.to_string())),
+        _ => None,
+    }
+}
+
+/// A HelmRelease's chart (`spec.chart.spec`): its source's kind, the chart (a path, or a name),
+/// and the namespace the release installs into.
+fn helm_release_chart(resource: &Resource) -> Option<(&str, &str, &str)> {
     let object = &resource.node;
     let is_helm_release = object.path_str(&["kind"]) == Some("HelmRelease")
         && object
@@ -2569,17 +2603,12 @@ fn chart_release(resource: &Resource) -> Option<(String, String)> {
         return None;
     }
     let chart = object.path(&["spec", "chart", "spec"])?;
-    let from_git = chart.path_str(&["sourceRef", "kind"]) == Some("GitRepository");
-    let path = chart.path_str(&["chart"])?;
-    // source-controller joins the path to the checkout's root whatever it starts with:
-    // `_charts/api` is `./_charts/api`.
-    if !from_git || path.is_empty() {
-        return None;
-    }
+    let source = chart.path_str(&["sourceRef", "kind"])?;
+    let name = chart.path_str(&["chart"]).filter(|name| !name.is_empty())?;
     let namespace = object
         .path_str(&["spec", "targetNamespace"])
         .unwrap_or(resource.namespace());
-    Some((normalize(path), namespace.to_string()))
+    Some((source, name, namespace))
 }
 
 /// Whether a Flux Kustomization builds from this repository: its GitRepository checks out this

@@ -8,6 +8,7 @@
 pub mod artifact;
 pub mod chart;
 pub mod cluster;
+pub mod configurations;
 pub mod external;
 pub mod kustomization;
 pub mod patch;
@@ -172,6 +173,15 @@ impl Builder {
                     Some(Err(error)) if error.message.contains(kustomization::BARE_PATCH_PATH) => {
                         natively(
                             "kustomize-controller before Flux 2.0 builds with kustomize 4, which reads a bare path in `patches` as a `patchesStrategicMerge` entry, where the real kustomize asked here refuses it",
+                        )
+                    }
+                    // linuxmaniac/home-ops's `namespace` in `nameReference` entries, on Flux 2.2.
+                    Some(Err(error))
+                        if sources.lenient_configurations
+                            && external::is_strict_configuration_failure(&error.message) =>
+                    {
+                        natively(
+                            "kustomize-controller before Flux 2.3 builds with kustomize 5.3 or older, which ignores the fields it does not know in a `configurations` file; the real kustomize asked here refuses them (kubernetes-sigs/kustomize#5550)",
                         )
                     }
                     // sharonliao/fleet-infra's `tcp: {2222: …}` on Flux 0.13, which builds it.
@@ -351,6 +361,8 @@ pub struct Referenced {
     /// [`Referenced::keep_what_builds_ask`]).
     pub resources: BTreeSet<String>,
     pub patches: BTreeSet<String>,
+    /// `configurations` files, whose fields kustomize checks (see [`configurations`]).
+    pub configurations: BTreeSet<String>,
 }
 
 impl Referenced {
@@ -385,6 +397,7 @@ fn referenced_files(
     let named = crate::parallel::map_slices(&read, jobs, |read| {
         let mut resources = Vec::new();
         let mut patches = Vec::new();
+        let mut configurations = Vec::new();
         for k in read {
             let patch_files = k
                 .patches_strategic_merge
@@ -397,14 +410,21 @@ fn referenced_files(
                 });
             resources.extend(k.resources.iter().filter_map(|entry| path_of(k, entry)));
             patches.extend(patch_files.filter_map(|entry| path_of(k, entry)));
+            configurations.extend(
+                (k.read_by_unmodelled.iter())
+                    .filter(|(field, _)| *field == "configurations")
+                    .filter_map(|(_, entry)| path_of(k, entry)),
+            );
         }
-        (resources, patches)
+        (resources, patches, configurations)
     });
-    let (resources, patches): (Vec<_>, Vec<_>) = named.into_iter().unzip();
-    Referenced {
-        resources: resources.into_iter().flatten().collect(),
-        patches: patches.into_iter().flatten().collect(),
+    let mut referenced = Referenced::default();
+    for (resources, patches, configurations) in named {
+        referenced.resources.extend(resources);
+        referenced.patches.extend(patches);
+        referenced.configurations.extend(configurations);
     }
+    referenced
 }
 
 /// The image objects of the renders, in the order they are added. Clusters that apply one folder
@@ -628,7 +648,7 @@ impl Model {
     ) -> (Model, Vec<FluxObject>) {
         let by_path = paths_of(files);
         let sources = Sources::new(tree, files, &by_path, &kustomizations, &referenced);
-        let listing_nothing = old_kustomize
+        let listing_nothing = (old_kustomize.before_5_1)
             .anywhere()
             .then(|| KustomizeBefore51::listing_nothing(&kustomizations));
         let read_by_kustomize_4 = (listing_nothing.as_ref())
@@ -641,19 +661,30 @@ impl Model {
         let older_sources = |kustomizations| {
             let mut sources = Sources::new(tree, files, &by_path, kustomizations, &referenced);
             sources.components_first = true;
+            sources.lenient_configurations = true;
             sources
         };
         let old_sources = listing_nothing.as_ref().map(older_sources);
         let kustomize_4_sources = read_by_kustomize_4.as_ref().map(older_sources);
-        let sources_of_cluster = |cluster: usize| match (&kustomize_4_sources, &old_sources) {
-            (Some(sources), _) if old_kustomize.kustomize_4.clusters.contains_key(&cluster) => {
-                sources
-            }
-            (_, Some(sources)) if old_kustomize.before_5_1.clusters.contains_key(&cluster) => {
-                sources
-            }
-            _ => &sources,
+        let lenient_sources = old_kustomize.before_5_4.anywhere().then(|| {
+            let mut sources = Sources::new(tree, files, &by_path, &kustomizations, &referenced);
+            sources.lenient_configurations = true;
+            sources
+        });
+        // The sources of the oldest kustomize that `runs` says a cluster (or the repository)
+        // runs.
+        let sources_for = |runs: &dyn Fn(&Runners) -> bool| {
+            [
+                (&kustomize_4_sources, &old_kustomize.kustomize_4),
+                (&old_sources, &old_kustomize.before_5_1),
+                (&lenient_sources, &old_kustomize.before_5_4),
+            ]
+            .into_iter()
+            .find_map(|(older, runners)| older.as_ref().filter(|_| runs(runners)))
+            .unwrap_or(&sources)
         };
+        let sources_of_cluster =
+            |cluster: usize| sources_for(&|runners| runners.clusters.contains_key(&cluster));
         let mut model = Model::default();
         let contents = Contents::default();
         let mut objects = Objects {
@@ -703,6 +734,8 @@ impl Model {
         match clusters {
             Some(mut clusters) => {
                 let mut reached = BTreeSet::new();
+                let releases_charts = clusters.iter().any(|c| !c.released_charts.is_empty());
+                let charts_here = releases_charts.then(|| chart::folders_by_name(tree));
                 for cluster in &mut clusters {
                     reached.extend(cluster.files.iter().copied());
                     // What a HelmRelease installs from its chart's folder includes the subcharts
@@ -713,16 +746,24 @@ impl Model {
                     cluster.charts_may_define_image_objects = charts.mention_image_api;
                     cluster.chart_policies = charts.policies;
                     reached.extend(charts.files);
+                    // The policies of this repository's charts it installs from a Helm
+                    // repository, by name: their folders are not what it applies.
+                    let released: BTreeMap<String, BTreeSet<String>> = (cluster.released_charts)
+                        .iter()
+                        .flat_map(|(name, namespaces)| {
+                            (charts_here.iter())
+                                .filter_map(|by_name| by_name.get(name))
+                                .flatten()
+                                .map(|folder| (folder.clone(), namespaces.clone()))
+                        })
+                        .collect();
+                    (cluster.chart_policies).extend(ChartFiles::of(&released, files).policies);
                 }
                 model.reached = Some(reached);
                 model.clusters = clusters;
             }
             None => {
-                let sources = match (&kustomize_4_sources, &old_sources) {
-                    (Some(sources), _) if old_kustomize.kustomize_4.repository.is_some() => sources,
-                    (_, Some(sources)) if old_kustomize.before_5_1.repository.is_some() => sources,
-                    _ => &sources,
-                };
+                let sources = sources_for(&|runners| runners.repository.is_some());
                 model.build_roots(sources, &mut objects, default_namespace, builder, jobs)
             }
         }
@@ -939,14 +980,18 @@ impl Model {
                         add_objects_as_written(objects, files, file, default_namespace, provenance);
                     }
                 }
-                // Guessed clusters are rendered after the bootstrapped ones beside them, so a
-                // failure Flux has is known before a guessed cluster meets it.
+                // Guessed clusters are mostly rendered after the bootstrapped ones beside them,
+                // so a failure Flux has is known before a guessed cluster meets it; where a
+                // guessed cluster met it first (one Flux Kustomization of its own builds the
+                // folder again: jdevto/tf-aws-eks-flux-demo's staging), it is Flux's now.
                 let known = |model: &Model| {
                     model.build_errors.contains(&error)
                         || model.unsure_build_errors.iter().any(|(e, ..)| *e == error)
                 };
                 match failure {
                     Failure::Flux if !self.build_errors.contains(&error) => {
+                        self.unsure_build_errors
+                            .retain(|(unsure, ..)| *unsure != error);
                         self.build_errors.push(error);
                     }
                     Failure::Unsure(why) if !known(self) => {
@@ -1088,6 +1133,9 @@ struct Inputs<'a> {
 struct KustomizeBefore51 {
     before_5_1: Runners,
     kustomize_4: Runners,
+    /// Those whose kustomize is older than 5.4 (Flux before 2.3), where a build failed in the
+    /// real kustomize's words on a field a `configurations` file holds that it does not know.
+    before_5_4: Runners,
 }
 
 /// The clusters whose Flux runs an older kustomize, or the repository's own builds when it has
@@ -1119,7 +1167,7 @@ impl Runners {
 
 impl KustomizeBefore51 {
     fn anywhere(&self) -> bool {
-        self.before_5_1.anywhere()
+        self.before_5_1.anywhere() || self.before_5_4.anywhere()
     }
 
     /// The builds of `model` (built as Flux 2.2 and later build) that run on a Flux older than
@@ -1138,12 +1186,18 @@ impl KustomizeBefore51 {
             |needle: &str| (model.build_errors.iter()).any(|error| error.message.contains(needle));
         let failed_on_one = failed_on(kustomization::EMPTY);
         let failed_on_bare_patch = failed_on(kustomization::BARE_PATCH_PATH);
+        let failed_on_configuration = (model.build_errors.iter())
+            .any(|error| external::is_strict_configuration_failure(&error.message));
         let generates_beside_components = model
             .kustomizations
             .values()
             .flatten()
             .any(generates_beside_components);
-        if !failed_on_one && !failed_on_bare_patch && !generates_beside_components {
+        if !failed_on_one
+            && !failed_on_bare_patch
+            && !failed_on_configuration
+            && !generates_beside_components
+        {
             return KustomizeBefore51::default();
         }
         // Each cluster's Flux as the rules take it: another cluster's pins say nothing of it.
@@ -1164,6 +1218,11 @@ impl KustomizeBefore51 {
             before_5_1: running(ClusterFlux::runs_kustomize_before_5_1),
             kustomize_4: if failed_on_bare_patch {
                 running(ClusterFlux::runs_kustomize_4)
+            } else {
+                Runners::default()
+            },
+            before_5_4: if failed_on_configuration {
+                running(ClusterFlux::runs_kustomize_before_5_4)
             } else {
                 Runners::default()
             },
@@ -1237,6 +1296,21 @@ impl KustomizeBefore51 {
                 notes.push(Note {
                     message: format!(
                         "{runner} runs {flux}, whose kustomize (4) reads a bare path in `patches` as a `patchesStrategicMerge` entry; from Flux 2.0 on the build fails: {}",
+                        error.message
+                    ),
+                    origin: error.origin,
+                });
+            }
+        }
+        let strict_configurations = first_errors.iter().filter(|error| {
+            external::is_strict_configuration_failure(&error.message)
+                && !model.build_errors.contains(error)
+        });
+        for error in strict_configurations {
+            for (runner, flux) in self.before_5_4.reading(model, error.origin.file()) {
+                notes.push(Note {
+                    message: format!(
+                        "{runner} runs {flux}, whose kustomize ignores the fields it does not know in a `configurations` file; from Flux 2.3 on the build fails: {}",
                         error.message
                     ),
                     origin: error.origin,

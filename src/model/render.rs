@@ -50,6 +50,9 @@ pub struct Sources<'a> {
     /// Build as kustomize before 5.1 does (Flux before 2.2): a kustomization's components are
     /// added before its own generators run, not after.
     pub components_first: bool,
+    /// Build as kustomize before 5.4 does (Flux before 2.3): a field a `configurations` file
+    /// holds that kustomize does not know is ignored, not a failure.
+    pub lenient_configurations: bool,
 }
 
 impl<'a> Sources<'a> {
@@ -74,6 +77,7 @@ impl<'a> Sources<'a> {
             disk: Disk::default(),
             image_objects: SharedTrees::default(),
             components_first: false,
+            lenient_configurations: false,
         }
     }
 
@@ -199,6 +203,11 @@ pub enum Cause {
 impl Cause {
     /// The class of an error `kustomize build` printed, by kustomize's own wording.
     pub fn of_kustomize_error(stderr: &str) -> Option<Cause> {
+        // A `patchesJson6902` entry's file: "trouble configuring builtin
+        // PatchJson6902Transformer with config: … open …: no such file or directory".
+        if stderr.contains("PatchJson6902Transformer") && stderr.contains("no such file") {
+            return Some(Cause::MissingPatch);
+        }
         let table: &[(&[&str], Cause)] = &[
             (
                 &[
@@ -258,6 +267,11 @@ impl Cause {
             (
                 &["error parsing regexp", "unable to parse requirement"],
                 Cause::InvalidTarget,
+            ),
+            // A `configurations` file's unknown field (kustomize 5.4 and later).
+            (
+                &["error unmarshaling JSON: while decoding JSON: json: unknown field"],
+                Cause::InvalidKustomization,
             ),
             (&["no such file or directory"], Cause::MissingResource),
         ];
@@ -1230,8 +1244,28 @@ impl<'s, 'a> Renderer<'s, 'a> {
                     entry.origin,
                 ));
             }
+            if *field == "configurations" && !self.sources.lenient_configurations {
+                let file = path.and_then(|path| self.sources.by_path.get(path.as_str()).copied());
+                if let Some(error) = file.and_then(|file| self.unknown_configuration_field(file)) {
+                    return Err(error);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The failure of kustomize 5.4 and later on a `configurations` file with a field its
+    /// `TransformerConfig` does not have, in kustomize's words after the tool's.
+    fn unknown_configuration_field(&mut self, file: usize) -> Option<BuildError> {
+        self.read.insert(file);
+        let yaml = self.sources.files[file].tree().ok()?;
+        let root = Node::from_yaml(&yaml, file, *yaml.documents.first()?);
+        let (key, origin) = super::configurations::unknown_field(&root)?;
+        Some(Self::error(
+            Cause::InvalidKustomization,
+            format!("`{key}` is no field of a `configurations` file, which kustomize 5.4 and later (Flux 2.3 and later) refuse: error unmarshaling JSON: while decoding JSON: json: unknown field \"{key}\""),
+            origin,
+        ))
     }
 
     /// Kustomize's `runGenerators` for one `configMapGenerator` or `secretGenerator` entry: its

@@ -1,6 +1,7 @@
 //! Rule `kustomize-build`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
+use crate::flux::versions::ClusterFlux;
 use crate::model::kustomization::{is_kustomization_name, BARE_PATCH_PATH};
 use crate::model::render::{BuildError, Cause, NO_KIND};
 use crate::model::Unsure;
@@ -21,7 +22,9 @@ merge into, an unknown field in `kustomization.yaml` or a string field of it wri
 (`newTag: 20231010`, `namespace: 123`, a label's `version: 1.0`: kustomize decodes the file into
 Go strings through JSON), a `kustomization.yaml` that holds nothing
 but comments (from Flux 2.2; the kustomize of an older Flux builds it to nothing, so on a
-cluster that runs one it is no error, and where no Flux version is pinned it is a warning).
+cluster that runs one it is no error, and where no Flux version is pinned it is a warning), a
+field a `configurations` file holds that kustomize's transformer configuration does not have
+(from Flux 2.3, kustomize 5.4: the same).
 Where the build holds what the tool does not follow (a remote base or component, `transformers` that may
 rename objects, a list merged in a way it does not model), it reports nothing that this could
 explain. A failed build of a cluster the tool only guesses at
@@ -81,11 +84,18 @@ fn check(cx: &Context, out: &mut Findings) {
         let unsure = nothing_applies_or_depends.then(|| {
             "no Flux Kustomization here builds it, and the repository holds no marker, nor an image object any kustomization lists; if one elsewhere builds this folder".to_string()
         }).or_else(|| {
-            // Only Flux 2.2 and later fail it: a verdict the assumed version alone makes.
+            // Only Flux 2.2 (2.3) and later fail it: a verdict the assumed version alone makes.
+            let file = error.origin.file();
             let fails_from_2_2 = error.message.contains(crate::model::kustomization::EMPTY);
-            (fails_from_2_2 && !runs_flux_from_2_2(cx, error.origin.file())).then(|| {
-                "no Flux version is pinned, so the newest is assumed; Flux before 2.2 builds a kustomization that holds nothing as one listing nothing. If the cluster runs Flux 2.2 or later".to_string()
-            })
+            let fails_from_2_3 =
+                crate::model::external::is_strict_configuration_failure(&error.message);
+            if fails_from_2_2 && !runs_flux_from(cx, file, ClusterFlux::runs_kustomize_before_5_1) {
+                Some("no Flux version is pinned, so the newest is assumed; Flux before 2.2 builds a kustomization that holds nothing as one listing nothing. If the cluster runs Flux 2.2 or later".to_string())
+            } else if fails_from_2_3 && !runs_flux_from(cx, file, ClusterFlux::runs_kustomize_before_5_4) {
+                Some("no Flux version is pinned, so the newest is assumed; Flux before 2.3 ignores the fields a `configurations` file holds that kustomize does not know. If the cluster runs Flux 2.3 or later".to_string())
+            } else {
+                None
+            }
         });
         (error, unsure)
     });
@@ -115,22 +125,22 @@ fn check(cx: &Context, out: &mut Findings) {
     }
 }
 
-/// Whether a cluster that reads `file` (or, read by none, the repository) is known to run Flux
-/// 2.2 or later, whose kustomize fails a kustomization that holds nothing; elsewhere only the
-/// newest Flux, assumed, fails it.
-fn runs_flux_from_2_2(cx: &Context, file: usize) -> bool {
+/// Whether a cluster that reads `file` (or, read by none, the repository) is known to run a
+/// Flux that `older` (the deciding pins of an older one, described) does not say: one whose
+/// kustomize fails what the older one builds (a kustomization that holds nothing from 2.2, a
+/// `configurations` file's unknown field from 2.3); elsewhere only the newest Flux, assumed,
+/// fails it.
+fn runs_flux_from(cx: &Context, file: usize, older: fn(&ClusterFlux) -> Option<String>) -> bool {
     let fluxes = &cx.workspace.fluxes;
-    let from_2_2 = |flux: &crate::flux::versions::ClusterFlux| {
-        flux.assumption().is_none() && flux.runs_kustomize_before_5_1().is_none()
-    };
+    let newer = |flux: &ClusterFlux| flux.assumption().is_none() && older(flux).is_none();
     let mut reading = (cx.workspace.model.clusters.iter())
         .zip(&fluxes.clusters)
         .filter(|(cluster, _)| cluster.files.contains(&file))
         .map(|(_, of)| &of.flux)
         .peekable();
     match reading.peek() {
-        None => from_2_2(&fluxes.repository),
-        Some(_) => reading.any(from_2_2),
+        None => newer(&fluxes.repository),
+        Some(_) => reading.any(newer),
     }
 }
 

@@ -60,6 +60,7 @@ pub fn detect(index: usize, source: &SourceFile, yaml: Option<&YamlFile>) -> Vec
             source: pin_source,
             at: Some((index, span)),
             location: format!("{}:{}", source.path, source.position(span.start).line),
+            out_of_band: false,
         })
         .collect()
 }
@@ -401,6 +402,7 @@ fn generated_values_version(
         },
         at: Some((index, yaml.node(source).span)),
         location: format!("{path}:{line}"),
+        out_of_band: false,
     })
 }
 
