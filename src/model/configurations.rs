@@ -6,6 +6,9 @@
 
 use crate::model::tree::{Entry, Node, Origin, Value};
 
+/// kustomize's words (from 5.4) on such a field, before its name.
+pub const UNKNOWN_FIELD: &str = "error unmarshaling JSON: while decoding JSON: json: unknown field";
+
 /// The fields of `TransformerConfig`, each a list of field specs but `nameReference`.
 const FIELDS: &[&str] = &[
     "namePrefix",

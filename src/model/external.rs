@@ -281,18 +281,18 @@ pub fn is_fetch_failure(message: &str) -> bool {
     NEEDLES.iter().any(|needle| message.contains(needle))
 }
 
-/// Whether kustomize failed to write out an object holding a map with a key YAML reads as no
-/// string (`2222:`, kubernetes-sigs/kustomize#3446): kustomize 4 and 5 fail so where
-/// kustomize-controller before 0.13 (Flux 0.15), built without kyaml, does not, nor kustomize
-/// releases with the fix (kustomize#6223, 2026), whose Flux release is not known here.
 /// The real kustomize's failure (from 5.4) on a field a `configurations` file holds that it does
 /// not know, which kustomize 5.3 and older ignore: the decoder's words, without the
 /// "invalid Kustomization" of a kustomization file's own unknown field.
 pub fn is_strict_configuration_failure(message: &str) -> bool {
-    message.contains("error unmarshaling JSON: while decoding JSON: json: unknown field")
+    message.contains(super::configurations::UNKNOWN_FIELD)
         && !message.contains(super::kustomization::UNKNOWN_FIELD)
 }
 
+/// Whether kustomize failed to write out an object holding a map with a key YAML reads as no
+/// string (`2222:`, kubernetes-sigs/kustomize#3446): kustomize 4 and 5 fail so where
+/// kustomize-controller before 0.13 (Flux 0.15), built without kyaml, does not, nor kustomize
+/// releases with the fix (kustomize#6223, 2026), whose Flux release is not known here.
 pub fn is_non_string_key_failure(message: &str) -> bool {
     message.contains("json: unsupported type: map[interface {}]interface {}")
 }

@@ -606,8 +606,8 @@ impl Model {
         let mut kustomizations = kustomizations;
         kustomizations.referenced.keep_what_builds_ask();
         let (mut model, objects) =
-            Model::build_as(&inputs, kustomizations, &KustomizeBefore51::default());
-        let old_kustomize = KustomizeBefore51::for_old_flux(&model, tree, files, config, jobs);
+            Model::build_as(&inputs, kustomizations, &OlderKustomize::default());
+        let old_kustomize = OlderKustomize::for_old_flux(&model, tree, files, config, jobs);
         if !old_kustomize.anywhere() {
             return (model, objects);
         }
@@ -644,13 +644,13 @@ impl Model {
             as_kustomize_4,
             referenced,
         }: Kustomizations,
-        old_kustomize: &KustomizeBefore51,
+        old_kustomize: &OlderKustomize,
     ) -> (Model, Vec<FluxObject>) {
         let by_path = paths_of(files);
         let sources = Sources::new(tree, files, &by_path, &kustomizations, &referenced);
         let listing_nothing = (old_kustomize.before_5_1)
             .anywhere()
-            .then(|| KustomizeBefore51::listing_nothing(&kustomizations));
+            .then(|| OlderKustomize::listing_nothing(&kustomizations));
         let read_by_kustomize_4 = (listing_nothing.as_ref())
             .filter(|_| old_kustomize.kustomize_4.anywhere())
             .map(|listing_nothing| {
@@ -1128,9 +1128,11 @@ struct Inputs<'a> {
 /// run after. The clusters whose Flux is that old, or the repository's own builds when it has
 /// no cluster, each with that Flux described; and of those, the ones whose Flux builds with
 /// kustomize 4 (before 2.0.0-rc.4), which reads a bare path in `patches` as a strategic merge
-/// patch file, where kustomize 5 fails the build.
+/// patch file, where kustomize 5 fails the build. And the clusters whose Flux builds with a
+/// kustomize older than 5.4 (before 2.3), which ignores the fields a `configurations` file holds
+/// that it does not know, where a build failed on one.
 #[derive(Debug, Default)]
-struct KustomizeBefore51 {
+struct OlderKustomize {
     before_5_1: Runners,
     kustomize_4: Runners,
     /// Those whose kustomize is older than 5.4 (Flux before 2.3), where a build failed in the
@@ -1165,7 +1167,7 @@ impl Runners {
     }
 }
 
-impl KustomizeBefore51 {
+impl OlderKustomize {
     fn anywhere(&self) -> bool {
         self.before_5_1.anywhere() || self.before_5_4.anywhere()
     }
@@ -1198,7 +1200,7 @@ impl KustomizeBefore51 {
             && !failed_on_configuration
             && !generates_beside_components
         {
-            return KustomizeBefore51::default();
+            return OlderKustomize::default();
         }
         // Each cluster's Flux as the rules take it: another cluster's pins say nothing of it.
         let repository = Repository {
@@ -1214,7 +1216,7 @@ impl KustomizeBefore51 {
                 .then(|| runs(&fluxes.repository))
                 .flatten(),
         };
-        KustomizeBefore51 {
+        OlderKustomize {
             before_5_1: running(ClusterFlux::runs_kustomize_before_5_1),
             kustomize_4: if failed_on_bare_patch {
                 running(ClusterFlux::runs_kustomize_4)

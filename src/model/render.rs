@@ -270,7 +270,7 @@ impl Cause {
             ),
             // A `configurations` file's unknown field (kustomize 5.4 and later).
             (
-                &["error unmarshaling JSON: while decoding JSON: json: unknown field"],
+                &[super::configurations::UNKNOWN_FIELD],
                 Cause::InvalidKustomization,
             ),
             (&["no such file or directory"], Cause::MissingResource),
@@ -1263,7 +1263,10 @@ impl<'s, 'a> Renderer<'s, 'a> {
         let (key, origin) = super::configurations::unknown_field(&root)?;
         Some(Self::error(
             Cause::InvalidKustomization,
-            format!("`{key}` is no field of a `configurations` file, which kustomize 5.4 and later (Flux 2.3 and later) refuse: error unmarshaling JSON: while decoding JSON: json: unknown field \"{key}\""),
+            format!(
+                "`{key}` is no field of a `configurations` file, which kustomize 5.4 and later (Flux 2.3 and later) refuse: {} \"{key}\"",
+                super::configurations::UNKNOWN_FIELD
+            ),
             origin,
         ))
     }
