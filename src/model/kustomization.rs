@@ -172,6 +172,16 @@ const UNMODELLED_FIELDS: &[&str] = &[
 /// kustomize's error on a field it does not know, before the field's name.
 pub const UNKNOWN_FIELD: &str = "invalid Kustomization: json: unknown field";
 
+/// The field of a kustomization nearest to one kustomize does not know (`namePreffix`:
+/// `namePrefix`), within a third of its length in edits.
+pub fn closest_field(unknown: &str) -> Option<&'static str> {
+    (KNOWN_FIELDS.iter().chain(UNMODELLED_FIELDS))
+        .map(|field| (strsim::levenshtein(unknown, field), *field))
+        .filter(|(distance, field)| *distance > 0 && *distance <= 2.max(field.len() / 3))
+        .min()
+        .map(|(_, field)| field)
+}
+
 /// kustomize 5's error on a bare path in `patches` (kustomize 4 read it as a strategic merge
 /// patch file), after "cannot unmarshal".
 pub const BARE_PATCH_PATH: &str =
@@ -770,6 +780,14 @@ mod decoding_tests {
         read("", 0, &root, decoding)
             .map(|k| k.resources.len())
             .map_err(|invalid| invalid.message)
+    }
+
+    #[test]
+    fn an_unknown_field_is_told_the_field_it_nearly_is() {
+        assert_eq!(super::closest_field("namePreffix"), Some("namePrefix"));
+        assert_eq!(super::closest_field("commonLabel"), Some("commonLabels"));
+        assert_eq!(super::closest_field("resource"), Some("resources"));
+        assert_eq!(super::closest_field("spec"), None);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::versions::ClusterFlux;
-use crate::model::kustomization::{is_kustomization_name, BARE_PATCH_PATH};
+use crate::model::kustomization::{
+    closest_field, is_kustomization_name, BARE_PATCH_PATH, UNKNOWN_FIELD,
+};
 use crate::model::render::{BuildError, Cause, NO_KIND};
 use crate::model::Unsure;
 use crate::report::Severity;
@@ -25,6 +27,9 @@ but comments (from Flux 2.2; the kustomize of an older Flux builds it to nothing
 cluster that runs one it is no error, and where no Flux version is pinned it is a warning), a
 field a `configurations` file holds that kustomize's transformer configuration does not have
 (from Flux 2.3, kustomize 5.4: the same).
+A field kustomize does not know in the kustomization at a Flux Kustomization's `spec.path`
+is a warning: kustomize-controller drops it before it builds, so the build goes on without what
+it meant (a misspelt `namePreffix`, whose prefix is never applied).
 Where the build holds what the tool does not follow (a remote base or component, `transformers` that may
 rename objects, a list merged in a way it does not model), it reports nothing that this could
 explain. A failed build of a cluster the tool only guesses at
@@ -109,6 +114,7 @@ fn check(cx: &Context, out: &mut Findings) {
         };
         (error, Some(unsure))
     });
+    warn_of_dropped_fields(cx, out);
     for (error, unsure) in flux.chain(unsure) {
         let (message, help) = told(cx, error);
         match unsure {
@@ -123,6 +129,62 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
         }
     }
+}
+
+/// kustomize-controller drops a field kustomize does not know from the kustomization at a Flux
+/// Kustomization's `spec.path` before it builds (see `Decoding::DroppingUnknownFields`): the build
+/// goes on, and what the field meant is lost without a word (caruccio/flux-intro's
+/// `namePreffix`, whose prefix was never applied).
+fn warn_of_dropped_fields(cx: &Context, out: &mut Findings) {
+    let model = &cx.workspace.model;
+    let mut warned = std::collections::BTreeSet::new();
+    for root in model
+        .renders
+        .iter()
+        .filter_map(|render| render.root.as_deref())
+    {
+        let Some(Err(error)) = model.kustomizations.get(root) else {
+            continue;
+        };
+        // Where the build fails anyway (a Flux Kustomization saved as `kustomization.yaml`), that
+        // failure is what to fix first.
+        // Nor is a Flux Kustomization saved as `kustomization.yaml` built where its folder is
+        // applied by hand, with `kubectl apply -f`: it is an object there.
+        let file = error.origin.file();
+        let fails = (model.build_errors.iter()).any(|failure| failure.origin.file() == file);
+        if !error.message.contains(UNKNOWN_FIELD)
+            || fails
+            || is_flux_kustomization(&cx.file(file).source)
+            || !warned.insert(error.origin)
+        {
+            continue;
+        }
+        let field = error.message.rsplit('"').nth(1).unwrap_or_default();
+        let help = match closest_field(field) {
+            Some(meant) => format!("did you mean `{meant}`? Correct it, or delete it"),
+            // jorgegarflo/infra-k8s's Flux Kustomization, its apiVersion made kustomize's.
+            None if field == "spec" => "a kustomization has no `spec`: if this file is a Flux Kustomization, give it another name than a kustomization file's (and list it in one), so that Flux applies it as an object".to_string(),
+            None => format!("delete `{field}`, or write it as kustomize names the field meant"),
+        };
+        out.push_with_severity(
+            &RULE,
+            Severity::Warning,
+            error.origin.file(),
+            error.origin.span(),
+            format!("kustomize-controller drops `{field}`, a field kustomize does not know, from the kustomization a Flux Kustomization builds (`kubectl kustomize` fails on it): it has no effect"),
+            help,
+        );
+    }
+}
+
+/// Whether a file's `apiVersion` is a Flux Kustomization's.
+fn is_flux_kustomization(source: &crate::source::SourceFile) -> bool {
+    source.text().lines().any(|line| {
+        line.strip_prefix("apiVersion:").is_some_and(|api| {
+            (api.trim().trim_matches(['"', '\'']))
+                .starts_with(crate::model::cluster::KUSTOMIZE_GROUP)
+        })
+    })
 }
 
 /// Whether a cluster that reads `file` (or, read by none, the repository) is known to run a
@@ -174,13 +236,7 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
     // A Flux Kustomization saved under kustomize's file name (jorgegarflo/infra-k8s): writing
     // kustomize's apiVersion over it, as kustomize's message invites, makes Flux drop its
     // `spec` and build nothing.
-    let flux_kustomization = kustomization_file
-        && source.text().lines().any(|line| {
-            line.strip_prefix("apiVersion:").is_some_and(|api| {
-                (api.trim().trim_matches(['"', '\'']))
-                    .starts_with(crate::model::cluster::KUSTOMIZE_GROUP)
-            })
-        });
+    let flux_kustomization = kustomization_file && is_flux_kustomization(source);
     // Go's decoder on a string field that YAML reads as a number or boolean (`newTag: 20231010`),
     // or that holds a map or a list (`resources: [{path: app.yaml}]`).
     let into_string =
