@@ -1153,6 +1153,26 @@ impl Runners {
         !self.clusters.is_empty() || self.repository.is_some()
     }
 
+    /// `--verbose` notes at `errors`, which a newer kustomize meets, for each of these that reads
+    /// an error's file: "{runner} runs {flux}, {why}: {error}".
+    fn notes_on<'e>(
+        &self,
+        model: &Model,
+        errors: impl Iterator<Item = &'e BuildError>,
+        why: &str,
+    ) -> Vec<Note> {
+        let mut notes = Vec::new();
+        for error in errors {
+            for (runner, flux) in self.reading(model, error.origin.file()) {
+                notes.push(Note {
+                    message: format!("{runner} runs {flux}, {why}: {}", error.message),
+                    origin: error.origin,
+                });
+            }
+        }
+        notes
+    }
+
     /// Those that read `file` of `model`: each cluster's name, or the repository, with its Flux.
     fn reading(&self, model: &Model, file: usize) -> Vec<(String, String)> {
         let clusters = (self.clusters.iter())
@@ -1251,10 +1271,11 @@ impl OlderKustomize {
             .collect()
     }
 
-    /// `--verbose` notes where a build ran as the older kustomize and a Flux upgrade to 2.2
-    /// fails it: on the files that hold nothing, taken as listing nothing; and on the errors of
-    /// `first_errors` (the builds as Flux 2.2 and later run them) at a kustomization that has
-    /// both components and generators, which these builds no longer have.
+    /// `--verbose` notes where a build ran as the older kustomize and a Flux upgrade fails it:
+    /// on the files that hold nothing, taken as listing nothing (from 2.2); on the errors of
+    /// `first_errors` (the builds as the newest Flux runs them) at a kustomization that has both
+    /// components and generators (from 2.2) or on a `configurations` file's unknown field (from
+    /// 2.3), which these builds no longer have; and at a bare path in `patches` (from 2.0).
     fn notes(&self, model: &Model, first_errors: &[BuildError]) -> Vec<Note> {
         let runners = |file: usize| self.before_5_1.reading(model, file);
         let mut notes = Vec::new();
@@ -1279,46 +1300,16 @@ impl OlderKustomize {
         let failing_from_2_2 = first_errors.iter().filter(|error| {
             generating.contains(&error.origin.file()) && !model.build_errors.contains(error)
         });
-        for error in failing_from_2_2 {
-            for (runner, flux) in runners(error.origin.file()) {
-                notes.push(Note {
-                    message: format!(
-                        "{runner} runs {flux}, whose kustomize adds this kustomization's components before running its generators; from Flux 2.2 on the generators run first and the build fails: {}",
-                        error.message
-                    ),
-                    origin: error.origin,
-                });
-            }
-        }
+        notes.extend(self.before_5_1.notes_on(model, failing_from_2_2, "whose kustomize adds this kustomization's components before running its generators; from Flux 2.2 on the generators run first and the build fails"));
         let bare_patch_paths = (model.kustomizations.values())
             .filter_map(|read| read.as_ref().err())
             .filter(|error| error.message.contains(kustomization::BARE_PATCH_PATH));
-        for error in bare_patch_paths {
-            for (runner, flux) in self.kustomize_4.reading(model, error.origin.file()) {
-                notes.push(Note {
-                    message: format!(
-                        "{runner} runs {flux}, whose kustomize (4) reads a bare path in `patches` as a `patchesStrategicMerge` entry; from Flux 2.0 on the build fails: {}",
-                        error.message
-                    ),
-                    origin: error.origin,
-                });
-            }
-        }
+        notes.extend(self.kustomize_4.notes_on(model, bare_patch_paths, "whose kustomize (4) reads a bare path in `patches` as a `patchesStrategicMerge` entry; from Flux 2.0 on the build fails"));
         let strict_configurations = first_errors.iter().filter(|error| {
             external::is_strict_configuration_failure(&error.message)
                 && !model.build_errors.contains(error)
         });
-        for error in strict_configurations {
-            for (runner, flux) in self.before_5_4.reading(model, error.origin.file()) {
-                notes.push(Note {
-                    message: format!(
-                        "{runner} runs {flux}, whose kustomize ignores the fields it does not know in a `configurations` file; from Flux 2.3 on the build fails: {}",
-                        error.message
-                    ),
-                    origin: error.origin,
-                });
-            }
-        }
+        notes.extend(self.before_5_4.notes_on(model, strict_configurations, "whose kustomize ignores the fields it does not know in a `configurations` file; from Flux 2.3 on the build fails"));
         notes
     }
 }

@@ -909,6 +909,17 @@ mod tests {
         policy: bool,
         left_out: bool,
     ) -> Vec<Diagnostic> {
+        unknown_policy_listed(config, OFF_LISTS, update_path, policy, left_out)
+    }
+
+    /// The same, the app `off`'s kustomization being `off_lists`.
+    fn unknown_policy_listed(
+        config: &Config,
+        off_lists: &str,
+        update_path: Option<&str>,
+        policy: bool,
+        left_out: bool,
+    ) -> Vec<Diagnostic> {
         // With the app `kept`'s policy, so the repository defines one.
         let kept_policy = POLICY.replace("off", "kept");
         let applied = update_path.map(|path| automation("kept", path) + "---\n" + &kept_policy);
@@ -919,7 +930,7 @@ mod tests {
                 "clusters/c/flux-system/kustomization.yaml",
                 "resources:\n  - gotk-sync.yaml\n",
             ),
-            ("clusters/c/apps/off/kustomization.yaml", OFF_LISTS),
+            ("clusters/c/apps/off/kustomization.yaml", off_lists),
             ("clusters/c/apps/off/deployment.yaml", MARKED),
         ];
         if let Some(applied) = &applied {
@@ -1066,21 +1077,8 @@ mod tests {
     #[test]
     fn a_policy_whose_entry_is_commented_out_is_switched_off_unless_an_automation_reads_it() {
         let commented = |update_path: Option<&str>| {
-            let kept_policy = POLICY.replace("off", "kept");
-            let applied = update_path.map(|path| automation("kept", path) + "---\n" + &kept_policy);
-            let mut files = vec![
-                ("clusters/c/flux-system/gotk-sync.yaml", BOOTSTRAP),
-                (
-                    "clusters/c/apps/off/kustomization.yaml",
-                    "resources:\n  - deployment.yaml\n  # - policy.yaml\n",
-                ),
-                ("clusters/c/apps/off/deployment.yaml", MARKED),
-                ("clusters/c/apps/off/policy.yaml", POLICY),
-            ];
-            if let Some(applied) = &applied {
-                files.push(("clusters/c/apps/kept/automation.yaml", applied));
-            }
-            diagnostics_of(&files, &["unknown-policy"])
+            let lists = "resources:\n  - deployment.yaml\n  # - policy.yaml\n";
+            unknown_policy_listed(&Config::default(), lists, update_path, true, false)
         };
         let off = one_warning(commented(None));
         says(
