@@ -268,3 +268,41 @@ fn an_unreachable_generator_file_is_no_build_failure() {
         Vec::<String>::new()
     );
 }
+
+/// A kustomization's `namespace:` over two objects of one name in two namespaces (an image pull
+/// secret and the ImageRepositories' own, OpalWight/The-Ranch): kustomize fails on the identity
+/// the override gives both, and the help says to narrow the override, not to delete a copy.
+#[test]
+fn a_namespace_override_joining_two_objects_is_told_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let repository = |namespace: &str| {
+        format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: api\n  namespace: {namespace}\nspec:\n  image: ghcr.io/org/api\n")
+    };
+    write_tree(
+        dir.path(),
+        &[
+            ("clusters/staging/infrastructure.yaml", FLUX_KUSTOMIZATION),
+            (
+                "infrastructure/kustomization.yaml",
+                "namespace: default\nresources:\n  - default.yaml\n  - flux-system.yaml\n",
+            ),
+            ("infrastructure/default.yaml", &repository("default")),
+            (
+                "infrastructure/flux-system.yaml",
+                &repository("flux-system"),
+            ),
+        ],
+    );
+    let root = dir.path().to_str().unwrap();
+    for extra in [&[][..], &["--kustomize", "auto"]] {
+        let args = [&["check", root, "--format", "json"][..], extra].concat();
+        let report = json(&run(&args, &repo_dir()));
+        let diagnostics = report["diagnostics"].as_array().unwrap();
+        assert_eq!(diagnostics.len(), 1, "{extra:?}: {diagnostics:?}");
+        let help = diagnostics[0]["help"].as_str().unwrap();
+        assert!(
+            help.contains("they are two objects, not copies; drop the override"),
+            "{extra:?}: {help}"
+        );
+    }
+}

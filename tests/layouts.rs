@@ -167,6 +167,25 @@ fn a_bootstrap_of_a_copied_repository_roots_no_cluster_here() {
     }
 }
 
+/// A cluster folder copied from another repository under a new parent, its bootstrap as
+/// written there: where the repository it syncs is none of the work tree's remotes, it roots
+/// that repository's cluster; where it is this one, the folder was moved and its path not
+/// updated, a fault.
+#[test]
+fn a_bootstrap_copied_from_another_repository_roots_no_cluster_here() {
+    for (origin, fails) in [
+        ("https://github.com/ip812/infra.git", false),
+        ("git@github.com:ip812/apps.git", true),
+    ] {
+        let (report, stderr) =
+            check_with_origin("bootstrap-copied-from-another-repository", origin);
+        let missing = "the Flux Kustomization's path `envs/prod` does not exist";
+        assert_eq!(report.contains(missing), fails, "{origin}: {report}");
+        let elsewhere = "`flux-system` syncs `envs/prod` of `github.com/ip812/apps`, which is no remote of this work tree, and no folder here is that path: taken as another repository's cluster, not followed";
+        assert_eq!(stderr.contains(elsewhere), !fails, "{origin}: {stderr}");
+    }
+}
+
 /// A repository renamed since its bootstrap: the bootstrap still syncs the old name, a
 /// tenant's GitRepository the new one. Where the new name is a remote of the work tree, the
 /// tenant's folder is this repository's, followed and checked; otherwise another repository's.

@@ -2180,24 +2180,28 @@ fn roots_of_another_repository<'k>(
                     )
                 })
             } else {
-                // Only in the shape of a copy: the path is a folder around the root's own file
-                // under a prefix (`fluxcd/` + `flux`), or the synced repository is itself copied
-                // into a folder named as it is (`multi-tenant/flux-fleet/` + `clusters/staging`,
-                // syncing `…/multi-tenant/flux-fleet`: ForcemCS/flux-cd-demo keeps several
-                // repositories side by side). Either is the reverse of a folder moved under a
-                // new parent while its path was not updated (`k8s/` + `clusters/home`), which is
-                // this repository's fault.
+                // Only in the shape of a copy, the path's folder near the root's own file: the
+                // path is a folder around that file under a prefix (`fluxcd/` + `flux`), or the
+                // synced repository is itself copied into a folder named as it is
+                // (`multi-tenant/flux-fleet/` + `clusters/staging`, syncing
+                // `…/multi-tenant/flux-fleet`: ForcemCS/flux-cd-demo keeps several repositories
+                // side by side), or the folder was moved under a new parent (`k8s/` +
+                // `envs/prod`) while the path was not updated. That last is this repository's
+                // fault where it syncs a remote of the work tree, and another repository's
+                // cluster copied in where it syncs none (ip812/infra, holding ip812/apps'
+                // `envs/prod` under `k8s/` with its bootstrap as written there).
                 let file = &sources.files[root.origin.file()].source.path;
-                let copy = moved_to(sources, root, file).and_then(|folder| {
-                    if !folder.left.is_empty() {
-                        let copied_under_a_prefix =
-                            root.path == format!("{}/{}", folder.left, folder.to);
-                        return copied_under_a_prefix.then_some(None);
-                    }
-                    let holder = folder.to.strip_suffix(&root.path)?.strip_suffix('/')?;
-                    let named_as_the_repository = file_name(holder) == file_name(&repository);
-                    named_as_the_repository.then(|| Some(holder.to_string()))
-                })?;
+                let folder = moved_to(sources, root, file)?;
+                let copy = if folder.left.is_empty() {
+                    let holder = (folder.to.strip_suffix(&root.path))
+                        .and_then(|holder| holder.strip_suffix('/'))
+                        .filter(|holder| file_name(holder) == file_name(&repository));
+                    holder.map(|holder| Some(holder.to_string()))
+                } else {
+                    let copied_under_a_prefix =
+                        root.path == format!("{}/{}", folder.left, folder.to);
+                    copied_under_a_prefix.then_some(None)
+                };
                 let remotes: &BTreeSet<String> = remotes.get_or_init(|| {
                     (sources.tree.remote_urls().iter())
                         .map(|url| repository_identity(url))
@@ -2208,13 +2212,13 @@ fn roots_of_another_repository<'k>(
                 // (clusters moved under `k8s/` in a fork of `…/k8s`), not a copy of another.
                 let named_as_a_remote =
                     || (remotes.iter()).any(|remote| file_name(remote) == file_name(&repository));
-                if copy.is_some() && named_as_a_remote() {
+                if named_as_a_remote() {
                     return None;
                 }
                 return no_remote.then(|| ElsewhereRoot {
                     root: root.clone(),
                     why: format!("`{repository}`, which is no remote of this work tree"),
-                    copy,
+                    copy: copy.flatten(),
                 });
             }?;
             Some(ElsewhereRoot {

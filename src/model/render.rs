@@ -180,6 +180,8 @@ pub enum Cause {
     MissingGeneratorInput,
     /// Two resources with one identity in a build (a generator's among them).
     DuplicateId,
+    /// A `namespace` set over a build gives two resources of different namespaces one identity.
+    NamespaceCollapse,
     /// A strategic merge patch without a target matches no resource, or several; so does a
     /// generator that merges into or replaces an object.
     PatchTarget,
@@ -209,6 +211,10 @@ impl Cause {
             return Some(Cause::MissingPatch);
         }
         let table: &[(&[&str], Cause)] = &[
+            (
+                &["namespace transformation produces ID conflict"],
+                Cause::NamespaceCollapse,
+            ),
             (
                 &[
                     "already registered id",
@@ -2089,7 +2095,7 @@ fn set_namespace(resources: &mut [Resource], namespace: &Text) -> Result<(), Bui
     }
     match Ids::of(resources) {
         (_, Some(resource)) => Err(BuildError {
-            cause: Cause::DuplicateId,
+            cause: Cause::NamespaceCollapse,
             message: format!(
                 "setting the namespace makes two resources {}",
                 resource.current_id()
@@ -2417,7 +2423,7 @@ mod tests {
         assert_eq!(build(resources, &c), Ok(3));
         // The namespace puts `a` of `one` and `a` of `two` in one namespace.
         let (cause, message) = build(&with_namespace, &c).unwrap_err();
-        assert_eq!(cause, Cause::DuplicateId);
+        assert_eq!(cause, Cause::NamespaceCollapse);
         assert!(
             message.starts_with("setting the namespace makes two resources"),
             "{message}"

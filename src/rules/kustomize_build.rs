@@ -268,6 +268,10 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         "this folder is a Helm chart, which kustomize does not render: install it with a HelmRelease (its chart a path of this repository's GitRepository), and let the Flux Kustomization build a folder of manifests"
     } else if without_kind {
         "a file a build takes in must hold Kubernetes objects: leave this one out of the build (out of the folder or its kustomization's `resources`, or in `.sourceignore`)"
+    } else if error.cause == Cause::NamespaceCollapse {
+        // OpalWight/The-Ranch: an image pull secret and the ImageRepositories' secret, one name in
+        // two namespaces; deleting either breaks pulls or scans.
+        "a `namespace` this build sets (a kustomization's `namespace:`, a Flux Kustomization's `targetNamespace`) gives objects of two namespaces one, and so one identity: they are two objects, not copies; drop the override and write each object's namespace, or move the one that belongs elsewhere out of this build"
     } else if error.cause == Cause::DuplicateId {
         "keep one of the two copies in what this build lists (where a folder without a kustomization file takes in another folder's, such as a second cluster's bootstrap, a kustomization.yaml there that lists only what belongs)"
     } else if flux_kustomization {
