@@ -2,7 +2,7 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::automation::path_contains;
-use crate::flux::objects::Spec;
+use crate::flux::objects::{FluxObject, Spec};
 use crate::flux::template::{failing_reads, Dot};
 use crate::flux::versions::{template_fields_never_filled, template_fields_used, Support};
 use crate::flux::Kind;
@@ -32,7 +32,10 @@ works on the cluster's Flux but a later release removed is a warning: it breaks 
 is a removed field when no Flux version is pinned (the newest is assumed; the cluster may run
 an older Flux that still fills it). The message names the Flux version and where it was read
 (see `api-version` for the order); `check --flux-version 2.9` reports what breaks on upgrade to
-that version as errors.
+that version as errors. A template that fails where the automation has nothing to update yet
+(its cluster applies no ImagePolicy of its namespace, or, where it commits to this checkout, no
+marker under its `update.path` names one) is a warning: the controller runs the template only
+for a commit with changes, so the automation stalls on its first update, not before.
 
 `update.path` is looked for only when the automation commits to this checkout: one whose
 GitRepository has another URL than the repository its cluster syncs, or that checks out
@@ -159,6 +162,19 @@ fn check(cx: &Context, out: &mut Findings) {
         }
         if let Some(template) = &spec.message_template {
             let flux = cx.flux_for_object(object);
+            // A failing template is latent where nothing is updated yet.
+            let latent = updates_nothing_yet(
+                cx,
+                object,
+                spec.update_path.as_ref().map_or("", |path| path.value.as_str()),
+                this_checkout,
+            )
+            .map(|why| format!(" on its first update ({why} yet; the template runs only on a commit with changes)"));
+            let unless_latent = |severity| match latent {
+                Some(_) => Severity::Warning,
+                None => severity,
+            };
+            let latent = latent.as_deref().unwrap_or("");
             for field in template_fields_used(&template.value) {
                 let Some((support, because)) = flux.template_field(field) else {
                     continue;
@@ -175,16 +191,16 @@ fn check(cx: &Context, out: &mut Findings) {
                         )
                     }
                     Support::Removed { removed_in } => (
-                        Severity::Error,
-                        format!("the commit message template uses `{path}`, which {because} no longer fills (removed in Flux {removed_in}): the automation stalls{}", flux.upgrade_note()),
+                        unless_latent(Severity::Error),
+                        format!("the commit message template uses `{path}`, which {because} no longer fills (removed in Flux {removed_in}): the automation stalls{latent}{}", flux.upgrade_note()),
                     ),
                     Support::UntilUpgrade { removed_in } => (
                         Severity::Warning,
                         format!("the commit message template uses `{path}`, which {because} still fills but Flux {removed_in} removed: the automation stalls after an upgrade"),
                     ),
                     Support::NotYet { since } => (
-                        Severity::Error,
-                        format!("the commit message template uses `{path}`, which {because} does not fill yet (it arrived in Flux {since}): the automation stalls"),
+                        unless_latent(Severity::Error),
+                        format!("the commit message template uses `{path}`, which {because} does not fill yet (it arrived in Flux {since}): the automation stalls{latent}"),
                     ),
                 };
                 out.push_with_severity(
@@ -197,11 +213,12 @@ fn check(cx: &Context, out: &mut Findings) {
                 );
             }
             for field in template_fields_never_filled(&template.value) {
-                out.push(
+                out.push_with_severity(
                     &RULE,
+                    unless_latent(Severity::Error),
                     template.file(),
                     template.span(),
-                    format!("the commit message template reads `.{field}`, which no Flux fills (its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`): the template fails to run and the automation stalls"),
+                    format!("the commit message template reads `.{field}`, which no Flux fills (its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`): the template fails to run and the automation stalls{latent}"),
                     "read the changes from `.Changed.Changes` (each with `.OldValue` and `.NewValue`), `.Changed.FileChanges` or `.Changed.Objects`".to_string(),
                 );
             }
@@ -211,16 +228,49 @@ fn check(cx: &Context, out: &mut Findings) {
                     Dot::Changes => "range once more, over each change (`{{range .}}{{.NewValue}}{{end}}`), or over `.Changed.Changes` instead, whose items are changes",
                     Dot::Objects | Dot::Files => "range twice more, over each object and then each of its changes, or over `.Changed.Changes` instead, whose items are changes",
                 };
-                out.push(
+                out.push_with_severity(
                     &RULE,
+                    unless_latent(Severity::Error),
                     template.file(),
                     template.span(),
-                    format!("the commit message template reads `{}` inside `{{{{{}}}}}`, where the dot is `{}`, {}: the template fails to run on every commit and the automation stalls", read.field, read.opened_by, read.dot.go_type(), read.dot.described()),
+                    format!("the commit message template reads `{}` inside `{{{{{}}}}}`, where the dot is `{}`, {}: the template fails to run on every commit and the automation stalls{latent}", read.field, read.opened_by, read.dot.go_type(), read.dot.described()),
                     help.to_string(),
                 );
             }
         }
     }
+}
+
+/// Why the automation has nothing to update yet, if it has not: its cluster applies no
+/// ImagePolicy of its namespace, or, where it commits to this checkout, no marker under its
+/// `update.path` names one. image-automation-controller returns before the commit when no file
+/// changed, so a template that fails to run stalls it on its first update, not before
+/// (marcocaberletti/flux-v2-poc, its only policy commented out).
+fn updates_nothing_yet(
+    cx: &Context,
+    automation: &FluxObject,
+    update_path: &str,
+    this_checkout: bool,
+) -> Option<&'static str> {
+    let its_namespace = |namespace: &str| {
+        namespace == automation.namespace
+            || is_unresolved(namespace)
+            || is_unresolved(&automation.namespace)
+    };
+    let policy_read = (cx.workspace.index.of_kind(Kind::ImagePolicy))
+        .any(|policy| policy.cluster == automation.cluster && its_namespace(&policy.namespace));
+    if !policy_read {
+        return Some("no ImagePolicy of its namespace is applied with it");
+    }
+    let marker_read = || {
+        cx.markers().any(|site| {
+            site.value().is_some()
+                && its_namespace(&site.marker.setter.policy.namespace)
+                && path_contains(update_path, &site.file.source.path)
+        })
+    };
+    (this_checkout && !marker_read())
+        .then_some("no marker under its `update.path` names a policy of its namespace")
 }
 
 /// Whether some folder holding a file could be `path` once its `${…}` have values.
@@ -296,18 +346,58 @@ mod tests {
         diagnostics_of(&files, &["automation"])
     }
 
+    /// The `automation` diagnostics of an automation over `./clusters` with `template`, beside
+    /// an ImagePolicy of its namespace (with `policy`) and a marker naming it (with `marker`),
+    /// as `severity: message`.
+    fn template_findings(template: &str, policy: bool, marker: bool) -> Vec<String> {
+        let mut files = vec![
+            ("clusters/prod/flux-system/gotk-sync.yaml", BOOTSTRAP.to_string()),
+            ("clusters/prod/automation.yaml", format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  git:\n    commit:\n      author:\n        email: bot@example.com\n      messageTemplate: '{template}'\n  update:\n    path: ./clusters\n")),
+        ];
+        if policy {
+            files.push(("clusters/prod/policy.yaml", "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app\n  policy:\n    semver:\n      range: 1.x\n".to_string()));
+        }
+        if marker {
+            files.push(("clusters/prod/app.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/org/app:1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\n".to_string()));
+        }
+        let files: Vec<(&str, &str)> = (files.iter())
+            .map(|(path, text)| (*path, text.as_str()))
+            .collect();
+        (diagnostics_of(&files, &["automation"]).into_iter())
+            .map(|d| format!("{}: {}", d.severity.as_str(), d.message))
+            .collect()
+    }
+
     #[test]
     fn a_template_field_no_flux_fills_stalls_the_automation() {
-        let messages = |template: &str| {
-            (automation_findings(Some(template), "./clusters").into_iter())
-                .map(|d| d.message)
-                .collect::<Vec<_>>()
-        };
+        let stalls = "the commit message template reads `.NewImage`, which no Flux fills (its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`): the template fails to run and the automation stalls";
         assert_eq!(
-            messages("bump to {{ .NewImage }}"),
-            ["the commit message template reads `.NewImage`, which no Flux fills (its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`): the template fails to run and the automation stalls"]
+            template_findings("bump to {{ .NewImage }}", true, true),
+            [format!("error: {stalls}")]
         );
-        assert!(messages("{{ range .Changed.Changes }}{{ .NewValue }}{{ end }}").is_empty());
+        assert!(template_findings(
+            "{{ range .Changed.Changes }}{{ .NewValue }}{{ end }}",
+            true,
+            true
+        )
+        .is_empty());
+    }
+
+    /// The controller runs the template only on a commit with changes: with no policy of its
+    /// namespace applied, or no marker under its path naming one, nothing stalls yet.
+    #[test]
+    fn a_failing_template_with_nothing_to_update_is_latent() {
+        let stalls = "the commit message template reads `.NewImage`, which no Flux fills (its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`): the template fails to run and the automation stalls on its first update";
+        let no_policy = format!("warning: {stalls} (no ImagePolicy of its namespace is applied with it yet; the template runs only on a commit with changes)");
+        let no_marker = format!("warning: {stalls} (no marker under its `update.path` names a policy of its namespace yet; the template runs only on a commit with changes)");
+        assert_eq!(
+            template_findings("bump to {{ .NewImage }}", false, false),
+            [no_policy]
+        );
+        assert_eq!(
+            template_findings("bump to {{ .NewImage }}", true, false),
+            [no_marker]
+        );
     }
 
     #[test]
