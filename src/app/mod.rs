@@ -234,9 +234,11 @@ fn configs_below_root(target: &Target) -> Vec<PathBuf> {
     found
 }
 
-/// `--jobs`, else the number of CPUs.
+/// `--jobs`, else the number of CPUs; the allocator's arenas bounded to as many.
 pub fn jobs(flag: Option<usize>) -> usize {
-    flag.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    let jobs = flag.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    crate::parallel::bound_allocator_arenas(jobs);
+    jobs
 }
 
 /// Tags from the snapshot when given, else from the registry (`-vv` logs each request).

@@ -1280,6 +1280,10 @@ pub struct ClusterSources<'a, 's> {
     pub of_cluster: &'a dyn Fn(usize) -> &'a Sources<'s>,
     /// Where each build's thread reads the image objects it built, for the model.
     pub contents: &'a super::Contents,
+    /// This repository's charts, by the name in their `Chart.yaml`: the charts a HelmRelease
+    /// installs from a Helm repository that are worth recording. Found when the first such
+    /// release is.
+    pub charts_here: &'a std::sync::OnceLock<BTreeMap<String, Vec<String>>>,
 }
 
 /// The clusters of the repository, each Flux Kustomization build (made on up to `jobs` threads)
@@ -1291,6 +1295,7 @@ pub fn discover(
         all: sources,
         of_cluster,
         contents,
+        charts_here,
     }: ClusterSources,
     yaml_paths: &ListedPaths,
     default_namespace: &str,
@@ -2016,7 +2021,14 @@ pub fn discover(
                             }
                             record_config_map(resource, &mut config_maps);
                             record_chart_release(&mut cluster_state.chart_dirs, resource);
-                            record_released_chart(&mut cluster_state.released_charts, resource);
+                            record_released_chart(
+                                &mut cluster_state.released_charts,
+                                resource,
+                                || {
+                                    charts_here
+                                        .get_or_init(|| super::chart::folders_by_name(sources.tree))
+                                },
+                            );
                             if let Some(mut child) =
                                 FluxKustomization::read(&resource.node, &kustomization.namespace)
                             {
@@ -2567,15 +2579,20 @@ pub(super) fn record_chart_release(
 }
 
 /// Adds the chart a HelmRelease installs from a Helm repository (`spec.chart.spec.chart` of a
-/// HelmRepository), by name, with the namespace it installs into: a repository that publishes
-/// its own charts installs them so (public-transport/infrastructure's `kubernetes/.charts`,
-/// released by chart-releaser to its GitHub Pages), and their templates may write the policies
-/// its markers name.
-pub(super) fn record_released_chart(
+/// HelmRepository), by name, with the namespace it installs into, where one of `charts_here`
+/// is so named: a repository that publishes its own charts installs them so
+/// (public-transport/infrastructure's `kubernetes/.charts`, released by chart-releaser to its
+/// GitHub Pages), and their templates may write the policies its markers name. The charts of
+/// other publishers are not kept (a fleet's thousands of releases held 0.4 MB for nothing).
+pub(super) fn record_released_chart<'a>(
     released: &mut BTreeMap<String, BTreeSet<String>>,
     resource: &Resource,
+    charts_here: impl FnOnce() -> &'a BTreeMap<String, Vec<String>>,
 ) {
-    if let Some(("HelmRepository", chart, namespace)) = helm_release_chart(resource) {
+    let chart = helm_release_chart(resource).filter(|(source, chart, _)| {
+        *source == "HelmRepository" && charts_here().contains_key(*chart)
+    });
+    if let Some((_, chart, namespace)) = chart {
         released
             .entry(chart.to_string())
             .or_default()

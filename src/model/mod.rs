@@ -692,11 +692,13 @@ impl Model {
             contents: &contents,
         };
         let mut discovery_notes = Vec::new();
+        let charts_here = std::sync::OnceLock::new();
         let (clusters, repositories) = cluster::discover(
             cluster::ClusterSources {
                 all: &sources,
                 of_cluster: &sources_of_cluster,
                 contents: &contents,
+                charts_here: &charts_here,
             },
             yaml_paths,
             default_namespace,
@@ -734,8 +736,6 @@ impl Model {
         match clusters {
             Some(mut clusters) => {
                 let mut reached = BTreeSet::new();
-                let releases_charts = clusters.iter().any(|c| !c.released_charts.is_empty());
-                let charts_here = releases_charts.then(|| chart::folders_by_name(tree));
                 for cluster in &mut clusters {
                     reached.extend(cluster.files.iter().copied());
                     // What a HelmRelease installs from its chart's folder includes the subcharts
@@ -751,8 +751,8 @@ impl Model {
                     let released: BTreeMap<String, BTreeSet<String>> = (cluster.released_charts)
                         .iter()
                         .flat_map(|(name, namespaces)| {
-                            (charts_here.iter())
-                                .filter_map(|by_name| by_name.get(name))
+                            (charts_here.get().and_then(|by_name| by_name.get(name)))
+                                .into_iter()
                                 .flatten()
                                 .map(|folder| (folder.clone(), namespaces.clone()))
                         })
