@@ -599,7 +599,7 @@ fn in_memory(
 ) -> Result<Option<Vec<u8>>, String> {
     match contents.get(path) {
         Some(bytes) if bytes.len() as u64 > limit => Err(crate::limits::ReadFileError::TooLarge {
-            size: Some(bytes.len() as u64),
+            size: bytes.len() as u64,
             limit,
         }
         .to_string()),
