@@ -65,6 +65,53 @@ pub fn unknown_field(root: &Node) -> Option<(&str, Origin)> {
     None
 }
 
+/// Whether no field spec of the file (its first document, `root`) selects an image object
+/// (an ImagePolicy, ImageRepository or ImageUpdateAutomation), so that the transformers it
+/// configures leave them as the model builds them: every spec names a kind, or a group, of
+/// something else (the `images` of a Rollout, a CRD's name references). kustomize selects by
+/// what a spec gives of group, version and kind, so one giving neither selects every kind. A
+/// `nameReference` entry's own kind is what is referred to: only its field specs are changed.
+/// Anything not in that shape may select anything.
+pub fn spares_image_objects(root: &Node) -> bool {
+    let text = |node: &Node, name: &str| -> Option<String> {
+        let entry = entries(node)
+            .iter()
+            .find(|entry| entry.key.eq_ignore_ascii_case(name));
+        match entry {
+            None => Some(String::new()),
+            Some(entry) => entry.value.str().map(str::to_string),
+        }
+    };
+    let spares = |spec: &Node| {
+        let (Some(group), Some(kind)) = (text(spec, "group"), text(spec, "kind")) else {
+            return false;
+        };
+        match kind.as_str() {
+            "" => !group.is_empty() && group != crate::flux::objects::API_GROUP,
+            kind => !matches!(
+                kind,
+                "ImagePolicy" | "ImageRepository" | "ImageUpdateAutomation"
+            ),
+        }
+    };
+    let Value::Map(fields) = &root.value else {
+        return false;
+    };
+    fields.iter().all(|field| {
+        let Value::Seq(items) = &field.value.value else {
+            return false;
+        };
+        if !field.key.eq_ignore_ascii_case("nameReference") {
+            return items.iter().all(spares);
+        }
+        items.iter().all(|item| {
+            (entries(item).iter())
+                .filter(|entry| entry.key.eq_ignore_ascii_case("fieldSpecs"))
+                .all(|entry| matches!(&entry.value.value, Value::Seq(specs) if specs.iter().all(spares)))
+        })
+    })
+}
+
 fn known(fields: &[&str], key: &str) -> bool {
     fields.iter().any(|field| field.eq_ignore_ascii_case(key))
 }

@@ -688,6 +688,15 @@ impl Resource {
         is_cluster_scoped_kind(self.kind())
     }
 
+    /// An ImagePolicy, ImageRepository or ImageUpdateAutomation.
+    fn is_image_object(&self) -> bool {
+        (self.api_version().split('/').next()) == Some(crate::flux::objects::API_GROUP)
+            && matches!(
+                self.kind(),
+                "ImagePolicy" | "ImageRepository" | "ImageUpdateAutomation"
+            )
+    }
+
     /// What identities are made of, found in one pass over the object's keys and one over its
     /// metadata's (the first of each key, as [`Node::get`] finds it): identities are read for
     /// every resource at every level of a build and for every patch, and a lookup per field
@@ -885,6 +894,9 @@ struct Renderer<'s, 'a> {
     /// transformer configuration into every kustomization that includes it, so the renames,
     /// namespaces and labels of those follow rules this model does not know either.
     merged_configurations: usize,
+    /// Of those, the ones whose field specs may select an image object (a `crds` field, a
+    /// `configurations` file that names no other kind, or one not read).
+    merged_configurations_selecting_images: usize,
 }
 
 /// One entry of a GitRepository's `spec.include`: source-controller's `reconcileInclude` copies
@@ -988,6 +1000,7 @@ fn build_leaving_out(
         notes: Vec::new(),
         incomplete: false,
         merged_configurations: 0,
+        merged_configurations_selecting_images: 0,
     };
     let mut resources = renderer.build_kustomization(kustomization)?;
     resources.retain(|resource| !resource.generated && !resource.is_local_config());
@@ -1110,6 +1123,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
         // kustomize loads the OpenAPI schema with the kustomization, before its resources.
         self.check_files_read(k, &["openapi.path"])?;
         let configurations_before = self.merged_configurations;
+        let selecting_images_before = self.merged_configurations_selecting_images;
         // Kept as resources are added: rebuilding it for each entry made a kustomization of n
         // resources cost n² identities.
         // What the resources so far repeat among themselves is not this entry's to refuse.
@@ -1155,6 +1169,18 @@ impl<'s, 'a> Renderer<'s, 'a> {
             .iter()
             .filter(|field| is_transformer_configuration(&field.value))
             .count();
+        // A `configurations` file whose field specs all name other kinds leaves the image
+        // objects as built (a Rollout's `images`: tleibert/pi-k3s-smarthome's dashy, whose file
+        // hid the cluster's automation from every check).
+        let spares_image_objects = |field: &Text| {
+            field.value == "configurations" && self.configurations_spare_image_objects(k)
+        };
+        let selecting_images = (k.unmodelled.iter())
+            .filter(|field| is_transformer_configuration(&field.value))
+            .filter(|field| !spares_image_objects(field))
+            .count();
+        let only_sparing = k.unmodelled.iter().all(spares_image_objects)
+            && self.merged_configurations_selecting_images == selecting_images_before;
         let named = k
             .unmodelled
             .iter()
@@ -1166,19 +1192,27 @@ impl<'s, 'a> Renderer<'s, 'a> {
             } else {
                 "the objects this kustomization renders are taken as unknown"
             };
+            let but = match only_sparing {
+                true => ", but for the image objects, which its field specs do not select",
+                false => "",
+            };
             self.notes.push(Note {
-                message: format!("`{}` is not modelled: {reach}", field.value),
+                message: format!("`{}` is not modelled: {reach}{but}", field.value),
                 origin: field.origin,
             });
         }
         if !k.unmodelled.is_empty() || self.merged_configurations > configurations_before {
             let renames = k.unmodelled.iter().any(|field| may_rename(&field.value));
             for resource in resources.iter_mut() {
+                if only_sparing && resource.is_image_object() {
+                    continue;
+                }
                 resource.uncertain = true;
                 resource.may_be_renamed |= renames;
             }
         }
         self.merged_configurations += merged;
+        self.merged_configurations_selecting_images += selecting_images;
         Ok(())
     }
 
@@ -1258,6 +1292,27 @@ impl<'s, 'a> Renderer<'s, 'a> {
             }
         }
         Ok(())
+    }
+
+    /// Whether every `configurations` file of `k` is read here and selects no image object
+    /// ([`super::configurations::spares_image_objects`]).
+    fn configurations_spare_image_objects(&self, k: &Kustomization) -> bool {
+        (k.read_by_unmodelled.iter())
+            .filter(|(field, _)| *field == "configurations")
+            .all(|(_, entry)| {
+                let file = (!is_remote(&entry.value))
+                    .then(|| join(&k.dir, &entry.value))
+                    .flatten()
+                    .and_then(|path| self.sources.by_path.get(path.as_str()).copied());
+                let Some(tree) = file.and_then(|file| self.sources.files[file].tree().ok()) else {
+                    return false;
+                };
+                let Some(&document) = tree.documents.first() else {
+                    return false;
+                };
+                let root = Node::from_yaml(&tree, file.expect("read"), document);
+                super::configurations::spares_image_objects(&root)
+            })
     }
 
     /// The failure of kustomize 5.4 and later on a `configurations` file with a field its
@@ -2302,6 +2357,61 @@ mod tests {
 
     fn policy(name: &str, namespace: &str) -> String {
         format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: {name}\n  namespace: {namespace}\n")
+    }
+
+    /// A `configurations` file is not modelled, so what a build including it renders is
+    /// uncertain, in the kustomizations above too (kustomize merges it upwards), but for the
+    /// image objects where its every field spec names another kind (tleibert/pi-k3s-smarthome:
+    /// a HelmRelease's name reference hid the cluster's automation from every check).
+    #[test]
+    fn configurations_naming_other_kinds_leave_the_image_objects_certain() {
+        let uncertain = |configuration: &str| {
+            let policy = policy("app", "flux-system");
+            let files = [
+                ("kustomization.yaml", "resources: [dashy, policy.yaml]\n"),
+                ("policy.yaml", policy.as_str()),
+                (
+                    "dashy/kustomization.yaml",
+                    "resources: [release.yaml]\nconfigurations: [kustomizeconfig.yaml]\n",
+                ),
+                (
+                    "dashy/release.yaml",
+                    "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: dashy\n",
+                ),
+                ("dashy/kustomizeconfig.yaml", configuration),
+            ];
+            let (_dir, workspace) = workspace_of(&files);
+            let build = (workspace.model)
+                .render(&workspace.file_set, &workspace.files, "")
+                .unwrap();
+            let mut kinds: Vec<(String, bool)> = (build.resources.iter())
+                .map(|resource| (resource.kind().to_string(), resource.uncertain))
+                .collect();
+            kinds.sort();
+            kinds
+        };
+        let of = |policy: bool| {
+            vec![
+                ("HelmRelease".to_string(), true),
+                ("ImagePolicy".to_string(), policy),
+            ]
+        };
+        let name_reference = "nameReference:\n  - kind: ConfigMap\n    version: v1\n    fieldSpecs:\n      - path: spec/values/config/name\n        kind: HelmRelease\n";
+        assert_eq!(uncertain(name_reference), of(false));
+        let images = "images:\n  - path: spec/template/spec/containers/image\n    kind: Rollout\n";
+        assert_eq!(uncertain(images), of(false));
+        // A spec without a kind selects every kind; one naming an image kind, that kind.
+        assert_eq!(uncertain("images:\n  - path: spec/image\n"), of(true));
+        assert_eq!(
+            uncertain("commonLabels:\n  - path: spec/labels\n    kind: ImagePolicy\n"),
+            of(true)
+        );
+        assert_eq!(
+            uncertain("varReference:\n  - path: spec\n    group: image.toolkit.fluxcd.io\n"),
+            of(true)
+        );
+        assert_eq!(uncertain("nameReference:\n  - kind: ImageRepository\n    fieldSpecs:\n      - path: spec/imageRepositoryRef/name\n        kind: ImagePolicy\n"), of(true));
+        assert_eq!(uncertain("not a mapping\n"), of(true));
     }
 
     /// Of a build that fails on resource entries (a folder without a kustomization file, a file
