@@ -1596,9 +1596,12 @@ pub fn discover(
             continue;
         }
         // In a repository holding copies of others, a loop is a copy's own (`path: ./` of
-        // its source), not this repository's bootstrap.
-        let is_loop =
-            (members.len() > 1 || applies[first].contains(&first)) && !holds_bootstrapped_copies;
+        // its source), not this repository's bootstrap. One whose every name the API server
+        // refuses is a template's (loicgo29/nudger-gitops's `PLACEHOLDER`, without a path,
+        // applied the repository root): it is left over with the others.
+        let is_loop = (members.len() > 1 || applies[first].contains(&first))
+            && !holds_bootstrapped_copies
+            && (members.iter()).any(|&member| kubernetes_accepts_name(&written[member].name));
         if is_loop || written_by_flux_bootstrap(&written[first]) {
             // The member the install applied: the one named as bootstraps are, else one
             // written where a bootstrap's file sits, else the first. A tenant's Flux
