@@ -302,6 +302,11 @@ pub struct AutomationSpec {
     /// `git.checkout.ref` (`checkout` in `v1alpha1`), whole: the revision it commits to, when
     /// not the source's own.
     pub checkout_ref: Option<Node>,
+    /// Whether `spec.git` is written: optional in the CRD, whose required author email is
+    /// only required inside it.
+    pub git_written: bool,
+    /// Whether `spec.commit` or `spec.checkout` is written, where `v1alpha1` has them.
+    pub first_layout_fields: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -509,6 +514,8 @@ pub fn read_object(tree: &Node, default_namespace: &str) -> Option<ObjectContent
             source_ref_name: text(&["sourceRef", "name"])
                 .or_else(|| text(&["checkout", "gitRepositoryRef", "name"])),
             author_email: text(&["git", "commit", "author", "email"]),
+            git_written: at(&["git"]).is_some(),
+            first_layout_fields: at(&["commit"]).is_some() || at(&["checkout"]).is_some(),
             message_template: text(&["git", "commit", "messageTemplate"]),
             update_path: text(&["update", "path"]),
             policy_selector: at(&["policySelector"]).map(|selector| LabelSelector {

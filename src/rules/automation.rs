@@ -14,7 +14,8 @@ pub static RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "An ImageUpdateAutomation Flux would stall on",
     docs: r#"## What it catches
-An ImageUpdateAutomation without `spec.sourceRef` or `spec.git.commit.author.email`, with an
+An ImageUpdateAutomation without `spec.sourceRef` or `spec.git.commit.author.email` (or
+without `spec.git` at all, which the CRD takes and the controller stalls on), with an
 `spec.update.path` that does not exist in the repository, or with a `messageTemplate` that
 reads a field no Flux fills (`.NewImage`: the data a template runs on has only
 `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`) or one the
@@ -105,7 +106,23 @@ fn check(cx: &Context, out: &mut Findings) {
                 "set `spec.sourceRef: {kind: GitRepository, name: flux-system}`".to_string(),
             );
         }
-        if !first_layout
+        if !first_layout && !spec.git_written {
+            // The CRD takes it (`spec.git` is optional); image-automation-controller does not.
+            let help = match spec.first_layout_fields {
+                true => "move `checkout`, `commit` and `push` under `spec.git`, where this apiVersion reads them (`v1alpha1` had them under `spec`), with `commit.author.email`",
+                false => "add `spec.git.commit.author` (`name` and `email`), and `push.branch` to push elsewhere than the checked-out branch",
+            };
+            out.push(
+                &RULE,
+                object.name.file(),
+                object.name.span(),
+                format!(
+                    "ImageUpdateAutomation `{}` has no `spec.git`, which image-automation-controller needs for a GitRepository source (`necessitates field .spec.git`): the automation stalls",
+                    object.key()
+                ),
+                help.to_string(),
+            );
+        } else if !first_layout
             && spec
                 .author_email
                 .as_ref()
@@ -381,6 +398,43 @@ mod tests {
             true
         )
         .is_empty());
+    }
+
+    /// `spec.git` is optional in the CRD, and its author email required only inside it: an
+    /// automation without it is applied, and stalls in the controller (aamini-stack/projects'
+    /// `v1alpha1` layout under `v1beta2`).
+    #[test]
+    fn an_automation_without_git_stalls_rather_than_being_refused() {
+        let findings = |spec: &str| {
+            let automation = format!("apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageUpdateAutomation\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n{spec}  update:\n    path: ./clusters\n");
+            let files = [
+                ("clusters/prod/flux-system/gotk-sync.yaml", BOOTSTRAP),
+                ("clusters/prod/automation.yaml", automation.as_str()),
+            ];
+            (diagnostics_of(&files, &["automation"]).into_iter())
+                .map(|d| (d.message, d.help))
+                .collect::<Vec<_>>()
+        };
+        let stalls = "ImageUpdateAutomation `flux-system:apps` has no `spec.git`, which image-automation-controller needs for a GitRepository source (`necessitates field .spec.git`): the automation stalls";
+        let old_layout = findings(
+            "  checkout:\n    branch: main\n  commit:\n    authorEmail: bot@example.com\n",
+        );
+        assert_eq!(old_layout.len(), 1, "{old_layout:?}");
+        assert_eq!(old_layout[0].0, stalls);
+        assert!(old_layout[0]
+            .1
+            .starts_with("move `checkout`, `commit` and `push` under `spec.git`"));
+        let none = findings("");
+        assert_eq!(none.len(), 1, "{none:?}");
+        assert!(none[0].1.starts_with("add `spec.git.commit.author`"));
+        // Inside `spec.git`, the CRD requires the email: the API server refuses the object.
+        let refused = findings("  git:\n    commit:\n      author:\n        name: bot\n");
+        assert!(
+            refused[0]
+                .0
+                .contains("which its CRD requires: the API server refuses it"),
+            "{refused:?}"
+        );
     }
 
     /// The controller runs the template only on a commit with changes: with no policy of its
