@@ -169,13 +169,15 @@ fn a_bootstrap_of_a_copied_repository_roots_no_cluster_here() {
 
 /// A cluster folder copied from another repository under a new parent, its bootstrap as
 /// written there: where the repository it syncs is none of the work tree's remotes, it roots
-/// that repository's cluster; where it is this one, the folder was moved and its path not
-/// updated, a fault.
+/// that repository's cluster; where it is this one, or no remote is on a server, the folder may
+/// have been moved and its path not updated, a fault.
 #[test]
 fn a_bootstrap_copied_from_another_repository_roots_no_cluster_here() {
     for (origin, fails) in [
         ("https://github.com/ip812/infra.git", false),
         ("git@github.com:ip812/apps.git", true),
+        // A folder of this machine tells nothing of which repository this is (CI's clone).
+        ("/srv/git/infra", true),
     ] {
         let (report, stderr) =
             check_with_origin("bootstrap-copied-from-another-repository", origin);
@@ -183,6 +185,25 @@ fn a_bootstrap_copied_from_another_repository_roots_no_cluster_here() {
         assert_eq!(report.contains(missing), fails, "{origin}: {report}");
         let elsewhere = "`flux-system` syncs `envs/prod` of `github.com/ip812/apps`, which is no remote of this work tree, and no folder here is that path: taken as another repository's cluster, not followed";
         assert_eq!(stderr.contains(elsewhere), !fails, "{origin}: {stderr}");
+    }
+}
+
+/// A repository renamed since its bootstrap, whose cluster folder was then moved under a new
+/// parent: another Flux Kustomization builds a folder here from the old name, so the bootstrap
+/// is this repository's, and its path a fault whatever the remote is named now.
+#[test]
+fn a_bootstrap_of_a_name_that_builds_folders_here_is_this_repository() {
+    for origin in [
+        "https://github.com/luca-iachini/fluxcd-demo.git",
+        "https://github.com/luca-iachini/fluxcd-test.git",
+    ] {
+        let (report, stderr) = check_with_origin("renamed-and-moved-since-its-bootstrap", origin);
+        let missing = "the Flux Kustomization's path `apps` does not exist";
+        assert!(report.contains(missing), "{origin}: {report}");
+        assert!(
+            !stderr.contains("another repository's cluster"),
+            "{origin}: {stderr}"
+        );
     }
 }
 

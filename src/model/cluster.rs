@@ -1407,6 +1407,19 @@ pub fn discover(
         }
         !template
     });
+    // The repositories the Flux Kustomizations written here build a folder of this one from
+    // (a root another repository's is none of them: its folder is not here).
+    let builds_folders_from: BTreeSet<Option<String>> = written
+        .iter()
+        .chain(&instances)
+        .chain(&patched)
+        .filter(|k| {
+            k.source_kind == "GitRepository"
+                && !k.path.is_empty()
+                && sources.kind_of(&k.path) == PathKind::Dir
+        })
+        .map(|k| source_of(k).map(|source| source.repository))
+        .collect();
     let elsewhere = roots_of_another_repository(
         sources,
         instances
@@ -1414,6 +1427,7 @@ pub fn discover(
             .chain(&patched)
             .chain(written.iter().filter(|k| written_by_flux_bootstrap(k))),
         source_of,
+        &builds_folders_from,
     );
     for ElsewhereRoot { root, why, copy } in &elsewhere {
         let message = match copy {
@@ -1449,17 +1463,6 @@ pub fn discover(
         .chain(&patched)
         .chain(written.iter().filter(|k| written_by_flux_bootstrap(k)))
         .filter_map(source_of)
-        .collect();
-    let builds_folders_from = written
-        .iter()
-        .chain(&instances)
-        .chain(&patched)
-        .filter(|k| {
-            k.source_kind == "GitRepository"
-                && !k.path.is_empty()
-                && sources.kind_of(&k.path) == PathKind::Dir
-        })
-        .map(|k| source_of(k).map(|source| source.repository))
         .collect();
     let synced_by_bootstraps = ThisRepository {
         checkouts: synced_by_bootstraps,
@@ -2166,6 +2169,7 @@ fn roots_of_another_repository<'k>(
     sources: &Sources,
     roots: impl Iterator<Item = &'k FluxKustomization>,
     source_of: impl Fn(&FluxKustomization) -> Option<GitSource>,
+    builds_folders_from: &BTreeSet<Option<String>>,
 ) -> Vec<ElsewhereRoot> {
     let folder_here =
         |k: &FluxKustomization| k.path.is_empty() || sources.kind_of(&k.path) == PathKind::Dir;
@@ -2202,9 +2206,11 @@ fn roots_of_another_repository<'k>(
                 // `…/multi-tenant/flux-fleet`: ForcemCS/flux-cd-demo keeps several repositories
                 // side by side), or the folder was moved under a new parent (`k8s/` +
                 // `envs/prod`) while the path was not updated. That last is this repository's
-                // fault where it syncs a remote of the work tree, and another repository's
-                // cluster copied in where it syncs none (ip812/infra, holding ip812/apps'
-                // `envs/prod` under `k8s/` with its bootstrap as written there).
+                // fault where it syncs a remote of the work tree or a repository a Flux
+                // Kustomization here builds a folder of (this one under an old name:
+                // luca-iachini/fluxcd-demo, once fluxcd-test), and another repository's cluster
+                // copied in where it syncs none (ip812/infra, holding ip812/apps' `envs/prod`
+                // under `k8s/` with its bootstrap as written there).
                 let file = &sources.files[root.origin.file()].source.path;
                 let folder = moved_to(sources, root, file)?;
                 let copy = if folder.left.is_empty() {
@@ -2219,6 +2225,7 @@ fn roots_of_another_repository<'k>(
                 };
                 let remotes: &BTreeSet<String> = remotes.get_or_init(|| {
                     (sources.tree.remote_urls().iter())
+                        .filter(|url| is_hosted(url))
                         .map(|url| repository_identity(url))
                         .collect()
                 });
@@ -2227,7 +2234,9 @@ fn roots_of_another_repository<'k>(
                 // (clusters moved under `k8s/` in a fork of `…/k8s`), not a copy of another.
                 let named_as_a_remote =
                     || (remotes.iter()).any(|remote| file_name(remote) == file_name(&repository));
-                if named_as_a_remote() {
+                let builds_a_folder_here =
+                    || builds_folders_from.contains(&Some(repository.clone()));
+                if named_as_a_remote() || (copy.is_none() && builds_a_folder_here()) {
                     return None;
                 }
                 return no_remote.then(|| ElsewhereRoot {
@@ -2706,6 +2715,19 @@ pub fn kubernetes_accepts_name(name: &str) -> bool {
 
 /// A Git URL reduced to host and path, so that `ssh://git@host/org/repo.git`,
 /// `git@host:org/repo` and `https://host/org/repo` are one repository.
+/// Whether a remote's URL names a repository on a server (`https://`, `ssh://`, `git@host:`),
+/// not a folder of this machine (a clone of a local clone, as CI checks one out), which says
+/// nothing of which hosted repository the work tree is.
+fn is_hosted(url: &str) -> bool {
+    match url.trim().split_once("://") {
+        Some((scheme, _)) => !scheme.eq_ignore_ascii_case("file"),
+        // scp-like `[user@]host:path`: a colon before any slash.
+        None => url
+            .find(':')
+            .is_some_and(|colon| !url[..colon].contains('/')),
+    }
+}
+
 fn repository_identity(url: &str) -> String {
     let url = url.trim();
     let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
@@ -3432,6 +3454,26 @@ mod tests {
             )]
         );
         assert!(clusters_of(&[("tools/scaffold/appname/ks.yaml", &scaffold)]).is_empty());
+    }
+
+    #[test]
+    fn a_remote_on_a_server_is_hosted_and_a_folder_is_not() {
+        for url in [
+            "https://github.com/org/fleet.git",
+            "ssh://git@github.com/org/fleet",
+            "git@github.com:org/fleet.git",
+            "forgejo.home:org/fleet",
+        ] {
+            assert!(is_hosted(url), "{url}");
+        }
+        for url in [
+            "/work/main",
+            "../fleet",
+            "file:///srv/git/fleet.git",
+            "./a:b",
+        ] {
+            assert!(!is_hosted(url), "{url}");
+        }
     }
 
     #[test]
