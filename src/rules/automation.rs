@@ -34,9 +34,10 @@ is a removed field when no Flux version is pinned (the newest is assumed; the cl
 an older Flux that still fills it). The message names the Flux version and where it was read
 (see `api-version` for the order); `check --flux-version 2.9` reports what breaks on upgrade to
 that version as errors. A template that fails where the automation has nothing to update yet
-(its cluster applies no ImagePolicy of its namespace, or, where it commits to this checkout, no
-marker under its `update.path` names one) is a warning: the controller runs the template only
-for a commit with changes, so the automation stalls on its first update, not before.
+(committing to this checkout, no marker under its `update.path` names a policy of its
+namespace; committing to another, its cluster applies no ImagePolicy of its namespace) is a
+warning: the controller runs the template only for a commit with changes, so the automation
+stalls on its first update, not before.
 
 `update.path` is looked for only when the automation commits to this checkout: one whose
 GitRepository has another URL than the repository its cluster syncs, or that checks out
@@ -258,11 +259,13 @@ fn check(cx: &Context, out: &mut Findings) {
     }
 }
 
-/// Why the automation has nothing to update yet, if it has not: its cluster applies no
-/// ImagePolicy of its namespace, or, where it commits to this checkout, no marker under its
-/// `update.path` names one. image-automation-controller returns before the commit when no file
+/// Why the automation has nothing to update yet, if it has not: committing to this checkout,
+/// no marker under its `update.path` names a policy of its namespace; committing to another,
+/// whose markers are not here, its cluster applies no ImagePolicy of its namespace (nor a chart
+/// that may write one). image-automation-controller returns before the commit when no file
 /// changed, so a template that fails to run stalls it on its first update, not before
-/// (marcocaberletti/flux-v2-poc, its only policy commented out).
+/// (marcocaberletti/flux-v2-poc, its only policy commented out). Policies written nowhere here
+/// may still be applied from elsewhere, so markers that name some keep the verdict.
 fn updates_nothing_yet(
     cx: &Context,
     automation: &FluxObject,
@@ -274,20 +277,23 @@ fn updates_nothing_yet(
             || is_unresolved(namespace)
             || is_unresolved(&automation.namespace)
     };
-    let policy_read = (cx.workspace.index.of_kind(Kind::ImagePolicy))
-        .any(|policy| policy.cluster == automation.cluster && its_namespace(&policy.namespace));
-    if !policy_read {
-        return Some("no ImagePolicy of its namespace is applied with it");
-    }
-    let marker_read = || {
-        cx.markers().any(|site| {
+    if this_checkout {
+        let marker_read = cx.markers().any(|site| {
             site.value().is_some()
                 && its_namespace(&site.marker.setter.policy.namespace)
                 && path_contains(update_path, &site.file.source.path)
-        })
-    };
-    (this_checkout && !marker_read())
-        .then_some("no marker under its `update.path` names a policy of its namespace")
+        });
+        return (!marker_read)
+            .then_some("no marker under its `update.path` names a policy of its namespace");
+    }
+    let charts_may_write_one =
+        (cx.workspace.model.clusters.get(automation.cluster)).is_some_and(|cluster| {
+            cluster.charts_may_define_image_objects || !cluster.chart_policies.is_empty()
+        });
+    let policy_read = (cx.workspace.index.of_kind(Kind::ImagePolicy))
+        .any(|policy| policy.cluster == automation.cluster && its_namespace(&policy.namespace));
+    (!policy_read && !charts_may_write_one)
+        .then_some("no ImagePolicy of its namespace is applied with it")
 }
 
 /// Whether some folder holding a file could be `path` once its `${…}` have values.
@@ -442,15 +448,18 @@ mod tests {
     #[test]
     fn a_failing_template_with_nothing_to_update_is_latent() {
         let stalls = "the commit message template reads `.NewImage`, which no Flux fills (its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`): the template fails to run and the automation stalls on its first update";
-        let no_policy = format!("warning: {stalls} (no ImagePolicy of its namespace is applied with it yet; the template runs only on a commit with changes)");
         let no_marker = format!("warning: {stalls} (no marker under its `update.path` names a policy of its namespace yet; the template runs only on a commit with changes)");
+        for policy in [false, true] {
+            assert_eq!(
+                template_findings("bump to {{ .NewImage }}", policy, false),
+                std::slice::from_ref(&no_marker)
+            );
+        }
+        // A policy written nowhere here may be applied from elsewhere (a chart, by hand).
+        let stalls_now = stalls.trim_end_matches(" on its first update");
         assert_eq!(
-            template_findings("bump to {{ .NewImage }}", false, false),
-            [no_policy]
-        );
-        assert_eq!(
-            template_findings("bump to {{ .NewImage }}", true, false),
-            [no_marker]
+            template_findings("bump to {{ .NewImage }}", false, true),
+            [format!("error: {stalls_now}")]
         );
     }
 
