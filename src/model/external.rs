@@ -441,6 +441,12 @@ fn failure(stderr: &str) -> String {
         .lines()
         .filter(|line| !line.trim().is_empty() && !line.contains("Warning:"))
         .collect();
+    // A Go panic (kustomize's own failure on input it did not expect, such as the commas of a
+    // SOPS-encrypted `kind` under a namespace: adiloc/homelab): its message, not the last frame
+    // of the stack trace after it.
+    if let Some(panic) = lines.iter().find_map(|line| line.strip_prefix("panic: ")) {
+        return format!("kustomize crashed: {}", panic.trim());
+    }
     // klog writes a value of several lines as `err=<`, each line indented by a tab, then ` >`.
     if let Some(start) = lines.iter().rposition(|line| line.ends_with("err=<")) {
         let value: Vec<&str> = lines[start + 1..]
@@ -508,6 +514,15 @@ mod tests {
         // A message that merely holds a `] ` keeps its text.
         let odd = "error: map[a:b] is not valid";
         assert_eq!(failure(odd), odd);
+    }
+
+    #[test]
+    fn a_panic_is_told_by_its_message() {
+        let stderr = "panic: number of previous names, number of previous namespaces, number of previous kinds not equal\n\ngoroutine 1 [running]:\nsigs.k8s.io/kustomize/api/resource.(*Resource).PrevIds(...)\n\tsigs.k8s.io/kustomize/api@v0.18.0/resource/resource.go:446\nmain.main()\n\tk8s.io/kubernetes/cmd/kubectl-sdk/kubectl.go:41 +0x85\n";
+        assert_eq!(
+            failure(stderr),
+            "kustomize crashed: number of previous names, number of previous namespaces, number of previous kinds not equal"
+        );
     }
 
     #[test]
