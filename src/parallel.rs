@@ -192,21 +192,6 @@ pub fn free_in_background<T: Send + 'static>(value: T) {
     });
 }
 
-/// At most `jobs` allocator arenas (glibc's `M_ARENA_MAX`), set before the threads start: glibc
-/// gives each thread that meets a locked arena one of its own, up to eight per CPU, and what one
-/// arena frees the others cannot reuse. The walk's readers, the workers and the threads that
-/// free in the background spread over a few more arenas than `jobs` threads need: 2 MB of the
-/// 20,000-file run's 49 MB peak, for no measurable time.
-pub fn bound_allocator_arenas(jobs: usize) {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `mallopt` changes a setting of glibc's allocator, which takes its own lock.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, jobs.clamp(1, 64) as libc::c_int);
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = jobs;
-}
-
 /// `a()` and `b()`, `a` on a thread of its own when `jobs` allows two.
 pub fn join<A: Send, B>(
     jobs: usize,

@@ -234,11 +234,9 @@ fn configs_below_root(target: &Target) -> Vec<PathBuf> {
     found
 }
 
-/// `--jobs`, else the number of CPUs; the allocator's arenas bounded to as many.
+/// `--jobs`, else the number of CPUs.
 pub fn jobs(flag: Option<usize>) -> usize {
-    let jobs = flag.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    crate::parallel::bound_allocator_arenas(jobs);
-    jobs
+    flag.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Tags from the snapshot when given, else from the registry (`-vv` logs each request).
