@@ -57,6 +57,9 @@ pub fn root_reads(template: &str) -> Vec<RootRead<'_>> {
 /// None is empty when the template runs: it runs only for a commit, which has changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dot {
+    /// `update.Result`, `.Changed` itself: `.FileChanges`, and its methods `.Changes` and
+    /// `.Objects` (a struct: a `with` over it always runs).
+    Result,
     /// `update.Change`: `.OldValue`, `.NewValue`, `.Setter`.
     Change,
     /// `[]update.Change`: `.Changed.Changes`, an object's changes.
@@ -71,6 +74,7 @@ impl Dot {
     /// Go's name for its type, as the template's error names it.
     pub fn go_type(self) -> &'static str {
         match self {
+            Dot::Result => "update.Result",
             Dot::Change => "update.Change",
             Dot::Changes => "[]update.Change",
             Dot::Objects => "update.ObjectChanges",
@@ -81,6 +85,9 @@ impl Dot {
     /// What it is, in the words of a message.
     pub fn described(self) -> &'static str {
         match self {
+            Dot::Result => {
+                "the update's result, whose only fields are `.FileChanges`, `.Changes` and `.Objects`"
+            }
             Dot::Change => {
                 "one change, whose only fields are `.OldValue`, `.NewValue` and `.Setter`"
             }
@@ -94,6 +101,7 @@ impl Dot {
     /// keys are not strings; any key of a map keyed by strings (a missing key is empty).
     fn has_field(self, name: &str) -> bool {
         match self {
+            Dot::Result => matches!(name, "FileChanges" | "Changes" | "Objects"),
             Dot::Change => matches!(name, "OldValue" | "NewValue" | "Setter"),
             Dot::Changes | Dot::Objects => false,
             Dot::Files => true,
@@ -106,21 +114,38 @@ impl Dot {
             Dot::Changes => Some(Dot::Change),
             Dot::Objects => Some(Dot::Changes),
             Dot::Files => Some(Dot::Objects),
-            Dot::Change => None,
+            Dot::Change | Dot::Result => None,
         }
     }
 
-    /// The value a pipeline of one field chain gives, from the data (`None`: the dot is the
-    /// data) or from a dot.
-    fn of_chain(dot: Option<Dot>, chain: &str) -> Option<Dot> {
-        match (dot, chain) {
-            (dot, ".") => dot,
-            (_, chain) if chain.starts_with("$.") => Dot::of_chain(None, &chain[1..]),
-            (None, ".Changed.Changes") => Some(Dot::Changes),
-            (None, ".Changed.Objects") => Some(Dot::Objects),
-            (None, ".Changed.FileChanges") => Some(Dot::Files),
-            _ => None,
+    /// The value a pipeline of one field chain gives (`None`: not one of these, or not known),
+    /// from the dot (`dot`; `None`: the dot is the data), the data (`$.`) or a variable bound
+    /// by an enclosing `range` or `with` (`$images`, innermost last in `variables`).
+    fn of_chain(dot: Option<Dot>, chain: &str, variables: &[(&str, Dot)]) -> Option<Dot> {
+        // `None` is the data, whose only field here is `.Changed`.
+        let (mut value, fields) = if chain == "." {
+            return dot;
+        } else if let Some(fields) = chain.strip_prefix("$.") {
+            (None, fields)
+        } else if let Some(variable) = chain.strip_prefix('$') {
+            let (name, fields) = variable.split_once('.').unwrap_or((variable, ""));
+            let &(_, bound) = variables.iter().rev().find(|(bound, _)| *bound == name)?;
+            (Some(bound), fields)
+        } else {
+            (dot, chain.strip_prefix('.')?)
+        };
+        for field in fields.split('.').filter(|field| !field.is_empty()) {
+            value = Some(match (value, field) {
+                (None, "Changed") => Dot::Result,
+                (Some(Dot::Result), "Changes") => Dot::Changes,
+                (Some(Dot::Result), "Objects") => Dot::Objects,
+                (Some(Dot::Result), "FileChanges") => Dot::Files,
+                // A map keyed by file names: any key is one file's objects.
+                (Some(Dot::Files), _) => Dot::Objects,
+                _ => return None,
+            });
         }
+        value
     }
 }
 
@@ -141,12 +166,16 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
     // The enclosing blocks, innermost last: the dot each body runs with and what made it so,
     // `None` for a body that may not run (`if`, `else`) or whose dot is not known.
     let mut blocks: Vec<Option<(Dot, &str)>> = Vec::new();
+    // The variables each block binds (`range $obj, $changes := …` binds `changes` to each
+    // element), innermost last; a variable is known until its block ends.
+    let mut variables: Vec<(usize, (&str, Dot))> = Vec::new();
     let mut failing = Vec::new();
     for action in actions(template) {
         let word = keyword(action);
         match word {
             "end" => {
                 blocks.pop();
+                variables.retain(|&(depth, _)| depth <= blocks.len());
                 continue;
             }
             "else" => {
@@ -177,11 +206,15 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
         match word {
             "range" | "with" => {
                 let pipeline = action[word.len()..].trim();
-                let pipeline = pipeline
+                let (declared, pipeline) = pipeline
                     .split_once(":=")
-                    .map_or(pipeline, |(_, pipeline)| pipeline.trim());
+                    .map_or(("", pipeline), |(declared, pipeline)| {
+                        (declared.trim(), pipeline.trim())
+                    });
+                let in_scope: Vec<(&str, Dot)> =
+                    variables.iter().map(|&(_, variable)| variable).collect();
                 let value = known
-                    .then(|| Dot::of_chain(dot.map(|(dot, _)| dot), pipeline))
+                    .then(|| Dot::of_chain(dot.map(|(dot, _)| dot), pipeline, &in_scope))
                     .flatten();
                 let body = if word == "range" {
                     value.and_then(Dot::element)
@@ -189,6 +222,12 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
                     value
                 };
                 blocks.push(body.map(|body| (body, action)));
+                // The last variable declared is the element (or, for `with`, the value); a
+                // range's first of two is the key, not followed.
+                let name = declared.rsplit(',').next().unwrap_or_default().trim();
+                if let (Some(name), Some(body)) = (name.strip_prefix('$'), body) {
+                    variables.push((blocks.len(), (name, body)));
+                }
             }
             "if" | "define" | "block" => blocks.push(None),
             _ => {}
@@ -393,6 +432,28 @@ mod tests {
             failing("{{range .Changed.Objects}}{{range .}}{{.OldValue}} {{.Policy}}{{end}}{{end}}"),
             [(".Policy", Dot::Change, "range .")]
         );
+        // `.Changed` is a struct: a `with` over it always runs, on its three fields.
+        assert_eq!(
+            failing("{{with .Changed}}{{.Nope}}{{end}}"),
+            [(".Nope", Dot::Result, "with .Changed")]
+        );
+        assert_eq!(
+            failing("{{with .Changed}}{{range .Objects}}{{.NewValue}}{{end}}{{end}}"),
+            [(".NewValue", Dot::Changes, "range .Objects")]
+        );
+        // A variable bound by a range is its element (ThePixelExpert/Professional-Website:
+        // each object's changes, then each change, which has no `.String`).
+        assert_eq!(
+            failing("{{ range $obj, $images := .Changed.Objects }}{{ $obj.Kind }}: {{ range $images }}{{ .String }} {{ end }}{{ end }}"),
+            [(".String", Dot::Change, "range $images")]
+        );
+        // Until its block ends.
+        assert_eq!(
+            failing(
+                "{{ range $c := .Changed.Changes }}{{ end }}{{ range $c }}{{ .Nope }}{{ end }}"
+            ),
+            []
+        );
         // A range's own pipeline reads from the dot around it.
         assert_eq!(
             failing("{{with $.Changed.Changes}}{{range .Changes}}{{end}}{{end}}"),
@@ -408,7 +469,6 @@ mod tests {
             "{{range .Changed.Changes}}{{if eq .Setter \"x\"}}{{.Nope}}{{end}}{{end}}",
             "{{range .Changed.Objects}}{{else}}{{.Nope}}{{end}}",
             "{{range .Updated.Images}}{{.Repository}}{{end}}",
-            "{{with .Changed}}{{.Nope}}{{end}}",
             "{{range .Changed.FileChanges}}{{end}}{{.Nope}}",
             "{{range .Changed.FileChanges}}{{range .}}{{range .}}{{.NewValue}}{{end}}{{end}}{{end}}",
         ] {

@@ -22,9 +22,10 @@ reads a field no Flux fills (`.NewImage`: the data a template runs on has only
 cluster's Flux does not fill: removed (`.Updated`, `.Changed.ImageResult` from Flux 2.7) or not
 there yet (`.Changed` before 2.3, `.Values` before 2.5). A field read only inside an `if`,
 `range` or `with` is not judged by name: its body may not run, or runs on another value. Except
-in a `range` or `with` over `.Changed`'s changes, whose body runs on every commit: there the dot
-is a change (`.OldValue`, `.NewValue`, `.Setter`) or a list or map of them, which have no
-fields, and a field it lacks fails the template
+in a `with` over `.Changed` or a `range` or `with` over its changes (also through a variable a
+`range` bound: `{{range $images}}`), whose body runs on every commit: there the dot is the
+result (`.FileChanges`, `.Changes`, `.Objects`), a change (`.OldValue`, `.NewValue`, `.Setter`)
+or a list or map of changes, which have no fields, and a field it lacks fails the template
 (`{{range .Changed.Objects}}{{.NewValue}}{{end}}`: each object's changes are a list). Also a
 `spec.policySelector` on a `v1beta1` object: the selector arrived with `v1beta2` (Flux 2.3), and
 Flux's server-side apply refuses a field the API does not declare, so the Flux Kustomization
@@ -245,6 +246,7 @@ fn check(cx: &Context, out: &mut Findings) {
                     Dot::Change => "read `.OldValue`, `.NewValue` or `.Setter` of each change",
                     Dot::Changes => "range once more, over each change (`{{range .}}{{.NewValue}}{{end}}`), or over `.Changed.Changes` instead, whose items are changes",
                     Dot::Objects | Dot::Files => "range twice more, over each object and then each of its changes, or over `.Changed.Changes` instead, whose items are changes",
+                    Dot::Result => "read `.Changes`, `.Objects` or `.FileChanges` of it, and range over one of them for each change",
                 };
                 out.push_with_severity(
                     &RULE,
