@@ -828,9 +828,7 @@ impl Workspace {
     pub fn automation_updates(&self, file: usize, namespace: Option<&str>) -> bool {
         let reads = |automation: &crate::flux::objects::FluxObject| {
             namespace.is_none_or(|namespace| {
-                automation.namespace == namespace
-                    || crate::model::substitute::is_unresolved(namespace)
-                    || crate::model::substitute::is_unresolved(&automation.namespace)
+                crate::flux::automation::reads_namespace(&automation.namespace, namespace)
             })
         };
         self.automations_updating(file)

@@ -39,6 +39,14 @@ pub fn uses_policy(automation: &FluxObject, policy: &FluxObject, namespace: &str
             .is_none_or(|selector| selector.matches(policy.labels()))
 }
 
+/// Whether an automation in `automation_namespace` reads a policy of `namespace`: its own, or
+/// either left to a variable whose value is not known here.
+pub fn reads_namespace(automation_namespace: &str, namespace: &str) -> bool {
+    automation_namespace == namespace
+        || is_unresolved(namespace)
+        || is_unresolved(automation_namespace)
+}
+
 /// Whether the repository-relative `file_path` lies under the automation path `dir`
 /// (`./clusters/prod`, `clusters/prod/`, `.` and empty all allowed).
 pub fn path_contains(dir: &str, file_path: &str) -> bool {

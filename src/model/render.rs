@@ -690,11 +690,7 @@ impl Resource {
 
     /// An ImagePolicy, ImageRepository or ImageUpdateAutomation.
     fn is_image_object(&self) -> bool {
-        (self.api_version().split('/').next()) == Some(crate::flux::objects::API_GROUP)
-            && matches!(
-                self.kind(),
-                "ImagePolicy" | "ImageRepository" | "ImageUpdateAutomation"
-            )
+        crate::flux::objects::kind_of(&self.node).is_some()
     }
 
     /// What identities are made of, found in one pass over the object's keys and one over its
@@ -1172,9 +1168,11 @@ impl<'s, 'a> Renderer<'s, 'a> {
         // A `configurations` file whose field specs all name other kinds leaves the image
         // objects as built (a Rollout's `images`: tleibert/pi-k3s-smarthome's dashy, whose file
         // hid the cluster's automation from every check).
-        let spares_image_objects = |field: &Text| {
-            field.value == "configurations" && self.configurations_spare_image_objects(k)
-        };
+        let configurations_spare = (k.unmodelled.iter())
+            .any(|field| field.value == "configurations")
+            && self.configurations_spare_image_objects(k);
+        let spares_image_objects =
+            |field: &Text| field.value == "configurations" && configurations_spare;
         let selecting_images = (k.unmodelled.iter())
             .filter(|field| is_transformer_configuration(&field.value))
             .filter(|field| !spares_image_objects(field))
@@ -1304,23 +1302,22 @@ impl<'s, 'a> Renderer<'s, 'a> {
                     .then(|| join(&k.dir, &entry.value))
                     .flatten()
                     .and_then(|path| self.sources.by_path.get(path.as_str()).copied());
-                let Some(tree) = file.and_then(|file| self.sources.files[file].tree().ok()) else {
-                    return false;
-                };
-                let Some(&document) = tree.documents.first() else {
-                    return false;
-                };
-                let root = Node::from_yaml(&tree, file.expect("read"), document);
-                super::configurations::spares_image_objects(&root)
+                (file.and_then(|file| self.first_document(file)))
+                    .is_some_and(|root| super::configurations::spares_image_objects(&root))
             })
+    }
+
+    /// The first document of a parsed file, as a tree of the model.
+    fn first_document(&self, file: usize) -> Option<Node> {
+        let yaml = self.sources.files[file].tree().ok()?;
+        Some(Node::from_yaml(&yaml, file, *yaml.documents.first()?))
     }
 
     /// The failure of kustomize 5.4 and later on a `configurations` file with a field its
     /// `TransformerConfig` does not have, in kustomize's words after the tool's.
     fn unknown_configuration_field(&mut self, file: usize) -> Option<BuildError> {
         self.read.insert(file);
-        let yaml = self.sources.files[file].tree().ok()?;
-        let root = Node::from_yaml(&yaml, file, *yaml.documents.first()?);
+        let root = self.first_document(file)?;
         let (key, origin) = super::configurations::unknown_field(&root)?;
         Some(Self::error(
             Cause::InvalidKustomization,

@@ -1,7 +1,7 @@
 //! Rule `automation`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
-use crate::flux::automation::path_contains;
+use crate::flux::automation::{path_contains, reads_namespace};
 use crate::flux::objects::{FluxObject, Spec};
 use crate::flux::template::{failing_reads, Dot};
 use crate::flux::versions::{template_fields_never_filled, template_fields_used, Support};
@@ -274,11 +274,7 @@ fn updates_nothing_yet(
     update_path: &str,
     this_checkout: bool,
 ) -> Option<&'static str> {
-    let its_namespace = |namespace: &str| {
-        namespace == automation.namespace
-            || is_unresolved(namespace)
-            || is_unresolved(&automation.namespace)
-    };
+    let its_namespace = |namespace: &str| reads_namespace(&automation.namespace, namespace);
     if this_checkout {
         let marker_read = cx.markers().any(|site| {
             site.value().is_some()
