@@ -104,9 +104,18 @@ fn flux_errors(case: &str) -> Vec<String> {
         "flux-kustomization-saved-as-kustomization-yaml" => {
             vec!["kustomize-build kustomization.yaml:1".to_string()]
         }
+        // The API server refuses the names the suffix makes.
         "repository-renamed-by-a-name-suffix" => vec![
             "unknown-policy apps/staging/sre-challenge-app/deployment.yaml:27".to_string(),
+            "schema apps/staging/sre-challenge-app/imagepolicy.yaml:4".to_string(),
             "unknown-repository apps/staging/sre-challenge-app/imagepolicy.yaml:8".to_string(),
+            "schema apps/staging/sre-challenge-app/imagerepository.yaml:4".to_string(),
+            "schema apps/staging/sre-challenge-app/imageupdateautomation.yaml:4".to_string(),
+        ],
+        "name-kubernetes-refuses" => vec![
+            "unknown-policy app/user-service.yml:18".to_string(),
+            "schema app/user-service.yml:26".to_string(),
+            "schema app/user-service.yml:38".to_string(),
         ],
         "policy-moved-by-a-target-namespace" => {
             vec!["unknown-policy apps/blog/deployment.yaml:20".to_string()]

@@ -2713,6 +2713,25 @@ pub fn kubernetes_accepts_name(name: &str) -> bool {
     filled.len() <= 253 && filled.split('.').all(label_ok)
 }
 
+/// The name Kubernetes accepts nearest to a refused `name` (`user_Service` → `user-service`):
+/// lowercased, each run of other characters one `-`. None when that is no accepted name either,
+/// or `name` holds a `${var}`, whose value this cannot know.
+pub fn accepted_name_like(name: &str) -> Option<String> {
+    if name.contains("${") {
+        return None;
+    }
+    let mut accepted = String::with_capacity(name.len());
+    for c in name.chars().map(|c| c.to_ascii_lowercase()) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' {
+            accepted.push(c);
+        } else if !accepted.is_empty() && !accepted.ends_with('-') {
+            accepted.push('-');
+        }
+    }
+    let accepted = accepted.trim_end_matches(['-', '.']);
+    kubernetes_accepts_name(accepted).then(|| accepted.to_string())
+}
+
 /// A Git URL reduced to host and path, so that `ssh://git@host/org/repo.git`,
 /// `git@host:org/repo` and `https://host/org/repo` are one repository.
 /// Whether a remote's URL names a repository on a server (`https://`, `ssh://`, `git@host:`),
@@ -3493,6 +3512,24 @@ mod tests {
             assert!(!kubernetes_accepts_name(name), "{name}");
         }
         assert!(!kubernetes_accepts_name(&"a".repeat(254)));
+    }
+
+    #[test]
+    fn the_accepted_name_like_a_refused_one() {
+        for (refused, accepted) in [
+            ("user_Service", Some("user-service")),
+            ("_My__App_", Some("my-app")),
+            ("Apps", Some("apps")),
+            ("${app}_web", None),
+            ("___", None),
+            ("a..b", None),
+        ] {
+            assert_eq!(
+                accepted_name_like(refused).as_deref(),
+                accepted,
+                "{refused}"
+            );
+        }
     }
 
     #[test]

@@ -297,7 +297,7 @@ impl<'a> Context<'a> {
     }
 
     /// `metadata.<field>` as the object's file writes it, and where: `file:line`.
-    fn written_metadata(&self, object: &FluxObject, field: &str) -> Option<(String, String)> {
+    pub fn written_metadata(&self, object: &FluxObject, field: &str) -> Option<(String, String)> {
         let scanned = &self.workspace.files[object.file()];
         let tree = scanned.tree().ok()?;
         let start = object.origin().span().start;

@@ -4,6 +4,7 @@ use super::{Context, Findings, Rule};
 use crate::flux::objects::{FluxObject, PolicySpec, Spec};
 use crate::flux::schema::Misfit;
 use crate::flux::versions::Feature;
+use crate::model::cluster::{accepted_name_like, kubernetes_accepts_name};
 use crate::model::tree::Origin;
 
 pub static RULE: Rule = Rule {
@@ -13,17 +14,19 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it catches
 Fields of ImageRepository, ImagePolicy and ImageUpdateAutomation that the `v1` CRDs do not
 define (`filterTag`, `imageRepositoryref`), values of the wrong type (`insecure: "yes"` as a
-string, a map where a string belongs), and missing required fields (`metadata.name`,
-`spec.image`, `spec.interval`, `spec.imageRepositoryRef.name`). On Flux 2.6 and later (the
-version as `api-version` reads it), an ImagePolicy's `spec.interval` without
+string, a map where a string belongs), missing required fields (`metadata.name`,
+`spec.image`, `spec.interval`, `spec.imageRepositoryRef.name`), and names the API server
+refuses (`user_Service`: object names are lowercase letters, digits, `-` and `.`). On Flux 2.6
+and later (the version as `api-version` reads it), an ImagePolicy's `spec.interval` without
 `digestReflectionPolicy: Always`, or `Always` without an `interval`: the CRD's validation rules
 reject both. Objects of `v1alpha1` (Flux up to 0.12, whose ImageUpdateAutomation has `checkout`
-and `commit.authorEmail` instead of `sourceRef` and `git`) are not judged: their shapes differ.
+and `commit.authorEmail` instead of `sourceRef` and `git`) are judged by their names only: their shapes differ.
 
 ## Why it matters in Flux
 kustomize-controller applies with server-side apply (from Flux 0.18), whose dry run refuses an
 object with a field its CRD does not declare (`field not declared in schema`): the Flux
-Kustomization that applies it applies nothing, the rest of its build included. Before Flux 0.18
+Kustomization that applies it applies nothing, the rest of its build included; so does a name
+the API server refuses. Before Flux 0.18
 (`kubectl apply`) Kubernetes dropped the field, so a misspelt `filterTag` silently turned the
 filter off and the policy picked tags you excluded.
 
@@ -42,6 +45,10 @@ Use the field the help names (`filterTags`).
 
 fn check(cx: &Context, out: &mut Findings) {
     for object in cx.objects() {
+        let name = &object.name.value;
+        if !name.is_empty() && !kubernetes_accepts_name(name) {
+            refused_name(cx, object, out);
+        }
         // The shapes are those of `v1alpha2` and later.
         if object.has_first_layout() {
             continue;
@@ -115,6 +122,38 @@ fn report(cx: &Context, object: &FluxObject, misfit: &Misfit, out: &mut Findings
             );
         }
     }
+}
+
+/// A name the API server refuses for every custom resource (a DNS-1123 subdomain: apiextensions'
+/// `customResourceValidator` validates `metadata` with `NameIsDNSSubdomain`): nothing can apply
+/// the object, nor any reference resolve to it.
+fn refused_name(cx: &Context, object: &FluxObject, out: &mut Findings) {
+    let fate = if cx.flux_of(object).applies_client_side().is_some() {
+        "so it is never applied"
+    } else {
+        "so the Flux Kustomization that applies it applies nothing"
+    };
+    let rule = "object names are lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit, at most 253 characters";
+    let name = &object.name.value;
+    let written = cx
+        .written_metadata(object, "name")
+        .map(|(written, _)| written);
+    let (message, help) = match written {
+        // The file's name is fine: the build renamed it (raviusit/gitOps-workflow-flux's
+        // `nameSuffix: "-"`).
+        Some(written) if written != *name && kubernetes_accepts_name(&written) => (
+            format!("Kubernetes refuses the name `{name}` the build gives {} `{written}` (a `namePrefix` or `nameSuffix`), {fate}", object.kind),
+            format!("build the image objects without that prefix or suffix, or with one that leaves names Kubernetes accepts: {rule}"),
+        ),
+        _ => (
+            format!("Kubernetes refuses the {} name `{name}`, {fate}", object.kind),
+            match accepted_name_like(name) {
+                Some(accepted) => format!("name it `{accepted}` and the references to it too: {rule}"),
+                None => format!("rename it and the references to it: {rule}"),
+            },
+        ),
+    };
+    out.push_at(&RULE, object.name.origin(), message, help);
 }
 
 /// Where a field written under the wrong parent belongs: the one place of its kind's shape with

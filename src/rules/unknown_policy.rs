@@ -12,7 +12,9 @@ use crate::flux::automation::path_contains;
 use crate::flux::objects::Spec;
 use crate::flux::versions::Controller;
 use crate::flux::Kind;
-use crate::model::cluster::{OtherBranch, OtherSource};
+use crate::model::cluster::{
+    accepted_name_like, kubernetes_accepts_name, OtherBranch, OtherSource,
+};
 use crate::model::substitute::{could_be, is_unresolved};
 use crate::model::tree::Origin;
 use crate::report::Severity;
@@ -429,6 +431,7 @@ fn same_image_policy(cx: &Context, clusters: &[usize], site: &MarkerSite) -> Opt
         .index
         .of_kind(Kind::ImagePolicy)
         .filter(|policy| clusters.contains(&policy.cluster) && !policy.uncertain)
+        .filter(|policy| kubernetes_accepts_name(&policy.name.value))
         .filter(|policy| {
             let Spec::Policy(spec) = &policy.spec else {
                 return false;
@@ -524,6 +527,13 @@ fn not_defined(
             "{meant} (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"
         ),
         (_, Some(closest)) => format!("did you mean `{closest}`? (or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere)"),
+        _ if !kubernetes_accepts_name(&policy.name) => {
+            let name_it = match accepted_name_like(&policy.name) {
+                Some(accepted) => format!("name the policy `{accepted}` and this marker `{}:{accepted}`", policy.namespace),
+                None => "rename the policy and this marker".to_string(),
+            };
+            format!("no ImagePolicy can be named `{}`: {name_it} (object names are lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit)", policy.name)
+        }
         _ => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
     };
     (message, help)
@@ -607,7 +617,7 @@ fn report(
 /// `namePrefix` or `nameSuffix` renames it to `renamed`: `rename` the reference, unless the new
 /// name is one Kubernetes refuses (raviusit/gitOps-workflow-flux's `nameSuffix: "-"`).
 pub(super) fn renamed_help(renamed: &str, rename: &str) -> String {
-    if crate::model::cluster::kubernetes_accepts_name(renamed) {
+    if kubernetes_accepts_name(renamed) {
         format!("{rename}, or build the image objects without that prefix or suffix")
     } else {
         format!("build the image objects without that prefix or suffix: `{renamed}` is no name Kubernetes accepts (lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit), so their apply fails too")
@@ -863,6 +873,8 @@ pub fn closest_name<'a>(wanted: &str, known: &'a [String]) -> Option<&'a str> {
     let (wanted_namespace, wanted_name) = wanted.split_once(':').unwrap_or(("", wanted));
     known
         .iter()
+        // An object of a name the API server refuses exists nowhere (`schema` says why).
+        .filter(|candidate| kubernetes_accepts_name(name_of(candidate)))
         .map(|candidate| {
             let name = name_of(candidate);
             let namespace_differs =

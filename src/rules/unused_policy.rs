@@ -8,6 +8,7 @@ use super::{closest_policy, Context, Findings, Rule};
 use crate::flux::automation::uses_policy;
 use crate::flux::objects::FluxObject;
 use crate::flux::Kind;
+use crate::model::cluster::kubernetes_accepts_name;
 use crate::model::substitute::{could_be, is_unresolved};
 use crate::model::tree::Origin;
 use crate::source::Span;
@@ -80,10 +81,12 @@ fn check(cx: &Context, out: &mut Findings) {
             })
     };
     let typos = marker_typos(cx);
-    // A base policy that several roots render is used when any of its renders is.
+    // A base policy that several roots render is used when any of its renders is. One whose
+    // name the API server refuses is never applied, used or not (`schema` says so).
     let mut by_name: BTreeMap<Origin, Vec<&FluxObject>> = BTreeMap::new();
     for policy in cx.workspace.index.of_kind(Kind::ImagePolicy) {
-        if !policy.uncertain && !is_unresolved(&policy.name.value) {
+        let name = &policy.name.value;
+        if !policy.uncertain && !is_unresolved(name) && kubernetes_accepts_name(name) {
             by_name
                 .entry(policy.name.origin())
                 .or_default()
