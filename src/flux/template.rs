@@ -236,6 +236,323 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
     failing
 }
 
+/// Why Go's `text/template` refuses to parse the template as image-automation-controller
+/// builds it (`template.New(…).Funcs(sprig.HermeticTxtFuncMap()).Parse`), where this can tell:
+/// an action left open, a block whose `{{end}}` is missing or an `{{end}}` or `{{else}}` of
+/// none, a function neither Go nor that map defines. Such a template fails on every update.
+pub fn parse_error(template: &str) -> Option<String> {
+    let mut depth = 0usize;
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(close) = action_end(after) else {
+            return Some("an action is left open (a `{{` without its `}}`)".to_string());
+        };
+        let action = trim_markers(&after[..close]);
+        rest = &after[close + 2..];
+        if action.starts_with("/*") {
+            continue;
+        }
+        match keyword(action) {
+            "if" | "range" | "with" | "define" | "block" => depth += 1,
+            "end" if depth == 0 => return Some("an `{{end}}` closes no block".to_string()),
+            "end" => depth -= 1,
+            "else" if depth == 0 => {
+                return Some("an `{{else}}` is outside every block".to_string())
+            }
+            _ => {}
+        }
+        if let Some(function) = functions_called(action).find(|name| !defined_function(name)) {
+            return Some(if NOT_HERMETIC.contains(&function) {
+                format!("`{function}` is one of the sprig functions Flux leaves out (it gives only those whose result the changes alone decide)")
+            } else {
+                format!("no function `{function}` is defined (Go's templates and the sprig functions Flux adds)")
+            });
+        }
+    }
+    (depth > 0).then(|| "a block (`if`, `range`, `with`) has no `{{end}}`".to_string())
+}
+
+/// The functions an action calls: its names that are no field (`.Name`), variable (`$name`),
+/// keyword or constant, outside quoted text. A name with a letter beyond ASCII is left out.
+fn functions_called(action: &str) -> impl Iterator<Item = &str> {
+    let bytes = action.as_bytes();
+    let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || !b.is_ascii();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            let start = at;
+            match bytes[at] {
+                b'"' | b'`' | b'\'' => at = quoted_end(bytes, at).unwrap_or(bytes.len()),
+                b if is_name(b) => {
+                    while at < bytes.len() && is_name(bytes[at]) {
+                        at += 1;
+                    }
+                    let name = &action[start..at];
+                    let after_dot_or_dollar = start > 0 && matches!(bytes[start - 1], b'.' | b'$');
+                    let called = !after_dot_or_dollar
+                        && (bytes[start].is_ascii_alphabetic() || bytes[start] == b'_')
+                        && name.is_ascii()
+                        && !KEYWORDS.contains(&name);
+                    if called {
+                        return Some(name);
+                    }
+                }
+                _ => at += 1,
+            }
+        }
+        None
+    })
+}
+
+fn defined_function(name: &str) -> bool {
+    FUNCTIONS.binary_search(&name).is_ok()
+}
+
+/// Words Go's template lexer takes as keywords or constants, wherever they stand.
+const KEYWORDS: &[&str] = &[
+    "block", "break", "continue", "define", "else", "end", "false", "if", "nil", "range",
+    "template", "true", "with",
+];
+
+/// The sprig functions `HermeticTxtFuncMap` removes: their result depends on when or where the
+/// template runs (sprig v3.3.0's `nonhermeticFunctions`).
+const NOT_HERMETIC: &[&str] = &[
+    "date",
+    "dateInZone",
+    "dateModify",
+    "date_in_zone",
+    "date_modify",
+    "env",
+    "expandenv",
+    "getHostByName",
+    "htmlDate",
+    "htmlDateInZone",
+    "now",
+    "randAlpha",
+    "randAlphaNum",
+    "randAscii",
+    "randBytes",
+    "randNumeric",
+    "uuidv4",
+];
+
+/// The functions a commit message template may call, sorted: Go's `text/template` builtins and
+/// sprig v3.3.0's `HermeticTxtFuncMap` (image-automation-controller's go.mod), whose functions
+/// sprig has only ever added.
+const FUNCTIONS: &[&str] = &[
+    "abbrev",
+    "abbrevboth",
+    "add",
+    "add1",
+    "add1f",
+    "addf",
+    "adler32sum",
+    "ago",
+    "all",
+    "and",
+    "any",
+    "append",
+    "atoi",
+    "b32dec",
+    "b32enc",
+    "b64dec",
+    "b64enc",
+    "base",
+    "bcrypt",
+    "biggest",
+    "buildCustomCert",
+    "call",
+    "camelcase",
+    "cat",
+    "ceil",
+    "chunk",
+    "clean",
+    "coalesce",
+    "compact",
+    "concat",
+    "contains",
+    "decryptAES",
+    "deepCopy",
+    "deepEqual",
+    "default",
+    "derivePassword",
+    "dict",
+    "dig",
+    "dir",
+    "div",
+    "divf",
+    "duration",
+    "durationRound",
+    "empty",
+    "encryptAES",
+    "eq",
+    "ext",
+    "fail",
+    "first",
+    "float64",
+    "floor",
+    "fromJson",
+    "ge",
+    "genCA",
+    "genCAWithKey",
+    "genPrivateKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "get",
+    "gt",
+    "has",
+    "hasKey",
+    "hasPrefix",
+    "hasSuffix",
+    "hello",
+    "html",
+    "htpasswd",
+    "indent",
+    "index",
+    "initial",
+    "initials",
+    "int",
+    "int64",
+    "isAbs",
+    "join",
+    "js",
+    "kebabcase",
+    "keys",
+    "kindIs",
+    "kindOf",
+    "last",
+    "le",
+    "len",
+    "list",
+    "lower",
+    "lt",
+    "max",
+    "maxf",
+    "merge",
+    "mergeOverwrite",
+    "min",
+    "minf",
+    "mod",
+    "mul",
+    "mulf",
+    "mustAppend",
+    "mustChunk",
+    "mustCompact",
+    "mustDateModify",
+    "mustDeepCopy",
+    "mustFirst",
+    "mustFromJson",
+    "mustHas",
+    "mustInitial",
+    "mustLast",
+    "mustMerge",
+    "mustMergeOverwrite",
+    "mustPrepend",
+    "mustRegexFind",
+    "mustRegexFindAll",
+    "mustRegexMatch",
+    "mustRegexReplaceAll",
+    "mustRegexReplaceAllLiteral",
+    "mustRegexSplit",
+    "mustRest",
+    "mustReverse",
+    "mustSlice",
+    "mustToDate",
+    "mustToJson",
+    "mustToPrettyJson",
+    "mustToRawJson",
+    "mustUniq",
+    "mustWithout",
+    "must_date_modify",
+    "ne",
+    "nindent",
+    "nospace",
+    "not",
+    "omit",
+    "or",
+    "osBase",
+    "osClean",
+    "osDir",
+    "osExt",
+    "osIsAbs",
+    "pick",
+    "pluck",
+    "plural",
+    "prepend",
+    "print",
+    "printf",
+    "println",
+    "quote",
+    "randInt",
+    "regexFind",
+    "regexFindAll",
+    "regexMatch",
+    "regexQuoteMeta",
+    "regexReplaceAll",
+    "regexReplaceAllLiteral",
+    "regexSplit",
+    "repeat",
+    "replace",
+    "rest",
+    "reverse",
+    "round",
+    "semver",
+    "semverCompare",
+    "seq",
+    "set",
+    "sha1sum",
+    "sha256sum",
+    "sha512sum",
+    "shuffle",
+    "slice",
+    "snakecase",
+    "sortAlpha",
+    "split",
+    "splitList",
+    "splitn",
+    "squote",
+    "sub",
+    "subf",
+    "substr",
+    "swapcase",
+    "ternary",
+    "title",
+    "toDate",
+    "toDecimal",
+    "toJson",
+    "toPrettyJson",
+    "toRawJson",
+    "toString",
+    "toStrings",
+    "trim",
+    "trimAll",
+    "trimPrefix",
+    "trimSuffix",
+    "trimall",
+    "trunc",
+    "tuple",
+    "typeIs",
+    "typeIsLike",
+    "typeOf",
+    "uniq",
+    "unixEpoch",
+    "unset",
+    "until",
+    "untilStep",
+    "untitle",
+    "upper",
+    "urlJoin",
+    "urlParse",
+    "urlquery",
+    "values",
+    "without",
+    "wrap",
+    "wrapWith",
+];
+
 /// The actions of a template, in order, without their trim markers and comments.
 fn actions(template: &str) -> impl Iterator<Item = &str> {
     let mut rest = template;
@@ -485,5 +802,49 @@ mod tests {
             always: true,
         };
         assert_eq!(field.field(), "Changed");
+    }
+
+    #[test]
+    fn what_go_parses_and_what_it_refuses() {
+        // Flux's default template, sprig's hermetic functions, comments, quotes, numbers,
+        // variables, keywords anywhere in an action.
+        for template in [
+            "Automated image update\n\nAutomation name: {{ .AutomationObject }}\n\nFiles:\n{{ range $filename, $_ := .Changed.FileChanges -}}\n- {{ $filename }}\n{{ end -}}\n\nObjects:\n{{ range $resource, $changes := .Changed.Objects -}}\n- {{ $resource.Kind }} {{ $resource.Name }}\n  Changes:\n{{- range $_, $change := $changes }}\n    - {{ $change.OldValue }} -> {{ $change.NewValue }}\n{{ end -}}\n{{ end -}}",
+            "{{ printf \"%s\" (index .Changed.Changes 0).NewValue | trunc 63 | upper }}",
+            "{{- /* router {{ now */ -}}{{ \"router\" }}{{ `now` }}{{ 'r' }}",
+            "{{ if eq .Values.x \"y\" }}a{{ else if true }}b{{ else with nil }}{{ end }}",
+            "{{ 1.5e3 }}{{ -1 }}{{ 0x1F }}{{ $x := .Changed }}{{ $x.Changes }}",
+            "{{ range $i, $c := .Changed.Changes }}{{ $c.NewValue }}{{ break }}{{ end }}",
+            "{{ define \"x\" }}{{ . }}{{ end }}{{ template \"x\" . }}{{ block \"y\" . }}{{ end }}",
+        ] {
+            assert_eq!(parse_error(template), None, "{template}");
+        }
+        for (template, why) in [
+            (
+                "{{range .Changed.Changes}}{{router .}}{{end}}",
+                "no function `router`",
+            ),
+            (
+                "{{ now | date \"2006\" }}",
+                "`now` is one of the sprig functions Flux leaves out",
+            ),
+            ("{{ .Changed", "an action is left open"),
+            ("{{ \"}} .B", "an action is left open"),
+            (
+                "{{ range .Changed.Changes }}{{ .NewValue }}",
+                "has no `{{end}}`",
+            ),
+            ("{{ .A }}{{ end }}", "closes no block"),
+            ("{{ else }}", "outside every block"),
+        ] {
+            let error = parse_error(template).unwrap_or_default();
+            assert!(error.contains(why), "{template}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_functions_are_sorted_for_the_binary_search() {
+        assert!(FUNCTIONS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(!NOT_HERMETIC.iter().any(|name| defined_function(name)));
     }
 }

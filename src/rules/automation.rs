@@ -3,7 +3,7 @@
 use super::{Context, Findings, Rule};
 use crate::flux::automation::{path_contains, reads_namespace};
 use crate::flux::objects::{FluxObject, Spec};
-use crate::flux::template::{failing_reads, Dot};
+use crate::flux::template::{failing_reads, parse_error, Dot};
 use crate::flux::versions::{template_fields_never_filled, template_fields_used, Support};
 use crate::flux::Kind;
 use crate::model::substitute::is_unresolved;
@@ -26,7 +26,11 @@ in a `with` over `.Changed` or a `range` or `with` over its changes (also throug
 `range` bound: `{{range $images}}`), whose body runs on every commit: there the dot is the
 result (`.FileChanges`, `.Changes`, `.Objects`), a change (`.OldValue`, `.NewValue`, `.Setter`)
 or a list or map of changes, which have no fields, and a field it lacks fails the template
-(`{{range .Changed.Objects}}{{.NewValue}}{{end}}`: each object's changes are a list). Also a
+(`{{range .Changed.Objects}}{{.NewValue}}{{end}}`: each object's changes are a list). A
+template Go does not parse: an action left open, a block without its `{{end}}` or an `{{end}}`
+or `{{else}}` of none, a call of a function neither Go's templates nor the sprig functions Flux
+adds define (`{{router .}}`; Flux adds sprig's hermetic ones only, so `now`, `date`, `env`,
+`uuidv4` and the `rand…` functions are not there either). Also a
 `spec.policySelector` on a `v1beta1` object: the selector arrived with `v1beta2` (Flux 2.3), and
 Flux's server-side apply refuses a field the API does not declare, so the Flux Kustomization
 that applies the automation applies nothing. A field that
@@ -194,6 +198,18 @@ fn check(cx: &Context, out: &mut Findings) {
                 None => severity,
             };
             let latent = latent.as_deref().unwrap_or("");
+            // What Go refuses to parse runs nothing: no read of it is judged.
+            if let Some(why) = parse_error(&template.value) {
+                out.push_with_severity(
+                    &RULE,
+                    unless_latent(Severity::Error),
+                    template.file(),
+                    template.span(),
+                    format!("the commit message template does not parse: {why}; image-automation-controller cannot make the commit message, and the automation stalls{latent}"),
+                    "fix the template: Go's `text/template` with the functions of sprig that give the same result each time (`flux-image-lint rule automation`)".to_string(),
+                );
+                continue;
+            }
             for field in template_fields_used(&template.value) {
                 let Some((support, because)) = flux.template_field(field) else {
                     continue;
