@@ -112,6 +112,9 @@ fn flux_errors(case: &str) -> Vec<String> {
             "schema apps/staging/sre-challenge-app/imagerepository.yaml:4".to_string(),
             "schema apps/staging/sre-challenge-app/imageupdateautomation.yaml:4".to_string(),
         ],
+        "replacements-select-other-kinds" => {
+            vec!["automation apps/base/goloom/image-update-automation.yaml:20".to_string()]
+        }
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

@@ -24,6 +24,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind `kind:` names, if an image object's.
+    pub fn named(kind: &str) -> Option<Kind> {
+        match kind {
+            "ImageRepository" => Some(Kind::ImageRepository),
+            "ImagePolicy" => Some(Kind::ImagePolicy),
+            "ImageUpdateAutomation" => Some(Kind::ImageUpdateAutomation),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::ImageRepository => "ImageRepository",

@@ -417,12 +417,7 @@ pub fn kind_of(object: &Node) -> Option<Kind> {
     if !is_image_api(object.path_str(&["apiVersion"])?) {
         return None;
     }
-    match object.path_str(&["kind"])? {
-        "ImageRepository" => Some(Kind::ImageRepository),
-        "ImagePolicy" => Some(Kind::ImagePolicy),
-        "ImageUpdateAutomation" => Some(Kind::ImageUpdateAutomation),
-        _ => None,
-    }
+    Kind::named(object.path_str(&["kind"])?)
 }
 
 /// The typed view of a rendered object, read whole; `None` when it is not a Flux image object.

@@ -88,10 +88,7 @@ pub fn spares_image_objects(root: &Node) -> bool {
         };
         match kind.as_str() {
             "" => !group.is_empty() && group != crate::flux::objects::API_GROUP,
-            kind => !matches!(
-                kind,
-                "ImagePolicy" | "ImageRepository" | "ImageUpdateAutomation"
-            ),
+            kind => crate::flux::Kind::named(kind).is_none(),
         }
     };
     let Value::Map(fields) = &root.value else {

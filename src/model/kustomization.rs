@@ -104,6 +104,9 @@ pub struct Kustomization {
     pub unmodelled: Vec<Text>,
     /// The paths of files those fields read, each with its field (see [`files_read_by`]).
     pub read_by_unmodelled: Vec<(&'static str, Text)>,
+    /// Whether the `replacements` written here (not those of `path` files) select no image
+    /// object ([`super::replacements`]).
+    pub inline_replacements_spare_image_objects: bool,
     /// Where `helmCharts` (or `helmChartInflationGenerator`) lists a chart to inflate.
     pub helm_charts: Option<Origin>,
 }
@@ -304,6 +307,10 @@ pub fn read(
                 origin: entry.key_origin,
             });
             k.read_by_unmodelled.extend(files_read_by(key, value));
+            if key == "replacements" {
+                k.inline_replacements_spare_image_objects =
+                    super::replacements::written_inline_spare_image_objects(value);
+            }
             continue;
         }
         match key {

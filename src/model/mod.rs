@@ -13,6 +13,7 @@ pub mod external;
 pub mod kustomization;
 pub mod patch;
 pub mod render;
+pub mod replacements;
 pub mod selector;
 pub mod substitute;
 pub mod tree;

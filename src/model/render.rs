@@ -26,6 +26,7 @@ use super::kustomization::{
 use super::patch::{self, Merged};
 use super::selector::{Candidate, Target};
 use super::tree::{Node, Origin, Value};
+use super::{configurations, replacements};
 use crate::flux::objects::is_image_api;
 use crate::scan::yaml::{NodeId, NodeKind, Style, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
@@ -1168,11 +1169,19 @@ impl<'s, 'a> Renderer<'s, 'a> {
         // A `configurations` file whose field specs all name other kinds leaves the image
         // objects as built (a Rollout's `images`: tleibert/pi-k3s-smarthome's dashy, whose file
         // hid the cluster's automation from every check).
-        let configurations_spare = (k.unmodelled.iter())
-            .any(|field| field.value == "configurations")
-            && self.configurations_spare_image_objects(k);
-        let spares_image_objects =
-            |field: &Text| field.value == "configurations" && configurations_spare;
+        // So do replacements whose targets all select other kinds (kreativmonkey/homelab-gitops'
+        // Ingress hosts and secrets, which hid an automation's failing template).
+        let has = |name: &str| k.unmodelled.iter().any(|field| field.value == name);
+        let configurations_spare = has("configurations")
+            && self.files_of_field_all(k, "configurations", configurations::spares_image_objects);
+        let replacements_spare = has("replacements")
+            && k.inline_replacements_spare_image_objects
+            && self.files_of_field_all(k, "replacements", replacements::file_spares_image_objects);
+        let spares_image_objects = |field: &Text| match field.value.as_str() {
+            "configurations" => configurations_spare,
+            "replacements" => replacements_spare,
+            _ => false,
+        };
         let selecting_images = (k.unmodelled.iter())
             .filter(|field| is_transformer_configuration(&field.value))
             .filter(|field| !spares_image_objects(field))
@@ -1190,9 +1199,12 @@ impl<'s, 'a> Renderer<'s, 'a> {
             } else {
                 "the objects this kustomization renders are taken as unknown"
             };
-            let but = match only_sparing {
-                true => ", but for the image objects, which its field specs do not select",
-                false => "",
+            let but = match (only_sparing, field.value.as_str()) {
+                (false, _) => "",
+                (true, "replacements") => {
+                    ", but for the image objects, which its targets do not select"
+                }
+                (true, _) => ", but for the image objects, which its field specs do not select",
             };
             self.notes.push(Note {
                 message: format!("`{}` is not modelled: {reach}{but}", field.value),
@@ -1292,18 +1304,18 @@ impl<'s, 'a> Renderer<'s, 'a> {
         Ok(())
     }
 
-    /// Whether every `configurations` file of `k` is read here and selects no image object
-    /// ([`super::configurations::spares_image_objects`]).
-    fn configurations_spare_image_objects(&self, k: &Kustomization) -> bool {
+    /// Whether every file `field` of `k` reads is read here and its first document (the one
+    /// kustomize decodes) passes `test` (selects no image object: see [`configurations`] and
+    /// [`replacements`]).
+    fn files_of_field_all(&self, k: &Kustomization, field: &str, test: fn(&Node) -> bool) -> bool {
         (k.read_by_unmodelled.iter())
-            .filter(|(field, _)| *field == "configurations")
+            .filter(|(read_by, _)| *read_by == field)
             .all(|(_, entry)| {
                 let file = (!is_remote(&entry.value))
                     .then(|| join(&k.dir, &entry.value))
                     .flatten()
                     .and_then(|path| self.sources.by_path.get(path.as_str()).copied());
-                (file.and_then(|file| self.first_document(file)))
-                    .is_some_and(|root| super::configurations::spares_image_objects(&root))
+                (file.and_then(|file| self.first_document(file))).is_some_and(|root| test(&root))
             })
     }
 
