@@ -115,6 +115,10 @@ fn flux_errors(case: &str) -> Vec<String> {
         "replacements-select-other-kinds" => {
             vec!["automation apps/base/goloom/image-update-automation.yaml:20".to_string()]
         }
+        "template-reads-a-field-the-result-lacks" => vec![
+            "automation infrastructure/image-automation/image-update-automation.yaml:19"
+                .to_string(),
+        ],
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

@@ -161,6 +161,24 @@ pub struct FailingRead<'t> {
     pub opened_by: &'t str,
 }
 
+/// The fields of `.Changed` the template reads from its data on every commit (`.Changed.Images`)
+/// that its value, image-automation-controller's `update.Result`, has in no Flux: Go fails to
+/// execute it. `.Changed.ImageResult`, filled from Flux 2.3 to 2.6, is judged by version
+/// ([`super::versions::TEMPLATE_FIELDS`]).
+pub fn result_fields_never_filled(template: &str) -> Vec<&str> {
+    let mut never = Vec::new();
+    for read in root_reads(template).iter().filter(|read| read.always) {
+        let Some(rest) = read.chain.strip_prefix(".Changed.") else {
+            continue;
+        };
+        let field = rest.split('.').next().unwrap_or(rest);
+        if field != "ImageResult" && !Dot::Result.has_field(field) && !never.contains(&field) {
+            never.push(field);
+        }
+    }
+    never
+}
+
 /// The reads of the template that fail on every commit, in order.
 pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
     // The enclosing blocks, innermost last: the dot each body runs with and what made it so,
@@ -193,7 +211,9 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
         if let (true, Some((dot, opened_by))) = (known, dot) {
             for (_, chain) in chains(action).filter(|(from_data, _)| !from_data) {
                 let name = chain[1..].split('.').next().unwrap_or_default();
-                if !dot.has_field(name) {
+                // The result's `.ImageResult` is there from Flux 2.3 to 2.6: not every commit.
+                let by_version = dot == Dot::Result && name == "ImageResult";
+                if !dot.has_field(name) && !by_version {
                     let field = &chain[..=name.len()];
                     failing.push(FailingRead {
                         field,
@@ -802,6 +822,17 @@ mod tests {
             always: true,
         };
         assert_eq!(field.field(), "Changed");
+    }
+
+    #[test]
+    fn a_field_the_result_has_in_no_flux() {
+        assert_eq!(
+            result_fields_never_filled("{{ range .Changed.Images }}{{ . }}{{ end }}{{ $.Changed.Nope }}{{ .Changed.Images }}"),
+            ["Images", "Nope"]
+        );
+        // Fields it has; one by version; one read only where it may not run; another root.
+        assert!(result_fields_never_filled("{{ .Changed.FileChanges.x }}{{ .Changed.Changes }}{{ .Changed.Objects }}{{ .Changed.ImageResult }}{{ if .Values.x }}{{ .Changed.Nope }}{{ end }}{{ .Changes.X }}").is_empty());
+        assert!(failing("{{ with .Changed }}{{ .ImageResult }}{{ end }}").is_empty());
     }
 
     #[test]

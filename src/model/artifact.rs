@@ -43,7 +43,8 @@ impl Artifacts {
 
     /// The folder of this repository a Flux Kustomization builds at `path` of ExternalArtifact
     /// `namespace/name`, with where the generator is written: when one generator here makes
-    /// it, each of its copies takes a folder of a GitRepository `is_this_repository` says is
+    /// it (or one of those the cluster's builds so far applied, `applied`: clusters of one
+    /// repository each making their `apps` artifact, noambenm/mdch-lab), each of its copies takes a folder of a GitRepository `is_this_repository` says is
     /// this one whole (`@alias/<folder>/**` to `@artifact/<folder>/`), all of them shifted by one
     /// root, and `path` lies in what they copy. `None` otherwise: what the artifact holds is not
     /// a folder of this repository as it stands.
@@ -53,13 +54,13 @@ impl Artifacts {
         name: &str,
         path: &str,
         is_this_repository: impl Fn(&str, &str, usize) -> bool,
+        applied: impl Fn(usize) -> bool,
     ) -> Option<(String, usize)> {
-        let [artifact] = self
-            .definitions
-            .get(&format!("{namespace}/{name}"))?
-            .as_slice()
-        else {
-            return None;
+        let definitions = self.definitions.get(&format!("{namespace}/{name}"))?;
+        let mut applied_here = definitions.iter().filter(|artifact| applied(artifact.file));
+        let artifact = match (applied_here.next(), applied_here.next(), &definitions[..]) {
+            (Some(artifact), None, _) | (None, _, [artifact]) => artifact,
+            _ => return None,
         };
         let mut root: Option<&str> = None;
         let mut holds_path = false;
@@ -173,14 +174,34 @@ mod tests {
     /// What a Flux Kustomization building `path` of ExternalArtifact `flux-system/apps` builds
     /// here, with every GitRepository taken as this repository or none.
     fn folder(generators: &[String], path: &str, this_repository: bool) -> Option<String> {
+        folder_applying(generators, &[], path, this_repository)
+    }
+
+    /// The same where the cluster applied the generators of index `applied`.
+    fn folder_applying(
+        generators: &[String],
+        applied: &[usize],
+        path: &str,
+        this_repository: bool,
+    ) -> Option<String> {
         let files: Vec<(String, &str)> = (generators.iter().enumerate())
-            .map(|(i, text)| (format!("clusters/c/artifacts-{i}.yaml"), text.as_str()))
+            .map(|(i, text)| (format!("clusters/c{i}/artifacts.yaml"), text.as_str()))
             .collect();
         let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), *t)).collect();
         let (_dir, workspace) = workspace_of(&files);
         let artifacts = Artifacts::new(&workspace.files, "flux-system", 1);
+        let is_applied = |file: usize| {
+            let path = &workspace.files[file].source.path;
+            (applied.iter()).any(|i| *path == format!("clusters/c{i}/artifacts.yaml"))
+        };
         artifacts
-            .folder_of("flux-system", "apps", path, |_, _, _| this_repository)
+            .folder_of(
+                "flux-system",
+                "apps",
+                path,
+                |_, _, _| this_repository,
+                is_applied,
+            )
             .map(|(folder, _)| folder)
     }
 
@@ -228,5 +249,36 @@ mod tests {
         }
         let twice = generator(&[("@repo/k8s/apps/homelab/**", "@artifact/homelab/")]);
         assert_eq!(folder(&[twice.clone(), twice], "homelab", true), None);
+    }
+
+    #[test]
+    fn of_two_generators_of_one_artifact_the_cluster_builds_the_one_it_applies() {
+        let of = |env: &str| {
+            generator(&[
+                ("@repo/apps/base/**", "@artifact/base/"),
+                (
+                    &format!("@repo/apps/{env}/**"),
+                    &format!("@artifact/{env}/"),
+                ),
+            ])
+        };
+        let both = [of("production"), of("staging")];
+        let built = |applied: &[usize], path| folder_applying(&both, applied, path, true);
+        assert_eq!(
+            built(&[0], "production").as_deref(),
+            Some("apps/production")
+        );
+        assert_eq!(built(&[1], "staging").as_deref(), Some("apps/staging"));
+        assert_eq!(
+            built(&[1], "production"),
+            None,
+            "not in what staging's copies"
+        );
+        assert_eq!(
+            built(&[], "production"),
+            None,
+            "neither applied: which is unknown"
+        );
+        assert_eq!(built(&[0, 1], "production"), None, "both applied");
     }
 }

@@ -1914,6 +1914,7 @@ pub fn discover(
                                     repositories.named(sources.files, namespace, name, written_in);
                                 this_repository.follows(source)
                             },
+                            |file| cluster_state.files.contains(&file),
                         )
                     })
                     .flatten()

@@ -3,7 +3,7 @@
 use super::{Context, Findings, Rule};
 use crate::flux::automation::{path_contains, reads_namespace};
 use crate::flux::objects::{FluxObject, Spec};
-use crate::flux::template::{failing_reads, parse_error, Dot};
+use crate::flux::template::{failing_reads, parse_error, result_fields_never_filled, Dot};
 use crate::flux::versions::{template_fields_never_filled, template_fields_used, Support};
 use crate::flux::Kind;
 use crate::model::substitute::is_unresolved;
@@ -18,7 +18,8 @@ An ImageUpdateAutomation without `spec.sourceRef` or `spec.git.commit.author.ema
 without `spec.git` at all, which the CRD takes and the controller stalls on), with an
 `spec.update.path` that does not exist in the repository, or with a `messageTemplate` that
 reads a field no Flux fills (`.NewImage`: the data a template runs on has only
-`.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`) or one the
+`.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`; `.Changed.Images`:
+`.Changed` has only `.FileChanges`, `.Changes` and `.Objects`) or one the
 cluster's Flux does not fill: removed (`.Updated`, `.Changed.ImageResult` from Flux 2.7) or not
 there yet (`.Changed` before 2.3, `.Values` before 2.5). A field read only inside an `if`,
 `range` or `with` is not judged by name: its body may not run, or runs on another value. Except
@@ -247,13 +248,20 @@ fn check(cx: &Context, out: &mut Findings) {
                     field.advice.to_string(),
                 );
             }
-            for field in template_fields_never_filled(&template.value) {
+            let never_filled = (template_fields_never_filled(&template.value).into_iter())
+                .map(|field| (format!(".{field}"), "its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`"))
+                .chain(
+                    (result_fields_never_filled(&template.value).into_iter()).map(|field| {
+                        (format!(".Changed.{field}"), "`.Changed` has `.FileChanges`, `.Changes` and `.Objects`")
+                    }),
+                );
+            for (read, filled) in never_filled {
                 out.push_with_severity(
                     &RULE,
                     unless_latent(Severity::Error),
                     template.file(),
                     template.span(),
-                    format!("the commit message template reads `.{field}`, which no Flux fills (its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`): the template fails to run and the automation stalls{latent}"),
+                    format!("the commit message template reads `{read}`, which no Flux fills ({filled}): the template fails to run and the automation stalls{latent}"),
                     "read the changes from `.Changed.Changes` (each with `.OldValue` and `.NewValue`), `.Changed.FileChanges` or `.Changed.Objects`".to_string(),
                 );
             }
