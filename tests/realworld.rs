@@ -119,6 +119,13 @@ fn flux_errors(case: &str) -> Vec<String> {
             "automation infrastructure/image-automation/image-update-automation.yaml:19"
                 .to_string(),
         ],
+        "misplaced-field-of-another-meaning" => vec![
+            "schema infrastructure/image-automation.yaml:32".to_string(),
+            "schema infrastructure/image-automation.yaml:33".to_string(),
+        ],
+        "template-reads-a-field-updated-lacks" => {
+            vec!["automation gitops/image-automation.yaml:40".to_string()]
+        }
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

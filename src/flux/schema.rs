@@ -13,6 +13,9 @@ pub enum Shape {
     Bool,
     /// Kubernetes durations and other strings are all `String`; integers are rare here.
     Integer,
+    /// A string the CRD's `enum` limits to these values (the same in every Flux that has the
+    /// field: read from the CRDs of Flux 0.24 to 2.9).
+    OneOf(&'static [&'static str]),
     Object(&'static [Field]),
     /// A map with free keys and string values (labels, template values, push options).
     StringMap,
@@ -57,7 +60,10 @@ const REPOSITORY_SPEC: Shape = Shape::Object(&[
     ("interval", Shape::String),
     ("timeout", Shape::String),
     ("exclusionList", Shape::List(&Shape::String)),
-    ("provider", Shape::String),
+    (
+        "provider",
+        Shape::OneOf(&["generic", "aws", "azure", "gcp"]),
+    ),
     ("secretRef", NAME_REF),
     ("certSecretRef", NAME_REF),
     ("proxySecretRef", NAME_REF),
@@ -89,7 +95,10 @@ const POLICY_SPEC: Shape = Shape::Object(&[
         "filterTags",
         Shape::Object(&[("pattern", Shape::String), ("extract", Shape::String)]),
     ),
-    ("digestReflectionPolicy", Shape::String),
+    (
+        "digestReflectionPolicy",
+        Shape::OneOf(&["Always", "IfNotPresent", "Never"]),
+    ),
     ("interval", Shape::String),
     ("suspend", Shape::Bool),
 ]);
@@ -148,7 +157,10 @@ const AUTOMATION_SPEC: Shape = Shape::Object(&[
     ("interval", Shape::String),
     (
         "update",
-        Shape::Object(&[("path", Shape::String), ("strategy", Shape::String)]),
+        Shape::Object(&[
+            ("path", Shape::String),
+            ("strategy", Shape::OneOf(&["Setters"])),
+        ]),
     ),
     ("policySelector", LABEL_SELECTOR),
     ("suspend", Shape::Bool),
@@ -179,14 +191,19 @@ pub fn object_shape(kind: super::Kind) -> Shape {
 
 /// The one place in the shape of `kind` where a field is named `name`, dotted (`spec.git.push`),
 /// for a field written under the wrong parent; `None` where no field or several have that name.
-pub fn only_place_of(kind: super::Kind, name: &str) -> Option<String> {
-    fn search(shape: Shape, name: &str, at: &mut Vec<&'static str>, places: &mut Vec<String>) {
+pub fn only_place_of(kind: super::Kind, name: &str) -> Option<(String, Shape)> {
+    fn search(
+        shape: Shape,
+        name: &str,
+        at: &mut Vec<&'static str>,
+        places: &mut Vec<(String, Shape)>,
+    ) {
         match shape {
             Shape::Object(fields) => {
                 for &(field, child) in fields {
                     at.push(field);
                     if field == name {
-                        places.push(at.join("."));
+                        places.push((at.join("."), child));
                     }
                     search(child, name, at, places);
                     at.pop();
@@ -219,6 +236,15 @@ pub enum Misfit {
         path: String,
         known: &'static [Field],
         closest: Option<&'static str>,
+        /// What it holds: whether it fits where a field of its name is.
+        held: Held,
+    },
+    /// A string the CRD's `enum` does not allow.
+    NotAllowed {
+        at: Origin,
+        path: String,
+        value: String,
+        allowed: &'static [&'static str],
     },
     /// A required field that is missing; `at` is the nearest map that is there.
     Missing {
@@ -226,6 +252,41 @@ pub enum Misfit {
         path: &'static [&'static str],
         help: &'static str,
     },
+}
+
+/// What a field written where its kind has none holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Held {
+    Scalar(String),
+    Map,
+    List,
+    Other,
+}
+
+impl Held {
+    fn of(node: &Node) -> Held {
+        match &node.value {
+            Value::Scalar(scalar) => Held::Scalar(scalar.text.to_string()),
+            _ if node.is_map() => Held::Map,
+            _ if node.is_seq() => Held::List,
+            _ => Held::Other,
+        }
+    }
+
+    /// Whether a field of `shape` may hold it: a string where a string goes (one the `enum`
+    /// allows), a map where a map goes, a list where a list goes. A secret's name
+    /// (`git.secretRef: deploy-key`) is no `{name: …}` reference, nor `PullRequest` a strategy
+    /// Flux has (lukewyman/llmworks-gitops).
+    pub fn fits(&self, shape: Shape) -> bool {
+        match (shape, self) {
+            (Shape::Any, _) => true,
+            (Shape::String | Shape::Integer | Shape::Bool, Held::Scalar(_)) => true,
+            (Shape::OneOf(allowed), Held::Scalar(value)) => allowed.contains(&value.as_str()),
+            (Shape::Object(_) | Shape::StringMap, Held::Map) => true,
+            (Shape::List(_), Held::List) => true,
+            _ => false,
+        }
+    }
 }
 
 /// Every misfit of an object of `kind`, its tree read whole. Of an object kustomize-controller
@@ -295,6 +356,21 @@ fn walk<'a>(
     }
     match shape {
         Shape::Any => {}
+        Shape::OneOf(allowed) => match &node.value {
+            Value::Scalar(scalar) => {
+                // A value filled in later (`${PROVIDER}`) is not known here.
+                let value = scalar.text.as_str();
+                if !allowed.contains(&value) && !value.contains("${") {
+                    found.push(Misfit::NotAllowed {
+                        at: node.origin,
+                        path: dotted(path),
+                        value: value.to_string(),
+                        allowed,
+                    });
+                }
+            }
+            _ => wrong_type("a string"),
+        },
         Shape::String | Shape::Integer => {
             if !matches!(node.value, Value::Scalar(_)) {
                 wrong_type(if matches!(shape, Shape::String) {
@@ -350,6 +426,7 @@ fn walk<'a>(
                         path: dotted(path),
                         known: fields,
                         closest: closest_field(name, fields.iter().map(|(field, _)| *field)),
+                        held: Held::of(&entry.value),
                     }),
                 }
                 path.pop();
@@ -401,22 +478,36 @@ pub fn closest_field<'a>(unknown: &str, known: impl Iterator<Item = &'a str>) ->
 
 #[cfg(test)]
 mod tests {
-    use super::only_place_of;
+    use super::{only_place_of, Held, Shape};
     use crate::flux::Kind;
 
     /// A field written under the wrong parent is placed by its name when one field of the
     /// kind has it; a name several fields share (`name`) or none has places nothing.
     #[test]
     fn a_field_is_placed_where_the_one_field_of_its_name_is() {
+        let place = |kind, name| only_place_of(kind, name).map(|(place, _)| place);
         assert_eq!(
-            only_place_of(Kind::ImageUpdateAutomation, "push").as_deref(),
+            place(Kind::ImageUpdateAutomation, "push").as_deref(),
             Some("spec.git.push")
         );
         assert_eq!(
-            only_place_of(Kind::ImagePolicy, "semver").as_deref(),
+            place(Kind::ImagePolicy, "semver").as_deref(),
             Some("spec.policy.semver")
         );
-        assert_eq!(only_place_of(Kind::ImagePolicy, "name"), None);
-        assert_eq!(only_place_of(Kind::ImagePolicy, "filterTag"), None);
+        assert_eq!(place(Kind::ImagePolicy, "name"), None);
+        assert_eq!(place(Kind::ImagePolicy, "filterTag"), None);
+    }
+
+    #[test]
+    fn what_a_field_holds_fits_its_place_by_type_and_allowed_values() {
+        let scalar = |text: &str| Held::Scalar(text.to_string());
+        let (_, strategy) = only_place_of(Kind::ImageUpdateAutomation, "strategy").unwrap();
+        assert!(scalar("Setters").fits(strategy));
+        assert!(!scalar("PullRequest").fits(strategy));
+        let (_, secret) = only_place_of(Kind::ImageUpdateAutomation, "secretRef").unwrap();
+        assert!(Held::Map.fits(secret));
+        assert!(!scalar("deploy-key").fits(secret));
+        assert!(Held::List.fits(Shape::List(&Shape::String)));
+        assert!(!Held::Map.fits(Shape::String));
     }
 }

@@ -161,19 +161,51 @@ pub struct FailingRead<'t> {
     pub opened_by: &'t str,
 }
 
-/// The fields of `.Changed` the template reads from its data on every commit (`.Changed.Images`)
-/// that its value, image-automation-controller's `update.Result`, has in no Flux: Go fails to
-/// execute it. `.Changed.ImageResult`, filled from Flux 2.3 to 2.6, is judged by version
-/// ([`super::versions::TEMPLATE_FIELDS`]).
-pub fn result_fields_never_filled(template: &str) -> Vec<&str> {
-    let mut never = Vec::new();
+/// A result of the update a template reads from its data: `.Changed` (`update.Result` from
+/// Flux 2.7; `.ImageResult` too from 2.3 to 2.6, judged by version in
+/// [`super::versions::TEMPLATE_FIELDS`]) and `.Updated` (until 2.7, the older `update.Result`:
+/// the field `Files`, the methods `Images` and `Objects`).
+pub struct UpdateResult {
+    pub chain: &'static str,
+    fields: &'static [&'static str],
+    /// Its fields, in the words of a message.
+    pub described: &'static str,
+}
+
+const UPDATE_RESULTS: [UpdateResult; 2] = [
+    UpdateResult {
+        chain: ".Changed",
+        fields: &["FileChanges", "Changes", "Objects", "ImageResult"],
+        described: "`.FileChanges`, `.Changes` and `.Objects`",
+    },
+    UpdateResult {
+        chain: ".Updated",
+        fields: &["Files", "Images", "Objects"],
+        described: "`.Files`, `.Images` and `.Objects`",
+    },
+];
+
+/// The fields of `.Changed` or `.Updated` the template reads from its data on every commit
+/// (`.Changed.Images`, `.Updated.Containers`) that the result has in no Flux: Go fails to
+/// execute it.
+pub fn result_fields_never_filled(template: &str) -> Vec<(&'static UpdateResult, &str)> {
+    let mut never: Vec<(&'static UpdateResult, &str)> = Vec::new();
     for read in root_reads(template).iter().filter(|read| read.always) {
-        let Some(rest) = read.chain.strip_prefix(".Changed.") else {
-            continue;
-        };
-        let field = rest.split('.').next().unwrap_or(rest);
-        if field != "ImageResult" && !Dot::Result.has_field(field) && !never.contains(&field) {
-            never.push(field);
+        for result in &UPDATE_RESULTS {
+            let Some(rest) =
+                (read.chain.strip_prefix(result.chain)).and_then(|rest| rest.strip_prefix('.'))
+            else {
+                continue;
+            };
+            let field = rest.split('.').next().unwrap_or(rest);
+            let known = result.fields.contains(&field);
+            if !known
+                && !never
+                    .iter()
+                    .any(|&(r, f)| r.chain == result.chain && f == field)
+            {
+                never.push((result, field));
+            }
         }
     }
     never
@@ -826,12 +858,17 @@ mod tests {
 
     #[test]
     fn a_field_the_result_has_in_no_flux() {
+        let never = |template| -> Vec<String> {
+            (result_fields_never_filled(template).into_iter())
+                .map(|(result, field)| format!("{}.{field}", result.chain))
+                .collect()
+        };
         assert_eq!(
-            result_fields_never_filled("{{ range .Changed.Images }}{{ . }}{{ end }}{{ $.Changed.Nope }}{{ .Changed.Images }}"),
-            ["Images", "Nope"]
+            never("{{ range .Changed.Images }}{{ . }}{{ end }}{{ $.Changed.Nope }}{{ .Changed.Images }}{{ range .Updated.Containers }}{{ end }}"),
+            [".Changed.Images", ".Changed.Nope", ".Updated.Containers"]
         );
-        // Fields it has; one by version; one read only where it may not run; another root.
-        assert!(result_fields_never_filled("{{ .Changed.FileChanges.x }}{{ .Changed.Changes }}{{ .Changed.Objects }}{{ .Changed.ImageResult }}{{ if .Values.x }}{{ .Changed.Nope }}{{ end }}{{ .Changes.X }}").is_empty());
+        // Fields they have; one by version; one read only where it may not run; another root.
+        assert!(never("{{ .Changed.FileChanges.x }}{{ .Changed.Changes }}{{ .Changed.Objects }}{{ .Changed.ImageResult }}{{ .Updated.Images }}{{ .Updated.Files }}{{ .Updated.Objects }}{{ if .Values.x }}{{ .Changed.Nope }}{{ end }}{{ .Changes.X }}{{ .ChangedX.Y }}").is_empty());
         assert!(failing("{{ with .Changed }}{{ .ImageResult }}{{ end }}").is_empty());
     }
 

@@ -19,7 +19,8 @@ without `spec.git` at all, which the CRD takes and the controller stalls on), wi
 `spec.update.path` that does not exist in the repository, or with a `messageTemplate` that
 reads a field no Flux fills (`.NewImage`: the data a template runs on has only
 `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`; `.Changed.Images`:
-`.Changed` has only `.FileChanges`, `.Changes` and `.Objects`) or one the
+`.Changed` has only `.FileChanges`, `.Changes` and `.Objects`; `.Updated.Containers`: `.Updated`
+has only `.Files`, `.Images` and `.Objects`) or one the
 cluster's Flux does not fill: removed (`.Updated`, `.Changed.ImageResult` from Flux 2.7) or not
 there yet (`.Changed` before 2.3, `.Values` before 2.5). A field read only inside an `if`,
 `range` or `with` is not judged by name: its body may not run, or runs on another value. Except
@@ -249,11 +250,16 @@ fn check(cx: &Context, out: &mut Findings) {
                 );
             }
             let never_filled = (template_fields_never_filled(&template.value).into_iter())
-                .map(|field| (format!(".{field}"), "its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`"))
+                .map(|field| (format!(".{field}"), "its data has `.AutomationObject`, `.Changed`, `.Values` and, before Flux 2.7, `.Updated`".to_string()))
                 .chain(
-                    (result_fields_never_filled(&template.value).into_iter()).map(|field| {
-                        (format!(".Changed.{field}"), "`.Changed` has `.FileChanges`, `.Changes` and `.Objects`")
-                    }),
+                    (result_fields_never_filled(&template.value).into_iter()).map(
+                        |(result, field)| {
+                            (
+                                format!("{}.{field}", result.chain),
+                                format!("`{}` has {}", result.chain, result.described),
+                            )
+                        },
+                    ),
                 );
             for (read, filled) in never_filled {
                 out.push_with_severity(

@@ -2,7 +2,7 @@
 
 use super::{Context, Findings, Rule};
 use crate::flux::objects::{FluxObject, PolicySpec, Spec};
-use crate::flux::schema::Misfit;
+use crate::flux::schema::{Held, Misfit};
 use crate::flux::versions::Feature;
 use crate::model::cluster::{accepted_name_like, kubernetes_accepts_name};
 use crate::model::tree::Origin;
@@ -14,7 +14,8 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it catches
 Fields of ImageRepository, ImagePolicy and ImageUpdateAutomation that the `v1` CRDs do not
 define (`filterTag`, `imageRepositoryref`), values of the wrong type (`insecure: "yes"` as a
-string, a map where a string belongs), missing required fields (`metadata.name`,
+string, a map where a string belongs) or that the CRD's `enum` does not allow (`provider:
+github`, `update.strategy: PullRequest`, `digestReflectionPolicy: Sometimes`), missing required fields (`metadata.name`,
 `spec.image`, `spec.interval`, `spec.imageRepositoryRef.name`), and names the API server
 refuses (`user_Service`: object names are lowercase letters, digits, `-` and `.`). On Flux 2.6
 and later (the version as `api-version` reads it), an ImagePolicy's `spec.interval` without
@@ -38,7 +39,10 @@ spec:
 ```
 
 ## Fix
-Use the field the help names (`filterTags`).
+Use the field the help names (`filterTags`). A field is said to belong elsewhere only where
+what it holds fits there and the place is no deeper thing of the same name: `spec.git.secretRef`
+is no commit signing key (an automation pushes with the credentials of the GitRepository its
+`sourceRef` names).
 "#,
     check,
 };
@@ -75,11 +79,29 @@ fn report(cx: &Context, object: &FluxObject, misfit: &Misfit, out: &mut Findings
             format!("`{path}` must be {expected}"),
             format!("see the {} API reference for `{path}`", object.kind),
         ),
+        Misfit::NotAllowed {
+            at,
+            path,
+            value,
+            allowed,
+        } => out.push_at(
+            &RULE,
+            *at,
+            format!("`{path}` is `{value}`, which the {} CRD does not allow: Kubernetes refuses the object (`Unsupported value`), so the Flux Kustomization that applies it applies nothing", object.kind),
+            match allowed {
+                [only] => format!("`{only}` is the one value it takes"),
+                _ => format!(
+                    "use one of {}",
+                    (allowed.iter()).map(|value| format!("`{value}`")).collect::<Vec<_>>().join(", ")
+                ),
+            },
+        ),
         Misfit::UnknownField {
             at,
             path,
             known,
             closest,
+            held,
         } => out.push_at(
             &RULE,
             *at,
@@ -88,7 +110,7 @@ fn report(cx: &Context, object: &FluxObject, misfit: &Misfit, out: &mut Findings
                 object.kind,
                 cx.undeclared_field_fate(object)
             ),
-            match (placed_elsewhere(object, path), closest) {
+            match (placed_elsewhere(object, path, held), closest) {
                 (Some(place), _) => format!("`{place}` is where this field belongs: move it there"),
                 (None, Some(field)) => format!("did you mean `{field}`?"),
                 (None, None) => format!(
@@ -157,10 +179,20 @@ fn refused_name(cx: &Context, object: &FluxObject, out: &mut Findings) {
 }
 
 /// Where a field written under the wrong parent belongs: the one place of its kind's shape with
-/// that name (`push` under `spec.git.commit` belongs at `spec.git.push`).
-fn placed_elsewhere(object: &FluxObject, path: &str) -> Option<String> {
-    let name = path.rsplit('.').next()?;
-    crate::flux::schema::only_place_of(object.kind, name)
+/// that name, when what it holds fits there (`push` under `spec.git.commit` belongs at
+/// `spec.git.push`). Not a place two levels or more below where it is written: that is another
+/// thing of the same name (`spec.git.secretRef`, push credentials, is no
+/// `spec.git.commit.signingKey.secretRef`: lukewyman/llmworks-gitops).
+fn placed_elsewhere(object: &FluxObject, path: &str, held: &Held) -> Option<String> {
+    let (written_in, name) = path.rsplit_once('.').unwrap_or(("", path));
+    let (place, shape) = crate::flux::schema::only_place_of(object.kind, name)?;
+    let place_in = place.rsplit_once('.').map_or("", |(parent, _)| parent);
+    let below = match written_in {
+        "" => Some(place_in),
+        written_in => (place_in.strip_prefix(written_in)).and_then(|rest| rest.strip_prefix('.')),
+    };
+    let far_below = below.is_some_and(|below| below.contains('.'));
+    (held.fits(shape) && !far_below).then_some(place)
 }
 
 /// ImagePolicy's validation rules (image-reflector-controller 0.35, Flux 2.6): `spec.interval`
@@ -210,6 +242,26 @@ mod tests {
         assert_eq!(
             message("v0.18.0"),
             ["ImagePolicy has no field `spec.filterTag`: Kubernetes refuses the object (`field not declared in schema`), so the Flux Kustomization that applies it applies nothing"]
+        );
+    }
+
+    /// A value outside a CRD's `enum` is refused; one filled in later is not known here.
+    #[test]
+    fn a_value_the_enum_does_not_allow_is_refused() {
+        let found = |provider: &str, reflection: &str| {
+            let objects = format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  image: ghcr.io/org/app\n  interval: 1h\n  provider: {provider}\n---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: app\n  digestReflectionPolicy: {reflection}\n  policy:\n    semver:\n      range: 1.x\n");
+            (diagnostics_of(&[("images.yaml", &objects)], &["schema"]).into_iter())
+                .map(|d| format!("{} / {}", d.message, d.help))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found("aws", "IfNotPresent"), Vec::<String>::new());
+        assert_eq!(found("${PROVIDER}", "Never"), Vec::<String>::new());
+        assert_eq!(
+            found("github", "Sometimes"),
+            [
+                "`spec.provider` is `github`, which the ImageRepository CRD does not allow: Kubernetes refuses the object (`Unsupported value`), so the Flux Kustomization that applies it applies nothing / use one of `generic`, `aws`, `azure`, `gcp`",
+                "`spec.digestReflectionPolicy` is `Sometimes`, which the ImagePolicy CRD does not allow: Kubernetes refuses the object (`Unsupported value`), so the Flux Kustomization that applies it applies nothing / use one of `Always`, `IfNotPresent`, `Never`",
+            ]
         );
     }
 }
