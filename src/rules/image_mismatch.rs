@@ -291,8 +291,8 @@ fn judge<'c>(
             site.file_index,
             comparison.span,
             format!(
-                "`{}` is not the image policy `{}` follows (its ImageRepository scans `{scanned}`, which no other marker or ImageRepository names): Flux writes `{scanned}` here on its next update",
-                comparison.marked, site.marker.setter.policy
+                "`{}` is not the image policy `{}` follows (its ImageRepository scans `{scanned}`, which no other marker or ImageRepository names): {} writes `{scanned}` here on its next update",
+                comparison.marked, site.marker.setter.policy, cx.next_writer(site)
             ),
             format!("if the image moved to `{scanned}`, write it here too; if not, fix the ImageRepository's `spec.image`"),
         );
@@ -304,8 +304,12 @@ fn judge<'c>(
         site.file_index,
         comparison.span,
         format!(
-            "`{}` is not the image policy `{}` follows (its ImageRepository scans `{}`); Flux would replace it with `{}`",
-            comparison.marked, site.marker.setter.policy, comparison.scanned, comparison.scanned
+            "`{}` is not the image policy `{}` follows (its ImageRepository scans `{}`); {} would replace it with `{}`",
+            comparison.marked,
+            site.marker.setter.policy,
+            comparison.scanned,
+            cx.next_writer(site),
+            comparison.scanned
         ),
         help(cx, &comparison),
     );
@@ -491,6 +495,22 @@ mod tests {
             found[0].2.contains("Flux writes that spelling"),
             "{found:?}"
         );
+    }
+
+    /// Where automations are and none applies the marker, what one would write is said as
+    /// such: `marker-outside-automation` says beside it that none does (daodejing/chamo).
+    #[test]
+    fn what_an_automation_would_write_where_none_applies_the_marker() {
+        let objects = objects("ap-osaka-1.ocir.io/org/app").replace("path: ./", "path: ./other");
+        for (app, says) in [
+            (marked("ghcr.io/org/app"), "an automation applying this marker (none here does) moves the image to `ap-osaka-1.ocir.io/org/app`"),
+            (marked("ghcr.io/org/web"), "an automation applying this marker (none here does) would replace it with `ap-osaka-1.ocir.io/org/app`"),
+        ] {
+            let files = [("app.yaml", app.as_str()), ("policies.yaml", objects.as_str())];
+            let found = diagnostics_of(&files, &["image-mismatch", "image-name-rewrite"]);
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert!(found[0].message.contains(says), "{found:?}");
+        }
     }
 
     #[test]

@@ -46,8 +46,10 @@ fn check(cx: &Context, out: &mut Findings) {
             Relation::SameImage if comparison.marked == comparison.scanned => continue,
             Relation::SameImage => (
                 format!(
-                    "`{}` is written `{}` in the ImageRepository; Flux writes that spelling on its next update",
-                    comparison.marked, comparison.scanned
+                    "`{}` is written `{}` in the ImageRepository; {} writes that spelling on its next update",
+                    comparison.marked,
+                    comparison.scanned,
+                    cx.next_writer(&site)
                 ),
                 format!(
                     "write the image as `{}` here (or change `spec.image`)",
@@ -56,10 +58,11 @@ fn check(cx: &Context, out: &mut Findings) {
             ),
             Relation::OtherRegistry => (
                 format!(
-                    "`{}` is in registry `{}`, the ImageRepository scans the same path in `{}`; Flux moves the image to `{}` on its next update",
+                    "`{}` is in registry `{}`, the ImageRepository scans the same path in `{}`; {} moves the image to `{}` on its next update",
                     comparison.marked,
                     comparison.marked_registry,
                     comparison.scanned_registry,
+                    cx.next_writer(&site),
                     comparison.scanned
                 ),
                 format!(

@@ -353,6 +353,17 @@ impl<'a> Context<'a> {
         )
     }
 
+    /// Who writes a marker's value next, as a message's subject: Flux, where an automation
+    /// applies the marker (or none is here: updates then come from elsewhere); where others are
+    /// and none applies it, one that would (daodejing/chamo: "Flux would replace it" beside
+    /// `marker-outside-automation`'s "no automation applies this marker").
+    pub fn next_writer(&self, site: &MarkerSite) -> &'static str {
+        match self.value_ceiling(site) {
+            Severity::Error => "Flux",
+            _ => "an automation applying this marker (none here does)",
+        }
+    }
+
     /// The ImagePolicy a marker names, in the clusters the marker answers to, when a render
     /// applies it with certainty: what the rules about the marker's value judge it by.
     pub fn policy_of(&self, site: &MarkerSite) -> Option<(&'a FluxObject, &'a PolicySpec)> {
