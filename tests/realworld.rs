@@ -126,6 +126,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "template-reads-a-field-updated-lacks" => {
             vec!["automation gitops/image-automation.yaml:40".to_string()]
         }
+        "extract-without-its-dollar" => {
+            vec!["invalid-extract apps/nextcloud/nextcloud-image-policy.yaml:9".to_string()]
+        }
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

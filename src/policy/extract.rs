@@ -88,6 +88,13 @@ impl Template {
         out
     }
 
+    /// Whether it refers to no group: Go copies it as it is, every tag the same text.
+    pub fn refers_to_no_group(&self) -> bool {
+        self.pieces
+            .iter()
+            .all(|piece| matches!(piece, Piece::Text(_)))
+    }
+
     /// Group references that the pattern cannot satisfy (always expand to
     /// empty in Flux): useful for lint messages, never an error in Flux.
     pub fn unknown_references(&self, names: &[Option<String>]) -> Vec<String> {
@@ -254,6 +261,14 @@ mod tests {
         let g: &[(Option<&str>, Option<&str>)] = &[(None, Some("x")), (Some("é"), Some("E"))];
         assert_eq!(run("$é", g), "E");
         assert_eq!(run("$é-", g), "E-");
+    }
+
+    #[test]
+    fn a_template_without_a_reference_refers_to_no_group() {
+        assert!(Template::parse("version").refers_to_no_group());
+        assert!(Template::parse("v$$1").refers_to_no_group());
+        assert!(!Template::parse("v$1").refers_to_no_group());
+        assert!(!Template::parse("${version}").refers_to_no_group());
     }
 
     #[test]

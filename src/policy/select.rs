@@ -607,7 +607,18 @@ pub fn check_extract(pattern: &str, extract: &str) -> Result<(), PolicyError> {
     let names = group_names(pattern).map_err(|e| PolicyError::InvalidPattern {
         reason: format!("invalid regular expression pattern '{pattern}': {e}"),
     })?;
-    let unknown = Template::parse(extract).unknown_references(&names);
+    let template = Template::parse(extract);
+    // image-reflector-controller expands a non-empty template only.
+    if !extract.is_empty() && template.refers_to_no_group() {
+        let named = names.iter().flatten().find(|name| *name == extract);
+        return Err(PolicyError::InvalidExtract {
+            reason: match named {
+                Some(name) => format!("refers to no group (a reference is `${name}`): Flux gives every tag the value `{extract}`"),
+                None => format!("refers to no group (a reference is `$name` or `${{name}}`): Flux gives every tag the value `{extract}`"),
+            },
+        });
+    }
+    let unknown = template.unknown_references(&names);
     if unknown.is_empty() {
         Ok(())
     } else {
@@ -1321,6 +1332,12 @@ mod tests {
     #[test]
     fn check_extract_flags_unknown_groups() {
         assert!(check_extract(r"^(?P<ts>\d+)$", "$ts").is_ok());
+        // elliottpope/homecloud's `extract: version`: no `$`, every tag the word.
+        let err = check_extract(r"^(?P<version>\d+\.\d+\.\d+)$", "version").unwrap_err();
+        assert!(
+            matches!(&err, PolicyError::InvalidExtract { reason } if reason.contains("`$version`")),
+            "{err:?}"
+        );
         let err = check_extract(r"^(\d+)$", "$ts-$2").unwrap_err();
         assert!(matches!(err, PolicyError::InvalidExtract { .. }), "{err:?}");
         assert!(err.to_string().contains("$ts, $2"));

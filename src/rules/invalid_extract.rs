@@ -1,6 +1,8 @@
 //! Rule `invalid-extract`; its documentation is `RULE.docs`.
 
 use super::{Context, Findings, Rule};
+use crate::policy::extract::Template;
+use crate::policy::goregex::group_names;
 use crate::policy::select::check_extract;
 use crate::policy::PolicyError;
 use foldhash::{HashMap, HashMapExt};
@@ -12,7 +14,8 @@ pub static RULE: Rule = Rule {
     docs: r#"## What it catches
 A `filterTags.extract` template (`$1`, `${1}`, `$name`, `${name}`) that refers to a capture
 group the pattern does not define — including `$ts_v2` read as the group `ts_v2`, and `$1x`
-read as a group named `1x`.
+read as a group named `1x` — or to no group at all (`extract: version`, without its `$`: every
+tag becomes the text `version`).
 
 ## Why it matters in Flux
 Go's template expansion turns an unknown group into an empty string, silently: every tag then
@@ -49,12 +52,31 @@ fn check(cx: &Context, out: &mut Findings) {
             .or_insert_with(|| check_extract(pattern, &extract.value));
         // A pattern Go rejects (`InvalidPattern`) is invalid-regex's to report.
         if let Err(PolicyError::InvalidExtract { reason }) = checked {
+            let named_so = || {
+                group_names(pattern)
+                    .is_ok_and(|names| names.iter().flatten().any(|name| *name == extract.value))
+            };
+            let help = if !Template::parse(&extract.value).refers_to_no_group() {
+                "name a capture group of the pattern, e.g. `(?P<version>[0-9.]+)` with `extract: $version`".to_string()
+            } else if named_so() {
+                format!(
+                    "write `${}`: a group is referred to with `$`",
+                    extract.value
+                )
+            } else {
+                "refer to a group of the pattern: `$name`, `${name}` where text follows, or `$1`"
+                    .to_string()
+            };
             out.push(
                 &RULE,
                 extract.file(),
                 extract.span(),
-                format!("`extract: {}` of policy `{}`: {reason}", extract.value, object.key()),
-                "name a capture group of the pattern, e.g. `(?P<version>[0-9.]+)` with `extract: $version`".to_string(),
+                format!(
+                    "`extract: {}` of policy `{}`: {reason}",
+                    extract.value,
+                    object.key()
+                ),
+                help,
             );
         }
     }

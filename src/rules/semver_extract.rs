@@ -104,8 +104,8 @@ fn semver_extract(spec: &PolicySpec) -> Option<(&str, &Spanned<SmolStr>)> {
 fn most_dots(pattern: &str, extract: &str) -> Option<usize> {
     let regex = GoRegex::new(pattern).ok()?;
     let template = Template::parse(extract);
-    // A group the pattern does not define is `invalid-extract`'s to report.
-    if !template.unknown_references(&regex.names).is_empty() {
+    // A group the pattern does not define, or none referred to, is `invalid-extract`'s to report.
+    if template.refers_to_no_group() || !template.unknown_references(&regex.names).is_empty() {
         return None;
     }
     template.at_most('.', &regex.names, &regex.groups_may_hold('.')?)
