@@ -129,6 +129,10 @@ fn flux_errors(case: &str) -> Vec<String> {
         "extract-without-its-dollar" => {
             vec!["invalid-extract apps/nextcloud/nextcloud-image-policy.yaml:9".to_string()]
         }
+        "policy-copied-with-its-name" => vec![
+            "kustomize-build apps/nextcloud/kustomization.yaml:8".to_string(),
+            "unknown-policy apps/nextcloud/nextcloud.yaml:13".to_string(),
+        ],
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

@@ -209,10 +209,13 @@ impl Builder {
                 match external.build(sources, &wrapper()?) {
                     // kustomize's words name no file of the repository: its failure is placed at
                     // the entry the native build found it at (not at `spec.path`).
-                    Err(error) if error.cause == native_error.cause => Err(BuildError {
-                        origin: native_error.origin,
-                        ..error
-                    }),
+                    Err(error) if native_error.cause.is_reported_as(error.cause) => {
+                        Err(BuildError {
+                            origin: native_error.origin,
+                            cause: native_error.cause,
+                            ..error
+                        })
+                    }
                     // A remote base this machine cannot fetch, which kustomize-controller can:
                     // the failure it meets is the one the native build found.
                     Err(error) if external::is_fetch_failure(&error.message) => Err(native_error),

@@ -181,6 +181,9 @@ pub enum Cause {
     MissingGeneratorInput,
     /// Two resources with one identity in a build (a generator's among them).
     DuplicateId,
+    /// Two resources with one identity whose contents differ: two objects given one name (a
+    /// file copied for another object, its `metadata.name` left as it was), not copies.
+    DuplicateName,
     /// A `namespace` set over a build gives two resources of different namespaces one identity.
     NamespaceCollapse,
     /// A strategic merge patch without a target matches no resource, or several; so does a
@@ -204,6 +207,12 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// Whether a failure kustomize reports as `reported` is this one: kustomize's words tell no
+    /// copies from two objects of one name.
+    pub fn is_reported_as(self, reported: Cause) -> bool {
+        self == reported || (self == Cause::DuplicateName && reported == Cause::DuplicateId)
+    }
+
     /// The class of an error `kustomize build` printed, by kustomize's own wording.
     pub fn of_kustomize_error(stderr: &str) -> Option<Cause> {
         // A `patchesJson6902` entry's file: "trouble configuring builtin
@@ -2071,9 +2080,18 @@ fn append_all(
                 }
                 _ => format!(", both in `{}`", path(&resource)),
             };
+            // Read whole on this failure alone: the copies' bodies are mostly unread.
+            let content = |resource: &Resource| resource.node.read_whole(files).content_digest();
+            let differ = first.is_some_and(|first| {
+                matches!((content(first), content(&resource)), (Some(a), Some(b)) if a != b)
+            });
+            let (cause, what) = match differ {
+                true => (Cause::DuplicateName, ", which differ"),
+                false => (Cause::DuplicateId, ""),
+            };
             return Err(BuildError {
-                cause: Cause::DuplicateId,
-                message: format!("{} is defined twice in this build{places} (kustomize: may not add resource with an already registered id)", resource.current_id()),
+                cause,
+                message: format!("{} is defined twice in this build{places}{what} (kustomize: may not add resource with an already registered id)", resource.current_id()),
                 origin,
             });
         }
@@ -2554,6 +2572,11 @@ mod tests {
             message.contains("is defined twice in this build"),
             "{message}"
         );
+        // Another object given the same name: a copied file whose name was left as it was.
+        let copied = format!("{a}spec:\n  imageRepositoryRef:\n    name: nginx\n");
+        let (cause, message) = build(resources, &copied).unwrap_err();
+        assert_eq!(cause, Cause::DuplicateName);
+        assert!(message.contains("which differ"), "{message}");
     }
 
     /// Three clusters apply `infra`; `b` moves it to another namespace. `a` and `c` share what

@@ -272,6 +272,9 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         // OpalWight/The-Ranch: an image pull secret and the ImageRepositories' secret, one name in
         // two namespaces; deleting either breaks pulls or scans.
         "a `namespace` this build sets (a kustomization's `namespace:`, a Flux Kustomization's `targetNamespace`) gives objects of two namespaces one, and so one identity: they are two objects, not copies; drop the override and write each object's namespace, or move the one that belongs elsewhere out of this build"
+    } else if error.cause == Cause::DuplicateName {
+        // elliottpope/homecloud: an ImagePolicy file copied for nginx, its name left `nextcloud`.
+        "the two differ, so they are not copies: two versions of one object (keep the one meant) or two objects given one name (give the other its own `metadata.name`, and the references to it: markers, `imageRepositoryRef`)"
     } else if error.cause == Cause::DuplicateId {
         "keep one of the two copies in what this build lists (where a folder without a kustomization file takes in another folder's, such as a second cluster's bootstrap, a kustomization.yaml there that lists only what belongs)"
     } else if flux_kustomization {
