@@ -2694,6 +2694,11 @@ fn gathering_kustomizations(sources: &Sources) -> BTreeMap<usize, String> {
 /// Whether the API server accepts `name` for an object (a DNS-1123 subdomain), each `${var}`
 /// taken as filled in before it is applied (by `envsubst`, or Flux's `postBuild`).
 pub fn kubernetes_accepts_name(name: &str) -> bool {
+    // Most names hold no variable: judged as they are, nothing copied (the rules ask of every
+    // image object).
+    if !name.contains('$') {
+        return is_dns_subdomain(name);
+    }
     let mut filled = String::with_capacity(name.len());
     let mut rest = name;
     while let Some((before, after)) = rest.split_once("${") {
@@ -2705,13 +2710,19 @@ pub fn kubernetes_accepts_name(name: &str) -> bool {
         rest = after_variable;
     }
     filled.push_str(rest);
+    is_dns_subdomain(&filled)
+}
+
+/// Whether `name` is a DNS-1123 subdomain: dot-separated labels of lowercase letters, digits
+/// and `-`, each beginning and ending with a letter or digit; 253 characters at most.
+fn is_dns_subdomain(name: &str) -> bool {
     let label_ok = |label: &str| {
         let alphanumeric = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
         label.bytes().next().is_some_and(alphanumeric)
             && label.bytes().next_back().is_some_and(alphanumeric)
             && label.bytes().all(|b| alphanumeric(b) || b == b'-')
     };
-    filled.len() <= 253 && filled.split('.').all(label_ok)
+    name.len() <= 253 && name.split('.').all(label_ok)
 }
 
 /// The name Kubernetes accepts nearest to a refused `name` (`user_Service` → `user-service`):
