@@ -294,17 +294,10 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
 /// none, a function neither Go nor that map defines. Such a template fails on every update.
 pub fn parse_error(template: &str) -> Option<String> {
     let mut depth = 0usize;
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        let after = &rest[open + 2..];
-        let Some(close) = action_end(after) else {
+    for action in actions_or_open(template) {
+        let Ok(action) = action else {
             return Some("an action is left open (a `{{` without its `}}`)".to_string());
         };
-        let action = trim_markers(&after[..close]);
-        rest = &after[close + 2..];
-        if action.starts_with("/*") {
-            continue;
-        }
         match keyword(action) {
             "if" | "range" | "with" | "define" | "block" => depth += 1,
             "end" if depth == 0 => return Some("an `{{end}}` closes no block".to_string()),
@@ -605,17 +598,26 @@ const FUNCTIONS: &[&str] = &[
     "wrapWith",
 ];
 
-/// The actions of a template, in order, without their trim markers and comments.
+/// The actions of a template, in order, without their trim markers and comments; none after
+/// one left open.
 fn actions(template: &str) -> impl Iterator<Item = &str> {
-    let mut rest = template;
+    actions_or_open(template).map_while(Result::ok)
+}
+
+/// The same, and `Err` last where an action is left open (a `{{` without its `}}`).
+fn actions_or_open(template: &str) -> impl Iterator<Item = Result<&str, ()>> {
+    let mut rest = Some(template);
     std::iter::from_fn(move || loop {
-        let open = rest.find("{{")?;
-        let after = &rest[open + 2..];
-        let close = action_end(after)?;
+        let open = rest?.find("{{")?;
+        let after = &rest?[open + 2..];
+        let Some(close) = action_end(after) else {
+            rest = None;
+            return Some(Err(()));
+        };
         let action = trim_markers(&after[..close]);
-        rest = &after[close + 2..];
+        rest = Some(&after[close + 2..]);
         if !action.starts_with("/*") {
-            return Some(action);
+            return Some(Ok(action));
         }
     })
 }

@@ -2691,6 +2691,9 @@ fn gathering_kustomizations(sources: &Sources) -> BTreeMap<usize, String> {
     gathered_by
 }
 
+/// What a name the API server accepts is, in the words of a message's help.
+pub const ACCEPTED_NAMES: &str = "object names are lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit, at most 253 characters";
+
 /// Whether the API server accepts `name` for an object (a DNS-1123 subdomain), each `${var}`
 /// taken as filled in before it is applied (by `envsubst`, or Flux's `postBuild`).
 pub fn kubernetes_accepts_name(name: &str) -> bool {

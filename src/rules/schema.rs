@@ -4,7 +4,7 @@ use super::{Context, Findings, Rule};
 use crate::flux::objects::{FluxObject, PolicySpec, Spec};
 use crate::flux::schema::{Held, Misfit};
 use crate::flux::versions::Feature;
-use crate::model::cluster::{accepted_name_like, kubernetes_accepts_name};
+use crate::model::cluster::{accepted_name_like, kubernetes_accepts_name, ACCEPTED_NAMES};
 use crate::model::tree::Origin;
 
 pub static RULE: Rule = Rule {
@@ -155,7 +155,6 @@ fn refused_name(cx: &Context, object: &FluxObject, out: &mut Findings) {
     } else {
         "so the Flux Kustomization that applies it applies nothing"
     };
-    let rule = "object names are lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit, at most 253 characters";
     let name = &object.name.value;
     let written = cx
         .written_metadata(object, "name")
@@ -165,13 +164,13 @@ fn refused_name(cx: &Context, object: &FluxObject, out: &mut Findings) {
         // `nameSuffix: "-"`).
         Some(written) if written != *name && kubernetes_accepts_name(&written) => (
             format!("Kubernetes refuses the name `{name}` the build gives {} `{written}` (a `namePrefix` or `nameSuffix`), {fate}", object.kind),
-            format!("build the image objects without that prefix or suffix, or with one that leaves names Kubernetes accepts: {rule}"),
+            format!("build the image objects without that prefix or suffix, or with one that leaves names Kubernetes accepts: {ACCEPTED_NAMES}"),
         ),
         _ => (
             format!("Kubernetes refuses the {} name `{name}`, {fate}", object.kind),
             match accepted_name_like(name) {
-                Some(accepted) => format!("name it `{accepted}` and the references to it too: {rule}"),
-                None => format!("rename it and the references to it: {rule}"),
+                Some(accepted) => format!("name it `{accepted}` and the references to it too: {ACCEPTED_NAMES}"),
+                None => format!("rename it and the references to it: {ACCEPTED_NAMES}"),
             },
         ),
     };

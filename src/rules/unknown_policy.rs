@@ -13,7 +13,7 @@ use crate::flux::objects::Spec;
 use crate::flux::versions::Controller;
 use crate::flux::Kind;
 use crate::model::cluster::{
-    accepted_name_like, kubernetes_accepts_name, OtherBranch, OtherSource,
+    accepted_name_like, kubernetes_accepts_name, OtherBranch, OtherSource, ACCEPTED_NAMES,
 };
 use crate::model::substitute::{could_be, is_unresolved};
 use crate::model::tree::Origin;
@@ -532,7 +532,7 @@ fn not_defined(
                 Some(accepted) => format!("name the policy `{accepted}` and this marker `{}:{accepted}`", policy.namespace),
                 None => "rename the policy and this marker".to_string(),
             };
-            format!("no ImagePolicy can be named `{}`: {name_it} (object names are lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit)", policy.name)
+            format!("no ImagePolicy can be named `{}`: {name_it} ({ACCEPTED_NAMES})", policy.name)
         }
         _ => format!("create the ImagePolicy `{}` in namespace `{}`, or add `{wanted}` to `external_policies` in .flux-image-lint.yaml if it is defined elsewhere", policy.name, policy.namespace),
     };
@@ -620,7 +620,7 @@ pub(super) fn renamed_help(renamed: &str, rename: &str) -> String {
     if kubernetes_accepts_name(renamed) {
         format!("{rename}, or build the image objects without that prefix or suffix")
     } else {
-        format!("build the image objects without that prefix or suffix: `{renamed}` is no name Kubernetes accepts (lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit), so their apply fails too")
+        format!("build the image objects without that prefix or suffix: `{renamed}` is no name Kubernetes accepts ({ACCEPTED_NAMES}), so their apply fails too")
     }
 }
 
@@ -1317,7 +1317,7 @@ mod tests {
         );
         let invalid = found("-");
         assert!(
-            invalid[0].ends_with("| build the image objects without that prefix or suffix: `off-` is no name Kubernetes accepts (lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit), so their apply fails too"),
+            invalid[0].ends_with("| build the image objects without that prefix or suffix: `off-` is no name Kubernetes accepts (object names are lowercase letters, digits, `-` and `.`, beginning and ending with a letter or digit, at most 253 characters), so their apply fails too"),
             "{invalid:?}"
         );
     }
