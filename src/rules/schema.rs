@@ -111,6 +111,9 @@ fn report(cx: &Context, object: &FluxObject, misfit: &Misfit, out: &mut Findings
                 cx.undeclared_field_fate(object)
             ),
             match (placed_elsewhere(object, path, held), closest) {
+                // Push credentials written on the automation (lukewyman/llmworks-gitops'
+                // `git.secretRef`, gt005/news_aggregator_infra's `spec.secretRef`).
+                _ if pushes_with_its_source(object, path) => "an ImageUpdateAutomation takes no credentials: it clones and pushes with those of the GitRepository its `spec.sourceRef` names, so set `secretRef` there".to_string(),
                 (Some(place), _) => format!("`{place}` is where this field belongs: move it there"),
                 (None, Some(field)) => format!("did you mean `{field}`?"),
                 (None, None) => format!(
@@ -175,6 +178,14 @@ fn refused_name(cx: &Context, object: &FluxObject, out: &mut Findings) {
         ),
     };
     out.push_at(&RULE, object.name.origin(), message, help);
+}
+
+/// Whether the field is a `secretRef` outside the commit signing key of an automation: the
+/// credentials it pushes with belong to its GitRepository.
+fn pushes_with_its_source(object: &FluxObject, path: &str) -> bool {
+    object.kind == crate::flux::Kind::ImageUpdateAutomation
+        && path.starts_with("spec.")
+        && path.ends_with(".secretRef")
 }
 
 /// Where a field written under the wrong parent belongs: the one place of its kind's shape with
