@@ -412,6 +412,15 @@ pub fn is_image_api(api_version: &str) -> bool {
         .is_some_and(|version| version.starts_with('/'))
 }
 
+/// Whether a kustomize selection by API group and kind (each empty where not given, which
+/// selects any) never selects an image object: it names another kind, or only another group.
+pub fn selects_no_image_object(group: &str, kind: &str) -> bool {
+    match kind {
+        "" => !group.is_empty() && group != API_GROUP,
+        kind => Kind::named(kind).is_none(),
+    }
+}
+
 /// The Flux image kind of an object, if it is one.
 pub fn kind_of(object: &Node) -> Option<Kind> {
     if !is_image_api(object.path_str(&["apiVersion"])?) {

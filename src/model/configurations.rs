@@ -86,10 +86,7 @@ pub fn spares_image_objects(root: &Node) -> bool {
         let (Some(group), Some(kind)) = (text(spec, "group"), text(spec, "kind")) else {
             return false;
         };
-        match kind.as_str() {
-            "" => !group.is_empty() && group != crate::flux::objects::API_GROUP,
-            kind => crate::flux::Kind::named(kind).is_none(),
-        }
+        crate::flux::objects::selects_no_image_object(&group, &kind)
     };
     let Value::Map(fields) = &root.value else {
         return false;

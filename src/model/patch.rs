@@ -594,9 +594,7 @@ mod tests {
     use crate::source::SourceFile;
 
     fn tree(text: &str) -> Node {
-        let source = SourceFile::new("t.yaml".into(), text);
-        let yaml = YamlFile::parse(&source).unwrap();
-        Node::from_yaml(&yaml, 0, yaml.documents[0])
+        crate::model::tree::first_document_of(text, 0)
     }
 
     #[test]

@@ -46,23 +46,16 @@ fn targets_spare_image_objects(replacement: &Node) -> bool {
             };
             plain(group)
                 && plain(kind)
-                && match kind {
-                    "" => !group.is_empty() && group != crate::flux::objects::API_GROUP,
-                    kind => crate::flux::Kind::named(kind).is_none(),
-                }
+                && crate::flux::objects::selects_no_image_object(group, kind)
         })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::yaml::YamlFile;
-    use crate::source::SourceFile;
 
     fn root(text: &str) -> Node {
-        let source = SourceFile::new("kustomization.yaml".to_string(), text);
-        let yaml = YamlFile::parse(&source).unwrap();
-        Node::from_yaml(&yaml, 0, yaml.documents[0])
+        crate::model::tree::first_document_of(text, 0)
     }
 
     #[test]

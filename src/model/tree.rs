@@ -613,15 +613,21 @@ impl Scalar {
     }
 }
 
+/// The first document of `text` as a tree, as file `file` of a workspace: for the model's tests.
+#[cfg(test)]
+pub fn first_document_of(text: &str, file: usize) -> Node {
+    let source = crate::source::SourceFile::new("t.yaml".into(), text);
+    let yaml = YamlFile::parse(&source).unwrap();
+    Node::from_yaml(&yaml, file, yaml.documents[0])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::source::SourceFile;
 
     fn tree(text: &str) -> Node {
-        let source = SourceFile::new("t.yaml".into(), text);
-        let yaml = YamlFile::parse(&source).unwrap();
-        Node::from_yaml(&yaml, 7, yaml.documents[0])
+        first_document_of(text, 7)
     }
 
     #[test]
