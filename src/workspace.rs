@@ -908,6 +908,13 @@ impl Workspace {
                 Some((at, components)) if !components.contains(name) => {
                     let line = source.position(at).line;
                     listed_at.get_or_insert_with(|| format!("{}:{line}", source.path));
+                    // The manifest still names every controller, as a subject of the binding
+                    // `flux` generates for them all (`crd-controller-flux-system`, teads-sess-2026
+                    // and Dataxis-UditSingh on Flux 2.8 and 2.9): only its image there runs it.
+                    if crate::flux::versions::runs_controller_image(text, controller) {
+                        return None;
+                    }
+                    continue;
                 }
                 Some(_) => return None,
                 None => {}

@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use semver::Version;
 
-pub use detect::{detect, install_components, PIN_PATTERNS};
+pub use detect::{detect, install_components, runs_controller_image, PIN_PATTERNS};
 
 use super::template::root_reads;
 use super::Kind;

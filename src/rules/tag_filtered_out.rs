@@ -268,7 +268,7 @@ fn is_unversioned_build_tag(tag: &str) -> bool {
 }
 
 /// A tag without a digit names no version (`latest`, `main`, `stable`): it floats.
-fn is_floating(tag: &str) -> bool {
+pub(super) fn is_floating(tag: &str) -> bool {
     !tag.bytes().any(|b| b.is_ascii_digit())
 }
 

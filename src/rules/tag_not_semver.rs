@@ -1,6 +1,6 @@
 //! Rule `tag-not-semver`; its documentation is `RULE.docs`.
 
-use super::tag_filtered_out::{current_tags, is_build_tag, UPGRADE};
+use super::tag_filtered_out::{current_tags, is_build_tag, is_floating, UPGRADE};
 use super::{Context, Findings, Rule};
 use crate::flux::objects::Spec;
 use crate::policy::{parse_tag_version, Outcome, TagGrammar};
@@ -28,7 +28,9 @@ warning at most: no automation ever writes that value. So it is on a floating ta
 `latest`, `main`), a placeholder the automation replaces with the policy's pick, and on a value
 that only lacks its minor or patch (`1.25`, a release line's moving tag) under a range that
 admits versions above the release it names (`1.25.0`): the automation moves it up to the
-range's newest, as it does a value below the range (`tag-out-of-range`).
+range's newest, as it does a value below the range (`tag-out-of-range`). Of a floating tag the
+message says so, and its help what becomes of it where the registry holds no version the range
+admits (only `latest` and commit hashes pushed): the policy selects nothing and the tag stays.
 So it is on a build's tag, named by a word and no version (`main-ae8f7fe-1684680718`,
 `sha-2f38e4f`), by a development line's word before a version (`develop-version-1.9.4.4039`,
 `nightly-1.9.4`), or a bare commit hash (`03b8bae`): a value set before the policy moved to
@@ -55,6 +57,15 @@ SemVer-shaped part of the tag.
 "#,
     check,
 };
+
+/// What the message adds, and the help, on a floating tag (`latest`, `main`) under a semver
+/// policy: no build's, and no run number or timestamp to order by. Where the registry holds only
+/// it and commit hashes (teads-sess-2026/devops-Merge-Conflict-Survivors' CI), the policy picks
+/// nothing and the placeholder stays.
+const FLOATING_REPLACED: (&str, &str) = (
+    "; it is a floating tag, a placeholder the automation replaces with the newest version in range",
+    "if the registry holds versions the range admits, nothing is wrong: the automation writes the newest on its next run; if the image is pushed only as this tag (and commit hashes), the policy selects nothing: push version tags, or use a policy over the tags you push (`flux-image-lint explain` shows each tag's fate)",
+);
 
 /// What the message adds, and the help, on a build's tag under a semver policy.
 const BUILD_REPLACED: (&str, &str) = (
@@ -113,10 +124,13 @@ fn check(cx: &Context, out: &mut Findings) {
             .unwrap_or(false);
         let read_from_2_7 =
             grammar == TagGrammar::Strict && parse_tag_version(value, TagGrammar::Loose).is_some();
+        let floating = is_floating(value);
         let build = is_build_tag(value);
         let placeholder = zeroed_part(value);
         let (fate, help) = if upgraded {
             UPGRADE
+        } else if floating {
+            FLOATING_REPLACED
         } else if build {
             BUILD_REPLACED
         } else if placeholder.is_some() {
@@ -149,7 +163,7 @@ fn check(cx: &Context, out: &mut Findings) {
             help.to_string(),
         );
         out.at_most(current.ceiling);
-        if upgraded || build || placeholder.is_some() {
+        if upgraded || floating || build || placeholder.is_some() {
             out.at_most(Severity::Warning);
         }
     }
@@ -214,5 +228,31 @@ b: ghcr.io/org/app:v1.0.0-0.0123456 # {\"$imagepolicy\": \"flux-system:app\"}
             .map(|d| (d.line, d.severity))
             .collect();
         assert_eq!(found, [(1, Severity::Warning), (2, Severity::Error)]);
+    }
+
+    /// A floating tag is told as a placeholder, not as a build's tag: it has no run number
+    /// to order by, and the help says what becomes of it where no version is pushed.
+    #[test]
+    fn a_floating_tag_is_a_placeholder_not_a_build() {
+        let app = "a: ghcr.io/org/app:latest # {\"$imagepolicy\": \"flux-system:app\"}
+b: ghcr.io/org/app:sha-2f38e4f # {\"$imagepolicy\": \"flux-system:app\"}
+";
+        let files = [("app.yaml", app), ("policies.yaml", POLICIES)];
+        let diagnostics = diagnostics_of(&files, &["tag-not-semver"]);
+        let found: Vec<(usize, Severity, bool, bool)> = (diagnostics.iter())
+            .map(|d| {
+                let floating = d.message.ends_with("it is a floating tag, a placeholder the automation replaces with the newest version in range");
+                let build = d.message.ends_with("it is a build's tag, which the automation replaces with the newest version in range");
+                (d.line, d.severity, floating, build)
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (1, Severity::Warning, true, false),
+                (2, Severity::Warning, false, true)
+            ]
+        );
+        assert!(diagnostics[0].help.contains("push version tags"));
     }
 }

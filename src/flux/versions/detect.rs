@@ -117,6 +117,14 @@ fn install_header(text: &str) -> Option<Found> {
     ))
 }
 
+/// Whether a text runs `controller` as a container's image (`image:
+/// ghcr.io/fluxcd/image-reflector-controller:v1.1.1`), read line by line.
+pub fn runs_controller_image(text: &str, controller: Controller) -> bool {
+    controller_images(text, None).iter().any(|(_, source, _)| {
+        matches!(source, PinSource::ControllerImage { controller: runs, .. } if *runs == controller)
+    })
+}
+
 /// What both controllers' image names end with: one pass over a file finds either.
 const CONTROLLER_IMAGE_END: &str = "-controller:";
 
