@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
 
-pub use sourceignore::SourceIgnore;
+pub use sourceignore::{Exclusion, SourceIgnore, Written};
 
 pub struct WalkOptions<'a> {
     pub jobs: usize,
@@ -145,7 +145,7 @@ impl fmt::Debug for Contents {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
     pub path: String,
-    pub reason: &'static str,
+    pub reason: String,
 }
 
 /// The files of a repository that Flux gets, as `check` reads them.
@@ -478,6 +478,24 @@ impl FileSet {
         }
     }
 
+    /// The ignore pattern that keeps the file at the root-relative `path` from
+    /// kustomize-controller, its `.sourceignore` named from the root, where one does.
+    pub fn kept_out_by(&self, path: &str) -> Option<Exclusion> {
+        let mut exclusion = match self.top_prefix.as_str() {
+            "" => self.source_ignore.excluded_by(path),
+            prefix => self.source_ignore.excluded_by(&format!("{prefix}/{path}")),
+        }?;
+        if let Written::InFile { dir, .. } = &mut exclusion.written {
+            if let Some(below) = (dir.strip_prefix(self.top_prefix.as_str()))
+                .filter(|_| !self.top_prefix.is_empty())
+                .map(|below| below.trim_start_matches('/').to_string())
+            {
+                *dir = below;
+            }
+        }
+        Some(exclusion)
+    }
+
     /// The YAML files whose objects Flux does not apply, and, inside git, the untracked YAML
     /// files Flux never sees: what `--verbose` lists.
     pub fn skipped(&self) -> Result<Vec<Skipped>, ListError> {
@@ -487,7 +505,10 @@ impl FileSet {
             .filter(|path| is_yaml_name(file_name(path)) && !self.is_applied(path))
             .map(|path| Skipped {
                 path: path.to_string(),
-                reason: "not applied: source-controller leaves it out (.sourceignore or Flux's default excludes); its markers are still checked",
+                reason: match self.kept_out_by(path) {
+                    Some(exclusion) => format!("not applied: {exclusion} leaves it out of what source-controller hands on; its markers are still checked"),
+                    None => "not applied: source-controller leaves it out; its markers are still checked".to_string(),
+                },
             })
             .collect();
         if self.listing == Listing::Git {
@@ -510,7 +531,8 @@ impl FileSet {
                     .map(|path| Skipped {
                         path,
                         reason:
-                            "not read: git does not track it, so Flux never sees it (git add it)",
+                            "not read: git does not track it, so Flux never sees it (git add it)"
+                                .to_string(),
                     }),
             );
         }

@@ -6,6 +6,7 @@ use super::Context;
 use crate::model::kustomization_dir_over;
 use crate::model::render::join;
 use crate::model::tree::Node;
+use crate::walk::{Exclusion, Written};
 use std::sync::Arc;
 
 /// An image object of a file no cluster reaches.
@@ -14,6 +15,32 @@ pub(super) struct Unapplied {
     pub written: String,
     pub tree: Node,
     pub beside: Beside,
+    /// Where an ignore pattern keeps the file from kustomize-controller (whatever lists it,
+    /// no cluster gets it): what is said after `{what} is written in {file}`, and the start of
+    /// the help ([`kept_out`]).
+    pub kept_out: Option<(String, String)>,
+}
+
+/// What an object in the file at `path`, which `exclusion` keeps from kustomize-controller,
+/// says after `{what} is written in {file}`, and the start of its help: the `!` pattern that
+/// lets its folder through, where a `.sourceignore` left it out. 6j0-org/team1-dev's
+/// `deploy/.sourceignore` (`/*`, then `!/apps/` …) left out its `flux-system` folder, which
+/// its bootstrap's `./deploy` covers; the warning had sent the user to apply the folder again.
+fn kept_out(exclusion: &Exclusion, path: &str) -> (String, String) {
+    let why = format!(", which {exclusion} keeps from kustomize-controller (source-controller leaves it out of the artifact), so no cluster applies it");
+    let below = match &exclusion.written {
+        Written::InFile { dir, .. } if dir.is_empty() => Some(path),
+        Written::InFile { dir, .. } => path
+            .strip_prefix(dir.as_str())
+            .and_then(|p| p.strip_prefix('/')),
+        Written::ByFlux | Written::InSpec { .. } => None,
+    };
+    let help = match below.map(|below| below.split_once('/')) {
+        Some(Some((folder, _))) => format!("let that file through: add `!/{folder}/` to that `.sourceignore`, after the line that leaves it out"),
+        Some(None) => format!("let that file through: add `!/{}` to that `.sourceignore`, after the line that leaves it out", below.unwrap_or_default()),
+        None => "let that file through (a `!` pattern after the one that leaves it out)".to_string(),
+    };
+    (why, help)
 }
 
 /// The kustomization in or above the folder of a file no cluster applies.
@@ -65,6 +92,9 @@ pub(super) fn find(cx: &Context, kind: &str, wanted: impl Fn(&Node) -> bool) -> 
                     ),
                     tree,
                     beside: kustomization_beside(cx, &scanned.source.path),
+                    kept_out: (cx.workspace.file_set)
+                        .kept_out_by(&scanned.source.path)
+                        .map(|exclusion| kept_out(&exclusion, &scanned.source.path)),
                 })
             })
         })

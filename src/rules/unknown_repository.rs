@@ -95,27 +95,33 @@ fn check(cx: &Context, out: &mut Findings) {
                 && unapplied::may_be_in(tree, namespace)
         });
         let policy = object.key();
-        let (severity, message, help) = match written_elsewhere.map(|found| (found.written, found.beside)) {
+        let (severity, message, help) = match written_elsewhere.map(|found| (found.written, found.beside, found.kept_out)) {
+            // Left out of what source-controller hands on: no cluster gets it, whatever lists it.
+            Some((written, _, Some((why, help)))) => (
+                Severity::Warning,
+                format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which is written in {written}{why}: the policy finds it only if that file is applied by hand"),
+                help,
+            ),
             // Beside a kustomization that does not list it: forgotten there.
-            Some((written, Beside::Unlisted(kustomization))) => (
+            Some((written, Beside::Unlisted(kustomization), None)) => (
                 Severity::Error,
                 format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which is written in {written}, but `{kustomization}` does not list that file: no cluster applies it"),
                 format!("add that file to the `resources` of `{kustomization}`"),
             ),
             // Beside a kustomization that does not parse: its build fails.
-            Some((written, Beside::Broken(kustomization))) => {
+            Some((written, Beside::Broken(kustomization), None)) => {
                 let (why, help) = unapplied::beside_broken(&kustomization);
                 let message = format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which is written in {written}{why}");
                 (Severity::Error, message, help)
             }
             // Listed by a kustomization no cluster builds: a root applied by hand, maybe.
-            Some((written, Beside::Listed(kustomization))) => (
+            Some((written, Beside::Listed(kustomization), None)) => (
                 Severity::Warning,
                 format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which is written in {written}, which `{kustomization}` lists, but no cluster applies that kustomization: the policy finds it only if it is applied by hand"),
                 format!("let a Flux Kustomization apply the folder of `{kustomization}`"),
             ),
             // In a loose folder: applied by hand after the bootstrap, maybe.
-            Some((written, Beside::Nothing)) => (
+            Some((written, Beside::Nothing, None)) => (
                 Severity::Warning,
                 format!("ImagePolicy `{policy}` refers to ImageRepository `{wanted}`, which is written in {written}, which no cluster applies: the policy finds it only if that file is applied by hand"),
                 "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it)".to_string(),

@@ -152,22 +152,25 @@ impl SourceIgnore {
         ignore_files: &[(String, String)],
         spec_ignore: Option<(&str, &str)>,
     ) -> SourceIgnore {
-        let mut files: Vec<(Vec<&str>, &str)> = ignore_files
+        let mut files: Vec<(Vec<&str>, &str, &str)> = ignore_files
             .iter()
-            .map(|(dir, text)| (components(dir), text.as_str()))
+            .map(|(dir, text)| (components(dir), text.as_str(), dir.as_str()))
             .collect();
         // source-controller reads them depth first, a directory's own file before its
         // subdirectories': ancestors first, which is what decides between overlapping scopes.
         files.sort();
         let mut own: Vec<Pattern> = files
             .iter()
-            .flat_map(|(domain, text)| read_patterns(text, domain))
+            .flat_map(|(domain, text, dir)| {
+                read_patterns(text, domain, |line| Written::InFile {
+                    dir: dir.trim_matches('/').to_string(),
+                    line,
+                })
+            })
             .collect();
-        own.extend(
-            spec_ignore
-                .into_iter()
-                .flat_map(|(text, dir)| read_patterns(text, &components(dir))),
-        );
+        own.extend(spec_ignore.into_iter().flat_map(|(text, dir)| {
+            read_patterns(text, &components(dir), |line| Written::InSpec { line })
+        }));
         let defaults: &[&str] = if own.is_empty() {
             DEFAULT_EXCLUDES
         } else {
@@ -176,7 +179,7 @@ impl SourceIgnore {
         let mut patterns: Vec<Pattern> = VCS_EXCLUDES
             .iter()
             .chain(defaults)
-            .map(|line| Pattern::parse(line, &[]))
+            .map(|line| Pattern::parse(line, &[], Written::ByFlux))
             .collect();
         patterns.extend(own);
         SourceIgnore {
@@ -188,20 +191,35 @@ impl SourceIgnore {
     /// Whether kustomize-controller receives the file at `path` (relative to the repository's
     /// top, `/`-separated).
     pub fn delivers(&self, path: &str) -> bool {
+        self.deciding(path)
+            .is_none_or(|(_, verdict)| verdict != Verdict::Exclude)
+    }
+
+    /// The pattern that keeps the file at `path` from kustomize-controller, where one does.
+    pub fn excluded_by(&self, path: &str) -> Option<Exclusion> {
+        match self.deciding(path)? {
+            (pattern, Verdict::Exclude) => Some(Exclusion {
+                written: pattern.written.clone(),
+                pattern: pattern.line.clone(),
+            }),
+            (_, Verdict::Include) => None,
+        }
+    }
+
+    /// The last pattern that matches `path`, which decides, with its verdict.
+    fn deciding(&self, path: &str) -> Option<(&Pattern, Verdict)> {
         if self
             .literals
             .as_ref()
             .is_some_and(|literals| !literals.any_matches(path))
         {
-            return true;
+            return None;
         }
         let path = components(path);
-        let verdict = self
-            .patterns
+        self.patterns
             .iter()
             .rev()
-            .find_map(|pattern| pattern.verdict(&path));
-        verdict != Some(Verdict::Exclude)
+            .find_map(|pattern| Some((pattern, pattern.verdict(&path)?)))
     }
 }
 
@@ -209,11 +227,13 @@ fn components(path: &str) -> Vec<&str> {
     path.split('/').filter(|part| !part.is_empty()).collect()
 }
 
-/// go-git's `ReadPatterns`: one pattern a line, `#` lines and blank lines skipped.
-fn read_patterns(text: &str, domain: &[&str]) -> Vec<Pattern> {
+/// go-git's `ReadPatterns`: one pattern a line, `#` lines and blank lines skipped. `written`
+/// says where the line of a number was written.
+fn read_patterns(text: &str, domain: &[&str], written: impl Fn(usize) -> Written) -> Vec<Pattern> {
     text.lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .map(|line| Pattern::parse(line, domain))
+        .enumerate()
+        .filter(|(_, line)| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|(index, line)| Pattern::parse(line, domain, written(index + 1)))
         .collect()
 }
 
@@ -223,9 +243,50 @@ enum Verdict {
     Include,
 }
 
+/// Where a pattern was written: what a diagnostic names as keeping a file from
+/// kustomize-controller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// Flux's own excludes (VCS files always; images, archives and CI files while nothing else
+    /// is written).
+    ByFlux,
+    /// Line `line` of the `.sourceignore` in `dir` (empty for the top).
+    InFile { dir: String, line: usize },
+    /// Line `line` of the GitRepository's `spec.ignore`.
+    InSpec { line: usize },
+}
+
+/// The pattern that decides that kustomize-controller does not receive a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exclusion {
+    pub written: Written,
+    /// The line as written (`/*`, `*.png`).
+    pub pattern: String,
+}
+
+impl std::fmt::Display for Exclusion {
+    /// "`deploy/.sourceignore:5` (`/*`)", "Flux's default exclude `*.png`".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pattern = &self.pattern;
+        match &self.written {
+            Written::ByFlux => write!(f, "Flux's default exclude `{pattern}`"),
+            Written::InFile { dir, line } if dir.is_empty() => {
+                write!(f, "`{FILE_NAME}:{line}` (`{pattern}`)")
+            }
+            Written::InFile { dir, line } => write!(f, "`{dir}/{FILE_NAME}:{line}` (`{pattern}`)"),
+            Written::InSpec { line } => write!(
+                f,
+                "line {line} of the GitRepository's `spec.ignore` (`{pattern}`)"
+            ),
+        }
+    }
+}
+
 /// One gitignore line as go-git v5 reads it.
 #[derive(Debug, Clone)]
 struct Pattern {
+    written: Written,
+    line: String,
     domain: Vec<String>,
     segments: Vec<Segment>,
     inclusion: bool,
@@ -236,7 +297,8 @@ struct Pattern {
 }
 
 impl Pattern {
-    fn parse(line: &str, domain: &[&str]) -> Pattern {
+    fn parse(line: &str, domain: &[&str], written: Written) -> Pattern {
+        let as_written = line.to_string();
         let (inclusion, mut line) = match line.strip_prefix('!') {
             Some(rest) => (true, rest),
             None => (false, line),
@@ -249,6 +311,8 @@ impl Pattern {
             None => (false, line),
         };
         Pattern {
+            written,
+            line: as_written,
             domain: domain.iter().map(|d| d.to_string()).collect(),
             segments: line.split('/').map(Segment::new).collect(),
             inclusion,
@@ -538,6 +602,41 @@ mod tests {
         assert!(with("docs/\n**/cache").literals.is_some());
         assert!(with("[ab].yaml").literals.is_none());
         assert!(with("**").literals.is_none());
+    }
+
+    /// The pattern that decides is named where it was written: a nested `.sourceignore`'s
+    /// line (6j0-org/team1-dev's `deploy/.sourceignore`), `spec.ignore`'s, or Flux's own.
+    #[test]
+    fn the_deciding_exclusion_is_named_where_it_was_written() {
+        let nested = "# Exclude all\n/*\n\n!/apps/\n".to_string();
+        let ignore = SourceIgnore::new(&[("deploy".to_string(), nested)], Some(("*.md\n", "")));
+        let excluded = |path: &str| ignore.excluded_by(path).map(|e| e.to_string());
+        assert_eq!(
+            excluded("deploy/flux-system/policy.yaml").as_deref(),
+            Some("`deploy/.sourceignore:2` (`/*`)")
+        );
+        assert_eq!(excluded("deploy/apps/app.yaml"), None);
+        assert_eq!(excluded("other/app.yaml"), None);
+        assert_eq!(
+            excluded("README.md").as_deref(),
+            Some("line 1 of the GitRepository's `spec.ignore` (`*.md`)")
+        );
+        assert_eq!(
+            excluded(".gitignore").as_deref(),
+            Some("Flux's default exclude `.gitignore`")
+        );
+        let defaults = SourceIgnore::new(&[], None);
+        assert_eq!(
+            defaults.excluded_by("logo.png").map(|e| e.written),
+            Some(Written::ByFlux)
+        );
+        let top = SourceIgnore::new(&[(String::new(), "docs/\n".to_string())], None);
+        assert_eq!(
+            top.excluded_by("docs/a.yaml")
+                .map(|e| e.to_string())
+                .as_deref(),
+            Some("`.sourceignore:1` (`docs/`)")
+        );
     }
 
     #[test]
