@@ -164,7 +164,7 @@ fn check(cx: &Context, out: &mut Findings) {
                         "matches no folder of this repository, whatever its variables hold",
                         "point it at a directory relative to the repository root, with each variable standing for one folder's name (`./apps/${ENVIRONMENT}`)".to_string(),
                     ),
-                    false => ("does not exist in this repository", existing_folder_help(cx, &relative)),
+                    false => ("does not exist in this repository", existing_folder_help(cx, &relative, &object.namespace)),
                 };
                 out.push(
                     &RULE,
@@ -327,8 +327,10 @@ fn updates_nothing_yet(
 /// Whether some folder holding a file could be `path` once its `${…}` have values.
 /// Where a missing `update.path` most likely meant: the same path without its first folders
 /// (written relative to a subfolder, as a Flux Kustomization's `spec.path` never is), else the
-/// deepest folder of it that exists.
-fn existing_folder_help(cx: &Context, path: &str) -> String {
+/// deepest folder of it that exists, else the folder that holds every marker naming a policy of
+/// the automation's `namespace` (hummingbird-labs-dev/platform's `./deployments`, whose markers
+/// were under `./applications`).
+fn existing_folder_help(cx: &Context, path: &str, namespace: &str) -> String {
     let is_folder = |path: &str| cx.workspace.file_set.kind_of(path) == crate::walk::PathKind::Dir;
     let folders: Vec<&str> = path.split('/').filter(|part| !part.is_empty()).collect();
     let suffix = (1..folders.len()).find_map(|start| {
@@ -347,8 +349,51 @@ fn existing_folder_help(cx: &Context, path: &str) -> String {
             "point it at a directory relative to the repository root: `./{ancestor}` is there, but not `{}` in it",
             path[ancestor.len()..].trim_start_matches('/')
         ),
-        None => "point it at a directory relative to the repository root, e.g. `./clusters/production`".to_string(),
+        None => match folder_of_markers(cx, namespace) {
+            Some(folder) => format!("point it at a directory relative to the repository root: the markers naming policies of its namespace are under `./{folder}`"),
+            None => "point it at a directory relative to the repository root, e.g. `./clusters/production`".to_string(),
+        },
     }
+}
+
+/// The deepest folder that holds every marker naming a policy an automation of `namespace`
+/// reads; `None` where there is none, or only the repository root holds them all.
+fn folder_of_markers(cx: &Context, namespace: &str) -> Option<String> {
+    let mut common: Option<&str> = None;
+    for site in cx.markers() {
+        if !reads_namespace(namespace, &site.marker.setter.policy.namespace) {
+            continue;
+        }
+        let path = site.file.source.path.as_str();
+        let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+        common = Some(match common {
+            None => folder,
+            Some(common) => common_folder(common, folder),
+        });
+    }
+    common
+        .filter(|folder| !folder.is_empty())
+        .map(str::to_string)
+}
+
+/// The deepest folder both `a` and `b` lie in (`""` for the root).
+fn common_folder<'a>(a: &'a str, b: &str) -> &'a str {
+    let mut end = 0;
+    for ((at, part), other) in a
+        .split('/')
+        .scan(0, |start, part| {
+            let at = *start;
+            *start += part.len() + 1;
+            Some((at, part))
+        })
+        .zip(b.split('/'))
+    {
+        if part != other {
+            break;
+        }
+        end = at + part.len();
+    }
+    &a[..end]
 }
 
 fn folder_could_be(cx: &Context, path: &str) -> bool {
@@ -364,6 +409,7 @@ fn folder_could_be(cx: &Context, path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::common_folder;
     use crate::report::Diagnostic;
     use crate::rules::diagnostics_of;
 
@@ -527,5 +573,38 @@ mod tests {
             help("./apps"),
             ["point it at a directory relative to the repository root, e.g. `./clusters/production`"]
         );
+    }
+
+    /// Where nothing of a missing path exists, the folder of the markers of the automation's
+    /// namespace says where it points.
+    #[test]
+    fn a_missing_update_path_is_pointed_at_its_markers() {
+        let automation = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageUpdateAutomation\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 1m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  git:\n    commit:\n      author:\n        email: bot@example.com\n  update:\n    path: ./deployments\n";
+        let marker = |name: &str| {
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/org/app:1.0.0 # {{\"$imagepolicy\": \"flux-system:{name}\"}}\n")
+        };
+        let (one, two, other) = (
+            marker("one"),
+            marker("two"),
+            marker("other").replace("flux-system:", "other:"),
+        );
+        let files = [
+            ("clusters/prod/flux-system/gotk-sync.yaml", BOOTSTRAP),
+            ("clusters/prod/automation.yaml", automation),
+            ("clusters/prod/applications/one/app.yaml", one.as_str()),
+            ("clusters/prod/applications/two/deep/app.yaml", two.as_str()),
+            ("clusters/prod/elsewhere/app.yaml", other.as_str()),
+        ];
+        let help: Vec<String> = (diagnostics_of(&files, &["automation"]).into_iter())
+            .filter(|d| d.message.starts_with("`update.path`"))
+            .map(|d| d.help)
+            .collect();
+        assert_eq!(
+            help,
+            ["point it at a directory relative to the repository root: the markers naming policies of its namespace are under `./clusters/prod/applications`"]
+        );
+        assert_eq!(common_folder("a/b/c", "a/b"), "a/b");
+        assert_eq!(common_folder("a/bc", "a/b"), "a");
+        assert_eq!(common_folder("x", "y"), "");
     }
 }
