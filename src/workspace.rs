@@ -205,11 +205,26 @@ static SUPPRESSION: LazyLock<Finder<'static>> =
 enum Walked {
     /// Boxed: every file read has a slot until the walk ends, most of them passed over.
     Parsed(Box<ScannedFile>),
-    /// Nothing Flux-related found in its bytes: not parsed.
-    PassedOver { path: String, applied: bool },
+    /// Nothing Flux-related found in its bytes: not parsed. Its objects' kinds and names
+    /// (each as [`model::object_key`]) say whether a patch names one of them.
+    PassedOver {
+        path: String,
+        applied: bool,
+        identities: Box<[u64]>,
+    },
     /// Nothing Flux-related either, but a document without a kind, which fails a build that
     /// takes the file in: kept while Flux receives it.
     WithoutKind(Box<ScannedFile>),
+}
+
+/// What the lines of a file the byte search passed over tell, read once.
+struct LinesRead {
+    /// Whether the file may fail a build that takes it in (see [`read_lines`]).
+    may_fail: bool,
+    /// The kind and name of each object it writes in block style (as [`model::object_key`]): a
+    /// `kind:` at column 0, and the `name:` among the first keys under a `metadata:` at column
+    /// 0 (empty where there is none). What it misses is only not read for a patch.
+    identities: Vec<u64>,
 }
 
 /// Whether `bytes` may fail a build that takes the file in, seen line by line: a line starts
@@ -220,8 +235,24 @@ enum Walked {
 /// yaml.v3 refuses; or a plain scalar of several lines, rare in manifests); an indented line
 /// opens with `{{` (a template's action, which YAML reads as a flow mapping); or a document has
 /// keys at column 0 but no `kind` among them (a `sops.yaml` of creation rules, a chart's
-/// values) Flux receives (`received`). Each is parsed to know.
-fn may_fail_a_build(bytes: &[u8], received: bool) -> bool {
+/// values) Flux receives (`received`). Each is parsed to know. Where none may fail, the
+/// objects the lines write.
+fn read_lines(bytes: &[u8], received: bool) -> LinesRead {
+    let fails = LinesRead {
+        may_fail: true,
+        identities: Vec::new(),
+    };
+    let mut identities = Vec::new();
+    // The document's `kind`, and its name once read; the indentation of `metadata`'s keys while
+    // it is the block being read.
+    let (mut written_kind, mut name): (Option<&str>, Option<&str>) = (None, None);
+    let mut metadata_indent: Option<Option<usize>> = None;
+    let mut end_document = |kind: &mut Option<&str>, name: &mut Option<&str>| {
+        if let Some(kind) = kind.take() {
+            identities.push(model::object_key(kind, name.take().unwrap_or_default()));
+        }
+        *name = None;
+    };
     let (mut keys, mut kind) = (false, false);
     // The last line that is not blank or a comment, with its indentation: read again only where
     // a line comes deeper (a third of a manifest's lines do).
@@ -244,20 +275,27 @@ fn may_fail_a_build(bytes: &[u8], received: bool) -> bool {
                     .is_some_and(|column| indent > last_indent + column)
         });
         if runs_on || (indent > 0 && content.starts_with(b"{{")) {
-            return true;
+            return fails;
         }
         last = Some((indent, content));
         if indent > 0 {
+            if let Some(keys_indent) = &mut metadata_indent {
+                if *keys_indent.get_or_insert(indent) == indent && name.is_none() {
+                    name = content.strip_prefix(b"name:").and_then(written_value);
+                }
+            }
             continue;
         }
+        metadata_indent = line.starts_with(b"metadata:").then_some(None);
         match line[0] {
             b'\t' | b'.' | b'%' | b'{' | b'}' | b'[' | b']' => {}
             b'-' => {
                 if line.starts_with(b"---") {
                     if received && keys && !kind {
-                        return true;
+                        return fails;
                     }
                     (keys, kind) = (false, false);
+                    end_document(&mut written_kind, &mut name);
                 }
             }
             b'"' | b'\'' => {
@@ -268,14 +306,31 @@ fn may_fail_a_build(bytes: &[u8], received: bool) -> bool {
                 let is_key = memchr::memchr_iter(b':', line)
                     .any(|colon| matches!(line.get(colon + 1), None | Some(b' ' | b'\t' | b'\r')));
                 if !is_key {
-                    return true;
+                    return fails;
                 }
                 keys = true;
                 kind |= line.starts_with(b"kind:") || line.starts_with(b"kind ");
+                if let Some(value) = line.strip_prefix(b"kind:") {
+                    written_kind = written_value(value);
+                }
             }
         }
     }
-    received && keys && !kind
+    end_document(&mut written_kind, &mut name);
+    LinesRead {
+        may_fail: received && keys && !kind,
+        identities,
+    }
+}
+
+/// A plain or quoted one-line value as written after its key's `:`, less a comment.
+fn written_value(after_colon: &[u8]) -> Option<&str> {
+    let value = after_colon.split(|&b| b == b'#').next().unwrap_or_default();
+    let value = std::str::from_utf8(value)
+        .ok()?
+        .trim()
+        .trim_matches(['"', '\'']);
+    (!value.is_empty()).then_some(value)
 }
 
 /// Where the key starts in a line (`content`, from its first character) that holds a key and
@@ -303,6 +358,41 @@ fn plain_value_key_column(content: &[u8]) -> Option<usize> {
 /// The paths of `named` that `sorted` (in the same order) does not hold, found in one walk
 /// through both: a binary search for each of the thousands of paths the kustomizations name was
 /// 5 ms of serial time at 20,000 files.
+/// The resources the walk passed over (`walked`, with the objects of those Flux receives) that
+/// hold an object a patch target names by kind and name: read, so that a patch that fails on
+/// it fails the build as in kustomize (mwdavisii/gitops-service-example's JSON 6902 `remove` of
+/// a `securityContext` its Deployment `echoservice` lacks, in a file with nothing Flux-related,
+/// failed the whole Flux Kustomization where the check saw nothing). A target of a kind alone
+/// (every Deployment of an overlay) reads nothing more: most of a large repository would be
+/// read for it.
+fn patched_resources<'a>(
+    referenced: &'a model::Referenced,
+    walked: &'a [String],
+    walked_identities: &'a [(usize, Box<[u64]>)],
+) -> impl Iterator<Item = &'a String> {
+    let patched = &referenced.patched_objects;
+    walked_identities
+        .iter()
+        .filter(move |(_, identities)| {
+            !patched.is_empty() && identities.iter().any(|identity| patched.contains(identity))
+        })
+        .map(|&(at, _)| &walked[at])
+        .filter(|path| referenced.resources.contains(*path))
+}
+
+/// The kind and name of each object of a parsed file, each as [`model::object_key`].
+fn identities_parsed(yaml: &YamlFile) -> Box<[u64]> {
+    (yaml.documents.iter())
+        .filter_map(|&document| {
+            let kind = yaml.path_str(document, &["kind"])?;
+            let name = yaml
+                .path_str(document, &["metadata", "name"])
+                .unwrap_or_default();
+            Some(model::object_key(kind, name))
+        })
+        .collect()
+}
+
 fn absent_from<'a>(
     named: &'a BTreeSet<String>,
     sorted: &'a [String],
@@ -447,7 +537,15 @@ impl Workspace {
                 // creation rules beside a cluster's manifests): parsed, so that a build
                 // including the file fails as kustomize's does. A file that parses into
                 // objects after all is passed over as before.
-                None if may_fail_a_build(&bytes, applied) => {
+                None => {
+                    let lines = read_lines(&bytes, applied);
+                    if !lines.may_fail {
+                        return Some(Walked::PassedOver {
+                            identities: lines.identities.into_boxed_slice(),
+                            path,
+                            applied,
+                        });
+                    }
                     let file = scan_bytes(path.clone(), bytes);
                     // Not a file of another encoding: yaml.v3 reads UTF-16 with its byte order
                     // mark.
@@ -457,10 +555,18 @@ impl Workspace {
                         Ok(yaml) if model::render::fails_to_take_in(yaml) => {
                             Walked::WithoutKind(file)
                         }
-                        _ => Walked::PassedOver { path, applied },
+                        Ok(yaml) => Walked::PassedOver {
+                            identities: identities_parsed(yaml),
+                            path,
+                            applied,
+                        },
+                        Err(_) => Walked::PassedOver {
+                            identities: Box::default(),
+                            path,
+                            applied,
+                        },
                     }
                 }
-                None => Walked::PassedOver { path, applied },
             })
         });
         // What the bootstrap's GitRepository leaves out, beside `.sourceignore`, is known once its
@@ -476,7 +582,9 @@ impl Workspace {
                     Walked::Parsed(file) | Walked::WithoutKind(file) => {
                         file.applied = file_set.is_applied(&file.source.path)
                     }
-                    Walked::PassedOver { path, applied } => *applied = file_set.is_applied(path),
+                    Walked::PassedOver { path, applied, .. } => {
+                        *applied = file_set.is_applied(path)
+                    }
                 }
             }
         }
@@ -493,6 +601,8 @@ impl Workspace {
             .count();
         let mut files = Vec::with_capacity(parsed + read_errors.len());
         let mut walked = Vec::new();
+        // The objects of the passed-over files Flux receives, by their place in `walked`.
+        let mut walked_identities = Vec::new();
         let mut applied_paths = Vec::new();
         for read in read {
             // The folder listing kustomize-controller generates sees only what it receives.
@@ -509,9 +619,16 @@ impl Workspace {
                 }
                 // Flux does not receive it: no build takes it in.
                 Walked::WithoutKind(file) => walked.push(file.source.path),
-                Walked::PassedOver { path, applied } => {
+                Walked::PassedOver {
+                    path,
+                    applied,
+                    identities,
+                } => {
                     if applied {
                         applied_paths.push(path.clone());
+                        if !identities.is_empty() {
+                            walked_identities.push((walked.len(), identities));
+                        }
                     }
                     walked.push(path);
                 }
@@ -545,19 +662,29 @@ impl Workspace {
             (referenced.patches.iter())
                 .chain(&referenced.configurations)
                 .chain(absent_from(&referenced.resources, &walked))
+                .chain(patched_resources(referenced, &walked, &walked_identities))
                 // Flux has only the files the repository holds (git tracks, for one).
                 .filter(|path| !loaded.contains(path.as_str()) && file_set.contains(path))
                 .cloned()
                 .collect()
         };
         // Every path the walk passed over: not wanted through the model's build, the peak.
-        drop(walked);
+        drop((walked, walked_identities));
         let read_since = crate::parallel::map(&unloaded, jobs, |path| {
             let bytes = file_set.read_file(path, config.max_file_size)?;
-            Some(ScannedFile {
+            let mut file = ScannedFile {
                 applied: file_set.is_applied(path),
                 ..scan_bytes(path.clone(), bytes)
-            })
+            };
+            // A resource read for a patch to reach (most of a large overlay's): kept as its
+            // objects' identities, read again when the patch is applied.
+            if referenced.resources.contains(path) && !referenced.patches.contains(path) {
+                file.let_tree_go();
+                if let Some(disk_path) = file_set.disk_path(path) {
+                    file.let_text_go(disk_path);
+                }
+            }
+            Some(file)
         });
         let first_read = files.len();
         let read_since: Vec<ScannedFile> = read_since.into_iter().flatten().collect();
@@ -1246,6 +1373,23 @@ patches:
         );
     }
 
+    /// The objects a passed-over file writes are read from the same lines: kind at column 0,
+    /// the name among `metadata`'s own keys (not a label's), one a document.
+    #[test]
+    fn the_lines_read_tell_each_object_written() {
+        let text = "kind: Deployment # an app\nmetadata:\n  labels:\n    name: label\n  name: 'echoservice'\nspec: {}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  namespace: apps\n---\nkind: ConfigMap\nmetadata:\n  name: settings\n";
+        let lines = read_lines(text.as_bytes(), true);
+        assert!(!lines.may_fail);
+        assert_eq!(
+            lines.identities,
+            [
+                model::object_key("Deployment", "echoservice"),
+                model::object_key("Service", ""),
+                model::object_key("ConfigMap", "settings"),
+            ]
+        );
+    }
+
     #[test]
     fn what_may_fail_a_build_is_seen_at_column_0() {
         for fine in [
@@ -1258,7 +1402,7 @@ patches:
             "kind: A\nspec:\n  - name: a\n    image: b\n  - name: c\n",
             "kind: A\ndata:\n  script: |\n    run: x\n  other: y\n",
         ] {
-            assert!(!may_fail_a_build(fine.as_bytes(), true), "{fine:?}");
+            assert!(!read_lines(fine.as_bytes(), true).may_fail, "{fine:?}");
         }
         for failing in [
             "kind: Service\nEOF\n",
@@ -1272,10 +1416,10 @@ patches:
             "kind: A\nimage: app:1.0 # comment\n  more\n",
             "kind: A\ndata:\n  a: b\n  {{- if .token }}\n",
         ] {
-            assert!(may_fail_a_build(failing.as_bytes(), true), "{failing:?}");
+            assert!(read_lines(failing.as_bytes(), true).may_fail, "{failing:?}");
         }
         // What Flux does not receive fails no build of it for want of a kind.
-        assert!(!may_fail_a_build(b"creation_rules: []\n", false));
+        assert!(!read_lines(b"creation_rules: []\n", false).may_fail);
     }
 
     #[test]

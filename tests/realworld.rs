@@ -133,6 +133,9 @@ fn flux_errors(case: &str) -> Vec<String> {
             "kustomize-build apps/nextcloud/kustomization.yaml:8".to_string(),
             "unknown-policy apps/nextcloud/nextcloud.yaml:13".to_string(),
         ],
+        "json-patch-fails-on-a-file-without-flux" => {
+            vec!["kustomize-build apps/dev/kustomization.yaml:10".to_string()]
+        }
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

@@ -367,6 +367,10 @@ pub struct Referenced {
     pub patches: BTreeSet<String>,
     /// `configurations` files, whose fields kustomize checks (see [`configurations`]).
     pub configurations: BTreeSet<String>,
+    /// The objects that the targets of `patches` and `patchesJson6902` name by kind and name,
+    /// each a word (`Deployment`, `echoservice`), as [`object_key`]: the resources holding one
+    /// are read, whatever else they hold.
+    pub patched_objects: HashSet<u64>,
 }
 
 impl Referenced {
@@ -402,7 +406,15 @@ fn referenced_files(
         let mut resources = Vec::new();
         let mut patches = Vec::new();
         let mut configurations = Vec::new();
+        let mut patched_objects = Vec::new();
         for k in read {
+            let targets = (k.patches.iter().chain(&k.patches_json6902))
+                .filter_map(|patch| patch.target.as_ref())
+                .filter_map(|target| {
+                    let word = |field| target.path_str(&[field]).filter(|text| is_word(text));
+                    Some(object_key(word("kind")?, word("name")?))
+                });
+            patched_objects.extend(targets);
             let patch_files = k
                 .patches_strategic_merge
                 .iter()
@@ -420,15 +432,30 @@ fn referenced_files(
                     .filter_map(|(_, entry)| path_of(k, entry)),
             );
         }
-        (resources, patches, configurations)
+        (resources, patches, configurations, patched_objects)
     });
     let mut referenced = Referenced::default();
-    for (resources, patches, configurations) in named {
+    for (resources, patches, configurations, patched_objects) in named {
         referenced.resources.extend(resources);
         referenced.patches.extend(patches);
         referenced.configurations.extend(configurations);
+        referenced.patched_objects.extend(patched_objects);
     }
     referenced
+}
+
+/// An object's kind and name as one key: what a patch target names, matched against what the
+/// files the walk passed over write without parsing them. Two that collide only read a file
+/// more.
+pub fn object_key(kind: &str, name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one((kind, name))
+}
+
+/// Whether a patch target's field (a regular expression to kustomize) is a name as written,
+/// which matches itself alone.
+fn is_word(text: &str) -> bool {
+    !text.is_empty() && (text.bytes()).all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 /// The image objects of the renders, in the order they are added. Clusters that apply one folder

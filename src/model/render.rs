@@ -244,7 +244,14 @@ impl Cause {
             (&["loading KV pairs"], Cause::MissingGeneratorInput),
             (&["failed to get the patch file"], Cause::MissingPatch),
             (
-                &["operation does not apply", "testing value"],
+                &[
+                    "operation does not apply",
+                    "testing value",
+                    // evanphx/json-patch v5 (kustomize 5): "error in remove for path: '…':
+                    // Unable to remove nonexistent key: securityContext: missing value".
+                    "Unable to remove nonexistent key",
+                    "Unable to access invalid index",
+                ],
                 Cause::JsonPatch,
             ),
             (
