@@ -14,7 +14,8 @@ An ImagePolicy whose `spec.policy` sets none or several of `semver`, `alphabetic
 
 `order: desc` is a warning: it picks the lowest value, which over build numbers and timestamps is
 the oldest build. Read as "newest first", it makes the automation roll every image back to the
-first build the filter keeps.
+first build the filter keeps. Not where the filter keeps one tag (`^latest$`, whose digest the
+automation follows): the order then picks nothing else.
 
 ## Why it matters in Flux
 With no choice the policy stalls; with several, Flux silently uses the first of semver >
@@ -74,8 +75,13 @@ fn check(cx: &Context, out: &mut Findings) {
                         "`asc` picks the highest value, `desc` the lowest".to_string(),
                     )
                 }
+                // Over a filter that keeps one tag (`^latest$`, followed by its digest) the
+                // order picks nothing else (Justin-De-Sio/homelab, whose bot wrote thirty digest
+                // updates under `desc`).
                 (ChoiceKind::Alphabetical | ChoiceKind::Numerical, Some(order))
-                    if order.value == "desc" =>
+                    if order.value == "desc"
+                        && !(spec.filter_pattern.as_ref())
+                            .is_some_and(|pattern| admits_one_tag(&pattern.value)) =>
                 {
                     out.push_with_severity(
                         &RULE,
@@ -92,5 +98,40 @@ fn check(cx: &Context, out: &mut Findings) {
                 _ => {}
             }
         }
+    }
+}
+
+/// Whether a `filterTags.pattern` admits one tag alone: `^…$` around letters, digits, `-`, `_`
+/// and escaped dots (`^latest$`, `^v1\.2$`).
+fn admits_one_tag(pattern: &str) -> bool {
+    let Some(literal) = pattern.strip_prefix('^').and_then(|p| p.strip_suffix('$')) else {
+        return false;
+    };
+    let literal = literal.replace("\\.", "");
+    !literal.is_empty()
+        && (literal.bytes()).all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admits_one_tag;
+    use crate::rules::diagnostics_of;
+
+    /// `order: desc` is warned of where the filter keeps several tags, not where it keeps one.
+    #[test]
+    fn descending_order_is_moot_over_one_tag() {
+        let policy = |pattern: &str| {
+            format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata: {{name: app, namespace: flux-system}}\nspec:\n  imageRepositoryRef: {{name: app}}\n  filterTags: {{pattern: '{pattern}'}}\n  policy: {{alphabetical: {{order: desc}}}}\n")
+        };
+        let warned = |pattern: &str| {
+            let text = policy(pattern);
+            diagnostics_of(&[("policy.yaml", text.as_str())], &["policy-choice"]).len()
+        };
+        assert_eq!(warned("^latest$"), 0);
+        assert_eq!(warned("^main-[0-9]+$"), 1);
+        assert!(admits_one_tag("^v1\\.2$"));
+        assert!(!admits_one_tag("^v1.2$"));
+        assert!(!admits_one_tag("latest"));
+        assert!(!admits_one_tag("^$"));
     }
 }
