@@ -518,13 +518,16 @@ impl Workspace {
         let (mut read, mut read_errors) = file_set.read(&options, |path, bytes| {
             counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let applied = file_set.is_applied(&path);
+            let (bytes, decoded) = as_utf8(bytes);
             Some(match worth_parsing(&path, &bytes, config_path) {
                 Some(parsed_for) => {
                     let mut file = ScannedFile {
                         applied,
                         ..scan_bytes(path, bytes)
                     };
-                    if parsed_for == ParsedFor::MarkersAlone {
+                    if decoded {
+                        file.markers = FileMarkers::default();
+                    } else if parsed_for == ParsedFor::MarkersAlone {
                         file.let_tree_go();
                         if let Some(disk_path) = file_set.disk_path(&file.source.path) {
                             file.let_text_go(disk_path);
@@ -671,14 +674,16 @@ impl Workspace {
         // Every path the walk passed over: not wanted through the model's build, the peak.
         drop((walked, walked_identities));
         let read_since = crate::parallel::map(&unloaded, jobs, |path| {
-            let bytes = file_set.read_file(path, config.max_file_size)?;
+            let (bytes, decoded) = as_utf8(file_set.read_file(path, config.max_file_size)?);
             let mut file = ScannedFile {
                 applied: file_set.is_applied(path),
                 ..scan_bytes(path.clone(), bytes)
             };
+            if decoded {
+                file.markers = FileMarkers::default();
             // A resource read for a patch to reach (most of a large overlay's): kept as its
             // objects' identities, read again when the patch is applied.
-            if referenced.resources.contains(path) && !referenced.patches.contains(path) {
+            } else if referenced.resources.contains(path) && !referenced.patches.contains(path) {
                 file.let_tree_go();
                 if let Some(disk_path) = file_set.disk_path(path) {
                     file.let_text_go(disk_path);
@@ -1146,6 +1151,32 @@ fn unparsed(source: SourceFile, error: YamlError) -> ScannedFile {
     scanned(source, Err(error), FileMarkers::default())
 }
 
+/// A file's bytes as UTF-8, and whether they were decoded: a UTF-16 file with its byte order
+/// mark is decoded, as yaml.v3 (so kustomize) decodes it, and Flux applies its objects
+/// (juwisnie/gitops-flux2-kustomize-helm-mt's ImagePolicy, ImageRepository and automation, whose
+/// marker fluxcdbot updated). Its markers stay unseen: image-automation-controller searches the
+/// bytes for `$imagepolicy`, which UTF-16 does not hold, so a decoded file's markers are dropped
+/// and its text is kept (what the disk holds is not that text: it is never read again).
+fn as_utf8(bytes: Vec<u8>) -> (Vec<u8>, bool) {
+    let big_endian = match bytes.get(..2) {
+        Some([0xFF, 0xFE]) => false,
+        Some([0xFE, 0xFF]) => true,
+        _ => return (bytes, false),
+    };
+    if !bytes.len().is_multiple_of(2) {
+        return (bytes, false);
+    }
+    let units = bytes[2..].chunks_exact(2).map(|pair| match big_endian {
+        true => u16::from_be_bytes([pair[0], pair[1]]),
+        false => u16::from_le_bytes([pair[0], pair[1]]),
+    });
+    match char::decode_utf16(units).collect::<Result<String, _>>() {
+        Ok(text) => (text.into_bytes(), true),
+        // Not UTF-16 after all: reported as the bytes are.
+        Err(_) => (bytes, false),
+    }
+}
+
 fn scan_bytes(path: String, bytes: Vec<u8>) -> ScannedFile {
     match String::from_utf8(bytes) {
         Ok(text) => scan_file(SourceFile::new(path, text)),
@@ -1370,6 +1401,31 @@ patches:
         assert_eq!(
             workspace.files[file].source.text(),
             " ".repeat(deployment.len())
+        );
+    }
+
+    /// UTF-16 with its byte order mark, either way round, is read as yaml.v3 reads it; what
+    /// does not decode is left as it is, to be reported as the bytes are.
+    #[test]
+    fn utf16_with_its_byte_order_mark_is_decoded() {
+        let text = "kind: ImagePolicy # é\n";
+        let little: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let big: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(as_utf8(little), (text.as_bytes().to_vec(), true));
+        assert_eq!(as_utf8(big), (text.as_bytes().to_vec(), true));
+        let unpaired = vec![0xFF, 0xFE, 0x00, 0xD8, b'a', 0x00];
+        assert_eq!(as_utf8(unpaired.clone()), (unpaired, false));
+        let odd = vec![0xFF, 0xFE, b'a'];
+        assert_eq!(as_utf8(odd.clone()), (odd, false));
+        assert_eq!(
+            as_utf8(b"kind: A\n".to_vec()),
+            (b"kind: A\n".to_vec(), false)
         );
     }
 

@@ -18,9 +18,10 @@ holds.
 
 Files are bytes: Flux's screening reader looks for the bytes of `$imagepolicy` and its YAML
 parser (yaml.v3) rejects invalid UTF-8, so Flux skips such a file silently. A UTF-16 file (with
-a byte order mark) would decode in yaml.v3, but its markers are never even seen: the byte search
-for `$imagepolicy` cannot match UTF-16, so Flux never applies them, and this tool, which screens
-the same way, ignores the file as Flux does. `--fix` never rewrites a file that is not UTF-8.
+a byte order mark) decodes in yaml.v3, so kustomize applies its objects, and this tool reads
+them; but its markers are never even seen: the byte search for `$imagepolicy` cannot match
+UTF-16, so Flux never updates them, and this tool ignores them as Flux does. `--fix` never
+rewrites a file that is not UTF-8.
 
 ## Why it matters in Flux
 Flux's image automation skips files it cannot parse without any error or event, so none of the
