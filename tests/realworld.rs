@@ -136,6 +136,13 @@ fn flux_errors(case: &str) -> Vec<String> {
         "json-patch-fails-on-a-file-without-flux" => {
             vec!["kustomize-build apps/dev/kustomization.yaml:10".to_string()]
         }
+        "full-marker-writes-into-a-tag-field" => vec![
+            "marker-value-mismatch overlays/production/helmrelease.yaml:19".to_string(),
+            "marker-value-mismatch overlays/production/kustomization.yaml:10".to_string(),
+        ],
+        "extract-names-a-group-a-letter-away" => {
+            vec!["invalid-extract deploy/image-policy.yaml:23".to_string()]
+        }
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

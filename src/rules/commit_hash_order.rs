@@ -63,13 +63,18 @@ fn check(cx: &Context, out: &mut Findings) {
         } else {
             format!("tag `{tag}` gives `{value}`")
         };
+        // `order: desc` picks the lowest (nerif-tafu/flux-cd's bot wrote the first hash in
+        // order, and stayed there).
+        let descending =
+            (spec.choices[0].argument.as_ref()).is_some_and(|order| order.value == "desc");
+        let sorts = if descending { "first" } else { "last" };
         out.push_at(
             &RULE,
             at,
             format!(
-                "alphabetical policy `{key}` sorts commit hashes ({example}): Flux picks whichever build's hash sorts last, not the newest build"
+                "alphabetical policy `{key}` sorts commit hashes ({example}): Flux picks whichever build's hash sorts {sorts}, not the newest build"
             ),
-            "sort by something that grows with each build: tag builds `<branch>-<sha>-<timestamp>` and use a `numerical` policy on `extract: '$ts'`".to_string(),
+            "sort by something that grows with each build: tag builds `<branch>-<sha>-<timestamp>` and use a `numerical` policy on `extract: '$ts'`; for an image you do not build, follow the version tags its publisher pushes (a `semver` policy)".to_string(),
         );
     }
 }

@@ -56,7 +56,21 @@ fn check(cx: &Context, out: &mut Findings) {
                 group_names(pattern)
                     .is_ok_and(|names| names.iter().flatten().any(|name| *name == extract.value))
             };
-            let help = if !Template::parse(&extract.value).refers_to_no_group() {
+            let template = Template::parse(&extract.value);
+            let names = group_names(pattern).unwrap_or_default();
+            // A reference a letter away from a group the pattern names (`$timestamp` for
+            // `(?P<timesamp>…)`, Notliam99/nzdev-org) meant it.
+            let meant = template
+                .unknown_references(&names)
+                .iter()
+                .find_map(|reference| {
+                    let named = names.iter().flatten().map(String::as_str);
+                    let group = crate::flux::schema::closest_field(&reference[1..], named)?;
+                    Some((reference.clone(), group))
+                });
+            let help = if let Some((reference, group)) = meant {
+                format!("the pattern names the group `{group}`: write `${group}` for `{reference}`, or rename the group")
+            } else if !template.refers_to_no_group() {
                 "name a capture group of the pattern, e.g. `(?P<version>[0-9.]+)` with `extract: $version`".to_string()
             } else if named_so() {
                 format!(

@@ -14,7 +14,11 @@ A value whose shape does not fit its marker: a `:tag` marker on a value holding 
 `:name` marker on a value with a tag, a `:digest` marker on something that is not a
 `sha256:` digest, a full marker on text that is not an image reference, such as a version
 (`version: 0.1.8` of a Helm chart or a Giant Swarm App: Flux would write `registry/name:tag`
-there; use `:tag`) or any word in a field named for a tag (`tag`, `newTag`, `imageTag`), a
+there; use `:tag`) or any word in a field named for a tag (`tag`, `newTag`, `imageTag`); so
+is a full marker on a whole reference in a `tag` or `newTag` (`newTag: org/app:v1.0.3`, what the marker
+wrote there at its last update: kustomize or the chart puts it after the image's name, and the
+image `org/app:org/app:v1.0.3` cannot be pulled; the owners of three public repositories mended
+the value by hand and the automation broke it again), a
 `:tag` or `:digest` marker on a container's `image` (in `containers`, `initContainers` or
 `ephemeralContainers`, outside a HelmRelease's values), which Kubernetes reads as a whole
 reference: Flux writes a bare `1.2.0` there, and the kubelet pulls an image of that name,
@@ -73,9 +77,9 @@ fn check(cx: &Context, out: &mut Findings) {
 /// The marker's value against the shape its marker replaces.
 fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Findings) {
     // A whole reference there fits the marker and breaks the field.
-    let full_on_images_name =
-        value.field == Field::ImagesEntryName && site.marker.setter.kind == SetterKind::Image;
-    if !full_on_images_name && fits_as_parsed(cx, site) {
+    let breaks_the_field = site.marker.setter.kind == SetterKind::Image
+        && matches!(value.field, Field::ImagesEntryName | Field::TagAfterName);
+    if !breaks_the_field && fits_as_parsed(cx, site) {
         return;
     }
     let Some(mismatch) = value.mismatch(site.marker.setter.kind) else {
@@ -148,6 +152,13 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
         ShapeMismatch::DigestPlaceholder => (
             format!("`{text}` is not a digest; the `:digest` marker `{setter}` replaces the whole value, so the automation's next run writes one, but until then the image cannot be pulled with it"),
             "leave the field empty until the automation fills it, or write the current digest (`sha256:` and 64 hex digits)".into(),
+        ),
+        // What the full marker wrote into the field (viktorsss/rd-fluxcd-lesson's `newTag`,
+        // beingyash/report-server's and AndreiGMX/devops_playground's chart `tag`), which the
+        // owners mended by hand and the bot broke again.
+        ShapeMismatch::FullImageInTagField { tag } => (
+            format!("`{text}` is a whole image reference in a tag field, which kustomize or the chart writes after the image's name (`name:{text}`, an image that cannot be pulled): the full marker `{setter}` writes `name:tag` here at every update"),
+            format!("use the `:tag` marker (`{{\"$imagepolicy\": \"{setter}:tag\"}}`) and write the bare tag (`{tag}`), so that Flux writes only the tag"),
         ),
         ShapeMismatch::VersionNotImage | ShapeMismatch::TagNotImage => {
             let image = cx

@@ -93,6 +93,10 @@ pub enum ShapeMismatch {
     /// A full marker on a word in a tag field (`tag: main-92c585e`): the same, where the word
     /// could also be an image name.
     TagNotImage,
+    /// A full marker on a whole reference in a tag field (`newTag: org/app:v1.0.3`): what the
+    /// marker wrote there, which kustomize or the chart puts after the image's name
+    /// (`org/app:org/app:v1.0.3`), at every update. The tag it holds, for the help.
+    FullImageInTagField { tag: String },
     /// A full marker on an image without tag or digest: valid, but means `latest` for now.
     Untagged,
     /// A full marker on a kustomize `images` entry's `name`: the `name:tag` Flux writes there
@@ -277,9 +281,14 @@ pub enum Field {
     /// A container's `image` (see [`container_images`]), which Kubernetes reads as a whole
     /// reference; found only for the `:tag` and `:digest` markers, the ones it matters to.
     ContainerImage,
-    /// A key named for a tag (`tag`, `newTag`, `imageTag`, `image_tag`): a chart or kustomize
-    /// puts the value after an image name.
+    /// A key named for a tag (`imageTag`, `image_tag`): a chart or kustomize puts the value
+    /// after an image name.
     Tag,
+    /// `tag` (a chart's `image.tag`) or kustomize's `newTag`: put after the image's name, as
+    /// the three public repositories whose full marker wrote a whole reference there show
+    /// (`org/app:org/app:v1.0.3`). A key that only ends so (`imageTag`) may hold a whole
+    /// reference in some chart.
+    TagAfterName,
     /// A key named for a digest (`digest`, `imageDigest`; kustomize's `images[].digest`).
     Digest,
     /// A key named for an image's name (`newName`, `imageName`, `repository`): a chart or
@@ -305,20 +314,30 @@ impl MarkedValue {
             }
             // A tag field's value that no image name can be (`RELEASE.2020-12-03T05-49-24Z`:
             // capitals) is still a tag field's value first.
-            (Field::Tag, SetterKind::Image, Some(ShapeMismatch::Untagged)) => {
-                Some(ShapeMismatch::TagNotImage)
-            }
-            (Field::Tag, SetterKind::Image, Some(ShapeMismatch::NotAnImage(_)))
-                if crate::flux::image::is_valid_tag(&self.value) =>
-            {
-                Some(ShapeMismatch::TagNotImage)
-            }
-            (Field::Tag, SetterKind::Tag, Some(ShapeMismatch::TagOnImage)) => {
+            (
+                Field::Tag | Field::TagAfterName,
+                SetterKind::Image,
+                Some(ShapeMismatch::Untagged),
+            ) => Some(ShapeMismatch::TagNotImage),
+            (
+                Field::Tag | Field::TagAfterName,
+                SetterKind::Image,
+                Some(ShapeMismatch::NotAnImage(_)),
+            ) if crate::flux::image::is_valid_tag(&self.value) => Some(ShapeMismatch::TagNotImage),
+            (Field::TagAfterName, SetterKind::Image, None) => {
                 crate::flux::image::ImageRef::parse(&self.value)
                     .ok()
                     .and_then(|image| image.tag)
-                    .map(|tag| ShapeMismatch::ImageInTagField { tag })
+                    .map(|tag| ShapeMismatch::FullImageInTagField { tag })
             }
+            (
+                Field::Tag | Field::TagAfterName,
+                SetterKind::Tag,
+                Some(ShapeMismatch::TagOnImage),
+            ) => crate::flux::image::ImageRef::parse(&self.value)
+                .ok()
+                .and_then(|image| image.tag)
+                .map(|tag| ShapeMismatch::ImageInTagField { tag }),
             (Field::Name, SetterKind::Tag, Some(ShapeMismatch::TagOnImage)) => {
                 Some(ShapeMismatch::TagOnNameField)
             }
@@ -1132,6 +1151,9 @@ fn field_of(yaml: &YamlFile, value: NodeId) -> Field {
             .is_some_and(|end| end.eq_ignore_ascii_case(part))
     };
     match key.and_then(|key| yaml.scalar(key)) {
+        Some(name) if name.eq_ignore_ascii_case("tag") || name.eq_ignore_ascii_case("newTag") => {
+            Field::TagAfterName
+        }
         Some(name) if named_for(name, "tag") => Field::Tag,
         Some(name) if named_for(name, "digest") => Field::Digest,
         // `name` alone is a kustomize `images` entry's match key, or a container's.
