@@ -206,11 +206,11 @@ enum Walked {
     /// Boxed: every file read has a slot until the walk ends, most of them passed over.
     Parsed(Box<ScannedFile>),
     /// Nothing Flux-related found in its bytes: not parsed. Its objects' kinds and names
-    /// (each as [`model::object_key`]) say whether a patch names one of them.
+    /// say whether a patch names one of them.
     PassedOver {
         path: String,
         applied: bool,
-        identities: Box<[u64]>,
+        identities: model::ObjectKeys,
     },
     /// Nothing Flux-related either, but a document without a kind, which fails a build that
     /// takes the file in: kept while Flux receives it.
@@ -221,10 +221,10 @@ enum Walked {
 struct LinesRead {
     /// Whether the file may fail a build that takes it in (see [`read_lines`]).
     may_fail: bool,
-    /// The kind and name of each object it writes in block style (as [`model::object_key`]): a
-    /// `kind:` at column 0, and the `name:` among the first keys under a `metadata:` at column
-    /// 0 (empty where there is none). What it misses is only not read for a patch.
-    identities: Vec<u64>,
+    /// The kind and name of each object it writes in block style: a `kind:` at column 0, and
+    /// the `name:` among the first keys under a `metadata:` at column 0 (empty where there is
+    /// none). What it misses is only not read for a patch.
+    identities: model::ObjectKeys,
 }
 
 /// Whether `bytes` may fail a build that takes the file in, seen line by line: a line starts
@@ -240,16 +240,16 @@ struct LinesRead {
 fn read_lines(bytes: &[u8], received: bool) -> LinesRead {
     let fails = LinesRead {
         may_fail: true,
-        identities: Vec::new(),
+        identities: model::ObjectKeys::default(),
     };
-    let mut identities = Vec::new();
+    let mut identities = model::ObjectKeys::default();
     // The document's `kind`, and its name once read; the indentation of `metadata`'s keys while
     // it is the block being read.
     let (mut written_kind, mut name): (Option<&str>, Option<&str>) = (None, None);
     let mut metadata_indent: Option<Option<usize>> = None;
     let mut end_document = |kind: &mut Option<&str>, name: &mut Option<&str>| {
         if let Some(kind) = kind.take() {
-            identities.push(model::object_key(kind, name.take().unwrap_or_default()));
+            identities.add(model::ObjectKeys::of(kind, name.take().unwrap_or_default()));
         }
         *name = None;
     };
@@ -368,29 +368,28 @@ fn plain_value_key_column(content: &[u8]) -> Option<usize> {
 fn patched_resources<'a>(
     referenced: &'a model::Referenced,
     walked: &'a [String],
-    walked_identities: &'a [(usize, Box<[u64]>)],
+    walked_identities: &'a [(usize, model::ObjectKeys)],
 ) -> impl Iterator<Item = &'a String> {
     let patched = &referenced.patched_objects;
     walked_identities
         .iter()
-        .filter(move |(_, identities)| {
-            !patched.is_empty() && identities.iter().any(|identity| patched.contains(identity))
-        })
+        .filter(move |(_, identities)| patched.iter().any(|&keys| identities.may_hold(keys)))
         .map(|&(at, _)| &walked[at])
         .filter(|path| referenced.resources.contains(*path))
 }
 
-/// The kind and name of each object of a parsed file, each as [`model::object_key`].
-fn identities_parsed(yaml: &YamlFile) -> Box<[u64]> {
-    (yaml.documents.iter())
-        .filter_map(|&document| {
-            let kind = yaml.path_str(document, &["kind"])?;
+/// The kind and name of each object of a parsed file.
+fn identities_parsed(yaml: &YamlFile) -> model::ObjectKeys {
+    let mut identities = model::ObjectKeys::default();
+    for &document in &yaml.documents {
+        if let Some(kind) = yaml.path_str(document, &["kind"]) {
             let name = yaml
                 .path_str(document, &["metadata", "name"])
                 .unwrap_or_default();
-            Some(model::object_key(kind, name))
-        })
-        .collect()
+            identities.add(model::ObjectKeys::of(kind, name));
+        }
+    }
+    identities
 }
 
 fn absent_from<'a>(
@@ -544,7 +543,7 @@ impl Workspace {
                     let lines = read_lines(&bytes, applied);
                     if !lines.may_fail {
                         return Some(Walked::PassedOver {
-                            identities: lines.identities.into_boxed_slice(),
+                            identities: lines.identities,
                             path,
                             applied,
                         });
@@ -564,7 +563,7 @@ impl Workspace {
                             applied,
                         },
                         Err(_) => Walked::PassedOver {
-                            identities: Box::default(),
+                            identities: model::ObjectKeys::default(),
                             path,
                             applied,
                         },
@@ -1436,14 +1435,17 @@ patches:
         let text = "kind: Deployment # an app\nmetadata:\n  labels:\n    name: label\n  name: 'echoservice'\nspec: {}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  namespace: apps\n---\nkind: ConfigMap\nmetadata:\n  name: settings\n";
         let lines = read_lines(text.as_bytes(), true);
         assert!(!lines.may_fail);
-        assert_eq!(
-            lines.identities,
-            [
-                model::object_key("Deployment", "echoservice"),
-                model::object_key("Service", ""),
-                model::object_key("ConfigMap", "settings"),
-            ]
-        );
+        for (kind, name) in [
+            ("Deployment", "echoservice"),
+            ("Service", ""),
+            ("ConfigMap", "settings"),
+        ] {
+            assert!(lines.identities.may_hold(model::ObjectKeys::of(kind, name)));
+        }
+        assert!(!lines
+            .identities
+            .may_hold(model::ObjectKeys::of("Deployment", "label")));
+        assert!(!lines.identities.may_hold(model::ObjectKeys::default()));
     }
 
     #[test]
