@@ -143,6 +143,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "extract-names-a-group-a-letter-away" => {
             vec!["invalid-extract deploy/image-policy.yaml:23".to_string()]
         }
+        "name-marker-on-a-tag-field" => {
+            vec!["marker-value-mismatch deploy/apps/app1/release.yaml:19".to_string()]
+        }
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

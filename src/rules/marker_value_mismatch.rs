@@ -36,7 +36,9 @@ the marker fits the field, and its rewrite leaves the bare tag the field needs; 
 the image made of it cannot be pulled. So is a `:name` marker on a whole reference in a field
 named for an image's name (`newName: ghcr.io/org/app:1.0.1` beside a `newTag`, a chart's
 `repository`): its rewrite leaves the bare name the field needs; a `:tag` marker there is an
-error, with the help to mark the name with `:name` and the tag's own field with `:tag`. A
+error, with the help to mark the name with `:name` and the tag's own field with `:tag`; so is a
+`:name` marker on a tag in a field named for a tag (`tag: sha-4500bf8`): Flux writes the image's
+name there. A
 `:digest` marker on a field named for a digest (`digest`, `imageDigest`, kustomize's
 `images[].digest`) that holds a placeholder (`digest: placeholder`) is a warning as well: the
 whole value is the digest's place, and the automation writes one there; an empty one
@@ -77,8 +79,11 @@ fn check(cx: &Context, out: &mut Findings) {
 /// The marker's value against the shape its marker replaces.
 fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Findings) {
     // A whole reference there fits the marker and breaks the field.
-    let breaks_the_field = site.marker.setter.kind == SetterKind::Image
-        && matches!(value.field, Field::ImagesEntryName | Field::TagAfterName);
+    let breaks_the_field = match site.marker.setter.kind {
+        SetterKind::Image => matches!(value.field, Field::ImagesEntryName | Field::TagAfterName),
+        SetterKind::Name => matches!(value.field, Field::Tag | Field::TagAfterName),
+        SetterKind::Tag | SetterKind::Digest => false,
+    };
     if !breaks_the_field && fits_as_parsed(cx, site) {
         return;
     }
@@ -132,6 +137,12 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
         ShapeMismatch::TagOnNameField => (
             format!("`{text}` is an image's name, in a field named for it, but the `:tag` marker `{setter}` replaces it with a bare tag"),
             format!("mark this field with `{{\"$imagepolicy\": \"{}:name\"}}` (or leave it unmarked), and put the `:tag` marker on the field that holds the tag", setter.policy),
+        ),
+        // 6j0-org/team1-dev's `tag: sha-4500bf8 # {… :name}`: the bot wrote the image's name
+        // there, and the owner's fix was `:tag` (it had been told to fix the ImageRepository).
+        ShapeMismatch::NameOnTagField => (
+            format!("`{text}` is a tag, in a field named for it, but the `:name` marker `{setter}` replaces it with the image's name"),
+            format!("mark this field with `{{\"$imagepolicy\": \"{}:tag\"}}`, and put the `:name` marker on the field that holds the image's name, if any", setter.policy),
         ),
         ShapeMismatch::ImageInNameField { name } => (
             format!("`{text}` is a whole image reference in a name field; the `:name` marker `{setter}` fits the field and replaces the value with the bare name on the automation's next run, but until then the image made of it cannot be pulled"),

@@ -76,6 +76,9 @@ pub enum ShapeMismatch {
     /// A `:tag` marker on an image's name in a field named for it (a chart's `repository`,
     /// kustomize's `newName`): Flux writes a bare tag where the name goes.
     TagOnNameField,
+    /// A `:name` marker on a tag in a field named for it (`tag: sha-4500bf8`, kustomize's
+    /// `newTag`): Flux writes the image's name where the tag goes.
+    NameOnTagField,
     /// A `:name` marker on a whole reference (`name:tag`) in a name field (kustomize's
     /// `newName`, a chart's `image.repository`): the marker is the field's, and its rewrite
     /// leaves the bare name the field needs.
@@ -340,6 +343,9 @@ impl MarkedValue {
                 .map(|tag| ShapeMismatch::ImageInTagField { tag }),
             (Field::Name, SetterKind::Tag, Some(ShapeMismatch::TagOnImage)) => {
                 Some(ShapeMismatch::TagOnNameField)
+            }
+            (Field::Tag | Field::TagAfterName, SetterKind::Name, None) => {
+                Some(ShapeMismatch::NameOnTagField)
             }
             (Field::Name, SetterKind::Name, Some(ShapeMismatch::NameWithTag)) => {
                 crate::flux::image::ImageRef::parse(&self.value)
