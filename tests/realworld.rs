@@ -146,6 +146,10 @@ fn flux_errors(case: &str) -> Vec<String> {
         "name-marker-on-a-tag-field" => {
             vec!["marker-value-mismatch deploy/apps/app1/release.yaml:19".to_string()]
         }
+        "template-reads-a-field-of-a-list-position" => vec![
+            "automation infrastructure/image-automation/image-automation.yaml:89".to_string(),
+            "automation infrastructure/image-automation/image-automation.yaml:89".to_string(),
+        ],
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

@@ -68,6 +68,14 @@ pub enum Dot {
     Objects,
     /// `map[string]update.ObjectChanges`, keyed by file: `.Changed.FileChanges`.
     Files,
+    /// The position of each item of a list a `range` of two variables binds to its first
+    /// (`range $image, $_ := .Updated.Images`): a number.
+    Index,
+    /// `.Updated`, the older result (until Flux 2.7), whose fields are judged apart
+    /// ([`result_fields_never_filled`]).
+    Updated,
+    /// `[]update.ImageRef`: `.Updated.Images`, the images updated.
+    Images,
 }
 
 impl Dot {
@@ -79,6 +87,9 @@ impl Dot {
             Dot::Changes => "[]update.Change",
             Dot::Objects => "update.ObjectChanges",
             Dot::Files => "map[string]update.ObjectChanges",
+            Dot::Index => "int",
+            Dot::Updated => "update.Result",
+            Dot::Images => "[]update.ImageRef",
         }
     }
 
@@ -94,6 +105,9 @@ impl Dot {
             Dot::Changes => "a list of changes, with no fields",
             Dot::Objects => "a map from each object to its list of changes, with no fields",
             Dot::Files => "a map from each file to its objects",
+            Dot::Index => "the position of each item, a number with no fields",
+            Dot::Updated => "the update's result",
+            Dot::Images => "a list of the images updated, with no fields",
         }
     }
 
@@ -103,8 +117,8 @@ impl Dot {
         match self {
             Dot::Result => matches!(name, "FileChanges" | "Changes" | "Objects"),
             Dot::Change => matches!(name, "OldValue" | "NewValue" | "Setter"),
-            Dot::Changes | Dot::Objects => false,
-            Dot::Files => true,
+            Dot::Changes | Dot::Objects | Dot::Index | Dot::Images => false,
+            Dot::Files | Dot::Updated => true,
         }
     }
 
@@ -114,7 +128,8 @@ impl Dot {
             Dot::Changes => Some(Dot::Change),
             Dot::Objects => Some(Dot::Changes),
             Dot::Files => Some(Dot::Objects),
-            Dot::Change | Dot::Result => None,
+            // An image reference: not followed.
+            Dot::Change | Dot::Result | Dot::Index | Dot::Updated | Dot::Images => None,
         }
     }
 
@@ -137,6 +152,8 @@ impl Dot {
         for field in fields.split('.').filter(|field| !field.is_empty()) {
             value = Some(match (value, field) {
                 (None, "Changed") => Dot::Result,
+                (None, "Updated") => Dot::Updated,
+                (Some(Dot::Updated), "Images") => Dot::Images,
                 (Some(Dot::Result), "Changes") => Dot::Changes,
                 (Some(Dot::Result), "Objects") => Dot::Objects,
                 (Some(Dot::Result), "FileChanges") => Dot::Files,
@@ -154,8 +171,10 @@ impl Dot {
 /// changes), in a body that runs for every commit. Go stops the template there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailingRead<'t> {
-    /// The field as written (`.NewValue`).
+    /// The field as written (`.NewValue`, `$image.Repository`).
     pub field: &'t str,
+    /// The variable it is read on (`image`), where it is not the dot.
+    pub variable: Option<&'t str>,
     pub dot: Dot,
     /// The action that made the dot so (`range .Changed.Objects`).
     pub opened_by: &'t str,
@@ -216,21 +235,28 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
     // The enclosing blocks, innermost last: the dot each body runs with and what made it so,
     // `None` for a body that may not run (`if`, `else`) or whose dot is not known.
     let mut blocks: Vec<Option<(Dot, &str)>> = Vec::new();
+    // Whether each body runs on every commit: a `range` or `with` over one of the update's
+    // collections (none is empty when a commit is made), whatever its dot.
+    let mut runs: Vec<bool> = Vec::new();
     // The variables each block binds (`range $obj, $changes := …` binds `changes` to each
     // element), innermost last; a variable is known until its block ends.
-    let mut variables: Vec<(usize, (&str, Dot))> = Vec::new();
+    let mut variables: Vec<(usize, (&str, Dot), &str)> = Vec::new();
     let mut failing = Vec::new();
     for action in actions(template) {
         let word = keyword(action);
         match word {
             "end" => {
                 blocks.pop();
-                variables.retain(|&(depth, _)| depth <= blocks.len());
+                runs.pop();
+                variables.retain(|&(depth, _, _)| depth <= blocks.len());
                 continue;
             }
             "else" => {
                 if let Some(last) = blocks.last_mut() {
                     *last = None;
+                }
+                if let Some(last) = runs.last_mut() {
+                    *last = false;
                 }
                 continue;
             }
@@ -249,9 +275,35 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
                     let field = &chain[..=name.len()];
                     failing.push(FailingRead {
                         field,
+                        variable: None,
                         dot,
                         opened_by,
                     });
+                }
+            }
+        }
+        // A field read on a variable a block bound (`$image.Repository`), where the action runs
+        // on every commit.
+        let runs_here = runs.iter().all(|&runs| runs);
+        if runs_here {
+            for (variable, field) in variable_reads(action) {
+                let bound = variables
+                    .iter()
+                    .rev()
+                    .find(|(_, (name, _), _)| *name == variable);
+                if let Some(&(_, (_, dot), opened_by)) = bound {
+                    let name = field[variable.len() + 2..]
+                        .split('.')
+                        .next()
+                        .unwrap_or_default();
+                    if !dot.has_field(name) {
+                        failing.push(FailingRead {
+                            field: &field[..variable.len() + 2 + name.len()],
+                            variable: Some(variable),
+                            dot,
+                            opened_by,
+                        });
+                    }
                 }
             }
         }
@@ -264,7 +316,7 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
                         (declared.trim(), pipeline.trim())
                     });
                 let in_scope: Vec<(&str, Dot)> =
-                    variables.iter().map(|&(_, variable)| variable).collect();
+                    variables.iter().map(|&(_, variable, _)| variable).collect();
                 let value = known
                     .then(|| Dot::of_chain(dot.map(|(dot, _)| dot), pipeline, &in_scope))
                     .flatten();
@@ -274,14 +326,27 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
                     value
                 };
                 blocks.push(body.map(|body| (body, action)));
+                runs.push(runs_here && value.is_some());
                 // The last variable declared is the element (or, for `with`, the value); a
-                // range's first of two is the key, not followed.
+                // range's first of two is the key: over a list, each item's position
+                // (AaronShemtov/personal-k8s read `$image.Repository` of `range $image, $_ :=
+                // .Updated.Images`, a number, and no commit was made); over a map, not followed.
                 let name = declared.rsplit(',').next().unwrap_or_default().trim();
                 if let (Some(name), Some(body)) = (name.strip_prefix('$'), body) {
-                    variables.push((blocks.len(), (name, body)));
+                    variables.push((blocks.len(), (name, body), action));
+                }
+                let key = declared.split_once(',').map(|(key, _)| key.trim());
+                let over_a_list = matches!(value, Some(Dot::Changes | Dot::Images));
+                if let (Some(key), true, "range") =
+                    (key.and_then(|key| key.strip_prefix('$')), over_a_list, word)
+                {
+                    variables.push((blocks.len(), (key, Dot::Index), action));
                 }
             }
-            "if" | "define" | "block" => blocks.push(None),
+            "if" | "define" | "block" => {
+                blocks.push(None);
+                runs.push(false);
+            }
             _ => {}
         }
     }
@@ -680,6 +745,42 @@ fn trim_markers(action: &str) -> &str {
 /// The field chains of one action that start at the dot or the data (`.A.B`; `$.A`, told by
 /// `true`): not a field of a variable (`$c.A`), of a call's result (`(…).A`) or of another
 /// field, and not inside quoted text.
+/// The fields read on a variable in an action (`$image.Repository`), each with the variable's
+/// name; quoted text left out.
+fn variable_reads(action: &str) -> impl Iterator<Item = (&str, &str)> {
+    let bytes = action.as_bytes();
+    let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            match bytes[at] {
+                b'"' | b'`' | b'\'' => at = quoted_end(bytes, at).unwrap_or(bytes.len()),
+                b'$' => {
+                    let start = at;
+                    at += 1;
+                    while at < bytes.len() && is_name(bytes[at]) {
+                        at += 1;
+                    }
+                    let name = &action[start + 1..at];
+                    let field_starts = (bytes.get(at) == Some(&b'.'))
+                        && bytes
+                            .get(at + 1)
+                            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_');
+                    if name.is_empty() || !field_starts {
+                        continue;
+                    }
+                    while at < bytes.len() && (is_name(bytes[at]) || bytes[at] == b'.') {
+                        at += 1;
+                    }
+                    return Some((name, &action[start..at]));
+                }
+                _ => at += 1,
+            }
+        }
+        None
+    })
+}
+
 fn chains(action: &str) -> impl Iterator<Item = (bool, &str)> {
     let bytes = action.as_bytes();
     let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
@@ -829,6 +930,23 @@ mod tests {
         assert_eq!(
             failing("{{with $.Changed.Changes}}{{range .Changes}}{{end}}{{end}}"),
             [(".Changes", Dot::Changes, "with $.Changed.Changes")]
+        );
+        // Of two variables over a list, the first is each item's position, a number
+        // (AaronShemtov/personal-k8s 4cffbbc); a variable bound to a change has its fields.
+        assert_eq!(
+            failing("{{ range $image, $_ := .Updated.Images }}- {{ $image.Repository }} → {{ $image.Identifier }}{{ end }}"),
+            [
+                ("$image.Repository", Dot::Index, "range $image, $_ := .Updated.Images"),
+                ("$image.Identifier", Dot::Index, "range $image, $_ := .Updated.Images"),
+            ]
+        );
+        assert_eq!(
+            failing("{{ range $i, $c := .Changed.Changes }}{{ $i }}: {{ $c.NewValue }} {{ $c.Image }}{{ end }}"),
+            [("$c.Image", Dot::Change, "range $i, $c := .Changed.Changes")]
+        );
+        assert_eq!(
+            failing("{{ range $file, $objects := .Changed.FileChanges }}{{ $file }} {{ $.Changed.Changes }} \"$x.Y\"{{ end }}{{ range .Updated.Images }}{{ .Repository }}{{ end }}"),
+            []
         );
     }
 

@@ -276,14 +276,19 @@ fn check(cx: &Context, out: &mut Findings) {
                     Dot::Change => "read `.OldValue`, `.NewValue` or `.Setter` of each change",
                     Dot::Changes => "range once more, over each change (`{{range .}}{{.NewValue}}{{end}}`), or over `.Changed.Changes` instead, whose items are changes",
                     Dot::Objects | Dot::Files => "range twice more, over each object and then each of its changes, or over `.Changed.Changes` instead, whose items are changes",
-                    Dot::Result => "read `.Changes`, `.Objects` or `.FileChanges` of it, and range over one of them for each change",
+                    Dot::Result | Dot::Updated => "read `.Changes`, `.Objects` or `.FileChanges` of it, and range over one of them for each change",
+                    Dot::Index => "bind each item with one variable (`{{range $image := .Updated.Images}}`), or the second of two: the first is each item's position",
+                    Dot::Images => "range over it, and read each image's fields in the body",
                 };
+                let subject = read
+                    .variable
+                    .map_or("the dot".to_string(), |variable| format!("`${variable}`"));
                 out.push_with_severity(
                     &RULE,
                     unless_latent(Severity::Error),
                     template.file(),
                     template.span(),
-                    format!("the commit message template reads `{}` inside `{{{{{}}}}}`, where the dot is `{}`, {}: the template fails to run on every commit and the automation stalls{latent}", read.field, read.opened_by, read.dot.go_type(), read.dot.described()),
+                    format!("the commit message template reads `{}` inside `{{{{{}}}}}`, where {subject} is `{}`, {}: the template fails to run on every commit and the automation stalls{latent}", read.field, read.opened_by, read.dot.go_type(), read.dot.described()),
                     help.to_string(),
                 );
             }
