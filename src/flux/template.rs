@@ -742,82 +742,81 @@ fn trim_markers(action: &str) -> &str {
     action.trim()
 }
 
-/// The field chains of one action that start at the dot or the data (`.A.B`; `$.A`, told by
-/// `true`): not a field of a variable (`$c.A`), of a call's result (`(…).A`) or of another
-/// field, and not inside quoted text.
-/// The fields read on a variable in an action (`$image.Repository`), each with the variable's
-/// name; quoted text left out.
-fn variable_reads(action: &str) -> impl Iterator<Item = (&str, &str)> {
+/// The byte offsets of an action outside its quoted text.
+fn unquoted(action: &str) -> impl Iterator<Item = usize> + '_ {
     let bytes = action.as_bytes();
-    let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut at = 0;
     std::iter::from_fn(move || {
         while at < bytes.len() {
-            match bytes[at] {
-                b'"' | b'`' | b'\'' => at = quoted_end(bytes, at).unwrap_or(bytes.len()),
-                b'$' => {
-                    let start = at;
-                    at += 1;
-                    while at < bytes.len() && is_name(bytes[at]) {
-                        at += 1;
-                    }
-                    let name = &action[start + 1..at];
-                    let field_starts = (bytes.get(at) == Some(&b'.'))
-                        && bytes
-                            .get(at + 1)
-                            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_');
-                    if name.is_empty() || !field_starts {
-                        continue;
-                    }
-                    while at < bytes.len() && (is_name(bytes[at]) || bytes[at] == b'.') {
-                        at += 1;
-                    }
-                    return Some((name, &action[start..at]));
-                }
-                _ => at += 1,
+            if matches!(bytes[at], b'"' | b'`' | b'\'') {
+                at = quoted_end(bytes, at).unwrap_or(bytes.len());
+                continue;
             }
+            at += 1;
+            return Some(at - 1);
         }
         None
     })
 }
 
+/// A byte of a name (a field's, a variable's).
+fn is_name(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+/// The fields read on a variable in an action (`$image.Repository`), each with the variable's
+/// name; quoted text left out.
+fn variable_reads(action: &str) -> impl Iterator<Item = (&str, &str)> {
+    let bytes = action.as_bytes();
+    unquoted(action)
+        .filter(move |&at| bytes[at] == b'$')
+        .filter_map(move |start| {
+            let name_end = start
+                + 1
+                + bytes[start + 1..]
+                    .iter()
+                    .take_while(|&&b| is_name(b))
+                    .count();
+            let name = &action[start + 1..name_end];
+            let field_starts = bytes.get(name_end) == Some(&b'.')
+                && (bytes.get(name_end + 1)).is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_');
+            if name.is_empty() || !field_starts {
+                return None;
+            }
+            let end = name_end
+                + (bytes[name_end..].iter())
+                    .take_while(|&&b| is_name(b) || b == b'.')
+                    .count();
+            Some((name, &action[start..end]))
+        })
+}
+
+/// The field chains of one action that start at the dot or the data (`.A.B`; `$.A`, told by
+/// `true`): not a field of a variable (`$c.A`), of a call's result (`(…).A`) or of another
+/// field, and not inside quoted text.
 fn chains(action: &str) -> impl Iterator<Item = (bool, &str)> {
     let bytes = action.as_bytes();
-    let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        while at < bytes.len() {
-            match bytes[at] {
-                b'"' | b'`' | b'\'' => at = quoted_end(bytes, at).unwrap_or(bytes.len()),
-                b'.' => {
-                    let start = at;
-                    let from_data = start > 0 && bytes[start - 1] == b'$';
-                    let root = match start.checked_sub(1).map(|before| bytes[before]) {
-                        Some(b'$') => start < 2 || !is_name(bytes[start - 2]),
-                        Some(before) => !(is_name(before) || matches!(before, b'.' | b')')),
-                        None => true,
-                    };
-                    at += 1;
-                    while at < bytes.len()
-                        && (is_name(bytes[at]) || (bytes[at] == b'.' && at > start + 1))
-                    {
-                        at += 1;
-                    }
-                    let chain = action[start..at].trim_end_matches('.');
-                    // A field's name starts with a letter or `_`: `.5` is a number, `.` the dot.
-                    let named = chain
-                        .as_bytes()
-                        .get(1)
-                        .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_');
-                    if root && named {
-                        return Some((from_data, chain));
-                    }
-                }
-                _ => at += 1,
+    unquoted(action)
+        .filter(move |&at| bytes[at] == b'.')
+        .filter_map(move |start| {
+            let from_data = start > 0 && bytes[start - 1] == b'$';
+            let root = match start.checked_sub(1).map(|before| bytes[before]) {
+                Some(b'$') => start < 2 || !is_name(bytes[start - 2]),
+                Some(before) => !(is_name(before) || matches!(before, b'.' | b')')),
+                None => true,
+            };
+            let mut end = start + 1;
+            while end < bytes.len()
+                && (is_name(bytes[end]) || (bytes[end] == b'.' && end > start + 1))
+            {
+                end += 1;
             }
-        }
-        None
-    })
+            let chain = action[start..end].trim_end_matches('.');
+            // A field's name starts with a letter or `_`: `.5` is a number, `.` the dot.
+            let named =
+                (chain.as_bytes().get(1)).is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_');
+            (root && named).then_some((from_data, chain))
+        })
 }
 
 #[cfg(test)]
