@@ -472,28 +472,31 @@ impl FileSet {
     /// Whether kustomize-controller receives the file at the root-relative `path`, with no
     /// GitRepository `spec.ignore` known.
     pub fn is_applied(&self, path: &str) -> bool {
-        match self.top_prefix.as_str() {
-            "" => self.source_ignore.delivers(path),
-            prefix => self.source_ignore.delivers(&format!("{prefix}/{path}")),
-        }
+        self.source_ignore.delivers(&self.top_relative(path))
     }
 
     /// The ignore pattern that keeps the file at the root-relative `path` from
-    /// kustomize-controller, its `.sourceignore` named from the root, where one does.
+    /// kustomize-controller, its `.sourceignore` named from the root where it lies in it, where
+    /// one does.
     pub fn kept_out_by(&self, path: &str) -> Option<Exclusion> {
-        let mut exclusion = match self.top_prefix.as_str() {
-            "" => self.source_ignore.excluded_by(path),
-            prefix => self.source_ignore.excluded_by(&format!("{prefix}/{path}")),
-        }?;
+        let mut exclusion = self.source_ignore.excluded_by(&self.top_relative(path))?;
+        let prefix = self.top_prefix.as_str();
         if let Written::InFile { dir, .. } = &mut exclusion.written {
-            if let Some(below) = (dir.strip_prefix(self.top_prefix.as_str()))
-                .filter(|_| !self.top_prefix.is_empty())
-                .map(|below| below.trim_start_matches('/').to_string())
-            {
-                *dir = below;
+            if *dir == prefix {
+                dir.clear();
+            } else if !prefix.is_empty() && lies_under(dir, prefix) {
+                *dir = dir[prefix.len() + 1..].to_string();
             }
         }
         Some(exclusion)
+    }
+
+    /// A root-relative path as the repository's top names it, which the ignore patterns take.
+    fn top_relative<'p>(&self, path: &'p str) -> std::borrow::Cow<'p, str> {
+        match self.top_prefix.as_str() {
+            "" => path.into(),
+            prefix => format!("{prefix}/{path}").into(),
+        }
     }
 
     /// The YAML files whose objects Flux does not apply, and, inside git, the untracked YAML

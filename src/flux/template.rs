@@ -230,14 +230,28 @@ pub fn result_fields_never_filled(template: &str) -> Vec<(&'static UpdateResult,
     never
 }
 
+/// A block that encloses an action, as [`failing_reads`] follows it.
+#[derive(Clone, Copy)]
+struct Block<'t> {
+    /// The dot its body runs with and the action that made it so; `None` for a body that may
+    /// not run (`if`, `else`) or whose dot is not known.
+    dot: Option<(Dot, &'t str)>,
+    /// Whether its body runs on every commit: a `range` or `with` over one of the update's
+    /// collections (none is empty when a commit is made), whatever its dot.
+    runs: bool,
+}
+
+impl Block<'_> {
+    const MAY_NOT_RUN: Block<'static> = Block {
+        dot: None,
+        runs: false,
+    };
+}
+
 /// The reads of the template that fail on every commit, in order.
 pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
-    // The enclosing blocks, innermost last: the dot each body runs with and what made it so,
-    // `None` for a body that may not run (`if`, `else`) or whose dot is not known.
-    let mut blocks: Vec<Option<(Dot, &str)>> = Vec::new();
-    // Whether each body runs on every commit: a `range` or `with` over one of the update's
-    // collections (none is empty when a commit is made), whatever its dot.
-    let mut runs: Vec<bool> = Vec::new();
+    // The enclosing blocks, innermost last.
+    let mut blocks: Vec<Block> = Vec::new();
     // The variables each block binds (`range $obj, $changes := …` binds `changes` to each
     // element), innermost last; a variable is known until its block ends.
     let mut variables: Vec<(usize, (&str, Dot), &str)> = Vec::new();
@@ -247,16 +261,12 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
         match word {
             "end" => {
                 blocks.pop();
-                runs.pop();
                 variables.retain(|&(depth, _, _)| depth <= blocks.len());
                 continue;
             }
             "else" => {
                 if let Some(last) = blocks.last_mut() {
-                    *last = None;
-                }
-                if let Some(last) = runs.last_mut() {
-                    *last = false;
+                    *last = Block::MAY_NOT_RUN;
                 }
                 continue;
             }
@@ -264,8 +274,8 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
         }
         // The dot this action runs with, when it runs on every commit: the data outside every
         // block.
-        let known = blocks.iter().all(Option::is_some);
-        let dot = blocks.last().copied().flatten();
+        let known = blocks.iter().all(|block| block.dot.is_some());
+        let dot = blocks.last().and_then(|block| block.dot);
         if let (true, Some((dot, opened_by))) = (known, dot) {
             for (_, chain) in chains(action).filter(|(from_data, _)| !from_data) {
                 let name = chain[1..].split('.').next().unwrap_or_default();
@@ -284,7 +294,7 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
         }
         // A field read on a variable a block bound (`$image.Repository`), where the action runs
         // on every commit.
-        let runs_here = runs.iter().all(|&runs| runs);
+        let runs_here = blocks.iter().all(|block| block.runs);
         if runs_here {
             for (variable, field) in variable_reads(action) {
                 let bound = variables
@@ -325,8 +335,10 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
                 } else {
                     value
                 };
-                blocks.push(body.map(|body| (body, action)));
-                runs.push(runs_here && value.is_some());
+                blocks.push(Block {
+                    dot: body.map(|body| (body, action)),
+                    runs: runs_here && value.is_some(),
+                });
                 // The last variable declared is the element (or, for `with`, the value); a
                 // range's first of two is the key: over a list, each item's position
                 // (AaronShemtov/personal-k8s read `$image.Repository` of `range $image, $_ :=
@@ -343,10 +355,7 @@ pub fn failing_reads(template: &str) -> Vec<FailingRead<'_>> {
                     variables.push((blocks.len(), (key, Dot::Index), action));
                 }
             }
-            "if" | "define" | "block" => {
-                blocks.push(None);
-                runs.push(false);
-            }
+            "if" | "define" | "block" => blocks.push(Block::MAY_NOT_RUN),
             _ => {}
         }
     }

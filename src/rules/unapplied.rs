@@ -30,9 +30,9 @@ fn kept_out(exclusion: &Exclusion, path: &str) -> (String, String) {
     let why = format!(", which {exclusion} keeps from kustomize-controller (source-controller leaves it out of the artifact), so no cluster applies it");
     let below = match &exclusion.written {
         Written::InFile { dir, .. } if dir.is_empty() => Some(path),
-        Written::InFile { dir, .. } => path
-            .strip_prefix(dir.as_str())
-            .and_then(|p| p.strip_prefix('/')),
+        Written::InFile { dir, .. } => {
+            crate::walk::lies_under(path, dir).then(|| &path[dir.len() + 1..])
+        }
         Written::ByFlux | Written::InSpec { .. } => None,
     };
     let help = match below.map(|below| below.split_once('/')) {
