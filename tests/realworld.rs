@@ -150,6 +150,12 @@ fn flux_errors(case: &str) -> Vec<String> {
             "automation infrastructure/image-automation/image-automation.yaml:89".to_string(),
             "automation infrastructure/image-automation/image-automation.yaml:89".to_string(),
         ],
+        "default-exclude-keeps-out-a-generator-input" => {
+            vec!["kustomize-build kustomization.yaml:12".to_string()]
+        }
+        "postbuild-variables-under-a-full-marker" => {
+            vec!["marker-value-mismatch apps/troubleshooter/deployment.yaml:17".to_string()]
+        }
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

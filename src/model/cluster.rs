@@ -485,8 +485,8 @@ impl FluxKustomization {
             // kustomize-controller only checks that the path exists; a file then fails where
             // Flux's generator writes `<path>/kustomization.yaml` ("not a directory").
             let what = match sources.kind_of(&self.path) {
-                PathKind::Missing => "does not exist",
-                _ => "is a file, not a folder",
+                PathKind::Missing => sources.absence(Some(&self.path)),
+                _ => "is a file, not a folder".to_string(),
             };
             return Err(BuildError {
                 cause: Cause::MissingResource,

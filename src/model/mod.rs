@@ -130,6 +130,7 @@ impl Builder {
     /// (for a cluster whose Flux is older than 2.0), on a map key that is no string (which some
     /// releases of kustomize-controller build), on a field it does not know in the file
     /// kustomize-controller rewrites without it, or on a remote file this machine cannot fetch.
+    /// A native failure on a path an ignore pattern keeps out of the artifact stands.
     fn build<'w>(
         &self,
         sources: &Sources,
@@ -205,6 +206,13 @@ impl Builder {
                     ),
                 }
             }
+            // The real kustomize builds the checkout, which holds what an ignore pattern keeps
+            // out of the artifact kustomize-controller builds.
+            (Builder::External(_), Err(native_error))
+                if native_error.message.ends_with(render::KEPT_OUT) =>
+            {
+                Err(native_error)
+            }
             (Builder::External(external), Err(native_error)) => {
                 match external.build(sources, &wrapper()?) {
                     // kustomize's words name no file of the repository: its failure is placed at
@@ -273,7 +281,8 @@ pub(crate) fn read_kustomization(
     let file = &files[index];
     let path = file.source.path.as_str();
     let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-    if !is_kustomization_name(name) {
+    // One an ignore pattern keeps out of the artifact is not there for kustomize-controller.
+    if !is_kustomization_name(name) || !file.applied {
         return None;
     }
     let read = match &file.yaml {
@@ -1452,10 +1461,13 @@ fn objects_written<T: Send, I: IntoIterator<Item = T>>(
     found.into_iter().flatten().collect()
 }
 
+/// The files of the artifact kustomize-controller builds, by path: those an ignore pattern keeps
+/// out are not in it (see [`Sources::kind_of`]).
 fn paths_of(files: &[ScannedFile]) -> HashMap<&str, usize> {
     files
         .iter()
         .enumerate()
+        .filter(|(_, f)| f.applied)
         .map(|(i, f)| (f.source.path.as_str(), i))
         .collect()
 }

@@ -30,7 +30,7 @@ use super::{configurations, replacements};
 use crate::flux::objects::is_image_api;
 use crate::scan::yaml::{NodeId, NodeKind, Style, YamlErrorKind, YamlFile};
 use crate::source::{SourceFile, Span};
-use crate::walk::{file_name, lies_under, FileSet, PathKind};
+use crate::walk::{file_name, lies_under, Exclusion, FileSet, PathKind};
 use crate::workspace::{files_writing_group_are_read, ScannedFile};
 
 /// What the renderer reads: the workspace's parsed files and the kustomizations by folder.
@@ -102,11 +102,38 @@ impl<'a> Sources<'a> {
             Some(Err(error)) => Err(error.clone()),
             None => Err(BuildError {
                 cause: Cause::NotAKustomization,
-                message: format!(
-                    "`{dir}` has no kustomization.yaml, kustomization.yml or Kustomization"
-                ),
+                message: match self.kept_out_kustomization(dir) {
+                    Some((name, exclusion)) => {
+                        format!("`{dir}/{name}` {}", kept_out_by(&exclusion))
+                    }
+                    None => format!(
+                        "`{dir}` has no kustomization.yaml, kustomization.yml or Kustomization"
+                    ),
+                },
                 origin: named_at.unwrap_or_default(),
             }),
+        }
+    }
+
+    /// The kustomization file of `dir` an ignore pattern keeps out of the artifact, with it.
+    fn kept_out_kustomization(&self, dir: &str) -> Option<(&'static str, Exclusion)> {
+        super::kustomization::FILE_NAMES.iter().find_map(|&name| {
+            let path = join(dir, name)?;
+            Some((
+                name,
+                self.tree
+                    .kept_out_by(&path)
+                    .filter(|_| self.tree.contains(&path))?,
+            ))
+        })
+    }
+
+    /// What a build error says of a path it names: that it does not exist, or which ignore
+    /// pattern keeps it out of the artifact kustomize-controller builds.
+    pub fn absence(&self, path: Option<&str>) -> String {
+        match path.and_then(|path| self.kept_out(path)) {
+            Some(exclusion) => kept_out_by(&exclusion),
+            None => "does not exist".to_string(),
         }
     }
 
@@ -116,21 +143,57 @@ impl<'a> Sources<'a> {
         (self.disk, self.image_objects)
     }
 
-    /// What a repository path names, asked once per path (see [`Disk`]).
+    /// What a repository path names in the artifact kustomize-controller builds, asked once
+    /// per path (see [`Disk`]): a file an ignore pattern keeps out (`.sourceignore`, the
+    /// GitRepository's `spec.ignore`, source-controller's defaults) is not there, nor is a
+    /// folder all of whose files are kept out.
     pub fn kind_of(&self, path: &str) -> PathKind {
         // Most paths are files the walk read: known without the lock the builds share.
         if self.tree.read_as_regular(path) {
-            return PathKind::File;
+            return match self.tree.is_applied(path) {
+                true => PathKind::File,
+                false => PathKind::Missing,
+            };
         }
         if let Some(&kind) = self.disk.lock().get(path) {
             return kind;
         }
         // Asked without the lock held: builds on other threads go on meanwhile.
-        let kind = self.tree.kind_of(path);
+        let kind = match self.tree.kind_of(path) {
+            PathKind::File if !self.tree.is_applied(path) => PathKind::Missing,
+            PathKind::Dir if self.kept_out(path).is_some() => PathKind::Missing,
+            kind => kind,
+        };
         self.disk.lock().insert(path.to_string(), kind);
         kind
     }
+
+    /// The ignore pattern that keeps the file or folder at `path` out of the artifact, where
+    /// one does: a folder's is that of its first file, when no file of it is let through.
+    pub fn kept_out(&self, path: &str) -> Option<Exclusion> {
+        if self.tree.contains(path) {
+            return self.tree.kept_out_by(path);
+        }
+        let folder = format!("{}/", path.trim_end_matches('/'));
+        let mut files = self.tree.starting_with(&folder);
+        let first = files.next()?;
+        let let_through = |file: &str| self.tree.is_applied(file);
+        match let_through(first) || files.any(let_through) {
+            true => None,
+            false => self.tree.kept_out_by(first),
+        }
+    }
 }
+
+/// How a build error tells a path an ignore pattern keeps out of the artifact: the checkout
+/// holds it, so `kubectl kustomize` there does not fail (see [`KEPT_OUT`]).
+fn kept_out_by(exclusion: &Exclusion) -> String {
+    format!("is kept out of the artifact by {exclusion}{KEPT_OUT}")
+}
+
+/// The end of every build error on a path an ignore pattern keeps out of the artifact.
+pub const KEPT_OUT: &str =
+    ": source-controller does not hand it on, so kustomize-controller does not find it";
 
 /// What repository paths name, remembered: every build of every cluster asks again for each
 /// resource whose content it does not read. Shared by the builds running in parallel.
@@ -263,6 +326,7 @@ impl Cause {
             (
                 &[
                     "must specify a target for JSON patch",
+                    "must specify the target name",
                     "must specify one of patch and path",
                     "unable to parse SM or JSON patch",
                     "illegally qualifies",
@@ -1306,7 +1370,11 @@ impl<'s, 'a> Renderer<'s, 'a> {
             if self.names_nothing(path.as_deref(), entry, &format!("`{field}` entry")) {
                 return Err(Self::error(
                     Cause::MissingResource,
-                    format!("`{field}` entry `{}` does not exist", entry.value),
+                    format!(
+                        "`{field}` entry `{}` {}",
+                        entry.value,
+                        self.sources.absence(path.as_deref())
+                    ),
                     entry.origin,
                 ));
             }
@@ -1371,7 +1439,11 @@ impl<'s, 'a> Renderer<'s, 'a> {
             if self.names_nothing(path.as_deref(), file, "generator input") {
                 return Err(Self::error(
                     Cause::MissingGeneratorInput,
-                    format!("generator input `{}` does not exist", file.value),
+                    format!(
+                        "generator input `{}` {}",
+                        file.value,
+                        self.sources.absence(path.as_deref())
+                    ),
                     file.origin,
                 ));
             }
@@ -1531,7 +1603,11 @@ impl<'s, 'a> Renderer<'s, 'a> {
         } else {
             Err(Self::error(
                 Cause::MissingResource,
-                format!("resource `{}` does not exist", entry.value),
+                format!(
+                    "resource `{}` {}",
+                    entry.value,
+                    self.sources.absence(Some(&path))
+                ),
                 entry.origin,
             ))
         }
@@ -1673,6 +1749,16 @@ impl<'s, 'a> Renderer<'s, 'a> {
             );
         }
         for patch in &k.patches_json6902 {
+            // Its transformer (PatchJson6902Transformer) refuses a target without a name, where
+            // `patches` takes any selector; without a target kustomize panics.
+            let name = (patch.target.as_ref()).and_then(|target| target.path_str(&["name"]));
+            if name.is_none_or(str::is_empty) {
+                return Err(Self::error(
+                    Cause::InvalidPatch,
+                    "a `patchesJson6902` target needs a `name` (a regular expression will do): kustomize fails \"must specify the target name\"".to_string(),
+                    patch.target.as_ref().map_or(patch.origin, |target| target.origin),
+                ));
+            }
             self.apply_patch(k, patch, resources, false)?;
         }
         Ok(())
@@ -1835,12 +1921,17 @@ impl<'s, 'a> Renderer<'s, 'a> {
     ) -> Result<Vec<Node>, BuildError> {
         match &patch.body {
             PatchBody::File(path) => {
-                let file = join(&k.dir, &path.value)
+                let joined = join(&k.dir, &path.value);
+                let file = (joined.as_ref())
                     .and_then(|p| self.sources.by_path.get(p.as_str()).copied())
                     .ok_or_else(|| {
                         Self::error(
                             Cause::MissingPatch,
-                            format!("patch file `{}` does not exist", path.value),
+                            format!(
+                                "patch file `{}` {}",
+                                path.value,
+                                self.sources.absence(joined.as_deref())
+                            ),
                             path.origin,
                         )
                     })?;
@@ -2391,6 +2482,77 @@ mod tests {
 
     fn policy(name: &str, namespace: &str) -> String {
         format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: {name}\n  namespace: {namespace}\n")
+    }
+
+    /// kustomize-controller builds source-controller's artifact, not the checkout: a file or
+    /// folder an ignore pattern keeps out is missing there, and so is a kustomization file kept
+    /// out (`kubectl kustomize` of the checkout builds all three).
+    #[test]
+    fn what_an_ignore_pattern_keeps_out_is_missing_from_the_build() {
+        let (policy, other) = (policy("app", "flux-system"), policy("other", "flux-system"));
+        let built = |ignore: &str| {
+            build_of(&[
+                (".sourceignore", ignore),
+                ("kustomization.yaml", "resources: [policy.yaml, sub]\n"),
+                ("policy.yaml", policy.as_str()),
+                ("sub/kustomization.yaml", "resources: [other.yaml]\n"),
+                ("sub/other.yaml", other.as_str()),
+            ])
+        };
+        assert_eq!(built("# nothing\n"), Ok(2));
+        let kept_out = |ignore: &str| {
+            let (cause, message) = built(ignore).unwrap_err();
+            assert!(message.ends_with(super::KEPT_OUT), "{message}");
+            (cause, message.split(':').next().unwrap().to_string())
+        };
+        assert_eq!(
+            kept_out("/policy.yaml\n"),
+            (
+                Cause::MissingResource,
+                "resource `policy.yaml` is kept out of the artifact by `.sourceignore".into()
+            )
+        );
+        assert_eq!(
+            kept_out("/sub/\n").1,
+            "resource `sub` is kept out of the artifact by `.sourceignore"
+        );
+        assert_eq!(
+            kept_out("/sub/kustomization.yaml\n"),
+            (
+                Cause::NotAKustomization,
+                "`sub/kustomization.yaml` is kept out of the artifact by `.sourceignore".into()
+            )
+        );
+        // Let through again by a later line: built as before.
+        assert_eq!(built("/sub/*\n!/sub/*.yaml\n"), Ok(2));
+    }
+
+    /// kustomize's PatchJson6902Transformer needs a target `name`, where `patches` takes any
+    /// selector (kubectl kustomize 5.5: "must specify the target name").
+    #[test]
+    fn a_patches_json6902_target_needs_a_name() {
+        let policy = policy("app", "flux-system");
+        let built = |target: &str| {
+            let kustomization = format!("resources: [policy.yaml]\npatchesJson6902:\n- patch: |-\n    - op: add\n      path: /metadata/x\n      value: y\n{target}");
+            build_of(&[
+                ("kustomization.yaml", kustomization.as_str()),
+                ("policy.yaml", policy.as_str()),
+            ])
+        };
+        assert_eq!(built("  target: {name: 'a.*'}\n"), Ok(1));
+        assert_eq!(built("  target: {kind: ImagePolicy, name: app}\n"), Ok(1));
+        for unnamed in [
+            "  target: {kind: ImagePolicy}\n",
+            "  target: {name: ''}\n",
+            "",
+        ] {
+            let (cause, message) = built(unnamed).unwrap_err();
+            assert_eq!(cause, Cause::InvalidPatch, "{unnamed}");
+            assert!(
+                message.contains("must specify the target name"),
+                "{message}"
+            );
+        }
     }
 
     /// A `configurations` file is not modelled, so what a build including it renders is

@@ -63,7 +63,8 @@ pub fn render(report: &Report, sources: &HashMap<&str, &str>, style: Style) -> S
     out
 }
 
-/// `3 errors, 1 warning in 12 markers across …`, and what was not checked because Flux does
+/// `3 errors, 1 warning in 12 markers across 40 YAML files …` (every file searched, not only
+/// those parsed), and what was not checked because Flux does
 /// not apply it (a repository whose markers all sit there would read as having none).
 pub fn summary_line(report: &Report) -> String {
     let summary = report.summary;
@@ -75,8 +76,8 @@ pub fn summary_line(report: &Report) -> String {
         plural(summary.warnings, "", "s"),
         summary.markers,
         plural(summary.markers, "", "s"),
-        summary.yaml_files,
-        plural(summary.yaml_files, "", "s"),
+        summary.files_scanned,
+        plural(summary.files_scanned, "", "s"),
         summary.policies,
         plural(summary.policies, "y", "ies"),
         summary.repositories,

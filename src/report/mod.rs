@@ -70,7 +70,9 @@ impl Diagnostic {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
+    /// The YAML files read and searched: what the human summary counts.
     pub files_scanned: usize,
+    /// Those parsed, for a marker or what Flux reads in them (the others hold neither).
     pub yaml_files: usize,
     pub markers: usize,
     pub policies: usize,

@@ -213,6 +213,7 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
     let kustomization_file = is_kustomization_name(crate::walk::file_name(path));
     // Elsewhere (a Flux Kustomization's `spec.path`, the listing kustomize-controller
     // generates for a folder without a kustomization file) kustomize alone fails otherwise.
+    let kept_out = error.message.ends_with(crate::model::render::KEPT_OUT);
     let before_5_1 = cx
         .workspace
         .model
@@ -222,6 +223,8 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         " (Flux before 2.2 runs a kustomize that adds a kustomization's components before \
          running its generators; from 2.2, and in `kubectl kustomize`, they run after)"
             .to_string()
+    } else if kept_out {
+        " (`kubectl kustomize` of the checkout, which holds it, does not fail)".to_string()
     } else if kustomization_file {
         let dir = path.rsplit_once('/').map_or(".", |(dir, _)| dir);
         format!(" (`kubectl kustomize --load-restrictor LoadRestrictionsNone {dir}` shows the same error)")
@@ -277,6 +280,8 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         "the two differ, so they are not copies: two versions of one object (keep the one meant) or two objects given one name (give the other its own `metadata.name`, and the references to it: markers, `imageRepositoryRef`)"
     } else if error.cause == Cause::DuplicateId {
         "keep one of the two copies in what this build lists (where a folder without a kustomization file takes in another folder's, such as a second cluster's bootstrap, a kustomization.yaml there that lists only what belongs)"
+    } else if kept_out {
+        "let it through with a `!` pattern naming it, after the one that keeps it out (Flux's default excludes hold only while no `.sourceignore` or `spec.ignore` has a pattern: any turns them off), or drop this entry"
     } else if flux_kustomization {
         "this file is a Flux Kustomization, which kustomize reads as its own configuration: rename it (any name but a kustomization file's) so that the build applies it as an object; do not change its apiVersion, which would make Flux drop its `spec` and build nothing"
     } else {

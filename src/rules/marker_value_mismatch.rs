@@ -27,7 +27,8 @@ tag, but until then the value means `latest`. So is a full marker on a valid ima
 tag or digest is malformed (`ghcr.io/org/app:latest@sha-c99c…`, `app:1.0+build`): the value is
 the image reference the marker replaces, and the automation overwrites it with a valid one;
 until it runs, nothing can pull the image. Other text under a full marker (`KEY=value`, a
-command line, a `${TAG}` that `postBuild` substitutes) stays an error: Flux would destroy it.
+command line, a `${TAG}` that `postBuild` substitutes, a `${REGION}-docker.pkg.dev/…` name) stays an
+error: Flux would destroy it.
 A `:tag` marker on a tag pinned to a digest (`tag: 6.5.0@sha256:…`, which charts such as
 app-template take) is a warning too: Flux writes a bare tag, which still resolves, and only the
 pin is lost; `--fix` leaves it alone. So is a `:tag` marker on a whole reference in a field named
@@ -151,6 +152,12 @@ fn judge(cx: &Context, site: &MarkerSite, value: &MarkedValue, out: &mut Finding
         ShapeMismatch::NameWithTag => (
             format!("`{text}` carries a tag or digest, but the `:name` marker `{setter}` replaces the whole value with the bare name"),
             "use the full marker (no suffix) on `name:tag` values".into(),
+        ),
+        // olga-mir/playground's `${REGION}-docker.pkg.dev/${PROJECT_ID}/…`: a reference the
+        // cluster completes, which Flux overwrites with the image as that cluster scans it.
+        ShapeMismatch::NotAnImage(_) if text.contains("${") => (
+            format!("`{text}` holds `${{…}}` variables, which only a Flux Kustomization's `postBuild` fills in; the full marker `{setter}` writes the policy's image over the whole value in git, as the cluster scans it, so the variables are lost (and every cluster that shares this file gets that image)"),
+            "keep the variables out of the marked value: a kustomize `images` entry whose `newName` holds them, with the `:tag` marker on its `newTag`; or write the image itself here".into(),
         ),
         ShapeMismatch::NotAnImage(reason) => (
             format!("`{text}` is not an image reference: {reason}"),
