@@ -387,7 +387,9 @@ pub fn read(
 }
 
 /// The first string field of a kustomization written as a plain scalar Kubernetes reads as a
-/// number or boolean (`newTag: 20231010`, `namespace: 123`, a label's `version: 1.0`), with
+/// number or boolean (`newTag: 20231010`, `namespace: 123`, a label's `version: 1.0`), or
+/// boolean or integer field written as a string (`includeSelectors: "true"`, a replica's
+/// `count: "3"`), in the fields and options kustomize decodes into Go types (round 86), with
 /// the key of the field it is in: kustomize decodes the file through JSON into Go strings, and
 /// fails ("cannot unmarshal number into Go struct field Image.images.newTag of type string"),
 /// as it does on a float JSON cannot hold; or the first patch entry that is no object (a bare
@@ -413,16 +415,39 @@ fn mistyped_string<'e>(
                 not_a_string_item(item, &in_kustomization, "types.PatchStrategicMerge")
             }),
             // A bare path, kustomize 4's shorthand for a `patchesStrategicMerge` entry.
-            "patches" | "patchesJson6902" => value
-                .items()
-                .iter()
-                .find_map(|item| not_an_object_item(item, &in_kustomization, "types.Patch")),
+            "patches" | "patchesJson6902" => value.items().iter().find_map(|item| {
+                not_an_object_item(item, &in_kustomization, "types.Patch")
+                    .or_else(|| mistyped_patch_field(item, field))
+            }),
             "commonLabels" | "commonAnnotations" => not_strings(value, &in_kustomization),
-            "labels" => value
-                .items()
-                .iter()
-                .filter_map(|label| label.get("pairs"))
-                .find_map(|pairs| not_strings(pairs, "Label.labels.pairs")),
+            "labels" => value.items().iter().find_map(|label| {
+                in_key_order(label.entries()).find_map(|entry| {
+                    let go_field = format!("Label.labels.{}", entry.key);
+                    match entry.key.as_str() {
+                        "pairs" => not_strings(&entry.value, &go_field),
+                        "includeSelectors" | "includeTemplates" => {
+                            not_a_bool(&entry.value, &go_field)
+                        }
+                        "fields" => entry.value.items().iter().find_map(|spec| {
+                            let create = spec.get("create")?;
+                            not_a_bool(create, "FieldSpec.labels.fields.create")
+                        }),
+                        _ => None,
+                    }
+                })
+            }),
+            "generatorOptions" => generator_options(value, "generatorOptions"),
+            "configMapGenerator" | "secretGenerator" => value.items().iter().find_map(|entry| {
+                let options = entry.get("options")?;
+                generator_options(options, &format!("{field}.options"))
+            }),
+            "replicas" => value.items().iter().find_map(|replica| {
+                in_key_order(replica.entries()).find_map(|entry| match entry.key.as_str() {
+                    "name" => not_a_string(&entry.value, "Replica.replicas.name"),
+                    "count" => not_a_number(&entry.value, "Replica.replicas.count", "int64"),
+                    _ => None,
+                })
+            }),
             "images" => value.items().iter().find_map(|image| {
                 in_key_order(image.entries()).find_map(|image_field| {
                     let name = ["name", "newName", "newTag", "digest"]
@@ -440,6 +465,53 @@ fn mistyped_string<'e>(
 /// The first value of a map of strings, in key order, that is not a string.
 fn not_strings(map: &Node, go_field: &str) -> Option<InvalidKustomization> {
     in_key_order(map.entries()).find_map(|entry| not_a_string(&entry.value, go_field))
+}
+
+/// kustomize's error on a `generatorOptions` (or a generator's `options`, `field` naming
+/// where) that JSON holds in another type than its Go struct's: maps of strings, booleans.
+fn generator_options(options: &Node, field: &str) -> Option<InvalidKustomization> {
+    in_key_order(options.entries()).find_map(|entry| {
+        let go_field = format!("GeneratorOptions.{field}.{}", entry.key);
+        match entry.key.as_str() {
+            "labels" | "annotations" => not_strings(&entry.value, &go_field),
+            "disableNameSuffixHash" | "immutable" => not_a_bool(&entry.value, &go_field),
+            _ => None,
+        }
+    })
+}
+
+/// kustomize's error on a patch entry's `options` (a map of booleans) or `target` (strings)
+/// that JSON holds otherwise.
+fn mistyped_patch_field(patch: &Node, field: &str) -> Option<InvalidKustomization> {
+    in_key_order(patch.entries()).find_map(|entry| match entry.key.as_str() {
+        "options" => in_key_order(entry.value.entries())
+            .find_map(|option| not_a_bool(&option.value, &format!("Patch.{field}.options"))),
+        "target" => in_key_order(entry.value.entries()).find_map(|selector| {
+            not_a_string(
+                &selector.value,
+                &format!("Selector.{field}.target.{}", selector.key),
+            )
+        }),
+        _ => None,
+    })
+}
+
+/// kustomize's error on a scalar of a Go boolean field that JSON holds as something else
+/// (`"true"` quoted, a number).
+fn not_a_bool(node: &Node, go_field: &str) -> Option<InvalidKustomization> {
+    match &node.value {
+        Value::Scalar(_) => mistyped(node, go_field, "bool", &["bool", "null"]),
+        _ => None,
+    }
+}
+
+/// kustomize's error on a scalar of a Go number field (`go_type`) that JSON holds as something
+/// else (`"3"` quoted).
+fn not_a_number(node: &Node, go_field: &str, go_type: &str) -> Option<InvalidKustomization> {
+    match &node.value {
+        Value::Scalar(_) => mistyped(node, go_field, go_type, &["number", "null"]),
+        _ => None,
+    }
 }
 
 /// A map's entries in the order of their keys, as JSON holds them once `sigs.k8s.io/yaml`

@@ -195,6 +195,53 @@ fn kept_out_by(exclusion: &Exclusion) -> String {
 pub const KEPT_OUT: &str =
     ": source-controller does not hand it on, so kustomize-controller does not find it";
 
+/// What a build error on a key written twice in one mapping says after the lines.
+pub const DUPLICATE_KEY: &str =
+    ", which kustomize refuses (yaml.v3: \"mapping key already defined\")";
+
+/// The first key of a mapping in the tree at `root` (in the order of the text) that its
+/// mapping already holds, with the earlier one: kustomize reads resources with yaml.v3, which
+/// refuses a key written twice ("mapping key already defined", "duplicate merge key") where
+/// most YAML tools keep the last. Keys are compared by their text, as yaml.v3 compares them
+/// decoding into a map of strings (`1` and `"1"` are one key).
+fn duplicate_key(yaml: &YamlFile, root: NodeId) -> Option<(NodeId, NodeId)> {
+    // Past this many keys a mapping's keys are sorted, not each compared with all before it.
+    const FEW: usize = 16;
+    let mut pending = vec![root];
+    let mut keys: Vec<(&str, NodeId)> = Vec::new();
+    while let Some(node) = pending.pop() {
+        if yaml.is_seq(node) {
+            pending.extend(yaml.items(node).iter().rev());
+            continue;
+        }
+        keys.clear();
+        keys.extend(
+            yaml.entries(node)
+                .filter_map(|(key, _)| Some((yaml.scalar(key)?, key))),
+        );
+        let twice = if keys.len() <= FEW {
+            (1..keys.len()).find_map(|i| {
+                let (text, again) = keys[i];
+                let (_, first) = keys[..i].iter().find(|(seen, _)| *seen == text)?;
+                Some((again, *first))
+            })
+        } else {
+            // Stable: of equal keys, the earlier stays first.
+            keys.sort_by_key(|&(text, _)| text);
+            (keys.windows(2))
+                .filter(|pair| pair[0].0 == pair[1].0)
+                .map(|pair| (pair[1].1, pair[0].1))
+                .min()
+        };
+        if twice.is_some() {
+            return twice;
+        }
+        let values: Vec<NodeId> = yaml.entries(node).map(|(_, value)| value).collect();
+        pending.extend(values.into_iter().rev());
+    }
+    None
+}
+
 /// What repository paths name, remembered: every build of every cluster asks again for each
 /// resource whose content it does not read. Shared by the builds running in parallel.
 #[derive(Debug, Default)]
@@ -345,6 +392,8 @@ impl Cause {
             (
                 &[
                     "missing Resource metadata",
+                    "already defined at line",
+                    "duplicate merge key",
                     "missing metadata.name",
                     "missing kind in object",
                     "MalformedYAMLError",
@@ -1673,6 +1722,20 @@ impl<'s, 'a> Renderer<'s, 'a> {
         })?;
         let mut resources = Vec::new();
         for &document in &yaml.documents {
+            if let Some((again, first)) = duplicate_key(yaml, document) {
+                let line = |key: NodeId| scanned.source.position(yaml.node(key).span.start).line;
+                let key = yaml.scalar(again).unwrap_or_default();
+                return Err(Self::error(
+                    Cause::InvalidResource,
+                    format!(
+                        "`{}` writes key `{key}` twice in one mapping (lines {} and {}){DUPLICATE_KEY}",
+                        scanned.source.path,
+                        line(first),
+                        line(again),
+                    ),
+                    Origin::new(file, yaml.node(again).span),
+                ));
+            }
             match intake(yaml, document) {
                 Intake::Nothing => {}
                 Intake::List => {
@@ -2525,6 +2588,39 @@ mod tests {
         );
         // Let through again by a later line: built as before.
         assert_eq!(built("/sub/*\n!/sub/*.yaml\n"), Ok(2));
+    }
+
+    /// yaml.v3 refuses a key written twice in one mapping, in a small mapping or a large one,
+    /// `1` and `"1"` alike; a key written once in each of two mappings is no duplicate.
+    #[test]
+    fn a_key_written_twice_in_one_mapping_fails_the_build() {
+        let built = |spec: &str| {
+            let policy = format!("apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata: {{name: app, namespace: flux-system}}\nspec:\n{spec}");
+            build_of(&[
+                ("kustomization.yaml", "resources: [policy.yaml]\n"),
+                ("policy.yaml", policy.as_str()),
+            ])
+        };
+        let many: String = (0..20).map(|i| format!("  k{i}: v\n")).collect();
+        assert_eq!(built(&many), Ok(1));
+        assert_eq!(built("  a: {x: 1}\n  b: {x: 2}\n"), Ok(1));
+        for (spec, key, lines) in [
+            ("  a: 1\n  a: 2\n".to_string(), "a", "(lines 5 and 6)"),
+            ("  1: a\n  \"1\": b\n".to_string(), "1", "(lines 5 and 6)"),
+            (format!("{many}  k3: again\n"), "k3", "(lines 8 and 25)"),
+            (
+                "  a:\n    - {x: 1, x: 2}\n".to_string(),
+                "x",
+                "(lines 6 and 6)",
+            ),
+        ] {
+            let (cause, message) = built(&spec).unwrap_err();
+            assert_eq!(cause, Cause::InvalidResource, "{spec}");
+            assert!(
+                message.contains(&format!("key `{key}` twice in one mapping {lines}")),
+                "{message}"
+            );
+        }
     }
 
     /// kustomize's PatchJson6902Transformer needs a target `name`, where `patches` takes any

@@ -280,6 +280,8 @@ fn told(cx: &Context, error: &BuildError) -> (String, String) {
         "the two differ, so they are not copies: two versions of one object (keep the one meant) or two objects given one name (give the other its own `metadata.name`, and the references to it: markers, `imageRepositoryRef`)"
     } else if error.cause == Cause::DuplicateId {
         "keep one of the two copies in what this build lists (where a folder without a kustomization file takes in another folder's, such as a second cluster's bootstrap, a kustomization.yaml there that lists only what belongs)"
+    } else if error.message.ends_with(crate::model::render::DUPLICATE_KEY) {
+        "keep one of the two (many YAML tools silently keep the last one; kustomize refuses the file)"
     } else if kept_out {
         "let it through with a `!` pattern naming it, after the one that keeps it out (Flux's default excludes hold only while no `.sourceignore` or `spec.ignore` has a pattern: any turns them off), or drop this entry"
     } else if flux_kustomization {
