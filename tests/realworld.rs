@@ -156,6 +156,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "postbuild-variables-under-a-full-marker" => {
             vec!["marker-value-mismatch apps/troubleshooter/deployment.yaml:17".to_string()]
         }
+        "key-written-twice-in-the-automation" => {
+            vec!["kustomize-build clusters/staging/flux-system/gotk-sync.yaml:23".to_string()]
+        }
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

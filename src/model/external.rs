@@ -314,9 +314,15 @@ fn written_document(sources: &Sources, file: usize, object: &Node) -> Option<Nod
             .unwrap_or_default()
             .to_string()
     };
-    candidates
-        .iter()
-        .find(|d| written_name(d) == name)
+    // Of two objects of one name in two namespaces, the one written in the output's namespace.
+    let namespace = object.path_str(&["metadata", "namespace"]);
+    let named: Vec<&Node> = (candidates.iter())
+        .filter(|d| written_name(d) == name)
+        .collect();
+    (named.iter())
+        .find(|d| d.path_str(&["metadata", "namespace"]) == namespace)
+        .or_else(|| named.first())
+        .copied()
         .or_else(|| {
             candidates
                 .iter()

@@ -236,8 +236,7 @@ fn duplicate_key(yaml: &YamlFile, root: NodeId) -> Option<(NodeId, NodeId)> {
         if twice.is_some() {
             return twice;
         }
-        let values: Vec<NodeId> = yaml.entries(node).map(|(_, value)| value).collect();
-        pending.extend(values.into_iter().rev());
+        pending.extend(yaml.entries(node).rev().map(|(_, value)| value));
     }
     None
 }
@@ -1733,7 +1732,7 @@ impl<'s, 'a> Renderer<'s, 'a> {
                         line(first),
                         line(again),
                     ),
-                    Origin::new(file, yaml.node(again).span),
+                    named_at,
                 ));
             }
             match intake(yaml, document) {
