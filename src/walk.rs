@@ -170,6 +170,10 @@ pub struct FileSet {
     /// Once [`FileSet::read`] ran, which of `paths` it found to be regular files: what a path
     /// names is then known without asking the disk again (the render asks for every resource).
     read_as_regular: OnceLock<Vec<bool>>,
+    /// Of those, which kustomize-controller receives (see [`FileSet::read_and_delivered`]), once
+    /// the workspace knows what every ignore pattern leaves out: the verdicts the walk reached,
+    /// not asked of the patterns again for every resource of every build.
+    delivered: Vec<bool>,
     /// The branch the work tree has checked out, once asked (see [`FileSet::work_tree_branch`]).
     branch: OnceLock<Option<String>>,
     /// The work tree's remotes' URLs, once asked (see [`FileSet::remote_urls`]).
@@ -369,6 +373,24 @@ impl FileSet {
         }
     }
 
+    /// Whether kustomize-controller receives a file the walk read as a regular file; `None`
+    /// for a path the walk did not read so.
+    pub fn read_and_delivered(&self, path: &str) -> Option<bool> {
+        let index = self.paths.index_of(path)?;
+        if !*self.read_as_regular.get()?.get(index)? {
+            return None;
+        }
+        Some(match self.delivered.get(index) {
+            Some(&delivered) => delivered,
+            None => self.is_applied(path),
+        })
+    }
+
+    /// Keeps which YAML files kustomize-controller receives, as the workspace listed them.
+    pub fn set_delivered(&mut self, yaml_paths: &ListedPaths) {
+        self.delivered.clone_from(&yaml_paths.listed);
+    }
+
     /// The walk read `path` as a regular file: what it names is known without a `stat`.
     pub fn read_as_regular(&self, path: &str) -> bool {
         self.read_as_regular.get().is_some_and(|regular| {
@@ -418,6 +440,7 @@ impl FileSet {
             top_prefix,
             contents: None,
             read_as_regular: OnceLock::new(),
+            delivered: Vec::new(),
             branch: OnceLock::new(),
             remotes: OnceLock::new(),
         }

@@ -806,7 +806,7 @@ impl Workspace {
 
     /// Models scanned files: what the kustomizations render, the Flux objects, pattern tests.
     fn index(
-        file_set: FileSet,
+        mut file_set: FileSet,
         Scanned {
             mut files,
             kustomizations,
@@ -826,6 +826,7 @@ impl Workspace {
             }
         }
         let config_path = config.path.as_deref();
+        file_set.set_delivered(&yaml_paths);
         let (model, mut objects) =
             Model::build(&file_set, &files, &yaml_paths, kustomizations, config, jobs);
         // What source-controller leaves out never reaches kustomize-controller.

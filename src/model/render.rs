@@ -149,11 +149,10 @@ impl<'a> Sources<'a> {
     /// folder all of whose files are kept out.
     pub fn kind_of(&self, path: &str) -> PathKind {
         // Most paths are files the walk read: known without the lock the builds share.
-        if self.tree.read_as_regular(path) {
-            return match self.tree.is_applied(path) {
-                true => PathKind::File,
-                false => PathKind::Missing,
-            };
+        match self.tree.read_and_delivered(path) {
+            Some(true) => return PathKind::File,
+            Some(false) => return PathKind::Missing,
+            None => {}
         }
         if let Some(&kind) = self.disk.lock().get(path) {
             return kind;
