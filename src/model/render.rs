@@ -198,46 +198,44 @@ pub const KEPT_OUT: &str =
 pub const DUPLICATE_KEY: &str =
     ", which kustomize refuses (yaml.v3: \"mapping key already defined\")";
 
-/// The first key of a mapping in the tree at `root` (in the order of the text) that its
+/// The first key of a mapping in the tree at `node` (in the order of the text) that its
 /// mapping already holds, with the earlier one: kustomize reads resources with yaml.v3, which
 /// refuses a key written twice ("mapping key already defined", "duplicate merge key") where
 /// most YAML tools keep the last. Keys are compared by their text, as yaml.v3 compares them
 /// decoding into a map of strings (`1` and `"1"` are one key).
-fn duplicate_key(yaml: &YamlFile, root: NodeId) -> Option<(NodeId, NodeId)> {
+fn duplicate_key(yaml: &YamlFile, node: NodeId) -> Option<(NodeId, NodeId)> {
     // Past this many keys a mapping's keys are sorted, not each compared with all before it.
     const FEW: usize = 16;
-    let mut pending = vec![root];
-    let mut keys: Vec<(&str, NodeId)> = Vec::new();
-    while let Some(node) = pending.pop() {
-        if yaml.is_seq(node) {
-            pending.extend(yaml.items(node).iter().rev());
-            continue;
-        }
-        keys.clear();
-        keys.extend(
-            yaml.entries(node)
-                .filter_map(|(key, _)| Some((yaml.scalar(key)?, key))),
-        );
-        let twice = if keys.len() <= FEW {
-            (1..keys.len()).find_map(|i| {
-                let (text, again) = keys[i];
-                let (_, first) = keys[..i].iter().find(|(seen, _)| *seen == text)?;
-                Some((again, *first))
-            })
-        } else {
-            // Stable: of equal keys, the earlier stays first.
-            keys.sort_by_key(|&(text, _)| text);
-            (keys.windows(2))
-                .filter(|pair| pair[0].0 == pair[1].0)
-                .map(|pair| (pair[1].1, pair[0].1))
-                .min()
-        };
-        if twice.is_some() {
-            return twice;
-        }
-        pending.extend(yaml.entries(node).rev().map(|(_, value)| value));
+    if yaml.is_seq(node) {
+        return (yaml.items(node).iter()).find_map(|&item| duplicate_key(yaml, item));
     }
-    None
+    let entries = yaml.entries(node);
+    let twice = if entries.len() <= FEW {
+        // Compared where they stand: most mappings are small, and a list of them would be an
+        // allocation for each mapping of each resource of each build.
+        let key = |(key, _): (NodeId, NodeId)| Some((yaml.scalar(key)?, key));
+        entries.clone().enumerate().find_map(|(at, entry)| {
+            let (text, again) = key(entry)?;
+            let earlier = entries.clone().take(at).filter_map(key);
+            let (_, first) = earlier.into_iter().find(|&(seen, _)| seen == text)?;
+            Some((again, first))
+        })
+    } else {
+        let mut keys: Vec<(&str, NodeId)> = (entries.clone())
+            .filter_map(|(key, _)| Some((yaml.scalar(key)?, key)))
+            .collect();
+        // Stable: of equal keys, the earlier stays first.
+        keys.sort_by_key(|&(text, _)| text);
+        (keys.windows(2))
+            .filter(|pair| pair[0].0 == pair[1].0)
+            .map(|pair| (pair[1].1, pair[0].1))
+            .min()
+    };
+    twice.or_else(|| {
+        entries
+            .clone()
+            .find_map(|(_, value)| duplicate_key(yaml, value))
+    })
 }
 
 /// What repository paths name, remembered: every build of every cluster asks again for each

@@ -102,13 +102,6 @@ impl Iterator for Entries<'_> {
     }
 }
 
-impl DoubleEndedIterator for Entries<'_> {
-    #[inline]
-    fn next_back(&mut self) -> Option<(NodeId, NodeId)> {
-        self.0.next_back().map(|&[key, value]| (key, value))
-    }
-}
-
 impl ExactSizeIterator for Entries<'_> {}
 
 /// What kind of node is stored, without its contents.
