@@ -93,6 +93,21 @@ impl ScannedFile {
             .ok_or(&*NOT_PARSED_AGAIN)
     }
 
+    /// What a file just scanned keeps: a UTF-16 file that was decoded loses its markers (see
+    /// [`as_utf8`]) and keeps its text and tree; one wanted only for its markers or objects'
+    /// identities keeps those, its tree and text read again from the disk when asked (a
+    /// commit's files are held in memory: their text stays).
+    fn settle(&mut self, decoded: bool, identities_alone: bool, file_set: &FileSet) {
+        if decoded {
+            self.markers = FileMarkers::default();
+        } else if identities_alone {
+            self.let_tree_go();
+            if let Some(disk_path) = file_set.disk_path(&self.source.path) {
+                self.let_text_go(disk_path);
+            }
+        }
+    }
+
     /// Lets the text go, to be read again from the disk when asked, once the tree is let go: the
     /// tree held it too.
     fn let_text_go(&mut self, disk_path: PathBuf) {
@@ -524,14 +539,7 @@ impl Workspace {
                         applied,
                         ..scan_bytes(path, bytes)
                     };
-                    if decoded {
-                        file.markers = FileMarkers::default();
-                    } else if parsed_for == ParsedFor::MarkersAlone {
-                        file.let_tree_go();
-                        if let Some(disk_path) = file_set.disk_path(&file.source.path) {
-                            file.let_text_go(disk_path);
-                        }
-                    }
+                    file.settle(decoded, parsed_for == ParsedFor::MarkersAlone, &file_set);
                     Walked::Parsed(Box::new(file))
                 }
                 // Text that no YAML document holds at column 0 (a stray `EOF`, a merge
@@ -678,16 +686,11 @@ impl Workspace {
                 applied: file_set.is_applied(path),
                 ..scan_bytes(path.clone(), bytes)
             };
-            if decoded {
-                file.markers = FileMarkers::default();
             // A resource read for a patch to reach (most of a large overlay's): kept as its
             // objects' identities, read again when the patch is applied.
-            } else if referenced.resources.contains(path) && !referenced.patches.contains(path) {
-                file.let_tree_go();
-                if let Some(disk_path) = file_set.disk_path(path) {
-                    file.let_text_go(disk_path);
-                }
-            }
+            let for_a_patch =
+                referenced.resources.contains(path) && !referenced.patches.contains(path);
+            file.settle(decoded, for_a_patch, &file_set);
             Some(file)
         });
         let first_read = files.len();

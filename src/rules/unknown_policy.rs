@@ -87,6 +87,20 @@ external_policies: ["flux-system:app"]
     check,
 };
 
+/// An ImagePolicy of the wanted name written in a file no cluster applies: where, what lies
+/// beside it, and what else says why it is not applied.
+struct WrittenElsewhere {
+    /// `file:line` of its document.
+    written: String,
+    beside: Beside,
+    /// What in the same file reconciles or updates it (a bootstrap file applied by hand).
+    bootstrap: Option<String>,
+    /// The line of the kustomization beside it that lists the file in a comment.
+    commented: Option<usize>,
+    /// The ignore pattern that keeps the file from kustomize-controller, told and helped.
+    kept_out: Option<(String, String)>,
+}
+
 fn check(cx: &Context, out: &mut Findings) {
     // The names suggestions are picked from, listed only when a marker or test needs one.
     let known_policies = OnceCell::new();
@@ -185,20 +199,20 @@ fn check(cx: &Context, out: &mut Findings) {
                     }
                     _ => None,
                 };
-                (
-                    found.written,
-                    found.beside,
+                WrittenElsewhere {
+                    written: found.written,
+                    beside: found.beside,
                     bootstrap,
                     commented,
-                    found.kept_out,
-                )
+                    kept_out: found.kept_out,
+                }
             });
             let other_branch = from_other_branch(cx, site.file_index);
             match written_elsewhere {
                 // Beside a kustomization that does not list it while no automation reads the
                 // marker: switched off with its automation (the tag bumped by hand), or never
                 // switched on. Flux leaves the image as written.
-                Some((written, Beside::Unlisted(kustomization), _, _, _))
+                Some(WrittenElsewhere { written, beside: Beside::Unlisted(kustomization), .. })
                     if inert
                         || (cx.workspace)
                             .marker_read_by_no_automation(site.file_index, Some(&policy.namespace)) =>
@@ -210,7 +224,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 // by its owner, so none can resolve it, wherever it runs. (Where one reads it,
                 // the marker is live and skipped: an error. Where the cluster lacks the image
                 // controllers, that is why: said below.)
-                Some((written, Beside::Unlisted(kustomization), _, Some(line), _))
+                Some(WrittenElsewhere { written, beside: Beside::Unlisted(kustomization), commented: Some(line), .. })
                     if !(cx.workspace)
                         .automation_updates(site.file_index, Some(&policy.namespace))
                         && without_automation_controller(cx, &clusters, &mut installs).is_none() =>
@@ -220,7 +234,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 }
                 // Left out of what source-controller hands on: whatever lists it, or would, no
                 // cluster gets it; applied by hand if at all.
-                Some((written, _, _, _, Some((why, help)))) => {
+                Some(WrittenElsewhere { written, kept_out: Some((why, help)), .. }) => {
                     (
                         Severity::Warning,
                         format!("ImagePolicy `{wanted}` is written in {written}{why}: this marker resolves only if that file is applied by hand"),
@@ -231,7 +245,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 // changes nothing in Flux, so the file is applied by hand if at all (the
                 // `flux-system` folder of a bootstrap whose cluster syncs another path, as
                 // suyeop627/echo-bootstrap's is, whose marker fluxbot then updated).
-                Some((written, Beside::Unlisted(kustomization), _, _, _))
+                Some(WrittenElsewhere { written, beside: Beside::Unlisted(kustomization), .. })
                     if built_by_no_cluster(cx, &kustomization) =>
                 {
                     (
@@ -244,14 +258,14 @@ fn check(cx: &Context, out: &mut Findings) {
                 // reconciles or updates it: a bootstrap file applied by hand, not a forgotten one
                 // (PHACDataHub/iidi-tech's `sync.yaml`, whose marker fluxbot updates). Whether
                 // the policy exists is not known, not false.
-                Some((written, Beside::Unlisted(kustomization), Some(bootstrap), _, _)) => (
+                Some(WrittenElsewhere { written, beside: Beside::Unlisted(kustomization), bootstrap: Some(bootstrap), .. }) => (
                     Severity::Warning,
                     format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` does not list, so no cluster applies it; that file also holds {bootstrap}, so it looks like a bootstrap file applied with `kubectl apply -f`: this marker resolves only if that file is applied by hand"),
                     format!("let a Flux Kustomization apply that file (or list it in the `resources` of `{kustomization}`); if it is applied out of band on purpose, add `{wanted}` to `external_policies` in .flux-image-lint.yaml"),
                 ),
                 // Beside a kustomization that does not list it, it was forgotten; unless the
                 // clusters have a policy of the marked image under another name.
-                Some((written, Beside::Unlisted(kustomization), None, _, _)) => {
+                Some(WrittenElsewhere { written, beside: Beside::Unlisted(kustomization), bootstrap: None, .. }) => {
                     let meant = same_image_policy(cx, &clusters, &site);
                     // Listing it there would apply it in other clusters than the marker's
                     // (bencetotht/jegyrendszer-infra: `clusters/agora` for a marker of
@@ -271,7 +285,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 }
                 // Beside a kustomization that does not parse: the build that would list it
                 // fails, so no cluster applies it, and listing it elsewhere mends nothing.
-                Some((written, Beside::Broken(kustomization), _, _, _)) => {
+                Some(WrittenElsewhere { written, beside: Beside::Broken(kustomization), .. }) => {
                     let (why, help) = unapplied::beside_broken(&kustomization);
                     let message = format!("ImagePolicy `{wanted}` is written in {written}{why}");
                     (Severity::Error, message, help)
@@ -279,7 +293,7 @@ fn check(cx: &Context, out: &mut Findings) {
                 // Applied, with its folder, from another branch (kCn3333/k3s-homelab's
                 // `apps-staging`, from `staging`, where fluxbot rewrites the markers): what is
                 // applied there is not in this checkout.
-                Some((written, Beside::Listed(_) | Beside::Nothing, _, _, _)) if other_branch.is_some() => {
+                Some(WrittenElsewhere { written, beside: Beside::Listed(_) | Beside::Nothing, .. }) if other_branch.is_some() => {
                     let (cluster, other) = other_branch.expect("the guard");
                     (
                         Severity::Warning,
@@ -289,14 +303,14 @@ fn check(cx: &Context, out: &mut Findings) {
                 }
                 // Listed by a kustomization no cluster builds: a root applied by hand
                 // (`kubectl apply -k` at setup, as canada-ca/tracker's automation folder is).
-                Some((written, Beside::Listed(kustomization), _, _, _)) => (
+                Some(WrittenElsewhere { written, beside: Beside::Listed(kustomization), .. }) => (
                     Severity::Warning,
                     format!("ImagePolicy `{wanted}` is written in {written}, which `{kustomization}` lists, but no cluster applies that kustomization: this marker resolves only if it is applied by hand"),
                     format!("let a Flux Kustomization apply the folder of `{kustomization}`; if it is applied out of band on purpose, add `{wanted}` to `external_policies` in .flux-image-lint.yaml"),
                 ),
                 // In a loose folder, it may have been applied by hand (`kubectl apply -f` after
                 // the bootstrap, as runbooks do): whether it exists is not known, not false.
-                Some((written, Beside::Nothing, _, _, _)) => (
+                Some(WrittenElsewhere { written, beside: Beside::Nothing, .. }) => (
                     Severity::Warning,
                     format!("ImagePolicy `{wanted}` is written in {written}, which no cluster applies: this marker resolves only if that file is applied by hand"),
                     "let a Flux Kustomization apply that file (or a kustomization a cluster builds list it); if it is applied out of band on purpose, add it to `external_policies` in .flux-image-lint.yaml".to_string(),
