@@ -20,20 +20,21 @@ use crate::tags::TagFailure;
 use crate::update::{self, Plan, Resolution, Stage};
 use crate::workspace::Workspace;
 
-/// The rules whose diagnostic on a marker means Flux will not move it, in the order the rules
-/// run (the first one found is the reason), each with the phrase `status` shows.
+/// The rules whose diagnostic on a marker means Flux will not move it, the cause that holds
+/// whatever the others say first (the first one found is the reason: a marker no automation
+/// applies stays as it is, whatever its policy and tag), each with the phrase `status` shows.
 const STUCK_RULES: &[(&str, &str)] = &[
     ("marker-ignored", "Flux ignores the marker here"),
+    (
+        "marker-outside-automation",
+        "no automation applies the file",
+    ),
     ("unknown-policy", "no such ImagePolicy"),
     ("marker-value-mismatch", "not the value the marker sets"),
     ("digest-not-reflected", "the policy reflects no digest"),
     ("tag-filtered-out", "the current tag is filtered out"),
     ("tag-not-semver", "the current tag is not SemVer"),
     ("tag-out-of-range", "the current tag is out of range"),
-    (
-        "marker-outside-automation",
-        "no automation applies the file",
-    ),
 ];
 
 /// Why a marker is stuck or a policy has no latest tag, where `check` does not say: stable ids

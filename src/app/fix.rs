@@ -301,7 +301,7 @@ fn unresolved(failures: &[ResolveFailure]) -> String {
 /// `file:line  old → new  (policy)` per change and the count, or that nothing changes.
 fn changes_listing(changes: &[Change], prefix: &str, verb: &str) -> String {
     if changes.is_empty() {
-        return "no changes: every marker is up to date\n".to_string();
+        return "no changes: every marker the fixer can write is up to date\n".to_string();
     }
     format!(
         "{}{} {verb}\n",
