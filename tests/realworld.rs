@@ -159,6 +159,9 @@ fn flux_errors(case: &str) -> Vec<String> {
         "key-written-twice-in-the-automation" => {
             vec!["kustomize-build clusters/staging/flux-system/gotk-sync.yaml:23".to_string()]
         }
+        "image-kind-in-another-group" => {
+            vec!["api-version flux-system/image-automation/orion-api-repo.yaml:1".to_string()]
+        }
         "template-calls-undefined-function" => vec!["automation apps/goloom.yaml:53".to_string()],
         "name-kubernetes-refuses" => vec![
             "unknown-policy app/user-service.yml:18".to_string(),

@@ -3,6 +3,7 @@
 use super::{Context, Findings, Rule};
 use foldhash::HashMap;
 
+use crate::flux::objects::API_GROUP;
 use crate::flux::versions::{ApiStatus, ApiVerdict, ClusterFlux, Controller};
 use crate::flux::Kind;
 use crate::report::Severity;
@@ -38,6 +39,9 @@ lists no image controller (`flux bootstrap` without `--components-extra`) serves
 the error says so, and an object whose version would be served gets a warning, since the
 controller may be installed another way (anything else the cluster applies that runs it, its
 image or a FluxInstance, keeps it quiet).
+
+An image kind written in another Flux API group (`source.toolkit.fluxcd.io/v1beta2` for an
+ImageRepository) is an error whatever the Flux: none serves it there.
 
 ## Why it matters in Flux
 Kubernetes only applies an object whose version the CRD serves, so the automation stops
@@ -186,6 +190,38 @@ fn check(cx: &Context, out: &mut Findings) {
             message,
             help,
         );
+    }
+    in_another_group(cx, out);
+}
+
+/// An image kind written in another Flux API group (isaiah-harville/homelab's ImageRepository
+/// in `source.toolkit.fluxcd.io/v1beta2`, mended "wrong api" 45 minutes later): no Flux serves it
+/// there, so it is no image object, and the apply of what lists it fails.
+fn in_another_group(cx: &Context, out: &mut Findings) {
+    for (index, file) in cx.files() {
+        let Ok(yaml) = &file.yaml else { continue };
+        for &document in &yaml.documents {
+            let Some(kind) = yaml.path_str(document, &["kind"]).and_then(Kind::named) else {
+                continue;
+            };
+            let Some(api_version) = yaml.path(document, &["apiVersion"]) else {
+                continue;
+            };
+            let written = yaml.scalar(api_version).unwrap_or_default();
+            let Some((group, version)) = written.split_once('/') else {
+                continue;
+            };
+            if group == API_GROUP || !group.ends_with(".toolkit.fluxcd.io") {
+                continue;
+            }
+            out.push(
+                &RULE,
+                index,
+                yaml.node(api_version).span,
+                format!("{kind} uses `{written}`, but Flux serves {kind} only in `{API_GROUP}`: Kubernetes has no such kind there, so applying it fails (`no matches for kind \"{kind}\"`) and Flux applies nothing of the Kustomization that lists it"),
+                format!("write `apiVersion: {API_GROUP}/{version}`"),
+            );
+        }
     }
 }
 
