@@ -26,7 +26,15 @@ Go strings through JSON), a `kustomization.yaml` that holds nothing
 but comments (from Flux 2.2; the kustomize of an older Flux builds it to nothing, so on a
 cluster that runs one it is no error, and where no Flux version is pinned it is a warning), a
 field a `configurations` file holds that kustomize's transformer configuration does not have
-(from Flux 2.3, kustomize 5.4: the same).
+(from Flux 2.3, kustomize 5.4: the same), a nested option written in another type than
+kustomize's (`generatorOptions: {labels: {monitored: on}}`, a label entry's
+`includeSelectors: "true"`, a replica's `count: "3"`), a `patchesJson6902` target without a
+`name`, and a key written twice in one mapping of a resource (kustomize reads resources with
+yaml.v3, which refuses it where most YAML tools keep the last). kustomize-controller builds what
+source-controller hands on, not the checkout: an entry naming a file or folder that a
+`.sourceignore`, the GitRepository's `spec.ignore` or Flux's default excludes (`*.png`,
+`.github/`, … while no pattern is written) keep out fails as a missing one, with the pattern
+named; there `kubectl kustomize` of the checkout does not fail.
 A field kustomize does not know in the kustomization at a Flux Kustomization's `spec.path`
 is a warning: kustomize-controller drops it before it builds, so the build goes on without what
 it meant (a misspelt `namePreffix`, whose prefix is never applied).
