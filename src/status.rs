@@ -158,6 +158,19 @@ pub struct MarkerStatus {
     pub state: State,
 }
 
+impl MarkerStatus {
+    /// The marked value as a table shows it: a full marker's without the policy's image in
+    /// front (see [`PolicyStatus::short_value`]), any other as written, so that a `:tag` marker
+    /// on a whole reference (round 90, sras1599/word-dash) shows the reference it holds.
+    pub fn shown_value<'v>(&'v self, policy: &PolicyStatus) -> Option<&'v str> {
+        let value = self.value.as_deref()?;
+        Some(match self.setter {
+            "image" => policy.short_value(value),
+            _ => value,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum State {
@@ -710,6 +723,19 @@ mod tests {
             cluster_index: None,
             key: None,
         }
+    }
+
+    #[test]
+    fn only_a_full_markers_value_is_shown_without_the_image() {
+        let mut policy = policy("app", 1);
+        policy.image = Some("ghcr.io/org/app".into());
+        let mut marker = policy.markers[0].clone();
+        marker.value = Some("ghcr.io/org/app:1.0.0".into());
+        assert_eq!(marker.shown_value(&policy), Some("1.0.0"));
+        marker.setter = "tag";
+        assert_eq!(marker.shown_value(&policy), Some("ghcr.io/org/app:1.0.0"));
+        marker.value = Some("1.0.0".into());
+        assert_eq!(marker.shown_value(&policy), Some("1.0.0"));
     }
 
     #[test]

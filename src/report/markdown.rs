@@ -75,11 +75,7 @@ fn policy_rows(out: &mut String, policy: &PolicyStatus) {
 }
 
 fn value_cell(policy: &PolicyStatus, marker: &MarkerStatus) -> String {
-    let value = marker
-        .value
-        .as_deref()
-        .map(|value| code(policy.short_value(value)))
-        .unwrap_or_default();
+    let value = marker.shown_value(policy).map(code).unwrap_or_default();
     match &marker.state {
         State::Update { new, .. } | State::Downgrade { new, .. } => {
             format!("{value} → {}", code(policy.short_value(new)))

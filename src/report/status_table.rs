@@ -163,10 +163,7 @@ fn policy_lines(out: &mut String, policy: &PolicyStatus, columns: &Columns, styl
 }
 
 fn marker_lines(out: &mut String, policy: &PolicyStatus, marker: &MarkerStatus, style: Style) {
-    let value = marker
-        .value
-        .as_deref()
-        .map(|value| policy.short_value(value).to_string());
+    let value = marker.shown_value(policy).map(str::to_string);
     let (symbol, label, paint, detail) = match &marker.state {
         State::UpToDate => ("✓", "up to date", Paint::Green, value.unwrap_or_default()),
         State::Update { new, rule } => (
