@@ -426,11 +426,16 @@ fn mistyped_string<'e>(
                     match entry.key.as_str() {
                         "pairs" => not_strings(&entry.value, &go_field),
                         "includeSelectors" | "includeTemplates" => {
-                            not_a_bool(&entry.value, &go_field)
+                            scalar_not_held_as(&entry.value, "bool", &go_field, "bool")
                         }
                         "fields" => entry.value.items().iter().find_map(|spec| {
                             let create = spec.get("create")?;
-                            not_a_bool(create, "FieldSpec.labels.fields.create")
+                            scalar_not_held_as(
+                                create,
+                                "bool",
+                                "FieldSpec.labels.fields.create",
+                                "bool",
+                            )
                         }),
                         _ => None,
                     }
@@ -444,7 +449,12 @@ fn mistyped_string<'e>(
             "replicas" => value.items().iter().find_map(|replica| {
                 in_key_order(replica.entries()).find_map(|entry| match entry.key.as_str() {
                     "name" => not_a_string(&entry.value, "Replica.replicas.name"),
-                    "count" => not_a_number(&entry.value, "Replica.replicas.count", "int64"),
+                    "count" => scalar_not_held_as(
+                        &entry.value,
+                        "number",
+                        "Replica.replicas.count",
+                        "int64",
+                    ),
                     _ => None,
                 })
             }),
@@ -474,7 +484,9 @@ fn generator_options(options: &Node, field: &str) -> Option<InvalidKustomization
         let go_field = format!("GeneratorOptions.{field}.{}", entry.key);
         match entry.key.as_str() {
             "labels" | "annotations" => not_strings(&entry.value, &go_field),
-            "disableNameSuffixHash" | "immutable" => not_a_bool(&entry.value, &go_field),
+            "disableNameSuffixHash" | "immutable" => {
+                scalar_not_held_as(&entry.value, "bool", &go_field, "bool")
+            }
             _ => None,
         }
     })
@@ -484,8 +496,14 @@ fn generator_options(options: &Node, field: &str) -> Option<InvalidKustomization
 /// that JSON holds otherwise.
 fn mistyped_patch_field(patch: &Node, field: &str) -> Option<InvalidKustomization> {
     in_key_order(patch.entries()).find_map(|entry| match entry.key.as_str() {
-        "options" => in_key_order(entry.value.entries())
-            .find_map(|option| not_a_bool(&option.value, &format!("Patch.{field}.options"))),
+        "options" => in_key_order(entry.value.entries()).find_map(|option| {
+            scalar_not_held_as(
+                &option.value,
+                "bool",
+                &format!("Patch.{field}.options"),
+                "bool",
+            )
+        }),
         "target" => in_key_order(entry.value.entries()).find_map(|selector| {
             not_a_string(
                 &selector.value,
@@ -494,24 +512,6 @@ fn mistyped_patch_field(patch: &Node, field: &str) -> Option<InvalidKustomizatio
         }),
         _ => None,
     })
-}
-
-/// kustomize's error on a scalar of a Go boolean field that JSON holds as something else
-/// (`"true"` quoted, a number).
-fn not_a_bool(node: &Node, go_field: &str) -> Option<InvalidKustomization> {
-    match &node.value {
-        Value::Scalar(_) => mistyped(node, go_field, "bool", &["bool", "null"]),
-        _ => None,
-    }
-}
-
-/// kustomize's error on a scalar of a Go number field (`go_type`) that JSON holds as something
-/// else (`"3"` quoted).
-fn not_a_number(node: &Node, go_field: &str, go_type: &str) -> Option<InvalidKustomization> {
-    match &node.value {
-        Value::Scalar(_) => mistyped(node, go_field, go_type, &["number", "null"]),
-        _ => None,
-    }
 }
 
 /// A map's entries in the order of their keys, as JSON holds them once `sigs.k8s.io/yaml`
@@ -542,8 +542,20 @@ fn not_an_object_item(node: &Node, go_field: &str, go_type: &str) -> Option<Inva
 /// kustomize's error on a scalar of a Go string field (`go_field`, as Go's decoder names it)
 /// that JSON holds as something else.
 fn not_a_string(node: &Node, go_field: &str) -> Option<InvalidKustomization> {
+    scalar_not_held_as(node, "string", go_field, "string")
+}
+
+/// kustomize's error on a scalar of a Go field of type `go_type` that JSON holds as something
+/// else than `held` (Go's name: a `bool` field's `"true"` is a `string`, an `int64`'s `"3"`
+/// too), or null.
+fn scalar_not_held_as(
+    node: &Node,
+    held: &str,
+    go_field: &str,
+    go_type: &str,
+) -> Option<InvalidKustomization> {
     match &node.value {
-        Value::Scalar(_) => mistyped(node, go_field, "string", &["string", "null"]),
+        Value::Scalar(_) => mistyped(node, go_field, go_type, &[held, "null"]),
         _ => None,
     }
 }

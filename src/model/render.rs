@@ -117,15 +117,9 @@ impl<'a> Sources<'a> {
 
     /// The kustomization file of `dir` an ignore pattern keeps out of the artifact, with it.
     fn kept_out_kustomization(&self, dir: &str) -> Option<(&'static str, Exclusion)> {
-        super::kustomization::FILE_NAMES.iter().find_map(|&name| {
-            let path = join(dir, name)?;
-            Some((
-                name,
-                self.tree
-                    .kept_out_by(&path)
-                    .filter(|_| self.tree.contains(&path))?,
-            ))
-        })
+        super::kustomization::FILE_NAMES
+            .iter()
+            .find_map(|&name| Some((name, self.kept_out(&join(dir, name)?)?)))
     }
 
     /// What a build error says of a path it names: that it does not exist, or which ignore
